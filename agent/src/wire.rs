@@ -1,0 +1,262 @@
+//! Both ends of the wire: what the controller sends to an agent, and what the agent streams back.
+//!
+//! One [`Request`] carries a whole play for one host (one DAG node). The agent answers with a
+//! stream of [`Event`]s, one JSON object per line, ending with [`Event::Finished`]. The local
+//! connection passes the same values in process; the SSH transport serialises them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Version of this protocol; a controller refuses an agent that speaks another.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Check mode plans and reports; apply mode changes the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Read state, report what would change, change nothing (`dr plan`).
+    Check,
+    /// Change the host (`dr apply`).
+    Apply,
+}
+
+/// A whole play for one host: everything the agent needs, in one message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    /// Must equal [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The inventory name of the host (`inventory_hostname`).
+    pub host: String,
+    /// Check or apply.
+    pub mode: Mode,
+    /// Whether modules should compute and send diffs.
+    pub diff: bool,
+    /// The play to run.
+    pub play: Play,
+    /// Variables for this host, already merged by the controller in Ansible's precedence
+    /// (inventory < play vars < vars_files < extra vars). Values may still hold templates;
+    /// the agent renders them lazily when used. Magic variables (`hostvars`, `groups`,
+    /// `group_names`, `inventory_hostname`, `playbook_dir`) are included here.
+    pub vars: serde_json::Map<String, Value>,
+    /// Contents of controller-side files the play refers to (`copy: src=`, `template: src=`),
+    /// keyed by the `src` value as the agent will see it after rendering. The controller
+    /// renders `src` with the host's vars (and each loop item) before reading the file.
+    pub files: BTreeMap<String, FileContent>,
+    /// Only tasks with one of these tags run (empty = all). `always` runs unless skipped.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Tasks with one of these tags are skipped.
+    #[serde(default)]
+    pub skip_tags: Vec<String>,
+    /// Secret values (vault values and the like) that must never leave the agent unmasked:
+    /// every message, diff and registered output is masked before it is sent.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+}
+
+/// A file shipped with the request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileContent {
+    /// The file's bytes as UTF-8 text (binary files are base64 with `base64: true`).
+    pub data: String,
+    /// True when `data` is base64.
+    #[serde(default)]
+    pub base64: bool,
+    /// The path it was read from on the controller, for messages.
+    pub origin: String,
+}
+
+/// A play as the agent runs it: tasks then notified handlers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Play {
+    /// The play's name, for messages.
+    pub name: String,
+    /// Tasks in order (imports already expanded by the controller).
+    pub tasks: Vec<Task>,
+    /// Handlers in definition order.
+    #[serde(default)]
+    pub handlers: Vec<Task>,
+}
+
+/// One task: a module call plus Ansible's task keywords. Keyword values that are
+/// templates/expressions are kept as written; the agent evaluates them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Task {
+    /// Display name; when absent the agent shows the module name and its main argument.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Module name, short form (`copy`, not `ansible.builtin.copy`).
+    pub module: String,
+    /// Module arguments: a mapping, or a string for free-form modules (`command: echo hi`).
+    #[serde(default)]
+    pub args: Value,
+    /// Where the task is defined, `file:line:col`, for messages.
+    pub location: String,
+    /// Conditions, all of which must hold (Jinja expressions without braces).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<String>,
+    /// `loop:` / `with_items:` value (a list or a template producing one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_: Option<Value>,
+    /// `loop_control.loop_var` (default `item`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_var: Option<String>,
+    /// Variable the result is registered as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register: Option<String>,
+    /// Handler names (or `listen` topics) to notify when the task changes something.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<String>,
+    /// `listen:` topics, on handlers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listen: Vec<String>,
+    /// `changed_when:` expressions (all must hold), or a literal bool as "true"/"false".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_when: Vec<String>,
+    /// `failed_when:` expressions (any true = failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_when: Vec<String>,
+    /// Keep going when the task fails.
+    #[serde(default)]
+    pub ignore_errors: bool,
+    /// `until:` expression, retried up to `retries` times with `delay` seconds between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Retries for `until` (Ansible's default is 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Seconds between retries (Ansible's default is 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<f64>,
+    /// Output of this task is censored everywhere.
+    #[serde(default)]
+    pub no_log: bool,
+    /// Tags for `--tags` / `--skip-tags`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// `check_mode: false` runs the task for real even in check mode; `true` forces check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_mode: Option<bool>,
+    /// Task-level vars.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub vars: serde_json::Map<String, Value>,
+    /// `environment:` for command-like modules.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub environment: serde_json::Map<String, Value>,
+}
+
+/// Outcome of one task (or one loop item).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Nothing to change.
+    Ok,
+    /// Changed (apply) or would change (check).
+    Changed,
+    /// Failed; the play stops on this host unless `ignore_errors`.
+    Failed,
+    /// `when` was false, or tags excluded it.
+    Skipped,
+}
+
+/// A diff of one file (or one named piece of state), already masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    /// What changed: a path, or a label such as `service backend`.
+    pub target: String,
+    /// Unified diff text with `---`/`+++` headers, or a one-line summary for non-text state
+    /// (`mode 0644 -> 0600`, `state absent -> directory`).
+    pub text: String,
+}
+
+/// Counters for one play on one host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Tasks that were ok (no change).
+    pub ok: u32,
+    /// Tasks that changed (or would).
+    pub changed: u32,
+    /// Tasks that failed (ignored failures included).
+    pub failed: u32,
+    /// Tasks skipped.
+    pub skipped: u32,
+}
+
+/// What the agent streams back, one JSON object per line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A task (or handler) starts.
+    TaskStart {
+        /// Index in `play.tasks`, or in `play.handlers` when `handler` is true.
+        index: usize,
+        /// Whether this is a handler.
+        #[serde(default)]
+        handler: bool,
+        /// Rendered display name.
+        name: String,
+    },
+    /// A task (or one loop item of it) finished.
+    TaskResult {
+        /// Same index as in `TaskStart`.
+        index: usize,
+        /// Whether this is a handler.
+        #[serde(default)]
+        handler: bool,
+        /// Rendered display name.
+        name: String,
+        /// Loop item label, when looping.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item: Option<String>,
+        /// Outcome.
+        status: Status,
+        /// Human message: the reason for no change, what would run, the error.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        msg: String,
+        /// Diffs, present when the request asked for diffs and something changed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        diffs: Vec<Diff>,
+        /// The failure was ignored (`ignore_errors`).
+        #[serde(default)]
+        ignored: bool,
+        /// Marks a destructive or dangerous step (plan shows it prominently).
+        #[serde(default)]
+        dangerous: bool,
+        /// Milliseconds the task took.
+        duration_ms: u64,
+    },
+    /// Output of `debug`, or a warning.
+    Message {
+        /// Text, masked.
+        text: String,
+    },
+    /// The play ended on this host. Always the last event.
+    Finished {
+        /// Counters.
+        stats: Stats,
+        /// Set when the play failed on this host (the failing task's message).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+impl Request {
+    /// Encodes the request as one JSON document (what goes on the agent's stdin).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}
+
+impl Event {
+    /// Encodes the event as one line of JSON, without the newline.
+    pub fn to_line(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Decodes one line of the agent's output.
+    pub fn from_line(line: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+}

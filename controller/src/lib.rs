@@ -1,0 +1,1 @@
+//! The dr controller library.
