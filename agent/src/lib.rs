@@ -1,6 +1,10 @@
 //! The dr agent: runs one whole play on one host and streams events back.
 //!
 //! The controller links this library for the local connection and ships the `dr-agent`
-//! binary to remote hosts; both run the same engine.
+//! binary to remote hosts; both run the same engine ([`engine::run`]).
 
+pub mod engine;
+pub mod mask;
+pub mod modules;
+pub mod template;
 pub mod wire;

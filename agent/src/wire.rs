@@ -98,7 +98,7 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub when: Vec<String>,
     /// `loop:` / `with_items:` value (a list or a template producing one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, alias = "loop", skip_serializing_if = "Option::is_none")]
     pub loop_: Option<Value>,
     /// `loop_control.loop_var` (default `item`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,301 @@
+//! One run of a task's module (one loop item): `when`, the module's check and apply,
+//! `changed_when`, `failed_when`, `until`/`retries`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value as Json};
+
+use super::Runner;
+use crate::modules::{self, Context, Module, Outcome, PLANNED};
+use crate::template::Scope;
+use crate::wire::{Diff, Mode, Status, Task};
+
+/// The result of one item, already masked for display (`register` keeps raw values).
+#[derive(Debug, Clone)]
+pub(super) struct ItemResult {
+    pub status: Status,
+    /// Masked message.
+    pub msg: String,
+    /// Masked diffs (empty unless the request asked for diffs).
+    pub diffs: Vec<Diff>,
+    /// Unmasked operator messages (`debug`); masked when emitted.
+    pub messages: Vec<String>,
+    pub dangerous: bool,
+    pub duration_ms: u64,
+    /// The value `register:` stores.
+    pub register: Map<String, Json>,
+    pub facts: Map<String, Json>,
+    pub flush: bool,
+}
+
+impl ItemResult {
+    /// A failure before the module could run.
+    pub fn failed(msg: String) -> Self {
+        let mut register = Map::new();
+        register.insert("changed".into(), Json::Bool(false));
+        register.insert("failed".into(), Json::Bool(true));
+        register.insert("msg".into(), Json::from(msg.clone()));
+        ItemResult {
+            status: Status::Failed,
+            msg,
+            diffs: Vec::new(),
+            messages: Vec::new(),
+            dangerous: false,
+            duration_ms: 0,
+            register,
+            facts: Map::new(),
+            flush: false,
+        }
+    }
+}
+
+impl Runner<'_> {
+    /// Runs the module of `task` once with `scope`.
+    pub(super) fn run_item(&self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
+        let started = Instant::now();
+        let mut result = self.run_item_inner(task, name, scope);
+        result.duration_ms = started.elapsed().as_millis() as u64;
+        result
+    }
+
+    fn run_item_inner(&self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
+        let mask = |s: &str| self.masker.mask(s).into_owned();
+        let located = |e: String| mask(&format!("{e} (in task `{name}` at {})", task.location));
+        for cond in &task.when {
+            match scope.eval_bool(cond) {
+                Ok(true) => {}
+                Ok(false) => return skipped(cond),
+                Err(e) => return ItemResult::failed(located(format!("`when`: {e}"))),
+            }
+        }
+        let module = match modules::lookup(&task.module) {
+            Some(m) => m,
+            None if PLANNED.contains(&task.module.as_str()) => {
+                return ItemResult::failed(format!(
+                    "module `{}` is not available in this version of dr",
+                    task.module
+                ));
+            }
+            None => return ItemResult::failed(format!("unknown module `{}`", task.module)),
+        };
+        let args = match scope.render_value(&task.args) {
+            Ok(a) => a,
+            Err(e) => return ItemResult::failed(located(e.to_string())),
+        };
+        let mut environment = Vec::new();
+        for (k, v) in &task.environment {
+            match scope.render_value(v) {
+                Ok(Json::String(s)) => environment.push((k.clone(), s)),
+                Ok(Json::Null) => {}
+                Ok(other) => environment.push((k.clone(), other.to_string())),
+                Err(e) => return ItemResult::failed(located(format!("`environment`: {e}"))),
+            }
+        }
+        let check_mode = task.check_mode.unwrap_or(self.request.mode == Mode::Check);
+        let ctx = Context {
+            check_mode,
+            diff: self.request.diff,
+            files: &self.request.files,
+            scope,
+            environment: &environment,
+        };
+
+        let attempts_allowed = match (&task.until, task.retries) {
+            (None, _) => 1,
+            (Some(_), retries) => retries.unwrap_or(3).max(1) + 1,
+        };
+        let delay = Duration::from_secs_f64(task.delay.unwrap_or(5.0).clamp(0.0, 86_400.0));
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (outcome, planned_only) = call(module, &ctx, &args);
+            let mut register = register_of(&outcome);
+            let mut failed = outcome.failed;
+            let mut changed = outcome.changed;
+            let mut msg = outcome.msg.clone();
+            // A "would run" plan did not run: conditions on its result would only see
+            // what check mode invented, so they are not evaluated.
+            if !planned_only {
+                let with_result = self.with_registered(task, scope, &register);
+                if !task.changed_when.is_empty() {
+                    match all_hold(&with_result, &task.changed_when) {
+                        Ok(c) => changed = c,
+                        Err(e) => {
+                            failed = true;
+                            msg = located(format!("`changed_when`: {e}"));
+                        }
+                    }
+                }
+                if !task.failed_when.is_empty() {
+                    match any_holds(&with_result, &task.failed_when) {
+                        Ok(f) => failed = f,
+                        Err(e) => {
+                            failed = true;
+                            msg = located(format!("`failed_when`: {e}"));
+                        }
+                    }
+                }
+                register.insert("changed".into(), Json::Bool(changed));
+                register.insert("failed".into(), Json::Bool(failed));
+                if let Some(until) = &task.until {
+                    register.insert("attempts".into(), Json::from(attempt));
+                    let with_result = self.with_registered(task, scope, &register);
+                    let done = match with_result.eval_bool(until) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            failed = true;
+                            msg = located(format!("`until`: {e}"));
+                            true
+                        }
+                    };
+                    if !done {
+                        if attempt < attempts_allowed {
+                            std::thread::sleep(delay);
+                            continue;
+                        }
+                        failed = true;
+                        if msg.is_empty() {
+                            msg = format!("`until` condition never held after {attempt} attempts");
+                        }
+                        register.insert("failed".into(), Json::Bool(true));
+                    }
+                }
+            }
+            let status = if failed {
+                Status::Failed
+            } else if changed {
+                Status::Changed
+            } else {
+                Status::Ok
+            };
+            if !msg.is_empty() {
+                register.insert("msg".into(), Json::from(msg.clone()));
+            }
+            let diffs = if self.request.diff && changed {
+                outcome
+                    .diffs
+                    .iter()
+                    .map(|d| Diff {
+                        target: mask(&d.target),
+                        text: mask(&d.text),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            return ItemResult {
+                status,
+                msg: mask(&msg),
+                diffs,
+                messages: outcome.messages,
+                dangerous: outcome.dangerous,
+                duration_ms: 0,
+                register,
+                facts: if failed { Map::new() } else { outcome.facts },
+                flush: outcome.flush_handlers,
+            };
+        }
+    }
+
+    /// `scope` plus the task's result under its `register` name.
+    fn with_registered(&self, task: &Task, scope: &Scope, result: &Map<String, Json>) -> Scope {
+        let mut vars = scope.vars().clone();
+        if let Some(name) = &task.register {
+            vars.insert(name.clone(), Json::Object(result.clone()));
+        }
+        self.templater.scope(vars)
+    }
+}
+
+/// Runs check, then (outside check mode) the planned action. The flag says the outcome
+/// is a plan that was not applied.
+fn call(module: &dyn Module, ctx: &Context<'_>, args: &Json) -> (Outcome, bool) {
+    match module.check(ctx, args) {
+        Err(e) => (Outcome::failed(e.to_string()), false),
+        Ok(plan) => match plan.action {
+            None => (plan.outcome, false),
+            Some(_) if ctx.check_mode => (plan.outcome, true),
+            Some(action) => {
+                let planned = plan.outcome;
+                match action.apply(ctx) {
+                    Ok(mut outcome) => {
+                        if outcome.diffs.is_empty() {
+                            outcome.diffs = planned.diffs;
+                        }
+                        outcome.dangerous |= planned.dangerous;
+                        (outcome, false)
+                    }
+                    Err(e) => (Outcome::failed(e.to_string()), false),
+                }
+            }
+        },
+    }
+}
+
+/// The registered form of a module outcome.
+fn register_of(outcome: &Outcome) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert("changed".into(), Json::Bool(outcome.changed));
+    m.insert("failed".into(), Json::Bool(outcome.failed));
+    if !outcome.msg.is_empty() {
+        m.insert("msg".into(), Json::from(outcome.msg.clone()));
+    }
+    for (k, v) in &outcome.data {
+        m.insert(k.clone(), v.clone());
+    }
+    if !outcome.diffs.is_empty() {
+        let diffs: Vec<Json> = outcome
+            .diffs
+            .iter()
+            .map(|d| {
+                let mut e = Map::new();
+                e.insert("target".into(), Json::from(d.target.clone()));
+                e.insert("text".into(), Json::from(d.text.clone()));
+                Json::Object(e)
+            })
+            .collect();
+        m.insert("diff".into(), Json::Array(diffs));
+    }
+    m
+}
+
+fn skipped(cond: &str) -> ItemResult {
+    let mut register = Map::new();
+    register.insert("changed".into(), Json::Bool(false));
+    register.insert("failed".into(), Json::Bool(false));
+    register.insert("skipped".into(), Json::Bool(true));
+    register.insert(
+        "skip_reason".into(),
+        Json::from("Conditional result was False"),
+    );
+    register.insert("false_condition".into(), Json::from(cond));
+    ItemResult {
+        status: Status::Skipped,
+        msg: format!("conditional result was false: `{cond}`"),
+        diffs: Vec::new(),
+        messages: Vec::new(),
+        dangerous: false,
+        duration_ms: 0,
+        register,
+        facts: Map::new(),
+        flush: false,
+    }
+}
+
+fn all_hold(scope: &Scope, conds: &[String]) -> Result<bool, crate::template::TemplateError> {
+    for c in conds {
+        if !scope.eval_bool(c)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn any_holds(scope: &Scope, conds: &[String]) -> Result<bool, crate::template::TemplateError> {
+    for c in conds {
+        if scope.eval_bool(c)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,253 @@
+//! One task: its name, its loop, its registered result, its events.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value as Json};
+
+use super::item::ItemResult;
+use super::{NO_LOG_MSG, Runner, TaskEnd};
+use crate::template::Scope;
+use crate::wire::{Event, Status, Task};
+
+impl Runner<'_> {
+    /// Runs `task` (index `index` in the tasks, or in the handlers when `handler`) and
+    /// emits its events.
+    pub(super) fn run_task(&mut self, index: usize, handler: bool, task: &Task) -> TaskEnd {
+        let started = Instant::now();
+        let scope = self.task_scope(task, None);
+        let name = self.display_name(task, &scope);
+        self.emit(Event::TaskStart {
+            index,
+            handler,
+            name: name.clone(),
+        });
+
+        let items = match self.loop_items(task, &scope) {
+            Ok(items) => items,
+            Err(msg) => {
+                let mut result = ItemResult::failed(msg);
+                result.duration_ms = started.elapsed().as_millis() as u64;
+                return self.finish_task(index, handler, task, &name, None, vec![(None, result)]);
+            }
+        };
+        let loop_var = task.loop_var.clone().unwrap_or_else(|| "item".to_owned());
+        let mut results = Vec::new();
+        match items {
+            None => {
+                let result = self.run_item(task, &name, &scope);
+                results.push((None, result));
+            }
+            Some(items) => {
+                let len = items.len();
+                for (i, item) in items.into_iter().enumerate() {
+                    let extra = loop_vars(&loop_var, &item, i, len);
+                    let scope = self.task_scope(task, Some(extra));
+                    let result = self.run_item(task, &name, &scope);
+                    let label = self.masker.mask(&label(&item)).into_owned();
+                    // Facts set by one item are visible to the next, as in Ansible.
+                    self.set_facts(&result.facts);
+                    self.emit_result(index, handler, task, &name, Some(label.clone()), &result);
+                    results.push((Some(item), result));
+                }
+            }
+        }
+        self.finish_task(index, handler, task, &name, Some(loop_var), results)
+    }
+
+    /// Registers, counts and (for a task without loop) emits the result.
+    fn finish_task(
+        &mut self,
+        index: usize,
+        handler: bool,
+        task: &Task,
+        name: &str,
+        loop_var: Option<String>,
+        results: Vec<(Option<Json>, ItemResult)>,
+    ) -> TaskEnd {
+        let looped = results.iter().any(|(item, _)| item.is_some());
+        if !looped && let Some((_, result)) = results.first() {
+            self.set_facts(&result.facts);
+            self.emit_result(index, handler, task, name, None, result);
+        }
+        let any = |f: &dyn Fn(&ItemResult) -> bool| results.iter().any(|(_, r)| f(r));
+        let failed = any(&|r| r.status == Status::Failed);
+        let changed = any(&|r| r.status == Status::Changed);
+        let all_skipped =
+            !results.is_empty() && results.iter().all(|(_, r)| r.status == Status::Skipped);
+        let flush = any(&|r| r.flush);
+        if failed {
+            self.stats.failed += 1;
+        } else if changed {
+            self.stats.changed += 1;
+        } else if all_skipped {
+            self.stats.skipped += 1;
+        } else {
+            self.stats.ok += 1;
+        }
+
+        if let Some(register) = &task.register {
+            let value = if looped {
+                let var = loop_var.unwrap_or_else(|| "item".to_owned());
+                let items: Vec<Json> = results
+                    .iter()
+                    .map(|(item, r)| {
+                        let mut m = r.register.clone();
+                        if let Some(item) = item {
+                            m.insert(var.clone(), item.clone());
+                        }
+                        m.insert("ansible_loop_var".into(), Json::from(var.clone()));
+                        Json::Object(m)
+                    })
+                    .collect();
+                let mut m = Map::new();
+                m.insert("changed".into(), Json::Bool(changed));
+                m.insert("failed".into(), Json::Bool(failed));
+                if all_skipped {
+                    m.insert("skipped".into(), Json::Bool(true));
+                }
+                m.insert("msg".into(), Json::from("All items completed"));
+                m.insert("results".into(), Json::Array(items));
+                Json::Object(m)
+            } else {
+                results
+                    .first()
+                    .map(|(_, r)| Json::Object(r.register.clone()))
+                    .unwrap_or(Json::Null)
+            };
+            self.vars.insert(register.clone(), value);
+        }
+
+        let fatal = if failed && !task.ignore_errors {
+            let msg = results
+                .iter()
+                .find(|(_, r)| r.status == Status::Failed)
+                .map(|(_, r)| r.msg.clone())
+                .unwrap_or_default();
+            if msg.contains(&task.location) {
+                Some(msg)
+            } else {
+                Some(format!("{msg} (in task `{name}` at {})", task.location))
+            }
+        } else {
+            None
+        };
+        TaskEnd {
+            changed,
+            fatal,
+            flush,
+        }
+    }
+
+    fn emit_result(
+        &mut self,
+        index: usize,
+        handler: bool,
+        task: &Task,
+        name: &str,
+        item: Option<String>,
+        result: &ItemResult,
+    ) {
+        let (msg, diffs) = if task.no_log {
+            (NO_LOG_MSG.to_owned(), Vec::new())
+        } else {
+            for text in &result.messages {
+                let text = self.masker.mask(text).into_owned();
+                self.emit(Event::Message { text });
+            }
+            (result.msg.clone(), result.diffs.clone())
+        };
+        self.emit(Event::TaskResult {
+            index,
+            handler,
+            name: name.to_owned(),
+            item,
+            status: result.status,
+            msg,
+            diffs,
+            ignored: result.status == Status::Failed && task.ignore_errors,
+            dangerous: result.dangerous,
+            duration_ms: result.duration_ms,
+        });
+    }
+
+    fn set_facts(&mut self, facts: &Map<String, Json>) {
+        for (k, v) in facts {
+            self.vars.insert(k.clone(), v.clone());
+        }
+    }
+
+    /// The host's variables plus the task's `vars` (and loop variables).
+    pub(super) fn task_scope(&self, task: &Task, extra: Option<Map<String, Json>>) -> Scope {
+        let mut vars = self.vars.clone();
+        for (k, v) in &task.vars {
+            vars.insert(k.clone(), v.clone());
+        }
+        if let Some(extra) = extra {
+            vars.extend(extra);
+        }
+        if let Some(check) = task.check_mode {
+            vars.insert("ansible_check_mode".into(), Json::Bool(check));
+        }
+        self.templater.scope(vars)
+    }
+
+    /// The rendered, masked name shown for the task.
+    fn display_name(&self, task: &Task, scope: &Scope) -> String {
+        let name = match &task.name {
+            Some(n) => scope.render_string(n).unwrap_or_else(|_| n.clone()),
+            None => {
+                // Ansible shows the module name; a free-form command line is worth showing.
+                let summary = match &task.args {
+                    Json::String(s) => s.clone(),
+                    _ => String::new(),
+                };
+                if summary.is_empty() {
+                    task.module.clone()
+                } else {
+                    let short: String = summary.chars().take(60).collect();
+                    format!("{}: {short}", task.module)
+                }
+            }
+        };
+        self.masker.mask(&name).into_owned()
+    }
+
+    /// The loop's items, `None` without a loop.
+    fn loop_items(&self, task: &Task, scope: &Scope) -> Result<Option<Vec<Json>>, String> {
+        let Some(raw) = &task.loop_ else {
+            return Ok(None);
+        };
+        match scope.render_value(raw) {
+            Ok(Json::Array(items)) => Ok(Some(items)),
+            Ok(Json::Null) => Ok(Some(Vec::new())),
+            Ok(other) => Err(format!(
+                "`loop` must be a list, found `{}`",
+                self.masker.mask(&other.to_string())
+            )),
+            Err(e) => Err(format!("`loop`: {}", self.masker.mask(&e.to_string()))),
+        }
+    }
+}
+
+/// The loop variable and `ansible_loop` for item `i` of `len`.
+fn loop_vars(var: &str, item: &Json, i: usize, len: usize) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert(var.to_owned(), item.clone());
+    m.insert("ansible_loop_var".into(), Json::from(var));
+    let mut info = Map::new();
+    info.insert("index".into(), Json::from(i + 1));
+    info.insert("index0".into(), Json::from(i));
+    info.insert("first".into(), Json::Bool(i == 0));
+    info.insert("last".into(), Json::Bool(i + 1 == len));
+    info.insert("length".into(), Json::from(len));
+    m.insert("ansible_loop".into(), Json::Object(info));
+    m
+}
+
+/// How an item is shown: strings as they are, the rest as JSON.
+fn label(item: &Json) -> String {
+    match item {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

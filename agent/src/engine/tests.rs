@@ -1,0 +1,454 @@
+//! Engine semantics, run through [`run`] with real (local, harmless) modules.
+
+use serde_json::{Value as Json, json};
+
+use super::run;
+use crate::wire::{Event, Request, Stats, Status};
+
+fn request(tasks: Json, handlers: Json, vars: Json) -> Request {
+    let req = json!({
+        "protocol": 1,
+        "host": "h1",
+        "mode": "apply",
+        "diff": true,
+        "play": {"name": "p", "tasks": tasks, "handlers": handlers},
+        "vars": vars,
+        "files": {},
+    });
+    match serde_json::from_value(req) {
+        Ok(r) => r,
+        Err(e) => panic!("bad test request: {e}"),
+    }
+}
+
+fn task(module: &str, args: Json, extra: Json) -> Json {
+    let mut t = json!({"module": module, "args": args, "location": "play.yml:1:1"});
+    if let (Json::Object(t), Json::Object(extra)) = (&mut t, extra) {
+        t.extend(extra);
+    }
+    t
+}
+
+fn events(req: &Request) -> Vec<Event> {
+    let mut out = Vec::new();
+    run(req, &mut |e| out.push(e));
+    out
+}
+
+fn finished(ev: &[Event]) -> (Stats, Option<String>) {
+    match ev.last() {
+        Some(Event::Finished { stats, error }) => (*stats, error.clone()),
+        other => panic!("last event is not Finished: {other:?}"),
+    }
+}
+
+/// (name, item, status, msg) of every task result.
+fn results(ev: &[Event]) -> Vec<(String, Option<String>, Status, String)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::TaskResult {
+                name,
+                item,
+                status,
+                msg,
+                ..
+            } => Some((name.clone(), item.clone(), *status, msg.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn messages(ev: &[Event]) -> Vec<String> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::Message { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn debug(msg: &str) -> Json {
+    task("debug", json!({"msg": msg}), json!({}))
+}
+
+#[test]
+fn when_skips_and_runs() {
+    let req = request(
+        json!([
+            task("debug", json!({"msg": "a"}), json!({"when": ["x == 1"]})),
+            task("debug", json!({"msg": "b"}), json!({"when": ["x == 2"]})),
+            task(
+                "debug",
+                json!({"msg": "c"}),
+                json!({"when": ["true", "x is defined"]})
+            ),
+        ]),
+        json!([]),
+        json!({"x": 1}),
+    );
+    let ev = events(&req);
+    assert_eq!(messages(&ev), vec!["a", "c"]);
+    let r = results(&ev);
+    assert_eq!(r[1].2, Status::Skipped);
+    let (stats, error) = finished(&ev);
+    assert_eq!(error, None);
+    assert_eq!(
+        stats,
+        Stats {
+            ok: 2,
+            changed: 0,
+            failed: 0,
+            skipped: 1
+        }
+    );
+}
+
+#[test]
+fn loop_with_register_collects_results() {
+    let req = request(
+        json!([
+            task(
+                "shell",
+                json!("echo {{ item }}"),
+                json!({"loop": ["a", "b"], "register": "out"})
+            ),
+            debug("{{ out.results | map(attribute='stdout') | join(',') }} {{ out.changed }}"),
+            task(
+                "debug",
+                json!({"msg": "{{ n }}"}),
+                json!({"loop": "{{ [1, 2] }}", "loop_var": "n"})
+            ),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    let r = results(&ev);
+    assert_eq!(r[0].1.as_deref(), Some("a"));
+    assert_eq!(r[1].1.as_deref(), Some("b"));
+    assert_eq!(messages(&ev), vec!["a,b True", "1", "2"]);
+    assert_eq!(finished(&ev).1, None);
+}
+
+#[test]
+fn handlers_run_once_in_definition_order() {
+    let changed = |notify: Json| task("shell", json!("true"), json!({"notify": notify}));
+    let req = request(
+        json!([
+            changed(json!(["second"])),
+            changed(json!(["first", "second"])),
+            task(
+                "debug",
+                json!({"msg": "unchanged"}),
+                json!({"notify": ["third"]})
+            ),
+        ]),
+        json!([
+            task("debug", json!({"msg": "h1"}), json!({"name": "first"})),
+            task("debug", json!({"msg": "h2"}), json!({"name": "second"})),
+            task("debug", json!({"msg": "h3"}), json!({"name": "third"})),
+            task(
+                "debug",
+                json!({"msg": "h4"}),
+                json!({"name": "listener", "listen": ["second"]})
+            ),
+        ]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(messages(&ev), vec!["unchanged", "h1", "h2", "h4"]);
+    let handler_starts = ev
+        .iter()
+        .filter(|e| matches!(e, Event::TaskStart { handler: true, .. }))
+        .count();
+    assert_eq!(handler_starts, 3);
+}
+
+#[test]
+fn handlers_do_not_run_after_a_failure() {
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["h"]})),
+            task("fail", json!({"msg": "boom"}), json!({"name": "stop here"})),
+            debug("never"),
+        ]),
+        json!([task(
+            "debug",
+            json!({"msg": "handler ran"}),
+            json!({"name": "h"})
+        )]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert!(messages(&ev).is_empty());
+    let (stats, error) = finished(&ev);
+    assert_eq!(
+        error.as_deref(),
+        Some("boom (in task `stop here` at play.yml:1:1)")
+    );
+    assert_eq!(stats.failed, 1);
+    assert_eq!(stats.changed, 1);
+}
+
+#[test]
+fn changed_when_failed_when_and_ignore_errors() {
+    let req = request(
+        json!([
+            task(
+                "shell",
+                json!("echo hi; exit 3"),
+                json!({"register": "r", "failed_when": ["r.rc not in [0, 3]"], "changed_when": ["'hi' in r.stdout and false"]})
+            ),
+            task(
+                "shell",
+                json!("exit 1"),
+                json!({"ignore_errors": true, "register": "r2"})
+            ),
+            task(
+                "assert",
+                json!({"that": ["r is not changed", "r is succeeded", "r2 is failed", "r2.rc == 1"]}),
+                json!({})
+            ),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    let r = results(&ev);
+    assert_eq!(r[0].2, Status::Ok);
+    assert_eq!(r[1].2, Status::Failed);
+    assert_eq!(r[2].2, Status::Ok, "{:?}", r[2]);
+    let ignored = ev
+        .iter()
+        .any(|e| matches!(e, Event::TaskResult { ignored: true, .. }));
+    assert!(ignored);
+    let (stats, error) = finished(&ev);
+    assert_eq!(error, None);
+    assert_eq!(stats.failed, 1);
+}
+
+#[test]
+fn until_retries_until_the_condition_holds() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let counter = dir.path().join("n");
+    let script = format!(
+        "n=$(cat {p} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {p}; echo $n",
+        p = counter.display()
+    );
+    let req = request(
+        json!([
+            task(
+                "shell",
+                json!(script),
+                json!({"register": "r", "until": "r.stdout == '3'", "retries": 5, "delay": 0})
+            ),
+            debug("{{ r.attempts }}"),
+            task(
+                "shell",
+                json!("false"),
+                json!({"register": "x", "until": "x.rc == 0", "retries": 1, "delay": 0})
+            ),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(messages(&ev), vec!["3"]);
+    let (_, error) = finished(&ev);
+    assert!(error.is_some_and(|e| e.contains("non-zero return code 1")));
+}
+
+#[test]
+fn no_log_hides_output_and_secrets_are_masked() {
+    let mut req = request(
+        json!([
+            task(
+                "debug",
+                json!({"msg": "pw={{ pw }}"}),
+                json!({"no_log": true})
+            ),
+            debug("pw={{ pw }} url=postgres://app:other@db/x"),
+            task("fail", json!({"msg": "failed with {{ pw }}"}), json!({})),
+        ]),
+        json!([]),
+        json!({"pw": "s3cr3tvalue"}),
+    );
+    req.secrets = vec!["s3cr3tvalue".into()];
+    let ev = events(&req);
+    let r = results(&ev);
+    assert_eq!(r[0].3, super::NO_LOG_MSG);
+    assert_eq!(
+        messages(&ev),
+        vec!["pw=******** url=postgres://app:********@db/x"]
+    );
+    let all = serde_json::to_string(
+        &ev.iter()
+            .map(|e| e.to_line().unwrap_or_default())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
+    assert!(!all.contains("s3cr3tvalue"), "{all}");
+    assert!(!all.contains("other@"), "{all}");
+    assert_eq!(
+        finished(&ev).1.as_deref(),
+        Some("failed with ******** (in task `fail` at play.yml:1:1)")
+    );
+}
+
+#[test]
+fn tags_select_tasks() {
+    let mut req = request(
+        json!([
+            task("debug", json!({"msg": "db"}), json!({"tags": ["db"]})),
+            task("debug", json!({"msg": "web"}), json!({"tags": ["web"]})),
+            task(
+                "debug",
+                json!({"msg": "always"}),
+                json!({"tags": ["always"]})
+            ),
+            task("debug", json!({"msg": "never"}), json!({"tags": ["never"]})),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    req.tags = vec!["db".into()];
+    assert_eq!(messages(&events(&req)), vec!["db", "always"]);
+    req.tags = vec![];
+    req.skip_tags = vec!["db".into()];
+    assert_eq!(messages(&events(&req)), vec!["web", "always"]);
+}
+
+#[test]
+fn check_mode_plans_commands_unless_the_task_says_otherwise() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let marker = dir.path().join("ran");
+    let mut req = request(
+        json!([
+            task(
+                "command",
+                json!(format!("touch {}", marker.display())),
+                json!({})
+            ),
+            task(
+                "shell",
+                json!("echo real"),
+                json!({"check_mode": false, "register": "r"})
+            ),
+            debug("{{ r.stdout }} {{ ansible_check_mode }}"),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    req.mode = crate::wire::Mode::Check;
+    let ev = events(&req);
+    let r = results(&ev);
+    assert_eq!(r[0].2, Status::Changed);
+    assert_eq!(r[0].3, format!("would run: touch {}", marker.display()));
+    assert!(!marker.exists());
+    assert_eq!(messages(&ev), vec!["real True"]);
+}
+
+#[test]
+fn undefined_variable_names_variable_and_location() {
+    let req = request(
+        json!([task(
+            "debug",
+            json!({"msg": "host={{ db_host }}"}),
+            json!({"name": "write env", "location": "playbooks/demo.yml:12:7"})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(
+        finished(&ev).1.as_deref(),
+        Some("`db_host` is undefined (in task `write env` at playbooks/demo.yml:12:7)")
+    );
+    assert_eq!(
+        results(&ev)[0].3,
+        "`db_host` is undefined (in task `write env` at playbooks/demo.yml:12:7)"
+    );
+}
+
+#[test]
+fn default_on_a_chain_and_set_fact_persist() {
+    let req = request(
+        json!([
+            task(
+                "set_fact",
+                json!({"port": "{{ cfg.db.port | default(5432) }}", "hosts": "{{ ['a', 'b'] }}"}),
+                json!({})
+            ),
+            debug("{{ port + 1 }} {{ hosts | length }}"),
+            task("debug", json!({"var": "port"}), json!({})),
+        ]),
+        json!([]),
+        json!({"cfg": {}}),
+    );
+    let ev = events(&req);
+    assert_eq!(messages(&ev), vec!["5433 2", "port: 5432"]);
+}
+
+#[test]
+fn planned_and_unknown_modules_fail_at_run_time() {
+    let req = request(
+        json!([task("compose", json!({}), json!({}))]),
+        json!([]),
+        json!({}),
+    );
+    assert_eq!(
+        finished(&events(&req)).1.as_deref(),
+        Some(
+            "module `compose` is not available in this version of dr (in task `compose` at play.yml:1:1)"
+        )
+    );
+}
+
+#[test]
+fn flush_handlers_runs_pending_handlers_now() {
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["h"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+            debug("after"),
+        ]),
+        json!([task(
+            "debug",
+            json!({"msg": "handler"}),
+            json!({"name": "h"})
+        )]),
+        json!({}),
+    );
+    assert_eq!(messages(&events(&req)), vec!["handler", "after"]);
+}
+
+#[test]
+fn a_notified_handler_that_does_not_exist_fails_the_play() {
+    let req = request(
+        json!([task(
+            "shell",
+            json!("true"),
+            json!({"notify": ["restart nothing"]})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    let err = finished(&events(&req)).1.unwrap_or_default();
+    assert!(err.contains("`restart nothing`"), "{err}");
+}
+
+#[test]
+fn every_result_carries_duration_and_finished_is_last() {
+    let req = request(
+        json!([task("shell", json!("sleep 0.05"), json!({}))]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    let d = ev.iter().find_map(|e| match e {
+        Event::TaskResult { duration_ms, .. } => Some(*duration_ms),
+        _ => None,
+    });
+    assert!(d.is_some_and(|d| d >= 50), "{d:?}");
+    assert!(matches!(ev.first(), Some(Event::TaskStart { .. })));
+}

@@ -1,0 +1,181 @@
+//! Turning rendered task arguments into a module's typed `*Spec`.
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer};
+use serde_json::Value as Json;
+
+/// The arguments do not fit the module.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid arguments for module `{module}`: {detail}")]
+pub struct ArgsError {
+    /// The module.
+    pub module: &'static str,
+    /// What is wrong (serde's message names the key).
+    pub detail: String,
+}
+
+impl ArgsError {
+    /// An error for `module` saying `detail`.
+    pub fn new(module: &'static str, detail: impl Into<String>) -> Self {
+        ArgsError {
+            module,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Deserialises `args` (a mapping; `null` counts as empty) into the module's spec.
+pub fn parse_args<T: DeserializeOwned>(module: &'static str, args: &Json) -> Result<T, ArgsError> {
+    let value = match args {
+        Json::Null => Json::Object(serde_json::Map::new()),
+        Json::Object(_) => args.clone(),
+        Json::String(_) => {
+            return Err(ArgsError::new(
+                module,
+                "expected a mapping of arguments, found a string",
+            ));
+        }
+        other => {
+            return Err(ArgsError::new(
+                module,
+                format!("expected a mapping of arguments, found `{other}`"),
+            ));
+        }
+    };
+    serde_json::from_value(value).map_err(|e| ArgsError::new(module, e.to_string()))
+}
+
+/// Ansible's booleans: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case.
+pub fn bool_ish<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v = Json::deserialize(d)?;
+    json_bool(&v).ok_or_else(|| de::Error::custom(format!("expected a boolean, found `{v}`")))
+}
+
+/// [`bool_ish`] for optional fields.
+pub fn opt_bool_ish<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let v = Json::deserialize(d)?;
+    if v.is_null() {
+        return Ok(None);
+    }
+    json_bool(&v)
+        .map(Some)
+        .ok_or_else(|| de::Error::custom(format!("expected a boolean, found `{v}`")))
+}
+
+/// A JSON value read as an Ansible boolean.
+pub fn json_bool(v: &Json) -> Option<bool> {
+    match v {
+        Json::Bool(b) => Some(*b),
+        Json::Number(n) => n.as_i64().and_then(|n| match n {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }),
+        Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "yes" | "true" | "on" | "1" | "y" => Some(true),
+            "no" | "false" | "off" | "0" | "n" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Splits a command line as a POSIX shell would (quotes and backslashes), without
+/// expanding anything.
+pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(ch) => cur.push(ch),
+                        None => return Err(format!("unterminated single quote in `{s}`")),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(ch @ ('"' | '\\' | '$' | '`')) => cur.push(ch),
+                            Some('\n') => {}
+                            Some(ch) => {
+                                cur.push('\\');
+                                cur.push(ch);
+                            }
+                            None => return Err(format!("unterminated double quote in `{s}`")),
+                        },
+                        Some(ch) => cur.push(ch),
+                        None => return Err(format!("unterminated double quote in `{s}`")),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some('\n') | None => {}
+                    Some(ch) => cur.push(ch),
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_a_shell() {
+        assert_eq!(
+            shell_split(r#"echo 'a b' "c \"d\"" e\ f"#).unwrap(),
+            vec!["echo", "a b", "c \"d\"", "e f"]
+        );
+        assert!(shell_split("echo 'oops").is_err());
+    }
+
+    #[test]
+    fn ansible_booleans() {
+        assert_eq!(json_bool(&Json::from("Yes")), Some(true));
+        assert_eq!(json_bool(&Json::from("off")), Some(false));
+        assert_eq!(json_bool(&Json::from(1)), Some(true));
+        assert_eq!(json_bool(&Json::from("maybe")), None);
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Spec {
+        #[serde(default, deserialize_with = "bool_ish")]
+        force: bool,
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_key_name() {
+        let err = parse_args::<Spec>("copy", &serde_json::json!({"forse": true})).unwrap_err();
+        assert!(err.to_string().contains("unknown field `forse`"), "{err}");
+        let ok: Spec = parse_args("copy", &serde_json::json!({"force": "yes"})).unwrap();
+        assert!(ok.force);
+    }
+}

@@ -1,0 +1,125 @@
+//! `command`: run a program without a shell.
+
+use serde_json::Value as Json;
+
+use super::process::{Invocation, parse_spec, plan, split_command};
+use super::{ArgsError, Context, Module, ModuleError, Plan};
+
+/// The `command` module.
+pub struct Command;
+
+impl Module for Command {
+    fn name(&self) -> &'static str {
+        "command"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        &[
+            "cmd",
+            "argv",
+            "chdir",
+            "creates",
+            "removes",
+            "stdin",
+            "stdin_add_newline",
+            "strip_empty_ends",
+        ]
+    }
+
+    fn free_form(&self) -> bool {
+        true
+    }
+
+    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let mut spec = parse_spec("command", args)?;
+        if spec.executable.is_some() {
+            return Err(ArgsError::new("command", "`executable` is only for `shell`").into());
+        }
+        let argv = match (spec.argv.take(), spec.cmd.take()) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    ArgsError::new("command", "give either `cmd` or `argv`, not both").into(),
+                );
+            }
+            (Some(argv), None) => argv
+                .into_iter()
+                .map(|a| match a {
+                    Json::String(s) => s,
+                    other => other.to_string(),
+                })
+                .collect(),
+            (None, Some(line)) => split_command(&line)?,
+            (None, None) => Vec::new(),
+        };
+        if argv.is_empty() {
+            return Err(ArgsError::new("command", "no command given").into());
+        }
+        plan(Invocation::Argv(argv), spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Command;
+    use crate::modules::testutil::Harness;
+
+    #[test]
+    fn check_plans_and_apply_runs() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let target = dir.path().join("made");
+        let h = Harness::new();
+        let args = json!(format!("touch {}", target.display()));
+        let plan = h.check(&Command, args.clone());
+        assert!(plan.outcome.changed);
+        assert!(plan.action.is_some());
+        assert!(!target.exists(), "check must not run the command");
+        let outcome = h.apply(&Command, args);
+        assert!(outcome.changed && !outcome.failed);
+        assert_eq!(outcome.data["rc"], json!(0));
+        assert!(target.exists());
+    }
+
+    #[test]
+    fn creates_makes_it_idempotent() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let target = dir.path().join("made");
+        let h = Harness::new();
+        let args = json!({"cmd": format!("touch {}", target.display()), "creates": target.display().to_string()});
+        assert!(h.apply(&Command, args.clone()).changed);
+        let again = h.check(&Command, args);
+        assert!(!again.outcome.changed && again.action.is_none());
+        assert!(again.outcome.msg.contains("exists"));
+    }
+
+    #[test]
+    fn argv_output_and_failure() {
+        let h = Harness::new();
+        let out = h.apply(
+            &Command,
+            json!({"argv": ["sh", "-c", "echo out; echo err >&2; exit 4"]}),
+        );
+        assert!(out.failed);
+        assert_eq!(out.data["rc"], json!(4));
+        assert_eq!(out.data["stdout"], json!("out"));
+        assert_eq!(out.data["stderr_lines"], json!(["err"]));
+        assert_eq!(
+            out.data["cmd"],
+            json!(["sh", "-c", "echo out; echo err >&2; exit 4"])
+        );
+    }
+
+    #[test]
+    fn bad_arguments_are_rejected() {
+        let h = Harness::new();
+        assert!(
+            h.check_err(&Command, json!({"cmd": "x", "chdri": "/"}))
+                .contains("unknown field `chdri`")
+        );
+        assert!(
+            h.check_err(&Command, json!(""))
+                .contains("no command given")
+        );
+    }
+}

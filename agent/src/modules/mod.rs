@@ -1,0 +1,197 @@
+//! The modules: one file each, one trait, one registry list ([`ALL`]).
+//!
+//! A module is called in two steps (STYLE.md "Check, then apply"): [`Module::check`] reads
+//! the host's state and returns a [`Plan`] — "no change" with a reason, or the changes it
+//! would make plus an [`Action`] that performs exactly those. In check mode the engine
+//! stops after `check`.
+
+mod args;
+mod assert;
+mod command;
+mod debug;
+mod fail;
+mod meta;
+mod process;
+mod set_fact;
+mod shell;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json};
+
+pub use args::{ArgsError, parse_args};
+
+use crate::template::Scope;
+use crate::wire::{Diff, FileContent};
+
+/// Every module this build implements. Adding a module = one file + one line here.
+pub static ALL: &[&dyn Module] = &[
+    &assert::Assert,
+    &command::Command,
+    &debug::Debug,
+    &fail::Fail,
+    &meta::Meta,
+    &set_fact::SetFact,
+    &shell::Shell,
+];
+
+/// Module names the playbook language knows but this build does not implement yet; a task
+/// using one fails at run time. A module moves from here to [`ALL`] when implemented.
+pub static PLANNED: &[&str] = &[
+    "compose",
+    "postgres_query",
+    "postgres_facts",
+    "postgres_promote",
+    "postgres_replica",
+    "wait_for",
+    "uri",
+    "service",
+    "package",
+];
+
+/// The module called `name` (short form, e.g. `copy`), if this build implements it.
+pub fn lookup(name: &str) -> Option<&'static dyn Module> {
+    ALL.iter().copied().find(|m| m.name() == name)
+}
+
+/// One module: what it accepts, and how it plans.
+pub trait Module: Sync {
+    /// The short name used in playbooks (`copy`).
+    fn name(&self) -> &'static str;
+
+    /// Every argument key the module accepts; the controller rejects others at parse time.
+    fn arg_names(&self) -> &'static [&'static str];
+
+    /// Whether the module accepts a string instead of a mapping (`command: echo hi`).
+    fn free_form(&self) -> bool {
+        false
+    }
+
+    /// Reads state and returns what would change. Must not change anything on the host.
+    /// `args` are already rendered.
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError>;
+}
+
+/// What a module may use besides its arguments.
+pub struct Context<'a> {
+    /// Check mode for this task (the play's mode, or the task's `check_mode`).
+    pub check_mode: bool,
+    /// Whether diffs were asked for.
+    pub diff: bool,
+    /// Controller-side files shipped with the request (`copy`/`template` sources).
+    pub files: &'a BTreeMap<String, FileContent>,
+    /// The task's variables (for `template` and `debug: var=`).
+    pub scope: &'a Scope,
+    /// The task's rendered `environment:`.
+    pub environment: &'a [(String, String)],
+}
+
+/// The result of one module call (check or apply), before the engine adds task keywords.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Something changed (or would).
+    pub changed: bool,
+    /// The module failed (a non-zero exit, an assertion...).
+    pub failed: bool,
+    /// Human message: the reason for no change, what would run, the failure.
+    pub msg: String,
+    /// Diffs of what changed (unmasked; the engine masks them).
+    pub diffs: Vec<Diff>,
+    /// Module-specific keys of the registered result (`rc`, `stdout`, `backup_file`...).
+    pub data: Map<String, Json>,
+    /// Facts to set on the host (`set_fact`).
+    pub facts: Map<String, Json>,
+    /// Text to show the operator (`debug`).
+    pub messages: Vec<String>,
+    /// The change is destructive (shown prominently by `dr plan`).
+    pub dangerous: bool,
+    /// Run notified handlers now (`meta: flush_handlers`).
+    pub flush_handlers: bool,
+}
+
+impl Outcome {
+    /// Nothing to change, with the reason.
+    pub fn ok(msg: impl Into<String>) -> Self {
+        Outcome {
+            msg: msg.into(),
+            ..Outcome::default()
+        }
+    }
+
+    /// A failure with its message.
+    pub fn failed(msg: impl Into<String>) -> Self {
+        Outcome {
+            failed: true,
+            msg: msg.into(),
+            ..Outcome::default()
+        }
+    }
+}
+
+/// What `check` found: the outcome to report in check mode, and the action that performs
+/// exactly the planned changes (`None` when there is nothing to do).
+pub struct Plan {
+    /// What check mode reports.
+    pub outcome: Outcome,
+    /// The work to do in apply mode.
+    pub action: Option<Box<dyn Action>>,
+}
+
+impl Plan {
+    /// Nothing to do; `outcome` is the final result in both modes.
+    pub fn done(outcome: Outcome) -> Self {
+        Plan {
+            outcome,
+            action: None,
+        }
+    }
+
+    /// Changes to make: `outcome` is what check mode reports, `action` performs them.
+    pub fn change(outcome: Outcome, action: impl Action + 'static) -> Self {
+        Plan {
+            outcome,
+            action: Some(Box::new(action)),
+        }
+    }
+}
+
+/// The apply half of a plan.
+pub trait Action {
+    /// Performs the planned changes and returns the final outcome.
+    fn apply(self: Box<Self>, ctx: &Context<'_>) -> Result<Outcome, ModuleError>;
+}
+
+/// Why a module could not do its work. The engine adds the task's name and location.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// The arguments do not fit the module.
+    #[error(transparent)]
+    Args(#[from] ArgsError),
+    /// A file operation failed.
+    #[error("{action} `{path}`: {source}")]
+    Io {
+        /// What was being done (`cannot read`, `cannot rename`...).
+        action: &'static str,
+        /// The path involved.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Any other failure, already phrased for the operator.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ModuleError {
+    /// An I/O error on `path`.
+    pub fn io(action: &'static str, path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        ModuleError::Io {
+            action,
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -1,0 +1,304 @@
+//! Running a process for `command` and `shell`: the shared spec, plan and result.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use super::args::{ArgsError, opt_bool_ish, parse_args, shell_split};
+use super::{Action, Context, ModuleError, Outcome, Plan};
+
+/// Keys accepted inside a free-form command line (`creates=/x echo hi`), as Ansible does.
+const INLINE_KEYS: &[&str] = &["creates", "removes", "chdir", "executable", "stdin"];
+
+/// What `command:` / `shell:` say.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProcessSpec {
+    /// The command line (free form or `cmd:`).
+    #[serde(alias = "_raw_params")]
+    pub cmd: Option<String>,
+    /// `command` only: the argument vector, no shell parsing.
+    pub argv: Option<Vec<Json>>,
+    pub chdir: Option<String>,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+    pub stdin: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    pub stdin_add_newline: Option<bool>,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    pub strip_empty_ends: Option<bool>,
+    /// `shell` only: the shell to run the line with.
+    pub executable: Option<String>,
+}
+
+/// How the process is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Invocation {
+    /// Run `argv[0]` with the rest as arguments.
+    Argv(Vec<String>),
+    /// Run `shell -c line`.
+    Shell { shell: String, line: String },
+}
+
+impl Invocation {
+    /// The command as shown to the operator.
+    fn display(&self) -> String {
+        match self {
+            Invocation::Argv(argv) => argv
+                .iter()
+                .map(|a| crate::template::shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Invocation::Shell { line, .. } => line.clone(),
+        }
+    }
+
+    /// The `cmd` key of the result (a list for `command`, the line for `shell`).
+    fn cmd_value(&self) -> Json {
+        match self {
+            Invocation::Argv(argv) => Json::from(argv.clone()),
+            Invocation::Shell { line, .. } => Json::from(line.clone()),
+        }
+    }
+}
+
+/// Reads the spec from a free-form string or a mapping.
+pub(super) fn parse_spec(module: &'static str, args: &Json) -> Result<ProcessSpec, ArgsError> {
+    match args {
+        Json::String(line) => {
+            let mut spec = ProcessSpec::default();
+            spec.cmd = Some(extract_inline(line, &mut spec)?);
+            Ok(spec)
+        }
+        other => {
+            let mut spec: ProcessSpec = parse_args(module, other)?;
+            if let Some(line) = spec.cmd.take() {
+                spec.cmd = Some(extract_inline(&line, &mut spec)?);
+            }
+            Ok(spec)
+        }
+    }
+}
+
+/// Pulls `key=value` words for [`INLINE_KEYS`] out of a command line.
+fn extract_inline(line: &str, spec: &mut ProcessSpec) -> Result<String, ArgsError> {
+    if !INLINE_KEYS.iter().any(|k| line.contains(&format!("{k}="))) {
+        return Ok(line.to_owned());
+    }
+    let mut kept = Vec::new();
+    for word in line.split(' ') {
+        let inline = word
+            .split_once('=')
+            .filter(|(k, _)| INLINE_KEYS.contains(k));
+        match inline {
+            Some(("creates", v)) => spec.creates = Some(v.to_owned()),
+            Some(("removes", v)) => spec.removes = Some(v.to_owned()),
+            Some(("chdir", v)) => spec.chdir = Some(v.to_owned()),
+            Some(("executable", v)) => spec.executable = Some(v.to_owned()),
+            Some(("stdin", v)) => spec.stdin = Some(v.to_owned()),
+            _ => kept.push(word),
+        }
+    }
+    Ok(kept.join(" ").trim().to_owned())
+}
+
+/// Plans a process run: skipped by `creates`/`removes`, or "would run".
+pub(super) fn plan(invocation: Invocation, spec: ProcessSpec) -> Result<Plan, ModuleError> {
+    let base = |p: &str| match &spec.chdir {
+        Some(dir) if !Path::new(p).is_absolute() => Path::new(dir).join(p),
+        _ => Path::new(p).to_path_buf(),
+    };
+    let cmd = invocation.display();
+    if let Some(creates) = &spec.creates
+        && base(creates).exists()
+    {
+        let mut outcome = Outcome::ok(format!("skipped, since {creates} exists"));
+        outcome.data.insert("rc".into(), Json::from(0));
+        outcome.data.insert("cmd".into(), invocation.cmd_value());
+        return Ok(Plan::done(outcome));
+    }
+    if let Some(removes) = &spec.removes
+        && !base(removes).exists()
+    {
+        let mut outcome = Outcome::ok(format!("skipped, since {removes} does not exist"));
+        outcome.data.insert("rc".into(), Json::from(0));
+        outcome.data.insert("cmd".into(), invocation.cmd_value());
+        return Ok(Plan::done(outcome));
+    }
+    let outcome = Outcome {
+        changed: true,
+        msg: format!("would run: {cmd}"),
+        ..Outcome::default()
+    };
+    Ok(Plan::change(outcome, Run { invocation, spec }))
+}
+
+/// Runs the process.
+struct Run {
+    invocation: Invocation,
+    spec: ProcessSpec,
+}
+
+impl Action for Run {
+    fn apply(self: Box<Self>, ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        let Run { invocation, spec } = *self;
+        let mut process = match &invocation {
+            Invocation::Argv(argv) => {
+                let Some((program, rest)) = argv.split_first() else {
+                    return Err(ModuleError::Failed("no command given".into()));
+                };
+                let mut p = Process::new(program);
+                p.args(rest);
+                p
+            }
+            Invocation::Shell { shell, line } => {
+                let mut p = Process::new(shell);
+                p.arg("-c").arg(line);
+                p
+            }
+        };
+        if let Some(dir) = &spec.chdir {
+            process.current_dir(dir);
+        }
+        for (k, v) in ctx.environment {
+            process.env(k, v);
+        }
+        process
+            .stdin(if spec.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start = SystemTime::now();
+        let shown = invocation.display();
+        let mut child = process
+            .spawn()
+            .map_err(|e| ModuleError::Failed(format!("cannot run `{shown}`: {e}")))?;
+        if let Some(input) = &spec.stdin
+            && let Some(mut pipe) = child.stdin.take()
+        {
+            let mut data = input.clone();
+            if spec.stdin_add_newline.unwrap_or(true) {
+                data.push('\n');
+            }
+            // A process that exits without reading its input is not an error.
+            let _ = pipe.write_all(data.as_bytes());
+        }
+        let output = child
+            .wait_with_output()
+            .map_err(|e| ModuleError::Failed(format!("cannot wait for `{shown}`: {e}")))?;
+        let end = SystemTime::now();
+        let strip = spec.strip_empty_ends.unwrap_or(true);
+        let stdout = text(&output.stdout, strip);
+        let stderr = text(&output.stderr, strip);
+        let rc = output.status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            output.status.signal().map_or(-1, |s| -s)
+        });
+        let mut data = Map::new();
+        data.insert("rc".into(), Json::from(rc));
+        data.insert("stdout_lines".into(), lines(&stdout));
+        data.insert("stderr_lines".into(), lines(&stderr));
+        data.insert("stdout".into(), Json::from(stdout));
+        data.insert("stderr".into(), Json::from(stderr));
+        data.insert("cmd".into(), invocation.cmd_value());
+        data.insert("start".into(), Json::from(timestamp(start)));
+        data.insert("end".into(), Json::from(timestamp(end)));
+        let delta = end.duration_since(start).unwrap_or_default();
+        data.insert("delta".into(), Json::from(format_delta(delta)));
+        Ok(Outcome {
+            changed: true,
+            failed: rc != 0,
+            msg: if rc != 0 {
+                format!("non-zero return code {rc}")
+            } else {
+                String::new()
+            },
+            data,
+            ..Outcome::default()
+        })
+    }
+}
+
+fn text(bytes: &[u8], strip: bool) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    if strip {
+        s.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        s.into_owned()
+    }
+}
+
+fn lines(s: &str) -> Json {
+    Json::from(s.lines().map(str::to_owned).collect::<Vec<_>>())
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, as Ansible prints `start`/`end`.
+pub(crate) fn timestamp(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, dd) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{dd:02} {:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+/// Howard Hinnant's days-to-civil conversion.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn format_delta(d: Duration) -> String {
+    let secs = d.as_secs();
+    format!(
+        "{}:{:02}:{:02}.{:06}",
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60,
+        d.subsec_micros()
+    )
+}
+
+/// Splits a free-form `command` line into words.
+pub(super) fn split_command(line: &str) -> Result<Vec<String>, ModuleError> {
+    shell_split(line).map_err(|e| ArgsError::new("command", e).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_civil_dates() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_micros(5);
+        assert_eq!(timestamp(t), "2023-11-14 22:13:20.000005");
+        assert_eq!(format_delta(Duration::from_millis(1500)), "0:00:01.500000");
+    }
+
+    #[test]
+    fn inline_keys_are_extracted() {
+        let spec = parse_spec("command", &Json::from("creates=/tmp/x touch /tmp/x")).unwrap();
+        assert_eq!(spec.creates.as_deref(), Some("/tmp/x"));
+        assert_eq!(spec.cmd.as_deref(), Some("touch /tmp/x"));
+    }
+}

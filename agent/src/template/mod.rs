@@ -1,0 +1,133 @@
+//! Jinja templating with Ansible's semantics, on top of minijinja.
+//!
+//! - Variables are rendered lazily: a variable whose value holds a template is rendered
+//!   when (and each time) it is used, so an unused broken variable does no harm, and a
+//!   variable that refers to itself is reported as a loop instead of overflowing.
+//! - A string that is exactly one `{{ expr }}` keeps the expression's native type.
+//! - Printing an undefined value is an error naming the variable; `a.b.c | default(..)`
+//!   works because undefined lookups chain.
+//! - Ansible's usual filters and tests are available ([`filters`]).
+
+mod filters;
+mod scope;
+mod yaml;
+
+use std::sync::Arc;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::ValueKind;
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
+
+pub use filters::shell_quote;
+pub use scope::Scope;
+
+/// Deepest nesting of variables referring to variables before rendering gives up.
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a template could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// A variable (or attribute of one) that does not exist was used.
+    #[error("`{name}` is undefined")]
+    Undefined {
+        /// The variable, dotted when it is an attribute (`db.host`).
+        name: String,
+    },
+    /// Variables refer to each other in a loop (or nest deeper than [`MAX_DEPTH`]).
+    #[error("recursive loop detected while rendering `{name}`")]
+    Recursion {
+        /// The variable being rendered when the loop was detected.
+        name: String,
+    },
+    /// Syntax errors, failing filters and every other template failure.
+    #[error("template error in `{source_text}`: {detail}")]
+    Render {
+        /// The template text (shortened).
+        source_text: String,
+        /// minijinja's explanation.
+        detail: String,
+    },
+}
+
+/// The shared template environment: filters, tests and Ansible's whitespace rules.
+///
+/// Build one per play with [`Templater::new`] and make a [`Scope`] from it for each set of
+/// variables.
+#[derive(Debug, Clone)]
+pub struct Templater {
+    env: Arc<Environment<'static>>,
+}
+
+impl Default for Templater {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templater {
+    /// Builds the environment Ansible users expect: `trim_blocks` and a kept trailing
+    /// newline (as Ansible's templar and `template` module do), chainable undefined
+    /// lookups that fail when printed, Python-style methods (`.items()`, `.split()`),
+    /// Jinja2's `True`/`False`/`None` when printing.
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        if let Ok(syntax) = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_recursion_limit(MAX_DEPTH * 4);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_formatter(format_value);
+        minijinja_contrib::add_to_environment(&mut env);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        filters::register(&mut env);
+        Templater { env: Arc::new(env) }
+    }
+
+    /// A scope over these variables.
+    pub fn scope(&self, vars: serde_json::Map<String, serde_json::Value>) -> Scope {
+        Scope::new(self.env.clone(), vars)
+    }
+}
+
+/// Prints values as Jinja2 does, and refuses to print undefined ones.
+fn format_value(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &Value,
+) -> Result<(), Error> {
+    if value.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "an undefined value was printed",
+        ));
+    }
+    match value.kind() {
+        ValueKind::None => out.write_str("None").map_err(Error::from),
+        ValueKind::Bool if value.is_true() => out.write_str("True").map_err(Error::from),
+        ValueKind::Bool => out.write_str("False").map_err(Error::from),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// When `s` is exactly one `{{ expr }}` (surrounding whitespace allowed), the expression.
+pub fn single_expression(s: &str) -> Option<&str> {
+    let t = s.trim();
+    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    Some(inner.trim().trim_start_matches('-').trim_end_matches('-'))
+}
+
+/// Whether `s` contains template syntax at all.
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,351 @@
+//! A set of variables that renders templated values lazily, on use.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::{Environment, ErrorKind, Value};
+use serde_json::{Map, Value as Json};
+
+use super::{MAX_DEPTH, TemplateError, is_template, single_expression};
+
+/// Variables plus the environment to render them with.
+///
+/// Cheap to clone. Rendering is synchronous; a scope may be used from several threads but
+/// each render call reports only its own errors when used from one thread at a time.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    env: Arc<Environment<'static>>,
+    vars: Arc<Map<String, Json>>,
+    state: Mutex<ResolveState>,
+}
+
+/// Book-keeping of nested variable renders during one top-level call.
+#[derive(Debug, Default)]
+struct ResolveState {
+    /// Names of the variables being rendered, outermost first.
+    stack: Vec<String>,
+    /// The first error met while rendering a nested variable.
+    error: Option<TemplateError>,
+}
+
+impl Scope {
+    /// A scope over `vars`, rendered with `env`.
+    pub(super) fn new(env: Arc<Environment<'static>>, vars: Map<String, Json>) -> Self {
+        Scope {
+            inner: Arc::new(Inner {
+                env,
+                vars: Arc::new(vars),
+                state: Mutex::new(ResolveState::default()),
+            }),
+        }
+    }
+
+    /// The raw (unrendered) variables.
+    pub fn vars(&self) -> &Map<String, Json> {
+        &self.inner.vars
+    }
+
+    /// Renders `s` as a template, always producing a string.
+    pub fn render_string(&self, s: &str) -> Result<String, TemplateError> {
+        if !is_template(s) {
+            return Ok(s.to_owned());
+        }
+        let r = self.inner.render_str(s);
+        self.inner.finish(r)
+    }
+
+    /// Renders every string inside `v`; a string that is exactly one `{{ expr }}` becomes
+    /// the expression's value with its native type.
+    pub fn render_value(&self, v: &Json) -> Result<Json, TemplateError> {
+        match v {
+            Json::String(s) if is_template(s) => {
+                let r = self.inner.render_native(s);
+                let value = self.inner.finish(r)?;
+                to_json(&value, s)
+            }
+            Json::Array(items) => items.iter().map(|i| self.render_value(i)).collect(),
+            Json::Object(map) => {
+                let mut out = Map::new();
+                for (k, v) in map {
+                    out.insert(self.render_string(k)?, self.render_value(v)?);
+                }
+                Ok(Json::Object(out))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// Evaluates a bare Jinja expression (`when:`, `debug: var=`); an undefined result is
+    /// an error naming the variable.
+    pub fn eval(&self, expr: &str) -> Result<Json, TemplateError> {
+        let expr = single_expression(expr).unwrap_or(expr);
+        let r = self.inner.eval_expr(expr);
+        let value = self.inner.finish(r)?;
+        to_json(&value, expr)
+    }
+
+    /// Evaluates a condition with Jinja truthiness; `yes`/`no`/`on`/`off` are accepted as
+    /// YAML 1.1 booleans.
+    pub fn eval_bool(&self, expr: &str) -> Result<bool, TemplateError> {
+        let trimmed = expr.trim();
+        match trimmed.to_ascii_lowercase().as_str() {
+            "yes" | "on" | "true" => return Ok(true),
+            "no" | "off" | "false" | "" => return Ok(false),
+            _ => {}
+        }
+        let expr = single_expression(trimmed).unwrap_or(trimmed);
+        let r = self.inner.eval_expr(expr);
+        let value = self.inner.finish(r)?;
+        Ok(value.is_true())
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, ResolveState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The context object: the variables, rendered on lookup.
+    fn root(self: &Arc<Self>) -> Value {
+        Value::from_object(LazyMap {
+            inner: self.clone(),
+            map: self.vars.clone(),
+            path: String::new(),
+        })
+    }
+
+    /// Ends a top-level call: a recursion error always wins (a default filter must not
+    /// hide it), and an undefined error is replaced by the nested cause when there is one.
+    fn finish<T>(&self, r: Result<T, TemplateError>) -> Result<T, TemplateError> {
+        let recorded = {
+            let mut state = self.lock();
+            state.stack.clear();
+            state.error.take()
+        };
+        match (r, recorded) {
+            (_, Some(e @ TemplateError::Recursion { .. })) => Err(e),
+            (Err(TemplateError::Undefined { .. }), Some(inner)) => Err(inner),
+            (r, _) => r,
+        }
+    }
+
+    fn render_str(self: &Arc<Self>, s: &str) -> Result<String, TemplateError> {
+        self.env
+            .render_str(s, self.root())
+            .map_err(|e| self.convert_error(e, s, false))
+    }
+
+    fn eval_expr(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| self.convert_error(e, expr, true))?;
+        let value = compiled
+            .eval(self.root())
+            .map_err(|e| self.convert_error(e, expr, true))?;
+        if value.is_undefined() {
+            return Err(TemplateError::Undefined {
+                name: self.undefined_name(expr, true),
+            });
+        }
+        Ok(value)
+    }
+
+    fn render_native(self: &Arc<Self>, s: &str) -> Result<Value, TemplateError> {
+        match single_expression(s) {
+            Some(expr) => self.eval_expr(expr),
+            None => self.render_str(s).map(Value::from),
+        }
+    }
+
+    /// Turns a variable's raw value into a template value, rendering templated strings.
+    fn resolve(self: &Arc<Self>, v: &Json, name: String) -> Value {
+        match v {
+            Json::String(s) if is_template(s) => {
+                {
+                    let mut state = self.lock();
+                    if state.stack.len() >= MAX_DEPTH || state.stack.contains(&name) {
+                        state.error = Some(TemplateError::Recursion { name });
+                        return Value::UNDEFINED;
+                    }
+                    state.stack.push(name);
+                }
+                let r = self.render_native(s);
+                let mut state = self.lock();
+                state.stack.pop();
+                match r {
+                    Ok(v) => v,
+                    Err(e) => {
+                        if state.error.is_none() {
+                            state.error = Some(e);
+                        }
+                        Value::UNDEFINED
+                    }
+                }
+            }
+            Json::String(s) => Value::from(s.as_str()),
+            Json::Object(m) => Value::from_object(LazyMap {
+                inner: self.clone(),
+                map: Arc::new(m.clone()),
+                path: name,
+            }),
+            Json::Array(a) => Value::from_object(LazySeq {
+                inner: self.clone(),
+                items: Arc::new(a.clone()),
+                path: name,
+            }),
+            other => Value::from(minijinja::value::Serde(other)),
+        }
+    }
+
+    fn convert_error(&self, e: minijinja::Error, src: &str, is_expr: bool) -> TemplateError {
+        if e.kind() == ErrorKind::UndefinedError {
+            return TemplateError::Undefined {
+                name: self.undefined_name(src, is_expr),
+            };
+        }
+        let mut detail = e.kind().to_string();
+        if let Some(d) = e.detail() {
+            detail.push_str(": ");
+            detail.push_str(d);
+        }
+        TemplateError::Render {
+            source_text: shorten(src),
+            detail,
+        }
+    }
+
+    /// The first variable path used in `src` that does not exist.
+    fn undefined_name(&self, src: &str, is_expr: bool) -> String {
+        let mut names: Vec<String> = if is_expr {
+            self.env
+                .compile_expression(src)
+                .map(|e| e.undeclared_variables(true).into_iter().collect())
+                .unwrap_or_default()
+        } else {
+            self.env
+                .template_from_str(src)
+                .map(|t| t.undeclared_variables(true).into_iter().collect())
+                .unwrap_or_default()
+        };
+        names.sort();
+        let globals: Vec<&str> = self.env.globals().map(|(k, _)| k).collect();
+        names
+            .iter()
+            .filter(|n| {
+                let head = n.split('.').next().unwrap_or(n);
+                !globals.contains(&head)
+            })
+            .find_map(|n| missing_prefix(&self.vars, n))
+            .unwrap_or_else(|| format!("a variable in `{}`", shorten(src)))
+    }
+}
+
+/// The shortest prefix of the dotted `path` that does not exist in `vars`, if any.
+fn missing_prefix(vars: &Map<String, Json>, path: &str) -> Option<String> {
+    let mut parts = path.split('.');
+    let first = parts.next()?;
+    let Some(mut current) = vars.get(first) else {
+        return Some(first.to_owned());
+    };
+    let mut seen = first.to_owned();
+    for part in parts {
+        seen.push('.');
+        seen.push_str(part);
+        current = match current {
+            Json::Object(m) => match m.get(part) {
+                Some(v) => v,
+                None => return Some(seen),
+            },
+            // Templated or non-mapping values cannot be walked without rendering.
+            _ => return None,
+        };
+    }
+    None
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(MAX).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
+    serde_json::to_value(value).map_err(|e| TemplateError::Render {
+        source_text: shorten(src),
+        detail: format!("cannot convert the result to data: {e}"),
+    })
+}
+
+/// A mapping whose templated values render when looked up.
+#[derive(Debug)]
+struct LazyMap {
+    inner: Arc<Inner>,
+    map: Arc<Map<String, Json>>,
+    /// Dotted path of this mapping, for error messages (empty at the root).
+    path: String,
+}
+
+impl Object for LazyMap {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let k = key.as_str()?;
+        let v = self.map.get(k)?;
+        let name = if self.path.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{}.{k}", self.path)
+        };
+        Some(self.inner.resolve(v, name))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let keys: Vec<Value> = self.map.keys().map(|k| Value::from(k.as_str())).collect();
+        Enumerator::Values(keys)
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.map.len())
+    }
+}
+
+/// A list whose templated items render when looked up.
+#[derive(Debug)]
+struct LazySeq {
+    inner: Arc<Inner>,
+    items: Arc<Vec<Json>>,
+    path: String,
+}
+
+impl Object for LazySeq {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let idx = key.as_usize()?;
+        let v = self.items.get(idx)?;
+        Some(self.inner.resolve(v, format!("{}[{idx}]", self.path)))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.items.len())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.items.len())
+    }
+}

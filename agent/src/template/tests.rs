@@ -1,0 +1,184 @@
+use serde_json::{Value as Json, json};
+
+use super::*;
+
+fn scope(vars: Json) -> Scope {
+    let Json::Object(map) = vars else {
+        panic!("test vars must be a mapping")
+    };
+    Templater::new().scope(map)
+}
+
+#[test]
+fn renders_nested_variables_lazily() {
+    let s = scope(json!({"a": "{{ b }}-x", "b": "{{ c }}", "c": "z", "broken": "{{ nope }}"}));
+    assert_eq!(s.render_string("v={{ a }}").unwrap(), "v=z-x");
+}
+
+#[test]
+fn single_expression_keeps_native_type() {
+    let s = scope(json!({"l": [1, 2], "n": 3, "f": false, "t": "{{ l }}"}));
+    assert_eq!(s.render_value(&json!("{{ l }}")).unwrap(), json!([1, 2]));
+    assert_eq!(s.render_value(&json!(" {{ n + 1 }} ")).unwrap(), json!(4));
+    assert_eq!(s.render_value(&json!("{{ f }}")).unwrap(), json!(false));
+    assert_eq!(s.render_value(&json!("{{ t }}")).unwrap(), json!([1, 2]));
+    assert_eq!(
+        s.render_value(&json!("{{ n }}{{ n }}")).unwrap(),
+        json!("33")
+    );
+}
+
+#[test]
+fn undefined_printed_names_variable() {
+    let s = scope(json!({"db": {"port": 5432}}));
+    assert_eq!(
+        s.render_string("host={{ db_host }}").unwrap_err(),
+        TemplateError::Undefined {
+            name: "db_host".into()
+        }
+    );
+    assert_eq!(
+        s.render_string("{{ db.host }}").unwrap_err(),
+        TemplateError::Undefined {
+            name: "db.host".into()
+        }
+    );
+}
+
+#[test]
+fn undefined_in_nested_variable_names_the_root_cause() {
+    let s = scope(json!({"url": "postgres://{{ db_host }}/x"}));
+    assert_eq!(
+        s.render_string("{{ url }}").unwrap_err(),
+        TemplateError::Undefined {
+            name: "db_host".into()
+        }
+    );
+}
+
+#[test]
+fn default_on_undefined_chain() {
+    let s = scope(json!({"a": {}}));
+    assert_eq!(
+        s.render_string("{{ a.b.c | default('x') }}/{{ zz.y | d('w') }}")
+            .unwrap(),
+        "x/w"
+    );
+}
+
+#[test]
+fn recursive_variable_is_an_error_not_an_overflow() {
+    let s = scope(json!({"a": "{{ b }}", "b": "{{ a }}"}));
+    assert!(matches!(
+        s.render_string("{{ a }}").unwrap_err(),
+        TemplateError::Recursion { .. }
+    ));
+    let s = scope(json!({"a": "{{ a | default('x') }}"}));
+    assert!(matches!(
+        s.render_string("{{ a }}").unwrap_err(),
+        TemplateError::Recursion { .. }
+    ));
+}
+
+#[test]
+fn eval_bool_conditions() {
+    let s = scope(json!({"x": 3, "r": {"changed": true, "failed": false}}));
+    assert!(s.eval_bool("x > 2").unwrap());
+    assert!(!s.eval_bool("x is undefined").unwrap());
+    assert!(s.eval_bool("nope is undefined").unwrap());
+    assert!(s.eval_bool("true").unwrap());
+    assert!(!s.eval_bool("False").unwrap());
+    assert!(s.eval_bool("r is changed and r is succeeded").unwrap());
+    assert!(!s.eval_bool("r is failed").unwrap());
+    assert!(s.eval_bool("{{ x == 3 }}").unwrap());
+    assert_eq!(
+        s.eval_bool("nope").unwrap_err(),
+        TemplateError::Undefined {
+            name: "nope".into()
+        }
+    );
+}
+
+#[test]
+fn prints_like_jinja2() {
+    let s = scope(json!({"t": true, "n": null}));
+    assert_eq!(s.render_string("{{ t }} {{ n }}").unwrap(), "True None");
+}
+
+#[test]
+fn keeps_trailing_newline_and_trims_blocks() {
+    let s = scope(json!({"xs": [1, 2]}));
+    assert_eq!(
+        s.render_string("{% for x in xs %}\nv{{ x }}\n{% endfor %}\n")
+            .unwrap(),
+        "v1\nv2\n"
+    );
+    assert_eq!(s.render_string("a\n\n").unwrap(), "a\n\n");
+}
+
+#[test]
+fn ansible_filters() {
+    let s = scope(json!({
+        "p": "/etc/app/app.conf",
+        "m": {"a": {"x": 1}, "b": 2},
+        "o": {"a": {"y": 2}},
+        "l": [3, 1, 3],
+        "word": "it's",
+    }));
+    let r = |t: &str| s.render_string(t).unwrap();
+    assert_eq!(
+        r("{{ p | basename }} {{ p | dirname }}"),
+        "app.conf /etc/app"
+    );
+    assert_eq!(r("{{ 'abc' | b64encode }}"), "YWJj");
+    assert_eq!(r("{{ 'YWJj' | b64decode }}"), "abc");
+    assert_eq!(
+        r("{{ 'db-01' | regex_replace('^db-(\\\\d+)$', 'pg-\\\\1') }}"),
+        "pg-01"
+    );
+    assert_eq!(
+        r("{{ 'a1b22' | regex_findall('\\\\d+') | join(',') }}"),
+        "1,22"
+    );
+    assert_eq!(r("{{ 'a1b22' | regex_search('b(\\\\d+)') }}"), "b22");
+    assert_eq!(
+        r("{{ m | combine(o, recursive=true) | to_json }}"),
+        r#"{"a":{"x":1,"y":2},"b":2}"#
+    );
+    assert_eq!(
+        r("{{ m | combine(o) | to_json }}"),
+        r#"{"a":{"y":2},"b":2}"#
+    );
+    assert_eq!(r("{{ l | unique | sort | join(' ') }}"), "1 3");
+    assert_eq!(r("{{ word | quote }}"), r#"'it'"'"'s'"#);
+    assert_eq!(r("{{ 'yes' | bool }} {{ 'off' | bool }}"), "True False");
+    assert_eq!(
+        r("{{ {'k': 'v'} | dict2items | items2dict | to_json }}"),
+        r#"{"k":"v"}"#
+    );
+    assert_eq!(
+        r("{{ '{\"a\": [1]}' | from_json | to_nice_json }}"),
+        "{\n    \"a\": [\n        1\n    ]\n}"
+    );
+    assert_eq!(r("{{ {'a': 1} | to_nice_yaml }}"), "a: 1\n");
+    assert_eq!(
+        r("{{ l | first }}-{{ l | last }}-{{ l | length }}"),
+        "3-3-3"
+    );
+    assert!(matches!(
+        s.render_string("{{ nope | mandatory }}").unwrap_err(),
+        TemplateError::Undefined { .. }
+    ));
+}
+
+#[test]
+fn python_methods_work() {
+    let s = scope(json!({"m": {"a": 1}, "s": "a,b"}));
+    assert_eq!(
+        s.render_string(
+            "{% for k, v in m.items() %}{{ k }}={{ v }}{% endfor %} {{ s.split(',') | length }}"
+        )
+        .unwrap(),
+        "a=1 2"
+    );
+}
