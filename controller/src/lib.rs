@@ -1,1 +1,34 @@
-//! The dr controller library.
+//! The dr controller: parses inventories and playbooks, compiles the DAG, runs it through a
+//! transport, and reports. The `dr` binary is a thin wrapper around [`run`].
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod dag;
+pub mod diagnostic;
+pub mod inventory;
+pub mod journal;
+pub mod output;
+pub mod playbook;
+pub mod run;
+pub mod secrets;
+pub mod transport;
+pub mod vars_file;
+pub mod vault_glue;
+pub mod yaml;
+
+/// The error a command ends with: a located diagnostic, or a plain message.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error at a place in a file.
+    #[error("{0}")]
+    Located(#[from] diagnostic::Diagnostic),
+    /// Any other failure, already phrased for the user.
+    #[error("{0}")]
+    Message(String),
+}
+
+/// Runs one command line; returns the process exit code.
+pub fn run(cli: cli::Cli) -> Result<i32, Error> {
+    commands::dispatch(cli)
+}

@@ -1,0 +1,188 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// dr: disaster-recovery runbooks as Ansible-style playbooks, compiled to a DAG, run in the
+/// right order, with every change shown before it is made and every apply journaled.
+#[derive(Debug, Parser)]
+#[command(name = "dr", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// More output (-v: connection details; -vv: debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what would change, with diffs; change nothing. Exit 0: no changes, 2: changes, 1: error.
+    Plan(RunArgs),
+    /// Apply playbooks. Exit 0: success, 1: a failure. Asks before destructive steps unless --yes.
+    Apply(ApplyArgs),
+    /// Print the DAG as ordered stages, without connecting to any host.
+    Graph(GraphArgs),
+    /// Inspect the inventory.
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+    /// Turn a run's journal into a Markdown drill report (timeline, stage durations, RTO).
+    Report(ReportArgs),
+    /// List the modules dr knows.
+    Modules,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Text,
+    /// JSON (one document; see the README for the schema).
+    Json,
+    /// Graphviz (graph only).
+    Dot,
+}
+
+/// Where hosts come from.
+#[derive(Debug, Clone, Args, Default)]
+pub struct InventoryArgs {
+    /// Inventory file or directory (repeatable). Default: `inventory` in dr.toml.
+    #[arg(short = 'i', long = "inventory", value_name = "PATH")]
+    pub inventory: Vec<PathBuf>,
+    /// Only these hosts: an Ansible host pattern (`management`, `akira-db-*`, `all:!db`, `@file`).
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+}
+
+/// Vault keys.
+#[derive(Debug, Clone, Args, Default)]
+pub struct VaultArgs {
+    /// File holding the vault passphrase (else DR_VAULT_PASSWORD_FILE, dr.toml, or a prompt).
+    #[arg(long, value_name = "FILE", env = "DR_VAULT_PASSWORD_FILE")]
+    pub vault_password_file: Option<PathBuf>,
+    /// age identity file for the vault (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub vault_identity: Vec<PathBuf>,
+}
+
+/// Arguments of `plan` (and the shared part of `apply`).
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Playbook files, run in order.
+    #[arg(required = true, value_name = "PLAYBOOK")]
+    pub playbooks: Vec<PathBuf>,
+    /// Inventory and --limit.
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    /// Extra vars, highest precedence: `key=value` or `@file.yml` (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// Only run tasks with these tags (comma-separated, repeatable).
+    #[arg(short = 't', long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags.
+    #[arg(long, value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// Nodes run at once (default: dr.toml, else 50).
+    #[arg(short = 'f', long)]
+    pub forks: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Vault keys.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+    /// Record unknown host keys on first contact (like StrictHostKeyChecking=accept-new).
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// Private key file for SSH (else ssh-agent and the usual ~/.ssh keys).
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// Seconds to wait for an SSH connection.
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<u64>,
+}
+
+/// Arguments of `apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// What to run, and how.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Show diffs of what changes while applying.
+    #[arg(long)]
+    pub diff: bool,
+    /// Do not ask before destructive steps.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Same as `dr plan` (for Ansible users).
+    #[arg(short = 'C', long)]
+    pub check: bool,
+}
+
+/// Arguments of `graph`.
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Playbook files.
+    #[arg(required = true, value_name = "PLAYBOOK")]
+    pub playbooks: Vec<PathBuf>,
+    /// Inventory and --limit.
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `dr inventory ...`.
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Hosts with their groups and merged vars (`--format json` matches `ansible-inventory --list`).
+    List {
+        /// Inventory and --limit.
+        #[command(flatten)]
+        inventory: InventoryArgs,
+        /// Vault keys, for vaulted group_vars/host_vars.
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// The group tree, like `ansible-inventory --graph`.
+    Graph {
+        /// Inventory and --limit.
+        #[command(flatten)]
+        inventory: InventoryArgs,
+        /// Start from this group.
+        group: Option<String>,
+    },
+    /// One host's merged vars (vault values masked).
+    Host {
+        /// Inventory.
+        #[command(flatten)]
+        inventory: InventoryArgs,
+        /// Vault keys.
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Host name.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// Arguments of `report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A journal file, or a run id prefix; default: the latest run.
+    pub run: Option<String>,
+    /// Output format (text = Markdown).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}

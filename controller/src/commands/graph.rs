@@ -1,0 +1,24 @@
+//! `dr graph`: the DAG as stages, connecting to nothing.
+
+use crate::Error;
+use crate::cli::{Format, GraphArgs};
+use crate::dag;
+use crate::secrets::Secrets;
+
+use super::Context;
+
+/// Prints the stages.
+pub fn run(args: &GraphArgs) -> Result<i32, Error> {
+    let ctx = Context::load(&args.inventory, Secrets::default())?;
+    let books = Context::playbooks(&args.playbooks)?;
+    let dag = dag::compile(&books, &ctx.inventory, args.inventory.limit.as_deref())?;
+    match args.format {
+        Format::Text => print!("{}", dag::render_text(&dag)),
+        Format::Dot => print!("{}", dag::render_dot(&dag)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&dag::render_json(&dag)).unwrap_or_default()
+        ),
+    }
+    Ok(0)
+}

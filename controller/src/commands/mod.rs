@@ -1,0 +1,26 @@
+//! One file per subcommand; [`dispatch`] routes to them.
+
+mod apply;
+mod context;
+mod graph;
+mod inventory;
+mod modules;
+mod plan;
+mod report;
+
+pub use context::Context;
+
+use crate::Error;
+use crate::cli::{Cli, Command};
+
+/// Runs the subcommand; returns the exit code.
+pub fn dispatch(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Command::Graph(args) => graph::run(&args),
+        Command::Inventory(cmd) => inventory::run(&cmd),
+        Command::Modules => modules::run(),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Report(args) => report::run(&args),
+    }
+}

@@ -1,0 +1,313 @@
+//! `dr report [RUN]`: a Markdown drill report from a journal — timeline, stage durations,
+//! failures, and the measured RTO against the target.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::cli::{Format, ReportArgs};
+use crate::config::Config;
+use crate::journal::{self, Entry};
+use crate::output::text::fmt_ms;
+
+/// Prints the report.
+pub fn run(args: &ReportArgs) -> Result<i32, Error> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Message(format!("cannot read the working directory: {e}")))?;
+    let config = Config::discover(&cwd)?;
+    let path = find_journal(&config.journal_dir(), args.run.as_deref())?;
+    let entries = journal::read(&path).map_err(Error::Message)?;
+    let report = Report::from_entries(&entries).ok_or_else(|| {
+        Error::Message(format!(
+            "`{}` has no `run_start` line: not a dr journal",
+            path.display()
+        ))
+    })?;
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json(&path)).unwrap_or_default()
+        ),
+        _ => print!("{}", report.markdown(&path)),
+    }
+    Ok(0)
+}
+
+fn find_journal(dir: &Path, run: Option<&str>) -> Result<PathBuf, Error> {
+    if let Some(r) = run {
+        let direct = PathBuf::from(r);
+        if direct.is_file() {
+            return Ok(direct);
+        }
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|_| {
+            Error::Message(format!(
+                "no journals in `{}`: run `dr apply` first",
+                dir.display()
+            ))
+        })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .filter(|p| {
+            run.is_none_or(|r| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(r))
+            })
+        })
+        .collect();
+    files.sort();
+    files.pop().ok_or_else(|| match run {
+        Some(r) => Error::Message(format!("no journal `{r}` in `{}`", dir.display())),
+        None => Error::Message(format!(
+            "no journals in `{}`: run `dr apply` first",
+            dir.display()
+        )),
+    })
+}
+
+struct StageSpan {
+    start: Option<OffsetDateTime>,
+    end: Option<OffsetDateTime>,
+    plays: Vec<String>,
+    hosts: Vec<String>,
+}
+
+struct Report<'a> {
+    start: &'a Entry,
+    end: Option<&'a Entry>,
+    entries: &'a [Entry],
+    stages: BTreeMap<u64, StageSpan>,
+}
+
+impl<'a> Report<'a> {
+    fn from_entries(entries: &'a [Entry]) -> Option<Self> {
+        let start = entries.iter().find(|e| e.kind == "run_start")?;
+        let end = entries.iter().rev().find(|e| e.kind == "run_end");
+        let mut node_stage: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut stages: BTreeMap<u64, StageSpan> = BTreeMap::new();
+        if let Some(dag) = entries.iter().find(|e| e.kind == "dag") {
+            for n in dag.fields["nodes"].as_array().into_iter().flatten() {
+                let (node, stage) = (
+                    n["node"].as_u64().unwrap_or(0),
+                    n["stage"].as_u64().unwrap_or(0),
+                );
+                node_stage.insert(node, stage);
+                let span = stages.entry(stage).or_insert(StageSpan {
+                    start: None,
+                    end: None,
+                    plays: vec![],
+                    hosts: vec![],
+                });
+                let play = n["play"].as_str().unwrap_or_default().to_owned();
+                let host = n["host"].as_str().unwrap_or_default().to_owned();
+                if !span.plays.contains(&play) {
+                    span.plays.push(play);
+                }
+                if !span.hosts.contains(&host) {
+                    span.hosts.push(host);
+                }
+            }
+        }
+        for e in entries {
+            let Some(stage) = e.fields["node"].as_u64().and_then(|n| node_stage.get(&n)) else {
+                continue;
+            };
+            let Some(span) = stages.get_mut(stage) else {
+                continue;
+            };
+            match e.kind.as_str() {
+                "node_start" => span.start = Some(span.start.map_or(e.at, |s| s.min(e.at))),
+                "node_end" => span.end = Some(span.end.map_or(e.at, |s| s.max(e.at))),
+                _ => {}
+            }
+        }
+        Some(Report {
+            start,
+            end,
+            entries,
+            stages,
+        })
+    }
+
+    fn t(&self, at: OffsetDateTime) -> String {
+        format!("T+{:.3}s", (at - self.start.at).as_seconds_f64())
+    }
+
+    fn elapsed_ms(&self) -> Option<u64> {
+        self.end
+            .map(|e| (e.at - self.start.at).whole_milliseconds().max(0) as u64)
+    }
+
+    fn target_secs(&self) -> Option<f64> {
+        self.start.fields["rto_target_secs"].as_f64()
+    }
+
+    fn verdict(&self) -> &'static str {
+        match (
+            self.end.and_then(|e| e.fields["exit_code"].as_i64()),
+            self.end.map(|e| e.fields["interrupted"] == json!(true)),
+        ) {
+            (None, _) => "incomplete (no `run_end`: the run was cut off)",
+            (_, Some(true)) => "interrupted",
+            (Some(0), _) => "success",
+            (Some(2), _) => "success (plan with changes)",
+            _ => "failed",
+        }
+    }
+
+    fn markdown(&self, path: &Path) -> String {
+        let f = &self.start.fields;
+        let mut out = String::new();
+        let books: Vec<&str> = f["playbooks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let _ = writeln!(
+            out,
+            "# Drill report: {} {}\n",
+            f["mode"].as_str().unwrap_or("run"),
+            books.join(" ")
+        );
+        let _ = writeln!(out, "- Journal: `{}`", path.display());
+        let _ = writeln!(out, "- Started: {}", journal::timestamp(self.start.at));
+        if let Some(end) = self.end {
+            let _ = writeln!(out, "- Finished: {}", journal::timestamp(end.at));
+        }
+        if let Some(limit) = f["limit"].as_str() {
+            let _ = writeln!(out, "- Limit: `{limit}`");
+        }
+        let _ = writeln!(out, "- Result: {}", self.verdict());
+        match (self.elapsed_ms(), self.target_secs()) {
+            (Some(ms), Some(target)) => {
+                let met = (ms as f64) / 1000.0 <= target;
+                let _ = writeln!(
+                    out,
+                    "- Measured RTO: {} (target {}: {})",
+                    fmt_ms(ms),
+                    f["rto_target"].as_str().unwrap_or("?"),
+                    if met { "met" } else { "MISSED" }
+                );
+            }
+            (Some(ms), None) => {
+                let _ = writeln!(out, "- Measured RTO: {} (no `rto_target` set)", fmt_ms(ms));
+            }
+            (None, _) => {
+                let _ = writeln!(out, "- Measured RTO: unknown: the journal has no end");
+            }
+        }
+        let _ = writeln!(out, "\n## Timeline\n\n| time | event |\n|---|---|");
+        let _ = writeln!(out, "| {} | run started |", self.t(self.start.at));
+        for e in self.entries {
+            let line = match e.kind.as_str() {
+                "node_start" => format!(
+                    "`{}` started on `{}`",
+                    s(&e.fields["play"]),
+                    s(&e.fields["host"])
+                ),
+                "node_end" => {
+                    let reason = e.fields["reason"]
+                        .as_str()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default();
+                    format!(
+                        "`{}` on `{}`: {}{reason}",
+                        s(&e.fields["play"]),
+                        s(&e.fields["host"]),
+                        s(&e.fields["outcome"])
+                    )
+                }
+                "task_end" if matches!(e.fields["status"].as_str(), Some("changed" | "failed")) => {
+                    format!(
+                        "`{}` · {}: {}",
+                        s(&e.fields["host"]),
+                        s(&e.fields["task"]),
+                        s(&e.fields["status"])
+                    )
+                }
+                _ => continue,
+            };
+            let _ = writeln!(out, "| {} | {} |", self.t(e.at), line.replace('|', "\\|"));
+        }
+        if let Some(end) = self.end {
+            let _ = writeln!(out, "| {} | run finished |", self.t(end.at));
+        }
+        let _ = writeln!(
+            out,
+            "\n## Stages\n\n| stage | plays | hosts | started | finished | duration |\n|---|---|---|---|---|---|"
+        );
+        for (n, span) in &self.stages {
+            let (started, finished, dur) = match (span.start, span.end) {
+                (Some(a), Some(b)) => (
+                    self.t(a),
+                    self.t(b),
+                    fmt_ms((b - a).whole_milliseconds().max(0) as u64),
+                ),
+                _ => ("-".into(), "-".into(), "not run".into()),
+            };
+            let _ = writeln!(
+                out,
+                "| {n} | {} | {} | {started} | {finished} | {dur} |",
+                span.plays.join(", "),
+                span.hosts.join(", ")
+            );
+        }
+        let failures: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| {
+                e.kind == "node_end"
+                    && matches!(
+                        e.fields["outcome"].as_str(),
+                        Some("failed" | "unreachable" | "skipped" | "interrupted")
+                    )
+            })
+            .collect();
+        let _ = writeln!(out, "\n## Failures\n");
+        if failures.is_empty() {
+            let _ = writeln!(out, "None.");
+        }
+        for e in failures {
+            let _ = writeln!(
+                out,
+                "- `{}` on `{}`: {}: {}",
+                s(&e.fields["play"]),
+                s(&e.fields["host"]),
+                s(&e.fields["outcome"]),
+                s(&e.fields["reason"])
+            );
+        }
+        out
+    }
+
+    fn to_json(&self, path: &Path) -> Value {
+        json!({
+            "journal": path.display().to_string(),
+            "started": journal::timestamp(self.start.at),
+            "finished": self.end.map(|e| journal::timestamp(e.at)),
+            "result": self.verdict(),
+            "elapsed_ms": self.elapsed_ms(),
+            "rto_target_secs": self.target_secs(),
+            "rto_met": match (self.elapsed_ms(), self.target_secs()) { (Some(ms), Some(t)) => Some(ms as f64 / 1000.0 <= t), _ => None },
+            "stages": self.stages.iter().map(|(n, sp)| json!({
+                "stage": n, "plays": sp.plays, "hosts": sp.hosts,
+                "duration_ms": match (sp.start, sp.end) { (Some(a), Some(b)) => Some((b - a).whole_milliseconds().max(0) as u64), _ => None },
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(x) => x.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,7 @@
+//! The run as a DAG: one node per play × host, edges from play order and `after:`.
+
+mod compile;
+mod render;
+
+pub use compile::{Dag, DagNode, PlayInfo, compile};
+pub use render::{render_dot, render_json, render_text};

@@ -1,0 +1,59 @@
+//! Ansible YAML inventories: hosts, groups, their vars, and host patterns.
+
+mod model;
+mod pattern;
+mod range;
+mod source;
+mod vars_dirs;
+
+pub use model::{Group, Host, Inventory};
+pub use pattern::PatternError;
+pub use source::load;
+
+use serde_json::{Map, Value};
+
+/// How dr reaches a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    /// In process, on the controller machine.
+    Local,
+    /// Over SSH.
+    Ssh {
+        /// Address to connect to (`ansible_host`, else the inventory name).
+        address: String,
+        /// Port (`ansible_port`, else 22).
+        port: u16,
+        /// Login user (`ansible_user`, else the current user).
+        user: Option<String>,
+    },
+}
+
+/// Reads `dr_<name>` or `ansible_<name>` (dr's wins) from merged host vars.
+pub fn connection_var<'a>(vars: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    vars.get(&format!("dr_{name}"))
+        .or_else(|| vars.get(&format!("ansible_{name}")))
+}
+
+/// How to reach `host`, from its merged vars. `localhost` without vars is local, as in Ansible.
+pub fn connection_of(host: &str, vars: &Map<String, Value>) -> Connection {
+    let text = |name: &str| {
+        connection_var(vars, name).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    let kind = text("connection");
+    let local = match kind.as_deref() {
+        Some("local") => true,
+        Some(_) => false,
+        None => host == "localhost" || host == "127.0.0.1",
+    };
+    if local {
+        return Connection::Local;
+    }
+    Connection::Ssh {
+        address: text("host").unwrap_or_else(|| host.to_owned()),
+        port: text("port").and_then(|p| p.parse().ok()).unwrap_or(22),
+        user: text("user"),
+    }
+}

@@ -1,0 +1,178 @@
+//! The inventory: hosts, groups, and Ansible's variable precedence.
+
+use indexmap::{IndexMap, IndexSet};
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Loc;
+
+/// One host.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Inventory name (`inventory_hostname`).
+    pub name: String,
+    /// Vars written on the host in inventory files.
+    pub vars: Map<String, Value>,
+    /// Vars from `host_vars/` (higher precedence than inline vars).
+    pub file_vars: Map<String, Value>,
+    /// Where the host was first declared.
+    pub loc: Option<Loc>,
+}
+
+/// One group.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Group name.
+    pub name: String,
+    /// Vars written on the group in inventory files.
+    pub vars: Map<String, Value>,
+    /// Vars from `group_vars/` (higher precedence than inline vars).
+    pub file_vars: Map<String, Value>,
+    /// Direct child groups, in declaration order.
+    pub children: IndexSet<String>,
+    /// Direct member hosts, in declaration order.
+    pub hosts: IndexSet<String>,
+    /// Where the group was first declared.
+    pub loc: Option<Loc>,
+}
+
+impl Group {
+    pub(crate) fn new(name: &str, loc: Option<Loc>) -> Self {
+        Group {
+            name: name.to_owned(),
+            vars: Map::new(),
+            file_vars: Map::new(),
+            children: IndexSet::new(),
+            hosts: IndexSet::new(),
+            loc,
+        }
+    }
+}
+
+/// Hosts and groups from one or more inventory sources.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub(crate) hosts: IndexMap<String, Host>,
+    pub(crate) groups: IndexMap<String, Group>,
+}
+
+impl Inventory {
+    /// Hosts in inventory order.
+    pub fn hosts(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.values()
+    }
+
+    /// A host by name.
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.get(name)
+    }
+
+    /// Groups in declaration order (`all` and `ungrouped` first).
+    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.values()
+    }
+
+    /// A group by name.
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.get(name)
+    }
+
+    /// Every host in `group` and its descendants, in inventory order.
+    pub fn group_hosts(&self, group: &str) -> Vec<String> {
+        let mut seen = IndexSet::new();
+        self.collect_hosts(group, &mut seen, &mut IndexSet::new());
+        let mut hosts: Vec<String> = seen.into_iter().collect();
+        hosts.sort_by_key(|h| self.hosts.get_index_of(h));
+        hosts
+    }
+
+    fn collect_hosts(
+        &self,
+        group: &str,
+        out: &mut IndexSet<String>,
+        visiting: &mut IndexSet<String>,
+    ) {
+        if !visiting.insert(group.to_owned()) {
+            return;
+        }
+        if let Some(g) = self.groups.get(group) {
+            out.extend(g.hosts.iter().cloned());
+            for child in &g.children {
+                self.collect_hosts(child, out, visiting);
+            }
+        }
+    }
+
+    /// Groups `host` belongs to, directly or through ancestry, including `all`.
+    pub fn host_groups(&self, host: &str) -> Vec<&Group> {
+        self.groups
+            .values()
+            .filter(|g| g.name == "all" || self.group_hosts(&g.name).iter().any(|h| h == host))
+            .collect()
+    }
+
+    /// `group_names`: the host's groups without `all`, sorted as Ansible does.
+    pub fn group_names(&self, host: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .host_groups(host)
+            .into_iter()
+            .filter(|g| g.name != "all")
+            .map(|g| g.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Depth of a group: `all` is 0; a child is one deeper than its deepest parent.
+    pub fn depth(&self, group: &str) -> usize {
+        self.depth_guarded(group, &mut IndexSet::new())
+    }
+
+    fn depth_guarded(&self, group: &str, visiting: &mut IndexSet<String>) -> usize {
+        if group == "all" || !visiting.insert(group.to_owned()) {
+            return 0;
+        }
+        let depth = self
+            .groups
+            .values()
+            .filter(|g| g.children.contains(group))
+            .map(|parent| self.depth_guarded(&parent.name, visiting) + 1)
+            .max()
+            .unwrap_or(1);
+        visiting.shift_remove(group);
+        depth
+    }
+
+    /// The host's variables merged in Ansible's precedence: `all` inline < `group_vars/all`
+    /// < other groups' inline vars (by depth, then name) < their `group_vars/` files < host
+    /// inline vars < `host_vars/`. Top-level keys replace (Ansible's `hash_behaviour=replace`).
+    pub fn host_vars(&self, host: &str) -> Map<String, Value> {
+        let mut merged = Map::new();
+        if let Some(all) = self.groups.get("all") {
+            extend(&mut merged, &all.vars);
+            extend(&mut merged, &all.file_vars);
+        }
+        let mut groups: Vec<&Group> = self
+            .host_groups(host)
+            .into_iter()
+            .filter(|g| g.name != "all")
+            .collect();
+        groups.sort_by(|a, b| (self.depth(&a.name), &a.name).cmp(&(self.depth(&b.name), &b.name)));
+        for g in &groups {
+            extend(&mut merged, &g.vars);
+        }
+        for g in &groups {
+            extend(&mut merged, &g.file_vars);
+        }
+        if let Some(h) = self.hosts.get(host) {
+            extend(&mut merged, &h.vars);
+            extend(&mut merged, &h.file_vars);
+        }
+        merged
+    }
+}
+
+fn extend(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    for (k, v) in from {
+        into.insert(k.clone(), v.clone());
+    }
+}

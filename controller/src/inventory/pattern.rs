@@ -1,0 +1,220 @@
+//! Ansible host patterns: `all`, `*`, names, groups, globs, `~regex`, unions with `,` or `:`,
+//! `:&` intersections, `:!` exclusions, and `@file` (one pattern per line).
+
+use std::path::Path;
+
+use regex::Regex;
+
+use super::model::Inventory;
+
+/// Why a pattern selected nothing or could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// One term of the pattern matched no host or group.
+    #[error("host pattern `{term}` matches no host or group{}", hint(.suggestion))]
+    NoMatch {
+        /// The term that matched nothing.
+        term: String,
+        /// The nearest host or group names.
+        suggestion: Option<String>,
+    },
+    /// A `~regex` term is not a valid regular expression.
+    #[error("host pattern `{term}` is not a valid regular expression: {reason}")]
+    BadRegex {
+        /// The term.
+        term: String,
+        /// The regex engine's complaint.
+        reason: String,
+    },
+    /// An `@file` could not be read.
+    #[error("cannot read host pattern file `{path}`: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn hint(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!("; did you mean {s}?"))
+        .unwrap_or_default()
+}
+
+impl Inventory {
+    /// Hosts selected by `pattern`, in inventory order. Every term must match something.
+    pub fn select(&self, pattern: &str) -> Result<Vec<String>, PatternError> {
+        let terms = split(&expand_files(pattern)?);
+        let (mut plain, mut and, mut not) = (Vec::new(), Vec::new(), Vec::new());
+        for term in terms {
+            if let Some(t) = term.strip_prefix('&') {
+                and.push(t.to_owned());
+            } else if let Some(t) = term.strip_prefix('!') {
+                not.push(t.to_owned());
+            } else {
+                plain.push(term);
+            }
+        }
+        if plain.is_empty() {
+            plain.push("all".into());
+        }
+        let mut selected: Vec<String> = Vec::new();
+        for term in &plain {
+            for host in self.match_term(term)? {
+                if !selected.contains(&host) {
+                    selected.push(host);
+                }
+            }
+        }
+        for term in &and {
+            let keep = self.match_term(term)?;
+            selected.retain(|h| keep.contains(h));
+        }
+        for term in &not {
+            let drop = self.match_term(term)?;
+            selected.retain(|h| !drop.contains(h));
+        }
+        selected.sort_by_key(|h| self.hosts.get_index_of(h));
+        Ok(selected)
+    }
+
+    /// Hosts matched by one term: an exact group or host name first, then a glob or regex
+    /// over group and host names.
+    fn match_term(&self, term: &str) -> Result<Vec<String>, PatternError> {
+        if term == "all" || term == "*" {
+            return Ok(self.hosts.keys().cloned().collect());
+        }
+        if self.groups.contains_key(term) {
+            return Ok(self.group_hosts(term));
+        }
+        if self.hosts.contains_key(term) {
+            return Ok(vec![term.to_owned()]);
+        }
+        let matcher = matcher_for(term)?;
+        let mut hosts = Vec::new();
+        if let Some(matcher) = matcher {
+            for group in self.groups.keys().filter(|g| matcher.is_match(g)) {
+                hosts.extend(self.group_hosts(group));
+            }
+            hosts.extend(self.hosts.keys().filter(|h| matcher.is_match(h)).cloned());
+        }
+        if hosts.is_empty() {
+            return Err(PatternError::NoMatch {
+                term: term.to_owned(),
+                suggestion: self.suggest(term),
+            });
+        }
+        hosts.dedup();
+        Ok(hosts)
+    }
+
+    fn suggest(&self, term: &str) -> Option<String> {
+        let mut scored: Vec<(f64, &str)> = self
+            .groups
+            .keys()
+            .chain(self.hosts.keys())
+            .map(|n| (strsim::jaro_winkler(term, n), n.as_str()))
+            .filter(|(s, _)| *s > 0.8)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let names: Vec<String> = scored
+            .iter()
+            .take(3)
+            .map(|(_, n)| format!("`{n}`"))
+            .collect();
+        (!names.is_empty()).then(|| names.join(" or "))
+    }
+}
+
+/// A glob or regex for a term, or `None` for a plain name (which then matched nothing).
+fn matcher_for(term: &str) -> Result<Option<Regex>, PatternError> {
+    if let Some(re) = term.strip_prefix('~') {
+        // Ansible uses Python's re.match: anchored at the start only.
+        return Regex::new(&format!("^(?:{re})"))
+            .map(Some)
+            .map_err(|e| PatternError::BadRegex {
+                term: term.to_owned(),
+                reason: e.to_string(),
+            });
+    }
+    if !term.contains(['*', '?', '[']) {
+        return Ok(None);
+    }
+    Ok(Some(glob_to_regex(term)))
+}
+
+fn glob_to_regex(glob: &str) -> Regex {
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            '[' => {
+                let mut class = String::new();
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                    class.push(d);
+                }
+                let class = class
+                    .strip_prefix('!')
+                    .map_or(class.clone(), |c| format!("^{c}"));
+                re.push('[');
+                re.push_str(&class.replace('\\', "\\\\"));
+                re.push(']');
+            }
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    re.push('$');
+    Regex::new(&re).unwrap_or_else(|_| {
+        Regex::new(&format!("^{}$", regex::escape(glob))).expect("escaped text is a valid regex")
+    })
+}
+
+/// Splits on `,` when present, else on `:` (Ansible's rule), dropping empty terms.
+fn split(pattern: &str) -> Vec<String> {
+    let sep = if pattern.contains(',') { ',' } else { ':' };
+    pattern
+        .split(sep)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Replaces `@file` terms with the file's lines (one pattern each), joined with `,`.
+fn expand_files(pattern: &str) -> Result<String, PatternError> {
+    if !pattern.contains('@') {
+        return Ok(pattern.to_owned());
+    }
+    let mut out = Vec::new();
+    for term in pattern.split(',') {
+        let term = term.trim();
+        let (prefix, rest) = match term.chars().next() {
+            Some(c @ ('&' | '!')) => (c.to_string(), &term[1..]),
+            _ => (String::new(), term),
+        };
+        match rest.strip_prefix('@') {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(Path::new(path)).map_err(|e| PatternError::File {
+                        path: path.to_owned(),
+                        reason: crate::diagnostic::io_reason(&e),
+                    })?;
+                out.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(|l| format!("{prefix}{l}")),
+                );
+            }
+            None => out.push(term.to_owned()),
+        }
+    }
+    Ok(out.join(","))
+}

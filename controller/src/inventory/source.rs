@@ -1,0 +1,259 @@
+//! Reading Ansible YAML inventory files into an [`Inventory`].
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::model::{Group, Host, Inventory};
+use super::{range, vars_dirs};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::secrets::Secrets;
+use crate::yaml::Node;
+
+const GROUP_KEYS: &[&str] = &["hosts", "children", "vars"];
+
+/// Loads inventory sources in order. A source is a YAML file or a directory of them;
+/// `group_vars/` and `host_vars/` beside each source are read too.
+pub fn load(sources: &[PathBuf], secrets: &Secrets) -> Result<Inventory, Diagnostic> {
+    let mut inv = Inventory::default();
+    inv.groups.insert("all".into(), Group::new("all", None));
+    inv.groups
+        .insert("ungrouped".into(), Group::new("ungrouped", None));
+    for source in sources {
+        let (files, base) = files_of(source)?;
+        for file in &files {
+            let node = crate::vars_file::read_node(file, secrets)?;
+            read_root(&mut inv, &node)?;
+        }
+        link_ungrouped(&mut inv);
+        vars_dirs::apply(&mut inv, &base, secrets)?;
+    }
+    link_ungrouped(&mut inv);
+    Ok(inv)
+}
+
+/// The inventory files of a source and the directory whose `group_vars/` apply.
+fn files_of(source: &Path) -> Result<(Vec<PathBuf>, PathBuf), Diagnostic> {
+    let meta = std::fs::metadata(source).map_err(|e| Diagnostic::io(source, &e))?;
+    if !meta.is_dir() {
+        let base = source.parent().map(Path::to_path_buf).unwrap_or_default();
+        return Ok((vec![source.to_path_buf()], base));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(source)
+        .map_err(|e| Diagnostic::io(source, &e))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && is_yaml(p))
+        .collect();
+    files.sort();
+    Ok((files, source.to_path_buf()))
+}
+
+pub(crate) fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yml" | "yaml" | "json")
+    )
+}
+
+fn read_root(inv: &mut Inventory, node: &Node) -> Result<(), Diagnostic> {
+    if node.is_null() {
+        return Ok(());
+    }
+    let entries = node.as_map().ok_or_else(|| {
+        Diagnostic::new(
+            node.loc.clone(),
+            format!(
+                "an inventory must be a mapping of groups, found {}",
+                node.kind()
+            ),
+        )
+        .with_help("start with `all:` and put groups under `children:`")
+    })?;
+    for (key, value) in entries {
+        let name = group_name(key)?;
+        read_group(inv, &name, key, value, 0)?;
+        if name != "all" {
+            add_child(inv, "all", &name);
+        }
+    }
+    Ok(())
+}
+
+fn group_name(key: &Node) -> Result<String, Diagnostic> {
+    key.scalar_text()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Diagnostic::new(key.loc.clone(), "a group name must be a string"))
+}
+
+fn read_group(
+    inv: &mut Inventory,
+    name: &str,
+    key: &Node,
+    body: &Node,
+    depth: usize,
+) -> Result<(), Diagnostic> {
+    if depth > 64 {
+        return Err(Diagnostic::new(
+            key.loc.clone(),
+            "groups are nested too deeply",
+        ));
+    }
+    inv.groups
+        .entry(name.to_owned())
+        .or_insert_with(|| Group::new(name, Some(key.loc.clone())));
+    if body.is_null() {
+        return Ok(());
+    }
+    let entries = body.as_map().ok_or_else(|| {
+        Diagnostic::new(
+            body.loc.clone(),
+            format!(
+                "group `{name}` must be a mapping with `hosts`, `children` or `vars`, found {}",
+                body.kind()
+            ),
+        )
+    })?;
+    for (k, v) in entries {
+        let keyword = k.scalar_text().unwrap_or_default();
+        match keyword.as_str() {
+            "hosts" => read_hosts(inv, name, v)?,
+            "children" => read_children(inv, name, v, depth)?,
+            "vars" => {
+                let vars = mapping(v, &format!("the vars of group `{name}`"))?;
+                if let Some(g) = inv.groups.get_mut(name) {
+                    g.vars.extend(vars);
+                }
+            }
+            _ => {
+                return Err(Diagnostic::new(
+                    k.loc.clone(),
+                    format!("unknown key `{keyword}` in group `{name}`"),
+                )
+                .with_optional_help(
+                    did_you_mean(&keyword, GROUP_KEYS.iter().copied())
+                        .or_else(|| Some("a group holds `hosts`, `children` and `vars`".into())),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_hosts(inv: &mut Inventory, group: &str, node: &Node) -> Result<(), Diagnostic> {
+    if node.is_null() {
+        return Ok(());
+    }
+    let entries = node.as_map().ok_or_else(|| {
+        Diagnostic::new(
+            node.loc.clone(),
+            format!(
+                "`hosts` of group `{group}` must be a mapping of host names, found {}",
+                node.kind()
+            ),
+        )
+        .with_help(
+            "write each host as a key: `hosts: {akira-db-01: {}}` or one per line ending in `:`",
+        )
+    })?;
+    for (key, vars) in entries {
+        let pattern = key
+            .scalar_text()
+            .ok_or_else(|| Diagnostic::new(key.loc.clone(), "a host name must be a string"))?;
+        let names = range::expand(&pattern).map_err(|m| Diagnostic::new(key.loc.clone(), m))?;
+        let vars = if vars.is_null() {
+            Map::new()
+        } else {
+            mapping(vars, &format!("the vars of host `{pattern}`"))?
+        };
+        for name in names {
+            let host = inv.hosts.entry(name.clone()).or_insert_with(|| Host {
+                name: name.clone(),
+                vars: Map::new(),
+                file_vars: Map::new(),
+                loc: Some(key.loc.clone()),
+            });
+            host.vars.extend(vars.clone());
+            if let Some(g) = inv.groups.get_mut(group) {
+                g.hosts.insert(name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_children(
+    inv: &mut Inventory,
+    parent: &str,
+    node: &Node,
+    depth: usize,
+) -> Result<(), Diagnostic> {
+    if node.is_null() {
+        return Ok(());
+    }
+    let entries = node.as_map().ok_or_else(|| {
+        Diagnostic::new(
+            node.loc.clone(),
+            format!(
+                "`children` of group `{parent}` must be a mapping of groups, found {}",
+                node.kind()
+            ),
+        )
+    })?;
+    for (key, body) in entries {
+        let name = group_name(key)?;
+        if name == parent {
+            return Err(Diagnostic::new(
+                key.loc.clone(),
+                format!("group `{name}` cannot be its own child"),
+            ));
+        }
+        read_group(inv, &name, key, body, depth + 1)?;
+        add_child(inv, parent, &name);
+    }
+    Ok(())
+}
+
+fn add_child(inv: &mut Inventory, parent: &str, child: &str) {
+    if let Some(g) = inv.groups.get_mut(parent) {
+        g.children.insert(child.to_owned());
+    }
+}
+
+fn mapping(node: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
+    match node.to_json() {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Map::new()),
+        _ => Err(Diagnostic::new(
+            node.loc.clone(),
+            format!("{what} must be a mapping, found {}", node.kind()),
+        )),
+    }
+}
+
+/// Hosts that belong to no group other than `all` are members of `ungrouped`, as in Ansible.
+fn link_ungrouped(inv: &mut Inventory) {
+    let grouped: Vec<String> = inv
+        .groups
+        .values()
+        .filter(|g| g.name != "all" && g.name != "ungrouped")
+        .flat_map(|g| g.hosts.iter().cloned())
+        .collect();
+    let lonely: Vec<String> = inv
+        .hosts
+        .keys()
+        .filter(|h| !grouped.contains(h))
+        .cloned()
+        .collect();
+    if let Some(ungrouped) = inv.groups.get_mut("ungrouped") {
+        ungrouped.hosts.retain(|h| lonely.contains(h));
+        ungrouped.hosts.extend(lonely);
+    }
+    if let Some(all) = inv.groups.get_mut("all") {
+        all.hosts.clear();
+        let mut children = indexmap::IndexSet::new();
+        children.insert("ungrouped".to_owned());
+        children.extend(all.children.iter().filter(|c| *c != "ungrouped").cloned());
+        all.children = children;
+    }
+}

@@ -1,0 +1,208 @@
+//! Live text output: a line per task result, diffs under changed tasks, node ends, and a
+//! summary per host.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use dr_agent::mask::Masker;
+use dr_agent::wire::{Event, Mode, Stats, Status};
+
+use super::style::Painter;
+use crate::dag::Dag;
+use crate::run::{Outcome, RunEvent};
+
+/// Prints run events as they come.
+pub struct TextPrinter {
+    paint: Painter,
+    mode: Mode,
+    show_diffs: bool,
+    masker: Masker,
+    totals: BTreeMap<String, Stats>,
+    failed_hosts: BTreeMap<String, String>,
+}
+
+impl TextPrinter {
+    /// A printer for a plan (`Mode::Check`, diffs always) or an apply (diffs with `--diff`).
+    pub fn new(mode: Mode, show_diffs: bool, masker: Masker) -> Self {
+        TextPrinter {
+            paint: Painter::detect(),
+            mode,
+            show_diffs: show_diffs || mode == Mode::Check,
+            masker,
+            totals: BTreeMap::new(),
+            failed_hosts: BTreeMap::new(),
+        }
+    }
+
+    /// The header line.
+    pub fn header(&self, dag: &Dag, what: &str) -> String {
+        let hosts: std::collections::BTreeSet<&str> =
+            dag.nodes.iter().map(|n| n.host.as_str()).collect();
+        format!(
+            "{} {what}: {} node(s) on {} host(s) in {} stage(s)\n",
+            self.paint.bold(if self.mode == Mode::Check {
+                "dr plan"
+            } else {
+                "dr apply"
+            }),
+            dag.nodes.len(),
+            hosts.len(),
+            dag.stages.len()
+        )
+    }
+
+    /// Text for one event (possibly empty).
+    pub fn render(&mut self, dag: &Dag, event: &RunEvent) -> String {
+        let mut out = String::new();
+        match event {
+            RunEvent::NodeStarted { node } => {
+                let n = &dag.nodes[*node];
+                let _ = writeln!(
+                    out,
+                    "{} {} {}",
+                    self.paint.dim("▸"),
+                    self.paint.bold(&n.host),
+                    dag.plays[n.play].name
+                );
+            }
+            RunEvent::Agent { node, event } => {
+                self.agent_event(&dag.nodes[*node].host, event, &mut out)
+            }
+            RunEvent::NodeFinished { node, outcome } => {
+                let n = &dag.nodes[*node];
+                let host = &n.host;
+                let play = &dag.plays[n.play].name;
+                let entry = self.totals.entry(host.clone()).or_default();
+                let s = outcome.stats();
+                entry.ok += s.ok;
+                entry.changed += s.changed;
+                entry.failed += s.failed;
+                entry.skipped += s.skipped;
+                match outcome {
+                    Outcome::Ok(_) => {}
+                    Outcome::Skipped(r) => {
+                        let _ = writeln!(
+                            out,
+                            "{} {host} {play}: skipped because {}",
+                            self.paint.dim("○"),
+                            self.masker.mask(r)
+                        );
+                    }
+                    other => {
+                        let reason = self
+                            .masker
+                            .mask(other.reason().unwrap_or_default())
+                            .into_owned();
+                        self.failed_hosts.insert(host.clone(), reason.clone());
+                        let _ = writeln!(
+                            out,
+                            "{} {host} {play}: {}: {reason}",
+                            self.paint.failed("✗"),
+                            other.word()
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn agent_event(&self, host: &str, event: &Event, out: &mut String) {
+        match event {
+            Event::TaskResult {
+                name,
+                item,
+                status,
+                msg,
+                diffs,
+                ignored,
+                dangerous,
+                duration_ms,
+                ..
+            } => {
+                let word = match (status, self.mode) {
+                    (Status::Ok, _) => self.paint.ok("ok"),
+                    (Status::Changed, Mode::Check) => self.paint.changed("would change"),
+                    (Status::Changed, Mode::Apply) => self.paint.changed("changed"),
+                    (Status::Failed, _) if *ignored => self.paint.dim("failed (ignored)"),
+                    (Status::Failed, _) => self.paint.failed("FAILED"),
+                    (Status::Skipped, _) => self.paint.dim("skipped"),
+                };
+                let item = item
+                    .as_ref()
+                    .map(|i| format!(" ({})", self.masker.mask(i)))
+                    .unwrap_or_default();
+                let danger = if *dangerous {
+                    self.paint.failed(" [DESTRUCTIVE]")
+                } else {
+                    String::new()
+                };
+                let _ = write!(
+                    out,
+                    "  {word:<14} {host}  {}{item}{danger}",
+                    self.masker.mask(name)
+                );
+                let _ = writeln!(
+                    out,
+                    " {}",
+                    self.paint.dim(&format!("({})", fmt_ms(*duration_ms)))
+                );
+                let show_msg = !msg.is_empty()
+                    && (matches!(status, Status::Failed)
+                        || (*status == Status::Changed && self.mode == Mode::Check)
+                        || *dangerous);
+                if show_msg {
+                    for line in self.masker.mask(msg).lines() {
+                        let _ = writeln!(out, "      {line}");
+                    }
+                }
+                if self.show_diffs && *status == Status::Changed {
+                    for d in diffs {
+                        out.push_str(&self.paint.diff(&self.masker.mask(&d.text), "      "));
+                    }
+                }
+            }
+            Event::Message { text } => {
+                for line in self.masker.mask(text).lines() {
+                    let _ = writeln!(out, "  {:<14} {host}  {line}", self.paint.dim("msg"));
+                }
+            }
+            Event::TaskStart { .. } | Event::Finished { .. } => {}
+        }
+    }
+
+    /// Per-host totals and the final verdict.
+    pub fn summary(&self, changes: u32, elapsed: Duration, journal: Option<&str>) -> String {
+        let mut out = String::from("\n");
+        let _ = writeln!(out, "{}", self.paint.bold("Summary"));
+        for (host, s) in &self.totals {
+            let _ = writeln!(
+                out,
+                "  {host:<24} ok={:<4} changed={:<4} failed={:<4} skipped={}",
+                s.ok, s.changed, s.failed, s.skipped
+            );
+        }
+        let failures = self.failed_hosts.len();
+        let verdict = match (self.mode, changes, failures) {
+            (_, _, f) if f > 0 => self.paint.failed(&format!("{f} host(s) failed.")),
+            (Mode::Check, 0, _) => self.paint.ok("No changes. The hosts match the playbooks."),
+            (Mode::Check, n, _) => self.paint.changed(&format!("Plan: {n} change(s).")),
+            (Mode::Apply, n, _) => self.paint.ok(&format!("Applied: {n} change(s).")),
+        };
+        let _ = writeln!(out, "{verdict} ({})", fmt_ms(elapsed.as_millis() as u64));
+        if let Some(j) = journal {
+            let _ = writeln!(out, "{}", self.paint.dim(&format!("journal: {j}")));
+        }
+        out
+    }
+}
+
+/// `850 ms`, `3.2 s`, `2m05s`.
+pub fn fmt_ms(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms} ms"),
+        1000..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}

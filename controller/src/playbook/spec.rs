@@ -1,0 +1,108 @@
+//! What a playbook says, typed, with locations: plays and their tasks.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dr_agent::wire::Task;
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Loc;
+
+/// A parsed playbook file (imports inlined).
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    /// The file as given.
+    pub path: PathBuf,
+    /// Plays in order, including those of imported playbooks.
+    pub plays: Vec<PlaySpec>,
+    /// The playbook-wide recovery time objective (`- rto_target: 15m` entry).
+    pub rto_target: Option<RtoTarget>,
+}
+
+/// A recovery time objective as written (`5m`) and as a duration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtoTarget {
+    /// As written.
+    pub text: String,
+    /// Parsed.
+    pub duration: Duration,
+}
+
+/// One play.
+#[derive(Debug, Clone)]
+pub struct PlaySpec {
+    /// `name:`, or `hosts:` when there is no name (as Ansible shows it).
+    pub name: String,
+    /// Where the play starts.
+    pub loc: Loc,
+    /// The host pattern.
+    pub hosts: String,
+    /// Where `hosts:` is.
+    pub hosts_loc: Loc,
+    /// Play vars.
+    pub vars: Map<String, Value>,
+    /// `vars_files:` as written, relative to the playbook's directory, with locations.
+    pub vars_files: Vec<(String, Loc)>,
+    /// `gather_facts:` (default true, as in Ansible).
+    pub gather_facts: bool,
+    /// `become:`.
+    pub become_: bool,
+    /// `become_user:`.
+    pub become_user: Option<String>,
+    /// `serial:` batch size (hosts per batch), if set.
+    pub serial: Option<Value>,
+    /// Tasks: `pre_tasks`, `tasks`, `post_tasks`, imports expanded.
+    pub tasks: Vec<Task>,
+    /// Handlers.
+    pub handlers: Vec<Task>,
+    /// DR extension: plays this one waits for. `None` = the play before; `Some([])` = none.
+    pub after: Option<Vec<(String, Loc)>>,
+    /// DR extension: this play's recovery time objective.
+    pub rto_target: Option<RtoTarget>,
+    /// Play tags, inherited by its tasks.
+    pub tags: Vec<String>,
+    /// The directory of the playbook file that defines the play (`playbook_dir`).
+    pub dir: PathBuf,
+}
+
+/// Parses `90s`, `5m`, `1h30m`, `2h`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let mut total = 0.0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let value: f64 = number.parse().ok()?;
+        number.clear();
+        total += value
+            * match c {
+                's' => 1.0,
+                'm' => 60.0,
+                'h' => 3600.0,
+                'd' => 86400.0,
+                _ => return None,
+            };
+    }
+    number.is_empty().then(|| Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5 minutes"), None);
+        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
+    }
+}

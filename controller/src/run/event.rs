@@ -1,0 +1,104 @@
+//! What the scheduler reports while a run goes: node starts and ends, and the agent's
+//! events, each stamped with the controller's UTC clock.
+
+use dr_agent::wire::{Event, Stats};
+use time::OffsetDateTime;
+
+/// How a node ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The play ran to the end on the host.
+    Ok(Stats),
+    /// A task failed (the play stopped on this host).
+    Failed {
+        /// Counters up to the failure.
+        stats: Stats,
+        /// The failing task's message.
+        error: String,
+    },
+    /// The host could not be reached, or the agent could not run.
+    Unreachable(String),
+    /// Not run because a node it depends on did not succeed.
+    Skipped(String),
+    /// Not run because the operator interrupted the run.
+    Interrupted,
+}
+
+impl Outcome {
+    /// True when dependents may run.
+    pub fn succeeded(&self) -> bool {
+        matches!(self, Outcome::Ok(_))
+    }
+
+    /// A short word for summaries and the journal.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Ok(_) => "ok",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Unreachable(_) => "unreachable",
+            Outcome::Skipped(_) => "skipped",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// Counters, where the node ran.
+    pub fn stats(&self) -> Stats {
+        match self {
+            Outcome::Ok(s) | Outcome::Failed { stats: s, .. } => *s,
+            _ => Stats::default(),
+        }
+    }
+
+    /// The reason, where there is one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Failed { error, .. } => Some(error),
+            Outcome::Unreachable(r) | Outcome::Skipped(r) => Some(r),
+            Outcome::Ok(_) => None,
+            Outcome::Interrupted => Some("interrupted"),
+        }
+    }
+}
+
+/// One thing that happened during a run.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// A node was handed to its transport.
+    NodeStarted {
+        /// Node index in the DAG.
+        node: usize,
+    },
+    /// The agent said something.
+    Agent {
+        /// Node index.
+        node: usize,
+        /// What it said.
+        event: Event,
+    },
+    /// A node ended (also for skipped and interrupted nodes, which never started).
+    NodeFinished {
+        /// Node index.
+        node: usize,
+        /// How.
+        outcome: Outcome,
+    },
+}
+
+/// A run event with the time the controller saw it.
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    /// When (UTC).
+    pub at: OffsetDateTime,
+    /// What.
+    pub event: RunEvent,
+}
+
+impl Stamped {
+    /// Stamps `event` now.
+    pub fn now(event: RunEvent) -> Self {
+        Stamped {
+            at: OffsetDateTime::now_utc(),
+            event,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! A plan or apply from start to end: load, compile, confirm, schedule, print, journal.
+
+mod confirm;
+mod event;
+mod files;
+mod node;
+mod scheduler;
+mod vars;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use dr_agent::mask::Masker;
+use dr_agent::wire::Mode;
+use serde_json::json;
+use time::OffsetDateTime;
+
+pub use event::{Outcome, RunEvent, Stamped};
+pub use node::NodeJob;
+pub use vars::RunVars;
+
+use crate::Error;
+use crate::cli::{Format, RunArgs};
+use crate::commands::Context;
+use crate::dag::{self, Dag};
+use crate::journal::JournalWriter;
+use crate::output::{JsonCollector, TextPrinter};
+use crate::secrets::Secrets;
+use crate::transport::Transport;
+
+/// How to run.
+pub struct RunMode {
+    /// Check (plan) or apply.
+    pub mode: Mode,
+    /// Show diffs while applying (plans always show them).
+    pub diff: bool,
+    /// Do not ask before destructive steps.
+    pub yes: bool,
+}
+
+/// Runs playbooks; returns the exit code (plan: 0 no changes, 2 changes, 1 error; apply:
+/// 0 success, 1 failure).
+pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
+    let secrets = crate::vault_glue::secrets_for(&args.vault)?;
+    let ctx = Context::load(&args.inventory, secrets.clone())?;
+    let books = Context::playbooks(&args.playbooks)?;
+    let dag = dag::compile(&books, &ctx.inventory, args.inventory.limit.as_deref())?;
+    let vars = RunVars::new(
+        &ctx.inventory,
+        &args.extra_vars,
+        &ctx.config.vault,
+        &secrets,
+    )?;
+    let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
+    if how.mode == Mode::Apply && !how.yes {
+        confirm::destructive_steps(&dag, &plays)?;
+    }
+    let forks = args.forks.or(ctx.config.forks).unwrap_or(50);
+    let rto = books
+        .first()
+        .and_then(|b| b.rto_target.clone())
+        .or_else(|| plays.iter().find_map(|p| p.rto_target.clone()));
+    let transport: Arc<dyn Transport> = Arc::new(crate::transport::router_for(args, &ctx.config)?);
+    let started = OffsetDateTime::now_utc();
+    let clock = Instant::now();
+    let masker = Masker::new(&secrets.to_vec());
+    let name = args.playbooks[0]
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    let mut journal =
+        JournalWriter::create(&ctx.config.journal_dir(), &name, started, masker.clone()).map_err(
+            |e| {
+                Error::Message(format!(
+                    "cannot write the journal under `{}`: {e}",
+                    ctx.config.journal_dir().display()
+                ))
+            },
+        )?;
+    let mode_word = if how.mode == Mode::Check {
+        "plan"
+    } else {
+        "apply"
+    };
+    let journal_err = |e: std::io::Error| Error::Message(format!("cannot write the journal: {e}"));
+    journal
+        .line(started, "run_start", json!({
+            "mode": mode_word,
+            "playbooks": args.playbooks.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "limit": args.inventory.limit,
+            "rto_target": rto.as_ref().map(|r| r.text.clone()),
+            "rto_target_secs": rto.as_ref().map(|r| r.duration.as_secs_f64()),
+            "dr_version": env!("CARGO_PKG_VERSION"),
+        }))
+        .map_err(journal_err)?;
+    journal.dag(started, &dag).map_err(journal_err)?;
+
+    let job = Arc::new(NodeJob {
+        dag: dag.clone(),
+        plays,
+        inventory: ctx.inventory,
+        vars,
+        secrets: secrets.clone(),
+        transport,
+        mode: how.mode,
+        diff: how.diff || how.mode == Mode::Check || args.format == Format::Json,
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+    });
+    let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
+    let mut collector = JsonCollector::new(&dag, masker.clone());
+    let text = args.format == Format::Text;
+    if text {
+        print!(
+            "{}",
+            printer.header(
+                &dag,
+                &args
+                    .playbooks
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Message(format!("cannot start the runtime: {e}")))?;
+    let mut journal_failure = None;
+    let outcomes = runtime.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
+        let shutdown = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            eprintln!("\ninterrupted: letting running nodes finish; starting nothing new");
+        };
+        let sched = scheduler::execute(&dag, job.clone(), forks, tx, shutdown);
+        let consume = async {
+            while let Some(stamped) = rx.recv().await {
+                if let Err(e) = journal.event(&dag, &stamped) {
+                    journal_failure.get_or_insert(e);
+                }
+                if text {
+                    use std::io::Write as _;
+                    print!("{}", printer.render(&dag, &stamped.event));
+                    let _ = std::io::stdout().flush();
+                } else {
+                    collector.record(&stamped.event);
+                }
+            }
+        };
+        let (outcomes, ()) = tokio::join!(sched, consume);
+        outcomes
+    });
+    let elapsed = clock.elapsed();
+    let changed: u32 = outcomes.iter().map(|o| o.stats().changed).sum();
+    let failed = outcomes.iter().any(|o| !o.succeeded());
+    let code = match (how.mode, failed, changed) {
+        (_, true, _) => 1,
+        (Mode::Check, false, 0) => 0,
+        (Mode::Check, false, _) => 2,
+        (Mode::Apply, false, _) => 0,
+    };
+    let interrupted = outcomes.iter().any(|o| *o == Outcome::Interrupted);
+    journal
+        .line(OffsetDateTime::now_utc(), "run_end", json!({
+            "exit_code": code,
+            "changed": changed,
+            "failed_nodes": outcomes.iter().filter(|o| matches!(o, Outcome::Failed { .. } | Outcome::Unreachable(_))).count(),
+            "skipped_nodes": outcomes.iter().filter(|o| matches!(o, Outcome::Skipped(_))).count(),
+            "interrupted": interrupted,
+            "elapsed_ms": elapsed.as_millis() as u64,
+        }))
+        .map_err(journal_err)?;
+    if let Some(e) = journal_failure {
+        return Err(journal_err(e));
+    }
+    let journal_path = journal.path().display().to_string();
+    if text {
+        print!("{}", printer.summary(changed, elapsed, Some(&journal_path)));
+    } else {
+        let doc = collector.finish(
+            mode_word,
+            code,
+            changed,
+            &outcomes,
+            Some(&journal_path),
+            elapsed.as_millis() as u64,
+        );
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    Ok(code)
+}
+
+/// The DAG for `dr graph` and tests.
+pub fn compile_only(args: &RunArgs, secrets: Secrets) -> Result<Dag, Error> {
+    let ctx = Context::load(&args.inventory, secrets)?;
+    let books = Context::playbooks(&args.playbooks)?;
+    Ok(dag::compile(
+        &books,
+        &ctx.inventory,
+        args.inventory.limit.as_deref(),
+    )?)
+}

@@ -1,0 +1,104 @@
+//! One node: build its request, hand it to the transport, relay events, decide the outcome.
+
+use std::sync::Arc;
+
+use dr_agent::wire::{Event, Mode, PROTOCOL_VERSION, Play, Request, Stats};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use super::event::{Outcome, RunEvent, Stamped};
+use super::files;
+use super::vars::RunVars;
+use crate::dag::Dag;
+use crate::inventory::{self, Inventory};
+use crate::playbook::PlaySpec;
+use crate::secrets::Secrets;
+use crate::transport::Transport;
+
+/// Everything a node needs, shared by all nodes of a run.
+pub struct NodeJob {
+    /// The compiled DAG.
+    pub dag: Dag,
+    /// Plays in DAG order.
+    pub plays: Vec<PlaySpec>,
+    /// The inventory.
+    pub inventory: Inventory,
+    /// Run-wide vars.
+    pub vars: RunVars,
+    /// Secrets to mask.
+    pub secrets: Secrets,
+    /// Where requests go.
+    pub transport: Arc<dyn Transport>,
+    /// Check or apply.
+    pub mode: Mode,
+    /// Compute diffs.
+    pub diff: bool,
+    /// `--tags`.
+    pub tags: Vec<String>,
+    /// `--skip-tags`.
+    pub skip_tags: Vec<String>,
+}
+
+/// Runs node `i` to its end.
+pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -> Outcome {
+    let node = &job.dag.nodes[i];
+    let play = &job.plays[node.play];
+    let request = match build_request(job, play, &node.host) {
+        Ok(r) => r,
+        Err(message) => {
+            return Outcome::Failed {
+                stats: Stats::default(),
+                error: message,
+            };
+        }
+    };
+    let conn = inventory::connection_of(&node.host, &request.vars);
+    let (tx, mut rx) = unbounded_channel::<Event>();
+    let relay = {
+        let sink = sink.clone();
+        tokio::spawn(async move {
+            let mut last: Option<(Stats, Option<String>)> = None;
+            while let Some(event) = rx.recv().await {
+                if let Event::Finished { stats, error } = &event {
+                    last = Some((*stats, error.clone()));
+                }
+                let _ = sink.send(Stamped::now(RunEvent::Agent { node: i, event }));
+            }
+            last
+        })
+    };
+    let result = job.transport.run(&node.host, &conn, request, tx).await;
+    let finished = relay.await.ok().flatten();
+    match (result, finished) {
+        (Err(e), _) => Outcome::Unreachable(e.to_string()),
+        (Ok(()), Some((stats, None))) => Outcome::Ok(stats),
+        (Ok(()), Some((stats, Some(error)))) => Outcome::Failed { stats, error },
+        (Ok(()), None) => {
+            Outcome::Unreachable("the agent ended without reporting the end of the play".into())
+        }
+    }
+}
+
+fn build_request(job: &NodeJob, play: &PlaySpec, host: &str) -> Result<Request, String> {
+    let vars = job
+        .vars
+        .for_node(&job.inventory, play, host, &job.secrets)
+        .map_err(|d| d.to_string())?;
+    let all_tasks: Vec<_> = play.tasks.iter().chain(play.handlers.iter()).collect();
+    let files = files::collect(&all_tasks, &vars, &play.dir);
+    Ok(Request {
+        protocol: PROTOCOL_VERSION,
+        host: host.to_owned(),
+        mode: job.mode,
+        diff: job.diff,
+        play: Play {
+            name: play.name.clone(),
+            tasks: play.tasks.clone(),
+            handlers: play.handlers.clone(),
+        },
+        vars,
+        files,
+        tags: job.tags.clone(),
+        skip_tags: job.skip_tags.clone(),
+        secrets: job.secrets.to_vec(),
+    })
+}

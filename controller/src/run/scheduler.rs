@@ -1,0 +1,122 @@
+//! Runs the DAG: nodes whose dependencies succeeded start, up to `forks` at once; a node
+//! whose dependency did not succeed is skipped with the reason; an interrupt stops new
+//! starts and lets running nodes finish.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
+
+use super::event::{Outcome, RunEvent, Stamped};
+use super::node::{NodeJob, run_node};
+use crate::dag::Dag;
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    Pending,
+    Running,
+    Done(Outcome),
+}
+
+/// Runs every node of `dag`; returns each node's outcome (index = node index).
+pub async fn execute(
+    dag: &Dag,
+    job: Arc<NodeJob>,
+    forks: usize,
+    sink: UnboundedSender<Stamped>,
+    shutdown: impl Future<Output = ()>,
+) -> Vec<Outcome> {
+    let forks = forks.max(1);
+    let mut states = vec![State::Pending; dag.nodes.len()];
+    let mut running = JoinSet::new();
+    let mut interrupted = false;
+    tokio::pin!(shutdown);
+    loop {
+        skip_blocked(dag, &mut states, &sink);
+        if !interrupted {
+            for i in 0..dag.nodes.len() {
+                if running.len() >= forks {
+                    break;
+                }
+                let ready = states[i] == State::Pending
+                    && dag.nodes[i]
+                        .deps
+                        .iter()
+                        .all(|&d| matches!(&states[d], State::Done(o) if o.succeeded()));
+                if ready {
+                    states[i] = State::Running;
+                    let _ = sink.send(Stamped::now(RunEvent::NodeStarted { node: i }));
+                    let job = job.clone();
+                    let sink = sink.clone();
+                    running.spawn(async move { (i, run_node(&job, i, sink).await) });
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            finished = running.join_next() => {
+                if let Some(result) = finished {
+                    let (i, outcome) = result.unwrap_or_else(|e| (usize::MAX, Outcome::Unreachable(format!("internal error (a bug in dr): {e}"))));
+                    if i < states.len() {
+                        let _ = sink.send(Stamped::now(RunEvent::NodeFinished { node: i, outcome: outcome.clone() }));
+                        states[i] = State::Done(outcome);
+                    }
+                }
+            }
+            () = &mut shutdown, if !interrupted => {
+                interrupted = true;
+            }
+        }
+    }
+    states
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            State::Done(o) => o,
+            State::Pending | State::Running => {
+                let _ = sink.send(Stamped::now(RunEvent::NodeFinished {
+                    node: i,
+                    outcome: Outcome::Interrupted,
+                }));
+                Outcome::Interrupted
+            }
+        })
+        .collect()
+}
+
+/// Marks pending nodes whose dependencies ended without success as skipped, with the reason.
+fn skip_blocked(dag: &Dag, states: &mut [State], sink: &UnboundedSender<Stamped>) {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..dag.nodes.len() {
+            if states[i] != State::Pending {
+                continue;
+            }
+            let blocker = dag.nodes[i].deps.iter().find_map(|&d| match &states[d] {
+                State::Done(o) if !o.succeeded() => Some(d),
+                _ => None,
+            });
+            if let Some(d) = blocker {
+                let dep = &dag.nodes[d];
+                let why = match &states[d] {
+                    State::Done(Outcome::Skipped(_)) => "was skipped",
+                    State::Done(Outcome::Unreachable(_)) => "could not reach its host",
+                    State::Done(Outcome::Interrupted) => "was interrupted",
+                    _ => "failed",
+                };
+                let reason = format!("`{}` on `{}` {why}", dag.plays[dep.play].name, dep.host);
+                let outcome = Outcome::Skipped(reason);
+                let _ = sink.send(Stamped::now(RunEvent::NodeFinished {
+                    node: i,
+                    outcome: outcome.clone(),
+                }));
+                states[i] = State::Done(outcome);
+                changed = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The variables a node's play sees, merged in Ansible's precedence:
+//! inventory (group < host) < play `vars` < play `vars_files` < extra vars (`-e`).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use crate::diagnostic::Diagnostic;
+use crate::inventory::Inventory;
+use crate::playbook::PlaySpec;
+use crate::secrets::Secrets;
+
+/// Variables shared by every node of the run: `hostvars`, `groups`, extra vars.
+pub struct RunVars {
+    hostvars: Map<String, Value>,
+    groups: Value,
+    extra: Map<String, Value>,
+}
+
+impl RunVars {
+    /// Collects inventory-wide vars and parses `-e` arguments (`k=v` or `@file`).
+    pub fn new(
+        inv: &Inventory,
+        extra_args: &[String],
+        vault_files: &[PathBuf],
+        secrets: &Secrets,
+    ) -> Result<RunVars, Diagnostic> {
+        let mut hostvars = Map::new();
+        for h in inv.hosts() {
+            hostvars.insert(h.name.clone(), Value::Object(inv.host_vars(&h.name)));
+        }
+        let mut groups = Map::new();
+        for g in inv.groups() {
+            groups.insert(g.name.clone(), json!(inv.group_hosts(&g.name)));
+        }
+        let mut extra = Map::new();
+        for file in vault_files {
+            extra.extend(crate::vars_file::load(file, secrets)?);
+        }
+        for arg in extra_args {
+            extra.extend(parse_extra(arg, secrets)?);
+        }
+        Ok(RunVars {
+            hostvars,
+            groups: Value::Object(groups),
+            extra,
+        })
+    }
+
+    /// The merged vars for `play` on `host`, with magic variables.
+    pub fn for_node(
+        &self,
+        inv: &Inventory,
+        play: &PlaySpec,
+        host: &str,
+        secrets: &Secrets,
+    ) -> Result<Map<String, Value>, Diagnostic> {
+        let mut vars = inv.host_vars(host);
+        vars.extend(play.vars.clone());
+        for (file, loc) in &play.vars_files {
+            let path = play.dir.join(file);
+            let loaded = crate::vars_file::load(&path, secrets).map_err(|d| {
+                if d.message.starts_with("cannot read") {
+                    Diagnostic::new(
+                        loc.clone(),
+                        format!("cannot read vars file `{}`", path.display()),
+                    )
+                } else {
+                    d
+                }
+            })?;
+            vars.extend(loaded);
+        }
+        vars.extend(self.extra.clone());
+        vars.insert("inventory_hostname".into(), json!(host));
+        vars.insert(
+            "inventory_hostname_short".into(),
+            json!(host.split('.').next().unwrap_or(host)),
+        );
+        vars.insert("group_names".into(), json!(inv.group_names(host)));
+        vars.insert("groups".into(), self.groups.clone());
+        vars.insert("hostvars".into(), Value::Object(self.hostvars.clone()));
+        vars.insert("playbook_dir".into(), json!(absolute(&play.dir)));
+        vars.insert("ansible_play_name".into(), json!(play.name));
+        Ok(vars)
+    }
+}
+
+fn absolute(dir: &Path) -> String {
+    std::path::absolute(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// `-e key=value key2=value2`, `-e '{"json": 1}'`, or `-e @file.yml`.
+fn parse_extra(arg: &str, secrets: &Secrets) -> Result<Map<String, Value>, Diagnostic> {
+    if let Some(file) = arg.strip_prefix('@') {
+        return crate::vars_file::load(Path::new(file), secrets);
+    }
+    let trimmed = arg.trim_start();
+    if trimmed.starts_with('{') {
+        let node = crate::yaml::parse_str(Path::new("-e"), arg)?;
+        if let Value::Object(map) = node.to_json() {
+            return Ok(map);
+        }
+    }
+    let mut map = Map::new();
+    for pair in arg.split_whitespace() {
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(Diagnostic::new(
+                crate::diagnostic::Loc::new("-e".into(), 0, 0),
+                format!("extra var `{pair}` must be `key=value`, `@file.yml` or a JSON object"),
+            ));
+        };
+        map.insert(k.to_owned(), Value::String(v.to_owned()));
+    }
+    Ok(map)
+}

@@ -1,0 +1,79 @@
+//! The set of secret values seen in this run. Everything printed, diffed or journaled is
+//! masked against it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+
+/// Reads vault files for the run; implemented by the vault module.
+pub trait VaultReader: Send + Sync {
+    /// Returns the plaintext of `path` when `bytes` is a vault file, `None` when it is not.
+    fn decrypt_if_vault(&self, path: &Path, bytes: &[u8]) -> Result<Option<String>, Diagnostic>;
+}
+
+/// Secret values collected during a run, shared by every part that prints.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    values: Arc<Mutex<BTreeSet<String>>>,
+    vault: Option<Arc<dyn VaultReader>>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(..)")
+    }
+}
+
+impl Secrets {
+    /// A set that can also decrypt vault files.
+    pub fn with_vault(vault: Arc<dyn VaultReader>) -> Self {
+        Secrets {
+            values: Arc::default(),
+            vault: Some(vault),
+        }
+    }
+
+    /// Records one secret value.
+    pub fn add(&self, value: &str) {
+        if !value.is_empty() {
+            self.lock().insert(value.to_owned());
+        }
+    }
+
+    /// Records every scalar inside `value` as a secret.
+    pub fn add_leaves(&self, value: &Value) {
+        match value {
+            Value::String(s) => self.add(s),
+            Value::Number(n) => self.add(&n.to_string()),
+            Value::Array(items) => items.iter().for_each(|v| self.add_leaves(v)),
+            Value::Object(map) => map.values().for_each(|v| self.add_leaves(v)),
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+
+    /// All secrets, for the agent request and the masker.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.lock().iter().cloned().collect()
+    }
+
+    /// Decrypts `bytes` when they are a vault file.
+    pub fn decrypt_if_vault(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<Option<String>, Diagnostic> {
+        match &self.vault {
+            Some(vault) => vault.decrypt_if_vault(path, bytes),
+            None => Ok(None),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        // A poisoned set still holds every secret recorded so far; masking must go on.
+        self.values.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,99 @@
+//! How a node's request reaches its host: in process (local) or over SSH. Both run the
+//! same agent engine; the scheduler sees only this trait.
+
+mod local;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use dr_agent::wire::{Event, Request};
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use local::Local;
+
+use crate::inventory::Connection;
+
+/// A boxed future, so transports can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a node could not run (as opposed to a task failing on the host).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    /// The host could not be reached or authenticated.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// The host key is unknown or changed; refused.
+    #[error("{0}")]
+    HostKey(String),
+    /// The agent could not be started or spoke nonsense.
+    #[error("agent failed: {0}")]
+    Agent(String),
+    /// This kind of connection is not available.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Runs one request on one host, sending the agent's events as they arrive. Returns when
+/// the agent has sent its last event (`Finished`) or the connection failed.
+pub trait Transport: Send + Sync {
+    /// Runs `request` on `host` (reached through `conn`).
+    fn run<'a>(
+        &'a self,
+        host: &'a str,
+        conn: &'a Connection,
+        request: Request,
+        events: UnboundedSender<Event>,
+    ) -> BoxFuture<'a, Result<(), TransportError>>;
+}
+
+/// Routes each node to the transport for its connection kind.
+pub struct Router {
+    local: Local,
+    ssh: Option<Box<dyn Transport>>,
+}
+
+impl Router {
+    /// Local only; SSH nodes fail with a clear message.
+    pub fn local_only() -> Self {
+        Router {
+            local: Local,
+            ssh: None,
+        }
+    }
+
+    /// Local plus an SSH transport.
+    pub fn with_ssh(ssh: Box<dyn Transport>) -> Self {
+        Router {
+            local: Local,
+            ssh: Some(ssh),
+        }
+    }
+}
+
+impl Transport for Router {
+    fn run<'a>(
+        &'a self,
+        host: &'a str,
+        conn: &'a Connection,
+        request: Request,
+        events: UnboundedSender<Event>,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        match (conn, &self.ssh) {
+            (Connection::Local, _) => self.local.run(host, conn, request, events),
+            (Connection::Ssh { .. }, Some(ssh)) => ssh.run(host, conn, request, events),
+            (Connection::Ssh { .. }, None) => Box::pin(async move {
+                Err(TransportError::Unsupported(format!(
+                    "`{host}` needs an SSH connection, which this build of dr does not have yet; use `ansible_connection: local`"
+                )))
+            }),
+        }
+    }
+}
+
+/// The transport for a run: local always; SSH when built in.
+pub fn router_for(
+    _args: &crate::cli::RunArgs,
+    _config: &crate::config::Config,
+) -> Result<Router, crate::Error> {
+    Ok(Router::local_only())
+}

@@ -1,0 +1,74 @@
+//! Reading YAML files into [`Node`] trees, with Ansible's YAML 1.1 conventions.
+
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
+
+use super::node::Node;
+use crate::diagnostic::{Diagnostic, Loc};
+
+/// Parses `text` (the contents of `file`) into a node tree. YAML 1.1 conventions that
+/// Ansible files rely on are on: `yes`/`no` booleans and `0644` octal integers.
+pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
+    let name: Arc<str> = Arc::from(file.display().to_string());
+    let options = serde_saphyr::options! { legacy_octal_numbers: true, };
+    match serde_saphyr::from_str_with_options::<Node>(text, options) {
+        Ok(mut node) => {
+            node.set_file(&name);
+            Ok(node)
+        }
+        Err(err) => {
+            let (line, col) = err.location().map_or((1, 1), |l| {
+                (l.line().max(1) as u32, l.column().max(1) as u32)
+            });
+            let message = strip_position(&err.without_snippet().to_string());
+            Err(Diagnostic::new(
+                Loc::new(name, line, col),
+                format!("invalid YAML: {message}"),
+            ))
+        }
+    }
+}
+
+/// Reads and parses a YAML file.
+pub fn load_file(file: &Path) -> Result<Node, Diagnostic> {
+    let text = std::fs::read_to_string(file).map_err(|e| Diagnostic::io(file, &e))?;
+    parse_str(file, &text)
+}
+
+/// The parser appends " at line N, column M"; the diagnostic shows the location itself.
+fn strip_position(message: &str) -> String {
+    static POSITION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\s*at line \d+, column \d+$").expect("static regex is valid")
+    });
+    POSITION.replace(message.trim(), "").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_1_1_booleans_and_octal() {
+        let node = parse_str(Path::new("p.yml"), "a: yes\nb: 0644\nc: no\n").unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"a": true, "b": 420, "c": false})
+        );
+    }
+
+    #[test]
+    fn syntax_error_has_location_and_plain_message() {
+        let err = parse_str(Path::new("p.yml"), "- name: x\n  hosts: [all\n").unwrap_err();
+        assert_eq!(err.loc.to_string(), "p.yml:2:10");
+        assert_eq!(err.message, "invalid YAML: unclosed bracket '['");
+    }
+
+    #[test]
+    fn locations_name_the_file() {
+        let node = parse_str(Path::new("dir/p.yml"), "a:\n  - b\n").unwrap();
+        let (_, v) = &node.as_map().unwrap()[0];
+        assert_eq!(v.as_seq().unwrap()[0].loc.to_string(), "dir/p.yml:2:5");
+    }
+}

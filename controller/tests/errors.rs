@@ -1,0 +1,159 @@
+//! Bad input gets a located error: `file:line:col`, the message, the source line, a hint.
+
+mod util;
+
+use util::{Dr, write_tree};
+
+const INV: &str = "all:\n  children:\n    db:\n      hosts:\n        db-01:\n        db-02:\n    web:\n      hosts:\n        web-01:\n";
+
+fn graph_error(playbook: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", playbook)]);
+    let run = Dr::new(dir.path(), &["graph", "p.yml", "-i", "inv.yml"]).run();
+    run.code(1);
+    run.stderr
+}
+
+#[test]
+fn malformed_yaml() {
+    let err = graph_error("- name: x\n  hosts: [db\n");
+    assert!(
+        err.starts_with("error: invalid YAML: unclosed bracket '['\n --> p.yml:2:10\n"),
+        "{err}"
+    );
+    assert!(err.contains("2 |   hosts: [db\n  |          ^"), "{err}");
+}
+
+#[test]
+fn unknown_module_suggests() {
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - name: write\n      cpoy:\n        dest: /tmp/x\n",
+    );
+    assert!(
+        err.starts_with("error: unknown module or keyword `cpoy`\n --> p.yml:4:7\n"),
+        "{err}"
+    );
+    assert!(err.contains("= help: did you mean `copy`?"), "{err}");
+}
+
+#[test]
+fn misspelt_task_keyword() {
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - name: x\n      command: /bin/true\n      regsiter: out\n",
+    );
+    assert!(
+        err.starts_with("error: unknown module or keyword `regsiter`\n --> p.yml:5:7\n"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `register`?"), "{err}");
+}
+
+#[test]
+fn misspelt_play_keyword() {
+    let err = graph_error("- hosts: db\n  gather_fact: false\n  tasks: []\n");
+    assert!(
+        err.starts_with("error: unknown play keyword `gather_fact`\n --> p.yml:2:3\n"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `gather_facts`?"), "{err}");
+}
+
+#[test]
+fn unknown_module_argument() {
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - command:\n        cmd: /bin/true\n        chdri: /tmp\n",
+    );
+    assert!(
+        err.starts_with("error: module `command` has no argument `chdri`\n --> p.yml:5:9\n"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `chdir`?"), "{err}");
+}
+
+#[test]
+fn two_modules_in_one_task() {
+    let err = graph_error("- hosts: db\n  tasks:\n    - command: /bin/true\n      shell: echo\n");
+    assert!(
+        err.starts_with(
+            "error: a task has one module, but this one has `command` and `shell`\n --> p.yml:4:7\n"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn cycle_lists_every_play() {
+    let err = graph_error(
+        "- name: a\n  hosts: db\n  after: [c]\n- name: b\n  hosts: db\n  after: [a]\n- name: c\n  hosts: web\n  after: [b]\n",
+    );
+    assert!(
+        err.starts_with(
+            "error: plays wait for each other in a cycle: `a` → `b` → `c` → `a`\n --> p.yml:1:3\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("--> p.yml:4:3: play `b`"), "{err}");
+    assert!(err.contains("--> p.yml:7:3: play `c`"), "{err}");
+}
+
+#[test]
+fn after_unknown_play() {
+    let err = graph_error(
+        "- name: database\n  hosts: db\n- name: web\n  hosts: web\n  after: [databse]\n",
+    );
+    assert!(
+        err.starts_with("error: `after:` names unknown play `databse`\n --> p.yml:5:11\n"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `database`?"), "{err}");
+}
+
+#[test]
+fn play_pattern_matching_nothing() {
+    let err = graph_error("- hosts: dbb\n  tasks: []\n");
+    assert!(err.starts_with("error: host pattern `dbb` matches no host or group; did you mean `db`?\n --> p.yml:1:10\n"), "{err}");
+}
+
+#[test]
+fn limit_matching_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[("inv.yml", INV), ("p.yml", "- hosts: all\n  tasks: []\n")],
+    );
+    let run = Dr::new(
+        dir.path(),
+        &["graph", "p.yml", "-i", "inv.yml", "--limit", "web-1"],
+    )
+    .run();
+    run.code(1)
+        .stderr_has("host pattern `web-1` matches no host or group; did you mean `web-01`");
+}
+
+#[test]
+fn missing_playbook_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("inv.yml", INV)]);
+    let run = Dr::new(dir.path(), &["graph", "nope.yml", "-i", "inv.yml"]).run();
+    run.code(1)
+        .stderr_has("cannot read `nope.yml`: no such file or directory");
+}
+
+#[test]
+fn inventory_unknown_group_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  children:\n    db:\n      host:\n        db-01:\n",
+            ),
+            ("p.yml", "- hosts: all\n"),
+        ],
+    );
+    let run = Dr::new(dir.path(), &["graph", "p.yml", "-i", "inv.yml"]).run();
+    run.code(1)
+        .stderr_has("error: unknown key `host` in group `db`\n --> inv.yml:4:7")
+        .stderr_has("did you mean `hosts`?");
+}

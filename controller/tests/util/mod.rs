@@ -1,0 +1,132 @@
+//! A small builder for running the real `dr` binary in a directory, printing everything
+//! about the run when an expectation fails.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A `dr` invocation.
+pub struct Dr {
+    args: Vec<String>,
+    cwd: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+/// A finished run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    desc: String,
+}
+
+impl Dr {
+    /// `dr` with these arguments, run in `cwd`.
+    pub fn new(cwd: &Path, args: &[&str]) -> Self {
+        Dr {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            cwd: cwd.to_path_buf(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    /// Runs to completion.
+    pub fn run(self) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dr"));
+        cmd.args(&self.args)
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null())
+            .env("NO_COLOR", "1")
+            .env_remove("DR_VAULT_PASSWORD_FILE");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("the dr binary runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            desc: format!("dr {}\n  in {}", self.args.join(" "), self.cwd.display()),
+        }
+    }
+}
+
+impl Run {
+    fn report(&self) -> String {
+        format!(
+            "{}\n--- exit code: {}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.desc, self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Asserts the exit code.
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            expected,
+            "unexpected exit code\n{}",
+            self.report()
+        );
+        self
+    }
+
+    /// Asserts stdout contains `text`.
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n{}",
+            self.report()
+        );
+        self
+    }
+
+    /// Asserts stdout does not contain `text`.
+    pub fn stdout_lacks(&self, text: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(text),
+            "stdout has {text:?}\n{}",
+            self.report()
+        );
+        self
+    }
+
+    /// Asserts stderr contains `text`.
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.report()
+        );
+        self
+    }
+
+    /// Parses stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{}", self.report()))
+    }
+}
+
+/// Writes files (path, contents) under `dir`, creating directories.
+pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let full = dir.join(path);
+        std::fs::create_dir_all(full.parent().expect("file has a parent")).expect("create dirs");
+        std::fs::write(&full, text).expect("write file");
+    }
+}
+
+/// The repository root (for the shipped examples).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("controller has a parent")
+        .to_path_buf()
+}
