@@ -1,1 +1,2 @@
 //! The dr controller library.
+pub mod vault;
