@@ -391,6 +391,23 @@ fn edit_with_failing_editor_changes_nothing_and_removes_the_copy() {
 }
 
 #[test]
+fn ctrl_c_during_edit_does_not_kill_dr_before_cleanup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = pass("pw");
+    let path = vault_file(dir.path(), "v.yml", &Seal::from_key(&key));
+    let work = tempfile::tempdir().expect("tempdir");
+    // The terminal sends SIGINT to dr as well as to the editor; dr must outlive it.
+    let action = format!(
+        "echo 'after_ctrl_c: 1' >> \"$1\"; kill -INT {}; sleep 0.2",
+        std::process::id()
+    );
+    let (ed, log) = editor(work.path(), &action);
+    let outcome = ops::edit_file(&path, &key, &Seal::from_key(&key), &ed).expect("edit");
+    assert_eq!(outcome, EditOutcome::Saved);
+    assert_editor_temp_removed(&log);
+}
+
+#[test]
 fn edit_identity_vault_requires_recipients() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (id_file, id) = identity_file(dir.path(), "me.key");
@@ -671,6 +688,21 @@ fn import_ansible_wrong_password_and_truncated() {
             bad.file_name().expect("name").to_str().expect("utf8")
         ]
     );
+}
+
+#[test]
+fn ansible_inline_encrypt_string_value_decrypts() {
+    // The loader hands over the text of a `!vault |` scalar: header and hex lines.
+    let yaml = fs::read_to_string(fixture("ansible-inline.yml")).expect("fixture");
+    let (_, block) = yaml.split_once("!vault |\n").expect("a !vault block");
+    let value: String = block.lines().map(|l| format!("{}\n", l.trim())).collect();
+    let plain = vault::ansible::decrypt(
+        Path::new("group_vars/all.yml"),
+        &value,
+        "ansible-fixture-pw",
+    )
+    .expect("decrypt");
+    assert_eq!(plain, "inline-S3cret");
 }
 
 /// Runs the real `ansible-vault` from `DR_TEST_ANSIBLE_BIN` (see the top of this file) to make

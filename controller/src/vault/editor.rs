@@ -5,6 +5,7 @@
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -40,12 +41,27 @@ pub fn edit_text(
     let file = dir.path().join(name);
     write_private(&file, initial.as_bytes())?;
 
-    let status = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(format!("{editor} \"$@\""))
         .arg("sh")
-        .arg(&file)
-        .status();
+        .arg(&file);
+    // SAFETY: between fork and exec the child only calls signal(2), which is
+    // async-signal-safe, to undo the SIG_IGN it would otherwise inherit from us.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let status = {
+        // Ctrl-C in the editor reaches dr too; like git, ignore it meanwhile so the
+        // plaintext copy is still removed when the editor exits.
+        let _guard = IgnoreInterrupts::new();
+        command.status()
+    };
     let failed = |reason: String| VaultError::Editor {
         editor: editor.to_owned(),
         path: vault_path.to_owned(),
@@ -64,6 +80,39 @@ pub fn edit_text(
     })?;
     Ok(Zeroizing::new(text.to_owned()))
     // `dir` drops here (and on every early return above): the plaintext is removed.
+}
+
+/// Ignores SIGINT and SIGQUIT while alive; restores the previous dispositions on drop.
+struct IgnoreInterrupts {
+    int: libc::sighandler_t,
+    quit: libc::sighandler_t,
+}
+
+impl IgnoreInterrupts {
+    fn new() -> Self {
+        // SAFETY: signal(2) with SIG_IGN installs no handler code; the previous dispositions
+        // are restored in Drop.
+        unsafe {
+            IgnoreInterrupts {
+                int: libc::signal(libc::SIGINT, libc::SIG_IGN),
+                quit: libc::signal(libc::SIGQUIT, libc::SIG_IGN),
+            }
+        }
+    }
+}
+
+impl Drop for IgnoreInterrupts {
+    fn drop(&mut self) {
+        // SAFETY: restores the dispositions that signal(2) returned in `new`.
+        unsafe {
+            if self.int != libc::SIG_ERR {
+                libc::signal(libc::SIGINT, self.int);
+            }
+            if self.quit != libc::SIG_ERR {
+                libc::signal(libc::SIGQUIT, self.quit);
+            }
+        }
+    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), VaultError> {
