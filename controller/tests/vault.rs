@@ -195,6 +195,36 @@ fn passphrase_encrypt_view_decrypt_round_trip() {
 }
 
 #[test]
+fn files_from_plain_age_with_the_calibrated_work_factor_open() {
+    use std::io::Write;
+    // What `age -p -a` writes: age picks scrypt's work factor for ~1 s on this machine. This
+    // also checks the dev profile builds scrypt optimised (otherwise this takes many seconds).
+    let secret = age::secrecy::SecretString::from("pw".to_owned());
+    let mut armored = Vec::new();
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut armored, age::armor::Format::AsciiArmor)
+            .expect("armor");
+    let mut w = age::Encryptor::with_user_passphrase(secret)
+        .wrap_output(armor)
+        .expect("encrypt");
+    w.write_all(PLAIN.as_bytes()).expect("write");
+    w.finish().and_then(|a| a.finish()).expect("finish");
+    let started = std::time::Instant::now();
+    let plain = vault::decrypt(
+        Path::new("v.yml"),
+        &armored,
+        &VaultKey::Passphrase(Passphrase::new("pw")),
+    )
+    .expect("decrypt");
+    assert_eq!(plain.as_str(), PLAIN);
+    let took = started.elapsed();
+    assert!(
+        took.as_secs() < 15,
+        "scrypt decrypt took {took:?}: is scrypt built with opt-level 3?"
+    );
+}
+
+#[test]
 fn decrypt_to_output_file_is_private() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = pass("pw");

@@ -139,7 +139,7 @@ pub fn decrypt(
         .map_err(|e| corrupted(describe(&e)))?;
 
     let mut plaintext = Zeroizing::new(Vec::new());
-    let reader = match key {
+    let mut reader = match key {
         VaultKey::Passphrase(pass) => {
             if !decryptor.is_scrypt() {
                 return Err(VaultError::WrongKeyKind {
@@ -186,7 +186,6 @@ pub fn decrypt(
                 })?
         }
     };
-    let mut reader = reader;
     reader
         .read_to_end(&mut plaintext)
         .map_err(|e| corrupted(describe_io(&e)))?;
