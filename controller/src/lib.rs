@@ -14,6 +14,7 @@ pub mod run;
 pub mod secrets;
 pub mod transport;
 pub mod vars_file;
+pub mod vault;
 pub mod vault_glue;
 pub mod yaml;
 
