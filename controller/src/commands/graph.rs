@@ -3,13 +3,12 @@
 use crate::Error;
 use crate::cli::{Format, GraphArgs};
 use crate::dag;
-use crate::secrets::Secrets;
 
 use super::Context;
 
 /// Prints the stages.
 pub fn run(args: &GraphArgs) -> Result<i32, Error> {
-    let ctx = Context::load(&args.inventory, Secrets::default())?;
+    let ctx = Context::load(&args.inventory, crate::vault_glue::secrets_without_vault())?;
     let books = Context::playbooks(&args.playbooks)?;
     let dag = dag::compile(&books, &ctx.inventory, args.inventory.limit.as_deref())?;
     match args.format {

@@ -6,6 +6,7 @@ use crate::Error;
 use crate::cli::{Format, InventoryArgs, InventoryCommand};
 use crate::inventory::Inventory;
 use crate::secrets::Secrets;
+use crate::vault_glue::secrets_for;
 
 use super::Context;
 
@@ -13,15 +14,17 @@ use super::Context;
 pub fn run(cmd: &InventoryCommand) -> Result<i32, Error> {
     match cmd {
         InventoryCommand::List {
-            inventory, format, ..
-        } => list(inventory, *format),
+            inventory,
+            vault,
+            format,
+        } => list(inventory, secrets_for(vault)?, *format),
         InventoryCommand::Graph { inventory, group } => graph(inventory, group.as_deref()),
         InventoryCommand::Host {
             inventory,
+            vault,
             name,
             format,
-            ..
-        } => host(inventory, name, *format),
+        } => host(inventory, secrets_for(vault)?, name, *format),
     }
 }
 
@@ -35,8 +38,8 @@ fn selected(ctx: &Context, args: &InventoryArgs) -> Result<Vec<String>, Error> {
     }
 }
 
-fn list(args: &InventoryArgs, format: Format) -> Result<i32, Error> {
-    let ctx = Context::load(args, Secrets::default())?;
+fn list(args: &InventoryArgs, secrets: Secrets, format: Format) -> Result<i32, Error> {
+    let ctx = Context::load(args, secrets)?;
     let hosts = selected(&ctx, args)?;
     if format == Format::Json {
         let doc = list_json(&ctx.inventory, &hosts, &ctx.secrets);
@@ -77,7 +80,7 @@ pub fn list_json(inv: &Inventory, hosts: &[String], secrets: &Secrets) -> Value 
 }
 
 fn graph(args: &InventoryArgs, start: Option<&str>) -> Result<i32, Error> {
-    let ctx = Context::load(args, Secrets::default())?;
+    let ctx = Context::load(args, crate::vault_glue::secrets_without_vault())?;
     let root = start.unwrap_or("all");
     if ctx.inventory.group(root).is_none() {
         return Err(Error::Message(format!(
@@ -118,8 +121,8 @@ fn draw(inv: &Inventory, group: &str, depth: usize, out: &mut String) {
     }
 }
 
-fn host(args: &InventoryArgs, name: &str, format: Format) -> Result<i32, Error> {
-    let ctx = Context::load(args, Secrets::default())?;
+fn host(args: &InventoryArgs, secrets: Secrets, name: &str, format: Format) -> Result<i32, Error> {
+    let ctx = Context::load(args, secrets)?;
     if ctx.inventory.host(name).is_none() {
         let hint =
             crate::diagnostic::did_you_mean(name, ctx.inventory.hosts().map(|h| h.name.as_str()))
