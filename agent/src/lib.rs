@@ -3,7 +3,10 @@
 //! The controller links this library for the local connection and ships the `dr-agent`
 //! binary to remote hosts; both run the same engine ([`engine::run`]).
 
+pub mod clock;
+pub mod diff;
 pub mod engine;
+pub mod fsutil;
 pub mod mask;
 pub mod modules;
 pub mod template;

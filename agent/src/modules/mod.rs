@@ -7,13 +7,17 @@
 
 mod args;
 mod assert;
+mod attrs;
 mod command;
+mod content;
+mod copy;
 mod debug;
 mod fail;
 mod meta;
 mod process;
 mod set_fact;
 mod shell;
+mod template;
 
 use std::collections::BTreeMap;
 
@@ -28,11 +32,13 @@ use crate::wire::{Diff, FileContent};
 pub static ALL: &[&dyn Module] = &[
     &assert::Assert,
     &command::Command,
+    &copy::Copy,
     &debug::Debug,
     &fail::Fail,
     &meta::Meta,
     &set_fact::SetFact,
     &shell::Shell,
+    &template::Template,
 ];
 
 /// Module names the playbook language knows but this build does not implement yet; a task

@@ -3,13 +3,14 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::args::{ArgsError, opt_bool_ish, parse_args, shell_split};
 use super::{Action, Context, ModuleError, Outcome, Plan};
+use crate::clock;
 
 /// Keys accepted inside a free-form command line (`creates=/x echo hi`), as Ansible does.
 const INLINE_KEYS: &[&str] = &["creates", "removes", "chdir", "executable", "stdin"];
@@ -208,10 +209,10 @@ impl Action for Run {
         data.insert("stdout".into(), Json::from(stdout));
         data.insert("stderr".into(), Json::from(stderr));
         data.insert("cmd".into(), invocation.cmd_value());
-        data.insert("start".into(), Json::from(timestamp(start)));
-        data.insert("end".into(), Json::from(timestamp(end)));
+        data.insert("start".into(), Json::from(clock::timestamp(start)));
+        data.insert("end".into(), Json::from(clock::timestamp(end)));
         let delta = end.duration_since(start).unwrap_or_default();
-        data.insert("delta".into(), Json::from(format_delta(delta)));
+        data.insert("delta".into(), Json::from(clock::delta(delta)));
         Ok(Outcome {
             changed: true,
             failed: rc != 0,
@@ -239,46 +240,6 @@ fn lines(s: &str) -> Json {
     Json::from(s.lines().map(str::to_owned).collect::<Vec<_>>())
 }
 
-/// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, as Ansible prints `start`/`end`.
-pub(crate) fn timestamp(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, dd) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{dd:02} {:02}:{:02}:{:02}.{:06}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        d.subsec_micros()
-    )
-}
-
-/// Howard Hinnant's days-to-civil conversion.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn format_delta(d: Duration) -> String {
-    let secs = d.as_secs();
-    format!(
-        "{}:{:02}:{:02}.{:06}",
-        secs / 3600,
-        (secs % 3600) / 60,
-        secs % 60,
-        d.subsec_micros()
-    )
-}
-
 /// Splits a free-form `command` line into words.
 pub(super) fn split_command(line: &str) -> Result<Vec<String>, ModuleError> {
     shell_split(line).map_err(|e| ArgsError::new("command", e).into())
@@ -287,13 +248,6 @@ pub(super) fn split_command(line: &str) -> Result<Vec<String>, ModuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_civil_dates() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_micros(5);
-        assert_eq!(timestamp(t), "2023-11-14 22:13:20.000005");
-        assert_eq!(format_delta(Duration::from_millis(1500)), "0:00:01.500000");
-    }
 
     #[test]
     fn inline_keys_are_extracted() {

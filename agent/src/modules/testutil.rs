@@ -32,7 +32,6 @@ impl Harness {
         }
     }
 
-    #[allow(dead_code)] // used by the copy and template tests
     pub fn add_file(&mut self, name: &str, data: &str) {
         self.files.insert(
             name.to_owned(),
@@ -85,4 +84,46 @@ impl Harness {
             Err(e) => e.to_string(),
         }
     }
+}
+
+/// Everything observable about a directory tree: per path, the bytes (or link target),
+/// mode, mtime and kind. Check mode must leave it identical.
+pub(crate) fn snapshot(
+    dir: &std::path::Path,
+) -> BTreeMap<String, (Vec<u8>, u32, i64, i64, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let kind;
+        let bytes = if meta.file_type().is_symlink() {
+            kind = "link";
+            std::fs::read_link(&p)
+                .map(|t| t.display().to_string().into_bytes())
+                .unwrap_or_default()
+        } else if meta.is_dir() {
+            kind = "dir";
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.filter_map(Result::ok).map(|e| e.path()));
+            }
+            Vec::new()
+        } else {
+            kind = "file";
+            std::fs::read(&p).unwrap_or_default()
+        };
+        out.insert(
+            p.display().to_string(),
+            (
+                bytes,
+                meta.mode(),
+                meta.mtime(),
+                meta.mtime_nsec(),
+                kind.to_owned(),
+            ),
+        );
+    }
+    out
 }

@@ -1,0 +1,245 @@
+//! File-system helpers shared by the file modules: atomic writes, attributes, owners.
+//!
+//! A write goes to a temporary file in the destination's directory, is fsynced, gets its
+//! mode and owner, and is renamed over the destination; then the directory is fsynced. A
+//! crash leaves the old file or the new one, never half of one.
+
+use std::fs::{self, File, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use rustix::fs::{Gid, Uid};
+
+/// Mode, owner and group to give a file; `None` keeps what is there (or the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attrs {
+    /// Permission bits (`0o644`), including setuid/setgid/sticky.
+    pub mode: Option<u32>,
+    /// Owner uid.
+    pub uid: Option<u32>,
+    /// Group gid.
+    pub gid: Option<u32>,
+}
+
+/// The attributes of an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Current {
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner uid.
+    pub uid: u32,
+    /// Group gid.
+    pub gid: u32,
+}
+
+impl Current {
+    /// Reads the attributes of `path` (following symlinks).
+    pub fn of(path: &Path) -> io::Result<Current> {
+        let m = fs::metadata(path)?;
+        Ok(Current {
+            mode: m.mode() & 0o7777,
+            uid: m.uid(),
+            gid: m.gid(),
+        })
+    }
+}
+
+/// Formats a mode as Ansible shows it (`0644`).
+pub fn mode_string(mode: u32) -> String {
+    format!("{mode:04o}")
+}
+
+/// Reads a file, `None` when it does not exist.
+pub fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Atomically replaces (or creates) `path` with `data`.
+///
+/// The new file keeps the mode and owner of the file it replaces unless `attrs` sets them;
+/// a new file gets `default_mode` and the agent's user.
+pub fn write_atomic(path: &Path, data: &[u8], attrs: Attrs, default_mode: u32) -> io::Result<()> {
+    let dir = parent(path);
+    let existing = match Current::of(path) {
+        Ok(c) => Some(c),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".dr-tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(data)?;
+    let mode = attrs
+        .mode
+        .or(existing.map(|c| c.mode))
+        .unwrap_or(default_mode);
+    let uid = attrs.uid.or(existing.map(|c| c.uid));
+    let gid = attrs.gid.or(existing.map(|c| c.gid));
+    chown_fd(tmp.as_file(), uid, gid)?;
+    // After chown: changing the owner clears setuid/setgid bits.
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(mode))?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Sets mode, owner and group of an existing path (no-op for `None`s).
+pub fn set_attrs(path: &Path, attrs: Attrs) -> io::Result<()> {
+    if attrs.uid.is_some() || attrs.gid.is_some() {
+        rustix::fs::chown(
+            path,
+            attrs.uid.map(Uid::from_raw),
+            attrs.gid.map(Gid::from_raw),
+        )?;
+    }
+    if let Some(mode) = attrs.mode {
+        fs::set_permissions(path, Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+fn chown_fd(file: &File, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+    let current = file.metadata()?;
+    let uid = uid.filter(|u| *u != current.uid());
+    let gid = gid.filter(|g| *g != current.gid());
+    if uid.is_none() && gid.is_none() {
+        return Ok(());
+    }
+    rustix::fs::fchown(file, uid.map(Uid::from_raw), gid.map(Gid::from_raw))?;
+    Ok(())
+}
+
+/// Fsyncs a directory so a rename in it is durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// The directory holding `path` (`.` for a bare name).
+pub fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Copies `path` to `path.<YYYY-MM-DD@HH:MM:SS>~` (Ansible's backup name) and returns it.
+pub fn backup(path: &Path) -> io::Result<String> {
+    let stamp = crate::clock::backup_stamp(std::time::SystemTime::now());
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{stamp}~"));
+    let dest = Path::new(&name);
+    let data = fs::read(path)?;
+    let current = Current::of(path)?;
+    write_atomic(
+        dest,
+        &data,
+        Attrs {
+            mode: Some(current.mode),
+            uid: Some(current.uid),
+            gid: Some(current.gid),
+        },
+        current.mode,
+    )?;
+    Ok(dest.to_string_lossy().into_owned())
+}
+
+/// Which database to resolve a name in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// `/etc/passwd`.
+    User,
+    /// `/etc/group`.
+    Group,
+}
+
+/// Resolves a user or group given as a name or a numeric id.
+pub fn resolve_id(db: Db, name: &str) -> Result<u32, String> {
+    if let Ok(id) = name.trim().parse::<u32>() {
+        return Ok(id);
+    }
+    let (file, what) = match db {
+        Db::User => ("/etc/passwd", "user"),
+        Db::Group => ("/etc/group", "group"),
+    };
+    let text = fs::read_to_string(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
+    lookup_id(&text, name).ok_or_else(|| format!("{what} `{name}` does not exist on this host"))
+}
+
+/// Finds `name`'s id (third field) in passwd/group format text.
+fn lookup_id(text: &str, name: &str) -> Option<u32> {
+    text.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        if fields.next()? != name {
+            return None;
+        }
+        fields.nth(1)?.parse().ok()
+    })
+}
+
+/// The name of a uid or gid, or the number when it has none.
+pub fn id_name(db: Db, id: u32) -> String {
+    let file = match db {
+        Db::User => "/etc/passwd",
+        Db::Group => "/etc/group",
+    };
+    fs::read_to_string(file)
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                let f: Vec<&str> = line.split(':').collect();
+                (f.get(2)?.parse::<u32>().ok()? == id).then(|| f[0].to_owned())
+            })
+        })
+        .unwrap_or_else(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_keeps_mode_of_replaced_file_and_defaults_new_ones() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = dir.path().join("f");
+        write_atomic(&p, b"one", Attrs::default(), 0o600).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Current::of(&p).map(|c| c.mode).ok(), Some(0o600));
+        fs::set_permissions(&p, Permissions::from_mode(0o640)).unwrap_or_else(|e| panic!("{e}"));
+        write_atomic(&p, b"two", Attrs::default(), 0o600).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Current::of(&p).map(|c| c.mode).ok(), Some(0o640));
+        assert_eq!(fs::read(&p).ok().as_deref(), Some(&b"two"[..]));
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .map(|r| r.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    #[test]
+    fn backup_keeps_the_old_bytes() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = dir.path().join("f");
+        fs::write(&p, "old").unwrap_or_else(|e| panic!("{e}"));
+        let b = backup(&p).unwrap_or_else(|e| panic!("{e}"));
+        assert!(b.ends_with('~') && b.contains("/f.20"), "{b}");
+        assert_eq!(fs::read_to_string(&b).ok().as_deref(), Some("old"));
+    }
+
+    #[test]
+    fn ids_resolve_from_passwd_text() {
+        let text = "root:x:0:0:root:/root:/bin/bash\napp:x:1001:1001::/home/app:/bin/sh\n";
+        assert_eq!(lookup_id(text, "app"), Some(1001));
+        assert_eq!(lookup_id(text, "nobody"), None);
+        assert_eq!(resolve_id(Db::User, "42"), Ok(42));
+        assert_eq!(resolve_id(Db::User, "root"), Ok(0));
+    }
+}

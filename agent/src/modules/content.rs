@@ -1,0 +1,136 @@
+//! The plan shared by modules that write a whole file (`copy`, `template`, `lineinfile`,
+//! `env_file`): new bytes and attributes, compared with what is on disk.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value as Json};
+
+use super::attrs::{self, AttrSpec};
+use super::{Action, Context, ModuleError, Outcome, Plan};
+use crate::diff;
+use crate::fsutil::{self, Attrs, Current};
+
+/// One file whose wanted content is known.
+pub struct FileWrite {
+    /// The module, for messages.
+    pub module: &'static str,
+    /// Destination.
+    pub path: PathBuf,
+    /// Current bytes (`None` when the file does not exist).
+    pub before: Option<Vec<u8>>,
+    /// Wanted bytes.
+    pub after: Vec<u8>,
+    /// Wanted attributes.
+    pub attrs: AttrSpec,
+    /// Mode of a newly created file.
+    pub default_mode: u32,
+    /// Keep a copy of the old file before replacing it.
+    pub backup: bool,
+    /// Extra keys of the registered result.
+    pub data: Map<String, Json>,
+}
+
+/// Reads the current content of `path`, refusing directories.
+pub fn read_current(module: &'static str, path: &Path) -> Result<Option<Vec<u8>>, ModuleError> {
+    if path.is_dir() {
+        return Err(ModuleError::Failed(format!(
+            "{module}: `{}` is a directory",
+            path.display()
+        )));
+    }
+    fsutil::read_optional(path).map_err(|e| ModuleError::io("cannot read", path.display(), e))
+}
+
+impl FileWrite {
+    /// Compares with the disk and returns the plan.
+    pub fn plan(self) -> Result<Plan, ModuleError> {
+        let shown = self.path.display().to_string();
+        let current = match &self.before {
+            Some(_) => Some(
+                Current::of(&self.path).map_err(|e| ModuleError::io("cannot stat", &shown, e))?,
+            ),
+            None => None,
+        };
+        let wanted = self
+            .attrs
+            .resolve(self.module, current.map(|c| c.mode), false)?;
+        let content_changes = self.before.as_deref() != Some(self.after.as_slice());
+        let (attr_changes, attr_diffs) = match &current {
+            Some(c) => attrs::changes(&self.path, c, wanted),
+            None => (Attrs::default(), Vec::new()),
+        };
+        let mut data = self.data.clone();
+        data.insert("dest".into(), Json::from(shown.clone()));
+        if !content_changes && !attrs::any(&attr_changes) {
+            let mut outcome = Outcome::ok(format!("`{shown}` is up to date"));
+            outcome.data = data;
+            return Ok(Plan::done(outcome));
+        }
+        let mut diffs = Vec::new();
+        if content_changes {
+            diffs.push(diff::content(&shown, self.before.as_deref(), &self.after));
+        }
+        diffs.extend(attr_diffs);
+        let msg = match (&self.before, content_changes) {
+            (None, _) => format!("would create `{shown}`"),
+            (Some(_), true) => format!("would update `{shown}`"),
+            (Some(_), false) => format!("would change attributes of `{shown}`"),
+        };
+        let outcome = Outcome {
+            changed: true,
+            msg,
+            diffs,
+            data,
+            ..Outcome::default()
+        };
+        Ok(Plan::change(
+            outcome,
+            Write {
+                content_changes,
+                wanted,
+                attr_changes,
+                file: self,
+            },
+        ))
+    }
+}
+
+/// Performs a [`FileWrite`] plan.
+struct Write {
+    content_changes: bool,
+    wanted: Attrs,
+    attr_changes: Attrs,
+    file: FileWrite,
+}
+
+impl Action for Write {
+    fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        let f = &self.file;
+        let shown = f.path.display().to_string();
+        let mut data = f.data.clone();
+        data.insert("dest".into(), Json::from(shown.clone()));
+        if self.content_changes {
+            if f.backup && f.before.is_some() {
+                let b = fsutil::backup(&f.path)
+                    .map_err(|e| ModuleError::io("cannot back up", &shown, e))?;
+                data.insert("backup_file".into(), Json::from(b));
+            }
+            fsutil::write_atomic(&f.path, &f.after, self.wanted, f.default_mode)
+                .map_err(|e| ModuleError::io("cannot write", &shown, e))?;
+        } else {
+            fsutil::set_attrs(&f.path, self.attr_changes)
+                .map_err(|e| ModuleError::io("cannot set attributes of", &shown, e))?;
+        }
+        let msg = match (&f.before, self.content_changes) {
+            (None, _) => format!("created `{shown}`"),
+            (Some(_), true) => format!("updated `{shown}`"),
+            (Some(_), false) => format!("changed attributes of `{shown}`"),
+        };
+        Ok(Outcome {
+            changed: true,
+            msg,
+            data,
+            ..Outcome::default()
+        })
+    }
+}

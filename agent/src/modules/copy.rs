@@ -1,0 +1,135 @@
+//! `copy`: put a controller file (or inline `content`) on the host.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use super::args::{bool_ish, opt_bool_ish};
+use super::attrs::{AttrSpec, FileMode};
+use super::content::{FileWrite, read_current};
+use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
+use crate::wire::FileContent;
+
+/// The `copy` module.
+pub struct Copy;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CopySpec {
+    content: Option<Json>,
+    src: Option<String>,
+    dest: String,
+    mode: Option<FileMode>,
+    owner: Option<Json>,
+    group: Option<Json>,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    force: Option<bool>,
+    #[serde(default, deserialize_with = "bool_ish")]
+    backup: bool,
+}
+
+impl Module for Copy {
+    fn name(&self) -> &'static str {
+        "copy"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        &[
+            "content", "src", "dest", "mode", "owner", "group", "force", "backup",
+        ]
+    }
+
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let spec: CopySpec = parse_args("copy", args)?;
+        let (bytes, src_name) = match (&spec.content, &spec.src) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    ArgsError::new("copy", "give either `content` or `src`, not both").into(),
+                );
+            }
+            (None, None) => {
+                return Err(ArgsError::new("copy", "one of `content` or `src` is required").into());
+            }
+            (Some(Json::String(s)), None) => (s.clone().into_bytes(), None),
+            (Some(other), None) => (other.to_string().into_bytes(), None),
+            (None, Some(src)) => (shipped("copy", ctx, src)?, Some(src.as_str())),
+        };
+        let dest = destination(&spec.dest, src_name)?;
+        let before = read_current("copy", &dest)?;
+        if before.is_some() && spec.force == Some(false) {
+            let mut outcome =
+                Outcome::ok(format!("`{}` exists and `force` is false", dest.display()));
+            outcome
+                .data
+                .insert("dest".into(), Json::from(dest.display().to_string()));
+            return Ok(Plan::done(outcome));
+        }
+        let mut data = Map::new();
+        if let Some(src) = src_name {
+            data.insert("src".into(), Json::from(src));
+        }
+        data.insert("size".into(), Json::from(bytes.len()));
+        FileWrite {
+            module: "copy",
+            path: dest,
+            before,
+            after: bytes,
+            attrs: AttrSpec {
+                mode: spec.mode,
+                owner: spec.owner,
+                group: spec.group,
+            },
+            default_mode: 0o644,
+            backup: spec.backup,
+            data,
+        }
+        .plan()
+    }
+}
+
+/// The bytes of a controller file shipped with the request.
+pub(super) fn shipped(
+    module: &'static str,
+    ctx: &Context<'_>,
+    src: &str,
+) -> Result<Vec<u8>, ModuleError> {
+    let file: &FileContent = ctx.files.get(src).ok_or_else(|| {
+        ModuleError::Failed(format!(
+            "{module}: the source `{src}` was not shipped with the request; this is a bug in the controller"
+        ))
+    })?;
+    if file.base64 {
+        base64::engine::general_purpose::STANDARD
+            .decode(file.data.as_bytes())
+            .map_err(|e| {
+                ModuleError::Failed(format!(
+                    "{module}: `{}` is not valid base64: {e}",
+                    file.origin
+                ))
+            })
+    } else {
+        Ok(file.data.clone().into_bytes())
+    }
+}
+
+/// `dest`, or `dest/<basename of src>` when `dest` is a directory (or ends in `/`).
+fn destination(dest: &str, src: Option<&str>) -> Result<PathBuf, ModuleError> {
+    if dest.is_empty() {
+        return Err(ArgsError::new("copy", "`dest` is empty").into());
+    }
+    let into_dir = dest.ends_with('/') || Path::new(dest).is_dir();
+    if !into_dir {
+        return Ok(PathBuf::from(dest));
+    }
+    let name = src.and_then(|s| Path::new(s).file_name()).ok_or_else(|| {
+        ModuleError::Failed(format!(
+            "copy: `{dest}` is a directory; `content` needs a file path as `dest`"
+        ))
+    })?;
+    Ok(Path::new(dest).join(name))
+}
+
+#[cfg(test)]
+mod tests;

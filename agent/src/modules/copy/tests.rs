@@ -1,0 +1,119 @@
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use serde_json::json;
+
+use super::Copy;
+use crate::modules::testutil::{Harness, snapshot};
+
+fn mode_of(p: &std::path::Path) -> u32 {
+    fs::metadata(p)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0)
+}
+
+#[test]
+fn content_creates_then_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("motd");
+    let h = Harness::new();
+    let args = json!({"content": "hello\n", "dest": dest.display().to_string()});
+    let before = snapshot(dir.path());
+    let plan = h.check(&Copy, args.clone());
+    assert!(plan.outcome.changed);
+    assert_eq!(plan.outcome.diffs.len(), 1);
+    assert!(
+        plan.outcome.diffs[0].text.contains("+hello"),
+        "{}",
+        plan.outcome.diffs[0].text
+    );
+    assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
+    let out = h.apply(&Copy, args.clone());
+    assert!(out.changed);
+    assert_eq!(fs::read_to_string(&dest).unwrap_or_default(), "hello\n");
+    assert_eq!(mode_of(&dest), 0o644);
+    let again = h.check(&Copy, args);
+    assert!(!again.outcome.changed && again.action.is_none());
+}
+
+#[test]
+fn mode_change_only_is_a_one_line_diff_and_keeps_content() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("f");
+    fs::write(&dest, "x").unwrap_or_else(|e| panic!("{e}"));
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o644)).unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let args = json!({"content": "x", "dest": dest.display().to_string(), "mode": 0o600});
+    let plan = h.check(&Copy, args.clone());
+    assert_eq!(plan.outcome.diffs.len(), 1);
+    assert_eq!(plan.outcome.diffs[0].text, "mode: 0644 -> 0600");
+    h.apply(&Copy, args.clone());
+    assert_eq!(mode_of(&dest), 0o600);
+    assert!(!h.check(&Copy, args).outcome.changed);
+}
+
+#[test]
+fn replacing_keeps_existing_mode_and_backup_keeps_old_bytes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("f");
+    fs::write(&dest, "old\n").unwrap_or_else(|e| panic!("{e}"));
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o640)).unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let out = h.apply(
+        &Copy,
+        json!({"content": "new\n", "dest": dest.display().to_string(), "backup": "yes"}),
+    );
+    assert_eq!(mode_of(&dest), 0o640);
+    let backup = out.data["backup_file"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(fs::read_to_string(&backup).unwrap_or_default(), "old\n");
+    assert_eq!(fs::read_to_string(&dest).unwrap_or_default(), "new\n");
+}
+
+#[test]
+fn src_into_a_directory_uses_the_basename() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut h = Harness::new();
+    h.add_file("files/app.env", "A=1\n");
+    let dest = format!("{}/", dir.path().display());
+    h.apply(&Copy, json!({"src": "files/app.env", "dest": dest}));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("app.env")).unwrap_or_default(),
+        "A=1\n"
+    );
+}
+
+#[test]
+fn force_false_leaves_an_existing_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("f");
+    fs::write(&dest, "mine").unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let plan = h.check(
+        &Copy,
+        json!({"content": "theirs", "dest": dest.display().to_string(), "force": false}),
+    );
+    assert!(!plan.outcome.changed && plan.action.is_none());
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let h = Harness::new();
+    assert!(
+        h.check_err(&Copy, json!({"dest": "/tmp/x"}))
+            .contains("one of `content` or `src`")
+    );
+    assert!(
+        h.check_err(&Copy, json!({"src": "nope", "dest": "/tmp/x"}))
+            .contains("`nope` was not shipped")
+    );
+    assert!(
+        h.check_err(
+            &Copy,
+            json!({"content": "a", "dest": "/tmp/x", "mdoe": "0644"})
+        )
+        .contains("unknown field `mdoe`")
+    );
+}

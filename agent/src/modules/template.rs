@@ -1,0 +1,118 @@
+//! `template`: render a controller-side Jinja file with the host's variables.
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use super::args::{bool_ish, opt_bool_ish};
+use super::attrs::{AttrSpec, FileMode};
+use super::content::{FileWrite, read_current};
+use super::copy::shipped;
+use super::{Context, Module, ModuleError, Outcome, Plan, parse_args};
+
+/// The `template` module.
+pub struct Template;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateSpec {
+    src: String,
+    dest: String,
+    mode: Option<FileMode>,
+    owner: Option<Json>,
+    group: Option<Json>,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    force: Option<bool>,
+    #[serde(default, deserialize_with = "bool_ish")]
+    backup: bool,
+}
+
+impl Module for Template {
+    fn name(&self) -> &'static str {
+        "template"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        &["src", "dest", "mode", "owner", "group", "force", "backup"]
+    }
+
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let spec: TemplateSpec = parse_args("template", args)?;
+        let source = shipped("template", ctx, &spec.src)?;
+        let source = String::from_utf8(source).map_err(|_| {
+            ModuleError::Failed(format!("template: `{}` is not UTF-8 text", spec.src))
+        })?;
+        let rendered = ctx
+            .scope
+            .render_string(&source)
+            .map_err(|e| ModuleError::Failed(format!("template `{}`: {e}", spec.src)))?;
+        let dest = std::path::PathBuf::from(&spec.dest);
+        let before = read_current("template", &dest)?;
+        if before.is_some() && spec.force == Some(false) {
+            return Ok(Plan::done(Outcome::ok(format!(
+                "`{}` exists and `force` is false",
+                spec.dest
+            ))));
+        }
+        let mut data = Map::new();
+        data.insert("src".into(), Json::from(spec.src.clone()));
+        FileWrite {
+            module: "template",
+            path: dest,
+            before,
+            after: rendered.into_bytes(),
+            attrs: AttrSpec {
+                mode: spec.mode,
+                owner: spec.owner,
+                group: spec.group,
+            },
+            default_mode: 0o644,
+            backup: spec.backup,
+            data,
+        }
+        .plan()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Template;
+    use crate::modules::testutil::{Harness, snapshot};
+
+    #[test]
+    fn renders_with_host_vars_keeping_the_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dest = dir.path().join("app.conf");
+        let mut h = Harness::with_vars(json!({"port": 5432, "hosts": ["a", "b"]}));
+        h.add_file(
+            "app.conf.j2",
+            "port={{ port }}\n{% for h in hosts %}\nhost={{ h }}\n{% endfor %}\n",
+        );
+        let args =
+            json!({"src": "app.conf.j2", "dest": dest.display().to_string(), "mode": "0640"});
+        let before = snapshot(dir.path());
+        let plan = h.check(&Template, args.clone());
+        assert!(plan.outcome.changed);
+        assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
+        assert!(h.apply(&Template, args.clone()).changed);
+        assert_eq!(
+            std::fs::read_to_string(&dest).unwrap_or_default(),
+            "port=5432\nhost=a\nhost=b\n"
+        );
+        let again = h.check(&Template, args);
+        assert!(!again.outcome.changed && again.action.is_none());
+    }
+
+    #[test]
+    fn undefined_variable_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut h = Harness::new();
+        h.add_file("t.j2", "{{ missing_var }}");
+        let err = h.check_err(
+            &Template,
+            json!({"src": "t.j2", "dest": dir.path().join("x").display().to_string()}),
+        );
+        assert!(err.contains("`missing_var` is undefined"), "{err}");
+    }
+}
