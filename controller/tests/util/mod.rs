@@ -130,3 +130,49 @@ pub fn repo_root() -> PathBuf {
         .expect("controller has a parent")
         .to_path_buf()
 }
+
+/// Copies the shipped examples (playbooks, inventory, vault, dr.toml) into `dir`, so a test
+/// runs them as a user would in a checkout, without writing into the repository.
+pub fn copy_examples(dir: &Path) {
+    let root = repo_root();
+    for sub in ["playbooks", "inventory", "vault"] {
+        copy_dir(&root.join(sub), &dir.join(sub));
+    }
+    std::fs::copy(root.join("dr.toml"), dir.join("dr.toml")).expect("copy dr.toml");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// Every file under `dir` with its bytes and modification time, for "nothing changed" checks.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let entry = entry.expect("dir entry");
+            let meta = entry.metadata().expect("metadata");
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push((
+                    entry.path(),
+                    std::fs::read(entry.path()).expect("read"),
+                    meta.modified().expect("mtime"),
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
