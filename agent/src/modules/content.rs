@@ -28,6 +28,10 @@ pub struct FileWrite {
     pub backup: bool,
     /// Extra keys of the registered result.
     pub data: Map<String, Json>,
+    /// Create missing parent directories (`lineinfile: create=yes` does).
+    pub create_parents: bool,
+    /// The message for a change (`line added`); a generic one when `None`.
+    pub msg: Option<String>,
 }
 
 /// Reads the current content of `path`, refusing directories.
@@ -72,6 +76,7 @@ impl FileWrite {
         }
         diffs.extend(attr_diffs);
         let msg = match (&self.before, content_changes) {
+            _ if self.msg.is_some() => self.msg.clone().unwrap_or_default(),
             (None, _) => format!("would create `{shown}`"),
             (Some(_), true) => format!("would update `{shown}`"),
             (Some(_), false) => format!("would change attributes of `{shown}`"),
@@ -110,6 +115,11 @@ impl Action for Write {
         let mut data = f.data.clone();
         data.insert("dest".into(), Json::from(shown.clone()));
         if self.content_changes {
+            if f.create_parents {
+                let dir = fsutil::parent(&f.path);
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| ModuleError::io("cannot create directory", dir.display(), e))?;
+            }
             if f.backup && f.before.is_some() {
                 let b = fsutil::backup(&f.path)
                     .map_err(|e| ModuleError::io("cannot back up", &shown, e))?;
@@ -122,6 +132,7 @@ impl Action for Write {
                 .map_err(|e| ModuleError::io("cannot set attributes of", &shown, e))?;
         }
         let msg = match (&f.before, self.content_changes) {
+            _ if f.msg.is_some() => f.msg.clone().unwrap_or_default(),
             (None, _) => format!("created `{shown}`"),
             (Some(_), true) => format!("updated `{shown}`"),
             (Some(_), false) => format!("changed attributes of `{shown}`"),

@@ -84,6 +84,8 @@ impl Module for Copy {
             default_mode: 0o644,
             backup: spec.backup,
             data,
+            create_parents: false,
+            msg: None,
         }
         .plan()
     }

@@ -13,6 +13,7 @@ mod content;
 mod copy;
 mod debug;
 mod fail;
+mod lineinfile;
 mod meta;
 mod process;
 mod set_fact;
@@ -35,6 +36,7 @@ pub static ALL: &[&dyn Module] = &[
     &copy::Copy,
     &debug::Debug,
     &fail::Fail,
+    &lineinfile::LineInFile,
     &meta::Meta,
     &set_fact::SetFact,
     &shell::Shell,

@@ -68,6 +68,8 @@ impl Module for Template {
             default_mode: 0o644,
             backup: spec.backup,
             data,
+            create_parents: false,
+            msg: None,
         }
         .plan()
     }

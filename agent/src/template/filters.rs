@@ -116,7 +116,7 @@ fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<regex::Regex, Error> {
 }
 
 /// Converts a Python replacement string (`\1`, `\g<name>`) to the regex crate's syntax.
-pub(crate) fn python_replacement(repl: &str) -> String {
+pub fn python_replacement(repl: &str) -> String {
     let mut out = String::with_capacity(repl.len());
     let mut chars = repl.chars().peekable();
     while let Some(c) = chars.next() {

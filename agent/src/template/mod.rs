@@ -18,7 +18,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
-pub use filters::shell_quote;
+pub use filters::{python_replacement, shell_quote};
 pub use scope::Scope;
 
 /// Deepest nesting of variables referring to variables before rendering gives up.

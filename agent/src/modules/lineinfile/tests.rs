@@ -1,0 +1,163 @@
+use std::fs;
+
+use serde_json::{Value as Json, json};
+
+use super::LineInFile;
+use crate::modules::testutil::{Harness, snapshot};
+
+/// Runs `args` (with `path` added) on a file holding `initial` (`None` = absent) and
+/// returns the resulting content; also checks check mode, and that a second run plans
+/// nothing.
+fn run(initial: Option<&str>, args: Json) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("f");
+    if let Some(init) = initial {
+        fs::write(&path, init).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut args = args;
+    if let Json::Object(m) = &mut args {
+        m.insert("path".into(), json!(path.display().to_string()));
+    }
+    let h = Harness::new();
+    let before = snapshot(dir.path());
+    let plan = h.check(&LineInFile, args.clone());
+    assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
+    let out = h.apply(&LineInFile, args.clone());
+    assert_eq!(out.changed, plan.outcome.changed);
+    let second = h.check(&LineInFile, args);
+    assert!(
+        !second.outcome.changed,
+        "second run wants to change again: {:?}",
+        second.outcome.diffs
+    );
+    fs::read_to_string(&path).ok()
+}
+
+#[test]
+fn appends_a_newline_first_when_the_file_lacks_one() {
+    assert_eq!(
+        run(Some("a\nb"), json!({"line": "c"})).as_deref(),
+        Some("a\nb\nc\n")
+    );
+}
+
+#[test]
+fn regexp_replaces_the_last_match() {
+    assert_eq!(
+        run(
+            Some("port=1\nx\nport=2\n"),
+            json!({"regexp": "^port=", "line": "port=5"})
+        )
+        .as_deref(),
+        Some("port=1\nx\nport=5\n")
+    );
+}
+
+#[test]
+fn regexp_dollar_matches_before_the_newline_like_python() {
+    assert_eq!(
+        run(
+            Some("a=1\nb=2\n"),
+            json!({"regexp": "^b=2$", "line": "b=3"})
+        )
+        .as_deref(),
+        Some("a=1\nb=3\n")
+    );
+}
+
+#[test]
+fn backrefs_without_a_match_change_nothing() {
+    assert_eq!(
+        run(
+            Some("x\n"),
+            json!({"regexp": "^(host)=(.*)$", "line": "\\1=db02", "backrefs": true})
+        )
+        .as_deref(),
+        Some("x\n")
+    );
+}
+
+#[test]
+fn backrefs_expand_groups() {
+    assert_eq!(
+        run(
+            Some("host=db01\n"),
+            json!({"regexp": "^(host)=(.*)$", "line": "\\1=db02", "backrefs": true})
+        )
+        .as_deref(),
+        Some("host=db02\n")
+    );
+}
+
+#[test]
+fn insertafter_and_insertbefore() {
+    assert_eq!(
+        run(
+            Some("[main]\nkey=1\n"),
+            json!({"insertafter": "^\\[main\\]", "line": "new=2"})
+        )
+        .as_deref(),
+        Some("[main]\nnew=2\nkey=1\n")
+    );
+    assert_eq!(
+        run(Some("a\nb\n"), json!({"insertbefore": "^b", "line": "x"})).as_deref(),
+        Some("a\nx\nb\n")
+    );
+    assert_eq!(
+        run(Some("a\n"), json!({"insertbefore": "BOF", "line": "x"})).as_deref(),
+        Some("x\na\n")
+    );
+    assert_eq!(
+        run(Some("a\n"), json!({"insertafter": "^nomatch", "line": "x"})).as_deref(),
+        Some("a\nx\n")
+    );
+}
+
+#[test]
+fn an_existing_last_line_without_newline_gets_one() {
+    assert_eq!(
+        run(Some("a\nb"), json!({"line": "b"})).as_deref(),
+        Some("a\nb\n")
+    );
+    assert_eq!(
+        run(Some("a\nb\n"), json!({"line": "a"})).as_deref(),
+        Some("a\nb\n")
+    );
+}
+
+#[test]
+fn absent_removes_every_match() {
+    assert_eq!(
+        run(
+            Some("k=1\nx\nk=2\n"),
+            json!({"regexp": "^k=", "state": "absent"})
+        )
+        .as_deref(),
+        Some("x\n")
+    );
+    assert_eq!(
+        run(Some("a\nb\r\n"), json!({"line": "b", "state": "absent"})).as_deref(),
+        Some("a\n")
+    );
+}
+
+#[test]
+fn create_makes_the_file_and_missing_parents() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("sub/dir/f");
+    let h = Harness::new();
+    let args = json!({"path": path.display().to_string(), "line": "x", "create": true});
+    assert!(h.apply(&LineInFile, args.clone()).changed);
+    assert_eq!(fs::read_to_string(&path).ok().as_deref(), Some("x\n"));
+    assert!(!h.check(&LineInFile, args).outcome.changed);
+}
+
+#[test]
+fn missing_file_without_create_fails() {
+    let h = Harness::new();
+    let err = h.check_err(
+        &LineInFile,
+        json!({"path": "/nonexistent/dr/f", "line": "x"}),
+    );
+    assert!(err.contains("does not exist"), "{err}");
+}
