@@ -12,6 +12,7 @@ mod command;
 mod content;
 mod copy;
 mod debug;
+mod env_file;
 mod fail;
 mod lineinfile;
 mod meta;
@@ -35,6 +36,7 @@ pub static ALL: &[&dyn Module] = &[
     &command::Command,
     &copy::Copy,
     &debug::Debug,
+    &env_file::EnvFile,
     &fail::Fail,
     &lineinfile::LineInFile,
     &meta::Meta,
