@@ -92,7 +92,10 @@ mod tests {
         let cache = Cache::at(dir.path()).expect("cache");
         let lock = cache.lock_builds().expect("lock");
         let key = cache.ssh_key(&lock).expect("ssh key");
-        let mode = fs::metadata(&key).expect("key metadata").permissions().mode();
+        let mode = fs::metadata(&key)
+            .expect("key metadata")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let public = fs::read_to_string(key.with_extension("pub")).expect("public key");
         assert!(public.starts_with("ssh-ed25519 "), "{public}");

@@ -78,7 +78,10 @@ mod tests {
     fn failure_names_the_command_and_its_stderr() {
         let err = run(Command::new("sh").args(["-c", "echo oops >&2; exit 3"])).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("`sh -c 'echo oops >&2; exit 3'` failed"), "{msg}");
+        assert!(
+            msg.contains("`sh -c 'echo oops >&2; exit 3'` failed"),
+            "{msg}"
+        );
         assert!(msg.contains("oops"), "{msg}");
     }
 

@@ -12,10 +12,10 @@ pub const MIRROR_ENV: &str = "DR_TESTBED_DEBIAN_MIRROR";
 /// `$DR_TESTBED_DEBIAN_MIRROR`, else the first apt source of this machine that
 /// carries Debian bookworm's `main`.
 pub fn debian_mirror() -> Result<String> {
-    if let Ok(uri) = std::env::var(MIRROR_ENV) {
-        if !uri.trim().is_empty() {
-            return Ok(uri.trim().to_owned());
-        }
+    if let Ok(uri) = std::env::var(MIRROR_ENV)
+        && !uri.trim().is_empty()
+    {
+        return Ok(uri.trim().to_owned());
     }
     let mut texts = Vec::new();
     if let Ok(text) = fs::read_to_string("/etc/apt/sources.list") {
@@ -55,10 +55,10 @@ fn find_bookworm(text: &str) -> Option<String> {
             }
         }
         let words: Vec<&str> = words.collect();
-        if let [uri, "bookworm", components @ ..] = words.as_slice() {
-            if components.contains(&"main") {
-                return Some((*uri).to_owned());
-            }
+        if let [uri, "bookworm", components @ ..] = words.as_slice()
+            && components.contains(&"main")
+        {
+            return Some((*uri).to_owned());
         }
     }
     // deb822 format: stanzas separated by blank lines.

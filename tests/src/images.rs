@@ -179,7 +179,10 @@ impl Builder<'_> {
         if have_rootfs && have_mirror {
             return Ok(());
         }
-        let out = self.cache.dir().join(format!("rootfs-{}", &rootfs.hash[..16]));
+        let out = self
+            .cache
+            .dir()
+            .join(format!("rootfs-{}", &rootfs.hash[..16]));
         let done = out.join(".done");
         let tree = out.join("rootfs");
         if !done.exists() || (!have_rootfs && !tree.exists()) {
@@ -247,7 +250,10 @@ impl Builder<'_> {
         let mut import = self.docker.command([
             "import".to_owned(),
             "--change".to_owned(),
-            format!("LABEL {IMAGE_LABEL}={} {HASH_LABEL}={}", recipe.role, recipe.hash),
+            format!(
+                "LABEL {IMAGE_LABEL}={} {HASH_LABEL}={}",
+                recipe.role, recipe.hash
+            ),
             "-".to_owned(),
             recipe.reference.clone(),
         ]);
@@ -399,8 +405,10 @@ mod tests {
     #[test]
     fn a_child_hash_follows_its_parent() {
         let rootfs = Recipe::new("rootfs", None, &[]).expect("rootfs recipe");
-        let base_a = Recipe::new("base", Some(&rootfs), &[("authorized_keys", b"a")]).expect("base");
-        let base_b = Recipe::new("base", Some(&rootfs), &[("authorized_keys", b"b")]).expect("base");
+        let base_a =
+            Recipe::new("base", Some(&rootfs), &[("authorized_keys", b"a")]).expect("base");
+        let base_b =
+            Recipe::new("base", Some(&rootfs), &[("authorized_keys", b"b")]).expect("base");
         assert_ne!(base_a.hash, base_b.hash, "the key is an input of base");
         let db_a = Recipe::new("db", Some(&base_a), &[]).expect("db");
         let db_b = Recipe::new("db", Some(&base_b), &[]).expect("db");

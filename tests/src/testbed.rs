@@ -168,7 +168,10 @@ impl Testbed {
                         &format!("drtb-{}-akira", self.run_id),
                     ),
                     env("AKIRA_APP_IMAGE", &self.images.app),
-                    env("AKIRA_DATABASE_URL", &topology::database_url(topology::DB_01)),
+                    env(
+                        "AKIRA_DATABASE_URL",
+                        &topology::database_url(topology::DB_01),
+                    ),
                     env("TESTBED_NETWORK", &self.network),
                     env("TESTBED_RUN", &self.run_id),
                 ]
@@ -270,7 +273,10 @@ impl Testbed {
     fn containers_of(&self, name: &str) -> Result<Vec<String>> {
         let host = self.host(name)?;
         let mut containers = vec![host.container.clone()];
-        for c in self.docker.containers_with_label(&format!("{HOST_LABEL}={name}"))? {
+        for c in self
+            .docker
+            .containers_with_label(&format!("{HOST_LABEL}={name}"))?
+        {
             if c != host.container && self.belongs_to_run(&c)? {
                 containers.push(c);
             }
@@ -280,7 +286,10 @@ impl Testbed {
 
     fn belongs_to_run(&self, container: &str) -> Result<bool> {
         let format = format!("{{{{index .Config.Labels \"{RUN_LABEL}\"}}}}");
-        Ok(self.docker.run(["inspect", "--format", &format, container])? == self.run_id)
+        Ok(self
+            .docker
+            .run(["inspect", "--format", &format, container])?
+            == self.run_id)
     }
 
     /// Host lost: `docker kill` (SIGKILL, no shutdown) of the host and what it runs.
@@ -388,7 +397,11 @@ impl Testbed {
             .find_map(|l| l.strip_prefix("DATABASE_URL="))
             .map(|v| v.trim().trim_matches('"').to_owned())
             .ok_or_else(|| Error::Unexpected {
-                command: format!("cat {}/.env on `{}`", topology::COMPOSE_DIR, topology::MGMT_01),
+                command: format!(
+                    "cat {}/.env on `{}`",
+                    topology::COMPOSE_DIR,
+                    topology::MGMT_01
+                ),
                 detail: "no DATABASE_URL line".to_owned(),
             })
     }
@@ -559,4 +572,3 @@ fn create_network(docker: &Docker, network: &str, run_id: &str) -> Result<[u8; 3
         detail: "no free subnet".to_owned(),
     }))
 }
-

@@ -37,22 +37,33 @@ mod tests {
 
     #[test]
     fn times_out_with_the_last_error() {
-        let err = until("nothing", Duration::from_millis(30), Duration::from_millis(5), || {
-            Err::<Option<()>, _>(Error::NoDebianMirror)
-        })
+        let err = until(
+            "nothing",
+            Duration::from_millis(30),
+            Duration::from_millis(5),
+            || Err::<Option<()>, _>(Error::NoDebianMirror),
+        )
         .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("waiting for nothing"), "{msg}");
-        assert!(msg.contains("last error: no Debian bookworm mirror"), "{msg}");
+        assert!(
+            msg.contains("last error: no Debian bookworm mirror"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn returns_the_first_value() {
         let mut n = 0;
-        let got = until("three", Duration::from_secs(5), Duration::from_millis(1), || {
-            n += 1;
-            Ok((n == 3).then_some(n))
-        })
+        let got = until(
+            "three",
+            Duration::from_secs(5),
+            Duration::from_millis(1),
+            || {
+                n += 1;
+                Ok((n == 3).then_some(n))
+            },
+        )
         .expect("value");
         assert_eq!(got, 3);
     }

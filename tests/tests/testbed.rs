@@ -76,7 +76,10 @@ fn replica_follows_the_primary_and_cdrs_grow_until_the_primary_dies() {
         .write_known_hosts(&known_hosts)
         .expect("writing known_hosts");
     for host in testbed.hosts() {
-        assert_eq!(ssh_ok(&testbed, &host.name, &known_hosts, "hostname"), host.name);
+        assert_eq!(
+            ssh_ok(&testbed, &host.name, &known_hosts, "hostname"),
+            host.name
+        );
     }
 
     // The inventory names every host with its SSH address.
@@ -86,7 +89,10 @@ fn replica_follows_the_primary_and_cdrs_grow_until_the_primary_dies() {
         .expect("writing inventory");
     let text = std::fs::read_to_string(&inventory).expect("reading inventory");
     for host in testbed.hosts() {
-        assert!(text.contains(&format!("        {}:\n", host.name)), "{text}");
+        assert!(
+            text.contains(&format!("        {}:\n", host.name)),
+            "{text}"
+        );
         assert!(
             text.contains(&format!("ansible_host: {}\n", host.address)),
             "{text}"
@@ -105,13 +111,20 @@ fn replica_follows_the_primary_and_cdrs_grow_until_the_primary_dies() {
         Duration::from_secs(30),
         Duration::from_millis(100),
         || {
-            let n = testbed.sql(DB_02, &format!("SELECT count(*) FROM cdr WHERE id = {id} AND callee = 'replication-probe'"))?;
+            let n = testbed.sql(
+                DB_02,
+                &format!(
+                    "SELECT count(*) FROM cdr WHERE id = {id} AND callee = 'replication-probe'"
+                ),
+            )?;
             Ok((n == "1").then_some(()))
         },
     );
     replicated.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        testbed.sql(DB_02, "SELECT pg_is_in_recovery()").expect("query replica"),
+        testbed
+            .sql(DB_02, "SELECT pg_is_in_recovery()")
+            .expect("query replica"),
         "t"
     );
 
@@ -130,9 +143,15 @@ fn replica_follows_the_primary_and_cdrs_grow_until_the_primary_dies() {
     let health = testbed.backend_health().expect("GET /healthz");
     assert_eq!(health.status, 200, "{}", health.body);
     let db_01_address = testbed.host(DB_01).expect("db-01").address;
-    assert!(health.body.contains(&format!("\"host\": \"{DB_01}\"")), "{}", health.body);
     assert!(
-        health.body.contains(&format!("\"address\": \"{db_01_address}\"")),
+        health.body.contains(&format!("\"host\": \"{DB_01}\"")),
+        "{}",
+        health.body
+    );
+    assert!(
+        health
+            .body
+            .contains(&format!("\"address\": \"{db_01_address}\"")),
         "{}",
         health.body
     );
@@ -142,7 +161,10 @@ fn replica_follows_the_primary_and_cdrs_grow_until_the_primary_dies() {
     testbed.kill(DB_01).expect("killing db-01");
     sleep(Duration::from_secs(1));
     let at_death = count_cdrs(&testbed, DB_02);
-    assert!(at_death >= after, "the replica lost rows: {after} -> {at_death}");
+    assert!(
+        at_death >= after,
+        "the replica lost rows: {after} -> {at_death}"
+    );
     sleep(Duration::from_secs(3));
     assert_eq!(
         count_cdrs(&testbed, DB_02),
@@ -150,7 +172,11 @@ fn replica_follows_the_primary_and_cdrs_grow_until_the_primary_dies() {
         "CDRs still growing with the primary dead"
     );
     let health = testbed.backend_health().expect("GET /healthz");
-    assert_eq!(health.status, 503, "backend healthy without its database: {}", health.body);
+    assert_eq!(
+        health.status, 503,
+        "backend healthy without its database: {}",
+        health.body
+    );
 
     testbed.down().expect("tearing the test bed down");
 }
@@ -172,7 +198,10 @@ fn a_replaced_host_is_bare_with_a_new_host_key() {
     // Same address, new host key: ssh with the old known_hosts refuses it.
     let new_key = testbed.known_hosts_line(DB_01).expect("new db-01 host key");
     assert_eq!(testbed.host(DB_01).expect("db-01").address, address);
-    assert!(new_key.starts_with(&format!("{address} ssh-ed25519 ")), "{new_key}");
+    assert!(
+        new_key.starts_with(&format!("{address} ssh-ed25519 ")),
+        "{new_key}"
+    );
     assert_ne!(old_key, new_key, "a replaced host must have a new host key");
     let refused = ssh(&testbed, DB_01, &old_known_hosts, "true");
     assert!(!refused.status.success(), "ssh accepted a changed host key");
@@ -198,7 +227,12 @@ fn a_replaced_host_is_bare_with_a_new_host_key() {
         "bare"
     );
     assert_eq!(
-        ssh_ok(&testbed, MGMT_01, &known_hosts, "test -e /opt/akira && echo akira; command -v docker || echo bare"),
+        ssh_ok(
+            &testbed,
+            MGMT_01,
+            &known_hosts,
+            "test -e /opt/akira && echo akira; command -v docker || echo bare"
+        ),
         "bare"
     );
     // The compose services went with the management host.
@@ -217,7 +251,9 @@ fn a_replaced_host_is_bare_with_a_new_host_key() {
     );
     // ... and reaches the replica, which still serves.
     assert_eq!(
-        testbed.sql(DB_02, "SELECT pg_is_in_recovery()").expect("query replica"),
+        testbed
+            .sql(DB_02, "SELECT pg_is_in_recovery()")
+            .expect("query replica"),
         "t"
     );
 
