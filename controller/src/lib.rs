@@ -31,5 +31,24 @@ pub enum Error {
 
 /// Runs one command line; returns the process exit code.
 pub fn run(cli: cli::Cli) -> Result<i32, Error> {
+    init_logging(cli.verbose);
     commands::dispatch(cli)
+}
+
+/// Logs go to stderr: warnings by default, `-v` info, `-vv` debug; `DR_LOG` overrides
+/// (`DR_LOG=dr=trace`).
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "dr=info,dr_agent=info",
+        _ => "dr=debug,dr_agent=debug,russh=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
 }

@@ -1,7 +1,9 @@
 //! The variables a node's play sees, merged in Ansible's precedence:
 //! inventory (group < host) < play `vars` < play `vars_files` < extra vars (`-e`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
@@ -15,6 +17,8 @@ pub struct RunVars {
     hostvars: Map<String, Value>,
     groups: Value,
     extra: Map<String, Value>,
+    /// `vars_files` already read this run (each file is read and parsed once).
+    files: Mutex<HashMap<PathBuf, Map<String, Value>>>,
 }
 
 impl RunVars {
@@ -44,6 +48,7 @@ impl RunVars {
             hostvars,
             groups: Value::Object(groups),
             extra,
+            files: Mutex::default(),
         })
     }
 
@@ -59,6 +64,11 @@ impl RunVars {
         vars.extend(play.vars.clone());
         for (file, loc) in &play.vars_files {
             let path = play.dir.join(file);
+            let cached = self.lock_files().get(&path).cloned();
+            if let Some(loaded) = cached {
+                vars.extend(loaded);
+                continue;
+            }
             let loaded = crate::vars_file::load(&path, secrets).map_err(|d| {
                 if d.message.starts_with("cannot read") {
                     Diagnostic::new(
@@ -69,6 +79,7 @@ impl RunVars {
                     d
                 }
             })?;
+            self.lock_files().insert(path, loaded.clone());
             vars.extend(loaded);
         }
         vars.extend(self.extra.clone());
@@ -83,6 +94,12 @@ impl RunVars {
         vars.insert("playbook_dir".into(), json!(absolute(&play.dir)));
         vars.insert("ansible_play_name".into(), json!(play.name));
         Ok(vars)
+    }
+}
+
+impl RunVars {
+    fn lock_files(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Map<String, Value>>> {
+        self.files.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -124,6 +124,7 @@ impl VaultCache {
         };
         // Decrypting under the lock is deliberate: two hosts asking for the same file at once
         // must not both pay for scrypt.
+        tracing::debug!(file = %path.display(), "decrypting vault file");
         let plain = super::decrypt(path, &bytes, &key)?;
         self.decryptions.fetch_add(1, Ordering::Relaxed);
         let text: Arc<str> = Arc::from(plain.as_str());
