@@ -14,6 +14,7 @@ mod copy;
 mod debug;
 mod env_file;
 mod fail;
+mod file;
 mod lineinfile;
 mod meta;
 mod process;
@@ -38,6 +39,7 @@ pub static ALL: &[&dyn Module] = &[
     &debug::Debug,
     &env_file::EnvFile,
     &fail::Fail,
+    &file::File,
     &lineinfile::LineInFile,
     &meta::Meta,
     &set_fact::SetFact,

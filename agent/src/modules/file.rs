@@ -1,0 +1,390 @@
+//! `file`: state of a path — file, directory, absent, touch or link — and its attributes.
+
+use std::fs::{self, FileTimes};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use super::args::{bool_ish, opt_bool_ish};
+use super::attrs::{self, AttrSpec, FileMode};
+use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
+use crate::diff;
+use crate::fsutil::{self, Attrs, Current};
+use crate::wire::Diff;
+
+/// The `file` module.
+pub struct File;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    #[serde(alias = "dest", alias = "name")]
+    path: String,
+    state: Option<State>,
+    src: Option<String>,
+    mode: Option<FileMode>,
+    owner: Option<Json>,
+    group: Option<Json>,
+    #[serde(default, deserialize_with = "bool_ish")]
+    recurse: bool,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    force: Option<bool>,
+    modification_time: Option<String>,
+    access_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    File,
+    Directory,
+    Absent,
+    Touch,
+    Link,
+}
+
+/// What is at a path now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Absent,
+    File,
+    Directory,
+    Link,
+}
+
+impl Kind {
+    fn of(path: &Path) -> Result<Kind, ModuleError> {
+        match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => Ok(Kind::Link),
+            Ok(m) if m.is_dir() => Ok(Kind::Directory),
+            Ok(_) => Ok(Kind::File),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Kind::Absent),
+            Err(e) => Err(ModuleError::io("cannot stat", path.display(), e)),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Absent => "absent",
+            Kind::File => "file",
+            Kind::Directory => "directory",
+            Kind::Link => "link",
+        }
+    }
+}
+
+/// One planned change, performed in order by [`Apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Change {
+    /// `mkdir -p`, then the attributes of the last component.
+    CreateDir(PathBuf),
+    /// Create an empty file.
+    CreateFile(PathBuf),
+    /// Set access and modification times to now.
+    Touch(PathBuf),
+    /// Remove a file, link or whole directory tree.
+    Remove(PathBuf, Kind),
+    /// Point a symlink at `target`, replacing what is there.
+    Link(PathBuf, PathBuf),
+    /// Set mode/owner/group.
+    Attrs(PathBuf, Attrs),
+}
+
+impl Module for File {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        &[
+            "path",
+            "dest",
+            "name",
+            "state",
+            "src",
+            "mode",
+            "owner",
+            "group",
+            "recurse",
+            "force",
+            "modification_time",
+            "access_time",
+        ]
+    }
+
+    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let spec: FileSpec = parse_args("file", args)?;
+        let path = PathBuf::from(&spec.path);
+        let shown = spec.path.clone();
+        let kind = Kind::of(&path)?;
+        let state = spec.state.unwrap_or(if kind == Kind::Directory {
+            State::Directory
+        } else {
+            State::File
+        });
+        let attr_spec = AttrSpec {
+            mode: spec.mode.clone(),
+            owner: spec.owner.clone(),
+            group: spec.group.clone(),
+        };
+        if spec.src.is_some() && state != State::Link {
+            return Err(ArgsError::new("file", "`src` is only for `state: link`").into());
+        }
+        if spec.recurse && state != State::Directory {
+            return Err(ArgsError::new("file", "`recurse` is only for `state: directory`").into());
+        }
+        let mut changes = Vec::new();
+        let mut diffs = Vec::new();
+        let mut dangerous = false;
+        let fail = |m: String| Err(ModuleError::Failed(m));
+        match state {
+            State::File => match kind {
+                Kind::Absent => {
+                    return fail(format!(
+                        "file `{shown}` does not exist (use `state: touch` to create it)"
+                    ));
+                }
+                Kind::Directory => return fail(format!("`{shown}` is a directory, not a file")),
+                Kind::File | Kind::Link => {
+                    attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?
+                }
+            },
+            State::Directory => match kind {
+                Kind::Absent => {
+                    diffs.push(diff::line(&shown, "state", "absent", "directory"));
+                    changes.push(Change::CreateDir(path.clone()));
+                    let wanted = attr_spec.resolve("file", Some(0o755), true)?;
+                    if attrs::any(&wanted) {
+                        changes.push(Change::Attrs(path.clone(), wanted));
+                    }
+                }
+                Kind::Directory => {
+                    attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
+                    if spec.recurse {
+                        recurse_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
+                    }
+                }
+                other => {
+                    return fail(format!(
+                        "`{shown}` exists and is a {}, not a directory",
+                        other.name()
+                    ));
+                }
+            },
+            State::Absent => {
+                if kind != Kind::Absent {
+                    dangerous = kind == Kind::Directory;
+                    diffs.push(diff::line(&shown, "state", kind.name(), "absent"));
+                    changes.push(Change::Remove(path.clone(), kind));
+                }
+            }
+            State::Touch => match kind {
+                Kind::Absent => {
+                    diffs.push(diff::line(&shown, "state", "absent", "file"));
+                    changes.push(Change::CreateFile(path.clone()));
+                    let wanted = attr_spec.resolve("file", Some(0o644), false)?;
+                    if attrs::any(&wanted) {
+                        changes.push(Change::Attrs(path.clone(), wanted));
+                    }
+                }
+                _ => {
+                    let preserve = |t: &Option<String>| t.as_deref() == Some("preserve");
+                    if !(preserve(&spec.modification_time) && preserve(&spec.access_time)) {
+                        diffs.push(diff::line(&shown, "times", "old", "now"));
+                        changes.push(Change::Touch(path.clone()));
+                    }
+                    attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
+                }
+            },
+            State::Link => {
+                let Some(src) = &spec.src else {
+                    return Err(ArgsError::new("file", "`state: link` needs `src`").into());
+                };
+                let target = PathBuf::from(src);
+                let current = match kind {
+                    Kind::Link => fs::read_link(&path).ok(),
+                    _ => None,
+                };
+                match kind {
+                    Kind::Link if current.as_deref() == Some(target.as_path()) => {}
+                    Kind::Absent | Kind::Link => {
+                        let before = current
+                            .map(|c| format!("link to {}", c.display()))
+                            .unwrap_or_else(|| "absent".to_owned());
+                        diffs.push(diff::line(
+                            &shown,
+                            "state",
+                            &before,
+                            &format!("link to {src}"),
+                        ));
+                        changes.push(Change::Link(path.clone(), target));
+                    }
+                    Kind::File if spec.force == Some(true) => {
+                        dangerous = true;
+                        diffs.push(diff::line(
+                            &shown,
+                            "state",
+                            "file",
+                            &format!("link to {src}"),
+                        ));
+                        changes.push(Change::Link(path.clone(), target));
+                    }
+                    other => {
+                        return fail(format!(
+                            "refusing to replace the {} `{shown}` with a link (set `force: true` for a file)",
+                            other.name()
+                        ));
+                    }
+                }
+            }
+        }
+        let mut data = Map::new();
+        data.insert("path".into(), Json::from(shown.clone()));
+        data.insert(
+            "state".into(),
+            Json::from(format!("{state:?}").to_ascii_lowercase()),
+        );
+        if changes.is_empty() {
+            let mut outcome = Outcome::ok(format!("`{shown}` is already {}", state_name(state)));
+            outcome.data = data;
+            return Ok(Plan::done(outcome));
+        }
+        let outcome = Outcome {
+            changed: true,
+            msg: diffs
+                .iter()
+                .map(|d| d.text.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            diffs,
+            data,
+            dangerous,
+            ..Outcome::default()
+        };
+        Ok(Plan::change(outcome, Apply { changes }))
+    }
+}
+
+fn state_name(s: State) -> &'static str {
+    match s {
+        State::File => "a file with these attributes",
+        State::Directory => "a directory with these attributes",
+        State::Absent => "absent",
+        State::Touch => "touched",
+        State::Link => "the right link",
+    }
+}
+
+/// Plans attribute changes of an existing `path`.
+fn attr_changes(
+    path: &Path,
+    spec: &AttrSpec,
+    changes: &mut Vec<Change>,
+    diffs: &mut Vec<Diff>,
+) -> Result<(), ModuleError> {
+    let current =
+        Current::of(path).map_err(|e| ModuleError::io("cannot stat", path.display(), e))?;
+    let wanted = spec.resolve("file", Some(current.mode), path.is_dir())?;
+    let (delta, d) = attrs::changes(path, &current, wanted);
+    if attrs::any(&delta) {
+        changes.push(Change::Attrs(path.to_path_buf(), delta));
+        diffs.extend(d);
+    }
+    Ok(())
+}
+
+/// Plans attribute changes of everything below `dir` (not following links).
+fn recurse_changes(
+    dir: &Path,
+    spec: &AttrSpec,
+    changes: &mut Vec<Change>,
+    diffs: &mut Vec<Diff>,
+) -> Result<(), ModuleError> {
+    let entries =
+        fs::read_dir(dir).map_err(|e| ModuleError::io("cannot list", dir.display(), e))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        match Kind::of(&p)? {
+            Kind::Directory => {
+                attr_changes(&p, spec, changes, diffs)?;
+                recurse_changes(&p, spec, changes, diffs)?;
+            }
+            Kind::File => attr_changes(&p, spec, changes, diffs)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Performs the planned changes in order.
+struct Apply {
+    changes: Vec<Change>,
+}
+
+impl Action for Apply {
+    fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        for change in &self.changes {
+            perform(change)?;
+        }
+        Ok(Outcome {
+            changed: true,
+            ..Outcome::default()
+        })
+    }
+}
+
+fn perform(change: &Change) -> Result<(), ModuleError> {
+    match change {
+        Change::CreateDir(p) => fs::create_dir_all(p)
+            .map_err(|e| ModuleError::io("cannot create directory", p.display(), e)),
+        Change::CreateFile(p) => fsutil::write_atomic(p, b"", Attrs::default(), 0o644)
+            .map_err(|e| ModuleError::io("cannot create", p.display(), e)),
+        Change::Touch(p) => {
+            let now = SystemTime::now();
+            fs::File::options()
+                .write(true)
+                .open(p)
+                .and_then(|f| f.set_times(FileTimes::new().set_accessed(now).set_modified(now)))
+                .map_err(|e| ModuleError::io("cannot touch", p.display(), e))
+        }
+        Change::Remove(p, kind) => match kind {
+            Kind::Directory => fs::remove_dir_all(p),
+            _ => fs::remove_file(p),
+        }
+        .map_err(|e| ModuleError::io("cannot remove", p.display(), e)),
+        Change::Link(p, target) => replace_with_link(p, target),
+        Change::Attrs(p, a) => fsutil::set_attrs(p, *a)
+            .map_err(|e| ModuleError::io("cannot set attributes of", p.display(), e)),
+    }
+}
+
+/// Creates the link under a temporary name and renames it over `path` (atomic).
+fn replace_with_link(path: &Path, target: &Path) -> Result<(), ModuleError> {
+    let dir = fsutil::parent(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.dr-link", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)
+        .map_err(|e| ModuleError::io("cannot create link", tmp.display(), e))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        ModuleError::io("cannot rename link to", path.display(), e)
+    })?;
+    fsutil::sync_dir(dir).map_err(|e| ModuleError::io("cannot sync", dir.display(), e))
+}
+
+/// Used by tests: the inode's modification time in seconds.
+#[cfg(test)]
+fn mtime(p: &Path) -> i64 {
+    fs::metadata(p).map(|m| m.mtime()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;
