@@ -1,7 +1,6 @@
 //! `file`: state of a path — file, directory, absent, touch or link — and its attributes.
 
 use std::fs::{self, FileTimes};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -378,12 +377,6 @@ fn replace_with_link(path: &Path, target: &Path) -> Result<(), ModuleError> {
         ModuleError::io("cannot rename link to", path.display(), e)
     })?;
     fsutil::sync_dir(dir).map_err(|e| ModuleError::io("cannot sync", dir.display(), e))
-}
-
-/// Used by tests: the inode's modification time in seconds.
-#[cfg(test)]
-fn mtime(p: &Path) -> i64 {
-    fs::metadata(p).map(|m| m.mtime()).unwrap_or(0)
 }
 
 #[cfg(test)]

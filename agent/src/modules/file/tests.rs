@@ -3,8 +3,13 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::json;
 
-use super::{File, mtime};
+use super::File;
 use crate::modules::testutil::{Harness, snapshot};
+
+fn mtime(p: &std::path::Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(p).map(|m| m.mtime()).unwrap_or(0)
+}
 
 fn mode_of(p: &std::path::Path) -> u32 {
     fs::metadata(p)
