@@ -452,3 +452,109 @@ fn every_result_carries_duration_and_finished_is_last() {
     assert!(d.is_some_and(|d| d >= 50), "{d:?}");
     assert!(matches!(ev.first(), Some(Event::TaskStart { .. })));
 }
+
+#[test]
+fn diffs_are_masked_and_check_mode_leaves_the_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let env = dir.path().join(".env");
+    std::fs::write(
+        &env,
+        "DATABASE_URL=postgres://app:oldpw@db01/akira\nTOKEN=abc\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut req = request(
+        json!([task(
+            "env_file",
+            json!({"path": env.display().to_string(), "set": {"DATABASE_URL": "postgres://app:{{ pw }}@db02/akira", "TOKEN": "{{ token }}"}}),
+            json!({"name": "point at db02"})
+        )]),
+        json!([]),
+        json!({"pw": "n3wpass", "token": "vault-token-value"}),
+    );
+    req.secrets = vec!["vault-token-value".into()];
+    req.mode = crate::wire::Mode::Check;
+    let ev = events(&req);
+    let diff = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::TaskResult { diffs, status, .. } if *status == Status::Changed => {
+                diffs.first().map(|d| d.text.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert!(
+        diff.contains("+DATABASE_URL=postgres://app:********@db02/akira"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-DATABASE_URL=postgres://app:********@db01/akira"),
+        "{diff}"
+    );
+    assert!(diff.contains("+TOKEN=********"), "{diff}");
+    assert!(!diff.contains("n3wpass") && !diff.contains("vault-token-value"));
+    assert_eq!(
+        std::fs::read_to_string(&env).unwrap_or_default(),
+        "DATABASE_URL=postgres://app:oldpw@db01/akira\nTOKEN=abc\n"
+    );
+}
+
+#[test]
+fn no_log_task_sends_no_diff() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let f = dir.path().join("f");
+    let req = request(
+        json!([task(
+            "copy",
+            json!({"content": "x", "dest": f.display().to_string()}),
+            json!({"no_log": true})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    let sent_diffs = ev
+        .iter()
+        .any(|e| matches!(e, Event::TaskResult { diffs, .. } if !diffs.is_empty()));
+    assert!(!sent_diffs);
+    assert_eq!(results(&ev)[0].2, Status::Changed);
+}
+
+#[test]
+fn task_environment_and_vars_reach_the_command() {
+    let req = request(
+        json!([
+            task(
+                "shell",
+                json!("echo $GREETING"),
+                json!({"register": "r", "environment": {"GREETING": "{{ word }}"}, "vars": {"word": "hi {{ who }}"}})
+            ),
+            debug("{{ r.stdout }}"),
+        ]),
+        json!([]),
+        json!({"who": "ops"}),
+    );
+    assert_eq!(messages(&events(&req)), vec!["hi ops"]);
+}
+
+#[test]
+fn handler_chain_and_check_mode_handlers_still_report() {
+    let mut req = request(
+        json!([task("shell", json!("true"), json!({"notify": ["a"]}))]),
+        json!([
+            task(
+                "shell",
+                json!("echo a"),
+                json!({"name": "a", "notify": ["b"]})
+            ),
+            task("debug", json!({"msg": "b ran"}), json!({"name": "b"})),
+        ]),
+        json!({}),
+    );
+    req.mode = crate::wire::Mode::Check;
+    let ev = events(&req);
+    assert_eq!(messages(&ev), vec!["b ran"]);
+    let (stats, error) = finished(&ev);
+    assert_eq!(error, None);
+    assert_eq!(stats.changed, 2);
+}
