@@ -79,7 +79,7 @@ impl Runner<'_> {
             None => return ItemResult::failed(format!("unknown module `{}`", task.module)),
         };
         let args = match scope.render_value(&task.args) {
-            Ok(a) => a,
+            Ok(a) => without_omitted(a),
             Err(e) => return ItemResult::failed(located(e.to_string())),
         };
         let mut environment = Vec::new();
@@ -298,4 +298,17 @@ fn any_holds(scope: &Scope, conds: &[String]) -> Result<bool, crate::template::T
         }
     }
     Ok(false)
+}
+
+/// Drops arguments that rendered to `omit` (`mode: "{{ m | default(omit) }}"`).
+fn without_omitted(args: Json) -> Json {
+    match args {
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .filter(|(_, v)| v.as_str() != Some(crate::template::OMIT))
+                .map(|(k, v)| (k, without_omitted(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }

@@ -558,3 +558,21 @@ fn handler_chain_and_check_mode_handlers_still_report() {
     assert_eq!(error, None);
     assert_eq!(stats.changed, 2);
 }
+
+#[test]
+fn omitted_arguments_are_dropped() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("f");
+    let req = request(
+        json!([task(
+            "copy",
+            json!({"content": "x", "dest": dest.display().to_string(), "mode": "{{ nope | default(omit) }}"}),
+            json!({})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(finished(&ev).1, None);
+    assert_eq!(std::fs::read_to_string(&dest).unwrap_or_default(), "x");
+}

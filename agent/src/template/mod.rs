@@ -21,6 +21,9 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 pub use filters::{python_replacement, shell_quote};
 pub use scope::Scope;
 
+/// The value of Ansible's `omit`: a module argument rendering to exactly this is dropped.
+pub const OMIT: &str = "__omit_place_holder__dr__";
+
 /// Deepest nesting of variables referring to variables before rendering gives up.
 pub const MAX_DEPTH: usize = 64;
 
@@ -85,6 +88,7 @@ impl Templater {
         minijinja_contrib::add_to_environment(&mut env);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
+        env.add_global("omit", OMIT);
         Templater { env: Arc::new(env) }
     }
 
