@@ -122,7 +122,11 @@ fn shipped_staging_inventory_matches_ansible_inventory() {
 /// trailing newline, a key to drop).
 fn seed(root: &std::path::Path) {
     std::fs::create_dir_all(root.join("etc/akira")).unwrap();
-    std::fs::write(root.join("etc/akira/app.env"), "FOO=1\nDATABASE_URL=postgres://app:pw@akira-db-01:5432/akira\nOBSOLETE=yes\nBAR=2").unwrap();
+    std::fs::write(
+        root.join("etc/akira/app.env"),
+        "FOO=1\nDATABASE_URL=postgres://app:pw@akira-db-01:5432/akira\nOBSOLETE=yes\nBAR=2",
+    )
+    .unwrap();
 }
 
 fn tree(root: &std::path::Path) -> Vec<(String, Vec<u8>, u32)> {
@@ -155,7 +159,11 @@ fn file_copy_template_lineinfile_command_leave_the_same_bytes_as_ansible() {
     seed(&ours);
     seed(&theirs);
     let inv = dir.path().join("inv.yml");
-    std::fs::write(&inv, "all:\n  hosts:\n    parity-01:\n      ansible_connection: local\n").unwrap();
+    std::fs::write(
+        &inv,
+        "all:\n  hosts:\n    parity-01:\n      ansible_connection: local\n",
+    )
+    .unwrap();
     let playbook = fixture.join("site.yml");
 
     let bin = ansible_bin();
@@ -166,24 +174,66 @@ fn file_copy_template_lineinfile_command_leave_the_same_bytes_as_ansible() {
         .arg("-e")
         .arg(format!("root={}", theirs.display()))
         .arg("-e")
-        .arg(format!("ansible_python_interpreter={}", bin.join("python3").display()))
+        .arg(format!(
+            "ansible_python_interpreter={}",
+            bin.join("python3").display()
+        ))
         .env("ANSIBLE_NOCOLOR", "1")
         .current_dir(dir.path())
         .output()
         .expect("ansible-playbook runs");
-    assert!(out.status.success(), "ansible-playbook failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ansible-playbook failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let root_arg = format!("root={}", ours.display());
-    let run = Dr::new(dir.path(), &["apply", playbook.to_str().unwrap(), "-i", "inv.yml", "-e", &root_arg]).run();
+    let run = Dr::new(
+        dir.path(),
+        &[
+            "apply",
+            playbook.to_str().unwrap(),
+            "-i",
+            "inv.yml",
+            "-e",
+            &root_arg,
+        ],
+    )
+    .run();
     run.code(0);
     let (a, b) = (tree(&ours), tree(&theirs));
     for ((pa, ba, ma), (pb, bb, mb)) in a.iter().zip(b.iter()) {
         assert_eq!(pa, pb, "different file sets");
-        assert_eq!(String::from_utf8_lossy(ba), String::from_utf8_lossy(bb), "contents of {pa} differ");
+        assert_eq!(
+            String::from_utf8_lossy(ba),
+            String::from_utf8_lossy(bb),
+            "contents of {pa} differ"
+        );
         assert_eq!(ma, mb, "mode of {pa} differs: dr {ma:o}, ansible {mb:o}");
     }
-    assert_eq!(a.len(), b.len(), "different file sets: dr {a:?}\nansible {b:?}", a = a.iter().map(|x| &x.0).collect::<Vec<_>>(), b = b.iter().map(|x| &x.0).collect::<Vec<_>>());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "different file sets: dr {a:?}\nansible {b:?}",
+        a = a.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        b = b.iter().map(|x| &x.0).collect::<Vec<_>>()
+    );
 
     // And dr converges: a second apply changes nothing.
-    Dr::new(dir.path(), &["apply", playbook.to_str().unwrap(), "-i", "inv.yml", "-e", &root_arg]).run().code(0).stdout_has("Applied: 0 change(s).");
+    Dr::new(
+        dir.path(),
+        &[
+            "apply",
+            playbook.to_str().unwrap(),
+            "-i",
+            "inv.yml",
+            "-e",
+            &root_arg,
+        ],
+    )
+    .run()
+    .code(0)
+    .stdout_has("Applied: 0 change(s).");
 }

@@ -77,7 +77,8 @@ fn demo_plan_apply_converge_and_drift() {
         .stdout_has("-DATABASE_URL=postgres://app:********@akira-db-09:5432/akira")
         .stdout_has("+DATABASE_URL=postgres://app:********@akira-db-01:5432/akira")
         .stdout_lacks(PASSWORD)
-        .stdout_lacks("APP_ENV");
+        .stdout_lacks("+APP_ENV")
+        .stdout_lacks("-APP_ENV");
     assert!(
         std::fs::read_to_string(&env_path)
             .unwrap()
@@ -88,7 +89,11 @@ fn demo_plan_apply_converge_and_drift() {
     // JSON output is masked too.
     let json = run("plan", &["--format", "json"]);
     json.code(2).stdout_lacks(PASSWORD);
-    assert_eq!(json.json()["changed"], 1);
+    assert_eq!(
+        json.json()["changed"],
+        2,
+        "the DATABASE_URL line and the restart handler"
+    );
 }
 
 #[test]

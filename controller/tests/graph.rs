@@ -8,31 +8,67 @@ use util::{Dr, repo_root};
 fn site_runs_database_then_stateful_then_management_then_signaling() {
     let run = Dr::new(&repo_root(), &["graph", "playbooks/site.yml"]).run();
     run.code(0);
-    let stages: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("  ") && !l.starts_with("    ")).collect();
-    let names: Vec<&str> = stages.iter().map(|l| l.trim().split(" (").next().unwrap()).collect();
-    assert_eq!(names, ["database", "stateful", "management", "signaling"], "{}", run.stdout);
+    let stages: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("    "))
+        .collect();
+    let names: Vec<&str> = stages
+        .iter()
+        .map(|l| l.trim().split(" (").next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["database", "stateful", "management", "signaling"],
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.starts_with("stage 1:\n  database (playbooks/site.yml:6:3)\n    hosts: akira-db-01, akira-db-02\nstage 2:"), "{}", run.stdout);
-    assert!(run.stdout.contains("stage 4:\n  signaling"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("stage 4:\n  signaling"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn limit_management_keeps_only_the_management_stage() {
-    let run = Dr::new(&repo_root(), &["graph", "playbooks/site.yml", "--limit", "management"]).run();
+    let run = Dr::new(
+        &repo_root(),
+        &["graph", "playbooks/site.yml", "--limit", "management"],
+    )
+    .run();
     run.code(0);
-    assert!(run.stdout.starts_with("stage 1:\n  management (playbooks/site.yml:"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("stage 1:\n  management (playbooks/site.yml:"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("stage 2:"), "{}", run.stdout);
-    run.stdout_has("hosts: akira-mgmt-01").stdout_has("not run (no hosts after --limit): database, stateful, signaling");
+    run.stdout_has("hosts: akira-mgmt-01")
+        .stdout_has("not run (no hosts after --limit): database, stateful, signaling");
 }
 
 #[test]
 fn json_and_dot() {
-    let json = Dr::new(&repo_root(), &["graph", "playbooks/site.yml", "--format", "json"]).run();
+    let json = Dr::new(
+        &repo_root(),
+        &["graph", "playbooks/site.yml", "--format", "json"],
+    )
+    .run();
     let doc = json.code(0).json();
     assert_eq!(doc["stages"].as_array().unwrap().len(), 4);
     assert_eq!(doc["stages"][2]["plays"][0]["name"], "management");
     assert_eq!(doc["stages"][2]["plays"][0]["hosts"][0], "akira-mgmt-01");
-    let dot = Dr::new(&repo_root(), &["graph", "playbooks/site.yml", "--format", "dot"]).run();
-    dot.code(0).stdout_has("digraph dr {").stdout_has("label=\"stage 4\"");
+    let dot = Dr::new(
+        &repo_root(),
+        &["graph", "playbooks/site.yml", "--format", "dot"],
+    )
+    .run();
+    dot.code(0)
+        .stdout_has("digraph dr {")
+        .stdout_has("label=\"stage 4\"");
 }
 
 #[test]
@@ -41,8 +77,14 @@ fn independent_plays_share_a_stage() {
     util::write_tree(
         dir.path(),
         &[
-            ("inv.yml", "all:\n  children:\n    db:\n      hosts: {db-01: {}, db-02: {}}\n    web:\n      hosts: {web-01: {}}\n    sig:\n      hosts: {sig-01: {}}\n"),
-            ("p.yml", "- name: db\n  hosts: db\n- name: web\n  hosts: web\n  after: []\n- name: sig\n  hosts: sig\n  after: [db, web]\n"),
+            (
+                "inv.yml",
+                "all:\n  children:\n    db:\n      hosts: {db-01: {}, db-02: {}}\n    web:\n      hosts: {web-01: {}}\n    sig:\n      hosts: {sig-01: {}}\n",
+            ),
+            (
+                "p.yml",
+                "- name: db\n  hosts: db\n- name: web\n  hosts: web\n  after: []\n- name: sig\n  hosts: sig\n  after: [db, web]\n",
+            ),
         ],
     );
     let run = Dr::new(dir.path(), &["graph", "p.yml", "-i", "inv.yml"]).run();

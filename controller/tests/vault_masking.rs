@@ -9,14 +9,22 @@ const SECRET: &str = "Pa55-w0rd-from-vault";
 
 fn setup(dir: &std::path::Path) {
     let hosts: String = (1..=3)
-        .map(|i| format!("    app-0{i}:\n      ansible_connection: local\n      root: {}/root{i}\n", dir.display()))
+        .map(|i| {
+            format!(
+                "    app-0{i}:\n      ansible_connection: local\n      root: {}/root{i}\n",
+                dir.display()
+            )
+        })
         .collect();
     write_tree(
         dir,
         &[
             ("inv.yml", &format!("all:\n  hosts:\n{hosts}")),
             ("pw", "correct horse battery staple\n"),
-            ("secrets.yml", &format!("db_password: {SECRET}\nreplication_password: another-{SECRET}\n")),
+            (
+                "secrets.yml",
+                &format!("db_password: {SECRET}\nreplication_password: another-{SECRET}\n"),
+            ),
             (
                 "p.yml",
                 r#"- name: env
@@ -59,10 +67,19 @@ fn setup(dir: &std::path::Path) {
             ),
         ],
     );
-    Dr::new(dir, &["vault", "encrypt", "secrets.yml", "--vault-password-file", "pw"])
-        .env("DR_VAULT_TEST_SCRYPT_WORK_FACTOR", "10")
-        .run()
-        .code(0);
+    Dr::new(
+        dir,
+        &[
+            "vault",
+            "encrypt",
+            "secrets.yml",
+            "--vault-password-file",
+            "pw",
+        ],
+    )
+    .env("DR_VAULT_TEST_SCRYPT_WORK_FACTOR", "10")
+    .run()
+    .code(0);
     let vaulted = std::fs::read_to_string(dir.join("secrets.yml")).unwrap();
     assert!(vaulted.starts_with("-----BEGIN AGE ENCRYPTED FILE-----") && !vaulted.contains(SECRET));
 }
@@ -81,13 +98,21 @@ fn vaulted_values_never_leave_unmasked() {
     };
     let mut everything = String::new();
     let plan = with("plan", &[]);
-    plan.code(2).stdout_has("DATABASE_URL=postgres://app:********@db-01:5432/akira");
+    plan.code(2)
+        .stdout_has("DATABASE_URL=postgres://app:********@db-01:5432/akira");
     let apply = with("apply", &["--diff", "-vv"]);
     apply.code(0).stdout_has("password is ********");
-    assert_eq!(apply.stderr.matches("decrypting vault file").count(), 1, "the vault was not decrypted exactly once:\n{}", apply.stderr);
+    assert_eq!(
+        apply.stderr.matches("decrypting vault file").count(),
+        1,
+        "the vault was not decrypted exactly once:\n{}",
+        apply.stderr
+    );
     let json = with("plan", &["--format", "json"]);
     json.code(0);
-    let edited = std::fs::read_to_string(cwd.join("root2/.env")).unwrap().replace("db-01", "db-09");
+    let edited = std::fs::read_to_string(cwd.join("root2/.env"))
+        .unwrap()
+        .replace("db-01", "db-09");
     std::fs::write(cwd.join("root2/.env"), edited).unwrap();
     let drift = with("apply", &["--diff", "--format", "json"]);
     drift.code(0);
@@ -100,13 +125,28 @@ fn vaulted_values_never_leave_unmasked() {
     }
     let report = Dr::new(cwd, &["report"]).run();
     everything.push_str(&report.stdout);
-    assert!(!everything.contains(SECRET), "a vaulted value leaked:\n{}", everything.lines().filter(|l| l.contains(SECRET)).collect::<Vec<_>>().join("\n"));
+    assert!(
+        !everything.contains(SECRET),
+        "a vaulted value leaked:\n{}",
+        everything
+            .lines()
+            .filter(|l| l.contains(SECRET))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     assert!(everything.contains("********"), "nothing was masked at all");
 
     // The host got the real value.
     let env = std::fs::read_to_string(cwd.join("root1/.env")).unwrap();
-    assert!(env.contains(&format!("postgres://app:{SECRET}@db-01:5432/akira")), "{env}");
-    assert!(std::fs::read_to_string(cwd.join("root3/url.txt")).unwrap().contains(SECRET));
+    assert!(
+        env.contains(&format!("postgres://app:{SECRET}@db-01:5432/akira")),
+        "{env}"
+    );
+    assert!(
+        std::fs::read_to_string(cwd.join("root3/url.txt"))
+            .unwrap()
+            .contains(SECRET)
+    );
 }
 
 #[test]
@@ -114,7 +154,19 @@ fn wrong_vault_password_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path());
     std::fs::write(dir.path().join("wrong"), "not it\n").unwrap();
-    let run = Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml", "--vault-password-file", "wrong"]).run();
-    run.code(1).stderr_has("wrong vault password for `secrets.yml`");
+    let run = Dr::new(
+        dir.path(),
+        &[
+            "plan",
+            "p.yml",
+            "-i",
+            "inv.yml",
+            "--vault-password-file",
+            "wrong",
+        ],
+    )
+    .run();
+    run.code(1)
+        .stderr_has("wrong vault password for `secrets.yml`");
     assert!(!run.stderr.contains(SECRET) && !run.stdout.contains(SECRET));
 }

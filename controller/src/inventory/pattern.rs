@@ -243,7 +243,10 @@ mod tests {
 
     #[test]
     fn names_groups_all() {
-        assert_eq!(sel("all"), ["lonely", "akira-db-01", "akira-db-02", "akira-mgmt-01"]);
+        assert_eq!(
+            sel("all"),
+            ["lonely", "akira-db-01", "akira-db-02", "akira-mgmt-01"]
+        );
         assert_eq!(sel("*"), sel("all"));
         assert_eq!(sel("database"), ["akira-db-01", "akira-db-02"]);
         assert_eq!(sel("akira-mgmt-01"), ["akira-mgmt-01"]);
@@ -254,13 +257,19 @@ mod tests {
     fn globs_and_regex() {
         assert_eq!(sel("akira-db-*"), ["akira-db-01", "akira-db-02"]);
         assert_eq!(sel("akira-*-01"), ["akira-db-01", "akira-mgmt-01"]);
-        assert_eq!(sel("~akira-(db|mgmt)-0[1]"), ["akira-db-01", "akira-mgmt-01"]);
+        assert_eq!(
+            sel("~akira-(db|mgmt)-0[1]"),
+            ["akira-db-01", "akira-mgmt-01"]
+        );
         assert_eq!(sel("data*"), ["akira-db-01", "akira-db-02"]);
     }
 
     #[test]
     fn union_intersection_exclusion() {
-        assert_eq!(sel("database,management"), ["akira-db-01", "akira-db-02", "akira-mgmt-01"]);
+        assert_eq!(
+            sel("database,management"),
+            ["akira-db-01", "akira-db-02", "akira-mgmt-01"]
+        );
         assert_eq!(sel("database:management"), sel("database,management"));
         assert_eq!(sel("database:&primary"), ["akira-db-01"]);
         assert_eq!(sel("database:!primary"), ["akira-db-02"]);
@@ -273,13 +282,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("retry");
         std::fs::write(&file, "akira-db-02\n# comment\nakira-mgmt-01\n").unwrap();
-        assert_eq!(sel(&format!("@{}", file.display())), ["akira-db-02", "akira-mgmt-01"]);
+        assert_eq!(
+            sel(&format!("@{}", file.display())),
+            ["akira-db-02", "akira-mgmt-01"]
+        );
     }
 
     #[test]
     fn no_match_suggests_near_names() {
         let err = inv().select("managment").unwrap_err();
-        assert_eq!(err.to_string(), "host pattern `managment` matches no host or group; did you mean `management`?");
-        assert!(matches!(inv().select("~(").unwrap_err(), PatternError::BadRegex { .. }));
+        assert_eq!(
+            err.to_string(),
+            "host pattern `managment` matches no host or group; did you mean `management`?"
+        );
+        assert!(matches!(
+            inv().select("~(").unwrap_err(),
+            PatternError::BadRegex { .. }
+        ));
     }
 }

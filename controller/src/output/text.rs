@@ -158,7 +158,7 @@ impl TextPrinter {
                     }
                 }
                 if self.show_diffs && *status == Status::Changed {
-                    for d in diffs {
+                    for d in diffs.iter().filter(|d| d.text.trim() != msg.trim()) {
                         out.push_str(&self.paint.diff(&self.masker.mask(&d.text), "      "));
                     }
                 }

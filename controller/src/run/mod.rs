@@ -52,6 +52,13 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         &secrets,
     )?;
     let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
+    let used: Vec<_> = plays
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !dag.plays[*i].hosts.is_empty())
+        .map(|(_, p)| p)
+        .collect();
+    vars.preload(&used, &secrets)?;
     if how.mode == Mode::Apply && !how.yes {
         confirm::destructive_steps(&dag, &plays)?;
     }

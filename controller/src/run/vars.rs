@@ -69,16 +69,7 @@ impl RunVars {
                 vars.extend(loaded);
                 continue;
             }
-            let loaded = crate::vars_file::load(&path, secrets).map_err(|d| {
-                if d.message.starts_with("cannot read") {
-                    Diagnostic::new(
-                        loc.clone(),
-                        format!("cannot read vars file `{}`", path.display()),
-                    )
-                } else {
-                    d
-                }
-            })?;
+            let loaded = load_vars_file(&path, loc, secrets)?;
             self.lock_files().insert(path, loaded.clone());
             vars.extend(loaded);
         }
@@ -98,9 +89,42 @@ impl RunVars {
 }
 
 impl RunVars {
+    /// Reads every play's `vars_files` up front, so a missing file or a wrong vault key is
+    /// one clear error before anything runs, not one failure per node.
+    pub fn preload(&self, plays: &[&PlaySpec], secrets: &Secrets) -> Result<(), Diagnostic> {
+        for play in plays {
+            for (file, loc) in &play.vars_files {
+                let path = play.dir.join(file);
+                if self.lock_files().contains_key(&path) {
+                    continue;
+                }
+                let loaded = load_vars_file(&path, loc, secrets)?;
+                self.lock_files().insert(path, loaded);
+            }
+        }
+        Ok(())
+    }
+
     fn lock_files(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Map<String, Value>>> {
         self.files.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn load_vars_file(
+    path: &Path,
+    loc: &crate::diagnostic::Loc,
+    secrets: &Secrets,
+) -> Result<Map<String, Value>, Diagnostic> {
+    crate::vars_file::load(path, secrets).map_err(|d| {
+        if d.message.starts_with("cannot read") {
+            Diagnostic::new(
+                loc.clone(),
+                format!("cannot read vars file `{}`", path.display()),
+            )
+        } else {
+            d
+        }
+    })
 }
 
 fn absolute(dir: &Path) -> String {
