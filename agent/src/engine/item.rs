@@ -102,7 +102,8 @@ impl Runner<'_> {
 
         let attempts_allowed = match (&task.until, task.retries) {
             (None, _) => 1,
-            (Some(_), retries) => retries.unwrap_or(3).max(1) + 1,
+            // As Ansible: the first run plus `retries` (default 3) more.
+            (Some(_), retries) => retries.unwrap_or(3).saturating_add(1),
         };
         let delay = Duration::from_secs_f64(task.delay.unwrap_or(5.0).clamp(0.0, 86_400.0));
         let mut attempt = 0;

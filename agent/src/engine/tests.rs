@@ -576,3 +576,61 @@ fn omitted_arguments_are_dropped() {
     assert_eq!(finished(&ev).1, None);
     assert_eq!(std::fs::read_to_string(&dest).unwrap_or_default(), "x");
 }
+
+#[test]
+fn bad_input_fails_cleanly_and_finished_is_always_last() {
+    let cases = vec![
+        task("copy", json!("not a mapping"), json!({})),
+        task("copy", json!({"dest": 5, "content": []}), json!({})),
+        task("debug", json!({"msg": "{{ unclosed"}), json!({})),
+        task("debug", json!({"msg": "x"}), json!({"loop": "{{ 5 }}"})),
+        task("debug", json!({"msg": "x"}), json!({"when": ["{{{{"]})),
+        task("shell", json!(null), json!({})),
+        task(
+            "lineinfile",
+            json!({"path": "/nonexistent/x", "regexp": "(", "line": "a"}),
+            json!({}),
+        ),
+        task(
+            "file",
+            json!({"path": "", "state": "directory", "mode": "u=xyz"}),
+            json!({}),
+        ),
+        task("no_such_module", json!({}), json!({})),
+        task(
+            "debug",
+            json!({"msg": "{{ a }}"}),
+            json!({"vars": {"a": "{{ b }}", "b": "{{ a }}"}}),
+        ),
+        task("set_fact", json!({"1bad": 1}), json!({})),
+        task(
+            "env_file",
+            json!({"path": "/nonexistent/dir/.env", "set": {"A": {"nested": [1]}}}),
+            json!({}),
+        ),
+    ];
+    for case in cases {
+        let req = request(json!([case.clone()]), json!([]), json!({}));
+        let ev = events(&req);
+        let (stats, error) = finished(&ev);
+        assert_eq!(stats.failed, 1, "{case}: {ev:?}");
+        assert!(error.is_some_and(|e| !e.is_empty()), "{case}");
+    }
+}
+
+#[test]
+fn retries_zero_means_one_attempt() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = dir.path().join("log");
+    let req = request(
+        json!([task(
+            "shell",
+            json!(format!("echo x >> {}; false", log.display())),
+            json!({"register": "r", "until": "r.rc == 0", "retries": 0, "delay": 0})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    let _ = events(&req);
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "x\n");
+}
