@@ -22,6 +22,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("dirname", dirname);
     env.add_filter("combine", combine);
     env.add_filter("bool", ansible_bool);
+    env.add_filter("int", ansible_int);
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
     env.add_filter("quote", quote);
@@ -319,6 +320,38 @@ fn ansible_bool(v: Value) -> bool {
         ),
         _ => false,
     }
+}
+
+/// Ansible's `int`: numbers truncate, numeric strings parse (with `base`), anything else
+/// is `default` (0).
+fn ansible_int(v: Value, default: Option<i64>, kwargs: Kwargs) -> Result<i64, Error> {
+    let base: Option<u32> = kwargs.get("base")?;
+    let default = default.unwrap_or(0);
+    Ok(match v.kind() {
+        ValueKind::Bool => i64::from(v.is_true()),
+        ValueKind::Number => v
+            .as_i64()
+            .unwrap_or_else(|| f64::try_from(v.clone()).map_or(default, |f| f.trunc() as i64)),
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or("").trim();
+            let base = base.unwrap_or(10);
+            let digits = match base {
+                16 => s.trim_start_matches("0x"),
+                8 => s.trim_start_matches("0o"),
+                2 => s.trim_start_matches("0b"),
+                _ => s,
+            };
+            i64::from_str_radix(digits, base)
+                .ok()
+                .or_else(|| {
+                    (base == 10)
+                        .then(|| s.parse::<f64>().ok().map(|f| f.trunc() as i64))
+                        .flatten()
+                })
+                .unwrap_or(default)
+        }
+        _ => default,
+    })
 }
 
 fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
