@@ -59,16 +59,42 @@ pub fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
+/// Why an atomic write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The file system refused.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The validation command rejected the new content; nothing was replaced.
+    #[error("validation failed: {0}")]
+    Invalid(String),
+}
+
 /// Atomically replaces (or creates) `path` with `data`.
 ///
 /// The new file keeps the mode and owner of the file it replaces unless `attrs` sets them;
 /// a new file gets `default_mode` and the agent's user.
 pub fn write_atomic(path: &Path, data: &[u8], attrs: Attrs, default_mode: u32) -> io::Result<()> {
+    write_atomic_with(path, data, attrs, default_mode, &|_| Ok(())).map_err(|e| match e {
+        WriteError::Io(e) => e,
+        WriteError::Invalid(m) => io::Error::other(m),
+    })
+}
+
+/// [`write_atomic`], calling `validate` on the finished temporary file before it replaces
+/// `path` (Ansible's `validate: visudo -cf %s`).
+pub fn write_atomic_with(
+    path: &Path,
+    data: &[u8],
+    attrs: Attrs,
+    default_mode: u32,
+    validate: &dyn Fn(&Path) -> Result<(), String>,
+) -> Result<(), WriteError> {
     let dir = parent(path);
     let existing = match Current::of(path) {
         Ok(c) => Some(c),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let name = path
         .file_name()
@@ -90,8 +116,10 @@ pub fn write_atomic(path: &Path, data: &[u8], attrs: Attrs, default_mode: u32) -
     tmp.as_file()
         .set_permissions(Permissions::from_mode(mode))?;
     tmp.as_file().sync_all()?;
+    validate(tmp.path()).map_err(WriteError::Invalid)?;
     tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    Ok(())
 }
 
 /// Sets mode, owner and group of an existing path (no-op for `None`s).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as Json};
 
 use super::attrs::{self, AttrSpec};
-use super::{Action, Context, ModuleError, Outcome, Plan};
+use super::{Action, ArgsError, Context, ModuleError, Outcome, Plan};
 use crate::diff;
 use crate::fsutil::{self, Attrs, Current};
 
@@ -32,6 +32,9 @@ pub struct FileWrite {
     pub create_parents: bool,
     /// The message for a change (`line added`); a generic one when `None`.
     pub msg: Option<String>,
+    /// A command that must accept the new file (`%s` = its temporary path) before it
+    /// replaces the old one.
+    pub validate: Option<String>,
 }
 
 /// Reads the current content of `path`, refusing directories.
@@ -45,9 +48,54 @@ pub fn read_current(module: &'static str, path: &Path) -> Result<Option<Vec<u8>>
     fsutil::read_optional(path).map_err(|e| ModuleError::io("cannot read", path.display(), e))
 }
 
+/// Checks a `validate:` command: it must name the file with `%s`.
+pub fn check_validate(module: &'static str, cmd: Option<&str>) -> Result<(), ModuleError> {
+    match cmd {
+        Some(c) if !c.contains("%s") => Err(ArgsError::new(
+            module,
+            format!("`validate` must contain `%s` (the file to check), found `{c}`"),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Runs `cmd` with `%s` replaced by `tmp`, without a shell.
+fn run_validate(cmd: &str, tmp: &Path) -> Result<(), String> {
+    let words = super::args::shell_split(cmd)?;
+    let tmp = tmp.display().to_string();
+    let argv: Vec<String> = words.iter().map(|w| w.replace("%s", &tmp)).collect();
+    let Some((program, args)) = argv.split_first() else {
+        return Err("empty `validate` command".to_owned());
+    };
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let said = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
+    Err(format!(
+        "`{cmd}` exited with {}: {}",
+        out.status
+            .code()
+            .map_or_else(|| "a signal".to_owned(), |c| c.to_string()),
+        said.trim()
+    ))
+}
+
 impl FileWrite {
     /// Compares with the disk and returns the plan.
     pub fn plan(self) -> Result<Plan, ModuleError> {
+        check_validate(self.module, self.validate.as_deref())?;
         let shown = self.path.display().to_string();
         let current = match &self.before {
             Some(_) => Some(
@@ -125,8 +173,15 @@ impl Action for Write {
                     .map_err(|e| ModuleError::io("cannot back up", &shown, e))?;
                 data.insert("backup_file".into(), Json::from(b));
             }
-            fsutil::write_atomic(&f.path, &f.after, self.wanted, f.default_mode)
-                .map_err(|e| ModuleError::io("cannot write", &shown, e))?;
+            let validate = |tmp: &Path| match &f.validate {
+                Some(cmd) => run_validate(cmd, tmp),
+                None => Ok(()),
+            };
+            fsutil::write_atomic_with(&f.path, &f.after, self.wanted, f.default_mode, &validate)
+                .map_err(|e| match e {
+                    fsutil::WriteError::Io(e) => ModuleError::io("cannot write", &shown, e),
+                    invalid => ModuleError::Failed(format!("`{shown}` was not changed: {invalid}")),
+                })?;
         } else {
             fsutil::set_attrs(&f.path, self.attr_changes)
                 .map_err(|e| ModuleError::io("cannot set attributes of", &shown, e))?;

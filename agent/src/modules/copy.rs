@@ -28,6 +28,10 @@ struct CopySpec {
     force: Option<bool>,
     #[serde(default, deserialize_with = "bool_ish")]
     backup: bool,
+    validate: Option<String>,
+    /// `src` is a path on the host, not a controller file.
+    #[serde(default, deserialize_with = "bool_ish")]
+    remote_src: bool,
 }
 
 impl Module for Copy {
@@ -37,7 +41,16 @@ impl Module for Copy {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
-            "content", "src", "dest", "mode", "owner", "group", "force", "backup",
+            "content",
+            "src",
+            "dest",
+            "mode",
+            "owner",
+            "group",
+            "force",
+            "backup",
+            "validate",
+            "remote_src",
         ]
     }
 
@@ -54,6 +67,11 @@ impl Module for Copy {
             }
             (Some(Json::String(s)), None) => (s.clone().into_bytes(), None),
             (Some(other), None) => (other.to_string().into_bytes(), None),
+            (None, Some(src)) if spec.remote_src => {
+                let bytes =
+                    std::fs::read(src).map_err(|e| ModuleError::io("cannot read", src, e))?;
+                (bytes, Some(src.as_str()))
+            }
             (None, Some(src)) => (shipped("copy", ctx, src)?, Some(src.as_str())),
         };
         let dest = destination(&spec.dest, src_name)?;
@@ -86,6 +104,7 @@ impl Module for Copy {
             data,
             create_parents: false,
             msg: None,
+            validate: spec.validate,
         }
         .plan()
     }

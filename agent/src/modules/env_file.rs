@@ -118,6 +118,7 @@ impl Module for EnvFile {
             data,
             create_parents: false,
             msg: (!parts.is_empty()).then(|| parts.join("; ")),
+            validate: None,
         }
         .plan()
     }

@@ -37,6 +37,7 @@ struct LineInFileSpec {
     firstmatch: bool,
     #[serde(default, deserialize_with = "bool_ish")]
     backup: bool,
+    validate: Option<String>,
     mode: Option<FileMode>,
     owner: Option<Json>,
     group: Option<Json>,
@@ -71,6 +72,7 @@ impl Module for LineInFile {
             "backrefs",
             "firstmatch",
             "backup",
+            "validate",
             "mode",
             "owner",
             "group",
@@ -182,6 +184,7 @@ impl Module for LineInFile {
             data,
             create_parents: spec.create,
             msg: msg_is_change.then_some(msg),
+            validate: spec.validate,
         }
         .plan()
     }

@@ -24,6 +24,7 @@ struct TemplateSpec {
     force: Option<bool>,
     #[serde(default, deserialize_with = "bool_ish")]
     backup: bool,
+    validate: Option<String>,
 }
 
 impl Module for Template {
@@ -32,7 +33,9 @@ impl Module for Template {
     }
 
     fn arg_names(&self) -> &'static [&'static str] {
-        &["src", "dest", "mode", "owner", "group", "force", "backup"]
+        &[
+            "src", "dest", "mode", "owner", "group", "force", "backup", "validate",
+        ]
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
@@ -70,6 +73,7 @@ impl Module for Template {
             data,
             create_parents: false,
             msg: None,
+            validate: spec.validate,
         }
         .plan()
     }

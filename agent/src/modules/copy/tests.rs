@@ -117,3 +117,47 @@ fn errors_name_the_problem() {
         .contains("unknown field `mdoe`")
     );
 }
+
+#[test]
+fn validate_rejects_bad_content_and_keeps_the_old_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("conf");
+    fs::write(&dest, "good\n").unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let ctx = h.ctx(false);
+    let args = json!({"content": "bad\n", "dest": dest.display().to_string(), "validate": "grep -q good %s"});
+    let plan = crate::modules::Module::check(&Copy, &ctx, &args).unwrap_or_else(|e| panic!("{e}"));
+    let err = match plan.action.map(|a| a.apply(&ctx)) {
+        Some(Err(e)) => e.to_string(),
+        _ => panic!("expected validation to fail"),
+    };
+    assert!(
+        err.contains("validation failed") && err.contains("grep -q good"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&dest).unwrap_or_default(), "good\n");
+    let leftovers = fs::read_dir(dir.path()).map(|r| r.count()).unwrap_or(0);
+    assert_eq!(leftovers, 1, "temporary file left behind");
+    let ok = json!({"content": "good too\n", "dest": dest.display().to_string(), "validate": "grep -q good %s"});
+    assert!(h.apply(&Copy, ok).changed);
+    assert!(
+        h.check_err(
+            &Copy,
+            json!({"content": "x", "dest": "/tmp/x", "validate": "true"})
+        )
+        .contains("%s")
+    );
+}
+
+#[test]
+fn remote_src_reads_a_host_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = dir.path().join("backup");
+    let dest = dir.path().join("live");
+    fs::write(&src, "saved\n").unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let args = json!({"src": src.display().to_string(), "dest": dest.display().to_string(), "remote_src": true});
+    assert!(h.apply(&Copy, args.clone()).changed);
+    assert_eq!(fs::read_to_string(&dest).unwrap_or_default(), "saved\n");
+    assert!(!h.check(&Copy, args).outcome.changed);
+}
