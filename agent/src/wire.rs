@@ -100,6 +100,13 @@ pub struct Task {
     /// `loop:` / `with_items:` value (a list or a template producing one).
     #[serde(default, alias = "loop", skip_serializing_if = "Option::is_none")]
     pub loop_: Option<Value>,
+    /// Set for `with_items:`, which flattens one level of nested lists (`loop:` does not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loop_flatten: bool,
+    /// `loop_control.label`: how each item is shown in events (a template, rendered with
+    /// the item). Without it the whole item is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_label: Option<String>,
     /// `loop_control.loop_var` (default `item`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loop_var: Option<String>,

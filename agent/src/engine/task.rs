@@ -43,7 +43,11 @@ impl Runner<'_> {
                     let extra = loop_vars(&loop_var, &item, i, len);
                     let scope = self.task_scope(task, Some(extra));
                     let result = self.run_item(task, &name, &scope);
-                    let label = self.masker.mask(&label(&item)).into_owned();
+                    let shown = match &task.loop_label {
+                        Some(l) => scope.render_string(l).unwrap_or_else(|_| label(&item)),
+                        None => label(&item),
+                    };
+                    let label = self.masker.mask(&shown).into_owned();
                     // Facts set by one item are visible to the next, as in Ansible.
                     self.set_facts(&result.facts);
                     self.emit_result(index, handler, task, &name, Some(label.clone()), &result);
@@ -218,6 +222,15 @@ impl Runner<'_> {
             return Ok(None);
         };
         match scope.render_value(raw) {
+            Ok(Json::Array(items)) if task.loop_flatten => Ok(Some(
+                items
+                    .into_iter()
+                    .flat_map(|i| match i {
+                        Json::Array(inner) => inner,
+                        other => vec![other],
+                    })
+                    .collect(),
+            )),
             Ok(Json::Array(items)) => Ok(Some(items)),
             Ok(Json::Null) => Ok(Some(Vec::new())),
             Ok(other) => Err(format!(

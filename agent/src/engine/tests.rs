@@ -634,3 +634,22 @@ fn retries_zero_means_one_attempt() {
     let _ = events(&req);
     assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "x\n");
 }
+
+#[test]
+fn with_items_flattens_and_labels_are_rendered() {
+    let req = request(
+        json!([task(
+            "debug",
+            json!({"msg": "{{ item.name | default(item) }}"}),
+            json!({"loop": [[1, 2], {"name": "db", "password": "pw"}], "loop_flatten": true, "loop_label": "{{ item.name | default(item) }}"})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    let items: Vec<Option<String>> = results(&ev).into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        items,
+        vec![Some("1".into()), Some("2".into()), Some("db".into())]
+    );
+}
