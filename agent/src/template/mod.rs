@@ -31,10 +31,12 @@ pub const MAX_DEPTH: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// A variable (or attribute of one) that does not exist was used.
-    #[error("`{name}` is undefined")]
+    #[error("`{name}` is undefined{}", at_line(*line))]
     Undefined {
         /// The variable, dotted when it is an attribute (`db.host`).
         name: String,
+        /// Line in a multi-line template (template files).
+        line: Option<usize>,
     },
     /// Variables refer to each other in a loop (or nest deeper than [`MAX_DEPTH`]).
     #[error("recursive loop detected while rendering `{name}`")]
@@ -43,13 +45,19 @@ pub enum TemplateError {
         name: String,
     },
     /// Syntax errors, failing filters and every other template failure.
-    #[error("template error in `{source_text}`: {detail}")]
+    #[error("template error in `{source_text}`{}: {detail}", at_line(*line))]
     Render {
+        /// Line in a multi-line template (template files).
+        line: Option<usize>,
         /// The template text (shortened).
         source_text: String,
         /// minijinja's explanation.
         detail: String,
     },
+}
+
+fn at_line(line: Option<usize>) -> String {
+    line.map(|l| format!(" at line {l}")).unwrap_or_default()
 }
 
 /// The shared template environment: filters, tests and Ansible's whitespace rules.

@@ -151,6 +151,7 @@ impl Inner {
         if value.is_undefined() {
             return Err(TemplateError::Undefined {
                 name: self.undefined_name(expr, true),
+                line: None,
             });
         }
         Ok(value)
@@ -204,9 +205,12 @@ impl Inner {
     }
 
     fn convert_error(&self, e: minijinja::Error, src: &str, is_expr: bool) -> TemplateError {
+        // Lines only help in multi-line templates (files); inline strings are shown whole.
+        let line = e.line().filter(|_| src.contains('\n'));
         if e.kind() == ErrorKind::UndefinedError {
             return TemplateError::Undefined {
                 name: self.undefined_name(src, is_expr),
+                line,
             };
         }
         let mut detail = e.kind().to_string();
@@ -215,6 +219,7 @@ impl Inner {
             detail.push_str(d);
         }
         TemplateError::Render {
+            line,
             source_text: shorten(src),
             detail,
         }
@@ -282,6 +287,7 @@ fn shorten(s: &str) -> String {
 
 fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
     serde_json::to_value(value).map_err(|e| TemplateError::Render {
+        line: None,
         source_text: shorten(src),
         detail: format!("cannot convert the result to data: {e}"),
     })

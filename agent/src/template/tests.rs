@@ -34,13 +34,15 @@ fn undefined_printed_names_variable() {
     assert_eq!(
         s.render_string("host={{ db_host }}").unwrap_err(),
         TemplateError::Undefined {
-            name: "db_host".into()
+            name: "db_host".into(),
+            line: None
         }
     );
     assert_eq!(
         s.render_string("{{ db.host }}").unwrap_err(),
         TemplateError::Undefined {
-            name: "db.host".into()
+            name: "db.host".into(),
+            line: None
         }
     );
 }
@@ -51,7 +53,8 @@ fn undefined_in_nested_variable_names_the_root_cause() {
     assert_eq!(
         s.render_string("{{ url }}").unwrap_err(),
         TemplateError::Undefined {
-            name: "db_host".into()
+            name: "db_host".into(),
+            line: None
         }
     );
 }
@@ -94,7 +97,8 @@ fn eval_bool_conditions() {
     assert_eq!(
         s.eval_bool("nope").unwrap_err(),
         TemplateError::Undefined {
-            name: "nope".into()
+            name: "nope".into(),
+            line: None
         }
     );
 }
@@ -181,4 +185,17 @@ fn python_methods_work() {
         .unwrap(),
         "a=1 2"
     );
+}
+
+#[test]
+fn errors_in_template_files_name_the_line() {
+    let s = scope(json!({"a": 1}));
+    assert_eq!(
+        s.render_string("x={{ a }}\ny={{ b }}\n")
+            .unwrap_err()
+            .to_string(),
+        "`b` is undefined at line 2"
+    );
+    let err = s.render_string("ok\n{% if %}\n").unwrap_err().to_string();
+    assert!(err.contains("at line 2"), "{err}");
 }
