@@ -25,7 +25,7 @@ fn interrupt_lets_running_nodes_finish_and_records_the_rest() {
             ),
         ],
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dr"))
+    let child = Command::new(env!("CARGO_BIN_EXE_dr"))
         .args(["apply", "p.yml", "-i", "inv.yml"])
         .current_dir(cwd)
         .stdin(Stdio::null())

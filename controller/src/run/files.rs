@@ -53,11 +53,12 @@ fn rendered_srcs(src: &str, task: &Task, vars: &Map<String, Value>) -> Vec<Strin
     for item in items {
         let mut ctx = vars.clone();
         ctx.insert(loop_var.clone(), item);
-        if let Ok(text) = env.render_str(src, minijinja::Value::from(minijinja::value::Serde(&ctx)))
+        let rendered = env.render_str(src, minijinja::Value::from(minijinja::value::Serde(&ctx)));
+        if let Ok(text) = rendered
+            && !text.is_empty()
+            && !out.contains(&text)
         {
-            if !text.is_empty() && !out.contains(&text) {
-                out.push(text);
-            }
+            out.push(text);
         }
     }
     out

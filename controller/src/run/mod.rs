@@ -172,7 +172,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         (Mode::Check, false, _) => 2,
         (Mode::Apply, false, _) => 0,
     };
-    let interrupted = outcomes.iter().any(|o| *o == Outcome::Interrupted);
+    let interrupted = outcomes.contains(&Outcome::Interrupted);
     journal
         .line(OffsetDateTime::now_utc(), "run_end", json!({
             "exit_code": code,
