@@ -157,3 +157,16 @@ fn inventory_unknown_group_key() {
         .stderr_has("error: unknown key `host` in group `db`\n --> inv.yml:4:7")
         .stderr_has("did you mean `hosts`?");
 }
+
+#[test]
+fn delegate_to_another_host_is_refused_not_ignored() {
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - command: /bin/true\n      delegate_to: localhost\n",
+    );
+    assert!(
+        err.starts_with(
+            "error: `delegate_to: localhost` is not supported by dr yet\n --> p.yml:4:7\n"
+        ),
+        "{err}"
+    );
+}

@@ -41,6 +41,10 @@ pub const KEYWORDS: &[&str] = &[
     "timeout",
 ];
 
+/// The condition `run_once: true` becomes: only the first host of the play runs the task
+/// (registered results are not copied to the other hosts, unlike Ansible).
+pub const RUN_ONCE: &str = "inventory_hostname == ansible_play_hosts[0]";
+
 /// Block keywords that dr does not run yet; named so the error can say so.
 const UNSUPPORTED: &[&str] = &[
     "block",
@@ -189,8 +193,20 @@ fn apply_keyword(task: &mut Task, k: &str, key: &Node, v: &Node) -> Result<(), D
         "delay" => task.delay = Some(number(v, "delay")?),
         "vars" => task.vars = object(v, "vars")?,
         "environment" => task.environment = object(v, "environment")?,
-        // Controller-side keywords, and ones accepted for compatibility.
-        "delegate_to" | "become" | "become_user" | "run_once" | "diff" | "timeout" => {}
+        "delegate_to" => {
+            let target = text_of(v, "delegate_to")?;
+            if target.replace(' ', "") != "{{inventory_hostname}}" {
+                return Err(Diagnostic::new(key.loc.clone(), format!("`delegate_to: {target}` is not supported by dr yet"))
+                    .with_help("dr runs a play's tasks on the play's hosts; move the task to a play with `hosts: <target>` and order it with `after:`"));
+            }
+        }
+        "run_once" => {
+            if bool_of(v, "run_once")? {
+                task.when.insert(0, RUN_ONCE.to_owned());
+            }
+        }
+        // Privilege escalation is per play (the agent runs under `sudo -n`); accepted here.
+        "become" | "become_user" | "diff" | "timeout" => {}
         _ => {
             return Err(Diagnostic::new(
                 key.loc.clone(),

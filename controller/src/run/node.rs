@@ -42,7 +42,7 @@ pub struct NodeJob {
 pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -> Outcome {
     let node = &job.dag.nodes[i];
     let play = &job.plays[node.play];
-    let request = match build_request(job, play, &node.host) {
+    let request = match build_request(job, play, &job.dag.plays[node.play].hosts, &node.host) {
         Ok(r) => r,
         Err(message) => {
             return Outcome::Failed {
@@ -78,10 +78,15 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
     }
 }
 
-fn build_request(job: &NodeJob, play: &PlaySpec, host: &str) -> Result<Request, String> {
+fn build_request(
+    job: &NodeJob,
+    play: &PlaySpec,
+    play_hosts: &[String],
+    host: &str,
+) -> Result<Request, String> {
     let vars = job
         .vars
-        .for_node(&job.inventory, play, host, &job.secrets)
+        .for_node(&job.inventory, play, play_hosts, host, &job.secrets)
         .map_err(|d| d.to_string())?;
     let all_tasks: Vec<_> = play.tasks.iter().chain(play.handlers.iter()).collect();
     let files = files::collect(&all_tasks, &vars, &play.dir);

@@ -57,6 +57,7 @@ impl RunVars {
         &self,
         inv: &Inventory,
         play: &PlaySpec,
+        play_hosts: &[String],
         host: &str,
         secrets: &Secrets,
     ) -> Result<Map<String, Value>, Diagnostic> {
@@ -84,6 +85,7 @@ impl RunVars {
         vars.insert("hostvars".into(), Value::Object(self.hostvars.clone()));
         vars.insert("playbook_dir".into(), json!(absolute(&play.dir)));
         vars.insert("ansible_play_name".into(), json!(play.name));
+        vars.insert("ansible_play_hosts".into(), json!(play_hosts));
         Ok(vars)
     }
 }
