@@ -201,10 +201,12 @@ impl Runner<'_> {
     /// `scope` plus the task's result under its `register` name.
     fn with_registered(&self, task: &Task, scope: &Scope, result: &Map<String, Json>) -> Scope {
         let mut vars = scope.vars().clone();
+        let mut raw = scope.raw_names().clone();
         if let Some(name) = &task.register {
             vars.insert(name.clone(), Json::Object(result.clone()));
+            raw.insert(name.clone());
         }
-        self.templater.scope(vars)
+        self.templater.scope_with_raw(vars, raw)
     }
 }
 

@@ -8,6 +8,7 @@ mod item;
 mod tags;
 mod task;
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde_json::{Map, Value as Json};
@@ -64,6 +65,9 @@ struct Runner<'a> {
     templater: Templater,
     /// Host-scoped variables: the request's, plus facts and registered results.
     vars: Map<String, Json>,
+    /// Variables that hold data, never rendered again: registered results and facts
+    /// (already rendered when set), as Ansible's "unsafe" values.
+    raw: HashSet<String>,
     /// Per handler: notified and not yet run.
     notified: Vec<bool>,
     stats: Stats,
@@ -97,6 +101,7 @@ impl<'a> Runner<'a> {
             masker: Masker::new(&request.secrets),
             templater: Templater::new(),
             vars,
+            raw: HashSet::new(),
             notified: vec![false; request.play.handlers.len()],
             stats: Stats::default(),
         }
@@ -126,7 +131,9 @@ impl<'a> Runner<'a> {
     fn notify(&mut self, task: &Task) -> Result<(), String> {
         let handlers = &self.request.play.handlers;
         for topic in &task.notify {
-            let scope = self.templater.scope(self.vars.clone());
+            let scope = self
+                .templater
+                .scope_with_raw(self.vars.clone(), self.raw.clone());
             let topic = scope.render_string(topic).unwrap_or_else(|_| topic.clone());
             let mut found = false;
             for (i, h) in handlers.iter().enumerate() {

@@ -119,6 +119,7 @@ impl Runner<'_> {
                     .unwrap_or(Json::Null)
             };
             self.vars.insert(register.clone(), value);
+            self.raw.insert(register.clone());
         }
 
         let fatal = if failed && !task.ignore_errors {
@@ -177,22 +178,27 @@ impl Runner<'_> {
     fn set_facts(&mut self, facts: &Map<String, Json>) {
         for (k, v) in facts {
             self.vars.insert(k.clone(), v.clone());
+            self.raw.insert(k.clone());
         }
     }
 
     /// The host's variables plus the task's `vars` (and loop variables).
     pub(super) fn task_scope(&self, task: &Task, extra: Option<Map<String, Json>>) -> Scope {
         let mut vars = self.vars.clone();
+        let mut raw = self.raw.clone();
         for (k, v) in &task.vars {
             vars.insert(k.clone(), v.clone());
+            raw.remove(k);
         }
         if let Some(extra) = extra {
+            // Loop items were rendered when the loop was; they are data now.
+            raw.extend(extra.keys().cloned());
             vars.extend(extra);
         }
         if let Some(check) = task.check_mode {
             vars.insert("ansible_check_mode".into(), Json::Bool(check));
         }
-        self.templater.scope(vars)
+        self.templater.scope_with_raw(vars, raw)
     }
 
     /// The rendered, masked name shown for the task.

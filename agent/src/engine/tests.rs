@@ -653,3 +653,31 @@ fn with_items_flattens_and_labels_are_rendered() {
         vec![Some("1".into()), Some("2".into()), Some("db".into())]
     );
 }
+
+#[test]
+fn registered_output_is_data_not_a_template() {
+    let req = request(
+        json!([
+            task(
+                "shell",
+                json!("echo '{''{ not_a_var }}'"),
+                json!({"register": "r"})
+            ),
+            task("set_fact", json!({"copy_of": "{{ r.stdout }}"}), json!({})),
+            debug("{{ r.stdout }} {{ copy_of }}"),
+            task(
+                "debug",
+                json!({"msg": "{{ item }}"}),
+                json!({"loop": "{{ r.stdout_lines }}"})
+            ),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(finished(&ev).1, None);
+    assert_eq!(
+        messages(&ev),
+        vec!["{{ not_a_var }} {{ not_a_var }}", "{{ not_a_var }}"]
+    );
+}

@@ -102,7 +102,17 @@ impl Templater {
 
     /// A scope over these variables.
     pub fn scope(&self, vars: serde_json::Map<String, serde_json::Value>) -> Scope {
-        Scope::new(self.env.clone(), vars)
+        Scope::new(self.env.clone(), vars, Default::default())
+    }
+
+    /// A scope where the top-level variables named in `raw` are data: strings inside them
+    /// are never rendered, as Ansible treats registered results and loop items.
+    pub fn scope_with_raw(
+        &self,
+        vars: serde_json::Map<String, serde_json::Value>,
+        raw: std::collections::HashSet<String>,
+    ) -> Scope {
+        Scope::new(self.env.clone(), vars, raw)
     }
 }
 

@@ -1,5 +1,6 @@
 //! A set of variables that renders templated values lazily, on use.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr};
@@ -21,6 +22,9 @@ pub struct Scope {
 struct Inner {
     env: Arc<Environment<'static>>,
     vars: Arc<Map<String, Json>>,
+    /// Top-level variables whose strings are data, never templates (registered results,
+    /// loop items: Ansible's "unsafe" values).
+    raw: HashSet<String>,
     state: Mutex<ResolveState>,
 }
 
@@ -35,11 +39,16 @@ struct ResolveState {
 
 impl Scope {
     /// A scope over `vars`, rendered with `env`.
-    pub(super) fn new(env: Arc<Environment<'static>>, vars: Map<String, Json>) -> Self {
+    pub(super) fn new(
+        env: Arc<Environment<'static>>,
+        vars: Map<String, Json>,
+        raw: HashSet<String>,
+    ) -> Self {
         Scope {
             inner: Arc::new(Inner {
                 env,
                 vars: Arc::new(vars),
+                raw,
                 state: Mutex::new(ResolveState::default()),
             }),
         }
@@ -48,6 +57,11 @@ impl Scope {
     /// The raw (unrendered) variables.
     pub fn vars(&self) -> &Map<String, Json> {
         &self.inner.vars
+    }
+
+    /// The names of the variables that are data, never rendered.
+    pub fn raw_names(&self) -> &HashSet<String> {
+        &self.inner.raw
     }
 
     /// Renders `s` as a template, always producing a string.
@@ -116,6 +130,7 @@ impl Inner {
             inner: self.clone(),
             map: self.vars.clone(),
             path: String::new(),
+            raw: false,
         })
     }
 
@@ -165,9 +180,9 @@ impl Inner {
     }
 
     /// Turns a variable's raw value into a template value, rendering templated strings.
-    fn resolve(self: &Arc<Self>, v: &Json, name: String) -> Value {
+    fn resolve(self: &Arc<Self>, v: &Json, name: String, raw: bool) -> Value {
         match v {
-            Json::String(s) if is_template(s) => {
+            Json::String(s) if !raw && is_template(s) => {
                 {
                     let mut state = self.lock();
                     if state.stack.len() >= MAX_DEPTH || state.stack.contains(&name) {
@@ -194,11 +209,13 @@ impl Inner {
                 inner: self.clone(),
                 map: Arc::new(m.clone()),
                 path: name,
+                raw,
             }),
             Json::Array(a) => Value::from_object(LazySeq {
                 inner: self.clone(),
                 items: Arc::new(a.clone()),
                 path: name,
+                raw,
             }),
             other => Value::from(minijinja::value::Serde(other)),
         }
@@ -300,6 +317,8 @@ struct LazyMap {
     map: Arc<Map<String, Json>>,
     /// Dotted path of this mapping, for error messages (empty at the root).
     path: String,
+    /// Strings inside are data, not templates.
+    raw: bool,
 }
 
 impl Object for LazyMap {
@@ -310,12 +329,12 @@ impl Object for LazyMap {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let k = key.as_str()?;
         let v = self.map.get(k)?;
-        let name = if self.path.is_empty() {
-            k.to_owned()
+        let (name, raw) = if self.path.is_empty() {
+            (k.to_owned(), self.raw || self.inner.raw.contains(k))
         } else {
-            format!("{}.{k}", self.path)
+            (format!("{}.{k}", self.path), self.raw)
         };
-        Some(self.inner.resolve(v, name))
+        Some(self.inner.resolve(v, name, raw))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -334,6 +353,7 @@ struct LazySeq {
     inner: Arc<Inner>,
     items: Arc<Vec<Json>>,
     path: String,
+    raw: bool,
 }
 
 impl Object for LazySeq {
@@ -344,7 +364,10 @@ impl Object for LazySeq {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let idx = key.as_usize()?;
         let v = self.items.get(idx)?;
-        Some(self.inner.resolve(v, format!("{}[{idx}]", self.path)))
+        Some(
+            self.inner
+                .resolve(v, format!("{}[{idx}]", self.path), self.raw),
+        )
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {

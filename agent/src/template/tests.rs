@@ -199,3 +199,18 @@ fn errors_in_template_files_name_the_line() {
     let err = s.render_string("ok\n{% if %}\n").unwrap_err().to_string();
     assert!(err.contains("at line 2"), "{err}");
 }
+
+#[test]
+fn raw_variables_are_never_rendered() {
+    let Json::Object(vars) =
+        json!({"r": {"stdout": "{{ not_a_var }}", "lines": ["{{ x }}"]}, "t": "{{ r.stdout }}"})
+    else {
+        panic!("mapping")
+    };
+    let s = Templater::new().scope_with_raw(vars, ["r".to_string()].into_iter().collect());
+    assert_eq!(
+        s.render_string("{{ r.stdout }}|{{ r.lines[0] }}|{{ t }}")
+            .unwrap(),
+        "{{ not_a_var }}|{{ x }}|{{ not_a_var }}"
+    );
+}
