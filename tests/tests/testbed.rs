@@ -178,6 +178,13 @@ fn replica_follows_the_primary_and_cdrs_grow_until_the_primary_dies() {
         health.body
     );
 
+    // The lost host comes back as it was: still the primary, with every row.
+    testbed.start(DB_01).expect("starting db-01 again");
+    testbed
+        .wait_postgres(DB_01, false)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(count_cdrs(&testbed, DB_01) >= at_death);
+
     testbed.down().expect("tearing the test bed down");
 }
 
