@@ -19,6 +19,7 @@ mod lineinfile;
 mod meta;
 mod process;
 mod set_fact;
+mod setup;
 mod shell;
 mod template;
 
@@ -43,6 +44,7 @@ pub static ALL: &[&dyn Module] = &[
     &lineinfile::LineInFile,
     &meta::Meta,
     &set_fact::SetFact,
+    &setup::Setup,
     &shell::Shell,
     &template::Template,
 ];

@@ -1,0 +1,53 @@
+use serde_json::json;
+
+use super::{Setup, distribution, glob, memtotal_mb};
+use crate::modules::testutil::Harness;
+
+#[test]
+fn os_release_maps_to_ansible_names() {
+    let debian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n";
+    let d: Vec<(&str, String)> = distribution(debian);
+    assert!(d.contains(&("distribution", "Debian".into())));
+    assert!(d.contains(&("distribution_major_version", "12".into())));
+    assert!(d.contains(&("distribution_release", "bookworm".into())));
+    assert!(d.contains(&("os_family", "Debian".into())));
+    let rocky = "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n";
+    let r = distribution(rocky);
+    assert!(r.contains(&("os_family", "RedHat".into())));
+    assert!(r.contains(&("distribution_major_version", "9".into())));
+}
+
+#[test]
+fn meminfo_and_glob() {
+    assert_eq!(
+        memtotal_mb("MemTotal:       16384000 kB\nMemFree: 1 kB\n"),
+        Some(16000)
+    );
+    assert!(glob("ansible_dist*", "ansible_distribution"));
+    assert!(glob("*version", "distribution_version"));
+    assert!(!glob("kernel", "kernel_version"));
+}
+
+#[test]
+fn gathers_facts_for_this_host() {
+    let h = Harness::new();
+    let out = h.apply(&Setup, json!({}));
+    assert!(!out.changed);
+    assert_eq!(
+        out.facts["ansible_architecture"],
+        json!(std::env::consts::ARCH)
+    );
+    assert_eq!(out.facts["ansible_system"], json!("Linux"));
+    assert!(
+        out.facts["ansible_hostname"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+    );
+    assert_eq!(
+        out.facts["ansible_facts"]["architecture"],
+        json!(std::env::consts::ARCH)
+    );
+    let filtered = h.apply(&Setup, json!({"filter": "ansible_kernel"}));
+    let keys: Vec<&String> = filtered.facts.keys().collect();
+    assert_eq!(keys, vec!["ansible_kernel", "ansible_facts"]);
+}
