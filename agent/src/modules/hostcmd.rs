@@ -95,16 +95,6 @@ pub(super) fn run_ok(cmd: &mut Command, what: &str) -> Result<Ran, ModuleError> 
     }
 }
 
-/// Whether `program` can be found on PATH (or exists, when it is a path).
-pub(super) fn on_path(program: &str) -> bool {
-    if program.contains('/') {
-        return Path::new(program).exists();
-    }
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +113,5 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.starts_with("`false` failed (exit 1)"), "{err}");
-        assert!(on_path("sh") && !on_path("no-such-program-dr"));
     }
 }

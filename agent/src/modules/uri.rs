@@ -1,0 +1,347 @@
+//! `uri`: an HTTP request, for health checks and simple APIs.
+//!
+//! Safe methods (GET, HEAD, OPTIONS) change nothing, so they run in check mode too and
+//! report `changed: false`. Other methods are changes: check mode says what would be sent,
+//! apply sends it and reports `changed: true`. Retries are the task's `until`/`retries`.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use super::args::{bool_ish, opt_bool_ish};
+use super::http::{self, Request, Response, Url, mask_url};
+use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
+
+/// The `uri` module.
+pub struct Uri;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UriSpec {
+    url: String,
+    #[serde(default = "default_method")]
+    method: String,
+    body: Option<Json>,
+    #[serde(default)]
+    body_format: BodyFormat,
+    #[serde(default)]
+    headers: Map<String, Json>,
+    #[serde(default)]
+    status_code: Option<Json>,
+    #[serde(default, deserialize_with = "bool_ish")]
+    return_content: bool,
+    #[serde(default = "default_timeout")]
+    timeout: f64,
+    url_username: Option<String>,
+    url_password: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    force_basic_auth: Option<bool>,
+    #[serde(default)]
+    follow_redirects: Redirects,
+    /// Accepted for Ansible compatibility; only http:// is supported, so it has no effect.
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    validate_certs: Option<bool>,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+fn default_timeout() -> f64 {
+    30.0
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum BodyFormat {
+    #[default]
+    Raw,
+    Json,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Redirects {
+    /// Follow redirects of GET and HEAD only.
+    #[default]
+    Safe,
+    All,
+    None,
+}
+
+/// The resolved request.
+#[derive(Debug)]
+struct Call {
+    method: String,
+    url: Url,
+    shown_url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    expect: Vec<u16>,
+    return_content: bool,
+    timeout: Duration,
+    redirects: Redirects,
+}
+
+impl Module for Uri {
+    fn name(&self) -> &'static str {
+        "uri"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        &[
+            "url",
+            "method",
+            "body",
+            "body_format",
+            "headers",
+            "status_code",
+            "return_content",
+            "timeout",
+            "url_username",
+            "url_password",
+            "force_basic_auth",
+            "follow_redirects",
+            "validate_certs",
+        ]
+    }
+
+    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let call = resolve(parse_args("uri", args)?)?;
+        let safe = matches!(call.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        if safe {
+            return Ok(Plan::done(call.perform()));
+        }
+        let mut outcome = Outcome {
+            changed: true,
+            msg: format!("would send {} to {}", call.method, call.shown_url),
+            ..Outcome::default()
+        };
+        outcome
+            .data
+            .insert("url".into(), Json::from(call.shown_url.clone()));
+        Ok(Plan::change(outcome, call))
+    }
+}
+
+impl Action for Call {
+    fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        let mut outcome = self.perform();
+        outcome.changed = !outcome.failed;
+        Ok(outcome)
+    }
+}
+
+fn resolve(spec: UriSpec) -> Result<Call, ModuleError> {
+    let url = Url::parse(&spec.url).map_err(|e| ArgsError::new("uri", e.to_string()))?;
+    let method = spec.method.trim().to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(
+            ArgsError::new("uri", format!("`{}` is not an HTTP method", spec.method)).into(),
+        );
+    }
+    let expect = status_codes(spec.status_code.as_ref())?;
+    let mut headers: Vec<(String, String)> = spec
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let has = |h: &[(String, String)], n: &str| h.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+    let body = match (&spec.body, spec.body_format) {
+        (None, _) => None,
+        (Some(b), BodyFormat::Json) => {
+            if !has(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            Some(match b {
+                Json::String(s) => s.clone().into_bytes(),
+                other => other.to_string().into_bytes(),
+            })
+        }
+        (Some(Json::String(s)), BodyFormat::Raw) => Some(s.clone().into_bytes()),
+        (Some(other), BodyFormat::Raw) => Some(other.to_string().into_bytes()),
+    };
+    let credentials = match (&spec.url_username, &spec.url_password, &url.userinfo) {
+        (Some(u), p, _) => Some(format!("{u}:{}", p.as_deref().unwrap_or(""))),
+        (None, _, Some(info)) => Some(info.clone()),
+        _ => None,
+    };
+    if let Some(cred) = credentials
+        && !has(&headers, "authorization")
+        && spec.force_basic_auth != Some(false)
+    {
+        let token = base64::engine::general_purpose::STANDARD.encode(cred);
+        headers.push(("Authorization".into(), format!("Basic {token}")));
+    }
+    if !(spec.timeout.is_finite() && spec.timeout > 0.0) {
+        return Err(ArgsError::new("uri", "`timeout` must be a number of seconds > 0").into());
+    }
+    let _ = spec.validate_certs;
+    Ok(Call {
+        method,
+        shown_url: mask_url(&spec.url),
+        url,
+        headers,
+        body,
+        expect,
+        return_content: spec.return_content,
+        timeout: Duration::from_secs_f64(spec.timeout),
+        redirects: spec.follow_redirects,
+    })
+}
+
+/// `status_code`: one code, a list, or a comma-separated string; 200 by default.
+fn status_codes(v: Option<&Json>) -> Result<Vec<u16>, ArgsError> {
+    let bad =
+        |v: &Json| ArgsError::new("uri", format!("`status_code`: `{v}` is not an HTTP status"));
+    let one = |v: &Json| -> Result<Vec<u16>, ArgsError> {
+        match v {
+            Json::Number(n) => n
+                .as_u64()
+                .and_then(|n| u16::try_from(n).ok())
+                .map(|n| vec![n])
+                .ok_or_else(|| bad(v)),
+            Json::String(s) => s
+                .split(',')
+                .map(|p| p.trim().parse::<u16>().map_err(|_| bad(v)))
+                .collect(),
+            _ => Err(bad(v)),
+        }
+    };
+    match v {
+        None | Some(Json::Null) => Ok(vec![200]),
+        Some(Json::Array(items)) => {
+            let mut out = Vec::new();
+            for i in items {
+                out.extend(one(i)?);
+            }
+            Ok(out)
+        }
+        Some(other) => one(other),
+    }
+}
+
+impl Call {
+    /// Sends the request (following redirects as asked) and builds the outcome.
+    fn perform(&self) -> Outcome {
+        let start = Instant::now();
+        let mut url = self.url.clone();
+        let mut method = self.method.clone();
+        let mut redirected = false;
+        let mut result = Err(String::new());
+        for _ in 0..=5 {
+            let req = Request {
+                method: &method,
+                url: &url,
+                headers: &self.headers,
+                body: self.body.as_deref().filter(|_| method == self.method),
+                timeout: self.timeout,
+            };
+            match http::send(&req) {
+                Err(e) => {
+                    result = Err(e.to_string());
+                    break;
+                }
+                Ok(resp) => {
+                    let next = self.redirect_target(&method, &url, &resp);
+                    match next {
+                        Some(next) if !self.expect.contains(&resp.status) => {
+                            if resp.status == 303 {
+                                method = "GET".into();
+                            }
+                            url = next;
+                            redirected = true;
+                            result = Ok(resp);
+                        }
+                        _ => {
+                            result = Ok(resp);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let mut data = Map::new();
+        data.insert("url".into(), Json::from(self.shown_url.clone()));
+        data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
+        data.insert("redirected".into(), Json::from(redirected));
+        let resp = match result {
+            Err(why) => {
+                data.insert("status".into(), Json::from(-1));
+                let mut o = Outcome::failed(format!(
+                    "Status code was -1 and not {:?}: {why}",
+                    self.expect
+                ));
+                o.data = data;
+                return o;
+            }
+            Ok(resp) => resp,
+        };
+        data.insert("status".into(), Json::from(resp.status));
+        let mut headers = Map::new();
+        for (k, v) in &resp.headers {
+            headers.insert(k.clone(), Json::from(v.clone()));
+        }
+        let content_type = resp.header("content-type").unwrap_or("").to_owned();
+        data.insert("content_type".into(), Json::from(content_type.clone()));
+        data.insert("content_length".into(), Json::from(resp.body.len()));
+        data.insert("headers".into(), Json::Object(headers));
+        let text = String::from_utf8_lossy(&resp.body).into_owned();
+        if content_type.contains("json")
+            && let Ok(v) = serde_json::from_str::<Json>(&text)
+        {
+            data.insert("json".into(), v);
+        }
+        if self.return_content {
+            data.insert("content".into(), Json::from(text));
+        }
+        let ok = self.expect.contains(&resp.status);
+        let msg = if ok {
+            format!("OK ({} bytes)", resp.body.len())
+        } else {
+            format!(
+                "Status code was {} and not {:?}: HTTP Error {}: {}",
+                resp.status, self.expect, resp.status, resp.reason
+            )
+        };
+        Outcome {
+            failed: !ok,
+            msg,
+            data,
+            ..Outcome::default()
+        }
+    }
+
+    /// Where a 3xx response sends us, if redirects of `method` are followed.
+    fn redirect_target(&self, method: &str, base: &Url, resp: &Response) -> Option<Url> {
+        if !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
+            return None;
+        }
+        let follow = match self.redirects {
+            Redirects::None => false,
+            Redirects::Safe => matches!(method, "GET" | "HEAD"),
+            Redirects::All => true,
+        };
+        if !follow {
+            return None;
+        }
+        let loc = resp.header("location")?;
+        if loc.starts_with('/') {
+            let mut u = base.clone();
+            u.target = loc.to_owned();
+            Some(u)
+        } else {
+            Url::parse(loc).ok()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
