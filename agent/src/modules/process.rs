@@ -181,19 +181,27 @@ impl Action for Run {
         let mut child = process
             .spawn()
             .map_err(|e| ModuleError::Failed(format!("cannot run `{shown}`: {e}")))?;
-        if let Some(input) = &spec.stdin
-            && let Some(mut pipe) = child.stdin.take()
-        {
-            let mut data = input.clone();
-            if spec.stdin_add_newline.unwrap_or(true) {
-                data.push('\n');
+        // Input is fed from another thread: a process that writes a lot before reading
+        // would otherwise block on a full stdout pipe while we block on its stdin.
+        let feeder = match (&spec.stdin, child.stdin.take()) {
+            (Some(input), Some(mut pipe)) => {
+                let mut data = input.clone();
+                if spec.stdin_add_newline.unwrap_or(true) {
+                    data.push('\n');
+                }
+                // A process that exits without reading its input is not an error.
+                Some(std::thread::spawn(move || {
+                    let _ = pipe.write_all(data.as_bytes());
+                }))
             }
-            // A process that exits without reading its input is not an error.
-            let _ = pipe.write_all(data.as_bytes());
-        }
+            _ => None,
+        };
         let output = child
             .wait_with_output()
             .map_err(|e| ModuleError::Failed(format!("cannot wait for `{shown}`: {e}")))?;
+        if let Some(feeder) = feeder {
+            let _ = feeder.join();
+        }
         let end = SystemTime::now();
         let strip = spec.strip_empty_ends.unwrap_or(true);
         let stdout = text(&output.stdout, strip);

@@ -92,4 +92,13 @@ mod tests {
             )
         }));
     }
+
+    #[test]
+    fn large_input_and_output_do_not_deadlock() {
+        let h = Harness::new();
+        let input = "x".repeat(1 << 20);
+        let out = h.apply(&Shell, json!({"cmd": "head -c 200000 /dev/zero | tr '\\0' y; cat >/dev/null; echo done >&2", "stdin": input}));
+        assert_eq!(out.data["stderr"], json!("done"));
+        assert_eq!(out.data["stdout"].as_str().map(str::len), Some(200_000));
+    }
 }
