@@ -23,6 +23,7 @@ mod pg;
 mod postgres_facts;
 mod postgres_promote;
 mod postgres_query;
+mod postgres_replica;
 mod process;
 mod set_fact;
 mod setup;
@@ -54,6 +55,7 @@ pub static ALL: &[&dyn Module] = &[
     &postgres_facts::PostgresFacts,
     &postgres_promote::PostgresPromote,
     &postgres_query::PostgresQuery,
+    &postgres_replica::PostgresReplica,
     &set_fact::SetFact,
     &setup::Setup,
     &shell::Shell,
@@ -64,7 +66,7 @@ pub static ALL: &[&dyn Module] = &[
 
 /// Module names the playbook language knows but this build does not implement yet; a task
 /// using one fails at run time. A module moves from here to [`ALL`] when implemented.
-pub static PLANNED: &[&str] = &["compose", "postgres_replica", "service", "package"];
+pub static PLANNED: &[&str] = &["compose", "service", "package"];
 
 /// The module called `name` (short form, e.g. `copy`), if this build implements it.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
