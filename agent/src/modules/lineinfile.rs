@@ -22,8 +22,10 @@ pub struct LineInFile;
 struct LineInFileSpec {
     #[serde(alias = "dest", alias = "destfile", alias = "name")]
     path: String,
+    #[serde(alias = "regex")]
     regexp: Option<String>,
     search_string: Option<String>,
+    #[serde(alias = "value")]
     line: Option<Json>,
     #[serde(default)]
     state: State,
@@ -63,8 +65,10 @@ impl Module for LineInFile {
             "destfile",
             "name",
             "regexp",
+            "regex",
             "search_string",
             "line",
+            "value",
             "state",
             "insertafter",
             "insertbefore",

@@ -161,3 +161,65 @@ fn missing_file_without_create_fails() {
     );
     assert!(err.contains("does not exist"), "{err}");
 }
+
+/// Expected outputs computed by running Ansible's own `present()`/`absent()` algorithm
+/// (ansible-core `lib/ansible/modules/lineinfile.py`) over every file × parameter pair:
+/// `[initial content, parameters, resulting content]`.
+const ANSIBLE_CASES: &str = include_str!("ansible_cases.json");
+
+#[test]
+fn matches_ansible_byte_for_byte() {
+    let cases: Vec<(String, Json, String)> =
+        serde_json::from_str(ANSIBLE_CASES).unwrap_or_else(|e| panic!("bad fixture: {e}"));
+    assert!(cases.len() > 200);
+    for (initial, params, expected) in cases {
+        let lines: Vec<Vec<u8>> = initial
+            .as_bytes()
+            .split_inclusive(|c| *c == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect();
+        let s = |k: &str| params.get(k).and_then(Json::as_str).map(str::to_owned);
+        let b = |k: &str| params.get(k).and_then(Json::as_bool).unwrap_or(false);
+        let compile = |p: Option<String>| {
+            p.map(|p| regex::bytes::Regex::new(&p).unwrap_or_else(|e| panic!("{e}")))
+        };
+        let regexp = compile(s("regexp"));
+        let line = s("line");
+        let got = if s("state").as_deref() == Some("absent") {
+            super::absent(
+                lines,
+                regexp.as_ref(),
+                s("search_string").as_deref(),
+                line.as_deref(),
+            )
+            .0
+        } else {
+            let (after, before) = (s("insertafter"), s("insertbefore"));
+            let anchor = compile(match (&after, &before) {
+                (Some(a), _) if a != "BOF" && a != "EOF" => Some(a.clone()),
+                (None, Some(b)) if b != "BOF" => Some(b.clone()),
+                _ => None,
+            });
+            let line = line.unwrap_or_default();
+            super::present(
+                lines,
+                &super::Params {
+                    regexp: regexp.as_ref(),
+                    search_string: s("search_string").as_deref(),
+                    line: line.as_bytes(),
+                    insertafter: after.as_deref(),
+                    insertbefore: before.as_deref(),
+                    anchor: anchor.as_ref(),
+                    backrefs: b("backrefs"),
+                    firstmatch: b("firstmatch"),
+                },
+            )
+            .0
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&got.concat()),
+            expected,
+            "initial {initial:?} with {params}"
+        );
+    }
+}
