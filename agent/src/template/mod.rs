@@ -9,6 +9,7 @@
 //! - Ansible's usual filters and tests are available ([`filters`]).
 
 mod filters;
+mod pyrepr;
 mod scope;
 mod yaml;
 
@@ -116,7 +117,7 @@ impl Templater {
     }
 }
 
-/// Prints values as Jinja2 does, and refuses to print undefined ones.
+/// Prints values as Jinja2 does under Ansible, and refuses to print undefined ones.
 fn format_value(
     out: &mut minijinja::Output,
     state: &mut minijinja::State,
@@ -129,10 +130,10 @@ fn format_value(
         ));
     }
     match value.kind() {
-        ValueKind::None => out.write_str("None").map_err(Error::from),
-        ValueKind::Bool if value.is_true() => out.write_str("True").map_err(Error::from),
-        ValueKind::Bool => out.write_str("False").map_err(Error::from),
-        _ => minijinja::escape_formatter(out, state, value),
+        ValueKind::String => minijinja::escape_formatter(out, state, value),
+        _ => out
+            .write_str(&pyrepr::python_str(value))
+            .map_err(Error::from),
     }
 }
 

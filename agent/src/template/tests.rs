@@ -106,7 +106,29 @@ fn eval_bool_conditions() {
 #[test]
 fn prints_like_jinja2() {
     let s = scope(json!({"t": true, "n": null}));
-    assert_eq!(s.render_string("{{ t }} {{ n }}").unwrap(), "True None");
+    assert_eq!(s.render_string("{{ t }} [{{ n }}]").unwrap(), "True []");
+}
+
+/// Expected outputs rendered by Jinja2 3.1 with Ansible's template settings
+/// (`trim_blocks`, `keep_trailing_newline`, `finalize` turning `None` into nothing).
+const JINJA2_CASES: &str = include_str!("jinja2_cases.json");
+
+#[test]
+fn renders_like_jinja2_under_ansible() {
+    #[derive(serde::Deserialize)]
+    struct Fixture {
+        vars: Json,
+        cases: Vec<(String, String)>,
+    }
+    let f: Fixture = serde_json::from_str(JINJA2_CASES).unwrap();
+    let s = scope(f.vars);
+    for (template, expected) in f.cases {
+        assert_eq!(
+            s.render_string(&template).unwrap(),
+            expected,
+            "{template:?}"
+        );
+    }
 }
 
 #[test]
