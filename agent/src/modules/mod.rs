@@ -9,6 +9,8 @@ mod args;
 mod assert;
 mod attrs;
 mod command;
+mod compose;
+mod compose_cli;
 mod content;
 mod copy;
 mod debug;
@@ -45,6 +47,7 @@ use crate::wire::{Diff, FileContent};
 pub static ALL: &[&dyn Module] = &[
     &assert::Assert,
     &command::Command,
+    &compose::Compose,
     &copy::Copy,
     &debug::Debug,
     &env_file::EnvFile,
@@ -66,7 +69,7 @@ pub static ALL: &[&dyn Module] = &[
 
 /// Module names the playbook language knows but this build does not implement yet; a task
 /// using one fails at run time. A module moves from here to [`ALL`] when implemented.
-pub static PLANNED: &[&str] = &["compose", "service", "package"];
+pub static PLANNED: &[&str] = &["service", "package"];
 
 /// The module called `name` (short form, e.g. `copy`), if this build implements it.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
