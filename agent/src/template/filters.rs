@@ -75,19 +75,24 @@ fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
     Ok(v)
 }
 
-fn to_json(v: Value, _kwargs: Kwargs) -> Result<String, Error> {
-    serde_json::to_string(&json_of(&v)?).map_err(|e| invalid(e.to_string()))
+fn to_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    let style = super::pyjson::Style {
+        indent,
+        sort_keys: sort_keys.unwrap_or(false),
+    };
+    Ok(super::pyjson::dumps(&json_of(&v)?, style))
 }
 
 fn to_nice_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent: Option<usize> = kwargs.get("indent")?;
-    let indent = " ".repeat(indent.unwrap_or(4));
-    let json = json_of(&v)?;
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&json, &mut ser).map_err(|e| invalid(e.to_string()))?;
-    String::from_utf8(buf).map_err(|e| invalid(e.to_string()))
+    let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    let style = super::pyjson::Style {
+        indent: Some(indent.unwrap_or(4)),
+        sort_keys: sort_keys.unwrap_or(true),
+    };
+    Ok(super::pyjson::dumps(&json_of(&v)?, style))
 }
 
 fn from_json(v: Value) -> Result<Value, Error> {
@@ -97,13 +102,14 @@ fn from_json(v: Value) -> Result<Value, Error> {
     Ok(Value::from(minijinja::value::Serde(&json)))
 }
 
-fn to_yaml(v: Value, _kwargs: Kwargs) -> Result<String, Error> {
-    Ok(super::yaml::emit(&json_of(&v)?, 2))
+fn to_yaml(v: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    Ok(super::yaml::emit(&json_of(&v)?, indent.unwrap_or(2), true))
 }
 
 fn to_nice_yaml(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent: Option<usize> = kwargs.get("indent")?;
-    Ok(super::yaml::emit(&json_of(&v)?, indent.unwrap_or(4)))
+    Ok(super::yaml::emit(&json_of(&v)?, indent.unwrap_or(4), false))
 }
 
 fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<regex::Regex, Error> {

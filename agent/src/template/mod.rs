@@ -9,6 +9,7 @@
 //! - Ansible's usual filters and tests are available ([`filters`]).
 
 mod filters;
+mod pyjson;
 mod pyrepr;
 mod scope;
 mod yaml;

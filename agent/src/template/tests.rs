@@ -169,18 +169,18 @@ fn ansible_filters() {
     assert_eq!(r("{{ 'a1b22' | regex_search('b(\\\\d+)') }}"), "b22");
     assert_eq!(
         r("{{ m | combine(o, recursive=true) | to_json }}"),
-        r#"{"a":{"x":1,"y":2},"b":2}"#
+        r#"{"a": {"x": 1, "y": 2}, "b": 2}"#
     );
     assert_eq!(
         r("{{ m | combine(o) | to_json }}"),
-        r#"{"a":{"y":2},"b":2}"#
+        r#"{"a": {"y": 2}, "b": 2}"#
     );
     assert_eq!(r("{{ l | unique | sort | join(' ') }}"), "1 3");
     assert_eq!(r("{{ word | quote }}"), r#"'it'"'"'s'"#);
     assert_eq!(r("{{ 'yes' | bool }} {{ 'off' | bool }}"), "True False");
     assert_eq!(
         r("{{ {'k': 'v'} | dict2items | items2dict | to_json }}"),
-        r#"{"k":"v"}"#
+        r#"{"k": "v"}"#
     );
     assert_eq!(
         r("{{ '{\"a\": [1]}' | from_json | to_nice_json }}"),
@@ -235,4 +235,24 @@ fn raw_variables_are_never_rendered() {
             .unwrap(),
         "{{ not_a_var }}|{{ x }}|{{ not_a_var }}"
     );
+}
+
+/// `to_json`, `to_nice_json`, `to_yaml` and `to_nice_yaml` of assorted values, as Python's
+/// `json.dumps` and PyYAML 6 produce them with Ansible's arguments.
+const FILTER_CASES: &str = include_str!("filters_cases.json");
+
+#[test]
+fn serialising_filters_match_python() {
+    let cases: Vec<serde_json::Map<String, Json>> = serde_json::from_str(FILTER_CASES).unwrap();
+    for case in cases {
+        let s = scope(json!({"v": case["value"]}));
+        for filter in ["to_json", "to_nice_json", "to_yaml", "to_nice_yaml"] {
+            assert_eq!(
+                Json::from(s.render_string(&format!("{{{{ v | {filter} }}}}")).unwrap()),
+                case[filter],
+                "{filter} of {}",
+                case["value"]
+            );
+        }
+    }
 }
