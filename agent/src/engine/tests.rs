@@ -391,16 +391,27 @@ fn default_on_a_chain_and_set_fact_persist() {
 
 #[test]
 fn planned_and_unknown_modules_fail_at_run_time() {
+    for planned in crate::modules::PLANNED {
+        let req = request(
+            json!([task(planned, json!({}), json!({}))]),
+            json!([]),
+            json!({}),
+        );
+        assert_eq!(
+            finished(&events(&req)).1,
+            Some(format!(
+                "module `{planned}` is not available in this version of dr (in task `{planned}` at play.yml:1:1)"
+            ))
+        );
+    }
     let req = request(
-        json!([task("compose", json!({}), json!({}))]),
+        json!([task("no_such_module", json!({}), json!({}))]),
         json!([]),
         json!({}),
     );
     assert_eq!(
         finished(&events(&req)).1.as_deref(),
-        Some(
-            "module `compose` is not available in this version of dr (in task `compose` at play.yml:1:1)"
-        )
+        Some("unknown module `no_such_module` (in task `no_such_module` at play.yml:1:1)")
     );
 }
 
