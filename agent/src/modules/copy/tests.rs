@@ -161,3 +161,39 @@ fn remote_src_reads_a_host_file() {
     assert_eq!(fs::read_to_string(&dest).unwrap_or_default(), "saved\n");
     assert!(!h.check(&Copy, args).outcome.changed);
 }
+
+#[test]
+fn owner_and_group_changes_are_planned_with_names() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("f");
+    fs::write(&dest, "x").unwrap_or_else(|e| panic!("{e}"));
+    let meta = fs::metadata(&dest).unwrap_or_else(|e| panic!("{e}"));
+    let (uid, gid) = (meta.uid(), meta.gid());
+    let h = Harness::new();
+    let same = json!({"content": "x", "dest": dest.display().to_string(), "owner": uid, "group": gid.to_string()});
+    assert!(!h.check(&Copy, same).outcome.changed);
+    let other = if uid == 65534 { 65533 } else { 65534 };
+    let plan = h.check(
+        &Copy,
+        json!({"content": "x", "dest": dest.display().to_string(), "owner": other}),
+    );
+    let diffs: Vec<String> = plan.outcome.diffs.iter().map(|d| d.text.clone()).collect();
+    use crate::fsutil::{Db, id_name};
+    assert_eq!(
+        diffs,
+        vec![format!(
+            "owner: {} -> {}",
+            id_name(Db::User, uid),
+            id_name(Db::User, other)
+        )]
+    );
+    let err = h.check_err(
+        &Copy,
+        json!({"content": "x", "dest": dest.display().to_string(), "owner": "no-such-user-dr"}),
+    );
+    assert!(
+        err.contains("user `no-such-user-dr` does not exist"),
+        "{err}"
+    );
+}
