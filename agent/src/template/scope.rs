@@ -69,7 +69,7 @@ impl Scope {
         if !is_template(s) {
             return Ok(s.to_owned());
         }
-        let r = self.inner.render_str(s);
+        let r = self.inner.render_str(s, &None);
         self.inner.finish(r)
     }
 
@@ -78,7 +78,7 @@ impl Scope {
     pub fn render_value(&self, v: &Json) -> Result<Json, TemplateError> {
         match v {
             Json::String(s) if is_template(s) => {
-                let r = self.inner.render_native(s);
+                let r = self.inner.render_native(s, &None);
                 let value = self.inner.finish(r)?;
                 to_json(&value, s)
             }
@@ -98,7 +98,7 @@ impl Scope {
     /// an error naming the variable.
     pub fn eval(&self, expr: &str) -> Result<Json, TemplateError> {
         let expr = single_expression(expr).unwrap_or(expr);
-        let r = self.inner.eval_expr(expr);
+        let r = self.inner.eval_expr(expr, &None);
         let value = self.inner.finish(r)?;
         to_json(&value, expr)
     }
@@ -113,7 +113,7 @@ impl Scope {
             _ => {}
         }
         let expr = single_expression(trimmed).unwrap_or(trimmed);
-        let r = self.inner.eval_expr(expr);
+        let r = self.inner.eval_expr(expr, &None);
         let value = self.inner.finish(r)?;
         Ok(value.is_true())
     }
@@ -124,13 +124,15 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The context object: the variables, rendered on lookup.
-    fn root(self: &Arc<Self>) -> Value {
+    /// The context object: the variables (or another host's, see [`Ctx`]), rendered on
+    /// lookup.
+    fn root(self: &Arc<Self>, ctx: &Ctx) -> Value {
         Value::from_object(LazyMap {
             inner: self.clone(),
-            map: self.vars.clone(),
+            map: ctx.clone().unwrap_or_else(|| self.vars.clone()),
             path: String::new(),
             raw: false,
+            ctx: ctx.clone(),
         })
     }
 
@@ -149,19 +151,19 @@ impl Inner {
         }
     }
 
-    fn render_str(self: &Arc<Self>, s: &str) -> Result<String, TemplateError> {
+    fn render_str(self: &Arc<Self>, s: &str, ctx: &Ctx) -> Result<String, TemplateError> {
         self.env
-            .render_str(s, self.root())
+            .render_str(s, self.root(ctx))
             .map_err(|e| self.convert_error(e, s, false))
     }
 
-    fn eval_expr(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
+    fn eval_expr(self: &Arc<Self>, expr: &str, ctx: &Ctx) -> Result<Value, TemplateError> {
         let compiled = self
             .env
             .compile_expression(expr)
             .map_err(|e| self.convert_error(e, expr, true))?;
         let value = compiled
-            .eval(self.root())
+            .eval(self.root(ctx))
             .map_err(|e| self.convert_error(e, expr, true))?;
         if value.is_undefined() {
             return Err(TemplateError::Undefined {
@@ -172,15 +174,15 @@ impl Inner {
         Ok(value)
     }
 
-    fn render_native(self: &Arc<Self>, s: &str) -> Result<Value, TemplateError> {
+    fn render_native(self: &Arc<Self>, s: &str, ctx: &Ctx) -> Result<Value, TemplateError> {
         match single_expression(s) {
-            Some(expr) => self.eval_expr(expr),
-            None => self.render_str(s).map(Value::from),
+            Some(expr) => self.eval_expr(expr, ctx),
+            None => self.render_str(s, ctx).map(Value::from),
         }
     }
 
     /// Turns a variable's raw value into a template value, rendering templated strings.
-    fn resolve(self: &Arc<Self>, v: &Json, name: String, raw: bool) -> Value {
+    fn resolve(self: &Arc<Self>, v: &Json, name: String, raw: bool, ctx: &Ctx) -> Value {
         match v {
             Json::String(s) if !raw && is_template(s) => {
                 {
@@ -191,7 +193,7 @@ impl Inner {
                     }
                     state.stack.push(name);
                 }
-                let r = self.render_native(s);
+                let r = self.render_native(s, ctx);
                 let mut state = self.lock();
                 state.stack.pop();
                 match r {
@@ -210,12 +212,14 @@ impl Inner {
                 map: Arc::new(m.clone()),
                 path: name,
                 raw,
+                ctx: ctx.clone(),
             }),
             Json::Array(a) => Value::from_object(LazySeq {
                 inner: self.clone(),
                 items: Arc::new(a.clone()),
                 path: name,
                 raw,
+                ctx: ctx.clone(),
             }),
             other => Value::from(minijinja::value::Serde(other)),
         }
@@ -310,6 +314,10 @@ fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
     })
 }
 
+/// The variables templates are rendered with: `None` for the scope's own, or another
+/// host's (inside `hostvars`).
+type Ctx = Option<Arc<Map<String, Json>>>;
+
 /// A mapping whose templated values render when looked up.
 #[derive(Debug)]
 struct LazyMap {
@@ -319,6 +327,8 @@ struct LazyMap {
     path: String,
     /// Strings inside are data, not templates.
     raw: bool,
+    /// Whose variables templates inside are rendered with.
+    ctx: Ctx,
 }
 
 impl Object for LazyMap {
@@ -334,7 +344,16 @@ impl Object for LazyMap {
         } else {
             (format!("{}.{k}", self.path), self.raw)
         };
-        Some(self.inner.resolve(v, name, raw))
+        // `hostvars.<host>`: that host's variables render in that host's context, as in
+        // Ansible (`ansible_host: "{{ inventory_hostname }}.lan"` names that host).
+        if self.path == "hostvars"
+            && self.ctx.is_none()
+            && let Json::Object(host_vars) = v
+        {
+            let ctx: Ctx = Some(Arc::new(host_vars.clone()));
+            return Some(self.inner.resolve(v, name, raw, &ctx));
+        }
+        Some(self.inner.resolve(v, name, raw, &self.ctx))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -354,6 +373,7 @@ struct LazySeq {
     items: Arc<Vec<Json>>,
     path: String,
     raw: bool,
+    ctx: Ctx,
 }
 
 impl Object for LazySeq {
@@ -366,7 +386,7 @@ impl Object for LazySeq {
         let v = self.items.get(idx)?;
         Some(
             self.inner
-                .resolve(v, format!("{}[{idx}]", self.path), self.raw),
+                .resolve(v, format!("{}[{idx}]", self.path), self.raw, &self.ctx),
         )
     }
 

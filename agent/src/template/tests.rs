@@ -256,3 +256,19 @@ fn serialising_filters_match_python() {
         }
     }
 }
+
+#[test]
+fn hostvars_render_in_their_own_host_context() {
+    let s = scope(json!({
+        "inventory_hostname": "mgmt",
+        "hostvars": {
+            "db02": {"inventory_hostname": "db02", "ansible_host": "{{ inventory_hostname }}.lan"},
+            "mgmt": {"inventory_hostname": "mgmt"}
+        }
+    }));
+    assert_eq!(
+        s.render_string("{{ hostvars['db02'].ansible_host }} {{ hostvars.db02['ansible_host'] }}")
+            .unwrap(),
+        "db02.lan db02.lan"
+    );
+}
