@@ -122,7 +122,8 @@ pub struct Task {
     /// `changed_when:` expressions (all must hold), or a literal bool as "true"/"false".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_when: Vec<String>,
-    /// `failed_when:` expressions (any true = failed).
+    /// `failed_when:` expressions; the task failed when all hold (a list is joined with
+    /// `and`, as in Ansible).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_when: Vec<String>,
     /// Keep going when the task fails.

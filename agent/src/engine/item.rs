@@ -128,7 +128,8 @@ impl Runner<'_> {
                     }
                 }
                 if !task.failed_when.is_empty() {
-                    match any_holds(&with_result, &task.failed_when) {
+                    // As Ansible: a list of conditions is joined with `and`.
+                    match all_hold(&with_result, &task.failed_when) {
                         Ok(f) => failed = f,
                         Err(e) => {
                             failed = true;
@@ -292,15 +293,6 @@ fn all_hold(scope: &Scope, conds: &[String]) -> Result<bool, crate::template::Te
         }
     }
     Ok(true)
-}
-
-fn any_holds(scope: &Scope, conds: &[String]) -> Result<bool, crate::template::TemplateError> {
-    for c in conds {
-        if scope.eval_bool(c)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// Drops arguments that rendered to `omit` (`mode: "{{ m | default(omit) }}"`).

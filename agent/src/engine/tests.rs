@@ -692,3 +692,27 @@ fn registered_output_is_data_not_a_template() {
         vec!["{{ not_a_var }} {{ not_a_var }}", "{{ not_a_var }}"]
     );
 }
+
+#[test]
+fn failed_when_list_is_joined_with_and() {
+    let req = request(
+        json!([
+            task(
+                "shell",
+                json!("echo partial; exit 1"),
+                json!({"register": "r", "failed_when": ["r.rc != 0", "'fatal' in r.stdout"]})
+            ),
+            task(
+                "shell",
+                json!("echo fatal"),
+                json!({"register": "r2", "failed_when": ["r2.rc == 0", "'fatal' in r2.stdout"]})
+            ),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    let r = results(&ev);
+    assert_eq!(r[0].2, Status::Changed);
+    assert_eq!(r[1].2, Status::Failed);
+}
