@@ -13,9 +13,10 @@ use serde_json::Value;
 /// What a masked secret is replaced with.
 pub const MASK: &str = "********";
 
-/// The password part of `scheme://user:password@host`.
+/// The password part of `scheme://user:password@host`; a password holding an unencoded
+/// `@` is masked up to the last `@` before the host.
 static URL_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)@").ok()
+    Regex::new(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^\s/]+)@").ok()
 });
 
 /// Replaces secrets (and URL passwords) with [`MASK`].
@@ -154,6 +155,10 @@ mod tests {
         assert_eq!(
             m.mask("http://example.com:8080/x"),
             "http://example.com:8080/x"
+        );
+        assert_eq!(
+            m.mask("redis://default:p@ss@cache:6379 and https://u:pw@h/x?mail=a@b.c"),
+            "redis://default:********@cache:6379 and https://u:********@h/x?mail=a@b.c"
         );
     }
 
