@@ -252,7 +252,7 @@ fn plan_changes(
                         )
                     } else {
                         format!(
-                            "compose file changed (config hash {} -> {})",
+                            "compose file or image changed (config hash {} -> {})",
                             short(&c.hash),
                             short(want)
                         )
