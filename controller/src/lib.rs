@@ -1,6 +1,25 @@
 //! The dr controller: parses inventories and playbooks, compiles the DAG, runs it through a
 //! transport, and reports. The `dr` binary is a thin wrapper around [`run`].
 
+/// Like `print!`, but a closed stdout (`dr plan | head`) is not an error: the run goes on
+/// and is journaled; only the display stops.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Like `println!`, tolerating a closed stdout (see [`out!`]).
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,5 +1,7 @@
 //! The `dr` binary: parse arguments, run, map the outcome to an exit code.
 
+use std::io::Write as _;
+
 use clap::Parser;
 
 fn main() {
@@ -7,7 +9,7 @@ fn main() {
     let code = match dr::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            let _ = writeln!(std::io::stderr(), "error: {err}");
             1
         }
     };

@@ -12,9 +12,9 @@ pub fn run(args: &GraphArgs) -> Result<i32, Error> {
     let books = Context::playbooks(&args.playbooks)?;
     let dag = dag::compile(&books, &ctx.inventory, args.inventory.limit.as_deref())?;
     match args.format {
-        Format::Text => print!("{}", dag::render_text(&dag)),
-        Format::Dot => print!("{}", dag::render_dot(&dag)),
-        Format::Json => println!(
+        Format::Text => crate::out!("{}", dag::render_text(&dag)),
+        Format::Dot => crate::out!("{}", dag::render_dot(&dag)),
+        Format::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&dag::render_json(&dag)).unwrap_or_default()
         ),

@@ -43,11 +43,11 @@ fn list(args: &InventoryArgs, secrets: Secrets, format: Format) -> Result<i32, E
     let hosts = selected(&ctx, args)?;
     if format == Format::Json {
         let doc = list_json(&ctx.inventory, &hosts, &ctx.secrets);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(0);
     }
     for h in &hosts {
-        println!("{h}  [{}]", ctx.inventory.group_names(h).join(", "));
+        crate::outln!("{h}  [{}]", ctx.inventory.group_names(h).join(", "));
     }
     Ok(0)
 }
@@ -89,7 +89,7 @@ fn graph(args: &InventoryArgs, start: Option<&str>) -> Result<i32, Error> {
     }
     let mut out = String::new();
     draw(&ctx.inventory, root, 0, &mut out);
-    print!("{out}");
+    crate::out!("{out}");
     Ok(0)
 }
 
@@ -135,14 +135,14 @@ fn host(args: &InventoryArgs, secrets: Secrets, name: &str, format: Format) -> R
     let masker = dr_agent::mask::Masker::new(&ctx.secrets.to_vec());
     let vars = masker.mask_value(&Value::Object(ctx.inventory.host_vars(name)));
     match format {
-        Format::Json => println!(
+        Format::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&vars).unwrap_or_default()
         ),
         _ => {
             if let Value::Object(map) = &vars {
                 for (k, v) in map {
-                    println!("{k}: {v}");
+                    crate::outln!("{k}: {v}");
                 }
             }
         }

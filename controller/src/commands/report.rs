@@ -28,11 +28,11 @@ pub fn run(args: &ReportArgs) -> Result<i32, Error> {
         ))
     })?;
     match args.format {
-        Format::Json => println!(
+        Format::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&report.to_json(&path)).unwrap_or_default()
         ),
-        _ => print!("{}", report.markdown(&path)),
+        _ => crate::out!("{}", report.markdown(&path)),
     }
     Ok(0)
 }

@@ -233,7 +233,20 @@ fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<PlayS
         play.name = play.hosts.clone();
     }
     let [pre, main, post] = sections;
-    play.tasks = pre.into_iter().chain(main).chain(post).collect();
+    let facts = play.gather_facts.then(|| Task {
+        name: Some("gather facts".into()),
+        module: "setup".into(),
+        args: Value::Object(serde_json::Map::new()),
+        location: play.loc.to_string(),
+        tags: vec!["always".into()],
+        ..Task::default()
+    });
+    play.tasks = facts
+        .into_iter()
+        .chain(pre)
+        .chain(main)
+        .chain(post)
+        .collect();
     for t in play.tasks.iter_mut().chain(play.handlers.iter_mut()) {
         t.tags.extend(play.tags.iter().cloned());
     }

@@ -118,7 +118,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let mut collector = JsonCollector::new(&dag, masker.clone());
     let text = args.format == Format::Text;
     if text {
-        print!(
+        crate::out!(
             "{}",
             printer.header(
                 &dag,
@@ -153,7 +153,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
                 }
                 if text {
                     use std::io::Write as _;
-                    print!("{}", printer.render(&dag, &stamped.event));
+                    crate::out!("{}", printer.render(&dag, &stamped.event));
                     let _ = std::io::stdout().flush();
                 } else {
                     collector.record(&stamped.event);
@@ -188,7 +188,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     }
     let journal_path = journal.path().display().to_string();
     if text {
-        print!("{}", printer.summary(changed, elapsed, Some(&journal_path)));
+        crate::out!("{}", printer.summary(changed, elapsed, Some(&journal_path)));
     } else {
         let doc = collector.finish(
             mode_word,
@@ -198,7 +198,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             Some(&journal_path),
             elapsed.as_millis() as u64,
         );
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     Ok(code)
 }
