@@ -135,6 +135,9 @@ pub struct GraphArgs {
     /// Inventory and --limit.
     #[command(flatten)]
     pub inventory: InventoryArgs,
+    /// Extra vars, for templated `hosts:` (`key=value` or `@file.yml`).
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

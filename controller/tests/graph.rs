@@ -94,3 +94,46 @@ fn independent_plays_share_a_stage() {
         "stage 1:\n  db (p.yml:1:3)\n    hosts: db-01, db-02\n  web (p.yml:3:3)\n    hosts: web-01\nstage 2:\n  sig (p.yml:6:3)\n    hosts: sig-01\n"
     );
 }
+
+#[test]
+fn templated_hosts_and_implicit_localhost() {
+    let dir = tempfile::tempdir().unwrap();
+    util::write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  vars:\n    replica: db-02\n  children:\n    db:\n      hosts: {db-01: {}, db-02: {}}\n",
+            ),
+            (
+                "p.yml",
+                "- name: fence\n  hosts: localhost\n- name: promote\n  hosts: \"{{ new_primary }}\"\n  vars:\n    new_primary: \"{{ replica }}\"\n",
+            ),
+        ],
+    );
+    let run = Dr::new(dir.path(), &["graph", "p.yml", "-i", "inv.yml"]).run();
+    run.code(0)
+        .stdout_has("  fence (p.yml:1:3)\n    hosts: localhost\n")
+        .stdout_has("  promote (p.yml:3:3)\n    hosts: db-02\n");
+    let run = Dr::new(
+        dir.path(),
+        &["graph", "p.yml", "-i", "inv.yml", "-e", "new_primary=db-01"],
+    )
+    .run();
+    run.code(0)
+        .stdout_has("  promote (p.yml:3:3)\n    hosts: db-01\n");
+    let run = Dr::new(
+        dir.path(),
+        &[
+            "graph",
+            "p.yml",
+            "-i",
+            "inv.yml",
+            "-e",
+            "replica={{ nope }}",
+        ],
+    )
+    .run();
+    run.code(1)
+        .stderr_has("cannot render `hosts: {{ new_primary }}`");
+}

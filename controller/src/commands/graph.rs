@@ -8,9 +8,16 @@ use super::Context;
 
 /// Prints the stages.
 pub fn run(args: &GraphArgs) -> Result<i32, Error> {
-    let ctx = Context::load(&args.inventory, crate::vault_glue::secrets_without_vault())?;
+    let secrets = crate::vault_glue::secrets_without_vault();
+    let ctx = Context::load(&args.inventory, secrets.clone())?;
     let books = Context::playbooks(&args.playbooks)?;
-    let dag = dag::compile(&books, &ctx.inventory, args.inventory.limit.as_deref())?;
+    let vars = crate::run::RunVars::new(&ctx.inventory, &args.extra_vars, &[], &secrets)?;
+    let dag = dag::compile(
+        &books,
+        &ctx.inventory,
+        args.inventory.limit.as_deref(),
+        vars.extra(),
+    )?;
     match args.format {
         Format::Text => crate::out!("{}", dag::render_text(&dag)),
         Format::Dot => crate::out!("{}", dag::render_dot(&dag)),

@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
 
+use serde_json::{Map, Value};
+
 use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
 use crate::inventory::{Inventory, PatternError};
 use crate::playbook::{PlaySpec, Playbook};
@@ -46,11 +48,13 @@ pub struct Dag {
     pub stages: Vec<Vec<usize>>,
 }
 
-/// Compiles plays into a DAG. `limit` is the `--limit` pattern, if any.
+/// Compiles plays into a DAG. `limit` is the `--limit` pattern, if any; `extra` holds the
+/// `-e` vars, used with the play's vars to render templated `hosts:`.
 pub fn compile(
     books: &[Playbook],
     inv: &Inventory,
     limit: Option<&str>,
+    extra: &Map<String, Value>,
 ) -> Result<Dag, Diagnostic> {
     let limited = match limit {
         Some(pattern) => Some(inv.select(pattern).map_err(|e| limit_error(&e))?),
@@ -63,7 +67,8 @@ pub fn compile(
         .collect();
     let mut plays = Vec::with_capacity(all.len());
     for (i, (book, play)) in all.iter().enumerate() {
-        let mut hosts = inv.select(&play.hosts).map_err(|e| {
+        let pattern = super::hosts_template::render(&play.hosts, play, inv, extra)?;
+        let mut hosts = inv.select(&pattern).map_err(|e| {
             Diagnostic::new(play.hosts_loc.clone(), e.to_string())
                 .with_help("check the inventory (`dr inventory graph`) or the play's `hosts:`")
         })?;

@@ -1,6 +1,7 @@
 //! The run as a DAG: one node per play × host, edges from play order and `after:`.
 
 mod compile;
+mod hosts_template;
 mod render;
 
 pub use compile::{Dag, DagNode, PlayInfo, compile};

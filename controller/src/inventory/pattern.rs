@@ -76,7 +76,7 @@ impl Inventory {
             let drop = self.match_term(term)?;
             selected.retain(|h| !drop.contains(h));
         }
-        selected.sort_by_key(|h| self.hosts.get_index_of(h));
+        selected.sort_by_key(|h| self.hosts.get_index_of(h).map_or(0, |i| i + 1));
         Ok(selected)
     }
 
@@ -90,6 +90,10 @@ impl Inventory {
             return Ok(self.group_hosts(term));
         }
         if self.hosts.contains_key(term) {
+            return Ok(vec![term.to_owned()]);
+        }
+        if term == "localhost" {
+            // Ansible's implicit localhost: the controller itself, over the local connection.
             return Ok(vec![term.to_owned()]);
         }
         let matcher = matcher_for(term)?;

@@ -22,10 +22,9 @@ pub use vars::RunVars;
 use crate::Error;
 use crate::cli::{Format, RunArgs};
 use crate::commands::Context;
-use crate::dag::{self, Dag};
+use crate::dag;
 use crate::journal::JournalWriter;
 use crate::output::{JsonCollector, TextPrinter};
-use crate::secrets::Secrets;
 use crate::transport::Transport;
 
 /// How to run.
@@ -44,12 +43,17 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let secrets = crate::vault_glue::secrets_for(&args.vault)?;
     let ctx = Context::load(&args.inventory, secrets.clone())?;
     let books = Context::playbooks(&args.playbooks)?;
-    let dag = dag::compile(&books, &ctx.inventory, args.inventory.limit.as_deref())?;
     let vars = RunVars::new(
         &ctx.inventory,
         &args.extra_vars,
         &ctx.config.vault,
         &secrets,
+    )?;
+    let dag = dag::compile(
+        &books,
+        &ctx.inventory,
+        args.inventory.limit.as_deref(),
+        vars.extra(),
     )?;
     let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
     let used: Vec<_> = plays
@@ -201,15 +205,4 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     Ok(code)
-}
-
-/// The DAG for `dr graph` and tests.
-pub fn compile_only(args: &RunArgs, secrets: Secrets) -> Result<Dag, Error> {
-    let ctx = Context::load(&args.inventory, secrets)?;
-    let books = Context::playbooks(&args.playbooks)?;
-    Ok(dag::compile(
-        &books,
-        &ctx.inventory,
-        args.inventory.limit.as_deref(),
-    )?)
 }

@@ -52,6 +52,11 @@ impl RunVars {
         })
     }
 
+    /// The `-e` vars (and dr.toml's vault files), highest precedence.
+    pub fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
     /// The merged vars for `play` on `host`, with magic variables.
     pub fn for_node(
         &self,

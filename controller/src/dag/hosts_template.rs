@@ -1,0 +1,45 @@
+//! Templated `hosts:` (`hosts: "{{ new_primary }}"`), rendered on the controller with the
+//! inventory's `all` vars, the play's vars and the `-e` vars, as Ansible does.
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Diagnostic;
+use crate::inventory::Inventory;
+use crate::playbook::PlaySpec;
+
+/// Renders `pattern` when it holds a template; returns it unchanged otherwise.
+pub fn render(
+    pattern: &str,
+    play: &PlaySpec,
+    inv: &Inventory,
+    extra: &Map<String, Value>,
+) -> Result<String, Diagnostic> {
+    if !pattern.contains("{{") {
+        return Ok(pattern.to_owned());
+    }
+    let mut vars = Map::new();
+    if let Some(all) = inv.group("all") {
+        vars.extend(all.vars.clone());
+        vars.extend(all.file_vars.clone());
+    }
+    vars.extend(play.vars.clone());
+    vars.extend(extra.clone());
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let ctx = minijinja::Value::from(minijinja::value::Serde(&vars));
+    let mut text = pattern.to_owned();
+    // Values may themselves be templates (`new_primary: "{{ akira_replica_host }}"`).
+    for _ in 0..8 {
+        if !text.contains("{{") {
+            return Ok(text.trim().to_owned());
+        }
+        text = env.render_str(&text, &ctx).map_err(|e| {
+            Diagnostic::new(play.hosts_loc.clone(), format!("cannot render `hosts: {pattern}`: {}", e.detail().unwrap_or(&e.to_string())))
+                .with_help("templated `hosts:` may use the inventory's `all` vars, the play's `vars` and `-e` vars")
+        })?;
+    }
+    Err(Diagnostic::new(
+        play.hosts_loc.clone(),
+        format!("`hosts: {pattern}` keeps rendering to a template (a loop?)"),
+    ))
+}
