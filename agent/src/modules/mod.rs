@@ -29,6 +29,7 @@ mod postgres_replica;
 mod process;
 mod set_fact;
 mod setup;
+mod service;
 mod shell;
 mod template;
 mod uri;
@@ -61,6 +62,7 @@ pub static ALL: &[&dyn Module] = &[
     &postgres_replica::PostgresReplica,
     &set_fact::SetFact,
     &setup::Setup,
+    &service::Service,
     &shell::Shell,
     &template::Template,
     &uri::Uri,
@@ -69,7 +71,7 @@ pub static ALL: &[&dyn Module] = &[
 
 /// Module names the playbook language knows but this build does not implement yet; a task
 /// using one fails at run time. A module moves from here to [`ALL`] when implemented.
-pub static PLANNED: &[&str] = &["service", "package"];
+pub static PLANNED: &[&str] = &["package"];
 
 /// The module called `name` (short form, e.g. `copy`), if this build implements it.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {

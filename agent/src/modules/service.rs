@@ -1,0 +1,279 @@
+//! `service`: start, stop, restart or reload a service through systemd, or through its
+//! SysV init script where systemd is not PID 1 (containers, minimal hosts).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use super::args::opt_bool_ish;
+use super::hostcmd::{self, Ran};
+use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
+use crate::wire::Diff;
+
+/// The `service` module.
+pub struct Service;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceSpec {
+    name: String,
+    state: Option<State>,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    enabled: Option<bool>,
+    #[serde(rename = "use", default)]
+    manager: Manager,
+    /// The init script (default `/etc/init.d/<name>`).
+    init_script: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    Started,
+    Stopped,
+    Restarted,
+    Reloaded,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Manager {
+    #[default]
+    Auto,
+    Systemd,
+    #[serde(alias = "sysvinit", alias = "service")]
+    Init,
+}
+
+/// How to drive the service.
+#[derive(Debug, Clone)]
+enum Backend {
+    Systemd,
+    Init(PathBuf),
+}
+
+impl Backend {
+    fn command(&self, name: &str, verb: &str) -> Command {
+        match self {
+            Backend::Systemd => {
+                let mut c = Command::new("systemctl");
+                c.arg(verb).arg(name);
+                c
+            }
+            Backend::Init(script) => {
+                let mut c = Command::new(script);
+                c.arg(verb).current_dir("/");
+                c
+            }
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Backend::Systemd => "systemd",
+            Backend::Init(_) => "init script",
+        }
+    }
+
+    /// Whether the service runs now.
+    fn running(&self, name: &str) -> Result<bool, ModuleError> {
+        match self {
+            Backend::Systemd => {
+                let ran = run(&mut self.command(name, "is-active"), name, "is-active")?;
+                Ok(ran.stdout.trim() == "active")
+            }
+            Backend::Init(script) => {
+                let ran = run(&mut self.command(name, "status"), name, "status")?;
+                // LSB: 0 running; 1-3 not running (with or without stale files); 4 unknown.
+                match ran.rc {
+                    0 => Ok(true),
+                    1..=3 => Ok(false),
+                    rc => Err(ModuleError::Failed(format!(
+                        "service `{name}`: `{} status` exited {rc}, so its state is unknown: {}",
+                        script.display(),
+                        ran.why()
+                    ))),
+                }
+            }
+        }
+    }
+
+    fn enabled(&self, name: &str) -> Result<bool, ModuleError> {
+        match self {
+            Backend::Systemd => {
+                let ran = run(&mut self.command(name, "is-enabled"), name, "is-enabled")?;
+                Ok(matches!(
+                    ran.stdout.trim(),
+                    "enabled" | "enabled-runtime" | "static" | "alias"
+                ))
+            }
+            Backend::Init(_) => Err(ModuleError::Failed(format!(
+                "service `{name}`: `enabled` needs systemd; this host runs init scripts"
+            ))),
+        }
+    }
+}
+
+fn run(cmd: &mut Command, name: &str, verb: &str) -> Result<Ran, ModuleError> {
+    hostcmd::run(cmd, &format!("`{verb}` for service `{name}`"))
+}
+
+impl Module for Service {
+    fn name(&self) -> &'static str {
+        "service"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        &["name", "state", "enabled", "use", "init_script"]
+    }
+
+    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let spec: ServiceSpec = parse_args("service", args)?;
+        if spec.state.is_none() && spec.enabled.is_none() {
+            return Err(ArgsError::new("service", "give `state`, `enabled`, or both").into());
+        }
+        let name = spec.name.clone();
+        let backend = backend(&spec)?;
+        let running = backend.running(&name)?;
+        let mut steps: Vec<&'static str> = Vec::new();
+        match (spec.state, running) {
+            (Some(State::Started), false) => steps.push("start"),
+            (Some(State::Stopped), true) => steps.push("stop"),
+            (Some(State::Restarted), true) => steps.push("restart"),
+            (Some(State::Reloaded), true) => steps.push("reload"),
+            (Some(State::Restarted | State::Reloaded), false) => steps.push("start"),
+            _ => {}
+        }
+        let enabled = match spec.enabled {
+            Some(want) => {
+                let is = backend.enabled(&name)?;
+                if is != want {
+                    steps.push(if want { "enable" } else { "disable" });
+                }
+                Some(is)
+            }
+            None => None,
+        };
+        let mut data = Map::new();
+        data.insert("name".into(), Json::from(name.clone()));
+        data.insert("manager".into(), Json::from(backend.label()));
+        data.insert(
+            "state".into(),
+            Json::from(if running { "started" } else { "stopped" }),
+        );
+        if let Some(e) = enabled {
+            data.insert("enabled".into(), Json::Bool(e));
+        }
+        if steps.is_empty() {
+            let mut o = Outcome::ok(format!(
+                "service `{name}` is {}",
+                if running { "running" } else { "stopped" }
+            ));
+            o.data = data;
+            return Ok(Plan::done(o));
+        }
+        let shown = steps.join(" and ");
+        let outcome = Outcome {
+            changed: true,
+            msg: format!(
+                "would {shown} service `{name}` ({} now, via {})",
+                if running { "running" } else { "stopped" },
+                backend.label()
+            ),
+            diffs: vec![Diff {
+                target: format!("service {name}"),
+                text: shown.clone(),
+            }],
+            data,
+            ..Outcome::default()
+        };
+        Ok(Plan::change(
+            outcome,
+            Apply {
+                name,
+                backend,
+                steps,
+            },
+        ))
+    }
+}
+
+fn backend(spec: &ServiceSpec) -> Result<Backend, ModuleError> {
+    let systemd = Path::new("/run/systemd/system").is_dir();
+    let script = || {
+        let p = spec
+            .init_script
+            .clone()
+            .map_or_else(|| Path::new("/etc/init.d").join(&spec.name), PathBuf::from);
+        if p.is_file() {
+            Ok(Backend::Init(p))
+        } else {
+            Err(ModuleError::Failed(format!(
+                "service `{}`: no init script at `{}`{}",
+                spec.name,
+                p.display(),
+                if systemd {
+                    ""
+                } else {
+                    " (and systemd is not running on this host)"
+                }
+            )))
+        }
+    };
+    match spec.manager {
+        Manager::Systemd if !systemd => Err(ModuleError::Failed(format!(
+            "service `{}`: `use: systemd` but systemd is not running on this host",
+            spec.name
+        ))),
+        Manager::Systemd => Ok(Backend::Systemd),
+        Manager::Init => script(),
+        Manager::Auto if systemd && spec.init_script.is_none() => Ok(Backend::Systemd),
+        Manager::Auto => script(),
+    }
+}
+
+/// The apply half: the verbs, in order.
+struct Apply {
+    name: String,
+    backend: Backend,
+    steps: Vec<&'static str>,
+}
+
+impl Action for Apply {
+    fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        for verb in &self.steps {
+            let ran = run(
+                &mut self.backend.command(&self.name, verb),
+                &self.name,
+                verb,
+            )?;
+            if !ran.ok() {
+                return Ok(Outcome::failed(format!(
+                    "cannot {verb} service `{}` (exit {}): {}",
+                    self.name,
+                    ran.rc,
+                    ran.why()
+                )));
+            }
+        }
+        let running = self.backend.running(&self.name)?;
+        let mut data = Map::new();
+        data.insert("name".into(), Json::from(self.name.clone()));
+        data.insert("manager".into(), Json::from(self.backend.label()));
+        data.insert(
+            "state".into(),
+            Json::from(if running { "started" } else { "stopped" }),
+        );
+        Ok(Outcome {
+            changed: true,
+            msg: format!("{} service `{}`", self.steps.join(" and "), self.name),
+            data,
+            ..Outcome::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
