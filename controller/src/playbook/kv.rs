@@ -21,8 +21,26 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
     let mut current = String::new();
     let mut quote: Option<char> = None;
     let mut in_word = false;
-    let mut chars = text.chars();
+    // Inside `{{ ... }}` spaces do not split (Ansible's split_args keeps Jinja blocks whole).
+    let mut jinja = 0usize;
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
+        if quote.is_none() && (c == '{' || c == '}') && chars.peek() == Some(&c) {
+            if c == '{' {
+                jinja += 1;
+            } else {
+                jinja = jinja.saturating_sub(1);
+            }
+            current.push(c);
+            current.push(c);
+            chars.next();
+            in_word = true;
+            continue;
+        }
+        if jinja > 0 && quote.is_none() {
+            current.push(c);
+            continue;
+        }
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), '\\') => {
@@ -35,7 +53,7 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
                 quote = Some(c);
                 in_word = true;
             }
-            (None, c) if c.is_whitespace() => {
+            (None, c) if c.is_whitespace() && jinja == 0 => {
                 if in_word {
                     words.push(std::mem::take(&mut current));
                     in_word = false;
@@ -67,6 +85,15 @@ mod tests {
         assert_eq!(
             serde_json::Value::Object(map),
             json!({"path": "/etc/x", "msg": "two words", "mode": "0644"})
+        );
+    }
+
+    #[test]
+    fn jinja_blocks_stay_whole() {
+        let map = parse("a={{ x | default('y z') }} b=2").unwrap();
+        assert_eq!(
+            serde_json::Value::Object(map),
+            json!({"a": "{{ x | default('y z') }}", "b": "2"})
         );
     }
 

@@ -1,6 +1,6 @@
 //! Ansible playbooks: parsed into typed plays and tasks that remember their locations.
 
-mod kv;
+pub mod kv;
 pub mod modules;
 mod parse;
 mod scalar;

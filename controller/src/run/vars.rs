@@ -153,15 +153,11 @@ fn parse_extra(arg: &str, secrets: &Secrets) -> Result<Map<String, Value>, Diagn
             return Ok(map);
         }
     }
-    let mut map = Map::new();
-    for pair in arg.split_whitespace() {
-        let Some((k, v)) = pair.split_once('=') else {
-            return Err(Diagnostic::new(
-                crate::diagnostic::Loc::new("-e".into(), 0, 0),
-                format!("extra var `{pair}` must be `key=value`, `@file.yml` or a JSON object"),
-            ));
-        };
-        map.insert(k.to_owned(), Value::String(v.to_owned()));
-    }
-    Ok(map)
+    crate::playbook::kv::parse(arg).map_err(|why| {
+        Diagnostic::new(
+            crate::diagnostic::Loc::new("-e".into(), 0, 0),
+            format!("extra vars `{arg}`: {why}"),
+        )
+        .with_help("write `-e key=value`, `-e @file.yml` or `-e '{\"key\": 1}'`")
+    })
 }
