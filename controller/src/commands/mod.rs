@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command};
 
 /// Runs the subcommand; returns the exit code.
 pub fn dispatch(cli: Cli) -> Result<i32, Error> {
+    crate::transport::init_logging(cli.verbose);
     match cli.command {
         Command::Graph(args) => graph::run(&args),
         Command::Inventory(cmd) => inventory::run(&cmd),

@@ -2,6 +2,7 @@
 //! same agent engine; the scheduler sees only this trait.
 
 mod local;
+mod ssh;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -90,10 +91,42 @@ impl Transport for Router {
     }
 }
 
-/// The transport for a run: local always; SSH when built in.
+/// The transport for a run: local always, plus SSH (nothing connects until a node needs it).
+/// Flags win over `dr.toml`.
 pub fn router_for(
-    _args: &crate::cli::RunArgs,
-    _config: &crate::config::Config,
+    args: &crate::cli::RunArgs,
+    config: &crate::config::Config,
 ) -> Result<Router, crate::Error> {
-    Ok(Router::local_only())
+    let options = ssh::Options {
+        defaults: ssh::Defaults {
+            private_key: args.private_key.clone(),
+            accept_new: args.accept_new_host_keys || config.accept_new_host_keys.unwrap_or(false),
+        },
+        connect_timeout: std::time::Duration::from_secs(
+            args.connect_timeout
+                .or(config.connect_timeout)
+                .unwrap_or(10)
+                .max(1),
+        ),
+    };
+    Ok(Router::with_ssh(Box::new(ssh::Ssh::new(options))))
+}
+
+/// Sends `tracing` output to stderr: warnings by default, connection details with `-v`,
+/// SSH protocol debugging with `-vv`. `DR_LOG` (an env-filter directive) overrides.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,dr=info",
+        _ => "info,dr=debug,russh=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }
