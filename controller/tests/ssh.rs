@@ -198,3 +198,147 @@ fn ten_hosts_apply_then_idempotent_and_agent_pushed_once() {
 
     fleet.dr(&["plan", "site.yml"]).code(0);
 }
+
+const TOUCH: &str = "\
+- name: touch
+  hosts: web
+  tasks:
+    - name: marker
+      shell: mkdir -p {{ root_dir }} && date > {{ root_dir }}/marker
+      args:
+        creates: '{{ root_dir }}/marker'
+";
+
+/// `SHA256:...` of a public key line, as `ssh-keygen -lf` prints it.
+fn fingerprint(public: &str, dir: &Path) -> String {
+    let file = dir.join("fp.pub");
+    std::fs::write(&file, public).expect("write key");
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(&file)
+        .output()
+        .expect("ssh-keygen runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no fingerprint in {text:?}"))
+        .to_owned()
+}
+
+#[test]
+fn host_keys_unknown_refused_accept_new_learns_changed_refused_pinned_wins() {
+    let fleet = Fleet::start(1);
+    write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
+    let real = fingerprint(&fleet.hosts[0].host_key.public, fleet.path());
+
+    // Unknown: refused, with the fingerprint and how to accept it.
+    let run = fleet.dr(&["apply", "touch.yml"]);
+    run.code(1)
+        .stdout_has("host key of `h01` is unknown")
+        .stdout_has(&real)
+        .stdout_has("--accept-new-host-keys");
+    assert!(
+        !fleet.root(0).join("marker").exists(),
+        "nothing ran on an unknown host"
+    );
+
+    // --accept-new-host-keys records it, then it is known without the flag.
+    fleet
+        .dr(&["apply", "touch.yml", "--accept-new-host-keys"])
+        .code(0);
+    let known = std::fs::read_to_string(fleet.known_hosts()).expect("known_hosts written");
+    assert!(
+        known.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", fleet.hosts[0].port)),
+        "{known}"
+    );
+    fleet.dr(&["apply", "touch.yml"]).code(0);
+
+    // Changed: refused even with --accept-new-host-keys, naming both fingerprints and the line.
+    let other = KeyPair::generate(&fleet.path().join("other_host_key")).expect("key");
+    let mut words = other.public.split_whitespace();
+    let line = format!(
+        "# an older host\n[127.0.0.1]:{} {} {}\n",
+        fleet.hosts[0].port,
+        words.next().unwrap_or_default(),
+        words.next().unwrap_or_default()
+    );
+    std::fs::write(fleet.known_hosts(), line).expect("write known_hosts");
+    let old = fingerprint(&other.public, fleet.path());
+    fleet
+        .dr(&["apply", "touch.yml", "--accept-new-host-keys"])
+        .code(1)
+        .stdout_has("host key of `h01` has CHANGED")
+        .stdout_has(&old)
+        .stdout_has(&real)
+        .stdout_has("known_hosts:2");
+
+    // A key pinned in inventory wins over the stale known_hosts entry.
+    let pin = format!("dr_host_key: \"{}\"", fleet.hosts[0].host_key.public);
+    fleet.write_inventory(&[(0, &pin)]);
+    fleet.dr(&["apply", "touch.yml"]).code(0);
+    // ...and a wrong pinned key is refused.
+    let pin = format!("dr_host_key: \"{}\"", other.public);
+    fleet.write_inventory(&[(0, &pin)]);
+    fleet
+        .dr(&["apply", "touch.yml"])
+        .code(1)
+        .stdout_has("does not match the key pinned in inventory (`dr_host_key`)");
+}
+
+#[test]
+fn unreachable_host_fails_its_nodes_skips_dependents_others_finish() {
+    let mut fleet = Fleet::start(3);
+    fleet.trust_all();
+    fleet.hosts[0].stop();
+    write_tree(
+        fleet.path(),
+        &[(
+            "site.yml",
+            "\
+- name: db
+  hosts: h01
+  tasks:
+    - shell: mkdir -p {{ root_dir }} && touch {{ root_dir }}/db
+- name: db-post
+  hosts: h01
+  tasks:
+    - shell: touch {{ root_dir }}/db-post
+- name: web
+  hosts: h02:h03
+  after: []
+  tasks:
+    - shell: mkdir -p {{ root_dir }} && touch {{ root_dir }}/web
+",
+        )],
+    );
+    let run = fleet.dr(&["apply", "site.yml"]);
+    run.code(1)
+        .stdout_has("unreachable: cannot connect to `h01` (127.0.0.1:")
+        .stdout_has("could not reach its host");
+    assert!(fleet.root(1).join("web").is_file(), "h02 finished");
+    assert!(fleet.root(2).join("web").is_file(), "h03 finished");
+    let runs = fleet.path().join(".dr/runs");
+    let journal = std::fs::read_dir(&runs)
+        .expect("journal dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a journal file");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let outcomes: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("outcome").is_some())
+        .collect();
+    let of = |word: &str| {
+        outcomes
+            .iter()
+            .filter(|v| v["outcome"] == word)
+            .map(|v| v["reason"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let unreachable = of("unreachable");
+    assert_eq!(unreachable.len(), 1, "{text}");
+    assert!(unreachable[0].contains("`h01`"), "{text}");
+    assert_eq!(of("skipped").len(), 1, "db-post on h01 is skipped\n{text}");
+    assert_eq!(of("ok").len(), 2, "{text}");
+}
