@@ -342,3 +342,34 @@ fn unreachable_host_fails_its_nodes_skips_dependents_others_finish() {
     assert_eq!(of("skipped").len(), 1, "db-post on h01 is skipped\n{text}");
     assert_eq!(of("ok").len(), 2, "{text}");
 }
+
+#[test]
+fn become_runs_the_agent_through_sudo() {
+    assert!(
+        Path::new("/usr/bin/sudo").is_file(),
+        "this test runs `become: true` through sudo: install it (`apt-get install -y sudo`)"
+    );
+    let fleet = Fleet::start(1);
+    fleet.trust_all();
+    write_tree(
+        fleet.path(),
+        &[(
+            "become.yml",
+            "\
+- name: as root via sudo
+  hosts: web
+  become: true
+  tasks:
+    - shell: mkdir -p {{ root_dir }} && echo \"sudo_user=$SUDO_USER\" > {{ root_dir }}/who
+",
+        )],
+    );
+    fleet.dr(&["apply", "become.yml"]).code(0);
+    let who = std::fs::read_to_string(fleet.root(0).join("who")).expect("who written");
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    assert_eq!(
+        who.trim(),
+        format!("sudo_user={user}"),
+        "the agent ran under sudo"
+    );
+}

@@ -186,6 +186,11 @@ fn judge(
              passwordless sudo for the login user, or log in as the target user"
         )));
     }
+    if exit.stderr.contains("sudo: not found") || exit.stderr.contains("sudo: command not found") {
+        return Err(TransportError::Agent(format!(
+            "`become` on `{host}` needs `sudo`, which is not installed there"
+        )));
+    }
     let how = match (&exit.status, &exit.signal) {
         (_, Some(sig)) => format!("was killed by signal {sig}"),
         (Some(s), None) => format!("exited with status {s}"),
@@ -235,5 +240,57 @@ impl Transport for Ssh {
                 ))),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exit(status: u32, stderr: &str) -> exec::Exit {
+        exec::Exit {
+            status: Some(status),
+            signal: None,
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn agent_endings_name_the_host() {
+        assert!(judge("h1", &exit(0, ""), 3, None).is_ok());
+        let e = judge("h1", &exit(1, "sudo: a password is required"), 0, None).unwrap_err();
+        assert!(
+            e.to_string().contains("`become` on `h1` needs a password"),
+            "{e}"
+        );
+        let e = judge("h1", &exit(127, "sh: 1: exec: sudo: not found"), 0, None).unwrap_err();
+        assert!(e.to_string().contains("needs `sudo`"), "{e}");
+        let e = judge(
+            "h1",
+            &exit(2, "dr-agent: malformed request"),
+            0,
+            Some("x".into()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "agent failed: dr-agent on `h1` exited with status 2: dr-agent: malformed request (unexpected output: \"x\")"
+        );
+    }
+
+    #[test]
+    fn become_from_connection_vars() {
+        let mut request: Request = serde_json::from_value(serde_json::json!({
+            "protocol": dr_agent::wire::PROTOCOL_VERSION, "host": "h", "mode": "check", "diff": false,
+            "play": {"name": "p", "tasks": []}, "vars": {}, "files": {}
+        }))
+        .unwrap();
+        assert_eq!(become_user(&request), None);
+        request.vars.insert("ansible_become".into(), "yes".into());
+        assert_eq!(become_user(&request).as_deref(), Some("root"));
+        request
+            .vars
+            .insert("dr_become_user".into(), "postgres".into());
+        assert_eq!(become_user(&request).as_deref(), Some("postgres"));
     }
 }
