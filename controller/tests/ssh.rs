@@ -373,3 +373,32 @@ fn become_runs_the_agent_through_sudo() {
         "the agent ran under sudo"
     );
 }
+
+#[test]
+fn proxy_jump_tunnels_through_another_sshd() {
+    let mut fleet = Fleet::start(2);
+    fleet.trust_all();
+    let jump = format!(
+        "ansible_ssh_common_args: \"-F /dev/null -o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null -o ProxyJump=127.0.0.1:{}\"",
+        fleet.known_hosts().display(),
+        fleet.hosts[0].port
+    );
+    fleet.write_inventory(&[(1, &jump)]);
+    write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
+    let run = fleet.dr(&["apply", "touch.yml", "-v", "--limit", "h02"]);
+    run.code(0);
+    let via = format!("through `[127.0.0.1]:{}`", fleet.hosts[0].port);
+    assert!(
+        run.stderr.contains(&via),
+        "h02 was reached through h01\n{}",
+        run.stderr
+    );
+    assert!(fleet.root(1).join("marker").is_file());
+
+    // With the jump host down, the target is unreachable, and the message says why.
+    fleet.hosts[0].stop();
+    fleet
+        .dr(&["apply", "touch.yml", "--limit", "h02"])
+        .code(1)
+        .stdout_has("unreachable: cannot connect to `h02 (jump host `");
+}

@@ -20,8 +20,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Why a node could not run (as opposed to a task failing on the host).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
-    /// The host could not be reached or authenticated.
-    #[error("unreachable: {0}")]
+    /// The host could not be reached or authenticated. (The outcome is printed as
+    /// "unreachable: <reason>", so the message carries no prefix of its own.)
+    #[error("{0}")]
     Unreachable(String),
     /// The host key is unknown or changed; refused.
     #[error("{0}")]

@@ -5,14 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client::{self, Handle};
-use serde_json::Map;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::TransportError;
 use super::auth;
 use super::host_key::{Handler, HostKeyCheck};
 use super::known_hosts::lookup_name;
-use super::target::{Defaults, Target, resolve};
+use super::target::{Defaults, Target, resolve_jump};
 
 /// An authenticated connection, plus the jump hosts it tunnels through (kept open).
 pub struct Session {
@@ -40,7 +39,7 @@ pub async fn open(
     let work = async {
         let mut jumps: Vec<Handle<Handler>> = Vec::new();
         for hop in &target.proxy_jump {
-            let jump = jump_target(&target.host, hop, defaults)?;
+            let jump = resolve_jump(target, hop, defaults);
             let handle = match jumps.last() {
                 None => direct(&jump).await?,
                 Some(prev) => tunnelled(prev, &jump).await?,
@@ -65,8 +64,13 @@ pub async fn open(
             timeout.as_secs()
         ))
     })??;
+    let via = if target.proxy_jump.is_empty() {
+        String::new()
+    } else {
+        format!(" through `{}`", target.proxy_jump.join(","))
+    };
     tracing::info!(
-        "connected to `{}` as `{}` at {}:{} in {} ms",
+        "connected to `{}` as `{}` at {}:{}{via} in {} ms",
         target.host,
         target.user,
         target.address,
@@ -74,34 +78,6 @@ pub async fn open(
         started.elapsed().as_millis()
     );
     Ok(session)
-}
-
-/// A ProxyJump hop as its own target (resolved through the SSH config, no inventory vars).
-fn jump_target(host: &str, hop: &str, defaults: &Defaults) -> Result<Target, TransportError> {
-    let (user, rest) = match hop.rsplit_once('@') {
-        Some((u, r)) => (Some(u), r),
-        None => (None, hop),
-    };
-    let (address, port) = match rest.rsplit_once(':') {
-        Some((a, p)) if p.parse::<u16>().is_ok() => (a, p.parse::<u16>().ok()),
-        _ => (rest, None),
-    };
-    let mut vars = Map::new();
-    if let Some(u) = user {
-        vars.insert("ansible_user".into(), u.into());
-    }
-    if let Some(p) = port {
-        vars.insert("ansible_port".into(), p.into());
-    }
-    let mut jump = resolve(
-        &format!("{host} (via jump host {hop})"),
-        address,
-        &vars,
-        defaults,
-    )?;
-    // A jump host keeps its own key settings; only `--private-key` carries over.
-    jump.explicit_key = defaults.private_key.clone();
-    Ok(jump)
 }
 
 async fn direct(target: &Target) -> Result<Handle<Handler>, TransportError> {

@@ -30,6 +30,9 @@ pub struct Target {
     pub proxy_jump: Vec<String>,
     /// Host-key trust for this host.
     pub trust: Trust,
+    /// Extra `ssh` arguments from inventory (`ansible_ssh_common_args`/`_extra_args`), kept
+    /// so jump hosts are resolved with the same `-F`/`-o` settings.
+    pub ssh_args: Vec<String>,
 }
 
 /// Run-wide settings that shape every target.
@@ -65,6 +68,51 @@ pub fn resolve(
         .map(|p| expand_tilde(&p))
         .or_else(|| defaults.private_key.clone());
     let pinned = pinned_keys(host, vars)?;
+    Ok(build(host, config, explicit_key, pinned, args, defaults))
+}
+
+/// A ProxyJump hop (`[user@]host[:port]`) of `parent` as its own target: resolved through
+/// the SSH config with the parent's `-F`/`-o` arguments minus the jump itself; it uses
+/// `--private-key`, else the parent's key file, else its own identities.
+pub fn resolve_jump(parent: &Target, hop: &str, defaults: &Defaults) -> Target {
+    let (user, rest) = match hop.rsplit_once('@') {
+        Some((u, r)) => (Some(u), r),
+        None => (None, hop),
+    };
+    let (address, port) = split_host_port(rest);
+    let args = without_jumps(&parent.ssh_args);
+    let config = SshConfig::resolve(address, port, user, &args);
+    let key = defaults
+        .private_key
+        .clone()
+        .or_else(|| parent.explicit_key.clone());
+    let label = format!("{} (jump host `{hop}`)", parent.host);
+    let mut jump = build(&label, config, key, Vec::new(), args, defaults);
+    jump.proxy_jump.clear();
+    jump
+}
+
+/// `host`, `host:port`, `[host]:port` (how `ssh -G` prints it) or `[v6addr]:port`.
+fn split_host_port(text: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = text.strip_prefix('[')
+        && let Some((host, tail)) = rest.split_once(']')
+    {
+        return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match text.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.parse::<u16>().is_ok() => (h, p.parse().ok()),
+        _ => (text, None),
+    }
+}
+
+fn build(
+    host: &str,
+    config: SshConfig,
+    explicit_key: Option<PathBuf>,
+    pinned: Vec<PublicKey>,
+    ssh_args: Vec<String>,
+    defaults: &Defaults,
+) -> Target {
     let trust = if pinned.is_empty() {
         Trust::KnownHosts {
             record_to: defaults
@@ -81,7 +129,7 @@ pub fn resolve(
     } else {
         Trust::Pinned(pinned)
     };
-    Ok(Target {
+    Target {
         host: host.to_owned(),
         address: config.hostname,
         port: config.port,
@@ -94,7 +142,38 @@ pub fn resolve(
             .collect(),
         proxy_jump: config.proxy_jump,
         trust,
-    })
+        ssh_args,
+    }
+}
+
+/// `args` without `-J hop`, `-oProxyJump=...` or `-o ProxyJump ...`.
+fn without_jumps(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.iter().peekable();
+    while let Some(a) = it.next() {
+        if a == "-J" {
+            it.next();
+            continue;
+        }
+        if a.starts_with("-J") {
+            continue;
+        }
+        let option = match a.strip_prefix("-o") {
+            Some("") => it.peek().map(|s| s.as_str()),
+            Some(rest) => Some(rest),
+            None => None,
+        };
+        if let Some(opt) = option
+            && split_keyword(opt).is_some_and(|(k, _)| k == "proxyjump")
+        {
+            if a == "-o" {
+                it.next();
+            }
+            continue;
+        }
+        out.push(a.clone());
+    }
+    out
 }
 
 /// `dr_host_key`: one public key line or a list of them (`ssh-ed25519 AAAA... [comment]`,
@@ -399,6 +478,28 @@ mod tests {
         assert_eq!(pairs[0], ("userknownhostsfile".into(), "/tmp/a b".into()));
         assert_eq!(pairs[1], ("port".into(), "2200".into()));
         assert_eq!(config_file(&words), PathBuf::from("/x/y"));
+        let jumps: Vec<String> = [
+            "-F",
+            "f",
+            "-o",
+            "ProxyJump=a",
+            "-oProxyJump b",
+            "-J",
+            "c",
+            "-o",
+            "Port=1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(without_jumps(&jumps), ["-F", "f", "-o", "Port=1"]);
+        assert_eq!(
+            split_host_port("[127.0.0.1]:2200"),
+            ("127.0.0.1", Some(2200))
+        );
+        assert_eq!(split_host_port("bastion:22"), ("bastion", Some(22)));
+        assert_eq!(split_host_port("bastion"), ("bastion", None));
+        assert_eq!(split_host_port("[::1]:2222"), ("::1", Some(2222)));
     }
 
     #[test]
