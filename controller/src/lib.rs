@@ -59,14 +59,15 @@ pub fn run(cli: cli::Cli) -> Result<i32, Error> {
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
-        1 => "dr=info,dr_agent=info",
-        _ => "dr=debug,dr_agent=debug,russh=info",
+        1 => "warn,dr=info,dr_agent=info",
+        _ => "info,dr=debug,dr_agent=debug,russh=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(false)
         .with_target(false)
         .without_time()
         .try_init();

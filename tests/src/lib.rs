@@ -17,6 +17,7 @@ mod host;
 pub mod http;
 mod images;
 mod inventory;
+pub mod sshd;
 mod testbed;
 pub mod topology;
 mod wait;

@@ -103,12 +103,74 @@ pub fn compile(
             .flat_map(|&p| first_node[p]..first_node[p] + plays[p].hosts.len())
             .collect();
     }
+    for (i, (_, spec)) in all.iter().enumerate() {
+        if let Some(serial) = &spec.serial {
+            let sizes = serial_sizes(serial, plays[i].hosts.len())
+                .map_err(|why| Diagnostic::new(spec.loc.clone(), why))?;
+            chain_batches(&mut nodes, first_node[i], plays[i].hosts.len(), &sizes);
+        }
+    }
     let stages = stages_of(&nodes);
     Ok(Dag {
         plays,
         nodes,
         stages,
     })
+}
+
+/// `serial:` as batch sizes for `hosts` hosts: a number, a percentage (`"30%"`), or a list
+/// of them where the last repeats, as in Ansible. 0 (or 0%) means all hosts at once.
+fn serial_sizes(serial: &serde_json::Value, hosts: usize) -> Result<Vec<usize>, String> {
+    use serde_json::Value;
+    let one = |v: &Value| -> Result<usize, String> {
+        let bad = || {
+            format!(
+                "`serial:` takes a number of hosts, a percentage (`\"30%\"`) or a list of them, not `{v}`"
+            )
+        };
+        let size = match v {
+            Value::Number(n) => n.as_u64().ok_or_else(bad)? as usize,
+            Value::String(s) => match s.trim().strip_suffix('%') {
+                Some(pct) => {
+                    let pct: f64 = pct.trim().parse().map_err(|_| bad())?;
+                    if !(0.0..=100.0).contains(&pct) {
+                        return Err(bad());
+                    }
+                    // Ansible rounds down but never to an empty batch.
+                    ((hosts as f64 * pct / 100.0) as usize).max(usize::from(pct > 0.0))
+                }
+                None => s.trim().parse().map_err(|_| bad())?,
+            },
+            _ => return Err(bad()),
+        };
+        Ok(if size == 0 { hosts.max(1) } else { size })
+    };
+    match serial {
+        Value::Array(items) if items.is_empty() => Err("`serial:` is an empty list".into()),
+        Value::Array(items) => items.iter().map(one).collect(),
+        other => Ok(vec![one(other)?]),
+    }
+}
+
+/// Makes each batch of a play's nodes (`count` nodes from `first`) wait for the whole batch
+/// before it. Stricter than Ansible's default (which goes on unless a whole batch fails):
+/// in a DR rolling change, one failed host stops the rollout, like `max_fail_percentage: 0`.
+fn chain_batches(nodes: &mut [DagNode], first: usize, count: usize, sizes: &[usize]) {
+    let mut start = 0;
+    let mut previous: Option<std::ops::Range<usize>> = None;
+    let mut k = 0;
+    while start < count {
+        let size = sizes[k.min(sizes.len() - 1)].max(1);
+        let batch = first + start..first + (start + size).min(count);
+        if let Some(prev) = &previous {
+            for n in batch.clone() {
+                nodes[n].deps.extend(prev.clone());
+            }
+        }
+        start += size;
+        k += 1;
+        previous = Some(batch);
+    }
 }
 
 fn limit_error(err: &PatternError) -> Diagnostic {
@@ -238,4 +300,56 @@ fn stages_of(nodes: &[DagNode]) -> Vec<Vec<usize>> {
         stages[l].push(i);
     }
     stages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile_text(book: &str) -> Result<Dag, Diagnostic> {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("inventory.yml");
+        std::fs::write(
+            &inv,
+            "all:\n  hosts:\n    a: {}\n    b: {}\n    c: {}\n    d: {}\n    e: {}\n",
+        )
+        .unwrap();
+        let file = dir.path().join("site.yml");
+        std::fs::write(&file, book).unwrap();
+        let inventory =
+            crate::inventory::load(&[inv], &crate::secrets::Secrets::default()).unwrap();
+        let books = vec![crate::playbook::load(&file).unwrap()];
+        compile(&books, &inventory, None)
+    }
+
+    #[test]
+    fn serial_batches_wait_for_the_batch_before() {
+        let dag = compile_text(
+            "- name: rolling\n  hosts: all\n  serial: [1, 2]\n  tasks: []\n- name: next\n  hosts: a\n  tasks: []\n",
+        )
+        .unwrap();
+        let deps: Vec<Vec<usize>> = dag.nodes.iter().map(|n| n.deps.clone()).collect();
+        // Batches of `rolling`: [a], [b, c], [d, e]; `next` waits for all of them.
+        assert_eq!(
+            deps[..5],
+            [vec![], vec![0], vec![0], vec![1, 2], vec![1, 2]]
+        );
+        assert_eq!(deps[5], vec![0, 1, 2, 3, 4]);
+        assert_eq!(dag.stages, vec![vec![0], vec![1, 2], vec![3, 4], vec![5]]);
+    }
+
+    #[test]
+    fn serial_sizes_follow_ansible() {
+        use serde_json::json;
+        assert_eq!(serial_sizes(&json!(2), 5), Ok(vec![2]));
+        assert_eq!(serial_sizes(&json!("40%"), 5), Ok(vec![2]));
+        assert_eq!(serial_sizes(&json!("10%"), 5), Ok(vec![1]));
+        assert_eq!(serial_sizes(&json!(0), 5), Ok(vec![5]));
+        assert_eq!(serial_sizes(&json!([1, "50%"]), 4), Ok(vec![1, 2]));
+        let err = serial_sizes(&json!("lots"), 5).unwrap_err();
+        assert!(err.contains("`serial:` takes a number"), "{err}");
+        let err =
+            compile_text("- name: p\n  hosts: all\n  serial: lots\n  tasks: []\n").unwrap_err();
+        assert_eq!((err.loc.line, err.loc.col), (1, 3));
+    }
 }

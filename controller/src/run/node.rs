@@ -84,10 +84,19 @@ fn build_request(
     play_hosts: &[String],
     host: &str,
 ) -> Result<Request, String> {
-    let vars = job
+    let mut vars = job
         .vars
         .for_node(&job.inventory, play, play_hosts, host, &job.secrets)
         .map_err(|d| d.to_string())?;
+    // The play's `become:` reaches the transport as Ansible's connection vars (which, as in
+    // Ansible, win when the inventory sets them).
+    if play.become_ {
+        vars.entry("ansible_become").or_insert(true.into());
+    }
+    if let Some(user) = &play.become_user {
+        vars.entry("ansible_become_user")
+            .or_insert(user.as_str().into());
+    }
     let all_tasks: Vec<_> = play.tasks.iter().chain(play.handlers.iter()).collect();
     let files = files::collect(&all_tasks, &vars, &play.dir);
     Ok(Request {

@@ -2,6 +2,7 @@
 //! same agent engine; the scheduler sees only this trait.
 
 mod local;
+mod ssh;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,8 +20,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Why a node could not run (as opposed to a task failing on the host).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
-    /// The host could not be reached or authenticated.
-    #[error("unreachable: {0}")]
+    /// The host could not be reached or authenticated. (The outcome is printed as
+    /// "unreachable: <reason>", so the message carries no prefix of its own.)
+    #[error("{0}")]
     Unreachable(String),
     /// The host key is unknown or changed; refused.
     #[error("{0}")]
@@ -90,10 +92,23 @@ impl Transport for Router {
     }
 }
 
-/// The transport for a run: local always; SSH when built in.
+/// The transport for a run: local always, plus SSH (nothing connects until a node needs it).
+/// Flags win over `dr.toml`.
 pub fn router_for(
-    _args: &crate::cli::RunArgs,
-    _config: &crate::config::Config,
+    args: &crate::cli::RunArgs,
+    config: &crate::config::Config,
 ) -> Result<Router, crate::Error> {
-    Ok(Router::local_only())
+    let options = ssh::Options {
+        defaults: ssh::Defaults {
+            private_key: args.private_key.clone(),
+            accept_new: args.accept_new_host_keys || config.accept_new_host_keys.unwrap_or(false),
+        },
+        connect_timeout: std::time::Duration::from_secs(
+            args.connect_timeout
+                .or(config.connect_timeout)
+                .unwrap_or(10)
+                .max(1),
+        ),
+    };
+    Ok(Router::with_ssh(Box::new(ssh::Ssh::new(options))))
 }

@@ -1,0 +1,79 @@
+//! One remote command on an exec channel: stdin streamed in, stdout handed over line by
+//! line as it arrives, stderr kept (bounded) for messages, exit status awaited properly
+//! (it may arrive after EOF, so the loop runs until the channel is gone).
+
+use russh::ChannelMsg;
+use russh::client::Handle;
+
+use super::host_key::Handler;
+
+/// Keep at most this much stderr for messages.
+const STDERR_LIMIT: usize = 64 * 1024;
+
+/// How a remote command ended.
+#[derive(Debug, Default)]
+pub struct Exit {
+    /// Exit status, when the remote side sent one.
+    pub status: Option<u32>,
+    /// A signal that killed the command, when one did.
+    pub signal: Option<String>,
+    /// The start of what it wrote on stderr.
+    pub stderr: String,
+}
+
+/// Runs `command`, writes `stdin` then EOF, and calls `on_line` for each stdout line.
+/// An error means the channel could not be used at all (the connection is gone).
+pub async fn run(
+    handle: &Handle<Handler>,
+    command: &str,
+    stdin: &[u8],
+    mut on_line: impl FnMut(&[u8]),
+) -> Result<Exit, russh::Error> {
+    let channel = handle.channel_open_session().await?;
+    channel.exec(true, command).await?;
+    let (mut read, write) = channel.split();
+    let writer = async {
+        write.data(stdin).await?;
+        write.eof().await
+    };
+    let reader = async {
+        let mut exit = Exit::default();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut stderr: Vec<u8> = Vec::new();
+        while let Some(msg) = read.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => {
+                    pending.extend_from_slice(&data);
+                    while let Some(at) = pending.iter().position(|&b| b == b'\n') {
+                        let line: Vec<u8> = pending.drain(..=at).collect();
+                        on_line(&line[..line.len() - 1]);
+                    }
+                }
+                ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    let room = STDERR_LIMIT.saturating_sub(stderr.len());
+                    stderr.extend_from_slice(&data[..data.len().min(room)]);
+                }
+                ChannelMsg::ExitStatus { exit_status } => exit.status = Some(exit_status),
+                ChannelMsg::ExitSignal { signal_name, .. } => {
+                    exit.signal = Some(format!("{signal_name:?}"));
+                }
+                _ => {}
+            }
+        }
+        if !pending.is_empty() {
+            on_line(&pending);
+        }
+        exit.stderr = String::from_utf8_lossy(&stderr).trim().to_owned();
+        exit
+    };
+    let (written, exit) = tokio::join!(writer, reader);
+    // A command that exits without reading its stdin (a missing agent) closes the channel
+    // under the writer; the exit status is what matters then.
+    if let Err(e) = written
+        && exit.status.is_none()
+        && exit.signal.is_none()
+    {
+        return Err(e);
+    }
+    Ok(exit)
+}

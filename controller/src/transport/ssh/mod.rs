@@ -1,0 +1,296 @@
+//! The SSH transport (russh): one connection per host for the whole run, the agent pushed
+//! once per host and cached there by hash, one exec per node with the request on stdin and
+//! events streamed back live.
+
+mod agent;
+mod auth;
+mod exec;
+mod host_key;
+mod known_hosts;
+mod session;
+mod target;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dr_agent::wire::{Event, Request};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{BoxFuture, Transport, TransportError};
+use crate::inventory::{Connection, connection_var};
+use agent::AgentBinary;
+use session::Session;
+pub use target::Defaults;
+
+/// Run-wide SSH settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Key file, known-hosts policy.
+    pub defaults: Defaults,
+    /// How long to wait for a connection (TCP, handshake and login together).
+    pub connect_timeout: Duration,
+}
+
+/// One host's connection and agent state, shared by its nodes.
+#[derive(Default)]
+struct HostSlot {
+    /// The connection, or why it could not be made (kept, so every node of an unreachable
+    /// host fails at once with the same reason instead of retrying).
+    session: tokio::sync::Mutex<Option<Result<Arc<Session>, TransportError>>>,
+    /// The agent push, done at most once per host per run.
+    pushed: OnceCell<Result<(), TransportError>>,
+}
+
+/// The SSH transport.
+pub struct Ssh {
+    options: Options,
+    agent: OnceCell<Result<Arc<AgentBinary>, TransportError>>,
+    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
+}
+
+impl Ssh {
+    /// A transport with no connections yet.
+    pub fn new(options: Options) -> Self {
+        Ssh {
+            options,
+            agent: OnceCell::new(),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn slot(&self, host: &str) -> Arc<HostSlot> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts.entry(host.to_owned()).or_default().clone()
+    }
+
+    async fn agent(&self) -> Result<Arc<AgentBinary>, TransportError> {
+        self.agent
+            .get_or_init(|| async {
+                tokio::task::spawn_blocking(AgentBinary::locate)
+                    .await
+                    .map_err(|e| {
+                        TransportError::Agent(format!("internal error (a bug in dr): {e}"))
+                    })?
+                    .map(Arc::new)
+            })
+            .await
+            .clone()
+    }
+
+    /// The host's connection, opened on first use and reopened if it dropped.
+    async fn session(
+        &self,
+        slot: &HostSlot,
+        host: &str,
+        address: &str,
+        request: &Request,
+    ) -> Result<Arc<Session>, TransportError> {
+        let mut guard = slot.session.lock().await;
+        match &*guard {
+            Some(Ok(s)) if !s.is_closed() => return Ok(s.clone()),
+            Some(Err(e)) => return Err(e.clone()),
+            _ => {}
+        }
+        let result = async {
+            let target = target::resolve(host, address, &request.vars, &self.options.defaults)?;
+            let session = session::open(
+                &target,
+                &self.options.defaults,
+                self.options.connect_timeout,
+            )
+            .await?;
+            Ok(Arc::new(session))
+        }
+        .await;
+        *guard = Some(result.clone());
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(host = %host))]
+    async fn run_node(
+        &self,
+        host: &str,
+        address: &str,
+        request: Request,
+        events: UnboundedSender<Event>,
+    ) -> Result<(), TransportError> {
+        let agent = self.agent().await?;
+        let slot = self.slot(host);
+        let session = self.session(&slot, host, address, &request).await?;
+        let command = agent.run_command(become_user(&request).as_deref());
+        // The request carries secrets: it is serialised for the wire only, never logged.
+        let payload = serde_json::to_vec(&request).map_err(|e| {
+            TransportError::Agent(format!(
+                "cannot encode the request for `{host}` (a bug in dr): {e}"
+            ))
+        })?;
+        drop(request);
+        for attempt in 0..2 {
+            let mut seen = 0usize;
+            let mut garbage: Option<String> = None;
+            let exit =
+                exec::run(
+                    &session.handle,
+                    &command,
+                    &payload,
+                    |line| match serde_json::from_slice::<Event>(line) {
+                        Ok(event) => {
+                            seen += 1;
+                            let _ = events.send(event);
+                        }
+                        Err(_) if line.is_empty() => {}
+                        Err(_) => {
+                            garbage.get_or_insert_with(|| {
+                                String::from_utf8_lossy(line).chars().take(200).collect()
+                            });
+                        }
+                    },
+                )
+                .await
+                .map_err(|e| {
+                    TransportError::Unreachable(format!("connection to `{host}` lost: {e}"))
+                })?;
+            if exit.status == Some(agent::MISSING) && seen == 0 && attempt == 0 {
+                slot.pushed
+                    .get_or_init(|| agent.push(host, &session))
+                    .await
+                    .clone()?;
+                continue;
+            }
+            return judge(host, &exit, seen, garbage);
+        }
+        Err(TransportError::Agent(format!(
+            "the agent pushed to `{host}` is still missing from its cache; is `$HOME/.cache` writable?"
+        )))
+    }
+}
+
+/// Turns the end of an agent run into success or a message naming the host.
+fn judge(
+    host: &str,
+    exit: &exec::Exit,
+    seen: usize,
+    garbage: Option<String>,
+) -> Result<(), TransportError> {
+    if exit.status == Some(0) && seen > 0 {
+        return Ok(());
+    }
+    if exit.stderr.contains("a password is required")
+        || exit.stderr.contains("a terminal is required")
+    {
+        return Err(TransportError::Agent(format!(
+            "`become` on `{host}` needs a password, but dr runs `sudo -n` (never prompts): allow \
+             passwordless sudo for the login user, or log in as the target user"
+        )));
+    }
+    if exit.stderr.contains("sudo: not found") || exit.stderr.contains("sudo: command not found") {
+        return Err(TransportError::Agent(format!(
+            "`become` on `{host}` needs `sudo`, which is not installed there"
+        )));
+    }
+    let how = match (&exit.status, &exit.signal) {
+        (_, Some(sig)) => format!("was killed by signal {sig}"),
+        (Some(s), None) => format!("exited with status {s}"),
+        (None, None) => "ended without an exit status".into(),
+    };
+    let mut msg = format!("dr-agent on `{host}` {how}");
+    if !exit.stderr.is_empty() {
+        msg.push_str(&format!(": {}", exit.stderr));
+    }
+    if let Some(g) = garbage {
+        msg.push_str(&format!(" (unexpected output: {g:?})"));
+    }
+    Err(TransportError::Agent(msg))
+}
+
+/// `ansible_become` / `dr_become` (with `*_become_user`, default root) → the sudo target.
+fn become_user(request: &Request) -> Option<String> {
+    let on = match connection_var(&request.vars, "become") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => {
+            matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "1" | "on")
+        }
+        Some(Value::Number(n)) => n.as_u64() == Some(1),
+        _ => false,
+    };
+    on.then(|| match connection_var(&request.vars, "become_user") {
+        Some(Value::String(u)) => u.clone(),
+        _ => "root".into(),
+    })
+}
+
+impl Transport for Ssh {
+    fn run<'a>(
+        &'a self,
+        host: &'a str,
+        conn: &'a Connection,
+        request: Request,
+        events: UnboundedSender<Event>,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        Box::pin(async move {
+            match conn {
+                Connection::Ssh { address, .. } => {
+                    self.run_node(host, address, request, events).await
+                }
+                Connection::Local => Err(TransportError::Unsupported(format!(
+                    "`{host}` is a local connection routed to SSH (a bug in dr)"
+                ))),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exit(status: u32, stderr: &str) -> exec::Exit {
+        exec::Exit {
+            status: Some(status),
+            signal: None,
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn agent_endings_name_the_host() {
+        assert!(judge("h1", &exit(0, ""), 3, None).is_ok());
+        let e = judge("h1", &exit(1, "sudo: a password is required"), 0, None).unwrap_err();
+        assert!(
+            e.to_string().contains("`become` on `h1` needs a password"),
+            "{e}"
+        );
+        let e = judge("h1", &exit(127, "sh: 1: exec: sudo: not found"), 0, None).unwrap_err();
+        assert!(e.to_string().contains("needs `sudo`"), "{e}");
+        let e = judge(
+            "h1",
+            &exit(2, "dr-agent: malformed request"),
+            0,
+            Some("x".into()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "agent failed: dr-agent on `h1` exited with status 2: dr-agent: malformed request (unexpected output: \"x\")"
+        );
+    }
+
+    #[test]
+    fn become_from_connection_vars() {
+        let mut request: Request = serde_json::from_value(serde_json::json!({
+            "protocol": dr_agent::wire::PROTOCOL_VERSION, "host": "h", "mode": "check", "diff": false,
+            "play": {"name": "p", "tasks": []}, "vars": {}, "files": {}
+        }))
+        .unwrap();
+        assert_eq!(become_user(&request), None);
+        request.vars.insert("ansible_become".into(), "yes".into());
+        assert_eq!(become_user(&request).as_deref(), Some("root"));
+        request
+            .vars
+            .insert("dr_become_user".into(), "postgres".into());
+        assert_eq!(become_user(&request).as_deref(), Some("postgres"));
+    }
+}

@@ -1,0 +1,404 @@
+//! The SSH transport end to end: the real `dr` binary against real OpenSSH sshd servers on
+//! 127.0.0.1, each with its own host key, authorized_keys and agent cache directory. All
+//! "hosts" are this machine, so every host's files live under its own `root_dir` var.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use dr_testbed::sshd::{KeyPair, Sshd};
+use util::{Dr, Run, write_tree};
+
+/// A set of sshd "hosts" plus a client key and an inventory pointing at them.
+struct Fleet {
+    dir: tempfile::TempDir,
+    key: KeyPair,
+    hosts: Vec<Sshd>,
+}
+
+impl Fleet {
+    /// Starts `n` sshd hosts named `h01`..; nothing is written to known_hosts yet.
+    fn start(n: usize) -> Fleet {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = KeyPair::generate(&dir.path().join("client_key")).expect("client key");
+        let hosts = (1..=n)
+            .map(|i| {
+                let home = dir.path().join(format!("hosts/h{i:02}"));
+                let cache = format!("SetEnv XDG_CACHE_HOME={}", home.join("cache").display());
+                Sshd::start(&home.join("sshd"), &[&key.public], &[&cache])
+            })
+            .collect();
+        let fleet = Fleet { dir, key, hosts };
+        fleet.write_inventory(&[]);
+        fleet
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn known_hosts(&self) -> PathBuf {
+        self.path().join("known_hosts")
+    }
+
+    fn name(i: usize) -> String {
+        format!("h{:02}", i + 1)
+    }
+
+    fn root(&self, i: usize) -> PathBuf {
+        self.path().join(format!("hosts/{}/root", Fleet::name(i)))
+    }
+
+    /// Records every host's real key in the test's known_hosts.
+    fn trust_all(&self) {
+        let lines: Vec<String> = self.hosts.iter().map(Sshd::known_hosts_line).collect();
+        std::fs::write(self.known_hosts(), lines.join("\n") + "\n").expect("write known_hosts");
+    }
+
+    /// `inventory.yml`: every host in group `web`; `extra` adds host vars (`(host, line)`).
+    fn write_inventory(&self, extra: &[(usize, &str)]) {
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let mut text = format!(
+            "all:\n  vars:\n    ansible_user: {user}\n    ansible_ssh_private_key_file: {}\n    \
+             ansible_ssh_common_args: \"-F /dev/null -o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null\"\n  \
+             children:\n    web:\n      hosts:\n",
+            self.key.private.display(),
+            self.known_hosts().display()
+        );
+        for (i, sshd) in self.hosts.iter().enumerate() {
+            text.push_str(&format!(
+                "        {}:\n          ansible_host: 127.0.0.1\n          ansible_port: {}\n          root_dir: {}\n",
+                Fleet::name(i),
+                sshd.port,
+                self.root(i).display()
+            ));
+            for (_, line) in extra.iter().filter(|(h, _)| *h == i) {
+                text.push_str(&format!("          {line}\n"));
+            }
+        }
+        write_tree(self.path(), &[("inventory.yml", &text)]);
+    }
+
+    /// Runs `dr` in the fleet's directory, without the caller's ssh-agent.
+    fn dr(&self, args: &[&str]) -> Run {
+        let mut all = vec![args[0], "-i", "inventory.yml"];
+        all.extend_from_slice(&args[1..]);
+        Dr::new(self.path(), &all)
+            .env("SSH_AUTH_SOCK", "")
+            .env("DR_AGENT", &agent_binary())
+            .run()
+    }
+}
+
+/// The agent binary beside `dr`, as the SSH transport finds it; never skipped when missing.
+fn agent_binary() -> String {
+    if let Ok(p) = std::env::var("DR_AGENT") {
+        return p;
+    }
+    let path = Path::new(env!("CARGO_BIN_EXE_dr")).with_file_name("dr-agent");
+    assert!(
+        path.is_file(),
+        "the SSH tests push `{}` to the hosts; build it first: `cargo build -p dr-agent` (or set DR_AGENT)",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+const SITE: &str = "\
+- name: base
+  hosts: web
+  tasks:
+    - name: make the config dir
+      command: mkdir -p {{ root_dir }}/etc
+      args:
+        creates: '{{ root_dir }}/etc'
+    - name: write motd
+      shell: echo 'managed by dr on {{ inventory_hostname }}' > {{ root_dir }}/etc/motd
+      args:
+        creates: '{{ root_dir }}/etc/motd'
+- name: app
+  hosts: web
+  tasks:
+    - name: write the app marker
+      shell: hostname > {{ root_dir }}/etc/app
+      args:
+        creates: '{{ root_dir }}/etc/app'
+";
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn ten_hosts_apply_then_idempotent_and_agent_pushed_once() {
+    let fleet = Fleet::start(10);
+    fleet.trust_all();
+    write_tree(fleet.path(), &[("site.yml", SITE)]);
+
+    let first = fleet.dr(&["apply", "site.yml", "-v"]);
+    first.code(0);
+    assert_eq!(
+        count(&first.stdout, "changed=3 "),
+        10,
+        "every host changed everything\n{}",
+        first.stdout
+    );
+    for i in 0..10 {
+        let motd = std::fs::read_to_string(fleet.root(i).join("etc/motd")).expect("motd written");
+        assert_eq!(motd.trim(), format!("managed by dr on {}", Fleet::name(i)));
+        assert!(fleet.root(i).join("etc/app").is_file());
+    }
+    assert_eq!(
+        count(&first.stderr, "pushed dr-agent to"),
+        10,
+        "each host gets the agent once in the first run\n{}",
+        first.stderr
+    );
+    let cached: Vec<PathBuf> = (0..10)
+        .map(|i| {
+            let dir = fleet
+                .path()
+                .join(format!("hosts/{}/cache/dr", Fleet::name(i)));
+            let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .expect("agent cache dir")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            assert_eq!(
+                files.len(),
+                1,
+                "one cached agent, no temp files left: {files:?}"
+            );
+            files[0].clone()
+        })
+        .collect();
+    let mtimes: Vec<_> = cached
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .expect("mtime")
+        })
+        .collect();
+
+    let second = fleet.dr(&["apply", "site.yml", "-v"]);
+    second.code(0).stdout_has("Applied: 0 change(s)");
+    assert_eq!(count(&second.stdout, "changed=0 "), 10, "{}", second.stdout);
+    assert_eq!(
+        count(&second.stderr, "pushed dr-agent"),
+        0,
+        "a second run sends no agent bytes\n{}",
+        second.stderr
+    );
+    for (p, before) in cached.iter().zip(&mtimes) {
+        let after = std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert_eq!(&after, before, "`{}` was rewritten", p.display());
+    }
+
+    fleet.dr(&["plan", "site.yml"]).code(0);
+}
+
+const TOUCH: &str = "\
+- name: touch
+  hosts: web
+  tasks:
+    - name: marker
+      shell: mkdir -p {{ root_dir }} && date > {{ root_dir }}/marker
+      args:
+        creates: '{{ root_dir }}/marker'
+";
+
+/// `SHA256:...` of a public key line, as `ssh-keygen -lf` prints it.
+fn fingerprint(public: &str, dir: &Path) -> String {
+    let file = dir.join("fp.pub");
+    std::fs::write(&file, public).expect("write key");
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(&file)
+        .output()
+        .expect("ssh-keygen runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no fingerprint in {text:?}"))
+        .to_owned()
+}
+
+#[test]
+fn host_keys_unknown_refused_accept_new_learns_changed_refused_pinned_wins() {
+    let fleet = Fleet::start(1);
+    write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
+    let real = fingerprint(&fleet.hosts[0].host_key.public, fleet.path());
+
+    // Unknown: refused, with the fingerprint and how to accept it.
+    let run = fleet.dr(&["apply", "touch.yml"]);
+    run.code(1)
+        .stdout_has("host key of `h01` is unknown")
+        .stdout_has(&real)
+        .stdout_has("--accept-new-host-keys");
+    assert!(
+        !fleet.root(0).join("marker").exists(),
+        "nothing ran on an unknown host"
+    );
+
+    // --accept-new-host-keys records it, then it is known without the flag.
+    fleet
+        .dr(&["apply", "touch.yml", "--accept-new-host-keys"])
+        .code(0);
+    let known = std::fs::read_to_string(fleet.known_hosts()).expect("known_hosts written");
+    assert!(
+        known.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", fleet.hosts[0].port)),
+        "{known}"
+    );
+    fleet.dr(&["apply", "touch.yml"]).code(0);
+
+    // Changed: refused even with --accept-new-host-keys, naming both fingerprints and the line.
+    let other = KeyPair::generate(&fleet.path().join("other_host_key")).expect("key");
+    let mut words = other.public.split_whitespace();
+    let line = format!(
+        "# an older host\n[127.0.0.1]:{} {} {}\n",
+        fleet.hosts[0].port,
+        words.next().unwrap_or_default(),
+        words.next().unwrap_or_default()
+    );
+    std::fs::write(fleet.known_hosts(), line).expect("write known_hosts");
+    let old = fingerprint(&other.public, fleet.path());
+    fleet
+        .dr(&["apply", "touch.yml", "--accept-new-host-keys"])
+        .code(1)
+        .stdout_has("host key of `h01` has CHANGED")
+        .stdout_has(&old)
+        .stdout_has(&real)
+        .stdout_has("known_hosts:2");
+
+    // A key pinned in inventory wins over the stale known_hosts entry.
+    let pin = format!("dr_host_key: \"{}\"", fleet.hosts[0].host_key.public);
+    fleet.write_inventory(&[(0, &pin)]);
+    fleet.dr(&["apply", "touch.yml"]).code(0);
+    // ...and a wrong pinned key is refused.
+    let pin = format!("dr_host_key: \"{}\"", other.public);
+    fleet.write_inventory(&[(0, &pin)]);
+    fleet
+        .dr(&["apply", "touch.yml"])
+        .code(1)
+        .stdout_has("does not match the key pinned in inventory (`dr_host_key`)");
+}
+
+#[test]
+fn unreachable_host_fails_its_nodes_skips_dependents_others_finish() {
+    let mut fleet = Fleet::start(3);
+    fleet.trust_all();
+    fleet.hosts[0].stop();
+    write_tree(
+        fleet.path(),
+        &[(
+            "site.yml",
+            "\
+- name: db
+  hosts: h01
+  tasks:
+    - shell: mkdir -p {{ root_dir }} && touch {{ root_dir }}/db
+- name: db-post
+  hosts: h01
+  tasks:
+    - shell: touch {{ root_dir }}/db-post
+- name: web
+  hosts: h02:h03
+  after: []
+  tasks:
+    - shell: mkdir -p {{ root_dir }} && touch {{ root_dir }}/web
+",
+        )],
+    );
+    let run = fleet.dr(&["apply", "site.yml"]);
+    run.code(1)
+        .stdout_has("unreachable: cannot connect to `h01` (127.0.0.1:")
+        .stdout_has("could not reach its host");
+    assert!(fleet.root(1).join("web").is_file(), "h02 finished");
+    assert!(fleet.root(2).join("web").is_file(), "h03 finished");
+    let runs = fleet.path().join(".dr/runs");
+    let journal = std::fs::read_dir(&runs)
+        .expect("journal dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a journal file");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let outcomes: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("outcome").is_some())
+        .collect();
+    let of = |word: &str| {
+        outcomes
+            .iter()
+            .filter(|v| v["outcome"] == word)
+            .map(|v| v["reason"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let unreachable = of("unreachable");
+    assert_eq!(unreachable.len(), 1, "{text}");
+    assert!(unreachable[0].contains("`h01`"), "{text}");
+    assert_eq!(of("skipped").len(), 1, "db-post on h01 is skipped\n{text}");
+    assert_eq!(of("ok").len(), 2, "{text}");
+}
+
+#[test]
+fn become_runs_the_agent_through_sudo() {
+    assert!(
+        Path::new("/usr/bin/sudo").is_file(),
+        "this test runs `become: true` through sudo: install it (`apt-get install -y sudo`)"
+    );
+    let fleet = Fleet::start(1);
+    fleet.trust_all();
+    write_tree(
+        fleet.path(),
+        &[(
+            "become.yml",
+            "\
+- name: as root via sudo
+  hosts: web
+  become: true
+  tasks:
+    - shell: mkdir -p {{ root_dir }} && echo \"sudo_user=$SUDO_USER\" > {{ root_dir }}/who
+",
+        )],
+    );
+    fleet.dr(&["apply", "become.yml"]).code(0);
+    let who = std::fs::read_to_string(fleet.root(0).join("who")).expect("who written");
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    assert_eq!(
+        who.trim(),
+        format!("sudo_user={user}"),
+        "the agent ran under sudo"
+    );
+}
+
+#[test]
+fn proxy_jump_tunnels_through_another_sshd() {
+    let mut fleet = Fleet::start(2);
+    fleet.trust_all();
+    let jump = format!(
+        "ansible_ssh_common_args: \"-F /dev/null -o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null -o ProxyJump=127.0.0.1:{}\"",
+        fleet.known_hosts().display(),
+        fleet.hosts[0].port
+    );
+    fleet.write_inventory(&[(1, &jump)]);
+    write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
+    let run = fleet.dr(&["apply", "touch.yml", "-v", "--limit", "h02"]);
+    run.code(0);
+    let via = format!("through `[127.0.0.1]:{}`", fleet.hosts[0].port);
+    assert!(
+        run.stderr.contains(&via),
+        "h02 was reached through h01\n{}",
+        run.stderr
+    );
+    assert!(fleet.root(1).join("marker").is_file());
+
+    // With the jump host down, the target is unreachable, and the message says why.
+    fleet.hosts[0].stop();
+    fleet
+        .dr(&["apply", "touch.yml", "--limit", "h02"])
+        .code(1)
+        .stdout_has("unreachable: cannot connect to `h02 (jump host `");
+}
