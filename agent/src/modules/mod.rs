@@ -26,6 +26,7 @@ mod postgres_facts;
 mod postgres_promote;
 mod postgres_query;
 mod postgres_replica;
+mod package;
 mod process;
 mod set_fact;
 mod setup;
@@ -56,6 +57,7 @@ pub static ALL: &[&dyn Module] = &[
     &file::File,
     &lineinfile::LineInFile,
     &meta::Meta,
+    &package::Package,
     &postgres_facts::PostgresFacts,
     &postgres_promote::PostgresPromote,
     &postgres_query::PostgresQuery,
@@ -71,7 +73,7 @@ pub static ALL: &[&dyn Module] = &[
 
 /// Module names the playbook language knows but this build does not implement yet; a task
 /// using one fails at run time. A module moves from here to [`ALL`] when implemented.
-pub static PLANNED: &[&str] = &["package"];
+pub static PLANNED: &[&str] = &[];
 
 /// The module called `name` (short form, e.g. `copy`), if this build implements it.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
