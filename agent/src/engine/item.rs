@@ -115,7 +115,13 @@ impl Runner<'_> {
             let mut changed = outcome.changed;
             let mut msg = outcome.msg.clone();
             // A "would run" plan did not run: conditions on its result would only see
-            // what check mode invented, so they are not evaluated.
+            // what check mode invented, so they are not evaluated. One exception: a task
+            // declared `changed_when: false` (a read-only command) never counts as a change,
+            // so a plan on a converged host stays at zero changes.
+            if planned_only && task.changed_when.iter().any(|c| is_literal_false(c)) {
+                changed = false;
+                msg = format!("{msg} (read-only: changed_when is false)");
+            }
             if !planned_only {
                 let with_result = self.with_registered(task, scope, &register);
                 if !task.changed_when.is_empty() {
@@ -306,4 +312,9 @@ fn without_omitted(args: Json) -> Json {
         ),
         other => other,
     }
+}
+
+/// `changed_when: false` as written (YAML `false`/`no` reach the agent as "false").
+fn is_literal_false(condition: &str) -> bool {
+    matches!(condition.trim(), "false" | "False" | "no" | "No")
 }

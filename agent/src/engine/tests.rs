@@ -349,6 +349,42 @@ fn check_mode_plans_commands_unless_the_task_says_otherwise() {
 }
 
 #[test]
+fn read_only_commands_are_no_change_in_check_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("m");
+    let mut req = request(
+        json!([
+            task(
+                "command",
+                json!(format!("touch {}", marker.display())),
+                json!({"changed_when": ["false"]})
+            ),
+            task(
+                "command",
+                json!("true"),
+                json!({"changed_when": ["r.rc != 0"], "register": "r"})
+            ),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    req.mode = crate::wire::Mode::Check;
+    let r = results(&events(&req));
+    assert_eq!(r[0].2, Status::Ok, "changed_when: false is never a change");
+    assert!(
+        r[0].3.ends_with("(read-only: changed_when is false)"),
+        "{}",
+        r[0].3
+    );
+    assert!(!marker.exists());
+    assert_eq!(
+        r[1].2,
+        Status::Changed,
+        "a condition on the result cannot be known in check mode"
+    );
+}
+
+#[test]
 fn undefined_variable_names_variable_and_location() {
     let req = request(
         json!([task(

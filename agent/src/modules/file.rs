@@ -154,10 +154,14 @@ impl Module for File {
             State::Directory => match kind {
                 Kind::Absent => {
                     diffs.push(diff::line(&shown, "state", "absent", "directory"));
-                    changes.push(Change::CreateDir(path.clone()));
                     let wanted = attr_spec.resolve("file", Some(0o755), true)?;
-                    if attrs::any(&wanted) {
-                        changes.push(Change::Attrs(path.clone(), wanted));
+                    // As Ansible: every directory this creates, parents included, gets the
+                    // requested mode and owner, top down.
+                    for dir in missing_ancestors(&path).into_iter().chain([path.clone()]) {
+                        changes.push(Change::CreateDir(dir.clone()));
+                        if attrs::any(&wanted) {
+                            changes.push(Change::Attrs(dir, wanted));
+                        }
                     }
                 }
                 Kind::Directory => {
@@ -317,6 +321,18 @@ fn recurse_changes(
         }
     }
     Ok(())
+}
+
+/// The parents of `path` that do not exist yet, outermost first.
+fn missing_ancestors(path: &Path) -> Vec<PathBuf> {
+    let mut missing: Vec<PathBuf> = path
+        .ancestors()
+        .skip(1)
+        .take_while(|p| !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
 }
 
 /// Performs the planned changes in order.

@@ -174,11 +174,19 @@ fn apply_keyword(task: &mut Task, k: &str, key: &Node, v: &Node) -> Result<(), D
         "changed_when" => task.changed_when = conditions(v)?,
         "failed_when" => task.failed_when = conditions(v)?,
         "until" => task.until = Some(text_of(v, "until")?),
-        "loop" | "with_items" | "with_list" => task.loop_ = Some(v.to_json()),
+        "loop" | "with_items" | "with_list" => {
+            task.loop_ = Some(v.to_json());
+            // `with_items` flattens one level of nested lists; `loop` does not.
+            task.loop_flatten = k == "with_items";
+        }
         "loop_control" => {
             let control = v.to_json();
             task.loop_var = control
                 .get("loop_var")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            task.loop_label = control
+                .get("label")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
         }
