@@ -319,7 +319,7 @@ mod tests {
         let inventory =
             crate::inventory::load(&[inv], &crate::secrets::Secrets::default()).unwrap();
         let books = vec![crate::playbook::load(&file).unwrap()];
-        compile(&books, &inventory, None)
+        compile(&books, &inventory, None, &Map::new())
     }
 
     #[test]
