@@ -324,7 +324,17 @@ impl Testbed {
         let host = self.host(name)?.clone();
         self.docker.remove_containers(&self.containers_of(name)?)?;
         let image = self.images.base.clone();
-        self.run_container(&host.container, &host.name, host.address, &image, &[])?;
+        // A rebuilt management host installs docker from the mirror; the engine's socket
+        // stands in for the daemon a fresh VM would run itself.
+        let extra: Vec<String> = if host.groups.iter().any(|g| g == "management") {
+            vec![
+                "-v".into(),
+                "/var/run/docker.sock:/var/run/docker.sock".into(),
+            ]
+        } else {
+            Vec::new()
+        };
+        self.run_container(&host.container, &host.name, host.address, &image, &extra)?;
         self.wait_ssh(name)
     }
 

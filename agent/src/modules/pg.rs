@@ -110,6 +110,8 @@ pub(super) struct PgConn {
     pub conninfo: Option<String>,
     /// OS user to run `psql` as.
     pub os_user: Option<String>,
+    /// The task's `environment:` (`PGPASSWORD`, `PGSSLMODE`...), passed to `psql`.
+    pub env: Vec<(String, String)>,
 }
 
 /// A query's result: column names and rows (each value a string or null).
@@ -168,6 +170,7 @@ impl PgConn {
         // psql as `postgres` cannot enter root's cwd; `/` avoids its warning.
         c.current_dir("/");
         c.env("PGTZ", "UTC").env("PGCONNECT_TIMEOUT", "5");
+        c.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         c.args([
             "-X",
             "-q",
@@ -397,6 +400,7 @@ pub(super) fn local_conn(
         login_user: None,
         conninfo: None,
         os_user,
+        env: Vec::new(),
     }
 }
 

@@ -53,7 +53,7 @@ impl Module for PostgresFacts {
         ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: FactsSpec = parse_args("postgres_facts", args)?;
         let data_dir = spec.data_dir.as_deref().map(Path::new);
         let bin = pg::bin_dir(spec.pg_ctl.as_deref(), spec.pg_version.as_deref(), data_dir).ok();
@@ -66,6 +66,7 @@ impl Module for PostgresFacts {
                 let mut c = pg::local_conn(b, d, spec.host.as_deref(), spec.port, os_user);
                 c.db = spec.db.or(c.db);
                 c.login_user = spec.login_user;
+                c.env = ctx.environment.to_vec();
                 c
             }
             _ => PgConn {
@@ -76,6 +77,7 @@ impl Module for PostgresFacts {
                 login_user: spec.login_user,
                 os_user,
                 conninfo: spec.conninfo,
+                env: ctx.environment.to_vec(),
             },
         };
         match conn.row(pg::STATE_SQL) {

@@ -61,7 +61,7 @@ impl Module for PostgresQuery {
         ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: QuerySpec = parse_args("postgres_query", args)?;
         let conn = PgConn {
             bin: pg::bin_dir(None, spec.pg_version.as_deref(), None).ok(),
@@ -71,6 +71,7 @@ impl Module for PostgresQuery {
             login_user: spec.login_user,
             os_user: pg::os_user(spec.os_user.as_deref(), spec.conninfo.as_deref()),
             conninfo: spec.conninfo,
+            env: ctx.environment.to_vec(),
         };
         let sql = spec.sql;
         if spec.read_only != Some(false) {

@@ -1,0 +1,304 @@
+//! The DR drills: the shipped playbooks against the real akira topology on Docker (real
+//! sshd, PostgreSQL 15 streaming replication, a compose stack writing CDRs), run through
+//! the real `dr` binary over SSH, as an SRE would run them.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use dr_testbed::{Options, Testbed};
+use util::{Dr, Run, copy_examples};
+
+/// A test bed plus a project directory laid out as a user's checkout: the shipped
+/// playbooks and vault, an inventory of the test bed's hosts, and a dr.toml.
+struct Drill {
+    tb: Testbed,
+    dir: tempfile::TempDir,
+}
+
+impl Drill {
+    fn up() -> Drill {
+        let tb = Testbed::up(Options::default()).expect("the test bed comes up (needs docker)");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        copy_examples(root);
+        let inv = root.join("inventory/testbed");
+        std::fs::create_dir_all(inv.join("group_vars/all")).unwrap();
+        tb.write_inventory(&inv.join("hosts.yml"))
+            .expect("inventory");
+        std::fs::copy(
+            root.join("inventory/group_vars/all.yml"),
+            inv.join("group_vars/all/main.yml"),
+        )
+        .unwrap();
+        let known_hosts = root.join("known_hosts");
+        tb.write_known_hosts(&known_hosts).expect("known_hosts");
+        std::fs::write(
+            inv.join("group_vars/all/testbed.yml"),
+            format!(
+                "# The test bed's specifics.\n\
+                 ansible_ssh_private_key_file: {key}\n\
+                 ansible_ssh_common_args: \"-F /dev/null -o UserKnownHostsFile={kh}\"\n\
+                 akira_compose_project: drtb-{run}-akira\n\
+                 akira_app_image: {image}\n\
+                 akira_network: {net}\n\
+                 akira_labels:\n  dr.testbed.run: \"{run}\"\n  dr.testbed.host: akira-mgmt-01\n\
+                 akira_backend_health_url: http://backend:8080/healthz\n",
+                key = tb.private_key_path().display(),
+                kh = known_hosts.display(),
+                run = tb.run_id(),
+                image = tb.images().app,
+                net = tb.network(),
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("dr.toml"),
+            "inventory = \"inventory/testbed\"\nvault_password_file = \"vault/example.password\"\nforks = 10\n",
+        )
+        .unwrap();
+        Drill { tb, dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn dr(&self, args: &[&str]) -> Run {
+        Dr::new(self.path(), args).run()
+    }
+
+    fn count(&self, host: &str) -> i64 {
+        self.tb
+            .sql(host, "SELECT count(*) FROM cdr")
+            .expect("count CDRs")
+            .trim()
+            .parse()
+            .expect("a number")
+    }
+
+    fn max_id(&self, host: &str) -> i64 {
+        self.tb
+            .sql(host, "SELECT coalesce(max(id), 0) FROM cdr")
+            .expect("max id")
+            .trim()
+            .parse()
+            .expect("a number")
+    }
+
+    fn env_file(&self) -> String {
+        self.tb
+            .exec("akira-mgmt-01", &["cat", "/opt/akira/.env"])
+            .expect("read .env")
+    }
+
+    /// Waits until `host`'s CDR count grows by `by` (a live app writing to it).
+    fn wait_growth(&self, host: &str, by: i64) {
+        let start = self.count(host);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.count(host) < start + by {
+            assert!(Instant::now() < deadline, "CDRs do not grow on {host}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn latest_report(&self) -> serde_json::Value {
+        self.dr(&["report", "--format", "json"]).code(0).json()
+    }
+
+    fn journal_dir(&self) -> PathBuf {
+        self.path().join(".dr/runs")
+    }
+}
+
+fn secs(report: &serde_json::Value) -> f64 {
+    report["elapsed_ms"].as_u64().expect("elapsed_ms") as f64 / 1000.0
+}
+
+#[test]
+fn split_brain_guard_then_failover_then_rebuild_the_old_primary() {
+    let d = Drill::up();
+    d.wait_growth("akira-db-01", 5);
+    let env_before = d.env_file();
+
+    // Drill 2: the primary is alive: the failover refuses, and nothing changes anywhere.
+    let refused = d.dr(&["apply", "playbooks/failover_postgres.yml"]);
+    refused
+        .code(1)
+        .stdout_has("`akira-db-01` still answers on 5432: refusing to fail over while split brain is possible")
+        .stdout_has("skipped because `fence check` on `localhost` failed");
+    assert_eq!(
+        d.env_file(),
+        env_before,
+        "the refused failover changed .env"
+    );
+    assert_eq!(
+        d.tb.sql("akira-db-02", "SELECT pg_is_in_recovery()")
+            .unwrap()
+            .trim(),
+        "t",
+        "db-02 was promoted"
+    );
+
+    // Drill 1: db-01 dies while cdr-worker writes. Fail over.
+    let last_on_primary = d.max_id("akira-db-01");
+    d.tb.kill("akira-db-01").expect("kill db-01");
+    let killed_at = Instant::now();
+    let failover = d.dr(&["apply", "playbooks/failover_postgres.yml"]);
+    failover.code(0).stdout_lacks("akira-app-secret");
+    let wall = killed_at.elapsed();
+    assert_eq!(
+        d.tb.sql("akira-db-02", "SELECT pg_is_in_recovery()")
+            .unwrap()
+            .trim(),
+        "f",
+        "db-02 is not primary"
+    );
+    let env = d.env_file();
+    assert!(
+        env.contains("DATABASE_URL=postgres://app:akira-app-secret@akira-db-02:5432/akira"),
+        "{env}"
+    );
+    assert_eq!(
+        env.replace("akira-db-02", "akira-db-01"),
+        env_before,
+        ".env changed beyond DATABASE_URL"
+    );
+    d.wait_growth("akira-db-02", 10);
+    let report = d.latest_report();
+    assert_eq!(report["result"], "success");
+    assert_eq!(report["rto_met"], true);
+    let rpo_rows = last_on_primary
+        - d.tb
+            .sql(
+                "akira-db-02",
+                &format!("SELECT count(*) FROM cdr WHERE id <= {last_on_primary}"),
+            )
+            .unwrap()
+            .trim()
+            .parse::<i64>()
+            .unwrap();
+    println!(
+        "DRILL failover: RTO {:.1} s by the journal ({:.1} s from the kill), RPO {} CDR row(s) lost",
+        secs(&report),
+        wall.as_secs_f64(),
+        rpo_rows.max(0)
+    );
+    let markdown = d.dr(&["report"]);
+    markdown
+        .code(0)
+        .stdout_has("- Measured RTO: ")
+        .stdout_has("(target 5m: met)")
+        .stdout_has("`promote the replica` started on `akira-db-02`");
+
+    // Drill 3: the old primary is replaced by a bare host; rebuild it as a replica of db-02.
+    d.tb.replace_bare("akira-db-01").expect("replace db-01");
+    let kh = d.path().join("known_hosts");
+    d.tb.write_known_hosts(&kh)
+        .expect("known_hosts with the new key");
+    let rebuild = d.dr(&[
+        "apply",
+        "playbooks/rebuild_replica.yml",
+        "--limit",
+        "akira-db-01",
+        "--yes",
+    ]);
+    rebuild.code(0);
+    let streaming =
+        d.tb.sql("akira-db-01", "SELECT pg_is_in_recovery()")
+            .unwrap();
+    assert_eq!(streaming.trim(), "t", "db-01 is not a replica");
+    let before = d.count("akira-db-01");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while d.count("akira-db-01") < before + 5 {
+        assert!(Instant::now() < deadline, "db-01 does not follow db-02");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    println!(
+        "DRILL rebuild replica: RTO {:.1} s by the journal",
+        secs(&d.latest_report())
+    );
+    d.dr(&[
+        "apply",
+        "playbooks/rebuild_replica.yml",
+        "--limit",
+        "akira-db-01",
+        "--yes",
+    ])
+    .code(0)
+    .stdout_has("Applied: 0 change(s).");
+    assert!(d.journal_dir().read_dir().unwrap().count() >= 4);
+}
+
+#[test]
+fn restore_a_bare_management_host_then_plan_during_an_incident() {
+    let d = Drill::up();
+    // Drill 4: mgmt replaced from scratch; its new host key is accepted explicitly.
+    d.tb.replace_bare("akira-mgmt-01").expect("replace mgmt");
+    let unknown = d.dr(&[
+        "apply",
+        "playbooks/restore_management.yml",
+        "--limit",
+        "management",
+    ]);
+    unknown
+        .code(1)
+        .stdout_has("host key of `akira-mgmt-01` has CHANGED");
+    // As the message says: drop the old key, then accept the new one explicitly.
+    let kh = d.path().join("known_hosts");
+    let address = d.tb.host("akira-mgmt-01").unwrap().address.to_string();
+    let removed = std::process::Command::new("ssh-keygen")
+        .args(["-R", &address, "-f"])
+        .arg(&kh)
+        .output()
+        .unwrap();
+    assert!(
+        removed.status.success(),
+        "ssh-keygen -R: {}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    let restore = d.dr(&[
+        "apply",
+        "playbooks/restore_management.yml",
+        "--limit",
+        "management",
+        "--accept-new-host-keys",
+    ]);
+    restore.code(0).stdout_lacks("akira-app-secret");
+    d.wait_growth("akira-db-01", 10);
+    println!(
+        "DRILL restore management: RTO {:.1} s by the journal",
+        secs(&d.latest_report())
+    );
+    d.dr(&[
+        "apply",
+        "playbooks/restore_management.yml",
+        "--limit",
+        "management",
+    ])
+    .code(0)
+    .stdout_has("Applied: 0 change(s).");
+
+    // Drill 6: DATABASE_URL edited by hand during an incident. The plan shows exactly that,
+    // masked, says what would restart, exits 2, and changes nothing.
+    d.tb.exec(
+        "akira-mgmt-01",
+        &[
+            "sed",
+            "-i",
+            "s/@akira-db-01:/@akira-db-09:/",
+            "/opt/akira/.env",
+        ],
+    )
+    .unwrap();
+    let before = d.env_file();
+    let plan = d.dr(&["plan", "playbooks/restore_management.yml"]);
+    plan.code(2)
+        .stdout_has("-DATABASE_URL=postgres://app:********@akira-db-09:5432/akira")
+        .stdout_has("+DATABASE_URL=postgres://app:********@akira-db-01:5432/akira")
+        .stdout_has("would restart `backend`")
+        .stdout_has("would restart `cdr-worker`")
+        .stdout_lacks("akira-app-secret");
+    assert_eq!(d.env_file(), before, "plan changed the .env");
+}
