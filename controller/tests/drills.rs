@@ -19,6 +19,7 @@ struct Drill {
 
 impl Drill {
     fn up() -> Drill {
+        util::assert_fresh_agent();
         let tb = Testbed::up(Options::default()).expect("the test bed comes up (needs docker)");
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
@@ -297,8 +298,8 @@ fn restore_a_bare_management_host_then_plan_during_an_incident() {
     plan.code(2)
         .stdout_has("-DATABASE_URL=postgres://app:********@akira-db-09:5432/akira")
         .stdout_has("+DATABASE_URL=postgres://app:********@akira-db-01:5432/akira")
-        .stdout_has("would restart `backend`")
-        .stdout_has("would restart `cdr-worker`")
+        .stdout_has("would recreate `backend`: env file `.env` changed")
+        .stdout_has("would recreate `cdr-worker`: env file `.env` changed")
         .stdout_lacks("akira-app-secret");
     assert_eq!(d.env_file(), before, "plan changed the .env");
 }

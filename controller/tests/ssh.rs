@@ -95,6 +95,7 @@ fn agent_binary() -> String {
     if let Ok(p) = std::env::var("DR_AGENT") {
         return p;
     }
+    util::assert_fresh_agent();
     let path = Path::new(env!("CARGO_BIN_EXE_dr")).with_file_name("dr-agent");
     assert!(
         path.is_file(),

@@ -176,3 +176,34 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
+
+/// Fails when the `dr-agent` beside `dr` is older than the agent's sources: SSH suites push
+/// that binary, and `cargo test -p dr` alone does not rebuild it (`tests/run` does).
+pub fn assert_fresh_agent() {
+    let dr = PathBuf::from(env!("CARGO_BIN_EXE_dr"));
+    let agent = dr.with_file_name("dr-agent");
+    let built = std::fs::metadata(&agent)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "no `{}`: run `cargo build -p dr-agent` (tests/run does)",
+                agent.display()
+            )
+        });
+    let mut stack = vec![repo_root().join("agent/src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read agent sources") {
+            let entry = entry.expect("dir entry");
+            let meta = entry.metadata().expect("metadata");
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.modified().expect("mtime") > built {
+                panic!(
+                    "`{}` is older than `{}`: run `cargo build -p dr-agent` (tests/run does)",
+                    agent.display(),
+                    entry.path().display()
+                );
+            }
+        }
+    }
+}
