@@ -19,13 +19,19 @@ fn site_runs_database_then_stateful_then_management_then_signaling() {
         .collect();
     assert_eq!(
         names,
-        ["database", "stateful", "management", "signaling"],
+        [
+            "database primary",
+            "database replica",
+            "stateful",
+            "management",
+            "signaling"
+        ],
         "{}",
         run.stdout
     );
-    assert!(run.stdout.starts_with("stage 1:\n  database (playbooks/site.yml:6:3)\n    hosts: akira-db-01, akira-db-02\nstage 2:"), "{}", run.stdout);
+    assert!(run.stdout.starts_with("stage 1:\n  database primary (playbooks/site.yml:8:3)\n    hosts: akira-db-01\nstage 2:\n  database replica"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("stage 4:\n  signaling"),
+        run.stdout.contains("stage 5:\n  signaling"),
         "{}",
         run.stdout
     );
@@ -46,8 +52,9 @@ fn limit_management_keeps_only_the_management_stage() {
         run.stdout
     );
     assert!(!run.stdout.contains("stage 2:"), "{}", run.stdout);
-    run.stdout_has("hosts: akira-mgmt-01")
-        .stdout_has("not run (no hosts after --limit): database, stateful, signaling");
+    run.stdout_has("hosts: akira-mgmt-01").stdout_has(
+        "not run (no hosts after --limit): database primary, database replica, stateful, signaling",
+    );
 }
 
 #[test]
@@ -58,9 +65,9 @@ fn json_and_dot() {
     )
     .run();
     let doc = json.code(0).json();
-    assert_eq!(doc["stages"].as_array().unwrap().len(), 4);
-    assert_eq!(doc["stages"][2]["plays"][0]["name"], "management");
-    assert_eq!(doc["stages"][2]["plays"][0]["hosts"][0], "akira-mgmt-01");
+    assert_eq!(doc["stages"].as_array().unwrap().len(), 5);
+    assert_eq!(doc["stages"][3]["plays"][0]["name"], "management");
+    assert_eq!(doc["stages"][3]["plays"][0]["hosts"][0], "akira-mgmt-01");
     let dot = Dr::new(
         &repo_root(),
         &["graph", "playbooks/site.yml", "--format", "dot"],
@@ -68,7 +75,7 @@ fn json_and_dot() {
     .run();
     dot.code(0)
         .stdout_has("digraph dr {")
-        .stdout_has("label=\"stage 4\"");
+        .stdout_has("label=\"stage 5\"");
 }
 
 #[test]
