@@ -121,13 +121,15 @@ impl TextPrinter {
                 duration_ms,
                 ..
             } => {
+                // Pad before painting: colour codes would count towards the width.
+                let pad = |w: &str| format!("{w:<14}");
                 let word = match (status, self.mode) {
-                    (Status::Ok, _) => self.paint.ok("ok"),
-                    (Status::Changed, Mode::Check) => self.paint.changed("would change"),
-                    (Status::Changed, Mode::Apply) => self.paint.changed("changed"),
-                    (Status::Failed, _) if *ignored => self.paint.dim("failed (ignored)"),
-                    (Status::Failed, _) => self.paint.failed("FAILED"),
-                    (Status::Skipped, _) => self.paint.dim("skipped"),
+                    (Status::Ok, _) => self.paint.ok(&pad("ok")),
+                    (Status::Changed, Mode::Check) => self.paint.changed(&pad("would change")),
+                    (Status::Changed, Mode::Apply) => self.paint.changed(&pad("changed")),
+                    (Status::Failed, _) if *ignored => self.paint.dim(&pad("failed (ignored)")),
+                    (Status::Failed, _) => self.paint.failed(&pad("FAILED")),
+                    (Status::Skipped, _) => self.paint.dim(&pad("skipped")),
                 };
                 let item = item
                     .as_ref()
@@ -140,7 +142,7 @@ impl TextPrinter {
                 };
                 let _ = write!(
                     out,
-                    "  {word:<14} {host}  {}{item}{danger}",
+                    "  {word} {host}  {}{item}{danger}",
                     self.masker.mask(name)
                 );
                 let _ = writeln!(
@@ -165,7 +167,11 @@ impl TextPrinter {
             }
             Event::Message { text } => {
                 for line in self.masker.mask(text).lines() {
-                    let _ = writeln!(out, "  {:<14} {host}  {line}", self.paint.dim("msg"));
+                    let _ = writeln!(
+                        out,
+                        "  {} {host}  {line}",
+                        self.paint.dim(&format!("{:<14}", "msg"))
+                    );
                 }
             }
             Event::TaskStart { .. } | Event::Finished { .. } => {}

@@ -24,7 +24,7 @@ use crate::cli::{Format, RunArgs};
 use crate::commands::Context;
 use crate::dag;
 use crate::journal::JournalWriter;
-use crate::output::{JsonCollector, TextPrinter};
+use crate::output::{JsonCollector, Progress, TextPrinter};
 use crate::transport::Transport;
 
 /// How to run.
@@ -150,19 +150,39 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             eprintln!("\ninterrupted: letting running nodes finish; starting nothing new");
         };
         let sched = scheduler::execute(&dag, job.clone(), forks, tx, shutdown);
+        let mut progress = Progress::new(text, masker.clone());
         let consume = async {
-            while let Some(stamped) = rx.recv().await {
+            use std::io::Write as _;
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+            loop {
+                let stamped = tokio::select! {
+                    next = rx.recv() => match next {
+                        Some(s) => s,
+                        None => break,
+                    },
+                    _ = tick.tick(), if progress.live() => {
+                        let erase = progress.erase();
+                        let line = progress.draw();
+                        crate::out!("{erase}{line}");
+                        let _ = std::io::stdout().flush();
+                        continue;
+                    }
+                };
                 if let Err(e) = journal.event(&dag, &stamped) {
                     journal_failure.get_or_insert(e);
                 }
                 if text {
-                    use std::io::Write as _;
-                    crate::out!("{}", printer.render(&dag, &stamped.event));
+                    progress.observe(&dag, &stamped.event);
+                    let shown = printer.render(&dag, &stamped.event);
+                    if !shown.is_empty() {
+                        crate::out!("{}{shown}", progress.erase());
+                    }
                     let _ = std::io::stdout().flush();
                 } else {
                     collector.record(&stamped.event);
                 }
             }
+            crate::out!("{}", progress.erase());
         };
         let (outcomes, ()) = tokio::join!(sched, consume);
         outcomes
