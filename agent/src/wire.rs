@@ -150,6 +150,9 @@ pub struct Task {
     /// Task-level vars.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub vars: serde_json::Map<String, Value>,
+    /// `timeout:` in seconds: a command still running then is killed and the task fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
     /// `environment:` for command-like modules.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub environment: serde_json::Map<String, Value>,

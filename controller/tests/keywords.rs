@@ -72,3 +72,27 @@ fn extra_vars_win_and_imports_inherit_when_and_tags() {
         "--tags ran an untagged task"
     );
 }
+
+#[test]
+fn task_timeout_kills_a_hung_command_and_fails_the_task() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "p.yml",
+                "- hosts: h1\n  gather_facts: false\n  tasks:\n    - name: hangs\n      shell: sleep 30 & sleep 30\n      timeout: 1\n",
+            ),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let run = Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"]).run();
+    run.code(1).stdout_has(
+        "`sleep 30 & sleep 30` was still running after the task's timeout of 1 s, and was killed",
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the timeout did not stop the task"
+    );
+}

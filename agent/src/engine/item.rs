@@ -98,6 +98,10 @@ impl Runner<'_> {
             files: &self.request.files,
             scope,
             environment: &environment,
+            timeout: task
+                .timeout
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .map(std::time::Duration::from_secs_f64),
         };
 
         let attempts_allowed = match (&task.until, task.retries) {

@@ -33,6 +33,7 @@ mod set_fact;
 mod setup;
 mod shell;
 mod template;
+mod timeout;
 mod uri;
 mod wait_for;
 
@@ -110,6 +111,8 @@ pub struct Context<'a> {
     pub scope: &'a Scope,
     /// The task's rendered `environment:`.
     pub environment: &'a [(String, String)],
+    /// The task's `timeout:`; processes still running then are killed.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The result of one module call (check or apply), before the engine adds task keywords.

@@ -176,6 +176,9 @@ impl Action for Run {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C at dr's terminal does not cut a running step short
+        // (the run finishes what it started), and a timeout kills the whole group.
+        std::os::unix::process::CommandExt::process_group(&mut process, 0);
         let start = SystemTime::now();
         let shown = invocation.display();
         let mut child = process
@@ -196,9 +199,15 @@ impl Action for Run {
             }
             _ => None,
         };
-        let output = child
-            .wait_with_output()
+        let output = super::timeout::wait_with_output(child, ctx.timeout)
             .map_err(|e| ModuleError::Failed(format!("cannot wait for `{shown}`: {e}")))?;
+        if output.timed_out {
+            return Ok(Outcome::failed(format!(
+                "`{shown}` was still running after the task's timeout of {:.0} s, and was killed",
+                ctx.timeout.unwrap_or_default().as_secs_f64()
+            )));
+        }
+        let output = output.output;
         if let Some(feeder) = feeder {
             let _ = feeder.join();
         }

@@ -50,6 +50,7 @@ impl Harness {
             files: &self.files,
             scope: &self.scope,
             environment: &self.environment,
+            timeout: None,
         }
     }
 

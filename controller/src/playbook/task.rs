@@ -213,8 +213,9 @@ fn apply_keyword(task: &mut Task, k: &str, key: &Node, v: &Node) -> Result<(), D
                 task.when.insert(0, RUN_ONCE.to_owned());
             }
         }
+        "timeout" => task.timeout = Some(number(v, "timeout")?),
         // Privilege escalation is per play (the agent runs under `sudo -n`); accepted here.
-        "become" | "become_user" | "diff" | "timeout" => {}
+        "become" | "become_user" | "diff" => {}
         _ => {
             return Err(Diagnostic::new(
                 key.loc.clone(),
