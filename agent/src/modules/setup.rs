@@ -40,7 +40,7 @@ impl Module for Setup {
         &["gather_subset", "filter"]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: SetupSpec = parse_args("setup", args)?;
         let mut facts = gather();
         if let Some(filter) = &spec.filter {
@@ -57,8 +57,42 @@ impl Module for Setup {
         outcome
             .data
             .insert("ansible_facts".into(), Json::Object(all));
+        if spec.filter.is_none()
+            && let Some(pg) = postgres(ctx)
+        {
+            outcome.facts.insert("postgres".into(), pg);
+        }
         Ok(Plan::done(outcome))
     }
+}
+
+/// The `postgres` facts (running, in_recovery, replay lag, timeline...) of the host's
+/// PostgreSQL cluster in Debian's layout (`/var/lib/postgresql/<version>/main`), newest
+/// version first; `None` when the host has none.
+fn postgres(ctx: &Context<'_>) -> Option<Json> {
+    postgres_in(std::path::Path::new("/var/lib/postgresql"), ctx)
+}
+
+fn postgres_in(base: &std::path::Path, ctx: &Context<'_>) -> Option<Json> {
+    let mut versions: Vec<(u32, String)> = std::fs::read_dir(base)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let data = e.path().join("main");
+            (data.join("PG_VERSION").is_file()).then(|| name.parse().ok().map(|v| (v, name)))?
+        })
+        .collect();
+    versions.sort();
+    let (_, version) = versions.pop()?;
+    let args = serde_json::json!({
+        "data_dir": base.join(&version).join("main"),
+        "pg_version": version,
+    });
+    let plan = super::postgres_facts::PostgresFacts
+        .check(ctx, &args)
+        .ok()?;
+    plan.outcome.facts.get("postgres").cloned()
 }
 
 /// The facts, without the `ansible_` prefix.

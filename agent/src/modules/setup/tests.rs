@@ -51,3 +51,17 @@ fn gathers_facts_for_this_host() {
     let keys: Vec<&String> = filtered.facts.keys().collect();
     assert_eq!(keys, vec!["ansible_kernel", "ansible_facts"]);
 }
+
+#[test]
+fn gathers_postgres_facts_of_a_debian_layout_cluster() {
+    let primary = crate::modules::pgtest::Cluster::primary();
+    let base = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(base.path().join("15")).unwrap();
+    std::os::unix::fs::symlink(&primary.data, base.path().join("15/main")).unwrap();
+    let h = crate::modules::testutil::Harness::new();
+    let facts = super::postgres_in(base.path(), &h.ctx(true)).expect("postgres facts");
+    assert_eq!(facts["running"], serde_json::json!(true));
+    assert_eq!(facts["in_recovery"], serde_json::json!(false));
+    let empty = tempfile::tempdir().unwrap();
+    assert!(super::postgres_in(empty.path(), &h.ctx(true)).is_none());
+}
