@@ -163,4 +163,27 @@ fn demo_journal_and_report() {
     };
     let expected = (parse(&last) - parse(&first)).whole_milliseconds() as u64;
     assert_eq!(doc["elapsed_ms"], expected);
+
+    // A later plan does not replace the apply as the default report; asked for, it
+    // measures no RTO.
+    Dr::new(
+        cwd,
+        &["plan", "playbooks/demo.yml", "-i", "inventory/local.yml"],
+    )
+    .run()
+    .code(0);
+    Dr::new(cwd, &["report"])
+        .run()
+        .code(0)
+        .stdout_has("# Drill report: apply playbooks/demo.yml");
+    let newest = std::fs::read_dir(cwd.join(".dr/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    Dr::new(cwd, &["report", newest.to_str().unwrap()])
+        .run()
+        .code(0)
+        .stdout_has("# Drill report: plan playbooks/demo.yml")
+        .stdout_has("(a plan changes nothing, so it measures no RTO)");
 }

@@ -62,6 +62,12 @@ fn find_journal(dir: &Path, run: Option<&str>) -> Result<PathBuf, Error> {
         })
         .collect();
     files.sort();
+    if run.is_none() {
+        // The drill report is about recoveries: by default the latest apply, not a plan.
+        if let Some(apply) = files.iter().rev().find(|f| is_apply(f)) {
+            return Ok(apply.clone());
+        }
+    }
     files.pop().ok_or_else(|| match run {
         Some(r) => Error::Message(format!("no journal `{r}` in `{}`", dir.display())),
         None => Error::Message(format!(
@@ -69,6 +75,15 @@ fn find_journal(dir: &Path, run: Option<&str>) -> Result<PathBuf, Error> {
             dir.display()
         )),
     })
+}
+
+/// Whether a journal records an apply (its first line says the mode).
+fn is_apply(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().next().map(str::to_owned))
+        .and_then(|l| serde_json::from_str::<Value>(&l).ok())
+        .is_some_and(|v| v["mode"] == "apply")
 }
 
 struct StageSpan {
@@ -185,7 +200,15 @@ impl<'a> Report<'a> {
             let _ = writeln!(out, "- Limit: `{limit}`");
         }
         let _ = writeln!(out, "- Result: {}", self.verdict());
+        let plan = f["mode"] == "plan";
         match (self.elapsed_ms(), self.target_secs()) {
+            (Some(ms), _) if plan => {
+                let _ = writeln!(
+                    out,
+                    "- Elapsed: {} (a plan changes nothing, so it measures no RTO)",
+                    fmt_ms(ms)
+                );
+            }
             (Some(ms), Some(target)) => {
                 let met = (ms as f64) / 1000.0 <= target;
                 let _ = writeln!(
@@ -295,7 +318,7 @@ impl<'a> Report<'a> {
             "result": self.verdict(),
             "elapsed_ms": self.elapsed_ms(),
             "rto_target_secs": self.target_secs(),
-            "rto_met": match (self.elapsed_ms(), self.target_secs()) { (Some(ms), Some(t)) => Some(ms as f64 / 1000.0 <= t), _ => None },
+            "rto_met": match (self.elapsed_ms(), self.target_secs()) { (Some(ms), Some(t)) if self.start.fields["mode"] != "plan" => Some(ms as f64 / 1000.0 <= t), _ => None },
             "stages": self.stages.iter().map(|(n, sp)| json!({
                 "stage": n, "plays": sp.plays, "hosts": sp.hosts,
                 "duration_ms": match (sp.start, sp.end) { (Some(a), Some(b)) => Some((b - a).whole_milliseconds().max(0) as u64), _ => None },
