@@ -226,3 +226,5 @@ impl ModuleError {
 mod pgtest;
 #[cfg(test)]
 pub(crate) mod testutil;
+#[cfg(test)]
+mod readonly_tests;
