@@ -227,6 +227,8 @@ def main():
             hosts = Hosts(n, work / f"n{n}")
             try:
                 results.append(bench_n(n, hosts, work / f"n{n}", dr, ansible_bin, args.reps))
+                # A run with N = 50 takes a while (Ansible): show each N as soon as it is done.
+                print(f"N = {n} done: {progress(results[-1])}", file=sys.stderr, flush=True)
             finally:
                 hosts.stop()
     finally:
@@ -316,6 +318,12 @@ def check_output(tool, phase, n, out):
         ok = ok and len(diffs) == n
     if not ok:
         raise SystemExit(f"{tool} {phase} with {n} hosts did not report {want} changed task(s) per host:\n{out[-3000:]}")
+
+
+def progress(r):
+    med = lambda t, p: statistics.median(x[0] for x in r["samples"][(t, p)])
+    return ", ".join(f"{p} dr {med('dr', p):.3f} s / ansible {med('ansible', p):.2f} s" for p in PHASES) + \
+        f", floor {r['floor']:.3f} s"
 
 
 def report(results, profile, version, reps, load_before, load_after):
