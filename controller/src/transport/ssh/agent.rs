@@ -12,10 +12,13 @@ use super::session::Session;
 /// The remote command exits with this when the cached agent is missing.
 pub const MISSING: u32 = 97;
 
+/// Agent uploads running at once, across all hosts.
+static PUSHES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+
 /// The local `dr-agent` binary, read once per run.
 pub struct AgentBinary {
-    /// Its bytes, as uploaded.
-    pub bytes: Vec<u8>,
+    /// Its bytes, as uploaded (shared by every push, never copied per host).
+    pub bytes: bytes::Bytes,
     /// Lowercase hex SHA-256 of `bytes`.
     pub sha256: String,
 }
@@ -44,7 +47,7 @@ impl AgentBinary {
             path.display(),
             bytes.len()
         );
-        Ok(AgentBinary { bytes, sha256 })
+        Ok(AgentBinary { bytes: bytes.into(), sha256 })
     }
 
     /// The warm path, one exec: run the cached agent if present (request on stdin), else
@@ -80,8 +83,13 @@ impl AgentBinary {
     /// Uploads the agent to the host behind `session`.
     #[tracing::instrument(skip_all, fields(host = %host))]
     pub async fn push(&self, host: &str, session: &Session) -> Result<(), TransportError> {
+        // A few pushes at a time: each holds up to a channel window of encrypted data in
+        // flight, so fifty at once would hold fifty windows (and go no faster over one link).
+        let _permit = PUSHES.acquire().await.map_err(|_| {
+            TransportError::Agent("the agent push queue was closed (a bug in dr)".into())
+        })?;
         let started = std::time::Instant::now();
-        let exit = exec::run(&session.handle, &self.push_command(), &self.bytes, |_| {})
+        let exit = exec::run(&session.handle, &self.push_command(), self.bytes.clone(), |_| {})
             .await
             .map_err(|e| {
                 TransportError::Unreachable(format!(
@@ -115,7 +123,7 @@ mod tests {
     #[test]
     fn commands_name_the_hash_and_quote_users() {
         let agent = AgentBinary {
-            bytes: b"x".to_vec(),
+            bytes: bytes::Bytes::from_static(b"x"),
             sha256: "ab12".into(),
         };
         let run = agent.run_command(None);

@@ -122,7 +122,7 @@ impl Ssh {
         let session = self.session(&slot, host, address, &request).await?;
         let command = agent.run_command(become_user(&request).as_deref());
         // The request carries secrets: it is serialised for the wire only, never logged.
-        let payload = serde_json::to_vec(&request).map_err(|e| {
+        let payload: bytes::Bytes = serde_json::to_vec(&request).map(Into::into).map_err(|e| {
             TransportError::Agent(format!(
                 "cannot encode the request for `{host}` (a bug in dr): {e}"
             ))
@@ -135,7 +135,7 @@ impl Ssh {
                 exec::run(
                     &session.handle,
                     &command,
-                    &payload,
+                    payload.clone(),
                     |line| match serde_json::from_slice::<Event>(line) {
                         Ok(event) => {
                             seen += 1;
