@@ -225,6 +225,6 @@ impl ModuleError {
 #[cfg(test)]
 mod pgtest;
 #[cfg(test)]
-pub(crate) mod testutil;
-#[cfg(test)]
 mod readonly_tests;
+#[cfg(test)]
+pub(crate) mod testutil;

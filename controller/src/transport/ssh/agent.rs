@@ -47,7 +47,10 @@ impl AgentBinary {
             path.display(),
             bytes.len()
         );
-        Ok(AgentBinary { bytes: bytes.into(), sha256 })
+        Ok(AgentBinary {
+            bytes: bytes.into(),
+            sha256,
+        })
     }
 
     /// The warm path, one exec: run the cached agent if present (request on stdin), else
@@ -89,13 +92,18 @@ impl AgentBinary {
             TransportError::Agent("the agent push queue was closed (a bug in dr)".into())
         })?;
         let started = std::time::Instant::now();
-        let exit = exec::run(&session.handle, &self.push_command(), self.bytes.clone(), |_| {})
-            .await
-            .map_err(|e| {
-                TransportError::Unreachable(format!(
-                    "connection to `{host}` lost while pushing the agent: {e}"
-                ))
-            })?;
+        let exit = exec::run(
+            &session.handle,
+            &self.push_command(),
+            self.bytes.clone(),
+            |_| {},
+        )
+        .await
+        .map_err(|e| {
+            TransportError::Unreachable(format!(
+                "connection to `{host}` lost while pushing the agent: {e}"
+            ))
+        })?;
         if exit.status != Some(0) {
             return Err(TransportError::Agent(format!(
                 "cannot install the agent on `{host}` (exit {}): {}",

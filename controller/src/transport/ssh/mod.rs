@@ -131,28 +131,24 @@ impl Ssh {
         for attempt in 0..2 {
             let mut seen = 0usize;
             let mut garbage: Option<String> = None;
-            let exit =
-                exec::run(
-                    &session.handle,
-                    &command,
-                    payload.clone(),
-                    |line| match serde_json::from_slice::<Event>(line) {
-                        Ok(event) => {
-                            seen += 1;
-                            let _ = events.send(event);
-                        }
-                        Err(_) if line.is_empty() => {}
-                        Err(_) => {
-                            garbage.get_or_insert_with(|| {
-                                String::from_utf8_lossy(line).chars().take(200).collect()
-                            });
-                        }
-                    },
-                )
-                .await
-                .map_err(|e| {
-                    TransportError::Unreachable(format!("connection to `{host}` lost: {e}"))
-                })?;
+            let exit = exec::run(&session.handle, &command, payload.clone(), |line| {
+                match serde_json::from_slice::<Event>(line) {
+                    Ok(event) => {
+                        seen += 1;
+                        let _ = events.send(event);
+                    }
+                    Err(_) if line.is_empty() => {}
+                    Err(_) => {
+                        garbage.get_or_insert_with(|| {
+                            String::from_utf8_lossy(line).chars().take(200).collect()
+                        });
+                    }
+                }
+            })
+            .await
+            .map_err(|e| {
+                TransportError::Unreachable(format!("connection to `{host}` lost: {e}"))
+            })?;
             if exit.status == Some(agent::MISSING) && seen == 0 && attempt == 0 {
                 slot.pushed
                     .get_or_init(|| agent.push(host, &session))
