@@ -56,20 +56,19 @@ pub(crate) fn is_yaml(path: &Path) -> bool {
     )
 }
 
-fn read_root(inv: &mut Inventory, node: &Node) -> Result<(), Diagnostic> {
+/// The entries of a mapping node. Null (a key with nothing after it) has none; anything
+/// else is an error saying `what` (a phrase ending in the expected shape) and what was found.
+fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Diagnostic> {
     if node.is_null() {
-        return Ok(());
+        return Ok(&[]);
     }
-    let entries = node.as_map().ok_or_else(|| {
-        Diagnostic::new(
-            node.loc.clone(),
-            format!(
-                "an inventory must be a mapping of groups, found {}",
-                node.kind()
-            ),
-        )
-        .with_help("start with `all:` and put groups under `children:`")
-    })?;
+    node.as_map()
+        .ok_or_else(|| Diagnostic::new(node.loc.clone(), format!("{what}, found {}", node.kind())))
+}
+
+fn read_root(inv: &mut Inventory, node: &Node) -> Result<(), Diagnostic> {
+    let entries = entries(node, "an inventory must be a mapping of groups")
+        .map_err(|d| d.with_help("start with `all:` and put groups under `children:`"))?;
     for (key, value) in entries {
         let name = group_name(key)?;
         read_group(inv, &name, key, value, 0)?;
@@ -102,18 +101,10 @@ fn read_group(
     inv.groups
         .entry(name.to_owned())
         .or_insert_with(|| Group::new(name, Some(key.loc.clone())));
-    if body.is_null() {
-        return Ok(());
-    }
-    let entries = body.as_map().ok_or_else(|| {
-        Diagnostic::new(
-            body.loc.clone(),
-            format!(
-                "group `{name}` must be a mapping with `hosts`, `children` or `vars`, found {}",
-                body.kind()
-            ),
-        )
-    })?;
+    let entries = entries(
+        body,
+        &format!("group `{name}` must be a mapping with `hosts`, `children` or `vars`"),
+    )?;
     for (k, v) in entries {
         let keyword = k.scalar_text().unwrap_or_default();
         match keyword.as_str() {
@@ -141,18 +132,12 @@ fn read_group(
 }
 
 fn read_hosts(inv: &mut Inventory, group: &str, node: &Node) -> Result<(), Diagnostic> {
-    if node.is_null() {
-        return Ok(());
-    }
-    let entries = node.as_map().ok_or_else(|| {
-        Diagnostic::new(
-            node.loc.clone(),
-            format!(
-                "`hosts` of group `{group}` must be a mapping of host names, found {}",
-                node.kind()
-            ),
-        )
-        .with_help(
+    let entries = entries(
+        node,
+        &format!("`hosts` of group `{group}` must be a mapping of host names"),
+    )
+    .map_err(|d| {
+        d.with_help(
             "write each host as a key: `hosts: {akira-db-01: {}}` or one per line ending in `:`",
         )
     })?;
@@ -188,18 +173,10 @@ fn read_children(
     node: &Node,
     depth: usize,
 ) -> Result<(), Diagnostic> {
-    if node.is_null() {
-        return Ok(());
-    }
-    let entries = node.as_map().ok_or_else(|| {
-        Diagnostic::new(
-            node.loc.clone(),
-            format!(
-                "`children` of group `{parent}` must be a mapping of groups, found {}",
-                node.kind()
-            ),
-        )
-    })?;
+    let entries = entries(
+        node,
+        &format!("`children` of group `{parent}` must be a mapping of groups"),
+    )?;
     for (key, body) in entries {
         let name = group_name(key)?;
         if name == parent {
