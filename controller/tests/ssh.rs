@@ -19,13 +19,22 @@ struct Fleet {
 impl Fleet {
     /// Starts `n` sshd hosts named `h01`..; nothing is written to known_hosts yet.
     fn start(n: usize) -> Fleet {
+        Fleet::start_with_env(n, "")
+    }
+
+    /// Like [`Fleet::start`], with `env` (`NAME=value ...`) added to every login session.
+    fn start_with_env(n: usize, env: &str) -> Fleet {
         let dir = tempfile::tempdir().expect("temp dir");
         let key = KeyPair::generate(&dir.path().join("client_key")).expect("client key");
         let hosts = (1..=n)
             .map(|i| {
                 let home = dir.path().join(format!("hosts/h{i:02}"));
-                let cache = format!("SetEnv XDG_CACHE_HOME={}", home.join("cache").display());
-                Sshd::start(&home.join("sshd"), &[&key.public], &[&cache])
+                // One SetEnv line: sshd keeps only the first.
+                let set_env = format!(
+                    "SetEnv XDG_CACHE_HOME={} {env}",
+                    home.join("cache").display()
+                );
+                Sshd::start(&home.join("sshd"), &[&key.public], &[&set_env])
             })
             .collect();
         let fleet = Fleet { dir, key, hosts };
@@ -153,6 +162,12 @@ fn ten_hosts_apply_then_idempotent_and_agent_pushed_once() {
         count(&first.stderr, "pushed dr-agent to"),
         10,
         "each host gets the agent once in the first run\n{}",
+        first.stderr
+    );
+    assert_eq!(
+        count(&first.stderr, "bytes (gzip) in"),
+        10,
+        "the agent travels compressed\n{}",
         first.stderr
     );
     let cached: Vec<PathBuf> = (0..10)
@@ -342,6 +357,62 @@ fn unreachable_host_fails_its_nodes_skips_dependents_others_finish() {
     assert!(unreachable[0].contains("`h01`"), "{text}");
     assert_eq!(of("skipped").len(), 1, "db-post on h01 is skipped\n{text}");
     assert_eq!(of("ok").len(), 2, "{text}");
+}
+
+#[test]
+fn a_host_without_gzip_gets_the_plain_agent() {
+    // The host's PATH has what the push and the playbook use, but no gzip.
+    let bin = tempfile::tempdir().expect("temp dir");
+    for cmd in [
+        "sh",
+        "mkdir",
+        "cat",
+        "sha256sum",
+        "chmod",
+        "mv",
+        "rm",
+        "date",
+    ] {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(cmd))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("`{cmd}` is not in /usr/bin or /bin"));
+        std::os::unix::fs::symlink(&found, bin.path().join(cmd)).expect("symlink");
+    }
+    let fleet = Fleet::start_with_env(1, &format!("PATH={}", bin.path().display()));
+    fleet.trust_all();
+    write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
+
+    let first = fleet.dr(&["apply", "touch.yml", "-v"]);
+    first.code(0).stdout_has("changed=1 ");
+    assert!(fleet.root(0).join("marker").is_file(), "the playbook ran");
+    assert_eq!(
+        count(
+            &first.stderr,
+            "`h01` has no gzip: pushing the agent uncompressed"
+        ),
+        1,
+        "{}",
+        first.stderr
+    );
+    assert_eq!(count(&first.stderr, "pushed dr-agent to `h01`"), 1);
+    assert_eq!(count(&first.stderr, "(gzip)"), 0, "{}", first.stderr);
+    let cache = fleet.path().join("hosts/h01/cache/dr");
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .expect("agent cache dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(files.len(), 1, "one cached agent, no temp files: {files:?}");
+
+    let second = fleet.dr(&["apply", "touch.yml", "-v"]);
+    second.code(0).stdout_has("Applied: 0 change(s)");
+    assert_eq!(
+        count(&second.stderr, "pushed dr-agent"),
+        0,
+        "{}",
+        second.stderr
+    );
 }
 
 #[test]

@@ -69,10 +69,18 @@ pub async fn run(
         exit.stderr = String::from_utf8_lossy(&stderr).trim().to_owned();
         exit
     };
-    let (written, exit) = tokio::join!(writer, reader);
-    // A command that exits without reading its stdin (a missing agent) closes the channel
-    // under the writer; the exit status is what matters then.
-    if let Err(e) = written
+    // The channel's end decides. A command that exits without reading all its stdin (a
+    // missing agent, a host without gzip) leaves the writer waiting for window space that
+    // will never come: it is dropped then, and the exit status is what matters.
+    tokio::pin!(writer, reader);
+    let mut written = None;
+    let exit = loop {
+        tokio::select! {
+            w = &mut writer, if written.is_none() => written = Some(w),
+            exit = &mut reader => break exit,
+        }
+    };
+    if let Some(Err(e)) = written
         && exit.status.is_none()
         && exit.signal.is_none()
     {
