@@ -5,10 +5,13 @@
 //! first push and sent gzip-compressed (about 2.8× fewer bytes to encrypt and send), one
 //! shared buffer for every host; a host without `gzip` gets the plain binary instead.
 
-use std::io::Read;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
@@ -56,19 +59,7 @@ impl AgentBinary {
                 path.display()
             ))
         };
-        let mut file = std::fs::File::open(&path).map_err(cannot_read)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut len = 0u64;
-        loop {
-            let n = file.read(&mut buf).map_err(cannot_read)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            len += n as u64;
-        }
-        let sha256 = hex::encode(hasher.finalize());
+        let (sha256, len) = stream_file(&path, &mut std::io::sink()).map_err(cannot_read)?;
         tracing::debug!("agent `{}`: {len} bytes, sha256 {sha256}", path.display());
         Ok(AgentBinary {
             path,
@@ -118,45 +109,61 @@ impl AgentBinary {
         )
     }
 
-    /// Reads the binary again and checks it is still the one hashed at the start of the run.
-    fn read_checked(&self) -> Result<Vec<u8>, TransportError> {
-        let bytes = std::fs::read(&self.path).map_err(|e| {
+    /// Streams the binary again into `sink`, checking it is still the one hashed at the
+    /// start of the run.
+    fn read_checked(&self, sink: &mut impl Write) -> Result<u64, TransportError> {
+        let (sha256, len) = stream_file(&self.path, sink).map_err(|e| {
             TransportError::Agent(format!(
                 "cannot read the agent binary `{}`: {e}",
                 self.path.display()
             ))
         })?;
-        if hex::encode(Sha256::digest(&bytes)) != self.sha256 {
+        if sha256 != self.sha256 {
             return Err(TransportError::Agent(format!(
                 "the agent binary `{}` changed during the run; run dr again",
                 self.path.display()
             )));
         }
-        Ok(bytes)
+        Ok(len)
     }
 
-    /// What a push sends: the compressed binary, or the plain one.
-    async fn payload(self: &std::sync::Arc<Self>, packed: bool) -> Result<Bytes, TransportError> {
+    /// The binary, gzip-compressed as it is read (fast level: once per run, cold path only;
+    /// the uncompressed bytes are never all in memory).
+    fn packed_bytes(&self) -> Result<Bytes, TransportError> {
+        let started = std::time::Instant::now();
+        let failed =
+            |e: std::io::Error| TransportError::Agent(format!("cannot compress the agent: {e}"));
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        let len = self.read_checked(&mut enc)?;
+        let mut gz = enc.finish().map_err(failed)?;
+        gz.shrink_to_fit();
+        tracing::debug!(
+            "agent compressed {len} -> {} bytes in {} ms",
+            gz.len(),
+            started.elapsed().as_millis()
+        );
+        Ok(Bytes::from(gz))
+    }
+
+    /// The binary as it is.
+    fn plain_bytes(&self) -> Result<Bytes, TransportError> {
+        let mut bytes = Vec::new();
+        self.read_checked(&mut bytes)?;
+        Ok(Bytes::from(bytes))
+    }
+
+    /// What a push sends: the compressed binary, or the plain one (each made once per run).
+    async fn payload(self: &Arc<Self>, packed: bool) -> Result<Bytes, TransportError> {
         let cell = if packed { &self.packed } else { &self.plain };
         cell.get_or_init(|| {
             let me = self.clone();
             async move {
                 tokio::task::spawn_blocking(move || {
-                    let bytes = me.read_checked()?;
-                    if !packed {
-                        return Ok(Bytes::from(bytes));
+                    if packed {
+                        me.packed_bytes()
+                    } else {
+                        me.plain_bytes()
                     }
-                    let started = std::time::Instant::now();
-                    let gz = gzip(&bytes).map_err(|e| {
-                        TransportError::Agent(format!("cannot compress the agent: {e}"))
-                    })?;
-                    tracing::debug!(
-                        "agent compressed {} -> {} bytes in {} ms",
-                        bytes.len(),
-                        gz.len(),
-                        started.elapsed().as_millis()
-                    );
-                    Ok(Bytes::from(gz))
                 })
                 .await
                 .map_err(|e| TransportError::Agent(format!("internal error (a bug in dr): {e}")))?
@@ -169,7 +176,7 @@ impl AgentBinary {
     /// Uploads the agent to the host behind `session`.
     #[tracing::instrument(skip_all, fields(host = %host))]
     pub async fn push(
-        self: &std::sync::Arc<Self>,
+        self: &Arc<Self>,
         host: &str,
         session: &Session,
     ) -> Result<(), TransportError> {
@@ -213,15 +220,25 @@ impl AgentBinary {
     }
 }
 
-/// Fast gzip: the agent is compressed once per run, on the cold path only.
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 2),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(bytes)?;
-    enc.finish()
+/// Streams the file at `path` into `sink` in 64 KiB pieces; returns its SHA-256 (lowercase
+/// hex) and length.
+fn stream_file(path: &Path, sink: &mut impl Write) -> std::io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        sink.write_all(&buf[..n])?;
+        len += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), len))
 }
 
 fn shell_quote(s: &str) -> String {
@@ -269,7 +286,6 @@ mod tests {
 
     #[test]
     fn gzip_round_trips_and_a_changed_binary_is_refused() {
-        use std::io::Read as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("dr-agent");
         let body: Vec<u8> = (0..200_000u32)
@@ -282,8 +298,8 @@ mod tests {
             packed: OnceCell::new(),
             plain: OnceCell::new(),
         };
-        let read = agent.read_checked().expect("unchanged binary reads");
-        let gz = gzip(&read).expect("gzip");
+        assert_eq!(&agent.plain_bytes().expect("plain")[..], &body[..]);
+        let gz = agent.packed_bytes().expect("compressed");
         assert!(gz.len() < body.len() / 2, "{} -> {}", body.len(), gz.len());
         let mut back = Vec::new();
         flate2::read::GzDecoder::new(&gz[..])
@@ -293,7 +309,7 @@ mod tests {
 
         std::fs::write(&path, b"rebuilt").expect("write");
         let err = agent
-            .read_checked()
+            .packed_bytes()
             .expect_err("a changed binary is refused");
         assert!(err.to_string().contains("changed during the run"), "{err}");
     }
