@@ -98,8 +98,8 @@ class Hosts:
         (keys / "authorized_keys").write_text((keys / "client.pub").read_text())
         self.host_pub = (keys / "host.pub").read_text().split()[:2]
         Path("/run/sshd").mkdir(exist_ok=True)
-        # The hosts' root dirs and agent caches live under work, owned by the login user.
-        os.chmod(work.parent, 0o755)
+        # The hosts' root dirs and agent caches live under work, owned by the login user (the
+        # caller makes work's parent, a private temp dir, traversable: see main).
         chown_tree(work, self.ids)
         for i in range(n):
             port = free_port()
@@ -220,6 +220,7 @@ def main():
     ansible_bin = ensure_ansible(target)
     version = subprocess.run([str(ansible_bin / "ansible-playbook"), "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     work = Path(tempfile.mkdtemp(prefix="dr-bench-"))
+    os.chmod(work, 0o755)  # mkdtemp makes it 0700; the login user must reach the hosts' dirs
     load_before = os.getloadavg()
     results = []
     try:
