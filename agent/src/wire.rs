@@ -40,6 +40,10 @@ pub struct Request {
     /// the agent renders them lazily when used. Magic variables (`hostvars`, `groups`,
     /// `group_names`, `inventory_hostname`, `playbook_dir`) are included here.
     pub vars: serde_json::Map<String, Value>,
+    /// The names in `vars` that came from extra vars (`-e`): they beat every other variable,
+    /// task vars and facts included, as in Ansible.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_vars: Vec<String>,
     /// Contents of controller-side files the play refers to (`copy: src=`, `template: src=`),
     /// keyed by the `src` value as the agent will see it after rendering. The controller
     /// renders `src` with the host's vars (and each loop item) before reading the file.
@@ -73,11 +77,32 @@ pub struct FileContent {
 pub struct Play {
     /// The play's name, for messages.
     pub name: String,
-    /// Tasks in order (imports already expanded by the controller).
+    /// Tasks in order: roles, imports and static includes already flattened by the
+    /// controller; blocks and dynamic includes stay nodes of the tree (see [`Task::kind`]).
     pub tasks: Vec<Task>,
-    /// Handlers in definition order.
+    /// Handlers in definition order (role handlers included).
     #[serde(default)]
     pub handlers: Vec<Task>,
+    /// `force_handlers`: notified handlers still run on a host whose play failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_handlers: bool,
+}
+
+/// What a node of the task tree is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// A module call.
+    #[default]
+    Module,
+    /// `block`/`rescue`/`always`: runs `block`; on a failure runs `rescue` (which makes the
+    /// host ok again when it succeeds); runs `always` in every case. Its keywords were
+    /// already pushed down to its tasks by the controller.
+    Block,
+    /// A dynamic include (`include_tasks`, `include_role`): `when`, `loop` and tags are
+    /// evaluated once for the include itself (per item when looping), then `block` runs
+    /// with the loop variable and the include's `vars` in scope.
+    Include,
 }
 
 /// One task: a module call plus Ansible's task keywords. Keyword values that are
@@ -156,6 +181,62 @@ pub struct Task {
     /// `environment:` for command-like modules.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub environment: serde_json::Map<String, Value>,
+    /// `diff:` for this task; `None` follows the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<bool>,
+    /// A module call, a block, or a dynamic include.
+    #[serde(default, skip_serializing_if = "is_module")]
+    pub kind: TaskKind,
+    /// The tasks of a block (or an include's tasks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub block: Vec<Task>,
+    /// A block's `rescue:` tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rescue: Vec<Task>,
+    /// A block's `always:` tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub always: Vec<Task>,
+    /// Added by the controller, not written by the user (the handler flushes Ansible runs
+    /// after each section of a play): runs without events or counts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub implicit: bool,
+    /// `loop_control.index_var`: the variable holding the item's index (from 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_var: Option<String>,
+    /// `loop_control.pause`: seconds to wait between items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_pause: Option<f64>,
+    /// `loop_control.break_when`: conditions checked after each item; the loop stops when
+    /// all hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub break_when: Vec<String>,
+    /// `loop_control.extended`: `ansible_loop` is set only when true (as in Ansible).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loop_extended: bool,
+}
+
+fn is_module(kind: &TaskKind) -> bool {
+    *kind == TaskKind::Module
+}
+
+impl Task {
+    /// This task and every task nested in it (blocks, includes), depth first.
+    pub fn walk(&self) -> Box<dyn Iterator<Item = &Task> + '_> {
+        Box::new(
+            std::iter::once(self).chain(
+                self.block
+                    .iter()
+                    .chain(&self.rescue)
+                    .chain(&self.always)
+                    .flat_map(Task::walk),
+            ),
+        )
+    }
+
+    /// The number of nodes in this subtree (itself included), for depth-first indices.
+    pub fn size(&self) -> usize {
+        self.walk().count()
+    }
 }
 
 /// Outcome of one task (or one loop item).
@@ -193,6 +274,9 @@ pub struct Stats {
     pub failed: u32,
     /// Tasks skipped.
     pub skipped: u32,
+    /// Failures handled by a block's `rescue` (not counted in `failed`).
+    #[serde(default)]
+    pub rescued: u32,
 }
 
 /// What the agent streams back, one JSON object per line.
@@ -201,7 +285,8 @@ pub struct Stats {
 pub enum Event {
     /// A task (or handler) starts.
     TaskStart {
-        /// Index in `play.tasks`, or in `play.handlers` when `handler` is true.
+        /// Depth-first index of the node in `play.tasks` (blocks and includes count as
+        /// nodes), or in `play.handlers` when `handler` is true.
         index: usize,
         /// Whether this is a handler.
         #[serde(default)]

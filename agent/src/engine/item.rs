@@ -26,6 +26,8 @@ pub(super) struct ItemResult {
     pub register: Map<String, Json>,
     pub facts: Map<String, Json>,
     pub flush: bool,
+    /// `meta: end_host` (and friends) ran.
+    pub end_host: bool,
 }
 
 impl ItemResult {
@@ -45,6 +47,7 @@ impl ItemResult {
             register,
             facts: Map::new(),
             flush: false,
+            end_host: false,
         }
     }
 }
@@ -92,9 +95,10 @@ impl Runner<'_> {
             }
         }
         let check_mode = task.check_mode.unwrap_or(self.request.mode == Mode::Check);
+        let diff = task.diff.unwrap_or(self.request.diff);
         let ctx = Context {
             check_mode,
-            diff: self.request.diff,
+            diff,
             files: &self.request.files,
             scope,
             environment: &environment,
@@ -183,7 +187,7 @@ impl Runner<'_> {
             if !msg.is_empty() {
                 register.insert("msg".into(), Json::from(msg.clone()));
             }
-            let diffs = if self.request.diff && changed {
+            let diffs = if diff && changed {
                 outcome
                     .diffs
                     .iter()
@@ -205,12 +209,13 @@ impl Runner<'_> {
                 register,
                 facts: if failed { Map::new() } else { outcome.facts },
                 flush: outcome.flush_handlers,
+                end_host: outcome.end_host,
             };
         }
     }
 
     /// `scope` plus the task's result under its `register` name.
-    fn with_registered(&self, task: &Task, scope: &Scope, result: &Map<String, Json>) -> Scope {
+    pub(super) fn with_registered(&self, task: &Task, scope: &Scope, result: &Map<String, Json>) -> Scope {
         let mut vars = scope.vars().clone();
         let mut raw = scope.raw_names().clone();
         if let Some(name) = &task.register {
@@ -293,6 +298,7 @@ fn skipped(cond: &str) -> ItemResult {
         register,
         facts: Map::new(),
         flush: false,
+        end_host: false,
     }
 }
 

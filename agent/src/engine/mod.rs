@@ -1,9 +1,12 @@
 //! The engine: runs one play on one host and streams [`Event`]s.
 //!
-//! Tasks run in order; a failed task (not ignored) stops the play on this host. Handlers
-//! notified by changed tasks run once at the end of the play (or at `meta:
-//! flush_handlers`), in definition order, and not at all when the play failed.
+//! Tasks run in order; a failed task (not ignored) stops the play on this host unless an
+//! enclosing block rescues it (see `flow.rs`). Handlers notified by changed tasks run at
+//! each `meta: flush_handlers` (the controller adds one after each section of the play, as
+//! Ansible does), in definition order, and not at all when the play failed, unless the
+//! play forces them.
 
+mod flow;
 mod item;
 mod tags;
 mod task;
@@ -14,7 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::{Map, Value as Json};
 
 use crate::mask::Masker;
-use crate::template::Templater;
+use crate::template::{Scope, Templater};
 use crate::wire::{Event, Mode, Request, Stats, Task};
 
 pub use tags::selected as tags_selected;
@@ -63,11 +66,17 @@ struct Runner<'a> {
     emit: &'a mut dyn FnMut(Event),
     masker: Masker,
     templater: Templater,
-    /// Host-scoped variables: the request's, plus facts and registered results.
+    /// The request's variables with the engine's magic variables.
     vars: Map<String, Json>,
+    /// Facts and registered results: above task vars, below include params and extra vars
+    /// (Ansible's precedence).
+    facts: Map<String, Json>,
     /// Variables that hold data, never rendered again: registered results and facts
     /// (already rendered when set), as Ansible's "unsafe" values.
     raw: HashSet<String>,
+    /// Variables of the dynamic includes being run, innermost last: their `vars` and loop
+    /// variables (`true` = data, never rendered again).
+    scoped: Vec<(Map<String, Json>, bool)>,
     /// Per handler: notified and not yet run.
     notified: Vec<bool>,
     stats: Stats,
@@ -77,10 +86,12 @@ struct Runner<'a> {
 struct TaskEnd {
     /// Something changed (or would), so notifications fire.
     changed: bool,
-    /// The play must stop on this host, with this message.
-    fatal: Option<String>,
+    /// The task failed (not ignored): the message, and the result as registered.
+    fatal: Option<(String, Map<String, Json>)>,
     /// `meta: flush_handlers` was run.
     flush: bool,
+    /// `meta: end_host` (or `end_play`, `end_batch`) was run.
+    end_host: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -101,7 +112,9 @@ impl<'a> Runner<'a> {
             masker: Masker::new(&request.secrets),
             templater: Templater::new(),
             vars,
+            facts: Map::new(),
             raw: HashSet::new(),
+            scoped: Vec::new(),
             notified: vec![false; request.play.handlers.len()],
             stats: Stats::default(),
         }
@@ -109,31 +122,22 @@ impl<'a> Runner<'a> {
 
     fn run_play(&mut self) -> Result<(), String> {
         let request = self.request;
-        for (index, task) in request.play.tasks.iter().enumerate() {
-            if !tags_selected(&task.tags, &request.tags, &request.skip_tags) {
-                continue;
-            }
-            let end = self.run_task(index, false, task);
-            if let Some(fatal) = end.fatal {
-                return Err(fatal);
-            }
-            if end.changed {
-                self.notify(task)?;
-            }
-            if end.flush {
-                self.flush_handlers()?;
-            }
+        let result = match self.run_list(&request.play.tasks, 0) {
+            flow::Flow::Next => return self.flush_handlers().into_result(),
+            flow::Flow::EndHost => return Ok(()),
+            flow::Flow::Failed(f) => Err(f.msg),
+        };
+        if request.play.force_handlers {
+            self.flush_handlers().into_result()?;
         }
-        self.flush_handlers()
+        result
     }
 
     /// Marks the handlers `task` notifies.
     fn notify(&mut self, task: &Task) -> Result<(), String> {
         let handlers = &self.request.play.handlers;
         for topic in &task.notify {
-            let scope = self
-                .templater
-                .scope_with_raw(self.vars.clone(), self.raw.clone());
+            let scope = self.host_scope();
             let topic = scope.render_string(topic).unwrap_or_else(|_| topic.clone());
             let mut found = false;
             for (i, h) in handlers.iter().enumerate() {
@@ -153,22 +157,36 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs notified handlers in definition order until none is pending.
-    fn flush_handlers(&mut self) -> Result<(), String> {
+    fn flush_handlers(&mut self) -> flow::Flow {
         let request = self.request;
         while let Some(i) = self.notified.iter().position(|n| *n) {
             self.notified[i] = false;
             let Some(handler) = request.play.handlers.get(i) else {
                 break;
             };
-            let end = self.run_task(i, true, handler);
-            if let Some(fatal) = end.fatal {
-                return Err(fatal);
+            if !tags_selected(&handler.tags, &request.tags, &request.skip_tags) {
+                continue;
             }
-            if end.changed {
-                self.notify(handler)?;
+            let flow = self.run_module_task(i, true, handler);
+            if !matches!(flow, flow::Flow::Next) {
+                return flow;
             }
         }
-        Ok(())
+        flow::Flow::Next
+    }
+
+    /// The host's variables now (request vars, facts, extra vars), without a task's.
+    fn host_scope(&self) -> Scope {
+        let mut vars = self.vars.clone();
+        vars.extend(self.facts.clone());
+        let mut raw = self.raw.clone();
+        for name in &self.request.extra_vars {
+            if let Some(v) = self.request.vars.get(name) {
+                vars.insert(name.clone(), v.clone());
+                raw.remove(name);
+            }
+        }
+        self.templater.scope_with_raw(vars, raw)
     }
 
     fn emit(&mut self, event: Event) {

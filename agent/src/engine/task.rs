@@ -40,7 +40,12 @@ impl Runner<'_> {
             Some(items) => {
                 let len = items.len();
                 for (i, item) in items.into_iter().enumerate() {
-                    let extra = loop_vars(&loop_var, &item, i, len);
+                    if i > 0
+                        && let Some(pause) = task.loop_pause.filter(|p| p.is_finite() && *p > 0.0)
+                    {
+                        std::thread::sleep(std::time::Duration::from_secs_f64(pause.min(86_400.0)));
+                    }
+                    let extra = loop_vars(task, &loop_var, &item, i, len);
                     let scope = self.task_scope(task, Some(extra));
                     let result = self.run_item(task, &name, &scope);
                     let shown = match &task.loop_label {
@@ -51,7 +56,20 @@ impl Runner<'_> {
                     // Facts set by one item are visible to the next, as in Ansible.
                     self.set_facts(&result.facts);
                     self.emit_result(index, handler, task, &name, Some(label.clone()), &result);
+                    let stop = match self.break_when(task, &scope, &result) {
+                        Ok(stop) => stop,
+                        Err(msg) => {
+                            results.push((Some(item), result));
+                            let mut failed = ItemResult::failed(msg);
+                            failed.duration_ms = 0;
+                            results.push((None, failed));
+                            break;
+                        }
+                    };
                     results.push((Some(item), result));
+                    if stop {
+                        break;
+                    }
                 }
             }
         }
@@ -79,6 +97,7 @@ impl Runner<'_> {
         let all_skipped =
             !results.is_empty() && results.iter().all(|(_, r)| r.status == Status::Skipped);
         let flush = any(&|r| r.flush);
+        let end_host = any(&|r| r.end_host);
         if failed {
             self.stats.failed += 1;
         } else if changed {
@@ -118,20 +137,23 @@ impl Runner<'_> {
                     .map(|(_, r)| Json::Object(r.register.clone()))
                     .unwrap_or(Json::Null)
             };
-            self.vars.insert(register.clone(), value);
+            self.facts.insert(register.clone(), value);
             self.raw.insert(register.clone());
         }
 
         let fatal = if failed && !task.ignore_errors {
-            let msg = results
+            let (msg, result) = results
                 .iter()
                 .find(|(_, r)| r.status == Status::Failed)
-                .map(|(_, r)| r.msg.clone())
+                .map(|(_, r)| (r.msg.clone(), r.register.clone()))
                 .unwrap_or_default();
             if msg.contains(&task.location) {
-                Some(msg)
+                Some((msg, result))
             } else {
-                Some(format!("{msg} (in task `{name}` at {})", task.location))
+                Some((
+                    format!("{msg} (in task `{name}` at {})", task.location),
+                    result,
+                ))
             }
         } else {
             None
@@ -140,6 +162,7 @@ impl Runner<'_> {
             changed,
             fatal,
             flush,
+            end_host,
         }
     }
 
@@ -177,18 +200,62 @@ impl Runner<'_> {
 
     fn set_facts(&mut self, facts: &Map<String, Json>) {
         for (k, v) in facts {
-            self.vars.insert(k.clone(), v.clone());
+            self.facts.insert(k.clone(), v.clone());
             self.raw.insert(k.clone());
         }
     }
 
-    /// The host's variables plus the task's `vars` (and loop variables).
+    /// `loop_control.break_when` after an item: whether the loop stops here.
+    fn break_when(&self, task: &Task, scope: &Scope, result: &ItemResult) -> Result<bool, String> {
+        if task.break_when.is_empty() {
+            return Ok(false);
+        }
+        let scope = self.with_registered(task, scope, &result.register);
+        for cond in &task.break_when {
+            match scope.eval_bool(cond) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => {
+                    return Err(self
+                        .masker
+                        .mask(&format!(
+                            "`break_when`: {e} (in task at {})",
+                            task.location
+                        ))
+                        .into_owned());
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The variables a task sees, in Ansible's precedence: the request's (inventory, play,
+    /// role vars), the task's `vars` (block vars included), facts and registered results,
+    /// the enclosing includes' `vars` and loop variables, extra vars, then `extra` (this
+    /// task's loop variables).
     pub(super) fn task_scope(&self, task: &Task, extra: Option<Map<String, Json>>) -> Scope {
         let mut vars = self.vars.clone();
         let mut raw = self.raw.clone();
         for (k, v) in &task.vars {
             vars.insert(k.clone(), v.clone());
             raw.remove(k);
+        }
+        vars.extend(self.facts.clone());
+        for (scoped, data) in &self.scoped {
+            for (k, v) in scoped {
+                vars.insert(k.clone(), v.clone());
+                if *data {
+                    raw.insert(k.clone());
+                } else {
+                    raw.remove(k);
+                }
+            }
+        }
+        for name in &self.request.extra_vars {
+            if let Some(v) = self.request.vars.get(name) {
+                vars.insert(name.clone(), v.clone());
+                raw.remove(name);
+            }
         }
         if let Some(extra) = extra {
             // Loop items were rendered when the loop was; they are data now.
@@ -202,7 +269,7 @@ impl Runner<'_> {
     }
 
     /// The rendered, masked name shown for the task.
-    fn display_name(&self, task: &Task, scope: &Scope) -> String {
+    pub(super) fn display_name(&self, task: &Task, scope: &Scope) -> String {
         let name = match &task.name {
             Some(n) => scope.render_string(n).unwrap_or_else(|_| n.clone()),
             None => {
@@ -223,7 +290,11 @@ impl Runner<'_> {
     }
 
     /// The loop's items, `None` without a loop.
-    fn loop_items(&self, task: &Task, scope: &Scope) -> Result<Option<Vec<Json>>, String> {
+    pub(super) fn loop_items(
+        &self,
+        task: &Task,
+        scope: &Scope,
+    ) -> Result<Option<Vec<Json>>, String> {
         let Some(raw) = &task.loop_ else {
             return Ok(None);
         };
@@ -248,23 +319,39 @@ impl Runner<'_> {
     }
 }
 
-/// The loop variable and `ansible_loop` for item `i` of `len`.
-fn loop_vars(var: &str, item: &Json, i: usize, len: usize) -> Map<String, Json> {
+/// The loop variable, `index_var` and (with `extended`) `ansible_loop` for item `i` of
+/// `len`.
+pub(super) fn loop_vars(
+    task: &Task,
+    var: &str,
+    item: &Json,
+    i: usize,
+    len: usize,
+) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert(var.to_owned(), item.clone());
     m.insert("ansible_loop_var".into(), Json::from(var));
+    if let Some(index_var) = &task.index_var {
+        m.insert(index_var.clone(), Json::from(i));
+        m.insert("ansible_index_var".into(), Json::from(index_var.clone()));
+    }
+    if !task.loop_extended {
+        return m;
+    }
     let mut info = Map::new();
     info.insert("index".into(), Json::from(i + 1));
     info.insert("index0".into(), Json::from(i));
     info.insert("first".into(), Json::Bool(i == 0));
     info.insert("last".into(), Json::Bool(i + 1 == len));
     info.insert("length".into(), Json::from(len));
+    info.insert("revindex".into(), Json::from(len - i));
+    info.insert("revindex0".into(), Json::from(len - i - 1));
     m.insert("ansible_loop".into(), Json::Object(info));
     m
 }
 
 /// How an item is shown: strings as they are, the rest as JSON.
-fn label(item: &Json) -> String {
+pub(super) fn label(item: &Json) -> String {
     match item {
         Json::String(s) => s.clone(),
         other => other.to_string(),

@@ -5,7 +5,7 @@ use serde_json::{Value as Json, json};
 use super::run;
 use crate::wire::{Event, Request, Stats, Status};
 
-fn request(tasks: Json, handlers: Json, vars: Json) -> Request {
+pub(super) fn request(tasks: Json, handlers: Json, vars: Json) -> Request {
     let req = json!({
         "protocol": 1,
         "host": "h1",
@@ -21,7 +21,7 @@ fn request(tasks: Json, handlers: Json, vars: Json) -> Request {
     }
 }
 
-fn task(module: &str, args: Json, extra: Json) -> Json {
+pub(super) fn task(module: &str, args: Json, extra: Json) -> Json {
     let mut t = json!({"module": module, "args": args, "location": "play.yml:1:1"});
     if let (Json::Object(t), Json::Object(extra)) = (&mut t, extra) {
         t.extend(extra);
@@ -29,13 +29,13 @@ fn task(module: &str, args: Json, extra: Json) -> Json {
     t
 }
 
-fn events(req: &Request) -> Vec<Event> {
+pub(super) fn events(req: &Request) -> Vec<Event> {
     let mut out = Vec::new();
     run(req, &mut |e| out.push(e));
     out
 }
 
-fn finished(ev: &[Event]) -> (Stats, Option<String>) {
+pub(super) fn finished(ev: &[Event]) -> (Stats, Option<String>) {
     match ev.last() {
         Some(Event::Finished { stats, error }) => (*stats, error.clone()),
         other => panic!("last event is not Finished: {other:?}"),
@@ -43,7 +43,7 @@ fn finished(ev: &[Event]) -> (Stats, Option<String>) {
 }
 
 /// (name, item, status, msg) of every task result.
-fn results(ev: &[Event]) -> Vec<(String, Option<String>, Status, String)> {
+pub(super) fn results(ev: &[Event]) -> Vec<(String, Option<String>, Status, String)> {
     ev.iter()
         .filter_map(|e| match e {
             Event::TaskResult {
@@ -58,7 +58,7 @@ fn results(ev: &[Event]) -> Vec<(String, Option<String>, Status, String)> {
         .collect()
 }
 
-fn messages(ev: &[Event]) -> Vec<String> {
+pub(super) fn messages(ev: &[Event]) -> Vec<String> {
     ev.iter()
         .filter_map(|e| match e {
             Event::Message { text } => Some(text.clone()),
@@ -67,7 +67,7 @@ fn messages(ev: &[Event]) -> Vec<String> {
         .collect()
 }
 
-fn debug(msg: &str) -> Json {
+pub(super) fn debug(msg: &str) -> Json {
     task("debug", json!({"msg": msg}), json!({}))
 }
 
@@ -98,7 +98,8 @@ fn when_skips_and_runs() {
             ok: 2,
             changed: 0,
             failed: 0,
-            skipped: 1
+            skipped: 1,
+            rescued: 0
         }
     );
 }

@@ -1,8 +1,23 @@
-//! `meta`: engine actions (`flush_handlers`, `noop`).
+//! `meta`: engine actions (`flush_handlers`, `end_host`, `end_play`, `end_batch`, `noop`,
+//! `clear_host_errors`).
+//!
+//! A node is one play on one host, so `end_play` and `end_batch` end the play on the host
+//! that runs them; hosts that do not reach the task go on (Ansible would end them too).
+//! `clear_host_errors` has nothing to clear: a host whose play failed has stopped.
 
 use serde_json::Value as Json;
 
 use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan};
+
+/// The `meta` actions dr runs; the controller refuses the others at parse time.
+pub const SUPPORTED: &[&str] = &[
+    "flush_handlers",
+    "end_host",
+    "end_play",
+    "end_batch",
+    "noop",
+    "clear_host_errors",
+];
 
 /// The `meta` module.
 pub struct Meta;
@@ -34,10 +49,15 @@ impl Module for Meta {
                 flush_handlers: true,
                 ..Outcome::default()
             })),
-            "noop" => Ok(Plan::done(Outcome::default())),
+            "end_host" | "end_play" | "end_batch" => Ok(Plan::done(Outcome {
+                end_host: true,
+                msg: format!("{action}: the play ends on this host"),
+                ..Outcome::default()
+            })),
+            "noop" | "clear_host_errors" => Ok(Plan::done(Outcome::default())),
             other => Err(ArgsError::new(
                 "meta",
-                format!("unsupported action `{other}` (dr supports `flush_handlers` and `noop`)"),
+                format!("unsupported action `{other}` (dr supports {})", SUPPORTED.join(", ")),
             )
             .into()),
         }

@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 pub use args::{ArgsError, parse_args};
+pub use meta::SUPPORTED as META_ACTIONS;
 
 use crate::template::Scope;
 use crate::wire::{Diff, FileContent};
@@ -136,6 +137,9 @@ pub struct Outcome {
     pub dangerous: bool,
     /// Run notified handlers now (`meta: flush_handlers`).
     pub flush_handlers: bool,
+    /// End the play on this host without failing it (`meta: end_host`, `end_play`,
+    /// `end_batch`).
+    pub end_host: bool,
 }
 
 impl Outcome {

@@ -1,0 +1,255 @@
+//! The task tree: lists, blocks (`block`/`rescue`/`always`) and dynamic includes, with
+//! Ansible's control flow.
+
+use serde_json::{Map, Value as Json};
+
+use super::{Runner, tags_selected};
+use crate::wire::{Event, Status, Task, TaskKind};
+
+/// How running a task (or a list of them) ended.
+pub(super) enum Flow {
+    /// Go on with the next task.
+    Next,
+    /// A task failed and its failure was not ignored: the play stops on this host unless an
+    /// enclosing block has a `rescue`.
+    Failed(Failure),
+    /// `meta: end_host` (or `end_play`, `end_batch`): the play ends here without failing.
+    EndHost,
+}
+
+/// A failure on its way up the tree.
+pub(super) struct Failure {
+    /// The message the play ends with when nothing rescues it.
+    pub msg: String,
+    /// `ansible_failed_task` for a rescue.
+    pub task: Json,
+    /// `ansible_failed_result` for a rescue.
+    pub result: Map<String, Json>,
+    /// The failure was counted in the stats as a failed task (a rescue moves it to
+    /// `rescued`).
+    pub counted: bool,
+}
+
+impl Flow {
+    /// `Err` with the message of an unrescued failure.
+    pub fn into_result(self) -> Result<(), String> {
+        match self {
+            Flow::Failed(f) => Err(f.msg),
+            Flow::Next | Flow::EndHost => Ok(()),
+        }
+    }
+
+    fn failed(msg: String, task: &Task) -> Flow {
+        let mut result = Map::new();
+        result.insert("failed".into(), Json::Bool(true));
+        result.insert("msg".into(), Json::from(msg.clone()));
+        Flow::Failed(Failure {
+            msg,
+            task: failed_task(task),
+            result,
+            counted: false,
+        })
+    }
+}
+
+impl Runner<'_> {
+    /// Runs `tasks` in order; `first` is the depth-first index of the first one.
+    pub(super) fn run_list(&mut self, tasks: &[Task], first: usize) -> Flow {
+        let mut index = first;
+        for task in tasks {
+            let flow = self.run_node(index, task);
+            index += task.size();
+            if !matches!(flow, Flow::Next) {
+                return flow;
+            }
+        }
+        Flow::Next
+    }
+
+    fn run_node(&mut self, index: usize, task: &Task) -> Flow {
+        match task.kind {
+            TaskKind::Block => self.run_block(index, task),
+            TaskKind::Include => self.run_include(index, task),
+            TaskKind::Module if task.implicit => self.flush_handlers(),
+            TaskKind::Module => {
+                let request = self.request;
+                if !tags_selected(&task.tags, &request.tags, &request.skip_tags) {
+                    return Flow::Next;
+                }
+                self.run_module_task(index, false, task)
+            }
+        }
+    }
+
+    /// Runs one module task (or handler) and what follows from it: notifications, a
+    /// handler flush, the end of the host's play.
+    pub(super) fn run_module_task(&mut self, index: usize, handler: bool, task: &Task) -> Flow {
+        let end = self.run_task(index, handler, task);
+        if let Some((msg, result)) = end.fatal {
+            return Flow::Failed(Failure {
+                msg,
+                task: failed_task(task),
+                result,
+                counted: true,
+            });
+        }
+        if end.changed
+            && let Err(msg) = self.notify(task)
+        {
+            return Flow::failed(msg, task);
+        }
+        if end.flush {
+            let flow = self.flush_handlers();
+            if !matches!(flow, Flow::Next) {
+                return flow;
+            }
+        }
+        if end.end_host {
+            return Flow::EndHost;
+        }
+        Flow::Next
+    }
+
+    /// `block`, then `rescue` if the block failed, then `always` in every case.
+    fn run_block(&mut self, index: usize, block: &Task) -> Flow {
+        let sizes = |tasks: &[Task]| tasks.iter().map(Task::size).sum::<usize>();
+        let rescue_at = index + 1 + sizes(&block.block);
+        let always_at = rescue_at + sizes(&block.rescue);
+        let flow = match self.run_list(&block.block, index + 1) {
+            Flow::Failed(failure) if !block.rescue.is_empty() => {
+                if failure.counted {
+                    self.stats.failed = self.stats.failed.saturating_sub(1);
+                }
+                self.stats.rescued += 1;
+                self.facts.insert("ansible_failed_task".into(), failure.task);
+                self.facts
+                    .insert("ansible_failed_result".into(), Json::Object(failure.result));
+                self.raw.insert("ansible_failed_task".into());
+                self.raw.insert("ansible_failed_result".into());
+                self.run_list(&block.rescue, rescue_at)
+            }
+            other => other,
+        };
+        if matches!(flow, Flow::EndHost) {
+            return flow;
+        }
+        match self.run_list(&block.always, always_at) {
+            Flow::Next => flow,
+            later => later,
+        }
+    }
+
+    /// A dynamic include: its `when` and `loop` are evaluated for the include itself, then
+    /// its tasks run once per item with the item and the include's `vars` in scope.
+    fn run_include(&mut self, index: usize, include: &Task) -> Flow {
+        let request = self.request;
+        if !tags_selected(&include.tags, &request.tags, &request.skip_tags) {
+            return Flow::Next;
+        }
+        let scope = self.task_scope(include, None);
+        let name = self.display_name(include, &scope);
+        self.emit(Event::TaskStart {
+            index,
+            handler: false,
+            name: name.clone(),
+        });
+        let items = match self.loop_items(include, &scope) {
+            Ok(Some(items)) => items.into_iter().map(Some).collect(),
+            Ok(None) => vec![None],
+            Err(msg) => {
+                let msg = format!("{msg} (in task `{name}` at {})", include.location);
+                self.include_result(index, &name, None, Status::Failed, &msg);
+                self.stats.failed += 1;
+                return Flow::failed(msg, include);
+            }
+        };
+        let loop_var = include.loop_var.clone().unwrap_or_else(|| "item".into());
+        let len = items.len();
+        let mut ran = false;
+        for (i, item) in items.into_iter().enumerate() {
+            let loop_vars = item
+                .as_ref()
+                .map(|item| super::task::loop_vars(include, &loop_var, item, i, len));
+            let scope = self.task_scope(include, loop_vars.clone());
+            let label = item.as_ref().map(|i| self.masker.mask(&super::task::label(i)).into_owned());
+            let mut skipped = None;
+            for cond in &include.when {
+                match scope.eval_bool(cond) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        skipped = Some(format!("conditional result was false: `{cond}`"));
+                        break;
+                    }
+                    Err(e) => {
+                        let msg = format!(
+                            "`when`: {e} (in task `{name}` at {})",
+                            include.location
+                        );
+                        let msg = self.masker.mask(&msg).into_owned();
+                        self.include_result(index, &name, label, Status::Failed, &msg);
+                        self.stats.failed += 1;
+                        return Flow::failed(msg, include);
+                    }
+                }
+            }
+            if let Some(why) = skipped {
+                self.include_result(index, &name, label, Status::Skipped, &why);
+                continue;
+            }
+            ran = true;
+            self.include_result(index, &name, label, Status::Ok, "included");
+            self.scoped.push((include.vars.clone(), false));
+            self.scoped.push((loop_vars.unwrap_or_default(), true));
+            let flow = self.run_list(&include.block, index + 1);
+            self.scoped.truncate(self.scoped.len() - 2);
+            if !matches!(flow, Flow::Next) {
+                return flow;
+            }
+        }
+        if ran {
+            self.stats.ok += 1;
+        } else {
+            self.stats.skipped += 1;
+        }
+        Flow::Next
+    }
+
+    fn include_result(
+        &mut self,
+        index: usize,
+        name: &str,
+        item: Option<String>,
+        status: Status,
+        msg: &str,
+    ) {
+        self.emit(Event::TaskResult {
+            index,
+            handler: false,
+            name: name.to_owned(),
+            item,
+            status,
+            msg: msg.to_owned(),
+            diffs: Vec::new(),
+            ignored: false,
+            dangerous: false,
+            duration_ms: 0,
+        });
+    }
+}
+
+/// `ansible_failed_task`: the parts of the task a rescue reads.
+fn failed_task(task: &Task) -> Json {
+    let mut m = Map::new();
+    m.insert(
+        "name".into(),
+        Json::from(task.name.clone().unwrap_or_else(|| task.module.clone())),
+    );
+    m.insert("action".into(), Json::from(task.module.clone()));
+    m.insert("args".into(), task.args.clone());
+    m.insert("location".into(), Json::from(task.location.clone()));
+    Json::Object(m)
+}
+
+#[cfg(test)]
+#[path = "flow_tests.rs"]
+mod tests;

@@ -1,0 +1,160 @@
+//! Blocks, includes, `meta` endings and handler flushes, as Ansible runs them.
+
+use serde_json::{Value as Json, json};
+
+use super::super::tests::{debug, events, finished, messages, request, results, task};
+use crate::wire::Status;
+
+fn block(body: Json, rescue: Json, always: Json) -> Json {
+    json!({"module": "block", "kind": "block", "location": "play.yml:1:1",
+           "block": body, "rescue": rescue, "always": always})
+}
+
+fn fail(msg: &str) -> Json {
+    task("fail", json!({"msg": msg}), json!({"name": "boom"}))
+}
+
+#[test]
+fn rescue_makes_the_host_ok_and_sees_the_failed_task() {
+    let req = request(
+        json!([
+            block(
+                json!([debug("in block"), fail("broken"), debug("never")]),
+                json!([debug("rescued {{ ansible_failed_task.name }}: {{ ansible_failed_result.msg }}")]),
+                json!([debug("always")]),
+            ),
+            debug("after"),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(
+        messages(&ev),
+        ["in block", "rescued boom: broken", "always", "after"]
+    );
+    let (stats, error) = finished(&ev);
+    assert_eq!(error, None);
+    assert_eq!((stats.failed, stats.rescued), (0, 1));
+}
+
+#[test]
+fn always_runs_and_an_unrescued_failure_still_fails_the_host() {
+    let req = request(
+        json!([
+            block(json!([fail("broken")]), json!([]), json!([debug("cleanup")])),
+            debug("after"),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(messages(&ev), ["cleanup"]);
+    let (stats, error) = finished(&ev);
+    assert!(error.unwrap_or_default().contains("broken"));
+    assert_eq!(stats.failed, 1);
+}
+
+#[test]
+fn a_failing_rescue_fails_and_nested_blocks_rescue_outward() {
+    let inner = block(json!([fail("inner")]), json!([fail("rescue failed too")]), json!([]));
+    let req = request(
+        json!([block(json!([inner]), json!([debug("outer rescue")]), json!([]))]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(messages(&ev), ["outer rescue"]);
+    let (stats, error) = finished(&ev);
+    assert_eq!(error, None);
+    assert_eq!(stats.rescued, 2);
+}
+
+#[test]
+fn end_host_ends_the_play_without_failing_and_skips_always() {
+    let req = request(
+        json!([
+            block(
+                json!([task("meta", json!("end_host"), json!({})), debug("not reached")]),
+                json!([]),
+                json!([debug("always not reached")]),
+            ),
+            debug("not reached either"),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert!(messages(&ev).is_empty(), "{:?}", messages(&ev));
+    assert_eq!(finished(&ev).1, None);
+}
+
+#[test]
+fn include_evaluates_when_and_loop_once_and_scopes_its_vars() {
+    let include = json!({
+        "module": "include_tasks", "kind": "include", "location": "play.yml:1:1",
+        "loop": [1, 2, 3], "when": ["item != 2"], "vars": {"who": "x{{ item }}"},
+        "block": [debug("{{ who }} {{ item }}")],
+    });
+    let req = request(json!([include, debug("{{ who | default('gone') }}")]), json!([]), json!({}));
+    let ev = events(&req);
+    assert_eq!(messages(&ev), ["x1 1", "x3 3", "gone"]);
+    let skipped = results(&ev)
+        .into_iter()
+        .filter(|r| r.2 == Status::Skipped)
+        .count();
+    assert_eq!(skipped, 1);
+}
+
+#[test]
+fn implicit_flush_runs_handlers_between_sections_and_force_handlers_after_failure() {
+    let notify = task(
+        "set_fact",
+        json!({"x": 1}),
+        json!({"changed_when": ["true"], "notify": ["h"]}),
+    );
+    let flush = json!({"module": "meta", "args": "flush_handlers", "location": "p:1:1", "implicit": true});
+    let handler = task("debug", json!({"msg": "handler"}), json!({"name": "h"}));
+    let req = request(
+        json!([notify, flush, debug("post task")]),
+        json!([handler.clone()]),
+        json!({}),
+    );
+    assert_eq!(messages(&events(&req)), ["handler", "post task"]);
+
+    let mut req = request(json!([notify, fail("x")]), json!([handler]), json!({}));
+    assert!(messages(&events(&req)).is_empty(), "handlers ran after a failure");
+    req.play.force_handlers = true;
+    let ev = events(&req);
+    assert_eq!(messages(&ev), ["handler"]);
+    assert!(finished(&ev).1.is_some(), "the host must stay failed");
+}
+
+#[test]
+fn loop_control_index_var_extended_and_break_when() {
+    let t = task(
+        "debug",
+        json!({"msg": "{{ i }}/{{ ansible_loop.revindex }}:{{ item }}"}),
+        json!({"loop": ["a", "b", "c"], "index_var": "i", "loop_extended": true,
+               "break_when": ["item == 'b'"]}),
+    );
+    let ev = events(&request(json!([t]), json!([]), json!({})));
+    assert_eq!(messages(&ev), ["0/3:a", "1/2:b"]);
+    let plain = task("debug", json!({"msg": "{{ 'yes' if ansible_loop is defined else 'no' }}"}), json!({"loop": [1]}));
+    let ev = events(&request(json!([plain]), json!([]), json!({})));
+    assert_eq!(messages(&ev), ["no"]);
+}
+
+#[test]
+fn facts_beat_task_vars_and_extra_vars_beat_both() {
+    let mut req = request(
+        json!([
+            task("set_fact", json!({"a": "fact", "b": "fact"}), json!({})),
+            task("debug", json!({"msg": "{{ a }} {{ b }}"}), json!({"vars": {"a": "task", "b": "task"}})),
+        ]),
+        json!([]),
+        json!({"b": "extra"}),
+    );
+    req.extra_vars = vec!["b".into()];
+    assert_eq!(messages(&events(&req)), ["fact extra"]);
+}
