@@ -89,6 +89,10 @@ pub struct RunArgs {
     /// Skip tasks with these tags.
     #[arg(long, value_delimiter = ',')]
     pub skip_tags: Vec<String>,
+    /// Run notified handlers even on hosts whose play failed (as the play keyword
+    /// `force_handlers: true`).
+    #[arg(long)]
+    pub force_handlers: bool,
     /// Nodes run at once (default: dr.toml, else 50).
     #[arg(short = 'f', long)]
     pub forks: Option<usize>,

@@ -32,6 +32,10 @@ pub struct Config {
     pub accept_new_host_keys: Option<bool>,
     /// Connect timeout in seconds.
     pub connect_timeout: Option<u64>,
+    /// Where roles are looked for, before `ANSIBLE_ROLES_PATH` and Ansible's defaults
+    /// (`roles/` beside the playbook always comes first).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub roles_path: Vec<PathBuf>,
     /// The directory holding `dr.toml` (not read from the file).
     #[serde(skip)]
     pub root: Option<PathBuf>,
@@ -85,6 +89,7 @@ impl Config {
         config.vault_identity.iter_mut().for_each(rebase);
         config.vault_password_file.iter_mut().for_each(rebase);
         config.journal_dir.iter_mut().for_each(rebase);
+        config.roles_path.iter_mut().for_each(rebase);
         config.root = Some(root);
         Ok(config)
     }

@@ -10,7 +10,7 @@ fn load_both(bytes: &[u8]) {
     let file = dir.path().join("input.yml");
     std::fs::write(&file, bytes).expect("write");
     let _ = dr::inventory::load(std::slice::from_ref(&file), &Secrets::default());
-    let _ = dr::playbook::load(&file);
+    let _ = dr::playbook::load(&file, &dr::playbook::RoleSearch::default());
     let _ = dr::yaml::parse_str(Path::new("input.yml"), &String::from_utf8_lossy(bytes));
 }
 

@@ -121,7 +121,8 @@ impl Runner<'_> {
                     self.stats.failed = self.stats.failed.saturating_sub(1);
                 }
                 self.stats.rescued += 1;
-                self.facts.insert("ansible_failed_task".into(), failure.task);
+                self.facts
+                    .insert("ansible_failed_task".into(), failure.task);
                 self.facts
                     .insert("ansible_failed_result".into(), Json::Object(failure.result));
                 self.raw.insert("ansible_failed_task".into());
@@ -171,7 +172,9 @@ impl Runner<'_> {
                 .as_ref()
                 .map(|item| super::task::loop_vars(include, &loop_var, item, i, len));
             let scope = self.task_scope(include, loop_vars.clone());
-            let label = item.as_ref().map(|i| self.masker.mask(&super::task::label(i)).into_owned());
+            let label = item
+                .as_ref()
+                .map(|i| self.masker.mask(&super::task::label(i)).into_owned());
             let mut skipped = None;
             for cond in &include.when {
                 match scope.eval_bool(cond) {
@@ -181,10 +184,7 @@ impl Runner<'_> {
                         break;
                     }
                     Err(e) => {
-                        let msg = format!(
-                            "`when`: {e} (in task `{name}` at {})",
-                            include.location
-                        );
+                        let msg = format!("`when`: {e} (in task `{name}` at {})", include.location);
                         let msg = self.masker.mask(&msg).into_owned();
                         self.include_result(index, &name, label, Status::Failed, &msg);
                         self.stats.failed += 1;

@@ -20,7 +20,9 @@ fn rescue_makes_the_host_ok_and_sees_the_failed_task() {
         json!([
             block(
                 json!([debug("in block"), fail("broken"), debug("never")]),
-                json!([debug("rescued {{ ansible_failed_task.name }}: {{ ansible_failed_result.msg }}")]),
+                json!([debug(
+                    "rescued {{ ansible_failed_task.name }}: {{ ansible_failed_result.msg }}"
+                )]),
                 json!([debug("always")]),
             ),
             debug("after"),
@@ -42,7 +44,11 @@ fn rescue_makes_the_host_ok_and_sees_the_failed_task() {
 fn always_runs_and_an_unrescued_failure_still_fails_the_host() {
     let req = request(
         json!([
-            block(json!([fail("broken")]), json!([]), json!([debug("cleanup")])),
+            block(
+                json!([fail("broken")]),
+                json!([]),
+                json!([debug("cleanup")])
+            ),
             debug("after"),
         ]),
         json!([]),
@@ -57,9 +63,17 @@ fn always_runs_and_an_unrescued_failure_still_fails_the_host() {
 
 #[test]
 fn a_failing_rescue_fails_and_nested_blocks_rescue_outward() {
-    let inner = block(json!([fail("inner")]), json!([fail("rescue failed too")]), json!([]));
+    let inner = block(
+        json!([fail("inner")]),
+        json!([fail("rescue failed too")]),
+        json!([]),
+    );
     let req = request(
-        json!([block(json!([inner]), json!([debug("outer rescue")]), json!([]))]),
+        json!([block(
+            json!([inner]),
+            json!([debug("outer rescue")]),
+            json!([])
+        )]),
         json!([]),
         json!({}),
     );
@@ -75,7 +89,10 @@ fn end_host_ends_the_play_without_failing_and_skips_always() {
     let req = request(
         json!([
             block(
-                json!([task("meta", json!("end_host"), json!({})), debug("not reached")]),
+                json!([
+                    task("meta", json!("end_host"), json!({})),
+                    debug("not reached")
+                ]),
                 json!([]),
                 json!([debug("always not reached")]),
             ),
@@ -96,7 +113,11 @@ fn include_evaluates_when_and_loop_once_and_scopes_its_vars() {
         "loop": [1, 2, 3], "when": ["item != 2"], "vars": {"who": "x{{ item }}"},
         "block": [debug("{{ who }} {{ item }}")],
     });
-    let req = request(json!([include, debug("{{ who | default('gone') }}")]), json!([]), json!({}));
+    let req = request(
+        json!([include, debug("{{ who | default('gone') }}")]),
+        json!([]),
+        json!({}),
+    );
     let ev = events(&req);
     assert_eq!(messages(&ev), ["x1 1", "x3 3", "gone"]);
     let skipped = results(&ev)
@@ -113,7 +134,8 @@ fn implicit_flush_runs_handlers_between_sections_and_force_handlers_after_failur
         json!({"x": 1}),
         json!({"changed_when": ["true"], "notify": ["h"]}),
     );
-    let flush = json!({"module": "meta", "args": "flush_handlers", "location": "p:1:1", "implicit": true});
+    let flush =
+        json!({"module": "meta", "args": "flush_handlers", "location": "p:1:1", "implicit": true});
     let handler = task("debug", json!({"msg": "handler"}), json!({"name": "h"}));
     let req = request(
         json!([notify, flush, debug("post task")]),
@@ -123,7 +145,10 @@ fn implicit_flush_runs_handlers_between_sections_and_force_handlers_after_failur
     assert_eq!(messages(&events(&req)), ["handler", "post task"]);
 
     let mut req = request(json!([notify, fail("x")]), json!([handler]), json!({}));
-    assert!(messages(&events(&req)).is_empty(), "handlers ran after a failure");
+    assert!(
+        messages(&events(&req)).is_empty(),
+        "handlers ran after a failure"
+    );
     req.play.force_handlers = true;
     let ev = events(&req);
     assert_eq!(messages(&ev), ["handler"]);
@@ -140,7 +165,11 @@ fn loop_control_index_var_extended_and_break_when() {
     );
     let ev = events(&request(json!([t]), json!([]), json!({})));
     assert_eq!(messages(&ev), ["0/3:a", "1/2:b"]);
-    let plain = task("debug", json!({"msg": "{{ 'yes' if ansible_loop is defined else 'no' }}"}), json!({"loop": [1]}));
+    let plain = task(
+        "debug",
+        json!({"msg": "{{ 'yes' if ansible_loop is defined else 'no' }}"}),
+        json!({"loop": [1]}),
+    );
     let ev = events(&request(json!([plain]), json!([]), json!({})));
     assert_eq!(messages(&ev), ["no"]);
 }
@@ -150,7 +179,11 @@ fn facts_beat_task_vars_and_extra_vars_beat_both() {
     let mut req = request(
         json!([
             task("set_fact", json!({"a": "fact", "b": "fact"}), json!({})),
-            task("debug", json!({"msg": "{{ a }} {{ b }}"}), json!({"vars": {"a": "task", "b": "task"}})),
+            task(
+                "debug",
+                json!({"msg": "{{ a }} {{ b }}"}),
+                json!({"vars": {"a": "task", "b": "task"}})
+            ),
         ]),
         json!([]),
         json!({"b": "extra"}),

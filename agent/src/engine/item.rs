@@ -215,7 +215,12 @@ impl Runner<'_> {
     }
 
     /// `scope` plus the task's result under its `register` name.
-    pub(super) fn with_registered(&self, task: &Task, scope: &Scope, result: &Map<String, Json>) -> Scope {
+    pub(super) fn with_registered(
+        &self,
+        task: &Task,
+        scope: &Scope,
+        result: &Map<String, Json>,
+    ) -> Scope {
         let mut vars = scope.vars().clone();
         let mut raw = scope.raw_names().clone();
         if let Some(name) = &task.register {

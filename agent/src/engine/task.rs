@@ -218,10 +218,7 @@ impl Runner<'_> {
                 Err(e) => {
                     return Err(self
                         .masker
-                        .mask(&format!(
-                            "`break_when`: {e} (in task at {})",
-                            task.location
-                        ))
+                        .mask(&format!("`break_when`: {e} (in task at {})", task.location))
                         .into_owned());
                 }
             }

@@ -57,7 +57,10 @@ impl Module for Meta {
             "noop" | "clear_host_errors" => Ok(Plan::done(Outcome::default())),
             other => Err(ArgsError::new(
                 "meta",
-                format!("unsupported action `{other}` (dr supports {})", SUPPORTED.join(", ")),
+                format!(
+                    "unsupported action `{other}` (dr supports {})",
+                    SUPPORTED.join(", ")
+                ),
             )
             .into()),
         }

@@ -44,11 +44,13 @@ impl Context {
         })
     }
 
-    /// Parses playbooks in order.
-    pub fn playbooks(paths: &[PathBuf]) -> Result<Vec<Playbook>, Error> {
+    /// Parses playbooks in order, finding roles through dr.toml's `roles_path` and
+    /// Ansible's search path.
+    pub fn playbooks(&self, paths: &[PathBuf]) -> Result<Vec<Playbook>, Error> {
+        let search = playbook::RoleSearch::new(&self.config.roles_path);
         paths
             .iter()
-            .map(|p| playbook::load(p).map_err(Error::from))
+            .map(|p| playbook::load(p, &search).map_err(Error::from))
             .collect()
     }
 }

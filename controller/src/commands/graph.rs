@@ -10,7 +10,7 @@ use super::Context;
 pub fn run(args: &GraphArgs) -> Result<i32, Error> {
     let secrets = crate::vault_glue::secrets_without_vault();
     let ctx = Context::load(&args.inventory, secrets.clone())?;
-    let books = Context::playbooks(&args.playbooks)?;
+    let books = ctx.playbooks(&args.playbooks)?;
     let vars = crate::run::RunVars::new(&ctx.inventory, &args.extra_vars, &[], &secrets)?;
     let dag = dag::compile(
         &books,

@@ -75,6 +75,7 @@ pub fn compile(
         if let Some(limited) = &limited {
             hosts.retain(|h| limited.contains(h));
         }
+        play.order.apply(&mut hosts);
         plays.push(PlayInfo {
             book: *book,
             name: play.name.clone(),
@@ -318,7 +319,7 @@ mod tests {
         std::fs::write(&file, book).unwrap();
         let inventory =
             crate::inventory::load(&[inv], &crate::secrets::Secrets::default()).unwrap();
-        let books = vec![crate::playbook::load(&file).unwrap()];
+        let books = vec![crate::playbook::load(&file, &Default::default()).unwrap()];
         compile(&books, &inventory, None, &Map::new())
     }
 

@@ -1,12 +1,19 @@
-//! Ansible playbooks: parsed into typed plays and tasks that remember their locations.
+//! Ansible playbooks: parsed into typed plays and task trees that remember their locations.
 
+mod inherit;
+pub mod keywords;
 pub mod kv;
+mod level;
 pub mod modules;
 mod parse;
+mod play;
+mod role;
 mod scalar;
 mod spec;
 mod task;
+mod tasks;
 
 pub use parse::load;
-pub use spec::{PlaySpec, Playbook, RtoTarget, parse_duration};
+pub use role::RoleSearch;
+pub use spec::{HostOrder, PlaySpec, Playbook, RtoTarget, parse_duration};
 pub use task::KEYWORDS as TASK_KEYWORDS;

@@ -23,7 +23,12 @@ const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// Task keywords that expand at parse time rather than run as modules.
-pub const IMPORTS: &[&str] = &["import_tasks", "include_tasks"];
+pub const IMPORTS: &[&str] = &[
+    "import_tasks",
+    "include_tasks",
+    "import_role",
+    "include_role",
+];
 
 /// What the parser knows of a module name.
 pub enum Known {

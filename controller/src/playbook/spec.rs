@@ -49,9 +49,21 @@ pub struct PlaySpec {
     pub become_: bool,
     /// `become_user:`.
     pub become_user: Option<String>,
+    /// Connection keywords (`remote_user`, `connection`, `port`) as the Ansible variables
+    /// they set (`ansible_user`...); inventory variables win over them, as in Ansible.
+    pub connection_vars: Map<String, Value>,
+    /// Defaults of the play's roles (below inventory variables).
+    pub role_defaults: Map<String, Value>,
+    /// `vars/` of the play's roles (above play `vars_files`).
+    pub role_vars: Map<String, Value>,
+    /// `force_handlers:`.
+    pub force_handlers: bool,
+    /// `order:` of the play's hosts.
+    pub order: HostOrder,
     /// `serial:` batch size (hosts per batch), if set.
     pub serial: Option<Value>,
-    /// Tasks: `pre_tasks`, `tasks`, `post_tasks`, imports expanded.
+    /// Tasks: facts, `pre_tasks`, roles, `tasks`, `post_tasks` (with the handler flushes
+    /// between them), imports and roles expanded.
     pub tasks: Vec<Task>,
     /// Handlers.
     pub handlers: Vec<Task>,
@@ -63,6 +75,49 @@ pub struct PlaySpec {
     pub tags: Vec<String>,
     /// The directory of the playbook file that defines the play (`playbook_dir`).
     pub dir: PathBuf,
+}
+
+/// `order:`: the order of a play's hosts (`ansible_play_hosts`, `run_once`, `serial`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HostOrder {
+    /// Inventory order (the default).
+    #[default]
+    Inventory,
+    /// Inventory order reversed.
+    ReverseInventory,
+    /// By name.
+    Sorted,
+    /// By name, reversed.
+    ReverseSorted,
+    /// Random.
+    Shuffle,
+}
+
+impl HostOrder {
+    /// Puts `hosts` (in inventory order) in this order.
+    pub fn apply(self, hosts: &mut [String]) {
+        match self {
+            HostOrder::Inventory => {}
+            HostOrder::ReverseInventory => hosts.reverse(),
+            HostOrder::Sorted => hosts.sort(),
+            HostOrder::ReverseSorted => {
+                hosts.sort();
+                hosts.reverse();
+            }
+            HostOrder::Shuffle => {
+                let mut seed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+                    | 1;
+                for i in (1..hosts.len()).rev() {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    hosts.swap(i, (seed % (i as u64 + 1)) as usize);
+                }
+            }
+        }
+    }
 }
 
 /// Parses `90s`, `5m`, `1h30m`, `2h`, or a bare number of seconds.

@@ -1,78 +1,66 @@
-//! Parsing one task (or handler) mapping into the wire form the agent runs.
-
-use std::path::Path;
+//! Parsing one task mapping: a module call (into the wire form the agent runs), a block, or
+//! an import/include statement for the tree builder (`tasks.rs`) to expand.
 
 use dr_agent::wire::Task;
 use serde_json::{Map, Value};
 
+use super::inherit::{Explicit, Inherit};
+use super::keywords::{ANSIBLE_BLOCK, ANSIBLE_TASK, BLOCK_SUPPORTED, LOOP_CONTROL, TASK_SUPPORTED};
+use super::level::{Level, conditions, delegate_to, mapping, number, refused};
 use super::modules::{self, Known};
 use super::scalar::{bool_of, string_list, text_of};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::yaml::Node;
 
-/// Task keywords (everything in a task mapping that is not the module).
-pub const KEYWORDS: &[&str] = &[
-    "name",
-    "when",
-    "loop",
-    "with_items",
-    "with_list",
-    "loop_control",
-    "register",
-    "notify",
-    "listen",
-    "changed_when",
-    "failed_when",
-    "ignore_errors",
-    "retries",
-    "until",
-    "delay",
-    "no_log",
-    "tags",
-    "check_mode",
-    "delegate_to",
-    "become",
-    "become_user",
-    "vars",
-    "environment",
-    "args",
-    "run_once",
-    "diff",
-    "timeout",
-];
+/// Task keywords dr runs (everything in a task mapping that is not the module).
+pub const KEYWORDS: &[&str] = TASK_SUPPORTED;
 
 /// The condition `run_once: true` becomes: only the first host of the play runs the task
 /// (registered results are not copied to the other hosts, unlike Ansible).
 pub const RUN_ONCE: &str = "inventory_hostname == ansible_play_hosts[0]";
 
-/// Block keywords that dr does not run yet; named so the error can say so.
-const UNSUPPORTED: &[&str] = &[
-    "block",
-    "rescue",
-    "always",
-    "include_role",
-    "import_role",
-    "local_action",
-    "action",
-];
-
-/// A task mapping, split into the module call and the keywords, or an import to expand.
-pub enum Parsed {
-    /// A task to run.
+/// A task mapping, classified.
+pub enum Parsed<'n> {
+    /// A module call, with the inherited keywords applied.
     Task(Box<Task>),
-    /// `import_tasks`/`include_tasks`: the file and the keywords that apply to its tasks.
-    Import {
-        /// The file as written.
-        file: String,
-        /// The import task itself (its `when`, `tags`, `vars` are inherited).
-        inherit: Box<Task>,
-        /// Where the import is.
-        node: Node,
+    /// `block:` with its sections.
+    Block {
+        /// The block's own keywords.
+        level: Box<Level>,
+        /// `name:`.
+        name: Option<String>,
+        /// `block:`.
+        block: &'n Node,
+        /// `rescue:`.
+        rescue: Option<&'n Node>,
+        /// `always:`.
+        always: Option<&'n Node>,
+        /// The mapping.
+        node: &'n Node,
     },
+    /// `import_tasks`, `include_tasks`, `import_role` or `include_role`.
+    Statement(Box<Statement<'n>>),
+}
+
+/// An import or include, for the tree builder.
+pub struct Statement<'n> {
+    /// Canonical name: `import_tasks`, `include_tasks`, `import_role`, `include_role`.
+    pub kind: &'static str,
+    /// The module key (for locations).
+    pub key: &'n Node,
+    /// The module value: a file name, or a mapping of arguments.
+    pub value: &'n Node,
+    /// `args:` of the task, merged into the value's arguments by the builder.
+    pub args: Option<&'n Node>,
+    /// The statement's own task keywords (`name`, `when`, `loop`, `tags`, `vars`...), as a
+    /// task; includes keep them on the include node, imports pass them down.
+    pub task: Task,
+    /// The same keywords as a level, for imports to pass down.
+    pub level: Level,
 }
 
 /// Parses one task mapping.
-pub fn parse(node: &Node, _dir: &Path) -> Result<Parsed, Diagnostic> {
+pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagnostic> {
     let entries = node.as_map().ok_or_else(|| {
         Diagnostic::new(
             node.loc.clone(),
@@ -80,28 +68,45 @@ pub fn parse(node: &Node, _dir: &Path) -> Result<Parsed, Diagnostic> {
         )
         .with_help("write a task as `- name: ...` followed by one module, e.g. `copy: {...}`")
     })?;
+    if entries.iter().any(|(k, _)| k.as_str() == Some("block")) {
+        return parse_block(node, entries);
+    }
     let mut task = Task {
         location: node.loc.to_string(),
         ..Task::default()
     };
+    let mut level = Level::default();
+    let mut explicit = Explicit::default();
     let mut module: Option<(&Node, &Node)> = None;
     let mut extra_args: Option<&Node> = None;
     for (key, value) in entries {
         let k = key.scalar_text().unwrap_or_default();
         if KEYWORDS.contains(&k.as_str()) {
-            if k == "args" {
-                extra_args = Some(value);
-            } else {
-                apply_keyword(&mut task, &k, key, value)?;
+            match k.as_str() {
+                "args" => extra_args = Some(value),
+                "become" | "become_user" | "become_method" | "delegate_to" => {
+                    level.read(key, &k, value)?;
+                }
+                "any_errors_fatal" => {
+                    if bool_of(value, &k)? {
+                        return Err(refused(key, &k));
+                    }
+                }
+                _ => apply_keyword(&mut task, &mut explicit, &k, key, value)?,
             }
             continue;
         }
-        if UNSUPPORTED.contains(&k.as_str()) {
+        if ANSIBLE_TASK.contains(&k.as_str()) || ANSIBLE_BLOCK.contains(&k.as_str()) {
+            return Err(refused(key, &k));
+        }
+        if let Some(lookup) = k.strip_prefix("with_") {
             return Err(Diagnostic::new(
                 key.loc.clone(),
-                format!("`{k}` is not supported by dr yet"),
+                format!(
+                    "`with_{lookup}` (a loop over the `{lookup}` lookup) is not supported by dr yet"
+                ),
             )
-            .with_help("list the tasks directly, or move them to a file and use `import_tasks`"));
+            .with_help("write the list with `loop:`"));
         }
         let canon = modules::canonical(&k);
         if !modules::IMPORTS.contains(&canon) && modules::lookup(canon).is_none() {
@@ -128,14 +133,18 @@ pub fn parse(node: &Node, _dir: &Path) -> Result<Parsed, Diagnostic> {
     };
     let written = key.scalar_text().unwrap_or_default();
     let name = modules::canonical(&written);
-    if modules::IMPORTS.contains(&name) {
-        let file = import_file(value)?;
-        return Ok(Parsed::Import {
-            file,
-            inherit: Box::new(task),
-            node: key.clone(),
-        });
+    if let Some(kind) = modules::IMPORTS.iter().find(|i| **i == name) {
+        level.inherit = keywords_as_level(&task, &explicit);
+        return Ok(Parsed::Statement(Box::new(Statement {
+            kind,
+            key,
+            value,
+            args: extra_args,
+            task,
+            level,
+        })));
     }
+    level.enter(inherit)?;
     let known = modules::lookup(name).ok_or_else(|| unknown_module(key, &written))?;
     let mut args = module_args(&known, value)?;
     if let Some(extra) = extra_args {
@@ -149,9 +158,68 @@ pub fn parse(node: &Node, _dir: &Path) -> Result<Parsed, Diagnostic> {
     {
         check_arg_names(m, accepted, &args, value)?;
     }
+    if name == "meta" {
+        check_meta(&args, value)?;
+    }
     task.module = name.to_owned();
     task.args = args;
+    inherit.apply(&mut task, &explicit);
     Ok(Parsed::Task(Box::new(task)))
+}
+
+fn parse_block<'n>(node: &'n Node, entries: &'n [(Node, Node)]) -> Result<Parsed<'n>, Diagnostic> {
+    let mut level = Level::default();
+    let (mut name, mut block, mut rescue, mut always) = (None, None, None, None);
+    for (key, v) in entries {
+        let k = key.scalar_text().unwrap_or_default();
+        match k.as_str() {
+            "name" => name = Some(text_of(v, "name")?),
+            "block" => block = Some(v),
+            "rescue" => rescue = Some(v),
+            "always" => always = Some(v),
+            _ if BLOCK_SUPPORTED.contains(&k.as_str()) && level.read(key, &k, v)? => {}
+            _ if ANSIBLE_BLOCK.contains(&k.as_str()) => return Err(refused(key, &k)),
+            _ => {
+                let help = did_you_mean(&k, BLOCK_SUPPORTED.iter().copied()).unwrap_or_else(|| {
+                    "a block holds `block`, `rescue`, `always` and block keywords, not a module"
+                        .to_owned()
+                });
+                return Err(Diagnostic::new(
+                    key.loc.clone(),
+                    format!("unknown block keyword `{k}`"),
+                )
+                .with_help(help));
+            }
+        }
+    }
+    Ok(Parsed::Block {
+        level: Box::new(level),
+        name,
+        block: block.unwrap_or(node),
+        rescue,
+        always,
+        node,
+    })
+}
+
+/// The keywords of an import statement, as what it passes down to the imported tasks.
+fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
+    Inherit {
+        when: task.when.clone(),
+        tags: task.tags.clone(),
+        vars: task.vars.clone(),
+        environment: task.environment.clone(),
+        notify: task.notify.clone(),
+        ignore_errors: explicit.ignore_errors.then_some(task.ignore_errors),
+        check_mode: task.check_mode,
+        diff: task.diff,
+        no_log: explicit.no_log.then_some(task.no_log),
+        run_once: explicit
+            .run_once
+            .then(|| task.when.first().map(String::as_str) == Some(RUN_ONCE)),
+        timeout: task.timeout,
+        ..Inherit::default()
+    }
 }
 
 fn unknown_module(key: &Node, written: &str) -> Diagnostic {
@@ -167,7 +235,13 @@ fn unknown_module(key: &Node, written: &str) -> Diagnostic {
     .with_help(help)
 }
 
-fn apply_keyword(task: &mut Task, k: &str, key: &Node, v: &Node) -> Result<(), Diagnostic> {
+fn apply_keyword(
+    task: &mut Task,
+    explicit: &mut Explicit,
+    k: &str,
+    key: &Node,
+    v: &Node,
+) -> Result<(), Diagnostic> {
     match k {
         "name" => task.name = Some(text_of(v, "name")?),
         "when" => task.when.extend(conditions(v)?),
@@ -179,43 +253,33 @@ fn apply_keyword(task: &mut Task, k: &str, key: &Node, v: &Node) -> Result<(), D
             // `with_items` flattens one level of nested lists; `loop` does not.
             task.loop_flatten = k == "with_items";
         }
-        "loop_control" => {
-            let control = v.to_json();
-            task.loop_var = control
-                .get("loop_var")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            task.loop_label = control
-                .get("label")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-        }
+        "loop_control" => loop_control(task, v)?,
         "register" => task.register = Some(text_of(v, "register")?),
         "notify" => task.notify = string_list(v, "notify")?,
         "listen" => task.listen = string_list(v, "listen")?,
         "tags" => task.tags = string_list(v, "tags")?,
-        "ignore_errors" => task.ignore_errors = bool_of(v, "ignore_errors")?,
-        "no_log" => task.no_log = bool_of(v, "no_log")?,
+        "ignore_errors" => {
+            task.ignore_errors = bool_of(v, "ignore_errors")?;
+            explicit.ignore_errors = true;
+        }
+        "no_log" => {
+            task.no_log = bool_of(v, "no_log")?;
+            explicit.no_log = true;
+        }
         "check_mode" => task.check_mode = Some(bool_of(v, "check_mode")?),
+        "diff" => task.diff = Some(bool_of(v, "diff")?),
         "retries" => task.retries = Some(number(v, "retries")? as u32),
         "delay" => task.delay = Some(number(v, "delay")?),
-        "vars" => task.vars = object(v, "vars")?,
-        "environment" => task.environment = object(v, "environment")?,
-        "delegate_to" => {
-            let target = text_of(v, "delegate_to")?;
-            if target.replace(' ', "") != "{{inventory_hostname}}" {
-                return Err(Diagnostic::new(key.loc.clone(), format!("`delegate_to: {target}` is not supported by dr yet"))
-                    .with_help("dr runs a play's tasks on the play's hosts; move the task to a play with `hosts: <target>` and order it with `after:`"));
-            }
-        }
+        "vars" => task.vars = mapping(v, "vars")?,
+        "environment" => task.environment = mapping(v, "environment")?,
+        "delegate_to" => delegate_to(key, v)?,
         "run_once" => {
+            explicit.run_once = true;
             if bool_of(v, "run_once")? {
                 task.when.insert(0, RUN_ONCE.to_owned());
             }
         }
         "timeout" => task.timeout = Some(number(v, "timeout")?),
-        // Privilege escalation is per play (the agent runs under `sudo -n`); accepted here.
-        "become" | "become_user" | "diff" => {}
         _ => {
             return Err(Diagnostic::new(
                 key.loc.clone(),
@@ -226,52 +290,67 @@ fn apply_keyword(task: &mut Task, k: &str, key: &Node, v: &Node) -> Result<(), D
     Ok(())
 }
 
-fn conditions(v: &Node) -> Result<Vec<String>, Diagnostic> {
-    match v.as_seq() {
-        Some(items) => items.iter().map(|i| text_of(i, "condition")).collect(),
-        None => Ok(vec![text_of(v, "condition")?]),
-    }
-}
-
-fn number(v: &Node, what: &str) -> Result<f64, Diagnostic> {
-    match v.to_json() {
-        Value::Number(n) => n.as_f64().filter(|f| *f >= 0.0),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| {
+fn loop_control(task: &mut Task, v: &Node) -> Result<(), Diagnostic> {
+    let entries = v.as_map().ok_or_else(|| {
         Diagnostic::new(
             v.loc.clone(),
-            format!("`{what}` must be a non-negative number, found {}", v.kind()),
+            format!("`loop_control` must be a mapping, found {}", v.kind()),
         )
-    })
+    })?;
+    for (key, value) in entries {
+        let k = key.scalar_text().unwrap_or_default();
+        match k.as_str() {
+            "loop_var" => task.loop_var = Some(text_of(value, "loop_var")?),
+            "index_var" => task.index_var = Some(text_of(value, "index_var")?),
+            "label" => task.loop_label = Some(text_of(value, "label")?),
+            "pause" => task.loop_pause = Some(number(value, "pause")?),
+            "extended" => task.loop_extended = bool_of(value, "extended")?,
+            // Only decides whether `ansible_loop.allitems` is filled; dr never fills it.
+            "extended_allitems" => {}
+            "break_when" => task.break_when = conditions(value)?,
+            _ => {
+                let help = did_you_mean(&k, LOOP_CONTROL.iter().copied()).unwrap_or_else(|| {
+                    format!("`loop_control` accepts: {}", LOOP_CONTROL.join(", "))
+                });
+                return Err(Diagnostic::new(
+                    key.loc.clone(),
+                    format!("unknown `loop_control` key `{k}`"),
+                )
+                .with_help(help));
+            }
+        }
+    }
+    Ok(())
 }
 
-fn object(v: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
-    match v.to_json() {
-        Value::Object(m) => Ok(m),
-        Value::Null => Ok(Map::new()),
-        _ => Err(Diagnostic::new(
-            v.loc.clone(),
-            format!("`{what}` must be a mapping, found {}", v.kind()),
-        )),
+fn check_meta(args: &Value, node: &Node) -> Result<(), Diagnostic> {
+    let action = match args {
+        Value::String(s) => s.trim().to_owned(),
+        Value::Object(m) => m
+            .get("_raw_params")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        _ => String::new(),
+    };
+    if dr_agent::modules::META_ACTIONS.contains(&action.as_str()) {
+        return Ok(());
     }
-}
-
-fn import_file(v: &Node) -> Result<String, Diagnostic> {
-    if let Some(s) = v.as_str() {
-        return Ok(s.to_owned());
-    }
-    v.to_json()
-        .get("file")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            Diagnostic::new(
-                v.loc.clone(),
-                "an import names a file: `import_tasks: tasks/db.yml`",
-            )
-        })
+    let why = match action.as_str() {
+        "refresh_inventory" => "dr reads the inventory once, before the run",
+        "reset_connection" => "dr runs a play over one connection per host",
+        "end_role" => "split the role's tasks with `when:` instead",
+        _ => "unknown action",
+    };
+    Err(Diagnostic::new(
+        node.loc.clone(),
+        format!("`meta: {action}` is not supported by dr ({why})"),
+    )
+    .with_help(format!(
+        "dr runs: {}",
+        dr_agent::modules::META_ACTIONS.join(", ")
+    )))
 }
 
 /// Module arguments: a mapping as is; a string kept for free-form modules, else parsed as
@@ -298,7 +377,8 @@ fn module_args(known: &Known, v: &Node) -> Result<Value, Diagnostic> {
     }
 }
 
-fn merge_args(args: &mut Value, extra: &Node) -> Result<(), Diagnostic> {
+/// Merges a task's `args:` into its module arguments.
+pub fn merge_args(args: &mut Value, extra: &Node) -> Result<(), Diagnostic> {
     let Value::Object(more) = extra.to_json() else {
         return Err(Diagnostic::new(
             extra.loc.clone(),

@@ -37,7 +37,12 @@ pub fn destructive_steps(dag: &Dag, plays: &[PlaySpec]) -> Result<(), Error> {
         if hosts.is_empty() {
             continue;
         }
-        for task in play.tasks.iter().chain(play.handlers.iter()) {
+        for task in play
+            .tasks
+            .iter()
+            .chain(play.handlers.iter())
+            .flat_map(dr_agent::wire::Task::walk)
+        {
             if let Some(what) = is_destructive(&task.module, &task.args) {
                 let name = task.name.clone().unwrap_or_else(|| task.module.clone());
                 steps.push(format!(

@@ -42,7 +42,7 @@ pub struct RunMode {
 pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let secrets = crate::vault_glue::secrets_for(&args.vault)?;
     let ctx = Context::load(&args.inventory, secrets.clone())?;
-    let books = Context::playbooks(&args.playbooks)?;
+    let books = ctx.playbooks(&args.playbooks)?;
     let vars = RunVars::new(
         &ctx.inventory,
         &args.extra_vars,
@@ -117,6 +117,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         diff: how.diff || how.mode == Mode::Check || args.format == Format::Json,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
+        force_handlers: args.force_handlers,
     });
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
     let mut collector = JsonCollector::new(&dag, masker.clone());

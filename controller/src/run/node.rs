@@ -36,6 +36,8 @@ pub struct NodeJob {
     pub tags: Vec<String>,
     /// `--skip-tags`.
     pub skip_tags: Vec<String>,
+    /// `--force-handlers`.
+    pub force_handlers: bool,
 }
 
 /// Runs node `i` to its end.
@@ -97,7 +99,15 @@ fn build_request(
         vars.entry("ansible_become_user")
             .or_insert(user.as_str().into());
     }
-    let all_tasks: Vec<_> = play.tasks.iter().chain(play.handlers.iter()).collect();
+    for (k, v) in &play.connection_vars {
+        vars.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    let all_tasks: Vec<_> = play
+        .tasks
+        .iter()
+        .chain(play.handlers.iter())
+        .flat_map(dr_agent::wire::Task::walk)
+        .collect();
     let files = files::collect(&all_tasks, &vars, &play.dir);
     Ok(Request {
         protocol: PROTOCOL_VERSION,
@@ -108,8 +118,10 @@ fn build_request(
             name: play.name.clone(),
             tasks: play.tasks.clone(),
             handlers: play.handlers.clone(),
+            force_handlers: play.force_handlers || job.force_handlers,
         },
         vars,
+        extra_vars: job.vars.extra().keys().cloned().collect(),
         files,
         tags: job.tags.clone(),
         skip_tags: job.skip_tags.clone(),

@@ -1,5 +1,6 @@
-//! The variables a node's play sees, merged in Ansible's precedence:
-//! inventory (group < host) < play `vars` < play `vars_files` < extra vars (`-e`).
+//! The variables a node's play sees, merged in Ansible's precedence: role defaults <
+//! inventory (group < host) < play `vars` < play `vars_files` < role vars < extra vars
+//! (`-e`). Task-level layers (block and task vars, facts, include params) are the agent's.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -66,7 +67,9 @@ impl RunVars {
         host: &str,
         secrets: &Secrets,
     ) -> Result<Map<String, Value>, Diagnostic> {
-        let mut vars = inv.host_vars(host);
+        // Role defaults are the lowest of all, below inventory variables.
+        let mut vars = play.role_defaults.clone();
+        vars.extend(inv.host_vars(host));
         vars.extend(play.vars.clone());
         for (file, loc) in &play.vars_files {
             let path = play.dir.join(file);
@@ -79,6 +82,7 @@ impl RunVars {
             self.lock_files().insert(path, loaded.clone());
             vars.extend(loaded);
         }
+        vars.extend(play.role_vars.clone());
         vars.extend(self.extra.clone());
         vars.insert("inventory_hostname".into(), json!(host));
         vars.insert(
@@ -135,6 +139,12 @@ fn load_vars_file(
 }
 
 fn absolute(dir: &Path) -> String {
+    // A playbook in the working directory has an empty parent.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     std::path::absolute(dir)
         .unwrap_or_else(|_| dir.to_path_buf())
         .display()

@@ -1,0 +1,203 @@
+//! Keywords a play, role, block or import passes down to the tasks inside it.
+//!
+//! dr flattens structure on the controller (DESIGN.md "Compiling structure into one
+//! request"): a block's `when` becomes the first conditions of each of its tasks, its `vars`
+//! the lowest of each task's vars, and so on, exactly as Ansible's inheritance resolves
+//! them when it runs the task.
+
+use std::path::PathBuf;
+
+use dr_agent::wire::Task;
+use serde_json::{Map, Value};
+
+use crate::diagnostic::{Diagnostic, Loc};
+
+/// What the enclosing levels say, innermost last applied.
+#[derive(Debug, Clone, Default)]
+pub struct Inherit {
+    /// Conditions evaluated before the task's own.
+    pub when: Vec<String>,
+    /// Tags added to the task's own.
+    pub tags: Vec<String>,
+    /// Vars below the task's own (block vars, role params, import vars).
+    pub vars: Map<String, Value>,
+    /// Environment below the task's own.
+    pub environment: Map<String, Value>,
+    /// Handlers notified by every task inside (a block's `notify`).
+    pub notify: Vec<String>,
+    /// Defaults for the task's own keywords.
+    pub ignore_errors: Option<bool>,
+    /// `check_mode` default.
+    pub check_mode: Option<bool>,
+    /// `diff` default.
+    pub diff: Option<bool>,
+    /// `no_log` default.
+    pub no_log: Option<bool>,
+    /// `run_once` default.
+    pub run_once: Option<bool>,
+    /// `timeout` default.
+    pub timeout: Option<f64>,
+    /// The user tasks run as after escalation at this level (`None` = no `become`).
+    pub become_now: Option<String>,
+    /// The same for the play: the one user the whole node runs as (the agent runs under
+    /// `sudo -n -u USER` or not at all), so no level may ask for another.
+    pub play_become: Option<String>,
+    /// The role the tasks belong to.
+    pub role: Option<RoleRef>,
+}
+
+/// The role a task comes from: `role_name` and `role_path`, and where to look for its files.
+#[derive(Debug, Clone)]
+pub struct RoleRef {
+    /// As written (`akira_app`, `ns.coll.name`).
+    pub name: String,
+    /// The role's directory.
+    pub path: PathBuf,
+}
+
+impl Inherit {
+    /// `self` with `inner`'s settings layered on top (inner wins where both say something).
+    pub fn with(&self, inner: &Inherit) -> Inherit {
+        let mut out = self.clone();
+        out.when.extend(inner.when.iter().cloned());
+        for t in &inner.tags {
+            if !out.tags.contains(t) {
+                out.tags.push(t.clone());
+            }
+        }
+        out.vars.extend(inner.vars.clone());
+        out.environment.extend(inner.environment.clone());
+        out.notify.extend(inner.notify.iter().cloned());
+        out.ignore_errors = inner.ignore_errors.or(self.ignore_errors);
+        out.check_mode = inner.check_mode.or(self.check_mode);
+        out.diff = inner.diff.or(self.diff);
+        out.no_log = inner.no_log.or(self.no_log);
+        out.run_once = inner.run_once.or(self.run_once);
+        out.timeout = inner.timeout.or(self.timeout);
+        out.become_now = inner.become_now.clone();
+        if inner.role.is_some() {
+            out.role = inner.role.clone();
+        }
+        out
+    }
+
+    /// Applies the inherited keywords to a parsed task whose own keywords are in `own`
+    /// (the keywords the task set explicitly win).
+    pub fn apply(&self, task: &mut Task, own: &Explicit) {
+        let mut when = self.when.clone();
+        when.append(&mut task.when);
+        task.when = when;
+        for t in &self.tags {
+            if !task.tags.contains(t) {
+                task.tags.push(t.clone());
+            }
+        }
+        for (k, v) in &self.vars {
+            task.vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if let Some(role) = &self.role {
+            let path = role.path.display().to_string();
+            for (k, v) in [
+                ("role_name", role.name.clone()),
+                ("ansible_role_name", role.name.clone()),
+                ("role_path", path),
+            ] {
+                task.vars.entry(k).or_insert_with(|| Value::from(v));
+            }
+        }
+        for (k, v) in &self.environment {
+            task.environment
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+        for n in &self.notify {
+            if !task.notify.contains(n) {
+                task.notify.push(n.clone());
+            }
+        }
+        if !own.ignore_errors
+            && let Some(b) = self.ignore_errors
+        {
+            task.ignore_errors = b;
+        }
+        if !own.no_log
+            && let Some(b) = self.no_log
+        {
+            task.no_log = b;
+        }
+        if task.check_mode.is_none() {
+            task.check_mode = self.check_mode;
+        }
+        if task.diff.is_none() {
+            task.diff = self.diff;
+        }
+        if task.timeout.is_none() {
+            task.timeout = self.timeout;
+        }
+        if !own.run_once && self.run_once == Some(true) {
+            task.when.insert(0, super::task::RUN_ONCE.to_owned());
+        }
+    }
+}
+
+/// Which boolean keywords a task set itself (so an inherited value does not override them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Explicit {
+    /// `ignore_errors` was written on the task.
+    pub ignore_errors: bool,
+    /// `no_log` was written on the task.
+    pub no_log: bool,
+    /// `run_once` was written on the task.
+    pub run_once: bool,
+}
+
+/// A level's own privilege keywords (`become`, `become_user`, `become_method`).
+#[derive(Debug, Clone, Default)]
+pub struct Become {
+    /// `become:` as written, with where.
+    pub on: Option<(bool, Loc)>,
+    /// `become_user:` as written, with where.
+    pub user: Option<(String, Loc)>,
+}
+
+impl Become {
+    /// The effective escalation inside a level with these keywords, below `parent`;
+    /// refused where it differs from the play's (dr runs a node as one user).
+    pub fn resolve(&self, parent: &Inherit) -> Result<Option<String>, Diagnostic> {
+        let on = match &self.on {
+            Some((b, _)) => *b,
+            None => parent.become_now.is_some(),
+        };
+        let user = match &self.user {
+            Some((u, _)) => u.clone(),
+            None => parent
+                .become_now
+                .clone()
+                .unwrap_or_else(|| "root".to_owned()),
+        };
+        let now = on.then_some(user);
+        if now != parent.play_become {
+            let loc = self
+                .on
+                .as_ref()
+                .map(|(_, l)| l)
+                .or(self.user.as_ref().map(|(_, l)| l));
+            if let Some(loc) = loc {
+                let runs = |b: &Option<String>| match b {
+                    Some(u) => format!("as `{u}` (become)"),
+                    None => "as the login user (no become)".to_owned(),
+                };
+                return Err(Diagnostic::new(
+                    loc.clone(),
+                    format!(
+                        "this asks to run {}, but the play runs {}; dr runs each play on a host as one user",
+                        runs(&now),
+                        runs(&parent.play_become)
+                    ),
+                )
+                .with_help("set `become`/`become_user` on the play, or move these tasks to a play of their own"));
+            }
+        }
+        Ok(now)
+    }
+}

@@ -1,0 +1,139 @@
+//! The keywords every level shares (play, role entry, block, import/include statement),
+//! read into what the level passes down to its tasks.
+
+use serde_json::{Map, Value};
+
+use super::inherit::{Become, Inherit};
+use super::keywords::refusal_help;
+use super::scalar::{bool_of, string_list, text_of};
+use crate::diagnostic::Diagnostic;
+use crate::yaml::Node;
+
+/// One level's own keywords.
+#[derive(Debug, Clone, Default)]
+pub struct Level {
+    /// What it passes down (without `become`, which is checked on entry).
+    pub inherit: Inherit,
+    /// Its privilege keywords.
+    pub become_: Become,
+}
+
+impl Level {
+    /// Reads `key: v` if it is one of the shared keywords; `Ok(false)` when it is not.
+    pub fn read(&mut self, key: &Node, k: &str, v: &Node) -> Result<bool, Diagnostic> {
+        let inherit = &mut self.inherit;
+        match k {
+            "when" => inherit.when.extend(conditions(v)?),
+            "tags" => inherit.tags.extend(string_list(v, "tags")?),
+            "vars" => inherit.vars.extend(mapping(v, "vars")?),
+            "environment" => inherit.environment.extend(environment(v)?),
+            "notify" => inherit.notify.extend(string_list(v, "notify")?),
+            "ignore_errors" => inherit.ignore_errors = Some(bool_of(v, k)?),
+            "check_mode" => inherit.check_mode = Some(bool_of(v, k)?),
+            "diff" => inherit.diff = Some(bool_of(v, k)?),
+            "no_log" => inherit.no_log = Some(bool_of(v, k)?),
+            "run_once" => inherit.run_once = Some(bool_of(v, k)?),
+            "timeout" => inherit.timeout = Some(number(v, k)?),
+            "become" => self.become_.on = Some((bool_of(v, k)?, key.loc.clone())),
+            "become_user" => self.become_.user = Some((text_of(v, k)?, key.loc.clone())),
+            "become_method" => become_method(v)?,
+            "delegate_to" => delegate_to(key, v)?,
+            "any_errors_fatal" => {
+                if bool_of(v, k)? {
+                    return Err(refused(key, k));
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Enters this level below `parent`: the inherited settings inside it.
+    pub fn enter(&self, parent: &Inherit) -> Result<Inherit, Diagnostic> {
+        let mut inner = parent.with(&self.inherit);
+        inner.become_now = self.become_.resolve(parent)?;
+        Ok(inner)
+    }
+}
+
+/// The error for a keyword Ansible knows and dr does not run.
+pub fn refused(key: &Node, k: &str) -> Diagnostic {
+    Diagnostic::new(key.loc.clone(), format!("`{k}` is not supported by dr yet"))
+        .with_help(refusal_help(k))
+}
+
+/// `when:`-like conditions: a string or a list of them (YAML booleans as "true"/"false").
+pub fn conditions(v: &Node) -> Result<Vec<String>, Diagnostic> {
+    match v.as_seq() {
+        Some(items) => items.iter().map(|i| text_of(i, "condition")).collect(),
+        None => Ok(vec![text_of(v, "condition")?]),
+    }
+}
+
+/// A non-negative number (or a string holding one).
+pub fn number(v: &Node, what: &str) -> Result<f64, Diagnostic> {
+    match v.to_json() {
+        Value::Number(n) => n.as_f64().filter(|f| *f >= 0.0),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        Diagnostic::new(
+            v.loc.clone(),
+            format!("`{what}` must be a non-negative number, found {}", v.kind()),
+        )
+    })
+}
+
+/// A mapping (`null` is empty).
+pub fn mapping(v: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
+    match v.to_json() {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err(Diagnostic::new(
+            v.loc.clone(),
+            format!("`{what}` must be a mapping, found {}", v.kind()),
+        )),
+    }
+}
+
+/// `environment:` is a mapping; a template naming one is rendered by Ansible at run time,
+/// which dr does not do yet.
+fn environment(v: &Node) -> Result<Map<String, Value>, Diagnostic> {
+    if let Some(s) = v.as_str()
+        && s.contains("{{")
+    {
+        return Err(Diagnostic::new(
+            v.loc.clone(),
+            "`environment` as one template is not supported by dr yet",
+        )
+        .with_help("write it as a mapping: `environment: {PATH: \"{{ my_path }}\"}`"));
+    }
+    mapping(v, "environment")
+}
+
+fn become_method(v: &Node) -> Result<(), Diagnostic> {
+    let method = text_of(v, "become_method")?;
+    match method.as_str() {
+        "sudo" | "ansible.builtin.sudo" => Ok(()),
+        other => Err(Diagnostic::new(
+            v.loc.clone(),
+            format!("`become_method: {other}` is not supported by dr yet"),
+        )
+        .with_help("dr escalates with `sudo -n`")),
+    }
+}
+
+/// `delegate_to` the host itself is the same as no delegation; anything else is the
+/// cross-host work dr does not do yet.
+pub fn delegate_to(key: &Node, v: &Node) -> Result<(), Diagnostic> {
+    let target = text_of(v, "delegate_to")?;
+    if target.replace(' ', "") == "{{inventory_hostname}}" {
+        return Ok(());
+    }
+    Err(Diagnostic::new(
+        key.loc.clone(),
+        format!("`delegate_to: {target}` is not supported by dr yet"),
+    )
+    .with_help("dr runs a play's tasks on the play's hosts; move the task to a play with `hosts: <target>` and order it with `after:`"))
+}

@@ -1,0 +1,233 @@
+//! Finding roles and reading their parts (`tasks/`, `handlers/`, `defaults/`, `vars/`,
+//! `meta/`), as Ansible lays them out.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::{Diagnostic, Loc};
+use crate::yaml::{self, Node};
+
+/// Where roles are looked for, besides `roles/` beside the playbook.
+#[derive(Debug, Clone, Default)]
+pub struct RoleSearch {
+    /// `roles_path` entries (dr.toml, then `ANSIBLE_ROLES_PATH`, then Ansible's defaults).
+    pub roles_path: Vec<PathBuf>,
+    /// Collection roots holding `ansible_collections/<ns>/<coll>/roles/<name>`.
+    pub collections_path: Vec<PathBuf>,
+}
+
+impl RoleSearch {
+    /// The search path an Ansible user expects: `configured` (dr.toml's `roles_path`), then
+    /// `ANSIBLE_ROLES_PATH`, then `~/.ansible/roles`, `/usr/share/ansible/roles`,
+    /// `/etc/ansible/roles`; collections from `ANSIBLE_COLLECTIONS_PATH` and
+    /// `~/.ansible/collections`, `/usr/share/ansible/collections`.
+    pub fn new(configured: &[PathBuf]) -> RoleSearch {
+        let env_paths = |name: &str| -> Vec<PathBuf> {
+            std::env::var(name)
+                .map(|v| {
+                    v.split(':')
+                        .filter(|s| !s.is_empty())
+                        .map(expand_home)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut roles_path = configured.to_vec();
+        roles_path.extend(env_paths("ANSIBLE_ROLES_PATH"));
+        roles_path.extend(
+            [
+                "~/.ansible/roles",
+                "/usr/share/ansible/roles",
+                "/etc/ansible/roles",
+            ]
+            .into_iter()
+            .map(expand_home),
+        );
+        let mut collections_path = env_paths("ANSIBLE_COLLECTIONS_PATH");
+        collections_path.extend(env_paths("ANSIBLE_COLLECTIONS_PATHS"));
+        collections_path.extend(
+            ["~/.ansible/collections", "/usr/share/ansible/collections"]
+                .into_iter()
+                .map(expand_home),
+        );
+        RoleSearch {
+            roles_path,
+            collections_path,
+        }
+    }
+
+    /// The directory of role `name`, referenced from a playbook in `playbook_dir` (and, for
+    /// a dependency, from the role at `parent`).
+    pub fn find(
+        &self,
+        name: &str,
+        playbook_dir: &Path,
+        parent: Option<&Path>,
+        loc: &Loc,
+    ) -> Result<PathBuf, Diagnostic> {
+        let mut tried: Vec<PathBuf> = Vec::new();
+        let as_path = Path::new(name);
+        if name.contains('/') || as_path.is_absolute() {
+            let candidate = playbook_dir.join(as_path);
+            if candidate.is_dir() {
+                return Ok(candidate);
+            }
+            tried.push(candidate);
+        } else if let Some((ns, coll, role)) = fqcn(name) {
+            let mut roots = vec![playbook_dir.join("collections")];
+            roots.extend(self.collections_path.iter().cloned());
+            for root in roots {
+                let candidate = root
+                    .join("ansible_collections")
+                    .join(ns)
+                    .join(coll)
+                    .join("roles")
+                    .join(role);
+                if candidate.is_dir() {
+                    return Ok(candidate);
+                }
+                tried.push(candidate);
+            }
+        } else {
+            let mut bases = vec![playbook_dir.join("roles")];
+            bases.extend(self.roles_path.iter().cloned());
+            bases.push(playbook_dir.to_path_buf());
+            if let Some(siblings) = parent.and_then(Path::parent) {
+                bases.push(siblings.to_path_buf());
+            }
+            for base in bases {
+                let candidate = base.join(name);
+                if candidate.join("tasks").is_dir()
+                    || candidate.join("meta").is_dir()
+                    || candidate.join("handlers").is_dir()
+                    || candidate.join("defaults").is_dir()
+                    || candidate.join("vars").is_dir()
+                {
+                    return Ok(candidate);
+                }
+                tried.push(candidate);
+            }
+        }
+        let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+        Err(
+            Diagnostic::new(loc.clone(), format!("role `{name}` not found")).with_help(format!(
+                "looked in: {}; set `roles_path` in dr.toml or ANSIBLE_ROLES_PATH",
+                list.join(", ")
+            )),
+        )
+    }
+}
+
+/// `ns.coll.role` → its parts.
+fn fqcn(name: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = name.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(a), Some(b), Some(c), None) if !a.is_empty() && !b.is_empty() && !c.is_empty() => {
+            Some((a, b, c))
+        }
+        _ => None,
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+/// The file for `<role>/<part>/<name>`: `name.yml`, `name.yaml`, `name` itself, or the
+/// directory `name/` (whose YAML files are read in name order). `None` when absent.
+pub fn part_files(role: &Path, part: &str, name: &str) -> Option<Vec<PathBuf>> {
+    let dir = role.join(part);
+    for candidate in [
+        dir.join(format!("{name}.yml")),
+        dir.join(format!("{name}.yaml")),
+        dir.join(format!("{name}.json")),
+        dir.join(name),
+    ] {
+        if candidate.is_file() {
+            return Some(vec![candidate]);
+        }
+    }
+    let sub = dir.join(name);
+    if sub.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yml" | "yaml" | "json")
+                    )
+            })
+            .collect();
+        files.sort();
+        return Some(files);
+    }
+    None
+}
+
+/// A role's variables file(s) for `part` (`defaults` or `vars`) named `name`, merged.
+pub fn read_vars(role: &Path, part: &str, name: &str) -> Result<Map<String, Value>, Diagnostic> {
+    let mut out = Map::new();
+    for file in part_files(role, part, name).unwrap_or_default() {
+        let node = yaml::load_file(&file)?;
+        match node.to_json() {
+            Value::Object(m) => out.extend(m),
+            Value::Null => {}
+            _ => {
+                return Err(Diagnostic::new(
+                    node.loc.clone(),
+                    format!(
+                        "`{}` must be a mapping of variables, found {}",
+                        file.display(),
+                        node.kind()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `meta/main.yml`: the dependencies as written, and `allow_duplicates`.
+pub struct Meta {
+    /// `dependencies:` items (a role name or a role entry mapping).
+    pub dependencies: Vec<Node>,
+    /// `allow_duplicates:`.
+    pub allow_duplicates: bool,
+}
+
+/// Reads `meta/main.yml` (absent = no dependencies).
+pub fn read_meta(role: &Path) -> Result<Meta, Diagnostic> {
+    let mut meta = Meta {
+        dependencies: Vec::new(),
+        allow_duplicates: false,
+    };
+    let Some(files) = part_files(role, "meta", "main") else {
+        return Ok(meta);
+    };
+    for file in files {
+        let node = yaml::load_file(&file)?;
+        let Some(entries) = node.as_map() else {
+            continue;
+        };
+        for (k, v) in entries {
+            match k.as_str() {
+                Some("dependencies") => {
+                    if let Some(items) = v.as_seq() {
+                        meta.dependencies.extend(items.iter().cloned());
+                    }
+                }
+                Some("allow_duplicates") => {
+                    meta.allow_duplicates = super::scalar::bool_of(v, "allow_duplicates")?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(meta)
+}

@@ -1,0 +1,594 @@
+//! Building a play's task tree: task lists, blocks, imports and includes, roles.
+//!
+//! Everything static is flattened here (imports, roles and their dependencies, block
+//! keyword inheritance); blocks and dynamic includes stay nodes of the tree, which the agent
+//! runs (`rescue`/`always`; an include's `when` and `loop` evaluated once). Role handlers,
+//! defaults and vars are collected for the play.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use dr_agent::wire::{Task, TaskKind};
+use serde_json::{Map, Value};
+
+use super::inherit::{Inherit, RoleRef};
+use super::keywords::{ANSIBLE_ROLE, BLOCK_SUPPORTED, ROLE_SUPPORTED};
+use super::level::{Level, refused};
+use super::role::{self, RoleSearch};
+use super::scalar::{bool_of, text_of};
+use super::task::{self, Parsed, Statement};
+use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
+use crate::yaml::{self, Node};
+
+const MAX_DEPTH: usize = 32;
+
+/// Arguments `include_role`/`import_role` accept.
+const ROLE_ARGS: &[&str] = &[
+    "name",
+    "tasks_from",
+    "vars_from",
+    "defaults_from",
+    "handlers_from",
+    "allow_duplicates",
+    "public",
+    "apply",
+    "rolespec_validate",
+];
+
+/// Builds one play's tasks, collecting what its roles bring.
+pub struct Builder<'a> {
+    search: &'a RoleSearch,
+    playbook_dir: PathBuf,
+    /// Handlers from the roles, in the order the roles were loaded.
+    pub role_handlers: Vec<Task>,
+    /// Role defaults, merged in load order (lowest precedence of all variables).
+    pub role_defaults: Map<String, Value>,
+    /// Role vars (`vars/main.yml`), merged in load order (above play `vars_files`).
+    pub role_vars: Map<String, Value>,
+    /// Role instances already expanded in this play (role path + parameters).
+    seen: HashSet<String>,
+    /// Role directories whose handlers were already added.
+    handlers_of: HashSet<PathBuf>,
+    depth: usize,
+}
+
+/// Which files of a role to read.
+struct From {
+    tasks: String,
+    vars: String,
+    defaults: String,
+    handlers: String,
+}
+
+impl Default for From {
+    fn default() -> Self {
+        From {
+            tasks: "main".into(),
+            vars: "main".into(),
+            defaults: "main".into(),
+            handlers: "main".into(),
+        }
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for a play in a playbook in `playbook_dir`.
+    pub fn new(search: &'a RoleSearch, playbook_dir: &Path) -> Self {
+        Builder {
+            search,
+            playbook_dir: playbook_dir.to_path_buf(),
+            role_handlers: Vec::new(),
+            role_defaults: Map::new(),
+            role_vars: Map::new(),
+            seen: HashSet::new(),
+            handlers_of: HashSet::new(),
+            depth: 0,
+        }
+    }
+
+    /// A task list written in a file in `dir`.
+    pub fn tasks(
+        &mut self,
+        v: &Node,
+        dir: &Path,
+        inherit: &Inherit,
+    ) -> Result<Vec<Task>, Diagnostic> {
+        if v.is_null() {
+            return Ok(Vec::new());
+        }
+        let items = v.as_seq().ok_or_else(|| {
+            Diagnostic::new(
+                v.loc.clone(),
+                format!("a task list must be a list, found {}", v.kind()),
+            )
+        })?;
+        let mut out = Vec::new();
+        for item in items {
+            match task::parse(item, inherit)? {
+                Parsed::Task(t) => out.push(*t),
+                Parsed::Block {
+                    level,
+                    name,
+                    block,
+                    rescue,
+                    always,
+                    node,
+                } => {
+                    let inner = level.enter(inherit)?;
+                    let section = |b: &mut Self, n: Option<&Node>| match n {
+                        Some(n) => b.tasks(n, dir, &inner),
+                        None => Ok(Vec::new()),
+                    };
+                    let block = self.tasks(block, dir, &inner)?;
+                    let rescue = section(self, rescue)?;
+                    let always = section(self, always)?;
+                    out.push(Task {
+                        name,
+                        module: "block".into(),
+                        kind: TaskKind::Block,
+                        location: node.loc.to_string(),
+                        tags: inner.tags.clone(),
+                        block,
+                        rescue,
+                        always,
+                        ..Task::default()
+                    });
+                }
+                Parsed::Statement(st) => out.extend(self.statement(*st, dir, inherit)?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Handlers: a task list without blocks or dynamic includes.
+    pub fn handlers(
+        &mut self,
+        v: &Node,
+        dir: &Path,
+        inherit: &Inherit,
+    ) -> Result<Vec<Task>, Diagnostic> {
+        let handlers = self.tasks(v, dir, inherit)?;
+        if let Some(h) = handlers.iter().find(|h| h.kind != TaskKind::Module) {
+            return Err(Diagnostic::new(
+                loc_of(&h.location, v),
+                "blocks and dynamic includes in `handlers` are not supported by dr yet",
+            )
+            .with_help("list each handler as a task, or use `import_tasks`"));
+        }
+        Ok(handlers)
+    }
+
+    fn enter(&mut self, loc: &Loc) -> Result<(), Diagnostic> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Diagnostic::new(
+                loc.clone(),
+                "imports and roles are nested too deeply (an import loop?)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn statement(
+        &mut self,
+        st: Statement<'_>,
+        dir: &Path,
+        inherit: &Inherit,
+    ) -> Result<Vec<Task>, Diagnostic> {
+        self.enter(&st.key.loc)?;
+        let result = match st.kind {
+            "import_tasks" => {
+                let inner = st.level.enter(inherit)?;
+                let (file, _) = file_arg(&st)?;
+                self.task_file(&file, dir, &inner, st.key)
+            }
+            "include_tasks" => {
+                let (file, apply) = file_arg(&st)?;
+                let inner = self.apply_level(apply, inherit)?;
+                let tasks = self.task_file(&file, dir, &inner, st.key)?;
+                Ok(vec![include_node(&st, inherit, tasks)])
+            }
+            "import_role" => {
+                let inner = st.level.enter(inherit)?;
+                let (name, from, _) = role_args(&st)?;
+                self.role(&name, &st.key.loc, Map::new(), &inner, &from, None)
+            }
+            _ => {
+                let (name, from, apply) = role_args(&st)?;
+                let inner = self.apply_level(apply.as_ref(), inherit)?;
+                let tasks = self.role(&name, &st.key.loc, Map::new(), &inner, &from, None)?;
+                Ok(vec![include_node(&st, inherit, tasks)])
+            }
+        };
+        self.depth -= 1;
+        result
+    }
+
+    /// `apply:` keywords of an include, passed down to the included tasks.
+    fn apply_level(&self, apply: Option<&Node>, inherit: &Inherit) -> Result<Inherit, Diagnostic> {
+        let Some(apply) = apply else {
+            return Ok(inherit.clone());
+        };
+        let entries = apply.as_map().ok_or_else(|| {
+            Diagnostic::new(apply.loc.clone(), "`apply` must be a mapping of keywords")
+        })?;
+        let mut level = Level::default();
+        for (key, v) in entries {
+            let k = key.scalar_text().unwrap_or_default();
+            if !(BLOCK_SUPPORTED.contains(&k.as_str()) && level.read(key, &k, v)?) {
+                return Err(refused(key, &k));
+            }
+        }
+        level.enter(inherit)
+    }
+
+    fn task_file(
+        &mut self,
+        file: &str,
+        dir: &Path,
+        inherit: &Inherit,
+        key: &Node,
+    ) -> Result<Vec<Task>, Diagnostic> {
+        if file.contains("{{") {
+            return Err(Diagnostic::new(
+                key.loc.clone(),
+                "a templated task file name is not supported by dr yet",
+            )
+            .with_help("name the file, and choose with `when:` on each import"));
+        }
+        let mut candidates = vec![dir.join(file)];
+        if let Some(role) = &inherit.role {
+            candidates.push(role.path.join("tasks").join(file));
+        }
+        candidates.push(self.playbook_dir.join(file));
+        let path = candidates
+            .iter()
+            .find(|p| p.is_file())
+            .cloned()
+            .ok_or_else(|| {
+                Diagnostic::new(
+                    key.loc.clone(),
+                    format!("cannot read task file `{}`", candidates[0].display()),
+                )
+            })?;
+        let root = yaml::load_file(&path)?;
+        let sub_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.tasks(&root, &sub_dir, inherit)
+    }
+
+    /// The play's `roles:` section.
+    pub fn roles_section(&mut self, v: &Node, inherit: &Inherit) -> Result<Vec<Task>, Diagnostic> {
+        if v.is_null() {
+            return Ok(Vec::new());
+        }
+        let items = v.as_seq().ok_or_else(|| {
+            Diagnostic::new(
+                v.loc.clone(),
+                format!("`roles` must be a list, found {}", v.kind()),
+            )
+        })?;
+        let mut out = Vec::new();
+        for item in items {
+            out.extend(self.role_entry(item, inherit, None)?);
+        }
+        Ok(out)
+    }
+
+    /// One role entry: `- name`, or `- role: name` with keywords and parameters.
+    fn role_entry(
+        &mut self,
+        item: &Node,
+        inherit: &Inherit,
+        parent: Option<&Path>,
+    ) -> Result<Vec<Task>, Diagnostic> {
+        if let Some(name) = item.scalar_text() {
+            return self.role(
+                &name,
+                &item.loc,
+                Map::new(),
+                inherit,
+                &From::default(),
+                parent,
+            );
+        }
+        let entries = item.as_map().ok_or_else(|| {
+            Diagnostic::new(
+                item.loc.clone(),
+                format!("a role entry is a name or a mapping, found {}", item.kind()),
+            )
+        })?;
+        let mut level = Level::default();
+        let mut name = None;
+        let mut params = Map::new();
+        for (key, v) in entries {
+            let k = key.scalar_text().unwrap_or_default();
+            match k.as_str() {
+                "role" | "name" => name = Some(text_of(v, "role")?),
+                _ if ROLE_SUPPORTED.contains(&k.as_str()) && level.read(key, &k, v)? => {}
+                _ if ANSIBLE_ROLE.contains(&k.as_str()) => return Err(refused(key, &k)),
+                // Any other key is a role parameter (`- {role: app, port: 80}`).
+                _ => {
+                    if let Some(hint) = did_you_mean(&k, ROLE_SUPPORTED.iter().copied()) {
+                        return Err(Diagnostic::new(
+                            key.loc.clone(),
+                            format!("unknown role keyword `{k}`"),
+                        )
+                        .with_help(format!("{hint} (write role parameters under `vars:`)")));
+                    }
+                    params.insert(k, v.to_json());
+                }
+            }
+        }
+        let name = name.ok_or_else(|| {
+            Diagnostic::new(item.loc.clone(), "this role entry names no role")
+                .with_help("write `- role: name`")
+        })?;
+        // Role params are the role's own variables, above the entry's `vars`.
+        let mut inner_level = level.clone();
+        inner_level.inherit.vars.extend(params.clone());
+        let inner = inner_level.enter(inherit)?;
+        let mut key_params = level.inherit.vars.clone();
+        key_params.extend(params);
+        self.role(
+            &name,
+            &item.loc,
+            key_params,
+            &inner,
+            &From::default(),
+            parent,
+        )
+    }
+
+    /// Expands role `name`: its dependencies, then its tasks; collects its handlers,
+    /// defaults and vars. `params` identify the instance (a role runs once per play with the
+    /// same parameters unless it allows duplicates).
+    fn role(
+        &mut self,
+        name: &str,
+        loc: &Loc,
+        params: Map<String, Value>,
+        inherit: &Inherit,
+        from: &From,
+        parent: Option<&Path>,
+    ) -> Result<Vec<Task>, Diagnostic> {
+        if name.contains("{{") {
+            return Err(Diagnostic::new(
+                loc.clone(),
+                "a templated role name is not supported by dr yet",
+            ));
+        }
+        self.enter(loc)?;
+        let path = self.search.find(name, &self.playbook_dir, parent, loc)?;
+        let meta = role::read_meta(&path)?;
+        let key = format!(
+            "{}|{}|{}|{}",
+            path.display(),
+            Value::Object(params).to_string(),
+            from.tasks,
+            inherit.when.join(" and ")
+        );
+        if !self.seen.insert(key) && !meta.allow_duplicates {
+            self.depth -= 1;
+            return Ok(Vec::new());
+        }
+        let role_ref = RoleRef {
+            name: name.to_owned(),
+            path: path.clone(),
+        };
+        let mut inner = inherit.clone();
+        inner.role = Some(role_ref);
+        let mut out = Vec::new();
+        for dep in &meta.dependencies {
+            // A dependency inherits the dependent role's keywords, not its identity.
+            let mut dep_inherit = inherit.clone();
+            dep_inherit.role = None;
+            out.extend(self.role_entry(dep, &dep_inherit, Some(&path))?);
+        }
+        for (k, v) in role::read_vars(&path, "defaults", &from.defaults)? {
+            self.role_defaults.insert(k, v);
+        }
+        for (k, v) in role::read_vars(&path, "vars", &from.vars)? {
+            self.role_vars.insert(k, v);
+        }
+        let tasks_dir = path.join("tasks");
+        if let Some(files) = role::part_files(&path, "tasks", &from.tasks) {
+            for file in files {
+                let root = yaml::load_file(&file)?;
+                let dir = file
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or(tasks_dir.clone());
+                out.extend(self.tasks(&root, &dir, &inner)?);
+            }
+        } else if from.tasks != "main" {
+            return Err(Diagnostic::new(
+                loc.clone(),
+                format!("role `{name}` has no task file `{}`", from.tasks),
+            ));
+        }
+        if self.handlers_of.insert(path.join(&from.handlers))
+            && let Some(files) = role::part_files(&path, "handlers", &from.handlers)
+        {
+            for file in files {
+                let root = yaml::load_file(&file)?;
+                let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+                let mut handlers = self.handlers(&root, &dir, &inner)?;
+                for h in &mut handlers {
+                    if let Some(n) = &h.name {
+                        h.listen.push(format!("{name} : {n}"));
+                    }
+                }
+                self.role_handlers.extend(handlers);
+            }
+        }
+        self.depth -= 1;
+        Ok(out)
+    }
+}
+
+/// The include node: the statement's own `when`, `loop`, tags and vars, the tasks inside.
+fn include_node(st: &Statement<'_>, inherit: &Inherit, tasks: Vec<Task>) -> Task {
+    let mut node = st.task.clone();
+    node.kind = TaskKind::Include;
+    node.module = st.kind.to_owned();
+    let mut when = inherit.when.clone();
+    when.append(&mut node.when);
+    node.when = when;
+    for t in &inherit.tags {
+        if !node.tags.contains(t) {
+            node.tags.push(t.clone());
+        }
+    }
+    if node.name.is_none() {
+        let args = st.value.to_json();
+        let target = st.value.scalar_text().or_else(|| {
+            args.get("name")
+                .or_else(|| args.get("file"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        node.name = Some(format!("{}: {}", st.kind, target.unwrap_or_default()));
+    }
+    node.block = tasks;
+    node
+}
+
+/// The statement's arguments as a mapping (`args:` merged in).
+fn statement_args(st: &Statement<'_>) -> Result<Map<String, Value>, Diagnostic> {
+    let mut value = match st.value.to_json() {
+        Value::String(s) if s.contains('=') && !s.contains("{{") => super::kv::parse(&s)
+            .map(Value::Object)
+            .map_err(|m| Diagnostic::new(st.value.loc.clone(), m))?,
+        Value::String(s) => {
+            let mut m = Map::new();
+            m.insert("_raw_params".into(), Value::String(s));
+            Value::Object(m)
+        }
+        Value::Null => Value::Object(Map::new()),
+        other => other,
+    };
+    if let Some(extra) = st.args {
+        task::merge_args(&mut value, extra)?;
+    }
+    match value {
+        Value::Object(m) => Ok(m),
+        _ => Err(Diagnostic::new(
+            st.value.loc.clone(),
+            format!("`{}` takes a name or a mapping of arguments", st.kind),
+        )),
+    }
+}
+
+/// `import_tasks`/`include_tasks`: the file, and `apply:` when given.
+fn file_arg<'n>(st: &Statement<'n>) -> Result<(String, Option<&'n Node>), Diagnostic> {
+    let args = statement_args(st)?;
+    for k in args.keys() {
+        if !matches!(k.as_str(), "file" | "_raw_params" | "apply") {
+            return Err(Diagnostic::new(
+                st.value.loc.clone(),
+                format!("`{}` has no argument `{k}`", st.kind),
+            )
+            .with_help("it takes `file` and `apply`"));
+        }
+    }
+    if args.contains_key("apply") && st.kind == "import_tasks" {
+        return Err(Diagnostic::new(
+            st.value.loc.clone(),
+            "`apply` is for `include_tasks`; an import passes its own keywords down",
+        ));
+    }
+    let file = args
+        .get("file")
+        .or_else(|| args.get("_raw_params"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Diagnostic::new(
+                st.value.loc.clone(),
+                format!("`{}` names a file: `{}: tasks/db.yml`", st.kind, st.kind),
+            )
+        })?;
+    let apply = st
+        .value
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("apply")))
+        .map(|(_, v)| v);
+    Ok((file, apply))
+}
+
+/// `import_role`/`include_role`: the role, which of its files, and `apply:`.
+fn role_args(st: &Statement<'_>) -> Result<(String, From, Option<Node>), Diagnostic> {
+    let args = statement_args(st)?;
+    let mut from = From::default();
+    let mut name = None;
+    for (k, v) in &args {
+        let text = || {
+            v.as_str().map(str::to_owned).ok_or_else(|| {
+                Diagnostic::new(st.value.loc.clone(), format!("`{k}` must be a string"))
+            })
+        };
+        match k.as_str() {
+            "name" | "_raw_params" => name = Some(text()?),
+            "tasks_from" => from.tasks = strip_ext(&text()?),
+            "vars_from" => from.vars = strip_ext(&text()?),
+            "defaults_from" => from.defaults = strip_ext(&text()?),
+            "handlers_from" => from.handlers = strip_ext(&text()?),
+            "public" | "allow_duplicates" | "rolespec_validate" | "apply" => {}
+            _ => {
+                let help = did_you_mean(k, ROLE_ARGS.iter().copied())
+                    .unwrap_or_else(|| format!("it takes: {}", ROLE_ARGS.join(", ")));
+                return Err(Diagnostic::new(
+                    st.value.loc.clone(),
+                    format!("`{}` has no argument `{k}`", st.kind),
+                )
+                .with_help(help));
+            }
+        }
+    }
+    if st.kind == "import_role" && args.contains_key("apply") {
+        return Err(Diagnostic::new(
+            st.value.loc.clone(),
+            "`apply` is for `include_role`; an import passes its own keywords down",
+        ));
+    }
+    if let Some(entries) = st.value.as_map()
+        && let Some((_, v)) = entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("allow_duplicates"))
+    {
+        bool_of(v, "allow_duplicates")?;
+    }
+    let apply = st
+        .value
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("apply")))
+        .map(|(_, v)| v.clone());
+    let name = name.ok_or_else(|| {
+        Diagnostic::new(
+            st.value.loc.clone(),
+            format!(
+                "`{}` names a role: `{}: {{name: my_role}}`",
+                st.kind, st.kind
+            ),
+        )
+    })?;
+    Ok((name, from, apply))
+}
+
+fn strip_ext(name: &str) -> String {
+    name.strip_suffix(".yml")
+        .or_else(|| name.strip_suffix(".yaml"))
+        .unwrap_or(name)
+        .to_owned()
+}
+
+/// The location of a task, as a `Loc` (for errors found after parsing).
+fn loc_of(location: &str, fallback: &Node) -> Loc {
+    let mut parts = location.rsplitn(3, ':');
+    let col = parts.next().and_then(|c| c.parse().ok());
+    let line = parts.next().and_then(|l| l.parse().ok());
+    match (parts.next(), line, col) {
+        (Some(file), Some(line), Some(col)) => Loc::new(file.into(), line, col),
+        _ => fallback.loc.clone(),
+    }
+}
