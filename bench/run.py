@@ -198,7 +198,7 @@ def ensure_ansible(target):
     venv = target / "ansible-venv"
     if not (venv / "bin" / "ansible-playbook").exists():
         sh([sys.executable, "-m", "venv", str(venv)])
-        sh([str(venv / "bin" / "pip"), "install", "-q", "ansible-core>=2.16,<2.18"])
+        sh([str(venv / "bin" / "pip"), "install", "-q", "ansible-core==2.19.14"])
     return venv / "bin"
 
 

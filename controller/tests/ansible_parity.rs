@@ -9,21 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
-use util::{Dr, repo_root};
-
-/// The directory holding `ansible-inventory` and `ansible-playbook`. Missing = failure.
-pub fn ansible_bin() -> PathBuf {
-    let dir = std::env::var("DR_TEST_ANSIBLE_BIN").unwrap_or_else(|_| {
-        panic!("DR_TEST_ANSIBLE_BIN is not set: run the suite with `tests/run`, which installs ansible-core into a venv and sets it")
-    });
-    let dir = PathBuf::from(dir);
-    assert!(
-        dir.join("ansible-inventory").is_file(),
-        "no ansible-inventory in {}",
-        dir.display()
-    );
-    dir
-}
+use util::{Dr, ansible_bin, repo_root};
 
 fn ansible_list(inventory: &std::path::Path) -> Value {
     let out = Command::new(ansible_bin().join("ansible-inventory"))
@@ -44,7 +30,11 @@ fn ansible_list(inventory: &std::path::Path) -> Value {
 }
 
 /// Sorts host and child lists: Ansible orders them by its own rules, dr by declaration.
+/// Drops `_meta.profile`, which ansible-core 2.19 adds to name its output format.
 fn normalise(mut doc: Value) -> Value {
+    if let Some(Value::Object(meta)) = doc.get_mut("_meta") {
+        meta.remove("profile");
+    }
     if let Value::Object(map) = &mut doc {
         for (name, entry) in map.iter_mut() {
             if name == "_meta" {

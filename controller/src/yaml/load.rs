@@ -5,17 +5,26 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::node::Node;
+use super::node::{Node, NodeValue};
 use crate::diagnostic::{Diagnostic, Loc};
 
 /// Parses `text` (the contents of `file`) into a node tree. YAML 1.1 conventions that
 /// Ansible files rely on are on: `yes`/`no` booleans and `0644` octal integers.
 pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
     let name: Arc<str> = Arc::from(file.display().to_string());
+    if let Some((line, col)) = unsafe_tag(text) {
+        return Err(Diagnostic::new(
+            Loc::new(name, line, col),
+            "the `!unsafe` tag is not supported by dr yet",
+        )
+        .with_help("dr would template the value; escape it instead: `{% raw %}...{% endraw %}`"));
+    }
     let options = serde_saphyr::options! { legacy_octal_numbers: true, };
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(mut node) => {
             node.set_file(&name);
+            let lines: Vec<&str> = text.lines().collect();
+            pyyaml_booleans(&mut node, &lines);
             Ok(node)
         }
         Err(err) => {
@@ -37,6 +46,57 @@ pub fn load_file(file: &Path) -> Result<Node, Diagnostic> {
     parse_str(file, &text)
 }
 
+/// Words that PyYAML (and so Ansible) reads as booleans. The parser's YAML 1.1 mode also
+/// takes `y`, `n` and any capitalisation (`yEs`); those stay strings, as in Ansible.
+const PYYAML_BOOLEANS: &[&str] = &[
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF",
+];
+
+/// Turns booleans whose source spelling PyYAML would keep as a string back into strings.
+fn pyyaml_booleans(node: &mut Node, lines: &[&str]) {
+    match &mut node.value {
+        NodeValue::Bool(_) => {
+            let token = lines
+                .get((node.loc.line as usize).saturating_sub(1))
+                .map(|line| {
+                    let start: String = line.chars().skip(node.loc.col.saturating_sub(1) as usize).collect();
+                    start
+                        .split(|c: char| c.is_whitespace() || ",]}#".contains(c))
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .unwrap_or_default();
+            let token = token.trim_end_matches(':');
+            if !token.is_empty() && !PYYAML_BOOLEANS.contains(&token) && !token.starts_with('!') {
+                node.value = NodeValue::Str(token.to_owned());
+            }
+        }
+        NodeValue::Seq(items) => items.iter_mut().for_each(|n| pyyaml_booleans(n, lines)),
+        NodeValue::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            pyyaml_booleans(k, lines);
+            pyyaml_booleans(v, lines);
+        }),
+        _ => {}
+    }
+}
+
+/// Where a `!unsafe` tag is (line, column), if any. The parser drops tags it does not know,
+/// and dr must not template a value Ansible would keep literal.
+fn unsafe_tag(text: &str) -> Option<(u32, u32)> {
+    static TAG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^\s*-\s+|:\s+|[\[{,]\s*)(!unsafe)(?:\s|$)").expect("static regex is valid")
+    });
+    text.lines().enumerate().find_map(|(i, line)| {
+        let code = line.split(" #").next().unwrap_or(line);
+        TAG.captures(code).and_then(|c| c.get(1)).map(|m| {
+            let col = line[..m.start()].chars().count() + 1;
+            (i as u32 + 1, col as u32)
+        })
+    })
+}
+
 /// The parser appends " at line N, column M"; the diagnostic shows the location itself.
 fn strip_position(message: &str) -> String {
     static POSITION: LazyLock<Regex> = LazyLock::new(|| {
@@ -48,6 +108,29 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsafe_tag_is_refused_where_it_is() {
+        let err = parse_str(Path::new("p.yml"), "a: 1\nb: !unsafe '{{ x }}'\nc: '!unsafe'\n")
+            .unwrap_err();
+        assert_eq!((err.loc.line, err.loc.col), (2, 4));
+        assert!(err.message.contains("`!unsafe`"), "{}", err.message);
+        assert!(parse_str(Path::new("p.yml"), "c: 'not !unsafe here'\n").is_ok());
+    }
+
+    #[test]
+    fn booleans_as_pyyaml_reads_them() {
+        let node = parse_str(
+            Path::new("p.yml"),
+            "a: [x, y, n, Y]\nb: yEs\nc: On\nd: {k: no, y: 1}\ne: 'yes'\n",
+        )
+        .unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"a": ["x", "y", "n", "Y"], "b": "yEs", "c": true,
+                               "d": {"k": false, "y": 1}, "e": "yes"})
+        );
+    }
 
     #[test]
     fn yaml_1_1_booleans_and_octal() {

@@ -207,3 +207,18 @@ pub fn assert_fresh_agent() {
         }
     }
 }
+
+/// The directory holding `ansible-inventory` and `ansible-playbook`. Missing = failure.
+#[allow(dead_code)]
+pub fn ansible_bin() -> PathBuf {
+    let dir = std::env::var("DR_TEST_ANSIBLE_BIN").unwrap_or_else(|_| {
+        panic!("DR_TEST_ANSIBLE_BIN is not set: run the suite with `tests/run`, which installs ansible-core into a venv and sets it")
+    });
+    let dir = PathBuf::from(dir);
+    assert!(
+        dir.join("ansible-inventory").is_file(),
+        "no ansible-inventory in {}",
+        dir.display()
+    );
+    dir
+}

@@ -1,0 +1,215 @@
+//! Keywords dr once accepted and then ignored. Each is now honoured as ansible-core 2.19
+//! does, or refused at parse time with a located error; these tests fail on a dr that
+//! accepts and ignores.
+
+mod util;
+
+use util::{Dr, write_tree};
+
+const INV: &str = "all:\n  hosts:\n    h1: {ansible_connection: local}\n    h2: {ansible_connection: local}\n";
+
+fn play(body: &str) -> String {
+    format!("- hosts: all\n  gather_facts: false\n{body}")
+}
+
+#[test]
+fn play_check_mode_true_makes_apply_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play("  check_mode: true\n  tasks:\n    - command: touch made-{{ inventory_hostname }}\n    - copy: {content: x, dest: copied}\n");
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    assert!(!dir.path().join("made-h1").exists(), "the command ran");
+    assert!(!dir.path().join("copied").exists(), "the file was written");
+}
+
+#[test]
+fn any_errors_fatal_true_is_refused_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play("  any_errors_fatal: true\n  tasks:\n    - command: touch x\n");
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("`any_errors_fatal` is not supported by dr yet")
+        .stderr_has("p.yml:3:3");
+    assert!(!dir.path().join("x").exists());
+}
+
+#[test]
+fn when_on_import_playbook_decides_which_branch_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            ("a.yml", &play("  tasks:\n    - command: touch branch-a\n")),
+            ("b.yml", &play("  tasks:\n    - command: touch branch-b\n")),
+            (
+                "site.yml",
+                "- import_playbook: a.yml\n  when: branch == 'a'\n- import_playbook: b.yml\n  when: branch == 'b'\n  vars:\n    ignored_here: 1\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml", "-e", "branch=b"])
+        .run()
+        .code(0);
+    assert!(!dir.path().join("branch-a").exists(), "both branches deployed");
+    assert!(dir.path().join("branch-b").exists());
+}
+
+#[test]
+fn play_environment_reaches_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play("  environment:\n    DR_PLAY_ENV: from-play\n  tasks:\n    - shell: echo \"$DR_PLAY_ENV\" > env-{{ inventory_hostname }}\n");
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    let got = std::fs::read_to_string(dir.path().join("env-h1")).unwrap();
+    assert_eq!(got.trim(), "from-play");
+}
+
+#[test]
+fn play_connection_and_remote_user_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without `connection: local` this host would be reached over SSH at an address
+    // nothing listens on; with it the play runs in process.
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", "all:\n  hosts:\n    far: {ansible_host: 127.0.0.1, ansible_port: 1}\n"),
+            (
+                "p.yml",
+                "- hosts: all\n  gather_facts: false\n  connection: local\n  remote_user: nobody-here\n  tasks:\n    - command: touch local-ran\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    assert!(dir.path().join("local-ran").exists());
+}
+
+#[test]
+fn task_become_user_other_than_the_plays_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play("  tasks:\n    - command: touch x\n      become: true\n      become_user: postgres\n");
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("p.yml:5:7")
+        .stderr_has("dr runs each play on a host as one user");
+    assert!(!dir.path().join("x").exists());
+}
+
+#[test]
+fn handlers_notified_in_tasks_run_before_post_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play(concat!(
+        "  pre_tasks:\n    - command: echo pre\n      notify: h\n",
+        "  tasks:\n    - shell: echo task >> log-{{ inventory_hostname }}\n      notify: h\n",
+        "  post_tasks:\n    - shell: echo post >> log-{{ inventory_hostname }}\n",
+        "  handlers:\n    - name: h\n      shell: echo handler >> log-{{ inventory_hostname }}\n",
+    ));
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    let log = std::fs::read_to_string(dir.path().join("log-h1")).unwrap();
+    assert_eq!(log, "handler\ntask\nhandler\npost\n");
+}
+
+#[test]
+fn notify_and_when_on_import_tasks_apply_to_each_task() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            ("t.yml", "- shell: echo imported >> log-{{ inventory_hostname }}\n"),
+            (
+                "p.yml",
+                &play(concat!(
+                    "  tasks:\n    - import_tasks: t.yml\n      notify: h\n      when: inventory_hostname == 'h1'\n",
+                    "  handlers:\n    - name: h\n      shell: echo handler >> log-{{ inventory_hostname }}\n",
+                )),
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    let log = std::fs::read_to_string(dir.path().join("log-h1")).unwrap();
+    assert_eq!(log, "imported\nhandler\n");
+    assert!(!dir.path().join("log-h2").exists());
+}
+
+#[test]
+fn loop_control_break_when_stops_the_loop_and_unknown_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play("  tasks:\n    - shell: echo {{ item }} >> log-{{ inventory_hostname }}\n      loop: [1, 2, 3]\n      loop_control:\n        break_when: item == 2\n");
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    let log = std::fs::read_to_string(dir.path().join("log-h1")).unwrap();
+    assert_eq!(log, "1\n2\n");
+
+    let bad = play("  tasks:\n    - debug: msg={{ item }}\n      loop: [1]\n      loop_control:\n        loopvar: x\n");
+    write_tree(dir.path(), &[("bad.yml", &bad)]);
+    Dr::new(dir.path(), &["apply", "bad.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("unknown `loop_control` key `loopvar`")
+        .stderr_has("bad.yml:7:9")
+        .stderr_has("did you mean `loop_var`?");
+}
+
+#[test]
+fn unsafe_tag_is_refused_not_templated() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play("  vars:\n    raw: !unsafe '{{ nope }}'\n  tasks:\n    - debug: var=raw\n");
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("`!unsafe` tag is not supported")
+        .stderr_has("p.yml:4:10");
+}
+
+#[test]
+fn every_ansible_keyword_dr_does_not_run_is_refused_with_its_location() {
+    use dr::playbook::keywords::{
+        ANSIBLE_BLOCK, ANSIBLE_PLAY, ANSIBLE_ROLE, ANSIBLE_TASK, BLOCK_SUPPORTED,
+        PLAY_SUPPORTED, ROLE_SUPPORTED, TASK_SUPPORTED,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("inv.yml", INV), ("roles/r/tasks/main.yml", "- debug: msg=r\n")]);
+    let levels: [(&str, &[&str], &[&str]); 4] = [
+        ("play", ANSIBLE_PLAY, PLAY_SUPPORTED),
+        ("block", ANSIBLE_BLOCK, BLOCK_SUPPORTED),
+        ("task", ANSIBLE_TASK, TASK_SUPPORTED),
+        ("role", ANSIBLE_ROLE, ROLE_SUPPORTED),
+    ];
+    for (level, all, supported) in levels {
+        for kw in all.iter().filter(|k| !supported.contains(k)) {
+            let value = "x";
+            let book = match level {
+                "play" => format!("- hosts: all\n  {kw}: {value}\n  tasks: []\n"),
+                "block" => format!("- hosts: all\n  tasks:\n    - block:\n        - debug: msg=a\n      {kw}: {value}\n"),
+                "task" => format!("- hosts: all\n  tasks:\n    - debug: msg=a\n      {kw}: {value}\n"),
+                _ => format!("- hosts: all\n  roles:\n    - role: r\n      {kw}: {value}\n"),
+            };
+            let file = format!("{level}-{kw}.yml");
+            write_tree(dir.path(), &[(&file, &book)]);
+            let out = Dr::new(dir.path(), &["graph", &file, "-i", "inv.yml"]).run();
+            out.code(1);
+            let line = book.lines().position(|l| l.trim_start().starts_with(&format!("{kw}:"))).unwrap() + 1;
+            out.stderr_has(&format!("{file}:{line}:"));
+            out.stderr_has(&format!("`{kw}`"));
+        }
+    }
+}
