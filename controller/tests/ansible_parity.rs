@@ -227,3 +227,41 @@ fn file_copy_template_lineinfile_command_leave_the_same_bytes_as_ansible() {
     .code(0)
     .stdout_has("Applied: 0 change(s).");
 }
+
+/// dr's lists of Ansible's keywords per level are exactly ansible-core's own (its classes'
+/// field attributes), so the refusal test in `silent_ignores.rs` covers every keyword.
+#[test]
+fn keyword_lists_are_ansible_cores() {
+    use dr::playbook::keywords::{ANSIBLE_BLOCK, ANSIBLE_PLAY, ANSIBLE_ROLE, ANSIBLE_TASK};
+    let script = "import json\nfrom ansible.playbook.play import Play\nfrom ansible.playbook.block import Block\nfrom ansible.playbook.task import Task\nfrom ansible.playbook.role.include import RoleInclude\nprint(json.dumps({n: sorted(c.fattributes) for n, c in [('play', Play), ('block', Block), ('task', Task), ('role', RoleInclude)]}))\n";
+    let out = Command::new(ansible_bin().join("python"))
+        .args(["-c", script])
+        .output()
+        .expect("the venv's python runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Internal attributes (`async_val` backs `async`, `loop_with` backs `with_<lookup>`) are
+    // not keywords; `local_action` is a keyword that is not an attribute.
+    let internal = ["async_val", "loop_with"];
+    for (level, ours) in [
+        ("play", ANSIBLE_PLAY),
+        ("block", ANSIBLE_BLOCK),
+        ("task", ANSIBLE_TASK),
+        ("role", ANSIBLE_ROLE),
+    ] {
+        let mut want: Vec<&str> = theirs[level]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|k| !internal.contains(k))
+            .collect();
+        if level == "task" {
+            want.push("local_action");
+        }
+        want.sort_unstable();
+        let mut got = ours.to_vec();
+        got.sort_unstable();
+        assert_eq!(got, want, "{level} keywords differ from ansible-core's");
+    }
+}

@@ -107,6 +107,7 @@ pub const ANSIBLE_ROLE: &[&str] = &[
     "no_log",
     "port",
     "remote_user",
+    "role",
     "run_once",
     "tags",
     "throttle",
