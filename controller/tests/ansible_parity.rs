@@ -5,7 +5,6 @@
 
 mod util;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
@@ -238,7 +237,11 @@ fn keyword_lists_are_ansible_cores() {
         .args(["-c", script])
         .output()
         .expect("the venv's python runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
     // Internal attributes (`async_val` backs `async`, `loop_with` backs `with_<lookup>`) are
     // not keywords; `local_action` is a keyword that is not an attribute.

@@ -6,7 +6,8 @@ mod util;
 
 use util::{Dr, write_tree};
 
-const INV: &str = "all:\n  hosts:\n    h1: {ansible_connection: local}\n    h2: {ansible_connection: local}\n";
+const INV: &str =
+    "all:\n  hosts:\n    h1: {ansible_connection: local}\n    h2: {ansible_connection: local}\n";
 
 fn play(body: &str) -> String {
     format!("- hosts: all\n  gather_facts: false\n{body}")
@@ -15,7 +16,9 @@ fn play(body: &str) -> String {
 #[test]
 fn play_check_mode_true_makes_apply_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let p = play("  check_mode: true\n  tasks:\n    - command: touch made-{{ inventory_hostname }}\n    - copy: {content: x, dest: copied}\n");
+    let p = play(
+        "  check_mode: true\n  tasks:\n    - command: touch made-{{ inventory_hostname }}\n    - copy: {content: x, dest: copied}\n",
+    );
     write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
     Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
         .run()
@@ -52,17 +55,25 @@ fn when_on_import_playbook_decides_which_branch_runs() {
             ),
         ],
     );
-    Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml", "-e", "branch=b"])
-        .run()
-        .code(0);
-    assert!(!dir.path().join("branch-a").exists(), "both branches deployed");
+    Dr::new(
+        dir.path(),
+        &["apply", "site.yml", "-i", "inv.yml", "-e", "branch=b"],
+    )
+    .run()
+    .code(0);
+    assert!(
+        !dir.path().join("branch-a").exists(),
+        "both branches deployed"
+    );
     assert!(dir.path().join("branch-b").exists());
 }
 
 #[test]
 fn play_environment_reaches_commands() {
     let dir = tempfile::tempdir().unwrap();
-    let p = play("  environment:\n    DR_PLAY_ENV: from-play\n  tasks:\n    - shell: echo \"$DR_PLAY_ENV\" > env-{{ inventory_hostname }}\n");
+    let p = play(
+        "  environment:\n    DR_PLAY_ENV: from-play\n  tasks:\n    - shell: echo \"$DR_PLAY_ENV\" > env-{{ inventory_hostname }}\n",
+    );
     write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
     Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
         .run()
@@ -79,7 +90,10 @@ fn play_connection_and_remote_user_are_honoured() {
     write_tree(
         dir.path(),
         &[
-            ("inv.yml", "all:\n  hosts:\n    far: {ansible_host: 127.0.0.1, ansible_port: 1}\n"),
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    far: {ansible_host: 127.0.0.1, ansible_port: 1}\n",
+            ),
             (
                 "p.yml",
                 "- hosts: all\n  gather_facts: false\n  connection: local\n  remote_user: nobody-here\n  tasks:\n    - command: touch local-ran\n",
@@ -95,7 +109,8 @@ fn play_connection_and_remote_user_are_honoured() {
 #[test]
 fn task_become_user_other_than_the_plays_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let p = play("  tasks:\n    - command: touch x\n      become: true\n      become_user: postgres\n");
+    let p =
+        play("  tasks:\n    - command: touch x\n      become: true\n      become_user: postgres\n");
     write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
     Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
         .run()
@@ -129,7 +144,10 @@ fn notify_and_when_on_import_tasks_apply_to_each_task() {
         dir.path(),
         &[
             ("inv.yml", INV),
-            ("t.yml", "- shell: echo imported >> log-{{ inventory_hostname }}\n"),
+            (
+                "t.yml",
+                "- shell: echo imported >> log-{{ inventory_hostname }}\n",
+            ),
             (
                 "p.yml",
                 &play(concat!(
@@ -150,7 +168,9 @@ fn notify_and_when_on_import_tasks_apply_to_each_task() {
 #[test]
 fn loop_control_break_when_stops_the_loop_and_unknown_keys_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let p = play("  tasks:\n    - shell: echo {{ item }} >> log-{{ inventory_hostname }}\n      loop: [1, 2, 3]\n      loop_control:\n        break_when: item == 2\n");
+    let p = play(
+        "  tasks:\n    - shell: echo {{ item }} >> log-{{ inventory_hostname }}\n      loop: [1, 2, 3]\n      loop_control:\n        break_when: item == 2\n",
+    );
     write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
     Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
         .run()
@@ -158,7 +178,9 @@ fn loop_control_break_when_stops_the_loop_and_unknown_keys_are_refused() {
     let log = std::fs::read_to_string(dir.path().join("log-h1")).unwrap();
     assert_eq!(log, "1\n2\n");
 
-    let bad = play("  tasks:\n    - debug: msg={{ item }}\n      loop: [1]\n      loop_control:\n        loopvar: x\n");
+    let bad = play(
+        "  tasks:\n    - debug: msg={{ item }}\n      loop: [1]\n      loop_control:\n        loopvar: x\n",
+    );
     write_tree(dir.path(), &[("bad.yml", &bad)]);
     Dr::new(dir.path(), &["apply", "bad.yml", "-i", "inv.yml"])
         .run()
@@ -183,11 +205,17 @@ fn unsafe_tag_is_refused_not_templated() {
 #[test]
 fn every_ansible_keyword_dr_does_not_run_is_refused_with_its_location() {
     use dr::playbook::keywords::{
-        ANSIBLE_BLOCK, ANSIBLE_PLAY, ANSIBLE_ROLE, ANSIBLE_TASK, BLOCK_SUPPORTED,
-        PLAY_SUPPORTED, ROLE_SUPPORTED, TASK_SUPPORTED,
+        ANSIBLE_BLOCK, ANSIBLE_PLAY, ANSIBLE_ROLE, ANSIBLE_TASK, BLOCK_SUPPORTED, PLAY_SUPPORTED,
+        ROLE_SUPPORTED, TASK_SUPPORTED,
     };
     let dir = tempfile::tempdir().unwrap();
-    write_tree(dir.path(), &[("inv.yml", INV), ("roles/r/tasks/main.yml", "- debug: msg=r\n")]);
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            ("roles/r/tasks/main.yml", "- debug: msg=r\n"),
+        ],
+    );
     let levels: [(&str, &[&str], &[&str]); 4] = [
         ("play", ANSIBLE_PLAY, PLAY_SUPPORTED),
         ("block", ANSIBLE_BLOCK, BLOCK_SUPPORTED),
@@ -199,15 +227,23 @@ fn every_ansible_keyword_dr_does_not_run_is_refused_with_its_location() {
             let value = "x";
             let book = match level {
                 "play" => format!("- hosts: all\n  {kw}: {value}\n  tasks: []\n"),
-                "block" => format!("- hosts: all\n  tasks:\n    - block:\n        - debug: msg=a\n      {kw}: {value}\n"),
-                "task" => format!("- hosts: all\n  tasks:\n    - debug: msg=a\n      {kw}: {value}\n"),
+                "block" => format!(
+                    "- hosts: all\n  tasks:\n    - block:\n        - debug: msg=a\n      {kw}: {value}\n"
+                ),
+                "task" => {
+                    format!("- hosts: all\n  tasks:\n    - debug: msg=a\n      {kw}: {value}\n")
+                }
                 _ => format!("- hosts: all\n  roles:\n    - role: r\n      {kw}: {value}\n"),
             };
             let file = format!("{level}-{kw}.yml");
             write_tree(dir.path(), &[(&file, &book)]);
             let out = Dr::new(dir.path(), &["graph", &file, "-i", "inv.yml"]).run();
             out.code(1);
-            let line = book.lines().position(|l| l.trim_start().starts_with(&format!("{kw}:"))).unwrap() + 1;
+            let line = book
+                .lines()
+                .position(|l| l.trim_start().starts_with(&format!("{kw}:")))
+                .unwrap()
+                + 1;
             out.stderr_has(&format!("{file}:{line}:"));
             out.stderr_has(&format!("`{kw}`"));
         }

@@ -80,7 +80,13 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
     // The fixture must exercise what it claims to: a rescue, both loop items' skip and
     // run, role defaults below inventory, the handler chain.
     let h1 = read(ansible.path(), "log-h1");
-    for line in ["rescue 1", "looped b ip", "extra none x", "handler chained", "fact from-fact"] {
+    for line in [
+        "rescue 1",
+        "looped b ip",
+        "extra none x",
+        "handler chained",
+        "fact from-fact",
+    ] {
         assert!(h1.contains(line), "fixture lost `{line}`:\n{h1}");
     }
     assert!(read(ansible.path(), "app-h2.conf").contains("port=9090"));

@@ -363,7 +363,7 @@ impl<'a> Builder<'a> {
         let key = format!(
             "{}|{}|{}|{}",
             path.display(),
-            Value::Object(params).to_string(),
+            Value::Object(params),
             from.tasks,
             inherit.when.join(" and ")
         );

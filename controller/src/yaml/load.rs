@@ -49,8 +49,8 @@ pub fn load_file(file: &Path) -> Result<Node, Diagnostic> {
 /// Words that PyYAML (and so Ansible) reads as booleans. The parser's YAML 1.1 mode also
 /// takes `y`, `n` and any capitalisation (`yEs`); those stay strings, as in Ansible.
 const PYYAML_BOOLEANS: &[&str] = &[
-    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
-    "on", "On", "ON", "off", "Off", "OFF",
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+    "On", "ON", "off", "Off", "OFF",
 ];
 
 /// Turns booleans whose source spelling PyYAML would keep as a string back into strings.
@@ -60,7 +60,10 @@ fn pyyaml_booleans(node: &mut Node, lines: &[&str]) {
             let token = lines
                 .get((node.loc.line as usize).saturating_sub(1))
                 .map(|line| {
-                    let start: String = line.chars().skip(node.loc.col.saturating_sub(1) as usize).collect();
+                    let start: String = line
+                        .chars()
+                        .skip(node.loc.col.saturating_sub(1) as usize)
+                        .collect();
                     start
                         .split(|c: char| c.is_whitespace() || ",]}#".contains(c))
                         .next()
@@ -111,8 +114,11 @@ mod tests {
 
     #[test]
     fn unsafe_tag_is_refused_where_it_is() {
-        let err = parse_str(Path::new("p.yml"), "a: 1\nb: !unsafe '{{ x }}'\nc: '!unsafe'\n")
-            .unwrap_err();
+        let err = parse_str(
+            Path::new("p.yml"),
+            "a: 1\nb: !unsafe '{{ x }}'\nc: '!unsafe'\n",
+        )
+        .unwrap_err();
         assert_eq!((err.loc.line, err.loc.col), (2, 4));
         assert!(err.message.contains("`!unsafe`"), "{}", err.message);
         assert!(parse_str(Path::new("p.yml"), "c: 'not !unsafe here'\n").is_ok());
