@@ -29,7 +29,7 @@ fn site_runs_database_then_stateful_then_management_then_signaling() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.starts_with("stage 1:\n  database primary (playbooks/site.yml:8:3)\n    hosts: akira-db-01\nstage 2:\n  database replica"), "{}", run.stdout);
+    assert!(run.stdout.starts_with("stage 1:\n  database primary (playbooks/site.yml:9:3)\n    hosts: akira-db-01\nstage 2:\n  database replica"), "{}", run.stdout);
     assert!(
         run.stdout.contains("stage 5:\n  signaling"),
         "{}",

@@ -79,6 +79,7 @@ impl TextPrinter {
                 entry.changed += s.changed;
                 entry.failed += s.failed;
                 entry.skipped += s.skipped;
+                entry.rescued += s.rescued;
                 match outcome {
                     Outcome::Ok(_) => {}
                     Outcome::Skipped(r) => {
@@ -183,9 +184,15 @@ impl TextPrinter {
         let mut out = String::from("\n");
         let _ = writeln!(out, "{}", self.paint.bold("Summary"));
         for (host, s) in &self.totals {
+            // `rescued` only where a block rescued something, so plain plays read as before.
+            let rescued = if s.rescued > 0 {
+                format!("    rescued={}", s.rescued)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  {host:<24} ok={:<4} changed={:<4} failed={:<4} skipped={}",
+                "  {host:<24} ok={:<4} changed={:<4} failed={:<4} skipped={}{rescued}",
                 s.ok, s.changed, s.failed, s.skipped
             );
         }
