@@ -196,6 +196,11 @@ pub struct Task {
     /// A block's `always:` tasks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub always: Vec<Task>,
+    /// An include whose file name is a template (`include_tasks: "{{ os }}.yml"`): the
+    /// agent renders it (per loop item) and runs the child block of `block` named as the
+    /// result. The controller ships one child block per file name it could resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_file: Option<String>,
     /// Added by the controller, not written by the user (the handler flushes Ansible runs
     /// after each section of a play): runs without events or counts.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -84,6 +84,8 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
         "rescue 1",
         "looped b ip",
         "extra none x",
+        "named -",
+        "named named",
         "handler chained",
         "fact from-fact",
     ] {

@@ -196,11 +196,19 @@ impl Runner<'_> {
                 self.include_result(index, &name, label, Status::Skipped, &why);
                 continue;
             }
+            let (tasks, first) = match self.included_tasks(index, include, &scope) {
+                Ok(chosen) => chosen,
+                Err(msg) => {
+                    self.include_result(index, &name, label, Status::Failed, &msg);
+                    self.stats.failed += 1;
+                    return Flow::failed(msg, include);
+                }
+            };
             ran = true;
             self.include_result(index, &name, label, Status::Ok, "included");
             self.scoped.push((include.vars.clone(), false));
             self.scoped.push((loop_vars.unwrap_or_default(), true));
-            let flow = self.run_list(&include.block, index + 1);
+            let flow = self.run_list(tasks, first);
             self.scoped.truncate(self.scoped.len() - 2);
             if !matches!(flow, Flow::Next) {
                 return flow;
@@ -212,6 +220,41 @@ impl Runner<'_> {
             self.stats.skipped += 1;
         }
         Flow::Next
+    }
+
+    /// The tasks an include runs, with the index of the first: all of `block`, or for a
+    /// templated file name the child block named as it renders now.
+    fn included_tasks<'t>(
+        &self,
+        index: usize,
+        include: &'t Task,
+        scope: &crate::template::Scope,
+    ) -> Result<(&'t [Task], usize), String> {
+        let Some(template) = &include.include_file else {
+            return Ok((&include.block, index + 1));
+        };
+        let file = scope.render_string(template).map_err(|e| {
+            self.masker
+                .mask(&format!(
+                    "the file name of the include at {}: {e}",
+                    include.location
+                ))
+                .into_owned()
+        })?;
+        let mut at = index + 1;
+        for child in &include.block {
+            if child.name.as_deref() == Some(file.as_str()) {
+                return Ok((&child.block, at + 1));
+            }
+            at += child.size();
+        }
+        Err(self
+            .masker
+            .mask(&format!(
+                "the include at {} names `{file}`, which dr did not resolve before the play: dr reads included files on the controller, the name rendered with inventory, play and extra vars, or every file its pattern matches where it cannot render there; check that `{file}` exists",
+                include.location
+            ))
+            .into_owned())
     }
 
     fn include_result(

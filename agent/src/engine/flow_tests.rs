@@ -191,3 +191,27 @@ fn facts_beat_task_vars_and_extra_vars_beat_both() {
     req.extra_vars = vec!["b".into()];
     assert_eq!(messages(&events(&req)), ["fact extra"]);
 }
+
+#[test]
+fn a_templated_include_runs_the_file_its_name_renders_to_or_says_why_not() {
+    let choice = |file: &str, msg: &str| {
+        json!({"module": "block", "kind": "block", "name": file, "location": "p:1:1",
+               "block": [debug(msg)]})
+    };
+    let include = json!({
+        "module": "include_tasks", "kind": "include", "location": "play.yml:4:7",
+        "include_file": "{{ which }}.yml", "loop": ["a", "b"], "loop_var": "which",
+        "block": [choice("a.yml", "ran a"), choice("b.yml", "ran b {{ which }}")],
+    });
+    let ev = events(&request(json!([include.clone()]), json!([]), json!({})));
+    assert_eq!(messages(&ev), ["ran a", "ran b b"]);
+
+    let mut late = include;
+    late["loop"] = json!(["c"]);
+    let ev = events(&request(json!([late]), json!([]), json!({})));
+    let error = finished(&ev).1.unwrap_or_default();
+    assert!(
+        error.contains("names `c.yml`, which dr did not resolve"),
+        "{error}"
+    );
+}

@@ -11,7 +11,7 @@ mod role;
 mod scalar;
 mod spec;
 mod task;
-mod tasks;
+pub mod tasks;
 
 pub use parse::load;
 pub use role::RoleSearch;

@@ -67,6 +67,8 @@ pub fn parse(
         role_vars: Map::new(),
         force_handlers: false,
         order: HostOrder::Inventory,
+        dynamic_includes: Vec::new(),
+        role_search: search.clone(),
         serial: None,
         tasks: Vec::new(),
         handlers: Vec::new(),
@@ -289,5 +291,6 @@ pub fn parse(
     play.handlers.extend(own_handlers);
     play.role_defaults = builder.role_defaults;
     play.role_vars = builder.role_vars;
+    play.dynamic_includes = builder.dynamic;
     Ok(play)
 }

@@ -60,6 +60,10 @@ pub struct PlaySpec {
     pub force_handlers: bool,
     /// `order:` of the play's hosts.
     pub order: HostOrder,
+    /// Templated `include_tasks`, resolved per host when its request is built.
+    pub dynamic_includes: Vec<super::tasks::DynamicInclude>,
+    /// Where roles are found (for includes resolved per host).
+    pub role_search: super::role::RoleSearch,
     /// `serial:` batch size (hosts per batch), if set.
     pub serial: Option<Value>,
     /// Tasks: facts, `pre_tasks`, roles, `tasks`, `post_tasks` (with the handler flushes

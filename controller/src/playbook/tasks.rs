@@ -35,9 +35,29 @@ const ROLE_ARGS: &[&str] = &[
     "rolespec_validate",
 ];
 
+/// An `include_tasks` whose file name is a template, resolved per host when the request is
+/// built (`run/includes.rs`), with what parsing the file then needs.
+#[derive(Debug, Clone)]
+pub struct DynamicInclude {
+    /// The file name as written.
+    pub template: String,
+    /// The directory of the file that holds the include.
+    pub dir: PathBuf,
+    /// What the included tasks inherit.
+    pub inherit: Inherit,
+    /// Where the include is.
+    pub loc: Loc,
+}
+
+/// The key in a dynamic include node's `args` that holds its index in
+/// [`Builder::dynamic`].
+pub const DYNAMIC_KEY: &str = "_dr_dynamic";
+
 /// Builds one play's tasks, collecting what its roles bring.
 pub struct Builder<'a> {
     search: &'a RoleSearch,
+    /// Templated includes, for resolution per host.
+    pub dynamic: Vec<DynamicInclude>,
     playbook_dir: PathBuf,
     /// Handlers from the roles, in the order the roles were loaded.
     pub role_handlers: Vec<Task>,
@@ -77,6 +97,7 @@ impl<'a> Builder<'a> {
         Builder {
             search,
             playbook_dir: playbook_dir.to_path_buf(),
+            dynamic: Vec::new(),
             role_handlers: Vec::new(),
             role_defaults: Map::new(),
             role_vars: Map::new(),
@@ -185,6 +206,20 @@ impl<'a> Builder<'a> {
             "include_tasks" => {
                 let (file, apply) = file_arg(&st)?;
                 let inner = self.apply_level(apply, inherit)?;
+                if file.contains("{{") {
+                    let mut node = include_node(&st, inherit, Vec::new());
+                    node.include_file = Some(file.clone());
+                    let mut args = Map::new();
+                    args.insert(DYNAMIC_KEY.into(), Value::from(self.dynamic.len()));
+                    node.args = Value::Object(args);
+                    self.dynamic.push(DynamicInclude {
+                        template: file,
+                        dir: dir.to_path_buf(),
+                        inherit: inner,
+                        loc: st.key.loc.clone(),
+                    });
+                    return Ok(vec![node]);
+                }
                 let tasks = self.task_file(&file, dir, &inner, st.key)?;
                 Ok(vec![include_node(&st, inherit, tasks)])
             }
@@ -232,26 +267,37 @@ impl<'a> Builder<'a> {
         if file.contains("{{") {
             return Err(Diagnostic::new(
                 key.loc.clone(),
-                "a templated task file name is not supported by dr yet",
+                "a templated `import_tasks` file name is not supported by dr",
             )
-            .with_help("name the file, and choose with `when:` on each import"));
+            .with_help("use `include_tasks` (resolved per host), or name the file"));
         }
+        let path = self.find_task_file(file, dir, inherit).ok_or_else(|| {
+            Diagnostic::new(
+                key.loc.clone(),
+                format!("cannot read task file `{}`", dir.join(file).display()),
+            )
+        })?;
+        self.read_task_file(&path, inherit)
+    }
+
+    /// Where Ansible finds an included task file: beside the including file, in the role's
+    /// `tasks/`, beside the playbook.
+    pub fn find_task_file(&self, file: &str, dir: &Path, inherit: &Inherit) -> Option<PathBuf> {
         let mut candidates = vec![dir.join(file)];
         if let Some(role) = &inherit.role {
             candidates.push(role.path.join("tasks").join(file));
         }
         candidates.push(self.playbook_dir.join(file));
-        let path = candidates
-            .iter()
-            .find(|p| p.is_file())
-            .cloned()
-            .ok_or_else(|| {
-                Diagnostic::new(
-                    key.loc.clone(),
-                    format!("cannot read task file `{}`", candidates[0].display()),
-                )
-            })?;
-        let root = yaml::load_file(&path)?;
+        candidates.into_iter().find(|p| p.is_file())
+    }
+
+    /// Parses a task file found by [`Builder::find_task_file`].
+    pub fn read_task_file(
+        &mut self,
+        path: &Path,
+        inherit: &Inherit,
+    ) -> Result<Vec<Task>, Diagnostic> {
+        let root = yaml::load_file(path)?;
         let sub_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.tasks(&root, &sub_dir, inherit)
     }

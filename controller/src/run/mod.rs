@@ -3,6 +3,7 @@
 mod confirm;
 mod event;
 mod files;
+mod includes;
 mod node;
 mod scheduler;
 mod vars;

@@ -102,8 +102,9 @@ fn build_request(
     for (k, v) in &play.connection_vars {
         vars.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    let all_tasks: Vec<_> = play
-        .tasks
+    let mut tasks = play.tasks.clone();
+    super::includes::resolve(play, &mut tasks, &vars).map_err(|d| d.to_string())?;
+    let all_tasks: Vec<_> = tasks
         .iter()
         .chain(play.handlers.iter())
         .flat_map(dr_agent::wire::Task::walk)
@@ -116,7 +117,7 @@ fn build_request(
         diff: job.diff,
         play: Play {
             name: play.name.clone(),
-            tasks: play.tasks.clone(),
+            tasks,
             handlers: play.handlers.clone(),
             force_handlers: play.force_handlers || job.force_handlers,
         },
