@@ -140,10 +140,7 @@ fn pattern_matches(play: &PlaySpec, include: &DynamicInclude) -> Vec<String> {
     if dir_part.is_some_and(|d| d.contains("{{")) {
         return Vec::new();
     }
-    let literal: Vec<String> = EXPR
-        .split(file_part)
-        .map(|piece| regex::escape(piece))
-        .collect();
+    let literal: Vec<String> = EXPR.split(file_part).map(regex::escape).collect();
     let Ok(matcher) = regex::Regex::new(&format!("^{}$", literal.join(".+"))) else {
         return Vec::new();
     };
