@@ -249,3 +249,23 @@ fn every_ansible_keyword_dr_does_not_run_is_refused_with_its_location() {
         }
     }
 }
+
+#[test]
+fn run_once_runs_once_per_serial_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = "all:\n  hosts:\n    a: {ansible_connection: local}\n    b: {ansible_connection: local}\n    c: {ansible_connection: local}\n";
+    let p = play(
+        "  serial: 2\n  tasks:\n    - command: touch once-{{ inventory_hostname }}-{{ ansible_play_batch | join('+') }}\n      run_once: true\n",
+    );
+    write_tree(dir.path(), &[("inv.yml", inv), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    let mut made: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.starts_with("once-"))
+        .collect();
+    made.sort();
+    assert_eq!(made, ["once-a-a+b", "once-c-c"]);
+}

@@ -35,6 +35,9 @@ pub struct DagNode {
     pub host: String,
     /// Nodes that must succeed first.
     pub deps: Vec<usize>,
+    /// The hosts of this node's `serial:` batch (all the play's hosts without `serial`):
+    /// `ansible_play_batch`, and where `run_once` runs (its first host).
+    pub batch: Vec<String>,
 }
 
 /// The compiled run.
@@ -95,6 +98,7 @@ pub fn compile(
                 play: i,
                 host: host.clone(),
                 deps: Vec::new(),
+                batch: play.hosts.clone(),
             });
         }
     }
@@ -163,8 +167,10 @@ fn chain_batches(nodes: &mut [DagNode], first: usize, count: usize, sizes: &[usi
     while start < count {
         let size = sizes[k.min(sizes.len() - 1)].max(1);
         let batch = first + start..first + (start + size).min(count);
-        if let Some(prev) = &previous {
-            for n in batch.clone() {
+        let hosts: Vec<String> = batch.clone().map(|n| nodes[n].host.clone()).collect();
+        for n in batch.clone() {
+            nodes[n].batch = hosts.clone();
+            if let Some(prev) = &previous {
                 nodes[n].deps.extend(prev.clone());
             }
         }

@@ -15,9 +15,10 @@ use crate::yaml::Node;
 /// Task keywords dr runs (everything in a task mapping that is not the module).
 pub const KEYWORDS: &[&str] = TASK_SUPPORTED;
 
-/// The condition `run_once: true` becomes: only the first host of the play runs the task
-/// (registered results are not copied to the other hosts, unlike Ansible).
-pub const RUN_ONCE: &str = "inventory_hostname == ansible_play_hosts[0]";
+/// The condition `run_once: true` becomes: only the first host of the batch (the play,
+/// without `serial`) runs the task (registered results are not copied to the other hosts,
+/// unlike Ansible).
+pub const RUN_ONCE: &str = "inventory_hostname == ansible_play_batch[0]";
 
 /// A task mapping, classified.
 pub enum Parsed<'n> {

@@ -44,7 +44,7 @@ pub struct NodeJob {
 pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -> Outcome {
     let node = &job.dag.nodes[i];
     let play = &job.plays[node.play];
-    let request = match build_request(job, play, &job.dag.plays[node.play].hosts, &node.host) {
+    let request = match build_request(job, play, &job.dag.plays[node.play].hosts, node) {
         Ok(r) => r,
         Err(message) => {
             return Outcome::Failed {
@@ -84,12 +84,14 @@ fn build_request(
     job: &NodeJob,
     play: &PlaySpec,
     play_hosts: &[String],
-    host: &str,
+    node: &crate::dag::DagNode,
 ) -> Result<Request, String> {
+    let host = node.host.as_str();
     let mut vars = job
         .vars
         .for_node(&job.inventory, play, play_hosts, host, &job.secrets)
         .map_err(|d| d.to_string())?;
+    vars.insert("ansible_play_batch".into(), node.batch.clone().into());
     // The play's `become:` reaches the transport as Ansible's connection vars (which, as in
     // Ansible, win when the inventory sets them).
     if play.become_ {
