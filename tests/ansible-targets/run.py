@@ -1,0 +1,461 @@
+#!/usr/bin/env python3
+"""Run ansible-core's own integration targets with ansible-playbook and with dr, side by side.
+
+ansible-core 2.19.14 ships its integration suite (test/integration/targets/) in the PyPI sdist.
+Each role target (a directory with tasks/main.yml) is run the way `ansible-test integration`
+runs it against localhost: a play `hosts: testhost`, `roles: [TARGET]`, the targets directory as
+the roles path, `output_dir` set, the target's `aliases` honoured. The same play then runs with
+`dr apply`; the table says where dr and Ansible disagree.
+
+Everything this needs lives under target/ (gitignored): the venv target/ansible-venv (created
+and pinned to ansible-core 2.19.14), the sdist and its unpacked targets in
+target/ansible-core-sdist/. Only localhost is ever touched. Targets that change the machine
+(`destructive`, or adding users and groups) run only with --allow-destructive; targets that
+need the network, systemd, ssh, a container runtime, Windows or a cloud are skipped, each with
+its reason.
+
+Targets driven by runme.sh (a shell script calling ansible-playbook with its own checks) are
+not run: they are listed as "script" with the playbooks the script runs.
+
+Build dr first: cargo build -p dr -p dr-agent
+Example: tests/ansible-targets/run.py --jobs 4 --json target/ansible-targets.json
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+VERSION = "2.19.14"
+REPO = Path(__file__).resolve().parents[2]
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+VENV = TARGET_DIR / "ansible-venv"
+SDIST_CACHE = TARGET_DIR / "ansible-core-sdist"
+
+# The issue's list. Role-related targets (roles*, role_*, include_role*, import_role*) are
+# added after `roles` from whatever the sdist holds.
+DEFAULT_TARGETS = """blocks handlers includes import_tasks include_vars roles loops loop_control
+until loop-until register changed_when failed_when ignore_errors check_mode tags meta_tasks omit
+no_log conditionals var_precedence var_blending var_templating vars_files special_vars
+environment templating template undefined unicode set_fact assert debug fail command_shell
+shell copy file lineinfile wait_for""".split()
+ROLE_RELATED = re.compile(r"^(roles|role_|include_role|import_role|import-role)")
+
+# Modules whose use means a target reaches past localhost (network, package repositories) or
+# needs an init system. A heuristic over the target's own task files, not its dependencies.
+OUTSIDE_MODULES = {
+    "get_url": "network", "uri": "network", "git": "network", "subversion": "network",
+    "pip": "network (package index)", "apt": "network (package repository)",
+    "dnf": "network (package repository)", "yum": "network (package repository)",
+    "package": "network (package repository)", "apt_repository": "network (package repository)",
+    "systemd": "systemd", "systemd_service": "systemd", "service": "an init system (service)",
+}
+# Targets that add users or groups change the machine even when not marked `destructive`
+# (ansible's CI runs them in throwaway VMs): `file` leaves user test2 behind even when it passes.
+MACHINE_MODULES = {"user", "group"}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def sh(cmd, **kw):
+    log("+ " + " ".join(map(str, cmd)))
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def ensure_ansible():
+    """The venv with exactly ansible-core VERSION; (re)installs it when missing or different."""
+    py = VENV / "bin" / "python"
+    probe = "import importlib.metadata as m; print(m.version('ansible-core'))"
+    have = subprocess.run([str(py), "-c", probe], capture_output=True, text=True) if py.exists() else None
+    if have is None:
+        sh([sys.executable, "-m", "venv", VENV])
+    if have is None or have.returncode != 0 or have.stdout.strip() != VERSION:
+        sh([VENV / "bin" / "pip", "install", "-q", f"ansible-core=={VERSION}"])
+    return VENV / "bin"
+
+
+def ensure_targets():
+    """test/integration/targets/ from the sdist, unpacked once into the cache."""
+    targets = SDIST_CACHE / "targets"
+    if targets.is_dir():
+        return targets
+    SDIST_CACHE.mkdir(parents=True, exist_ok=True)
+    tarball = SDIST_CACHE / f"ansible_core-{VERSION}.tar.gz"
+    if not tarball.exists():
+        sh([VENV / "bin" / "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+            f"ansible-core=={VERSION}", "-d", SDIST_CACHE])
+    prefix = f"ansible_core-{VERSION}/test/integration/targets/"
+    # Unpack beside the final name and rename, so an interrupted unpack is never mistaken for done.
+    scratch = Path(tempfile.mkdtemp(dir=SDIST_CACHE))
+    with tarfile.open(tarball) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+        for m in members:
+            m.name = m.name[len(prefix):]
+        tar.extractall(scratch, members=[m for m in members if m.name], filter="data")
+    scratch.rename(targets)
+    return targets
+
+
+def host_platforms():
+    """Names `skip/...` aliases may use for this machine."""
+    names = {"posix", sys.platform.rstrip("0123456789")}
+    if sys.platform == "darwin":
+        names |= {"macos", "osx"}
+    if Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
+        names.add("docker")
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            key, _, val = line.partition("=")
+            if key in ("ID", "ID_LIKE"):
+                names |= set(val.strip('"').split())
+    except OSError:
+        pass
+    return names
+
+
+def skip_here(what, platforms):
+    """Whether `skip/WHAT` (a platform like rhel9.2, or python3.12) means this machine."""
+    if what.startswith("python"):
+        return sys.version.startswith(what[len("python"):])
+    return what.rstrip("0123456789.") in platforms
+
+
+def task_keys(text):
+    """Keys at task level in a task file, without parsing YAML: the key after `- ` and keys at
+    the same indentation below it (module arguments and vars sit deeper)."""
+    indent = None
+    for line in text.splitlines():
+        m = re.match(r"^(\s*)-\s+([\w.]+):", line)
+        if m:
+            indent = len(m.group(1)) + 2
+        else:
+            m = re.match(r"^(\s*)([\w.]+):", line)
+            if not m or len(m.group(1)) != indent:
+                continue
+        yield m.group(2).removeprefix("ansible.builtin.")
+
+
+def script_summary(runme):
+    """What a runme.sh runs: its playbooks, and whether it does anything beyond running them."""
+    text = re.sub(r"\\\n", " ", runme.read_text(errors="replace"))
+    books, simple = [], True
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or line.startswith("set ") or re.match(r"^(export\s+)?\w+=\S*$", line):
+            continue
+        if not re.match(r"^(\w+=\S+\s+)*ansible-playbook\s", line) or re.search(r"[|<>`]|\$\(", line):
+            simple = False
+        if "ansible-playbook" not in line:
+            continue
+        try:
+            words = shlex.split(line.split("ansible-playbook", 1)[1], comments=True)
+        except ValueError:
+            words = line.split()
+        after_flag = False
+        for w in words:
+            if re.search(r"\.ya?ml$", w) and not after_flag and not w.startswith("@") and w not in books:
+                books.append(w)
+            after_flag = w in ("-i", "--inventory", "-e", "--extra-vars", "--vault-password-file")
+    return books, simple
+
+
+def classify(name, targets, args, platforms):
+    """(kind, detail, aliases): kind is run, skip, script or absent."""
+    d = targets / name
+    if not d.is_dir():
+        return "absent", "not in sdist", []
+    alias_file = d / "aliases"
+    aliases = alias_file.read_text().split() if alias_file.exists() else []
+    aliases = [a for a in aliases if not a.startswith("#")]
+
+    def skip_reason():
+        for a in aliases:
+            if a.startswith("disabled") or a == "unsupported":
+                return a
+            if a == "hidden":
+                return "hidden (a support target, run by others)"
+            if a == "needs/root" and os.geteuid() != 0:
+                return "needs root"
+            if a in ("needs/httptester", "needs/ssh", "needs/privileged", "non_local") or a.startswith("cloud/"):
+                return a
+            if a == "destructive" and not args.allow_destructive:
+                return "destructive (changes the machine)"
+            if a.startswith("skip/") and skip_here(a.split("/")[1], platforms):
+                return a
+            if a.startswith(("windows", "shippable/windows", "network/")):
+                return a
+            if a.startswith("needs/file/"):
+                return f"{a} (outside test/integration/targets)"
+            if a.startswith("needs/target/") and not (targets / a.split("/", 2)[2]).is_dir():
+                return f"{a} missing"
+        return None
+
+    reason = skip_reason()
+    if reason:
+        return "skip", reason, aliases
+    if not (d / "tasks" / "main.yml").exists():
+        if (d / "runme.sh").exists():
+            books, simple = script_summary(d / "runme.sh")
+            how = "playbooks only" if simple else "checks output"
+            return "script", f"script target (runme.sh, {how}): {', '.join(books) or 'no playbook'}", aliases
+        return "skip", "no tasks/main.yml and no runme.sh", aliases
+    for f in sorted((d / "tasks").rglob("*.y*ml")):
+        for module in task_keys(f.read_text(errors="replace")):
+            if module in OUTSIDE_MODULES:
+                return "skip", f"needs {OUTSIDE_MODULES[module]}: `{module}` in {f.relative_to(d)}", aliases
+            if module in MACHINE_MODULES and not args.allow_destructive:
+                return "skip", f"changes the machine: `{module}` in {f.relative_to(d)}", aliases
+    # ansible-test would run runme.sh when a target has both; we can only run the role.
+    note = "role (ansible-test runs runme.sh)" if (d / "runme.sh").exists() else "role"
+    return "run", note, aliases
+
+
+def run(cmd, cwd, env, timeout):
+    """(exit code or None on timeout, stdout, stderr). A timeout kills the whole process group."""
+    p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        return p.returncode, out, err
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        return None, out, err
+
+
+def workdir(root, tool, name, aliases, targets, python):
+    """A fresh directory with the inventory, the playbook, dr.toml and roles/ for one tool."""
+    d = root / tool
+    (d / "output").mkdir(parents=True)
+    (d / "remote_tmp").mkdir()
+    (d / "tmp").mkdir()
+    # ansible-test's inventory: testhost in testgroup. JSON is YAML; both tools read this one (dr
+    # does not read INI), and the INI twin is for targets that run `ansible-playbook -i inventory`.
+    host = {"ansible_connection": "local", "ansible_pipelining": True, "ansible_python_interpreter": str(python)}
+    inventory = {"all": {"children": {"testgroup": {"hosts": {"testhost": host}}}}}
+    (d / "inventory.yml").write_text(json.dumps(inventory, indent=2) + "\n")
+    (d / "inventory").write_text(f"[testgroup]\ntesthost ansible_connection=local ansible_pipelining=yes "
+                                 f"ansible_python_interpreter={python}\n")
+    setup = [a.split("/", 2)[2] for a in aliases if a.startswith(("setup/once/", "setup/always/"))]
+    # Play vars, as ansible-test sets output_dir. Not -e: extra vars beat `register`, so
+    # `-e remote_tmp_dir=...` breaks setup_remote_tmp_dir (`remote_tmp_dir.path` on a string).
+    play = [{"hosts": "testhost", "gather_facts": "gather_facts/no" not in aliases,
+             "vars": {"output_dir": str(d / "output"), "remote_tmp_dir": str(d / "remote_tmp")},
+             "roles": setup + [name]}]
+    (d / "playbook.yml").write_text(json.dumps(play, indent=2) + "\n")
+    # dr finds roles through dr.toml's roles_path and in roles/ beside the playbook; give both.
+    (d / "dr.toml").write_text(f"roles_path = [{json.dumps(str(targets))}]\n")
+    (d / "roles").symlink_to(targets, target_is_directory=True)
+    return d
+
+
+def ansible_result(code, out, err):
+    if code is None:
+        return "FAIL", "timeout"
+    if code == 0:
+        return "pass", ""
+    # The failure that stopped the host is the last failed task whose failure was not
+    # "...ignoring"; earlier ones were ignored or rescued. Its "[ERROR]" line reads best.
+    sections = re.split(r"\n(?=TASK \[|RUNNING HANDLER \[|PLAY RECAP)", out)
+    for sec in reversed(sections):
+        if ("fatal:" in sec or "FAILED!" in sec) and "...ignoring" not in sec:
+            lines = sec.splitlines()
+            msg = next((l for l in lines if l.startswith("[ERROR]")), None) or \
+                next(l for l in lines if "fatal:" in l or "FAILED!" in l)
+            origin = next((f" ({l[8:]})" for l in lines if l.startswith("Origin: ")), "")
+            return "FAIL", f"{lines[0].strip(' *')}: {msg.strip()}{origin}"
+    # No failed task: a parse error before the play ran.
+    for line in (out + "\n" + err).splitlines():
+        if "ERROR!" in line or "[ERROR]" in line:
+            return "FAIL", line.strip()
+    return "FAIL", f"exit code {code}"
+
+
+def dr_result(code, out, err):
+    if code is None:
+        return "FAIL", "timeout"
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        # No JSON document: dr stopped before running (a parse or compile error on stderr).
+        lines = err.strip().splitlines()
+        msg = next((l for l in lines if l.startswith("error")), lines[0] if lines else f"exit code {code}")
+        loc = next((l.strip()[4:] for l in lines if l.strip().startswith("--> ")), None)
+        return "FAIL", msg + (f" ({loc})" if loc else "")
+    if doc.get("exit_code") == 0:
+        return "pass", ""
+    for node in doc.get("nodes", []):
+        if node.get("outcome") == "ok":
+            continue
+        # The node's reason names the failing task and its location; the tasks list does not.
+        if node.get("reason"):
+            return "FAIL", node["reason"]
+        failed = [t for t in node.get("tasks", []) if t.get("status") == "failed"]
+        if failed:
+            return "FAIL", f"{failed[-1].get('name')}: {failed[-1].get('msg')}"
+    return "FAIL", f"exit code {doc.get('exit_code')}"
+
+
+def run_target(name, kind, detail, aliases, targets, args, ansible_bin):
+    res = {"target": name, "kind": kind, "detail": detail, "aliases": aliases,
+           "ansible": None, "dr": None}
+    if kind != "run":
+        return res
+    root = Path(tempfile.mkdtemp(prefix=f"dr-ansible-target-{name}-"))
+    # ansible-test's settings that change behaviour: handlers run when a play fails (targets
+    # clean up users and temp dirs in handlers; dr gets --force-handlers), the venv's bin first
+    # on PATH (some targets run `ansible-playbook`).
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_ROLES_PATH=str(targets),
+               ANSIBLE_FORCE_HANDLERS="true", ANSIBLE_HOST_PATTERN_MISMATCH="error",
+               ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_DEVEL_WARNING="false",
+               ANSIBLE_RETRY_FILES_ENABLED="false", PAGER="/bin/cat",
+               PATH=f"{ansible_bin}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.update({a.split("/")[2]: a.split("/", 3)[3] for a in aliases if a.startswith("env/set/")})
+    python = args.python or ansible_bin / "python"
+    try:
+        for tool in ("ansible", "dr"):
+            if tool == "dr" and args.ansible_only:
+                continue
+            d = workdir(root, tool, name, aliases, targets, python)
+            if tool == "ansible":
+                cmd = [ansible_bin / "ansible-playbook", "playbook.yml", "-i", "inventory.yml"]
+            else:
+                cmd = [args.dr, "apply", "playbook.yml", "-i", "inventory.yml", "--yes", "--format", "json",
+                       "--force-handlers"]
+            start = time.monotonic()
+            # TMPDIR inside the work dir: what `tempfile` creates goes when the work dir goes,
+            # even when a failed run skips the cleanup handler. OUTPUT_DIR and INVENTORY_PATH as
+            # ansible-test exports them: targets read them (template writes to "{{ OUTPUT_DIR }}/x",
+            # which is /x when it is unset).
+            run_env = dict(env, TMPDIR=str(d / "tmp"), OUTPUT_DIR=str(d / "output"),
+                           INVENTORY_PATH=str(d / "inventory"))
+            code, out, err = run(cmd, d, run_env, args.timeout)
+            (d / "log.txt").write_text(out + "\n--- stderr ---\n" + err)
+            status, msg = (ansible_result if tool == "ansible" else dr_result)(code, out, err)
+            res[tool] = {"status": status, "msg": msg, "exit_code": code,
+                         "seconds": round(time.monotonic() - start, 1)}
+    finally:
+        if args.keep:
+            res["workdir"] = str(root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    return res
+
+
+def cell(res, tool):
+    if res["kind"] == "absent":
+        return "-"
+    if res["kind"] == "skip":
+        return "skip"
+    if res["kind"] == "script":
+        return "script"
+    return res[tool]["status"] if res[tool] else "n/a"
+
+
+def trim(s, n=160):
+    s = " ".join(s.split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def report(results, ansible_only):
+    rows = []
+    for r in results:
+        if r["kind"] == "run":
+            why = r["dr"]["msg"] if r["dr"] and r["dr"]["status"] != "pass" else ""
+        else:
+            why = r["detail"]
+        star = " *" if "runme.sh" in r["detail"] and r["kind"] == "run" else ""
+        rows.append((r["target"] + star, cell(r, "ansible"), cell(r, "dr"), trim(why)))
+    w = [max(len(row[i]) for row in rows + [("target", "ansible", "dr", "")]) for i in range(3)]
+    print(f"{'target':<{w[0]}} | {'ansible':<{w[1]}} | {'dr':<{w[2]}} | first dr failure / reason")
+    print(f"{'-' * w[0]}-+-{'-' * w[1]}-+-{'-' * w[2]}-+-{'-' * 26}")
+    for row in rows:
+        print(f"{row[0]:<{w[0]}} | {row[1]:<{w[1]}} | {row[2]:<{w[2]}} | {row[3]}")
+    if any(row[0].endswith(" *") for row in rows):
+        print("* has a runme.sh too, which ansible-test would run instead; this runs tasks/main.yml as a role")
+    ran = [r for r in results if r["kind"] == "run"]
+    ansible_fails = [r for r in ran if r["ansible"]["status"] != "pass"]
+    if ansible_fails:
+        print("\nansible-playbook failures:")
+        for r in ansible_fails:
+            print(f"  {r['target']}: {trim(r['ansible']['msg'], 200)}")
+    counts = {k: sum(r["kind"] == k for r in results) for k in ("run", "skip", "script", "absent")}
+    print(f"\n{len(results)} targets: {counts['run']} run, {counts['skip']} skipped, "
+          f"{counts['script']} script targets not run, {counts['absent']} not in sdist")
+    scripts = [r for r in results if r["kind"] == "script"]
+    for label, which in (("playbooks only", [r for r in scripts if "playbooks only" in r["detail"]]),
+                         ("checks output", [r for r in scripts if "checks output" in r["detail"]])):
+        if which:
+            print(f"script targets, runme.sh {label}: {', '.join(r['target'] for r in which)}")
+    if not ansible_only:
+        good = [r for r in ran if r["ansible"]["status"] == "pass"]
+        both = [r for r in good if r["dr"]["status"] == "pass"]
+        pct = 100 * len(both) / len(good) if good else 0.0
+        print(f"of the {len(good)} targets ansible-playbook passes, dr passes {len(both)} ({pct:.0f}%)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("targets", nargs="*", help="target names (default: the issue's list plus role-related targets)")
+    ap.add_argument("--dr", type=Path, default=TARGET_DIR / "debug" / "dr", help="dr binary (default target/debug/dr)")
+    ap.add_argument("--jobs", "-j", type=int, default=2, help="targets run at once (default 2)")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per run of one tool on one target (default 300)")
+    ap.add_argument("--json", type=Path, help="write the raw results here")
+    ap.add_argument("--allow-destructive", action="store_true",
+                    help="also run targets that change the machine (`destructive`, or adding users/groups); "
+                    "only in a throwaway machine or container")
+    ap.add_argument("--python", type=Path, help="python for modules on testhost (default: the venv's); a "
+                    "world-readable one (/usr/bin/python3) lets `become_user: nobody` tasks run")
+    ap.add_argument("--ansible-only", action="store_true", help="run only ansible-playbook")
+    ap.add_argument("--keep", action="store_true", help="keep each target's working directory (logs in */log.txt)")
+    args = ap.parse_args()
+
+    if not args.ansible_only and not args.dr.exists():
+        sys.exit(f"{args.dr} not found: build it with `cargo build -p dr -p dr-agent`, "
+                 "pass --dr PATH, or use --ansible-only")
+    args.dr = args.dr.resolve()
+    ansible_bin = ensure_ansible()
+    targets = ensure_targets()
+
+    names = args.targets
+    if not names:
+        extra = sorted(p.name for p in targets.iterdir() if ROLE_RELATED.match(p.name))
+        i = DEFAULT_TARGETS.index("roles") + 1
+        names = list(dict.fromkeys(DEFAULT_TARGETS[:i] + extra + DEFAULT_TARGETS[i:]))
+    platforms = host_platforms()
+    plan = [(n, *classify(n, targets, args, platforms)) for n in names]
+
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = [pool.submit(run_target, *p, targets, args, ansible_bin) for p in plan]
+        for p, f in zip(plan, futures):
+            if p[1] == "run":
+                f.add_done_callback(lambda f, n=p[0]: log(
+                    f"done {n}: ansible {cell(f.result(), 'ansible')}, dr {cell(f.result(), 'dr')}"))
+        results = [f.result() for f in futures]
+    elapsed = time.monotonic() - start
+
+    report(results, args.ansible_only)
+    print(f"ansible-core {VERSION}; {elapsed:.0f} s with --jobs {args.jobs}")
+    if args.json:
+        args.json.write_text(json.dumps({"ansible_core": VERSION, "seconds": round(elapsed, 1),
+                                         "results": results}, indent=2) + "\n")
+    # Non-zero when dr fails a target ansible-playbook passes: the parity this suite measures.
+    return int(any(r["kind"] == "run" and r["dr"] and r["ansible"]["status"] == "pass" and
+                   r["dr"]["status"] != "pass" for r in results))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
