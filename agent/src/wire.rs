@@ -157,12 +157,13 @@ pub struct Task {
     /// `until:` expression, retried up to `retries` times with `delay` seconds between.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
-    /// Retries for `until` (Ansible's default is 3).
+    /// Retries for `until` (Ansible's default is 3): a number, or a template rendering to
+    /// one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retries: Option<u32>,
-    /// Seconds between retries (Ansible's default is 5).
+    pub retries: Option<Value>,
+    /// Seconds between retries (Ansible's default is 5): a number, or a template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay: Option<f64>,
+    pub delay: Option<Value>,
     /// Output of this task is censored everywhere.
     #[serde(default)]
     pub no_log: bool,

@@ -191,15 +191,25 @@ fn loop_control_break_when_stops_the_loop_and_unknown_keys_are_refused() {
 }
 
 #[test]
-fn unsafe_tag_is_refused_not_templated() {
+fn unsafe_values_are_never_templated() {
     let dir = tempfile::tempdir().unwrap();
-    let p = play("  vars:\n    raw: !unsafe '{{ nope }}'\n  tasks:\n    - debug: var=raw\n");
+    let p = play(
+        "  vars:\n    raw: !unsafe '{{ nope }}'\n    list: [!unsafe '{% x %}', b]\n    text: \"keep [!unsafe '{{ 1 }}'] as text\"\n  tasks:\n    - copy:\n        content: \"{{ raw }} {{ list | first }} {{ text }}\"\n        dest: out-{{ inventory_hostname }}\n",
+    );
     write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
-    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    let got = std::fs::read_to_string(dir.path().join("out-h1")).unwrap();
+    assert_eq!(got, "{{ nope }} {% x %} keep [!unsafe '1'] as text");
+
+    let block = play("  vars:\n    raw: !unsafe |\n      {{ nope }}\n  tasks: []\n");
+    write_tree(dir.path(), &[("block.yml", &block)]);
+    Dr::new(dir.path(), &["plan", "block.yml", "-i", "inv.yml"])
         .run()
         .code(1)
-        .stderr_has("`!unsafe` tag is not supported")
-        .stderr_has("p.yml:4:10");
+        .stderr_has("`!unsafe` is supported on a one-line scalar only")
+        .stderr_has("block.yml:4:10");
 }
 
 #[test]

@@ -215,3 +215,19 @@ fn a_templated_include_runs_the_file_its_name_renders_to_or_says_why_not() {
         "{error}"
     );
 }
+
+#[test]
+fn retries_and_delay_may_be_templates() {
+    let t = task(
+        "command",
+        json!({"cmd": "false"}),
+        json!({"register": "r", "until": "r.rc == 0", "retries": "{{ n + 1 }}", "delay": "{{ 0 }}",
+               "ignore_errors": true}),
+    );
+    let ev = events(&request(
+        json!([t, debug("{{ r.attempts }}")]),
+        json!([]),
+        json!({"n": 1}),
+    ));
+    assert_eq!(messages(&ev), ["3"]);
+}

@@ -108,12 +108,20 @@ impl Runner<'_> {
                 .map(std::time::Duration::from_secs_f64),
         };
 
-        let attempts_allowed = match (&task.until, task.retries) {
-            (None, _) => 1,
-            // As Ansible: the first run plus `retries` (default 3) more.
-            (Some(_), retries) => retries.unwrap_or(3).saturating_add(1),
+        let retries = match number_of(scope, task.retries.as_ref(), "retries") {
+            Ok(r) => r.map(|r| r as u32),
+            Err(e) => return ItemResult::failed(located(e)),
         };
-        let delay = Duration::from_secs_f64(task.delay.unwrap_or(5.0).clamp(0.0, 86_400.0));
+        let delay = match number_of(scope, task.delay.as_ref(), "delay") {
+            Ok(d) => d.unwrap_or(5.0),
+            Err(e) => return ItemResult::failed(located(e)),
+        };
+        let attempts_allowed = match &task.until {
+            None => 1,
+            // As Ansible: the first run plus `retries` (default 3) more.
+            Some(_) => retries.unwrap_or(3).saturating_add(1),
+        };
+        let delay = Duration::from_secs_f64(delay.clamp(0.0, 86_400.0));
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -253,6 +261,27 @@ fn call(module: &dyn Module, ctx: &Context<'_>, args: &Json) -> (Outcome, bool) 
                 }
             }
         },
+    }
+}
+
+/// A keyword that takes a number (`retries`, `delay`), written as one or as a template.
+fn number_of(scope: &Scope, value: Option<&Json>, what: &str) -> Result<Option<f64>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let rendered = scope
+        .render_value(value)
+        .map_err(|e| format!("`{what}`: {e}"))?;
+    let number = match &rendered {
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    match number {
+        Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+        _ => Err(format!(
+            "`{what}` must be a non-negative number, found `{rendered}`"
+        )),
     }
 }
 

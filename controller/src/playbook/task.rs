@@ -269,8 +269,8 @@ fn apply_keyword(
         }
         "check_mode" => task.check_mode = Some(bool_of(v, "check_mode")?),
         "diff" => task.diff = Some(bool_of(v, "diff")?),
-        "retries" => task.retries = Some(number(v, "retries")? as u32),
-        "delay" => task.delay = Some(number(v, "delay")?),
+        "retries" => task.retries = Some(number_or_template(v, "retries")?),
+        "delay" => task.delay = Some(number_or_template(v, "delay")?),
         "vars" => task.vars = mapping(v, "vars")?,
         "environment" => task.environment = mapping(v, "environment")?,
         "delegate_to" => delegate_to(key, v)?,
@@ -289,6 +289,14 @@ fn apply_keyword(
         }
     }
     Ok(())
+}
+
+/// A number, or a template the agent renders to one (`retries: "{{ n + 2 }}"`).
+fn number_or_template(v: &Node, what: &str) -> Result<Value, Diagnostic> {
+    match v.as_str() {
+        Some(s) if s.contains("{{") => Ok(Value::from(s)),
+        _ => Ok(Value::from(number(v, what)?)),
+    }
 }
 
 fn loop_control(task: &mut Task, v: &Node) -> Result<(), Diagnostic> {

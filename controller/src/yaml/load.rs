@@ -12,13 +12,17 @@ use crate::diagnostic::{Diagnostic, Loc};
 /// Ansible files rely on are on: `yes`/`no` booleans and `0644` octal integers.
 pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
     let name: Arc<str> = Arc::from(file.display().to_string());
-    if let Some((line, col)) = unsafe_tag(text) {
-        return Err(Diagnostic::new(
-            Loc::new(name, line, col),
-            "the `!unsafe` tag is not supported by dr yet",
-        )
-        .with_help("dr would template the value; escape it instead: `{% raw %}...{% endraw %}`"));
-    }
+    let text = match super::unsafe_tag::rewrite(text) {
+        Ok(text) => text,
+        Err((line, col)) => {
+            return Err(Diagnostic::new(
+                Loc::new(name, line, col),
+                "`!unsafe` is supported on a one-line scalar only",
+            )
+            .with_help("write the value on one line, or escape it: `{% raw %}...{% endraw %}`"));
+        }
+    };
+    let text = text.as_ref();
     let options = serde_saphyr::options! { legacy_octal_numbers: true, };
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(mut node) => {
@@ -85,21 +89,6 @@ fn pyyaml_booleans(node: &mut Node, lines: &[&str]) {
     }
 }
 
-/// Where a `!unsafe` tag is (line, column), if any. The parser drops tags it does not know,
-/// and dr must not template a value Ansible would keep literal.
-fn unsafe_tag(text: &str) -> Option<(u32, u32)> {
-    static TAG: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:^\s*-\s+|:\s+|[\[{,]\s*)(!unsafe)(?:\s|$)").expect("static regex is valid")
-    });
-    text.lines().enumerate().find_map(|(i, line)| {
-        let code = line.split(" #").next().unwrap_or(line);
-        TAG.captures(code).and_then(|c| c.get(1)).map(|m| {
-            let col = line[..m.start()].chars().count() + 1;
-            (i as u32 + 1, col as u32)
-        })
-    })
-}
-
 /// The parser appends " at line N, column M"; the diagnostic shows the location itself.
 fn strip_position(message: &str) -> String {
     static POSITION: LazyLock<Regex> = LazyLock::new(|| {
@@ -111,18 +100,6 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unsafe_tag_is_refused_where_it_is() {
-        let err = parse_str(
-            Path::new("p.yml"),
-            "a: 1\nb: !unsafe '{{ x }}'\nc: '!unsafe'\n",
-        )
-        .unwrap_err();
-        assert_eq!((err.loc.line, err.loc.col), (2, 4));
-        assert!(err.message.contains("`!unsafe`"), "{}", err.message);
-        assert!(parse_str(Path::new("p.yml"), "c: 'not !unsafe here'\n").is_ok());
-    }
 
     #[test]
     fn booleans_as_pyyaml_reads_them() {

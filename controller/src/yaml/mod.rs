@@ -2,6 +2,7 @@
 
 mod load;
 mod node;
+mod unsafe_tag;
 
 pub use load::{load_file, parse_str};
 pub use node::{Node, NodeValue};
