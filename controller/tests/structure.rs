@@ -86,6 +86,8 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
         "extra none x",
         "named -",
         "named named",
+        "included included-from-vars",
+        "bag 1 2",
         "handler chained",
         "fact from-fact",
     ] {

@@ -19,6 +19,7 @@ mod fail;
 mod file;
 mod hostcmd;
 mod http;
+pub mod include_vars;
 mod lineinfile;
 mod meta;
 mod package;
@@ -57,6 +58,7 @@ pub static ALL: &[&dyn Module] = &[
     &env_file::EnvFile,
     &fail::Fail,
     &file::File,
+    &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &meta::Meta,
     &package::Package,

@@ -8,7 +8,6 @@
 //! every file its pattern can match (`*.yml` in that directory); one that names a file
 //! outside them fails on the host with a message saying so.
 
-use dr_agent::template::Templater;
 use dr_agent::wire::{Task, TaskKind};
 use serde_json::{Map, Value};
 
@@ -65,30 +64,25 @@ fn choices(
     vars: &Map<String, Value>,
     depth: usize,
 ) -> Result<Vec<Task>, Diagnostic> {
-    let templater = Templater::new();
-    let loop_var = node.loop_var.clone().unwrap_or_else(|| "item".into());
-    let items: Vec<Option<Value>> = match &node.loop_ {
-        Some(Value::Array(items)) => items.iter().cloned().map(Some).collect(),
-        _ => vec![None],
+    let exists = |name: &String| {
+        Builder::new(&play.role_search, &play.dir)
+            .find_task_file(name, &include.dir, &include.inherit)
+            .is_some()
     };
     let mut names: Vec<String> = Vec::new();
-    for item in items {
-        let mut scope_vars = vars.clone();
-        scope_vars.extend(node.vars.clone());
-        if let Some(item) = item {
-            scope_vars.insert(loop_var.clone(), item);
-        }
-        let rendered = templater.scope(scope_vars).render_string(&include.template);
+    for name in super::candidates::rendered(&include.template, node, vars) {
         // An undefined fact may render as empty text rather than fail: a name that finds
         // no file is read as a pattern too.
-        let exists = |name: &String| {
-            Builder::new(&play.role_search, &play.dir)
-                .find_task_file(name, &include.dir, &include.inherit)
-                .is_some()
-        };
-        let found = match rendered {
-            Ok(name) if !name.is_empty() && !name.contains("{{") && exists(&name) => vec![name],
-            _ => pattern_matches(play, include),
+        let found = match name {
+            Some(name) if exists(&name) => vec![name],
+            _ => {
+                let mut bases = vec![include.dir.clone()];
+                if let Some(role) = &include.inherit.role {
+                    bases.push(role.path.join("tasks"));
+                }
+                bases.push(play.dir.clone());
+                super::candidates::pattern_matches(&include.template, &bases)
+            }
         };
         for name in found {
             if !names.contains(&name) {
@@ -124,47 +118,4 @@ fn choices(
         });
     }
     Ok(out)
-}
-
-/// The files a name that cannot be rendered yet may name: each `{{ ... }}` of its last
-/// path component read as a wildcard, the directories before it literal, looked up where
-/// the include would find them.
-fn pattern_matches(play: &PlaySpec, include: &DynamicInclude) -> Vec<String> {
-    static EXPR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\{\{.*?\}\}").expect("static regex is valid")
-    });
-    let (dir_part, file_part) = match include.template.rsplit_once('/') {
-        Some((d, f)) => (Some(d), f),
-        None => (None, include.template.as_str()),
-    };
-    if dir_part.is_some_and(|d| d.contains("{{")) {
-        return Vec::new();
-    }
-    let literal: Vec<String> = EXPR.split(file_part).map(regex::escape).collect();
-    let Ok(matcher) = regex::Regex::new(&format!("^{}$", literal.join(".+"))) else {
-        return Vec::new();
-    };
-    let mut bases = vec![include.dir.clone()];
-    if let Some(role) = &include.inherit.role {
-        bases.push(role.path.join("tasks"));
-    }
-    bases.push(play.dir.clone());
-    let mut out = Vec::new();
-    for base in bases {
-        let dir = dir_part.map_or(base.clone(), |d| base.join(d));
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut files: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_file())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|f| matcher.is_match(f))
-            .map(|f| dir_part.map_or(f.clone(), |d| format!("{d}/{f}")))
-            .filter(|f| !out.contains(f))
-            .collect();
-        files.sort();
-        out.extend(files);
-    }
-    out
 }

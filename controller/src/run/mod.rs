@@ -1,8 +1,10 @@
 //! A plan or apply from start to end: load, compile, confirm, schedule, print, journal.
 
+mod candidates;
 mod confirm;
 mod event;
 mod files;
+mod include_vars;
 mod includes;
 mod node;
 mod scheduler;

@@ -111,7 +111,13 @@ fn build_request(
         .chain(play.handlers.iter())
         .flat_map(dr_agent::wire::Task::walk)
         .collect();
-    let files = files::collect(&all_tasks, &vars, &play.dir);
+    let mut files = files::collect(&all_tasks, &vars, &play.dir);
+    files.extend(super::include_vars::collect(
+        &all_tasks,
+        &vars,
+        play,
+        &job.secrets,
+    )?);
     Ok(Request {
         protocol: PROTOCOL_VERSION,
         host: host.to_owned(),

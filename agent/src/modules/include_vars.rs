@@ -1,0 +1,223 @@
+//! `include_vars`: variables from files, set on the host for the rest of the play.
+//!
+//! Files live on the controller, so the controller reads them when it builds the request
+//! (decrypting vault files, marking their values secret) and ships each as a JSON mapping
+//! under [`file_key`] / [`dir_key`]; this module only picks what its rendered arguments
+//! name and sets the variables.
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
+
+/// The `include_vars` module.
+pub struct IncludeVars;
+
+/// The key under which the controller ships the file `include_vars` names as `file`.
+pub fn file_key(file: &str) -> String {
+    format!("include_vars:file:{file}")
+}
+
+/// The key under which the controller ships the files of `dir` (a JSON list of
+/// `[path, mapping]` in load order).
+pub fn dir_key(dir: &str) -> String {
+    format!("include_vars:dir:{dir}")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // `depth`, `files_matching`... are the controller's (see the module doc).
+struct Args {
+    file: Option<String>,
+    #[serde(rename = "_raw_params")]
+    raw: Option<String>,
+    dir: Option<String>,
+    name: Option<String>,
+    // Read by the controller, which chooses the files it ships.
+    #[serde(default)]
+    depth: Option<Json>,
+    #[serde(default)]
+    files_matching: Option<Json>,
+    #[serde(default)]
+    ignore_files: Option<Json>,
+    #[serde(default)]
+    extensions: Option<Json>,
+    #[serde(default)]
+    ignore_unknown_extensions: Option<Json>,
+    hash_behaviour: Option<String>,
+}
+
+/// Argument names, shared with the controller's parser.
+pub const ARGS: &[&str] = &[
+    "file",
+    "_raw_params",
+    "dir",
+    "name",
+    "depth",
+    "files_matching",
+    "ignore_files",
+    "extensions",
+    "ignore_unknown_extensions",
+    "hash_behaviour",
+    "free_form",
+];
+
+impl Module for IncludeVars {
+    fn name(&self) -> &'static str {
+        "include_vars"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        ARGS
+    }
+
+    fn free_form(&self) -> bool {
+        true
+    }
+
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let args: Args = match args {
+            Json::String(s) => Args {
+                file: None,
+                raw: Some(s.trim().to_owned()),
+                dir: None,
+                name: None,
+                depth: None,
+                files_matching: None,
+                ignore_files: None,
+                extensions: None,
+                ignore_unknown_extensions: None,
+                hash_behaviour: None,
+            },
+            other => parse_args("include_vars", other)?,
+        };
+        if args
+            .hash_behaviour
+            .as_deref()
+            .is_some_and(|h| h != "replace")
+        {
+            return Err(ArgsError::new(
+                "include_vars",
+                "`hash_behaviour: merge` is not supported by dr (values replace, as by default)",
+            )
+            .into());
+        }
+        let mut vars = Map::new();
+        let mut loaded = Vec::new();
+        match (args.file.or(args.raw), args.dir) {
+            (Some(file), None) => {
+                let shipped = ctx.files.get(&file_key(&file)).ok_or_else(|| {
+                    ModuleError::Failed(format!("Could not find or access '{file}'"))
+                })?;
+                vars = mapping(&shipped.data, &shipped.origin)?;
+                loaded.push(Json::from(shipped.origin.clone()));
+            }
+            (None, Some(dir)) => {
+                let shipped = ctx.files.get(&dir_key(&dir)).ok_or_else(|| {
+                    ModuleError::Failed(format!("{dir} directory does not exist"))
+                })?;
+                let files: Vec<(String, Json)> = serde_json::from_str(&shipped.data)
+                    .map_err(|e| ModuleError::Failed(format!("bug in dr: shipped `{dir}`: {e}")))?;
+                for (path, value) in files {
+                    if let Json::Object(m) = value {
+                        vars.extend(m);
+                    }
+                    loaded.push(Json::from(path));
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err(ArgsError::new(
+                    "include_vars",
+                    "`file` and `dir` are mutually exclusive",
+                )
+                .into());
+            }
+            (None, None) => {
+                return Err(ArgsError::new("include_vars", "name a `file` or a `dir`").into());
+            }
+        }
+        let facts = match args.name {
+            Some(name) => {
+                let mut m = Map::new();
+                m.insert(name, Json::Object(vars));
+                m
+            }
+            None => vars,
+        };
+        let mut outcome = Outcome {
+            facts: facts.clone(),
+            ..Outcome::default()
+        };
+        outcome
+            .data
+            .insert("ansible_facts".into(), Json::Object(facts));
+        outcome
+            .data
+            .insert("ansible_included_var_files".into(), Json::Array(loaded));
+        Ok(Plan::done(outcome))
+    }
+}
+
+fn mapping(data: &str, origin: &str) -> Result<Map<String, Json>, ModuleError> {
+    match serde_json::from_str(data) {
+        Ok(Json::Object(m)) => Ok(m),
+        Ok(Json::Null) => Ok(Map::new()),
+        _ => Err(ModuleError::Failed(format!(
+            "{origin} must be stored as a dictionary/hash"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::wire::{Event, Request, Status};
+
+    fn run(mode: &str) -> Vec<Event> {
+        let request: Request = serde_json::from_value(json!({
+            "protocol": 1, "host": "h", "mode": mode, "diff": true,
+            "play": {"name": "p", "tasks": [
+                {"module": "include_vars", "args": "main.yml", "location": "p:1:1"},
+                {"module": "include_vars", "args": {"dir": "d", "name": "bag"}, "location": "p:2:1"},
+                {"module": "include_vars", "args": "missing.yml", "location": "p:3:1", "ignore_errors": true},
+                {"module": "debug", "args": {"msg": "{{ a }} {{ bag.b }} {{ bag.c }}"}, "location": "p:4:1"},
+            ]},
+            "vars": {},
+            "files": {
+                "include_vars:file:main.yml": {"data": "{\"a\": 1}", "origin": "vars/main.yml"},
+                "include_vars:dir:d": {"data": "[[\"d/1.yml\", {\"b\": 2, \"c\": 0}], [\"d/2.yml\", {\"c\": 3}]]", "origin": "d"},
+            },
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut out = Vec::new();
+        crate::engine::run(&request, &mut |e| out.push(e));
+        out
+    }
+
+    #[test]
+    fn sets_variables_never_changes_and_says_what_is_missing() {
+        for mode in ["apply", "check", "apply"] {
+            let ev = run(mode);
+            let statuses: Vec<(Status, String)> = ev
+                .iter()
+                .filter_map(|e| match e {
+                    Event::TaskResult { status, msg, .. } => Some((*status, msg.clone())),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(statuses[0].0, Status::Ok, "{mode}");
+            assert_eq!(statuses[1].0, Status::Ok, "{mode}");
+            assert_eq!(statuses[2].0, Status::Failed);
+            assert!(
+                statuses[2]
+                    .1
+                    .contains("Could not find or access 'missing.yml'")
+            );
+            assert!(
+                ev.iter()
+                    .any(|e| matches!(e, Event::Message { text } if text == "1 2 3"))
+            );
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The files `include_vars` tasks name, read on the controller and shipped in the request
+//! (vault files decrypted, their values secret), as the agent's `include_vars` module
+//! expects them.
+//!
+//! A file is looked up as Ansible does: in the role's `vars/`, the role, beside the task
+//! file, the playbook's `vars/`, the playbook's directory. A templated name is resolved
+//! like an include's (`candidates.rs`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use dr_agent::modules::include_vars::{dir_key, file_key};
+use dr_agent::wire::{FileContent, Task};
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::candidates::{pattern_matches, rendered, task_dir};
+use crate::playbook::PlaySpec;
+use crate::secrets::Secrets;
+
+/// Reads what every `include_vars` of `tasks` may load for a host with `vars`.
+pub fn collect(
+    tasks: &[&Task],
+    vars: &Map<String, Value>,
+    play: &PlaySpec,
+    secrets: &Secrets,
+) -> Result<BTreeMap<String, FileContent>, String> {
+    let mut out = BTreeMap::new();
+    for task in tasks.iter().filter(|t| t.module == "include_vars") {
+        let bases = search_bases(task, play);
+        let args = &task.args;
+        let file = match args {
+            Value::String(s) => Some(s.trim().to_owned()),
+            _ => args
+                .get("file")
+                .or_else(|| args.get("_raw_params"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        };
+        if let Some(template) = file {
+            for name in names(&template, task, vars, &bases) {
+                let key = file_key(&name);
+                if out.contains_key(&key) {
+                    continue;
+                }
+                if let Some(path) = find(&name, &bases) {
+                    let map = crate::vars_file::load(&path, secrets).map_err(|d| d.to_string())?;
+                    out.insert(key, shipped(&Value::Object(map), &path));
+                }
+            }
+        } else if let Some(template) = args.get("dir").and_then(Value::as_str) {
+            for name in rendered(template, task, vars).into_iter().flatten() {
+                let key = dir_key(&name);
+                let dir = dir_of(&name, task, play);
+                if !dir.is_dir() {
+                    continue;
+                }
+                let files = dir_files(&dir, args)?;
+                let mut loaded = Vec::new();
+                for path in files {
+                    let map = crate::vars_file::load(&path, secrets).map_err(|d| d.to_string())?;
+                    loaded.push(Value::Array(vec![
+                        Value::from(path.display().to_string()),
+                        Value::Object(map),
+                    ]));
+                }
+                out.insert(key, shipped(&Value::Array(loaded), &dir));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn names(template: &str, task: &Task, vars: &Map<String, Value>, bases: &[PathBuf]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in rendered(template, task, vars) {
+        let found = match name {
+            Some(n) if find(&n, bases).is_some() => vec![n],
+            Some(n) if !template.contains("{{") => vec![n],
+            _ => pattern_matches(template, bases),
+        };
+        for n in found {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Where Ansible looks for a relative vars file or directory.
+fn search_bases(task: &Task, play: &PlaySpec) -> Vec<PathBuf> {
+    let mut bases = Vec::new();
+    if let Some(role) = task.vars.get("role_path").and_then(Value::as_str) {
+        bases.push(Path::new(role).join("vars"));
+        bases.push(PathBuf::from(role));
+    }
+    if let Some(dir) = task_dir(task) {
+        bases.push(dir.join("vars"));
+        bases.push(dir);
+    }
+    bases.push(play.dir.join("vars"));
+    bases.push(play.dir.clone());
+    bases
+}
+
+/// Where `dir:` is, as Ansible's action resolves it: in a role, under its `vars/` (a name
+/// starting with `vars/` is under the role itself); elsewhere beside the task's file.
+fn dir_of(name: &str, task: &Task, play: &PlaySpec) -> PathBuf {
+    if Path::new(name).is_absolute() {
+        return PathBuf::from(name);
+    }
+    if let Some(role) = task.vars.get("role_path").and_then(Value::as_str) {
+        let role = Path::new(role);
+        return if name.split('/').next() == Some("vars") && role.join(name).exists() {
+            role.join(name)
+        } else {
+            role.join("vars").join(name)
+        };
+    }
+    task_dir(task)
+        .unwrap_or_else(|| play.dir.clone())
+        .join(name)
+}
+
+fn find(name: &str, bases: &[PathBuf]) -> Option<PathBuf> {
+    let path = Path::new(name);
+    if path.is_absolute() {
+        return path.is_file().then(|| path.to_path_buf());
+    }
+    bases.iter().map(|b| b.join(name)).find(|p| p.is_file())
+}
+
+/// The files `include_vars: dir=` loads, in Ansible's order (sorted, depth first), with
+/// its `depth`, `extensions`, `files_matching` and `ignore_files`.
+fn dir_files(dir: &Path, args: &Value) -> Result<Vec<PathBuf>, String> {
+    let depth = args.get("depth").and_then(|d| match d {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    });
+    let extensions: Vec<String> = match args.get("extensions") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => vec!["yaml".into(), "yml".into(), "json".into()],
+    };
+    let matching = match args.get("files_matching").and_then(Value::as_str) {
+        Some(re) => Some(Regex::new(re).map_err(|e| format!("`files_matching`: {e}"))?),
+        None => None,
+    };
+    let ignore: Vec<String> = match args.get("ignore_files") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    walk(dir, 1, depth.filter(|d| *d > 0), &mut |path: &Path| {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let ext_ok = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| extensions.iter().any(|x| x == e));
+        let match_ok = matching.as_ref().is_none_or(|re| re.is_match(name));
+        if ext_ok && match_ok && !ignore.iter().any(|i| i == name) {
+            out.push(path.to_path_buf());
+        }
+    });
+    Ok(out)
+}
+
+fn walk(dir: &Path, level: u64, max: Option<u64>, found: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in &paths {
+        if path.is_file() {
+            found(path);
+        }
+    }
+    if max.is_some_and(|m| level >= m) {
+        return;
+    }
+    for path in &paths {
+        if path.is_dir() {
+            walk(path, level + 1, max, found);
+        }
+    }
+}
+
+fn shipped(value: &Value, origin: &Path) -> FileContent {
+    FileContent {
+        data: value.to_string(),
+        base64: false,
+        origin: origin.display().to_string(),
+    }
+}
