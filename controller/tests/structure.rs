@@ -9,20 +9,7 @@ mod util;
 use std::path::Path;
 use std::process::Command;
 
-use util::{Dr, ansible_bin, repo_root};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use util::{Dr, ansible_bin, copy_dir, repo_root};
 
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -94,4 +81,68 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
         assert!(h1.contains(line), "fixture lost `{line}`:\n{h1}");
     }
     assert!(read(ansible.path(), "app-h2.conf").contains("port=9090"));
+}
+
+/// Runs `fixtures/tags_check/site.yml` with ansible-playbook and with dr under the same
+/// command line; returns both logs.
+fn tags_check_logs(args: &[&str]) -> (String, String) {
+    let run_one = |dr_side: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &repo_root().join("controller/tests/fixtures/tags_check"),
+            dir.path(),
+        );
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        let out_arg = format!("out={}", dir.path().join("out").display());
+        let mut all = vec!["site.yml", "-i", "inventory.yml", "-e", &out_arg];
+        all.extend_from_slice(args);
+        if dr_side {
+            let mut dr_args = vec!["apply"];
+            dr_args.extend(all);
+            let run = Dr::new(dir.path(), &dr_args).run();
+            let plan = args.contains(&"--check");
+            run.code(if plan { 2 } else { 0 });
+        } else {
+            let run = Command::new(ansible_bin().join("ansible-playbook"))
+                .args(&all)
+                .current_dir(dir.path())
+                .env("ANSIBLE_NOCOLOR", "1")
+                .env_remove("ANSIBLE_ROLES_PATH")
+                .output()
+                .expect("ansible-playbook runs");
+            assert!(
+                run.status.success(),
+                "ansible-playbook {args:?} failed:\n{}",
+                String::from_utf8_lossy(&run.stdout)
+            );
+        }
+        std::fs::read_to_string(dir.path().join("out/log")).unwrap_or_default()
+    };
+    (run_one(false), run_one(true))
+}
+
+#[test]
+fn tags_check_mode_and_handlers_select_what_ansible_selects() {
+    for args in [
+        &[][..],
+        &["--tags", "web"],
+        &["--tags", "inc"],
+        &["--tags", "imp,debugonly"],
+        &["--skip-tags", "blk,web"],
+        &["--tags", "webonly"],
+        &["--check"],
+        &["--check", "--tags", "blk"],
+    ] {
+        let (ansible, dr) = tags_check_logs(args);
+        assert_eq!(dr, ansible, "dr and ansible-playbook differ with {args:?}");
+    }
+    // The fixture exercises what it claims: untagged role tasks, `never`, handlers, and
+    // `ansible_check_mode` staying true under `--check` in a `check_mode: false` task.
+    let (all, _) = tags_check_logs(&[]);
+    for line in ["web handler", "play handler", "included tagged", "imported"] {
+        assert!(all.contains(line), "fixture lost `{line}`:\n{all}");
+    }
+    let (check, _) = tags_check_logs(&["--check"]);
+    assert!(check.contains("check True"), "{check}");
+    assert!(!check.contains("play handler"), "{check}");
 }

@@ -28,6 +28,8 @@ pub(super) struct ItemResult {
     pub flush: bool,
     /// `meta: end_host` (and friends) ran.
     pub end_host: bool,
+    /// A check-mode plan that cannot tell what it would change (notifies no handler).
+    pub unpredictable: bool,
 }
 
 impl ItemResult {
@@ -48,6 +50,7 @@ impl ItemResult {
             facts: Map::new(),
             flush: false,
             end_host: false,
+            unpredictable: false,
         }
     }
 }
@@ -218,6 +221,7 @@ impl Runner<'_> {
                 facts: if failed { Map::new() } else { outcome.facts },
                 flush: outcome.flush_handlers,
                 end_host: outcome.end_host,
+                unpredictable: planned_only && outcome.unpredictable,
             };
         }
     }
@@ -333,6 +337,7 @@ fn skipped(cond: &str) -> ItemResult {
         facts: Map::new(),
         flush: false,
         end_host: false,
+        unpredictable: false,
     }
 }
 

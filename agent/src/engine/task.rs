@@ -158,8 +158,10 @@ impl Runner<'_> {
         } else {
             None
         };
+        // As Ansible, which skips a command in check mode: a "would run" notifies nothing.
+        let notifies = any(&|r| r.status == Status::Changed && !r.unpredictable);
         TaskEnd {
-            changed,
+            changed: notifies,
             fatal,
             flush,
             end_host,
@@ -259,9 +261,8 @@ impl Runner<'_> {
             raw.extend(extra.keys().cloned());
             vars.extend(extra);
         }
-        if let Some(check) = task.check_mode {
-            vars.insert("ansible_check_mode".into(), Json::Bool(check));
-        }
+        // `ansible_check_mode` is the run's (`--check`/`dr plan`), whatever the task's
+        // `check_mode` says, as in Ansible.
         self.templater.scope_with_raw(vars, raw)
     }
 

@@ -587,15 +587,30 @@ fn task_environment_and_vars_reach_the_command() {
 
 #[test]
 fn handler_chain_and_check_mode_handlers_still_report() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = |n: &str| dir.path().join(n).display().to_string();
     let mut req = request(
-        json!([task("shell", json!("true"), json!({"notify": ["a"]}))]),
         json!([
             task(
-                "shell",
-                json!("echo a"),
+                "copy",
+                json!({"content": "x", "dest": file("t")}),
+                json!({"notify": ["a"]})
+            ),
+            // As Ansible, which skips a command in check mode: "would run" notifies nothing.
+            task("shell", json!("true"), json!({"notify": ["never"]})),
+        ]),
+        json!([
+            task(
+                "copy",
+                json!({"content": "y", "dest": file("a")}),
                 json!({"name": "a", "notify": ["b"]})
             ),
             task("debug", json!({"msg": "b ran"}), json!({"name": "b"})),
+            task(
+                "debug",
+                json!({"msg": "never ran"}),
+                json!({"name": "never"})
+            ),
         ]),
         json!({}),
     );
@@ -604,7 +619,8 @@ fn handler_chain_and_check_mode_handlers_still_report() {
     assert_eq!(messages(&ev), vec!["b ran"]);
     let (stats, error) = finished(&ev);
     assert_eq!(error, None);
-    assert_eq!(stats.changed, 2);
+    assert_eq!(stats.changed, 3);
+    assert!(!dir.path().join("t").exists() && !dir.path().join("a").exists());
 }
 
 #[test]

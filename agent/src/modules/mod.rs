@@ -139,6 +139,9 @@ pub struct Outcome {
     pub dangerous: bool,
     /// Run notified handlers now (`meta: flush_handlers`).
     pub flush_handlers: bool,
+    /// Check mode cannot tell what this would change (a command's "would run"): Ansible
+    /// skips such a task in check mode, so its plan notifies no handler.
+    pub unpredictable: bool,
     /// End the play on this host without failing it (`meta: end_host`, `end_play`,
     /// `end_batch`).
     pub end_host: bool,

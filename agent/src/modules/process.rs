@@ -133,6 +133,7 @@ pub(super) fn plan(invocation: Invocation, spec: ProcessSpec) -> Result<Plan, Mo
     let outcome = Outcome {
         changed: true,
         msg: format!("would run: {cmd}"),
+        unpredictable: true,
         ..Outcome::default()
     };
     Ok(Plan::change(outcome, Run { invocation, spec }))

@@ -141,7 +141,8 @@ pub fn copy_examples(dir: &Path) {
     std::fs::copy(root.join("dr.toml"), dir.join("dr.toml")).expect("copy dr.toml");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("dir entry");
