@@ -245,6 +245,11 @@ impl Task {
     }
 }
 
+/// In a task's `args`, the key holding a template that renders to the module's arguments
+/// (`assert: "{{ item }}"`); the agent merges the mapping it renders to with the other keys
+/// (from `args:`).
+pub const ARGS_TEMPLATE_KEY: &str = "_dr_args_template";
+
 /// Outcome of one task (or one loop item).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -231,3 +231,26 @@ fn retries_and_delay_may_be_templates() {
     ));
     assert_eq!(messages(&ev), ["3"]);
 }
+
+#[test]
+fn arguments_given_as_one_template_are_splatted_under_args() {
+    let t = task(
+        "assert",
+        json!({"_dr_args_template": "{{ item }}", "quiet": true}),
+        json!({"loop": [{"that": "1 == 1"}, {"that": "a == 'one'"}]}),
+    );
+    let ev = events(&request(json!([t]), json!([]), json!({"a": "one"})));
+    assert_eq!(finished(&ev).1, None);
+    let bad = task(
+        "assert",
+        json!({"_dr_args_template": "{{ 'x' }}"}),
+        json!({}),
+    );
+    let ev = events(&request(json!([bad]), json!([]), json!({})));
+    assert!(
+        finished(&ev)
+            .1
+            .unwrap_or_default()
+            .contains("must render to a mapping")
+    );
+}

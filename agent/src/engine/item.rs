@@ -84,8 +84,9 @@ impl Runner<'_> {
             }
             None => return ItemResult::failed(format!("unknown module `{}`", task.module)),
         };
-        let args = match scope.render_value(&task.args) {
-            Ok(a) => without_omitted(a),
+        let args = match scope.render_value(&task.args).map(splat) {
+            Ok(Ok(a)) => without_omitted(a),
+            Ok(Err(e)) => return ItemResult::failed(located(e)),
             Err(e) => return ItemResult::failed(located(e.to_string())),
         };
         let mut environment = Vec::new();
@@ -348,6 +349,26 @@ fn all_hold(scope: &Scope, conds: &[String]) -> Result<bool, crate::template::Te
         }
     }
     Ok(true)
+}
+
+/// Arguments given as one template (`assert: "{{ item }}"`): the mapping it rendered to,
+/// with the task's other `args:` over it.
+fn splat(args: Json) -> Result<Json, String> {
+    let Json::Object(mut map) = args else {
+        return Ok(args);
+    };
+    let Some(rendered) = map.remove(crate::wire::ARGS_TEMPLATE_KEY) else {
+        return Ok(Json::Object(map));
+    };
+    match rendered {
+        Json::Object(mut base) => {
+            base.extend(map);
+            Ok(Json::Object(base))
+        }
+        other => Err(format!(
+            "the module's arguments must render to a mapping, found `{other}`"
+        )),
+    }
 }
 
 /// Drops arguments that rendered to `omit` (`mode: "{{ m | default(omit) }}"`).

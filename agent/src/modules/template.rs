@@ -46,6 +46,7 @@ impl Module for Template {
         })?;
         let rendered = ctx
             .scope
+            .with_data(template_vars(ctx, &spec.src, &spec.dest))
             .render_string(&source)
             .map_err(|e| ModuleError::Failed(format!("template `{}`: {e}", spec.src)))?;
         let dest = std::path::PathBuf::from(&spec.dest);
@@ -77,6 +78,22 @@ impl Module for Template {
         }
         .plan()
     }
+}
+
+/// The variables Ansible's `template` adds while rendering: `ansible_managed` (Ansible's
+/// default text, so files written by Ansible before do not change), the source and
+/// destination paths.
+fn template_vars(ctx: &Context<'_>, src: &str, dest: &str) -> Map<String, Json> {
+    let origin = ctx
+        .files
+        .get(src)
+        .map_or_else(|| src.to_owned(), |f| f.origin.clone());
+    let mut m = Map::new();
+    m.insert("ansible_managed".into(), Json::from("Ansible managed"));
+    m.insert("template_path".into(), Json::from(origin.clone()));
+    m.insert("template_fullpath".into(), Json::from(origin));
+    m.insert("template_destpath".into(), Json::from(dest));
+    m
 }
 
 #[cfg(test)]

@@ -54,6 +54,16 @@ impl Scope {
         }
     }
 
+    /// This scope with `data` added as variables that are data (never rendered), as
+    /// the `template` module adds `ansible_managed` and friends.
+    pub fn with_data(&self, data: Map<String, Json>) -> Scope {
+        let mut vars = (*self.inner.vars).clone();
+        let mut raw = self.inner.raw.clone();
+        raw.extend(data.keys().cloned());
+        vars.extend(data);
+        Scope::new(self.inner.env.clone(), vars, raw)
+    }
+
     /// The raw (unrendered) variables.
     pub fn vars(&self) -> &Map<String, Json> {
         &self.inner.vars

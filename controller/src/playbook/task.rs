@@ -375,6 +375,12 @@ fn module_args(known: &Known, v: &Node) -> Result<Value, Diagnostic> {
     match v.to_json() {
         Value::Null => Ok(Value::Object(Map::new())),
         Value::String(s) if free_form => Ok(Value::String(s)),
+        // The whole arguments as one template, rendered on the host.
+        Value::String(s) if dr_agent::template::single_expression(&s).is_some() => {
+            let mut m = Map::new();
+            m.insert(dr_agent::wire::ARGS_TEMPLATE_KEY.into(), Value::String(s));
+            Ok(Value::Object(m))
+        }
         Value::String(s) => super::kv::parse(&s)
             .map(Value::Object)
             .map_err(|m| Diagnostic::new(v.loc.clone(), m)),
@@ -420,7 +426,7 @@ fn check_arg_names(
         return Ok(());
     }
     for name in map.keys() {
-        if accepted.contains(&name.as_str()) {
+        if accepted.contains(&name.as_str()) || name == dr_agent::wire::ARGS_TEMPLATE_KEY {
             continue;
         }
         let loc = node
