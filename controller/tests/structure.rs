@@ -75,6 +75,7 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
         "named named",
         "included included-from-vars",
         "bag 1 2",
+        "action form h1",
         "handler chained",
         "fact from-fact",
     ] {

@@ -243,6 +243,7 @@ pub const ANSIBLE_TASK: &[&str] = &[
 
 /// Task keywords dr runs (`listen` is a handler's).
 pub const TASK_SUPPORTED: &[&str] = &[
+    "action",
     "name",
     "when",
     "loop",

@@ -10,7 +10,7 @@ use super::level::{Level, conditions, delegate_to, mapping, number, refused};
 use super::modules::{self, Known};
 use super::scalar::{bool_of, string_list, text_of};
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::yaml::Node;
+use crate::yaml::{Node, NodeValue};
 
 /// Task keywords dr runs (everything in a task mapping that is not the module).
 pub const KEYWORDS: &[&str] = TASK_SUPPORTED;
@@ -80,8 +80,13 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     let mut explicit = Explicit::default();
     let mut module: Option<(&Node, &Node)> = None;
     let mut extra_args: Option<&Node> = None;
+    let mut action: Option<(Node, Node)> = None;
     for (key, value) in entries {
         let k = key.scalar_text().unwrap_or_default();
+        if k == "action" {
+            action = Some(action_form(key, value)?);
+            continue;
+        }
         if KEYWORDS.contains(&k.as_str()) {
             match k.as_str() {
                 "args" => extra_args = Some(value),
@@ -126,7 +131,44 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         }
         module = Some((key, value));
     }
-    let Some((key, value)) = module else {
+    if let (Some((first, _)), Some((written, _))) = (module, &action) {
+        return Err(Diagnostic::new(
+            written.loc.clone(),
+            format!(
+                "a task has one module, but this one has `{}` and `action`",
+                first.scalar_text().unwrap_or_default()
+            ),
+        ));
+    }
+    if let Some((key, _)) = &action {
+        let name = modules::canonical(key.as_str().unwrap_or_default());
+        if modules::IMPORTS.contains(&name) {
+            return Err(Diagnostic::new(
+                key.loc.clone(),
+                format!(
+                    "`action: {name}` is not supported by dr; write `{name}:` as the task's key"
+                ),
+            ));
+        }
+        if modules::lookup(name).is_none() {
+            return Err(unknown_module(key, key.as_str().unwrap_or_default()));
+        }
+    }
+    if let Some((key, value)) = module {
+        let name = modules::canonical(key.as_str().unwrap_or_default());
+        if let Some(kind) = modules::IMPORTS.iter().find(|i| **i == name) {
+            level.inherit = keywords_as_level(&task, &explicit);
+            return Ok(Parsed::Statement(Box::new(Statement {
+                kind,
+                key,
+                value,
+                args: extra_args,
+                task,
+                level,
+            })));
+        }
+    }
+    let Some((key, value)) = module.or(action.as_ref().map(|(k, v)| (k, v))) else {
         return Err(
             Diagnostic::new(node.loc.clone(), "this task names no module")
                 .with_help("add one module key, e.g. `command: /usr/bin/true`"),
@@ -134,17 +176,6 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     };
     let written = key.scalar_text().unwrap_or_default();
     let name = modules::canonical(&written);
-    if let Some(kind) = modules::IMPORTS.iter().find(|i| **i == name) {
-        level.inherit = keywords_as_level(&task, &explicit);
-        return Ok(Parsed::Statement(Box::new(Statement {
-            kind,
-            key,
-            value,
-            args: extra_args,
-            task,
-            level,
-        })));
-    }
     level.enter(inherit)?;
     let known = modules::lookup(name).ok_or_else(|| unknown_module(key, &written))?;
     let mut args = module_args(&known, value)?;
@@ -221,6 +252,43 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
         timeout: task.timeout,
         ..Inherit::default()
     }
+}
+
+/// `action: copy src=a dest=b` or `action: {module: copy, src: a}`: the module key and
+/// its arguments, as if written `copy: ...`.
+fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
+    let node = |value: NodeValue| Node {
+        value,
+        loc: v.loc.clone(),
+    };
+    if let Some(text) = v.as_str() {
+        let text = text.trim();
+        let (name, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        let args = if rest.trim().is_empty() {
+            NodeValue::Null
+        } else {
+            NodeValue::Str(rest.trim().to_owned())
+        };
+        return Ok((node(NodeValue::Str(name.to_owned())), node(args)));
+    }
+    if let Some(entries) = v.as_map() {
+        let mut name = None;
+        let mut args = Vec::new();
+        for (k, value) in entries {
+            if k.as_str() == Some("module") {
+                name = value.as_str().map(str::to_owned);
+            } else {
+                args.push((k.clone(), value.clone()));
+            }
+        }
+        if let Some(name) = name {
+            return Ok((node(NodeValue::Str(name)), node(NodeValue::Map(args))));
+        }
+    }
+    Err(Diagnostic::new(
+        key.loc.clone(),
+        "`action` takes `module args` or a mapping with `module:`",
+    ))
 }
 
 fn unknown_module(key: &Node, written: &str) -> Diagnostic {
