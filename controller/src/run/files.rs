@@ -77,11 +77,16 @@ fn find(src: &str, sub: &str, task: &Task, playbook_dir: &Path) -> Option<(PathB
         .nth(2)
         .and_then(|file| Path::new(file).parent().map(Path::to_path_buf));
     let mut bases: Vec<PathBuf> = Vec::new();
+    // A role's task looks in the role first (`templates/`, `files/`), wherever in its
+    // `tasks/` the task file is.
+    if let Some(role) = task.vars.get("role_path").and_then(Value::as_str) {
+        bases.push(PathBuf::from(role));
+    }
     if let Some(d) = task_dir {
         if let Some(parent) = d.parent() {
             bases.push(parent.to_path_buf());
         }
-        bases.insert(0, d);
+        bases.insert(bases.len().min(1), d);
     }
     bases.push(playbook_dir.to_path_buf());
     for base in bases {

@@ -72,7 +72,7 @@ impl RunVars {
         vars.extend(inv.host_vars(host));
         vars.extend(play.vars.clone());
         for (file, loc) in &play.vars_files {
-            let path = play.dir.join(file);
+            let path = play.dir.join(self.file_name(file, loc, &vars)?);
             let cached = self.lock_files().get(&path).cloned();
             if let Some(loaded) = cached {
                 vars.extend(loaded);
@@ -105,6 +105,10 @@ impl RunVars {
     pub fn preload(&self, plays: &[&PlaySpec], secrets: &Secrets) -> Result<(), Diagnostic> {
         for play in plays {
             for (file, loc) in &play.vars_files {
+                if file.contains("{{") {
+                    // Named by a template: read per host, when its variables are known.
+                    continue;
+                }
                 let path = play.dir.join(file);
                 if self.lock_files().contains_key(&path) {
                     continue;
@@ -114,6 +118,31 @@ impl RunVars {
             }
         }
         Ok(())
+    }
+
+    /// A `vars_files` entry's name, rendered when it is a template (`vars/{{ env }}.yml`)
+    /// with the variables known so far and the extra vars, as Ansible does.
+    fn file_name(
+        &self,
+        file: &str,
+        loc: &crate::diagnostic::Loc,
+        vars: &Map<String, Value>,
+    ) -> Result<String, Diagnostic> {
+        if !file.contains("{{") {
+            return Ok(file.to_owned());
+        }
+        let mut known = vars.clone();
+        known.extend(self.extra.clone());
+        dr_agent::template::Templater::new()
+            .scope(known)
+            .render_string(file)
+            .map_err(|e| {
+                Diagnostic::new(
+                    loc.clone(),
+                    format!("cannot render the vars file name `{file}`: {e}"),
+                )
+                .with_help("a vars file name may use inventory, play and extra vars")
+            })
     }
 
     fn lock_files(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Map<String, Value>>> {
