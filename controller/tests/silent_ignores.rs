@@ -279,3 +279,27 @@ fn run_once_runs_once_per_serial_batch() {
     made.sort();
     assert_eq!(made, ["once-a-a+b", "once-c-c"]);
 }
+
+#[test]
+fn a_destructive_step_in_a_templated_include_is_never_run_unconfirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play(
+        "  vars:\n    kind: rebuild\n  tasks:\n    - command: touch before\n    - include_tasks: \"{{ kind }}.yml\"\n",
+    );
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            ("p.yml", &p),
+            (
+                "rebuild.yml",
+                "- name: wipe and rebuild\n  postgres_replica:\n    data_dir: /nonexistent/dr-test\n    primary_host: 127.0.0.1\n    replication_user: r\n    destroy_data: true\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stdout_has("was not confirmed before the run");
+    assert!(!dir.path().join("before").exists(), "the play started");
+}

@@ -9,7 +9,7 @@ use crate::dag::Dag;
 use crate::playbook::PlaySpec;
 
 /// Tasks that destroy data or override a safety check, by what their arguments say.
-fn is_destructive(module: &str, args: &Value) -> Option<&'static str> {
+pub fn is_destructive(module: &str, args: &Value) -> Option<&'static str> {
     let truthy = |k: &str| match args.get(k) {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => matches!(s.as_str(), "yes" | "true" | "True") || s.contains("{{"),

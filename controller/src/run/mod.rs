@@ -121,6 +121,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,
+        yes: how.yes,
     });
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
     let mut collector = JsonCollector::new(&dag, masker.clone());

@@ -38,6 +38,8 @@ pub struct NodeJob {
     pub skip_tags: Vec<String>,
     /// `--force-handlers`.
     pub force_handlers: bool,
+    /// `--yes`: destructive steps were agreed to up front.
+    pub yes: bool,
 }
 
 /// Runs node `i` to its end.
@@ -106,6 +108,24 @@ fn build_request(
     }
     let mut tasks = play.tasks.clone();
     super::includes::resolve(play, &mut tasks, &vars).map_err(|d| d.to_string())?;
+    if job.mode == Mode::Apply && !job.yes {
+        // Files named by a templated include were not shown before the run, so a
+        // destructive step in them could not be confirmed: refuse rather than run it.
+        let dynamic = tasks
+            .iter()
+            .flat_map(dr_agent::wire::Task::walk)
+            .filter(|t| t.include_file.is_some())
+            .flat_map(|t| t.block.iter().flat_map(dr_agent::wire::Task::walk));
+        for task in dynamic {
+            if let Some(what) = super::confirm::is_destructive(&task.module, &task.args) {
+                return Err(format!(
+                    "`{}` ({}) {what}, in a file named by a templated include, so it was not confirmed before the run; review it with `dr plan`, then run `dr apply --yes`",
+                    task.name.clone().unwrap_or_else(|| task.module.clone()),
+                    task.location
+                ));
+            }
+        }
+    }
     let all_tasks: Vec<_> = tasks
         .iter()
         .chain(play.handlers.iter())
