@@ -182,6 +182,11 @@ pub struct Task {
     /// `environment:` for command-like modules.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub environment: serde_json::Map<String, Value>,
+    /// The user this task's process runs as when it differs from the play's
+    /// (`become_user` on a `command`/`shell` task, its block or role): started through
+    /// `runuser`, so the agent must run as root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_user: Option<String>,
     /// `diff:` for this task; `None` follows the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<bool>,

@@ -107,16 +107,29 @@ fn play_connection_and_remote_user_are_honoured() {
 }
 
 #[test]
-fn task_become_user_other_than_the_plays_is_refused() {
+fn become_user_switches_commands_and_is_refused_for_other_modules() {
     let dir = tempfile::tempdir().unwrap();
-    let p =
-        play("  tasks:\n    - command: touch x\n      become: true\n      become_user: postgres\n");
+    let p = play(
+        "  tasks:\n    - command: id -un\n      become: true\n      become_user: nobody\n      register: who\n    - copy:\n        content: \"{{ who.stdout }}\"\n        dest: who-{{ inventory_hostname }}\n",
+    );
     write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
     Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
         .run()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("who-h1")).unwrap(),
+        "nobody"
+    );
+
+    let bad = play(
+        "  tasks:\n    - block:\n        - copy: {content: x, dest: x}\n      become: true\n      become_user: postgres\n",
+    );
+    write_tree(dir.path(), &[("bad.yml", &bad)]);
+    Dr::new(dir.path(), &["apply", "bad.yml", "-i", "inv.yml"])
+        .run()
         .code(1)
-        .stderr_has("p.yml:5:7")
-        .stderr_has("dr runs each play on a host as one user");
+        .stderr_has("bad.yml:6:7")
+        .stderr_has("dr switches users only for command and shell");
     assert!(!dir.path().join("x").exists());
 }
 

@@ -254,3 +254,26 @@ fn arguments_given_as_one_template_are_splatted_under_args() {
             .contains("must render to a mapping")
     );
 }
+
+#[test]
+fn a_command_runs_as_its_become_user() {
+    let whoami = task(
+        "command",
+        json!("id -un"),
+        json!({"register": "r", "become_user": "nobody", "ignore_errors": true}),
+    );
+    let ev = events(&request(
+        json!([whoami, debug("{{ r.stdout | default(r.msg) }}")]),
+        json!([]),
+        json!({}),
+    ));
+    let said = messages(&ev);
+    if rustix::process::geteuid().is_root() {
+        assert_eq!(said, ["nobody"]);
+    } else {
+        assert!(
+            said[0].contains("needs the agent to run as root"),
+            "{said:?}"
+        );
+    }
+}

@@ -106,6 +106,7 @@ impl Runner<'_> {
             files: &self.request.files,
             scope,
             environment: &environment,
+            become_user: task.become_user.as_deref(),
             timeout: task
                 .timeout
                 .filter(|t| t.is_finite() && *t > 0.0)

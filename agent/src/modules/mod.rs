@@ -116,6 +116,8 @@ pub struct Context<'a> {
     pub environment: &'a [(String, String)],
     /// The task's `timeout:`; processes still running then are killed.
     pub timeout: Option<std::time::Duration>,
+    /// The user the task's process runs as, when it is not the agent's (`become_user`).
+    pub become_user: Option<&'a str>,
 }
 
 /// The result of one module call (check or apply), before the engine adds task keywords.

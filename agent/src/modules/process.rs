@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
+use std::process::Stdio;
 use std::time::SystemTime;
 
 use serde::Deserialize;
@@ -148,17 +148,24 @@ struct Run {
 impl Action for Run {
     fn apply(self: Box<Self>, ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
         let Run { invocation, spec } = *self;
+        if let Some(user) = ctx.become_user
+            && !super::hostcmd::is_root()
+        {
+            return Err(ModuleError::Failed(format!(
+                "`become_user: {user}` needs the agent to run as root: set `become: true` on the play, or log in as root"
+            )));
+        }
         let mut process = match &invocation {
             Invocation::Argv(argv) => {
                 let Some((program, rest)) = argv.split_first() else {
                     return Err(ModuleError::Failed("no command given".into()));
                 };
-                let mut p = Process::new(program);
+                let mut p = super::hostcmd::command_as(ctx.become_user, program);
                 p.args(rest);
                 p
             }
             Invocation::Shell { shell, line } => {
-                let mut p = Process::new(shell);
+                let mut p = super::hostcmd::command_as(ctx.become_user, shell);
                 p.arg("-c").arg(line);
                 p
             }

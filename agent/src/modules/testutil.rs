@@ -51,6 +51,7 @@ impl Harness {
             scope: &self.scope,
             environment: &self.environment,
             timeout: None,
+            become_user: None,
         }
     }
 

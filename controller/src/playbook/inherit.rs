@@ -39,9 +39,11 @@ pub struct Inherit {
     pub timeout: Option<f64>,
     /// The user tasks run as after escalation at this level (`None` = no `become`).
     pub become_now: Option<String>,
-    /// The same for the play: the one user the whole node runs as (the agent runs under
-    /// `sudo -n -u USER` or not at all), so no level may ask for another.
+    /// The same for the play: the user the node's agent runs as (under `sudo -n -u USER`,
+    /// or the login user).
     pub play_become: Option<String>,
+    /// Where the level that set `become_now` asked for it.
+    pub become_loc: Option<Loc>,
     /// The role the tasks belong to.
     pub role: Option<RoleRef>,
 }
@@ -75,6 +77,7 @@ impl Inherit {
         out.run_once = inner.run_once.or(self.run_once);
         out.timeout = inner.timeout.or(self.timeout);
         out.become_now = inner.become_now.clone();
+        out.become_loc = inner.become_loc.clone().or_else(|| self.become_loc.clone());
         if inner.role.is_some() {
             out.role = inner.role.clone();
         }
@@ -161,9 +164,9 @@ pub struct Become {
 }
 
 impl Become {
-    /// The effective escalation inside a level with these keywords, below `parent`;
-    /// refused where it differs from the play's (dr runs a node as one user).
-    pub fn resolve(&self, parent: &Inherit) -> Result<Option<String>, Diagnostic> {
+    /// The effective escalation inside a level with these keywords, below `parent`, and
+    /// where it was asked for.
+    pub fn resolve(&self, parent: &Inherit) -> (Option<String>, Option<Loc>) {
         let on = match &self.on {
             Some((b, _)) => *b,
             None => parent.become_now.is_some(),
@@ -175,29 +178,49 @@ impl Become {
                 .clone()
                 .unwrap_or_else(|| "root".to_owned()),
         };
-        let now = on.then_some(user);
-        if now != parent.play_become {
-            let loc = self
-                .on
-                .as_ref()
-                .map(|(_, l)| l)
-                .or(self.user.as_ref().map(|(_, l)| l));
-            if let Some(loc) = loc {
-                let runs = |b: &Option<String>| match b {
-                    Some(u) => format!("as `{u}` (become)"),
-                    None => "as the login user (no become)".to_owned(),
-                };
-                return Err(Diagnostic::new(
-                    loc.clone(),
-                    format!(
-                        "this asks to run {}, but the play runs {}; dr runs each play on a host as one user",
-                        runs(&now),
-                        runs(&parent.play_become)
-                    ),
-                )
-                .with_help("set `become`/`become_user` on the play, or move these tasks to a play of their own"));
-            }
-        }
-        Ok(now)
+        let loc = self
+            .on
+            .as_ref()
+            .map(|(_, l)| l.clone())
+            .or(self.user.as_ref().map(|(_, l)| l.clone()))
+            .or_else(|| parent.become_loc.clone());
+        (on.then_some(user), loc)
     }
+}
+
+/// Modules that can run as another user than the play's: the agent starts their process
+/// through `runuser` (it must run as root for that).
+const USER_SWITCHING: &[&str] = &["command", "shell"];
+
+/// The user a `module` task runs as when it differs from the play's (`become_user` on the
+/// task, its block or role); refused for modules that cannot switch users.
+pub fn task_user(inherit: &Inherit, module: &str) -> Result<Option<String>, Diagnostic> {
+    if inherit.become_now == inherit.play_become {
+        return Ok(None);
+    }
+    if let Some(user) = &inherit.become_now
+        && USER_SWITCHING.contains(&module)
+    {
+        return Ok(Some(user.clone()));
+    }
+    let runs = |b: &Option<String>| match b {
+        Some(u) => format!("as `{u}` (become)"),
+        None => "as the login user (no become)".to_owned(),
+    };
+    let loc = inherit
+        .become_loc
+        .clone()
+        .unwrap_or_else(|| Loc::new("".into(), 0, 0));
+    Err(Diagnostic::new(
+        loc,
+        format!(
+            "this asks to run `{module}` {}, but the play runs {}; dr switches users only for {}",
+            runs(&inherit.become_now),
+            runs(&inherit.play_become),
+            USER_SWITCHING.join(" and ")
+        ),
+    )
+    .with_help(
+        "set `become`/`become_user` on the play, or move these tasks to a play of their own",
+    ))
 }

@@ -51,7 +51,7 @@ impl Level {
     /// Enters this level below `parent`: the inherited settings inside it.
     pub fn enter(&self, parent: &Inherit) -> Result<Inherit, Diagnostic> {
         let mut inner = parent.with(&self.inherit);
-        inner.become_now = self.become_.resolve(parent)?;
+        (inner.become_now, inner.become_loc) = self.become_.resolve(parent);
         Ok(inner)
     }
 }

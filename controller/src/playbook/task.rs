@@ -176,7 +176,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     };
     let written = key.scalar_text().unwrap_or_default();
     let name = modules::canonical(&written);
-    level.enter(inherit)?;
+    task.become_user = super::inherit::task_user(&level.enter(inherit)?, name)?;
     let known = modules::lookup(name).ok_or_else(|| unknown_module(key, &written))?;
     let mut args = module_args(&known, value)?;
     if let Some(extra) = extra_args {
