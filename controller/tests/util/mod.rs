@@ -198,7 +198,8 @@ pub fn assert_fresh_agent() {
             let meta = entry.metadata().expect("metadata");
             // Unit-test files are not part of the binary, so editing one relinks nothing.
             let name = entry.file_name().to_string_lossy().into_owned();
-            let test_only = name == "tests.rs" || name.ends_with("_tests.rs");
+            // (`tests.rs`, `*_tests.rs`, `testutil.rs`, `pgtest.rs`: all `#[cfg(test)]`).
+            let test_only = name.contains("test");
             if meta.is_dir() {
                 stack.push(entry.path());
             } else if !test_only && meta.modified().expect("mtime") > built {
