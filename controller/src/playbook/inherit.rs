@@ -87,14 +87,7 @@ impl Inherit {
     /// Applies the inherited keywords to a parsed task whose own keywords are in `own`
     /// (the keywords the task set explicitly win).
     pub fn apply(&self, task: &mut Task, own: &Explicit) {
-        let mut when = self.when.clone();
-        when.append(&mut task.when);
-        task.when = when;
-        for t in &self.tags {
-            if !task.tags.contains(t) {
-                task.tags.push(t.clone());
-            }
-        }
+        self.apply_when_and_tags(task);
         for (k, v) in &self.vars {
             task.vars.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -139,6 +132,21 @@ impl Inherit {
         }
         if !own.run_once && self.run_once == Some(true) {
             task.when.insert(0, super::task::RUN_ONCE.to_owned());
+        }
+    }
+}
+
+impl Inherit {
+    /// The enclosing conditions before the task's own, the enclosing tags added to its own
+    /// (all an include node takes from its enclosing levels).
+    pub fn apply_when_and_tags(&self, task: &mut Task) {
+        let mut when = self.when.clone();
+        when.append(&mut task.when);
+        task.when = when;
+        for t in &self.tags {
+            if !task.tags.contains(t) {
+                task.tags.push(t.clone());
+            }
         }
     }
 }

@@ -114,15 +114,7 @@ impl<'a> Builder<'a> {
         dir: &Path,
         inherit: &Inherit,
     ) -> Result<Vec<Task>, Diagnostic> {
-        if v.is_null() {
-            return Ok(Vec::new());
-        }
-        let items = v.as_seq().ok_or_else(|| {
-            Diagnostic::new(
-                v.loc.clone(),
-                format!("a task list must be a list, found {}", v.kind()),
-            )
-        })?;
+        let items = list_of(v, "a task list")?;
         let mut out = Vec::new();
         for item in items {
             match task::parse(item, inherit)? {
@@ -304,15 +296,7 @@ impl<'a> Builder<'a> {
 
     /// The play's `roles:` section.
     pub fn roles_section(&mut self, v: &Node, inherit: &Inherit) -> Result<Vec<Task>, Diagnostic> {
-        if v.is_null() {
-            return Ok(Vec::new());
-        }
-        let items = v.as_seq().ok_or_else(|| {
-            Diagnostic::new(
-                v.loc.clone(),
-                format!("`roles` must be a list, found {}", v.kind()),
-            )
-        })?;
+        let items = list_of(v, "`roles`")?;
         let mut out = Vec::new();
         for item in items {
             out.extend(self.role_entry(item, inherit, None)?);
@@ -472,19 +456,25 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The items of a list node (`null` is empty); `what` names it in the error.
+fn list_of<'n>(v: &'n Node, what: &str) -> Result<&'n [Node], Diagnostic> {
+    if v.is_null() {
+        return Ok(&[]);
+    }
+    v.as_seq().ok_or_else(|| {
+        Diagnostic::new(
+            v.loc.clone(),
+            format!("{what} must be a list, found {}", v.kind()),
+        )
+    })
+}
+
 /// The include node: the statement's own `when`, `loop`, tags and vars, the tasks inside.
 fn include_node(st: &Statement<'_>, inherit: &Inherit, tasks: Vec<Task>) -> Task {
     let mut node = st.task.clone();
     node.kind = TaskKind::Include;
     node.module = st.kind.to_owned();
-    let mut when = inherit.when.clone();
-    when.append(&mut node.when);
-    node.when = when;
-    for t in &inherit.tags {
-        if !node.tags.contains(t) {
-            node.tags.push(t.clone());
-        }
-    }
+    inherit.apply_when_and_tags(&mut node);
     if node.name.is_none() {
         let args = st.value.to_json();
         let target = st.value.scalar_text().or_else(|| {

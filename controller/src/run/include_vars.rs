@@ -139,27 +139,13 @@ fn dir_files(dir: &Path, args: &Value) -> Result<Vec<PathBuf>, String> {
         Value::String(s) => s.parse().ok(),
         _ => None,
     });
-    let extensions: Vec<String> = match args.get("extensions") {
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => vec!["yaml".into(), "yml".into(), "json".into()],
-    };
+    let extensions = strings(args.get("extensions"))
+        .unwrap_or_else(|| vec!["yaml".into(), "yml".into(), "json".into()]);
     let matching = match args.get("files_matching").and_then(Value::as_str) {
         Some(re) => Some(Regex::new(re).map_err(|e| format!("`files_matching`: {e}"))?),
         None => None,
     };
-    let ignore: Vec<String> = match args.get("ignore_files") {
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::String(s)) => vec![s.clone()],
-        _ => Vec::new(),
-    };
+    let ignore = strings(args.get("ignore_files")).unwrap_or_default();
     let mut out = Vec::new();
     walk(dir, 1, depth.filter(|d| *d > 0), &mut |path: &Path| {
         let name = path
@@ -176,6 +162,20 @@ fn dir_files(dir: &Path, args: &Value) -> Result<Vec<PathBuf>, String> {
         }
     });
     Ok(out)
+}
+
+/// A string or a list of strings.
+fn strings(v: Option<&Value>) -> Option<Vec<String>> {
+    match v? {
+        Value::Array(list) => Some(
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Value::String(s) => Some(vec![s.clone()]),
+        _ => None,
+    }
 }
 
 fn walk(dir: &Path, level: u64, max: Option<u64>, found: &mut dyn FnMut(&Path)) {
