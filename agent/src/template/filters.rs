@@ -32,6 +32,25 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_test("failure", |v: Value| flag(&v, "failed"));
     env.add_test("changed", |v: Value| flag(&v, "changed"));
     env.add_test("skipped", |v: Value| flag(&v, "skipped"));
+    // Ansible's `contains` test: `list is contains(x)` (the container first, unlike `in`).
+    env.add_test("contains", contains);
+}
+
+/// `container is contains(item)`: a substring, a list item or a mapping key.
+fn contains(container: Value, item: Value) -> bool {
+    if let Some(s) = container.as_str() {
+        return s.contains(
+            item.as_str()
+                .map_or_else(|| item.to_string(), str::to_owned)
+                .as_str(),
+        );
+    }
+    if container.kind() == minijinja::value::ValueKind::Map {
+        return container.get_item(&item).is_ok_and(|v| !v.is_undefined());
+    }
+    container
+        .try_iter()
+        .is_ok_and(|mut items| items.any(|v| v == item))
 }
 
 fn flag(v: &Value, key: &str) -> bool {

@@ -272,3 +272,23 @@ fn hostvars_render_in_their_own_host_context() {
         "db02.lan db02.lan"
     );
 }
+
+#[test]
+fn contains_test_as_ansible() {
+    let t = crate::template::Templater::new();
+    let scope = t.scope(
+        serde_json::json!({"l": ["a", "b"], "m": {"k": 1}, "s": "hello"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    for (expr, want) in [
+        ("l is contains('a')", true),
+        ("l is contains('z')", false),
+        ("m is contains('k')", true),
+        ("s is contains('ell')", true),
+        ("s is not contains('x')", true),
+    ] {
+        assert_eq!(scope.eval_bool(expr).ok(), Some(want), "{expr}");
+    }
+}
