@@ -207,6 +207,11 @@ pub struct Task {
     /// result. The controller ships one child block per file name it could resolve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_file: Option<String>,
+    /// `ignore_unreachable`: for the controller, which connects once per play and host, so
+    /// it honours this only when every task of the play has it (the agent never sees an
+    /// unreachable host).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_unreachable: bool,
     /// Added by the controller, not written by the user (the handler flushes Ansible runs
     /// after each section of a play): runs without events or counts.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

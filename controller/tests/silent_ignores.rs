@@ -316,3 +316,32 @@ fn a_destructive_step_in_a_templated_include_is_never_run_unconfirmed() {
         .stdout_has("was not confirmed before the run");
     assert!(!dir.path().join("before").exists(), "the play started");
 }
+
+#[test]
+fn ignore_unreachable_on_the_whole_play_lets_the_run_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = "all:\n  hosts:\n    gone: {ansible_host: 127.0.0.1, ansible_port: 1}\n    here: {ansible_connection: local}\n";
+    let book = concat!(
+        "- hosts: gone\n  gather_facts: false\n  tasks:\n    - command: pg_ctl stop\n      ignore_unreachable: true\n",
+        "- hosts: here\n  gather_facts: false\n  tasks:\n    - command: touch went-on\n",
+    );
+    write_tree(dir.path(), &[("inv.yml", inv), ("p.yml", book)]);
+    Dr::new(
+        dir.path(),
+        &["apply", "p.yml", "-i", "inv.yml", "--connect-timeout", "2"],
+    )
+    .run()
+    .code(0)
+    .stdout_has("unreachable, ignored");
+    assert!(dir.path().join("went-on").exists());
+
+    let partial = play(
+        "  tasks:\n    - command: 'true'\n      ignore_unreachable: true\n    - command: 'true'\n",
+    );
+    write_tree(dir.path(), &[("partial.yml", &partial)]);
+    Dr::new(dir.path(), &["graph", "partial.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("partial.yml:4:7")
+        .stderr_has("on some tasks of a play only");
+}

@@ -90,6 +90,14 @@ impl TextPrinter {
                             self.masker.mask(r)
                         );
                     }
+                    Outcome::UnreachableIgnored(r) => {
+                        let _ = writeln!(
+                            out,
+                            "{} {host} {play}: unreachable, ignored (`ignore_unreachable`): {}",
+                            self.paint.dim("○"),
+                            self.masker.mask(r)
+                        );
+                    }
                     other => {
                         let reason = self
                             .masker

@@ -37,6 +37,8 @@ pub struct Inherit {
     pub run_once: Option<bool>,
     /// `timeout` default.
     pub timeout: Option<f64>,
+    /// `ignore_unreachable` default.
+    pub ignore_unreachable: Option<bool>,
     /// The user tasks run as after escalation at this level (`None` = no `become`).
     pub become_now: Option<String>,
     /// The same for the play: the user the node's agent runs as (under `sudo -n -u USER`,
@@ -76,6 +78,7 @@ impl Inherit {
         out.no_log = inner.no_log.or(self.no_log);
         out.run_once = inner.run_once.or(self.run_once);
         out.timeout = inner.timeout.or(self.timeout);
+        out.ignore_unreachable = inner.ignore_unreachable.or(self.ignore_unreachable);
         out.become_now = inner.become_now.clone();
         out.become_loc = inner.become_loc.clone().or_else(|| self.become_loc.clone());
         if inner.role.is_some() {
@@ -130,6 +133,11 @@ impl Inherit {
         if task.timeout.is_none() {
             task.timeout = self.timeout;
         }
+        if !own.ignore_unreachable
+            && let Some(b) = self.ignore_unreachable
+        {
+            task.ignore_unreachable = b;
+        }
         if !own.run_once && self.run_once == Some(true) {
             task.when.insert(0, super::task::RUN_ONCE.to_owned());
         }
@@ -160,6 +168,8 @@ pub struct Explicit {
     pub no_log: bool,
     /// `run_once` was written on the task.
     pub run_once: bool,
+    /// `ignore_unreachable` was written on the task.
+    pub ignore_unreachable: bool,
 }
 
 /// A level's own privilege keywords (`become`, `become_user`, `become_method`).

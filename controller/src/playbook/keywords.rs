@@ -80,6 +80,7 @@ pub const PLAY_SUPPORTED: &[&str] = &[
     "force_handlers",
     "run_once",
     "timeout",
+    "ignore_unreachable",
     "after",
     "rto_target",
 ];
@@ -135,6 +136,7 @@ pub const ROLE_SUPPORTED: &[&str] = &[
     "timeout",
     "delegate_to",
     "any_errors_fatal",
+    "ignore_unreachable",
 ];
 
 /// Every keyword of a block.
@@ -194,6 +196,7 @@ pub const BLOCK_SUPPORTED: &[&str] = &[
     "timeout",
     "delegate_to",
     "any_errors_fatal",
+    "ignore_unreachable",
 ];
 
 /// Every keyword of a task (besides the module and `with_<lookup>` loops).
@@ -273,6 +276,7 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "diff",
     "timeout",
     "any_errors_fatal",
+    "ignore_unreachable",
 ];
 
 /// `loop_control` keys Ansible defines; dr runs them all.

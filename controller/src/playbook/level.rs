@@ -34,6 +34,7 @@ impl Level {
             "no_log" => inherit.no_log = Some(bool_of(v, k)?),
             "run_once" => inherit.run_once = Some(bool_of(v, k)?),
             "timeout" => inherit.timeout = Some(number(v, k)?),
+            "ignore_unreachable" => inherit.ignore_unreachable = Some(bool_of(v, k)?),
             "become" => self.become_.on = Some((bool_of(v, k)?, key.loc.clone())),
             "become_user" => self.become_.user = Some((text_of(v, k)?, key.loc.clone())),
             "become_method" => become_method(v)?,

@@ -66,6 +66,7 @@ pub fn parse(
         role_defaults: Map::new(),
         role_vars: Map::new(),
         force_handlers: false,
+        ignore_unreachable: false,
         order: HostOrder::Inventory,
         dynamic_includes: Vec::new(),
         role_search: search.clone(),
@@ -289,8 +290,35 @@ pub fn parse(
     play.tasks = tasks;
     play.handlers = builder.role_handlers;
     play.handlers.extend(own_handlers);
+    play.ignore_unreachable = whole_play_ignores_unreachable(&play, node)?;
     play.role_defaults = builder.role_defaults;
     play.role_vars = builder.role_vars;
     play.dynamic_includes = builder.dynamic;
     Ok(play)
+}
+
+/// dr connects once per play and host, so `ignore_unreachable` is honoured for a whole
+/// node: every task of the play must have it (set on the play, or on each task).
+fn whole_play_ignores_unreachable(play: &PlaySpec, node: &Node) -> Result<bool, Diagnostic> {
+    let tasks: Vec<&Task> = play
+        .tasks
+        .iter()
+        .chain(&play.handlers)
+        .flat_map(Task::walk)
+        .filter(|t| t.kind == dr_agent::wire::TaskKind::Module && !t.implicit)
+        .collect();
+    let ignoring = tasks.iter().filter(|t| t.ignore_unreachable).count();
+    if ignoring == 0 {
+        return Ok(false);
+    }
+    if let Some(first) = tasks.iter().find(|t| t.ignore_unreachable)
+        && ignoring < tasks.len()
+    {
+        return Err(Diagnostic::new(
+            super::tasks::loc_of(&first.location, node),
+            "`ignore_unreachable` on some tasks of a play only is not supported by dr",
+        )
+        .with_help("dr connects once per play and host: set `ignore_unreachable: true` on the play (with `gather_facts: false` if only the tasks should ignore it), or move these tasks to a play of their own"));
+    }
+    Ok(true)
 }

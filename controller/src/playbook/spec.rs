@@ -58,6 +58,9 @@ pub struct PlaySpec {
     pub role_vars: Map<String, Value>,
     /// `force_handlers:`.
     pub force_handlers: bool,
+    /// Every task of the play has `ignore_unreachable` (or the play does): a host that
+    /// cannot be reached does not fail the play, and the plays after it go on.
+    pub ignore_unreachable: bool,
     /// `order:` of the play's hosts.
     pub order: HostOrder,
     /// Templated `include_tasks`, resolved per host when its request is built.

@@ -250,6 +250,9 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
             .run_once
             .then(|| task.when.first().map(String::as_str) == Some(RUN_ONCE)),
         timeout: task.timeout,
+        ignore_unreachable: explicit
+            .ignore_unreachable
+            .then_some(task.ignore_unreachable),
         ..Inherit::default()
     }
 }
@@ -349,6 +352,10 @@ fn apply_keyword(
             }
         }
         "timeout" => task.timeout = Some(number(v, "timeout")?),
+        "ignore_unreachable" => {
+            task.ignore_unreachable = bool_of(v, k)?;
+            explicit.ignore_unreachable = true;
+        }
         _ => {
             return Err(Diagnostic::new(
                 key.loc.clone(),

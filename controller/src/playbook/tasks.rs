@@ -619,7 +619,7 @@ fn strip_ext(name: &str) -> String {
 }
 
 /// The location of a task, as a `Loc` (for errors found after parsing).
-fn loc_of(location: &str, fallback: &Node) -> Loc {
+pub(super) fn loc_of(location: &str, fallback: &Node) -> Loc {
     let mut parts = location.rsplitn(3, ':');
     let col = parts.next().and_then(|c| c.parse().ok());
     let line = parts.next().and_then(|l| l.parse().ok());

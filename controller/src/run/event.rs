@@ -18,6 +18,9 @@ pub enum Outcome {
     },
     /// The host could not be reached, or the agent could not run.
     Unreachable(String),
+    /// The host could not be reached, and the play says `ignore_unreachable`: the plays
+    /// after it go on.
+    UnreachableIgnored(String),
     /// Not run because a node it depends on did not succeed.
     Skipped(String),
     /// Not run because the operator interrupted the run.
@@ -27,7 +30,7 @@ pub enum Outcome {
 impl Outcome {
     /// True when dependents may run.
     pub fn succeeded(&self) -> bool {
-        matches!(self, Outcome::Ok(_))
+        matches!(self, Outcome::Ok(_) | Outcome::UnreachableIgnored(_))
     }
 
     /// A short word for summaries and the journal.
@@ -36,6 +39,7 @@ impl Outcome {
             Outcome::Ok(_) => "ok",
             Outcome::Failed { .. } => "failed",
             Outcome::Unreachable(_) => "unreachable",
+            Outcome::UnreachableIgnored(_) => "unreachable_ignored",
             Outcome::Skipped(_) => "skipped",
             Outcome::Interrupted => "interrupted",
         }
@@ -53,7 +57,9 @@ impl Outcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Outcome::Failed { error, .. } => Some(error),
-            Outcome::Unreachable(r) | Outcome::Skipped(r) => Some(r),
+            Outcome::Unreachable(r) | Outcome::UnreachableIgnored(r) | Outcome::Skipped(r) => {
+                Some(r)
+            }
             Outcome::Ok(_) => None,
             Outcome::Interrupted => Some("interrupted"),
         }

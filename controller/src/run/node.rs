@@ -73,6 +73,7 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
     let result = job.transport.run(&node.host, &conn, request, tx).await;
     let finished = relay.await.ok().flatten();
     match (result, finished) {
+        (Err(e), _) if play.ignore_unreachable => Outcome::UnreachableIgnored(e.to_string()),
         (Err(e), _) => Outcome::Unreachable(e.to_string()),
         (Ok(()), Some((stats, None))) => Outcome::Ok(stats),
         (Ok(()), Some((stats, Some(error)))) => Outcome::Failed { stats, error },
