@@ -9,13 +9,18 @@ the roles path, `output_dir` set, the target's `aliases` honoured. The same play
 
 Everything this needs lives under target/ (gitignored): the venv target/ansible-venv (created
 and pinned to ansible-core 2.19.14), the sdist and its unpacked targets in
-target/ansible-core-sdist/. Only localhost is ever touched. Targets that change the machine
+target/ansible-core-sdist/. Only localhost is ever touched: each run has its own network
+namespace with loopback only (unshare -n, where allowed). Targets that change the machine
 (`destructive`, or adding users and groups) run only with --allow-destructive; targets that
 need the network, systemd, ssh, a container runtime, Windows or a cloud are skipped, each with
 its reason.
 
-Targets driven by runme.sh (a shell script calling ansible-playbook with its own checks) are
-not run: they are listed as "script" with the playbooks the script runs.
+Targets driven only by runme.sh (a shell script calling ansible-playbook, often grepping its
+output) run as ansible-test runs them: `./runme.sh` in a fresh copy of the target (and the targets
+it needs) under the run's work dir, with ansible-test's environment. For dr the same script runs
+with shim/ansible-playbook first on PATH, which turns each ansible-playbook call into
+`dr apply --yes` (`dr plan` for --check) and refuses options dr has no equivalent for. They are
+reported in their own table and summary line, apart from the role targets' percentage.
 
 Build dr first: cargo build -p dr -p dr-agent
 Example: tests/ansible-targets/run.py --jobs 4 --json target/ansible-targets.json
@@ -63,6 +68,14 @@ OUTSIDE_MODULES = {
 # Targets that add users or groups change the machine even when not marked `destructive`
 # (ansible's CI runs them in throwaway VMs): `file` leaves user test2 behind even when it passes.
 MACHINE_MODULES = {"user", "group"}
+# The same, for commands in a script target's shell scripts.
+OUTSIDE_COMMANDS = [
+    (r"\bpip3?\s+install\b|-m\s+pip\s+install\b|\bvirtualenv\.sh\b", "network (package index)"),
+    (r"\bansible-galaxy\b.*\binstall\b", "network (Galaxy)"),
+    (r"\b(apt-get|apt|dnf|yum|zypper)\s+(-\S+\s+)*install\b", "network (package repository)"),
+]
+MACHINE_COMMANDS = r"\b(useradd|userdel|groupadd|adduser|usermod)\b"
+SHIM = Path(__file__).resolve().parent / "shim"
 
 
 def log(msg):
@@ -106,6 +119,32 @@ def ensure_targets():
         tar.extractall(scratch, members=[m for m in members if m.name], filter="data")
     scratch.rename(targets)
     return targets
+
+
+def ensure_locale():
+    """The locale environment ansible-test gives scripts: LC_ALL=en_US.UTF-8 (`tags` sets it too,
+    and Ansible will not start without it), else C.UTF-8. When the system lacks en_US.UTF-8 it
+    is compiled into the cache and found through LOCPATH: installing it would change the machine."""
+    if {"en_US.utf8", "en_US.UTF-8"} & set(subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout.split()):
+        return {"LC_ALL": "en_US.UTF-8"}
+    locpath = SDIST_CACHE / "locale"
+    if not (locpath / "en_US.UTF-8").is_dir() and shutil.which("localedef"):
+        locpath.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["localedef", "-i", "en_US", "-f", "UTF-8", locpath / "en_US.UTF-8"], capture_output=True)
+    if (locpath / "en_US.UTF-8").is_dir():
+        return {"LC_ALL": "en_US.UTF-8", "LOCPATH": str(locpath)}
+    return {"LC_ALL": "C.UTF-8"}
+
+
+def network_jail():
+    """A prefix running a command in its own network namespace, loopback only: scripts name other
+    hosts (`-i fake,`, `host1,host2`, inventories of one/two/three) and whatever either tool tries
+    with them, nothing past this machine is reachable. [] when unshare is not allowed here."""
+    for prefix in (["unshare", "-n"], ["unshare", "--map-current-user", "-n"]):
+        if shutil.which("unshare") and subprocess.run(prefix + ["true"], capture_output=True).returncode == 0:
+            return prefix + ["sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "sh"]
+    log("warning: `unshare -n` is not allowed here: runs share the machine's network")
+    return []
 
 
 def host_platforms():
@@ -171,6 +210,49 @@ def script_summary(runme):
     return books, simple
 
 
+def machine_reason(files, base, args):
+    """Why these task files and scripts reach past localhost or change the machine, or None."""
+    for f in files:
+        if f.is_symlink() or not f.is_file():
+            continue
+        where = f.relative_to(base)
+        if f.suffix in (".yml", ".yaml"):
+            for module in task_keys(f.read_text(errors="replace")):
+                if module in OUTSIDE_MODULES:
+                    return f"needs {OUTSIDE_MODULES[module]}: `{module}` in {where}"
+                if module in MACHINE_MODULES and not args.allow_destructive:
+                    return f"changes the machine: `{module}` in {where}"
+        elif f.suffix == ".sh":
+            text = f.read_text(errors="replace")
+            for pattern, what in OUTSIDE_COMMANDS:
+                if m := re.search(pattern, text):
+                    return f"needs {what}: `{m.group(0)}` in {where}"
+            if (m := re.search(MACHINE_COMMANDS, text)) and not args.allow_destructive:
+                return f"changes the machine: `{m.group(0)}` in {where}"
+    return None
+
+
+def needed_targets(name, targets):
+    """NAME and the targets it needs, as ansible-test copies them: `needs/target/` and `setup/`
+    aliases, transitively, and targets its symlinks point into."""
+    need, seen = [name], []
+    while need:
+        t = need.pop()
+        if t in seen or not (targets / t).is_dir():
+            continue
+        seen.append(t)
+        alias_file = targets / t / "aliases"
+        for a in alias_file.read_text().split() if alias_file.exists() else []:
+            if a.startswith(("needs/target/", "setup/always/", "setup/once/")):
+                need.append(a.split("/", 2)[2])
+        for f in (targets / t).rglob("*"):
+            if f.is_symlink():
+                real = Path(os.path.realpath(f))
+                if real.is_relative_to(targets.resolve()):
+                    need.append(real.relative_to(targets.resolve()).parts[0])
+    return seen
+
+
 def classify(name, targets, args, platforms):
     """(kind, detail, aliases): kind is run, skip, script or absent."""
     d = targets / name
@@ -206,25 +288,30 @@ def classify(name, targets, args, platforms):
     if reason:
         return "skip", reason, aliases
     if not (d / "tasks" / "main.yml").exists():
-        if (d / "runme.sh").exists():
-            books, simple = script_summary(d / "runme.sh")
-            how = "playbooks only" if simple else "checks output"
-            return "script", f"script target (runme.sh, {how}): {', '.join(books) or 'no playbook'}", aliases
-        return "skip", "no tasks/main.yml and no runme.sh", aliases
-    for f in sorted((d / "tasks").rglob("*.y*ml")):
-        for module in task_keys(f.read_text(errors="replace")):
-            if module in OUTSIDE_MODULES:
-                return "skip", f"needs {OUTSIDE_MODULES[module]}: `{module}` in {f.relative_to(d)}", aliases
-            if module in MACHINE_MODULES and not args.allow_destructive:
-                return "skip", f"changes the machine: `{module}` in {f.relative_to(d)}", aliases
-    # ansible-test would run runme.sh when a target has both; we can only run the role.
+        if not (d / "runme.sh").exists():
+            return "skip", "no tasks/main.yml and no runme.sh", aliases
+        # A script may run any playbook, role or script in the targets it copies: scan them all.
+        files = [f for t in needed_targets(name, targets) for f in sorted((targets / t).rglob("*"))]
+        reason = machine_reason(files, targets, args)
+        if reason:
+            return "skip", reason, aliases
+        setup = [a for a in aliases if a.startswith("setup/")]
+        if setup:
+            return "skip", f"{setup[0]} (setup targets are not run before scripts here)", aliases
+        books, simple = script_summary(d / "runme.sh")
+        how = "playbooks only" if simple else "checks output"
+        return "script", f"script target (runme.sh, {how}): {', '.join(books) or 'no playbook'}", aliases
+    reason = machine_reason(sorted((d / "tasks").rglob("*.y*ml")), d, args)
+    if reason:
+        return "skip", reason, aliases
+    # ansible-test would run runme.sh when a target has both; we run the role.
     note = "role (ansible-test runs runme.sh)" if (d / "runme.sh").exists() else "role"
     return "run", note, aliases
 
 
 def run(cmd, cwd, env, timeout):
     """(exit code or None on timeout, stdout, stderr). A timeout kills the whole process group."""
-    p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=subprocess.PIPE,
+    p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
     try:
         out, err = p.communicate(timeout=timeout)
@@ -235,19 +322,42 @@ def run(cmd, cwd, env, timeout):
         return None, out, err
 
 
+def write_inventories(d, python):
+    """ansible-test's inventory, testhost in testgroup, as INI `inventory` (what scripts pass as
+    ../../inventory or $INVENTORY_PATH) and its YAML twin `inventory.yml` (dr reads only YAML;
+    JSON is YAML)."""
+    host = {"ansible_connection": "local", "ansible_pipelining": True, "ansible_python_interpreter": str(python)}
+    inventory = {"all": {"children": {"testgroup": {"hosts": {"testhost": host}}}}}
+    (d / "inventory.yml").write_text(json.dumps(inventory, indent=2) + "\n")
+    (d / "inventory").write_text(f"[testgroup]\ntesthost ansible_connection=local ansible_pipelining=yes "
+                                 f"ansible_python_interpreter={python}\n")
+
+
+def script_workdir(root, tool, name, targets, python):
+    """ansible-test's layout for a script target: integration/{inventory,integration.cfg} and
+    integration/targets/ holding copies of the target and those it needs, so `../../inventory`
+    and `../setup_x` resolve and whatever the script writes stays in the work dir.
+    Returns (work dir, the target's copy)."""
+    d = root / tool
+    integration = d / "integration"
+    for t in needed_targets(name, targets):
+        shutil.copytree(targets / t, integration / "targets" / t, symlinks=True)
+    (d / "output").mkdir()
+    (d / "tmp").mkdir()
+    write_inventories(integration, python)
+    # ansible-test points ANSIBLE_CONFIG at an empty file: an ansible.cfg in the target's
+    # directory is read only when the script sets ANSIBLE_CONFIG itself.
+    (integration / "integration.cfg").write_text("")
+    return d, integration / "targets" / name
+
+
 def workdir(root, tool, name, aliases, targets, python):
     """A fresh directory with the inventory, the playbook, dr.toml and roles/ for one tool."""
     d = root / tool
     (d / "output").mkdir(parents=True)
     (d / "remote_tmp").mkdir()
     (d / "tmp").mkdir()
-    # ansible-test's inventory: testhost in testgroup. JSON is YAML; both tools read this one (dr
-    # does not read INI), and the INI twin is for targets that run `ansible-playbook -i inventory`.
-    host = {"ansible_connection": "local", "ansible_pipelining": True, "ansible_python_interpreter": str(python)}
-    inventory = {"all": {"children": {"testgroup": {"hosts": {"testhost": host}}}}}
-    (d / "inventory.yml").write_text(json.dumps(inventory, indent=2) + "\n")
-    (d / "inventory").write_text(f"[testgroup]\ntesthost ansible_connection=local ansible_pipelining=yes "
-                                 f"ansible_python_interpreter={python}\n")
+    write_inventories(d, python)
     setup = [a.split("/", 2)[2] for a in aliases if a.startswith(("setup/once/", "setup/always/"))]
     # Play vars, as ansible-test sets output_dir. Not -e: extra vars beat `register`, so
     # `-e remote_tmp_dir=...` breaks setup_remote_tmp_dir (`remote_tmp_dir.path` on a string).
@@ -308,10 +418,37 @@ def dr_result(code, out, err):
     return "FAIL", f"exit code {doc.get('exit_code')}"
 
 
+def xtrace(err, runme):
+    """The last command bash traced (`set -x`): under `set -e`, the one that failed. Commands of
+    the script's `trap ... EXIT` run after it and are passed over."""
+    traps = " ".join(re.findall(r"trap\s+'([^']*)'", runme.read_text(errors="replace")))
+    lines = [l for l in err.splitlines() if re.match(r"\++ ", l)]
+    while lines and traps and lines[-1].lstrip("+ ") in traps:
+        lines.pop()
+    return lines[-1] if lines else "no command traced"
+
+
+def script_result(code, out, err, runme, calls):
+    """(status, reason) for a runme.sh run. For dr the reason is its last call's error when that
+    call failed, else the check that failed on output or exit codes of calls that passed."""
+    if code is None:
+        return "FAIL", "timeout"
+    if code == 0:
+        return "pass", ""
+    if calls is None:  # ansible: the failing command, and Ansible's last error if there is one
+        errors = [l.strip() for l in (out + "\n" + err).splitlines() if "ERROR" in l and not l.startswith("+")]
+        return "FAIL", f"exit {code} at `{xtrace(err, runme)}`" + (f": {errors[-1]}" if errors else "")
+    if calls and calls[-1]["exit"] != 0:
+        return "FAIL", calls[-1]["error"]
+    after = f"after `ansible-playbook {' '.join(calls[-1]['argv'])}` passed" if calls else "before any ansible-playbook"
+    return "FAIL", f"script check failed {after}: `{xtrace(err, runme)}`"
+
+
 def run_target(name, kind, detail, aliases, targets, args, ansible_bin):
-    res = {"target": name, "kind": kind, "detail": detail, "aliases": aliases,
-           "ansible": None, "dr": None}
-    if kind != "run":
+    script_only = (targets / name / "runme.sh").exists() and not (targets / name / "tasks" / "main.yml").exists()
+    res = {"target": name, "kind": kind, "section": "script" if script_only else "role", "detail": detail,
+           "aliases": aliases, "ansible": None, "dr": None}
+    if kind not in ("run", "script"):
         return res
     root = Path(tempfile.mkdtemp(prefix=f"dr-ansible-target-{name}-"))
     # ansible-test's settings that change behaviour: handlers run when a play fails (targets
@@ -328,24 +465,52 @@ def run_target(name, kind, detail, aliases, targets, args, ansible_bin):
         for tool in ("ansible", "dr"):
             if tool == "dr" and args.ansible_only:
                 continue
-            d = workdir(root, tool, name, aliases, targets, python)
-            if tool == "ansible":
-                cmd = [ansible_bin / "ansible-playbook", "playbook.yml", "-i", "inventory.yml"]
-            else:
-                cmd = [args.dr, "apply", "playbook.yml", "-i", "inventory.yml", "--yes", "--format", "json",
-                       "--force-handlers"]
             start = time.monotonic()
+            if kind == "script":
+                d, cwd = script_workdir(root, tool, name, targets, python)
+                cmd, timeout = ["./runme.sh"], args.script_timeout
+                # The rest of ansible-test's environment for scripts: no inventory, config or
+                # module path unless the script gives one; the interpreter from the inventory.
+                # No ANSIBLE_ROLES_PATH: scripts set it themselves (`ANSIBLE_ROLES_PATH=../`).
+                run_env = {k: v for k, v in env.items() if k != "ANSIBLE_ROLES_PATH"}
+                run_env.update(ANSIBLE_INVENTORY="/dev/null", ANSIBLE_LIBRARY="/dev/null",
+                               ANSIBLE_CONFIG=str(d / "integration" / "integration.cfg"),
+                               ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_PLAYBOOK_DIR=str(cwd),
+                               ANSIBLE_PYTHON_INTERPRETER="/set/ansible_python_interpreter/in/inventory",
+                               INVENTORY_PATH=str(d / "integration" / "inventory"), **args.locale_env,
+                               # hosts without ansible_connection load the ssh plugin, which
+                               # creates its ControlPath dir (else ~/.ansible/cp) even unused
+                               ANSIBLE_SSH_CONTROL_PATH_DIR=str(d / "tmp" / "cp"))
+                if tool == "dr":
+                    run_env.update(PATH=f"{SHIM}{os.pathsep}{env['PATH']}", DR_SHIM_DR=str(args.dr),
+                                   DR_SHIM_YAML_INVENTORY=str(d / "integration" / "inventory.yml"),
+                                   DR_SHIM_LOG=str(d / "shim.jsonl"))
+            else:
+                d = cwd = workdir(root, tool, name, aliases, targets, python)
+                timeout = args.timeout
+                if tool == "ansible":
+                    cmd = [ansible_bin / "ansible-playbook", "playbook.yml", "-i", "inventory.yml"]
+                else:
+                    cmd = [args.dr, "apply", "playbook.yml", "-i", "inventory.yml", "--yes", "--format", "json",
+                           "--force-handlers"]
+                run_env = dict(env, INVENTORY_PATH=str(d / "inventory"))
             # TMPDIR inside the work dir: what `tempfile` creates goes when the work dir goes,
             # even when a failed run skips the cleanup handler. OUTPUT_DIR and INVENTORY_PATH as
             # ansible-test exports them: targets read them (template writes to "{{ OUTPUT_DIR }}/x",
             # which is /x when it is unset).
-            run_env = dict(env, TMPDIR=str(d / "tmp"), OUTPUT_DIR=str(d / "output"),
-                           INVENTORY_PATH=str(d / "inventory"))
-            code, out, err = run(cmd, d, run_env, args.timeout)
+            run_env.update(TMPDIR=str(d / "tmp"), OUTPUT_DIR=str(d / "output"))
+            code, out, err = run(args.jail + cmd, cwd, run_env, timeout)
             (d / "log.txt").write_text(out + "\n--- stderr ---\n" + err)
-            status, msg = (ansible_result if tool == "ansible" else dr_result)(code, out, err)
+            if kind == "script":
+                shim_log = d / "shim.jsonl"
+                calls = [json.loads(l) for l in shim_log.read_text().splitlines()] if shim_log.exists() else []
+                status, msg = script_result(code, out, err, cwd / "runme.sh", calls if tool == "dr" else None)
+            else:
+                status, msg = (ansible_result if tool == "ansible" else dr_result)(code, out, err)
             res[tool] = {"status": status, "msg": msg, "exit_code": code,
                          "seconds": round(time.monotonic() - start, 1)}
+            if kind == "script" and tool == "dr":
+                res[tool]["calls"] = calls  # every ansible-playbook call: arguments, dr's exit, error
     finally:
         if args.keep:
             res["workdir"] = str(root)
@@ -359,8 +524,6 @@ def cell(res, tool):
         return "-"
     if res["kind"] == "skip":
         return "skip"
-    if res["kind"] == "script":
-        return "script"
     return res[tool]["status"] if res[tool] else "n/a"
 
 
@@ -369,41 +532,47 @@ def trim(s, n=160):
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def report(results, ansible_only):
-    rows = []
-    for r in results:
-        if r["kind"] == "run":
-            why = r["dr"]["msg"] if r["dr"] and r["dr"]["status"] != "pass" else ""
-        else:
-            why = r["detail"]
-        star = " *" if "runme.sh" in r["detail"] and r["kind"] == "run" else ""
-        rows.append((r["target"] + star, cell(r, "ansible"), cell(r, "dr"), trim(why)))
-    w = [max(len(row[i]) for row in rows + [("target", "ansible", "dr", "")]) for i in range(3)]
+def table(results, w):
     print(f"{'target':<{w[0]}} | {'ansible':<{w[1]}} | {'dr':<{w[2]}} | first dr failure / reason")
     print(f"{'-' * w[0]}-+-{'-' * w[1]}-+-{'-' * w[2]}-+-{'-' * 26}")
-    for row in rows:
-        print(f"{row[0]:<{w[0]}} | {row[1]:<{w[1]}} | {row[2]:<{w[2]}} | {row[3]}")
-    if any(row[0].endswith(" *") for row in rows):
+    for r in results:
+        ran = r["kind"] in ("run", "script")
+        why = (r["dr"]["msg"] if r["dr"] and r["dr"]["status"] != "pass" else "") if ran else r["detail"]
+        star = " *" if "runme.sh" in r["detail"] and r["kind"] == "run" else ""
+        print(f"{r['target'] + star:<{w[0]}} | {cell(r, 'ansible'):<{w[1]}} | {cell(r, 'dr'):<{w[2]}} | {trim(why)}")
+
+
+def parity(results, what):
+    good = [r for r in results if r["kind"] in ("run", "script") and r["ansible"]["status"] == "pass"]
+    both = [r for r in good if r["dr"]["status"] == "pass"]
+    pct = 100 * len(both) / len(good) if good else 0.0
+    print(f"of the {len(good)} {what} ansible-playbook passes, dr passes {len(both)} ({pct:.0f}%)")
+
+
+def report(results, ansible_only):
+    roles = [r for r in results if r["section"] == "role"]
+    scripts = [r for r in results if r["section"] == "script"]
+    w = [max([len(r["target"]) + 2 for r in results] + [6]), 7, 6]
+    if roles:
+        print("role targets: a play with `roles: [TARGET]`, run by ansible-playbook and by dr apply")
+        table(roles, w)
+    if any(r["kind"] == "run" and "runme.sh" in r["detail"] for r in roles):
         print("* has a runme.sh too, which ansible-test would run instead; this runs tasks/main.yml as a role")
-    ran = [r for r in results if r["kind"] == "run"]
-    ansible_fails = [r for r in ran if r["ansible"]["status"] != "pass"]
+    if scripts:
+        print(f"{chr(10) if roles else ''}script targets: ./runme.sh as ansible-test runs it; for dr, "
+              f"ansible-playbook is {SHIM.relative_to(REPO)}/ansible-playbook (dr apply --yes)")
+        table(scripts, w)
+    ansible_fails = [r for r in results if r["ansible"] and r["ansible"]["status"] != "pass"]
     if ansible_fails:
         print("\nansible-playbook failures:")
         for r in ansible_fails:
             print(f"  {r['target']}: {trim(r['ansible']['msg'], 200)}")
-    counts = {k: sum(r["kind"] == k for r in results) for k in ("run", "skip", "script", "absent")}
-    print(f"\n{len(results)} targets: {counts['run']} run, {counts['skip']} skipped, "
-          f"{counts['script']} script targets not run, {counts['absent']} not in sdist")
-    scripts = [r for r in results if r["kind"] == "script"]
-    for label, which in (("playbooks only", [r for r in scripts if "playbooks only" in r["detail"]]),
-                         ("checks output", [r for r in scripts if "checks output" in r["detail"]])):
-        if which:
-            print(f"script targets, runme.sh {label}: {', '.join(r['target'] for r in which)}")
+    count = lambda rs, k: sum(r["kind"] == k for r in rs)
+    print(f"\n{len(results)} targets: {count(roles, 'run')} role targets run, {count(scripts, 'script')} "
+          f"script targets run, {count(results, 'skip')} skipped, {count(results, 'absent')} not in sdist")
     if not ansible_only:
-        good = [r for r in ran if r["ansible"]["status"] == "pass"]
-        both = [r for r in good if r["dr"]["status"] == "pass"]
-        pct = 100 * len(both) / len(good) if good else 0.0
-        print(f"of the {len(good)} targets ansible-playbook passes, dr passes {len(both)} ({pct:.0f}%)")
+        parity(roles, "role targets")
+        parity(scripts, "script targets")
 
 
 def main():
@@ -411,7 +580,9 @@ def main():
     ap.add_argument("targets", nargs="*", help="target names (default: the issue's list plus role-related targets)")
     ap.add_argument("--dr", type=Path, default=TARGET_DIR / "debug" / "dr", help="dr binary (default target/debug/dr)")
     ap.add_argument("--jobs", "-j", type=int, default=2, help="targets run at once (default 2)")
-    ap.add_argument("--timeout", type=int, default=300, help="seconds per run of one tool on one target (default 300)")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per run of one tool on one role target (default 300)")
+    ap.add_argument("--script-timeout", type=int, default=900,
+                    help="seconds per run of one tool on one script target, all its calls (default 900)")
     ap.add_argument("--json", type=Path, help="write the raw results here")
     ap.add_argument("--allow-destructive", action="store_true",
                     help="also run targets that change the machine (`destructive`, or adding users/groups); "
@@ -428,6 +599,8 @@ def main():
     args.dr = args.dr.resolve()
     ansible_bin = ensure_ansible()
     targets = ensure_targets()
+    args.locale_env = ensure_locale()
+    args.jail = network_jail()
 
     names = args.targets
     if not names:
@@ -441,7 +614,7 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = [pool.submit(run_target, *p, targets, args, ansible_bin) for p in plan]
         for p, f in zip(plan, futures):
-            if p[1] == "run":
+            if p[1] in ("run", "script"):
                 f.add_done_callback(lambda f, n=p[0]: log(
                     f"done {n}: ansible {cell(f.result(), 'ansible')}, dr {cell(f.result(), 'dr')}"))
         results = [f.result() for f in futures]
@@ -453,8 +626,8 @@ def main():
         args.json.write_text(json.dumps({"ansible_core": VERSION, "seconds": round(elapsed, 1),
                                          "results": results}, indent=2) + "\n")
     # Non-zero when dr fails a target ansible-playbook passes: the parity this suite measures.
-    return int(any(r["kind"] == "run" and r["dr"] and r["ansible"]["status"] == "pass" and
-                   r["dr"]["status"] != "pass" for r in results))
+    return int(any(r["dr"] and r["ansible"]["status"] == "pass" and r["dr"]["status"] != "pass"
+                   for r in results))
 
 
 if __name__ == "__main__":
