@@ -170,3 +170,26 @@ fn delegate_to_another_host_is_refused_not_ignored() {
         "{err}"
     );
 }
+
+#[test]
+fn register_takes_a_variable_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1: {ansible_connection: local}\n",
+            ),
+            (
+                "p.yml",
+                "- hosts: all\n  tasks:\n    - command: 'true'\n      register: 200\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("invalid variable name in `register`: `200`")
+        .stderr_has("p.yml:4:17");
+}

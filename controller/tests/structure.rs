@@ -77,6 +77,7 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
         "bag 1 2",
         "action form h1",
         "templated-vars-file",
+        "command expanded",
         "handler chained",
         "fact from-fact",
     ] {

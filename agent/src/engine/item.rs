@@ -92,6 +92,8 @@ impl Runner<'_> {
         let mut environment = Vec::new();
         for (k, v) in &task.environment {
             match scope.render_value(v) {
+                // `{{ omit }}` leaves the variable out, as in Ansible.
+                Ok(Json::String(s)) if s == crate::template::OMIT => {}
                 Ok(Json::String(s)) => environment.push((k.clone(), s)),
                 Ok(Json::Null) => {}
                 Ok(other) => environment.push((k.clone(), other.to_string())),

@@ -23,6 +23,7 @@ impl Module for Command {
             "stdin",
             "stdin_add_newline",
             "strip_empty_ends",
+            "expand_argument_vars",
         ]
     }
 

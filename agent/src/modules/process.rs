@@ -1,10 +1,13 @@
 //! Running a process for `command` and `shell`: the shared spec, plan and result.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
+use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
@@ -34,6 +37,10 @@ pub(super) struct ProcessSpec {
     pub strip_empty_ends: Option<bool>,
     /// `shell` only: the shell to run the line with.
     pub executable: Option<String>,
+    /// `command` only: expand `$VAR`, `${VAR}` and `~` in each argument (default true, as
+    /// Ansible's `expand_argument_vars`).
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    pub expand_argument_vars: Option<bool>,
 }
 
 /// How the process is started.
@@ -139,6 +146,39 @@ pub(super) fn plan(invocation: Invocation, spec: ProcessSpec) -> Result<Plan, Mo
     Ok(Plan::change(outcome, Run { invocation, spec }))
 }
 
+/// One argument as Ansible's `run_command` expands it: `$NAME` and `${NAME}` from the
+/// environment (unknown names stay as written), then a leading `~` or `~user`.
+fn expand(arg: &str, env: &HashMap<String, String>) -> String {
+    static VAR: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\$(\w+|\{[^}]*\})").expect("static regex is valid"));
+    let vars = VAR.replace_all(arg, |c: &regex::Captures<'_>| {
+        let name = c[1].trim_start_matches('{').trim_end_matches('}');
+        env.get(name).cloned().unwrap_or_else(|| c[0].to_owned())
+    });
+    let Some(rest) = vars.strip_prefix('~') else {
+        return vars.into_owned();
+    };
+    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let home = if user.is_empty() {
+        env.get("HOME").cloned()
+    } else {
+        home_of(user)
+    };
+    match home {
+        Some(home) => format!("{}{tail}", home.trim_end_matches('/')),
+        None => vars.into_owned(),
+    }
+}
+
+/// A user's home directory from the password database.
+fn home_of(user: &str) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&user) && fields.len() > 5).then(|| fields[5].to_owned())
+    })
+}
+
 /// Runs the process.
 struct Run {
     invocation: Invocation,
@@ -157,6 +197,14 @@ impl Action for Run {
         }
         let mut process = match &invocation {
             Invocation::Argv(argv) => {
+                let argv: Vec<String> = if spec.expand_argument_vars.unwrap_or(true) {
+                    let env: HashMap<String, String> = std::env::vars()
+                        .chain(ctx.environment.iter().cloned())
+                        .collect();
+                    argv.iter().map(|a| expand(a, &env)).collect()
+                } else {
+                    argv.clone()
+                };
                 let Some((program, rest)) = argv.split_first() else {
                     return Err(ModuleError::Failed("no command given".into()));
                 };
@@ -273,6 +321,19 @@ pub(super) fn split_command(line: &str) -> Result<Vec<String>, ModuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_expand_as_ansible_run_command() {
+        let env: std::collections::HashMap<String, String> = [("X", "1"), ("HOME", "/home/me")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(expand("$X-${X}-$NOPE-${NOPE}", &env), "1-1-$NOPE-${NOPE}");
+        assert_eq!(expand("~/x", &env), "/home/me/x");
+        assert_eq!(expand("~root", &env), "/root");
+        assert_eq!(expand("~no-such-user/x", &env), "~no-such-user/x");
+        assert_eq!(expand("a~b", &env), "a~b");
+    }
 
     #[test]
     fn inline_keys_are_extracted() {

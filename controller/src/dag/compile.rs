@@ -71,6 +71,11 @@ pub fn compile(
     let mut plays = Vec::with_capacity(all.len());
     for (i, (book, play)) in all.iter().enumerate() {
         let pattern = super::hosts_template::render(&play.hosts, play, inv, extra)?;
+        if let Some((strategy, loc)) = &play.strategy {
+            let rendered =
+                super::hosts_template::render_keyword("strategy", strategy, loc, play, inv, extra)?;
+            crate::playbook::check_strategy(&rendered, loc)?;
+        }
         let mut hosts = inv.select(&pattern).map_err(|e| {
             Diagnostic::new(play.hosts_loc.clone(), e.to_string())
                 .with_help("check the inventory (`dr inventory graph`) or the play's `hosts:`")

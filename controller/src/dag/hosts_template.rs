@@ -3,13 +3,26 @@
 
 use serde_json::{Map, Value};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Loc};
 use crate::inventory::Inventory;
 use crate::playbook::PlaySpec;
 
 /// Renders `pattern` when it holds a template; returns it unchanged otherwise.
 pub fn render(
     pattern: &str,
+    play: &PlaySpec,
+    inv: &Inventory,
+    extra: &Map<String, Value>,
+) -> Result<String, Diagnostic> {
+    render_keyword("hosts", pattern, &play.hosts_loc, play, inv, extra)
+}
+
+/// Renders the value of a play keyword written as a template (`hosts`, `strategy`) with
+/// the inventory's `all` vars, the play's vars and the `-e` vars.
+pub fn render_keyword(
+    keyword: &str,
+    pattern: &str,
+    loc: &Loc,
     play: &PlaySpec,
     inv: &Inventory,
     extra: &Map<String, Value>,
@@ -34,12 +47,12 @@ pub fn render(
             return Ok(text.trim().to_owned());
         }
         text = env.render_str(&text, &ctx).map_err(|e| {
-            Diagnostic::new(play.hosts_loc.clone(), format!("cannot render `hosts: {pattern}`: {}", e.detail().unwrap_or(&e.to_string())))
-                .with_help("templated `hosts:` may use the inventory's `all` vars, the play's `vars` and `-e` vars")
+            Diagnostic::new(loc.clone(), format!("cannot render `{keyword}: {pattern}`: {}", e.detail().unwrap_or(&e.to_string())))
+                .with_help(format!("templated `{keyword}:` may use the inventory's `all` vars, the play's `vars` and `-e` vars"))
         })?;
     }
     Err(Diagnostic::new(
-        play.hosts_loc.clone(),
-        format!("`hosts: {pattern}` keeps rendering to a template (a loop?)"),
+        loc.clone(),
+        format!("`{keyword}: {pattern}` keeps rendering to a template (a loop?)"),
     ))
 }

@@ -98,9 +98,23 @@ pub fn mapping(v: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
     }
 }
 
-/// `environment:` is a mapping; a template naming one is rendered by Ansible at run time,
-/// which dr does not do yet.
-fn environment(v: &Node) -> Result<Map<String, Value>, Diagnostic> {
+/// `environment:` is a mapping, or a list of them; a template naming one is rendered by
+/// Ansible at run time, which dr does not do yet.
+pub fn environment(v: &Node) -> Result<Map<String, Value>, Diagnostic> {
+    // A list of mappings is merged in order, as Ansible does; `{{ omit }}` items add nothing.
+    if let Some(items) = v.as_seq() {
+        let mut out = Map::new();
+        for item in items {
+            let omitted = item
+                .as_str()
+                .and_then(dr_agent::template::single_expression)
+                == Some("omit");
+            if !omitted {
+                out.extend(environment(item)?);
+            }
+        }
+        return Ok(out);
+    }
     if let Some(s) = v.as_str()
         && s.contains("{{")
     {

@@ -14,6 +14,7 @@ mod task;
 pub mod tasks;
 
 pub use parse::load;
+pub use play::check_strategy;
 pub use role::RoleSearch;
 pub use spec::{HostOrder, PlaySpec, Playbook, RtoTarget, parse_duration};
 pub use task::KEYWORDS as TASK_KEYWORDS;

@@ -67,6 +67,7 @@ pub fn parse(
         role_vars: Map::new(),
         force_handlers: false,
         ignore_unreachable: false,
+        strategy: None,
         order: HostOrder::Inventory,
         dynamic_includes: Vec::new(),
         role_search: search.clone(),
@@ -179,15 +180,11 @@ pub fn parse(
             }
             "strategy" => {
                 let strategy = text_of(v, &k)?;
-                if !matches!(
-                    strategy.as_str(),
-                    "linear" | "free" | "ansible.builtin.linear" | "ansible.builtin.free"
-                ) {
-                    return Err(Diagnostic::new(
-                        v.loc.clone(),
-                        format!("`strategy: {strategy}` is not supported by dr"),
-                    )
-                    .with_help("dr runs each host's play on its own (as `free`); `linear` is accepted because no host of a play waits on another's results in dr"));
+                if strategy.contains("{{") {
+                    // Rendered with the play's and extra vars when the DAG is compiled.
+                    play.strategy = Some((strategy, v.loc.clone()));
+                } else {
+                    check_strategy(&strategy, &v.loc)?;
                 }
             }
             "order" => {
@@ -321,4 +318,19 @@ fn whole_play_ignores_unreachable(play: &PlaySpec, node: &Node) -> Result<bool, 
         .with_help("dr connects once per play and host: set `ignore_unreachable: true` on the play (with `gather_facts: false` if only the tasks should ignore it), or move these tasks to a play of their own"));
     }
     Ok(true)
+}
+
+/// The strategies dr runs: each host runs its play on its own, which is `free` and
+/// `host_pinned`; `linear` gives the same results, since no host of a play waits on
+/// another's.
+pub fn check_strategy(strategy: &str, loc: &crate::diagnostic::Loc) -> Result<(), Diagnostic> {
+    let name = strategy.trim().trim_start_matches("ansible.builtin.");
+    if matches!(name, "linear" | "free" | "host_pinned") {
+        return Ok(());
+    }
+    Err(Diagnostic::new(
+        loc.clone(),
+        format!("`strategy: {strategy}` is not supported by dr"),
+    )
+    .with_help("dr runs each host's play on its own (as `free`/`host_pinned`); `linear` is accepted because no host of a play waits on another's results in dr"))
 }

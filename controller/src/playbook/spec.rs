@@ -63,6 +63,8 @@ pub struct PlaySpec {
     pub ignore_unreachable: bool,
     /// `order:` of the play's hosts.
     pub order: HostOrder,
+    /// `strategy:` written as a template, checked once rendered (with its location).
+    pub strategy: Option<(String, Loc)>,
     /// Templated `include_tasks`, resolved per host when its request is built.
     pub dynamic_includes: Vec<super::tasks::DynamicInclude>,
     /// Where roles are found (for includes resolved per host).

@@ -326,7 +326,24 @@ fn apply_keyword(
             task.loop_flatten = k == "with_items";
         }
         "loop_control" => loop_control(task, v)?,
-        "register" => task.register = Some(text_of(v, "register")?),
+        "register" => {
+            let name = text_of(v, "register")?;
+            let mut chars = name.chars();
+            let valid = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(Diagnostic::new(
+                    v.loc.clone(),
+                    format!("invalid variable name in `register`: `{name}`"),
+                )
+                .with_help(
+                    "a variable name starts with a letter or `_` and has letters, digits and `_`",
+                ));
+            }
+            task.register = Some(name);
+        }
         "notify" => task.notify = string_list(v, "notify")?,
         "listen" => task.listen = string_list(v, "listen")?,
         "tags" => task.tags = string_list(v, "tags")?,
@@ -343,7 +360,7 @@ fn apply_keyword(
         "retries" => task.retries = Some(number_or_template(v, "retries")?),
         "delay" => task.delay = Some(number_or_template(v, "delay")?),
         "vars" => task.vars = mapping(v, "vars")?,
-        "environment" => task.environment = mapping(v, "environment")?,
+        "environment" => task.environment = super::level::environment(v)?,
         "delegate_to" => delegate_to(key, v)?,
         "run_once" => {
             explicit.run_once = true;
@@ -469,6 +486,14 @@ fn module_args(known: &Known, v: &Node) -> Result<Value, Diagnostic> {
 
 /// Merges a task's `args:` into its module arguments.
 pub fn merge_args(args: &mut Value, extra: &Node) -> Result<(), Diagnostic> {
+    // `args: "{{ a_dict }}"`: rendered on the host; the module's own arguments win.
+    if let Some(s) = extra.as_str()
+        && dr_agent::template::single_expression(s).is_some()
+        && let Value::Object(map) = args
+    {
+        map.insert(dr_agent::wire::ARGS_TEMPLATE_KEY.into(), Value::from(s));
+        return Ok(());
+    }
     let Value::Object(more) = extra.to_json() else {
         return Err(Diagnostic::new(
             extra.loc.clone(),
