@@ -1,8 +1,19 @@
-//! Ansible YAML inventories: hosts, groups, their vars, and host patterns.
+//! Ansible inventories (YAML, INI, `-i host1,host2,` lists): hosts, groups, their vars, and
+//! host patterns.
 
+mod address;
+mod detect;
+mod host_list;
+mod ini;
+mod ini_text;
 mod model;
 mod pattern;
+mod py_literal;
+mod py_token;
+mod py_value;
 mod range;
+mod reconcile;
+mod shlex;
 mod source;
 mod vars_dirs;
 

@@ -31,6 +31,8 @@ pub struct Group {
     pub children: IndexSet<String>,
     /// Direct member hosts, in declaration order.
     pub hosts: IndexSet<String>,
+    /// `ansible_group_priority`: among groups of one depth, higher priorities' vars win.
+    pub priority: i64,
     /// Where the group was first declared.
     pub loc: Option<Loc>,
 }
@@ -43,8 +45,33 @@ impl Group {
             file_vars: Map::new(),
             children: IndexSet::new(),
             hosts: IndexSet::new(),
+            priority: 1,
             loc,
         }
+    }
+
+    /// Ansible's `Group.set_variable`: `ansible_group_priority` sets the priority (through
+    /// Python's `int()`) and is not a variable; any other key is one. Errors say why the
+    /// priority is not an integer.
+    pub(crate) fn set_var(&mut self, key: String, value: Value) -> Result<(), String> {
+        if key != "ansible_group_priority" {
+            self.vars.insert(key, value);
+            return Ok(());
+        }
+        let priority = match &value {
+            Value::Bool(b) => Some(i64::from(*b)),
+            Value::Number(n) => n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.trunc() as i64)
+            }),
+            Value::String(s) => super::range::py_int(s).and_then(|n| i64::try_from(n).ok()),
+            _ => None,
+        };
+        self.priority = priority.ok_or_else(|| {
+            format!("`ansible_group_priority` must be an integer, found `{value}`")
+        })?;
+        Ok(())
     }
 }
 
@@ -143,7 +170,7 @@ impl Inventory {
     }
 
     /// The host's variables merged in Ansible's precedence: `all` inline < `group_vars/all`
-    /// < other groups' inline vars (by depth, then name) < their `group_vars/` files < host
+    /// < other groups' inline vars (by depth, priority, name) < their `group_vars/` files < host
     /// inline vars < `host_vars/`. Top-level keys replace (Ansible's `hash_behaviour=replace`).
     pub fn host_vars(&self, host: &str) -> Map<String, Value> {
         let mut merged = Map::new();
@@ -156,7 +183,7 @@ impl Inventory {
             .into_iter()
             .filter(|g| g.name != "all")
             .collect();
-        groups.sort_by(|a, b| (self.depth(&a.name), &a.name).cmp(&(self.depth(&b.name), &b.name)));
+        groups.sort_by_cached_key(|g| (self.depth(&g.name), g.priority, g.name.clone()));
         for g in &groups {
             extend(&mut merged, &g.vars);
         }

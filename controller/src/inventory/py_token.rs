@@ -93,7 +93,7 @@ pub(super) fn tokenize(text: &str) -> Result<Vec<Tok>, Lex> {
                 let word: String = chars[start..i].iter().collect();
                 if matches!(chars.get(i), Some('\'' | '"')) && is_string_prefix(&word) {
                     out.push(string(&chars, &mut i, &word)?);
-                } else if word.chars().all(|c| c.is_ascii()) {
+                } else if word.is_ascii() {
                     out.push(Tok::Name(word));
                 } else {
                     // A non-ASCII identifier is either invalid or a plain name: not a literal
@@ -393,7 +393,8 @@ mod tests {
         assert_eq!(one(".5j"), Tok::Imag(0.5));
         assert_eq!(one("09j"), Tok::Imag(9.0));
         for bad in [
-            "0777", "0_7", "1__0", "1_", "0b", "0o8", "0xfg", "1e", "1abc", "1.__x", "0x__1", "1e_5",
+            "0777", "0_7", "1__0", "1_", "0b", "0o8", "0xfg", "1e", "1abc", "1.__x", "0x__1",
+            "1e_5",
         ] {
             assert_eq!(tokenize(bad), Err(Lex::NotPython), "{bad}");
         }

@@ -79,8 +79,13 @@ impl Py {
             Py::Int(PyInt::Small(n)) => hash_int(*n),
             Py::Float(f) => hash_float(*f)?,
             Py::Complex(re, im) => {
-                let combined = hash_float(*re)?.wrapping_add(1_000_003u64.wrapping_mul(hash_float(*im)?));
-                if combined == u64::MAX { u64::MAX - 1 } else { combined }
+                let combined =
+                    hash_float(*re)?.wrapping_add(1_000_003u64.wrapping_mul(hash_float(*im)?));
+                if combined == u64::MAX {
+                    u64::MAX - 1
+                } else {
+                    combined
+                }
             }
             Py::Tuple(items) => {
                 const P1: u64 = 11_400_714_785_074_694_791;
@@ -133,7 +138,11 @@ fn hash_float(v: f64) -> Option<u64> {
         return None;
     }
     if v.is_infinite() {
-        return Some(if v > 0.0 { 314_159 } else { (-314_159i64) as u64 });
+        return Some(if v > 0.0 {
+            314_159
+        } else {
+            (-314_159i64) as u64
+        });
     }
     let (mut m, mut e) = frexp(v);
     let mut sign = 1i64;
@@ -153,7 +162,11 @@ fn hash_float(v: f64) -> Option<u64> {
             x -= MODULUS;
         }
     }
-    let e = if e >= 0 { e % 61 } else { 61 - 1 - ((-1 - e) % 61) } as u32;
+    let e = if e >= 0 {
+        e % 61
+    } else {
+        61 - 1 - ((-1 - e) % 61)
+    } as u32;
     x = ((x << e) & MODULUS) | (x >> (61 - e));
     x = x.wrapping_mul(sign as u64);
     Some(if x == u64::MAX { u64::MAX - 1 } else { x })
@@ -234,15 +247,21 @@ fn place(table: &mut [Option<(u64, usize)>], hash: u64, index: usize) {
     let mut i = (hash as usize) & mask;
     let mut perturb = hash;
     loop {
-        let probes = if i + LINEAR_PROBES <= mask { LINEAR_PROBES } else { 0 };
-        for slot in i..=i + probes {
-            if table[slot].is_none() {
-                table[slot] = Some((hash, index));
-                return;
-            }
+        let probes = if i + LINEAR_PROBES <= mask {
+            LINEAR_PROBES
+        } else {
+            0
+        };
+        if let Some(slot) = table[i..=i + probes].iter_mut().find(|s| s.is_none()) {
+            *slot = Some((hash, index));
+            return;
         }
         perturb >>= 5;
-        i = ((i as u64).wrapping_mul(5).wrapping_add(1).wrapping_add(perturb) as usize) & mask;
+        i = ((i as u64)
+            .wrapping_mul(5)
+            .wrapping_add(1)
+            .wrapping_add(perturb) as usize)
+            & mask;
     }
 }
 
@@ -250,7 +269,7 @@ fn place(table: &mut [Option<(u64, usize)>], hash: u64, index: usize) {
 pub(super) type Unrepresentable = String;
 
 /// The variable Ansible stores for a literal: tuples and sets become lists, bytes become
-/// text, complex numbers and `...` become their `str()`.
+/// text never templated, complex numbers and `...` become their `str()`.
 pub(super) fn to_json(value: Py) -> Result<Value, Unrepresentable> {
     Ok(match value {
         Py::None => Value::Null,
@@ -261,9 +280,12 @@ pub(super) fn to_json(value: Py) -> Result<Value, Unrepresentable> {
             .ok_or_else(|| format!("the float `{}`", float_repr(f, true)))?,
         Py::Complex(re, im) => Value::String(complex_repr(re, im)),
         Py::Str(cps) => Value::String(text(&cps)?),
-        Py::Bytes(b) => Value::String(
-            String::from_utf8(b).map_err(|_| "bytes that are not UTF-8".to_owned())?,
-        ),
+        // Ansible does not mark decoded bytes as trusted templates: they stay literal, as
+        // `!unsafe` text does, which dr writes as a raw block.
+        Py::Bytes(b) => Value::String(format!(
+            "{{% raw %}}{}{{% endraw %}}",
+            String::from_utf8(b).map_err(|_| "bytes that are not UTF-8".to_owned())?
+        )),
         Py::Ellipsis => Value::String("...".into()),
         Py::Undecodable(what) => return Err(what),
         Py::Tuple(items) | Py::List(items) | Py::Set(items) => {
@@ -298,9 +320,7 @@ fn key_text(key: &Py) -> Result<String, Unrepresentable> {
         Py::Bool(b) => b.to_string(),
         Py::Int(n) => int_json(*n).to_string(),
         Py::Float(f) if f.is_nan() => "NaN".into(),
-        Py::Float(f) if f.is_infinite() => {
-            if *f > 0.0 { "Infinity" } else { "-Infinity" }.into()
-        }
+        Py::Float(f) if f.is_infinite() => if *f > 0.0 { "Infinity" } else { "-Infinity" }.into(),
         Py::Float(f) => float_repr(*f, true),
         Py::Undecodable(what) => return Err(what.clone()),
         _ => return Err("a dict key that is not a string, number, boolean or None".into()),
@@ -349,7 +369,11 @@ pub(super) fn float_repr(v: f64, dot_zero: bool) -> String {
         let zeros = "0".repeat(decpt as usize - digits.len());
         format!("{digits}{zeros}{}", if dot_zero { ".0" } else { "" })
     } else {
-        format!("{}.{}", &digits[..decpt as usize], &digits[decpt as usize..])
+        format!(
+            "{}.{}",
+            &digits[..decpt as usize],
+            &digits[decpt as usize..]
+        )
     };
     format!("{sign}{body}")
 }
@@ -396,22 +420,42 @@ mod tests {
             set_of(vec![Py::Float(1.5), int(2), int(1)]),
             vec![Py::Float(1.5), int(2), int(1)]
         );
-        // list({-1.5, 1e100, 7, 2**62}) == [1e+100, 4611686018427387904, -1.5, 7]
+        // Orders from `list(ast.literal_eval(...))` in CPython 3.11.
         assert_eq!(
-            set_of(vec![Py::Float(-1.5), Py::Float(1e100), int(7), int(1 << 62)]),
-            vec![Py::Float(1e100), int(1 << 62), Py::Float(-1.5), int(7)]
+            set_of(vec![
+                Py::Float(-1.5),
+                Py::Float(1e100),
+                int(7),
+                int(1 << 62)
+            ]),
+            vec![Py::Float(1e100), int(1 << 62), int(7), Py::Float(-1.5)]
         );
-        // list({(1,2),(3,4),(0,0),(5,1)}) == [(1, 2), (5, 1), (3, 4), (0, 0)]
         let t = |a, b| Py::Tuple(vec![int(a), int(b)]);
         assert_eq!(
             set_of(vec![t(1, 2), t(3, 4), t(0, 0), t(5, 1)]),
-            vec![t(1, 2), t(5, 1), t(3, 4), t(0, 0)]
+            vec![t(5, 1), t(1, 2), t(3, 4), t(0, 0)]
         );
         // list({1+2j, 3j, 0.5}) == [0.5, 3j, (1+2j)]
         assert_eq!(
-            set_of(vec![Py::Complex(1.0, 2.0), Py::Complex(0.0, 3.0), Py::Float(0.5)]),
+            set_of(vec![
+                Py::Complex(1.0, 2.0),
+                Py::Complex(0.0, 3.0),
+                Py::Float(0.5)
+            ]),
             vec![Py::Float(0.5), Py::Complex(0.0, 3.0), Py::Complex(1.0, 2.0)]
         );
+        // Resizes: '{' + ','.join(str(i*37 % 101 - 50) for i in range(60)) + '}'
+        let many: Vec<i128> = (0..60).map(|i| i * 37 % 101 - 50).collect();
+        let mut want: Vec<i128> = (0..=50).filter(|n| many.contains(n)).collect();
+        want.extend((-50..0).filter(|n| many.contains(n)));
+        assert_eq!(set_of(ints(&many)), ints(&want));
+        // '{' + ','.join(str(i*0.37) for i in range(30)) + '}'
+        let floats: Vec<Py> = (0..30).map(|i| Py::Float(f64::from(i) * 0.37)).collect();
+        let order = [
+            0, 1, 4, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 19, 22, 25, 28, 16, 18, 20, 21,
+            23, 24, 26, 27, 29, 15,
+        ];
+        assert_eq!(set_of(floats.clone()), order.map(|i| floats[i].clone()));
         // {3, 3.0} == {3}; {1, True} keeps the first
         assert_eq!(set_of(vec![int(3), Py::Float(3.0)]), vec![int(3)]);
         assert_eq!(set_of(vec![int(1), Py::Bool(true)]), vec![int(1)]);
@@ -433,7 +477,10 @@ mod tests {
         assert_eq!(float_repr(0.0001, true), "0.0001");
         assert_eq!(float_repr(0.00001, true), "1e-05");
         assert_eq!(float_repr(2.5, true), "2.5");
-        assert_eq!(float_repr(1.2345678901234568e17, true), "1.2345678901234568e+17");
+        assert_eq!(
+            float_repr(1.2345678901234568e17, true),
+            "1.2345678901234568e+17"
+        );
         assert_eq!(complex_repr(0.0, 1.0), "1j");
         assert_eq!(complex_repr(-0.0, -1.0), "(-0-1j)");
         assert_eq!(complex_repr(1.0, 2.0), "(1+2j)");

@@ -1,69 +1,165 @@
-//! Ansible host ranges: `db-[01:03]` is `db-01`, `db-02`, `db-03`; `[a:c]` works on letters.
+//! Ansible host ranges: `db-[01:03]` is `db-01`, `db-02`, `db-03`; `[a:c]` works on letters;
+//! `[1:9:2]` steps. The rules are those of `expand_hostname_range` in ansible-core's
+//! `plugins/inventory/__init__.py`: a start with a leading zero needs an end of the same
+//! width, an empty start is `0`, an end before the start gives no hosts, and letters run
+//! `a`..`z` then `A`..`Z`.
 
-/// Expands every `[start:end]` or `[start:end:step]` in `name`. A name without a range is
+const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// More hosts than this from one name is refused (Ansible would try to build them all).
+const MAX_HOSTS: usize = 1_000_000;
+
+/// Expands every `[start:end]` or `[start:end:step]` in `name`. A name without `[` is
 /// returned as is. Returns an error text for malformed ranges.
 pub fn expand(name: &str) -> Result<Vec<String>, String> {
-    let Some(open) = name.find('[') else {
-        return Ok(vec![name.to_owned()]);
-    };
-    let close = name[open..]
-        .find(']')
-        .map(|i| open + i)
-        .ok_or_else(|| format!("unclosed `[` in host range `{name}`"))?;
-    let (head, body, tail) = (&name[..open], &name[open + 1..close], &name[close + 1..]);
-    let parts: Vec<&str> = body.split(':').collect();
-    if parts.len() < 2 || parts.len() > 3 {
-        return Err(format!(
-            "host range `[{body}]` must look like `[01:10]` or `[a:f]`"
-        ));
-    }
-    let step: usize = match parts.get(2) {
-        Some(s) => s
-            .parse()
-            .ok()
-            .filter(|s| *s > 0)
-            .ok_or_else(|| format!("bad step `{s}` in host range `[{body}]`"))?,
-        None => 1,
-    };
-    let items = numeric(parts[0], parts[1], step)
-        .or_else(|| alphabetic(parts[0], parts[1], step))
-        .ok_or_else(|| format!("host range `[{body}]` must be two numbers or two letters"))?;
     let mut out = Vec::new();
-    for item in items {
-        for rest in expand(tail)? {
-            out.push(format!("{head}{item}{rest}"));
-        }
+    if name.contains('[') {
+        expand_into(name, &mut out)?;
+    } else {
+        out.push(name.to_owned());
     }
     Ok(out)
 }
 
-fn numeric(start: &str, end: &str, step: usize) -> Option<Vec<String>> {
-    let (a, b): (u64, u64) = (start.parse().ok()?, end.parse().ok()?);
-    if a > b || b - a > 100_000 {
-        return None;
+fn expand_into(line: &str, out: &mut Vec<String>) -> Result<(), String> {
+    // Ansible cuts at the first `[` and the first `]`, wherever they are.
+    let cut = line.replacen('[', "|", 1).replacen(']', "|", 1);
+    let parts: Vec<&str> = cut.split('|').collect();
+    let [head, body, tail] = parts[..] else {
+        return Err(format!(
+            "host range in `{line}` must be one `[start:end]` with a closing `]`"
+        ));
+    };
+    let bounds: Vec<&str> = body.split(':').collect();
+    if bounds.len() != 2 && bounds.len() != 3 {
+        return Err(format!(
+            "host range `[{body}]` must be begin:end or begin:end:step"
+        ));
     }
-    let width = if start.len() > 1 && start.starts_with('0') {
-        start.len()
+    let begin = if bounds[0].is_empty() { "0" } else { bounds[0] };
+    let end = bounds[1];
+    let step = bounds.get(2).copied().unwrap_or("1");
+    if end.is_empty() {
+        return Err(format!("host range `[{body}]` must specify an end value"));
+    }
+    let width = if begin.starts_with('0') && begin.chars().count() > 1 {
+        let width = begin.chars().count();
+        if width != end.chars().count() {
+            return Err(format!(
+                "host range `[{body}]` must have begin and end of equal length (leading zeros set the width)"
+            ));
+        }
+        Some(width)
+    } else {
+        None
+    };
+    let items = match (LETTERS.find(begin), LETTERS.find(end)) {
+        (Some(first), Some(last)) => letters(first, last, step, body)?,
+        _ => numbers(begin, end, step, body)?,
+    };
+    for item in items {
+        let item = match width {
+            Some(width) => zfill(&item, width),
+            None => item,
+        };
+        let name = format!("{head}{item}{tail}");
+        if name.contains('[') {
+            expand_into(&name, out)?;
+        } else {
+            out.push(name);
+        }
+        if out.len() > MAX_HOSTS {
+            return Err(format!(
+                "host range in `{line}` makes more than {MAX_HOSTS} hosts"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn letters(first: usize, last: usize, step: &str, body: &str) -> Result<Vec<String>, String> {
+    if first > last {
+        return Err(format!("host range `[{body}]` must have begin <= end"));
+    }
+    let step = py_int(step)
+        .filter(|s| *s != 0)
+        .ok_or_else(|| format!("bad step in host range `[{body}]`"))?;
+    // A negative step walks back from `first`, which is already the lowest: nothing.
+    Ok(if step < 0 {
+        Vec::new()
+    } else {
+        LETTERS[first..=last]
+            .chars()
+            .step_by(usize::try_from(step).unwrap_or(usize::MAX))
+            .map(String::from)
+            .collect()
+    })
+}
+
+fn numbers(begin: &str, end: &str, step: &str, body: &str) -> Result<Vec<String>, String> {
+    let (Some(begin), Some(end), Some(step)) = (py_int(begin), py_int(end), py_int(step)) else {
+        return Err(format!(
+            "host range `[{body}]` must be two numbers or two letters"
+        ));
+    };
+    if step == 0 {
+        return Err(format!("host range `[{body}]` has a step of zero"));
+    }
+    const LIMIT: i128 = 1_000_000_000_000_000_000;
+    if [begin, end, step].iter().any(|n| n.abs() > LIMIT) {
+        return Err(format!("host range `[{body}]` has numbers too large"));
+    }
+    // Python's `range(begin, end + 1, step)`.
+    let stop = end + 1;
+    let (span, stride) = if step > 0 {
+        (stop - begin, step)
+    } else {
+        (begin - stop, -step)
+    };
+    let count = if span > 0 {
+        (span + stride - 1) / stride
     } else {
         0
     };
-    Some(
-        (a..=b)
-            .step_by(step)
-            .map(|i| format!("{i:0width$}"))
-            .collect(),
-    )
+    if count > MAX_HOSTS as i128 {
+        return Err(format!(
+            "host range `[{body}]` makes more than {MAX_HOSTS} hosts"
+        ));
+    }
+    Ok((0..count).map(|k| (begin + k * step).to_string()).collect())
 }
 
-fn alphabetic(start: &str, end: &str, step: usize) -> Option<Vec<String>> {
-    let (a, b) = (single_letter(start)?, single_letter(end)?);
-    (a <= b).then(|| (a..=b).step_by(step).map(|c| c.to_string()).collect())
+/// Python's `int(text)` for base-10 text: surrounding whitespace, a sign, and digits with
+/// single underscores between them.
+pub(super) fn py_int(text: &str) -> Option<i128> {
+    let t = text.trim();
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+    {
+        return None;
+    }
+    let n: i128 = digits.replace('_', "").parse().ok()?;
+    Some(if negative { -n } else { n })
 }
 
-fn single_letter(s: &str) -> Option<char> {
-    let mut chars = s.chars();
-    let c = chars.next()?;
-    (chars.next().is_none() && c.is_ascii_alphabetic()).then_some(c)
+/// Python's `str.zfill`: zeros after any sign, up to `width` characters.
+fn zfill(s: &str, width: usize) -> String {
+    let len = s.chars().count();
+    if len >= width {
+        return s.to_owned();
+    }
+    let zeros = "0".repeat(width - len);
+    match s.strip_prefix(['-', '+']) {
+        Some(rest) => format!("{}{zeros}{rest}", &s[..1]),
+        None => format!("{zeros}{s}"),
+    }
 }
 
 #[cfg(test)]
@@ -78,12 +174,38 @@ mod tests {
     #[test]
     fn letters_and_steps() {
         assert_eq!(expand("[a:e:2]x").unwrap(), ["ax", "cx", "ex"]);
+        assert_eq!(expand("h[y:B]").unwrap(), ["hy", "hz", "hA", "hB"]);
+        assert_eq!(expand("h[1:9:4]").unwrap(), ["h1", "h5", "h9"]);
+    }
+
+    #[test]
+    fn several_ranges_and_ansible_quirks() {
+        assert_eq!(
+            expand("r[1:2]-[a:b]").unwrap(),
+            ["r1-a", "r1-b", "r2-a", "r2-b"]
+        );
+        assert_eq!(expand("h[:2]").unwrap(), ["h0", "h1", "h2"]);
+        assert_eq!(expand("h[3:1]").unwrap(), Vec::<String>::new());
+        assert_eq!(expand("h[5:3:-1]").unwrap(), ["h5"]);
+        assert_eq!(expand("h[5:1:-2]").unwrap(), ["h5", "h3"]);
+        assert_eq!(expand("h[1:2]]").unwrap(), ["h1]", "h2]"]);
     }
 
     #[test]
     fn plain_name_and_errors() {
         assert_eq!(expand("akira-db-01").unwrap(), ["akira-db-01"]);
-        assert!(expand("db-[1:").is_err());
-        assert!(expand("db-[x:1]").is_err());
+        for bad in [
+            "db-[1:",
+            "db-[x:1]",
+            "db-[01:3]",
+            "h[c:a]",
+            "h[1:3:0]",
+            "h[1]",
+            "h[1:]",
+            "a|[1:2]",
+            "h[0:9999999]",
+        ] {
+            assert!(expand(bad).is_err(), "{bad}");
+        }
     }
 }

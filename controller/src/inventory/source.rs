@@ -5,48 +5,34 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::model::{Group, Host, Inventory};
-use super::{range, vars_dirs};
+use super::{detect, host_list, range, reconcile, vars_dirs};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::secrets::Secrets;
 use crate::yaml::Node;
 
 const GROUP_KEYS: &[&str] = &["hosts", "children", "vars"];
 
-/// Loads inventory sources in order. A source is a YAML file or a directory of them;
-/// `group_vars/` and `host_vars/` beside each source are read too.
+/// Loads inventory sources in order. A source is a YAML or INI file, a directory of them,
+/// or a comma-separated host list (`web1,web2,`); `group_vars/` and `host_vars/` beside
+/// each file or directory source are read too.
 pub fn load(sources: &[PathBuf], secrets: &Secrets) -> Result<Inventory, Diagnostic> {
     let mut inv = Inventory::default();
     inv.groups.insert("all".into(), Group::new("all", None));
     inv.groups
         .insert("ungrouped".into(), Group::new("ungrouped", None));
     for source in sources {
-        let (files, base) = files_of(source)?;
-        for file in &files {
-            let node = crate::vars_file::read_node(file, secrets)?;
-            read_root(&mut inv, &node)?;
+        if host_list::is_host_list(source) {
+            host_list::read(&mut inv, &source.to_string_lossy());
+            continue;
         }
-        link_ungrouped(&mut inv);
+        let (files, base) = detect::files_of(source)?;
+        for file in &files {
+            detect::read_file(&mut inv, file, secrets)?;
+        }
         vars_dirs::apply(&mut inv, &base, secrets)?;
     }
-    link_ungrouped(&mut inv);
+    reconcile::reconcile(&mut inv);
     Ok(inv)
-}
-
-/// The inventory files of a source and the directory whose `group_vars/` apply.
-fn files_of(source: &Path) -> Result<(Vec<PathBuf>, PathBuf), Diagnostic> {
-    let meta = std::fs::metadata(source).map_err(|e| Diagnostic::io(source, &e))?;
-    if !meta.is_dir() {
-        let base = source.parent().map(Path::to_path_buf).unwrap_or_default();
-        return Ok((vec![source.to_path_buf()], base));
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(source)
-        .map_err(|e| Diagnostic::io(source, &e))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && is_yaml(p))
-        .collect();
-    files.sort();
-    Ok((files, source.to_path_buf()))
 }
 
 pub(crate) fn is_yaml(path: &Path) -> bool {
@@ -66,7 +52,8 @@ fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Diagnos
         .ok_or_else(|| Diagnostic::new(node.loc.clone(), format!("{what}, found {}", node.kind())))
 }
 
-fn read_root(inv: &mut Inventory, node: &Node) -> Result<(), Diagnostic> {
+/// Reads a YAML inventory document.
+pub(super) fn read_root(inv: &mut Inventory, node: &Node) -> Result<(), Diagnostic> {
     let entries = entries(node, "an inventory must be a mapping of groups")
         .map_err(|d| d.with_help("start with `all:` and put groups under `children:`"))?;
     for (key, value) in entries {
@@ -113,7 +100,10 @@ fn read_group(
             "vars" => {
                 let vars = mapping(v, &format!("the vars of group `{name}`"))?;
                 if let Some(g) = inv.groups.get_mut(name) {
-                    g.vars.extend(vars);
+                    for (key, value) in vars {
+                        g.set_var(key, value)
+                            .map_err(|m| Diagnostic::new(v.loc.clone(), m))?;
+                    }
                 }
             }
             _ => {
@@ -205,32 +195,5 @@ fn mapping(node: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
             node.loc.clone(),
             format!("{what} must be a mapping, found {}", node.kind()),
         )),
-    }
-}
-
-/// Hosts that belong to no group other than `all` are members of `ungrouped`, as in Ansible.
-fn link_ungrouped(inv: &mut Inventory) {
-    let grouped: Vec<String> = inv
-        .groups
-        .values()
-        .filter(|g| g.name != "all" && g.name != "ungrouped")
-        .flat_map(|g| g.hosts.iter().cloned())
-        .collect();
-    let lonely: Vec<String> = inv
-        .hosts
-        .keys()
-        .filter(|h| !grouped.contains(h))
-        .cloned()
-        .collect();
-    if let Some(ungrouped) = inv.groups.get_mut("ungrouped") {
-        ungrouped.hosts.retain(|h| lonely.contains(h));
-        ungrouped.hosts.extend(lonely);
-    }
-    if let Some(all) = inv.groups.get_mut("all") {
-        all.hosts.clear();
-        let mut children = indexmap::IndexSet::new();
-        children.insert("ungrouped".to_owned());
-        children.extend(all.children.iter().filter(|c| *c != "ungrouped").cloned());
-        all.children = children;
     }
 }
