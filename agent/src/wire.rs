@@ -54,6 +54,10 @@ pub struct Request {
     /// Tasks with one of these tags are skipped.
     #[serde(default)]
     pub skip_tags: Vec<String>,
+    /// Facts and registered results this host got in earlier plays of the run: they
+    /// persist for the host, as in Ansible (above play vars, below extra vars).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub facts: serde_json::Map<String, Value>,
     /// Secret values (vault values and the like) that must never leave the agent unmasked:
     /// every message, diff and registered output is masked before it is sent.
     #[serde(default)]
@@ -356,6 +360,10 @@ pub enum Event {
         /// Set when the play failed on this host (the failing task's message).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// The host's facts and registered results at the end of the play, for the plays
+        /// after it (data for the controller, never shown; not masked).
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        facts: serde_json::Map<String, Value>,
     },
 }
 

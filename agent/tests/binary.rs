@@ -66,7 +66,7 @@ fn streams_json_lines_and_finishes_with_the_error() {
             .any(|e| matches!(e, Event::Message { text } if text == "hello from dr"))
     );
     match events.last() {
-        Some(Event::Finished { stats, error }) => {
+        Some(Event::Finished { stats, error, .. }) => {
             assert_eq!(error.as_deref(), Some("stop (in task `fail` at p.yml:7:7)"));
             assert_eq!((stats.ok, stats.changed, stats.failed), (1, 1, 1));
         }

@@ -78,6 +78,7 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
         "action form h1",
         "templated-vars-file",
         "command expanded",
+        "later play from-fact expanded",
         "handler chained",
         "fact from-fact",
     ] {

@@ -121,12 +121,8 @@ impl Runner<'_> {
                     self.stats.failed = self.stats.failed.saturating_sub(1);
                 }
                 self.stats.rescued += 1;
-                self.facts
-                    .insert("ansible_failed_task".into(), failure.task);
-                self.facts
-                    .insert("ansible_failed_result".into(), Json::Object(failure.result));
-                self.raw.insert("ansible_failed_task".into());
-                self.raw.insert("ansible_failed_result".into());
+                self.set_fact("ansible_failed_task", failure.task);
+                self.set_fact("ansible_failed_result", Json::Object(failure.result));
                 self.run_list(&block.rescue, rescue_at)
             }
             other => other,

@@ -277,3 +277,24 @@ fn a_command_runs_as_its_become_user() {
         );
     }
 }
+
+#[test]
+fn facts_from_earlier_plays_come_in_and_this_plays_go_out() {
+    let mut req = request(
+        json!([
+            debug("{{ earlier }} {{ hostvars[inventory_hostname].earlier }}"),
+            task("set_fact", json!({"now": 2}), json!({"register": "r"})),
+        ]),
+        json!([]),
+        json!({"hostvars": {"h1": {}}}),
+    );
+    req.facts.insert("earlier".into(), json!(1));
+    let ev = events(&req);
+    assert_eq!(messages(&ev), ["1 1"]);
+    let Some(crate::wire::Event::Finished { facts, .. }) = ev.last() else {
+        panic!("no Finished event");
+    };
+    assert_eq!(facts.get("earlier"), Some(&json!(1)));
+    assert_eq!(facts.get("now"), Some(&json!(2)));
+    assert!(facts.get("r").is_some_and(|r| r["changed"] == json!(false)));
+}

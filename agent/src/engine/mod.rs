@@ -34,10 +34,10 @@ pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut runner = Runner::new(request, &mut *emit);
         let error = runner.run_play().err();
-        (runner.stats, error)
+        (runner.stats, error, runner.facts)
     }));
-    let (stats, error) = match result {
-        Ok((s, error)) => (s, error),
+    let (stats, error, facts) = match result {
+        Ok((s, error, facts)) => (s, error, facts),
         Err(panic) => {
             let detail = panic
                 .downcast_ref::<&str>()
@@ -50,6 +50,7 @@ pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
                 Some(format!(
                     "bug: the dr agent panicked ({detail}); please report it"
                 )),
+                Map::new(),
             )
         }
     };
@@ -57,6 +58,7 @@ pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
     emit(Event::Finished {
         stats,
         error: error.map(|e| masker.mask(&e).into_owned()),
+        facts,
     });
 }
 
@@ -106,7 +108,7 @@ impl<'a> Runner<'a> {
         vars.insert("ansible_diff_mode".into(), Json::Bool(request.diff));
         vars.entry("ansible_play_name")
             .or_insert_with(|| Json::from(request.play.name.clone()));
-        Runner {
+        let mut runner = Runner {
             request,
             emit,
             masker: Masker::new(&request.secrets),
@@ -117,7 +119,23 @@ impl<'a> Runner<'a> {
             scoped: Vec::new(),
             notified: vec![false; request.play.handlers.len()],
             stats: Stats::default(),
+        };
+        for (k, v) in &request.facts {
+            runner.set_fact(k, v.clone());
         }
+        runner
+    }
+
+    /// Sets a fact (or registered result) for the rest of the run on this host, visible
+    /// as itself and in `hostvars[inventory_hostname]`.
+    fn set_fact(&mut self, name: &str, value: Json) {
+        if let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars")
+            && let Some(Json::Object(own)) = hostvars.get_mut(&self.request.host)
+        {
+            own.insert(name.to_owned(), value.clone());
+        }
+        self.facts.insert(name.to_owned(), value);
+        self.raw.insert(name.to_owned());
     }
 
     fn run_play(&mut self) -> Result<(), String> {

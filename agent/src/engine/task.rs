@@ -137,8 +137,7 @@ impl Runner<'_> {
                     .map(|(_, r)| Json::Object(r.register.clone()))
                     .unwrap_or(Json::Null)
             };
-            self.facts.insert(register.clone(), value);
-            self.raw.insert(register.clone());
+            self.set_fact(register, value);
         }
 
         let fatal = if failed && !task.ignore_errors {
@@ -202,8 +201,7 @@ impl Runner<'_> {
 
     fn set_facts(&mut self, facts: &Map<String, Json>) {
         for (k, v) in facts {
-            self.facts.insert(k.clone(), v.clone());
-            self.raw.insert(k.clone());
+            self.set_fact(k, v.clone());
         }
     }
 

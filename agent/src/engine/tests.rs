@@ -37,7 +37,7 @@ pub(super) fn events(req: &Request) -> Vec<Event> {
 
 pub(super) fn finished(ev: &[Event]) -> (Stats, Option<String>) {
     match ev.last() {
-        Some(Event::Finished { stats, error }) => (*stats, error.clone()),
+        Some(Event::Finished { stats, error, .. }) => (*stats, error.clone()),
         other => panic!("last event is not Finished: {other:?}"),
     }
 }

@@ -122,6 +122,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,
         yes: how.yes,
+        facts: Default::default(),
     });
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
     let mut collector = JsonCollector::new(&dag, masker.clone());

@@ -1,8 +1,10 @@
 //! One node: build its request, hand it to the transport, relay events, decide the outcome.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use dr_agent::wire::{Event, Mode, PROTOCOL_VERSION, Play, Request, Stats};
+use serde_json::{Map, Value};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::event::{Outcome, RunEvent, Stamped};
@@ -40,6 +42,24 @@ pub struct NodeJob {
     pub force_handlers: bool,
     /// `--yes`: destructive steps were agreed to up front.
     pub yes: bool,
+    /// Per host, the facts and registered results of the plays that ran so far: later
+    /// plays on the host start with them, as in Ansible.
+    pub facts: Mutex<HashMap<String, Map<String, Value>>>,
+}
+
+impl NodeJob {
+    fn remember_facts(&self, host: &str, facts: Map<String, Value>) {
+        if facts.is_empty() {
+            return;
+        }
+        let mut all = self.facts.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry(host.to_owned()).or_default().extend(facts);
+    }
+
+    fn facts_of(&self, host: &str) -> Map<String, Value> {
+        let all = self.facts.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(host).cloned().unwrap_or_default()
+    }
 }
 
 /// Runs node `i` to its end.
@@ -60,10 +80,16 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
     let relay = {
         let sink = sink.clone();
         tokio::spawn(async move {
-            let mut last: Option<(Stats, Option<String>)> = None;
-            while let Some(event) = rx.recv().await {
-                if let Event::Finished { stats, error } = &event {
-                    last = Some((*stats, error.clone()));
+            let mut last: Option<(Stats, Option<String>, Map<String, Value>)> = None;
+            while let Some(mut event) = rx.recv().await {
+                if let Event::Finished {
+                    stats,
+                    error,
+                    facts,
+                } = &mut event
+                {
+                    // The facts are data for later plays, not for output or the journal.
+                    last = Some((*stats, error.clone(), std::mem::take(facts)));
                 }
                 let _ = sink.send(Stamped::now(RunEvent::Agent { node: i, event }));
             }
@@ -71,7 +97,10 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
         })
     };
     let result = job.transport.run(&node.host, &conn, request, tx).await;
-    let finished = relay.await.ok().flatten();
+    let finished = relay.await.ok().flatten().map(|(stats, error, facts)| {
+        job.remember_facts(&node.host, facts);
+        (stats, error)
+    });
     match (result, finished) {
         (Err(e), _) if play.ignore_unreachable => Outcome::UnreachableIgnored(e.to_string()),
         (Err(e), _) => Outcome::Unreachable(e.to_string()),
@@ -152,6 +181,7 @@ fn build_request(
         },
         vars,
         extra_vars: job.vars.extra().keys().cloned().collect(),
+        facts: job.facts_of(host),
         files,
         tags: job.tags.clone(),
         skip_tags: job.skip_tags.clone(),
