@@ -76,7 +76,7 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
         "included included-from-vars",
         "bag 1 2",
         "action form h1",
-        "templated-vars-file",
+        "templated-vars-file second-alternative",
         "command expanded",
         "later play from-fact expanded",
         "handler chained",

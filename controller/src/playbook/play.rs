@@ -115,15 +115,17 @@ pub fn parse(
                     .map(<[Node]>::to_vec)
                     .unwrap_or_else(|| vec![v.clone()]);
                 for item in &items {
-                    if item.as_seq().is_some() {
-                        return Err(Diagnostic::new(
-                            item.loc.clone(),
-                            "a list of alternative vars files is not supported by dr yet",
-                        )
-                        .with_help("name one file"));
-                    }
-                    play.vars_files
-                        .push((text_of(item, "vars_files")?, item.loc.clone()));
+                    let names = match item.as_seq() {
+                        Some(alternatives) => alternatives
+                            .iter()
+                            .map(|a| text_of(a, "vars_files"))
+                            .collect::<Result<Vec<_>, _>>()?,
+                        None => vec![text_of(item, "vars_files")?],
+                    };
+                    play.vars_files.push(super::spec::VarsFile {
+                        names,
+                        loc: item.loc.clone(),
+                    });
                 }
             }
             "gather_facts" => play.gather_facts = bool_of(v, "gather_facts")?,

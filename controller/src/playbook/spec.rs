@@ -19,6 +19,16 @@ pub struct Playbook {
     pub rto_target: Option<RtoTarget>,
 }
 
+/// One `vars_files` entry: a file, or a list of alternatives of which the first that
+/// exists is loaded (as Ansible does).
+#[derive(Debug, Clone)]
+pub struct VarsFile {
+    /// The name, or the alternatives in order (each may be a template).
+    pub names: Vec<String>,
+    /// Where the entry is.
+    pub loc: Loc,
+}
+
 /// A recovery time objective as written (`5m`) and as a duration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtoTarget {
@@ -42,7 +52,7 @@ pub struct PlaySpec {
     /// Play vars.
     pub vars: Map<String, Value>,
     /// `vars_files:` as written, relative to the playbook's directory, with locations.
-    pub vars_files: Vec<(String, Loc)>,
+    pub vars_files: Vec<VarsFile>,
     /// `gather_facts:` (default true, as in Ansible).
     pub gather_facts: bool,
     /// `become:`.

@@ -71,8 +71,9 @@ impl RunVars {
         let mut vars = play.role_defaults.clone();
         vars.extend(inv.host_vars(host));
         vars.extend(play.vars.clone());
-        for (file, loc) in &play.vars_files {
-            let path = play.dir.join(self.file_name(file, loc, &vars)?);
+        for entry in &play.vars_files {
+            let loc = &entry.loc;
+            let path = self.path_of(entry, play, &vars)?;
             let cached = self.lock_files().get(&path).cloned();
             if let Some(loaded) = cached {
                 vars.extend(loaded);
@@ -104,7 +105,11 @@ impl RunVars {
     /// one clear error before anything runs, not one failure per node.
     pub fn preload(&self, plays: &[&PlaySpec], secrets: &Secrets) -> Result<(), Diagnostic> {
         for play in plays {
-            for (file, loc) in &play.vars_files {
+            for entry in &play.vars_files {
+                let (loc, [file]) = (&entry.loc, entry.names.as_slice()) else {
+                    // Alternatives are chosen per host.
+                    continue;
+                };
                 if file.contains("{{") {
                     // Named by a template: read per host, when its variables are known.
                     continue;
@@ -118,6 +123,28 @@ impl RunVars {
             }
         }
         Ok(())
+    }
+
+    /// The file a `vars_files` entry loads for a host: its name, or the first of its
+    /// alternatives that exists.
+    fn path_of(
+        &self,
+        entry: &crate::playbook::VarsFile,
+        play: &PlaySpec,
+        vars: &Map<String, Value>,
+    ) -> Result<PathBuf, Diagnostic> {
+        let mut tried = Vec::new();
+        for name in &entry.names {
+            let path = play.dir.join(self.file_name(name, &entry.loc, vars)?);
+            if entry.names.len() == 1 || path.is_file() {
+                return Ok(path);
+            }
+            tried.push(path.display().to_string());
+        }
+        Err(Diagnostic::new(
+            entry.loc.clone(),
+            format!("none of the vars files exists: {}", tried.join(", ")),
+        ))
     }
 
     /// A `vars_files` entry's name, rendered when it is a template (`vars/{{ env }}.yml`)
