@@ -131,9 +131,30 @@ impl Inventory {
 
     /// Groups `host` belongs to, directly or through ancestry, including `all`.
     pub fn host_groups(&self, host: &str) -> Vec<&Group> {
+        // The groups holding the host, then their parents until nothing new comes: linear in
+        // the inventory per host, where listing every group's hosts was quadratic.
+        let mut member: IndexSet<&str> = self
+            .groups
+            .values()
+            .filter(|g| g.hosts.contains(host))
+            .map(|g| g.name.as_str())
+            .collect();
+        loop {
+            let before = member.len();
+            for g in self.groups.values() {
+                if !member.contains(g.name.as_str())
+                    && g.children.iter().any(|c| member.contains(c.as_str()))
+                {
+                    member.insert(g.name.as_str());
+                }
+            }
+            if member.len() == before {
+                break;
+            }
+        }
         self.groups
             .values()
-            .filter(|g| g.name == "all" || self.group_hosts(&g.name).iter().any(|h| h == host))
+            .filter(|g| g.name == "all" || member.contains(g.name.as_str()))
             .collect()
     }
 
