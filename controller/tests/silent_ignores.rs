@@ -345,3 +345,68 @@ fn ignore_unreachable_on_the_whole_play_lets_the_run_go_on() {
         .stderr_has("partial.yml:4:7")
         .stderr_has("on some tasks of a play only");
 }
+
+#[test]
+fn role_statement_arguments_are_honoured_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play(
+        "  roles: [r]\n  tasks:\n    - import_role:\n        name: r\n        allow_duplicates: true\n",
+    );
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "roles/r/tasks/main.yml",
+                "- shell: echo r >> log-{{ inventory_hostname }}\n",
+            ),
+            ("roles/spec/tasks/main.yml", "- debug: msg=x\n"),
+            (
+                "roles/spec/meta/argument_specs.yml",
+                "argument_specs: {main: {options: {}}}\n",
+            ),
+            ("p.yml", &p),
+            ("spec.yml", &play("  roles: [spec]\n")),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    let log = std::fs::read_to_string(dir.path().join("log-h1")).unwrap();
+    assert_eq!(log, "r\nr\n", "allow_duplicates on import_role was ignored");
+    Dr::new(dir.path(), &["plan", "spec.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("declares its arguments");
+}
+
+#[test]
+fn include_vars_refuses_a_file_of_another_extension_unless_told_to_skip_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |skip: &str| {
+        play(&format!(
+            "  tasks:\n    - include_vars:\n        dir: vars\n        ignore_unknown_extensions: {skip}\n    - copy: {{content: \"{{{{ a }}}}\", dest: \"out-{{{{ inventory_hostname }}}}\"}}\n"
+        ))
+    };
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            ("vars/a.yml", "a: one\n"),
+            ("vars/notes.txt", "b: two\n"),
+            ("strict.yml", &p("false")),
+            ("lenient.yml", &p("true")),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "strict.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stdout_has("does not have a valid extension");
+    Dr::new(dir.path(), &["apply", "lenient.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out-h1")).unwrap(),
+        "one"
+    );
+}

@@ -199,6 +199,8 @@ pub struct Meta {
     pub dependencies: Vec<Node>,
     /// `allow_duplicates:`.
     pub allow_duplicates: bool,
+    /// The role declares its arguments (`argument_specs:`).
+    pub argument_specs: bool,
 }
 
 /// Reads `meta/main.yml` (absent = no dependencies).
@@ -206,6 +208,7 @@ pub fn read_meta(role: &Path) -> Result<Meta, Diagnostic> {
     let mut meta = Meta {
         dependencies: Vec::new(),
         allow_duplicates: false,
+        argument_specs: false,
     };
     let Some(files) = part_files(role, "meta", "main") else {
         return Ok(meta);
@@ -222,6 +225,7 @@ pub fn read_meta(role: &Path) -> Result<Meta, Diagnostic> {
                         meta.dependencies.extend(items.iter().cloned());
                     }
                 }
+                Some("argument_specs") => meta.argument_specs = true,
                 Some("allow_duplicates") => {
                     meta.allow_duplicates = super::scalar::bool_of(v, "allow_duplicates")?;
                 }
@@ -230,4 +234,12 @@ pub fn read_meta(role: &Path) -> Result<Meta, Diagnostic> {
         }
     }
     Ok(meta)
+}
+
+/// Whether the role declares its arguments (`meta/argument_specs.yml`), which Ansible
+/// validates before the role's tasks.
+pub fn has_argument_specs(role: &Path) -> bool {
+    ["argument_specs.yml", "argument_specs.yaml"]
+        .iter()
+        .any(|f| role.join("meta").join(f).is_file())
 }

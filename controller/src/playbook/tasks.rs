@@ -15,7 +15,7 @@ use super::inherit::{Inherit, RoleRef};
 use super::keywords::{ANSIBLE_ROLE, BLOCK_SUPPORTED, ROLE_SUPPORTED};
 use super::level::{Level, refused};
 use super::role::{self, RoleSearch};
-use super::scalar::{bool_of, text_of};
+use super::scalar::text_of;
 use super::task::{self, Parsed, Statement};
 use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
 use crate::yaml::{self, Node};
@@ -78,6 +78,10 @@ struct From {
     vars: String,
     defaults: String,
     handlers: String,
+    /// `allow_duplicates:` of an `import_role`/`include_role` (over the role's own).
+    allow_duplicates: Option<bool>,
+    /// `rolespec_validate:` (Ansible validates a role's declared arguments by default).
+    validate: bool,
 }
 
 impl Default for From {
@@ -87,6 +91,8 @@ impl Default for From {
             vars: "main".into(),
             defaults: "main".into(),
             handlers: "main".into(),
+            allow_duplicates: None,
+            validate: true,
         }
     }
 }
@@ -397,7 +403,16 @@ impl<'a> Builder<'a> {
             from.tasks,
             inherit.when.join(" and ")
         );
-        if !self.seen.insert(key) && !meta.allow_duplicates {
+        if (role::has_argument_specs(&path) || meta.argument_specs) && from.validate {
+            self.depth -= 1;
+            return Err(Diagnostic::new(
+                loc.clone(),
+                format!("role `{name}` declares its arguments (meta/argument_specs.yml), which dr does not validate yet"),
+            )
+            .with_help("validate them in the role's tasks with `assert`, remove the file, or set `rolespec_validate: false` on `import_role`/`include_role`"));
+        }
+        let allow_duplicates = from.allow_duplicates.unwrap_or(meta.allow_duplicates);
+        if !self.seen.insert(key) && !allow_duplicates {
             self.depth -= 1;
             return Ok(Vec::new());
         }
@@ -569,7 +584,9 @@ fn role_args(st: &Statement<'_>) -> Result<(String, From, Option<Node>), Diagnos
             "vars_from" => from.vars = strip_ext(&text()?),
             "defaults_from" => from.defaults = strip_ext(&text()?),
             "handlers_from" => from.handlers = strip_ext(&text()?),
-            "public" | "allow_duplicates" | "rolespec_validate" | "apply" => {}
+            "allow_duplicates" => from.allow_duplicates = Some(bool_value(v, k, st)?),
+            "rolespec_validate" => from.validate = bool_value(v, k, st)?,
+            "public" | "apply" => {}
             _ => {
                 let help = did_you_mean(k, ROLE_ARGS.iter().copied())
                     .unwrap_or_else(|| format!("it takes: {}", ROLE_ARGS.join(", ")));
@@ -587,13 +604,6 @@ fn role_args(st: &Statement<'_>) -> Result<(String, From, Option<Node>), Diagnos
             "`apply` is for `include_role`; an import passes its own keywords down",
         ));
     }
-    if let Some(entries) = st.value.as_map()
-        && let Some((_, v)) = entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some("allow_duplicates"))
-    {
-        bool_of(v, "allow_duplicates")?;
-    }
     let apply = st
         .value
         .as_map()
@@ -609,6 +619,25 @@ fn role_args(st: &Statement<'_>) -> Result<(String, From, Option<Node>), Diagnos
         )
     })?;
     Ok((name, from, apply))
+}
+
+/// A boolean argument of an include/import statement.
+fn bool_value(v: &Value, k: &str, st: &Statement<'_>) -> Result<bool, Diagnostic> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" | "on" | "1" => Ok(true),
+            "no" | "false" | "off" | "0" => Ok(false),
+            _ => Err(Diagnostic::new(
+                st.value.loc.clone(),
+                format!("`{k}` must be true or false"),
+            )),
+        },
+        _ => Err(Diagnostic::new(
+            st.value.loc.clone(),
+            format!("`{k}` must be true or false"),
+        )),
+    }
 }
 
 fn strip_ext(name: &str) -> String {

@@ -146,6 +146,15 @@ fn dir_files(dir: &Path, args: &Value) -> Result<Vec<PathBuf>, String> {
         None => None,
     };
     let ignore = strings(args.get("ignore_files")).unwrap_or_default();
+    // As Ansible: a file of another extension is an error unless told to skip it.
+    let ignore_unknown = match args.get("ignore_unknown_extensions") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => {
+            matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1")
+        }
+        _ => false,
+    };
+    let mut unknown: Option<PathBuf> = None;
     let mut out = Vec::new();
     walk(dir, 1, depth.filter(|d| *d > 0), &mut |path: &Path| {
         let name = path
@@ -157,10 +166,22 @@ fn dir_files(dir: &Path, args: &Value) -> Result<Vec<PathBuf>, String> {
             .and_then(|e| e.to_str())
             .is_some_and(|e| extensions.iter().any(|x| x == e));
         let match_ok = matching.as_ref().is_none_or(|re| re.is_match(name));
-        if ext_ok && match_ok && !ignore.iter().any(|i| i == name) {
+        if ignore.iter().any(|i| i == name) || !match_ok {
+            return;
+        }
+        if ext_ok {
             out.push(path.to_path_buf());
+        } else if !ignore_unknown {
+            unknown.get_or_insert_with(|| path.to_path_buf());
         }
     });
+    if let Some(path) = unknown {
+        return Err(format!(
+            "include_vars: `{}` does not have a valid extension ({}); set `ignore_unknown_extensions: true` to skip it",
+            path.display(),
+            extensions.join(", ")
+        ));
+    }
     Ok(out)
 }
 
