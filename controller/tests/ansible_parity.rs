@@ -11,12 +11,10 @@ use serde_json::Value;
 use util::{Dr, ansible_bin, repo_root};
 
 fn ansible_list(inventory: &std::path::Path) -> Value {
-    let out = Command::new(ansible_bin().join("ansible-inventory"))
+    let out = util::ansible("ansible-inventory")
         .arg("-i")
         .arg(inventory)
         .arg("--list")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_LOCALHOST_WARNING", "0")
         .env("ANSIBLE_INVENTORY_UNPARSED_WARNING", "0")
         .output()
         .expect("ansible-inventory runs");

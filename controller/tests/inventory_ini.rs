@@ -9,19 +9,16 @@ mod util;
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use dr::secrets::Secrets;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use util::{Dr, ansible_bin, repo_root, write_tree};
+use util::{Dr, repo_root, write_tree};
 
 fn ansible_list(cwd: &Path, source: &str) -> Value {
-    let out = Command::new(ansible_bin().join("ansible-inventory"))
+    let out = util::ansible("ansible-inventory")
         .args(["-i", source, "--list"])
         .current_dir(cwd)
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_LOCALHOST_WARNING", "0")
         .env("ANSIBLE_INVENTORY_UNPARSED_FAILED", "1")
         .output()
         .expect("ansible-inventory runs");

@@ -7,9 +7,8 @@
 mod util;
 
 use std::path::Path;
-use std::process::Command;
 
-use util::{Dr, ansible_bin, copy_dir, repo_root};
+use util::{Dr, copy_dir, repo_root};
 
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -30,12 +29,9 @@ fn read(dir: &Path, name: &str) -> String {
 fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
     let ansible = fixture();
     let out_arg = format!("out={}", ansible.path().join("out").display());
-    let run = Command::new(ansible_bin().join("ansible-playbook"))
+    let run = util::ansible("ansible-playbook")
         .args(["-i", "inventory.yml", "site.yml", "-e", &out_arg])
         .current_dir(ansible.path())
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_LOCALHOST_WARNING", "0")
-        .env_remove("ANSIBLE_ROLES_PATH")
         .output()
         .expect("ansible-playbook runs");
     assert!(
@@ -107,11 +103,9 @@ fn tags_check_logs(args: &[&str]) -> (String, String) {
             let plan = args.contains(&"--check");
             run.code(if plan { 2 } else { 0 });
         } else {
-            let run = Command::new(ansible_bin().join("ansible-playbook"))
+            let run = util::ansible("ansible-playbook")
                 .args(&all)
                 .current_dir(dir.path())
-                .env("ANSIBLE_NOCOLOR", "1")
-                .env_remove("ANSIBLE_ROLES_PATH")
                 .output()
                 .expect("ansible-playbook runs");
             assert!(

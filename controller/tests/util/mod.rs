@@ -227,3 +227,13 @@ pub fn ansible_bin() -> PathBuf {
     );
     dir
 }
+
+/// A command for one of the oracle's tools (`ansible-playbook`, `ansible-inventory`), quiet
+/// and colourless, with no roles path from the developer's environment.
+pub fn ansible(tool: &str) -> Command {
+    let mut c = Command::new(ansible_bin().join(tool));
+    c.env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_LOCALHOST_WARNING", "0")
+        .env_remove("ANSIBLE_ROLES_PATH");
+    c
+}
