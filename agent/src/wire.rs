@@ -62,6 +62,11 @@ pub struct Request {
     /// every message, diff and registered output is masked before it is sent.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// The operator agreed to the run's destructive steps (`--yes`, or a confirmed prompt).
+    /// Without it the agent refuses a destructive change it finds only on the host
+    /// (removing a non-empty directory), naming what it would have destroyed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub consent: bool,
 }
 
 /// A file shipped with the request.

@@ -37,7 +37,8 @@ pub enum Command {
     Modules,
 }
 
-/// Output format.
+/// Output format of the commands that print results (`plan`, `apply`, `inventory`,
+/// `report`). A value a command cannot print is a usage error, never a silent fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
     /// For people.
@@ -45,8 +46,37 @@ pub enum Format {
     Text,
     /// JSON (one document; see the README for the schema).
     Json,
-    /// Graphviz (graph only).
+}
+
+/// Output format of `dr graph`, the one command that also draws Graphviz.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum GraphFormat {
+    /// Ordered stages, for people.
+    #[default]
+    Text,
+    /// `{"stages": [...]}`.
+    Json,
+    /// Graphviz `digraph`.
     Dot,
+}
+
+/// Exit code of a usage error (an unknown flag, a missing or invalid argument): `EX_USAGE`
+/// from sysexits.h, so it is never mistaken for `dr plan`'s 2 ("changes").
+pub const USAGE_EXIT: i32 = 64;
+
+impl Cli {
+    /// Parses the process's arguments. `--help` and `--version` print and exit 0; a usage
+    /// error prints clap's message and exits [`USAGE_EXIT`].
+    pub fn parse_or_exit() -> Cli {
+        match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) => {
+                let code = if e.use_stderr() { USAGE_EXIT } else { 0 };
+                let _ = e.print();
+                std::process::exit(code);
+            }
+        }
+    }
 }
 
 /// Where hosts come from.
@@ -144,7 +174,7 @@ pub struct GraphArgs {
     pub extra_vars: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: GraphFormat,
 }
 
 /// `dr inventory ...`.

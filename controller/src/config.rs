@@ -55,12 +55,24 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D
 }
 
 impl Config {
-    /// Finds and reads `dr.toml` from `start` upwards; no file means defaults.
+    /// Finds and reads `dr.toml` from `start` upwards; no file means defaults. A `dr.toml`
+    /// that anyone could have written (in a world-writable directory, or world-writable
+    /// itself) is ignored with a warning, as Ansible ignores `ansible.cfg` in a
+    /// world-writable directory: it names the inventory, vault and journal a run uses.
     pub fn discover(start: &Path) -> Result<Config, Diagnostic> {
         let mut dir = Some(start);
         while let Some(d) = dir {
             let candidate = d.join(FILE_NAME);
             if candidate.is_file() {
+                if let Some(why) = untrusted(&candidate) {
+                    // Several parts of one command discover the config; say it once.
+                    static SAID: std::sync::Once = std::sync::Once::new();
+                    SAID.call_once(|| tracing::warn!(
+                        "ignoring `{}`: {why}, so anyone could have written it; using the defaults (move it, or `chmod o-w` the directory)",
+                        candidate.display()
+                    ));
+                    return Ok(Config::default());
+                }
                 return Config::read(&candidate);
             }
             dir = d.parent();
@@ -94,12 +106,38 @@ impl Config {
         Ok(config)
     }
 
+    /// Where apply locks go (`.dr/locks` beside `dr.toml`, else in the working directory).
+    pub fn lock_dir(&self) -> PathBuf {
+        relative_to_cwd(&self.root.clone().unwrap_or_default().join(".dr/locks"))
+    }
+
     /// Where journals go.
     pub fn journal_dir(&self) -> PathBuf {
         self.journal_dir.clone().unwrap_or_else(|| {
             relative_to_cwd(&self.root.clone().unwrap_or_default().join(".dr/runs"))
         })
     }
+}
+
+/// Why `file` cannot be trusted as configuration, if it cannot.
+fn untrusted(file: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let world_writable =
+        |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o002 != 0);
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if world_writable(dir) {
+        return Some(format!(
+            "its directory `{}` is world-writable",
+            dir.display()
+        ));
+    }
+    if world_writable(file) {
+        return Some("it is world-writable".to_owned());
+    }
+    None
 }
 
 /// Shortens `path` to be relative to the working directory when it lies below it, so
@@ -142,6 +180,36 @@ mod tests {
             config.inventory,
             vec![dir.path().join("inventory/staging.yml")]
         );
+    }
+
+    #[test]
+    fn world_writable_directory_or_file_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::write(shared.join(FILE_NAME), "forks = 7\n").unwrap();
+        assert_eq!(Config::discover(&shared).unwrap().forks, Some(7));
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert_eq!(
+            untrusted(&shared.join(FILE_NAME)),
+            Some(format!(
+                "its directory `{}` is world-writable",
+                shared.display()
+            ))
+        );
+        assert_eq!(Config::discover(&shared).unwrap().forks, None);
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            shared.join(FILE_NAME),
+            std::fs::Permissions::from_mode(0o666),
+        )
+        .unwrap();
+        assert_eq!(
+            untrusted(&shared.join(FILE_NAME)),
+            Some("it is world-writable".to_owned())
+        );
+        assert_eq!(Config::discover(&shared).unwrap().forks, None);
     }
 
     #[test]

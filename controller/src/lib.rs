@@ -25,6 +25,7 @@ pub mod commands;
 pub mod config;
 pub mod dag;
 pub mod diagnostic;
+pub mod input_file;
 pub mod inventory;
 pub mod journal;
 pub mod output;

@@ -2,10 +2,8 @@
 
 use std::io::Write as _;
 
-use clap::Parser;
-
 fn main() {
-    let cli = dr::cli::Cli::parse();
+    let cli = dr::cli::Cli::parse_or_exit();
     let code = match dr::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -20,7 +20,7 @@ pub fn load(path: &Path, secrets: &Secrets) -> Result<Map<String, Value>, Diagno
 /// Reads a YAML file, decrypting it first when it is a vault file (whose values are then
 /// recorded as secrets).
 pub fn read_node(path: &Path, secrets: &Secrets) -> Result<Node, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| Diagnostic::io(path, &e))?;
+    let bytes = crate::input_file::read(path)?;
     if let Some(text) = secrets.decrypt_if_vault(path, &bytes)? {
         let node = yaml::parse_str(path, &text)?;
         secrets.add_leaves(&node.to_json());

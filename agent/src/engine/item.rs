@@ -109,6 +109,7 @@ impl Runner<'_> {
             scope,
             environment: &environment,
             become_user: task.become_user.as_deref(),
+            consent: self.request.consent,
             timeout: task
                 .timeout
                 .filter(|t| t.is_finite() && *t > 0.0)

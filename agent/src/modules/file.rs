@@ -1,4 +1,11 @@
 //! `file`: state of a path — file, directory, absent, touch or link — and its attributes.
+//!
+//! Removal is guarded: `/`, an empty path and system directories are never removed
+//! ([`guard`]), and a non-empty directory is removed only with the operator's consent
+//! (the request's `consent`); without it the task fails naming the path and what it holds.
+
+mod guard;
+mod tree;
 
 use std::fs::{self, FileTimes};
 use std::path::{Path, PathBuf};
@@ -114,8 +121,14 @@ impl Module for File {
         ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: FileSpec = parse_args("file", args)?;
+        // Before anything looks at the path: no state of the disk makes these removable.
+        if spec.state == Some(State::Absent)
+            && let Some(why) = guard::refusal(&spec.path)
+        {
+            return Err(ModuleError::Failed(why));
+        }
         let path = PathBuf::from(&spec.path);
         let shown = spec.path.clone();
         let kind = Kind::of(&path)?;
@@ -138,6 +151,7 @@ impl Module for File {
         let mut changes = Vec::new();
         let mut diffs = Vec::new();
         let mut dangerous = false;
+        let mut note = None;
         let fail = |m: String| Err(ModuleError::Failed(m));
         match state {
             State::File => match kind {
@@ -178,8 +192,25 @@ impl Module for File {
                 }
             },
             State::Absent => {
+                if kind == Kind::Directory {
+                    let census = tree::Census::of(&path)
+                        .map_err(|e| ModuleError::io("cannot list", &shown, e))?;
+                    if !census.is_empty() {
+                        let what = format!(
+                            "removes directory `{shown}` and everything in it ({})",
+                            census.describe()
+                        );
+                        if !ctx.check_mode && !ctx.consent {
+                            return fail(format!(
+                                "refusing to remove the non-empty directory `{shown}` ({}) without consent: review it with `dr plan`, then run `dr apply --yes` (or answer the prompt on a terminal)",
+                                census.describe()
+                            ));
+                        }
+                        dangerous = true;
+                        note = Some(what);
+                    }
+                }
                 if kind != Kind::Absent {
-                    dangerous = kind == Kind::Directory;
                     diffs.push(diff::line(&shown, "state", kind.name(), "absent"));
                     changes.push(Change::Remove(path.clone(), kind));
                 }
@@ -257,11 +288,13 @@ impl Module for File {
         }
         let outcome = Outcome {
             changed: true,
-            msg: diffs
-                .iter()
-                .map(|d| d.text.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
+            msg: note.unwrap_or_else(|| {
+                diffs
+                    .iter()
+                    .map(|d| d.text.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
             diffs,
             data,
             dangerous,
@@ -366,11 +399,17 @@ fn perform(change: &Change) -> Result<(), ModuleError> {
                 .and_then(|f| f.set_times(FileTimes::new().set_accessed(now).set_modified(now)))
                 .map_err(|e| ModuleError::io("cannot touch", p.display(), e))
         }
-        Change::Remove(p, kind) => match kind {
-            Kind::Directory => fs::remove_dir_all(p),
-            _ => fs::remove_file(p),
+        Change::Remove(p, kind) => {
+            // Checked again right before the removal: the plan may be old.
+            if let Some(why) = guard::refusal(&p.to_string_lossy()) {
+                return Err(ModuleError::Failed(why));
+            }
+            match kind {
+                Kind::Directory => fs::remove_dir_all(p),
+                _ => fs::remove_file(p),
+            }
+            .map_err(|e| ModuleError::io("cannot remove", p.display(), e))
         }
-        .map_err(|e| ModuleError::io("cannot remove", p.display(), e)),
         Change::Link(p, target) => replace_with_link(p, target),
         Change::Attrs(p, a) => fsutil::set_attrs(p, *a)
             .map_err(|e| ModuleError::io("cannot set attributes of", p.display(), e)),

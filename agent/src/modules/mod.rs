@@ -118,6 +118,9 @@ pub struct Context<'a> {
     pub timeout: Option<std::time::Duration>,
     /// The user the task's process runs as, when it is not the agent's (`become_user`).
     pub become_user: Option<&'a str>,
+    /// The operator agreed to destructive steps (the request's `consent`): without it a
+    /// module refuses to destroy data it found on the host.
+    pub consent: bool,
 }
 
 /// The result of one module call (check or apply), before the engine adds task keywords.

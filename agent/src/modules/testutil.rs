@@ -13,6 +13,8 @@ pub(crate) struct Harness {
     pub files: BTreeMap<String, FileContent>,
     pub scope: Scope,
     pub environment: Vec<(String, String)>,
+    /// The request's `consent` (given by default; consent tests take it away).
+    pub consent: bool,
 }
 
 impl Harness {
@@ -29,6 +31,7 @@ impl Harness {
             files: BTreeMap::new(),
             scope: Templater::new().scope(map),
             environment: Vec::new(),
+            consent: true,
         }
     }
 
@@ -52,6 +55,7 @@ impl Harness {
             environment: &self.environment,
             timeout: None,
             become_user: None,
+            consent: self.consent,
         }
     }
 

@@ -1,7 +1,7 @@
 //! `dr graph`: the DAG as stages, connecting to nothing.
 
 use crate::Error;
-use crate::cli::{Format, GraphArgs};
+use crate::cli::{GraphArgs, GraphFormat};
 use crate::dag;
 
 use super::Context;
@@ -19,9 +19,9 @@ pub fn run(args: &GraphArgs) -> Result<i32, Error> {
         vars.extra(),
     )?;
     match args.format {
-        Format::Text => crate::out!("{}", dag::render_text(&dag)),
-        Format::Dot => crate::out!("{}", dag::render_dot(&dag)),
-        Format::Json => crate::outln!(
+        GraphFormat::Text => crate::out!("{}", dag::render_text(&dag)),
+        GraphFormat::Dot => crate::out!("{}", dag::render_dot(&dag)),
+        GraphFormat::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&dag::render_json(&dag)).unwrap_or_default()
         ),

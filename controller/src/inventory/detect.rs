@@ -107,7 +107,7 @@ pub(super) fn read_file(
     path: &Path,
     secrets: &Secrets,
 ) -> Result<(), Diagnostic> {
-    let raw = std::fs::read(path).map_err(|e| Diagnostic::io(path, &e))?;
+    let raw = crate::input_file::read(path)?;
     let decrypted = secrets.decrypt_if_vault(path, &raw)?;
     let vaulted = decrypted.is_some();
     let bytes: Cow<[u8]> = match decrypted {

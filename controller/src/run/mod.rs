@@ -6,6 +6,7 @@ mod event;
 mod files;
 mod include_vars;
 mod includes;
+pub mod lock;
 mod node;
 mod scheduler;
 mod vars;
@@ -66,9 +67,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         .map(|(_, p)| p)
         .collect();
     vars.preload(&used, &secrets)?;
-    if how.mode == Mode::Apply && !how.yes {
-        confirm::destructive_steps(&dag, &plays)?;
-    }
+    let consent = how.yes || (how.mode == Mode::Apply && confirm::destructive_steps(&dag, &plays)?);
     let forks = args.forks.or(ctx.config.forks).unwrap_or(50);
     let rto = books
         .first()
@@ -122,6 +121,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,
         yes: how.yes,
+        consent,
         facts: Default::default(),
     });
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());

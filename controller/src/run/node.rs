@@ -42,6 +42,9 @@ pub struct NodeJob {
     pub force_handlers: bool,
     /// `--yes`: destructive steps were agreed to up front.
     pub yes: bool,
+    /// Destructive steps were agreed to (`--yes`, or confirmed on the terminal): the
+    /// agent may remove a non-empty directory.
+    pub consent: bool,
     /// Per host, the facts and registered results of the plays that ran so far: later
     /// plays on the host start with them, as in Ansible.
     pub facts: Mutex<HashMap<String, Map<String, Value>>>,
@@ -186,5 +189,6 @@ fn build_request(
         tags: job.tags.clone(),
         skip_tags: job.skip_tags.clone(),
         secrets: job.secrets.to_vec(),
+        consent: job.consent,
     })
 }

@@ -46,7 +46,7 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
 
 /// Reads and parses a YAML file.
 pub fn load_file(file: &Path) -> Result<Node, Diagnostic> {
-    let text = std::fs::read_to_string(file).map_err(|e| Diagnostic::io(file, &e))?;
+    let text = crate::input_file::read_to_string(file)?;
     parse_str(file, &text)
 }
 

@@ -166,3 +166,97 @@ fn recurse_sets_modes_below() {
     assert_eq!(mode_of(&root.join("d")), 0o700);
     assert_eq!(mode_of(&root.join("d/f")), 0o600);
 }
+
+/// The error `file` gives for `args` in apply mode, with or without consent.
+fn refused(consent: bool, args: serde_json::Value) -> String {
+    let mut h = Harness::new();
+    h.consent = consent;
+    match crate::modules::Module::check(&File, &h.ctx(false), &args) {
+        Ok(plan) => panic!("not refused: {:?}", plan.outcome.msg),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_non_empty_directory_is_named_in_the_plan_and_kept_without_consent() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let app = dir.path().join("app");
+    fs::create_dir_all(app.join("static")).unwrap_or_else(|e| panic!("{e}"));
+    for f in ["a", "b", "static/c"] {
+        fs::write(app.join(f), f).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let shown = format!("{}/", app.display());
+    let args = json!({"path": shown, "state": "absent"});
+    let mut h = Harness::new();
+    h.consent = false;
+    let plan = h.check(&File, args.clone());
+    assert!(plan.outcome.dangerous);
+    assert_eq!(
+        plan.outcome.msg,
+        format!("removes directory `{shown}` and everything in it (3 files, 1 subdirectory)")
+    );
+    let before = snapshot(dir.path());
+    assert_eq!(
+        refused(false, args.clone()),
+        format!(
+            "refusing to remove the non-empty directory `{shown}` (3 files, 1 subdirectory) without consent: review it with `dr plan`, then run `dr apply --yes` (or answer the prompt on a terminal)"
+        )
+    );
+    assert_eq!(snapshot(dir.path()), before, "removed without consent");
+    h.consent = true;
+    h.apply(&File, args);
+    assert!(!app.exists());
+}
+
+#[test]
+fn an_empty_directory_or_a_file_needs_no_consent() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("lock");
+    fs::write(&file, "x").unwrap_or_else(|e| panic!("{e}"));
+    let mut h = Harness::new();
+    h.consent = false;
+    for p in [&empty, &file] {
+        let args = json!({"path": p.display().to_string(), "state": "absent"});
+        assert!(!h.check(&File, args.clone()).outcome.dangerous);
+        h.apply(&File, args);
+        assert!(!p.exists(), "{} was kept", p.display());
+    }
+}
+
+#[test]
+fn root_and_empty_paths_are_refused_even_with_consent_before_any_removal() {
+    // Nothing is at risk: the refusal comes from the path alone, in check as in apply.
+    for (path, start) in [
+        ("/", "refusing to remove `/`: "),
+        ("", "refusing to remove an empty path"),
+        (
+            "//usr/lib/../",
+            "refusing to remove `//usr/lib/../` (it is `/usr` once",
+        ),
+    ] {
+        let why = refused(true, json!({"path": path, "state": "absent"}));
+        assert!(why.starts_with(start), "{path:?}: {why}");
+        assert!(why.ends_with("whatever the flags"), "{path:?}: {why}");
+    }
+    let h = Harness::new();
+    let in_check = crate::modules::Module::check(
+        &File,
+        &h.ctx(true),
+        &json!({"path": "/etc/", "state": "absent"}),
+    );
+    assert!(in_check.is_err(), "plan did not refuse /etc/");
+}
+
+#[test]
+fn the_apply_step_checks_the_path_again() {
+    let why = super::perform(&super::Change::Remove(
+        std::path::PathBuf::from("/"),
+        super::Kind::Directory,
+    ));
+    assert!(
+        matches!(&why, Err(e) if e.to_string().starts_with("refusing to remove `/`")),
+        "{why:?}"
+    );
+}
