@@ -67,6 +67,10 @@ pub struct Request {
     /// (removing a non-empty directory), naming what it would have destroyed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub consent: bool,
+    /// Payloads of the bridged modules the play uses (SHA-256 → base64 zip of Ansible's
+    /// module code), each sent once per host and run, then cached there by its hash.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bridged: BTreeMap<String, String>,
 }
 
 /// A file shipped with the request.

@@ -36,6 +36,9 @@ pub struct Config {
     /// (`roles/` beside the playbook always comes first).
     #[serde(default, deserialize_with = "one_or_many")]
     pub roles_path: Vec<PathBuf>,
+    /// The Python that runs ansible-core, for modules dr runs through the module bridge
+    /// (a path or a command on `PATH`; default: the one `ansible-playbook` runs with).
+    pub ansible_python: Option<PathBuf>,
     /// The directory holding `dr.toml` (not read from the file).
     #[serde(skip)]
     pub root: Option<PathBuf>,

@@ -110,6 +110,7 @@ impl Runner<'_> {
             environment: &environment,
             become_user: task.become_user.as_deref(),
             consent: self.request.consent,
+            bridged: &self.request.bridged,
             timeout: task
                 .timeout
                 .filter(|t| t.is_finite() && *t > 0.0)
@@ -197,6 +198,8 @@ impl Runner<'_> {
                 Status::Failed
             } else if changed {
                 Status::Changed
+            } else if outcome.skipped {
+                Status::Skipped
             } else {
                 Status::Ok
             };

@@ -30,6 +30,7 @@ pub const NO_LOG_MSG: &str = "the output has been hidden due to no_log";
 /// Never panics on any input (a panic inside is reported as a bug in the final event), and
 /// always emits [`Event::Finished`] last.
 pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
+    crate::modules::bridge::cache(&request.bridged);
     let mut stats = Stats::default();
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut runner = Runner::new(request, &mut *emit);

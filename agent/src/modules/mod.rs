@@ -8,6 +8,7 @@
 mod args;
 mod assert;
 mod attrs;
+pub mod bridge;
 mod command;
 mod compose;
 mod compose_cli;
@@ -79,9 +80,11 @@ pub static ALL: &[&dyn Module] = &[
 /// using one fails at run time. A module moves from here to [`ALL`] when implemented.
 pub static PLANNED: &[&str] = &[];
 
-/// The module called `name` (short form, e.g. `copy`), if this build implements it.
+/// The module called `name` (short form, e.g. `copy`), if this build implements it; a
+/// fully qualified name (`ansible.builtin.replace`) is a bridged module.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
-    ALL.iter().copied().find(|m| m.name() == name)
+    let bridged = bridge::handles(name).then_some(&bridge::Bridge as &'static dyn Module);
+    ALL.iter().copied().find(|m| m.name() == name).or(bridged)
 }
 
 /// One module: what it accepts, and how it plans.
@@ -121,6 +124,8 @@ pub struct Context<'a> {
     /// The operator agreed to destructive steps (the request's `consent`): without it a
     /// module refuses to destroy data it found on the host.
     pub consent: bool,
+    /// Bridged modules' payloads carried by the request (SHA-256 → base64 zip).
+    pub bridged: &'a BTreeMap<String, String>,
 }
 
 /// The result of one module call (check or apply), before the engine adds task keywords.
@@ -150,6 +155,8 @@ pub struct Outcome {
     /// End the play on this host without failing it (`meta: end_host`, `end_play`,
     /// `end_batch`).
     pub end_host: bool,
+    /// The module skipped itself (a bridged module without check mode, in check mode).
+    pub skipped: bool,
 }
 
 impl Outcome {

@@ -47,6 +47,7 @@ impl Harness {
     }
 
     pub fn ctx(&self, check_mode: bool) -> Context<'_> {
+        static NO_PAYLOADS: BTreeMap<String, String> = BTreeMap::new();
         Context {
             check_mode,
             diff: true,
@@ -56,6 +57,7 @@ impl Harness {
             timeout: None,
             become_user: None,
             consent: self.consent,
+            bridged: &NO_PAYLOADS,
         }
     }
 

@@ -47,6 +47,7 @@ impl Context {
     /// Parses playbooks in order, finding roles through dr.toml's `roles_path` and
     /// Ansible's search path.
     pub fn playbooks(&self, paths: &[PathBuf]) -> Result<Vec<Playbook>, Error> {
+        crate::bridge::configure(self.config.ansible_python.clone());
         let search = playbook::RoleSearch::new(&self.config.roles_path);
         paths
             .iter()

@@ -2,6 +2,10 @@
 
 use dr_agent::modules;
 
+use crate::bridge::{self, Resolved};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::yaml::Node;
+
 /// Collection prefixes Ansible users write; `ansible.builtin.copy` is `copy`.
 const PREFIXES: &[&str] = &[
     "ansible.builtin.",
@@ -43,23 +47,37 @@ pub enum Known {
     },
     /// A module of the playbook language this build does not run yet.
     Planned(&'static str),
+    /// A module of the installed ansible-core or a collection, by its fully qualified
+    /// name, run through the module bridge.
+    Bridged(String),
 }
 
-/// The short name for `name` (prefix stripped, alias resolved).
+/// The short name for `name` (prefix stripped, alias resolved) when it names a native
+/// module or a keyword; any other name is returned as written (the bridge resolves it).
 pub fn canonical(name: &str) -> &str {
-    let short = PREFIXES
-        .iter()
-        .find_map(|p| name.strip_prefix(p))
-        .unwrap_or(name);
+    let Some(short) = PREFIXES.iter().find_map(|p| name.strip_prefix(p)) else {
+        return alias(name);
+    };
+    let resolved = alias(short);
+    let builtin = name.starts_with("ansible.builtin.") || name.starts_with("ansible.legacy.");
+    if builtin || short != resolved || modules::ALL.iter().any(|m| m.name() == short) {
+        resolved
+    } else {
+        // `community.general.ini_file` is that collection's module, not a native `ini_file`.
+        name
+    }
+}
+
+fn alias(short: &str) -> &str {
     ALIASES
         .iter()
         .find(|(alias, _)| *alias == short)
         .map_or(short, |(_, real)| real)
 }
 
-/// Looks up a module by (canonical) name.
+/// Looks up a native module by (canonical) name.
 pub fn lookup(name: &str) -> Option<Known> {
-    if let Some(m) = modules::lookup(name) {
+    if let Some(m) = modules::ALL.iter().find(|m| m.name() == name) {
         return Some(Known::Module {
             name: m.name(),
             args: m.arg_names(),
@@ -70,6 +88,86 @@ pub fn lookup(name: &str) -> Option<Known> {
         .iter()
         .find(|p| **p == name)
         .map(|p| Known::Planned(p))
+}
+
+/// What a module name as written resolves to: a native module, else a module of the
+/// installed ansible-core or collections run through the bridge.
+pub fn resolve(written: &str) -> Result<Known, NotRun> {
+    if let Some(known) = lookup(canonical(written)) {
+        return Ok(known);
+    }
+    let catalog = bridge::catalog().map_err(|why| NotRun::NoAnsible(why.to_owned()))?;
+    match catalog.resolve(written) {
+        Resolved::Bridged(fqcn) => Ok(Known::Bridged(fqcn)),
+        Resolved::NeedsAction(fqcn) => Err(NotRun::NeedsAction(fqcn)),
+        Resolved::Executor(fqcn) => Err(NotRun::Executor(fqcn)),
+        Resolved::Unknown => Err(NotRun::Unknown),
+    }
+}
+
+/// Why a module name does not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotRun {
+    /// Neither dr nor the installed ansible-core and collections have it.
+    Unknown,
+    /// Not native, and no ansible-core was found to bridge it (the reason).
+    NoAnsible(String),
+    /// Ansible runs it with an action plugin on the controller, which dr does not run.
+    NeedsAction(String),
+    /// Ansible's executor handles it; not a module.
+    Executor(String),
+}
+
+/// The located error for a module name that does not run; `keywords` feed "did you mean".
+pub fn not_run(
+    key: &Node,
+    written: &str,
+    why: NotRun,
+    keywords: &'static [&'static str],
+) -> Diagnostic {
+    let native = || did_you_mean(written, all_names().chain(keywords.iter().copied()));
+    let (message, help) = match why {
+        NotRun::NeedsAction(fqcn) => (
+            format!("module `{written}` is not supported by dr"),
+            format!(
+                "Ansible runs `{fqcn}` with an action plugin on the controller; dr runs modules on the host only, and has no native `{written}` yet"
+            ),
+        ),
+        NotRun::Executor(fqcn) => (
+            format!("`{written}` is not supported by dr here"),
+            format!("`{fqcn}` is handled by Ansible's executor, not a module"),
+        ),
+        NotRun::NoAnsible(why) => match native() {
+            Some(hint) => (format!("unknown module or keyword `{written}`"), hint),
+            None => (
+                format!(
+                    "module `{written}` is not built into dr, and no ansible-core was found to run it"
+                ),
+                format!(
+                    "dr runs other modules with Ansible's own code: install ansible-core (`pip install ansible-core`, plus the collection that has `{written}`) so that `ansible-playbook` is on PATH, or name its Python in dr.toml (`ansible_python = \"/path/to/python3\"`); {why}"
+                ),
+            ),
+        },
+        NotRun::Unknown => {
+            let bridged: Vec<&str> = bridge::catalog()
+                .map(|c| c.bridgeable().collect())
+                .unwrap_or_default();
+            let short: Vec<&str> = bridged
+                .iter()
+                .filter_map(|b| b.strip_prefix("ansible.builtin."))
+                .collect();
+            let help = did_you_mean(
+                written,
+                all_names()
+                    .chain(keywords.iter().copied())
+                    .chain(short.iter().copied())
+                    .chain(bridged.iter().copied()),
+            )
+            .unwrap_or_else(|| "run `dr modules` to list the modules dr knows".into());
+            (format!("unknown module or keyword `{written}`"), help)
+        }
+    };
+    Diagnostic::new(key.loc.clone(), message).with_help(help)
 }
 
 /// Every module name, for "did you mean".

@@ -115,8 +115,8 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
             .with_help("write the list with `loop:`"));
         }
         let canon = modules::canonical(&k);
-        if !modules::IMPORTS.contains(&canon) && modules::lookup(canon).is_none() {
-            return Err(unknown_module(key, &k));
+        if !modules::IMPORTS.contains(&canon) {
+            modules::resolve(&k).map_err(|why| modules::not_run(key, &k, why, KEYWORDS))?;
         }
         if let Some((first, _)) = module {
             return Err(Diagnostic::new(
@@ -150,9 +150,8 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
                 ),
             ));
         }
-        if modules::lookup(name).is_none() {
-            return Err(unknown_module(key, key.as_str().unwrap_or_default()));
-        }
+        let written = key.as_str().unwrap_or_default();
+        modules::resolve(written).map_err(|why| modules::not_run(key, written, why, KEYWORDS))?;
     }
     if let Some((key, value)) = module {
         let name = modules::canonical(key.as_str().unwrap_or_default());
@@ -177,7 +176,8 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     let written = key.scalar_text().unwrap_or_default();
     let name = modules::canonical(&written);
     task.become_user = super::inherit::task_user(&level.enter(inherit)?, name)?;
-    let known = modules::lookup(name).ok_or_else(|| unknown_module(key, &written))?;
+    let known =
+        modules::resolve(&written).map_err(|why| modules::not_run(key, &written, why, KEYWORDS))?;
     let mut args = module_args(&known, value)?;
     if let Some(extra) = extra_args {
         merge_args(&mut args, extra)?;
@@ -193,7 +193,15 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     if name == "meta" {
         check_meta(&args, value)?;
     }
-    task.module = name.to_owned();
+    task.module = match &known {
+        Known::Bridged(fqcn) => {
+            if let Value::Object(map) = &mut args {
+                crate::bridge::mark(map, &written);
+            }
+            fqcn.clone()
+        }
+        _ => name.to_owned(),
+    };
     task.args = args;
     inherit.apply(&mut task, &explicit);
     Ok(Parsed::Task(Box::new(task)))
@@ -292,19 +300,6 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
         key.loc.clone(),
         "`action` takes `module args` or a mapping with `module:`",
     ))
-}
-
-fn unknown_module(key: &Node, written: &str) -> Diagnostic {
-    let help = did_you_mean(
-        written,
-        modules::all_names().chain(KEYWORDS.iter().copied()),
-    )
-    .unwrap_or_else(|| "run `dr modules` to list the modules dr knows".into());
-    Diagnostic::new(
-        key.loc.clone(),
-        format!("unknown module or keyword `{written}`"),
-    )
-    .with_help(help)
 }
 
 fn apply_keyword(

@@ -99,7 +99,12 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
             last
         })
     };
+    let payloads: Vec<String> = request.bridged.keys().cloned().collect();
+    let bridge_key = crate::bridge::host_key(&node.host, &request.vars);
     let result = job.transport.run(&node.host, &conn, request, tx).await;
+    if result.is_ok() {
+        crate::bridge::delivered(&bridge_key, &payloads);
+    }
     let finished = relay.await.ok().flatten().map(|(stats, error, facts)| {
         job.remember_facts(&node.host, facts);
         (stats, error)
@@ -159,9 +164,13 @@ fn build_request(
             }
         }
     }
+    let mut handlers = play.handlers.clone();
+    let bridge_key = crate::bridge::host_key(host, &vars);
+    let mut bridged = crate::bridge::attach(&mut tasks, &bridge_key)?;
+    bridged.extend(crate::bridge::attach(&mut handlers, &bridge_key)?);
     let all_tasks: Vec<_> = tasks
         .iter()
-        .chain(play.handlers.iter())
+        .chain(handlers.iter())
         .flat_map(dr_agent::wire::Task::walk)
         .collect();
     let mut files = files::collect(&all_tasks, &vars, &play.dir);
@@ -179,7 +188,7 @@ fn build_request(
         play: Play {
             name: play.name.clone(),
             tasks,
-            handlers: play.handlers.clone(),
+            handlers,
             force_handlers: play.force_handlers || job.force_handlers,
         },
         vars,
@@ -190,5 +199,6 @@ fn build_request(
         skip_tags: job.skip_tags.clone(),
         secrets: job.secrets.to_vec(),
         consent: job.consent,
+        bridged,
     })
 }

@@ -1,0 +1,134 @@
+# dr's module bridge, controller side: runs under the Python that has the operator's
+# ansible-core, and uses ansible-core's own plugin loader and AnsiballZ dependency finder.
+#
+#   catalog          -> {"version", "python", "ansible", "modules": {fqcn: path},
+#                        "actions": {fqcn: "normal" | "own"}}
+#   build FQCN...    -> {fqcn: {"python_name", "profile", "zip" (base64)} | {"error"}}
+#
+# Prints one JSON document on stdout.
+import base64
+import datetime
+import io
+import json
+import os
+import re
+import sys
+import zipfile
+
+
+def _loader():
+    from ansible import constants as C
+    from ansible.plugins.loader import init_plugin_loader
+
+    init_plugin_loader([])
+    return C
+
+
+def _is_normal_alias(path):
+    # An action plugin that is only the generic `normal` one (re-exported): the module
+    # runs as any other, with nothing done on the controller.
+    try:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+    except OSError:
+        return False
+    code = [
+        line.strip()
+        for line in re.sub(r'("""|\'\'\').*?\1', "", source, flags=re.S).splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    return bool(code) and all(
+        line.startswith(("from __future__", "__metaclass__"))
+        or re.match(r"from ansible\.plugins\.action\.normal import ActionModule\b", line)
+        for line in code
+    )
+
+
+def catalog():
+    import ansible
+    from ansible.release import __version__
+
+    _loader()
+    from ansible.plugins.list import list_plugins
+
+    def text(p):
+        return p.decode() if isinstance(p, bytes) else p
+
+    modules = {}
+    for name, found in list_plugins("module").items():
+        if name.startswith("ansible._"):
+            continue
+        path = found[0] if isinstance(found, tuple) else found
+        modules[name] = text(path)
+    actions = {}
+    for name, found in list_plugins("action").items():
+        path = text(found[0] if isinstance(found, tuple) else found)
+        actions[name] = "normal" if _is_normal_alias(path) else "own"
+    return {
+        "version": __version__,
+        "python": sys.executable,
+        "ansible": os.path.dirname(ansible.__file__),
+        "modules": modules,
+        "actions": actions,
+    }
+
+
+def build_one(name, mc, module_loader, ext):
+    from ansible._internal._datatag._tags import Origin
+
+    found = module_loader.find_plugin_with_context(name)
+    if not found.resolved or not found.plugin_resolved_path:
+        return {"error": "ansible-core does not find module `%s`" % name}
+    path = found.plugin_resolved_path
+    with open(path, "rb") as f:
+        data = f.read()
+    if mc.REPLACER in data:
+        data = data.replace(mc.REPLACER, b"from ansible.module_utils.basic import *")
+    elif not mc.NEW_STYLE_PYTHON_MODULE_RE.search(data):
+        return {
+            "error": "`%s` is not a Python module built on AnsibleModule (%s); dr bridges only those"
+            % (name, path)
+        }
+    python_name = mc._get_ansible_module_fqn(path)
+    out = io.BytesIO()
+    # A fixed date: the same module always gives the same bytes, so the same hash.
+    when = datetime.datetime(1980, 1, 1, tzinfo=datetime.timezone.utc)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        metadata = mc.recursive_finder(
+            python_name.split(".")[-1], python_name, Origin(path=path).tag(data), zf, when, ext
+        )
+        mc._add_module_to_zip(zf, when, python_name, data, path, ext)
+    return {
+        "python_name": python_name,
+        "profile": getattr(metadata, "serialization_profile", "legacy"),
+        "zip": base64.b64encode(out.getvalue()).decode(),
+    }
+
+
+def build(names):
+    _loader()
+    from ansible.executor import module_common as mc
+    from ansible.plugins.loader import module_loader
+    from ansible._internal._ansiballz import _builder
+
+    ext = _builder.ExtensionManager.create(task_vars={})
+    result = {}
+    for name in names:
+        try:
+            result[name] = build_one(name, mc, module_loader, ext)
+        except Exception as e:  # one module's failure is reported, the others built
+            result[name] = {"error": "%s: %s" % (type(e).__name__, e)}
+    return result
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "catalog":
+        out = catalog()
+    elif len(sys.argv) > 1 and sys.argv[1] == "build":
+        out = build(sys.argv[2:])
+    else:
+        raise SystemExit("usage: catalog | build FQCN...")
+    json.dump(out, sys.stdout)
+
+
+main()

@@ -1,0 +1,161 @@
+//! The module bridge, controller side: a module dr has no native implementation of runs as
+//! Ansible's own module code, taken from the ansible-core and collections the operator
+//! installed (see docs/bridge.md).
+//!
+//! - [`catalog`]: what is installed, found once per run and only when a playbook names a
+//!   module dr does not have;
+//! - [`attach`]: a request's bridged tasks get their payload's name, and the request the
+//!   payloads its host has not received yet in this run;
+//! - [`delivered`]: after a node ran, its host has those payloads in its cache.
+
+mod catalog;
+mod payload;
+mod python;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use dr_agent::modules::bridge::{CALL_KEY, Call, handles};
+use dr_agent::wire::Task;
+use serde_json::{Map, Value};
+
+pub use catalog::{Catalog, Resolved, qualified};
+pub use python::SEARCHED;
+
+static CONFIGURED: OnceLock<Option<PathBuf>> = OnceLock::new();
+static CATALOG: OnceLock<Result<Catalog, String>> = OnceLock::new();
+static PAYLOADS: OnceLock<payload::Payloads> = OnceLock::new();
+/// `host key|sha256` pairs whose payload a host received in this run.
+static DELIVERED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+/// Names the Python that runs ansible-core (dr.toml's `ansible_python`); call before the
+/// first [`catalog`]. Later calls change nothing.
+pub fn configure(python: Option<PathBuf>) {
+    let _ = CONFIGURED.set(python);
+}
+
+/// The installed ansible-core's catalog (listed on first use), or why there is none.
+pub fn catalog() -> Result<&'static Catalog, &'static str> {
+    CATALOG
+        .get_or_init(|| {
+            let configured = CONFIGURED.get().and_then(Option::as_deref);
+            let python = python::find(configured)?;
+            Catalog::load(&python)
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// The arguments of a bridged task as the parser leaves them: `args` plus the name the
+/// task wrote (the rest of the [`Call`] is filled by [`attach`]).
+pub fn mark(args: &mut Map<String, Value>, written: &str) {
+    let call = Call {
+        name: written.to_owned(),
+        ..Call::default()
+    };
+    if let Ok(v) = serde_json::to_value(call) {
+        args.insert(CALL_KEY.into(), v);
+    }
+}
+
+/// Fills in every bridged task's [`Call`] (payload name, profile, `no_log`) in `tasks`, and
+/// returns the payloads (SHA-256 → base64 zip) that `host_key` has not received in this
+/// run. Fails naming the module when a payload cannot be built.
+pub fn attach(tasks: &mut [Task], host_key: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut names = Vec::new();
+    visit(tasks, &mut |t| {
+        if handles(&t.module) && !names.contains(&t.module) {
+            names.push(t.module.clone());
+        }
+    });
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let catalog = catalog()
+        .map_err(|why| format!("bridged modules need ansible-core on the controller: {why}"))?;
+    let built = PAYLOADS
+        .get_or_init(payload::Payloads::new)
+        .get(&catalog.python, &names);
+    let mut error = None;
+    let mut used = BTreeMap::new();
+    visit(tasks, &mut |t| {
+        let Some(payload) = built.get(&t.module) else {
+            return;
+        };
+        let payload = match payload.as_ref() {
+            Ok(p) => p,
+            Err(why) => {
+                error.get_or_insert_with(|| {
+                    format!("module `{}` ({}): {why}", t.module, t.location)
+                });
+                return;
+            }
+        };
+        let Value::Object(args) = &mut t.args else {
+            return;
+        };
+        let mut call: Call = args
+            .get(CALL_KEY)
+            .and_then(|c| serde_json::from_value(c.clone()).ok())
+            .unwrap_or_default();
+        call.python_name = payload.python_name.clone();
+        call.sha256 = payload.sha256.clone();
+        call.profile = payload.profile.clone();
+        call.version = catalog.version.clone();
+        call.no_log = t.no_log;
+        if let Ok(v) = serde_json::to_value(&call) {
+            args.insert(CALL_KEY.into(), v);
+        }
+        used.insert(payload.sha256.clone(), payload.zip.clone());
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    let sent = DELIVERED.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(used
+        .into_iter()
+        .filter(|(sha, _)| {
+            !sent
+                .as_ref()
+                .is_some_and(|s| s.contains(&format!("{host_key}|{sha}")))
+        })
+        .map(|(sha, zip)| (sha, zip.to_string()))
+        .collect())
+}
+
+/// Records that the host behind `host_key` now has `payloads` in its cache (its node ran),
+/// so later requests of this run name them without sending them again.
+pub fn delivered<'a>(host_key: &str, payloads: impl IntoIterator<Item = &'a String>) {
+    let mut sent = DELIVERED.lock().unwrap_or_else(|p| p.into_inner());
+    let set = sent.get_or_insert_with(HashSet::new);
+    for sha in payloads {
+        set.insert(format!("{host_key}|{sha}"));
+    }
+}
+
+/// Which cache a request's agent uses: the host, the login user and the become user.
+pub fn host_key(host: &str, vars: &Map<String, Value>) -> String {
+    let text = |k: &str| vars.get(k).map(Value::to_string).unwrap_or_default();
+    let become_ = vars
+        .get("ansible_become")
+        .is_some_and(|b| b == &Value::Bool(true));
+    format!(
+        "{host}|{}|{}",
+        text("ansible_user"),
+        if become_ {
+            text("ansible_become_user")
+        } else {
+            String::new()
+        }
+    )
+}
+
+fn visit(tasks: &mut [Task], f: &mut dyn FnMut(&mut Task)) {
+    for t in tasks {
+        f(t);
+        visit(&mut t.block, f);
+        visit(&mut t.rescue, f);
+        visit(&mut t.always, f);
+    }
+}
