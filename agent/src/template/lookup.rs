@@ -1,0 +1,242 @@
+//! Ansible's `lookup()`, `query()`/`q()` and `with_<lookup>` loops.
+//!
+//! Lookups that only transform data (`items`, `dict`, `nested`, ...) and `vars` run where the
+//! template is rendered. Lookups that read the controller's world (`file`, `env`, `pipe`,
+//! ...) run on the controller, as in Ansible: the controller resolves them for each host
+//! before the run and ships the answers in the request ([`crate::wire::Request::lookups`]);
+//! a [`Resolver`] gives them to the templates.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Rest};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+use serde_json::{Map, Value as Json};
+
+use super::lookup_data;
+use crate::wire::{LookupAnswer, lookup_key};
+
+/// Lookups that run on the controller (resolved before the run).
+pub const CONTROLLER_LOOKUPS: &[&str] = &[
+    "env",
+    "file",
+    "fileglob",
+    "first_found",
+    "lines",
+    "password",
+    "pipe",
+    "template",
+    "unvault",
+];
+
+/// The option the `first_found` lookup is given when it runs as `with_first_found`.
+pub const WITH_MARKER: &str = "_dr_invoked_as_with";
+
+/// Lookups that run where the template is rendered.
+pub const DATA_LOOKUPS: &[&str] = &[
+    "dict",
+    "indexed_items",
+    "items",
+    "list",
+    "nested",
+    "sequence",
+    "subelements",
+    "together",
+    "vars",
+];
+
+/// The lookup plugin a name refers to: `ansible.builtin.file` and `ansible.legacy.file` are
+/// `file`; `None` for a lookup dr does not have.
+pub fn plugin(name: &str) -> Option<&'static str> {
+    let short = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
+    CONTROLLER_LOOKUPS
+        .iter()
+        .chain(DATA_LOOKUPS)
+        .find(|p| **p == short)
+        .copied()
+}
+
+/// Gives the answers of controller lookups.
+pub trait Resolver: Send + Sync + fmt::Debug {
+    /// What lookup `name` (a [`CONTROLLER_LOOKUPS`] entry) gives for these terms.
+    fn resolve(&self, name: &str, terms: &[Json], kwargs: &Map<String, Json>) -> LookupAnswer;
+}
+
+/// The answers the controller shipped in the request.
+#[derive(Debug, Default)]
+pub struct Table(pub BTreeMap<String, LookupAnswer>);
+
+impl Resolver for Table {
+    fn resolve(&self, name: &str, terms: &[Json], kwargs: &Map<String, Json>) -> LookupAnswer {
+        self.0
+            .get(&lookup_key(name, terms, kwargs))
+            .cloned()
+            .unwrap_or_else(|| {
+                LookupAnswer::Error(format!(
+                    "lookup `{name}` with terms {} was not resolved before the run: `{name}` runs on the controller, which resolves it with the variables it knows (inventory, play, role and task vars, loop items); terms that depend on registered results or facts are known only on the host",
+                    Json::from(terms.to_vec())
+                ))
+            })
+    }
+}
+
+/// Adds `lookup`, `query` and `q` to `env`, answering controller lookups with `resolver`.
+pub fn register(env: &mut Environment<'static>, resolver: Arc<dyn Resolver>) {
+    for (func, force_list) in [("lookup", false), ("query", true), ("q", true)] {
+        let resolver = resolver.clone();
+        env.add_function(
+            func,
+            move |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+                call(state, &*resolver, &name, &terms, &kwargs, force_list)
+            },
+        );
+    }
+}
+
+fn call(
+    state: &State,
+    resolver: &dyn Resolver,
+    name: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+    force_list: bool,
+) -> Result<Value, Error> {
+    if terms.iter().any(Value::is_undefined) {
+        // As in Ansible, an undefined term makes the lookup's value undefined, so
+        // `lookup(...) | default(...)` still works.
+        return Ok(Value::UNDEFINED);
+    }
+    let mut options = Map::new();
+    let mut wantlist = force_list;
+    let mut errors = String::from("strict");
+    for key in kwargs.args() {
+        let value: Value = kwargs.get(key)?;
+        match key {
+            "wantlist" => wantlist = wantlist || value.is_true(),
+            "errors" => errors = value.to_string(),
+            _ => {
+                options.insert(key.to_owned(), to_json(&value)?);
+            }
+        }
+    }
+    let terms: Vec<Json> = terms.iter().map(to_json).collect::<Result<_, _>>()?;
+    let answer = run(name, &terms, &options, resolver, &|var| {
+        state
+            .lookup(var)
+            .filter(|v| !v.is_undefined())
+            .map(|v| to_json(&v))
+            .transpose()
+    })?;
+    let values = match answer {
+        LookupAnswer::Values(values) => values,
+        LookupAnswer::Error(msg) => {
+            return match errors.as_str() {
+                "warn" | "ignore" if wantlist => Ok(Value::from(Vec::<Value>::new())),
+                "warn" | "ignore" => Ok(Value::from(())),
+                "strict" => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("lookup `{name}` failed: {msg}"),
+                )),
+                other => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("lookup `errors` must be `strict`, `warn` or `ignore`, not `{other}`"),
+                )),
+            };
+        }
+    };
+    Ok(Value::from(minijinja::value::Serde(&shape(
+        values, wantlist,
+    ))))
+}
+
+/// Ansible's shaping of a lookup's list when `wantlist` is false: one element is returned
+/// alone, several strings are joined with commas, anything else stays a list.
+fn shape(values: Vec<Json>, wantlist: bool) -> Json {
+    if wantlist || values.is_empty() {
+        return Json::Array(values);
+    }
+    if values.len() == 1 {
+        return values.into_iter().next().unwrap_or(Json::Null);
+    }
+    if values.iter().all(Json::is_string) {
+        let parts: Vec<&str> = values.iter().filter_map(Json::as_str).collect();
+        return Json::from(parts.join(","));
+    }
+    Json::Array(values)
+}
+
+/// Looks up a variable by name (for the `vars` lookup); `Ok(None)` when it is undefined.
+pub type VarReader<'a> = dyn Fn(&str) -> Result<Option<Json>, Error> + 'a;
+
+/// Runs lookup `name` with these terms; a failure of the plugin itself is an
+/// [`LookupAnswer::Error`], a name dr does not know is an `Err`.
+pub fn run(
+    name: &str,
+    terms: &[Json],
+    options: &Map<String, Json>,
+    resolver: &dyn Resolver,
+    vars: &VarReader<'_>,
+) -> Result<LookupAnswer, Error> {
+    let Some(plugin) = plugin(name) else {
+        return Err(Error::new(
+            ErrorKind::UnknownFunction,
+            format!(
+                "lookup plugin `{name}` is not supported by dr (it has: {})",
+                CONTROLLER_LOOKUPS
+                    .iter()
+                    .chain(DATA_LOOKUPS)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    if CONTROLLER_LOOKUPS.contains(&plugin) {
+        return Ok(resolver.resolve(plugin, terms, options));
+    }
+    if plugin == "vars" {
+        return lookup_data::vars(terms, options, vars);
+    }
+    Ok(match lookup_data::run(plugin, terms, options) {
+        Ok(values) => LookupAnswer::Values(values),
+        Err(msg) => LookupAnswer::Error(msg),
+    })
+}
+
+/// The items of a `with_<name>` loop over `terms` (already rendered): Ansible calls the
+/// lookup with `wantlist=True`, a non-list term being a list of one.
+pub fn loop_items(
+    name: &str,
+    terms: Json,
+    resolver: &dyn Resolver,
+    vars: &VarReader<'_>,
+) -> Result<Vec<Json>, String> {
+    let terms = match terms {
+        Json::Array(items) => items,
+        other => vec![other],
+    };
+    let mut options = Map::new();
+    if plugin(name) == Some("first_found") {
+        // `with_first_found` searches the task's `files/` (or `templates/`, `vars/`), the
+        // function form does not: the controller needs to know which one it answers.
+        options.insert(WITH_MARKER.into(), Json::Bool(true));
+    }
+    match run(name, &terms, &options, resolver, vars) {
+        Ok(LookupAnswer::Values(values)) => Ok(values),
+        Ok(LookupAnswer::Error(msg)) => Err(format!("`with_{name}`: {msg}")),
+        Err(e) => Err(format!("`with_{name}`: {}", e.detail().unwrap_or_default())),
+    }
+}
+
+fn to_json(v: &Value) -> Result<Json, Error> {
+    serde_json::to_value(v).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("a lookup term cannot be converted to data: {e}"),
+        )
+    })
+}

@@ -1,0 +1,257 @@
+//! Controller lookups (`file`, `env`, `pipe`, `password`, `with_fileglob`, ...): Ansible runs
+//! them on the controller, and so does dr, for each host before its play is sent. The
+//! controller renders the play's templates with what it knows of the host (inventory, play,
+//! role and task vars, facts of earlier plays, loop items), runs every controller lookup
+//! those renders call, and ships the answers in the request; the agent's templates read
+//! them there. `with_<controller lookup>` loops become literal lists.
+//!
+//! A lookup whose terms depend on what only the host knows (a registered result, a fact
+//! gathered in this play) cannot be answered before the run: the agent fails that task
+//! with a message that says so. A lookup inside a branch the controller cannot decide is
+//! run anyway (as a `pipe` in a task whose `when` depends on a registered result).
+
+mod password;
+mod plugins;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use dr_agent::template::lookup::{CONTROLLER_LOOKUPS, Resolver};
+use dr_agent::template::{Scope, Templater};
+use dr_agent::wire::{LookupAnswer, Task, lookup_key};
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::search_path;
+use crate::secrets::Secrets;
+
+static CALL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\b(lookup|query|q)\s*\(").ok());
+
+/// Resolves the controller lookups of one host's play. `tasks` and `handlers` are that
+/// host's copies: resolved `with_<controller lookup>` loops become literal lists.
+pub fn resolve(
+    tasks: &mut [Task],
+    handlers: &mut [Task],
+    vars: &Map<String, Value>,
+    playbook_dir: &Path,
+    secrets: &Secrets,
+) -> BTreeMap<String, LookupAnswer> {
+    let all = || tasks.iter().chain(handlers.iter()).flat_map(Task::walk);
+    let loops = all().any(|t| {
+        t.loop_with
+            .as_deref()
+            .is_some_and(|l| CONTROLLER_LOOKUPS.contains(&l))
+    });
+    if !loops && !all().any(has_call) && !vars.values().any(value_has_call) {
+        return BTreeMap::new();
+    }
+    let recorder = Arc::new(Recorder {
+        playbook_dir: playbook_dir.to_path_buf(),
+        secrets: secrets.clone(),
+        current: Mutex::default(),
+        answers: Mutex::default(),
+    });
+    let sim = Simulation {
+        templater: Templater::with_lookups(recorder.clone()),
+        recorder: recorder.clone(),
+        playbook_dir,
+    };
+    for task in tasks.iter_mut().chain(handlers.iter_mut()) {
+        sim.task(task, vars);
+    }
+    let answers = std::mem::take(&mut *lock(&recorder.answers));
+    answers
+}
+
+fn has_call(task: &Task) -> bool {
+    value_has_call(&task.args)
+        || task.when.iter().any(|w| text_has_call(w))
+        || task.loop_.as_ref().is_some_and(value_has_call)
+        || task.name.as_deref().is_some_and(text_has_call)
+        || task.vars.values().any(value_has_call)
+}
+
+fn value_has_call(v: &Value) -> bool {
+    match v {
+        Value::String(s) => text_has_call(s),
+        Value::Array(items) => items.iter().any(value_has_call),
+        Value::Object(map) => map.values().any(value_has_call),
+        _ => false,
+    }
+}
+
+fn text_has_call(s: &str) -> bool {
+    CALL.as_ref().is_some_and(|re| re.is_match(s))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs controller lookups when the simulated renders call them, remembering the answers.
+#[derive(Debug)]
+struct Recorder {
+    playbook_dir: PathBuf,
+    secrets: Secrets,
+    /// The task and variables of the render in progress.
+    current: Mutex<Option<(Task, Scope)>>,
+    answers: Mutex<BTreeMap<String, LookupAnswer>>,
+}
+
+impl Resolver for Recorder {
+    fn resolve(&self, name: &str, terms: &[Value], kwargs: &Map<String, Value>) -> LookupAnswer {
+        let key = lookup_key(name, terms, kwargs);
+        if let Some(answer) = lock(&self.answers).get(&key) {
+            return answer.clone();
+        }
+        let Some((task, scope)) = lock(&self.current).clone() else {
+            return LookupAnswer::Error("a lookup was called outside of a task".into());
+        };
+        let site = plugins::Site {
+            task: &task,
+            playbook_dir: &self.playbook_dir,
+            secrets: &self.secrets,
+            scope: &scope,
+        };
+        let answer = match plugins::run(name, terms, kwargs, &site) {
+            Ok(values) => LookupAnswer::Values(values),
+            Err(msg) => LookupAnswer::Error(msg),
+        };
+        lock(&self.answers).insert(key, answer.clone());
+        answer
+    }
+}
+
+struct Simulation<'a> {
+    templater: Templater,
+    recorder: Arc<Recorder>,
+    playbook_dir: &'a Path,
+}
+
+impl Simulation<'_> {
+    /// Renders what the agent will render for `task` (and its children), so that the
+    /// controller lookups they call are run and recorded.
+    fn task(&self, task: &mut Task, outer: &Map<String, Value>) {
+        let mut vars = outer.clone();
+        vars.extend(task.vars.clone());
+        let scope = self.templater.scope(vars.clone());
+        self.set_current(task, &scope);
+        if task
+            .when
+            .iter()
+            .any(|w| matches!(scope.eval_bool(w), Ok(false)))
+            && task.loop_.is_none()
+        {
+            return;
+        }
+        let items = self.items(task, &scope);
+        if let (Some(lookup), Some(items)) = (&task.loop_with, &items)
+            && CONTROLLER_LOOKUPS.contains(&lookup.as_str())
+        {
+            task.loop_ = Some(Value::Array(items.iter().map(protect).collect()));
+            task.loop_with = None;
+        }
+        match items {
+            Some(items) => {
+                let var = task.loop_var.clone().unwrap_or_else(|| "item".into());
+                for item in items {
+                    let mut with_item = vars.clone();
+                    with_item.insert(var.clone(), item);
+                    let raw = std::iter::once(var.clone()).collect();
+                    let scope = self.templater.scope_with_raw(with_item, raw);
+                    self.renders(task, &scope);
+                }
+            }
+            None => self.renders(task, &scope),
+        }
+        for child in task
+            .block
+            .iter_mut()
+            .chain(task.rescue.iter_mut())
+            .chain(task.always.iter_mut())
+        {
+            self.task(child, &vars);
+        }
+    }
+
+    fn set_current(&self, task: &Task, scope: &Scope) {
+        let mut shallow = task.clone();
+        shallow.block.clear();
+        shallow.rescue.clear();
+        shallow.always.clear();
+        *lock(&self.recorder.current) = Some((shallow, scope.clone()));
+    }
+
+    /// The loop's items as the controller sees them; `None` without a loop or when they
+    /// depend on what only the host knows.
+    fn items(&self, task: &Task, scope: &Scope) -> Option<Vec<Value>> {
+        let raw = task.loop_.as_ref()?;
+        let rendered = scope.render_value(raw).ok()?;
+        if let Some(lookup) = &task.loop_with {
+            return self.templater.loop_lookup(lookup, rendered, scope).ok();
+        }
+        match rendered {
+            Value::Array(items) if task.loop_flatten => Some(
+                items
+                    .into_iter()
+                    .flat_map(|i| match i {
+                        Value::Array(inner) => inner,
+                        other => vec![other],
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// Every template of the task, rendered for their lookups (errors are the agent's to
+    /// report).
+    fn renders(&self, task: &Task, scope: &Scope) {
+        self.set_current(task, scope);
+        if task
+            .when
+            .iter()
+            .any(|w| matches!(scope.eval_bool(w), Ok(false)))
+        {
+            return;
+        }
+        let _ = scope.render_value(&task.args);
+        for cond in task
+            .changed_when
+            .iter()
+            .chain(&task.failed_when)
+            .chain(&task.until)
+        {
+            let _ = scope.eval_bool(cond);
+        }
+        for text in task.name.iter().chain(&task.loop_label) {
+            let _ = scope.render_string(text);
+        }
+        if task.module == "template"
+            && let Some(src) = task.args.get("src").and_then(Value::as_str)
+            && let Ok(src) = scope.render_string(src)
+            && let Some(path) = search_path::find(&src, "templates", task, self.playbook_dir)
+            && let Ok(source) = std::fs::read_to_string(&path)
+            && text_has_call(&source)
+        {
+            let _ = scope.render_string(&source);
+        }
+    }
+}
+
+/// A looked-up item is data: a string holding `{{` is kept as it is by the agent's render.
+fn protect(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") || s.contains("{#") => {
+            Value::from(format!("{{% raw %}}{s}{{% endraw %}}"))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(protect).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), protect(v))).collect())
+        }
+        other => other.clone(),
+    }
+}

@@ -1,0 +1,147 @@
+//! Lookups and `with_<lookup>` loops against the oracle: the same playbook
+//! (`fixtures/lookups/site.yml`) run by ansible-playbook and by dr must leave the same log
+//! (every step appends a line), and the `password` lookup's file has mode 0600.
+//!
+//! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
+
+mod util;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use util::{Dr, copy_dir, repo_root};
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo_root().join("controller/tests/fixtures/lookups"),
+        dir.path(),
+    );
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    dir
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join("out").join(name))
+        .unwrap_or_else(|e| panic!("cannot read {name} in {}: {e}", dir.display()))
+}
+
+#[test]
+fn lookups_and_with_loops_give_what_ansible_gives() {
+    let ansible = fixture();
+    let out_arg = format!("out={}", ansible.path().join("out").display());
+    let run = util::ansible("ansible-playbook")
+        .args(["-i", "inventory.yml", "site.yml", "-e", &out_arg])
+        .env("DR_LOOKUP_TEST", "set")
+        .env_remove("DR_LOOKUP_UNSET")
+        .current_dir(ansible.path())
+        .output()
+        .expect("ansible-playbook runs");
+    assert!(
+        run.status.success(),
+        "ansible-playbook failed:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let dr = fixture();
+    let out_arg = format!("out={}", dr.path().join("out").display());
+    Dr::new(
+        dr.path(),
+        &["apply", "site.yml", "-i", "inventory.yml", "-e", &out_arg],
+    )
+    .env("DR_LOOKUP_TEST", "set")
+    .run()
+    .code(0);
+
+    let expected = read(ansible.path(), "log");
+    assert_eq!(
+        read(dr.path(), "log"),
+        expected,
+        "dr's lookups differ from ansible-playbook's"
+    );
+    for line in [
+        "role file role key {{ not_rendered }}",
+        "motd [motd line]",
+        "env set dflt",
+        "envdef []",
+        "pipe 7 x+y",
+        "tmpl hello 3",
+        "glob b.conf",
+        "dict port=5432",
+        "sub alice k2",
+        "seq n07",
+        "vars hello d",
+        "pw 12",
+        "pw same True",
+    ] {
+        assert!(
+            expected.contains(line),
+            "fixture lost `{line}`:\n{expected}"
+        );
+    }
+    let mode = std::fs::metadata(dr.path().join("out/pw"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "password file mode {mode:o}");
+}
+
+#[test]
+fn plan_runs_controller_lookups_without_changing_the_host() {
+    let dir = fixture();
+    let out_arg = format!("out={}", dir.path().join("out").display());
+    Dr::new(
+        dir.path(),
+        &["plan", "site.yml", "-i", "inventory.yml", "-e", &out_arg],
+    )
+    .run()
+    .code(2);
+    assert!(!dir.path().join("out/log").exists(), "plan wrote the log");
+}
+
+#[test]
+fn an_unknown_with_lookup_is_refused_where_it_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    util::write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n",
+            ),
+            (
+                "p.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: var=item\n      with_cartesian: [[1], [2]]\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("p.yml:5:7")
+        .stderr_has("`with_cartesian`");
+}
+
+#[test]
+fn a_lookup_on_a_registered_result_fails_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    util::write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n",
+            ),
+            ("f.txt", "x\n"),
+            (
+                "p.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo f.txt\n      register: r\n    - debug:\n        msg: \"{{ lookup('file', r.stdout) }}\"\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stdout_has("not resolved before the run");
+}
