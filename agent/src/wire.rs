@@ -348,6 +348,11 @@ pub enum Event {
         /// Diffs, present when the request asked for diffs and something changed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         diffs: Vec<Diff>,
+        /// The result's fields that say what ran and why it failed, masked, under
+        /// Ansible's names (`cmd`, `rc`, `stdout`, `stderr`, `assertion`, ...; see
+        /// [`crate::detail`]). Empty for `no_log` tasks.
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        detail: serde_json::Map<String, Value>,
         /// The failure was ignored (`ignore_errors`).
         #[serde(default)]
         ignored: bool,

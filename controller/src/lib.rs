@@ -53,6 +53,7 @@ pub enum Error {
 /// Runs one command line; returns the process exit code.
 pub fn run(cli: cli::Cli) -> Result<i32, Error> {
     init_logging(cli.verbose);
+    output::set_verbosity(cli.verbose);
     commands::dispatch(cli)
 }
 

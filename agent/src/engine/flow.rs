@@ -269,6 +269,7 @@ impl Runner<'_> {
             status,
             msg: msg.to_owned(),
             diffs: Vec::new(),
+            detail: Map::new(),
             ignored: false,
             dangerous: false,
             duration_ms: 0,

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
-use super::Runner;
+use super::{Runner, reads};
+use crate::detail;
 use crate::modules::{self, Context, Module, Outcome, PLANNED};
 use crate::template::Scope;
 use crate::wire::{Diff, Mode, Status, Task};
@@ -16,6 +17,9 @@ pub(super) struct ItemResult {
     pub status: Status,
     /// Masked message.
     pub msg: String,
+    /// Masked detail of the result (`cmd`, `rc`, `stdout`, `stderr`, the failed condition
+    /// and its values): see [`crate::detail`].
+    pub detail: Map<String, Json>,
     /// Masked diffs (empty unless the request asked for diffs).
     pub diffs: Vec<Diff>,
     /// Unmasked operator messages (`debug`); masked when emitted.
@@ -33,6 +37,18 @@ pub(super) struct ItemResult {
 }
 
 impl ItemResult {
+    /// The message as shown: for a failure, followed by its detail (the tail of the
+    /// output, the failed condition and its values).
+    pub fn shown_msg(&self) -> String {
+        if self.status != Status::Failed {
+            return self.msg.clone();
+        }
+        let mut lines = vec![self.msg.clone()];
+        lines.extend(detail::lines(&self.detail, Some(detail::TAIL_LINES)));
+        lines.retain(|l| !l.is_empty());
+        lines.join("\n")
+    }
+
     /// A failure before the module could run.
     pub fn failed(msg: String) -> Self {
         let mut register = Map::new();
@@ -42,6 +58,7 @@ impl ItemResult {
         ItemResult {
             status: Status::Failed,
             msg,
+            detail: Map::new(),
             diffs: Vec::new(),
             messages: Vec::new(),
             dangerous: false,
@@ -139,6 +156,8 @@ impl Runner<'_> {
             let mut failed = outcome.failed;
             let mut changed = outcome.changed;
             let mut msg = outcome.msg.clone();
+            // The failed condition and what it read, for the failure's detail.
+            let mut failed_because: Option<(String, Map<String, Json>)> = None;
             // A "would run" plan did not run: conditions on its result would only see
             // what check mode invented, so they are not evaluated. One exception: a task
             // declared `changed_when: false` (a read-only command) never counts as a change,
@@ -161,7 +180,15 @@ impl Runner<'_> {
                 if !task.failed_when.is_empty() {
                     // As Ansible: a list of conditions is joined with `and`.
                     match all_hold(&with_result, &task.failed_when) {
-                        Ok(f) => failed = f,
+                        Ok(f) => {
+                            failed = f;
+                            register.insert("failed_when_result".into(), Json::Bool(f));
+                            if f {
+                                let cond = task.failed_when.join(" and ");
+                                let read = reads::values(&with_result, &cond);
+                                failed_because = Some((cond, read));
+                            }
+                        }
                         Err(e) => {
                             failed = true;
                             msg = located(format!("`failed_when`: {e}"));
@@ -206,6 +233,10 @@ impl Runner<'_> {
             if !msg.is_empty() {
                 register.insert("msg".into(), Json::from(msg.clone()));
             }
+            let detail = self.detail_of(scope, &register, failed_because);
+            if failed && msg.is_empty() && detail.contains_key(detail::FAILED_WHEN) {
+                msg = "the `failed_when` condition held".to_owned();
+            }
             let diffs = if diff && changed {
                 outcome
                     .diffs
@@ -221,6 +252,7 @@ impl Runner<'_> {
             return ItemResult {
                 status,
                 msg: mask(&msg),
+                detail,
                 diffs,
                 messages: outcome.messages,
                 dangerous: outcome.dangerous,
@@ -231,6 +263,30 @@ impl Runner<'_> {
                 end_host: outcome.end_host,
                 unpredictable: planned_only && outcome.unpredictable,
             };
+        }
+    }
+
+    /// The masked detail of a result; for a failed condition (`failed_when`, an `assert`),
+    /// the condition and the values of the variables it read.
+    fn detail_of(
+        &self,
+        scope: &Scope,
+        register: &Map<String, Json>,
+        failed_because: Option<(String, Map<String, Json>)>,
+    ) -> Map<String, Json> {
+        let mut detail = detail::of(register);
+        if let Some((cond, read)) = failed_because {
+            detail.insert(detail::FAILED_WHEN.into(), Json::from(cond));
+            detail.insert(detail::VALUES.into(), Json::Object(read));
+        } else if register.get("failed") == Some(&Json::Bool(true))
+            && let Some(Json::String(assertion)) = register.get("assertion")
+        {
+            let read = reads::values(scope, assertion);
+            detail.insert(detail::VALUES.into(), Json::Object(read));
+        }
+        match self.masker.mask_value(&Json::Object(detail)) {
+            Json::Object(m) => m,
+            _ => Map::new(),
         }
     }
 
@@ -337,6 +393,7 @@ fn skipped(cond: &str) -> ItemResult {
     ItemResult {
         status: Status::Skipped,
         msg: format!("conditional result was false: `{cond}`"),
+        detail: Map::new(),
         diffs: Vec::new(),
         messages: Vec::new(),
         dangerous: false,

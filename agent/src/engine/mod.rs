@@ -8,6 +8,7 @@
 
 mod flow;
 mod item;
+mod reads;
 mod tags;
 mod task;
 
@@ -215,3 +216,6 @@ impl<'a> Runner<'a> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod failure_tests;

@@ -176,14 +176,14 @@ impl Runner<'_> {
         item: Option<String>,
         result: &ItemResult,
     ) {
-        let (msg, diffs) = if task.no_log {
-            (NO_LOG_MSG.to_owned(), Vec::new())
+        let (msg, diffs, detail) = if task.no_log {
+            (NO_LOG_MSG.to_owned(), Vec::new(), Map::new())
         } else {
             for text in &result.messages {
                 let text = self.masker.mask(text).into_owned();
                 self.emit(Event::Message { text });
             }
-            (result.msg.clone(), result.diffs.clone())
+            (result.shown_msg(), result.diffs.clone(), result.detail.clone())
         };
         self.emit(Event::TaskResult {
             index,
@@ -193,6 +193,7 @@ impl Runner<'_> {
             status: result.status,
             msg,
             diffs,
+            detail,
             ignored: result.status == Status::Failed && task.ignore_errors,
             dangerous: result.dangerous,
             duration_ms: result.duration_ms,

@@ -51,7 +51,11 @@ impl Module for Assert {
                     None => "Assertion failed".to_owned(),
                 };
                 let mut outcome = Outcome::failed(msg);
+                // As Ansible: the condition as written and what it gave.
                 outcome.data.insert("assertion".into(), cond.clone());
+                outcome
+                    .data
+                    .insert("evaluated_to".into(), Json::Bool(false));
                 return Ok(Plan::done(outcome));
             }
         }

@@ -1,10 +1,16 @@
 //! `postgres_query`: run SQL through `psql` and return the rows.
 //!
-//! Whether a statement writes is decided by PostgreSQL itself, not by guessing from the
-//! text: the SQL first runs inside `BEGIN READ ONLY ... ROLLBACK`. If that succeeds the
-//! query is read-only — it runs in check mode too and reports no change. If the server
-//! refuses it as a write (SQLSTATE 25006, or 25001 for statements that cannot run in a
-//! transaction), check mode reports "would run" and apply runs it for real.
+//! In check mode (`dr plan`) the SQL runs only when the author declared it read-only:
+//! `read_only: true`, or `check_mode: false` on the task (then the task runs for real, as
+//! in Ansible). Anything else is reported as "would run" with the SQL and not sent: a
+//! read-only transaction does not make a statement harmless (`COPY ... TO PROGRAM`,
+//! `pg_terminate_backend()`, `nextval()`, `dblink` all act inside one).
+//!
+//! With `read_only: true` the SQL runs inside `BEGIN READ ONLY ... ROLLBACK` in both modes,
+//! so a statement that writes fails instead of writing. Outside check mode, undeclared SQL
+//! is first tried the same way: if PostgreSQL accepts it there it is reported as no change;
+//! if it refuses it as a write (SQLSTATE 25006, or 25001 for statements that cannot run in
+//! a transaction), it runs for real and reports a change.
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
@@ -31,8 +37,9 @@ struct QuerySpec {
     conninfo: Option<String>,
     os_user: Option<String>,
     pg_version: Option<String>,
-    /// `true`: must not write (fails if it does); `false`: treat as a write, never run in
-    /// check mode; unset: ask the server.
+    /// `true`: declared read-only by the author: runs in check mode too, inside a read-only
+    /// transaction (a write fails); `false`: a write, never run in check mode; unset: not
+    /// run in check mode, and outside it PostgreSQL tells whether it writes.
     #[serde(default, deserialize_with = "opt_bool_ish")]
     read_only: Option<bool>,
 }
@@ -74,7 +81,8 @@ impl Module for PostgresQuery {
             env: ctx.environment.to_vec(),
         };
         let sql = spec.sql;
-        if spec.read_only != Some(false) {
+        let declared = spec.read_only == Some(true);
+        if declared || (spec.read_only.is_none() && !ctx.check_mode) {
             match conn.query(&sql, true) {
                 Ok(rows) => return Ok(Plan::done(result(&sql, rows, true, false))),
                 Err(PgError::Sql {
@@ -88,9 +96,17 @@ impl Module for PostgresQuery {
                 Err(e) => return Err(e.into()),
             }
         }
+        let msg = if ctx.check_mode && spec.read_only.is_none() {
+            format!(
+                "would run (not declared read-only: `read_only: true` runs it in check mode): {}",
+                one_line(&sql)
+            )
+        } else {
+            format!("would run (writes): {}", one_line(&sql))
+        };
         let mut outcome = Outcome {
             changed: true,
-            msg: format!("would run (writes): {}", one_line(&sql)),
+            msg,
             ..Outcome::default()
         };
         outcome.data.insert("query".into(), Json::from(sql.clone()));
@@ -164,16 +180,15 @@ mod tests {
     }
 
     #[test]
-    fn read_only_queries_run_in_check_mode_and_return_rows() {
+    fn declared_read_only_queries_run_in_check_mode_and_return_rows() {
         let c = Cluster::primary();
         let h = Harness::new();
-        let plan = h.check(
-            &PostgresQuery,
-            args(
-                &c,
-                "SELECT 1 AS n, NULL::text AS nothing, '' AS empty, 'a,b' AS s",
-            ),
+        let mut select = args(
+            &c,
+            "SELECT 1 AS n, NULL::text AS nothing, '' AS empty, 'a,b' AS s",
         );
+        select["read_only"] = json!(true);
+        let plan = h.check(&PostgresQuery, select);
         let o = plan.outcome;
         assert!(
             plan.action.is_none() && !o.changed && !o.failed,
@@ -197,7 +212,13 @@ mod tests {
         let plan = h.check(&PostgresQuery, insert.clone());
         assert!(plan.outcome.changed && plan.action.is_some());
         assert!(
-            plan.outcome.msg.starts_with("would run (writes): INSERT"),
+            plan.outcome
+                .msg
+                .starts_with("would run (not declared read-only")
+                && plan
+                    .outcome
+                    .msg
+                    .ends_with(": INSERT INTO cdr VALUES (1), (2) RETURNING id"),
             "{}",
             plan.outcome.msg
         );
@@ -225,6 +246,73 @@ mod tests {
         assert_eq!(c.sql("SELECT count(*) FROM cdr"), "2");
     }
 
+    /// Statements a read-only transaction lets through, each leaving a trace when it runs.
+    #[test]
+    fn check_mode_sends_no_sql_the_author_did_not_declare_read_only() {
+        let c = Cluster::primary();
+        let h = Harness::new();
+        let dir = crate::modules::pgtest::owned_tempdir();
+        let proof = dir.path().join("ran");
+        let copy = format!("COPY (SELECT 1) TO PROGRAM 'touch {}'", proof.display());
+        let plan = h.check(&PostgresQuery, args(&c, &copy));
+        assert!(plan.outcome.changed && plan.action.is_some());
+        assert!(plan.outcome.msg.ends_with(&copy), "{}", plan.outcome.msg);
+        assert_eq!(plan.outcome.data["query"], json!(copy));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!proof.exists(), "check mode ran `{copy}`");
+
+        // A session the plan must not end.
+        let mut session = crate::modules::hostcmd::command_as(
+            crate::modules::pgtest::pg_user(),
+            crate::modules::pgtest::bin().join("psql"),
+        );
+        session
+            .current_dir("/")
+            .args(["-X", "-q", "-d", "postgres", "-h"])
+            .arg(&c.sock)
+            .args([
+                "-p",
+                &c.port.to_string(),
+                "-c",
+                "SELECT pg_sleep(60) AS waiting",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut session = session.spawn().unwrap_or_else(|e| panic!("psql: {e}"));
+        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%AS waiting'";
+        for _ in 0..100 {
+            if c.sql(waiting) == "1" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(c.sql(waiting), "1", "the session did not start");
+        let terminate =
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%AS waiting'";
+        let plan = h.check(&PostgresQuery, args(&c, terminate));
+        assert!(plan.outcome.changed && plan.action.is_some());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let alive = session.try_wait().ok().flatten().is_none();
+        let _ = session.kill();
+        let _ = session.wait();
+        assert!(alive, "check mode ended the session");
+
+        // Declared read-only, the author answers for it: it runs, and its rows come back.
+        let mut declared = args(
+            &c,
+            "SELECT count(*) AS n FROM pg_database WHERE datname = 'postgres'",
+        );
+        declared["read_only"] = json!(true);
+        let plan = h.check(&PostgresQuery, declared);
+        assert!(plan.action.is_none() && !plan.outcome.changed);
+        assert_eq!(plan.outcome.data["rows"], json!([{"n": "1"}]));
+
+        // Outside check mode the same statement runs (the apply asked for it).
+        let o = h.apply(&PostgresQuery, args(&c, &copy));
+        assert!(!o.failed, "{}", o.msg);
+        assert!(proof.exists(), "apply did not run `{copy}`");
+    }
+
     #[test]
     fn sql_errors_fail_the_task_and_a_dead_server_is_named() {
         let c = Cluster::primary();
@@ -236,7 +324,8 @@ mod tests {
             o.msg
         );
         let port = c.port;
-        let a = args(&c, "SELECT 1");
+        let mut a = args(&c, "SELECT 1");
+        a["read_only"] = json!(true);
         c.kill();
         let e = h.check_err(&PostgresQuery, a);
         assert!(

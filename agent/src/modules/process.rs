@@ -240,6 +240,8 @@ impl Action for Run {
         let mut child = process
             .spawn()
             .map_err(|e| ModuleError::Failed(format!("cannot run `{shown}`: {e}")))?;
+        // A stopped play kills it (and its group) instead of waiting for it.
+        let _tracked = crate::engine::stop::track(child.id());
         // Input is fed from another thread: a process that writes a lot before reading
         // would otherwise block on a full stdout pipe while we block on its stdin.
         let feeder = match (&spec.stdin, child.stdin.take()) {
@@ -257,12 +259,7 @@ impl Action for Run {
         };
         let output = super::timeout::wait_with_output(child, ctx.timeout)
             .map_err(|e| ModuleError::Failed(format!("cannot wait for `{shown}`: {e}")))?;
-        if output.timed_out {
-            return Ok(Outcome::failed(format!(
-                "`{shown}` was still running after the task's timeout of {:.0} s, and was killed",
-                ctx.timeout.unwrap_or_default().as_secs_f64()
-            )));
-        }
+        let timed_out = output.timed_out;
         let output = output.output;
         if let Some(feeder) = feeder {
             let _ = feeder.join();
@@ -286,14 +283,22 @@ impl Action for Run {
         data.insert("end".into(), Json::from(clock::timestamp(end)));
         let delta = end.duration_since(start).unwrap_or_default();
         data.insert("delta".into(), Json::from(clock::delta(delta)));
+        // What the process wrote before it was killed says where it hung.
+        let msg = if timed_out {
+            format!(
+                "`{shown}` was still running after the task's timeout of {:.0} s, and was killed",
+                ctx.timeout.unwrap_or_default().as_secs_f64()
+            )
+        } else if rc != 0 {
+            // Ansible's words; `rc` and the output are in the result beside it.
+            "non-zero return code".to_owned()
+        } else {
+            String::new()
+        };
         Ok(Outcome {
-            changed: true,
-            failed: rc != 0,
-            msg: if rc != 0 {
-                format!("non-zero return code {rc}")
-            } else {
-                String::new()
-            },
+            changed: !timed_out,
+            failed: timed_out || rc != 0,
+            msg,
             data,
             ..Outcome::default()
         })

@@ -1,8 +1,10 @@
 //! `uri`: an HTTP request, for health checks and simple APIs.
 //!
-//! Safe methods (GET, HEAD, OPTIONS) change nothing, so they run in check mode too and
-//! report `changed: false`. Other methods are changes: check mode says what would be sent,
-//! apply sends it and reports `changed: true`. Retries are the task's `until`/`retries`.
+//! GET and HEAD change nothing, so they are sent in check mode too and report
+//! `changed: false`. Every other method (OPTIONS included: a server may act on anything it
+//! receives) is a change: check mode says what would be sent and sends nothing, unless the
+//! task says `check_mode: false`; apply sends it and reports `changed: true`. Retries are the
+//! task's `until`/`retries`.
 
 use std::time::{Duration, Instant};
 
@@ -109,7 +111,7 @@ impl Module for Uri {
 
     fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let call = resolve(parse_args("uri", args)?)?;
-        let safe = matches!(call.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        let safe = matches!(call.method.as_str(), "GET" | "HEAD");
         if safe {
             return Ok(Plan::done(call.perform()));
         }

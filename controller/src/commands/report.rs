@@ -306,8 +306,33 @@ impl<'a> Report<'a> {
                 s(&e.fields["outcome"]),
                 s(&e.fields["reason"])
             );
+            // Why: the failing task's message (its command, code and output's tail).
+            if let Some(msg) = self.failed_task_msg(e) {
+                let _ = writeln!(out, "\n  ~~~");
+                for line in msg.lines() {
+                    let _ = writeln!(out, "  {line}");
+                }
+                let _ = writeln!(out, "  ~~~");
+            }
         }
         out
+    }
+
+    /// The message of the last failed task of `node_end`'s node, when it says more than
+    /// one line (a one-line message is already the node's reason).
+    fn failed_task_msg(&self, node_end: &Entry) -> Option<String> {
+        let node = &node_end.fields["node"];
+        self.entries
+            .iter()
+            .take_while(|e| !std::ptr::eq(*e, node_end))
+            .filter(|e| {
+                e.kind == "task_end"
+                    && &e.fields["node"] == node
+                    && e.fields["status"].as_str() == Some("failed")
+            })
+            .last()
+            .map(|e| s(&e.fields["msg"]))
+            .filter(|msg| msg.lines().count() > 1)
     }
 
     fn to_json(&self, path: &Path) -> Value {

@@ -3,7 +3,9 @@
 //! Schema: `{"mode": "plan"|"apply", "exit_code", "changed", "failed_hosts", "journal",
 //! "elapsed_ms", "nodes": [{"play", "host", "stage", "outcome", "reason", "stats",
 //! "tasks": [{"name", "item", "status", "msg", "diffs": [{"target", "text"}],
-//! "duration_ms"}]}]}`. Every string is masked.
+//! "result": {"cmd", "rc", "stdout", "stderr", ...}, "duration_ms"}]}]}`. Every string is
+//! masked. A failure's `msg` says why (the tail of the output, the failed condition);
+//! `result` holds the fields under Ansible's names, output in full.
 
 use dr_agent::mask::Masker;
 use dr_agent::wire::Event;
@@ -48,6 +50,7 @@ impl JsonCollector {
                         status,
                         msg,
                         diffs,
+                        detail,
                         duration_ms,
                         dangerous,
                         ..
@@ -60,6 +63,7 @@ impl JsonCollector {
                     "msg": self.masker.mask(msg),
                     "dangerous": dangerous,
                     "diffs": diffs.iter().map(|d| json!({"target": self.masker.mask(&d.target), "text": self.masker.mask(&d.text)})).collect::<Vec<_>>(),
+                    "result": self.masker.mask_value(&Value::Object(detail.clone())),
                     "duration_ms": duration_ms,
                 });
                 if let Some(Value::Array(tasks)) = self.nodes[*node].get_mut("tasks") {

@@ -18,6 +18,8 @@ pub struct TextPrinter {
     mode: Mode,
     show_diffs: bool,
     masker: Masker,
+    /// `-v`: every result's output in full.
+    verbose: bool,
     totals: BTreeMap<String, Stats>,
     failed_hosts: BTreeMap<String, String>,
 }
@@ -30,6 +32,7 @@ impl TextPrinter {
             mode,
             show_diffs: show_diffs || mode == Mode::Check,
             masker,
+            verbose: super::verbosity() > 0,
             totals: BTreeMap::new(),
             failed_hosts: BTreeMap::new(),
         }
@@ -125,6 +128,7 @@ impl TextPrinter {
                 status,
                 msg,
                 diffs,
+                detail,
                 ignored,
                 dangerous,
                 duration_ms,
@@ -166,6 +170,23 @@ impl TextPrinter {
                 if show_msg {
                     for line in self.masker.mask(msg).lines() {
                         let _ = writeln!(out, "      {line}");
+                    }
+                }
+                if self.verbose {
+                    // A failure's message already says why, with the output's tail; `-v`
+                    // adds what it left out.
+                    let detail = self
+                        .masker
+                        .mask_value(&serde_json::Value::Object(detail.clone()));
+                    let shown = match detail {
+                        serde_json::Value::Object(d) if *status == Status::Failed => {
+                            full_output(&d)
+                        }
+                        serde_json::Value::Object(d) => d,
+                        _ => serde_json::Map::new(),
+                    };
+                    for line in dr_agent::detail::lines(&shown, None) {
+                        let _ = writeln!(out, "      {}", self.paint.dim(&line));
                     }
                 }
                 if self.show_diffs && *status == Status::Changed {
@@ -217,6 +238,21 @@ impl TextPrinter {
         }
         out
     }
+}
+
+/// The output streams of a failure's detail that its message showed only the tail of.
+fn full_output(
+    detail: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    detail
+        .iter()
+        .filter(|(k, v)| {
+            matches!(k.as_str(), "stdout" | "stderr")
+                && v.as_str()
+                    .is_some_and(|s| s.lines().count() > dr_agent::detail::TAIL_LINES)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// `850 ms`, `3.2 s`, `2m05s`.

@@ -128,6 +128,37 @@ fn post_is_a_change_planned_in_check_mode_and_sent_in_apply() {
 }
 
 #[test]
+fn check_mode_sends_only_get_and_head() {
+    let (base, seen) = server(2);
+    let h = Harness::new();
+    for method in ["OPTIONS", "DELETE", "PUT", "PATCH", "PURGE"] {
+        let plan = h.check(
+            &Uri,
+            json!({"url": format!("{base}/api"), "method": method, "status_code": 201}),
+        );
+        assert!(plan.outcome.changed && plan.action.is_some(), "{method}");
+        assert_eq!(
+            plan.outcome.msg,
+            format!("would send {method} to {base}/api")
+        );
+    }
+    let head = h.check(
+        &Uri,
+        json!({"url": format!("{base}/healthz"), "method": "HEAD"}),
+    );
+    assert!(
+        head.action.is_none() && !head.outcome.failed,
+        "{}",
+        head.outcome.msg
+    );
+    let sent: Vec<String> = seen
+        .lock()
+        .map(|s| s.iter().map(|(line, _, _)| line.clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(sent, ["HEAD /healthz HTTP/1.1"]);
+}
+
+#[test]
 fn redirects_and_chunked_bodies() {
     let (base, _) = server(3);
     let h = Harness::new();
