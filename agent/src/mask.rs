@@ -1,17 +1,27 @@
 //! Masking of secrets in everything the agent sends back.
 //!
 //! Every message, diff, debug output and registered output passes through a [`Masker`]
-//! built from the request's secrets before it leaves the agent, so vault values and URL
-//! passwords never reach the controller's terminal, logs or journal.
+//! before it leaves the agent, so vault values, values derived from them and URL passwords
+//! never reach the controller's terminal, logs or journal.
+//!
+//! The set of sensitive strings grows during a run: the template engine adds the text a
+//! render derived from a secret (see `docs/secrets.md`), and every clone of a masker sees
+//! what any clone learnt.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, RwLock, RwLockReadGuard};
 
 use regex::Regex;
 use serde_json::Value;
 
 /// What a masked secret is replaced with.
 pub const MASK: &str = "********";
+
+/// Lines of a multi-line secret shorter than this (trimmed) are not masked on their own:
+/// a lone `}` or `==` is not worth hiding every occurrence of.
+const MIN_LINE: usize = 4;
 
 /// The password part of `scheme://user:password@host`; a password holding an unencoded
 /// `@` is masked up to the last `@` before the host.
@@ -23,63 +33,145 @@ static URL_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
 ///
 /// Every non-empty secret is masked, however short: a one-character secret masks that
 /// character everywhere, which over-masks but never leaks. Longer secrets are matched
-/// first, so a secret that contains another is masked whole.
+/// first, so a secret that contains another is masked whole. Each line of a multi-line
+/// secret is a secret too (a diff shows them one by one), and so is the JSON-escaped form
+/// of a secret holding quotes, backslashes or newlines.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// False while the set is empty: lets the template engine skip all tracking cheaply.
+    any: AtomicBool,
+    set: RwLock<Set>,
+}
+
+#[derive(Debug, Default)]
+struct Set {
+    /// The secrets, longest first.
+    literals: Vec<String>,
+    known: HashSet<String>,
     /// One alternation of all secrets, longest first; `None` when there are none (or,
     /// for absurdly many secrets, when the pattern is too big: then `literals` is used).
     regex: Option<Regex>,
-    /// The secrets, longest first.
-    literals: Vec<String>,
+    /// `literals` changed since `regex` was built.
+    stale: bool,
+    /// Strings added after construction ([`Masker::add`]), in order.
+    derived: Vec<String>,
 }
 
 impl Masker {
     /// Builds a masker for these secrets (empty strings are ignored).
     pub fn new(secrets: &[String]) -> Self {
-        let mut list: Vec<&str> = secrets
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
-            .collect();
-        list.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        list.dedup();
-        let regex = if list.is_empty() {
-            None
-        } else {
-            let pattern = list
-                .iter()
-                .map(|s| regex::escape(s))
-                .collect::<Vec<_>>()
-                .join("|");
-            regex::RegexBuilder::new(&pattern)
-                .size_limit(256 << 20)
-                .build()
-                .ok()
-        };
-        Masker {
-            regex,
-            literals: list.into_iter().map(str::to_owned).collect(),
+        let masker = Masker::default();
+        {
+            let mut set = masker.write();
+            for s in secrets {
+                set.insert(s);
+            }
         }
+        masker.refresh_empty();
+        masker
+    }
+
+    /// Adds a sensitive string found during the run (text derived from a secret); every
+    /// clone of this masker masks it from now on. Returns whether it was new.
+    pub fn add(&self, s: &str) -> bool {
+        if s.is_empty() || s == MASK {
+            return false;
+        }
+        let added = {
+            let mut set = self.write();
+            let added = set.insert(s);
+            if added {
+                set.derived.push(s.to_owned());
+            }
+            added
+        };
+        self.refresh_empty();
+        added
+    }
+
+    /// Adds every string and number inside `value` ([`Masker::add`]).
+    pub fn add_leaves(&self, value: &Value) {
+        match value {
+            Value::String(s) => {
+                self.add(s);
+            }
+            Value::Number(n) => {
+                self.add(&n.to_string());
+            }
+            Value::Array(items) => items.iter().for_each(|v| self.add_leaves(v)),
+            Value::Object(map) => map.values().for_each(|v| self.add_leaves(v)),
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+
+    /// The strings added with [`Masker::add`] so far, in order: what the controller must
+    /// learn to mask its own output and to pass on to later plays.
+    pub fn derived(&self) -> Vec<String> {
+        self.read().derived.clone()
+    }
+
+    /// Whether no secret is known (URL passwords are still masked).
+    pub fn is_empty(&self) -> bool {
+        !self.shared.any.load(Ordering::Relaxed)
+    }
+
+    /// Whether `s` holds a secret or a URL password. Cheap when there are no secrets and
+    /// `s` holds no URL.
+    pub fn is_sensitive(&self, s: &str) -> bool {
+        if !self.is_empty() {
+            let set = self.compiled();
+            let found = match &set.regex {
+                Some(re) => re.is_match(s),
+                None => set.literals.iter().any(|l| s.contains(l.as_str())),
+            };
+            if found {
+                return true;
+            }
+        }
+        s.contains("://") && URL_PASSWORD.as_ref().is_some_and(|re| re.is_match(s))
     }
 
     /// Returns `s` with every secret and every URL password replaced by [`MASK`].
     pub fn mask<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.replace(s, &|_| MASK.to_owned())
+    }
+
+    /// Returns `s` with every secret and URL password replaced by a decoy of the same
+    /// length that differs from it in every character (see [`decoy`]). Rendering a
+    /// template once with secrets and once with decoys shows which output depends on them.
+    pub fn decoy<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.replace(s, &decoy)
+    }
+
+    fn replace<'a>(&self, s: &'a str, with: &dyn Fn(&str) -> String) -> Cow<'a, str> {
         let mut out: Cow<'a, str> = Cow::Borrowed(s);
-        match &self.regex {
-            Some(re) => {
-                if re.is_match(&out) {
-                    out = Cow::Owned(re.replace_all(&out, MASK).into_owned());
+        if !self.is_empty() {
+            let set = self.compiled();
+            match &set.regex {
+                Some(re) => {
+                    if re.is_match(&out) {
+                        let replaced = re
+                            .replace_all(&out, |caps: &regex::Captures<'_>| with(&caps[0]))
+                            .into_owned();
+                        out = Cow::Owned(replaced);
+                    }
                 }
-            }
-            None => {
-                for secret in &self.literals {
-                    if out.contains(secret.as_str()) {
-                        out = Cow::Owned(out.replace(secret.as_str(), MASK));
+                None => {
+                    for secret in &set.literals {
+                        if out.contains(secret.as_str()) {
+                            out = Cow::Owned(out.replace(secret.as_str(), &with(secret)));
+                        }
                     }
                 }
             }
         }
-        if let Some(re) = URL_PASSWORD.as_ref()
+        if out.contains("://")
+            && let Some(re) = URL_PASSWORD.as_ref()
             && re.is_match(&out)
         {
             let replaced = re
@@ -89,7 +181,7 @@ impl Masker {
                     if pw == MASK {
                         format!("{head}{pw}@")
                     } else {
-                        format!("{head}{MASK}@")
+                        format!("{head}{}@", with(pw))
                     }
                 })
                 .into_owned();
@@ -111,64 +203,108 @@ impl Masker {
             other => other.clone(),
         }
     }
+
+    fn refresh_empty(&self) {
+        let any = !self.read().literals.is_empty();
+        self.shared.any.store(any, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Set> {
+        // A poisoned set still holds every secret recorded so far; masking must go on.
+        self.shared.set.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Set> {
+        self.shared.set.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The set with its pattern rebuilt if strings were added since it was built (once
+    /// per batch of additions, not once per addition).
+    fn compiled(&self) -> RwLockReadGuard<'_, Set> {
+        {
+            let set = self.read();
+            if !set.stale {
+                return set;
+            }
+        }
+        self.write().rebuild();
+        self.read()
+    }
+}
+
+impl Set {
+    /// Adds `s`, its non-trivial lines and its JSON-escaped form. Returns whether `s`
+    /// was new.
+    fn insert(&mut self, s: &str) -> bool {
+        if s.is_empty() || self.known.contains(s) {
+            return false;
+        }
+        let mut forms = vec![s.to_owned()];
+        if s.contains('\n') {
+            forms.extend(
+                s.lines()
+                    .map(str::trim)
+                    .filter(|l| l.chars().count() >= MIN_LINE)
+                    .map(str::to_owned),
+            );
+        }
+        if let Ok(quoted) = serde_json::to_string(s) {
+            let inner = &quoted[1..quoted.len() - 1];
+            if inner != s {
+                forms.push(inner.to_owned());
+            }
+        }
+        for form in forms {
+            if form != MASK && self.known.insert(form.clone()) {
+                self.literals.push(form);
+                self.stale = true;
+            }
+        }
+        true
+    }
+
+    fn rebuild(&mut self) {
+        if !self.stale {
+            return;
+        }
+        self.literals
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.regex = if self.literals.is_empty() {
+            None
+        } else {
+            let pattern = self
+                .literals
+                .iter()
+                .map(|s| regex::escape(s))
+                .collect::<Vec<_>>()
+                .join("|");
+            regex::RegexBuilder::new(&pattern)
+                .size_limit(256 << 20)
+                .build()
+                .ok()
+        };
+        self.stale = false;
+    }
+}
+
+/// A stand-in for `s`: same number of characters and the same line breaks, every other
+/// character different from the original's, also ignoring case (so `upper`, `lower`,
+/// slices, `replace` and encodings of the decoy all differ from those of the secret), and
+/// digits stay digits (so `int` still works).
+pub fn decoy(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\r' => c,
+            '0'..='8' => char::from(c as u8 + 1),
+            '9' => '0',
+            'x' => 'q',
+            'X' => 'Q',
+            'A'..='Z' => 'X',
+            _ => 'x',
+        })
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn masker(secrets: &[&str]) -> Masker {
-        Masker::new(&secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    }
-
-    #[test]
-    fn masks_every_occurrence() {
-        let m = masker(&["hunter22"]);
-        assert_eq!(m.mask("a hunter22 b hunter22"), "a ******** b ********");
-    }
-
-    #[test]
-    fn longest_secret_first() {
-        let m = masker(&["abcd", "abcdefgh"]);
-        assert_eq!(m.mask("x abcdefgh y abcd"), "x ******** y ********");
-    }
-
-    #[test]
-    fn untouched_text_is_borrowed() {
-        let m = masker(&["secret"]);
-        assert!(matches!(m.mask("nothing here"), Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn empty_secret_is_ignored() {
-        let m = masker(&[""]);
-        assert_eq!(m.mask("abc"), "abc");
-    }
-
-    #[test]
-    fn url_password_is_masked() {
-        let m = masker(&[]);
-        assert_eq!(
-            m.mask("DATABASE_URL=postgres://app:s3cr%40t@akira-db-01:5432/akira"),
-            "DATABASE_URL=postgres://app:********@akira-db-01:5432/akira"
-        );
-        assert_eq!(
-            m.mask("http://example.com:8080/x"),
-            "http://example.com:8080/x"
-        );
-        assert_eq!(
-            m.mask("redis://default:p@ss@cache:6379 and https://u:pw@h/x?mail=a@b.c"),
-            "redis://default:********@cache:6379 and https://u:********@h/x?mail=a@b.c"
-        );
-    }
-
-    #[test]
-    fn mask_value_recurses() {
-        let m = masker(&["pw1234"]);
-        let v = serde_json::json!({"a": ["pw1234", 1], "pw1234": {"b": "x pw1234"}});
-        assert_eq!(
-            m.mask_value(&v),
-            serde_json::json!({"a": ["********", 1], "********": {"b": "x ********"}})
-        );
-    }
-}
+#[path = "mask_tests.rs"]
+mod tests;

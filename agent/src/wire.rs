@@ -378,6 +378,11 @@ pub enum Event {
         /// after it (data for the controller, never shown; not masked).
         #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
         facts: serde_json::Map<String, Value>,
+        /// Text the play derived from secrets (see `docs/secrets.md`): the controller masks
+        /// it too, and passes it on as secrets to the host's later plays (data for the
+        /// controller, never shown).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sensitive: Vec<String>,
     },
 }
 

@@ -1,10 +1,13 @@
 //! The set of secret values seen in this run. Everything printed, diffed or journaled is
-//! masked against it.
+//! masked against it. It grows during the run: agents report the text they derived from
+//! secrets (`upper`, `b64encode`, a line of a rendered file...), which is masked from then
+//! on and sent as a secret to the host's later plays.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use dr_agent::mask::Masker;
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
@@ -19,6 +22,8 @@ pub trait VaultReader: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Secrets {
     values: Arc<Mutex<BTreeSet<String>>>,
+    /// Masks every value in `values` (and their lines); shared by every printer.
+    masker: Masker,
     vault: Option<Arc<dyn VaultReader>>,
 }
 
@@ -33,14 +38,15 @@ impl Secrets {
     pub fn with_vault(vault: Arc<dyn VaultReader>) -> Self {
         Secrets {
             values: Arc::default(),
+            masker: Masker::default(),
             vault: Some(vault),
         }
     }
 
     /// Records one secret value.
     pub fn add(&self, value: &str) {
-        if !value.is_empty() {
-            self.lock().insert(value.to_owned());
+        if !value.is_empty() && self.lock().insert(value.to_owned()) {
+            self.masker.add(value);
         }
     }
 
@@ -55,7 +61,12 @@ impl Secrets {
         }
     }
 
-    /// All secrets, for the agent request and the masker.
+    /// A masker over this set: it masks what is added later too.
+    pub fn masker(&self) -> Masker {
+        self.masker.clone()
+    }
+
+    /// All secrets, for the agent request.
     pub fn to_vec(&self) -> Vec<String> {
         self.lock().iter().cloned().collect()
     }

@@ -33,8 +33,11 @@ pub const NO_LOG_MSG: &str = "the output has been hidden due to no_log";
 pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
     crate::modules::bridge::cache(&request.bridged);
     let mut stats = Stats::default();
+    // The runner's masker, grown with what the play derived from secrets.
+    let mut masker = Masker::new(&request.secrets);
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut runner = Runner::new(request, &mut *emit);
+        masker = runner.masker.clone();
         let error = runner.run_play().err();
         (runner.stats, error, runner.facts)
     }));
@@ -56,11 +59,11 @@ pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
             )
         }
     };
-    let masker = Masker::new(&request.secrets);
     emit(Event::Finished {
         stats,
         error: error.map(|e| masker.mask(&e).into_owned()),
         facts,
+        sensitive: masker.derived(),
     });
 }
 
@@ -122,6 +125,7 @@ impl<'a> Runner<'a> {
             notified: vec![false; request.play.handlers.len()],
             stats: Stats::default(),
         };
+        runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {
             runner.set_fact(k, v.clone());
         }

@@ -87,6 +87,9 @@ impl Runner<'_> {
         results: Vec<(Option<Json>, ItemResult)>,
     ) -> TaskEnd {
         let looped = results.iter().any(|(item, _)| item.is_some());
+        if task.no_log {
+            results.iter().for_each(|(_, r)| self.no_log_output(r));
+        }
         if !looped && let Some((_, result)) = results.first() {
             self.set_facts(&result.facts);
             self.emit_result(index, handler, task, name, None, result);
@@ -198,6 +201,36 @@ impl Runner<'_> {
             dangerous: result.dangerous,
             duration_ms: result.duration_ms,
         });
+    }
+
+    /// What a `no_log` task produced (its registered output and facts, not the
+    /// bookkeeping every result has) is a secret from now on: later tasks that show it
+    /// show it masked.
+    fn no_log_output(&self, result: &ItemResult) {
+        const BOOKKEEPING: &[&str] = &[
+            "changed",
+            "failed",
+            "skipped",
+            "msg",
+            "cmd",
+            "rc",
+            "start",
+            "end",
+            "delta",
+            "attempts",
+            "skip_reason",
+            "false_condition",
+            "ansible_loop_var",
+        ];
+        for (k, v) in &result.register {
+            if !BOOKKEEPING.contains(&k.as_str()) {
+                self.masker.add_leaves(v);
+            }
+        }
+        result
+            .facts
+            .values()
+            .for_each(|v| self.masker.add_leaves(v));
     }
 
     fn set_facts(&mut self, facts: &Map<String, Json>) {

@@ -12,6 +12,7 @@ mod filters;
 mod pyjson;
 mod pyrepr;
 mod scope;
+mod taint;
 mod yaml;
 
 use std::sync::Arc;
@@ -69,6 +70,8 @@ fn at_line(line: Option<usize>) -> String {
 #[derive(Debug, Clone)]
 pub struct Templater {
     env: Arc<Environment<'static>>,
+    /// The run's sensitive strings, shared with every scope (see [`Templater::tracking`]).
+    sensitive: crate::mask::Masker,
 }
 
 impl Default for Templater {
@@ -99,12 +102,27 @@ impl Templater {
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
         env.add_global("omit", OMIT);
-        Templater { env: Arc::new(env) }
+        Templater {
+            env: Arc::new(env),
+            sensitive: crate::mask::Masker::default(),
+        }
+    }
+
+    /// This environment, telling secrets by `sensitive` and adding to it what renders
+    /// derive from them, so the derived text is masked wherever it is shown later.
+    pub fn tracking(mut self, sensitive: crate::mask::Masker) -> Self {
+        self.sensitive = sensitive;
+        self
     }
 
     /// A scope over these variables.
     pub fn scope(&self, vars: serde_json::Map<String, serde_json::Value>) -> Scope {
-        Scope::new(self.env.clone(), vars, Default::default())
+        Scope::new(
+            self.env.clone(),
+            vars,
+            Default::default(),
+            self.sensitive.clone(),
+        )
     }
 
     /// A scope where the top-level variables named in `raw` are data: strings inside them
@@ -114,7 +132,7 @@ impl Templater {
         vars: serde_json::Map<String, serde_json::Value>,
         raw: std::collections::HashSet<String>,
     ) -> Scope {
-        Scope::new(self.env.clone(), vars, raw)
+        Scope::new(self.env.clone(), vars, raw, self.sensitive.clone())
     }
 }
 

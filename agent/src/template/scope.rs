@@ -1,5 +1,6 @@
 //! A set of variables that renders templated values lazily, on use.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -7,7 +8,9 @@ use minijinja::value::{Enumerator, Object, ObjectRepr};
 use minijinja::{Environment, ErrorKind, Value};
 use serde_json::{Map, Value as Json};
 
+use super::taint::{sensitive_json, sensitive_text};
 use super::{MAX_DEPTH, TemplateError, is_template, single_expression};
+use crate::mask::Masker;
 
 /// Variables plus the environment to render them with.
 ///
@@ -25,6 +28,9 @@ struct Inner {
     /// Top-level variables whose strings are data, never templates (registered results,
     /// loop items: Ansible's "unsafe" values).
     raw: HashSet<String>,
+    /// The run's sensitive strings: read to tell which values are secret, grown with
+    /// what renders derive from them (see `taint.rs`).
+    sensitive: Masker,
     state: Mutex<ResolveState>,
 }
 
@@ -35,6 +41,10 @@ struct ResolveState {
     stack: Vec<String>,
     /// The first error met while rendering a nested variable.
     error: Option<TemplateError>,
+    /// A secret was read since the top-level call began.
+    touched: bool,
+    /// Secrets read now give their decoys (the second render of `Inner::tracked`).
+    decoys: bool,
 }
 
 impl Scope {
@@ -43,12 +53,14 @@ impl Scope {
         env: Arc<Environment<'static>>,
         vars: Map<String, Json>,
         raw: HashSet<String>,
+        sensitive: Masker,
     ) -> Self {
         Scope {
             inner: Arc::new(Inner {
                 env,
                 vars: Arc::new(vars),
                 raw,
+                sensitive,
                 state: Mutex::new(ResolveState::default()),
             }),
         }
@@ -61,7 +73,12 @@ impl Scope {
         let mut raw = self.inner.raw.clone();
         raw.extend(data.keys().cloned());
         vars.extend(data);
-        Scope::new(self.inner.env.clone(), vars, raw)
+        Scope::new(
+            self.inner.env.clone(),
+            vars,
+            raw,
+            self.inner.sensitive.clone(),
+        )
     }
 
     /// The raw (unrendered) variables.
@@ -79,19 +96,21 @@ impl Scope {
         if !is_template(s) {
             return Ok(s.to_owned());
         }
-        let r = self.inner.render_str(s, &None);
-        self.inner.finish(r)
+        self.inner
+            .tracked(s, &|i, s| i.render_str(s, &None), &|r, d, out| {
+                sensitive_text(r, d.map(String::as_str), out)
+            })
     }
 
     /// Renders every string inside `v`; a string that is exactly one `{{ expr }}` becomes
     /// the expression's value with its native type.
     pub fn render_value(&self, v: &Json) -> Result<Json, TemplateError> {
         match v {
-            Json::String(s) if is_template(s) => {
-                let r = self.inner.render_native(s, &None);
-                let value = self.inner.finish(r)?;
-                to_json(&value, s)
-            }
+            Json::String(s) if is_template(s) => self.inner.tracked(
+                s,
+                &|i, s| to_json(&i.render_native(s, &None)?, s),
+                &sensitive_json,
+            ),
             Json::Array(items) => items.iter().map(|i| self.render_value(i)).collect(),
             Json::Object(map) => {
                 let mut out = Map::new();
@@ -108,9 +127,11 @@ impl Scope {
     /// an error naming the variable.
     pub fn eval(&self, expr: &str) -> Result<Json, TemplateError> {
         let expr = single_expression(expr).unwrap_or(expr);
-        let r = self.inner.eval_expr(expr, &None);
-        let value = self.inner.finish(r)?;
-        to_json(&value, expr)
+        self.inner.tracked(
+            expr,
+            &|i, e| to_json(&i.eval_expr(e, &None)?, e),
+            &sensitive_json,
+        )
     }
 
     /// Evaluates a condition with Jinja truthiness; `yes`/`no`/`on`/`off` are accepted as
@@ -161,6 +182,52 @@ impl Inner {
         }
     }
 
+    /// One top-level render of `src`. When it read a secret (or `src` holds one), it is
+    /// done again with decoys, and what differs is added to the sensitive set. Costs one
+    /// flag check per value read when the run has no secrets.
+    fn tracked<T>(
+        self: &Arc<Self>,
+        src: &str,
+        render: &dyn Fn(&Arc<Self>, &str) -> Result<T, TemplateError>,
+        compare: &dyn Fn(&T, Option<&T>, &mut Vec<String>),
+    ) -> Result<T, TemplateError> {
+        self.lock().touched = false;
+        let r = render(self, src);
+        let touched = std::mem::take(&mut self.lock().touched);
+        let value = self.finish(r)?;
+        if touched || self.sensitive.is_sensitive(src) {
+            let decoy_src = self.sensitive.decoy(src);
+            self.lock().decoys = true;
+            let r = render(self, &decoy_src);
+            self.lock().decoys = false;
+            let decoy = self.finish(r).ok();
+            let mut parts = Vec::new();
+            compare(&value, decoy.as_ref(), &mut parts);
+            for part in parts {
+                self.sensitive.add(&part);
+            }
+        }
+        Ok(value)
+    }
+
+    /// `s` as a template reads it: marks the render as touched when `s` holds a secret,
+    /// and gives its decoy during the decoy render.
+    fn taint<'s>(&self, s: &'s str) -> Cow<'s, str> {
+        if !self.sensitive.is_sensitive(s) {
+            return Cow::Borrowed(s);
+        }
+        let decoys = {
+            let mut state = self.lock();
+            state.touched = true;
+            state.decoys
+        };
+        if decoys {
+            self.sensitive.decoy(s)
+        } else {
+            Cow::Borrowed(s)
+        }
+    }
+
     fn render_str(self: &Arc<Self>, s: &str, ctx: &Ctx) -> Result<String, TemplateError> {
         self.env
             .render_str(s, self.root(ctx))
@@ -203,7 +270,7 @@ impl Inner {
                     }
                     state.stack.push(name);
                 }
-                let r = self.render_native(s, ctx);
+                let r = self.render_native(&self.taint(s), ctx);
                 let mut state = self.lock();
                 state.stack.pop();
                 match r {
@@ -216,7 +283,18 @@ impl Inner {
                     }
                 }
             }
-            Json::String(s) => Value::from(s.as_str()),
+            Json::String(s) => Value::from(self.taint(s).as_ref()),
+            Json::Number(n) if !self.sensitive.is_empty() => {
+                let text = n.to_string();
+                match self.taint(&text) {
+                    Cow::Borrowed(_) => Value::from(minijinja::value::Serde(v)),
+                    Cow::Owned(d) => d
+                        .parse::<i64>()
+                        .map(Value::from)
+                        .or_else(|_| d.parse::<f64>().map(Value::from))
+                        .unwrap_or_else(|_| Value::from(d)),
+                }
+            }
             Json::Object(m) => Value::from_object(LazyMap {
                 inner: self.clone(),
                 map: Arc::new(m.clone()),

@@ -14,7 +14,6 @@ mod vars;
 use std::sync::Arc;
 use std::time::Instant;
 
-use dr_agent::mask::Masker;
 use dr_agent::wire::Mode;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -76,7 +75,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let transport: Arc<dyn Transport> = Arc::new(crate::transport::router_for(args, &ctx.config)?);
     let started = OffsetDateTime::now_utc();
     let clock = Instant::now();
-    let masker = Masker::new(&secrets.to_vec());
+    // Shared with the secret set: it grows with what the plays derive from secrets.
+    let masker = secrets.masker();
     let name = args.playbooks[0]
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -82,6 +82,7 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
     let (tx, mut rx) = unbounded_channel::<Event>();
     let relay = {
         let sink = sink.clone();
+        let secrets = job.secrets.clone();
         tokio::spawn(async move {
             let mut last: Option<(Stats, Option<String>, Map<String, Value>)> = None;
             while let Some(mut event) = rx.recv().await {
@@ -89,8 +90,14 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
                     stats,
                     error,
                     facts,
+                    sensitive,
                 } = &mut event
                 {
+                    // Text the play derived from secrets: masked from now on, and a secret
+                    // for the host's later plays (which may read it from the facts).
+                    for s in std::mem::take(sensitive) {
+                        secrets.add(&s);
+                    }
                     // The facts are data for later plays, not for output or the journal.
                     last = Some((*stats, error.clone(), std::mem::take(facts)));
                 }
