@@ -3,6 +3,10 @@
 //! One [`Request`] carries a whole play for one host (one DAG node). The agent answers with a
 //! stream of [`Event`]s, one JSON object per line, ending with [`Event::Finished`]. The local
 //! connection passes the same values in process; the SSH transport serialises them.
+//!
+//! On the agent's stdin the request is one line of JSON; stdin then stays open as the
+//! control channel: [`Control`] messages, one per line. Its end (EOF, or a failed write on
+//! stdout) means the controller is gone: the agent kills what it started and exits.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +14,40 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Version of this protocol; a controller refuses an agent that speaks another.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: the request is one line and stdin stays open for [`Control`] messages.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// What the controller sends on the agent's stdin after the request, one JSON line each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "control", rename_all = "snake_case")]
+pub enum Control {
+    /// Finish the running task, start no other; the play ends marked `interrupted`.
+    Stop,
+    /// The controller is still there (sent every [`PING_EVERY_SECS`]); an agent that hears
+    /// nothing for [`SILENCE_LIMIT_SECS`] treats the controller as gone.
+    Ping,
+}
+
+/// How often the controller pings a running agent.
+pub const PING_EVERY_SECS: u64 = 5;
+
+/// How long an agent waits without hearing from its controller before it kills what it
+/// started and exits (a cut network closes nothing, so silence is the only sign).
+pub const SILENCE_LIMIT_SECS: u64 = 20;
+
+impl Control {
+    /// Encodes the message as one line, newline included.
+    pub fn to_line(self) -> String {
+        match serde_json::to_string(&self) {
+            Ok(mut line) => {
+                line.push('\n');
+                line
+            }
+            // A unit variant always encodes; keep a literal as the fallback, not a panic.
+            Err(_) => "{\"control\":\"ping\"}\n".into(),
+        }
+    }
+}
 
 /// Check mode plans and reports; apply mode changes the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -378,6 +415,10 @@ pub enum Event {
         /// after it (data for the controller, never shown; not masked).
         #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
         facts: serde_json::Map<String, Value>,
+        /// The play was stopped from outside ([`Control::Stop`]) before its end: the task
+        /// that was running finished, nothing after it ran.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        interrupted: bool,
         /// Text the play derived from secrets (see `docs/secrets.md`): the controller masks
         /// it too, and passes it on as secrets to the host's later plays (data for the
         /// controller, never shown).
@@ -390,6 +431,14 @@ impl Request {
     /// Encodes the request as one JSON document (what goes on the agent's stdin).
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
+    }
+
+    /// Encodes the request as the first line of the agent's stdin, newline included
+    /// (compact JSON has no raw newline: those inside strings are escaped).
+    pub fn to_line(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut line = serde_json::to_vec(self)?;
+        line.push(b'\n');
+        Ok(line)
     }
 }
 

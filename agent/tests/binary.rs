@@ -13,13 +13,17 @@ fn run_agent(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start dr-agent: {e}"));
-    if let Some(mut pipe) = child.stdin.take() {
-        pipe.write_all(stdin.as_bytes())
+    // The request is one line; stdin then stays open (its end means "stop now").
+    let mut pipe = child.stdin.take();
+    if let Some(pipe) = pipe.as_mut().filter(|_| !stdin.is_empty()) {
+        pipe.write_all(format!("{stdin}\n").as_bytes())
             .unwrap_or_else(|e| panic!("cannot write the request: {e}"));
     }
-    child
+    let out = child
         .wait_with_output()
-        .unwrap_or_else(|e| panic!("dr-agent did not finish: {e}"))
+        .unwrap_or_else(|e| panic!("dr-agent did not finish: {e}"));
+    drop(pipe);
+    out
 }
 
 fn request(protocol: u32) -> String {

@@ -27,6 +27,7 @@ pub mod config;
 pub mod dag;
 pub mod diagnostic;
 pub mod input_file;
+pub mod interrupt;
 pub mod inventory;
 pub mod journal;
 pub mod output;

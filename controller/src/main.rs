@@ -3,7 +3,15 @@
 use std::io::Write as _;
 
 fn main() {
+    // Before anything else, so that no signal is lost (see `dr::interrupt`).
+    dr::interrupt::install();
     let cli = dr::cli::Cli::parse_or_exit();
+    if !matches!(
+        cli.command,
+        dr::cli::Command::Plan(_) | dr::cli::Command::Apply(_)
+    ) {
+        dr::interrupt::release();
+    }
     let code = match dr::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -1,15 +1,17 @@
-//! Ctrl-C during an apply: nothing new starts, the running node finishes cleanly, the
-//! journal records "interrupted" for what never ran, and the exit code is 1.
+//! The first Ctrl-C during an apply: the task running on each host finishes, nothing new
+//! starts (no next task, no next node), the journal records the node as interrupted (not
+//! failed) with what it did, and the exit code is 130.
 
+mod stopping;
 mod util;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use stopping::{finish, journal, lines, shown, signal, spawn, wait_for};
 use util::write_tree;
 
 #[test]
-fn interrupt_lets_running_nodes_finish_and_records_the_rest() {
+fn first_ctrl_c_finishes_the_running_task_and_starts_nothing_new() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
     write_tree(
@@ -21,61 +23,52 @@ fn interrupt_lets_running_nodes_finish_and_records_the_rest() {
             ),
             (
                 "p.yml",
-                "- name: slow\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: started\n      command: touch started\n    - name: sleep\n      command: sleep 2\n    - name: finished\n      command: touch finished\n- name: later\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: never\n      command: touch never\n",
+                "- name: slow\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: first\n      command: touch first\n    - name: sleep\n      shell: touch sleeping; sleep 2; touch slept\n    - name: finished\n      command: touch finished\n- name: later\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: never\n      command: touch never\n",
             ),
         ],
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_dr"))
-        .args(["apply", "p.yml", "-i", "inv.yml"])
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cwd.join("started").exists() {
-        assert!(Instant::now() < deadline, "the first task never ran");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    let child = spawn(cwd, &["apply", "p.yml", "-i", "inv.yml"]);
+    wait_for(&cwd.join("sleeping"), Duration::from_secs(20));
+    signal(child.id(), "INT");
+    let (out, _) = finish(child, Duration::from_secs(20));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(out.status.code(), Some(130), "{}", shown(&out));
     assert!(
-        stderr.contains("interrupted: letting running nodes finish"),
+        stderr.contains("interrupted: finishing the running task on each host"),
         "{stderr}"
     );
+    assert!(cwd.join("slept").exists(), "the running task was cut short");
     assert!(
-        cwd.join("finished").exists(),
-        "the running node was cut off"
+        !cwd.join("finished").exists(),
+        "a task started after the interrupt"
     );
     assert!(
         !cwd.join("never").exists(),
         "a new node started after the interrupt"
     );
-    let journal = std::fs::read_dir(cwd.join(".dr/runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let text = std::fs::read_to_string(journal).unwrap();
-    let later_end = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|v| v["event"] == "node_end" && v["play"] == "later")
-        .expect("a node_end for the play that never ran");
-    assert_eq!(later_end["outcome"], "interrupted");
+    let journal = journal(cwd);
+    let ends = lines(&journal, "node_end");
+    let slow = ends
+        .iter()
+        .find(|v| v["play"] == "slow")
+        .expect("slow ended");
+    assert_eq!(slow["outcome"], "interrupted", "{slow}");
+    assert_eq!(slow["stats"]["changed"], 2, "{slow}");
+    let later = ends
+        .iter()
+        .find(|v| v["play"] == "later")
+        .expect("later ended");
+    assert_eq!(later["outcome"], "interrupted", "{later}");
     assert!(
-        text.lines()
-            .last()
-            .unwrap()
-            .contains("\"interrupted\":true"),
-        "{text}"
+        lines(&journal, "task_start")
+            .iter()
+            .all(|v| v["task"] != "finished"),
+        "the journal shows a task started after the interrupt"
     );
+    let end = journal.last().expect("a journal");
+    assert_eq!(end["event"], "run_end");
+    assert_eq!(end["interrupted"], true);
+    assert_eq!(end["stop"], "after_task");
+    assert_eq!(end["exit_code"], 130);
+    assert_eq!(end["changed"], 2);
 }

@@ -57,6 +57,10 @@ impl Runner<'_> {
     pub(super) fn run_list(&mut self, tasks: &[Task], first: usize) -> Flow {
         let mut index = first;
         for task in tasks {
+            // Stopped from outside: the task that was running has finished; start no other.
+            if self.stopped() {
+                return Flow::EndHost;
+            }
             let flow = self.run_node(index, task);
             index += task.size();
             if !matches!(flow, Flow::Next) {

@@ -9,6 +9,7 @@
 mod flow;
 mod item;
 mod reads;
+pub mod stop;
 mod tags;
 mod task;
 
@@ -20,6 +21,7 @@ use serde_json::{Map, Value as Json};
 use crate::mask::Masker;
 use crate::template::{Scope, Templater};
 use crate::wire::{Event, Mode, Request, Stats, Task};
+pub use stop::Stop;
 
 pub use tags::selected as tags_selected;
 
@@ -32,17 +34,26 @@ pub const NO_LOG_MSG: &str = "the output has been hidden due to no_log";
 /// always emits [`Event::Finished`] last.
 pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
     crate::modules::bridge::cache(&request.bridged);
+    run_with_stop(request, &Stop::new(), emit);
+}
+
+/// [`run`], stoppable through `stop`: once it is pulled, no task starts; the play ends
+/// with [`Event::Finished`] marked `interrupted`.
+pub fn run_with_stop(request: &Request, stop: &Stop, emit: &mut dyn FnMut(Event)) {
     let mut stats = Stats::default();
     // The runner's masker, grown with what the play derived from secrets.
     let mut masker = Masker::new(&request.secrets);
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut runner = Runner::new(request, &mut *emit);
-        masker = runner.masker.clone();
-        let error = runner.run_play().err();
-        (runner.stats, error, runner.facts)
-    }));
-    let (stats, error, facts) = match result {
-        Ok((s, error, facts)) => (s, error, facts),
+    let result = stop.enter(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            let mut runner = Runner::new(request, &mut *emit);
+            masker = runner.masker.clone();
+            runner.stop = stop.clone();
+            let error = runner.run_play().err();
+            (runner.stats, error, runner.facts, runner.interrupted)
+        }))
+    });
+    let (stats, error, facts, interrupted) = match result {
+        Ok(ended) => ended,
         Err(panic) => {
             let detail = panic
                 .downcast_ref::<&str>()
@@ -56,6 +67,7 @@ pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
                     "bug: the dr agent panicked ({detail}); please report it"
                 )),
                 Map::new(),
+                stop.requested(),
             )
         }
     };
@@ -63,6 +75,7 @@ pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
         stats,
         error: error.map(|e| masker.mask(&e).into_owned()),
         facts,
+        interrupted,
         sensitive: masker.derived(),
     });
 }
@@ -87,6 +100,10 @@ struct Runner<'a> {
     /// Per handler: notified and not yet run.
     notified: Vec<bool>,
     stats: Stats,
+    /// Checked between tasks: once pulled, the play starts nothing new.
+    stop: Stop,
+    /// The play was cut short by [`Runner::stop`].
+    interrupted: bool,
 }
 
 /// How a task ended, for the play.
@@ -124,6 +141,8 @@ impl<'a> Runner<'a> {
             scoped: Vec::new(),
             notified: vec![false; request.play.handlers.len()],
             stats: Stats::default(),
+            stop: Stop::new(),
+            interrupted: false,
         };
         runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {
@@ -184,6 +203,9 @@ impl<'a> Runner<'a> {
     fn flush_handlers(&mut self) -> flow::Flow {
         let request = self.request;
         while let Some(i) = self.notified.iter().position(|n| *n) {
+            if self.stopped() {
+                return flow::Flow::EndHost;
+            }
             self.notified[i] = false;
             let Some(handler) = request.play.handlers.get(i) else {
                 break;
@@ -211,6 +233,15 @@ impl<'a> Runner<'a> {
             }
         }
         self.templater.scope_with_raw(vars, raw)
+    }
+
+    /// Whether the play must end here because it was stopped from outside (noted, so the
+    /// end of the play says it was interrupted).
+    fn stopped(&mut self) -> bool {
+        if self.stop.requested() {
+            self.interrupted = true;
+        }
+        self.interrupted
     }
 
     fn emit(&mut self, event: Event) {

@@ -96,10 +96,11 @@ impl Scope {
         if !is_template(s) {
             return Ok(s.to_owned());
         }
-        self.inner
-            .tracked(s, &|i, s| i.render_str(s, &None), &|r, d, out| {
-                sensitive_text(r, d.map(String::as_str), out)
-            })
+        self.inner.tracked(
+            s,
+            |i, s| i.render_str(s, &None),
+            |r, d, out| sensitive_text(r, d.map(String::as_str), out),
+        )
     }
 
     /// Renders every string inside `v`; a string that is exactly one `{{ expr }}` becomes
@@ -108,8 +109,8 @@ impl Scope {
         match v {
             Json::String(s) if is_template(s) => self.inner.tracked(
                 s,
-                &|i, s| to_json(&i.render_native(s, &None)?, s),
-                &sensitive_json,
+                |i, s| to_json(&i.render_native(s, &None)?, s),
+                sensitive_json,
             ),
             Json::Array(items) => items.iter().map(|i| self.render_value(i)).collect(),
             Json::Object(map) => {
@@ -129,8 +130,8 @@ impl Scope {
         let expr = single_expression(expr).unwrap_or(expr);
         self.inner.tracked(
             expr,
-            &|i, e| to_json(&i.eval_expr(e, &None)?, e),
-            &sensitive_json,
+            |i, e| to_json(&i.eval_expr(e, &None)?, e),
+            sensitive_json,
         )
     }
 
@@ -188,8 +189,8 @@ impl Inner {
     fn tracked<T>(
         self: &Arc<Self>,
         src: &str,
-        render: &dyn Fn(&Arc<Self>, &str) -> Result<T, TemplateError>,
-        compare: &dyn Fn(&T, Option<&T>, &mut Vec<String>),
+        render: impl Fn(&Arc<Self>, &str) -> Result<T, TemplateError>,
+        compare: impl FnOnce(&T, Option<&T>, &mut Vec<String>),
     ) -> Result<T, TemplateError> {
         self.lock().touched = false;
         let r = render(self, src);

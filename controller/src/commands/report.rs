@@ -20,8 +20,8 @@ pub fn run(args: &ReportArgs) -> Result<i32, Error> {
         .map_err(|e| Error::Message(format!("cannot read the working directory: {e}")))?;
     let config = Config::discover(&cwd)?;
     let path = find_journal(&config.journal_dir(), args.run.as_deref())?;
-    let entries = journal::read(&path).map_err(Error::Message)?;
-    let report = Report::from_entries(&entries).ok_or_else(|| {
+    let journal = journal::read(&path).map_err(Error::Message)?;
+    let report = Report::from_journal(&journal).ok_or_else(|| {
         Error::Message(format!(
             "`{}` has no `run_start` line: not a dr journal",
             path.display()
@@ -61,13 +61,9 @@ fn find_journal(dir: &Path, run: Option<&str>) -> Result<PathBuf, Error> {
             })
         })
         .collect();
+    // Names start with the run's UTC start time (fixed width), so the last is the latest
+    // run, plan or apply.
     files.sort();
-    if run.is_none() {
-        // The drill report is about recoveries: by default the latest apply, not a plan.
-        if let Some(apply) = files.iter().rev().find(|f| is_apply(f)) {
-            return Ok(apply.clone());
-        }
-    }
     files.pop().ok_or_else(|| match run {
         Some(r) => Error::Message(format!("no journal `{r}` in `{}`", dir.display())),
         None => Error::Message(format!(
@@ -77,20 +73,42 @@ fn find_journal(dir: &Path, run: Option<&str>) -> Result<PathBuf, Error> {
     })
 }
 
-/// Whether a journal records an apply (its first line says the mode).
-fn is_apply(path: &Path) -> bool {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.lines().next().map(str::to_owned))
-        .and_then(|l| serde_json::from_str::<Value>(&l).ok())
-        .is_some_and(|v| v["mode"] == "apply")
-}
-
+#[derive(Default)]
 struct StageSpan {
+    /// The first node start.
     start: Option<OffsetDateTime>,
+    /// The last node end.
     end: Option<OffsetDateTime>,
+    /// The last line about one of its nodes (the end of what is known, for a cut-off run).
+    last: Option<OffsetDateTime>,
     plays: Vec<String>,
     hosts: Vec<String>,
+    /// Its nodes, and how many of them have an end line.
+    nodes: usize,
+    ended: usize,
+    /// Task results reported as changed.
+    changed: u64,
+}
+
+impl StageSpan {
+    /// Every node of the stage has its end line.
+    fn complete(&self) -> bool {
+        self.ended == self.nodes
+    }
+
+    /// Something of the stage ran (a node started, or a task reported).
+    fn ran(&self) -> bool {
+        self.start.is_some() || self.last.is_some()
+    }
+
+    /// From the first start to the last end, or (cut off) to the last line known.
+    fn duration_ms(&self) -> Option<u64> {
+        let end = if self.complete() { self.end } else { self.last };
+        match (self.start, end) {
+            (Some(a), Some(b)) => Some((b - a).whole_milliseconds().max(0) as u64),
+            _ => None,
+        }
+    }
 }
 
 struct Report<'a> {
@@ -98,10 +116,12 @@ struct Report<'a> {
     end: Option<&'a Entry>,
     entries: &'a [Entry],
     stages: BTreeMap<u64, StageSpan>,
+    cut_last_line: bool,
 }
 
 impl<'a> Report<'a> {
-    fn from_entries(entries: &'a [Entry]) -> Option<Self> {
+    fn from_journal(journal: &'a journal::Journal) -> Option<Self> {
+        let entries = &journal.entries[..];
         let start = entries.iter().find(|e| e.kind == "run_start")?;
         let end = entries.iter().rev().find(|e| e.kind == "run_end");
         let mut node_stage: BTreeMap<u64, u64> = BTreeMap::new();
@@ -113,12 +133,8 @@ impl<'a> Report<'a> {
                     n["stage"].as_u64().unwrap_or(0),
                 );
                 node_stage.insert(node, stage);
-                let span = stages.entry(stage).or_insert(StageSpan {
-                    start: None,
-                    end: None,
-                    plays: vec![],
-                    hosts: vec![],
-                });
+                let span = stages.entry(stage).or_default();
+                span.nodes += 1;
                 let play = n["play"].as_str().unwrap_or_default().to_owned();
                 let host = n["host"].as_str().unwrap_or_default().to_owned();
                 if !span.plays.contains(&play) {
@@ -138,8 +154,16 @@ impl<'a> Report<'a> {
             };
             match e.kind.as_str() {
                 "node_start" => span.start = Some(span.start.map_or(e.at, |s| s.min(e.at))),
-                "node_end" => span.end = Some(span.end.map_or(e.at, |s| s.max(e.at))),
+                "node_end" => {
+                    span.end = Some(span.end.map_or(e.at, |s| s.max(e.at)));
+                    span.ended += 1;
+                }
+                "task_end" if e.fields["status"] == "changed" => span.changed += 1,
                 _ => {}
+            }
+            // Nodes that never started end as skipped or interrupted: not a sign of work.
+            if e.kind != "node_end" || span.start.is_some() {
+                span.last = Some(span.last.map_or(e.at, |s| s.max(e.at)));
             }
         }
         Some(Report {
@@ -147,6 +171,7 @@ impl<'a> Report<'a> {
             end,
             entries,
             stages,
+            cut_last_line: journal.cut_last_line,
         })
     }
 
@@ -200,6 +225,12 @@ impl<'a> Report<'a> {
             let _ = writeln!(out, "- Limit: `{limit}`");
         }
         let _ = writeln!(out, "- Result: {}", self.verdict());
+        if self.cut_last_line {
+            let _ = writeln!(
+                out,
+                "- Note: the last line of the journal is cut off (the run was killed while writing it); it is left out"
+            );
+        }
         let plan = f["mode"] == "plan";
         match (self.elapsed_ms(), self.target_secs()) {
             (Some(ms), _) if plan => {
@@ -247,7 +278,12 @@ impl<'a> Report<'a> {
                         s(&e.fields["outcome"])
                     )
                 }
-                "task_end" if matches!(e.fields["status"].as_str(), Some("changed" | "failed")) => {
+                "task_end"
+                    if matches!(
+                        e.fields["status"].as_str(),
+                        Some("changed" | "failed" | "interrupted" | "unknown")
+                    ) =>
+                {
                     format!(
                         "`{}` · {}: {}",
                         s(&e.fields["host"]),
@@ -264,22 +300,24 @@ impl<'a> Report<'a> {
         }
         let _ = writeln!(
             out,
-            "\n## Stages\n\n| stage | plays | hosts | started | finished | duration |\n|---|---|---|---|---|---|"
+            "\n## Stages\n\n| stage | plays | hosts | started | finished | duration | changes |\n|---|---|---|---|---|---|---|"
         );
         for (n, span) in &self.stages {
-            let (started, finished, dur) = match (span.start, span.end) {
-                (Some(a), Some(b)) => (
-                    self.t(a),
-                    self.t(b),
-                    fmt_ms((b - a).whole_milliseconds().max(0) as u64),
+            let started = span.start.map_or("-".into(), |a| self.t(a));
+            let (finished, dur) = match (span.ran(), span.complete(), span.duration_ms()) {
+                (false, _, _) => ("-".into(), "not run".into()),
+                (true, true, Some(ms)) => (span.end.map_or("-".into(), |b| self.t(b)), fmt_ms(ms)),
+                (true, _, ms) => (
+                    "cut off".into(),
+                    ms.map_or("unknown".into(), |ms| format!("at least {}", fmt_ms(ms))),
                 ),
-                _ => ("-".into(), "-".into(), "not run".into()),
             };
             let _ = writeln!(
                 out,
-                "| {n} | {} | {} | {started} | {finished} | {dur} |",
+                "| {n} | {} | {} | {started} | {finished} | {dur} | {} |",
                 span.plays.join(", "),
-                span.hosts.join(", ")
+                span.hosts.join(", "),
+                span.changed
             );
         }
         let failures: Vec<&Entry> = self
@@ -293,8 +331,28 @@ impl<'a> Report<'a> {
                     )
             })
             .collect();
+        // Nodes that started and have no end line: the run was cut off under them.
+        let ended: Vec<&Value> = self
+            .entries
+            .iter()
+            .filter(|e| e.kind == "node_end")
+            .map(|e| &e.fields["node"])
+            .collect();
+        let cut: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.kind == "node_start" && !ended.contains(&&e.fields["node"]))
+            .collect();
         let _ = writeln!(out, "\n## Failures\n");
-        if failures.is_empty() {
+        for e in &cut {
+            let _ = writeln!(
+                out,
+                "- `{}` on `{}`: no end recorded (the run was cut off)",
+                s(&e.fields["play"]),
+                s(&e.fields["host"])
+            );
+        }
+        if failures.is_empty() && cut.is_empty() {
             let _ = writeln!(out, "None.");
         }
         for e in failures {
@@ -344,9 +402,11 @@ impl<'a> Report<'a> {
             "elapsed_ms": self.elapsed_ms(),
             "rto_target_secs": self.target_secs(),
             "rto_met": match (self.elapsed_ms(), self.target_secs()) { (Some(ms), Some(t)) if self.start.fields["mode"] != "plan" => Some(ms as f64 / 1000.0 <= t), _ => None },
+            "cut_last_line": self.cut_last_line,
             "stages": self.stages.iter().map(|(n, sp)| json!({
                 "stage": n, "plays": sp.plays, "hosts": sp.hosts,
-                "duration_ms": match (sp.start, sp.end) { (Some(a), Some(b)) => Some((b - a).whole_milliseconds().max(0) as u64), _ => None },
+                "ran": sp.ran(), "ended": sp.complete(), "changed": sp.changed,
+                "duration_ms": sp.duration_ms(),
             })).collect::<Vec<_>>(),
         })
     }

@@ -4,7 +4,7 @@
 mod record;
 mod writer;
 
-pub use record::{Entry, read};
+pub use record::{Entry, Journal, read};
 pub use writer::JournalWriter;
 
 /// Formats a UTC time as RFC 3339 with milliseconds: `2026-11-21T23:01:02.345Z`.

@@ -23,8 +23,9 @@ pub enum Outcome {
     UnreachableIgnored(String),
     /// Not run because a node it depends on did not succeed.
     Skipped(String),
-    /// Not run because the operator interrupted the run.
-    Interrupted,
+    /// Stopped by the operator: never started, or cut short (after its running task on a
+    /// first Ctrl-C, at once on a kill). The counters are what the agent reported.
+    Interrupted(Stats),
 }
 
 impl Outcome {
@@ -41,14 +42,14 @@ impl Outcome {
             Outcome::Unreachable(_) => "unreachable",
             Outcome::UnreachableIgnored(_) => "unreachable_ignored",
             Outcome::Skipped(_) => "skipped",
-            Outcome::Interrupted => "interrupted",
+            Outcome::Interrupted(_) => "interrupted",
         }
     }
 
     /// Counters, where the node ran.
     pub fn stats(&self) -> Stats {
         match self {
-            Outcome::Ok(s) | Outcome::Failed { stats: s, .. } => *s,
+            Outcome::Ok(s) | Outcome::Failed { stats: s, .. } | Outcome::Interrupted(s) => *s,
             _ => Stats::default(),
         }
     }
@@ -61,7 +62,7 @@ impl Outcome {
                 Some(r)
             }
             Outcome::Ok(_) => None,
-            Outcome::Interrupted => Some("interrupted"),
+            Outcome::Interrupted(_) => Some("interrupted"),
         }
     }
 }

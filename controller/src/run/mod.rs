@@ -9,6 +9,8 @@ mod includes;
 pub mod lock;
 mod node;
 mod scheduler;
+mod stop;
+mod tally;
 mod vars;
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use time::OffsetDateTime;
 
 pub use event::{Outcome, RunEvent, Stamped};
 pub use node::NodeJob;
+pub use tally::Tally;
 pub use vars::RunVars;
 
 use crate::Error;
@@ -28,7 +31,7 @@ use crate::commands::Context;
 use crate::dag;
 use crate::journal::JournalWriter;
 use crate::output::{JsonCollector, Progress, TextPrinter};
-use crate::transport::Transport;
+use crate::transport::{StopLevel, Transport};
 
 /// How to run.
 pub struct RunMode {
@@ -43,7 +46,9 @@ pub struct RunMode {
 /// Runs playbooks; returns the exit code (plan: 0 no changes, 2 changes, 1 error; apply:
 /// 0 success, 1 failure).
 pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
-    let secrets = crate::vault_glue::secrets_for(&args.vault)?;
+    // From here on a Ctrl-C or SIGTERM stops the run, which still ends its journal.
+    let _recording = crate::interrupt::record();
+    let secrets = crate::interrupt::prompting(|| crate::vault_glue::secrets_for(&args.vault))?;
     let ctx = Context::load(&args.inventory, secrets.clone())?;
     let books = ctx.playbooks(&args.playbooks)?;
     let vars = RunVars::new(
@@ -66,7 +71,9 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         .map(|(_, p)| p)
         .collect();
     vars.preload(&used, &secrets)?;
-    let consent = how.yes || (how.mode == Mode::Apply && confirm::destructive_steps(&dag, &plays)?);
+    let consent = how.yes
+        || (how.mode == Mode::Apply
+            && crate::interrupt::prompting(|| confirm::destructive_steps(&dag, &plays))?);
     let forks = args.forks.or(ctx.config.forks).unwrap_or(50);
     let rto = books
         .first()
@@ -107,6 +114,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         }))
         .map_err(journal_err)?;
     journal.dag(started, &dag).map_err(journal_err)?;
+    journal.sync().map_err(journal_err)?;
 
     let job = Arc::new(NodeJob {
         dag: dag.clone(),
@@ -149,13 +157,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let mut journal_failure = None;
     let outcomes = runtime.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
-        let shutdown = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-            eprintln!("\ninterrupted: letting running nodes finish; starting nothing new");
-        };
-        let sched = scheduler::execute(&dag, job.clone(), forks, tx, shutdown);
+        let (stop_tx, stop) = tokio::sync::watch::channel(crate::interrupt::level());
+        let sched = scheduler::execute(&dag, job.clone(), forks, tx, stop);
         let mut progress = Progress::new(text, masker.clone());
         let consume = async {
             use std::io::Write as _;
@@ -190,19 +193,33 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             }
             crate::out!("{}", progress.erase());
         };
-        let (outcomes, ()) = tokio::join!(sched, consume);
-        outcomes
+        tokio::select! {
+            (outcomes, ()) = async { tokio::join!(sched, consume) } => outcomes,
+            never = stop::watch_signals(stop_tx) => match never {},
+        }
     });
+    // A killed local task's thread may still be unwinding: do not wait for it.
+    runtime.shutdown_background();
     let elapsed = clock.elapsed();
-    let changed: u32 = outcomes.iter().map(|o| o.stats().changed).sum();
+    // What the agents reported, also on nodes cut off before their end.
+    let changed: u32 = outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| o.stats().changed.max(journal.reported(i).changed))
+        .sum();
     let failed = outcomes.iter().any(|o| !o.succeeded());
+    let stopped = crate::interrupt::level();
+    let interrupted = stopped != StopLevel::Run
+        || outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Interrupted(_)));
     let code = match (how.mode, failed, changed) {
+        _ if interrupted => stop::EXIT_CODE,
         (_, true, _) => 1,
         (Mode::Check, false, 0) => 0,
         (Mode::Check, false, _) => 2,
         (Mode::Apply, false, _) => 0,
     };
-    let interrupted = outcomes.contains(&Outcome::Interrupted);
     journal
         .line(OffsetDateTime::now_utc(), "run_end", json!({
             "exit_code": code,
@@ -210,8 +227,10 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             "failed_nodes": outcomes.iter().filter(|o| matches!(o, Outcome::Failed { .. } | Outcome::Unreachable(_))).count(),
             "skipped_nodes": outcomes.iter().filter(|o| matches!(o, Outcome::Skipped(_))).count(),
             "interrupted": interrupted,
+            "stop": stop::word(stopped),
             "elapsed_ms": elapsed.as_millis() as u64,
         }))
+        .and_then(|()| journal.sync())
         .map_err(journal_err)?;
     if let Some(e) = journal_failure {
         return Err(journal_err(e));

@@ -9,12 +9,13 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::event::{Outcome, RunEvent, Stamped};
 use super::files;
+use super::tally::Tally;
 use super::vars::RunVars;
 use crate::dag::Dag;
 use crate::inventory::{self, Inventory};
 use crate::playbook::PlaySpec;
 use crate::secrets::Secrets;
-use crate::transport::Transport;
+use crate::transport::{StopLevel, StopWatch, Transport, TransportError, reached};
 
 /// Everything a node needs, shared by all nodes of a run.
 pub struct NodeJob {
@@ -65,10 +66,18 @@ impl NodeJob {
     }
 }
 
-/// Runs node `i` to its end.
-pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -> Outcome {
+/// Runs node `i` to its end, or until the run is stopped (`stop`).
+pub async fn run_node(
+    job: &NodeJob,
+    i: usize,
+    sink: UnboundedSender<Stamped>,
+    stop: StopWatch,
+) -> Outcome {
     let node = &job.dag.nodes[i];
     let play = &job.plays[node.play];
+    if *stop.borrow() != StopLevel::Run {
+        return Outcome::Interrupted(Stats::default());
+    }
     let request = match build_request(job, play, &job.dag.plays[node.play].hosts, node) {
         Ok(r) => r,
         Err(message) => {
@@ -84,13 +93,17 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
         let sink = sink.clone();
         let secrets = job.secrets.clone();
         tokio::spawn(async move {
-            let mut last: Option<(Stats, Option<String>, Map<String, Value>)> = None;
+            let mut tally = Tally::default();
+            let mut last: Option<Finished> = None;
             while let Some(mut event) = rx.recv().await {
+                tally.observe(&event);
                 if let Event::Finished {
                     stats,
                     error,
                     facts,
+                    interrupted,
                     sensitive,
+                    ..
                 } = &mut event
                 {
                     // Text the play derived from secrets: masked from now on, and a secret
@@ -99,32 +112,67 @@ pub async fn run_node(job: &NodeJob, i: usize, sink: UnboundedSender<Stamped>) -
                         secrets.add(&s);
                     }
                     // The facts are data for later plays, not for output or the journal.
-                    last = Some((*stats, error.clone(), std::mem::take(facts)));
+                    last = Some(Finished {
+                        stats: *stats,
+                        error: error.clone(),
+                        facts: std::mem::take(facts),
+                        interrupted: *interrupted,
+                    });
                 }
                 let _ = sink.send(Stamped::now(RunEvent::Agent { node: i, event }));
             }
-            last
+            (last, tally)
         })
     };
     let payloads: Vec<String> = request.bridged.keys().cloned().collect();
     let bridge_key = crate::bridge::host_key(&node.host, &request.vars);
-    let result = job.transport.run(&node.host, &conn, request, tx).await;
+    let run = job
+        .transport
+        .run(&node.host, &conn, request, tx, stop.clone());
+    // A transport kills its node itself on a stop at `Now`; this bounds the wait for one
+    // that is still connecting or pushing the agent.
+    let mut killed = stop;
+    let result = tokio::select! {
+        r = run => r,
+        () = async {
+            reached(&mut killed, StopLevel::Now).await;
+            tokio::time::sleep(KILL_GRACE).await;
+        } => Err(TransportError::Interrupted),
+    };
     if result.is_ok() {
         crate::bridge::delivered(&bridge_key, &payloads);
     }
-    let finished = relay.await.ok().flatten().map(|(stats, error, facts)| {
-        job.remember_facts(&node.host, facts);
-        (stats, error)
-    });
+    let (mut finished, tally) = relay.await.unwrap_or_default();
+    if let Some(f) = &mut finished {
+        job.remember_facts(&node.host, std::mem::take(&mut f.facts));
+    }
     match (result, finished) {
+        (Err(TransportError::Interrupted), _) => Outcome::Interrupted(tally.stats()),
         (Err(e), _) if play.ignore_unreachable => Outcome::UnreachableIgnored(e.to_string()),
         (Err(e), _) => Outcome::Unreachable(e.to_string()),
-        (Ok(()), Some((stats, None))) => Outcome::Ok(stats),
-        (Ok(()), Some((stats, Some(error)))) => Outcome::Failed { stats, error },
+        (Ok(()), Some(f)) => match f.error {
+            Some(error) => Outcome::Failed {
+                stats: f.stats,
+                error,
+            },
+            None if f.interrupted => Outcome::Interrupted(f.stats),
+            None => Outcome::Ok(f.stats),
+        },
         (Ok(()), None) => {
             Outcome::Unreachable("the agent ended without reporting the end of the play".into())
         }
     }
+}
+
+/// How long a node may take to end after a kill before it is given up on.
+const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The end of a play as the agent reported it.
+struct Finished {
+    stats: Stats,
+    error: Option<String>,
+    facts: Map<String, Value>,
+    interrupted: bool,
 }
 
 fn build_request(

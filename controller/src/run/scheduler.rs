@@ -1,8 +1,8 @@
 //! Runs the DAG: nodes whose dependencies succeeded start, up to `forks` at once; a node
-//! whose dependency did not succeed is skipped with the reason; an interrupt stops new
-//! starts and lets running nodes finish.
+//! whose dependency did not succeed is skipped with the reason. Once the run is stopping
+//! (any [`StopLevel`] past `Run`) nothing new starts; the running nodes see the same level
+//! and end after their running task, or at once on a kill.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use super::event::{Outcome, RunEvent, Stamped};
 use super::node::{NodeJob, run_node};
 use crate::dag::Dag;
+use crate::transport::{StopLevel, StopWatch, reached};
 
 #[derive(Debug, Clone, PartialEq)]
 enum State {
@@ -25,14 +26,14 @@ pub async fn execute(
     job: Arc<NodeJob>,
     forks: usize,
     sink: UnboundedSender<Stamped>,
-    shutdown: impl Future<Output = ()>,
+    stop: StopWatch,
 ) -> Vec<Outcome> {
     let forks = forks.max(1);
     let mut states = vec![State::Pending; dag.nodes.len()];
     let mut running = JoinSet::new();
-    let mut interrupted = false;
-    tokio::pin!(shutdown);
+    let mut watch = stop.clone();
     loop {
+        let interrupted = *stop.borrow() != StopLevel::Run;
         skip_blocked(dag, &mut states, &sink);
         if !interrupted {
             for i in 0..dag.nodes.len() {
@@ -49,7 +50,8 @@ pub async fn execute(
                     let _ = sink.send(Stamped::now(RunEvent::NodeStarted { node: i }));
                     let job = job.clone();
                     let sink = sink.clone();
-                    running.spawn(async move { (i, run_node(&job, i, sink).await) });
+                    let stop = stop.clone();
+                    running.spawn(async move { (i, run_node(&job, i, sink, stop).await) });
                 }
             }
         }
@@ -66,9 +68,8 @@ pub async fn execute(
                     }
                 }
             }
-            () = &mut shutdown, if !interrupted => {
-                interrupted = true;
-            }
+            // Wakes the loop so that nothing new starts.
+            () = reached(&mut watch, StopLevel::AfterTask), if !interrupted => {}
         }
     }
     states
@@ -77,11 +78,12 @@ pub async fn execute(
         .map(|(i, s)| match s {
             State::Done(o) => o,
             State::Pending | State::Running => {
+                let outcome = Outcome::Interrupted(Default::default());
                 let _ = sink.send(Stamped::now(RunEvent::NodeFinished {
                     node: i,
-                    outcome: Outcome::Interrupted,
+                    outcome: outcome.clone(),
                 }));
-                Outcome::Interrupted
+                outcome
             }
         })
         .collect()
@@ -105,11 +107,17 @@ fn skip_blocked(dag: &Dag, states: &mut [State], sink: &UnboundedSender<Stamped>
                 let why = match &states[d] {
                     State::Done(Outcome::Skipped(_)) => "was skipped",
                     State::Done(Outcome::Unreachable(_)) => "could not reach its host",
-                    State::Done(Outcome::Interrupted) => "was interrupted",
+                    State::Done(Outcome::Interrupted(_)) => "was interrupted",
                     _ => "failed",
                 };
                 let reason = format!("`{}` on `{}` {why}", dag.plays[dep.play].name, dep.host);
-                let outcome = Outcome::Skipped(reason);
+                // Not run because the operator stopped the run: interrupted, not skipped.
+                let outcome = match &states[d] {
+                    State::Done(Outcome::Interrupted(_)) => {
+                        Outcome::Interrupted(Default::default())
+                    }
+                    _ => Outcome::Skipped(reason),
+                };
                 let _ = sink.send(Stamped::now(RunEvent::NodeFinished {
                     node: i,
                     outcome: outcome.clone(),

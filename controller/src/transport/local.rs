@@ -1,9 +1,12 @@
 //! The local connection: the agent engine in process, on a blocking thread.
 
+use std::sync::{Arc, Mutex};
+
+use dr_agent::engine::Stop;
 use dr_agent::wire::{Event, Request};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{BoxFuture, Transport, TransportError};
+use super::{BoxFuture, StopLevel, StopWatch, Transport, TransportError, reached};
 use crate::inventory::Connection;
 
 /// Runs plays on this machine, without SSH (`ansible_connection: local`).
@@ -16,16 +19,42 @@ impl Transport for Local {
         _conn: &'a Connection,
         request: Request,
         events: UnboundedSender<Event>,
+        mut stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                dr_agent::engine::run(&request, &mut |event| {
-                    // The receiver only goes away when the run is torn down; nothing to do.
-                    let _ = events.send(event);
-                });
-            })
-            .await
-            .map_err(|e| TransportError::Agent(format!("the local engine stopped: {e}")))
+            let switch = Stop::new();
+            // Taken away on a kill, so the killed task's result (and the end of the play)
+            // never reach the run, and the node's relay ends without waiting for the thread.
+            let sink = Arc::new(Mutex::new(Some(events)));
+            let mut work = {
+                let (switch, sink) = (switch.clone(), sink.clone());
+                tokio::task::spawn_blocking(move || {
+                    dr_agent::engine::run_with_stop(&request, &switch, &mut |event| {
+                        let sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(tx) = sink.as_ref()
+                            && !switch.killed()
+                        {
+                            // The receiver only goes away when the run is torn down.
+                            let _ = tx.send(event);
+                        }
+                    });
+                })
+            };
+            let ended = |r: Result<(), tokio::task::JoinError>| {
+                r.map_err(|e| TransportError::Agent(format!("the local engine stopped: {e}")))
+            };
+            tokio::select! {
+                r = &mut work => return ended(r),
+                () = reached(&mut stop, StopLevel::AfterTask) => switch.after_task(),
+            }
+            tokio::select! {
+                r = &mut work => ended(r),
+                () = reached(&mut stop, StopLevel::Now) => {
+                    sink.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    switch.kill();
+                    Err(TransportError::Interrupted)
+                }
+            }
         })
     }
 }

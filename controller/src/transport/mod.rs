@@ -3,6 +3,7 @@
 
 mod local;
 mod ssh;
+mod stop;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,6 +12,7 @@ use dr_agent::wire::{Event, Request};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use local::Local;
+pub use stop::{StopLevel, StopWatch, never, reached};
 
 use crate::inventory::Connection;
 
@@ -33,10 +35,18 @@ pub enum TransportError {
     /// This kind of connection is not available.
     #[error("{0}")]
     Unsupported(String),
+    /// The operator stopped the run: the node was killed, or never started its play.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Runs one request on one host, sending the agent's events as they arrive. Returns when
 /// the agent has sent its last event (`Finished`) or the connection failed.
+///
+/// `stop` is the run's stop level: at [`StopLevel::AfterTask`] the agent is told to finish
+/// its running task and start no other (it still ends with `Finished`); at
+/// [`StopLevel::Now`] the running task is killed and `run` returns
+/// [`TransportError::Interrupted`] at once, sending no further events.
 pub trait Transport: Send + Sync {
     /// Runs `request` on `host` (reached through `conn`).
     fn run<'a>(
@@ -45,6 +55,7 @@ pub trait Transport: Send + Sync {
         conn: &'a Connection,
         request: Request,
         events: UnboundedSender<Event>,
+        stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
 }
 
@@ -79,10 +90,11 @@ impl Transport for Router {
         conn: &'a Connection,
         request: Request,
         events: UnboundedSender<Event>,
+        stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         match (conn, &self.ssh) {
-            (Connection::Local, _) => self.local.run(host, conn, request, events),
-            (Connection::Ssh { .. }, Some(ssh)) => ssh.run(host, conn, request, events),
+            (Connection::Local, _) => self.local.run(host, conn, request, events, stop),
+            (Connection::Ssh { .. }, Some(ssh)) => ssh.run(host, conn, request, events, stop),
             (Connection::Ssh { .. }, None) => Box::pin(async move {
                 Err(TransportError::Unsupported(format!(
                     "`{host}` needs an SSH connection, which this build of dr does not have yet; use `ansible_connection: local`"

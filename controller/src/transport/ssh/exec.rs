@@ -2,8 +2,8 @@
 //! line as it arrives, stderr kept (bounded) for messages, exit status awaited properly
 //! (it may arrive after EOF, so the loop runs until the channel is gone).
 
-use russh::ChannelMsg;
 use russh::client::Handle;
+use russh::{ChannelMsg, ChannelReadHalf};
 
 use super::host_key::Handler;
 
@@ -27,11 +27,11 @@ pub async fn run(
     handle: &Handle<Handler>,
     command: &str,
     stdin: bytes::Bytes,
-    mut on_line: impl FnMut(&[u8]),
+    on_line: impl FnMut(&[u8]),
 ) -> Result<Exit, russh::Error> {
     let channel = handle.channel_open_session().await?;
     channel.exec(true, command).await?;
-    let (mut read, write) = channel.split();
+    let (read, write) = channel.split();
     let writer = async {
         // Owned bytes go out in packets of the peer's maximum size; `data(&[u8])` would copy
         // through an 8 KiB buffer, four times the packets, which made the agent push slow.
@@ -39,36 +39,7 @@ pub async fn run(
         write.data_bytes(stdin).await?;
         write.eof().await
     };
-    let reader = async {
-        let mut exit = Exit::default();
-        let mut pending: Vec<u8> = Vec::new();
-        let mut stderr: Vec<u8> = Vec::new();
-        while let Some(msg) = read.wait().await {
-            match msg {
-                ChannelMsg::Data { data } => {
-                    pending.extend_from_slice(&data);
-                    while let Some(at) = pending.iter().position(|&b| b == b'\n') {
-                        let line: Vec<u8> = pending.drain(..=at).collect();
-                        on_line(&line[..line.len() - 1]);
-                    }
-                }
-                ChannelMsg::ExtendedData { data, ext: 1 } => {
-                    let room = STDERR_LIMIT.saturating_sub(stderr.len());
-                    stderr.extend_from_slice(&data[..data.len().min(room)]);
-                }
-                ChannelMsg::ExitStatus { exit_status } => exit.status = Some(exit_status),
-                ChannelMsg::ExitSignal { signal_name, .. } => {
-                    exit.signal = Some(format!("{signal_name:?}"));
-                }
-                _ => {}
-            }
-        }
-        if !pending.is_empty() {
-            on_line(&pending);
-        }
-        exit.stderr = String::from_utf8_lossy(&stderr).trim().to_owned();
-        exit
-    };
+    let reader = collect(read, on_line);
     // The channel's end decides. A command that exits without reading all its stdin (a
     // missing agent, a host without gzip) leaves the writer waiting for window space that
     // will never come: it is dropped then, and the exit status is what matters.
@@ -87,4 +58,37 @@ pub async fn run(
         return Err(e);
     }
     Ok(exit)
+}
+
+/// Reads the channel until it is gone: stdout to `on_line` line by line, stderr kept
+/// (bounded), the exit status or signal noted.
+pub async fn collect(mut read: ChannelReadHalf, mut on_line: impl FnMut(&[u8])) -> Exit {
+    let mut exit = Exit::default();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut stderr: Vec<u8> = Vec::new();
+    while let Some(msg) = read.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => {
+                pending.extend_from_slice(&data);
+                while let Some(at) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=at).collect();
+                    on_line(&line[..line.len() - 1]);
+                }
+            }
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                let room = STDERR_LIMIT.saturating_sub(stderr.len());
+                stderr.extend_from_slice(&data[..data.len().min(room)]);
+            }
+            ChannelMsg::ExitStatus { exit_status } => exit.status = Some(exit_status),
+            ChannelMsg::ExitSignal { signal_name, .. } => {
+                exit.signal = Some(format!("{signal_name:?}"));
+            }
+            _ => {}
+        }
+    }
+    if !pending.is_empty() {
+        on_line(&pending);
+    }
+    exit.stderr = String::from_utf8_lossy(&stderr).trim().to_owned();
+    exit
 }

@@ -7,6 +7,7 @@ mod auth;
 mod exec;
 mod host_key;
 mod known_hosts;
+mod live;
 mod session;
 mod target;
 
@@ -19,7 +20,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{BoxFuture, Transport, TransportError};
+use super::{BoxFuture, StopLevel, StopWatch, Transport, TransportError};
 use crate::inventory::{Connection, connection_var};
 use agent::AgentBinary;
 use session::Session;
@@ -116,13 +117,14 @@ impl Ssh {
         address: &str,
         request: Request,
         events: UnboundedSender<Event>,
+        stop: StopWatch,
     ) -> Result<(), TransportError> {
         let agent = self.agent().await?;
         let slot = self.slot(host);
         let session = self.session(&slot, host, address, &request).await?;
         let command = agent.run_command(become_user(&request).as_deref());
         // The request carries secrets: it is serialised for the wire only, never logged.
-        let payload: bytes::Bytes = serde_json::to_vec(&request).map(Into::into).map_err(|e| {
+        let payload: bytes::Bytes = request.to_line().map(Into::into).map_err(|e| {
             TransportError::Agent(format!(
                 "cannot encode the request for `{host}` (a bug in dr): {e}"
             ))
@@ -131,8 +133,17 @@ impl Ssh {
         for attempt in 0..2 {
             let mut seen = 0usize;
             let mut garbage: Option<String> = None;
-            let exit = exec::run(&session.handle, &command, payload.clone(), |line| {
-                match serde_json::from_slice::<Event>(line) {
+            if *stop.borrow() != StopLevel::Run {
+                return Err(TransportError::Interrupted);
+            }
+            let ended = live::run(
+                &session.handle,
+                &command,
+                payload.clone(),
+                stop.clone(),
+                |line| match serde_json::from_slice::<Event>(line) {
+                    // After a kill nothing more is relayed: the node is over.
+                    Ok(_) if *stop.borrow() == StopLevel::Now => {}
                     Ok(event) => {
                         seen += 1;
                         let _ = events.send(event);
@@ -143,12 +154,20 @@ impl Ssh {
                             String::from_utf8_lossy(line).chars().take(200).collect()
                         });
                     }
-                }
-            })
+                },
+            )
             .await
-            .map_err(|e| {
-                TransportError::Unreachable(format!("connection to `{host}` lost: {e}"))
-            })?;
+            .map_err(|e| lost(host, &e.to_string()))?;
+            let exit = match ended {
+                live::Ended::Killed => return Err(TransportError::Interrupted),
+                live::Ended::Exit(exit) => exit,
+            };
+            if exit.status.is_none() && exit.signal.is_none() && session.is_closed() {
+                return Err(lost(
+                    host,
+                    "no answer to keepalives, or the server closed it",
+                ));
+            }
             if exit.status == Some(agent::MISSING) && seen == 0 && attempt == 0 {
                 slot.pushed
                     .get_or_init(|| agent.push(host, &session))
@@ -162,6 +181,13 @@ impl Ssh {
             "the agent pushed to `{host}` is still missing from its cache; is `$HOME/.cache` writable?"
         )))
     }
+}
+
+/// The connection to `host` died while a play ran there.
+fn lost(host: &str, why: &str) -> TransportError {
+    TransportError::Unreachable(format!(
+        "the connection to `{host}` was lost while the play ran ({why})"
+    ))
 }
 
 /// Turns the end of an agent run into success or a message naming the host.
@@ -225,11 +251,12 @@ impl Transport for Ssh {
         conn: &'a Connection,
         request: Request,
         events: UnboundedSender<Event>,
+        stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(async move {
             match conn {
                 Connection::Ssh { address, .. } => {
-                    self.run_node(host, address, request, events).await
+                    self.run_node(host, address, request, events, stop).await
                 }
                 Connection::Local => Err(TransportError::Unsupported(format!(
                     "`{host}` is a local connection routed to SSH (a bug in dr)"
