@@ -27,20 +27,33 @@ pub fn unified(path: &str, before: &str, after: &str) -> Diff {
 
 /// A diff of file bytes: unified when both sides are UTF-8, a size summary otherwise.
 pub fn content(path: &str, before: Option<&[u8]>, after: &[u8]) -> Diff {
+    let size = |b: Option<&[u8]>| b.map_or_else(|| "absent".to_owned(), |b| b.len().to_string());
+    if before.map_or(0, <[u8]>::len) > MAX_DIFF_BYTES || after.len() > MAX_DIFF_BYTES {
+        // As Ansible (`max_diff_size`): a large file's diff is not computed, let alone shown
+        // (a 150 MB text file would otherwise cost several times its size in memory).
+        return Diff {
+            target: path.to_owned(),
+            text: format!(
+                "content: {} -> {} bytes (diff skipped: larger than {MAX_DIFF_BYTES} bytes)",
+                size(before),
+                after.len()
+            ),
+        };
+    }
     let b = before.map(std::str::from_utf8);
     match (b, std::str::from_utf8(after)) {
         (None, Ok(a)) => unified(path, "", a),
         (Some(Ok(b)), Ok(a)) => unified(path, b, a),
         _ => Diff {
             target: path.to_owned(),
-            text: format!(
-                "binary content: {} -> {} bytes",
-                before.map_or_else(|| "absent".to_owned(), |b| b.len().to_string()),
-                after.len()
-            ),
+            text: format!("binary content: {} -> {} bytes", size(before), after.len()),
         },
     }
 }
+
+/// Above this many bytes on either side a content diff is skipped, as Ansible's default
+/// `max_diff_size`.
+pub const MAX_DIFF_BYTES: usize = 104_448;
 
 /// A one-line change of a named piece of state: `mode: 0644 -> 0600`.
 pub fn line(target: &str, what: &str, before: &str, after: &str) -> Diff {
@@ -60,6 +73,22 @@ mod tests {
         assert_eq!(
             d.text,
             "--- before: /etc/x\n+++ after: /etc/x\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
+        );
+    }
+
+    #[test]
+    fn a_large_file_is_summarised_as_ansible_does() {
+        let big = "x\n".repeat(MAX_DIFF_BYTES);
+        let d = content("/srv/big.txt", Some(b"a\n"), big.as_bytes());
+        assert_eq!(
+            d.text,
+            "content: 2 -> 208896 bytes (diff skipped: larger than 104448 bytes)"
+        );
+        let at_limit = "x".repeat(MAX_DIFF_BYTES);
+        assert!(
+            content("/a", None, at_limit.as_bytes())
+                .text
+                .starts_with("--- before: /a")
         );
     }
 

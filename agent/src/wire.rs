@@ -110,17 +110,8 @@ pub struct Request {
     pub bridged: BTreeMap<String, String>,
 }
 
-/// A file shipped with the request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileContent {
-    /// The file's bytes as UTF-8 text (binary files are base64 with `base64: true`).
-    pub data: String,
-    /// True when `data` is base64.
-    #[serde(default)]
-    pub base64: bool,
-    /// The path it was read from on the controller, for messages.
-    pub origin: String,
-}
+mod file_content;
+pub use file_content::FileContent;
 
 /// A play as the agent runs it: tasks then notified handlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]

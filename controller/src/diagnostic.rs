@@ -133,10 +133,20 @@ fn source_line(file: &str, line: u32) -> Option<String> {
     if file.is_empty() || line == 0 {
         return None;
     }
-    let text = std::fs::read_to_string(file).ok()?;
-    text.lines()
-        .nth(line as usize - 1)
-        .map(|l| l.trim_end().to_owned())
+    // Bounded: the file may be a device (`-e @/dev/zero`) or huge; a line longer than a
+    // screen's worth is not worth showing.
+    use std::io::{BufRead as _, Read as _};
+    const MAX_SHOWN: usize = 4096;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file)
+            .ok()?
+            .take(crate::input_file::MAX_BYTES),
+    );
+    let raw = reader.split(b'\n').nth(line as usize - 1)?.ok()?;
+    if raw.len() > MAX_SHOWN {
+        return None;
+    }
+    String::from_utf8(raw).ok().map(|l| l.trim_end().to_owned())
 }
 
 /// "did you mean `x`?" for the candidate closest to `wanted`, if one is close enough.

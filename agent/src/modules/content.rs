@@ -2,6 +2,7 @@
 //! `env_file`): new bytes and attributes, compared with what is on disk.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
@@ -18,8 +19,8 @@ pub struct FileWrite {
     pub path: PathBuf,
     /// Current bytes (`None` when the file does not exist).
     pub before: Option<Vec<u8>>,
-    /// Wanted bytes.
-    pub after: Vec<u8>,
+    /// Wanted bytes (shared: `copy` hands over the request's buffer, never a copy).
+    pub after: Arc<[u8]>,
     /// Wanted attributes.
     pub attrs: AttrSpec,
     /// Mode of a newly created file.
@@ -106,7 +107,7 @@ impl FileWrite {
         let wanted = self
             .attrs
             .resolve(self.module, current.map(|c| c.mode), false)?;
-        let content_changes = self.before.as_deref() != Some(self.after.as_slice());
+        let content_changes = self.before.as_deref() != Some(&self.after[..]);
         let (attr_changes, attr_diffs) = match &current {
             Some(c) => attrs::changes(&self.path, c, wanted),
             None => (Attrs::default(), Vec::new()),

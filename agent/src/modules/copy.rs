@@ -1,8 +1,8 @@
 //! `copy`: put a controller file (or inline `content`) on the host.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
@@ -65,14 +65,15 @@ impl Module for Copy {
             (None, None) => {
                 return Err(ArgsError::new("copy", "one of `content` or `src` is required").into());
             }
-            (Some(Json::String(s)), None) => (s.clone().into_bytes(), None),
-            (Some(other), None) => (other.to_string().into_bytes(), None),
+            (Some(Json::String(s)), None) => (Arc::from(s.as_bytes()), None),
+            (Some(other), None) => (Arc::from(other.to_string().into_bytes()), None),
             (None, Some(src)) if spec.remote_src => {
                 let bytes =
                     std::fs::read(src).map_err(|e| ModuleError::io("cannot read", src, e))?;
-                (bytes, Some(src.as_str()))
+                (Arc::from(bytes), Some(src.as_str()))
             }
-            (None, Some(src)) => (shipped("copy", ctx, src)?, Some(src.as_str())),
+            // The request's buffer itself: no copy per host.
+            (None, Some(src)) => (shipped("copy", ctx, src)?.shared(), Some(src.as_str())),
         };
         let dest = destination(&spec.dest, src_name)?;
         let before = read_current("copy", &dest)?;
@@ -110,29 +111,17 @@ impl Module for Copy {
     }
 }
 
-/// The bytes of a controller file shipped with the request.
-pub(super) fn shipped(
+/// A controller file shipped with the request.
+pub(super) fn shipped<'a>(
     module: &'static str,
-    ctx: &Context<'_>,
+    ctx: &Context<'a>,
     src: &str,
-) -> Result<Vec<u8>, ModuleError> {
-    let file: &FileContent = ctx.files.get(src).ok_or_else(|| {
+) -> Result<&'a FileContent, ModuleError> {
+    ctx.files.get(src).ok_or_else(|| {
         ModuleError::Failed(format!(
             "{module}: the source `{src}` was not shipped with the request; this is a bug in the controller"
         ))
-    })?;
-    if file.base64 {
-        base64::engine::general_purpose::STANDARD
-            .decode(file.data.as_bytes())
-            .map_err(|e| {
-                ModuleError::Failed(format!(
-                    "{module}: `{}` is not valid base64: {e}",
-                    file.origin
-                ))
-            })
-    } else {
-        Ok(file.data.clone().into_bytes())
-    }
+    })
 }
 
 /// `dest`, or `dest/<basename of src>` when `dest` is a directory (or ends in `/`).

@@ -107,7 +107,7 @@ impl Module for EnvFile {
             module: "env_file",
             path,
             before,
-            after: edited.text.into_bytes(),
+            after: edited.text.into_bytes().into(),
             attrs: AttrSpec {
                 mode: spec.mode,
                 owner: spec.owner,

@@ -109,15 +109,20 @@ impl Module for IncludeVars {
                 let shipped = ctx.files.get(&file_key(&file)).ok_or_else(|| {
                     ModuleError::Failed(format!("Could not find or access '{file}'"))
                 })?;
-                vars = mapping(&shipped.data, &shipped.origin)?;
+                vars = mapping(
+                    shipped.text().map_err(ModuleError::Failed)?,
+                    &shipped.origin,
+                )?;
                 loaded.push(Json::from(shipped.origin.clone()));
             }
             (None, Some(dir)) => {
                 let shipped = ctx.files.get(&dir_key(&dir)).ok_or_else(|| {
                     ModuleError::Failed(format!("{dir} directory does not exist"))
                 })?;
-                let files: Vec<(String, Json)> = serde_json::from_str(&shipped.data)
-                    .map_err(|e| ModuleError::Failed(format!("bug in dr: shipped `{dir}`: {e}")))?;
+                let files: Vec<(String, Json)> = serde_json::from_str(
+                    shipped.text().map_err(ModuleError::Failed)?,
+                )
+                .map_err(|e| ModuleError::Failed(format!("bug in dr: shipped `{dir}`: {e}")))?;
                 for (path, value) in files {
                     if let Json::Object(m) = value {
                         vars.extend(m);

@@ -177,7 +177,7 @@ impl Module for LineInFile {
             module: "lineinfile",
             path,
             before,
-            after: after_bytes,
+            after: after_bytes.into(),
             attrs: AttrSpec {
                 mode: spec.mode,
                 owner: spec.owner,

@@ -40,14 +40,13 @@ impl Module for Template {
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: TemplateSpec = parse_args("template", args)?;
-        let source = shipped("template", ctx, &spec.src)?;
-        let source = String::from_utf8(source).map_err(|_| {
+        let source = shipped("template", ctx, &spec.src)?.text().map_err(|_| {
             ModuleError::Failed(format!("template: `{}` is not UTF-8 text", spec.src))
         })?;
         let rendered = ctx
             .scope
             .with_data(template_vars(ctx, &spec.src, &spec.dest))
-            .render_string(&source)
+            .render_string(source)
             .map_err(|e| ModuleError::Failed(format!("template `{}`: {e}", spec.src)))?;
         let dest = std::path::PathBuf::from(&spec.dest);
         let before = read_current("template", &dest)?;
@@ -63,7 +62,7 @@ impl Module for Template {
             module: "template",
             path: dest,
             before,
-            after: rendered.into_bytes(),
+            after: rendered.into_bytes().into(),
             attrs: AttrSpec {
                 mode: spec.mode,
                 owner: spec.owner,

@@ -38,11 +38,7 @@ impl Harness {
     pub fn add_file(&mut self, name: &str, data: &str) {
         self.files.insert(
             name.to_owned(),
-            FileContent {
-                data: data.to_owned(),
-                base64: false,
-                origin: format!("files/{name}"),
-            },
+            FileContent::new(data.as_bytes(), format!("files/{name}")),
         );
     }
 

@@ -1,10 +1,14 @@
 //! Controller-side files a play needs (`copy: src=`, `template: src=`), read once and shipped
 //! inside the request (one round trip per node).
+//!
+//! A source is read once per run, not once per host: every node's request shares the same
+//! buffer ([`read_shared`]), and the local connection's `copy` writes from it directly.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
-use base64::Engine as _;
 use dr_agent::wire::{FileContent, Task};
 use serde_json::{Map, Value};
 
@@ -30,8 +34,13 @@ pub fn collect(
             if files.contains_key(&candidate) {
                 continue;
             }
-            if let Some((path, bytes)) = find(&candidate, sub, task, playbook_dir) {
-                files.insert(candidate, content(&path, bytes));
+            if let Some(path) = find(&candidate, sub, task, playbook_dir)
+                && let Some(bytes) = read_shared(&path)
+            {
+                files.insert(
+                    candidate,
+                    FileContent::new(bytes, path.display().to_string()),
+                );
             }
         }
     }
@@ -66,10 +75,10 @@ fn rendered_srcs(src: &str, task: &Task, vars: &Map<String, Value>) -> Vec<Strin
 
 /// Ansible's search path: next to the task file and the playbook, in `files/` or
 /// `templates/` and then directly.
-fn find(src: &str, sub: &str, task: &Task, playbook_dir: &Path) -> Option<(PathBuf, Vec<u8>)> {
+fn find(src: &str, sub: &str, task: &Task, playbook_dir: &Path) -> Option<PathBuf> {
     let path = Path::new(src);
     if path.is_absolute() {
-        return std::fs::read(path).ok().map(|b| (path.to_path_buf(), b));
+        return path.is_file().then(|| path.to_path_buf());
     }
     let task_dir = task
         .location
@@ -91,26 +100,60 @@ fn find(src: &str, sub: &str, task: &Task, playbook_dir: &Path) -> Option<(PathB
     bases.push(playbook_dir.to_path_buf());
     for base in bases {
         for candidate in [base.join(sub).join(src), base.join(src)] {
-            if let Ok(bytes) = std::fs::read(&candidate) {
-                return Some((candidate, bytes));
+            if candidate.is_file() {
+                return Some(candidate);
             }
         }
     }
     None
 }
 
-fn content(path: &Path, bytes: Vec<u8>) -> FileContent {
-    let origin = path.display().to_string();
-    match String::from_utf8(bytes) {
-        Ok(data) => FileContent {
-            data,
-            base64: false,
-            origin,
-        },
-        Err(e) => FileContent {
-            data: base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
-            base64: true,
-            origin,
-        },
+/// Sources read so far, kept while any request still holds them.
+static READ: Mutex<BTreeMap<PathBuf, Weak<[u8]>>> = Mutex::new(BTreeMap::new());
+
+/// The bytes of `path`: the buffer another node's request already holds, or one read
+/// now straight into a shared buffer (never a second copy of the file).
+pub fn read_shared(path: &Path) -> Option<Arc<[u8]>> {
+    let mut read = READ.lock().unwrap_or_else(|p| p.into_inner());
+    read.retain(|_, w| w.strong_count() > 0);
+    if let Some(bytes) = read.get(path).and_then(Weak::upgrade) {
+        return Some(bytes);
+    }
+    let bytes = read_into_arc(path)?;
+    read.insert(path.to_path_buf(), Arc::downgrade(&bytes));
+    Some(bytes)
+}
+
+fn read_into_arc(path: &Path) -> Option<Arc<[u8]>> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    let mut bytes: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
+    file.read_exact(Arc::get_mut(&mut bytes)?).ok()?;
+    // The file grew while it was read: read it again whole rather than ship a prefix.
+    if file.read(&mut [0u8; 1]).ok()? != 0 {
+        return std::fs::read(path).ok().map(Arc::from);
+    }
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_node_shares_one_buffer_per_source_while_it_is_held() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("big.bin");
+        let data: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+        std::fs::write(&path, &data).unwrap_or_else(|e| panic!("{e}"));
+        let first = read_shared(&path).unwrap_or_else(|| panic!("not read"));
+        let second = read_shared(&path).unwrap_or_else(|| panic!("not read"));
+        assert!(Arc::ptr_eq(&first, &second), "the file was read twice");
+        assert_eq!(&first[..], &data[..]);
+        drop((first, second));
+        std::fs::write(&path, b"changed").unwrap_or_else(|e| panic!("{e}"));
+        let fresh = read_shared(&path).unwrap_or_else(|| panic!("not read"));
+        assert_eq!(&fresh[..], b"changed");
+        assert!(read_shared(&dir.path().join("missing")).is_none());
     }
 }

@@ -221,9 +221,5 @@ fn walk(dir: &Path, level: u64, max: Option<u64>, found: &mut dyn FnMut(&Path)) 
 }
 
 fn shipped(value: &Value, origin: &Path) -> FileContent {
-    FileContent {
-        data: value.to_string(),
-        base64: false,
-        origin: origin.display().to_string(),
-    }
+    FileContent::new(value.to_string().into_bytes(), origin.display().to_string())
 }

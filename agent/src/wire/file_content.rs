@@ -1,0 +1,126 @@
+//! A controller file shipped with a request (`copy: src=`, `template: src=`).
+//!
+//! In memory its bytes are one shared buffer: the controller reads a source once and every
+//! host's request points at the same bytes, and `copy` writes from that buffer without
+//! copying it (150 MB to three hosts is 150 MB, not six copies). On the wire it is text,
+//! or base64 for binary files, so agents and controllers of this protocol version agree.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A file shipped with the request.
+#[derive(Debug, Clone)]
+pub struct FileContent {
+    bytes: Arc<[u8]>,
+    /// The path it was read from on the controller, for messages.
+    pub origin: String,
+}
+
+impl FileContent {
+    /// A file's bytes (shared, not copied, when given an `Arc`).
+    pub fn new(bytes: impl Into<Arc<[u8]>>, origin: impl Into<String>) -> Self {
+        FileContent {
+            bytes: bytes.into(),
+            origin: origin.into(),
+        }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Another handle on the same bytes.
+    pub fn shared(&self) -> Arc<[u8]> {
+        Arc::clone(&self.bytes)
+    }
+
+    /// The bytes as UTF-8 text, or an error naming the file.
+    pub fn text(&self) -> Result<&str, String> {
+        std::str::from_utf8(&self.bytes).map_err(|_| format!("`{}` is not UTF-8 text", self.origin))
+    }
+}
+
+/// The wire form: `data` is the text, or base64 when `base64` is true.
+#[derive(Serialize, Deserialize)]
+struct Wire<'a> {
+    data: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    base64: bool,
+    origin: std::borrow::Cow<'a, str>,
+}
+
+impl Serialize for FileContent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (data, base64) = match std::str::from_utf8(&self.bytes) {
+            Ok(text) => (text.into(), false),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD
+                    .encode(&self.bytes)
+                    .into(),
+                true,
+            ),
+        };
+        Wire {
+            data,
+            base64,
+            origin: self.origin.as_str().into(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for FileContent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(d)?;
+        let bytes: Arc<[u8]> = if wire.base64 {
+            base64::engine::general_purpose::STANDARD
+                .decode(wire.data.as_bytes())
+                .map_err(|e| {
+                    serde::de::Error::custom(format!("`{}` is not valid base64: {e}", wire.origin))
+                })?
+                .into()
+        } else {
+            wire.data.as_bytes().into()
+        };
+        Ok(FileContent::new(bytes, wire.origin.into_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_binary_keep_the_wire_format_and_round_trip() {
+        let text = FileContent::new(b"a=1\n".to_vec(), "files/a.env");
+        assert_eq!(
+            serde_json::to_string(&text).unwrap_or_default(),
+            r#"{"data":"a=1\n","base64":false,"origin":"files/a.env"}"#
+        );
+        let binary = FileContent::new(vec![0xff, 0, 1], "files/x.bin");
+        let json = serde_json::to_string(&binary).unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"{"data":"/wAB","base64":true,"origin":"files/x.bin"}"#
+        );
+        let back: FileContent = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.bytes(), &[0xff, 0, 1]);
+        let old: FileContent =
+            serde_json::from_str(r#"{"data":"x","origin":"o"}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(old.text(), Ok("x"));
+        assert_eq!(
+            binary.text(),
+            Err("`files/x.bin` is not UTF-8 text".to_owned())
+        );
+    }
+
+    #[test]
+    fn handles_share_one_buffer() {
+        let f = FileContent::new(vec![7u8; 1024], "big");
+        let g = f.clone();
+        assert!(Arc::ptr_eq(&f.shared(), &g.shared()));
+    }
+}
