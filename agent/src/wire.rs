@@ -108,6 +108,43 @@ pub struct Request {
     /// module code), each sent once per host and run, then cached there by its hash.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bridged: BTreeMap<String, String>,
+    /// Lookups that run on the controller (`lookup('file', ...)`, `with_fileglob`, ...),
+    /// resolved for this host before the run, keyed by [`lookup_key`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lookups: BTreeMap<String, LookupAnswer>,
+}
+
+/// What a controller-side lookup gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupAnswer {
+    /// The plugin's list of values.
+    Values(Vec<Value>),
+    /// The plugin failed with this message (raised where the lookup is used, unless
+    /// `errors=warn|ignore`, as in Ansible).
+    Error(String),
+}
+
+/// The key of a lookup call in [`Request::lookups`]: the plugin name, its terms and its
+/// keyword arguments (object keys sorted, so both ends agree whatever the order).
+pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, Value>) -> String {
+    fn canonical(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), canonical(&m[k])))
+                        .collect(),
+                )
+            }
+            Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    let key = serde_json::json!([name, terms, kwargs]);
+    canonical(&key).to_string()
 }
 
 mod file_content;
@@ -169,6 +206,10 @@ pub struct Task {
     /// Set for `with_items:`, which flattens one level of nested lists (`loop:` does not).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub loop_flatten: bool,
+    /// `with_<lookup>:`: the loop's items are what this lookup gives for the terms in
+    /// [`Task::loop_`] (`with_items` is `loop_flatten` instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_with: Option<String>,
     /// `loop_control.label`: how each item is shown in events (a template, rendered with
     /// the item). Without it the whole item is shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]

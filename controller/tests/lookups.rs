@@ -145,3 +145,30 @@ fn a_lookup_on_a_registered_result_fails_with_the_reason() {
         .code(1)
         .stdout_has("not resolved before the run");
 }
+
+#[test]
+fn an_unknown_lookup_in_a_template_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    util::write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n",
+            ),
+            (
+                "p.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - debug:\n        msg: \"{{ lookup('community.general.cartesian', [1], [2]) }}\"\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("p.yml:5:7")
+        .stderr_has("lookup plugin `community.general.cartesian` is not supported");
+    assert!(
+        !dir.path().join("ran").exists(),
+        "a task ran before the refusal"
+    );
+}

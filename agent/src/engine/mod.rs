@@ -134,7 +134,9 @@ impl<'a> Runner<'a> {
             request,
             emit,
             masker: Masker::new(&request.secrets),
-            templater: Templater::new(),
+            templater: Templater::with_lookups(std::sync::Arc::new(
+                crate::template::lookup::Table(request.lookups.clone()),
+            )),
             vars,
             facts: Map::new(),
             raw: HashSet::new(),

@@ -186,7 +186,11 @@ impl Runner<'_> {
                 let text = self.masker.mask(text).into_owned();
                 self.emit(Event::Message { text });
             }
-            (result.shown_msg(), result.diffs.clone(), result.detail.clone())
+            (
+                result.shown_msg(),
+                result.diffs.clone(),
+                result.detail.clone(),
+            )
         };
         self.emit(Event::TaskResult {
             index,
@@ -328,6 +332,16 @@ impl Runner<'_> {
         let Some(raw) = &task.loop_ else {
             return Ok(None);
         };
+        if let Some(lookup) = &task.loop_with {
+            let terms = scope
+                .render_value(raw)
+                .map_err(|e| format!("`with_{lookup}`: {}", self.masker.mask(&e.to_string())))?;
+            return self
+                .templater
+                .loop_lookup(lookup, terms, scope)
+                .map(Some)
+                .map_err(|e| self.masker.mask(&e).into_owned());
+        }
         match scope.render_value(raw) {
             Ok(Json::Array(items)) if task.loop_flatten => Ok(Some(
                 items

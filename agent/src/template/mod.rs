@@ -9,6 +9,8 @@
 //! - Ansible's usual filters and tests are available ([`filters`]).
 
 mod filters;
+pub mod lookup;
+mod lookup_data;
 mod pyjson;
 mod pyrepr;
 mod scope;
@@ -70,6 +72,7 @@ fn at_line(line: Option<usize>) -> String {
 #[derive(Debug, Clone)]
 pub struct Templater {
     env: Arc<Environment<'static>>,
+    lookups: Arc<dyn lookup::Resolver>,
     /// The run's sensitive strings, shared with every scope (see [`Templater::tracking`]).
     sensitive: crate::mask::Masker,
 }
@@ -86,6 +89,11 @@ impl Templater {
     /// lookups that fail when printed, Python-style methods (`.items()`, `.split()`),
     /// Jinja2's `True`/`False`/`None` when printing.
     pub fn new() -> Self {
+        Self::with_lookups(Arc::new(lookup::Table::default()))
+    }
+
+    /// The same environment, with controller lookups answered by `lookups`.
+    pub fn with_lookups(lookups: Arc<dyn lookup::Resolver>) -> Self {
         let mut env = Environment::new();
         if let Ok(syntax) = SyntaxConfig::builder()
             .trim_blocks(true)
@@ -102,8 +110,10 @@ impl Templater {
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
         env.add_global("omit", OMIT);
+        lookup::register(&mut env, lookups.clone());
         Templater {
             env: Arc::new(env),
+            lookups,
             sensitive: crate::mask::Masker::default(),
         }
     }
@@ -113,6 +123,22 @@ impl Templater {
     pub fn tracking(mut self, sensitive: crate::mask::Masker) -> Self {
         self.sensitive = sensitive;
         self
+    }
+
+    /// The items of a `with_<name>` loop over rendered `terms`.
+    pub fn loop_lookup(
+        &self,
+        name: &str,
+        terms: serde_json::Value,
+        scope: &Scope,
+    ) -> Result<Vec<serde_json::Value>, String> {
+        lookup::loop_items(name, terms, &*self.lookups, &|var| {
+            Ok(scope
+                .vars()
+                .contains_key(var)
+                .then(|| scope.eval(var).ok())
+                .flatten())
+        })
     }
 
     /// A scope over these variables.

@@ -4,6 +4,7 @@ mod inherit;
 pub mod keywords;
 pub mod kv;
 mod level;
+mod lookup_names;
 pub mod modules;
 mod parse;
 mod play;

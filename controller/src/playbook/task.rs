@@ -106,13 +106,21 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
             return Err(refused(key, &k));
         }
         if let Some(lookup) = k.strip_prefix("with_") {
-            return Err(Diagnostic::new(
-                key.loc.clone(),
-                format!(
-                    "`with_{lookup}` (a loop over the `{lookup}` lookup) is not supported by dr yet"
-                ),
-            )
-            .with_help("write the list with `loop:`"));
+            let Some(plugin) = dr_agent::template::lookup::plugin(lookup) else {
+                return Err(Diagnostic::new(
+                    key.loc.clone(),
+                    format!(
+                        "`with_{lookup}` (a loop over the `{lookup}` lookup) is not supported by dr yet"
+                    ),
+                )
+                .with_help("write the list with `loop:`"));
+            };
+            if task.loop_.is_some() {
+                return Err(one_loop(key));
+            }
+            task.loop_ = Some(value.to_json());
+            task.loop_with = Some(plugin.to_owned());
+            continue;
         }
         let canon = modules::canonical(&k);
         if !modules::IMPORTS.contains(&canon) {
@@ -204,6 +212,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     };
     task.args = args;
     inherit.apply(&mut task, &explicit);
+    super::lookup_names::check(&task, &node.loc)?;
     Ok(Parsed::Task(Box::new(task)))
 }
 
@@ -316,6 +325,9 @@ fn apply_keyword(
         "failed_when" => task.failed_when = conditions(v)?,
         "until" => task.until = Some(text_of(v, "until")?),
         "loop" | "with_items" | "with_list" => {
+            if task.loop_.is_some() {
+                return Err(one_loop(key));
+            }
             task.loop_ = Some(v.to_json());
             // `with_items` flattens one level of nested lists; `loop` does not.
             task.loop_flatten = k == "with_items";
@@ -536,4 +548,12 @@ fn check_arg_names(
         );
     }
     Ok(())
+}
+
+/// Ansible refuses a task with two loops (`loop` and `with_<lookup>`, or two `with_`).
+fn one_loop(key: &Node) -> Diagnostic {
+    Diagnostic::new(
+        key.loc.clone(),
+        "a task has one loop, but this one has two (`loop:` and `with_<lookup>:` are mutually exclusive)",
+    )
 }

@@ -61,8 +61,7 @@ pub fn resolve(
     for task in tasks.iter_mut().chain(handlers.iter_mut()) {
         sim.task(task, vars);
     }
-    let answers = std::mem::take(&mut *lock(&recorder.answers));
-    answers
+    std::mem::take(&mut *lock(&recorder.answers))
 }
 
 fn has_call(task: &Task) -> bool {

@@ -220,6 +220,8 @@ fn build_request(
         }
     }
     let mut handlers = play.handlers.clone();
+    let lookups =
+        super::lookups::resolve(&mut tasks, &mut handlers, &vars, &play.dir, &job.secrets);
     let bridge_key = crate::bridge::host_key(host, &vars);
     let mut bridged = crate::bridge::attach(&mut tasks, &bridge_key)?;
     bridged.extend(crate::bridge::attach(&mut handlers, &bridge_key)?);
@@ -254,6 +256,7 @@ fn build_request(
         skip_tags: job.skip_tags.clone(),
         secrets: job.secrets.to_vec(),
         consent: job.consent,
+        lookups,
         bridged,
     })
 }
