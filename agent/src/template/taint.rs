@@ -233,6 +233,60 @@ mod tests {
         assert_eq!(parts("a\nyes\nb", "a\nb"), ["yes"]);
     }
 
+    fn tracked(
+        vars: serde_json::Value,
+        secrets: &[&str],
+    ) -> (crate::template::Scope, crate::mask::Masker) {
+        let masker =
+            crate::mask::Masker::new(&secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let serde_json::Value::Object(vars) = vars else {
+            unreachable!("test vars are a mapping")
+        };
+        let scope = crate::template::Templater::new()
+            .tracking(masker.clone())
+            .scope(vars);
+        (scope, masker)
+    }
+
+    #[test]
+    fn renders_that_read_a_secret_grow_the_set() {
+        let vars = serde_json::json!({
+            "pw": "Hunter2pass",
+            "url": "postgres://app:{{ pw | lower }}@db/x",
+            "host": "db-01",
+        });
+        let (scope, masker) = tracked(vars, &["Hunter2pass"]);
+        let out = scope
+            .render_string("{{ pw | upper }} on {{ host }}")
+            .unwrap();
+        assert_eq!(masker.mask(&out), "******** on db-01");
+        let url = scope.eval("url").unwrap();
+        assert_eq!(
+            masker.mask(url.as_str().unwrap_or_default()),
+            "postgres://app:********@db/x"
+        );
+        let b64 = scope
+            .render_value(&serde_json::json!("{{ pw | b64encode }}"))
+            .unwrap();
+        assert_eq!(masker.mask(b64.as_str().unwrap_or_default()), "********");
+        assert_eq!(
+            masker.derived(),
+            ["HUNTER2PASS", "hunter2pass", "SHVudGVyMnBhc3M="]
+        );
+        // Reading no secret adds nothing.
+        scope
+            .render_string("{{ host | upper }} {{ pw | length }}")
+            .unwrap();
+        assert_eq!(masker.derived().len(), 3);
+    }
+
+    #[test]
+    fn without_secrets_nothing_is_tracked() {
+        let (scope, masker) = tracked(serde_json::json!({"a": "x"}), &[]);
+        assert_eq!(scope.render_string("{{ a | upper }}").unwrap(), "X");
+        assert!(masker.derived().is_empty() && masker.is_empty());
+    }
+
     #[test]
     fn failed_decoy_render_marks_everything() {
         let mut out = Vec::new();
