@@ -132,9 +132,12 @@ fn key(inventories: &[PathBuf], playbooks: &[PathBuf]) -> String {
 
 /// Who holds the lock, in one line: what a refused apply prints.
 fn holder_line(inventories: &[PathBuf], playbooks: &[PathBuf]) -> String {
+    let uid = rustix::process::getuid().as_raw();
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| format!("uid {}", rustix::process::getuid().as_raw()));
+        .ok()
+        .or_else(|| user_name(uid))
+        .unwrap_or_else(|| format!("uid {uid}"));
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "an unknown host".to_owned());
@@ -155,6 +158,16 @@ fn holder_line(inventories: &[PathBuf], playbooks: &[PathBuf]) -> String {
         join(inventories),
         join(playbooks)
     )
+}
+
+/// The name `/etc/passwd` gives `uid` (when `USER` is not set, as under cron or sudo -i).
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
 }
 
 #[cfg(test)]
@@ -182,6 +195,11 @@ mod tests {
         drop(first);
         let again = RunLock::acquire(&locks, &inv, &books);
         assert!(again.is_ok(), "{again:?}");
+    }
+
+    #[test]
+    fn root_is_named_from_the_password_file() {
+        assert_eq!(user_name(0).as_deref(), Some("root"));
     }
 
     #[test]
