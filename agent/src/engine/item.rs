@@ -380,7 +380,7 @@ fn register_of(outcome: &Outcome) -> Map<String, Json> {
     m
 }
 
-fn skipped(cond: &str) -> ItemResult {
+pub(super) fn skipped(cond: &str) -> ItemResult {
     let mut register = Map::new();
     register.insert("changed".into(), Json::Bool(false));
     register.insert("failed".into(), Json::Bool(false));

@@ -25,7 +25,16 @@ impl Runner<'_> {
         let items = match self.loop_items(task, &scope) {
             Ok(items) => items,
             Err(msg) => {
-                let mut result = ItemResult::failed(msg);
+                // As in Ansible, a loop that cannot be rendered fails the task only when
+                // its `when` holds: `when: x is defined` skips a loop over an undefined x.
+                let unmet = task
+                    .when
+                    .iter()
+                    .find(|c| matches!(scope.eval_bool(c), Ok(false)));
+                let mut result = match unmet {
+                    Some(cond) => super::item::skipped(cond),
+                    None => ItemResult::failed(msg),
+                };
                 result.duration_ms = started.elapsed().as_millis() as u64;
                 return self.finish_task(index, handler, task, &name, None, vec![(None, result)]);
             }

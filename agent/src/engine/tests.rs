@@ -769,3 +769,30 @@ fn failed_when_list_is_joined_with_and() {
     assert_eq!(r[0].2, Status::Changed);
     assert_eq!(r[1].2, Status::Failed);
 }
+
+#[test]
+fn a_loop_over_an_undefined_variable_is_skipped_when_the_when_guards_it() {
+    let guarded = request(
+        json!([task(
+            "debug",
+            json!({"msg": "{{ item }}"}),
+            json!({"loop": "{{ nope }}", "when": ["nope is defined"]})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&guarded);
+    assert_eq!(finished(&ev).1, None, "{ev:?}");
+    assert_eq!(finished(&ev).0.skipped, 1, "{ev:?}");
+    let unguarded = request(
+        json!([task(
+            "debug",
+            json!({"msg": "{{ item }}"}),
+            json!({"loop": "{{ nope }}"})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    let err = finished(&events(&unguarded)).1.unwrap_or_default();
+    assert!(err.contains("`nope` is undefined"), "{err}");
+}

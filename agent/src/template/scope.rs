@@ -350,15 +350,49 @@ impl Inner {
         };
         names.sort();
         let globals: Vec<&str> = self.env.globals().map(|(k, _)| k).collect();
-        names
+        let missing: Vec<String> = names
             .iter()
             .filter(|n| {
                 let head = n.split('.').next().unwrap_or(n);
                 !globals.contains(&head)
             })
-            .find_map(|n| missing_prefix(&self.vars, n))
+            .filter_map(|n| missing_prefix(&self.vars, n))
+            .collect();
+        // A name every use of which is guarded (`| default(..)`, `is defined`) is not the
+        // one that failed when another missing name is used bare.
+        missing
+            .iter()
+            .find(|n| !always_guarded(src, n))
+            .or(missing.first())
+            .cloned()
             .unwrap_or_else(|| format!("a variable in `{}`", shorten(src)))
     }
+}
+
+/// Whether every use of `name` in `src` is followed by a `default` filter or a
+/// `defined`/`undefined` test.
+fn always_guarded(src: &str, name: &str) -> bool {
+    let mut uses = src.match_indices(name).filter(|(i, _)| {
+        let before = src[..*i].chars().next_back();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    });
+    uses.all(|(i, _)| {
+        let rest = &src[i + name.len()..];
+        let rest = rest.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+        let rest = rest.trim_start();
+        let guarded_filter = rest
+            .strip_prefix('|')
+            .map(str::trim_start)
+            .is_some_and(|r| {
+                r.starts_with("default") || r.starts_with("d(") || r.starts_with("d ")
+            });
+        let guarded_test = rest.strip_prefix("is ").is_some_and(|r| {
+            let r = r.trim_start();
+            let r = r.strip_prefix("not ").map_or(r, str::trim_start);
+            r.starts_with("defined") || r.starts_with("undefined")
+        });
+        guarded_filter || guarded_test
+    })
 }
 
 /// The shortest prefix of the dotted `path` that does not exist in `vars`, if any.

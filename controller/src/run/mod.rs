@@ -8,6 +8,7 @@ mod include_vars;
 mod includes;
 pub mod lock;
 mod lookups;
+mod magic;
 mod node;
 mod scheduler;
 mod search_path;
@@ -58,7 +59,11 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         &args.extra_vars,
         &ctx.config.vault,
         &secrets,
-    )?;
+    )?
+    .with_magic(magic::run_level(
+        args,
+        args.forks.or(ctx.config.forks).unwrap_or(50),
+    ));
     let dag = dag::compile(
         &books,
         &ctx.inventory,

@@ -20,6 +20,8 @@ pub struct RunVars {
     extra: Map<String, Value>,
     /// `vars_files` already read this run (each file is read and parsed once).
     files: Mutex<HashMap<PathBuf, Map<String, Value>>>,
+    /// Magic variables of the run (`ansible_run_tags`, `ansible_version`, ...).
+    magic: Map<String, Value>,
 }
 
 impl RunVars {
@@ -50,7 +52,14 @@ impl RunVars {
             groups: Value::Object(groups),
             extra,
             files: Mutex::default(),
+            magic: Map::new(),
         })
+    }
+
+    /// Adds the run's magic variables (see [`super::magic::run_level`]).
+    pub fn with_magic(mut self, magic: Map<String, Value>) -> Self {
+        self.magic = magic;
+        self
     }
 
     /// The `-e` vars (and dr.toml's vault files), highest precedence.
@@ -69,6 +78,7 @@ impl RunVars {
     ) -> Result<Map<String, Value>, Diagnostic> {
         // Role defaults are the lowest of all, below inventory variables.
         let mut vars = play.role_defaults.clone();
+        vars.extend(super::magic::host_level(inv, host));
         vars.extend(inv.host_vars(host));
         vars.extend(play.vars.clone());
         for entry in &play.vars_files {
@@ -96,6 +106,8 @@ impl RunVars {
         vars.insert("playbook_dir".into(), json!(absolute(&play.dir)));
         vars.insert("ansible_play_name".into(), json!(play.name));
         vars.insert("ansible_play_hosts".into(), json!(play_hosts));
+        vars.extend(self.magic.clone());
+        vars.extend(super::magic::play_level(play, play_hosts));
         Ok(vars)
     }
 }
@@ -194,7 +206,8 @@ fn load_vars_file(
     })
 }
 
-fn absolute(dir: &Path) -> String {
+/// `dir` made absolute (`.` for an empty path).
+pub(super) fn absolute(dir: &Path) -> String {
     // A playbook in the working directory has an empty parent.
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")

@@ -1,0 +1,113 @@
+//! Magic variables and the variable rules around them, against the oracle: the same
+//! playbook run by ansible-playbook and by dr under the same command line writes the same
+//! lines (`playbook_dir`, `inventory_dir`, `ansible_run_tags`, `ansible_version`, ...).
+//!
+//! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
+
+mod util;
+
+use util::{Dr, write_tree};
+
+const INVENTORY: &str = "all:\n  hosts:\n    h1.example.com:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n    h2:\n      ansible_connection: local\n";
+
+const PLAYBOOK: &str = r#"- hosts: all
+  gather_facts: false
+  roles:
+    - greet
+  tasks:
+    - name: magic variables
+      shell: |
+        cat >> {{ out }}/log <<'EOF'
+        pd={{ playbook_dir }} id={{ inventory_dir }} if={{ inventory_file }}
+        rt={{ ansible_run_tags }} st={{ ansible_skip_tags }} lim={{ ansible_limit }}
+        forks={{ ansible_forks }} verb={{ ansible_verbosity }} src={{ ansible_inventory_sources }}
+        v={{ ansible_version.major }}.{{ ansible_version.minor }} {{ ansible_version.full is string }}
+        pha={{ ansible_play_hosts_all }} short={{ inventory_hostname_short }} roles={{ ansible_role_names }}
+        EOF
+    - set_fact: {level: fact}
+    - name: a fact beats task vars
+      shell: echo "level={{ level }}" >> {{ out }}/log
+      vars: {level: task}
+    - name: a loop over an undefined variable is skipped by its when
+      shell: echo "looped {{ item }}" >> {{ out }}/log
+      loop: "{{ not_there }}"
+      when: not_there is defined
+"#;
+
+fn run_both(dir_for: impl Fn(bool) -> tempfile::TempDir) -> (String, String) {
+    let args = |out: &str| -> Vec<String> {
+        [
+            "site.yml",
+            "-i",
+            "inv.yml",
+            "--limit",
+            "h1.example.com",
+            "--forks",
+            "5",
+            "--skip-tags",
+            "nothing",
+            "-e",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(std::iter::once(format!("out={out}")))
+        .collect()
+    };
+    let ansible = dir_for(false);
+    let out = ansible.path().join("out").display().to_string();
+    let run = util::ansible("ansible-playbook")
+        .args(args(&out))
+        .current_dir(ansible.path())
+        .output()
+        .expect("ansible-playbook runs");
+    assert!(
+        run.status.success(),
+        "ansible-playbook failed:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let dr = dir_for(true);
+    let out = dr.path().join("out").display().to_string();
+    let mut dr_args = vec!["apply".to_string()];
+    dr_args.extend(args(&out));
+    let dr_args: Vec<&str> = dr_args.iter().map(String::as_str).collect();
+    Dr::new(dr.path(), &dr_args).run().code(0);
+    let read = |d: &tempfile::TempDir| {
+        let text = std::fs::read_to_string(d.path().join("out/log")).unwrap_or_default();
+        // Each side ran in its own directory.
+        text.replace(&d.path().display().to_string(), "<dir>")
+    };
+    (read(&ansible), read(&dr))
+}
+
+#[test]
+fn magic_variables_are_what_ansible_sets() {
+    let (ansible, dr) = run_both(|_| {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(
+            dir.path(),
+            &[
+                ("inv.yml", INVENTORY),
+                ("site.yml", PLAYBOOK),
+                ("roles/greet/tasks/main.yml", "- debug: msg=hi\n"),
+            ],
+        );
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        dir
+    });
+    assert_eq!(
+        dr, ansible,
+        "dr's magic variables differ from ansible-playbook's"
+    );
+    for line in [
+        "pd=<dir> id=<dir> if=<dir>/inv.yml",
+        "rt=['all'] st=['nothing'] lim=h1.example.com",
+        "forks=5 verb=0",
+        "v=2.19 True",
+        "short=h1 roles=['greet']",
+        "level=fact",
+    ] {
+        assert!(ansible.contains(line), "fixture lost `{line}`:\n{ansible}");
+    }
+    assert!(!ansible.contains("looped"), "{ansible}");
+}
