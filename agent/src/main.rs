@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(msg) => {
-            eprintln!("dr-agent: {msg}");
+            say(&msg);
             ExitCode::from(2)
         }
     }
@@ -78,7 +78,7 @@ fn listen(stop: Stop) {
                     Ok(Control::Stop) => stop.after_task(),
                     Ok(Control::Ping) => {}
                     Err(_) if line.trim().is_empty() => {}
-                    Err(e) => eprintln!("dr-agent: ignoring a malformed control message: {e}"),
+                    Err(e) => say(&format!("ignoring a malformed control message: {e}")),
                 }
             }
             gone(&stop, "the controller closed the connection");
@@ -120,10 +120,16 @@ fn run(request: &Request, stop: &Stop) {
 /// The controller is gone: kill every child (their groups first, then the agent's own
 /// group, which holds the agent and the children that share it) and exit.
 fn gone(stop: &Stop, why: &str) -> ! {
-    eprintln!("dr-agent: {why}: stopping now");
+    say(&format!("{why}: stopping now"));
     stop.kill();
     if rustix::process::getpgrp() == rustix::process::getpid() {
         let _ = rustix::process::kill_current_process_group(rustix::process::Signal::KILL);
     }
     std::process::exit(GONE);
+}
+
+/// A line on stderr, if anyone still reads it: with the controller gone, stderr is closed
+/// too, and `eprintln!` would panic instead of letting the agent stop.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stderr(), "dr-agent: {text}");
 }

@@ -117,3 +117,16 @@ pub fn catches_sigint(pid: u32) -> bool {
         .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
         .is_some_and(|mask| mask & (1 << (2 - 1)) != 0)
 }
+
+/// The processes whose command line contains `marker`, as `ps` shows them (for messages).
+pub fn processes(marker: &str) -> String {
+    let out = Command::new("ps")
+        .args(["-eo", "pid,ppid,pgid,sid,stat,args"])
+        .output()
+        .expect("ps runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(marker) || l.contains("dr-agent") || l.contains("sshd:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
