@@ -164,8 +164,13 @@ fn demo_journal_and_report() {
     let expected = (parse(&last) - parse(&first)).whole_milliseconds() as u64;
     assert_eq!(doc["elapsed_ms"], expected);
 
-    // A later plan does not replace the apply as the default report; asked for, it
-    // measures no RTO.
+    // The default report is the latest run, a plan too (it measures no RTO); the apply's
+    // journal is still there by name.
+    let apply = std::fs::read_dir(cwd.join(".dr/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
     Dr::new(
         cwd,
         &["plan", "playbooks/demo.yml", "-i", "inventory/local.yml"],
@@ -175,15 +180,10 @@ fn demo_journal_and_report() {
     Dr::new(cwd, &["report"])
         .run()
         .code(0)
-        .stdout_has("# Drill report: apply playbooks/demo.yml");
-    let newest = std::fs::read_dir(cwd.join(".dr/runs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max()
-        .unwrap();
-    Dr::new(cwd, &["report", newest.to_str().unwrap()])
-        .run()
-        .code(0)
         .stdout_has("# Drill report: plan playbooks/demo.yml")
         .stdout_has("(a plan changes nothing, so it measures no RTO)");
+    Dr::new(cwd, &["report", apply.to_str().unwrap()])
+        .run()
+        .code(0)
+        .stdout_has("# Drill report: apply playbooks/demo.yml");
 }
