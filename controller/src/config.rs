@@ -42,6 +42,16 @@ pub struct Config {
     /// The directory holding `dr.toml` (not read from the file).
     #[serde(skip)]
     pub root: Option<PathBuf>,
+    /// The SSH user when the inventory sets none (`ansible.cfg` `remote_user`).
+    #[serde(skip)]
+    pub remote_user: Option<String>,
+    /// The SSH key when the inventory and `--private-key` set none (`ansible.cfg`
+    /// `private_key_file`).
+    #[serde(skip)]
+    pub private_key_file: Option<PathBuf>,
+    /// The `ansible.cfg` whose settings fill what `dr.toml` leaves unset.
+    #[serde(skip)]
+    pub ansible_cfg: Option<PathBuf>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
@@ -63,6 +73,42 @@ impl Config {
     /// itself) is ignored with a warning, as Ansible ignores `ansible.cfg` in a
     /// world-writable directory: it names the inventory, vault and journal a run uses.
     pub fn discover(start: &Path) -> Result<Config, Diagnostic> {
+        let mut config = Self::discover_own(start)?;
+        if let Some(path) = crate::ansible_cfg::find(start) {
+            config.fill_from(crate::ansible_cfg::read(&path)?);
+        }
+        Ok(config)
+    }
+
+    /// Fills what `dr.toml` leaves unset from `ansible.cfg` (dr.toml wins).
+    fn fill_from(&mut self, cfg: crate::ansible_cfg::AnsibleCfg) {
+        let rel = |p: PathBuf| relative_to_cwd(&p);
+        if self.inventory.is_empty() {
+            self.inventory = cfg.inventory.into_iter().map(rel).collect();
+        }
+        if self.roles_path.is_empty() {
+            self.roles_path = cfg.roles_path.into_iter().map(rel).collect();
+        }
+        if self.vault_password_file.is_none() {
+            self.vault_password_file = cfg.vault_password_file.map(rel);
+        }
+        self.forks = self.forks.or(cfg.forks);
+        self.connect_timeout = self.connect_timeout.or(cfg.timeout);
+        self.remote_user = cfg.remote_user;
+        self.private_key_file = cfg.private_key_file;
+        if cfg.host_key_checking == Some(false) {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                tracing::warn!(
+                    "`{}` turns host_key_checking off; dr keeps verifying host keys (use --accept-new-host-keys on first contact)",
+                    cfg.path.display()
+                );
+            });
+        }
+        self.ansible_cfg = Some(cfg.path);
+    }
+
+    fn discover_own(start: &Path) -> Result<Config, Diagnostic> {
         let mut dir = Some(start);
         while let Some(d) = dir {
             let candidate = d.join(FILE_NAME);

@@ -20,6 +20,7 @@ macro_rules! outln {
     }};
 }
 
+pub mod ansible_cfg;
 pub mod bridge;
 pub mod cli;
 pub mod commands;

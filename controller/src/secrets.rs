@@ -16,6 +16,9 @@ use crate::diagnostic::Diagnostic;
 pub trait VaultReader: Send + Sync {
     /// Returns the plaintext of `path` when `bytes` is a vault file, `None` when it is not.
     fn decrypt_if_vault(&self, path: &Path, bytes: &[u8]) -> Result<Option<String>, Diagnostic>;
+
+    /// The plaintext of an inline ansible-vault value (`!vault |` in a YAML file).
+    fn decrypt_inline(&self, envelope: &str) -> Result<String, String>;
 }
 
 /// Secret values collected during a run, shared by every part that prints.
@@ -80,6 +83,33 @@ impl Secrets {
         match &self.vault {
             Some(vault) => vault.decrypt_if_vault(path, bytes),
             None => Ok(None),
+        }
+    }
+
+    /// Decrypts every inline `!vault` value inside `value` in place (its plaintext becomes
+    /// a secret); `what` names the variable in errors.
+    pub fn decrypt_inline(&self, what: &str, value: &mut Value) -> Result<(), String> {
+        match value {
+            Value::String(s) if s.trim_start().starts_with("$ANSIBLE_VAULT;") => {
+                let Some(vault) = &self.vault else {
+                    return Err(format!(
+                        "`{what}` is an inline vault value and no vault key was given"
+                    ));
+                };
+                let plain = vault
+                    .decrypt_inline(s)
+                    .map_err(|e| format!("the inline vault value of `{what}`: {e}"))?;
+                self.add(&plain);
+                *s = plain;
+                Ok(())
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .try_for_each(|v| self.decrypt_inline(what, v)),
+            Value::Object(map) => map
+                .iter_mut()
+                .try_for_each(|(k, v)| self.decrypt_inline(&format!("{what}.{k}"), v)),
+            _ => Ok(()),
         }
     }
 

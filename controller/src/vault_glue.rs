@@ -24,6 +24,13 @@ impl VaultReader for CacheReader {
             .map(|text| Some(text.to_string()))
             .map_err(|e| Diagnostic::new(Loc::file_start(path), e.to_string()))
     }
+
+    fn decrypt_inline(&self, envelope: &str) -> Result<String, String> {
+        self.0
+            .decrypt_inline(envelope)
+            .map(|text| text.to_string())
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// The secret set for a run, able to decrypt vault files with the keys from `args` (then
@@ -55,6 +62,10 @@ impl VaultReader for SkipVaults {
     fn decrypt_if_vault(&self, _path: &Path, bytes: &[u8]) -> Result<Option<String>, Diagnostic> {
         let is_vault = vault::is_vault(bytes) || bytes.starts_with(b"$ANSIBLE_VAULT;");
         Ok(is_vault.then(String::new))
+    }
+
+    fn decrypt_inline(&self, _envelope: &str) -> Result<String, String> {
+        Ok(String::new())
     }
 }
 

@@ -17,7 +17,7 @@ use super::vars::absolute;
 pub const ANSIBLE_VERSION: (u32, u32, u32) = (2, 19, 14);
 
 /// Variables of the whole run.
-pub fn run_level(args: &RunArgs, forks: usize) -> Map<String, Value> {
+pub fn run_level(args: &RunArgs, forks: usize, config_file: Option<&Path>) -> Map<String, Value> {
     let split = |list: &[String]| -> Vec<String> {
         list.iter()
             .flat_map(|t| t.split(','))
@@ -57,7 +57,10 @@ pub fn run_level(args: &RunArgs, forks: usize) -> Map<String, Value> {
         "ansible_version".into(),
         json!({"full": full, "string": full, "major": major, "minor": minor, "revision": revision}),
     );
-    m.insert("ansible_config_file".into(), Value::Null);
+    m.insert(
+        "ansible_config_file".into(),
+        config_file.map_or(Value::Null, |p| json!(absolute(p))),
+    );
     m
 }
 

@@ -63,6 +63,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     .with_magic(magic::run_level(
         args,
         args.forks.or(ctx.config.forks).unwrap_or(50),
+        ctx.config.ansible_cfg.as_deref(),
     ));
     let dag = dag::compile(
         &books,

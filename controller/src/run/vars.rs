@@ -34,7 +34,16 @@ impl RunVars {
     ) -> Result<RunVars, Diagnostic> {
         let mut hostvars = Map::new();
         for h in inv.hosts() {
-            hostvars.insert(h.name.clone(), Value::Object(inv.host_vars(&h.name)));
+            let mut vars = Value::Object(inv.host_vars(&h.name));
+            secrets
+                .decrypt_inline(&format!("hostvars['{}']", h.name), &mut vars)
+                .map_err(|e| {
+                    Diagnostic::new(
+                        crate::diagnostic::Loc::file_start(Path::new("<inventory>")),
+                        e,
+                    )
+                })?;
+            hostvars.insert(h.name.clone(), vars);
         }
         let mut groups = Map::new();
         for g in inv.groups() {
@@ -108,6 +117,11 @@ impl RunVars {
         vars.insert("ansible_play_hosts".into(), json!(play_hosts));
         vars.extend(self.magic.clone());
         vars.extend(super::magic::play_level(play, play_hosts));
+        for (name, value) in vars.iter_mut() {
+            secrets
+                .decrypt_inline(name, value)
+                .map_err(|e| Diagnostic::new(play.loc.clone(), e))?;
+        }
         Ok(vars)
     }
 }

@@ -112,8 +112,12 @@ pub fn router_for(
 ) -> Result<Router, crate::Error> {
     let options = ssh::Options {
         defaults: ssh::Defaults {
-            private_key: args.private_key.clone(),
+            private_key: args
+                .private_key
+                .clone()
+                .or_else(|| config.private_key_file.clone()),
             accept_new: args.accept_new_host_keys || config.accept_new_host_keys.unwrap_or(false),
+            remote_user: config.remote_user.clone(),
         },
         connect_timeout: std::time::Duration::from_secs(
             args.connect_timeout

@@ -100,12 +100,8 @@ impl VaultCache {
             });
         }
         let bytes = std::fs::read(path).map_err(|e| VaultError::io("read", path, e))?;
-        if !super::is_vault(&bytes) {
-            if super::ansible::is_ansible_vault(&bytes) {
-                return Err(VaultError::AnsibleVault {
-                    path: path.to_owned(),
-                });
-            }
+        let ansible = super::ansible::is_ansible_vault(&bytes);
+        if !super::is_vault(&bytes) && !ansible {
             let text = String::from_utf8(bytes).map_err(|_| VaultError::NotUtf8 {
                 path: path.to_owned(),
             })?;
@@ -125,11 +121,54 @@ impl VaultCache {
         // Decrypting under the lock is deliberate: two hosts asking for the same file at once
         // must not both pay for scrypt.
         tracing::debug!(file = %path.display(), "decrypting vault file");
-        let plain = super::decrypt(path, &bytes, &key)?;
+        let plain = if ansible {
+            // ansible-vault files open with the same password, as ansible-playbook's
+            // `--vault-password-file` opens them.
+            let VaultKey::Passphrase(password) = &*key else {
+                return Err(VaultError::AnsibleVault {
+                    path: path.to_owned(),
+                });
+            };
+            let text = std::str::from_utf8(&bytes).map_err(|_| VaultError::NotUtf8 {
+                path: path.to_owned(),
+            })?;
+            zeroize::Zeroizing::new(super::ansible::decrypt(path, text, password.expose())?)
+        } else {
+            super::decrypt(path, &bytes, &key)?
+        };
         self.decryptions.fetch_add(1, Ordering::Relaxed);
         let text: Arc<str> = Arc::from(plain.as_str());
         state.files.insert(id, Arc::clone(&text));
         Ok(Loaded { text, secret: true })
+    }
+
+    /// The plaintext of an inline ansible-vault value (once per run per value), opened
+    /// with the run's vault password.
+    pub fn decrypt_inline(&self, envelope: &str) -> Result<Arc<str>, VaultError> {
+        let id = PathBuf::from(format!("<inline>{envelope}"));
+        let inline = Path::new("<inline vault value>");
+        let mut state = self.lock();
+        if let Some(text) = state.files.get(&id) {
+            return Ok(Arc::clone(text));
+        }
+        let key = match &state.key {
+            Some(key) => Arc::clone(key),
+            None => {
+                let key = Arc::new(resolve_with(&self.options, Some(inline), false)?);
+                state.key = Some(Arc::clone(&key));
+                key
+            }
+        };
+        let VaultKey::Passphrase(password) = &*key else {
+            return Err(VaultError::AnsibleVault {
+                path: inline.to_owned(),
+            });
+        };
+        let plain = super::ansible::decrypt(inline, envelope.trim(), password.expose())?;
+        self.decryptions.fetch_add(1, Ordering::Relaxed);
+        let text: Arc<str> = Arc::from(plain.as_str());
+        state.files.insert(id, Arc::clone(&text));
+        Ok(text)
     }
 
     /// How many files were actually decrypted so far (each at most once).

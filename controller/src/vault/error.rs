@@ -87,10 +87,10 @@ pub enum VaultError {
         path: PathBuf,
     },
 
-    /// The file is an ansible-vault file that must be migrated first.
+    /// An ansible-vault file met while the vault key is a set of age identities.
     #[error(
-        "`{path}` is an ansible-vault file; convert it with \
-         `dr vault import-ansible {path} --vault-password-file FILE`"
+        "`{path}` is an ansible-vault file, which opens with a password: pass it with \
+         `--vault-password-file FILE` (or convert the file with `dr vault import-ansible`)"
     )]
     AnsibleVault {
         /// The file.

@@ -83,9 +83,7 @@ impl VaultKey {
     /// Reads a passphrase from a file. Surrounding whitespace (the trailing newline editors
     /// add) is ignored, exactly as ansible-vault does, so Ansible password files work as-is.
     pub fn from_password_file(path: &Path) -> Result<VaultKey, VaultError> {
-        let bytes = Zeroizing::new(
-            std::fs::read(path).map_err(|e| VaultError::io("read password file", path, e))?,
-        );
+        let bytes = Zeroizing::new(password_file_bytes(path)?);
         let text = std::str::from_utf8(bytes.trim_ascii()).map_err(|_| VaultError::Io {
             action: "read password file",
             path: path.to_owned(),
@@ -156,6 +154,36 @@ pub(crate) fn resolve_with(
     Err(VaultError::NoKey {
         what: for_path.map_or_else(|| "the vault".to_owned(), |p| format!("`{}`", p.display())),
     })
+}
+
+/// The password file's bytes; an executable file is run and its output used, as
+/// ansible-vault does with password scripts.
+fn password_file_bytes(path: &Path) -> Result<Vec<u8>, VaultError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = std::fs::metadata(path)
+        .map_err(|e| VaultError::io("read password file", path, e))?
+        .permissions()
+        .mode()
+        & 0o111
+        != 0;
+    if !executable {
+        return std::fs::read(path).map_err(|e| VaultError::io("read password file", path, e));
+    }
+    // A bare name is the file here, not a command on PATH.
+    let program = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let out = std::process::Command::new(program)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| VaultError::io("run password script", path, e))?;
+    if !out.status.success() {
+        return Err(VaultError::io(
+            "run password script",
+            path,
+            std::io::Error::other(format!("it exited with {}", out.status)),
+        ));
+    }
+    Ok(out.stdout)
 }
 
 fn prompt(confirm: bool) -> Result<VaultKey, VaultError> {

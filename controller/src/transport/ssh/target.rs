@@ -42,6 +42,8 @@ pub struct Defaults {
     pub private_key: Option<PathBuf>,
     /// `--accept-new-host-keys` / dr.toml.
     pub accept_new: bool,
+    /// The login user when the inventory sets none (`ansible.cfg` `remote_user`).
+    pub remote_user: Option<String>,
 }
 
 /// Resolves `host` from its merged vars. `address`, `port` and `user` come from
@@ -61,7 +63,7 @@ pub fn resolve(
         }
     }
     let port = text("port").and_then(|p| p.parse::<u16>().ok());
-    let user = text("user");
+    let user = text("user").or_else(|| defaults.remote_user.clone());
     let config = SshConfig::resolve(address, port, user.as_deref(), &args);
     let explicit_key = text("ssh_private_key_file")
         .or_else(|| text("private_key_file"))
