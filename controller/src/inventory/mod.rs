@@ -15,7 +15,7 @@ mod range;
 mod reconcile;
 mod shlex;
 mod source;
-mod vars_dirs;
+pub mod vars_dirs;
 
 pub use model::{Group, Host, Inventory};
 pub use pattern::PatternError;

@@ -194,10 +194,31 @@ impl Inventory {
     /// < other groups' inline vars (by depth, priority, name) < their `group_vars/` files < host
     /// inline vars < `host_vars/`. Top-level keys replace (Ansible's `hash_behaviour=replace`).
     pub fn host_vars(&self, host: &str) -> Map<String, Value> {
+        self.host_vars_with(host, None)
+    }
+
+    /// [`Inventory::host_vars`] with the `group_vars/`/`host_vars/` beside the playbook, each
+    /// just above the inventory's own at the same level, as Ansible merges them.
+    pub fn host_vars_with(
+        &self,
+        host: &str,
+        playbook: Option<&super::vars_dirs::PlaybookVars>,
+    ) -> Map<String, Value> {
+        let beside = |groups: bool, name: &str| {
+            playbook.and_then(|p| {
+                if groups {
+                    p.groups.get(name)
+                } else {
+                    p.hosts.get(name)
+                }
+            })
+        };
+        // Ansible's order: vars written in inventory files (`all`, then groups by depth),
+        // then `group_vars/all`, then `group_vars/<group>`, then the host's own.
         let mut merged = Map::new();
-        if let Some(all) = self.groups.get("all") {
+        let all = self.groups.get("all");
+        if let Some(all) = all {
             extend(&mut merged, &all.vars);
-            extend(&mut merged, &all.file_vars);
         }
         let mut groups: Vec<&Group> = self
             .host_groups(host)
@@ -208,12 +229,26 @@ impl Inventory {
         for g in &groups {
             extend(&mut merged, &g.vars);
         }
+        if let Some(all) = all {
+            extend(&mut merged, &all.file_vars);
+        }
+        if let Some(v) = beside(true, "all") {
+            extend(&mut merged, v);
+        }
         for g in &groups {
             extend(&mut merged, &g.file_vars);
+        }
+        for g in &groups {
+            if let Some(v) = beside(true, &g.name) {
+                extend(&mut merged, v);
+            }
         }
         if let Some(h) = self.hosts.get(host) {
             extend(&mut merged, &h.vars);
             extend(&mut merged, &h.file_vars);
+        }
+        if let Some(v) = beside(false, host) {
+            extend(&mut merged, v);
         }
         merged
     }

@@ -31,6 +31,39 @@ pub fn apply(inv: &mut Inventory, base: &Path, secrets: &Secrets) -> Result<(), 
     Ok(())
 }
 
+/// `group_vars/` and `host_vars/` beside a playbook: Ansible reads them too, each above
+/// the inventory's own at the same level (see [`Inventory::host_vars_with`]).
+#[derive(Debug, Default)]
+pub struct PlaybookVars {
+    /// `group_vars/<group>` by group name.
+    pub groups: std::collections::HashMap<String, Map<String, Value>>,
+    /// `host_vars/<host>` by host name.
+    pub hosts: std::collections::HashMap<String, Map<String, Value>>,
+}
+
+/// Reads `group_vars/` and `host_vars/` under `base` (a playbook's directory) for the
+/// inventory's groups and hosts.
+pub fn read_beside_playbook(
+    inv: &Inventory,
+    base: &Path,
+    secrets: &Secrets,
+) -> Result<PlaybookVars, Diagnostic> {
+    let mut out = PlaybookVars::default();
+    for name in inv.groups.keys() {
+        let vars = read_entity(&base.join("group_vars"), name, secrets)?;
+        if !vars.is_empty() {
+            out.groups.insert(name.clone(), vars);
+        }
+    }
+    for name in inv.hosts.keys() {
+        let vars = read_entity(&base.join("host_vars"), name, secrets)?;
+        if !vars.is_empty() {
+            out.hosts.insert(name.clone(), vars);
+        }
+    }
+    Ok(out)
+}
+
 fn read_entity(
     dir: &Path,
     name: &str,

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::diagnostic::Diagnostic;
 use crate::inventory::Inventory;
+use crate::inventory::vars_dirs::{self, PlaybookVars};
 use crate::playbook::PlaySpec;
 use crate::secrets::Secrets;
 
@@ -22,6 +23,8 @@ pub struct RunVars {
     files: Mutex<HashMap<PathBuf, Map<String, Value>>>,
     /// Magic variables of the run (`ansible_run_tags`, `ansible_version`, ...).
     magic: Map<String, Value>,
+    /// `group_vars/`/`host_vars/` beside each playbook directory, read once.
+    beside: Mutex<HashMap<PathBuf, std::sync::Arc<PlaybookVars>>>,
 }
 
 impl RunVars {
@@ -62,7 +65,30 @@ impl RunVars {
             extra,
             files: Mutex::default(),
             magic: Map::new(),
+            beside: Mutex::default(),
         })
+    }
+
+    /// The `group_vars/` and `host_vars/` beside the playbooks in `dir` (read once).
+    fn beside_playbook(
+        &self,
+        inv: &Inventory,
+        dir: &Path,
+        secrets: &Secrets,
+    ) -> Result<std::sync::Arc<PlaybookVars>, Diagnostic> {
+        let key = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut cache = self.beside.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = cache.get(&key) {
+            return Ok(found.clone());
+        }
+        let base = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let read = std::sync::Arc::new(vars_dirs::read_beside_playbook(inv, base, secrets)?);
+        cache.insert(key, read.clone());
+        Ok(read)
     }
 
     /// Adds the run's magic variables (see [`super::magic::run_level`]).
@@ -88,7 +114,8 @@ impl RunVars {
         // Role defaults are the lowest of all, below inventory variables.
         let mut vars = play.role_defaults.clone();
         vars.extend(super::magic::host_level(inv, host));
-        vars.extend(inv.host_vars(host));
+        let beside = self.beside_playbook(inv, &play.dir, secrets)?;
+        vars.extend(inv.host_vars_with(host, Some(&beside)));
         vars.extend(play.vars.clone());
         for entry in &play.vars_files {
             let loc = &entry.loc;
