@@ -64,10 +64,22 @@ fn unknown_module_argument() {
         "- hosts: db\n  tasks:\n    - command:\n        cmd: /bin/true\n        chdri: /tmp\n",
     );
     assert!(
-        err.starts_with("error: module `command` has no argument `chdri`\n --> p.yml:5:9\n"),
+        err.starts_with("error: module `command` has no argument `chdri` in dr\n --> p.yml:5:9\n"),
         "{err}"
     );
     assert!(err.contains("did you mean `chdir`?"), "{err}");
+}
+
+#[test]
+fn an_argument_error_names_the_module_as_written() {
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - apt: {update_cache: true, cache_valid_time: 3600}\n",
+    );
+    assert!(
+        err.starts_with("error: module `apt` has no argument `cache_valid_time` in dr\n"),
+        "{err}"
+    );
+    assert!(!err.contains("`package`"), "{err}");
 }
 
 #[test]

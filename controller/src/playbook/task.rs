@@ -196,7 +196,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         ..
     } = &known
     {
-        check_arg_names(m, accepted, &args, value)?;
+        check_arg_names(&written, m, accepted, &args, value)?;
     }
     if name == "meta" {
         check_meta(&args, value)?;
@@ -519,7 +519,10 @@ pub fn merge_args(args: &mut Value, extra: &Node) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// Refuses an argument the native module does not take; the message names the module as
+/// the user wrote it (`apt`), not dr's module behind it (`package`).
 fn check_arg_names(
+    written: &str,
     module: &str,
     accepted: &[&str],
     args: &Value,
@@ -540,12 +543,19 @@ fn check_arg_names(
             .as_map()
             .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(name)))
             .map_or(node.loc.clone(), |(k, _)| k.loc.clone());
-        let help = did_you_mean(name, accepted.iter().copied())
-            .unwrap_or_else(|| format!("`{module}` accepts: {}", accepted.join(", ")));
-        return Err(
-            Diagnostic::new(loc, format!("module `{module}` has no argument `{name}`"))
-                .with_help(help),
-        );
+        let behind = if modules::canonical(written) == module {
+            String::new()
+        } else {
+            format!(" (dr runs it as its `{module}` module)")
+        };
+        let help = did_you_mean(name, accepted.iter().copied()).unwrap_or_else(|| {
+            format!("`{written}` accepts in dr{behind}: {}", accepted.join(", "))
+        });
+        return Err(Diagnostic::new(
+            loc,
+            format!("module `{written}` has no argument `{name}` in dr"),
+        )
+        .with_help(help));
     }
     Ok(())
 }
