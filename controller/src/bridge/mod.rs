@@ -40,8 +40,17 @@ pub fn catalog() -> Result<&'static Catalog, &'static str> {
     CATALOG
         .get_or_init(|| {
             let configured = CONFIGURED.get().and_then(Option::as_deref);
-            let python = python::find(configured)?;
-            Catalog::load(&python)
+            let mut tried = Vec::new();
+            for python in python::candidates(configured) {
+                match Catalog::load(&python) {
+                    Ok(catalog) => return Ok(catalog),
+                    Err(why) => tried.push(why),
+                }
+            }
+            Err(format!(
+                "no ansible-core found (dr looked at {SEARCHED}): {}",
+                tried.join("; ")
+            ))
         })
         .as_ref()
         .map_err(String::as_str)

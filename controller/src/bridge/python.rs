@@ -3,32 +3,24 @@
 //! `ansible-playbook` (then `ansible`) on `PATH`, else a `python3` that can `import ansible`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Where dr looked, for the error when no ansible-core is found.
 pub const SEARCHED: &str = "dr.toml's `ansible_python`, the shebang of `ansible-playbook` or `ansible` on PATH, and `python3 -c 'import ansible'`";
 
-/// The Python to use, or why there is none.
-pub fn find(configured: Option<&Path>) -> Result<PathBuf, String> {
+/// The Pythons to try, in order (the first that lists Ansible's modules wins): the
+/// configured one only, else the interpreters of `ansible-playbook` and `ansible` on
+/// `PATH` (a wrapper script's interpreter may lack ansible-core), then `python3`.
+pub fn candidates(configured: Option<&Path>) -> Vec<PathBuf> {
     if let Some(p) = configured {
-        return Ok(p.to_path_buf());
+        return vec![p.to_path_buf()];
     }
-    for tool in ["ansible-playbook", "ansible"] {
-        if let Some(python) = on_path(tool).and_then(|t| shebang(&t)) {
-            return Ok(python);
-        }
-    }
-    let imports = Command::new("python3")
-        .args(["-c", "import ansible"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if imports {
-        return Ok(PathBuf::from("python3"));
-    }
-    Err(format!("no ansible-core found (dr looked at {SEARCHED})"))
+    let mut all: Vec<PathBuf> = ["ansible-playbook", "ansible"]
+        .iter()
+        .filter_map(|tool| on_path(tool).and_then(|t| shebang(&t)))
+        .collect();
+    all.push(PathBuf::from("python3"));
+    all.dedup();
+    all
 }
 
 /// The first executable `name` on `PATH`.
@@ -84,10 +76,11 @@ mod tests {
     }
 
     #[test]
-    fn the_configured_python_wins() {
+    fn the_configured_python_is_the_only_candidate() {
         assert_eq!(
-            find(Some(Path::new("/x/python"))),
-            Ok(PathBuf::from("/x/python"))
+            candidates(Some(Path::new("/x/python"))),
+            vec![PathBuf::from("/x/python")]
         );
+        assert_eq!(candidates(None).last(), Some(&PathBuf::from("python3")));
     }
 }

@@ -32,11 +32,14 @@ pub(super) fn outcome(module: &str, output: &Output, current_facts: Option<&Json
             .is_some_and(|rc| !matches!(rc.as_i64(), Some(0)) && rc.as_str() != Some("0")),
     };
     outcome.skipped = result.get("skipped").is_some_and(truthy);
-    outcome.msg = match result.remove("msg") {
+    outcome.msg = match result.get("msg") {
         None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) => s,
+        Some(Json::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     };
+    // Registered as returned (an empty `msg` too), but not the module's echo of its
+    // arguments, which Ansible leaves out of the result.
+    result.remove("invocation");
     if let Some(d) = result.remove("diff") {
         outcome.diffs = diffs(module, &d);
     }
@@ -252,7 +255,8 @@ mod tests {
         assert_eq!(o.diffs.len(), 1);
         assert_eq!(o.diffs[0].target, "/f");
         assert!(o.diffs[0].text.contains("-b\n+c\n"), "{}", o.diffs[0].text);
-        assert!(o.data.contains_key("invocation") && !o.data.contains_key("_ansible_no_log"));
+        assert!(!o.data.contains_key("invocation") && !o.data.contains_key("_ansible_no_log"));
+        assert_eq!(o.data["msg"], json!("1 replacements made"));
     }
 
     #[test]
