@@ -1,9 +1,19 @@
 //! Ansible's filters and tests that minijinja lacks (or has with other semantics).
 
-use base64::Engine as _;
 use minijinja::value::{Kwargs, Rest, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Value};
 use serde_json::Value as Json;
+
+mod checks;
+mod data;
+mod hash;
+mod math;
+pub mod names;
+mod net;
+mod path;
+mod query;
+mod text;
+mod version;
 
 /// Adds the Ansible filters and tests to `env`.
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -16,13 +26,9 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("regex_search", regex_search);
     env.add_filter("regex_findall", regex_findall);
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
     env.add_filter("basename", basename);
     env.add_filter("dirname", dirname);
     env.add_filter("combine", combine);
-    env.add_filter("bool", ansible_bool);
-    env.add_filter("int", ansible_int);
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
     env.add_filter("quote", quote);
@@ -34,6 +40,68 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_test("skipped", |v: Value| flag(&v, "skipped"));
     // Ansible's `contains` test: `list is contains(x)` (the container first, unlike `in`).
     env.add_test("contains", contains);
+    data::register(env);
+    math::register(env);
+    text::register(env);
+    path::register(env);
+    hash::register(env);
+    net::register(env);
+    query::register(env);
+    checks::register(env);
+    names::add_qualified(env);
+}
+
+/// A positional argument, or the keyword argument of the same name when it was not given.
+fn opt_arg<'a, T>(pos: Option<T>, kwargs: &'a Kwargs, name: &'a str) -> Result<Option<T>, Error>
+where
+    T: minijinja::value::ArgType<'a, Output = T>,
+{
+    match pos {
+        Some(v) => Ok(Some(v)),
+        None => kwargs.get::<Option<T>>(name),
+    }
+}
+
+fn undefined_error() -> Error {
+    Error::new(
+        ErrorKind::UndefinedError,
+        "undefined value passed to a filter",
+    )
+}
+
+/// The Python type name of a value, as Ansible's `type_debug` reports it.
+fn type_name(v: &Value) -> &'static str {
+    match v.kind() {
+        ValueKind::Undefined => "Undefined",
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if v.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
+}
+
+/// An attribute or dotted path (`a.b.0`) of `v`; undefined when missing.
+fn path_of(v: &Value, path: &Value) -> Value {
+    let Some(p) = path.as_str() else {
+        return v.get_item(path).unwrap_or(Value::UNDEFINED);
+    };
+    let mut cur = v.clone();
+    for seg in p.split('.') {
+        let next = match seg.parse::<i64>() {
+            Ok(i) if cur.kind() == ValueKind::Seq => cur.get_item(&Value::from(i)),
+            _ => cur.get_item(&Value::from(seg)),
+        };
+        cur = next.unwrap_or(Value::UNDEFINED);
+        if cur.is_undefined() {
+            break;
+        }
+    }
+    cur
 }
 
 /// `container is contains(item)`: a substring, a list item or a mapping key.
@@ -131,14 +199,48 @@ fn to_nice_yaml(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     Ok(super::yaml::emit(&json_of(&v)?, indent.unwrap_or(4), false))
 }
 
-fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<regex::Regex, Error> {
+fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<std::sync::Arc<regex::Regex>, Error> {
     let ignorecase: Option<bool> = kwargs.get("ignorecase")?;
     let multiline: Option<bool> = kwargs.get("multiline")?;
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(ignorecase.unwrap_or(false))
-        .multi_line(multiline.unwrap_or(false))
-        .build()
-        .map_err(|e| invalid(format!("invalid regular expression `{pattern}`: {e}")))
+    regex_cached(
+        pattern,
+        ignorecase.unwrap_or(false),
+        multiline.unwrap_or(false),
+    )
+}
+
+type RegexCache = std::collections::HashMap<(String, bool, bool), std::sync::Arc<regex::Regex>>;
+
+/// Compiled regular expressions, so a filter in a loop compiles its pattern once.
+static REGEXES: std::sync::LazyLock<std::sync::Mutex<RegexCache>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `pattern` compiled with Python's flags, from the cache when it was seen before.
+fn regex_cached(
+    pattern: &str,
+    ignorecase: bool,
+    multiline: bool,
+) -> Result<std::sync::Arc<regex::Regex>, Error> {
+    let key = (pattern.to_owned(), ignorecase, multiline);
+    if let Ok(cache) = REGEXES.lock()
+        && let Some(re) = cache.get(&key)
+    {
+        return Ok(re.clone());
+    }
+    let re = std::sync::Arc::new(
+        regex::RegexBuilder::new(pattern)
+            .case_insensitive(ignorecase)
+            .multi_line(multiline)
+            .build()
+            .map_err(|e| invalid(format!("invalid regular expression `{pattern}`: {e}")))?,
+    );
+    if let Ok(mut cache) = REGEXES.lock() {
+        if cache.len() > 1024 {
+            cache.clear();
+        }
+        cache.insert(key, re.clone());
+    }
+    Ok(re)
 }
 
 /// Converts a Python replacement string (`\1`, `\g<name>`) to the regex crate's syntax.
@@ -198,8 +300,19 @@ fn regex_replace(
 ) -> Result<String, Error> {
     let s = string_of(&v)?;
     let re = build_regex(&pattern, &kwargs)?;
+    let count: usize = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
+    let mandatory_count: usize = kwargs.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
     let repl = python_replacement(&replacement.unwrap_or_default());
-    Ok(re.replace_all(&s, repl.as_str()).into_owned())
+    if mandatory_count > 0 {
+        let found = re.find_iter(&s).count();
+        let found = if count > 0 { found.min(count) } else { found };
+        if found != mandatory_count {
+            return Err(invalid(format!(
+                "'{pattern}' should match {mandatory_count} times, but matches {found} times in '{s}'"
+            )));
+        }
+    }
+    Ok(re.replacen(&s, count, repl.as_str()).into_owned())
 }
 
 fn regex_search(
@@ -218,6 +331,9 @@ fn regex_search(
     }
     let mut out = Vec::new();
     for g in groups.iter() {
+        if !g.starts_with('\\') {
+            return Err(invalid("Unknown argument"));
+        }
         let g = g.trim_start_matches('\\');
         let m = if let Some(name) = g.strip_prefix("g<").and_then(|n| n.strip_suffix('>')) {
             caps.name(name)
@@ -248,18 +364,6 @@ fn regex_findall(v: Value, pattern: String, kwargs: Kwargs) -> Result<Value, Err
     Ok(Value::from(out))
 }
 
-fn b64encode(v: Value) -> Result<String, Error> {
-    Ok(base64::engine::general_purpose::STANDARD.encode(string_of(&v)?))
-}
-
-fn b64decode(v: Value) -> Result<String, Error> {
-    let s = string_of(&v)?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
-        .map_err(|e| invalid(format!("b64decode: invalid base64: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded data is not UTF-8"))
-}
-
 fn basename(v: Value) -> Result<String, Error> {
     let s = string_of(&v)?;
     Ok(s.rsplit('/').next().unwrap_or("").to_owned())
@@ -283,100 +387,84 @@ fn dirname(v: Value) -> Result<String, Error> {
     }
 }
 
-fn merge(base: &mut Json, other: &Json, recursive: bool, list_merge: &str) {
-    match (base, other) {
-        (Json::Object(b), Json::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(existing) if recursive && existing.is_object() && v.is_object() => {
-                        merge(existing, v, recursive, list_merge)
-                    }
-                    Some(Json::Array(existing)) if list_merge == "append" && v.is_array() => {
-                        if let Json::Array(items) = v {
-                            existing.extend(items.iter().cloned());
-                        }
-                    }
-                    _ => {
-                        b.insert(k.clone(), v.clone());
-                    }
+/// How `combine` merges two lists under the same key.
+const LIST_MERGES: [&str; 6] = [
+    "replace",
+    "keep",
+    "append",
+    "prepend",
+    "append_rp",
+    "prepend_rp",
+];
+
+/// Ansible's `merge_hash`: `y`'s keys win over `x`'s.
+fn merge_hash(x: &Json, y: &Json, recursive: bool, list_merge: &str) -> Result<Json, Error> {
+    let (Json::Object(xm), Json::Object(ym)) = (x, y) else {
+        return Err(invalid("failed to combine variables, expected dicts"));
+    };
+    if xm.is_empty() || x == y {
+        return Ok(y.clone());
+    }
+    let mut out = xm.clone();
+    for (key, yv) in ym {
+        let merged = match (out.get(key), yv) {
+            (Some(xv @ Json::Object(_)), Json::Object(_)) if recursive => {
+                merge_hash(xv, yv, recursive, list_merge)?
+            }
+            (Some(Json::Array(xl)), Json::Array(yl)) => {
+                let not_in_y = || xl.iter().filter(|z| !yl.contains(z)).cloned();
+                match list_merge {
+                    "keep" => continue,
+                    "append" => Json::Array(xl.iter().chain(yl).cloned().collect()),
+                    "prepend" => Json::Array(yl.iter().chain(xl).cloned().collect()),
+                    "append_rp" => Json::Array(not_in_y().chain(yl.iter().cloned()).collect()),
+                    "prepend_rp" => Json::Array(yl.iter().cloned().chain(not_in_y()).collect()),
+                    _ => yv.clone(),
                 }
             }
-        }
-        (b, o) => *b = o.clone(),
+            _ => yv.clone(),
+        };
+        out.insert(key.clone(), merged);
     }
+    Ok(Json::Object(out))
 }
 
 fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    let recursive: Option<bool> = kwargs.get("recursive")?;
+    let recursive = kwargs
+        .get::<Option<Value>>("recursive")?
+        .is_some_and(|r| r.is_true());
     let list_merge: Option<String> = kwargs.get("list_merge")?;
     let list_merge = list_merge.unwrap_or_else(|| "replace".to_owned());
-    let mut out = json_of(&base)?;
-    if !out.is_object() {
+    kwargs.assert_all_used().map_err(|_| {
+        invalid("'recursive' and 'list_merge' are the only valid keyword arguments")
+    })?;
+    if !LIST_MERGES.contains(&list_merge.as_str()) {
+        return Err(invalid(
+            "merge_hash: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp'",
+        ));
+    }
+    // `[a, b] | combine` and `a | combine(b, [c, d])`: one level of lists is flattened,
+    // nulls dropped, as Ansible's `flatten(terms, levels=1)` does.
+    let mut dicts = Vec::new();
+    for term in std::iter::once(&base).chain(others.iter()) {
+        match json_of(term)? {
+            Json::Array(items) => dicts.extend(items.into_iter().filter(|i| !i.is_null())),
+            Json::Null => {}
+            other => dicts.push(other),
+        }
+    }
+    let Some(mut result) = dicts.pop() else {
+        return Ok(Value::from(
+            minijinja::value::Serde(&serde_json::Map::new()),
+        ));
+    };
+    if dicts.is_empty() && !result.is_object() {
         return Err(invalid("combine: expects mappings"));
     }
-    for other in others.iter() {
-        let o = json_of(other)?;
-        let list = match o {
-            Json::Array(items) => items,
-            single => vec![single],
-        };
-        for o in list {
-            if !o.is_object() {
-                return Err(invalid("combine: expects mappings"));
-            }
-            merge(&mut out, &o, recursive.unwrap_or(false), &list_merge);
-        }
+    while let Some(lower) = dicts.pop() {
+        result = merge_hash(&lower, &result, recursive, &list_merge)?;
     }
-    Ok(Value::from(minijinja::value::Serde(&out)))
-}
-
-/// Ansible's `bool`: `yes`/`on`/`1`/`true` (any case) are true, everything else false.
-fn ansible_bool(v: Value) -> bool {
-    match v.kind() {
-        ValueKind::Bool => v.is_true(),
-        ValueKind::Number => v.as_i64().is_some_and(|n| n == 1),
-        ValueKind::String => matches!(
-            v.as_str()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-                .as_str(),
-            "yes" | "on" | "1" | "true" | "y"
-        ),
-        _ => false,
-    }
-}
-
-/// Ansible's `int`: numbers truncate, numeric strings parse (with `base`), anything else
-/// is `default` (0).
-fn ansible_int(v: Value, default: Option<i64>, kwargs: Kwargs) -> Result<i64, Error> {
-    let base: Option<u32> = kwargs.get("base")?;
-    let default = default.unwrap_or(0);
-    Ok(match v.kind() {
-        ValueKind::Bool => i64::from(v.is_true()),
-        ValueKind::Number => v
-            .as_i64()
-            .unwrap_or_else(|| f64::try_from(v.clone()).map_or(default, |f| f.trunc() as i64)),
-        ValueKind::String => {
-            let s = v.as_str().unwrap_or("").trim();
-            let base = base.unwrap_or(10);
-            let digits = match base {
-                16 => s.trim_start_matches("0x"),
-                8 => s.trim_start_matches("0o"),
-                2 => s.trim_start_matches("0b"),
-                _ => s,
-            };
-            i64::from_str_radix(digits, base)
-                .ok()
-                .or_else(|| {
-                    (base == 10)
-                        .then(|| s.parse::<f64>().ok().map(|f| f.trunc() as i64))
-                        .flatten()
-                })
-                .unwrap_or(default)
-        }
-        _ => default,
-    })
+    Ok(Value::from(minijinja::value::Serde(&result)))
 }
 
 fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
@@ -441,5 +529,8 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 fn quote(v: Value) -> Result<String, Error> {
+    if v.is_none() {
+        return Ok("''".to_owned());
+    }
     Ok(shell_quote(&string_of(&v)?))
 }

@@ -23,6 +23,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
+pub use filters::names as filter_names;
 pub use filters::{python_replacement, shell_quote};
 pub use scope::Scope;
 
