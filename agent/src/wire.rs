@@ -148,7 +148,7 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
 }
 
 mod file_content;
-pub use file_content::FileContent;
+pub use file_content::{FileContent, FileMeta};
 
 /// A play as the agent runs it: tasks then notified handlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -83,11 +83,18 @@ impl Module for Template {
 /// default text, so files written by Ansible before do not change), the source and
 /// destination paths.
 fn template_vars(ctx: &Context<'_>, src: &str, dest: &str) -> Map<String, Json> {
-    let origin = ctx
-        .files
-        .get(src)
-        .map_or_else(|| src.to_owned(), |f| f.origin.clone());
+    let file = ctx.files.get(src);
+    let origin = file.map_or_else(|| src.to_owned(), |f| f.origin.clone());
     let mut m = Map::new();
+    if let Some(meta) = file.and_then(|f| f.meta.as_ref()) {
+        m.insert("template_host".into(), Json::from(meta.host.clone()));
+        m.insert("template_uid".into(), Json::from(meta.owner.clone()));
+        m.insert("template_mtime".into(), Json::from(meta.mtime.clone()));
+    }
+    m.insert(
+        "template_run_date".into(),
+        Json::from(crate::clock::timestamp(std::time::SystemTime::now())),
+    );
     m.insert("ansible_managed".into(), Json::from("Ansible managed"));
     m.insert("template_path".into(), Json::from(origin.clone()));
     m.insert("template_fullpath".into(), Json::from(origin));

@@ -16,6 +16,20 @@ pub struct FileContent {
     bytes: Arc<[u8]>,
     /// The path it was read from on the controller, for messages.
     pub origin: String,
+    /// Where the file lives on the controller, for templates' `template_host`,
+    /// `template_uid` and `template_mtime`.
+    pub meta: Option<FileMeta>,
+}
+
+/// A controller file's host, owner and modification time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileMeta {
+    /// The controller's node name (`uname -n`).
+    pub host: String,
+    /// The file's owner (name, or uid when it has none).
+    pub owner: String,
+    /// Modification time, `YYYY-MM-DD HH:MM:SS.ffffff`.
+    pub mtime: String,
 }
 
 impl FileContent {
@@ -24,7 +38,14 @@ impl FileContent {
         FileContent {
             bytes: bytes.into(),
             origin: origin.into(),
+            meta: None,
         }
+    }
+
+    /// The same file, with where it lives on the controller.
+    pub fn with_meta(mut self, meta: FileMeta) -> Self {
+        self.meta = Some(meta);
+        self
     }
 
     /// The bytes.
@@ -50,6 +71,8 @@ struct Wire<'a> {
     #[serde(default)]
     base64: bool,
     origin: std::borrow::Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    meta: Option<FileMeta>,
 }
 
 impl Serialize for FileContent {
@@ -67,6 +90,7 @@ impl Serialize for FileContent {
             data,
             base64,
             origin: self.origin.as_str().into(),
+            meta: self.meta.clone(),
         }
         .serialize(s)
     }
@@ -85,7 +109,9 @@ impl<'de> Deserialize<'de> for FileContent {
         } else {
             wire.data.as_bytes().into()
         };
-        Ok(FileContent::new(bytes, wire.origin.into_owned()))
+        let mut file = FileContent::new(bytes, wire.origin.into_owned());
+        file.meta = wire.meta;
+        Ok(file)
     }
 }
 

@@ -37,10 +37,13 @@ pub fn collect(
             if let Some(path) = find(&candidate, sub, task, playbook_dir)
                 && let Some(bytes) = read_shared(&path)
             {
-                files.insert(
-                    candidate,
-                    FileContent::new(bytes, path.display().to_string()),
-                );
+                let mut file = FileContent::new(bytes, path.display().to_string());
+                if task.module == "template"
+                    && let Some(meta) = crate::host_info::file_meta(&path)
+                {
+                    file = file.with_meta(meta);
+                }
+                files.insert(candidate, file);
             }
         }
     }
@@ -51,18 +54,38 @@ fn rendered_srcs(src: &str, task: &Task, vars: &Map<String, Value>) -> Vec<Strin
     if !src.contains("{{") {
         return vec![src.to_owned()];
     }
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+    // Rendered as the agent will: with the task's vars, and for each loop item, whether
+    // the loop is written out or comes from a variable (`loop: "{{ names }}"`).
+    let templater = dr_agent::template::Templater::new();
+    let mut base = vars.clone();
+    base.extend(task.vars.clone());
     let loop_var = task.loop_var.clone().unwrap_or_else(|| "item".into());
-    let items: Vec<Value> = match &task.loop_ {
-        Some(Value::Array(items)) => items.clone(),
-        _ => vec![Value::Null],
+    let scope = templater.scope(base.clone());
+    let items: Vec<Value> = match (&task.loop_, &task.loop_with) {
+        (Some(raw), Some(lookup)) => scope
+            .render_value(raw)
+            .ok()
+            .and_then(|terms| templater.loop_lookup(lookup, terms, &scope).ok())
+            .unwrap_or_default(),
+        (Some(raw), None) => match scope.render_value(raw) {
+            Ok(Value::Array(items)) if task.loop_flatten => items
+                .into_iter()
+                .flat_map(|i| match i {
+                    Value::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect(),
+            Ok(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        (None, _) => vec![Value::Null],
     };
     let mut out = Vec::new();
     for item in items {
-        let mut ctx = vars.clone();
+        let mut ctx = base.clone();
         ctx.insert(loop_var.clone(), item);
-        let rendered = env.render_str(src, minijinja::Value::from(minijinja::value::Serde(&ctx)));
+        let raw = std::iter::once(loop_var.clone()).collect();
+        let rendered = templater.scope_with_raw(ctx, raw).render_string(src);
         if let Ok(text) = rendered
             && !text.is_empty()
             && !out.contains(&text)

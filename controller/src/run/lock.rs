@@ -136,11 +136,9 @@ fn holder_line(inventories: &[PathBuf], playbooks: &[PathBuf]) -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .ok()
-        .or_else(|| user_name(uid))
+        .or_else(|| crate::host_info::user_name(uid))
         .unwrap_or_else(|| format!("uid {uid}"));
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "an unknown host".to_owned());
+    let host = crate::host_info::node_name().unwrap_or_else(|| "an unknown host".to_owned());
     let started = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -158,16 +156,6 @@ fn holder_line(inventories: &[PathBuf], playbooks: &[PathBuf]) -> String {
         join(inventories),
         join(playbooks)
     )
-}
-
-/// The name `/etc/passwd` gives `uid` (when `USER` is not set, as under cron or sudo -i).
-fn user_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
-    })
 }
 
 #[cfg(test)]
@@ -199,7 +187,7 @@ mod tests {
 
     #[test]
     fn root_is_named_from_the_password_file() {
-        assert_eq!(user_name(0).as_deref(), Some("root"));
+        assert_eq!(crate::host_info::user_name(0).as_deref(), Some("root"));
     }
 
     #[test]
