@@ -44,19 +44,38 @@ fn py_key(v: &Value) -> Value {
 /// Jinja2's `unique` as Ansible calls it: case-insensitive unless told otherwise, first
 /// occurrence kept.
 fn unique(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let case_sensitive = kwargs
-        .get::<Option<bool>>("case_sensitive")?
-        .unwrap_or(false);
+    let case_sensitive = kwargs.get::<Option<bool>>("case_sensitive")?;
     let attribute = kwargs.get::<Option<Value>>("attribute")?;
+    let list = items(&v, "unique")?;
+    let key_of = |item: &Value| match &attribute {
+        Some(a) => super::path_of(item, a),
+        None => item.clone(),
+    };
+    // Jinja2 hashes the items; when one cannot be hashed (a list or mapping), Ansible
+    // falls back to its own comparison, which knows no options.
+    let unhashable = list
+        .iter()
+        .any(|i| matches!(key_of(i).kind(), ValueKind::Map | ValueKind::Seq));
+    if unhashable {
+        if case_sensitive == Some(false) || attribute.is_some() {
+            return Err(invalid(
+                "Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied.",
+            ));
+        }
+        let mut out: Vec<Value> = Vec::new();
+        for item in list {
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        return Ok(Value::from(out));
+    }
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for item in items(&v, "unique")? {
-        let key = match &attribute {
-            Some(a) => super::path_of(&item, a),
-            None => item.clone(),
-        };
+    for item in list {
+        let key = key_of(&item);
         let key = match key.as_str() {
-            Some(s) if !case_sensitive => Value::from(s.to_lowercase()),
+            Some(s) if !case_sensitive.unwrap_or(false) => Value::from(s.to_lowercase()),
             _ => py_key(&key),
         };
         if seen.insert(key) {
@@ -81,7 +100,7 @@ pub(super) fn items(v: &Value, filter: &str) -> Result<Vec<Value>, Error> {
             Ok(v.try_iter()?.collect())
         }
         _ => Err(invalid(format!(
-            "{filter}: expects a list, got {}",
+            "{filter}: '{}' object is not iterable",
             super::type_name(v)
         ))),
     }
