@@ -17,6 +17,20 @@ pub fn load(path: &Path, secrets: &Secrets) -> Result<Map<String, Value>, Diagno
     mapping_of(&node, path)
 }
 
+/// Reads a play's `vars_files` entry: a mapping, or (as Ansible allows there) a list of
+/// mappings merged in order.
+pub fn load_play_vars(path: &Path, secrets: &Secrets) -> Result<Map<String, Value>, Diagnostic> {
+    let node = read_node(path, secrets)?;
+    let Some(items) = node.as_seq() else {
+        return mapping_of(&node, path);
+    };
+    let mut merged = Map::new();
+    for item in items {
+        merged.extend(mapping_of(item, path)?);
+    }
+    Ok(merged)
+}
+
 /// Reads a YAML file, decrypting it first when it is a vault file (whose values are then
 /// recorded as secrets).
 pub fn read_node(path: &Path, secrets: &Secrets) -> Result<Node, Diagnostic> {

@@ -74,6 +74,9 @@ fn lookups_and_with_loops_give_what_ansible_gives() {
         "vars hello d",
         "pw 12",
         "pw same True",
+        "wi []",
+        "wn []",
+        "wl [abc]",
     ] {
         assert!(
             expected.contains(line),
@@ -171,4 +174,26 @@ fn an_unknown_lookup_in_a_template_is_refused_before_anything_runs() {
         !dir.path().join("ran").exists(),
         "a task ran before the refusal"
     );
+}
+
+#[test]
+fn a_loop_over_null_fails_as_in_ansible() {
+    let dir = tempfile::tempdir().unwrap();
+    util::write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n",
+            ),
+            (
+                "p.yml",
+                "- hosts: all\n  gather_facts: false\n  vars: {nothing: null}\n  tasks:\n    - debug: msg={{ item }}\n      loop: \"{{ nothing }}\"\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stdout_has("the `loop` value must resolve to a list, not null");
 }

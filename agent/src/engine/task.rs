@@ -362,7 +362,8 @@ impl Runner<'_> {
                     .collect(),
             )),
             Ok(Json::Array(items)) => Ok(Some(items)),
-            Ok(Json::Null) => Ok(Some(Vec::new())),
+            Ok(Json::Null) if task.loop_flatten => Ok(Some(Vec::new())),
+            Ok(Json::Null) => Err("the `loop` value must resolve to a list, not null".into()),
             Ok(other) => Err(format!(
                 "`loop` must be a list, found `{}`",
                 self.masker.mask(&other.to_string())

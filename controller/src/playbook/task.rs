@@ -329,8 +329,9 @@ fn apply_keyword(
                 return Err(one_loop(key));
             }
             task.loop_ = Some(v.to_json());
-            // `with_items` flattens one level of nested lists; `loop` does not.
-            task.loop_flatten = k == "with_items";
+            // `with_items` and `with_list` are lookups (a non-list is a list of one, and
+            // `items` flattens one level); `loop` must be a list.
+            task.loop_with = k.strip_prefix("with_").map(str::to_owned);
         }
         "loop_control" => loop_control(task, v)?,
         "register" => {

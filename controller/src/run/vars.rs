@@ -235,7 +235,7 @@ fn load_vars_file(
     loc: &crate::diagnostic::Loc,
     secrets: &Secrets,
 ) -> Result<Map<String, Value>, Diagnostic> {
-    crate::vars_file::load(path, secrets).map_err(|d| {
+    crate::vars_file::load_play_vars(path, secrets).map_err(|d| {
         if d.message.starts_with("cannot read") {
             Diagnostic::new(
                 loc.clone(),
