@@ -4,6 +4,7 @@ mod inherit;
 pub mod keywords;
 pub mod kv;
 mod level;
+mod filter_names;
 mod lookup_names;
 pub mod modules;
 mod parse;

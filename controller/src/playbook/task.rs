@@ -213,6 +213,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     task.args = args;
     inherit.apply(&mut task, &explicit);
     super::lookup_names::check(&task, &node.loc)?;
+    super::filter_names::check(&task, &node.loc)?;
     Ok(Parsed::Task(Box::new(task)))
 }
 

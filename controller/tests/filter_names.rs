@@ -1,0 +1,80 @@
+//! An unknown filter or test in a task is refused when the playbook is read, with the
+//! task's location and the closest known name; known ones (short, FQCN, collection filters
+//! dr has) pass.
+
+mod util;
+
+use util::Dr;
+
+fn playbook(dir: &std::path::Path, task: &str) {
+    util::write_tree(
+        dir,
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n",
+            ),
+            (
+                "p.yml",
+                &format!(
+                    "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: touch ran\n{task}"
+                ),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_filter_is_refused_with_a_suggestion_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    playbook(
+        dir.path(),
+        "    - debug:\n        msg: \"{{ {'a': 1} | to_jsn }}\"\n",
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("p.yml:5:7")
+        .stderr_has("filter `to_jsn` is not supported by dr")
+        .stderr_has("did you mean `to_json`?");
+    assert!(
+        !dir.path().join("ran").exists(),
+        "a task ran before the refusal"
+    );
+}
+
+#[test]
+fn an_unknown_test_in_a_condition_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    playbook(
+        dir.path(),
+        "    - debug:\n        msg: hi\n      when: r is not sucess\n",
+    );
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("p.yml:5:7")
+        .stderr_has("test `sucess` is not supported by dr")
+        .stderr_has("did you mean `success`?");
+}
+
+#[test]
+fn known_filters_and_tests_pass_and_render() {
+    let dir = tempfile::tempdir().unwrap();
+    playbook(
+        dir.path(),
+        concat!(
+            "    - copy:\n",
+            "        dest: \"{{ playbook_dir }}/out\"\n",
+            "        content: \"{{ [1, [2]] | ansible.builtin.flatten | to_json }} {{ {'a': {'b': 1} } | community.general.json_query('a.b') }} {{ '10.0.0.1/8' | ansible.utils.ipaddr('network') }} {{ 'a|b' | regex_replace('[|]', '-') }} {{ '2.1' is version('2.0', '>') }}\"\n",
+            "      when: \"'x | nope' is string and [1] is ansible.builtin.subset([1, 2])\"\n",
+        ),
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out")).unwrap(),
+        "[1, 2] 1 10.0.0.0 a-b True"
+    );
+}
