@@ -21,6 +21,12 @@ def _loader():
     from ansible.plugins.loader import init_plugin_loader
 
     init_plugin_loader([])
+    from ansible.plugins.loader import module_loader
+
+    # The playbooks' and roles' `library/` directories, as Ansible adds them.
+    for d in os.environ.get("DR_BRIDGE_LIBRARY", "").split(os.pathsep):
+        if d:
+            module_loader.add_directory(d)
     return C
 
 
@@ -89,7 +95,11 @@ def build_one(name, mc, module_loader, ext):
             "error": "`%s` is not a Python module built on AnsibleModule (%s); dr bridges only those"
             % (name, path)
         }
-    python_name = mc._get_ansible_module_fqn(path)
+    try:
+        python_name = mc._get_ansible_module_fqn(path)
+    except ValueError:
+        # A module of a `library/` directory: Ansible names it as one of its own.
+        python_name = "ansible.modules.%s" % name.rsplit(".", 1)[-1]
     out = io.BytesIO()
     # A fixed date: the same module always gives the same bytes, so the same hash.
     when = datetime.datetime(1980, 1, 1, tzinfo=datetime.timezone.utc)

@@ -29,6 +29,40 @@ static PAYLOADS: OnceLock<payload::Payloads> = OnceLock::new();
 /// `host key|sha256` pairs whose payload a host received in this run.
 static DELIVERED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
+/// `library/` directories beside the playbooks and in the roles read so far: their modules
+/// run through the bridge, as Ansible adds them to its module path.
+static LIBRARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Adds `dir` (a playbook's or role's `library/`) to the module path, if it exists.
+pub fn add_library(dir: &std::path::Path) {
+    if !dir.is_dir() {
+        return;
+    }
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut dirs = LIBRARY.lock().unwrap_or_else(|p| p.into_inner());
+    if !dirs.contains(&dir) {
+        dirs.push(dir);
+    }
+}
+
+/// The `library/` directories known so far (for the payload builder).
+pub(crate) fn library_dirs() -> Vec<PathBuf> {
+    LIBRARY.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// The fully qualified name of a module found in a `library/` directory (`ansible.legacy.X`,
+/// as Ansible names modules of its configured path), if `written` is one.
+pub fn library_module(written: &str) -> Option<String> {
+    let short = written.strip_prefix("ansible.legacy.").unwrap_or(written);
+    if short.contains('.') || short.is_empty() {
+        return None;
+    }
+    library_dirs()
+        .iter()
+        .any(|d| d.join(format!("{short}.py")).is_file() || d.join(short).is_file())
+        .then(|| format!("ansible.legacy.{short}"))
+}
+
 /// Names the Python that runs ansible-core (dr.toml's `ansible_python`); call before the
 /// first [`catalog`]. Later calls change nothing.
 pub fn configure(python: Option<PathBuf>) {
@@ -54,6 +88,16 @@ pub fn catalog() -> Result<&'static Catalog, &'static str> {
         })
         .as_ref()
         .map_err(String::as_str)
+}
+
+/// The Python that runs the operator's ansible-core (Ansible's `ansible_playbook_python`):
+/// the catalog's when it was listed, else the first candidate (without running it).
+pub fn playbook_python() -> Option<PathBuf> {
+    if let Some(Ok(catalog)) = CATALOG.get() {
+        return Some(catalog.python.clone());
+    }
+    let configured = CONFIGURED.get().and_then(Option::as_deref);
+    python::candidates(configured).into_iter().next()
 }
 
 /// The arguments of a bridged task as the parser leaves them: `args` plus the name the

@@ -98,6 +98,10 @@ fn build(python: &Path, modules: &[&String]) -> Vec<(String, Result<Payload, Str
         .arg(HELPER)
         .arg("build")
         .args(modules.iter().map(|m| m.as_str()))
+        .env(
+            "DR_BRIDGE_LIBRARY",
+            std::env::join_paths(super::library_dirs()).unwrap_or_default(),
+        )
         .stdin(Stdio::null())
         .output()
     {

@@ -97,6 +97,9 @@ pub fn resolve(written: &str) -> Result<Known, NotRun> {
         return Ok(known);
     }
     let catalog = bridge::catalog().map_err(|why| NotRun::NoAnsible(why.to_owned()))?;
+    if let Some(fqcn) = bridge::library_module(written) {
+        return Ok(Known::Bridged(fqcn));
+    }
     match catalog.resolve(written) {
         Resolved::Bridged(fqcn) => Ok(Known::Bridged(fqcn)),
         Resolved::NeedsAction(fqcn) => Err(NotRun::NeedsAction(fqcn)),

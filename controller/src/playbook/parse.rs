@@ -51,6 +51,7 @@ fn load_into(
     stack.push(canonical);
     let root = yaml::load_file(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    crate::bridge::add_library(&dir.join("library"));
     let items = root.as_seq().ok_or_else(|| {
         Diagnostic::new(
             root.loc.clone(),

@@ -395,6 +395,7 @@ impl<'a> Builder<'a> {
         }
         self.enter(loc)?;
         let path = self.search.find(name, &self.playbook_dir, parent, loc)?;
+        crate::bridge::add_library(&path.join("library"));
         let meta = role::read_meta(&path)?;
         let key = format!(
             "{}|{}|{}|{}",

@@ -57,6 +57,12 @@ pub fn run_level(args: &RunArgs, forks: usize, config_file: Option<&Path>) -> Ma
         "ansible_version".into(),
         json!({"full": full, "string": full, "major": major, "minor": minor, "revision": revision}),
     );
+    if let Some(python) = crate::bridge::playbook_python() {
+        m.insert(
+            "ansible_playbook_python".into(),
+            json!(python.display().to_string()),
+        );
+    }
     m.insert(
         "ansible_config_file".into(),
         config_file.map_or(Value::Null, |p| json!(absolute(p))),

@@ -1,0 +1,100 @@
+//! Modules in a playbook's or role's `library/` run through the bridge, as Ansible adds
+//! those directories to its module path; the registered results match ansible-playbook's.
+//!
+//! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
+
+mod util;
+
+use util::{Dr, write_tree};
+
+const MODULE: &str = r#"#!/usr/bin/python
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(word=dict(type="str", required=True)),
+                           supports_check_mode=True)
+    module.exit_json(changed=False, echoed=module.params["word"].upper(), origin=ORIGIN)
+
+
+ORIGIN = "ORIGIN_VALUE"
+
+if __name__ == "__main__":
+    main()
+"#;
+
+const PLAY: &str = r#"- hosts: all
+  gather_facts: false
+  roles:
+    - greeter
+  tasks:
+    - shout: {word: play}
+      register: r
+    - copy:
+        dest: "{{ playbook_dir }}/out-play"
+        content: "{{ r.echoed }} {{ r.origin }} {{ r.changed }}\n"
+"#;
+
+fn run(dr: bool) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n",
+            ),
+            ("site.yml", PLAY),
+            (
+                "library/shout.py",
+                &MODULE.replace("ORIGIN_VALUE", "playbook"),
+            ),
+            (
+                "roles/greeter/library/whisper.py",
+                &MODULE.replace("ORIGIN_VALUE", "role"),
+            ),
+            (
+                "roles/greeter/tasks/main.yml",
+                "- whisper: {word: role}\n  register: w\n- copy:\n    dest: \"{{ playbook_dir }}/out-role\"\n    content: \"{{ w.echoed }} {{ w.origin }}\\n\"\n",
+            ),
+        ],
+    );
+    if dr {
+        let path = format!(
+            "{}:{}",
+            util::ansible_bin().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
+            .env("PATH", &path)
+            .env(
+                "XDG_CACHE_HOME",
+                &dir.path().join("cache").display().to_string(),
+            )
+            .run()
+            .code(0);
+    } else {
+        let out = util::ansible("ansible-playbook")
+            .args(["site.yml", "-i", "inv.yml"])
+            .current_dir(dir.path())
+            .output()
+            .expect("ansible-playbook runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
+    (read("out-play"), read("out-role"))
+}
+
+#[test]
+fn library_modules_of_playbooks_and_roles_run_as_in_ansible() {
+    let ansible = run(false);
+    assert_eq!(run(true), ansible);
+    assert_eq!(
+        ansible,
+        ("PLAY playbook False\n".into(), "ROLE role\n".into())
+    );
+}
