@@ -21,7 +21,7 @@ enum Mark {
     Oracle,
     /// dr refuses on purpose (the reason).
     Refuse(String),
-    /// The oracle lacks the collection: dr must give this value.
+    /// The oracle cannot answer (a collection or library it lacks): dr must give this value.
     Expect(Json),
     /// A known difference outside the filters (the reason): reported only.
     Known(String),

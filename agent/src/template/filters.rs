@@ -165,6 +165,7 @@ fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
 fn to_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent: Option<usize> = kwargs.get("indent")?;
     let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    kwargs.assert_all_used()?;
     let style = super::pyjson::Style {
         indent,
         sort_keys: sort_keys.unwrap_or(false),
@@ -175,6 +176,7 @@ fn to_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
 fn to_nice_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent: Option<usize> = kwargs.get("indent")?;
     let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    kwargs.assert_all_used()?;
     let style = super::pyjson::Style {
         indent: Some(indent.unwrap_or(4)),
         sort_keys: sort_keys.unwrap_or(true),
@@ -191,11 +193,13 @@ fn from_json(v: Value) -> Result<Value, Error> {
 
 fn to_yaml(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent: Option<usize> = kwargs.get("indent")?;
+    kwargs.assert_all_used()?;
     Ok(super::yaml::emit(&json_of(&v)?, indent.unwrap_or(2), true))
 }
 
 fn to_nice_yaml(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent: Option<usize> = kwargs.get("indent")?;
+    kwargs.assert_all_used()?;
     Ok(super::yaml::emit(&json_of(&v)?, indent.unwrap_or(4), false))
 }
 
@@ -302,6 +306,7 @@ fn regex_replace(
     let re = build_regex(&pattern, &kwargs)?;
     let count: usize = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
     let mandatory_count: usize = kwargs.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
+    kwargs.assert_all_used()?;
     let repl = python_replacement(&replacement.unwrap_or_default());
     if mandatory_count > 0 {
         let found = re.find_iter(&s).count();
@@ -348,6 +353,7 @@ fn regex_search(
 fn regex_findall(v: Value, pattern: String, kwargs: Kwargs) -> Result<Value, Error> {
     let s = string_of(&v)?;
     let re = build_regex(&pattern, &kwargs)?;
+    kwargs.assert_all_used()?;
     let groups = re.captures_len() - 1;
     let out: Vec<Value> = re
         .captures_iter(&s)
@@ -470,6 +476,7 @@ fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
 fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let key_name: Option<String> = kwargs.get("key_name")?;
     let value_name: Option<String> = kwargs.get("value_name")?;
+    kwargs.assert_all_used()?;
     let (kn, vn) = (
         key_name.unwrap_or_else(|| "key".to_owned()),
         value_name.unwrap_or_else(|| "value".to_owned()),
@@ -492,6 +499,7 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
 fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let key_name: Option<String> = kwargs.get("key_name")?;
     let value_name: Option<String> = kwargs.get("value_name")?;
+    kwargs.assert_all_used()?;
     let (kn, vn) = (
         key_name.unwrap_or_else(|| "key".to_owned()),
         value_name.unwrap_or_else(|| "value".to_owned()),

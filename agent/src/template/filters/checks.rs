@@ -161,6 +161,7 @@ fn regex_test(v: Value, pattern: Option<String>, kwargs: Kwargs, how: &str) -> R
             .unwrap_or_else(|| "search".to_owned()),
         h => h.to_owned(),
     };
+    kwargs.assert_all_used()?;
     let pattern = pattern.unwrap_or_default();
     match how.as_str() {
         "match" => {
@@ -177,6 +178,7 @@ fn regex_test(v: Value, pattern: Option<String>, kwargs: Kwargs, how: &str) -> R
 
 fn truthy(v: Value, kwargs: Kwargs) -> Result<bool, Error> {
     let convert = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
     if convert {
         let known = match v.kind() {
             ValueKind::Bool => Some(v.is_true()),

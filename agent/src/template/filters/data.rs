@@ -46,6 +46,7 @@ fn py_key(v: &Value) -> Value {
 fn unique(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let case_sensitive = kwargs.get::<Option<bool>>("case_sensitive")?;
     let attribute = kwargs.get::<Option<Value>>("attribute")?;
+    kwargs.assert_all_used()?;
     let list = items(&v, "unique")?;
     let key_of = |item: &Value| match &attribute {
         Some(a) => super::path_of(item, a),
@@ -116,6 +117,7 @@ fn flatten(v: Value, levels: Option<Value>, kwargs: Kwargs) -> Result<Value, Err
         _ => None,
     };
     let skip_nulls: bool = kwargs.get::<Option<bool>>("skip_nulls")?.unwrap_or(true);
+    kwargs.assert_all_used()?;
     let mut out = Vec::new();
     flatten_into(&items(&v, "flatten")?, levels, skip_nulls, &mut out)?;
     Ok(Value::from(out))
@@ -212,6 +214,7 @@ fn too_many(filter: &str) -> Error {
 
 fn product(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let repeat: usize = kwargs.get::<Option<usize>>("repeat")?.unwrap_or(1);
+    kwargs.assert_all_used()?;
     let mut pools = vec![items(&v, "product")?];
     for o in others.iter() {
         pools.push(items(o, "product")?);
@@ -328,6 +331,7 @@ fn zip_longest(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
     let fill: Value = kwargs
         .get::<Option<Value>>("fillvalue")?
         .unwrap_or(Value::from(()));
+    kwargs.assert_all_used()?;
     let lists = zip_lists(&v, &others, "zip_longest")?;
     let n = lists.iter().map(Vec::len).max().unwrap_or(0);
     Ok(Value::from(
@@ -352,6 +356,7 @@ fn subelements(
 ) -> Result<Value, Error> {
     let skip_missing =
         opt_arg::<Value>(skip_missing, &kwargs, "skip_missing")?.is_some_and(|s| s.is_true());
+    kwargs.assert_all_used()?;
     let elements: Vec<Value> = match obj.kind() {
         ValueKind::Map => obj
             .try_iter()?
@@ -410,6 +415,7 @@ fn rekey_on_member(
 ) -> Result<Value, Error> {
     let duplicates =
         opt_arg::<String>(duplicates, &kwargs, "duplicates")?.unwrap_or_else(|| "error".to_owned());
+    kwargs.assert_all_used()?;
     if duplicates != "error" && duplicates != "overwrite" {
         return Err(invalid(format!(
             "duplicates parameter to rekey_on_member has unknown value '{duplicates}'"
@@ -474,6 +480,7 @@ fn default(
     let default_value = opt_arg::<Value>(default_value, &kwargs, "default_value")?
         .unwrap_or_else(|| Value::from(""));
     let boolean = opt_arg::<Value>(boolean, &kwargs, "boolean")?;
+    kwargs.assert_all_used()?;
     let boolean = match boolean {
         None => false,
         Some(b) if b.kind() == ValueKind::Bool => b.is_true(),
@@ -495,6 +502,7 @@ fn join(
 ) -> Result<String, Error> {
     let d = opt_arg::<String>(d, &kwargs, "d")?.unwrap_or_default();
     let attribute = opt_arg::<Value>(attribute, &kwargs, "attribute")?;
+    kwargs.assert_all_used()?;
     if v.is_undefined() {
         return Err(undefined_error());
     }

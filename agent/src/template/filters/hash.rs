@@ -157,6 +157,7 @@ fn password_hash(password: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<S
         })
         .transpose()?;
     let ident = opt_arg::<Value>(pos(4), &kwargs, "ident")?.map(|i| i.to_string());
+    kwargs.assert_all_used()?;
     let password = string_of(&password)?;
     let salt = salt.map(|s| string_of(&s)).transpose()?;
     match hashtype.as_str() {

@@ -96,6 +96,7 @@ fn int(
 ) -> Result<Value, Error> {
     let default = opt_arg::<Value>(default, &kwargs, "default")?.unwrap_or(Value::from(0));
     let base = opt_arg::<u32>(base, &kwargs, "base")?.unwrap_or(10);
+    kwargs.assert_all_used()?;
     Ok(match v.kind() {
         ValueKind::Bool => Value::from(i64::from(v.is_true())),
         ValueKind::Number if v.is_integer() => v,
@@ -120,6 +121,7 @@ fn int(
 /// Jinja2's `float`: Python's `float()`, else the default.
 fn float(v: Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let default = opt_arg::<Value>(default, &kwargs, "default")?.unwrap_or(Value::from(0.0));
+    kwargs.assert_all_used()?;
     Ok(match v.kind() {
         ValueKind::Bool => Value::from(if v.is_true() { 1.0 } else { 0.0 }),
         ValueKind::Number => f64::try_from(v.clone()).map_or(default, Value::from),
@@ -196,6 +198,7 @@ fn human_readable(
 ) -> Result<String, Error> {
     let isbits = opt_arg::<Value>(isbits, &kwargs, "isbits")?.is_some_and(|b| b.is_true());
     let unit = opt_arg::<Value>(unit, &kwargs, "unit")?.filter(|u| !u.is_none());
+    kwargs.assert_all_used()?;
     let unit = unit.map(|u| u.as_str().map(str::to_uppercase).unwrap_or_default());
     let size = number(&size, "human_readable")
         .map_err(|_| invalid("human_readable() failed on bad input"))?;
@@ -230,6 +233,7 @@ fn human_to_bytes(
     let default_unit =
         opt_arg::<Value>(default_unit, &kwargs, "default_unit")?.filter(|u| !u.is_none());
     let isbits = opt_arg::<Value>(isbits, &kwargs, "isbits")?.is_some_and(|b| b.is_true());
+    kwargs.assert_all_used()?;
     let text = super::super::pyrepr::python_str(&size);
     let bad = || invalid("human_to_bytes() can't interpret the input");
     let t = text.trim_end();
@@ -320,6 +324,7 @@ fn random(
     let start = opt_arg::<Value>(start, &kwargs, "start")?;
     let step = opt_arg::<Value>(step, &kwargs, "step")?;
     let seed = kwargs.get::<Option<Value>>("seed")?;
+    kwargs.assert_all_used()?;
     let mut r = rng(seed);
     if end.kind() == ValueKind::Number && end.is_integer() {
         let end = end
@@ -362,6 +367,7 @@ fn random(
 /// Ansible's `shuffle`; a value that is not a list comes back as a list of its items, or as is.
 fn shuffle(v: Value, seed: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let seed = opt_arg::<Value>(seed, &kwargs, "seed")?;
+    kwargs.assert_all_used()?;
     let Ok(iter) = v.try_iter() else {
         return Ok(v);
     };

@@ -49,12 +49,14 @@ fn check_encoding(kwargs: &Kwargs) -> Result<(), Error> {
 fn b64encode(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     check_encoding(&kwargs)?;
     let urlsafe = kwargs.get::<Option<bool>>("urlsafe")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
     Ok(b64_engine(urlsafe).encode(string_of(&v)?))
 }
 
 fn b64decode(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     check_encoding(&kwargs)?;
     let urlsafe = kwargs.get::<Option<bool>>("urlsafe")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
     let s = string_of(&v)?;
     // Python's decoder drops characters outside the alphabet before decoding.
     let cleaned: String = s
@@ -415,6 +417,7 @@ fn to_uuid(v: Value, namespace: Option<String>, kwargs: Kwargs) -> Result<String
         Some(n) => uuid::Uuid::parse_str(&n)
             .map_err(|e| invalid(format!("Invalid value '{n}' for 'namespace': {e}")))?,
     };
+    kwargs.assert_all_used()?;
     Ok(uuid::Uuid::new_v5(&ns, string_of(&v)?.as_bytes()).to_string())
 }
 
@@ -427,6 +430,7 @@ fn strftime(
     let format = string_of(&format)?;
     let second = opt_arg::<Value>(second, &kwargs, "second")?.filter(|s| !s.is_none());
     let utc = opt_arg::<Value>(utc, &kwargs, "utc")?.is_some_and(|u| u.is_true());
+    kwargs.assert_all_used()?;
     let when = match second {
         None => chrono::Utc::now(),
         Some(s) => {

@@ -254,6 +254,7 @@ pub(super) fn compare_versions(
     let version_type = opt_arg::<Value>(pos(3), &kwargs, "version_type")?
         .filter(|s| !s.is_none())
         .map(|v| v.to_string());
+    kwargs.assert_all_used()?;
     if strict.is_some() && version_type.is_some() {
         return Err(invalid("Cannot specify both 'strict' and 'version_type'"));
     }
