@@ -59,6 +59,21 @@ fn an_unknown_test_in_a_condition_is_refused() {
 }
 
 #[test]
+fn an_unknown_filter_in_an_assert_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    playbook(
+        dir.path(),
+        "    - assert:\n        that:\n          - 1 == 1\n          - \"[1] | flaten == [1]\"\n",
+    );
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("p.yml:5:7")
+        .stderr_has("filter `flaten` is not supported by dr")
+        .stderr_has("did you mean `flatten`?");
+}
+
+#[test]
 fn known_filters_and_tests_pass_and_render() {
     let dir = tempfile::tempdir().unwrap();
     playbook(

@@ -35,12 +35,26 @@ pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
     for t in templates {
         expressions.extend(regions(t));
     }
+    // Bare expressions: conditions, `assert`'s `that` and `debug`'s `var`.
+    let mut bare: Vec<&str> = Vec::new();
+    let arg = |key: &str| task.args.get(key);
+    match task.module.as_str() {
+        "assert" => match arg("that") {
+            Some(Value::String(s)) => bare.push(s),
+            Some(Value::Array(items)) => bare.extend(items.iter().filter_map(Value::as_str)),
+            _ => {}
+        },
+        "debug" => bare.extend(arg("var").and_then(Value::as_str)),
+        _ => {}
+    }
     let conditions = task
         .when
         .iter()
         .chain(&task.changed_when)
         .chain(&task.failed_when)
-        .chain(&task.until);
+        .chain(&task.until)
+        .map(String::as_str)
+        .chain(bare);
     for c in conditions {
         if c.contains("{{") || c.contains("{%") {
             expressions.extend(regions(c));
