@@ -40,6 +40,9 @@ struct FileSpec {
     force: Option<bool>,
     modification_time: Option<String>,
     access_time: Option<String>,
+    /// Ansible's default: a symlink's attributes are its target's.
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    follow: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -118,6 +121,7 @@ impl Module for File {
             "force",
             "modification_time",
             "access_time",
+            "follow",
         ]
     }
 
@@ -129,9 +133,29 @@ impl Module for File {
         {
             return Err(ModuleError::Failed(why));
         }
-        let path = PathBuf::from(&spec.path);
+        let mut path = PathBuf::from(&spec.path);
         let shown = spec.path.clone();
-        let kind = Kind::of(&path)?;
+        let mut kind = Kind::of(&path)?;
+        let follow = spec.follow.unwrap_or(true);
+        if kind == Kind::Link
+            && matches!(
+                spec.state,
+                None | Some(State::File | State::Directory | State::Touch)
+            )
+        {
+            // As Ansible: with `follow` (the default) a link stands for its target; without
+            // it, the link's own attributes would change, which dr does not do yet.
+            if follow {
+                if let Ok(target) = fs::canonicalize(&path) {
+                    kind = Kind::of(&target)?;
+                    path = target;
+                }
+            } else if spec.mode.is_some() || spec.owner.is_some() || spec.group.is_some() {
+                return Err(ModuleError::Failed(format!(
+                    "`{shown}` is a symlink and `follow: false` asks to change the link itself, which dr does not do yet"
+                )));
+            }
+        }
         let state = spec.state.unwrap_or(if kind == Kind::Directory {
             State::Directory
         } else {

@@ -260,3 +260,27 @@ fn the_apply_step_checks_the_path_again() {
         "{why:?}"
     );
 }
+
+#[test]
+fn a_symlink_stands_for_its_target_unless_follow_is_false() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let target = dir.path().join("real");
+    fs::create_dir(&target).unwrap_or_else(|e| panic!("{e}"));
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    converge(
+        &h,
+        dir.path(),
+        json!({"path": link.display().to_string(), "state": "directory", "mode": "0700"}),
+    );
+    assert_eq!(mode_of(&target), 0o700);
+    assert!(fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()));
+    let err = h.check_err(
+        &File,
+        json!({"path": link.display().to_string(), "state": "directory", "mode": "0750", "follow": false}),
+    );
+    assert!(err.contains("`follow: false`"), "{err}");
+}
