@@ -342,6 +342,11 @@ impl Task {
 /// (from `args:`).
 pub const ARGS_TEMPLATE_KEY: &str = "_dr_args_template";
 
+/// Keys of [`Task::environment`] that start with this hold a template giving a whole
+/// mapping (`environment: "{{ env }}"`), merged at that place when the task runs (the
+/// template follows the prefix, so two different templates never share a key).
+pub const ENV_TEMPLATE_KEY: &str = "_dr_environment_template:";
+
 /// Outcome of one task (or one loop item).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

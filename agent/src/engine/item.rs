@@ -106,8 +106,32 @@ impl Runner<'_> {
             Ok(Err(e)) => return ItemResult::failed(located(e)),
             Err(e) => return ItemResult::failed(located(e.to_string())),
         };
-        let mut environment = Vec::new();
+        let mut environment: Vec<(String, String)> = Vec::new();
         for (k, v) in &task.environment {
+            if k.starts_with(crate::wire::ENV_TEMPLATE_KEY) {
+                // A whole mapping from one template, merged here (later entries win).
+                match scope.render_value(v) {
+                    Ok(Json::Object(map)) => {
+                        for (ek, ev) in map {
+                            match ev {
+                                Json::String(s) if s == crate::template::OMIT => {}
+                                Json::Null => {}
+                                Json::String(s) => environment.push((ek, s)),
+                                other => environment.push((ek, other.to_string())),
+                            }
+                        }
+                    }
+                    Ok(Json::String(s)) if s == crate::template::OMIT => {}
+                    Ok(other) => {
+                        return ItemResult::failed(located(format!(
+                            "`environment` must be a mapping, found `{}`",
+                            self.masker.mask(&other.to_string())
+                        )));
+                    }
+                    Err(e) => return ItemResult::failed(located(format!("`environment`: {e}"))),
+                }
+                continue;
+            }
             match scope.render_value(v) {
                 // `{{ omit }}` leaves the variable out, as in Ansible.
                 Ok(Json::String(s)) if s == crate::template::OMIT => {}

@@ -796,3 +796,25 @@ fn a_loop_over_an_undefined_variable_is_skipped_when_the_when_guards_it() {
     let err = finished(&events(&unguarded)).1.unwrap_or_default();
     assert!(err.contains("`nope` is undefined"), "{err}");
 }
+
+#[test]
+fn an_environment_template_is_merged_where_it_was_written() {
+    let key = format!("{}{{{{ env }}}}", crate::wire::ENV_TEMPLATE_KEY);
+    let mut environment = serde_json::Map::new();
+    environment.insert("A".into(), json!("first"));
+    environment.insert(key, json!("{{ env }}"));
+    environment.insert("C".into(), json!("last"));
+    let req = request(
+        json!([
+            task(
+                "shell",
+                json!("echo $A $B $C"),
+                json!({"register": "r", "environment": environment})
+            ),
+            debug("{{ r.stdout }}"),
+        ]),
+        json!([]),
+        json!({"env": {"A": "templated", "B": "b", "C": "templated"}}),
+    );
+    assert_eq!(messages(&events(&req)), vec!["templated b last"]);
+}

@@ -104,10 +104,15 @@ impl Inherit {
                 task.vars.entry(k).or_insert_with(|| Value::from(v));
             }
         }
-        for (k, v) in &self.environment {
-            task.environment
-                .entry(k.clone())
-                .or_insert_with(|| v.clone());
+        if !self.environment.is_empty() {
+            // The enclosing levels' entries first, the task's own after them, so the task's
+            // win over an inherited template mapping too (applied in order by the agent).
+            let mut merged = self.environment.clone();
+            for (k, v) in std::mem::take(&mut task.environment) {
+                merged.shift_remove(&k);
+                merged.insert(k, v);
+            }
+            task.environment = merged;
         }
         for n in &self.notify {
             if !task.notify.contains(n) {

@@ -98,8 +98,8 @@ pub fn mapping(v: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
     }
 }
 
-/// `environment:` is a mapping, or a list of them; a template naming one is rendered by
-/// Ansible at run time, which dr does not do yet.
+/// `environment:` is a mapping, or a list of them, or a template giving one (rendered when
+/// the task runs, as Ansible does).
 pub fn environment(v: &Node) -> Result<Map<String, Value>, Diagnostic> {
     // A list of mappings is merged in order, as Ansible does; `{{ omit }}` items add nothing.
     if let Some(items) = v.as_seq() {
@@ -118,11 +118,13 @@ pub fn environment(v: &Node) -> Result<Map<String, Value>, Diagnostic> {
     if let Some(s) = v.as_str()
         && s.contains("{{")
     {
-        return Err(Diagnostic::new(
-            v.loc.clone(),
-            "`environment` as one template is not supported by dr yet",
-        )
-        .with_help("write it as a mapping: `environment: {PATH: \"{{ my_path }}\"}`"));
+        // Rendered when the task runs, merged at this place.
+        let mut out = Map::new();
+        out.insert(
+            format!("{}{s}", dr_agent::wire::ENV_TEMPLATE_KEY),
+            Value::from(s),
+        );
+        return Ok(out);
     }
     mapping(v, "environment")
 }
