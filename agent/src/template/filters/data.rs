@@ -2,7 +2,7 @@
 //! `subelements`, `rekey_on_member`, `extract`, and the Jinja builtins whose Ansible
 //! behaviour differs from minijinja's (`default`, `join`).
 
-use minijinja::value::{Kwargs, Rest, ValueKind};
+use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
 use super::{invalid, opt_arg, undefined_error};
@@ -27,6 +27,42 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("join", join);
     env.add_filter("type_debug", type_debug);
     env.add_filter("unique", unique);
+    // Ansible's wrappers of Jinja's map/select/reject: an undefined input stays undefined
+    // (`undefined | map('upper') is undefined`) instead of becoming an empty list.
+    keep_undefined(env, "map", Value::from_function(minijinja::filters::map));
+    keep_undefined(
+        env,
+        "select",
+        Value::from_function(minijinja::filters::select),
+    );
+    keep_undefined(
+        env,
+        "reject",
+        Value::from_function(minijinja::filters::reject),
+    );
+    keep_undefined(
+        env,
+        "selectattr",
+        Value::from_function(minijinja::filters::selectattr),
+    );
+    keep_undefined(
+        env,
+        "rejectattr",
+        Value::from_function(minijinja::filters::rejectattr),
+    );
+}
+
+fn keep_undefined(env: &mut Environment<'static>, name: &'static str, builtin: Value) {
+    env.add_filter(
+        name,
+        move |state: &mut minijinja::State, args: Rest<ValueOrKwargs>| {
+            let args = args.into_values();
+            if args.first().is_none_or(Value::is_undefined) {
+                return Ok(Value::UNDEFINED);
+            }
+            builtin.call(state, &args)
+        },
+    );
 }
 
 /// The key Python's hashing gives a value: `True`, `1` and `1.0` are the same key.

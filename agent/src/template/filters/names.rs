@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
-use minijinja::value::Rest;
-use minijinja::{Environment, ErrorKind, State, Value};
+use minijinja::value::{Rest, ValueOrKwargs};
+use minijinja::{Environment, ErrorKind, State};
 
 /// Ansible's builtin filters dr implements (`ansible.builtin.<name>` works as well).
 const BUILTIN_FILTERS: &[&str] = &[
@@ -248,15 +248,17 @@ pub(super) fn add_qualified(env: &mut Environment<'static>) {
         }
     }
     for (full, short) in filters {
-        env.add_filter(full, move |state: &mut State, args: Rest<Value>| {
-            state.apply_filter(short, &args)
+        env.add_filter(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+            state.apply_filter(short, &args.into_values())
         });
     }
     for name in BUILTIN_TESTS {
         for prefix in ["ansible.builtin.", "ansible.legacy."] {
             env.add_test(
                 format!("{prefix}{name}"),
-                move |state: &mut State, args: Rest<Value>| state.perform_test(name, &args),
+                move |state: &mut State, args: Rest<ValueOrKwargs>| {
+                    state.perform_test(name, &args.into_values())
+                },
             );
         }
     }
