@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 mod checks;
 mod data;
 mod hash;
+mod jinja;
 mod math;
 pub mod names;
 mod net;
@@ -45,6 +46,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     text::register(env);
     path::register(env);
     hash::register(env);
+    jinja::register(env);
     net::register(env);
     query::register(env);
     checks::register(env);

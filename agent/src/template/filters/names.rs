@@ -126,6 +126,9 @@ const BUILTIN_FILTERS: &[&str] = &[
     "striptags",
     "truncate",
     "wordcount",
+    "wordwrap",
+    "xmlattr",
+    "forceescape",
 ];
 
 /// Ansible's builtin tests dr implements.
