@@ -193,16 +193,55 @@ fn from_json(v: Value) -> Result<Value, Error> {
     Ok(Value::from(minijinja::value::Serde(&json)))
 }
 
-fn to_yaml(v: Value, kwargs: Kwargs) -> Result<String, Error> {
-    let indent: Option<usize> = kwargs.get("indent")?;
-    kwargs.assert_all_used()?;
-    Ok(super::yaml::emit(&json_of(&v)?, indent.unwrap_or(2), true))
+fn to_yaml(v: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
+    yaml_with(&v, indent.unwrap_or(2), true, &kwargs)
 }
 
-fn to_nice_yaml(v: Value, kwargs: Kwargs) -> Result<String, Error> {
-    let indent: Option<usize> = kwargs.get("indent")?;
-    kwargs.assert_all_used()?;
-    Ok(super::yaml::emit(&json_of(&v)?, indent.unwrap_or(4), false))
+fn to_nice_yaml(v: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
+    yaml_with(&v, indent.unwrap_or(4), false, &kwargs)
+}
+
+/// PyYAML's dump with the options dr can honour: `indent`, `default_flow_style` (none or
+/// false), `explicit_start`, `sort_keys=True`, `allow_unicode=True`.
+fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<String, Error> {
+    let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(indent);
+    let flow = match kwargs.get::<Option<Value>>("default_flow_style")? {
+        None => flow,
+        Some(f) if f.is_none() => true,
+        Some(f) if !f.is_true() => false,
+        Some(_) => {
+            return Err(invalid(
+                "to_yaml: default_flow_style=True is not supported by dr",
+            ));
+        }
+    };
+    let explicit_start = kwargs
+        .get::<Option<bool>>("explicit_start")?
+        .unwrap_or(false);
+    for (name, supported) in [("sort_keys", true), ("allow_unicode", true)] {
+        if kwargs
+            .get::<Option<bool>>(name)?
+            .is_some_and(|b| b != supported)
+        {
+            return Err(invalid(format!(
+                "to_yaml: {name}={} is not supported by dr",
+                if supported { "False" } else { "True" }
+            )));
+        }
+    }
+    kwargs.assert_all_used().map_err(|_| {
+        invalid("to_yaml: dr supports indent, default_flow_style, explicit_start, sort_keys and allow_unicode")
+    })?;
+    let json = json_of(v)?;
+    let body = super::yaml::emit(&json, indent, flow);
+    Ok(if !explicit_start {
+        body
+    } else if json.is_object() || json.is_array() {
+        format!("---\n{body}")
+    } else {
+        // An explicit start needs no `...` end marker after a plain scalar.
+        format!("--- {}", body.strip_suffix("...\n").unwrap_or(&body))
+    })
 }
 
 fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<std::sync::Arc<regex::Regex>, Error> {
