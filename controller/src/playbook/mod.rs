@@ -1,10 +1,10 @@
 //! Ansible playbooks: parsed into typed plays and task trees that remember their locations.
 
+mod filter_names;
 mod inherit;
 pub mod keywords;
 pub mod kv;
 mod level;
-mod filter_names;
 mod lookup_names;
 pub mod modules;
 mod parse;
