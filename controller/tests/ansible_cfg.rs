@@ -88,15 +88,9 @@ fn out(dir: &Path) -> String {
 fn a_repository_with_only_ansible_cfg_runs_as_ansible_playbook_runs_it() {
     for password in ["pw", "pw.sh"] {
         let ansible = repo();
-        let run = util::ansible("ansible-playbook")
-            .args(["site.yml", "--vault-password-file", password])
-            .current_dir(ansible.path())
-            .output()
-            .expect("ansible-playbook runs");
-        assert!(
-            run.status.success(),
-            "ansible-playbook failed:\n{}",
-            String::from_utf8_lossy(&run.stdout)
+        util::ansible_playbook(
+            ansible.path(),
+            &["site.yml", "--vault-password-file", password],
         );
         let dr = repo();
         let result = Dr::new(

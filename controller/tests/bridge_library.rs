@@ -74,16 +74,7 @@ fn run(dr: bool) -> (String, String) {
             .run()
             .code(0);
     } else {
-        let out = util::ansible("ansible-playbook")
-            .args(["site.yml", "-i", "inv.yml"])
-            .current_dir(dir.path())
-            .output()
-            .expect("ansible-playbook runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        util::ansible_playbook(dir.path(), &["site.yml", "-i", "inv.yml"]);
     }
     let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
     (read("out-play"), read("out-role"))

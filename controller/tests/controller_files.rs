@@ -44,16 +44,7 @@ fn run(dr: bool) -> Vec<(String, String)> {
             .run()
             .code(0);
     } else {
-        let out = util::ansible("ansible-playbook")
-            .args(["site.yml", "-i", "inv.yml"])
-            .current_dir(dir.path())
-            .output()
-            .expect("ansible-playbook runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        util::ansible_playbook(dir.path(), &["site.yml", "-i", "inv.yml"]);
     }
     let mut files: Vec<(String, String)> = std::fs::read_dir(dir.path().join("out"))
         .unwrap()

@@ -155,16 +155,7 @@ fn group_vars_beside_the_playbook_merge_as_ansible_merges_them() {
             .run()
             .code(0);
         } else {
-            let out = util::ansible("ansible-playbook")
-                .args(["site.yml", "-i", "inventory/hosts.ini"])
-                .current_dir(dir.path())
-                .output()
-                .expect("ansible-playbook runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stdout)
-            );
+            util::ansible_playbook(dir.path(), &["site.yml", "-i", "inventory/hosts.ini"]);
         }
         std::fs::read_to_string(dir.path().join("out")).unwrap_or_default()
     };

@@ -55,17 +55,9 @@ fn run_both(dir_for: impl Fn(bool) -> tempfile::TempDir) -> (String, String) {
     };
     let ansible = dir_for(false);
     let out = ansible.path().join("out").display().to_string();
-    let run = util::ansible("ansible-playbook")
-        .args(args(&out))
-        .current_dir(ansible.path())
-        .output()
-        .expect("ansible-playbook runs");
-    assert!(
-        run.status.success(),
-        "ansible-playbook failed:\n{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let ansible_args = args(&out);
+    let ansible_args: Vec<&str> = ansible_args.iter().map(String::as_str).collect();
+    util::ansible_playbook(ansible.path(), &ansible_args);
     let dr = dir_for(true);
     let out = dr.path().join("out").display().to_string();
     let mut dr_args = vec!["apply".to_string()];

@@ -22,15 +22,7 @@ static BY_STRING: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// Refuses a filter or test dr does not have, anywhere in `task`'s templates.
 pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
-    let mut templates: Vec<&str> = Vec::new();
-    strings(&task.args, &mut templates);
-    if let Some(l) = &task.loop_ {
-        strings(l, &mut templates);
-    }
-    for v in task.vars.values() {
-        strings(v, &mut templates);
-    }
-    templates.extend(task.name.as_deref());
+    let templates = super::task_text::templated(task);
     let mut expressions: Vec<&str> = Vec::new();
     for t in templates {
         expressions.extend(regions(t));
@@ -86,15 +78,6 @@ fn refusal(kind: Kind, name: &str, loc: &Loc) -> Diagnostic {
         None => d.with_help(format!(
             "dr has ansible.builtin's filters and tests, json_query and the ipaddr family; a {what} from a plugin directory or another collection cannot run"
         )),
-    }
-}
-
-fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
-    match v {
-        Value::String(s) => out.push(s),
-        Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
-        Value::Object(map) => map.values().for_each(|i| strings(i, out)),
-        _ => {}
     }
 }
 

@@ -6,7 +6,6 @@ use std::sync::LazyLock;
 use dr_agent::template::lookup;
 use dr_agent::wire::Task;
 use regex::Regex;
-use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Loc};
 
@@ -16,19 +15,11 @@ static CALL: LazyLock<Option<Regex>> =
 
 /// Refuses a lookup plugin dr does not have, anywhere in `task`'s templates.
 pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
-    let mut texts: Vec<&str> = Vec::new();
-    strings(&task.args, &mut texts);
-    if let Some(l) = &task.loop_ {
-        strings(l, &mut texts);
-    }
-    for v in task.vars.values() {
-        strings(v, &mut texts);
-    }
+    let mut texts = super::task_text::templated(task);
     texts.extend(task.when.iter().map(String::as_str));
     texts.extend(task.changed_when.iter().map(String::as_str));
     texts.extend(task.failed_when.iter().map(String::as_str));
     texts.extend(task.until.as_deref());
-    texts.extend(task.name.as_deref());
     let Some(re) = CALL.as_ref() else {
         return Ok(());
     };
@@ -53,13 +44,4 @@ pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
-}
-
-fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
-    match v {
-        Value::String(s) => out.push(s),
-        Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
-        Value::Object(map) => map.values().for_each(|i| strings(i, out)),
-        _ => {}
-    }
 }

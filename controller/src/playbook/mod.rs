@@ -13,6 +13,7 @@ mod role;
 mod scalar;
 mod spec;
 mod task;
+mod task_text;
 pub mod tasks;
 
 pub use parse::load;

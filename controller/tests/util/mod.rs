@@ -237,3 +237,19 @@ pub fn ansible(tool: &str) -> Command {
         .env_remove("ANSIBLE_ROLES_PATH");
     c
 }
+
+/// Runs the oracle's `ansible-playbook` with `args` in `dir`; a failure fails the test
+/// with its output.
+pub fn ansible_playbook(dir: &Path, args: &[&str]) {
+    let out = ansible("ansible-playbook")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("ansible-playbook runs");
+    assert!(
+        out.status.success(),
+        "ansible-playbook {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
