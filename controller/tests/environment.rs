@@ -25,6 +25,18 @@ const PLAY: &str = r#"- hosts: all
       environment:
         - {C: list1}
         - "{{ more }}"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo $PATH
+      register: target_path
+- hosts: all
+  environment:
+    PATH: '{{ ansible_env.PATH + ":/lola" }}'
+    lola: ido
+  tasks:
+    - shell: echo "4 {{ target_path.stdout == ansible_env.PATH }} {{ '/lola' in ansible_env.PATH }} {{ ansible_env.lola }}" >> {{ playbook_dir }}/out
+    - shell: echo "5 $PATH" | grep -c lola >> {{ playbook_dir }}/out
 "#;
 
 fn run(dr: bool) -> String {
@@ -57,4 +69,7 @@ fn environment_templates_and_levels_merge_as_in_ansible() {
         ansible.starts_with("1 task play_template task \n"),
         "{ansible}"
     );
+    // Facts gathered with the play's environment: the entry that needs `ansible_env` is
+    // left out while gathering, the others apply; later tasks get it.
+    assert!(ansible.contains("4 True False ido\n1\n"), "{ansible}");
 }

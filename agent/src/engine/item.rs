@@ -138,6 +138,12 @@ impl Runner<'_> {
                 Ok(Json::String(s)) => environment.push((k.clone(), s)),
                 Ok(Json::Null) => {}
                 Ok(other) => environment.push((k.clone(), other.to_string())),
+                // As Ansible: an entry that needs the `env` facts before they are gathered
+                // is left out rather than failing the task.
+                Err(e)
+                    if e.to_string().contains("ansible_env")
+                        || (task.module == "setup"
+                            && e.to_string().contains("ansible_facts.env")) => {}
                 Err(e) => return ItemResult::failed(located(format!("`environment`: {e}"))),
             }
         }

@@ -43,6 +43,13 @@ impl Module for Setup {
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: SetupSpec = parse_args("setup", args)?;
         let mut facts = gather();
+        // The environment a module process would see: the agent's, with the task's
+        // `environment:` applied (Ansible gathers facts in a process that has it).
+        if let Some(Json::Object(env)) = facts.get_mut("env") {
+            for (k, v) in ctx.environment {
+                env.insert(k.clone(), Json::from(v.clone()));
+            }
+        }
         if let Some(filter) = &spec.filter {
             facts.retain(|k, _| glob(filter, k) || glob(filter, &format!("ansible_{k}")));
         }
