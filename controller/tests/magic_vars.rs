@@ -103,3 +103,32 @@ fn magic_variables_are_what_ansible_sets() {
     }
     assert!(!ansible.contains("looped"), "{ansible}");
 }
+
+#[test]
+fn a_vars_file_holding_a_list_of_mappings_is_merged_in_order_as_in_ansible() {
+    let run = |dr: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(
+            dir.path(),
+            &[
+                ("inv.yml", INVENTORY),
+                ("vars.yml", "- {a: 1, b: 1}\n- {b: 2, c: 2}\n"),
+                (
+                    "site.yml",
+                    "- hosts: h1.example.com\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - shell: echo \"{{ a }} {{ b }} {{ c }}\" > {{ playbook_dir }}/out\n",
+                ),
+            ],
+        );
+        if dr {
+            Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
+                .run()
+                .code(0);
+        } else {
+            util::ansible_playbook(dir.path(), &["site.yml", "-i", "inv.yml"]);
+        }
+        std::fs::read_to_string(dir.path().join("out")).unwrap_or_default()
+    };
+    let ansible = run(false);
+    assert_eq!(run(true), ansible);
+    assert_eq!(ansible, "1 2 2\n");
+}
