@@ -2,6 +2,8 @@
 //! `dpkg-query`; check mode lists what would be installed or removed (with apt's candidate
 //! version when the cache knows it) and changes nothing, not even the apt cache.
 
+mod cache;
+
 use std::process::Command;
 
 use serde::Deserialize;
@@ -18,7 +20,7 @@ pub struct Package;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PackageSpec {
-    #[serde(alias = "pkg")]
+    #[serde(default, alias = "pkg")]
     name: Json,
     #[serde(default)]
     state: State,
@@ -29,6 +31,9 @@ struct PackageSpec {
     purge: bool,
     #[serde(default, deserialize_with = "opt_bool_ish")]
     install_recommends: Option<bool>,
+    /// Update the cache only when it is older than this many seconds (implies
+    /// `update_cache`).
+    cache_valid_time: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -70,11 +75,34 @@ impl Module for Package {
             "update_cache",
             "purge",
             "install_recommends",
+            "cache_valid_time",
         ]
     }
 
     fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: PackageSpec = parse_args("package", args)?;
+        let update = cache::wants_update(spec.update_cache, spec.cache_valid_time, cache::age());
+        if spec.name.is_null() {
+            // A cache update alone (`apt: update_cache=yes`), as in Ansible: a change each
+            // time, unless `cache_valid_time` finds the cache fresh.
+            if spec.update_cache || spec.cache_valid_time.is_some() {
+                if !update {
+                    return Ok(Plan::done(Outcome::ok("the apt cache is fresh")));
+                }
+                let outcome = Outcome {
+                    changed: true,
+                    msg: "would update the apt cache".into(),
+                    ..Outcome::default()
+                };
+                let todo = Vec::new();
+                return Ok(Plan::change(outcome, Apt { spec, todo, update }));
+            }
+            return Err(ArgsError::new(
+                "package",
+                "`name` is required (or `update_cache: true` alone)",
+            )
+            .into());
+        }
         let wanted = names(&spec.name)?;
         let mut installed = Map::new();
         let mut todo = Vec::new();
@@ -123,7 +151,7 @@ impl Module for Package {
             data,
             ..Outcome::default()
         };
-        Ok(Plan::change(outcome, Apt { spec, todo }))
+        Ok(Plan::change(outcome, Apt { spec, todo, update }))
     }
 }
 
@@ -211,6 +239,8 @@ fn candidate_note(w: &Wanted) -> String {
 struct Apt {
     spec: PackageSpec,
     todo: Vec<Wanted>,
+    /// `apt-get update` first (see [`cache::wants_update`]).
+    update: bool,
 }
 
 impl Action for Apt {
@@ -221,11 +251,19 @@ impl Action for Apt {
             c.args(args);
             hostcmd::run_ok(&mut c, &format!("`apt-get {}`", args.join(" ")))
         };
+        if self.todo.is_empty() {
+            apt(&["update".into(), "-q".into()])?;
+            return Ok(Outcome {
+                changed: true,
+                msg: "updated the apt cache".into(),
+                ..Outcome::default()
+            });
+        }
         let pkgs: Vec<String> = self.todo.iter().map(Wanted::arg).collect();
         let mut args: Vec<String> = vec!["-y".into(), "-q".into()];
         match self.spec.state {
             State::Present => {
-                if self.spec.update_cache {
+                if self.update {
                     apt(&["update".into(), "-q".into()])?;
                 }
                 args.extend(
@@ -282,6 +320,37 @@ mod tests {
     use crate::modules::testutil::Harness;
 
     // These tests never install or remove anything: only plans are checked.
+
+    #[test]
+    fn a_cache_update_alone_is_planned_and_a_fresh_cache_left_alone() {
+        let h = Harness::new();
+        let plan = h.check(&Package, json!({"update_cache": true}));
+        assert!(
+            plan.outcome.changed && plan.action.is_some(),
+            "{}",
+            plan.outcome.msg
+        );
+        assert_eq!(plan.outcome.msg, "would update the apt cache");
+        // A cache valid for longer than the machine has existed is always fresh.
+        let fresh = h.check(
+            &Package,
+            json!({"update_cache": true, "cache_valid_time": 4_000_000_000u64}),
+        );
+        if super::cache::age().is_some() {
+            assert!(
+                !fresh.outcome.changed && fresh.action.is_none(),
+                "{}",
+                fresh.outcome.msg
+            );
+        } else {
+            assert!(
+                fresh.outcome.changed,
+                "an unknown cache age means an update"
+            );
+        }
+        let err = h.check_err(&Package, json!({"state": "present"}));
+        assert!(err.contains("`name` is required"), "{err}");
+    }
 
     #[test]
     fn installed_package_is_ok_and_a_missing_one_would_be_installed() {
