@@ -49,6 +49,10 @@ pub struct Config {
     /// `private_key_file`).
     #[serde(skip)]
     pub private_key_file: Option<PathBuf>,
+    /// Collection roots (`ansible.cfg` `collections_path`), searched for roles and bridged
+    /// modules before `ANSIBLE_COLLECTIONS_PATH`.
+    #[serde(skip)]
+    pub collections_path: Vec<PathBuf>,
     /// The `ansible.cfg` whose settings fill what `dr.toml` leaves unset.
     #[serde(skip)]
     pub ansible_cfg: Option<PathBuf>,
@@ -94,6 +98,7 @@ impl Config {
         }
         self.forks = self.forks.or(cfg.forks);
         self.connect_timeout = self.connect_timeout.or(cfg.timeout);
+        self.collections_path = cfg.collections_path.into_iter().map(rel).collect();
         self.remote_user = cfg.remote_user;
         self.private_key_file = cfg.private_key_file;
         if cfg.host_key_checking == Some(false) {

@@ -142,3 +142,27 @@ fn dr_toml_wins_over_ansible_cfg() {
         .stdout_has("h9")
         .stdout_lacks("h1");
 }
+
+#[test]
+fn collections_path_from_ansible_cfg_finds_collection_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "ansible.cfg",
+                "[defaults]\ninventory = hosts.ini\ncollections_path = ./colls\n",
+            ),
+            ("hosts.ini", "[app]\nh1 ansible_connection=local\n"),
+            (
+                "colls/ansible_collections/acme/ops/roles/probe/tasks/main.yml",
+                "- debug: msg=probe\n",
+            ),
+            (
+                "site.yml",
+                "- hosts: app\n  gather_facts: false\n  roles: [acme.ops.probe]\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["graph", "site.yml"]).run().code(0);
+}

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
@@ -51,11 +50,7 @@ pub enum Resolved {
 impl Catalog {
     /// Lists what `python`'s ansible-core offers (one run of the helper).
     pub fn load(python: &Path) -> Result<Catalog, String> {
-        let out = Command::new(python)
-            .arg("-c")
-            .arg(HELPER)
-            .arg("catalog")
-            .stdin(Stdio::null())
+        let out = super::helper(python, &["catalog"])
             .output()
             .map_err(|e| format!("cannot run `{}`: {e}", python.display()))?;
         let stdout = String::from_utf8_lossy(&out.stdout);

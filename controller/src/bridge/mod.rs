@@ -63,10 +63,35 @@ pub fn library_module(written: &str) -> Option<String> {
         .then(|| format!("ansible.legacy.{short}"))
 }
 
-/// Names the Python that runs ansible-core (dr.toml's `ansible_python`); call before the
-/// first [`catalog`]. Later calls change nothing.
-pub fn configure(python: Option<PathBuf>) {
+/// `collections_path` from `ansible.cfg`: searched before `ANSIBLE_COLLECTIONS_PATH`.
+static COLLECTIONS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Names the Python that runs ansible-core (dr.toml's `ansible_python`) and the collection
+/// roots `ansible.cfg` adds; call before the first [`catalog`]. Later calls change nothing.
+pub fn configure(python: Option<PathBuf>, collections: &[PathBuf]) {
     let _ = CONFIGURED.set(python);
+    let _ = COLLECTIONS.set(collections.to_vec());
+}
+
+/// A run of the helper script under `python` (`catalog` or `build ...`), seeing the
+/// configured collection roots and the playbooks' and roles' `library/` directories.
+fn helper(python: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(python);
+    c.arg("-c").arg(catalog::HELPER).args(args);
+    c.env(
+        "DR_BRIDGE_LIBRARY",
+        std::env::join_paths(library_dirs()).unwrap_or_default(),
+    );
+    let mut roots = COLLECTIONS.get().cloned().unwrap_or_default();
+    if !roots.is_empty() {
+        roots.extend(std::env::var_os("ANSIBLE_COLLECTIONS_PATH").map(PathBuf::from));
+        c.env(
+            "ANSIBLE_COLLECTIONS_PATH",
+            std::env::join_paths(roots).unwrap_or_default(),
+        );
+    }
+    c.stdin(std::process::Stdio::null());
+    c
 }
 
 /// The installed ansible-core's catalog (listed on first use), or why there is none.

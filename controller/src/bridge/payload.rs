@@ -4,14 +4,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-
-use super::catalog::HELPER;
 
 /// One module's payload.
 #[derive(Debug)]
@@ -93,18 +90,9 @@ fn build(python: &Path, modules: &[&String]) -> Vec<(String, Result<Payload, Str
             .map(|m| ((*m).clone(), Err(why.clone())))
             .collect()
     };
-    let out = match Command::new(python)
-        .arg("-c")
-        .arg(HELPER)
-        .arg("build")
-        .args(modules.iter().map(|m| m.as_str()))
-        .env(
-            "DR_BRIDGE_LIBRARY",
-            std::env::join_paths(super::library_dirs()).unwrap_or_default(),
-        )
-        .stdin(Stdio::null())
-        .output()
-    {
+    let mut args = vec!["build"];
+    args.extend(modules.iter().map(|m| m.as_str()));
+    let out = match super::helper(python, &args).output() {
         Ok(out) => out,
         Err(e) => return all_failed(format!("cannot run `{}`: {e}", python.display())),
     };

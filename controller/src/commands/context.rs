@@ -47,8 +47,12 @@ impl Context {
     /// Parses playbooks in order, finding roles through dr.toml's `roles_path` and
     /// Ansible's search path.
     pub fn playbooks(&self, paths: &[PathBuf]) -> Result<Vec<Playbook>, Error> {
-        crate::bridge::configure(self.config.ansible_python.clone());
-        let search = playbook::RoleSearch::new(&self.config.roles_path);
+        crate::bridge::configure(
+            self.config.ansible_python.clone(),
+            &self.config.collections_path,
+        );
+        let search =
+            playbook::RoleSearch::new(&self.config.roles_path, &self.config.collections_path);
         paths
             .iter()
             .map(|p| playbook::load(p, &search).map_err(Error::from))

@@ -16,7 +16,7 @@ pub fn run() -> Result<i32, Error> {
     if let Ok(cwd) = std::env::current_dir()
         && let Ok(config) = crate::config::Config::discover(&cwd)
     {
-        crate::bridge::configure(config.ansible_python);
+        crate::bridge::configure(config.ansible_python, &config.collections_path);
     }
     crate::outln!();
     match crate::bridge::catalog() {

@@ -20,9 +20,9 @@ pub struct RoleSearch {
 impl RoleSearch {
     /// The search path an Ansible user expects: `configured` (dr.toml's `roles_path`), then
     /// `ANSIBLE_ROLES_PATH`, then `~/.ansible/roles`, `/usr/share/ansible/roles`,
-    /// `/etc/ansible/roles`; collections from `ANSIBLE_COLLECTIONS_PATH` and
+    /// `/etc/ansible/roles`; collections from `collections` (ansible.cfg), `ANSIBLE_COLLECTIONS_PATH` and
     /// `~/.ansible/collections`, `/usr/share/ansible/collections`.
-    pub fn new(configured: &[PathBuf]) -> RoleSearch {
+    pub fn new(configured: &[PathBuf], collections: &[PathBuf]) -> RoleSearch {
         let env_paths = |name: &str| -> Vec<PathBuf> {
             std::env::var(name)
                 .map(|v| {
@@ -44,7 +44,8 @@ impl RoleSearch {
             .into_iter()
             .map(expand_home),
         );
-        let mut collections_path = env_paths("ANSIBLE_COLLECTIONS_PATH");
+        let mut collections_path = collections.to_vec();
+        collections_path.extend(env_paths("ANSIBLE_COLLECTIONS_PATH"));
         collections_path.extend(env_paths("ANSIBLE_COLLECTIONS_PATHS"));
         collections_path.extend(
             ["~/.ansible/collections", "/usr/share/ansible/collections"]

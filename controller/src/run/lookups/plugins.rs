@@ -37,7 +37,6 @@ pub fn run(
         "env" => &["default"],
         "first_found" => &["files", "paths", "skip", WITH_MARKER],
         "password" => password::OPTIONS,
-        "template" => &["convert_data"],
         _ => &[],
     };
     if let Some(key) = options.keys().find(|k| !allowed.contains(&k.as_str())) {
