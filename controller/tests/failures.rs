@@ -26,19 +26,7 @@ fn project(dir: &Path, playbook: &str) {
             ("p.yml", playbook),
         ],
     );
-    Dr::new(
-        dir,
-        &[
-            "vault",
-            "encrypt",
-            "secrets.yml",
-            "--vault-password-file",
-            "pw",
-        ],
-    )
-    .env("DR_VAULT_TEST_SCRYPT_WORK_FACTOR", "10")
-    .run()
-    .code(0);
+    util::vault_encrypt(dir, "secrets.yml");
 }
 
 fn dr(dir: &Path, args: &[&str]) -> util::Run {

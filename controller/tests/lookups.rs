@@ -9,16 +9,10 @@ mod util;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use util::{Dr, copy_dir, repo_root};
+use util::Dr;
 
 fn fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &repo_root().join("controller/tests/fixtures/lookups"),
-        dir.path(),
-    );
-    std::fs::create_dir(dir.path().join("out")).unwrap();
-    dir
+    util::fixture("lookups")
 }
 
 fn read(dir: &Path, name: &str) -> String {

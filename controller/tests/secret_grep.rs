@@ -144,19 +144,7 @@ fn setup(dir: &std::path::Path) {
             ("app.conf.j2", TEMPLATE),
         ],
     );
-    Dr::new(
-        dir,
-        &[
-            "vault",
-            "encrypt",
-            "secrets.yml",
-            "--vault-password-file",
-            "pw",
-        ],
-    )
-    .env("DR_VAULT_TEST_SCRYPT_WORK_FACTOR", "10")
-    .run()
-    .code(0);
+    util::vault_encrypt(dir, "secrets.yml");
 }
 
 #[test]

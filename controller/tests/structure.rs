@@ -8,16 +8,10 @@ mod util;
 
 use std::path::Path;
 
-use util::{Dr, copy_dir, repo_root};
+use util::Dr;
 
 fn fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &repo_root().join("controller/tests/fixtures/structure"),
-        dir.path(),
-    );
-    std::fs::create_dir(dir.path().join("out")).unwrap();
-    dir
+    util::fixture("structure")
 }
 
 fn read(dir: &Path, name: &str) -> String {
@@ -29,16 +23,9 @@ fn read(dir: &Path, name: &str) -> String {
 fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
     let ansible = fixture();
     let out_arg = format!("out={}", ansible.path().join("out").display());
-    let run = util::ansible("ansible-playbook")
-        .args(["-i", "inventory.yml", "site.yml", "-e", &out_arg])
-        .current_dir(ansible.path())
-        .output()
-        .expect("ansible-playbook runs");
-    assert!(
-        run.status.success(),
-        "ansible-playbook failed:\n{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+    util::ansible_playbook(
+        ansible.path(),
+        &["-i", "inventory.yml", "site.yml", "-e", &out_arg],
     );
 
     let dr = fixture();
@@ -87,12 +74,7 @@ fn roles_blocks_includes_and_handlers_run_as_ansible_runs_them() {
 /// command line; returns both logs.
 fn tags_check_logs(args: &[&str]) -> (String, String) {
     let run_one = |dr_side: bool| {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(
-            &repo_root().join("controller/tests/fixtures/tags_check"),
-            dir.path(),
-        );
-        std::fs::create_dir(dir.path().join("out")).unwrap();
+        let dir = util::fixture("tags_check");
         let out_arg = format!("out={}", dir.path().join("out").display());
         let mut all = vec!["site.yml", "-i", "inventory.yml", "-e", &out_arg];
         all.extend_from_slice(args);

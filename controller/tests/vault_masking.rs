@@ -67,19 +67,7 @@ fn setup(dir: &std::path::Path) {
             ),
         ],
     );
-    Dr::new(
-        dir,
-        &[
-            "vault",
-            "encrypt",
-            "secrets.yml",
-            "--vault-password-file",
-            "pw",
-        ],
-    )
-    .env("DR_VAULT_TEST_SCRYPT_WORK_FACTOR", "10")
-    .run()
-    .code(0);
+    util::vault_encrypt(dir, "secrets.yml");
     let vaulted = std::fs::read_to_string(dir.join("secrets.yml")).unwrap();
     assert!(vaulted.starts_with("-----BEGIN AGE ENCRYPTED FILE-----") && !vaulted.contains(SECRET));
 }

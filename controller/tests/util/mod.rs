@@ -253,3 +253,27 @@ pub fn ansible_playbook(dir: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A copy of `controller/tests/fixtures/<name>` in a temporary directory, with an empty
+/// `out/` for what the playbooks write.
+pub fn fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo_root().join("controller/tests/fixtures").join(name),
+        dir.path(),
+    );
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    dir
+}
+
+/// Encrypts `file` in `dir` in place with the passphrase in `dir/pw` (a cheap work factor:
+/// tests need the format, not the strength).
+pub fn vault_encrypt(dir: &Path, file: &str) {
+    Dr::new(
+        dir,
+        &["vault", "encrypt", file, "--vault-password-file", "pw"],
+    )
+    .env("DR_VAULT_TEST_SCRYPT_WORK_FACTOR", "10")
+    .run()
+    .code(0);
+}
