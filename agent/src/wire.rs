@@ -203,11 +203,8 @@ pub struct Task {
     /// `loop:` / `with_items:` value (a list or a template producing one).
     #[serde(default, alias = "loop", skip_serializing_if = "Option::is_none")]
     pub loop_: Option<Value>,
-    /// Set for `with_items:`, which flattens one level of nested lists (`loop:` does not).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub loop_flatten: bool,
     /// `with_<lookup>:`: the loop's items are what this lookup gives for the terms in
-    /// [`Task::loop_`] (`with_items` is `loop_flatten` instead).
+    /// [`Task::loop_`] (`with_items` is the `items` lookup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loop_with: Option<String>,
     /// `loop_control.label`: how each item is shown in events (a template, rendered with

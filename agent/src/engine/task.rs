@@ -352,17 +352,7 @@ impl Runner<'_> {
                 .map_err(|e| self.masker.mask(&e).into_owned());
         }
         match scope.render_value(raw) {
-            Ok(Json::Array(items)) if task.loop_flatten => Ok(Some(
-                items
-                    .into_iter()
-                    .flat_map(|i| match i {
-                        Json::Array(inner) => inner,
-                        other => vec![other],
-                    })
-                    .collect(),
-            )),
             Ok(Json::Array(items)) => Ok(Some(items)),
-            Ok(Json::Null) if task.loop_flatten => Ok(Some(Vec::new())),
             Ok(Json::Null) => Err("the `loop` value must resolve to a list, not null".into()),
             Ok(other) => Err(format!(
                 "`loop` must be a list, found `{}`",

@@ -705,7 +705,7 @@ fn with_items_flattens_and_labels_are_rendered() {
         json!([task(
             "debug",
             json!({"msg": "{{ item.name | default(item) }}"}),
-            json!({"loop": [[1, 2], {"name": "db", "password": "pw"}], "loop_flatten": true, "loop_label": "{{ item.name | default(item) }}"})
+            json!({"loop": [[1, 2], {"name": "db", "password": "pw"}], "loop_with": "items", "loop_label": "{{ item.name | default(item) }}"})
         )]),
         json!([]),
         json!({}),

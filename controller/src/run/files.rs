@@ -68,13 +68,6 @@ fn rendered_srcs(src: &str, task: &Task, vars: &Map<String, Value>) -> Vec<Strin
             .and_then(|terms| templater.loop_lookup(lookup, terms, &scope).ok())
             .unwrap_or_default(),
         (Some(raw), None) => match scope.render_value(raw) {
-            Ok(Value::Array(items)) if task.loop_flatten => items
-                .into_iter()
-                .flat_map(|i| match i {
-                    Value::Array(inner) => inner,
-                    other => vec![other],
-                })
-                .collect(),
             Ok(Value::Array(items)) => items,
             _ => Vec::new(),
         },

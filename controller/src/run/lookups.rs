@@ -192,15 +192,6 @@ impl Simulation<'_> {
             return self.templater.loop_lookup(lookup, rendered, scope).ok();
         }
         match rendered {
-            Value::Array(items) if task.loop_flatten => Some(
-                items
-                    .into_iter()
-                    .flat_map(|i| match i {
-                        Value::Array(inner) => inner,
-                        other => vec![other],
-                    })
-                    .collect(),
-            ),
             Value::Array(items) => Some(items),
             _ => None,
         }
