@@ -5,6 +5,7 @@
 //! would make plus an [`Action`] that performs exactly those. In check mode the engine
 //! stops after `check`.
 
+mod accounts;
 mod args;
 mod assert;
 mod attrs;
@@ -24,6 +25,7 @@ pub mod include_vars;
 mod lineinfile;
 mod meta;
 mod package;
+mod path_arg;
 mod pg;
 mod postgres_facts;
 mod postgres_promote;
@@ -34,6 +36,7 @@ mod service;
 mod set_fact;
 mod setup;
 mod shell;
+mod stat;
 mod template;
 mod timeout;
 mod uri;
@@ -71,6 +74,7 @@ pub static ALL: &[&dyn Module] = &[
     &setup::Setup,
     &service::Service,
     &shell::Shell,
+    &stat::Stat,
     &template::Template,
     &uri::Uri,
     &wait_for::WaitFor,
