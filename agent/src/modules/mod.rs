@@ -36,6 +36,7 @@ mod service;
 mod set_fact;
 mod setup;
 mod shell;
+mod slurp;
 mod stat;
 mod template;
 mod timeout;
@@ -74,6 +75,7 @@ pub static ALL: &[&dyn Module] = &[
     &setup::Setup,
     &service::Service,
     &shell::Shell,
+    &slurp::Slurp,
     &stat::Stat,
     &template::Template,
     &uri::Uri,
