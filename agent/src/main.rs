@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use dr_agent::engine::Stop;
+use dr_agent::engine::{Link, Stop};
 use dr_agent::wire::{Control, Event, PROTOCOL_VERSION, Request, SILENCE_LIMIT_SECS};
 
 /// Exit status when the controller went away mid-play (as after an interrupt).
@@ -29,8 +29,9 @@ fn main() -> ExitCode {
         Ok(request) => {
             lead_own_group();
             let stop = Stop::new();
-            listen(stop.clone());
-            run(&request, &stop);
+            let link = Link::connected();
+            listen(stop.clone(), link.clone());
+            run(&request, &stop, &link);
             ExitCode::SUCCESS
         }
         Err(msg) => {
@@ -65,7 +66,7 @@ fn lead_own_group() {
 }
 
 /// Reads control messages until stdin ends, and watches for silence.
-fn listen(stop: Stop) {
+fn listen(stop: Stop, link: Link) {
     let started = Instant::now();
     let heard = Arc::new(AtomicU64::new(0));
     {
@@ -77,6 +78,7 @@ fn listen(stop: Stop) {
                 match serde_json::from_str::<Control>(&line) {
                     Ok(Control::Stop) => stop.after_task(),
                     Ok(Control::Ping) => {}
+                    Ok(Control::Answer { answer }) => link.deliver(*answer),
                     Err(_) if line.trim().is_empty() => {}
                     Err(e) => say(&format!("ignoring a malformed control message: {e}")),
                 }
@@ -101,10 +103,10 @@ fn listen(stop: Stop) {
     });
 }
 
-fn run(request: &Request, stop: &Stop) {
+fn run(request: &Request, stop: &Stop, link: &Link) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    dr_agent::engine::run_with_stop(request, stop, &mut |event: Event| {
+    dr_agent::engine::run_linked(request, stop, link, &mut |event: Event| {
         // After a kill, results are those of killed processes: not worth sending.
         if stop.killed() {
             return;

@@ -15,10 +15,11 @@ use serde_json::Value;
 
 /// Version of this protocol; a controller refuses an agent that speaks another.
 /// 2: the request is one line and stdin stays open for [`Control`] messages.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: sync points ([`Event::Sync`], answered by [`Control::Answer`]).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "control", rename_all = "snake_case")]
 pub enum Control {
     /// Finish the running task, start no other; the play ends marked `interrupted`.
@@ -26,6 +27,11 @@ pub enum Control {
     /// The controller is still there (sent every [`PING_EVERY_SECS`]); an agent that hears
     /// nothing for [`SILENCE_LIMIT_SECS`] treats the controller as gone.
     Ping,
+    /// The answer to the agent's pending [`Event::Sync`].
+    Answer {
+        /// The answer.
+        answer: Box<Answer>,
+    },
 }
 
 /// How often the controller pings a running agent.
@@ -37,7 +43,7 @@ pub const SILENCE_LIMIT_SECS: u64 = 20;
 
 impl Control {
     /// Encodes the message as one line, newline included.
-    pub fn to_line(self) -> String {
+    pub fn to_line(&self) -> String {
         match serde_json::to_string(&self) {
             Ok(mut line) => {
                 line.push('\n');
@@ -148,7 +154,9 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
 }
 
 mod file_content;
+mod sync;
 pub use file_content::{FileContent, FileMeta};
+pub use sync::{Answer, Delegation, Shared, SyncPoint};
 
 /// A play as the agent runs it: tasks then notified handlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -308,6 +316,21 @@ pub struct Task {
     /// `loop_control.extended`: `ansible_loop` is set only when true (as in Ansible).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub loop_extended: bool,
+    /// `delegate_to:` (a template): each item runs on that host, with this host's
+    /// variables ([`SyncPoint::Delegate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegate_to: Option<String>,
+    /// `delegate_facts:` the facts a delegated task sets go to the host it ran on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delegate_facts: bool,
+    /// `run_once:` the first host of the batch runs the task and every host of the batch
+    /// takes its result ([`SyncPoint::RunOnce`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub run_once: bool,
+    /// Reads other hosts' variables (`hostvars`): the host waits for the batch to come
+    /// this far first ([`SyncPoint::Barrier`]). Set by the controller.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sync: bool,
 }
 
 fn is_module(kind: &TaskKind) -> bool {
@@ -432,6 +455,15 @@ pub enum Event {
         dangerous: bool,
         /// Milliseconds the task took.
         duration_ms: u64,
+        /// The host the task ran on, when not this one (`delegate_to`, `run_once`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on: Option<String>,
+    },
+    /// The play waits for the controller's [`Control::Answer`] (see [`SyncPoint`]); data
+    /// for the controller, never shown.
+    Sync {
+        /// What the host needs.
+        point: Box<SyncPoint>,
     },
     /// Output of `debug`, or a warning.
     Message {

@@ -21,6 +21,15 @@ impl Loc {
         Loc { file, line, col }
     }
 
+    /// A location as [`Display`](fmt::Display) writes it (`file:line:col`), e.g. a task's
+    /// `location`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.rsplitn(3, ':');
+        let col = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        Some(Loc::new(Arc::from(parts.next()?), line, col))
+    }
+
     /// The start of a file, for errors about a whole file.
     pub fn file_start(file: &Path) -> Self {
         Loc::new(Arc::from(file.display().to_string()), 1, 1)

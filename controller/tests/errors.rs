@@ -169,13 +169,13 @@ fn inventory_unknown_group_key() {
 }
 
 #[test]
-fn delegate_to_another_host_is_refused_not_ignored() {
+fn delegate_to_on_a_dynamic_include_is_refused_as_in_ansible() {
     let err = graph_error(
-        "- hosts: db\n  tasks:\n    - command: /bin/true\n      delegate_to: localhost\n",
+        "- hosts: db\n  tasks:\n    - include_tasks: t.yml\n      delegate_to: localhost\n",
     );
     assert!(
         err.starts_with(
-            "error: `delegate_to: localhost` is not supported by dr yet\n --> p.yml:4:7\n"
+            "error: `delegate_to` is not a valid keyword of `include_tasks`\n --> p.yml:4:7\n"
         ),
         "{err}"
     );

@@ -73,12 +73,23 @@ impl Runner<'_> {
     fn run_node(&mut self, index: usize, task: &Task) -> Flow {
         match task.kind {
             TaskKind::Block => self.run_block(index, task),
-            TaskKind::Include => self.run_include(index, task),
+            TaskKind::Include => {
+                if task.sync && !self.barrier(index) {
+                    return Flow::EndHost;
+                }
+                self.run_include(index, task)
+            }
             TaskKind::Module if task.implicit => self.flush_handlers(),
             TaskKind::Module => {
                 let request = self.request;
                 if !tags_selected(&task.tags, &request.tags, &request.skip_tags) {
                     return Flow::Next;
+                }
+                if task.sync && !self.barrier(index) {
+                    return Flow::EndHost;
+                }
+                if task.run_once {
+                    return self.run_once_task(index, task);
                 }
                 self.run_module_task(index, false, task)
             }
@@ -89,6 +100,80 @@ impl Runner<'_> {
     /// handler flush, the end of the host's play.
     pub(super) fn run_module_task(&mut self, index: usize, handler: bool, task: &Task) -> Flow {
         let end = self.run_task(index, handler, task);
+        self.after_task(end, task)
+    }
+
+    /// A `run_once` task: run here for the batch and share the result, or take the result
+    /// of the host that ran it (its registered result and facts; its failure fails this
+    /// host too, as in Ansible; it notifies handlers only where it ran).
+    fn run_once_task(&mut self, index: usize, task: &Task) -> Flow {
+        match self.run_once(index) {
+            super::sync::Once::Stop => Flow::EndHost,
+            super::sync::Once::Run => {
+                let before = self.facts.clone();
+                let end = self.run_task(index, false, task);
+                let register = task
+                    .register
+                    .as_ref()
+                    .and_then(|r| self.facts.get(r))
+                    .and_then(|v| v.as_object().cloned())
+                    .unwrap_or_default();
+                let facts = self
+                    .facts
+                    .iter()
+                    .filter(|(k, v)| {
+                        Some(k.as_str()) != task.register.as_deref() && before.get(*k) != Some(*v)
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let shared = crate::wire::Shared {
+                    status: end.status,
+                    msg: end.msg.clone(),
+                    detail: Map::new(),
+                    diffs: Vec::new(),
+                    dangerous: false,
+                    register,
+                    facts,
+                    on: self.request.host.clone(),
+                };
+                self.ran_once(index, shared);
+                self.after_task(end, task)
+            }
+            super::sync::Once::Taken(shared) => self.take_once(task, shared),
+        }
+    }
+
+    /// Takes the result of a `run_once` task another host of the batch ran. As in
+    /// Ansible, the task shows (and counts) only where it ran.
+    fn take_once(&mut self, task: &Task, shared: crate::wire::Shared) -> Flow {
+        let failed = shared.status == Status::Failed;
+        let on = shared.on.clone();
+        for (k, v) in &shared.facts {
+            self.set_fact(k, v.clone());
+        }
+        if let Some(register) = &task.register {
+            self.set_fact(register, Json::Object(shared.register.clone()));
+        }
+        if failed && !task.ignore_errors {
+            self.stats.failed += 1;
+            let name = task.name.as_deref().unwrap_or(&task.module);
+            let msg = format!(
+                "the `run_once` task `{name}` at {} failed on `{on}`: {}",
+                task.location, shared.msg
+            );
+            return Flow::Failed(Failure {
+                msg,
+                task: failed_task(task),
+                result: shared.register,
+                counted: true,
+            });
+        }
+        Flow::Next
+    }
+
+    /// What follows a task: its failure, its notifications, a handler flush, the end of the
+    /// host's play.
+    fn after_task(&mut self, end: super::TaskEnd, task: &Task) -> Flow {
         if let Some((msg, result)) = end.fatal {
             return Flow::Failed(Failure {
                 msg,
@@ -277,6 +362,7 @@ impl Runner<'_> {
             ignored: false,
             dangerous: false,
             duration_ms: 0,
+            on: None,
         });
     }
 }

@@ -34,6 +34,8 @@ pub(super) struct ItemResult {
     pub end_host: bool,
     /// A check-mode plan that cannot tell what it would change (notifies no handler).
     pub unpredictable: bool,
+    /// The host the item ran on, when not this one (`delegate_to`).
+    pub on: Option<String>,
 }
 
 impl ItemResult {
@@ -68,11 +70,72 @@ impl ItemResult {
             flush: false,
             end_host: false,
             unpredictable: false,
+            on: None,
+        }
+    }
+
+    /// The result another host sent (a delegated item).
+    pub fn from_shared(shared: crate::wire::Shared) -> Self {
+        ItemResult {
+            status: shared.status,
+            msg: shared.msg,
+            detail: shared.detail,
+            diffs: shared.diffs,
+            messages: Vec::new(),
+            dangerous: shared.dangerous,
+            duration_ms: 0,
+            register: shared.register,
+            facts: shared.facts,
+            flush: false,
+            end_host: false,
+            unpredictable: false,
+            on: Some(shared.on),
         }
     }
 }
 
 impl Runner<'_> {
+    /// Runs one item of `task` here, or where `delegate_to` names (after its `when`, which
+    /// is this host's, as in Ansible).
+    pub(super) fn run_one(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
+        let Some(to) = &task.delegate_to else {
+            return self.run_item(task, name, scope);
+        };
+        let started = Instant::now();
+        for cond in &task.when {
+            match scope.eval_bool(cond) {
+                Ok(true) => {}
+                Ok(false) => return skipped(cond),
+                // The module run reports the condition's error with its location.
+                Err(_) => return self.run_item(task, name, scope),
+            }
+        }
+        let to = match scope.render_string(to) {
+            Ok(to) => to.trim().to_owned(),
+            Err(e) => {
+                return ItemResult::failed(
+                    self.masker
+                        .mask(&format!(
+                            "`delegate_to`: {e} (in task `{name}` at {})",
+                            task.location
+                        ))
+                        .into_owned(),
+                );
+            }
+        };
+        let me = scope
+            .vars()
+            .get("inventory_hostname")
+            .and_then(Json::as_str)
+            .unwrap_or(&self.request.host);
+        if to.is_empty() || to == me {
+            return self.run_item(task, name, scope);
+        }
+        let mut result = self.delegate(task, &to, scope);
+        result.duration_ms = started.elapsed().as_millis() as u64;
+        result
+    }
+
     /// Runs the module of `task` once with `scope`.
     pub(super) fn run_item(&self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let started = Instant::now();
@@ -292,6 +355,7 @@ impl Runner<'_> {
                 flush: outcome.flush_handlers,
                 end_host: outcome.end_host,
                 unpredictable: planned_only && outcome.unpredictable,
+                on: None,
             };
         }
     }
@@ -433,6 +497,7 @@ pub(super) fn skipped(cond: &str) -> ItemResult {
         flush: false,
         end_host: false,
         unpredictable: false,
+        on: None,
     }
 }
 

@@ -10,6 +10,7 @@ mod flow;
 mod item;
 mod reads;
 pub mod stop;
+mod sync;
 mod tags;
 mod task;
 
@@ -20,8 +21,9 @@ use serde_json::{Map, Value as Json};
 
 use crate::mask::Masker;
 use crate::template::{Scope, Templater};
-use crate::wire::{Event, Mode, Request, Stats, Task};
+use crate::wire::{Event, Mode, Request, Stats, Status, Task};
 pub use stop::Stop;
+pub use sync::Link;
 
 pub use tags::selected as tags_selected;
 
@@ -40,6 +42,12 @@ pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
 /// [`run`], stoppable through `stop`: once it is pulled, no task starts; the play ends
 /// with [`Event::Finished`] marked `interrupted`.
 pub fn run_with_stop(request: &Request, stop: &Stop, emit: &mut dyn FnMut(Event)) {
+    run_linked(request, stop, &Link::none(), emit);
+}
+
+/// [`run_with_stop`] with a controller behind `link`, which answers the play's sync
+/// points (`docs/cross-host.md`).
+pub fn run_linked(request: &Request, stop: &Stop, link: &Link, emit: &mut dyn FnMut(Event)) {
     let mut stats = Stats::default();
     // The runner's masker, grown with what the play derived from secrets.
     let mut masker = Masker::new(&request.secrets);
@@ -48,6 +56,7 @@ pub fn run_with_stop(request: &Request, stop: &Stop, emit: &mut dyn FnMut(Event)
             let mut runner = Runner::new(request, &mut *emit);
             masker = runner.masker.clone();
             runner.stop = stop.clone();
+            runner.link = link.clone();
             let error = runner.run_play().err();
             (runner.stats, error, runner.facts, runner.interrupted)
         }))
@@ -104,6 +113,8 @@ struct Runner<'a> {
     stop: Stop,
     /// The play was cut short by [`Runner::stop`].
     interrupted: bool,
+    /// Where the controller's answers to sync points arrive.
+    link: Link,
 }
 
 /// How a task ended, for the play.
@@ -116,6 +127,10 @@ struct TaskEnd {
     flush: bool,
     /// `meta: end_host` (or `end_play`, `end_batch`) was run.
     end_host: bool,
+    /// The task's outcome over its items (failed, else changed, else skipped, else ok).
+    status: Status,
+    /// Its message: the failure's, else the last item's.
+    msg: String,
 }
 
 impl<'a> Runner<'a> {
@@ -145,6 +160,7 @@ impl<'a> Runner<'a> {
             stats: Stats::default(),
             stop: Stop::new(),
             interrupted: false,
+            link: Link::none(),
         };
         runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {

@@ -43,7 +43,7 @@ impl Runner<'_> {
         let mut results = Vec::new();
         match items {
             None => {
-                let result = self.run_item(task, &name, &scope);
+                let result = self.run_one(task, &name, &scope);
                 results.push((None, result));
             }
             Some(items) => {
@@ -56,7 +56,7 @@ impl Runner<'_> {
                     }
                     let extra = loop_vars(task, &loop_var, &item, i, len);
                     let scope = self.task_scope(task, Some(extra));
-                    let result = self.run_item(task, &name, &scope);
+                    let result = self.run_one(task, &name, &scope);
                     let shown = match &task.loop_label {
                         Some(l) => scope.render_string(l).unwrap_or_else(|_| label(&item)),
                         None => label(&item),
@@ -171,11 +171,28 @@ impl Runner<'_> {
         };
         // As Ansible, which skips a command in check mode: a "would run" notifies nothing.
         let notifies = any(&|r| r.status == Status::Changed && !r.unpredictable);
+        let status = if failed {
+            Status::Failed
+        } else if changed {
+            Status::Changed
+        } else if all_skipped {
+            Status::Skipped
+        } else {
+            Status::Ok
+        };
+        let msg = results
+            .iter()
+            .find(|(_, r)| r.status == Status::Failed)
+            .or(results.last())
+            .map(|(_, r)| r.msg.clone())
+            .unwrap_or_default();
         TaskEnd {
             changed: notifies,
             fatal,
             flush,
             end_host,
+            status,
+            msg,
         }
     }
 
@@ -213,6 +230,7 @@ impl Runner<'_> {
             ignored: result.status == Status::Failed && task.ignore_errors,
             dangerous: result.dangerous,
             duration_ms: result.duration_ms,
+            on: result.on.clone(),
         });
     }
 

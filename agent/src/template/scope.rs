@@ -253,8 +253,22 @@ impl Inner {
     }
 
     fn render_native(self: &Arc<Self>, s: &str, ctx: &Ctx) -> Result<Value, TemplateError> {
-        match single_expression(s) {
-            Some(expr) => self.eval_expr(expr, ctx),
+        // As Ansible: one trailing newline is not part of the template; text around the
+        // expression (spaces too) makes the result a string; a string result gets its
+        // newline back.
+        let (body, newline) = match s.strip_suffix('\n') {
+            Some(body) => (body, true),
+            None => (s, false),
+        };
+        let alone = body.len() == body.trim().len();
+        match single_expression(body).filter(|_| alone) {
+            Some(expr) => {
+                let value = self.eval_expr(expr, ctx)?;
+                match value.as_str() {
+                    Some(text) if newline => Ok(Value::from(format!("{text}\n"))),
+                    _ => Ok(value),
+                }
+            }
             None => self.render_str(s, ctx).map(Value::from),
         }
     }

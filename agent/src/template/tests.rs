@@ -17,9 +17,21 @@ fn renders_nested_variables_lazily() {
 
 #[test]
 fn single_expression_keeps_native_type() {
-    let s = scope(json!({"l": [1, 2], "n": 3, "f": false, "t": "{{ l }}"}));
+    let s = scope(json!({"l": [1, 2], "n": 3, "f": false, "t": "{{ l }}", "x": "x"}));
     assert_eq!(s.render_value(&json!("{{ l }}")).unwrap(), json!([1, 2]));
-    assert_eq!(s.render_value(&json!(" {{ n + 1 }} ")).unwrap(), json!(4));
+    // As ansible-playbook: spaces around make a string; one trailing newline does not,
+    // and a string result keeps it.
+    assert_eq!(
+        s.render_value(&json!(" {{ n + 1 }} ")).unwrap(),
+        json!(" 4 ")
+    );
+    assert_eq!(s.render_value(&json!("{{ n }}\n")).unwrap(), json!(3));
+    assert_eq!(s.render_value(&json!("{{ l }}\n")).unwrap(), json!([1, 2]));
+    assert_eq!(s.render_value(&json!("{{ x }}\n")).unwrap(), json!("x\n"));
+    assert_eq!(
+        s.render_value(&json!("{{ n }}\n\n")).unwrap(),
+        json!("3\n\n")
+    );
     assert_eq!(s.render_value(&json!("{{ f }}")).unwrap(), json!(false));
     assert_eq!(s.render_value(&json!("{{ t }}")).unwrap(), json!([1, 2]));
     assert_eq!(

@@ -150,10 +150,14 @@ impl JournalWriter {
                     diffs,
                     dangerous,
                     duration_ms,
+                    on,
                     ..
                 } => {
                     let mut f = node_fields(*node);
                     f["task"] = json!(name);
+                    if let Some(on) = on {
+                        f["on"] = json!(on);
+                    }
                     f["index"] = json!(index);
                     f["handler"] = json!(handler);
                     f["item"] = json!(item);
@@ -170,8 +174,20 @@ impl JournalWriter {
                     f["text"] = json!(text);
                     ("message", f)
                 }
-                Event::Finished { .. } => return Ok(()),
+                Event::Finished { .. } | Event::Sync { .. } => return Ok(()),
             },
+            RunEvent::Synced {
+                node,
+                what,
+                index,
+                waited_ms,
+            } => {
+                let mut f = node_fields(*node);
+                f["what"] = json!(what);
+                f["index"] = json!(index);
+                f["waited_ms"] = json!(waited_ms);
+                ("sync", f)
+            }
         };
         if let RunEvent::Agent { node, event } = &stamped.event {
             self.tallies.entry(*node).or_default().observe(event);

@@ -55,7 +55,7 @@ impl Progress {
             RunEvent::NodeFinished { node, .. } => {
                 self.running.remove(node);
             }
-            RunEvent::Agent { .. } => {}
+            RunEvent::Agent { .. } | RunEvent::Synced { .. } => {}
         }
     }
 

@@ -72,6 +72,22 @@ impl TextPrinter {
             RunEvent::Agent { node, event } => {
                 self.agent_event(&dag.nodes[*node].host, event, &mut out)
             }
+            RunEvent::Synced {
+                node,
+                what,
+                waited_ms,
+                ..
+            } => {
+                if self.verbose {
+                    let _ = writeln!(
+                        out,
+                        "  {} {}  {what} (waited {})",
+                        self.paint.dim(&format!("{:<14}", "sync")),
+                        dag.nodes[*node].host,
+                        fmt_ms(*waited_ms)
+                    );
+                }
+            }
             RunEvent::NodeFinished { node, outcome } => {
                 let n = &dag.nodes[*node];
                 let host = &n.host;
@@ -132,8 +148,14 @@ impl TextPrinter {
                 ignored,
                 dangerous,
                 duration_ms,
+                on,
                 ..
             } => {
+                // Ansible's `host -> delegate`: where the task really ran.
+                let host = match on {
+                    Some(other) => format!("{host} -> {other}"),
+                    None => host.to_owned(),
+                };
                 // Pad before painting: colour codes would count towards the width.
                 let pad = |w: &str| format!("{w:<14}");
                 let word = match (status, self.mode) {
@@ -204,7 +226,7 @@ impl TextPrinter {
                     );
                 }
             }
-            Event::TaskStart { .. } | Event::Finished { .. } => {}
+            Event::TaskStart { .. } | Event::Finished { .. } | Event::Sync { .. } => {}
         }
     }
 

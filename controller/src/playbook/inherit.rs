@@ -35,6 +35,10 @@ pub struct Inherit {
     pub no_log: Option<bool>,
     /// `run_once` default.
     pub run_once: Option<bool>,
+    /// `delegate_to` default (a template).
+    pub delegate_to: Option<String>,
+    /// `delegate_facts` default.
+    pub delegate_facts: Option<bool>,
     /// `timeout` default.
     pub timeout: Option<f64>,
     /// `ignore_unreachable` default.
@@ -77,6 +81,11 @@ impl Inherit {
         out.diff = inner.diff.or(self.diff);
         out.no_log = inner.no_log.or(self.no_log);
         out.run_once = inner.run_once.or(self.run_once);
+        out.delegate_to = inner
+            .delegate_to
+            .clone()
+            .or_else(|| self.delegate_to.clone());
+        out.delegate_facts = inner.delegate_facts.or(self.delegate_facts);
         out.timeout = inner.timeout.or(self.timeout);
         out.ignore_unreachable = inner.ignore_unreachable.or(self.ignore_unreachable);
         out.become_now = inner.become_now.clone();
@@ -143,8 +152,18 @@ impl Inherit {
         {
             task.ignore_unreachable = b;
         }
-        if !own.run_once && self.run_once == Some(true) {
-            task.when.insert(0, super::task::RUN_ONCE.to_owned());
+        if !own.run_once
+            && let Some(b) = self.run_once
+        {
+            task.run_once = b;
+        }
+        if task.delegate_to.is_none() {
+            task.delegate_to = self.delegate_to.clone();
+        }
+        if !own.delegate_facts
+            && let Some(b) = self.delegate_facts
+        {
+            task.delegate_facts = b;
         }
     }
 }
@@ -173,6 +192,8 @@ pub struct Explicit {
     pub no_log: bool,
     /// `run_once` was written on the task.
     pub run_once: bool,
+    /// `delegate_facts` was written on the task.
+    pub delegate_facts: bool,
     /// `ignore_unreachable` was written on the task.
     pub ignore_unreachable: bool,
 }

@@ -135,6 +135,7 @@ pub const ROLE_SUPPORTED: &[&str] = &[
     "run_once",
     "timeout",
     "delegate_to",
+    "delegate_facts",
     "any_errors_fatal",
     "ignore_unreachable",
 ];
@@ -195,6 +196,7 @@ pub const BLOCK_SUPPORTED: &[&str] = &[
     "run_once",
     "timeout",
     "delegate_to",
+    "delegate_facts",
     "any_errors_fatal",
     "ignore_unreachable",
 ];
@@ -266,6 +268,7 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "tags",
     "check_mode",
     "delegate_to",
+    "delegate_facts",
     "become",
     "become_user",
     "become_method",
@@ -306,7 +309,6 @@ pub fn refusal_help(keyword: &str) -> &'static str {
         "ignore_unreachable" => {
             "an unreachable host fails its nodes; order dependent plays with `after:`"
         }
-        "delegate_facts" => "delegation to another host is not supported yet",
         "collections" | "module_defaults" => {
             "write modules with their full names and pass every argument in the task"
         }

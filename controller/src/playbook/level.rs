@@ -38,7 +38,8 @@ impl Level {
             "become" => self.become_.on = Some((bool_of(v, k)?, key.loc.clone())),
             "become_user" => self.become_.user = Some((text_of(v, k)?, key.loc.clone())),
             "become_method" => become_method(v)?,
-            "delegate_to" => delegate_to(key, v)?,
+            "delegate_to" => inherit.delegate_to = Some(delegate_to(v)?),
+            "delegate_facts" => inherit.delegate_facts = Some(bool_of(v, k)?),
             "any_errors_fatal" => {
                 if bool_of(v, k)? {
                     return Err(refused(key, k));
@@ -141,16 +142,15 @@ fn become_method(v: &Node) -> Result<(), Diagnostic> {
     }
 }
 
-/// `delegate_to` the host itself is the same as no delegation; anything else is the
-/// cross-host work dr does not do yet.
-pub fn delegate_to(key: &Node, v: &Node) -> Result<(), Diagnostic> {
+/// `delegate_to:` a host name or a template rendering to one (`docs/cross-host.md`).
+pub fn delegate_to(v: &Node) -> Result<String, Diagnostic> {
     let target = text_of(v, "delegate_to")?;
-    if target.replace(' ', "") == "{{inventory_hostname}}" {
-        return Ok(());
+    if target.trim().is_empty() {
+        return Err(Diagnostic::new(
+            v.loc.clone(),
+            "`delegate_to` names no host",
+        )
+        .with_help("name an inventory host, `localhost`, or a template such as `{{ groups['lb'][0] }}`"));
     }
-    Err(Diagnostic::new(
-        key.loc.clone(),
-        format!("`delegate_to: {target}` is not supported by dr yet"),
-    )
-    .with_help("dr runs a play's tasks on the play's hosts; move the task to a play with `hosts: <target>` and order it with `after:`"))
+    Ok(target)
 }

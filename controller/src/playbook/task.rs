@@ -15,9 +15,10 @@ use crate::yaml::{Node, NodeValue};
 /// Task keywords dr runs (everything in a task mapping that is not the module).
 pub const KEYWORDS: &[&str] = TASK_SUPPORTED;
 
-/// The condition `run_once: true` becomes: only the first host of the batch (the play,
-/// without `serial`) runs the task (registered results are not copied to the other hosts,
-/// unlike Ansible).
+/// The condition `run_once: true` becomes on a dynamic include: only the first host of the
+/// batch includes the file, and only it runs the included tasks, as in Ansible. (A module
+/// task's `run_once` runs on the first host and every host takes its result: see
+/// `docs/cross-host.md`.)
 pub const RUN_ONCE: &str = "inventory_hostname == ansible_play_batch[0]";
 
 /// A task mapping, classified.
@@ -90,7 +91,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         if KEYWORDS.contains(&k.as_str()) {
             match k.as_str() {
                 "args" => extra_args = Some(value),
-                "become" | "become_user" | "become_method" | "delegate_to" => {
+                "become" | "become_user" | "become_method" => {
                     level.read(key, &k, value)?;
                 }
                 "any_errors_fatal" => {
@@ -164,6 +165,23 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     if let Some((key, value)) = module {
         let name = modules::canonical(key.as_str().unwrap_or_default());
         if let Some(kind) = modules::IMPORTS.iter().find(|i| **i == name) {
+            if kind.starts_with("include_")
+                && let Some((k, _)) = entries
+                    .iter()
+                    .find(|(k, _)| matches!(k.as_str(), Some("delegate_to" | "delegate_facts")))
+            {
+                // As Ansible: not an attribute of a dynamic include.
+                return Err(Diagnostic::new(
+                    k.loc.clone(),
+                    format!(
+                        "`{}` is not a valid keyword of `{kind}`",
+                        k.as_str().unwrap_or_default()
+                    ),
+                )
+                .with_help(format!(
+                    "put it on the included tasks, or use `apply:` on `{kind}`"
+                )));
+            }
             level.inherit = keywords_as_level(&task, &explicit);
             return Ok(Parsed::Statement(Box::new(Statement {
                 kind,
@@ -264,9 +282,9 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
         check_mode: task.check_mode,
         diff: task.diff,
         no_log: explicit.no_log.then_some(task.no_log),
-        run_once: explicit
-            .run_once
-            .then(|| task.when.first().map(String::as_str) == Some(RUN_ONCE)),
+        run_once: explicit.run_once.then_some(task.run_once),
+        delegate_to: task.delegate_to.clone(),
+        delegate_facts: explicit.delegate_facts.then_some(task.delegate_facts),
         timeout: task.timeout,
         ignore_unreachable: explicit
             .ignore_unreachable
@@ -370,12 +388,14 @@ fn apply_keyword(
         "delay" => task.delay = Some(number_or_template(v, "delay")?),
         "vars" => task.vars = mapping(v, "vars")?,
         "environment" => task.environment = super::level::environment(v)?,
-        "delegate_to" => delegate_to(key, v)?,
+        "delegate_to" => task.delegate_to = Some(delegate_to(v)?),
+        "delegate_facts" => {
+            explicit.delegate_facts = true;
+            task.delegate_facts = bool_of(v, k)?;
+        }
         "run_once" => {
             explicit.run_once = true;
-            if bool_of(v, "run_once")? {
-                task.when.insert(0, RUN_ONCE.to_owned());
-            }
+            task.run_once = bool_of(v, "run_once")?;
         }
         "timeout" => task.timeout = Some(number(v, "timeout")?),
         "ignore_unreachable" => {

@@ -82,6 +82,17 @@ pub enum RunEvent {
         /// What it said.
         event: Event,
     },
+    /// A node passed a sync point (`docs/cross-host.md`): what it waited for, and how long.
+    Synced {
+        /// Node index.
+        node: usize,
+        /// `barrier`, `run_once` or `delegate_to <host>`.
+        what: String,
+        /// Depth-first index of the task (for a barrier or `run_once`).
+        index: Option<usize>,
+        /// Milliseconds from the host's arrival to the answer.
+        waited_ms: u64,
+    },
     /// A node ended (also for skipped and interrupted nodes, which never started).
     NodeFinished {
         /// Node index.

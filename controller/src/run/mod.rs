@@ -2,6 +2,7 @@
 
 mod candidates;
 mod confirm;
+mod delegate;
 mod event;
 mod files;
 mod include_vars;
@@ -13,6 +14,8 @@ mod node;
 mod scheduler;
 mod search_path;
 mod stop;
+mod sync;
+mod sync_marks;
 mod tally;
 mod vars;
 
@@ -124,6 +127,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     journal.dag(started, &dag).map_err(journal_err)?;
     journal.sync().map_err(journal_err)?;
 
+    let reading_hostvars = plays.iter().map(|p| vars.reading_hostvars(p)).collect();
     let job = Arc::new(NodeJob {
         dag: dag.clone(),
         plays,
@@ -139,6 +143,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         yes: how.yes,
         consent,
         facts: Default::default(),
+        hub: sync::Hub::new(&dag),
+        reading_hostvars,
     });
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
     let mut collector = JsonCollector::new(&dag, masker.clone());

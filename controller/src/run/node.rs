@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use dr_agent::wire::{Event, Mode, PROTOCOL_VERSION, Play, Request, Stats};
+use dr_agent::wire::{Answer, Event, Mode, PROTOCOL_VERSION, Play, Request, Stats, SyncPoint};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -47,12 +47,17 @@ pub struct NodeJob {
     /// agent may remove a non-empty directory.
     pub consent: bool,
     /// Per host, the facts and registered results of the plays that ran so far: later
-    /// plays on the host start with them, as in Ansible.
+    /// plays on the host start with them, and other hosts read them in `hostvars`, as in
+    /// Ansible.
     pub facts: Mutex<HashMap<String, Map<String, Value>>>,
+    /// Where the hosts of a batch meet at sync points.
+    pub hub: super::sync::Hub,
+    /// Per play: the variables that read other hosts' variables (see `sync_marks`).
+    pub reading_hostvars: Vec<std::collections::HashSet<String>>,
 }
 
 impl NodeJob {
-    fn remember_facts(&self, host: &str, facts: Map<String, Value>) {
+    pub(super) fn remember_facts(&self, host: &str, facts: Map<String, Value>) {
         if facts.is_empty() {
             return;
         }
@@ -68,7 +73,7 @@ impl NodeJob {
 
 /// Runs node `i` to its end, or until the run is stopped (`stop`).
 pub async fn run_node(
-    job: &NodeJob,
+    job: &Arc<NodeJob>,
     i: usize,
     sink: UnboundedSender<Stamped>,
     stop: StopWatch,
@@ -89,13 +94,32 @@ pub async fn run_node(
     };
     let conn = inventory::connection_of(&node.host, &request.vars);
     let (tx, mut rx) = unbounded_channel::<Event>();
+    let (answer, answers) = unbounded_channel::<Answer>();
+    // Delegated tasks run with what this request carries (files, lookups, secrets).
+    let base = request
+        .play
+        .tasks
+        .iter()
+        .chain(&request.play.handlers)
+        .flat_map(dr_agent::wire::Task::walk)
+        .any(|t| t.delegate_to.is_some())
+        .then(|| Arc::new(request.clone()));
     let relay = {
         let sink = sink.clone();
         let secrets = job.secrets.clone();
+        let job = job.clone();
+        let stop = stop.clone();
         tokio::spawn(async move {
             let mut tally = Tally::default();
             let mut last: Option<Finished> = None;
             while let Some(mut event) = rx.recv().await {
+                if let Event::Sync { point } = event {
+                    let reply = sync_point(&job, i, *point, base.as_deref(), &sink, &stop).await;
+                    if let Some(reply) = reply {
+                        let _ = answer.send(reply);
+                    }
+                    continue;
+                }
                 tally.observe(&event);
                 if let Event::Finished {
                     stats,
@@ -128,7 +152,7 @@ pub async fn run_node(
     let bridge_key = crate::bridge::host_key(&node.host, &request.vars);
     let run = job
         .transport
-        .run(&node.host, &conn, request, tx, stop.clone());
+        .run(&node.host, &conn, request, tx, answers, stop.clone());
     // A transport kills its node itself on a stop at `Now`; this bounds the wait for one
     // that is still connecting or pushing the agent.
     let mut killed = stop;
@@ -143,8 +167,10 @@ pub async fn run_node(
         crate::bridge::delivered(&bridge_key, &payloads);
     }
     let (mut finished, tally) = relay.await.unwrap_or_default();
-    if let Some(f) = &mut finished {
-        job.remember_facts(&node.host, std::mem::take(&mut f.facts));
+    let facts = finished.as_mut().map(|f| std::mem::take(&mut f.facts));
+    job.hub.done(i, facts.clone());
+    if let Some(facts) = facts {
+        job.remember_facts(&node.host, facts);
     }
     match (result, finished) {
         (Err(TransportError::Interrupted), _) => Outcome::Interrupted(tally.stats()),
@@ -162,6 +188,71 @@ pub async fn run_node(
             Outcome::Unreachable("the agent ended without reporting the end of the play".into())
         }
     }
+}
+
+/// Answers a sync point of node `i` (`docs/cross-host.md`); `None` for a report that
+/// needs no answer.
+async fn sync_point(
+    job: &Arc<NodeJob>,
+    i: usize,
+    point: SyncPoint,
+    base: Option<&Request>,
+    sink: &UnboundedSender<Stamped>,
+    stop: &StopWatch,
+) -> Option<Answer> {
+    let stop = stop.clone();
+    let arrived = std::time::Instant::now();
+    let (what, index) = match &point {
+        SyncPoint::Barrier { index, .. } => ("barrier".to_owned(), Some(*index)),
+        SyncPoint::RunOnce { index, .. } | SyncPoint::RanOnce { index, .. } => {
+            ("run_once".to_owned(), Some(*index))
+        }
+        SyncPoint::Delegate(d) => (format!("delegate_to {}", d.to), None),
+    };
+    let answer = answer_point(job, i, point, base, sink, stop).await;
+    if answer.is_some() {
+        let _ = sink.send(Stamped::now(RunEvent::Synced {
+            node: i,
+            what,
+            index,
+            waited_ms: arrived.elapsed().as_millis() as u64,
+        }));
+    }
+    answer
+}
+
+async fn answer_point(
+    job: &Arc<NodeJob>,
+    i: usize,
+    point: SyncPoint,
+    base: Option<&Request>,
+    sink: &UnboundedSender<Stamped>,
+    stop: StopWatch,
+) -> Option<Answer> {
+    Some(match point {
+        SyncPoint::Barrier { index, facts } => job.hub.barrier(i, index, facts, stop).await,
+        SyncPoint::RunOnce { index, facts } => job.hub.run_once(i, index, facts, stop).await,
+        SyncPoint::RanOnce { index, result } => {
+            job.hub.ran_once(i, index, result);
+            return None;
+        }
+        SyncPoint::Delegate(delegation) => {
+            let result = match base {
+                Some(base) => super::delegate::run(job, i, base, *delegation, sink, stop).await,
+                None => dr_agent::wire::Shared {
+                    status: dr_agent::wire::Status::Failed,
+                    msg: "a delegated task the controller did not send (a bug in dr)".into(),
+                    detail: Map::new(),
+                    diffs: Vec::new(),
+                    dangerous: false,
+                    register: Map::new(),
+                    facts: Map::new(),
+                    on: delegation.to,
+                },
+            };
+            Answer::Delegated { result }
+        }
+    })
 }
 
 /// How long a node may take to end after a kill before it is given up on.
@@ -187,6 +278,18 @@ fn build_request(
         .for_node(&job.inventory, play, play_hosts, host, &job.secrets)
         .map_err(|d| d.to_string())?;
     vars.insert("ansible_play_batch".into(), node.batch.clone().into());
+    // Other hosts' facts and registered results from the plays before this one.
+    if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
+        let known = job.facts.lock().unwrap_or_else(|p| p.into_inner());
+        for (other, facts) in known.iter() {
+            match hostvars.get_mut(other) {
+                Some(Value::Object(entry)) => entry.extend(facts.clone()),
+                _ => {
+                    hostvars.insert(other.clone(), Value::Object(facts.clone()));
+                }
+            }
+        }
+    }
     // The play's `become:` reaches the transport as Ansible's connection vars (which, as in
     // Ansible, win when the inventory sets them).
     if play.become_ {
@@ -237,6 +340,9 @@ fn build_request(
         play,
         &job.secrets,
     )?);
+    if let Some(names) = job.reading_hostvars.get(node.play) {
+        super::sync_marks::mark(&mut tasks, names, &files);
+    }
     Ok(Request {
         protocol: PROTOCOL_VERSION,
         host: host.to_owned(),

@@ -32,12 +32,17 @@ pub async fn execute(
     let mut states = vec![State::Pending; dag.nodes.len()];
     let mut running = JoinSet::new();
     let mut watch = stop.clone();
+    let mut syncs = job.hub.watch();
     loop {
         let interrupted = *stop.borrow() != StopLevel::Run;
-        skip_blocked(dag, &mut states, &sink);
+        for i in skip_blocked(dag, &mut states, &sink) {
+            job.hub.done(i, None);
+        }
         if !interrupted {
             for i in 0..dag.nodes.len() {
-                if running.len() >= forks {
+                // A node waiting at a sync point runs nothing: it holds no fork, so the
+                // hosts it waits for can start.
+                if running.len().saturating_sub(job.hub.waiting()) >= forks {
                     break;
                 }
                 let ready = states[i] == State::Pending
@@ -65,9 +70,11 @@ pub async fn execute(
                     if i < states.len() {
                         let _ = sink.send(Stamped::now(RunEvent::NodeFinished { node: i, outcome: outcome.clone() }));
                         states[i] = State::Done(outcome);
+                        job.hub.done(i, None);
                     }
                 }
             }
+            _ = syncs.changed() => {}
             // Wakes the loop so that nothing new starts.
             () = reached(&mut watch, StopLevel::AfterTask), if !interrupted => {}
         }
@@ -89,8 +96,10 @@ pub async fn execute(
         .collect()
 }
 
-/// Marks pending nodes whose dependencies ended without success as skipped, with the reason.
-fn skip_blocked(dag: &Dag, states: &mut [State], sink: &UnboundedSender<Stamped>) {
+/// Marks pending nodes whose dependencies ended without success as skipped, with the reason;
+/// returns them.
+fn skip_blocked(dag: &Dag, states: &mut [State], sink: &UnboundedSender<Stamped>) -> Vec<usize> {
+    let mut skipped = Vec::new();
     let mut changed = true;
     while changed {
         changed = false;
@@ -123,8 +132,10 @@ fn skip_blocked(dag: &Dag, states: &mut [State], sink: &UnboundedSender<Stamped>
                     outcome: outcome.clone(),
                 }));
                 states[i] = State::Done(outcome);
+                skipped.push(i);
                 changed = true;
             }
         }
     }
+    skipped
 }

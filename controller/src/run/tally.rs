@@ -41,7 +41,7 @@ impl Tally {
                     self.running = None;
                 }
             }
-            Event::Message { .. } | Event::Finished { .. } => {}
+            Event::Message { .. } | Event::Finished { .. } | Event::Sync { .. } => {}
         }
     }
 

@@ -97,6 +97,24 @@ impl RunVars {
         self
     }
 
+    /// `host`'s inventory variables, if it is in the inventory.
+    pub fn hostvars_of(&self, host: &str) -> Option<&Map<String, Value>> {
+        self.hostvars.get(host).and_then(Value::as_object)
+    }
+
+    /// The names among the run's variables (inventory, `vars_files` read so far, extra
+    /// vars) and `play`'s whose values read other hosts' variables: see `sync_marks`.
+    pub fn reading_hostvars(&self, play: &PlaySpec) -> std::collections::HashSet<String> {
+        let files = self.lock_files();
+        let inventory = self.hostvars.values().filter_map(Value::as_object);
+        super::sync_marks::tainted(inventory.chain(files.values()).chain([
+            &self.extra,
+            &play.vars,
+            &play.role_vars,
+            &play.role_defaults,
+        ]))
+    }
+
     /// The `-e` vars (and dr.toml's vault files), highest precedence.
     pub fn extra(&self) -> &Map<String, Value> {
         &self.extra

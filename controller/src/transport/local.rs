@@ -2,11 +2,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use dr_agent::engine::Stop;
+use dr_agent::engine::{Link, Stop};
 use dr_agent::wire::{Event, Request};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{BoxFuture, StopLevel, StopWatch, Transport, TransportError, reached};
+use super::{Answers, BoxFuture, StopLevel, StopWatch, Transport, TransportError, reached};
 use crate::inventory::Connection;
 
 /// Runs plays on this machine, without SSH (`ansible_connection: local`).
@@ -19,17 +19,28 @@ impl Transport for Local {
         _conn: &'a Connection,
         request: Request,
         events: UnboundedSender<Event>,
+        mut answers: Answers,
         mut stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(async move {
             let switch = Stop::new();
+            let link = Link::connected();
+            let relay = {
+                let link = link.clone();
+                tokio::spawn(async move {
+                    while let Some(answer) = answers.recv().await {
+                        link.deliver(answer);
+                    }
+                })
+            };
+            let _relay = AbortOnDrop(relay);
             // Taken away on a kill, so the killed task's result (and the end of the play)
             // never reach the run, and the node's relay ends without waiting for the thread.
             let sink = Arc::new(Mutex::new(Some(events)));
             let mut work = {
                 let (switch, sink) = (switch.clone(), sink.clone());
                 tokio::task::spawn_blocking(move || {
-                    dr_agent::engine::run_with_stop(&request, &switch, &mut |event| {
+                    dr_agent::engine::run_linked(&request, &switch, &link, &mut |event| {
                         let sink = sink.lock().unwrap_or_else(|p| p.into_inner());
                         if let Some(tx) = sink.as_ref()
                             && !switch.killed()
@@ -56,5 +67,14 @@ impl Transport for Local {
                 }
             }
         })
+    }
+}
+
+/// Ends the answer relay with the run.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

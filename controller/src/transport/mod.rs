@@ -8,13 +8,17 @@ mod stop;
 use std::future::Future;
 use std::pin::Pin;
 
-use dr_agent::wire::{Event, Request};
-use tokio::sync::mpsc::UnboundedSender;
+use dr_agent::wire::{Answer, Event, Request};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 pub use local::Local;
 pub use stop::{StopLevel, StopWatch, never, reached};
 
 use crate::inventory::Connection;
+
+/// The controller's answers to the agent's sync points (`docs/cross-host.md`), passed on
+/// to the agent as they come.
+pub type Answers = UnboundedReceiver<Answer>;
 
 /// A boxed future, so transports can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -46,7 +50,8 @@ pub enum TransportError {
 /// `stop` is the run's stop level: at [`StopLevel::AfterTask`] the agent is told to finish
 /// its running task and start no other (it still ends with `Finished`); at
 /// [`StopLevel::Now`] the running task is killed and `run` returns
-/// [`TransportError::Interrupted`] at once, sending no further events.
+/// [`TransportError::Interrupted`] at once, sending no further events. `answers` reach
+/// the agent while it runs.
 pub trait Transport: Send + Sync {
     /// Runs `request` on `host` (reached through `conn`).
     fn run<'a>(
@@ -55,6 +60,7 @@ pub trait Transport: Send + Sync {
         conn: &'a Connection,
         request: Request,
         events: UnboundedSender<Event>,
+        answers: Answers,
         stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
 }
@@ -90,11 +96,14 @@ impl Transport for Router {
         conn: &'a Connection,
         request: Request,
         events: UnboundedSender<Event>,
+        answers: Answers,
         stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         match (conn, &self.ssh) {
-            (Connection::Local, _) => self.local.run(host, conn, request, events, stop),
-            (Connection::Ssh { .. }, Some(ssh)) => ssh.run(host, conn, request, events, stop),
+            (Connection::Local, _) => self.local.run(host, conn, request, events, answers, stop),
+            (Connection::Ssh { .. }, Some(ssh)) => {
+                ssh.run(host, conn, request, events, answers, stop)
+            }
             (Connection::Ssh { .. }, None) => Box::pin(async move {
                 Err(TransportError::Unsupported(format!(
                     "`{host}` needs an SSH connection, which this build of dr does not have yet; use `ansible_connection: local`"

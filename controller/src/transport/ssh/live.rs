@@ -10,7 +10,7 @@ use russh::client::Handle;
 
 use super::exec::{self, Exit};
 use super::host_key::Handler;
-use crate::transport::{StopLevel, StopWatch, reached};
+use crate::transport::{Answers, StopLevel, StopWatch, reached};
 
 /// How an agent run ended.
 pub enum Ended {
@@ -26,6 +26,7 @@ pub async fn run(
     handle: &Handle<Handler>,
     command: &str,
     request: bytes::Bytes,
+    answers: &mut Answers,
     mut stop: StopWatch,
     on_line: impl FnMut(&[u8]),
 ) -> Result<Ended, russh::Error> {
@@ -42,6 +43,10 @@ pub async fn run(
         loop {
             tokio::select! {
                 _ = ping.tick() => write.data_bytes(Control::Ping.to_line()).await?,
+                Some(answer) = answers.recv() => {
+                    let line = Control::Answer { answer: Box::new(answer) }.to_line();
+                    write.data_bytes(bytes::Bytes::from(line)).await?;
+                }
                 () = reached(&mut stop, StopLevel::AfterTask), if !told => {
                     told = true;
                     write.data_bytes(Control::Stop.to_line()).await?;

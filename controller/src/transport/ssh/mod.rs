@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{BoxFuture, StopLevel, StopWatch, Transport, TransportError};
+use super::{Answers, BoxFuture, StopLevel, StopWatch, Transport, TransportError};
 use crate::inventory::{Connection, connection_var};
 use agent::AgentBinary;
 use session::Session;
@@ -117,6 +117,7 @@ impl Ssh {
         address: &str,
         request: Request,
         events: UnboundedSender<Event>,
+        mut answers: Answers,
         stop: StopWatch,
     ) -> Result<(), TransportError> {
         let agent = self.agent().await?;
@@ -140,6 +141,7 @@ impl Ssh {
                 &session.handle,
                 &command,
                 payload.clone(),
+                &mut answers,
                 stop.clone(),
                 |line| match serde_json::from_slice::<Event>(line) {
                     // After a kill nothing more is relayed: the node is over.
@@ -251,12 +253,14 @@ impl Transport for Ssh {
         conn: &'a Connection,
         request: Request,
         events: UnboundedSender<Event>,
+        answers: Answers,
         stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(async move {
             match conn {
                 Connection::Ssh { address, .. } => {
-                    self.run_node(host, address, request, events, stop).await
+                    self.run_node(host, address, request, events, answers, stop)
+                        .await
                 }
                 Connection::Local => Err(TransportError::Unsupported(format!(
                     "`{host}` is a local connection routed to SSH (a bug in dr)"

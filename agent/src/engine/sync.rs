@@ -1,0 +1,205 @@
+//! The engine's side of sync points (`docs/cross-host.md`): a task that reads other hosts'
+//! variables waits for the batch, a `run_once` task runs on one host for all, a delegated
+//! item runs on another host. The play sends [`Event::Sync`] and waits for the
+//! controller's [`Answer`], delivered through its [`Link`].
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json};
+
+use super::Runner;
+use super::item::ItemResult;
+use crate::template::Scope;
+use crate::wire::{Answer, Delegation, Event, Shared, Status, SyncPoint, Task};
+
+/// Where the controller's answers arrive. Without a controller ([`Link::none`]) the engine
+/// answers itself as a play of one host would be answered.
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    inner: Option<Arc<(Mutex<VecDeque<Answer>>, Condvar)>>,
+}
+
+impl Link {
+    /// A link to a controller: answers come through [`Link::deliver`].
+    pub fn connected() -> Self {
+        Link {
+            inner: Some(Arc::default()),
+        }
+    }
+
+    /// No controller: the play is alone (a barrier passes at once, a `run_once` task runs
+    /// here, delegation fails).
+    pub fn none() -> Self {
+        Link { inner: None }
+    }
+
+    /// Hands the controller's answer to the waiting play.
+    pub fn deliver(&self, answer: Answer) {
+        if let Some(inner) = &self.inner {
+            let (queue, ready) = &**inner;
+            queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_back(answer);
+            ready.notify_all();
+        }
+    }
+
+    /// The next answer; `None` once `stopped` says the play must end.
+    fn wait(&self, stopped: impl Fn() -> bool) -> Option<Answer> {
+        let (queue, ready) = &**self.inner.as_ref()?;
+        let mut queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(answer) = queue.pop_front() {
+                return Some(answer);
+            }
+            if stopped() {
+                return None;
+            }
+            queue = ready
+                .wait_timeout(queue, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
+/// What a `run_once` sync point decided for this host.
+pub(super) enum Once {
+    /// Run the task here, for the batch.
+    Run,
+    /// Another host ran it: its result.
+    Taken(Shared),
+    /// The run is stopping.
+    Stop,
+}
+
+impl Runner<'_> {
+    /// Waits until the batch has come as far as the task at `index`, then takes the other
+    /// hosts' facts into `hostvars`. `false` when the run is stopping.
+    pub(super) fn barrier(&mut self, index: usize) -> bool {
+        if self.link.inner.is_none() {
+            return true;
+        }
+        let point = SyncPoint::Barrier {
+            index,
+            facts: self.facts.clone(),
+        };
+        match self.sync(point) {
+            Some(Answer::Hostvars { hosts }) => {
+                self.take_hostvars(hosts);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The `run_once` decision for the task at `index`.
+    pub(super) fn run_once(&mut self, index: usize) -> Once {
+        if self.link.inner.is_none() {
+            return Once::Run;
+        }
+        let point = SyncPoint::RunOnce {
+            index,
+            facts: self.facts.clone(),
+        };
+        match self.sync(point) {
+            Some(Answer::Run { hosts }) => {
+                self.take_hostvars(hosts);
+                Once::Run
+            }
+            Some(Answer::Shared { result, hosts }) => {
+                self.take_hostvars(hosts);
+                Once::Taken(result)
+            }
+            _ => Once::Stop,
+        }
+    }
+
+    /// Tells the controller what the `run_once` task this host ran gave.
+    pub(super) fn ran_once(&mut self, index: usize, result: Shared) {
+        if self.link.inner.is_some() {
+            self.emit(Event::Sync {
+                point: Box::new(SyncPoint::RanOnce { index, result }),
+            });
+        }
+    }
+
+    /// Runs one item of `task` on host `to` with this item's variables (`scope`).
+    pub(super) fn delegate(&mut self, task: &Task, to: &str, scope: &Scope) -> ItemResult {
+        if self.link.inner.is_none() {
+            return ItemResult::failed(format!(
+                "`delegate_to: {to}` needs the controller, which runs the task on `{to}`"
+            ));
+        }
+        let mut task = task.clone();
+        task.when.clear();
+        task.loop_ = None;
+        task.loop_with = None;
+        task.delegate_to = None;
+        task.run_once = false;
+        task.sync = false;
+        task.notify.clear();
+        let raw = scope.raw_names().iter().cloned().collect();
+        let point = SyncPoint::Delegate(Box::new(Delegation {
+            to: to.to_owned(),
+            task,
+            vars: scope.vars().clone(),
+            raw,
+        }));
+        match self.sync(point) {
+            Some(Answer::Delegated { result }) => {
+                let mut item = ItemResult::from_shared(result);
+                if !item.register.contains_key("failed") {
+                    item.register
+                        .insert("failed".into(), Json::Bool(item.status == Status::Failed));
+                }
+                item
+            }
+            _ => {
+                let mut item = ItemResult::failed(format!(
+                    "the run stopped before `{to}` ran the delegated task"
+                ));
+                item.on = Some(to.to_owned());
+                item
+            }
+        }
+    }
+
+    /// Sends `point` and waits for the answer; `None` when the run stops meanwhile (the
+    /// play then ends as interrupted).
+    fn sync(&mut self, point: SyncPoint) -> Option<Answer> {
+        self.emit(Event::Sync {
+            point: Box::new(point),
+        });
+        let stop = self.stop.clone();
+        let answer = self.link.wait(|| stop.requested());
+        match answer {
+            Some(Answer::Stop) | None => {
+                self.interrupted = true;
+                None
+            }
+            Some(answer) => Some(answer),
+        }
+    }
+
+    /// The other hosts' facts, as of the sync point, into their `hostvars` entries.
+    fn take_hostvars(&mut self, hosts: Map<String, Json>) {
+        let me = self.request.host.clone();
+        let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars") else {
+            return;
+        };
+        for (host, facts) in hosts {
+            let (Json::Object(facts), false) = (facts, host == me) else {
+                continue;
+            };
+            if let Some(Json::Object(entry)) = hostvars.get_mut(&host) {
+                entry.extend(facts);
+            } else {
+                hostvars.insert(host, Json::Object(facts));
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Sync points: where a host's play needs the other hosts of its batch, or another host.
+//!
+//! A play still costs one connection and one exec per host. Where a task needs data the
+//! other hosts of the same play produce (`hostvars[...]`, a `run_once` result) or must run
+//! on another host (`delegate_to`), the agent sends an [`Event::Sync`](super::Event) and
+//! waits, with the play's state intact, for the controller's [`Answer`] on the control
+//! channel. See `docs/cross-host.md`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Diff, Status, Task};
+
+/// What the agent asks for at a sync point.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "sync", rename_all = "snake_case")]
+pub enum SyncPoint {
+    /// The host reached the task at depth-first `index`, which reads other hosts' variables:
+    /// wait until every host of the batch has come this far (or ended), then answer
+    /// [`Answer::Hostvars`]. `facts` are this host's facts and registered results now.
+    Barrier {
+        /// Depth-first index of the task in the play.
+        index: usize,
+        /// This host's facts and registered results.
+        facts: Map<String, Value>,
+    },
+    /// The host reached a `run_once` task: the controller answers [`Answer::Run`] to the
+    /// first host of the batch still in the play, and [`Answer::Shared`] to the others
+    /// once that host sent [`SyncPoint::RanOnce`].
+    RunOnce {
+        /// Depth-first index of the task in the play.
+        index: usize,
+        /// This host's facts and registered results.
+        facts: Map<String, Value>,
+    },
+    /// The result of the `run_once` task this host ran for the batch (no answer).
+    RanOnce {
+        /// Depth-first index of the task in the play.
+        index: usize,
+        /// The task's result, as every host of the batch takes it.
+        result: Shared,
+    },
+    /// Run one item of a task on another host (`delegate_to`), with this host's variables;
+    /// answered by [`Answer::Delegated`].
+    Delegate(Box<Delegation>),
+}
+
+/// One delegated run: the task (its `when` and loop already evaluated by the delegating
+/// host) and the variables it runs with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Delegation {
+    /// The host the task runs on (`delegate_to`, rendered).
+    pub to: String,
+    /// The task, without `when`, loop or delegation.
+    pub task: Task,
+    /// The delegating host's variables for this item (task and loop variables included).
+    pub vars: Map<String, Value>,
+    /// The names in `vars` that hold data (facts, registered results, loop items): never
+    /// rendered again.
+    pub raw: Vec<String>,
+}
+
+/// A task's result as another host takes it: the shown outcome and the raw data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shared {
+    /// Outcome.
+    pub status: Status,
+    /// Masked message.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub msg: String,
+    /// Masked detail (see [`crate::detail`]).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub detail: Map<String, Value>,
+    /// Masked diffs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<Diff>,
+    /// A destructive step.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dangerous: bool,
+    /// What `register:` stores (raw).
+    #[serde(default)]
+    pub register: Map<String, Value>,
+    /// Facts the task set (raw).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub facts: Map<String, Value>,
+    /// The host the task ran on.
+    pub on: String,
+}
+
+/// The controller's answer to a [`SyncPoint`], on the control channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Answer {
+    /// Every host of the batch is at the barrier or past it: their facts and registered
+    /// results now, by host (this host's own included).
+    Hostvars {
+        /// Facts by host.
+        hosts: Map<String, Value>,
+    },
+    /// Run the `run_once` task for the whole batch, then send [`SyncPoint::RanOnce`].
+    Run {
+        /// Facts by host, as for [`Answer::Hostvars`].
+        hosts: Map<String, Value>,
+    },
+    /// The `run_once` task ran on another host: take its result.
+    Shared {
+        /// The result.
+        result: Shared,
+        /// Facts by host, as for [`Answer::Hostvars`].
+        hosts: Map<String, Value>,
+    },
+    /// The delegated item's result (or why it could not run, as a failed result).
+    Delegated {
+        /// The result.
+        result: Shared,
+    },
+    /// The run is stopping: end the play here.
+    Stop,
+}

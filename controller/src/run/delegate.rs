@@ -1,0 +1,156 @@
+//! `delegate_to`: one item of a task runs on another host, with the delegating host's
+//! variables, as in Ansible. The delegating host's agent waits; the controller runs a
+//! one-task request on the other host (its connection, the delegating host's vars, files,
+//! lookups and secrets) and answers with the result (`docs/cross-host.md`).
+
+use std::sync::Arc;
+
+use dr_agent::wire::{Delegation, Event, Play, Request, Shared, Status};
+use serde_json::{Map, Value};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use super::event::{RunEvent, Stamped};
+use super::node::NodeJob;
+use crate::inventory;
+use crate::transport::StopWatch;
+
+/// The name a delegated task registers its result under when it registers none.
+const REGISTER: &str = "_dr_delegated_result";
+
+/// Runs `delegation` for node `i` (whose request was `base`); returns what the delegating
+/// host takes as the item's result. Messages (`debug`) show under node `i`.
+pub async fn run(
+    job: &Arc<NodeJob>,
+    i: usize,
+    base: &Request,
+    delegation: Delegation,
+    sink: &UnboundedSender<Stamped>,
+    stop: StopWatch,
+) -> Shared {
+    let Delegation {
+        to,
+        mut task,
+        vars,
+        raw,
+    } = delegation;
+    let delegate_facts = task.delegate_facts;
+    let register = task.register.get_or_insert_with(|| REGISTER.into()).clone();
+    let (mut vars, mut facts) = (vars, Map::new());
+    for name in raw {
+        if let Some(v) = vars.remove(&name) {
+            facts.insert(name, v);
+        }
+    }
+    let given = facts.clone();
+    let request = Request {
+        protocol: base.protocol,
+        host: base.host.clone(),
+        mode: base.mode,
+        diff: base.diff,
+        play: Play {
+            name: base.play.name.clone(),
+            tasks: vec![task],
+            handlers: Vec::new(),
+            force_handlers: false,
+        },
+        extra_vars: Vec::new(),
+        files: base.files.clone(),
+        tags: Vec::new(),
+        skip_tags: Vec::new(),
+        facts,
+        secrets: base.secrets.clone(),
+        consent: base.consent,
+        bridged: base.bridged.clone(),
+        lookups: base.lookups.clone(),
+        vars: std::mem::take(&mut vars),
+    };
+    let conn = match job.vars.hostvars_of(&to) {
+        Some(theirs) => inventory::connection_of(&to, theirs),
+        None => inventory::connection_of(&to, &Map::new()),
+    };
+    let (tx, mut rx) = unbounded_channel::<Event>();
+    // A delegated task has no sync points of its own: nothing to answer.
+    let (_answers, quiet) = unbounded_channel();
+    let ran = job.transport.run(&to, &conn, request, tx, quiet, stop);
+    let collect = async {
+        let mut result: Option<Shared> = None;
+        let mut end: Option<(Option<String>, Map<String, Value>)> = None;
+        while let Some(event) = rx.recv().await {
+            match event {
+                Event::TaskResult {
+                    status,
+                    msg,
+                    diffs,
+                    detail,
+                    dangerous,
+                    ..
+                } => {
+                    result = Some(Shared {
+                        status,
+                        msg,
+                        detail,
+                        diffs,
+                        dangerous,
+                        register: Map::new(),
+                        facts: Map::new(),
+                        on: to.clone(),
+                    });
+                }
+                Event::Message { text } => {
+                    let _ = sink.send(Stamped::now(RunEvent::Agent {
+                        node: i,
+                        event: Event::Message { text },
+                    }));
+                }
+                Event::Finished { error, facts, .. } => end = Some((error, facts)),
+                Event::TaskStart { .. } | Event::Sync { .. } => {}
+            }
+        }
+        (result, end)
+    };
+    let (outcome, (result, end)) = tokio::join!(ran, collect);
+    if let Err(e) = outcome {
+        return failed(&to, format!("`delegate_to: {to}`: {e}"));
+    }
+    let (Some(mut result), Some((error, mut after))) = (result, end) else {
+        return failed(
+            &to,
+            format!("`delegate_to: {to}`: the task did not run there"),
+        );
+    };
+    if let Some(Value::Object(registered)) = after.remove(&register) {
+        result.register = registered;
+    } else if let Some(error) = error {
+        result.register = failed(&to, error).register;
+    }
+    let set: Map<String, Value> = after
+        .into_iter()
+        .filter(|(k, v)| given.get(k) != Some(v))
+        .collect();
+    if delegate_facts {
+        // The facts belong to the host the task ran on (Ansible's `delegate_facts`).
+        job.remember_facts(&to, set.clone());
+        job.hub.extra_facts(&to, set);
+    } else {
+        result.facts = set;
+    }
+    result
+}
+
+/// A failed result for a delegated item that could not run.
+fn failed(to: &str, msg: String) -> Shared {
+    let mut register = Map::new();
+    register.insert("changed".into(), Value::Bool(false));
+    register.insert("failed".into(), Value::Bool(true));
+    register.insert("msg".into(), Value::from(msg.clone()));
+    Shared {
+        status: Status::Failed,
+        msg,
+        detail: Map::new(),
+        diffs: Vec::new(),
+        dangerous: false,
+        register,
+        facts: Map::new(),
+        on: to.to_owned(),
+    }
+}

@@ -1,0 +1,323 @@
+//! The controller's side of sync points between the hosts of a batch (`docs/cross-host.md`):
+//! a host waiting at a barrier or a `run_once` task goes on once every other host of its
+//! batch has come as far (or ended its play), as with Ansible's linear strategy, and is
+//! answered with the batch's facts; a `run_once` task runs on the first host of the batch
+//! that reached it, and the others take its result.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use dr_agent::wire::{Answer, Shared, Status};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+use crate::dag::Dag;
+use crate::transport::{StopLevel, StopWatch};
+
+/// Every batch's progress through its sync points.
+pub struct Hub {
+    /// Per node: its batch (an index into `members`).
+    batch_of: Vec<usize>,
+    /// Per batch: its nodes, in batch order.
+    members: Vec<Vec<usize>>,
+    /// Per node: its host.
+    hosts: Vec<String>,
+    state: Mutex<State>,
+    /// Bumped on every change; waiters look again.
+    changed: watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Per node: the furthest sync point it reached (depth-first task index).
+    reached: HashMap<usize, usize>,
+    /// Nodes waiting at a sync point now.
+    waiting: HashMap<usize, usize>,
+    /// Nodes whose play ended (or never started).
+    done: Vec<bool>,
+    /// Per node: its facts and registered results as of its last sync point (or its end).
+    facts: HashMap<usize, Map<String, Value>>,
+    /// `run_once` tasks: (first node of the batch, task index) → who runs it, then its
+    /// result.
+    once: HashMap<(usize, usize), Once>,
+    /// Facts that delegated tasks set on the hosts they ran on (`delegate_facts`), by host.
+    extra: HashMap<String, Map<String, Value>>,
+}
+
+enum Once {
+    /// This node runs the task for the batch.
+    Chosen(usize),
+    /// The result, for every host of the batch.
+    Ran(Shared),
+}
+
+impl Hub {
+    /// A hub for the nodes of `dag`.
+    pub fn new(dag: &Dag) -> Self {
+        let index: HashMap<(usize, &str), usize> = dag
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(j, n)| ((n.play, n.host.as_str()), j))
+            .collect();
+        let mut ids: HashMap<(usize, &str), usize> = HashMap::new();
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        let mut batch_of = Vec::with_capacity(dag.nodes.len());
+        for node in &dag.nodes {
+            let first = node
+                .batch
+                .first()
+                .map_or(node.host.as_str(), String::as_str);
+            let id = *ids.entry((node.play, first)).or_insert_with(|| {
+                members.push(
+                    node.batch
+                        .iter()
+                        .filter_map(|h| index.get(&(node.play, h.as_str())).copied())
+                        .collect(),
+                );
+                members.len() - 1
+            });
+            batch_of.push(id);
+        }
+        Hub {
+            batch_of,
+            members,
+            hosts: dag.nodes.iter().map(|n| n.host.clone()).collect(),
+            state: Mutex::new(State {
+                done: vec![false; dag.nodes.len()],
+                ..State::default()
+            }),
+            changed: watch::channel(0).0,
+        }
+    }
+
+    /// Node `i`'s play ended (or will never run); `facts` are its last facts.
+    pub fn done(&self, i: usize, facts: Option<Map<String, Value>>) {
+        let mut state = self.lock();
+        if let Some(done) = state.done.get_mut(i) {
+            *done = true;
+        }
+        state.waiting.remove(&i);
+        if let Some(facts) = facts {
+            state.facts.insert(i, facts);
+        }
+        drop(state);
+        self.bump();
+    }
+
+    /// Facts a delegated task set on `host` (`delegate_facts`): part of `hostvars[host]`
+    /// in the answers from now on.
+    pub fn extra_facts(&self, host: &str, facts: Map<String, Value>) {
+        if facts.is_empty() {
+            return;
+        }
+        self.lock()
+            .extra
+            .entry(host.to_owned())
+            .or_default()
+            .extend(facts);
+    }
+
+    /// How many nodes wait at a sync point now (they hold no fork: they run nothing).
+    pub fn waiting(&self) -> usize {
+        self.lock().waiting.len()
+    }
+
+    /// A receiver that changes whenever a node reaches a sync point or ends.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Node `i` reached the barrier before the task at `index`: waits for its batch, then
+    /// answers with the batch's facts (`Answer::Stop` if the run stops first).
+    pub async fn barrier(
+        &self,
+        i: usize,
+        index: usize,
+        facts: Map<String, Value>,
+        stop: StopWatch,
+    ) -> Answer {
+        if !self.arrive(i, index, facts, stop).await {
+            return Answer::Stop;
+        }
+        Answer::Hostvars {
+            hosts: self.batch_facts(i),
+        }
+    }
+
+    /// Node `i` reached the `run_once` task at `index`: once the batch is there, the first
+    /// of its hosts that reached the task runs it ([`Answer::Run`]); the others wait for
+    /// its result ([`Answer::Shared`]).
+    pub async fn run_once(
+        &self,
+        i: usize,
+        index: usize,
+        facts: Map<String, Value>,
+        mut stop: StopWatch,
+    ) -> Answer {
+        if !self.arrive(i, index, facts, stop.clone()).await {
+            return Answer::Stop;
+        }
+        let first = self.batch(i).first().copied().unwrap_or(i);
+        let key = (first, index);
+        {
+            let mut state = self.lock();
+            if !state.once.contains_key(&key) {
+                // Every host of the batch is here or gone: the first one here runs it.
+                let chosen = self
+                    .batch(i)
+                    .iter()
+                    .copied()
+                    .find(|n| state.reached.get(n) == Some(&index) && !state.done[*n])
+                    .unwrap_or(i);
+                state.once.insert(key, Once::Chosen(chosen));
+            }
+            if let Some(Once::Chosen(c)) = state.once.get(&key)
+                && *c == i
+            {
+                state.waiting.remove(&i);
+                drop(state);
+                self.bump();
+                return Answer::Run {
+                    hosts: self.batch_facts(i),
+                };
+            }
+        }
+        self.lock().waiting.insert(i, index);
+        self.bump();
+        let mut changed = self.watch();
+        loop {
+            {
+                let mut state = self.lock();
+                let result = match state.once.get(&key) {
+                    Some(Once::Ran(shared)) => Some(shared.clone()),
+                    Some(Once::Chosen(c)) if state.done[*c] => {
+                        let host = &self.hosts[*c];
+                        Some(gone_before_result(host))
+                    }
+                    _ => None,
+                };
+                if let Some(result) = result {
+                    state.waiting.remove(&i);
+                    drop(state);
+                    self.bump();
+                    return Answer::Shared {
+                        result,
+                        hosts: self.batch_facts(i),
+                    };
+                }
+            }
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { return Answer::Stop },
+                r = stop.wait_for(|l| *l != StopLevel::Run) => {
+                    let _ = r;
+                    self.lock().waiting.remove(&i);
+                    return Answer::Stop;
+                }
+            }
+        }
+    }
+
+    /// The `run_once` task at `index` ran on node `i` for its batch.
+    pub fn ran_once(&self, i: usize, index: usize, result: Shared) {
+        let first = self.batch(i).first().copied().unwrap_or(i);
+        self.lock().once.insert((first, index), Once::Ran(result));
+        self.bump();
+    }
+
+    /// Records node `i` at sync point `index` and waits until every other node of its
+    /// batch reached it (or a later one) or ended. `false` if the run stops first.
+    async fn arrive(
+        &self,
+        i: usize,
+        index: usize,
+        facts: Map<String, Value>,
+        mut stop: StopWatch,
+    ) -> bool {
+        {
+            let mut state = self.lock();
+            let reached = state.reached.entry(i).or_insert(index);
+            *reached = (*reached).max(index);
+            state.waiting.insert(i, index);
+            state.facts.insert(i, facts);
+        }
+        self.bump();
+        let mut changed = self.watch();
+        loop {
+            {
+                let mut state = self.lock();
+                let all_here = self.batch(i).iter().all(|&n| {
+                    n == i || state.done[n] || state.reached.get(&n).is_some_and(|r| *r >= index)
+                });
+                if all_here {
+                    state.waiting.remove(&i);
+                    drop(state);
+                    self.bump();
+                    return true;
+                }
+            }
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { return false },
+                r = stop.wait_for(|l| *l != StopLevel::Run) => {
+                    let _ = r;
+                    self.lock().waiting.remove(&i);
+                    self.bump();
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// The facts of node `i`'s batch, by host, with the facts delegated tasks set.
+    fn batch_facts(&self, i: usize) -> Map<String, Value> {
+        let state = self.lock();
+        let mut hosts: Map<String, Value> = state
+            .extra
+            .iter()
+            .map(|(h, f)| (h.clone(), Value::Object(f.clone())))
+            .collect();
+        for n in self.batch(i) {
+            if let Some(facts) = state.facts.get(n) {
+                match hosts.get_mut(&self.hosts[*n]) {
+                    Some(Value::Object(extra)) => extra.extend(facts.clone()),
+                    _ => {
+                        hosts.insert(self.hosts[*n].clone(), Value::Object(facts.clone()));
+                    }
+                }
+            }
+        }
+        hosts
+    }
+
+    /// The nodes of node `i`'s batch (itself included), in batch order.
+    fn batch(&self, i: usize) -> &[usize] {
+        &self.members[self.batch_of[i]]
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// The result the other hosts take when the host running a `run_once` task ended first.
+fn gone_before_result(host: &str) -> Shared {
+    let msg =
+        format!("`{host}` ran this `run_once` task for the batch but ended before its result");
+    let mut register = Map::new();
+    register.insert("failed".into(), Value::Bool(true));
+    register.insert("msg".into(), Value::from(msg.clone()));
+    Shared {
+        status: Status::Failed,
+        msg,
+        detail: Map::new(),
+        diffs: Vec::new(),
+        dangerous: false,
+        register,
+        facts: Map::new(),
+        on: host.to_owned(),
+    }
+}
