@@ -46,6 +46,17 @@ impl RunVars {
                         e,
                     )
                 })?;
+            // As Ansible's `hostvars[h]`: the host's magic variables too.
+            if let Value::Object(m) = &mut vars {
+                let mut magic = super::magic::host_level(inv, &h.name);
+                magic.insert("inventory_hostname".into(), json!(h.name));
+                magic.insert(
+                    "inventory_hostname_short".into(),
+                    json!(h.name.split('.').next().unwrap_or(&h.name)),
+                );
+                magic.insert("group_names".into(), json!(inv.group_names(&h.name)));
+                m.extend(magic);
+            }
             hostvars.insert(h.name.clone(), vars);
         }
         let mut groups = Map::new();

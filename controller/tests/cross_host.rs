@@ -1,0 +1,139 @@
+//! Data across hosts (`docs/cross-host.md`) against the oracle: `hostvars` of other hosts
+//! (facts set in the same play, read directly, through play variables and in a template),
+//! `run_once` results for the batch, `delegate_to` another host and `localhost`,
+//! `delegate_facts`, earlier plays' facts and results. The same playbook run by
+//! ansible-playbook and by dr must leave the same files.
+//!
+//! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use util::Dr;
+
+/// Every file under `dir/out`, by name.
+fn outputs(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `playbook` with ansible-playbook and with dr (`dr_code` expected); returns dr's
+/// directory after checking both left the same files.
+fn same_as_ansible(playbook: &str, dr_code: i32) -> tempfile::TempDir {
+    let ansible = util::fixture("cross_host");
+    // A failing playbook is part of the comparison: only the files are compared.
+    let _ = util::ansible("ansible-playbook")
+        .args(["-i", "inventory.yml", playbook])
+        .current_dir(ansible.path())
+        .output()
+        .expect("ansible-playbook runs");
+    let dr = util::fixture("cross_host");
+    Dr::new(
+        dr.path(),
+        &["apply", playbook, "-i", "inventory.yml", "--yes"],
+    )
+    .run()
+    .code(dr_code);
+    let expected = outputs(ansible.path());
+    assert_eq!(
+        outputs(dr.path()),
+        expected,
+        "dr's files differ from Ansible's"
+    );
+    dr
+}
+
+/// The journal's lines of `kind`.
+fn journal(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
+    let runs = dir.join(".dr/runs");
+    let file = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a journal");
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["event"] == kind)
+        .collect()
+}
+
+#[test]
+fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
+    let dr = same_as_ansible("site.yml", 0);
+    let out = outputs(dr.path());
+    // The points of the comparison, spelled out.
+    assert_eq!(out["db2.follow"], "db2 follows db1:5432\n");
+    assert_eq!(out["db2.states"], "db1=primary-ready\ndb2=replica-ready\n");
+    assert_eq!(out["db2.once"], "token-from-db1 db1 True\n");
+    assert_eq!(out["lb.backend-db2"], "db2 5433 replica\n");
+    assert_eq!(out["db2.checked"], "checked db2\n");
+    assert!(
+        out["lb.summary"].ends_with("weight=7\n"),
+        "{}",
+        out["lb.summary"]
+    );
+    // Each wait is in the journal: the barriers before the tasks that read other hosts,
+    // the run_once tasks, the delegated runs.
+    let syncs = journal(dr.path(), "sync");
+    let count = |what: &str| syncs.iter().filter(|s| s["what"] == what).count();
+    assert_eq!(count("barrier"), 2 * 2 + 1, "{syncs:#?}");
+    assert_eq!(count("run_once"), 2 * 3, "{syncs:#?}");
+    assert_eq!(count("delegate_to lb1"), 2 + 1, "{syncs:#?}");
+    assert_eq!(count("delegate_to localhost"), 2, "{syncs:#?}");
+    // Where a delegated task ran is recorded with its result.
+    let ends = journal(dr.path(), "task_end");
+    assert!(
+        ends.iter()
+            .any(|t| t["host"] == "db2" && t["on"] == "lb1" && t["status"] == "changed"),
+        "{ends:#?}"
+    );
+}
+
+#[test]
+fn a_failed_host_does_not_hold_the_others_at_a_barrier() {
+    let dr = same_as_ansible("failures.yml", 1);
+    assert_eq!(outputs(dr.path())["db1.after"], "db2\n");
+}
+
+#[test]
+fn a_failed_run_once_task_fails_the_whole_batch() {
+    let dr = same_as_ansible("once_fails.yml", 1);
+    assert!(outputs(dr.path()).is_empty());
+    let ends = journal(dr.path(), "node_end");
+    assert_eq!(ends.len(), 3);
+    assert!(ends.iter().all(|n| n["outcome"] == "failed"), "{ends:#?}");
+}
+
+#[test]
+fn a_play_without_cross_host_data_has_no_sync_point() {
+    let dir = tempfile::tempdir().unwrap();
+    util::write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  vars: {ansible_connection: local}\n  hosts: {a: {}, b: {}}\n",
+            ),
+            (
+                "p.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - set_fact: {x: 1}\n    - command: echo {{ x }} {{ inventory_hostname }} {{ groups['all'] | length }}\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    assert_eq!(journal(dir.path(), "sync"), Vec::<serde_json::Value>::new());
+}
