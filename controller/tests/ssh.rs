@@ -474,3 +474,50 @@ fn proxy_jump_tunnels_through_another_sshd() {
         .code(1)
         .stdout_has("unreachable: cannot connect to `h02 (jump host `");
 }
+
+const CROSS_HOST: &str = "\
+- name: database
+  hosts: h02:h03
+  gather_facts: false
+  tasks:
+    - set_fact:
+        me: '{{ inventory_hostname }}-{{ ansible_port }}'
+    - name: reads the other hosts' facts
+      shell: mkdir -p {{ root_dir }} && echo '{{ hostvars[\"h02\"].me }} {{ hostvars[\"h03\"].me }}' > {{ root_dir }}/peers
+    - command: echo once
+      register: once
+      run_once: true
+    - name: runs on h01 with this host's vars
+      shell: echo \"{{ inventory_hostname }} {{ once.stdout }} $XDG_CACHE_HOME\" > {{ root_dir }}-from-{{ inventory_hostname }}
+      delegate_to: h01
+";
+
+#[test]
+fn cross_host_data_over_ssh_costs_one_exec_per_node_plus_one_per_delegated_item() {
+    let fleet = Fleet::start(3);
+    fleet.trust_all();
+    write_tree(fleet.path(), &[("cross.yml", CROSS_HOST)]);
+    // The first run pushes the agents; the second is counted.
+    fleet.dr(&["apply", "cross.yml"]).code(0);
+    let run = fleet.dr(&["apply", "cross.yml", "-vv"]);
+    run.code(0);
+    let execs = |host: &str| count(&run.stderr, &format!("exec dr-agent on `{host}`"));
+    assert_eq!(
+        (execs("h01"), execs("h02"), execs("h03")),
+        (2, 1, 1),
+        "one exec per node, one per delegated item, none per sync point\n{}",
+        run.stderr
+    );
+    let port = |i: usize| fleet.hosts[i].port;
+    let peers = format!("h02-{} h03-{}\n", port(1), port(2));
+    for i in [1, 2] {
+        let read = std::fs::read_to_string(fleet.root(i).join("peers")).expect("peers written");
+        assert_eq!(read, peers, "h0{} read the other host's fact", i + 1);
+        let name = Fleet::name(i);
+        let from = format!("{}-from-{name}", fleet.root(i).display());
+        let text = std::fs::read_to_string(&from).expect("the delegated task wrote");
+        // With h02's/h03's variables, on h01 (its login environment).
+        let h01_cache = fleet.path().join("hosts/h01/cache");
+        assert_eq!(text, format!("{name} once {}\n", h01_cache.display()));
+    }
+}

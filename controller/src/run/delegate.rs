@@ -64,10 +64,20 @@ pub async fn run(
         lookups: base.lookups.clone(),
         vars: std::mem::take(&mut vars),
     };
-    let conn = match job.vars.hostvars_of(&to) {
-        Some(theirs) => inventory::connection_of(&to, theirs),
-        None => inventory::connection_of(&to, &Map::new()),
-    };
+    let empty = Map::new();
+    let theirs = job.vars.hostvars_of(&to).unwrap_or(&empty);
+    let conn = inventory::connection_of(&to, theirs);
+    // The connection is the delegated host's (its address, user, keys, interpreter), as
+    // in Ansible; everything else stays the delegating host's.
+    let mut request = request;
+    request
+        .vars
+        .retain(|k, _| !is_connection_var(k) || theirs.contains_key(k));
+    for (k, v) in theirs {
+        if is_connection_var(k) {
+            request.vars.insert(k.clone(), v.clone());
+        }
+    }
     let (tx, mut rx) = unbounded_channel::<Event>();
     // A delegated task has no sync points of its own: nothing to answer.
     let (_answers, quiet) = unbounded_channel();
@@ -135,6 +145,26 @@ pub async fn run(
         result.facts = set;
     }
     result
+}
+
+/// Variables that say how to reach and run on a host (`ansible_*`/`dr_*` forms).
+fn is_connection_var(name: &str) -> bool {
+    const CONNECTION: &[&str] = &[
+        "host",
+        "port",
+        "user",
+        "connection",
+        "password",
+        "private_key_file",
+        "python_interpreter",
+    ];
+    let Some(rest) = name
+        .strip_prefix("ansible_")
+        .or_else(|| name.strip_prefix("dr_"))
+    else {
+        return false;
+    };
+    CONNECTION.contains(&rest) || rest.starts_with("ssh_")
 }
 
 /// A failed result for a delegated item that could not run.

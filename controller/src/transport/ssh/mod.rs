@@ -137,6 +137,10 @@ impl Ssh {
             if *stop.borrow() != StopLevel::Run {
                 return Err(TransportError::Interrupted);
             }
+            tracing::debug!(
+                "exec dr-agent on `{host}` ({} bytes of request)",
+                payload.len()
+            );
             let ended = live::run(
                 &session.handle,
                 &command,
