@@ -1,7 +1,7 @@
 //! Data across hosts (`docs/cross-host.md`) against the oracle: `hostvars` of other hosts
 //! (facts set in the same play, read directly, through play variables and in a template),
 //! `run_once` results for the batch, `delegate_to` another host and `localhost`,
-//! `delegate_facts`, earlier plays' facts and results. The same playbook run by
+//! `local_action`, `delegate_facts`, earlier plays' facts and results. The same playbook run by
 //! ansible-playbook and by dr must leave the same files.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
@@ -79,6 +79,7 @@ fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
     assert_eq!(out["db2.once"], "token-from-db1 db1 True\n");
     assert_eq!(out["lb.backend-db2"], "db2 5433 replica\n");
     assert_eq!(out["db2.checked"], "checked db2\n");
+    assert_eq!(out["db2.local"], "db2 via local_action\n");
     assert!(
         out["lb.summary"].ends_with("weight=7\n"),
         "{}",
@@ -91,7 +92,7 @@ fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
     assert_eq!(count("barrier"), 2 * 2 + 1, "{syncs:#?}");
     assert_eq!(count("run_once"), 2 * 3, "{syncs:#?}");
     assert_eq!(count("delegate_to lb1"), 2 + 1, "{syncs:#?}");
-    assert_eq!(count("delegate_to localhost"), 2, "{syncs:#?}");
+    assert_eq!(count("delegate_to localhost"), 2 * 2, "{syncs:#?}");
     // Where a delegated task ran is recorded with its result.
     let ends = journal(dr.path(), "task_end");
     assert!(

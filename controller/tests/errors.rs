@@ -203,3 +203,27 @@ fn register_takes_a_variable_name() {
         .stderr_has("invalid variable name in `register`: `200`")
         .stderr_has("p.yml:4:17");
 }
+
+#[test]
+fn run_once_on_a_handler_is_refused_not_run_on_each_host() {
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - command: /bin/true\n      notify: h\n  handlers:\n    - name: h\n      command: /bin/true\n      run_once: true\n",
+    );
+    assert!(
+        err.starts_with("error: `run_once` on a handler is not supported by dr\n --> p.yml:6:7\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn local_action_with_delegate_to_is_refused_as_in_ansible() {
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - local_action: command /bin/true\n      delegate_to: db1\n",
+    );
+    assert!(
+        err.starts_with(
+            "error: `local_action` and `delegate_to` cannot both be used on a task\n --> p.yml:4:7\n"
+        ),
+        "{err}"
+    );
+}

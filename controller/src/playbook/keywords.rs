@@ -249,6 +249,7 @@ pub const ANSIBLE_TASK: &[&str] = &[
 /// Task keywords dr runs (`listen` is a handler's).
 pub const TASK_SUPPORTED: &[&str] = &[
     "action",
+    "local_action",
     "name",
     "when",
     "loop",
@@ -313,7 +314,6 @@ pub fn refusal_help(keyword: &str) -> &'static str {
             "write modules with their full names and pass every argument in the task"
         }
         "debugger" => "the debugger is interactive; use `dr plan` and `-v` instead",
-        "local_action" => "move the task to a play with `hosts: localhost`",
         _ => "remove it, or run this playbook with ansible-playbook",
     }
 }

@@ -84,8 +84,19 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     let mut action: Option<(Node, Node)> = None;
     for (key, value) in entries {
         let k = key.scalar_text().unwrap_or_default();
-        if k == "action" {
+        if k == "action" || k == "local_action" {
+            if let Some((first, _)) = &action {
+                return Err(Diagnostic::new(
+                    key.loc.clone(),
+                    format!("a task has one `action`, but this one also has `{k}`"),
+                )
+                .with_related(first.loc.clone(), "first here"));
+            }
             action = Some(action_form(key, value)?);
+            // As Ansible: `local_action` is `action` delegated to localhost.
+            if k == "local_action" {
+                task.delegate_to = Some("localhost".into());
+            }
             continue;
         }
         if KEYWORDS.contains(&k.as_str()) {
@@ -148,6 +159,21 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
                 first.scalar_text().unwrap_or_default()
             ),
         ));
+    }
+    if let (Some(local), Some(delegate)) = (
+        entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("local_action")),
+        entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("delegate_to")),
+    ) {
+        return Err(Diagnostic::new(
+            delegate.0.loc.clone(),
+            "`local_action` and `delegate_to` cannot both be used on a task",
+        )
+        .with_related(local.0.loc.clone(), "`local_action` here")
+        .with_help("write `action:` with `delegate_to:`, or drop `delegate_to`"));
     }
     if let Some((key, _)) = &action {
         let name = modules::canonical(key.as_str().unwrap_or_default());
