@@ -128,7 +128,9 @@ fn split_brain_guard_then_failover_then_rebuild_the_old_primary() {
     refused
         .code(1)
         .stdout_has("`akira-db-01` still answers on 5432: refusing to fail over while split brain is possible")
-        .stdout_has("skipped because `fence check` on `localhost` failed");
+        // The check ran on the controller, for the new primary, and stopped its play.
+        .stdout_has("akira-db-02 -> localhost")
+        .stdout_has("skipped because `promote the replica` on `akira-db-02` failed");
     assert_eq!(
         d.env_file(),
         env_before,
