@@ -138,3 +138,23 @@ fn a_play_without_cross_host_data_has_no_sync_point() {
         .code(0);
     assert_eq!(journal(dir.path(), "sync"), Vec::<serde_json::Value>::new());
 }
+
+#[test]
+fn graph_and_plan_show_where_hosts_wait() {
+    let dir = util::fixture("cross_host");
+    Dr::new(dir.path(), &["graph", "site.yml", "-i", "inventory.yml"])
+        .run()
+        .code(0)
+        .stdout_has("    sync points: 9 (each host still runs the play in one exec)\n")
+        .stdout_has("      site.yml:13:7  reads hostvars\n")
+        .stdout_has("      site.yml:21:7  run_once\n")
+        .stdout_has("      site.yml:32:7  delegate_to {{ groups['lb'][0] }}\n")
+        .stdout_has("      site.yml:42:7  delegate_to localhost\n");
+    // (The plan then fails where a task reads a `command`'s output, which a plan does not
+    // run: as ansible-playbook --check does.)
+    Dr::new(dir.path(), &["plan", "site.yml", "-i", "inventory.yml"])
+        .run()
+        .code(1)
+        .stdout_has("  sync `database`: 9 sync point(s): reads hostvars at site.yml:13:7; ")
+        .stdout_has("  sync `load balancer`: 1 sync point(s): reads hostvars at site.yml:65:7\n");
+}

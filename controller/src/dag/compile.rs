@@ -24,6 +24,9 @@ pub struct PlayInfo {
     pub after: Vec<usize>,
     /// Hosts this play runs on, after `--limit`.
     pub hosts: Vec<String>,
+    /// Where its hosts wait for each other or another host (filled by
+    /// [`super::annotate_sync_points`]).
+    pub sync_points: Vec<super::SyncPointInfo>,
 }
 
 /// One unit of work: one play on one host.
@@ -90,6 +93,7 @@ pub fn compile(
             loc: play.loc.clone(),
             after: resolve_after(i, play, &all)?,
             hosts,
+            sync_points: Vec::new(),
         });
     }
     check_cycles(&plays)?;

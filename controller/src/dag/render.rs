@@ -19,6 +19,16 @@ pub fn render_text(dag: &Dag) -> String {
             let info = &dag.plays[play];
             let _ = writeln!(out, "  {} ({})", info.name, info.loc);
             let _ = writeln!(out, "    hosts: {}", hosts.join(", "));
+            if !info.sync_points.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "    sync points: {} (each host still runs the play in one exec)",
+                    info.sync_points.len()
+                );
+                for p in &info.sync_points {
+                    let _ = writeln!(out, "      {}  {}", p.at, p.what);
+                }
+            }
         }
     }
     let skipped: Vec<&str> = dag
@@ -86,7 +96,14 @@ pub fn render_json(dag: &Dag) -> serde_json::Value {
         .map(|(i, stage)| {
             let plays: Vec<_> = plays_in(dag, stage)
                 .into_iter()
-                .map(|(p, hosts)| json!({"name": dag.plays[p].name, "location": dag.plays[p].loc.to_string(), "hosts": hosts}))
+                .map(|(p, hosts)| {
+                    let sync: Vec<_> = dag.plays[p]
+                        .sync_points
+                        .iter()
+                        .map(|s| json!({"at": s.at, "what": s.what}))
+                        .collect();
+                    json!({"name": dag.plays[p].name, "location": dag.plays[p].loc.to_string(), "hosts": hosts, "sync_points": sync})
+                })
                 .collect();
             json!({"stage": i + 1, "plays": plays})
         })

@@ -42,7 +42,7 @@ impl TextPrinter {
     pub fn header(&self, dag: &Dag, what: &str) -> String {
         let hosts: std::collections::BTreeSet<&str> =
             dag.nodes.iter().map(|n| n.host.as_str()).collect();
-        format!(
+        let mut out = format!(
             "{} {what}: {} node(s) on {} host(s) in {} stage(s)\n",
             self.paint.bold(if self.mode == Mode::Check {
                 "dr plan"
@@ -52,7 +52,24 @@ impl TextPrinter {
             dag.nodes.len(),
             hosts.len(),
             dag.stages.len()
-        )
+        );
+        // Where hosts wait for each other or another host: the cost of cross-host data.
+        for play in dag.plays.iter().filter(|p| !p.sync_points.is_empty()) {
+            let points: Vec<String> = play
+                .sync_points
+                .iter()
+                .map(|p| format!("{} at {}", p.what, p.at))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {} `{}`: {} sync point(s): {}",
+                self.paint.dim("sync"),
+                play.name,
+                points.len(),
+                points.join("; ")
+            );
+        }
+        out
     }
 
     /// Text for one event (possibly empty).

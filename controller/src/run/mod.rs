@@ -31,6 +31,11 @@ pub use node::NodeJob;
 pub use tally::Tally;
 pub use vars::RunVars;
 
+/// Marks the tasks that read other hosts' variables (see `docs/cross-host.md`).
+pub fn mark_sync(tasks: &mut [dr_agent::wire::Task], reading: &std::collections::HashSet<String>) {
+    sync_marks::mark(tasks, reading, &Default::default());
+}
+
 use crate::Error;
 use crate::cli::{Format, RunArgs};
 use crate::commands::Context;
@@ -68,7 +73,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         args.forks.or(ctx.config.forks).unwrap_or(50),
         ctx.config.ansible_cfg.as_deref(),
     ));
-    let dag = dag::compile(
+    let mut dag = dag::compile(
         &books,
         &ctx.inventory,
         args.inventory.limit.as_deref(),
@@ -82,6 +87,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         .map(|(_, p)| p)
         .collect();
     vars.preload(&used, &secrets)?;
+    dag::annotate_sync_points(&mut dag, &plays, |p| vars.reading_hostvars(p));
     let consent = how.yes
         || (how.mode == Mode::Apply
             && crate::interrupt::prompting(|| confirm::destructive_steps(&dag, &plays))?);
