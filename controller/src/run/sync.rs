@@ -321,3 +321,114 @@ fn gone_before_result(host: &str) -> Shared {
         on: host.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dag::{DagNode, PlayInfo};
+    use crate::diagnostic::Loc;
+    use std::time::Duration;
+
+    /// One play on `hosts`, all in one batch.
+    fn hub(hosts: &[&str]) -> Hub {
+        let batch: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+        let dag = Dag {
+            plays: vec![PlayInfo {
+                book: 0,
+                name: "p".into(),
+                loc: Loc::new("p.yml".into(), 1, 1),
+                after: Vec::new(),
+                hosts: batch.clone(),
+                sync_points: Vec::new(),
+            }],
+            nodes: batch
+                .iter()
+                .map(|h| DagNode {
+                    play: 0,
+                    host: h.clone(),
+                    deps: Vec::new(),
+                    batch: batch.clone(),
+                })
+                .collect(),
+            stages: vec![(0..hosts.len()).collect()],
+        };
+        Hub::new(&dag)
+    }
+
+    fn facts(v: serde_json::Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_barrier_waits_for_the_batch_then_answers_every_hosts_facts() {
+        let hub = std::sync::Arc::new(hub(&["a", "b"]));
+        let (_stop_tx, stop) = watch::channel(StopLevel::Run);
+        let first = {
+            let (hub, stop) = (hub.clone(), stop.clone());
+            tokio::spawn(async move {
+                hub.barrier(0, 3, facts(serde_json::json!({"x": 1})), stop)
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!first.is_finished(), "`a` went on before `b` came");
+        assert_eq!(hub.waiting(), 1, "a waiting host holds no fork");
+        let second = hub
+            .barrier(1, 3, facts(serde_json::json!({"y": 2})), stop)
+            .await;
+        let expected = serde_json::json!({"a": {"x": 1}, "b": {"y": 2}});
+        for answer in [first.await.unwrap(), second] {
+            assert_eq!(
+                answer,
+                Answer::Hostvars {
+                    hosts: facts(expected.clone())
+                }
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ended_host_releases_the_barrier_and_a_stop_ends_the_wait() {
+        let hub = std::sync::Arc::new(hub(&["a", "b", "c"]));
+        let (stop_tx, stop) = watch::channel(StopLevel::Run);
+        hub.done(1, Some(facts(serde_json::json!({"gone": true}))));
+        let waiting = {
+            let (hub, stop) = (hub.clone(), stop.clone());
+            tokio::spawn(async move { hub.barrier(0, 1, Map::new(), stop).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "`c` has not come yet");
+        stop_tx.send(StopLevel::AfterTask).unwrap();
+        assert_eq!(waiting.await.unwrap(), Answer::Stop);
+        assert_eq!(hub.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn run_once_runs_on_the_first_host_and_the_others_take_its_result() {
+        let hub = std::sync::Arc::new(hub(&["a", "b"]));
+        let (_stop_tx, stop) = watch::channel(StopLevel::Run);
+        let b = {
+            let (hub, stop) = (hub.clone(), stop.clone());
+            tokio::spawn(async move { hub.run_once(1, 2, Map::new(), stop).await })
+        };
+        let a = hub.run_once(0, 2, Map::new(), stop).await;
+        assert!(matches!(a, Answer::Run { .. }), "{a:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!b.is_finished(), "`b` waits for the result");
+        let result = Shared {
+            status: Status::Changed,
+            msg: String::new(),
+            detail: Map::new(),
+            diffs: Vec::new(),
+            dangerous: false,
+            register: facts(serde_json::json!({"stdout": "t"})),
+            facts: Map::new(),
+            on: "a".into(),
+        };
+        hub.ran_once(0, 2, result.clone());
+        match b.await.unwrap() {
+            Answer::Shared { result: taken, .. } => assert_eq!(taken, result),
+            other => panic!("{other:?}"),
+        }
+    }
+}
