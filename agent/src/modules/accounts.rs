@@ -4,16 +4,29 @@
 //! `group` modules manage local accounts the same way.
 
 use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_json::Value as Json;
+
+/// Where Ansible's `get_bin_path` also looks: the account tools live in `sbin`, which a
+/// non-login `PATH` may lack.
+const SBIN: &[&str] = &["/sbin", "/usr/sbin", "/usr/local/sbin"];
 
 /// The password database.
 const PASSWD: &str = "/etc/passwd";
 /// The group database.
 const GROUP: &str = "/etc/group";
+/// The shadow password database.
+const SHADOW: &str = "/etc/shadow";
 
 /// One `/etc/passwd` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct User {
     pub name: String,
+    /// The passwd file's password field (`x` when the hash is in the shadow file).
+    pub password: String,
     pub uid: u32,
     /// The primary group's id.
     pub gid: u32,
@@ -51,6 +64,16 @@ pub(super) fn user_named(name: &str) -> Option<User> {
     users().ok()?.into_iter().find(|u| u.name == name)
 }
 
+/// The password field of `name` in the shadow database (`None` when the user has no
+/// entry there).
+pub(super) fn shadow_password(name: &str) -> io::Result<Option<String>> {
+    let text = read(SHADOW)?;
+    Ok(text.lines().find_map(|line| {
+        let mut f = line.split(':');
+        (f.next()? == name).then(|| f.next().unwrap_or_default().to_owned())
+    }))
+}
+
 /// The first user with `uid`, as `getpwuid` finds it.
 pub(super) fn user_by_uid(uid: u32) -> Option<User> {
     users().ok()?.into_iter().find(|u| u.uid == uid)
@@ -59,6 +82,48 @@ pub(super) fn user_by_uid(uid: u32) -> Option<User> {
 /// The first group with `gid`, as `getgrgid` finds it.
 pub(super) fn group_by_gid(gid: u32) -> Option<Group> {
     groups().ok()?.into_iter().find(|g| g.gid == gid)
+}
+
+/// The group called `name`.
+pub(super) fn group_named(name: &str) -> Option<Group> {
+    groups().ok()?.into_iter().find(|g| g.name == name)
+}
+
+/// A group as Ansible's `user` module resolves one: a number is tried as a gid first,
+/// then as a name.
+pub(super) fn group_by_name_or_gid(group: &str) -> Option<Group> {
+    group
+        .parse()
+        .ok()
+        .and_then(group_by_gid)
+        .or_else(|| group_named(group))
+}
+
+/// The path of an account tool (`useradd`), searched on `PATH` and then in the `sbin`
+/// directories.
+pub(super) fn tool(name: &str) -> Result<PathBuf, String> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .chain(SBIN.iter().copied())
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("cannot find `{name}` on PATH or in {}", SBIN.join(", ")))
+}
+
+/// A user or group id given as a number or a numeric string (Ansible's `type='int'`).
+pub(super) fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let v = Json::deserialize(d)?;
+    if v.is_null() {
+        return Ok(None);
+    }
+    let id = match &v {
+        Json::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    id.map(Some)
+        .ok_or_else(|| de::Error::custom(format!("expected an id (a whole number), found `{v}`")))
 }
 
 fn parse_users(text: &str) -> Vec<User> {
@@ -70,6 +135,7 @@ fn parse_users(text: &str) -> Vec<User> {
             }
             Some(User {
                 name: f[0].to_owned(),
+                password: f[1].to_owned(),
                 uid: f[2].parse().ok()?,
                 gid: f[3].parse().ok()?,
                 comment: f[4].to_owned(),
@@ -114,6 +180,7 @@ mod tests {
             users[1],
             User {
                 name: "app".into(),
+                password: "x".into(),
                 uid: 1001,
                 gid: 1002,
                 comment: "App,,,".into(),
@@ -131,5 +198,82 @@ mod tests {
         assert_eq!(user_by_uid(0).map(|u| u.name), Some("root".into()));
         assert_eq!(group_by_gid(0).map(|g| g.name), Some("root".into()));
         assert!(user_named("root").is_some());
+    }
+}
+
+/// For tests that create real accounts: unique names, free ids, and removal of whatever
+/// they created when the test ends, failed or not.
+#[cfg(test)]
+pub(super) mod testing {
+    use std::process::Command;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{Mutex, MutexGuard};
+
+    /// Removes its users, then its groups, when dropped. One test at a time holds one: the
+    /// shadow tools refuse to run while another holds their lock on the account files.
+    pub struct Doomed {
+        users: Vec<String>,
+        groups: Vec<String>,
+        _turn: MutexGuard<'static, ()>,
+    }
+
+    impl Doomed {
+        /// Waits for the other account tests to finish.
+        pub fn new() -> Self {
+            static TURN: Mutex<()> = Mutex::new(());
+            Doomed {
+                users: Vec::new(),
+                groups: Vec::new(),
+                _turn: TURN.lock().unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+
+        /// A new unique user name (`drtest…`), removed (with its home) at the end.
+        pub fn user(&mut self) -> String {
+            let name = unique("u");
+            self.users.push(name.clone());
+            name
+        }
+
+        /// Removes the group `name` at the end too.
+        pub fn adopt_group(&mut self, name: &str) {
+            self.groups.push(name.to_owned());
+        }
+
+        /// A new unique group name, removed at the end.
+        pub fn group(&mut self) -> String {
+            let name = unique("g");
+            self.groups.push(name.clone());
+            name
+        }
+    }
+
+    impl Drop for Doomed {
+        fn drop(&mut self) {
+            for u in &self.users {
+                let _ = Command::new("userdel").args(["-r", "-f", u]).output();
+            }
+            for g in &self.groups {
+                let _ = Command::new("groupdel").arg(g).output();
+            }
+        }
+    }
+
+    fn unique(kind: &str) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        format!(
+            "drtest{}{kind}{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// An id at or above `from` that no user and no group has.
+    pub fn free_id(from: u32) -> u32 {
+        let users = super::users().unwrap_or_default();
+        let groups = super::groups().unwrap_or_default();
+        (from..)
+            .find(|id| !users.iter().any(|u| u.uid == *id) && !groups.iter().any(|g| g.gid == *id))
+            .unwrap_or(from)
     }
 }

@@ -19,6 +19,7 @@ mod debug;
 mod env_file;
 mod fail;
 mod file;
+mod group;
 mod hostcmd;
 mod http;
 pub mod include_vars;
@@ -41,6 +42,7 @@ mod stat;
 mod template;
 mod timeout;
 mod uri;
+mod user;
 mod wait_for;
 
 use std::collections::BTreeMap;
@@ -63,6 +65,7 @@ pub static ALL: &[&dyn Module] = &[
     &env_file::EnvFile,
     &fail::Fail,
     &file::File,
+    &group::Group,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &meta::Meta,
@@ -79,6 +82,7 @@ pub static ALL: &[&dyn Module] = &[
     &stat::Stat,
     &template::Template,
     &uri::Uri,
+    &user::User,
     &wait_for::WaitFor,
 ];
 

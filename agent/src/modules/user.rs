@@ -1,0 +1,525 @@
+//! `user`: a local account present (with its uid, groups, shell, home, comment, password
+//! hash) or absent, through the host's `useradd`, `usermod` and `userdel`, with Ansible's
+//! arguments, decisions and result keys.
+//!
+//! State is read from `/etc/passwd`, `/etc/group` and `/etc/shadow` ([`accounts`]). The
+//! password hash never appears in a message, diff or result (`password` reads
+//! `NOT_LOGGING_PASSWORD`, as in Ansible). `remove: true` destroys the home directory:
+//! a non-empty one is removed only with the operator's consent (the request's `consent`),
+//! and never when it is `/`. Not implemented, so refused by name: SSH key
+//! generation, `expires` and the `password_expire_*` family, `local: true`, and the
+//! options of other platforms (`hidden`, `login_class`, `seuser`, `profile`, ...).
+
+mod commands;
+mod fields;
+mod home;
+
+use std::path::Path;
+use std::process::Command;
+
+use self::commands::{useradd, userdel, usermod};
+use self::fields::{Field, wanted_group, wanted_groups};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_json::{Map, Value as Json};
+
+use super::args::{bool_ish, opt_bool_ish};
+use super::group::{State, output_keys, program};
+use super::{
+    Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, accounts, hostcmd, parse_args,
+    path_arg,
+};
+use crate::wire::Diff;
+
+/// The `user` module.
+pub struct User;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserSpec {
+    #[serde(alias = "user")]
+    name: String,
+    #[serde(default)]
+    state: State,
+    #[serde(default, deserialize_with = "accounts::opt_id")]
+    uid: Option<u32>,
+    /// Allow a uid another user has (`-o`).
+    #[serde(default, deserialize_with = "bool_ish")]
+    non_unique: bool,
+    /// The primary group, by name or gid.
+    #[serde(default, deserialize_with = "opt_text")]
+    group: Option<String>,
+    /// Supplementary groups; `[]` (or `""`) means none.
+    #[serde(default, deserialize_with = "opt_list")]
+    groups: Option<Vec<String>>,
+    /// With `groups`: add to these instead of setting exactly these.
+    #[serde(default, deserialize_with = "bool_ish")]
+    append: bool,
+    #[serde(default, deserialize_with = "opt_text")]
+    comment: Option<String>,
+    home: Option<String>,
+    shell: Option<String>,
+    /// A crypt(3) hash, never the clear text.
+    #[serde(default, deserialize_with = "opt_text")]
+    password: Option<String>,
+    #[serde(default)]
+    update_password: UpdatePassword,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    password_lock: Option<bool>,
+    #[serde(default = "yes", deserialize_with = "bool_ish", alias = "createhome")]
+    create_home: bool,
+    skeleton: Option<String>,
+    #[serde(default, deserialize_with = "bool_ish")]
+    system: bool,
+    /// With a new `home`: move the old one's contents there (`usermod -m`).
+    #[serde(default, deserialize_with = "bool_ish")]
+    move_home: bool,
+    /// With `state: absent`: remove the home directory and mail spool (`userdel -r`).
+    #[serde(default, deserialize_with = "bool_ish")]
+    remove: bool,
+    /// With `state: absent`: even while logged in (`userdel -f`).
+    #[serde(default, deserialize_with = "bool_ish")]
+    force: bool,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    local: Option<bool>,
+    #[serde(default, deserialize_with = "opt_text")]
+    umask: Option<String>,
+    #[serde(default, deserialize_with = "accounts::opt_id")]
+    uid_min: Option<u32>,
+    #[serde(default, deserialize_with = "accounts::opt_id")]
+    uid_max: Option<u32>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum UpdatePassword {
+    #[default]
+    Always,
+    OnCreate,
+}
+
+/// Ansible's `type='str'`: a scalar, as text.
+fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Json::deserialize(d)? {
+        Json::Null => Ok(None),
+        Json::String(s) => Ok(Some(s)),
+        v @ (Json::Number(_) | Json::Bool(_)) => Ok(Some(v.to_string())),
+        v => Err(de::Error::custom(format!("expected a string, found `{v}`"))),
+    }
+}
+
+/// Ansible's `type='list', elements='str'`: a list, or a comma-separated string; entries
+/// trimmed, empty ones dropped.
+fn opt_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let items: Vec<String> = match Json::deserialize(d)? {
+        Json::Null => return Ok(None),
+        Json::String(s) => s.split(',').map(str::to_owned).collect(),
+        Json::Number(n) => vec![n.to_string()],
+        Json::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Json::String(s) => Ok(s),
+                v @ (Json::Number(_) | Json::Bool(_)) => Ok(v.to_string()),
+                v => Err(de::Error::custom(format!(
+                    "expected a group name, found `{v}`"
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        v => return Err(de::Error::custom(format!("expected a list, found `{v}`"))),
+    };
+    Ok(Some(
+        items
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
+/// What `check` found to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Change {
+    /// `useradd`.
+    Create,
+    /// `usermod` for these fields (maybe none), then the missing home directory if set.
+    Modify(Vec<Field>, Option<String>),
+    /// `userdel`.
+    Remove,
+}
+
+impl Change {
+    /// The change in words: `create user `x``, or in the past tense `created user `x``.
+    fn describe(&self, name: &str, done: bool) -> String {
+        match (self, done) {
+            (Change::Create, false) => format!("create user `{name}`"),
+            (Change::Create, true) => format!("created user `{name}`"),
+            (Change::Remove, false) => format!("remove user `{name}`"),
+            (Change::Remove, true) => format!("removed user `{name}`"),
+            (Change::Modify(fields, home), done) => format!(
+                "{} {} of user `{name}`",
+                if done { "changed" } else { "change" },
+                fields
+                    .iter()
+                    .map(Field::label)
+                    .chain(home.as_ref().map(|_| "home directory"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+impl Module for User {
+    fn name(&self) -> &'static str {
+        "user"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        &[
+            "name",
+            "user",
+            "state",
+            "uid",
+            "non_unique",
+            "group",
+            "groups",
+            "append",
+            "comment",
+            "home",
+            "shell",
+            "password",
+            "update_password",
+            "password_lock",
+            "create_home",
+            "createhome",
+            "skeleton",
+            "system",
+            "move_home",
+            "remove",
+            "force",
+            "local",
+            "umask",
+            "uid_min",
+            "uid_max",
+        ]
+    }
+
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let mut spec: UserSpec = parse_args("user", args)?;
+        validate(&spec)?;
+        for p in [&mut spec.home, &mut spec.shell].into_iter().flatten() {
+            *p = path_arg::expand(p, ctx.environment);
+        }
+        let current = accounts::users()
+            .map_err(|e| ModuleError::io("cannot read", "/etc/passwd", e))?
+            .into_iter()
+            .find(|u| u.name == spec.name);
+        let change = match (&current, spec.state) {
+            (None, State::Absent) => None,
+            (Some(_), State::Absent) => Some(Change::Remove),
+            // The groups are checked when it is created: an earlier task may create them,
+            // which check mode does not.
+            (None, State::Present) => Some(Change::Create),
+            (Some(user), State::Present) => {
+                let fields = fields::changes(&spec, user)?;
+                let home = spec.home.as_deref().unwrap_or(&user.home);
+                let missing = (spec.create_home && !Path::new(home).exists()).then(|| home.into());
+                (!fields.is_empty() || missing.is_some()).then_some(Change::Modify(fields, missing))
+            }
+        };
+        let mut warning = String::new();
+        if let Some(pw) = &spec.password
+            && !looks_hashed(pw)
+        {
+            warning = " (the `password` given does not look like a crypt hash: it is stored as given, as Ansible does; hash it with the `password_hash` filter)".into();
+        }
+        let Some(change) = change else {
+            let mut o = Outcome::ok(format!(
+                "user `{}` is {}{warning}",
+                spec.name,
+                spec.state.name()
+            ));
+            o.data = base_keys(&spec);
+            if let Some(user) = &current {
+                o.data.insert("append".into(), Json::Bool(spec.append));
+                o.data
+                    .insert("move_home".into(), Json::Bool(spec.move_home));
+                account_keys(&mut o.data, &spec, user);
+            }
+            return Ok(Plan::done(o));
+        };
+        let mut note = String::new();
+        if let (Change::Remove, Some(user), true) = (&change, &current, spec.remove) {
+            let home = Path::new(&user.home);
+            if home.canonicalize().is_ok_and(|p| p == Path::new("/")) {
+                return Err(ModuleError::Failed(format!(
+                    "user `{}`: refusing `remove: true`: its home directory `{}` is `/`",
+                    spec.name, user.home
+                )));
+            }
+            let entries = home::entries(home);
+            if entries > 0 {
+                if !ctx.check_mode && !ctx.consent {
+                    return Ok(Plan::done(Outcome::failed(format!(
+                        "refusing to remove user `{}` with its home directory `{}` ({entries} entries) without consent: review it with `dr plan`, then run `dr apply --yes` (or answer the prompt on a terminal)",
+                        spec.name, user.home
+                    ))));
+                }
+                note = format!(
+                    " and its home directory `{}` ({entries} entries)",
+                    user.home
+                );
+            }
+        }
+        let diffs = diffs(&spec, &change);
+        // As Ansible, check mode reports only the change for a user it would create or
+        // remove, and the current account for one it would modify.
+        let mut data = Map::new();
+        if let (Change::Modify(..), Some(user)) = (&change, &current) {
+            data = base_keys(&spec);
+            data.insert("append".into(), Json::Bool(spec.append));
+            data.insert("move_home".into(), Json::Bool(spec.move_home));
+            account_keys(&mut data, &spec, user);
+        }
+        let outcome = Outcome {
+            changed: true,
+            msg: format!(
+                "would {}{note}{warning}",
+                change.describe(&spec.name, false)
+            ),
+            diffs,
+            data,
+            dangerous: !note.is_empty(),
+            ..Outcome::default()
+        };
+        let command = match &change {
+            Change::Create => Some(useradd(&spec)?),
+            Change::Remove => Some(userdel(&spec)?),
+            Change::Modify(fields, _) if fields.is_empty() => None,
+            Change::Modify(fields, _) => Some(usermod(&spec, fields)?),
+        };
+        Ok(Plan::change(
+            outcome,
+            Apply {
+                spec,
+                change,
+                command,
+            },
+        ))
+    }
+}
+
+/// Refuses what the module cannot do, before anything is read.
+fn validate(spec: &UserSpec) -> Result<(), ArgsError> {
+    let bad = |detail: String| Err(ArgsError::new("user", detail));
+    if spec.local == Some(true) {
+        return bad("`local: true` (libuser's `luseradd`) is not supported by dr; it manages users with useradd/usermod/userdel".into());
+    }
+    if spec.non_unique && spec.uid.is_none() {
+        return bad("`non_unique: true` needs `uid`".into());
+    }
+    if spec.name.is_empty() || spec.name.contains([':', ',', '\n', '/']) {
+        return bad(format!("`{}` is not a valid user name", spec.name));
+    }
+    if let Some(pw) = &spec.password
+        && pw.contains([':', '\n'])
+    {
+        // Not echoed: it may be a clear-text password.
+        return bad("`password` holds `:` or a newline, which /etc/shadow cannot store".into());
+    }
+    Ok(())
+}
+
+/// Whether a `password` looks like a crypt hash (Ansible warns otherwise).
+fn looks_hashed(pw: &str) -> bool {
+    if ["*", "!", "*************"].contains(&pw) {
+        return true;
+    }
+    if pw.contains([':', '*', '!']) || !pw.contains('$') {
+        return false;
+    }
+    let fields: Vec<&str> = pw.split('$').collect();
+    let Some(last) = fields.last().filter(|_| fields.len() >= 3) else {
+        return false;
+    };
+    let ok_chars = last
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/');
+    let len_ok = match fields[1] {
+        "1" => last.len() == 22,
+        "5" | "y" => last.len() == 43,
+        "6" => last.len() == 86,
+        _ => true,
+    };
+    ok_chars && len_ok
+}
+
+/// One-line diffs of the change (no password hash, ever).
+fn diffs(spec: &UserSpec, change: &Change) -> Vec<Diff> {
+    let target = format!("user {}", spec.name);
+    let lines: Vec<String> = match change {
+        Change::Create => {
+            let mut set = Vec::new();
+            if let Some(uid) = spec.uid {
+                set.push(format!("uid {uid}"));
+            }
+            if let Some(g) = &spec.group {
+                set.push(format!("group {g}"));
+            }
+            if let Some(g) = spec.groups.as_ref().filter(|g| !g.is_empty()) {
+                set.push(format!("groups {}", g.join(",")));
+            }
+            if let Some(h) = &spec.home {
+                set.push(format!("home {h}"));
+            }
+            if let Some(s) = &spec.shell {
+                set.push(format!("shell {s}"));
+            }
+            if spec.password.is_some() {
+                set.push("a password hash".into());
+            }
+            if set.is_empty() {
+                vec!["state absent -> present".into()]
+            } else {
+                vec![format!("state absent -> present ({})", set.join(", "))]
+            }
+        }
+        Change::Remove if spec.remove => {
+            vec!["state present -> absent (home directory and mail spool removed)".into()]
+        }
+        Change::Remove => vec!["state present -> absent".into()],
+        Change::Modify(fields, home) => fields
+            .iter()
+            .map(Field::diff)
+            .chain(home.iter().map(|h| format!("home directory {h} created")))
+            .collect(),
+    };
+    lines
+        .into_iter()
+        .map(|text| Diff {
+            target: target.clone(),
+            text,
+        })
+        .collect()
+}
+
+/// `name`, `state`, and the masked `password` when one was given.
+fn base_keys(spec: &UserSpec) -> Map<String, Json> {
+    let mut data = Map::new();
+    data.insert("name".into(), Json::from(spec.name.clone()));
+    data.insert("state".into(), Json::from(spec.state.name()));
+    if spec.password.is_some() && spec.state == State::Present {
+        data.insert("password".into(), Json::from("NOT_LOGGING_PASSWORD"));
+    }
+    data
+}
+
+/// The account's fields under Ansible's result keys.
+fn account_keys(data: &mut Map<String, Json>, spec: &UserSpec, user: &accounts::User) {
+    data.insert("uid".into(), Json::from(user.uid));
+    data.insert("group".into(), Json::from(user.gid));
+    data.insert("comment".into(), Json::from(user.comment.clone()));
+    data.insert("home".into(), Json::from(user.home.clone()));
+    data.insert("shell".into(), Json::from(user.shell.clone()));
+    if let Some(groups) = &spec.groups {
+        data.insert("groups".into(), Json::from(groups.join(",")));
+    }
+}
+
+/// The apply half: the planned command, then the missing home directory.
+struct Apply {
+    spec: UserSpec,
+    change: Change,
+    command: Option<Command>,
+}
+
+impl Action for Apply {
+    fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        let Apply {
+            spec,
+            change,
+            command,
+        } = *self;
+        let diffs = diffs(&spec, &change);
+        let mut data = base_keys(&spec);
+        let mut made_parents = None;
+        if change == Change::Create {
+            wanted_group(&spec)?;
+            wanted_groups(&spec)?;
+            if spec.create_home
+                && let Some(h) = &spec.home
+                && !Path::new(h).parent().is_none_or(Path::is_dir)
+            {
+                // useradd makes the home but not its parents; Ansible makes it first.
+                home::create(Path::new(h), spec.skeleton.as_deref(), 0, 0)
+                    .map_err(|e| ModuleError::io("cannot create home directory", h, e))?;
+                made_parents = Some(h.clone());
+            }
+        }
+        if let Some(mut cmd) = command {
+            // Never the arguments: they may hold the password hash.
+            let label = format!("`{}` for user `{}`", program(&cmd), spec.name);
+            let ran = hostcmd::run(&mut cmd, &label)?;
+            if !ran.ok() {
+                let mut o = Outcome::failed(format!(
+                    "cannot {} (exit {}): {}",
+                    change.describe(&spec.name, false),
+                    ran.rc,
+                    ran.why()
+                ));
+                o.data.insert("name".into(), Json::from(spec.name.clone()));
+                o.data.insert("rc".into(), Json::from(ran.rc));
+                return Ok(o);
+            }
+            output_keys(&mut data, &ran);
+        }
+        match change {
+            Change::Remove => {
+                data.insert("force".into(), Json::Bool(spec.force));
+                data.insert("remove".into(), Json::Bool(spec.remove));
+            }
+            Change::Create => {
+                data.insert("system".into(), Json::Bool(spec.system));
+                data.insert("create_home".into(), Json::Bool(spec.create_home));
+            }
+            Change::Modify(..) => {
+                data.insert("append".into(), Json::Bool(spec.append));
+                data.insert("move_home".into(), Json::Bool(spec.move_home));
+            }
+        }
+        if spec.state == State::Present {
+            let user = accounts::user_named(&spec.name).ok_or_else(|| {
+                ModuleError::Failed(format!("failed to look up user name: {}", spec.name))
+            })?;
+            let home = spec.home.as_deref().unwrap_or(&user.home);
+            let missing = spec.create_home && !Path::new(home).exists();
+            if missing || made_parents.is_some() {
+                home::create(
+                    Path::new(home),
+                    spec.skeleton.as_deref(),
+                    user.uid,
+                    user.gid,
+                )
+                .map_err(|e| ModuleError::io("cannot create home directory", home, e))?;
+            }
+            account_keys(&mut data, &spec, &user);
+        }
+        Ok(Outcome {
+            changed: true,
+            msg: change.describe(&spec.name, true),
+            diffs,
+            data,
+            ..Outcome::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

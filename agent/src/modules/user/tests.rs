@@ -1,0 +1,297 @@
+//! `user` against this machine's real account files (the tests run as root): unique
+//! `drtest…` names, removed at the end whatever happens; homes under a temporary directory.
+
+use std::os::unix::fs::MetadataExt;
+
+use serde_json::{Value as Json, json};
+
+use super::User;
+use crate::modules::accounts::{
+    self,
+    testing::{Doomed, free_id},
+};
+use crate::modules::group::Group;
+use crate::modules::testutil::Harness;
+use crate::modules::{Module, Outcome, Plan};
+
+const HASH: &str = "$6$drtestsalt$nnxqyT38nvbduMQabOo/ab0zhZt3.o2cMAHd1CUeQCT5IVZRw.vO9XT2X5bhZ/cgyo/NyFIHMxxve1OhRuR691";
+const HASH2: &str = "$6$drtestsalt2$tNSncuMSncDdjonyrTfk4U6NXyv9Gm960ulK4T0F6miKsNW9jrtQswB5OW94Db3WaQomdj2XU2JNpDmUaEgGN1";
+
+/// The account files, to show check mode changed nothing.
+fn databases() -> Vec<String> {
+    ["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow"]
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect()
+}
+
+/// Everything an outcome shows, to prove the hash is not in it.
+fn shown(o: &Outcome) -> String {
+    format!("{} {:?} {}", o.msg, o.diffs, Json::Object(o.data.clone()))
+}
+
+fn check(h: &Harness, args: &Json) -> Plan {
+    let before = databases();
+    let plan = h.check(&User, args.clone());
+    assert_eq!(databases(), before, "check mode changed the account files");
+    assert!(
+        !shown(&plan.outcome).contains("drtestsalt"),
+        "{}",
+        shown(&plan.outcome)
+    );
+    plan
+}
+
+fn apply(h: &Harness, args: &Json) -> Outcome {
+    let out = h.apply(&User, args.clone());
+    assert!(!out.failed, "{}", out.msg);
+    assert!(!shown(&out).contains("drtestsalt"), "{}", shown(&out));
+    out
+}
+
+fn settled(h: &Harness, args: &Json) {
+    let again = check(h, args);
+    assert!(
+        !again.outcome.changed && again.action.is_none(),
+        "a second run would change: {} {:?}",
+        again.outcome.msg,
+        again.outcome.diffs
+    );
+}
+
+fn members(user: &str) -> Vec<String> {
+    accounts::groups()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|g| g.members.iter().any(|m| m == user))
+        .map(|g| g.name)
+        .collect()
+}
+
+#[test]
+fn a_user_is_created_changed_and_removed_each_once() {
+    let mut doomed = Doomed::new();
+    let (name, primary, extra1, extra2) = (
+        doomed.user(),
+        doomed.group(),
+        doomed.group(),
+        doomed.group(),
+    );
+    let h = Harness::new();
+    for g in [&primary, &extra1, &extra2] {
+        assert!(h.apply(&Group, json!({"name": g})).changed);
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = dir.path().join("homes").join(&name);
+    let uid = free_id(42000);
+    let create = json!({
+        "name": name, "uid": uid, "group": primary, "groups": [extra1],
+        "shell": "/bin/sh", "comment": "DR test", "home": home.display().to_string(),
+        "password": HASH,
+    });
+
+    let plan = check(&h, &create);
+    assert!(plan.outcome.changed && plan.action.is_some());
+    assert_eq!(plan.outcome.msg, format!("would create user `{name}`"));
+    assert!(plan.outcome.data.is_empty(), "{:?}", plan.outcome.data);
+    assert!(plan.outcome.diffs[0].text.contains("a password hash"));
+    assert!(!home.exists());
+
+    let out = apply(&h, &create);
+    assert!(out.changed);
+    assert_eq!(out.msg, format!("created user `{name}`"));
+    assert_eq!(out.data["uid"], json!(uid));
+    assert_eq!(out.data["password"], json!("NOT_LOGGING_PASSWORD"));
+    assert_eq!(out.data["groups"], json!(extra1));
+    assert_eq!(out.data["create_home"], json!(true));
+    let user = accounts::user_named(&name).unwrap_or_else(|| panic!("`{name}` was not created"));
+    assert_eq!(
+        (user.uid, user.shell.as_str(), user.comment.as_str()),
+        (uid, "/bin/sh", "DR test")
+    );
+    assert_eq!(
+        Some(user.gid),
+        accounts::group_named(&primary).map(|g| g.gid)
+    );
+    assert_eq!(members(&name), vec![extra1.clone()]);
+    assert_eq!(
+        accounts::shadow_password(&name).ok().flatten().as_deref(),
+        Some(HASH)
+    );
+    let meta = std::fs::metadata(&home).unwrap_or_else(|e| panic!("no home: {e}"));
+    assert_eq!(meta.uid(), uid);
+    assert!(
+        home.join(".profile").exists(),
+        "the skeleton was not copied"
+    );
+    settled(&h, &create);
+
+    // Appending a group keeps the others; the same list again changes nothing.
+    let append = json!({"name": name, "groups": extra2, "append": true});
+    let plan = check(&h, &append);
+    assert_eq!(
+        plan.outcome.diffs[0].text,
+        format!(
+            "groups {extra1} -> {}",
+            [&extra1, &extra2].map(|s| s.as_str()).join(",")
+        )
+    );
+    assert_eq!(
+        plan.outcome.data["uid"],
+        json!(uid),
+        "check mode reports the account"
+    );
+    apply(&h, &append);
+    let mut both = members(&name);
+    both.sort();
+    let mut want = vec![extra1.clone(), extra2.clone()];
+    want.sort();
+    assert_eq!(both, want);
+    settled(&h, &append);
+
+    // Exactly these groups, a new shell and a new hash.
+    let modify = json!({"name": name, "groups": [extra2], "shell": "/bin/bash", "password": HASH2});
+    let plan = check(&h, &modify);
+    let diffs: Vec<&str> = plan.outcome.diffs.iter().map(|d| d.text.as_str()).collect();
+    assert!(diffs.contains(&"shell /bin/sh -> /bin/bash"), "{diffs:?}");
+    assert!(diffs.contains(&"password hash changed"), "{diffs:?}");
+    let out = apply(&h, &modify);
+    assert_eq!(
+        out.msg,
+        format!("changed groups, shell, password of user `{name}`")
+    );
+    assert_eq!(members(&name), vec![extra2.clone()]);
+    assert_eq!(
+        accounts::shadow_password(&name).ok().flatten().as_deref(),
+        Some(HASH2)
+    );
+    settled(&h, &modify);
+    // `on_create` leaves an existing user's hash alone.
+    settled(
+        &h,
+        &json!({"name": name, "password": HASH, "update_password": "on_create"}),
+    );
+
+    // Locking prefixes the hash with `!`; it is idempotent too.
+    let lock = json!({"name": name, "password_lock": true});
+    assert_eq!(check(&h, &lock).outcome.diffs[0].text, "password locked");
+    apply(&h, &lock);
+    assert_eq!(
+        accounts::shadow_password(&name).ok().flatten(),
+        Some(format!("!{HASH2}"))
+    );
+    settled(&h, &lock);
+
+    // A home removed behind its back is made again (create_home defaults to yes).
+    std::fs::remove_dir_all(&home).unwrap_or_else(|e| panic!("{e}"));
+    let plain = json!({"name": name});
+    let plan = check(&h, &plain);
+    assert_eq!(
+        plan.outcome.diffs[0].text,
+        format!("home directory {} created", home.display())
+    );
+    assert!(!home.exists());
+    apply(&h, &plain);
+    assert_eq!(std::fs::metadata(&home).map(|m| m.uid()).ok(), Some(uid));
+    settled(&h, &plain);
+
+    let absent = json!({"name": name, "state": "absent", "remove": true});
+    let plan = check(&h, &absent);
+    assert!(plan.outcome.changed && plan.outcome.dangerous);
+    assert_eq!(
+        plan.outcome.msg,
+        format!(
+            "would remove user `{name}` and its home directory `{}` (3 entries)",
+            home.display()
+        )
+    );
+    let mut refused = Harness::new();
+    refused.consent = false;
+    let out = refused.apply(&User, absent.clone());
+    assert!(out.failed, "{}", out.msg);
+    assert!(
+        out.msg.starts_with(&format!(
+            "refusing to remove user `{name}` with its home directory"
+        )),
+        "{}",
+        out.msg
+    );
+    assert!(home.exists() && accounts::user_named(&name).is_some());
+    // Without `remove`, the home stays and no consent is needed.
+    assert!(
+        !refused
+            .check(&User, json!({"name": name, "state": "absent"}))
+            .outcome
+            .dangerous
+    );
+    assert!(home.exists() && accounts::user_named(&name).is_some());
+    let out = apply(&h, &absent);
+    assert_eq!(out.data["remove"], json!(true));
+    assert!(accounts::user_named(&name).is_none());
+    assert!(!home.exists(), "`remove: true` left the home");
+    settled(&h, &absent);
+}
+
+#[test]
+fn a_system_user_without_a_home_and_its_own_group() {
+    let mut doomed = Doomed::new();
+    let name = doomed.user();
+    // The group named like the user exists already: useradd must not try to make it.
+    let h = Harness::new();
+    let gid = free_id(62000);
+    assert!(h.apply(&Group, json!({"name": name, "gid": gid})).changed);
+    doomed.adopt_group(&name);
+    let args =
+        json!({"name": name, "system": true, "create_home": "no", "home": "/nonexistent-drtest"});
+    let out = apply(&h, &args);
+    assert_eq!(out.data["system"], json!(true));
+    let user = accounts::user_named(&name).unwrap_or_else(|| panic!("not created"));
+    assert!(user.uid < 1000, "not a system uid: {}", user.uid);
+    assert!(!std::path::Path::new("/nonexistent-drtest").exists());
+    settled(&h, &args);
+}
+
+#[test]
+fn arguments_and_groups_it_cannot_honour_are_refused() {
+    let mut doomed = Doomed::new();
+    let name = doomed.user();
+    let h = Harness::new();
+    let e = h.check_err(&User, json!({"name": name, "local": true}));
+    assert!(
+        e.starts_with("invalid arguments for module `user`: `local: true`"),
+        "{e}"
+    );
+    let e = h.check_err(&User, json!({"name": name, "non_unique": true}));
+    assert!(e.contains("`non_unique: true` needs `uid`"), "{e}");
+    let e = h.check_err(&User, json!({"name": name, "generate_ssh_key": true}));
+    assert!(e.contains("unknown field `generate_ssh_key`"), "{e}");
+    let e = h.check_err(&User, json!({"name": name, "password": "a:b"}));
+    assert!(
+        e.contains("`password` holds `:`") && !e.contains("a:b"),
+        "{e}"
+    );
+
+    // Check mode plans a user whose groups an earlier task would create; apply refuses.
+    let args = json!({"name": name, "groups": ["drtest-no-such-group"]});
+    assert!(check(&h, &args).outcome.changed);
+    let ctx = h.ctx(false);
+    let plan = User.check(&ctx, &args).unwrap_or_else(|e| panic!("{e}"));
+    let err = match plan.action.map(|a| a.apply(&ctx)) {
+        Some(Err(e)) => e.to_string(),
+        _ => panic!("expected a failure"),
+    };
+    assert_eq!(
+        err,
+        format!("user `{name}`: group `drtest-no-such-group` does not exist")
+    );
+    assert!(accounts::user_named(&name).is_none());
+
+    // A clear-text password is stored as given, as Ansible does, with a warning.
+    let plan = check(&h, &json!({"name": name, "password": "hunter2"}));
+    assert!(
+        plan.outcome.msg.contains("does not look like a crypt hash"),
+        "{}",
+        plan.outcome.msg
+    );
+    assert!(!plan.outcome.msg.contains("hunter2"));
+}
