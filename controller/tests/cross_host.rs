@@ -103,9 +103,11 @@ fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
 }
 
 #[test]
-fn a_failed_host_does_not_hold_the_others_at_a_barrier() {
+fn a_failed_host_does_not_hold_the_others_and_leaves_the_play_hosts() {
     let dr = same_as_ansible("failures.yml", 1);
     assert_eq!(outputs(dr.path())["db1.after"], "db2\n");
+    // The failed host has left the play.
+    assert_eq!(outputs(dr.path())["db1.active"], "db1 db1 db1,db2\n");
 }
 
 #[test]

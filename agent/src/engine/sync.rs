@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json};
 use super::Runner;
 use super::item::ItemResult;
 use crate::template::Scope;
-use crate::wire::{Answer, Delegation, Event, Shared, Status, SyncPoint, Task};
+use crate::wire::{Active, Answer, Delegation, Event, Shared, Status, SyncPoint, Task};
 
 /// Where the controller's answers arrive. Without a controller ([`Link::none`]) the engine
 /// answers itself as a play of one host would be answered.
@@ -88,8 +88,8 @@ impl Runner<'_> {
             facts: self.facts.clone(),
         };
         match self.sync(point) {
-            Some(Answer::Hostvars { hosts }) => {
-                self.take_hostvars(hosts);
+            Some(Answer::Hostvars { hosts, active }) => {
+                self.take_hostvars(hosts, active);
                 true
             }
             _ => false,
@@ -106,12 +106,16 @@ impl Runner<'_> {
             facts: self.facts.clone(),
         };
         match self.sync(point) {
-            Some(Answer::Run { hosts }) => {
-                self.take_hostvars(hosts);
+            Some(Answer::Run { hosts, active }) => {
+                self.take_hostvars(hosts, active);
                 Once::Run
             }
-            Some(Answer::Shared { result, hosts }) => {
-                self.take_hostvars(hosts);
+            Some(Answer::Shared {
+                result,
+                hosts,
+                active,
+            }) => {
+                self.take_hostvars(hosts, active);
                 Once::Taken(result)
             }
             _ => Once::Stop,
@@ -185,8 +189,13 @@ impl Runner<'_> {
         }
     }
 
-    /// The other hosts' facts, as of the sync point, into their `hostvars` entries.
-    fn take_hostvars(&mut self, hosts: Map<String, Json>) {
+    /// The other hosts' facts, as of the sync point, into their `hostvars` entries; the
+    /// hosts still in the play into `ansible_play_hosts` and `ansible_play_batch`.
+    fn take_hostvars(&mut self, hosts: Map<String, Json>, active: Active) {
+        self.vars
+            .insert("ansible_play_hosts".into(), Json::from(active.play_hosts));
+        self.vars
+            .insert("ansible_play_batch".into(), Json::from(active.play_batch));
         let me = self.request.host.clone();
         let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars") else {
             return;

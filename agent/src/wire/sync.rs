@@ -96,11 +96,15 @@ pub enum Answer {
     Hostvars {
         /// Facts by host.
         hosts: Map<String, Value>,
+        /// The hosts still in the play.
+        active: Active,
     },
     /// Run the `run_once` task for the whole batch, then send [`SyncPoint::RanOnce`].
     Run {
         /// Facts by host, as for [`Answer::Hostvars`].
         hosts: Map<String, Value>,
+        /// The hosts still in the play.
+        active: Active,
     },
     /// The `run_once` task ran on another host: take its result.
     Shared {
@@ -108,6 +112,8 @@ pub enum Answer {
         result: Shared,
         /// Facts by host, as for [`Answer::Hostvars`].
         hosts: Map<String, Value>,
+        /// The hosts still in the play.
+        active: Active,
     },
     /// The delegated item's result (or why it could not run, as a failed result).
     Delegated {
@@ -116,4 +122,14 @@ pub enum Answer {
     },
     /// The run is stopping: end the play here.
     Stop,
+}
+
+/// The hosts of the play that have not failed, as of a sync point: Ansible's
+/// `ansible_play_hosts` (the whole play) and `ansible_play_batch` (this `serial` batch).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Active {
+    /// `ansible_play_hosts`.
+    pub play_hosts: Vec<String>,
+    /// `ansible_play_batch`.
+    pub play_batch: Vec<String>,
 }

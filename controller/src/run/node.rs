@@ -168,7 +168,8 @@ pub async fn run_node(
     }
     let (mut finished, tally) = relay.await.unwrap_or_default();
     let facts = finished.as_mut().map(|f| std::mem::take(&mut f.facts));
-    job.hub.done(i, facts.clone());
+    let failed = result.is_err() || finished.as_ref().is_none_or(|f| f.error.is_some());
+    job.hub.done(i, facts.clone(), failed);
     if let Some(facts) = facts {
         job.remember_facts(&node.host, facts);
     }

@@ -36,7 +36,7 @@ pub async fn execute(
     loop {
         let interrupted = *stop.borrow() != StopLevel::Run;
         for i in skip_blocked(dag, &mut states, &sink) {
-            job.hub.done(i, None);
+            job.hub.done(i, None, true);
         }
         if !interrupted {
             for i in 0..dag.nodes.len() {
@@ -69,8 +69,8 @@ pub async fn execute(
                     let (i, outcome) = result.unwrap_or_else(|e| (usize::MAX, Outcome::Unreachable(format!("internal error (a bug in dr): {e}"))));
                     if i < states.len() {
                         let _ = sink.send(Stamped::now(RunEvent::NodeFinished { node: i, outcome: outcome.clone() }));
+                        job.hub.done(i, None, !outcome.succeeded());
                         states[i] = State::Done(outcome);
-                        job.hub.done(i, None);
                     }
                 }
             }

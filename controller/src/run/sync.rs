@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use dr_agent::wire::{Answer, Shared, Status};
+use dr_agent::wire::{Active, Answer, Shared, Status};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
@@ -20,6 +20,8 @@ pub struct Hub {
     batch_of: Vec<usize>,
     /// Per batch: its nodes, in batch order.
     members: Vec<Vec<usize>>,
+    /// Per node: the nodes of its play, in play order.
+    plays: Vec<std::ops::Range<usize>>,
     /// Per node: its host.
     hosts: Vec<String>,
     state: Mutex<State>,
@@ -35,6 +37,8 @@ struct State {
     waiting: HashMap<usize, usize>,
     /// Nodes whose play ended (or never started).
     done: Vec<bool>,
+    /// Nodes whose play failed (or whose host was unreachable, or that were skipped).
+    failed: Vec<bool>,
     /// Per node: its facts and registered results as of its last sync point (or its end).
     facts: HashMap<usize, Map<String, Value>>,
     /// `run_once` tasks: (first node of the batch, task index) → who runs it, then its
@@ -79,23 +83,37 @@ impl Hub {
             });
             batch_of.push(id);
         }
+        let plays = dag
+            .nodes
+            .iter()
+            .map(|n| {
+                let first = dag.nodes.iter().position(|m| m.play == n.play).unwrap_or(0);
+                first..first + dag.plays[n.play].hosts.len()
+            })
+            .collect();
         Hub {
             batch_of,
             members,
+            plays,
             hosts: dag.nodes.iter().map(|n| n.host.clone()).collect(),
             state: Mutex::new(State {
                 done: vec![false; dag.nodes.len()],
+                failed: vec![false; dag.nodes.len()],
                 ..State::default()
             }),
             changed: watch::channel(0).0,
         }
     }
 
-    /// Node `i`'s play ended (or will never run); `facts` are its last facts.
-    pub fn done(&self, i: usize, facts: Option<Map<String, Value>>) {
+    /// Node `i`'s play ended (or will never run), `failed` or not; `facts` are its last
+    /// facts.
+    pub fn done(&self, i: usize, facts: Option<Map<String, Value>>, failed: bool) {
         let mut state = self.lock();
         if let Some(done) = state.done.get_mut(i) {
             *done = true;
+        }
+        if failed && let Some(f) = state.failed.get_mut(i) {
+            *f = true;
         }
         state.waiting.remove(&i);
         if let Some(facts) = facts {
@@ -142,6 +160,7 @@ impl Hub {
         }
         Answer::Hostvars {
             hosts: self.batch_facts(i),
+            active: self.active(i),
         }
     }
 
@@ -180,6 +199,7 @@ impl Hub {
                 self.bump();
                 return Answer::Run {
                     hosts: self.batch_facts(i),
+                    active: self.active(i),
                 };
             }
         }
@@ -204,6 +224,7 @@ impl Hub {
                     return Answer::Shared {
                         result,
                         hosts: self.batch_facts(i),
+                        active: self.active(i),
                     };
                 }
             }
@@ -287,6 +308,25 @@ impl Hub {
             }
         }
         hosts
+    }
+
+    /// The hosts of node `i`'s play and batch that have not failed.
+    fn active(&self, i: usize) -> Active {
+        let state = self.lock();
+        let alive = |n: &usize| !state.failed[*n];
+        Active {
+            play_hosts: self.plays[i]
+                .clone()
+                .filter(alive)
+                .map(|n| self.hosts[n].clone())
+                .collect(),
+            play_batch: self
+                .batch(i)
+                .iter()
+                .filter(|n| alive(n))
+                .map(|n| self.hosts[*n].clone())
+                .collect(),
+        }
     }
 
     /// The nodes of node `i`'s batch (itself included), in batch order.
@@ -377,11 +417,16 @@ mod tests {
             .barrier(1, 3, facts(serde_json::json!({"y": 2})), stop)
             .await;
         let expected = serde_json::json!({"a": {"x": 1}, "b": {"y": 2}});
+        let both = vec!["a".to_owned(), "b".to_owned()];
         for answer in [first.await.unwrap(), second] {
             assert_eq!(
                 answer,
                 Answer::Hostvars {
-                    hosts: facts(expected.clone())
+                    hosts: facts(expected.clone()),
+                    active: Active {
+                        play_hosts: both.clone(),
+                        play_batch: both.clone(),
+                    }
                 }
             );
         }
@@ -391,7 +436,7 @@ mod tests {
     async fn an_ended_host_releases_the_barrier_and_a_stop_ends_the_wait() {
         let hub = std::sync::Arc::new(hub(&["a", "b", "c"]));
         let (stop_tx, stop) = watch::channel(StopLevel::Run);
-        hub.done(1, Some(facts(serde_json::json!({"gone": true}))));
+        hub.done(1, Some(facts(serde_json::json!({"gone": true}))), true);
         let waiting = {
             let (hub, stop) = (hub.clone(), stop.clone());
             tokio::spawn(async move { hub.barrier(0, 1, Map::new(), stop).await })

@@ -68,9 +68,13 @@ pub fn mark(
     }
 }
 
-/// Whether `text` names `hostvars` or one of `tainted`.
+/// Whether `text` names `hostvars` (or the hosts still in the play, which other hosts'
+/// failures change) or one of `tainted`.
 fn reads(text: &str, tainted: &HashSet<String>) -> bool {
-    if text.contains("hostvars") {
+    if ["hostvars", "ansible_play_hosts", "ansible_play_batch"]
+        .iter()
+        .any(|magic| text.contains(magic))
+    {
         return true;
     }
     if tainted.is_empty() {
