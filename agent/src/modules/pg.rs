@@ -192,7 +192,13 @@ impl PgConn {
         }
         match (&self.conninfo, &self.db) {
             (Some(ci), _) => {
-                c.args(["-d", ci]);
+                // The password never goes on the command line (`ps` shows it to every
+                // user of the host): libpq reads it from the environment.
+                let (ci, password) = without_password(ci);
+                if let Some(pw) = password {
+                    c.env("PGPASSWORD", pw);
+                }
+                c.args(["-d", &ci]);
             }
             (None, Some(db)) => {
                 c.args(["-d", db]);
@@ -272,6 +278,112 @@ fn sql_error(ran: &Ran) -> PgError {
         code: None,
         msg: first_line(&text),
     }
+}
+
+/// A libpq connection string without its password, and the password: the URI form
+/// (`postgresql://user:pw@host/db`, percent-decoded) and the keyword form
+/// (`host=h password=pw`, quoted or not).
+fn without_password(conninfo: &str) -> (String, Option<String>) {
+    let trimmed = conninfo.trim();
+    if let Some((scheme, rest)) = trimmed.split_once("://")
+        && matches!(scheme, "postgresql" | "postgres")
+    {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        if let Some((userinfo, host)) = authority.rsplit_once('@')
+            && let Some((user, pw)) = userinfo.split_once(':')
+        {
+            let pw = percent_decode(pw);
+            return (format!("{scheme}://{user}@{host}{tail}"), Some(pw));
+        }
+        return (conninfo.to_owned(), None);
+    }
+    // Keyword form: `key=value` pairs, values optionally single-quoted with `\'` escapes.
+    let mut kept = Vec::new();
+    let mut password = None;
+    let mut chars = trimmed.chars().peekable();
+    while chars.peek().is_some() {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c.is_whitespace() {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek() != Some(&'=') {
+            if !key.is_empty() {
+                kept.push(key);
+            }
+            continue;
+        }
+        chars.next();
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut raw = String::new();
+        let mut value = String::new();
+        if chars.peek() == Some(&'\'') {
+            raw.push('\'');
+            chars.next();
+            while let Some(c) = chars.next() {
+                raw.push(c);
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            raw.push(n);
+                            value.push(n);
+                        }
+                    }
+                    '\'' => break,
+                    _ => value.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                raw.push(c);
+                value.push(c);
+                chars.next();
+            }
+        }
+        if key == "password" {
+            password = Some(value);
+        } else {
+            kept.push(format!("{key}={raw}"));
+        }
+    }
+    match password {
+        Some(pw) => (kept.join(" "), Some(pw)),
+        None => (conninfo.to_owned(), None),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What psql prints for NULL: psql's CSV prints NULL and `''` alike unless told otherwise,
@@ -511,6 +623,33 @@ pub(super) fn down_facts() -> Map<String, Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_password_leaves_the_connection_string() {
+        let cases = [
+            (
+                "postgresql://app:S3cr%40t@db:5432/akira?sslmode=require",
+                "postgresql://app@db:5432/akira?sslmode=require",
+                Some("S3cr@t"),
+            ),
+            ("postgres://app@db/akira", "postgres://app@db/akira", None),
+            (
+                "host=db user=app password=S3cr3t dbname=akira",
+                "host=db user=app dbname=akira",
+                Some("S3cr3t"),
+            ),
+            (
+                "host=db password = 'it\\'s \\\\quoted' port=5432",
+                "host=db port=5432",
+                Some("it's \\quoted"),
+            ),
+            ("host=db dbname=akira", "host=db dbname=akira", None),
+        ];
+        for (given, kept, password) in cases {
+            let (k, p) = without_password(given);
+            assert_eq!((k.as_str(), p.as_deref()), (kept, password), "{given}");
+        }
+    }
 
     #[test]
     fn csv_keeps_nulls_quotes_and_newlines_apart() {

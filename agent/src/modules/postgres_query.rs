@@ -314,6 +314,42 @@ mod tests {
     }
 
     #[test]
+    fn the_password_of_a_conninfo_never_shows_in_ps() {
+        let c = Cluster::primary();
+        let h = Harness::new();
+        let secret = "Ps-Visible-S3cret";
+        let a = json!({
+            "conninfo": format!("postgresql://postgres:{secret}@127.0.0.1:{}/postgres", c.port),
+            "sql": "SELECT pg_sleep(1.5) AS slept",
+            "read_only": true,
+        });
+        let watcher = std::thread::spawn(move || {
+            let (mut seen_psql, mut leaked) = (false, Vec::new());
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while std::time::Instant::now() < until {
+                let ps = std::process::Command::new("ps")
+                    .args(["-eo", "args"])
+                    .output()
+                    .unwrap_or_else(|e| panic!("ps: {e}"));
+                let text = String::from_utf8_lossy(&ps.stdout).into_owned();
+                seen_psql |= text.lines().any(|l| l.contains("pg_sleep(1.5)"));
+                leaked.extend(
+                    text.lines()
+                        .filter(|l| l.contains(secret))
+                        .map(str::to_owned),
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            (seen_psql, leaked)
+        });
+        let plan = h.check(&PostgresQuery, a);
+        assert!(!plan.outcome.failed, "{}", plan.outcome.msg);
+        let (seen_psql, leaked) = watcher.join().unwrap();
+        assert!(seen_psql, "the query's psql was never seen by ps");
+        assert_eq!(leaked, Vec::<String>::new(), "ps showed the password");
+    }
+
+    #[test]
     fn sql_errors_fail_the_task_and_a_dead_server_is_named() {
         let c = Cluster::primary();
         let h = Harness::new();
