@@ -4,15 +4,10 @@
 //! `group` modules manage local accounts the same way.
 
 use std::io;
-use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::Value as Json;
-
-/// Where Ansible's `get_bin_path` also looks: the account tools live in `sbin`, which a
-/// non-login `PATH` may lack.
-const SBIN: &[&str] = &["/sbin", "/usr/sbin", "/usr/local/sbin"];
 
 /// The password database.
 const PASSWD: &str = "/etc/passwd";
@@ -97,18 +92,6 @@ pub(super) fn group_by_name_or_gid(group: &str) -> Option<Group> {
         .ok()
         .and_then(group_by_gid)
         .or_else(|| group_named(group))
-}
-
-/// The path of an account tool (`useradd`), searched on `PATH` and then in the `sbin`
-/// directories.
-pub(super) fn tool(name: &str) -> Result<PathBuf, String> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':')
-        .filter(|d| !d.is_empty())
-        .chain(SBIN.iter().copied())
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-        .ok_or_else(|| format!("cannot find `{name}` on PATH or in {}", SBIN.join(", ")))
 }
 
 /// A user or group id given as a number or a numeric string (Ansible's `type='int'`).

@@ -11,7 +11,9 @@ use serde_json::{Map, Value as Json};
 
 use super::args::bool_ish;
 use super::hostcmd;
-use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, accounts, parse_args};
+use super::{
+    Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, accounts, bin_path, parse_args,
+};
 use crate::wire::Diff;
 
 /// The `group` module.
@@ -178,7 +180,7 @@ fn validate(spec: &GroupSpec) -> Result<(), ArgsError> {
 
 /// The command that makes `change`.
 fn command(spec: &GroupSpec, change: &Change) -> Result<Command, ModuleError> {
-    let tool = |name: &str| accounts::tool(name).map_err(ModuleError::Failed);
+    let tool = |name: &str| bin_path::find(name).map_err(ModuleError::Failed);
     let mut cmd;
     match change {
         Change::Add => {

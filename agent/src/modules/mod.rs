@@ -9,6 +9,7 @@ mod accounts;
 mod args;
 mod assert;
 mod attrs;
+mod bin_path;
 pub mod bridge;
 mod command;
 mod compose;
@@ -39,6 +40,8 @@ mod setup;
 mod shell;
 mod slurp;
 mod stat;
+mod systemctl;
+mod systemd;
 mod template;
 mod timeout;
 mod uri;
@@ -80,6 +83,7 @@ pub static ALL: &[&dyn Module] = &[
     &shell::Shell,
     &slurp::Slurp,
     &stat::Stat,
+    &systemd::Systemd,
     &template::Template,
     &uri::Uri,
     &user::User,

@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::opt_bool_ish;
 use super::hostcmd::{self, Ran};
+use super::systemctl::{self, Systemctl};
 use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
 use crate::wire::Diff;
 
@@ -28,13 +29,29 @@ struct ServiceSpec {
     init_script: Option<String>,
 }
 
+/// The `state` of `service` and `systemd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-enum State {
+pub(super) enum State {
     Started,
     Stopped,
     Restarted,
     Reloaded,
+}
+
+impl State {
+    /// The verb that reaches this state from `running` (a stopped service is started, not
+    /// restarted or reloaded), or `None` when it holds already.
+    pub(super) fn verb(self, running: bool) -> Option<&'static str> {
+        match (self, running) {
+            (State::Started, false) => Some("start"),
+            (State::Stopped, true) => Some("stop"),
+            (State::Restarted, true) => Some("restart"),
+            (State::Reloaded, true) => Some("reload"),
+            (State::Restarted | State::Reloaded, false) => Some("start"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -57,11 +74,7 @@ enum Backend {
 impl Backend {
     fn command(&self, name: &str, verb: &str) -> Command {
         match self {
-            Backend::Systemd => {
-                let mut c = Command::new("systemctl");
-                c.arg(verb).arg(name);
-                c
-            }
+            Backend::Systemd => Systemctl::system().command(&[verb, name]),
             Backend::Init(script) => {
                 let mut c = Command::new(script);
                 c.arg(verb).current_dir("/");
@@ -138,14 +151,7 @@ impl Module for Service {
         let backend = backend(&spec)?;
         let running = backend.running(&name)?;
         let mut steps: Vec<&'static str> = Vec::new();
-        match (spec.state, running) {
-            (Some(State::Started), false) => steps.push("start"),
-            (Some(State::Stopped), true) => steps.push("stop"),
-            (Some(State::Restarted), true) => steps.push("restart"),
-            (Some(State::Reloaded), true) => steps.push("reload"),
-            (Some(State::Restarted | State::Reloaded), false) => steps.push("start"),
-            _ => {}
-        }
+        steps.extend(spec.state.and_then(|s| s.verb(running)));
         let enabled = match spec.enabled {
             Some(want) => {
                 let is = backend.enabled(&name)?;
@@ -201,7 +207,7 @@ impl Module for Service {
 }
 
 fn backend(spec: &ServiceSpec) -> Result<Backend, ModuleError> {
-    let systemd = Path::new("/run/systemd/system").is_dir();
+    let systemd = systemctl::booted();
     let script = || {
         let p = spec
             .init_script

@@ -22,8 +22,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("postgresql_query", "postgres_query"),
     ("postgresql_info", "postgres_facts"),
     ("apt", "package"),
-    ("systemd", "service"),
-    ("systemd_service", "service"),
+    ("systemd_service", "systemd"),
 ];
 
 /// Task keywords that expand at parse time rather than run as modules.

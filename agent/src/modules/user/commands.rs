@@ -5,7 +5,7 @@ use std::process::Command;
 
 use super::UserSpec;
 use super::fields::Field;
-use crate::modules::{ModuleError, accounts};
+use crate::modules::{ModuleError, accounts, bin_path};
 
 /// What `password` to hand the tools (locked with `!` when asked).
 pub(super) fn hash_arg(spec: &UserSpec, pw: &str) -> String {
@@ -17,7 +17,7 @@ pub(super) fn hash_arg(spec: &UserSpec, pw: &str) -> String {
 }
 
 pub(super) fn tool(name: &str) -> Result<Command, ModuleError> {
-    accounts::tool(name)
+    bin_path::find(name)
         .map(Command::new)
         .map_err(ModuleError::Failed)
 }
