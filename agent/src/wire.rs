@@ -156,7 +156,7 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
 mod file_content;
 mod sync;
 pub use file_content::{FileContent, FileMeta};
-pub use sync::{Active, Answer, Delegation, Shared, SyncPoint};
+pub use sync::{Active, Answer, Delegation, InventoryChange, Shared, SyncPoint};
 
 /// A play as the agent runs it: tasks then notified handlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -148,7 +148,7 @@ fn graph_and_plan_show_where_hosts_wait() {
         .run()
         .code(0)
         .stdout_has("    sync points: 9 (each host still runs the play in one exec)\n")
-        .stdout_has("      site.yml:13:7  reads hostvars\n")
+        .stdout_has("      site.yml:13:7  reads other hosts' data\n")
         .stdout_has("      site.yml:21:7  run_once\n")
         .stdout_has("      site.yml:32:7  delegate_to {{ groups['lb'][0] }}\n")
         .stdout_has("      site.yml:42:7  delegate_to localhost\n");
@@ -157,6 +157,39 @@ fn graph_and_plan_show_where_hosts_wait() {
     Dr::new(dir.path(), &["plan", "site.yml", "-i", "inventory.yml"])
         .run()
         .code(1)
-        .stdout_has("  sync `database`: 9 sync point(s): reads hostvars at site.yml:13:7; ")
-        .stdout_has("  sync `load balancer`: 1 sync point(s): reads hostvars at site.yml:65:7\n");
+        .stdout_has(
+            "  sync `database`: 9 sync point(s): reads other hosts' data at site.yml:13:7; ",
+        )
+        .stdout_has(
+            "  sync `load balancer`: 1 sync point(s): reads other hosts' data at site.yml:65:7\n",
+        );
+}
+
+#[test]
+fn add_host_and_group_by_change_the_inventory_for_later_plays() {
+    let dr = same_as_ansible("inventory_change.yml", 0);
+    let out = outputs(dr.path());
+    assert_eq!(
+        out["db2.later"],
+        "db2 5433 ['by_role', 'database', 'role_replica'] ['db2', 'db3']\n"
+    );
+    assert_eq!(
+        out["db3.later"],
+        "db3 5434 ['added', 'database'] ['db2', 'db3']\n"
+    );
+    // The journal records the DAG again once the later plays have their hosts.
+    let dags = journal(dr.path(), "dag");
+    assert!(dags.len() >= 2, "{dags:#?}");
+    assert_eq!(dags[0]["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        dags.last().unwrap()["nodes"].as_array().unwrap().len(),
+        3 + 2 + 3
+    );
+    let report = Dr::new(dr.path(), &["report", "--format", "json"]).run();
+    report.code(0);
+    assert_eq!(report.json()["result"], "success");
+    Dr::new(dr.path(), &["graph", "inventory_change.yml", "-i", "inventory.yml"])
+        .run()
+        .code(0)
+        .stdout_has("later, with hosts chosen when the run gets there (after `add_host`/`group_by`):\n  the new group (inventory_change.yml:24:3)\n");
 }

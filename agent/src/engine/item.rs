@@ -36,6 +36,8 @@ pub(super) struct ItemResult {
     pub unpredictable: bool,
     /// The host the item ran on, when not this one (`delegate_to`).
     pub on: Option<String>,
+    /// The inventory change the item asks the controller for (`add_host`, `group_by`).
+    pub inventory: Option<crate::wire::InventoryChange>,
 }
 
 impl ItemResult {
@@ -71,6 +73,7 @@ impl ItemResult {
             end_host: false,
             unpredictable: false,
             on: None,
+            inventory: None,
         }
     }
 
@@ -90,6 +93,7 @@ impl ItemResult {
             end_host: false,
             unpredictable: false,
             on: Some(shared.on),
+            inventory: None,
         }
     }
 }
@@ -99,7 +103,11 @@ impl Runner<'_> {
     /// is this host's, as in Ansible).
     pub(super) fn run_one(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let Some(to) = &task.delegate_to else {
-            return self.run_item(task, name, scope);
+            let mut result = self.run_item(task, name, scope);
+            if let Some(change) = result.inventory.take() {
+                self.change_inventory(change, &mut result);
+            }
+            return result;
         };
         let started = Instant::now();
         for cond in &task.when {
@@ -356,6 +364,7 @@ impl Runner<'_> {
                 end_host: outcome.end_host,
                 unpredictable: planned_only && outcome.unpredictable,
                 on: None,
+                inventory: if failed { None } else { outcome.inventory },
             };
         }
     }
@@ -498,6 +507,7 @@ pub(super) fn skipped(cond: &str) -> ItemResult {
         end_host: false,
         unpredictable: false,
         on: None,
+        inventory: None,
     }
 }
 

@@ -12,7 +12,9 @@ use serde_json::{Map, Value as Json};
 use super::Runner;
 use super::item::ItemResult;
 use crate::template::Scope;
-use crate::wire::{Active, Answer, Delegation, Event, Shared, Status, SyncPoint, Task};
+use crate::wire::{
+    Active, Answer, Delegation, Event, InventoryChange, Shared, Status, SyncPoint, Task,
+};
 
 /// Where the controller's answers arrive. Without a controller ([`Link::none`]) the engine
 /// answers itself as a play of one host would be answered.
@@ -172,6 +174,54 @@ impl Runner<'_> {
         }
     }
 
+    /// Hands an inventory change (`add_host`, `group_by`) to the controller and takes the
+    /// inventory it answers with (`groups`, the touched hosts' `hostvars`); the item is
+    /// changed when the inventory did, as in Ansible.
+    pub(super) fn change_inventory(&mut self, change: InventoryChange, result: &mut ItemResult) {
+        if self.link.inner.is_none() {
+            *result = ItemResult::failed(
+                "`add_host` and `group_by` change the run's inventory, which the controller keeps"
+                    .into(),
+            );
+            return;
+        }
+        match self.sync(SyncPoint::Inventory { change }) {
+            Some(Answer::Inventory {
+                changed,
+                groups,
+                hosts,
+            }) => {
+                self.vars.insert("groups".into(), groups);
+                let me = self.request.host.clone();
+                if let Some(names) = hosts.get(&me).and_then(|h| h.get("group_names")).cloned() {
+                    self.vars.insert("group_names".into(), names);
+                }
+                if let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars") {
+                    for (host, vars) in hosts {
+                        if let (Some(Json::Object(entry)), Json::Object(vars)) =
+                            (hostvars.get_mut(&host), &vars)
+                        {
+                            entry.extend(vars.clone());
+                        } else {
+                            hostvars.insert(host, vars);
+                        }
+                    }
+                }
+                result
+                    .register
+                    .insert("changed".into(), Json::Bool(changed));
+                if changed && result.status == Status::Ok {
+                    result.status = Status::Changed;
+                }
+            }
+            _ => {
+                *result = ItemResult::failed(
+                    "the run stopped before the inventory change was made".into(),
+                );
+            }
+        }
+    }
+
     /// Sends `point` and waits for the answer; `None` when the run stops meanwhile (the
     /// play then ends as interrupted).
     fn sync(&mut self, point: SyncPoint) -> Option<Answer> {
@@ -196,6 +246,9 @@ impl Runner<'_> {
             .insert("ansible_play_hosts".into(), Json::from(active.play_hosts));
         self.vars
             .insert("ansible_play_batch".into(), Json::from(active.play_batch));
+        if let Some(groups) = active.groups {
+            self.vars.insert("groups".into(), groups);
+        }
         let me = self.request.host.clone();
         let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars") else {
             return;

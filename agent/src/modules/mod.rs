@@ -24,6 +24,7 @@ mod group;
 mod hostcmd;
 mod http;
 pub mod include_vars;
+mod inventory_change;
 mod lineinfile;
 mod meta;
 mod package;
@@ -60,6 +61,7 @@ use crate::wire::{Diff, FileContent};
 
 /// Every module this build implements. Adding a module = one file + one line here.
 pub static ALL: &[&dyn Module] = &[
+    &inventory_change::AddHost,
     &assert::Assert,
     &command::Command,
     &compose::Compose,
@@ -69,6 +71,7 @@ pub static ALL: &[&dyn Module] = &[
     &fail::Fail,
     &file::File,
     &group::Group,
+    &inventory_change::GroupBy,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &meta::Meta,
@@ -171,6 +174,8 @@ pub struct Outcome {
     pub end_host: bool,
     /// The module skipped itself (a bridged module without check mode, in check mode).
     pub skipped: bool,
+    /// A change to the run's inventory (`add_host`, `group_by`), made by the controller.
+    pub inventory: Option<crate::wire::InventoryChange>,
 }
 
 impl Outcome {

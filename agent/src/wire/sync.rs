@@ -43,6 +43,34 @@ pub enum SyncPoint {
     /// Run one item of a task on another host (`delegate_to`), with this host's variables;
     /// answered by [`Answer::Delegated`].
     Delegate(Box<Delegation>),
+    /// Change the run's inventory (`add_host`, `group_by`); answered by
+    /// [`Answer::Inventory`].
+    Inventory {
+        /// The change.
+        change: InventoryChange,
+    },
+}
+
+/// A change to the run's in-memory inventory, as Ansible's `add_host` and `group_by` make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum InventoryChange {
+    /// `add_host`: the host (created if new), its groups (created if new), its variables.
+    AddHost {
+        /// Inventory name.
+        name: String,
+        /// Groups it joins.
+        groups: Vec<String>,
+        /// Variables set on it.
+        vars: Map<String, Value>,
+    },
+    /// `group_by`: this host joins `key` (created if new, a child of `parents`).
+    GroupBy {
+        /// The group.
+        key: String,
+        /// Its parent groups.
+        parents: Vec<String>,
+    },
 }
 
 /// One delegated run: the task (its `when` and loop already evaluated by the delegating
@@ -120,6 +148,16 @@ pub enum Answer {
         /// The result.
         result: Shared,
     },
+    /// The inventory after an [`InventoryChange`].
+    Inventory {
+        /// Whether it changed anything.
+        changed: bool,
+        /// `groups`, as it is now.
+        groups: Value,
+        /// `hostvars` entries of the hosts the change touched (their variables and
+        /// `group_names`).
+        hosts: Map<String, Value>,
+    },
     /// The run is stopping: end the play here.
     Stop,
 }
@@ -132,4 +170,7 @@ pub struct Active {
     pub play_hosts: Vec<String>,
     /// `ansible_play_batch`.
     pub play_batch: Vec<String>,
+    /// `groups`, when `add_host` or `group_by` changed the inventory during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Value>,
 }

@@ -12,13 +12,14 @@ pub fn run(args: &GraphArgs) -> Result<i32, Error> {
     let ctx = Context::load(&args.inventory, secrets.clone())?;
     let books = ctx.playbooks(&args.playbooks)?;
     let vars = crate::run::RunVars::new(&ctx.inventory, &args.extra_vars, &[], &secrets)?;
-    let mut dag = dag::compile(
+    let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
+    let mut dag = dag::compile_until(
         &books,
         &ctx.inventory,
         args.inventory.limit.as_deref(),
         vars.extra(),
+        crate::run::deferred_from(&plays),
     )?;
-    let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
     dag::annotate_sync_points(&mut dag, &plays, |p| vars.reading_hostvars(p));
     match args.format {
         GraphFormat::Text => crate::out!("{}", dag::render_text(&dag)),

@@ -126,7 +126,9 @@ impl<'a> Report<'a> {
         let end = entries.iter().rev().find(|e| e.kind == "run_end");
         let mut node_stage: BTreeMap<u64, u64> = BTreeMap::new();
         let mut stages: BTreeMap<u64, StageSpan> = BTreeMap::new();
-        if let Some(dag) = entries.iter().find(|e| e.kind == "dag") {
+        // A run whose later plays got their hosts during it (after `add_host`/`group_by`)
+        // records the grown DAG again: each record holds every node so far.
+        if let Some(dag) = entries.iter().rev().find(|e| e.kind == "dag") {
             for n in dag.fields["nodes"].as_array().into_iter().flatten() {
                 let (node, stage) = (
                     n["node"].as_u64().unwrap_or(0),

@@ -27,6 +27,9 @@ pub struct PlayInfo {
     /// Where its hosts wait for each other or another host (filled by
     /// [`super::annotate_sync_points`]).
     pub sync_points: Vec<super::SyncPointInfo>,
+    /// Its hosts are chosen when the run gets to it: it comes after a play that changes
+    /// the inventory (`add_host`, `group_by`).
+    pub deferred: bool,
 }
 
 /// One unit of work: one play on one host.
@@ -62,41 +65,120 @@ pub fn compile(
     limit: Option<&str>,
     extra: &Map<String, Value>,
 ) -> Result<Dag, Diagnostic> {
-    let limited = match limit {
-        Some(pattern) => Some(inv.select(pattern).map_err(|e| limit_error(&e))?),
-        None => None,
-    };
-    let all: Vec<(usize, &PlaySpec)> = books
-        .iter()
-        .enumerate()
-        .flat_map(|(b, book)| book.plays.iter().map(move |p| (b, p)))
-        .collect();
+    compile_until(books, inv, limit, extra, None)
+}
+
+/// [`compile`], with the plays from index `deferred` on left without hosts: they come after
+/// a play that changes the inventory (`add_host`, `group_by`), so their hosts are chosen
+/// when the run gets there ([`extend`]).
+pub fn compile_until(
+    books: &[Playbook],
+    inv: &Inventory,
+    limit: Option<&str>,
+    extra: &Map<String, Value>,
+    deferred: Option<usize>,
+) -> Result<Dag, Diagnostic> {
+    let all = all_plays(books);
     let mut plays = Vec::with_capacity(all.len());
     for (i, (book, play)) in all.iter().enumerate() {
-        let pattern = super::hosts_template::render(&play.hosts, play, inv, extra)?;
         if let Some((strategy, loc)) = &play.strategy {
             let rendered =
                 super::hosts_template::render_keyword("strategy", strategy, loc, play, inv, extra)?;
             crate::playbook::check_strategy(&rendered, loc)?;
         }
-        let mut hosts = inv.select(&pattern).map_err(|e| {
-            Diagnostic::new(play.hosts_loc.clone(), e.to_string())
-                .with_help("check the inventory (`dr inventory graph`) or the play's `hosts:`")
-        })?;
-        if let Some(limited) = &limited {
-            hosts.retain(|h| limited.contains(h));
-        }
-        play.order.apply(&mut hosts);
+        let later = deferred.is_some_and(|d| i >= d);
         plays.push(PlayInfo {
             book: *book,
             name: play.name.clone(),
             loc: play.loc.clone(),
             after: resolve_after(i, play, &all)?,
-            hosts,
+            hosts: if later {
+                Vec::new()
+            } else {
+                select_hosts(play, inv, limit, extra)?
+            },
             sync_points: Vec::new(),
+            deferred: later,
         });
     }
     check_cycles(&plays)?;
+    if let Some(d) = deferred {
+        let waits = transitive_waits(&plays);
+        if let Some(early) = (0..d).find(|&p| waits[p].iter().any(|&w| w >= d)) {
+            return Err(Diagnostic::new(
+                plays[early].loc.clone(),
+                format!(
+                    "play `{}` waits (`after:`) for a play that runs after `add_host`/`group_by` changed the inventory",
+                    plays[early].name
+                ),
+            )
+            .with_help("order it after that play"));
+        }
+    }
+    build(plays, &all)
+}
+
+/// Chooses the hosts of the deferred plays from `first` up to (not including) `until`
+/// with the inventory as the run left it (`inv`), and adds their nodes. The nodes already
+/// in `dag` keep their indices.
+pub fn extend(
+    dag: &mut Dag,
+    books: &[Playbook],
+    inv: &Inventory,
+    limit: Option<&str>,
+    extra: &Map<String, Value>,
+    first: usize,
+    until: usize,
+) -> Result<(), Diagnostic> {
+    let all = all_plays(books);
+    let mut plays = std::mem::take(&mut dag.plays);
+    for i in first..until.min(plays.len()) {
+        plays[i].hosts = select_hosts(all[i].1, inv, limit, extra)?;
+        plays[i].deferred = false;
+    }
+    let sync: Vec<_> = plays.iter().map(|p| p.sync_points.clone()).collect();
+    *dag = build(plays, &all)?;
+    for (p, points) in dag.plays.iter_mut().zip(sync) {
+        p.sync_points = points;
+    }
+    Ok(())
+}
+
+fn all_plays(books: &[Playbook]) -> Vec<(usize, &PlaySpec)> {
+    books
+        .iter()
+        .enumerate()
+        .flat_map(|(b, book)| book.plays.iter().map(move |p| (b, p)))
+        .collect()
+}
+
+/// The hosts `play` runs on: its `hosts:` pattern, rendered, selected in `inv`, within
+/// `--limit`, in the play's `order`.
+fn select_hosts(
+    play: &PlaySpec,
+    inv: &Inventory,
+    limit: Option<&str>,
+    extra: &Map<String, Value>,
+) -> Result<Vec<String>, Diagnostic> {
+    let limited = match limit {
+        Some(pattern) => Some(inv.select(pattern).map_err(|e| limit_error(&e))?),
+        None => None,
+    };
+    let pattern = super::hosts_template::render(&play.hosts, play, inv, extra)?;
+    let mut hosts = inv.select(&pattern).map_err(|e| {
+        Diagnostic::new(play.hosts_loc.clone(), e.to_string())
+            .with_help("check the inventory (`dr inventory graph`) or the play's `hosts:`")
+    })?;
+    if let Some(limited) = &limited {
+        let limited: std::collections::HashSet<&String> = limited.iter().collect();
+        hosts.retain(|h| limited.contains(h));
+    }
+    play.order.apply(&mut hosts);
+    Ok(hosts)
+}
+
+/// The nodes of `plays` (play order, host order), their dependencies, batches and stages.
+fn build(plays: Vec<PlayInfo>, all: &[(usize, &PlaySpec)]) -> Result<Dag, Diagnostic> {
     let waits = transitive_waits(&plays);
     let mut nodes = Vec::new();
     let mut first_node = vec![0; plays.len()];

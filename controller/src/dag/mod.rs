@@ -5,6 +5,6 @@ mod hosts_template;
 mod render;
 mod sync_points;
 
-pub use compile::{Dag, DagNode, PlayInfo, compile};
+pub use compile::{Dag, DagNode, PlayInfo, compile, compile_until, extend};
 pub use render::{render_dot, render_json, render_text};
 pub use sync_points::{SyncPointInfo, annotate as annotate_sync_points};

@@ -31,10 +31,25 @@ pub fn render_text(dag: &Dag) -> String {
             }
         }
     }
+    let deferred: Vec<String> = dag
+        .plays
+        .iter()
+        .filter(|p| p.deferred)
+        .map(|p| format!("{} ({})", p.name, p.loc))
+        .collect();
+    if !deferred.is_empty() {
+        let _ = writeln!(
+            out,
+            "later, with hosts chosen when the run gets there (after `add_host`/`group_by`):"
+        );
+        for play in deferred {
+            let _ = writeln!(out, "  {play}");
+        }
+    }
     let skipped: Vec<&str> = dag
         .plays
         .iter()
-        .filter(|p| p.hosts.is_empty())
+        .filter(|p| p.hosts.is_empty() && !p.deferred)
         .map(|p| p.name.as_str())
         .collect();
     if !skipped.is_empty() {
@@ -108,5 +123,11 @@ pub fn render_json(dag: &Dag) -> serde_json::Value {
             json!({"stage": i + 1, "plays": plays})
         })
         .collect();
-    json!({ "stages": stages })
+    let deferred: Vec<_> = dag
+        .plays
+        .iter()
+        .filter(|p| p.deferred)
+        .map(|p| json!({"name": p.name, "location": p.loc.to_string()}))
+        .collect();
+    json!({ "stages": stages, "deferred": deferred })
 }

@@ -13,7 +13,7 @@ use crate::playbook::PlaySpec;
 pub struct SyncPointInfo {
     /// The task's location (`file:line:col`).
     pub at: String,
-    /// What it waits for: `reads hostvars`, `run_once`, `delegate_to <host>`.
+    /// What it waits for: `reads other hosts' data`, `run_once`, `delegate_to <host>`.
     pub what: String,
 }
 
@@ -42,7 +42,7 @@ fn collect(tasks: &[Task], out: &mut Vec<SyncPointInfo>) {
             })
         };
         if task.sync {
-            add("reads hostvars".into());
+            add("reads other hosts' data".into());
         }
         if task.kind == TaskKind::Module && task.run_once {
             add("run_once".into());

@@ -13,6 +13,7 @@ mod py_token;
 mod py_value;
 mod range;
 mod reconcile;
+mod runtime;
 mod shlex;
 mod source;
 pub mod vars_dirs;

@@ -38,6 +38,14 @@ impl JsonCollector {
         JsonCollector { masker, nodes }
     }
 
+    /// Takes the nodes `dag` gained (plays whose hosts were chosen after `add_host` or
+    /// `group_by`); the nodes already collected keep what they hold.
+    pub fn extend(&mut self, dag: &Dag) {
+        let fresh = JsonCollector::new(dag, self.masker.clone());
+        self.nodes
+            .extend(fresh.nodes.into_iter().skip(self.nodes.len()));
+    }
+
     /// Records one event.
     pub fn record(&mut self, event: &RunEvent) {
         match event {

@@ -53,6 +53,14 @@ impl TextPrinter {
             hosts.len(),
             dag.stages.len()
         );
+        let later = dag.plays.iter().filter(|p| p.deferred).count();
+        if later > 0 {
+            let _ = writeln!(
+                out,
+                "  {} play(s) later, with hosts chosen when the run gets there (after `add_host`/`group_by`)",
+                later
+            );
+        }
         // Where hosts wait for each other or another host: the cost of cross-host data.
         for play in dag.plays.iter().filter(|p| !p.sync_points.is_empty()) {
             let points: Vec<String> = play

@@ -256,6 +256,18 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     };
     task.args = args;
     inherit.apply(&mut task, &explicit);
+    if matches!(task.module.as_str(), "add_host" | "group_by") {
+        if task.delegate_to.is_some() {
+            return Err(Diagnostic::new(
+                key.loc.clone(),
+                format!(
+                    "`{written}` changes the run's inventory on the controller; `delegate_to` is not supported on it"
+                ),
+            ));
+        }
+        // As Ansible: `add_host` bypasses the host loop (it runs once, for the first host).
+        task.run_once |= task.module == "add_host";
+    }
     super::lookup_names::check(&task, &node.loc)?;
     super::filter_names::check(&task, &node.loc)?;
     Ok(Parsed::Task(Box::new(task)))

@@ -64,8 +64,19 @@ pub async fn run(
         lookups: base.lookups.clone(),
         vars: std::mem::take(&mut vars),
     };
+    // The delegated host's variables: from the inventory as `add_host` left it, if it did.
+    let live = job
+        .live
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .filter(|inv| inv.host(&to).is_some())
+        .map(|inv| inv.host_vars(&to));
     let empty = Map::new();
-    let theirs = job.vars.hostvars_of(&to).unwrap_or(&empty);
+    let theirs = live
+        .as_ref()
+        .or_else(|| job.vars.hostvars_of(&to))
+        .unwrap_or(&empty);
     let conn = inventory::connection_of(&to, theirs);
     // The connection is the delegated host's (its address, user, keys, interpreter), as
     // in Ansible; everything else stays the delegating host's.
@@ -79,9 +90,10 @@ pub async fn run(
         }
     }
     let (tx, mut rx) = unbounded_channel::<Event>();
-    // A delegated task has no sync points of its own: nothing to answer.
-    let (_answers, quiet) = unbounded_channel();
-    let ran = job.transport.run(&to, &conn, request, tx, quiet, stop);
+    // A delegated task has no sync points of its own; should one come, it is told to stop
+    // rather than left waiting.
+    let (answer, answers) = unbounded_channel();
+    let ran = job.transport.run(&to, &conn, request, tx, answers, stop);
     let collect = async {
         let mut result: Option<Shared> = None;
         let mut end: Option<(Option<String>, Map<String, Value>)> = None;
@@ -113,7 +125,10 @@ pub async fn run(
                     }));
                 }
                 Event::Finished { error, facts, .. } => end = Some((error, facts)),
-                Event::TaskStart { .. } | Event::Sync { .. } => {}
+                Event::Sync { .. } => {
+                    let _ = answer.send(dr_agent::wire::Answer::Stop);
+                }
+                Event::TaskStart { .. } => {}
             }
         }
         (result, end)
@@ -140,7 +155,7 @@ pub async fn run(
     if delegate_facts {
         // The facts belong to the host the task ran on (Ansible's `delegate_facts`).
         job.remember_facts(&to, set.clone());
-        job.hub.extra_facts(&to, set);
+        job.phase().hub.extra_facts(&to, set);
     } else {
         result.facts = set;
     }

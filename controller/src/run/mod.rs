@@ -11,6 +11,7 @@ pub mod lock;
 mod lookups;
 mod magic;
 mod node;
+mod phases;
 mod scheduler;
 mod search_path;
 mod stop;
@@ -30,6 +31,12 @@ pub use event::{Outcome, RunEvent, Stamped};
 pub use node::NodeJob;
 pub use tally::Tally;
 pub use vars::RunVars;
+
+/// The first play whose hosts are chosen during the run, after a play that changes the
+/// inventory (`add_host`, `group_by`).
+pub fn deferred_from(plays: &[crate::playbook::PlaySpec]) -> Option<usize> {
+    phases::boundaries(plays).first().copied()
+}
 
 /// Marks the tasks that read other hosts' variables (see `docs/cross-host.md`).
 pub fn mark_sync(tasks: &mut [dr_agent::wire::Task], reading: &std::collections::HashSet<String>) {
@@ -73,13 +80,16 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         args.forks.or(ctx.config.forks).unwrap_or(50),
         ctx.config.ansible_cfg.as_deref(),
     ));
-    let mut dag = dag::compile(
+    let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
+    // Plays after one that changes the inventory get their hosts when the run gets there.
+    let boundaries = phases::boundaries(&plays);
+    let mut dag = dag::compile_until(
         &books,
         &ctx.inventory,
         args.inventory.limit.as_deref(),
         vars.extra(),
+        boundaries.first().copied(),
     )?;
-    let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
     let used: Vec<_> = plays
         .iter()
         .enumerate()
@@ -134,8 +144,13 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     journal.sync().map_err(journal_err)?;
 
     let reading_hostvars = plays.iter().map(|p| vars.reading_hostvars(p)).collect();
+    let vars_extra = vars.extra().clone();
     let job = Arc::new(NodeJob {
-        dag: dag.clone(),
+        phase: std::sync::RwLock::new(Arc::new(node::Phase {
+            dag: dag.clone(),
+            hub: sync::Hub::new(&dag),
+        })),
+        deferred_from: boundaries.first().copied(),
         plays,
         inventory: ctx.inventory,
         vars,
@@ -149,8 +164,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         yes: how.yes,
         consent,
         facts: Default::default(),
-        hub: sync::Hub::new(&dag),
         reading_hostvars,
+        live: Default::default(),
     });
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
     let mut collector = JsonCollector::new(&dag, masker.clone());
@@ -178,7 +193,20 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let outcomes = runtime.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
         let (stop_tx, stop) = tokio::sync::watch::channel(crate::interrupt::level());
-        let sched = scheduler::execute(&dag, job.clone(), forks, tx, stop);
+        let sched = phases::run_all(
+            &job,
+            &boundaries,
+            phases::Extend {
+                books: &books,
+                limit: args.inventory.limit.as_deref(),
+                extra: vars_extra.clone(),
+                plays: &job.plays,
+            },
+            forks,
+            tx,
+            stop,
+        );
+        let mut known = dag.nodes.len();
         let mut progress = Progress::new(text, masker.clone());
         let consume = async {
             use std::io::Write as _;
@@ -197,12 +225,22 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
                         continue;
                     }
                 };
-                if let Err(e) = journal.event(&dag, &stamped) {
+                let phase = job.phase();
+                let dag = &phase.dag;
+                if dag.nodes.len() != known {
+                    // Plays after `add_host`/`group_by` got their hosts: their nodes join.
+                    known = dag.nodes.len();
+                    if let Err(e) = journal.dag(OffsetDateTime::now_utc(), dag) {
+                        journal_failure.get_or_insert(e);
+                    }
+                    collector.extend(dag);
+                }
+                if let Err(e) = journal.event(dag, &stamped) {
                     journal_failure.get_or_insert(e);
                 }
                 if text {
-                    progress.observe(&dag, &stamped.event);
-                    let shown = printer.render(&dag, &stamped.event);
+                    progress.observe(dag, &stamped.event);
+                    let shown = printer.render(dag, &stamped.event);
                     if !shown.is_empty() {
                         crate::out!("{}{shown}", progress.erase());
                     }
@@ -218,6 +256,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             never = stop::watch_signals(stop_tx) => match never {},
         }
     });
+    let (outcomes, late_error) = outcomes;
     // A killed local task's thread may still be unwinding: do not wait for it.
     runtime.shutdown_background();
     let elapsed = clock.elapsed();
@@ -233,6 +272,12 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         || outcomes
             .iter()
             .any(|o| matches!(o, Outcome::Interrupted(_)));
+    // Choosing the hosts of the plays after `add_host`/`group_by` failed: the run stopped.
+    let failed = failed || late_error.is_some();
+    if let Some(e) = &late_error {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{e}");
+    }
     let code = match (how.mode, failed, changed) {
         _ if interrupted => stop::EXIT_CODE,
         (_, true, _) => 1,

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use dr_agent::wire::{Answer, Event, Mode, PROTOCOL_VERSION, Play, Request, Stats, SyncPoint};
+use dr_agent::wire::{
+    Answer, Event, InventoryChange, Mode, PROTOCOL_VERSION, Play, Request, Stats, SyncPoint,
+};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -17,10 +19,22 @@ use crate::playbook::PlaySpec;
 use crate::secrets::Secrets;
 use crate::transport::{StopLevel, StopWatch, Transport, TransportError, reached};
 
-/// Everything a node needs, shared by all nodes of a run.
-pub struct NodeJob {
+/// The DAG as far as the run has compiled it, and where its batches meet: replaced when
+/// plays after `add_host`/`group_by` get their hosts.
+pub struct Phase {
     /// The compiled DAG.
     pub dag: Dag,
+    /// Where the hosts of a batch meet at sync points.
+    pub hub: super::sync::Hub,
+}
+
+/// Everything a node needs, shared by all nodes of a run.
+pub struct NodeJob {
+    /// The DAG and its sync hub, as of this phase of the run.
+    pub phase: std::sync::RwLock<Arc<Phase>>,
+    /// The first play whose hosts were chosen during the run (after `add_host` or
+    /// `group_by`): its destructive steps could not be confirmed before the run.
+    pub deferred_from: Option<usize>,
     /// Plays in DAG order.
     pub plays: Vec<PlaySpec>,
     /// The inventory.
@@ -50,19 +64,56 @@ pub struct NodeJob {
     /// plays on the host start with them, and other hosts read them in `hostvars`, as in
     /// Ansible.
     pub facts: Mutex<HashMap<String, Map<String, Value>>>,
-    /// Where the hosts of a batch meet at sync points.
-    pub hub: super::sync::Hub,
     /// Per play: the variables that read other hosts' variables (see `sync_marks`).
     pub reading_hostvars: Vec<std::collections::HashSet<String>>,
+    /// The inventory as `add_host` and `group_by` changed it (`None` until they do).
+    pub live: Mutex<Option<Inventory>>,
 }
 
 impl NodeJob {
+    /// The DAG and sync hub of the phase running now.
+    pub fn phase(&self) -> Arc<Phase> {
+        self.phase.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Starts a new phase: `dag` extended with nodes for plays whose hosts are known now.
+    pub fn set_phase(&self, dag: Dag) {
+        let hub = super::sync::Hub::new(&dag);
+        *self.phase.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Phase { dag, hub });
+    }
+
     pub(super) fn remember_facts(&self, host: &str, facts: Map<String, Value>) {
         if facts.is_empty() {
             return;
         }
         let mut all = self.facts.lock().unwrap_or_else(|p| p.into_inner());
         all.entry(host.to_owned()).or_default().extend(facts);
+    }
+
+    /// Applies `add_host`/`group_by` from node `i` to the run's inventory.
+    fn change_inventory(&self, i: usize, change: InventoryChange) -> Answer {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let inv = live.get_or_insert_with(|| self.inventory.clone());
+        let phase = self.phase();
+        let me = &phase.dag.nodes[i].host;
+        let (changed, touched) = match &change {
+            InventoryChange::AddHost { name, groups, vars } => {
+                (inv.add_dynamic_host(name, groups, vars), name.clone())
+            }
+            InventoryChange::GroupBy { key, parents } => {
+                (inv.add_dynamic_group(me, key, parents), me.clone())
+            }
+        };
+        let mut entry = inv.host_vars(&touched);
+        entry.insert("inventory_hostname".into(), Value::from(touched.clone()));
+        entry.insert("group_names".into(), Value::from(inv.group_names(&touched)));
+        let mut hosts = Map::new();
+        hosts.insert(touched, Value::Object(entry));
+        Answer::Inventory {
+            changed,
+            groups: inv.groups_var(),
+            hosts,
+        }
     }
 
     fn facts_of(&self, host: &str) -> Map<String, Value> {
@@ -78,12 +129,13 @@ pub async fn run_node(
     sink: UnboundedSender<Stamped>,
     stop: StopWatch,
 ) -> Outcome {
-    let node = &job.dag.nodes[i];
+    let phase = job.phase();
+    let node = &phase.dag.nodes[i];
     let play = &job.plays[node.play];
     if *stop.borrow() != StopLevel::Run {
         return Outcome::Interrupted(Stats::default());
     }
-    let request = match build_request(job, play, &job.dag.plays[node.play].hosts, node) {
+    let request = match build_request(job, play, &phase.dag.plays[node.play].hosts, node) {
         Ok(r) => r,
         Err(message) => {
             return Outcome::Failed {
@@ -169,7 +221,7 @@ pub async fn run_node(
     let (mut finished, tally) = relay.await.unwrap_or_default();
     let facts = finished.as_mut().map(|f| std::mem::take(&mut f.facts));
     let failed = result.is_err() || finished.as_ref().is_none_or(|f| f.error.is_some());
-    job.hub.done(i, facts.clone(), failed);
+    phase.hub.done(i, facts.clone(), failed);
     if let Some(facts) = facts {
         job.remember_facts(&node.host, facts);
     }
@@ -191,6 +243,14 @@ pub async fn run_node(
     }
 }
 
+/// The journal's word for an inventory change.
+fn inventory_word(change: &InventoryChange) -> &'static str {
+    match change {
+        InventoryChange::AddHost { .. } => "add_host",
+        InventoryChange::GroupBy { .. } => "group_by",
+    }
+}
+
 /// Answers a sync point of node `i` (`docs/cross-host.md`); `None` for a report that
 /// needs no answer.
 async fn sync_point(
@@ -205,12 +265,23 @@ async fn sync_point(
     let arrived = std::time::Instant::now();
     let (what, index) = match &point {
         SyncPoint::Barrier { index, .. } => ("barrier".to_owned(), Some(*index)),
+        SyncPoint::Inventory { change } => (inventory_word(change).to_owned(), None),
         SyncPoint::RunOnce { index, .. } | SyncPoint::RanOnce { index, .. } => {
             ("run_once".to_owned(), Some(*index))
         }
         SyncPoint::Delegate(d) => (format!("delegate_to {}", d.to), None),
     };
-    let answer = answer_point(job, i, point, base, sink, stop).await;
+    let mut answer = answer_point(job, i, point, base, sink, stop).await;
+    // Hosts that wait see the inventory `add_host`/`group_by` left.
+    if let Some(
+        Answer::Hostvars { active, .. }
+        | Answer::Run { active, .. }
+        | Answer::Shared { active, .. },
+    ) = &mut answer
+        && let Some(live) = job.live.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+    {
+        active.groups = Some(live.groups_var());
+    }
     if answer.is_some() {
         let _ = sink.send(Stamped::now(RunEvent::Synced {
             node: i,
@@ -231,12 +302,15 @@ async fn answer_point(
     stop: StopWatch,
 ) -> Option<Answer> {
     Some(match point {
-        SyncPoint::Barrier { index, facts } => job.hub.barrier(i, index, facts, stop).await,
-        SyncPoint::RunOnce { index, facts } => job.hub.run_once(i, index, facts, stop).await,
+        SyncPoint::Barrier { index, facts } => job.phase().hub.barrier(i, index, facts, stop).await,
+        SyncPoint::RunOnce { index, facts } => {
+            job.phase().hub.run_once(i, index, facts, stop).await
+        }
         SyncPoint::RanOnce { index, result } => {
-            job.hub.ran_once(i, index, result);
+            job.phase().hub.ran_once(i, index, result);
             return None;
         }
+        SyncPoint::Inventory { change } => job.change_inventory(i, change),
         SyncPoint::Delegate(delegation) => {
             let result = match base {
                 Some(base) => super::delegate::run(job, i, base, *delegation, sink, stop).await,
@@ -274,11 +348,34 @@ fn build_request(
     node: &crate::dag::DagNode,
 ) -> Result<Request, String> {
     let host = node.host.as_str();
+    // The inventory as `add_host`/`group_by` left it, for the plays after them.
+    let live = job.live.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = live.as_ref().unwrap_or(&job.inventory);
     let mut vars = job
         .vars
-        .for_node(&job.inventory, play, play_hosts, host, &job.secrets)
+        .for_node(inventory, play, play_hosts, host, &job.secrets)
         .map_err(|d| d.to_string())?;
     vars.insert("ansible_play_batch".into(), node.batch.clone().into());
+    if let Some(live) = live.as_ref() {
+        vars.insert("groups".into(), live.groups_var());
+        if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
+            for h in live.hosts() {
+                let names = Value::from(live.group_names(&h.name));
+                match hostvars.get_mut(&h.name) {
+                    Some(Value::Object(entry)) => {
+                        entry.insert("group_names".into(), names);
+                    }
+                    _ => {
+                        let mut entry = live.host_vars(&h.name);
+                        entry.insert("inventory_hostname".into(), Value::from(h.name.clone()));
+                        entry.insert("group_names".into(), names);
+                        hostvars.insert(h.name.clone(), Value::Object(entry));
+                    }
+                }
+            }
+        }
+    }
+    drop(live);
     // Other hosts' facts and registered results from the plays before this one.
     if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
         let known = job.facts.lock().unwrap_or_else(|p| p.into_inner());
@@ -306,17 +403,27 @@ fn build_request(
     let mut tasks = play.tasks.clone();
     super::includes::resolve(play, &mut tasks, &vars).map_err(|d| d.to_string())?;
     if job.mode == Mode::Apply && !job.yes {
-        // Files named by a templated include were not shown before the run, so a
-        // destructive step in them could not be confirmed: refuse rather than run it.
+        // Files named by a templated include were not shown before the run, nor the plays
+        // whose hosts were chosen during it, so a destructive step in them could not be
+        // confirmed: refuse rather than run it.
+        let deferred = job.deferred_from.is_some_and(|d| node.play >= d);
         let dynamic = tasks
             .iter()
             .flat_map(dr_agent::wire::Task::walk)
-            .filter(|t| t.include_file.is_some())
-            .flat_map(|t| t.block.iter().flat_map(dr_agent::wire::Task::walk));
+            .filter(|t| deferred || t.include_file.is_some())
+            .flat_map(|t| {
+                let inner = t.block.iter().flat_map(dr_agent::wire::Task::walk);
+                deferred.then_some(t).into_iter().chain(inner)
+            });
         for task in dynamic {
             if let Some(what) = super::confirm::is_destructive(&task.module, &task.args) {
+                let place = if deferred {
+                    "in a play whose hosts were chosen during the run (after `add_host`/`group_by`)"
+                } else {
+                    "in a file named by a templated include"
+                };
                 return Err(format!(
-                    "`{}` ({}) {what}, in a file named by a templated include, so it was not confirmed before the run; review it with `dr plan`, then run `dr apply --yes`",
+                    "`{}` ({}) {what}, {place}, so it was not confirmed before the run; review it with `dr plan`, then run `dr apply --yes`",
                     task.name.clone().unwrap_or_else(|| task.module.clone()),
                     task.location
                 ));

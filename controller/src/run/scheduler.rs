@@ -20,29 +20,42 @@ enum State {
     Done(Outcome),
 }
 
-/// Runs every node of `dag`; returns each node's outcome (index = node index).
+/// Runs every node of `dag` but the first ones, which ended before (`done`: their
+/// outcomes, from an earlier phase of the run); returns each node's outcome (index = node
+/// index).
 pub async fn execute(
     dag: &Dag,
     job: Arc<NodeJob>,
     forks: usize,
     sink: UnboundedSender<Stamped>,
     stop: StopWatch,
+    done: Vec<Outcome>,
 ) -> Vec<Outcome> {
     let forks = forks.max(1);
     let mut states = vec![State::Pending; dag.nodes.len()];
+    for (i, outcome) in done.into_iter().enumerate().take(states.len()) {
+        states[i] = State::Done(outcome);
+    }
     let mut running = JoinSet::new();
     let mut watch = stop.clone();
-    let mut syncs = job.hub.watch();
+    let phase = job.phase();
+    let hub = &phase.hub;
+    for (i, state) in states.iter().enumerate() {
+        if let State::Done(outcome) = state {
+            hub.done(i, None, !outcome.succeeded());
+        }
+    }
+    let mut syncs = hub.watch();
     loop {
         let interrupted = *stop.borrow() != StopLevel::Run;
         for i in skip_blocked(dag, &mut states, &sink) {
-            job.hub.done(i, None, true);
+            hub.done(i, None, true);
         }
         if !interrupted {
             for i in 0..dag.nodes.len() {
                 // A node waiting at a sync point runs nothing: it holds no fork, so the
                 // hosts it waits for can start.
-                if running.len().saturating_sub(job.hub.waiting()) >= forks {
+                if running.len().saturating_sub(hub.waiting()) >= forks {
                     break;
                 }
                 let ready = states[i] == State::Pending
@@ -69,7 +82,7 @@ pub async fn execute(
                     let (i, outcome) = result.unwrap_or_else(|e| (usize::MAX, Outcome::Unreachable(format!("internal error (a bug in dr): {e}"))));
                     if i < states.len() {
                         let _ = sink.send(Stamped::now(RunEvent::NodeFinished { node: i, outcome: outcome.clone() }));
-                        job.hub.done(i, None, !outcome.succeeded());
+                        hub.done(i, None, !outcome.succeeded());
                         states[i] = State::Done(outcome);
                     }
                 }

@@ -326,6 +326,7 @@ impl Hub {
                 .filter(|n| alive(n))
                 .map(|n| self.hosts[*n].clone())
                 .collect(),
+            groups: None,
         }
     }
 
@@ -380,6 +381,7 @@ mod tests {
                 after: Vec::new(),
                 hosts: batch.clone(),
                 sync_points: Vec::new(),
+                deferred: false,
             }],
             nodes: batch
                 .iter()
@@ -426,6 +428,7 @@ mod tests {
                     active: Active {
                         play_hosts: both.clone(),
                         play_batch: both.clone(),
+                        groups: None,
                     }
                 }
             );

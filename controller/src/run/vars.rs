@@ -118,12 +118,17 @@ impl RunVars {
     pub fn reading_hostvars(&self, play: &PlaySpec) -> std::collections::HashSet<String> {
         let files = self.lock_files();
         let inventory = self.hostvars.values().filter_map(Value::as_object);
-        super::sync_marks::tainted(inventory.chain(files.values()).chain([
+        let mut names = super::sync_marks::tainted(inventory.chain(files.values()).chain([
             &self.extra,
             &play.vars,
             &play.role_vars,
             &play.role_defaults,
-        ]))
+        ]));
+        // Where the play changes the inventory, `groups` is other hosts' data too.
+        if super::phases::changes_inventory(play) {
+            names.extend(["groups".to_owned(), "group_names".to_owned()]);
+        }
+        names
     }
 
     /// The `-e` vars (and dr.toml's vault files), highest precedence.
