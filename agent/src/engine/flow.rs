@@ -139,7 +139,7 @@ impl Runner<'_> {
                 self.ran_once(index, shared);
                 self.after_task(end, task)
             }
-            super::sync::Once::Taken(shared) => self.take_once(task, shared),
+            super::sync::Once::Taken(shared) => self.take_once(task, *shared),
         }
     }
 

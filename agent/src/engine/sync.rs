@@ -73,7 +73,7 @@ pub(super) enum Once {
     /// Run the task here, for the batch.
     Run,
     /// Another host ran it: its result.
-    Taken(Shared),
+    Taken(Box<Shared>),
     /// The run is stopping.
     Stop,
 }
@@ -118,7 +118,7 @@ impl Runner<'_> {
                 active,
             }) => {
                 self.take_hostvars(hosts, active);
-                Once::Taken(result)
+                Once::Taken(Box::new(result))
             }
             _ => Once::Stop,
         }

@@ -52,7 +52,7 @@ enum Once {
     /// This node runs the task for the batch.
     Chosen(usize),
     /// The result, for every host of the batch.
-    Ran(Shared),
+    Ran(Box<Shared>),
 }
 
 impl Hub {
@@ -210,7 +210,7 @@ impl Hub {
             {
                 let mut state = self.lock();
                 let result = match state.once.get(&key) {
-                    Some(Once::Ran(shared)) => Some(shared.clone()),
+                    Some(Once::Ran(shared)) => Some((**shared).clone()),
                     Some(Once::Chosen(c)) if state.done[*c] => {
                         let host = &self.hosts[*c];
                         Some(gone_before_result(host))
@@ -242,7 +242,7 @@ impl Hub {
     /// The `run_once` task at `index` ran on node `i` for its batch.
     pub fn ran_once(&self, i: usize, index: usize, result: Shared) {
         let first = self.batch(i).first().copied().unwrap_or(i);
-        self.lock().once.insert((first, index), Once::Ran(result));
+        self.lock().once.insert((first, index), Once::Ran(Box::new(result)));
         self.bump();
     }
 
