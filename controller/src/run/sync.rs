@@ -242,7 +242,9 @@ impl Hub {
     /// The `run_once` task at `index` ran on node `i` for its batch.
     pub fn ran_once(&self, i: usize, index: usize, result: Shared) {
         let first = self.batch(i).first().copied().unwrap_or(i);
-        self.lock().once.insert((first, index), Once::Ran(Box::new(result)));
+        self.lock()
+            .once
+            .insert((first, index), Once::Ran(Box::new(result)));
         self.bump();
     }
 
