@@ -190,7 +190,9 @@ impl Runner<'_> {
                 changed,
                 groups,
                 hosts,
+                vars,
             }) => {
+                self.vars.extend(vars);
                 self.vars.insert("groups".into(), groups);
                 let me = self.request.host.clone();
                 if let Some(names) = hosts.get(&me).and_then(|h| h.get("group_names")).cloned() {
@@ -214,6 +216,7 @@ impl Runner<'_> {
                     result.status = Status::Changed;
                 }
             }
+            Some(Answer::Failed { msg }) => *result = ItemResult::failed(msg),
             _ => {
                 *result = ItemResult::failed(
                     "the run stopped before the inventory change was made".into(),

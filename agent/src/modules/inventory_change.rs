@@ -31,7 +31,11 @@ impl Module for AddHost {
         let mut args = args.clone();
         if let Some(raw) = args.remove("_raw_params") {
             let Json::Object(raw) = raw else {
-                return Err(bad("free-form parameters must be a mapping".into()));
+                // Ansible's own words, as the task's failure.
+                return Ok(Plan::done(Outcome::failed(format!(
+                    "Invalid raw parameters passed, requires a dictionary/mapping got a {}",
+                    json_type(&raw)
+                ))));
             };
             for (k, v) in raw {
                 args.entry(k).or_insert(v);
@@ -114,6 +118,19 @@ impl Module for GroupBy {
             .insert("parent_groups".into(), Json::from(parents.clone()));
         outcome.inventory = Some(InventoryChange::GroupBy { key, parents });
         Ok(Plan::done(outcome))
+    }
+}
+
+/// The Python type name of a JSON value, as Ansible's messages say it.
+fn json_type(v: &Json) -> &'static str {
+    match v {
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::Bool(_) => "bool",
+        Json::Null => "NoneType",
+        Json::Object(_) => "dict",
     }
 }
 

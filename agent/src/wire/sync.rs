@@ -157,6 +157,15 @@ pub enum Answer {
         /// `hostvars` entries of the hosts the change touched (their variables and
         /// `group_names`).
         hosts: Map<String, Value>,
+        /// This host's variables that the change gave new values (the `group_vars/` of a
+        /// group it joined), at their precedence.
+        #[serde(default)]
+        vars: Map<String, Value>,
+    },
+    /// The controller could not do what the sync point asked (the task fails with this).
+    Failed {
+        /// Why.
+        msg: String,
     },
     /// The run is stopping: end the play here.
     Stop,

@@ -80,6 +80,9 @@ impl Group {
 pub struct Inventory {
     pub(crate) hosts: IndexMap<String, Host>,
     pub(crate) groups: IndexMap<String, Group>,
+    /// The directories whose `group_vars/` and `host_vars/` were read (one per file or
+    /// directory source), for the groups and hosts `add_host`/`group_by` create.
+    pub(crate) var_bases: Vec<std::path::PathBuf>,
 }
 
 impl Inventory {

@@ -30,6 +30,7 @@ pub fn load(sources: &[PathBuf], secrets: &Secrets) -> Result<Inventory, Diagnos
             detect::read_file(&mut inv, file, secrets)?;
         }
         vars_dirs::apply(&mut inv, &base, secrets)?;
+        inv.var_bases.push(base);
     }
     reconcile::reconcile(&mut inv);
     Ok(inv)

@@ -39,6 +39,9 @@ pub struct PlaybookVars {
     pub groups: std::collections::HashMap<String, Map<String, Value>>,
     /// `host_vars/<host>` by host name.
     pub hosts: std::collections::HashMap<String, Map<String, Value>>,
+    /// How many groups and hosts the inventory had when they were read (an inventory that
+    /// `add_host`/`group_by` grew since needs them read again).
+    pub covered: usize,
 }
 
 /// Reads `group_vars/` and `host_vars/` under `base` (a playbook's directory) for the
@@ -48,7 +51,10 @@ pub fn read_beside_playbook(
     base: &Path,
     secrets: &Secrets,
 ) -> Result<PlaybookVars, Diagnostic> {
-    let mut out = PlaybookVars::default();
+    let mut out = PlaybookVars {
+        covered: inv.groups.len() + inv.hosts.len(),
+        ..PlaybookVars::default()
+    };
     for name in inv.groups.keys() {
         let vars = read_entity(&base.join("group_vars"), name, secrets)?;
         if !vars.is_empty() {
@@ -64,7 +70,7 @@ pub fn read_beside_playbook(
     Ok(out)
 }
 
-fn read_entity(
+pub(super) fn read_entity(
     dir: &Path,
     name: &str,
     secrets: &Secrets,

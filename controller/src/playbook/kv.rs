@@ -16,6 +16,25 @@ pub fn parse(text: &str) -> Result<Map<String, Value>, String> {
     Ok(map)
 }
 
+/// [`parse`] for the modules that take free words besides `key=value` pairs (`add_host`):
+/// the words without `=` become `_raw_params`, joined with spaces, as Ansible's `parse_kv`.
+pub fn parse_with_raw(text: &str) -> Result<Map<String, Value>, String> {
+    let mut map = Map::new();
+    let mut raw = Vec::new();
+    for word in split_words(text)? {
+        match word.split_once('=') {
+            Some((k, v)) => {
+                map.insert(k.to_owned(), Value::String(v.to_owned()));
+            }
+            None => raw.push(word),
+        }
+    }
+    if !raw.is_empty() {
+        map.insert("_raw_params".into(), Value::String(raw.join(" ")));
+    }
+    Ok(map)
+}
+
 fn split_words(text: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut current = String::new();

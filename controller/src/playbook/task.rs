@@ -540,6 +540,20 @@ fn module_args(known: &Known, v: &Node) -> Result<Value, Diagnostic> {
             m.insert(dr_agent::wire::ARGS_TEMPLATE_KEY.into(), Value::String(s));
             Ok(Value::Object(m))
         }
+        // As Ansible: `add_host` takes free words too (its action then refuses them).
+        Value::String(s)
+            if matches!(
+                known,
+                Known::Module {
+                    name: "add_host",
+                    ..
+                }
+            ) =>
+        {
+            super::kv::parse_with_raw(&s)
+                .map(Value::Object)
+                .map_err(|m| Diagnostic::new(v.loc.clone(), m))
+        }
         Value::String(s) => super::kv::parse(&s)
             .map(Value::Object)
             .map_err(|m| Diagnostic::new(v.loc.clone(), m)),

@@ -94,15 +94,38 @@ impl NodeJob {
     fn change_inventory(&self, i: usize, change: InventoryChange) -> Answer {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let inv = live.get_or_insert_with(|| self.inventory.clone());
+        let before = inv.clone();
         let phase = self.phase();
         let me = &phase.dag.nodes[i].host;
         let (changed, touched) = match &change {
-            InventoryChange::AddHost { name, groups, vars } => {
-                (inv.add_dynamic_host(name, groups, vars), name.clone())
-            }
-            InventoryChange::GroupBy { key, parents } => {
-                (inv.add_dynamic_group(me, key, parents), me.clone())
-            }
+            InventoryChange::AddHost { name, groups, vars } => (
+                inv.add_dynamic_host(name, groups, vars, &self.secrets),
+                name.clone(),
+            ),
+            InventoryChange::GroupBy { key, parents } => (
+                inv.add_dynamic_group(me, key, parents, &self.secrets),
+                me.clone(),
+            ),
+        };
+        let changed = match changed {
+            Ok(changed) => changed,
+            Err(e) => return Answer::Failed { msg: e.to_string() },
+        };
+        // The host's own variables the new groups give (`group_vars/` of a group it joined),
+        // merged at their precedence as for a new request.
+        let node = &phase.dag.nodes[i];
+        let play = &self.plays[node.play];
+        let play_hosts = &phase.dag.plays[node.play].hosts;
+        let vars = match (
+            self.vars
+                .for_node(&before, play, play_hosts, me, &self.secrets),
+            self.vars.for_node(inv, play, play_hosts, me, &self.secrets),
+        ) {
+            (Ok(old), Ok(new)) => new
+                .into_iter()
+                .filter(|(k, v)| old.get(k) != Some(v))
+                .collect(),
+            (Err(e), _) | (_, Err(e)) => return Answer::Failed { msg: e.to_string() },
         };
         let mut entry = inv.host_vars(&touched);
         entry.insert("inventory_hostname".into(), Value::from(touched.clone()));
@@ -113,6 +136,7 @@ impl NodeJob {
             changed,
             groups: inv.groups_var(),
             hosts,
+            vars,
         }
     }
 

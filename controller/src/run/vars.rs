@@ -89,7 +89,9 @@ impl RunVars {
     ) -> Result<std::sync::Arc<PlaybookVars>, Diagnostic> {
         let key = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let mut cache = self.beside.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = cache.get(&key) {
+        if let Some(found) = cache.get(&key)
+            && found.covered >= inv.groups().count() + inv.hosts().count()
+        {
             return Ok(found.clone());
         }
         let base = if dir.as_os_str().is_empty() {
