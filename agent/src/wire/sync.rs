@@ -115,6 +115,26 @@ pub struct Shared {
     pub on: String,
 }
 
+impl Shared {
+    /// A failure that happened on (or for) host `on`, with `msg`, as every host takes it.
+    pub fn failed(on: &str, msg: String) -> Self {
+        let mut register = Map::new();
+        register.insert("changed".into(), Value::Bool(false));
+        register.insert("failed".into(), Value::Bool(true));
+        register.insert("msg".into(), Value::from(msg.clone()));
+        Shared {
+            status: Status::Failed,
+            msg,
+            detail: Map::new(),
+            diffs: Vec::new(),
+            dangerous: false,
+            register,
+            facts: Map::new(),
+            on: on.to_owned(),
+        }
+    }
+}
+
 /// The controller's answer to a [`SyncPoint`], on the control channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]

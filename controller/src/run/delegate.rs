@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use dr_agent::wire::{Delegation, Event, Play, Request, Shared, Status};
+use dr_agent::wire::{Delegation, Event, Play, Request, Shared};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -135,10 +135,10 @@ pub async fn run(
     };
     let (outcome, (result, end)) = tokio::join!(ran, collect);
     if let Err(e) = outcome {
-        return failed(&to, format!("`delegate_to: {to}`: {e}"));
+        return Shared::failed(&to, format!("`delegate_to: {to}`: {e}"));
     }
     let (Some(mut result), Some((error, mut after))) = (result, end) else {
-        return failed(
+        return Shared::failed(
             &to,
             format!("`delegate_to: {to}`: the task did not run there"),
         );
@@ -146,7 +146,7 @@ pub async fn run(
     if let Some(Value::Object(registered)) = after.remove(&register) {
         result.register = registered;
     } else if let Some(error) = error {
-        result.register = failed(&to, error).register;
+        result.register = Shared::failed(&to, error).register;
     }
     let set: Map<String, Value> = after
         .into_iter()
@@ -180,22 +180,4 @@ fn is_connection_var(name: &str) -> bool {
         return false;
     };
     CONNECTION.contains(&rest) || rest.starts_with("ssh_")
-}
-
-/// A failed result for a delegated item that could not run.
-fn failed(to: &str, msg: String) -> Shared {
-    let mut register = Map::new();
-    register.insert("changed".into(), Value::Bool(false));
-    register.insert("failed".into(), Value::Bool(true));
-    register.insert("msg".into(), Value::from(msg.clone()));
-    Shared {
-        status: Status::Failed,
-        msg,
-        detail: Map::new(),
-        diffs: Vec::new(),
-        dangerous: false,
-        register,
-        facts: Map::new(),
-        on: to.to_owned(),
-    }
 }

@@ -338,16 +338,10 @@ async fn answer_point(
         SyncPoint::Delegate(delegation) => {
             let result = match base {
                 Some(base) => super::delegate::run(job, i, base, *delegation, sink, stop).await,
-                None => dr_agent::wire::Shared {
-                    status: dr_agent::wire::Status::Failed,
-                    msg: "a delegated task the controller did not send (a bug in dr)".into(),
-                    detail: Map::new(),
-                    diffs: Vec::new(),
-                    dangerous: false,
-                    register: Map::new(),
-                    facts: Map::new(),
-                    on: delegation.to,
-                },
+                None => dr_agent::wire::Shared::failed(
+                    &delegation.to,
+                    "a delegated task the controller did not send (a bug in dr)".into(),
+                ),
             };
             Answer::Delegated { result }
         }

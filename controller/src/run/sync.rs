@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use dr_agent::wire::{Active, Answer, Shared, Status};
+use dr_agent::wire::{Active, Answer, Shared};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
@@ -213,7 +213,12 @@ impl Hub {
                     Some(Once::Ran(shared)) => Some((**shared).clone()),
                     Some(Once::Chosen(c)) if state.done[*c] => {
                         let host = &self.hosts[*c];
-                        Some(gone_before_result(host))
+                        Some(Shared::failed(
+                            host,
+                            format!(
+                                "`{host}` ran this `run_once` task for the batch but ended before its result"
+                            ),
+                        ))
                     }
                     _ => None,
                 };
@@ -346,25 +351,6 @@ impl Hub {
     }
 }
 
-/// The result the other hosts take when the host running a `run_once` task ended first.
-fn gone_before_result(host: &str) -> Shared {
-    let msg =
-        format!("`{host}` ran this `run_once` task for the batch but ended before its result");
-    let mut register = Map::new();
-    register.insert("failed".into(), Value::Bool(true));
-    register.insert("msg".into(), Value::from(msg.clone()));
-    Shared {
-        status: Status::Failed,
-        msg,
-        detail: Map::new(),
-        diffs: Vec::new(),
-        dangerous: false,
-        register,
-        facts: Map::new(),
-        on: host.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,7 +452,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!b.is_finished(), "`b` waits for the result");
         let result = Shared {
-            status: Status::Changed,
+            status: dr_agent::wire::Status::Changed,
             msg: String::new(),
             detail: Map::new(),
             diffs: Vec::new(),
