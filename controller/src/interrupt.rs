@@ -97,8 +97,14 @@ impl Drop for Recording {
 }
 
 /// Runs `f` (a prompt: a password, a confirmation) with signals fatal again, as the
-/// operator expects of a prompt; nothing has run yet, so nothing is lost.
+/// operator expects of a prompt; nothing has run yet, so nothing is lost. Without a
+/// terminal there is no prompt: signals stay recorded, so a Ctrl-C that lands there still
+/// ends the run with its journal.
 pub fn prompting<T>(f: impl FnOnce() -> T) -> T {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() {
+        return f();
+    }
     let was = RECORDING.swap(false, Ordering::SeqCst);
     let result = f();
     RECORDING.store(was, Ordering::SeqCst);
