@@ -103,6 +103,16 @@ fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
 }
 
 #[test]
+fn a_replica_reads_the_primarys_gathered_address_and_fact() {
+    let dr = same_as_ansible("replica.yml", 0);
+    let conf = &outputs(dr.path())["db2.conf"];
+    assert!(
+        conf.starts_with("primary=") && conf.ends_with(" wal=replica\n"),
+        "{conf}"
+    );
+}
+
+#[test]
 fn a_failed_host_does_not_hold_the_others_and_leaves_the_play_hosts() {
     let dr = same_as_ansible("failures.yml", 1);
     assert_eq!(outputs(dr.path())["db1.after"], "db2\n");
