@@ -4,6 +4,7 @@
 mod address;
 mod detect;
 mod host_list;
+mod index;
 mod ini;
 mod ini_text;
 mod model;

@@ -1,8 +1,12 @@
 //! The inventory: hosts, groups, and Ansible's variable precedence.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use indexmap::{IndexMap, IndexSet};
 use serde_json::{Map, Value};
 
+use super::index::Index;
 use crate::diagnostic::Loc;
 
 /// One host.
@@ -83,6 +87,10 @@ pub struct Inventory {
     /// The directories whose `group_vars/` and `host_vars/` were read (one per file or
     /// directory source), for the groups and hosts `add_host`/`group_by` create.
     pub(crate) var_bases: Vec<std::path::PathBuf>,
+    /// How hosts and groups link, by position; built on the first query that needs it.
+    /// [`Inventory::reindex`] drops it whenever `hosts` or `groups` change (reconciling
+    /// does, after loading and after `add_host`/`group_by`).
+    pub(crate) index: OnceLock<Index>,
 }
 
 impl Inventory {
@@ -106,59 +114,85 @@ impl Inventory {
         self.groups.get(name)
     }
 
+    /// Drops the index, for code that changed `hosts` or `groups` after a query.
+    pub(crate) fn reindex(&mut self) {
+        self.index = OnceLock::new();
+    }
+
+    fn index(&self) -> &Index {
+        self.index
+            .get_or_init(|| Index::new(&self.hosts, &self.groups))
+    }
+
     /// Every host in `group` and its descendants, in inventory order.
     pub fn group_hosts(&self, group: &str) -> Vec<String> {
-        let mut seen = IndexSet::new();
-        self.collect_hosts(group, &mut seen, &mut IndexSet::new());
-        let mut hosts: Vec<String> = seen.into_iter().collect();
-        hosts.sort_by_key(|h| self.hosts.get_index_of(h));
-        hosts
+        let Some(start) = self.groups.get_index_of(group) else {
+            return Vec::new();
+        };
+        // Hosts by position, then sorted as integers: sorting names looked each one up per
+        // comparison.
+        let mut known = Vec::new();
+        // Names a group lists that are not hosts (the loaders make none) come first.
+        let mut strays = IndexSet::new();
+        self.collect_hosts(start, &mut HashSet::new(), &mut known, &mut strays);
+        known.sort_unstable();
+        known.dedup();
+        strays
+            .into_iter()
+            .cloned()
+            .chain(known.into_iter().map(|at| self.hosts[at].name.clone()))
+            .collect()
     }
 
-    fn collect_hosts(
-        &self,
-        group: &str,
-        out: &mut IndexSet<String>,
-        visiting: &mut IndexSet<String>,
+    /// The hosts of group `group` (a position), then of its children, depth first.
+    fn collect_hosts<'a>(
+        &'a self,
+        group: usize,
+        visited: &mut HashSet<usize>,
+        known: &mut Vec<usize>,
+        strays: &mut IndexSet<&'a String>,
     ) {
-        if !visiting.insert(group.to_owned()) {
+        if !visited.insert(group) {
             return;
         }
-        if let Some(g) = self.groups.get(group) {
-            out.extend(g.hosts.iter().cloned());
-            for child in &g.children {
-                self.collect_hosts(child, out, visiting);
+        let group = &self.groups[group];
+        for host in &group.hosts {
+            match self.hosts.get_index_of(host) {
+                Some(at) => known.push(at),
+                None => {
+                    strays.insert(host);
+                }
+            }
+        }
+        for child in &group.children {
+            if let Some(child) = self.groups.get_index_of(child) {
+                self.collect_hosts(child, visited, known, strays);
             }
         }
     }
 
-    /// Groups `host` belongs to, directly or through ancestry, including `all`.
+    /// Groups `host` belongs to, directly or through ancestry, including `all`, in group
+    /// order.
     pub fn host_groups(&self, host: &str) -> Vec<&Group> {
-        // The groups holding the host, then their parents until nothing new comes: linear in
-        // the inventory per host, where listing every group's hosts was quadratic.
-        let mut member: IndexSet<&str> = self
-            .groups
-            .values()
-            .filter(|g| g.hosts.contains(host))
-            .map(|g| g.name.as_str())
-            .collect();
-        loop {
-            let before = member.len();
-            for g in self.groups.values() {
-                if !member.contains(g.name.as_str())
-                    && g.children.iter().any(|c| member.contains(c.as_str()))
-                {
-                    member.insert(g.name.as_str());
-                }
+        let index = self.index();
+        let listing: Vec<usize>;
+        let direct = match self.hosts.get_index_of(host) {
+            Some(at) => index.direct(at),
+            // Not a host (the implicit `localhost`): only a group listing the name holds it.
+            None => {
+                listing = (0..self.groups.len())
+                    .filter(|&g| self.groups[g].hosts.contains(host))
+                    .collect();
+                &listing
             }
-            if member.len() == before {
-                break;
-            }
+        };
+        let mut groups = index.with_ancestors(direct);
+        if let Some(all) = self.groups.get_index_of("all")
+            && let Err(at) = groups.binary_search(&all)
+        {
+            groups.insert(at, all);
         }
-        self.groups
-            .values()
-            .filter(|g| g.name == "all" || member.contains(g.name.as_str()))
-            .collect()
+        groups.into_iter().map(|g| &self.groups[g]).collect()
     }
 
     /// `group_names`: the host's groups without `all`, sorted as Ansible does.
@@ -175,22 +209,19 @@ impl Inventory {
 
     /// Depth of a group: `all` is 0; a child is one deeper than its deepest parent.
     pub fn depth(&self, group: &str) -> usize {
-        self.depth_guarded(group, &mut IndexSet::new())
-    }
-
-    fn depth_guarded(&self, group: &str, visiting: &mut IndexSet<String>) -> usize {
-        if group == "all" || !visiting.insert(group.to_owned()) {
+        if group == "all" {
             return 0;
         }
-        let depth = self
-            .groups
+        if let Some(at) = self.groups.get_index_of(group) {
+            return self.index().depth(at);
+        }
+        // Not a group: only a name some group lists as a child has parents.
+        self.groups
             .values()
             .filter(|g| g.children.contains(group))
-            .map(|parent| self.depth_guarded(&parent.name, visiting) + 1)
+            .map(|parent| self.depth(&parent.name) + 1)
             .max()
-            .unwrap_or(1);
-        visiting.shift_remove(group);
-        depth
+            .unwrap_or(1)
     }
 
     /// The host's variables merged in Ansible's precedence: `all` inline < `group_vars/all`
@@ -202,10 +233,10 @@ impl Inventory {
 
     /// [`Inventory::host_vars`] with the `group_vars/`/`host_vars/` beside the playbook, each
     /// just above the inventory's own at the same level, as Ansible merges them.
-    pub fn host_vars_with(
-        &self,
+    pub fn host_vars_with<'a>(
+        &'a self,
         host: &str,
-        playbook: Option<&super::vars_dirs::PlaybookVars>,
+        playbook: Option<&'a super::vars_dirs::PlaybookVars>,
     ) -> Map<String, Value> {
         let beside = |groups: bool, name: &str| {
             playbook.and_then(|p| {
@@ -217,48 +248,110 @@ impl Inventory {
             })
         };
         // Ansible's order: vars written in inventory files (`all`, then groups by depth),
-        // then `group_vars/all`, then `group_vars/<group>`, then the host's own.
-        let mut merged = Map::new();
+        // then `group_vars/all`, then `group_vars/<group>`, then the host's own. Merged by
+        // reference and copied once: a value many groups set is not copied for each.
+        let mut merged: IndexMap<&str, &Value> = IndexMap::new();
+        let mut extend = |from: &'a Map<String, Value>| {
+            merged.extend(from.iter().map(|(k, v)| (k.as_str(), v)));
+        };
         let all = self.groups.get("all");
         if let Some(all) = all {
-            extend(&mut merged, &all.vars);
+            extend(&all.vars);
         }
         let mut groups: Vec<&Group> = self
             .host_groups(host)
             .into_iter()
             .filter(|g| g.name != "all")
             .collect();
-        groups.sort_by_cached_key(|g| (self.depth(&g.name), g.priority, g.name.clone()));
+        groups.sort_by_cached_key(|g| (self.depth(&g.name), g.priority, g.name.as_str()));
         for g in &groups {
-            extend(&mut merged, &g.vars);
+            extend(&g.vars);
         }
         if let Some(all) = all {
-            extend(&mut merged, &all.file_vars);
+            extend(&all.file_vars);
         }
         if let Some(v) = beside(true, "all") {
-            extend(&mut merged, v);
+            extend(v);
         }
         for g in &groups {
-            extend(&mut merged, &g.file_vars);
+            extend(&g.file_vars);
         }
         for g in &groups {
             if let Some(v) = beside(true, &g.name) {
-                extend(&mut merged, v);
+                extend(v);
             }
         }
         if let Some(h) = self.hosts.get(host) {
-            extend(&mut merged, &h.vars);
-            extend(&mut merged, &h.file_vars);
+            extend(&h.vars);
+            extend(&h.file_vars);
         }
         if let Some(v) = beside(false, host) {
-            extend(&mut merged, v);
+            extend(v);
         }
         merged
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect()
     }
 }
 
-fn extend(into: &mut Map<String, Value>, from: &Map<String, Value>) {
-    for (k, v) in from {
-        into.insert(k.clone(), v.clone());
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::Inventory;
+    use crate::secrets::Secrets;
+
+    /// `w1` is in `web` and in `edge` (a child of `web`); `w2` in `web` and `db`; `prod`
+    /// holds `web` and `db`, declared after them.
+    fn inv() -> Inventory {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("inv.yml");
+        std::fs::write(
+            &file,
+            "all:\n  hosts:\n    solo:\n  children:\n    web:\n      hosts:\n        w2:\n        w1:\n      children:\n        edge:\n          hosts:\n            e1:\n            w1:\n    db:\n      hosts:\n        d1:\n        w2:\n    prod:\n      children:\n        web:\n        db:\n",
+        )
+        .unwrap();
+        crate::inventory::load(&[PathBuf::from(&file)], &Secrets::default()).unwrap()
+    }
+
+    fn names<'a>(groups: impl IntoIterator<Item = &'a super::Group>) -> Vec<&'a str> {
+        groups.into_iter().map(|g| g.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_host_in_several_groups_is_listed_once_in_inventory_order() {
+        let inv = inv();
+        let hosts: Vec<&str> = inv.hosts().map(|h| h.name.as_str()).collect();
+        assert_eq!(hosts, ["solo", "w2", "w1", "e1", "d1"]);
+        assert_eq!(inv.group_hosts("web"), ["w2", "w1", "e1"]);
+        assert_eq!(inv.group_hosts("prod"), ["w2", "w1", "e1", "d1"]);
+        assert_eq!(inv.group_hosts("all"), hosts);
+        assert!(inv.group_hosts("nope").is_empty());
+    }
+
+    #[test]
+    fn a_host_s_groups_come_in_group_order_with_their_ancestors() {
+        let inv = inv();
+        assert_eq!(
+            names(inv.groups()),
+            ["all", "ungrouped", "web", "edge", "db", "prod"]
+        );
+        assert_eq!(names(inv.host_groups("w1")), ["all", "web", "edge", "prod"]);
+        assert_eq!(names(inv.host_groups("w2")), ["all", "web", "db", "prod"]);
+        assert_eq!(names(inv.host_groups("solo")), ["all", "ungrouped"]);
+        // The implicit `localhost` is in no group but `all`.
+        assert_eq!(names(inv.host_groups("localhost")), ["all"]);
+        assert_eq!(inv.group_names("w1"), ["edge", "prod", "web"]);
+    }
+
+    #[test]
+    fn depth_is_one_more_than_the_deepest_parent() {
+        let inv = inv();
+        let depths: Vec<usize> = ["all", "ungrouped", "prod", "web", "db", "edge"]
+            .iter()
+            .map(|g| inv.depth(g))
+            .collect();
+        assert_eq!(depths, [0, 1, 1, 2, 2, 3]);
     }
 }

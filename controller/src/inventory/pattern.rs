@@ -1,8 +1,10 @@
 //! Ansible host patterns: `all`, `*`, names, groups, globs, `~regex`, unions with `,` or `:`,
 //! `:&` intersections, `:!` exclusions, and `@file` (one pattern per line).
 
+use std::collections::HashSet;
 use std::path::Path;
 
+use indexmap::IndexSet;
 use regex::Regex;
 
 use super::model::Inventory;
@@ -60,23 +62,23 @@ impl Inventory {
         if plain.is_empty() {
             plain.push("all".into());
         }
-        let mut selected: Vec<String> = Vec::new();
+        // Sets, not vectors searched once per host: a pattern over every host of a big
+        // inventory stays linear.
+        let mut selected: IndexSet<String> = IndexSet::new();
         for term in &plain {
-            for host in self.match_term(term)? {
-                if !selected.contains(&host) {
-                    selected.push(host);
-                }
-            }
+            selected.extend(self.match_term(term)?);
         }
         for term in &and {
-            let keep = self.match_term(term)?;
+            let keep: HashSet<String> = self.match_term(term)?.into_iter().collect();
             selected.retain(|h| keep.contains(h));
         }
         for term in &not {
-            let drop = self.match_term(term)?;
+            let drop: HashSet<String> = self.match_term(term)?.into_iter().collect();
             selected.retain(|h| !drop.contains(h));
         }
-        selected.sort_by_key(|h| self.hosts.get_index_of(h).map_or(0, |i| i + 1));
+        let mut selected: Vec<String> = selected.into_iter().collect();
+        // Inventory order; a name that is no host (the implicit `localhost`) first.
+        selected.sort_by_cached_key(|h| self.hosts.get_index_of(h).map_or(0, |i| i + 1));
         Ok(selected)
     }
 
@@ -279,6 +281,24 @@ mod tests {
         assert_eq!(sel("database:!primary"), ["akira-db-02"]);
         assert_eq!(sel("all:!database:!lonely"), ["akira-mgmt-01"]);
         assert_eq!(sel("!database"), ["lonely", "akira-mgmt-01"]);
+    }
+
+    #[test]
+    fn each_host_once_in_inventory_order_whatever_the_terms_order() {
+        assert_eq!(
+            sel("akira-mgmt-01,primary,database,akira-db-01"),
+            ["akira-db-01", "akira-db-02", "akira-mgmt-01"]
+        );
+        assert_eq!(
+            sel("all:!primary"),
+            ["lonely", "akira-db-02", "akira-mgmt-01"]
+        );
+        assert_eq!(
+            sel("akira-*:&all:!akira-db-02"),
+            ["akira-db-01", "akira-mgmt-01"]
+        );
+        // The implicit `localhost` is no inventory host: it comes first.
+        assert_eq!(sel("akira-db-02,localhost"), ["localhost", "akira-db-02"]);
     }
 
     #[test]

@@ -2,92 +2,114 @@
 //! parent join `all`; a host in `ungrouped` that has another group (or whose `ungrouped`
 //! has a parent) leaves it; a host in no group but `all` joins `ungrouped`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use indexmap::IndexSet;
 
 use super::model::Inventory;
 
-/// Links parentless groups to `all` and settles `ungrouped`, as Ansible does.
+/// Links parentless groups to `all` and settles `ungrouped`, as Ansible does. Groups are
+/// handled by position and each host's groups are marked in one shared array, so this is
+/// linear in the inventory.
 pub(super) fn reconcile(inv: &mut Inventory) {
-    let mut parents: HashMap<String, Vec<String>> = HashMap::new();
-    for group in inv.groups.values() {
+    let all = inv.groups.get_index_of("all");
+    let ungrouped = inv.groups.get_index_of("ungrouped");
+    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); inv.groups.len()];
+    for (at, group) in inv.groups.values().enumerate() {
         for child in &group.children {
-            parents
-                .entry(child.clone())
-                .or_default()
-                .push(group.name.clone());
+            if let Some(child) = inv.groups.get_index_of(child) {
+                parents[child].push(at);
+            }
         }
     }
-    let orphans: Vec<String> = inv
-        .groups
-        .keys()
-        .filter(|name| *name != "all" && !parents.contains_key(*name))
-        .cloned()
+    let orphans: Vec<usize> = (0..inv.groups.len())
+        .filter(|&g| Some(g) != all && parents[g].is_empty())
         .collect();
-    for orphan in orphans {
-        parents
-            .entry(orphan.clone())
-            .or_default()
-            .push("all".into());
-        if let Some(all) = inv.groups.get_mut("all") {
-            all.children.insert(orphan);
+    if let Some(all) = all {
+        for orphan in orphans {
+            parents[orphan].push(all);
+            let name = inv.groups[orphan].name.clone();
+            inv.groups[all].children.insert(name);
         }
     }
-    let mut direct: HashMap<String, Vec<String>> = HashMap::new();
-    for group in inv.groups.values() {
+    let mut direct: Vec<Vec<usize>> = vec![Vec::new(); inv.hosts.len()];
+    for (at, group) in inv.groups.values().enumerate() {
         for host in &group.hosts {
-            direct
-                .entry(host.clone())
-                .or_default()
-                .push(group.name.clone());
+            if let Some(host) = inv.hosts.get_index_of(host) {
+                direct[host].push(at);
+            }
         }
     }
-    let hosts: Vec<String> = inv.hosts.keys().cloned().collect();
-    for host in hosts {
-        let mut mine: HashSet<String> = HashSet::new();
-        for group in direct.get(&host).into_iter().flatten() {
-            mine.insert(group.clone());
-            mine.extend(ancestors(&parents, group));
+    // `mark[g] == h + 1`: group `g` holds host `h`, directly or through a child.
+    let mut mark = vec![0; inv.groups.len()];
+    let mut todo = Vec::new();
+    let mut leave = HashSet::new();
+    for (h, groups) in direct.iter().enumerate() {
+        let stamp = h + 1;
+        let mut others = false;
+        todo.extend(groups.iter().copied());
+        while let Some(g) = todo.pop() {
+            if mark[g] == stamp {
+                continue;
+            }
+            mark[g] = stamp;
+            others |= Some(g) != all && Some(g) != ungrouped;
+            todo.extend(parents[g].iter().copied());
         }
-        let others = mine.iter().any(|g| g != "all" && g != "ungrouped");
-        if mine.contains("ungrouped") {
-            if others && let Some(ungrouped) = inv.groups.get_mut("ungrouped") {
-                ungrouped.hosts.shift_remove(&host);
+        let Some(ungrouped) = ungrouped else {
+            continue;
+        };
+        let host = &inv.hosts[h].name;
+        if mark[ungrouped] == stamp {
+            if others {
+                leave.insert(host.clone());
             }
         } else if !others {
             // Ansible's `add_child("ungrouped", name)` takes a group of that name first.
-            let group_named_so = inv.groups.contains_key(&host)
-                && host != "all"
-                && host != "ungrouped"
-                && !ancestors(&parents, "ungrouped").contains(&host);
-            if let Some(ungrouped) = inv.groups.get_mut("ungrouped") {
-                if group_named_so {
-                    ungrouped.children.insert(host.clone());
-                    parents.entry(host).or_default().push("ungrouped".into());
-                } else {
-                    ungrouped.hosts.insert(host);
+            let named_so = inv
+                .groups
+                .get_index_of(host)
+                .filter(|&g| Some(g) != all && g != ungrouped)
+                .filter(|&g| !ancestors(&parents, ungrouped).contains(&g));
+            let host = host.clone();
+            match named_so {
+                Some(group) => {
+                    inv.groups[ungrouped].children.insert(host);
+                    parents[group].push(ungrouped);
+                }
+                None => {
+                    inv.groups[ungrouped].hosts.insert(host);
                 }
             }
         }
     }
-    if let Some(all) = inv.groups.get_mut("all") {
+    if let Some(ungrouped) = ungrouped
+        && !leave.is_empty()
+    {
+        // One pass: removing hosts one by one shifted the rest each time.
+        inv.groups[ungrouped].hosts.retain(|h| !leave.contains(h));
+    }
+    if let Some(all) = all {
         // Ansible lists no hosts under `all`; `ungrouped` comes first among its children.
+        let all = &mut inv.groups[all];
         all.hosts.clear();
         let mut children = IndexSet::new();
         children.insert("ungrouped".to_owned());
         children.extend(all.children.iter().filter(|c| *c != "ungrouped").cloned());
         all.children = children;
     }
+    // Every change to hosts and groups ends here (loading, `add_host`, `group_by`).
+    inv.reindex();
 }
 
-fn ancestors(parents: &HashMap<String, Vec<String>>, group: &str) -> HashSet<String> {
+/// The groups above `group` (by position), through any number of parents.
+fn ancestors(parents: &[Vec<usize>], group: usize) -> HashSet<usize> {
     let mut seen = HashSet::new();
-    let mut todo = vec![group.to_owned()];
+    let mut todo = vec![group];
     while let Some(g) = todo.pop() {
-        for parent in parents.get(&g).into_iter().flatten() {
-            if seen.insert(parent.clone()) {
-                todo.push(parent.clone());
+        for &parent in &parents[g] {
+            if seen.insert(parent) {
+                todo.push(parent);
             }
         }
     }
@@ -146,6 +168,21 @@ mod tests {
         assert_eq!(list(&all.children), ["ungrouped", "prod"]);
         assert!(all.hosts.is_empty());
         assert_eq!(list(&inv.group("ungrouped").unwrap().hosts), ["b", "a"]);
+    }
+
+    #[test]
+    fn hosts_that_leave_ungrouped_keep_the_others_in_order() {
+        let mut inv = inventory(&[
+            ("ungrouped", &["a", "b", "c", "d", "e"], &[]),
+            ("web", &["d", "b"], &[]),
+            ("db", &["f"], &[]),
+        ]);
+        reconcile(&mut inv);
+        assert_eq!(
+            list(&inv.group("ungrouped").unwrap().hosts),
+            ["a", "c", "e"]
+        );
+        assert_eq!(list(&inv.group("web").unwrap().hosts), ["d", "b"]);
     }
 
     #[test]
