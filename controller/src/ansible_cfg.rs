@@ -34,6 +34,8 @@ pub struct AnsibleCfg {
     pub timeout: Option<u64>,
     /// `[defaults] host_key_checking`.
     pub host_key_checking: Option<bool>,
+    /// `[inventory] host_pattern_mismatch`.
+    pub host_pattern_mismatch: Option<crate::dag::Mismatch>,
 }
 
 /// Where Ansible would read its configuration from, if anywhere.
@@ -172,6 +174,16 @@ fn apply(cfg: &mut AnsibleCfg, e: &Entry, base: &Path) -> Result<(), Refusal> {
         ("defaults", "forks") => cfg.forks = Some(number(key, v)?),
         ("defaults", "timeout") => cfg.timeout = Some(number(key, v)?),
         ("defaults", "host_key_checking") => cfg.host_key_checking = Some(boolean(key, v)?),
+        ("inventory", "host_pattern_mismatch") => {
+            cfg.host_pattern_mismatch = Some(crate::dag::Mismatch::parse(v).ok_or_else(|| {
+                (
+                    format!(
+                        "`{key} = {v}` in ansible.cfg is not one of `error`, `warning`, `ignore`"
+                    ),
+                    None,
+                )
+            })?);
+        }
         ("privilege_escalation", "become" | "become_ask_pass") if !boolean(key, v)? => {}
         ("privilege_escalation", "become_user") if v == "root" => {}
         ("privilege_escalation", "become_method") if v == "sudo" => {}
@@ -301,9 +313,13 @@ mod tests {
     #[test]
     fn reads_the_settings_dr_shares_with_ansible() {
         let cfg = parse(
-            "# comment\n[defaults]\ninventory = hosts.ini, more.yml ; inline\nforks: 7\nremote_user = deploy\nhost_key_checking = False\nretry_files_enabled = False\nroles_path = roles:/opt/roles\n[ssh_connection]\npipelining = True\n",
+            "# comment\n[defaults]\ninventory = hosts.ini, more.yml ; inline\nforks: 7\nremote_user = deploy\nhost_key_checking = False\nretry_files_enabled = False\nroles_path = roles:/opt/roles\n[ssh_connection]\npipelining = True\n[inventory]\nhost_pattern_mismatch = warning\n",
         )
         .unwrap();
+        assert_eq!(
+            cfg.host_pattern_mismatch,
+            Some(crate::dag::Mismatch::Warning)
+        );
         assert_eq!(
             cfg.inventory,
             vec![PathBuf::from("hosts.ini"), PathBuf::from("more.yml")]

@@ -56,6 +56,9 @@ pub struct Config {
     /// The `ansible.cfg` whose settings fill what `dr.toml` leaves unset.
     #[serde(skip)]
     pub ansible_cfg: Option<PathBuf>,
+    /// `ansible.cfg`'s `[inventory] host_pattern_mismatch`.
+    #[serde(skip)]
+    pub host_pattern_mismatch: Option<crate::dag::Mismatch>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
@@ -110,7 +113,22 @@ impl Config {
                 );
             });
         }
+        self.host_pattern_mismatch = cfg.host_pattern_mismatch;
         self.ansible_cfg = Some(cfg.path);
+    }
+
+    /// What a `hosts:` term that matches nothing does: `ANSIBLE_HOST_PATTERN_MISMATCH`,
+    /// else ansible.cfg, else an error (dr's default; Ansible's is a warning).
+    pub fn pattern_mismatch(&self) -> Result<crate::dag::Mismatch, Diagnostic> {
+        match std::env::var("ANSIBLE_HOST_PATTERN_MISMATCH") {
+            Ok(v) if !v.is_empty() => crate::dag::Mismatch::parse(&v).ok_or_else(|| {
+                Diagnostic::new(
+                    crate::diagnostic::Loc::new("ANSIBLE_HOST_PATTERN_MISMATCH".into(), 1, 1),
+                    format!("`{v}` is not one of `error`, `warning`, `ignore`"),
+                )
+            }),
+            _ => Ok(self.host_pattern_mismatch.unwrap_or_default()),
+        }
     }
 
     fn discover_own(start: &Path) -> Result<Config, Diagnostic> {

@@ -227,3 +227,37 @@ fn local_action_with_delegate_to_is_refused_as_in_ansible() {
         "{err}"
     );
 }
+
+#[test]
+fn host_pattern_mismatch_warning_leaves_the_term_out_as_ansible_does() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "p.yml",
+                "- name: typo\n  hosts: db:nosuch\n- name: none\n  hosts: nosuch\n",
+            ),
+        ],
+    );
+    // dr's default: an error, so that a typo never skips a play in an incident.
+    Dr::new(dir.path(), &["graph", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("host pattern `nosuch` matches no host or group");
+    // As Ansible with `host_pattern_mismatch = warning`: the term is left out, with a
+    // warning; a play left without hosts does not run.
+    let run = Dr::new(dir.path(), &["graph", "p.yml", "-i", "inv.yml"])
+        .env("ANSIBLE_HOST_PATTERN_MISMATCH", "warning")
+        .run();
+    run.code(0)
+        .stdout_has("  typo (p.yml:1:3)\n    hosts: db-01, db-02\n")
+        .stdout_has("not run (no hosts after --limit): none")
+        .stderr_has("could not match supplied host pattern, ignoring: nosuch");
+    Dr::new(dir.path(), &["graph", "p.yml", "-i", "inv.yml"])
+        .env("ANSIBLE_HOST_PATTERN_MISMATCH", "sometimes")
+        .run()
+        .code(1)
+        .stderr_has("`sometimes` is not one of `error`, `warning`, `ignore`");
+}

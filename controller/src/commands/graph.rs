@@ -19,6 +19,7 @@ pub fn run(args: &GraphArgs) -> Result<i32, Error> {
         args.inventory.limit.as_deref(),
         vars.extra(),
         crate::run::deferred_from(&plays),
+        ctx.config.pattern_mismatch()?,
     )?;
     dag::annotate_sync_points(&mut dag, &plays, |p| vars.reading_hostvars(p));
     match args.format {

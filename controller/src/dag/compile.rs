@@ -65,7 +65,33 @@ pub fn compile(
     limit: Option<&str>,
     extra: &Map<String, Value>,
 ) -> Result<Dag, Diagnostic> {
-    compile_until(books, inv, limit, extra, None)
+    compile_until(books, inv, limit, extra, None, Mismatch::Error)
+}
+
+/// What a `hosts:` pattern term that matches nothing does: Ansible's
+/// `host_pattern_mismatch` (`ANSIBLE_HOST_PATTERN_MISMATCH`, or `[inventory]` in
+/// ansible.cfg). dr's default is `error`: a run must not skip a play over a typo.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The run does not start (dr's default).
+    #[default]
+    Error,
+    /// The term is left out, with a warning (Ansible's default).
+    Warning,
+    /// The term is left out.
+    Ignore,
+}
+
+impl Mismatch {
+    /// The setting's value, as Ansible spells it.
+    pub fn parse(text: &str) -> Option<Mismatch> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "error" => Some(Mismatch::Error),
+            "warning" => Some(Mismatch::Warning),
+            "ignore" => Some(Mismatch::Ignore),
+            _ => None,
+        }
+    }
 }
 
 /// [`compile`], with the plays from index `deferred` on left without hosts: they come after
@@ -77,6 +103,7 @@ pub fn compile_until(
     limit: Option<&str>,
     extra: &Map<String, Value>,
     deferred: Option<usize>,
+    mismatch: Mismatch,
 ) -> Result<Dag, Diagnostic> {
     let all = all_plays(books);
     let mut plays = Vec::with_capacity(all.len());
@@ -95,7 +122,7 @@ pub fn compile_until(
             hosts: if later {
                 Vec::new()
             } else {
-                select_hosts(play, inv, limit, extra)?
+                select_hosts(play, inv, limit, extra, mismatch)?
             },
             sync_points: Vec::new(),
             deferred: later,
@@ -118,26 +145,34 @@ pub fn compile_until(
     build(plays, &all)
 }
 
-/// Chooses the hosts of the deferred plays from `first` up to (not including) `until`
-/// with the inventory as the run left it (`inv`), and adds their nodes. The nodes already
-/// in `dag` keep their indices.
+/// How a play's hosts are chosen besides its `hosts:`: `--limit`, the extra vars its
+/// templated pattern may use, and what a term that matches nothing does.
+pub struct HostSelection<'a> {
+    /// `--limit`.
+    pub limit: Option<&'a str>,
+    /// Extra vars (`-e`).
+    pub extra: &'a Map<String, Value>,
+    /// `host_pattern_mismatch`.
+    pub mismatch: Mismatch,
+}
+
+/// Chooses the hosts of the deferred plays `plays` (indices) with the inventory as the run
+/// left it (`inv`), and adds their nodes. The nodes already in `dag` keep their indices.
 pub fn extend(
     dag: &mut Dag,
     books: &[Playbook],
     inv: &Inventory,
-    limit: Option<&str>,
-    extra: &Map<String, Value>,
-    first: usize,
-    until: usize,
+    how: &HostSelection<'_>,
+    plays: std::ops::Range<usize>,
 ) -> Result<(), Diagnostic> {
     let all = all_plays(books);
-    let mut plays = std::mem::take(&mut dag.plays);
-    for i in first..until.min(plays.len()) {
-        plays[i].hosts = select_hosts(all[i].1, inv, limit, extra)?;
-        plays[i].deferred = false;
+    let mut infos = std::mem::take(&mut dag.plays);
+    for i in plays.start..plays.end.min(infos.len()) {
+        infos[i].hosts = select_hosts(all[i].1, inv, how.limit, how.extra, how.mismatch)?;
+        infos[i].deferred = false;
     }
-    let sync: Vec<_> = plays.iter().map(|p| p.sync_points.clone()).collect();
-    *dag = build(plays, &all)?;
+    let sync: Vec<_> = infos.iter().map(|p| p.sync_points.clone()).collect();
+    *dag = build(infos, &all)?;
     for (p, points) in dag.plays.iter_mut().zip(sync) {
         p.sync_points = points;
     }
@@ -159,16 +194,39 @@ fn select_hosts(
     inv: &Inventory,
     limit: Option<&str>,
     extra: &Map<String, Value>,
+    mismatch: Mismatch,
 ) -> Result<Vec<String>, Diagnostic> {
     let limited = match limit {
         Some(pattern) => Some(inv.select(pattern).map_err(|e| limit_error(&e))?),
         None => None,
     };
-    let pattern = super::hosts_template::render(&play.hosts, play, inv, extra)?;
-    let mut hosts = inv.select(&pattern).map_err(|e| {
-        Diagnostic::new(play.hosts_loc.clone(), e.to_string())
-            .with_help("check the inventory (`dr inventory graph`) or the play's `hosts:`")
-    })?;
+    let mut pattern = super::hosts_template::render(&play.hosts, play, inv, extra)?;
+    let mut hosts = loop {
+        match inv.select(&pattern) {
+            Ok(hosts) => break hosts,
+            Err(PatternError::NoMatch { term, .. }) if mismatch != Mismatch::Error => {
+                if mismatch == Mismatch::Warning {
+                    tracing::warn!(
+                        "could not match supplied host pattern, ignoring: {term} (play `{}` at {})",
+                        play.name,
+                        play.hosts_loc
+                    );
+                }
+                let rest = super::pattern_terms::without(&pattern, &term);
+                if rest.is_empty() || rest == pattern {
+                    break Vec::new();
+                }
+                pattern = rest;
+            }
+            Err(e) => {
+                return Err(
+                    Diagnostic::new(play.hosts_loc.clone(), e.to_string()).with_help(
+                        "check the inventory (`dr inventory graph`) or the play's `hosts:`",
+                    ),
+                );
+            }
+        }
+    };
     if let Some(limited) = &limited {
         let limited: std::collections::HashSet<&String> = limited.iter().collect();
         hosts.retain(|h| limited.contains(h));

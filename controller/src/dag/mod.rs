@@ -2,9 +2,12 @@
 
 mod compile;
 mod hosts_template;
+mod pattern_terms;
 mod render;
 mod sync_points;
 
-pub use compile::{Dag, DagNode, PlayInfo, compile, compile_until, extend};
+pub use compile::{
+    Dag, DagNode, HostSelection, Mismatch, PlayInfo, compile, compile_until, extend,
+};
 pub use render::{render_dot, render_json, render_text};
 pub use sync_points::{SyncPointInfo, annotate as annotate_sync_points};

@@ -89,6 +89,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         args.inventory.limit.as_deref(),
         vars.extra(),
         boundaries.first().copied(),
+        ctx.config.pattern_mismatch()?,
     )?;
     let used: Vec<_> = plays
         .iter()
@@ -145,6 +146,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
 
     let reading_hostvars = plays.iter().map(|p| vars.reading_hostvars(p)).collect();
     let vars_extra = vars.extra().clone();
+    let mismatch = ctx.config.pattern_mismatch()?;
     let job = Arc::new(NodeJob {
         phase: std::sync::RwLock::new(Arc::new(node::Phase {
             dag: dag.clone(),
@@ -201,6 +203,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
                 limit: args.inventory.limit.as_deref(),
                 extra: vars_extra.clone(),
                 plays: &job.plays,
+                mismatch,
             },
             forks,
             tx,

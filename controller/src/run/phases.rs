@@ -44,6 +44,8 @@ pub struct Extend<'a> {
     pub extra: Map<String, Value>,
     /// Every play, in order.
     pub plays: &'a [PlaySpec],
+    /// What a `hosts:` term that matches nothing does.
+    pub mismatch: dag::Mismatch,
 }
 
 /// Runs every phase; returns each node's outcome, and the error that stopped the run
@@ -87,9 +89,12 @@ pub async fn run_all(
             .clone()
             .unwrap_or_else(|| job.inventory.clone());
         let mut dag = dag;
-        if let Err(e) = dag::extend(
-            &mut dag, ext.books, &inventory, ext.limit, &ext.extra, first, until,
-        ) {
+        let how = dag::HostSelection {
+            limit: ext.limit,
+            extra: &ext.extra,
+            mismatch: ext.mismatch,
+        };
+        if let Err(e) = dag::extend(&mut dag, ext.books, &inventory, &how, first..until) {
             return (outcomes, Some(e));
         }
         dag::annotate_sync_points(&mut dag, ext.plays, |p| job.vars.reading_hostvars(p));
