@@ -29,6 +29,19 @@ static URL_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^\s/]+)@").ok()
 });
 
+/// Byte ranges of the URL passwords in `s` (`scheme://user:PASSWORD@`): masked wherever
+/// they are shown, whatever the masker knows.
+pub fn url_passwords(s: &str) -> Vec<std::ops::Range<usize>> {
+    if !s.contains("://") {
+        return Vec::new();
+    }
+    URL_PASSWORD.as_ref().map_or_else(Vec::new, |re| {
+        re.captures_iter(s)
+            .filter_map(|c| c.name("pw").map(|m| m.range()))
+            .collect()
+    })
+}
+
 /// Replaces secrets (and URL passwords) with [`MASK`].
 ///
 /// Every non-empty secret is masked, however short: a one-character secret masks that

@@ -67,8 +67,18 @@ pub(super) fn sensitive_text(real: &str, decoy: Option<&str>, out: &mut Vec<Stri
         for (r, d) in real_lines.iter().zip(&decoy_lines) {
             if r != d {
                 let parts = spans(r, d);
-                // A short part alone would mask that text everywhere: the line hides it.
-                if parts.iter().all(|p| p.chars().count() < MIN_PART) {
+                // A short part alone would mask that text everywhere: the line hides it,
+                // unless every part is a URL's password, which is masked where it stands.
+                let passwords = crate::mask::url_passwords(r);
+                let in_password = |p: &str| {
+                    let at = p.as_ptr() as usize - r.as_ptr() as usize;
+                    passwords
+                        .iter()
+                        .any(|range| range.start <= at && at + p.len() <= range.end)
+                };
+                if parts.iter().all(|p| p.chars().count() < MIN_PART)
+                    && !parts.iter().all(|p| in_password(p))
+                {
                     out.push(r.trim().to_owned());
                 }
                 out.extend(
@@ -186,6 +196,24 @@ mod tests {
                 "postgres://app:xxxxxx3@db:5432/x"
             ),
             ["hunter2"]
+        );
+    }
+
+    #[test]
+    fn a_short_url_password_leaves_the_rest_of_the_line_readable() {
+        // The password is masked inside the URL wherever the line is shown; the host is
+        // what a plan must show.
+        assert_eq!(
+            parts(
+                "DATABASE_URL=postgres://app:pw@akira-db-03:5432/akira",
+                "DATABASE_URL=postgres://app:xy@akira-db-03:5432/akira"
+            ),
+            Vec::<String>::new()
+        );
+        // A short secret elsewhere in the line still hides the line.
+        assert_eq!(
+            parts("token=ab host=x", "token=xy host=x"),
+            ["token=ab host=x"]
         );
     }
 
