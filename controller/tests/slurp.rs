@@ -7,7 +7,7 @@
 mod util;
 
 use serde_json::Value as Json;
-use util::{Dr, write_tree};
+use util::write_tree;
 
 const INVENTORY: &str = "all:\n  hosts:\n    h:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n";
 
@@ -51,33 +51,8 @@ fn slurp_reads_and_fails_as_ansibles_slurp() {
     );
     std::fs::write(dir.path().join("files/binary"), [0u8, 255, 10, 13, 128]).unwrap();
     let files_arg = format!("files={}", dir.path().join("files").display());
-    util::ansible_playbook(
-        dir.path(),
-        &[
-            "-i",
-            "inv.yml",
-            "site.yml",
-            "-e",
-            &files_arg,
-            "-e",
-            "out=ansible.json",
-        ],
-    );
-    Dr::new(
-        dir.path(),
-        &[
-            "apply",
-            "-i",
-            "inv.yml",
-            "site.yml",
-            "-e",
-            &files_arg,
-            "-e",
-            "out=dr.json",
-        ],
-    )
-    .run()
-    .code(0);
+    util::ansible_playbook_out(dir.path(), &["-i", "inv.yml", "site.yml", "-e", &files_arg]);
+    util::dr_apply_out(dir.path(), &["-i", "inv.yml", "site.yml", "-e", &files_arg]);
     let ansible = results(dir.path(), "ansible.json");
     assert_eq!(
         results(dir.path(), "dr.json"),

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value as Json;
-use util::{Dr, write_tree};
+use util::write_tree;
 
 const INVENTORY: &str = "all:\n  hosts:\n    h:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n";
 
@@ -123,33 +123,8 @@ fn stat_reports_what_ansibles_stat_reports() {
     let files = dir.path().join("files");
     make_files(&files);
     let files_arg = format!("files={}", files.display());
-    util::ansible_playbook(
-        dir.path(),
-        &[
-            "-i",
-            "inv.yml",
-            "site.yml",
-            "-e",
-            &files_arg,
-            "-e",
-            "out=ansible.json",
-        ],
-    );
-    Dr::new(
-        dir.path(),
-        &[
-            "apply",
-            "-i",
-            "inv.yml",
-            "site.yml",
-            "-e",
-            &files_arg,
-            "-e",
-            "out=dr.json",
-        ],
-    )
-    .run()
-    .code(0);
+    util::ansible_playbook_out(dir.path(), &["-i", "inv.yml", "site.yml", "-e", &files_arg]);
+    util::dr_apply_out(dir.path(), &["-i", "inv.yml", "site.yml", "-e", &files_arg]);
 
     let (ansible, dr) = (
         stats(dir.path(), "ansible.json"),

@@ -13,7 +13,7 @@ mod util;
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
-use util::{Dr, write_tree};
+use util::write_tree;
 
 const INVENTORY: &str = "all:\n  hosts:\n    h:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n";
 
@@ -85,34 +85,9 @@ fn systemd_registers_what_ansibles_systemd_registers() {
         &[("inv.yml", INVENTORY), ("site.yml", PLAYBOOK)],
     );
     let unit_arg = format!("unit={}", unit.0);
-    util::ansible_playbook(
-        dir.path(),
-        &[
-            "-i",
-            "inv.yml",
-            "site.yml",
-            "-e",
-            &unit_arg,
-            "-e",
-            "out=ansible.json",
-        ],
-    );
+    util::ansible_playbook_out(dir.path(), &["-i", "inv.yml", "site.yml", "-e", &unit_arg]);
     unit.sweep();
-    Dr::new(
-        dir.path(),
-        &[
-            "apply",
-            "-i",
-            "inv.yml",
-            "site.yml",
-            "-e",
-            &unit_arg,
-            "-e",
-            "out=dr.json",
-        ],
-    )
-    .run()
-    .code(0);
+    util::dr_apply_out(dir.path(), &["-i", "inv.yml", "site.yml", "-e", &unit_arg]);
 
     let (ansible, dr) = (
         results(dir.path(), "ansible.json"),

@@ -254,6 +254,23 @@ pub fn ansible_playbook(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Runs ansible-playbook with `args` in `dir`, telling the playbook to write its results
+/// to `out=ansible.json` (an oracle test's playbook takes `out`).
+pub fn ansible_playbook_out(dir: &Path, args: &[&str]) {
+    let mut all = args.to_vec();
+    all.extend(["-e", "out=ansible.json"]);
+    ansible_playbook(dir, &all);
+}
+
+/// Runs `dr apply` with `args` in `dir`, telling the playbook to write its results to
+/// `out=dr.json`; it must succeed.
+pub fn dr_apply_out(dir: &Path, args: &[&str]) {
+    let mut all = vec!["apply"];
+    all.extend_from_slice(args);
+    all.extend(["-e", "out=dr.json"]);
+    Dr::new(dir, &all).run().code(0);
+}
+
 /// A copy of `controller/tests/fixtures/<name>` in a temporary directory, with an empty
 /// `out/` for what the playbooks write.
 pub fn fixture(name: &str) -> tempfile::TempDir {
