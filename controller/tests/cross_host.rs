@@ -93,6 +93,14 @@ fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
     assert_eq!(count("run_once"), 2 * 3, "{syncs:#?}");
     assert_eq!(count("delegate_to lb1"), 2 + 1, "{syncs:#?}");
     assert_eq!(count("delegate_to localhost"), 2 * 2, "{syncs:#?}");
+    // The drill report says how long hosts waited for each other.
+    Dr::new(dr.path(), &["report"])
+        .run()
+        .code(0)
+        .stdout_has(&format!(
+            "- Waiting for other hosts: {} sync point(s), ",
+            syncs.len()
+        ));
     // Where a delegated task ran is recorded with its result.
     let ends = journal(dr.path(), "task_end");
     assert!(

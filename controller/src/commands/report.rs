@@ -259,6 +259,18 @@ impl<'a> Report<'a> {
                 let _ = writeln!(out, "- Measured RTO: unknown: the journal has no end");
             }
         }
+        let waits = self.waits();
+        if waits.points > 0 {
+            let _ = writeln!(
+                out,
+                "- Waiting for other hosts: {} sync point(s), {} in all, longest {} (`{}` at {})",
+                waits.points,
+                fmt_ms(waits.total_ms),
+                fmt_ms(waits.longest_ms),
+                waits.longest_host,
+                waits.longest_what
+            );
+        }
         let _ = writeln!(out, "\n## Timeline\n\n| time | event |\n|---|---|");
         let _ = writeln!(out, "| {} | run started |", self.t(self.start.at));
         for e in self.entries {
@@ -395,8 +407,27 @@ impl<'a> Report<'a> {
             .filter(|msg| msg.lines().count() > 1)
     }
 
+    /// The journal's sync points: how long hosts waited for each other or another host.
+    fn waits(&self) -> Waits {
+        let mut w = Waits::default();
+        for e in self.entries.iter().filter(|e| e.kind == "sync") {
+            let ms = e.fields["waited_ms"].as_u64().unwrap_or(0);
+            w.points += 1;
+            w.total_ms += ms;
+            if ms >= w.longest_ms {
+                w.longest_ms = ms;
+                w.longest_host = s(&e.fields["host"]);
+                w.longest_what = s(&e.fields["what"]);
+            }
+        }
+        w
+    }
+
     fn to_json(&self, path: &Path) -> Value {
+        let waits = self.waits();
         json!({
+            "sync_points": waits.points,
+            "sync_waited_ms": waits.total_ms,
             "journal": path.display().to_string(),
             "started": journal::timestamp(self.start.at),
             "finished": self.end.map(|e| journal::timestamp(e.at)),
@@ -412,6 +443,16 @@ impl<'a> Report<'a> {
             })).collect::<Vec<_>>(),
         })
     }
+}
+
+/// How long the run's hosts waited at sync points (`docs/cross-host.md`).
+#[derive(Default)]
+struct Waits {
+    points: usize,
+    total_ms: u64,
+    longest_ms: u64,
+    longest_host: String,
+    longest_what: String,
 }
 
 fn s(v: &Value) -> String {
