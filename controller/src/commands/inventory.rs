@@ -65,9 +65,10 @@ pub fn list_json(inv: &Inventory, hosts: &[String], secrets: &Secrets) -> Value 
     }
     let mut doc = Map::new();
     doc.insert("_meta".into(), json!({ "hostvars": hostvars }));
+    let listed: std::collections::HashSet<&String> = hosts.iter().collect();
     for g in inv.groups() {
         let mut entry = Map::new();
-        let members: Vec<&String> = g.hosts.iter().filter(|h| hosts.contains(h)).collect();
+        let members: Vec<&String> = g.hosts.iter().filter(|h| listed.contains(h)).collect();
         if !members.is_empty() {
             entry.insert("hosts".into(), json!(members));
         }
