@@ -36,17 +36,12 @@ pub const NO_LOG_MSG: &str = "the output has been hidden due to no_log";
 /// always emits [`Event::Finished`] last.
 pub fn run(request: &Request, emit: &mut dyn FnMut(Event)) {
     crate::modules::bridge::cache(&request.bridged);
-    run_with_stop(request, &Stop::new(), emit);
+    run_linked(request, &Stop::new(), &Link::none(), emit);
 }
 
-/// [`run`], stoppable through `stop`: once it is pulled, no task starts; the play ends
-/// with [`Event::Finished`] marked `interrupted`.
-pub fn run_with_stop(request: &Request, stop: &Stop, emit: &mut dyn FnMut(Event)) {
-    run_linked(request, stop, &Link::none(), emit);
-}
-
-/// [`run_with_stop`] with a controller behind `link`, which answers the play's sync
-/// points (`docs/cross-host.md`).
+/// [`run`], stoppable through `stop` (once it is pulled, no task starts; the play ends
+/// with [`Event::Finished`] marked `interrupted`), with a controller behind `link`, which
+/// answers the play's sync points (`docs/cross-host.md`).
 pub fn run_linked(request: &Request, stop: &Stop, link: &Link, emit: &mut dyn FnMut(Event)) {
     let mut stats = Stats::default();
     // The runner's masker, grown with what the play derived from secrets.

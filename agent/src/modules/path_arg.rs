@@ -7,14 +7,7 @@ use super::accounts;
 /// os.path.expandvars(path))`, where the environment is the agent's plus the task's
 /// `environment:` (which wins). Unknown variables and users stay as written.
 pub(super) fn expand(path: &str, environment: &[(String, String)]) -> String {
-    let var = |name: &str| {
-        environment
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    };
+    let var = |name: &str| env_var(environment, name);
     let mut out = String::with_capacity(path.len());
     let mut rest = path;
     while let Some(i) = rest.find('$') {
@@ -59,6 +52,17 @@ pub(super) fn expand(path: &str, environment: &[(String, String)]) -> String {
         }
         None => out,
     }
+}
+
+/// A variable of the module's environment: the task's `environment:` (the last entry
+/// wins), else the agent's.
+pub(super) fn env_var(environment: &[(String, String)], name: &str) -> Option<String> {
+    environment
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var(name).ok())
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@ mod unit;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use self::unit::{Decision, Step, decide, env_var, is_chroot, is_enabled};
+use self::unit::{Decision, Step, decide, is_chroot, is_enabled};
 use super::args::{bool_ish, opt_bool_ish};
+use super::path_arg::env_var;
 use super::service::State;
 use super::systemctl::Systemctl;
 use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};

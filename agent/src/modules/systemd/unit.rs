@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value as Json};
 
 use super::{Scope, SystemdSpec};
+use crate::modules::path_arg::env_var;
 use crate::modules::service::State;
 use crate::modules::systemctl::{Systemctl, parse_show};
 use crate::modules::{ModuleError, Outcome};
@@ -79,16 +80,6 @@ impl Failure {
         o.data = self.1;
         o
     }
-}
-
-/// A variable of the module's environment: the task's `environment:`, else the agent's.
-pub(super) fn env_var(environment: &[(String, String)], name: &str) -> Option<String> {
-    environment
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .or_else(|| std::env::var(name).ok())
 }
 
 /// Reads the unit and decides the steps, as Ansible's `systemd_service` does. `Err` is a
