@@ -195,6 +195,8 @@ fn add_host_and_group_by_change_the_inventory_for_later_plays() {
         out["db3.later"],
         "db3 5434 ['added', 'database'] ['db2', 'db3']\n"
     );
+    // `changed_when` reads the result of the inventory change.
+    assert_eq!(out["lb1.quiet"], "False ['db1', 'db2', 'lb1']\n");
     // The journal records the DAG again once the later plays have their hosts.
     let dags = journal(dr.path(), "dag");
     assert!(dags.len() >= 2, "{dags:#?}");
@@ -210,4 +212,22 @@ fn add_host_and_group_by_change_the_inventory_for_later_plays() {
         .run()
         .code(0)
         .stdout_has("later, with hosts chosen when the run gets there (after `add_host`/`group_by`):\n  the new group (inventory_change.yml:24:3)\n");
+}
+
+#[test]
+fn a_plan_changes_the_inventory_in_memory_as_ansible_check_mode_does() {
+    let dir = util::fixture("cross_host");
+    Dr::new(
+        dir.path(),
+        &["plan", "inventory_change.yml", "-i", "inventory.yml"],
+    )
+    .run()
+    .code(2)
+    .stdout_has("▸ db3 the new group\n");
+    let dags = journal(dir.path(), "dag");
+    assert_eq!(
+        dags.last().unwrap()["nodes"].as_array().unwrap().len(),
+        3 + 2 + 3
+    );
+    assert!(outputs(dir.path()).is_empty(), "the plan wrote files");
 }

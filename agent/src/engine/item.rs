@@ -106,6 +106,28 @@ impl Runner<'_> {
             let mut result = self.run_item(task, name, scope);
             if let Some(change) = result.inventory.take() {
                 self.change_inventory(change, &mut result);
+                // As Ansible: `changed_when` reads the result the inventory change gave.
+                if !task.changed_when.is_empty() && result.status != Status::Failed {
+                    let with = self.with_registered(task, scope, &result.register);
+                    match all_hold(&with, &task.changed_when) {
+                        Ok(changed) => {
+                            result.status = if changed { Status::Changed } else { Status::Ok };
+                            result
+                                .register
+                                .insert("changed".into(), Json::Bool(changed));
+                        }
+                        Err(e) => {
+                            result = ItemResult::failed(
+                                self.masker
+                                    .mask(&format!(
+                                        "`changed_when`: {e} (in task `{name}` at {})",
+                                        task.location
+                                    ))
+                                    .into_owned(),
+                            );
+                        }
+                    }
+                }
             }
             return result;
         };
