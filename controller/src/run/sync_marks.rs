@@ -16,8 +16,17 @@ static WORD: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[A-Za-z_][A
 
 /// The names whose values read `hostvars`, directly or through each other, among
 /// `sources` (maps of variables).
+#[cfg(test)]
 pub fn tainted<'a>(sources: impl IntoIterator<Item = &'a Map<String, Value>>) -> HashSet<String> {
-    let mut texts: Vec<(String, String)> = Vec::new();
+    closure(&templated(sources))
+}
+
+/// The variables among `sources` whose values are templates, as (name, text), each pair
+/// once (an inventory repeats its group variables in every host).
+pub fn templated<'a>(
+    sources: impl IntoIterator<Item = &'a Map<String, Value>>,
+) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
     for vars in sources {
         for (name, value) in vars {
             // The magic variables hold every host's data, not templates.
@@ -27,14 +36,19 @@ pub fn tainted<'a>(sources: impl IntoIterator<Item = &'a Map<String, Value>>) ->
             let mut all = String::new();
             strings(value, &mut all);
             if all.contains("{{") || all.contains("{%") {
-                texts.push((name.clone(), all));
+                seen.insert((name.clone(), all));
             }
         }
     }
+    seen.into_iter().collect()
+}
+
+/// The names among `texts` whose values read `hostvars`, directly or through each other.
+pub fn closure(texts: &[(String, String)]) -> HashSet<String> {
     let mut out = HashSet::new();
     loop {
         let before = out.len();
-        for (name, text) in &texts {
+        for (name, text) in texts {
             if !out.contains(name) && reads(text, &out) {
                 out.insert(name.clone());
             }

@@ -25,6 +25,9 @@ pub struct RunVars {
     magic: Map<String, Value>,
     /// `group_vars/`/`host_vars/` beside each playbook directory, read once.
     beside: Mutex<HashMap<PathBuf, std::sync::Arc<PlaybookVars>>>,
+    /// The inventory's and extra vars' variables whose values are templates (see
+    /// `sync_marks`), read once.
+    run_templated: std::sync::OnceLock<Vec<(String, String)>>,
 }
 
 impl RunVars {
@@ -77,6 +80,7 @@ impl RunVars {
             files: Mutex::default(),
             magic: Map::new(),
             beside: Mutex::default(),
+            run_templated: std::sync::OnceLock::new(),
         })
     }
 
@@ -118,14 +122,21 @@ impl RunVars {
     /// The names among the run's variables (inventory, `vars_files` read so far, extra
     /// vars) and `play`'s whose values read other hosts' variables: see `sync_marks`.
     pub fn reading_hostvars(&self, play: &PlaySpec) -> std::collections::HashSet<String> {
+        // The inventory's and extra vars' templates are read once per run, not per play.
+        let mut texts = self
+            .run_templated
+            .get_or_init(|| {
+                let inventory = self.hostvars.values().filter_map(Value::as_object);
+                super::sync_marks::templated(inventory.chain([&self.extra]))
+            })
+            .clone();
         let files = self.lock_files();
-        let inventory = self.hostvars.values().filter_map(Value::as_object);
-        let mut names = super::sync_marks::tainted(inventory.chain(files.values()).chain([
-            &self.extra,
+        texts.extend(super::sync_marks::templated(files.values().chain([
             &play.vars,
             &play.role_vars,
             &play.role_defaults,
-        ]));
+        ])));
+        let mut names = super::sync_marks::closure(&texts);
         // Where the play changes the inventory, `groups` is other hosts' data too.
         if super::phases::changes_inventory(play) {
             names.extend(["groups".to_owned(), "group_names".to_owned()]);
