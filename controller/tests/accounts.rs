@@ -169,33 +169,7 @@ fn user_and_group_register_what_ansible_registers() {
         results(dir.path(), "ansible.json"),
         results(dir.path(), "dr.json"),
     );
-    assert_eq!(ansible.len(), dr.len());
-    let mut differences = Vec::new();
-    for (i, (a, d)) in ansible.iter().zip(&dr).enumerate() {
-        let (Json::Object(a), Json::Object(d)) = (a, d) else {
-            panic!("r{:02}: not mappings: {a} / {d}", i + 1);
-        };
-        for key in a.keys().filter(|k| *k != "invocation") {
-            if a.get(key) != d.get(key) {
-                differences.push(format!(
-                    "r{:02} `{key}`: ansible {:?}, dr {:?}",
-                    i + 1,
-                    a.get(key),
-                    d.get(key)
-                ));
-            }
-        }
-        for key in d
-            .keys()
-            .filter(|k| !a.contains_key(*k) && !["msg", "diff"].contains(&k.as_str()))
-        {
-            differences.push(format!(
-                "r{:02} `{key}`: only dr has it: {:?}",
-                i + 1,
-                d[key]
-            ));
-        }
-    }
+    let differences = util::result_differences(&ansible, &dr, &["invocation"], &["msg", "diff"]);
     assert!(
         differences.is_empty(),
         "dr's user/group results differ from ansible's:\n{}",

@@ -93,36 +93,14 @@ fn systemd_registers_what_ansibles_systemd_registers() {
         results(dir.path(), "ansible.json"),
         results(dir.path(), "dr.json"),
     );
-    assert_eq!(ansible.len(), dr.len());
-    let mut differences = Vec::new();
+    // `exception` is Python's traceback placeholder.
+    let mut differences = util::result_differences(
+        &ansible,
+        &dr,
+        &["invocation", "warnings", "exception"],
+        &["msg", "diff"],
+    );
     for (i, (a, d)) in ansible.iter().zip(&dr).enumerate() {
-        let (Json::Object(a), Json::Object(d)) = (a, d) else {
-            panic!("r{:02}: not mappings: {a} / {d}", i + 1);
-        };
-        // `exception` is Python's traceback placeholder.
-        for key in a
-            .keys()
-            .filter(|k| !["invocation", "warnings", "exception"].contains(&k.as_str()))
-        {
-            if a.get(key) != d.get(key) {
-                differences.push(format!(
-                    "r{:02} `{key}`: ansible {:?}, dr {:?}",
-                    i + 1,
-                    a.get(key),
-                    d.get(key)
-                ));
-            }
-        }
-        for key in d
-            .keys()
-            .filter(|k| !a.contains_key(*k) && !["msg", "diff"].contains(&k.as_str()))
-        {
-            differences.push(format!(
-                "r{:02} `{key}`: only dr has it: {:?}",
-                i + 1,
-                d[key]
-            ));
-        }
         // Ansible's warnings are in dr's message.
         for w in a
             .get("warnings")

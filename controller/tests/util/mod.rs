@@ -254,6 +254,46 @@ pub fn ansible_playbook(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Where the registered results of the same tasks run by ansible-playbook (`ansible`) and
+/// by dr (`dr`) differ, one line each (`rNN `key`: ...`): every key of Ansible's but those
+/// in `not_compared`, and any key only dr has but those in `dr_may_add`.
+pub fn result_differences(
+    ansible: &[serde_json::Value],
+    dr: &[serde_json::Value],
+    not_compared: &[&str],
+    dr_may_add: &[&str],
+) -> Vec<String> {
+    use serde_json::Value;
+    assert_eq!(ansible.len(), dr.len(), "not as many results");
+    let mut differences = Vec::new();
+    for (i, (a, d)) in ansible.iter().zip(dr).enumerate() {
+        let (Value::Object(a), Value::Object(d)) = (a, d) else {
+            panic!("r{:02}: not mappings: {a} / {d}", i + 1);
+        };
+        for key in a.keys().filter(|k| !not_compared.contains(&k.as_str())) {
+            if a.get(key) != d.get(key) {
+                differences.push(format!(
+                    "r{:02} `{key}`: ansible {:?}, dr {:?}",
+                    i + 1,
+                    a.get(key),
+                    d.get(key)
+                ));
+            }
+        }
+        for key in d
+            .keys()
+            .filter(|k| !a.contains_key(*k) && !dr_may_add.contains(&k.as_str()))
+        {
+            differences.push(format!(
+                "r{:02} `{key}`: only dr has it: {:?}",
+                i + 1,
+                d[key]
+            ));
+        }
+    }
+    differences
+}
+
 /// Runs ansible-playbook with `args` in `dir`, telling the playbook to write its results
 /// to `out=ansible.json` (an oracle test's playbook takes `out`).
 pub fn ansible_playbook_out(dir: &Path, args: &[&str]) {
