@@ -16,7 +16,8 @@ use serde_json::Value;
 /// Version of this protocol; a controller refuses an agent that speaks another.
 /// 2: the request is one line and stdin stays open for [`Control`] messages.
 /// 3: sync points ([`Event::Sync`], answered by [`Control::Answer`]).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 4: settle points after a task (`any_errors_fatal`, `max_fail_percentage`, `end_play`).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,7 +157,7 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
 mod file_content;
 mod sync;
 pub use file_content::{FileContent, FileMeta};
-pub use sync::{Active, Answer, Delegation, InventoryChange, Shared, SyncPoint};
+pub use sync::{Active, Answer, Delegation, InventoryChange, Settle, Settled, Shared, SyncPoint};
 
 /// A play as the agent runs it: tasks then notified handlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +173,11 @@ pub struct Play {
     /// `force_handlers`: notified handlers still run on a host whose play failed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_handlers: bool,
+    /// `max_fail_percentage`: after each task, the batch's hosts settle
+    /// ([`SyncPoint::Settle`]); past this share of failed hosts, every host of the batch
+    /// fails, as in Ansible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fail_percentage: Option<f64>,
 }
 
 /// What a node of the task tree is.
@@ -331,6 +337,11 @@ pub struct Task {
     /// this far first ([`SyncPoint::Barrier`]). Set by the controller.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sync: bool,
+    /// `any_errors_fatal` (inherited, and the task does not ignore errors): once every host
+    /// of the batch ran it, a failure on any of them fails them all
+    /// ([`SyncPoint::Settle`]). Set by the controller.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_errors_fatal: bool,
 }
 
 fn is_module(kind: &TaskKind) -> bool {

@@ -8,49 +8,14 @@
 
 mod util;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use util::Dr;
-
-/// Every file under `dir/out`, by name.
-fn outputs(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read_dir(dir.join("out"))
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read_to_string(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
+use util::{Dr, outputs};
 
 /// Runs `playbook` with ansible-playbook and with dr (`dr_code` expected); returns dr's
 /// directory after checking both left the same files.
 fn same_as_ansible(playbook: &str, dr_code: i32) -> tempfile::TempDir {
-    let ansible = util::fixture("cross_host");
-    // A failing playbook is part of the comparison: only the files are compared.
-    let _ = util::ansible("ansible-playbook")
-        .args(["-i", "inventory.yml", playbook])
-        .current_dir(ansible.path())
-        .output()
-        .expect("ansible-playbook runs");
-    let dr = util::fixture("cross_host");
-    Dr::new(
-        dr.path(),
-        &["apply", playbook, "-i", "inventory.yml", "--yes"],
-    )
-    .run()
-    .code(dr_code);
-    let expected = outputs(ansible.path());
-    assert_eq!(
-        outputs(dr.path()),
-        expected,
-        "dr's files differ from Ansible's"
-    );
-    dr
+    util::same_files_as_ansible("cross_host", playbook, dr_code)
 }
 
 /// The journal's lines of `kind`.

@@ -1,4 +1,6 @@
-//! A failed node skips its dependents with the reason; independent nodes go on; exit 1.
+//! A play that names what it waits for (`after:`) runs only where those plays succeeded
+//! everywhere: a failed node skips its dependents with the reason; independent nodes go
+//! on; exit 1. Plays in Ansible's order follow ansible-playbook (`host_failures.rs`).
 
 mod util;
 
@@ -27,6 +29,7 @@ fn failure_skips_dependents_and_others_finish() {
 - name: management
   hosts: app
   gather_facts: false
+  after: [database]
   tasks:
     - command: touch mgmt-ran
 - name: signaling

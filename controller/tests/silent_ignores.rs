@@ -28,16 +28,17 @@ fn play_check_mode_true_makes_apply_change_nothing() {
 }
 
 #[test]
-fn any_errors_fatal_true_is_refused_where_it_is() {
+fn any_errors_fatal_stops_every_host() {
     let dir = tempfile::tempdir().unwrap();
-    let p = play("  any_errors_fatal: true\n  tasks:\n    - command: touch x\n");
+    let p = play(
+        "  any_errors_fatal: true\n  tasks:\n    - fail: {msg: h1 breaks}\n      when: inventory_hostname == 'h1'\n    - command: touch ran-{{ inventory_hostname }}\n",
+    );
     write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
     Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
         .run()
         .code(1)
-        .stderr_has("`any_errors_fatal` is not supported by dr yet")
-        .stderr_has("p.yml:3:3");
-    assert!(!dir.path().join("x").exists());
+        .stdout_has("`any_errors_fatal`: the task failed on `h1`");
+    assert!(!dir.path().join("ran-h2").exists(), "h2 went on");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::{Runner, tags_selected};
-use crate::wire::{Event, Status, Task, TaskKind};
+use crate::wire::{Event, Settle, Settled, Status, Task, TaskKind};
 
 /// How running a task (or a list of them) ended.
 pub(super) enum Flow {
@@ -100,7 +100,51 @@ impl Runner<'_> {
     /// handler flush, the end of the host's play.
     pub(super) fn run_module_task(&mut self, index: usize, handler: bool, task: &Task) -> Flow {
         let end = self.run_task(index, handler, task);
-        self.after_task(end, task)
+        let ran = end.status != Status::Skipped;
+        let action = meta_action(task);
+        let settles = !handler
+            && (task.any_errors_fatal
+                || self.request.play.max_fail_percentage.is_some()
+                || matches!(action, Some("end_play" | "end_batch" | "clear_host_errors")));
+        if !settles {
+            return self.after_task(end, task);
+        }
+        let here = Settle {
+            failed: end.fatal.is_some(),
+            end_play: ran && action == Some("end_play"),
+            end_batch: ran && action == Some("end_batch"),
+            clear_host_errors: ran && action == Some("clear_host_errors"),
+            any_errors_fatal: task.any_errors_fatal,
+            max_fail_percentage: self.request.play.max_fail_percentage,
+        };
+        let failed_here = here.failed;
+        let Some(then) = self.settle(index, here) else {
+            return Flow::EndHost;
+        };
+        let mut flow = self.after_task(end, task);
+        if matches!(action, Some("end_play" | "end_batch")) && matches!(flow, Flow::EndHost) {
+            // The batch's answer says whether the play ends, for every host.
+            flow = Flow::Next;
+        }
+        match (then, flow) {
+            (Settled::Fail { msg }, Flow::Next) if !failed_here => {
+                let mut result = Map::new();
+                result.insert("failed".into(), Json::Bool(true));
+                result.insert("msg".into(), Json::from(msg.clone()));
+                Flow::Failed(Failure {
+                    msg: format!("{msg} (task `{}` at {})", task_label(task), task.location),
+                    task: failed_task(task),
+                    result,
+                    counted: false,
+                })
+            }
+            (Settled::End { .. }, Flow::Next) => Flow::EndHost,
+            (Settled::Cleared, flow) => {
+                self.cleared = true;
+                flow
+            }
+            (_, flow) => flow,
+        }
     }
 
     /// A `run_once` task: run here for the batch and share the result, or take the result
@@ -219,7 +263,11 @@ impl Runner<'_> {
         if matches!(flow, Flow::EndHost) {
             return flow;
         }
+        self.cleared = false;
         match self.run_list(&block.always, always_at) {
+            // `meta: clear_host_errors` in `always` takes the block's failure back: the
+            // host goes on after the block, as in Ansible.
+            Flow::Next if std::mem::take(&mut self.cleared) => Flow::Next,
             Flow::Next => flow,
             later => later,
         }
@@ -365,6 +413,23 @@ impl Runner<'_> {
             on: None,
         });
     }
+}
+
+/// The action of a `meta` task (`end_play`, `clear_host_errors`, ...).
+fn meta_action(task: &Task) -> Option<&str> {
+    if task.module != "meta" {
+        return None;
+    }
+    match &task.args {
+        Json::String(s) => Some(s.trim()),
+        Json::Object(m) => m.get("_raw_params").and_then(Json::as_str).map(str::trim),
+        _ => None,
+    }
+}
+
+/// The task's name, or its module.
+fn task_label(task: &Task) -> &str {
+    task.name.as_deref().unwrap_or(&task.module)
 }
 
 /// `ansible_failed_task`: the parts of the task a rescue reads.

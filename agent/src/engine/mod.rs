@@ -110,6 +110,8 @@ struct Runner<'a> {
     interrupted: bool,
     /// Where the controller's answers to sync points arrive.
     link: Link,
+    /// `meta: clear_host_errors` ran since the innermost `always` began.
+    cleared: bool,
 }
 
 /// How a task ended, for the play.
@@ -156,6 +158,7 @@ impl<'a> Runner<'a> {
             stop: Stop::new(),
             interrupted: false,
             link: Link::none(),
+            cleared: false,
         };
         runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {

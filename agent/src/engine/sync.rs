@@ -13,7 +13,8 @@ use super::Runner;
 use super::item::ItemResult;
 use crate::template::Scope;
 use crate::wire::{
-    Active, Answer, Delegation, Event, InventoryChange, Shared, Status, SyncPoint, Task,
+    Active, Answer, Delegation, Event, InventoryChange, Settle, Settled, Shared, Status, SyncPoint,
+    Task,
 };
 
 /// Where the controller's answers arrive. Without a controller ([`Link::none`]) the engine
@@ -121,6 +122,29 @@ impl Runner<'_> {
                 Once::Taken(Box::new(result))
             }
             _ => Once::Stop,
+        }
+    }
+
+    /// Settles the task at `index` with the batch (`any_errors_fatal`,
+    /// `max_fail_percentage`, `meta: end_play`, `meta: clear_host_errors`): what this host
+    /// does next. `None` when the run is stopping.
+    pub(super) fn settle(&mut self, index: usize, here: Settle) -> Option<Settled> {
+        if self.link.inner.is_none() {
+            // Alone: its own failure already ends its play.
+            return Some(if here.end_play || here.end_batch {
+                Settled::End {
+                    by: self.request.host.clone(),
+                }
+            } else if here.clear_host_errors {
+                Settled::Cleared
+            } else {
+                Settled::Go
+            });
+        }
+        match self.sync(SyncPoint::Settle { index, here }) {
+            Some(Answer::Settled { then }) => Some(then),
+            Some(Answer::Failed { msg }) => Some(Settled::Fail { msg }),
+            _ => None,
         }
     }
 

@@ -1,9 +1,11 @@
 //! `meta`: engine actions (`flush_handlers`, `end_host`, `end_play`, `end_batch`, `noop`,
 //! `clear_host_errors`).
 //!
-//! A node is one play on one host, so `end_play` and `end_batch` end the play on the host
-//! that runs them; hosts that do not reach the task go on (Ansible would end them too).
-//! `clear_host_errors` has nothing to clear: a host whose play failed has stopped.
+//! The engine settles `end_play`, `end_batch` and `clear_host_errors` with the other hosts
+//! of the batch (`engine/flow.rs`): `end_play` ends the play for every host of the batch
+//! and the batches after it, `end_batch` the batch, and `clear_host_errors` takes back the
+//! failures of the batch's hosts so far (the host's own, in an `always`, and the other
+//! hosts', for the plays after this one), as in Ansible.
 
 use serde_json::Value as Json;
 
@@ -51,7 +53,10 @@ impl Module for Meta {
             })),
             "end_host" | "end_play" | "end_batch" => Ok(Plan::done(Outcome {
                 end_host: true,
-                msg: format!("{action}: the play ends on this host"),
+                msg: match action {
+                    "end_host" => "end_host: the play ends on this host".into(),
+                    other => format!("{other}: the play ends on every host of the batch"),
+                },
                 ..Outcome::default()
             })),
             "noop" | "clear_host_errors" => Ok(Plan::done(Outcome::default())),

@@ -43,11 +43,68 @@ pub enum SyncPoint {
     /// Run one item of a task on another host (`delegate_to`), with this host's variables;
     /// answered by [`Answer::Delegated`].
     Delegate(Box<Delegation>),
+    /// The host finished the task at `index`, which settles the batch
+    /// (`any_errors_fatal`, `max_fail_percentage`, `meta: end_play`): wait until every host
+    /// of the batch has finished it too (or ended), then take [`Answer::Settled`].
+    Settle {
+        /// Depth-first index of the task in the play.
+        index: usize,
+        /// What happened to the task here.
+        here: Settle,
+    },
     /// Change the run's inventory (`add_host`, `group_by`); answered by
     /// [`Answer::Inventory`].
     Inventory {
         /// The change.
         change: InventoryChange,
+    },
+}
+
+/// What a task did on one host, as the batch settles it ([`SyncPoint::Settle`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settle {
+    /// The task failed here (rescued or not; not when its errors are ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
+    /// `meta: end_play` ran here: the play ends for every host of the batch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub end_play: bool,
+    /// `meta: end_batch` ran here: the batch ends for every host of it; the next batch
+    /// runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub end_batch: bool,
+    /// `meta: clear_host_errors` ran here: the batch's hosts that failed so far go on in
+    /// the plays after this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clear_host_errors: bool,
+    /// The task is `any_errors_fatal`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_errors_fatal: bool,
+    /// The play's `max_fail_percentage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fail_percentage: Option<f64>,
+}
+
+/// How the batch settled a task ([`Answer::Settled`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "then", rename_all = "snake_case")]
+pub enum Settled {
+    /// Go on.
+    Go,
+    /// Go on: `meta: clear_host_errors` took back this host's failure so far (a block's,
+    /// when the task is in its `always`).
+    Cleared,
+    /// Every host of the batch fails here (`any_errors_fatal`, `max_fail_percentage`),
+    /// with this message.
+    Fail {
+        /// Why.
+        msg: String,
+    },
+    /// `meta: end_play` (or `end_batch`) ran on a host of the batch: the play ends here for
+    /// every host of the batch.
+    End {
+        /// The host that ended it.
+        by: String,
     },
 }
 
@@ -181,6 +238,11 @@ pub enum Answer {
         /// group it joined), at their precedence.
         #[serde(default)]
         vars: Map<String, Value>,
+    },
+    /// How the batch settled the task ([`SyncPoint::Settle`]).
+    Settled {
+        /// What every host does next.
+        then: Settled,
     },
     /// The controller could not do what the sync point asked (the task fails with this).
     Failed {

@@ -22,6 +22,10 @@ pub struct PlayInfo {
     pub loc: Loc,
     /// Plays (indices) this play waits for, directly.
     pub after: Vec<usize>,
+    /// The play names what it waits for (`after:`, dr's extension): it runs only where
+    /// every node of those plays succeeded. Without it, the play waits for the play before
+    /// it as ansible-playbook orders plays (see [`crate::run::gate`]).
+    pub explicit_after: bool,
     /// Hosts this play runs on, after `--limit`.
     pub hosts: Vec<String>,
     /// Where its hosts wait for each other or another host (filled by
@@ -119,6 +123,7 @@ pub fn compile_until(
             name: play.name.clone(),
             loc: play.loc.clone(),
             after: resolve_after(i, play, &all)?,
+            explicit_after: play.after.is_some(),
             hosts: if later {
                 Vec::new()
             } else {
@@ -307,8 +312,8 @@ fn serial_sizes(serial: &serde_json::Value, hosts: usize) -> Result<Vec<usize>, 
 }
 
 /// Makes each batch of a play's nodes (`count` nodes from `first`) wait for the whole batch
-/// before it. Stricter than Ansible's default (which goes on unless a whole batch fails):
-/// in a DR rolling change, one failed host stops the rollout, like `max_fail_percentage: 0`.
+/// before it. As in Ansible, the next batch runs unless every host of this one failed (or
+/// `max_fail_percentage`/`any_errors_fatal` failed them all): see [`crate::run::gate`].
 fn chain_batches(nodes: &mut [DagNode], first: usize, count: usize, sizes: &[usize]) {
     let mut start = 0;
     let mut previous: Option<std::ops::Range<usize>> = None;

@@ -43,6 +43,8 @@ pub struct Inherit {
     pub timeout: Option<f64>,
     /// `ignore_unreachable` default.
     pub ignore_unreachable: Option<bool>,
+    /// `any_errors_fatal` default.
+    pub any_errors_fatal: Option<bool>,
     /// The user tasks run as after escalation at this level (`None` = no `become`).
     pub become_now: Option<String>,
     /// The same for the play: the user the node's agent runs as (under `sudo -n -u USER`,
@@ -88,6 +90,7 @@ impl Inherit {
         out.delegate_facts = inner.delegate_facts.or(self.delegate_facts);
         out.timeout = inner.timeout.or(self.timeout);
         out.ignore_unreachable = inner.ignore_unreachable.or(self.ignore_unreachable);
+        out.any_errors_fatal = inner.any_errors_fatal.or(self.any_errors_fatal);
         out.become_now = inner.become_now.clone();
         out.become_loc = inner.become_loc.clone().or_else(|| self.become_loc.clone());
         if inner.role.is_some() {
@@ -157,6 +160,13 @@ impl Inherit {
         {
             task.run_once = b;
         }
+        if !own.any_errors_fatal
+            && let Some(b) = self.any_errors_fatal
+        {
+            task.any_errors_fatal = b;
+        }
+        // As Ansible: a task whose errors are ignored fails no other host.
+        task.any_errors_fatal &= !task.ignore_errors;
         if task.delegate_to.is_none() {
             task.delegate_to = self.delegate_to.clone();
         }
@@ -196,6 +206,8 @@ pub struct Explicit {
     pub delegate_facts: bool,
     /// `ignore_unreachable` was written on the task.
     pub ignore_unreachable: bool,
+    /// `any_errors_fatal` was written on the task.
+    pub any_errors_fatal: bool,
 }
 
 /// A level's own privilege keywords (`become`, `become_user`, `become_method`).

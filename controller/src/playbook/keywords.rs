@@ -78,6 +78,7 @@ pub const PLAY_SUPPORTED: &[&str] = &[
     "diff",
     "no_log",
     "force_handlers",
+    "max_fail_percentage",
     "run_once",
     "timeout",
     "ignore_unreachable",
@@ -297,9 +298,6 @@ pub const LOOP_CONTROL: &[&str] = &[
 /// Why dr refuses a keyword Ansible knows, for the error's help line.
 pub fn refusal_help(keyword: &str) -> &'static str {
     match keyword {
-        "any_errors_fatal" | "max_fail_percentage" => {
-            "each host runs its play in one round trip, so one host's failure cannot stop the others mid-play; split the play, or order the plays with `after:`"
-        }
         "async" | "poll" => "run the command in the foreground (dr runs each host's play at once)",
         "throttle" => "lower `--forks` instead",
         "become_exe" | "become_flags" => "dr escalates with `sudo -n`; configure sudo on the host",

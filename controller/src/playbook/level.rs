@@ -40,11 +40,7 @@ impl Level {
             "become_method" => become_method(v)?,
             "delegate_to" => inherit.delegate_to = Some(delegate_to(v)?),
             "delegate_facts" => inherit.delegate_facts = Some(bool_of(v, k)?),
-            "any_errors_fatal" => {
-                if bool_of(v, k)? {
-                    return Err(refused(key, k));
-                }
-            }
+            "any_errors_fatal" => inherit.any_errors_fatal = Some(bool_of(v, k)?),
             _ => return Ok(false),
         }
         Ok(true)

@@ -66,6 +66,7 @@ pub fn parse(
         role_defaults: Map::new(),
         role_vars: Map::new(),
         force_handlers: false,
+        max_fail_percentage: None,
         ignore_unreachable: false,
         strategy: None,
         order: HostOrder::Inventory,
@@ -208,6 +209,9 @@ pub fn parse(
                 };
             }
             "force_handlers" => play.force_handlers = bool_of(v, &k)?,
+            "max_fail_percentage" => {
+                play.max_fail_percentage = Some(super::level::number(v, &k)?.min(100.0));
+            }
             _ if PLAY_SUPPORTED.contains(&k.as_str()) && level.read(key, &k, v)? => {}
             _ if ANSIBLE_PLAY.contains(&k.as_str()) => return Err(refused(key, &k)),
             _ => {

@@ -68,6 +68,8 @@ pub struct PlaySpec {
     pub role_vars: Map<String, Value>,
     /// `force_handlers:`.
     pub force_handlers: bool,
+    /// `max_fail_percentage:` (0-100).
+    pub max_fail_percentage: Option<f64>,
     /// Every task of the play has `ignore_unreachable` (or the play does): a host that
     /// cannot be reached does not fail the play, and the plays after it go on.
     pub ignore_unreachable: bool,

@@ -106,9 +106,8 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
                     level.read(key, &k, value)?;
                 }
                 "any_errors_fatal" => {
-                    if bool_of(value, &k)? {
-                        return Err(refused(key, &k));
-                    }
+                    explicit.any_errors_fatal = true;
+                    task.any_errors_fatal = bool_of(value, &k)?;
                 }
                 _ => apply_keyword(&mut task, &mut explicit, &k, key, value)?,
             }
@@ -327,6 +326,7 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
         ignore_unreachable: explicit
             .ignore_unreachable
             .then_some(task.ignore_unreachable),
+        any_errors_fatal: explicit.any_errors_fatal.then_some(task.any_errors_fatal),
         ..Inherit::default()
     }
 }

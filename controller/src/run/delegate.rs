@@ -52,6 +52,7 @@ pub async fn run(
             tasks: vec![task],
             handlers: Vec::new(),
             force_handlers: false,
+            max_fail_percentage: None,
         },
         extra_vars: Vec::new(),
         files: base.files.clone(),

@@ -5,6 +5,7 @@ mod confirm;
 mod delegate;
 mod event;
 mod files;
+pub mod gate;
 mod include_vars;
 mod includes;
 pub mod lock;
@@ -269,7 +270,12 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         .enumerate()
         .map(|(i, o)| o.stats().changed.max(journal.reported(i).changed))
         .sum();
-    let failed = outcomes.iter().any(|o| !o.succeeded());
+    // A failure `meta: clear_host_errors` took back fails the run no more than in Ansible.
+    let phase = job.phase();
+    let failed = outcomes
+        .iter()
+        .enumerate()
+        .any(|(i, o)| !o.succeeded() && !phase.hub.cleared(i));
     let stopped = crate::interrupt::level();
     let interrupted = stopped != StopLevel::Run
         || outcomes

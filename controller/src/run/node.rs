@@ -294,6 +294,7 @@ async fn sync_point(
             ("run_once".to_owned(), Some(*index))
         }
         SyncPoint::Delegate(d) => (format!("delegate_to {}", d.to), None),
+        SyncPoint::Settle { index, .. } => ("settle".to_owned(), Some(*index)),
     };
     let mut answer = answer_point(job, i, point, base, sink, stop).await;
     // Hosts that wait see the inventory `add_host`/`group_by` left.
@@ -334,6 +335,7 @@ async fn answer_point(
             job.phase().hub.ran_once(i, index, result);
             return None;
         }
+        SyncPoint::Settle { index, here } => job.phase().hub.settle(i, index, here, stop).await,
         SyncPoint::Inventory { change } => job.change_inventory(i, change),
         SyncPoint::Delegate(delegation) => {
             let result = match base {
@@ -479,6 +481,7 @@ fn build_request(
             tasks,
             handlers,
             force_handlers: play.force_handlers || job.force_handlers,
+            max_fail_percentage: play.max_fail_percentage,
         },
         vars,
         extra_vars: job.vars.extra().keys().cloned().collect(),

@@ -1,5 +1,5 @@
-//! Runs the DAG: nodes whose dependencies succeeded start, up to `forks` at once; a node
-//! whose dependency did not succeed is skipped with the reason. Once the run is stopping
+//! Runs the DAG: nodes whose dependencies ended start, up to `forks` at once, unless their
+//! gate ([`super::gate`]) says they are skipped, with the reason. Once the run is stopping
 //! (any [`StopLevel`] past `Run`) nothing new starts; the running nodes see the same level
 //! and end after their running task, or at once on a kill.
 
@@ -9,7 +9,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use super::event::{Outcome, RunEvent, Stamped};
+use super::gate::{Gate, Past, gate};
 use super::node::{NodeJob, run_node};
+use super::sync::Hub;
 use crate::dag::Dag;
 use crate::transport::{StopLevel, StopWatch, reached};
 
@@ -48,8 +50,8 @@ pub async fn execute(
     let mut syncs = hub.watch();
     loop {
         let interrupted = *stop.borrow() != StopLevel::Run;
-        for i in skip_blocked(dag, &mut states, &sink) {
-            hub.done(i, None, true);
+        for i in skip_blocked(dag, &mut states, hub, &sink) {
+            hub.skipped(i);
         }
         if !interrupted {
             for i in 0..dag.nodes.len() {
@@ -59,10 +61,14 @@ pub async fn execute(
                     break;
                 }
                 let ready = states[i] == State::Pending
-                    && dag.nodes[i]
-                        .deps
-                        .iter()
-                        .all(|&d| matches!(&states[d], State::Done(o) if o.succeeded()));
+                    && gate(
+                        dag,
+                        i,
+                        &Seen {
+                            states: &states,
+                            hub,
+                        },
+                    ) == Some(Gate::Run);
                 if ready {
                     states[i] = State::Running;
                     let _ = sink.send(Stamped::now(RunEvent::NodeStarted { node: i }));
@@ -109,9 +115,14 @@ pub async fn execute(
         .collect()
 }
 
-/// Marks pending nodes whose dependencies ended without success as skipped, with the reason;
-/// returns them.
-fn skip_blocked(dag: &Dag, states: &mut [State], sink: &UnboundedSender<Stamped>) -> Vec<usize> {
+/// Marks pending nodes whose gate says they do not run as skipped (or interrupted), with
+/// the reason; returns them.
+fn skip_blocked(
+    dag: &Dag,
+    states: &mut [State],
+    hub: &Hub,
+    sink: &UnboundedSender<Stamped>,
+) -> Vec<usize> {
     let mut skipped = Vec::new();
     let mut changed = true;
     while changed {
@@ -120,35 +131,43 @@ fn skip_blocked(dag: &Dag, states: &mut [State], sink: &UnboundedSender<Stamped>
             if states[i] != State::Pending {
                 continue;
             }
-            let blocker = dag.nodes[i].deps.iter().find_map(|&d| match &states[d] {
-                State::Done(o) if !o.succeeded() => Some(d),
-                _ => None,
-            });
-            if let Some(d) = blocker {
-                let dep = &dag.nodes[d];
-                let why = match &states[d] {
-                    State::Done(Outcome::Skipped(_)) => "was skipped",
-                    State::Done(Outcome::Unreachable(_)) => "could not reach its host",
-                    State::Done(Outcome::Interrupted(_)) => "was interrupted",
-                    _ => "failed",
-                };
-                let reason = format!("`{}` on `{}` {why}", dag.plays[dep.play].name, dep.host);
+            let outcome = match gate(dag, i, &Seen { states, hub }) {
+                Some(Gate::Skip(reason)) => Outcome::Skipped(reason),
                 // Not run because the operator stopped the run: interrupted, not skipped.
-                let outcome = match &states[d] {
-                    State::Done(Outcome::Interrupted(_)) => {
-                        Outcome::Interrupted(Default::default())
-                    }
-                    _ => Outcome::Skipped(reason),
-                };
-                let _ = sink.send(Stamped::now(RunEvent::NodeFinished {
-                    node: i,
-                    outcome: outcome.clone(),
-                }));
-                states[i] = State::Done(outcome);
-                skipped.push(i);
-                changed = true;
-            }
+                Some(Gate::Interrupted) => Outcome::Interrupted(Default::default()),
+                Some(Gate::Run) | None => continue,
+            };
+            let _ = sink.send(Stamped::now(RunEvent::NodeFinished {
+                node: i,
+                outcome: outcome.clone(),
+            }));
+            states[i] = State::Done(outcome);
+            skipped.push(i);
+            changed = true;
         }
     }
     skipped
+}
+
+/// The run so far, as the gate reads it.
+struct Seen<'a> {
+    states: &'a [State],
+    hub: &'a Hub,
+}
+
+impl Past for Seen<'_> {
+    fn outcome(&self, n: usize) -> Option<&Outcome> {
+        match &self.states[n] {
+            State::Done(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    fn cleared(&self, n: usize) -> bool {
+        self.hub.cleared(n)
+    }
+
+    fn ended_play(&self, n: usize) -> bool {
+        self.hub.ended_play(n)
+    }
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use dr_agent::wire::{Active, Answer, Shared};
+use dr_agent::wire::{Active, Answer, Settle, Settled, Shared};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
@@ -46,6 +46,31 @@ struct State {
     once: HashMap<(usize, usize), Once>,
     /// Facts that delegated tasks set on the hosts they ran on (`delegate_facts`), by host.
     extra: HashMap<String, Map<String, Value>>,
+    /// Nodes that never ran (their gate skipped them).
+    skipped: Vec<bool>,
+    /// Settle points: (first node of the batch, task index) → the nodes where the task
+    /// failed, and the node that ran `meta: end_play` there.
+    settles: HashMap<(usize, usize), Settling>,
+    /// Nodes whose failure `meta: clear_host_errors` took back.
+    cleared: Vec<bool>,
+    /// Batches (their first node) that `meta: end_play` ended.
+    ended: Vec<usize>,
+}
+
+/// What the hosts of a batch reported at one settle point, by node.
+#[derive(Default)]
+struct Settling {
+    reports: Vec<(usize, Settle)>,
+}
+
+/// Where a node is in its play, for the barrier's "as far as": before the task at an
+/// index (a barrier, a `run_once` task), or after it (a settle point).
+fn before(index: usize) -> usize {
+    index * 2
+}
+
+fn after(index: usize) -> usize {
+    index * 2 + 1
 }
 
 enum Once {
@@ -99,6 +124,8 @@ impl Hub {
             state: Mutex::new(State {
                 done: vec![false; dag.nodes.len()],
                 failed: vec![false; dag.nodes.len()],
+                skipped: vec![false; dag.nodes.len()],
+                cleared: vec![false; dag.nodes.len()],
                 ..State::default()
             }),
             changed: watch::channel(0).0,
@@ -121,6 +148,123 @@ impl Hub {
         }
         drop(state);
         self.bump();
+    }
+
+    /// Node `i` never ran: its gate skipped it. It is not one of the batch's failed hosts
+    /// for `max_fail_percentage` (as in Ansible, a host that failed in an earlier play does
+    /// not count again).
+    pub fn skipped(&self, i: usize) {
+        if let Some(s) = self.lock().skipped.get_mut(i) {
+            *s = true;
+        }
+        self.done(i, None, true);
+    }
+
+    /// Node `i` failed and `meta: clear_host_errors` took the failure back: its host goes
+    /// on in the plays after.
+    pub fn cleared(&self, i: usize) -> bool {
+        self.lock().cleared.get(i).copied().unwrap_or(false)
+    }
+
+    /// `meta: end_play` ended the play on node `i`'s batch.
+    pub fn ended_play(&self, i: usize) -> bool {
+        let first = self.batch(i).first().copied().unwrap_or(i);
+        self.lock().ended.contains(&first)
+    }
+
+    /// Node `i` finished the task at `index`, which settles the batch: waits for the batch
+    /// to finish it too, then says what every host does next (`Answer::Stop` if the run
+    /// stops first).
+    pub async fn settle(&self, i: usize, index: usize, here: Settle, stop: StopWatch) -> Answer {
+        let first = self.batch(i).first().copied().unwrap_or(i);
+        let key = (first, index);
+        self.lock()
+            .settles
+            .entry(key)
+            .or_default()
+            .reports
+            .push((i, here.clone()));
+        if !self.arrive(i, after(index), None, stop).await {
+            return Answer::Stop;
+        }
+        let mut state = self.lock();
+        let batch = self.batch(i);
+        let reports = state
+            .settles
+            .get(&key)
+            .map(|s| s.reports.clone())
+            .unwrap_or_default();
+        let failed_here: Vec<usize> = reports
+            .iter()
+            .filter(|(_, r)| r.failed)
+            .map(|(n, _)| *n)
+            .collect();
+        // `end_play`, `end_batch` and `clear_host_errors` run once for the batch, as
+        // Ansible's linear strategy runs them: on its first host still in the play.
+        let meta = batch
+            .iter()
+            .find_map(|n| reports.iter().find(|(m, _)| m == n))
+            .map(|(n, r)| (*n, r.clone()));
+        let mut cleared = false;
+        if let Some((_, r)) = &meta
+            && r.clear_host_errors
+        {
+            cleared = true;
+            // Every failure of the batch's hosts so far, in this play and before it.
+            let hosts: Vec<&String> = batch.iter().map(|&n| &self.hosts[n]).collect();
+            for n in 0..self.hosts.len() {
+                if state.done[n] && state.failed[n] && hosts.contains(&&self.hosts[n]) {
+                    state.cleared[n] = true;
+                }
+            }
+        }
+        let then = if let Some((by, r)) = meta.as_ref().filter(|(_, r)| r.end_play || r.end_batch) {
+            if r.end_play && !state.ended.contains(&first) {
+                state.ended.push(first);
+            }
+            Settled::End {
+                by: self.hosts[*by].clone(),
+            }
+        } else if here.any_errors_fatal && !failed_here.is_empty() {
+            Settled::Fail {
+                msg: format!(
+                    "`any_errors_fatal`: the task failed on {}",
+                    self.names(&failed_here)
+                ),
+            }
+        } else if let Some(pct) = here.max_fail_percentage {
+            let failed = batch
+                .iter()
+                .filter(|&&n| {
+                    failed_here.contains(&n)
+                        || (state.failed[n] && !state.skipped[n] && !state.cleared[n])
+                })
+                .count();
+            if failed as f64 / batch.len().max(1) as f64 > pct / 100.0 {
+                Settled::Fail {
+                    msg: format!(
+                        "`max_fail_percentage: {pct}` exceeded: {failed} of the batch's {} host(s) failed",
+                        batch.len()
+                    ),
+                }
+            } else {
+                Settled::Go
+            }
+        } else if cleared {
+            Settled::Cleared
+        } else {
+            Settled::Go
+        };
+        Answer::Settled { then }
+    }
+
+    /// `` `a`, `b` `` for nodes.
+    fn names(&self, nodes: &[usize]) -> String {
+        nodes
+            .iter()
+            .map(|&n| format!("`{}`", self.hosts[n]))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Facts a delegated task set on `host` (`delegate_facts`): part of `hostvars[host]`
@@ -155,7 +299,7 @@ impl Hub {
         facts: Map<String, Value>,
         stop: StopWatch,
     ) -> Answer {
-        if !self.arrive(i, index, facts, stop).await {
+        if !self.arrive(i, before(index), Some(facts), stop).await {
             return Answer::Stop;
         }
         Answer::Hostvars {
@@ -174,7 +318,10 @@ impl Hub {
         facts: Map<String, Value>,
         mut stop: StopWatch,
     ) -> Answer {
-        if !self.arrive(i, index, facts, stop.clone()).await {
+        if !self
+            .arrive(i, before(index), Some(facts), stop.clone())
+            .await
+        {
             return Answer::Stop;
         }
         let first = self.batch(i).first().copied().unwrap_or(i);
@@ -187,7 +334,7 @@ impl Hub {
                     .batch(i)
                     .iter()
                     .copied()
-                    .find(|n| state.reached.get(n) == Some(&index) && !state.done[*n])
+                    .find(|n| state.reached.get(n) == Some(&before(index)) && !state.done[*n])
                     .unwrap_or(i);
                 state.once.insert(key, Once::Chosen(chosen));
             }
@@ -253,21 +400,26 @@ impl Hub {
         self.bump();
     }
 
-    /// Records node `i` at sync point `index` and waits until every other node of its
-    /// batch reached it (or a later one) or ended. `false` if the run stops first.
+    /// Records node `i` at position `at` ([`before`]/[`after`] a task) and waits until
+    /// every other node of its batch reached it (or a later one) or ended. `facts` are
+    /// node `i`'s facts now, where the sync point sends them. `false` if the run stops
+    /// first.
     async fn arrive(
         &self,
         i: usize,
-        index: usize,
-        facts: Map<String, Value>,
+        at: usize,
+        facts: Option<Map<String, Value>>,
         mut stop: StopWatch,
     ) -> bool {
+        let index = at;
         {
             let mut state = self.lock();
             let reached = state.reached.entry(i).or_insert(index);
             *reached = (*reached).max(index);
             state.waiting.insert(i, index);
-            state.facts.insert(i, facts);
+            if let Some(facts) = facts {
+                state.facts.insert(i, facts);
+            }
         }
         self.bump();
         let mut changed = self.watch();
@@ -367,6 +519,7 @@ mod tests {
                 name: "p".into(),
                 loc: Loc::new("p.yml".into(), 1, 1),
                 after: Vec::new(),
+                explicit_after: false,
                 hosts: batch.clone(),
                 sync_points: Vec::new(),
                 deferred: false,

@@ -323,6 +323,46 @@ pub fn fixture(name: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Every file under `dir/out`, by name.
+pub fn outputs(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `playbook` of fixture `name` (its inventory `inventory.yml`) with ansible-playbook
+/// and with `dr apply --yes` (`dr_code` expected); returns dr's directory after checking
+/// that both left the same files under `out/`. A failing playbook is part of the
+/// comparison: only the files are compared.
+pub fn same_files_as_ansible(name: &str, playbook: &str, dr_code: i32) -> tempfile::TempDir {
+    let ansible = fixture(name);
+    let _ = self::ansible("ansible-playbook")
+        .args(["-i", "inventory.yml", playbook])
+        .current_dir(ansible.path())
+        .output()
+        .expect("ansible-playbook runs");
+    let dr = fixture(name);
+    Dr::new(
+        dr.path(),
+        &["apply", playbook, "-i", "inventory.yml", "--yes"],
+    )
+    .run()
+    .code(dr_code);
+    assert_eq!(
+        outputs(dr.path()),
+        outputs(ansible.path()),
+        "dr's files differ from Ansible's ({playbook})"
+    );
+    dr
+}
+
 /// Encrypts `file` in `dir` in place with the passphrase in `dir/pw` (a cheap work factor:
 /// tests need the format, not the strength).
 pub fn vault_encrypt(dir: &Path, file: &str) {
