@@ -28,6 +28,9 @@ pub(super) struct Failure {
     /// The failure was counted in the stats as a failed task (a rescue moves it to
     /// `rescued`).
     pub counted: bool,
+    /// Another host's failure failed this one (`any_errors_fatal`, `max_fail_percentage`):
+    /// a rescue runs but, as in Ansible, does not count as `rescued`.
+    pub forced: bool,
 }
 
 impl Flow {
@@ -48,6 +51,7 @@ impl Flow {
             task: failed_task(task),
             result,
             counted: false,
+            forced: false,
         })
     }
 }
@@ -136,6 +140,7 @@ impl Runner<'_> {
                     task: failed_task(task),
                     result,
                     counted: false,
+                    forced: true,
                 })
             }
             (Settled::End { .. }, Flow::Next) => Flow::EndHost,
@@ -210,6 +215,7 @@ impl Runner<'_> {
                 task: failed_task(task),
                 result: shared.register,
                 counted: true,
+                forced: false,
             });
         }
         Flow::Next
@@ -224,6 +230,7 @@ impl Runner<'_> {
                 task: failed_task(task),
                 result,
                 counted: true,
+                forced: false,
             });
         }
         if end.changed
@@ -253,7 +260,9 @@ impl Runner<'_> {
                 if failure.counted {
                     self.stats.failed = self.stats.failed.saturating_sub(1);
                 }
-                self.stats.rescued += 1;
+                if !failure.forced {
+                    self.stats.rescued += 1;
+                }
                 self.set_fact("ansible_failed_task", failure.task);
                 self.set_fact("ansible_failed_result", Json::Object(failure.result));
                 self.run_list(&block.rescue, rescue_at)
@@ -263,11 +272,13 @@ impl Runner<'_> {
         if matches!(flow, Flow::EndHost) {
             return flow;
         }
-        self.cleared = false;
-        match self.run_list(&block.always, always_at) {
-            // `meta: clear_host_errors` in `always` takes the block's failure back: the
-            // host goes on after the block, as in Ansible.
-            Flow::Next if std::mem::take(&mut self.cleared) => Flow::Next,
+        // `meta: clear_host_errors` anywhere in `always` (nested blocks included) takes
+        // the block's failure back: the host goes on after the block, as in Ansible.
+        let outer = std::mem::take(&mut self.cleared);
+        let after = self.run_list(&block.always, always_at);
+        let cleared = std::mem::replace(&mut self.cleared, outer);
+        match after {
+            Flow::Next if cleared => Flow::Next,
             Flow::Next => flow,
             later => later,
         }

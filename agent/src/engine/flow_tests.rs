@@ -85,6 +85,29 @@ fn a_failing_rescue_fails_and_nested_blocks_rescue_outward() {
 }
 
 #[test]
+fn clear_host_errors_in_always_takes_the_failure_back_also_from_a_nested_block() {
+    let clear = task("meta", json!("clear_host_errors"), json!({}));
+    let req = request(
+        json!([
+            block(
+                json!([fail("broken")]),
+                json!([]),
+                json!([block(json!([clear]), json!([]), json!([]))]),
+            ),
+            debug("after"),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let ev = events(&req);
+    assert_eq!(messages(&ev), ["after"]);
+    let (stats, error) = finished(&ev);
+    assert_eq!(error, None);
+    // The failure still shows in the counts, as in Ansible's recap.
+    assert_eq!(stats.failed, 1);
+}
+
+#[test]
 fn end_host_ends_the_play_without_failing_and_skips_always() {
     let req = request(
         json!([

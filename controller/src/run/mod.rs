@@ -11,6 +11,7 @@ mod includes;
 pub mod lock;
 mod lookups;
 mod magic;
+mod no_connection;
 mod node;
 mod phases;
 mod scheduler;

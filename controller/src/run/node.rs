@@ -168,7 +168,11 @@ pub async fn run_node(
             };
         }
     };
-    let conn = inventory::connection_of(&node.host, &request.vars);
+    let conn = if super::no_connection::needs_no_connection(&request) {
+        inventory::Connection::Local
+    } else {
+        inventory::connection_of(&node.host, &request.vars)
+    };
     let (tx, mut rx) = unbounded_channel::<Event>();
     let (answer, answers) = unbounded_channel::<Answer>();
     // Delegated tasks run with what this request carries (files, lookups, secrets).

@@ -1,0 +1,44 @@
+//! Plays that need no connection to their host. Ansible runs `debug`, `assert`, `fail`,
+//! `set_fact`, `meta` and the like on the controller without connecting (their action
+//! plugins never send a module), so a play made only of them passes on a host that cannot
+//! be reached. dr runs such a play's agent in-process on the controller, which is the same:
+//! none of these tasks reads or changes the host.
+
+use dr_agent::wire::{Request, Task, TaskKind};
+
+/// Modules whose Ansible action runs on the controller alone.
+const CONTROLLER_SIDE: &[&str] = &[
+    "debug",
+    "assert",
+    "fail",
+    "set_fact",
+    "set_stats",
+    "meta",
+    "add_host",
+    "group_by",
+    "include_vars",
+];
+
+/// Whether `request` runs without touching its host: no fact gathering, and every task
+/// and handler is controller-side or delegated to the controller.
+pub fn needs_no_connection(request: &Request) -> bool {
+    request
+        .play
+        .tasks
+        .iter()
+        .chain(&request.play.handlers)
+        .flat_map(Task::walk)
+        .all(controller_side)
+}
+
+fn controller_side(task: &Task) -> bool {
+    match task.kind {
+        TaskKind::Block | TaskKind::Include => true,
+        TaskKind::Module => {
+            let meta_on_host = task.module == "meta"
+                && task.args.as_str().map(str::trim) == Some("reset_connection");
+            (CONTROLLER_SIDE.contains(&task.module.as_str()) && !meta_on_host)
+                || matches!(task.delegate_to.as_deref(), Some("localhost" | "127.0.0.1"))
+        }
+    }
+}
