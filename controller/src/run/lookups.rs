@@ -64,6 +64,20 @@ pub fn resolve(
     std::mem::take(&mut *lock(&recorder.answers))
 }
 
+/// A resolver for templates the controller itself renders (a `vars_files` name): it runs
+/// the controller lookups at once, as Ansible does for them, relative to `playbook_dir`.
+pub fn direct(playbook_dir: &Path, secrets: &Secrets) -> Arc<dyn Resolver> {
+    let recorder = Recorder {
+        playbook_dir: playbook_dir.to_path_buf(),
+        secrets: secrets.clone(),
+        current: Mutex::default(),
+        answers: Mutex::default(),
+    };
+    let scope = Templater::new().scope(Map::new());
+    *lock(&recorder.current) = Some((Task::default(), scope));
+    Arc::new(recorder)
+}
+
 fn has_call(task: &Task) -> bool {
     value_has_call(&task.args)
         || task.when.iter().any(|w| text_has_call(w))

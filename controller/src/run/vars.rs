@@ -166,7 +166,7 @@ impl RunVars {
         vars.extend(play.vars.clone());
         for entry in &play.vars_files {
             let loc = &entry.loc;
-            let path = self.path_of(entry, play, &vars)?;
+            let path = self.path_of(entry, play, &vars, secrets)?;
             let cached = self.lock_files().get(&path).cloned();
             if let Some(loaded) = cached {
                 vars.extend(loaded);
@@ -232,10 +232,12 @@ impl RunVars {
         entry: &crate::playbook::VarsFile,
         play: &PlaySpec,
         vars: &Map<String, Value>,
+        secrets: &Secrets,
     ) -> Result<PathBuf, Diagnostic> {
         let mut tried = Vec::new();
         for name in &entry.names {
-            let path = play.dir.join(self.file_name(name, &entry.loc, vars)?);
+            let name = self.file_name(name, &entry.loc, vars, (&play.dir, secrets))?;
+            let path = play.dir.join(name);
             if entry.names.len() == 1 || path.is_file() {
                 return Ok(path);
             }
@@ -248,19 +250,21 @@ impl RunVars {
     }
 
     /// A `vars_files` entry's name, rendered when it is a template (`vars/{{ env }}.yml`)
-    /// with the variables known so far and the extra vars, as Ansible does.
+    /// with the variables known so far and the extra vars, as Ansible does; controller
+    /// lookups in it (`first_found`) run at once, from the playbook's directory `dir`.
     fn file_name(
         &self,
         file: &str,
         loc: &crate::diagnostic::Loc,
         vars: &Map<String, Value>,
+        (dir, secrets): (&Path, &Secrets),
     ) -> Result<String, Diagnostic> {
         if !file.contains("{{") {
             return Ok(file.to_owned());
         }
         let mut known = vars.clone();
         known.extend(self.extra.clone());
-        dr_agent::template::Templater::new()
+        dr_agent::template::Templater::with_lookups(super::lookups::direct(dir, secrets))
             .scope(known)
             .render_string(file)
             .map_err(|e| {
