@@ -356,6 +356,9 @@ impl Runner<'_> {
             if !msg.is_empty() {
                 register.insert("msg".into(), Json::from(msg.clone()));
             }
+            if planned_only && outcome.unpredictable && !failed {
+                check_mode_skip(&task.module, &mut register);
+            }
             let detail = self.detail_of(scope, &register, failed_because);
             if failed && msg.is_empty() && detail.contains_key(detail::FAILED_WHEN) {
                 msg = "the `failed_when` condition held".to_owned();
@@ -479,6 +482,23 @@ fn number_of(scope: &Scope, value: Option<&Json>, what: &str) -> Result<Option<f
 }
 
 /// The registered form of a module outcome.
+/// What `register:` holds for a command that check mode did not run: Ansible's `command`
+/// module skips itself and says so. (dr still shows it as "would run" in a plan.)
+fn check_mode_skip(module: &str, register: &mut Map<String, Json>) {
+    if !matches!(module, "command" | "shell") {
+        return;
+    }
+    let msg = "Command would have run if not in check mode";
+    register.insert("changed".into(), Json::Bool(false));
+    register.insert("skipped".into(), Json::Bool(true));
+    register.insert("msg".into(), Json::from(msg));
+    register.insert("rc".into(), Json::from(0));
+    for key in ["stdout", "stderr"] {
+        register.insert(key.into(), Json::from(""));
+        register.insert(format!("{key}_lines"), Json::Array(Vec::new()));
+    }
+}
+
 fn register_of(outcome: &Outcome) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert("changed".into(), Json::Bool(outcome.changed));

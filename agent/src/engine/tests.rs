@@ -328,7 +328,7 @@ fn check_mode_plans_commands_unless_the_task_says_otherwise() {
             task(
                 "command",
                 json!(format!("touch {}", marker.display())),
-                json!({})
+                json!({"register": "planned"})
             ),
             task(
                 "shell",
@@ -336,6 +336,8 @@ fn check_mode_plans_commands_unless_the_task_says_otherwise() {
                 json!({"check_mode": false, "register": "r"})
             ),
             debug("{{ r.stdout }} {{ ansible_check_mode }}"),
+            // Registered as Ansible's command registers a run check mode skipped.
+            debug("{{ planned.msg }} {{ planned is skipped }} {{ planned is changed }}"),
         ]),
         json!([]),
         json!({}),
@@ -346,7 +348,13 @@ fn check_mode_plans_commands_unless_the_task_says_otherwise() {
     assert_eq!(r[0].2, Status::Changed);
     assert_eq!(r[0].3, format!("would run: touch {}", marker.display()));
     assert!(!marker.exists());
-    assert_eq!(messages(&ev), vec!["real True"]);
+    assert_eq!(
+        messages(&ev),
+        vec![
+            "real True",
+            "Command would have run if not in check mode True False"
+        ]
+    );
 }
 
 #[test]
