@@ -337,6 +337,11 @@ pub struct Task {
     /// this far first ([`SyncPoint::Barrier`]). Set by the controller.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sync: bool,
+    /// The names in `vars` that are role parameters (`- {role: app, port: 80}`): above
+    /// facts and registered results, as Ansible's "role params" level. Set by the
+    /// controller.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
     /// `any_errors_fatal` (inherited, and the task does not ignore errors): once every host
     /// of the batch ran it, a failure on any of them fails them all
     /// ([`SyncPoint::Settle`]). Set by the controller.

@@ -141,6 +141,10 @@ pub struct RunArgs {
     /// Seconds to wait for an SSH connection.
     #[arg(long, value_name = "SECONDS")]
     pub connect_timeout: Option<u64>,
+    /// Connection for hosts whose inventory and play do not say (`ansible_connection`,
+    /// `connection:`), as ansible-playbook's -c: `ssh` (the default) or `local`.
+    #[arg(short = 'c', long, value_name = "TYPE", value_parser = ["ssh", "local"])]
+    pub connection: Option<String>,
 }
 
 /// Arguments of `apply`.

@@ -112,6 +112,9 @@ struct Runner<'a> {
     link: Link,
     /// `meta: clear_host_errors` ran since the innermost `always` began.
     cleared: bool,
+    /// Names `set_fact` or `register` set in this play: `include_vars` does not replace
+    /// them.
+    stronger: HashSet<String>,
 }
 
 /// How a task ended, for the play.
@@ -159,6 +162,7 @@ impl<'a> Runner<'a> {
             interrupted: false,
             link: Link::none(),
             cleared: false,
+            stronger: HashSet::new(),
         };
         runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {

@@ -63,7 +63,7 @@ impl Runner<'_> {
                     };
                     let label = self.masker.mask(&shown).into_owned();
                     // Facts set by one item are visible to the next, as in Ansible.
-                    self.set_facts(&result.facts);
+                    self.set_facts(task, &result.facts);
                     self.emit_result(index, handler, task, &name, Some(label.clone()), &result);
                     let stop = match self.break_when(task, &scope, &result) {
                         Ok(stop) => stop,
@@ -100,7 +100,7 @@ impl Runner<'_> {
             results.iter().for_each(|(_, r)| self.no_log_output(r));
         }
         if !looped && let Some((_, result)) = results.first() {
-            self.set_facts(&result.facts);
+            self.set_facts(task, &result.facts);
             self.emit_result(index, handler, task, name, None, result);
         }
         let any = |f: &dyn Fn(&ItemResult) -> bool| results.iter().any(|(_, r)| f(r));
@@ -150,6 +150,7 @@ impl Runner<'_> {
                     .unwrap_or(Json::Null)
             };
             self.set_fact(register, value);
+            self.stronger.insert(register.clone());
         }
 
         let fatal = if failed && !task.ignore_errors {
@@ -264,9 +265,18 @@ impl Runner<'_> {
             .for_each(|v| self.masker.add_leaves(v));
     }
 
-    fn set_facts(&mut self, facts: &Map<String, Json>) {
+    /// The facts a task's result sets. `include_vars` sits below `set_fact` and
+    /// registered results (Ansible's precedence): it does not replace what they set.
+    fn set_facts(&mut self, task: &Task, facts: &Map<String, Json>) {
+        let included = task.module == "include_vars";
         for (k, v) in facts {
+            if included && self.stronger.contains(k) {
+                continue;
+            }
             self.set_fact(k, v.clone());
+            if !included {
+                self.stronger.insert(k.clone());
+            }
         }
     }
 
@@ -303,6 +313,12 @@ impl Runner<'_> {
             raw.remove(k);
         }
         vars.extend(self.facts.clone());
+        for name in &task.params {
+            if let Some(v) = task.vars.get(name) {
+                vars.insert(name.clone(), v.clone());
+                raw.remove(name);
+            }
+        }
         for (scoped, data) in &self.scoped {
             for (k, v) in scoped {
                 vars.insert(k.clone(), v.clone());

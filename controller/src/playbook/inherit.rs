@@ -21,6 +21,11 @@ pub struct Inherit {
     pub tags: Vec<String>,
     /// Vars below the task's own (block vars, role params, import vars).
     pub vars: Map<String, Value>,
+    /// The names in `vars` that are role parameters: above facts, as in Ansible.
+    pub params: Vec<String>,
+    /// The `vars/` of the role the tasks are in, over those of the roles it is a
+    /// dependency of: below every block and task var, above the play's roles' vars.
+    pub role_vars: Map<String, Value>,
     /// Environment below the task's own.
     pub environment: Map<String, Value>,
     /// Handlers notified by every task inside (a block's `notify`).
@@ -76,6 +81,12 @@ impl Inherit {
             }
         }
         out.vars.extend(inner.vars.clone());
+        out.role_vars.extend(inner.role_vars.clone());
+        for p in &inner.params {
+            if !out.params.contains(p) {
+                out.params.push(p.clone());
+            }
+        }
         out.environment.extend(inner.environment.clone());
         out.notify.extend(inner.notify.iter().cloned());
         out.ignore_errors = inner.ignore_errors.or(self.ignore_errors);
@@ -105,6 +116,14 @@ impl Inherit {
         self.apply_when_and_tags(task);
         for (k, v) in &self.vars {
             task.vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for (k, v) in &self.role_vars {
+            task.vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for p in &self.params {
+            if task.vars.contains_key(p) && !task.params.contains(p) {
+                task.params.push(p.clone());
+            }
         }
         if let Some(role) = &self.role {
             let path = role.path.display().to_string();

@@ -362,6 +362,7 @@ impl<'a> Builder<'a> {
         // Role params are the role's own variables, above the entry's `vars`.
         let mut inner_level = level.clone();
         inner_level.inherit.vars.extend(params.clone());
+        inner_level.inherit.params.extend(params.keys().cloned());
         let inner = inner_level.enter(inherit)?;
         let mut key_params = level.inherit.vars.clone();
         key_params.extend(params);
@@ -421,19 +422,24 @@ impl<'a> Builder<'a> {
             name: name.to_owned(),
             path: path.clone(),
         };
+        let own_vars = role::read_vars(&path, "vars", &from.vars)?;
         let mut inner = inherit.clone();
         inner.role = Some(role_ref);
+        // The role's own vars win, in its tasks, over other roles' (as Ansible's role
+        // vars follow the dependency chain).
+        inner.role_vars.extend(own_vars.clone());
         let mut out = Vec::new();
         for dep in &meta.dependencies {
-            // A dependency inherits the dependent role's keywords, not its identity.
-            let mut dep_inherit = inherit.clone();
+            // A dependency inherits the dependent role's keywords and vars, not its
+            // identity.
+            let mut dep_inherit = inner.clone();
             dep_inherit.role = None;
             out.extend(self.role_entry(dep, &dep_inherit, Some(&path))?);
         }
         for (k, v) in role::read_vars(&path, "defaults", &from.defaults)? {
             self.role_defaults.insert(k, v);
         }
-        for (k, v) in role::read_vars(&path, "vars", &from.vars)? {
+        for (k, v) in own_vars {
             self.role_vars.insert(k, v);
         }
         let tasks_dir = path.join("tasks");

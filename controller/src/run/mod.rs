@@ -165,6 +165,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,
+        connection: args.connection.clone(),
         yes: how.yes,
         consent,
         facts: Default::default(),

@@ -55,6 +55,8 @@ pub struct NodeJob {
     pub skip_tags: Vec<String>,
     /// `--force-handlers`.
     pub force_handlers: bool,
+    /// `-c`: the connection of hosts whose variables name none.
+    pub connection: Option<String>,
     /// `--yes`: destructive steps were agreed to up front.
     pub yes: bool,
     /// Destructive steps were agreed to (`--yes`, or confirmed on the terminal): the
@@ -168,7 +170,10 @@ pub async fn run_node(
             };
         }
     };
-    let conn = if super::no_connection::needs_no_connection(&request) {
+    let named = inventory::connection_var(&request.vars, "connection").is_some();
+    let conn = if super::no_connection::needs_no_connection(&request)
+        || (!named && job.connection.as_deref() == Some("local"))
+    {
         inventory::Connection::Local
     } else {
         inventory::connection_of(&node.host, &request.vars)
