@@ -150,6 +150,27 @@ fn missing_playbook_file() {
 }
 
 #[test]
+fn missing_inventory_is_a_warning_as_in_ansible_unless_unparsed_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: {msg: hi}\n",
+        )],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "nope.yml"])
+        .run()
+        .code(0)
+        .stderr_has("unable to parse `nope.yml` as an inventory source");
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "nope.yml"])
+        .env("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
+        .run()
+        .code(1)
+        .stderr_has("nope.yml");
+}
+
+#[test]
 fn inventory_unknown_group_key() {
     let dir = tempfile::tempdir().unwrap();
     write_tree(

@@ -25,6 +25,16 @@ pub fn load(sources: &[PathBuf], secrets: &Secrets) -> Result<Inventory, Diagnos
             host_list::read(&mut inv, &source.to_string_lossy());
             continue;
         }
+        if !source.exists() && !unparsed_is_failed() {
+            // As Ansible: a source that is not there is a warning, not an error
+            // (`ANSIBLE_INVENTORY_UNPARSED_FAILED=true` makes it one). A play whose hosts
+            // then match nothing still stops the run (`host_pattern_mismatch`).
+            tracing::warn!(
+                "unable to parse `{}` as an inventory source: no such file or directory",
+                source.display()
+            );
+            continue;
+        }
         let (files, base) = detect::files_of(source)?;
         for file in &files {
             detect::read_file(&mut inv, file, secrets)?;
@@ -34,6 +44,16 @@ pub fn load(sources: &[PathBuf], secrets: &Secrets) -> Result<Inventory, Diagnos
     }
     reconcile::reconcile(&mut inv);
     Ok(inv)
+}
+
+/// `ANSIBLE_INVENTORY_UNPARSED_FAILED`: a source that cannot be read fails the run.
+fn unparsed_is_failed() -> bool {
+    std::env::var("ANSIBLE_INVENTORY_UNPARSED_FAILED").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on" | "y" | "t"
+        )
+    })
 }
 
 pub(crate) fn is_yaml(path: &Path) -> bool {
