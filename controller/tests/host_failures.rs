@@ -41,6 +41,11 @@ fn any_errors_fatal_fails_every_host_after_the_task_and_stops_the_playbook() {
         .run()
         .code(1)
         .stdout_has("`any_errors_fatal`: the task failed on `b`");
+    // The plan shows where the hosts settle.
+    util::Dr::new(dr.path(), &["graph", "fatal.yml", "-i", "inventory.yml"])
+        .run()
+        .code(0)
+        .stdout_has("fatal.yml:11:7  any_errors_fatal");
 }
 
 #[test]

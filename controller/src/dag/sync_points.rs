@@ -28,6 +28,12 @@ pub fn annotate(dag: &mut Dag, plays: &[PlaySpec], reading: impl Fn(&PlaySpec) -
         let mut tasks = play.tasks.clone();
         crate::run::mark_sync(&mut tasks, &reading(play));
         let mut points = Vec::new();
+        if let Some(pct) = play.max_fail_percentage {
+            points.push(SyncPointInfo {
+                at: play.loc.to_string(),
+                what: format!("every task (max_fail_percentage: {pct})"),
+            });
+        }
         collect(&tasks, &mut points);
         info.sync_points = points;
     }
@@ -50,8 +56,28 @@ fn collect(tasks: &[Task], out: &mut Vec<SyncPointInfo>) {
         if let Some(to) = &task.delegate_to {
             add(format!("delegate_to {to}"));
         }
+        if task.kind == TaskKind::Module && task.any_errors_fatal {
+            add("any_errors_fatal".into());
+        }
+        if let Some(action) = settling_meta(task) {
+            add(format!("meta: {action}"));
+        }
         collect(&task.block, out);
         collect(&task.rescue, out);
         collect(&task.always, out);
     }
+}
+
+/// The `meta` actions the batch settles together (`end_play`, `end_batch`,
+/// `clear_host_errors`).
+fn settling_meta(task: &Task) -> Option<&str> {
+    if task.module != "meta" {
+        return None;
+    }
+    let action = match &task.args {
+        serde_json::Value::String(s) => s.trim(),
+        serde_json::Value::Object(m) => m.get("_raw_params")?.as_str()?.trim(),
+        _ => return None,
+    };
+    matches!(action, "end_play" | "end_batch" | "clear_host_errors").then_some(action)
 }
