@@ -330,7 +330,7 @@ fn unreachable_host_fails_its_nodes_skips_dependents_others_finish() {
     let run = fleet.dr(&["apply", "site.yml"]);
     run.code(1)
         .stdout_has("unreachable: cannot connect to `h01` (127.0.0.1:")
-        .stdout_has("could not reach its host");
+        .stdout_has("skipped because `h01` could not be reached in play `db`");
     assert!(fleet.root(1).join("web").is_file(), "h02 finished");
     assert!(fleet.root(2).join("web").is_file(), "h03 finished");
     let runs = fleet.path().join(".dr/runs");
