@@ -12,6 +12,9 @@ fn role_params_set_fact_include_vars_and_role_vars_rank_as_in_ansible() {
     let dr = util::same_files_as_ansible("var_precedence", "site.yml", 0);
     let out = util::outputs(dr.path());
     assert_eq!(out["chosen"], "from-set-fact\n");
-    assert_eq!(out["dep"], "dep-vars param-of-dep-entry param-of-app\n");
+    assert_eq!(
+        out["dep"],
+        "dep-vars param-of-dep-entry param-of-app leaf-vars\n"
+    );
     assert_eq!(out["app"], "app-vars param-of-app\n");
 }

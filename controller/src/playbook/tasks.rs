@@ -310,6 +310,36 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
+    /// The `vars/` a dependency entry brings (its own over its dependencies', recursively).
+    fn exported_vars(
+        &self,
+        dep: &Node,
+        parent: &Path,
+        depth: usize,
+    ) -> Result<Map<String, Value>, Diagnostic> {
+        let name = dep.scalar_text().or_else(|| {
+            dep.as_map()?.iter().find_map(|(k, v)| {
+                matches!(k.scalar_text().as_deref(), Some("role" | "name"))
+                    .then(|| v.scalar_text())
+                    .flatten()
+            })
+        });
+        let Some(name) = name.filter(|n| !n.contains("{{")) else {
+            return Ok(Map::new());
+        };
+        let path = self
+            .search
+            .find(&name, &self.playbook_dir, Some(parent), &dep.loc)?;
+        let mut vars = Map::new();
+        if depth < 32 {
+            for sub in &role::read_meta(&path)?.dependencies {
+                vars.extend(self.exported_vars(sub, &path, depth + 1)?);
+            }
+        }
+        vars.extend(role::read_vars(&path, "vars", "main")?);
+        Ok(vars)
+    }
+
     /// One role entry: `- name`, or `- role: name` with keywords and parameters.
     fn role_entry(
         &mut self,
@@ -425,17 +455,22 @@ impl<'a> Builder<'a> {
         let own_vars = role::read_vars(&path, "vars", &from.vars)?;
         let mut inner = inherit.clone();
         inner.role = Some(role_ref);
-        // The role's own vars win, in its tasks, over other roles' (as Ansible's role
-        // vars follow the dependency chain).
         inner.role_vars.extend(own_vars.clone());
         let mut out = Vec::new();
+        let mut dep_vars = Map::new();
         for dep in &meta.dependencies {
             // A dependency inherits the dependent role's keywords and vars, not its
             // identity.
             let mut dep_inherit = inner.clone();
             dep_inherit.role = None;
             out.extend(self.role_entry(dep, &dep_inherit, Some(&path))?);
+            dep_vars.extend(self.exported_vars(dep, &path, 0)?);
         }
+        // In the role's tasks, as Ansible's role vars follow the dependency chain: the
+        // vars of the roles it depends from, then its dependencies' vars, then its own.
+        inner.role_vars = inherit.role_vars.clone();
+        inner.role_vars.extend(dep_vars);
+        inner.role_vars.extend(own_vars.clone());
         for (k, v) in role::read_vars(&path, "defaults", &from.defaults)? {
             self.role_defaults.insert(k, v);
         }
