@@ -171,6 +171,42 @@ fn missing_inventory_is_a_warning_as_in_ansible_unless_unparsed_fails() {
 }
 
 #[test]
+fn an_include_that_cannot_load_fails_only_where_it_runs_and_handlers_may_include() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("cleanup.yml", "- debug: {msg: cleanup ran}\n"),
+            ("win.yml", "- win_file: {path: x, state: absent}\n"),
+            (
+                "p.yml",
+                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      notify: [cleanup, windows]\n    - include_tasks: win.yml\n      when: on_windows | default(false)\n  handlers:\n    - name: cleanup\n      include_tasks: cleanup.yml\n    - name: windows\n      include_tasks: win.yml\n      when: false\n",
+            ),
+        ],
+    );
+    // As Ansible: an include's file is loaded when a host reaches it.
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "localhost,"])
+        .run()
+        .code(0)
+        .stdout_has("cleanup ran")
+        .stderr_has("fails on every host that reaches it: unknown module or keyword `win_file` (win.yml:1:3)");
+    Dr::new(
+        dir.path(),
+        &[
+            "apply",
+            "p.yml",
+            "-i",
+            "localhost,",
+            "-e",
+            "on_windows=true",
+        ],
+    )
+    .run()
+    .code(1)
+    .stdout_has("unknown module or keyword `win_file` (win.yml:1:3)");
+}
+
+#[test]
 fn inventory_unknown_group_key() {
     let dir = tempfile::tempdir().unwrap();
     write_tree(

@@ -286,7 +286,7 @@ impl Runner<'_> {
 
     /// A dynamic include: its `when` and `loop` are evaluated for the include itself, then
     /// its tasks run once per item with the item and the include's `vars` in scope.
-    fn run_include(&mut self, index: usize, include: &Task) -> Flow {
+    pub(super) fn run_include(&mut self, index: usize, include: &Task) -> Flow {
         let request = self.request;
         if !tags_selected(&include.tags, &request.tags, &request.skip_tags) {
             return Flow::Next;

@@ -21,7 +21,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::mask::Masker;
 use crate::template::{Scope, Templater};
-use crate::wire::{Event, Mode, Request, Stats, Status, Task};
+use crate::wire::{Event, Mode, Request, Stats, Status, Task, TaskKind};
 pub use stop::Stop;
 pub use sync::Link;
 
@@ -233,7 +233,11 @@ impl<'a> Runner<'a> {
             if !tags_selected(&handler.tags, &request.tags, &request.skip_tags) {
                 continue;
             }
-            let flow = self.run_module_task(i, true, handler);
+            let flow = match handler.kind {
+                // A handler that is an `include_tasks`: its tasks run when it is notified.
+                TaskKind::Include => self.run_include(i, handler),
+                _ => self.run_module_task(i, true, handler),
+            };
             if !matches!(flow, flow::Flow::Next) {
                 return flow;
             }

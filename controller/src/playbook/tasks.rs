@@ -159,7 +159,8 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
-    /// Handlers: a task list without blocks or dynamic includes.
+    /// Handlers: a task list without blocks (a handler may be an `include_tasks`, whose tasks
+    /// run when it is notified, as in Ansible).
     pub fn handlers(
         &mut self,
         v: &Node,
@@ -167,12 +168,12 @@ impl<'a> Builder<'a> {
         inherit: &Inherit,
     ) -> Result<Vec<Task>, Diagnostic> {
         let handlers = self.tasks(v, dir, inherit)?;
-        if let Some(h) = handlers.iter().find(|h| h.kind != TaskKind::Module) {
+        if let Some(h) = handlers.iter().find(|h| h.kind == TaskKind::Block) {
             return Err(Diagnostic::new(
                 loc_of(&h.location, v),
-                "blocks and dynamic includes in `handlers` are not supported by dr yet",
+                "blocks in `handlers` are not supported by dr yet",
             )
-            .with_help("list each handler as a task, or use `import_tasks`"));
+            .with_help("list each handler as a task, or use `include_tasks`"));
         }
         Ok(handlers)
     }
@@ -218,8 +219,15 @@ impl<'a> Builder<'a> {
                     });
                     return Ok(vec![node]);
                 }
-                let tasks = self.task_file(&file, dir, &inner, st.key)?;
-                Ok(vec![include_node(&st, inherit, tasks)])
+                let depth = self.depth;
+                let tasks = self.task_file(&file, dir, &inner, st.key);
+                // An error left the nesting count where it stopped.
+                self.depth = depth;
+                Ok(vec![include_node(
+                    &st,
+                    inherit,
+                    loaded_when_run(tasks, &st),
+                )])
             }
             "import_role" => {
                 let inner = st.level.enter(inherit)?;
@@ -229,8 +237,14 @@ impl<'a> Builder<'a> {
             _ => {
                 let (name, from, apply) = role_args(&st)?;
                 let inner = self.apply_level(apply.as_ref(), inherit)?;
-                let tasks = self.role(&name, &st.key.loc, Map::new(), &inner, &from, None)?;
-                Ok(vec![include_node(&st, inherit, tasks)])
+                let depth = self.depth;
+                let tasks = self.role(&name, &st.key.loc, Map::new(), &inner, &from, None);
+                self.depth = depth;
+                Ok(vec![include_node(
+                    &st,
+                    inherit,
+                    loaded_when_run(tasks, &st),
+                )])
             }
         };
         self.depth -= 1;
@@ -527,6 +541,33 @@ fn list_of<'n>(v: &'n Node, what: &str) -> Result<&'n [Node], Diagnostic> {
 }
 
 /// The include node: the statement's own `when`, `loop`, tags and vars, the tasks inside.
+/// The tasks of a dynamic include (`include_tasks`, `include_role`). Ansible loads its file
+/// only when a host reaches it, so an error in the file (a module that does not run here,
+/// a syntax error) is that include's failure on the hosts that run it, not the playbook's:
+/// dr reads the file before the run, and where it cannot, the include runs a task that
+/// fails with the located error. `dr graph`/`plan` warn about it.
+fn loaded_when_run(tasks: Result<Vec<Task>, Diagnostic>, st: &Statement<'_>) -> Vec<Task> {
+    let e = match tasks {
+        Ok(tasks) => return tasks,
+        Err(e) => e,
+    };
+    let msg = format!("{} ({})", e.message, e.loc);
+    tracing::warn!(
+        "the {} at {} fails on every host that reaches it: {msg}",
+        st.kind,
+        st.key.loc
+    );
+    let mut args = Map::new();
+    args.insert("msg".into(), Value::from(msg));
+    vec![Task {
+        name: Some(format!("{} {}", st.kind, e.loc.file)),
+        module: "fail".into(),
+        args: Value::Object(args),
+        location: st.key.loc.to_string(),
+        ..Task::default()
+    }]
+}
+
 fn include_node(st: &Statement<'_>, inherit: &Inherit, tasks: Vec<Task>) -> Task {
     let mut node = st.task.clone();
     node.kind = TaskKind::Include;
