@@ -108,7 +108,7 @@ impl Templater {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_formatter(format_value);
         minijinja_contrib::add_to_environment(&mut env);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(list_methods);
         filters::register(&mut env);
         env.add_global("omit", OMIT);
         lookup::register(&mut env, lookups.clone());
@@ -200,3 +200,33 @@ pub fn is_template(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// Python's list methods `index` and `count`, which templates call on lists, then the
+/// other Python methods minijinja-contrib provides.
+fn list_methods(
+    state: &mut minijinja::State<'_, '_>,
+    value: &minijinja::Value,
+    method: &str,
+    args: &[minijinja::Value],
+) -> Result<minijinja::Value, minijinja::Error> {
+    use minijinja::value::ValueKind;
+    if value.kind() == ValueKind::Seq
+        && let ("index" | "count", [needle]) = (method, args)
+    {
+        let items: Vec<minijinja::Value> = value.try_iter()?.collect();
+        let mut hits = items.iter().enumerate().filter(|(_, v)| *v == needle);
+        return if method == "count" {
+            Ok(minijinja::Value::from(hits.count()))
+        } else {
+            hits.next()
+                .map(|(i, _)| minijinja::Value::from(i))
+                .ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("{needle} is not in list"),
+                    )
+                })
+        };
+    }
+    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+}

@@ -304,3 +304,27 @@ fn contains_test_as_ansible() {
         assert_eq!(scope.eval_bool(expr).ok(), Some(want), "{expr}");
     }
 }
+
+#[test]
+fn now_gives_the_time_as_ansibles_global() {
+    let s = scope(json!({}));
+    let year = chrono::Local::now().format("%Y").to_string();
+    assert_eq!(s.render_string("{{ now(fmt='%Y') }}").unwrap(), year);
+    assert_eq!(s.render_string("{{ now().year }}").unwrap(), year);
+    // Python's `%f`: six digits of microseconds.
+    let stamp = s.render_string("{{ now(utc=true, fmt='%s.%f') }}").unwrap();
+    let (secs, micros) = stamp.split_once('.').unwrap();
+    assert!(secs.parse::<i64>().unwrap() > 1_700_000_000, "{stamp}");
+    assert_eq!(micros.len(), 6, "{stamp}");
+}
+
+#[test]
+fn lists_have_pythons_index_and_count() {
+    let s = scope(json!({"l": ["a", "b", "a"]}));
+    assert_eq!(
+        s.render_string("{{ l.index('b') }} {{ l.count('a') }}")
+            .unwrap(),
+        "1 2"
+    );
+    assert!(s.render_string("{{ l.index('z') }}").is_err());
+}

@@ -26,6 +26,33 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("to_uuid", to_uuid);
     env.add_filter("strftime", strftime);
     env.add_filter("to_datetime", to_datetime);
+    env.add_function("now", now);
+}
+
+/// Ansible's `now(utc=False, fmt=None)` global: the time now, local or UTC, as a datetime,
+/// or formatted with Python's `strftime` codes when `fmt` is given.
+fn now(kwargs: Kwargs) -> Result<Value, Error> {
+    let utc = kwargs
+        .get::<Option<Value>>("utc")?
+        .is_some_and(|u| u.is_true());
+    let fmt = kwargs.get::<Option<String>>("fmt")?;
+    kwargs.assert_all_used()?;
+    let now = chrono::Local::now();
+    Ok(match fmt {
+        // Python's `%f` is microseconds, six digits; chrono's `%6f` is the same.
+        Some(fmt) => {
+            let fmt = fmt.replace("%f", "%6f");
+            let items = chrono::format::StrftimeItems::new(&fmt);
+            let text = if utc {
+                now.with_timezone(&chrono::Utc).format_with_items(items)
+            } else {
+                now.format_with_items(items)
+            };
+            Value::from(text.to_string())
+        }
+        None if utc => Value::from_object(DateTime(now.naive_utc())),
+        None => Value::from_object(DateTime(now.naive_local())),
+    })
 }
 
 fn b64_engine(urlsafe: bool) -> &'static base64::engine::GeneralPurpose {
