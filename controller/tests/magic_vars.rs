@@ -23,6 +23,7 @@ const PLAYBOOK: &str = r#"- hosts: all
         forks={{ ansible_forks }} verb={{ ansible_verbosity }} src={{ ansible_inventory_sources }}
         v={{ ansible_version.major }}.{{ ansible_version.minor }} {{ ansible_version.full is string }}
         pha={{ ansible_play_hosts_all }} short={{ inventory_hostname_short }} roles={{ ansible_role_names }}
+        sp={{ ansible_search_path }}
         EOF
     - set_fact: {level: fact}
     - name: a fact beats task vars
@@ -81,7 +82,10 @@ fn magic_variables_are_what_ansible_sets() {
             &[
                 ("inv.yml", INVENTORY),
                 ("site.yml", PLAYBOOK),
-                ("roles/greet/tasks/main.yml", "- debug: msg=hi\n"),
+                (
+                    "roles/greet/tasks/main.yml",
+                    "- shell: echo \"role sp={{ ansible_search_path }}\" >> {{ out }}/log\n",
+                ),
             ],
         );
         std::fs::create_dir(dir.path().join("out")).unwrap();

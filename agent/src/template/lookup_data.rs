@@ -80,7 +80,7 @@ fn dict(terms: &[Json]) -> Result<Vec<Json>, String> {
     for term in terms {
         let Json::Object(map) = term else {
             return Err(format!(
-                "the `dict` lookup expects a dictionary, got `{term}`"
+                "the `dict` lookup plugin expects a dictionary, got `{term}`"
             ));
         };
         for (k, v) in map {

@@ -45,7 +45,7 @@ fn dict_gives_key_value_pairs_and_refuses_a_list() {
         list(json!([{"key": "b", "value": 1}, {"key": "a", "value": 2}]))
     );
     let err = run("dict", &list(json!([[1]])), &Map::new()).unwrap_err();
-    assert!(err.contains("expects a dictionary"), "{err}");
+    assert!(err.contains("lookup plugin expects a dictionary"), "{err}");
 }
 
 #[test]

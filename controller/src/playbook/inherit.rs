@@ -127,6 +127,25 @@ impl Inherit {
         }
         if let Some(role) = &self.role {
             let path = role.path.display().to_string();
+            if !task.vars.contains_key("ansible_search_path") {
+                // As Ansible: the role, the directory of the task's file, the playbook's.
+                let absolute = |p: &std::path::Path| {
+                    std::path::absolute(p)
+                        .unwrap_or_else(|_| p.to_path_buf())
+                        .display()
+                        .to_string()
+                };
+                let mut search = vec![absolute(&role.path)];
+                let file = task.location.rsplitn(3, ':').last().unwrap_or_default();
+                if let Some(dir) = std::path::Path::new(file).parent()
+                    && dir != role.path
+                {
+                    search.push(absolute(dir));
+                }
+                search.push("{{ playbook_dir }}".into());
+                task.vars
+                    .insert("ansible_search_path".into(), Value::from(search));
+            }
             for (k, v) in [
                 ("role_name", role.name.clone()),
                 ("ansible_role_name", role.name.clone()),

@@ -187,6 +187,8 @@ impl RunVars {
         vars.insert("groups".into(), self.groups.clone());
         vars.insert("hostvars".into(), Value::Object(self.hostvars.clone()));
         vars.insert("playbook_dir".into(), json!(absolute(&play.dir)));
+        // Where relative paths resolve; a role's tasks put the role's directory first.
+        vars.insert("ansible_search_path".into(), json!([absolute(&play.dir)]));
         vars.insert("ansible_play_name".into(), json!(play.name));
         vars.insert("ansible_play_hosts".into(), json!(play_hosts));
         vars.extend(self.magic.clone());
