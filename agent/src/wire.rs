@@ -322,6 +322,9 @@ pub struct Task {
     /// `loop_control.extended`: `ansible_loop` is set only when true (as in Ansible).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub loop_extended: bool,
+    /// `loop_control.extended_allitems: false`: `ansible_loop.allitems` is left out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loop_without_allitems: bool,
     /// `delegate_to:` (a template): each item runs on that host, with this host's
     /// variables ([`SyncPoint::Delegate`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]

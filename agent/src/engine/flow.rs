@@ -309,12 +309,12 @@ impl Runner<'_> {
             }
         };
         let loop_var = include.loop_var.clone().unwrap_or_else(|| "item".into());
-        let len = items.len();
+        let all: Vec<Json> = items.iter().flatten().cloned().collect();
         let mut ran = false;
         for (i, item) in items.into_iter().enumerate() {
             let loop_vars = item
                 .as_ref()
-                .map(|item| super::task::loop_vars(include, &loop_var, item, i, len));
+                .map(|_| super::task::loop_vars(include, &loop_var, &all, i));
             let scope = self.task_scope(include, loop_vars.clone());
             let label = item
                 .as_ref()

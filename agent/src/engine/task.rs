@@ -47,14 +47,13 @@ impl Runner<'_> {
                 results.push((None, result));
             }
             Some(items) => {
-                let len = items.len();
-                for (i, item) in items.into_iter().enumerate() {
+                for (i, item) in items.iter().cloned().enumerate() {
                     if i > 0
                         && let Some(pause) = task.loop_pause.filter(|p| p.is_finite() && *p > 0.0)
                     {
                         std::thread::sleep(std::time::Duration::from_secs_f64(pause.min(86_400.0)));
                     }
-                    let extra = loop_vars(task, &loop_var, &item, i, len);
+                    let extra = loop_vars(task, &loop_var, &items, i);
                     let scope = self.task_scope(task, Some(extra));
                     let result = self.run_one(task, &name, &scope);
                     let shown = match &task.loop_label {
@@ -399,15 +398,12 @@ impl Runner<'_> {
 
 /// The loop variable, `index_var` and (with `extended`) `ansible_loop` for item `i` of
 /// `len`.
-pub(super) fn loop_vars(
-    task: &Task,
-    var: &str,
-    item: &Json,
-    i: usize,
-    len: usize,
-) -> Map<String, Json> {
+/// The loop variables of item `i` of `items`: the item, `loop_control.index_var`, and
+/// with `extended` Ansible's `ansible_loop`.
+pub(super) fn loop_vars(task: &Task, var: &str, items: &[Json], i: usize) -> Map<String, Json> {
+    let len = items.len();
     let mut m = Map::new();
-    m.insert(var.to_owned(), item.clone());
+    m.insert(var.to_owned(), items[i].clone());
     m.insert("ansible_loop_var".into(), Json::from(var));
     if let Some(index_var) = &task.index_var {
         m.insert(index_var.clone(), Json::from(i));
@@ -424,6 +420,15 @@ pub(super) fn loop_vars(
     info.insert("length".into(), Json::from(len));
     info.insert("revindex".into(), Json::from(len - i));
     info.insert("revindex0".into(), Json::from(len - i - 1));
+    if i > 0 {
+        info.insert("previtem".into(), items[i - 1].clone());
+    }
+    if let Some(next) = items.get(i + 1) {
+        info.insert("nextitem".into(), next.clone());
+    }
+    if !task.loop_without_allitems {
+        info.insert("allitems".into(), Json::Array(items.to_vec()));
+    }
     m.insert("ansible_loop".into(), Json::Object(info));
     m
 }

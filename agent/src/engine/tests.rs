@@ -826,3 +826,17 @@ fn an_environment_template_is_merged_where_it_was_written() {
     );
     assert_eq!(messages(&events(&req)), vec!["templated b last"]);
 }
+
+#[test]
+fn extended_loops_have_the_neighbouring_items_and_all_items() {
+    let req = request(
+        json!([task(
+            "debug",
+            json!({"msg": "{{ ansible_loop.previtem | default('-') }} {{ item }} {{ ansible_loop.nextitem | default('-') }} {{ ansible_loop.allitems | length }}"}),
+            json!({"loop": ["a", "b", "c"], "loop_extended": true})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    assert_eq!(messages(&events(&req)), ["- a b 3", "a b c 3", "b c - 3"]);
+}

@@ -473,8 +473,9 @@ fn loop_control(task: &mut Task, v: &Node) -> Result<(), Diagnostic> {
             "label" => task.loop_label = Some(text_of(value, "label")?),
             "pause" => task.loop_pause = Some(number(value, "pause")?),
             "extended" => task.loop_extended = bool_of(value, "extended")?,
-            // Only decides whether `ansible_loop.allitems` is filled; dr never fills it.
-            "extended_allitems" => {}
+            "extended_allitems" => {
+                task.loop_without_allitems = !bool_of(value, "extended_allitems")?;
+            }
             "break_when" => task.break_when = conditions(value)?,
             _ => {
                 let help = did_you_mean(&k, LOOP_CONTROL.iter().copied()).unwrap_or_else(|| {
