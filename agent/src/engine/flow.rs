@@ -308,7 +308,7 @@ impl Runner<'_> {
                 return Flow::failed(msg, include);
             }
         };
-        let loop_var = include.loop_var.clone().unwrap_or_else(|| "item".into());
+        let loop_var = super::task::loop_var_name(include, &scope);
         let all: Vec<Json> = items.iter().flatten().cloned().collect();
         let mut ran = false;
         for (i, item) in items.into_iter().enumerate() {

@@ -39,7 +39,7 @@ impl Runner<'_> {
                 return self.finish_task(index, handler, task, &name, None, vec![(None, result)]);
             }
         };
-        let loop_var = task.loop_var.clone().unwrap_or_else(|| "item".to_owned());
+        let loop_var = loop_var_name(task, &scope);
         let mut results = Vec::new();
         match items {
             None => {
@@ -398,6 +398,15 @@ impl Runner<'_> {
 
 /// The loop variable, `index_var` and (with `extended`) `ansible_loop` for item `i` of
 /// `len`.
+/// `loop_control.loop_var` (`item` by default), rendered when it is a template.
+pub(super) fn loop_var_name(task: &Task, scope: &Scope) -> String {
+    match &task.loop_var {
+        None => "item".to_owned(),
+        Some(v) if v.contains("{{") => scope.render_string(v).unwrap_or_else(|_| v.clone()),
+        Some(v) => v.clone(),
+    }
+}
+
 /// The loop variables of item `i` of `items`: the item, `loop_control.index_var`, and
 /// with `extended` Ansible's `ansible_loop`.
 pub(super) fn loop_vars(task: &Task, var: &str, items: &[Json], i: usize) -> Map<String, Json> {

@@ -840,3 +840,17 @@ fn extended_loops_have_the_neighbouring_items_and_all_items() {
     );
     assert_eq!(messages(&events(&req)), ["- a b 3", "a b c 3", "b c - 3"]);
 }
+
+#[test]
+fn a_templated_loop_var_names_the_loop_variable() {
+    let req = request(
+        json!([task(
+            "debug",
+            json!({"msg": "{{ fruit }}"}),
+            json!({"loop": ["a"], "loop_var": "{{ name_of_var }}", "vars": {"name_of_var": "fruit"}})
+        )]),
+        json!([]),
+        json!({}),
+    );
+    assert_eq!(messages(&events(&req)), ["a"]);
+}
