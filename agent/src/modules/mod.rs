@@ -35,6 +35,7 @@ mod postgres_promote;
 mod postgres_query;
 mod postgres_replica;
 mod process;
+mod raw;
 mod service;
 mod set_fact;
 mod setup;
@@ -83,6 +84,7 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &setup::Setup,
     &service::Service,
+    &raw::Raw,
     &shell::Shell,
     &slurp::Slurp,
     &stat::Stat,

@@ -50,6 +50,8 @@ pub(super) enum Invocation {
     Argv(Vec<String>),
     /// Run `shell -c line`.
     Shell { shell: String, line: String },
+    /// `raw`: run `shell -c line`; the result has no `cmd` or times.
+    Raw { shell: String, line: String },
 }
 
 impl Invocation {
@@ -61,7 +63,7 @@ impl Invocation {
                 .map(|a| crate::template::shell_quote(a))
                 .collect::<Vec<_>>()
                 .join(" "),
-            Invocation::Shell { line, .. } => line.clone(),
+            Invocation::Shell { line, .. } | Invocation::Raw { line, .. } => line.clone(),
         }
     }
 
@@ -69,7 +71,9 @@ impl Invocation {
     fn cmd_value(&self) -> Json {
         match self {
             Invocation::Argv(argv) => Json::from(argv.clone()),
-            Invocation::Shell { line, .. } => Json::from(line.clone()),
+            Invocation::Shell { line, .. } | Invocation::Raw { line, .. } => {
+                Json::from(line.clone())
+            }
         }
     }
 }
@@ -146,6 +150,28 @@ pub(super) fn plan(invocation: Invocation, spec: ProcessSpec) -> Result<Plan, Mo
     Ok(Plan::change(outcome, Run { invocation, spec }))
 }
 
+/// Plans `raw`: the line through `shell`, its output kept as written (no stripping, no
+/// `cmd`/`start`/`end`), always changed. Check mode does not run it and says so, as
+/// Ansible's `raw` action skips itself there.
+pub(super) fn plan_raw(shell: String, line: String) -> Plan {
+    let spec = ProcessSpec {
+        strip_empty_ends: Some(false),
+        ..ProcessSpec::default()
+    };
+    let outcome = Outcome {
+        skipped: true,
+        msg: format!("raw does not run in check mode: {line}"),
+        ..Outcome::default()
+    };
+    Plan::change(
+        outcome,
+        Run {
+            invocation: Invocation::Raw { shell, line },
+            spec,
+        },
+    )
+}
+
 /// One argument as Ansible's `run_command` expands it: `$NAME` and `${NAME}` from the
 /// environment (unknown names stay as written), then a leading `~` or `~user`.
 fn expand(arg: &str, env: &HashMap<String, String>) -> String {
@@ -212,7 +238,7 @@ impl Action for Run {
                 p.args(rest);
                 p
             }
-            Invocation::Shell { shell, line } => {
+            Invocation::Shell { shell, line } | Invocation::Raw { shell, line } => {
                 let mut p = super::hostcmd::command_as(ctx.become_user, shell);
                 p.arg("-c").arg(line);
                 p
@@ -278,11 +304,13 @@ impl Action for Run {
         data.insert("stderr_lines".into(), lines(&stderr));
         data.insert("stdout".into(), Json::from(stdout));
         data.insert("stderr".into(), Json::from(stderr));
-        data.insert("cmd".into(), invocation.cmd_value());
-        data.insert("start".into(), Json::from(clock::timestamp(start)));
-        data.insert("end".into(), Json::from(clock::timestamp(end)));
-        let delta = end.duration_since(start).unwrap_or_default();
-        data.insert("delta".into(), Json::from(clock::delta(delta)));
+        if !matches!(invocation, Invocation::Raw { .. }) {
+            data.insert("cmd".into(), invocation.cmd_value());
+            data.insert("start".into(), Json::from(clock::timestamp(start)));
+            data.insert("end".into(), Json::from(clock::timestamp(end)));
+            let delta = end.duration_since(start).unwrap_or_default();
+            data.insert("delta".into(), Json::from(clock::delta(delta)));
+        }
         // What the process wrote before it was killed says where it hung.
         let msg = if timed_out {
             format!(
