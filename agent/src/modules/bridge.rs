@@ -8,7 +8,7 @@
 //! [`Request::bridged`](crate::wire::Request::bridged) the first time a run needs them on a
 //! host, and are cached there by their SHA-256 (see `bridge/payload.rs`).
 
-mod interpreter;
+pub(super) mod interpreter;
 mod payload;
 mod result;
 

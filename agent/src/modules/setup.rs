@@ -43,6 +43,9 @@ impl Module for Setup {
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: SetupSpec = parse_args("setup", args)?;
         let mut facts = gather();
+        if let Some(python) = python(ctx) {
+            facts.insert("python".into(), python);
+        }
         // The environment a module process would see: the agent's, with the task's
         // `environment:` applied (Ansible gathers facts in a process that has it).
         if let Some(Json::Object(env)) = facts.get_mut("env") {
@@ -71,6 +74,29 @@ impl Module for Setup {
         }
         Ok(Plan::done(outcome))
     }
+}
+
+/// `ansible_python`: the Python Ansible's modules would run with on this host (as the
+/// bridge finds it), its version and implementation; `None` on a host without Python.
+fn python(ctx: &Context<'_>) -> Option<Json> {
+    let program = super::bridge::interpreter::find(ctx.scope, "setup").ok()?;
+    const PROBE: &str = "import json, sys\n\
+try:\n    import ssl\n    ctx = hasattr(ssl, 'SSLContext')\nexcept ImportError:\n    ctx = False\n\
+v = sys.version_info\n\
+print(json.dumps({'executable': sys.executable, 'has_sslcontext': ctx, 'type': sys.implementation.name, \
+'version': {'major': v.major, 'minor': v.minor, 'micro': v.micro, 'releaselevel': v.releaselevel, 'serial': v.serial}, \
+'version_info': [v.major, v.minor, v.micro, v.releaselevel, v.serial]}))";
+    let out = std::process::Command::new(&program)
+        .arg("-c")
+        .arg(PROBE)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
 }
 
 /// The `postgres` facts (running, in_recovery, replay lag, timeline...) of the host's

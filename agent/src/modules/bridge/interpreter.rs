@@ -11,7 +11,7 @@ use crate::template::Scope;
 const DEFAULT: &str = "/usr/bin/python3";
 
 /// The interpreter for `module` on this host, or an error saying where dr looked.
-pub(super) fn find(scope: &Scope, module: &str) -> Result<PathBuf, ModuleError> {
+pub(crate) fn find(scope: &Scope, module: &str) -> Result<PathBuf, ModuleError> {
     let host = scope
         .vars()
         .get("inventory_hostname")

@@ -65,3 +65,15 @@ fn gathers_postgres_facts_of_a_debian_layout_cluster() {
     let empty = tempfile::tempdir().unwrap();
     assert!(super::postgres_in(empty.path(), &h.ctx(true)).is_none());
 }
+
+#[test]
+fn ansible_python_is_the_interpreter_modules_would_run_with() {
+    let h = Harness::new();
+    let out = h.apply(&Setup, json!({}));
+    let python = &out.facts["ansible_python"];
+    let exe = python["executable"].as_str().unwrap_or_default();
+    assert!(exe.contains("python"), "{python}");
+    assert_eq!(python["version"]["major"], json!(3));
+    assert_eq!(python["type"], json!("cpython"));
+    assert_eq!(python["version_info"][0], json!(3));
+}
