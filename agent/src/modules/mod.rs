@@ -7,6 +7,7 @@
 
 mod accounts;
 mod args;
+pub use args::shell_split;
 mod assert;
 mod attrs;
 mod bin_path;
@@ -36,6 +37,7 @@ mod postgres_query;
 mod postgres_replica;
 mod process;
 mod raw;
+mod script;
 mod service;
 mod set_fact;
 mod setup;
@@ -85,6 +87,7 @@ pub static ALL: &[&dyn Module] = &[
     &setup::Setup,
     &service::Service,
     &raw::Raw,
+    &script::Script,
     &shell::Shell,
     &slurp::Slurp,
     &stat::Stat,

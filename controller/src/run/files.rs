@@ -23,13 +23,14 @@ pub fn collect(
     let mut files = BTreeMap::new();
     for task in tasks {
         let sub = match task.module.as_str() {
-            "copy" => "files",
+            "copy" | "script" => "files",
             "template" => "templates",
             _ => continue,
         };
-        let Some(src) = task.args.get("src").and_then(Value::as_str) else {
+        let Some(src) = source_of(task) else {
             continue;
         };
+        let src = src.as_str();
         for candidate in rendered_srcs(src, task, vars) {
             if files.contains_key(&candidate) {
                 continue;
@@ -48,6 +49,29 @@ pub fn collect(
         }
     }
     files
+}
+
+/// The controller file a task reads: `src`, or for `script` the first word of its line.
+fn source_of(task: &Task) -> Option<String> {
+    if task.module != "script" {
+        return task
+            .args
+            .get("src")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+    }
+    let line = match &task.args {
+        Value::String(s) => s.as_str(),
+        Value::Object(m) => m
+            .get("_raw_params")
+            .or_else(|| m.get("cmd"))
+            .and_then(Value::as_str)?,
+        _ => return None,
+    };
+    dr_agent::modules::shell_split(line.trim())
+        .ok()?
+        .into_iter()
+        .next()
 }
 
 fn rendered_srcs(src: &str, task: &Task, vars: &Map<String, Value>) -> Vec<String> {
