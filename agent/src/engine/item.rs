@@ -104,6 +104,11 @@ impl Runner<'_> {
     pub(super) fn run_one(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let Some(to) = &task.delegate_to else {
             let mut result = self.run_item(task, name, scope);
+            if let Some(Json::Object(handoff)) =
+                result.register.remove(crate::modules::fetch::HANDOFF)
+            {
+                self.hand_off(handoff, &mut result);
+            }
             if let Some(change) = result.inventory.take() {
                 self.change_inventory(change, &mut result);
                 // As Ansible: `changed_when` reads the result the inventory change gave.

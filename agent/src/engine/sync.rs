@@ -148,6 +148,56 @@ impl Runner<'_> {
         }
     }
 
+    /// Hands a file `fetch` read to the controller, which writes it; the result says what
+    /// it did, as Ansible's `fetch` reports it.
+    pub(super) fn hand_off(&mut self, handoff: Map<String, Json>, result: &mut ItemResult) {
+        let text = |k: &str| {
+            handoff
+                .get(k)
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let remote = text("checksum");
+        let point = SyncPoint::Fetch {
+            dest: text("dest"),
+            content: text("content"),
+        };
+        let answer = if self.link.inner.is_none() {
+            Some(Answer::Failed {
+                msg: "`fetch` needs the controller, which writes the file".into(),
+            })
+        } else {
+            self.sync(point)
+        };
+        match answer {
+            Some(Answer::Fetched {
+                changed,
+                checksum,
+                md5sum,
+            }) => {
+                let validate = handoff
+                    .get("validate_checksum")
+                    .and_then(Json::as_bool)
+                    .unwrap_or(true);
+                if validate && checksum != remote {
+                    *result = ItemResult::failed("checksum mismatch".into());
+                    return;
+                }
+                result.status = if changed { Status::Changed } else { Status::Ok };
+                result
+                    .register
+                    .insert("changed".into(), Json::Bool(changed));
+                result
+                    .register
+                    .insert("checksum".into(), Json::from(checksum));
+                result.register.insert("md5sum".into(), Json::from(md5sum));
+            }
+            Some(Answer::Failed { msg }) => *result = ItemResult::failed(msg),
+            _ => *result = ItemResult::failed("the run stopped before the file was written".into()),
+        }
+    }
+
     /// Tells the controller what the `run_once` task this host ran gave.
     pub(super) fn ran_once(&mut self, index: usize, result: Shared) {
         if self.link.inner.is_some() {

@@ -36,6 +36,7 @@ mod postgres_promote;
 mod postgres_query;
 mod postgres_replica;
 mod process;
+pub mod fetch;
 mod raw;
 mod script;
 mod service;
@@ -86,6 +87,7 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &setup::Setup,
     &service::Service,
+    &fetch::Fetch,
     &raw::Raw,
     &script::Script,
     &shell::Shell,

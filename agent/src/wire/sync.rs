@@ -52,6 +52,14 @@ pub enum SyncPoint {
         /// What happened to the task here.
         here: Settle,
     },
+    /// Write a file `fetch` read on this host to `dest` on the controller; answered by
+    /// [`Answer::Fetched`].
+    Fetch {
+        /// The absolute path on the controller.
+        dest: String,
+        /// The file, base64.
+        content: String,
+    },
     /// Change the run's inventory (`add_host`, `group_by`); answered by
     /// [`Answer::Inventory`].
     Inventory {
@@ -238,6 +246,15 @@ pub enum Answer {
         /// group it joined), at their precedence.
         #[serde(default)]
         vars: Map<String, Value>,
+    },
+    /// The controller wrote (or already had) the fetched file ([`SyncPoint::Fetch`]).
+    Fetched {
+        /// It wrote it: the file was missing or different.
+        changed: bool,
+        /// SHA-1 of the file on the controller now.
+        checksum: String,
+        /// MD5 of it.
+        md5sum: String,
     },
     /// How the batch settled the task ([`SyncPoint::Settle`]).
     Settled {

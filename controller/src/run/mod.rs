@@ -4,6 +4,7 @@ mod candidates;
 mod confirm;
 mod delegate;
 mod event;
+mod fetched;
 mod files;
 pub mod gate;
 mod include_vars;

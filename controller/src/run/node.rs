@@ -304,6 +304,7 @@ async fn sync_point(
         }
         SyncPoint::Delegate(d) => (format!("delegate_to {}", d.to), None),
         SyncPoint::Settle { index, .. } => ("settle".to_owned(), Some(*index)),
+        SyncPoint::Fetch { dest, .. } => (format!("fetch to {dest}"), None),
     };
     let mut answer = answer_point(job, i, point, base, sink, stop).await;
     // Hosts that wait see the inventory `add_host`/`group_by` left.
@@ -346,6 +347,7 @@ async fn answer_point(
         }
         SyncPoint::Settle { index, here } => job.phase().hub.settle(i, index, here, stop).await,
         SyncPoint::Inventory { change } => job.change_inventory(i, change),
+        SyncPoint::Fetch { dest, content } => super::fetched::write(&dest, &content),
         SyncPoint::Delegate(delegation) => {
             let result = match base {
                 Some(base) => super::delegate::run(job, i, base, *delegation, sink, stop).await,

@@ -1,0 +1,193 @@
+//! `fetch`: a file from the host, written on the controller, as Ansible's `fetch` action:
+//! `dest/<inventory_hostname>/<src>`, or with `flat` `dest` itself (`dest/` + the file's
+//! name for a `dest` ending in `/`); a relative `dest` is under the playbook's directory.
+//! The agent reads the file and the engine hands it to the controller on the live
+//! connection ([`crate::wire::SyncPoint::Fetch`]), which writes it if its checksum differs.
+//! Check mode skips it, as Ansible does.
+
+use std::path::{Component, Path, PathBuf};
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+use sha1::Digest as _;
+
+use super::args::bool_ish;
+use super::{Action, Context, Module, ModuleError, Outcome, Plan, parse_args};
+
+/// Where the engine finds what to hand to the controller, in the module's result.
+pub const HANDOFF: &str = "_dr_fetch";
+
+/// The `fetch` module.
+pub struct Fetch;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FetchSpec {
+    src: String,
+    dest: String,
+    #[serde(default, deserialize_with = "bool_ish")]
+    flat: bool,
+    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    fail_on_missing: bool,
+    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    validate_checksum: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Module for Fetch {
+    fn name(&self) -> &'static str {
+        "fetch"
+    }
+
+    fn arg_names(&self) -> &'static [&'static str] {
+        &[
+            "src",
+            "dest",
+            "flat",
+            "fail_on_missing",
+            "validate_checksum",
+        ]
+    }
+
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let spec: FetchSpec = parse_args("fetch", args)?;
+        let var = |name: &str| {
+            ctx.scope
+                .vars()
+                .get(name)
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let dest = destination(&spec, &var("inventory_hostname"), &var("playbook_dir"))?;
+        let outcome = Outcome {
+            skipped: true,
+            msg: "check mode not (yet) supported for this module".into(),
+            ..Outcome::default()
+        };
+        Ok(Plan::change(outcome, Run { spec, dest }))
+    }
+}
+
+/// The file's path on the controller, as Ansible's `fetch` computes it.
+fn destination(spec: &FetchSpec, host: &str, playbook_dir: &str) -> Result<PathBuf, ModuleError> {
+    let base = |d: &str| {
+        if d.starts_with('/') {
+            PathBuf::from(d)
+        } else {
+            Path::new(playbook_dir).join(d)
+        }
+    };
+    let dest = if spec.flat {
+        if spec.dest.ends_with('/') {
+            let name = Path::new(&spec.src).file_name().unwrap_or_default();
+            base(&spec.dest).join(name)
+        } else {
+            base(&spec.dest)
+        }
+    } else {
+        let src = spec.src.trim_start_matches('/');
+        base(&spec.dest).join(host).join(src)
+    };
+    // As Ansible: the file stays inside `dest` (no `..` out of it).
+    if dest.components().any(|c| c == Component::ParentDir) {
+        return Err(ModuleError::Failed(format!(
+            "Detected directory traversal, expected to be contained in '{}' but got '{}'",
+            spec.dest,
+            dest.display()
+        )));
+    }
+    Ok(dest)
+}
+
+struct Run {
+    spec: FetchSpec,
+    dest: PathBuf,
+}
+
+impl Action for Run {
+    fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        let Run { spec, dest } = *self;
+        let src = Path::new(&spec.src);
+        let mut data = Map::new();
+        data.insert("file".into(), Json::from(spec.src.clone()));
+        let missing = |msg: &str| {
+            if spec.fail_on_missing {
+                Err(ModuleError::Failed(msg.to_owned()))
+            } else {
+                Ok(Outcome {
+                    msg: format!("{msg}, not transferring, ignored"),
+                    data: data.clone(),
+                    ..Outcome::default()
+                })
+            }
+        };
+        if src.is_dir() {
+            return missing("remote file is a directory, fetch cannot work on directories");
+        }
+        let bytes = match std::fs::read(src) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return missing("the remote file does not exist");
+            }
+            Err(e) => {
+                return Err(ModuleError::Failed(format!(
+                    "cannot read `{}`: {e}",
+                    spec.src
+                )));
+            }
+        };
+        let checksum: String = sha1::Sha1::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut handoff = Map::new();
+        handoff.insert("dest".into(), Json::from(dest.display().to_string()));
+        handoff.insert(
+            "content".into(),
+            Json::from(base64::engine::general_purpose::STANDARD.encode(&bytes)),
+        );
+        handoff.insert("checksum".into(), Json::from(checksum.clone()));
+        handoff.insert(
+            "validate_checksum".into(),
+            Json::Bool(spec.validate_checksum),
+        );
+        data.insert(HANDOFF.into(), Json::Object(handoff));
+        data.insert("dest".into(), Json::from(dest.display().to_string()));
+        data.insert("remote_checksum".into(), Json::from(checksum));
+        data.insert("remote_md5sum".into(), Json::Null);
+        Ok(Outcome {
+            data,
+            ..Outcome::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(dest: &str, flat: bool) -> FetchSpec {
+        FetchSpec {
+            src: "/etc/app/app.conf".into(),
+            dest: dest.into(),
+            flat,
+            fail_on_missing: true,
+            validate_checksum: true,
+        }
+    }
+
+    #[test]
+    fn destinations_are_ansibles() {
+        let d = |s: FetchSpec| destination(&s, "db1", "/pb").unwrap().display().to_string();
+        assert_eq!(d(spec("out", false)), "/pb/out/db1/etc/app/app.conf");
+        assert_eq!(d(spec("/tmp/f", false)), "/tmp/f/db1/etc/app/app.conf");
+        assert_eq!(d(spec("out/", true)), "/pb/out/app.conf");
+        assert_eq!(d(spec("out/x.conf", true)), "/pb/out/x.conf");
+        assert!(destination(&spec("out/../../etc/x", true), "db1", "/pb").is_err());
+    }
+}
