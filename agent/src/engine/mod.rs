@@ -6,6 +6,7 @@
 //! Ansible does), in definition order, and not at all when the play failed, unless the
 //! play forces them.
 
+mod callback;
 mod flow;
 mod item;
 mod reads;

@@ -1,10 +1,13 @@
 //! What the operator sees: live lines, diffs, the summary, or one JSON document.
 
+mod ansible;
 mod json;
 mod progress;
+mod pyjson;
 mod style;
 pub mod text;
 
+pub use ansible::{AnsiblePrinter, Shown};
 pub use json::JsonCollector;
 pub use progress::Progress;
 pub use style::Painter;

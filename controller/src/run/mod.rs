@@ -46,11 +46,11 @@ pub fn mark_sync(tasks: &mut [dr_agent::wire::Task], reading: &std::collections:
 }
 
 use crate::Error;
-use crate::cli::{Format, RunArgs};
+use crate::cli::{RunArgs, RunFormat};
 use crate::commands::Context;
 use crate::dag;
 use crate::journal::JournalWriter;
-use crate::output::{JsonCollector, Progress, TextPrinter};
+use crate::output::{AnsiblePrinter, JsonCollector, Progress, TextPrinter};
 use crate::transport::{StopLevel, Transport};
 
 /// How to run.
@@ -161,7 +161,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         secrets: secrets.clone(),
         transport,
         mode: how.mode,
-        diff: how.diff || how.mode == Mode::Check || args.format == Format::Json,
+        diff: how.diff || how.mode == Mode::Check || args.format == RunFormat::Json,
+        callback: args.format == RunFormat::Ansible,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,
@@ -174,7 +175,14 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     });
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
     let mut collector = JsonCollector::new(&dag, masker.clone());
-    let text = args.format == Format::Text;
+    let text = args.format == RunFormat::Text;
+    let ansible = args.format == RunFormat::Ansible;
+    let mut ansible_printer = AnsiblePrinter::new(
+        masker.clone(),
+        crate::output::verbosity(),
+        how.diff,
+        &args.playbooks,
+    );
     if text {
         crate::out!(
             "{}",
@@ -244,7 +252,16 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
                 if let Err(e) = journal.event(dag, &stamped) {
                     journal_failure.get_or_insert(e);
                 }
-                if text {
+                if ansible {
+                    let shown = ansible_printer.render(dag, &stamped.event);
+                    if !shown.out.is_empty() {
+                        crate::out!("{}", shown.out);
+                        let _ = std::io::stdout().flush();
+                    }
+                    if !shown.err.is_empty() {
+                        let _ = write!(std::io::stderr(), "{}", shown.err);
+                    }
+                } else if text {
                     progress.observe(dag, &stamped.event);
                     let shown = printer.render(dag, &stamped.event);
                     if !shown.is_empty() {
@@ -312,7 +329,9 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         return Err(journal_err(e));
     }
     let journal_path = journal.path().display().to_string();
-    if text {
+    if ansible {
+        crate::out!("{}", ansible_printer.summary());
+    } else if text {
         crate::out!("{}", printer.summary(changed, elapsed, Some(&journal_path)));
     } else {
         let doc = collector.finish(

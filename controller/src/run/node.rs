@@ -49,6 +49,8 @@ pub struct NodeJob {
     pub mode: Mode,
     /// Compute diffs.
     pub diff: bool,
+    /// Ask the agents for what Ansible's stdout callback is given (`--format ansible`).
+    pub callback: bool,
     /// `--tags`.
     pub tags: Vec<String>,
     /// `--skip-tags`.
@@ -502,5 +504,6 @@ fn build_request(
         consent: job.consent,
         lookups,
         bridged,
+        callback: job.callback,
     })
 }
