@@ -231,9 +231,7 @@ impl<'a> Runner<'a> {
             let Some(handler) = request.play.handlers.get(i) else {
                 break;
             };
-            if !tags_selected(&handler.tags, &request.tags, &request.skip_tags) {
-                continue;
-            }
+            // Handlers are not selected by tags (Ansible filters only the play's tasks).
             let flow = match handler.kind {
                 // A handler that is an `include_tasks`: its tasks run when it is notified.
                 TaskKind::Include => self.run_include(i, handler),

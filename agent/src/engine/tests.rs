@@ -479,6 +479,26 @@ fn flush_handlers_runs_pending_handlers_now() {
 }
 
 #[test]
+fn a_notified_handler_runs_whatever_the_tags_select() {
+    // As Ansible, which filters the play's tasks by tags but never its handlers.
+    let mut req = request(
+        json!([task(
+            "shell",
+            json!("true"),
+            json!({"notify": ["h"], "tags": ["t"]})
+        )]),
+        json!([task(
+            "debug",
+            json!({"msg": "handler"}),
+            json!({"name": "h"})
+        )]),
+        json!({}),
+    );
+    req.tags = vec!["t".into()];
+    assert_eq!(messages(&events(&req)), vec!["handler"]);
+}
+
+#[test]
 fn a_notified_handler_that_does_not_exist_fails_the_play() {
     let req = request(
         json!([task(
