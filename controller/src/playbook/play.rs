@@ -65,7 +65,7 @@ pub fn parse(
         connection_vars: Map::new(),
         role_defaults: Map::new(),
         role_vars: Map::new(),
-        force_handlers: false,
+        force_handlers: None,
         max_fail_percentage: None,
         ignore_unreachable: false,
         strategy: None,
@@ -208,7 +208,7 @@ pub fn parse(
                     }
                 };
             }
-            "force_handlers" => play.force_handlers = bool_of(v, &k)?,
+            "force_handlers" => play.force_handlers = Some(bool_of(v, &k)?),
             "max_fail_percentage" => {
                 play.max_fail_percentage = Some(super::level::number(v, &k)?.min(100.0));
             }

@@ -491,7 +491,8 @@ fn build_request(
             name: play.name.clone(),
             tasks,
             handlers,
-            force_handlers: play.force_handlers || job.force_handlers,
+            // As Ansible: the play's keyword, else the command line's.
+            force_handlers: play.force_handlers.unwrap_or(job.force_handlers),
             max_fail_percentage: play.max_fail_percentage,
         },
         vars,
