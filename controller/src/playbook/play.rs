@@ -219,7 +219,10 @@ pub fn parse(
                     .unwrap_or_else(|| format!("a play accepts: {}", PLAY_SUPPORTED.join(", ")));
                 return Err(Diagnostic::new(
                     key.loc.clone(),
-                    format!("unknown play keyword `{k}`"),
+                    // Ansible's words too, for scripts that grep ansible-playbook's error.
+                    format!(
+                        "unknown play keyword `{k}` ('{k}' is not a valid attribute for a Play)"
+                    ),
                 )
                 .with_help(help));
             }
