@@ -153,6 +153,17 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: RunFormat,
+    /// List the tasks `--tags`/`--skip-tags` select, with their tags, as
+    /// `ansible-playbook --list-tasks` does; run nothing.
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List the tags of the tasks `--tags`/`--skip-tags` select, as
+    /// `ansible-playbook --list-tags` does; run nothing.
+    #[arg(long)]
+    pub list_tags: bool,
+    /// List each play's hosts, as `ansible-playbook --list-hosts` does; run nothing.
+    #[arg(long)]
+    pub list_hosts: bool,
     /// Vault keys.
     #[command(flatten)]
     pub vault: VaultArgs,

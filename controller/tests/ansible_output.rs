@@ -297,3 +297,49 @@ fn only_plan_and_apply_print_ansibles_format() {
     .run()
     .code(64);
 }
+
+#[test]
+fn list_tasks_tags_and_hosts_match_ansible_playbook() {
+    let dir = tempfile::tempdir().unwrap();
+    project(
+        dir.path(),
+        r#"- hosts: localhost
+  tags: [pt]
+  roles: [r1]
+  tasks:
+    - block:
+        - name: in block
+          debug: msg=x
+          tags: b1
+      rescue:
+        - name: in rescue
+          debug: msg=y
+    - include_tasks: inc.yml
+    - name: named include
+      include_tasks: inc.yml
+    - meta: flush_handlers
+- name: second
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: never listed unless asked
+      debug: msg=n
+      tags: [never, n]
+"#,
+    );
+    for args in [
+        &["--list-tasks", "--list-tags", "--list-hosts"][..],
+        &["--list-tags", "-t", "b1"],
+        &["--list-tasks", "--skip-tags", "pt"],
+        &["--list-tasks", "-t", "n"],
+        &["--list-hosts"],
+    ] {
+        let (ansible, code) = ansible_playbook(dir.path(), args);
+        assert_eq!(code, 0, "{ansible}");
+        let mut all = vec!["apply", "-i", "inv.yml", "p.yml"];
+        all.extend_from_slice(args);
+        let ours = Dr::new(dir.path(), &all).run();
+        ours.code(0);
+        assert_eq!(ours.stdout, ansible, "with {args:?}");
+    }
+}

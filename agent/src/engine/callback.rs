@@ -102,6 +102,10 @@ impl Runner<'_> {
         if verbose_always && !task.no_log {
             out.insert("_ansible_verbose_always".into(), Json::Bool(true));
         }
+        if task.module == "setup" {
+            // Ansible keeps `-v` from showing every fact.
+            out.insert("_ansible_verbose_override".into(), Json::Bool(true));
+        }
         out.insert("_dr_action".into(), Json::from(task.module.clone()));
         out.insert("_dr_location".into(), Json::from(task.location.clone()));
         Some(out)

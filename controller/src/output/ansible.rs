@@ -499,7 +499,8 @@ impl AnsiblePrinter {
 
     /// `line`, followed by the result at `-v` (or always, for `debug`).
     fn line(&self, r: &Res, mut line: String, out: &mut String) {
-        if self.verbosity > 0 || r.verbose_always() {
+        let overridden = r.result.get("_ansible_verbose_override") == Some(&Value::Bool(true));
+        if (self.verbosity > 0 || r.verbose_always()) && !overridden {
             let _ = write!(line, " => {}", self.dump(r, true));
         }
         let _ = writeln!(out, "{line}");

@@ -2,6 +2,7 @@
 
 mod ansible;
 mod json;
+mod listing;
 mod progress;
 mod pyjson;
 mod style;
@@ -9,6 +10,7 @@ pub mod text;
 
 pub use ansible::{AnsiblePrinter, Shown};
 pub use json::JsonCollector;
+pub use listing::Listing;
 pub use progress::Progress;
 pub use style::Painter;
 pub use text::TextPrinter;

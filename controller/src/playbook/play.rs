@@ -268,7 +268,8 @@ pub fn parse(
     let post = section(&mut builder, 3)?;
     let own_handlers = section(&mut builder, 4)?;
     let mut facts = Task {
-        name: Some("gather facts".into()),
+        // Ansible's name for it.
+        name: Some("Gathering Facts".into()),
         module: "setup".into(),
         args: Value::Object(Map::new()),
         location: play.loc.to_string(),

@@ -93,6 +93,18 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         boundaries.first().copied(),
         ctx.config.pattern_mismatch()?,
     )?;
+    let listing = crate::output::Listing {
+        tasks: args.list_tasks,
+        tags: args.list_tags,
+        hosts: args.list_hosts,
+    };
+    if listing.any() {
+        crate::out!(
+            "{}",
+            listing.render(&books, &dag, &args.tags, &args.skip_tags)
+        );
+        return Ok(0);
+    }
     let used: Vec<_> = plays
         .iter()
         .enumerate()
