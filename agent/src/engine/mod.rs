@@ -203,16 +203,33 @@ impl<'a> Runner<'a> {
         for topic in &task.notify {
             let scope = self.host_scope();
             let topic = scope.render_string(topic).unwrap_or_else(|_| topic.clone());
+            // As Ansible's `search_handlers_by_notification`: the first handler of that
+            // name, then every handler listening to it, one per name.
             let mut found = false;
+            if let Some(i) = handlers
+                .iter()
+                .position(|h| h.name.as_deref() == Some(topic.as_str()))
+            {
+                self.notified[i] = true;
+                found = true;
+            }
+            let mut seen = HashSet::new();
             for (i, h) in handlers.iter().enumerate() {
-                if h.name.as_deref() == Some(topic.as_str()) || h.listen.contains(&topic) {
-                    self.notified[i] = true;
-                    found = true;
+                if !h.listen.contains(&topic) {
+                    continue;
                 }
+                if let Some(name) = &h.name
+                    && !seen.insert(name.as_str())
+                {
+                    continue;
+                }
+                self.notified[i] = true;
+                found = true;
             }
             if !found {
+                // Ansible's words too, for scripts that grep ansible-playbook's error.
                 return Err(format!(
-                    "the handler `{topic}` notified by task at {} is not defined in this play",
+                    "the handler `{topic}` notified by task at {} is not defined in this play (The requested handler '{topic}' was not found in either the main handlers list nor in the listening handlers list)",
                     task.location
                 ));
             }

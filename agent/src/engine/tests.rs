@@ -499,6 +499,31 @@ fn a_notified_handler_runs_whatever_the_tags_select() {
 }
 
 #[test]
+fn a_name_notifies_its_first_handler_and_a_topic_one_listener_per_name() {
+    let set = |var: &str, extra: Json| task("set_fact", json!({ var: true }), extra);
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["n"]})),
+            task("shell", json!("true"), json!({"notify": ["topic"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+            debug("{{ [first is defined, second is defined, l1 is defined, l2 is defined, l3 is defined] | to_json }}"),
+        ]),
+        json!([
+            set("first", json!({"name": "n"})),
+            set("second", json!({"name": "n"})),
+            set("l1", json!({"name": "same", "listen": ["topic"]})),
+            set("l2", json!({"name": "same", "listen": ["topic"]})),
+            set("l3", json!({"listen": ["topic"]})),
+        ]),
+        json!({}),
+    );
+    assert_eq!(
+        messages(&events(&req)).last().map(String::as_str),
+        Some("[true, false, true, false, true]")
+    );
+}
+
+#[test]
 fn a_notified_handler_that_does_not_exist_fails_the_play() {
     let req = request(
         json!([task(
