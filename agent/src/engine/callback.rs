@@ -31,7 +31,11 @@ impl Runner<'_> {
         let title = match &task.name {
             // The controller names an unnamed include `include_tasks: file`.
             Some(n) if task.kind == TaskKind::Include && generated_include_name(task, n) => {
-                task.module.clone()
+                match n.strip_prefix("include_role: ") {
+                    // Ansible's name of an unnamed `include_role`.
+                    Some(role) => format!("include_role : {role}"),
+                    None => task.module.clone(),
+                }
             }
             Some(_) => name.to_owned(),
             None => task.module.clone(),
@@ -120,11 +124,13 @@ impl Runner<'_> {
         out.insert("changed".into(), Json::Bool(false));
         out.insert("_dr_action".into(), Json::from(include.module.clone()));
         out.insert("_dr_location".into(), Json::from(include.location.clone()));
-        if include.kind == TaskKind::Include && include.module.ends_with("include_tasks") {
+        if include.kind == TaskKind::Include {
+            // The file `include_tasks` names, the role `include_role` does.
             let file = match &include.args {
                 Json::String(s) => Some(s.clone()),
                 Json::Object(m) => m
                     .get("file")
+                    .or_else(|| m.get("name"))
                     .or_else(|| m.get("_raw_params"))
                     .and_then(Json::as_str)
                     .map(str::to_owned),

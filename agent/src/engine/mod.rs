@@ -204,12 +204,31 @@ impl<'a> Runner<'a> {
             let scope = self.host_scope();
             let topic = scope.render_string(topic).unwrap_or_else(|_| topic.clone());
             // As Ansible's `search_handlers_by_notification`: the first handler of that
-            // name, then every handler listening to it, one per name.
+            // name (templated), then every handler listening to it, one per name.
             let mut found = false;
-            if let Some(i) = handlers
-                .iter()
-                .position(|h| h.name.as_deref() == Some(topic.as_str()))
-            {
+            let mut by_name = None;
+            for (i, h) in handlers.iter().enumerate() {
+                let Some(name) = &h.name else {
+                    continue;
+                };
+                match scope.render_string(name) {
+                    Ok(rendered) if rendered == topic => {
+                        by_name = Some(i);
+                        break;
+                    }
+                    Ok(_) => {}
+                    // (A role's handler also listens to `role : name`: not a topic of its own.)
+                    Err(e) if h.listen.iter().all(|l| l.ends_with(&format!(" : {name}"))) => {
+                        let text = format!(
+                            "[WARNING]: Handler '{name}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {e}"
+                        );
+                        let text = self.masker.mask(&text).into_owned();
+                        self.emit(Event::Message { text });
+                    }
+                    Err(_) => {}
+                }
+            }
+            if let Some(i) = by_name {
                 self.notified[i] = true;
                 found = true;
             }

@@ -524,6 +524,29 @@ fn a_name_notifies_its_first_handler_and_a_topic_one_listener_per_name() {
 }
 
 #[test]
+fn a_handler_whose_name_cannot_be_templated_is_unusable_with_ansibles_warning() {
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["h"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+        ]),
+        json!([
+            task("debug", json!({"msg": "never"}), json!({"name": "h {{ nope }}"})),
+            task("debug", json!({"msg": "ran"}), json!({"name": "h"})),
+        ]),
+        json!({}),
+    );
+    let shown = messages(&events(&req));
+    assert!(
+        shown[0].starts_with(
+            "[WARNING]: Handler 'h {{ nope }}' is unusable because it has no listen topics and the name could not be templated"
+        ),
+        "{shown:?}"
+    );
+    assert_eq!(shown[1..], ["ran"]);
+}
+
+#[test]
 fn a_notified_handler_that_does_not_exist_fails_the_play() {
     let req = request(
         json!([task(
