@@ -144,13 +144,7 @@ fn compare(ansible: &str, dr: &str) {
 
 fn dr(dir: &Path, args: &[&str]) -> util::Run {
     let mut all = vec![
-        "apply",
-        "--yes",
-        "-i",
-        "inv.yml",
-        "p.yml",
-        "--format",
-        "ansible",
+        "apply", "--yes", "-i", "inv.yml", "p.yml", "--format", "ansible",
     ];
     all.extend_from_slice(args);
     Dr::new(dir, &all).run()
@@ -200,9 +194,11 @@ fn vv_shows_task_paths_and_meta_lines() {
     let ours = dr(dir.path(), &["-vv"]);
     ours.code(0);
     compare(&ansible, &ours.stdout);
-    ours.stdout_has("META: end_host conditional evaluated to False, continuing execution for localhost")
-        .stdout_has("META: ending play for localhost")
-        .stdout_lacks("never shown");
+    ours.stdout_has(
+        "META: end_host conditional evaluated to False, continuing execution for localhost",
+    )
+    .stdout_has("META: ending play for localhost")
+    .stdout_lacks("never shown");
 }
 
 #[test]
@@ -267,7 +263,9 @@ fn a_banner_is_printed_again_when_another_tasks_results_came_between() {
             banner = rest.split(']').next().unwrap_or_default();
         } else if let Some(rest) = line.strip_prefix("changed: [") {
             let host = rest.split(']').next().unwrap_or_default();
-            *seen.entry((banner.to_owned(), host.to_owned())).or_insert(0) += 1;
+            *seen
+                .entry((banner.to_owned(), host.to_owned()))
+                .or_insert(0) += 1;
         }
     }
     let expected: std::collections::BTreeMap<_, _> = ["t1", "t2", "t3"]

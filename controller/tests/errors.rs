@@ -63,8 +63,10 @@ fn misspelt_play_keyword() {
 #[test]
 fn a_task_where_a_play_belongs_says_so_in_ansibles_words() {
     // Scripts written for ansible-playbook grep its message.
-    let err = graph_error("- include_tasks: other.yml
-");
+    let err = graph_error(
+        "- include_tasks: other.yml
+",
+    );
     assert!(
         err.contains("'include_tasks' is not a valid attribute for a Play)\n --> p.yml:1:3\n"),
         "{err}"

@@ -416,7 +416,8 @@ fn include_vars_refuses_a_file_of_another_extension_unless_told_to_skip_it() {
 fn play_force_handlers_false_wins_over_the_command_line() {
     // As Ansible: the play's keyword, when it says it, beats `--force-handlers`.
     let dir = tempfile::tempdir().unwrap();
-    let handlers = "  handlers:\n    - name: h\n      command: touch handled-{{ inventory_hostname }}\n";
+    let handlers =
+        "  handlers:\n    - name: h\n      command: touch handled-{{ inventory_hostname }}\n";
     let tasks = "  tasks:\n    - command: \"true\"\n      notify: h\n    - fail: {msg: stop}\n";
     let no = play(&format!("  force_handlers: false\n{tasks}{handlers}"));
     let yes = play(&format!("  force_handlers: true\n{tasks}{handlers}"));
@@ -426,7 +427,14 @@ fn play_force_handlers_false_wins_over_the_command_line() {
     );
     Dr::new(
         dir.path(),
-        &["apply", "no.yml", "-i", "inv.yml", "--force-handlers", "--yes"],
+        &[
+            "apply",
+            "no.yml",
+            "-i",
+            "inv.yml",
+            "--force-handlers",
+            "--yes",
+        ],
     )
     .run()
     .code(1);
@@ -434,5 +442,8 @@ fn play_force_handlers_false_wins_over_the_command_line() {
     Dr::new(dir.path(), &["apply", "yes.yml", "-i", "inv.yml", "--yes"])
         .run()
         .code(1);
-    assert!(dir.path().join("handled-h1").exists(), "the handler did not run");
+    assert!(
+        dir.path().join("handled-h1").exists(),
+        "the handler did not run"
+    );
 }

@@ -506,7 +506,9 @@ fn a_name_notifies_its_first_handler_and_a_topic_one_listener_per_name() {
             task("shell", json!("true"), json!({"notify": ["n"]})),
             task("shell", json!("true"), json!({"notify": ["topic"]})),
             task("meta", json!("flush_handlers"), json!({})),
-            debug("{{ [first is defined, second is defined, l1 is defined, l2 is defined, l3 is defined] | to_json }}"),
+            debug(
+                "{{ [first is defined, second is defined, l1 is defined, l2 is defined, l3 is defined] | to_json }}"
+            ),
         ]),
         json!([
             set("first", json!({"name": "n"})),
@@ -531,7 +533,11 @@ fn a_handler_whose_name_cannot_be_templated_is_unusable_with_ansibles_warning() 
             task("meta", json!("flush_handlers"), json!({})),
         ]),
         json!([
-            task("debug", json!({"msg": "never"}), json!({"name": "h {{ nope }}"})),
+            task(
+                "debug",
+                json!({"msg": "never"}),
+                json!({"name": "h {{ nope }}"})
+            ),
             task("debug", json!({"msg": "ran"}), json!({"name": "h"})),
         ]),
         json!({}),

@@ -237,10 +237,7 @@ impl AnsiblePrinter {
                 diffs,
                 ..
             } => {
-                let has_task = self
-                    .nodes
-                    .get(&node)
-                    .is_some_and(|n| n.current.is_some());
+                let has_task = self.nodes.get(&node).is_some_and(|n| n.current.is_some());
                 if !has_task {
                     return; // an implicit task: Ansible does not show it
                 }
@@ -357,11 +354,7 @@ impl AnsiblePrinter {
                 self.line(r, format!("changed: [{}] => (item={label})", r.host), out)
             }
         }
-        let Some(cur) = self
-            .nodes
-            .get_mut(&node)
-            .and_then(|n| n.current.as_mut())
-        else {
+        let Some(cur) = self.nodes.get_mut(&node).and_then(|n| n.current.as_mut()) else {
             return;
         };
         let items = cur.items.get_or_insert_with(|| Items {
@@ -421,7 +414,14 @@ impl AnsiblePrinter {
     }
 
     /// Counts one task's result as Ansible's strategy does; returns the failures counted.
-    fn count(&mut self, dag: &Dag, node: usize, status: Status, ignored: bool, changed: bool) -> u32 {
+    fn count(
+        &mut self,
+        dag: &Dag,
+        node: usize,
+        status: Status,
+        ignored: bool,
+        changed: bool,
+    ) -> u32 {
         let t = self.recap(dag, node);
         match status {
             Status::Failed if ignored => {
@@ -514,9 +514,7 @@ impl AnsiblePrinter {
             .iter()
             .filter(|(k, _)| !k.starts_with("_ansible") && !k.starts_with("_dr_"))
             .filter(|(k, _)| !matches!(k.as_str(), "failed" | "skipped"))
-            .filter(|(k, _)| {
-                self.verbosity >= 3 || !matches!(k.as_str(), "invocation" | "diff")
-            })
+            .filter(|(k, _)| self.verbosity >= 3 || !matches!(k.as_str(), "invocation" | "diff"))
             .filter(|(k, _)| !matches!(k.as_str(), "exception" | "warnings" | "deprecations"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -551,7 +549,12 @@ impl AnsiblePrinter {
         if let Ok(text) = std::fs::read_to_string(&path) {
             let first = line.saturating_sub(2).max(1);
             let width = line.to_string().len();
-            for (n, text) in text.lines().enumerate().skip(first - 1).take(line + 1 - first) {
+            for (n, text) in text
+                .lines()
+                .enumerate()
+                .skip(first - 1)
+                .take(line + 1 - first)
+            {
                 let _ = writeln!(out, "{:>width$} {}", n + 1, self.masker.mask(text));
             }
             let _ = writeln!(out, "{}^ column {col}", " ".repeat(width + col));

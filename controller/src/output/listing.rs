@@ -31,7 +31,13 @@ impl Listing {
 
     /// The listing of `books` (their plays are `dag`'s, in order), with the tasks
     /// `--tags` (`only`) and `--skip-tags` (`skip`) select.
-    pub fn render(&self, books: &[Playbook], dag: &Dag, only: &[String], skip: &[String]) -> String {
+    pub fn render(
+        &self,
+        books: &[Playbook],
+        dag: &Dag,
+        only: &[String],
+        skip: &[String],
+    ) -> String {
         let mut out = String::new();
         let mut global = 0;
         for book in books {
@@ -49,12 +55,28 @@ impl Listing {
                     idx + 1,
                     patterns.join(","),
                     play.name,
-                    play.tags.iter().collect::<BTreeSet<_>>().into_iter().cloned().collect::<Vec<_>>().join(",")
+                    play.tags
+                        .iter()
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(",")
                 );
                 if self.hosts {
-                    let hosts = dag.plays.get(global).map(|p| p.hosts.clone()).unwrap_or_default();
-                    let pattern = Value::from(patterns.iter().map(|p| Value::from(*p)).collect::<Vec<_>>());
-                    let _ = write!(out, "\n    pattern: {}\n    hosts ({}):", py_str(&pattern), hosts.len());
+                    let hosts = dag
+                        .plays
+                        .get(global)
+                        .map(|p| p.hosts.clone())
+                        .unwrap_or_default();
+                    let pattern =
+                        Value::from(patterns.iter().map(|p| Value::from(*p)).collect::<Vec<_>>());
+                    let _ = write!(
+                        out,
+                        "\n    pattern: {}\n    hosts ({}):",
+                        py_str(&pattern),
+                        hosts.len()
+                    );
                     for h in &hosts {
                         let _ = write!(out, "\n      {h}");
                     }
@@ -68,7 +90,15 @@ impl Listing {
                     }
                     // Fact gathering is not listed, as in Ansible.
                     for task in play.tasks.iter().skip(usize::from(play.gather_facts)) {
-                        list(task, only, skip, &play.tags, self.tasks, &mut all_tags, &mut lines);
+                        list(
+                            task,
+                            only,
+                            skip,
+                            &play.tags,
+                            self.tasks,
+                            &mut all_tags,
+                            &mut lines,
+                        );
                     }
                     if self.tags {
                         all_tags.extend(play.tags.iter().cloned());
@@ -116,7 +146,9 @@ fn list(
     let name = match &task.name {
         // The controller names an unnamed include `include_tasks: file`; Ansible lists the
         // action.
-        Some(n) if task.kind == TaskKind::Include && n.starts_with(&format!("{}: ", task.module)) => {
+        Some(n)
+            if task.kind == TaskKind::Include && n.starts_with(&format!("{}: ", task.module)) =>
+        {
             task.module.clone()
         }
         Some(n) => match task.vars.get("role_name").and_then(Value::as_str) {

@@ -19,7 +19,9 @@ fn write(value: &Value, indent: Option<usize>, depth: usize, out: &mut String) {
             (
                 '{',
                 '}',
-                keys.into_iter().map(|k| (Some(k.as_str()), &m[k])).collect(),
+                keys.into_iter()
+                    .map(|k| (Some(k.as_str()), &m[k]))
+                    .collect(),
             )
         }
         Value::Array(a) => ('[', ']', a.iter().map(|v| (None, v)).collect()),
@@ -74,10 +76,7 @@ fn py_repr(value: &Value) -> String {
         Value::Bool(false) => "False".into(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => repr_str(s),
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(py_repr).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => format!(
             "{{{}}}",
             m.iter()
@@ -137,7 +136,10 @@ mod tests {
     #[test]
     fn str_of_an_item_is_pythons() {
         assert_eq!(py_str(&json!("a")), "a");
-        assert_eq!(py_str(&json!({"b": 1, "c": "it's"})), r#"{'b': 1, 'c': "it's"}"#);
+        assert_eq!(
+            py_str(&json!({"b": 1, "c": "it's"})),
+            r#"{'b': 1, 'c': "it's"}"#
+        );
         assert_eq!(py_str(&json!([true, null, 1.5])), "[True, None, 1.5]");
     }
 }
