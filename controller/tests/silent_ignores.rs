@@ -447,3 +447,33 @@ fn play_force_handlers_false_wins_over_the_command_line() {
         "the handler did not run"
     );
 }
+
+#[test]
+fn a_role_handlers_listen_topic_is_also_heard_under_the_roles_name() {
+    // As Ansible: `listen: topic` in role `r` also listens to `r : topic`.
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "roles/r/handlers/main.yml",
+                "- name: h\n  command: touch heard-{{ inventory_hostname }}\n  listen: topic\n",
+            ),
+            ("roles/r/tasks/main.yml", "- command: \"true\"\n"),
+            (
+                "p.yml",
+                &play(
+                    "  roles: [r]\n  tasks:\n    - command: \"true\"\n      notify: 'r : topic'\n",
+                ),
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(0);
+    assert!(
+        dir.path().join("heard-h1").exists(),
+        "the handler did not run"
+    );
+}

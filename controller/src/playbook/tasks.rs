@@ -515,6 +515,10 @@ impl<'a> Builder<'a> {
                 let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
                 let mut handlers = self.handlers(&root, &dir, &inner)?;
                 for h in &mut handlers {
+                    // As Ansible: a role's listen topics are also heard as `role : topic`.
+                    let topics: Vec<String> =
+                        h.listen.iter().map(|t| format!("{name} : {t}")).collect();
+                    h.listen.extend(topics);
                     if let Some(n) = &h.name {
                         h.listen.push(format!("{name} : {n}"));
                     }
