@@ -491,7 +491,7 @@ pub enum Event {
         /// and `_dr_*` keys saying what the printer needs: see `engine/callback.rs`), when
         /// the request asked for callback data.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        result: Option<serde_json::Map<String, Value>>,
+        result: Option<Box<serde_json::Map<String, Value>>>,
     },
     /// The play waits for the controller's [`Control::Answer`] (see [`SyncPoint`]); data
     /// for the controller, never shown.

@@ -444,7 +444,7 @@ impl Runner<'_> {
             dangerous: false,
             duration_ms: 0,
             on: None,
-            result,
+            result: result.map(Box::new),
         });
     }
 }

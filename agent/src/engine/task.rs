@@ -246,7 +246,7 @@ impl Runner<'_> {
             dangerous: result.dangerous,
             duration_ms: result.duration_ms,
             on: result.on.clone(),
-            result: callback,
+            result: callback.map(Box::new),
         });
     }
 

@@ -161,16 +161,17 @@ impl AnsiblePrinter {
             return;
         }
         let info = &dag.plays[play];
-        if self.verbosity > 1 && self.announced_books.insert(info.book) {
-            if let Some(path) = self.playbooks.get(info.book) {
-                let base = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                out.push_str(&banner(&format!("PLAYBOOK: {base}")));
-                let plays = dag.plays.iter().filter(|p| p.book == info.book).count();
-                let _ = writeln!(out, "{plays} plays in {}", path.display());
-            }
+        if self.verbosity > 1
+            && self.announced_books.insert(info.book)
+            && let Some(path) = self.playbooks.get(info.book)
+        {
+            let base = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push_str(&banner(&format!("PLAYBOOK: {base}")));
+            let plays = dag.plays.iter().filter(|p| p.book == info.book).count();
+            let _ = writeln!(out, "{plays} plays in {}", path.display());
         }
         let name = self.masker.mask(info.name.trim()).into_owned();
         out.push_str(&banner(&if name.is_empty() {
@@ -246,7 +247,7 @@ impl AnsiblePrinter {
                     Some(other) if other != host => format!("{host} -> {other}"),
                     _ => host.clone(),
                 };
-                let result = match self.masker.mask_value(&Value::Object(result.clone())) {
+                let result = match self.masker.mask_value(&Value::Object((**result).clone())) {
                     Value::Object(m) => m,
                     _ => Map::new(),
                 };
