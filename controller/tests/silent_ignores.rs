@@ -450,7 +450,8 @@ fn play_force_handlers_false_wins_over_the_command_line() {
 
 #[test]
 fn a_role_handlers_listen_topic_is_also_heard_under_the_roles_name() {
-    // As Ansible: `listen: topic` in role `r` also listens to `r : topic`.
+    // As Ansible: `listen: topic` in role `r` also listens to `r : topic` (and a
+    // collection's role `ns.col.r` to `ns.col.r : topic` and `r : topic`).
     let dir = tempfile::tempdir().unwrap();
     write_tree(
         dir.path(),
@@ -462,9 +463,17 @@ fn a_role_handlers_listen_topic_is_also_heard_under_the_roles_name() {
             ),
             ("roles/r/tasks/main.yml", "- command: \"true\"\n"),
             (
+                "collections/ansible_collections/ns/col/roles/c/handlers/main.yml",
+                "- name: hc\n  command: touch heard-c-{{ inventory_hostname }}\n  listen: topic\n",
+            ),
+            (
+                "collections/ansible_collections/ns/col/roles/c/tasks/main.yml",
+                "- command: \"true\"\n",
+            ),
+            (
                 "p.yml",
                 &play(
-                    "  roles: [r]\n  tasks:\n    - command: \"true\"\n      notify: 'r : topic'\n",
+                    "  roles: [r, ns.col.c]\n  tasks:\n    - command: \"true\"\n      notify: ['r : topic', 'c : topic']\n",
                 ),
             ),
         ],
@@ -475,5 +484,9 @@ fn a_role_handlers_listen_topic_is_also_heard_under_the_roles_name() {
     assert!(
         dir.path().join("heard-h1").exists(),
         "the handler did not run"
+    );
+    assert!(
+        dir.path().join("heard-c-h1").exists(),
+        "the collection role's handler did not run"
     );
 }

@@ -514,10 +514,19 @@ impl<'a> Builder<'a> {
                 let root = yaml::load_file(&file)?;
                 let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
                 let mut handlers = self.handlers(&root, &dir, &inner)?;
+                // A collection's role (`ns.col.role`) is also known by its short name.
+                let short = name.rsplit('.').next().unwrap_or(&name).to_owned();
+                let names: Vec<&str> = if short == name {
+                    vec![&name]
+                } else {
+                    vec![&name, &short]
+                };
                 for h in &mut handlers {
                     // As Ansible: a role's listen topics are also heard as `role : topic`.
-                    let topics: Vec<String> =
-                        h.listen.iter().map(|t| format!("{name} : {t}")).collect();
+                    let topics: Vec<String> = names
+                        .iter()
+                        .flat_map(|r| h.listen.iter().map(move |t| format!("{r} : {t}")))
+                        .collect();
                     h.listen.extend(topics);
                     if let Some(n) = &h.name {
                         h.listen.push(format!("{name} : {n}"));
