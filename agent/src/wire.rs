@@ -124,6 +124,10 @@ pub struct Request {
     /// ([`Event::TaskResult`]'s `result`), for `--format ansible`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub callback: bool,
+    /// Notifying a handler that does not exist only warns (Ansible's
+    /// `ERROR_ON_MISSING_HANDLER = false`); by default it fails the task.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missing_handler_warns: bool,
 }
 
 /// What a controller-side lookup gave.

@@ -490,3 +490,28 @@ fn a_role_handlers_listen_topic_is_also_heard_under_the_roles_name() {
         "the collection role's handler did not run"
     );
 }
+
+#[test]
+fn error_on_missing_handler_false_makes_a_missing_handler_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play("  tasks:\n    - command: \"true\"\n      notify: nowhere\n");
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(1);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .env("ANSIBLE_ERROR_ON_MISSING_HANDLER", "false")
+        .run()
+        .code(0)
+        .stdout_has("The requested handler 'nowhere' was not found");
+    write_tree(
+        dir.path(),
+        &[(
+            "ansible.cfg",
+            "[defaults]\nerror_on_missing_handler = False\n",
+        )],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(0);
+}

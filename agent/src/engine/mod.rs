@@ -245,7 +245,13 @@ impl<'a> Runner<'a> {
                 self.notified[i] = true;
                 found = true;
             }
-            if !found {
+            if !found && self.request.missing_handler_warns {
+                let text = format!(
+                    "[WARNING]: The requested handler '{topic}' was not found in either the main handlers list nor in the listening handlers list"
+                );
+                let text = self.masker.mask(&text).into_owned();
+                self.emit(Event::Message { text });
+            } else if !found {
                 // Ansible's words too, for scripts that grep ansible-playbook's error.
                 return Err(format!(
                     "the handler `{topic}` notified by task at {} is not defined in this play (The requested handler '{topic}' was not found in either the main handlers list nor in the listening handlers list)",

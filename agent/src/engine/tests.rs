@@ -565,6 +565,21 @@ fn a_notified_handler_that_does_not_exist_fails_the_play() {
     );
     let err = finished(&events(&req)).1.unwrap_or_default();
     assert!(err.contains("`restart nothing`"), "{err}");
+    assert!(
+        err.contains("The requested handler 'restart nothing' was not found in either the main handlers list nor in the listening handlers list"),
+        "{err}"
+    );
+    // `ERROR_ON_MISSING_HANDLER = false`: a warning, and the play goes on.
+    let mut req = req;
+    req.missing_handler_warns = true;
+    let ev = events(&req);
+    assert_eq!(finished(&ev).1, None);
+    assert_eq!(
+        messages(&ev),
+        [
+            "[WARNING]: The requested handler 'restart nothing' was not found in either the main handlers list nor in the listening handlers list"
+        ]
+    );
 }
 
 #[test]

@@ -65,6 +65,7 @@ pub async fn run(
         lookups: base.lookups.clone(),
         vars: std::mem::take(&mut vars),
         callback: false,
+        missing_handler_warns: base.missing_handler_warns,
     };
     // The delegated host's variables: from the inventory as `add_host` left it, if it did.
     let live = job

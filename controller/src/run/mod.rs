@@ -175,6 +175,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         mode: how.mode,
         diff: how.diff || how.mode == Mode::Check || args.format == RunFormat::Json,
         callback: args.format == RunFormat::Ansible,
+        missing_handler_warns: !ctx.config.error_on_missing_handler()?,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,

@@ -51,6 +51,8 @@ pub struct NodeJob {
     pub diff: bool,
     /// Ask the agents for what Ansible's stdout callback is given (`--format ansible`).
     pub callback: bool,
+    /// Notifying a missing handler only warns (`ANSIBLE_ERROR_ON_MISSING_HANDLER=false`).
+    pub missing_handler_warns: bool,
     /// `--tags`.
     pub tags: Vec<String>,
     /// `--skip-tags`.
@@ -506,5 +508,6 @@ fn build_request(
         lookups,
         bridged,
         callback: job.callback,
+        missing_handler_warns: job.missing_handler_warns,
     })
 }
