@@ -207,7 +207,8 @@ impl<'a> Runner<'a> {
             // name (templated), then every handler listening to it, one per name.
             let mut found = false;
             let mut by_name = None;
-            for (i, h) in handlers.iter().enumerate() {
+            for i in search_order(handlers) {
+                let h = &handlers[i];
                 let Some(name) = &h.name else {
                     continue;
                 };
@@ -233,7 +234,8 @@ impl<'a> Runner<'a> {
                 found = true;
             }
             let mut seen = HashSet::new();
-            for (i, h) in handlers.iter().enumerate() {
+            for i in search_order(handlers) {
+                let h = &handlers[i];
                 if !h.listen.contains(&topic) {
                     continue;
                 }
@@ -312,6 +314,21 @@ impl<'a> Runner<'a> {
     fn emit(&mut self, event: Event) {
         (self.emit)(event);
     }
+}
+
+/// The order Ansible searches handlers in: its handler blocks (each role's, then the
+/// play's own) last first, each block's handlers in order. A block here is a run of
+/// handlers of the same role (`role_name`).
+fn search_order(handlers: &[Task]) -> Vec<usize> {
+    let role = |h: &Task| h.vars.get("role_name").cloned();
+    let mut blocks: Vec<Vec<usize>> = Vec::new();
+    for (i, h) in handlers.iter().enumerate() {
+        match blocks.last_mut() {
+            Some(block) if role(&handlers[block[0]]) == role(h) => block.push(i),
+            _ => blocks.push(vec![i]),
+        }
+    }
+    blocks.into_iter().rev().flatten().collect()
 }
 
 #[cfg(test)]

@@ -526,6 +526,31 @@ fn a_name_notifies_its_first_handler_and_a_topic_one_listener_per_name() {
 }
 
 #[test]
+fn the_plays_own_handler_wins_over_a_roles_of_the_same_name() {
+    // Ansible searches its handler blocks last first: the play's own before its roles'.
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["n"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+            debug("{{ [from_role is defined, from_play is defined] | to_json }}"),
+        ]),
+        json!([
+            task(
+                "set_fact",
+                json!({"from_role": true}),
+                json!({"name": "n", "vars": {"role_name": "r"}})
+            ),
+            task("set_fact", json!({"from_play": true}), json!({"name": "n"})),
+        ]),
+        json!({}),
+    );
+    assert_eq!(
+        messages(&events(&req)).last().map(String::as_str),
+        Some("[false, true]")
+    );
+}
+
+#[test]
 fn a_handler_whose_name_cannot_be_templated_is_unusable_with_ansibles_warning() {
     let req = request(
         json!([
