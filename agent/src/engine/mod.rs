@@ -200,9 +200,21 @@ impl<'a> Runner<'a> {
     /// Marks the handlers `task` notifies.
     fn notify(&mut self, task: &Task) -> Result<(), String> {
         let handlers = &self.request.play.handlers;
-        for topic in &task.notify {
-            let scope = self.host_scope();
-            let topic = scope.render_string(topic).unwrap_or_else(|_| topic.clone());
+        let scope = self.host_scope();
+        // A templated `notify` may render to a list of topics, as in Ansible.
+        let mut topics = Vec::new();
+        for raw in &task.notify {
+            match scope.render_value(&Json::from(raw.clone())) {
+                Ok(Json::Array(items)) => topics.extend(items.into_iter().map(|i| match i {
+                    Json::String(s) => s,
+                    other => other.to_string(),
+                })),
+                Ok(Json::String(s)) => topics.push(s),
+                Ok(other) => topics.push(other.to_string()),
+                Err(_) => topics.push(raw.clone()),
+            }
+        }
+        for topic in topics {
             // As Ansible's `search_handlers_by_notification`: the first handler of that
             // name (templated), then every handler listening to it, one per name.
             let mut found = false;

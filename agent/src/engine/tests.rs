@@ -526,6 +526,22 @@ fn a_name_notifies_its_first_handler_and_a_topic_one_listener_per_name() {
 }
 
 #[test]
+fn a_templated_notify_may_name_a_list_of_handlers() {
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["{{ both }}"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+        ]),
+        json!([
+            task("debug", json!({"msg": "a ran"}), json!({"name": "a"})),
+            task("debug", json!({"msg": "b ran"}), json!({"name": "b"})),
+        ]),
+        json!({"both": ["a", "b"]}),
+    );
+    assert_eq!(messages(&events(&req)), ["a ran", "b ran"]);
+}
+
+#[test]
 fn the_plays_own_handler_wins_over_a_roles_of_the_same_name() {
     // Ansible searches its handler blocks last first: the play's own before its roles'.
     let req = request(
