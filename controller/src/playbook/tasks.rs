@@ -515,11 +515,11 @@ impl<'a> Builder<'a> {
                 let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
                 let mut handlers = self.handlers(&root, &dir, &inner)?;
                 // A collection's role (`ns.col.role`) is also known by its short name.
-                let short = name.rsplit('.').next().unwrap_or(&name).to_owned();
+                let short = name.rsplit('.').next().unwrap_or(name);
                 let names: Vec<&str> = if short == name {
-                    vec![&name]
+                    vec![name]
                 } else {
-                    vec![&name, &short]
+                    vec![name, short]
                 };
                 for h in &mut handlers {
                     // As Ansible: a role's listen topics are also heard as `role : topic`.
