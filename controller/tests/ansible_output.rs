@@ -341,3 +341,68 @@ fn list_tasks_tags_and_hosts_match_ansible_playbook() {
         assert_eq!(ours.stdout, ansible, "with {args:?}");
     }
 }
+
+#[test]
+fn a_rescued_failure_counts_as_rescued_in_the_recap() {
+    let dir = tempfile::tempdir().unwrap();
+    project(
+        dir.path(),
+        r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - block:
+        - name: breaks
+          command: "false"
+      rescue:
+        - name: rescued
+          debug: msg=rescued
+      always:
+        - name: always
+          debug: msg=always
+    - name: after
+      debug: msg=after
+"#,
+    );
+    let (ansible, code) = ansible_playbook(dir.path(), &[]);
+    assert_eq!(code, 0, "{ansible}");
+    let ours = dr(dir.path(), &[]);
+    ours.code(0)
+        .stdout_has("failed=0    skipped=0    rescued=1");
+    compare(&ansible, &ours.stdout);
+}
+
+#[test]
+fn a_play_no_host_matched_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let play = |name: &str, hosts: &str| {
+        format!(
+            "- name: {name}\n  hosts: {hosts}\n  gather_facts: false\n  tasks:\n    - debug: msg={name}\n"
+        )
+    };
+    project(
+        dir.path(),
+        &[
+            play("first", "other"),
+            play("second", "localhost"),
+            play("third", "other"),
+        ]
+        .concat(),
+    );
+    let python = ansible_bin().join("python");
+    write_tree(
+        dir.path(),
+        &[(
+            "inv.yml",
+            &format!(
+                "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      ansible_python_interpreter: {0}\n    other:\n      ansible_connection: local\n      ansible_python_interpreter: {0}\n",
+                python.display()
+            ),
+        )],
+    );
+    let (ansible, code) = ansible_playbook(dir.path(), &["-l", "localhost"]);
+    assert_eq!(code, 0, "{ansible}");
+    let ours = dr(dir.path(), &["-l", "localhost"]);
+    ours.code(0);
+    compare(&ansible, &ours.stdout);
+    assert_eq!(ours.stdout.matches("skipping: no hosts matched").count(), 2);
+}

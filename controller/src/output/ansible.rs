@@ -86,6 +86,8 @@ pub struct AnsiblePrinter {
     diff: bool,
     playbooks: Vec<PathBuf>,
     announced_books: HashSet<usize>,
+    /// Plays whose banner was printed.
+    announced_plays: HashSet<usize>,
     last_play: Option<usize>,
     last_banner: Option<BannerKey>,
     nodes: HashMap<usize, NodeState>,
@@ -110,6 +112,7 @@ impl AnsiblePrinter {
             diff,
             playbooks: playbooks.to_vec(),
             announced_books: HashSet::new(),
+            announced_plays: HashSet::new(),
             last_play: None,
             last_banner: None,
             nodes: HashMap::new(),
@@ -136,9 +139,11 @@ impl AnsiblePrinter {
         shown
     }
 
-    /// `PLAY RECAP`, each host's counters.
-    pub fn summary(&self) -> String {
-        let mut out = banner("PLAY RECAP");
+    /// `PLAY RECAP`, each host's counters (after the plays no host matched, if any are left).
+    pub fn summary(&mut self, dag: &Dag) -> String {
+        let mut out = String::new();
+        self.no_hosts_matched(dag, dag.plays.len(), &mut out);
+        out.push_str(&banner("PLAY RECAP"));
         for (host, t) in &self.recap {
             let _ = writeln!(
                 out,
@@ -156,10 +161,26 @@ impl AnsiblePrinter {
         out
     }
 
+    /// The plays before `upto` that no host matched: their banner and Ansible's
+    /// `skipping: no hosts matched`.
+    fn no_hosts_matched(&mut self, dag: &Dag, upto: usize, out: &mut String) {
+        for play in 0..upto.min(dag.plays.len()) {
+            let info = &dag.plays[play];
+            if info.hosts.is_empty() && !info.deferred && !self.announced_plays.contains(&play) {
+                self.play_banner(dag, play, out);
+                out.push_str("skipping: no hosts matched\n");
+            }
+        }
+    }
+
     fn play_banner(&mut self, dag: &Dag, play: usize, out: &mut String) {
         if self.last_play == Some(play) {
             return;
         }
+        if !self.announced_plays.contains(&play) {
+            self.no_hosts_matched(dag, play, out);
+        }
+        self.announced_plays.insert(play);
         let info = &dag.plays[play];
         if self.verbosity > 1
             && self.announced_books.insert(info.book)

@@ -343,7 +343,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     }
     let journal_path = journal.path().display().to_string();
     if ansible {
-        crate::out!("{}", ansible_printer.summary());
+        crate::out!("{}", ansible_printer.summary(&job.phase().dag));
     } else if text {
         crate::out!("{}", printer.summary(changed, elapsed, Some(&journal_path)));
     } else {
