@@ -177,8 +177,11 @@ fn vv_shows_task_paths_and_meta_lines() {
     let dir = tempfile::tempdir().unwrap();
     project(
         dir.path(),
-        r#"- hosts: localhost
+        r#"- name: "meta with {{ how | default('defaults') }} and {{ pv }}"
+  hosts: localhost
   gather_facts: false
+  vars:
+    pv: play vars
   tasks:
     - name: go on
       meta: end_host
@@ -190,15 +193,16 @@ fn vv_shows_task_paths_and_meta_lines() {
         msg: never shown
 "#,
     );
-    let (ansible, _) = ansible_playbook(dir.path(), &["-vv"]);
-    let ours = dr(dir.path(), &["-vv"]);
+    let (ansible, _) = ansible_playbook(dir.path(), &["-vv", "-e", "how=extra"]);
+    let ours = dr(dir.path(), &["-vv", "-e", "how=extra"]);
     ours.code(0);
     compare(&ansible, &ours.stdout);
-    ours.stdout_has(
-        "META: end_host conditional evaluated to False, continuing execution for localhost",
-    )
-    .stdout_has("META: ending play for localhost")
-    .stdout_lacks("never shown");
+    ours.stdout_has("PLAY [meta with extra and play vars]")
+        .stdout_has(
+            "META: end_host conditional evaluated to False, continuing execution for localhost",
+        )
+        .stdout_has("META: ending play for localhost")
+        .stdout_lacks("never shown");
 }
 
 #[test]

@@ -85,6 +85,8 @@ pub struct AnsiblePrinter {
     verbosity: u8,
     diff: bool,
     playbooks: Vec<PathBuf>,
+    /// Each play's name, templated.
+    play_names: Vec<String>,
     announced_books: HashSet<usize>,
     /// Plays whose banner was printed.
     announced_plays: HashSet<usize>,
@@ -104,13 +106,21 @@ pub struct Shown {
 }
 
 impl AnsiblePrinter {
-    /// A printer at `-v` level `verbosity`, showing diffs when `diff` (`--diff`).
-    pub fn new(masker: Masker, verbosity: u8, diff: bool, playbooks: &[PathBuf]) -> Self {
+    /// A printer at `-v` level `verbosity`, showing diffs when `diff` (`--diff`), with the
+    /// plays' names as rendered (`play_names`, by play index; the DAG's where missing).
+    pub fn new(
+        masker: Masker,
+        verbosity: u8,
+        diff: bool,
+        playbooks: &[PathBuf],
+        play_names: Vec<String>,
+    ) -> Self {
         AnsiblePrinter {
             masker,
             verbosity,
             diff,
             playbooks: playbooks.to_vec(),
+            play_names,
             announced_books: HashSet::new(),
             announced_plays: HashSet::new(),
             last_play: None,
@@ -194,7 +204,8 @@ impl AnsiblePrinter {
             let plays = dag.plays.iter().filter(|p| p.book == info.book).count();
             let _ = writeln!(out, "{plays} plays in {}", path.display());
         }
-        let name = self.masker.mask(info.name.trim()).into_owned();
+        let name = self.play_names.get(play).unwrap_or(&info.name);
+        let name = self.masker.mask(name.trim()).into_owned();
         out.push_str(&banner(&if name.is_empty() {
             "PLAY".to_owned()
         } else {

@@ -161,6 +161,14 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let reading_hostvars = plays.iter().map(|p| vars.reading_hostvars(p)).collect();
     let vars_extra = vars.extra().clone();
     let mismatch = ctx.config.pattern_mismatch()?;
+    // Play names as Ansible shows them: templated with the play's and the `-e` vars.
+    let play_names: Vec<String> = plays
+        .iter()
+        .map(|p| {
+            dag::render_keyword("name", &p.name, &p.loc, p, &ctx.inventory, vars.extra())
+                .unwrap_or_else(|_| p.name.clone())
+        })
+        .collect();
     let job = Arc::new(NodeJob {
         phase: std::sync::RwLock::new(Arc::new(node::Phase {
             dag: dag.clone(),
@@ -195,6 +203,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         crate::output::verbosity(),
         how.diff,
         &args.playbooks,
+        play_names,
     );
     if text {
         crate::out!(
