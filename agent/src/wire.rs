@@ -119,6 +119,15 @@ pub struct Request {
     /// resolved for this host before the run, keyed by [`lookup_key`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub lookups: BTreeMap<String, LookupAnswer>,
+    /// Send what Ansible's stdout callback is given: each task's banner title
+    /// ([`Event::TaskStart`]'s `title`) and each result as Ansible's result dictionary
+    /// ([`Event::TaskResult`]'s `result`), for `--format ansible`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub callback: bool,
+    /// Notifying a handler that does not exist only warns (Ansible's
+    /// `ERROR_ON_MISSING_HANDLER = false`); by default it fails the task.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missing_handler_warns: bool,
 }
 
 /// What a controller-side lookup gave.
@@ -440,6 +449,11 @@ pub enum Event {
         handler: bool,
         /// Rendered display name.
         name: String,
+        /// Ansible's banner title (`role : name`, the action for an unnamed task), when
+        /// the request asked for callback data; `None` then for a task Ansible does not
+        /// announce (an implicit `meta: flush_handlers`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
     },
     /// A task (or one loop item of it) finished.
     TaskResult {
@@ -477,6 +491,11 @@ pub enum Event {
         /// The host the task ran on, when not this one (`delegate_to`, `run_once`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         on: Option<String>,
+        /// The result as Ansible's callback gets it (masked; `_ansible_*` keys included,
+        /// and `_dr_*` keys saying what the printer needs: see `engine/callback.rs`), when
+        /// the request asked for callback data.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<Box<serde_json::Map<String, Value>>>,
     },
     /// The play waits for the controller's [`Control::Answer`] (see [`SyncPoint`]); data
     /// for the controller, never shown.

@@ -36,6 +36,8 @@ pub struct AnsibleCfg {
     pub host_key_checking: Option<bool>,
     /// `[inventory] host_pattern_mismatch`.
     pub host_pattern_mismatch: Option<crate::dag::Mismatch>,
+    /// `[defaults] error_on_missing_handler`.
+    pub error_on_missing_handler: Option<bool>,
 }
 
 /// Where Ansible would read its configuration from, if anywhere.
@@ -174,6 +176,9 @@ fn apply(cfg: &mut AnsibleCfg, e: &Entry, base: &Path) -> Result<(), Refusal> {
         ("defaults", "forks") => cfg.forks = Some(number(key, v)?),
         ("defaults", "timeout") => cfg.timeout = Some(number(key, v)?),
         ("defaults", "host_key_checking") => cfg.host_key_checking = Some(boolean(key, v)?),
+        ("defaults", "error_on_missing_handler") => {
+            cfg.error_on_missing_handler = Some(boolean(key, v)?)
+        }
         ("inventory", "host_pattern_mismatch") => {
             cfg.host_pattern_mismatch = Some(crate::dag::Mismatch::parse(v).ok_or_else(|| {
                 (

@@ -48,6 +48,20 @@ pub enum Format {
     Json,
 }
 
+/// Output format of `dr plan` and `dr apply`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum RunFormat {
+    /// For people: a line per result, diffs, a summary per host.
+    #[default]
+    Text,
+    /// JSON (one document at the end; see the README for the schema).
+    Json,
+    /// What ansible-playbook 2.19 prints (`PLAY [...]`, `TASK [...]`, `ok: [host]`,
+    /// `PLAY RECAP`), for scripts that read it; `-v`/`-vv` as ansible-playbook's. dr's
+    /// exit codes.
+    Ansible,
+}
+
 /// Output format of `dr graph`, the one command that also draws Graphviz.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum GraphFormat {
@@ -65,6 +79,16 @@ pub enum GraphFormat {
 pub const USAGE_EXIT: i32 = 64;
 
 impl Cli {
+    /// Whether the command prints ansible-playbook's output (`--format ansible`).
+    pub fn ansible_format(&self) -> bool {
+        let run = match &self.command {
+            Command::Plan(run) => run,
+            Command::Apply(apply) => &apply.run,
+            _ => return false,
+        };
+        run.format == RunFormat::Ansible
+    }
+
     /// Parses the process's arguments. `--help` and `--version` print and exit 0; a usage
     /// error prints clap's message and exits [`USAGE_EXIT`].
     pub fn parse_or_exit() -> Cli {
@@ -128,7 +152,18 @@ pub struct RunArgs {
     pub forks: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: RunFormat,
+    /// List the tasks `--tags`/`--skip-tags` select, with their tags, as
+    /// `ansible-playbook --list-tasks` does; run nothing.
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List the tags of the tasks `--tags`/`--skip-tags` select, as
+    /// `ansible-playbook --list-tags` does; run nothing.
+    #[arg(long)]
+    pub list_tags: bool,
+    /// List each play's hosts, as `ansible-playbook --list-hosts` does; run nothing.
+    #[arg(long)]
+    pub list_hosts: bool,
     /// Vault keys.
     #[command(flatten)]
     pub vault: VaultArgs,

@@ -59,6 +59,9 @@ pub struct Config {
     /// `ansible.cfg`'s `[inventory] host_pattern_mismatch`.
     #[serde(skip)]
     pub host_pattern_mismatch: Option<crate::dag::Mismatch>,
+    /// `ansible.cfg`'s `[defaults] error_on_missing_handler`.
+    #[serde(skip)]
+    pub error_on_missing_handler: Option<bool>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
@@ -114,6 +117,7 @@ impl Config {
             });
         }
         self.host_pattern_mismatch = cfg.host_pattern_mismatch;
+        self.error_on_missing_handler = cfg.error_on_missing_handler;
         self.ansible_cfg = Some(cfg.path);
     }
 
@@ -128,6 +132,23 @@ impl Config {
                 )
             }),
             _ => Ok(self.host_pattern_mismatch.unwrap_or_default()),
+        }
+    }
+
+    /// Whether notifying a handler that does not exist fails the task (Ansible's
+    /// `ERROR_ON_MISSING_HANDLER`: `ANSIBLE_ERROR_ON_MISSING_HANDLER`, else ansible.cfg,
+    /// else true) or only warns.
+    pub fn error_on_missing_handler(&self) -> Result<bool, Diagnostic> {
+        match std::env::var("ANSIBLE_ERROR_ON_MISSING_HANDLER") {
+            Ok(v) if !v.is_empty() => match v.to_ascii_lowercase().as_str() {
+                "1" | "yes" | "y" | "true" | "t" | "on" => Ok(true),
+                "0" | "no" | "n" | "false" | "f" | "off" => Ok(false),
+                _ => Err(Diagnostic::new(
+                    crate::diagnostic::Loc::new("ANSIBLE_ERROR_ON_MISSING_HANDLER".into(), 1, 1),
+                    format!("`{v}` is not a boolean"),
+                )),
+            },
+            _ => Ok(self.error_on_missing_handler.unwrap_or(true)),
         }
     }
 

@@ -55,7 +55,8 @@ pub enum Error {
 
 /// Runs one command line; returns the process exit code.
 pub fn run(cli: cli::Cli) -> Result<i32, Error> {
-    init_logging(cli.verbose);
+    // With `--format ansible`, `-v` is ansible-playbook's (results on stdout), not more logs.
+    init_logging(if cli.ansible_format() { 0 } else { cli.verbose });
     output::set_verbosity(cli.verbose);
     commands::dispatch(cli)
 }

@@ -52,10 +52,25 @@ fn misspelt_task_keyword() {
 fn misspelt_play_keyword() {
     let err = graph_error("- hosts: db\n  gather_fact: false\n  tasks: []\n");
     assert!(
-        err.starts_with("error: unknown play keyword `gather_fact`\n --> p.yml:2:3\n"),
+        err.starts_with(
+            "error: unknown play keyword `gather_fact` ('gather_fact' is not a valid attribute for a Play)\n --> p.yml:2:3\n"
+        ),
         "{err}"
     );
     assert!(err.contains("did you mean `gather_facts`?"), "{err}");
+}
+
+#[test]
+fn a_task_where_a_play_belongs_says_so_in_ansibles_words() {
+    // Scripts written for ansible-playbook grep its message.
+    let err = graph_error(
+        "- include_tasks: other.yml
+",
+    );
+    assert!(
+        err.contains("'include_tasks' is not a valid attribute for a Play)\n --> p.yml:1:3\n"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Secrets never print, nor does anything derived from them: a vaulted password and a
 //! multi-line PEM-like key go through filters, slices, joins, encodings, facts, registered
 //! results, templates, `copy content`, command lines and a later play, and every output
-//! channel (plan and apply text, `--diff`, `-vvv`, `--format json`, the journal, `dr report`)
+//! channel (plan and apply text, `--diff`, `-vvv`, `--format json`, `--format ansible`, the journal, `dr report`)
 //! is searched for each derived form.
 
 mod util;
@@ -173,6 +173,13 @@ fn derived_secrets_never_print() {
     keep(&mut channels, "dr plan -vvv", &plan_v);
     let plan_json = run("plan", &["--format", "json"]);
     keep(&mut channels, "dr plan --format json", &plan_json);
+    let plan_ansible = run("plan", &["--format", "ansible", "-vvv"]);
+    plan_ansible.code(2).stdout_has("PLAY RECAP");
+    keep(
+        &mut channels,
+        "dr plan --format ansible -vvv",
+        &plan_ansible,
+    );
     let apply = run("apply", &["--diff", "-vvv"]);
     apply
         .code(0)

@@ -411,3 +411,107 @@ fn include_vars_refuses_a_file_of_another_extension_unless_told_to_skip_it() {
         "one"
     );
 }
+
+#[test]
+fn play_force_handlers_false_wins_over_the_command_line() {
+    // As Ansible: the play's keyword, when it says it, beats `--force-handlers`.
+    let dir = tempfile::tempdir().unwrap();
+    let handlers =
+        "  handlers:\n    - name: h\n      command: touch handled-{{ inventory_hostname }}\n";
+    let tasks = "  tasks:\n    - command: \"true\"\n      notify: h\n    - fail: {msg: stop}\n";
+    let no = play(&format!("  force_handlers: false\n{tasks}{handlers}"));
+    let yes = play(&format!("  force_handlers: true\n{tasks}{handlers}"));
+    write_tree(
+        dir.path(),
+        &[("inv.yml", INV), ("no.yml", &no), ("yes.yml", &yes)],
+    );
+    Dr::new(
+        dir.path(),
+        &[
+            "apply",
+            "no.yml",
+            "-i",
+            "inv.yml",
+            "--force-handlers",
+            "--yes",
+        ],
+    )
+    .run()
+    .code(1);
+    assert!(!dir.path().join("handled-h1").exists(), "the handler ran");
+    Dr::new(dir.path(), &["apply", "yes.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(1);
+    assert!(
+        dir.path().join("handled-h1").exists(),
+        "the handler did not run"
+    );
+}
+
+#[test]
+fn a_role_handlers_listen_topic_is_also_heard_under_the_roles_name() {
+    // As Ansible: `listen: topic` in role `r` also listens to `r : topic` (and a
+    // collection's role `ns.col.r` to `ns.col.r : topic` and `r : topic`).
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "roles/r/handlers/main.yml",
+                "- name: h\n  command: touch heard-{{ inventory_hostname }}\n  listen: topic\n",
+            ),
+            ("roles/r/tasks/main.yml", "- command: \"true\"\n"),
+            (
+                "collections/ansible_collections/ns/col/roles/c/handlers/main.yml",
+                "- name: hc\n  command: touch heard-c-{{ inventory_hostname }}\n  listen: topic\n",
+            ),
+            (
+                "collections/ansible_collections/ns/col/roles/c/tasks/main.yml",
+                "- command: \"true\"\n",
+            ),
+            (
+                "p.yml",
+                &play(
+                    "  roles: [r, ns.col.c]\n  tasks:\n    - command: \"true\"\n      notify: ['r : topic', 'c : topic']\n",
+                ),
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(0);
+    assert!(
+        dir.path().join("heard-h1").exists(),
+        "the handler did not run"
+    );
+    assert!(
+        dir.path().join("heard-c-h1").exists(),
+        "the collection role's handler did not run"
+    );
+}
+
+#[test]
+fn error_on_missing_handler_false_makes_a_missing_handler_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = play("  tasks:\n    - command: \"true\"\n      notify: nowhere\n");
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(1);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .env("ANSIBLE_ERROR_ON_MISSING_HANDLER", "false")
+        .run()
+        .code(0)
+        .stdout_has("The requested handler 'nowhere' was not found");
+    write_tree(
+        dir.path(),
+        &[(
+            "ansible.cfg",
+            "[defaults]\nerror_on_missing_handler = False\n",
+        )],
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(0);
+}

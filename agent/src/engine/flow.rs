@@ -297,13 +297,14 @@ impl Runner<'_> {
             index,
             handler: false,
             name: name.clone(),
+            title: self.callback_title(include, &name),
         });
         let items = match self.loop_items(include, &scope) {
             Ok(Some(items)) => items.into_iter().map(Some).collect(),
             Ok(None) => vec![None],
             Err(msg) => {
                 let msg = format!("{msg} (in task `{name}` at {})", include.location);
-                self.include_result(index, &name, None, Status::Failed, &msg);
+                self.include_result(index, include, &name, None, Status::Failed, &msg);
                 self.stats.failed += 1;
                 return Flow::failed(msg, include);
             }
@@ -330,26 +331,26 @@ impl Runner<'_> {
                     Err(e) => {
                         let msg = format!("`when`: {e} (in task `{name}` at {})", include.location);
                         let msg = self.masker.mask(&msg).into_owned();
-                        self.include_result(index, &name, label, Status::Failed, &msg);
+                        self.include_result(index, include, &name, label, Status::Failed, &msg);
                         self.stats.failed += 1;
                         return Flow::failed(msg, include);
                     }
                 }
             }
             if let Some(why) = skipped {
-                self.include_result(index, &name, label, Status::Skipped, &why);
+                self.include_result(index, include, &name, label, Status::Skipped, &why);
                 continue;
             }
             let (tasks, first) = match self.included_tasks(index, include, &scope) {
                 Ok(chosen) => chosen,
                 Err(msg) => {
-                    self.include_result(index, &name, label, Status::Failed, &msg);
+                    self.include_result(index, include, &name, label, Status::Failed, &msg);
                     self.stats.failed += 1;
                     return Flow::failed(msg, include);
                 }
             };
             ran = true;
-            self.include_result(index, &name, label, Status::Ok, "included");
+            self.include_result(index, include, &name, label, Status::Ok, "included");
             self.scoped.push((include.vars.clone(), false));
             self.scoped.push((loop_vars.unwrap_or_default(), true));
             let flow = self.run_list(tasks, first);
@@ -404,11 +405,32 @@ impl Runner<'_> {
     fn include_result(
         &mut self,
         index: usize,
+        include: &Task,
         name: &str,
         item: Option<String>,
         status: Status,
         msg: &str,
     ) {
+        let result = self.callback_include(include).map(|mut m| {
+            match status {
+                Status::Failed => {
+                    m.insert("failed".into(), Json::Bool(true));
+                    m.insert("msg".into(), Json::from(msg));
+                }
+                Status::Skipped => {
+                    m.insert("skipped".into(), Json::Bool(true));
+                    m.insert(
+                        "skip_reason".into(),
+                        Json::from("Conditional result was False"),
+                    );
+                }
+                _ => {}
+            }
+            if let Some(label) = &item {
+                m.insert("_ansible_item_label".into(), Json::from(label.clone()));
+            }
+            m
+        });
         self.emit(Event::TaskResult {
             index,
             handler: false,
@@ -422,6 +444,7 @@ impl Runner<'_> {
             dangerous: false,
             duration_ms: 0,
             on: None,
+            result: result.map(Box::new),
         });
     }
 }

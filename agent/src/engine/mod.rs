@@ -6,6 +6,7 @@
 //! Ansible does), in definition order, and not at all when the play failed, unless the
 //! play forces them.
 
+mod callback;
 mod flow;
 mod item;
 mod reads;
@@ -199,19 +200,75 @@ impl<'a> Runner<'a> {
     /// Marks the handlers `task` notifies.
     fn notify(&mut self, task: &Task) -> Result<(), String> {
         let handlers = &self.request.play.handlers;
-        for topic in &task.notify {
-            let scope = self.host_scope();
-            let topic = scope.render_string(topic).unwrap_or_else(|_| topic.clone());
+        let scope = self.host_scope();
+        // A templated `notify` may render to a list of topics, as in Ansible.
+        let mut topics = Vec::new();
+        for raw in &task.notify {
+            match scope.render_value(&Json::from(raw.clone())) {
+                Ok(Json::Array(items)) => topics.extend(items.into_iter().map(|i| match i {
+                    Json::String(s) => s,
+                    other => other.to_string(),
+                })),
+                Ok(Json::String(s)) => topics.push(s),
+                Ok(other) => topics.push(other.to_string()),
+                Err(_) => topics.push(raw.clone()),
+            }
+        }
+        for topic in topics {
+            // As Ansible's `search_handlers_by_notification`: the first handler of that
+            // name (templated), then every handler listening to it, one per name.
             let mut found = false;
-            for (i, h) in handlers.iter().enumerate() {
-                if h.name.as_deref() == Some(topic.as_str()) || h.listen.contains(&topic) {
-                    self.notified[i] = true;
-                    found = true;
+            let mut by_name = None;
+            for i in search_order(handlers) {
+                let h = &handlers[i];
+                let Some(name) = &h.name else {
+                    continue;
+                };
+                match scope.render_string(name) {
+                    Ok(rendered) if rendered == topic => {
+                        by_name = Some(i);
+                        break;
+                    }
+                    Ok(_) => {}
+                    // (A role's handler also listens to `role : name`: not a topic of its own.)
+                    Err(e) if h.listen.iter().all(|l| l.ends_with(&format!(" : {name}"))) => {
+                        let text = format!(
+                            "[WARNING]: Handler '{name}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {e}"
+                        );
+                        let text = self.masker.mask(&text).into_owned();
+                        self.emit(Event::Message { text });
+                    }
+                    Err(_) => {}
                 }
             }
-            if !found {
+            if let Some(i) = by_name {
+                self.notified[i] = true;
+                found = true;
+            }
+            let mut seen = HashSet::new();
+            for i in search_order(handlers) {
+                let h = &handlers[i];
+                if !h.listen.contains(&topic) {
+                    continue;
+                }
+                if let Some(name) = &h.name
+                    && !seen.insert(name.as_str())
+                {
+                    continue;
+                }
+                self.notified[i] = true;
+                found = true;
+            }
+            if !found && self.request.missing_handler_warns {
+                let text = format!(
+                    "[WARNING]: The requested handler '{topic}' was not found in either the main handlers list nor in the listening handlers list"
+                );
+                let text = self.masker.mask(&text).into_owned();
+                self.emit(Event::Message { text });
+            } else if !found {
+                // Ansible's words too, for scripts that grep ansible-playbook's error.
                 return Err(format!(
-                    "the handler `{topic}` notified by task at {} is not defined in this play",
+                    "the handler `{topic}` notified by task at {} is not defined in this play (The requested handler '{topic}' was not found in either the main handlers list nor in the listening handlers list)",
                     task.location
                 ));
             }
@@ -230,9 +287,7 @@ impl<'a> Runner<'a> {
             let Some(handler) = request.play.handlers.get(i) else {
                 break;
             };
-            if !tags_selected(&handler.tags, &request.tags, &request.skip_tags) {
-                continue;
-            }
+            // Handlers are not selected by tags (Ansible filters only the play's tasks).
             let flow = match handler.kind {
                 // A handler that is an `include_tasks`: its tasks run when it is notified.
                 TaskKind::Include => self.run_include(i, handler),
@@ -271,6 +326,21 @@ impl<'a> Runner<'a> {
     fn emit(&mut self, event: Event) {
         (self.emit)(event);
     }
+}
+
+/// The order Ansible searches handlers in: its handler blocks (each role's, then the
+/// play's own) last first, each block's handlers in order. A block here is a run of
+/// handlers of the same role (`role_name`).
+fn search_order(handlers: &[Task]) -> Vec<usize> {
+    let role = |h: &Task| h.vars.get("role_name").cloned();
+    let mut blocks: Vec<Vec<usize>> = Vec::new();
+    for (i, h) in handlers.iter().enumerate() {
+        match blocks.last_mut() {
+            Some(block) if role(&handlers[block[0]]) == role(h) => block.push(i),
+            _ => blocks.push(vec![i]),
+        }
+    }
+    blocks.into_iter().rev().flatten().collect()
 }
 
 #[cfg(test)]

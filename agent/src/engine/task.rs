@@ -20,6 +20,7 @@ impl Runner<'_> {
             index,
             handler,
             name: name.clone(),
+            title: self.callback_title(task, &name),
         });
 
         let items = match self.loop_items(task, &scope) {
@@ -63,7 +64,14 @@ impl Runner<'_> {
                     let label = self.masker.mask(&shown).into_owned();
                     // Facts set by one item are visible to the next, as in Ansible.
                     self.set_facts(task, &result.facts);
-                    self.emit_result(index, handler, task, &name, Some(label.clone()), &result);
+                    self.emit_result(
+                        index,
+                        handler,
+                        task,
+                        &name,
+                        Some((label.clone(), &loop_var, &item)),
+                        &result,
+                    );
                     let stop = match self.break_when(task, &scope, &result) {
                         Ok(stop) => stop,
                         Err(msg) => {
@@ -202,9 +210,16 @@ impl Runner<'_> {
         handler: bool,
         task: &Task,
         name: &str,
-        item: Option<String>,
+        looped: Option<(String, &str, &Json)>,
         result: &ItemResult,
     ) {
+        let callback = self.callback_result(
+            task,
+            result,
+            looped.as_ref().map(|(_, var, value)| (*var, *value)),
+            looped.as_ref().map(|(label, _, _)| label.as_str()),
+        );
+        let item = looped.map(|(label, _, _)| label);
         let (msg, diffs, detail) = if task.no_log {
             (NO_LOG_MSG.to_owned(), Vec::new(), Map::new())
         } else {
@@ -231,6 +246,7 @@ impl Runner<'_> {
             dangerous: result.dangerous,
             duration_ms: result.duration_ms,
             on: result.on.clone(),
+            result: callback.map(Box::new),
         });
     }
 

@@ -479,6 +479,121 @@ fn flush_handlers_runs_pending_handlers_now() {
 }
 
 #[test]
+fn a_notified_handler_runs_whatever_the_tags_select() {
+    // As Ansible, which filters the play's tasks by tags but never its handlers.
+    let mut req = request(
+        json!([task(
+            "shell",
+            json!("true"),
+            json!({"notify": ["h"], "tags": ["t"]})
+        )]),
+        json!([task(
+            "debug",
+            json!({"msg": "handler"}),
+            json!({"name": "h"})
+        )]),
+        json!({}),
+    );
+    req.tags = vec!["t".into()];
+    assert_eq!(messages(&events(&req)), vec!["handler"]);
+}
+
+#[test]
+fn a_name_notifies_its_first_handler_and_a_topic_one_listener_per_name() {
+    let set = |var: &str, extra: Json| task("set_fact", json!({ var: true }), extra);
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["n"]})),
+            task("shell", json!("true"), json!({"notify": ["topic"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+            debug(
+                "{{ [first is defined, second is defined, l1 is defined, l2 is defined, l3 is defined] | to_json }}"
+            ),
+        ]),
+        json!([
+            set("first", json!({"name": "n"})),
+            set("second", json!({"name": "n"})),
+            set("l1", json!({"name": "same", "listen": ["topic"]})),
+            set("l2", json!({"name": "same", "listen": ["topic"]})),
+            set("l3", json!({"listen": ["topic"]})),
+        ]),
+        json!({}),
+    );
+    assert_eq!(
+        messages(&events(&req)).last().map(String::as_str),
+        Some("[true, false, true, false, true]")
+    );
+}
+
+#[test]
+fn a_templated_notify_may_name_a_list_of_handlers() {
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["{{ both }}"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+        ]),
+        json!([
+            task("debug", json!({"msg": "a ran"}), json!({"name": "a"})),
+            task("debug", json!({"msg": "b ran"}), json!({"name": "b"})),
+        ]),
+        json!({"both": ["a", "b"]}),
+    );
+    assert_eq!(messages(&events(&req)), ["a ran", "b ran"]);
+}
+
+#[test]
+fn the_plays_own_handler_wins_over_a_roles_of_the_same_name() {
+    // Ansible searches its handler blocks last first: the play's own before its roles'.
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["n"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+            debug("{{ [from_role is defined, from_play is defined] | to_json }}"),
+        ]),
+        json!([
+            task(
+                "set_fact",
+                json!({"from_role": true}),
+                json!({"name": "n", "vars": {"role_name": "r"}})
+            ),
+            task("set_fact", json!({"from_play": true}), json!({"name": "n"})),
+        ]),
+        json!({}),
+    );
+    assert_eq!(
+        messages(&events(&req)).last().map(String::as_str),
+        Some("[false, true]")
+    );
+}
+
+#[test]
+fn a_handler_whose_name_cannot_be_templated_is_unusable_with_ansibles_warning() {
+    let req = request(
+        json!([
+            task("shell", json!("true"), json!({"notify": ["h"]})),
+            task("meta", json!("flush_handlers"), json!({})),
+        ]),
+        json!([
+            task(
+                "debug",
+                json!({"msg": "never"}),
+                json!({"name": "h {{ nope }}"})
+            ),
+            task("debug", json!({"msg": "ran"}), json!({"name": "h"})),
+        ]),
+        json!({}),
+    );
+    let shown = messages(&events(&req));
+    assert!(
+        shown[0].starts_with(
+            "[WARNING]: Handler 'h {{ nope }}' is unusable because it has no listen topics and the name could not be templated"
+        ),
+        "{shown:?}"
+    );
+    assert_eq!(shown[1..], ["ran"]);
+}
+
+#[test]
 fn a_notified_handler_that_does_not_exist_fails_the_play() {
     let req = request(
         json!([task(
@@ -491,6 +606,21 @@ fn a_notified_handler_that_does_not_exist_fails_the_play() {
     );
     let err = finished(&events(&req)).1.unwrap_or_default();
     assert!(err.contains("`restart nothing`"), "{err}");
+    assert!(
+        err.contains("The requested handler 'restart nothing' was not found in either the main handlers list nor in the listening handlers list"),
+        "{err}"
+    );
+    // `ERROR_ON_MISSING_HANDLER = false`: a warning, and the play goes on.
+    let mut req = req;
+    req.missing_handler_warns = true;
+    let ev = events(&req);
+    assert_eq!(finished(&ev).1, None);
+    assert_eq!(
+        messages(&ev),
+        [
+            "[WARNING]: The requested handler 'restart nothing' was not found in either the main handlers list nor in the listening handlers list"
+        ]
+    );
 }
 
 #[test]

@@ -112,6 +112,13 @@ mod tests {
     }
 
     #[test]
+    fn a_success_has_ansibles_empty_msg() {
+        let out = Harness::new().apply(&Command, json!("true"));
+        assert!(!out.failed);
+        assert_eq!(out.data.get("msg"), Some(&json!("")));
+    }
+
+    #[test]
     fn bad_arguments_are_rejected() {
         let h = Harness::new();
         assert!(

@@ -321,6 +321,8 @@ impl Action for Run {
             // Ansible's words; `rc` and the output are in the result beside it.
             "non-zero return code".to_owned()
         } else {
+            // Ansible's command module says `"msg": ""` when all went well.
+            data.insert("msg".into(), Json::from(""));
             String::new()
         };
         Ok(Outcome {

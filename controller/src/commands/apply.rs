@@ -13,7 +13,16 @@ use crate::run::{self, RunMode};
 /// Runs an apply (or a plan with `--check`, which takes no lock).
 pub fn run(args: &ApplyArgs) -> Result<i32, Error> {
     if args.check {
-        return super::plan::run(&args.run);
+        // `dr plan`, with diffs shown as `--diff` says (for `--format ansible`: plans compute
+        // and the other formats show them anyway).
+        return run::run(
+            &args.run,
+            RunMode {
+                mode: Mode::Check,
+                diff: args.diff,
+                yes: true,
+            },
+        );
     }
     let cwd = std::env::current_dir()
         .map_err(|e| Error::Message(format!("cannot read the working directory: {e}")))?;

@@ -2,6 +2,7 @@
 
 mod compile;
 mod hosts_template;
+pub use hosts_template::render_keyword;
 mod pattern_terms;
 mod render;
 mod sync_points;

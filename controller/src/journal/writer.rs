@@ -133,6 +133,7 @@ impl JournalWriter {
                     index,
                     handler,
                     name,
+                    ..
                 } => {
                     let mut f = node_fields(*node);
                     f["task"] = json!(name);

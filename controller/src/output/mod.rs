@@ -1,11 +1,16 @@
 //! What the operator sees: live lines, diffs, the summary, or one JSON document.
 
+mod ansible;
 mod json;
+mod listing;
 mod progress;
+mod pyjson;
 mod style;
 pub mod text;
 
+pub use ansible::{AnsiblePrinter, Shown};
 pub use json::JsonCollector;
+pub use listing::Listing;
 pub use progress::Progress;
 pub use style::Painter;
 pub use text::TextPrinter;

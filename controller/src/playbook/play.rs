@@ -65,7 +65,7 @@ pub fn parse(
         connection_vars: Map::new(),
         role_defaults: Map::new(),
         role_vars: Map::new(),
-        force_handlers: false,
+        force_handlers: None,
         max_fail_percentage: None,
         ignore_unreachable: false,
         strategy: None,
@@ -208,7 +208,7 @@ pub fn parse(
                     }
                 };
             }
-            "force_handlers" => play.force_handlers = bool_of(v, &k)?,
+            "force_handlers" => play.force_handlers = Some(bool_of(v, &k)?),
             "max_fail_percentage" => {
                 play.max_fail_percentage = Some(super::level::number(v, &k)?.min(100.0));
             }
@@ -219,7 +219,10 @@ pub fn parse(
                     .unwrap_or_else(|| format!("a play accepts: {}", PLAY_SUPPORTED.join(", ")));
                 return Err(Diagnostic::new(
                     key.loc.clone(),
-                    format!("unknown play keyword `{k}`"),
+                    // Ansible's words too, for scripts that grep ansible-playbook's error.
+                    format!(
+                        "unknown play keyword `{k}` ('{k}' is not a valid attribute for a Play)"
+                    ),
                 )
                 .with_help(help));
             }
@@ -265,7 +268,8 @@ pub fn parse(
     let post = section(&mut builder, 3)?;
     let own_handlers = section(&mut builder, 4)?;
     let mut facts = Task {
-        name: Some("gather facts".into()),
+        // Ansible's name for it.
+        name: Some("Gathering Facts".into()),
         module: "setup".into(),
         args: Value::Object(Map::new()),
         location: play.loc.to_string(),

@@ -66,8 +66,8 @@ pub struct PlaySpec {
     pub role_defaults: Map<String, Value>,
     /// `vars/` of the play's roles (above play `vars_files`).
     pub role_vars: Map<String, Value>,
-    /// `force_handlers:`.
-    pub force_handlers: bool,
+    /// `force_handlers:`, when the play says it (it then wins over `--force-handlers`).
+    pub force_handlers: Option<bool>,
     /// `max_fail_percentage:` (0-100).
     pub max_fail_percentage: Option<f64>,
     /// Every task of the play has `ignore_unreachable` (or the play does): a host that

@@ -514,7 +514,20 @@ impl<'a> Builder<'a> {
                 let root = yaml::load_file(&file)?;
                 let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
                 let mut handlers = self.handlers(&root, &dir, &inner)?;
+                // A collection's role (`ns.col.role`) is also known by its short name.
+                let short = name.rsplit('.').next().unwrap_or(name);
+                let names: Vec<&str> = if short == name {
+                    vec![name]
+                } else {
+                    vec![name, short]
+                };
                 for h in &mut handlers {
+                    // As Ansible: a role's listen topics are also heard as `role : topic`.
+                    let topics: Vec<String> = names
+                        .iter()
+                        .flat_map(|r| h.listen.iter().map(move |t| format!("{r} : {t}")))
+                        .collect();
+                    h.listen.extend(topics);
                     if let Some(n) = &h.name {
                         h.listen.push(format!("{name} : {n}"));
                     }

@@ -64,6 +64,8 @@ pub async fn run(
         bridged: base.bridged.clone(),
         lookups: base.lookups.clone(),
         vars: std::mem::take(&mut vars),
+        callback: false,
+        missing_handler_warns: base.missing_handler_warns,
     };
     // The delegated host's variables: from the inventory as `add_host` left it, if it did.
     let live = job

@@ -47,11 +47,11 @@ pub fn mark_sync(tasks: &mut [dr_agent::wire::Task], reading: &std::collections:
 }
 
 use crate::Error;
-use crate::cli::{Format, RunArgs};
+use crate::cli::{RunArgs, RunFormat};
 use crate::commands::Context;
 use crate::dag;
 use crate::journal::JournalWriter;
-use crate::output::{JsonCollector, Progress, TextPrinter};
+use crate::output::{AnsiblePrinter, JsonCollector, Progress, TextPrinter};
 use crate::transport::{StopLevel, Transport};
 
 /// How to run.
@@ -94,6 +94,18 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         boundaries.first().copied(),
         ctx.config.pattern_mismatch()?,
     )?;
+    let listing = crate::output::Listing {
+        tasks: args.list_tasks,
+        tags: args.list_tags,
+        hosts: args.list_hosts,
+    };
+    if listing.any() {
+        crate::out!(
+            "{}",
+            listing.render(&books, &dag, &args.tags, &args.skip_tags)
+        );
+        return Ok(0);
+    }
     let used: Vec<_> = plays
         .iter()
         .enumerate()
@@ -150,6 +162,14 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let reading_hostvars = plays.iter().map(|p| vars.reading_hostvars(p)).collect();
     let vars_extra = vars.extra().clone();
     let mismatch = ctx.config.pattern_mismatch()?;
+    // Play names as Ansible shows them: templated with the play's and the `-e` vars.
+    let play_names: Vec<String> = plays
+        .iter()
+        .map(|p| {
+            dag::render_keyword("name", &p.name, &p.loc, p, &ctx.inventory, vars.extra())
+                .unwrap_or_else(|_| p.name.clone())
+        })
+        .collect();
     let job = Arc::new(NodeJob {
         phase: std::sync::RwLock::new(Arc::new(node::Phase {
             dag: dag.clone(),
@@ -162,7 +182,9 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         secrets: secrets.clone(),
         transport,
         mode: how.mode,
-        diff: how.diff || how.mode == Mode::Check || args.format == Format::Json,
+        diff: how.diff || how.mode == Mode::Check || args.format == RunFormat::Json,
+        callback: args.format == RunFormat::Ansible,
+        missing_handler_warns: !ctx.config.error_on_missing_handler()?,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,
@@ -175,7 +197,15 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     });
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
     let mut collector = JsonCollector::new(&dag, masker.clone());
-    let text = args.format == Format::Text;
+    let text = args.format == RunFormat::Text;
+    let ansible = args.format == RunFormat::Ansible;
+    let mut ansible_printer = AnsiblePrinter::new(
+        masker.clone(),
+        crate::output::verbosity(),
+        how.diff,
+        &args.playbooks,
+        play_names,
+    );
     if text {
         crate::out!(
             "{}",
@@ -245,7 +275,16 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
                 if let Err(e) = journal.event(dag, &stamped) {
                     journal_failure.get_or_insert(e);
                 }
-                if text {
+                if ansible {
+                    let shown = ansible_printer.render(dag, &stamped.event);
+                    if !shown.out.is_empty() {
+                        crate::out!("{}", shown.out);
+                        let _ = std::io::stdout().flush();
+                    }
+                    if !shown.err.is_empty() {
+                        let _ = write!(std::io::stderr(), "{}", shown.err);
+                    }
+                } else if text {
                     progress.observe(dag, &stamped.event);
                     let shown = printer.render(dag, &stamped.event);
                     if !shown.is_empty() {
@@ -313,7 +352,9 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         return Err(journal_err(e));
     }
     let journal_path = journal.path().display().to_string();
-    if text {
+    if ansible {
+        crate::out!("{}", ansible_printer.summary(&job.phase().dag));
+    } else if text {
         crate::out!("{}", printer.summary(changed, elapsed, Some(&journal_path)));
     } else {
         let doc = collector.finish(

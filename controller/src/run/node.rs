@@ -49,6 +49,10 @@ pub struct NodeJob {
     pub mode: Mode,
     /// Compute diffs.
     pub diff: bool,
+    /// Ask the agents for what Ansible's stdout callback is given (`--format ansible`).
+    pub callback: bool,
+    /// Notifying a missing handler only warns (`ANSIBLE_ERROR_ON_MISSING_HANDLER=false`).
+    pub missing_handler_warns: bool,
     /// `--tags`.
     pub tags: Vec<String>,
     /// `--skip-tags`.
@@ -491,7 +495,8 @@ fn build_request(
             name: play.name.clone(),
             tasks,
             handlers,
-            force_handlers: play.force_handlers || job.force_handlers,
+            // As Ansible: the play's keyword, else the command line's.
+            force_handlers: play.force_handlers.unwrap_or(job.force_handlers),
             max_fail_percentage: play.max_fail_percentage,
         },
         vars,
@@ -504,5 +509,7 @@ fn build_request(
         consent: job.consent,
         lookups,
         bridged,
+        callback: job.callback,
+        missing_handler_warns: job.missing_handler_warns,
     })
 }

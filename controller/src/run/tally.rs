@@ -23,6 +23,7 @@ impl Tally {
                 index,
                 handler,
                 name,
+                ..
             } => self.running = Some((*index, *handler, name.clone())),
             Event::TaskResult {
                 index,
@@ -95,12 +96,14 @@ mod tests {
                 index: 0,
                 handler: false,
                 name: "a".into(),
+                title: None,
             },
             result(0, "changed"),
             Event::TaskStart {
                 index: 1,
                 handler: false,
                 name: "b".into(),
+                title: None,
             },
             result(1, "ok"),
             result(1, "changed"),
@@ -108,6 +111,7 @@ mod tests {
                 index: 2,
                 handler: false,
                 name: "c".into(),
+                title: None,
             },
         ] {
             t.observe(&e);
