@@ -103,7 +103,7 @@ fn a_format_a_command_cannot_print_is_refused() {
             .run()
             .code(64)
             .stderr_has("invalid value 'dot' for '--format <FORMAT>'")
-            .stderr_has("[possible values: text, json]");
+            .stderr_has("[possible values: text, json");
     }
     Dr::new(
         dir.path(),

@@ -178,7 +178,7 @@ fn module_names_resolve_or_are_refused_where_written() {
         &[
             ("inventory.yml", LOCAL_INVENTORY),
             ("typo.yml", &book("replase")),
-            ("fetch.yml", &book("fetch")),
+            ("unarchive.yml", &book("unarchive")),
             ("coll.yml", &book("no_such.collection.thing")),
             ("legacy.yml", &book("ansible.legacy.stat")),
         ],
@@ -188,11 +188,14 @@ fn module_names_resolve_or_are_refused_where_written() {
         .stderr_has("unknown module or keyword `replase`")
         .stderr_has("typo.yml:5:7")
         .stderr_has("did you mean `replace`?");
-    dr(dir.path(), &["plan", "fetch.yml", "-i", "inventory.yml"])
-        .code(1)
-        .stderr_has("module `fetch` is not supported by dr")
-        .stderr_has("fetch.yml:5:7")
-        .stderr_has("action plugin");
+    dr(
+        dir.path(),
+        &["plan", "unarchive.yml", "-i", "inventory.yml"],
+    )
+    .code(1)
+    .stderr_has("module `unarchive` is not supported by dr")
+    .stderr_has("unarchive.yml:5:7")
+    .stderr_has("action plugin");
     dr(dir.path(), &["plan", "coll.yml", "-i", "inventory.yml"])
         .code(1)
         .stderr_has("unknown module or keyword `no_such.collection.thing`")

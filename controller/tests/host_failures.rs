@@ -92,4 +92,7 @@ fn end_play_runs_once_for_the_batch_and_serial_batches_go_on() {
     );
     let dr = same_as_ansible("serial.yml", 1);
     assert_eq!(names(&dr), ["b.batch", "c.batch"]);
+    // Ended, not failed: the run succeeds.
+    let dr = same_as_ansible("serial_end.yml", 0);
+    assert_eq!(names(&dr), ["a.after", "b.after", "c.after"]);
 }

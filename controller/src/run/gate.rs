@@ -47,7 +47,9 @@ pub fn gate(dag: &Dag, i: usize, past: &impl Past) -> Option<Gate> {
     {
         return Some(Gate::Interrupted);
     }
-    let failed = |d: usize, o: &Outcome| !o.succeeded() && !past.cleared(d);
+    // Not run because `meta: end_play` ended its play: ended, not failed.
+    let ended_play = |o: &Outcome| matches!(o, Outcome::Skipped(r) if r.ends_with(ENDED));
+    let failed = |d: usize, o: &Outcome| !o.succeeded() && !past.cleared(d) && !ended_play(o);
     let play = &dag.plays[node.play];
     if play.explicit_after {
         return Some(match ended.iter().find(|(d, o)| failed(*d, o)) {

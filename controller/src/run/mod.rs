@@ -312,12 +312,14 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         .enumerate()
         .map(|(i, o)| o.stats().changed.max(journal.reported(i).changed))
         .sum();
-    // A failure `meta: clear_host_errors` took back fails the run no more than in Ansible.
+    // A failure `meta: clear_host_errors` took back fails the run no more than in Ansible;
+    // a skipped node is the consequence of a failure counted where it happened (or of
+    // `meta: end_play`), not one of its own.
     let phase = job.phase();
     let failed = outcomes
         .iter()
         .enumerate()
-        .any(|(i, o)| !o.succeeded() && !phase.hub.cleared(i));
+        .any(|(i, o)| !o.succeeded() && !matches!(o, Outcome::Skipped(_)) && !phase.hub.cleared(i));
     let stopped = crate::interrupt::level();
     let interrupted = stopped != StopLevel::Run
         || outcomes
