@@ -12,7 +12,7 @@ mod filters;
 pub mod lookup;
 mod lookup_data;
 mod pyjson;
-mod pyrepr;
+pub mod pyrepr;
 mod scope;
 mod taint;
 mod yaml;

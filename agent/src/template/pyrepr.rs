@@ -65,7 +65,7 @@ fn float_repr(f: f64) -> String {
 }
 
 /// Python's string repr: single quotes unless the text has `'` and no `"`.
-fn repr_str(s: &str) -> String {
+pub fn repr_str(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {

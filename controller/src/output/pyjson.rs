@@ -2,6 +2,7 @@
 //! how Ansible's callbacks show a result: `{"a": 1, "b": [1, 2]}`, or with `indent=4` one
 //! member per line. Also `str()` of a value, as Ansible shows a loop item.
 
+use dr_agent::template::pyrepr::repr_str;
 use serde_json::Value;
 
 /// `json.dumps(value, sort_keys=True, ensure_ascii=False, indent=indent)`.
@@ -85,34 +86,6 @@ fn py_repr(value: &Value) -> String {
                 .join(", ")
         ),
     }
-}
-
-/// Python's `repr()` of a string: single quotes unless the text holds one and no double.
-fn repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 #[cfg(test)]
