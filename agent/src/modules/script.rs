@@ -23,14 +23,7 @@ impl Module for Script {
     }
 
     fn arg_names(&self) -> &'static [&'static str] {
-        &[
-            "cmd",
-            "creates",
-            "removes",
-            "chdir",
-            "executable",
-            "decrypt",
-        ]
+        &["cmd", "creates", "removes", "chdir", "executable"]
     }
 
     fn free_form(&self) -> bool {
