@@ -272,7 +272,7 @@ fn register_takes_a_variable_name() {
     Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
         .run()
         .code(1)
-        .stderr_has("invalid variable name in `register`: `200`")
+        .stderr_has("invalid `register`: Invalid variable name '200'")
         .stderr_has("p.yml:4:17");
 }
 

@@ -401,7 +401,7 @@ fn apply_keyword(
             if !valid {
                 return Err(Diagnostic::new(
                     v.loc.clone(),
-                    format!("invalid variable name in `register`: `{name}`"),
+                    format!("invalid `register`: Invalid variable name '{name}'"),
                 )
                 .with_help(
                     "a variable name starts with a letter or `_` and has letters, digits and `_`",
