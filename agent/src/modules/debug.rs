@@ -33,8 +33,17 @@ impl Module for Debug {
             (Some(var), _) => {
                 let value = match ctx.scope.eval(var) {
                     Ok(v) => v,
-                    Err(crate::template::TemplateError::Undefined { .. }) => {
-                        Json::String("VARIABLE IS NOT DEFINED!".into())
+                    Err(crate::template::TemplateError::Undefined { name, .. }) => {
+                        // As ansible-core 2.19: the value is a marker naming the error, and
+                        // the result carries it as a warning.
+                        let error = undefined_error(&name);
+                        outcome.data.insert(
+                            "warnings".into(),
+                            Json::from(vec![format!(
+                                "Encountered 1 template error.\nerror 1 - {error}"
+                            )]),
+                        );
+                        Json::String(format!("<< error 1 - {error} >>"))
                     }
                     Err(e) => return Err(ModuleError::Failed(e.to_string())),
                 };
@@ -53,10 +62,41 @@ impl Module for Debug {
     }
 }
 
+/// Jinja's words for an undefined name: `'x' is undefined`, or for an attribute
+/// (`x.y`) that the object lacks, `object of type 'dict' has no attribute 'y'`.
+fn undefined_error(name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((_, attr)) => format!("object of type 'dict' has no attribute '{attr}'"),
+        None => format!("'{name}' is undefined"),
+    }
+}
+
 /// Strings as they are, everything else as indented JSON.
 fn display(v: &Json) -> String {
     match v {
         Json::String(s) => s.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Debug;
+    use crate::modules::testutil::Harness;
+
+    #[test]
+    fn an_undefined_var_shows_ansibles_error_marker_and_warns() {
+        let h = Harness::new();
+        let out = h.apply(&Debug, json!({"var": "nowhere"}));
+        assert_eq!(
+            out.data["nowhere"],
+            json!("<< error 1 - 'nowhere' is undefined >>")
+        );
+        assert_eq!(
+            out.data["warnings"],
+            json!(["Encountered 1 template error.\nerror 1 - 'nowhere' is undefined"])
+        );
     }
 }
