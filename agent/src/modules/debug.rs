@@ -13,7 +13,7 @@ pub struct Debug;
 struct DebugSpec {
     msg: Option<Json>,
     var: Option<String>,
-    #[allow(dead_code)]
+    /// Shown only from this `-v` level on (`ansible_verbosity`), as Ansible.
     verbosity: Option<Json>,
 }
 
@@ -28,6 +28,25 @@ impl Module for Debug {
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: DebugSpec = parse_args("debug", args)?;
+        let level = |v: Option<&Json>| match v {
+            Some(Json::Number(n)) => n.as_u64().unwrap_or(0),
+            Some(Json::String(s)) => s.trim().parse().unwrap_or(0),
+            _ => 0,
+        };
+        let wanted = level(spec.verbosity.as_ref());
+        let run = level(ctx.scope.vars().get("ansible_verbosity"));
+        if wanted > run {
+            let mut skipped = Outcome {
+                skipped: true,
+                msg: "Verbosity threshold not met.".into(),
+                ..Outcome::default()
+            };
+            skipped.data.insert(
+                "skipped_reason".into(),
+                Json::from("Verbosity threshold not met."),
+            );
+            return Ok(Plan::done(skipped));
+        }
         let mut outcome = Outcome::default();
         let text = match (&spec.var, &spec.msg) {
             (Some(var), _) => {
@@ -85,6 +104,15 @@ mod tests {
 
     use super::Debug;
     use crate::modules::testutil::Harness;
+
+    #[test]
+    fn verbosity_above_the_runs_skips_it() {
+        let h = Harness::new();
+        let plan = h.check(&Debug, json!({"msg": "detail", "verbosity": 2}));
+        assert!(plan.outcome.skipped, "{:?}", plan.outcome);
+        let out = h.apply(&Debug, json!({"msg": "shown", "verbosity": 0}));
+        assert_eq!(out.msg, "shown");
+    }
 
     #[test]
     fn an_undefined_var_shows_ansibles_error_marker_and_warns() {
