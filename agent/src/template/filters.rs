@@ -9,6 +9,7 @@ mod data;
 mod hash;
 mod jinja;
 mod math;
+pub mod missing_attr;
 pub mod names;
 mod net;
 mod path;

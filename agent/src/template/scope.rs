@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::value::{Enumerator, Object, ObjectRepr, ValueKind};
 use minijinja::{Environment, ErrorKind, Value};
 use serde_json::{Map, Value as Json};
 
@@ -109,7 +109,10 @@ impl Scope {
         match v {
             Json::String(s) if is_template(s) => self.inner.tracked(
                 s,
-                |i, s| to_json(&i.render_native(s, &None)?, s),
+                |i, s| {
+                    super::filters::missing_attr::take();
+                    to_json(&i.render_native(s, &None)?, s)
+                },
                 sensitive_json,
             ),
             Json::Array(items) => items.iter().map(|i| self.render_value(i)).collect(),
@@ -130,7 +133,10 @@ impl Scope {
         let expr = single_expression(expr).unwrap_or(expr);
         self.inner.tracked(
             expr,
-            |i, e| to_json(&i.eval_expr(e, &None)?, e),
+            |i, e| {
+                super::filters::missing_attr::take();
+                to_json(&i.eval_expr(e, &None)?, e)
+            },
             sensitive_json,
         )
     }
@@ -444,11 +450,39 @@ fn shorten(s: &str) -> String {
 }
 
 fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
+    // Jinja2 keeps an undefined item (`map(attribute=..)` over an item without it) until
+    // the result is used; Ansible then fails with the reason, as here.
+    if let Some(reason) = super::filters::missing_attr::take()
+        && holds_undefined(value)
+    {
+        return Err(TemplateError::Render {
+            line: None,
+            source_text: shorten(src),
+            detail: reason,
+        });
+    }
     serde_json::to_value(value).map_err(|e| TemplateError::Render {
         line: None,
         source_text: shorten(src),
         detail: format!("cannot convert the result to data: {e}"),
     })
+}
+
+/// Whether an undefined value is nested in a list or mapping `value`.
+fn holds_undefined(value: &Value) -> bool {
+    match value.kind() {
+        ValueKind::Seq | ValueKind::Map => value.try_iter().is_ok_and(|items| {
+            items.into_iter().any(|k| {
+                let v = if value.kind() == ValueKind::Map {
+                    value.get_item(&k).unwrap_or(Value::UNDEFINED)
+                } else {
+                    k
+                };
+                v.is_undefined() || holds_undefined(&v)
+            })
+        }),
+        _ => false,
+    }
 }
 
 /// The variables templates are rendered with: `None` for the scope's own, or another

@@ -328,3 +328,30 @@ fn lists_have_pythons_index_and_count() {
     );
     assert!(s.render_string("{{ l.index('z') }}").is_err());
 }
+
+#[test]
+fn map_attribute_missing_fails_when_used_as_data() {
+    // As Ansible: the undefined item fails the result, naming the attribute; filtering it
+    // out first (`select('defined')`) or giving a default is fine.
+    let s = scope(json!({"things": [{"name": "one"}, {"notname": "three"}]}));
+    let err = s
+        .render_value(&json!("{{ things | map(attribute='name') }}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("object of type 'dict' has no attribute 'name'"),
+        "{err}"
+    );
+    assert_eq!(
+        s.render_value(&json!(
+            "{{ things | map(attribute='name') | select('defined') }}"
+        ))
+        .unwrap(),
+        json!(["one"])
+    );
+    assert_eq!(
+        s.eval("things | map(attribute='name', default='x') | list")
+            .unwrap(),
+        json!(["one", "x"])
+    );
+}

@@ -29,7 +29,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("unique", unique);
     // Ansible's wrappers of Jinja's map/select/reject: an undefined input stays undefined
     // (`undefined | map('upper') is undefined`) instead of becoming an empty list.
-    keep_undefined(env, "map", Value::from_function(minijinja::filters::map));
+    keep_undefined(env, "map", Value::from_function(map));
     keep_undefined(
         env,
         "select",
@@ -50,6 +50,29 @@ pub(super) fn register(env: &mut Environment<'static>) {
         "rejectattr",
         Value::from_function(minijinja::filters::rejectattr),
     );
+}
+
+/// Jinja2's `map`, recording why an item lacks the `attribute` asked for (without a
+/// `default`), for the error Ansible raises when the undefined item is used as data.
+fn map(
+    state: &mut minijinja::State,
+    value: Value,
+    args: Rest<ValueOrKwargs>,
+) -> Result<Vec<Value>, Error> {
+    let values: Vec<Value> = args
+        .0
+        .iter()
+        .cloned()
+        .map(ValueOrKwargs::into_value)
+        .collect();
+    let result = minijinja::filters::map(state, value.clone(), args)?;
+    if result.iter().any(Value::is_undefined) {
+        let (_, kwargs): (&[Value], Kwargs) = minijinja::value::from_args(&values)?;
+        if let Ok(Some(attribute)) = kwargs.peek::<Option<Value>>("attribute") {
+            super::missing_attr::record(&value, &attribute);
+        }
+    }
+    Ok(result)
 }
 
 fn keep_undefined(env: &mut Environment<'static>, name: &'static str, builtin: Value) {
