@@ -272,8 +272,31 @@ fn register_takes_a_variable_name() {
     Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
         .run()
         .code(1)
-        .stderr_has("invalid `register`: Invalid variable name '200'")
+        .stderr_has("Invalid 'register' specified: Invalid variable name '200' of type 'int'.")
         .stderr_has("p.yml:4:17");
+}
+
+/// A Jinja keyword cannot be resolved as a variable, so Ansible refuses it as a name.
+#[test]
+fn register_refuses_a_jinja_keyword() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1: {ansible_connection: local}\n",
+            ),
+            (
+                "p.yml",
+                "- hosts: all\n  tasks:\n    - command: 'true'\n      register: 'None'\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("Invalid 'register' specified: Invalid variable name 'None'.");
 }
 
 #[test]

@@ -392,21 +392,7 @@ fn apply_keyword(
         }
         "loop_control" => loop_control(task, v)?,
         "register" => {
-            let name = text_of(v, "register")?;
-            let mut chars = name.chars();
-            let valid = chars
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(Diagnostic::new(
-                    v.loc.clone(),
-                    format!("invalid `register`: Invalid variable name '{name}'"),
-                )
-                .with_help(
-                    "a variable name starts with a letter or `_` and has letters, digits and `_`",
-                ));
-            }
+            let name = register_name(v)?;
             task.register = Some(name);
         }
         "notify" => task.notify = string_list(v, "notify")?,
@@ -641,4 +627,49 @@ fn one_loop(key: &Node) -> Diagnostic {
         key.loc.clone(),
         "a task has one loop, but this one has two (`loop:` and `with_<lookup>:` are mutually exclusive)",
     )
+}
+
+/// The variable `register:` names, validated as Ansible's `validate_variable_name`: an
+/// ASCII identifier that is not a Jinja keyword (`true`, `None`, `not`, ...); anything else
+/// fails with Ansible's message.
+fn register_name(v: &Node) -> Result<String, Diagnostic> {
+    const JINJA_KEYWORDS: [&str; 7] = ["true", "false", "none", "True", "False", "None", "not"];
+    let (shown, type_name) = match &v.value {
+        NodeValue::Str(s) => (Some(s.clone()), None),
+        NodeValue::Int(i) => (Some(i.to_string()), Some("int")),
+        NodeValue::Float(f) => (Some(format!("{f:?}")), Some("float")),
+        NodeValue::Bool(b) => (
+            Some(if *b { "True" } else { "False" }.to_owned()),
+            Some("bool"),
+        ),
+        NodeValue::Seq(_) => (None, Some("list")),
+        NodeValue::Map(_) => (None, Some("dict")),
+        _ => return text_of(v, "register"),
+    };
+    if let (Some(name), None) = (&shown, type_name) {
+        let mut chars = name.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !JINJA_KEYWORDS.contains(&name.as_str());
+        if valid {
+            return Ok(name.clone());
+        }
+    }
+    let mut description = match &shown {
+        Some(name) => format!("name '{name}'"),
+        None => "name".to_owned(),
+    };
+    if let Some(t) = type_name {
+        description.push_str(&format!(" of type '{t}'"));
+    }
+    Err(Diagnostic::new(
+        v.loc.clone(),
+        format!("Invalid 'register' specified: Invalid variable {description}."),
+    )
+    .with_help(
+        "Variable names must be strings starting with a letter or underscore character, \
+         and contain only letters, numbers and underscores.",
+    ))
 }
