@@ -150,10 +150,29 @@ impl Scope {
             "no" | "off" | "false" | "" => return Ok(false),
             _ => {}
         }
-        let expr = single_expression(trimmed).unwrap_or(trimmed);
+        let templated = single_expression(trimmed);
+        let expr = templated.unwrap_or(trimmed);
         let r = self.inner.eval_expr(expr, &None);
         let value = self.inner.finish(r)?;
+        // Ansible evaluates a string that a `{{ ... }}` conditional renders to as an
+        // expression only when the string is trusted (it came from the playbook's own
+        // data); a string made by the template from constants alone never is.
+        if templated.is_some() && value.kind() == ValueKind::String && self.uses_no_names(expr) {
+            return Err(TemplateError::Render {
+                line: None,
+                source_text: shorten(trimmed),
+                detail: "Encountered untrusted template or expression.".to_owned(),
+            });
+        }
         Ok(value.is_true())
+    }
+
+    /// Whether the expression refers to no variable, function or other name at all.
+    fn uses_no_names(&self, expr: &str) -> bool {
+        self.inner
+            .env
+            .compile_expression(expr)
+            .is_ok_and(|e| e.undeclared_variables(false).is_empty())
     }
 }
 

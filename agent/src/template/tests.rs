@@ -355,3 +355,16 @@ fn map_attribute_missing_fails_when_used_as_data() {
         json!(["one", "x"])
     );
 }
+
+#[test]
+fn a_conditional_templating_a_constant_string_is_untrusted() {
+    // Ansible: `that: "{{ '1 == 1' }}"` fails, the string is not trusted as an expression.
+    let s = scope(json!({"x": 3}));
+    let err = s.eval_bool("{{ '1 == 1' }}").unwrap_err().to_string();
+    assert!(
+        err.contains("Encountered untrusted template or expression."),
+        "{err}"
+    );
+    assert!(s.eval_bool("{{ 1 == 1 }}").unwrap());
+    assert!(s.eval_bool("{{ x == 3 }}").unwrap());
+}
