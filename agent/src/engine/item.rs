@@ -199,6 +199,23 @@ impl Runner<'_> {
             }
             None => return ItemResult::failed(format!("unknown module `{}`", task.module)),
         };
+        // `assert` evaluates `that` as conditionals; its arguments are rendered first here,
+        // so the check on what a template conditional renders to is made before.
+        if module.name() == "assert"
+            && let Some(that) = task.args.get("that")
+        {
+            let conds = match that {
+                Json::Array(items) => items.iter().collect(),
+                single => vec![single],
+            };
+            for cond in conds {
+                if let Json::String(c) = cond
+                    && let Err(e) = scope.check_trusted_conditional(c)
+                {
+                    return ItemResult::failed(located(e.to_string()));
+                }
+            }
+        }
         let args = match scope.render_value(&task.args).map(splat) {
             Ok(Ok(a)) => without_omitted(a),
             Ok(Err(e)) => return ItemResult::failed(located(e)),

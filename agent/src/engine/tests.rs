@@ -229,6 +229,24 @@ fn changed_when_failed_when_and_ignore_errors() {
 }
 
 #[test]
+fn assert_that_templating_a_constant_string_is_untrusted() {
+    // As Ansible: `that: "{{ '1 == 1' }}"` fails rather than evaluating the string.
+    let req = request(
+        json!([task("assert", json!({"that": "{{ '1 == 1' }}"}), json!({}))]),
+        json!([]),
+        json!({}),
+    );
+    let r = results(&events(&req));
+    assert_eq!(r[0].2, Status::Failed, "{:?}", r[0]);
+    assert!(
+        r[0].3
+            .contains("Encountered untrusted template or expression."),
+        "{:?}",
+        r[0]
+    );
+}
+
+#[test]
 fn until_retries_until_the_condition_holds() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let counter = dir.path().join("n");

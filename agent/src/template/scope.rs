@@ -150,21 +150,31 @@ impl Scope {
             "no" | "off" | "false" | "" => return Ok(false),
             _ => {}
         }
-        let templated = single_expression(trimmed);
-        let expr = templated.unwrap_or(trimmed);
+        self.check_trusted_conditional(trimmed)?;
+        let expr = single_expression(trimmed).unwrap_or(trimmed);
         let r = self.inner.eval_expr(expr, &None);
         let value = self.inner.finish(r)?;
-        // Ansible evaluates a string that a `{{ ... }}` conditional renders to as an
-        // expression only when the string is trusted (it came from the playbook's own
-        // data); a string made by the template from constants alone never is.
-        if templated.is_some() && value.kind() == ValueKind::String && self.uses_no_names(expr) {
-            return Err(TemplateError::Render {
-                line: None,
-                source_text: shorten(trimmed),
-                detail: "Encountered untrusted template or expression.".to_owned(),
-            });
-        }
         Ok(value.is_true())
+    }
+
+    /// Ansible evaluates the string a `{{ ... }}` conditional renders to as an expression
+    /// only when the string is trusted (it came from the playbook's own data); a string
+    /// the template makes from constants alone never is, and fails the conditional.
+    pub fn check_trusted_conditional(&self, cond: &str) -> Result<(), TemplateError> {
+        let Some(expr) = single_expression(cond) else {
+            return Ok(());
+        };
+        if !self.uses_no_names(expr) {
+            return Ok(());
+        }
+        match self.inner.eval_expr(expr, &None) {
+            Ok(value) if value.kind() == ValueKind::String => Err(TemplateError::Render {
+                line: None,
+                source_text: shorten(cond.trim()),
+                detail: "Encountered untrusted template or expression.".to_owned(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Whether the expression refers to no variable, function or other name at all.
