@@ -436,3 +436,41 @@ fn bridged_modules_run_over_ssh_and_a_host_without_python_fails_alone() {
     let again = fleet.dr(&["apply", "site.yml", "-i", "inventory.yml", "--limit", "h1"]);
     again.code(0).stdout_has("changed=0");
 }
+
+#[test]
+fn a_projects_own_action_plugin_is_named_as_what_dr_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inventory.yml", LOCAL_INVENTORY),
+            (
+                "action_plugins/mine.py",
+                "from ansible.plugins.action import ActionBase\n",
+            ),
+            (
+                "play.yml",
+                "- hosts: all\n  gather_facts: false\n  roles: [r]\n",
+            ),
+            (
+                "roles/r/tasks/main.yml",
+                "- name: t\n  shell_no_failed: true\n",
+            ),
+            ("roles/r/action_plugins/shell_no_failed.py", "\n"),
+            (
+                "top.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - mine: {}\n",
+            ),
+        ],
+    );
+    dr(dir.path(), &["plan", "play.yml", "-i", "inventory.yml"])
+        .code(1)
+        .stderr_has(
+            "`shell_no_failed` is the action plugin `roles/r/action_plugins/shell_no_failed.py`, which dr cannot run",
+        )
+        .stderr_has("roles/r/tasks/main.yml:2:3");
+    dr(dir.path(), &["plan", "top.yml", "-i", "inventory.yml"])
+        .code(1)
+        .stderr_has("`mine` is the action plugin `action_plugins/mine.py`, which dr cannot run")
+        .stderr_has("top.yml:4:7");
+}

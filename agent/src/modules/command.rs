@@ -24,6 +24,7 @@ impl Module for Command {
             "stdin_add_newline",
             "strip_empty_ends",
             "expand_argument_vars",
+            "executable",
         ]
     }
 
@@ -33,8 +34,11 @@ impl Module for Command {
 
     fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let mut spec = parse_spec("command", args)?;
-        if spec.executable.is_some() {
-            return Err(ArgsError::new("command", "`executable` is only for `shell`").into());
+        // Ansible's command module accepts `executable`, does not use it, and says so.
+        if let Some(executable) = spec.executable.take() {
+            spec.warnings.push(format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{executable}'."
+            ));
         }
         let argv = match (spec.argv.take(), spec.cmd.take()) {
             (Some(_), Some(_)) => {
@@ -65,6 +69,23 @@ mod tests {
 
     use super::Command;
     use crate::modules::testutil::Harness;
+
+    #[test]
+    fn executable_is_not_used_and_warned_about_as_ansible_does() {
+        let h = Harness::new();
+        let args = json!({"_raw_params": "ls /dev/null", "executable": "/bogus"});
+        let plan = h.check(&Command, args.clone());
+        assert_eq!(
+            plan.outcome.data["warnings"].as_array().map(Vec::len),
+            Some(1)
+        );
+        let outcome = h.apply(&Command, args);
+        assert!(!outcome.failed, "{}", outcome.msg);
+        assert_eq!(outcome.data["stdout"], "/dev/null");
+        let warning = outcome.data["warnings"][0].as_str().unwrap_or_default();
+        assert!(warning.contains("no longer supported"), "{warning}");
+        assert!(warning.contains("Not using '/bogus'"), "{warning}");
+    }
 
     #[test]
     fn check_plans_and_apply_runs() {

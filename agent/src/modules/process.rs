@@ -25,6 +25,9 @@ pub(super) struct ProcessSpec {
     /// The command line (free form or `cmd:`).
     #[serde(alias = "_raw_params")]
     pub cmd: Option<String>,
+    /// Warnings the module adds to its result (Ansible's `warnings`), not an argument.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
     /// `command` only: the argument vector, no shell parsing.
     pub argv: Option<Vec<Json>>,
     pub chdir: Option<String>,
@@ -141,12 +144,17 @@ pub(super) fn plan(invocation: Invocation, spec: ProcessSpec) -> Result<Plan, Mo
         outcome.data.insert("cmd".into(), invocation.cmd_value());
         return Ok(Plan::done(outcome));
     }
-    let outcome = Outcome {
+    let mut outcome = Outcome {
         changed: true,
         msg: format!("would run: {cmd}"),
         unpredictable: true,
         ..Outcome::default()
     };
+    if !spec.warnings.is_empty() {
+        outcome
+            .data
+            .insert("warnings".into(), Json::from(spec.warnings.clone()));
+    }
     Ok(Plan::change(outcome, Run { invocation, spec }))
 }
 
@@ -291,6 +299,10 @@ impl Action for Run {
             let _ = feeder.join();
         }
         let end = SystemTime::now();
+        let mut data = Map::new();
+        if !spec.warnings.is_empty() {
+            data.insert("warnings".into(), Json::from(spec.warnings.clone()));
+        }
         let strip = spec.strip_empty_ends.unwrap_or(true);
         let stdout = text(&output.stdout, strip);
         let stderr = text(&output.stderr, strip);
@@ -298,7 +310,6 @@ impl Action for Run {
             use std::os::unix::process::ExitStatusExt;
             output.status.signal().map_or(-1, |s| -s)
         });
-        let mut data = Map::new();
         data.insert("rc".into(), Json::from(rc));
         data.insert("stdout_lines".into(), lines(&stdout));
         data.insert("stderr_lines".into(), lines(&stderr));

@@ -1,5 +1,6 @@
 //! Ansible playbooks: parsed into typed plays and task trees that remember their locations.
 
+mod action_plugin;
 mod filter_names;
 mod inherit;
 pub mod keywords;

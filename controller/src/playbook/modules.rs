@@ -128,6 +128,20 @@ pub fn not_run(
     keywords: &'static [&'static str],
 ) -> Diagnostic {
     let native = || did_you_mean(written, all_names().chain(keywords.iter().copied()));
+    if matches!(why, NotRun::Unknown | NotRun::NoAnsible(_))
+        && let Some(plugin) = super::action_plugin::find_beside(&key.loc.file, written)
+    {
+        return Diagnostic::new(
+            key.loc.clone(),
+            format!(
+                "`{written}` is the action plugin `{}`, which dr cannot run",
+                plugin.display()
+            ),
+        )
+        .with_help(
+            "Ansible runs a project's action plugins (Python) on the controller; dr runs modules on the host and does not run Python action plugins: write the task with a module dr runs",
+        );
+    }
     let (message, help) = match why {
         NotRun::NeedsAction(fqcn) => (
             format!("module `{written}` is not supported by dr"),
