@@ -366,6 +366,19 @@ fn is_module(kind: &TaskKind) -> bool {
 }
 
 impl Task {
+    /// The action of a `meta` task (`end_play`, `clear_host_errors`, ...), free-form or as
+    /// `_raw_params`; `None` for any other module.
+    pub fn meta_action(&self) -> Option<&str> {
+        if self.module != "meta" {
+            return None;
+        }
+        match &self.args {
+            Value::String(s) => Some(s.trim()),
+            Value::Object(m) => m.get("_raw_params").and_then(Value::as_str).map(str::trim),
+            _ => None,
+        }
+    }
+
     /// This task and every task nested in it (blocks, includes), depth first.
     pub fn walk(&self) -> Box<dyn Iterator<Item = &Task> + '_> {
         Box::new(

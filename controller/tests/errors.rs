@@ -253,8 +253,8 @@ fn delegate_to_on_a_dynamic_include_is_refused_as_in_ansible() {
     );
 }
 
-#[test]
-fn register_takes_a_variable_name() {
+/// `dr plan` of a one-task play that registers its result as `name` (written as YAML).
+fn plan_registering(name: &str) -> util::Run {
     let dir = tempfile::tempdir().unwrap();
     write_tree(
         dir.path(),
@@ -265,12 +265,16 @@ fn register_takes_a_variable_name() {
             ),
             (
                 "p.yml",
-                "- hosts: all\n  tasks:\n    - command: 'true'\n      register: 200\n",
+                &format!("- hosts: all\n  tasks:\n    - command: 'true'\n      register: {name}\n"),
             ),
         ],
     );
-    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
-        .run()
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"]).run()
+}
+
+#[test]
+fn register_takes_a_variable_name() {
+    plan_registering("200")
         .code(1)
         .stderr_has("Invalid 'register' specified: Invalid variable name '200' of type 'int'.")
         .stderr_has("p.yml:4:17");
@@ -279,22 +283,7 @@ fn register_takes_a_variable_name() {
 /// A Jinja keyword cannot be resolved as a variable, so Ansible refuses it as a name.
 #[test]
 fn register_refuses_a_jinja_keyword() {
-    let dir = tempfile::tempdir().unwrap();
-    write_tree(
-        dir.path(),
-        &[
-            (
-                "inv.yml",
-                "all:\n  hosts:\n    h1: {ansible_connection: local}\n",
-            ),
-            (
-                "p.yml",
-                "- hosts: all\n  tasks:\n    - command: 'true'\n      register: 'None'\n",
-            ),
-        ],
-    );
-    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
-        .run()
+    plan_registering("'None'")
         .code(1)
         .stderr_has("Invalid 'register' specified: Invalid variable name 'None'.");
 }

@@ -105,7 +105,7 @@ impl Runner<'_> {
     pub(super) fn run_module_task(&mut self, index: usize, handler: bool, task: &Task) -> Flow {
         let end = self.run_task(index, handler, task);
         let ran = end.status != Status::Skipped;
-        let action = meta_action(task);
+        let action = task.meta_action();
         let settles = !handler
             && (task.any_errors_fatal
                 || self.request.play.max_fail_percentage.is_some()
@@ -446,18 +446,6 @@ impl Runner<'_> {
             on: None,
             result: result.map(Box::new),
         });
-    }
-}
-
-/// The action of a `meta` task (`end_play`, `clear_host_errors`, ...).
-fn meta_action(task: &Task) -> Option<&str> {
-    if task.module != "meta" {
-        return None;
-    }
-    match &task.args {
-        Json::String(s) => Some(s.trim()),
-        Json::Object(m) => m.get("_raw_params").and_then(Json::as_str).map(str::trim),
-        _ => None,
     }
 }
 

@@ -59,25 +59,12 @@ fn collect(tasks: &[Task], out: &mut Vec<SyncPointInfo>) {
         if task.kind == TaskKind::Module && task.any_errors_fatal {
             add("any_errors_fatal".into());
         }
-        if let Some(action) = settling_meta(task) {
+        if let Some(action @ ("end_play" | "end_batch" | "clear_host_errors")) = task.meta_action()
+        {
             add(format!("meta: {action}"));
         }
         collect(&task.block, out);
         collect(&task.rescue, out);
         collect(&task.always, out);
     }
-}
-
-/// The `meta` actions the batch settles together (`end_play`, `end_batch`,
-/// `clear_host_errors`).
-fn settling_meta(task: &Task) -> Option<&str> {
-    if task.module != "meta" {
-        return None;
-    }
-    let action = match &task.args {
-        serde_json::Value::String(s) => s.trim(),
-        serde_json::Value::Object(m) => m.get("_raw_params")?.as_str()?.trim(),
-        _ => return None,
-    };
-    matches!(action, "end_play" | "end_batch" | "clear_host_errors").then_some(action)
 }

@@ -35,8 +35,7 @@ fn controller_side(task: &Task) -> bool {
     match task.kind {
         TaskKind::Block | TaskKind::Include => true,
         TaskKind::Module => {
-            let meta_on_host = task.module == "meta"
-                && task.args.as_str().map(str::trim) == Some("reset_connection");
+            let meta_on_host = task.meta_action() == Some("reset_connection");
             (CONTROLLER_SIDE.contains(&task.module.as_str()) && !meta_on_host)
                 || matches!(task.delegate_to.as_deref(), Some("localhost" | "127.0.0.1"))
         }
