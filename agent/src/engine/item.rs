@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
+use super::verdict::{Verdict, all_hold};
 use super::{Runner, reads};
 use crate::detail;
 use crate::modules::{self, Context, Module, Outcome, PLANNED};
@@ -287,22 +288,31 @@ impl Runner<'_> {
             Ok(d) => d.unwrap_or(5.0),
             Err(e) => return ItemResult::failed(located(e)),
         };
-        let attempts_allowed = match &task.until {
-            None => 1,
-            // As Ansible: the first run plus `retries` (default 3) more.
-            Some(_) => retries.unwrap_or(3).saturating_add(1),
+        // As Ansible: the first run plus `retries` more (3 when only `until` is given); with
+        // `retries` and no `until`, the task is retried until it does not fail.
+        let attempts_allowed = match (&task.until, retries) {
+            (_, Some(r)) => r.saturating_add(1),
+            (Some(_), None) => 4,
+            (None, None) => 1,
         };
+        let retrying = attempts_allowed > 1;
         let delay = Duration::from_secs_f64(delay.clamp(0.0, 86_400.0));
         let mut attempt = 0;
         loop {
             attempt += 1;
             let (outcome, planned_only) = call(module, &ctx, &args);
             let mut register = register_of(&outcome);
+            if outcome.failed {
+                no_traceback(&mut register);
+            }
             let mut failed = outcome.failed;
             let mut changed = outcome.changed;
             let mut msg = outcome.msg.clone();
             // The failed condition and what it read, for the failure's detail.
             let mut failed_because: Option<(String, Map<String, Json>)> = None;
+            // As Ansible: with `failed_when`, the task failed exactly when it held, whatever
+            // else set `failed` (an exhausted `until` included).
+            let mut failed_when_result: Option<bool> = None;
             // A "would run" plan did not run: conditions on its result would only see
             // what check mode invented, so they are not evaluated. One exception: a task
             // declared `changed_when: false` (a read-only command) never counts as a change,
@@ -312,58 +322,56 @@ impl Runner<'_> {
                 msg = format!("{msg} (read-only: changed_when is false)");
             }
             if !planned_only {
-                let with_result = self.with_registered(task, scope, &register);
-                if !task.changed_when.is_empty() {
-                    match all_hold(&with_result, &task.changed_when) {
-                        Ok(c) => changed = c,
-                        Err(e) => {
-                            failed = true;
-                            msg = located(format!("`changed_when`: {e}"));
-                        }
-                    }
+                // As Ansible: `attempts` is there for `changed_when`/`failed_when` to read.
+                if retrying {
+                    register.insert("attempts".into(), Json::from(attempt));
                 }
-                if !task.failed_when.is_empty() {
-                    // As Ansible: a list of conditions is joined with `and`.
-                    match all_hold(&with_result, &task.failed_when) {
-                        Ok(f) => {
-                            failed = f;
-                            register.insert("failed_when_result".into(), Json::Bool(f));
-                            if f {
-                                let cond = task.failed_when.join(" and ");
-                                let read = reads::values(&with_result, &cond);
-                                failed_because = Some((cond, read));
-                            }
-                        }
-                        Err(e) => {
-                            failed = true;
-                            msg = located(format!("`failed_when`: {e}"));
-                        }
+                register.insert("failed".into(), Json::Bool(failed));
+                register.insert("changed".into(), Json::Bool(changed));
+                if !outcome.skipped {
+                    let mut verdict = Verdict::new(changed, failed);
+                    let with_result = self.with_registered(task, scope, &register);
+                    verdict.judge(task, &with_result, &mut register);
+                    changed = verdict.changed;
+                    failed = verdict.failed;
+                    failed_when_result = verdict.failed_when_result;
+                    failed_because = verdict.failed_because;
+                    if let Some(e) = verdict.error {
+                        msg = located(e);
                     }
                 }
                 register.insert("changed".into(), Json::Bool(changed));
                 register.insert("failed".into(), Json::Bool(failed));
-                if let Some(until) = &task.until {
-                    register.insert("attempts".into(), Json::from(attempt));
+                if retrying {
                     let with_result = self.with_registered(task, scope, &register);
-                    let done = match with_result.eval_bool(until) {
-                        Ok(d) => d,
-                        Err(e) => {
-                            failed = true;
-                            msg = located(format!("`until`: {e}"));
-                            true
-                        }
+                    let done = match &task.until {
+                        None => Ok(!failed),
+                        Some(until) => with_result.eval_bool(until),
                     };
+                    let done = done.unwrap_or_else(|e| {
+                        failed = true;
+                        msg = located(format!("`until`: {e}"));
+                        true
+                    });
                     if !done {
                         if attempt < attempts_allowed {
                             std::thread::sleep(delay);
                             continue;
                         }
+                        // As Ansible: out of attempts, the result says one fewer.
+                        register.insert("attempts".into(), Json::from(attempt - 1));
                         failed = true;
-                        if msg.is_empty() {
+                        if msg.is_empty() && failed_when_result.is_none() {
                             msg = format!("`until` condition never held after {attempt} attempts");
                         }
                         register.insert("failed".into(), Json::Bool(true));
                     }
+                }
+                if let Some(f) = failed_when_result {
+                    failed = f;
+                }
+                if register.get("failed") == Some(&Json::Bool(true)) {
+                    no_traceback(&mut register);
                 }
             }
             let status = if failed {
@@ -575,13 +583,12 @@ pub(super) fn skipped(cond: &str) -> ItemResult {
     }
 }
 
-fn all_hold(scope: &Scope, conds: &[String]) -> Result<bool, crate::template::TemplateError> {
-    for c in conds {
-        if !scope.eval_bool(c)? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+/// As Ansible registers a failed result: with `exception`, which shows this text unless
+/// tracebacks are asked for (dr has none to show).
+fn no_traceback(register: &mut Map<String, Json>) {
+    register
+        .entry("exception")
+        .or_insert_with(|| Json::from("(traceback unavailable)"));
 }
 
 /// Arguments given as one template (`assert: "{{ item }}"`): the mapping it rendered to,

@@ -14,6 +14,7 @@ pub mod stop;
 mod sync;
 mod tags;
 mod task;
+mod verdict;
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
