@@ -48,19 +48,32 @@ impl Runner<'_> {
                 results.push((None, result));
             }
             Some(items) => {
+                // As Ansible: each item's result is the registered variable from then on,
+                // for the label and for the next item's conditions.
+                let mut previous: Option<Map<String, Json>> = None;
                 for (i, item) in items.iter().cloned().enumerate() {
                     if i > 0
                         && let Some(pause) = task.loop_pause.filter(|p| p.is_finite() && *p > 0.0)
                     {
                         std::thread::sleep(std::time::Duration::from_secs_f64(pause.min(86_400.0)));
                     }
-                    let extra = loop_vars(task, &loop_var, &items, i);
+                    let mut extra = loop_vars(task, &loop_var, &items, i);
+                    if let (Some(register), Some(previous)) = (&task.register, previous.take()) {
+                        extra.insert(register.clone(), Json::Object(previous));
+                    }
                     let scope = self.task_scope(task, Some(extra));
-                    let result = self.run_one(task, &name, &scope);
+                    let mut result = self.run_one(task, &name, &scope);
                     let shown = match &task.loop_label {
-                        Some(l) => scope.render_string(l).unwrap_or_else(|_| label(&item)),
+                        Some(l) => self
+                            .with_registered(task, &scope, &result.register)
+                            .render_string(l)
+                            .unwrap_or_else(|e| {
+                                label_failed(&mut result, &self.masker.mask(&e.in_jinja_words()));
+                                label(&item)
+                            }),
                         None => label(&item),
                     };
+                    previous = Some(result.register.clone());
                     let label = self.masker.mask(&shown).into_owned();
                     // Facts set by one item are visible to the next, as in Ansible.
                     self.set_facts(task, &result.facts);
@@ -425,6 +438,17 @@ pub(super) fn loop_var_name(task: &Task, scope: &Scope) -> String {
 
 /// The loop variables of item `i` of `items`: the item, `loop_control.index_var`, and
 /// with `extended` Ansible's `ansible_loop`.
+/// As Ansible: a `loop_control.label` that cannot be rendered fails its item.
+fn label_failed(result: &mut ItemResult, error: &str) {
+    let msg = format!("Failed to template loop_control.label: {error}");
+    result.status = Status::Failed;
+    result.register.insert("failed".into(), Json::Bool(true));
+    result
+        .register
+        .insert("msg".into(), Json::from(msg.clone()));
+    result.msg = msg;
+}
+
 pub(super) fn loop_vars(task: &Task, var: &str, items: &[Json], i: usize) -> Map<String, Json> {
     let len = items.len();
     let mut m = Map::new();

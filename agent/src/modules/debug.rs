@@ -52,10 +52,10 @@ impl Module for Debug {
             (Some(var), _) => {
                 let value = match ctx.scope.eval(var) {
                     Ok(v) => v,
-                    Err(crate::template::TemplateError::Undefined { name, .. }) => {
+                    Err(e @ crate::template::TemplateError::Undefined { .. }) => {
                         // As ansible-core 2.19: the value is a marker naming the error, and
                         // the result carries it as a warning.
-                        let error = undefined_error(&name);
+                        let error = e.in_jinja_words();
                         outcome.data.insert(
                             "warnings".into(),
                             Json::from(vec![format!(
@@ -78,15 +78,6 @@ impl Module for Debug {
         outcome.msg = text.clone();
         outcome.messages.push(text);
         Ok(Plan::done(outcome))
-    }
-}
-
-/// Jinja's words for an undefined name: `'x' is undefined`, or for an attribute
-/// (`x.y`) that the object lacks, `object of type 'dict' has no attribute 'y'`.
-fn undefined_error(name: &str) -> String {
-    match name.rsplit_once('.') {
-        Some((_, attr)) => format!("object of type 'dict' has no attribute '{attr}'"),
-        None => format!("'{name}' is undefined"),
     }
 }
 

@@ -62,6 +62,21 @@ pub enum TemplateError {
     },
 }
 
+impl TemplateError {
+    /// The error as Jinja words it, for results Ansible's own tests read: an undefined
+    /// name is `'x' is undefined`, an attribute the object lacks (`x.y`) is `object of
+    /// type 'dict' has no attribute 'y'`; other errors as they are.
+    pub fn in_jinja_words(&self) -> String {
+        match self {
+            TemplateError::Undefined { name, .. } => match name.rsplit_once('.') {
+                Some((_, attr)) => format!("object of type 'dict' has no attribute '{attr}'"),
+                None => format!("'{name}' is undefined"),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
 fn at_line(line: Option<usize>) -> String {
     line.map(|l| format!(" at line {l}")).unwrap_or_default()
 }
