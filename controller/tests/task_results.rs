@@ -1,6 +1,6 @@
 //! Task results against the oracle (ansible-playbook 2.19): the keys `until`/`retries`,
 //! `changed_when` and `failed_when` leave and which of them decides the task's failure; a
-//! loop's registered variable item by item.
+//! loop's registered variable item by item; the `action:` mapping's argument forms.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 

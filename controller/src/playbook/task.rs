@@ -350,22 +350,69 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
     }
     if let Some(entries) = v.as_map() {
         let mut name = None;
-        let mut args = Vec::new();
+        let mut args: Vec<(Node, Node)> = Vec::new();
+        let mut inner = Vec::new();
         for (k, value) in entries {
-            if k.as_str() == Some("module") {
-                name = value.as_str().map(str::to_owned);
-            } else {
-                args.push((k.clone(), value.clone()));
+            match k.as_str() {
+                Some("module") => name = value.as_str().map(str::to_owned),
+                // As Ansible: an `args` inside the mapping is merged over its siblings.
+                Some("args") => inner.push(value),
+                _ => args.push((k.clone(), value.clone())),
             }
         }
-        if let Some(name) = name {
-            return Ok((node(NodeValue::Str(name)), node(NodeValue::Map(args))));
+        let Some(name) = name else {
+            return Err(Diagnostic::new(
+                key.loc.clone(),
+                "`action` takes `module args` or a mapping with `module:`",
+            ));
+        };
+        // `module: copy src=a`: the words after the name are `key=value` arguments.
+        let (name, words) = name
+            .trim()
+            .split_once(char::is_whitespace)
+            .map_or((name.trim().to_owned(), None), |(n, w)| {
+                (n.to_owned(), Some(w.to_owned()))
+            });
+        let mut merge = |more: Vec<(Node, Node)>| {
+            for (k, value) in more {
+                args.retain(|(old, _)| old.as_str() != k.as_str());
+                args.push((k, value));
+            }
+        };
+        if let Some(words) = words {
+            merge(kv_nodes(&words, v)?);
         }
+        for value in inner {
+            match (&value.value, value.as_str()) {
+                (NodeValue::Map(more), _) => merge(more.clone()),
+                (_, Some(words)) => merge(kv_nodes(words, value)?),
+                _ => {
+                    return Err(Diagnostic::new(
+                        value.loc.clone(),
+                        "`args` in `action` takes a mapping or `key=value` words",
+                    ));
+                }
+            }
+        }
+        return Ok((node(NodeValue::Str(name)), node(NodeValue::Map(args))));
     }
     Err(Diagnostic::new(
         key.loc.clone(),
         "`action` takes `module args` or a mapping with `module:`",
     ))
+}
+
+/// `key=value` words as mapping entries located at `at`.
+fn kv_nodes(words: &str, at: &Node) -> Result<Vec<(Node, Node)>, Diagnostic> {
+    let map = super::kv::parse(words).map_err(|e| Diagnostic::new(at.loc.clone(), e))?;
+    let node = |text: String| Node {
+        value: NodeValue::Str(text),
+        loc: at.loc.clone(),
+    };
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (node(k), node(v.as_str().unwrap_or_default().to_owned())))
+        .collect())
 }
 
 fn apply_keyword(
