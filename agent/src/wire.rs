@@ -17,7 +17,8 @@ use serde_json::Value;
 /// 2: the request is one line and stdin stays open for [`Control`] messages.
 /// 3: sync points ([`Event::Sync`], answered by [`Control::Answer`]).
 /// 4: settle points after a task (`any_errors_fatal`, `max_fail_percentage`, `end_play`).
-pub const PROTOCOL_VERSION: u32 = 4;
+/// 5: controller lookups asked for while the play runs ([`SyncPoint::Lookup`]).
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,7 +167,9 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
 mod file_content;
 mod sync;
 pub use file_content::{FileContent, FileMeta};
-pub use sync::{Active, Answer, Delegation, InventoryChange, Settle, Settled, Shared, SyncPoint};
+pub use sync::{
+    Active, Answer, Delegation, InventoryChange, LookupCall, Settle, Settled, Shared, SyncPoint,
+};
 
 /// A play as the agent runs it: tasks then notified handlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]

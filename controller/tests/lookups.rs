@@ -121,7 +121,7 @@ fn an_unknown_with_lookup_is_refused_where_it_is_written() {
 }
 
 #[test]
-fn a_lookup_on_a_registered_result_fails_with_the_reason() {
+fn a_lookup_on_a_registered_result_is_asked_for_while_the_play_runs() {
     let dir = tempfile::tempdir().unwrap();
     util::write_tree(
         dir.path(),
@@ -139,8 +139,8 @@ fn a_lookup_on_a_registered_result_fails_with_the_reason() {
     );
     Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
         .run()
-        .code(1)
-        .stdout_has("not resolved before the run");
+        .code(0)
+        .stdout_has("msg            h1  x\n");
 }
 
 #[test]
@@ -190,4 +190,12 @@ fn a_loop_over_null_fails_as_in_ansible() {
         .run()
         .code(1)
         .stdout_has("the `loop` value must resolve to a list, not null");
+}
+
+#[test]
+fn lookups_on_what_only_the_host_knows_run_while_the_play_runs() {
+    let dr = util::same_files_as_ansible("lookup_include", "site.yml", 0);
+    let out = util::outputs(dr.path());
+    assert_eq!(out["picked"], "linux\n");
+    assert_eq!(out["greeting"], "hello from the controller\n");
 }

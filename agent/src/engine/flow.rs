@@ -299,7 +299,7 @@ impl Runner<'_> {
             name: name.clone(),
             title: self.callback_title(include, &name),
         });
-        let items = match self.loop_items(include, &scope) {
+        let items = match self.answering(include, &scope, |r| r.loop_items(include, &scope)) {
             Ok(Some(items)) => items.into_iter().map(Some).collect(),
             Ok(None) => vec![None],
             Err(msg) => {
@@ -322,7 +322,7 @@ impl Runner<'_> {
                 .map(|i| self.masker.mask(&super::task::label(i)).into_owned());
             let mut skipped = None;
             for cond in &include.when {
-                match scope.eval_bool(cond) {
+                match self.answering(include, &scope, |_| scope.eval_bool(cond)) {
                     Ok(true) => {}
                     Ok(false) => {
                         skipped = Some(format!("conditional result was false: `{cond}`"));
@@ -341,7 +341,10 @@ impl Runner<'_> {
                 self.include_result(index, include, &name, label, Status::Skipped, &why);
                 continue;
             }
-            let (tasks, first) = match self.included_tasks(index, include, &scope) {
+            let chosen = self.answering(include, &scope, |r| {
+                r.included_tasks(index, include, &scope)
+            });
+            let (tasks, first) = match chosen {
                 Ok(chosen) => chosen,
                 Err(msg) => {
                     self.include_result(index, include, &name, label, Status::Failed, &msg);
@@ -386,9 +389,12 @@ impl Runner<'_> {
                 ))
                 .into_owned()
         })?;
+        // A name may render to the file's path (`lookup('first_found', ...)` gives one):
+        // the child named as its end is that file.
+        let names = |child: &str| child == file || std::path::Path::new(&file).ends_with(child);
         let mut at = index + 1;
         for child in &include.block {
-            if child.name.as_deref() == Some(file.as_str()) {
+            if child.name.as_deref().is_some_and(names) {
                 return Ok((&child.block, at + 1));
             }
             at += child.size();

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
+use super::sync::MAX_ASKS;
 use super::verdict::{Verdict, all_hold};
 use super::{Runner, reads};
 use crate::detail;
@@ -100,9 +101,28 @@ impl ItemResult {
 }
 
 impl Runner<'_> {
+    /// Runs one item of `task` (see [`Runner::run_one_once`]). An item that failed before
+    /// any module acted, for want of a controller lookup's answer (its terms depend on a
+    /// fact or a registered result), runs again once the controller answered.
+    pub(super) fn run_one(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
+        let mut asked = 0;
+        loop {
+            self.lookups.begin();
+            let result = self.run_one_once(task, name, scope);
+            if result.status != Status::Failed
+                || asked == MAX_ASKS
+                || !self.lookups.may_rerun()
+                || !self.ask_lookups(task, scope)
+            {
+                return result;
+            }
+            asked += 1;
+        }
+    }
+
     /// Runs one item of `task` here, or where `delegate_to` names (after its `when`, which
     /// is this host's, as in Ansible).
-    pub(super) fn run_one(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
+    fn run_one_once(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let Some(to) = &task.delegate_to else {
             let mut result = self.run_item(task, name, scope);
             if let Some(Json::Object(handoff)) =
@@ -301,6 +321,9 @@ impl Runner<'_> {
         loop {
             attempt += 1;
             let (outcome, planned_only) = call(module, &ctx, &args);
+            if !outcome.failed {
+                self.lookups.acted();
+            }
             let mut register = register_of(&outcome);
             if outcome.failed {
                 no_traceback(&mut register);
@@ -387,7 +410,7 @@ impl Runner<'_> {
                 register.insert("msg".into(), Json::from(msg.clone()));
             }
             if planned_only && outcome.unpredictable && !failed {
-                check_mode_skip(&task.module, &mut register);
+                check_mode_skip(&task.module, &args, &mut register);
             }
             let detail = self.detail_of(scope, &register, failed_because);
             if failed && msg.is_empty() && detail.contains_key(detail::FAILED_WHEN) {
@@ -514,18 +537,42 @@ fn number_of(scope: &Scope, value: Option<&Json>, what: &str) -> Result<Option<f
 /// The registered form of a module outcome.
 /// What `register:` holds for a command that check mode did not run: Ansible's `command`
 /// module skips itself and says so. (dr still shows it as "would run" in a plan.)
-fn check_mode_skip(module: &str, register: &mut Map<String, Json>) {
+fn check_mode_skip(module: &str, args: &Json, register: &mut Map<String, Json>) {
     if !matches!(module, "command" | "shell") {
         return;
     }
     let msg = "Command would have run if not in check mode";
-    register.insert("changed".into(), Json::Bool(false));
-    register.insert("skipped".into(), Json::Bool(true));
+    // As Ansible: with `creates`/`removes` (the check that came out "run"), the result is
+    // a change; without, a skip.
+    if !guarded(args) {
+        register.insert("changed".into(), Json::Bool(false));
+        register.insert("skipped".into(), Json::Bool(true));
+    }
     register.insert("msg".into(), Json::from(msg));
     register.insert("rc".into(), Json::from(0));
     for key in ["stdout", "stderr"] {
         register.insert(key.into(), Json::from(""));
         register.insert(format!("{key}_lines"), Json::Array(Vec::new()));
+    }
+}
+
+/// The command has `creates` or `removes`, as an argument or inline (`cmd creates=x`).
+fn guarded(args: &Json) -> bool {
+    let inline = |text: &str| {
+        text.split_whitespace()
+            .any(|w| w.starts_with("creates=") || w.starts_with("removes="))
+    };
+    match args {
+        Json::Object(map) => {
+            ["creates", "removes"]
+                .iter()
+                .any(|k| map.get(*k).is_some_and(|v| !v.is_null()))
+                || ["_raw_params", "cmd"]
+                    .iter()
+                    .any(|k| map.get(*k).and_then(Json::as_str).is_some_and(inline))
+        }
+        Json::String(text) => inline(text),
+        _ => false,
     }
 }
 

@@ -92,6 +92,8 @@ struct Runner<'a> {
     emit: &'a mut dyn FnMut(Event),
     masker: Masker,
     templater: Templater,
+    /// The controller lookups the templater answers (shipped, or asked for while running).
+    lookups: std::sync::Arc<crate::template::lookup::Table>,
     /// The request's variables with the engine's magic variables.
     vars: Map<String, Json>,
     /// Facts and registered results: above task vars, below include params and extra vars
@@ -147,13 +149,14 @@ impl<'a> Runner<'a> {
         vars.insert("ansible_diff_mode".into(), Json::Bool(request.diff));
         vars.entry("ansible_play_name")
             .or_insert_with(|| Json::from(request.play.name.clone()));
+        let lookups =
+            std::sync::Arc::new(crate::template::lookup::Table::new(request.lookups.clone()));
         let mut runner = Runner {
             request,
             emit,
             masker: Masker::new(&request.secrets),
-            templater: Templater::with_lookups(std::sync::Arc::new(
-                crate::template::lookup::Table(request.lookups.clone()),
-            )),
+            templater: Templater::with_lookups(lookups.clone()),
+            lookups,
             vars,
             facts: Map::new(),
             raw: HashSet::new(),

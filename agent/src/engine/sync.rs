@@ -13,8 +13,8 @@ use super::Runner;
 use super::item::ItemResult;
 use crate::template::Scope;
 use crate::wire::{
-    Active, Answer, Delegation, Event, InventoryChange, Settle, Settled, Shared, Status, SyncPoint,
-    Task,
+    Active, Answer, Delegation, Event, InventoryChange, LookupCall, Settle, Settled, Shared,
+    Status, SyncPoint, Task,
 };
 
 /// Where the controller's answers arrive. Without a controller ([`Link::none`]) the engine
@@ -68,6 +68,10 @@ impl Link {
         }
     }
 }
+
+/// How many rounds of controller lookups one render may ask for (each answers every call
+/// it made; a lookup whose terms come from another lookup needs a second round).
+pub(super) const MAX_ASKS: usize = 4;
 
 /// What a `run_once` sync point decided for this host.
 pub(super) enum Once {
@@ -196,6 +200,57 @@ impl Runner<'_> {
             Some(Answer::Failed { msg }) => *result = ItemResult::failed(msg),
             _ => *result = ItemResult::failed("the run stopped before the file was written".into()),
         }
+    }
+
+    /// Asks the controller for the controller lookups the last renders called that no
+    /// answer covered, with `task`'s variables (`scope`). `true` when it answered any: what
+    /// failed for want of them may run again.
+    pub(super) fn ask_lookups(&mut self, task: &Task, scope: &Scope) -> bool {
+        let pending = self.lookups.take_pending();
+        if pending.is_empty() || self.link.inner.is_none() {
+            return false;
+        }
+        let mut shallow = task.clone();
+        shallow.block.clear();
+        shallow.rescue.clear();
+        shallow.always.clear();
+        for call in pending {
+            let point = SyncPoint::Lookup(Box::new(LookupCall {
+                name: call.name.clone(),
+                terms: call.terms.clone(),
+                kwargs: call.kwargs.clone(),
+                task: shallow.clone(),
+                vars: scope.vars().clone(),
+            }));
+            match self.sync(point) {
+                Some(Answer::Looked { gave }) => self.lookups.answer(&call, gave),
+                Some(Answer::Failed { msg }) => self
+                    .lookups
+                    .answer(&call, crate::wire::LookupAnswer::Error(msg)),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// `f`, run again after asking the controller for the lookups its renders called
+    /// (for `task`, with `scope`'s variables) while it fails for want of them. For what
+    /// the engine renders itself (loops, an include's `when` and file name): nothing acts
+    /// before these renders, so running them again is safe.
+    pub(super) fn answering<T, E>(
+        &mut self,
+        task: &Task,
+        scope: &Scope,
+        mut f: impl FnMut(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        for _ in 0..MAX_ASKS {
+            self.lookups.begin();
+            match f(self) {
+                Err(_) if self.ask_lookups(task, scope) => {}
+                done => return done,
+            }
+        }
+        f(self)
     }
 
     /// Tells the controller what the `run_once` task this host ran gave.

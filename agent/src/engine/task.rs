@@ -23,7 +23,7 @@ impl Runner<'_> {
             title: self.callback_title(task, &name),
         });
 
-        let items = match self.loop_items(task, &scope) {
+        let items = match self.answering(task, &scope, |r| r.loop_items(task, &scope)) {
             Ok(items) => items,
             Err(msg) => {
                 // As in Ansible, a loop that cannot be rendered fails the task only when

@@ -356,6 +356,13 @@ fn check_mode_plans_commands_unless_the_task_says_otherwise() {
             debug("{{ r.stdout }} {{ ansible_check_mode }}"),
             // Registered as Ansible's command registers a run check mode skipped.
             debug("{{ planned.msg }} {{ planned is skipped }} {{ planned is changed }}"),
+            // With `creates`, the check decided: a change, not a skip.
+            task(
+                "command",
+                json!({"cmd": format!("touch {}", marker.display()), "creates": marker.display().to_string()}),
+                json!({"register": "guarded"})
+            ),
+            debug("{{ guarded is skipped }} {{ guarded is changed }}"),
         ]),
         json!([]),
         json!({}),
@@ -370,7 +377,8 @@ fn check_mode_plans_commands_unless_the_task_says_otherwise() {
         messages(&ev),
         vec![
             "real True",
-            "Command would have run if not in check mode True False"
+            "Command would have run if not in check mode True False",
+            "False True"
         ]
     );
 }

@@ -42,9 +42,11 @@ impl Module for Command {
         }
         let argv = match (spec.argv.take(), spec.cmd.take()) {
             (Some(_), Some(_)) => {
-                return Err(
-                    ArgsError::new("command", "give either `cmd` or `argv`, not both").into(),
-                );
+                return Err(ArgsError::new(
+                    "command",
+                    "parameters are mutually exclusive: `cmd` and `argv` (give one)",
+                )
+                .into());
             }
             (Some(argv), None) => argv
                 .into_iter()
@@ -57,7 +59,11 @@ impl Module for Command {
             (None, None) => Vec::new(),
         };
         if argv.is_empty() {
-            return Err(ArgsError::new("command", "no command given").into());
+            return Err(ArgsError::new(
+                "command",
+                "no command given: one of the following is required: _raw_params, cmd, argv",
+            )
+            .into());
         }
         plan(Invocation::Argv(argv), spec)
     }
@@ -68,6 +74,7 @@ mod tests {
     use serde_json::json;
 
     use super::Command;
+    use crate::modules::Module;
     use crate::modules::testutil::Harness;
 
     #[test]
@@ -113,6 +120,45 @@ mod tests {
         let again = h.check(&Command, args);
         assert!(!again.outcome.changed && again.action.is_none());
         assert!(again.outcome.msg.contains("exists"));
+    }
+
+    #[test]
+    fn creates_and_removes_are_globs_relative_to_chdir() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("afile.txt"), "").unwrap_or_else(|e| panic!("{e}"));
+        let h = Harness::new();
+        let chdir = dir.path().display().to_string();
+        let skip = h.check(
+            &Command,
+            json!({"cmd": "false", "creates": "afile.*", "chdir": chdir}),
+        );
+        assert!(!skip.outcome.changed && skip.action.is_none());
+        let runs = h.check(
+            &Command,
+            json!({"cmd": "true", "removes": format!("{chdir}/afile.*")}),
+        );
+        assert!(runs.action.is_some());
+    }
+
+    #[test]
+    fn a_missing_chdir_fails_before_running() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let marker = dir.path().join("ran");
+        let h = Harness::new();
+        let ctx = h.ctx(false);
+        let args = json!({"cmd": format!("touch {}", marker.display()), "chdir": dir.path().join("nope").display().to_string()});
+        let plan = Command
+            .check(&ctx, &args)
+            .unwrap_or_else(|e| panic!("check failed: {e}"));
+        let err = match plan.action.map(|a| a.apply(&ctx)) {
+            Some(Err(e)) => e.to_string(),
+            other => panic!("expected a failure, got {other:?}"),
+        };
+        assert!(
+            err.contains("Unable to change directory before execution"),
+            "{err}"
+        );
+        assert!(!marker.exists());
     }
 
     #[test]

@@ -128,8 +128,16 @@ pub(super) fn plan(invocation: Invocation, spec: ProcessSpec) -> Result<Plan, Mo
         _ => Path::new(p).to_path_buf(),
     };
     let cmd = invocation.display();
+    // As Ansible: `creates` and `removes` are glob patterns.
+    let found = |p: &str| {
+        let path = base(p);
+        path.exists()
+            || glob::glob(&path.to_string_lossy())
+                .map(|mut hits| hits.any(|h| h.is_ok()))
+                .unwrap_or(false)
+    };
     if let Some(creates) = &spec.creates
-        && base(creates).exists()
+        && found(creates)
     {
         let mut outcome = Outcome::ok(format!("skipped, since {creates} exists"));
         outcome.data.insert("rc".into(), Json::from(0));
@@ -137,7 +145,7 @@ pub(super) fn plan(invocation: Invocation, spec: ProcessSpec) -> Result<Plan, Mo
         return Ok(Plan::done(outcome));
     }
     if let Some(removes) = &spec.removes
-        && !base(removes).exists()
+        && !found(removes)
     {
         let mut outcome = Outcome::ok(format!("skipped, since {removes} does not exist"));
         outcome.data.insert("rc".into(), Json::from(0));
@@ -253,6 +261,20 @@ impl Action for Run {
             }
         };
         if let Some(dir) = &spec.chdir {
+            // As Ansible: a missing or unreadable directory fails before anything runs.
+            match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(ModuleError::Failed(format!(
+                        "Unable to change directory before execution: not a directory: '{dir}'"
+                    )));
+                }
+                Err(e) => {
+                    return Err(ModuleError::Failed(format!(
+                        "Unable to change directory before execution: {e}: '{dir}'"
+                    )));
+                }
+            }
             process.current_dir(dir);
         }
         for (k, v) in ctx.environment {

@@ -37,7 +37,11 @@ impl Module for Shell {
         }
         let line = spec.cmd.take().unwrap_or_default();
         if line.trim().is_empty() {
-            return Err(ArgsError::new("shell", "no command given").into());
+            return Err(ArgsError::new(
+                "shell",
+                "no command given: one of the following is required: _raw_params, cmd, argv",
+            )
+            .into());
         }
         let shell = spec
             .executable

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
@@ -64,23 +64,105 @@ pub fn plugin(name: &str) -> Option<&'static str> {
 pub trait Resolver: Send + Sync + fmt::Debug {
     /// What lookup `name` (a [`CONTROLLER_LOOKUPS`] entry) gives for these terms.
     fn resolve(&self, name: &str, terms: &[Json], kwargs: &Map<String, Json>) -> LookupAnswer;
+
+    /// The call has no answer yet (it will be asked for): it fails the template whatever
+    /// `errors=` says, so that the task runs again with the answer.
+    fn is_pending(&self, _name: &str, _terms: &[Json], _kwargs: &Map<String, Json>) -> bool {
+        false
+    }
 }
 
-/// The answers the controller shipped in the request.
+/// The answers the controller shipped in the request, and those it gave while the play
+/// ran. A call neither holds is recorded as pending: the engine asks the controller for it
+/// over the live connection ([`Table::take_pending`]) and runs the task again.
 #[derive(Debug, Default)]
-pub struct Table(pub BTreeMap<String, LookupAnswer>);
+pub struct Table {
+    answers: Mutex<BTreeMap<String, LookupAnswer>>,
+    pending: Mutex<Vec<Call>>,
+    /// A module acted since [`Table::begin`]: what failed after it may not run again.
+    acted: Mutex<bool>,
+}
+
+/// A controller lookup a template called that no answer covers yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The plugin.
+    pub name: String,
+    /// Its terms.
+    pub terms: Vec<Json>,
+    /// Its keyword arguments.
+    pub kwargs: Map<String, Json>,
+}
+
+impl Table {
+    /// The answers shipped in the request.
+    pub fn new(answers: BTreeMap<String, LookupAnswer>) -> Self {
+        Table {
+            answers: Mutex::new(answers),
+            pending: Mutex::default(),
+            acted: Mutex::default(),
+        }
+    }
+
+    /// A task item starts: no call is pending, no module has acted.
+    pub fn begin(&self) {
+        lock(&self.pending).clear();
+        *lock(&self.acted) = false;
+    }
+
+    /// A module acted (it ran and did not fail): the item must not run again.
+    pub fn acted(&self) {
+        *lock(&self.acted) = true;
+    }
+
+    /// No module acted since [`Table::begin`]: the item may run again once its pending
+    /// calls are answered.
+    pub fn may_rerun(&self) -> bool {
+        !*lock(&self.acted)
+    }
+
+    /// The calls no answer covered since the last time, oldest first.
+    pub fn take_pending(&self) -> Vec<Call> {
+        std::mem::take(&mut *lock(&self.pending))
+    }
+
+    /// Keeps the controller's answer to `call`.
+    pub fn answer(&self, call: &Call, answer: LookupAnswer) {
+        lock(&self.answers).insert(lookup_key(&call.name, &call.terms, &call.kwargs), answer);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl Resolver for Table {
     fn resolve(&self, name: &str, terms: &[Json], kwargs: &Map<String, Json>) -> LookupAnswer {
-        self.0
-            .get(&lookup_key(name, terms, kwargs))
-            .cloned()
-            .unwrap_or_else(|| {
-                LookupAnswer::Error(format!(
-                    "lookup `{name}` with terms {} was not resolved before the run: `{name}` runs on the controller, which resolves it with the variables it knows (inventory, play, role and task vars, loop items); terms that depend on registered results or facts are known only on the host",
-                    Json::from(terms.to_vec())
-                ))
-            })
+        if let Some(answer) = lock(&self.answers).get(&lookup_key(name, terms, kwargs)) {
+            return answer.clone();
+        }
+        let call = Call {
+            name: name.to_owned(),
+            terms: terms.to_vec(),
+            kwargs: kwargs.clone(),
+        };
+        let mut pending = lock(&self.pending);
+        if !pending.contains(&call) {
+            pending.push(call);
+        }
+        LookupAnswer::Error(format!(
+            "lookup `{name}` with terms {} was not resolved: `{name}` runs on the controller, and this host could not ask it",
+            Json::from(terms.to_vec())
+        ))
+    }
+
+    fn is_pending(&self, name: &str, terms: &[Json], kwargs: &Map<String, Json>) -> bool {
+        let call = Call {
+            name: name.to_owned(),
+            terms: terms.to_vec(),
+            kwargs: kwargs.clone(),
+        };
+        lock(&self.pending).contains(&call)
     }
 }
 
@@ -134,6 +216,9 @@ fn call(
     let values = match answer {
         LookupAnswer::Values(values) => values,
         LookupAnswer::Error(msg) => {
+            if resolver.is_pending(plugin(name).unwrap_or(name), &terms, &options) {
+                return Err(Error::new(ErrorKind::InvalidOperation, msg));
+            }
             return match errors.as_str() {
                 "warn" | "ignore" if wantlist => Ok(Value::from(Vec::<Value>::new())),
                 "warn" | "ignore" => Ok(Value::from(())),

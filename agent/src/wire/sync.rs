@@ -60,12 +60,34 @@ pub enum SyncPoint {
         /// The file, base64.
         content: String,
     },
+    /// Run a controller lookup the request holds no answer for (its terms depend on what
+    /// only the host knew, a fact or a registered result); answered by
+    /// [`Answer::Looked`].
+    Lookup(Box<LookupCall>),
     /// Change the run's inventory (`add_host`, `group_by`); answered by
     /// [`Answer::Inventory`].
     Inventory {
         /// The change.
         change: InventoryChange,
     },
+}
+
+/// A controller lookup to run for a task, with the variables the task sees (the `template`
+/// and `vars`-reading lookups render with them; a role's and the task's location choose
+/// the search path).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LookupCall {
+    /// The plugin.
+    pub name: String,
+    /// Its terms.
+    pub terms: Vec<Value>,
+    /// Its keyword arguments.
+    #[serde(default)]
+    pub kwargs: Map<String, Value>,
+    /// The task, without its children.
+    pub task: Task,
+    /// The task's variables.
+    pub vars: Map<String, Value>,
 }
 
 /// What a task did on one host, as the batch settles it ([`SyncPoint::Settle`]).
@@ -246,6 +268,11 @@ pub enum Answer {
         /// group it joined), at their precedence.
         #[serde(default)]
         vars: Map<String, Value>,
+    },
+    /// What the controller lookup gave ([`SyncPoint::Lookup`]).
+    Looked {
+        /// Its values or its error.
+        gave: crate::wire::LookupAnswer,
     },
     /// The controller wrote (or already had) the fetched file ([`SyncPoint::Fetch`]).
     Fetched {

@@ -233,14 +233,14 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     if let Some(extra) = extra_args {
         merge_args(&mut args, extra)?;
     }
-    if let Known::Module {
-        name: m,
-        args: accepted,
-        ..
-    } = &known
-    {
-        check_arg_names(&written, m, accepted, &args, value)?;
-    }
+    let unsupported = match &known {
+        Known::Module {
+            name: m,
+            args: accepted,
+            ..
+        } => check_arg_names(&written, m, accepted, &args, value).err(),
+        _ => None,
+    };
     if name == "meta" {
         check_meta(&args, value)?;
     }
@@ -255,6 +255,9 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     };
     task.args = args;
     inherit.apply(&mut task, &explicit);
+    if let Some(refusal) = unsupported {
+        fails_when_run(&mut task, &written, refusal)?;
+    }
     if matches!(task.module.as_str(), "add_host" | "group_by") {
         if task.delegate_to.is_some() {
             return Err(Diagnostic::new(
@@ -627,7 +630,7 @@ pub fn merge_args(args: &mut Value, extra: &Node) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-/// Refuses an argument the native module does not take; the message names the module as
+/// Refuses an argument the native module does not take (its name and the refusal); the message names the module as
 /// the user wrote it (`apt`), not dr's module behind it (`package`).
 fn check_arg_names(
     written: &str,
@@ -635,7 +638,7 @@ fn check_arg_names(
     accepted: &[&str],
     args: &Value,
     node: &Node,
-) -> Result<(), Diagnostic> {
+) -> Result<(), (String, Diagnostic)> {
     let Value::Object(map) = args else {
         return Ok(());
     };
@@ -659,12 +662,44 @@ fn check_arg_names(
         let help = did_you_mean(name, accepted.iter().copied()).unwrap_or_else(|| {
             format!("`{written}` accepts in dr{behind}: {}", accepted.join(", "))
         });
-        return Err(Diagnostic::new(
-            loc,
-            format!("module `{written}` has no argument `{name}` in dr"),
-        )
-        .with_help(help));
+        return Err((
+            name.clone(),
+            Diagnostic::new(
+                loc,
+                format!("module `{written}` has no argument `{name}` in dr"),
+            )
+            .with_help(help),
+        ));
     }
+    Ok(())
+}
+
+/// An argument the module does not take is refused before the run, unless the task
+/// ignores its errors: it was written to fail, so it fails where it runs, with Ansible's
+/// message (`Unsupported parameters for (shell) module: expand_argument_vars`), and a
+/// warning before the run.
+fn fails_when_run(
+    task: &mut Task,
+    written: &str,
+    (name, refusal): (String, Diagnostic),
+) -> Result<(), Diagnostic> {
+    if !task.ignore_errors {
+        return Err(refusal);
+    }
+    tracing::warn!(
+        "the task at {} fails on every host that reaches it: {}",
+        refusal.loc,
+        refusal.message
+    );
+    let mut args = Map::new();
+    args.insert(
+        "msg".into(),
+        Value::from(format!(
+            "Unsupported parameters for ({written}) module: {name}"
+        )),
+    );
+    task.module = "fail".into();
+    task.args = Value::Object(args);
     Ok(())
 }
 

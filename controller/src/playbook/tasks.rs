@@ -564,21 +564,31 @@ fn loaded_when_run(tasks: Result<Vec<Task>, Diagnostic>, st: &Statement<'_>) -> 
         Ok(tasks) => return tasks,
         Err(e) => e,
     };
-    let msg = format!("{} ({})", e.message, e.loc);
     tracing::warn!(
-        "the {} at {} fails on every host that reaches it: {msg}",
+        "the {} at {} fails on every host that reaches it: {} ({})",
         st.kind,
-        st.key.loc
+        st.key.loc,
+        e.message,
+        e.loc
     );
+    vec![fails_with(st.kind, &e, &st.key.loc)]
+}
+
+/// A task that fails with `e`, located (`at`) where the `kind` include that could not load
+/// its file is.
+pub fn fails_with(kind: &str, e: &Diagnostic, at: &Loc) -> Task {
     let mut args = Map::new();
-    args.insert("msg".into(), Value::from(msg));
-    vec![Task {
-        name: Some(format!("{} {}", st.kind, e.loc.file)),
+    args.insert(
+        "msg".into(),
+        Value::from(format!("{} ({})", e.message, e.loc)),
+    );
+    Task {
+        name: Some(format!("{kind} {}", e.loc.file)),
         module: "fail".into(),
         args: Value::Object(args),
-        location: st.key.loc.to_string(),
+        location: at.to_string(),
         ..Task::default()
-    }]
+    }
 }
 
 fn include_node(st: &Statement<'_>, inherit: &Inherit, tasks: Vec<Task>) -> Task {

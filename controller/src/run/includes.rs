@@ -8,12 +8,14 @@
 //! every file its pattern can match (`*.yml` in that directory); one that names a file
 //! outside them fails on the host with a message saying so.
 
+use std::path::{Path, PathBuf};
+
 use dr_agent::wire::{Task, TaskKind};
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Diagnostic;
 use crate::playbook::PlaySpec;
-use crate::playbook::tasks::{Builder, DYNAMIC_KEY, DynamicInclude};
+use crate::playbook::tasks::{Builder, DYNAMIC_KEY, DynamicInclude, fails_with};
 
 const MAX_DEPTH: usize = 16;
 
@@ -23,7 +25,7 @@ pub fn resolve(
     tasks: &mut [Task],
     vars: &Map<String, Value>,
 ) -> Result<(), Diagnostic> {
-    resolve_in(play, &play.dynamic_includes, tasks, vars, 0)
+    resolve_in(play, &play.dynamic_includes, tasks, vars, &[])
 }
 
 fn resolve_in(
@@ -31,7 +33,7 @@ fn resolve_in(
     dynamic: &[DynamicInclude],
     tasks: &mut [Task],
     vars: &Map<String, Value>,
-    depth: usize,
+    stack: &[PathBuf],
 ) -> Result<(), Diagnostic> {
     for task in tasks {
         let index = task
@@ -40,41 +42,44 @@ fn resolve_in(
             .and_then(Value::as_u64)
             .and_then(|i| dynamic.get(i as usize));
         if let (Some(include), Some(_)) = (index, &task.include_file) {
-            if depth >= MAX_DEPTH {
+            if stack.len() >= MAX_DEPTH {
                 return Err(Diagnostic::new(
                     include.loc.clone(),
                     "includes are nested too deeply (an include loop?)",
                 ));
             }
-            task.block = choices(play, include, task, vars, depth)?;
+            task.block = choices(play, include, task, vars, stack)?;
             continue;
         }
         for list in [&mut task.block, &mut task.rescue, &mut task.always] {
-            resolve_in(play, dynamic, list, vars, depth)?;
+            resolve_in(play, dynamic, list, vars, stack)?;
         }
     }
     Ok(())
 }
 
-/// One child block per file the include's name renders to for this host.
+/// One child block per file the include's name renders to for this host. `stack` holds the
+/// files being included around it: a name read as a pattern does not take them (a file
+/// matching its own include's pattern is not a candidate, or every such include would
+/// loop).
 fn choices(
     play: &PlaySpec,
     include: &DynamicInclude,
     node: &Task,
     vars: &Map<String, Value>,
-    depth: usize,
+    stack: &[PathBuf],
 ) -> Result<Vec<Task>, Diagnostic> {
     let exists = |name: &String| {
         Builder::new(&play.role_search, &play.dir)
             .find_task_file(name, &include.dir, &include.inherit)
             .is_some()
     };
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<(String, bool)> = Vec::new();
     for name in super::candidates::rendered(&include.template, node, vars) {
         // An undefined fact may render as empty text rather than fail: a name that finds
         // no file is read as a pattern too.
         let found = match name {
-            Some(name) if exists(&name) => vec![name],
+            Some(name) if exists(&name) => vec![(name, true)],
             _ => {
                 let mut bases = vec![include.dir.clone()];
                 if let Some(role) = &include.inherit.role {
@@ -82,21 +87,36 @@ fn choices(
                 }
                 bases.push(play.dir.clone());
                 super::candidates::pattern_matches(&include.template, &bases)
+                    .into_iter()
+                    .map(|n| (n, false))
+                    .collect()
             }
         };
         for name in found {
-            if !names.contains(&name) {
+            if !names.iter().any(|(n, _)| *n == name.0) {
                 names.push(name);
             }
         }
     }
+    let mut stack = stack.to_vec();
+    stack.extend(canonical(Path::new(&*include.loc.file)));
     let mut out = Vec::new();
-    for name in names {
+    for (name, rendered) in names {
         let mut builder = Builder::new(&play.role_search, &play.dir);
         let Some(path) = builder.find_task_file(&name, &include.dir, &include.inherit) else {
             continue;
         };
-        let mut tasks = builder.read_task_file(&path, &include.inherit)?;
+        let path = canonical(&path).unwrap_or(path);
+        if !rendered && stack.contains(&path) {
+            continue;
+        }
+        // A file only a pattern named may be one this host never includes (`windows.yml`
+        // beside `default.yml`): if it cannot load, it fails where it is included.
+        let mut tasks = match builder.read_task_file(&path, &include.inherit) {
+            Ok(tasks) => tasks,
+            Err(e) if !rendered => vec![fails_with("include_tasks", &e, &include.loc)],
+            Err(e) => return Err(e),
+        };
         if !builder.role_handlers.is_empty()
             || !builder.role_defaults.is_empty()
             || !builder.role_vars.is_empty()
@@ -107,7 +127,10 @@ fn choices(
             )
             .with_help("import the role in the play instead"));
         }
-        resolve_in(play, &builder.dynamic, &mut tasks, vars, depth + 1)?;
+        stack.push(path);
+        let inner = resolve_in(play, &builder.dynamic, &mut tasks, vars, &stack);
+        stack.pop();
+        inner?;
         out.push(Task {
             name: Some(name),
             module: "block".into(),
@@ -118,4 +141,8 @@ fn choices(
         });
     }
     Ok(out)
+}
+
+fn canonical(path: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok()
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use dr_agent::template::lookup::{CONTROLLER_LOOKUPS, Resolver};
 use dr_agent::template::{Scope, Templater};
-use dr_agent::wire::{LookupAnswer, Task, lookup_key};
+use dr_agent::wire::{LookupAnswer, LookupCall, Task, lookup_key};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -62,6 +62,23 @@ pub fn resolve(
         sim.task(task, vars);
     }
     std::mem::take(&mut *lock(&recorder.answers))
+}
+
+/// Runs a controller lookup a host asked for while its play ran (terms that depended on
+/// what only the host knew), with the task and variables it sent.
+pub fn answer(call: LookupCall, playbook_dir: &Path, secrets: &Secrets) -> LookupAnswer {
+    let templater = Templater::with_lookups(direct(playbook_dir, secrets));
+    let scope = templater.scope(call.vars);
+    let site = plugins::Site {
+        task: &call.task,
+        playbook_dir,
+        secrets,
+        scope: &scope,
+    };
+    match plugins::run(&call.name, &call.terms, &call.kwargs, &site) {
+        Ok(values) => LookupAnswer::Values(values),
+        Err(msg) => LookupAnswer::Error(msg),
+    }
 }
 
 /// A resolver for templates the controller itself renders (a `vars_files` name): it runs

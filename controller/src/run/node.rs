@@ -309,6 +309,7 @@ async fn sync_point(
         SyncPoint::Delegate(d) => (format!("delegate_to {}", d.to), None),
         SyncPoint::Settle { index, .. } => ("settle".to_owned(), Some(*index)),
         SyncPoint::Fetch { dest, .. } => (format!("fetch to {dest}"), None),
+        SyncPoint::Lookup(call) => (format!("lookup {}", call.name), None),
     };
     let mut answer = answer_point(job, i, point, base, sink, stop).await;
     // Hosts that wait see the inventory `add_host`/`group_by` left.
@@ -352,6 +353,19 @@ async fn answer_point(
         SyncPoint::Settle { index, here } => job.phase().hub.settle(i, index, here, stop).await,
         SyncPoint::Inventory { change } => job.change_inventory(i, change),
         SyncPoint::Fetch { dest, content } => super::fetched::write(&dest, &content),
+        SyncPoint::Lookup(call) => {
+            let play = &job.plays[job.phase().dag.nodes[i].play];
+            let (dir, secrets) = (play.dir.clone(), job.secrets.clone());
+            let gave =
+                tokio::task::spawn_blocking(move || super::lookups::answer(*call, &dir, &secrets))
+                    .await
+                    .unwrap_or_else(|e| {
+                        dr_agent::wire::LookupAnswer::Error(format!(
+                            "the lookup did not finish: {e}"
+                        ))
+                    });
+            Answer::Looked { gave }
+        }
         SyncPoint::Delegate(delegation) => {
             let result = match base {
                 Some(base) => super::delegate::run(job, i, base, *delegation, sink, stop).await,
