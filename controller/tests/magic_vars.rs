@@ -1,6 +1,7 @@
 //! Magic variables and the variable rules around them, against the oracle: the same
 //! playbook run by ansible-playbook and by dr under the same command line writes the same
-//! lines (`playbook_dir`, `inventory_dir`, `ansible_run_tags`, `ansible_version`, ...).
+//! lines (`playbook_dir`, `inventory_dir`, `ansible_run_tags`, `ansible_version`, the role
+//! name lists, ...).
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -22,7 +23,7 @@ const PLAYBOOK: &str = r#"- hosts: all
         rt={{ ansible_run_tags }} st={{ ansible_skip_tags }} lim={{ ansible_limit }}
         forks={{ ansible_forks }} verb={{ ansible_verbosity }} src={{ ansible_inventory_sources }}
         v={{ ansible_version.major }}.{{ ansible_version.minor }} {{ ansible_version.full is string }}
-        pha={{ ansible_play_hosts_all }} short={{ inventory_hostname_short }} roles={{ ansible_role_names }}
+        pha={{ ansible_play_hosts_all }} short={{ inventory_hostname_short }} roles={{ ansible_role_names | sort }}
         sp={{ ansible_search_path }}
         EOF
     - set_fact: {level: fact}
@@ -84,7 +85,16 @@ fn magic_variables_are_what_ansible_sets() {
                 ("site.yml", PLAYBOOK),
                 (
                     "roles/greet/tasks/main.yml",
-                    "- shell: echo \"role sp={{ ansible_search_path }}\" >> {{ out }}/log\n",
+                    "- shell: echo \"role sp={{ ansible_search_path }}\" >> {{ out }}/log\n- import_role: {name: inner}\n",
+                ),
+                ("roles/greet/meta/main.yml", "dependencies: [base]\n"),
+                (
+                    "roles/base/tasks/main.yml",
+                    "- shell: echo \"base dep={{ ansible_dependent_role_names | sort }} play={{ ansible_play_role_names }} {{ role_names }} parents={{ ansible_parent_role_names | default('none') }}\" >> {{ out }}/log\n",
+                ),
+                (
+                    "roles/inner/tasks/main.yml",
+                    "- shell: echo \"inner parents={{ ansible_parent_role_names }} {{ ansible_parent_role_paths | map('basename') }}\" >> {{ out }}/log\n",
                 ),
             ],
         );
@@ -100,7 +110,9 @@ fn magic_variables_are_what_ansible_sets() {
         "rt=['all'] st=['nothing'] lim=h1.example.com",
         "forks=5 verb=0",
         "v=2.19 True",
-        "short=h1 roles=['greet']",
+        "short=h1 roles=['base', 'greet', 'inner']",
+        "base dep=['base'] play=['greet', 'inner'] ['greet', 'inner'] parents=none",
+        "inner parents=['greet'] ['greet']",
         "level=fact",
     ] {
         assert!(ansible.contains(line), "fixture lost `{line}`:\n{ansible}");

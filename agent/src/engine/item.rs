@@ -294,6 +294,7 @@ impl Runner<'_> {
             become_user: task.become_user.as_deref(),
             consent: self.request.consent,
             bridged: &self.request.bridged,
+            controller: Some(&self.lookups),
             timeout: task
                 .timeout
                 .filter(|t| t.is_finite() && *t > 0.0)

@@ -105,16 +105,22 @@ impl Module for IncludeVars {
         let mut vars = Map::new();
         let mut loaded = Vec::new();
         match (args.file.or(args.raw), args.dir) {
-            (Some(file), None) => {
-                let shipped = ctx.files.get(&file_key(&file)).ok_or_else(|| {
-                    ModuleError::Failed(format!("Could not find or access '{file}'"))
-                })?;
-                vars = mapping(
-                    shipped.text().map_err(ModuleError::Failed)?,
-                    &shipped.origin,
-                )?;
-                loaded.push(Json::from(shipped.origin.clone()));
-            }
+            (Some(file), None) => match ctx.files.get(&file_key(&file)) {
+                Some(shipped) => {
+                    vars = mapping(
+                        shipped.text().map_err(ModuleError::Failed)?,
+                        &shipped.origin,
+                    )?;
+                    loaded.push(Json::from(shipped.origin.clone()));
+                }
+                // Not known before the run (written by an earlier task): the controller
+                // reads it now.
+                None => {
+                    let (map, origin) = asked(ctx, &file)?;
+                    vars = map;
+                    loaded.push(Json::from(origin));
+                }
+            },
             (None, Some(dir)) => {
                 let shipped = ctx.files.get(&dir_key(&dir)).ok_or_else(|| {
                     ModuleError::Failed(format!("{dir} directory does not exist"))
@@ -170,6 +176,28 @@ fn mapping(data: &str, origin: &str) -> Result<Map<String, Json>, ModuleError> {
         _ => Err(ModuleError::Failed(format!(
             "{origin} must be stored as a dictionary/hash"
         ))),
+    }
+}
+
+/// The variables and path of `file`, read by the controller while the play runs.
+fn asked(ctx: &Context<'_>, file: &str) -> Result<(Map<String, Json>, String), ModuleError> {
+    use crate::template::lookup::{CONTROLLER_FILE, Resolver};
+    let missing = || ModuleError::Failed(format!("Could not find or access '{file}'"));
+    let table = ctx.controller.ok_or_else(missing)?;
+    let terms = [Json::from("vars"), Json::from(file)];
+    match table.resolve(CONTROLLER_FILE, &terms, &Map::new()) {
+        crate::wire::LookupAnswer::Values(values) => match values.as_slice() {
+            [Json::Object(map), Json::String(origin)] => Ok((map.clone(), origin.clone())),
+            _ => Err(missing()),
+        },
+        crate::wire::LookupAnswer::Error(msg)
+            if table.is_pending(CONTROLLER_FILE, &terms, &Map::new()) =>
+        {
+            Err(ModuleError::Failed(format!(
+                "Could not find or access '{file}' ({msg})"
+            )))
+        }
+        crate::wire::LookupAnswer::Error(msg) => Err(ModuleError::Failed(msg)),
     }
 }
 

@@ -150,6 +150,9 @@ pub struct Context<'a> {
     pub consent: bool,
     /// Bridged modules' payloads carried by the request (SHA-256 → base64 zip).
     pub bridged: &'a BTreeMap<String, String>,
+    /// What the controller answered (and is asked for while the play runs): a file the
+    /// request did not carry ([`crate::template::lookup::CONTROLLER_FILE`]).
+    pub controller: Option<&'a crate::template::lookup::Table>,
 }
 
 /// The result of one module call (check or apply), before the engine adds task keywords.

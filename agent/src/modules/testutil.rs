@@ -54,6 +54,7 @@ impl Harness {
             become_user: None,
             consent: self.consent,
             bridged: &NO_PAYLOADS,
+            controller: None,
         }
     }
 

@@ -30,6 +30,11 @@ pub const CONTROLLER_LOOKUPS: &[&str] = &[
     "unvault",
 ];
 
+/// Not a lookup users call: a module's request for a controller file the request did not
+/// carry (`include_vars` of a file written during the run), answered as a lookup is:
+/// terms `[kind, name]` (kind `vars`: the file's variables and its path).
+pub const CONTROLLER_FILE: &str = "_dr_controller_file";
+
 /// The option the `first_found` lookup is given when it runs as `with_first_found`.
 pub const WITH_MARKER: &str = "_dr_invoked_as_with";
 

@@ -68,6 +68,9 @@ pub struct RoleRef {
     pub name: String,
     /// The role's directory.
     pub path: PathBuf,
+    /// The roles that imported or included it (`import_role`/`include_role` in their
+    /// tasks), innermost first: `ansible_parent_role_names` and `_paths`.
+    pub parents: Vec<(String, PathBuf)>,
 }
 
 impl Inherit {
@@ -152,6 +155,22 @@ impl Inherit {
                 ("role_path", path),
             ] {
                 task.vars.entry(k).or_insert_with(|| Value::from(v));
+            }
+            if !role.parents.is_empty() {
+                let (names, paths): (Vec<_>, Vec<_>) = role
+                    .parents
+                    .iter()
+                    .map(|(n, p)| {
+                        let p = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                        (Value::from(n.clone()), Value::from(p.display().to_string()))
+                    })
+                    .unzip();
+                task.vars
+                    .entry("ansible_parent_role_names")
+                    .or_insert(Value::Array(names));
+                task.vars
+                    .entry("ansible_parent_role_paths")
+                    .or_insert(Value::Array(paths));
             }
         }
         if !self.environment.is_empty() {

@@ -65,6 +65,8 @@ pub fn parse(
         connection_vars: Map::new(),
         role_defaults: Map::new(),
         role_vars: Map::new(),
+        play_roles: Vec::new(),
+        dependent_roles: Vec::new(),
         force_handlers: None,
         max_fail_percentage: None,
         ignore_unreachable: false,
@@ -301,6 +303,8 @@ pub fn parse(
     play.ignore_unreachable = whole_play_ignores_unreachable(&play, node)?;
     play.role_defaults = builder.role_defaults;
     play.role_vars = builder.role_vars;
+    play.play_roles = builder.play_roles;
+    play.dependent_roles = builder.dependent_roles;
     play.dynamic_includes = builder.dynamic;
     Ok(play)
 }

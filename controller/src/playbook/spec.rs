@@ -66,6 +66,11 @@ pub struct PlaySpec {
     pub role_defaults: Map<String, Value>,
     /// `vars/` of the play's roles (above play `vars_files`).
     pub role_vars: Map<String, Value>,
+    /// Roles the play names itself (`roles:`, `import_role`, `include_role`), in order
+    /// (`ansible_play_role_names`).
+    pub play_roles: Vec<String>,
+    /// Roles loaded as a dependency of another (`ansible_dependent_role_names`).
+    pub dependent_roles: Vec<String>,
     /// `force_handlers:`, when the play says it (it then wins over `--force-handlers`).
     pub force_handlers: Option<bool>,
     /// `max_fail_percentage:` (0-100).

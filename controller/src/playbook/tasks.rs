@@ -65,6 +65,10 @@ pub struct Builder<'a> {
     pub role_defaults: Map<String, Value>,
     /// Role vars (`vars/main.yml`), merged in load order (above play `vars_files`).
     pub role_vars: Map<String, Value>,
+    /// Roles the play names itself (`roles:`, `import_role`, `include_role`), in order.
+    pub play_roles: Vec<String>,
+    /// Roles loaded as another role's dependency, in order.
+    pub dependent_roles: Vec<String>,
     /// Role instances already expanded in this play (role path + parameters).
     seen: HashSet<String>,
     /// Role directories whose handlers were already added.
@@ -107,6 +111,8 @@ impl<'a> Builder<'a> {
             role_handlers: Vec::new(),
             role_defaults: Map::new(),
             role_vars: Map::new(),
+            play_roles: Vec::new(),
+            dependent_roles: Vec::new(),
             seen: HashSet::new(),
             handlers_of: HashSet::new(),
             depth: 0,
@@ -440,6 +446,14 @@ impl<'a> Builder<'a> {
         }
         self.enter(loc)?;
         let path = self.search.find(name, &self.playbook_dir, parent, loc)?;
+        let names = if parent.is_some() {
+            &mut self.dependent_roles
+        } else {
+            &mut self.play_roles
+        };
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
         crate::bridge::add_library(&path.join("library"));
         let meta = role::read_meta(&path)?;
         let key = format!(
@@ -462,9 +476,16 @@ impl<'a> Builder<'a> {
             self.depth -= 1;
             return Ok(Vec::new());
         }
+        // Imported or included from another role's tasks: that role and its own parents.
+        let parents = inherit.role.as_ref().map_or_else(Vec::new, |r| {
+            std::iter::once((r.name.clone(), r.path.clone()))
+                .chain(r.parents.iter().cloned())
+                .collect()
+        });
         let role_ref = RoleRef {
             name: name.to_owned(),
             path: path.clone(),
+            parents,
         };
         let own_vars = role::read_vars(&path, "vars", &from.vars)?;
         let mut inner = inherit.clone();

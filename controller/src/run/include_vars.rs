@@ -27,7 +27,7 @@ pub fn collect(
 ) -> Result<BTreeMap<String, FileContent>, String> {
     let mut out = BTreeMap::new();
     for task in tasks.iter().filter(|t| t.module == "include_vars") {
-        let bases = search_bases(task, play);
+        let bases = search_bases(task, &play.dir);
         let args = &task.args;
         let file = match args {
             Value::String(s) => Some(s.trim().to_owned()),
@@ -71,6 +71,23 @@ pub fn collect(
     Ok(out)
 }
 
+/// The variables of vars file `name` for `task`, read while the play runs (a file an
+/// earlier task wrote, unknown before the run): the mapping and the file's path.
+pub fn read_now(
+    name: &str,
+    task: &Task,
+    playbook_dir: &Path,
+    secrets: &Secrets,
+) -> Result<Vec<Value>, String> {
+    let bases = search_bases(task, playbook_dir);
+    let path = find(name, &bases).ok_or_else(|| format!("Could not find or access '{name}'"))?;
+    let map = crate::vars_file::load(&path, secrets).map_err(|d| d.to_string())?;
+    Ok(vec![
+        Value::Object(map),
+        Value::from(path.display().to_string()),
+    ])
+}
+
 fn names(template: &str, task: &Task, vars: &Map<String, Value>, bases: &[PathBuf]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for name in rendered(template, task, vars) {
@@ -89,7 +106,7 @@ fn names(template: &str, task: &Task, vars: &Map<String, Value>, bases: &[PathBu
 }
 
 /// Where Ansible looks for a relative vars file or directory.
-fn search_bases(task: &Task, play: &PlaySpec) -> Vec<PathBuf> {
+fn search_bases(task: &Task, playbook_dir: &Path) -> Vec<PathBuf> {
     let mut bases = Vec::new();
     if let Some(role) = task.vars.get("role_path").and_then(Value::as_str) {
         bases.push(Path::new(role).join("vars"));
@@ -99,8 +116,8 @@ fn search_bases(task: &Task, play: &PlaySpec) -> Vec<PathBuf> {
         bases.push(dir.join("vars"));
         bases.push(dir);
     }
-    bases.push(play.dir.join("vars"));
-    bases.push(play.dir.clone());
+    bases.push(playbook_dir.join("vars"));
+    bases.push(playbook_dir.to_path_buf());
     bases
 }
 

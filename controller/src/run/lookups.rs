@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use dr_agent::template::lookup::{CONTROLLER_LOOKUPS, Resolver};
+use dr_agent::template::lookup::{CONTROLLER_FILE, CONTROLLER_LOOKUPS, Resolver};
 use dr_agent::template::{Scope, Templater};
 use dr_agent::wire::{LookupAnswer, LookupCall, Task, lookup_key};
 use regex::Regex;
@@ -75,7 +75,17 @@ pub fn answer(call: LookupCall, playbook_dir: &Path, secrets: &Secrets) -> Looku
         secrets,
         scope: &scope,
     };
-    match plugins::run(&call.name, &call.terms, &call.kwargs, &site) {
+    let ran = match (call.name.as_str(), call.terms.as_slice()) {
+        (CONTROLLER_FILE, [kind, Value::String(name)]) if kind == "vars" => {
+            super::include_vars::read_now(name, &call.task, playbook_dir, secrets)
+        }
+        (CONTROLLER_FILE, _) => Err(format!(
+            "a controller file request dr does not know: {:?}",
+            call.terms
+        )),
+        _ => plugins::run(&call.name, &call.terms, &call.kwargs, &site),
+    };
+    match ran {
         Ok(values) => LookupAnswer::Values(values),
         Err(msg) => LookupAnswer::Error(msg),
     }

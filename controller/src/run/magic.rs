@@ -97,23 +97,23 @@ pub fn host_level(inv: &Inventory, host: &str) -> Map<String, Value> {
     m
 }
 
-/// Variables of a play: every host it targets and the roles it runs.
+/// Variables of a play: every host it targets and the roles it runs, as Ansible names
+/// them: those the play names itself, those loaded as dependencies, and all of them.
 pub fn play_level(play: &PlaySpec, play_hosts: &[String]) -> Map<String, Value> {
-    let mut roles: Vec<&str> = Vec::new();
-    for task in play
-        .tasks
-        .iter()
-        .chain(&play.handlers)
-        .flat_map(dr_agent::wire::Task::walk)
-    {
-        if let Some(name) = task.vars.get("role_name").and_then(Value::as_str)
-            && !roles.contains(&name)
-        {
-            roles.push(name);
+    let mut all: Vec<&String> = play.play_roles.iter().collect();
+    for dep in &play.dependent_roles {
+        if !all.contains(&dep) {
+            all.push(dep);
         }
     }
     let mut m = Map::new();
     m.insert("ansible_play_hosts_all".into(), json!(play_hosts));
-    m.insert("ansible_role_names".into(), json!(roles));
+    m.insert("ansible_role_names".into(), json!(all));
+    m.insert("ansible_play_role_names".into(), json!(play.play_roles));
+    m.insert("role_names".into(), json!(play.play_roles));
+    m.insert(
+        "ansible_dependent_role_names".into(),
+        json!(play.dependent_roles),
+    );
     m
 }
