@@ -199,4 +199,6 @@ fn lookups_on_what_only_the_host_knows_run_while_the_play_runs() {
     assert_eq!(out["picked"], "linux\n");
     assert_eq!(out["greeting"], "hello from the controller\n");
     assert_eq!(out["from_gen"], "from a file written during the run\n");
+    assert_eq!(out["copied"], "made {{ family.stdout }}\n");
+    assert_eq!(out["rendered"], "made linux\n");
 }

@@ -111,17 +111,37 @@ impl Module for Copy {
     }
 }
 
-/// A controller file shipped with the request.
+/// A controller file shipped with the request, or, for one the controller could not know
+/// before the run (written by an earlier task), read by the controller now.
 pub(super) fn shipped<'a>(
     module: &'static str,
     ctx: &Context<'a>,
     src: &str,
-) -> Result<&'a FileContent, ModuleError> {
-    ctx.files.get(src).ok_or_else(|| {
-        ModuleError::Failed(format!(
-            "{module}: the source `{src}` was not shipped with the request; this is a bug in the controller"
-        ))
-    })
+) -> Result<std::borrow::Cow<'a, FileContent>, ModuleError> {
+    if let Some(file) = ctx.files.get(src) {
+        return Ok(std::borrow::Cow::Borrowed(file));
+    }
+    let kind = if module == "template" {
+        "templates"
+    } else {
+        "files"
+    };
+    let missing =
+        |why: &str| ModuleError::Failed(format!("{module}: could not find or access `{src}`{why}"));
+    let Some(table) = ctx.controller else {
+        return Err(missing(""));
+    };
+    use crate::template::lookup::{CONTROLLER_FILE, Resolver};
+    let terms = [Json::from(kind), Json::from(src)];
+    match table.resolve(CONTROLLER_FILE, &terms, &Map::new()) {
+        crate::wire::LookupAnswer::Values(values) => match values.into_iter().next() {
+            Some(v) => serde_json::from_value::<FileContent>(v)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| missing(&format!(": {e}"))),
+            None => Err(missing("")),
+        },
+        crate::wire::LookupAnswer::Error(msg) => Err(missing(&format!(": {msg}"))),
+    }
 }
 
 /// `dest`, or `dest/<basename of src>` when `dest` is a directory (or ends in `/`).

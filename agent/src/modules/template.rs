@@ -40,12 +40,13 @@ impl Module for Template {
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: TemplateSpec = parse_args("template", args)?;
-        let source = shipped("template", ctx, &spec.src)?.text().map_err(|_| {
+        let file = shipped("template", ctx, &spec.src)?;
+        let source = file.text().map_err(|_| {
             ModuleError::Failed(format!("template: `{}` is not UTF-8 text", spec.src))
         })?;
         let rendered = ctx
             .scope
-            .with_data(template_vars(ctx, &spec.src, &spec.dest))
+            .with_data(template_vars(&file, &spec.dest))
             .render_string(source)
             .map_err(|e| ModuleError::Failed(format!("template `{}`: {e}", spec.src)))?;
         let dest = std::path::PathBuf::from(&spec.dest);
@@ -82,11 +83,10 @@ impl Module for Template {
 /// The variables Ansible's `template` adds while rendering: `ansible_managed` (Ansible's
 /// default text, so files written by Ansible before do not change), the source and
 /// destination paths.
-fn template_vars(ctx: &Context<'_>, src: &str, dest: &str) -> Map<String, Json> {
-    let file = ctx.files.get(src);
-    let origin = file.map_or_else(|| src.to_owned(), |f| f.origin.clone());
+fn template_vars(file: &crate::wire::FileContent, dest: &str) -> Map<String, Json> {
+    let origin = file.origin.clone();
     let mut m = Map::new();
-    if let Some(meta) = file.and_then(|f| f.meta.as_ref()) {
+    if let Some(meta) = &file.meta {
         m.insert("template_host".into(), Json::from(meta.host.clone()));
         m.insert("template_uid".into(), Json::from(meta.owner.clone()));
         m.insert("template_mtime".into(), Json::from(meta.mtime.clone()));

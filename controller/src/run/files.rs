@@ -51,6 +51,29 @@ pub fn collect(
     files
 }
 
+/// The `copy` (`sub` = `files`) or `template` (`templates`) source `src` of `task`, read
+/// while the play runs (a file an earlier task wrote, unknown before the run), as the agent
+/// takes it.
+pub fn read_now(
+    src: &str,
+    sub: &str,
+    task: &Task,
+    playbook_dir: &Path,
+) -> Result<Vec<Value>, String> {
+    let path = find(src, sub, task, playbook_dir).ok_or_else(|| {
+        format!("no such file on the controller (looked in `{sub}/` and beside the play)")
+    })?;
+    let bytes = read_shared(&path).ok_or_else(|| format!("cannot read `{}`", path.display()))?;
+    let mut file = FileContent::new(bytes, path.display().to_string());
+    if sub == "templates"
+        && let Some(meta) = crate::host_info::file_meta(&path)
+    {
+        file = file.with_meta(meta);
+    }
+    let value = serde_json::to_value(&file).map_err(|e| e.to_string())?;
+    Ok(vec![value])
+}
+
 /// The controller file a task reads: `src`, or for `script` the first word of its line.
 fn source_of(task: &Task) -> Option<String> {
     if task.module != "script" {

@@ -79,6 +79,14 @@ pub fn answer(call: LookupCall, playbook_dir: &Path, secrets: &Secrets) -> Looku
         (CONTROLLER_FILE, [kind, Value::String(name)]) if kind == "vars" => {
             super::include_vars::read_now(name, &call.task, playbook_dir, secrets)
         }
+        (CONTROLLER_FILE, [kind, Value::String(src)]) if kind == "files" || kind == "templates" => {
+            super::files::read_now(
+                src,
+                kind.as_str().unwrap_or_default(),
+                &call.task,
+                playbook_dir,
+            )
+        }
         (CONTROLLER_FILE, _) => Err(format!(
             "a controller file request dr does not know: {:?}",
             call.terms

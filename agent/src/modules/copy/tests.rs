@@ -107,7 +107,7 @@ fn errors_name_the_problem() {
     );
     assert!(
         h.check_err(&Copy, json!({"src": "nope", "dest": "/tmp/x"}))
-            .contains("`nope` was not shipped")
+            .contains("could not find or access `nope`")
     );
     assert!(
         h.check_err(
