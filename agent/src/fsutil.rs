@@ -59,6 +59,33 @@ pub fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
+/// Whether the file at `path` holds exactly `wanted`, read in chunks (the file is never held
+/// whole); `None` when it does not exist.
+pub fn same_content(path: &Path, wanted: &[u8]) -> io::Result<Option<bool>> {
+    use std::io::Read;
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut rest = wanted;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(Some(rest.is_empty()));
+        }
+        match rest.split_at_checked(n) {
+            Some((head, tail)) if head == &buf[..n] => rest = tail,
+            _ => return Ok(Some(false)),
+        }
+    }
+}
+
 /// Why an atomic write failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
