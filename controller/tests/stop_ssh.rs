@@ -191,6 +191,20 @@ fn a_network_cut_is_noticed_within_15_s_and_the_agent_stops() {
         node["stats"]["changed"], 1,
         "what ran before the cut: {node}"
     );
+    // The printed summary counts the same (it said `changed=0` for a host cut off).
+    let summary: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.trim() != "Summary")
+        .filter(|l| l.trim_start().starts_with("h01 "))
+        .collect();
+    assert_eq!(summary.len(), 1, "{}", shown(&out));
+    let counts: Vec<&str> = summary[0].split_whitespace().skip(1).collect();
+    assert_eq!(
+        counts,
+        ["ok=0", "changed=1", "failed=0", "skipped=0"],
+        "{}",
+        shown(&out)
+    );
     // The agent hears nothing more from dr either: it stops within its silence limit.
     while running("40.0502") {
         assert!(
