@@ -211,7 +211,9 @@ impl PgConn {
     }
 
     /// Runs `sql`; inside `BEGIN READ ONLY ... ROLLBACK` when `read_only`, so a statement that
-    /// writes fails with SQLSTATE 25006 and leaves nothing behind.
+    /// writes fails with SQLSTATE 25006 and leaves nothing behind. The session's transactions
+    /// are read-only by default too, so SQL that ends the transaction (`COMMIT; DELETE ...`)
+    /// does not write in the next one by mistake.
     ///
     /// The SQL goes to psql on its standard input (`-f -`), never on its command line: `ps`
     /// shows every process's arguments to every user of the host, and SQL carries secrets
@@ -220,11 +222,14 @@ impl PgConn {
     /// with `psql -f`. A write runs in one transaction (`-1`), as the whole string did with
     /// `psql -c` and as Ansible's `postgresql_query` commits it; a statement that cannot run
     /// inside one (`VACUUM`, `CREATE DATABASE`: SQLSTATE 25001) is run again without it, which
-    /// is safe because the failed transaction left nothing behind.
+    /// is safe for everything a transaction undoes (not for what none does, such as `nextval()`
+    /// before the `VACUUM` in the same string, which then happens twice).
     pub fn query(&self, sql: &str, read_only: bool) -> Result<Rows, PgError> {
         if read_only {
             // The newline ends a trailing `--` comment, the `;` an unterminated last statement.
-            let script = format!("BEGIN TRANSACTION READ ONLY;\n{sql}\n;\nROLLBACK;\n");
+            let script = format!(
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;\nBEGIN TRANSACTION READ ONLY;\n{sql}\n;\nROLLBACK;\n"
+            );
             return self.run_script(&script, false);
         }
         match self.run_script(sql, true) {

@@ -246,6 +246,21 @@ mod tests {
             o.msg
         );
         assert_eq!(c.sql("SELECT count(*) FROM cdr"), "2");
+        // Nor can it end the read-only transaction and write in the next one.
+        for sql in [
+            "COMMIT; DELETE FROM cdr",
+            "ROLLBACK; BEGIN; DELETE FROM cdr; COMMIT",
+        ] {
+            let mut ro = args(&c, sql);
+            ro["read_only"] = json!(true);
+            let o = h.apply(&PostgresQuery, ro);
+            assert!(
+                o.failed && o.msg.contains("read-only transaction"),
+                "{sql}: {}",
+                o.msg
+            );
+            assert_eq!(c.sql("SELECT count(*) FROM cdr"), "2", "{sql}");
+        }
     }
 
     /// Statements a read-only transaction lets through, each leaving a trace when it runs.
