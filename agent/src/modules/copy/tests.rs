@@ -243,7 +243,8 @@ fn large_files_are_compared_in_chunks_and_changes_still_seen() {
 }
 
 /// A converged copy of a large file must not read the destination whole (150 MB copied to
-/// 3 hosts held 450 MB of destinations). Measured in a child process, the test binary running
+/// 3 hosts held 450 MB of destinations), nor a changed one with `backup` the old file.
+/// Measured in a child process, the test binary running
 /// only this test, so the peak RSS (`VmHWM`, reset through `/proc/self/clear_refs`) is this
 /// test's alone.
 #[test]
@@ -308,6 +309,24 @@ fn converged_copy_peak_rss() {
     assert!(
         grew < 8 * 1024,
         "a converged copy of {} MiB raised the peak RSS by {grew} KiB",
+        SIZE >> 20
+    );
+    // A change with `backup`: the old file is copied aside in a stream, not read whole.
+    let mut old = fs::read(&dest).unwrap_or_default();
+    old[SIZE / 2] ^= 1;
+    fs::write(&dest, &old).unwrap_or_else(|e| panic!("{e}"));
+    drop(old);
+    let args = json!({"src": "big", "dest": dest.display().to_string(), "backup": true});
+    fs::write("/proc/self/clear_refs", "5").unwrap_or_else(|e| panic!("clear_refs: {e}"));
+    let start = kib("VmRSS");
+    let out = h.apply(&Copy, args);
+    assert!(out.changed && !out.failed, "{}", out.msg);
+    assert!(out.data.contains_key("backup_file"), "{:?}", out.data);
+    let grew = kib("VmHWM").saturating_sub(start);
+    println!("backup: peak RSS grew by {grew} KiB over {start} KiB");
+    assert!(
+        grew < 8 * 1024,
+        "a copy of {} MiB with `backup` raised the peak RSS by {grew} KiB",
         SIZE >> 20
     );
 }
