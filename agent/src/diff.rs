@@ -29,16 +29,7 @@ pub fn unified(path: &str, before: &str, after: &str) -> Diff {
 pub fn content(path: &str, before: Option<&[u8]>, after: &[u8]) -> Diff {
     let size = |b: Option<&[u8]>| b.map_or_else(|| "absent".to_owned(), |b| b.len().to_string());
     if before.map_or(0, <[u8]>::len) > MAX_DIFF_BYTES || after.len() > MAX_DIFF_BYTES {
-        // As Ansible (`max_diff_size`): a large file's diff is not computed, let alone shown
-        // (a 150 MB text file would otherwise cost several times its size in memory).
-        return Diff {
-            target: path.to_owned(),
-            text: format!(
-                "content: {} -> {} bytes (diff skipped: larger than {MAX_DIFF_BYTES} bytes)",
-                size(before),
-                after.len()
-            ),
-        };
+        return skipped(path, before.map(|b| b.len() as u64), after.len());
     }
     let b = before.map(std::str::from_utf8);
     match (b, std::str::from_utf8(after)) {
@@ -48,6 +39,19 @@ pub fn content(path: &str, before: Option<&[u8]>, after: &[u8]) -> Diff {
             target: path.to_owned(),
             text: format!("binary content: {} -> {} bytes", size(before), after.len()),
         },
+    }
+}
+
+/// The size summary that stands for a content diff too large to compute, as Ansible's
+/// `max_diff_size` does (a 150 MB text file would otherwise cost several times its size in
+/// memory). `before` is `None` when the file does not exist.
+pub fn skipped(path: &str, before: Option<u64>, after: usize) -> Diff {
+    Diff {
+        target: path.to_owned(),
+        text: format!(
+            "content: {} -> {after} bytes (diff skipped: larger than {MAX_DIFF_BYTES} bytes)",
+            before.map_or_else(|| "absent".to_owned(), |b| b.to_string()),
+        ),
     }
 }
 

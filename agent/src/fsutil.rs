@@ -59,6 +59,33 @@ pub fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
+/// Whether the file at `path` holds exactly `wanted`, read in chunks (the file is never held
+/// whole); `None` when it does not exist.
+pub fn same_content(path: &Path, wanted: &[u8]) -> io::Result<Option<bool>> {
+    use std::io::Read;
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut rest = wanted;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(Some(rest.is_empty()));
+        }
+        match rest.split_at_checked(n) {
+            Some((head, tail)) if head == &buf[..n] => rest = tail,
+            _ => return Ok(Some(false)),
+        }
+    }
+}
+
 /// Why an atomic write failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -90,6 +117,24 @@ pub fn write_atomic_with(
     default_mode: u32,
     validate: &dyn Fn(&Path) -> Result<(), String>,
 ) -> Result<(), WriteError> {
+    write_atomic_from(
+        path,
+        &mut |f| f.write_all(data),
+        attrs,
+        default_mode,
+        validate,
+    )
+}
+
+/// [`write_atomic_with`], the temporary file filled by `fill` (a copy streamed from another
+/// file, never held whole).
+fn write_atomic_from(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut File) -> io::Result<()>,
+    attrs: Attrs,
+    default_mode: u32,
+    validate: &dyn Fn(&Path) -> Result<(), String>,
+) -> Result<(), WriteError> {
     let dir = parent(path);
     let existing = match Current::of(path) {
         Ok(c) => Some(c),
@@ -104,7 +149,7 @@ pub fn write_atomic_with(
         .prefix(&format!(".{name}."))
         .suffix(".dr-tmp")
         .tempfile_in(dir)?;
-    tmp.write_all(data)?;
+    fill(tmp.as_file_mut())?;
     let mode = attrs
         .mode
         .or(existing.map(|c| c.mode))
@@ -167,18 +212,24 @@ pub fn backup(path: &Path) -> io::Result<String> {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".{stamp}~"));
     let dest = Path::new(&name);
-    let data = fs::read(path)?;
+    let mut source = File::open(path)?;
     let current = Current::of(path)?;
-    write_atomic(
+    // Streamed: a backup of a large file must not hold it in memory.
+    write_atomic_from(
         dest,
-        &data,
+        &mut |f| io::copy(&mut source, f).map(drop),
         Attrs {
             mode: Some(current.mode),
             uid: Some(current.uid),
             gid: Some(current.gid),
         },
         current.mode,
-    )?;
+        &|_| Ok(()),
+    )
+    .map_err(|e| match e {
+        WriteError::Io(e) => e,
+        WriteError::Invalid(m) => io::Error::other(m),
+    })?;
     Ok(dest.to_string_lossy().into_owned())
 }
 

@@ -62,10 +62,15 @@ impl Host {
     }
 
     fn spawn_apply(&self) -> Child {
+        self.spawn_apply_with(&[])
+    }
+
+    fn spawn_apply_with(&self, extra: &[&str]) -> Child {
         util::assert_fresh_agent();
         let agent = Path::new(env!("CARGO_BIN_EXE_dr")).with_file_name("dr-agent");
         std::process::Command::new(env!("CARGO_BIN_EXE_dr"))
             .args(["apply", "p.yml", "-i", "inventory.yml"])
+            .args(extra)
             .current_dir(self.path())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
@@ -191,6 +196,20 @@ fn a_network_cut_is_noticed_within_15_s_and_the_agent_stops() {
         node["stats"]["changed"], 1,
         "what ran before the cut: {node}"
     );
+    // The printed summary counts the same (it said `changed=0` for a host cut off).
+    let summary: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.trim() != "Summary")
+        .filter(|l| l.trim_start().starts_with("h01 "))
+        .collect();
+    assert_eq!(summary.len(), 1, "{}", shown(&out));
+    let counts: Vec<&str> = summary[0].split_whitespace().skip(1).collect();
+    assert_eq!(
+        counts,
+        ["ok=0", "changed=1", "failed=0", "skipped=0"],
+        "{}",
+        shown(&out)
+    );
     // The agent hears nothing more from dr either: it stops within its silence limit.
     while running("40.0502") {
         assert!(
@@ -204,6 +223,35 @@ fn a_network_cut_is_noticed_within_15_s_and_the_agent_stops() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(!host.root("two-done").exists(), "the running task went on");
     assert!(!host.root("three").exists(), "the next task ran");
+}
+
+/// `--format json` counts a host cut off mid-play as the journal does (its `stats` were all
+/// zero).
+#[test]
+fn a_network_cut_keeps_the_hosts_counts_in_json() {
+    let host = Host::start("40.0504");
+    let child = host.spawn_apply_with(&["--format", "json"]);
+    wait_for(&host.root("two-started"), Duration::from_secs(60));
+    let frozen = Frozen(host.sessions());
+    assert!(!frozen.0.is_empty(), "no sshd session process found");
+    for pid in &frozen.0 {
+        signal(*pid, "STOP");
+    }
+    let (out, _) = finish(child, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", shown(&out)));
+    let node = &doc["nodes"][0];
+    assert_eq!(node["outcome"], "unreachable", "{node}");
+    assert_eq!(
+        node["stats"]["changed"], 1,
+        "what ran before the cut: {node}"
+    );
+    assert_eq!(doc["changed"], 1, "{doc}");
+    while running("40.0504") {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(frozen);
 }
 
 #[test]

@@ -17,8 +17,8 @@ pub struct FileWrite {
     pub module: &'static str,
     /// Destination.
     pub path: PathBuf,
-    /// Current bytes (`None` when the file does not exist).
-    pub before: Option<Vec<u8>>,
+    /// What the file holds now (`None` when it does not exist).
+    pub before: Option<Before>,
     /// Wanted bytes (shared: `copy` hands over the request's buffer, never a copy).
     pub after: Arc<[u8]>,
     /// Wanted attributes.
@@ -38,15 +38,77 @@ pub struct FileWrite {
     pub validate: Option<String>,
 }
 
+/// What a destination holds before a write.
+#[derive(Debug)]
+pub enum Before {
+    /// Its bytes, for an edit or a diff.
+    Bytes(Vec<u8>),
+    /// A file too large to diff, never held whole: its size and whether it equals the
+    /// wanted bytes (compared chunk by chunk as it was read).
+    Compared {
+        /// Its size in bytes.
+        len: u64,
+        /// Whether it holds exactly the wanted bytes.
+        same: bool,
+    },
+}
+
+impl Before {
+    /// Whether the file already holds `wanted`.
+    fn holds(&self, wanted: &[u8]) -> bool {
+        match self {
+            Before::Bytes(b) => b[..] == *wanted,
+            Before::Compared { same, .. } => *same,
+        }
+    }
+
+    /// The content diff from this to `after`.
+    fn diff(&self, path: &str, after: &[u8]) -> crate::wire::Diff {
+        match self {
+            Before::Bytes(b) => diff::content(path, Some(b), after),
+            Before::Compared { len, .. } => diff::skipped(path, Some(*len), after.len()),
+        }
+    }
+}
+
 /// Reads the current content of `path`, refusing directories.
 pub fn read_current(module: &'static str, path: &Path) -> Result<Option<Vec<u8>>, ModuleError> {
+    refuse_dir(module, path)?;
+    fsutil::read_optional(path).map_err(|e| ModuleError::io("cannot read", path.display(), e))
+}
+
+/// What `path` holds compared with `wanted`, refusing directories. A file larger than a
+/// diff is ever computed for is compared in chunks and never held whole: a converged copy of
+/// a 150 MB file must not cost 150 MB more per host.
+pub fn compare_current(
+    module: &'static str,
+    path: &Path,
+    wanted: &[u8],
+) -> Result<Option<Before>, ModuleError> {
+    refuse_dir(module, path)?;
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ModuleError::io("cannot read", path.display(), e)),
+    };
+    if len <= diff::MAX_DIFF_BYTES as u64 && wanted.len() <= diff::MAX_DIFF_BYTES {
+        return Ok(read_current(module, path)?.map(Before::Bytes));
+    }
+    match fsutil::same_content(path, wanted) {
+        Ok(Some(same)) => Ok(Some(Before::Compared { len, same })),
+        Ok(None) => Ok(None),
+        Err(e) => Err(ModuleError::io("cannot read", path.display(), e)),
+    }
+}
+
+fn refuse_dir(module: &'static str, path: &Path) -> Result<(), ModuleError> {
     if path.is_dir() {
         return Err(ModuleError::Failed(format!(
             "{module}: `{}` is a directory",
             path.display()
         )));
     }
-    fsutil::read_optional(path).map_err(|e| ModuleError::io("cannot read", path.display(), e))
+    Ok(())
 }
 
 /// Checks a `validate:` command: it must name the file with `%s`.
@@ -107,7 +169,7 @@ impl FileWrite {
         let wanted = self
             .attrs
             .resolve(self.module, current.map(|c| c.mode), false)?;
-        let content_changes = self.before.as_deref() != Some(&self.after[..]);
+        let content_changes = !self.before.as_ref().is_some_and(|b| b.holds(&self.after));
         let (attr_changes, attr_diffs) = match &current {
             Some(c) => attrs::changes(&self.path, c, wanted),
             None => (Attrs::default(), Vec::new()),
@@ -121,7 +183,10 @@ impl FileWrite {
         }
         let mut diffs = Vec::new();
         if content_changes {
-            diffs.push(diff::content(&shown, self.before.as_deref(), &self.after));
+            diffs.push(match &self.before {
+                Some(b) => b.diff(&shown, &self.after),
+                None => diff::content(&shown, None, &self.after),
+            });
         }
         diffs.extend(attr_diffs);
         let msg = match (&self.before, content_changes) {

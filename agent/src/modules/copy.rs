@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::{bool_ish, opt_bool_ish};
 use super::attrs::{AttrSpec, FileMode};
-use super::content::{FileWrite, read_current};
+use super::content::{FileWrite, compare_current};
 use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
 use crate::wire::FileContent;
 
@@ -76,7 +76,8 @@ impl Module for Copy {
             (None, Some(src)) => (shipped("copy", ctx, src)?.shared(), Some(src.as_str())),
         };
         let dest = destination(&spec.dest, src_name)?;
-        let before = read_current("copy", &dest)?;
+        // Compared in chunks, never read whole: a converged copy costs no memory per host.
+        let before = compare_current("copy", &dest, &bytes)?;
         if before.is_some() && spec.force == Some(false) {
             let mut outcome =
                 Outcome::ok(format!("`{}` exists and `force` is false", dest.display()));

@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::{bool_ish, opt_bool_ish};
 use super::attrs::{AttrSpec, FileMode};
-use super::content::{FileWrite, read_current};
+use super::content::{Before, FileWrite, read_current};
 use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
 
 /// The `env_file` module.
@@ -106,7 +106,7 @@ impl Module for EnvFile {
         FileWrite {
             module: "env_file",
             path,
-            before,
+            before: before.map(Before::Bytes),
             after: edited.text.into_bytes().into(),
             attrs: AttrSpec {
                 mode: spec.mode,

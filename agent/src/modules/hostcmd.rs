@@ -70,15 +70,47 @@ pub(super) fn run(cmd: &mut Command, what: &str) -> Result<Ran, ModuleError> {
     let out = cmd
         .output()
         .map_err(|e| ModuleError::Failed(format!("cannot run {what}: {e}")))?;
+    Ok(ran(&out))
+}
+
+fn ran(out: &std::process::Output) -> Ran {
     let rc = out.status.code().unwrap_or_else(|| {
         use std::os::unix::process::ExitStatusExt;
         out.status.signal().map_or(-1, |s| -s)
     });
-    Ok(Ran {
+    Ran {
         rc,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `cmd` with `input` on its standard input (written from another thread, so a
+/// program that answers before it has read everything cannot deadlock) and captures its
+/// output. For what must not appear on a command line, where `ps` shows it to every user.
+pub(super) fn run_with_stdin(
+    cmd: &mut Command,
+    input: &[u8],
+    what: &str,
+) -> Result<Ran, ModuleError> {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ModuleError::Failed(format!("cannot run {what}: {e}")))?;
+    let out = std::thread::scope(|s| {
+        if let Some(mut stdin) = child.stdin.take() {
+            // A program that exits early closes the pipe: its exit status says why.
+            s.spawn(move || {
+                let _ = stdin.write_all(input);
+            });
+        }
+        child.wait_with_output()
     })
+    .map_err(|e| ModuleError::Failed(format!("cannot run {what}: {e}")))?;
+    Ok(ran(&out))
 }
 
 /// Runs `cmd` and fails with `what` and the program's own message unless it exits 0.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::bool_ish;
 use super::attrs::{AttrSpec, FileMode};
-use super::content::{FileWrite, read_current};
+use super::content::{Before, FileWrite, read_current};
 use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
 
 /// The `lineinfile` module.
@@ -176,7 +176,7 @@ impl Module for LineInFile {
         FileWrite {
             module: "lineinfile",
             path,
-            before,
+            before: before.map(Before::Bytes),
             after: after_bytes.into(),
             attrs: AttrSpec {
                 mode: spec.mode,

@@ -211,22 +211,44 @@ impl PgConn {
     }
 
     /// Runs `sql`; inside `BEGIN READ ONLY ... ROLLBACK` when `read_only`, so a statement that
-    /// writes fails with SQLSTATE 25006 and leaves nothing behind.
+    /// writes fails with SQLSTATE 25006 and leaves nothing behind. The session's transactions
+    /// are read-only by default too, so SQL that ends the transaction (`COMMIT; DELETE ...`)
+    /// does not write in the next one by mistake.
+    ///
+    /// The SQL goes to psql on its standard input (`-f -`), never on its command line: `ps`
+    /// shows every process's arguments to every user of the host, and SQL carries secrets
+    /// (`ALTER ROLE ... PASSWORD`) as often as the connection string does. psql reads the
+    /// text as a script: its own `\` meta-commands and `:VARIABLE` interpolation apply, as
+    /// with `psql -f`. A write runs in one transaction (`-1`), as the whole string did with
+    /// `psql -c` and as Ansible's `postgresql_query` commits it; a statement that cannot run
+    /// inside one (`VACUUM`, `CREATE DATABASE`: SQLSTATE 25001) is run again without it, which
+    /// is safe for everything a transaction undoes (not for what none does, such as `nextval()`
+    /// before the `VACUUM` in the same string, which then happens twice).
     pub fn query(&self, sql: &str, read_only: bool) -> Result<Rows, PgError> {
-        let mut c = self.command();
         if read_only {
-            c.args([
-                "-c",
-                "BEGIN TRANSACTION READ ONLY",
-                "-c",
-                sql,
-                "-c",
-                "ROLLBACK",
-            ]);
-        } else {
-            c.args(["-c", sql]);
+            // The newline ends a trailing `--` comment, the `;` an unterminated last statement.
+            let script = format!(
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;\nBEGIN TRANSACTION READ ONLY;\n{sql}\n;\nROLLBACK;\n"
+            );
+            return self.run_script(&script, false);
         }
-        let ran = hostcmd::run(&mut c, "`psql`").map_err(|e| PgError::Run(e.to_string()))?;
+        match self.run_script(sql, true) {
+            Err(PgError::Sql {
+                code: Some(code), ..
+            }) if code == "25001" => self.run_script(sql, false),
+            other => other,
+        }
+    }
+
+    /// Feeds `script` to psql on stdin, in one transaction when `single_transaction`.
+    fn run_script(&self, script: &str, single_transaction: bool) -> Result<Rows, PgError> {
+        let mut c = self.command();
+        if single_transaction {
+            c.arg("-1");
+        }
+        c.args(["-f", "-"]);
+        let ran = hostcmd::run_with_stdin(&mut c, script.as_bytes(), "`psql`")
+            .map_err(|e| PgError::Run(e.to_string()))?;
         match ran.rc {
             0 => parse_csv(&ran.stdout).map_err(PgError::Run),
             2 => Err(PgError::Connect {

@@ -1,4 +1,6 @@
-//! `postgres_query`: run SQL through `psql` and return the rows.
+//! `postgres_query`: run SQL through `psql` and return the rows. The SQL reaches psql on
+//! its standard input and a connection string's password through `PGPASSWORD`: neither is
+//! ever on a command line, where `ps` shows it to every user of the host.
 //!
 //! In check mode (`dr plan`) the SQL runs only when the author declared it read-only:
 //! `read_only: true`, or `check_mode: false` on the task (then the task runs for real, as
@@ -244,6 +246,21 @@ mod tests {
             o.msg
         );
         assert_eq!(c.sql("SELECT count(*) FROM cdr"), "2");
+        // Nor can it end the read-only transaction and write in the next one.
+        for sql in [
+            "COMMIT; DELETE FROM cdr",
+            "ROLLBACK; BEGIN; DELETE FROM cdr; COMMIT",
+        ] {
+            let mut ro = args(&c, sql);
+            ro["read_only"] = json!(true);
+            let o = h.apply(&PostgresQuery, ro);
+            assert!(
+                o.failed && o.msg.contains("read-only transaction"),
+                "{sql}: {}",
+                o.msg
+            );
+            assert_eq!(c.sql("SELECT count(*) FROM cdr"), "2", "{sql}");
+        }
     }
 
     /// Statements a read-only transaction lets through, each leaving a trace when it runs.
@@ -313,40 +330,91 @@ mod tests {
         assert!(proof.exists(), "apply did not run `{copy}`");
     }
 
+    /// `ps` shows every process's arguments to every user of the host: neither the password
+    /// of a connection string nor the SQL (which carries secrets too: `ALTER ROLE ...
+    /// PASSWORD`) may be on a command line, for a read or a write.
     #[test]
-    fn the_password_of_a_conninfo_never_shows_in_ps() {
+    fn neither_the_password_nor_the_sql_ever_shows_in_ps() {
         let c = Cluster::primary();
         let h = Harness::new();
         let secret = "Ps-Visible-S3cret";
-        let a = json!({
-            "conninfo": format!("postgresql://postgres:{secret}@127.0.0.1:{}/postgres", c.port),
-            "sql": "SELECT pg_sleep(1.5) AS slept",
+        let sql_secret = "Ps-Visible-Sql";
+        let conninfo = format!(
+            "postgresql://postgres:{secret}@127.0.0.1:{}/postgres",
+            c.port
+        );
+        // What psql's arguments do show: the connection string without its password.
+        let seen = format!("127.0.0.1:{}/postgres", c.port);
+        let watch = move || {
+            let (seen, leaked) = (seen.clone(), [secret, sql_secret]);
+            std::thread::spawn(move || {
+                let (mut seen_psql, mut shown) = (false, Vec::new());
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+                while std::time::Instant::now() < until {
+                    let ps = std::process::Command::new("ps")
+                        .args(["-eo", "args"])
+                        .output()
+                        .unwrap_or_else(|e| panic!("ps: {e}"));
+                    let text = String::from_utf8_lossy(&ps.stdout).into_owned();
+                    seen_psql |= text
+                        .lines()
+                        .any(|l| l.contains("psql") && l.contains(&seen));
+                    for line in text.lines() {
+                        if leaked.iter().any(|s| line.contains(s))
+                            && !shown.iter().any(|l| l == line)
+                        {
+                            shown.push(line.to_owned());
+                        }
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                (seen_psql, shown)
+            })
+        };
+        let read = json!({
+            "conninfo": conninfo,
+            "sql": format!("SELECT pg_sleep(1.5) AS slept, '{sql_secret}' AS s"),
             "read_only": true,
         });
-        let watcher = std::thread::spawn(move || {
-            let (mut seen_psql, mut leaked) = (false, Vec::new());
-            let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
-            while std::time::Instant::now() < until {
-                let ps = std::process::Command::new("ps")
-                    .args(["-eo", "args"])
-                    .output()
-                    .unwrap_or_else(|e| panic!("ps: {e}"));
-                let text = String::from_utf8_lossy(&ps.stdout).into_owned();
-                seen_psql |= text.lines().any(|l| l.contains("pg_sleep(1.5)"));
-                leaked.extend(
-                    text.lines()
-                        .filter(|l| l.contains(secret))
-                        .map(str::to_owned),
-                );
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            (seen_psql, leaked)
-        });
-        let plan = h.check(&PostgresQuery, a);
+        let watcher = watch();
+        let plan = h.check(&PostgresQuery, read);
         assert!(!plan.outcome.failed, "{}", plan.outcome.msg);
-        let (seen_psql, leaked) = watcher.join().unwrap();
+        assert_eq!(plan.outcome.data["rows"][0]["s"], json!(sql_secret));
+        let (seen_psql, shown) = watcher.join().unwrap();
         assert!(seen_psql, "the query's psql was never seen by ps");
-        assert_eq!(leaked, Vec::<String>::new(), "ps showed the password");
+        assert_eq!(shown, Vec::<String>::new(), "ps showed a secret");
+
+        let write = json!({
+            "conninfo": conninfo,
+            "sql": format!("CREATE TABLE t AS SELECT '{sql_secret}'::text AS s FROM pg_sleep(1.5)"),
+        });
+        let watcher = watch();
+        let o = h.apply(&PostgresQuery, write);
+        assert!(o.changed && !o.failed, "{}", o.msg);
+        let (seen_psql, shown) = watcher.join().unwrap();
+        assert!(seen_psql, "the write's psql was never seen by ps");
+        assert_eq!(shown, Vec::<String>::new(), "ps showed a secret");
+        assert_eq!(c.sql("SELECT s FROM t"), sql_secret);
+    }
+
+    /// A write is one transaction, as the whole string was with `psql -c` and as Ansible
+    /// commits it: a failing statement leaves nothing of the ones before it.
+    #[test]
+    fn a_write_is_all_or_nothing_and_vacuum_still_runs() {
+        let c = Cluster::primary();
+        c.sql("CREATE TABLE cdr (id int PRIMARY KEY)");
+        let h = Harness::new();
+        let o = h.apply(
+            &PostgresQuery,
+            args(&c, "INSERT INTO cdr VALUES (1); INSERT INTO cdr VALUES (1)"),
+        );
+        assert!(o.failed && o.msg.contains("duplicate key"), "{}", o.msg);
+        assert_eq!(c.sql("SELECT count(*) FROM cdr"), "0");
+        let o = h.apply(&PostgresQuery, args(&c, "VACUUM cdr"));
+        assert!(o.changed && !o.failed, "{}", o.msg);
+        let o = h.apply(&PostgresQuery, args(&c, "SELECT 1 AS one -- no newline"));
+        assert!(!o.changed && !o.failed, "{}", o.msg);
+        assert_eq!(o.data["rows"], json!([{"one": "1"}]));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::{bool_ish, opt_bool_ish};
 use super::attrs::{AttrSpec, FileMode};
-use super::content::{FileWrite, read_current};
+use super::content::{FileWrite, compare_current};
 use super::copy::shipped;
 use super::{Context, Module, ModuleError, Outcome, Plan, parse_args};
 
@@ -50,7 +50,8 @@ impl Module for Template {
             .render_string(source)
             .map_err(|e| ModuleError::Failed(format!("template `{}`: {e}", spec.src)))?;
         let dest = std::path::PathBuf::from(&spec.dest);
-        let before = read_current("template", &dest)?;
+        let after: std::sync::Arc<[u8]> = rendered.into_bytes().into();
+        let before = compare_current("template", &dest, &after)?;
         if before.is_some() && spec.force == Some(false) {
             return Ok(Plan::done(Outcome::ok(format!(
                 "`{}` exists and `force` is false",
@@ -63,7 +64,7 @@ impl Module for Template {
             module: "template",
             path: dest,
             before,
-            after: rendered.into_bytes().into(),
+            after,
             attrs: AttrSpec {
                 mode: spec.mode,
                 owner: spec.owner,

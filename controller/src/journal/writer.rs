@@ -225,7 +225,7 @@ impl JournalWriter {
     ) -> std::io::Result<()> {
         let (status, msg) = match outcome {
             Outcome::Interrupted(_) => ("interrupted", "killed when the run was interrupted"),
-            Outcome::Unreachable(_) | Outcome::UnreachableIgnored(_) => (
+            Outcome::Unreachable(..) | Outcome::UnreachableIgnored(..) => (
                 "unknown",
                 "the connection was lost while it ran: whether it finished on the host is unknown",
             ),

@@ -479,7 +479,7 @@ impl AnsiblePrinter {
         let host = dag.nodes[node].host.clone();
         let counted = self.nodes.get(&node).map_or(0, |n| n.failures);
         match outcome {
-            Outcome::Unreachable(reason) => {
+            Outcome::Unreachable(reason, _) => {
                 let mut result = Map::new();
                 result.insert("changed".into(), Value::Bool(false));
                 result.insert("msg".into(), Value::from(self.masker.mask(reason)));
@@ -491,7 +491,7 @@ impl AnsiblePrinter {
                 );
                 self.recap(dag, node).unreachable += 1;
             }
-            Outcome::UnreachableIgnored(_) => {
+            Outcome::UnreachableIgnored(..) => {
                 let t = self.recap(dag, node);
                 t.ok += 1;
                 t.ignored += 1;

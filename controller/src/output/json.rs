@@ -100,7 +100,7 @@ impl JsonCollector {
     ) -> Value {
         let failed = outcomes
             .iter()
-            .filter(|o| matches!(o, Outcome::Failed { .. } | Outcome::Unreachable(_)))
+            .filter(|o| matches!(o, Outcome::Failed { .. } | Outcome::Unreachable(..)))
             .count();
         json!({
             "mode": mode,

@@ -134,7 +134,7 @@ impl TextPrinter {
                             self.masker.mask(r)
                         );
                     }
-                    Outcome::UnreachableIgnored(r) => {
+                    Outcome::UnreachableIgnored(r, _) => {
                         let _ = writeln!(
                             out,
                             "{} {host} {play}: unreachable, ignored (`ignore_unreachable`): {}",

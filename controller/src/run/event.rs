@@ -16,11 +16,12 @@ pub enum Outcome {
         /// The failing task's message.
         error: String,
     },
-    /// The host could not be reached, or the agent could not run.
-    Unreachable(String),
+    /// The host could not be reached, or the agent could not run, or the connection was
+    /// lost mid-play. The counters are what the agent reported before that.
+    Unreachable(String, Stats),
     /// The host could not be reached, and the play says `ignore_unreachable`: the plays
-    /// after it go on.
-    UnreachableIgnored(String),
+    /// after it go on. The counters are what the agent reported before that.
+    UnreachableIgnored(String, Stats),
     /// Not run because a node it depends on did not succeed.
     Skipped(String),
     /// Stopped by the operator: never started, or cut short (after its running task on a
@@ -31,7 +32,7 @@ pub enum Outcome {
 impl Outcome {
     /// True when dependents may run.
     pub fn succeeded(&self) -> bool {
-        matches!(self, Outcome::Ok(_) | Outcome::UnreachableIgnored(_))
+        matches!(self, Outcome::Ok(_) | Outcome::UnreachableIgnored(..))
     }
 
     /// A short word for summaries and the journal.
@@ -39,8 +40,8 @@ impl Outcome {
         match self {
             Outcome::Ok(_) => "ok",
             Outcome::Failed { .. } => "failed",
-            Outcome::Unreachable(_) => "unreachable",
-            Outcome::UnreachableIgnored(_) => "unreachable_ignored",
+            Outcome::Unreachable(..) => "unreachable",
+            Outcome::UnreachableIgnored(..) => "unreachable_ignored",
             Outcome::Skipped(_) => "skipped",
             Outcome::Interrupted(_) => "interrupted",
         }
@@ -49,8 +50,12 @@ impl Outcome {
     /// Counters, where the node ran.
     pub fn stats(&self) -> Stats {
         match self {
-            Outcome::Ok(s) | Outcome::Failed { stats: s, .. } | Outcome::Interrupted(s) => *s,
-            _ => Stats::default(),
+            Outcome::Ok(s)
+            | Outcome::Failed { stats: s, .. }
+            | Outcome::Interrupted(s)
+            | Outcome::Unreachable(_, s)
+            | Outcome::UnreachableIgnored(_, s) => *s,
+            Outcome::Skipped(_) => Stats::default(),
         }
     }
 
@@ -58,9 +63,9 @@ impl Outcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Outcome::Failed { error, .. } => Some(error),
-            Outcome::Unreachable(r) | Outcome::UnreachableIgnored(r) | Outcome::Skipped(r) => {
-                Some(r)
-            }
+            Outcome::Unreachable(r, _)
+            | Outcome::UnreachableIgnored(r, _)
+            | Outcome::Skipped(r) => Some(r),
             Outcome::Ok(_) => None,
             Outcome::Interrupted(_) => Some("interrupted"),
         }

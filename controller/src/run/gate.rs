@@ -137,7 +137,7 @@ fn stops_play(reason: &str) -> bool {
 fn why(o: &Outcome) -> &'static str {
     match o {
         Outcome::Skipped(_) => "was skipped",
-        Outcome::Unreachable(_) => "could not be reached",
+        Outcome::Unreachable(..) => "could not be reached",
         Outcome::Interrupted(_) => "was interrupted",
         _ => "failed",
     }

@@ -342,7 +342,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         .line(OffsetDateTime::now_utc(), "run_end", json!({
             "exit_code": code,
             "changed": changed,
-            "failed_nodes": outcomes.iter().filter(|o| matches!(o, Outcome::Failed { .. } | Outcome::Unreachable(_))).count(),
+            "failed_nodes": outcomes.iter().filter(|o| matches!(o, Outcome::Failed { .. } | Outcome::Unreachable(..))).count(),
             "skipped_nodes": outcomes.iter().filter(|o| matches!(o, Outcome::Skipped(_))).count(),
             "interrupted": interrupted,
             "stop": stop::word(stopped),

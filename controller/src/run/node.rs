@@ -264,8 +264,11 @@ pub async fn run_node(
     }
     match (result, finished) {
         (Err(TransportError::Interrupted), _) => Outcome::Interrupted(tally.stats()),
-        (Err(e), _) if play.ignore_unreachable => Outcome::UnreachableIgnored(e.to_string()),
-        (Err(e), _) => Outcome::Unreachable(e.to_string()),
+        // Cut off mid-play: the counters of the results it reported before.
+        (Err(e), _) if play.ignore_unreachable => {
+            Outcome::UnreachableIgnored(e.to_string(), tally.stats())
+        }
+        (Err(e), _) => Outcome::Unreachable(e.to_string(), tally.stats()),
         (Ok(()), Some(f)) => match f.error {
             Some(error) => Outcome::Failed {
                 stats: f.stats,
@@ -274,9 +277,10 @@ pub async fn run_node(
             None if f.interrupted => Outcome::Interrupted(f.stats),
             None => Outcome::Ok(f.stats),
         },
-        (Ok(()), None) => {
-            Outcome::Unreachable("the agent ended without reporting the end of the play".into())
-        }
+        (Ok(()), None) => Outcome::Unreachable(
+            "the agent ended without reporting the end of the play".into(),
+            tally.stats(),
+        ),
     }
 }
 

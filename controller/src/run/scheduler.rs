@@ -85,7 +85,7 @@ pub async fn execute(
         tokio::select! {
             finished = running.join_next() => {
                 if let Some(result) = finished {
-                    let (i, outcome) = result.unwrap_or_else(|e| (usize::MAX, Outcome::Unreachable(format!("internal error (a bug in dr): {e}"))));
+                    let (i, outcome) = result.unwrap_or_else(|e| (usize::MAX, Outcome::Unreachable(format!("internal error (a bug in dr): {e}"), Default::default())));
                     if i < states.len() {
                         let _ = sink.send(Stamped::now(RunEvent::NodeFinished { node: i, outcome: outcome.clone() }));
                         hub.done(i, None, !outcome.succeeded());

@@ -197,3 +197,136 @@ fn owner_and_group_changes_are_planned_with_names() {
         "{err}"
     );
 }
+
+/// A file larger than a diff is computed for is compared in chunks: a change anywhere, in
+/// the last byte or in the length, is still seen, and the diff is the size summary.
+#[test]
+fn large_files_are_compared_in_chunks_and_changes_still_seen() {
+    use crate::wire::FileContent;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("big");
+    let wanted: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let mut h = Harness::new();
+    h.files.insert(
+        "big".into(),
+        FileContent::new(wanted.clone(), "files/big".to_owned()),
+    );
+    let args = json!({"src": "big", "dest": dest.display().to_string()});
+    let mut last_byte = wanted.clone();
+    if let Some(b) = last_byte.last_mut() {
+        *b ^= 1;
+    }
+    let shorter = &wanted[..wanted.len() - 1];
+    let mut longer = wanted.clone();
+    longer.push(0);
+    for (what, on_disk) in [
+        ("last byte", &last_byte[..]),
+        ("shorter", shorter),
+        ("longer", &longer[..]),
+    ] {
+        fs::write(&dest, on_disk).unwrap_or_else(|e| panic!("{e}"));
+        let plan = h.check(&Copy, args.clone());
+        assert!(plan.outcome.changed && plan.action.is_some(), "{what}");
+        assert_eq!(
+            plan.outcome.diffs[0].text,
+            format!(
+                "content: {} -> 300000 bytes (diff skipped: larger than 104448 bytes)",
+                on_disk.len()
+            ),
+            "{what}"
+        );
+    }
+    assert!(h.apply(&Copy, args.clone()).changed);
+    assert_eq!(fs::read(&dest).unwrap_or_default(), wanted);
+    let again = h.check(&Copy, args);
+    assert!(!again.outcome.changed && again.action.is_none());
+}
+
+/// A converged copy of a large file must not read the destination whole (150 MB copied to
+/// 3 hosts held 450 MB of destinations), nor a changed one with `backup` the old file.
+/// Measured in a child process, the test binary running
+/// only this test, so the peak RSS (`VmHWM`, reset through `/proc/self/clear_refs`) is this
+/// test's alone.
+#[test]
+fn a_converged_large_copy_does_not_read_the_destination_whole() {
+    const CHILD: &str = "DR_TEST_COPY_RSS_CHILD";
+    let name = "a_converged_large_copy_does_not_read_the_destination_whole";
+    if std::env::var_os(CHILD).is_some() {
+        converged_copy_peak_rss();
+        return;
+    }
+    let module = module_path!()
+        .split_once("::")
+        .map_or("", |(_, m)| m)
+        .to_owned();
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(&exe)
+        .args(["--exact", &format!("{module}::{name}"), "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the child ran no test: {text}");
+}
+
+fn converged_copy_peak_rss() {
+    use std::sync::Arc;
+
+    use crate::wire::FileContent;
+    const SIZE: usize = 64 << 20;
+    let kib = |key: &str| -> u64 {
+        let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{key}` in /proc/self/status"))
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("big");
+    let wanted: Arc<[u8]> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    fs::write(&dest, &wanted).unwrap_or_else(|e| panic!("{e}"));
+    let mut h = Harness::new();
+    h.files.insert(
+        "big".into(),
+        FileContent::new(wanted, "files/big".to_owned()),
+    );
+    let args = json!({"src": "big", "dest": dest.display().to_string()});
+    fs::write("/proc/self/clear_refs", "5").unwrap_or_else(|e| panic!("clear_refs: {e}"));
+    let start = kib("VmRSS");
+    let plan = h.check(&Copy, args.clone());
+    assert!(!plan.outcome.changed, "{}", plan.outcome.msg);
+    let out = h.apply(&Copy, args);
+    assert!(!out.changed, "{}", out.msg);
+    let grew = kib("VmHWM").saturating_sub(start);
+    println!("peak RSS grew by {grew} KiB over {start} KiB");
+    assert!(
+        grew < 8 * 1024,
+        "a converged copy of {} MiB raised the peak RSS by {grew} KiB",
+        SIZE >> 20
+    );
+    // A change with `backup`: the old file is copied aside in a stream, not read whole.
+    let mut old = fs::read(&dest).unwrap_or_default();
+    old[SIZE / 2] ^= 1;
+    fs::write(&dest, &old).unwrap_or_else(|e| panic!("{e}"));
+    drop(old);
+    let args = json!({"src": "big", "dest": dest.display().to_string(), "backup": true});
+    fs::write("/proc/self/clear_refs", "5").unwrap_or_else(|e| panic!("clear_refs: {e}"));
+    let start = kib("VmRSS");
+    let out = h.apply(&Copy, args);
+    assert!(out.changed && !out.failed, "{}", out.msg);
+    assert!(out.data.contains_key("backup_file"), "{:?}", out.data);
+    let grew = kib("VmHWM").saturating_sub(start);
+    println!("backup: peak RSS grew by {grew} KiB over {start} KiB");
+    assert!(
+        grew < 8 * 1024,
+        "a copy of {} MiB with `backup` raised the peak RSS by {grew} KiB",
+        SIZE >> 20
+    );
+}
