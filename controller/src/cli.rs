@@ -143,6 +143,11 @@ pub struct RunArgs {
     /// Skip tasks with these tags.
     #[arg(long, value_delimiter = ',')]
     pub skip_tags: Vec<String>,
+    /// Start at the first task with this name (or shell pattern, also matched against
+    /// `role : name`), as ansible-playbook's --start-at-task: the plays before it run
+    /// nothing, the tasks before it in its play are left out (fact gathering stays).
+    #[arg(long, value_name = "NAME")]
+    pub start_at_task: Option<String>,
     /// Run notified handlers even on hosts whose play failed (as the play keyword
     /// `force_handlers: true`).
     #[arg(long)]

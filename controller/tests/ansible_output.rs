@@ -410,3 +410,24 @@ fn a_play_no_host_matched_says_so() {
     compare(&ansible, &ours.stdout);
     assert_eq!(ours.stdout.matches("skipping: no hosts matched").count(), 2);
 }
+
+#[test]
+fn start_at_task_starts_where_ansible_playbook_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = format!(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=skipped-play\n{PLAYBOOK}- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=after\n"
+    );
+    project(dir.path(), &playbook);
+    // A pattern, matched against the task's name; an unnamed role task as `role : action`.
+    for start in ["loop lab*", "r1 : command"] {
+        let (ansible, code) = ansible_playbook(dir.path(), &["--start-at-task", start]);
+        assert_eq!(code, 0, "{ansible}");
+        assert!(!ansible.contains("skipped-play"), "{ansible}");
+        let ours = dr(dir.path(), &["--start-at-task", start]);
+        ours.code(0);
+        compare(&ansible, &ours.stdout);
+    }
+    let none = dr(dir.path(), &["--start-at-task", "no such task"]);
+    none.code(1)
+        .stderr_has("No matching task \"no such task\" found");
+}

@@ -407,7 +407,8 @@ impl Runner<'_> {
             } else {
                 Status::Ok
             };
-            if !msg.is_empty() {
+            // The module's own `msg` stays as it gave it (`debug` keeps a list a list).
+            if !msg.is_empty() && msg != outcome.msg {
                 register.insert("msg".into(), Json::from(msg.clone()));
             }
             if planned_only && outcome.unpredictable && !failed {

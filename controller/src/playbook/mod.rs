@@ -13,6 +13,7 @@ mod play;
 mod role;
 mod scalar;
 mod spec;
+pub mod start_at;
 mod task;
 mod task_text;
 pub mod tasks;
