@@ -431,3 +431,36 @@ fn start_at_task_starts_where_ansible_playbook_starts() {
     none.code(1)
         .stderr_has("No matching task \"no such task\" found");
 }
+
+#[test]
+fn an_include_role_named_by_a_loop_item_runs_and_prints_as_in_ansible() {
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - block:
+        - include_role:
+            name: '{{ item }}'
+          loop: [r1, failing]
+      rescue:
+        - debug:
+            msg: "{{ ansible_failed_task.name }}"
+"#;
+    project(dir.path(), playbook);
+    write_tree(
+        dir.path(),
+        &[(
+            "roles/failing/tasks/main.yml",
+            "- name: Fail\n  fail:\n    msg: fail\n",
+        )],
+    );
+    let (ansible, code) = ansible_playbook(dir.path(), &[]);
+    assert_eq!(code, 0, "{ansible}");
+    assert!(
+        ansible.contains("included: failing for localhost => (item=failing)"),
+        "{ansible}"
+    );
+    let ours = dr(dir.path(), &[]);
+    ours.code(0);
+    compare(&ansible, &ours.stdout);
+}

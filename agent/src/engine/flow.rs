@@ -311,7 +311,9 @@ impl Runner<'_> {
         };
         let loop_var = super::task::loop_var_name(include, &scope);
         let all: Vec<Json> = items.iter().flatten().cloned().collect();
-        let mut ran = false;
+        // As Ansible's linear strategy: every item is decided (its `when`, the file or role
+        // it names) and reported first; then the included tasks run, item after item.
+        let mut chosen_runs = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
             let loop_vars = item
                 .as_ref()
@@ -344,7 +346,7 @@ impl Runner<'_> {
             let chosen = self.answering(include, &scope, |r| {
                 r.included_tasks(index, include, &scope)
             });
-            let (tasks, first) = match chosen {
+            let (tasks, first, chosen) = match chosen {
                 Ok(chosen) => chosen,
                 Err(msg) => {
                     self.include_result(index, include, &name, label, Status::Failed, &msg);
@@ -352,8 +354,13 @@ impl Runner<'_> {
                     return Flow::failed(msg, include);
                 }
             };
-            ran = true;
-            self.include_result(index, include, &name, label, Status::Ok, "included");
+            // A templated name says what it rendered to (the file or role it chose).
+            let shown = chosen.unwrap_or("included");
+            self.include_result(index, include, &name, label, Status::Ok, shown);
+            chosen_runs.push((tasks, first, loop_vars));
+        }
+        let ran = !chosen_runs.is_empty();
+        for (tasks, first, loop_vars) in chosen_runs {
             self.scoped.push((include.vars.clone(), false));
             self.scoped.push((loop_vars.unwrap_or_default(), true));
             let flow = self.run_list(tasks, first);
@@ -371,15 +378,15 @@ impl Runner<'_> {
     }
 
     /// The tasks an include runs, with the index of the first: all of `block`, or for a
-    /// templated file name the child block named as it renders now.
+    /// templated file name the child block named as it renders now (and that name).
     fn included_tasks<'t>(
         &self,
         index: usize,
         include: &'t Task,
         scope: &crate::template::Scope,
-    ) -> Result<(&'t [Task], usize), String> {
+    ) -> Result<(&'t [Task], usize, Option<&'t str>), String> {
         let Some(template) = &include.include_file else {
-            return Ok((&include.block, index + 1));
+            return Ok((&include.block, index + 1, None));
         };
         let file = scope.render_string(template).map_err(|e| {
             self.masker
@@ -395,7 +402,7 @@ impl Runner<'_> {
         let mut at = index + 1;
         for child in &include.block {
             if child.name.as_deref().is_some_and(names) {
-                return Ok((&child.block, at + 1));
+                return Ok((&child.block, at + 1, child.name.as_deref()));
             }
             at += child.size();
         }
@@ -429,6 +436,9 @@ impl Runner<'_> {
                         "skip_reason".into(),
                         Json::from("Conditional result was False"),
                     );
+                }
+                _ if include.include_file.is_some() => {
+                    m.insert("_dr_include".into(), Json::from(msg));
                 }
                 _ => {}
             }

@@ -308,7 +308,8 @@ impl AnsiblePrinter {
                     if r.status == Status::Skipped {
                         self.line(&r, format!("skipping: [{}]", r.host), out);
                     }
-                } else if item.is_some() {
+                } else if item.is_some() && r.str("_dr_include").is_none() {
+                    // An include's item is an `included:` line, as one without a loop.
                     self.item(dag, node, &r, item.as_deref().unwrap_or_default(), out);
                 } else {
                     self.task_result(dag, node, &r, out);

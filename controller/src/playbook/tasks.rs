@@ -47,6 +47,8 @@ pub struct DynamicInclude {
     pub inherit: Inherit,
     /// Where the include is.
     pub loc: Loc,
+    /// For an `include_role` whose name is a template: which of the role's files.
+    pub role: Option<From>,
 }
 
 /// The key in a dynamic include node's `args` that holds its index in
@@ -77,7 +79,8 @@ pub struct Builder<'a> {
 }
 
 /// Which files of a role to read.
-struct From {
+#[derive(Debug, Clone)]
+pub struct From {
     tasks: String,
     vars: String,
     defaults: String,
@@ -212,18 +215,10 @@ impl<'a> Builder<'a> {
                 let (file, apply) = file_arg(&st)?;
                 let inner = self.apply_level(apply, inherit)?;
                 if file.contains("{{") {
-                    let mut node = include_node(&st, inherit, Vec::new());
-                    node.include_file = Some(file.clone());
-                    let mut args = Map::new();
-                    args.insert(DYNAMIC_KEY.into(), Value::from(self.dynamic.len()));
-                    node.args = Value::Object(args);
-                    self.dynamic.push(DynamicInclude {
-                        template: file,
-                        dir: dir.to_path_buf(),
-                        inherit: inner,
-                        loc: st.key.loc.clone(),
-                    });
-                    return Ok(vec![node]);
+                    self.depth -= 1;
+                    return Ok(vec![
+                        self.dynamic_node(&st, inherit, inner, file, dir, None),
+                    ]);
                 }
                 let depth = self.depth;
                 let tasks = self.task_file(&file, dir, &inner, st.key);
@@ -243,6 +238,11 @@ impl<'a> Builder<'a> {
             _ => {
                 let (name, from, apply) = role_args(&st)?;
                 let inner = self.apply_level(apply.as_ref(), inherit)?;
+                if name.contains("{{") {
+                    self.depth -= 1;
+                    let node = self.dynamic_node(&st, inherit, inner, name, dir, Some(from));
+                    return Ok(vec![node]);
+                }
                 let depth = self.depth;
                 let tasks = self.role(&name, &st.key.loc, Map::new(), &inner, &from, None);
                 self.depth = depth;
@@ -255,6 +255,54 @@ impl<'a> Builder<'a> {
         };
         self.depth -= 1;
         result
+    }
+
+    /// The node of an include whose file or role name is a template: resolved per host
+    /// when its request is built (`run/includes.rs`).
+    fn dynamic_node(
+        &mut self,
+        st: &Statement<'_>,
+        inherit: &Inherit,
+        inner: Inherit,
+        template: String,
+        dir: &Path,
+        role: Option<From>,
+    ) -> Task {
+        let mut node = include_node(st, inherit, Vec::new());
+        node.include_file = Some(template.clone());
+        let mut args = Map::new();
+        args.insert(DYNAMIC_KEY.into(), Value::from(self.dynamic.len()));
+        node.args = Value::Object(args);
+        self.dynamic.push(DynamicInclude {
+            template,
+            dir: dir.to_path_buf(),
+            inherit: inner,
+            loc: st.key.loc.clone(),
+            role,
+        });
+        node
+    }
+
+    /// The tasks of role `name` included by the templated `include_role` `include`.
+    pub fn included_role(
+        &mut self,
+        name: &str,
+        include: &DynamicInclude,
+    ) -> Result<Vec<Task>, Diagnostic> {
+        let from = include.role.clone().unwrap_or_default();
+        self.role(
+            name,
+            &include.loc,
+            Map::new(),
+            &include.inherit,
+            &from,
+            None,
+        )
+    }
+
+    /// The role `name` names, if it exists.
+    pub fn find_role(&self, name: &str, loc: &Loc) -> Option<PathBuf> {
+        self.search.find(name, &self.playbook_dir, None, loc).ok()
     }
 
     /// `apply:` keywords of an include, passed down to the included tasks.

@@ -70,9 +70,13 @@ fn choices(
     stack: &[PathBuf],
 ) -> Result<Vec<Task>, Diagnostic> {
     let exists = |name: &String| {
-        Builder::new(&play.role_search, &play.dir)
-            .find_task_file(name, &include.dir, &include.inherit)
-            .is_some()
+        let builder = Builder::new(&play.role_search, &play.dir);
+        match include.role {
+            Some(_) => builder.find_role(name, &include.loc).is_some(),
+            None => builder
+                .find_task_file(name, &include.dir, &include.inherit)
+                .is_some(),
+        }
     };
     let mut names: Vec<(String, bool)> = Vec::new();
     for name in super::candidates::rendered(&include.template, node, vars) {
@@ -80,6 +84,8 @@ fn choices(
         // no file is read as a pattern too.
         let found = match name {
             Some(name) if exists(&name) => vec![(name, true)],
+            // A role name that does not render here is not guessed at.
+            _ if include.role.is_some() => Vec::new(),
             _ => {
                 let mut bases = vec![include.dir.clone()];
                 if let Some(role) = &include.inherit.role {
@@ -103,6 +109,13 @@ fn choices(
     let mut out = Vec::new();
     for (name, rendered) in names {
         let mut builder = Builder::new(&play.role_search, &play.dir);
+        if include.role.is_some() {
+            let mut tasks = builder.included_role(&name, include)?;
+            plain_role(&builder, &name, include)?;
+            resolve_in(play, &builder.dynamic, &mut tasks, vars, &stack)?;
+            out.push(child(name, include, tasks));
+            continue;
+        }
         let Some(path) = builder.find_task_file(&name, &include.dir, &include.inherit) else {
             continue;
         };
@@ -117,30 +130,46 @@ fn choices(
             Err(e) if !rendered => vec![fails_with("include_tasks", &e, &include.loc)],
             Err(e) => return Err(e),
         };
-        if !builder.role_handlers.is_empty()
-            || !builder.role_defaults.is_empty()
-            || !builder.role_vars.is_empty()
-        {
-            return Err(Diagnostic::new(
-                include.loc.clone(),
-                format!("`{name}`, included by a templated name, loads roles with handlers or variables; dr does not support that yet"),
-            )
-            .with_help("import the role in the play instead"));
-        }
+        plain_role(&builder, &name, include)?;
         stack.push(path);
         let inner = resolve_in(play, &builder.dynamic, &mut tasks, vars, &stack);
         stack.pop();
         inner?;
-        out.push(Task {
-            name: Some(name),
-            module: "block".into(),
-            kind: TaskKind::Block,
-            location: include.loc.to_string(),
-            block: tasks,
-            ..Task::default()
-        });
+        out.push(child(name, include, tasks));
     }
     Ok(out)
+}
+
+/// The child block of a templated include for the file or role `name`.
+fn child(name: String, include: &DynamicInclude, tasks: Vec<Task>) -> Task {
+    Task {
+        name: Some(name),
+        module: "block".into(),
+        kind: TaskKind::Block,
+        location: include.loc.to_string(),
+        block: tasks,
+        ..Task::default()
+    }
+}
+
+/// What a templated include loaded brings no handlers or role variables: those are the
+/// play's, known before the run, and dr does not add them per host yet.
+fn plain_role(
+    builder: &Builder<'_>,
+    name: &str,
+    include: &DynamicInclude,
+) -> Result<(), Diagnostic> {
+    if builder.role_handlers.is_empty()
+        && builder.role_defaults.is_empty()
+        && builder.role_vars.is_empty()
+    {
+        return Ok(());
+    }
+    Err(Diagnostic::new(
+        include.loc.clone(),
+        format!("`{name}`, included by a templated name, loads roles with handlers or variables; dr does not support that yet"),
+    )
+    .with_help("import the role in the play instead"))
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {
