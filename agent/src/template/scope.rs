@@ -161,6 +161,16 @@ impl Scope {
     /// only when the string is trusted (it came from the playbook's own data); a string
     /// the template makes from constants alone never is, and fails the conditional.
     pub fn check_trusted_conditional(&self, cond: &str) -> Result<(), TemplateError> {
+        let untrusted = || TemplateError::Render {
+            line: None,
+            source_text: shorten(cond.trim()),
+            detail: "Encountered untrusted template or expression.".to_owned(),
+        };
+        // A conditional marked `!unsafe` (the loader wraps it in `raw`) is untrusted.
+        let trimmed = cond.trim();
+        if trimmed.starts_with("{% raw %}") && trimmed.ends_with("{% endraw %}") {
+            return Err(untrusted());
+        }
         let Some(expr) = single_expression(cond) else {
             return Ok(());
         };
@@ -168,11 +178,7 @@ impl Scope {
             return Ok(());
         }
         match self.inner.eval_expr(expr, &None) {
-            Ok(value) if value.kind() == ValueKind::String => Err(TemplateError::Render {
-                line: None,
-                source_text: shorten(cond.trim()),
-                detail: "Encountered untrusted template or expression.".to_owned(),
-            }),
+            Ok(value) if value.kind() == ValueKind::String => Err(untrusted()),
             _ => Ok(()),
         }
     }

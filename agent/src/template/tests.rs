@@ -368,3 +368,16 @@ fn a_conditional_templating_a_constant_string_is_untrusted() {
     assert!(s.eval_bool("{{ 1 == 1 }}").unwrap());
     assert!(s.eval_bool("{{ x == 3 }}").unwrap());
 }
+
+#[test]
+fn a_conditional_marked_unsafe_is_untrusted() {
+    // `when: !unsafe 1 == 0` reaches the engine wrapped in `raw` by the loader.
+    let err = scope(json!({}))
+        .eval_bool("{% raw %}1 == 0{% endraw %}")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Encountered untrusted template or expression."),
+        "{err}"
+    );
+}
