@@ -521,3 +521,28 @@ fn cross_host_data_over_ssh_costs_one_exec_per_node_plus_one_per_delegated_item(
         assert_eq!(text, format!("{name} once {}\n", h01_cache.display()));
     }
 }
+
+#[test]
+fn reset_connection_is_refused_over_ssh_before_anything_runs_and_is_a_no_op_locally() {
+    let fleet = Fleet::start(1);
+    fleet.trust_all();
+    let play = "- hosts: {hosts}\n  gather_facts: false\n  tasks:\n    - shell: touch {{ root_dir | default(playbook_dir) }}/marker\n    - meta: reset_connection\n    - shell: touch {{ root_dir | default(playbook_dir) }}/after\n";
+    write_tree(
+        fleet.path(),
+        &[
+            ("over_ssh.yml", &play.replace("{hosts}", "web")),
+            ("local.yml", &play.replace("{hosts}", "localhost")),
+        ],
+    );
+    fleet
+        .dr(&["apply", "over_ssh.yml"])
+        .code(1)
+        .stdout_has("`meta: reset_connection` is not supported over SSH by dr");
+    assert!(
+        !fleet.root(0).join("marker").exists(),
+        "a task ran on the host"
+    );
+    // As Ansible's local connection: the reset does nothing, the play goes on.
+    fleet.dr(&["apply", "local.yml"]).code(0);
+    assert!(fleet.path().join("after").is_file());
+}

@@ -1,5 +1,5 @@
 //! `meta`: engine actions (`flush_handlers`, `end_host`, `end_play`, `end_batch`, `noop`,
-//! `clear_host_errors`).
+//! `clear_host_errors`, `reset_connection` over the local connection).
 //!
 //! The engine settles `end_play`, `end_batch` and `clear_host_errors` with the other hosts
 //! of the batch (`engine/flow.rs`): `end_play` ends the play for every host of the batch
@@ -19,6 +19,7 @@ pub const SUPPORTED: &[&str] = &[
     "end_batch",
     "noop",
     "clear_host_errors",
+    "reset_connection",
 ];
 
 /// The `meta` module.
@@ -60,6 +61,9 @@ impl Module for Meta {
                 ..Outcome::default()
             })),
             "noop" | "clear_host_errors" => Ok(Plan::done(Outcome::default())),
+            // Runs only over the local connection (the controller refuses it over SSH), whose
+            // reset does nothing, as Ansible's local connection.
+            "reset_connection" => Ok(Plan::done(Outcome::ok("reset connection".to_owned()))),
             other => Err(ArgsError::new(
                 "meta",
                 format!(

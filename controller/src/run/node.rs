@@ -182,6 +182,12 @@ pub async fn run_node(
     } else {
         inventory::connection_of(&node.host, &request.vars)
     };
+    if let Some(refusal) = reset_over_ssh(&request, &conn) {
+        return Outcome::Failed {
+            stats: Stats::default(),
+            error: refusal,
+        };
+    }
     let (tx, mut rx) = unbounded_channel::<Event>();
     let (answer, answers) = unbounded_channel::<Answer>();
     // Delegated tasks run with what this request carries (files, lookups, secrets).
@@ -282,6 +288,27 @@ pub async fn run_node(
             tally.stats(),
         ),
     }
+}
+
+/// `meta: reset_connection` starts a new session with the host in Ansible (new group
+/// memberships, a new `ansible_user`); dr runs the play in one session, so over SSH it is
+/// refused before anything runs on the host. Over the local connection it does nothing,
+/// as Ansible's.
+fn reset_over_ssh(request: &Request, conn: &inventory::Connection) -> Option<String> {
+    if matches!(conn, inventory::Connection::Local) {
+        return None;
+    }
+    let task = request
+        .play
+        .tasks
+        .iter()
+        .chain(&request.play.handlers)
+        .flat_map(dr_agent::wire::Task::walk)
+        .find(|t| t.meta_action() == Some("reset_connection"))?;
+    Some(format!(
+        "`meta: reset_connection` is not supported over SSH by dr: the play runs in one session on the host ({}); nothing ran on this host",
+        task.location
+    ))
 }
 
 /// The journal's word for an inventory change.
