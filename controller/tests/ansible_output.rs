@@ -327,6 +327,11 @@ fn list_tasks_tags_and_hosts_match_ansible_playbook() {
     - name: never listed unless asked
       debug: msg=n
       tags: [never, n]
+    - name: templated tags
+      debug: msg=t
+      tags: "{{ the_tags }}"
+  vars:
+    the_tags: [t3, t4]
 "#,
     );
     for args in [
@@ -334,6 +339,8 @@ fn list_tasks_tags_and_hosts_match_ansible_playbook() {
         &["--list-tags", "-t", "b1"],
         &["--list-tasks", "--skip-tags", "pt"],
         &["--list-tasks", "-t", "n"],
+        &["--list-tasks"],
+        &["--list-tasks", "-t", "t4"],
         &["--list-hosts"],
     ] {
         let (ansible, code) = ansible_playbook(dir.path(), args);

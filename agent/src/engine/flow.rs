@@ -85,8 +85,7 @@ impl Runner<'_> {
             }
             TaskKind::Module if task.implicit => self.flush_handlers(),
             TaskKind::Module => {
-                let request = self.request;
-                if !tags_selected(&task.tags, &request.tags, &request.skip_tags) {
+                if !self.selected_by_tags(task) {
                     return Flow::Next;
                 }
                 if task.sync && !self.barrier(index) {
@@ -284,11 +283,30 @@ impl Runner<'_> {
         }
     }
 
+    /// Whether `--tags`/`--skip-tags` select `task`; a templated tag the controller could
+    /// not render is rendered with the task's variables now.
+    fn selected_by_tags(&self, task: &Task) -> bool {
+        let request = self.request;
+        if !task.tags.iter().any(|t| t.contains("{{")) {
+            return tags_selected(&task.tags, &request.tags, &request.skip_tags);
+        }
+        let scope = self.task_scope(task, None);
+        let tags: Vec<String> = task
+            .tags
+            .iter()
+            .flat_map(|t| {
+                super::tags::rendered_tags(&scope, t)
+                    .filter(|_| t.contains("{{"))
+                    .unwrap_or_else(|| vec![t.clone()])
+            })
+            .collect();
+        tags_selected(&tags, &request.tags, &request.skip_tags)
+    }
+
     /// A dynamic include: its `when` and `loop` are evaluated for the include itself, then
     /// its tasks run once per item with the item and the include's `vars` in scope.
     pub(super) fn run_include(&mut self, index: usize, include: &Task) -> Flow {
-        let request = self.request;
-        if !tags_selected(&include.tags, &request.tags, &request.skip_tags) {
+        if !self.selected_by_tags(include) {
             return Flow::Next;
         }
         let scope = self.task_scope(include, None);

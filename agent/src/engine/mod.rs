@@ -27,7 +27,7 @@ use crate::wire::{Event, Mode, Request, Stats, Status, Task, TaskKind};
 pub use stop::Stop;
 pub use sync::Link;
 
-pub use tags::selected as tags_selected;
+pub use tags::{rendered_tags, selected as tags_selected};
 
 /// The message shown instead of a `no_log` task's output.
 pub const NO_LOG_MSG: &str = "the output has been hidden due to no_log";

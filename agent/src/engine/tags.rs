@@ -33,6 +33,32 @@ pub fn selected(task_tags: &[String], only: &[String], skip: &[String]) -> bool 
     }) || task_tags.iter().any(|t| only.contains(t))
 }
 
+/// The tags a templated tag (`"{{ the_tags }}"`) renders to with `scope`: a list, or
+/// comma-separated text, as Ansible reads `tags:`; `None` when it does not render.
+pub fn rendered_tags(scope: &crate::template::Scope, tag: &str) -> Option<Vec<String>> {
+    use serde_json::Value;
+    let split = |s: &str| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    match scope.render_value(&Value::from(tag)).ok()? {
+        Value::String(s) => Some(split(&s)),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        ),
+        other => Some(vec![other.to_string()]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::selected;

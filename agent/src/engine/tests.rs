@@ -1010,3 +1010,21 @@ fn a_templated_loop_var_names_the_loop_variable() {
     );
     assert_eq!(messages(&events(&req)), ["a"]);
 }
+
+#[test]
+fn a_templated_tag_is_rendered_with_the_task_variables() {
+    let mut req = request(
+        json!([
+            task(
+                "debug",
+                json!({"msg": "picked"}),
+                json!({"tags": ["{{ which }}"]})
+            ),
+            task("debug", json!({"msg": "other"}), json!({"tags": ["other"]})),
+        ]),
+        json!([]),
+        json!({"which": "mine,extra"}),
+    );
+    req.tags = vec!["extra".into()];
+    assert_eq!(messages(&events(&req)), vec!["picked"]);
+}

@@ -38,6 +38,14 @@ impl Listing {
         only: &[String],
         skip: &[String],
     ) -> String {
+        // As ansible-playbook: listing tags with none asked for lists every tag, `never`
+        // tasks' included.
+        let every = ["never".to_owned(), "all".to_owned()];
+        let only = if self.tags && only.is_empty() && skip.is_empty() {
+            &every[..]
+        } else {
+            only
+        };
         let mut out = String::new();
         let mut global = 0;
         for book in books {
@@ -160,8 +168,7 @@ fn list(
     let _ = writeln!(out, "      {name}\tTAGS: [{}]", tags.join(", "));
 }
 
-/// Whether the listing shows `task`: as a run selects it, except that without `--tags`
-/// or `--skip-tags` ansible-playbook's listing filters nothing, `never` tasks included.
+/// Whether the listing shows `task`: as a run selects it.
 fn selected(task: &Task, only: &[String], skip: &[String]) -> bool {
-    (only.is_empty() && skip.is_empty()) || tags_selected(&task.tags, only, skip)
+    tags_selected(&task.tags, only, skip)
 }

@@ -14,6 +14,7 @@ mod role;
 mod scalar;
 mod spec;
 pub mod start_at;
+pub mod tag_templates;
 mod task;
 mod task_text;
 pub mod tasks;

@@ -87,6 +87,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         args.forks.or(ctx.config.forks).unwrap_or(50),
         ctx.config.ansible_cfg.as_deref(),
     ));
+    crate::playbook::tag_templates::render(&mut books, vars.extra());
     let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
     // Plays after one that changes the inventory get their hosts when the run gets there.
     let boundaries = phases::boundaries(&plays);
