@@ -13,6 +13,7 @@ fn retries_conditions_and_loops_leave_the_results_ansible_leaves() {
     assert!(out["exhausted.json"].contains("\"attempts\": 2"), "{out:?}");
     assert!(out["retried.json"].contains("\"attempts\": 2"), "{out:?}");
     assert_eq!(out["broken"], "True foo True\n");
+    assert_eq!(out["fact_names"], "True True True\n");
     assert!(
         out["loops"].contains("no attribute 'stdout'\n[False, False, True]"),
         "{out:?}"

@@ -26,12 +26,8 @@ impl Module for SetFact {
             if k == "cacheable" {
                 continue;
             }
-            if !is_identifier(k) {
-                return Err(ArgsError::new(
-                    "set_fact",
-                    format!("`{k}` is not a valid variable name"),
-                )
-                .into());
+            if let Some(why) = invalid_name(k) {
+                return Err(ModuleError::Failed(why));
             }
             outcome.facts.insert(k.clone(), v.clone());
         }
@@ -40,6 +36,28 @@ impl Module for SetFact {
             .insert("ansible_facts".into(), Json::Object(outcome.facts.clone()));
         Ok(Plan::done(outcome))
     }
+}
+
+/// Ansible's `validate_variable_name` message for a fact name that is not a variable
+/// name: not an ASCII identifier, or a Jinja keyword. A name that reads as a number or a
+/// boolean came from a template rendering one (`"{{ 1 }}"`), named with its type as Ansible
+/// names it.
+fn invalid_name(name: &str) -> Option<String> {
+    const JINJA_KEYWORDS: [&str; 7] = ["true", "false", "none", "True", "False", "None", "not"];
+    if is_identifier(name) && !JINJA_KEYWORDS.contains(&name) {
+        return None;
+    }
+    let type_name = if name.parse::<i64>().is_ok() {
+        Some("int")
+    } else if name.parse::<f64>().is_ok() {
+        Some("float")
+    } else {
+        None
+    };
+    let typed = type_name.map_or_else(String::new, |t| format!(" of type '{t}'"));
+    Some(format!(
+        "Invalid variable name '{name}'{typed}. Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores."
+    ))
 }
 
 fn is_identifier(s: &str) -> bool {
