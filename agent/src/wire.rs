@@ -317,6 +317,10 @@ pub struct Task {
     /// unreachable host).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_unreachable: bool,
+    /// A handler of a role an `include_role` loads: that include's location. As in
+    /// Ansible, it answers notifications only once the include has run on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<String>,
     /// Added by the controller, not written by the user (the handler flushes Ansible runs
     /// after each section of a play): runs without events or counts.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

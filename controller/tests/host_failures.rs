@@ -96,3 +96,9 @@ fn end_play_runs_once_for_the_batch_and_serial_batches_go_on() {
     let dr = same_as_ansible("serial_end.yml", 0);
     assert_eq!(names(&dr), ["a.after", "b.after", "c.after"]);
 }
+
+#[test]
+fn a_handler_failing_in_an_any_errors_fatal_play_fails_every_host() {
+    let dr = same_as_ansible("fatal_handler.yml", 1);
+    assert_eq!(names(&dr), Vec::<String>::new());
+}

@@ -83,7 +83,10 @@ impl Runner<'_> {
                 }
                 self.run_include(index, task)
             }
-            TaskKind::Module if task.implicit => self.flush_handlers(),
+            TaskKind::Module if task.implicit => {
+                let flow = self.flush_handlers();
+                self.settle_flush(index, task, flow)
+            }
             TaskKind::Module => {
                 if !self.selected_by_tags(task) {
                     return Flow::Next;
@@ -112,6 +115,11 @@ impl Runner<'_> {
         if !settles {
             return self.after_task(end, task);
         }
+        if action == Some("flush_handlers") && end.fatal.is_none() {
+            // The batch settles what the handlers did.
+            let flow = self.after_task(end, task);
+            return self.settle_flush(index, task, flow);
+        }
         let here = Settle {
             failed: end.fatal.is_some(),
             end_play: ran && action == Some("end_play"),
@@ -131,21 +139,40 @@ impl Runner<'_> {
         }
         match (then, flow) {
             (Settled::Fail { msg }, Flow::Next) if !failed_here => {
-                let mut result = Map::new();
-                result.insert("failed".into(), Json::Bool(true));
-                result.insert("msg".into(), Json::from(msg.clone()));
-                Flow::Failed(Failure {
-                    msg: format!("{msg} (task `{}` at {})", task_label(task), task.location),
-                    task: failed_task(task),
-                    result,
-                    counted: false,
-                    forced: true,
-                })
+                let shown = format!("{msg} (task `{}` at {})", task_label(task), task.location);
+                forced_failure(msg, shown, task)
             }
             (Settled::End { .. }, Flow::Next) => Flow::EndHost,
             (Settled::Cleared, flow) => {
                 self.cleared = true;
                 flow
+            }
+            (_, flow) => flow,
+        }
+    }
+
+    /// After a handler flush (`flow` is how it ended here): with `any_errors_fatal` or a
+    /// `max_fail_percentage`, the batch settles it as a task, so a handler that failed on
+    /// one host fails the others, as in Ansible.
+    fn settle_flush(&mut self, index: usize, task: &Task, flow: Flow) -> Flow {
+        let max_fail_percentage = self.request.play.max_fail_percentage;
+        if !task.any_errors_fatal && max_fail_percentage.is_none() {
+            return flow;
+        }
+        let failed_here = matches!(flow, Flow::Failed(_));
+        let here = Settle {
+            failed: failed_here,
+            any_errors_fatal: task.any_errors_fatal,
+            max_fail_percentage,
+            ..Settle::default()
+        };
+        let Some(then) = self.settle(index, here) else {
+            return Flow::EndHost;
+        };
+        match (then, flow) {
+            (Settled::Fail { msg }, Flow::Next) if !failed_here => {
+                let shown = format!("{msg} (handlers flushed at {})", task.location);
+                forced_failure(msg, shown, task)
             }
             (_, flow) => flow,
         }
@@ -378,6 +405,9 @@ impl Runner<'_> {
             chosen_runs.push((tasks, first, loop_vars));
         }
         let ran = !chosen_runs.is_empty();
+        if ran {
+            self.included.insert(include.location.clone());
+        }
         for (tasks, first, loop_vars) in chosen_runs {
             self.scoped.push((include.vars.clone(), false));
             self.scoped.push((loop_vars.unwrap_or_default(), true));
@@ -481,6 +511,21 @@ impl Runner<'_> {
             result: result.map(Box::new),
         });
     }
+}
+
+/// The failure the batch gives a host that did not fail itself (`any_errors_fatal`,
+/// `max_fail_percentage`): not counted as a failure of its own, not rescued as one.
+fn forced_failure(msg: String, shown: String, task: &Task) -> Flow {
+    let mut result = Map::new();
+    result.insert("failed".into(), Json::Bool(true));
+    result.insert("msg".into(), Json::from(msg));
+    Flow::Failed(Failure {
+        msg: shown,
+        task: failed_task(task),
+        result,
+        counted: false,
+        forced: true,
+    })
 }
 
 /// The task's name, or its module.

@@ -119,6 +119,9 @@ struct Runner<'a> {
     /// Names `set_fact` or `register` set in this play: `include_vars` does not replace
     /// them.
     stronger: HashSet<String>,
+    /// Locations of the includes that have run here: their roles' handlers answer
+    /// notifications from then on.
+    included: HashSet<String>,
 }
 
 /// How a task ended, for the play.
@@ -168,6 +171,7 @@ impl<'a> Runner<'a> {
             link: Link::none(),
             cleared: false,
             stronger: HashSet::new(),
+            included: HashSet::new(),
         };
         runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {
@@ -223,8 +227,14 @@ impl<'a> Runner<'a> {
             // name (templated), then every handler listening to it, one per name.
             let mut found = false;
             let mut by_name = None;
+            let included = self.included.clone();
+            let available =
+                move |h: &Task| h.added_by.as_ref().is_none_or(|at| included.contains(at));
             for i in search_order(handlers) {
                 let h = &handlers[i];
+                if !available(h) {
+                    continue;
+                }
                 let Some(name) = &h.name else {
                     continue;
                 };
@@ -252,7 +262,7 @@ impl<'a> Runner<'a> {
             let mut seen = HashSet::new();
             for i in search_order(handlers) {
                 let h = &handlers[i];
-                if !h.listen.contains(&topic) {
+                if !h.listen.contains(&topic) || !available(h) {
                     continue;
                 }
                 if let Some(name) = &h.name

@@ -282,11 +282,13 @@ pub fn parse(
     facts.tags.retain(|t| t == "always");
     // Ansible flushes handlers after `pre_tasks`, after roles and `tasks`, and after
     // `post_tasks`.
+    // A handler that fails there fails the batch when the play is `any_errors_fatal`.
     let flush = || Task {
         module: "meta".into(),
         args: Value::from("flush_handlers"),
         location: play.loc.to_string(),
         implicit: true,
+        any_errors_fatal: inherit.any_errors_fatal == Some(true),
         ..Task::default()
     };
     let mut tasks: Vec<Task> = play.gather_facts.then_some(facts).into_iter().collect();
@@ -299,6 +301,7 @@ pub fn parse(
     play.tasks = tasks;
     play.handlers = builder.role_handlers;
     play.handlers.extend(own_handlers);
+    play.handlers.extend(builder.included_handlers);
     refuse_run_once_handlers(&play.handlers, node)?;
     play.ignore_unreachable = whole_play_ignores_unreachable(&play, node)?;
     play.role_defaults = builder.role_defaults;

@@ -63,6 +63,11 @@ pub struct Builder<'a> {
     playbook_dir: PathBuf,
     /// Handlers from the roles, in the order the roles were loaded.
     pub role_handlers: Vec<Task>,
+    /// Handlers of roles an `include_role` loads: Ansible adds them after the play's own
+    /// when the include runs, so they are searched before them.
+    pub included_handlers: Vec<Task>,
+    /// The `include_role` being expanded (its location).
+    including: Option<String>,
     /// Role defaults, merged in load order (lowest precedence of all variables).
     pub role_defaults: Map<String, Value>,
     /// Role vars (`vars/main.yml`), merged in load order (above play `vars_files`).
@@ -112,6 +117,8 @@ impl<'a> Builder<'a> {
             playbook_dir: playbook_dir.to_path_buf(),
             dynamic: Vec::new(),
             role_handlers: Vec::new(),
+            included_handlers: Vec::new(),
+            including: None,
             role_defaults: Map::new(),
             role_vars: Map::new(),
             play_roles: Vec::new(),
@@ -244,7 +251,9 @@ impl<'a> Builder<'a> {
                     return Ok(vec![node]);
                 }
                 let depth = self.depth;
+                let outer = self.including.replace(st.task.location.clone());
                 let tasks = self.role(&name, &st.key.loc, Map::new(), &inner, &from, None);
+                self.including = outer;
                 self.depth = depth;
                 Ok(vec![include_node(
                     &st,
@@ -601,7 +610,14 @@ impl<'a> Builder<'a> {
                         h.listen.push(format!("{name} : {n}"));
                     }
                 }
-                self.role_handlers.extend(handlers);
+                if let Some(include) = &self.including {
+                    for h in &mut handlers {
+                        h.added_by = Some(include.clone());
+                    }
+                    self.included_handlers.extend(handlers);
+                } else {
+                    self.role_handlers.extend(handlers);
+                }
             }
         }
         self.depth -= 1;

@@ -160,6 +160,7 @@ fn plain_role(
     include: &DynamicInclude,
 ) -> Result<(), Diagnostic> {
     if builder.role_handlers.is_empty()
+        && builder.included_handlers.is_empty()
         && builder.role_defaults.is_empty()
         && builder.role_vars.is_empty()
     {
