@@ -11,5 +11,6 @@ fn an_included_roles_handlers_answer_once_the_include_ran_and_before_the_plays()
     let out = util::outputs(dr.path());
     assert_eq!(out["before"], "play's handler\n");
     assert_eq!(out["role"], "role's handler\n");
-    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out["included"], "from the handler's include\n");
+    assert_eq!(out.len(), 3, "{out:?}");
 }

@@ -482,6 +482,8 @@ fn build_request(
     }
     let mut tasks = play.tasks.clone();
     super::includes::resolve(play, &mut tasks, &vars).map_err(|d| d.to_string())?;
+    let mut handlers = play.handlers.clone();
+    super::includes::resolve(play, &mut handlers, &vars).map_err(|d| d.to_string())?;
     if job.mode == Mode::Apply && !job.yes {
         // Files named by a templated include were not shown before the run, nor the plays
         // whose hosts were chosen during it, so a destructive step in them could not be
@@ -489,6 +491,7 @@ fn build_request(
         let deferred = job.deferred_from.is_some_and(|d| node.play >= d);
         let dynamic = tasks
             .iter()
+            .chain(&handlers)
             .flat_map(dr_agent::wire::Task::walk)
             .filter(|t| deferred || t.include_file.is_some())
             .flat_map(|t| {
@@ -510,7 +513,6 @@ fn build_request(
             }
         }
     }
-    let mut handlers = play.handlers.clone();
     let lookups =
         super::lookups::resolve(&mut tasks, &mut handlers, &vars, &play.dir, &job.secrets);
     let bridge_key = crate::bridge::host_key(host, &vars);
