@@ -148,3 +148,32 @@ fn a_vars_file_holding_a_list_of_mappings_is_merged_in_order_as_in_ansible() {
     assert_eq!(run(true), ansible);
     assert_eq!(ansible, "1 2 2\n");
 }
+
+#[test]
+fn hostvars_hold_the_group_vars_beside_the_playbook_also_for_added_hosts() {
+    let run = |dr: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(
+            dir.path(),
+            &[
+                ("inv.yml", INVENTORY),
+                ("group_vars/all.yml", "x: 100\ny: \"{{ x }}\"\n"),
+                (
+                    "site.yml",
+                    "- hosts: h1.example.com\n  gather_facts: false\n  tasks:\n    - add_host: {name: added, ansible_connection: local}\n- hosts: h1.example.com\n  gather_facts: false\n  tasks:\n    - shell: echo \"{{ hostvars['added']['y'] }} {{ hostvars['h2']['x'] }} {{ hostvars[inventory_hostname]['y'] }}\" > {{ playbook_dir }}/out\n",
+                ),
+            ],
+        );
+        if dr {
+            Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
+                .run()
+                .code(0);
+        } else {
+            util::ansible_playbook(dir.path(), &["site.yml", "-i", "inv.yml"]);
+        }
+        std::fs::read_to_string(dir.path().join("out")).unwrap_or_default()
+    };
+    let ansible = run(false);
+    assert_eq!(run(true), ansible);
+    assert_eq!(ansible, "100 100 100\n");
+}

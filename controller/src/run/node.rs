@@ -133,11 +133,15 @@ impl NodeJob {
                 .collect(),
             (Err(e), _) | (_, Err(e)) => return Answer::Failed { msg: e.to_string() },
         };
-        let mut entry = inv.host_vars(&touched);
-        entry.insert("inventory_hostname".into(), Value::from(touched.clone()));
-        entry.insert("group_names".into(), Value::from(inv.group_names(&touched)));
+        let entry = match self
+            .vars
+            .hostvars_entry_beside(inv, &touched, &play.dir, &self.secrets)
+        {
+            Ok(entry) => entry,
+            Err(e) => return Answer::Failed { msg: e.to_string() },
+        };
         let mut hosts = Map::new();
-        hosts.insert(touched, Value::Object(entry));
+        hosts.insert(touched, entry);
         Answer::Inventory {
             changed,
             groups: inv.groups_var(),

@@ -25,6 +25,8 @@ pub struct RunVars {
     magic: Map<String, Value>,
     /// `group_vars/`/`host_vars/` beside each playbook directory, read once.
     beside: Mutex<HashMap<PathBuf, std::sync::Arc<PlaybookVars>>>,
+    /// `hostvars` with them, per playbook directory and inventory size.
+    hostvars_beside: Mutex<HashMap<(PathBuf, usize), std::sync::Arc<Map<String, Value>>>>,
     /// The inventory's and extra vars' variables whose values are templates (see
     /// `sync_marks`), read once.
     run_templated: std::sync::OnceLock<Vec<(String, String)>>,
@@ -40,27 +42,7 @@ impl RunVars {
     ) -> Result<RunVars, Diagnostic> {
         let mut hostvars = Map::new();
         for h in inv.hosts() {
-            let mut vars = Value::Object(inv.host_vars(&h.name));
-            secrets
-                .decrypt_inline(&format!("hostvars['{}']", h.name), &mut vars)
-                .map_err(|e| {
-                    Diagnostic::new(
-                        crate::diagnostic::Loc::file_start(Path::new("<inventory>")),
-                        e,
-                    )
-                })?;
-            // As Ansible's `hostvars[h]`: the host's magic variables too.
-            if let Value::Object(m) = &mut vars {
-                let mut magic = super::magic::host_level(inv, &h.name);
-                magic.insert("inventory_hostname".into(), json!(h.name));
-                magic.insert(
-                    "inventory_hostname_short".into(),
-                    json!(h.name.split('.').next().unwrap_or(&h.name)),
-                );
-                magic.insert("group_names".into(), json!(inv.group_names(&h.name)));
-                m.extend(magic);
-            }
-            hostvars.insert(h.name.clone(), vars);
+            hostvars.insert(h.name.clone(), hostvars_entry(inv, &h.name, None, secrets)?);
         }
         let mut groups = Map::new();
         for g in inv.groups() {
@@ -80,6 +62,7 @@ impl RunVars {
             files: Mutex::default(),
             magic: Map::new(),
             beside: Mutex::default(),
+            hostvars_beside: Mutex::default(),
             run_templated: std::sync::OnceLock::new(),
         })
     }
@@ -185,7 +168,8 @@ impl RunVars {
         );
         vars.insert("group_names".into(), json!(inv.group_names(host)));
         vars.insert("groups".into(), self.groups.clone());
-        vars.insert("hostvars".into(), Value::Object(self.hostvars.clone()));
+        let hostvars = self.hostvars_for(inv, &beside, &play.dir, secrets)?;
+        vars.insert("hostvars".into(), Value::Object((*hostvars).clone()));
         vars.insert("playbook_dir".into(), json!(absolute(&play.dir)));
         // Where relative paths resolve; a role's tasks put the role's directory first.
         vars.insert("ansible_search_path".into(), json!([absolute(&play.dir)]));
@@ -202,7 +186,84 @@ impl RunVars {
     }
 }
 
+/// `hostvars[host]` as Ansible has it: the host's inventory variables (with the
+/// `group_vars/`/`host_vars/` beside the playbook, when given) and its magic variables.
+pub fn hostvars_entry(
+    inv: &Inventory,
+    host: &str,
+    beside: Option<&PlaybookVars>,
+    secrets: &Secrets,
+) -> Result<Value, Diagnostic> {
+    let mut vars = Value::Object(inv.host_vars_with(host, beside));
+    secrets
+        .decrypt_inline(&format!("hostvars['{host}']"), &mut vars)
+        .map_err(|e| {
+            Diagnostic::new(
+                crate::diagnostic::Loc::file_start(Path::new("<inventory>")),
+                e,
+            )
+        })?;
+    if let Value::Object(m) = &mut vars {
+        let mut magic = super::magic::host_level(inv, host);
+        magic.insert("inventory_hostname".into(), json!(host));
+        magic.insert(
+            "inventory_hostname_short".into(),
+            json!(host.split('.').next().unwrap_or(host)),
+        );
+        magic.insert("group_names".into(), json!(inv.group_names(host)));
+        m.extend(magic);
+    }
+    Ok(vars)
+}
+
 impl RunVars {
+    /// `hostvars[host]` for the plays of the playbook in `dir` (a host the run added).
+    pub fn hostvars_entry_beside(
+        &self,
+        inv: &Inventory,
+        host: &str,
+        dir: &Path,
+        secrets: &Secrets,
+    ) -> Result<Value, Diagnostic> {
+        let beside = self.beside_playbook(inv, dir, secrets)?;
+        hostvars_entry(inv, host, Some(&beside), secrets)
+    }
+
+    /// `hostvars` for the plays of the playbook in `dir`: with its `group_vars/` and
+    /// `host_vars/`, when it has any (built once per directory).
+    fn hostvars_for(
+        &self,
+        inv: &Inventory,
+        beside: &PlaybookVars,
+        dir: &Path,
+        secrets: &Secrets,
+    ) -> Result<std::sync::Arc<Map<String, Value>>, Diagnostic> {
+        if beside.groups.is_empty() && beside.hosts.is_empty() {
+            return Ok(std::sync::Arc::new(self.hostvars.clone()));
+        }
+        let key = (
+            std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+            inv.hosts().count(),
+        );
+        let mut cache = self
+            .hostvars_beside
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = cache.get(&key) {
+            return Ok(found.clone());
+        }
+        let mut all = self.hostvars.clone();
+        for h in inv.hosts() {
+            all.insert(
+                h.name.clone(),
+                hostvars_entry(inv, &h.name, Some(beside), secrets)?,
+            );
+        }
+        let all = std::sync::Arc::new(all);
+        cache.insert(key, all.clone());
+        Ok(all)
+    }
+
     /// Reads every play's `vars_files` up front, so a missing file or a wrong vault key is
     /// one clear error before anything runs, not one failure per node.
     pub fn preload(&self, plays: &[&PlaySpec], secrets: &Secrets) -> Result<(), Diagnostic> {
