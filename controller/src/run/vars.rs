@@ -14,6 +14,9 @@ use crate::inventory::vars_dirs::{self, PlaybookVars};
 use crate::playbook::PlaySpec;
 use crate::secrets::Secrets;
 
+/// A variable map shared between nodes.
+type SharedVars = std::sync::Arc<Map<String, Value>>;
+
 /// Variables shared by every node of the run: `hostvars`, `groups`, extra vars.
 pub struct RunVars {
     hostvars: Map<String, Value>,
@@ -26,7 +29,7 @@ pub struct RunVars {
     /// `group_vars/`/`host_vars/` beside each playbook directory, read once.
     beside: Mutex<HashMap<PathBuf, std::sync::Arc<PlaybookVars>>>,
     /// `hostvars` with them, per playbook directory and inventory size.
-    hostvars_beside: Mutex<HashMap<(PathBuf, usize), std::sync::Arc<Map<String, Value>>>>,
+    hostvars_beside: Mutex<HashMap<(PathBuf, usize), SharedVars>>,
     /// The inventory's and extra vars' variables whose values are templates (see
     /// `sync_marks`), read once.
     run_templated: std::sync::OnceLock<Vec<(String, String)>>,
@@ -237,7 +240,7 @@ impl RunVars {
         beside: &PlaybookVars,
         dir: &Path,
         secrets: &Secrets,
-    ) -> Result<std::sync::Arc<Map<String, Value>>, Diagnostic> {
+    ) -> Result<SharedVars, Diagnostic> {
         if beside.groups.is_empty() && beside.hosts.is_empty() {
             return Ok(std::sync::Arc::new(self.hostvars.clone()));
         }
