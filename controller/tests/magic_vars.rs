@@ -120,21 +120,13 @@ fn magic_variables_are_what_ansible_sets() {
     assert!(!ansible.contains("looped"), "{ansible}");
 }
 
-#[test]
-fn a_vars_file_holding_a_list_of_mappings_is_merged_in_order_as_in_ansible() {
+/// What `site.yml` among `files` (with the inventory) writes to `out`, run by
+/// ansible-playbook and by dr: the same text from both.
+fn same_out(files: &[(&str, &str)]) -> String {
     let run = |dr: bool| {
         let dir = tempfile::tempdir().unwrap();
-        write_tree(
-            dir.path(),
-            &[
-                ("inv.yml", INVENTORY),
-                ("vars.yml", "- {a: 1, b: 1}\n- {b: 2, c: 2}\n"),
-                (
-                    "site.yml",
-                    "- hosts: h1.example.com\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - shell: echo \"{{ a }} {{ b }} {{ c }}\" > {{ playbook_dir }}/out\n",
-                ),
-            ],
-        );
+        write_tree(dir.path(), &[("inv.yml", INVENTORY)]);
+        write_tree(dir.path(), files);
         if dr {
             Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
                 .run()
@@ -146,34 +138,29 @@ fn a_vars_file_holding_a_list_of_mappings_is_merged_in_order_as_in_ansible() {
     };
     let ansible = run(false);
     assert_eq!(run(true), ansible);
-    assert_eq!(ansible, "1 2 2\n");
+    ansible
+}
+
+#[test]
+fn a_vars_file_holding_a_list_of_mappings_is_merged_in_order_as_in_ansible() {
+    let out = same_out(&[
+        ("vars.yml", "- {a: 1, b: 1}\n- {b: 2, c: 2}\n"),
+        (
+            "site.yml",
+            "- hosts: h1.example.com\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - shell: echo \"{{ a }} {{ b }} {{ c }}\" > {{ playbook_dir }}/out\n",
+        ),
+    ]);
+    assert_eq!(out, "1 2 2\n");
 }
 
 #[test]
 fn hostvars_hold_the_group_vars_beside_the_playbook_also_for_added_hosts() {
-    let run = |dr: bool| {
-        let dir = tempfile::tempdir().unwrap();
-        write_tree(
-            dir.path(),
-            &[
-                ("inv.yml", INVENTORY),
-                ("group_vars/all.yml", "x: 100\ny: \"{{ x }}\"\n"),
-                (
-                    "site.yml",
-                    "- hosts: h1.example.com\n  gather_facts: false\n  tasks:\n    - add_host: {name: added, ansible_connection: local}\n- hosts: h1.example.com\n  gather_facts: false\n  tasks:\n    - shell: echo \"{{ hostvars['added']['y'] }} {{ hostvars['h2']['x'] }} {{ hostvars[inventory_hostname]['y'] }}\" > {{ playbook_dir }}/out\n",
-                ),
-            ],
-        );
-        if dr {
-            Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
-                .run()
-                .code(0);
-        } else {
-            util::ansible_playbook(dir.path(), &["site.yml", "-i", "inv.yml"]);
-        }
-        std::fs::read_to_string(dir.path().join("out")).unwrap_or_default()
-    };
-    let ansible = run(false);
-    assert_eq!(run(true), ansible);
-    assert_eq!(ansible, "100 100 100\n");
+    let out = same_out(&[
+        ("group_vars/all.yml", "x: 100\ny: \"{{ x }}\"\n"),
+        (
+            "site.yml",
+            "- hosts: h1.example.com\n  gather_facts: false\n  tasks:\n    - add_host: {name: added, ansible_connection: local}\n- hosts: h1.example.com\n  gather_facts: false\n  tasks:\n    - shell: echo \"{{ hostvars['added']['y'] }} {{ hostvars['h2']['x'] }} {{ hostvars[inventory_hostname]['y'] }}\" > {{ playbook_dir }}/out\n",
+        ),
+    ]);
+    assert_eq!(out, "100 100 100\n");
 }
