@@ -309,7 +309,7 @@ impl Runner<'_> {
     pub(super) fn change_inventory(&mut self, change: InventoryChange, result: &mut ItemResult) {
         if self.link.inner.is_none() {
             *result = ItemResult::failed(
-                "`add_host` and `group_by` change the run's inventory, which the controller keeps"
+                "`add_host`, `group_by` and `meta: refresh_inventory` change the run's inventory, which the controller keeps"
                     .into(),
             );
             return;

@@ -1,5 +1,5 @@
 //! `meta`: engine actions (`flush_handlers`, `end_host`, `end_play`, `end_batch`, `noop`,
-//! `clear_host_errors`, `reset_connection` over the local connection).
+//! `clear_host_errors`, `reset_connection` over the local connection, `refresh_inventory`).
 //!
 //! The engine settles `end_play`, `end_batch` and `clear_host_errors` with the other hosts
 //! of the batch (`engine/flow.rs`): `end_play` ends the play for every host of the batch
@@ -20,6 +20,7 @@ pub const SUPPORTED: &[&str] = &[
     "noop",
     "clear_host_errors",
     "reset_connection",
+    "refresh_inventory",
 ];
 
 /// The `meta` module.
@@ -64,6 +65,13 @@ impl Module for Meta {
             // Runs only over the local connection (the controller refuses it over SSH), whose
             // reset does nothing, as Ansible's local connection.
             "reset_connection" => Ok(Plan::done(Outcome::ok("reset connection".to_owned()))),
+            // The controller reads the inventory again; the plays after this one choose
+            // their hosts from it.
+            "refresh_inventory" => Ok(Plan::done(Outcome {
+                msg: "inventory successfully refreshed".to_owned(),
+                inventory: Some(crate::wire::InventoryChange::Refresh),
+                ..Outcome::default()
+            })),
             other => Err(ArgsError::new(
                 "meta",
                 format!(

@@ -158,6 +158,9 @@ pub enum InventoryChange {
         /// Its parent groups.
         parents: Vec<String>,
     },
+    /// `meta: refresh_inventory`: the inventory sources are read again (the hosts and
+    /// groups `add_host`/`group_by` made are kept, as in Ansible).
+    Refresh,
 }
 
 /// One delegated run: the task (its `when` and loop already evaluated by the delegating

@@ -15,6 +15,9 @@ pub struct Context {
     pub config: Config,
     /// The inventory.
     pub inventory: Inventory,
+    /// Where it was read from (`-i`, else dr.toml), to read it again
+    /// (`meta: refresh_inventory`).
+    pub sources: Vec<PathBuf>,
     /// Secret values seen so far (vault values).
     pub secrets: Secrets,
 }
@@ -40,6 +43,7 @@ impl Context {
         Ok(Context {
             config,
             inventory,
+            sources,
             secrets,
         })
     }

@@ -543,8 +543,6 @@ fn check_meta(args: &Value, node: &Node) -> Result<(), Diagnostic> {
         return Ok(());
     }
     let why = match action.as_str() {
-        "refresh_inventory" => "dr reads the inventory once, before the run",
-        "reset_connection" => "dr runs a play over one connection per host",
         "end_role" => "split the role's tasks with `when:` instead",
         _ => "unknown action",
     };

@@ -183,6 +183,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         deferred_from: boundaries.first().copied(),
         plays,
         inventory: ctx.inventory,
+        sources: ctx.sources.clone(),
+        dynamic: Default::default(),
         vars,
         secrets: secrets.clone(),
         transport,

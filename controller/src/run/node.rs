@@ -74,6 +74,10 @@ pub struct NodeJob {
     pub reading_hostvars: Vec<std::collections::HashSet<String>>,
     /// The inventory as `add_host` and `group_by` changed it (`None` until they do).
     pub live: Mutex<Option<Inventory>>,
+    /// Where the inventory was read from, for `meta: refresh_inventory`.
+    pub sources: Vec<std::path::PathBuf>,
+    /// The `add_host`/`group_by` changes made so far (by host), kept over a refresh.
+    pub dynamic: Mutex<Vec<(String, InventoryChange)>>,
 }
 
 impl NodeJob {
@@ -104,15 +108,24 @@ impl NodeJob {
         let phase = self.phase();
         let me = &phase.dag.nodes[i].host;
         let (changed, touched) = match &change {
-            InventoryChange::AddHost { name, groups, vars } => (
-                inv.add_dynamic_host(name, groups, vars, &self.secrets),
-                name.clone(),
-            ),
-            InventoryChange::GroupBy { key, parents } => (
-                inv.add_dynamic_group(me, key, parents, &self.secrets),
-                me.clone(),
+            InventoryChange::Refresh => match self.refreshed() {
+                Ok(fresh) => {
+                    *inv = fresh;
+                    (Ok(false), me.clone())
+                }
+                Err(msg) => return Answer::Failed { msg },
+            },
+            other => (
+                apply_change(inv, me, other, &self.secrets),
+                touched_by(me, other),
             ),
         };
+        if !matches!(change, InventoryChange::Refresh) {
+            self.dynamic
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((me.clone(), change.clone()));
+        }
         let changed = match changed {
             Ok(changed) => changed,
             Err(e) => return Answer::Failed { msg: e.to_string() },
@@ -148,6 +161,18 @@ impl NodeJob {
             hosts,
             vars,
         }
+    }
+
+    /// The inventory read again from its sources, with the hosts and groups the run's
+    /// `add_host`/`group_by` made added again in order, as Ansible's refresh keeps them.
+    fn refreshed(&self) -> Result<Inventory, String> {
+        let mut fresh =
+            crate::inventory::load(&self.sources, &self.secrets).map_err(|e| e.to_string())?;
+        let dynamic = self.dynamic.lock().unwrap_or_else(|p| p.into_inner());
+        for (host, change) in dynamic.iter() {
+            apply_change(&mut fresh, host, change, &self.secrets).map_err(|e| e.to_string())?;
+        }
+        Ok(fresh)
     }
 
     fn facts_of(&self, host: &str) -> Map<String, Value> {
@@ -315,11 +340,38 @@ fn reset_over_ssh(request: &Request, conn: &inventory::Connection) -> Option<Str
     ))
 }
 
+/// Applies an `add_host`/`group_by` made by host `me` to `inv`; whether it changed it.
+fn apply_change(
+    inv: &mut Inventory,
+    me: &str,
+    change: &InventoryChange,
+    secrets: &crate::secrets::Secrets,
+) -> Result<bool, crate::diagnostic::Diagnostic> {
+    match change {
+        InventoryChange::AddHost { name, groups, vars } => {
+            inv.add_dynamic_host(name, groups, vars, secrets)
+        }
+        InventoryChange::GroupBy { key, parents } => {
+            inv.add_dynamic_group(me, key, parents, secrets)
+        }
+        InventoryChange::Refresh => Ok(false),
+    }
+}
+
+/// The host whose variables an inventory change touches.
+fn touched_by(me: &str, change: &InventoryChange) -> String {
+    match change {
+        InventoryChange::AddHost { name, .. } => name.clone(),
+        _ => me.to_owned(),
+    }
+}
+
 /// The journal's word for an inventory change.
 fn inventory_word(change: &InventoryChange) -> &'static str {
     match change {
         InventoryChange::AddHost { .. } => "add_host",
         InventoryChange::GroupBy { .. } => "group_by",
+        InventoryChange::Refresh => "refresh_inventory",
     }
 }
 

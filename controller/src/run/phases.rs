@@ -25,13 +25,16 @@ pub fn boundaries(plays: &[PlaySpec]) -> Vec<usize> {
         .collect()
 }
 
-/// Whether `play` has an `add_host` or `group_by` task.
+/// Whether `play` has an `add_host`, `group_by` or `meta: refresh_inventory` task.
 pub(super) fn changes_inventory(play: &PlaySpec) -> bool {
     play.tasks
         .iter()
         .chain(&play.handlers)
         .flat_map(Task::walk)
-        .any(|t| matches!(t.module.as_str(), "add_host" | "group_by"))
+        .any(|t| {
+            matches!(t.module.as_str(), "add_host" | "group_by")
+                || t.meta_action() == Some("refresh_inventory")
+        })
 }
 
 /// What choosing the later plays' hosts needs.
