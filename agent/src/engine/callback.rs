@@ -92,7 +92,7 @@ impl Runner<'_> {
             Json::Object(m) => m.get(key).cloned(),
             _ => None,
         };
-        if task.module == "debug" && arg("var").is_some() {
+        if task.module == "debug" && arg("var").is_some() && result.status != Status::Failed {
             // Ansible's debug of a `var` shows the variable alone.
             out.remove("msg");
         }

@@ -61,6 +61,7 @@ impl ItemResult {
         register.insert("changed".into(), Json::Bool(false));
         register.insert("failed".into(), Json::Bool(true));
         register.insert("msg".into(), Json::from(msg.clone()));
+        no_traceback(&mut register);
         ItemResult {
             status: Status::Failed,
             msg,
@@ -236,6 +237,14 @@ impl Runner<'_> {
                     return ItemResult::failed(located(e.to_string()));
                 }
             }
+        }
+        // `debug: var=` is an expression: marked `!unsafe`, it is untrusted (checked before
+        // the arguments are rendered, which drops the mark).
+        if module.name() == "debug"
+            && let Some(Json::String(var)) = task.args.get("var")
+            && let Err(e) = scope.check_trusted_conditional(var)
+        {
+            return ItemResult::failed(located(e.to_string()));
         }
         let args = match scope.render_value(&task.args).map(splat) {
             Ok(Ok(a)) => without_omitted(a),

@@ -433,11 +433,11 @@ fn undefined_variable_names_variable_and_location() {
     let ev = events(&req);
     assert_eq!(
         finished(&ev).1.as_deref(),
-        Some("`db_host` is undefined (in task `write env` at playbooks/demo.yml:12:7)")
+        Some("'db_host' is undefined (in task `write env` at playbooks/demo.yml:12:7)")
     );
     assert_eq!(
         results(&ev)[0].3,
-        "`db_host` is undefined (in task `write env` at playbooks/demo.yml:12:7)"
+        "'db_host' is undefined (in task `write env` at playbooks/demo.yml:12:7)"
     );
 }
 
@@ -958,7 +958,7 @@ fn a_loop_over_an_undefined_variable_is_skipped_when_the_when_guards_it() {
         json!({}),
     );
     let err = finished(&events(&unguarded)).1.unwrap_or_default();
-    assert!(err.contains("`nope` is undefined"), "{err}");
+    assert!(err.contains("'nope' is undefined"), "{err}");
 }
 
 #[test]
@@ -1027,4 +1027,36 @@ fn a_templated_tag_is_rendered_with_the_task_variables() {
     );
     req.tags = vec!["extra".into()];
     assert_eq!(messages(&events(&req)), vec!["picked"]);
+}
+
+#[test]
+fn debug_var_marked_unsafe_is_untrusted_and_a_non_string_var_is_refused() {
+    let req = request(
+        json!([
+            task(
+                "debug",
+                json!({"var": "{% raw %}x{% endraw %}"}),
+                json!({"ignore_errors": true})
+            ),
+            task(
+                "debug",
+                json!({"var": ["x"]}),
+                json!({"ignore_errors": true})
+            ),
+        ]),
+        json!([]),
+        json!({"x": 1}),
+    );
+    let r = results(&events(&req));
+    assert!(
+        r[0].3
+            .contains("Encountered untrusted template or expression."),
+        "{:?}",
+        r[0]
+    );
+    assert!(
+        r[1].3.contains("argument 'var' is of type list and we were unable to convert to _check_type_str_no_conversion: '['x']' is not a string and conversion is not allowed"),
+        "{:?}",
+        r[1]
+    );
 }

@@ -27,6 +27,21 @@ impl Module for Debug {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        if let Some(var) = args.get("var").filter(|v| !v.is_string()) {
+            // Ansible's argument check, word for word.
+            let type_name = match var {
+                Json::Array(_) => "list",
+                Json::Object(_) => "dict",
+                Json::Bool(_) => "bool",
+                Json::Number(n) if n.is_f64() => "float",
+                Json::Number(_) => "int",
+                _ => "NoneType",
+            };
+            return Err(ModuleError::Failed(format!(
+                "argument 'var' is of type {type_name} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+                crate::template::pyrepr::repr_json(var)
+            )));
+        }
         let spec: DebugSpec = parse_args("debug", args)?;
         let level = |v: Option<&Json>| match v {
             Some(Json::Number(n)) => n.as_u64().unwrap_or(0),

@@ -143,6 +143,6 @@ mod tests {
             &Template,
             json!({"src": "t.j2", "dest": dir.path().join("x").display().to_string()}),
         );
-        assert!(err.contains("`missing_var` is undefined"), "{err}");
+        assert!(err.contains("'missing_var' is undefined"), "{err}");
     }
 }

@@ -37,7 +37,7 @@ pub const MAX_DEPTH: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// A variable (or attribute of one) that does not exist was used.
-    #[error("`{name}` is undefined{}", at_line(*line))]
+    #[error("{} is undefined{}", quoted_name(name), at_line(*line))]
     Undefined {
         /// The variable, dotted when it is an attribute (`db.host`).
         name: String,
@@ -74,6 +74,15 @@ impl TemplateError {
             },
             other => other.to_string(),
         }
+    }
+}
+
+/// A variable name as Jinja quotes it (`'x'`); a description of one as it is.
+fn quoted_name(name: &str) -> String {
+    if name.starts_with("a variable in ") {
+        name.to_owned()
+    } else {
+        format!("'{name}'")
     }
 }
 

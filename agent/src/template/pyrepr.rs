@@ -14,6 +14,11 @@ pub(super) fn python_str(v: &Value) -> String {
     }
 }
 
+/// Python's `repr()` of JSON data (for messages that quote a value as Ansible does).
+pub fn repr_json(v: &serde_json::Value) -> String {
+    python_repr(&Value::from(minijinja::value::Serde(v)))
+}
+
 /// Python's `repr()` of a value.
 fn python_repr(v: &Value) -> String {
     match v.kind() {

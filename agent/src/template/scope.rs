@@ -382,6 +382,12 @@ impl Inner {
         if let Some(d) = e.detail() {
             detail.push_str(": ");
             detail.push_str(d);
+            // Python's words for it, which playbooks test for.
+            if d.starts_with("unable to calculate")
+                && (d.ends_with("/ 0") || d.ends_with("// 0") || d.ends_with("% 0"))
+            {
+                detail.push_str(" (division by zero)");
+            }
         }
         TemplateError::Render {
             line,
@@ -403,7 +409,8 @@ impl Inner {
                 .map(|t| t.undeclared_variables(true).into_iter().collect())
                 .unwrap_or_default()
         };
-        names.sort();
+        // The first one the template uses, as Jinja fails on it first.
+        names.sort_by_key(|n| (first_use(src, n), n.clone()));
         let globals: Vec<&str> = self.env.globals().map(|(k, _)| k).collect();
         let missing: Vec<String> = names
             .iter()
@@ -422,6 +429,18 @@ impl Inner {
             .cloned()
             .unwrap_or_else(|| format!("a variable in `{}`", shorten(src)))
     }
+}
+
+/// Where `name` is first used in `src` as a whole name (not inside a longer one).
+fn first_use(src: &str, name: &str) -> usize {
+    src.match_indices(name)
+        .find(|(i, _)| {
+            let before = src[..*i].chars().next_back();
+            let after = src[i + name.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+        .map_or(usize::MAX, |(i, _)| i)
 }
 
 /// Whether every use of `name` in `src` is followed by a `default` filter or a

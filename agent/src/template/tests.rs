@@ -228,7 +228,7 @@ fn errors_in_template_files_name_the_line() {
         s.render_string("x={{ a }}\ny={{ b }}\n")
             .unwrap_err()
             .to_string(),
-        "`b` is undefined at line 2"
+        "'b' is undefined at line 2"
     );
     let err = s.render_string("ok\n{% if %}\n").unwrap_err().to_string();
     assert!(err.contains("at line 2"), "{err}");
@@ -380,4 +380,22 @@ fn a_conditional_marked_unsafe_is_untrusted() {
         err.contains("Encountered untrusted template or expression."),
         "{err}"
     );
+}
+
+#[test]
+fn an_undefined_name_is_the_first_one_used_in_jinja_words() {
+    let err = scope(json!({}))
+        .render_string("a {{ 'x' }} {{ zed }} {{ another }} b")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "'zed' is undefined");
+}
+
+#[test]
+fn a_division_by_zero_says_so_in_pythons_words() {
+    let err = scope(json!({}))
+        .render_string("{{ 5 / 0 }}")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("division by zero"), "{err}");
 }
