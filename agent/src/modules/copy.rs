@@ -132,16 +132,15 @@ pub(super) fn shipped<'a>(
     let Some(table) = ctx.controller else {
         return Err(missing(""));
     };
-    use crate::template::lookup::{CONTROLLER_FILE, Resolver};
-    let terms = [Json::from(kind), Json::from(src)];
-    match table.resolve(CONTROLLER_FILE, &terms, &Map::new()) {
-        crate::wire::LookupAnswer::Values(values) => match values.into_iter().next() {
+    use crate::template::lookup::NoFile;
+    match table.controller_file(kind, src) {
+        Ok(values) => match values.into_iter().next() {
             Some(v) => serde_json::from_value::<FileContent>(v)
                 .map(std::borrow::Cow::Owned)
                 .map_err(|e| missing(&format!(": {e}"))),
             None => Err(missing("")),
         },
-        crate::wire::LookupAnswer::Error(msg) => Err(missing(&format!(": {msg}"))),
+        Err(NoFile::Pending(msg) | NoFile::Failed(msg)) => Err(missing(&format!(": {msg}"))),
     }
 }
 

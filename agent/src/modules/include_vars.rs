@@ -181,23 +181,18 @@ fn mapping(data: &str, origin: &str) -> Result<Map<String, Json>, ModuleError> {
 
 /// The variables and path of `file`, read by the controller while the play runs.
 fn asked(ctx: &Context<'_>, file: &str) -> Result<(Map<String, Json>, String), ModuleError> {
-    use crate::template::lookup::{CONTROLLER_FILE, Resolver};
+    use crate::template::lookup::NoFile;
     let missing = || ModuleError::Failed(format!("Could not find or access '{file}'"));
     let table = ctx.controller.ok_or_else(missing)?;
-    let terms = [Json::from("vars"), Json::from(file)];
-    match table.resolve(CONTROLLER_FILE, &terms, &Map::new()) {
-        crate::wire::LookupAnswer::Values(values) => match values.as_slice() {
+    match table.controller_file("vars", file) {
+        Ok(values) => match values.as_slice() {
             [Json::Object(map), Json::String(origin)] => Ok((map.clone(), origin.clone())),
             _ => Err(missing()),
         },
-        crate::wire::LookupAnswer::Error(msg)
-            if table.is_pending(CONTROLLER_FILE, &terms, &Map::new()) =>
-        {
-            Err(ModuleError::Failed(format!(
-                "Could not find or access '{file}' ({msg})"
-            )))
-        }
-        crate::wire::LookupAnswer::Error(msg) => Err(ModuleError::Failed(msg)),
+        Err(NoFile::Pending(msg)) => Err(ModuleError::Failed(format!(
+            "Could not find or access '{file}' ({msg})"
+        ))),
+        Err(NoFile::Failed(msg)) => Err(ModuleError::Failed(msg)),
     }
 }
 

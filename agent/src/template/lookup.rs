@@ -88,6 +88,15 @@ pub struct Table {
     acted: Mutex<bool>,
 }
 
+/// Why [`Table::controller_file`] has no file.
+#[derive(Debug)]
+pub enum NoFile {
+    /// Not asked for yet: the engine asks the controller, then runs the task again.
+    Pending(String),
+    /// The controller could not give it.
+    Failed(String),
+}
+
 /// A controller lookup a template called that no answer covers yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
@@ -129,6 +138,19 @@ impl Table {
     /// The calls no answer covered since the last time, oldest first.
     pub fn take_pending(&self) -> Vec<Call> {
         std::mem::take(&mut *lock(&self.pending))
+    }
+
+    /// A controller file the request did not carry ([`CONTROLLER_FILE`], `kind` `vars`,
+    /// `files` or `templates`): what the controller answered, or why there is none.
+    pub fn controller_file(&self, kind: &str, name: &str) -> Result<Vec<Json>, NoFile> {
+        let terms = [Json::from(kind), Json::from(name)];
+        match self.resolve(CONTROLLER_FILE, &terms, &Map::new()) {
+            LookupAnswer::Values(values) => Ok(values),
+            LookupAnswer::Error(msg) if self.is_pending(CONTROLLER_FILE, &terms, &Map::new()) => {
+                Err(NoFile::Pending(msg))
+            }
+            LookupAnswer::Error(msg) => Err(NoFile::Failed(msg)),
+        }
     }
 
     /// Keeps the controller's answer to `call`.
