@@ -7,6 +7,7 @@
 
 mod accounts;
 mod args;
+mod argspec;
 pub use args::shell_split;
 mod assert;
 mod attrs;
@@ -51,6 +52,7 @@ mod template;
 mod timeout;
 mod uri;
 mod user;
+mod validate_argument_spec;
 mod wait_for;
 
 use std::collections::BTreeMap;
@@ -97,6 +99,7 @@ pub static ALL: &[&dyn Module] = &[
     &template::Template,
     &uri::Uri,
     &user::User,
+    &validate_argument_spec::ValidateArgumentSpec,
     &wait_for::WaitFor,
 ];
 

@@ -17,6 +17,8 @@ mod query;
 mod text;
 mod version;
 
+pub(crate) use math::human_to_bytes_text;
+
 /// Adds the Ansible filters and tests to `env`.
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("mandatory", mandatory);

@@ -11,6 +11,7 @@ pub mod modules;
 mod parse;
 mod play;
 mod role;
+mod role_validation;
 mod scalar;
 mod spec;
 pub mod start_at;

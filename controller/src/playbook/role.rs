@@ -200,8 +200,8 @@ pub struct Meta {
     pub dependencies: Vec<Node>,
     /// `allow_duplicates:`.
     pub allow_duplicates: bool,
-    /// The role declares its arguments (`argument_specs:`).
-    pub argument_specs: bool,
+    /// `argument_specs:` (used when the role has no `meta/argument_specs.yml`).
+    pub argument_specs: Option<Node>,
 }
 
 /// Reads `meta/main.yml` (absent = no dependencies).
@@ -209,7 +209,7 @@ pub fn read_meta(role: &Path) -> Result<Meta, Diagnostic> {
     let mut meta = Meta {
         dependencies: Vec::new(),
         allow_duplicates: false,
-        argument_specs: false,
+        argument_specs: None,
     };
     let Some(files) = part_files(role, "meta", "main") else {
         return Ok(meta);
@@ -226,7 +226,7 @@ pub fn read_meta(role: &Path) -> Result<Meta, Diagnostic> {
                         meta.dependencies.extend(items.iter().cloned());
                     }
                 }
-                Some("argument_specs") => meta.argument_specs = true,
+                Some("argument_specs") => meta.argument_specs = Some(v.clone()),
                 Some("allow_duplicates") => {
                     meta.allow_duplicates = super::scalar::bool_of(v, "allow_duplicates")?;
                 }
@@ -237,10 +237,29 @@ pub fn read_meta(role: &Path) -> Result<Meta, Diagnostic> {
     Ok(meta)
 }
 
-/// Whether the role declares its arguments (`meta/argument_specs.yml`), which Ansible
-/// validates before the role's tasks.
-pub fn has_argument_specs(role: &Path) -> bool {
-    ["argument_specs.yml", "argument_specs.yaml"]
-        .iter()
-        .any(|f| role.join("meta").join(f).is_file())
+/// The role's argument specs by entry point (`main`, or a `tasks_from` name), as Ansible
+/// finds them: the `argument_specs:` of `meta/argument_specs.yml` (`.yaml`, `.json`), else
+/// those of `meta/main.yml`. An empty file or key is no spec.
+pub fn argument_specs(role: &Path, meta: &Meta) -> Result<Option<Node>, Diagnostic> {
+    let meta_dir = role.join("meta");
+    let file = [
+        "argument_specs",
+        "argument_specs.yml",
+        "argument_specs.yaml",
+        "argument_specs.json",
+    ]
+    .iter()
+    .map(|f| meta_dir.join(f))
+    .find(|f| f.is_file());
+    let Some(file) = file else {
+        return Ok(meta.argument_specs.clone().filter(|n| n.as_map().is_some()));
+    };
+    let node = yaml::load_file(&file)?;
+    let specs = node.as_map().and_then(|entries| {
+        entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("argument_specs"))
+            .map(|(_, v)| v.clone())
+    });
+    Ok(specs.filter(|n| n.as_map().is_some()))
 }

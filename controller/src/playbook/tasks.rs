@@ -94,6 +94,12 @@ pub struct From {
     allow_duplicates: Option<bool>,
     /// `rolespec_validate:` (Ansible validates a role's declared arguments by default).
     validate: bool,
+    /// Run once per play with the same parameters (a `roles:` entry or a dependency);
+    /// `import_role` and `include_role` run their role each time, as Ansible.
+    once: bool,
+    /// The parameters of a `roles:` entry (`- {role: app, port: 80}`), which the role's
+    /// argument spec validates as given.
+    provided: Map<String, Value>,
 }
 
 impl Default for From {
@@ -105,6 +111,8 @@ impl Default for From {
             handlers: "main".into(),
             allow_duplicates: None,
             validate: true,
+            once: true,
+            provided: Map::new(),
         }
     }
 }
@@ -472,15 +480,12 @@ impl<'a> Builder<'a> {
         inner_level.inherit.params.extend(params.keys().cloned());
         let inner = inner_level.enter(inherit)?;
         let mut key_params = level.inherit.vars.clone();
-        key_params.extend(params);
-        self.role(
-            &name,
-            &item.loc,
-            key_params,
-            &inner,
-            &From::default(),
-            parent,
-        )
+        key_params.extend(params.clone());
+        let from = From {
+            provided: params,
+            ..From::default()
+        };
+        self.role(&name, &item.loc, key_params, &inner, &from, parent)
     }
 
     /// Expands role `name`: its dependencies, then its tasks; collects its handlers,
@@ -520,16 +525,13 @@ impl<'a> Builder<'a> {
             from.tasks,
             inherit.when.join(" and ")
         );
-        if (role::has_argument_specs(&path) || meta.argument_specs) && from.validate {
-            self.depth -= 1;
-            return Err(Diagnostic::new(
-                loc.clone(),
-                format!("role `{name}` declares its arguments (meta/argument_specs.yml), which dr does not validate yet"),
-            )
-            .with_help("validate them in the role's tasks with `assert`, remove the file, or set `rolespec_validate: false` on `import_role`/`include_role`"));
-        }
+        let specs = if from.validate {
+            role::argument_specs(&path, &meta).inspect_err(|_| self.depth -= 1)?
+        } else {
+            None
+        };
         let allow_duplicates = from.allow_duplicates.unwrap_or(meta.allow_duplicates);
-        if !self.seen.insert(key) && !allow_duplicates {
+        if !self.seen.insert(key) && !allow_duplicates && from.once {
             self.depth -= 1;
             return Ok(Vec::new());
         }
@@ -568,6 +570,13 @@ impl<'a> Builder<'a> {
         }
         for (k, v) in own_vars {
             self.role_vars.insert(k, v);
+        }
+        if let Some(check) = specs
+            .as_ref()
+            .and_then(|s| super::role_validation::task(s, name, &path, &from.tasks, &from.provided))
+        {
+            let dir = path.join("meta");
+            out.extend(self.tasks(&check, &dir, &inner)?);
         }
         let tasks_dir = path.join("tasks");
         if let Some(files) = role::part_files(&path, "tasks", &from.tasks) {
@@ -767,7 +776,10 @@ fn file_arg<'n>(st: &Statement<'n>) -> Result<(String, Option<&'n Node>), Diagno
 /// `import_role`/`include_role`: the role, which of its files, and `apply:`.
 fn role_args(st: &Statement<'_>) -> Result<(String, From, Option<Node>), Diagnostic> {
     let args = statement_args(st)?;
-    let mut from = From::default();
+    let mut from = From {
+        once: false,
+        ..From::default()
+    };
     let mut name = None;
     for (k, v) in &args {
         let text = || {

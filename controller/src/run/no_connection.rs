@@ -17,6 +17,7 @@ const CONTROLLER_SIDE: &[&str] = &[
     "add_host",
     "group_by",
     "include_vars",
+    "validate_argument_spec",
 ];
 
 /// Whether `request` runs without touching its host: no fact gathering, and every task

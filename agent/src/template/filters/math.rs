@@ -235,7 +235,19 @@ fn human_to_bytes(
     let isbits = opt_arg::<Value>(isbits, &kwargs, "isbits")?.is_some_and(|b| b.is_true());
     kwargs.assert_all_used()?;
     let text = super::super::pyrepr::python_str(&size);
-    let bad = || invalid("human_to_bytes() can't interpret the input");
+    let unit = default_unit.map(|u| u.to_string());
+    human_to_bytes_text(&text, unit.as_deref(), isbits)
+        .map(int_value)
+        .ok_or_else(|| invalid("human_to_bytes() can't interpret the input"))
+}
+
+/// Ansible's `human_to_bytes`: `"2K"` is 2048, `"1Mb"` with `isbits` 1048576; `None`
+/// where Ansible raises.
+pub(crate) fn human_to_bytes_text(
+    text: &str,
+    default_unit: Option<&str>,
+    isbits: bool,
+) -> Option<i128> {
     let t = text.trim_end();
     let num_end = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -247,27 +259,19 @@ fn human_to_bytes(
         || num.ends_with('.')
         || !unit_text.chars().all(|c| c.is_ascii_alphabetic())
     {
-        return Err(bad());
+        return None;
     }
-    let num: f64 = num.parse().map_err(|_| bad())?;
+    let num: f64 = num.parse().ok()?;
     let unit = if unit_text.is_empty() {
-        default_unit.map(|u| u.to_string())
+        default_unit.map(str::to_owned)
     } else {
         Some(unit_text.to_owned())
     };
     let Some(unit) = unit else {
-        return Ok(int_value(num.round_ties_even() as i128));
+        return Some(num.round_ties_even() as i128);
     };
-    let key = unit
-        .chars()
-        .next()
-        .map(|c| c.to_ascii_uppercase())
-        .ok_or_else(bad)?;
-    let (_, shift) = SIZES
-        .iter()
-        .find(|(c, _)| *c == key)
-        .copied()
-        .ok_or_else(bad)?;
+    let key = unit.chars().next().map(|c| c.to_ascii_uppercase())?;
+    let (_, shift) = SIZES.iter().find(|(c, _)| *c == key).copied()?;
     if unit.chars().count() > 1 {
         const NAMES: [(char, &str, &str); 9] = [
             ('B', "byte", "bit"),
@@ -280,23 +284,17 @@ fn human_to_bytes(
             ('Z', "zetabyte", "zetabit"),
             ('Y', "yottabyte", "yottabit"),
         ];
-        let (_, byte_name, bit_name) = NAMES
-            .iter()
-            .find(|(c, _, _)| *c == key)
-            .copied()
-            .ok_or_else(bad)?;
+        let (_, byte_name, bit_name) = NAMES.iter().find(|(c, _, _)| *c == key).copied()?;
         let (name, short) = if isbits {
             (bit_name, format!("{key}b"))
         } else {
             (byte_name, format!("{key}B"))
         };
         if unit.to_lowercase() != name && unit != short {
-            return Err(bad());
+            return None;
         }
     }
-    Ok(int_value(
-        (num * 2f64.powi(shift as i32)).round_ties_even() as i128
-    ))
+    Some((num * 2f64.powi(shift as i32)).round_ties_even() as i128)
 }
 
 /// A generator seeded from `seed` (any value, by its text), or from the system.
