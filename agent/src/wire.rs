@@ -361,6 +361,13 @@ pub struct Task {
     /// controller.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<String>,
+    /// The role instance the task belongs to, when that role runs once per play (a
+    /// `roles:` entry or a dependency, without `allow_duplicates`): on a host where an
+    /// identical instance already completed (one of its tasks ran), its tasks are skipped
+    /// without a trace, as Ansible. Set by the controller, which also ends each instance
+    /// with an implicit `meta: role_complete`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_instance: Option<u32>,
     /// `any_errors_fatal` (inherited, and the task does not ignore errors): once every host
     /// of the batch ran it, a failure on any of them fails them all
     /// ([`SyncPoint::Settle`]). Set by the controller.

@@ -75,6 +75,19 @@ impl Runner<'_> {
     }
 
     fn run_node(&mut self, index: usize, task: &Task) -> Flow {
+        if let Some(id) = task.role_instance {
+            if self.roles_completed.contains(&id) {
+                // An identical role instance already completed here: as Ansible, its
+                // tasks are passed over without a trace.
+                return Flow::Next;
+            }
+            if task.implicit && task.meta_action() == Some("role_complete") {
+                if self.roles_run.contains(&id) {
+                    self.roles_completed.insert(id);
+                }
+                return Flow::Next;
+            }
+        }
         match task.kind {
             TaskKind::Block => self.run_block(index, task),
             TaskKind::Include => {
@@ -107,6 +120,7 @@ impl Runner<'_> {
     pub(super) fn run_module_task(&mut self, index: usize, handler: bool, task: &Task) -> Flow {
         let end = self.run_task(index, handler, task);
         let ran = end.status != Status::Skipped;
+        self.note_role_ran(task, end.status);
         let action = task.meta_action();
         let settles = !handler
             && (task.any_errors_fatal
@@ -187,6 +201,7 @@ impl Runner<'_> {
             super::sync::Once::Run => {
                 let before = self.facts.clone();
                 let end = self.run_task(index, false, task);
+                self.note_role_ran(task, end.status);
                 let register = task
                     .register
                     .as_ref()
@@ -215,6 +230,16 @@ impl Runner<'_> {
                 self.after_task(end, task)
             }
             super::sync::Once::Taken(shared) => self.take_once(task, *shared),
+        }
+    }
+
+    /// A task of a role instance ran here (was not skipped): the instance completes at
+    /// its end. (A `run_once` result taken from another host does not count, as Ansible.)
+    fn note_role_ran(&mut self, task: &Task, status: Status) {
+        if let Some(id) = task.role_instance
+            && status != Status::Skipped
+        {
+            self.roles_run.insert(id);
         }
     }
 
@@ -407,6 +432,9 @@ impl Runner<'_> {
         let ran = !chosen_runs.is_empty();
         if ran {
             self.included.insert(include.location.clone());
+            if let Some(id) = include.role_instance {
+                self.roles_run.insert(id);
+            }
         }
         for (tasks, first, loop_vars) in chosen_runs {
             self.scoped.push((include.vars.clone(), false));

@@ -122,6 +122,12 @@ struct Runner<'a> {
     /// Locations of the includes that have run here: their roles' handlers answer
     /// notifications from then on.
     included: HashSet<String>,
+    /// Role instances (`Task::role_instance`) one of whose tasks ran here (was not
+    /// skipped).
+    roles_run: HashSet<u32>,
+    /// Role instances that completed here: an identical instance later in the play is
+    /// passed over.
+    roles_completed: HashSet<u32>,
 }
 
 /// How a task ended, for the play.
@@ -172,6 +178,8 @@ impl<'a> Runner<'a> {
             cleared: false,
             stronger: HashSet::new(),
             included: HashSet::new(),
+            roles_run: HashSet::new(),
+            roles_completed: HashSet::new(),
         };
         runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {

@@ -76,10 +76,9 @@ impl Inventory {
             let drop: HashSet<String> = self.match_term(term)?.into_iter().collect();
             selected.retain(|h| !drop.contains(h));
         }
-        let mut selected: Vec<String> = selected.into_iter().collect();
-        // Inventory order; a name that is no host (the implicit `localhost`) first.
-        selected.sort_by_cached_key(|h| self.hosts.get_index_of(h).map_or(0, |i| i + 1));
-        Ok(selected)
+        // In the pattern's order, as Ansible (`hosts: db2,db1` starts with db2): which host
+        // a `run_once` task runs on and how `serial` batches fall follow from it.
+        Ok(selected.into_iter().collect())
     }
 
     /// Hosts matched by one term: an exact group or host name first, then a glob or regex
@@ -284,10 +283,12 @@ mod tests {
     }
 
     #[test]
-    fn each_host_once_in_inventory_order_whatever_the_terms_order() {
+    fn each_host_once_in_the_patterns_order_as_ansible() {
+        // Ansible evaluates the terms in order (exclusions and intersections last) and
+        // keeps each host where it first appears.
         assert_eq!(
             sel("akira-mgmt-01,primary,database,akira-db-01"),
-            ["akira-db-01", "akira-db-02", "akira-mgmt-01"]
+            ["akira-mgmt-01", "akira-db-01", "akira-db-02"]
         );
         assert_eq!(
             sel("all:!primary"),
@@ -297,8 +298,8 @@ mod tests {
             sel("akira-*:&all:!akira-db-02"),
             ["akira-db-01", "akira-mgmt-01"]
         );
-        // The implicit `localhost` is no inventory host: it comes first.
-        assert_eq!(sel("akira-db-02,localhost"), ["localhost", "akira-db-02"]);
+        // The implicit `localhost` is where the pattern names it.
+        assert_eq!(sel("akira-db-02,localhost"), ["akira-db-02", "localhost"]);
     }
 
     #[test]

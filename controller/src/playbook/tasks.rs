@@ -5,7 +5,7 @@
 //! runs (`rescue`/`always`; an include's `when` and `loop` evaluated once). Role handlers,
 //! defaults and vars are collected for the play.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use dr_agent::wire::{Task, TaskKind};
@@ -76,8 +76,10 @@ pub struct Builder<'a> {
     pub play_roles: Vec<String>,
     /// Roles loaded as another role's dependency, in order.
     pub dependent_roles: Vec<String>,
-    /// Role instances already expanded in this play (role path + parameters).
-    seen: HashSet<String>,
+    /// Role instances that run once per play and host (`roles:` entries and dependencies
+    /// without `allow_duplicates`), by identity: the agent skips an instance's tasks on a
+    /// host where an identical one already completed, as Ansible.
+    role_instances: HashMap<String, u32>,
     /// Role directories whose handlers were already added.
     handlers_of: HashSet<PathBuf>,
     depth: usize,
@@ -131,7 +133,7 @@ impl<'a> Builder<'a> {
             role_vars: Map::new(),
             play_roles: Vec::new(),
             dependent_roles: Vec::new(),
-            seen: HashSet::new(),
+            role_instances: HashMap::new(),
             handlers_of: HashSet::new(),
             depth: 0,
         }
@@ -531,10 +533,10 @@ impl<'a> Builder<'a> {
             None
         };
         let allow_duplicates = from.allow_duplicates.unwrap_or(meta.allow_duplicates);
-        if !self.seen.insert(key) && !allow_duplicates && from.once {
-            self.depth -= 1;
-            return Ok(Vec::new());
-        }
+        let instance = (from.once && !allow_duplicates).then(|| {
+            let next = self.role_instances.len() as u32;
+            *self.role_instances.entry(key).or_insert(next)
+        });
         // Imported or included from another role's tasks: that role and its own parents.
         let parents = inherit.role.as_ref().map_or_else(Vec::new, |r| {
             std::iter::once((r.name.clone(), r.path.clone()))
@@ -560,6 +562,7 @@ impl<'a> Builder<'a> {
             out.extend(self.role_entry(dep, &dep_inherit, Some(&path))?);
             dep_vars.extend(self.exported_vars(dep, &path, 0)?);
         }
+        let own_start = out.len();
         // In the role's tasks, as Ansible's role vars follow the dependency chain: the
         // vars of the roles it depends from, then its dependencies' vars, then its own.
         inner.role_vars = inherit.role_vars.clone();
@@ -593,6 +596,12 @@ impl<'a> Builder<'a> {
                 loc.clone(),
                 format!("role `{name}` has no task file `{}`", from.tasks),
             ));
+        }
+        if let Some(id) = instance {
+            for task in &mut out[own_start..] {
+                mark_instance(task, id);
+            }
+            out.push(role_complete(id, loc));
         }
         if self.handlers_of.insert(path.join(&from.handlers))
             && let Some(files) = role::part_files(&path, "handlers", &from.handlers)
@@ -631,6 +640,34 @@ impl<'a> Builder<'a> {
         }
         self.depth -= 1;
         Ok(out)
+    }
+}
+
+/// Marks `task` and the tasks nested in it that no inner role instance claimed as tasks
+/// of role instance `id`.
+fn mark_instance(task: &mut Task, id: u32) {
+    task.role_instance.get_or_insert(id);
+    for t in task
+        .block
+        .iter_mut()
+        .chain(&mut task.rescue)
+        .chain(&mut task.always)
+    {
+        mark_instance(t, id);
+    }
+}
+
+/// Ansible's implicit `meta: role_complete` at the end of a role instance: the instance
+/// has completed on a host where one of its tasks ran (was not skipped).
+fn role_complete(id: u32, loc: &Loc) -> Task {
+    Task {
+        module: "meta".into(),
+        args: Value::from("role_complete"),
+        location: loc.to_string(),
+        implicit: true,
+        tags: vec!["always".into()],
+        role_instance: Some(id),
+        ..Task::default()
     }
 }
 
