@@ -124,51 +124,44 @@ impl Inventory {
             .get_or_init(|| Index::new(&self.hosts, &self.groups))
     }
 
-    /// Every host in `group` and its descendants, in inventory order.
+    /// Every host in `group` and its descendants, in Ansible's order (`Group.get_hosts`):
+    /// the groups breadth first (the group, its children in order, their children, ...),
+    /// each group's own hosts in order, each host once. Which host a `run_once` task runs
+    /// on, the `serial` batches and `groups['name']` follow this order. (Ansible walks a
+    /// level of several groups in set order, which varies between runs; dr keeps their
+    /// order.)
     pub fn group_hosts(&self, group: &str) -> Vec<String> {
         let Some(start) = self.groups.get_index_of(group) else {
             return Vec::new();
         };
-        // Hosts by position, then sorted as integers: sorting names looked each one up per
-        // comparison.
-        let mut known = Vec::new();
-        // Names a group lists that are not hosts (the loaders make none) come first.
-        let mut strays = IndexSet::new();
-        self.collect_hosts(start, &mut HashSet::new(), &mut known, &mut strays);
-        known.sort_unstable();
-        known.dedup();
-        strays
-            .into_iter()
-            .cloned()
-            .chain(known.into_iter().map(|at| self.hosts[at].name.clone()))
-            .collect()
-    }
-
-    /// The hosts of group `group` (a position), then of its children, depth first.
-    fn collect_hosts<'a>(
-        &'a self,
-        group: usize,
-        visited: &mut HashSet<usize>,
-        known: &mut Vec<usize>,
-        strays: &mut IndexSet<&'a String>,
-    ) {
-        if !visited.insert(group) {
-            return;
+        let mut seen_groups = HashSet::from([start]);
+        let mut ordered = vec![start];
+        let mut frontier = vec![start];
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for &g in &frontier {
+                for child in &self.groups[g].children {
+                    let Some(c) = self.groups.get_index_of(child) else {
+                        continue;
+                    };
+                    if seen_groups.insert(c) {
+                        ordered.push(c);
+                        next.push(c);
+                    }
+                }
+            }
+            frontier = next;
         }
-        let group = &self.groups[group];
-        for host in &group.hosts {
-            match self.hosts.get_index_of(host) {
-                Some(at) => known.push(at),
-                None => {
-                    strays.insert(host);
+        let mut seen_hosts = HashSet::new();
+        let mut out = Vec::new();
+        for g in ordered {
+            for host in &self.groups[g].hosts {
+                if seen_hosts.insert(host.as_str()) {
+                    out.push(host.clone());
                 }
             }
         }
-        for child in &group.children {
-            if let Some(child) = self.groups.get_index_of(child) {
-                self.collect_hosts(child, visited, known, strays);
-            }
-        }
+        out
     }
 
     /// Groups `host` belongs to, directly or through ancestry, including `all`, in group
@@ -320,13 +313,14 @@ mod tests {
     }
 
     #[test]
-    fn a_host_in_several_groups_is_listed_once_in_inventory_order() {
+    fn a_host_in_several_groups_is_listed_once_in_ansibles_order() {
         let inv = inv();
         let hosts: Vec<&str> = inv.hosts().map(|h| h.name.as_str()).collect();
         assert_eq!(hosts, ["solo", "w2", "w1", "e1", "d1"]);
         assert_eq!(inv.group_hosts("web"), ["w2", "w1", "e1"]);
-        assert_eq!(inv.group_hosts("prod"), ["w2", "w1", "e1", "d1"]);
-        assert_eq!(inv.group_hosts("all"), hosts);
+        // Groups breadth first (prod, web, db, edge), as ansible-playbook runs them.
+        assert_eq!(inv.group_hosts("prod"), ["w2", "w1", "d1", "e1"]);
+        assert_eq!(inv.group_hosts("all"), ["solo", "w2", "w1", "d1", "e1"]);
         assert!(inv.group_hosts("nope").is_empty());
     }
 

@@ -85,7 +85,19 @@ impl Inventory {
     /// over group and host names.
     fn match_term(&self, term: &str) -> Result<Vec<String>, PatternError> {
         if term == "all" || term == "*" {
-            return Ok(self.hosts.keys().cloned().collect());
+            // The `all` group's hosts in Ansible's order; every host is under `all`.
+            let mut hosts = self.group_hosts("all");
+            if hosts.len() < self.hosts.len() {
+                let listed: HashSet<&String> = hosts.iter().collect();
+                let rest: Vec<String> = self
+                    .hosts
+                    .keys()
+                    .filter(|h| !listed.contains(h))
+                    .cloned()
+                    .collect();
+                hosts.extend(rest);
+            }
+            return Ok(hosts);
         }
         if self.groups.contains_key(term) {
             return Ok(self.group_hosts(term));

@@ -342,19 +342,26 @@ pub fn outputs(dir: &Path) -> std::collections::BTreeMap<String, String> {
 /// that both left the same files under `out/`. A failing playbook is part of the
 /// comparison: only the files are compared.
 pub fn same_files_as_ansible(name: &str, playbook: &str, dr_code: i32) -> tempfile::TempDir {
+    same_files_as_ansible_with(name, playbook, "inventory.yml", dr_code)
+}
+
+/// [`same_files_as_ansible`] with the fixture's inventory `inventory`.
+pub fn same_files_as_ansible_with(
+    name: &str,
+    playbook: &str,
+    inventory: &str,
+    dr_code: i32,
+) -> tempfile::TempDir {
     let ansible = fixture(name);
     let _ = self::ansible("ansible-playbook")
-        .args(["-i", "inventory.yml", playbook])
+        .args(["-i", inventory, playbook])
         .current_dir(ansible.path())
         .output()
         .expect("ansible-playbook runs");
     let dr = fixture(name);
-    Dr::new(
-        dr.path(),
-        &["apply", playbook, "-i", "inventory.yml", "--yes"],
-    )
-    .run()
-    .code(dr_code);
+    Dr::new(dr.path(), &["apply", playbook, "-i", inventory, "--yes"])
+        .run()
+        .code(dr_code);
     assert_eq!(
         outputs(dr.path()),
         outputs(ansible.path()),
