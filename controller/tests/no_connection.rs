@@ -35,3 +35,39 @@ fn controller_side_tasks_run_without_reaching_the_host() {
         .code(1)
         .stdout_has("unreachable");
 }
+
+#[test]
+fn a_play_whose_tasks_the_tags_leave_out_connects_to_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "p.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: {msg: one}\n      tags: [one]\n    - command: 'true'\n      tags: [two]\n      notify: h\n  handlers:\n    - name: h\n      command: 'true'\n",
+            ),
+        ],
+    );
+    // As ansible-playbook: `--tags one` runs the debug alone, on the controller.
+    Dr::new(
+        dir.path(),
+        &["apply", "p.yml", "-i", "inv.yml", "--tags", "one"],
+    )
+    .run()
+    .code(0)
+    .stdout_lacks("unreachable");
+    Dr::new(
+        dir.path(),
+        &["apply", "p.yml", "-i", "inv.yml", "--skip-tags", "two"],
+    )
+    .run()
+    .code(0);
+    Dr::new(
+        dir.path(),
+        &["apply", "p.yml", "-i", "inv.yml", "--tags", "two"],
+    )
+    .run()
+    .code(1)
+    .stdout_has("unreachable");
+}

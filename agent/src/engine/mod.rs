@@ -12,7 +12,7 @@ mod item;
 mod reads;
 pub mod stop;
 mod sync;
-mod tags;
+pub mod tags;
 mod task;
 mod verdict;
 

@@ -21,15 +21,33 @@ const CONTROLLER_SIDE: &[&str] = &[
 ];
 
 /// Whether `request` runs without touching its host: no fact gathering, and every task
-/// and handler is controller-side or delegated to the controller.
+/// that `--tags`/`--skip-tags` let run, and every handler such a task could notify, is
+/// controller-side or delegated to the controller. A play whose tasks the tags all leave
+/// out connects to nothing, as in Ansible (which still gathers facts: that task is
+/// tagged `always`).
 pub fn needs_no_connection(request: &Request) -> bool {
-    request
+    let may_run = |t: &&Task| {
+        t.kind != TaskKind::Module
+            || t.tags.iter().any(|tag| tag.contains("{{"))
+            || dr_agent::engine::tags::selected(&t.tags, &request.tags, &request.skip_tags)
+    };
+    let tasks: Vec<&Task> = request
         .play
         .tasks
         .iter()
-        .chain(&request.play.handlers)
         .flat_map(Task::walk)
-        .all(controller_side)
+        .filter(may_run)
+        .collect();
+    let notifies = tasks
+        .iter()
+        .any(|t| t.kind == TaskKind::Module && !t.implicit);
+    let handlers = request
+        .play
+        .handlers
+        .iter()
+        .flat_map(Task::walk)
+        .filter(|_| notifies);
+    tasks.into_iter().chain(handlers).all(controller_side)
 }
 
 fn controller_side(task: &Task) -> bool {
