@@ -21,7 +21,7 @@ const CONTROLLER_SIDE: &[&str] = &[
 ];
 
 /// Whether `request` runs without touching its host: no fact gathering, and every task
-/// that `--tags`/`--skip-tags` let run, and every handler such a task could notify, is
+/// that `--tags`/`--skip-tags` let run, and the handlers when such a task notifies any, is
 /// controller-side or delegated to the controller. A play whose tasks the tags all leave
 /// out connects to nothing, as in Ansible (which still gathers facts: that task is
 /// tagged `always`).
@@ -38,9 +38,7 @@ pub fn needs_no_connection(request: &Request) -> bool {
         .flat_map(Task::walk)
         .filter(may_run)
         .collect();
-    let notifies = tasks
-        .iter()
-        .any(|t| t.kind == TaskKind::Module && !t.implicit);
+    let notifies = tasks.iter().any(|t| !t.notify.is_empty());
     let handlers = request
         .play
         .handlers
