@@ -127,6 +127,64 @@ fn group_priority_orders_vars_as_in_ansible() {
 }
 
 #[test]
+fn a_two_thousand_host_ini_inventory_matches_ansible() {
+    // 20 groups of 95 hosts with inline vars of every INI type, 100 more from ranges, a
+    // host in two groups, parents over the groups, :vars on groups and parents.
+    let dir = tempfile::tempdir().unwrap();
+    let mut ini = String::from("# generated: 2000 hosts\nbastion ansible_host=10.0.0.1\n");
+    for g in 0..20 {
+        writeln!(ini, "[app{g:02}]").unwrap();
+        for h in 0..95 {
+            let n = g * 95 + h;
+            let value = match n % 6 {
+                0 => format!("port={}", 1000 + n),
+                1 => format!("ratio={}.5", n),
+                2 => "enabled=True".to_owned(),
+                3 => format!("label='host {n} # not a comment'"),
+                4 => format!("tags=\"['a', {n}]\""),
+                _ => format!("meta=\"{{'rack': {}}}\"", n % 7),
+            };
+            writeln!(
+                ini,
+                "app{g:02}-{h:03}.example ansible_host=10.{g}.{}.{} {value}",
+                h / 200,
+                h % 200
+            )
+            .unwrap();
+        }
+        if g % 5 == 0 {
+            writeln!(ini, "bastion").unwrap();
+        }
+        writeln!(
+            ini,
+            "[app{g:02}:vars]\ntier={}\nweight={g}",
+            ["web", "db", "queue"][g % 3]
+        )
+        .unwrap();
+    }
+    writeln!(ini, "[batch]\nbatch-[001:100].example ansible_user=runner").unwrap();
+    for p in 0..4 {
+        writeln!(ini, "[region{p}:children]").unwrap();
+        for g in (p..20).step_by(4) {
+            writeln!(ini, "app{g:02}").unwrap();
+        }
+        writeln!(ini, "[region{p}:vars]\nregion=r{p}\nzone_count={}", p + 1).unwrap();
+    }
+    writeln!(
+        ini,
+        "[everything:children]\nregion0\nregion1\nregion2\nregion3\nbatch"
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("big.ini"), ini).unwrap();
+    let listed = dr_list(dir.path(), "big.ini");
+    assert_eq!(
+        listed["_meta"]["hostvars"].as_object().map(Map::len),
+        Some(2001)
+    );
+    assert_same(dir.path(), "big.ini");
+}
+
+#[test]
 fn a_comma_list_is_a_host_list_as_in_ansible() {
     let dir = tempfile::tempdir().unwrap();
     assert_same(dir.path(), "web1, web2:2222,[2001:db8::1]:2200,db-[1:2],");
