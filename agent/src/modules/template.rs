@@ -47,7 +47,7 @@ impl Module for Template {
         let rendered = ctx
             .scope
             .with_data(template_vars(&file, &spec.dest))
-            .render_string(source)
+            .render_file(source)
             .map_err(|e| ModuleError::Failed(format!("template `{}`: {e}", spec.src)))?;
         let dest = std::path::PathBuf::from(&spec.dest);
         let after: std::sync::Arc<[u8]> = rendered.into_bytes().into();

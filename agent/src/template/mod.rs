@@ -8,6 +8,7 @@
 //!   works because undefined lookups chain.
 //! - Ansible's usual filters and tests are available ([`filters`]).
 
+mod backslashes;
 pub(crate) mod filters;
 pub mod lookup;
 mod lookup_data;

@@ -98,7 +98,20 @@ impl Scope {
         }
         self.inner.tracked(
             s,
-            |i, s| i.render_str(s, &None),
+            |i, s| i.render_str(s, &None, true),
+            |r, d, out| sensitive_text(r, d.map(String::as_str), out),
+        )
+    }
+
+    /// Renders a template file's text (the `template` module): as Ansible, its expressions'
+    /// string constants read escape sequences as Jinja does.
+    pub fn render_file(&self, s: &str) -> Result<String, TemplateError> {
+        if !is_template(s) {
+            return Ok(s.to_owned());
+        }
+        self.inner.tracked(
+            s,
+            |i, s| i.render_str(s, &None, false),
             |r, d, out| sensitive_text(r, d.map(String::as_str), out),
         )
     }
@@ -135,7 +148,7 @@ impl Scope {
             expr,
             |i, e| {
                 super::filters::missing_attr::take();
-                to_json(&i.eval_expr(e, &None)?, e)
+                to_json(&i.eval_expr(e, &None, true)?, e)
             },
             sensitive_json,
         )
@@ -152,7 +165,7 @@ impl Scope {
         }
         self.check_trusted_conditional(trimmed)?;
         let expr = single_expression(trimmed).unwrap_or(trimmed);
-        let r = self.inner.eval_expr(expr, &None);
+        let r = self.inner.eval_expr(expr, &None, false);
         let value = self.inner.finish(r)?;
         Ok(value.is_true())
     }
@@ -177,7 +190,7 @@ impl Scope {
         if !self.uses_no_names(expr) {
             return Ok(());
         }
-        match self.inner.eval_expr(expr, &None) {
+        match self.inner.eval_expr(expr, &None, false) {
             Ok(value) if value.kind() == ValueKind::String => Err(untrusted()),
             _ => Ok(()),
         }
@@ -270,16 +283,40 @@ impl Inner {
         }
     }
 
-    fn render_str(self: &Arc<Self>, s: &str, ctx: &Ctx) -> Result<String, TemplateError> {
+    /// Renders template `s`; `escape`: its expressions' string constants keep their
+    /// backslashes (Ansible's `escape_backslashes`, on for what YAML gave).
+    fn render_str(
+        self: &Arc<Self>,
+        s: &str,
+        ctx: &Ctx,
+        escape: bool,
+    ) -> Result<String, TemplateError> {
+        let source = if escape {
+            super::backslashes::escape_in_template(s)
+        } else {
+            Cow::Borrowed(s)
+        };
         self.env
-            .render_str(s, self.root(ctx))
+            .render_str(&source, self.root(ctx))
             .map_err(|e| self.convert_error(e, s, false))
     }
 
-    fn eval_expr(self: &Arc<Self>, expr: &str, ctx: &Ctx) -> Result<Value, TemplateError> {
+    /// Evaluates a bare expression; `escape` as for [`Inner::render_str`] (off for
+    /// conditionals, as in Ansible).
+    fn eval_expr(
+        self: &Arc<Self>,
+        expr: &str,
+        ctx: &Ctx,
+        escape: bool,
+    ) -> Result<Value, TemplateError> {
+        let source = if escape {
+            super::backslashes::escape_in_expression(expr)
+        } else {
+            Cow::Borrowed(expr)
+        };
         let compiled = self
             .env
-            .compile_expression(expr)
+            .compile_expression(&source)
             .map_err(|e| self.convert_error(e, expr, true))?;
         let value = compiled
             .eval(self.root(ctx))
@@ -304,13 +341,13 @@ impl Inner {
         let alone = body.len() == body.trim().len();
         match single_expression(body).filter(|_| alone) {
             Some(expr) => {
-                let value = self.eval_expr(expr, ctx)?;
+                let value = self.eval_expr(expr, ctx, true)?;
                 match value.as_str() {
                     Some(text) if newline => Ok(Value::from(format!("{text}\n"))),
                     _ => Ok(value),
                 }
             }
-            None => self.render_str(s, ctx).map(Value::from),
+            None => self.render_str(s, ctx, true).map(Value::from),
         }
     }
 

@@ -1,17 +1,23 @@
-//! Ansible's short argument form: `path=/etc/x state=directory msg="two words"`.
+//! Ansible's short argument form: `path=/etc/x state=directory msg="two words"`, split
+//! and unquoted as Ansible's `parse_kv` does: words split on spaces but kept whole inside
+//! quotes and Jinja blocks, escape sequences decoded, outer quotes removed from a value.
 
 use serde_json::{Map, Value};
 
 /// Parses `key=value` pairs separated by spaces; values may be quoted with ' or ".
 pub fn parse(text: &str) -> Result<Map<String, Value>, String> {
     let mut map = Map::new();
-    for word in split_words(text)? {
-        let Some((k, v)) = word.split_once('=') else {
+    for word in split_args(text)? {
+        let decoded = decode_escapes(&word);
+        let Some((k, v)) = key_value(&decoded) else {
             return Err(format!(
                 "expected `key=value` arguments, found `{word}`; write the arguments as a mapping instead"
             ));
         };
-        map.insert(k.to_owned(), Value::String(v.to_owned()));
+        map.insert(
+            k.trim().to_owned(),
+            Value::String(unquote(v.trim()).to_owned()),
+        );
     }
     Ok(map)
 }
@@ -21,11 +27,16 @@ pub fn parse(text: &str) -> Result<Map<String, Value>, String> {
 pub fn parse_with_raw(text: &str) -> Result<Map<String, Value>, String> {
     let mut map = Map::new();
     let mut raw = Vec::new();
-    for word in split_words(text)? {
-        match word.split_once('=') {
+    for word in split_args(text)? {
+        let decoded = decode_escapes(&word);
+        match key_value(&decoded) {
             Some((k, v)) => {
-                map.insert(k.to_owned(), Value::String(v.to_owned()));
+                map.insert(
+                    k.trim().to_owned(),
+                    Value::String(unquote(v.trim()).to_owned()),
+                );
             }
+            None if decoded.contains('=') => raw.push(decoded.replace("\\=", "=")),
             None => raw.push(word),
         }
     }
@@ -35,62 +46,178 @@ pub fn parse_with_raw(text: &str) -> Result<Map<String, Value>, String> {
     Ok(map)
 }
 
-fn split_words(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
+/// The word split at its first `=` that is not escaped and not its first character.
+fn key_value(word: &str) -> Option<(&str, &str)> {
+    let bytes = word.as_bytes();
+    let pos = (1..bytes.len()).find(|&i| bytes[i] == b'=' && bytes[i - 1] != b'\\')?;
+    Some((&word[..pos], &word[pos + 1..]))
+}
+
+/// Ansible's `split_args`: split on spaces (and lines), then put back together what a
+/// quote or a Jinja block (`{{ }}`, `{% %}`, `{# #}`) spans; quotes stay in the words.
+pub fn split_args(args: &str) -> Result<Vec<String>, String> {
+    let mut params: Vec<String> = Vec::new();
+    if args.is_empty() {
+        return Ok(params);
+    }
     let mut quote: Option<char> = None;
-    let mut in_word = false;
-    // Inside `{{ ... }}` spaces do not split (Ansible's split_args keeps Jinja blocks whole).
-    let mut jinja = 0usize;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quote.is_none() && (c == '{' || c == '}') && chars.peek() == Some(&c) {
-            if c == '{' {
-                jinja += 1;
-            } else {
-                jinja = jinja.saturating_sub(1);
+    let (mut print, mut block, mut comment) = (0i64, 0i64, 0i64);
+    let lines: Vec<&str> = args.split('\n').collect();
+    for (line_at, line) in lines.iter().enumerate() {
+        let mut continuation = false;
+        for (at, token) in line.split(' ').enumerate() {
+            if token.is_empty() && at != 0 {
+                match params.last_mut() {
+                    Some(last) => last.push(' '),
+                    None => params.push(" ".into()),
+                }
+                continue;
             }
-            current.push(c);
-            current.push(c);
-            chars.next();
-            in_word = true;
-            continue;
-        }
-        if jinja > 0 && quote.is_none() {
-            current.push(c);
-            continue;
-        }
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), '\\') => {
-                if let Some(next) = chars.next() {
-                    current.push(next);
+            let inside_before = quote.is_some();
+            if token == "\\" && !inside_before {
+                continuation = true;
+                continue;
+            }
+            quote = quote_state(token, quote);
+            let inside = quote.is_some();
+            let in_jinja = print != 0 || block != 0 || comment != 0;
+            let mut appended = false;
+            if inside && !inside_before && !in_jinja {
+                params.push(token.to_owned());
+                appended = true;
+            } else if in_jinja || inside || inside_before {
+                let last = params.last_mut();
+                match last {
+                    Some(last) => {
+                        if !(at == 0 && inside_before) && at > 0 {
+                            last.push(' ');
+                        }
+                        last.push_str(token);
+                    }
+                    None => params.push(token.to_owned()),
+                }
+                appended = true;
+            }
+            for (depth, open, close) in [
+                (&mut print, "{{", "}}"),
+                (&mut block, "{%", "%}"),
+                (&mut comment, "{#", "#}"),
+            ] {
+                let before = *depth;
+                let (opened, closed) = (token.matches(open).count(), token.matches(close).count());
+                if opened != closed {
+                    *depth = (*depth + opened as i64 - closed as i64).max(0);
+                }
+                if *depth != before && !appended {
+                    params.push(token.to_owned());
+                    appended = true;
                 }
             }
-            (Some(_), c) => current.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                in_word = true;
+            let in_jinja = print != 0 || block != 0 || comment != 0;
+            if !in_jinja && !inside && !appended && !token.is_empty() {
+                params.push(token.to_owned());
             }
-            (None, c) if c.is_whitespace() && jinja == 0 => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                current.push(c);
-                in_word = true;
+        }
+        if lines.len() > 1 && line_at != lines.len() - 1 && !continuation {
+            match params.last_mut() {
+                Some(last) => last.push('\n'),
+                None => params.push("\n".into()),
             }
         }
     }
-    if quote.is_some() {
-        return Err(format!("unclosed quote in `{text}`"));
+    if print != 0 || block != 0 || comment != 0 || quote.is_some() {
+        return Err(format!(
+            "failed at splitting arguments, either an unbalanced jinja2 block or quotes: {args}"
+        ));
     }
-    if in_word {
-        words.push(current);
+    Ok(params)
+}
+
+/// The quote still open after `token` (a quote preceded by `\\` does not count).
+fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+    let mut prev = None;
+    for c in token.chars() {
+        if (c == '"' || c == '\'') && prev != Some('\\') {
+            match quote {
+                Some(q) if q == c => quote = None,
+                Some(_) => {}
+                None => quote = Some(c),
+            }
+        }
+        prev = Some(c);
     }
-    Ok(words)
+    quote
+}
+
+/// `'x'` or `"x"` without its quotes (unless the closing one is escaped).
+fn unquote(s: &str) -> &str {
+    let b = s.as_bytes();
+    let quoted = b.len() > 1
+        && b[0] == b[b.len() - 1]
+        && (b[0] == b'"' || b[0] == b'\'')
+        && b[b.len() - 2] != b'\\';
+    if quoted { &s[1..s.len() - 1] } else { s }
+}
+
+/// Python's escape sequences in `s`, decoded as Ansible's `_decode_escapes` does (a
+/// doubled backslash, `\n`, `\t`, `\"`, `\'`, `\xNN`, `\uNNNN`, `\UNNNNNNNN`, octal
+/// `\NNN`); any other backslash stays (`\d` in a regex).
+fn decode_escapes(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' || i + 1 == chars.len() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let next = chars[i + 1];
+        let hex = |len: usize| -> Option<char> {
+            let digits: String = chars.get(i + 2..i + 2 + len)?.iter().collect();
+            u32::from_str_radix(&digits, 16)
+                .ok()
+                .and_then(char::from_u32)
+        };
+        let (decoded, used) = match next {
+            '\\' => (Some('\\'), 2),
+            '\'' => (Some('\''), 2),
+            '"' => (Some('"'), 2),
+            'a' => (Some('\u{7}'), 2),
+            'b' => (Some('\u{8}'), 2),
+            'f' => (Some('\u{c}'), 2),
+            'n' => (Some('\n'), 2),
+            'r' => (Some('\r'), 2),
+            't' => (Some('\t'), 2),
+            'v' => (Some('\u{b}'), 2),
+            'x' => (hex(2), 4),
+            'u' => (hex(4), 6),
+            'U' => (hex(8), 10),
+            '0'..='7' => {
+                let digits: String = chars[i + 1..]
+                    .iter()
+                    .take(3)
+                    .take_while(|c| ('0'..='7').contains(c))
+                    .collect();
+                let value = u32::from_str_radix(&digits, 8)
+                    .ok()
+                    .and_then(char::from_u32);
+                (value, 1 + digits.len())
+            }
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                i += used;
+            }
+            None => {
+                out.push('\\');
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -113,6 +240,20 @@ mod tests {
         assert_eq!(
             serde_json::Value::Object(map),
             json!({"a": "{{ x | default('y z') }}", "b": "2"})
+        );
+    }
+
+    #[test]
+    fn quotes_inside_a_quoted_jinja_value_stay_as_ansible_keeps_them() {
+        let map = parse(r#"msg="{{ 'a\\b' }} {{ "c:\\temp" }}" x=a"b c"d"#).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(map),
+            json!({"msg": r#"{{ 'a\b' }} {{ "c:\temp" }}"#, "x": "a\"b c\"d"})
+        );
+        let map = parse(r"line=a\tb regexp=^\d+$").unwrap();
+        assert_eq!(
+            serde_json::Value::Object(map),
+            json!({"line": "a\tb", "regexp": "^\\d+$"})
         );
     }
 

@@ -18,8 +18,14 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("urlsplit", urlsplit);
     env.add_filter("urlencode", urlencode);
     env.add_filter("center", center);
+    // Jinja counts `\w+` runs, not whitespace-separated words (`a-b` is two).
     env.add_filter("wordcount", |v: Value| -> Result<usize, Error> {
-        Ok(string_of(&v)?.split_whitespace().count())
+        let text = string_of(&v)?;
+        let words = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .count();
+        Ok(words)
     });
     env.add_filter("from_yaml", from_yaml);
     env.add_filter("from_yaml_all", from_yaml_all);
