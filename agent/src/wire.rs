@@ -165,6 +165,7 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
 }
 
 mod file_content;
+mod request_line;
 mod sync;
 pub use file_content::{FileContent, FileMeta};
 pub use sync::{

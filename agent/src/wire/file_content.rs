@@ -5,6 +5,7 @@
 //! copying it (150 MB to three hosts is 150 MB, not six copies). On the wire it is text,
 //! or base64 for binary files, so agents and controllers of this protocol version agree.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -75,20 +76,66 @@ struct Wire<'a> {
     meta: Option<FileMeta>,
 }
 
+impl FileContent {
+    /// Writes the wire form of the bytes (the inside of `data`'s JSON string: escaped text,
+    /// or base64) to `out` a slice at a time, never encoding them whole: byte for byte what
+    /// serialising the file puts between `data`'s quotes.
+    pub(super) fn write_data(&self, out: &mut impl Write) -> Result<(), serde_json::Error> {
+        match std::str::from_utf8(&self.bytes) {
+            Ok(text) => {
+                let mut escaped = Vec::with_capacity(SLICE + SLICE / 8);
+                let mut start = 0;
+                while start < text.len() {
+                    let mut end = (start + SLICE).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    escaped.clear();
+                    // JSON escapes character by character: the pieces' escapes, joined, are
+                    // the whole text's.
+                    serde_json::to_writer(&mut escaped, &text[start..end])?;
+                    let inside = &escaped[1..escaped.len() - 1];
+                    out.write_all(inside).map_err(serde_json::Error::io)?;
+                    start = end;
+                }
+            }
+            Err(_) => {
+                // Slices of a multiple of 3 bytes encode without padding: their encodings,
+                // joined, are the whole file's.
+                let mut encoded = vec![0u8; SLICE / 3 * 4];
+                for slice in self.bytes.chunks(SLICE / 3 * 3) {
+                    let n = base64::engine::general_purpose::STANDARD
+                        .encode_slice(slice, &mut encoded)
+                        .map_err(serde::ser::Error::custom)?;
+                    out.write_all(&encoded[..n])
+                        .map_err(serde_json::Error::io)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many bytes of a file [`FileContent::write_data`] encodes at a time.
+pub(super) const SLICE: usize = 192 * 1024;
+
 impl Serialize for FileContent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (data, base64) = match std::str::from_utf8(&self.bytes) {
-            Ok(text) => (text.into(), false),
-            Err(_) => (
-                base64::engine::general_purpose::STANDARD
+        let text = std::str::from_utf8(&self.bytes).ok();
+        let data = if super::request_line::leave_hole(self) {
+            // Filled in later by `write_data`, a slice at a time.
+            "".into()
+        } else {
+            match text {
+                Some(text) => text.into(),
+                None => base64::engine::general_purpose::STANDARD
                     .encode(&self.bytes)
                     .into(),
-                true,
-            ),
+            }
         };
         Wire {
             data,
-            base64,
+            base64: text.is_none(),
             origin: self.origin.as_str().into(),
             meta: self.meta.clone(),
         }

@@ -1,12 +1,14 @@
-//! The agent's exec channel: the request as one line on stdin, then stdin kept open as the
-//! control channel for as long as the agent runs: a ping every few seconds (so the agent
-//! knows its controller is still there), `stop` on the first interrupt, and on a kill the
-//! channel's end (the agent kills what it started when its stdin ends).
+//! The agent's exec channel: the request as one line on stdin (written piece by piece as
+//! it is encoded), then stdin kept open as the control channel for as long as the agent
+//! runs: a ping every few seconds (so the agent knows its controller is still there),
+//! `stop` on the first interrupt, and on a kill the channel's end (the agent kills what it
+//! started when its stdin ends).
 
 use std::time::Duration;
 
 use dr_agent::wire::{Control, PING_EVERY_SECS};
 use russh::client::Handle;
+use tokio::sync::mpsc;
 
 use super::exec::{self, Exit};
 use super::host_key::Handler;
@@ -20,12 +22,13 @@ pub enum Ended {
     Killed,
 }
 
-/// Runs `command` with `request` (one line) on stdin, calling `on_line` for each stdout
-/// line, until the channel ends or the stop level reaches [`StopLevel::Now`].
+/// Runs `command` with the request line on stdin (its pieces from `request`, in order),
+/// calling `on_line` for each stdout line, until the channel ends or the stop level reaches
+/// [`StopLevel::Now`]. No control line is written unless the request line was written whole.
 pub async fn run(
     handle: &Handle<Handler>,
     command: &str,
-    request: bytes::Bytes,
+    mut request: mpsc::Receiver<bytes::Bytes>,
     answers: &mut Answers,
     mut stop: StopWatch,
     on_line: impl FnMut(&[u8]),
@@ -36,7 +39,18 @@ pub async fn run(
     let reader = exec::collect(read, on_line);
     let mut kill = stop.clone();
     let control = async {
-        write.data_bytes(request).await?;
+        // The line's newline ends its last piece: compact JSON has no other raw newline.
+        let mut whole = false;
+        while let Some(piece) = request.recv().await {
+            whole = piece.last() == Some(&b'\n');
+            write.data_bytes(piece).await?;
+        }
+        if !whole {
+            // The encoding failed (the caller reports it): end the agent's stdin so it stops
+            // waiting for the rest, and let its exit end the run.
+            write.eof().await?;
+            std::future::pending::<()>().await;
+        }
         let mut ping = tokio::time::interval(Duration::from_secs(PING_EVERY_SECS));
         ping.tick().await;
         let mut told = false;

@@ -8,6 +8,7 @@ mod exec;
 mod host_key;
 mod known_hosts;
 mod live;
+mod request_pieces;
 mod session;
 mod target;
 
@@ -124,27 +125,22 @@ impl Ssh {
         let slot = self.slot(host);
         let session = self.session(&slot, host, address, &request).await?;
         let command = agent.run_command(become_user(&request).as_deref());
-        // The request carries secrets: it is serialised for the wire only, never logged.
-        let payload: bytes::Bytes = request.to_line().map(Into::into).map_err(|e| {
-            TransportError::Agent(format!(
-                "cannot encode the request for `{host}` (a bug in dr): {e}"
-            ))
-        })?;
-        drop(request);
+        // Kept for a second attempt, encoded again then: its files are shared buffers, so
+        // keeping it costs nothing, while its encoding can be far larger than the files.
+        let request = Arc::new(request);
         for attempt in 0..2 {
             let mut seen = 0usize;
             let mut garbage: Option<String> = None;
             if *stop.borrow() != StopLevel::Run {
                 return Err(TransportError::Interrupted);
             }
-            tracing::debug!(
-                "exec dr-agent on `{host}` ({} bytes of request)",
-                payload.len()
-            );
+            tracing::debug!("exec dr-agent on `{host}`");
+            let request_pieces::Pieces { pieces, encoded } =
+                request_pieces::encode(Arc::clone(&request));
             let ended = live::run(
                 &session.handle,
                 &command,
-                payload.clone(),
+                pieces,
                 &mut answers,
                 stop.clone(),
                 |line| match serde_json::from_slice::<Event>(line) {
@@ -162,8 +158,10 @@ impl Ssh {
                     }
                 },
             )
-            .await
-            .map_err(|e| lost(host, &e.to_string()))?;
+            .await;
+            // A bug in the encoding comes first: the agent saw a cut request because of it.
+            request_pieces::ended(host, encoded).await?;
+            let ended = ended.map_err(|e| lost(host, &e.to_string()))?;
             let exit = match ended {
                 live::Ended::Killed => return Err(TransportError::Interrupted),
                 live::Ended::Exit(exit) => exit,
