@@ -36,6 +36,14 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
                 (l.line().max(1) as u32, l.column().max(1) as u32)
             });
             let message = strip_position(&err.without_snippet().to_string());
+            if message.contains("!!binary") {
+                // Ansible loads such a value as bytes; dr's values are text.
+                return Err(Diagnostic::new(
+                    Loc::new(name, line, col),
+                    "`!!binary` data that is not UTF-8 text is not supported by dr: its values are text",
+                )
+                .with_help("store the data base64-encoded as a plain string and decode it where it is used (`b64decode`)"));
+            }
             Err(Diagnostic::new(
                 Loc::new(name, line, col),
                 format!("invalid YAML: {message}"),
@@ -129,6 +137,15 @@ mod tests {
         let err = parse_str(Path::new("p.yml"), "- name: x\n  hosts: [all\n").unwrap_err();
         assert_eq!(err.loc.to_string(), "p.yml:2:10");
         assert_eq!(err.message, "invalid YAML: unclosed bracket '['");
+    }
+
+    #[test]
+    fn binary_data_is_text_or_a_clear_refusal() {
+        let node = parse_str(Path::new("p.yml"), "a: !!binary aGVsbG8=\n").unwrap();
+        assert_eq!(node.to_json(), serde_json::json!({"a": "hello"}));
+        let err = parse_str(Path::new("p.yml"), "a: !!binary //79\n").unwrap_err();
+        assert_eq!(err.loc.to_string(), "p.yml:1:13");
+        assert!(err.message.contains("not UTF-8 text"), "{}", err.message);
     }
 
     #[test]
