@@ -15,6 +15,10 @@ fn retries_conditions_and_loops_leave_the_results_ansible_leaves() {
     assert_eq!(out["broken"], "True foo True\n");
     assert_eq!(out["fact_names"], "True True True\n");
     assert!(
+        out["no_items.json"].contains("\"skipped_reason\": \"No items in the list\""),
+        "{out:?}"
+    );
+    assert!(
         out["loops"].contains("no attribute 'stdout'\n[False, False, True]"),
         "{out:?}"
     );

@@ -613,6 +613,22 @@ fn register_of(outcome: &Outcome) -> Map<String, Json> {
     m
 }
 
+/// A loop over no items, as Ansible reports it: skipped, with an empty `results`.
+pub(super) fn no_items() -> ItemResult {
+    let mut result = skipped("");
+    result.msg = "No items in the list".to_owned();
+    result.register = Map::new();
+    result.register.insert("changed".into(), Json::Bool(false));
+    result
+        .register
+        .insert("results".into(), Json::Array(Vec::new()));
+    result.register.insert("skipped".into(), Json::Bool(true));
+    result
+        .register
+        .insert("skipped_reason".into(), Json::from("No items in the list"));
+    result
+}
+
 pub(super) fn skipped(cond: &str) -> ItemResult {
     let mut register = Map::new();
     register.insert("changed".into(), Json::Bool(false));

@@ -47,6 +47,9 @@ impl Runner<'_> {
                 let result = self.run_one(task, &name, &scope);
                 results.push((None, result));
             }
+            Some(items) if items.is_empty() => {
+                results.push((None, super::item::no_items()));
+            }
             Some(items) => {
                 // As Ansible: each item's result is the registered variable from then on,
                 // for the label and for the next item's conditions.

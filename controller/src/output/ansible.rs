@@ -550,6 +550,13 @@ impl AnsiblePrinter {
             .filter(|(k, _)| !matches!(k.as_str(), "failed" | "skipped"))
             .filter(|(k, _)| self.verbosity >= 3 || !matches!(k.as_str(), "invocation" | "diff"))
             .filter(|(k, _)| !matches!(k.as_str(), "exception" | "warnings" | "deprecations"))
+            // A loop over no items: the callback hands a looped result's items on and drops
+            // them from what it shows.
+            .filter(|(k, v)| {
+                !(r.status == Status::Skipped
+                    && k.as_str() == "results"
+                    && v.as_array().is_some_and(Vec::is_empty))
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if r.action() == "debug" {
