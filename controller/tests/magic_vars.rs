@@ -164,3 +164,12 @@ fn hostvars_hold_the_group_vars_beside_the_playbook_also_for_added_hosts() {
     ]);
     assert_eq!(out, "100 100 100\n");
 }
+
+#[test]
+fn ansible_host_is_the_hosts_address_or_its_name_as_in_ansible() {
+    let out = same_out(&[(
+        "site.yml",
+        "- hosts: h1.example.com\n  gather_facts: false\n  tasks:\n    - shell: echo \"{{ inventory_hostname }} {{ ansible_host }} {{ ansible_ssh_host }} {{ lookup('vars', 'ansible_host') }}\" >> {{ playbook_dir }}/out\n",
+    )]);
+    assert!(out.contains("h1.example.com h1.example.com"), "{out}");
+}

@@ -151,6 +151,16 @@ impl<'a> Runner<'a> {
         let mut vars = request.vars.clone();
         vars.entry("inventory_hostname")
             .or_insert_with(|| Json::from(request.host.clone()));
+        // As Ansible's connection variables (`PlayContext.update_vars`): the address a
+        // task reaches is `ansible_host` (or `ansible_ssh_host`), else the host's name;
+        // both names hold it unless set.
+        let address = ["ansible_host", "ansible_ssh_host"]
+            .iter()
+            .find_map(|k| vars.get(*k).cloned())
+            .unwrap_or_else(|| Json::from(request.host.clone()));
+        for name in ["ansible_host", "ansible_ssh_host"] {
+            vars.entry(name).or_insert_with(|| address.clone());
+        }
         vars.insert(
             "ansible_check_mode".into(),
             Json::Bool(request.mode == Mode::Check),
