@@ -46,16 +46,27 @@ pub fn vars(
     let mut out = Vec::new();
     for term in terms {
         let Some(name) = term.as_str() else {
+            let kind = match term {
+                Json::Null => "NoneType",
+                Json::Bool(_) => "bool",
+                Json::Number(n) if n.is_f64() => "float",
+                Json::Number(_) => "int",
+                Json::Array(_) => "list",
+                Json::Object(_) => "dict",
+                Json::String(_) => "str",
+            };
             return Ok(LookupAnswer::Error(format!(
-                "variable name must be a string, not `{term}`"
+                "Variable name must be 'str' not '{kind}'."
             )));
         };
         match (read(name)?, options.get("default")) {
             (Some(v), _) => out.push(v),
             (None, Some(default)) => out.push(default.clone()),
             (None, None) => {
+                // Ansible's words (playbooks test for them).
                 return Ok(LookupAnswer::Error(format!(
-                    "no variable named `{name}` was found"
+                    "No variable named {} was found.",
+                    super::pyrepr::repr_str(name)
                 )));
             }
         }
@@ -120,7 +131,7 @@ fn nested(terms: &[Json]) -> Result<Vec<Json>, String> {
 
 fn together(terms: &[Json]) -> Result<Vec<Json>, String> {
     if terms.is_empty() {
-        return Err("`with_together` requires at least one element in each list".into());
+        return Err("with_together requires at least one element in each list".into());
     }
     let lists: Vec<Vec<Json>> = terms.iter().map(as_list).collect();
     let len = lists.iter().map(Vec::len).max().unwrap_or(0);
@@ -188,14 +199,15 @@ fn subelements(terms: &[Json]) -> Result<Vec<Json>, String> {
                     break;
                 }
                 return Err(format!(
-                    "could not find `{key}` key in iterated item `{}`",
-                    Json::Object(node.clone())
+                    "could not find '{key}' key in iterated item '{}'",
+                    super::pyrepr::repr_json(&Json::Object(node.clone()))
                 ));
             };
             if last {
                 let Json::Array(list) = value else {
                     return Err(format!(
-                        "the key {key} should point to a list, got `{value}`"
+                        "the key {key} should point to a list, got '{}'",
+                        super::pyrepr::repr_json(value)
                     ));
                 };
                 sublist = list.clone();
@@ -205,7 +217,8 @@ fn subelements(terms: &[Json]) -> Result<Vec<Json>, String> {
                         break;
                     }
                     return Err(format!(
-                        "the key {key} should point to a dictionary, got `{value}`"
+                        "the key {key} should point to a dictionary, got '{}'",
+                        super::pyrepr::repr_json(value)
                     ));
                 };
                 node = inner;
@@ -309,10 +322,10 @@ fn plain(v: &Json) -> String {
 fn set_field(seq: &mut Sequence, key: &str, value: &str) -> Result<(), String> {
     match key {
         "format" => seq.format = value.to_owned(),
-        "start" => seq.start = number(value)?,
-        "end" => seq.end = Some(number(value)?),
-        "count" => seq.count = Some(number(value)?),
-        "stride" => seq.stride = number(value)?,
+        "start" => seq.start = option_number(key, value)?,
+        "end" => seq.end = Some(option_number(key, value)?),
+        "count" => seq.count = Some(option_number(key, value)?),
+        "stride" => seq.stride = option_number(key, value)?,
         other => {
             return Err(format!(
                 "unrecognized arguments to with_sequence: ['{other}']"
@@ -320,6 +333,16 @@ fn set_field(seq: &mut Sequence, key: &str, value: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A `key=value` option's number, refused in the words of Ansible's option check.
+fn option_number(key: &str, value: &str) -> Result<i64, String> {
+    number(value).map_err(|_| {
+        format!(
+            "Config '{key}' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': {}",
+            super::pyrepr::repr_str(value)
+        )
+    })
 }
 
 /// Python's `int(x, 0)`: decimal, `0x` hex, `0o`/leading-zero octal.
@@ -363,21 +386,25 @@ fn parse_shortcut(text: &str, seq: &mut Sequence) -> Result<bool, String> {
         Some((s, e)) => (Some(s), e),
         None => (None, range),
     };
+    // Ansible's `0?x?[0-9a-f]+`, any case: `A-4` is the shortcut form, whose `A` then
+    // fails the option's integer check.
     let is_num = |s: &str| {
-        !s.is_empty()
-            && (s.chars().all(|c| c.is_ascii_digit())
-                || s.strip_prefix("0x")
-                    .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())))
+        let rest = s.strip_prefix('0').unwrap_or(s);
+        let rest = rest
+            .strip_prefix('x')
+            .or_else(|| rest.strip_prefix('X'))
+            .unwrap_or(rest);
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit())
     };
     if !is_num(end) || !start.is_none_or(is_num) || !stride.is_none_or(is_num) {
         return Ok(false);
     }
     if let Some(s) = start {
-        seq.start = number(s)?;
+        seq.start = option_number("start", s)?;
     }
-    seq.end = Some(number(end)?);
+    seq.end = Some(option_number("end", end)?);
     if let Some(s) = stride {
-        seq.stride = number(s)?;
+        seq.stride = option_number("stride", s)?;
     }
     if let Some(f) = format {
         seq.format = f.to_owned();

@@ -60,7 +60,7 @@ fn subelements_pairs_each_item_with_its_sublist_entries() {
         list(json!([[{"name": "alice"}, "k1"], [{"name": "alice"}, "k2"]]))
     );
     let err = run("subelements", &[users, json!("nope")], &Map::new()).unwrap_err();
-    assert!(err.contains("could not find `nope`"), "{err}");
+    assert!(err.contains("could not find 'nope' key"), "{err}");
     let skipped = run(
         "subelements",
         &[
