@@ -144,6 +144,29 @@ fn a_lookup_on_a_registered_result_is_asked_for_while_the_play_runs() {
 }
 
 #[test]
+fn a_file_the_play_writes_is_read_by_a_later_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    util::write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n",
+            ),
+            (
+                "p.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {content: \"written\\n\", dest: \"{{ playbook_dir }}/new.txt\"}\n    - debug:\n        msg: \"{{ lookup('file', playbook_dir + '/new.txt') }}\"\n",
+            ),
+        ],
+    );
+    // As Ansible reads it when the task runs: the file did not exist before the play.
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0)
+        .stdout_has("msg            h1  written\n");
+}
+
+#[test]
 fn an_unknown_lookup_in_a_template_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     util::write_tree(

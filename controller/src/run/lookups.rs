@@ -138,6 +138,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Lookups that read controller files: one that fails before the play is left for the
+/// host to ask for when it gets there (running it twice has no effect).
+const READS_FILES: &[&str] = &[
+    "file",
+    "template",
+    "first_found",
+    "unvault",
+    "csvfile",
+    "ini",
+];
+
 /// Runs controller lookups when the simulated renders call them, remembering the answers.
 #[derive(Debug)]
 struct Recorder {
@@ -165,6 +176,9 @@ impl Resolver for Recorder {
         };
         let answer = match plugins::run(name, terms, kwargs, &site) {
             Ok(values) => LookupAnswer::Values(values),
+            // A file the play may still write (`copy` then `lookup('file')`): not answered
+            // now, so the host asks when it reaches the lookup, as Ansible reads it then.
+            Err(msg) if READS_FILES.contains(&name) => return LookupAnswer::Error(msg),
             Err(msg) => LookupAnswer::Error(msg),
         };
         lock(&self.answers).insert(key, answer.clone());
