@@ -1,11 +1,13 @@
 //! The portable agent (`tests/build-agent`) starts on old hosts: the newest glibc symbol
 //! version it needs is at most 2.17, read from its `.gnu.version_r` section (what the
-//! dynamic loader checks before running anything), and it runs.
+//! dynamic loader checks before running anything), and it runs a play.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
-use object::read::elf::{ElfFile64, FileHeader};
+use dr_agent::wire::{Event, PROTOCOL_VERSION};
+use object::read::elf::ElfFile64;
 
 /// The glibc floor `tests/build-agent` promises.
 const FLOOR: (u32, u32) = (2, 17);
@@ -69,7 +71,7 @@ fn portable_agent() -> PathBuf {
 }
 
 #[test]
-fn the_portable_agent_needs_glibc_2_17_at_most_and_runs() {
+fn the_portable_agent_needs_glibc_2_17_at_most_and_runs_a_play() {
     let path = portable_agent();
     let versions = glibc_versions(&path);
     let newest = versions.last().copied().expect("some GLIBC_ version");
@@ -82,15 +84,40 @@ fn the_portable_agent_needs_glibc_2_17_at_most_and_runs() {
         FLOOR.0,
         FLOOR.1
     );
-    let out = Command::new(&path)
-        .arg("--version")
-        .output()
-        .expect("the portable agent starts");
-    let said = String::from_utf8_lossy(&out.stdout);
+    // It runs a play: one request on stdin, events on stdout, the last one `finished`.
+    let request = serde_json::json!({
+        "protocol": PROTOCOL_VERSION,
+        "host": "local",
+        "mode": "apply",
+        "diff": false,
+        "play": {"name": "p", "tasks": [
+            {"module": "shell", "args": "echo portable {{ who }}", "register": "r", "location": "p.yml:3:7"},
+            {"module": "debug", "args": {"msg": "{{ r.stdout }}"}, "location": "p.yml:5:7"}
+        ]},
+        "vars": {"who": "agent"},
+        "files": {}
+    });
+    let mut child = Command::new(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("`{}` does not start: {e}", path.display()));
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{request}").expect("write the request");
+    let out = child.wait_with_output().expect("the agent finishes");
+    drop(stdin);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success() && said.starts_with("dr-agent "),
-        "`{} --version`: {said}",
+        out.status.success() && stdout.contains("portable agent"),
+        "`{}` (rebuild it with `tests/build-agent` if the protocol changed):\n{stdout}\n{stderr}",
         path.display()
+    );
+    let last = stdout.lines().last().map(Event::from_line);
+    assert!(
+        matches!(last, Some(Ok(Event::Finished { error: None, .. }))),
+        "the play ends without error: {stdout}"
     );
 }
 

@@ -636,7 +636,7 @@ fn a_host_whose_machine_has_no_agent_is_refused_naming_it() {
     let arch = machine();
     run.code(1)
         .stdout_has(&format!(
-            "`h01` is a `{arch}` machine and dr has no agent for it (found: {other})"
+            "no agent for `h01`: its machine is `{arch}` (`uname -m`) and dr has agents for {other} only"
         ))
         .stdout_has(&format!("put it at `{dir}/dr-agent-{arch}`"));
     assert!(!fleet.root(0).join("marker").exists(), "nothing ran");

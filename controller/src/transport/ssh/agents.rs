@@ -110,8 +110,9 @@ impl Agents {
                 None => format!("`dr-agent` for Linux on {arch}"),
             };
             TransportError::Agent(format!(
-                "`{host}` is a `{arch}` machine and dr has no agent for it (found: {}): build \
-                 {build} and put it at `{}` (agents are looked up in DR_AGENT_DIR, else beside `dr`)",
+                "no agent for `{host}`: its machine is `{arch}` (`uname -m`) and dr has agents \
+                 for {} only; build {build} and put it at `{}` (agents are looked up in \
+                 DR_AGENT_DIR, else beside `dr`)",
                 self.by_arch
                     .keys()
                     .map(String::as_str)
@@ -233,9 +234,10 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "agent failed: `h2` is a `riscv64` machine and dr has no agent for it (found: \
-                 aarch64, x86_64): build `dr-agent` for `riscv64gc-unknown-linux-gnu` and put it \
-                 at `{}` (agents are looked up in DR_AGENT_DIR, else beside `dr`)",
+                "agent failed: no agent for `h2`: its machine is `riscv64` (`uname -m`) and dr \
+                 has agents for aarch64, x86_64 only; build `dr-agent` for \
+                 `riscv64gc-unknown-linux-gnu` and put it at `{}` (agents are looked up in \
+                 DR_AGENT_DIR, else beside `dr`)",
                 dir.path().join("dr-agent-riscv64").display()
             )
         );
