@@ -1,6 +1,6 @@
 //! The SSH transport (russh): one connection per host for the whole run, the agent built
-//! for the host's machine pushed once per host and cached there by hash, one exec per node with the request on stdin and
-//! events streamed back live.
+//! for the host's machine pushed once per host and cached there by hash, one exec per node
+//! with the request on stdin and events streamed back live.
 
 mod agent;
 mod agents;
