@@ -90,12 +90,20 @@ impl Fleet {
 
     /// Runs `dr` in the fleet's directory, without the caller's ssh-agent.
     fn dr(&self, args: &[&str]) -> Run {
+        self.dr_with(args, &[])
+    }
+
+    /// [`Fleet::dr`] with more environment (set after `DR_AGENT`, so it can override it).
+    fn dr_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut all = vec![args[0], "-i", "inventory.yml"];
         all.extend_from_slice(&args[1..]);
-        Dr::new(self.path(), &all)
+        let mut dr = Dr::new(self.path(), &all)
             .env("SSH_AUTH_SOCK", "")
-            .env("DR_AGENT", &agent_binary())
-            .run()
+            .env("DR_AGENT", &agent_binary());
+        for (k, v) in env {
+            dr = dr.env(k, v);
+        }
+        dr.run()
     }
 }
 
@@ -365,6 +373,7 @@ fn a_host_without_gzip_gets_the_plain_agent() {
     let bin = tempfile::tempdir().expect("temp dir");
     for cmd in [
         "sh",
+        "uname",
         "mkdir",
         "cat",
         "sha256sum",
@@ -545,4 +554,95 @@ fn reset_connection_is_refused_over_ssh_before_anything_runs_and_is_a_no_op_loca
     // As Ansible's local connection: the reset does nothing, the play goes on.
     fleet.dr(&["apply", "local.yml"]).code(0);
     assert!(fleet.path().join("after").is_file());
+}
+
+/// What `uname -m` says here, where every test "host" runs.
+fn machine() -> String {
+    let out = std::process::Command::new("uname")
+        .arg("-m")
+        .output()
+        .expect("uname runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A machine that is not this one, for an agent no test host can use.
+fn other_machine() -> &'static str {
+    if machine() == "s390x" {
+        "riscv64"
+    } else {
+        "s390x"
+    }
+}
+
+#[test]
+fn the_agent_is_chosen_by_the_hosts_machine() {
+    let fleet = Fleet::start(2);
+    fleet.trust_all();
+    write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
+    // Only arch-named agents, no plain `dr-agent`, no DR_AGENT: the host's `uname -m`
+    // picks its one; the other machine's file is never sent (it is not an agent at all).
+    let agents = fleet.path().join("agents");
+    std::fs::create_dir(&agents).expect("agents dir");
+    std::fs::copy(
+        agent_binary(),
+        agents.join(format!("dr-agent-{}", machine())),
+    )
+    .expect("copy the agent");
+    std::fs::write(
+        agents.join(format!("dr-agent-{}", other_machine())),
+        "not this machine's",
+    )
+    .expect("write");
+    let dir = agents.display().to_string();
+    let env = [("DR_AGENT", ""), ("DR_AGENT_DIR", dir.as_str())];
+
+    let first = fleet.dr_with(&["apply", "touch.yml", "-v"], &env);
+    first.code(0).stdout_has("changed=1 ");
+    assert_eq!(
+        count(&first.stderr, "pushed dr-agent to"),
+        2,
+        "{}",
+        first.stderr
+    );
+    let second = fleet.dr_with(&["apply", "touch.yml", "-v"], &env);
+    second.code(0).stdout_has("Applied: 0 change(s)");
+    assert_eq!(
+        count(&second.stderr, "pushed dr-agent"),
+        0,
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
+fn a_host_whose_machine_has_no_agent_is_refused_naming_it() {
+    let fleet = Fleet::start(1);
+    fleet.trust_all();
+    write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
+    // DR_AGENT_DIR holds an agent for another machine only.
+    let agents = fleet.path().join("agents");
+    std::fs::create_dir(&agents).expect("agents dir");
+    let other = other_machine();
+    std::fs::write(
+        agents.join(format!("dr-agent-{other}")),
+        "another machine's",
+    )
+    .expect("write");
+    let dir = agents.display().to_string();
+    let run = fleet.dr_with(
+        &["apply", "touch.yml"],
+        &[("DR_AGENT", ""), ("DR_AGENT_DIR", dir.as_str())],
+    );
+    let arch = machine();
+    run.code(1)
+        .stdout_has(&format!(
+            "no agent for `h01`: its machine is `{arch}` (`uname -m`) and dr has agents for {other} only"
+        ))
+        .stdout_has(&format!("put it at `{dir}/dr-agent-{arch}`"));
+    assert!(!fleet.root(0).join("marker").exists(), "nothing ran");
+    let cache = fleet.path().join("hosts/h01/cache/dr");
+    assert!(
+        std::fs::read_dir(&cache).map_or(true, |mut d| d.next().is_none()),
+        "nothing was pushed"
+    );
 }

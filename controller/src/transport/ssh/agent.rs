@@ -1,5 +1,6 @@
-//! The agent binary: found beside `dr` (or `DR_AGENT`), named on the host by its SHA-256 so
-//! a cached copy is the right one, and pushed over the connection when the host lacks it.
+//! One agent binary (see `agents.rs` for how the host's one is chosen): named on the host
+//! by its SHA-256 so a cached copy is the right one, and pushed over the connection when
+//! the host lacks it.
 //!
 //! Only the hash is computed up front (streamed, nothing kept). The bytes are read on the
 //! first push and sent gzip-compressed (about 2.8× fewer bytes to encrypt and send), one
@@ -42,24 +43,15 @@ pub struct AgentBinary {
 }
 
 impl AgentBinary {
-    /// Finds the agent (`DR_AGENT`, else `dr-agent` beside the running `dr`) and hashes it.
-    pub fn locate() -> Result<AgentBinary, TransportError> {
-        let path = match std::env::var_os("DR_AGENT") {
-            Some(p) => PathBuf::from(p),
-            None => std::env::current_exe()
-                .map_err(|e| {
-                    TransportError::Agent(format!("cannot find the running `dr` executable: {e}"))
-                })?
-                .with_file_name("dr-agent"),
-        };
-        let cannot_read = |e: std::io::Error| {
+    /// Hashes the agent binary at `path` (streamed, nothing kept).
+    pub fn open(path: PathBuf) -> Result<AgentBinary, TransportError> {
+        let (sha256, len) = stream_file(&path, &mut std::io::sink()).map_err(|e| {
             TransportError::Agent(format!(
                 "cannot read the agent binary `{}`: {e}; build it (`cargo build -p dr-agent`), \
-                 install it beside `dr`, or set DR_AGENT",
+                 install it beside `dr`, or set DR_AGENT_DIR or DR_AGENT",
                 path.display()
             ))
-        };
-        let (sha256, len) = stream_file(&path, &mut std::io::sink()).map_err(cannot_read)?;
+        })?;
         tracing::debug!("agent `{}`: {len} bytes, sha256 {sha256}", path.display());
         Ok(AgentBinary {
             path,
@@ -67,22 +59,6 @@ impl AgentBinary {
             packed: OnceCell::new(),
             plain: OnceCell::new(),
         })
-    }
-
-    /// The warm path, one exec: run the cached agent if present (request on stdin), else
-    /// exit [`MISSING`]. `become_user` runs it through `sudo -n` (never prompts).
-    pub fn run_command(&self, become_user: Option<&str>) -> String {
-        let prefix = match become_user {
-            None => String::new(),
-            Some("root") => "sudo -n ".to_owned(),
-            Some(user) => format!("sudo -n -u {} ", shell_quote(user)),
-        };
-        format!(
-            "f=\"${{XDG_CACHE_HOME:-$HOME/.cache}}/dr/dr-agent-{sha}\"; \
-             if [ -x \"$f\" ]; then exec {prefix}\"$f\"; fi; \
-             echo 'dr: agent not cached' >&2; exit {MISSING}",
-            sha = self.sha256
-        )
     }
 
     /// The cold path: stream the binary to a temp file beside its final name, check it on
@@ -241,7 +217,8 @@ fn stream_file(path: &Path, sink: &mut impl Write) -> std::io::Result<(String, u
     Ok((hex::encode(hasher.finalize()), len))
 }
 
-fn shell_quote(s: &str) -> String {
+/// `s` as one single-quoted shell word.
+pub(super) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
@@ -250,28 +227,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_name_the_hash_and_quote_users() {
+    fn push_commands_name_the_hash() {
         let agent = AgentBinary {
             path: PathBuf::from("dr-agent"),
             sha256: "ab12".into(),
             packed: OnceCell::new(),
             plain: OnceCell::new(),
         };
-        let run = agent.run_command(None);
-        assert!(
-            run.contains("dr/dr-agent-ab12") && run.contains("exit 97"),
-            "{run}"
-        );
-        assert!(
-            agent
-                .run_command(Some("root"))
-                .contains("exec sudo -n \"$f\"")
-        );
-        assert!(
-            agent
-                .run_command(Some("o'k"))
-                .contains("sudo -n -u 'o'\\''k'")
-        );
         let packed = agent.push_command(true);
         assert!(
             packed.contains("gzip -dc") && packed.contains("exit 96") && packed.contains("mv -f"),

@@ -1,8 +1,10 @@
-//! The SSH transport (russh): one connection per host for the whole run, the agent pushed
-//! once per host and cached there by hash, one exec per node with the request on stdin and
-//! events streamed back live.
+//! The SSH transport (russh): one connection per host for the whole run, the agent built
+//! for the host's machine pushed once per host and cached there by hash, one exec per node
+//! with the request on stdin and events streamed back live.
 
 mod agent;
+mod agents;
+mod arch;
 mod auth;
 mod exec;
 mod host_key;
@@ -23,7 +25,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Answers, BoxFuture, StopLevel, StopWatch, Transport, TransportError};
 use crate::inventory::{Connection, connection_var};
-use agent::AgentBinary;
+use agents::Agents;
 use session::Session;
 pub use target::Defaults;
 
@@ -49,7 +51,7 @@ struct HostSlot {
 /// The SSH transport.
 pub struct Ssh {
     options: Options,
-    agent: OnceCell<Result<Arc<AgentBinary>, TransportError>>,
+    agents: OnceCell<Result<Arc<Agents>, TransportError>>,
     hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
 }
 
@@ -58,7 +60,7 @@ impl Ssh {
     pub fn new(options: Options) -> Self {
         Ssh {
             options,
-            agent: OnceCell::new(),
+            agents: OnceCell::new(),
             hosts: Mutex::new(HashMap::new()),
         }
     }
@@ -68,10 +70,10 @@ impl Ssh {
         hosts.entry(host.to_owned()).or_default().clone()
     }
 
-    async fn agent(&self) -> Result<Arc<AgentBinary>, TransportError> {
-        self.agent
+    async fn agents(&self) -> Result<Arc<Agents>, TransportError> {
+        self.agents
             .get_or_init(|| async {
-                tokio::task::spawn_blocking(AgentBinary::locate)
+                tokio::task::spawn_blocking(Agents::locate)
                     .await
                     .map_err(|e| {
                         TransportError::Agent(format!("internal error (a bug in dr): {e}"))
@@ -121,10 +123,10 @@ impl Ssh {
         mut answers: Answers,
         stop: StopWatch,
     ) -> Result<(), TransportError> {
-        let agent = self.agent().await?;
+        let agents = self.agents().await?;
         let slot = self.slot(host);
         let session = self.session(&slot, host, address, &request).await?;
-        let command = agent.run_command(become_user(&request).as_deref());
+        let command = agents.run_command(become_user(&request).as_deref());
         // Kept for a second attempt, encoded again then: its files are shared buffers, so
         // keeping it costs nothing, while its encoding can be far larger than the files.
         let request = Arc::new(request);
@@ -174,7 +176,12 @@ impl Ssh {
             }
             if exit.status == Some(agent::MISSING) && seen == 0 && attempt == 0 {
                 slot.pushed
-                    .get_or_init(|| agent.push(host, &session))
+                    .get_or_init(|| async {
+                        agents
+                            .for_host(host, &exit.stderr)?
+                            .push(host, &session)
+                            .await
+                    })
                     .await
                     .clone()?;
                 continue;
