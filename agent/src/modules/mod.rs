@@ -7,7 +7,7 @@
 
 mod accounts;
 mod args;
-mod argspec;
+pub(crate) mod argspec;
 pub use args::shell_split;
 mod assert;
 mod attrs;

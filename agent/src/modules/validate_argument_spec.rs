@@ -99,14 +99,5 @@ impl Module for ValidateArgumentSpec {
 
 /// Python's `type()` of a value, for the argument errors.
 fn type_word(v: &Json) -> String {
-    let name = match v {
-        Json::Null => "NoneType",
-        Json::Bool(_) => "bool",
-        Json::Number(n) if n.is_f64() => "float",
-        Json::Number(_) => "int",
-        Json::String(_) => "str",
-        Json::Array(_) => "list",
-        Json::Object(_) => "dict",
-    };
-    format!("<class '{name}'>")
+    format!("<class '{}'>", argspec::type_name(v))
 }

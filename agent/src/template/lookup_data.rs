@@ -46,15 +46,7 @@ pub fn vars(
     let mut out = Vec::new();
     for term in terms {
         let Some(name) = term.as_str() else {
-            let kind = match term {
-                Json::Null => "NoneType",
-                Json::Bool(_) => "bool",
-                Json::Number(n) if n.is_f64() => "float",
-                Json::Number(_) => "int",
-                Json::Array(_) => "list",
-                Json::Object(_) => "dict",
-                Json::String(_) => "str",
-            };
+            let kind = crate::modules::argspec::type_name(term);
             return Ok(LookupAnswer::Error(format!(
                 "Variable name must be 'str' not '{kind}'."
             )));

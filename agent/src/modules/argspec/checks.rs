@@ -89,7 +89,7 @@ pub(super) fn python_eq(a: &Json, b: &Json) -> bool {
 }
 
 /// The name of the value's type as Ansible's messages give it (`native_type_name`).
-pub(super) fn type_name(v: &Json) -> &'static str {
+pub(crate) fn type_name(v: &Json) -> &'static str {
     match v {
         Json::Null => "NoneType",
         Json::Bool(_) => "bool",

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 
+pub(crate) use checks::type_name;
 use checks::{python_eq, truthy};
 
 /// Validates `params` against `spec` (option name → its attributes: `type`, `required`,
