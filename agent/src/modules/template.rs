@@ -47,6 +47,7 @@ impl Module for Template {
         let rendered = ctx
             .scope
             .with_data(template_vars(&file, &spec.dest))
+            .with_templates(file.templates.clone())
             .render_file(source)
             .map_err(|e| ModuleError::Failed(format!("template `{}`: {e}", spec.src)))?;
         let dest = std::path::PathBuf::from(&spec.dest);

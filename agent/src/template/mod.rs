@@ -10,6 +10,7 @@
 
 mod backslashes;
 pub(crate) mod filters;
+pub mod includes;
 pub mod lookup;
 mod lookup_data;
 mod pyjson;
@@ -123,7 +124,7 @@ impl Templater {
         let mut env = Environment::new();
         if let Ok(syntax) = SyntaxConfig::builder()
             .trim_blocks(true)
-            .keep_trailing_newline(true)
+            .keep_trailing_newline(false)
             .build()
         {
             env.set_syntax(syntax);
@@ -206,6 +207,15 @@ fn format_value(
             .write_str(&pyrepr::python_str(value))
             .map_err(Error::from),
     }
+}
+
+/// Ansible's trailing newlines: templates render without their last newline (included ones
+/// too), then a string result gets back as many as its template ended with beyond its own.
+pub(crate) fn preserve_trailing_newlines(template: &str, mut result: String) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let missing = count(template).saturating_sub(count(&result));
+    result.extend(std::iter::repeat_n('\n', missing));
+    result
 }
 
 /// When `s` is exactly one `{{ expr }}` (surrounding whitespace allowed), the expression.

@@ -81,6 +81,26 @@ impl Scope {
         )
     }
 
+    /// This scope, rendering with `templates` as the templates that include, import and
+    /// extends load (see [`super::includes`]).
+    pub fn with_templates(
+        &self,
+        templates: Option<Arc<std::collections::BTreeMap<String, String>>>,
+    ) -> Scope {
+        let Some(templates) = templates else {
+            return self.clone();
+        };
+        Scope {
+            inner: Arc::new(Inner {
+                env: Arc::new(super::includes::with_loader(&self.inner.env, templates)),
+                vars: self.inner.vars.clone(),
+                raw: self.inner.raw.clone(),
+                sensitive: self.inner.sensitive.clone(),
+                state: Mutex::new(ResolveState::default()),
+            }),
+        }
+    }
+
     /// The raw (unrendered) variables.
     pub fn vars(&self) -> &Map<String, Json> {
         &self.inner.vars
@@ -298,6 +318,7 @@ impl Inner {
         };
         self.env
             .render_str(&source, self.root(ctx))
+            .map(|out| super::preserve_trailing_newlines(s, out))
             .map_err(|e| self.convert_error(e, s, false))
     }
 
@@ -332,18 +353,17 @@ impl Inner {
 
     fn render_native(self: &Arc<Self>, s: &str, ctx: &Ctx) -> Result<Value, TemplateError> {
         // As Ansible: one trailing newline is not part of the template; text around the
-        // expression (spaces too) makes the result a string; a string result gets its
-        // newline back.
-        let (body, newline) = match s.strip_suffix('\n') {
-            Some(body) => (body, true),
-            None => (s, false),
-        };
+        // expression (spaces too) makes the result a string; a string result gets back the
+        // newlines its template ended with beyond its own.
+        let body = s.strip_suffix('\n').unwrap_or(s);
         let alone = body.len() == body.trim().len();
         match single_expression(body).filter(|_| alone) {
             Some(expr) => {
                 let value = self.eval_expr(expr, ctx, true)?;
                 match value.as_str() {
-                    Some(text) if newline => Ok(Value::from(format!("{text}\n"))),
+                    Some(text) if body.len() < s.len() => Ok(Value::from(
+                        super::preserve_trailing_newlines(s, text.to_owned()),
+                    )),
                     _ => Ok(value),
                 }
             }

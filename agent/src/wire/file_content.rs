@@ -5,6 +5,7 @@
 //! copying it (150 MB to three hosts is 150 MB, not six copies). On the wire it is text,
 //! or base64 for binary files, so agents and controllers of this protocol version agree.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -20,6 +21,9 @@ pub struct FileContent {
     /// Where the file lives on the controller, for templates' `template_host`,
     /// `template_uid` and `template_mtime`.
     pub meta: Option<FileMeta>,
+    /// For a template: the texts of the templates it includes, imports or extends, by the
+    /// name it gives them (found on the controller along Ansible's search path).
+    pub templates: Option<Arc<BTreeMap<String, String>>>,
 }
 
 /// A controller file's host, owner and modification time.
@@ -40,12 +44,19 @@ impl FileContent {
             bytes: bytes.into(),
             origin: origin.into(),
             meta: None,
+            templates: None,
         }
     }
 
     /// The same file, with where it lives on the controller.
     pub fn with_meta(mut self, meta: FileMeta) -> Self {
         self.meta = Some(meta);
+        self
+    }
+
+    /// The same template, with the templates it names (see [`FileContent::templates`]).
+    pub fn with_templates(mut self, templates: BTreeMap<String, String>) -> Self {
+        self.templates = (!templates.is_empty()).then(|| Arc::new(templates));
         self
     }
 
@@ -74,6 +85,8 @@ struct Wire<'a> {
     origin: std::borrow::Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     meta: Option<FileMeta>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    templates: Option<BTreeMap<String, String>>,
 }
 
 impl FileContent {
@@ -138,6 +151,7 @@ impl Serialize for FileContent {
             base64: text.is_none(),
             origin: self.origin.as_str().into(),
             meta: self.meta.clone(),
+            templates: self.templates.as_deref().cloned(),
         }
         .serialize(s)
     }
@@ -158,6 +172,7 @@ impl<'de> Deserialize<'de> for FileContent {
         };
         let mut file = FileContent::new(bytes, wire.origin.into_owned());
         file.meta = wire.meta;
+        file.templates = wire.templates.map(Arc::new);
         Ok(file)
     }
 }

@@ -39,10 +39,8 @@ pub fn collect(
                 && let Some(bytes) = read_shared(&path)
             {
                 let mut file = FileContent::new(bytes, path.display().to_string());
-                if task.module == "template"
-                    && let Some(meta) = crate::host_info::file_meta(&path)
-                {
-                    file = file.with_meta(meta);
+                if task.module == "template" {
+                    file = as_template(file, &path, task, playbook_dir);
                 }
                 files.insert(candidate, file);
             }
@@ -65,13 +63,34 @@ pub fn read_now(
     })?;
     let bytes = read_shared(&path).ok_or_else(|| format!("cannot read `{}`", path.display()))?;
     let mut file = FileContent::new(bytes, path.display().to_string());
-    if sub == "templates"
-        && let Some(meta) = crate::host_info::file_meta(&path)
-    {
-        file = file.with_meta(meta);
+    if sub == "templates" {
+        file = as_template(file, &path, task, playbook_dir);
     }
     let value = serde_json::to_value(&file).map_err(|e| e.to_string())?;
     Ok(vec![value])
+}
+
+/// A template source with where it lives and the templates it names.
+fn as_template(
+    mut file: FileContent,
+    path: &Path,
+    task: &Task,
+    playbook_dir: &Path,
+) -> FileContent {
+    if let Some(meta) = crate::host_info::file_meta(path) {
+        file = file.with_meta(meta);
+    }
+    let Ok(text) = file.text() else {
+        return file;
+    };
+    let templates = super::template_includes::gather(
+        text,
+        path,
+        task,
+        playbook_dir,
+        super::template_includes::Searcher::Module,
+    );
+    file.with_templates(templates)
 }
 
 /// The controller file a task reads: `src`, or for `script` the first word of its line.

@@ -21,6 +21,7 @@ mod stop;
 mod sync;
 mod sync_marks;
 mod tally;
+mod template_includes;
 mod vars;
 
 use std::sync::Arc;

@@ -141,7 +141,17 @@ fn unvault(name: &str, site: &Site<'_>) -> Result<Value, String> {
 
 fn template(name: &str, site: &Site<'_>) -> Result<Value, String> {
     let (path, source) = read_text(name, "templates", site)?;
-    site.scope.render_string(&source).map(Value::from).map_err(|e| {
+    let templates = super::super::template_includes::gather(
+        &source,
+        &path,
+        site.task,
+        site.playbook_dir,
+        super::super::template_includes::Searcher::Lookup,
+    );
+    site.scope
+        .with_templates((!templates.is_empty()).then(|| std::sync::Arc::new(templates)))
+        .render_file(&source)
+        .map(Value::from).map_err(|e| {
         format!(
             "`{}` could not be rendered on the controller ({e}); dr renders the `template` lookup before the run, with the variables the controller knows (inventory, play, role and task vars, loop items), not registered results or facts",
             path.display()
