@@ -140,6 +140,26 @@ pub enum LookupAnswer {
     /// The plugin failed with this message (raised where the lookup is used, unless
     /// `errors=warn|ignore`, as in Ansible).
     Error(String),
+    /// The `template` lookup's files, one per term, rendered where the lookup is used with
+    /// the variables there (the host's, registered results and loop items included).
+    Templates(Vec<TemplateFile>),
+}
+
+/// A template file the `template` lookup found on the controller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateFile {
+    /// The name the lookup was given.
+    pub name: String,
+    /// Where it was read on the controller.
+    pub origin: String,
+    /// Its text.
+    pub source: String,
+    /// Its host, owner and modification time (`template_host`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    /// The templates it includes, imports or extends, by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub templates: std::collections::BTreeMap<String, String>,
 }
 
 /// The key of a lookup call in [`Request::lookups`]: the plugin name, its terms and its

@@ -25,6 +25,11 @@ fn included_imported_and_extended_templates_render_as_in_ansible() {
     // Was "ssh-ed25519 AAAA\n\n": the template's own newline kept as well as the value's.
     assert_eq!(out["key.txt"], "ssh-ed25519 AAAA\n");
     assert_eq!(out["key-content.txt"], "ssh-ed25519 AAAA\n");
+    // Was "one registered" twice: the lookup's answer was kept for the first item.
+    assert_eq!(
+        out["lookups"],
+        "one registered\ntwo registered\nHello there! True\n"
+    );
 }
 
 #[test]

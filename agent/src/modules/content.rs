@@ -266,3 +266,12 @@ impl Action for Write {
         })
     }
 }
+
+/// Ansible's `checksum` of file contents: SHA-1, in hex.
+pub fn checksum(bytes: &[u8]) -> String {
+    use sha1::Digest as _;
+    sha1::Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

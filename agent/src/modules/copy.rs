@@ -91,6 +91,10 @@ impl Module for Copy {
             data.insert("src".into(), Json::from(src));
         }
         data.insert("size".into(), Json::from(bytes.len()));
+        data.insert(
+            "checksum".into(),
+            Json::from(super::content::checksum(&bytes)),
+        );
         FileWrite {
             module: "copy",
             path: dest,

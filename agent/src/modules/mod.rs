@@ -6,7 +6,7 @@
 //! stops after `check`.
 
 mod accounts;
-mod args;
+pub(crate) mod args;
 pub(crate) mod argspec;
 pub use args::shell_split;
 mod assert;

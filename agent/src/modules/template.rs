@@ -8,6 +8,7 @@ use super::attrs::{AttrSpec, FileMode};
 use super::content::{FileWrite, compare_current};
 use super::copy::shipped;
 use super::{Context, Module, ModuleError, Outcome, Plan, parse_args};
+use crate::template::overrides::Overrides;
 
 /// The `template` module.
 pub struct Template;
@@ -34,22 +35,49 @@ impl Module for Template {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
-            "src", "dest", "mode", "owner", "group", "force", "backup", "validate",
+            "src",
+            "dest",
+            "mode",
+            "owner",
+            "group",
+            "force",
+            "backup",
+            "validate",
+            "block_start_string",
+            "block_end_string",
+            "variable_start_string",
+            "variable_end_string",
+            "comment_start_string",
+            "comment_end_string",
+            "trim_blocks",
+            "lstrip_blocks",
+            "newline_sequence",
         ]
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let spec: TemplateSpec = parse_args("template", args)?;
+        let mut args = args.as_object().cloned().unwrap_or_default();
+        let overrides = Overrides::from_args(&args)
+            .map_err(|e| ModuleError::Failed(format!("template: {e}")))?;
+        args.retain(|k, _| !Overrides::NAMES.contains(&k.as_str()));
+        let spec: TemplateSpec = parse_args("template", &Json::Object(args))?;
         let file = shipped("template", ctx, &spec.src)?;
         let source = file.text().map_err(|_| {
             ModuleError::Failed(format!("template: `{}` is not UTF-8 text", spec.src))
         })?;
-        let rendered = ctx
-            .scope
-            .with_data(template_vars(&file, &spec.dest))
-            .with_templates(file.templates.clone())
-            .render_file(source)
-            .map_err(|e| ModuleError::Failed(format!("template `{}`: {e}", spec.src)))?;
+        let failed = |e: String| ModuleError::Failed(format!("template `{}`: {e}", spec.src));
+        let with_vars = ctx.scope.with_data(crate::template::file_vars(
+            &file.origin,
+            file.meta.as_ref(),
+            &spec.src,
+            Some(&spec.dest),
+            !ctx.scope.vars().contains_key("ansible_managed"),
+        ));
+        let rendered = with_vars
+            .for_template(file.templates.clone(), &overrides)
+            .map_err(failed)?
+            .render_file(&overrides.normalise_newlines(source))
+            .map_err(|e| failed(e.to_string()))?;
         let dest = std::path::PathBuf::from(&spec.dest);
         let after: std::sync::Arc<[u8]> = rendered.into_bytes().into();
         let before = compare_current("template", &dest, &after)?;
@@ -61,6 +89,11 @@ impl Module for Template {
         }
         let mut data = Map::new();
         data.insert("src".into(), Json::from(spec.src.clone()));
+        data.insert("size".into(), Json::from(after.len()));
+        data.insert(
+            "checksum".into(),
+            Json::from(super::content::checksum(&after)),
+        );
         FileWrite {
             module: "template",
             path: dest,
@@ -80,28 +113,6 @@ impl Module for Template {
         }
         .plan()
     }
-}
-
-/// The variables Ansible's `template` adds while rendering: `ansible_managed` (Ansible's
-/// default text, so files written by Ansible before do not change), the source and
-/// destination paths.
-fn template_vars(file: &crate::wire::FileContent, dest: &str) -> Map<String, Json> {
-    let origin = file.origin.clone();
-    let mut m = Map::new();
-    if let Some(meta) = &file.meta {
-        m.insert("template_host".into(), Json::from(meta.host.clone()));
-        m.insert("template_uid".into(), Json::from(meta.owner.clone()));
-        m.insert("template_mtime".into(), Json::from(meta.mtime.clone()));
-    }
-    m.insert(
-        "template_run_date".into(),
-        Json::from(crate::clock::timestamp(std::time::SystemTime::now())),
-    );
-    m.insert("ansible_managed".into(), Json::from("Ansible managed"));
-    m.insert("template_path".into(), Json::from(origin.clone()));
-    m.insert("template_fullpath".into(), Json::from(origin));
-    m.insert("template_destpath".into(), Json::from(dest));
-    m
 }
 
 #[cfg(test)]

@@ -61,14 +61,12 @@ fn string_constants(expr: &str) -> Vec<String> {
     out
 }
 
-/// `env` with `templates` as what include, import and extends load.
-pub(super) fn with_loader(
-    env: &minijinja::Environment<'static>,
+/// Makes `templates` what `env`'s include, import and extends load.
+pub(super) fn set_loader(
+    env: &mut minijinja::Environment<'_>,
     templates: Arc<BTreeMap<String, String>>,
-) -> minijinja::Environment<'static> {
-    let mut env = env.clone();
+) {
     env.set_loader(move |name| Ok(templates.get(name).cloned()));
-    env
 }
 
 #[cfg(test)]

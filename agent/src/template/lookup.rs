@@ -150,6 +150,9 @@ impl Table {
                 Err(NoFile::Pending(msg))
             }
             LookupAnswer::Error(msg) => Err(NoFile::Failed(msg)),
+            LookupAnswer::Templates(_) => Err(NoFile::Failed(
+                "the controller answered a file request with templates".into(),
+            )),
         }
     }
 
@@ -242,6 +245,17 @@ fn call(
     })?;
     let values = match answer {
         LookupAnswer::Values(values) => values,
+        LookupAnswer::Templates(files) => {
+            let rendered = files
+                .iter()
+                .map(|f| super::lookup_template::render(state, f, &options))
+                .collect::<Result<Vec<Value>, Error>>()?;
+            return Ok(if wantlist || rendered.len() != 1 {
+                Value::from(rendered)
+            } else {
+                rendered.into_iter().next().unwrap_or_default()
+            });
+        }
         LookupAnswer::Error(msg) => {
             if resolver.is_pending(plugin(name).unwrap_or(name), &terms, &options) {
                 return Err(Error::new(ErrorKind::InvalidOperation, msg));
@@ -339,6 +353,9 @@ pub fn loop_items(
     }
     match run(name, &terms, &options, resolver, vars) {
         Ok(LookupAnswer::Values(values)) => Ok(values),
+        Ok(LookupAnswer::Templates(_)) => Err(format!(
+            "`with_{name}` is not supported by dr: use `loop: \"{{{{ query('{name}', ...) }}}}\"`"
+        )),
         Ok(LookupAnswer::Error(msg)) => Err(format!("`with_{name}`: {msg}")),
         Err(e) => Err(format!("`with_{name}`: {}", e.detail().unwrap_or_default())),
     }

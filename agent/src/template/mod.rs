@@ -9,10 +9,14 @@
 //! - Ansible's usual filters and tests are available ([`filters`]).
 
 mod backslashes;
+mod emitted;
+mod file_vars;
 pub(crate) mod filters;
 pub mod includes;
 pub mod lookup;
 mod lookup_data;
+mod lookup_template;
+pub mod overrides;
 mod pyjson;
 pub mod pyrepr;
 mod scope;
@@ -25,6 +29,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
+pub use file_vars::file_vars;
 pub use filters::names as filter_names;
 pub use filters::{python_replacement, shell_quote};
 pub use scope::Scope;
@@ -195,6 +200,7 @@ fn format_value(
     state: &mut minijinja::State,
     value: &Value,
 ) -> Result<(), Error> {
+    emitted::printed();
     if value.is_undefined() {
         return Err(Error::new(
             ErrorKind::UndefinedError,
@@ -211,10 +217,16 @@ fn format_value(
 
 /// Ansible's trailing newlines: templates render without their last newline (included ones
 /// too), then a string result gets back as many as its template ended with beyond its own.
-pub(crate) fn preserve_trailing_newlines(template: &str, mut result: String) -> String {
+pub(crate) fn preserve_trailing_newlines(
+    template: &str,
+    mut result: String,
+    newline: &str,
+) -> String {
     let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
     let missing = count(template).saturating_sub(count(&result));
-    result.extend(std::iter::repeat_n('\n', missing));
+    for _ in 0..missing {
+        result.push_str(newline);
+    }
     result
 }
 

@@ -31,6 +31,8 @@ struct Inner {
     /// The run's sensitive strings: read to tell which values are secret, grown with
     /// what renders derive from them (see `taint.rs`).
     sensitive: Masker,
+    /// The newline a render's output uses (`newline_sequence`).
+    newline: &'static str,
     state: Mutex<ResolveState>,
 }
 
@@ -61,6 +63,7 @@ impl Scope {
                 vars: Arc::new(vars),
                 raw,
                 sensitive,
+                newline: "\n",
                 state: Mutex::new(ResolveState::default()),
             }),
         }
@@ -81,24 +84,34 @@ impl Scope {
         )
     }
 
-    /// This scope, rendering with `templates` as the templates that include, import and
-    /// extends load (see [`super::includes`]).
-    pub fn with_templates(
+    /// This scope, rendering a template file with `templates` as the templates that include,
+    /// import and extend load (see [`super::includes`]) and with Jinja's settings changed by
+    /// `overrides`.
+    pub fn for_template(
         &self,
         templates: Option<Arc<std::collections::BTreeMap<String, String>>>,
-    ) -> Scope {
-        let Some(templates) = templates else {
-            return self.clone();
-        };
-        Scope {
+        overrides: &super::overrides::Overrides,
+    ) -> Result<Scope, String> {
+        if templates.is_none() && overrides.is_default() {
+            return Ok(self.clone());
+        }
+        let mut env = (*self.inner.env).clone();
+        if let Some(templates) = templates {
+            super::includes::set_loader(&mut env, templates);
+        }
+        if !overrides.is_default() {
+            env.set_syntax(overrides.syntax()?);
+        }
+        Ok(Scope {
             inner: Arc::new(Inner {
-                env: Arc::new(super::includes::with_loader(&self.inner.env, templates)),
+                env: Arc::new(env),
                 vars: self.inner.vars.clone(),
                 raw: self.inner.raw.clone(),
                 sensitive: self.inner.sensitive.clone(),
+                newline: overrides.newline(),
                 state: Mutex::new(ResolveState::default()),
             }),
-        }
+        })
     }
 
     /// The raw (unrendered) variables.
@@ -126,13 +139,25 @@ impl Scope {
     /// Renders a template file's text (the `template` module): as Ansible, its expressions'
     /// string constants read escape sequences as Jinja does.
     pub fn render_file(&self, s: &str) -> Result<String, TemplateError> {
-        if !is_template(s) {
-            return Ok(s.to_owned());
-        }
+        // Rendered even without `{{`: the scope may use other delimiters.
         self.inner.tracked(
             s,
             |i, s| i.render_str(s, &None, false),
             |r, d, out| sensitive_text(r, d.map(String::as_str), out),
+        )
+    }
+
+    /// [`Scope::render_file`], `None` when the template output nothing at all (Ansible's
+    /// `template` lookup gives `None` then).
+    pub fn render_file_or_none(&self, s: &str) -> Result<Option<String>, TemplateError> {
+        self.inner.tracked(
+            s,
+            |i, s| i.render_output(s, &None, false),
+            |r, d, out| {
+                if let Some(r) = r {
+                    sensitive_text(r, d.and_then(Option::as_ref).map(String::as_str), out)
+                }
+            },
         )
     }
 
@@ -311,15 +336,34 @@ impl Inner {
         ctx: &Ctx,
         escape: bool,
     ) -> Result<String, TemplateError> {
+        self.render_output(s, ctx, escape)
+            .map(Option::unwrap_or_default)
+    }
+
+    /// [`Inner::render_str`], `None` when the template output nothing at all (Ansible's
+    /// `None` for a template of only comments or untaken branches).
+    fn render_output(
+        self: &Arc<Self>,
+        s: &str,
+        ctx: &Ctx,
+        escape: bool,
+    ) -> Result<Option<String>, TemplateError> {
         let source = if escape {
             super::backslashes::escape_in_template(s)
         } else {
             Cow::Borrowed(s)
         };
-        self.env
-            .render_str(&source, self.root(ctx))
-            .map(|out| super::preserve_trailing_newlines(s, out))
-            .map_err(|e| self.convert_error(e, s, false))
+        let (out, printed) =
+            super::emitted::tracking(|| self.env.render_str(&source, self.root(ctx)));
+        let out = out.map_err(|e| self.convert_error(e, s, false))?;
+        if out.is_empty() && !printed {
+            return Ok(None);
+        }
+        Ok(Some(super::preserve_trailing_newlines(
+            s,
+            out,
+            self.newline,
+        )))
     }
 
     /// Evaluates a bare expression; `escape` as for [`Inner::render_str`] (off for
@@ -362,12 +406,14 @@ impl Inner {
                 let value = self.eval_expr(expr, ctx, true)?;
                 match value.as_str() {
                     Some(text) if body.len() < s.len() => Ok(Value::from(
-                        super::preserve_trailing_newlines(s, text.to_owned()),
+                        super::preserve_trailing_newlines(s, text.to_owned(), self.newline),
                     )),
                     _ => Ok(value),
                 }
             }
-            None => self.render_str(s, ctx, true).map(Value::from),
+            None => self
+                .render_output(s, ctx, true)
+                .map(|out| out.map_or(Value::from(()), Value::from)),
         }
     }
 

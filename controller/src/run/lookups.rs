@@ -67,13 +67,10 @@ pub fn resolve(
 /// Runs a controller lookup a host asked for while its play ran (terms that depended on
 /// what only the host knew), with the task and variables it sent.
 pub fn answer(call: LookupCall, playbook_dir: &Path, secrets: &Secrets) -> LookupAnswer {
-    let templater = Templater::with_lookups(direct(playbook_dir, secrets));
-    let scope = templater.scope(call.vars);
     let site = plugins::Site {
         task: &call.task,
         playbook_dir,
         secrets,
-        scope: &scope,
     };
     let ran = match (call.name.as_str(), call.terms.as_slice()) {
         (CONTROLLER_FILE, [kind, Value::String(name)]) if kind == "vars" => {
@@ -91,7 +88,10 @@ pub fn answer(call: LookupCall, playbook_dir: &Path, secrets: &Secrets) -> Looku
             "a controller file request dr does not know: {:?}",
             call.terms
         )),
-        _ => plugins::run(&call.name, &call.terms, &call.kwargs, &site),
+        _ => {
+            return plugins::answer(&call.name, &call.terms, &call.kwargs, &site)
+                .unwrap_or_else(LookupAnswer::Error);
+        }
     };
     match ran {
         Ok(values) => LookupAnswer::Values(values),
@@ -108,8 +108,7 @@ pub fn direct(playbook_dir: &Path, secrets: &Secrets) -> Arc<dyn Resolver> {
         current: Mutex::default(),
         answers: Mutex::default(),
     };
-    let scope = Templater::new().scope(Map::new());
-    *lock(&recorder.current) = Some((Task::default(), scope));
+    *lock(&recorder.current) = Some(Task::default());
     Arc::new(recorder)
 }
 
@@ -154,8 +153,8 @@ const READS_FILES: &[&str] = &[
 struct Recorder {
     playbook_dir: PathBuf,
     secrets: Secrets,
-    /// The task and variables of the render in progress.
-    current: Mutex<Option<(Task, Scope)>>,
+    /// The task of the render in progress.
+    current: Mutex<Option<Task>>,
     answers: Mutex<BTreeMap<String, LookupAnswer>>,
 }
 
@@ -165,17 +164,16 @@ impl Resolver for Recorder {
         if let Some(answer) = lock(&self.answers).get(&key) {
             return answer.clone();
         }
-        let Some((task, scope)) = lock(&self.current).clone() else {
+        let Some(task) = lock(&self.current).clone() else {
             return LookupAnswer::Error("a lookup was called outside of a task".into());
         };
         let site = plugins::Site {
             task: &task,
             playbook_dir: &self.playbook_dir,
             secrets: &self.secrets,
-            scope: &scope,
         };
-        let answer = match plugins::run(name, terms, kwargs, &site) {
-            Ok(values) => LookupAnswer::Values(values),
+        let answer = match plugins::answer(name, terms, kwargs, &site) {
+            Ok(answer) => answer,
             // A file the play may still write (`copy` then `lookup('file')`): not answered
             // now, so the host asks when it reaches the lookup, as Ansible reads it then.
             Err(msg) if READS_FILES.contains(&name) => return LookupAnswer::Error(msg),
@@ -199,7 +197,7 @@ impl Simulation<'_> {
         let mut vars = outer.clone();
         vars.extend(task.vars.clone());
         let scope = self.templater.scope(vars.clone());
-        self.set_current(task, &scope);
+        self.set_current(task);
         if task
             .when
             .iter()
@@ -238,12 +236,12 @@ impl Simulation<'_> {
         }
     }
 
-    fn set_current(&self, task: &Task, scope: &Scope) {
+    fn set_current(&self, task: &Task) {
         let mut shallow = task.clone();
         shallow.block.clear();
         shallow.rescue.clear();
         shallow.always.clear();
-        *lock(&self.recorder.current) = Some((shallow, scope.clone()));
+        *lock(&self.recorder.current) = Some(shallow);
     }
 
     /// The loop's items as the controller sees them; `None` without a loop or when they
@@ -263,7 +261,7 @@ impl Simulation<'_> {
     /// Every template of the task, rendered for their lookups (errors are the agent's to
     /// report).
     fn renders(&self, task: &Task, scope: &Scope) {
-        self.set_current(task, scope);
+        self.set_current(task);
         if task
             .when
             .iter()

@@ -21,7 +21,7 @@ mod stop;
 mod sync;
 mod sync_marks;
 mod tally;
-mod template_includes;
+pub(crate) mod template_includes;
 mod vars;
 
 use std::sync::Arc;

@@ -3,17 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use dr_agent::template::Scope;
 use dr_agent::template::lookup::WITH_MARKER;
-use dr_agent::wire::Task;
+use dr_agent::wire::{LookupAnswer, Task, TemplateFile};
 use serde_json::{Map, Value};
 
 use super::password;
-use crate::run::search_path;
+use crate::run::{search_path, template_includes};
 use crate::secrets::Secrets;
 
-/// What a controller lookup may read: the task it is used in, the playbook's directory,
-/// the vault, and the variables of the current render (for `template`).
+/// What a controller lookup may read: the task it is used in, the playbook's directory and
+/// the vault.
 pub struct Site<'a> {
     /// The task whose templates call the lookup.
     pub task: &'a Task,
@@ -21,34 +20,57 @@ pub struct Site<'a> {
     pub playbook_dir: &'a Path,
     /// Vault access; decrypted values become secrets.
     pub secrets: &'a Secrets,
-    /// The variables of the render that called the lookup.
-    pub scope: &'a Scope,
 }
 
-/// Runs controller lookup `name`; `Err` is the plugin's failure.
-pub fn run(
+/// Runs controller lookup `name`: its values, or for `template` the files to render where
+/// the lookup is used; `Err` is the plugin's failure.
+pub fn answer(
     name: &str,
     terms: &[Value],
     options: &Map<String, Value>,
     site: &Site<'_>,
-) -> Result<Vec<Value>, String> {
+) -> Result<LookupAnswer, String> {
+    if name != "template" {
+        return run(name, terms, options, site).map(LookupAnswer::Values);
+    }
+    check_options(name, options)?;
+    let files = terms
+        .iter()
+        .map(|t| template(&text(t), site))
+        .collect::<Result<_, _>>()?;
+    Ok(LookupAnswer::Templates(files))
+}
+
+/// Refuses options the plugin does not take.
+fn check_options(name: &str, options: &Map<String, Value>) -> Result<(), String> {
     let allowed: &[&str] = match name {
         "file" => &["lstrip", "rstrip"],
         "env" => &["default"],
         "first_found" => &["files", "paths", "skip", WITH_MARKER],
         "password" => password::OPTIONS,
+        "template" => TEMPLATE_OPTIONS,
         _ => &[],
     };
-    if let Some(key) = options.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(format!("the `{name}` lookup has no option `{key}` in dr"));
+    match options.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(key) => Err(format!("the `{name}` lookup has no option `{key}` in dr")),
+        None => Ok(()),
     }
+}
+
+/// Runs controller lookup `name` (not `template`); `Err` is the plugin's failure.
+fn run(
+    name: &str,
+    terms: &[Value],
+    options: &Map<String, Value>,
+    site: &Site<'_>,
+) -> Result<Vec<Value>, String> {
+    check_options(name, options)?;
     match name {
         "file" => terms
             .iter()
             .map(|t| file(&text(t), options, site))
             .collect(),
         "unvault" => terms.iter().map(|t| unvault(&text(t), site)).collect(),
-        "template" => terms.iter().map(|t| template(&text(t), site)).collect(),
         "env" => terms.iter().map(|t| env(&text(t), options)).collect(),
         "pipe" => terms
             .iter()
@@ -139,23 +161,36 @@ fn unvault(name: &str, site: &Site<'_>) -> Result<Value, String> {
     read_text(name, "files", site).map(|(_, contents)| Value::from(contents))
 }
 
-fn template(name: &str, site: &Site<'_>) -> Result<Value, String> {
+/// The `template` lookup's options (`convert_data` and `jinja2_native` no longer change
+/// anything in Ansible either).
+const TEMPLATE_OPTIONS: &[&str] = &[
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+    "trim_blocks",
+    "template_vars",
+    "convert_data",
+    "jinja2_native",
+];
+
+/// The `template` lookup's file and the templates it names; it is rendered where the
+/// lookup is used, with the variables there.
+fn template(name: &str, site: &Site<'_>) -> Result<TemplateFile, String> {
     let (path, source) = read_text(name, "templates", site)?;
-    let templates = super::super::template_includes::gather(
+    let templates = template_includes::gather(
         &source,
         &path,
         site.task,
         site.playbook_dir,
-        super::super::template_includes::Searcher::Lookup,
+        template_includes::Searcher::Lookup,
     );
-    site.scope
-        .with_templates((!templates.is_empty()).then(|| std::sync::Arc::new(templates)))
-        .render_file(&source)
-        .map(Value::from).map_err(|e| {
-        format!(
-            "`{}` could not be rendered on the controller ({e}); dr renders the `template` lookup before the run, with the variables the controller knows (inventory, play, role and task vars, loop items), not registered results or facts",
-            path.display()
-        )
+    Ok(TemplateFile {
+        name: name.to_owned(),
+        origin: path.display().to_string(),
+        meta: crate::host_info::file_meta(&path),
+        source,
+        templates,
     })
 }
 
