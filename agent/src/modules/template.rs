@@ -147,6 +147,34 @@ mod tests {
     }
 
     #[test]
+    fn jinja_overrides_as_ansible_writes_them() {
+        // Expected bytes written by ansible-playbook 2.19 for the same task.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dest = dir.path().join("out.txt");
+        let mut h = Harness::with_vars(json!({"x": 1}));
+        h.add_file(
+            "t.j2",
+            "Hello [% x %]\n  {% if true %}\n  y\n  {% endif %}\nend\n",
+        );
+        let args = json!({
+            "src": "t.j2", "dest": dest.display().to_string(),
+            "variable_start_string": "[%", "variable_end_string": "%]",
+            "lstrip_blocks": true, "newline_sequence": "\r\n",
+        });
+        assert!(h.apply(&Template, args.clone()).changed);
+        assert_eq!(
+            std::fs::read(&dest).unwrap_or_default(),
+            b"Hello 1\r\n  y\r\nend\r\n"
+        );
+        assert!(!h.check(&Template, args).outcome.changed);
+        let err = h.check_err(
+            &Template,
+            json!({"src": "t.j2", "dest": dest.display().to_string(), "newline_sequence": "x"}),
+        );
+        assert!(err.contains("newline_sequence"), "{err}");
+    }
+
+    #[test]
     fn undefined_variable_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut h = Harness::new();
