@@ -307,19 +307,10 @@ pub fn run(
     resolver: &dyn Resolver,
     vars: &VarReader<'_>,
 ) -> Result<LookupAnswer, Error> {
+    // A plugin dr does not have may be a Python one the controller runs (it says so when
+    // it is not).
     let Some(plugin) = plugin(name) else {
-        return Err(Error::new(
-            ErrorKind::UnknownFunction,
-            format!(
-                "lookup plugin `{name}` is not supported by dr (it has: {})",
-                CONTROLLER_LOOKUPS
-                    .iter()
-                    .chain(DATA_LOOKUPS)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
+        return Ok(resolver.resolve(name, terms, options));
     };
     if CONTROLLER_LOOKUPS.contains(&plugin) {
         return Ok(resolver.resolve(plugin, terms, options));

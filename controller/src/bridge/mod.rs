@@ -9,6 +9,7 @@
 //! - [`delivered`]: after a node ran, its host has those payloads in its cache.
 
 mod catalog;
+pub mod lookups;
 mod payload;
 mod python;
 
@@ -82,6 +83,13 @@ fn helper(python: &std::path::Path, args: &[&str]) -> std::process::Command {
         "DR_BRIDGE_LIBRARY",
         std::env::join_paths(library_dirs()).unwrap_or_default(),
     );
+    collections_env(&mut c);
+    c.stdin(std::process::Stdio::null());
+    c
+}
+
+/// Makes `c` see the collection roots `ansible.cfg` adds.
+fn collections_env(c: &mut std::process::Command) {
     let mut roots = COLLECTIONS.get().cloned().unwrap_or_default();
     if !roots.is_empty() {
         roots.extend(std::env::var_os("ANSIBLE_COLLECTIONS_PATH").map(PathBuf::from));
@@ -90,8 +98,6 @@ fn helper(python: &std::path::Path, args: &[&str]) -> std::process::Command {
             std::env::join_paths(roots).unwrap_or_default(),
         );
     }
-    c.stdin(std::process::Stdio::null());
-    c
 }
 
 /// The installed ansible-core's catalog (listed on first use), or why there is none.

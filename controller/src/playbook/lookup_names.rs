@@ -26,13 +26,13 @@ pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
     for text in texts {
         for cap in re.captures_iter(text) {
             let name = &cap[1];
-            if lookup::plugin(name).is_none() {
+            if lookup::plugin(name).is_none() && !crate::bridge::lookups::has(name) {
                 return Err(Diagnostic::new(
                     loc.clone(),
                     format!("lookup plugin `{name}` is not supported by dr"),
                 )
                 .with_help(format!(
-                    "dr has these lookups: {}",
+                    "dr has these lookups: {}; a Python plugin in a `lookup_plugins/` beside the playbook or in a role runs with the installed ansible-core",
                     lookup::CONTROLLER_LOOKUPS
                         .iter()
                         .chain(lookup::DATA_LOOKUPS)

@@ -52,6 +52,7 @@ fn load_into(
     let root = yaml::load_file(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     crate::bridge::add_library(&dir.join("library"));
+    crate::bridge::lookups::add_dir(&dir.join("lookup_plugins"));
     let items = root.as_seq().ok_or_else(|| {
         Diagnostic::new(
             root.loc.clone(),

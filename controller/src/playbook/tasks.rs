@@ -519,6 +519,7 @@ impl<'a> Builder<'a> {
             names.push(name.to_owned());
         }
         crate::bridge::add_library(&path.join("library"));
+        crate::bridge::lookups::add_dir(&path.join("lookup_plugins"));
         let meta = role::read_meta(&path)?;
         let key = format!(
             "{}|{}|{}|{}",

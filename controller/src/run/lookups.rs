@@ -71,6 +71,7 @@ pub fn answer(call: LookupCall, playbook_dir: &Path, secrets: &Secrets) -> Looku
         task: &call.task,
         playbook_dir,
         secrets,
+        vars: &call.vars,
     };
     let ran = match (call.name.as_str(), call.terms.as_slice()) {
         (CONTROLLER_FILE, [kind, Value::String(name)]) if kind == "vars" => {
@@ -108,7 +109,7 @@ pub fn direct(playbook_dir: &Path, secrets: &Secrets) -> Arc<dyn Resolver> {
         current: Mutex::default(),
         answers: Mutex::default(),
     };
-    *lock(&recorder.current) = Some(Task::default());
+    *lock(&recorder.current) = Some((Task::default(), Templater::new().scope(Map::new())));
     Arc::new(recorder)
 }
 
@@ -153,8 +154,8 @@ const READS_FILES: &[&str] = &[
 struct Recorder {
     playbook_dir: PathBuf,
     secrets: Secrets,
-    /// The task of the render in progress.
-    current: Mutex<Option<Task>>,
+    /// The task and variables of the render in progress.
+    current: Mutex<Option<(Task, Scope)>>,
     answers: Mutex<BTreeMap<String, LookupAnswer>>,
 }
 
@@ -164,13 +165,14 @@ impl Resolver for Recorder {
         if let Some(answer) = lock(&self.answers).get(&key) {
             return answer.clone();
         }
-        let Some(task) = lock(&self.current).clone() else {
+        let Some((task, scope)) = lock(&self.current).clone() else {
             return LookupAnswer::Error("a lookup was called outside of a task".into());
         };
         let site = plugins::Site {
             task: &task,
             playbook_dir: &self.playbook_dir,
             secrets: &self.secrets,
+            vars: scope.vars(),
         };
         let answer = match plugins::answer(name, terms, kwargs, &site) {
             Ok(answer) => answer,
@@ -197,7 +199,7 @@ impl Simulation<'_> {
         let mut vars = outer.clone();
         vars.extend(task.vars.clone());
         let scope = self.templater.scope(vars.clone());
-        self.set_current(task);
+        self.set_current(task, &scope);
         if task
             .when
             .iter()
@@ -236,12 +238,12 @@ impl Simulation<'_> {
         }
     }
 
-    fn set_current(&self, task: &Task) {
+    fn set_current(&self, task: &Task, scope: &Scope) {
         let mut shallow = task.clone();
         shallow.block.clear();
         shallow.rescue.clear();
         shallow.always.clear();
-        *lock(&self.recorder.current) = Some(shallow);
+        *lock(&self.recorder.current) = Some((shallow, scope.clone()));
     }
 
     /// The loop's items as the controller sees them; `None` without a loop or when they
@@ -261,7 +263,7 @@ impl Simulation<'_> {
     /// Every template of the task, rendered for their lookups (errors are the agent's to
     /// report).
     fn renders(&self, task: &Task, scope: &Scope) {
-        self.set_current(task);
+        self.set_current(task, scope);
         if task
             .when
             .iter()

@@ -20,6 +20,8 @@ pub struct Site<'a> {
     pub playbook_dir: &'a Path,
     /// Vault access; decrypted values become secrets.
     pub secrets: &'a Secrets,
+    /// The task's variables as the controller knows them (for Python plugins).
+    pub vars: &'a Map<String, Value>,
 }
 
 /// Runs controller lookup `name`: its values, or for `template` the files to render where
@@ -30,6 +32,9 @@ pub fn answer(
     options: &Map<String, Value>,
     site: &Site<'_>,
 ) -> Result<LookupAnswer, String> {
+    if dr_agent::template::lookup::plugin(name).is_none() {
+        return python(name, terms, options, site).map(LookupAnswer::Values);
+    }
     if name != "template" {
         return run(name, terms, options, site).map(LookupAnswer::Values);
     }
@@ -39,6 +44,28 @@ pub fn answer(
         .map(|t| template(&text(t), site))
         .collect::<Result<_, _>>()?;
     Ok(LookupAnswer::Templates(files))
+}
+
+/// A lookup dr does not have: a Python plugin of a `lookup_plugins/` directory, or refused.
+fn python(
+    name: &str,
+    terms: &[Value],
+    options: &Map<String, Value>,
+    site: &Site<'_>,
+) -> Result<Vec<Value>, String> {
+    use dr_agent::template::lookup::{CONTROLLER_LOOKUPS, DATA_LOOKUPS};
+    if !crate::bridge::lookups::has(name) {
+        return Err(format!(
+            "lookup plugin `{name}` is not supported by dr (it has: {}; and Python plugins in a `lookup_plugins/` beside the playbook or in a role)",
+            CONTROLLER_LOOKUPS
+                .iter()
+                .chain(DATA_LOOKUPS)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    crate::bridge::lookups::run(name, terms, options, site.vars, site.playbook_dir)
 }
 
 /// Refuses options the plugin does not take.

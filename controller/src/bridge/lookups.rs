@@ -1,0 +1,100 @@
+//! Lookup plugins dr has no native implementation of, run on the controller as Ansible runs
+//! them: a `lookup_plugins/` directory beside a playbook or in a role (Ansible adds both to
+//! its lookup path) holds Python plugins, run with the operator's ansible-core, one Python
+//! process per call.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value, json};
+
+/// The `lookup_plugins/` directories beside the playbooks and in the roles read so far.
+static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The script that runs one plugin.
+const SCRIPT: &str = include_str!("lookup.py");
+
+/// Adds `dir` (a playbook's or role's `lookup_plugins/`) to the lookup path, if it exists.
+pub fn add_dir(dir: &Path) {
+    if !dir.is_dir() {
+        return;
+    }
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut dirs = DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if !dirs.contains(&dir) {
+        dirs.push(dir);
+    }
+}
+
+fn dirs() -> Vec<PathBuf> {
+    DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Whether `written` (`name` or `ansible.legacy.name`) is a plugin in a `lookup_plugins/`.
+pub fn has(written: &str) -> bool {
+    let short = written.strip_prefix("ansible.legacy.").unwrap_or(written);
+    !short.is_empty()
+        && !short.contains(['.', '/'])
+        && dirs()
+            .iter()
+            .any(|d| d.join(format!("{short}.py")).is_file())
+}
+
+/// Runs plugin `name` with `terms` and `options`, the task's `vars`, relative to `basedir`.
+pub fn run(
+    name: &str,
+    terms: &[Value],
+    options: &Map<String, Value>,
+    vars: &Map<String, Value>,
+    basedir: &Path,
+) -> Result<Vec<Value>, String> {
+    let python = super::playbook_python().ok_or_else(|| {
+        format!(
+            "lookup plugin `{name}` is Python and needs ansible-core on the controller (dr looked at {})",
+            super::SEARCHED
+        )
+    })?;
+    let mut cmd = std::process::Command::new(&python);
+    cmd.arg("-c").arg(SCRIPT);
+    let mut path = dirs();
+    path.extend(std::env::var_os("ANSIBLE_LOOKUP_PLUGINS").map(PathBuf::from));
+    cmd.env(
+        "ANSIBLE_LOOKUP_PLUGINS",
+        std::env::join_paths(path).unwrap_or_default(),
+    );
+    super::collections_env(&mut cmd);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run `{}`: {e}", python.display()))?;
+    let request = json!({
+        "name": name,
+        "terms": terms,
+        "kwargs": options,
+        "vars": vars,
+        "basedir": basedir,
+    });
+    if let Some(mut stdin) = child.stdin.take() {
+        // A plugin that fails early closes its stdin; its answer says why.
+        let _ = stdin.write_all(request.to_string().as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("lookup plugin `{name}`: {e}"))?;
+    let answer: Value = serde_json::from_slice(&out.stdout).map_err(|_| {
+        format!(
+            "lookup plugin `{name}` gave no answer ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })?;
+    match (answer.get("values"), answer.get("error")) {
+        (Some(Value::Array(values)), _) => Ok(values.clone()),
+        (_, Some(Value::String(error))) => Err(error.clone()),
+        _ => Err(format!("lookup plugin `{name}` answered {answer}")),
+    }
+}

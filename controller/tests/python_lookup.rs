@@ -1,0 +1,77 @@
+//! Python lookup plugins (`lookup_plugins/` beside the playbook and in a role) run on the
+//! controller with the installed ansible-core, against the oracle: ansible-playbook and dr must
+//! write the same log (`fixtures/python_lookup`).
+//!
+//! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
+
+mod util;
+
+use util::Dr;
+
+/// `PATH` with the oracle's venv first, so dr finds ansible-core through `ansible-playbook`.
+fn path_with_ansible() -> String {
+    format!(
+        "{}:{}",
+        util::ansible_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn python_lookup_plugins_give_what_ansible_gives() {
+    let ansible = util::fixture("python_lookup");
+    util::ansible_playbook(ansible.path(), &["-i", "inventory.yml", "site.yml"]);
+    let dr = util::fixture("python_lookup");
+    Dr::new(
+        dr.path(),
+        &["apply", "site.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .env("PATH", &path_with_ansible())
+    .run()
+    .code(0);
+    let out = util::outputs(dr.path());
+    assert_eq!(
+        out,
+        util::outputs(ansible.path()),
+        "dr's log differs from Ansible's"
+    );
+    assert_eq!(
+        out["log"], "ABC,DE\na+1,hello\n2 x\n2 y\n\n",
+        "the role's plugin, options and variables, a query per item, an ignored failure"
+    );
+}
+
+#[test]
+fn a_failing_plugin_fails_the_task_with_its_message() {
+    let dir = util::fixture("python_lookup");
+    std::fs::write(
+        dir.path().join("fail.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ lookup('joined', 'boom') }}\"\n",
+    )
+    .unwrap();
+    Dr::new(
+        dir.path(),
+        &["apply", "fail.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .env("PATH", &path_with_ansible())
+    .run()
+    .code(1)
+    .stdout_has("boom was asked for");
+}
+
+#[test]
+fn a_lookup_neither_dr_nor_a_lookup_plugins_directory_has_is_refused_before_the_run() {
+    let dir = util::fixture("python_lookup");
+    std::fs::write(
+        dir.path().join("unknown.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ lookup('nowhere', 'x') }}\"\n",
+    )
+    .unwrap();
+    Dr::new(
+        dir.path(),
+        &["apply", "unknown.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .run()
+    .code(1)
+    .stderr_has("lookup plugin `nowhere` is not supported by dr");
+}
