@@ -18,3 +18,14 @@ fn role_params_set_fact_include_vars_and_role_vars_rank_as_in_ansible() {
     );
     assert_eq!(out["app"], "app-vars param-of-app\n");
 }
+
+#[test]
+fn gathered_facts_rank_below_play_vars_and_set_fact_above() {
+    // Was "vm True" / ... : a gathered fact beat the play's vars, here and in later plays.
+    let dr = util::same_files_as_ansible("var_precedence", "facts.yml", 0);
+    assert_eq!(
+        util::outputs(dr.path())["facts"],
+        "from-play-vars True\nfrom-task-vars\nfrom-set-fact\n\
+         from-later-play-vars from-vars-file from-set-fact True\n"
+    );
+}

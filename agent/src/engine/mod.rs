@@ -55,10 +55,17 @@ pub fn run_linked(request: &Request, stop: &Stop, link: &Link, emit: &mut dyn Fn
             runner.stop = stop.clone();
             runner.link = link.clone();
             let error = runner.run_play().err();
-            (runner.stats, error, runner.facts, runner.interrupted)
+            let host_facts = runner.host_facts.iter().cloned().collect();
+            (
+                runner.stats,
+                error,
+                runner.facts,
+                host_facts,
+                runner.interrupted,
+            )
         }))
     });
-    let (stats, error, facts, interrupted) = match result {
+    let (stats, error, facts, host_facts, interrupted) = match result {
         Ok(ended) => ended,
         Err(panic) => {
             let detail = panic
@@ -73,6 +80,7 @@ pub fn run_linked(request: &Request, stop: &Stop, link: &Link, emit: &mut dyn Fn
                     "bug: the dr agent panicked ({detail}); please report it"
                 )),
                 Map::new(),
+                Vec::new(),
                 stop.requested(),
             )
         }
@@ -81,6 +89,7 @@ pub fn run_linked(request: &Request, stop: &Stop, link: &Link, emit: &mut dyn Fn
         stats,
         error: error.map(|e| masker.mask(&e).into_owned()),
         facts,
+        host_facts,
         interrupted,
         sensitive: masker.derived(),
     });
@@ -99,6 +108,12 @@ struct Runner<'a> {
     /// Facts and registered results: above task vars, below include params and extra vars
     /// (Ansible's precedence).
     facts: Map<String, Json>,
+    /// The names in `facts` gathered from the host (`setup`, a module's `ansible_facts`):
+    /// below play vars and task vars, as Ansible's "host facts" level.
+    host_facts: std::collections::BTreeSet<String>,
+    /// The request's names from the play's level or above, which host facts do not
+    /// override (with the extra vars).
+    above_facts: HashSet<String>,
     /// Variables that hold data, never rendered again: registered results and facts
     /// (already rendered when set), as Ansible's "unsafe" values.
     raw: HashSet<String>,
@@ -178,6 +193,13 @@ impl<'a> Runner<'a> {
             lookups,
             vars,
             facts: Map::new(),
+            host_facts: Default::default(),
+            above_facts: request
+                .above_facts
+                .iter()
+                .chain(&request.extra_vars)
+                .cloned()
+                .collect(),
             raw: HashSet::new(),
             scoped: Vec::new(),
             notified: vec![false; request.play.handlers.len()],
@@ -195,7 +217,35 @@ impl<'a> Runner<'a> {
         for (k, v) in &request.facts {
             runner.set_fact(k, v.clone());
         }
+        runner.host_facts = request.host_facts.iter().cloned().collect();
         runner
+    }
+
+    /// Adds the facts to `vars` (request vars, and `task_vars` already in), in Ansible's
+    /// precedence: a fact gathered from the host ranks below play vars and task vars, one
+    /// set by `set_fact` or registered above them. A host fact left out lets the variable
+    /// it yields to be rendered again (it is no longer data).
+    fn add_facts(
+        &self,
+        vars: &mut Map<String, Json>,
+        raw: &mut HashSet<String>,
+        task_vars: Option<&Map<String, Json>>,
+    ) {
+        for (k, v) in &self.facts {
+            let yields = self.host_facts.contains(k)
+                && (self.above_facts.contains(k) || task_vars.is_some_and(|t| t.contains_key(k)));
+            if yields {
+                raw.remove(k);
+            } else {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+    }
+
+    /// Sets a fact gathered from the host (`setup`, a module's `ansible_facts`).
+    fn set_host_fact(&mut self, name: &str, value: Json) {
+        self.set_fact(name, value);
+        self.host_facts.insert(name.to_owned());
     }
 
     /// Sets a fact (or registered result) for the rest of the run on this host, visible
@@ -207,6 +257,7 @@ impl<'a> Runner<'a> {
             own.insert(name.to_owned(), value.clone());
         }
         self.facts.insert(name.to_owned(), value);
+        self.host_facts.remove(name);
         self.raw.insert(name.to_owned());
     }
 
@@ -335,8 +386,8 @@ impl<'a> Runner<'a> {
     /// The host's variables now (request vars, facts, extra vars), without a task's.
     fn host_scope(&self) -> Scope {
         let mut vars = self.vars.clone();
-        vars.extend(self.facts.clone());
         let mut raw = self.raw.clone();
+        self.add_facts(&mut vars, &mut raw, None);
         for name in &self.request.extra_vars {
             if let Some(v) = self.request.vars.get(name) {
                 vars.insert(name.clone(), v.clone());

@@ -300,8 +300,15 @@ impl Runner<'_> {
     /// registered results (Ansible's precedence): it does not replace what they set.
     fn set_facts(&mut self, task: &Task, facts: &Map<String, Json>) {
         let included = task.module == "include_vars";
+        // `set_fact` and `include_vars` set variables; other modules report facts of the
+        // host (`setup`, `ansible_facts` in a result), which rank lower.
+        let gathered = !included && task.module != "set_fact";
         for (k, v) in facts {
             if included && self.stronger.contains(k) {
+                continue;
+            }
+            if gathered {
+                self.set_host_fact(k, v.clone());
                 continue;
             }
             self.set_fact(k, v.clone());
@@ -343,7 +350,7 @@ impl Runner<'_> {
             vars.insert(k.clone(), v.clone());
             raw.remove(k);
         }
-        vars.extend(self.facts.clone());
+        self.add_facts(&mut vars, &mut raw, Some(&task.vars));
         for name in &task.params {
             if let Some(v) = task.vars.get(name) {
                 vars.insert(name.clone(), v.clone());

@@ -33,6 +33,7 @@ mod meta;
 mod package;
 mod path_arg;
 mod pg;
+mod ping;
 mod postgres_facts;
 mod postgres_promote;
 mod postgres_query;
@@ -75,6 +76,7 @@ pub static ALL: &[&dyn Module] = &[
     &debug::Debug,
     &env_file::EnvFile,
     &fail::Fail,
+    &ping::Ping,
     &file::File,
     &group::Group,
     &inventory_change::GroupBy,

@@ -14,6 +14,10 @@ use super::node::NodeJob;
 use crate::inventory;
 use crate::transport::StopWatch;
 
+/// How the delegated task's play ended: its error, the variables after it, and the names
+/// among them gathered from the host.
+type End = (Option<String>, Map<String, Value>, Vec<String>);
+
 /// The name a delegated task registers its result under when it registers none.
 const REGISTER: &str = "_dr_delegated_result";
 
@@ -59,6 +63,8 @@ pub async fn run(
         tags: Vec::new(),
         skip_tags: Vec::new(),
         facts,
+        host_facts: Vec::new(),
+        above_facts: Vec::new(),
         secrets: base.secrets.clone(),
         consent: base.consent,
         bridged: base.bridged.clone(),
@@ -99,7 +105,7 @@ pub async fn run(
     let ran = job.transport.run(&to, &conn, request, tx, answers, stop);
     let collect = async {
         let mut result: Option<Shared> = None;
-        let mut end: Option<(Option<String>, Map<String, Value>)> = None;
+        let mut end: Option<End> = None;
         while let Some(event) = rx.recv().await {
             match event {
                 Event::TaskResult {
@@ -127,7 +133,12 @@ pub async fn run(
                         event: Event::Message { text },
                     }));
                 }
-                Event::Finished { error, facts, .. } => end = Some((error, facts)),
+                Event::Finished {
+                    error,
+                    facts,
+                    host_facts,
+                    ..
+                } => end = Some((error, facts, host_facts)),
                 Event::Sync { .. } => {
                     let _ = answer.send(dr_agent::wire::Answer::Stop);
                 }
@@ -140,7 +151,7 @@ pub async fn run(
     if let Err(e) = outcome {
         return Shared::failed(&to, format!("`delegate_to: {to}`: {e}"));
     }
-    let (Some(mut result), Some((error, mut after))) = (result, end) else {
+    let (Some(mut result), Some((error, mut after, gathered))) = (result, end) else {
         return Shared::failed(
             &to,
             format!("`delegate_to: {to}`: the task did not run there"),
@@ -157,7 +168,7 @@ pub async fn run(
         .collect();
     if delegate_facts {
         // The facts belong to the host the task ran on (Ansible's `delegate_facts`).
-        job.remember_facts(&to, set.clone());
+        job.remember_facts(&to, set.clone(), &gathered);
         job.phase().hub.extra_facts(&to, set);
     } else {
         result.facts = set;

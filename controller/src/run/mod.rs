@@ -200,6 +200,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         yes: how.yes,
         consent,
         facts: Default::default(),
+        host_facts: Default::default(),
         reading_hostvars,
         live: Default::default(),
     });

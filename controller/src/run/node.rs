@@ -70,6 +70,9 @@ pub struct NodeJob {
     /// plays on the host start with them, and other hosts read them in `hostvars`, as in
     /// Ansible.
     pub facts: Mutex<HashMap<String, Map<String, Value>>>,
+    /// Per host, the names among its `facts` gathered from the host (`setup`, a module's
+    /// `ansible_facts`), which rank below play vars.
+    pub host_facts: Mutex<HashMap<String, std::collections::BTreeSet<String>>>,
     /// Per play: the variables that read other hosts' variables (see `sync_marks`).
     pub reading_hostvars: Vec<std::collections::HashSet<String>>,
     /// The inventory as `add_host` and `group_by` changed it (`None` until they do).
@@ -92,9 +95,25 @@ impl NodeJob {
         *self.phase.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Phase { dag, hub });
     }
 
-    pub(super) fn remember_facts(&self, host: &str, facts: Map<String, Value>) {
+    /// Keeps a host's facts and registered results for its later plays; `host_facts` names
+    /// those gathered from the host (which rank below play vars).
+    pub(super) fn remember_facts(
+        &self,
+        host: &str,
+        facts: Map<String, Value>,
+        host_facts: &[String],
+    ) {
         if facts.is_empty() {
             return;
+        }
+        let mut gathered = self.host_facts.lock().unwrap_or_else(|p| p.into_inner());
+        let names = gathered.entry(host.to_owned()).or_default();
+        for name in facts.keys() {
+            if host_facts.contains(name) {
+                names.insert(name.clone());
+            } else {
+                names.remove(name);
+            }
         }
         let mut all = self.facts.lock().unwrap_or_else(|p| p.into_inner());
         all.entry(host.to_owned()).or_default().extend(facts);
@@ -249,9 +268,9 @@ pub async fn run_node(
                     stats,
                     error,
                     facts,
+                    host_facts,
                     interrupted,
                     sensitive,
-                    ..
                 } = &mut event
                 {
                     // Text the play derived from secrets: masked from now on, and a secret
@@ -264,6 +283,7 @@ pub async fn run_node(
                         stats: *stats,
                         error: error.clone(),
                         facts: std::mem::take(facts),
+                        host_facts: std::mem::take(host_facts),
                         interrupted: *interrupted,
                     });
                 }
@@ -292,10 +312,14 @@ pub async fn run_node(
     }
     let (mut finished, tally) = relay.await.unwrap_or_default();
     let facts = finished.as_mut().map(|f| std::mem::take(&mut f.facts));
+    let host_facts = finished
+        .as_mut()
+        .map(|f| std::mem::take(&mut f.host_facts))
+        .unwrap_or_default();
     let failed = result.is_err() || finished.as_ref().is_none_or(|f| f.error.is_some());
     phase.hub.done(i, facts.clone(), failed);
     if let Some(facts) = facts {
-        job.remember_facts(&node.host, facts);
+        job.remember_facts(&node.host, facts, &host_facts);
     }
     match (result, finished) {
         (Err(TransportError::Interrupted), _) => Outcome::Interrupted(tally.stats()),
@@ -474,6 +498,7 @@ struct Finished {
     stats: Stats,
     error: Option<String>,
     facts: Map<String, Value>,
+    host_facts: Vec<String>,
     interrupted: bool,
 }
 
@@ -491,6 +516,7 @@ fn build_request(
         .vars
         .for_node(inventory, play, play_hosts, host, &job.secrets)
         .map_err(|d| d.to_string())?;
+    let above_facts = job.vars.above_facts(play, &vars, &job.secrets);
     vars.insert("ansible_play_batch".into(), node.batch.clone().into());
     if let Some(live) = live.as_ref() {
         vars.insert("groups".into(), live.groups_var());
@@ -605,6 +631,14 @@ fn build_request(
         vars,
         extra_vars: job.vars.extra().keys().cloned().collect(),
         facts: job.facts_of(host),
+        host_facts: job
+            .host_facts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+            .map(|names| names.iter().cloned().collect())
+            .unwrap_or_default(),
+        above_facts,
         files,
         tags: job.tags.clone(),
         skip_tags: job.skip_tags.clone(),

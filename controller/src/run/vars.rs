@@ -220,6 +220,33 @@ pub fn hostvars_entry(
 }
 
 impl RunVars {
+    /// The names `play` sets for a host at its own level or above (play `vars`, `vars_files`,
+    /// role vars): facts gathered from the host rank below them, as in Ansible. `vars` are
+    /// the host's merged variables ([`RunVars::for_node`], which read the `vars_files`).
+    pub fn above_facts(
+        &self,
+        play: &PlaySpec,
+        vars: &Map<String, Value>,
+        secrets: &Secrets,
+    ) -> Vec<String> {
+        let mut names: Vec<String> = play
+            .vars
+            .keys()
+            .chain(play.role_vars.keys())
+            .cloned()
+            .collect();
+        for entry in &play.vars_files {
+            if let Ok(path) = self.path_of(entry, play, vars, secrets)
+                && let Some(loaded) = self.lock_files().get(&path)
+            {
+                names.extend(loaded.keys().cloned());
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// `hostvars[host]` for the plays of the playbook in `dir` (a host the run added).
     pub fn hostvars_entry_beside(
         &self,
