@@ -103,10 +103,10 @@ pub struct Request {
     /// persist for the host, as in Ansible (above play vars, below extra vars).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub facts: serde_json::Map<String, Value>,
-    /// The names in `facts` gathered from the host (`setup`, a module's `ansible_facts`),
-    /// not set by `set_fact` or registered: they rank below play vars, as in Ansible.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub host_facts: Vec<String>,
+    /// Facts gathered from the host in earlier plays (`setup`, a module's `ansible_facts`):
+    /// they rank below play vars, and below `facts` of the same name, as in Ansible.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub host_facts: serde_json::Map<String, Value>,
     /// The names `vars` has from the play's level or above (play `vars`, `vars_files`, role
     /// vars): a fact gathered from the host does not override them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -575,9 +575,9 @@ pub enum Event {
         /// after it (data for the controller, never shown; not masked).
         #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
         facts: serde_json::Map<String, Value>,
-        /// The names in `facts` gathered from the host (see [`Request::host_facts`]).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        host_facts: Vec<String>,
+        /// The facts gathered from the host (see [`Request::host_facts`]).
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        host_facts: serde_json::Map<String, Value>,
         /// The play was stopped from outside ([`Control::Stop`]) before its end: the task
         /// that was running finished, nothing after it ran.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]

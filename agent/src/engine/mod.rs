@@ -55,12 +55,11 @@ pub fn run_linked(request: &Request, stop: &Stop, link: &Link, emit: &mut dyn Fn
             runner.stop = stop.clone();
             runner.link = link.clone();
             let error = runner.run_play().err();
-            let host_facts = runner.host_facts.iter().cloned().collect();
             (
                 runner.stats,
                 error,
                 runner.facts,
-                host_facts,
+                runner.host_facts,
                 runner.interrupted,
             )
         }))
@@ -80,7 +79,7 @@ pub fn run_linked(request: &Request, stop: &Stop, link: &Link, emit: &mut dyn Fn
                     "bug: the dr agent panicked ({detail}); please report it"
                 )),
                 Map::new(),
-                Vec::new(),
+                Map::new(),
                 stop.requested(),
             )
         }
@@ -108,9 +107,9 @@ struct Runner<'a> {
     /// Facts and registered results: above task vars, below include params and extra vars
     /// (Ansible's precedence).
     facts: Map<String, Json>,
-    /// The names in `facts` gathered from the host (`setup`, a module's `ansible_facts`):
-    /// below play vars and task vars, as Ansible's "host facts" level.
-    host_facts: std::collections::BTreeSet<String>,
+    /// Facts gathered from the host (`setup`, a module's `ansible_facts`): below play vars
+    /// and task vars, as Ansible's "host facts" level (a separate store from `facts`).
+    host_facts: Map<String, Json>,
     /// The request's names from the play's level or above, which host facts do not
     /// override (with the extra vars).
     above_facts: HashSet<String>,
@@ -193,7 +192,7 @@ impl<'a> Runner<'a> {
             lookups,
             vars,
             facts: Map::new(),
-            host_facts: Default::default(),
+            host_facts: Map::new(),
             above_facts: request
                 .above_facts
                 .iter()
@@ -217,7 +216,9 @@ impl<'a> Runner<'a> {
         for (k, v) in &request.facts {
             runner.set_fact(k, v.clone());
         }
-        runner.host_facts = request.host_facts.iter().cloned().collect();
+        for (k, v) in &request.host_facts {
+            runner.set_host_fact(k, v.clone());
+        }
         runner
     }
 
@@ -231,21 +232,32 @@ impl<'a> Runner<'a> {
         raw: &mut HashSet<String>,
         task_vars: Option<&Map<String, Json>>,
     ) {
-        for (k, v) in &self.facts {
-            let yields = self.host_facts.contains(k)
-                && (self.above_facts.contains(k) || task_vars.is_some_and(|t| t.contains_key(k)));
-            if yields {
+        for (k, v) in &self.host_facts {
+            if self.facts.contains_key(k) {
+                continue;
+            }
+            if self.above_facts.contains(k) || task_vars.is_some_and(|t| t.contains_key(k)) {
                 raw.remove(k);
             } else {
                 vars.insert(k.clone(), v.clone());
             }
         }
+        for (k, v) in &self.facts {
+            vars.insert(k.clone(), v.clone());
+        }
     }
 
-    /// Sets a fact gathered from the host (`setup`, a module's `ansible_facts`).
+    /// Sets a fact gathered from the host (`setup`, a module's `ansible_facts`): a value
+    /// `set_fact` gave the same name still wins.
     fn set_host_fact(&mut self, name: &str, value: Json) {
-        self.set_fact(name, value);
-        self.host_facts.insert(name.to_owned());
+        if !self.facts.contains_key(name)
+            && let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars")
+            && let Some(Json::Object(own)) = hostvars.get_mut(&self.request.host)
+        {
+            own.insert(name.to_owned(), value.clone());
+        }
+        self.host_facts.insert(name.to_owned(), value);
+        self.raw.insert(name.to_owned());
     }
 
     /// Sets a fact (or registered result) for the rest of the run on this host, visible
@@ -257,7 +269,6 @@ impl<'a> Runner<'a> {
             own.insert(name.to_owned(), value.clone());
         }
         self.facts.insert(name.to_owned(), value);
-        self.host_facts.remove(name);
         self.raw.insert(name.to_owned());
     }
 

@@ -14,9 +14,9 @@ use super::node::NodeJob;
 use crate::inventory;
 use crate::transport::StopWatch;
 
-/// How the delegated task's play ended: its error, the variables after it, and the names
-/// among them gathered from the host.
-type End = (Option<String>, Map<String, Value>, Vec<String>);
+/// How the delegated task's play ended: its error, the facts and registered results after
+/// it, and the facts it gathered from the host.
+type End = (Option<String>, Map<String, Value>, Map<String, Value>);
 
 /// The name a delegated task registers its result under when it registers none.
 const REGISTER: &str = "_dr_delegated_result";
@@ -63,7 +63,7 @@ pub async fn run(
         tags: Vec::new(),
         skip_tags: Vec::new(),
         facts,
-        host_facts: Vec::new(),
+        host_facts: Map::new(),
         above_facts: Vec::new(),
         secrets: base.secrets.clone(),
         consent: base.consent,
@@ -168,10 +168,14 @@ pub async fn run(
         .collect();
     if delegate_facts {
         // The facts belong to the host the task ran on (Ansible's `delegate_facts`).
-        job.remember_facts(&to, set.clone(), &gathered);
-        job.phase().hub.extra_facts(&to, set);
+        let mut seen = gathered.clone();
+        seen.extend(set.clone());
+        job.remember_facts(&to, set, gathered);
+        job.phase().hub.extra_facts(&to, seen);
     } else {
-        result.facts = set;
+        let mut all = gathered;
+        all.extend(set);
+        result.facts = all;
     }
     result
 }

@@ -70,9 +70,9 @@ pub struct NodeJob {
     /// plays on the host start with them, and other hosts read them in `hostvars`, as in
     /// Ansible.
     pub facts: Mutex<HashMap<String, Map<String, Value>>>,
-    /// Per host, the names among its `facts` gathered from the host (`setup`, a module's
-    /// `ansible_facts`), which rank below play vars.
-    pub host_facts: Mutex<HashMap<String, std::collections::BTreeSet<String>>>,
+    /// Per host, the facts gathered from it (`setup`, a module's `ansible_facts`) in the
+    /// plays that ran so far, which rank below play vars.
+    pub host_facts: Mutex<HashMap<String, Map<String, Value>>>,
     /// Per play: the variables that read other hosts' variables (see `sync_marks`).
     pub reading_hostvars: Vec<std::collections::HashSet<String>>,
     /// The inventory as `add_host` and `group_by` changed it (`None` until they do).
@@ -95,25 +95,20 @@ impl NodeJob {
         *self.phase.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Phase { dag, hub });
     }
 
-    /// Keeps a host's facts and registered results for its later plays; `host_facts` names
-    /// those gathered from the host (which rank below play vars).
+    /// Keeps a host's facts and registered results, and the facts gathered from it
+    /// (`host_facts`, which rank below play vars), for its later plays.
     pub(super) fn remember_facts(
         &self,
         host: &str,
         facts: Map<String, Value>,
-        host_facts: &[String],
+        host_facts: Map<String, Value>,
     ) {
+        if !host_facts.is_empty() {
+            let mut all = self.host_facts.lock().unwrap_or_else(|p| p.into_inner());
+            all.entry(host.to_owned()).or_default().extend(host_facts);
+        }
         if facts.is_empty() {
             return;
-        }
-        let mut gathered = self.host_facts.lock().unwrap_or_else(|p| p.into_inner());
-        let names = gathered.entry(host.to_owned()).or_default();
-        for name in facts.keys() {
-            if host_facts.contains(name) {
-                names.insert(name.clone());
-            } else {
-                names.remove(name);
-            }
         }
         let mut all = self.facts.lock().unwrap_or_else(|p| p.into_inner());
         all.entry(host.to_owned()).or_default().extend(facts);
@@ -317,9 +312,15 @@ pub async fn run_node(
         .map(|f| std::mem::take(&mut f.host_facts))
         .unwrap_or_default();
     let failed = result.is_err() || finished.as_ref().is_none_or(|f| f.error.is_some());
-    phase.hub.done(i, facts.clone(), failed);
+    // Other hosts see both kinds in `hostvars`, a `set_fact` value over a gathered one.
+    let seen = facts.as_ref().map(|f| {
+        let mut all = host_facts.clone();
+        all.extend(f.clone());
+        all
+    });
+    phase.hub.done(i, seen, failed);
     if let Some(facts) = facts {
-        job.remember_facts(&node.host, facts, &host_facts);
+        job.remember_facts(&node.host, facts, host_facts);
     }
     match (result, finished) {
         (Err(TransportError::Interrupted), _) => Outcome::Interrupted(tally.stats()),
@@ -498,7 +499,7 @@ struct Finished {
     stats: Stats,
     error: Option<String>,
     facts: Map<String, Value>,
-    host_facts: Vec<String>,
+    host_facts: Map<String, Value>,
     interrupted: bool,
 }
 
@@ -636,7 +637,7 @@ fn build_request(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(host)
-            .map(|names| names.iter().cloned().collect())
+            .cloned()
             .unwrap_or_default(),
         above_facts,
         files,
