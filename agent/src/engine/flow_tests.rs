@@ -275,7 +275,7 @@ fn arguments_given_as_one_template_are_splatted_under_args() {
         finished(&ev)
             .1
             .unwrap_or_default()
-            .contains("must render to a mapping")
+            .contains("Task args must resolve to a 'dict' not 'str'")
     );
 }
 

@@ -246,7 +246,10 @@ impl Runner<'_> {
         {
             return ItemResult::failed(located(e.to_string()));
         }
-        let args = match scope.render_value(&task.args).map(splat) {
+        let args = match scope
+            .render_value(&task.args)
+            .map(|a| splat(a, &task.module))
+        {
             Ok(Ok(a)) => without_omitted(a),
             Ok(Err(e)) => return ItemResult::failed(located(e)),
             Err(e) => return ItemResult::failed(located(e.to_string())),
@@ -412,6 +415,7 @@ impl Runner<'_> {
             } else if changed {
                 Status::Changed
             } else if outcome.skipped {
+                register.insert("skipped".into(), Json::Bool(true));
                 Status::Skipped
             } else {
                 Status::Ok
@@ -666,8 +670,8 @@ fn no_traceback(register: &mut Map<String, Json>) {
 }
 
 /// Arguments given as one template (`assert: "{{ item }}"`): the mapping it rendered to,
-/// with the task's other `args:` over it.
-fn splat(args: Json) -> Result<Json, String> {
+/// with the task's other `args:` over it (`omit`: none), or Ansible's failure for `module`.
+fn splat(args: Json, module: &str) -> Result<Json, String> {
     let Json::Object(mut map) = args else {
         return Ok(args);
     };
@@ -679,8 +683,15 @@ fn splat(args: Json) -> Result<Json, String> {
             base.extend(map);
             Ok(Json::Object(base))
         }
+        Json::String(s) if s == crate::template::OMIT => Ok(Json::Object(map)),
         other => Err(format!(
-            "the module's arguments must render to a mapping, found `{other}`"
+            "Finalization of task args for '{}' failed: Task args must resolve to a 'dict' not '{}'.",
+            if module.contains('.') {
+                module.to_owned()
+            } else {
+                format!("ansible.builtin.{module}")
+            },
+            crate::modules::argspec::type_name(&other)
         )),
     }
 }

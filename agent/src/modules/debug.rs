@@ -27,18 +27,17 @@ impl Module for Debug {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        if args.get("msg").is_some() && args.get("var").is_some() {
+            // Ansible's argument check comes first, in its words.
+            return Err(ModuleError::Failed(
+                "parameters are mutually exclusive: msg|var".into(),
+            ));
+        }
         if let Some(var) = args.get("var").filter(|v| !v.is_string()) {
             // Ansible's argument check, word for word.
-            let type_name = match var {
-                Json::Array(_) => "list",
-                Json::Object(_) => "dict",
-                Json::Bool(_) => "bool",
-                Json::Number(n) if n.is_f64() => "float",
-                Json::Number(_) => "int",
-                _ => "NoneType",
-            };
             return Err(ModuleError::Failed(format!(
-                "argument 'var' is of type {type_name} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+                "argument 'var' is of type {} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+                super::argspec::type_name(var),
                 crate::template::pyrepr::repr_json(var)
             )));
         }
@@ -51,9 +50,9 @@ impl Module for Debug {
         let wanted = level(spec.verbosity.as_ref());
         let run = level(ctx.scope.vars().get("ansible_verbosity"));
         if wanted > run {
+            // As Ansible: the reason only, no `msg`.
             let mut skipped = Outcome {
                 skipped: true,
-                msg: "Verbosity threshold not met.".into(),
                 ..Outcome::default()
             };
             skipped.data.insert(
@@ -80,6 +79,18 @@ impl Module for Debug {
                         Json::String(format!("<< error 1 - {error} >>"))
                     }
                     Err(e) => return Err(ModuleError::Failed(e.to_string())),
+                };
+                let value = if value == crate::template::OMIT {
+                    // Ansible's placeholder for an `omit` that cannot be left out here.
+                    outcome.data.insert(
+                        "warnings".into(),
+                        Json::from(vec![
+                            "The result of the `var` expression could not be omitted; a placeholder was used instead.",
+                        ]),
+                    );
+                    Json::from("<<Omit>>")
+                } else {
+                    value
                 };
                 outcome.data.insert(var.clone(), value.clone());
                 format!("{var}: {}", display(&value))
