@@ -12,14 +12,20 @@ pub mod cache;
 pub mod command;
 mod editor;
 mod error;
+mod header;
 mod key;
+pub mod keyring;
+mod migrate;
 pub mod ops;
+pub mod team_key;
 
 pub use age_file::{
     ARMOR_BEGIN, ARMOR_END, MAX_SCRYPT_WORK_FACTOR, decrypt, encrypt, encrypt_to, is_vault,
     set_scrypt_work_factor_for_tests,
 };
 pub use cache::{Loaded, VaultCache};
+pub use header::{Sealed, sealed_to};
+pub use keyring::Keyring;
 pub use error::VaultError;
 pub use key::{
     KeyOptions, PASSWORD_FILE_ENV, Passphrase, VaultKey, parse_recipient, read_recipients_file,
