@@ -116,8 +116,9 @@ fn ten_migrated_vaults_plan_and_apply_with_the_team_key() {
         .code(0)
         .stderr_has("`vault/v0.yml` already uses the team key");
 
+    // `dr plan` exits 2: it would change something.
     let plan = dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml"]).run();
-    plan.code(0).stdout_has("secrets file");
+    plan.code(2).stdout_has("secrets file");
     assert_never_printed(&plan);
 
     let apply = dr(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--diff"]).run();
@@ -131,6 +132,7 @@ fn ten_migrated_vaults_plan_and_apply_with_the_team_key() {
     let again = dr(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--format", "json"]).run();
     again.code(0);
     assert_never_printed(&again);
+    assert_eq!(again.json()["changed"], 0, "{}", again.stdout);
 
     // `view` opens a migrated file with the team key.
     dr(dir.path(), &["vault", "view", "vault/v3.yml"])
@@ -244,7 +246,7 @@ fn missing_key_and_foreign_recipient_name_the_file() {
         dir.path(),
         &[("dr.toml", "vault_password_file = \"pw\"\nvault_key_file = \"key.bak\"\n")],
     );
-    dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml"]).run().code(0);
+    dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml"]).run().code(2);
 }
 
 #[test]
@@ -315,7 +317,7 @@ fn changing_the_password_reseals_only_the_key_file_at_its_work_factor() {
     assert_eq!(std::fs::read(dir.path().join("vault/v0.yml")).unwrap(), v0);
     dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml", "--vault-password-file", "new-pw"])
         .run()
-        .code(0);
+        .code(2);
     dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
         .run()
         .code(1)

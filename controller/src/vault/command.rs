@@ -108,6 +108,9 @@ pub enum VaultAction {
         to: RecipientArgs,
     },
     /// Re-encrypt a vault file to a new passphrase or new recipients.
+    ///
+    /// On the team key file with a new password file, this changes the team password: the key
+    /// file is re-sealed at its own scrypt work factor, and no vault file changes.
     Rekey {
         /// The vault file.
         file: PathBuf,

@@ -19,7 +19,8 @@ pub enum Sealed {
     },
     /// Public-key recipients (X25519 or others): `stanzas` of them.
     Recipients {
-        /// How many recipient stanzas the header holds.
+        /// How many recipient stanzas the header holds (age's random "grease" stanzas are
+        /// not counted).
         stanzas: usize,
     },
 }
@@ -62,9 +63,15 @@ pub fn sealed_to(path: &Path, armored: &[u8]) -> Result<Sealed, VaultError> {
         let Some(args) = line.strip_prefix(b"-> ") else {
             continue;
         };
-        stanzas += 1;
         let mut words = args.split(|b| *b == b' ');
-        if words.next() == Some(b"scrypt".as_slice()) {
+        let tag = words.next().unwrap_or_default();
+        // age adds a random `...-grease` stanza to some headers, so parsers stay tolerant of
+        // unknown stanzas; it seals nothing.
+        if tag.ends_with(b"-grease") {
+            continue;
+        }
+        stanzas += 1;
+        if tag == b"scrypt" {
             let log_n = words
                 .nth(1)
                 .and_then(|w| std::str::from_utf8(w).ok())
