@@ -42,7 +42,10 @@ fn setup(dir: &Path) {
         dir.display()
     );
     let mut files = vec![
-        ("dr.toml".to_owned(), "vault_password_file = \"pw\"\n".to_owned()),
+        (
+            "dr.toml".to_owned(),
+            "vault_password_file = \"pw\"\n".to_owned(),
+        ),
         ("pw".to_owned(), "correct horse battery staple\n".to_owned()),
         (
             "inv.yml".to_owned(),
@@ -56,7 +59,10 @@ fn setup(dir: &Path) {
             format!("secret_{i}: \"{}\"\n", secret(i)),
         ));
     }
-    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     write_tree(dir, &refs);
     std::fs::create_dir_all(dir.join("out")).unwrap();
     for i in 0..N {
@@ -76,7 +82,10 @@ fn keygen(dir: &Path) {
     let key = dir.join("vault/.key.age");
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the key file is private");
-    assert_eq!(sealed(dir, "vault/.key.age"), dr::vault::Sealed::Passphrase { log_n: 10 });
+    assert_eq!(
+        sealed(dir, "vault/.key.age"),
+        dr::vault::Sealed::Passphrase { log_n: 10 }
+    );
 }
 
 fn migrate_all(dir: &Path) {
@@ -84,7 +93,8 @@ fn migrate_all(dir: &Path) {
     args.extend((0..N).map(|i| format!("vault/v{i}.yml")));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = dr(dir, &args).run();
-    run.code(0).stderr_has("migrated `vault/v9.yml` to the team key");
+    run.code(0)
+        .stderr_has("migrated `vault/v9.yml` to the team key");
     for i in 0..N {
         assert_eq!(
             sealed(dir, &format!("vault/v{i}.yml")),
@@ -129,7 +139,11 @@ fn ten_migrated_vaults_plan_and_apply_with_the_team_key() {
     assert_eq!(written, expected);
 
     // A second apply changes nothing.
-    let again = dr(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--format", "json"]).run();
+    let again = dr(
+        dir.path(),
+        &["apply", "p.yml", "-i", "inv.yml", "--format", "json"],
+    )
+    .run();
     again.code(0);
     assert_never_printed(&again);
     assert_eq!(again.json()["changed"], 0, "{}", again.stdout);
@@ -147,10 +161,22 @@ fn passphrase_and_team_key_vaults_mix_in_one_run() {
     setup(dir.path());
     keygen(dir.path());
     // Only half migrate; the rest stay passphrase vaults.
-    dr(dir.path(), &["vault", "migrate", "vault/v0.yml", "vault/v1.yml", "vault/v2.yml"])
-        .run()
-        .code(0);
-    assert_eq!(sealed(dir.path(), "vault/v5.yml"), dr::vault::Sealed::Passphrase { log_n: 10 });
+    dr(
+        dir.path(),
+        &[
+            "vault",
+            "migrate",
+            "vault/v0.yml",
+            "vault/v1.yml",
+            "vault/v2.yml",
+        ],
+    )
+    .run()
+    .code(0);
+    assert_eq!(
+        sealed(dir.path(), "vault/v5.yml"),
+        dr::vault::Sealed::Passphrase { log_n: 10 }
+    );
     let apply = dr(dir.path(), &["apply", "p.yml", "-i", "inv.yml"]).run();
     apply.code(0);
     assert_never_printed(&apply);
@@ -171,7 +197,14 @@ fn wrong_password_fails_clearly_and_migration_keeps_the_originals() {
     // The key opens with `wrong`? No: the key file itself refuses it, before any vault.
     let run = dr(
         dir.path(),
-        &["vault", "migrate", "vault/v0.yml", "vault/v1.yml", "--vault-password-file", "wrong"],
+        &[
+            "vault",
+            "migrate",
+            "vault/v0.yml",
+            "vault/v1.yml",
+            "--vault-password-file",
+            "wrong",
+        ],
     )
     .run();
     run.code(1)
@@ -180,15 +213,33 @@ fn wrong_password_fails_clearly_and_migration_keeps_the_originals() {
     // A key made with another password than the vaults': the key opens, the vault does not,
     // and nothing is written — not even the files before the bad one.
     std::fs::remove_file(dir.path().join("vault/.key.age")).unwrap();
-    dr(dir.path(), &["vault", "keygen", "--work-factor", CHEAP, "--vault-password-file", "wrong"])
-        .run()
-        .code(0);
+    dr(
+        dir.path(),
+        &[
+            "vault",
+            "keygen",
+            "--work-factor",
+            CHEAP,
+            "--vault-password-file",
+            "wrong",
+        ],
+    )
+    .run()
+    .code(0);
     let run = dr(
         dir.path(),
-        &["vault", "migrate", "vault/v0.yml", "vault/v1.yml", "--vault-password-file", "wrong"],
+        &[
+            "vault",
+            "migrate",
+            "vault/v0.yml",
+            "vault/v1.yml",
+            "--vault-password-file",
+            "wrong",
+        ],
     )
     .run();
-    run.code(1).stderr_has("wrong vault password for `vault/v0.yml`");
+    run.code(1)
+        .stderr_has("wrong vault password for `vault/v0.yml`");
     for (i, bytes) in before.iter().enumerate() {
         let now = std::fs::read(dir.path().join(format!("vault/v{i}.yml"))).unwrap();
         assert_eq!(&now, bytes, "vault/v{i}.yml untouched");
@@ -204,8 +255,18 @@ fn wrong_password_fails_clearly_and_migration_keeps_the_originals() {
     std::fs::remove_file(dir.path().join("vault/.key.age")).unwrap();
     keygen(dir.path());
     migrate_all(dir.path());
-    let run = dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml", "--vault-password-file", "wrong"])
-        .run();
+    let run = dr(
+        dir.path(),
+        &[
+            "plan",
+            "p.yml",
+            "-i",
+            "inv.yml",
+            "--vault-password-file",
+            "wrong",
+        ],
+    )
+    .run();
     run.code(1).stderr_has(
         "wrong vault password for the team key `vault/.key.age` (needed to open `vault/v0.yml`)",
     );
@@ -222,31 +283,44 @@ fn missing_key_and_foreign_recipient_name_the_file() {
     // A vault sealed to someone else's key.
     let other = dr::vault::AgeIdentity::generate().to_public().to_string();
     write_tree(dir.path(), &[("vault/other.yml", "secret_x: y\n")]);
-    dr(dir.path(), &["vault", "encrypt", "vault/other.yml", "-r", &other])
-        .run()
-        .code(0);
+    dr(
+        dir.path(),
+        &["vault", "encrypt", "vault/other.yml", "-r", &other],
+    )
+    .run()
+    .code(0);
     let run = dr(dir.path(), &["vault", "view", "vault/other.yml"]).run();
-    run.code(1).stderr_has(
-        "`vault/other.yml` is not encrypted to the team key `vault/.key.age` (age1",
-    );
+    run.code(1)
+        .stderr_has("`vault/other.yml` is not encrypted to the team key `vault/.key.age` (age1");
     let run = dr(dir.path(), &["vault", "migrate", "vault/other.yml"]).run();
-    run.code(1).stderr_has("`vault/other.yml` is not encrypted to the team key");
+    run.code(1)
+        .stderr_has("`vault/other.yml` is not encrypted to the team key");
 
-    std::fs::rename(dir.path().join("vault/.key.age"), dir.path().join("key.bak")).unwrap();
+    std::fs::rename(
+        dir.path().join("vault/.key.age"),
+        dir.path().join("key.bak"),
+    )
+    .unwrap();
     let run = dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml"]).run();
     run.code(1).stderr_has(
         "`vault/v0.yml` is encrypted to age recipients, but the team key `vault/.key.age` does not exist",
     );
     let run = dr(dir.path(), &["vault", "migrate", "vault/v0.yml"]).run();
-    run.code(1)
-        .stderr_has("the team key `vault/.key.age` does not exist: create it with `dr vault keygen`");
+    run.code(1).stderr_has(
+        "the team key `vault/.key.age` does not exist: create it with `dr vault keygen`",
+    );
 
     // `vault_key_file` in dr.toml moves it.
     write_tree(
         dir.path(),
-        &[("dr.toml", "vault_password_file = \"pw\"\nvault_key_file = \"key.bak\"\n")],
+        &[(
+            "dr.toml",
+            "vault_password_file = \"pw\"\nvault_key_file = \"key.bak\"\n",
+        )],
     );
-    dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml"]).run().code(2);
+    dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(2);
 }
 
 #[test]
@@ -259,10 +333,18 @@ fn new_files_are_sealed_to_the_team_key_and_keygen_never_overwrites() {
         .run()
         .code(1)
         .stderr_has("the team key `vault/.key.age` already exists");
-    assert_eq!(std::fs::read(dir.path().join("vault/.key.age")).unwrap(), key_before);
+    assert_eq!(
+        std::fs::read(dir.path().join("vault/.key.age")).unwrap(),
+        key_before
+    );
 
-    write_tree(dir.path(), &[("vault/new.yml", "secret_new: fresh-S3cret\n")]);
-    dr(dir.path(), &["vault", "encrypt", "vault/new.yml"]).run().code(0);
+    write_tree(
+        dir.path(),
+        &[("vault/new.yml", "secret_new: fresh-S3cret\n")],
+    );
+    dr(dir.path(), &["vault", "encrypt", "vault/new.yml"])
+        .run()
+        .code(0);
     assert_eq!(
         sealed(dir.path(), "vault/new.yml"),
         dr::vault::Sealed::Recipients { stanzas: 1 }
@@ -273,14 +355,29 @@ fn new_files_are_sealed_to_the_team_key_and_keygen_never_overwrites() {
         .stdout_has("fresh-S3cret");
     // An explicit password file still makes a passphrase vault.
     write_tree(dir.path(), &[("vault/pw.yml", "a: b\n")]);
-    dr(dir.path(), &["vault", "encrypt", "vault/pw.yml", "--vault-password-file", "pw"])
-        .run()
-        .code(0);
-    assert_eq!(sealed(dir.path(), "vault/pw.yml"), dr::vault::Sealed::Passphrase { log_n: 10 });
+    dr(
+        dir.path(),
+        &[
+            "vault",
+            "encrypt",
+            "vault/pw.yml",
+            "--vault-password-file",
+            "pw",
+        ],
+    )
+    .run()
+    .code(0);
+    assert_eq!(
+        sealed(dir.path(), "vault/pw.yml"),
+        dr::vault::Sealed::Passphrase { log_n: 10 }
+    );
 
     // `edit` keeps a team-key file on the team key.
     let editor = dir.path().join("ed.sh");
-    write_tree(dir.path(), &[("ed.sh", "#!/bin/sh\necho 'added: 1' >> \"$1\"\n")]);
+    write_tree(
+        dir.path(),
+        &[("ed.sh", "#!/bin/sh\necho 'added: 1' >> \"$1\"\n")],
+    );
     std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
     dr(dir.path(), &["vault", "edit", "vault/new.yml"])
         .env("EDITOR", editor.to_str().unwrap())
@@ -307,17 +404,39 @@ fn changing_the_password_reseals_only_the_key_file_at_its_work_factor() {
     write_tree(dir.path(), &[("new-pw", "a much longer new passphrase\n")]);
     dr(
         dir.path(),
-        &["vault", "rekey", "vault/.key.age", "--new-vault-password-file", "new-pw"],
+        &[
+            "vault",
+            "rekey",
+            "vault/.key.age",
+            "--new-vault-password-file",
+            "new-pw",
+        ],
     )
     .run()
     .code(0);
-    assert_eq!(sealed(dir.path(), "vault/.key.age"), dr::vault::Sealed::Passphrase { log_n: 10 });
+    assert_eq!(
+        sealed(dir.path(), "vault/.key.age"),
+        dr::vault::Sealed::Passphrase { log_n: 10 }
+    );
     let key = dir.path().join("vault/.key.age");
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert_eq!(std::fs::read(dir.path().join("vault/v0.yml")).unwrap(), v0);
-    dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml", "--vault-password-file", "new-pw"])
-        .run()
-        .code(2);
+    dr(
+        dir.path(),
+        &[
+            "plan",
+            "p.yml",
+            "-i",
+            "inv.yml",
+            "--vault-password-file",
+            "new-pw",
+        ],
+    )
+    .run()
+    .code(2);
     dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
         .run()
         .code(1)

@@ -27,8 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
                 password_file: config.vault_password_file.clone(),
                 key_file: Some(config.vault_key_file()),
             };
-            crate::vault::command::run(&cmd, &defaults)
-                .map_err(|e| Error::Message(e.to_string()))
+            crate::vault::command::run(&cmd, &defaults).map_err(|e| Error::Message(e.to_string()))
         }
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),

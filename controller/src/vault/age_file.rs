@@ -82,8 +82,8 @@ pub(crate) fn encrypt_with_work_factor(
 ) -> Result<String, VaultError> {
     let mut recipient = age::scrypt::Recipient::new(pass.secret());
     recipient.set_work_factor(log_n);
-    let encryptor = Encryptor::with_recipients(iter::once(&recipient as _))
-        .map_err(|e| encrypt_error(&e))?;
+    let encryptor =
+        Encryptor::with_recipients(iter::once(&recipient as _)).map_err(|e| encrypt_error(&e))?;
     seal(encryptor, plaintext)
 }
 

@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use super::error::VaultError;
 use super::key::{self, KeyOptions, Passphrase, VaultKey, parse_recipient, read_recipients_file};
 use super::keyring::Keyring;
-use super::team_key;
 use super::ops::{self, EditOutcome, Seal};
+use super::team_key;
 
 /// `dr vault ...`: manage age-encrypted vault files.
 #[derive(Debug, Clone, Args)]
@@ -218,7 +218,10 @@ pub fn run_to(
         identity_files: k.vault_identity.clone(),
         allow_prompt: true,
         config_password_file: defaults.password_file.clone(),
-        key_file: k.vault_key_file.clone().or_else(|| defaults.key_file.clone()),
+        key_file: k
+            .vault_key_file
+            .clone()
+            .or_else(|| defaults.key_file.clone()),
     };
     let stdout_err = |e| VaultError::io("write", "<stdout>", e);
     match &cmd.action {
@@ -239,9 +242,10 @@ pub fn run_to(
             if key_file.exists() {
                 return Err(VaultError::KeyFileExists { path: key_file });
             }
-            let pass = key::resolve_passphrase(&options, true)?.ok_or_else(|| VaultError::NoKey {
-                what: format!("`{}` (its passphrase)", key_file.display()),
-            })?;
+            let pass =
+                key::resolve_passphrase(&options, true)?.ok_or_else(|| VaultError::NoKey {
+                    what: format!("`{}` (its passphrase)", key_file.display()),
+                })?;
             let public = team_key::create(&key_file, &pass, *work_factor)?;
             note(
                 err,
@@ -268,7 +272,10 @@ pub fn run_to(
             };
             let migrated = super::migrate::migrate(files, &key_file, Keyring::new(options))?;
             for file in &migrated.moved {
-                note(err, format_args!("migrated `{}` to the team key", file.display()));
+                note(
+                    err,
+                    format_args!("migrated `{}` to the team key", file.display()),
+                );
             }
             for file in &migrated.already {
                 note(
@@ -440,7 +447,9 @@ fn new_file_seal(file: &Path, opts: &KeyOptions, to: &RecipientArgs) -> Result<S
         let mut keys = Keyring::new(opts.clone());
         let ids = keys.identities(file)?;
         tracing::debug!(key_file = %key_file.display(), "sealing to the team key");
-        return Ok(Seal::Recipients(ids.iter().map(|i| i.to_public()).collect()));
+        return Ok(Seal::Recipients(
+            ids.iter().map(|i| i.to_public()).collect(),
+        ));
     }
     Ok(Seal::from_key(&key::resolve_with(opts, Some(file), true)?))
 }

@@ -102,15 +102,25 @@ mod tests {
             sealed_to(Path::new("v"), p.as_bytes()).expect("header"),
             Sealed::Passphrase { log_n: 3 }
         );
-        let ids = [age::x25519::Identity::generate(), age::x25519::Identity::generate()];
+        let ids = [
+            age::x25519::Identity::generate(),
+            age::x25519::Identity::generate(),
+        ];
         let r = crate::vault::encrypt_to(b"a: 1\n", &[ids[0].to_public(), ids[1].to_public()])
             .expect("encrypt");
         assert_eq!(
             sealed_to(Path::new("v"), r.as_bytes()).expect("header"),
             Sealed::Recipients { stanzas: 2 }
         );
-        let err = sealed_to(Path::new("v.yml"), b"-----BEGIN AGE ENCRYPTED FILE-----\nnope\n")
-            .expect_err("damaged");
-        assert!(err.to_string().starts_with("`v.yml` is truncated or corrupted"), "{err}");
+        let err = sealed_to(
+            Path::new("v.yml"),
+            b"-----BEGIN AGE ENCRYPTED FILE-----\nnope\n",
+        )
+        .expect_err("damaged");
+        assert!(
+            err.to_string()
+                .starts_with("`v.yml` is truncated or corrupted"),
+            "{err}"
+        );
     }
 }

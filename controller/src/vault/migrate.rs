@@ -38,7 +38,9 @@ pub fn migrate(
     };
     let team = keys.identities(first)?;
     if keys.team_key_file().is_none() {
-        return Err(VaultError::Bug("the team key was not read from its file".into()));
+        return Err(VaultError::Bug(
+            "the team key was not read from its file".into(),
+        ));
     }
     let team_key = VaultKey::Identities(team.clone());
     let mut done = Migrated::default();
@@ -47,9 +49,8 @@ pub fn migrate(
         let bytes = std::fs::read(file).map_err(|e| VaultError::io("read", file, e))?;
         let plain = if super::ansible::is_ansible_vault(&bytes) {
             let pass = keys.passphrase(file)?;
-            let text = std::str::from_utf8(&bytes).map_err(|_| VaultError::NotUtf8 {
-                path: file.clone(),
-            })?;
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| VaultError::NotUtf8 { path: file.clone() })?;
             Zeroizing::new(super::ansible::decrypt(file, text, pass.expose())?)
         } else if !super::is_vault(&bytes) {
             return Err(VaultError::NotAVault { path: file.clone() });

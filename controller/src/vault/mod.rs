@@ -24,12 +24,12 @@ pub use age_file::{
     set_scrypt_work_factor_for_tests,
 };
 pub use cache::{Loaded, VaultCache};
-pub use header::{Sealed, sealed_to};
-pub use keyring::Keyring;
 pub use error::VaultError;
+pub use header::{Sealed, sealed_to};
 pub use key::{
     KeyOptions, PASSWORD_FILE_ENV, Passphrase, VaultKey, parse_recipient, read_recipients_file,
 };
+pub use keyring::Keyring;
 
 /// age's X25519 identity and recipient types, re-exported so callers need not depend on age.
 pub use age::x25519::{Identity as AgeIdentity, Recipient as AgeRecipient};

@@ -48,14 +48,15 @@ pub fn create(
         "# dr team key: vault files encrypted to {public} open with it\n# public key: {public}\n{}\n",
         identity.to_string().expose_secret()
     ));
-    let armored = super::age_file::encrypt_with_work_factor(text.as_bytes(), pass, log_n)
-        .map_err(|e| match e {
+    let armored = super::age_file::encrypt_with_work_factor(text.as_bytes(), pass, log_n).map_err(
+        |e| match e {
             VaultError::Encrypt { reason, .. } => VaultError::Encrypt {
                 path: key_file.to_owned(),
                 reason,
             },
             other => other,
-        })?;
+        },
+    )?;
     atomic::write(key_file, armored.as_bytes(), PRIVATE_MODE, true)?;
     Ok(public)
 }
@@ -92,12 +93,12 @@ pub fn open(
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let id = line
-            .parse::<x25519::Identity>()
-            .map_err(|reason| VaultError::BadIdentityFile {
-                path: key_file.to_owned(),
-                reason: format!("line {}: {reason}", n + 1),
-            })?;
+        let id =
+            line.parse::<x25519::Identity>()
+                .map_err(|reason| VaultError::BadIdentityFile {
+                    path: key_file.to_owned(),
+                    reason: format!("line {}: {reason}", n + 1),
+                })?;
         if found.replace(id).is_some() {
             return Err(VaultError::BadIdentityFile {
                 path: key_file.to_owned(),
@@ -148,13 +149,19 @@ mod tests {
         let key_file = dir.path().join("vault/.key.age");
         let pass = Passphrase::new("team pass");
         let public = create(&key_file, &pass, 10).expect("keygen");
-        let mode = std::fs::metadata(&key_file).expect("meta").permissions().mode() & 0o777;
+        let mode = std::fs::metadata(&key_file)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         let id = open(&key_file, &pass, Path::new("v.yml")).expect("open");
         assert_eq!(id.to_public(), public);
         let err = create(&key_file, &pass, 10).expect_err("exists");
         assert!(matches!(err, VaultError::KeyFileExists { .. }), "{err}");
-        let err = open(&key_file, &Passphrase::new("nope"), Path::new("v.yml")).expect_err("pw");
+        let Err(err) = open(&key_file, &Passphrase::new("nope"), Path::new("v.yml")) else {
+            panic!("a wrong passphrase must not open the key");
+        };
         assert_eq!(
             err.to_string(),
             format!(
