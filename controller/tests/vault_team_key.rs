@@ -148,6 +148,23 @@ fn ten_migrated_vaults_plan_and_apply_with_the_team_key() {
     assert_never_printed(&again);
     assert_eq!(again.json()["changed"], 0, "{}", again.stdout);
 
+    // One key derivation for the run: the team key is opened once for the ten files.
+    let logged = dr(dir.path(), &["plan", "p.yml", "-i", "inv.yml", "-vv"]).run();
+    logged.code(0).stdout_has("No changes.");
+    assert_eq!(
+        logged.stderr.matches("opening the team key").count(),
+        1,
+        "{}",
+        logged.stderr
+    );
+    assert_eq!(
+        logged.stderr.matches("decrypting vault file").count(),
+        N,
+        "{}",
+        logged.stderr
+    );
+    assert_never_printed(&logged);
+
     // `view` opens a migrated file with the team key.
     dr(dir.path(), &["vault", "view", "vault/v3.yml"])
         .run()
@@ -441,4 +458,67 @@ fn changing_the_password_reseals_only_the_key_file_at_its_work_factor() {
         .run()
         .code(1)
         .stderr_has("wrong vault password for the team key");
+}
+
+#[test]
+fn group_vars_vaults_in_five_groups_open_with_the_team_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let groups: String = (0..5)
+        .map(|g| format!("    g{g}:\n      hosts:\n        local-01:\n"))
+        .collect();
+    let content: String = (0..5)
+        .map(|g| format!("{{{{ gsecret_{g} }}}}\\n"))
+        .collect();
+    write_tree(
+        d,
+        &[
+            ("dr.toml", "vault_password_file = \"pw\"\n"),
+            ("pw", "correct horse battery staple\n"),
+            (
+                "inv.yml",
+                &format!(
+                    "all:\n  hosts:\n    local-01:\n      ansible_connection: local\n  children:\n{groups}"
+                ),
+            ),
+            (
+                "p.yml",
+                &format!(
+                    "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: group secrets\n      \
+                     copy:\n        content: \"{content}\"\n        dest: \"{}/g.txt\"\n",
+                    d.display()
+                ),
+            ),
+        ],
+    );
+    for g in 0..5 {
+        let file = format!("group_vars/g{g}/vault.yml");
+        write_tree(
+            d,
+            &[(
+                file.as_str(),
+                &format!("gsecret_{g}: \"{}\"\n", secret(100 + g)),
+            )],
+        );
+        dr(d, &["vault", "encrypt", &file]).run().code(0);
+    }
+    keygen(d);
+    let files: Vec<String> = (0..5)
+        .map(|g| format!("group_vars/g{g}/vault.yml"))
+        .collect();
+    let mut args = vec!["vault", "migrate"];
+    args.extend(files.iter().map(String::as_str));
+    dr(d, &args).run().code(0);
+    for f in &files {
+        assert_eq!(sealed(d, f), dr::vault::Sealed::Recipients { stanzas: 1 });
+    }
+    let apply = dr(d, &["apply", "p.yml", "-i", "inv.yml"]).run();
+    apply.code(0);
+    let expected: String = (0..5).map(|g| format!("{}\n", secret(100 + g))).collect();
+    assert_eq!(std::fs::read_to_string(d.join("g.txt")).unwrap(), expected);
+    for g in 0..5 {
+        assert!(
+            !apply.stdout.contains(&secret(100 + g)) && !apply.stderr.contains(&secret(100 + g))
+        );
+    }
 }
