@@ -37,8 +37,8 @@ pub enum VaultAction {
         /// Where to write the key (default: dr.toml `vault_key_file`, else `vault/.key.age`).
         #[arg(long, value_name = "FILE")]
         vault_key_file: Option<PathBuf>,
-        /// scrypt work factor log2(N) protecting the key file: memory is 2^N KiB and time
-        /// doubles per step (15 = 32 MiB, ~0.1 s; age's default 18 = 256 MiB, ~1 s).
+        /// scrypt work factor log2(N) protecting the key file, 10 to 22: it needs N KiB of
+        /// memory and time doubles per step (15 = 32 MiB, ~0.1 s; 18 = 256 MiB, ~1 s).
         #[arg(long, value_name = "LOG2N", default_value_t = team_key::KEY_FILE_WORK_FACTOR,
               value_parser = clap::value_parser!(u8).range(10..=22))]
         work_factor: u8,
@@ -235,10 +235,12 @@ pub fn run_to(
                 vault_key_file: vault_key_file.clone(),
                 ..KeyArgs::default()
             };
-            let options = opts(&key_args);
-            let Some(key_file) = options.key_file.clone() else {
-                return Err(VaultError::Bug("no team key path".into()));
-            };
+            let mut options = opts(&key_args);
+            let key_file = options
+                .key_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(team_key::DEFAULT_KEY_FILE));
+            options.key_file = Some(key_file.clone());
             if key_file.exists() {
                 return Err(VaultError::KeyFileExists { path: key_file });
             }
@@ -266,10 +268,12 @@ pub fn run_to(
                 vault_key_file: vault_key_file.clone(),
                 ..KeyArgs::default()
             };
-            let options = opts(&key_args);
-            let Some(key_file) = options.key_file.clone() else {
-                return Err(VaultError::Bug("no team key path".into()));
-            };
+            let mut options = opts(&key_args);
+            let key_file = options
+                .key_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(team_key::DEFAULT_KEY_FILE));
+            options.key_file = Some(key_file.clone());
             let migrated = super::migrate::migrate(files, &key_file, Keyring::new(options))?;
             for file in &migrated.moved {
                 note(
