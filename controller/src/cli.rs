@@ -31,7 +31,8 @@ pub enum Command {
     Inventory(InventoryCommand),
     /// Turn a run's journal into a Markdown drill report (timeline, stage durations, RTO).
     Report(ReportArgs),
-    /// Manage age-encrypted vault files (create, view, edit, rekey, import from ansible-vault).
+    /// Manage age-encrypted vault files (create, view, edit, rekey, import from ansible-vault;
+    /// keygen and migrate for the team key).
     Vault(crate::vault::command::VaultCommand),
     /// List the modules dr knows.
     Modules,

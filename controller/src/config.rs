@@ -24,6 +24,8 @@ pub struct Config {
     /// age identity files for the vault.
     #[serde(default, deserialize_with = "one_or_many")]
     pub vault_identity: Vec<PathBuf>,
+    /// The team key: a passphrase-protected age identity file (default `vault/.key.age`).
+    pub vault_key_file: Option<PathBuf>,
     /// Parallel nodes (`--forks`).
     pub forks: Option<usize>,
     /// Where journals go (default `.dr/runs`).
@@ -193,10 +195,25 @@ impl Config {
         config.vault.iter_mut().for_each(rebase);
         config.vault_identity.iter_mut().for_each(rebase);
         config.vault_password_file.iter_mut().for_each(rebase);
+        config.vault_key_file.iter_mut().for_each(rebase);
         config.journal_dir.iter_mut().for_each(rebase);
         config.roles_path.iter_mut().for_each(rebase);
         config.root = Some(root);
         Ok(config)
+    }
+
+    /// The team key file: `vault_key_file`, else `vault/.key.age` beside `dr.toml` (or in
+    /// the working directory without one).
+    pub fn vault_key_file(&self) -> PathBuf {
+        self.vault_key_file.clone().unwrap_or_else(|| {
+            relative_to_cwd(
+                &self
+                    .root
+                    .clone()
+                    .unwrap_or_default()
+                    .join(crate::vault::team_key::DEFAULT_KEY_FILE),
+            )
+        })
     }
 
     /// Where apply locks go (`.dr/locks` beside `dr.toml`, else in the working directory).

@@ -50,6 +50,7 @@ pub fn secrets_for(args: &VaultArgs) -> Result<Secrets, Error> {
         identity_files,
         allow_prompt: true,
         config_password_file: config.vault_password_file.clone(),
+        key_file: Some(config.vault_key_file()),
     };
     Ok(Secrets::with_vault(Arc::new(CacheReader(VaultCache::new(
         options,

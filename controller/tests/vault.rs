@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use clap::Parser;
-use dr::vault::command::{VaultAction, VaultCommand};
+use dr::vault::command::{Defaults, VaultAction, VaultCommand};
 use dr::vault::ops::{self, EditOutcome, Seal};
 use dr::vault::{self, AgeIdentity, KeyOptions, Passphrase, VaultCache, VaultError, VaultKey};
 
@@ -106,7 +106,7 @@ fn cli(args: &[&str]) -> VaultCommand {
 fn run(cmd: &VaultCommand, editor: &str) -> Result<(i32, String, String), VaultError> {
     fast();
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = vault::command::run_to(cmd, None, editor, &mut out, &mut err)?;
+    let code = vault::command::run_to(cmd, &Defaults::default(), editor, &mut out, &mut err)?;
     Ok((
         code,
         String::from_utf8(out).expect("utf8"),
@@ -919,6 +919,8 @@ fn cli_parses_every_subcommand() {
             "--new-recipient",
             "age1y",
         ],
+        &["migrate", "v.yml", "w.yml", "--vault-password-file", "pw"],
+        &["keygen", "--vault-key-file", "v.yml", "--work-factor", "16"],
         &[
             "import-ansible",
             "v.yml",
@@ -938,6 +940,10 @@ fn cli_parses_every_subcommand() {
             | VaultAction::Edit { file, .. }
             | VaultAction::Rekey { file, .. }
             | VaultAction::ImportAnsible { file, .. } => file.clone(),
+            VaultAction::Migrate { files, .. } => files[0].clone(),
+            VaultAction::Keygen { vault_key_file, .. } => {
+                vault_key_file.clone().expect("--vault-key-file")
+            }
         };
         assert_eq!(file, Path::new("v.yml"), "{args:?}");
     }

@@ -23,8 +23,11 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
             let cwd = std::env::current_dir()
                 .map_err(|e| Error::Message(format!("cannot read the working directory: {e}")))?;
             let config = crate::config::Config::discover(&cwd)?;
-            crate::vault::command::run(&cmd, config.vault_password_file.as_deref())
-                .map_err(|e| Error::Message(e.to_string()))
+            let defaults = crate::vault::command::Defaults {
+                password_file: config.vault_password_file.clone(),
+                key_file: Some(config.vault_key_file()),
+            };
+            crate::vault::command::run(&cmd, &defaults).map_err(|e| Error::Message(e.to_string()))
         }
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),

@@ -72,6 +72,21 @@ pub fn encrypt(plaintext: &[u8], key: &VaultKey) -> Result<String, VaultError> {
     }
 }
 
+/// Encrypts `plaintext` with a passphrase at scrypt work factor `log_n` (`N = 2^log_n`,
+/// memory `N` KiB), whatever the test hook says: the team key file's cost is chosen, not
+/// calibrated.
+pub(crate) fn encrypt_with_work_factor(
+    plaintext: &[u8],
+    pass: &super::key::Passphrase,
+    log_n: u8,
+) -> Result<String, VaultError> {
+    let mut recipient = age::scrypt::Recipient::new(pass.secret());
+    recipient.set_work_factor(log_n);
+    let encryptor =
+        Encryptor::with_recipients(iter::once(&recipient as _)).map_err(|e| encrypt_error(&e))?;
+    seal(encryptor, plaintext)
+}
+
 /// Encrypts `plaintext` to a list of age public keys (a team sharing a vault) and returns the
 /// armored text. Duplicates are dropped.
 pub fn encrypt_to(

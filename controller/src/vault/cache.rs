@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::error::VaultError;
-use super::key::{KeyOptions, VaultKey, resolve_with};
+use super::key::{KeyOptions, VaultKey};
+use super::keyring::Keyring;
 
 /// A file read through the cache.
 #[derive(Clone)]
@@ -33,7 +34,7 @@ impl std::fmt::Debug for Loaded {
 }
 
 struct State {
-    key: Option<Arc<VaultKey>>,
+    keys: Keyring,
     files: HashMap<PathBuf, Arc<str>>,
 }
 
@@ -56,10 +57,11 @@ impl std::fmt::Debug for VaultCache {
 impl VaultCache {
     /// A cache that will resolve its key from `options` when first needed.
     pub fn new(options: KeyOptions) -> Self {
+        let keys = Keyring::new(options.clone());
         VaultCache {
             options,
             state: Mutex::new(State {
-                key: None,
+                keys,
                 files: HashMap::new(),
             }),
             decryptions: AtomicUsize::new(0),
@@ -69,7 +71,7 @@ impl VaultCache {
     /// A cache with a key already in hand (tests, or a key resolved by the caller).
     pub fn with_key(key: VaultKey) -> Self {
         let cache = VaultCache::new(KeyOptions::default());
-        cache.lock().key = Some(Arc::new(key));
+        cache.lock().keys = Keyring::with_key(key);
         cache
     }
 
@@ -110,31 +112,27 @@ impl VaultCache {
                 secret: false,
             });
         }
-        let key = match &state.key {
-            Some(key) => Arc::clone(key),
-            None => {
-                let key = Arc::new(resolve_with(&self.options, Some(path), false)?);
-                state.key = Some(Arc::clone(&key));
-                key
-            }
-        };
         // Decrypting under the lock is deliberate: two hosts asking for the same file at once
-        // must not both pay for scrypt.
+        // must not both pay for scrypt, nor both open the team key.
         tracing::debug!(file = %path.display(), "decrypting vault file");
         let plain = if ansible {
             // ansible-vault files open with the same password, as ansible-playbook's
             // `--vault-password-file` opens them.
-            let VaultKey::Passphrase(password) = &*key else {
-                return Err(VaultError::AnsibleVault {
-                    path: path.to_owned(),
-                });
+            let password = match state.keys.passphrase(path) {
+                Ok(p) => p,
+                Err(VaultError::WrongKeyKind { .. }) => {
+                    return Err(VaultError::AnsibleVault {
+                        path: path.to_owned(),
+                    });
+                }
+                Err(e) => return Err(e),
             };
             let text = std::str::from_utf8(&bytes).map_err(|_| VaultError::NotUtf8 {
                 path: path.to_owned(),
             })?;
             zeroize::Zeroizing::new(super::ansible::decrypt(path, text, password.expose())?)
         } else {
-            super::decrypt(path, &bytes, &key)?
+            state.keys.decrypt(path, &bytes)?
         };
         self.decryptions.fetch_add(1, Ordering::Relaxed);
         let text: Arc<str> = Arc::from(plain.as_str());
@@ -151,18 +149,14 @@ impl VaultCache {
         if let Some(text) = state.files.get(&id) {
             return Ok(Arc::clone(text));
         }
-        let key = match &state.key {
-            Some(key) => Arc::clone(key),
-            None => {
-                let key = Arc::new(resolve_with(&self.options, Some(inline), false)?);
-                state.key = Some(Arc::clone(&key));
-                key
+        let password = match state.keys.passphrase(inline) {
+            Ok(p) => p,
+            Err(VaultError::WrongKeyKind { .. }) => {
+                return Err(VaultError::AnsibleVault {
+                    path: inline.to_owned(),
+                });
             }
-        };
-        let VaultKey::Passphrase(password) = &*key else {
-            return Err(VaultError::AnsibleVault {
-                path: inline.to_owned(),
-            });
+            Err(e) => return Err(e),
         };
         let plain = super::ansible::decrypt(inline, envelope.trim(), password.expose())?;
         self.decryptions.fetch_add(1, Ordering::Relaxed);

@@ -1,5 +1,5 @@
-//! `dr vault <create|encrypt|decrypt|view|edit|rekey|import-ansible> FILE`: argument types
-//! and their dispatch onto [`super::ops`].
+//! `dr vault <create|encrypt|decrypt|view|edit|rekey|import-ansible|keygen|migrate>`:
+//! argument types and their dispatch onto [`super::ops`].
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,7 +8,9 @@ use clap::{Args, Subcommand};
 
 use super::error::VaultError;
 use super::key::{self, KeyOptions, Passphrase, VaultKey, parse_recipient, read_recipients_file};
+use super::keyring::Keyring;
 use super::ops::{self, EditOutcome, Seal};
+use super::team_key;
 
 /// `dr vault ...`: manage age-encrypted vault files.
 #[derive(Debug, Clone, Args)]
@@ -21,7 +23,44 @@ pub struct VaultCommand {
 /// The vault subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum VaultAction {
-    /// Create a new vault file in $EDITOR.
+    /// Create the team key: a new age X25519 identity kept in a passphrase-protected file.
+    ///
+    /// The key file (default `vault/.key.age`, dr.toml `vault_key_file`) is an age file
+    /// sealed with the vault password at scrypt work factor 15 (32 MiB), mode 0600; commit it
+    /// beside the vault. A run opens it once with the password, then every vault file sealed
+    /// to its public key opens without further key derivation. `create`, `encrypt` and `edit`
+    /// seal new content to it; `migrate` moves passphrase vaults onto it.
+    Keygen {
+        /// Password file for the key (else `DR_VAULT_PASSWORD_FILE`, dr.toml, or a prompt).
+        #[arg(long, value_name = "FILE")]
+        vault_password_file: Option<PathBuf>,
+        /// Where to write the key (default: dr.toml `vault_key_file`, else `vault/.key.age`).
+        #[arg(long, value_name = "FILE")]
+        vault_key_file: Option<PathBuf>,
+        /// scrypt work factor log2(N) protecting the key file, 10 to 22: it needs N KiB of
+        /// memory and time doubles per step (15 = 32 MiB, ~0.1 s; 18 = 256 MiB, ~1 s).
+        #[arg(long, value_name = "LOG2N", default_value_t = team_key::KEY_FILE_WORK_FACTOR,
+              value_parser = clap::value_parser!(u8).range(10..=22))]
+        work_factor: u8,
+    },
+    /// Re-encrypt passphrase vaults (and ansible-vault files) to the team key.
+    ///
+    /// Every FILE is decrypted first, with the vault password; only when all of them opened
+    /// is each one replaced, atomically and keeping its mode. A wrong password or a damaged
+    /// file changes nothing. Files already sealed to the team key are left as they are.
+    Migrate {
+        /// The vault files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Password file of the vaults and the team key (else `DR_VAULT_PASSWORD_FILE`,
+        /// dr.toml, or a prompt).
+        #[arg(long, value_name = "FILE")]
+        vault_password_file: Option<PathBuf>,
+        /// The team key (default: dr.toml `vault_key_file`, else `vault/.key.age`).
+        #[arg(long, value_name = "FILE")]
+        vault_key_file: Option<PathBuf>,
+    },
+    /// Create a new vault file in $EDITOR (sealed to the team key when it exists).
     Create {
         /// The vault file to create.
         file: PathBuf,
@@ -30,7 +69,7 @@ pub enum VaultAction {
         #[command(flatten)]
         to: RecipientArgs,
     },
-    /// Encrypt a plain file in place.
+    /// Encrypt a plain file in place (to the team key when it exists).
     Encrypt {
         /// The file to encrypt.
         file: PathBuf,
@@ -69,6 +108,9 @@ pub enum VaultAction {
         to: RecipientArgs,
     },
     /// Re-encrypt a vault file to a new passphrase or new recipients.
+    ///
+    /// On the team key file with a new password file, this changes the team password: the key
+    /// file is re-sealed at its own scrypt work factor, and no vault file changes.
     Rekey {
         /// The vault file.
         file: PathBuf,
@@ -95,12 +137,26 @@ pub enum VaultAction {
 /// How to open vault files.
 #[derive(Debug, Clone, Default, Args)]
 pub struct KeyArgs {
-    /// File holding the vault password (also `DR_VAULT_PASSWORD_FILE`, dr.toml).
+    /// File holding the vault password (also `DR_VAULT_PASSWORD_FILE`, dr.toml); it also
+    /// opens the team key.
     #[arg(long, value_name = "FILE")]
     pub vault_password_file: Option<PathBuf>,
-    /// age identity file (`AGE-SECRET-KEY-1...`); repeatable.
+    /// age identity file (`AGE-SECRET-KEY-1...`); repeatable. Used instead of the team key.
     #[arg(long, value_name = "FILE")]
     pub vault_identity: Vec<PathBuf>,
+    /// The team key (default: dr.toml `vault_key_file`, else `vault/.key.age`).
+    #[arg(long, value_name = "FILE")]
+    pub vault_key_file: Option<PathBuf>,
+}
+
+/// Project defaults the vault commands use (from dr.toml).
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    /// dr.toml `vault_password_file`.
+    pub password_file: Option<PathBuf>,
+    /// The team key file: dr.toml `vault_key_file`, else `vault/.key.age` beside dr.toml.
+    /// `None`: no team key.
+    pub key_file: Option<PathBuf>,
 }
 
 /// Whom to encrypt to, instead of the passphrase.
@@ -137,12 +193,12 @@ pub struct NewKeyArgs {
 }
 
 /// Runs a vault command, printing plaintext (view/decrypt) to stdout. Returns the exit code.
-pub fn run(cmd: &VaultCommand, config_password_file: Option<&Path>) -> Result<i32, VaultError> {
+pub fn run(cmd: &VaultCommand, defaults: &Defaults) -> Result<i32, VaultError> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     run_to(
         cmd,
-        config_password_file,
+        defaults,
         &super::editor::default_editor(),
         &mut stdout.lock(),
         &mut stderr.lock(),
@@ -152,7 +208,7 @@ pub fn run(cmd: &VaultCommand, config_password_file: Option<&Path>) -> Result<i3
 /// [`run`] with explicit editor and output streams (for tests and embedding).
 pub fn run_to(
     cmd: &VaultCommand,
-    config_password_file: Option<&Path>,
+    defaults: &Defaults,
     editor: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -161,10 +217,77 @@ pub fn run_to(
         password_file: k.vault_password_file.clone(),
         identity_files: k.vault_identity.clone(),
         allow_prompt: true,
-        config_password_file: config_password_file.map(Path::to_owned),
+        config_password_file: defaults.password_file.clone(),
+        key_file: k
+            .vault_key_file
+            .clone()
+            .or_else(|| defaults.key_file.clone()),
     };
     let stdout_err = |e| VaultError::io("write", "<stdout>", e);
     match &cmd.action {
+        VaultAction::Keygen {
+            vault_password_file,
+            vault_key_file,
+            work_factor,
+        } => {
+            let key_args = KeyArgs {
+                vault_password_file: vault_password_file.clone(),
+                vault_key_file: vault_key_file.clone(),
+                ..KeyArgs::default()
+            };
+            let mut options = opts(&key_args);
+            let key_file = options
+                .key_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(team_key::DEFAULT_KEY_FILE));
+            options.key_file = Some(key_file.clone());
+            if key_file.exists() {
+                return Err(VaultError::KeyFileExists { path: key_file });
+            }
+            let pass =
+                key::resolve_passphrase(&options, true)?.ok_or_else(|| VaultError::NoKey {
+                    what: format!("`{}` (its passphrase)", key_file.display()),
+                })?;
+            let public = team_key::create(&key_file, &pass, *work_factor)?;
+            note(
+                err,
+                format_args!(
+                    "created team key `{}` (mode 0600, scrypt work factor {work_factor}); public key {public}\n\
+                     move passphrase vaults onto it with `dr vault migrate FILE...`",
+                    key_file.display()
+                ),
+            );
+        }
+        VaultAction::Migrate {
+            files,
+            vault_password_file,
+            vault_key_file,
+        } => {
+            let key_args = KeyArgs {
+                vault_password_file: vault_password_file.clone(),
+                vault_key_file: vault_key_file.clone(),
+                ..KeyArgs::default()
+            };
+            let mut options = opts(&key_args);
+            let key_file = options
+                .key_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(team_key::DEFAULT_KEY_FILE));
+            options.key_file = Some(key_file.clone());
+            let migrated = super::migrate::migrate(files, &key_file, Keyring::new(options))?;
+            for file in &migrated.moved {
+                note(
+                    err,
+                    format_args!("migrated `{}` to the team key", file.display()),
+                );
+            }
+            for file in &migrated.already {
+                note(
+                    err,
+                    format_args!("`{}` already uses the team key", file.display()),
+                );
+            }
+        }
         VaultAction::Create { file, key, to } => {
             if file.exists() {
                 return Err(VaultError::AlreadyExists { path: file.clone() });
@@ -192,7 +315,8 @@ pub fn run_to(
             output,
             in_place,
         } => {
-            let k = key::resolve_with(&opts(key), Some(file), false)?;
+            let mut keys = Keyring::new(opts(key));
+            let k = key_for_file(&mut keys, file)?;
             let target = if *in_place {
                 Some(file)
             } else {
@@ -200,7 +324,7 @@ pub fn run_to(
             };
             match target {
                 Some(target) => {
-                    ops::decrypt_file(file, &k, target)?;
+                    ops::decrypt_file(file, &k, target).map_err(|e| keys.explain(e))?;
                     note(
                         err,
                         format_args!(
@@ -211,20 +335,22 @@ pub fn run_to(
                     );
                 }
                 None => {
-                    let plain = ops::open(file, &k)?;
+                    let plain = ops::open(file, &k).map_err(|e| keys.explain(e))?;
                     out.write_all(plain.as_bytes()).map_err(stdout_err)?;
                 }
             }
         }
         VaultAction::View { file, key } => {
-            let k = key::resolve_with(&opts(key), Some(file), false)?;
-            let plain = ops::open(file, &k)?;
+            let mut keys = Keyring::new(opts(key));
+            let k = key_for_file(&mut keys, file)?;
+            let plain = ops::open(file, &k).map_err(|e| keys.explain(e))?;
             out.write_all(plain.as_bytes()).map_err(stdout_err)?;
         }
         VaultAction::Edit { file, key, to } => {
-            let k = key::resolve_with(&opts(key), Some(file), false)?;
-            let seal = edit_seal(file, &k, to)?;
-            match ops::edit_file(file, &k, &seal, editor)? {
+            let mut keys = Keyring::new(opts(key));
+            let k = key_for_file(&mut keys, file)?;
+            let seal = edit_seal(file, &k, keys.team_key_file().is_some(), to)?;
+            match ops::edit_file(file, &k, &seal, editor).map_err(|e| keys.explain(e))? {
                 EditOutcome::Saved => note(err, format_args!("saved `{}`", file.display())),
                 EditOutcome::Unchanged => {
                     note(err, format_args!("`{}` unchanged", file.display()));
@@ -232,12 +358,23 @@ pub fn run_to(
             }
         }
         VaultAction::Rekey { file, key, new } => {
-            let k = key::resolve_with(&opts(key), Some(file), false)?;
+            let options = opts(key);
+            let is_team_key = options
+                .key_file
+                .as_deref()
+                .is_some_and(|k| team_key::same_file(k, file));
+            let mut keys = Keyring::new(options);
+            let k = key_for_file(&mut keys, file)?;
             let seal = match new_seal(new)? {
                 Some(seal) => seal,
                 None => prompt_new(file)?,
             };
-            ops::rekey_file(file, &k, &seal)?;
+            match (&k, &seal) {
+                (VaultKey::Passphrase(old), Seal::Passphrase(new)) if is_team_key => {
+                    team_key::change_passphrase(file, old, new)?;
+                }
+                _ => ops::rekey_file(file, &k, &seal).map_err(|e| keys.explain(e))?,
+            }
             note(err, format_args!("rekeyed `{}`", file.display()));
         }
         VaultAction::ImportAnsible {
@@ -292,8 +429,15 @@ fn recipients(
     Ok(all)
 }
 
-/// For create/encrypt: recipients if any were named (plus the identities' own keys),
-/// else the resolved key.
+/// The key that opens `file`, by the kind its header names.
+fn key_for_file(keys: &mut Keyring, file: &Path) -> Result<VaultKey, VaultError> {
+    let bytes = std::fs::read(file).map_err(|e| VaultError::io("read", file, e))?;
+    keys.key_for(file, &bytes)
+}
+
+/// For create/encrypt: recipients if any were named (plus the identities' own keys); else
+/// an explicit `--vault-password-file`/`--vault-identity`; else the team key when its file
+/// exists; else the passphrase from the environment, dr.toml or the prompt.
 fn new_file_seal(file: &Path, opts: &KeyOptions, to: &RecipientArgs) -> Result<Seal, VaultError> {
     let mut list = recipients(&to.recipients, &to.recipients_files)?;
     if !list.is_empty() {
@@ -302,15 +446,37 @@ fn new_file_seal(file: &Path, opts: &KeyOptions, to: &RecipientArgs) -> Result<S
         }
         return Ok(Seal::Recipients(list));
     }
+    let explicit = opts.password_file.is_some() || !opts.identity_files.is_empty();
+    if let Some(key_file) = opts.key_file.as_ref().filter(|k| !explicit && k.exists()) {
+        let mut keys = Keyring::new(opts.clone());
+        let ids = keys.identities(file)?;
+        tracing::debug!(key_file = %key_file.display(), "sealing to the team key");
+        return Ok(Seal::Recipients(
+            ids.iter().map(|i| i.to_public()).collect(),
+        ));
+    }
     Ok(Seal::from_key(&key::resolve_with(opts, Some(file), true)?))
 }
 
-/// For edit: the same passphrase, or the named recipients. An identity vault cannot be
-/// re-sealed to "the same recipients" because age does not record them.
-fn edit_seal(file: &Path, key: &VaultKey, to: &RecipientArgs) -> Result<Seal, VaultError> {
+/// For edit: the same passphrase, the team key (when the file is sealed to it alone), or
+/// the named recipients. Another identity vault cannot be re-sealed to "the same
+/// recipients" because age does not record them.
+fn edit_seal(
+    file: &Path,
+    key: &VaultKey,
+    team: bool,
+    to: &RecipientArgs,
+) -> Result<Seal, VaultError> {
     let mut list = recipients(&to.recipients, &to.recipients_files)?;
+    let sole_recipient = || -> Result<bool, VaultError> {
+        let bytes = std::fs::read(file).map_err(|e| VaultError::io("read", file, e))?;
+        Ok(super::sealed_to(file, &bytes)? == super::Sealed::Recipients { stanzas: 1 })
+    };
     match key {
         VaultKey::Passphrase(_) if list.is_empty() => Ok(Seal::from_key(key)),
+        VaultKey::Identities(_) if list.is_empty() && team && sole_recipient()? => {
+            Ok(Seal::from_key(key))
+        }
         _ if list.is_empty() => Err(VaultError::RecipientsRequired {
             path: file.to_owned(),
         }),

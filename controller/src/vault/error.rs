@@ -200,6 +200,60 @@ pub enum VaultError {
         reason: String,
     },
 
+    /// A vault file is sealed to age recipients and no identity was given, and the team key
+    /// file that would open it does not exist.
+    #[error(
+        "`{path}` is encrypted to age recipients, but the team key `{key_file}` does not exist: \
+         create it with `dr vault keygen`, set `vault_key_file` in dr.toml, or pass \
+         `--vault-identity FILE`"
+    )]
+    KeyFileMissing {
+        /// The vault file that needed the key.
+        path: PathBuf,
+        /// Where the team key was looked for.
+        key_file: PathBuf,
+    },
+
+    /// The passphrase does not open the team key file.
+    #[error("wrong vault password for the team key `{key_file}` (needed to open `{path}`)")]
+    WrongKeyPassword {
+        /// The team key file.
+        key_file: PathBuf,
+        /// The vault file that needed the key.
+        path: PathBuf,
+    },
+
+    /// The team key opened, but the vault file was sealed to someone else.
+    #[error(
+        "`{path}` is not encrypted to the team key `{key_file}` ({recipient}): it was encrypted \
+         to other recipients; pass `--vault-identity FILE` with an identity that opens it"
+    )]
+    NotForTeamKey {
+        /// The vault file.
+        path: PathBuf,
+        /// The team key file.
+        key_file: PathBuf,
+        /// The team key's public key (`age1...`).
+        recipient: String,
+    },
+
+    /// `dr vault migrate` without a team key to migrate to.
+    #[error("the team key `{key_file}` does not exist: create it with `dr vault keygen`")]
+    NoTeamKey {
+        /// Where the team key was looked for.
+        key_file: PathBuf,
+    },
+
+    /// `dr vault keygen` would overwrite a key: every vault sealed to it would be lost.
+    #[error(
+        "the team key `{path}` already exists; replacing it would lock every vault sealed to it \
+         (remove it yourself only after `dr vault rekey`ing those files)"
+    )]
+    KeyFileExists {
+        /// The key file.
+        path: PathBuf,
+    },
+
     /// A bug: the error says so.
     #[error("internal error in the vault (this is a bug): {0}")]
     Bug(String),

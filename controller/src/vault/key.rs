@@ -77,6 +77,9 @@ pub struct KeyOptions {
     pub allow_prompt: bool,
     /// `vault_password_file` from dr.toml (weaker than the environment variable).
     pub config_password_file: Option<PathBuf>,
+    /// The team key file (dr.toml `vault_key_file`, else `vault/.key.age`): opens vault
+    /// files sealed to age recipients when no `--vault-identity` is given. `None`: no team key.
+    pub key_file: Option<PathBuf>,
 }
 
 impl VaultKey {
@@ -156,6 +159,35 @@ pub(crate) fn resolve_with(
     })
 }
 
+/// The passphrase alone, from the password file, `DR_VAULT_PASSWORD_FILE`, dr.toml, or the
+/// prompt (asked twice when `confirm`); identities are not considered. `None` when none of
+/// those gives one (no prompt possible).
+pub(crate) fn resolve_passphrase(
+    opts: &KeyOptions,
+    confirm: bool,
+) -> Result<Option<Passphrase>, VaultError> {
+    let from_file = |path: &Path| match VaultKey::from_password_file(path)? {
+        VaultKey::Passphrase(p) => Ok(Some(p)),
+        VaultKey::Identities(_) => Err(VaultError::Bug("a password file gave identities".into())),
+    };
+    if let Some(path) = &opts.password_file {
+        return from_file(path);
+    }
+    if let Some(path) = std::env::var_os(PASSWORD_FILE_ENV).filter(|v| !v.is_empty()) {
+        return from_file(Path::new(&path));
+    }
+    if let Some(path) = &opts.config_password_file {
+        return from_file(path);
+    }
+    if opts.allow_prompt && std::io::stdin().is_terminal() {
+        return match prompt(confirm)? {
+            VaultKey::Passphrase(p) => Ok(Some(p)),
+            VaultKey::Identities(_) => Err(VaultError::Bug("the prompt gave identities".into())),
+        };
+    }
+    Ok(None)
+}
+
 /// The password file's bytes; an executable file is run and its output used, as
 /// ansible-vault does with password scripts.
 fn password_file_bytes(path: &Path) -> Result<Vec<u8>, VaultError> {
@@ -209,7 +241,7 @@ fn prompt(confirm: bool) -> Result<VaultKey, VaultError> {
     Ok(VaultKey::Passphrase(Passphrase::new(first.as_str())))
 }
 
-fn read_identities(path: &Path) -> Result<Vec<x25519::Identity>, VaultError> {
+pub(crate) fn read_identities(path: &Path) -> Result<Vec<x25519::Identity>, VaultError> {
     let text = Zeroizing::new(
         std::fs::read_to_string(path).map_err(|e| VaultError::io("read identity file", path, e))?,
     );

@@ -12,8 +12,12 @@ pub mod cache;
 pub mod command;
 mod editor;
 mod error;
+mod header;
 mod key;
+pub mod keyring;
+mod migrate;
 pub mod ops;
+pub mod team_key;
 
 pub use age_file::{
     ARMOR_BEGIN, ARMOR_END, MAX_SCRYPT_WORK_FACTOR, decrypt, encrypt, encrypt_to, is_vault,
@@ -21,9 +25,11 @@ pub use age_file::{
 };
 pub use cache::{Loaded, VaultCache};
 pub use error::VaultError;
+pub use header::{Sealed, sealed_to};
 pub use key::{
     KeyOptions, PASSWORD_FILE_ENV, Passphrase, VaultKey, parse_recipient, read_recipients_file,
 };
+pub use keyring::Keyring;
 
 /// age's X25519 identity and recipient types, re-exported so callers need not depend on age.
 pub use age::x25519::{Identity as AgeIdentity, Recipient as AgeRecipient};

@@ -10,7 +10,7 @@ use super::error::VaultError;
 use super::key::{Passphrase, VaultKey};
 
 /// Mode of a new vault file: ciphertext, readable like any other file in the repository.
-const VAULT_MODE: u32 = 0o644;
+pub(crate) const VAULT_MODE: u32 = 0o644;
 
 /// What a vault file is sealed to when it is written.
 #[derive(Clone, Debug)]
