@@ -45,6 +45,17 @@ pub fn parse_args<T: DeserializeOwned>(module: &'static str, args: &Json) -> Res
     serde_json::from_value(value).map_err(|e| ArgsError::new(module, e.to_string()))
 }
 
+/// Ansible's `type='str'` (and `path`): a scalar, as Python's `str()` writes it.
+pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Json::deserialize(d)? {
+        Json::Null => Ok(None),
+        Json::String(s) => Ok(Some(s)),
+        Json::Bool(b) => Ok(Some(if b { "True" } else { "False" }.to_owned())),
+        v @ Json::Number(_) => Ok(Some(v.to_string())),
+        v => Err(de::Error::custom(format!("expected a string, found `{v}`"))),
+    }
+}
+
 /// Ansible's booleans: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case.
 pub fn bool_ish<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = Json::deserialize(d)?;

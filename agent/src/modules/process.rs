@@ -11,7 +11,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use super::args::{ArgsError, opt_bool_ish, parse_args, shell_split};
+use super::args::{ArgsError, opt_bool_ish, opt_text, parse_args, shell_split};
 use super::{Action, Context, ModuleError, Outcome, Plan};
 use crate::clock;
 
@@ -30,15 +30,20 @@ pub(super) struct ProcessSpec {
     pub warnings: Vec<String>,
     /// `command` only: the argument vector, no shell parsing.
     pub argv: Option<Vec<Json>>,
+    #[serde(default, deserialize_with = "opt_text")]
     pub chdir: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
     pub creates: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
     pub removes: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
     pub stdin: Option<String>,
     #[serde(default, deserialize_with = "opt_bool_ish")]
     pub stdin_add_newline: Option<bool>,
     #[serde(default, deserialize_with = "opt_bool_ish")]
     pub strip_empty_ends: Option<bool>,
     /// `shell` only: the shell to run the line with.
+    #[serde(default, deserialize_with = "opt_text")]
     pub executable: Option<String>,
     /// `command` only: expand `$VAR`, `${VAR}` and `~` in each argument (default true, as
     /// Ansible's `expand_argument_vars`).
@@ -293,9 +298,24 @@ impl Action for Run {
         std::os::unix::process::CommandExt::process_group(&mut process, 0);
         let start = SystemTime::now();
         let shown = invocation.display();
-        let mut child = process
-            .spawn()
-            .map_err(|e| ModuleError::Failed(format!("cannot run `{shown}`: {e}")))?;
+        let mut child = match process.spawn() {
+            Ok(child) => child,
+            // As Ansible: a failed result with the command, the OS error's number as `rc` and
+            // empty output (so `failed_when` on the output can still be read).
+            Err(e) => {
+                let mut outcome = Outcome::failed(format!("cannot run `{shown}`: {e}"));
+                let data = &mut outcome.data;
+                data.insert("rc".into(), Json::from(e.raw_os_error().unwrap_or(2)));
+                for key in ["stdout", "stderr"] {
+                    data.insert(key.into(), Json::from(""));
+                    data.insert(format!("{key}_lines"), Json::Array(Vec::new()));
+                }
+                if !matches!(invocation, Invocation::Raw { .. }) {
+                    data.insert("cmd".into(), invocation.cmd_value());
+                }
+                return Ok(outcome);
+            }
+        };
         // A stopped play kills it (and its group) instead of waiting for it.
         let _tracked = crate::engine::stop::track(child.id());
         // Input is fed from another thread: a process that writes a lot before reading

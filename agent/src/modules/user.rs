@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::{Map, Value as Json};
 
-use super::args::{bool_ish, opt_bool_ish};
+use super::args::{bool_ish, opt_bool_ish, opt_text};
 use super::group::{State, output_keys, program};
 use super::{
     Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, accounts, hostcmd, parse_args,
@@ -101,16 +101,6 @@ enum UpdatePassword {
     #[default]
     Always,
     OnCreate,
-}
-
-/// Ansible's `type='str'`: a scalar, as text.
-fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match Json::deserialize(d)? {
-        Json::Null => Ok(None),
-        Json::String(s) => Ok(Some(s)),
-        v @ (Json::Number(_) | Json::Bool(_)) => Ok(Some(v.to_string())),
-        v => Err(de::Error::custom(format!("expected a string, found `{v}`"))),
-    }
 }
 
 /// Ansible's `type='list', elements='str'`: a list, or a comma-separated string; entries

@@ -53,6 +53,43 @@ fn key_value(word: &str) -> Option<(&str, &str)> {
     Some((&word[..pos], &word[pos + 1..]))
 }
 
+/// The `key=value` words Ansible's `parse_kv` takes out of a free-form command.
+const FREE_FORM_KEYS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
+
+/// A free-form command (`shell`, `command`, `raw`, `script`) as Ansible's `parse_kv` reads
+/// it: the words for [`FREE_FORM_KEYS`] become options, the others the command, split and
+/// joined again (so a `\` ending a line outside quotes joins the next line).
+pub fn free_form(text: &str) -> Result<(String, Map<String, Value>), String> {
+    let mut options = Map::new();
+    let mut out = String::new();
+    for word in split_args(text)? {
+        let decoded = decode_escapes(&word);
+        if let Some((k, v)) = key_value(&decoded)
+            && FREE_FORM_KEYS.contains(&k.trim())
+        {
+            options.insert(
+                k.trim().to_owned(),
+                Value::String(unquote(v.trim()).to_owned()),
+            );
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    Ok((out, options))
+}
+
 /// Ansible's `split_args`: split on spaces (and lines), then put back together what a
 /// quote or a Jinja block (`{{ }}`, `{% %}`, `{# #}`) spans; quotes stay in the words.
 pub fn split_args(args: &str) -> Result<Vec<String>, String> {
@@ -222,8 +259,30 @@ fn decode_escapes(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{free_form, parse};
     use serde_json::json;
+
+    #[test]
+    fn a_free_form_command_as_ansible_records_it() {
+        let cmd = |s: &str| free_form(s).unwrap().0;
+        // ansible-playbook 2.19's registered `cmd` for the same `shell: |` block.
+        let block = "echo this is a \\\n\"multiline echo\" \\\n\"with a new line\nin quotes\" \\\n| cat\necho \"this is a second line\"\n";
+        assert_eq!(
+            cmd(block),
+            "echo this is a \"multiline echo\" \"with a new line\nin quotes\" | cat\necho \"this is a second line\"\n"
+        );
+        for same in ["ls -l  /tmp", "echo {{ a }}  b", "a\nb\n", "x y=1"] {
+            assert_eq!(cmd(same), same);
+        }
+        let (line, options) =
+            free_form("executable=\"/bin/bash\"\ncreates=/tmp/ab\necho \"test\"\n").unwrap();
+        assert_eq!(line, "echo \"test\"\n");
+        assert_eq!(
+            serde_json::Value::Object(options),
+            json!({"executable": "/bin/bash", "creates": "/tmp/ab"})
+        );
+        assert!(free_form("echo \"open").is_err());
+    }
 
     #[test]
     fn pairs_and_quotes() {

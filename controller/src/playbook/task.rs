@@ -568,7 +568,21 @@ fn module_args(known: &Known, v: &Node) -> Result<Value, Diagnostic> {
     );
     match v.to_json() {
         Value::Null => Ok(Value::Object(Map::new())),
-        Value::String(s) if free_form => Ok(Value::String(s)),
+        Value::String(s) if free_form => match known {
+            Known::Module {
+                name: "command" | "shell" | "raw" | "script",
+                ..
+            } => {
+                let (line, mut options) =
+                    super::kv::free_form(&s).map_err(|m| Diagnostic::new(v.loc.clone(), m))?;
+                if options.is_empty() {
+                    return Ok(Value::String(line));
+                }
+                options.insert("_raw_params".into(), Value::String(line));
+                Ok(Value::Object(options))
+            }
+            _ => Ok(Value::String(s)),
+        },
         // The whole arguments as one template, rendered on the host.
         Value::String(s) if dr_agent::template::single_expression(&s).is_some() => {
             let mut m = Map::new();
@@ -645,7 +659,13 @@ fn check_arg_names(
         return Ok(());
     }
     for name in map.keys() {
-        if accepted.contains(&name.as_str()) || name == dr_agent::wire::ARGS_TEMPLATE_KEY {
+        // A free-form command's words beside its `key=value` options (see `kv::free_form`).
+        let free_words =
+            name == "_raw_params" && matches!(module, "command" | "shell" | "raw" | "script");
+        if accepted.contains(&name.as_str())
+            || name == dr_agent::wire::ARGS_TEMPLATE_KEY
+            || free_words
+        {
             continue;
         }
         let loc = node
