@@ -155,11 +155,6 @@ fn first<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Sends `req` and reads the whole response.
-pub(super) fn send(req: &Request<'_>) -> Result<Response, HttpError> {
-    open(req)?.read_body()
-}
-
 /// Sends `req`, following redirects while `follow(method, status)` says so (303 turns the
 /// method into GET and drops the body). Returns the final response, body unread, and
 /// whether a redirect was followed.
@@ -330,7 +325,10 @@ fn certificate_reason(e: &rustls::CertificateError) -> String {
         C::Expired | C::ExpiredContext { .. } => "certificate has expired".into(),
         C::NotValidYet | C::NotValidYetContext { .. } => "certificate is not yet valid".into(),
         C::NotValidForName | C::NotValidForNameContext { .. } => {
-            format!("hostname mismatch ({})", rustls::Error::InvalidCertificate(e.clone()))
+            format!(
+                "hostname mismatch ({})",
+                rustls::Error::InvalidCertificate(e.clone())
+            )
         }
         C::Revoked => "certificate revoked".into(),
         other => rustls::Error::InvalidCertificate(other.clone()).to_string(),

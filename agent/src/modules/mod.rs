@@ -19,10 +19,12 @@ mod compose_cli;
 mod content;
 mod copy;
 mod debug;
+mod digest;
 mod env_file;
 mod fail;
 pub mod fetch;
 mod file;
+mod get_url;
 mod group;
 mod hostcmd;
 mod http;
@@ -32,6 +34,7 @@ mod lineinfile;
 mod meta;
 mod package;
 mod path_arg;
+mod path_info;
 mod pg;
 mod postgres_facts;
 mod postgres_promote;
@@ -75,6 +78,7 @@ pub static ALL: &[&dyn Module] = &[
     &debug::Debug,
     &env_file::EnvFile,
     &fail::Fail,
+    &get_url::GetUrl,
     &file::File,
     &group::Group,
     &inventory_change::GroupBy,

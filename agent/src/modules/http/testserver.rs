@@ -21,8 +21,6 @@ pub(in crate::modules) struct Seen {
     pub path: String,
     /// Headers, names lower-cased.
     pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
 }
 
 impl Seen {
@@ -142,7 +140,6 @@ fn serve(mut stream: impl Read + Write, handler: &Handler, log: &Mutex<Vec<Seen>
         method: parts.next().unwrap_or("").to_owned(),
         path: parts.next().unwrap_or("").to_owned(),
         headers,
-        body,
     };
     let answer = handler(&seen);
     if let Ok(mut l) = log.lock() {
@@ -229,10 +226,12 @@ impl Pki {
             roots
                 .add(self.ca_der.clone())
                 .unwrap_or_else(|e| panic!("{e}"));
-            let verifier =
-                rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .build()
-                    .unwrap_or_else(|e| panic!("{e}"));
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
             builder.with_client_cert_verifier(verifier)
         } else {
             builder.with_no_client_auth()

@@ -87,7 +87,9 @@ impl Url {
             Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
         };
         if target.contains(|c: char| c.is_ascii_whitespace() || c.is_ascii_control()) {
-            return Err(bad("the path holds a space or control character (percent-encode it)"));
+            return Err(bad(
+                "the path holds a space or control character (percent-encode it)",
+            ));
         }
         Ok(Url {
             scheme,
@@ -117,7 +119,12 @@ impl Url {
         if self.port == self.scheme.default_port() {
             format!("{}://{host}{}", self.scheme.name(), self.target)
         } else {
-            format!("{}://{host}:{}{}", self.scheme.name(), self.port, self.target)
+            format!(
+                "{}://{host}:{}{}",
+                self.scheme.name(),
+                self.port,
+                self.target
+            )
         }
     }
 
@@ -195,22 +202,32 @@ mod tests {
         assert_eq!(u.request_uri(), "https://example.com/a/b.tar.gz");
         assert_eq!(u.file_name(), "b.tar.gz");
         assert_eq!(parse("https://example.com/").file_name(), "index.html");
-        let e = Url::parse("ftp://u:pw@example.com/").err().map(|e| e.to_string());
+        let e = Url::parse("ftp://u:pw@example.com/")
+            .err()
+            .map(|e| e.to_string());
         let e = e.unwrap_or_default();
-        assert!(e.contains("only http:// and https://") && !e.contains("pw@"), "{e}");
+        assert!(
+            e.contains("only http:// and https://") && !e.contains("pw@"),
+            "{e}"
+        );
         assert!(Url::parse("http://h/a b").is_err());
     }
 
     #[test]
     fn joins_locations_and_masks_passwords() {
         let base = parse("https://u:p@h:8443/dir/file?x=1");
-        assert_eq!(base.join("/new").map(|u| u.request_uri()).as_deref(), Some("https://h:8443/new"));
+        assert_eq!(
+            base.join("/new").map(|u| u.request_uri()).as_deref(),
+            Some("https://h:8443/new")
+        );
         assert_eq!(
             base.join("other").map(|u| u.request_uri()).as_deref(),
             Some("https://h:8443/dir/other")
         );
         assert_eq!(
-            base.join("http://elsewhere/x").map(|u| u.request_uri()).as_deref(),
+            base.join("http://elsewhere/x")
+                .map(|u| u.request_uri())
+                .as_deref(),
             Some("http://elsewhere/x")
         );
         assert_eq!(base.join("/new").and_then(|u| u.userinfo), None);

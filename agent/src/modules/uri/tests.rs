@@ -191,7 +191,10 @@ fn connection_refused_is_a_failed_result_for_until_and_other_schemes_are_refused
     assert!(o.msg.contains("cannot connect"), "{}", o.msg);
     assert!(!o.data["url"].to_string().contains("hunter2"));
     let e = h.check_err(&Uri, json!({"url": "ftp://u:pw@example.com/"}));
-    assert!(e.contains("only http:// and https://") && !e.contains("pw@"), "{e}");
+    assert!(
+        e.contains("only http:// and https://") && !e.contains("pw@"),
+        "{e}"
+    );
     assert!(
         h.check_err(&Uri, json!({"url": "http://x/", "methd": "GET"}))
             .contains("unknown field")
@@ -253,10 +256,18 @@ mod https {
             "{}",
             o.msg
         );
-        assert!(o.msg.contains("ca_path") && o.msg.contains("validate_certs"), "{}", o.msg);
+        assert!(
+            o.msg.contains("ca_path") && o.msg.contains("validate_certs"),
+            "{}",
+            o.msg
+        );
         // `ca_path` replaces the store: another CA does not vouch for this server.
         let o = h.apply(&Uri, json!({"url": server.base, "ca_path": pki.other_ca}));
-        assert!(o.failed && o.msg.contains("CERTIFICATE_VERIFY_FAILED"), "{}", o.msg);
+        assert!(
+            o.failed && o.msg.contains("CERTIFICATE_VERIFY_FAILED"),
+            "{}",
+            o.msg
+        );
         // Nor is the certificate valid for another name.
         let o = h.apply(
             &Uri,
@@ -279,7 +290,10 @@ mod https {
         let (dir, pki, server) = setup(true);
         let h = Harness::new();
         let o = h.apply(&Uri, json!({"url": server.base, "ca_path": pki.ca}));
-        assert!(o.failed, "a server requiring a client certificate answered without one");
+        assert!(
+            o.failed,
+            "a server requiring a client certificate answered without one"
+        );
         let o = h.apply(
             &Uri,
             json!({"url": server.base, "ca_path": pki.ca,
