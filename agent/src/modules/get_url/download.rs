@@ -117,7 +117,10 @@ impl Download {
     }
 
     /// The result of a request that brought no body: 304 (no change) or a failure.
+    /// As Ansible's `url_get`, the result has no checksum keys.
     fn unanswered(&self, fetched: Fetched, mut data: Map<String, Json>, start: Instant) -> Outcome {
+        data.remove("checksum_dest");
+        data.remove("checksum_src");
         data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
         match fetched {
             Fetched::NotModified(msg) => {
