@@ -212,6 +212,7 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
                 ca_path: spec.ca_path.map(|p| path_arg::expand(&p, environment)),
                 client_cert: spec.client_cert.map(|p| path_arg::expand(&p, environment)),
                 client_key: spec.client_key.map(|p| path_arg::expand(&p, environment)),
+                env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
             },
         },
         dest: expand(&spec.dest),

@@ -14,7 +14,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::{bool_ish, opt_bool_ish};
 use super::http::{self, Request, TlsOptions, Url, mask_url};
-use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
+use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args, path_arg};
 
 /// The `uri` module.
 pub struct Uri;
@@ -123,8 +123,8 @@ impl Module for Uri {
         ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let call = resolve(parse_args("uri", args)?)?;
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let call = resolve(parse_args("uri", args)?, ctx.environment)?;
         let safe = matches!(call.method.as_str(), "GET" | "HEAD");
         if safe {
             return Ok(Plan::done(call.perform()));
@@ -149,7 +149,7 @@ impl Action for Call {
     }
 }
 
-fn resolve(spec: UriSpec) -> Result<Call, ModuleError> {
+fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, ModuleError> {
     let url = Url::parse(&spec.url).map_err(|e| ArgsError::new("uri", e.to_string()))?;
     let method = spec.method.trim().to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -214,6 +214,7 @@ fn resolve(spec: UriSpec) -> Result<Call, ModuleError> {
             ca_path: spec.ca_path,
             client_cert: spec.client_cert,
             client_key: spec.client_key,
+            env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
         },
     })
 }

@@ -18,6 +18,9 @@ pub(in crate::modules) struct TlsOptions {
     pub client_cert: Option<String>,
     /// A PEM file with the client's private key.
     pub client_key: Option<String>,
+    /// `SSL_CERT_FILE` of the task's `environment:`: trusted besides the host's store, as
+    /// Python's `ssl` (and so Ansible's modules) trusts it.
+    pub env_cert_file: Option<String>,
 }
 
 impl Default for TlsOptions {
@@ -27,6 +30,7 @@ impl Default for TlsOptions {
             ca_path: None,
             client_cert: None,
             client_key: None,
+            env_cert_file: None,
         }
     }
 }
@@ -77,6 +81,12 @@ impl TlsOptions {
         } else if let Some(path) = &self.ca_path {
             // As Ansible: a `ca_path` is used alone, not added to the host's store.
             let certs = certificates("ca_path", path, &read("ca_path", path)?)?;
+            builder.root_certs(RootCerts::Specific(Arc::new(certs)))
+        } else if let Some(path) = &self.env_cert_file {
+            let mut certs = certificates("SSL_CERT_FILE", path, &read("SSL_CERT_FILE", path)?)?;
+            if let Ok(system) = system_roots() {
+                certs.extend(system.iter().cloned());
+            }
             builder.root_certs(RootCerts::Specific(Arc::new(certs)))
         } else {
             builder.root_certs(RootCerts::Specific(system_roots()?))

@@ -277,6 +277,16 @@ mod https {
     }
 
     #[test]
+    fn ssl_cert_file_of_the_tasks_environment_is_trusted_too() {
+        let (_dir, pki, server) = setup(false);
+        let mut h = Harness::new();
+        h.environment
+            .push(("SSL_CERT_FILE".into(), pki.ca.display().to_string()));
+        let o = h.apply(&Uri, json!({"url": server.base}));
+        assert!(!o.failed, "{}", o.msg);
+    }
+
+    #[test]
     fn validate_certs_false_accepts_any_certificate() {
         let (_dir, _pki, server) = setup(false);
         let h = Harness::new();
