@@ -112,7 +112,7 @@ impl Module for GetUrl {
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let task = resolve(parse_args("get_url", args)?, ctx.environment)?;
-        let mut data = task.base_data();
+        let data = task.base_data();
         let expected = match &task.checksum {
             None => None,
             Some(c) => match c.expected(&task.fetcher) {
@@ -148,7 +148,6 @@ impl Module for GetUrl {
         if ctx.check_mode {
             return Ok(download.check_with_head());
         }
-        data.insert("changed".into(), Json::Bool(true));
         let outcome = Outcome {
             changed: true,
             msg: format!(
