@@ -211,9 +211,10 @@ fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, Modu
         redirects: spec.follow_redirects,
         tls: TlsOptions {
             validate_certs: spec.validate_certs,
-            ca_path: spec.ca_path,
-            client_cert: spec.client_cert,
-            client_key: spec.client_key,
+            // Ansible's `type='path'`: `~` and `$VARS` expanded.
+            ca_path: spec.ca_path.map(|p| path_arg::expand(&p, environment)),
+            client_cert: spec.client_cert.map(|p| path_arg::expand(&p, environment)),
+            client_key: spec.client_key.map(|p| path_arg::expand(&p, environment)),
             env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
         },
     })
