@@ -141,15 +141,35 @@ fn write_atomic_from(
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e.into()),
     };
+    let mut tmp = temp_beside(path)?;
+    fill(tmp.as_file_mut())?;
+    finish_temp(&tmp, existing, attrs, default_mode)?;
+    validate(tmp.path()).map_err(WriteError::Invalid)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)?;
+    Ok(())
+}
+
+/// A new temporary file in `path`'s directory, named after it, removed when dropped.
+pub fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".dr-tmp")
-        .tempfile_in(dir)?;
-    fill(tmp.as_file_mut())?;
+        .tempfile_in(parent(path))
+}
+
+/// Gives a finished temporary file its owner and mode (those of `existing`, the file it
+/// will replace, unless `attrs` sets them; `default_mode` for a new file) and fsyncs it.
+fn finish_temp(
+    tmp: &tempfile::NamedTempFile,
+    existing: Option<Current>,
+    attrs: Attrs,
+    default_mode: u32,
+) -> io::Result<()> {
     let mode = attrs
         .mode
         .or(existing.map(|c| c.mode))
@@ -160,11 +180,25 @@ fn write_atomic_from(
     // After chown: changing the owner clears setuid/setgid bits.
     tmp.as_file()
         .set_permissions(Permissions::from_mode(mode))?;
-    tmp.as_file().sync_all()?;
-    validate(tmp.path()).map_err(WriteError::Invalid)?;
+    tmp.as_file().sync_all()
+}
+
+/// Renames a temporary file made by [`temp_beside`] over `path`, atomically, after giving
+/// it its attributes as [`write_atomic`] does; then fsyncs the directory.
+pub fn persist_temp(
+    tmp: tempfile::NamedTempFile,
+    path: &Path,
+    attrs: Attrs,
+    default_mode: u32,
+) -> io::Result<()> {
+    let existing = match Current::of(path) {
+        Ok(c) => Some(c),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    finish_temp(&tmp, existing, attrs, default_mode)?;
     tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)?;
-    Ok(())
+    sync_dir(parent(path))
 }
 
 /// Sets mode, owner and group of an existing path (no-op for `None`s).

@@ -1,10 +1,20 @@
-//! A small blocking HTTP/1.1 client for `uri`: plain `http://` only, one request per
-//! connection. The agent stays synchronous and carries no TLS stack; an `https://` URL is a
-//! clear error rather than a silent downgrade.
+//! The HTTP(S) client of `uri` and `get_url`: ureq over rustls (ring), one connection per
+//! request, redirects followed here so each module decides which ones. TLS trusts the
+//! host's CA store unless the task says otherwise ([`TlsOptions`]).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+#[cfg(test)]
+pub(super) mod testserver;
+mod tls;
+mod url;
+
+use std::io::Write;
 use std::time::Duration;
+
+pub(super) use tls::{TlsOptions, TlsSetupError};
+pub(super) use url::{Scheme, Url, mask_url};
+
+/// How many redirects are followed before the last 3xx response is returned.
+const MAX_REDIRECTS: usize = 5;
 
 /// Why a request got no HTTP response.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +35,29 @@ pub(super) enum HttpError {
         /// The OS error.
         why: String,
     },
+    /// The server's certificate is not trusted (Ansible's words, then rustls' reason).
+    #[error(
+        "Request failed: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {why} \
+         (`{addr}`); give the CA that signed it with `ca_path`, or set `validate_certs: false` \
+         to skip verification"
+    )]
+    Certificate {
+        /// `host:port`.
+        addr: String,
+        /// What rustls found wrong.
+        why: String,
+    },
+    /// The TLS handshake failed for another reason.
+    #[error("TLS handshake with `{addr}` failed: {why}")]
+    Handshake {
+        /// `host:port`.
+        addr: String,
+        /// What went wrong.
+        why: String,
+    },
+    /// The TLS options could not be set up (a CA or client certificate file).
+    #[error(transparent)]
+    TlsSetup(#[from] TlsSetupError),
     /// The exchange broke off or the response is not HTTP.
     #[error("request to `{addr}` failed: {why}")]
     Exchange {
@@ -35,111 +68,36 @@ pub(super) enum HttpError {
     },
 }
 
-/// A parsed `http://` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Url {
-    /// Host name or address (IPv6 without brackets).
-    pub host: String,
-    /// Port (80 by default).
-    pub port: u16,
-    /// Path and query, starting with `/`.
-    pub target: String,
-    /// `user:password` from the URL, if any.
-    pub userinfo: Option<String>,
-}
-
-impl Url {
-    /// Parses `http://[user[:pass]@]host[:port][/path][?query]`; the fragment is dropped.
-    pub fn parse(url: &str) -> Result<Url, HttpError> {
-        let bad = |why: &str| HttpError::BadUrl {
-            url: mask_url(url),
-            why: why.to_owned(),
-        };
-        let lower = url.to_ascii_lowercase();
-        if lower.starts_with("https://") {
-            return Err(bad(
-                "https is not supported by the agent's built-in HTTP client; check the service over http:// (e.g. on its local port) or run `curl` with `command`",
-            ));
-        }
-        let Some(rest) = url.get(7..).filter(|_| lower.starts_with("http://")) else {
-            return Err(bad("only http:// URLs are supported"));
-        };
-        let rest = rest.split('#').next().unwrap_or("");
-        let (authority, target) = match rest.find(['/', '?']) {
-            Some(i) if rest.as_bytes()[i] == b'?' => (&rest[..i], format!("/{}", &rest[i..])),
-            Some(i) => (&rest[..i], rest[i..].to_owned()),
-            None => (rest, "/".to_owned()),
-        };
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u.to_owned()), h),
-            None => (None, authority),
-        };
-        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (h, tail) = v6
-                .split_once(']')
-                .ok_or_else(|| bad("unclosed `[` in host"))?;
-            (h, tail.strip_prefix(':'))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (hostport, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let port = match port {
-            None | Some("") => 80,
-            Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
-        };
-        Ok(Url {
-            host: host.to_owned(),
-            port,
-            target,
-            userinfo,
-        })
-    }
-
-    fn addr(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-}
-
-/// The URL with any password replaced by `********`.
-pub(super) fn mask_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..auth_end].rfind('@') {
-        Some(at) => match rest[..at].split_once(':') {
-            Some((user, _)) => format!("{}{user}:********{}", &url[..scheme_end + 3], &rest[at..]),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
 /// One request.
 pub(super) struct Request<'a> {
     /// `GET`, `POST`...
     pub method: &'a str,
     /// Where to.
     pub url: &'a Url,
-    /// Extra headers (Host, Connection and Content-Length are set here).
+    /// Extra headers (Host and Content-Length are set here).
     pub headers: &'a [(String, String)],
     /// The body, if any.
     pub body: Option<&'a [u8]>,
     /// Connect, read and write timeout.
     pub timeout: Duration,
+    /// Certificate verification and client certificate.
+    pub tls: &'a TlsOptions,
 }
 
-/// A response.
+/// A response whose body has not been read yet.
+pub(super) struct Exchange {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase (the standard one for the status).
+    pub reason: String,
+    /// Headers in order, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The URL that answered (after redirects).
+    pub url: Url,
+    body: ureq::Body,
+}
+
+/// A response read whole.
 #[derive(Debug, Clone)]
 pub(super) struct Response {
     /// Status code.
@@ -155,215 +113,224 @@ pub(super) struct Response {
 impl Response {
     /// The first header called `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        first(&self.headers, name)
     }
 }
 
-/// Sends `req` and reads the whole response.
-pub(super) fn send(req: &Request<'_>) -> Result<Response, HttpError> {
+impl Exchange {
+    /// The first header called `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        first(&self.headers, name)
+    }
+
+    /// Reads the whole body.
+    pub fn read_body(mut self) -> Result<Response, HttpError> {
+        let addr = self.url.addr();
+        let body = self
+            .body
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(|e| classify(e, &addr))?;
+        Ok(Response {
+            status: self.status,
+            reason: self.reason,
+            headers: self.headers,
+            body,
+        })
+    }
+
+    /// Streams the body into `out` and returns its length.
+    pub fn copy_body(mut self, out: &mut dyn Write) -> Result<u64, HttpError> {
+        let addr = self.url.addr();
+        let mut reader = self.body.with_config().limit(u64::MAX).reader();
+        std::io::copy(&mut reader, out).map_err(|e| classify(ureq::Error::from(e), &addr))
+    }
+}
+
+fn first<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Sends `req`, following redirects while `follow(method, status)` says so (303 turns the
+/// method into GET and drops the body). Returns the final response, body unread, and
+/// whether a redirect was followed.
+pub(super) fn open_following(
+    req: &Request<'_>,
+    follow: &dyn Fn(&str, u16) -> bool,
+) -> Result<(Exchange, bool), HttpError> {
+    let mut url = req.url.clone();
+    let mut method = req.method.to_owned();
+    let mut redirected = false;
+    let mut hops = 0;
+    loop {
+        let this = Request {
+            method: &method,
+            url: &url,
+            body: req.body.filter(|_| method == req.method),
+            ..*req
+        };
+        let exchange = open(&this)?;
+        let is_redirect = matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
+        if !is_redirect || hops >= MAX_REDIRECTS || !follow(&method, exchange.status) {
+            return Ok((exchange, redirected));
+        }
+        let Some(next) = exchange.header("location").and_then(|l| url.join(l)) else {
+            return Ok((exchange, redirected));
+        };
+        if exchange.status == 303 {
+            method = "GET".into();
+        }
+        url = next;
+        redirected = true;
+        hops += 1;
+    }
+}
+
+/// Sends one request and returns once the response's headers are read.
+pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
     let addr = req.url.addr();
-    let fail = |why: String| HttpError::Exchange {
+    let exchange_err = |why: String| HttpError::Exchange {
         addr: addr.clone(),
         why,
     };
-    let stream =
-        connect(&req.url.host, req.url.port, req.timeout).map_err(|why| HttpError::Connect {
-            addr: addr.clone(),
-            why,
-        })?;
-    let _ = stream.set_read_timeout(Some(req.timeout));
-    let _ = stream.set_write_timeout(Some(req.timeout));
-    let mut head = format!(
-        "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nUser-Agent: dr-agent\r\n",
-        req.method,
-        req.url.target,
-        if req.url.port == 80 {
-            req.url.host.clone()
-        } else {
-            addr.clone()
+    let tls = match req.url.scheme {
+        Scheme::Https => req.tls.config()?,
+        // Never used for http://, but ureq's default (bundled roots) must not be chosen.
+        Scheme::Http => TlsOptions {
+            validate_certs: false,
+            ..TlsOptions::default()
         }
-    );
-    let has = |name: &str| {
-        req.headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        .config()?,
     };
-    if !has("accept") {
-        head.push_str("Accept: */*\r\n");
-    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .allow_non_standard_methods(true)
+        .user_agent("dr-agent")
+        .proxy(None)
+        .timeout_connect(Some(req.timeout))
+        .timeout_per_read(Some(req.timeout))
+        .timeout_per_write(Some(req.timeout))
+        .tls_config(tls)
+        .build()
+        .into();
+    let mut builder = ureq::http::Request::builder()
+        .method(req.method)
+        .uri(req.url.request_uri());
     for (k, v) in req.headers {
         if k.contains(['\r', '\n', ':']) || v.contains(['\r', '\n']) {
-            return Err(fail(format!("header `{k}` contains a line break or colon")));
+            return Err(exchange_err(format!(
+                "header `{k}` contains a line break or colon"
+            )));
         }
-        head.push_str(&format!("{k}: {v}\r\n"));
+        builder = builder.header(k.as_str(), v.as_str());
     }
-    if req.body.is_some() || matches!(req.method, "POST" | "PUT" | "PATCH") {
-        head.push_str(&format!(
-            "Content-Length: {}\r\n",
-            req.body.map_or(0, <[u8]>::len)
-        ));
-    }
-    head.push_str("\r\n");
-    let mut w = &stream;
-    w.write_all(head.as_bytes())
-        .and_then(|()| w.write_all(req.body.unwrap_or_default()))
-        .and_then(|()| w.flush())
-        .map_err(|e| fail(e.to_string()))?;
-    read_response(BufReader::new(&stream), req.method == "HEAD").map_err(fail)
-}
-
-fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, String> {
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| e.to_string())?
-        .collect();
-    let mut last = format!("`{host}` resolves to no address");
-    for a in addrs {
-        match TcpStream::connect_timeout(&a, timeout.max(Duration::from_millis(10))) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(last)
-}
-
-fn read_response(mut r: impl BufRead, head_only: bool) -> Result<Response, String> {
-    let mut line = String::new();
-    let (status, reason, headers) = loop {
-        line.clear();
-        read_line(&mut r, &mut line)?;
-        let mut parts = line.trim_end().splitn(3, ' ');
-        let version = parts.next().unwrap_or("");
-        if !version.starts_with("HTTP/") {
-            return Err(format!("not an HTTP response: `{}`", line.trim_end()));
-        }
-        let status: u16 = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("bad status line `{}`", line.trim_end()))?;
-        let reason = parts.next().unwrap_or("").to_owned();
-        let headers = read_headers(&mut r)?;
-        // Interim 1xx responses are followed by the real one.
-        if !(100..200).contains(&status) || status == 101 {
-            break (status, reason, headers);
-        }
-    };
-    let get = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.as_str())
-    };
-    let mut body = Vec::new();
-    let no_body = head_only || status == 204 || status == 304 || (100..200).contains(&status);
-    if no_body {
-        // Nothing follows the headers.
-    } else if get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
-        body = read_chunked(&mut r)?;
-    } else if let Some(len) = get("content-length") {
-        let len: usize = len
-            .trim()
-            .parse()
-            .map_err(|_| format!("bad Content-Length `{len}`"))?;
-        body.resize(len, 0);
-        r.read_exact(&mut body)
-            .map_err(|e| format!("body shorter than its Content-Length: {e}"))?;
+    let sends_body = req.body.is_some() || matches!(req.method, "POST" | "PUT" | "PATCH");
+    let response = if sends_body {
+        let request = builder
+            .body(req.body.unwrap_or_default())
+            .map_err(|e| exchange_err(e.to_string()))?;
+        agent.run(request)
     } else {
-        r.read_to_end(&mut body).map_err(|e| e.to_string())?;
+        let request = builder.body(()).map_err(|e| exchange_err(e.to_string()))?;
+        agent.run(request)
     }
-    Ok(Response {
-        status,
-        reason,
+    .map_err(|e| classify(e, &addr))?;
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).trim().to_owned(),
+            )
+        })
+        .collect();
+    Ok(Exchange {
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("").to_owned(),
         headers,
-        body,
+        url: req.url.clone(),
+        body: response.into_body(),
     })
 }
 
-fn read_line(r: &mut impl BufRead, line: &mut String) -> Result<(), String> {
-    let mut raw = Vec::new();
-    let n = r.read_until(b'\n', &mut raw).map_err(|e| e.to_string())?;
-    if n == 0 {
-        return Err("the server closed the connection without a complete response".into());
+/// Sorts a ureq error into what the operator needs to know.
+fn classify(e: ureq::Error, addr: &str) -> HttpError {
+    let addr = addr.to_owned();
+    let rustls_error = match &e {
+        ureq::Error::Rustls(r) => Some(r.clone()),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .cloned(),
+        _ => None,
+    };
+    if let Some(r) = rustls_error {
+        return match r {
+            rustls::Error::InvalidCertificate(why) => HttpError::Certificate {
+                addr,
+                why: certificate_reason(&why),
+            },
+            other => HttpError::Handshake {
+                addr,
+                why: other.to_string(),
+            },
+        };
     }
-    line.push_str(&String::from_utf8_lossy(&raw));
-    Ok(())
+    match e {
+        ureq::Error::HostNotFound => HttpError::Connect {
+            addr,
+            why: "the host name does not resolve".into(),
+        },
+        ureq::Error::ConnectionFailed => HttpError::Connect {
+            addr,
+            why: "connection failed".into(),
+        },
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::AddrNotAvailable
+            ) =>
+        {
+            HttpError::Connect {
+                addr,
+                why: io.to_string(),
+            }
+        }
+        ureq::Error::Timeout(t) => HttpError::Exchange {
+            addr,
+            why: format!("timed out ({t})"),
+        },
+        other => HttpError::Exchange {
+            addr,
+            why: other.to_string(),
+        },
+    }
 }
 
-fn read_headers(r: &mut impl BufRead) -> Result<Vec<(String, String)>, String> {
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        read_line(r, &mut line)?;
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            return Ok(headers);
+/// rustls' certificate error in OpenSSL's words where they exist.
+fn certificate_reason(e: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        C::UnknownIssuer => "unable to get local issuer certificate".into(),
+        C::Expired | C::ExpiredContext { .. } => "certificate has expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "certificate is not yet valid".into(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            format!(
+                "hostname mismatch ({})",
+                rustls::Error::InvalidCertificate(e.clone())
+            )
         }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-        }
-    }
-}
-
-fn read_chunked(r: &mut impl BufRead) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        let mut line = String::new();
-        read_line(r, &mut line)?;
-        let size = line.trim().split(';').next().unwrap_or("");
-        let size =
-            usize::from_str_radix(size, 16).map_err(|_| format!("bad chunk size `{size}`"))?;
-        if size == 0 {
-            // Trailers, then the blank line.
-            read_headers(r)?;
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        r.read_exact(&mut body[start..])
-            .map_err(|e| e.to_string())?;
-        let mut crlf = String::new();
-        read_line(r, &mut crlf)?;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_urls_and_refuses_https() {
-        let u = Url::parse("http://app:s3cret@10.0.0.5:8080/healthz?full=1#x")
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(u.host, "10.0.0.5");
-        assert_eq!((u.port, u.target.as_str()), (8080, "/healthz?full=1"));
-        assert_eq!(u.userinfo.as_deref(), Some("app:s3cret"));
-        let u = Url::parse("http://[::1]?q").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            (u.host.as_str(), u.port, u.target.as_str()),
-            ("::1", 80, "/?q")
-        );
-        let e = Url::parse("https://u:pw@example.com/")
-            .err()
-            .map(|e| e.to_string());
-        let e = e.unwrap_or_default();
-        assert!(
-            e.contains("https is not supported") && !e.contains("pw@"),
-            "{e}"
-        );
-        assert_eq!(
-            mask_url("postgres://app:SECRET@db:5432/akira"),
-            "postgres://app:********@db:5432/akira"
-        );
-    }
-
-    #[test]
-    fn reads_chunked_and_interim_responses() {
-        let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n3\r\nabc\r\n2;ext\r\nde\r\n0\r\n\r\n";
-        let r = read_response(&raw[..], false).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((r.status, r.body.as_slice()), (200, &b"abcde"[..]));
-        assert_eq!(r.header("x-a"), Some("b"));
+        C::Revoked => "certificate revoked".into(),
+        other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
     }
 }

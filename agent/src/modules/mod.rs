@@ -19,10 +19,12 @@ mod compose_cli;
 mod content;
 mod copy;
 mod debug;
+mod digest;
 mod env_file;
 mod fail;
 pub mod fetch;
 mod file;
+mod get_url;
 mod group;
 mod hostcmd;
 mod http;
@@ -32,6 +34,7 @@ mod lineinfile;
 mod meta;
 mod package;
 mod path_arg;
+mod path_info;
 mod pg;
 mod ping;
 mod postgres_facts;
@@ -77,6 +80,7 @@ pub static ALL: &[&dyn Module] = &[
     &env_file::EnvFile,
     &fail::Fail,
     &ping::Ping,
+    &get_url::GetUrl,
     &file::File,
     &group::Group,
     &inventory_change::GroupBy,

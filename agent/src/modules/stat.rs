@@ -6,7 +6,7 @@
 //! `charset`: `unknown` without it) and `lsattr` (`attributes`: empty without it).
 
 use std::fs::{self, Metadata};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::args::bool_ish;
+use super::digest::{self, Algorithm};
 use super::hostcmd;
 use super::{Context, Module, ModuleError, Outcome, Plan, accounts, parse_args, path_arg};
 
@@ -52,19 +53,6 @@ struct StatSpec {
 
 fn yes() -> bool {
     true
-}
-
-/// Ansible's `checksum_algorithm` choices.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Algorithm {
-    Md5,
-    #[default]
-    Sha1,
-    Sha224,
-    Sha256,
-    Sha384,
-    Sha512,
 }
 
 impl Module for Stat {
@@ -291,32 +279,7 @@ fn push_components(path: &Path, stack: &mut Vec<std::ffi::OsString>) {
 
 /// The hex digest of the file's bytes.
 fn checksum(path: &Path, algorithm: Algorithm) -> io::Result<String> {
-    use sha2::Digest;
-    fn digest<D: Digest>(mut file: fs::File) -> io::Result<String> {
-        let mut hasher = D::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
-    }
-    let file = fs::File::open(path)?;
-    match algorithm {
-        Algorithm::Md5 => digest::<md5::Md5>(file),
-        Algorithm::Sha1 => digest::<sha1::Sha1>(file),
-        Algorithm::Sha224 => digest::<sha2::Sha224>(file),
-        Algorithm::Sha256 => digest::<sha2::Sha256>(file),
-        Algorithm::Sha384 => digest::<sha2::Sha384>(file),
-        Algorithm::Sha512 => digest::<sha2::Sha512>(file),
-    }
+    digest::of_file(path, algorithm)
 }
 
 /// A host program run as Ansible's `run_command` runs it: C locale, the task's environment;

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::args::{bool_ish, opt_bool_ish};
-use super::http::{self, Request, Response, Url, mask_url};
-use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
+use super::http::{self, Request, TlsOptions, Url, mask_url};
+use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args, path_arg};
 
 /// The `uri` module.
 pub struct Uri;
@@ -42,9 +42,19 @@ struct UriSpec {
     force_basic_auth: Option<bool>,
     #[serde(default)]
     follow_redirects: Redirects,
-    /// Accepted for Ansible compatibility; only http:// is supported, so it has no effect.
-    #[serde(default, deserialize_with = "opt_bool_ish")]
-    validate_certs: Option<bool>,
+    /// Verify the server's certificate (https://); Ansible's default is yes.
+    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    validate_certs: bool,
+    /// A PEM file of the CAs to trust instead of the host's store.
+    ca_path: Option<String>,
+    /// A PEM file with the client certificate (and maybe its key).
+    client_cert: Option<String>,
+    /// A PEM file with the client certificate's key.
+    client_key: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_method() -> String {
@@ -84,6 +94,7 @@ struct Call {
     return_content: bool,
     timeout: Duration,
     redirects: Redirects,
+    tls: TlsOptions,
 }
 
 impl Module for Uri {
@@ -106,11 +117,14 @@ impl Module for Uri {
             "force_basic_auth",
             "follow_redirects",
             "validate_certs",
+            "ca_path",
+            "client_cert",
+            "client_key",
         ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let call = resolve(parse_args("uri", args)?)?;
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let call = resolve(parse_args("uri", args)?, ctx.environment)?;
         let safe = matches!(call.method.as_str(), "GET" | "HEAD");
         if safe {
             return Ok(Plan::done(call.perform()));
@@ -135,7 +149,7 @@ impl Action for Call {
     }
 }
 
-fn resolve(spec: UriSpec) -> Result<Call, ModuleError> {
+fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, ModuleError> {
     let url = Url::parse(&spec.url).map_err(|e| ArgsError::new("uri", e.to_string()))?;
     let method = spec.method.trim().to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -185,7 +199,6 @@ fn resolve(spec: UriSpec) -> Result<Call, ModuleError> {
     if !(spec.timeout.is_finite() && spec.timeout > 0.0) {
         return Err(ArgsError::new("uri", "`timeout` must be a number of seconds > 0").into());
     }
-    let _ = spec.validate_certs;
     Ok(Call {
         method,
         shown_url: mask_url(&spec.url),
@@ -196,6 +209,14 @@ fn resolve(spec: UriSpec) -> Result<Call, ModuleError> {
         return_content: spec.return_content,
         timeout: Duration::from_secs_f64(spec.timeout),
         redirects: spec.follow_redirects,
+        tls: TlsOptions {
+            validate_certs: spec.validate_certs,
+            // Ansible's `type='path'`: `~` and `$VARS` expanded.
+            ca_path: spec.ca_path.map(|p| path_arg::expand(&p, environment)),
+            client_cert: spec.client_cert.map(|p| path_arg::expand(&p, environment)),
+            client_key: spec.client_key.map(|p| path_arg::expand(&p, environment)),
+            env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
+        },
     })
 }
 
@@ -234,42 +255,28 @@ impl Call {
     /// Sends the request (following redirects as asked) and builds the outcome.
     fn perform(&self) -> Outcome {
         let start = Instant::now();
-        let mut url = self.url.clone();
-        let mut method = self.method.clone();
-        let mut redirected = false;
-        let mut result = Err(String::new());
-        for _ in 0..=5 {
-            let req = Request {
-                method: &method,
-                url: &url,
-                headers: &self.headers,
-                body: self.body.as_deref().filter(|_| method == self.method),
-                timeout: self.timeout,
-            };
-            match http::send(&req) {
-                Err(e) => {
-                    result = Err(e.to_string());
-                    break;
+        let req = Request {
+            method: &self.method,
+            url: &self.url,
+            headers: &self.headers,
+            body: self.body.as_deref(),
+            timeout: self.timeout,
+            tls: &self.tls,
+        };
+        // A status the task expects is an answer, not a redirect to follow.
+        let follow = |method: &str, status: u16| {
+            !self.expect.contains(&status)
+                && match self.redirects {
+                    Redirects::None => false,
+                    Redirects::Safe => matches!(method, "GET" | "HEAD"),
+                    Redirects::All => true,
                 }
-                Ok(resp) => {
-                    let next = self.redirect_target(&method, &url, &resp);
-                    match next {
-                        Some(next) if !self.expect.contains(&resp.status) => {
-                            if resp.status == 303 {
-                                method = "GET".into();
-                            }
-                            url = next;
-                            redirected = true;
-                            result = Ok(resp);
-                        }
-                        _ => {
-                            result = Ok(resp);
-                            break;
-                        }
-                    }
-                }
-            }
-        }
+        };
+        let result = http::open_following(&req, &follow)
+            .and_then(|(exchange, redirected)| Ok((exchange.read_body()?, redirected)))
+            .map_err(|e| e.to_string());
+        let redirected = result.as_ref().is_ok_and(|(_, r)| *r);
+        let result = result.map(|(resp, _)| resp);
         let mut data = Map::new();
         data.insert("url".into(), Json::from(self.shown_url.clone()));
         data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
@@ -318,29 +325,6 @@ impl Call {
             msg,
             data,
             ..Outcome::default()
-        }
-    }
-
-    /// Where a 3xx response sends us, if redirects of `method` are followed.
-    fn redirect_target(&self, method: &str, base: &Url, resp: &Response) -> Option<Url> {
-        if !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
-            return None;
-        }
-        let follow = match self.redirects {
-            Redirects::None => false,
-            Redirects::Safe => matches!(method, "GET" | "HEAD"),
-            Redirects::All => true,
-        };
-        if !follow {
-            return None;
-        }
-        let loc = resp.header("location")?;
-        if loc.starts_with('/') {
-            let mut u = base.clone();
-            u.target = loc.to_owned();
-            Some(u)
-        } else {
-            Url::parse(loc).ok()
         }
     }
 }

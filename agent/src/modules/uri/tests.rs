@@ -176,7 +176,7 @@ fn redirects_and_chunked_bodies() {
 }
 
 #[test]
-fn connection_refused_is_a_failed_result_for_until_and_https_is_refused() {
+fn connection_refused_is_a_failed_result_for_until_and_other_schemes_are_refused() {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -190,10 +190,163 @@ fn connection_refused_is_a_failed_result_for_until_and_https_is_refused() {
     assert_eq!(o.data["status"], json!(-1));
     assert!(o.msg.contains("cannot connect"), "{}", o.msg);
     assert!(!o.data["url"].to_string().contains("hunter2"));
-    let e = h.check_err(&Uri, json!({"url": "https://example.com/"}));
-    assert!(e.contains("https is not supported"), "{e}");
+    let e = h.check_err(&Uri, json!({"url": "ftp://u:pw@example.com/"}));
+    assert!(
+        e.contains("only http:// and https://") && !e.contains("pw@"),
+        "{e}"
+    );
     assert!(
         h.check_err(&Uri, json!({"url": "http://x/", "methd": "GET"}))
             .contains("unknown field")
     );
+}
+
+mod https {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::super::Uri;
+    use crate::modules::http::testserver::{Handler, Pki, Server, reply};
+    use crate::modules::testutil::Harness;
+
+    fn health() -> Handler {
+        Arc::new(|_| {
+            reply(
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                b"{\"status\":\"ok\"}",
+            )
+        })
+    }
+
+    fn setup(require_client: bool) -> (tempfile::TempDir, Pki, Server) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let pki = Pki::new(dir.path());
+        let server = Server::https(pki.server_config(require_client), health());
+        (dir, pki, server)
+    }
+
+    #[test]
+    fn get_over_https_trusting_the_ca_of_ca_path() {
+        let (_dir, pki, server) = setup(false);
+        let h = Harness::new();
+        let args = json!({"url": format!("{}/healthz", server.base), "ca_path": pki.ca});
+        let plan = h.check(&Uri, args.clone());
+        let o = plan.outcome;
+        assert!(!o.failed && !o.changed, "{}", o.msg);
+        assert_eq!(o.data["status"], json!(200));
+        assert_eq!(o.data["json"], json!({"status": "ok"}));
+        // By name too: the certificate is for `localhost` and `127.0.0.1`.
+        let by_name = server.base.replace("127.0.0.1", "localhost");
+        let o = h.apply(&Uri, json!({"url": by_name, "ca_path": pki.ca}));
+        assert!(!o.failed, "{}", o.msg);
+    }
+
+    #[test]
+    fn an_untrusted_certificate_fails_clearly() {
+        let (_dir, pki, server) = setup(false);
+        let h = Harness::new();
+        // Not in the host's CA store.
+        let o = h.apply(&Uri, json!({"url": server.base}));
+        assert!(o.failed);
+        assert_eq!(o.data["status"], json!(-1));
+        assert!(
+            o.msg.starts_with("Status code was -1 and not [200]: Request failed: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate"),
+            "{}",
+            o.msg
+        );
+        assert!(
+            o.msg.contains("ca_path") && o.msg.contains("validate_certs"),
+            "{}",
+            o.msg
+        );
+        // `ca_path` replaces the store: another CA does not vouch for this server.
+        let o = h.apply(&Uri, json!({"url": server.base, "ca_path": pki.other_ca}));
+        assert!(
+            o.failed && o.msg.contains("CERTIFICATE_VERIFY_FAILED"),
+            "{}",
+            o.msg
+        );
+        // Nor is the certificate valid for another name.
+        let o = h.apply(
+            &Uri,
+            json!({"url": server.base.replace("127.0.0.1", "127.0.0.2"), "ca_path": pki.ca}),
+        );
+        assert!(o.failed, "{}", o.msg);
+    }
+
+    #[test]
+    fn ssl_cert_file_of_the_tasks_environment_is_trusted_too() {
+        let (_dir, pki, server) = setup(false);
+        let mut h = Harness::new();
+        h.environment
+            .push(("SSL_CERT_FILE".into(), pki.ca.display().to_string()));
+        let o = h.apply(&Uri, json!({"url": server.base}));
+        assert!(!o.failed, "{}", o.msg);
+    }
+
+    #[test]
+    fn validate_certs_false_accepts_any_certificate() {
+        let (_dir, _pki, server) = setup(false);
+        let h = Harness::new();
+        let o = h.apply(&Uri, json!({"url": server.base, "validate_certs": "no"}));
+        assert!(!o.failed, "{}", o.msg);
+        assert_eq!(o.data["status"], json!(200));
+    }
+
+    #[test]
+    fn client_certificates_from_one_or_two_files() {
+        let (dir, pki, server) = setup(true);
+        let h = Harness::new();
+        let o = h.apply(&Uri, json!({"url": server.base, "ca_path": pki.ca}));
+        assert!(
+            o.failed,
+            "a server requiring a client certificate answered without one"
+        );
+        let o = h.apply(
+            &Uri,
+            json!({"url": server.base, "ca_path": pki.ca,
+                   "client_cert": pki.client_cert, "client_key": pki.client_key}),
+        );
+        assert!(!o.failed, "{}", o.msg);
+        let o = h.apply(
+            &Uri,
+            json!({"url": server.base, "ca_path": pki.ca, "client_cert": pki.client_combined}),
+        );
+        assert!(!o.failed, "{}", o.msg);
+        let o = h.apply(
+            &Uri,
+            json!({"url": server.base, "ca_path": pki.ca, "client_cert": pki.client_cert}),
+        );
+        assert!(
+            o.failed && o.msg.contains("holds no private key"),
+            "{}",
+            o.msg
+        );
+        let stranger = dir.path().join("stranger.key");
+        let key = rcgen::KeyPair::generate()
+            .map(|k| k.serialize_pem())
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&stranger, key).unwrap_or_else(|e| panic!("{e}"));
+        let o = h.apply(
+            &Uri,
+            json!({"url": server.base, "ca_path": pki.ca,
+                   "client_cert": pki.client_cert, "client_key": stranger}),
+        );
+        assert!(
+            o.failed && o.msg.contains("cannot be used with its key"),
+            "{}",
+            o.msg
+        );
+        let o = h.apply(
+            &Uri,
+            json!({"url": server.base, "ca_path": dir.path().join("missing.pem")}),
+        );
+        assert!(
+            o.failed && o.msg.contains("`ca_path`: cannot read"),
+            "{}",
+            o.msg
+        );
+    }
 }
