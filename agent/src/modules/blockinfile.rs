@@ -184,6 +184,7 @@ impl Module for BlockInFile {
         if !plan.outcome.changed {
             // Ansible says nothing when nothing changed.
             plan.outcome.msg = String::new();
+            plan.outcome.data.insert("msg".into(), Json::from(""));
         }
         Ok(plan)
     }

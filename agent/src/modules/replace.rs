@@ -158,6 +158,7 @@ impl Module for Replace {
         if !plan.outcome.changed {
             // Ansible says nothing when nothing changed.
             plan.outcome.msg = String::new();
+            plan.outcome.data.insert("msg".into(), Json::from(""));
         }
         Ok(plan)
     }
