@@ -277,9 +277,7 @@ fn a_host_without_python_fails_with_a_clear_error_naming_the_module() {
     );
     dr(dir.path(), &["apply", "site.yml", "-i", "inventory.yml"])
         .code(1)
-        .stdout_has(
-            "module `conf_replace` runs Ansible's own code, which needs Python on `h1`",
-        )
+        .stdout_has("module `conf_replace` runs Ansible's own code, which needs Python on `h1`")
         .stdout_has("/nonexistent/bin/python3");
 }
 
