@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use super::args::bool_ish;
 use super::attrs::{AttrSpec, FileMode};
 use super::content::{Before, FileWrite, read_current};
-use super::replace::pyre;
+use super::replace::{ansible_message, pyre};
 use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
 
 /// The `blockinfile` module.
@@ -163,7 +163,7 @@ impl Module for BlockInFile {
             Some(_) if removed => Some("Block removed"),
             Some(_) => Some("Block inserted"),
         };
-        let mut plan = FileWrite {
+        let plan = FileWrite {
             module: "blockinfile",
             path,
             before: original.map(Before::Bytes),
@@ -177,16 +177,11 @@ impl Module for BlockInFile {
             backup: spec.backup,
             data: Map::new(),
             create_parents: true,
-            msg: msg.map(str::to_owned),
+            msg: None,
             validate: spec.validate,
         }
         .plan()?;
-        if !plan.outcome.changed {
-            // Ansible says nothing when nothing changed.
-            plan.outcome.msg = String::new();
-            plan.outcome.data.insert("msg".into(), Json::from(""));
-        }
-        Ok(plan)
+        Ok(ansible_message(plan, msg.map(str::to_owned)))
     }
 }
 

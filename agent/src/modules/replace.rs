@@ -2,7 +2,10 @@
 //! `replace.py` does (Python `re` semantics, MULTILINE; `after`/`before` narrow the
 //! section with a DOTALL pattern).
 
+mod message;
 pub(super) mod pyre;
+
+pub(super) use message::ansible_message;
 
 use std::path::PathBuf;
 
@@ -137,7 +140,7 @@ impl Module for Replace {
         };
         let mut data = Map::new();
         data.insert("rc".into(), Json::from(0));
-        let mut plan = FileWrite {
+        let plan = FileWrite {
             module: "replace",
             path,
             before: Some(Before::Bytes(contents.into_bytes())),
@@ -151,16 +154,14 @@ impl Module for Replace {
             backup: spec.backup,
             data,
             create_parents: false,
-            msg: content_changes.then(|| format!("{count} replacements made")),
+            msg: None,
             validate: spec.validate,
         }
         .plan()?;
-        if !plan.outcome.changed {
-            // Ansible says nothing when nothing changed.
-            plan.outcome.msg = String::new();
-            plan.outcome.data.insert("msg".into(), Json::from(""));
-        }
-        Ok(plan)
+        Ok(ansible_message(
+            plan,
+            content_changes.then(|| format!("{count} replacements made")),
+        ))
     }
 }
 

@@ -93,3 +93,18 @@ fn refuses_what_it_cannot_translate() {
     let e = h.check_err(&Replace, json!({"path": "/nonexistent/x", "regexp": "a"}));
     assert_eq!(e, "Path /nonexistent/x does not exist !");
 }
+
+#[test]
+fn attribute_changes_are_named_as_ansible_names_them() {
+    let (_, msg) = run(
+        "a\n",
+        json!({"regexp": "a", "replace": "b", "mode": "0600"}),
+    );
+    assert_eq!(
+        msg,
+        "1 replacements made and ownership, perms or SE linux context changed"
+    );
+    let (got, msg) = run("a\n", json!({"regexp": "zzz", "mode": "0640"}));
+    assert_eq!(got, "a\n");
+    assert_eq!(msg, "ownership, perms or SE linux context changed");
+}
