@@ -12,6 +12,7 @@ pub use args::shell_split;
 mod assert;
 mod attrs;
 mod bin_path;
+mod blockinfile;
 pub mod bridge;
 mod command;
 mod compose;
@@ -43,6 +44,7 @@ mod postgres_query;
 mod postgres_replica;
 mod process;
 mod raw;
+mod replace;
 mod script;
 mod service;
 mod set_fact;
@@ -73,6 +75,7 @@ use crate::wire::{Diff, FileContent};
 pub static ALL: &[&dyn Module] = &[
     &inventory_change::AddHost,
     &assert::Assert,
+    &blockinfile::BlockInFile,
     &command::Command,
     &compose::Compose,
     &copy::Copy,
@@ -97,6 +100,7 @@ pub static ALL: &[&dyn Module] = &[
     &service::Service,
     &fetch::Fetch,
     &raw::Raw,
+    &replace::Replace,
     &script::Script,
     &shell::Shell,
     &slurp::Slurp,

@@ -197,8 +197,9 @@ fn unquote(s: &str) -> &str {
 }
 
 /// Python's escape sequences in `s`, decoded as Ansible's `_decode_escapes` does (a
-/// doubled backslash, `\n`, `\t`, `\"`, `\'`, `\xNN`, `\uNNNN`, `\UNNNNNNNN`, octal
-/// `\NNN`); any other backslash stays (`\d` in a regex).
+/// doubled backslash, `\n`, `\t`, `\"`, `\'`, `\xNN`, `\uNNNN`, `\UNNNNNNNN`); any other
+/// backslash stays (`\d` in a regex, and `\1`: ansible-core 2.19 decodes no octal escapes,
+/// so a `replace='\1'` backreference survives).
 fn decode_escapes(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -230,17 +231,6 @@ fn decode_escapes(s: &str) -> String {
             'x' => (hex(2), 4),
             'u' => (hex(4), 6),
             'U' => (hex(8), 10),
-            '0'..='7' => {
-                let digits: String = chars[i + 1..]
-                    .iter()
-                    .take(3)
-                    .take_while(|c| ('0'..='7').contains(c))
-                    .collect();
-                let value = u32::from_str_radix(&digits, 8)
-                    .ok()
-                    .and_then(char::from_u32);
-                (value, 1 + digits.len())
-            }
             _ => (None, 0),
         };
         match decoded {
@@ -282,6 +272,14 @@ mod tests {
             json!({"executable": "/bin/bash", "creates": "/tmp/ab"})
         );
         assert!(free_form("echo \"open").is_err());
+    }
+
+    #[test]
+    fn octal_escapes_stay_as_in_ansible_2_19() {
+        // ansible-core's `_decode_escapes` has no octal escapes: `\1` is a backreference.
+        let map = parse(r#"regexp='\\b(.+)\\b' replace='"\1"'"#).unwrap();
+        assert_eq!(map["regexp"], json!(r"\b(.+)\b"));
+        assert_eq!(map["replace"], json!(r#""\1""#));
     }
 
     #[test]

@@ -1,0 +1,16 @@
+//! `replace` and `blockinfile` against the oracle (ansible-playbook 2.19): many files and
+//! parameter sets, each task run twice; the files written and every run's `changed` and
+//! `msg` must be Ansible's, byte for byte.
+//!
+//! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
+
+mod util;
+
+#[test]
+fn replace_and_blockinfile_write_what_ansible_writes() {
+    let dr = util::same_files_as_ansible("edit_modules", "site.yml", 0);
+    let out = util::outputs(dr.path());
+    assert!(out["results"].contains("r01 changed [2 replacements made]"));
+    assert!(out["results"].contains("b01 changed [Block inserted]"));
+    assert_eq!(out["b08"], "<!-- start x -->\nk: v\n<!-- stop x -->\n");
+}
