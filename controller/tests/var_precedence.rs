@@ -26,7 +26,7 @@ fn gathered_facts_rank_below_play_vars_and_set_fact_above() {
     assert_eq!(
         util::outputs(dr.path())["facts"],
         "from-play-vars True\nfrom-task-vars\nfrom-set-fact\n\
-         from-later-play-vars from-vars-file from-set-fact True\n\
+         from-later-play-vars from-vars-file from-set-fact True Linux\n\
          from-set-fact from-set-fact\n",
         "a set_fact value outlives facts gathered again in a later play"
     );

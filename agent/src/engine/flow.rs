@@ -199,7 +199,7 @@ impl Runner<'_> {
         match self.run_once(index) {
             super::sync::Once::Stop => Flow::EndHost,
             super::sync::Once::Run => {
-                let before = self.facts.clone();
+                let before = self.visible_facts();
                 let end = self.run_task(index, false, task);
                 self.note_role_ran(task, end.status);
                 let register = task
@@ -209,7 +209,7 @@ impl Runner<'_> {
                     .and_then(|v| v.as_object().cloned())
                     .unwrap_or_default();
                 let facts = self
-                    .facts
+                    .visible_facts()
                     .iter()
                     .filter(|(k, v)| {
                         Some(k.as_str()) != task.register.as_deref() && before.get(*k) != Some(*v)

@@ -247,6 +247,14 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// This host's facts as other hosts see them in `hostvars`: those gathered from it,
+    /// with `set_fact` values and registered results over them.
+    pub(super) fn visible_facts(&self) -> Map<String, Json> {
+        let mut all = self.host_facts.clone();
+        all.extend(self.facts.clone());
+        all
+    }
+
     /// Sets a fact gathered from the host (`setup`, a module's `ansible_facts`): a value
     /// `set_fact` gave the same name still wins.
     fn set_host_fact(&mut self, name: &str, value: Json) {

@@ -92,7 +92,7 @@ impl Runner<'_> {
         }
         let point = SyncPoint::Barrier {
             index,
-            facts: self.facts.clone(),
+            facts: self.visible_facts(),
         };
         match self.sync(point) {
             Some(Answer::Hostvars { hosts, active }) => {
@@ -110,7 +110,7 @@ impl Runner<'_> {
         }
         let point = SyncPoint::RunOnce {
             index,
-            facts: self.facts.clone(),
+            facts: self.visible_facts(),
         };
         match self.sync(point) {
             Some(Answer::Run { hosts, active }) => {

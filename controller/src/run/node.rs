@@ -539,10 +539,12 @@ fn build_request(
         }
     }
     drop(live);
-    // Other hosts' facts and registered results from the plays before this one.
+    // Other hosts' facts (gathered, then set) and registered results from the plays before
+    // this one.
     if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
-        let known = job.facts.lock().unwrap_or_else(|p| p.into_inner());
-        for (other, facts) in known.iter() {
+        let gathered = job.host_facts.lock().unwrap_or_else(|p| p.into_inner());
+        let set = job.facts.lock().unwrap_or_else(|p| p.into_inner());
+        for (other, facts) in gathered.iter().chain(set.iter()) {
             match hostvars.get_mut(other) {
                 Some(Value::Object(entry)) => entry.extend(facts.clone()),
                 _ => {
