@@ -223,6 +223,21 @@ pub fn run_to(
             .clone()
             .or_else(|| defaults.key_file.clone()),
     };
+    // `keygen`/`migrate`: the key options with the team key file named (the default when
+    // neither the command line nor dr.toml names one).
+    let team_key_options = |password_file: &Option<PathBuf>, key_file: &Option<PathBuf>| {
+        let mut options = opts(&KeyArgs {
+            vault_password_file: password_file.clone(),
+            vault_key_file: key_file.clone(),
+            ..KeyArgs::default()
+        });
+        let key_file = options
+            .key_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(team_key::DEFAULT_KEY_FILE));
+        options.key_file = Some(key_file.clone());
+        (options, key_file)
+    };
     let stdout_err = |e| VaultError::io("write", "<stdout>", e);
     match &cmd.action {
         VaultAction::Keygen {
@@ -230,17 +245,7 @@ pub fn run_to(
             vault_key_file,
             work_factor,
         } => {
-            let key_args = KeyArgs {
-                vault_password_file: vault_password_file.clone(),
-                vault_key_file: vault_key_file.clone(),
-                ..KeyArgs::default()
-            };
-            let mut options = opts(&key_args);
-            let key_file = options
-                .key_file
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(team_key::DEFAULT_KEY_FILE));
-            options.key_file = Some(key_file.clone());
+            let (options, key_file) = team_key_options(vault_password_file, vault_key_file);
             if key_file.exists() {
                 return Err(VaultError::KeyFileExists { path: key_file });
             }
@@ -263,17 +268,7 @@ pub fn run_to(
             vault_password_file,
             vault_key_file,
         } => {
-            let key_args = KeyArgs {
-                vault_password_file: vault_password_file.clone(),
-                vault_key_file: vault_key_file.clone(),
-                ..KeyArgs::default()
-            };
-            let mut options = opts(&key_args);
-            let key_file = options
-                .key_file
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(team_key::DEFAULT_KEY_FILE));
-            options.key_file = Some(key_file.clone());
+            let (options, key_file) = team_key_options(vault_password_file, vault_key_file);
             let migrated = super::migrate::migrate(files, &key_file, Keyring::new(options))?;
             for file in &migrated.moved {
                 note(
