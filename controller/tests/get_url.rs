@@ -9,9 +9,7 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use serde_json::Value as Json;
 use util::write_tree;
@@ -52,52 +50,6 @@ const PLAYBOOK: &str = r#"- hosts: h
         content: "{{ [r1, r2, r3, r4, r5, r6, r7, r8, r9, {'b': b.stat.exists, 'c': c.stat.exists}] | to_json }}"
         dest: "{{ out }}"
 "#;
-
-/// `python3 -m http.server` serving `dir` on 127.0.0.1; killed when dropped.
-struct PyServer {
-    child: Child,
-    port: u16,
-}
-
-impl PyServer {
-    fn start(dir: &Path) -> PyServer {
-        let mut child = Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("http.server says where it serves");
-        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
-        let port = line
-            .split_whitespace()
-            .skip_while(|w| *w != "port")
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in `{line}`"));
-        PyServer { child, port }
-    }
-}
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The results with the run's own directory and Ansible's temporary paths made equal.
 fn results(dir: &Path, out: &str, work: &Path) -> Vec<Json> {
@@ -140,7 +92,18 @@ fn get_url_downloads_and_fails_as_ansibles_get_url() {
             ("work-dr/dir/.keep", ""),
         ],
     );
-    let server = PyServer::start(&dir.path().join("www"));
+    let www = dir.path().join("www");
+    // `python3 -m http.server` serving `www`: "Serving HTTP on 127.0.0.1 port N ...".
+    let server = util::PyServer::start(&[
+        "-u".as_ref(),
+        "-m".as_ref(),
+        "http.server".as_ref(),
+        "0".as_ref(),
+        "--bind".as_ref(),
+        "127.0.0.1".as_ref(),
+        "--directory".as_ref(),
+        www.as_os_str(),
+    ]);
     let base = format!("base=http://127.0.0.1:{}", server.port);
     let sha = format!("sha={HELLO_SHA256}");
     let run = |work: &str| {

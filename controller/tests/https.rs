@@ -8,9 +8,7 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::Value as Json;
@@ -45,15 +43,8 @@ const PLAYBOOK: &str = r#"- hosts: h
         dest: "{{ out }}"
 "#;
 
-/// Python's `http.server` behind TLS on 127.0.0.1; killed when dropped.
-struct TlsServer {
-    child: Child,
-    port: u16,
-}
-
-impl TlsServer {
-    fn start(cert: &Path, key: &Path, dir: &Path) -> TlsServer {
-        let script = "import functools, http.server, ssl, sys\n\
+/// Python's `http.server` behind TLS on 127.0.0.1 (`python3 -c TLS_SERVER CERT KEY DIR`).
+const TLS_SERVER: &str = "import functools, http.server, ssl, sys\n\
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n\
             ctx.load_cert_chain(sys.argv[1], sys.argv[2])\n\
             handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[3])\n\
@@ -61,33 +52,6 @@ impl TlsServer {
             server.socket = ctx.wrap_socket(server.socket, server_side=True)\n\
             print('port', server.server_address[1], flush=True)\n\
             server.serve_forever()\n";
-        let mut child = Command::new("python3")
-            .args(["-u", "-c", script])
-            .args([cert, key, dir])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the server says its port");
-        let port = line
-            .trim()
-            .strip_prefix("port ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in `{line}`"));
-        TlsServer { child, port }
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Writes `ca.pem`, `server.pem` and `server.key` (for 127.0.0.1) into `dir`.
 fn make_pki(dir: &Path) {
@@ -127,11 +91,19 @@ fn uri_and_get_url_over_https_as_ansible() {
         ],
     );
     make_pki(dir.path());
-    let server = TlsServer::start(
-        &dir.path().join("server.pem"),
-        &dir.path().join("server.key"),
-        &dir.path().join("www"),
+    let (cert, key, www) = (
+        dir.path().join("server.pem"),
+        dir.path().join("server.key"),
+        dir.path().join("www"),
     );
+    let server = util::PyServer::start(&[
+        "-u".as_ref(),
+        "-c".as_ref(),
+        TLS_SERVER.as_ref(),
+        cert.as_os_str(),
+        key.as_os_str(),
+        www.as_os_str(),
+    ]);
     let base = format!("base=https://127.0.0.1:{}", server.port);
     let ca = format!("ca={}", dir.path().join("ca.pem").display());
     let args = |work: &str| {

@@ -381,3 +381,41 @@ pub fn vault_encrypt(dir: &Path, file: &str) {
     .run()
     .code(0);
 }
+
+/// A Python server on 127.0.0.1 (`python3 ARGS`) that prints its port, as the word after
+/// `port`, on its first line of output; killed when dropped.
+pub struct PyServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl PyServer {
+    pub fn start(args: &[&std::ffi::OsStr]) -> PyServer {
+        use std::io::BufRead as _;
+        let mut child = Command::new("python3")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the server says where it serves");
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in `{line}`"));
+        PyServer { child, port }
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
