@@ -15,12 +15,16 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 /// A request the server received.
 #[derive(Debug, Clone)]
 pub(in crate::modules) struct Seen {
+    /// The request line (`POST /api HTTP/1.1`).
+    pub line: String,
     /// `GET`, `HEAD`...
     pub method: String,
     /// Path and query.
     pub path: String,
     /// Headers, names lower-cased.
     pub headers: Vec<(String, String)>,
+    /// The body, as text.
+    pub body: String,
 }
 
 impl Seen {
@@ -139,7 +143,9 @@ fn serve(mut stream: impl Read + Write, handler: &Handler, log: &Mutex<Vec<Seen>
     let seen = Seen {
         method: parts.next().unwrap_or("").to_owned(),
         path: parts.next().unwrap_or("").to_owned(),
+        line: line.trim().to_owned(),
         headers,
+        body: String::from_utf8_lossy(&body).into(),
     };
     let answer = handler(&seen);
     if let Ok(mut l) = log.lock() {

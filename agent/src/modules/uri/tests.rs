@@ -1,72 +1,33 @@
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::json;
 
 use super::Uri;
+use crate::modules::http::testserver::{Seen, Server};
 use crate::modules::testutil::Harness;
 
-/// What the test server saw: request line, headers (lower-cased names), body.
-type Seen = Arc<Mutex<Vec<(String, Vec<(String, String)>, String)>>>;
-
-/// A tiny HTTP/1.1 server on 127.0.0.1 answering `n` requests by path.
-fn server(n: usize) -> (String, Seen) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    let port = l
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let seen: Seen = Arc::default();
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for _ in 0..n {
-            let Ok((stream, _)) = l.accept() else { return };
-            let mut r = BufReader::new(&stream);
-            let mut line = String::new();
-            let _ = r.read_line(&mut line);
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.trim().split_once(':') {
-                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-                }
+/// An HTTP/1.1 server on 127.0.0.1 answering by path; its requests as it saw them.
+fn server() -> (String, Server) {
+    let server = Server::http(Arc::new(|seen: &Seen| {
+        let reply = match seen.path.as_str() {
+            "/healthz" => {
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}"
             }
-            let len = headers
-                .iter()
-                .find(|(k, _)| k == "content-length")
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            let _ = r.read_exact(&mut body);
-            let path = line.split(' ').nth(1).unwrap_or("").to_owned();
-            if let Ok(mut s) = log.lock() {
-                s.push((
-                    line.trim().to_owned(),
-                    headers,
-                    String::from_utf8_lossy(&body).into(),
-                ));
+            "/chunked" => {
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
             }
-            let reply: String = match path.as_str() {
-                "/healthz" => "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}".into(),
-                "/chunked" => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".into(),
-                "/old" => "HTTP/1.1 301 Moved\r\nLocation: /healthz\r\nContent-Length: 0\r\n\r\n".into(),
-                "/down" => "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown".into(),
-                _ => "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".into(),
-            };
-            let mut w = &stream;
-            let _ = w.write_all(reply.as_bytes());
-        }
-    });
-    (format!("http://127.0.0.1:{port}"), seen)
+            "/old" => "HTTP/1.1 301 Moved\r\nLocation: /healthz\r\nContent-Length: 0\r\n\r\n",
+            "/down" => "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown",
+            _ => "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+        };
+        reply.as_bytes().to_vec()
+    }));
+    (server.base.clone(), server)
 }
 
 #[test]
 fn get_runs_in_check_mode_and_never_changes() {
-    let (base, seen) = server(2);
+    let (base, seen) = server();
     let h = Harness::new();
     let args = json!({"url": format!("{base}/healthz"), "return_content": true});
     let plan = h.check(&Uri, args.clone());
@@ -78,12 +39,12 @@ fn get_runs_in_check_mode_and_never_changes() {
     assert_eq!(o.data["content"], json!("{\"status\":\"ok\"}"));
     let again = h.apply(&Uri, args);
     assert!(!again.changed && !again.failed);
-    assert_eq!(seen.lock().map(|s| s.len()).unwrap_or(0), 2);
+    assert_eq!(seen.requests().len(), 2);
 }
 
 #[test]
 fn unexpected_status_fails_with_ansibles_message() {
-    let (base, _) = server(2);
+    let (base, _server) = server();
     let h = Harness::new();
     let o = h.apply(&Uri, json!({"url": format!("{base}/down")}));
     assert!(o.failed);
@@ -102,7 +63,7 @@ fn unexpected_status_fails_with_ansibles_message() {
 
 #[test]
 fn post_is_a_change_planned_in_check_mode_and_sent_in_apply() {
-    let (base, seen) = server(1);
+    let (base, seen) = server();
     let h = Harness::new();
     let args = json!({
         "url": format!("{base}/api"), "method": "post", "body_format": "json",
@@ -111,15 +72,16 @@ fn post_is_a_change_planned_in_check_mode_and_sent_in_apply() {
     let plan = h.check(&Uri, args.clone());
     assert!(plan.outcome.changed && plan.action.is_some());
     assert_eq!(plan.outcome.msg, format!("would send POST to {base}/api"));
-    assert_eq!(
-        seen.lock().map(|s| s.len()).unwrap_or(9),
-        0,
-        "check mode sent a POST"
-    );
+    assert_eq!(seen.requests().len(), 0, "check mode sent a POST");
     let o = h.apply(&Uri, args);
     assert!(o.changed && !o.failed, "{}", o.msg);
-    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
-    let (line, headers, body) = &seen[0];
+    let seen = seen.requests();
+    let Seen {
+        line,
+        headers,
+        body,
+        ..
+    } = &seen[0];
     assert_eq!(line, "POST /api HTTP/1.1");
     assert_eq!(body, "{\"n\":1}");
     let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
@@ -129,7 +91,7 @@ fn post_is_a_change_planned_in_check_mode_and_sent_in_apply() {
 
 #[test]
 fn check_mode_sends_only_get_and_head() {
-    let (base, seen) = server(2);
+    let (base, seen) = server();
     let h = Harness::new();
     for method in ["OPTIONS", "DELETE", "PUT", "PATCH", "PURGE"] {
         let plan = h.check(
@@ -151,16 +113,13 @@ fn check_mode_sends_only_get_and_head() {
         "{}",
         head.outcome.msg
     );
-    let sent: Vec<String> = seen
-        .lock()
-        .map(|s| s.iter().map(|(line, _, _)| line.clone()).collect())
-        .unwrap_or_default();
+    let sent: Vec<String> = seen.requests().into_iter().map(|s| s.line).collect();
     assert_eq!(sent, ["HEAD /healthz HTTP/1.1"]);
 }
 
 #[test]
 fn redirects_and_chunked_bodies() {
-    let (base, _) = server(3);
+    let (base, _server) = server();
     let h = Harness::new();
     let o = h.apply(&Uri, json!({"url": format!("{base}/old")}));
     assert!(
@@ -177,7 +136,7 @@ fn redirects_and_chunked_bodies() {
 
 #[test]
 fn connection_refused_is_a_failed_result_for_until_and_other_schemes_are_refused() {
-    let port = TcpListener::bind("127.0.0.1:0")
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("{e}"));
