@@ -7,7 +7,7 @@
 use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{Gid, Uid};
 
@@ -355,4 +355,20 @@ mod tests {
         assert_eq!(resolve_id(Db::User, "42"), Ok(42));
         assert_eq!(resolve_id(Db::User, "root"), Ok(0));
     }
+}
+
+/// `path` with `.`, `..`, repeated and trailing slashes resolved without touching the disk
+/// (`..` above `/` stays at `/`, as the kernel does).
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
 }

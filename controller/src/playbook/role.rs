@@ -142,6 +142,21 @@ fn expand_home(p: &str) -> PathBuf {
 /// directory `name/` (whose YAML files are read in name order). `None` when absent.
 pub fn part_files(role: &Path, part: &str, name: &str) -> Option<Vec<PathBuf>> {
     let dir = role.join(part);
+    // As Ansible's loader, `..` is resolved in the name before the disk is asked, so
+    // `sub/../x` names `x` even without a directory `sub`.
+    let dir = if Path::new(name)
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        let name = std::path::absolute(dir.join(name)).unwrap_or_else(|_| dir.join(name));
+        let name = dr_agent::fsutil::lexical(&name);
+        let (Some(parent), Some(file)) = (name.parent(), name.file_name()) else {
+            return None;
+        };
+        return part_files(parent, "", &file.to_string_lossy());
+    } else {
+        dir
+    };
     for candidate in [
         dir.join(format!("{name}.yml")),
         dir.join(format!("{name}.yaml")),
@@ -171,10 +186,49 @@ pub fn part_files(role: &Path, part: &str, name: &str) -> Option<Vec<PathBuf>> {
     None
 }
 
+/// [`part_files`] for a `*_from` name written in a play: a file found outside the role's
+/// `part/` directory (an absolute name, or one climbing out with `..`) is refused in
+/// Ansible's words, as Ansible refuses it.
+pub fn part_files_inside(
+    role: &Path,
+    part: &str,
+    name: &str,
+    role_name: &str,
+    loc: &Loc,
+) -> Result<Option<Vec<PathBuf>>, Diagnostic> {
+    let files = part_files(role, part, name);
+    let dir = role.join(part);
+    let resolved = |p: &Path| {
+        dr_agent::fsutil::lexical(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    let inside = resolved(&dir);
+    let outside = files
+        .iter()
+        .flatten()
+        .find(|f| !resolved(f).starts_with(&inside));
+    match outside {
+        Some(found) => Err(Diagnostic::new(
+            loc.clone(),
+            format!(
+                "Failed loading '{}' for role ({role_name}) as it is not inside the expected role path: '{}'",
+                found.display(),
+                dir.display()
+            ),
+        )),
+        None => Ok(files),
+    }
+}
+
 /// A role's variables file(s) for `part` (`defaults` or `vars`) named `name`, merged.
-pub fn read_vars(role: &Path, part: &str, name: &str) -> Result<Map<String, Value>, Diagnostic> {
+pub fn read_vars(
+    role: &Path,
+    part: &str,
+    name: &str,
+    role_name: &str,
+    loc: &Loc,
+) -> Result<Map<String, Value>, Diagnostic> {
     let mut out = Map::new();
-    for file in part_files(role, part, name).unwrap_or_default() {
+    for file in part_files_inside(role, part, name, role_name, loc)?.unwrap_or_default() {
         let node = yaml::load_file(&file)?;
         match node.to_json() {
             Value::Object(m) => out.extend(m),

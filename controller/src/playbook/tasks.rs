@@ -104,6 +104,54 @@ pub struct From {
     provided: Map<String, Value>,
 }
 
+impl From {
+    /// The name an `include_role` is resolved by per host when its role name or one of its
+    /// `*_from` files is a template: the role name, then a `KEY_from: FILE` line for each
+    /// file that is not `main`, so that the name renders differently for each file.
+    fn dynamic_name(&self, role: &str) -> Option<String> {
+        let files = self.files();
+        if !role.contains("{{") && !files.iter().any(|(_, f)| f.contains("{{")) {
+            return None;
+        }
+        let mut name = role.to_owned();
+        for (key, file) in files {
+            if file != "main" {
+                name.push_str(&format!("\n{key}_from: {file}"));
+            }
+        }
+        Some(name)
+    }
+
+    fn files(&self) -> [(&'static str, &str); 4] {
+        [
+            ("tasks", &self.tasks),
+            ("vars", &self.vars),
+            ("defaults", &self.defaults),
+            ("handlers", &self.handlers),
+        ]
+    }
+
+    /// The role name and files a [`From::dynamic_name`] rendered to.
+    fn rendered(mut self, name: &str) -> (String, From) {
+        let mut lines = name.split('\n');
+        let role = lines.next().unwrap_or_default().to_owned();
+        for line in lines {
+            let Some((key, file)) = line.split_once("_from: ") else {
+                continue;
+            };
+            let file = strip_ext(file);
+            match key {
+                "tasks" => self.tasks = file,
+                "vars" => self.vars = file,
+                "defaults" => self.defaults = file,
+                "handlers" => self.handlers = file,
+                _ => {}
+            }
+        }
+        (role, self)
+    }
+}
+
 impl Default for From {
     fn default() -> Self {
         From {
@@ -255,9 +303,9 @@ impl<'a> Builder<'a> {
             _ => {
                 let (name, from, apply) = role_args(&st)?;
                 let inner = self.apply_level(apply.as_ref(), inherit)?;
-                if name.contains("{{") {
+                if let Some(template) = from.dynamic_name(&name) {
                     self.depth -= 1;
-                    let node = self.dynamic_node(&st, inherit, inner, name, dir, Some(from));
+                    let node = self.dynamic_node(&st, inherit, inner, template, dir, Some(from));
                     return Ok(vec![node]);
                 }
                 let depth = self.depth;
@@ -309,8 +357,9 @@ impl<'a> Builder<'a> {
         include: &DynamicInclude,
     ) -> Result<Vec<Task>, Diagnostic> {
         let from = include.role.clone().unwrap_or_default();
+        let (name, from) = from.rendered(name);
         self.role(
-            name,
+            &name,
             &include.loc,
             Map::new(),
             &include.inherit,
@@ -319,8 +368,9 @@ impl<'a> Builder<'a> {
         )
     }
 
-    /// The role `name` names, if it exists.
+    /// The role `name` names, if it exists (`name` as [`From::dynamic_name`] writes it).
     pub fn find_role(&self, name: &str, loc: &Loc) -> Option<PathBuf> {
+        let name = name.split('\n').next().unwrap_or(name);
         self.search.find(name, &self.playbook_dir, None, loc).ok()
     }
 
@@ -423,7 +473,7 @@ impl<'a> Builder<'a> {
                 vars.extend(self.exported_vars(sub, &path, depth + 1)?);
             }
         }
-        vars.extend(role::read_vars(&path, "vars", "main")?);
+        vars.extend(role::read_vars(&path, "vars", "main", &name, &dep.loc)?);
         Ok(vars)
     }
 
@@ -549,7 +599,7 @@ impl<'a> Builder<'a> {
             path: path.clone(),
             parents,
         };
-        let own_vars = role::read_vars(&path, "vars", &from.vars)?;
+        let own_vars = role::read_vars(&path, "vars", &from.vars, name, loc)?;
         let mut inner = inherit.clone();
         inner.role = Some(role_ref);
         inner.role_vars.extend(own_vars.clone());
@@ -569,7 +619,7 @@ impl<'a> Builder<'a> {
         inner.role_vars = inherit.role_vars.clone();
         inner.role_vars.extend(dep_vars);
         inner.role_vars.extend(own_vars.clone());
-        for (k, v) in role::read_vars(&path, "defaults", &from.defaults)? {
+        for (k, v) in role::read_vars(&path, "defaults", &from.defaults, name, loc)? {
             self.role_defaults.insert(k, v);
         }
         for (k, v) in own_vars {
@@ -583,7 +633,7 @@ impl<'a> Builder<'a> {
             out.extend(self.tasks(&check, &dir, &inner)?);
         }
         let tasks_dir = path.join("tasks");
-        if let Some(files) = role::part_files(&path, "tasks", &from.tasks) {
+        if let Some(files) = role::part_files_inside(&path, "tasks", &from.tasks, name, loc)? {
             for file in files {
                 let root = yaml::load_file(&file)?;
                 let dir = file
@@ -605,7 +655,8 @@ impl<'a> Builder<'a> {
             out.push(role_complete(id, loc));
         }
         if self.handlers_of.insert(path.join(&from.handlers))
-            && let Some(files) = role::part_files(&path, "handlers", &from.handlers)
+            && let Some(files) =
+                role::part_files_inside(&path, "handlers", &from.handlers, name, loc)?
         {
             for file in files {
                 let root = yaml::load_file(&file)?;

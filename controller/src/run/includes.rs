@@ -152,8 +152,9 @@ fn child(name: String, include: &DynamicInclude, tasks: Vec<Task>) -> Task {
     }
 }
 
-/// What a templated include loaded brings no handlers or role variables: those are the
-/// play's, known before the run, and dr does not add them per host yet.
+/// What a templated include loaded brings no handlers or role defaults: those are the
+/// play's, known before the run, and dr does not add them per host yet. Role variables
+/// are fine: the role's tasks carry them, and an included role's are not the play's.
 fn plain_role(
     builder: &Builder<'_>,
     name: &str,
@@ -162,13 +163,12 @@ fn plain_role(
     if builder.role_handlers.is_empty()
         && builder.included_handlers.is_empty()
         && builder.role_defaults.is_empty()
-        && builder.role_vars.is_empty()
     {
         return Ok(());
     }
     Err(Diagnostic::new(
         include.loc.clone(),
-        format!("`{name}`, included by a templated name, loads roles with handlers or variables; dr does not support that yet"),
+        format!("`{name}`, included by a templated name, loads roles with handlers or defaults; dr does not support that yet"),
     )
     .with_help("import the role in the play instead"))
 }

@@ -6,6 +6,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::fsutil::lexical;
+
 /// Directories directly under `/` that are never removed.
 const TOP_LEVEL: &[&str] = &[
     "bin",
@@ -95,22 +97,6 @@ pub(super) fn refusal(path: &str) -> Option<String> {
         )
     };
     Some(format!("refusing to remove `{path}`{resolved}: {RULE}"))
-}
-
-/// `path` with `.`, `..`, repeated and trailing slashes resolved without touching the disk
-/// (`..` above `/` stays at `/`, as the kernel does).
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in path.components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-        }
-    }
-    out
 }
 
 fn protected(path: &Path) -> bool {
