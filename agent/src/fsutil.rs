@@ -317,6 +317,22 @@ pub fn id_name(db: Db, id: u32) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
+/// `path` with `.`, `..`, repeated and trailing slashes resolved without touching the disk
+/// (`..` above `/` stays at `/`, as the kernel does).
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,20 +371,4 @@ mod tests {
         assert_eq!(resolve_id(Db::User, "42"), Ok(42));
         assert_eq!(resolve_id(Db::User, "root"), Ok(0));
     }
-}
-
-/// `path` with `.`, `..`, repeated and trailing slashes resolved without touching the disk
-/// (`..` above `/` stays at `/`, as the kernel does).
-pub fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in path.components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-        }
-    }
-    out
 }

@@ -310,6 +310,17 @@ pub struct Task {
     /// Task-level vars.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub vars: serde_json::Map<String, Value>,
+    /// The `defaults/` of the role an `include_role` (not `public`) loaded, which only its
+    /// own tasks see: below every other variable.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub role_defaults: serde_json::Map<String, Value>,
+    /// A `public` `include_role`'s role defaults: from when it runs, every later task of
+    /// the host sees them, below every other variable.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub public_defaults: serde_json::Map<String, Value>,
+    /// The same for its role vars, which rank as role vars.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub public_vars: serde_json::Map<String, Value>,
     /// `timeout:` in seconds: a command still running then is killed and the task fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
@@ -397,6 +408,10 @@ pub struct Task {
     /// with an implicit `meta: role_complete`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_instance: Option<u32>,
+    /// The role expansion a `meta: end_role` ends, and the implicit `meta: role_complete`
+    /// that closes it: the tasks between are skipped once `end_role` runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_run: Option<u32>,
     /// `any_errors_fatal` (inherited, and the task does not ignore errors): once every host
     /// of the batch ran it, a failure on any of them fails them all
     /// ([`SyncPoint::Settle`]). Set by the controller.

@@ -38,6 +38,8 @@ pub struct AnsibleCfg {
     pub host_pattern_mismatch: Option<crate::dag::Mismatch>,
     /// `[defaults] error_on_missing_handler`.
     pub error_on_missing_handler: Option<bool>,
+    /// `[defaults] private_role_vars`.
+    pub private_role_vars: Option<bool>,
 }
 
 /// Where Ansible would read its configuration from, if anywhere.
@@ -179,6 +181,7 @@ fn apply(cfg: &mut AnsibleCfg, e: &Entry, base: &Path) -> Result<(), Refusal> {
         ("defaults", "error_on_missing_handler") => {
             cfg.error_on_missing_handler = Some(boolean(key, v)?)
         }
+        ("defaults", "private_role_vars") => cfg.private_role_vars = Some(boolean(key, v)?),
         ("inventory", "host_pattern_mismatch") => {
             cfg.host_pattern_mismatch = Some(crate::dag::Mismatch::parse(v).ok_or_else(|| {
                 (

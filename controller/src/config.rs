@@ -64,6 +64,8 @@ pub struct Config {
     /// `ansible.cfg`'s `[defaults] error_on_missing_handler`.
     #[serde(skip)]
     pub error_on_missing_handler: Option<bool>,
+    /// `ansible.cfg`'s `[defaults] private_role_vars`.
+    pub private_role_vars: Option<bool>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
@@ -120,6 +122,7 @@ impl Config {
         }
         self.host_pattern_mismatch = cfg.host_pattern_mismatch;
         self.error_on_missing_handler = cfg.error_on_missing_handler;
+        self.private_role_vars = cfg.private_role_vars;
         self.ansible_cfg = Some(cfg.path);
     }
 
@@ -141,17 +144,17 @@ impl Config {
     /// `ERROR_ON_MISSING_HANDLER`: `ANSIBLE_ERROR_ON_MISSING_HANDLER`, else ansible.cfg,
     /// else true) or only warns.
     pub fn error_on_missing_handler(&self) -> Result<bool, Diagnostic> {
-        match std::env::var("ANSIBLE_ERROR_ON_MISSING_HANDLER") {
-            Ok(v) if !v.is_empty() => match v.to_ascii_lowercase().as_str() {
-                "1" | "yes" | "y" | "true" | "t" | "on" => Ok(true),
-                "0" | "no" | "n" | "false" | "f" | "off" => Ok(false),
-                _ => Err(Diagnostic::new(
-                    crate::diagnostic::Loc::new("ANSIBLE_ERROR_ON_MISSING_HANDLER".into(), 1, 1),
-                    format!("`{v}` is not a boolean"),
-                )),
-            },
-            _ => Ok(self.error_on_missing_handler.unwrap_or(true)),
-        }
+        Ok(env_bool("ANSIBLE_ERROR_ON_MISSING_HANDLER")?
+            .or(self.error_on_missing_handler)
+            .unwrap_or(true))
+    }
+
+    /// Ansible's `DEFAULT_PRIVATE_ROLE_VARS` when it is set (`ANSIBLE_PRIVATE_ROLE_VARS`,
+    /// else ansible.cfg's `private_role_vars`): whether roles keep their defaults and vars
+    /// to their own tasks. Unset, imported roles share them with the play and included
+    /// roles do not.
+    pub fn private_role_vars(&self) -> Result<Option<bool>, Diagnostic> {
+        Ok(env_bool("ANSIBLE_PRIVATE_ROLE_VARS")?.or(self.private_role_vars))
     }
 
     fn discover_own(start: &Path) -> Result<Config, Diagnostic> {
@@ -268,6 +271,21 @@ fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line as u32, col as u32)
+}
+
+/// A boolean environment variable as Ansible reads it; `None` when unset or empty.
+fn env_bool(name: &str) -> Result<Option<bool>, Diagnostic> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => match v.to_ascii_lowercase().as_str() {
+            "1" | "yes" | "y" | "true" | "t" | "on" => Ok(Some(true)),
+            "0" | "no" | "n" | "false" | "f" | "off" => Ok(Some(false)),
+            _ => Err(Diagnostic::new(
+                crate::diagnostic::Loc::new(name.into(), 1, 1),
+                format!("`{v}` is not a boolean"),
+            )),
+        },
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]

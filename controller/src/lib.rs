@@ -53,6 +53,25 @@ pub enum Error {
     Message(String),
 }
 
+impl Error {
+    /// The error as ansible-playbook prints one (`--format ansible`, which scripts read):
+    /// `[ERROR]: ` and the message, then the `Origin:` of a located one and dr's snippet.
+    pub fn ansible_style(&self) -> String {
+        match self {
+            Error::Located(d) => {
+                let file = std::path::absolute(&*d.loc.file)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| d.loc.file.to_string());
+                format!(
+                    "[ERROR]: {}\nOrigin: {file}:{}:{}\n\n{d}",
+                    d.message, d.loc.line, d.loc.col
+                )
+            }
+            Error::Message(m) => format!("[ERROR]: {m}"),
+        }
+    }
+}
+
 /// Runs one command line; returns the process exit code.
 pub fn run(cli: cli::Cli) -> Result<i32, Error> {
     // With `--format ansible`, `-v` is ansible-playbook's (results on stdout), not more logs.

@@ -12,8 +12,13 @@ fn main() {
     ) {
         dr::interrupt::release();
     }
+    let ansible = cli.ansible_format();
     let code = match dr::run(cli) {
         Ok(code) => code,
+        Err(err) if ansible => {
+            let _ = writeln!(std::io::stderr(), "{}", err.ansible_style());
+            1
+        }
         Err(err) => {
             let _ = writeln!(std::io::stderr(), "error: {err}");
             1

@@ -75,3 +75,34 @@ fn a_lookup_neither_dr_nor_a_lookup_plugins_directory_has_is_refused_before_the_
     .code(1)
     .stderr_has("lookup plugin `nowhere` is not supported by dr");
 }
+
+#[test]
+fn ansible_cores_own_lookups_dr_lacks_run_with_ansible_core() {
+    let play = "- hosts: all\n  gather_facts: false\n  vars:\n    xx_one: 1\n  tasks:\n    - shell: echo \"{{ lookup('config', 'DEFAULT_PRIVATE_ROLE_VARS') }} {{ lookup('ansible.builtin.varnames', '^xx_') }} {{ 'xx_one' in vars }} {{ vars['xx_one'] }}\" > {{ playbook_dir }}/out/log\n";
+    let ansible = util::fixture("python_lookup");
+    std::fs::write(ansible.path().join("core.yml"), play).unwrap();
+    let out = util::ansible("ansible-playbook")
+        .args(["-i", "inventory.yml", "core.yml"])
+        .env("ANSIBLE_PRIVATE_ROLE_VARS", "1")
+        .current_dir(ansible.path())
+        .output()
+        .expect("ansible-playbook runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dr = util::fixture("python_lookup");
+    std::fs::write(dr.path().join("core.yml"), play).unwrap();
+    Dr::new(
+        dr.path(),
+        &["apply", "core.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .env("PATH", &path_with_ansible())
+    .env("ANSIBLE_PRIVATE_ROLE_VARS", "1")
+    .run()
+    .code(0);
+    let log = util::outputs(dr.path())["log"].clone();
+    assert_eq!(log, util::outputs(ansible.path())["log"]);
+    assert_eq!(log, "True xx_one True 1\n");
+}

@@ -209,6 +209,13 @@ impl Runner<'_> {
                 "end_batch" => "ending batch".to_owned(),
                 "clear_host_errors" => "cleared host errors".to_owned(),
                 "flush_handlers" => format!("triggered running handlers for {host}"),
+                "end_role" => format!(
+                    "ending role {} for {host}",
+                    task.vars
+                        .get("role_name")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                ),
                 other => other.to_owned(),
             };
             out.insert("msg".into(), Json::from(msg.clone()));

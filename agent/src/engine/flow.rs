@@ -65,6 +65,15 @@ impl Runner<'_> {
             if self.stopped() {
                 return Flow::EndHost;
             }
+            // After `meta: end_role`: nothing runs up to the end of that role.
+            if let Some(run) = self.ending_role {
+                let end = task.implicit && task.role_run == Some(run);
+                if !end {
+                    index += task.size();
+                    continue;
+                }
+                self.ending_role = None;
+            }
             let flow = self.run_node(index, task);
             index += task.size();
             if !matches!(flow, Flow::Next) {
@@ -87,6 +96,9 @@ impl Runner<'_> {
                 }
                 return Flow::Next;
             }
+        }
+        if task.implicit && task.meta_action() == Some("role_complete") {
+            return Flow::Next;
         }
         match task.kind {
             TaskKind::Block => self.run_block(index, task),
@@ -122,6 +134,9 @@ impl Runner<'_> {
         let ran = end.status != Status::Skipped;
         self.note_role_ran(task, end.status);
         let action = task.meta_action();
+        if ran && action == Some("end_role") {
+            self.ending_role = task.role_run;
+        }
         let settles = !handler
             && (task.any_errors_fatal
                 || self.request.play.max_fail_percentage.is_some()
@@ -431,6 +446,7 @@ impl Runner<'_> {
         }
         let ran = !chosen_runs.is_empty();
         if ran {
+            self.share_role_vars(include);
             self.included.insert(include.location.clone());
             if let Some(id) = include.role_instance {
                 self.roles_run.insert(id);
@@ -489,6 +505,21 @@ impl Runner<'_> {
                 include.location
             ))
             .into_owned())
+    }
+
+    /// What a `public` `include_role` shares with the tasks after it: its role vars over
+    /// the host's variables of that rank and below, its defaults where nothing else is set.
+    fn share_role_vars(&mut self, include: &Task) {
+        for (k, v) in &include.public_defaults {
+            if !self.vars.contains_key(k) {
+                self.vars.insert(k.clone(), v.clone());
+                self.raw.remove(k);
+            }
+        }
+        for (k, v) in &include.public_vars {
+            self.vars.insert(k.clone(), v.clone());
+            self.raw.remove(k);
+        }
     }
 
     fn include_result(

@@ -142,6 +142,9 @@ struct Runner<'a> {
     /// Role instances that completed here: an identical instance later in the play is
     /// passed over.
     roles_completed: HashSet<u32>,
+    /// `meta: end_role` ran: the role expansion (`Task::role_run`) whose remaining tasks
+    /// are skipped up to its end.
+    ending_role: Option<u32>,
 }
 
 /// How a task ended, for the play.
@@ -211,6 +214,7 @@ impl<'a> Runner<'a> {
             included: HashSet::new(),
             roles_run: HashSet::new(),
             roles_completed: HashSet::new(),
+            ending_role: None,
         };
         runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {

@@ -346,6 +346,12 @@ impl Runner<'_> {
     pub(super) fn task_scope(&self, task: &Task, extra: Option<Map<String, Json>>) -> Scope {
         let mut vars = self.vars.clone();
         let mut raw = self.raw.clone();
+        for (k, v) in &task.role_defaults {
+            if !vars.contains_key(k) {
+                vars.insert(k.clone(), v.clone());
+                raw.remove(k);
+            }
+        }
         for (k, v) in &task.vars {
             vars.insert(k.clone(), v.clone());
             raw.remove(k);

@@ -21,6 +21,7 @@ pub const SUPPORTED: &[&str] = &[
     "clear_host_errors",
     "reset_connection",
     "refresh_inventory",
+    "end_role",
 ];
 
 /// The `meta` module.
@@ -61,7 +62,8 @@ impl Module for Meta {
                 },
                 ..Outcome::default()
             })),
-            "noop" | "clear_host_errors" => Ok(Plan::done(Outcome::default())),
+            // The engine skips the rest of the role (`engine/flow.rs`).
+            "noop" | "clear_host_errors" | "end_role" => Ok(Plan::done(Outcome::default())),
             // Runs only over the local connection (the controller refuses it over SSH), whose
             // reset does nothing, as Ansible's local connection.
             "reset_connection" => Ok(Plan::done(Outcome::ok("reset connection".to_owned()))),

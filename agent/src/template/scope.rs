@@ -666,6 +666,17 @@ impl Object for LazyMap {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let k = key.as_str()?;
+        // Ansible's `vars`: every variable of the host at this point, as a mapping
+        // (`vars[item]`, `'name' in vars`).
+        if k == "vars" && self.path.is_empty() && !self.map.contains_key(k) {
+            return Some(Value::from_object(LazyMap {
+                inner: self.inner.clone(),
+                map: self.map.clone(),
+                path: String::new(),
+                raw: self.raw,
+                ctx: self.ctx.clone(),
+            }));
+        }
         let v = self.map.get(k)?;
         let (name, raw) = if self.path.is_empty() {
             (k.to_owned(), self.raw || self.inner.raw.contains(k))

@@ -1,7 +1,8 @@
 //! Lookup plugins dr has no native implementation of, run on the controller as Ansible runs
 //! them: a `lookup_plugins/` directory beside a playbook or in a role (Ansible adds both to
-//! its lookup path) holds Python plugins, run with the operator's ansible-core, one Python
-//! process per call.
+//! its lookup path) holds Python plugins, and ansible-core's own lookups that dr does not
+//! implement ([`BUILTIN`]) are ansible-core's code; both run with the operator's
+//! ansible-core, one Python process per call.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,29 @@ fn dirs() -> Vec<PathBuf> {
     DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-/// Whether `written` (`name` or `ansible.legacy.name`) is a plugin in a `lookup_plugins/`.
+/// ansible-core's lookups that dr runs with ansible-core's own code: each needs only its
+/// terms, options and the task's variables (`config` reads Ansible's configuration as
+/// ansible-playbook would, from the same environment and `ansible.cfg`).
+pub const BUILTIN: &[&str] = &[
+    "config",
+    "csvfile",
+    "ini",
+    "inventory_hostnames",
+    "random_choice",
+    "url",
+    "varnames",
+];
+
+/// Whether `written` (`name` or `ansible.legacy.name`) is a plugin in a `lookup_plugins/`,
+/// or one of ansible-core's [`BUILTIN`] lookups with ansible-core installed.
 pub fn has(written: &str) -> bool {
+    let builtin = written
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| written.strip_prefix("ansible.legacy."))
+        .unwrap_or(written);
+    if BUILTIN.contains(&builtin) && super::playbook_python().is_some() {
+        return true;
+    }
     let short = written.strip_prefix("ansible.legacy.").unwrap_or(written);
     !short.is_empty()
         && !short.contains(['.', '/'])

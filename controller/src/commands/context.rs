@@ -55,8 +55,9 @@ impl Context {
             self.config.ansible_python.clone(),
             &self.config.collections_path,
         );
-        let search =
+        let mut search =
             playbook::RoleSearch::new(&self.config.roles_path, &self.config.collections_path);
+        search.private_role_vars = self.config.private_role_vars()?;
         paths
             .iter()
             .map(|p| playbook::load(p, &search).map_err(Error::from))

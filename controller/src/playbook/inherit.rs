@@ -26,6 +26,14 @@ pub struct Inherit {
     /// The `vars/` of the role the tasks are in, over those of the roles it is a
     /// dependency of: below every block and task var, above the play's roles' vars.
     pub role_vars: Map<String, Value>,
+    /// The `defaults/` of a role that keeps them to its own tasks (`include_role` without
+    /// `public`), over those of its dependencies.
+    pub role_defaults: Map<String, Value>,
+    /// Handlers are being read (`meta: end_role` is refused in them, as Ansible does).
+    pub handler: bool,
+    /// Inside an `include_role` without `public`: the roles loaded here keep their
+    /// defaults and vars to their own tasks instead of giving them to the play.
+    pub private_role: bool,
     /// Environment below the task's own.
     pub environment: Map<String, Value>,
     /// Handlers notified by every task inside (a block's `notify`).
@@ -71,6 +79,8 @@ pub struct RoleRef {
     /// The roles that imported or included it (`import_role`/`include_role` in their
     /// tasks), innermost first: `ansible_parent_role_names` and `_paths`.
     pub parents: Vec<(String, PathBuf)>,
+    /// This expansion of the role, unique in the run: `meta: end_role` skips to its end.
+    pub run: u32,
 }
 
 impl Inherit {
@@ -85,6 +95,8 @@ impl Inherit {
         }
         out.vars.extend(inner.vars.clone());
         out.role_vars.extend(inner.role_vars.clone());
+        out.role_defaults.extend(inner.role_defaults.clone());
+        out.private_role |= inner.private_role;
         for p in &inner.params {
             if !out.params.contains(p) {
                 out.params.push(p.clone());
@@ -122,6 +134,11 @@ impl Inherit {
         }
         for (k, v) in &self.role_vars {
             task.vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for (k, v) in &self.role_defaults {
+            task.role_defaults
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
         for p in &self.params {
             if task.vars.contains_key(p) && !task.params.contains(p) {

@@ -32,13 +32,14 @@ pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
                     format!("lookup plugin `{name}` is not supported by dr"),
                 )
                 .with_help(format!(
-                    "dr has these lookups: {}; a Python plugin in a `lookup_plugins/` beside the playbook or in a role runs with the installed ansible-core",
+                    "dr has these lookups: {}; with ansible-core installed, also {} (ansible-core's own code) and a Python plugin in a `lookup_plugins/` beside the playbook or in a role",
                     lookup::CONTROLLER_LOOKUPS
                         .iter()
                         .chain(lookup::DATA_LOOKUPS)
                         .copied()
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    crate::bridge::lookups::BUILTIN.join(", ")
                 )));
             }
         }

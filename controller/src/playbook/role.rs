@@ -15,6 +15,8 @@ pub struct RoleSearch {
     pub roles_path: Vec<PathBuf>,
     /// Collection roots holding `ansible_collections/<ns>/<coll>/roles/<name>`.
     pub collections_path: Vec<PathBuf>,
+    /// Ansible's `DEFAULT_PRIVATE_ROLE_VARS` when set (see `Config::private_role_vars`).
+    pub private_role_vars: Option<bool>,
 }
 
 impl RoleSearch {
@@ -55,6 +57,7 @@ impl RoleSearch {
         RoleSearch {
             roles_path,
             collections_path,
+            private_role_vars: None,
         }
     }
 

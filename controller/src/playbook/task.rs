@@ -255,6 +255,23 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     };
     task.args = args;
     inherit.apply(&mut task, &explicit);
+    if task.module == "meta" && task.meta_action() == Some("end_role") {
+        task.role_run = match (&inherit.role, inherit.handler) {
+            (_, true) => {
+                return Err(Diagnostic::new(
+                    key.loc.clone(),
+                    "Cannot execute 'end_role' from a handler",
+                ));
+            }
+            (None, false) => {
+                return Err(Diagnostic::new(
+                    key.loc.clone(),
+                    "Cannot execute 'end_role' from outside of a role",
+                ));
+            }
+            (Some(role), false) => Some(role.run),
+        };
+    }
     if let Some(refusal) = unsupported {
         fails_when_run(&mut task, &written, refusal)?;
     }
@@ -542,13 +559,9 @@ fn check_meta(args: &Value, node: &Node) -> Result<(), Diagnostic> {
     if dr_agent::modules::META_ACTIONS.contains(&action.as_str()) {
         return Ok(());
     }
-    let why = match action.as_str() {
-        "end_role" => "split the role's tasks with `when:` instead",
-        _ => "unknown action",
-    };
     Err(Diagnostic::new(
         node.loc.clone(),
-        format!("`meta: {action}` is not supported by dr ({why})"),
+        format!("`meta: {action}` is not supported by dr (unknown action)"),
     )
     .with_help(format!(
         "dr runs: {}",

@@ -72,6 +72,9 @@ pub struct Builder<'a> {
     pub role_defaults: Map<String, Value>,
     /// Role vars (`vars/main.yml`), merged in load order (above play `vars_files`).
     pub role_vars: Map<String, Value>,
+    /// The defaults and vars of the roles loaded privately (see [`Inherit::private_role`])
+    /// since the enclosing `include_role` began: what a `public` one gives the tasks after it.
+    private_loaded: (Map<String, Value>, Map<String, Value>),
     /// Roles the play names itself (`roles:`, `import_role`, `include_role`), in order.
     pub play_roles: Vec<String>,
     /// Roles loaded as another role's dependency, in order.
@@ -94,10 +97,14 @@ pub struct From {
     handlers: String,
     /// `allow_duplicates:` of an `import_role`/`include_role` (over the role's own).
     allow_duplicates: Option<bool>,
+    /// `public:` of an `import_role`/`include_role`: whether its defaults and vars are the
+    /// play's or its own tasks' only (see [`Builder::private`]).
+    public: Option<bool>,
     /// `rolespec_validate:` (Ansible validates a role's declared arguments by default).
     validate: bool,
     /// Run once per play with the same parameters (a `roles:` entry or a dependency);
-    /// `import_role` and `include_role` run their role each time, as Ansible.
+    /// `import_role` and `include_role` run their role each time unless they say
+    /// `allow_duplicates: false`, as Ansible.
     once: bool,
     /// The parameters of a `roles:` entry (`- {role: app, port: 80}`), which the role's
     /// argument spec validates as given.
@@ -160,6 +167,7 @@ impl Default for From {
             defaults: "main".into(),
             handlers: "main".into(),
             allow_duplicates: None,
+            public: None,
             validate: true,
             once: true,
             provided: Map::new(),
@@ -178,6 +186,7 @@ impl<'a> Builder<'a> {
             included_handlers: Vec::new(),
             including: None,
             role_defaults: Map::new(),
+            private_loaded: (Map::new(), Map::new()),
             role_vars: Map::new(),
             play_roles: Vec::new(),
             dependent_roles: Vec::new(),
@@ -241,7 +250,9 @@ impl<'a> Builder<'a> {
         dir: &Path,
         inherit: &Inherit,
     ) -> Result<Vec<Task>, Diagnostic> {
-        let handlers = self.tasks(v, dir, inherit)?;
+        let mut inherit = inherit.clone();
+        inherit.handler = true;
+        let handlers = self.tasks(v, dir, &inherit)?;
         if let Some(h) = handlers.iter().find(|h| h.kind == TaskKind::Block) {
             return Err(Diagnostic::new(
                 loc_of(&h.location, v),
@@ -296,28 +307,44 @@ impl<'a> Builder<'a> {
                 )])
             }
             "import_role" => {
-                let inner = st.level.enter(inherit)?;
+                let mut inner = st.level.enter(inherit)?;
                 let (name, from, _) = role_args(&st)?;
+                inner.private_role = self.private(&from, true);
                 self.role(&name, &st.key.loc, Map::new(), &inner, &from, None)
             }
             _ => {
                 let (name, from, apply) = role_args(&st)?;
-                let inner = self.apply_level(apply.as_ref(), inherit)?;
+                let mut inner = self.apply_level(apply.as_ref(), inherit)?;
+                // A public include's vars reach the tasks after it, when it runs: its role
+                // is loaded as a private one, and the include node carries what it shares.
+                let public = !self.private(&from, false);
+                inner.private_role = true;
                 if let Some(template) = from.dynamic_name(&name) {
+                    if public {
+                        self.depth -= 1;
+                        return Err(Diagnostic::new(
+                            st.key.loc.clone(),
+                            "a public `include_role` whose role or files are templates is not supported by dr yet",
+                        )
+                        .with_help("import the role (`import_role`), or name its role and files without templates"));
+                    }
                     self.depth -= 1;
                     let node = self.dynamic_node(&st, inherit, inner, template, dir, Some(from));
                     return Ok(vec![node]);
                 }
                 let depth = self.depth;
                 let outer = self.including.replace(st.task.location.clone());
+                let before = std::mem::take(&mut self.private_loaded);
                 let tasks = self.role(&name, &st.key.loc, Map::new(), &inner, &from, None);
+                let (defaults, vars) = std::mem::replace(&mut self.private_loaded, before);
                 self.including = outer;
                 self.depth = depth;
-                Ok(vec![include_node(
-                    &st,
-                    inherit,
-                    loaded_when_run(tasks, &st),
-                )])
+                let mut node = include_node(&st, inherit, loaded_when_run(tasks, &st));
+                if public {
+                    node.public_defaults = defaults;
+                    node.public_vars = vars;
+                }
+                Ok(vec![node])
             }
         };
         self.depth -= 1;
@@ -366,6 +393,17 @@ impl<'a> Builder<'a> {
             &from,
             None,
         )
+    }
+
+    /// Whether a role keeps its defaults and vars to its own tasks, as Ansible decides it:
+    /// its `public:` if given, else `DEFAULT_PRIVATE_ROLE_VARS` if configured, else
+    /// imported roles (`static`) share them with the play and included ones do not.
+    fn private(&self, from: &From, imported: bool) -> bool {
+        match (from.public, self.search.private_role_vars) {
+            (Some(public), _) => !public,
+            (None, Some(private)) => private,
+            (None, None) => !imported,
+        }
     }
 
     /// The role `name` names, if it exists (`name` as [`From::dynamic_name`] writes it).
@@ -484,6 +522,15 @@ impl<'a> Builder<'a> {
         inherit: &Inherit,
         parent: Option<&Path>,
     ) -> Result<Vec<Task>, Diagnostic> {
+        // A play's `roles:` entry is imported; a dependency keeps its parent's privacy.
+        let mut play_level;
+        let inherit = if parent.is_none() {
+            play_level = inherit.clone();
+            play_level.private_role = self.private(&From::default(), true);
+            &play_level
+        } else {
+            inherit
+        };
         if let Some(name) = item.scalar_text() {
             return self.role(
                 &name,
@@ -583,8 +630,14 @@ impl<'a> Builder<'a> {
         } else {
             None
         };
-        let allow_duplicates = from.allow_duplicates.unwrap_or(meta.allow_duplicates);
-        let instance = (from.once && !allow_duplicates).then(|| {
+        // As Ansible: `import_role`/`include_role` allow duplicates unless they say
+        // `allow_duplicates: false` (over the role's own `meta`).
+        let dedupe = if from.once {
+            !from.allow_duplicates.unwrap_or(meta.allow_duplicates)
+        } else {
+            from.allow_duplicates == Some(false)
+        };
+        let instance = dedupe.then(|| {
             let next = self.role_instances.len() as u32;
             *self.role_instances.entry(key).or_insert(next)
         });
@@ -594,10 +647,12 @@ impl<'a> Builder<'a> {
                 .chain(r.parents.iter().cloned())
                 .collect()
         });
+        let run = ROLE_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let role_ref = RoleRef {
             name: name.to_owned(),
             path: path.clone(),
             parents,
+            run,
         };
         let own_vars = role::read_vars(&path, "vars", &from.vars, name, loc)?;
         let mut inner = inherit.clone();
@@ -619,11 +674,14 @@ impl<'a> Builder<'a> {
         inner.role_vars = inherit.role_vars.clone();
         inner.role_vars.extend(dep_vars);
         inner.role_vars.extend(own_vars.clone());
-        for (k, v) in role::read_vars(&path, "defaults", &from.defaults, name, loc)? {
-            self.role_defaults.insert(k, v);
-        }
-        for (k, v) in own_vars {
-            self.role_vars.insert(k, v);
+        let defaults = role::read_vars(&path, "defaults", &from.defaults, name, loc)?;
+        if inner.private_role {
+            self.private_loaded.0.extend(defaults.clone());
+            self.private_loaded.1.extend(own_vars);
+            inner.role_defaults.extend(defaults);
+        } else {
+            self.role_defaults.extend(defaults);
+            self.role_vars.extend(own_vars);
         }
         if let Some(check) = specs
             .as_ref()
@@ -652,7 +710,15 @@ impl<'a> Builder<'a> {
             for task in &mut out[own_start..] {
                 mark_instance(task, id);
             }
-            out.push(role_complete(id, loc));
+        }
+        let ends = out[own_start..]
+            .iter()
+            .flat_map(Task::walk)
+            .any(|t| t.role_run == Some(run));
+        if instance.is_some() || ends {
+            let mut end = role_complete(instance, loc);
+            end.role_run = Some(run);
+            out.push(end);
         }
         if self.handlers_of.insert(path.join(&from.handlers))
             && let Some(files) =
@@ -711,17 +777,20 @@ fn mark_instance(task: &mut Task, id: u32) {
 
 /// Ansible's implicit `meta: role_complete` at the end of a role instance: the instance
 /// has completed on a host where one of its tasks ran (was not skipped).
-fn role_complete(id: u32, loc: &Loc) -> Task {
+fn role_complete(id: Option<u32>, loc: &Loc) -> Task {
     Task {
         module: "meta".into(),
         args: Value::from("role_complete"),
         location: loc.to_string(),
         implicit: true,
         tags: vec!["always".into()],
-        role_instance: Some(id),
+        role_instance: id,
         ..Task::default()
     }
 }
+
+/// Role expansions so far, for [`RoleRef::run`].
+static ROLE_RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// The items of a list node (`null` is empty); `what` names it in the error.
 fn list_of<'n>(v: &'n Node, what: &str) -> Result<&'n [Node], Diagnostic> {
@@ -884,7 +953,8 @@ fn role_args(st: &Statement<'_>) -> Result<(String, From, Option<Node>), Diagnos
             "handlers_from" => from.handlers = strip_ext(&text()?),
             "allow_duplicates" => from.allow_duplicates = Some(bool_value(v, k, st)?),
             "rolespec_validate" => from.validate = bool_value(v, k, st)?,
-            "public" | "apply" => {}
+            "public" => from.public = Some(bool_value(v, k, st)?),
+            "apply" => {}
             _ => {
                 let help = did_you_mean(k, ROLE_ARGS.iter().copied())
                     .unwrap_or_else(|| format!("it takes: {}", ROLE_ARGS.join(", ")));
