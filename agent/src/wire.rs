@@ -89,6 +89,12 @@ pub struct Request {
     /// task vars and facts included, as in Ansible.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_vars: Vec<String>,
+    /// Why the host could not be reached, when the play ignores that
+    /// (`ignore_unreachable`): the engine then runs on the controller, and each task that
+    /// needs the host ([`crate::engine::controller_side`] says which do not) is
+    /// unreachable there and ignored, as in Ansible, where every task tries to connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
     /// Contents of controller-side files the play refers to (`copy: src=`, `template: src=`),
     /// keyed by the `src` value as the agent will see it after rendering. The controller
     /// renders `src` with the host's vars (and each loop item) before reading the file.
@@ -133,6 +139,10 @@ pub struct Request {
     /// ([`Event::TaskResult`]'s `result`), for `--format ansible`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub callback: bool,
+    /// With `callback`: results also carry the arguments each module ran with
+    /// (`invocation.module_args`, ansible-playbook's `-vvv`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invocation: bool,
     /// Notifying a handler that does not exist only warns (Ansible's
     /// `ERROR_ON_MISSING_HANDLER = false`); by default it fails the task.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -88,6 +88,12 @@ impl Runner<'_> {
         if task.module == "meta" {
             out = self.meta_result(task, result.status == Status::Skipped);
         }
+        if let Some(invocation) = &result.invocation
+            && !task.no_log
+        {
+            out.entry("invocation")
+                .or_insert_with(|| invocation.clone());
+        }
         let arg = |key: &str| match &task.args {
             Json::Object(m) => m.get(key).cloned(),
             _ => None,

@@ -132,7 +132,9 @@ impl Runner<'_> {
     pub(super) fn run_module_task(&mut self, index: usize, handler: bool, task: &Task) -> Flow {
         let end = self.run_task(index, handler, task);
         let ran = end.status != Status::Skipped;
-        self.note_role_ran(task, end.status);
+        if !end.unreachable {
+            self.note_role_ran(task, end.status);
+        }
         let action = task.meta_action();
         if ran && action == Some("end_role") {
             self.ending_role = task.role_run;

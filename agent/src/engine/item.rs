@@ -40,6 +40,8 @@ pub(super) struct ItemResult {
     pub on: Option<String>,
     /// The inventory change the item asks the controller for (`add_host`, `group_by`).
     pub inventory: Option<crate::wire::InventoryChange>,
+    /// The arguments the module ran with, for Ansible's `invocation` (`Request::invocation`).
+    pub invocation: Option<Json>,
 }
 
 impl ItemResult {
@@ -77,7 +79,24 @@ impl ItemResult {
             unpredictable: false,
             on: None,
             inventory: None,
+            invocation: None,
         }
+    }
+
+    /// The host could not be reached for this item (see `Request::unreachable`): Ansible's
+    /// unreachable result, which the play ignores.
+    pub fn unreachable(msg: String) -> Self {
+        let mut result = ItemResult::failed(msg.clone());
+        result.register.remove("failed");
+        result
+            .register
+            .insert("unreachable".into(), Json::Bool(true));
+        result
+    }
+
+    /// Whether this is an unreachable result (ignored: see [`ItemResult::unreachable`]).
+    pub fn is_unreachable(&self) -> bool {
+        self.register.get("unreachable") == Some(&Json::Bool(true))
     }
 
     /// The result another host sent (a delegated item).
@@ -97,6 +116,7 @@ impl ItemResult {
             unpredictable: false,
             on: Some(shared.on),
             inventory: None,
+            invocation: None,
         }
     }
 }
@@ -211,6 +231,11 @@ impl Runner<'_> {
                 Err(e) => return ItemResult::failed(located(format!("`when`: {e}"))),
             }
         }
+        if let Some(why) = &self.request.unreachable
+            && !super::controller_side(task)
+        {
+            return ItemResult::unreachable(mask(why));
+        }
         let module = match modules::lookup(&task.module) {
             Some(m) => m,
             None if PLANNED.contains(&task.module.as_str()) => {
@@ -232,7 +257,9 @@ impl Runner<'_> {
             };
             for cond in conds {
                 if let Json::String(c) = cond
-                    && let Err(e) = scope.check_trusted_conditional(c)
+                    && let Err(e) = scope
+                        .check_trusted_conditional(c)
+                        .and_then(|()| scope.check_trusted_items(c))
                 {
                     return ItemResult::failed(located(e.to_string()));
                 }
@@ -458,8 +485,42 @@ impl Runner<'_> {
                 unpredictable: planned_only && outcome.unpredictable,
                 on: None,
                 inventory: if failed { None } else { outcome.inventory },
+                invocation: self.invocation_of(task, &args),
             };
         }
+    }
+
+    /// What Ansible's `invocation.module_args` shows for a module run on the host, when
+    /// the request asks for it: the arguments, with those whose name says they hold a
+    /// secret hidden as Ansible hides its modules' `no_log` parameters.
+    fn invocation_of(&self, task: &Task, args: &Json) -> Option<Json> {
+        if !self.request.invocation || super::controller_side(task) {
+            return None;
+        }
+        const SECRET: &[&str] = &["password", "passwd", "pass", "secret", "token", "key"];
+        let hidden = |k: &str| {
+            let k = k.to_ascii_lowercase();
+            SECRET.iter().any(|s| k.contains(s)) && !k.ends_with("_file") && !k.ends_with("_path")
+        };
+        let module_args = match args {
+            Json::Object(m) => Json::Object(
+                m.iter()
+                    .filter(|(k, _)| !k.starts_with("_dr"))
+                    .map(|(k, v)| {
+                        let v = if hidden(k) {
+                            Json::from("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER")
+                        } else {
+                            self.masker.mask_value(v)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            other => self.masker.mask_value(other),
+        };
+        let mut invocation = Map::new();
+        invocation.insert("module_args".into(), module_args);
+        Some(Json::Object(invocation))
     }
 
     /// The masked detail of a result; for a failed condition (`failed_when`, an `assert`),
@@ -658,6 +719,7 @@ pub(super) fn skipped(cond: &str) -> ItemResult {
         unpredictable: false,
         on: None,
         inventory: None,
+        invocation: None,
     }
 }
 

@@ -7,6 +7,7 @@
 //! play forces them.
 
 mod callback;
+mod controller_side;
 mod flow;
 mod item;
 mod reads;
@@ -24,6 +25,7 @@ use serde_json::{Map, Value as Json};
 use crate::mask::Masker;
 use crate::template::{Scope, Templater};
 use crate::wire::{Event, Mode, Request, Stats, Status, Task, TaskKind};
+pub use controller_side::controller_side;
 pub use stop::Stop;
 pub use sync::Link;
 
@@ -161,6 +163,9 @@ struct TaskEnd {
     status: Status,
     /// Its message: the failure's, else the last item's.
     msg: String,
+    /// It failed only because the host could not be reached (ignored, see
+    /// `Request::unreachable`): as in Ansible, its role did not run on the host.
+    unreachable: bool,
 }
 
 impl<'a> Runner<'a> {

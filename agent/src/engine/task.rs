@@ -176,7 +176,10 @@ impl Runner<'_> {
             self.stronger.insert(register.clone());
         }
 
-        let fatal = if failed && !task.ignore_errors {
+        let unreachable = results
+            .iter()
+            .all(|(_, r)| r.status != Status::Failed || r.is_unreachable());
+        let fatal = if failed && !task.ignore_errors && !unreachable {
             let (msg, result) = results
                 .iter()
                 .find(|(_, r)| r.status == Status::Failed)
@@ -217,6 +220,7 @@ impl Runner<'_> {
             end_host,
             status,
             msg,
+            unreachable: failed && unreachable,
         }
     }
 
@@ -258,7 +262,8 @@ impl Runner<'_> {
             msg,
             diffs,
             detail,
-            ignored: result.status == Status::Failed && task.ignore_errors,
+            ignored: result.status == Status::Failed
+                && (task.ignore_errors || result.is_unreachable()),
             dangerous: result.dangerous,
             duration_ms: result.duration_ms,
             on: result.on.clone(),

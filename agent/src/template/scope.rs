@@ -241,6 +241,52 @@ impl Scope {
         }
     }
 
+    /// A conditional template whose value is a list (`that: '{{ checks }}'`): each item is
+    /// a conditional, trusted only as the variables hold it. An item marked `!unsafe`, or
+    /// one the template renders from a template of its own (a new string), is untrusted,
+    /// as in Ansible, and fails the conditional.
+    pub fn check_trusted_items(&self, cond: &str) -> Result<(), TemplateError> {
+        let Some(expr) = single_expression(cond) else {
+            return Ok(());
+        };
+        let Ok(compiled) = self.inner.env.compile_expression(expr) else {
+            return Ok(());
+        };
+        let root = Value::from_object(LazyMap {
+            inner: self.inner.clone(),
+            map: self.inner.vars.clone(),
+            path: String::new(),
+            raw: true,
+            ctx: None,
+        });
+        let Ok(value) = compiled.eval(root) else {
+            return Ok(());
+        };
+        if value.kind() != ValueKind::Seq {
+            return Ok(());
+        }
+        // A templated item that renders to text is a new string (untrusted); one that
+        // renders to a boolean or number is no conditional text at all.
+        let untrusted = value.try_iter().into_iter().flatten().any(|item| {
+            item.as_str().is_some_and(|s| {
+                super::is_template(s)
+                    && (s.trim_start().starts_with("{% raw %}")
+                        || matches!(
+                            self.render_value(&Json::String(s.to_owned())),
+                            Ok(Json::String(_))
+                        ))
+            })
+        });
+        if untrusted {
+            return Err(TemplateError::Render {
+                line: None,
+                source_text: shorten(cond.trim()),
+                detail: "Encountered untrusted template or expression.".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// Whether the expression refers to no variable, function or other name at all.
     fn uses_no_names(&self, expr: &str) -> bool {
         self.inner

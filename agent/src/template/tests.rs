@@ -386,6 +386,29 @@ fn a_conditional_marked_unsafe_is_untrusted() {
 }
 
 #[test]
+fn a_listed_conditional_keeps_the_trust_its_variable_gives_it() {
+    // Ansible: `that: '{{ checks }}'` evaluates each item; a plain item is trusted, one
+    // marked `!unsafe` or rendered from a template into new text is not, and one whose
+    // template renders to a boolean is no text at all.
+    let s = scope(json!({
+        "plain": ["1 == 1", "{{ 1 == 1 }}"],
+        "unsafe": [true, "{% raw %}1 == 0{% endraw %}"],
+        "derived": ["{{ 'x' }} == 'x'"],
+    }));
+    assert!(s.check_trusted_items("{{ plain }}").is_ok());
+    for name in ["unsafe", "derived"] {
+        let err = s
+            .check_trusted_items(&format!("{{{{ {name} }}}}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Encountered untrusted template or expression."),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
 fn an_undefined_name_is_the_first_one_used_in_jinja_words() {
     let err = scope(json!({}))
         .render_string("a {{ 'x' }} {{ zed }} {{ another }} b")

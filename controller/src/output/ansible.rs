@@ -333,9 +333,14 @@ impl AnsiblePrinter {
         match r.status {
             Status::Failed => {
                 self.error_block(r, out);
+                let word = if r.result.get("unreachable") == Some(&Value::Bool(true)) {
+                    "UNREACHABLE!"
+                } else {
+                    "FAILED!"
+                };
                 let _ = writeln!(
                     out,
-                    "fatal: [{}]: FAILED! => {}",
+                    "fatal: [{}]: {word} => {}",
                     r.host,
                     self.dump(r, false)
                 );

@@ -59,6 +59,7 @@ pub async fn run(
             max_fail_percentage: None,
         },
         extra_vars: Vec::new(),
+        unreachable: None,
         files: base.files.clone(),
         tags: Vec::new(),
         skip_tags: Vec::new(),
@@ -71,6 +72,7 @@ pub async fn run(
         lookups: base.lookups.clone(),
         vars: std::mem::take(&mut vars),
         callback: false,
+        invocation: false,
         missing_handler_warns: base.missing_handler_warns,
     };
     // The delegated host's variables: from the inventory as `add_host` left it, if it did.

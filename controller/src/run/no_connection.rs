@@ -4,21 +4,8 @@
 //! be reached. dr runs such a play's agent in-process on the controller, which is the same:
 //! none of these tasks reads or changes the host.
 
+use dr_agent::engine::controller_side;
 use dr_agent::wire::{Request, Task, TaskKind};
-
-/// Modules whose Ansible action runs on the controller alone.
-const CONTROLLER_SIDE: &[&str] = &[
-    "debug",
-    "assert",
-    "fail",
-    "set_fact",
-    "set_stats",
-    "meta",
-    "add_host",
-    "group_by",
-    "include_vars",
-    "validate_argument_spec",
-];
 
 /// Whether `request` runs without touching its host: no fact gathering, and every task
 /// that `--tags`/`--skip-tags` let run, and the handlers when such a task notifies any, is
@@ -46,15 +33,4 @@ pub fn needs_no_connection(request: &Request) -> bool {
         .flat_map(Task::walk)
         .filter(|_| notifies);
     tasks.into_iter().chain(handlers).all(controller_side)
-}
-
-fn controller_side(task: &Task) -> bool {
-    match task.kind {
-        TaskKind::Block | TaskKind::Include => true,
-        TaskKind::Module => {
-            let meta_on_host = task.meta_action() == Some("reset_connection");
-            (CONTROLLER_SIDE.contains(&task.module.as_str()) && !meta_on_host)
-                || matches!(task.delegate_to.as_deref(), Some("localhost" | "127.0.0.1"))
-        }
-    }
 }

@@ -231,6 +231,76 @@ pub async fn run_node(
             error: refusal,
         };
     }
+    // Whole-play `ignore_unreachable` and the host cannot be reached: the play runs on,
+    // as in Ansible, each task that needs the host unreachable and ignored, the rest
+    // (debug, set_fact, assert, ...) as ever (see `Request::unreachable`).
+    let fallback = play.ignore_unreachable.then(|| request.clone());
+    let (mut result, mut finished, mut tally) =
+        attempt(job, i, &node.host, &conn, request, &sink, stop.clone()).await;
+    if let (Err(TransportError::Unreachable(why)), Some(mut request)) = (&result, fallback)
+        && tally.is_empty()
+    {
+        request.unreachable = Some(why.clone());
+        (result, finished, tally) = attempt(
+            job,
+            i,
+            &node.host,
+            &inventory::Connection::Local,
+            request,
+            &sink,
+            stop,
+        )
+        .await;
+    }
+    let facts = finished.as_mut().map(|f| std::mem::take(&mut f.facts));
+    let host_facts = finished
+        .as_mut()
+        .map(|f| std::mem::take(&mut f.host_facts))
+        .unwrap_or_default();
+    let failed = result.is_err() || finished.as_ref().is_none_or(|f| f.error.is_some());
+    // Other hosts see both kinds in `hostvars`, a `set_fact` value over a gathered one.
+    let seen = facts.as_ref().map(|f| {
+        let mut all = host_facts.clone();
+        all.extend(f.clone());
+        all
+    });
+    phase.hub.done(i, seen, failed);
+    if let Some(facts) = facts {
+        job.remember_facts(&node.host, facts, host_facts);
+    }
+    match (result, finished) {
+        (Err(TransportError::Interrupted), _) => Outcome::Interrupted(tally.stats()),
+        // Cut off mid-play: the counters of the results it reported before.
+        (Err(e), _) if play.ignore_unreachable => {
+            Outcome::UnreachableIgnored(e.to_string(), tally.stats())
+        }
+        (Err(e), _) => Outcome::Unreachable(e.to_string(), tally.stats()),
+        (Ok(()), Some(f)) => match f.error {
+            Some(error) => Outcome::Failed {
+                stats: f.stats,
+                error,
+            },
+            None if f.interrupted => Outcome::Interrupted(f.stats),
+            None => Outcome::Ok(f.stats),
+        },
+        (Ok(()), None) => Outcome::Unreachable(
+            "the agent ended without reporting the end of the play".into(),
+            tally.stats(),
+        ),
+    }
+}
+
+/// One try at running `request` on `host` over `conn`: the transport's result, the agent's
+/// `Finished` report and the tally of what it reported.
+async fn attempt(
+    job: &Arc<NodeJob>,
+    i: usize,
+    host: &str,
+    conn: &inventory::Connection,
+    request: Request,
+    sink: &UnboundedSender<Stamped>,
+    stop: StopWatch,
+) -> (Result<(), TransportError>, Option<Finished>, Tally) {
     let (tx, mut rx) = unbounded_channel::<Event>();
     let (answer, answers) = unbounded_channel::<Answer>();
     // Delegated tasks run with what this request carries (files, lookups, secrets).
@@ -288,10 +358,10 @@ pub async fn run_node(
         })
     };
     let payloads: Vec<String> = request.bridged.keys().cloned().collect();
-    let bridge_key = crate::bridge::host_key(&node.host, &request.vars);
+    let bridge_key = crate::bridge::host_key(host, &request.vars);
     let run = job
         .transport
-        .run(&node.host, &conn, request, tx, answers, stop.clone());
+        .run(host, conn, request, tx, answers, stop.clone());
     // A transport kills its node itself on a stop at `Now`; this bounds the wait for one
     // that is still connecting or pushing the agent.
     let mut killed = stop;
@@ -305,43 +375,8 @@ pub async fn run_node(
     if result.is_ok() {
         crate::bridge::delivered(&bridge_key, &payloads);
     }
-    let (mut finished, tally) = relay.await.unwrap_or_default();
-    let facts = finished.as_mut().map(|f| std::mem::take(&mut f.facts));
-    let host_facts = finished
-        .as_mut()
-        .map(|f| std::mem::take(&mut f.host_facts))
-        .unwrap_or_default();
-    let failed = result.is_err() || finished.as_ref().is_none_or(|f| f.error.is_some());
-    // Other hosts see both kinds in `hostvars`, a `set_fact` value over a gathered one.
-    let seen = facts.as_ref().map(|f| {
-        let mut all = host_facts.clone();
-        all.extend(f.clone());
-        all
-    });
-    phase.hub.done(i, seen, failed);
-    if let Some(facts) = facts {
-        job.remember_facts(&node.host, facts, host_facts);
-    }
-    match (result, finished) {
-        (Err(TransportError::Interrupted), _) => Outcome::Interrupted(tally.stats()),
-        // Cut off mid-play: the counters of the results it reported before.
-        (Err(e), _) if play.ignore_unreachable => {
-            Outcome::UnreachableIgnored(e.to_string(), tally.stats())
-        }
-        (Err(e), _) => Outcome::Unreachable(e.to_string(), tally.stats()),
-        (Ok(()), Some(f)) => match f.error {
-            Some(error) => Outcome::Failed {
-                stats: f.stats,
-                error,
-            },
-            None if f.interrupted => Outcome::Interrupted(f.stats),
-            None => Outcome::Ok(f.stats),
-        },
-        (Ok(()), None) => Outcome::Unreachable(
-            "the agent ended without reporting the end of the play".into(),
-            tally.stats(),
-        ),
-    }
+    let (finished, tally) = relay.await.unwrap_or_default();
+    (result, finished, tally)
 }
 
 /// `meta: reset_connection` starts a new session with the host in Ansible (new group
@@ -633,6 +668,7 @@ fn build_request(
         },
         vars,
         extra_vars: job.vars.extra().keys().cloned().collect(),
+        unreachable: None,
         facts: job.facts_of(host),
         host_facts: job
             .host_facts
@@ -650,6 +686,7 @@ fn build_request(
         lookups,
         bridged,
         callback: job.callback,
+        invocation: job.callback && crate::output::verbosity() >= 3,
         missing_handler_warns: job.missing_handler_warns,
     })
 }

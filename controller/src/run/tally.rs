@@ -16,6 +16,11 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Whether the agent reported nothing yet.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty() && self.running.is_none()
+    }
+
     /// Takes one agent event into account.
     pub fn observe(&mut self, event: &Event) {
         match event {
