@@ -10,6 +10,7 @@ use serde_json::{Map, Value as Json};
 
 /// The keys taken from a registered result, in the order they are shown.
 const RESULT_KEYS: &[&str] = &[
+    "unreachable",
     "failed_when_result",
     "assertion",
     "evaluated_to",

@@ -65,6 +65,7 @@ pub struct Config {
     #[serde(skip)]
     pub error_on_missing_handler: Option<bool>,
     /// `ansible.cfg`'s `[defaults] private_role_vars`.
+    #[serde(skip)]
     pub private_role_vars: Option<bool>,
 }
 

@@ -91,6 +91,7 @@ impl ItemResult {
         result
             .register
             .insert("unreachable".into(), Json::Bool(true));
+        result.detail = detail::of(&result.register);
         result
     }
 

@@ -317,7 +317,11 @@ impl Runner<'_> {
                 continue;
             }
             self.set_fact(k, v.clone());
-            if !included {
+            if included {
+                // A vars file's values are templates, rendered when used (as a play's
+                // vars are), where a `set_fact` value is data.
+                self.raw.remove(k);
+            } else {
                 self.stronger.insert(k.clone());
             }
         }

@@ -18,11 +18,26 @@ pub fn file_key(file: &str) -> String {
     format!("include_vars:file:{file}")
 }
 
-/// The key under which the controller ships the files of `dir` (a JSON list of
-/// `[path, mapping]` in load order).
-pub fn dir_key(dir: &str) -> String {
-    format!("include_vars:dir:{dir}")
+/// The key under which the controller ships the files of `dir` that the task's `args`
+/// choose (`depth`, `extensions`, ... : two tasks may read one directory differently): a
+/// JSON list of `[path, mapping]` in load order, or the error reading them is, as a JSON
+/// string.
+pub fn dir_key(dir: &str, args: &Json) -> String {
+    let chosen: Vec<Option<&Json>> = SELECTION.iter().map(|k| args.get(k)).collect();
+    format!(
+        "include_vars:dir:{dir}:{}",
+        serde_json::to_string(&chosen).unwrap_or_default()
+    )
 }
+
+/// The arguments that choose which files of a `dir` are read.
+const SELECTION: &[&str] = &[
+    "depth",
+    "files_matching",
+    "ignore_files",
+    "extensions",
+    "ignore_unknown_extensions",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +91,7 @@ impl Module for IncludeVars {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let raw_args = args;
         let args: Args = match args {
             Json::String(s) => Args {
                 file: None,
@@ -91,20 +107,21 @@ impl Module for IncludeVars {
             },
             other => parse_args("include_vars", other)?,
         };
-        if args
-            .hash_behaviour
-            .as_deref()
-            .is_some_and(|h| h != "replace")
-        {
-            return Err(ArgsError::new(
-                "include_vars",
-                "`hash_behaviour: merge` is not supported by dr (values replace, as by default)",
-            )
-            .into());
-        }
+        let merge = match args.hash_behaviour.as_deref() {
+            None | Some("replace") => false,
+            Some("merge") => true,
+            Some(other) => {
+                return Err(ArgsError::new(
+                    "include_vars",
+                    format!("`hash_behaviour` must be `replace` or `merge`, got `{other}`"),
+                )
+                .into());
+            }
+        };
         let mut vars = Map::new();
         let mut loaded = Vec::new();
-        match (args.file.or(args.raw), args.dir) {
+        let file = args.file.or(args.raw).filter(|f| !f.trim().is_empty());
+        match (file, args.dir) {
             (Some(file), None) => match ctx.files.get(&file_key(&file)) {
                 Some(shipped) => {
                     vars = mapping(
@@ -122,13 +139,22 @@ impl Module for IncludeVars {
                 }
             },
             (None, Some(dir)) => {
-                let shipped = ctx.files.get(&dir_key(&dir)).ok_or_else(|| {
+                let shipped = ctx.files.get(&dir_key(&dir, raw_args)).ok_or_else(|| {
                     ModuleError::Failed(format!("{dir} directory does not exist"))
                 })?;
-                let files: Vec<(String, Json)> = serde_json::from_str(
-                    shipped.text().map_err(ModuleError::Failed)?,
-                )
-                .map_err(|e| ModuleError::Failed(format!("bug in dr: shipped `{dir}`: {e}")))?;
+                let text = shipped.text().map_err(ModuleError::Failed)?;
+                if let Ok(Json::String(error)) = serde_json::from_str::<Json>(text) {
+                    // As Ansible's action, which says it in `message`.
+                    let mut outcome = Outcome {
+                        failed: true,
+                        msg: error.clone(),
+                        ..Outcome::default()
+                    };
+                    outcome.data.insert("message".into(), Json::from(error));
+                    return Ok(Plan::done(outcome));
+                }
+                let files: Vec<(String, Json)> = serde_json::from_str(text)
+                    .map_err(|e| ModuleError::Failed(format!("bug in dr: shipped `{dir}`: {e}")))?;
                 for (path, value) in files {
                     if let Json::Object(m) = value {
                         vars.extend(m);
@@ -144,7 +170,28 @@ impl Module for IncludeVars {
                 .into());
             }
             (None, None) => {
-                return Err(ArgsError::new("include_vars", "name a `file` or a `dir`").into());
+                // As Ansible's action, for a file name that is empty (a `first_found` with
+                // `errors='ignore'` that found nothing) or not given.
+                let error = "Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option";
+                let mut outcome = Outcome {
+                    failed: true,
+                    msg: error.to_owned(),
+                    ..Outcome::default()
+                };
+                outcome.data.insert("message".into(), Json::from(error));
+                return Ok(Plan::done(outcome));
+            }
+        }
+        if merge {
+            // As Ansible: the variables already set are merged into, recursively.
+            for (k, v) in vars.iter_mut() {
+                if let Ok(existing @ Json::Object(_)) = ctx.scope.eval(k)
+                    && v.is_object()
+                    && let Ok(merged) =
+                        crate::template::filters::merge_hash(&existing, v, true, "replace")
+                {
+                    *v = merged;
+                }
             }
         }
         let facts = match args.name {
@@ -214,7 +261,7 @@ mod tests {
             "vars": {},
             "files": {
                 "include_vars:file:main.yml": {"data": "{\"a\": 1}", "origin": "vars/main.yml"},
-                "include_vars:dir:d": {"data": "[[\"d/1.yml\", {\"b\": 2, \"c\": 0}], [\"d/2.yml\", {\"c\": 3}]]", "origin": "d"},
+                super::dir_key("d", &json!({"dir": "d", "name": "bag"})): {"data": "[[\"d/1.yml\", {\"b\": 2, \"c\": 0}], [\"d/2.yml\", {\"c\": 3}]]", "origin": "d"},
             },
         }))
         .unwrap_or_else(|e| panic!("{e}"));

@@ -448,7 +448,12 @@ const LIST_MERGES: [&str; 6] = [
 ];
 
 /// Ansible's `merge_hash`: `y`'s keys win over `x`'s.
-fn merge_hash(x: &Json, y: &Json, recursive: bool, list_merge: &str) -> Result<Json, Error> {
+pub(crate) fn merge_hash(
+    x: &Json,
+    y: &Json,
+    recursive: bool,
+    list_merge: &str,
+) -> Result<Json, Error> {
     let (Json::Object(xm), Json::Object(ym)) = (x, y) else {
         return Err(invalid("failed to combine variables, expected dicts"));
     };

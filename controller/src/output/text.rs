@@ -187,6 +187,9 @@ impl TextPrinter {
                     (Status::Ok, _) => self.paint.ok(&pad("ok")),
                     (Status::Changed, Mode::Check) => self.paint.changed(&pad("would change")),
                     (Status::Changed, Mode::Apply) => self.paint.changed(&pad("changed")),
+                    (Status::Failed, _) if *ignored && detail.contains_key("unreachable") => {
+                        self.paint.dim(&pad("unreachable, ignored"))
+                    }
                     (Status::Failed, _) if *ignored => self.paint.dim(&pad("failed (ignored)")),
                     (Status::Failed, _) => self.paint.failed(&pad("FAILED")),
                     (Status::Skipped, _) => self.paint.dim(&pad("skipped")),

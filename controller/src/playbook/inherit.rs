@@ -146,7 +146,11 @@ impl Inherit {
             }
         }
         if let Some(role) = &self.role {
-            let path = role.path.display().to_string();
+            // As Ansible's: `role_path` is absolute.
+            let path = std::path::absolute(&role.path)
+                .unwrap_or_else(|_| role.path.clone())
+                .display()
+                .to_string();
             if !task.vars.contains_key("ansible_search_path") {
                 // As Ansible: the role, the directory of the task's file, the playbook's.
                 let absolute = |p: &std::path::Path| {

@@ -43,28 +43,42 @@ pub fn collect(
                 if out.contains_key(&key) {
                     continue;
                 }
-                if let Some(path) = find(&name, &bases) {
-                    let map = crate::vars_file::load(&path, secrets).map_err(|d| d.to_string())?;
+                // A file that does not load is not shipped: if the host includes it, the
+                // agent asks for it then and the task fails with the reason (a file only
+                // a pattern named may never be included).
+                if let Some(path) = find(&name, &bases)
+                    && let Ok(map) = crate::vars_file::load(&path, secrets)
+                {
                     out.insert(key, shipped(&Value::Object(map), &path));
                 }
             }
         } else if let Some(template) = args.get("dir").and_then(Value::as_str) {
             for name in rendered(template, task, vars).into_iter().flatten() {
-                let key = dir_key(&name);
+                let key = dir_key(&name, args);
                 let dir = dir_of(&name, task, play);
                 if !dir.is_dir() {
                     continue;
                 }
-                let files = dir_files(&dir, args)?;
-                let mut loaded = Vec::new();
-                for path in files {
-                    let map = crate::vars_file::load(&path, secrets).map_err(|d| d.to_string())?;
-                    loaded.push(Value::Array(vec![
-                        Value::from(path.display().to_string()),
-                        Value::Object(map),
-                    ]));
-                }
-                out.insert(key, shipped(&Value::Array(loaded), &dir));
+                // What cannot be read fails the task when it runs, as in Ansible (where
+                // `ignore_errors` may let the play go on).
+                let loaded = dir_files(&dir, args).and_then(|files| {
+                    files
+                        .into_iter()
+                        .map(|path| {
+                            let map = crate::vars_file::load(&path, secrets)
+                                .map_err(|d| d.to_string())?;
+                            Ok(Value::Array(vec![
+                                Value::from(path.display().to_string()),
+                                Value::Object(map),
+                            ]))
+                        })
+                        .collect::<Result<Vec<_>, String>>()
+                });
+                let value = match loaded {
+                    Ok(loaded) => Value::Array(loaded),
+                    Err(error) => Value::String(error),
+                };
+                out.insert(key, shipped(&value, &dir));
             }
         }
     }
@@ -178,10 +192,10 @@ fn dir_files(dir: &Path, args: &Value) -> Result<Vec<PathBuf>, String> {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        let ext_ok = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| extensions.iter().any(|x| x == e));
+        // As Python's `splitext`: no extension is the extension `''`, which `extensions`
+        // may list.
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let ext_ok = extensions.iter().any(|x| x == ext);
         let match_ok = matching.as_ref().is_none_or(|re| re.is_match(name));
         if ignore.iter().any(|i| i == name) || !match_ok {
             return;
@@ -193,8 +207,9 @@ fn dir_files(dir: &Path, args: &Value) -> Result<Vec<PathBuf>, String> {
         }
     });
     if let Some(path) = unknown {
+        // Ansible's words.
         return Err(format!(
-            "include_vars: `{}` does not have a valid extension ({}); set `ignore_unknown_extensions: true` to skip it",
+            "{} does not have a valid extension: {}",
             path.display(),
             extensions.join(", ")
         ));
