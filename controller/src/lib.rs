@@ -27,6 +27,7 @@ pub mod commands;
 pub mod config;
 pub mod dag;
 pub mod diagnostic;
+pub mod fact_cache;
 pub mod host_info;
 pub mod input_file;
 pub mod interrupt;

@@ -31,6 +31,8 @@ pub(super) struct ItemResult {
     /// The value `register:` stores.
     pub register: Map<String, Json>,
     pub facts: Map<String, Json>,
+    /// The facts are cacheable (`set_fact` with `cacheable: true`): host facts as well.
+    pub facts_cacheable: bool,
     pub flush: bool,
     /// `meta: end_host` (and friends) ran.
     pub end_host: bool,
@@ -72,6 +74,7 @@ impl ItemResult {
             duration_ms: 0,
             register,
             facts: Map::new(),
+            facts_cacheable: false,
             flush: false,
             end_host: false,
             unpredictable: false,
@@ -92,6 +95,7 @@ impl ItemResult {
             duration_ms: 0,
             register: shared.register,
             facts: shared.facts,
+            facts_cacheable: false,
             flush: false,
             end_host: false,
             unpredictable: false,
@@ -453,6 +457,7 @@ impl Runner<'_> {
                 duration_ms: 0,
                 register,
                 facts: if failed { Map::new() } else { outcome.facts },
+                facts_cacheable: outcome.facts_cacheable,
                 flush: outcome.flush_handlers,
                 end_host: outcome.end_host,
                 unpredictable: planned_only && outcome.unpredictable,
@@ -653,6 +658,7 @@ pub(super) fn skipped(cond: &str) -> ItemResult {
         duration_ms: 0,
         register,
         facts: Map::new(),
+        facts_cacheable: false,
         flush: false,
         end_host: false,
         unpredictable: false,
