@@ -66,7 +66,9 @@ fn untag(value: Value) -> Result<Value, DecodeError> {
             Some(kind) => match map.remove("value") {
                 Some(inner) => untag(inner)?,
                 None => {
-                    let kind = kind.as_str().map_or_else(|| kind.to_string(), str::to_owned);
+                    let kind = kind
+                        .as_str()
+                        .map_or_else(|| kind.to_string(), str::to_owned);
                     return Err(DecodeError::UnknownType(kind));
                 }
             },
@@ -169,7 +171,9 @@ mod tests {
     #[test]
     fn written_as_python_writes_it() {
         let facts = json!({"x": 1, "f": 1.5, "s": "é\n\"", "l": [true, null], "m": {}});
-        let Value::Object(facts) = facts else { unreachable!() };
+        let Value::Object(facts) = facts else {
+            unreachable!()
+        };
         assert_eq!(
             encode(&facts),
             r#"{"__payload__": "{\"x\": 1, \"f\": 1.5, \"s\": \"\\u00e9\\n\\\"\", \"l\": [true, null], \"m\": {}}"}"#
@@ -188,7 +192,9 @@ mod tests {
     #[test]
     fn round_trips() {
         let facts = json!({"a": "ü😀", "n": [1, 2.25, -3e20], "nested": {"k": "v"}});
-        let Value::Object(facts) = facts else { unreachable!() };
+        let Value::Object(facts) = facts else {
+            unreachable!()
+        };
         assert_eq!(decode(&encode(&facts)).unwrap(), Some(facts));
     }
 
@@ -196,9 +202,14 @@ mod tests {
     fn unreadable_text_is_an_error() {
         assert!(matches!(decode("{"), Err(DecodeError::NotJson(_))));
         assert_eq!(decode("{}"), Ok(None));
-        assert_eq!(decode(r#"{"__payload__": "[1]"}"#), Err(DecodeError::BadPayload));
         assert_eq!(
-            decode(r#"{"__payload__": "{\"v\": {\"__ansible_type\": \"EncryptedString\", \"ciphertext\": \"x\"}}"}"#),
+            decode(r#"{"__payload__": "[1]"}"#),
+            Err(DecodeError::BadPayload)
+        );
+        assert_eq!(
+            decode(
+                r#"{"__payload__": "{\"v\": {\"__ansible_type\": \"EncryptedString\", \"ciphertext\": \"x\"}}"}"#
+            ),
             Err(DecodeError::UnknownType("EncryptedString".into()))
         );
     }

@@ -71,17 +71,31 @@ pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// A plugin dr does not implement, or a `jsonfile` cache without a directory, is refused
 /// with the setting's origin (Ansible warns and keeps no cache; dr does not run with a
 /// setting it cannot honour).
-pub fn plugin(cfg: &FactCaching, cfg_path: Option<&Path>, env: Env<'_>) -> Result<Plugin, Diagnostic> {
-    let in_file = |line: u32| Origin::File(cfg_path.map(Path::to_path_buf).unwrap_or_default(), line);
+pub fn plugin(
+    cfg: &FactCaching,
+    cfg_path: Option<&Path>,
+    env: Env<'_>,
+) -> Result<Plugin, Diagnostic> {
+    let in_file =
+        |line: u32| Origin::File(cfg_path.map(Path::to_path_buf).unwrap_or_default(), line);
     let pick = |var: &'static str, from_cfg: Option<(String, u32)>| -> Option<Setting<String>> {
         match env(var) {
-            Some(v) => Some(Setting { value: v, from: Origin::Env(var) }),
-            None => from_cfg.map(|(value, line)| Setting { value, from: in_file(line) }),
+            Some(v) => Some(Setting {
+                value: v,
+                from: Origin::Env(var),
+            }),
+            None => from_cfg.map(|(value, line)| Setting {
+                value,
+                from: in_file(line),
+            }),
         }
     };
     let name = pick("ANSIBLE_CACHE_PLUGIN", cfg.plugin.clone())
         .filter(|s| !s.value.is_empty())
-        .unwrap_or(Setting { value: "memory".into(), from: Origin::Default });
+        .unwrap_or(Setting {
+            value: "memory".into(),
+            from: Origin::Default,
+        });
     match name.value.as_str() {
         "memory" | "ansible.builtin.memory" => return Ok(Plugin::Memory),
         "jsonfile" | "ansible.builtin.jsonfile" => {}
@@ -100,7 +114,8 @@ pub fn plugin(cfg: &FactCaching, cfg_path: Option<&Path>, env: Env<'_>) -> Resul
         .connection
         .clone()
         .map(|(p, line)| (p.display().to_string(), line));
-    let Some(dir) = pick("ANSIBLE_CACHE_PLUGIN_CONNECTION", connection).filter(|s| !s.value.is_empty())
+    let Some(dir) =
+        pick("ANSIBLE_CACHE_PLUGIN_CONNECTION", connection).filter(|s| !s.value.is_empty())
     else {
         return Err(Diagnostic::new(
             name.from.loc(),
@@ -162,7 +177,10 @@ mod tests {
     #[test]
     fn memory_by_default() {
         let env = env_of(&[]);
-        assert_eq!(plugin(&FactCaching::default(), None, &env).unwrap(), Plugin::Memory);
+        assert_eq!(
+            plugin(&FactCaching::default(), None, &env).unwrap(),
+            Plugin::Memory
+        );
     }
 
     #[test]
@@ -197,11 +215,19 @@ mod tests {
         let err = plugin(&cfg, Some(Path::new("conf/ansible.cfg")), &env).unwrap_err();
         assert_eq!(err.loc.to_string(), "conf/ansible.cfg:7:1");
         assert!(err.message.contains("`redis`"), "{}", err.message);
-        assert!(err.message.contains("conf/ansible.cfg:7"), "{}", err.message);
+        assert!(
+            err.message.contains("conf/ansible.cfg:7"),
+            "{}",
+            err.message
+        );
         let env = env_of(&[("ANSIBLE_CACHE_PLUGIN", "yaml")]);
         let err = plugin(&FactCaching::default(), None, &env).unwrap_err();
         assert_eq!(err.loc.file.as_ref(), "ANSIBLE_CACHE_PLUGIN");
-        assert!(err.message.contains("`ANSIBLE_CACHE_PLUGIN`"), "{}", err.message);
+        assert!(
+            err.message.contains("`ANSIBLE_CACHE_PLUGIN`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -664,7 +664,14 @@ fn check_reserved_args(
     args: &Value,
     node: &Node,
 ) -> Result<(), Diagnostic> {
-    const FREE_FORM: [&str; 6] = ["command", "raw", "script", "shell", "win_command", "win_shell"];
+    const FREE_FORM: [&str; 6] = [
+        "command",
+        "raw",
+        "script",
+        "shell",
+        "win_command",
+        "win_shell",
+    ];
     let Value::Object(map) = args else {
         return Ok(());
     };

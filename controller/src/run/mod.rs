@@ -212,7 +212,12 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         live: Default::default(),
     });
     // Every inventory host's cached facts, which other hosts read in `hostvars`.
-    for host in job.inventory.hosts().map(|h| h.name.clone()).chain(["localhost".into()]) {
+    for host in job
+        .inventory
+        .hosts()
+        .map(|h| h.name.clone())
+        .chain(["localhost".into()])
+    {
         job.load_cached_facts(&host)
             .map_err(|e| Error::Message(e.to_string()))?;
     }
@@ -401,8 +406,8 @@ fn open_fact_cache(
     inventory: &crate::inventory::Inventory,
     flush: bool,
 ) -> Result<Option<crate::fact_cache::FactCache>, Error> {
-    let cache = crate::fact_cache::FactCache::open(plugin)
-        .map_err(|e| Error::Message(e.to_string()))?;
+    let cache =
+        crate::fact_cache::FactCache::open(plugin).map_err(|e| Error::Message(e.to_string()))?;
     if flush && let Some(cache) = &cache {
         cache.flush(
             inventory
