@@ -11,7 +11,12 @@ use std::path::Path;
 
 use util::{Dr, write_tree};
 
-const INVENTORY: &str = "all:\n  hosts:\n    h1:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n";
+const INVENTORY: &str = "all:\n  hosts:\n    h1:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n    h2:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n";
+
+/// A `run_once` cacheable `set_fact` is cached for every host of the batch.
+const WRITE_ONCE: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - set_fact:\n        leader: \"{{ inventory_hostname }}\"\n        cacheable: true\n      run_once: true\n";
+
+const READ_ONCE: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - assert:\n        that:\n          - leader == 'h1'\n          - ansible_facts.leader == 'h1'\n          - hostvars['h2'].leader == 'h1'\n";
 
 /// Sets `color` cacheable and `scratch` not.
 const WRITE: &str = "- hosts: h1\n  gather_facts: false\n  tasks:\n    - set_fact:\n        color: blue\n        cacheable: true\n    - set_fact:\n        scratch: x\n";
@@ -37,6 +42,8 @@ fn repo() -> tempfile::TempDir {
             ("write_shape.yml", WRITE_SHAPE),
             ("read_shape.yml", READ_SHAPE),
             ("nothing.yml", NOTHING_CACHED),
+            ("write_once.yml", WRITE_ONCE),
+            ("read_once.yml", READ_ONCE),
         ],
     );
     dir
@@ -180,4 +187,14 @@ fn ansible_cfg_settings_name_the_cache() {
     Dr::new(d, &["apply", "read.yml", "-i", "hosts.yml", "--yes"])
         .run()
         .code(0);
+}
+
+#[test]
+fn a_run_once_cacheable_fact_is_cached_for_the_whole_batch() {
+    let dir = repo();
+    let d = dir.path();
+    dr(d, &["write_once.yml"]).code(0);
+    assert!(d.join("cache/prefix_s1_h2").is_file());
+    ansible_playbook(d, &["read_once.yml"]);
+    dr(d, &["read_once.yml"]).code(0);
 }

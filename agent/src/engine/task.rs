@@ -326,7 +326,7 @@ impl Runner<'_> {
     /// Host facts from a cacheable `set_fact`: each under its name, and in the
     /// `ansible_facts` namespace without an `ansible_` prefix (as Ansible derives it from
     /// its fact cache).
-    fn cache_facts(&mut self, facts: &Map<String, Json>) {
+    pub(super) fn cache_facts(&mut self, facts: &Map<String, Json>) {
         let mut namespace = match self.host_facts.get("ansible_facts") {
             Some(Json::Object(m)) => m.clone(),
             _ => Map::new(),

@@ -492,7 +492,7 @@ async fn answer_point(
             job.phase().hub.run_once(i, index, facts, stop).await
         }
         SyncPoint::RanOnce { index, result } => {
-            job.phase().hub.ran_once(i, index, result);
+            job.phase().hub.ran_once(i, index, *result);
             return None;
         }
         SyncPoint::Settle { index, here } => job.phase().hub.settle(i, index, here, stop).await,
