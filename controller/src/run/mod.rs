@@ -211,13 +211,9 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         reading_hostvars,
         live: Default::default(),
     });
-    // Every inventory host's cached facts, which other hosts read in `hostvars`.
-    for host in job
-        .inventory
-        .hosts()
-        .map(|h| h.name.clone())
-        .chain(["localhost".into()])
-    {
+    // Every inventory host's cached facts, which other hosts read in `hostvars` (an
+    // implicit `localhost`'s are read when a play of its starts).
+    for host in job.inventory.hosts().map(|h| h.name.clone()) {
         job.load_cached_facts(&host)
             .map_err(|e| Error::Message(e.to_string()))?;
     }
