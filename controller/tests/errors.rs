@@ -373,3 +373,42 @@ fn a_reserved_argument_name_is_refused_in_ansibles_words() {
         .run()
         .code(0);
 }
+
+#[test]
+fn with_ansibles_output_a_located_error_says_its_message_once() {
+    // Scripts count Ansible's messages (`grep -c 'is reserved for internal use only.'`).
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "p.yml",
+                "- hosts: db\n  tasks:\n    - set_fact:\n        _ansible_foo: bar\n",
+            ),
+        ],
+    );
+    let run = Dr::new(
+        dir.path(),
+        &[
+            "apply", "p.yml", "-i", "inv.yml", "--format", "ansible", "--yes",
+        ],
+    )
+    .run();
+    run.code(1);
+    assert!(
+        run.stderr.starts_with("[ERROR]: Invalid parameter"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr
+            .matches("is reserved for internal use only.")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Origin: "), "{}", run.stderr);
+    assert!(run.stderr.contains(" --> p.yml:4:9"), "{}", run.stderr);
+}
