@@ -40,6 +40,22 @@ pub struct AnsibleCfg {
     pub error_on_missing_handler: Option<bool>,
     /// `[defaults] private_role_vars`.
     pub private_role_vars: Option<bool>,
+    /// `[defaults] fact_caching*`: the fact cache.
+    pub fact_caching: FactCaching,
+}
+
+/// `[defaults] fact_caching`, `fact_caching_connection`, `fact_caching_prefix` and
+/// `fact_caching_timeout`, each with its line (see `crate::fact_cache`).
+#[derive(Debug, Clone, Default)]
+pub struct FactCaching {
+    /// `fact_caching`: the cache plugin.
+    pub plugin: Option<(String, u32)>,
+    /// `fact_caching_connection`: the jsonfile cache's directory (resolved as a path).
+    pub connection: Option<(PathBuf, u32)>,
+    /// `fact_caching_prefix`: put before each host's file name.
+    pub prefix: Option<(String, u32)>,
+    /// `fact_caching_timeout`: seconds a host's cached facts stay valid (0: forever).
+    pub timeout: Option<(i64, u32)>,
 }
 
 /// Where Ansible would read its configuration from, if anywhere.
@@ -182,6 +198,16 @@ fn apply(cfg: &mut AnsibleCfg, e: &Entry, base: &Path) -> Result<(), Refusal> {
             cfg.error_on_missing_handler = Some(boolean(key, v)?)
         }
         ("defaults", "private_role_vars") => cfg.private_role_vars = Some(boolean(key, v)?),
+        ("defaults", "fact_caching") => cfg.fact_caching.plugin = Some((v.to_owned(), e.line)),
+        ("defaults", "fact_caching_connection") => {
+            cfg.fact_caching.connection = Some((resolve(v, base), e.line));
+        }
+        ("defaults", "fact_caching_prefix") => {
+            cfg.fact_caching.prefix = Some((v.to_owned(), e.line));
+        }
+        ("defaults", "fact_caching_timeout") => {
+            cfg.fact_caching.timeout = Some((number(key, v)?, e.line));
+        }
         ("inventory", "host_pattern_mismatch") => {
             cfg.host_pattern_mismatch = Some(crate::dag::Mismatch::parse(v).ok_or_else(|| {
                 (
@@ -235,7 +261,7 @@ fn split(v: &str, sep: char) -> impl Iterator<Item = &str> {
 }
 
 /// Ansible's path handling: `~` and `$VAR` expanded, relative to the file's directory.
-fn resolve(p: &str, base: &Path) -> PathBuf {
+pub(crate) fn resolve(p: &str, base: &Path) -> PathBuf {
     let expanded = expand_vars(p);
     let expanded = match (expanded.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),

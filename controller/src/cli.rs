@@ -186,6 +186,11 @@ pub struct RunArgs {
     /// `connection:`), as ansible-playbook's -c: `ssh` (the default) or `local`.
     #[arg(short = 'c', long, value_name = "TYPE", value_parser = ["ssh", "local"])]
     pub connection: Option<String>,
+    /// Clear the fact cache of every inventory host (and `localhost`) before running, as
+    /// ansible-playbook's --flush-cache (with `ANSIBLE_CACHE_PLUGIN=jsonfile` or
+    /// ansible.cfg's `fact_caching = jsonfile`; without a cache there is nothing to clear).
+    #[arg(long)]
+    pub flush_cache: bool,
 }
 
 /// Arguments of `apply`.

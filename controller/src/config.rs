@@ -67,6 +67,9 @@ pub struct Config {
     /// `ansible.cfg`'s `[defaults] private_role_vars`.
     #[serde(skip)]
     pub private_role_vars: Option<bool>,
+    /// `ansible.cfg`'s `[defaults] fact_caching*` (read by `crate::fact_cache`).
+    #[serde(skip)]
+    pub fact_caching: crate::ansible_cfg::FactCaching,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
@@ -124,6 +127,7 @@ impl Config {
         self.host_pattern_mismatch = cfg.host_pattern_mismatch;
         self.error_on_missing_handler = cfg.error_on_missing_handler;
         self.private_role_vars = cfg.private_role_vars;
+        self.fact_caching = cfg.fact_caching;
         self.ansible_cfg = Some(cfg.path);
     }
 

@@ -104,9 +104,20 @@ pub fn io_reason(err: &std::io::Error) -> String {
 
 impl std::error::Error for Diagnostic {}
 
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.message)?;
+impl Diagnostic {
+    /// What [`Display`](fmt::Display) writes after the message: the places with their
+    /// source lines, and the hint (for a caller that shows the message its own way).
+    pub fn snippet(&self) -> String {
+        struct Snippet<'a>(&'a Diagnostic);
+        impl fmt::Display for Snippet<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_places(f)
+            }
+        }
+        Snippet(self).to_string()
+    }
+
+    fn write_places(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_snippet(f, &self.loc, None)?;
         for (loc, note) in &self.related {
             write_snippet(f, loc, Some(note))?;
@@ -115,6 +126,13 @@ impl fmt::Display for Diagnostic {
             write!(f, "\n  = help: {help}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        self.write_places(f)
     }
 }
 

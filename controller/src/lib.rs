@@ -27,6 +27,7 @@ pub mod commands;
 pub mod config;
 pub mod dag;
 pub mod diagnostic;
+pub mod fact_cache;
 pub mod host_info;
 pub mod input_file;
 pub mod interrupt;
@@ -55,16 +56,21 @@ pub enum Error {
 
 impl Error {
     /// The error as ansible-playbook prints one (`--format ansible`, which scripts read):
-    /// `[ERROR]: ` and the message, then the `Origin:` of a located one and dr's snippet.
+    /// `[ERROR]: ` and the message (once), then the `Origin:` of a located one and dr's
+    /// snippet.
     pub fn ansible_style(&self) -> String {
         match self {
             Error::Located(d) => {
                 let file = std::path::absolute(&*d.loc.file)
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|_| d.loc.file.to_string());
+                // The message once, as Ansible: then where, with dr's snippet.
                 format!(
-                    "[ERROR]: {}\nOrigin: {file}:{}:{}\n\n{d}",
-                    d.message, d.loc.line, d.loc.col
+                    "[ERROR]: {}\nOrigin: {file}:{}:{}\n{}",
+                    d.message,
+                    d.loc.line,
+                    d.loc.col,
+                    d.snippet()
                 )
             }
             Error::Message(m) => format!("[ERROR]: {m}"),

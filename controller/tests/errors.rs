@@ -345,3 +345,70 @@ fn host_pattern_mismatch_warning_leaves_the_term_out_as_ansible_does() {
         .code(1)
         .stderr_has("`sometimes` is not one of `error`, `warning`, `ignore`");
 }
+
+#[test]
+fn a_reserved_argument_name_is_refused_in_ansibles_words() {
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - set_fact:\n        _ansible_foo: bar\n      ignore_errors: true\n",
+    );
+    assert!(
+        err.starts_with(
+            "error: Invalid parameter specified beginning with keyword '_ansible_' for action 'set_fact': '_ansible_foo'. The prefix '_ansible_' is reserved for internal use only.\n --> p.yml:4:9\n"
+        ),
+        "{err}"
+    );
+    // Free-form actions take any words.
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "p.yml",
+                "- hosts: db\n  tasks:\n    - command: echo _ansible_x=1\n",
+            ),
+        ],
+    );
+    Dr::new(dir.path(), &["graph", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn with_ansibles_output_a_located_error_says_its_message_once() {
+    // Scripts count Ansible's messages (`grep -c 'is reserved for internal use only.'`).
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("inv.yml", INV),
+            (
+                "p.yml",
+                "- hosts: db\n  tasks:\n    - set_fact:\n        _ansible_foo: bar\n",
+            ),
+        ],
+    );
+    let run = Dr::new(
+        dir.path(),
+        &[
+            "apply", "p.yml", "-i", "inv.yml", "--format", "ansible", "--yes",
+        ],
+    )
+    .run();
+    run.code(1);
+    assert!(
+        run.stderr.starts_with("[ERROR]: Invalid parameter"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr
+            .matches("is reserved for internal use only.")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Origin: "), "{}", run.stderr);
+    assert!(run.stderr.contains(" --> p.yml:4:9"), "{}", run.stderr);
+}

@@ -216,7 +216,7 @@ impl Runner<'_> {
         match self.run_once(index) {
             super::sync::Once::Stop => Flow::EndHost,
             super::sync::Once::Run => {
-                let before = self.visible_facts();
+                let (facts_before, host_before) = (self.facts.clone(), self.host_facts.clone());
                 let end = self.run_task(index, false, task);
                 self.note_role_ran(task, end.status);
                 let register = task
@@ -225,14 +225,17 @@ impl Runner<'_> {
                     .and_then(|r| self.facts.get(r))
                     .and_then(|v| v.as_object().cloned())
                     .unwrap_or_default();
-                let facts = self
-                    .visible_facts()
-                    .iter()
-                    .filter(|(k, v)| {
-                        Some(k.as_str()) != task.register.as_deref() && before.get(*k) != Some(*v)
-                    })
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
+                // What the task set, at the level it set it, for the other hosts to set
+                // alike.
+                let changed = |now: &Map<String, Json>, before: &Map<String, Json>| {
+                    now.iter()
+                        .filter(|(k, v)| {
+                            Some(k.as_str()) != task.register.as_deref()
+                                && before.get(*k) != Some(*v)
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                };
                 let shared = crate::wire::Shared {
                     status: end.status,
                     msg: end.msg.clone(),
@@ -240,7 +243,8 @@ impl Runner<'_> {
                     diffs: Vec::new(),
                     dangerous: false,
                     register,
-                    facts,
+                    facts: changed(&self.facts, &facts_before),
+                    host_facts: changed(&self.host_facts, &host_before),
                     on: self.request.host.clone(),
                 };
                 self.ran_once(index, shared);
@@ -265,6 +269,22 @@ impl Runner<'_> {
     fn take_once(&mut self, task: &Task, shared: crate::wire::Shared) -> Flow {
         let failed = shared.status == Status::Failed;
         let on = shared.on.clone();
+        if task.module == "set_fact" {
+            // A cacheable `set_fact`: its facts join this host's own `ansible_facts`.
+            let cached: Map<String, Json> = shared
+                .host_facts
+                .iter()
+                .filter(|(k, _)| *k != "ansible_facts")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if !cached.is_empty() {
+                self.cache_facts(&cached);
+            }
+        } else {
+            for (k, v) in &shared.host_facts {
+                self.set_host_fact(k, v.clone());
+            }
+        }
         for (k, v) in &shared.facts {
             self.set_fact(k, v.clone());
         }

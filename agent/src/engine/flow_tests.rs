@@ -322,3 +322,45 @@ fn facts_from_earlier_plays_come_in_and_this_plays_go_out() {
     assert_eq!(facts.get("now"), Some(&json!(2)));
     assert!(facts.get("r").is_some_and(|r| r["changed"] == json!(false)));
 }
+
+#[test]
+fn a_cacheable_set_fact_is_a_host_fact_too_and_above_play_vars() {
+    let req = request(
+        json!([
+            task(
+                "set_fact",
+                json!({"ansible_color": "blue", "cacheable": "yes"}),
+                json!({})
+            ),
+            task(
+                "set_fact",
+                json!({"scratch": 1, "cacheable": false}),
+                json!({})
+            ),
+            debug("{{ ansible_color }} {{ ansible_facts.color }}"),
+            task(
+                "set_fact",
+                json!({"x": 1, "cacheable": "maybe"}),
+                json!({"ignore_errors": true})
+            ),
+        ]),
+        json!([]),
+        json!({"ansible_color": "red", "hostvars": {"h1": {}}}),
+    );
+    let ev = events(&req);
+    assert_eq!(messages(&ev), ["blue blue"]);
+    let Some(crate::wire::Event::Finished {
+        facts, host_facts, ..
+    }) = ev.last()
+    else {
+        panic!("no Finished event");
+    };
+    assert_eq!(host_facts.get("ansible_color"), Some(&json!("blue")));
+    assert_eq!(host_facts["ansible_facts"]["color"], json!("blue"));
+    assert_eq!(host_facts.get("scratch"), None);
+    assert_eq!(facts.get("ansible_color"), Some(&json!("blue")));
+    assert_eq!(facts.get("scratch"), Some(&json!(1)));
+    let last = results(&ev).pop().unwrap();
+    assert_eq!(last.2, Status::Failed, "{last:?}");
+    assert!(last.3.contains("is not a valid boolean"), "{last:?}");
+}

@@ -31,6 +31,8 @@ pub(super) struct ItemResult {
     /// The value `register:` stores.
     pub register: Map<String, Json>,
     pub facts: Map<String, Json>,
+    /// The facts are cacheable (`set_fact` with `cacheable: true`): host facts as well.
+    pub facts_cacheable: bool,
     pub flush: bool,
     /// `meta: end_host` (and friends) ran.
     pub end_host: bool,
@@ -74,6 +76,7 @@ impl ItemResult {
             duration_ms: 0,
             register,
             facts: Map::new(),
+            facts_cacheable: false,
             flush: false,
             end_host: false,
             unpredictable: false,
@@ -112,6 +115,7 @@ impl ItemResult {
             duration_ms: 0,
             register: shared.register,
             facts: shared.facts,
+            facts_cacheable: false,
             flush: false,
             end_host: false,
             unpredictable: false,
@@ -481,6 +485,7 @@ impl Runner<'_> {
                 duration_ms: 0,
                 register,
                 facts: if failed { Map::new() } else { outcome.facts },
+                facts_cacheable: outcome.facts_cacheable,
                 flush: outcome.flush_handlers,
                 end_host: outcome.end_host,
                 unpredictable: planned_only && outcome.unpredictable,
@@ -715,6 +720,7 @@ pub(super) fn skipped(cond: &str) -> ItemResult {
         duration_ms: 0,
         register,
         facts: Map::new(),
+        facts_cacheable: false,
         flush: false,
         end_host: false,
         unpredictable: false,

@@ -257,7 +257,10 @@ impl Runner<'_> {
     pub(super) fn ran_once(&mut self, index: usize, result: Shared) {
         if self.link.inner.is_some() {
             self.emit(Event::Sync {
-                point: Box::new(SyncPoint::RanOnce { index, result }),
+                point: Box::new(SyncPoint::RanOnce {
+                    index,
+                    result: Box::new(result),
+                }),
             });
         }
     }

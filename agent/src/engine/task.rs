@@ -79,7 +79,7 @@ impl Runner<'_> {
                     previous = Some(result.register.clone());
                     let label = self.masker.mask(&shown).into_owned();
                     // Facts set by one item are visible to the next, as in Ansible.
-                    self.set_facts(task, &result.facts);
+                    self.set_facts(task, &result.facts, result.facts_cacheable);
                     self.emit_result(
                         index,
                         handler,
@@ -123,7 +123,7 @@ impl Runner<'_> {
             results.iter().for_each(|(_, r)| self.no_log_output(r));
         }
         if !looped && let Some((_, result)) = results.first() {
-            self.set_facts(task, &result.facts);
+            self.set_facts(task, &result.facts, result.facts_cacheable);
             self.emit_result(index, handler, task, name, None, result);
         }
         let any = |f: &dyn Fn(&ItemResult) -> bool| results.iter().any(|(_, r)| f(r));
@@ -302,12 +302,17 @@ impl Runner<'_> {
     }
 
     /// The facts a task's result sets. `include_vars` sits below `set_fact` and
-    /// registered results (Ansible's precedence): it does not replace what they set.
-    fn set_facts(&mut self, task: &Task, facts: &Map<String, Json>) {
+    /// registered results (Ansible's precedence): it does not replace what they set. A
+    /// cacheable `set_fact` sets each fact both ways, as Ansible's strategy does: as a host
+    /// fact (what the fact cache keeps, also under `ansible_facts`) and above play vars.
+    fn set_facts(&mut self, task: &Task, facts: &Map<String, Json>, cacheable: bool) {
         let included = task.module == "include_vars";
         // `set_fact` and `include_vars` set variables; other modules report facts of the
         // host (`setup`, `ansible_facts` in a result), which rank lower.
         let gathered = !included && task.module != "set_fact";
+        if cacheable && !gathered && !included {
+            self.cache_facts(facts);
+        }
         for (k, v) in facts {
             if included && self.stronger.contains(k) {
                 continue;
@@ -325,6 +330,25 @@ impl Runner<'_> {
                 self.stronger.insert(k.clone());
             }
         }
+    }
+
+    /// Host facts from a cacheable `set_fact`: each under its name, and in the
+    /// `ansible_facts` namespace without an `ansible_` prefix (as Ansible derives it from
+    /// its fact cache).
+    pub(super) fn cache_facts(&mut self, facts: &Map<String, Json>) {
+        let mut namespace = match self.host_facts.get("ansible_facts") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        for (k, v) in facts {
+            self.set_host_fact(k, v.clone());
+            let short = match k.strip_prefix("ansible_") {
+                Some(rest) if k != "ansible_local" => rest,
+                _ => k.as_str(),
+            };
+            namespace.insert(short.to_owned(), v.clone());
+        }
+        self.set_host_fact("ansible_facts", Json::Object(namespace));
     }
 
     /// `loop_control.break_when` after an item: whether the loop stops here.

@@ -183,6 +183,9 @@ pub struct Outcome {
     pub data: Map<String, Json>,
     /// Facts to set on the host (`set_fact`).
     pub facts: Map<String, Json>,
+    /// `set_fact` with `cacheable: true`: the facts are also host facts, which the fact
+    /// cache keeps across runs (Ansible's `_ansible_facts_cacheable`).
+    pub facts_cacheable: bool,
     /// Text to show the operator (`debug`).
     pub messages: Vec<String>,
     /// The change is destructive (shown prominently by `dr plan`).

@@ -12,7 +12,8 @@ impl Module for SetFact {
         "set_fact"
     }
 
-    /// Any key is a fact name; `cacheable` is accepted and ignored (dr keeps no fact cache).
+    /// Any key is a fact name, but `cacheable`: when true, the facts are host facts as well,
+    /// which the controller's fact cache keeps across runs.
     fn arg_names(&self) -> &'static [&'static str] {
         &[]
     }
@@ -24,6 +25,7 @@ impl Module for SetFact {
         let mut outcome = Outcome::default();
         for (k, v) in map {
             if k == "cacheable" {
+                outcome.facts_cacheable = cacheable(v)?;
                 continue;
             }
             if let Some(why) = invalid_name(k) {
@@ -36,6 +38,30 @@ impl Module for SetFact {
             .insert("ansible_facts".into(), Json::Object(outcome.facts.clone()));
         Ok(Plan::done(outcome))
     }
+}
+
+/// `cacheable` read as Ansible's strict `boolean()` reads it.
+fn cacheable(v: &Json) -> Result<bool, ModuleError> {
+    let short = match v {
+        Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "t" => Some(true),
+            "f" => Some(false),
+            _ => None,
+        },
+        Json::Number(n) => n
+            .as_f64()
+            .and_then(|f| (f == 1.0 || f == 0.0).then_some(f == 1.0)),
+        _ => None,
+    };
+    short.or_else(|| super::args::json_bool(v)).ok_or_else(|| {
+        let shown = match v {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        ModuleError::Failed(format!(
+            "The value '{shown}' is not a valid boolean.  Valid booleans include: 0, 'on', 'f', 'false', 1, 'no', 'n', '1', '0', 't', 'y', 'off', 'yes', 'true'"
+        ))
+    })
 }
 
 /// Ansible's `validate_variable_name` message for a fact name that is not a variable

@@ -38,7 +38,7 @@ pub enum SyncPoint {
         /// Depth-first index of the task in the play.
         index: usize,
         /// The task's result, as every host of the batch takes it.
-        result: Shared,
+        result: Box<Shared>,
     },
     /// Run one item of a task on another host (`delegate_to`), with this host's variables;
     /// answered by [`Answer::Delegated`].
@@ -201,6 +201,11 @@ pub struct Shared {
     /// Facts the task set (raw).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub facts: Map<String, Value>,
+    /// Host facts the task set (gathered, or a cacheable `set_fact`'s), which rank below
+    /// play vars and go to the fact cache; a `run_once` task sets them on every host of
+    /// the batch. (A delegated result has them in `facts`: the task's module says which.)
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub host_facts: Map<String, Value>,
     /// The host the task ran on.
     pub on: String,
 }
@@ -220,6 +225,7 @@ impl Shared {
             dangerous: false,
             register,
             facts: Map::new(),
+            host_facts: Map::new(),
             on: on.to_owned(),
         }
     }

@@ -233,6 +233,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     if let Some(extra) = extra_args {
         merge_args(&mut args, extra)?;
     }
+    check_reserved_args(&written, name, &args, value)?;
     let unsupported = match &known {
         Known::Module {
             name: m,
@@ -653,6 +654,43 @@ pub fn merge_args(args: &mut Value, extra: &Node) -> Result<(), Diagnostic> {
         _ => {}
     }
     Ok(())
+}
+
+/// Refuses an argument named with the `_ansible_` prefix, which Ansible reserves for
+/// itself, in its words (its free-form actions excepted).
+fn check_reserved_args(
+    written: &str,
+    module: &str,
+    args: &Value,
+    node: &Node,
+) -> Result<(), Diagnostic> {
+    const FREE_FORM: [&str; 6] = [
+        "command",
+        "raw",
+        "script",
+        "shell",
+        "win_command",
+        "win_shell",
+    ];
+    let Value::Object(map) = args else {
+        return Ok(());
+    };
+    if FREE_FORM.contains(&module) {
+        return Ok(());
+    }
+    let Some(name) = map.keys().find(|k| k.starts_with("_ansible_")) else {
+        return Ok(());
+    };
+    let loc = node
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(name)))
+        .map_or(node.loc.clone(), |(k, _)| k.loc.clone());
+    Err(Diagnostic::new(
+        loc,
+        format!(
+            "Invalid parameter specified beginning with keyword '_ansible_' for action '{written}': '{name}'. The prefix '_ansible_' is reserved for internal use only."
+        ),
+    ))
 }
 
 /// Refuses an argument the native module does not take (its name and the refusal); the message names the module as

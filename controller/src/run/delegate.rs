@@ -126,6 +126,7 @@ pub async fn run(
                         dangerous,
                         register: Map::new(),
                         facts: Map::new(),
+                        host_facts: Map::new(),
                         on: to.clone(),
                     });
                 }

@@ -77,6 +77,11 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         crate::playbook::start_at::apply(&mut books, start)
             .map_err(|e| Error::Message(e.to_string()))?;
     }
+    let cache_plugin = crate::fact_cache::settings::plugin(
+        &ctx.config.fact_caching,
+        ctx.config.ansible_cfg.as_deref(),
+        &crate::fact_cache::settings::process_env,
+    )?;
     let vars = RunVars::new(
         &ctx.inventory,
         &args.extra_vars,
@@ -112,6 +117,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         );
         return Ok(0);
     }
+    let fact_cache = open_fact_cache(cache_plugin, &ctx.inventory, args.flush_cache)?;
     let used: Vec<_> = plays
         .iter()
         .enumerate()
@@ -201,9 +207,16 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         consent,
         facts: Default::default(),
         host_facts: Default::default(),
+        fact_cache,
         reading_hostvars,
         live: Default::default(),
     });
+    // Every inventory host's cached facts, which other hosts read in `hostvars` (an
+    // implicit `localhost`'s are read when a play of its starts).
+    for host in job.inventory.hosts().map(|h| h.name.clone()) {
+        job.load_cached_facts(&host)
+            .map_err(|e| Error::Message(e.to_string()))?;
+    }
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
     let mut collector = JsonCollector::new(&dag, masker.clone());
     let text = args.format == RunFormat::Text;
@@ -379,4 +392,25 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     Ok(code)
+}
+
+/// Opens the run's fact cache (none for Ansible's default `memory`); with `--flush-cache`,
+/// first removes what it holds for every inventory host and `localhost`, as
+/// ansible-playbook does.
+fn open_fact_cache(
+    plugin: crate::fact_cache::Plugin,
+    inventory: &crate::inventory::Inventory,
+    flush: bool,
+) -> Result<Option<crate::fact_cache::FactCache>, Error> {
+    let cache =
+        crate::fact_cache::FactCache::open(plugin).map_err(|e| Error::Message(e.to_string()))?;
+    if flush && let Some(cache) = &cache {
+        cache.flush(
+            inventory
+                .hosts()
+                .map(|h| h.name.as_str())
+                .chain(["localhost"]),
+        );
+    }
+    Ok(cache)
 }

@@ -73,6 +73,9 @@ pub struct NodeJob {
     /// Per host, the facts gathered from it (`setup`, a module's `ansible_facts`) in the
     /// plays that ran so far, which rank below play vars.
     pub host_facts: Mutex<HashMap<String, Map<String, Value>>>,
+    /// The fact cache (`jsonfile`), if the run keeps one: hosts' host facts start from it,
+    /// and are written back to it.
+    pub fact_cache: Option<crate::fact_cache::FactCache>,
     /// Per play: the variables that read other hosts' variables (see `sync_marks`).
     pub reading_hostvars: Vec<std::collections::HashSet<String>>,
     /// The inventory as `add_host` and `group_by` changed it (`None` until they do).
@@ -105,13 +108,43 @@ impl NodeJob {
     ) {
         if !host_facts.is_empty() {
             let mut all = self.host_facts.lock().unwrap_or_else(|p| p.into_inner());
-            all.entry(host.to_owned()).or_default().extend(host_facts);
+            let mine = all.entry(host.to_owned()).or_default();
+            let before = self.fact_cache.as_ref().map(|_| mine.clone());
+            mine.extend(host_facts);
+            if let (Some(cache), Some(before)) = (&self.fact_cache, before)
+                && before != *mine
+                && let Err(e) = cache.store(host, mine)
+            {
+                // As Ansible: a cache that cannot be written is a warning, not a failure.
+                tracing::warn!(
+                    "cannot write the fact cache file `{}`: {}",
+                    cache.file_of(host).display(),
+                    crate::diagnostic::io_reason(&e)
+                );
+            }
         }
         if facts.is_empty() {
             return;
         }
         let mut all = self.facts.lock().unwrap_or_else(|p| p.into_inner());
         all.entry(host.to_owned()).or_default().extend(facts);
+    }
+
+    /// Puts `host`'s cached facts (the first time it is asked for) below the host facts
+    /// the run has for it.
+    pub fn load_cached_facts(&self, host: &str) -> Result<(), crate::fact_cache::FactCacheError> {
+        let Some(cache) = &self.fact_cache else {
+            return Ok(());
+        };
+        let Some(cached) = cache.load_once(host)? else {
+            return Ok(());
+        };
+        let mut all = self.host_facts.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = all.entry(host.to_owned()).or_default();
+        let mut merged = cached;
+        merged.extend(std::mem::take(mine));
+        *mine = merged;
+        Ok(())
     }
 
     /// Applies `add_host`/`group_by` from node `i` to the run's inventory.
@@ -494,7 +527,7 @@ async fn answer_point(
             job.phase().hub.run_once(i, index, facts, stop).await
         }
         SyncPoint::RanOnce { index, result } => {
-            job.phase().hub.ran_once(i, index, result);
+            job.phase().hub.ran_once(i, index, *result);
             return None;
         }
         SyncPoint::Settle { index, here } => job.phase().hub.settle(i, index, here, stop).await,
@@ -545,6 +578,8 @@ fn build_request(
     node: &crate::dag::DagNode,
 ) -> Result<Request, String> {
     let host = node.host.as_str();
+    // A host added during the run (`add_host`) has its cached facts read now.
+    job.load_cached_facts(host).map_err(|e| e.to_string())?;
     // The inventory as `add_host`/`group_by` left it, for the plays after them.
     let live = job.live.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = live.as_ref().unwrap_or(&job.inventory);

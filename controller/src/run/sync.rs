@@ -612,6 +612,7 @@ mod tests {
             dangerous: false,
             register: facts(serde_json::json!({"stdout": "t"})),
             facts: Map::new(),
+            host_facts: Map::new(),
             on: "a".into(),
         };
         hub.ran_once(0, 2, result.clone());
