@@ -57,7 +57,10 @@ const PLAYBOOK: &str = r#"- name: output parity
       shell: echo out; echo err >&2; exit 3
       ignore_errors: true
     - set_fact: a=1
-    - name: secret
+    # Named apart from its output: what a no_log task prints is a secret from then on,
+    # and the run masks it wherever it appears, its own task's banner too when the
+    # output is written after the run learned it.
+    - name: hidden output
       command: echo secret
       no_log: true
     - include_tasks: inc.yml
