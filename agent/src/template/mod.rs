@@ -17,7 +17,7 @@ pub mod lookup;
 mod lookup_data;
 mod lookup_template;
 pub mod overrides;
-mod pyjson;
+pub mod pyjson;
 pub mod pyrepr;
 mod scope;
 mod taint;

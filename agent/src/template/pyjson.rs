@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 /// How to lay the JSON out.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Style {
+pub struct Style {
     /// Spaces per level; `None` = one line.
     pub indent: Option<usize>,
     /// Sort mapping keys.
@@ -13,7 +13,7 @@ pub(crate) struct Style {
 }
 
 /// `json.dumps(v)` (`indent=None`) or `json.dumps(v, indent=n, sort_keys=.., separators=(',', ': '))`.
-pub(crate) fn dumps(v: &Json, style: Style) -> String {
+pub fn dumps(v: &Json, style: Style) -> String {
     let mut out = String::new();
     write(v, style, 0, &mut out);
     out
@@ -25,12 +25,7 @@ fn write(v: &Json, style: Style, level: usize, out: &mut String) {
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Json::Number(n) => {
             if n.is_f64() {
-                let f = n.as_f64().unwrap_or(0.0);
-                if f.fract() == 0.0 && f.abs() < 1e16 {
-                    out.push_str(&format!("{f:.1}"));
-                } else {
-                    out.push_str(&n.to_string());
-                }
+                out.push_str(&super::pyrepr::float_repr(n.as_f64().unwrap_or(0.0)));
             } else {
                 out.push_str(&n.to_string());
             }

@@ -57,15 +57,45 @@ fn python_repr(v: &Value) -> String {
     }
 }
 
-fn float_repr(f: f64) -> String {
-    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 {
-        format!("{f:.1}")
-    } else if f.is_nan() {
-        "nan".to_owned()
-    } else if f.is_infinite() {
-        if f > 0.0 { "inf" } else { "-inf" }.to_owned()
+/// Python's `repr` of a float: the shortest digits that read back as `f`, positional when
+/// the exponent is from -4 to 15 (`0.0001`, `1.0`, `123.5`), else scientific with at
+/// least two exponent digits (`1e+16`, `2.5e-07`).
+pub fn float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: `2.5e-7`, `1e16`, `-1.5e0`.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if !(-4..16).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let mantissa = if rest.is_empty() {
+            first.to_owned()
+        } else {
+            format!("{first}.{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{mantissa}e{esign}{:02}", exp.abs());
+    }
+    if exp < 0 {
+        let zeros = "0".repeat((-exp - 1) as usize);
+        return format!("{sign}0.{zeros}{digits}");
+    }
+    let int_len = exp as usize + 1;
+    if digits.len() <= int_len {
+        let zeros = "0".repeat(int_len - digits.len());
+        format!("{sign}{digits}{zeros}.0")
     } else {
-        format!("{f}")
+        format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
     }
 }
 
@@ -96,4 +126,29 @@ pub fn repr_str(s: &str) -> String {
     }
     out.push(quote);
     out
+}
+
+#[cfg(test)]
+mod float_tests {
+    use super::float_repr;
+
+    #[test]
+    fn floats_read_as_pythons_repr() {
+        // What `python3 -c 'print(repr(x))'` prints for each.
+        for (f, python) in [
+            (1.0, "1.0"),
+            (-1.5, "-1.5"),
+            (0.1, "0.1"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (2.5e-7, "2.5e-07"),
+            (123.456, "123.456"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.5e300, "1.5e+300"),
+            (-0.0, "-0.0"),
+        ] {
+            assert_eq!(float_repr(f), python, "{f}");
+        }
+    }
 }

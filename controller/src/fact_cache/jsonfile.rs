@@ -4,6 +4,7 @@
 //! stored as the string `__payload__` of a one-key object, both as Python's
 //! `json.dumps` writes them (`", "` and `": "` separators, non-ASCII escaped).
 
+use dr_agent::template::pyjson::{Style, dumps};
 use serde_json::{Map, Value};
 
 /// The key holding the serialized facts.
@@ -28,13 +29,15 @@ pub enum DecodeError {
 
 /// The file's text for `facts`.
 pub fn encode(facts: &Map<String, Value>) -> String {
-    let mut inner = String::new();
-    python_dumps(&Value::Object(facts.clone()), &mut inner);
-    let mut outer = String::new();
+    // Python's `json.dumps(value)`: one line, keys in their order, `ensure_ascii`.
+    let style = Style {
+        indent: None,
+        sort_keys: false,
+    };
+    let inner = dumps(&Value::Object(facts.clone()), style);
     let mut wrapper = Map::new();
     wrapper.insert(PAYLOAD_KEY.into(), Value::String(inner));
-    python_dumps(&Value::Object(wrapper), &mut outer);
-    outer
+    dumps(&Value::Object(wrapper), style)
 }
 
 /// The facts in a file's text; `Ok(None)` when it holds no payload (Ansible reads that
@@ -83,84 +86,6 @@ fn untag(value: Value) -> Result<Value, DecodeError> {
         }
         other => other,
     })
-}
-
-/// `value` as Python's `json.dumps(value)` writes it.
-fn python_dumps(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&python_number(n)),
-        Value::String(s) => python_string(s, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_dumps(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_string(k, out);
-                out.push_str(": ");
-                python_dumps(v, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// A number as Python's `repr`: floats always with a fraction or exponent (`1.0`,
-/// `1e+16`).
-fn python_number(n: &serde_json::Number) -> String {
-    if n.is_i64() || n.is_u64() {
-        return n.to_string();
-    }
-    let f = n.as_f64().unwrap_or_default();
-    let text = n.to_string();
-    if let Some((mantissa, exp)) = text.split_once('e') {
-        let exp = exp.strip_prefix('+').unwrap_or(exp);
-        let (sign, digits) = match exp.strip_prefix('-') {
-            Some(d) => ('-', d),
-            None => ('+', exp),
-        };
-        return format!("{mantissa}e{sign}{digits:0>2}");
-    }
-    if f.is_finite() && !text.contains('.') {
-        return format!("{text}.0");
-    }
-    text
-}
-
-/// A string as Python's `json.dumps` writes it with `ensure_ascii`.
-fn python_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
@@ -216,9 +141,9 @@ mod tests {
 
     #[test]
     fn floats_as_python_repr() {
-        let n = |v: f64| python_number(&serde_json::Number::from_f64(v).unwrap());
-        assert_eq!(n(1.0), "1.0");
-        assert_eq!(n(1e16), "1e+16");
-        assert_eq!(n(2.5e-7), "2.5e-07");
+        let n = |v: f64| encode(&serde_json::from_value(serde_json::json!({"f": v})).unwrap());
+        assert!(n(1.0).contains(r#"\"f\": 1.0}"#), "{}", n(1.0));
+        assert!(n(1e16).contains(r#"\"f\": 1e+16}"#), "{}", n(1e16));
+        assert!(n(2.5e-7).contains(r#"\"f\": 2.5e-07}"#), "{}", n(2.5e-7));
     }
 }
