@@ -15,6 +15,7 @@ mod magic;
 mod no_connection;
 mod node;
 mod phases;
+mod run_once;
 mod scheduler;
 mod search_path;
 mod stop;
