@@ -42,7 +42,7 @@ impl Flow {
         }
     }
 
-    fn failed(msg: String, task: &Task) -> Flow {
+    pub(super) fn failed(msg: String, task: &Task) -> Flow {
         let mut result = Map::new();
         result.insert("failed".into(), Json::Bool(true));
         result.insert("msg".into(), Json::from(msg.clone()));

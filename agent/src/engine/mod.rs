@@ -292,6 +292,9 @@ impl<'a> Runner<'a> {
     fn run_play(&mut self) -> Result<(), String> {
         let request = self.request;
         let result = match self.run_list(&request.play.tasks, 0) {
+            // The controller ends a play with Ansible's implicit flush; handlers notified
+            // in its pass wait for a flush that does not come, as in Ansible.
+            flow::Flow::Next if ends_with_flush(&request.play.tasks) => return Ok(()),
             flow::Flow::Next => return self.flush_handlers().into_result(),
             flow::Flow::EndHost => return Ok(()),
             flow::Flow::Failed(f) => Err(f.msg),
@@ -387,10 +390,14 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Runs notified handlers in definition order until none is pending.
+    /// Runs the notified handlers in one pass in definition order, as Ansible: a handler
+    /// notified by a later one (or by itself) waits for the next flush.
     fn flush_handlers(&mut self) -> flow::Flow {
         let request = self.request;
-        while let Some(i) = self.notified.iter().position(|n| *n) {
+        for i in 0..self.notified.len() {
+            if !self.notified[i] {
+                continue;
+            }
             if self.stopped() {
                 return flow::Flow::EndHost;
             }
@@ -398,6 +405,13 @@ impl<'a> Runner<'a> {
             let Some(handler) = request.play.handlers.get(i) else {
                 break;
             };
+            if handler.meta_action() == Some("flush_handlers") {
+                // Ansible stops the run with this error when such a handler is notified.
+                return flow::Flow::failed(
+                    "flush_handlers cannot be used as a handler".into(),
+                    handler,
+                );
+            }
             // Handlers are not selected by tags (Ansible filters only the play's tasks).
             let flow = match handler.kind {
                 // A handler that is an `include_tasks`: its tasks run when it is notified.
@@ -437,6 +451,13 @@ impl<'a> Runner<'a> {
     fn emit(&mut self, event: Event) {
         (self.emit)(event);
     }
+}
+
+/// Whether the play's last task is the implicit `meta: flush_handlers` the controller adds.
+fn ends_with_flush(tasks: &[Task]) -> bool {
+    tasks
+        .last()
+        .is_some_and(|t| t.implicit && t.meta_action() == Some("flush_handlers"))
 }
 
 /// The order Ansible searches handlers in: its handler blocks (each role's, then the

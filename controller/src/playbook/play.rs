@@ -298,6 +298,7 @@ pub fn parse(
     tasks.extend(main);
     tasks.push(flush());
     tasks.extend(post);
+    tasks.push(flush());
     play.tasks = tasks;
     play.handlers = builder.role_handlers;
     play.handlers.extend(own_handlers);
