@@ -289,17 +289,6 @@ fn register_refuses_a_jinja_keyword() {
 }
 
 #[test]
-fn run_once_on_a_handler_is_refused_not_run_on_each_host() {
-    let err = graph_error(
-        "- hosts: db\n  tasks:\n    - command: /bin/true\n      notify: h\n  handlers:\n    - name: h\n      command: /bin/true\n      run_once: true\n",
-    );
-    assert!(
-        err.starts_with("error: `run_once` on a handler is not supported by dr\n --> p.yml:6:7\n"),
-        "{err}"
-    );
-}
-
-#[test]
 fn local_action_with_delegate_to_is_refused_as_in_ansible() {
     let err = graph_error(
         "- hosts: db\n  tasks:\n    - local_action: command /bin/true\n      delegate_to: db1\n",

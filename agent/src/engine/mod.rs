@@ -123,6 +123,9 @@ struct Runner<'a> {
     scoped: Vec<(Map<String, Json>, bool)>,
     /// Per handler: notified and not yet run.
     notified: Vec<bool>,
+    /// Depth-first index of the task running now: where a flush it triggers runs the
+    /// handlers (a `run_once` handler meets the batch there).
+    at: usize,
     stats: Stats,
     /// Checked between tasks: once pulled, the play starts nothing new.
     stop: Stop,
@@ -210,6 +213,7 @@ impl<'a> Runner<'a> {
             raw: HashSet::new(),
             scoped: Vec::new(),
             notified: vec![false; request.play.handlers.len()],
+            at: 0,
             stats: Stats::default(),
             stop: Stop::new(),
             interrupted: false,
@@ -295,12 +299,13 @@ impl<'a> Runner<'a> {
             // The controller ends a play with Ansible's implicit flush; handlers notified
             // in its pass wait for a flush that does not come, as in Ansible.
             flow::Flow::Next if ends_with_flush(&request.play.tasks) => return Ok(()),
-            flow::Flow::Next => return self.flush_handlers().into_result(),
+            flow::Flow::Next => return self.flush_handlers(self.end()).into_result(),
             flow::Flow::EndHost => return Ok(()),
             flow::Flow::Failed(f) => Err(f.msg),
         };
         if request.play.force_handlers {
-            self.flush_handlers().into_result()?;
+            let end = self.end();
+            self.flush_handlers(end).into_result()?;
         }
         result
     }
@@ -390,9 +395,16 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// The depth-first index past the play's last task (where the end of the play
+    /// flushes handlers).
+    fn end(&self) -> usize {
+        self.request.play.tasks.iter().map(Task::size).sum()
+    }
+
     /// Runs the notified handlers in one pass in definition order, as Ansible: a handler
-    /// notified by a later one (or by itself) waits for the next flush.
-    fn flush_handlers(&mut self) -> flow::Flow {
+    /// notified by a later one (or by itself) waits for the next flush. `at` is the
+    /// depth-first index of the task that flushes.
+    fn flush_handlers(&mut self, at: usize) -> flow::Flow {
         let request = self.request;
         for i in 0..self.notified.len() {
             if !self.notified[i] {
@@ -416,6 +428,7 @@ impl<'a> Runner<'a> {
             let flow = match handler.kind {
                 // A handler that is an `include_tasks`: its tasks run when it is notified.
                 TaskKind::Include => self.run_include(i, handler),
+                _ if handler.run_once => self.run_once_task(at, Some(i), handler),
                 _ => self.run_module_task(i, true, handler),
             };
             if !matches!(flow, flow::Flow::Next) {

@@ -523,11 +523,22 @@ async fn answer_point(
 ) -> Option<Answer> {
     Some(match point {
         SyncPoint::Barrier { index, facts } => job.phase().hub.barrier(i, index, facts, stop).await,
-        SyncPoint::RunOnce { index, facts } => {
-            job.phase().hub.run_once(i, index, facts, stop).await
+        SyncPoint::RunOnce {
+            index,
+            handler,
+            facts,
+        } => {
+            job.phase()
+                .hub
+                .run_once(i, (index, handler), facts, stop)
+                .await
         }
-        SyncPoint::RanOnce { index, result } => {
-            job.phase().hub.ran_once(i, index, *result);
+        SyncPoint::RanOnce {
+            index,
+            handler,
+            result,
+        } => {
+            job.phase().hub.ran_once(i, (index, handler), *result);
             return None;
         }
         SyncPoint::Settle { index, here } => job.phase().hub.settle(i, index, here, stop).await,

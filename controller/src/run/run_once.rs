@@ -75,14 +75,7 @@ pub fn resolve(
             Ok(())
         })?;
     }
-    match all(&[], handlers).find(|h| h.run_once) {
-        Some(h) => Err(format!(
-            "`run_once` on a handler is not supported by dr: `{}` ({}) renders it true for `{host}`",
-            h.name.as_deref().unwrap_or(&h.module),
-            h.location
-        )),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn all<'a>(tasks: &'a [Task], handlers: &'a [Task]) -> impl Iterator<Item = &'a Task> {
