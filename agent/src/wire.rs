@@ -589,6 +589,9 @@ pub enum Event {
         /// What the host needs.
         point: Box<SyncPoint>,
     },
+    /// One of the handler flushes Ansible adds after each section of a play starts, with
+    /// handlers notified (Ansible says so in its debug output, `ANSIBLE_DEBUG`).
+    Flushing,
     /// Output of `debug`, or a warning.
     Message {
         /// Text, masked.

@@ -109,6 +109,9 @@ impl Runner<'_> {
                 self.run_include(index, task)
             }
             TaskKind::Module if task.implicit => {
+                if self.notified.contains(&true) {
+                    self.emit(Event::Flushing);
+                }
                 let flow = self.flush_handlers(index);
                 self.settle_flush(index, task, flow)
             }
@@ -413,7 +416,7 @@ impl Runner<'_> {
         let name = self.display_name(include, &scope);
         self.emit(Event::TaskStart {
             index,
-            handler: false,
+            handler: self.in_handler,
             name: name.clone(),
             title: self.callback_title(include, &name),
         });
@@ -589,7 +592,7 @@ impl Runner<'_> {
         });
         self.emit(Event::TaskResult {
             index,
-            handler: false,
+            handler: self.in_handler,
             name: name.to_owned(),
             item,
             status,

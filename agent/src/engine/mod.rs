@@ -123,6 +123,8 @@ struct Runner<'a> {
     scoped: Vec<(Map<String, Json>, bool)>,
     /// Per handler: notified and not yet run.
     notified: Vec<bool>,
+    /// Running handlers: the tasks a handler includes show as handlers too.
+    in_handler: bool,
     /// Depth-first index of the task running now: where a flush it triggers runs the
     /// handlers (a `run_once` handler meets the batch there).
     at: usize,
@@ -214,6 +216,7 @@ impl<'a> Runner<'a> {
             scoped: Vec::new(),
             notified: vec![false; request.play.handlers.len()],
             at: 0,
+            in_handler: false,
             stats: Stats::default(),
             stop: Stop::new(),
             interrupted: false,
@@ -405,6 +408,13 @@ impl<'a> Runner<'a> {
     /// notified by a later one (or by itself) waits for the next flush. `at` is the
     /// depth-first index of the task that flushes.
     fn flush_handlers(&mut self, at: usize) -> flow::Flow {
+        let outer = std::mem::replace(&mut self.in_handler, true);
+        let flow = self.handler_pass(at);
+        self.in_handler = outer;
+        flow
+    }
+
+    fn handler_pass(&mut self, at: usize) -> flow::Flow {
         let request = self.request;
         for i in 0..self.notified.len() {
             if !self.notified[i] {
