@@ -117,7 +117,9 @@ fn a_templated_run_once_is_rendered_with_each_hosts_variables() {
 fn a_templated_run_once_dr_cannot_render_the_same_for_the_batch_is_refused() {
     let dir = util::fixture("cross_host");
     let play = |when: &str| {
-        format!("- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: {{msg: hi}}\n      run_once: \"{{{{ {when} }}}}\"\n")
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: {{msg: hi}}\n      run_once: \"{{{{ {when} }}}}\"\n"
+        )
     };
     std::fs::write(dir.path().join("hostvar.yml"), play("port_ is defined")).unwrap();
     Dr::new(dir.path(), &["apply", "hostvar.yml", "-i", "inventory.yml", "--yes"])
@@ -134,11 +136,14 @@ fn a_templated_run_once_dr_cannot_render_the_same_for_the_batch_is_refused() {
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - run_once: \"{{ x }}\"\n      block:\n        - debug: {msg: hi}\n",
     )
     .unwrap();
-    Dr::new(dir.path(), &["apply", "block.yml", "-i", "inventory.yml", "--yes"])
-        .run()
-        .code(1)
-        .stderr_has("block.yml:4:7")
-        .stderr_has("a templated `run_once` on `a block, play or role` is not supported by dr");
+    Dr::new(
+        dir.path(),
+        &["apply", "block.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .run()
+    .code(1)
+    .stderr_has("block.yml:4:7")
+    .stderr_has("a templated `run_once` on `a block, play or role` is not supported by dr");
 }
 
 #[test]

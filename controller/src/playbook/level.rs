@@ -33,7 +33,10 @@ impl Level {
             "diff" => inherit.diff = Some(bool_of(v, k)?),
             "no_log" => inherit.no_log = Some(bool_of(v, k)?),
             "run_once" if v.as_str().is_some_and(dr_agent::template::is_template) => {
-                return Err(super::task::templated_run_once(key, "a block, play or role"));
+                return Err(super::task::templated_run_once(
+                    key,
+                    "a block, play or role",
+                ));
             }
             "run_once" => inherit.run_once = Some(bool_of(v, k)?),
             "timeout" => inherit.timeout = Some(number(v, k)?),

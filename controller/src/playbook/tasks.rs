@@ -251,7 +251,9 @@ impl<'a> Builder<'a> {
                         ..Task::default()
                     });
                 }
-                Parsed::Statement(st) if self.handler_blocks.is_some() && st.kind.ends_with("_role") => {
+                Parsed::Statement(st)
+                    if self.handler_blocks.is_some() && st.kind.ends_with("_role") =>
+                {
                     // As Ansible words it, with the action as written.
                     let written = st.key.scalar_text().unwrap_or_default();
                     return Err(Diagnostic::new(

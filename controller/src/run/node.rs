@@ -760,4 +760,3 @@ fn node_vars(
     }
     Ok((vars, above_facts))
 }
-

@@ -170,8 +170,10 @@ mod tests {
         let mut tasks = vec![task("{{ primary }}")];
         let batch = ["a".to_owned(), "b".to_owned()];
         let v = vars(json!({"primary": true}));
-        let err = resolve(&mut tasks, &mut [], &v, "a", &batch, |_| Some(vec![Ok(false)]))
-            .unwrap_err();
+        let err = resolve(&mut tasks, &mut [], &v, "a", &batch, |_| {
+            Some(vec![Ok(false)])
+        })
+        .unwrap_err();
         assert!(err.contains("is true for `a` but false for `b`"), "{err}");
     }
 
@@ -179,6 +181,9 @@ mod tests {
     fn not_a_boolean_is_refused() {
         let mut tasks = vec![task("{{ 'sometimes' }}")];
         let err = resolve(&mut tasks, &mut [], &vars(json!({})), "a", &[], |_| None).unwrap_err();
-        assert!(err.contains("`\"sometimes\"` is not a valid boolean"), "{err}");
+        assert!(
+            err.contains("`\"sometimes\"` is not a valid boolean"),
+            "{err}"
+        );
     }
 }

@@ -399,7 +399,9 @@ impl Hub {
     /// The `run_once` task (or handler) at `at` ran on node `i` for its batch.
     pub fn ran_once(&self, i: usize, at: OnceAt, result: Shared) {
         let first = self.batch(i).first().copied().unwrap_or(i);
-        self.lock().once.insert((first, at), Once::Ran(Box::new(result)));
+        self.lock()
+            .once
+            .insert((first, at), Once::Ran(Box::new(result)));
         self.bump();
     }
 
