@@ -402,6 +402,11 @@ pub struct Task {
     /// takes its result ([`SyncPoint::RunOnce`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub run_once: bool,
+    /// `run_once:` written as a template (`"{{ primary_only }}"`): the controller renders
+    /// it with the host's variables when it builds the request and sets [`Task::run_once`]
+    /// from it, so it never crosses the wire.
+    #[serde(skip)]
+    pub run_once_template: Option<String>,
     /// Reads other hosts' variables (`hostvars`): the host waits for the batch to come
     /// this far first ([`SyncPoint::Barrier`]). Set by the controller.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -584,6 +589,9 @@ pub enum Event {
         /// What the host needs.
         point: Box<SyncPoint>,
     },
+    /// One of the handler flushes Ansible adds after each section of a play starts, with
+    /// handlers notified (Ansible says so in its debug output, `ANSIBLE_DEBUG`).
+    Flushing,
     /// Output of `debug`, or a warning.
     Message {
         /// Text, masked.

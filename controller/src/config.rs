@@ -162,6 +162,17 @@ impl Config {
         Ok(env_bool("ANSIBLE_PRIVATE_ROLE_VARS")?.or(self.private_role_vars))
     }
 
+    /// `ANSIBLE_DEBUG`: with `--format ansible`, the debug lines Ansible prints about what
+    /// dr also does (the implicit handler flushes); none of Ansible's internals.
+    pub fn ansible_debug(&self) -> bool {
+        std::env::var("ANSIBLE_DEBUG").is_ok_and(|v| {
+            matches!(
+                v.to_ascii_lowercase().as_str(),
+                "1" | "yes" | "y" | "true" | "t" | "on"
+            )
+        })
+    }
+
     fn discover_own(start: &Path) -> Result<Config, Diagnostic> {
         let mut dir = Some(start);
         while let Some(d) = dir {

@@ -474,3 +474,71 @@ fn an_include_role_named_by_a_loop_item_runs_and_prints_as_in_ansible() {
     ours.code(0);
     compare(&ansible, &ours.stdout);
 }
+
+/// A playbook whose handlers include tasks, notified in `tasks` and in `post_tasks`.
+const HANDLER_INCLUDE: &str = r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: echo
+      notify: h
+  post_tasks:
+    - command: echo
+      notify: h
+  handlers:
+    - name: h
+      include_tasks: inc.yml
+"#;
+
+#[test]
+fn the_tasks_a_handler_includes_run_as_handlers() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), HANDLER_INCLUDE);
+    let (ansible, code) = ansible_playbook(dir.path(), &[]);
+    assert_eq!(code, 0, "{ansible}");
+    let ours = dr(dir.path(), &[]);
+    ours.code(0);
+    let handlers = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("RUNNING HANDLER [") || l.starts_with("TASK ["))
+            .map(|l| l.trim_end_matches(['*', ' ']).to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        handlers(&ours.stdout),
+        handlers(&ansible),
+        "{}",
+        ours.stdout
+    );
+    ours.stdout_has("RUNNING HANDLER [included task]");
+}
+
+#[test]
+fn ansible_debug_prints_ansibles_line_for_each_implicit_flush_that_runs_handlers() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), HANDLER_INCLUDE);
+    let out = util::ansible("ansible-playbook")
+        .args(["-i", "inv.yml", "p.yml"])
+        .env("ANSIBLE_DEBUG", "1")
+        .current_dir(dir.path())
+        .output()
+        .expect("ansible-playbook runs");
+    let ansible = String::from_utf8_lossy(&out.stdout).into_owned();
+    let ours = Dr::new(
+        dir.path(),
+        &[
+            "apply", "--yes", "-i", "inv.yml", "p.yml", "--format", "ansible",
+        ],
+    )
+    .env("ANSIBLE_DEBUG", "1")
+    .run();
+    ours.code(0);
+    let meta = |out: &str| {
+        out.lines()
+            .filter(|l| l.ends_with(": META: triggered running handlers for localhost"))
+            .count()
+    };
+    assert_eq!(meta(&ansible), 2, "{ansible}");
+    assert_eq!(meta(&ours.stdout), 2, "{}", ours.stdout);
+    // Without it, nothing of the kind.
+    assert_eq!(meta(&dr(dir.path(), &[]).stdout), 0);
+}

@@ -103,6 +103,50 @@ fn a_failed_run_once_task_fails_the_whole_batch() {
 }
 
 #[test]
+fn a_templated_run_once_is_rendered_with_each_hosts_variables() {
+    let dr = same_as_ansible("templated_once.yml", 0);
+    let out = outputs(dr.path());
+    assert_eq!(out["db1.once"], "once from db1\n");
+    assert!(!out.contains_key("db2.once"), "{out:?}");
+    assert_eq!(out["lb1.took"], "took True\n");
+    assert_eq!(out["lb1.each"], "each\n");
+    assert_eq!(out["lb1.handler"], "handler\n");
+}
+
+#[test]
+fn a_templated_run_once_dr_cannot_render_the_same_for_the_batch_is_refused() {
+    let dir = util::fixture("cross_host");
+    let play = |when: &str| {
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: {{msg: hi}}\n      run_once: \"{{{{ {when} }}}}\"\n"
+        )
+    };
+    std::fs::write(dir.path().join("hostvar.yml"), play("port_ is defined")).unwrap();
+    Dr::new(dir.path(), &["apply", "hostvar.yml", "-i", "inventory.yml", "--yes"])
+        .run()
+        .code(1)
+        .stdout_has("`run_once: {{ port_ is defined }}` (hostvar.yml:4:7) is true for `db1` but false for `lb1`; dr runs a templated `run_once` only when it is the same for every host of the batch");
+    std::fs::write(dir.path().join("fact.yml"), play("ansible_os_family")).unwrap();
+    Dr::new(dir.path(), &["apply", "fact.yml", "-i", "inventory.yml", "--yes"])
+        .run()
+        .code(1)
+        .stdout_has("cannot render `run_once: {{ ansible_os_family }}` (fact.yml:4:7) for `db1` before the play: 'ansible_os_family' is undefined");
+    std::fs::write(
+        dir.path().join("block.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - run_once: \"{{ x }}\"\n      block:\n        - debug: {msg: hi}\n",
+    )
+    .unwrap();
+    Dr::new(
+        dir.path(),
+        &["apply", "block.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .run()
+    .code(1)
+    .stderr_has("block.yml:4:7")
+    .stderr_has("a templated `run_once` on `a block, play or role` is not supported by dr");
+}
+
+#[test]
 fn a_play_without_cross_host_data_has_no_sync_point() {
     let dir = tempfile::tempdir().unwrap();
     util::write_tree(

@@ -288,13 +288,23 @@ fn register_refuses_a_jinja_keyword() {
         .stderr_has("Invalid 'register' specified: Invalid variable name 'None'.");
 }
 
+/// As Ansible, in its words: a block inside a handler's block, or a role as a handler.
 #[test]
-fn run_once_on_a_handler_is_refused_not_run_on_each_host() {
+fn a_nested_block_or_a_role_as_a_handler_is_refused_as_in_ansible() {
     let err = graph_error(
-        "- hosts: db\n  tasks:\n    - command: /bin/true\n      notify: h\n  handlers:\n    - name: h\n      command: /bin/true\n      run_once: true\n",
+        "- hosts: db\n  tasks:\n    - debug:\n  handlers:\n    - name: h\n      block:\n        - debug:\n        - block:\n            - debug:\n",
     );
     assert!(
-        err.starts_with("error: `run_once` on a handler is not supported by dr\n --> p.yml:6:7\n"),
+        err.starts_with("error: Using a block as a handler is not supported.\n --> p.yml:8:11\n"),
+        "{err}"
+    );
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - debug:\n  handlers:\n    - name: h\n      import_role: {name: r}\n",
+    );
+    assert!(
+        err.starts_with(
+            "error: Using 'import_role' as a handler is not supported.\n --> p.yml:5:7\n"
+        ),
         "{err}"
     );
 }

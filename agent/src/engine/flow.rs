@@ -42,7 +42,7 @@ impl Flow {
         }
     }
 
-    fn failed(msg: String, task: &Task) -> Flow {
+    pub(super) fn failed(msg: String, task: &Task) -> Flow {
         let mut result = Map::new();
         result.insert("failed".into(), Json::Bool(true));
         result.insert("msg".into(), Json::from(msg.clone()));
@@ -109,10 +109,14 @@ impl Runner<'_> {
                 self.run_include(index, task)
             }
             TaskKind::Module if task.implicit => {
-                let flow = self.flush_handlers();
+                if self.notified.contains(&true) {
+                    self.emit(Event::Flushing);
+                }
+                let flow = self.flush_handlers(index);
                 self.settle_flush(index, task, flow)
             }
             TaskKind::Module => {
+                self.at = index;
                 if !self.selected_by_tags(task) {
                     return Flow::Next;
                 }
@@ -120,7 +124,7 @@ impl Runner<'_> {
                     return Flow::EndHost;
                 }
                 if task.run_once {
-                    return self.run_once_task(index, task);
+                    return self.run_once_task(index, None, task);
                 }
                 self.run_module_task(index, false, task)
             }
@@ -211,13 +215,23 @@ impl Runner<'_> {
 
     /// A `run_once` task: run here for the batch and share the result, or take the result
     /// of the host that ran it (its registered result and facts; its failure fails this
-    /// host too, as in Ansible; it notifies handlers only where it ran).
-    fn run_once_task(&mut self, index: usize, task: &Task) -> Flow {
-        match self.run_once(index) {
+    /// host too, as in Ansible; it notifies handlers only where it ran). A handler
+    /// (`handler`: its position) runs on the first host of the batch it was notified on,
+    /// at the flush of the task at `index`.
+    pub(super) fn run_once_task(
+        &mut self,
+        index: usize,
+        handler: Option<usize>,
+        task: &Task,
+    ) -> Flow {
+        match self.run_once(index, handler) {
             super::sync::Once::Stop => Flow::EndHost,
             super::sync::Once::Run => {
                 let (facts_before, host_before) = (self.facts.clone(), self.host_facts.clone());
-                let end = self.run_task(index, false, task);
+                let end = match handler {
+                    Some(i) => self.run_task(i, true, task),
+                    None => self.run_task(index, false, task),
+                };
                 self.note_role_ran(task, end.status);
                 let register = task
                     .register
@@ -247,7 +261,7 @@ impl Runner<'_> {
                     host_facts: changed(&self.host_facts, &host_before),
                     on: self.request.host.clone(),
                 };
-                self.ran_once(index, shared);
+                self.ran_once(index, handler, shared);
                 self.after_task(end, task)
             }
             super::sync::Once::Taken(shared) => self.take_once(task, *shared),
@@ -327,7 +341,7 @@ impl Runner<'_> {
             return Flow::failed(msg, task);
         }
         if end.flush {
-            let flow = self.flush_handlers();
+            let flow = self.flush_handlers(self.at);
             if !matches!(flow, Flow::Next) {
                 return flow;
             }
@@ -402,7 +416,7 @@ impl Runner<'_> {
         let name = self.display_name(include, &scope);
         self.emit(Event::TaskStart {
             index,
-            handler: false,
+            handler: self.in_handler,
             name: name.clone(),
             title: self.callback_title(include, &name),
         });
@@ -578,7 +592,7 @@ impl Runner<'_> {
         });
         self.emit(Event::TaskResult {
             index,
-            handler: false,
+            handler: self.in_handler,
             name: name.to_owned(),
             item,
             status,

@@ -123,6 +123,11 @@ struct Runner<'a> {
     scoped: Vec<(Map<String, Json>, bool)>,
     /// Per handler: notified and not yet run.
     notified: Vec<bool>,
+    /// Running handlers: the tasks a handler includes show as handlers too.
+    in_handler: bool,
+    /// Depth-first index of the task running now: where a flush it triggers runs the
+    /// handlers (a `run_once` handler meets the batch there).
+    at: usize,
     stats: Stats,
     /// Checked between tasks: once pulled, the play starts nothing new.
     stop: Stop,
@@ -210,6 +215,8 @@ impl<'a> Runner<'a> {
             raw: HashSet::new(),
             scoped: Vec::new(),
             notified: vec![false; request.play.handlers.len()],
+            at: 0,
+            in_handler: false,
             stats: Stats::default(),
             stop: Stop::new(),
             interrupted: false,
@@ -292,12 +299,16 @@ impl<'a> Runner<'a> {
     fn run_play(&mut self) -> Result<(), String> {
         let request = self.request;
         let result = match self.run_list(&request.play.tasks, 0) {
-            flow::Flow::Next => return self.flush_handlers().into_result(),
+            // The controller ends a play with Ansible's implicit flush; handlers notified
+            // in its pass wait for a flush that does not come, as in Ansible.
+            flow::Flow::Next if ends_with_flush(&request.play.tasks) => return Ok(()),
+            flow::Flow::Next => return self.flush_handlers(self.end()).into_result(),
             flow::Flow::EndHost => return Ok(()),
             flow::Flow::Failed(f) => Err(f.msg),
         };
         if request.play.force_handlers {
-            self.flush_handlers().into_result()?;
+            let end = self.end();
+            self.flush_handlers(end).into_result()?;
         }
         result
     }
@@ -387,10 +398,28 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Runs notified handlers in definition order until none is pending.
-    fn flush_handlers(&mut self) -> flow::Flow {
+    /// The depth-first index past the play's last task (where the end of the play
+    /// flushes handlers).
+    fn end(&self) -> usize {
+        self.request.play.tasks.iter().map(Task::size).sum()
+    }
+
+    /// Runs the notified handlers in one pass in definition order, as Ansible: a handler
+    /// notified by a later one (or by itself) waits for the next flush. `at` is the
+    /// depth-first index of the task that flushes.
+    fn flush_handlers(&mut self, at: usize) -> flow::Flow {
+        let outer = std::mem::replace(&mut self.in_handler, true);
+        let flow = self.handler_pass(at);
+        self.in_handler = outer;
+        flow
+    }
+
+    fn handler_pass(&mut self, at: usize) -> flow::Flow {
         let request = self.request;
-        while let Some(i) = self.notified.iter().position(|n| *n) {
+        for i in 0..self.notified.len() {
+            if !self.notified[i] {
+                continue;
+            }
             if self.stopped() {
                 return flow::Flow::EndHost;
             }
@@ -398,10 +427,18 @@ impl<'a> Runner<'a> {
             let Some(handler) = request.play.handlers.get(i) else {
                 break;
             };
+            if handler.meta_action() == Some("flush_handlers") {
+                // Ansible stops the run with this error when such a handler is notified.
+                return flow::Flow::failed(
+                    "flush_handlers cannot be used as a handler".into(),
+                    handler,
+                );
+            }
             // Handlers are not selected by tags (Ansible filters only the play's tasks).
             let flow = match handler.kind {
                 // A handler that is an `include_tasks`: its tasks run when it is notified.
                 TaskKind::Include => self.run_include(i, handler),
+                _ if handler.run_once => self.run_once_task(at, Some(i), handler),
                 _ => self.run_module_task(i, true, handler),
             };
             if !matches!(flow, flow::Flow::Next) {
@@ -437,6 +474,13 @@ impl<'a> Runner<'a> {
     fn emit(&mut self, event: Event) {
         (self.emit)(event);
     }
+}
+
+/// Whether the play's last task is the implicit `meta: flush_handlers` the controller adds.
+fn ends_with_flush(tasks: &[Task]) -> bool {
+    tasks
+        .last()
+        .is_some_and(|t| t.implicit && t.meta_action() == Some("flush_handlers"))
 }
 
 /// The order Ansible searches handlers in: its handler blocks (each role's, then the

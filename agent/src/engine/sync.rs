@@ -103,13 +103,15 @@ impl Runner<'_> {
         }
     }
 
-    /// The `run_once` decision for the task at `index`.
-    pub(super) fn run_once(&mut self, index: usize) -> Once {
+    /// The `run_once` decision for the task at `index` (or for `handler`, run at the
+    /// flush of that task).
+    pub(super) fn run_once(&mut self, index: usize, handler: Option<usize>) -> Once {
         if self.link.inner.is_none() {
             return Once::Run;
         }
         let point = SyncPoint::RunOnce {
             index,
+            handler,
             facts: self.visible_facts(),
         };
         match self.sync(point) {
@@ -254,11 +256,12 @@ impl Runner<'_> {
     }
 
     /// Tells the controller what the `run_once` task this host ran gave.
-    pub(super) fn ran_once(&mut self, index: usize, result: Shared) {
+    pub(super) fn ran_once(&mut self, index: usize, handler: Option<usize>, result: Shared) {
         if self.link.inner.is_some() {
             self.emit(Event::Sync {
                 point: Box::new(SyncPoint::RanOnce {
                     index,
+                    handler,
                     result: Box::new(result),
                 }),
             });

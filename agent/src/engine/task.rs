@@ -13,6 +13,8 @@ impl Runner<'_> {
     /// Runs `task` (index `index` in the tasks, or in the handlers when `handler`) and
     /// emits its events.
     pub(super) fn run_task(&mut self, index: usize, handler: bool, task: &Task) -> TaskEnd {
+        // The tasks a handler includes show (and are counted) as handlers, as in Ansible.
+        let handler = handler || self.in_handler;
         let started = Instant::now();
         let scope = self.task_scope(task, None);
         let name = self.display_name(task, &scope);

@@ -28,15 +28,22 @@ pub enum SyncPoint {
     /// first host of the batch still in the play, and [`Answer::Shared`] to the others
     /// once that host sent [`SyncPoint::RanOnce`].
     RunOnce {
-        /// Depth-first index of the task in the play.
+        /// Depth-first index of the task in the play (for a handler, of the task whose
+        /// flush runs it).
         index: usize,
+        /// A handler with `run_once`: its position among the play's handlers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handler: Option<usize>,
         /// This host's facts and registered results.
         facts: Map<String, Value>,
     },
     /// The result of the `run_once` task this host ran for the batch (no answer).
     RanOnce {
-        /// Depth-first index of the task in the play.
+        /// Depth-first index of the task in the play (as in [`SyncPoint::RunOnce`]).
         index: usize,
+        /// A handler: its position among the play's handlers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handler: Option<usize>,
         /// The task's result, as every host of the batch takes it.
         result: Box<Shared>,
     },

@@ -53,6 +53,9 @@ fn collect(tasks: &[Task], out: &mut Vec<SyncPointInfo>) {
         if task.kind == TaskKind::Module && task.run_once {
             add("run_once".into());
         }
+        if let Some(template) = &task.run_once_template {
+            add(format!("run_once if `{template}` is true"));
+        }
         if let Some(to) = &task.delegate_to {
             add(format!("delegate_to {to}"));
         }

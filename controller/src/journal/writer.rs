@@ -175,7 +175,7 @@ impl JournalWriter {
                     f["text"] = json!(text);
                     ("message", f)
                 }
-                Event::Finished { .. } | Event::Sync { .. } => return Ok(()),
+                Event::Finished { .. } | Event::Sync { .. } | Event::Flushing => return Ok(()),
             },
             RunEvent::Synced {
                 node,

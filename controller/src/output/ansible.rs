@@ -94,6 +94,8 @@ pub struct AnsiblePrinter {
     last_banner: Option<BannerKey>,
     nodes: HashMap<usize, NodeState>,
     recap: BTreeMap<String, Recap>,
+    /// `ANSIBLE_DEBUG`: print Ansible's debug lines for the implicit handler flushes.
+    debug: bool,
 }
 
 /// What one event prints, on stdout and on stderr (warnings).
@@ -127,6 +129,7 @@ impl AnsiblePrinter {
             last_banner: None,
             nodes: HashMap::new(),
             recap: BTreeMap::new(),
+            debug: false,
         }
     }
 
@@ -213,6 +216,13 @@ impl AnsiblePrinter {
         }));
         self.last_play = Some(play);
         self.last_banner = None;
+    }
+
+    /// With `debug` (`ANSIBLE_DEBUG`), also prints Ansible's debug lines for the implicit
+    /// handler flushes.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 
     /// Prints the banner of the task `node` runs, unless it is the last one printed.
@@ -316,6 +326,21 @@ impl AnsiblePrinter {
                 }
             }
             Event::TaskResult { .. } | Event::Sync { .. } | Event::Finished { .. } => {}
+            Event::Flushing if self.debug => {
+                // Ansible's debug line: its process id and the time, then the message.
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    shown.out,
+                    "{:>6} {}.{:05}: META: triggered running handlers for {}",
+                    std::process::id(),
+                    now.as_secs(),
+                    now.subsec_micros() / 10,
+                    dag.nodes[node].host
+                );
+            }
+            Event::Flushing => {}
             Event::Message { text } => {
                 // Warnings go to stderr, as Ansible's; `debug` output is in its result.
                 let text = self.masker.mask(text);

@@ -254,7 +254,10 @@ impl TextPrinter {
                     );
                 }
             }
-            Event::TaskStart { .. } | Event::Finished { .. } | Event::Sync { .. } => {}
+            Event::TaskStart { .. }
+            | Event::Finished { .. }
+            | Event::Sync { .. }
+            | Event::Flushing => {}
         }
     }
 

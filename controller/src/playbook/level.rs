@@ -32,6 +32,12 @@ impl Level {
             "check_mode" => inherit.check_mode = Some(bool_of(v, k)?),
             "diff" => inherit.diff = Some(bool_of(v, k)?),
             "no_log" => inherit.no_log = Some(bool_of(v, k)?),
+            "run_once" if v.as_str().is_some_and(dr_agent::template::is_template) => {
+                return Err(super::task::templated_run_once(
+                    key,
+                    "a block, play or role",
+                ));
+            }
             "run_once" => inherit.run_once = Some(bool_of(v, k)?),
             "timeout" => inherit.timeout = Some(number(v, k)?),
             "ignore_unreachable" => inherit.ignore_unreachable = Some(bool_of(v, k)?),

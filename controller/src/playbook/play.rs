@@ -298,11 +298,11 @@ pub fn parse(
     tasks.extend(main);
     tasks.push(flush());
     tasks.extend(post);
+    tasks.push(flush());
     play.tasks = tasks;
     play.handlers = builder.role_handlers;
     play.handlers.extend(own_handlers);
     play.handlers.extend(builder.included_handlers);
-    refuse_run_once_handlers(&play.handlers, node)?;
     play.ignore_unreachable = whole_play_ignores_unreachable(&play, node)?;
     play.role_defaults = builder.role_defaults;
     play.role_vars = builder.role_vars;
@@ -310,21 +310,6 @@ pub fn parse(
     play.dependent_roles = builder.dependent_roles;
     play.dynamic_includes = builder.dynamic;
     Ok(play)
-}
-
-/// A handler runs where it was notified and when the host flushes: `run_once` on one
-/// (which Ansible runs on the first notified host for all) is refused, not run on each.
-fn refuse_run_once_handlers(handlers: &[Task], node: &Node) -> Result<(), Diagnostic> {
-    match handlers.iter().flat_map(Task::walk).find(|t| t.run_once) {
-        Some(h) => Err(Diagnostic::new(
-            crate::diagnostic::Loc::parse(&h.location).unwrap_or_else(|| node.loc.clone()),
-            "`run_once` on a handler is not supported by dr",
-        )
-        .with_help(
-            "notify a handler without `run_once`, or move the step to a task with `run_once: true`",
-        )),
-        None => Ok(()),
-    }
 }
 
 /// dr connects once per play and host, so `ignore_unreachable` is honoured for a whole

@@ -1,6 +1,7 @@
 //! Parsing one task mapping: a module call (into the wire form the agent runs), a block, or
 //! an import/include statement for the tree builder (`tasks.rs`) to expand.
 
+use dr_agent::template::is_template;
 use dr_agent::wire::Task;
 use serde_json::{Map, Value};
 
@@ -207,6 +208,13 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
                     "put it on the included tasks, or use `apply:` on `{kind}`"
                 )));
             }
+            if let Some((k, _)) = entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("run_once"))
+                .filter(|_| task.run_once_template.is_some())
+            {
+                return Err(templated_run_once(k, kind));
+            }
             level.inherit = keywords_as_level(&task, &explicit);
             return Ok(Parsed::Statement(Box::new(Statement {
                 kind,
@@ -326,6 +334,17 @@ fn parse_block<'n>(node: &'n Node, entries: &'n [(Node, Node)]) -> Result<Parsed
         always,
         node,
     })
+}
+
+/// A templated `run_once` where dr renders it only on a task or handler: on `place` (an
+/// import or include, a block, a play, a role entry), whose tasks Ansible would each
+/// render it for.
+pub fn templated_run_once(key: &Node, place: &str) -> Diagnostic {
+    Diagnostic::new(
+        key.loc.clone(),
+        format!("a templated `run_once` on `{place}` is not supported by dr; it renders one on a task or handler"),
+    )
+    .with_help("write `run_once: true` or `false` here, or put the template on each task")
 }
 
 /// The keywords of an import statement, as what it passes down to the imported tasks.
@@ -487,7 +506,11 @@ fn apply_keyword(
         }
         "run_once" => {
             explicit.run_once = true;
-            task.run_once = bool_of(v, "run_once")?;
+            match v.as_str().filter(|s| is_template(s)) {
+                // Rendered per host when the request is built (`run/run_once.rs`).
+                Some(t) => task.run_once_template = Some(t.to_owned()),
+                None => task.run_once = bool_of(v, "run_once")?,
+            }
         }
         "timeout" => task.timeout = Some(number(v, "timeout")?),
         "ignore_unreachable" => {

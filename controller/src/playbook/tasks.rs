@@ -86,6 +86,9 @@ pub struct Builder<'a> {
     /// Role directories whose handlers were already added.
     handlers_of: HashSet<PathBuf>,
     depth: usize,
+    /// Reading handlers: how many blocks deep (Ansible reads a file's blocks as the
+    /// implicit blocks handlers are in, and refuses a block inside one).
+    handler_blocks: Option<usize>,
 }
 
 /// Which files of a role to read.
@@ -193,6 +196,7 @@ impl<'a> Builder<'a> {
             role_instances: HashMap::new(),
             handlers_of: HashSet::new(),
             depth: 0,
+            handler_blocks: None,
         }
     }
 
@@ -216,6 +220,16 @@ impl<'a> Builder<'a> {
                     always,
                     node,
                 } => {
+                    let outer = self.handler_blocks;
+                    if outer.is_some_and(|depth| depth > 0) {
+                        // As Ansible words it.
+                        return Err(Diagnostic::new(
+                            node.loc.clone(),
+                            "Using a block as a handler is not supported.",
+                        )
+                        .with_help("list each handler as a task"));
+                    }
+                    self.handler_blocks = outer.map(|depth| depth + 1);
                     let inner = level.enter(inherit)?;
                     let section = |b: &mut Self, n: Option<&Node>| match n {
                         Some(n) => b.tasks(n, dir, &inner),
@@ -224,6 +238,7 @@ impl<'a> Builder<'a> {
                     let block = self.tasks(block, dir, &inner)?;
                     let rescue = section(self, rescue)?;
                     let always = section(self, always)?;
+                    self.handler_blocks = outer;
                     out.push(Task {
                         name,
                         module: "block".into(),
@@ -235,6 +250,17 @@ impl<'a> Builder<'a> {
                         always,
                         ..Task::default()
                     });
+                }
+                Parsed::Statement(st)
+                    if self.handler_blocks.is_some() && st.kind.ends_with("_role") =>
+                {
+                    // As Ansible words it, with the action as written.
+                    let written = st.key.scalar_text().unwrap_or_default();
+                    return Err(Diagnostic::new(
+                        item.loc.clone(),
+                        format!("Using '{written}' as a handler is not supported."),
+                    )
+                    .with_help("notify the role's own handlers, or include tasks instead"));
                 }
                 Parsed::Statement(st) => out.extend(self.statement(*st, dir, inherit)?),
             }
@@ -252,7 +278,10 @@ impl<'a> Builder<'a> {
     ) -> Result<Vec<Task>, Diagnostic> {
         let mut inherit = inherit.clone();
         inherit.handler = true;
-        let handlers = self.tasks(v, dir, &inherit)?;
+        let outer = self.handler_blocks.replace(0);
+        let handlers = self.tasks(v, dir, &inherit);
+        self.handler_blocks = outer;
+        let handlers = handlers?;
         if let Some(h) = handlers.iter().find(|h| h.kind == TaskKind::Block) {
             return Err(Diagnostic::new(
                 loc_of(&h.location, v),
@@ -472,7 +501,12 @@ impl<'a> Builder<'a> {
     ) -> Result<Vec<Task>, Diagnostic> {
         let root = yaml::load_file(path)?;
         let sub_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        self.tasks(&root, &sub_dir, inherit)
+        // A file's blocks are the implicit blocks of its handlers again.
+        let outer = self.handler_blocks;
+        self.handler_blocks = outer.map(|_| 0);
+        let tasks = self.tasks(&root, &sub_dir, inherit);
+        self.handler_blocks = outer;
+        tasks
     }
 
     /// The play's `roles:` section.

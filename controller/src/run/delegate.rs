@@ -145,7 +145,7 @@ pub async fn run(
                 Event::Sync { .. } => {
                     let _ = answer.send(dr_agent::wire::Answer::Stop);
                 }
-                Event::TaskStart { .. } => {}
+                Event::TaskStart { .. } | Event::Flushing => {}
             }
         }
         (result, end)

@@ -15,6 +15,7 @@ mod magic;
 mod no_connection;
 mod node;
 mod phases;
+mod run_once;
 mod scheduler;
 mod search_path;
 mod stop;
@@ -227,7 +228,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         how.diff,
         &args.playbooks,
         play_names,
-    );
+    )
+    .with_debug(ctx.config.ansible_debug());
     if text {
         crate::out!(
             "{}",

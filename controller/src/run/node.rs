@@ -523,11 +523,22 @@ async fn answer_point(
 ) -> Option<Answer> {
     Some(match point {
         SyncPoint::Barrier { index, facts } => job.phase().hub.barrier(i, index, facts, stop).await,
-        SyncPoint::RunOnce { index, facts } => {
-            job.phase().hub.run_once(i, index, facts, stop).await
+        SyncPoint::RunOnce {
+            index,
+            handler,
+            facts,
+        } => {
+            job.phase()
+                .hub
+                .run_once(i, (index, handler), facts, stop)
+                .await
         }
-        SyncPoint::RanOnce { index, result } => {
-            job.phase().hub.ran_once(i, index, *result);
+        SyncPoint::RanOnce {
+            index,
+            handler,
+            result,
+        } => {
+            job.phase().hub.ran_once(i, (index, handler), *result);
             return None;
         }
         SyncPoint::Settle { index, here } => job.phase().hub.settle(i, index, here, stop).await,
@@ -580,65 +591,22 @@ fn build_request(
     let host = node.host.as_str();
     // A host added during the run (`add_host`) has its cached facts read now.
     job.load_cached_facts(host).map_err(|e| e.to_string())?;
-    // The inventory as `add_host`/`group_by` left it, for the plays after them.
-    let live = job.live.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = live.as_ref().unwrap_or(&job.inventory);
-    let mut vars = job
-        .vars
-        .for_node(inventory, play, play_hosts, host, &job.secrets)
-        .map_err(|d| d.to_string())?;
-    let above_facts = job.vars.above_facts(play, &vars, &job.secrets);
-    vars.insert("ansible_play_batch".into(), node.batch.clone().into());
-    if let Some(live) = live.as_ref() {
-        vars.insert("groups".into(), live.groups_var());
-        if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
-            for h in live.hosts() {
-                let names = Value::from(live.group_names(&h.name));
-                match hostvars.get_mut(&h.name) {
-                    Some(Value::Object(entry)) => {
-                        entry.insert("group_names".into(), names);
-                    }
-                    _ => {
-                        let mut entry = live.host_vars(&h.name);
-                        entry.insert("inventory_hostname".into(), Value::from(h.name.clone()));
-                        entry.insert("group_names".into(), names);
-                        hostvars.insert(h.name.clone(), Value::Object(entry));
-                    }
-                }
-            }
-        }
-    }
-    drop(live);
-    // Other hosts' facts (gathered, then set) and registered results from the plays before
-    // this one.
-    if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
-        let gathered = job.host_facts.lock().unwrap_or_else(|p| p.into_inner());
-        let set = job.facts.lock().unwrap_or_else(|p| p.into_inner());
-        for (other, facts) in gathered.iter().chain(set.iter()) {
-            match hostvars.get_mut(other) {
-                Some(Value::Object(entry)) => entry.extend(facts.clone()),
-                _ => {
-                    hostvars.insert(other.clone(), Value::Object(facts.clone()));
-                }
-            }
-        }
-    }
-    // The play's `become:` reaches the transport as Ansible's connection vars (which, as in
-    // Ansible, win when the inventory sets them).
-    if play.become_ {
-        vars.entry("ansible_become").or_insert(true.into());
-    }
-    if let Some(user) = &play.become_user {
-        vars.entry("ansible_become_user")
-            .or_insert(user.as_str().into());
-    }
-    for (k, v) in &play.connection_vars {
-        vars.entry(k.clone()).or_insert_with(|| v.clone());
-    }
+    let (vars, above_facts) = node_vars(job, play, play_hosts, host, &node.batch)?;
     let mut tasks = play.tasks.clone();
     super::includes::resolve(play, &mut tasks, &vars).map_err(|d| d.to_string())?;
     let mut handlers = play.handlers.clone();
     super::includes::resolve(play, &mut handlers, &vars).map_err(|d| d.to_string())?;
+    if super::run_once::templated(&tasks, &handlers) {
+        // The batch's other hosts render it too: dr runs it only when they agree.
+        let others = |other: &str| {
+            let (vars, _) = node_vars(job, play, play_hosts, other, &node.batch).ok()?;
+            let (mut tasks, mut handlers) = (play.tasks.clone(), play.handlers.clone());
+            super::includes::resolve(play, &mut tasks, &vars).ok()?;
+            super::includes::resolve(play, &mut handlers, &vars).ok()?;
+            Some(super::run_once::rendered(&tasks, &handlers, &vars))
+        };
+        super::run_once::resolve(&mut tasks, &mut handlers, &vars, host, &node.batch, others)?;
+    }
     if job.mode == Mode::Apply && !job.yes {
         // Files named by a templated include were not shown before the run, nor the plays
         // whose hosts were chosen during it, so a destructive step in them could not be
@@ -724,4 +692,71 @@ fn build_request(
         invocation: job.callback && crate::output::verbosity() >= 3,
         missing_handler_warns: job.missing_handler_warns,
     })
+}
+
+/// The variables of `host`'s request for `play` (the batch's `batch`), and those above
+/// facts.
+fn node_vars(
+    job: &NodeJob,
+    play: &PlaySpec,
+    play_hosts: &[String],
+    host: &str,
+    batch: &[String],
+) -> Result<(Map<String, Value>, Vec<String>), String> {
+    // The inventory as `add_host`/`group_by` left it, for the plays after them.
+    let live = job.live.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = live.as_ref().unwrap_or(&job.inventory);
+    let mut vars = job
+        .vars
+        .for_node(inventory, play, play_hosts, host, &job.secrets)
+        .map_err(|d| d.to_string())?;
+    let above_facts = job.vars.above_facts(play, &vars, &job.secrets);
+    vars.insert("ansible_play_batch".into(), batch.to_vec().into());
+    if let Some(live) = live.as_ref() {
+        vars.insert("groups".into(), live.groups_var());
+        if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
+            for h in live.hosts() {
+                let names = Value::from(live.group_names(&h.name));
+                match hostvars.get_mut(&h.name) {
+                    Some(Value::Object(entry)) => {
+                        entry.insert("group_names".into(), names);
+                    }
+                    _ => {
+                        let mut entry = live.host_vars(&h.name);
+                        entry.insert("inventory_hostname".into(), Value::from(h.name.clone()));
+                        entry.insert("group_names".into(), names);
+                        hostvars.insert(h.name.clone(), Value::Object(entry));
+                    }
+                }
+            }
+        }
+    }
+    drop(live);
+    // Other hosts' facts (gathered, then set) and registered results from the plays before
+    // this one.
+    if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
+        let gathered = job.host_facts.lock().unwrap_or_else(|p| p.into_inner());
+        let set = job.facts.lock().unwrap_or_else(|p| p.into_inner());
+        for (other, facts) in gathered.iter().chain(set.iter()) {
+            match hostvars.get_mut(other) {
+                Some(Value::Object(entry)) => entry.extend(facts.clone()),
+                _ => {
+                    hostvars.insert(other.clone(), Value::Object(facts.clone()));
+                }
+            }
+        }
+    }
+    // The play's `become:` reaches the transport as Ansible's connection vars (which, as in
+    // Ansible, win when the inventory sets them).
+    if play.become_ {
+        vars.entry("ansible_become").or_insert(true.into());
+    }
+    if let Some(user) = &play.become_user {
+        vars.entry("ansible_become_user")
+            .or_insert(user.as_str().into());
+    }
+    for (k, v) in &play.connection_vars {
+        vars.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    Ok((vars, above_facts))
 }

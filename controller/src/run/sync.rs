@@ -41,9 +41,9 @@ struct State {
     failed: Vec<bool>,
     /// Per node: its facts and registered results as of its last sync point (or its end).
     facts: HashMap<usize, Map<String, Value>>,
-    /// `run_once` tasks: (first node of the batch, task index) → who runs it, then its
-    /// result.
-    once: HashMap<(usize, usize), Once>,
+    /// `run_once` tasks: (first node of the batch, task index, handler) → who runs it,
+    /// then its result.
+    once: HashMap<(usize, OnceAt), Once>,
     /// Facts that delegated tasks set on the hosts they ran on (`delegate_facts`), by host.
     extra: HashMap<String, Map<String, Value>>,
     /// Nodes that never ran (their gate skipped them).
@@ -72,6 +72,10 @@ fn before(index: usize) -> usize {
 fn after(index: usize) -> usize {
     index * 2 + 1
 }
+
+/// Where a `run_once` task is: its depth-first index, and for a handler, its position
+/// among the play's handlers (the index is then the task whose flush runs it).
+pub type OnceAt = (usize, Option<usize>);
 
 enum Once {
     /// This node runs the task for the batch.
@@ -308,13 +312,14 @@ impl Hub {
         }
     }
 
-    /// Node `i` reached the `run_once` task at `index`: once the batch is there, the first
-    /// of its hosts that reached the task runs it ([`Answer::Run`]); the others wait for
-    /// its result ([`Answer::Shared`]).
+    /// Node `i` reached the `run_once` task at `index` (or a `run_once` handler, run at
+    /// the flush of the task at `index`): once the batch is there, the first of its hosts
+    /// that reached the task runs it ([`Answer::Run`]); the others wait for its result
+    /// ([`Answer::Shared`]).
     pub async fn run_once(
         &self,
         i: usize,
-        index: usize,
+        (index, handler): OnceAt,
         facts: Map<String, Value>,
         mut stop: StopWatch,
     ) -> Answer {
@@ -325,7 +330,7 @@ impl Hub {
             return Answer::Stop;
         }
         let first = self.batch(i).first().copied().unwrap_or(i);
-        let key = (first, index);
+        let key = (first, (index, handler));
         {
             let mut state = self.lock();
             if !state.once.contains_key(&key) {
@@ -391,12 +396,12 @@ impl Hub {
         }
     }
 
-    /// The `run_once` task at `index` ran on node `i` for its batch.
-    pub fn ran_once(&self, i: usize, index: usize, result: Shared) {
+    /// The `run_once` task (or handler) at `at` ran on node `i` for its batch.
+    pub fn ran_once(&self, i: usize, at: OnceAt, result: Shared) {
         let first = self.batch(i).first().copied().unwrap_or(i);
         self.lock()
             .once
-            .insert((first, index), Once::Ran(Box::new(result)));
+            .insert((first, at), Once::Ran(Box::new(result)));
         self.bump();
     }
 
@@ -598,9 +603,9 @@ mod tests {
         let (_stop_tx, stop) = watch::channel(StopLevel::Run);
         let b = {
             let (hub, stop) = (hub.clone(), stop.clone());
-            tokio::spawn(async move { hub.run_once(1, 2, Map::new(), stop).await })
+            tokio::spawn(async move { hub.run_once(1, (2, None), Map::new(), stop).await })
         };
-        let a = hub.run_once(0, 2, Map::new(), stop).await;
+        let a = hub.run_once(0, (2, None), Map::new(), stop).await;
         assert!(matches!(a, Answer::Run { .. }), "{a:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!b.is_finished(), "`b` waits for the result");
@@ -615,7 +620,7 @@ mod tests {
             host_facts: Map::new(),
             on: "a".into(),
         };
-        hub.ran_once(0, 2, result.clone());
+        hub.ran_once(0, (2, None), result.clone());
         match b.await.unwrap() {
             Answer::Shared { result: taken, .. } => assert_eq!(taken, result),
             other => panic!("{other:?}"),

@@ -47,7 +47,10 @@ impl Tally {
                     self.running = None;
                 }
             }
-            Event::Message { .. } | Event::Finished { .. } | Event::Sync { .. } => {}
+            Event::Message { .. }
+            | Event::Finished { .. }
+            | Event::Sync { .. }
+            | Event::Flushing => {}
         }
     }
 
