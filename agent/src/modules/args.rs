@@ -51,6 +51,9 @@ pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
         Json::Null => Ok(None),
         Json::String(s) => Ok(Some(s)),
         Json::Bool(b) => Ok(Some(if b { "True" } else { "False" }.to_owned())),
+        Json::Number(n) if n.is_f64() => Ok(Some(crate::template::pyrepr::float_repr(
+            n.as_f64().unwrap_or_default(),
+        ))),
         v @ Json::Number(_) => Ok(Some(v.to_string())),
         v => Err(de::Error::custom(format!("expected a string, found `{v}`"))),
     }

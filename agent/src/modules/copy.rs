@@ -66,7 +66,7 @@ impl Module for Copy {
                 return Err(ArgsError::new("copy", "one of `content` or `src` is required").into());
             }
             (Some(Json::String(s)), None) => (Arc::from(s.as_bytes()), None),
-            (Some(other), None) => (Arc::from(other.to_string().into_bytes()), None),
+            (Some(other), None) => (Arc::from(content_text(other).into_bytes()), None),
             (None, Some(src)) if spec.remote_src => {
                 let bytes =
                     std::fs::read(src).map_err(|e| ModuleError::io("cannot read", src, e))?;
@@ -163,6 +163,26 @@ fn destination(dest: &str, src: Option<&str>) -> Result<PathBuf, ModuleError> {
         ))
     })?;
     Ok(Path::new(dest).join(name))
+}
+
+/// `content` that is not text, as Ansible's copy action writes it: a mapping or list as
+/// `json.dumps` gives it, a boolean or number as Python's `str()` (`True`, `3.0`).
+fn content_text(content: &Json) -> String {
+    use crate::template::pyjson::{Style, dumps};
+    match content {
+        Json::Object(_) | Json::Array(_) => dumps(
+            content,
+            Style {
+                indent: None,
+                sort_keys: false,
+            },
+        ),
+        Json::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
+        Json::Number(n) if n.is_f64() => {
+            crate::template::pyrepr::float_repr(n.as_f64().unwrap_or_default())
+        }
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -330,3 +330,30 @@ fn converged_copy_peak_rss() {
         SIZE >> 20
     );
 }
+
+#[test]
+fn content_that_is_not_text_is_written_as_ansible_writes_it() {
+    // What ansible-playbook 2.19 writes for `content: "{{ x }}"` with each value.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    for (i, (content, written)) in [
+        (json!(true), "True"),
+        (json!(2.5), "2.5"),
+        (json!(1e16), "1e+16"),
+        (json!(3), "3"),
+        (
+            json!({"b": 1, "a": [1, "é"]}),
+            r#"{"b": 1, "a": [1, "\u00e9"]}"#,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dest = dir.path().join(format!("f{i}"));
+        h.apply(
+            &Copy,
+            json!({"content": content, "dest": dest.display().to_string()}),
+        );
+        assert_eq!(fs::read_to_string(&dest).unwrap_or_default(), written);
+    }
+}
