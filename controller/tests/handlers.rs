@@ -37,3 +37,9 @@ fn flush_handlers_as_a_handler_fails_when_notified() {
     let dr = util::same_files_as_ansible("handler_flushes", "flush_as_handler.yml", 1);
     assert_eq!(util::outputs(dr.path())["log"], "after\n");
 }
+
+#[test]
+fn the_tasks_of_a_block_in_handlers_are_handlers() {
+    let dr = util::same_files_as_ansible("handler_flushes", "block.yml", 0);
+    assert_eq!(util::outputs(dr.path())["log"], "second inherited\nplain\n");
+}

@@ -281,15 +281,24 @@ impl<'a> Builder<'a> {
         let outer = self.handler_blocks.replace(0);
         let handlers = self.tasks(v, dir, &inherit);
         self.handler_blocks = outer;
-        let handlers = handlers?;
-        if let Some(h) = handlers.iter().find(|h| h.kind == TaskKind::Block) {
-            return Err(Diagnostic::new(
-                loc_of(&h.location, v),
-                "blocks in `handlers` are not supported by dr yet",
-            )
-            .with_help("list each handler as a task, or use `include_tasks`"));
+        // As Ansible: the tasks of a block in `handlers` are handlers themselves (with the
+        // block's keywords); the block's own name notifies nothing.
+        let mut flat = Vec::new();
+        for h in handlers? {
+            if h.kind != TaskKind::Block {
+                flat.push(h);
+                continue;
+            }
+            if !h.rescue.is_empty() || !h.always.is_empty() {
+                return Err(Diagnostic::new(
+                    loc_of(&h.location, v),
+                    "`rescue`/`always` in a handler block are not supported by dr yet",
+                )
+                .with_help("list the handlers in the block's `block` only"));
+            }
+            flat.extend(h.block);
         }
-        Ok(handlers)
+        Ok(flat)
     }
 
     fn enter(&mut self, loc: &Loc) -> Result<(), Diagnostic> {
