@@ -132,3 +132,32 @@ pub(crate) fn snapshot(
     }
     out
 }
+
+/// The content (`None`: absent) and message of one run of a module that edits the file
+/// `path` names, on a file holding `initial` (`None`: absent), after checking what every
+/// such module owes: check mode leaves the disk alone and plans what the run does, and a
+/// second run changes nothing.
+pub(crate) fn edit_file(
+    module: &dyn Module,
+    initial: Option<&str>,
+    mut args: Json,
+) -> (Option<String>, Outcome) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("f");
+    if let Some(init) = initial {
+        std::fs::write(&path, init).unwrap_or_else(|e| panic!("{e}"));
+    }
+    if let Json::Object(m) = &mut args {
+        m.insert("path".into(), Json::from(path.display().to_string()));
+    }
+    let h = Harness::new();
+    let before = snapshot(dir.path());
+    let plan = h.check(module, args.clone());
+    assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
+    let out = h.apply(module, args.clone());
+    assert_eq!(out.changed, plan.outcome.changed);
+    assert_eq!(out.msg, plan.outcome.msg);
+    let second = h.apply(module, args);
+    assert!(!second.changed, "second run changed again: {}", second.msg);
+    (std::fs::read_to_string(&path).ok(), out)
+}

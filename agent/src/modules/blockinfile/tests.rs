@@ -1,32 +1,12 @@
-use std::fs;
-
 use serde_json::{Value as Json, json};
 
 use super::BlockInFile;
-use crate::modules::testutil::{Harness, snapshot};
+use crate::modules::testutil::{Harness, edit_file};
 
-/// Runs `args` (with `path` added) on a file holding `initial` (`None` = absent), checking
-/// that check mode leaves the disk alone and that a second run changes nothing; returns the
-/// content and the first run's message.
+/// The content and message of [`edit_file`].
 fn run(initial: Option<&str>, args: Json) -> (Option<String>, String) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("f");
-    if let Some(init) = initial {
-        fs::write(&path, init).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let mut args = args;
-    if let Json::Object(m) = &mut args {
-        m.insert("path".into(), json!(path.display().to_string()));
-    }
-    let h = Harness::new();
-    let before = snapshot(dir.path());
-    let plan = h.check(&BlockInFile, args.clone());
-    assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
-    let out = h.apply(&BlockInFile, args.clone());
-    assert_eq!(out.changed, plan.outcome.changed);
-    let second = h.apply(&BlockInFile, args);
-    assert!(!second.changed, "second run changed again: {}", second.msg);
-    (fs::read_to_string(&path).ok(), out.msg)
+    let (content, out) = edit_file(&BlockInFile, initial, args);
+    (content, out.msg)
 }
 
 const B: &str = "# BEGIN ANSIBLE MANAGED BLOCK\n";

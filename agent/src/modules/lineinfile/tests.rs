@@ -3,34 +3,11 @@ use std::fs;
 use serde_json::{Value as Json, json};
 
 use super::LineInFile;
-use crate::modules::testutil::{Harness, snapshot};
+use crate::modules::testutil::{Harness, edit_file};
 
-/// Runs `args` (with `path` added) on a file holding `initial` (`None` = absent) and
-/// returns the resulting content; also checks check mode, and that a second run plans
-/// nothing.
+/// The content [`edit_file`] leaves.
 fn run(initial: Option<&str>, args: Json) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("f");
-    if let Some(init) = initial {
-        fs::write(&path, init).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let mut args = args;
-    if let Json::Object(m) = &mut args {
-        m.insert("path".into(), json!(path.display().to_string()));
-    }
-    let h = Harness::new();
-    let before = snapshot(dir.path());
-    let plan = h.check(&LineInFile, args.clone());
-    assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
-    let out = h.apply(&LineInFile, args.clone());
-    assert_eq!(out.changed, plan.outcome.changed);
-    let second = h.check(&LineInFile, args);
-    assert!(
-        !second.outcome.changed,
-        "second run wants to change again: {:?}",
-        second.outcome.diffs
-    );
-    fs::read_to_string(&path).ok()
+    edit_file(&LineInFile, initial, args).0
 }
 
 #[test]

@@ -3,29 +3,12 @@ use std::fs;
 use serde_json::{Value as Json, json};
 
 use super::Replace;
-use crate::modules::testutil::{Harness, snapshot};
+use crate::modules::testutil::{Harness, edit_file};
 
-/// Runs `args` (with `path` added) on a file holding `initial`, checking that check mode
-/// leaves the disk alone and that a second run changes nothing; returns the content and
-/// the first run's message.
+/// The content and message of [`edit_file`] on a file holding `initial`.
 fn run(initial: &str, args: Json) -> (String, String) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("f");
-    fs::write(&path, initial).unwrap_or_else(|e| panic!("{e}"));
-    let mut args = args;
-    if let Json::Object(m) = &mut args {
-        m.insert("path".into(), json!(path.display().to_string()));
-    }
-    let h = Harness::new();
-    let before = snapshot(dir.path());
-    let plan = h.check(&Replace, args.clone());
-    assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
-    let out = h.apply(&Replace, args.clone());
-    assert_eq!(out.changed, plan.outcome.changed);
-    assert_eq!(out.msg, plan.outcome.msg);
-    let second = h.apply(&Replace, args);
-    assert!(!second.changed, "second run changed again: {}", second.msg);
-    (fs::read_to_string(&path).unwrap_or_default(), out.msg)
+    let (content, out) = edit_file(&Replace, Some(initial), args);
+    (content.unwrap_or_default(), out.msg)
 }
 
 #[test]
