@@ -144,14 +144,7 @@ impl Module for IncludeVars {
                 })?;
                 let text = shipped.text().map_err(ModuleError::Failed)?;
                 if let Ok(Json::String(error)) = serde_json::from_str::<Json>(text) {
-                    // As Ansible's action, which says it in `message`.
-                    let mut outcome = Outcome {
-                        failed: true,
-                        msg: error.clone(),
-                        ..Outcome::default()
-                    };
-                    outcome.data.insert("message".into(), Json::from(error));
-                    return Ok(Plan::done(outcome));
+                    return Ok(Plan::done(failed(error)));
                 }
                 let files: Vec<(String, Json)> = serde_json::from_str(text)
                     .map_err(|e| ModuleError::Failed(format!("bug in dr: shipped `{dir}`: {e}")))?;
@@ -172,14 +165,9 @@ impl Module for IncludeVars {
             (None, None) => {
                 // As Ansible's action, for a file name that is empty (a `first_found` with
                 // `errors='ignore'` that found nothing) or not given.
-                let error = "Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option";
-                let mut outcome = Outcome {
-                    failed: true,
-                    msg: error.to_owned(),
-                    ..Outcome::default()
-                };
-                outcome.data.insert("message".into(), Json::from(error));
-                return Ok(Plan::done(outcome));
+                return Ok(Plan::done(failed(
+                    "Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option".to_owned(),
+                )));
             }
         }
         if merge {
@@ -214,6 +202,17 @@ impl Module for IncludeVars {
             .insert("ansible_included_var_files".into(), Json::Array(loaded));
         Ok(Plan::done(outcome))
     }
+}
+
+/// A failure as Ansible's action reports it: the reason in `message`.
+fn failed(error: String) -> Outcome {
+    let mut outcome = Outcome {
+        failed: true,
+        msg: error.clone(),
+        ..Outcome::default()
+    };
+    outcome.data.insert("message".into(), Json::from(error));
+    outcome
 }
 
 fn mapping(data: &str, origin: &str) -> Result<Map<String, Json>, ModuleError> {
