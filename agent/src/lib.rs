@@ -3,6 +3,7 @@
 //! The controller links this library for the local connection and ships the `dr-agent`
 //! binary to remote hosts; both run the same engine ([`engine::run`]).
 
+pub mod ansible_vault;
 pub mod clock;
 pub mod detail;
 pub mod diff;

@@ -87,29 +87,29 @@ impl Secrets {
     }
 
     /// Decrypts every inline `!vault` value inside `value` in place (its plaintext becomes
-    /// a secret); `what` names the variable in errors.
-    pub fn decrypt_inline(&self, what: &str, value: &mut Value) -> Result<(), String> {
+    /// a secret); `what` names the variable. A value that cannot be opened (no vault key,
+    /// another password) fails only where it is used, as in Ansible: it is replaced by a
+    /// template that fails when rendered, naming the variable and why.
+    pub fn decrypt_inline(&self, what: &str, value: &mut Value) {
         match value {
             Value::String(s) if s.trim_start().starts_with("$ANSIBLE_VAULT;") => {
-                let Some(vault) = &self.vault else {
-                    return Err(format!(
-                        "`{what}` is an inline vault value and no vault key was given"
-                    ));
+                let opened = match &self.vault {
+                    Some(vault) => vault.decrypt_inline(s),
+                    None => Err("no vault key was given".to_owned()),
                 };
-                let plain = vault
-                    .decrypt_inline(s)
-                    .map_err(|e| format!("the inline vault value of `{what}`: {e}"))?;
-                self.add(&plain);
-                *s = plain;
-                Ok(())
+                *s = match opened {
+                    Ok(plain) => {
+                        self.add(&plain);
+                        plain
+                    }
+                    Err(e) => dr_agent::template::undecryptable::marker(what, &e),
+                };
             }
-            Value::Array(items) => items
-                .iter_mut()
-                .try_for_each(|v| self.decrypt_inline(what, v)),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.decrypt_inline(what, v)),
             Value::Object(map) => map
                 .iter_mut()
-                .try_for_each(|(k, v)| self.decrypt_inline(&format!("{what}.{k}"), v)),
-            _ => Ok(()),
+                .for_each(|(k, v)| self.decrypt_inline(&format!("{what}.{k}"), v)),
+            _ => {}
         }
     }
 

@@ -15,6 +15,7 @@ mod net;
 mod path;
 mod query;
 mod text;
+pub mod vault;
 mod version;
 
 pub(crate) use math::human_to_bytes_text;
@@ -53,6 +54,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     net::register(env);
     query::register(env);
     checks::register(env);
+    vault::register(env);
     names::add_qualified(env);
 }
 
@@ -135,7 +137,7 @@ fn invalid(msg: impl Into<String>) -> Error {
 }
 
 fn json_of(v: &Value) -> Result<Json, Error> {
-    if v.is_undefined() {
+    if v.is_undefined() || super::scope::holds_undefined(v) {
         return Err(Error::new(
             ErrorKind::UndefinedError,
             "undefined value passed to a filter",

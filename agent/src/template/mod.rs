@@ -21,6 +21,7 @@ pub mod pyjson;
 pub mod pyrepr;
 mod scope;
 mod taint;
+pub mod undecryptable;
 mod yaml;
 
 use std::sync::Arc;
@@ -143,6 +144,7 @@ impl Templater {
         filters::register(&mut env);
         env.add_global("omit", OMIT);
         lookup::register(&mut env, lookups.clone());
+        undecryptable::register(&mut env);
         Templater {
             env: Arc::new(env),
             lookups,

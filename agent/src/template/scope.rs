@@ -340,12 +340,17 @@ impl Inner {
         self.lock().touched = false;
         let r = render(self, src);
         let touched = std::mem::take(&mut self.lock().touched);
+        for opened in super::filters::vault::take_opened() {
+            self.sensitive.add(&opened);
+        }
         let value = self.finish(r)?;
         if touched || self.sensitive.is_sensitive(src) {
             let decoy_src = self.sensitive.decoy(src);
             self.lock().decoys = true;
             let r = render(self, &decoy_src);
             self.lock().decoys = false;
+            // What the decoy render opened is not the run's text.
+            drop(super::filters::vault::take_opened());
             let decoy = self.finish(r).ok();
             let mut parts = Vec::new();
             compare(&value, decoy.as_ref(), &mut parts);
@@ -540,7 +545,7 @@ impl Inner {
         }
         TemplateError::Render {
             line,
-            source_text: shorten(src),
+            source_text: super::undecryptable::source_text(src).unwrap_or_else(|| shorten(src)),
             detail,
         }
     }
@@ -664,6 +669,15 @@ fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
             detail: reason,
         });
     }
+    // A value inside that failed to render (undefined, or an inline vault value the run
+    // cannot open) fails the result, as in Ansible, rather than becoming null; the
+    // caller's `finish` puts the nested cause in its place.
+    if holds_undefined(value) {
+        return Err(TemplateError::Undefined {
+            name: format!("a variable in `{}`", shorten(src)),
+            line: None,
+        });
+    }
     serde_json::to_value(value).map_err(|e| TemplateError::Render {
         line: None,
         source_text: shorten(src),
@@ -672,7 +686,7 @@ fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
 }
 
 /// Whether an undefined value is nested in a list or mapping `value`.
-fn holds_undefined(value: &Value) -> bool {
+pub(super) fn holds_undefined(value: &Value) -> bool {
     match value.kind() {
         ValueKind::Seq | ValueKind::Map => value.try_iter().is_ok_and(|items| {
             items.into_iter().any(|k| {

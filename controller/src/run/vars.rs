@@ -181,9 +181,7 @@ impl RunVars {
         vars.extend(self.magic.clone());
         vars.extend(super::magic::play_level(play, play_hosts));
         for (name, value) in vars.iter_mut() {
-            secrets
-                .decrypt_inline(name, value)
-                .map_err(|e| Diagnostic::new(play.loc.clone(), e))?;
+            secrets.decrypt_inline(name, value);
         }
         Ok(vars)
     }
@@ -198,14 +196,7 @@ pub fn hostvars_entry(
     secrets: &Secrets,
 ) -> Result<Value, Diagnostic> {
     let mut vars = Value::Object(inv.host_vars_with(host, beside));
-    secrets
-        .decrypt_inline(&format!("hostvars['{host}']"), &mut vars)
-        .map_err(|e| {
-            Diagnostic::new(
-                crate::diagnostic::Loc::file_start(Path::new("<inventory>")),
-                e,
-            )
-        })?;
+    secrets.decrypt_inline(&format!("hostvars['{host}']"), &mut vars);
     if let Value::Object(m) = &mut vars {
         let mut magic = super::magic::host_level(inv, host);
         magic.insert("inventory_hostname".into(), json!(host));

@@ -38,6 +38,8 @@ const BUILTIN_FILTERS: &[&str] = &[
     "to_datetime",
     "strftime",
     "quote",
+    "vault",
+    "unvault",
     "md5",
     "sha1",
     "checksum",
