@@ -425,3 +425,27 @@ fn a_division_by_zero_says_so_in_pythons_words() {
         .to_string();
     assert!(err.contains("division by zero"), "{err}");
 }
+
+#[test]
+fn a_nested_value_that_fails_to_render_fails_the_result_not_null() {
+    let s = scope(json!({"holder": {"fine": "hi", "other": "{{ nope }}"}, "l": ["{{ nope }}"]}));
+    for src in [
+        "{{ holder }}",
+        "{{ holder | to_json }}",
+        "{{ l }}",
+        "{{ [holder] }}",
+    ] {
+        let err = s.render_value(&json!(src)).expect_err(src);
+        assert_eq!(err.to_string(), "'nope' is undefined", "{src}");
+    }
+    // What only looks at the part that renders is unaffected, as are defaults.
+    assert_eq!(
+        s.render_value(&json!("{{ holder.fine }}")).unwrap(),
+        json!("hi")
+    );
+    assert_eq!(
+        s.render_value(&json!("{{ holder.other | default('d') }}"))
+            .unwrap(),
+        json!("d")
+    );
+}
