@@ -71,6 +71,7 @@ fn lookups_and_with_loops_give_what_ansible_gives() {
         "wi []",
         "wn []",
         "wl [abc]",
+        "pglob ['site.yml'] True",
     ] {
         assert!(
             expected.contains(line),

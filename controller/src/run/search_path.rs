@@ -32,7 +32,21 @@ pub fn bases(task: &Task, playbook_dir: &Path) -> Vec<PathBuf> {
     if !bases.iter().any(|b| b == playbook_dir) {
         bases.push(playbook_dir.to_path_buf());
     }
-    bases
+    // Absolute, as Ansible's basedir is: what a lookup finds (`fileglob`) names the file
+    // wherever it is used, and a playbook in the working directory has an empty parent.
+    let mut absolute: Vec<PathBuf> = Vec::new();
+    for b in bases {
+        let b = if b.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            b
+        };
+        let b = std::path::absolute(&b).unwrap_or(b);
+        if !absolute.contains(&b) {
+            absolute.push(b);
+        }
+    }
+    absolute
 }
 
 /// The first existing file for `name` under `subdir` (an absolute `name` is itself).
