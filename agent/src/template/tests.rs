@@ -449,3 +449,38 @@ fn a_nested_value_that_fails_to_render_fails_the_result_not_null() {
         json!("d")
     );
 }
+
+#[test]
+fn an_undefined_value_through_a_filter_stays_undefined_as_in_ansible() {
+    let s = scope(json!({"word": "hi"}));
+    for f in [
+        "upper",
+        "lower",
+        "trim",
+        "string",
+        "int",
+        "bool",
+        "list",
+        "sort",
+        "sum",
+        "striptags",
+    ] {
+        let src = format!("x{{{{ nope | {f} }}}}");
+        let err = s.render_value(&json!(src)).expect_err(&src);
+        assert_eq!(err.to_string(), "'nope' is undefined", "{src}");
+    }
+    // An undefined argument does the same; `default` still replaces what stayed undefined.
+    let err = s
+        .render_value(&json!("{{ word | replace('h', nope) }}"))
+        .expect_err("arg");
+    assert_eq!(err.to_string(), "'nope' is undefined");
+    assert_eq!(
+        s.render_value(&json!("{{ nope | upper | default('x') }}"))
+            .unwrap(),
+        json!("x")
+    );
+    assert_eq!(
+        s.render_value(&json!("{{ word | upper }}")).unwrap(),
+        json!("HI")
+    );
+}

@@ -8,48 +8,28 @@ use minijinja::{Environment, Error, Value};
 use super::{invalid, opt_arg, undefined_error};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("flatten", flatten);
+    super::strict::add(env, "flatten", flatten);
     env.add_filter("ternary", ternary);
-    env.add_filter("union", union);
-    env.add_filter("intersect", intersect);
-    env.add_filter("difference", difference);
-    env.add_filter("symmetric_difference", symmetric_difference);
-    env.add_filter("product", product);
-    env.add_filter("permutations", permutations);
-    env.add_filter("combinations", combinations);
-    env.add_filter("zip", zip);
-    env.add_filter("zip_longest", zip_longest);
-    env.add_filter("subelements", subelements);
-    env.add_filter("rekey_on_member", rekey_on_member);
-    env.add_filter("extract", extract);
+    super::strict::add(env, "union", union);
+    super::strict::add(env, "intersect", intersect);
+    super::strict::add(env, "difference", difference);
+    super::strict::add(env, "symmetric_difference", symmetric_difference);
+    super::strict::add(env, "product", product);
+    super::strict::add(env, "permutations", permutations);
+    super::strict::add(env, "combinations", combinations);
+    super::strict::add(env, "zip", zip);
+    super::strict::add(env, "zip_longest", zip_longest);
+    super::strict::add(env, "subelements", subelements);
+    super::strict::add(env, "rekey_on_member", rekey_on_member);
+    super::strict::add(env, "extract", extract);
     env.add_filter("default", default);
     env.add_filter("d", default);
-    env.add_filter("join", join);
+    super::strict::add(env, "join", join);
     env.add_filter("type_debug", type_debug);
-    env.add_filter("unique", unique);
-    // Ansible's wrappers of Jinja's map/select/reject: an undefined input stays undefined
-    // (`undefined | map('upper') is undefined`) instead of becoming an empty list.
-    keep_undefined(env, "map", Value::from_function(map));
-    keep_undefined(
-        env,
-        "select",
-        Value::from_function(minijinja::filters::select),
-    );
-    keep_undefined(
-        env,
-        "reject",
-        Value::from_function(minijinja::filters::reject),
-    );
-    keep_undefined(
-        env,
-        "selectattr",
-        Value::from_function(minijinja::filters::selectattr),
-    );
-    keep_undefined(
-        env,
-        "rejectattr",
-        Value::from_function(minijinja::filters::rejectattr),
-    );
+    super::strict::add(env, "unique", unique);
+    // Jinja's select/reject family stay minijinja's (registered strict, so an undefined
+    // input stays undefined: `undefined | map('upper') is undefined`); `map` is dr's.
+    super::strict::add(env, "map", map);
 }
 
 /// Jinja2's `map`, recording why an item lacks the `attribute` asked for (without a
@@ -73,19 +53,6 @@ fn map(
         }
     }
     Ok(result)
-}
-
-fn keep_undefined(env: &mut Environment<'static>, name: &'static str, builtin: Value) {
-    env.add_filter(
-        name,
-        move |state: &mut minijinja::State, args: Rest<ValueOrKwargs>| {
-            let args = args.into_values();
-            if args.first().is_none_or(Value::is_undefined) {
-                return Ok(Value::UNDEFINED);
-            }
-            builtin.call(state, &args)
-        },
-    );
 }
 
 /// The key Python's hashing gives a value: `True`, `1` and `1.0` are the same key.

@@ -7,11 +7,11 @@ use minijinja::{Environment, Error, Value};
 use super::{invalid, opt_arg, string_of};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("hash", hash);
-    env.add_filter("checksum", |v: Value| digest_of(&v, "sha1"));
-    env.add_filter("sha1", |v: Value| digest_of(&v, "sha1"));
-    env.add_filter("md5", |v: Value| digest_of(&v, "md5"));
-    env.add_filter("password_hash", password_hash);
+    super::strict::add(env, "hash", hash);
+    super::strict::add(env, "checksum", |v: Value| digest_of(&v, "sha1"));
+    super::strict::add(env, "sha1", |v: Value| digest_of(&v, "sha1"));
+    super::strict::add(env, "md5", |v: Value| digest_of(&v, "md5"));
+    super::strict::add(env, "password_hash", password_hash);
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -8,14 +8,14 @@ use minijinja::{Environment, Error, Value};
 use super::{invalid, opt_arg, string_of};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("replace", replace);
-    env.add_filter("truncate", truncate);
-    env.add_filter("indent", indent);
-    env.add_filter("tojson", tojson);
-    env.add_filter("attr", attr);
-    env.add_filter("wordwrap", wordwrap);
-    env.add_filter("xmlattr", xmlattr);
-    env.add_filter("forceescape", |v: Value| -> Result<String, Error> {
+    super::strict::add(env, "replace", replace);
+    super::strict::add(env, "truncate", truncate);
+    super::strict::add(env, "indent", indent);
+    super::strict::add(env, "tojson", tojson);
+    super::strict::add(env, "attr", attr);
+    super::strict::add(env, "wordwrap", wordwrap);
+    super::strict::add(env, "xmlattr", xmlattr);
+    super::strict::add(env, "forceescape", |v: Value| -> Result<String, Error> {
         Ok(html_escape(&string_of(&v)?))
     });
 }

@@ -7,16 +7,16 @@ use minijinja::{Environment, Error, Value};
 use super::{invalid, opt_arg};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("int", int);
-    env.add_filter("float", float);
-    env.add_filter("bool", to_bool);
-    env.add_filter("log", log);
-    env.add_filter("pow", pow);
-    env.add_filter("root", root);
-    env.add_filter("human_readable", human_readable);
-    env.add_filter("human_to_bytes", human_to_bytes);
-    env.add_filter("random", random);
-    env.add_filter("shuffle", shuffle);
+    super::strict::add(env, "int", int);
+    super::strict::add(env, "float", float);
+    super::strict::add(env, "bool", to_bool);
+    super::strict::add(env, "log", log);
+    super::strict::add(env, "pow", pow);
+    super::strict::add(env, "root", root);
+    super::strict::add(env, "human_readable", human_readable);
+    super::strict::add(env, "human_to_bytes", human_to_bytes);
+    super::strict::add(env, "random", random);
+    super::strict::add(env, "shuffle", shuffle);
 }
 
 /// A number as f64, or an error naming `filter`.

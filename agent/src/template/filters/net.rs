@@ -10,17 +10,19 @@ use minijinja::{Environment, Error, Value};
 use super::{invalid, string_of};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("ipaddr", |v: Value, q: Option<Value>| filter_ip(v, q, None));
-    env.add_filter("ipv4", |v: Value, q: Option<Value>| {
+    super::strict::add(env, "ipaddr", |v: Value, q: Option<Value>| {
+        filter_ip(v, q, None)
+    });
+    super::strict::add(env, "ipv4", |v: Value, q: Option<Value>| {
         filter_ip(v, q, Some(4))
     });
-    env.add_filter("ipv6", |v: Value, q: Option<Value>| {
+    super::strict::add(env, "ipv6", |v: Value, q: Option<Value>| {
         filter_ip(v, q, Some(6))
     });
-    env.add_filter("ipwrap", ipwrap);
-    env.add_filter("ipmath", ipmath);
-    env.add_filter("ipsubnet", ipsubnet);
-    env.add_filter("network_in_usable", network_in_usable);
+    super::strict::add(env, "ipwrap", ipwrap);
+    super::strict::add(env, "ipmath", ipmath);
+    super::strict::add(env, "ipsubnet", ipsubnet);
+    super::strict::add(env, "network_in_usable", network_in_usable);
 }
 
 /// An address with its prefix (`192.0.2.5/24`), or a bare address as a host route.

@@ -7,17 +7,17 @@ use minijinja::{Environment, Error, Value};
 use super::{invalid, string_of};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("expanduser", expanduser);
-    env.add_filter("expandvars", expandvars);
-    env.add_filter("realpath", realpath);
-    env.add_filter("relpath", relpath);
-    env.add_filter("splitext", splitext);
-    env.add_filter("path_join", path_join);
-    env.add_filter("commonpath", commonpath);
-    env.add_filter("normpath", normpath);
-    env.add_filter("fileglob", fileglob);
+    super::strict::add(env, "expanduser", expanduser);
+    super::strict::add(env, "expandvars", expandvars);
+    super::strict::add(env, "realpath", realpath);
+    super::strict::add(env, "relpath", relpath);
+    super::strict::add(env, "splitext", splitext);
+    super::strict::add(env, "path_join", path_join);
+    super::strict::add(env, "commonpath", commonpath);
+    super::strict::add(env, "normpath", normpath);
+    super::strict::add(env, "fileglob", fileglob);
     for name in ["win_basename", "win_dirname", "win_splitdrive"] {
-        env.add_filter(name, move |_: Value| -> Result<Value, Error> {
+        super::strict::add(env, name, move |_: Value| -> Result<Value, Error> {
             Err(invalid(format!(
                 "`{name}` is not supported by dr: it manages POSIX hosts only"
             )))

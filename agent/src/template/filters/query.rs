@@ -8,7 +8,7 @@ use minijinja::{Environment, Error, Value};
 use super::{invalid, json_of};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("json_query", json_query);
+    super::strict::add(env, "json_query", json_query);
 }
 
 /// Compiled expressions, so a query used in a loop is parsed once.

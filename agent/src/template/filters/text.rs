@@ -9,17 +9,17 @@ use serde_json::Value as Json;
 use super::{invalid, opt_arg, string_of};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("regex_escape", regex_escape);
-    env.add_filter("comment", comment);
-    env.add_filter("split", split);
-    env.add_filter("urldecode", urldecode);
-    env.add_filter("urlsplit", urlsplit);
-    env.add_filter("urlencode", urlencode);
-    env.add_filter("center", center);
+    super::strict::add(env, "b64encode", b64encode);
+    super::strict::add(env, "b64decode", b64decode);
+    super::strict::add(env, "regex_escape", regex_escape);
+    super::strict::add(env, "comment", comment);
+    super::strict::add(env, "split", split);
+    super::strict::add(env, "urldecode", urldecode);
+    super::strict::add(env, "urlsplit", urlsplit);
+    super::strict::add(env, "urlencode", urlencode);
+    super::strict::add(env, "center", center);
     // Jinja counts `\w+` runs, not whitespace-separated words (`a-b` is two).
-    env.add_filter("wordcount", |v: Value| -> Result<usize, Error> {
+    super::strict::add(env, "wordcount", |v: Value| -> Result<usize, Error> {
         let text = string_of(&v)?;
         let words = text
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
@@ -27,11 +27,11 @@ pub(super) fn register(env: &mut Environment<'static>) {
             .count();
         Ok(words)
     });
-    env.add_filter("from_yaml", from_yaml);
-    env.add_filter("from_yaml_all", from_yaml_all);
-    env.add_filter("to_uuid", to_uuid);
-    env.add_filter("strftime", strftime);
-    env.add_filter("to_datetime", to_datetime);
+    super::strict::add(env, "from_yaml", from_yaml);
+    super::strict::add(env, "from_yaml_all", from_yaml_all);
+    super::strict::add(env, "to_uuid", to_uuid);
+    super::strict::add(env, "strftime", strftime);
+    super::strict::add(env, "to_datetime", to_datetime);
     env.add_function("now", now);
 }
 

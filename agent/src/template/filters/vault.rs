@@ -22,7 +22,7 @@ pub fn take_opened() -> Vec<String> {
 }
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("vault", vault);
+    super::strict::add(env, "vault", vault);
     env.add_filter("unvault", unvault);
 }
 
