@@ -126,6 +126,9 @@ fn a_no_log_results_counts_and_flags_stay_readable() {
         m.mask("akira-db-02 at 2026-11-29T10:09:24Z: t, 0 rows"),
         "akira-db-02 at 2026-11-29T10:09:24Z: t, 0 rows"
     );
-    assert_eq!(m.mask("got s3cr3t-token and 48213"), "got ******** and ********");
+    assert_eq!(
+        m.mask("got s3cr3t-token and 48213"),
+        "got ******** and ********"
+    );
     assert_eq!(m.mask("CREATE ROLE app"), "******** app");
 }
