@@ -21,6 +21,8 @@ const RESULT_KEYS: &[&str] = &[
     "status",
     "stderr",
     "stdout",
+    // `recovery_point`: the restored-to and incident times, for the journal's RPO.
+    "rpo",
 ];
 
 /// Added by the engine (not result fields): the `failed_when` condition as written, and the

@@ -16,6 +16,9 @@ use std::sync::{Arc, LazyLock, RwLock, RwLockReadGuard};
 use regex::Regex;
 use serde_json::Value;
 
+/// The shortest leaf of a `no_log` result that becomes a secret ([`Masker::add_leaves`]).
+pub const MIN_LEAF: usize = 4;
+
 /// What a masked secret is replaced with.
 pub const MASK: &str = "********";
 
@@ -107,15 +110,19 @@ impl Masker {
         added
     }
 
-    /// Adds every string and number inside `value` ([`Masker::add`]).
+    /// Adds every string and number inside `value` ([`Masker::add`]) of at least
+    /// [`MIN_LEAF`] characters. Shorter leaves of a result are its counts, codes and flags
+    /// (a `no_log` query's `rowcount: 0`): masking them would mask every `0` shown later,
+    /// host names and times included, and hide nothing secret.
     pub fn add_leaves(&self, value: &Value) {
         match value {
-            Value::String(s) => {
+            Value::String(s) if s.chars().count() >= MIN_LEAF => {
                 self.add(s);
             }
-            Value::Number(n) => {
+            Value::Number(n) if n.to_string().len() >= MIN_LEAF => {
                 self.add(&n.to_string());
             }
+            Value::String(_) | Value::Number(_) => {}
             Value::Array(items) => items.iter().for_each(|v| self.add_leaves(v)),
             Value::Object(map) => map.values().for_each(|v| self.add_leaves(v)),
             Value::Bool(_) | Value::Null => {}

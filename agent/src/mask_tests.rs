@@ -114,3 +114,21 @@ fn decoys_differ_everywhere_but_line_breaks() {
         "pw=xxxxxx33 url=https://u:xx@h/"
     );
 }
+
+#[test]
+fn a_no_log_results_counts_and_flags_stay_readable() {
+    let m = masker(&[]);
+    m.add_leaves(&serde_json::json!({
+        "rowcount": 0, "rows": [{"present": "t"}], "statusmessage": "CREATE ROLE",
+        "token": "s3cr3t-token", "pin": 48213
+    }));
+    assert_eq!(
+        m.mask("akira-db-02 at 2026-11-29T10:09:24Z: t, 0 rows"),
+        "akira-db-02 at 2026-11-29T10:09:24Z: t, 0 rows"
+    );
+    assert_eq!(
+        m.mask("got s3cr3t-token and 48213"),
+        "got ******** and ********"
+    );
+    assert_eq!(m.mask("CREATE ROLE app"), "******** app");
+}

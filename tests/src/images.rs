@@ -3,7 +3,7 @@
 //!
 //! `rootfs` is a debootstrap'd Debian bookworm imported with `docker import`; the
 //! `apt-mirror` image serves the .debs the roles need; `base` is a bare host, and
-//! `db`, `mgmt`, `app` and `signaling` are built on it, installing their packages
+//! `db`, `mgmt`, `app`, `signaling` and `backup` are built on it, installing their packages
 //! from the mirror as a host would from an internal mirror.
 
 use std::fs;
@@ -45,6 +45,8 @@ pub struct Images {
     pub app: String,
     /// The signaling service.
     pub signaling: String,
+    /// PostgreSQL's client tools and an empty dump directory.
+    pub backup: String,
     /// The private key whose public half every host authorizes for root.
     pub private_key: PathBuf,
 }
@@ -134,6 +136,7 @@ pub fn ensure(docker: &Docker, cache: &Cache) -> Result<Images> {
     let mgmt = Recipe::new("mgmt", Some(&base), &[])?;
     let app = Recipe::new("app", Some(&base), &[])?;
     let signaling = Recipe::new("signaling", Some(&base), &[])?;
+    let backup = Recipe::new("backup", Some(&base), &[])?;
 
     let mut builder = Builder {
         docker,
@@ -147,6 +150,7 @@ pub fn ensure(docker: &Docker, cache: &Cache) -> Result<Images> {
     builder.build(&mgmt, &base, &[], true)?;
     builder.build(&app, &base, &[], true)?;
     builder.build(&signaling, &base, &[], false)?;
+    builder.build(&backup, &base, &[], true)?;
     builder.stop_mirror();
 
     Ok(Images {
@@ -157,6 +161,7 @@ pub fn ensure(docker: &Docker, cache: &Cache) -> Result<Images> {
         mgmt: mgmt.reference,
         app: app.reference,
         signaling: signaling.reference,
+        backup: backup.reference,
         private_key,
     })
 }

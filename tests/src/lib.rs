@@ -3,8 +3,9 @@
 //! Every image is built here (debootstrap, `docker import`, Dockerfiles under
 //! `testbed/images`) and cached by a hash of its inputs. [`Testbed::up`] starts
 //! `akira-db-01` (PostgreSQL 15 primary), `akira-db-02` (streaming replica),
-//! `akira-mgmt-01` (compose project `/opt/akira` with `backend` and `cdr-worker`)
-//! and `akira-sig-01` on a private network with fixed addresses, plus the apt
+//! `akira-mgmt-01` (compose project `/opt/akira` with `backend` and `cdr-worker`),
+//! `akira-sig-01` and `akira-backup-01` (PostgreSQL's client tools, an empty dump
+//! directory) on a private network with fixed addresses, plus the apt
 //! mirror bare hosts install from. Each host runs sshd and authorizes the test key.
 //! Dropping the [`Testbed`] removes everything.
 

@@ -124,7 +124,7 @@ impl Testbed {
             match spec.role {
                 Role::DbPrimary => self.wait_postgres(spec.name, false)?,
                 Role::DbReplica { .. } => self.wait_postgres(spec.name, true)?,
-                Role::Management | Role::Signaling => {}
+                Role::Management | Role::Signaling | Role::Backup => {}
             }
         }
         if options.start_app {
@@ -178,6 +178,7 @@ impl Testbed {
                 .concat(),
             ),
             Role::Signaling => (self.images.signaling.clone(), Vec::new()),
+            Role::Backup => (self.images.backup.clone(), Vec::new()),
         }
     }
 

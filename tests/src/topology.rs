@@ -14,6 +14,9 @@ pub enum Role {
     Management,
     /// The signaling host.
     Signaling,
+    /// The backup host: PostgreSQL's client tools and the dump directory
+    /// [`BACKUP_DIR`], empty until a backup runs.
+    Backup,
 }
 
 /// One host of the topology.
@@ -37,6 +40,10 @@ pub const DB_02: &str = "akira-db-02";
 pub const MGMT_01: &str = "akira-mgmt-01";
 /// Signaling host.
 pub const SIG_01: &str = "akira-sig-01";
+/// Backup host.
+pub const BACKUP_01: &str = "akira-backup-01";
+/// Where the backup host keeps the akira database's dumps, one directory per dump.
+pub const BACKUP_DIR: &str = "/srv/backup/akira";
 
 /// The hosts, in start order.
 pub const HOSTS: &[HostSpec] = &[
@@ -64,10 +71,17 @@ pub const HOSTS: &[HostSpec] = &[
         octet: 31,
         groups: &["signaling"],
     },
+    HostSpec {
+        name: BACKUP_01,
+        role: Role::Backup,
+        octet: 41,
+        groups: &["backup"],
+    },
 ];
 
-/// Inventory groups in recovery order; `stateful` has no host in this topology.
-pub const GROUPS: &[&str] = &["database", "stateful", "management", "signaling"];
+/// Inventory groups in recovery order; `stateful` has no host in this topology. The
+/// backup host is restored from nothing: it holds only what later backups write.
+pub const GROUPS: &[&str] = &["database", "stateful", "management", "signaling", "backup"];
 
 /// The last octet of the apt mirror's address.
 pub const APT_MIRROR_OCTET: u8 = 5;

@@ -44,6 +44,7 @@ mod postgres_query;
 mod postgres_replica;
 mod process;
 mod raw;
+mod recovery_point;
 mod replace;
 mod script;
 mod service;
@@ -100,6 +101,7 @@ pub static ALL: &[&dyn Module] = &[
     &service::Service,
     &fetch::Fetch,
     &raw::Raw,
+    &recovery_point::RecoveryPoint,
     &replace::Replace,
     &script::Script,
     &shell::Shell,

@@ -1,5 +1,6 @@
 //! `dr report [RUN]`: a Markdown drill report from a journal — timeline, stage durations,
-//! failures, and the measured RTO against the target.
+//! failures, the measured RTO against the target, and the RPO a restore recorded
+//! (`recovery_point`) against `rpo_target`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -190,6 +191,54 @@ impl<'a> Report<'a> {
         self.start.fields["rto_target_secs"].as_f64()
     }
 
+    /// What the run's last `recovery_point` recorded: restored-to and incident times and
+    /// the seconds between them. A plan restores nothing, so it has none.
+    fn rpo(&self) -> Option<&'a Value> {
+        if self.start.fields["mode"] == "plan" {
+            return None;
+        }
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.kind == "task_end" && e.fields["rpo"]["rpo_secs"].is_number())
+            .map(|e| &e.fields["rpo"])
+    }
+
+    fn rpo_target_secs(&self) -> Option<f64> {
+        self.start.fields["rpo_target_secs"].as_f64()
+    }
+
+    fn rpo_met(&self) -> Option<bool> {
+        let secs = self.rpo()?["rpo_secs"].as_f64()?;
+        Some(secs <= self.rpo_target_secs()?)
+    }
+
+    /// The RPO line of the Markdown report, when there is something to say.
+    fn rpo_line(&self) -> Option<String> {
+        let target = self.start.fields["rpo_target"].as_str();
+        let Some(rpo) = self.rpo() else {
+            return target
+                .filter(|_| self.start.fields["mode"] != "plan")
+                .map(|t| {
+                    format!(
+                        "- Measured RPO: not recorded (target {t}; no `recovery_point` task reported)"
+                    )
+                });
+        };
+        let ms = (rpo["rpo_secs"].as_f64().unwrap_or(0.0) * 1000.0).round() as u64;
+        let verdict = match (target, self.rpo_met()) {
+            (Some(t), Some(true)) => format!("target {t}: ✅ met"),
+            (Some(t), _) => format!("target {t}: ⚠️ MISSED"),
+            (None, _) => "no `rpo_target` set".to_owned(),
+        };
+        Some(format!(
+            "- Measured RPO: {} (data restored to {}, lost at {}; {verdict})",
+            fmt_ms(ms),
+            s(&rpo["restored_to"]),
+            s(&rpo["incident_time"])
+        ))
+    }
+
     fn verdict(&self) -> &'static str {
         match (
             self.end.and_then(|e| e.fields["exit_code"].as_i64()),
@@ -258,6 +307,9 @@ impl<'a> Report<'a> {
             (None, _) => {
                 let _ = writeln!(out, "- Measured RTO: unknown: the journal has no end");
             }
+        }
+        if let Some(line) = self.rpo_line() {
+            let _ = writeln!(out, "{line}");
         }
         let waits = self.waits();
         if waits.points > 0 {
@@ -435,6 +487,11 @@ impl<'a> Report<'a> {
             "elapsed_ms": self.elapsed_ms(),
             "rto_target_secs": self.target_secs(),
             "rto_met": match (self.elapsed_ms(), self.target_secs()) { (Some(ms), Some(t)) if self.start.fields["mode"] != "plan" => Some(ms as f64 / 1000.0 <= t), _ => None },
+            "rpo_secs": self.rpo().map(|r| &r["rpo_secs"]),
+            "rpo_restored_to": self.rpo().map(|r| &r["restored_to"]),
+            "rpo_incident_time": self.rpo().map(|r| &r["incident_time"]),
+            "rpo_target_secs": self.rpo_target_secs(),
+            "rpo_met": self.rpo_met(),
             "cut_last_line": self.cut_last_line,
             "stages": self.stages.iter().map(|(n, sp)| json!({
                 "stage": n, "plays": sp.plays, "hosts": sp.hosts,

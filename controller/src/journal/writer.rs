@@ -152,6 +152,7 @@ impl JournalWriter {
                     dangerous,
                     duration_ms,
                     on,
+                    detail,
                     ..
                 } => {
                     let mut f = node_fields(*node);
@@ -168,6 +169,10 @@ impl JournalWriter {
                     f["changed_targets"] =
                         json!(diffs.iter().map(|d| d.target.clone()).collect::<Vec<_>>());
                     f["duration_ms"] = json!(duration_ms);
+                    // What a restore gave back (`recovery_point`): the report's RPO.
+                    if let Some(rpo) = detail.get("rpo") {
+                        f["rpo"] = rpo.clone();
+                    }
                     ("task_end", f)
                 }
                 Event::Message { text } => {

@@ -84,6 +84,7 @@ pub const PLAY_SUPPORTED: &[&str] = &[
     "ignore_unreachable",
     "after",
     "rto_target",
+    "rpo_target",
 ];
 
 /// Every keyword of a role entry (`roles:` items, and the keywords of `import_role`).

@@ -20,6 +20,7 @@ pub fn load(path: &Path, search: &RoleSearch) -> Result<Playbook, Diagnostic> {
         path: path.to_path_buf(),
         plays: Vec::new(),
         rto_target: None,
+        rpo_target: None,
     };
     load_into(
         &mut book,
@@ -71,8 +72,9 @@ fn load_into(
         if has("import_playbook") || has("ansible.builtin.import_playbook") {
             let (file, inner) = import(entries, imported)?;
             load_into(book, &dir.join(file), search, &inner, stack)?;
-        } else if has("rto_target") && !has("hosts") && entries.len() <= 2 {
+        } else if (has("rto_target") || has("rpo_target")) && !has("hosts") && entries.len() <= 2 {
             book.rto_target = play::rto(entries)?;
+            book.rpo_target = play::rpo(entries)?;
         } else {
             book.plays
                 .push(play::parse(item, entries, &dir, search, imported)?);

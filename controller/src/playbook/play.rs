@@ -28,17 +28,23 @@ pub struct Imported {
 
 /// Reads the `rto_target` of a play or playbook entry.
 pub fn rto(entries: &[(Node, Node)]) -> Result<Option<RtoTarget>, Diagnostic> {
-    let Some((_, v)) = entries
-        .iter()
-        .find(|(k, _)| k.as_str() == Some("rto_target"))
-    else {
+    target(entries, "rto_target")
+}
+
+/// Reads the `rpo_target` of a play or playbook entry.
+pub fn rpo(entries: &[(Node, Node)]) -> Result<Option<RtoTarget>, Diagnostic> {
+    target(entries, "rpo_target")
+}
+
+fn target(entries: &[(Node, Node)], key: &str) -> Result<Option<RtoTarget>, Diagnostic> {
+    let Some((_, v)) = entries.iter().find(|(k, _)| k.as_str() == Some(key)) else {
         return Ok(None);
     };
-    let text = text_of(v, "rto_target")?;
+    let text = text_of(v, key)?;
     let duration = parse_duration(&text).ok_or_else(|| {
         Diagnostic::new(
             v.loc.clone(),
-            format!("`rto_target` must be a duration like `5m` or `1h30m`, found `{text}`"),
+            format!("`{key}` must be a duration like `5m` or `1h30m`, found `{text}`"),
         )
     })?;
     Ok(Some(RtoTarget { text, duration }))
@@ -79,6 +85,7 @@ pub fn parse(
         handlers: Vec::new(),
         after: None,
         rto_target: rto(entries)?,
+        rpo_target: rpo(entries)?,
         tags: Vec::new(),
         dir: dir.to_path_buf(),
     };
@@ -158,7 +165,7 @@ pub fn parse(
                 play.after = Some(names);
             }
             "tags" => play.tags = string_list(v, "tags")?,
-            "rto_target" => {}
+            "rto_target" | "rpo_target" => {}
             "remote_user" => {
                 play.connection_vars
                     .insert("ansible_user".into(), Value::from(text_of(v, &k)?));

@@ -17,6 +17,8 @@ pub struct Playbook {
     pub plays: Vec<PlaySpec>,
     /// The playbook-wide recovery time objective (`- rto_target: 15m` entry).
     pub rto_target: Option<RtoTarget>,
+    /// The playbook-wide recovery point objective (`rpo_target: 24h` in that entry).
+    pub rpo_target: Option<RtoTarget>,
 }
 
 /// One `vars_files` entry: a file, or a list of alternatives of which the first that
@@ -29,7 +31,7 @@ pub struct VarsFile {
     pub loc: Loc,
 }
 
-/// A recovery time objective as written (`5m`) and as a duration.
+/// A recovery time (or point) objective as written (`5m`) and as a duration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtoTarget {
     /// As written.
@@ -97,6 +99,8 @@ pub struct PlaySpec {
     pub after: Option<Vec<(String, Loc)>>,
     /// DR extension: this play's recovery time objective.
     pub rto_target: Option<RtoTarget>,
+    /// DR extension: this play's recovery point objective (the most data it may lose).
+    pub rpo_target: Option<RtoTarget>,
     /// Play tags, inherited by its tasks.
     pub tags: Vec<String>,
     /// The directory of the playbook file that defines the play (`playbook_dir`).

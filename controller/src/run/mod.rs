@@ -135,6 +135,10 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         .first()
         .and_then(|b| b.rto_target.clone())
         .or_else(|| plays.iter().find_map(|p| p.rto_target.clone()));
+    let rpo = books
+        .first()
+        .and_then(|b| b.rpo_target.clone())
+        .or_else(|| plays.iter().find_map(|p| p.rpo_target.clone()));
     let transport: Arc<dyn Transport> = Arc::new(crate::transport::router_for(args, &ctx.config)?);
     let started = OffsetDateTime::now_utc();
     let clock = Instant::now();
@@ -166,6 +170,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             "limit": args.inventory.limit,
             "rto_target": rto.as_ref().map(|r| r.text.clone()),
             "rto_target_secs": rto.as_ref().map(|r| r.duration.as_secs_f64()),
+            "rpo_target": rpo.as_ref().map(|r| r.text.clone()),
+            "rpo_target_secs": rpo.as_ref().map(|r| r.duration.as_secs_f64()),
             "dr_version": env!("CARGO_PKG_VERSION"),
         }))
         .map_err(journal_err)?;
