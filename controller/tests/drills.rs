@@ -111,6 +111,20 @@ impl Drill {
     fn journal_dir(&self) -> PathBuf {
         self.path().join(".dr/runs")
     }
+
+    /// The events of the latest run's journal.
+    fn latest_journal(&self) -> Vec<serde_json::Value> {
+        let journal = std::fs::read_dir(self.journal_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .max()
+            .unwrap();
+        std::fs::read_to_string(&journal)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
 }
 
 fn secs(report: &serde_json::Value) -> f64 {
@@ -337,16 +351,7 @@ fn full_region_rebuild_from_bare_hosts_in_stage_order() {
         .expect("signaling runs");
 
     // The journal shows every stage finished before the next began.
-    let journal = std::fs::read_dir(d.journal_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max()
-        .unwrap();
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = d.latest_journal();
     let stage_of: std::collections::HashMap<u64, u64> =
         lines.iter().find(|l| l["event"] == "dag").unwrap()["nodes"]
             .as_array()
@@ -525,16 +530,7 @@ fn drill_database_lost_restore_from_dump() {
     d.wait_growth("akira-db-02", 5);
 
     // The journal: users saw the maintenance page while the writers were stopped.
-    let journal = std::fs::read_dir(d.journal_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max()
-        .unwrap();
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = d.latest_journal();
     let status_of = |task: &str| {
         lines
             .iter()
