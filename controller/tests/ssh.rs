@@ -418,7 +418,12 @@ fn cold_host_gets_the_agent_as(commands: &[&str], form: &str) {
         "{}",
         first.stderr
     );
-    assert_eq!(count(&first.stderr, "has no "), 0, "no fallback needed\n{}", first.stderr);
+    assert_eq!(
+        count(&first.stderr, "has no "),
+        0,
+        "no fallback needed\n{}",
+        first.stderr
+    );
     let cache = fleet.path().join("hosts/h01/cache/dr");
     let files: Vec<_> = std::fs::read_dir(&cache)
         .expect("agent cache dir")
