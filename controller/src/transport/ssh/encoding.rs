@@ -4,7 +4,7 @@
 //! `dr: unpackers: zstd gzip`.
 //!
 //! Measured on an 11 MB agent (x86_64): zstd -3 makes 4.7 MB in 60 ms and the host unpacks
-//! it in ~15 ms of CPU; gzip -1 makes 5.2 MB in 180 ms and takes ~85 ms to unpack.
+//! it in ~20 ms of CPU; gzip -1 makes 5.2 MB in 180 ms and takes ~85 ms to unpack.
 
 /// Start of the line listing the unpackers a host has (stderr of the warm-path command).
 pub const UNPACKERS_MARK: &str = "dr: unpackers:";
