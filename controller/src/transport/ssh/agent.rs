@@ -30,8 +30,8 @@ const NO_UNPACKER: u32 = 96;
 
 /// Agent uploads running at once, across all hosts. Measured at 50 cold hosts (README,
 /// Performance): 8 at once took 3.2× the SSH floor, 16 2.5×, 32 2.6× and no limit 2.3×
-/// (noise between those three); with no limit, a 300-host cold run on a loaded controller
-/// starved the handshakes of hosts still connecting (a connect timeout).
+/// (noise between those three). A bound all the same: a 1,000-host run does not open
+/// 1,000 uploads at once.
 const PUSH_LIMIT: usize = 32;
 
 /// Uploads waiting for or holding one of the [`PUSH_LIMIT`] places.
