@@ -339,10 +339,12 @@ def report(results, profile, version, reps, load_before, load_after):
             dw, aw = med(d, 0), med(a, 0)
             print(f"| {r['n']} | {phase} | {dw:.3f} | {aw:.2f} | {aw / dw:.0f}× | {med(d, 1):.3f} | {med(a, 1):.2f} "
                   f"| {med(d, 2):.1f} | {med(a, 2):.1f} | {r['floor']:.3f} | {dw / r['floor']:.2f}× |")
-    print("\n| N | dr first run, cold agent push | dr first run, agent cached | floor (curve25519) | floor (OpenSSH default kex) |")
-    print("|--:|--:|--:|--:|--:|")
+    print("\n| N | dr first run, cold agent push | cold/floor | dr first run, agent cached | cached/floor | floor (curve25519) | floor (OpenSSH default kex) |")
+    print("|--:|--:|--:|--:|--:|--:|--:|")
     for r in results:
-        print(f"| {r['n']} | {statistics.median(r['cold']):.3f} | {statistics.median(r['warm']):.3f} | {r['floor']:.3f} | {r['floor_default']:.3f} |")
+        cold, warm = statistics.median(r["cold"]), statistics.median(r["warm"])
+        print(f"| {r['n']} | {cold:.3f} | {cold / r['floor']:.2f}× | {warm:.3f} | {warm / r['floor']:.2f}× "
+              f"| {r['floor']:.3f} | {r['floor_default']:.3f} |")
     print("\nfirst = empty hosts, every task changes (dr: agent cache removed first, so it includes the push);")
     print("converged = nothing changes; plan = `dr plan` / `ansible-playbook --check --diff` of a failover")
     print("(-e db_host=akira-db-03: one DATABASE_URL diff per host). floor = N parallel fresh OpenSSH")

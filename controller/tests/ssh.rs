@@ -173,9 +173,9 @@ fn ten_hosts_apply_then_idempotent_and_agent_pushed_once() {
         first.stderr
     );
     assert_eq!(
-        count(&first.stderr, "bytes (gzip) in"),
+        count(&first.stderr, "bytes (zstd) in"),
         10,
-        "the agent travels compressed\n{}",
+        "the agent travels zstd-compressed (the hosts here have `zstd`: apt-get install -y zstd)\n{}",
         first.stderr
     );
     let cached: Vec<PathBuf> = (0..10)
@@ -367,21 +367,11 @@ fn unreachable_host_fails_its_nodes_skips_dependents_others_finish() {
     assert_eq!(of("ok").len(), 2, "{text}");
 }
 
-#[test]
-fn a_host_without_gzip_gets_the_plain_agent() {
-    // The host's PATH has what the push and the playbook use, but no gzip.
+/// A directory of symlinks to `commands` (from /usr/bin or /bin): a host PATH with what the
+/// push and the playbook use, and nothing else.
+fn path_with(commands: &[&str]) -> tempfile::TempDir {
     let bin = tempfile::tempdir().expect("temp dir");
-    for cmd in [
-        "sh",
-        "uname",
-        "mkdir",
-        "cat",
-        "sha256sum",
-        "chmod",
-        "mv",
-        "rm",
-        "date",
-    ] {
+    for cmd in commands {
         let found = ["/usr/bin", "/bin"]
             .iter()
             .map(|d| Path::new(d).join(cmd))
@@ -389,6 +379,26 @@ fn a_host_without_gzip_gets_the_plain_agent() {
             .unwrap_or_else(|| panic!("`{cmd}` is not in /usr/bin or /bin"));
         std::os::unix::fs::symlink(&found, bin.path().join(cmd)).expect("symlink");
     }
+    bin
+}
+
+const BASICS: &[&str] = &[
+    "sh",
+    "uname",
+    "mkdir",
+    "cat",
+    "sha256sum",
+    "chmod",
+    "mv",
+    "rm",
+    "date",
+];
+
+/// A cold host gets the agent in the best form it can unpack (it says which in the exec that
+/// found the agent missing), keeps exactly one cached agent, and runs the play; a second run
+/// sends nothing.
+fn cold_host_gets_the_agent_as(commands: &[&str], form: &str) {
+    let bin = path_with(commands);
     let fleet = Fleet::start_with_env(1, &format!("PATH={}", bin.path().display()));
     fleet.trust_all();
     write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
@@ -397,16 +407,23 @@ fn a_host_without_gzip_gets_the_plain_agent() {
     first.code(0).stdout_has("changed=1 ");
     assert!(fleet.root(0).join("marker").is_file(), "the playbook ran");
     assert_eq!(
-        count(
-            &first.stderr,
-            "`h01` has no gzip: pushing the agent uncompressed"
-        ),
+        count(&first.stderr, "pushed dr-agent to `h01`"),
         1,
         "{}",
         first.stderr
     );
-    assert_eq!(count(&first.stderr, "pushed dr-agent to `h01`"), 1);
-    assert_eq!(count(&first.stderr, "(gzip)"), 0, "{}", first.stderr);
+    assert_eq!(
+        count(&first.stderr, &format!("bytes ({form}) in")),
+        1,
+        "{}",
+        first.stderr
+    );
+    assert_eq!(
+        count(&first.stderr, "has no "),
+        0,
+        "no fallback needed\n{}",
+        first.stderr
+    );
     let cache = fleet.path().join("hosts/h01/cache/dr");
     let files: Vec<_> = std::fs::read_dir(&cache)
         .expect("agent cache dir")
@@ -422,6 +439,21 @@ fn a_host_without_gzip_gets_the_plain_agent() {
         "{}",
         second.stderr
     );
+}
+
+#[test]
+fn a_host_without_gzip_or_zstd_gets_the_plain_agent() {
+    cold_host_gets_the_agent_as(BASICS, "plain");
+}
+
+#[test]
+fn a_host_with_gzip_but_no_zstd_gets_it_gzipped() {
+    cold_host_gets_the_agent_as(&[BASICS, &["gzip"]].concat(), "gzip");
+}
+
+#[test]
+fn a_host_with_zstd_gets_it_as_zstd() {
+    cold_host_gets_the_agent_as(&[BASICS, &["gzip", "zstd"]].concat(), "zstd");
 }
 
 #[test]

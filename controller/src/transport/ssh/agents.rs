@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::TransportError;
 use super::agent::{AgentBinary, MISSING, shell_quote};
 use super::arch;
+use super::encoding;
 
 /// Every agent binary found, by canonical `uname -m` name.
 pub struct Agents {
@@ -65,8 +66,8 @@ impl Agents {
     }
 
     /// The warm path, one exec: learn the machine (`uname -m`), run the cached agent built
-    /// for it if present (request on stdin), else say the machine on stderr
-    /// ([`arch::PROBE_MARK`]) and exit [`MISSING`]. `become_user` runs it through `sudo -n`
+    /// for it if present (request on stdin), else say the machine ([`arch::PROBE_MARK`]) and
+    /// the unpackers it has ([`encoding::UNPACKERS_MARK`]) on stderr and exit [`MISSING`]. `become_user` runs it through `sudo -n`
     /// (never prompts).
     pub fn run_command(&self, become_user: Option<&str>) -> String {
         let prefix = match become_user {
@@ -89,8 +90,9 @@ impl Agents {
             "m=$(uname -m 2>/dev/null); s=; case \"$m\" in {cases}esac; \
              f=\"${{XDG_CACHE_HOME:-$HOME/.cache}}/dr/dr-agent-$s\"; \
              if [ -n \"$s\" ] && [ -x \"$f\" ]; then exec {prefix}\"$f\"; fi; \
-             echo \"{mark}$m\" >&2; exit {MISSING}",
-            mark = arch::PROBE_MARK
+             echo \"{mark}$m\" >&2; {unpackers}; exit {MISSING}",
+            mark = arch::PROBE_MARK,
+            unpackers = encoding::probe_snippet()
         )
     }
 

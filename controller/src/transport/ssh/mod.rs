@@ -6,6 +6,7 @@ mod agent;
 mod agents;
 mod arch;
 mod auth;
+mod encoding;
 mod exec;
 mod host_key;
 mod known_hosts;
@@ -179,7 +180,7 @@ impl Ssh {
                     .get_or_init(|| async {
                         agents
                             .for_host(host, &exit.stderr)?
-                            .push(host, &session)
+                            .push(host, &session, encoding::Encoding::for_host(&exit.stderr))
                             .await
                     })
                     .await
