@@ -12,6 +12,7 @@ mod backslashes;
 mod emitted;
 mod file_vars;
 pub(crate) mod filters;
+mod guards;
 pub mod includes;
 pub mod lookup;
 mod lookup_data;

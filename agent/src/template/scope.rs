@@ -47,6 +47,9 @@ struct ResolveState {
     touched: bool,
     /// Secrets read now give their decoys (the second render of `Inner::tracked`).
     decoys: bool,
+    /// Top-level names looked up and not found (globals and functions included: they are
+    /// found after), in the order they were asked for.
+    missing: Vec<String>,
 }
 
 impl Scope {
@@ -131,6 +134,7 @@ impl Scope {
         }
         self.inner.tracked(
             s,
+            &super::guards::code_of(s),
             |i, s| i.render_str(s, &None, true),
             |r, d, out| sensitive_text(r, d.map(String::as_str), out),
         )
@@ -142,6 +146,7 @@ impl Scope {
         // Rendered even without `{{`: the scope may use other delimiters.
         self.inner.tracked(
             s,
+            &super::guards::code_of(s),
             |i, s| i.render_str(s, &None, false),
             |r, d, out| sensitive_text(r, d.map(String::as_str), out),
         )
@@ -152,6 +157,7 @@ impl Scope {
     pub fn render_file_or_none(&self, s: &str) -> Result<Option<String>, TemplateError> {
         self.inner.tracked(
             s,
+            &super::guards::code_of(s),
             |i, s| i.render_output(s, &None, false),
             |r, d, out| {
                 if let Some(r) = r {
@@ -167,6 +173,7 @@ impl Scope {
         match v {
             Json::String(s) if is_template(s) => self.inner.tracked(
                 s,
+                &super::guards::code_of(s),
                 |i, s| {
                     super::filters::missing_attr::take();
                     to_json(&i.render_native(s, &None)?, s)
@@ -191,6 +198,7 @@ impl Scope {
         let expr = single_expression(expr).unwrap_or(expr);
         self.inner.tracked(
             expr,
+            expr,
             |i, e| {
                 super::filters::missing_attr::take();
                 to_json(&i.eval_expr(e, &None, true)?, e)
@@ -210,8 +218,11 @@ impl Scope {
         }
         self.check_trusted_conditional(trimmed)?;
         let expr = single_expression(trimmed).unwrap_or(trimmed);
+        self.inner.lock().missing.clear();
         let r = self.inner.eval_expr(expr, &None, false);
+        let missing = std::mem::take(&mut self.inner.lock().missing);
         let value = self.inner.finish(r)?;
+        self.inner.used_undefined(expr, missing)?;
         Ok(value.is_true())
     }
 
@@ -328,22 +339,52 @@ impl Inner {
         }
     }
 
+    /// As Ansible 2.19: an undefined variable the template or condition `code` used
+    /// (`nope == 'x'`, `not nope`, `nope ~ 'x'`) fails it; one a branch never reached
+    /// (`flag and nope`), or that only a `defined` test or a `default` filter read, does not.
+    /// `missing`: the top-level names the render looked up and did not find.
+    fn used_undefined(&self, code: &str, missing: Vec<String>) -> Result<(), TemplateError> {
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let globals: Vec<&str> = self.env.globals().map(|(k, _)| k).collect();
+        match missing
+            .into_iter()
+            .find(|n| !globals.contains(&n.as_str()) && super::guards::unguarded(code, n))
+        {
+            Some(name) => Err(TemplateError::Undefined { name, line: None }),
+            None => Ok(()),
+        }
+    }
+
     /// One top-level render of `src`. When it read a secret (or `src` holds one), it is
     /// done again with decoys, and what differs is added to the sensitive set. Costs one
     /// flag check per value read when the run has no secrets.
     fn tracked<T>(
         self: &Arc<Self>,
         src: &str,
+        code: &str,
         render: impl Fn(&Arc<Self>, &str) -> Result<T, TemplateError>,
         compare: impl FnOnce(&T, Option<&T>, &mut Vec<String>),
     ) -> Result<T, TemplateError> {
-        self.lock().touched = false;
+        {
+            let mut state = self.lock();
+            state.touched = false;
+            state.missing.clear();
+        }
         let r = render(self, src);
-        let touched = std::mem::take(&mut self.lock().touched);
+        let (touched, missing) = {
+            let mut state = self.lock();
+            (
+                std::mem::take(&mut state.touched),
+                std::mem::take(&mut state.missing),
+            )
+        };
         for opened in super::filters::vault::take_opened() {
             self.sensitive.add(&opened);
         }
         let value = self.finish(r)?;
+        self.used_undefined(code, missing)?;
         if touched || self.sensitive.is_sensitive(src) {
             let decoy_src = self.sensitive.decoy(src);
             self.lock().decoys = true;
@@ -737,7 +778,12 @@ impl Object for LazyMap {
                 ctx: self.ctx.clone(),
             }));
         }
-        let v = self.map.get(k)?;
+        let Some(v) = self.map.get(k) else {
+            if self.path.is_empty() && self.ctx.is_none() {
+                self.inner.lock().missing.push(k.to_owned());
+            }
+            return None;
+        };
         let (name, raw) = if self.path.is_empty() {
             (k.to_owned(), self.raw || self.inner.raw.contains(k))
         } else {

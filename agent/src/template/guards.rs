@@ -1,0 +1,219 @@
+//! Whether a condition reads a variable only through a guard: a `defined`/`undefined` test
+//! or a `default`/`mandatory` filter, right after the variable (and any attributes or
+//! indexes of it). Ansible 2.19 lets an undefined variable through those and fails every
+//! other use of it; the scope asks this about a name the condition looked up and did not
+//! find (so a branch never evaluated is never asked about).
+
+/// The code of template `s`: what its `{{ ... }}` and `{% ... %}` blocks hold, one block per
+/// line (the text around them, and comments, are not code).
+pub(super) fn code_of(s: &str) -> String {
+    let mut code = String::new();
+    let mut rest = s;
+    while let Some(open) = rest.find(['{']) {
+        let after = &rest[open + 1..];
+        let close = match after.chars().next() {
+            Some('{') => "}}",
+            Some('%') => "%}",
+            _ => {
+                rest = after;
+                continue;
+            }
+        };
+        let body = &after[1..];
+        let Some(end) = body.find(close) else {
+            code.push_str(body);
+            break;
+        };
+        code.push_str(body[..end].trim_matches(['-', '+']));
+        code.push('\n');
+        rest = &body[end + close.len()..];
+    }
+    code
+}
+
+/// Whether `expr` uses `name` as a variable at least once, and never through a guard.
+pub(super) fn unguarded(expr: &str, name: &str) -> bool {
+    let uses = occurrences(expr, name);
+    !uses.is_empty() && uses.iter().all(|&end| !guarded(&expr[end..]))
+}
+
+/// Byte offsets just past each use of `name` as a variable (outside string literals, not an
+/// attribute `x.name`, not a call `name(...)`).
+fn occurrences(expr: &str, name: &str) -> Vec<usize> {
+    let bytes = expr.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut found = Vec::new();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == b'\\' {
+                i += 1;
+            } else if b == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'\'' || b == b'"' {
+            quote = Some(b);
+            i += 1;
+            continue;
+        }
+        if ident(b) {
+            let start = i;
+            while i < bytes.len() && ident(bytes[i]) {
+                i += 1;
+            }
+            let before = expr[..start].trim_end();
+            let after = expr[i..].trim_start();
+            if &expr[start..i] == name && !before.ends_with('.') && !after.starts_with('(') {
+                found.push(i);
+            }
+            continue;
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Whether the text after a use of a variable starts with its attributes or indexes, then a
+/// guard.
+fn guarded(rest: &str) -> bool {
+    let mut rest = rest.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix('.') {
+            let r = r.trim_start();
+            let len = r
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(r.len());
+            rest = r[len..].trim_start();
+        } else if rest.starts_with('[') {
+            let Some(close) = closing(rest, '[', ']') else {
+                return false;
+            };
+            rest = rest[close + 1..].trim_start();
+        } else {
+            break;
+        }
+    }
+    // Filters in between pass the undefined value on (`nope | upper | default('x')`).
+    while let Some(r) = rest.strip_prefix('|') {
+        let r = strip_builtin(r.trim_start());
+        if word(r, "default") || word(r, "d") || word(r, "mandatory") {
+            return true;
+        }
+        let len = r
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(r.len());
+        rest = r[len..].trim_start();
+        if rest.starts_with('(') {
+            let Some(close) = closing(rest, '(', ')') else {
+                return false;
+            };
+            rest = rest[close + 1..].trim_start();
+        }
+    }
+    if let Some(r) = rest.strip_prefix("is") {
+        let r = r.trim_start();
+        let r = r.strip_prefix("not").map_or(r, str::trim_start);
+        let r = strip_builtin(r);
+        return word(r, "defined") || word(r, "undefined");
+    }
+    false
+}
+
+fn strip_builtin(s: &str) -> &str {
+    s.strip_prefix("ansible.builtin.")
+        .or_else(|| s.strip_prefix("ansible.legacy."))
+        .unwrap_or(s)
+}
+
+/// Whether `s` starts with the whole word `w`.
+fn word(s: &str, w: &str) -> bool {
+    s.strip_prefix(w)
+        .is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// The index of the `close` matching the `open` `s` starts with (string literals skipped).
+fn closing(s: &str, open: char, close: char) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+        } else if c == open {
+            depth += 1;
+        } else if c == close {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{code_of, unguarded};
+
+    #[test]
+    fn the_code_of_a_template_is_its_blocks() {
+        assert_eq!(
+            code_of("port = {{ port }}\n{% if tls -%}x{%- endif %}{# port #}"),
+            " port \n if tls \n endif \n"
+        );
+        assert!(!unguarded(&code_of("port {{ port | default(1) }}"), "port"));
+    }
+
+    #[test]
+    fn uses_through_a_test_or_default_are_guarded() {
+        for expr in [
+            "nope is defined",
+            "nope is not defined or nope == ''",
+            "nope.a['b'].c is undefined",
+            "(nope | default('x')) == 'x'",
+            "nope|d(1) > 0",
+            "nope | ansible.builtin.default({}) | length == 0",
+            "nope | mandatory",
+            "nope | upper | default('x') == 'x'",
+            "nope | replace('a', 'b') | ansible.builtin.d('') is string",
+            "nope | upper is defined",
+            "'nope' == 'x'",
+            "other.nope == 1",
+            "nope(1)",
+        ] {
+            assert!(!unguarded(expr, "nope"), "{expr}");
+        }
+    }
+
+    #[test]
+    fn other_uses_are_not() {
+        for expr in [
+            "nope == 'x'",
+            "not nope",
+            "'a' in nope",
+            "nope.a == 1",
+            "nope['x'] is string",
+            "x is defined and nope == 1",
+            "nope ~ 'is defined'",
+            "nope | upper == ''",
+            "nope | replace('|', 'default') == ''",
+        ] {
+            assert!(unguarded(expr, "nope"), "{expr}");
+        }
+    }
+}
