@@ -125,10 +125,10 @@ impl Inherit {
         out
     }
 
-    /// Applies the inherited keywords to a parsed task whose own keywords are in `own`
-    /// (the keywords the task set explicitly win).
-    pub fn apply(&self, task: &mut Task, own: &Explicit) {
-        self.apply_when_and_tags(task);
+    /// Gives `task` the enclosing levels' variables (block and import vars, role vars,
+    /// defaults and parameters) below its own: an include's `when`, loop and file name
+    /// read them as its tasks do.
+    pub fn apply_vars(&self, task: &mut Task) {
         for (k, v) in &self.vars {
             task.vars.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -145,6 +145,13 @@ impl Inherit {
                 task.params.push(p.clone());
             }
         }
+    }
+
+    /// Applies the inherited keywords to a parsed task whose own keywords are in `own`
+    /// (the keywords the task set explicitly win).
+    pub fn apply(&self, task: &mut Task, own: &Explicit) {
+        self.apply_when_and_tags(task);
+        self.apply_vars(task);
         if let Some(role) = &self.role {
             // As Ansible's: `role_path` is absolute.
             let path = std::path::absolute(&role.path)
