@@ -125,13 +125,22 @@ impl Inherit {
         out
     }
 
-    /// Gives `task` the enclosing levels' variables (block and import vars, role vars,
-    /// defaults and parameters) below its own: an include's `when`, loop and file name
-    /// read them as its tasks do.
-    pub fn apply_vars(&self, task: &mut Task) {
+    /// Gives `task` the enclosing levels' block and import vars (and role parameters)
+    /// below its own: an include's `when`, loop and file name read them as its tasks do.
+    pub fn apply_block_vars(&self, task: &mut Task) {
         for (k, v) in &self.vars {
             task.vars.entry(k.clone()).or_insert_with(|| v.clone());
         }
+        for p in &self.params {
+            if task.vars.contains_key(p) && !task.params.contains(p) {
+                task.params.push(p.clone());
+            }
+        }
+    }
+
+    /// [`Inherit::apply_block_vars`], and the role's vars and defaults.
+    fn apply_vars(&self, task: &mut Task) {
+        self.apply_block_vars(task);
         for (k, v) in &self.role_vars {
             task.vars.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -139,11 +148,6 @@ impl Inherit {
             task.role_defaults
                 .entry(k.clone())
                 .or_insert_with(|| v.clone());
-        }
-        for p in &self.params {
-            if task.vars.contains_key(p) && !task.params.contains(p) {
-                task.params.push(p.clone());
-            }
         }
     }
 
