@@ -75,46 +75,11 @@ fn seconds_of(key: &str, text: &str) -> Result<f64, ModuleError> {
         .or_else(|| t.strip_suffix("+00:00"))
         .or_else(|| t.strip_suffix("+00"))
         .ok_or_else(bad)?;
-    let (date, clock) = body.split_once(['T', ' ']).ok_or_else(bad)?;
-    let num = |s: &str| -> Result<i64, ModuleError> {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        s.parse().map_err(|_| bad())
-    };
-    let mut d = date.split('-');
-    let (Some(y), Some(m), Some(day), None) = (d.next(), d.next(), d.next(), d.next()) else {
-        return Err(bad());
-    };
-    let (y, m, day) = (num(y)?, num(m)?, num(day)?);
-    let (whole, fraction) = clock.split_once('.').unwrap_or((clock, ""));
-    let mut c = whole.split(':');
-    let (Some(h), Some(min), Some(s), None) = (c.next(), c.next(), c.next(), c.next()) else {
-        return Err(bad());
-    };
-    let (h, min, s) = (num(h)?, num(min)?, num(s)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 60 {
-        return Err(bad());
-    }
-    let fraction = if fraction.is_empty() {
-        0.0
-    } else {
-        num(fraction)?;
-        format!("0.{fraction}").parse::<f64>().map_err(|_| bad())?
-    };
-    let days = days_from_civil(y, m, day);
-    Ok((days * 86_400 + h * 3_600 + min * 60 + s) as f64 + fraction)
-}
-
-/// Days from 1970-01-01 to the proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let at = chrono::NaiveDateTime::parse_from_str(body, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(body, "%Y-%m-%d %H:%M:%S%.f"))
+        .map_err(|_| bad())?
+        .and_utc();
+    Ok(at.timestamp() as f64 + f64::from(at.timestamp_subsec_nanos()) / 1e9)
 }
 
 #[cfg(test)]
@@ -163,8 +128,15 @@ mod tests {
         let e = h.check_err(&RecoveryPoint, late);
         assert!(e.contains("is after `incident_time`"), "{e}");
         let ok = json!({"restored_to": "2026-11-29T10:00:00Z", "incident_time": "2026-11-29T10:15:00.5Z"});
-        let outcome = h.apply(&RecoveryPoint, ok);
+        let outcome = h.apply(&RecoveryPoint, ok.clone());
         assert!(!outcome.changed && !outcome.failed);
         assert_eq!(outcome.data["rpo"]["rpo_secs"], json!(900.5));
+        // It changes nothing: a second run and check mode report the same.
+        let again = h.apply(&RecoveryPoint, ok.clone());
+        assert!(!again.changed);
+        assert_eq!(again.data["rpo"], outcome.data["rpo"]);
+        let plan = h.check(&RecoveryPoint, ok);
+        assert!(plan.action.is_none() && !plan.outcome.changed);
+        assert_eq!(plan.outcome.data["rpo"], outcome.data["rpo"]);
     }
 }
