@@ -14,3 +14,17 @@ fn replace_and_blockinfile_write_what_ansible_writes() {
     assert!(out["results"].contains("b01 changed [Block inserted]"));
     assert_eq!(out["b08"], "<!-- start x -->\nk: v\n<!-- stop x -->\n");
 }
+
+#[test]
+fn writes_to_a_symlink_follow_it_or_replace_it_as_ansible_does() {
+    let dr = util::same_files_as_ansible("symlink_writes", "site.yml", 0);
+    let out = util::outputs(dr.path());
+    let report = &out["report"];
+    // Without `follow`, a link is replaced by a file even when its target already holds
+    // the bytes; with it, the target is written and the link stays.
+    assert!(report.contains("nofollow changed [True, False]"), "{report}");
+    assert!(report.contains("nofollow islnk=False"), "{report}");
+    assert!(report.contains("follow islnk=True"), "{report}");
+    assert!(report.contains("tdir islnk=False isdir=True"), "{report}");
+    assert_eq!(out["tdir"], "rendered 2\n");
+}

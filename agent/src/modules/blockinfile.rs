@@ -179,6 +179,7 @@ impl Module for BlockInFile {
             create_parents: true,
             msg: None,
             validate: spec.validate,
+            follow: true,
         }
         .plan()?;
         Ok(ansible_message(plan, msg.map(str::to_owned)))

@@ -36,6 +36,11 @@ pub struct FileWrite {
     /// A command that must accept the new file (`%s` = its temporary path) before it
     /// replaces the old one.
     pub validate: Option<String>,
+    /// A symlink at `path` is followed and its target written (`follow: true`, and always
+    /// for the editing modules, which write `realpath(path)` in Ansible); otherwise the link
+    /// itself is replaced by a file, and is a change even when its target holds the wanted
+    /// bytes, as Ansible's `copy` module does.
+    pub follow: bool,
 }
 
 /// What a destination holds before a write.
@@ -157,19 +162,21 @@ fn run_validate(cmd: &str, tmp: &Path) -> Result<(), String> {
 
 impl FileWrite {
     /// Compares with the disk and returns the plan.
-    pub fn plan(self) -> Result<Plan, ModuleError> {
+    pub fn plan(mut self) -> Result<Plan, ModuleError> {
         check_validate(self.module, self.validate.as_deref())?;
+        let replaces_link = self.resolve_link();
         let shown = self.path.display().to_string();
         let current = match &self.before {
-            Some(_) => Some(
+            Some(_) if !replaces_link => Some(
                 Current::of(&self.path).map_err(|e| ModuleError::io("cannot stat", &shown, e))?,
             ),
-            None => None,
+            _ => None,
         };
         let wanted = self
             .attrs
             .resolve(self.module, current.map(|c| c.mode), false)?;
-        let content_changes = !self.before.as_ref().is_some_and(|b| b.holds(&self.after));
+        let content_changes =
+            replaces_link || !self.before.as_ref().is_some_and(|b| b.holds(&self.after));
         let (attr_changes, attr_diffs) = match &current {
             Some(c) => attrs::changes(&self.path, c, wanted),
             None => (Attrs::default(), Vec::new()),
@@ -191,6 +198,7 @@ impl FileWrite {
         diffs.extend(attr_diffs);
         let msg = match (&self.before, content_changes) {
             _ if self.msg.is_some() => self.msg.clone().unwrap_or_default(),
+            _ if replaces_link => format!("would replace the link `{shown}` with a file"),
             (None, _) => format!("would create `{shown}`"),
             (Some(_), true) => format!("would update `{shown}`"),
             (Some(_), false) => format!("would change attributes of `{shown}`"),
@@ -208,15 +216,34 @@ impl FileWrite {
                 content_changes,
                 wanted,
                 attr_changes,
+                replaces_link,
                 file: self,
             },
         ))
+    }
+
+    /// With `follow`, points `path` at the file a symlink there resolves to (a dangling link
+    /// stays: it is replaced, as Ansible's `realpath` of a missing target is never
+    /// written through). Returns whether `path` is a link the write replaces.
+    fn resolve_link(&mut self) -> bool {
+        let is_link = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_symlink());
+        if !is_link {
+            return false;
+        }
+        if self.follow
+            && let Ok(real) = std::fs::canonicalize(&self.path)
+        {
+            self.path = real;
+            return false;
+        }
+        true
     }
 }
 
 /// Performs a [`FileWrite`] plan.
 struct Write {
     content_changes: bool,
+    replaces_link: bool,
     wanted: Attrs,
     attr_changes: Attrs,
     file: FileWrite,
@@ -254,6 +281,7 @@ impl Action for Write {
         }
         let msg = match (&f.before, self.content_changes) {
             _ if f.msg.is_some() => f.msg.clone().unwrap_or_default(),
+            _ if self.replaces_link => format!("replaced the link `{shown}` with a file"),
             (None, _) => format!("created `{shown}`"),
             (Some(_), true) => format!("updated `{shown}`"),
             (Some(_), false) => format!("changed attributes of `{shown}`"),

@@ -28,6 +28,9 @@ struct CopySpec {
     force: Option<bool>,
     #[serde(default, deserialize_with = "bool_ish")]
     backup: bool,
+    /// Write through a symlink at `dest` instead of replacing it.
+    #[serde(default, deserialize_with = "bool_ish")]
+    follow: bool,
     validate: Option<String>,
     /// `src` is a path on the host, not a controller file.
     #[serde(default, deserialize_with = "bool_ish")]
@@ -49,6 +52,7 @@ impl Module for Copy {
             "group",
             "force",
             "backup",
+            "follow",
             "validate",
             "remote_src",
         ]
@@ -75,7 +79,7 @@ impl Module for Copy {
             // The request's buffer itself: no copy per host.
             (None, Some(src)) => (shipped("copy", ctx, src)?.shared(), Some(src.as_str())),
         };
-        let dest = destination(&spec.dest, src_name)?;
+        let dest = destination("copy", &spec.dest, src_name)?;
         // Compared in chunks, never read whole: a converged copy costs no memory per host.
         let before = compare_current("copy", &dest, &bytes)?;
         if before.is_some() && spec.force == Some(false) {
@@ -111,6 +115,7 @@ impl Module for Copy {
             create_parents: false,
             msg: None,
             validate: spec.validate,
+            follow: spec.follow,
         }
         .plan()
     }
@@ -149,9 +154,13 @@ pub(super) fn shipped<'a>(
 }
 
 /// `dest`, or `dest/<basename of src>` when `dest` is a directory (or ends in `/`).
-fn destination(dest: &str, src: Option<&str>) -> Result<PathBuf, ModuleError> {
+pub(super) fn destination(
+    module: &'static str,
+    dest: &str,
+    src: Option<&str>,
+) -> Result<PathBuf, ModuleError> {
     if dest.is_empty() {
-        return Err(ArgsError::new("copy", "`dest` is empty").into());
+        return Err(ArgsError::new(module, "`dest` is empty").into());
     }
     let into_dir = dest.ends_with('/') || Path::new(dest).is_dir();
     if !into_dir {
@@ -159,7 +168,7 @@ fn destination(dest: &str, src: Option<&str>) -> Result<PathBuf, ModuleError> {
     }
     let name = src.and_then(|s| Path::new(s).file_name()).ok_or_else(|| {
         ModuleError::Failed(format!(
-            "copy: `{dest}` is a directory; `content` needs a file path as `dest`"
+            "{module}: `{dest}` is a directory; `content` needs a file path as `dest`"
         ))
     })?;
     Ok(Path::new(dest).join(name))

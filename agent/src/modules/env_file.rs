@@ -119,6 +119,7 @@ impl Module for EnvFile {
             create_parents: false,
             msg: (!parts.is_empty()).then(|| parts.join("; ")),
             validate: None,
+            follow: true,
         }
         .plan()
     }

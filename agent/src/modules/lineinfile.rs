@@ -189,6 +189,7 @@ impl Module for LineInFile {
             create_parents: spec.create,
             msg: msg_is_change.then_some(msg),
             validate: spec.validate,
+            follow: true,
         }
         .plan()
     }

@@ -156,6 +156,7 @@ impl Module for Replace {
             create_parents: false,
             msg: None,
             validate: spec.validate,
+            follow: true,
         }
         .plan()?;
         Ok(ansible_message(

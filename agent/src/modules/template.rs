@@ -25,6 +25,9 @@ struct TemplateSpec {
     force: Option<bool>,
     #[serde(default, deserialize_with = "bool_ish")]
     backup: bool,
+    /// Write through a symlink at `dest` instead of replacing it.
+    #[serde(default, deserialize_with = "bool_ish")]
+    follow: bool,
     validate: Option<String>,
 }
 
@@ -42,6 +45,7 @@ impl Module for Template {
             "group",
             "force",
             "backup",
+            "follow",
             "validate",
             "block_start_string",
             "block_end_string",
@@ -78,7 +82,7 @@ impl Module for Template {
             .map_err(failed)?
             .render_file(&overrides.normalise_newlines(source))
             .map_err(|e| failed(e.to_string()))?;
-        let dest = std::path::PathBuf::from(&spec.dest);
+        let dest = super::copy::destination("template", &spec.dest, Some(&spec.src))?;
         let after: std::sync::Arc<[u8]> = rendered.into_bytes().into();
         let before = compare_current("template", &dest, &after)?;
         if before.is_some() && spec.force == Some(false) {
@@ -110,6 +114,7 @@ impl Module for Template {
             create_parents: false,
             msg: None,
             validate: spec.validate,
+            follow: spec.follow,
         }
         .plan()
     }
