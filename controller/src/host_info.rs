@@ -20,8 +20,8 @@ pub fn user_name(uid: u32) -> Option<String> {
     })
 }
 
-/// A controller file's host, owner and modification time, for a template's
-/// `template_host`, `template_uid` and `template_mtime`.
+/// A controller file's host, owner, modification time and mode, for a template's
+/// `template_host`, `template_uid` and `template_mtime`, and `mode: preserve`.
 pub fn file_meta(path: &Path) -> Option<dr_agent::wire::FileMeta> {
     use std::os::unix::fs::MetadataExt as _;
     let md = std::fs::metadata(path).ok()?;
@@ -40,5 +40,6 @@ pub fn file_meta(path: &Path) -> Option<dr_agent::wire::FileMeta> {
         host: node_name().unwrap_or_default(),
         owner: user_name(md.uid()).unwrap_or_else(|| md.uid().to_string()),
         mtime,
+        mode: Some(md.mode() & 0o7777),
     })
 }

@@ -1,6 +1,7 @@
-//! `replace` and `blockinfile` against the oracle (ansible-playbook 2.19): many files and
-//! parameter sets, each task run twice; the files written and every run's `changed` and
-//! `msg` must be Ansible's, byte for byte.
+//! File-writing modules against the oracle (ansible-playbook 2.19): `replace` and
+//! `blockinfile` over many files and parameter sets, writes through symlinks, `template`'s
+//! less common arguments; each task run twice; the files written and every run's `changed`
+//! (and `msg`) must be Ansible's, byte for byte.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -22,9 +23,24 @@ fn writes_to_a_symlink_follow_it_or_replace_it_as_ansible_does() {
     let report = &out["report"];
     // Without `follow`, a link is replaced by a file even when its target already holds
     // the bytes; with it, the target is written and the link stays.
-    assert!(report.contains("nofollow changed [True, False]"), "{report}");
+    assert!(
+        report.contains("nofollow changed [True, False]"),
+        "{report}"
+    );
     assert!(report.contains("nofollow islnk=False"), "{report}");
     assert!(report.contains("follow islnk=True"), "{report}");
     assert!(report.contains("tdir islnk=False isdir=True"), "{report}");
     assert_eq!(out["tdir"], "rendered 2\n");
+}
+
+#[test]
+fn template_arguments_and_header_lines_write_what_ansible_writes() {
+    let dr = util::same_files_as_ansible("template_module", "site.yml", 0);
+    let out = util::outputs(dr.path());
+    let report = &out["report"];
+    assert!(report.contains("preserve [True, False] 0755"), "{report}");
+    assert!(report.contains("bad True True"), "{report}");
+    // windows-1252 bytes, CRLF from the escaped `'\r\n'`.
+    assert!(out["enc-windows-1252"].starts_with("[99, 97, 102, 233, 32, 104, 233, 13, 10"));
+    assert_eq!(out["lines"], "line 1\nline 2\n");
 }

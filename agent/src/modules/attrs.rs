@@ -36,6 +36,27 @@ impl<'de> Deserialize<'de> for FileMode {
     }
 }
 
+/// `mode: preserve` (`copy`, `template`): `args` with `mode` replaced by the source file's
+/// own permission bits, as Ansible's actions read them; `args` as they are otherwise.
+pub fn preserve_mode<'a>(
+    module: &'static str,
+    args: &'a Json,
+    source_mode: impl FnOnce() -> Option<u32>,
+) -> Result<std::borrow::Cow<'a, Json>, ModuleError> {
+    if args.get("mode").and_then(Json::as_str) != Some("preserve") {
+        return Ok(std::borrow::Cow::Borrowed(args));
+    }
+    let bits = source_mode().ok_or_else(|| {
+        ArgsError::new(
+            module,
+            "`mode: preserve` needs a source file whose mode can be read",
+        )
+    })?;
+    let mut args = args.clone();
+    args["mode"] = Json::from(format!("{bits:04o}"));
+    Ok(std::borrow::Cow::Owned(args))
+}
+
 fn parse_mode(s: &str) -> Result<FileMode, String> {
     let t = s.trim();
     if !t.is_empty() && t.chars().all(|c| c.is_digit(8)) {

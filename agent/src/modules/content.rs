@@ -184,6 +184,7 @@ impl FileWrite {
         let mut data = self.data.clone();
         data.insert("dest".into(), Json::from(shown.clone()));
         if !content_changes && !attrs::any(&attr_changes) {
+            self.add_path_info(&mut data);
             let mut outcome = Outcome::ok(format!("`{shown}` is up to date"));
             outcome.data = data;
             return Ok(Plan::done(outcome));
@@ -220,6 +221,14 @@ impl FileWrite {
                 file: self,
             },
         ))
+    }
+
+    /// `copy` and `template` results carry the attributes of what they wrote (Ansible's
+    /// `add_path_info`: uid, gid, owner, group, mode, state, size).
+    fn add_path_info(&self, data: &mut Map<String, Json>) {
+        if matches!(self.module, "copy" | "template") {
+            super::path_info::add(data, &self.path);
+        }
     }
 
     /// With `follow`, points `path` at the file a symlink there resolves to (a dangling link
@@ -286,6 +295,7 @@ impl Action for Write {
             (Some(_), true) => format!("updated `{shown}`"),
             (Some(_), false) => format!("changed attributes of `{shown}`"),
         };
+        f.add_path_info(&mut data);
         Ok(Outcome {
             changed: true,
             msg,
@@ -299,6 +309,15 @@ impl Action for Write {
 pub fn checksum(bytes: &[u8]) -> String {
     use sha1::Digest as _;
     sha1::Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `md5sum` Ansible's `copy` returns: MD5 of the contents, in hex.
+pub fn md5sum(bytes: &[u8]) -> String {
+    use md5::Digest as _;
+    md5::Md5::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -59,7 +59,8 @@ impl Module for Copy {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let spec: CopySpec = parse_args("copy", args)?;
+        let args = super::attrs::preserve_mode("copy", args, || source_mode(ctx, args))?;
+        let spec: CopySpec = parse_args("copy", &args)?;
         let (bytes, src_name) = match (&spec.content, &spec.src) {
             (Some(_), Some(_)) => {
                 return Err(
@@ -99,6 +100,7 @@ impl Module for Copy {
             "checksum".into(),
             Json::from(super::content::checksum(&bytes)),
         );
+        data.insert("md5sum".into(), Json::from(super::content::md5sum(&bytes)));
         FileWrite {
             module: "copy",
             path: dest,
@@ -151,6 +153,18 @@ pub(super) fn shipped<'a>(
         },
         Err(NoFile::Pending(msg) | NoFile::Failed(msg)) => Err(missing(&format!(": {msg}"))),
     }
+}
+
+/// The permission bits of `src`: on the host with `remote_src`, else the controller file's.
+fn source_mode(ctx: &Context<'_>, args: &Json) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let src = args.get("src")?.as_str()?;
+    if args.get("remote_src").and_then(super::args::json_bool) == Some(true) {
+        return std::fs::metadata(src)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777);
+    }
+    shipped("copy", ctx, src).ok()?.meta.as_ref()?.mode
 }
 
 /// `dest`, or `dest/<basename of src>` when `dest` is a directory (or ends in `/`).

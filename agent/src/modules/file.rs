@@ -5,6 +5,7 @@
 //! (the request's `consent`); without it the task fails naming the path and what it holds.
 
 mod guard;
+mod hard;
 mod tree;
 
 use std::fs::{self, FileTimes};
@@ -53,6 +54,7 @@ enum State {
     Absent,
     Touch,
     Link,
+    Hard,
 }
 
 /// What is at a path now.
@@ -98,6 +100,8 @@ enum Change {
     Remove(PathBuf, Kind),
     /// Point a symlink at `target`, replacing what is there.
     Link(PathBuf, PathBuf),
+    /// Make `path` another name of the file `src` (a hard link), replacing what is there.
+    HardLink(PathBuf, PathBuf),
     /// Set mode/owner/group.
     Attrs(PathBuf, Attrs),
 }
@@ -166,8 +170,10 @@ impl Module for File {
             owner: spec.owner.clone(),
             group: spec.group.clone(),
         };
-        if spec.src.is_some() && state != State::Link {
-            return Err(ArgsError::new("file", "`src` is only for `state: link`").into());
+        if spec.src.is_some() && !matches!(state, State::Link | State::Hard) {
+            return Err(
+                ArgsError::new("file", "`src` is only for `state: link` or `state: hard`").into(),
+            );
         }
         if spec.recurse && state != State::Directory {
             return Err(ArgsError::new("file", "`recurse` is only for `state: directory`").into());
@@ -298,9 +304,24 @@ impl Module for File {
                     }
                 }
             }
+            State::Hard => hard::plan(
+                hard::Wanted {
+                    path: &path,
+                    shown: &shown,
+                    kind,
+                    src: spec.src.as_deref(),
+                    force: spec.force == Some(true),
+                    attrs: &attr_spec,
+                },
+                &mut changes,
+                &mut diffs,
+            )?,
         }
         let mut data = Map::new();
         data.insert("path".into(), Json::from(shown.clone()));
+        if let Some(src) = &spec.src {
+            data.insert("src".into(), Json::from(src.clone()));
+        }
         data.insert(
             "state".into(),
             Json::from(format!("{state:?}").to_ascii_lowercase()),
@@ -335,6 +356,7 @@ fn state_name(s: State) -> &'static str {
         State::Absent => "absent",
         State::Touch => "touched",
         State::Link => "the right link",
+        State::Hard => "the right hard link",
     }
 }
 
@@ -435,6 +457,7 @@ fn perform(change: &Change) -> Result<(), ModuleError> {
             .map_err(|e| ModuleError::io("cannot remove", p.display(), e))
         }
         Change::Link(p, target) => replace_with_link(p, target),
+        Change::HardLink(p, src) => hard::replace_with_hard_link(p, src),
         Change::Attrs(p, a) => fsutil::set_attrs(p, *a)
             .map_err(|e| ModuleError::io("cannot set attributes of", p.display(), e)),
     }

@@ -33,6 +33,7 @@ pub mod include_vars;
 mod inventory_change;
 mod lineinfile;
 mod meta;
+mod output_encoding;
 mod package;
 mod path_arg;
 mod path_info;

@@ -29,6 +29,9 @@ struct TemplateSpec {
     #[serde(default, deserialize_with = "bool_ish")]
     follow: bool,
     validate: Option<String>,
+    /// The encoding the rendered text is written in (Python codec names; UTF-8 when empty).
+    #[serde(default)]
+    output_encoding: Option<String>,
 }
 
 impl Module for Template {
@@ -56,6 +59,7 @@ impl Module for Template {
             "trim_blocks",
             "lstrip_blocks",
             "newline_sequence",
+            "output_encoding",
         ]
     }
 
@@ -64,12 +68,23 @@ impl Module for Template {
         let overrides = Overrides::from_args(&args)
             .map_err(|e| ModuleError::Failed(format!("template: {e}")))?;
         args.retain(|k, _| !Overrides::NAMES.contains(&k.as_str()));
-        let spec: TemplateSpec = parse_args("template", &Json::Object(args))?;
-        let file = shipped("template", ctx, &spec.src)?;
+        let args = Json::Object(args);
+        let Some(src) = args.get("src").and_then(Json::as_str) else {
+            // Names what is missing or wrong.
+            parse_args::<TemplateSpec>("template", &args)?;
+            return Err(super::ArgsError::new("template", "`src` must be a string").into());
+        };
+        let file = shipped("template", ctx, src)?;
+        let source_mode = || file.meta.as_ref().and_then(|m| m.mode);
+        let spec: TemplateSpec = parse_args(
+            "template",
+            &*super::attrs::preserve_mode("template", &args, source_mode)?,
+        )?;
         let source = file.text().map_err(|_| {
             ModuleError::Failed(format!("template: `{}` is not UTF-8 text", spec.src))
         })?;
         let failed = |e: String| ModuleError::Failed(format!("template `{}`: {e}", spec.src));
+        let (overrides, source) = overrides.with_header(source).map_err(failed)?;
         let with_vars = ctx.scope.with_data(crate::template::file_vars(
             &file.origin,
             file.meta.as_ref(),
@@ -83,7 +98,10 @@ impl Module for Template {
             .render_file(&overrides.normalise_newlines(source))
             .map_err(|e| failed(e.to_string()))?;
         let dest = super::copy::destination("template", &spec.dest, Some(&spec.src))?;
-        let after: std::sync::Arc<[u8]> = rendered.into_bytes().into();
+        let encoding = spec.output_encoding.as_deref().unwrap_or_default();
+        let after: std::sync::Arc<[u8]> = super::output_encoding::encode(encoding, &rendered)
+            .map_err(failed)?
+            .into();
         let before = compare_current("template", &dest, &after)?;
         if before.is_some() && spec.force == Some(false) {
             return Ok(Plan::done(Outcome::ok(format!(
@@ -98,6 +116,7 @@ impl Module for Template {
             "checksum".into(),
             Json::from(super::content::checksum(&after)),
         );
+        data.insert("md5sum".into(), Json::from(super::content::md5sum(&after)));
         FileWrite {
             module: "template",
             path: dest,
@@ -177,6 +196,17 @@ mod tests {
             json!({"src": "t.j2", "dest": dest.display().to_string(), "newline_sequence": "x"}),
         );
         assert!(err.contains("newline_sequence"), "{err}");
+        // The escaped spelling (`'\r\n'` in YAML single quotes) is the sequence itself.
+        let escaped = dir.path().join("escaped.txt");
+        let args = json!({"src": "t.j2", "dest": escaped.display().to_string(),
+                          "newline_sequence": "\\r\\n", "output_encoding": "utf-16-le"});
+        h.apply(&Template, args);
+        let want: Vec<u8> = "Hello [% x %]\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let got = std::fs::read(&escaped).unwrap_or_default();
+        assert_eq!(got[..want.len()], want[..]);
     }
 
     #[test]

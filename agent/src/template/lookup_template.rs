@@ -19,13 +19,15 @@ pub(super) fn render(
     options: &Map<String, Json>,
 ) -> Result<Value, Error> {
     let invalid = |msg: String| Error::new(ErrorKind::InvalidOperation, msg);
-    let overrides = Overrides::from_args(options).map_err(invalid)?;
+    let (overrides, body) = Overrides::from_args(options)
+        .and_then(|o| o.with_header(&file.source))
+        .map_err(invalid)?;
     let mut env = state.env().clone();
     env.set_syntax(overrides.syntax().map_err(invalid)?);
     if !file.templates.is_empty() {
         super::includes::set_loader(&mut env, Arc::new(file.templates.clone()));
     }
-    let source = overrides.normalise_newlines(&file.source);
+    let source = overrides.normalise_newlines(body);
     let template = env.template_from_str(&source)?;
     let mut names = template.undeclared_variables(false);
     for name in file.templates.keys() {

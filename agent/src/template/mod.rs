@@ -18,6 +18,7 @@ pub mod lookup;
 mod lookup_data;
 mod lookup_template;
 pub mod overrides;
+mod overrides_header;
 pub mod pyjson;
 pub mod pyrepr;
 mod scope;

@@ -21,6 +21,12 @@ pub struct Overrides {
     #[serde(default, deserialize_with = "opt_bool_ish")]
     pub lstrip_blocks: Option<bool>,
     pub newline_sequence: Option<String>,
+    /// Set only by a template's `#jinja2:` header line, never a task argument.
+    #[serde(skip)]
+    pub line_statement_prefix: Option<String>,
+    /// Set only by a template's `#jinja2:` header line, never a task argument.
+    #[serde(skip)]
+    pub line_comment_prefix: Option<String>,
 }
 
 impl Overrides {
@@ -44,8 +50,18 @@ impl Overrides {
             .filter(|(k, v)| Self::NAMES.contains(&k.as_str()) && !v.is_null())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let o: Overrides =
+        let mut o: Overrides =
             serde_json::from_value(serde_json::Value::Object(picked)).map_err(|e| e.to_string())?;
+        // As Ansible's action: the escaped spellings (`'\r\n'` in single quotes) stand for
+        // the sequences themselves.
+        if let Some(seq) = &mut o.newline_sequence {
+            match seq.as_str() {
+                "\\n" => *seq = "\n".to_owned(),
+                "\\r" => *seq = "\r".to_owned(),
+                "\\r\\n" => *seq = "\r\n".to_owned(),
+                _ => {}
+            }
+        }
         if let Some(seq) = &o.newline_sequence
             && !matches!(seq.as_str(), "\n" | "\r\n" | "\r")
         {
@@ -96,7 +112,14 @@ impl Overrides {
         if block.0 == variable.0 || variable.0 == comment.0 || comment.0 == block.0 {
             return Err("Block, variable and comment start strings must be different.".into());
         }
-        SyntaxConfig::builder()
+        let mut builder = SyntaxConfig::builder();
+        if let Some(prefix) = &self.line_statement_prefix {
+            builder.line_statement_prefix(prefix.clone());
+        }
+        if let Some(prefix) = &self.line_comment_prefix {
+            builder.line_comment_prefix(prefix.clone());
+        }
+        builder
             .block_delimiters(block.0, block.1)
             .variable_delimiters(variable.0, variable.1)
             .comment_delimiters(comment.0, comment.1)

@@ -35,6 +35,9 @@ pub struct FileMeta {
     pub owner: String,
     /// Modification time, `YYYY-MM-DD HH:MM:SS.ffffff`.
     pub mtime: String,
+    /// Its permission bits, for `mode: preserve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
 
 impl FileContent {

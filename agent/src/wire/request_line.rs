@@ -170,6 +170,7 @@ mod tests {
                 host: "c".into(),
                 owner: "o".into(),
                 mtime: "2026-01-01 00:00:00.000000".into(),
+                mode: Some(0o640),
             }),
         );
         for request in [request(BTreeMap::new()), request(files)] {

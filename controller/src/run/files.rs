@@ -38,11 +38,7 @@ pub fn collect(
             if let Some(path) = find(&candidate, sub, task, playbook_dir)
                 && let Some(bytes) = read_shared(&path)
             {
-                let mut file = FileContent::new(bytes, path.display().to_string());
-                if task.module == "template" {
-                    file = as_template(file, &path, task, playbook_dir);
-                }
-                files.insert(candidate, file);
+                files.insert(candidate, shipped(bytes, &path, sub, task, playbook_dir));
             }
         }
     }
@@ -62,12 +58,28 @@ pub fn read_now(
         format!("no such file on the controller (looked in `{sub}/` and beside the play)")
     })?;
     let bytes = read_shared(&path).ok_or_else(|| format!("cannot read `{}`", path.display()))?;
-    let mut file = FileContent::new(bytes, path.display().to_string());
-    if sub == "templates" {
-        file = as_template(file, &path, task, playbook_dir);
-    }
+    let file = shipped(bytes, &path, sub, task, playbook_dir);
     let value = serde_json::to_value(&file).map_err(|e| e.to_string())?;
     Ok(vec![value])
+}
+
+/// The controller file at `path` as the agent gets it: with its metadata (owner, mtime and
+/// mode: `mode: preserve`), and for a template (`sub` = `templates`) the templates it names.
+fn shipped(
+    bytes: Arc<[u8]>,
+    path: &Path,
+    sub: &str,
+    task: &Task,
+    playbook_dir: &Path,
+) -> FileContent {
+    let file = FileContent::new(bytes, path.display().to_string());
+    if sub == "templates" {
+        return as_template(file, path, task, playbook_dir);
+    }
+    match crate::host_info::file_meta(path) {
+        Some(meta) => file.with_meta(meta),
+        None => file,
+    }
 }
 
 /// A template source with where it lives and the templates it names.

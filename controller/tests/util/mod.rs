@@ -323,16 +323,17 @@ pub fn fixture(name: &str) -> tempfile::TempDir {
     dir
 }
 
-/// Every file under `dir/out`, by name.
+/// Every file under `dir/out`, by name: its text, or its bytes (`[233, ...]`) when it is
+/// not UTF-8.
 pub fn outputs(dir: &Path) -> std::collections::BTreeMap<String, String> {
     std::fs::read_dir(dir.join("out"))
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read_to_string(e.path()).unwrap(),
-            )
+            let bytes = std::fs::read(e.path()).unwrap();
+            let shown =
+                String::from_utf8(bytes).unwrap_or_else(|e| format!("{:?}", e.into_bytes()));
+            (e.file_name().to_string_lossy().into_owned(), shown)
         })
         .collect()
 }

@@ -284,3 +284,38 @@ fn a_symlink_stands_for_its_target_unless_follow_is_false() {
     );
     assert!(err.contains("`follow: false`"), "{err}");
 }
+
+#[test]
+fn hard_link_is_created_once_and_a_different_file_needs_force() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = dir.path().join("src");
+    let dest = dir.path().join("dest");
+    fs::write(&src, "x").unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let args = json!({"src": src.display().to_string(), "path": dest.display().to_string(),
+                      "state": "hard", "mode": "0600"});
+    let diffs = converge(&h, dir.path(), args.clone());
+    assert!(diffs[0].contains("hard link to"), "{diffs:?}");
+    let ino = |p: &std::path::Path| fs::metadata(p).map(|m| m.ino()).unwrap_or(0);
+    assert_eq!(ino(&src), ino(&dest));
+    assert_eq!(mode_of(&src), 0o600);
+
+    let other = dir.path().join("other");
+    fs::write(&other, "y").unwrap_or_else(|e| panic!("{e}"));
+    let onto_file = json!({"src": src.display().to_string(), "path": other.display().to_string(),
+                           "state": "hard"});
+    let err = h.check_err(&File, onto_file.clone());
+    assert!(
+        err.contains("Cannot link, file exists at destination"),
+        "{err}"
+    );
+    let mut forced = onto_file;
+    forced["force"] = json!(true);
+    converge(&h, dir.path(), forced);
+    assert_eq!(ino(&src), ino(&other));
+
+    let missing = json!({"src": dir.path().join("nope").display().to_string(),
+                         "path": dest.display().to_string(), "state": "hard"});
+    assert!(h.check_err(&File, missing).contains("src does not exist"));
+}
