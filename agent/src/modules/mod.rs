@@ -37,6 +37,7 @@ mod output_encoding;
 mod package;
 mod path_arg;
 mod path_info;
+mod pause;
 mod pg;
 mod ping;
 mod postgres_facts;
@@ -85,6 +86,7 @@ pub static ALL: &[&dyn Module] = &[
     &env_file::EnvFile,
     &fail::Fail,
     &ping::Ping,
+    &pause::Pause,
     &get_url::GetUrl,
     &file::File,
     &group::Group,
