@@ -63,6 +63,7 @@ mod uri;
 mod user;
 mod validate_argument_spec;
 mod wait_for;
+mod wait_for_connection;
 
 use std::collections::BTreeMap;
 
@@ -87,6 +88,7 @@ pub static ALL: &[&dyn Module] = &[
     &fail::Fail,
     &ping::Ping,
     &pause::Pause,
+    &wait_for_connection::WaitForConnection,
     &get_url::GetUrl,
     &file::File,
     &group::Group,
