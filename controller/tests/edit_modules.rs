@@ -44,3 +44,17 @@ fn template_arguments_and_header_lines_write_what_ansible_writes() {
     assert!(out["enc-windows-1252"].starts_with("[99, 97, 102, 233, 32, 104, 233, 13, 10"));
     assert_eq!(out["lines"], "line 1\nline 2\n");
 }
+
+#[test]
+fn cron_jobs_and_variables_are_written_as_ansible_writes_them() {
+    let dr = util::same_files_as_ansible("cron", "site.yml", 0);
+    let out = util::outputs(dr.path());
+    let report = &out["report"];
+    assert!(
+        report.contains("2 [True, False] ['adopt', 'nightly']"),
+        "{report}"
+    );
+    assert!(report.contains("10 [True, False] ['check']"), "{report}");
+    assert!(report.contains("single exists: False"), "{report}");
+    assert!(out["dump"].contains("#@weekly root vacuumdb -a\n"));
+}

@@ -19,6 +19,7 @@ mod compose;
 mod compose_cli;
 mod content;
 mod copy;
+mod cron;
 mod debug;
 mod digest;
 mod env_file;
@@ -88,6 +89,7 @@ pub static ALL: &[&dyn Module] = &[
     &fail::Fail,
     &ping::Ping,
     &pause::Pause,
+    &cron::Cron,
     &wait_for_connection::WaitForConnection,
     &get_url::GetUrl,
     &file::File,

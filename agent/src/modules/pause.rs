@@ -68,7 +68,10 @@ impl Module for Pause {
         } else {
             round2(elapsed)
         };
-        let stdout = format!("Paused for {} {unit}", crate::template::pyrepr::float_repr(shown));
+        let stdout = format!(
+            "Paused for {} {unit}",
+            crate::template::pyrepr::float_repr(shown)
+        );
         let msg = match &spec.prompt {
             Some(p) => format!("{p}: {stdout}"),
             None => stdout.clone(),
