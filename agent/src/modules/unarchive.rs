@@ -75,7 +75,9 @@ fn str_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         Json::String(s) => Ok(s),
         Json::Number(n) => Ok(n.to_string()),
         Json::Bool(b) => Ok(if b { "True" } else { "False" }.to_owned()),
-        other => Err(de::Error::custom(format!("expected a string, found `{other}`"))),
+        other => Err(de::Error::custom(format!(
+            "expected a string, found `{other}`"
+        ))),
     };
     match Json::deserialize(d)? {
         Json::Null => Ok(Vec::new()),

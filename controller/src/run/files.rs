@@ -98,11 +98,7 @@ fn as_template(
 /// Whether an `unarchive` task's `src` is a controller file: not with `remote_src: true`
 /// (or the deprecated `copy: false`), nor for a URL.
 fn unarchive_ships_src(task: &Task) -> bool {
-    let flag = |key: &str| {
-        task.args
-            .get(key)
-            .and_then(dr_agent::modules::json_bool)
-    };
+    let flag = |key: &str| task.args.get(key).and_then(dr_agent::modules::json_bool);
     let remote = flag("remote_src") == Some(true) || flag("copy") == Some(false);
     let url = task
         .args

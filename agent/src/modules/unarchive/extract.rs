@@ -25,7 +25,11 @@ pub fn file(path: &Path, data: &mut dyn Read, attrs: Attrs, mtime: Mtime) -> io:
     }
     let f = tmp.as_file();
     if attrs.uid.is_some() || attrs.gid.is_some() {
-        rustix::fs::fchown(f, attrs.uid.map(Uid::from_raw), attrs.gid.map(Gid::from_raw))?;
+        rustix::fs::fchown(
+            f,
+            attrs.uid.map(Uid::from_raw),
+            attrs.gid.map(Gid::from_raw),
+        )?;
     }
     // After chown, which clears setuid/setgid.
     if let Some(mode) = attrs.mode {

@@ -10,7 +10,9 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Traversal {
     /// Its name climbs out with `..`.
-    #[error("path traversal: member `{0}` has a `..` component and would be written outside `dest`")]
+    #[error(
+        "path traversal: member `{0}` has a `..` component and would be written outside `dest`"
+    )]
     DotDot(String),
     /// It lies below a symlink the archive made.
     #[error(
@@ -77,8 +79,8 @@ impl Guard {
                 });
             }
             let on_host = self.dest.join(&ancestor);
-            let is_symlink = std::fs::symlink_metadata(&on_host)
-                .is_ok_and(|m| m.file_type().is_symlink());
+            let is_symlink =
+                std::fs::symlink_metadata(&on_host).is_ok_and(|m| m.file_type().is_symlink());
             if is_symlink {
                 let inside = on_host
                     .canonicalize()
@@ -138,6 +140,10 @@ mod tests {
         std::fs::create_dir(dir.path().join("real")).unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink("real", dir.path().join("inside"))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(guard.check("inside/x", Path::new("inside/x"), false).is_ok());
+        assert!(
+            guard
+                .check("inside/x", Path::new("inside/x"), false)
+                .is_ok()
+        );
     }
 }

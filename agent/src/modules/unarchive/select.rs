@@ -21,8 +21,8 @@ impl Selection {
                 .exclude
                 .iter()
                 .any(|p| tar_exclude_matches(p.trim_end_matches('/'), name));
-            let included =
-                self.include.is_empty() || self.include.iter().any(|p| tar_include_matches(p, name));
+            let included = self.include.is_empty()
+                || self.include.iter().any(|p| tar_include_matches(p, name));
             included && !excluded
         } else {
             let excluded = self.exclude.iter().any(|p| fnmatch(p, name));

@@ -36,12 +36,14 @@ fn tar_bytes(members: &[Spec<'_>]) -> Vec<u8> {
             None => {
                 h.set_entry_type(tar::EntryType::Directory);
                 h.set_size(0);
-                b.append_data(&mut h, name, &[][..]).unwrap_or_else(|e| panic!("{e}"));
+                b.append_data(&mut h, name, &[][..])
+                    .unwrap_or_else(|e| panic!("{e}"));
             }
             Some(d) => {
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(d.len() as u64);
-                b.append_data(&mut h, name, d.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+                b.append_data(&mut h, name, d.as_bytes())
+                    .unwrap_or_else(|e| panic!("{e}"));
             }
         }
     }
@@ -140,7 +142,11 @@ fn round_trip(archive: Vec<u8>, handler: &str) {
     std::fs::write(dir.path().join("app/README"), "edited\n").unwrap_or_else(|e| panic!("{e}"));
     let plan = h.check(&Unarchive, a.clone());
     assert!(plan.outcome.changed);
-    assert!(plan.outcome.diffs[0].text.contains("app/README"), "{:?}", plan.outcome.diffs);
+    assert!(
+        plan.outcome.diffs[0].text.contains("app/README"),
+        "{:?}",
+        plan.outcome.diffs
+    );
     h.apply(&Unarchive, a.clone());
     assert_eq!(
         std::fs::read_to_string(dir.path().join("app/README")).unwrap_or_default(),
@@ -209,7 +215,10 @@ fn include_selects_members() {
     let h = harness(zip_bytes(TREE));
     let out = h.apply(
         &Unarchive,
-        args(dir.path(), json!({"include": ["app/bin/*"], "list_files": true})),
+        args(
+            dir.path(),
+            json!({"include": ["app/bin/*"], "list_files": true}),
+        ),
     );
     // `*` matches the empty rest too, as Python's fnmatch: the directory is listed.
     assert_eq!(out.data["files"], json!(["app/bin/", "app/bin/run.sh"]));
@@ -228,7 +237,10 @@ fn creates_skips_the_task() {
         args(dir.path(), json!({"creates": marker.display().to_string()})),
     );
     assert!(out.skipped && !out.changed);
-    assert_eq!(out.msg, format!("skipped, since {} exists", marker.display()));
+    assert_eq!(
+        out.msg,
+        format!("skipped, since {} exists", marker.display())
+    );
     assert!(!dir.path().join("app").exists());
 }
 
@@ -262,7 +274,10 @@ fn path_traversal_is_refused_before_anything_is_written() {
     }
     let h = harness(gzip(&b.into_inner().unwrap_or_else(|e| panic!("{e}"))));
     let err = h.check_err(&Unarchive, args(&dest, json!({})));
-    assert!(err.contains("path traversal") && err.contains("../escaped.txt"), "{err}");
+    assert!(
+        err.contains("path traversal") && err.contains("../escaped.txt"),
+        "{err}"
+    );
     assert!(!dest.join("ok.txt").exists() && !dir.path().join("escaped.txt").exists());
 
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -293,9 +308,17 @@ fn writing_through_a_symlink_member_is_refused() {
         .unwrap_or_else(|e| panic!("{e}"));
     let h = harness(b.into_inner().unwrap_or_else(|e| panic!("{e}")));
     let err = h.check_err(&Unarchive, args(dir.path(), json!({})));
-    assert!(err.contains("path traversal") && err.contains("symlink"), "{err}");
+    assert!(
+        err.contains("path traversal") && err.contains("symlink"),
+        "{err}"
+    );
     assert!(!outside.path().join("owned.txt").exists());
-    assert!(std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(1) == 0);
+    assert!(
+        std::fs::read_dir(dir.path())
+            .map(|d| d.count())
+            .unwrap_or(1)
+            == 0
+    );
 }
 
 #[test]
@@ -331,8 +354,12 @@ fn a_broken_archive_leaves_the_old_file_whole() {
 #[test]
 fn what_is_not_an_archive_has_no_handler() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let err = harness(b"just some text\n".to_vec()).check_err(&Unarchive, args(dir.path(), json!({})));
-    assert!(err.starts_with("Failed to find handler for \"files/a.bin\""), "{err}");
+    let err =
+        harness(b"just some text\n".to_vec()).check_err(&Unarchive, args(dir.path(), json!({})));
+    assert!(
+        err.starts_with("Failed to find handler for \"files/a.bin\""),
+        "{err}"
+    );
     let err = harness(gzip(b"not a tarball")).check_err(&Unarchive, args(dir.path(), json!({})));
     assert!(err.starts_with("Failed to find handler"), "{err}");
     let err = harness(Vec::new()).check_err(&Unarchive, args(dir.path(), json!({})));
@@ -346,11 +373,23 @@ fn what_is_not_an_archive_has_no_handler() {
 fn unsupported_and_conflicting_arguments_are_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let h = harness(gzip(&tar_bytes(TREE)));
-    let err = h.check_err(&Unarchive, args(dir.path(), json!({"extra_opts": ["--strip-components=1"]})));
+    let err = h.check_err(
+        &Unarchive,
+        args(dir.path(), json!({"extra_opts": ["--strip-components=1"]})),
+    );
     assert!(err.contains("`extra_opts` is not supported"), "{err}");
-    let err = h.check_err(&Unarchive, args(dir.path(), json!({"copy": false, "remote_src": true})));
-    assert!(err.contains("mutually exclusive: ('copy', 'remote_src')"), "{err}");
-    let err = h.check_err(&Unarchive, args(dir.path(), json!({"include": ["a"], "exclude": ["b"]})));
+    let err = h.check_err(
+        &Unarchive,
+        args(dir.path(), json!({"copy": false, "remote_src": true})),
+    );
+    assert!(
+        err.contains("mutually exclusive: ('copy', 'remote_src')"),
+        "{err}"
+    );
+    let err = h.check_err(
+        &Unarchive,
+        args(dir.path(), json!({"include": ["a"], "exclude": ["b"]})),
+    );
     assert!(err.contains("mutually exclusive"), "{err}");
     let vault = harness(b"$ANSIBLE_VAULT;1.1;AES256\n6162\n".to_vec());
     let err = vault.check_err(&Unarchive, args(dir.path(), json!({})));
@@ -373,7 +412,10 @@ fn remote_src_reads_the_hosts_file_and_copy_false_means_the_same() {
     assert!(!h.apply(&Unarchive, a).changed);
     let a = json!({"src": dir.path().join("missing.tgz").display().to_string(), "dest": dest.display().to_string(), "remote_src": true});
     let err = h.check_err(&Unarchive, a);
-    assert!(err.starts_with("Source '") && err.ends_with("' does not exist"), "{err}");
+    assert!(
+        err.starts_with("Source '") && err.ends_with("' does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -385,5 +427,8 @@ fn keep_newer_keeps_a_newer_file() {
     std::fs::write(&readme, "mine\n").unwrap_or_else(|e| panic!("{e}"));
     let a = args(dir.path(), json!({"keep_newer": true}));
     assert!(!h.apply(&Unarchive, a).changed);
-    assert_eq!(std::fs::read_to_string(&readme).unwrap_or_default(), "mine\n");
+    assert_eq!(
+        std::fs::read_to_string(&readme).unwrap_or_default(),
+        "mine\n"
+    );
 }
