@@ -27,7 +27,7 @@ use super::attrs::{AttrSpec, FileMode};
 use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args, path_arg};
 use crate::fsutil::Attrs;
 use crate::wire::Diff;
-use archive::{ArchiveError, Flow, Handler, Kind, Member, Source};
+use archive::{ArchiveError, Flow, Kind, Member, Source};
 use paths::Guard;
 use select::Selection;
 use state::{Need, Rules};
@@ -277,8 +277,7 @@ impl Task {
 
     fn plan(self) -> Result<Plan, ModuleError> {
         let explicit = self.attrs.resolve("unarchive", None, false)?;
-        let umask_probe = Rules::new(Handler::Zip, None, None, None, false);
-        let handler = archive::detect(&self.source, umask_probe.umask).map_err(|e| match e {
+        let handler = archive::detect(&self.source, state::umask()).map_err(|e| match e {
             ArchiveError::Unsupported(m) => ModuleError::Failed(m),
             other => ModuleError::Failed(format!(
                 "Failed to find handler for \"{}\". Make sure the required command to extract the file is installed.\n{other}",

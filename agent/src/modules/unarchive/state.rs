@@ -51,7 +51,6 @@ pub enum Need {
 
 impl Rules {
     /// Rules for one task.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         handler: Handler,
         owner: Option<u32>,
@@ -244,7 +243,7 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// The process umask, from `/proc/self/status` (never set and reset: other threads may be
 /// creating files); 022 where the kernel does not say.
-fn umask() -> u32 {
+pub fn umask() -> u32 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
