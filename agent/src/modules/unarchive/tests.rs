@@ -432,3 +432,97 @@ fn keep_newer_keeps_a_newer_file() {
         "mine\n"
     );
 }
+
+#[test]
+fn a_url_src_is_downloaded_by_the_host_with_remote_src() {
+    use crate::modules::http::testserver::{Handler, Server, reply};
+    let archive = std::sync::Arc::new(gzip(&tar_bytes(TREE)));
+    let body = std::sync::Arc::clone(&archive);
+    let handler: Handler = std::sync::Arc::new(move |seen| {
+        if seen.path == "/rel.tar.gz" {
+            reply("200 OK", &[], &body)
+        } else {
+            reply("404 Not Found", &[], b"")
+        }
+    });
+    let server = Server::http(handler);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let dest = dir.path().display().to_string();
+    let url = format!("{}/rel.tar.gz", server.base);
+    let out = h.apply(
+        &Unarchive,
+        json!({"src": url, "dest": dest, "remote_src": true}),
+    );
+    assert!(out.changed, "{}", out.msg);
+    assert!(dir.path().join("app/bin/run.sh").is_file());
+    let src = out.data["src"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        !Path::new(&src).exists(),
+        "the download `{src}` was left behind"
+    );
+    let again = h.apply(
+        &Unarchive,
+        json!({"src": url, "dest": dest, "remote_src": true}),
+    );
+    assert!(!again.changed, "{}", again.msg);
+    let missing = format!("{}/nope.tgz", server.base);
+    let err = h.check_err(
+        &Unarchive,
+        json!({"src": missing, "dest": dest, "remote_src": true}),
+    );
+    assert!(
+        err.starts_with(&format!("Failure downloading {missing}, HTTP Error 404")),
+        "{err}"
+    );
+    let err = h.check_err(&Unarchive, json!({"src": url, "dest": dest}));
+    assert!(
+        err.contains("only supported when remote_src is True"),
+        "{err}"
+    );
+}
+
+#[test]
+fn symlinks_and_hard_links_round_trip() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_mtime(1_600_000_000);
+    b.append_data(&mut h, "v1/bin", &b"v1\n"[..])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "current", "v1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Link);
+    h.set_size(0);
+    h.set_mode(0o644);
+    b.append_link(&mut h, "v1/bin.hard", "v1/bin")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let h = harness(gzip(&b.into_inner().unwrap_or_else(|e| panic!("{e}"))));
+    let a = args(dir.path(), json!({}));
+    assert!(h.apply(&Unarchive, a.clone()).changed);
+    assert_eq!(
+        std::fs::read_link(dir.path().join("current")).unwrap_or_default(),
+        Path::new("v1")
+    );
+    use std::os::unix::fs::MetadataExt;
+    let ino = |p: &str| {
+        std::fs::metadata(dir.path().join(p))
+            .map(|m| m.ino())
+            .unwrap_or(0)
+    };
+    assert_eq!(ino("v1/bin"), ino("v1/bin.hard"));
+    assert!(!h.apply(&Unarchive, a.clone()).changed);
+    std::fs::remove_file(dir.path().join("current")).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("elsewhere", dir.path().join("current"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(h.apply(&Unarchive, a.clone()).changed);
+    assert!(!h.apply(&Unarchive, a).changed);
+}
