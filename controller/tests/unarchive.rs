@@ -4,7 +4,8 @@
 //! task's `changed`, `handler`, `files` and `skipped` must match: a second run is ok, a
 //! file changed on disk is a change again, `creates` skips, `exclude`/`mode`/`list_files`
 //! apply. Check mode writes nothing for either; for a tarball Ansible skips the task in
-//! check mode (its gtar handler has none) where dr reports the change it would make.
+//! check mode (its gtar handler has none) where dr reports the change it would make; and
+//! `keep_newer` keeping a newer file of a tarball is no change for dr, one for Ansible.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -67,11 +68,39 @@ const PLAYBOOK: &str = r#"- hosts: h
     - unarchive: {src: rel.zip, dest: "{{ root }}/check_zip"}
       check_mode: true
       register: r18
+    - unarchive: {src: dot.tar.gz, dest: "{{ root }}/dot", list_files: true}
+      register: r19
+    - unarchive: {src: dot.tar.gz, dest: "{{ root }}/dot", list_files: true}
+      register: r20
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}/incl", include: [app/bin], list_files: true}
+      register: r21
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}/incl", include: [app/bin], list_files: true}
+      register: r22
+    - unarchive: {src: rel.zip, dest: "{{ root }}/zincl", include: ["app/etc/*"], list_files: true}
+      register: r23
+    - unarchive: {src: rel.zip, dest: "{{ root }}/zincl", include: ["app/etc/*"], list_files: true}
+      register: r24
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}/owned", owner: nobody, group: nogroup}
+      register: r25
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}/owned", owner: nobody, group: nogroup}
+      register: r26
+    - unarchive: {src: rel.zip, dest: "{{ root }}/zowned", owner: nobody, group: nogroup}
+      register: r27
+    - unarchive: {src: rel.zip, dest: "{{ root }}/zowned", owner: nobody, group: nogroup}
+      register: r28
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}/owned"}
+      register: r29
+    - copy: {content: "mine\n", dest: "{{ root }}/tgz/app/README"}
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}/tgz", keep_newer: true}
+      register: r30
+    - copy: {content: "mine\n", dest: "{{ root }}/zip/app/README"}
+    - unarchive: {src: rel.zip, dest: "{{ root }}/zip", keep_newer: true}
+      register: r31
     - unarchive: {src: rel.tar.gz, dest: "{{ root }}/check_tgz"}
       check_mode: true
       register: check_tgz
     - copy:
-        content: "{{ [r01, r02, r03, r04, r05, r06, r07, r08, r09, r10, r11, r12, r13, r14, r15, r16, r17, r18, check_tgz] | to_json }}"
+        content: "{{ [r01, r02, r03, r04, r05, r06, r07, r08, r09, r10, r11, r12, r13, r14, r15, r16, r17, r18, r19, r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31, check_tgz] | to_json }}"
         dest: "{{ out }}"
 "#;
 
@@ -85,6 +114,11 @@ const DESTS: &[&str] = &[
     "remote",
     "check_zip",
     "check_tgz",
+    "dot",
+    "incl",
+    "zincl",
+    "owned",
+    "zowned",
 ];
 
 fn run(cmd: &mut Command) {
@@ -109,6 +143,7 @@ fn make_archives(dir: &Path) {
             ("app/lib/big.bin", &"0123456789".repeat(20_000)),
         ],
     );
+    std::os::unix::fs::symlink("bin/run.sh", tree.join("app/run")).unwrap();
     for (path, mode) in [
         ("app", 0o755),
         ("app/bin", 0o755),
@@ -144,15 +179,21 @@ fn make_archives(dir: &Path) {
         .arg("-cJf")
         .arg(files.join("rel.tar.xz"))
         .arg("app"));
+    run(Command::new("tar")
+        .arg("-C")
+        .arg(tree.join("app"))
+        .arg("-czf")
+        .arg(files.join("dot.tar.gz"))
+        .arg("."));
     run(Command::new("zip")
         .current_dir(&tree)
-        .args(["-q", "-r", "-X"])
+        .args(["-q", "-r", "-y", "-X"])
         .arg(files.join("rel.zip"))
         .arg("app"));
 }
 
 /// Every path under `root`: kind, mode, and content (a link's target).
-fn tree(root: &Path) -> BTreeMap<String, (char, u32, Vec<u8>)> {
+fn tree(root: &Path) -> BTreeMap<String, (char, u32, Vec<u8>, u32, u32)> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -163,12 +204,30 @@ fn tree(root: &Path) -> BTreeMap<String, (char, u32, Vec<u8>)> {
             let mode = meta.mode() & 0o7777;
             if meta.file_type().is_symlink() {
                 let target = std::fs::read_link(&path).unwrap();
-                out.insert(rel, ('l', 0, target.into_os_string().into_encoded_bytes()));
+                out.insert(
+                    rel,
+                    (
+                        'l',
+                        0,
+                        target.into_os_string().into_encoded_bytes(),
+                        meta.uid(),
+                        meta.gid(),
+                    ),
+                );
             } else if meta.is_dir() {
-                out.insert(rel, ('d', mode, Vec::new()));
+                out.insert(rel, ('d', mode, Vec::new(), meta.uid(), meta.gid()));
                 stack.push(path);
             } else {
-                out.insert(rel, ('f', mode, std::fs::read(&path).unwrap()));
+                out.insert(
+                    rel,
+                    (
+                        'f',
+                        mode,
+                        std::fs::read(&path).unwrap(),
+                        meta.uid(),
+                        meta.gid(),
+                    ),
+                );
             }
         }
     }
@@ -216,8 +275,17 @@ fn unarchive_unpacks_what_ansibles_unarchive_unpacks() {
     assert_eq!(ansible.len(), dr.len());
     let mut differences = Vec::new();
     let last = ansible.len() - 1;
+    // r30: `keep_newer` on a tarball whose file on disk is newer. Both keep the file; GNU
+    // `tar --diff` ignores `--keep-newer-files`, so Ansible reports a change on every run,
+    // where dr reports none (a second apply changes nothing).
+    let keep_newer_tar = 29;
+    assert_eq!(ansible[keep_newer_tar]["changed"], true);
+    assert_eq!(dr[keep_newer_tar]["changed"], false);
     for (i, (a, d)) in ansible.iter().zip(&dr).enumerate().take(last) {
         for key in ["changed", "handler", "files", "skipped", "state", "mode"] {
+            if i == keep_newer_tar && key == "changed" {
+                continue;
+            }
             if a.get(key) != d.get(key) {
                 differences.push(format!(
                     "r{:02}: `{key}`: ansible {:?}, dr {:?}",
@@ -242,7 +310,8 @@ fn unarchive_unpacks_what_ansibles_unarchive_unpacks() {
         &changed[..last],
         &[
             true, false, true, false, true, false, true, false, true, false, false, true, false,
-            true, false, true, false, true
+            true, false, true, false, true, true, false, true, false, true, false, true, false,
+            true, false, true, false, false
         ]
     );
     assert_eq!(dr[0]["handler"], "TgzArchive");
@@ -265,6 +334,10 @@ fn unarchive_unpacks_what_ansibles_unarchive_unpacks() {
                 a.0, a.1, d.0, d.1
             )),
             Some(d) if d.2 != a.2 => differences.push(format!("{path}: content differs")),
+            Some(d) if (d.3, d.4) != (a.3, a.4) => differences.push(format!(
+                "{path}: ansible owner {}:{}, dr {}:{}",
+                a.3, a.4, d.3, d.4
+            )),
             Some(_) => {}
         }
     }

@@ -103,11 +103,11 @@ impl Rules {
             _ => {}
         }
         if matches!(m.kind, Kind::Symlink(_)) {
-            // Links have no mode of their own; only an explicit owner or group applies.
+            // A link's own owner counts (tar and unzip set it); it has no mode of its own.
             return Ok(Attrs {
                 mode: None,
-                uid: self.owner,
-                gid: self.group,
+                uid,
+                gid,
             });
         }
         let base = current.unwrap_or_else(|| self.extract_mode(m));
