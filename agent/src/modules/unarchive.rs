@@ -399,10 +399,10 @@ impl Task {
         let outcome = Outcome {
             changed: true,
             msg: format!(
-                "would unpack {} member(s) of `{}` into `{}`",
-                lines.len(),
+                "would unpack `{}` into `{}`: {} member(s) differ",
                 self.shown_src,
-                self.shown_dest
+                self.shown_dest,
+                lines.len()
             ),
             diffs: vec![Diff {
                 target: self.shown_dest.clone(),

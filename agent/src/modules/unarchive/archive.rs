@@ -219,6 +219,10 @@ fn walk_tar(
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         let mut entry = entry?;
+        // A pax global header (`git archive` writes one) is metadata, not a member.
+        if entry.header().entry_type() == tar::EntryType::XGlobalHeader {
+            continue;
+        }
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let header = entry.header();
         let link = || {

@@ -526,3 +526,26 @@ fn symlinks_and_hard_links_round_trip() {
     assert!(h.apply(&Unarchive, a.clone()).changed);
     assert!(!h.apply(&Unarchive, a).changed);
 }
+
+#[test]
+fn a_pax_global_header_is_not_a_member() {
+    // `git archive` starts every tarball with one.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut b = tar::Builder::new(Vec::new());
+    let comment = b"52 comment=0123456789abcdef0123456789abcdef01234567\n";
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XGlobalHeader);
+    h.set_size(comment.len() as u64);
+    b.append_data(&mut h, "pax_global_header", &comment[..])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(3);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "proj/x", &b"x!\n"[..])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let h = harness(gzip(&b.into_inner().unwrap_or_else(|e| panic!("{e}"))));
+    let out = h.apply(&Unarchive, args(dir.path(), json!({"list_files": true})));
+    assert_eq!(out.data["files"], json!(["proj/x"]));
+    assert!(!dir.path().join("pax_global_header").exists());
+}
