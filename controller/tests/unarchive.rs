@@ -356,3 +356,94 @@ fn unarchive_unpacks_what_ansibles_unarchive_unpacks() {
             .any(|p| p.starts_with("check_") && p.contains("app"))
     );
 }
+
+const FAILURES: &str = r#"- hosts: h
+  gather_facts: false
+  tasks:
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}/nope"}
+      register: f01
+      ignore_errors: true
+    - unarchive: {src: "{{ root }}/missing.tgz", dest: "{{ root }}", remote_src: true}
+      register: f02
+      ignore_errors: true
+    - unarchive: {src: "{{ root }}/empty", dest: "{{ root }}", remote_src: true}
+      register: f03
+      ignore_errors: true
+    - unarchive: {src: "{{ root }}/text", dest: "{{ root }}", remote_src: true}
+      register: f04
+      ignore_errors: true
+    - unarchive: {src: "https://example.invalid/a.tgz", dest: "{{ root }}"}
+      register: f05
+      ignore_errors: true
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}", copy: true, remote_src: false}
+      register: f06
+      ignore_errors: true
+    - unarchive: {src: rel.tar.gz, dest: "{{ root }}", include: [a], exclude: [b]}
+      register: f07
+      ignore_errors: true
+    - copy:
+        content: "{{ [f01, f02, f03, f04, f05, f06, f07] | to_json }}"
+        dest: "{{ out }}"
+"#;
+
+#[test]
+fn unarchive_fails_with_ansibles_messages() {
+    util::assert_fresh_agent();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[("inv.yml", INVENTORY), ("fail.yml", FAILURES)],
+    );
+    make_archives(dir.path());
+    for root in ["ansible-root", "dr-root"] {
+        write_tree(
+            &dir.path().join(root),
+            &[("empty", ""), ("text", "not an archive\n")],
+        );
+    }
+    let root_of = |r: &str| format!("root={}", dir.path().join(r).display());
+    util::ansible_playbook_out(
+        dir.path(),
+        &["-i", "inv.yml", "fail.yml", "-e", &root_of("ansible-root")],
+    );
+    util::dr_apply_out(
+        dir.path(),
+        &["-i", "inv.yml", "fail.yml", "-e", &root_of("dr-root")],
+    );
+    let (ansible, dr) = (
+        results(dir.path(), "ansible.json"),
+        results(dir.path(), "dr.json"),
+    );
+    assert_eq!(ansible.len(), dr.len());
+    let mut differences = Vec::new();
+    for (i, (a, d)) in ansible.iter().zip(&dr).enumerate() {
+        // Each tool has its own root; the handler's reasons (after the first line) name
+        // the commands Ansible tried.
+        let msg = |r: &Json| {
+            r["msg"]
+                .as_str()
+                .unwrap_or_default()
+                .replace("ansible-root", "ROOT")
+                .replace("dr-root", "ROOT")
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        if a["failed"] != d["failed"] || msg(a) != msg(d) {
+            differences.push(format!(
+                "f{:02}: ansible {} {:?}, dr {} {:?}",
+                i + 1,
+                a["failed"],
+                msg(a),
+                d["failed"],
+                msg(d)
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "dr's failures differ from Ansible's:\n{}",
+        differences.join("\n")
+    );
+}

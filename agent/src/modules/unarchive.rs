@@ -116,7 +116,8 @@ impl Module for Unarchive {
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: UnarchiveSpec = parse_args("unarchive", args)?;
-        let bad = |m: &str| ModuleError::from(ArgsError::new("unarchive", m));
+        // Ansible's own messages, word for word.
+        let bad = |m: &str| ModuleError::Failed(m.to_owned());
         if spec.copy.is_some() && spec.remote_src.is_some() {
             return Err(bad(
                 "parameters are mutually exclusive: ('copy', 'remote_src')",
