@@ -171,8 +171,9 @@ impl Rules {
             Kind::File => {
                 let on_disk = mtime_of(&meta);
                 if self.keep_newer && on_disk > m.mtime {
-                    // Newer on disk: kept as it is, attributes aside.
-                    return self.attrs_only(m, &meta);
+                    // Newer on disk: kept as it is; only an explicit mode, owner or group
+                    // still applies (Ansible leaves such a file out of its comparison).
+                    return self.explicit_only(m, &meta);
                 }
                 if on_disk != m.mtime {
                     return Ok(Need::Write("mtime differs"));
@@ -192,15 +193,36 @@ impl Rules {
     fn attrs_only(&mut self, m: &Member, meta: &Metadata) -> io::Result<Need> {
         let current = meta.permissions().mode() & 0o7777;
         let wanted = self.wanted(m, Some(current)).map_err(io::Error::other)?;
+        Ok(Self::differ(wanted, current, meta))
+    }
+
+    fn explicit_only(&mut self, m: &Member, meta: &Metadata) -> io::Result<Need> {
+        let current = meta.permissions().mode() & 0o7777;
+        let mode = match &self.mode {
+            Some(want) => Some(
+                want.resolve(current, m.kind == Kind::Dir)
+                    .map_err(io::Error::other)?,
+            ),
+            None => None,
+        };
+        let wanted = Attrs {
+            mode,
+            uid: self.owner,
+            gid: self.group,
+        };
+        Ok(Self::differ(wanted, current, meta))
+    }
+
+    fn differ(wanted: Attrs, current: u32, meta: &Metadata) -> Need {
         let differ = Attrs {
             mode: wanted.mode.filter(|w| *w != current),
             uid: wanted.uid.filter(|w| *w != meta.uid()),
             gid: wanted.gid.filter(|w| *w != meta.gid()),
         };
         if differ == Attrs::default() {
-            Ok(Need::Nothing)
+            Need::Nothing
         } else {
-            Ok(Need::Attrs(differ))
+            Need::Attrs(differ)
         }
     }
 }

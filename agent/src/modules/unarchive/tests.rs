@@ -549,3 +549,23 @@ fn a_pax_global_header_is_not_a_member() {
     assert_eq!(out.data["files"], json!(["proj/x"]));
     assert!(!dir.path().join("pax_global_header").exists());
 }
+
+#[test]
+fn an_absolute_member_lands_under_dest() {
+    // As GNU tar, unzip and Ansible: the leading `/` is dropped.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut b = tar::Builder::new(Vec::new());
+    let name = "/etc/dr-unarchive-test.conf";
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_mode(0o644);
+    h.set_size(2);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    b.append(&h, &b"x\n"[..]).unwrap_or_else(|e| panic!("{e}"));
+    let h = harness(b.into_inner().unwrap_or_else(|e| panic!("{e}")));
+    let out = h.apply(&Unarchive, args(dir.path(), json!({"list_files": true})));
+    assert_eq!(out.data["files"], json!(["etc/dr-unarchive-test.conf"]));
+    assert!(dir.path().join("etc/dr-unarchive-test.conf").is_file());
+    assert!(!Path::new(name).exists());
+}
