@@ -304,6 +304,10 @@ impl Task {
             let i = index;
             index += 1;
             names.push(m.name.clone());
+            // A member left out is never written: only what is extracted must stay inside.
+            if !self.selection.extracts(handler, &m.name) {
+                return Ok(Flow::Continue);
+            }
             let rel = match paths::relative(&m.name) {
                 Ok(rel) => rel,
                 Err(e) => {
@@ -325,9 +329,6 @@ impl Task {
                 },
                 _ => None,
             };
-            if !self.selection.extracts(handler, &m.name) {
-                return Ok(Flow::Continue);
-            }
             let shown = m.name.trim_start_matches('/');
             for _ in 0..self.selection.listed(handler, &m.name) {
                 files.push(if handler.is_tar() { shown } else { &m.name }.to_owned());

@@ -569,3 +569,24 @@ fn an_absolute_member_lands_under_dest() {
     assert!(dir.path().join("etc/dr-unarchive-test.conf").is_file());
     assert!(!Path::new(name).exists());
 }
+
+#[test]
+fn an_excluded_member_is_never_written_so_never_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut b = tar::Builder::new(Vec::new());
+    for name in ["ok.txt", "../escaped.txt"] {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_mode(0o644);
+        h.set_size(2);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append(&h, &b"x\n"[..]).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let h = harness(b.into_inner().unwrap_or_else(|e| panic!("{e}")));
+    let out = h.apply(
+        &Unarchive,
+        args(dir.path(), json!({"exclude": ["escaped.txt"]})),
+    );
+    assert!(out.changed && dir.path().join("ok.txt").is_file());
+}
