@@ -206,7 +206,7 @@ fn module_names_resolve_or_are_refused_where_written() {
         &[
             ("inventory.yml", LOCAL_INVENTORY),
             ("typo.yml", &book("replase")),
-            ("unarchive.yml", &book("unarchive")),
+            ("assemble.yml", &book("assemble")),
             ("coll.yml", &book("no_such.collection.thing")),
             ("legacy.yml", &book("ansible.legacy.stat")),
         ],
@@ -216,14 +216,11 @@ fn module_names_resolve_or_are_refused_where_written() {
         .stderr_has("unknown module or keyword `replase`")
         .stderr_has("typo.yml:5:7")
         .stderr_has("did you mean `replace`?");
-    dr(
-        dir.path(),
-        &["plan", "unarchive.yml", "-i", "inventory.yml"],
-    )
-    .code(1)
-    .stderr_has("module `unarchive` is not supported by dr")
-    .stderr_has("unarchive.yml:5:7")
-    .stderr_has("action plugin");
+    dr(dir.path(), &["plan", "assemble.yml", "-i", "inventory.yml"])
+        .code(1)
+        .stderr_has("module `assemble` is not supported by dr")
+        .stderr_has("assemble.yml:5:7")
+        .stderr_has("action plugin");
     dr(dir.path(), &["plan", "coll.yml", "-i", "inventory.yml"])
         .code(1)
         .stderr_has("unknown module or keyword `no_such.collection.thing`")

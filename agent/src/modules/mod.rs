@@ -8,7 +8,7 @@
 mod accounts;
 pub(crate) mod args;
 pub(crate) mod argspec;
-pub use args::shell_split;
+pub use args::{json_bool, shell_split};
 mod assert;
 mod attrs;
 mod bin_path;
@@ -60,6 +60,7 @@ mod systemctl;
 mod systemd;
 mod template;
 mod timeout;
+mod unarchive;
 mod uri;
 mod user;
 mod validate_argument_spec;
@@ -116,6 +117,7 @@ pub static ALL: &[&dyn Module] = &[
     &stat::Stat,
     &systemd::Systemd,
     &template::Template,
+    &unarchive::Unarchive,
     &uri::Uri,
     &user::User,
     &validate_argument_spec::ValidateArgumentSpec,

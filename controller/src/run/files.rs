@@ -25,6 +25,8 @@ pub fn collect(
         let sub = match task.module.as_str() {
             "copy" | "script" => "files",
             "template" => "templates",
+            "unarchive" if !unarchive_ships_src(task) => continue,
+            "unarchive" => "files",
             _ => continue,
         };
         let Some(src) = source_of(task) else {
@@ -103,6 +105,19 @@ fn as_template(
         super::template_includes::Searcher::Module,
     );
     file.with_templates(templates)
+}
+
+/// Whether an `unarchive` task's `src` is a controller file: not with `remote_src: true`
+/// (or the deprecated `copy: false`), nor for a URL.
+fn unarchive_ships_src(task: &Task) -> bool {
+    let flag = |key: &str| task.args.get(key).and_then(dr_agent::modules::json_bool);
+    let remote = flag("remote_src") == Some(true) || flag("copy") == Some(false);
+    let url = task
+        .args
+        .get("src")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.contains("://"));
+    !remote && !url
 }
 
 /// The controller file a task reads: `src`, or for `script` the first word of its line.
