@@ -37,11 +37,13 @@ mod package;
 mod path_arg;
 mod path_info;
 mod pg;
+mod pg_login;
 mod ping;
 mod postgres_facts;
 mod postgres_promote;
 mod postgres_query;
 mod postgres_replica;
+mod postgresql_query;
 mod process;
 mod raw;
 mod recovery_point;
@@ -96,6 +98,7 @@ pub static ALL: &[&dyn Module] = &[
     &postgres_promote::PostgresPromote,
     &postgres_query::PostgresQuery,
     &postgres_replica::PostgresReplica,
+    &postgresql_query::PostgresqlQuery,
     &set_fact::SetFact,
     &setup::Setup,
     &service::Service,
