@@ -74,7 +74,8 @@ impl Module for PostgresqlPing {
             "PostgreSQL is unavailable"
         });
         o.data.insert("is_available".into(), Json::Bool(available));
-        o.data.insert("server_version".into(), Json::Object(version));
+        o.data
+            .insert("server_version".into(), Json::Object(version));
         o.data.insert("conn_err_msg".into(), Json::from(err));
         Ok(Plan::done(o))
     }
