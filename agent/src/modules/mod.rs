@@ -43,6 +43,7 @@ mod postgres_facts;
 mod postgres_promote;
 mod postgres_query;
 mod postgres_replica;
+mod postgresql_db;
 mod postgresql_ping;
 mod postgresql_query;
 mod process;
@@ -99,6 +100,7 @@ pub static ALL: &[&dyn Module] = &[
     &postgres_promote::PostgresPromote,
     &postgres_query::PostgresQuery,
     &postgres_replica::PostgresReplica,
+    &postgresql_db::PostgresqlDb,
     &postgresql_ping::PostgresqlPing,
     &postgresql_query::PostgresqlQuery,
     &set_fact::SetFact,

@@ -124,7 +124,8 @@ fn literal(v: &Json) -> Result<String, ClientError> {
     })
 }
 
-fn quote(s: &str) -> String {
+/// `s` as an SQL string literal (quotes doubled), as psycopg2 quotes a `str`.
+pub(crate) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 

@@ -63,3 +63,16 @@ impl Session {
             .unwrap_or(Json::Null))
     }
 }
+
+impl Session {
+    /// The rows of `sql` (one statement).
+    pub(crate) fn rows(&mut self, sql: &str) -> Result<Vec<Map<String, Json>>, ClientError> {
+        Ok(self.statement(sql)?.rows)
+    }
+
+    /// The server's version as a number (`150008`).
+    pub(crate) fn server_version_num(&mut self) -> Result<u32, ClientError> {
+        let v = self.scalar("SELECT current_setting('server_version_num')::int AS v")?;
+        Ok(v.as_u64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0))
+    }
+}
