@@ -46,6 +46,7 @@ mod postgres_replica;
 mod postgresql_db;
 mod postgresql_ping;
 mod postgresql_query;
+mod postgresql_user;
 mod process;
 mod raw;
 mod recovery_point;
@@ -103,6 +104,7 @@ pub static ALL: &[&dyn Module] = &[
     &postgresql_db::PostgresqlDb,
     &postgresql_ping::PostgresqlPing,
     &postgresql_query::PostgresqlQuery,
+    &postgresql_user::PostgresqlUser,
     &set_fact::SetFact,
     &setup::Setup,
     &service::Service,

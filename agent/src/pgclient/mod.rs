@@ -27,5 +27,4 @@ pub(crate) mod value;
 pub(crate) use conn::{ConnSpec, Password, Session, SslMode, connect};
 pub(crate) use error::ClientError;
 pub(crate) use literal::{Arg, interpolate, quote};
-pub(crate) use session::Outcome;
-pub(crate) use status::{split_statements, status_message};
+pub(crate) use status::split_statements;
