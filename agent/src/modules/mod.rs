@@ -300,7 +300,7 @@ impl ModuleError {
 }
 
 #[cfg(test)]
-mod pgtest;
+pub(crate) mod pgtest;
 #[cfg(test)]
 mod readonly_tests;
 #[cfg(test)]

@@ -22,6 +22,8 @@ mod literal;
 mod session;
 mod status;
 mod tls;
+#[cfg(test)]
+mod tls_tests;
 pub(crate) mod value;
 
 pub(crate) use conn::{ConnSpec, Password, Session, SslMode, connect};
