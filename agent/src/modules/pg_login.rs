@@ -41,11 +41,27 @@ pub(super) const LOGIN_ARGS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub(super) struct Login {
     spec: ConnSpec,
+    /// `PGDATABASE` of the task's environment: the database when the task names none.
+    env_db: Option<String>,
 }
 
 /// Takes the connection options out of `args` (so the module's own spec can refuse unknown
-/// keys) and returns them with the rest.
-pub(super) fn split(module: &'static str, args: &Json) -> Result<(Login, Json), ModuleError> {
+/// keys) and returns them with the rest. `env` is the task's `environment:`, whose
+/// `PGPASSWORD`, `PGHOST` and `PGDATABASE` count where the task leaves the option empty, as
+/// libpq reads them under psycopg2 (the collection always passes the port, the user and
+/// `sslmode`, so `PGPORT`, `PGUSER` and `PGSSLMODE` never count). `~/.pgpass` is not read.
+pub(super) fn split(
+    module: &'static str,
+    args: &Json,
+    env: &[(String, String)],
+) -> Result<(Login, Json), ModuleError> {
+    let from_env = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
     let mut rest = match args {
         Json::Object(m) => m.clone(),
         Json::Null => Map::new(),
@@ -85,7 +101,9 @@ pub(super) fn split(module: &'static str, args: &Json) -> Result<(Login, Json), 
         Ok(found)
     };
     let user = take(&["login_user", "login"])?.unwrap_or_else(|| "postgres".into());
-    let password = take(&["login_password"])?.filter(|p| !p.is_empty());
+    let password = take(&["login_password"])?
+        .filter(|p| !p.is_empty())
+        .or_else(|| from_env("PGPASSWORD"));
     let host = take(&["login_host", "host"])?.filter(|h| !h.is_empty());
     let socket = take(&["login_unix_socket", "unix_socket"])?.filter(|s| !s.is_empty());
     let port = match take(&["port", "login_port"])? {
@@ -111,6 +129,7 @@ pub(super) fn split(module: &'static str, args: &Json) -> Result<(Login, Json), 
     spec.host = match (host, socket) {
         (None, Some(s)) => Some(s),
         (Some(h), Some(s)) if h == "localhost" => Some(s),
+        (None, None) => from_env("PGHOST"),
         (h, _) => h,
     };
     spec.port = port;
@@ -122,14 +141,18 @@ pub(super) fn split(module: &'static str, args: &Json) -> Result<(Login, Json), 
             .map(|u| (u.uid, u.gid));
     }
     spec.password = password.map(Password::new);
-    Ok((Login { spec }, Json::Object(rest)))
+    let env_db = from_env("PGDATABASE");
+    Ok((Login { spec, env_db }, Json::Object(rest)))
 }
 
 impl Login {
     /// The connection to `db` (none: the server's default for the role).
     pub(super) fn conn(&self, db: Option<&str>) -> ConnSpec {
         let mut spec = self.spec.clone();
-        spec.dbname = db.filter(|d| !d.is_empty()).map(str::to_owned);
+        spec.dbname = db
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned)
+            .or_else(|| self.env_db.clone());
         spec
     }
 }
@@ -173,6 +196,7 @@ mod tests {
         let (l, rest) = split(
             "postgresql_ping",
             &json!({"login_host": "localhost", "login_unix_socket": "/run/pg", "port": "5433", "db": "x"}),
+            &[],
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let c = l.conn(Some("x"));
@@ -182,15 +206,34 @@ mod tests {
         assert_eq!(rest, json!({"db": "x"}));
         let (l, _) = split(
             "m",
-            &json!({"login_host": "db1", "login_password": "pw", "ssl_mode": "require"}),
+            &json!({"login_host": "db1", "login_password": "Debug-Hidden-Pw", "ssl_mode": "require"}),
+            &[],
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let c = l.conn(None);
         assert_eq!(c.host.as_deref(), Some("db1"));
         assert_eq!(c.ssl_mode, SslMode::Require);
         assert!(c.peer_as.is_none());
-        assert!(!format!("{c:?}").contains("pw\""), "{c:?}");
-        assert!(split("m", &json!({"ssl_mode": "sure"})).is_err());
+        assert!(c.password.is_some());
+        assert!(!format!("{c:?} {l:?}").contains("Debug-Hidden"), "{c:?}");
+        assert!(split("m", &json!({"ssl_mode": "sure"}), &[]).is_err());
+        // The task's environment, where the task leaves the option empty.
+        let env = [
+            ("PGPASSWORD".to_owned(), "from-env".to_owned()),
+            ("PGHOST".to_owned(), "db9".to_owned()),
+            ("PGDATABASE".to_owned(), "akira".to_owned()),
+        ];
+        let (l, _) = split("m", &json!({}), &env).unwrap_or_else(|e| panic!("{e}"));
+        let c = l.conn(None);
+        assert_eq!(
+            (c.host.as_deref(), c.dbname.as_deref()),
+            (Some("db9"), Some("akira"))
+        );
+        assert_eq!(c.password, Some(crate::pgclient::Password::new("from-env")));
+        let (l, _) =
+            split("m", &json!({"login_host": "db1"}), &env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(l.conn(Some("x")).host.as_deref(), Some("db1"));
+        assert_eq!(l.conn(Some("x")).dbname.as_deref(), Some("x"));
     }
 
     #[test]

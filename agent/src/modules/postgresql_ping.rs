@@ -44,8 +44,8 @@ impl Module for PostgresqlPing {
         ARG_NAMES.as_slice()
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let (login, rest) = pg_login::split("postgresql_ping", args)?;
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let (login, rest) = pg_login::split("postgresql_ping", args, ctx.environment)?;
         let spec: PingSpec = parse_args("postgresql_ping", &rest)?;
         if !spec.trust_input {
             pg_login::check_input(&[spec.session_role.as_deref().unwrap_or_default()])?;

@@ -125,8 +125,8 @@ impl Module for PostgresqlUser {
         ARG_NAMES.as_slice()
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let (login, rest) = pg_login::split("postgresql_user", args)?;
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let (login, rest) = pg_login::split("postgresql_user", args, ctx.environment)?;
         let spec: UserSpec = parse_args("postgresql_user", &rest)?;
         if !spec.trust_input {
             let values: Vec<&str> = [
