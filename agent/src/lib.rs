@@ -11,5 +11,6 @@ pub mod engine;
 pub mod fsutil;
 pub mod mask;
 pub mod modules;
+pub(crate) mod pgclient;
 pub mod template;
 pub mod wire;

@@ -40,11 +40,16 @@ mod path_arg;
 mod path_info;
 mod pause;
 mod pg;
+mod pg_login;
 mod ping;
 mod postgres_facts;
 mod postgres_promote;
 mod postgres_query;
 mod postgres_replica;
+mod postgresql_db;
+mod postgresql_ping;
+mod postgresql_query;
+mod postgresql_user;
 mod process;
 mod raw;
 mod recovery_point;
@@ -104,6 +109,10 @@ pub static ALL: &[&dyn Module] = &[
     &postgres_promote::PostgresPromote,
     &postgres_query::PostgresQuery,
     &postgres_replica::PostgresReplica,
+    &postgresql_db::PostgresqlDb,
+    &postgresql_ping::PostgresqlPing,
+    &postgresql_query::PostgresqlQuery,
+    &postgresql_user::PostgresqlUser,
     &set_fact::SetFact,
     &setup::Setup,
     &service::Service,
@@ -300,7 +309,7 @@ impl ModuleError {
 }
 
 #[cfg(test)]
-mod pgtest;
+pub(crate) mod pgtest;
 #[cfg(test)]
 mod readonly_tests;
 #[cfg(test)]

@@ -19,7 +19,6 @@ const PREFIXES: &[&str] = &[
 const ALIASES: &[(&str, &str)] = &[
     ("docker_compose_v2", "compose"),
     ("docker_compose", "compose"),
-    ("postgresql_query", "postgres_query"),
     ("postgresql_info", "postgres_facts"),
     ("apt", "package"),
     ("systemd_service", "systemd"),
