@@ -16,6 +16,21 @@ use crate::wire::Diff;
 /// The `service` module.
 pub struct Service;
 
+/// Arguments only the `systemd` module takes (the service action passes them on).
+const SYSTEMD_ONLY: &[&str] = &[
+    "force",
+    "masked",
+    "daemon_reload",
+    "daemon-reload",
+    "daemon_reexec",
+    "daemon-reexec",
+    "scope",
+    "no_block",
+];
+
+/// Arguments of Ansible's init-script `service` module dr does not run.
+const SYSV_ONLY: &[&str] = &["pattern", "runlevel", "sleep", "arguments", "args"];
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServiceSpec {
@@ -139,10 +154,64 @@ impl Module for Service {
     }
 
     fn arg_names(&self) -> &'static [&'static str] {
-        &["name", "state", "enabled", "use", "init_script"]
+        &[
+            "name",
+            "state",
+            "enabled",
+            "use",
+            "init_script",
+            "pattern",
+            "runlevel",
+            "sleep",
+            "arguments",
+            "args",
+            "force",
+            "masked",
+            "daemon_reload",
+            "daemon-reload",
+            "daemon_reexec",
+            "daemon-reexec",
+            "scope",
+            "no_block",
+        ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let mut map = args.as_object().cloned().unwrap_or_default();
+        // As Ansible's `service` action: on a host systemd runs, the `systemd` module does
+        // the work, given the task's arguments without those systemd has no use for.
+        let manager = map.get("use").and_then(Json::as_str).unwrap_or("auto");
+        if systemctl::booted()
+            && matches!(manager, "auto" | "systemd")
+            && !map.contains_key("init_script")
+        {
+            for unused in ["use", "pattern", "runlevel", "sleep", "arguments", "args"] {
+                map.remove(unused);
+            }
+            return super::systemd::Systemd.check(ctx, &Json::Object(map));
+        }
+        let systemd_only: Vec<&str> = SYSTEMD_ONLY
+            .iter()
+            .copied()
+            .filter(|k| map.contains_key(*k))
+            .collect();
+        if !systemd_only.is_empty() {
+            return Err(ArgsError::new(
+                "service",
+                format!(
+                    "Unsupported parameters for (service) module: {}: they are the systemd module's, and systemd is not running on this host",
+                    systemd_only.join(", ")
+                ),
+            )
+            .into());
+        }
+        if let Some(k) = SYSV_ONLY.iter().find(|k| map.contains_key(**k)) {
+            return Err(ArgsError::new(
+                "service",
+                format!("`{k}` (for init scripts) is not supported by dr"),
+            )
+            .into());
+        }
         let spec: ServiceSpec = parse_args("service", args)?;
         if spec.state.is_none() && spec.enabled.is_none() {
             return Err(ArgsError::new("service", "give `state`, `enabled`, or both").into());

@@ -130,3 +130,25 @@ fn errors_name_the_service() {
     );
     assert!(e.contains("`enabled` needs systemd"), "{e}");
 }
+
+#[test]
+fn systemd_arguments_without_systemd_are_refused_by_name() {
+    // On a host systemd runs, `service` hands these to the `systemd` module, as Ansible's
+    // action does; without it, Ansible's init-script module does not know them.
+    let h = Harness::new();
+    if super::systemctl::booted() {
+        let plan = h.check(&Service, json!({"name": "cron", "daemon-reload": true}));
+        assert!(plan.outcome.changed, "a daemon-reload is a change");
+        return;
+    }
+    let e = h.check_err(&Service, json!({"name": "cron", "daemon-reload": true}));
+    assert!(
+        e.contains("Unsupported parameters for (service) module: daemon-reload"),
+        "{e}"
+    );
+    let e = h.check_err(
+        &Service,
+        json!({"name": "cron", "state": "started", "pattern": "cron"}),
+    );
+    assert!(e.contains("`pattern`"), "{e}");
+}
