@@ -96,6 +96,19 @@ fn an_argument_error_names_the_module_as_written() {
 }
 
 #[test]
+fn a_templated_module_name_is_refused_where_written() {
+    for task in [
+        "action: \"{{ ansible_facts.pkg_mgr }}\"\n      args: {name: acl}",
+        "action:\n        module: \"{{ mgr }}\"\n        name: acl",
+    ] {
+        let err = graph_error(&format!("- hosts: db\n  tasks:\n    - {task}\n"));
+        assert!(err.starts_with("error: the module name `{{"), "{err}");
+        assert!(err.contains("is a template\n --> p.yml:"), "{err}");
+        assert!(err.contains("choose between tasks with `when:`"), "{err}");
+    }
+}
+
+#[test]
 fn two_modules_in_one_task() {
     let err = graph_error("- hosts: db\n  tasks:\n    - command: /bin/true\n      shell: echo\n");
     assert!(

@@ -378,8 +378,20 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
         value,
         loc: v.loc.clone(),
     };
+    let templated = |name: &str| {
+        Diagnostic::new(
+            v.loc.clone(),
+            format!("the module name `{name}` is a template"),
+        )
+        .with_help(
+            "Ansible renders it when the task runs (from facts, say); dr needs every task's module when it reads the play, to check its arguments and plan it: name the module, or choose between tasks with `when:`",
+        )
+    };
     if let Some(text) = v.as_str() {
         let text = text.trim();
+        if text.starts_with("{{") || text.starts_with("{%") {
+            return Err(templated(text));
+        }
         let (name, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
         let args = if rest.trim().is_empty() {
             NodeValue::Null
@@ -406,6 +418,9 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
                 "`action` takes `module args` or a mapping with `module:`",
             ));
         };
+        if name.contains("{{") || name.contains("{%") {
+            return Err(templated(name.trim()));
+        }
         // `module: copy src=a`: the words after the name are `key=value` arguments.
         let (name, words) = name
             .trim()
