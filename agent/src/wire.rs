@@ -205,7 +205,7 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
 mod file_content;
 mod request_line;
 mod sync;
-pub use file_content::{FileContent, FileMeta};
+pub use file_content::{FileContent, FileMeta, TreeListing};
 pub use sync::{
     Active, Answer, Delegation, InventoryChange, LookupCall, Settle, Settled, Shared, SyncPoint,
 };

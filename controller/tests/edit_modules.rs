@@ -58,3 +58,16 @@ fn cron_jobs_and_variables_are_written_as_ansible_writes_them() {
     assert!(report.contains("single exists: False"), "{report}");
     assert!(out["dump"].contains("#@weekly root vacuumdb -a\n"));
 }
+
+#[test]
+fn a_controller_directory_is_copied_as_ansible_copies_it() {
+    let dr = util::same_files_as_ansible("copy_tree", "site.yml", 0);
+    let report = &util::outputs(dr.path())["report"];
+    assert!(
+        report.contains("./t2/conf.d/sub/deeper/c.conf f 644"),
+        "{report}"
+    );
+    assert!(report.contains("./t3/sub d 750"), "{report}");
+    // The symlink in the source is followed: a file with the target's content.
+    assert!(report.contains("./t1/link.conf f 644"), "{report}");
+}

@@ -35,6 +35,11 @@ struct CopySpec {
     /// `src` is a path on the host, not a controller file.
     #[serde(default, deserialize_with = "bool_ish")]
     remote_src: bool,
+    /// Mode of the directories a recursive copy creates.
+    directory_mode: Option<FileMode>,
+    /// Follow symlinks in a source directory (Ansible's default, what dr does).
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    local_follow: Option<bool>,
 }
 
 impl Module for Copy {
@@ -55,10 +60,15 @@ impl Module for Copy {
             "follow",
             "validate",
             "remote_src",
+            "directory_mode",
+            "local_follow",
         ]
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        if let Some(listing) = controller_directory(ctx, args) {
+            return copy_tree(ctx, args, listing);
+        }
         let args = super::attrs::preserve_mode("copy", args, || source_mode(ctx, args))?;
         let spec: CopySpec = parse_args("copy", &args)?;
         let (bytes, src_name) = match (&spec.content, &spec.src) {
@@ -155,6 +165,50 @@ pub(super) fn shipped<'a>(
     }
 }
 
+/// The listing of `src` when it is a controller directory (copied recursively).
+fn controller_directory(ctx: &Context<'_>, args: &Json) -> Option<crate::wire::TreeListing> {
+    let remote = args.get("remote_src").and_then(super::args::json_bool) == Some(true);
+    if remote || args.get("content").is_some_and(|c| !c.is_null()) {
+        return None;
+    }
+    let src = args.get("src")?.as_str()?;
+    ctx.files.get(src)?.listing()
+}
+
+/// `copy` of a controller directory (see [`tree`]).
+fn copy_tree(
+    ctx: &Context<'_>,
+    args: &Json,
+    listing: crate::wire::TreeListing,
+) -> Result<Plan, ModuleError> {
+    let mut args = args.clone();
+    let preserve = args.get("mode").and_then(Json::as_str) == Some("preserve");
+    if preserve && let Some(map) = args.as_object_mut() {
+        map.remove("mode");
+    }
+    let spec: CopySpec = parse_args("copy", &args)?;
+    if spec.local_follow == Some(false) {
+        return Err(ArgsError::new(
+            "copy",
+            "`local_follow: false` (recreating the source's symlinks) is not supported by dr",
+        )
+        .into());
+    }
+    tree::TreeCopy {
+        src: spec.src.as_deref().unwrap_or_default(),
+        dest: &spec.dest,
+        listing,
+        mode: spec.mode.as_ref(),
+        preserve,
+        directory_mode: spec.directory_mode.clone(),
+        owner: spec.owner.clone(),
+        group: spec.group.clone(),
+        backup: spec.backup,
+        validate: spec.validate.clone(),
+    }
+    .plan(ctx)
+}
+
 /// The permission bits of `src`: on the host with `remote_src`, else the controller file's.
 fn source_mode(ctx: &Context<'_>, args: &Json) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt as _;
@@ -210,3 +264,4 @@ fn content_text(content: &Json) -> String {
 
 #[cfg(test)]
 mod tests;
+mod tree;

@@ -24,6 +24,19 @@ pub struct FileContent {
     /// For a template: the texts of the templates it includes, imports or extends, by the
     /// name it gives them (found on the controller along Ansible's search path).
     pub templates: Option<Arc<BTreeMap<String, String>>>,
+    /// A controller directory (`copy: src=dir/`): the bytes are its listing (see
+    /// [`TreeListing`]); its files are shipped beside it as `SRC/RELATIVE/PATH`.
+    pub tree: bool,
+}
+
+/// What a controller directory holds, relative to it: every subdirectory (parents first)
+/// and every file (symlinks followed, as Ansible's `local_follow` default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeListing {
+    /// Subdirectories.
+    pub dirs: Vec<String>,
+    /// Files.
+    pub files: Vec<String>,
 }
 
 /// A controller file's host, owner and modification time.
@@ -48,7 +61,24 @@ impl FileContent {
             origin: origin.into(),
             meta: None,
             templates: None,
+            tree: false,
         }
+    }
+
+    /// A directory's listing, shipped in place of its bytes.
+    pub fn tree(listing: &TreeListing, origin: impl Into<String>) -> Self {
+        let bytes = serde_json::to_vec(listing).unwrap_or_default();
+        FileContent {
+            tree: true,
+            ..FileContent::new(bytes, origin)
+        }
+    }
+
+    /// The listing of a directory shipped with [`FileContent::tree`].
+    pub fn listing(&self) -> Option<TreeListing> {
+        self.tree
+            .then(|| serde_json::from_slice(&self.bytes).ok())
+            .flatten()
     }
 
     /// The same file, with where it lives on the controller.
@@ -90,6 +120,8 @@ struct Wire<'a> {
     meta: Option<FileMeta>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     templates: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    tree: bool,
 }
 
 impl FileContent {
@@ -155,6 +187,7 @@ impl Serialize for FileContent {
             origin: self.origin.as_str().into(),
             meta: self.meta.clone(),
             templates: self.templates.as_deref().cloned(),
+            tree: self.tree,
         }
         .serialize(s)
     }
@@ -176,6 +209,7 @@ impl<'de> Deserialize<'de> for FileContent {
         let mut file = FileContent::new(bytes, wire.origin.into_owned());
         file.meta = wire.meta;
         file.templates = wire.templates.map(Arc::new);
+        file.tree = wire.tree;
         Ok(file)
     }
 }

@@ -37,9 +37,14 @@ pub fn collect(
             if files.contains_key(&candidate) {
                 continue;
             }
-            if let Some(path) = find(&candidate, sub, task, playbook_dir)
-                && let Some(bytes) = read_shared(&path)
-            {
+            let Some(path) = find(&candidate, sub, task, playbook_dir) else {
+                continue;
+            };
+            if path.is_dir() {
+                if task.module == "copy" {
+                    ship_tree(&mut files, &candidate, &path, task, playbook_dir);
+                }
+            } else if let Some(bytes) = read_shared(&path) {
                 files.insert(candidate, shipped(bytes, &path, sub, task, playbook_dir));
             }
         }
@@ -63,6 +68,75 @@ pub fn read_now(
     let file = shipped(bytes, &path, sub, task, playbook_dir);
     let value = serde_json::to_value(&file).map_err(|e| e.to_string())?;
     Ok(vec![value])
+}
+
+/// A `copy` source directory: its listing under `src`, each file under `src/RELATIVE`.
+/// Symlinks are followed, as Ansible's `local_follow` default; a link back to a directory
+/// being copied is left out (Ansible would recreate it as a link, which dr does not).
+fn ship_tree(
+    files: &mut BTreeMap<String, FileContent>,
+    src: &str,
+    dir: &Path,
+    task: &Task,
+    playbook_dir: &Path,
+) {
+    let mut listing = dr_agent::wire::TreeListing::default();
+    walk(dir, "", &mut listing, &mut Vec::new());
+    let prefix = src.trim_end_matches('/');
+    for rel in &listing.files {
+        let path = dir.join(rel);
+        if let Some(bytes) = read_shared(&path) {
+            let key = format!("{prefix}/{rel}");
+            files.insert(key, shipped(bytes, &path, "files", task, playbook_dir));
+        }
+    }
+    let origin = dir.display().to_string();
+    files.insert(src.to_owned(), FileContent::tree(&listing, origin));
+}
+
+/// Lists `dir` into `listing` (paths relative to the top, under `rel`), parents first;
+/// `parents` are the directories being walked (a link back to one is a cycle).
+fn walk(
+    dir: &Path,
+    rel: &str,
+    listing: &mut dr_agent::wire::TreeListing,
+    parents: &mut Vec<(u64, u64)>,
+) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return;
+    };
+    let id = (meta.dev(), meta.ino());
+    if parents.contains(&id) {
+        return;
+    }
+    parents.push(id);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut names: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    for name in names {
+        let name = name.to_string_lossy();
+        let child = dir.join(name.as_ref());
+        let child_rel = if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        };
+        match std::fs::metadata(&child) {
+            Ok(m) if m.is_dir() && !parents.contains(&(m.dev(), m.ino())) => {
+                listing.dirs.push(child_rel.clone());
+                walk(&child, &child_rel, listing, parents);
+            }
+            Ok(m) if m.is_file() => listing.files.push(child_rel),
+            _ => {}
+        }
+    }
+    parents.pop();
 }
 
 /// The controller file at `path` as the agent gets it: with its metadata (owner, mtime and
@@ -185,9 +259,11 @@ fn rendered_srcs(src: &str, task: &Task, vars: &Map<String, Value>) -> Vec<Strin
 /// Ansible's search path: next to the task file and the playbook, in `files/` or
 /// `templates/` and then directly.
 fn find(src: &str, sub: &str, task: &Task, playbook_dir: &Path) -> Option<PathBuf> {
+    // `copy` takes a directory too (copied recursively).
+    let found = |p: &Path| p.is_file() || (task.module == "copy" && p.is_dir());
     let path = Path::new(src);
     if path.is_absolute() {
-        return path.is_file().then(|| path.to_path_buf());
+        return found(path).then(|| path.to_path_buf());
     }
     let task_dir = task
         .location
@@ -209,7 +285,7 @@ fn find(src: &str, sub: &str, task: &Task, playbook_dir: &Path) -> Option<PathBu
     bases.push(playbook_dir.to_path_buf());
     for base in bases {
         for candidate in [base.join(sub).join(src), base.join(src)] {
-            if candidate.is_file() {
+            if found(&candidate) {
                 return Some(candidate);
             }
         }
