@@ -6,11 +6,11 @@
 
 mod guard;
 mod hard;
+mod times;
 mod tree;
 
-use std::fs::{self, FileTimes};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
@@ -21,6 +21,7 @@ use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, pars
 use crate::diff;
 use crate::fsutil::{self, Attrs, Current};
 use crate::wire::Diff;
+use times::Stamp;
 
 /// The `file` module.
 pub struct File;
@@ -40,10 +41,17 @@ struct FileSpec {
     #[serde(default, deserialize_with = "opt_bool_ish")]
     force: Option<bool>,
     modification_time: Option<String>,
+    #[serde(default = "default_time_format")]
+    modification_time_format: String,
     access_time: Option<String>,
+    #[serde(default = "default_time_format")]
+    access_time_format: String,
     /// Ansible's default: a symlink's attributes are its target's.
     #[serde(default, deserialize_with = "opt_bool_ish")]
     follow: Option<bool>,
+    /// Ansible's internal "is this file binary?" question (`appears_binary`).
+    #[serde(default, rename = "_diff_peek", deserialize_with = "opt_bool_ish")]
+    diff_peek: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -94,8 +102,8 @@ enum Change {
     CreateDir(PathBuf),
     /// Create an empty file.
     CreateFile(PathBuf),
-    /// Set access and modification times to now.
-    Touch(PathBuf),
+    /// Set the modification and access times.
+    Times(PathBuf, Stamp, Stamp),
     /// Remove a file, link or whole directory tree.
     Remove(PathBuf, Kind),
     /// Point a symlink at `target`, replacing what is there.
@@ -124,8 +132,11 @@ impl Module for File {
             "recurse",
             "force",
             "modification_time",
+            "modification_time_format",
             "access_time",
+            "access_time_format",
             "follow",
+            "_diff_peek",
         ]
     }
 
@@ -139,6 +150,9 @@ impl Module for File {
         }
         let mut path = PathBuf::from(&spec.path);
         let shown = spec.path.clone();
+        if spec.diff_peek.is_some() {
+            return Ok(Plan::done(diff_peek(&shown)));
+        }
         let mut kind = Kind::of(&path)?;
         let follow = spec.follow.unwrap_or(true);
         if kind == Kind::Link
@@ -178,6 +192,32 @@ impl Module for File {
         if spec.recurse && state != State::Directory {
             return Err(ArgsError::new("file", "`recurse` is only for `state: directory`").into());
         }
+        // As Ansible: `touch` sets both times to now unless told otherwise; the other
+        // states keep them unless told.
+        let default = if state == State::Touch {
+            Stamp::Now
+        } else {
+            Stamp::Preserve
+        };
+        let mtime = Stamp::parse(
+            spec.modification_time.as_deref(),
+            &spec.modification_time_format,
+            default,
+        )?;
+        let atime = Stamp::parse(
+            spec.access_time.as_deref(),
+            &spec.access_time_format,
+            default,
+        )?;
+        if matches!(state, State::Link | State::Hard)
+            && (mtime != Stamp::Preserve || atime != Stamp::Preserve)
+        {
+            return Err(ArgsError::new(
+                "file",
+                "`modification_time`/`access_time` on a link are not supported by dr",
+            )
+            .into());
+        }
         let mut changes = Vec::new();
         let mut diffs = Vec::new();
         let mut dangerous = false;
@@ -192,7 +232,8 @@ impl Module for File {
                 }
                 Kind::Directory => return fail(format!("`{shown}` is a directory, not a file")),
                 Kind::File | Kind::Link => {
-                    attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?
+                    attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
+                    times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
                 }
             },
             State::Directory => match kind {
@@ -207,12 +248,14 @@ impl Module for File {
                             changes.push(Change::Attrs(dir, wanted));
                         }
                     }
+                    times::plan(&path, false, mtime, atime, &mut changes, &mut diffs)?;
                 }
                 Kind::Directory => {
                     attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
                     if spec.recurse {
                         recurse_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
                     }
+                    times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
                 }
                 other => {
                     return fail(format!(
@@ -253,14 +296,11 @@ impl Module for File {
                     if attrs::any(&wanted) {
                         changes.push(Change::Attrs(path.clone(), wanted));
                     }
+                    times::plan(&path, false, mtime, atime, &mut changes, &mut diffs)?;
                 }
                 _ => {
-                    let preserve = |t: &Option<String>| t.as_deref() == Some("preserve");
-                    if !(preserve(&spec.modification_time) && preserve(&spec.access_time)) {
-                        diffs.push(diff::line(&shown, "times", "old", "now"));
-                        changes.push(Change::Touch(path.clone()));
-                    }
                     attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
+                    times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
                 }
             },
             State::Link => {
@@ -347,6 +387,26 @@ impl Module for File {
         };
         Ok(Plan::change(outcome, Apply { changes }))
     }
+}
+
+/// `_diff_peek`: whether the file looks binary (a NUL in its first 8 KiB), as Ansible's
+/// `execute_diff_peek` guesses; a file that cannot be read is text.
+fn diff_peek(path: &str) -> Outcome {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    let binary = fs::File::open(path)
+        .and_then(|f| f.take(8192).read_to_end(&mut head))
+        .is_ok_and(|_| head.contains(&0));
+    let mut outcome = Outcome::ok(String::new());
+    outcome.data.insert("path".into(), Json::from(path));
+    outcome
+        .data
+        .insert("appears_binary".into(), Json::Bool(binary));
+    outcome
+}
+
+fn default_time_format() -> String {
+    times::DEFAULT_FORMAT.to_owned()
 }
 
 fn state_name(s: State) -> &'static str {
@@ -437,14 +497,8 @@ fn perform(change: &Change) -> Result<(), ModuleError> {
             .map_err(|e| ModuleError::io("cannot create directory", p.display(), e)),
         Change::CreateFile(p) => fsutil::write_atomic(p, b"", Attrs::default(), 0o644)
             .map_err(|e| ModuleError::io("cannot create", p.display(), e)),
-        Change::Touch(p) => {
-            let now = SystemTime::now();
-            fs::File::options()
-                .write(true)
-                .open(p)
-                .and_then(|f| f.set_times(FileTimes::new().set_accessed(now).set_modified(now)))
-                .map_err(|e| ModuleError::io("cannot touch", p.display(), e))
-        }
+        Change::Times(p, mtime, atime) => times::set(p, *mtime, *atime)
+            .map_err(|e| ModuleError::io("cannot set the times of", p.display(), e)),
         Change::Remove(p, kind) => {
             // Checked again right before the removal: the plan may be old.
             if let Some(why) = guard::refusal(&p.to_string_lossy()) {

@@ -319,3 +319,63 @@ fn hard_link_is_created_once_and_a_different_file_needs_force() {
                          "path": dest.display().to_string(), "state": "hard"});
     assert!(h.check_err(&File, missing).contains("src does not exist"));
 }
+
+#[test]
+fn diff_peek_says_whether_a_file_looks_binary() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bin = dir.path().join("bin");
+    fs::write(&bin, b"ab\0cd").unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let peek = |p: &std::path::Path| {
+        let plan = h.check(
+            &File,
+            json!({"path": p.display().to_string(), "_diff_peek": true}),
+        );
+        assert!(!plan.outcome.changed && plan.action.is_none());
+        plan.outcome.data["appears_binary"].clone()
+    };
+    assert_eq!(peek(&bin), json!(true));
+    assert_eq!(peek(&dir.path().join("missing")), json!(false));
+}
+
+#[test]
+fn explicit_times_are_set_once_and_now_is_always_a_change() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.path().join("f");
+    let h = Harness::new();
+    let args = json!({"path": p.display().to_string(), "state": "touch",
+                      "modification_time": "2020-01-02 03:04:05",
+                      "modification_time_format": "%Y-%m-%d %H:%M:%S",
+                      "access_time": "preserve"});
+    let diffs = converge(&h, dir.path(), args);
+    assert!(diffs.iter().any(|d| d.contains("mtime")), "{diffs:?}");
+    let local = chrono::NaiveDate::from_ymd_opt(2020, 1, 2)
+        .and_then(|d| d.and_hms_opt(3, 4, 5))
+        .map(|n| {
+            use chrono::TimeZone as _;
+            chrono::Local
+                .from_local_datetime(&n)
+                .earliest()
+                .map(|t| t.timestamp())
+        });
+    assert_eq!(
+        Some(Some(fs::metadata(&p).map(|m| m.mtime()).unwrap_or(0))),
+        local
+    );
+    // `state: file` keeps times unless told; `touch` alone sets them to now, every run.
+    let keep = json!({"path": p.display().to_string()});
+    assert!(!h.check(&File, keep).outcome.changed);
+    let touch = json!({"path": p.display().to_string(), "state": "touch"});
+    assert!(h.check(&File, touch.clone()).outcome.changed);
+    h.apply(&File, touch.clone());
+    assert!(h.check(&File, touch).outcome.changed);
+    let bad = json!({"path": p.display().to_string(), "state": "touch", "modification_time": "yesterday"});
+    let err = h.check_err(&File, bad);
+    assert!(
+        err.contains(
+            "Error while obtaining timestamp for time yesterday using format %Y%m%d%H%M.%S"
+        ),
+        "{err}"
+    );
+}
