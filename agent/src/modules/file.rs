@@ -4,6 +4,7 @@
 //! ([`guard`]), and a non-empty directory is removed only with the operator's consent
 //! (the request's `consent`); without it the task fails naming the path and what it holds.
 
+mod chattr;
 mod guard;
 mod hard;
 mod times;
@@ -49,6 +50,9 @@ struct FileSpec {
     /// Ansible's default: a symlink's attributes are its target's.
     #[serde(default, deserialize_with = "opt_bool_ish")]
     follow: Option<bool>,
+    /// `chattr` flags: `A`, `+A`, `-A`.
+    #[serde(default, alias = "attr", deserialize_with = "super::args::opt_text")]
+    attributes: Option<String>,
     /// Ansible's internal "is this file binary?" question (`appears_binary`).
     #[serde(default, rename = "_diff_peek", deserialize_with = "opt_bool_ish")]
     diff_peek: Option<bool>,
@@ -104,6 +108,8 @@ enum Change {
     CreateFile(PathBuf),
     /// Set the modification and access times.
     Times(PathBuf, Stamp, Stamp),
+    /// `chattr ARG` (`+A`, `-A`, `=A`).
+    Chattr(PathBuf, String),
     /// Remove a file, link or whole directory tree.
     Remove(PathBuf, Kind),
     /// Point a symlink at `target`, replacing what is there.
@@ -137,6 +143,8 @@ impl Module for File {
             "access_time_format",
             "follow",
             "_diff_peek",
+            "attributes",
+            "attr",
         ]
     }
 
@@ -218,6 +226,14 @@ impl Module for File {
             )
             .into());
         }
+        let attributes = spec.attributes.as_deref();
+        if attributes.is_some_and(|a| !a.trim_start_matches(['+', '-']).is_empty())
+            && matches!(state, State::Link | State::Hard)
+        {
+            return Err(
+                ArgsError::new("file", "`attributes` on a link are not supported by dr").into(),
+            );
+        }
         let mut changes = Vec::new();
         let mut diffs = Vec::new();
         let mut dangerous = false;
@@ -234,6 +250,7 @@ impl Module for File {
                 Kind::File | Kind::Link => {
                     attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
                     times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
+                    chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
                 }
             },
             State::Directory => match kind {
@@ -249,6 +266,7 @@ impl Module for File {
                         }
                     }
                     times::plan(&path, false, mtime, atime, &mut changes, &mut diffs)?;
+                    chattr::plan(&path, false, attributes, &mut changes, &mut diffs)?;
                 }
                 Kind::Directory => {
                     attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
@@ -256,6 +274,7 @@ impl Module for File {
                         recurse_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
                     }
                     times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
+                    chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
                 }
                 other => {
                     return fail(format!(
@@ -297,10 +316,12 @@ impl Module for File {
                         changes.push(Change::Attrs(path.clone(), wanted));
                     }
                     times::plan(&path, false, mtime, atime, &mut changes, &mut diffs)?;
+                    chattr::plan(&path, false, attributes, &mut changes, &mut diffs)?;
                 }
                 _ => {
                     attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
                     times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
+                    chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
                 }
             },
             State::Link => {
@@ -499,6 +520,7 @@ fn perform(change: &Change) -> Result<(), ModuleError> {
             .map_err(|e| ModuleError::io("cannot create", p.display(), e)),
         Change::Times(p, mtime, atime) => times::set(p, *mtime, *atime)
             .map_err(|e| ModuleError::io("cannot set the times of", p.display(), e)),
+        Change::Chattr(p, arg) => chattr::set(p, arg),
         Change::Remove(p, kind) => {
             // Checked again right before the removal: the plan may be old.
             if let Some(why) = guard::refusal(&p.to_string_lossy()) {

@@ -379,3 +379,52 @@ fn explicit_times_are_set_once_and_now_is_always_a_change() {
         "{err}"
     );
 }
+
+#[test]
+fn attributes_are_set_added_and_removed_with_chattr() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.path().join("f");
+    fs::write(&p, "x").unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let path = p.display().to_string();
+    let lsattr = || {
+        let out = std::process::Command::new("lsattr")
+            .arg("-d")
+            .arg(&p)
+            .output();
+        out.map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .replace('-', "")
+        })
+        .unwrap_or_default()
+    };
+    // `+A` adds the flag (a change whenever the flags are not exactly `A`, as Ansible
+    // compares); asking for exactly the flags the file then has is no change.
+    let before = snapshot(dir.path());
+    assert!(h.check(&File, json!({"path": path, "attributes": "+A"})).outcome.changed);
+    assert_eq!(snapshot(dir.path()), before);
+    h.apply(&File, json!({"path": path, "attributes": "+A"}));
+    let flags = lsattr();
+    assert!(flags.contains('A'), "{flags}");
+    assert!(
+        !h.check(&File, json!({"path": path, "attributes": flags}))
+            .outcome
+            .changed
+    );
+    assert!(
+        !h.check(&File, json!({"path": path, "attributes": ""}))
+            .outcome
+            .changed
+    );
+    // `-A` is a change every time, as Ansible counts it.
+    h.apply(&File, json!({"path": path, "attributes": "-A"}));
+    assert!(!lsattr().contains('A'));
+    assert!(
+        h.check(&File, json!({"path": path, "attr": "-A"}))
+            .outcome
+            .changed
+    );
+}
