@@ -68,6 +68,8 @@ fn a_controller_directory_is_copied_as_ansible_copies_it() {
         "{report}"
     );
     assert!(report.contains("./t3/sub d 750"), "{report}");
+    // A `dest` ending in `/` is a directory, made when missing.
+    assert!(report.contains("./newdir/a.conf f 644"), "{report}");
     // The symlink in the source is followed: a file with the target's content.
     assert!(report.contains("./t1/link.conf f 644"), "{report}");
 }

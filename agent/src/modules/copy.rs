@@ -82,6 +82,11 @@ impl Module for Copy {
             }
             (Some(Json::String(s)), None) => (Arc::from(s.as_bytes()), None),
             (Some(other), None) => (Arc::from(content_text(other).into_bytes()), None),
+            (None, Some(src)) if spec.remote_src && Path::new(src).is_dir() => {
+                return Err(ModuleError::Failed(format!(
+                    "copy: `{src}` is a directory on the host; copying a directory with `remote_src` is not supported by dr (copy it from the controller, or use `command: cp -a`)"
+                )));
+            }
             (None, Some(src)) if spec.remote_src => {
                 let bytes =
                     std::fs::read(src).map_err(|e| ModuleError::io("cannot read", src, e))?;
@@ -124,7 +129,9 @@ impl Module for Copy {
             default_mode: 0o644,
             backup: spec.backup,
             data,
-            create_parents: false,
+            // As Ansible's copy module: a `dest` ending in `/` is a directory, made when
+            // missing.
+            create_parents: spec.dest.ends_with('/'),
             msg: None,
             validate: spec.validate,
             follow: spec.follow,

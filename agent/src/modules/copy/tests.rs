@@ -357,3 +357,17 @@ fn content_that_is_not_text_is_written_as_ansible_writes_it() {
         assert_eq!(fs::read_to_string(&dest).unwrap_or_default(), written);
     }
 }
+
+#[test]
+fn a_host_directory_with_remote_src_is_refused_with_a_way_out() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::new();
+    let err = h.check_err(
+        &Copy,
+        json!({"src": dir.path().display().to_string(), "dest": "/nonexistent/x/", "remote_src": true}),
+    );
+    assert!(
+        err.contains("copying a directory with `remote_src` is not supported"),
+        "{err}"
+    );
+}

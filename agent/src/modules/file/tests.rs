@@ -404,7 +404,11 @@ fn attributes_are_set_added_and_removed_with_chattr() {
     // `+A` adds the flag (a change whenever the flags are not exactly `A`, as Ansible
     // compares); asking for exactly the flags the file then has is no change.
     let before = snapshot(dir.path());
-    assert!(h.check(&File, json!({"path": path, "attributes": "+A"})).outcome.changed);
+    assert!(
+        h.check(&File, json!({"path": path, "attributes": "+A"}))
+            .outcome
+            .changed
+    );
     assert_eq!(snapshot(dir.path()), before);
     h.apply(&File, json!({"path": path, "attributes": "+A"}));
     let flags = lsattr();
