@@ -31,6 +31,15 @@ const SYSTEMD_ONLY: &[&str] = &[
 /// Arguments of Ansible's init-script `service` module dr does not run.
 const SYSV_ONLY: &[&str] = &["pattern", "runlevel", "sleep", "arguments", "args"];
 
+/// Every argument `service` takes: its own, then those it hands on or refuses by name.
+static ARG_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    ["name", "state", "enabled", "use", "init_script"]
+        .into_iter()
+        .chain(SYSV_ONLY.iter().copied())
+        .chain(SYSTEMD_ONLY.iter().copied())
+        .collect()
+});
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServiceSpec {
@@ -154,26 +163,7 @@ impl Module for Service {
     }
 
     fn arg_names(&self) -> &'static [&'static str] {
-        &[
-            "name",
-            "state",
-            "enabled",
-            "use",
-            "init_script",
-            "pattern",
-            "runlevel",
-            "sleep",
-            "arguments",
-            "args",
-            "force",
-            "masked",
-            "daemon_reload",
-            "daemon-reload",
-            "daemon_reexec",
-            "daemon-reexec",
-            "scope",
-            "no_block",
-        ]
+        ARG_NAMES.as_slice()
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
