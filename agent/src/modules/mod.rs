@@ -61,6 +61,7 @@ mod setup;
 mod shell;
 mod slurp;
 mod stat;
+mod sysctl;
 mod systemctl;
 mod systemd;
 mod template;
@@ -124,6 +125,7 @@ pub static ALL: &[&dyn Module] = &[
     &shell::Shell,
     &slurp::Slurp,
     &stat::Stat,
+    &sysctl::Sysctl,
     &systemd::Systemd,
     &template::Template,
     &unarchive::Unarchive,
