@@ -11,6 +11,7 @@ pub(crate) mod argspec;
 pub use args::{json_bool, shell_split};
 mod assert;
 mod attrs;
+mod authorized_key;
 mod bin_path;
 mod blockinfile;
 pub mod bridge;
@@ -87,6 +88,7 @@ use crate::wire::{Diff, FileContent};
 pub static ALL: &[&dyn Module] = &[
     &inventory_change::AddHost,
     &assert::Assert,
+    &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
     &compose::Compose,
