@@ -30,6 +30,7 @@ mod file;
 mod get_url;
 mod group;
 mod hostcmd;
+mod hostname;
 mod http;
 pub mod include_vars;
 mod inventory_change;
@@ -103,6 +104,7 @@ pub static ALL: &[&dyn Module] = &[
     &get_url::GetUrl,
     &file::File,
     &group::Group,
+    &hostname::Hostname,
     &inventory_change::GroupBy,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
