@@ -330,6 +330,7 @@ impl Module for User {
                     .insert("move_home".into(), Json::Bool(spec.move_home));
                 account_keys(&mut o.data, &spec, user);
                 if let Some(k) = key_spec(&spec) {
+                    add_warnings(&mut o.data, k.warnings(user));
                     k.result_keys(user, &mut o.data);
                 }
             }
@@ -369,6 +370,7 @@ impl Module for User {
             data.insert("move_home".into(), Json::Bool(spec.move_home));
             account_keys(&mut data, &spec, user);
             if let Some(k) = key_spec(&spec) {
+                add_warnings(&mut data, k.warnings(user));
                 k.result_keys(user, &mut data);
             }
         }
@@ -524,6 +526,19 @@ fn account_keys(data: &mut Map<String, Json>, spec: &UserSpec, user: &accounts::
     data.insert("shell".into(), Json::from(user.shell.clone()));
     if let Some(groups) = &spec.groups {
         data.insert("groups".into(), Json::from(groups.join(",")));
+    }
+}
+
+/// Adds the module's warnings to a result's `warnings`.
+fn add_warnings(data: &mut Map<String, Json>, warnings: Vec<String>) {
+    if warnings.is_empty() {
+        return;
+    }
+    let list = data
+        .entry("warnings")
+        .or_insert_with(|| Json::Array(Vec::new()));
+    if let Json::Array(items) = list {
+        items.extend(warnings.into_iter().map(Json::from));
     }
 }
 
@@ -701,6 +716,7 @@ impl Action for Apply {
                 o
             };
             if let Some(k) = key_spec(&spec) {
+                add_warnings(&mut data, k.warnings(&user));
                 if k.needed(&user)
                     && let Err(why) = k.generate(&user)
                 {

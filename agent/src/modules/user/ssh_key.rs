@@ -48,6 +48,30 @@ impl KeySpec {
         self.force || !(key.exists() || public.exists())
     }
 
+    /// The module's warnings about a key already there (before it generates).
+    pub(super) fn warnings(&self, user: &accounts::User) -> Vec<String> {
+        let key = self.path(user);
+        let public = public_path(&key);
+        let mut out = Vec::new();
+        for (path, kind) in [(&key, "private"), (&public, "public")] {
+            if !path.exists() {
+                continue;
+            }
+            if !self.force {
+                out.push(format!(
+                    "Found existing ssh key {kind} file \"{}\", no force, so skipping ssh-keygen generation",
+                    path.display()
+                ));
+                break;
+            }
+            out.push(format!(
+                "Overwriting existing ssh key {kind} file \"{}\"",
+                path.display()
+            ));
+        }
+        out
+    }
+
     /// Makes the key pair (the user exists). A relative key file needs the home directory.
     pub(super) fn generate(&self, user: &accounts::User) -> Result<(), String> {
         if !Path::new(&self.file).is_absolute() && !Path::new(&user.home).exists() {
