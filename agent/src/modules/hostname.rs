@@ -123,21 +123,35 @@ fn decide(strategy: &Strategy, name: &str) -> Result<Decision, ModuleError> {
     })
 }
 
-/// Python's `socket.getfqdn()` for the kernel's name, from `/etc/hosts`: the first name
-/// with a dot on the line naming the host, else the name itself.
+/// Python's `socket.getfqdn()` for the kernel's name, answered from `/etc/hosts` (the
+/// `files` source): the name's first address, that address's first line (its canonical
+/// name, then aliases), the first of those with a dot, else the canonical name; the name
+/// itself when `/etc/hosts` does not know it.
 fn fqdn(hosts: &str, name: &str) -> String {
-    hosts
+    let entries: Vec<(&str, Vec<&str>)> = hosts
         .lines()
         .map(|l| l.split('#').next().unwrap_or_default())
-        .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>())
-        .find(|names| names.contains(&name))
-        .and_then(|names| {
-            names
-                .into_iter()
-                .find(|n| n.contains('.'))
-                .map(str::to_owned)
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            Some((words.next()?, words.collect::<Vec<_>>()))
         })
-        .unwrap_or_else(|| name.to_owned())
+        .filter(|(_, names)| !names.is_empty())
+        .collect();
+    let Some(address) = entries
+        .iter()
+        .find(|(_, names)| names.contains(&name))
+        .map(|(a, _)| *a)
+    else {
+        return name.to_owned();
+    };
+    let Some((_, names)) = entries.iter().find(|(a, _)| *a == address) else {
+        return name.to_owned();
+    };
+    names
+        .iter()
+        .find(|n| n.contains('.'))
+        .unwrap_or(&names[0])
+        .to_string()
 }
 
 /// The module's result keys: `name` and the facts it sets.

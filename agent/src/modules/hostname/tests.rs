@@ -92,4 +92,9 @@ fn fqdn_from_hosts() {
     let hosts = "127.0.0.1 localhost\n127.0.1.1 vm.example.net vm # me\n";
     assert_eq!(fqdn(hosts, "vm"), "vm.example.net");
     assert_eq!(fqdn(hosts, "other"), "other");
+    // The address's first line answers, as a reverse look-up does.
+    assert_eq!(
+        fqdn("127.0.0.1 localhost\n127.0.0.1 vm\n", "vm"),
+        "localhost"
+    );
 }
