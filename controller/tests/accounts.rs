@@ -3,6 +3,9 @@
 //! check mode, remove, remove again) on this machine, one after the other, with the same
 //! names and ids, and must register the same results (dr adds `msg` and `diff`).
 //!
+//! A second sequence covers account expiry, password ageing (`chage`) and SSH key
+//! generation.
+//!
 //! Runs as root (the sandbox does). Names start with `drtest`; whatever a failed run left
 //! is removed at the end. Needs ansible-core: `tests/run` installs it into a venv and sets
 //! DR_TEST_ANSIBLE_BIN.
@@ -82,10 +85,12 @@ struct Cleanup(String);
 impl Cleanup {
     fn sweep(&self) {
         let p = &self.0;
-        let _ = Command::new("userdel")
-            .args(["-r", "-f", &format!("{p}u")])
-            .output();
-        for g in ["a", "b", "c"] {
+        for u in ["u", "e"] {
+            let _ = Command::new("userdel")
+                .args(["-r", "-f", &format!("{p}{u}")])
+                .output();
+        }
+        for g in ["a", "b", "c", "e"] {
             let _ = Command::new("groupdel").arg(format!("{p}{g}")).output();
         }
     }
@@ -98,7 +103,7 @@ impl Drop for Cleanup {
 }
 
 /// A first id such that it and the four after it are no user's and no group's.
-fn free_ids() -> u32 {
+fn free_ids(from: u32) -> u32 {
     let taken: Vec<u32> = ["/etc/passwd", "/etc/group"]
         .iter()
         .flat_map(|f| {
@@ -109,7 +114,7 @@ fn free_ids() -> u32 {
                 .collect::<Vec<u32>>()
         })
         .collect();
-    (43000..)
+    (from..)
         .step_by(10)
         .find(|id| (*id..id + 5).all(|i| !taken.contains(&i)))
         .expect("a free id range")
@@ -132,7 +137,7 @@ fn user_and_group_register_what_ansible_registers() {
         dir.path(),
         &[("inv.yml", INVENTORY), ("site.yml", PLAYBOOK)],
     );
-    let id = free_ids().to_string();
+    let id = free_ids(43000).to_string();
     let homes = dir.path().join("homes");
     let run = |dr: bool| {
         let out = if dr {
@@ -188,5 +193,129 @@ fn user_and_group_register_what_ansible_registers() {
         !std::fs::read_to_string(dir.path().join("dr.json"))
             .unwrap()
             .contains("drtestsalt")
+    );
+}
+
+const EXPIRY_PLAYBOOK: &str = r#"- hosts: h
+  gather_facts: false
+  vars:
+    u: "{{ p }}e"
+  tasks:
+    - name: create with expiry and password ageing
+      user:
+        name: "{{ u }}"
+        uid: "{{ id }}"
+        home: "{{ homes }}/{{ u }}"
+        expires: 1893585600
+        password_expire_max: 90
+        password_expire_min: 1
+        password_expire_warn: 7
+      register: r01
+    - name: the same again
+      user:
+        name: "{{ u }}"
+        expires: 1893585600
+        password_expire_max: 90
+        password_expire_min: 1
+        password_expire_warn: 7
+      register: r02
+    - {user: {name: "{{ u }}", expires: 1893589200.5}, register: r03}
+    - {user: {name: "{{ u }}", expires: 1893672000, password_expire_max: 60}, check_mode: true, register: r04}
+    - {user: {name: "{{ u }}", expires: 1893672000, password_expire_max: 60}, register: r05}
+    - {user: {name: "{{ u }}", expires: -1}, register: r06}
+    - {user: {name: "{{ u }}", expires: -1}, register: r07}
+    - {user: {name: "{{ u }}", generate_ssh_key: true, ssh_key_type: ed25519, ssh_key_comment: drtest key}, check_mode: true, register: r08}
+    - {user: {name: "{{ u }}", generate_ssh_key: true, ssh_key_type: ed25519, ssh_key_comment: drtest key}, register: r09}
+    - {user: {name: "{{ u }}", generate_ssh_key: true, ssh_key_type: ed25519, ssh_key_comment: drtest key}, register: r10}
+    - {user: {name: "{{ u }}", state: absent, remove: true}, register: r11}
+    - copy:
+        content: "{{ [r01, r02, r03, r04, r05, r06, r07, r08, r09, r10, r11] | to_json }}"
+        dest: "{{ out }}"
+"#;
+
+/// A generated key's fingerprint and public key differ between the two runs: the random
+/// part is replaced, the shape kept.
+fn without_key_material(results: &mut [Json]) {
+    for r in results {
+        for k in ["ssh_fingerprint", "ssh_public_key"] {
+            if let Some(Json::String(s)) = r.get_mut(k) {
+                let words: Vec<String> = s
+                    .split(' ')
+                    .enumerate()
+                    .map(|(i, w)| {
+                        if i == 1 {
+                            "KEY".to_owned()
+                        } else {
+                            w.to_owned()
+                        }
+                    })
+                    .collect();
+                *s = words.join(" ");
+            }
+        }
+    }
+}
+
+#[test]
+fn user_expiry_and_ssh_key_register_what_ansible_registers() {
+    let prefix = format!("drtest{}x", std::process::id());
+    let cleanup = Cleanup(prefix.clone());
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[("inv.yml", INVENTORY), ("site.yml", EXPIRY_PLAYBOOK)],
+    );
+    let id = free_ids(44000).to_string();
+    let homes = dir.path().join("homes");
+    std::fs::create_dir(&homes).unwrap();
+    let run = |dr: bool| {
+        let out = if dr {
+            "out=dr.json"
+        } else {
+            "out=ansible.json"
+        };
+        let vars = [
+            format!("p={prefix}"),
+            format!("id={id}"),
+            format!("homes={}", homes.display()),
+        ];
+        let mut args = vec!["-i", "inv.yml", "site.yml", "-e", out];
+        for v in &vars {
+            args.extend(["-e", v.as_str()]);
+        }
+        if dr {
+            args.splice(0..0, ["apply", "--yes"]);
+            Dr::new(dir.path(), &args).run().code(0);
+        } else {
+            util::ansible_playbook(dir.path(), &args);
+        }
+    };
+    run(false);
+    cleanup.sweep();
+    run(true);
+
+    let (mut ansible, mut dr) = (
+        results(dir.path(), "ansible.json"),
+        results(dir.path(), "dr.json"),
+    );
+    without_key_material(&mut ansible);
+    without_key_material(&mut dr);
+    let differences = util::result_differences(&ansible, &dr, &["invocation"], &["msg", "diff"]);
+    assert!(
+        differences.is_empty(),
+        "dr's user results differ from ansible's:\n{}",
+        differences.join("\n")
+    );
+    let changed: Vec<bool> = ansible.iter().map(|r| r["changed"] == true).collect();
+    assert_eq!(
+        changed,
+        [
+            true, false, false, true, true, true, false, true, true, false, true
+        ]
+    );
+    assert!(
+        ansible[9]["ssh_public_key"]
+            .as_str()
+            .is_some_and(|k| k == "ssh-ed25519 KEY drtest key")
     );
 }

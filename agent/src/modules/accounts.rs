@@ -69,6 +69,16 @@ pub(super) fn shadow_password(name: &str) -> io::Result<Option<String>> {
     }))
 }
 
+/// Every field of `name`'s shadow entry (`None` when the user has none), as `getspnam`
+/// reads it.
+pub(super) fn shadow_fields(name: &str) -> io::Result<Option<Vec<String>>> {
+    let text = read(SHADOW)?;
+    Ok(text.lines().find_map(|line| {
+        let f: Vec<String> = line.split(':').map(str::to_owned).collect();
+        (f.first().map(String::as_str) == Some(name)).then_some(f)
+    }))
+}
+
 /// The first user with `uid`, as `getpwuid` finds it.
 pub(super) fn user_by_uid(uid: u32) -> Option<User> {
     users().ok()?.into_iter().find(|u| u.uid == uid)

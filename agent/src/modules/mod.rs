@@ -11,6 +11,7 @@ pub(crate) mod argspec;
 pub use args::{json_bool, shell_split};
 mod assert;
 mod attrs;
+mod authorized_key;
 mod bin_path;
 mod blockinfile;
 pub mod bridge;
@@ -29,6 +30,7 @@ mod file;
 mod get_url;
 mod group;
 mod hostcmd;
+mod hostname;
 mod http;
 pub mod include_vars;
 mod inventory_change;
@@ -61,6 +63,7 @@ mod setup;
 mod shell;
 mod slurp;
 mod stat;
+mod sysctl;
 mod systemctl;
 mod systemd;
 mod template;
@@ -86,6 +89,7 @@ use crate::wire::{Diff, FileContent};
 pub static ALL: &[&dyn Module] = &[
     &inventory_change::AddHost,
     &assert::Assert,
+    &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
     &compose::Compose,
@@ -100,6 +104,7 @@ pub static ALL: &[&dyn Module] = &[
     &get_url::GetUrl,
     &file::File,
     &group::Group,
+    &hostname::Hostname,
     &inventory_change::GroupBy,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
@@ -124,6 +129,7 @@ pub static ALL: &[&dyn Module] = &[
     &shell::Shell,
     &slurp::Slurp,
     &stat::Stat,
+    &sysctl::Sysctl,
     &systemd::Systemd,
     &template::Template,
     &unarchive::Unarchive,

@@ -6,19 +6,25 @@
 //! password hash never appears in a message, diff or result (`password` reads
 //! `NOT_LOGGING_PASSWORD`, as in Ansible). `remove: true` destroys the home directory:
 //! a non-empty one is removed only with the operator's consent (the request's `consent`),
-//! and never when it is `/`. Not implemented, so refused by name: SSH key
-//! generation, `expires` and the `password_expire_*` family, `local: true`, and the
-//! options of other platforms (`hidden`, `login_class`, `seuser`, `profile`, ...).
+//! and never when it is `/`. After the account come `generate_ssh_key` (through
+//! `ssh-keygen`, [`ssh_key`]) and the `password_expire_*` family (through `chage`,
+//! [`expiry`]); `expires` goes to `useradd`/`usermod -e`. Refused by name:
+//! `ssh_key_passphrase`, `local: true`, `seuser`, `login_class`; the options of other
+//! platforms (`hidden`, `profile`, ...) are not accepted.
 
 mod commands;
+mod expiry;
 mod fields;
 mod home;
+mod ssh_key;
 
 use std::path::Path;
 use std::process::Command;
 
 use self::commands::{useradd, userdel, usermod};
+use self::expiry::PasswordExpiry;
 use self::fields::{Field, wanted_group, wanted_groups};
+use self::ssh_key::KeySpec;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
@@ -89,6 +95,63 @@ struct UserSpec {
     uid_min: Option<u32>,
     #[serde(default, deserialize_with = "accounts::opt_id")]
     uid_max: Option<u32>,
+    /// When the account expires, in seconds since the epoch (UTC day kept); a time before
+    /// the epoch removes the expiry.
+    #[serde(default, deserialize_with = "opt_float")]
+    expires: Option<f64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    password_expire_max: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    password_expire_min: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    password_expire_warn: Option<i64>,
+    #[serde(default, deserialize_with = "opt_bool_ish")]
+    generate_ssh_key: Option<bool>,
+    #[serde(default, deserialize_with = "opt_int")]
+    ssh_key_bits: Option<i64>,
+    #[serde(default, deserialize_with = "opt_text")]
+    ssh_key_type: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    ssh_key_file: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    ssh_key_comment: Option<String>,
+    /// Refused: Ansible types it into ssh-keygen's prompt through a terminal.
+    #[serde(default, deserialize_with = "opt_text")]
+    ssh_key_passphrase: Option<String>,
+    /// Refused (SELinux user mapping).
+    #[serde(default, deserialize_with = "opt_text")]
+    seuser: Option<String>,
+    /// Refused (BSD login classes).
+    #[serde(default, deserialize_with = "opt_text")]
+    login_class: Option<String>,
+}
+
+/// Ansible's `type='int'`: a whole number, or a string holding one.
+fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Json::deserialize(d)? {
+        Json::Null => Ok(None),
+        Json::Number(n) if n.as_i64().is_some() => Ok(n.as_i64()),
+        Json::String(s) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().ok()),
+        v => Err(de::Error::custom(format!(
+            "expected an integer, found `{v}`"
+        ))),
+    }
+}
+
+/// Ansible's `type='float'`: a number, or a string holding one.
+fn opt_float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = match Json::deserialize(d)? {
+        Json::Null => return Ok(None),
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match v {
+        Some(f) if f.is_finite() => Ok(Some(f)),
+        _ => Err(de::Error::custom(
+            "expected a number of seconds since the epoch",
+        )),
+    }
 }
 
 fn yes() -> bool {
@@ -146,7 +209,7 @@ enum Change {
 
 impl Change {
     /// The change in words: `create user `x``, or in the past tense `created user `x``.
-    fn describe(&self, name: &str, done: bool) -> String {
+    fn describe(&self, name: &str, done: bool, extra: &[&'static str]) -> String {
         match (self, done) {
             (Change::Create, false) => format!("create user `{name}`"),
             (Change::Create, true) => format!("created user `{name}`"),
@@ -159,6 +222,7 @@ impl Change {
                     .iter()
                     .map(Field::label)
                     .chain(home.as_ref().map(|_| "home directory"))
+                    .chain(extra.iter().copied())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -198,20 +262,35 @@ impl Module for User {
             "umask",
             "uid_min",
             "uid_max",
+            "expires",
+            "password_expire_max",
+            "password_expire_min",
+            "password_expire_warn",
+            "generate_ssh_key",
+            "ssh_key_bits",
+            "ssh_key_type",
+            "ssh_key_file",
+            "ssh_key_comment",
+            "ssh_key_passphrase",
+            "seuser",
+            "login_class",
         ]
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let mut spec: UserSpec = parse_args("user", args)?;
         validate(&spec)?;
-        for p in [&mut spec.home, &mut spec.shell].into_iter().flatten() {
+        for p in [&mut spec.home, &mut spec.shell, &mut spec.ssh_key_file]
+            .into_iter()
+            .flatten()
+        {
             *p = path_arg::expand(p, ctx.environment);
         }
         let current = accounts::users()
             .map_err(|e| ModuleError::io("cannot read", "/etc/passwd", e))?
             .into_iter()
             .find(|u| u.name == spec.name);
-        let change = match (&current, spec.state) {
+        let mut change = match (&current, spec.state) {
             (None, State::Absent) => None,
             (Some(_), State::Absent) => Some(Change::Remove),
             // The groups are checked when it is created: an earlier task may create them,
@@ -224,6 +303,14 @@ impl Module for User {
                 (!fields.is_empty() || missing.is_some()).then_some(Change::Modify(fields, missing))
             }
         };
+        // After the account: the SSH key and the password's expiry.
+        let post = match (&current, spec.state) {
+            (Some(user), State::Present) => Post::of(&spec, user)?,
+            _ => Post::default(),
+        };
+        if change.is_none() && !post.is_empty() {
+            change = Some(Change::Modify(Vec::new(), None));
+        }
         let mut warning = String::new();
         if let Some(pw) = &spec.password
             && !looks_hashed(pw)
@@ -242,6 +329,10 @@ impl Module for User {
                 o.data
                     .insert("move_home".into(), Json::Bool(spec.move_home));
                 account_keys(&mut o.data, &spec, user);
+                if let Some(k) = key_spec(&spec) {
+                    add_warnings(&mut o.data, k.warnings(user));
+                    k.result_keys(user, &mut o.data);
+                }
             }
             return Ok(Plan::done(o));
         };
@@ -268,7 +359,8 @@ impl Module for User {
                 );
             }
         }
-        let diffs = diffs(&spec, &change);
+        let mut diffs = diffs(&spec, &change);
+        diffs.extend(post.diffs(&spec.name));
         // As Ansible, check mode reports only the change for a user it would create or
         // remove, and the current account for one it would modify.
         let mut data = Map::new();
@@ -277,12 +369,16 @@ impl Module for User {
             data.insert("append".into(), Json::Bool(spec.append));
             data.insert("move_home".into(), Json::Bool(spec.move_home));
             account_keys(&mut data, &spec, user);
+            if let Some(k) = key_spec(&spec) {
+                add_warnings(&mut data, k.warnings(user));
+                k.result_keys(user, &mut data);
+            }
         }
         let outcome = Outcome {
             changed: true,
             msg: format!(
                 "would {}{note}{warning}",
-                change.describe(&spec.name, false)
+                change.describe(&spec.name, false, &post.labels())
             ),
             diffs,
             data,
@@ -301,6 +397,7 @@ impl Module for User {
                 spec,
                 change,
                 command,
+                post,
             },
         ))
     }
@@ -311,6 +408,15 @@ fn validate(spec: &UserSpec) -> Result<(), ArgsError> {
     let bad = |detail: String| Err(ArgsError::new("user", detail));
     if spec.local == Some(true) {
         return bad("`local: true` (libuser's `luseradd`) is not supported by dr; it manages users with useradd/usermod/userdel".into());
+    }
+    if spec.seuser.is_some() {
+        return bad("`seuser` (the SELinux user, `useradd -Z`) is not supported by dr".into());
+    }
+    if spec.login_class.is_some() {
+        return bad("`login_class` applies to BSD login classes, which Linux accounts do not have; dr manages Linux accounts".into());
+    }
+    if spec.ssh_key_passphrase.is_some() {
+        return bad("`ssh_key_passphrase` is not supported by dr (Ansible types it into ssh-keygen's prompt through a terminal); generate the key without a passphrase".into());
     }
     if spec.non_unique && spec.uid.is_none() {
         return bad("`non_unique: true` needs `uid`".into());
@@ -423,11 +529,112 @@ fn account_keys(data: &mut Map<String, Json>, spec: &UserSpec, user: &accounts::
     }
 }
 
-/// The apply half: the planned command, then the missing home directory.
+/// Adds the module's warnings to a result's `warnings`.
+fn add_warnings(data: &mut Map<String, Json>, warnings: Vec<String>) {
+    if warnings.is_empty() {
+        return;
+    }
+    let list = data
+        .entry("warnings")
+        .or_insert_with(|| Json::Array(Vec::new()));
+    if let Json::Array(items) = list {
+        items.extend(warnings.into_iter().map(Json::from));
+    }
+}
+
+/// The SSH key of `generate_ssh_key`, as the module builds its spec.
+fn key_spec(spec: &UserSpec) -> Option<KeySpec> {
+    (spec.generate_ssh_key == Some(true)).then(|| {
+        let key_type = spec.ssh_key_type.clone().unwrap_or_else(|| "rsa".into());
+        KeySpec {
+            file: spec
+                .ssh_key_file
+                .clone()
+                .unwrap_or_else(|| format!(".ssh/id_{key_type}")),
+            key_type,
+            bits: spec.ssh_key_bits.unwrap_or(0),
+            comment: spec
+                .ssh_key_comment
+                .clone()
+                .unwrap_or_else(ssh_key::default_comment),
+            force: spec.force,
+        }
+    })
+}
+
+fn password_expiry(spec: &UserSpec) -> PasswordExpiry {
+    PasswordExpiry {
+        min: spec.password_expire_min,
+        max: spec.password_expire_max,
+        warn: spec.password_expire_warn,
+    }
+}
+
+/// What follows the account itself on an existing user: a key to generate, and `chage`'s
+/// options.
+#[derive(Debug, Default)]
+struct Post {
+    ssh_key: Option<String>,
+    chage: Vec<String>,
+}
+
+impl Post {
+    fn of(spec: &UserSpec, user: &accounts::User) -> Result<Post, ModuleError> {
+        Ok(Post {
+            ssh_key: key_spec(spec)
+                .filter(|k| k.needed(user))
+                .map(|k| k.path(user).display().to_string()),
+            chage: password_expiry(spec).chage_args(&spec.name)?,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ssh_key.is_none() && self.chage.is_empty()
+    }
+
+    fn labels(&self) -> Vec<&'static str> {
+        let mut l = Vec::new();
+        if self.ssh_key.is_some() {
+            l.push("ssh key");
+        }
+        if !self.chage.is_empty() {
+            l.push("password expiry");
+        }
+        l
+    }
+
+    fn diffs(&self, name: &str) -> Vec<Diff> {
+        let target = format!("user {name}");
+        let mut out = Vec::new();
+        if let Some(k) = &self.ssh_key {
+            out.push(Diff {
+                target: target.clone(),
+                text: format!("ssh key {k} generated"),
+            });
+        }
+        for pair in self.chage.chunks(2) {
+            let what = match pair[0].as_str() {
+                "-m" => "password_expire_min",
+                "-M" => "password_expire_max",
+                _ => "password_expire_warn",
+            };
+            out.push(Diff {
+                target: target.clone(),
+                text: format!("{what} -> {}", pair.get(1).map_or("", String::as_str)),
+            });
+        }
+        out
+    }
+}
+
+/// The apply half: the planned command, then the missing home directory, the SSH key and
+/// the password's expiry.
 struct Apply {
     spec: UserSpec,
     change: Change,
     command: Option<Command>,
+    /// Planned on an existing user (a new one's is decided once it exists).
+    post: Post,
 }
 
 impl Action for Apply {
@@ -436,8 +643,10 @@ impl Action for Apply {
             spec,
             change,
             command,
+            post,
         } = *self;
-        let diffs = diffs(&spec, &change);
+        let mut diffs = diffs(&spec, &change);
+        diffs.extend(post.diffs(&spec.name));
         let mut data = base_keys(&spec);
         let mut made_parents = None;
         if change == Change::Create {
@@ -460,7 +669,7 @@ impl Action for Apply {
             if !ran.ok() {
                 let mut o = Outcome::failed(format!(
                     "cannot {} (exit {}): {}",
-                    change.describe(&spec.name, false),
+                    change.describe(&spec.name, false, &[]),
                     ran.rc,
                     ran.why()
                 ));
@@ -500,10 +709,33 @@ impl Action for Apply {
                 .map_err(|e| ModuleError::io("cannot create home directory", home, e))?;
             }
             account_keys(&mut data, &spec, &user);
+            let failed = |msg: String, rc: i32| {
+                let mut o = Outcome::failed(msg);
+                o.data.insert("name".into(), Json::from(spec.name.clone()));
+                o.data.insert("rc".into(), Json::from(rc));
+                o
+            };
+            if let Some(k) = key_spec(&spec) {
+                add_warnings(&mut data, k.warnings(&user));
+                if k.needed(&user)
+                    && let Err(why) = k.generate(&user)
+                {
+                    return Ok(failed(why, 1));
+                }
+                k.result_keys(&user, &mut data);
+            }
+            let chage = password_expiry(&spec).chage_args(&spec.name)?;
+            if !chage.is_empty() {
+                let mut cmd = expiry::chage(&chage, &spec.name)?;
+                let ran = hostcmd::run(&mut cmd, &format!("`chage` for user `{}`", spec.name))?;
+                if !ran.ok() {
+                    return Ok(failed(ran.stderr, ran.rc));
+                }
+            }
         }
         Ok(Outcome {
             changed: true,
-            msg: change.describe(&spec.name, true),
+            msg: change.describe(&spec.name, true, &post.labels()),
             diffs,
             data,
             ..Outcome::default()

@@ -13,6 +13,7 @@ const PREFIXES: &[&str] = &[
     "community.general.",
     "community.docker.",
     "community.postgresql.",
+    "ansible.posix.",
 ];
 
 /// Ansible names that map to a dr module.

@@ -52,6 +52,9 @@ pub(super) fn useradd(spec: &UserSpec) -> Result<Command, ModuleError> {
     if let Some(pw) = &spec.password {
         cmd.arg("-p").arg(hash_arg(spec, pw));
     }
+    if let Some(expires) = spec.expires {
+        cmd.arg("-e").arg(super::expiry::date_arg(expires));
+    }
     if spec.create_home {
         cmd.arg("-m");
         if let Some(k) = &spec.skeleton {
@@ -117,6 +120,9 @@ pub(super) fn usermod(spec: &UserSpec, fields: &[Field]) -> Result<Command, Modu
             Field::Password => {
                 let pw = spec.password.as_deref().unwrap_or_default();
                 cmd.arg("-p").arg(hash_arg(spec, pw));
+            }
+            Field::Expires(_, date) => {
+                cmd.arg("-e").arg(date);
             }
         }
     }

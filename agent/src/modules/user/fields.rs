@@ -21,6 +21,8 @@ pub(super) enum Field {
     Unlock,
     /// A new hash (never shown).
     Password,
+    /// The account's expiry: the current day (`-1`: never), and `usermod -e`'s argument.
+    Expires(i64, String),
 }
 
 impl Field {
@@ -49,6 +51,11 @@ impl Field {
             Field::Lock => "password locked".into(),
             Field::Unlock => "password unlocked".into(),
             Field::Password => "password hash changed".into(),
+            Field::Expires(a, b) => format!(
+                "expires {} -> {}",
+                super::expiry::show_day(*a),
+                if b.is_empty() { "never" } else { b }
+            ),
         }
     }
 
@@ -64,6 +71,7 @@ impl Field {
             Field::Lock => "lock",
             Field::Unlock => "unlock",
             Field::Password => "password",
+            Field::Expires(..) => "expires",
         }
     }
 }
@@ -153,6 +161,13 @@ pub(super) fn changes(spec: &UserSpec, user: &accounts::User) -> Result<Vec<Fiel
         out.push(Field::Password);
     }
     out.extend(lock);
+    if let Some(wanted) = spec.expires {
+        // No shadow entry counts as day 0, as the module's `or '0'` makes it.
+        let current = super::expiry::current_expires(&user.name)?.unwrap_or(0);
+        if super::expiry::expires_differs(current, wanted) {
+            out.push(Field::Expires(current, super::expiry::date_arg(wanted)));
+        }
+    }
     Ok(out)
 }
 

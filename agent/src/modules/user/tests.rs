@@ -263,8 +263,17 @@ fn arguments_and_groups_it_cannot_honour_are_refused() {
     );
     let e = h.check_err(&User, json!({"name": name, "non_unique": true}));
     assert!(e.contains("`non_unique: true` needs `uid`"), "{e}");
-    let e = h.check_err(&User, json!({"name": name, "generate_ssh_key": true}));
-    assert!(e.contains("unknown field `generate_ssh_key`"), "{e}");
+    let e = h.check_err(&User, json!({"name": name, "seuser": "staff_u"}));
+    assert!(e.contains("`seuser`") && e.contains("not supported"), "{e}");
+    let e = h.check_err(&User, json!({"name": name, "login_class": "staff"}));
+    assert!(e.contains("`login_class` applies to BSD"), "{e}");
+    let e = h.check_err(
+        &User,
+        json!({"name": name, "generate_ssh_key": true, "ssh_key_passphrase": "x"}),
+    );
+    assert!(e.contains("`ssh_key_passphrase` is not supported"), "{e}");
+    let e = h.check_err(&User, json!({"name": name, "hidden": true}));
+    assert!(e.contains("unknown field `hidden`"), "{e}");
     let e = h.check_err(&User, json!({"name": name, "password": "a:b"}));
     assert!(
         e.contains("`password` holds `:`") && !e.contains("a:b"),
@@ -294,4 +303,99 @@ fn arguments_and_groups_it_cannot_honour_are_refused() {
         plan.outcome.msg
     );
     assert!(!plan.outcome.msg.contains("hunter2"));
+}
+
+/// The shadow entry's fields of `name`.
+fn shadow(name: &str) -> Vec<String> {
+    accounts::shadow_fields(name)
+        .unwrap_or_default()
+        .unwrap_or_else(|| panic!("no shadow entry for {name}"))
+}
+
+#[test]
+fn expiry_and_an_ssh_key_are_set_once() {
+    let mut doomed = Doomed::new();
+    let name = doomed.user();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = dir.path().join(&name);
+    let h = Harness::new();
+    // 2030-01-02 12:00 UTC: day 21916.
+    let args = json!({"name": name, "home": home.display().to_string(),
+                      "expires": 1_893_585_600.0, "password_expire_max": 90,
+                      "password_expire_min": 1, "password_expire_warn": 7});
+    assert!(check(&h, &args).outcome.changed);
+    apply(&h, &args);
+    let f = shadow(&name);
+    assert_eq!(
+        (f[3].as_str(), f[4].as_str(), f[5].as_str(), f[7].as_str()),
+        ("1", "90", "7", "21916")
+    );
+    settled(&h, &args);
+
+    // Another time on the same day is no change; another day is; -1 removes it.
+    settled(
+        &h,
+        &json!({"name": name, "expires": 1_893_585_600.0 + 3600.0}),
+    );
+    let next =
+        json!({"name": name, "expires": 1_893_585_600.0 + 86_400.0, "password_expire_max": 60});
+    let plan = check(&h, &next);
+    assert_eq!(
+        plan.outcome.msg,
+        format!("would change expires, password expiry of user `{name}`")
+    );
+    let texts: Vec<&str> = plan.outcome.diffs.iter().map(|d| d.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "expires 2030-01-02 -> 2030-01-03",
+            "password_expire_max -> 60"
+        ]
+    );
+    apply(&h, &next);
+    assert_eq!(
+        (shadow(&name)[4].as_str(), shadow(&name)[7].as_str()),
+        ("60", "21917")
+    );
+    settled(&h, &next);
+    let never = json!({"name": name, "expires": -1});
+    apply(&h, &never);
+    assert_eq!(shadow(&name)[7], "");
+    settled(&h, &never);
+
+    // generate_ssh_key: planned in check mode (nothing made), made once, owned by the user.
+    let key = json!({"name": name, "generate_ssh_key": true, "ssh_key_type": "ed25519",
+                     "ssh_key_comment": "drtest key"});
+    let plan = check(&h, &key);
+    assert!(plan.outcome.changed);
+    let file = home.join(".ssh/id_ed25519");
+    assert_eq!(
+        plan.outcome.data["ssh_key_file"],
+        json!(file.display().to_string())
+    );
+    assert_eq!(plan.outcome.data["ssh_fingerprint"], json!(""));
+    assert!(!file.exists() && !home.join(".ssh").exists());
+    let out = apply(&h, &key);
+    let user = accounts::user_named(&name).unwrap_or_else(|| panic!("gone"));
+    let meta = std::fs::metadata(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((meta.uid(), meta.gid()), (user.uid, user.gid));
+    let dir_meta = std::fs::metadata(home.join(".ssh")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dir_meta.mode() & 0o777, 0o700);
+    let public = out.data["ssh_public_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        public.starts_with("ssh-ed25519 ") && public.ends_with(" drtest key"),
+        "{public}"
+    );
+    assert!(
+        out.data["ssh_fingerprint"]
+            .as_str()
+            .is_some_and(|f| f.contains("SHA256:"))
+    );
+    // Again: the key is kept (no `force`), and reported.
+    let again = check(&h, &key);
+    assert!(!again.outcome.changed && again.action.is_none());
+    assert_eq!(again.outcome.data["ssh_public_key"], json!(public));
 }
