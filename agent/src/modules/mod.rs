@@ -9,6 +9,7 @@ mod accounts;
 pub(crate) mod args;
 pub(crate) mod argspec;
 pub use args::{json_bool, shell_split};
+mod apt;
 mod assert;
 mod attrs;
 mod bin_path;
@@ -99,6 +100,7 @@ pub static ALL: &[&dyn Module] = &[
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &meta::Meta,
+    &apt::Apt,
     &package::Package,
     &postgres_facts::PostgresFacts,
     &postgres_promote::PostgresPromote,
