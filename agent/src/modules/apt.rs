@@ -7,7 +7,7 @@
 
 mod deb;
 mod flow;
-mod host;
+pub(super) mod host;
 mod policy_rc_d;
 mod select;
 mod spec;
@@ -212,35 +212,16 @@ struct AptAction {
 }
 
 impl AptAction {
-    /// `apt-get update`, retried with Ansible's backoff; whether the cache time moved.
+    /// The cache update, with the cache time before and after it.
     fn update_cache(&self, host: &Host<'_>) -> Result<Result<CacheInfo, Outcome>, ModuleError> {
         let before = cache_time();
-        let mut err = String::new();
-        let tries = self.spec.update_cache_retries;
-        let mut done = false;
-        for retry in 0..tries {
-            let ran = host.run("apt-get", &["update".into(), "-q".into()])?;
-            if ran.ok() {
-                done = true;
-                break;
-            }
-            err = ran.why();
-            let delay = 2u64
-                .saturating_pow(u32::try_from(retry).unwrap_or(u32::MAX))
-                .min(self.spec.update_cache_retry_max_delay);
-            if retry + 1 < tries {
-                std::thread::sleep(Duration::from_secs(delay));
-            }
-        }
-        if !done {
-            let why = if err.is_empty() {
-                "unknown reason".to_owned()
-            } else {
-                err
-            };
-            return Ok(Err(Outcome::failed(format!(
-                "Failed to update apt cache after {tries} retries: {why}"
-            ))));
+        let spec = &self.spec;
+        if let Err(why) = update_cache(
+            host,
+            spec.update_cache_retries,
+            spec.update_cache_retry_max_delay,
+        )? {
+            return Ok(Err(Outcome::failed(why)));
         }
         let after = cache_time();
         Ok(Ok(CacheInfo {
@@ -248,6 +229,37 @@ impl AptAction {
             time: after,
         }))
     }
+}
+
+/// `apt-get update`, tried `tries` times with Ansible's exponential backoff (capped at
+/// `max_delay` seconds); the failure as Ansible words it.
+pub(super) fn update_cache(
+    host: &Host<'_>,
+    tries: u64,
+    max_delay: u64,
+) -> Result<Result<(), String>, ModuleError> {
+    let mut err = String::new();
+    for retry in 0..tries {
+        let ran = host.run("apt-get", &["update".into(), "-q".into()])?;
+        if ran.ok() {
+            return Ok(Ok(()));
+        }
+        err = ran.why();
+        if retry + 1 < tries {
+            let delay = 2u64
+                .saturating_pow(u32::try_from(retry).unwrap_or(u32::MAX))
+                .min(max_delay);
+            std::thread::sleep(Duration::from_secs(delay));
+        }
+    }
+    let why = if err.is_empty() {
+        "unknown reason".to_owned()
+    } else {
+        err
+    };
+    Ok(Err(format!(
+        "Failed to update apt cache after {tries} retries: {why}"
+    )))
 }
 
 impl Action for AptAction {

@@ -10,6 +10,7 @@ pub(crate) mod args;
 pub(crate) mod argspec;
 pub use args::{json_bool, shell_split};
 mod apt;
+mod apt_repository;
 mod assert;
 mod attrs;
 mod bin_path;
@@ -21,6 +22,7 @@ mod compose_cli;
 mod content;
 mod copy;
 mod cron;
+mod deb822_repository;
 mod debug;
 mod digest;
 mod env_file;
@@ -86,6 +88,7 @@ pub static ALL: &[&dyn Module] = &[
     &command::Command,
     &compose::Compose,
     &copy::Copy,
+    &deb822_repository::Deb822Repository,
     &debug::Debug,
     &env_file::EnvFile,
     &fail::Fail,
@@ -101,6 +104,7 @@ pub static ALL: &[&dyn Module] = &[
     &lineinfile::LineInFile,
     &meta::Meta,
     &apt::Apt,
+    &apt_repository::AptRepository,
     &package::Package,
     &postgres_facts::PostgresFacts,
     &postgres_promote::PostgresPromote,
