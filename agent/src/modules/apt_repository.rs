@@ -310,3 +310,54 @@ impl Action for Write {
         Ok(self.outcome)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::AptRepository;
+    use crate::modules::testutil::{Harness, snapshot};
+
+    /// An apt configuration whose sources live in `dir`.
+    fn harness(dir: &std::path::Path) -> Harness {
+        let d = dir.display();
+        std::fs::create_dir_all(dir.join("parts")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.join("apt.conf"),
+            format!(
+                "Dir::Etc::SourceList \"{d}/sources.list\";\nDir::Etc::SourceParts \"{d}/parts\";\n"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut h = Harness::new();
+        h.environment = vec![("APT_CONFIG".into(), format!("{d}/apt.conf"))];
+        h
+    }
+
+    #[test]
+    fn a_source_is_added_once_and_check_mode_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let h = harness(dir.path());
+        let args = json!({"repo": "deb http://deb.example.invalid/debian bookworm main", "update_cache": false});
+        let before = snapshot(dir.path());
+        let plan = h.check(&AptRepository, args.clone());
+        assert!(plan.outcome.changed && plan.action.is_some());
+        assert_eq!(snapshot(dir.path()), before, "check mode wrote something");
+        let done = h.apply(&AptRepository, args.clone());
+        assert!(done.changed, "{done:?}");
+        let file = dir.path().join("parts/deb_example_invalid_debian.list");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}")),
+            "deb http://deb.example.invalid/debian bookworm main\n"
+        );
+        let again = h.apply(&AptRepository, args);
+        assert!(!again.changed, "{again:?}");
+        let gone = h.apply(
+            &AptRepository,
+            json!({"repo": "deb http://deb.example.invalid/debian bookworm main", "state": "absent", "update_cache": false}),
+        );
+        assert!(gone.changed && !file.exists(), "{gone:?}");
+        let err = h.check_err(&AptRepository, json!({"repo": "ppa:x/y"}));
+        assert!(err.contains("PPA repositories"), "{err}");
+    }
+}

@@ -416,3 +416,37 @@ mod tests {
         assert_eq!(key, None);
     }
 }
+
+#[cfg(test)]
+mod check_tests {
+    use serde_json::json;
+
+    use super::Deb822Repository;
+    use crate::modules::testutil::Harness;
+
+    #[test]
+    fn check_mode_plans_the_file_and_writes_nothing() {
+        let h = Harness::new();
+        let dest = "/etc/apt/sources.list.d/dr-unit-never-written.sources";
+        let plan = h.check(
+            &Deb822Repository,
+            json!({"name": "dr unit never written", "uris": "http://x.invalid", "suites": "s"}),
+        );
+        assert!(plan.outcome.changed && plan.action.is_some());
+        assert_eq!(plan.outcome.data["dest"], json!(dest));
+        assert_eq!(
+            plan.outcome.data["repo"],
+            json!(
+                "X-Repolib-Name: dr unit never written\nSuites: s\nTypes: deb\nURIs: http://x.invalid\n"
+            )
+        );
+        assert!(!std::path::Path::new(dest).exists());
+        let gone = h.check(
+            &Deb822Repository,
+            json!({"name": "dr unit never written", "state": "absent"}),
+        );
+        assert!(!gone.outcome.changed && gone.action.is_none());
+        let err = h.check_err(&Deb822Repository, json!({"uris": "http://x.invalid"}));
+        assert!(err.contains("missing required arguments: name"), "{err}");
+    }
+}
