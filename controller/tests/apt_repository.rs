@@ -63,9 +63,12 @@ const LIST_PLAYBOOK: &str = r#"- hosts: h
         dest: "{{ playbook_dir }}/{{ out }}"
 "#;
 
-/// A directory's files (relative path, mode, bytes), sorted.
-fn files(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
-    let mut out: Vec<(String, u32, Vec<u8>)> = util::snapshot(dir)
+/// A file: its path relative to the directory, its mode, its bytes.
+type FileState = (String, u32, Vec<u8>);
+
+/// A directory's files, sorted.
+fn files(dir: &Path) -> Vec<FileState> {
+    let mut out: Vec<FileState> = util::snapshot(dir)
         .into_iter()
         .map(|(p, bytes, _)| {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
@@ -82,7 +85,7 @@ fn files(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
 
 /// Runs the apt_repository playbook with `tool` in a fresh base; returns the results (the
 /// base directory written `BASE`) and the sources files.
-fn run_list(tool: &str) -> (Vec<Json>, Vec<(String, u32, Vec<u8>)>) {
+fn run_list(tool: &str) -> (Vec<Json>, Vec<FileState>) {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
     let b = base.display().to_string();
@@ -173,7 +176,7 @@ fn apt_repository_writes_what_ansibles_writes() {
         "dr's apt_repository differs from ansible's:\n{}\nansible: {ansible:#?}\ndr: {dr:#?}",
         differences.join("\n")
     );
-    let show = |f: &[(String, u32, Vec<u8>)]| {
+    let show = |f: &[FileState]| {
         f.iter()
             .map(|(p, m, b)| format!("{p} {m:04o}\n{}", String::from_utf8_lossy(b)))
             .collect::<Vec<_>>()

@@ -99,10 +99,11 @@ impl Host<'_> {
         for line in ran.stdout.lines() {
             if line.starts_with("Reverse Provides:") {
                 inside = true;
-            } else if inside && let Some(p) = line.split_whitespace().next() {
-                if !out.iter().any(|o| o == p) {
-                    out.push(p.to_owned());
-                }
+            } else if inside
+                && let Some(p) = line.split_whitespace().next()
+                && !out.iter().any(|o| o == p)
+            {
+                out.push(p.to_owned());
             }
         }
         Ok(out)

@@ -18,11 +18,11 @@ pub enum Refusal {
 pub fn split(spec: &str) -> (&str, Option<&str>, Option<&str>) {
     for (i, _) in spec.char_indices() {
         let rest = &spec[i..];
-        if rest.starts_with(">=") {
-            return (&spec[..i], Some(">="), Some(&rest[2..]));
+        if let Some(v) = rest.strip_prefix(">=") {
+            return (&spec[..i], Some(">="), Some(v));
         }
-        if rest.starts_with('=') {
-            return (&spec[..i], Some("="), Some(&rest[1..]));
+        if let Some(v) = rest.strip_prefix('=') {
+            return (&spec[..i], Some("="), Some(v));
         }
     }
     (spec, None, None)
