@@ -178,12 +178,33 @@ impl Module for Apt {
             diff: ctx.diff,
         }
         .run(cache)?;
-        if outcome.changed && !outcome.failed {
+        let mark = !ctx.check_mode && !outcome.failed && marks_manual(spec, &host)?;
+        if (outcome.changed || mark) && !outcome.failed {
             Ok(Plan::change(outcome, action))
         } else {
             Ok(Plan::done(outcome))
         }
     }
+}
+
+/// Whether a package named for installing is marked automatically installed: Ansible's
+/// `apt` marks the named packages manual on every run (and reports no change for it).
+fn marks_manual(spec: &AptSpec, host: &Host<'_>) -> Result<bool, ModuleError> {
+    if matches!(spec.state, spec::State::Absent | spec::State::BuildDep) || spec.deb.is_some() {
+        return Ok(false);
+    }
+    let mut args = vec!["showauto".to_owned()];
+    args.extend(
+        spec.packages()?
+            .iter()
+            .map(|p| select::split(p.trim()).0.to_owned())
+            .filter(|n| !n.is_empty() && n != "*"),
+    );
+    if args.len() == 1 {
+        return Ok(false);
+    }
+    let ran = host.run("apt-mark", &args)?;
+    Ok(ran.ok() && !ran.stdout.trim().is_empty())
 }
 
 /// Nothing but the cache step was asked for.

@@ -134,6 +134,23 @@ fn install_is_idempotent_and_check_mode_changes_nothing() {
     let plan = h.check(&Apt, json!({"name": "dr-test-apt-unit"}));
     assert!(plan.action.is_none() && !plan.outcome.changed);
 
+    // Named packages end up marked manual, as with Ansible, with no change reported.
+    let conf = &h.environment[0].1;
+    sh(&format!(
+        "APT_CONFIG={conf} apt-mark auto dr-test-apt-unit >/dev/null"
+    ));
+    let kept = h.apply(&Apt, json!({"name": "dr-test-apt-unit"}));
+    assert!(!kept.changed && !kept.failed, "{kept:?}");
+    let manual = Command::new("apt-mark")
+        .args(["showmanual", "dr-test-apt-unit"])
+        .env("APT_CONFIG", conf)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&manual.stdout).trim(),
+        "dr-test-apt-unit"
+    );
+
     let gone = h.apply(&Apt, json!({"name": "dr-test-apt-unit", "state": "absent"}));
     assert!(gone.changed && !gone.failed, "{gone:?}");
     assert!(!installed());
