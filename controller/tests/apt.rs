@@ -43,8 +43,9 @@ fn build_deb(dir: &Path, name: &str, version: &str) -> PathBuf {
         )],
     );
     let deb = dir.join(format!("{name}_{version}_all.deb"));
+    // A fixed timestamp: the same bytes in every run, as apt's output shows their size.
     sh(&format!(
-        "dpkg-deb --root-owner-group --build {} {}",
+        "SOURCE_DATE_EPOCH=1700000000 dpkg-deb --root-owner-group --build {} {}",
         root.display(),
         deb.display()
     ));
@@ -182,7 +183,10 @@ fn run(tool: &str) -> Vec<Json> {
         util::dr_apply_out(repo.path(), &args);
         "dr.json"
     };
-    let text = std::fs::read_to_string(repo.path().join(out)).unwrap();
+    // apt names the repository, in a temp dir of its own per run.
+    let text = std::fs::read_to_string(repo.path().join(out))
+        .unwrap()
+        .replace(&repo.path().display().to_string(), "BASE");
     match serde_json::from_str(&text) {
         Ok(Json::Array(items)) => items,
         other => panic!("{out}: not a list: {other:?}"),
@@ -198,19 +202,7 @@ fn apt_installs_upgrades_and_removes_as_ansibles() {
     assert_eq!(installed("dr-test-apt-a"), None);
     let dr = run("dr");
     purge(&["dr-test-apt-a", "dr-test-apt-b"]);
-    let differences = util::result_differences(
-        &ansible,
-        &dr,
-        &[
-            "stdout",
-            "stderr",
-            "stdout_lines",
-            "stderr_lines",
-            "invocation",
-            "diff",
-        ],
-        &["diff", "stdout_lines", "stderr_lines"],
-    );
+    let differences = util::result_differences(&ansible, &dr, &["invocation", "diff"], &["diff"]);
     assert!(
         differences.is_empty(),
         "dr's apt differs from ansible's:\n{}\nansible: {ansible:#?}\ndr: {dr:#?}",

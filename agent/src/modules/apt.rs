@@ -177,7 +177,8 @@ impl Module for Apt {
             simulate: true,
             diff: ctx.diff,
         }
-        .run(cache)?;
+        .run(cache)
+        .map(with_lines)?;
         let mark = !ctx.check_mode && !outcome.failed && marks_manual(spec, &host)?;
         if (outcome.changed || mark) && !outcome.failed {
             Ok(Plan::change(outcome, action))
@@ -205,6 +206,52 @@ fn marks_manual(spec: &AptSpec, host: &Host<'_>) -> Result<bool, ModuleError> {
     }
     let ran = host.run("apt-mark", &args)?;
     Ok(ran.ok() && !ran.stdout.trim().is_empty())
+}
+
+/// `stdout_lines` and `stderr_lines` beside `stdout` and `stderr`, as Ansible adds them.
+fn with_lines(mut outcome: Outcome) -> Outcome {
+    for (key, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+        if let Some(Json::String(text)) = outcome.data.get(key) {
+            let split: Vec<Json> = split_lines(text).into_iter().map(Json::from).collect();
+            outcome.data.insert(lines.into(), Json::Array(split));
+        }
+    }
+    outcome
+}
+
+/// Python's `str.splitlines()`: apt's dpkg output ends lines with `\r\n` and redraws
+/// progress with `\r`, and each is a line break to Python.
+fn split_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let breaks = matches!(
+            c,
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
+        if !breaks {
+            continue;
+        }
+        out.push(&text[start..i]);
+        start = i + c.len_utf8();
+        if c == '\r' && chars.peek().is_some_and(|(_, n)| *n == '\n') {
+            chars.next();
+            start += 1;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 /// Nothing but the cache step was asked for.
@@ -333,6 +380,7 @@ impl Action for AptAction {
             diff: ctx.diff,
         }
         .run(cache)
+        .map(with_lines)
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::json;
 
 use super::spec::AptSpec;
-use super::{Apt, wants_update};
+use super::{Apt, split_lines, wants_update};
 use crate::modules::parse_args;
 use crate::modules::testutil::Harness;
 
@@ -33,6 +33,13 @@ fn the_cache_is_updated_when_asked_and_older_than_valid_time() {
         100,
         3000
     ));
+}
+
+#[test]
+fn output_lines_split_as_pythons_splitlines() {
+    assert_eq!(split_lines("a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
+    assert_eq!(split_lines("a\n\nb\n"), ["a", "", "b"]);
+    assert!(split_lines("").is_empty());
 }
 
 #[test]
