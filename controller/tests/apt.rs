@@ -135,6 +135,12 @@ const PLAYBOOK: &str = r#"- hosts: h
     - shell: cp {{ base }}/dr-test-apt-a_2.0_all.deb {{ base }}/repo/ && cd {{ base }}/repo && dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null
     - apt: {update_cache: true, name: dr-test-apt-a}
       register: r05
+    - apt: {upgrade: safe, force_apt_get: true}
+      check_mode: true
+      register: r17
+    - apt: {autoremove: true}
+      check_mode: true
+      register: r18
     - apt: {name: dr-test-apt-a, state: latest}
       register: r06
     - apt: {name: dr-test-apt-a, state: latest}
@@ -159,7 +165,7 @@ const PLAYBOOK: &str = r#"- hosts: h
       register: r16
       ignore_errors: true
     - copy:
-        content: "{{ [r01, r02, r03, r04, r05, r06, r07, r08, r09, r10, r11, r12, r13, r14, r15, r16] | to_json }}"
+        content: "{{ [r01, r02, r03, r04, r05, r06, r07, r08, r09, r10, r11, r12, r13, r14, r15, r16, r17, r18] | to_json }}"
         dest: "{{ playbook_dir }}/{{ out }}"
 "#;
 
@@ -208,7 +214,7 @@ fn apt_installs_upgrades_and_removes_as_ansibles() {
         "dr's apt differs from ansible's:\n{}\nansible: {ansible:#?}\ndr: {dr:#?}",
         differences.join("\n")
     );
-    let changed: Vec<bool> = dr.iter().map(|r| r["changed"] == true).collect();
+    let changed: Vec<bool> = dr[..16].iter().map(|r| r["changed"] == true).collect();
     assert_eq!(
         changed,
         [
@@ -218,6 +224,10 @@ fn apt_installs_upgrades_and_removes_as_ansibles() {
         "{dr:#?}"
     );
     assert_eq!(dr[15]["failed"], true);
+    assert_eq!(
+        dr[16]["changed"], true,
+        "the upgrade would take dr-test-apt-a to 2.0"
+    );
     assert_eq!(
         dr[15]["msg"],
         "No package matching 'dr-test-apt-no-such' is available"
