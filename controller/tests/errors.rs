@@ -87,12 +87,14 @@ fn unknown_module_argument() {
 
 #[test]
 fn an_argument_error_names_the_module_as_written() {
-    let err = graph_error("- hosts: db\n  tasks:\n    - apt: {name: curl, autoremove: true}\n");
+    let err = graph_error(
+        "- hosts: db\n  tasks:\n    - systemd_service: {name: cron, autoremove: true}\n",
+    );
     assert!(
-        err.starts_with("error: module `apt` has no argument `autoremove` in dr\n"),
+        err.starts_with("error: module `systemd_service` has no argument `autoremove` in dr\n"),
         "{err}"
     );
-    assert!(!err.contains("`package`"), "{err}");
+    assert!(!err.contains("`systemd`"), "{err}");
 }
 
 #[test]

@@ -9,6 +9,8 @@ mod accounts;
 pub(crate) mod args;
 pub(crate) mod argspec;
 pub use args::{json_bool, shell_split};
+mod apt;
+mod apt_repository;
 mod assert;
 mod attrs;
 mod authorized_key;
@@ -21,6 +23,7 @@ mod compose_cli;
 mod content;
 mod copy;
 mod cron;
+mod deb822_repository;
 mod debug;
 mod digest;
 mod env_file;
@@ -94,6 +97,7 @@ pub static ALL: &[&dyn Module] = &[
     &command::Command,
     &compose::Compose,
     &copy::Copy,
+    &deb822_repository::Deb822Repository,
     &debug::Debug,
     &env_file::EnvFile,
     &fail::Fail,
@@ -109,6 +113,8 @@ pub static ALL: &[&dyn Module] = &[
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &meta::Meta,
+    &apt::Apt,
+    &apt_repository::AptRepository,
     &package::Package,
     &postgres_facts::PostgresFacts,
     &postgres_promote::PostgresPromote,

@@ -21,7 +21,6 @@ const ALIASES: &[(&str, &str)] = &[
     ("docker_compose_v2", "compose"),
     ("docker_compose", "compose"),
     ("postgresql_info", "postgres_facts"),
-    ("apt", "package"),
     ("systemd_service", "systemd"),
 ];
 
