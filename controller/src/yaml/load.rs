@@ -23,12 +23,18 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
         }
     };
     let text = text.as_ref();
-    let options = serde_saphyr::options! { legacy_octal_numbers: true, };
+    // Merge keys are kept as written and expanded afterwards, in PyYAML's order.
+    let options = serde_saphyr::options! {
+        legacy_octal_numbers: true,
+        merge_keys: serde_saphyr::options::MergeKeyPolicy::AsOrdinary,
+    };
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(mut node) => {
             node.set_file(&name);
             let lines: Vec<&str> = text.lines().collect();
             pyyaml_booleans(&mut node, &lines);
+            super::aliases::resolve(&mut node, &lines);
+            super::merge::expand(&mut node)?;
             Ok(node)
         }
         Err(err) => {
@@ -67,22 +73,13 @@ const PYYAML_BOOLEANS: &[&str] = &[
 
 /// Turns booleans whose source spelling PyYAML would keep as a string back into strings.
 fn pyyaml_booleans(node: &mut Node, lines: &[&str]) {
+    // An alias copy starts at the alias: its anchored node is fixed where it stands.
+    if super::aliases::is_alias(node, lines) {
+        return;
+    }
     match &mut node.value {
         NodeValue::Bool(_) => {
-            let token = lines
-                .get((node.loc.line as usize).saturating_sub(1))
-                .map(|line| {
-                    let start: String = line
-                        .chars()
-                        .skip(node.loc.col.saturating_sub(1) as usize)
-                        .collect();
-                    start
-                        .split(|c: char| c.is_whitespace() || ",]}#".contains(c))
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned()
-                })
-                .unwrap_or_default();
+            let token = super::aliases::token_at(lines, node.loc.line, node.loc.col);
             let token = token.trim_end_matches(':');
             if !token.is_empty() && !PYYAML_BOOLEANS.contains(&token) && !token.starts_with('!') {
                 node.value = NodeValue::Str(token.to_owned());

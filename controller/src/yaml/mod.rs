@@ -1,6 +1,8 @@
 //! YAML with locations.
 
+mod aliases;
 mod load;
+mod merge;
 mod node;
 mod unsafe_tag;
 
