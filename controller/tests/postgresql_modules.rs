@@ -127,3 +127,49 @@ fn unsupported_options_are_refused_where_written() {
         )
         .stderr_has("--> p.yml:5:9");
 }
+
+/// `become_user: X` on a PostgreSQL task (how Ansible roles reach a server whose
+/// `pg_hba.conf` says `peer`): the server sees X as the socket's peer, as it sees the
+/// module's user in Ansible. With a password and no `become_user`, root stays root and the
+/// server refuses it.
+#[test]
+fn become_user_is_the_peer_the_server_authenticates() {
+    assert!(
+        util::pg::is_root(),
+        "this test switches identities: run it as root (CI does)"
+    );
+    let c = Cluster::start();
+    c.psql_out("CREATE ROLE nobody LOGIN PASSWORD 'unused'");
+    c.hba_first("local all nobody peer");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let task = |extra: &str| {
+        format!(
+            "    - community.postgresql.postgresql_query:\n        login_unix_socket: {}\n        port: {}\n        login_user: nobody\n        login_password: unused\n        db: postgres\n        query: SELECT session_user AS who\n      register: q\n{extra}    - debug: {{msg: \"who={{{{ q.query_result[0].who }}}}\"}}\n",
+            c.sock.display(),
+            c.port
+        )
+    };
+    let play = |tasks: String| format!("- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}");
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    db-01:\n      ansible_connection: local\n",
+            ),
+            (
+                "as.yml",
+                &play(task("      become: true\n      become_user: nobody\n")),
+            ),
+            ("root.yml", &play(task(""))),
+        ],
+    );
+    Dr::new(dir.path(), &["apply", "as.yml", "-i", "inv.yml"])
+        .run()
+        .code(0)
+        .stdout_has("who=nobody");
+    Dr::new(dir.path(), &["apply", "root.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stdout_has("Peer authentication failed for user \"nobody\"");
+}

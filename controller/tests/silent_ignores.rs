@@ -130,7 +130,7 @@ fn become_user_switches_commands_and_is_refused_for_other_modules() {
         .run()
         .code(1)
         .stderr_has("bad.yml:6:7")
-        .stderr_has("dr switches users only for command and shell");
+        .stderr_has("dr switches users only for command, shell, postgresql_query");
     assert!(!dir.path().join("x").exists());
 }
 

@@ -13,6 +13,7 @@
 //! over a Unix socket, when an OS user named like `login_user` exists, the connection is
 //! opened with that user's identity (only the connecting thread takes it, only for the
 //! `connect(2)` call: see [`crate::pgclient`]). A password or a TCP host keeps root's identity.
+//! A task's `become_user` is the socket's peer, as it is the module's user in Ansible.
 
 use serde_json::{Map, Value as Json};
 
@@ -54,6 +55,7 @@ pub(super) fn split(
     module: &'static str,
     args: &Json,
     env: &[(String, String)],
+    become_user: Option<&str>,
 ) -> Result<(Login, Json), ModuleError> {
     let from_env = |name: &str| {
         env.iter()
@@ -135,10 +137,17 @@ pub(super) fn split(
     spec.port = port;
     spec.ssl_mode = ssl_mode;
     spec.ca_cert = ca_cert.map(Into::into);
-    if is_root() && password.is_none() && spec.socket_dir().is_some() {
-        spec.peer_as = accounts::user_named(&spec.user)
-            .filter(|u| u.uid != 0)
-            .map(|u| (u.uid, u.gid));
+    if is_root() && spec.socket_dir().is_some() {
+        // `become_user: X` runs Ansible's module as X: the socket's peer is X. Without it,
+        // the OS user named like the role, when no password is given (see above).
+        let os_user = match become_user {
+            Some(u) => Some(accounts::user_named(u).ok_or_else(|| {
+                ModuleError::Failed(format!("become_user `{u}`: no such user on this host"))
+            })?),
+            None if password.is_none() => accounts::user_named(&spec.user),
+            None => None,
+        };
+        spec.peer_as = os_user.filter(|u| u.uid != 0).map(|u| (u.uid, u.gid));
     }
     spec.password = password.map(Password::new);
     let env_db = from_env("PGDATABASE");
@@ -196,7 +205,7 @@ mod tests {
         let (l, rest) = split(
             "postgresql_ping",
             &json!({"login_host": "localhost", "login_unix_socket": "/run/pg", "port": "5433", "db": "x"}),
-            &[],
+            &[], None,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let c = l.conn(Some("x"));
@@ -207,7 +216,7 @@ mod tests {
         let (l, _) = split(
             "m",
             &json!({"login_host": "db1", "login_password": "Debug-Hidden-Pw", "ssl_mode": "require"}),
-            &[],
+            &[], None,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let c = l.conn(None);
@@ -216,14 +225,14 @@ mod tests {
         assert!(c.peer_as.is_none());
         assert!(c.password.is_some());
         assert!(!format!("{c:?} {l:?}").contains("Debug-Hidden"), "{c:?}");
-        assert!(split("m", &json!({"ssl_mode": "sure"}), &[]).is_err());
+        assert!(split("m", &json!({"ssl_mode": "sure"}), &[], None).is_err());
         // The task's environment, where the task leaves the option empty.
         let env = [
             ("PGPASSWORD".to_owned(), "from-env".to_owned()),
             ("PGHOST".to_owned(), "db9".to_owned()),
             ("PGDATABASE".to_owned(), "akira".to_owned()),
         ];
-        let (l, _) = split("m", &json!({}), &env).unwrap_or_else(|e| panic!("{e}"));
+        let (l, _) = split("m", &json!({}), &env, None).unwrap_or_else(|e| panic!("{e}"));
         let c = l.conn(None);
         assert_eq!(
             (c.host.as_deref(), c.dbname.as_deref()),
@@ -231,7 +240,7 @@ mod tests {
         );
         assert_eq!(c.password, Some(crate::pgclient::Password::new("from-env")));
         let (l, _) =
-            split("m", &json!({"login_host": "db1"}), &env).unwrap_or_else(|e| panic!("{e}"));
+            split("m", &json!({"login_host": "db1"}), &env, None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(l.conn(Some("x")).host.as_deref(), Some("db1"));
         assert_eq!(l.conn(Some("x")).dbname.as_deref(), Some("x"));
     }

@@ -102,7 +102,8 @@ impl Module for PostgresqlDb {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let (login, rest) = pg_login::split("postgresql_db", args, ctx.environment)?;
+        let (login, rest) =
+            pg_login::split("postgresql_db", args, ctx.environment, ctx.become_user)?;
         let spec: DbSpec = parse_args("postgresql_db", &rest)?;
         let maintenance = given(&spec.maintenance_db).unwrap_or("postgres");
         if !spec.trust_input {

@@ -45,7 +45,8 @@ impl Module for PostgresqlPing {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let (login, rest) = pg_login::split("postgresql_ping", args, ctx.environment)?;
+        let (login, rest) =
+            pg_login::split("postgresql_ping", args, ctx.environment, ctx.become_user)?;
         let spec: PingSpec = parse_args("postgresql_ping", &rest)?;
         if !spec.trust_input {
             pg_login::check_input(&[spec.session_role.as_deref().unwrap_or_default()])?;

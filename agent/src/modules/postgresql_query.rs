@@ -85,7 +85,8 @@ impl Module for PostgresqlQuery {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let (login, rest) = pg_login::split("postgresql_query", args, ctx.environment)?;
+        let (login, rest) =
+            pg_login::split("postgresql_query", args, ctx.environment, ctx.become_user)?;
         let spec: QuerySpec = parse_args("postgresql_query", &rest)?;
         if spec.positional_args.is_some() && spec.named_args.is_some() {
             return Err(ModuleError::Failed(

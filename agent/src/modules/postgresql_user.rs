@@ -126,7 +126,8 @@ impl Module for PostgresqlUser {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let (login, rest) = pg_login::split("postgresql_user", args, ctx.environment)?;
+        let (login, rest) =
+            pg_login::split("postgresql_user", args, ctx.environment, ctx.become_user)?;
         let spec: UserSpec = parse_args("postgresql_user", &rest)?;
         if !spec.trust_input {
             let values: Vec<&str> = [

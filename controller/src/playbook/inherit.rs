@@ -334,8 +334,17 @@ impl Become {
 }
 
 /// Modules that can run as another user than the play's: the agent starts their process
-/// through `runuser` (it must run as root for that).
-const USER_SWITCHING: &[&str] = &["command", "shell"];
+/// through `runuser` (it must run as root for that), or, for the PostgreSQL modules,
+/// connects to the server's socket with that user's identity (what `become_user` gives
+/// them in Ansible: the peer the server authenticates).
+const USER_SWITCHING: &[&str] = &[
+    "command",
+    "shell",
+    "postgresql_query",
+    "postgresql_ping",
+    "postgresql_db",
+    "postgresql_user",
+];
 
 /// The user a `module` task runs as when it differs from the play's (`become_user` on the
 /// task, its block or role); refused for modules that cannot switch users.
@@ -362,7 +371,7 @@ pub fn task_user(inherit: &Inherit, module: &str) -> Result<Option<String>, Diag
             "this asks to run `{module}` {}, but the play runs {}; dr switches users only for {}",
             runs(&inherit.become_now),
             runs(&inherit.play_become),
-            USER_SWITCHING.join(" and ")
+            USER_SWITCHING.join(", ")
         ),
     )
     .with_help(

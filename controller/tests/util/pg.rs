@@ -43,6 +43,11 @@ fn as_pg(program: impl AsRef<std::ffi::OsStr>) -> Command {
     }
 }
 
+/// Whether the tests run as root.
+pub fn is_root() -> bool {
+    rustix_is_root()
+}
+
 fn rustix_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
@@ -145,6 +150,14 @@ impl Cluster {
     }
 
     /// The unaligned output of `sql` in database `postgres`.
+    /// Puts `line` first in `pg_hba.conf` and reloads the server.
+    pub fn hba_first(&self, line: &str) {
+        let hba = self.data.join("pg_hba.conf");
+        let text = std::fs::read_to_string(&hba).unwrap_or_default();
+        std::fs::write(&hba, format!("{line}\n{text}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(self.psql_out("SELECT pg_reload_conf()"), "t");
+    }
+
     pub fn psql_out(&self, sql: &str) -> String {
         self.psql_out_db("postgres", sql)
     }
