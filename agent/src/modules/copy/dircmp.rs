@@ -1,5 +1,5 @@
 //! The comparison of two directories that Ansible's `remote_src` directory copy relies on
-//! (Python's `filecmp.dircmp` with its defaults): names only in the left directory, regular
+//! (Python's `filecmp.dircmp` on byte paths): names only in the left directory, regular
 //! files that differ (type, size and mtime the same counts as equal, else the contents
 //! decide), and directories in both.
 
@@ -8,18 +8,6 @@ use std::fs::{self, Metadata};
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-
-/// Names `dircmp` leaves out of both sides by default.
-const IGNORED: &[&str] = &[
-    "RCS",
-    "CVS",
-    "tags",
-    ".git",
-    ".hg",
-    ".bzr",
-    "_darcs",
-    "__pycache__",
-];
 
 /// What two directories have in common and not, one level deep.
 #[derive(Debug, Default)]
@@ -32,15 +20,12 @@ pub(super) struct DirCmp {
     pub common_dirs: Vec<OsString>,
 }
 
-/// The sorted names in `dir`, without the ignored ones.
+/// The sorted names in `dir`. Ansible compares byte paths, which `dircmp`'s default
+/// ignore list (`.git`, `CVS`, ...: text names) never matches: nothing is left out.
 fn names(dir: &Path) -> io::Result<Vec<OsString>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let name = entry?.file_name();
-        if !IGNORED.iter().any(|i| name == *i) {
-            out.push(name);
-        }
-    }
+    let mut out = fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<io::Result<Vec<_>>>()?;
     out.sort();
     Ok(out)
 }
