@@ -87,6 +87,15 @@ fn a_host_directory_is_copied_with_remote_src_as_ansible_copies_it() {
     // and keeps what only it holds.
     assert!(report.contains("./t4/extra/x f 644"), "{report}");
     assert!(report.contains("./t4/sub/.git/config f 644"), "{report}");
+    // A file with the same bytes keeps its own mode; one of the same size is compared by
+    // content.
+    assert!(report.contains("./t4/a f 644"), "{report}");
+    assert!(report.ends_with("b\nb\nc\n"), "{report}");
+    // The task's owner and group, already the tree's: no change.
+    assert!(
+        report.contains("[False, False] ['/t3/src', '/t3/src']"),
+        "{report}"
+    );
     // Check mode makes nothing.
     assert!(!report.contains("./t6"), "{report}");
 }
