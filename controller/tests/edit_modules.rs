@@ -73,3 +73,29 @@ fn a_controller_directory_is_copied_as_ansible_copies_it() {
     // The symlink in the source is followed: a file with the target's content.
     assert!(report.contains("./t1/link.conf f 644"), "{report}");
 }
+
+#[test]
+fn a_host_directory_is_copied_with_remote_src_as_ansible_copies_it() {
+    let dr = util::same_files_as_ansible("copy_remote_tree", "site.yml", 0);
+    let report = &util::outputs(dr.path())["report"];
+    // A missing tree is copied whole (modes kept), then nothing changes; once `dest` is a
+    // directory, the reported `dest` gets the `src/` basename (empty): a trailing slash.
+    assert!(report.contains("[True, False] ['/t1', '/t1/']"), "{report}");
+    assert!(report.contains("./t1/sub/deep d 700"), "{report}");
+    assert!(report.contains("./t2/src/a f 600"), "{report}");
+    // An existing tree gets what differs and what only the source holds (even `.git`),
+    // and keeps what only it holds.
+    assert!(report.contains("./t4/extra/x f 644"), "{report}");
+    assert!(report.contains("./t4/sub/.git/config f 644"), "{report}");
+    // A file with the same bytes keeps its own mode; one of the same size is compared by
+    // content.
+    assert!(report.contains("./t4/a f 644"), "{report}");
+    assert!(report.ends_with("b\nb\nc\n"), "{report}");
+    // The task's owner and group, already the tree's: no change.
+    assert!(
+        report.contains("[False, False] ['/t3/src', '/t3/src']"),
+        "{report}"
+    );
+    // Check mode makes nothing.
+    assert!(!report.contains("./t6"), "{report}");
+}

@@ -1,4 +1,5 @@
-//! `copy`: put a controller file (or inline `content`) on the host.
+//! `copy`: put a controller file (or inline `content`) on the host, or copy a file or
+//! directory already there (`remote_src`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,9 +84,17 @@ impl Module for Copy {
             (Some(Json::String(s)), None) => (Arc::from(s.as_bytes()), None),
             (Some(other), None) => (Arc::from(content_text(other).into_bytes()), None),
             (None, Some(src)) if spec.remote_src && Path::new(src).is_dir() => {
-                return Err(ModuleError::Failed(format!(
-                    "copy: `{src}` is a directory on the host; copying a directory with `remote_src` is not supported by dr (copy it from the controller, or use `command: cp -a`)"
-                )));
+                return host_tree::HostTree {
+                    src: src.clone(),
+                    dest: spec.dest.clone(),
+                    mode: spec.mode.clone(),
+                    directory_mode: spec.directory_mode.clone(),
+                    owner: spec.owner.clone(),
+                    group: spec.group.clone(),
+                    force: spec.force.unwrap_or(true),
+                    follow: spec.follow,
+                }
+                .plan(ctx);
             }
             (None, Some(src)) if spec.remote_src => {
                 let bytes =
@@ -269,6 +278,8 @@ fn content_text(content: &Json) -> String {
     }
 }
 
+mod dircmp;
+mod host_tree;
 #[cfg(test)]
 mod tests;
 mod tree;

@@ -359,15 +359,48 @@ fn content_that_is_not_text_is_written_as_ansible_writes_it() {
 }
 
 #[test]
-fn a_host_directory_with_remote_src_is_refused_with_a_way_out() {
+fn a_host_directory_with_remote_src_is_copied_and_check_mode_touches_nothing() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = dir.path().join("src");
+    fs::create_dir_all(src.join("sub")).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(src.join("a"), "a\n").unwrap_or_else(|e| panic!("{e}"));
+    fs::write(src.join("sub/b"), "b\n").unwrap_or_else(|e| panic!("{e}"));
+    fs::set_permissions(src.join("a"), fs::Permissions::from_mode(0o600))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("dest");
+    let h = Harness::new();
+    let args = json!({"src": format!("{}/", src.display()), "dest": dest.display().to_string(), "remote_src": true});
+    let before = snapshot(dir.path());
+    assert!(h.check(&Copy, args.clone()).outcome.changed);
+    assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
+    assert!(h.apply(&Copy, args.clone()).changed);
+    assert_eq!(
+        fs::read_to_string(dest.join("sub/b")).unwrap_or_default(),
+        "b\n"
+    );
+    assert_eq!(mode_of(&dest.join("a")), 0o600);
+    assert!(!h.check(&Copy, args.clone()).outcome.changed);
+    // A changed file is put back; check mode first leaves it as it is.
+    fs::write(dest.join("sub/b"), "changed\n").unwrap_or_else(|e| panic!("{e}"));
+    let before = snapshot(dir.path());
+    assert!(h.check(&Copy, args.clone()).outcome.changed);
+    assert_eq!(snapshot(dir.path()), before, "check mode changed the disk");
+    assert!(h.apply(&Copy, args.clone()).changed);
+    assert_eq!(
+        fs::read_to_string(dest.join("sub/b")).unwrap_or_default(),
+        "b\n"
+    );
+    assert!(!h.apply(&Copy, args).changed);
+}
+
+#[test]
+fn a_host_directory_holding_a_symlink_is_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("/etc", dir.path().join("l")).unwrap_or_else(|e| panic!("{e}"));
     let h = Harness::new();
     let err = h.check_err(
         &Copy,
         json!({"src": dir.path().display().to_string(), "dest": "/nonexistent/x/", "remote_src": true}),
     );
-    assert!(
-        err.contains("copying a directory with `remote_src` is not supported"),
-        "{err}"
-    );
+    assert!(err.contains("is a symlink or special file"), "{err}");
 }
