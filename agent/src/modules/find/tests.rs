@@ -115,7 +115,7 @@ fn regexes_types_size_and_contents() {
         [".dot/e.log", "sub/deeper/d.log"]
     );
     let lines = json!({"paths": root, "contains": "error"});
-    assert_eq!(names(dir.path(), &find(&h, lines)), ["a.log"]);
+    assert_eq!(names(dir.path(), &find(&h, lines)), ["a.log", "b.txt"]);
     let dollar = json!({"paths": root, "contains": "all good$"});
     assert_eq!(names(dir.path(), &find(&h, dollar)), ["b.txt"]);
     let whole = json!({"paths": root, "contains": "error at", "read_whole_file": true});
