@@ -97,10 +97,8 @@ fn make_tree(files: &Path) {
             ("elsewhere/g.log", "through a link"),
         ],
     );
-    std::fs::set_permissions(files.join("b.txt"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
-    std::fs::set_permissions(files.join("c.conf"), std::fs::Permissions::from_mode(0o640))
-        .unwrap();
+    std::fs::set_permissions(files.join("b.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(files.join("c.conf"), std::fs::Permissions::from_mode(0o640)).unwrap();
     symlink("a.log", files.join("link.log")).unwrap();
     symlink("elsewhere", files.join("dirlink")).unwrap();
     for old in ["a.log", "sub/c.log", "sub/deeper", "link.log"] {

@@ -26,13 +26,16 @@ pub(super) enum Next {
     Stop,
 }
 
+/// Told of a directory that cannot be listed; an error stops the walk.
+pub(super) type OnError<'a, E> = dyn FnMut(&[u8], io::Error) -> Result<(), E> + 'a;
+
 /// Walks `top` as `os.walk(top, followlinks=follow, topdown=True)`: `visit` sees each level
 /// and may prune its `dirs`; `on_error` gets a directory that cannot be listed.
 pub(super) fn walk<E>(
     top: &[u8],
     follow: bool,
     visit: &mut dyn FnMut(&mut Level) -> Result<Next, E>,
-    on_error: &mut dyn FnMut(&[u8], io::Error) -> Result<(), E>,
+    on_error: &mut OnError<'_, E>,
 ) -> Result<bool, E> {
     let entries = match fs::read_dir(path(top)).and_then(|it| it.collect::<io::Result<Vec<_>>>()) {
         Ok(entries) => entries,
