@@ -1,6 +1,7 @@
 //! `find` against the oracle: ansible-playbook's `find` and dr's native one search the same
 //! tree (globs, excludes, regexes, recursion with depth, hidden entries, file types, links
-//! followed or not, age, size, contents, checksums, mode, limit, a missing path) and must
+//! followed or not, age, size, contents in utf-8 and latin-1, checksums, mode, limit, a
+//! missing path) and must
 //! report the same `files` (in the same order, every key but `atime`), `matched`,
 //! `examined`, `msg` and `skipped_paths`.
 //!
@@ -40,6 +41,7 @@ const PLAYBOOK: &str = r#"- hosts: h
         mode: "{{ item.mode | default(omit) }}"
         exact_mode: "{{ item.exact_mode | default(true) }}"
         limit: "{{ item.limit | default(omit) }}"
+        encoding: "{{ item.encoding | default(omit) }}"
       loop:
         - {patterns: "*.log"}
         - {patterns: ["*.log", "*.txt"], excludes: "b*"}
@@ -65,6 +67,8 @@ const PLAYBOOK: &str = r#"- hosts: h
         - {mode: '0600', exact_mode: false}
         - {recurse: true, limit: 2}
         - {paths: ["{{ files }}/missing", "{{ files }}/sub"]}
+        - {paths: "{{ files }}/latin", contains: 'caf'}
+        - {paths: "{{ files }}/latin", contains: 'caf.$', encoding: latin-1}
       register: r
     - copy:
         content: "{{ r.results | to_json }}"
@@ -99,6 +103,8 @@ fn make_tree(files: &Path) {
     );
     std::fs::set_permissions(files.join("b.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(files.join("c.conf"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::create_dir(files.join("latin")).unwrap();
+    std::fs::write(files.join("latin/cafe.txt"), b"caf\xe9\n").unwrap();
     symlink("a.log", files.join("link.log")).unwrap();
     symlink("elsewhere", files.join("dirlink")).unwrap();
     for old in ["a.log", "sub/c.log", "sub/deeper", "link.log"] {
@@ -172,4 +178,6 @@ fn find_reports_what_ansibles_find_reports() {
         "Not all paths examined, check warnings for details"
     );
     assert!(ansible[19]["files"][0].get("checksum").is_some());
+    assert!(ansible[24]["skipped_paths"].to_string().contains("encoding error"));
+    assert_eq!(matched(25), 1);
 }
