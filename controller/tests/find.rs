@@ -178,6 +178,10 @@ fn find_reports_what_ansibles_find_reports() {
         "Not all paths examined, check warnings for details"
     );
     assert!(ansible[19]["files"][0].get("checksum").is_some());
-    assert!(ansible[24]["skipped_paths"].to_string().contains("encoding error"));
+    assert!(
+        ansible[24]["skipped_paths"]
+            .to_string()
+            .contains("encoding error")
+    );
     assert_eq!(matched(25), 1);
 }
