@@ -234,7 +234,7 @@ fn module_names_resolve_or_are_refused_where_written() {
         .code(0)
         .stdout_has("native modules")
         .stdout_has("bridged modules")
-        .stdout_has("  ansible.builtin.find\n");
+        .stdout_has("  ansible.builtin.known_hosts\n");
 }
 
 #[test]

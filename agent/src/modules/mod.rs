@@ -30,6 +30,7 @@ mod env_file;
 mod fail;
 pub mod fetch;
 mod file;
+mod find;
 mod get_url;
 mod group;
 mod hostcmd;
@@ -107,6 +108,7 @@ pub static ALL: &[&dyn Module] = &[
     &wait_for_connection::WaitForConnection,
     &get_url::GetUrl,
     &file::File,
+    &find::Find,
     &group::Group,
     &hostname::Hostname,
     &inventory_change::GroupBy,

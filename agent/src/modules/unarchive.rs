@@ -13,7 +13,7 @@ mod archive;
 mod download;
 mod extract;
 mod paths;
-mod select;
+pub(super) mod select;
 mod state;
 
 use std::collections::BTreeSet;
