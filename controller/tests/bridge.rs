@@ -303,12 +303,17 @@ fn bridged_results_match_ansible_playbook() {
         paths: {root}
         patterns: '*.conf'
       register: r3
+    - ansible.builtin.getent:
+        database: passwd
+        key: root
+      register: r4
     - copy:
         dest: {root}/results.txt
         content: |
           r1 {{{{ r1.changed }}}} {{{{ r1.msg }}}} {{{{ r1.failed }}}}
           r2 {{{{ r2.changed }}}} {{{{ r2.msg }}}} {{{{ r2.failed }}}}
           r3 {{{{ r3.matched }}}} {{{{ r3.examined }}}} {{{{ r3.files | map(attribute='path') | list }}}}
+          r4 {{{{ r4.changed }}}} {{{{ getent_passwd.root }}}} {{{{ r4.ansible_facts.getent_passwd.root }}}}
 ",
             root = root.display()
         )
@@ -343,6 +348,12 @@ fn bridged_results_match_ansible_playbook() {
         results(&a_root).contains("r1 True 1 replacements made False"),
         "{}",
         results(&a_root)
+    );
+    // `getent` has no native version: it ran through the bridge, and its facts were set.
+    assert!(
+        results(&d_root).contains("r4 False ['x', '0', '0', 'root', '/root', "),
+        "{}",
+        results(&d_root)
     );
 }
 
