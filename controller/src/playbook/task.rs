@@ -371,6 +371,12 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
     }
 }
 
+/// Whether the module name (the first word of `text`) is a template.
+fn is_templated(text: &str) -> bool {
+    let name = text.split_whitespace().next().unwrap_or_default();
+    name.contains("{{") || name.contains("{%")
+}
+
 /// `action: copy src=a dest=b` or `action: {module: copy, src: a}`: the module key and
 /// its arguments, as if written `copy: ...`.
 fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
@@ -389,7 +395,7 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
     };
     if let Some(text) = v.as_str() {
         let text = text.trim();
-        if text.starts_with("{{") || text.starts_with("{%") {
+        if is_templated(text) {
             return Err(templated(text));
         }
         let (name, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
@@ -418,7 +424,7 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
                 "`action` takes `module args` or a mapping with `module:`",
             ));
         };
-        if name.contains("{{") || name.contains("{%") {
+        if is_templated(&name) {
             return Err(templated(name.trim()));
         }
         // `module: copy src=a`: the words after the name are `key=value` arguments.
