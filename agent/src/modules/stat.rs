@@ -167,13 +167,24 @@ fn result(stat: Map<String, Json>) -> Outcome {
 
 /// The keys Ansible's `format_output` builds from the stat structure.
 fn format(path: &str, m: &Metadata) -> Map<String, Json> {
-    let mode = m.mode();
-    let ft = m.file_type();
-    let bit = |b: u32| Json::Bool(mode & b != 0);
-    let time = |sec: i64, nsec: i64| Json::from(sec as f64 + nsec as f64 * 1e-9);
     let mut out = Map::new();
     out.insert("exists".into(), Json::Bool(true));
     out.insert("path".into(), Json::from(path));
+    stat_keys(&mut out, m, false);
+    // Python's stat result on Linux carries these three of Ansible's platform keys.
+    out.insert("blocks".into(), Json::from(m.blocks()));
+    out.insert("block_size".into(), Json::from(m.blksize()));
+    out.insert("device_type".into(), Json::from(m.rdev()));
+    out
+}
+
+/// The keys `stat` and `find` (its `statinfo`) both build from a stat structure, in their
+/// order: type and mode, ids, size, inode, times, with `names` the owner's and group's names
+/// (where `find` has them), then the permission bits.
+pub(super) fn stat_keys(out: &mut Map<String, Json>, m: &Metadata, names: bool) {
+    let mode = m.mode();
+    let ft = m.file_type();
+    let time = |sec: i64, nsec: i64| Json::from(sec as f64 + nsec as f64 * 1e-9);
     out.insert("mode".into(), Json::from(format!("{:04o}", mode & 0o7777)));
     out.insert("isdir".into(), Json::Bool(ft.is_dir()));
     out.insert("ischr".into(), Json::Bool(ft.is_char_device()));
@@ -191,7 +202,13 @@ fn format(path: &str, m: &Metadata) -> Map<String, Json> {
     out.insert("atime".into(), time(m.atime(), m.atime_nsec()));
     out.insert("mtime".into(), time(m.mtime(), m.mtime_nsec()));
     out.insert("ctime".into(), time(m.ctime(), m.ctime_nsec()));
-    for (key, b) in [
+    if names {
+        let group = accounts::group_by_gid(m.gid()).map(|g| g.name);
+        let user = accounts::user_by_uid(m.uid()).map(|u| u.name);
+        out.insert("gr_name".into(), Json::from(group.unwrap_or_default()));
+        out.insert("pw_name".into(), Json::from(user.unwrap_or_default()));
+    }
+    for (key, bit) in [
         ("wusr", 0o200),
         ("rusr", 0o400),
         ("xusr", 0o100),
@@ -204,13 +221,8 @@ fn format(path: &str, m: &Metadata) -> Map<String, Json> {
         ("isuid", 0o4000),
         ("isgid", 0o2000),
     ] {
-        out.insert(key.into(), bit(b));
+        out.insert(key.into(), Json::Bool(mode & bit != 0));
     }
-    // Python's stat result on Linux carries these three of Ansible's platform keys.
-    out.insert("blocks".into(), Json::from(m.blocks()));
-    out.insert("block_size".into(), Json::from(m.blksize()));
-    out.insert("device_type".into(), Json::from(m.rdev()));
-    out
 }
 
 /// The message of an OS error without Rust's `(os error N)` suffix, as Python's `strerror`.

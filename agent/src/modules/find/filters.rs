@@ -3,12 +3,10 @@
 
 use std::fs::Metadata;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use regex::Regex;
 use serde_json::{Map, Value as Json};
 
-use super::super::accounts;
 use super::super::replace::pyre;
 use super::super::unarchive::select::fnmatch;
 use super::spec::Encoding;
@@ -110,46 +108,8 @@ impl Contains {
 
 /// Ansible's `statinfo` for one entry (its `lstat`).
 pub(super) fn statinfo(m: &Metadata) -> Map<String, Json> {
-    let mode = m.mode();
-    let ft = m.file_type();
-    let time = |sec: i64, nsec: i64| Json::from(sec as f64 + nsec as f64 * 1e-9);
     let mut out = Map::new();
-    out.insert("mode".into(), Json::from(format!("{:04o}", mode & 0o7777)));
-    out.insert("isdir".into(), Json::Bool(ft.is_dir()));
-    out.insert("ischr".into(), Json::Bool(ft.is_char_device()));
-    out.insert("isblk".into(), Json::Bool(ft.is_block_device()));
-    out.insert("isreg".into(), Json::Bool(ft.is_file()));
-    out.insert("isfifo".into(), Json::Bool(ft.is_fifo()));
-    out.insert("islnk".into(), Json::Bool(ft.is_symlink()));
-    out.insert("issock".into(), Json::Bool(ft.is_socket()));
-    out.insert("uid".into(), Json::from(m.uid()));
-    out.insert("gid".into(), Json::from(m.gid()));
-    out.insert("size".into(), Json::from(m.size()));
-    out.insert("inode".into(), Json::from(m.ino()));
-    out.insert("dev".into(), Json::from(m.dev()));
-    out.insert("nlink".into(), Json::from(m.nlink()));
-    out.insert("atime".into(), time(m.atime(), m.atime_nsec()));
-    out.insert("mtime".into(), time(m.mtime(), m.mtime_nsec()));
-    out.insert("ctime".into(), time(m.ctime(), m.ctime_nsec()));
-    let group = accounts::group_by_gid(m.gid()).map(|g| g.name);
-    let user = accounts::user_by_uid(m.uid()).map(|u| u.name);
-    out.insert("gr_name".into(), Json::from(group.unwrap_or_default()));
-    out.insert("pw_name".into(), Json::from(user.unwrap_or_default()));
-    for (key, bit) in [
-        ("wusr", 0o200),
-        ("rusr", 0o400),
-        ("xusr", 0o100),
-        ("wgrp", 0o020),
-        ("rgrp", 0o040),
-        ("xgrp", 0o010),
-        ("woth", 0o002),
-        ("roth", 0o004),
-        ("xoth", 0o001),
-        ("isuid", 0o4000),
-        ("isgid", 0o2000),
-    ] {
-        out.insert(key.into(), Json::Bool(mode & bit != 0));
-    }
+    super::super::stat::stat_keys(&mut out, m, true);
     out
 }
 
