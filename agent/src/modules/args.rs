@@ -59,6 +59,28 @@ pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     }
 }
 
+/// Ansible's `type='int'`: a whole number, or a string holding one (`"5"`).
+pub fn opt_int<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr,
+{
+    let v = Json::deserialize(d)?;
+    let bad = || de::Error::custom(format!("`{v}` cannot be converted to an int"));
+    match &v {
+        Json::Null => Ok(None),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => T::try_from(i).ok(),
+            (None, Some(u)) => T::try_from(u).ok(),
+            _ => None,
+        }
+        .map(Some)
+        .ok_or_else(bad),
+        Json::String(s) => s.trim().parse().map(Some).map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
 /// Ansible's booleans: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case.
 pub fn bool_ish<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = Json::deserialize(d)?;

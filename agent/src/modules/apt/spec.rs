@@ -1,6 +1,6 @@
 //! What an `apt` task says: Ansible's arguments, names and aliases, as written.
 
-use serde::{Deserialize, Deserializer, de};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
 
 use super::super::ArgsError;
@@ -51,7 +51,7 @@ pub struct AptSpec {
     pub autoclean: bool,
     #[serde(default, deserialize_with = "bool_ish")]
     pub fail_on_autoremove: bool,
-    #[serde(default, deserialize_with = "opt_int_ish")]
+    #[serde(default, deserialize_with = "super::super::args::opt_int")]
     pub policy_rc_d: Option<u64>,
     #[serde(default, deserialize_with = "bool_ish")]
     pub only_upgrade: bool,
@@ -158,23 +158,5 @@ impl AptSpec {
 
 /// Ansible's `type='int'`: a number, or a string holding one.
 fn int_ish<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    opt_int_ish(d).map(Option::unwrap_or_default)
-}
-
-fn opt_int_ish<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    match Json::deserialize(d)? {
-        Json::Null => Ok(None),
-        Json::Number(n) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| de::Error::custom(format!("`{n}` is not a whole number"))),
-        Json::String(s) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("`{s}` cannot be converted to an int"))),
-        other => Err(de::Error::custom(format!(
-            "`{other}` cannot be converted to an int"
-        ))),
-    }
+    super::super::args::opt_int(d).map(Option::unwrap_or_default)
 }

@@ -42,7 +42,7 @@ pub(super) struct FindSpec {
     pub checksum_algorithm: Algorithm,
     #[serde(default, deserialize_with = "bool_ish")]
     pub use_regex: bool,
-    #[serde(default, deserialize_with = "opt_int")]
+    #[serde(default, deserialize_with = "super::super::args::opt_int")]
     pub depth: Option<i64>,
     /// Kept raw: Ansible refuses anything but a string at run time.
     #[serde(default)]
@@ -51,7 +51,7 @@ pub(super) struct FindSpec {
     pub exact_mode: bool,
     #[serde(default, deserialize_with = "opt_text")]
     pub encoding: Option<String>,
-    #[serde(default, deserialize_with = "opt_int")]
+    #[serde(default, deserialize_with = "super::super::args::opt_int")]
     pub limit: Option<i64>,
 }
 
@@ -97,25 +97,6 @@ fn str_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         Json::String(s) => Ok(s.split(',').map(str::to_owned).collect()),
         Json::Array(items) => items.iter().map(scalar).collect(),
         other => Ok(vec![scalar(&other)?]),
-    }
-}
-
-/// Ansible's `type='int'`: a whole number, or a string holding one.
-fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    match Json::deserialize(d)? {
-        Json::Null => Ok(None),
-        Json::Number(n) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| de::Error::custom(format!("`{n}` is not a whole number"))),
-        Json::String(s) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("`{s}` cannot be converted to an int"))),
-        other => Err(de::Error::custom(format!(
-            "expected an int, found `{other}`"
-        ))),
     }
 }
 
