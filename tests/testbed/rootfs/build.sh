@@ -5,7 +5,8 @@
 #
 # OUT_DIR/rootfs  a minbase bookworm tree with sshd and python3, ready for `docker import`
 # OUT_DIR/repo    the .debs that hosts built from that tree need to install the
-#                 test bed's roles (PostgreSQL 15, docker CLI and compose), with a
+#                 test bed's roles (PostgreSQL 15, pgBackRest, PgBouncer, pg_auto_failover,
+#                 docker CLI and compose), with a
 #                 Packages index, served to the test bed network by the apt-mirror image
 set -euo pipefail
 
@@ -15,7 +16,8 @@ mirror=${2:?usage: build.sh OUT_DIR DEBIAN_MIRROR_URI}
 # Packages every host has, bare or not: what a freshly installed server has.
 base_packages=openssh-server,python3,procps,iproute2,netbase,less
 # Packages the roles install from the local mirror (with their dependencies).
-mirror_packages="postgresql-15 postgresql-client-15 docker.io docker-compose"
+mirror_packages="postgresql-15 postgresql-client-15 pgbackrest pgbouncer \
+    postgresql-15-auto-failover pg-auto-failover-cli docker.io docker-compose"
 
 rootfs=$out/rootfs
 repo=$out/repo
