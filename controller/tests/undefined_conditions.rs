@@ -4,7 +4,9 @@
 //! fails its task, where dr used to skip the task or, for `!=`, run it, and render the
 //! rest as if the variable were empty; one that reads it only through `defined` or
 //! `default` (after other filters too), or whose branch reading it is never evaluated
-//! (`use_tls and cert_path != ''`), decides as before.
+//! (`use_tls and cert_path != ''`), decides as before. A key missing from a defined
+//! mapping (`known.zz == 1`, `{{ nested.inner.zz ~ 'x' }}`) is the same: used, it fails;
+//! through `defined`, `default`, `in` or `.get()`, it does not.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -29,6 +31,16 @@ fn a_condition_using_an_undefined_variable_fails_as_in_ansible() {
         "15 ran u",
         "16 ran xy",
         "17 failed",
+        "18 failed",
+        "19 ran d",
+        "20 failed",
+        "21 ran ran 21",
+        "22 ran e",
+        "23 skipped",
+        "24 ran g",
+        "25 failed",
+        "26 skipped",
+        "27 failed",
     ] {
         assert!(log.lines().any(|l| l == line), "no `{line}` in:\n{log}");
     }

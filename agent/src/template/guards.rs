@@ -32,9 +32,49 @@ pub(super) fn code_of(s: &str) -> String {
 }
 
 /// Whether `expr` uses `name` as a variable at least once, and never through a guard.
+/// `name` may be an attribute path (`known.zz`): a use is the variable followed by each
+/// attribute, as `.zz` or `['zz']`, and not called (`known.get(...)` is a method).
 pub(super) fn unguarded(expr: &str, name: &str) -> bool {
-    let uses = occurrences(expr, name);
+    let mut parts = name.split('.');
+    let head = parts.next().unwrap_or(name);
+    let attrs: Vec<&str> = parts.collect();
+    let uses: Vec<usize> = occurrences(expr, head)
+        .into_iter()
+        .filter_map(|end| attributes_end(expr, end, &attrs))
+        .collect();
     !uses.is_empty() && uses.iter().all(|&end| !guarded(&expr[end..]))
+}
+
+/// Where the attributes `attrs` end when they follow `expr[..at]` in order (`.a`, `['a']`,
+/// `["a"]`), unless the last one is called.
+fn attributes_end(expr: &str, at: usize, attrs: &[&str]) -> Option<usize> {
+    let mut at = at;
+    for attr in attrs {
+        let rest = &expr[at..];
+        let trimmed = rest.trim_start();
+        let skipped = rest.len() - trimmed.len();
+        let len = if let Some(r) = trimmed.strip_prefix('.') {
+            let r2 = r.trim_start();
+            let name_len = r2
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(r2.len());
+            (&r2[..name_len] == *attr).then_some(1 + (r.len() - r2.len()) + name_len)?
+        } else if let Some(r) = trimmed.strip_prefix('[') {
+            let r2 = r.trim_start();
+            let quote = r2.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+            let inner = r2[1..].strip_prefix(attr)?.strip_prefix(quote)?;
+            let inner2 = inner.trim_start().strip_prefix(']')?;
+            trimmed.len() - inner2.len()
+        } else {
+            return None;
+        };
+        at += skipped + len;
+    }
+    if !attrs.is_empty() && expr[at..].trim_start().starts_with('(') {
+        None
+    } else {
+        Some(at)
+    }
 }
 
 /// Byte offsets just past each use of `name` as a variable (outside string literals, not an
@@ -197,6 +237,32 @@ mod tests {
             "nope(1)",
         ] {
             assert!(!unguarded(expr, "nope"), "{expr}");
+        }
+    }
+
+    #[test]
+    fn attribute_paths_are_uses_of_that_attribute_only() {
+        for expr in [
+            "known.zz == 1",
+            "known['zz'] ~ 'x'",
+            "known [ \"zz\" ] | upper == ''",
+            "known.zz.yy == 1",
+            "not known . zz",
+        ] {
+            assert!(unguarded(expr, "known.zz"), "{expr}");
+        }
+        for expr in [
+            "known.zz is defined",
+            "known.zz.yy is undefined",
+            "known['zz'] | default(1) == 1",
+            "known.zzz == 1",
+            "known.a == 1",
+            "'zz' in known",
+            "known.get('zz', 1) == 1",
+            "known[key] == 1",
+            "other.known.zz == 1",
+        ] {
+            assert!(!unguarded(expr, "known.zz"), "{expr}");
         }
     }
 

@@ -626,6 +626,12 @@ impl Inner {
     }
 }
 
+/// Whether `path` is a variable and its attributes only (`db.conn`), no indexes.
+fn is_dotted_path(path: &str) -> bool {
+    path.split('.')
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
+}
+
 /// Where `name` is first used in `src` as a whole name (not inside a longer one).
 fn first_use(src: &str, name: &str) -> usize {
     src.match_indices(name)
@@ -779,8 +785,14 @@ impl Object for LazyMap {
             }));
         }
         let Some(v) = self.map.get(k) else {
-            if self.path.is_empty() && self.ctx.is_none() {
-                self.inner.lock().missing.push(k.to_owned());
+            if self.ctx.is_none() {
+                if self.path.is_empty() {
+                    self.inner.lock().missing.push(k.to_owned());
+                } else if is_dotted_path(&self.path) {
+                    // A missing key of a defined mapping (`known.zz`): used unguarded, it
+                    // fails as in Ansible 2.19.
+                    self.inner.lock().missing.push(format!("{}.{k}", self.path));
+                }
             }
             return None;
         };
