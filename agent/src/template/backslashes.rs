@@ -53,7 +53,7 @@ pub fn escape_in_expression(expr: &str) -> Cow<'_, str> {
 }
 
 /// Where the expression that starts `s` (after `{{`) ends: the index of its `}}`.
-fn expression_end(s: &str) -> Option<usize> {
+pub(super) fn expression_end(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -67,7 +67,7 @@ fn expression_end(s: &str) -> Option<usize> {
 }
 
 /// The index just past the string constant opening at `start` with quote `q`.
-fn string_end(bytes: &[u8], start: usize, q: u8) -> usize {
+pub(super) fn string_end(bytes: &[u8], start: usize, q: u8) -> usize {
     let mut i = start + 1;
     while i < bytes.len() {
         match bytes[i] {
@@ -80,7 +80,7 @@ fn string_end(bytes: &[u8], start: usize, q: u8) -> usize {
 }
 
 /// The end of the statement (or `{% raw %}` section) that starts `s`.
-fn statement_end(s: &str) -> usize {
+pub(super) fn statement_end(s: &str) -> usize {
     let inner = s[2..].trim_start_matches(['-', '+']).trim_start();
     if inner.starts_with("raw")
         && inner[3..]

@@ -23,6 +23,7 @@ pub mod pyjson;
 pub mod pyrepr;
 mod scope;
 mod taint;
+mod unary_plus;
 pub mod undecryptable;
 mod yaml;
 

@@ -445,8 +445,15 @@ impl Inner {
         } else {
             Cow::Borrowed(s)
         };
-        let (out, printed) =
+        let (mut out, mut printed) =
             super::emitted::tracking(|| self.env.render_str(&source, self.root(ctx)));
+        if let Err(e) = &out
+            && e.kind() == ErrorKind::SyntaxError
+            && let Some(plus) = super::unary_plus::rewrite_template(&source)
+        {
+            (out, printed) =
+                super::emitted::tracking(|| self.env.render_str(&plus, self.root(ctx)));
+        }
         let out = out.map_err(|e| self.convert_error(e, s, false))?;
         if out.is_empty() && !printed {
             return Ok(None);
@@ -471,10 +478,16 @@ impl Inner {
         } else {
             Cow::Borrowed(expr)
         };
-        let compiled = self
-            .env
-            .compile_expression(&source)
-            .map_err(|e| self.convert_error(e, expr, true))?;
+        let compiled = match self.env.compile_expression(&source) {
+            Err(e) if e.kind() == ErrorKind::SyntaxError => {
+                match super::unary_plus::rewrite_expression(&source) {
+                    Some(plus) => self.env.compile_expression_owned(plus),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+        .map_err(|e| self.convert_error(e, expr, true))?;
         let value = compiled
             .eval(self.root(ctx))
             .map_err(|e| self.convert_error(e, expr, true))?;

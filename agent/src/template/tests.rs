@@ -484,3 +484,12 @@ fn an_undefined_value_through_a_filter_stays_undefined_as_in_ansible() {
         json!("HI")
     );
 }
+
+#[test]
+fn unary_plus_keeps_the_number_and_refuses_text() {
+    let s = scope(json!({"ratio": 0.5, "name": "akira"}));
+    assert_eq!(s.eval("+2.5").unwrap(), json!(2.5));
+    assert_eq!(s.render_value(&json!("{{ +ratio }}")).unwrap(), json!(0.5));
+    assert!(s.eval_bool("+ratio > 0").unwrap());
+    assert!(s.eval("+name").is_err(), "Python refuses `+'akira'`");
+}
