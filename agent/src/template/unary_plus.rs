@@ -15,8 +15,8 @@ pub(super) fn rewrite_template(src: &str) -> Option<String> {
         let (text, tail) = rest.split_at(at);
         out.push_str(text);
         rest = tail;
-        let (open, end) = if rest.starts_with("{{") {
-            (2, expression_end(&rest[2..]).map_or(rest.len(), |e| e + 2))
+        let (open, end) = if let Some(after) = rest.strip_prefix("{{") {
+            (2, expression_end(after).map_or(rest.len(), |e| e + 2))
         } else if rest.starts_with("{%") {
             let end = statement_end(rest);
             let body = rest[..end].strip_suffix("%}").unwrap_or(&rest[..end]);
