@@ -365,7 +365,13 @@ impl Runner<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (outcome, planned_only) = call(module, &ctx, &args);
+            let (outcome, planned_only) = match ctx.become_user {
+                Some(user) if modules::as_user::IN_PROCESS.contains(&module.name()) => {
+                    modules::as_user::run(user, || call(module, &ctx, &args))
+                        .unwrap_or_else(|e| (Outcome::failed(e), false))
+                }
+                _ => call(module, &ctx, &args),
+            };
             if !outcome.failed {
                 self.lookups.acted();
             }

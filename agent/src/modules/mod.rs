@@ -11,6 +11,7 @@ pub(crate) mod argspec;
 pub use args::{json_bool, shell_split};
 mod apt;
 mod apt_repository;
+pub mod as_user;
 mod assert;
 mod attrs;
 mod authorized_key;

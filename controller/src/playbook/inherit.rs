@@ -336,7 +336,8 @@ impl Become {
 /// Modules that can run as another user than the play's: the agent starts their process
 /// through `runuser` (it must run as root for that), or, for the PostgreSQL modules,
 /// connects to the server's socket with that user's identity (what `become_user` gives
-/// them in Ansible: the peer the server authenticates).
+/// them in Ansible: the peer the server authenticates). The file modules of
+/// [`dr_agent::modules::as_user::IN_PROCESS`] run on a thread that is that user.
 const USER_SWITCHING: &[&str] = &[
     "command",
     "shell",
@@ -353,7 +354,8 @@ pub fn task_user(inherit: &Inherit, module: &str) -> Result<Option<String>, Diag
         return Ok(None);
     }
     if let Some(user) = &inherit.become_now
-        && USER_SWITCHING.contains(&module)
+        && (USER_SWITCHING.contains(&module)
+            || dr_agent::modules::as_user::IN_PROCESS.contains(&module))
     {
         return Ok(Some(user.clone()));
     }
@@ -371,7 +373,12 @@ pub fn task_user(inherit: &Inherit, module: &str) -> Result<Option<String>, Diag
             "this asks to run `{module}` {}, but the play runs {}; dr switches users only for {}",
             runs(&inherit.become_now),
             runs(&inherit.play_become),
-            USER_SWITCHING.join(", ")
+            USER_SWITCHING
+                .iter()
+                .chain(dr_agent::modules::as_user::IN_PROCESS)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     )
     .with_help(
