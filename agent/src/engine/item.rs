@@ -668,13 +668,13 @@ fn register_of(outcome: &Outcome) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert("changed".into(), Json::Bool(outcome.changed));
     m.insert("failed".into(), Json::Bool(outcome.failed));
-    if !outcome.msg.is_empty() {
+    if !outcome.msg.is_empty() && (outcome.failed || !outcome.ansible_shape) {
         m.insert("msg".into(), Json::from(outcome.msg.clone()));
     }
     for (k, v) in &outcome.data {
         m.insert(k.clone(), v.clone());
     }
-    if !outcome.diffs.is_empty() {
+    if !outcome.diffs.is_empty() && !outcome.ansible_shape {
         let diffs: Vec<Json> = outcome
             .diffs
             .iter()

@@ -7,6 +7,7 @@
 mod chattr;
 mod guard;
 mod hard;
+mod result;
 mod times;
 mod tree;
 
@@ -162,6 +163,7 @@ impl Module for File {
             return Ok(Plan::done(diff_peek(&shown)));
         }
         let mut kind = Kind::of(&path)?;
+        let given_state = result::prev_state(&path);
         let follow = spec.follow.unwrap_or(true);
         if kind == Kind::Link
             && matches!(
@@ -236,6 +238,7 @@ impl Module for File {
         }
         let mut changes = Vec::new();
         let mut diffs = Vec::new();
+        let mut facts = result::DiffFacts::default();
         let mut dangerous = false;
         let mut note = None;
         let fail = |m: String| Err(ModuleError::Failed(m));
@@ -302,6 +305,9 @@ impl Module for File {
                         note = Some(what);
                     }
                 }
+                if kind == Kind::Directory {
+                    facts.removed_dir = Some(path.clone());
+                }
                 if kind != Kind::Absent {
                     diffs.push(diff::line(&shown, "state", kind.name(), "absent"));
                     changes.push(Change::Remove(path.clone(), kind));
@@ -336,6 +342,9 @@ impl Module for File {
                 match kind {
                     Kind::Link if current.as_deref() == Some(target.as_path()) => {}
                     Kind::Absent | Kind::Link => {
+                        if let Some(old) = &current {
+                            facts.src = Some((old.display().to_string(), src.clone()));
+                        }
                         let before = current
                             .map(|c| format!("link to {}", c.display()))
                             .unwrap_or_else(|| "absent".to_owned());
@@ -378,18 +387,65 @@ impl Module for File {
                 &mut diffs,
             )?,
         }
-        let mut data = Map::new();
-        data.insert("path".into(), Json::from(shown.clone()));
+        // Ansible's result: `path` (the followed path) for file, directory and absent,
+        // `dest` for links and touch; then what the path is now.
+        // With no `state`, Ansible keeps what the path is: a symlink stays a link (its
+        // attributes go to the target), reported as one.
+        let implicit_link = spec.state.is_none() && given_state == "link";
+        let (key, reported, prev, wanted) = match state {
+            _ if implicit_link => ("dest", shown.clone(), given_state, "link".to_owned()),
+            State::File | State::Directory => (
+                "path",
+                path.display().to_string(),
+                result::prev_state(&path),
+                state_key(state),
+            ),
+            State::Absent | State::Link | State::Hard | State::Touch => (
+                if state == State::Absent {
+                    "path"
+                } else {
+                    "dest"
+                },
+                shown.clone(),
+                given_state,
+                state_key(state),
+            ),
+        };
+        let mut base = Map::new();
+        base.insert(key.into(), Json::from(reported.clone()));
         if let Some(src) = &spec.src {
-            data.insert("src".into(), Json::from(src.clone()));
+            base.insert("src".into(), Json::from(src.clone()));
+        } else if implicit_link && let Ok(target) = fs::read_link(&shown) {
+            base.insert("src".into(), Json::from(target.display().to_string()));
         }
-        data.insert(
-            "state".into(),
-            Json::from(format!("{state:?}").to_ascii_lowercase()),
-        );
+        if state == State::Absent {
+            base.insert("state".into(), Json::from("absent"));
+        }
+        // Nothing to remove: Ansible's result has no diff.
+        let nothing_removed = state == State::Absent && prev == "absent";
+        if ctx.diff && !nothing_removed {
+            base.insert(
+                "diff".into(),
+                result::diff(
+                    result::Subject {
+                        path: &reported,
+                        attrs_of: &path,
+                        state: &wanted,
+                        prev,
+                    },
+                    &changes,
+                    &facts,
+                    ctx.check_mode,
+                ),
+            );
+        }
+        let info_path = PathBuf::from(&reported);
+        let mut data = base.clone();
+        super::path_info::add(&mut data, &info_path);
         if changes.is_empty() {
             let mut outcome = Outcome::ok(format!("`{shown}` is already {}", state_name(state)));
             outcome.data = data;
+            outcome.ansible_shape = true;
             return Ok(Plan::done(outcome));
         }
         let outcome = Outcome {
@@ -404,9 +460,17 @@ impl Module for File {
             diffs,
             data,
             dangerous,
+            ansible_shape: true,
             ..Outcome::default()
         };
-        Ok(Plan::change(outcome, Apply { changes }))
+        Ok(Plan::change(
+            outcome,
+            Apply {
+                changes,
+                base,
+                info_path,
+            },
+        ))
     }
 }
 
@@ -424,6 +488,11 @@ fn diff_peek(path: &str) -> Outcome {
         .data
         .insert("appears_binary".into(), Json::Bool(binary));
     outcome
+}
+
+/// A state as Ansible names it.
+fn state_key(state: State) -> String {
+    format!("{state:?}").to_ascii_lowercase()
 }
 
 fn default_time_format() -> String {
@@ -498,6 +567,9 @@ fn missing_ancestors(path: &Path) -> Vec<PathBuf> {
 /// Performs the planned changes in order.
 struct Apply {
     changes: Vec<Change>,
+    /// The result's keys, before the path's attributes are read again.
+    base: Map<String, Json>,
+    info_path: PathBuf,
 }
 
 impl Action for Apply {
@@ -505,8 +577,12 @@ impl Action for Apply {
         for change in &self.changes {
             perform(change)?;
         }
+        let mut data = self.base;
+        super::path_info::add(&mut data, &self.info_path);
         Ok(Outcome {
             changed: true,
+            data,
+            ansible_shape: true,
             ..Outcome::default()
         })
     }

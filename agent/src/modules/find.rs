@@ -8,7 +8,7 @@
 
 mod filters;
 mod spec;
-mod walk;
+pub(super) mod walk;
 
 use std::fs;
 use std::io;

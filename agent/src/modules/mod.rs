@@ -237,6 +237,10 @@ pub struct Outcome {
     pub skipped: bool,
     /// A change to the run's inventory (`add_host`, `group_by`), made by the controller.
     pub inventory: Option<crate::wire::InventoryChange>,
+    /// `data` is the module's result as Ansible's module gives it, its `diff` included (in
+    /// diff mode): the registered result gets no diff of dr's shape, and no `msg` unless
+    /// the module failed (dr's `msg` is for the operator).
+    pub ansible_shape: bool,
 }
 
 impl Outcome {

@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// One directory as `os.walk` yields it.
-pub(super) struct Level {
+pub(in crate::modules) struct Level {
     /// The directory, as joined from the top.
     pub root: Vec<u8>,
     /// Entries that are directories (symlinks to directories included).
@@ -19,7 +19,7 @@ pub(super) struct Level {
 }
 
 /// What the visitor says after a level.
-pub(super) enum Next {
+pub(in crate::modules) enum Next {
     /// Walk into the level's `dirs` (those left in it).
     Descend,
     /// Stop the whole walk.
@@ -27,11 +27,11 @@ pub(super) enum Next {
 }
 
 /// Told of a directory that cannot be listed; an error stops the walk.
-pub(super) type OnError<'a, E> = dyn FnMut(&[u8], io::Error) -> Result<(), E> + 'a;
+pub(in crate::modules) type OnError<'a, E> = dyn FnMut(&[u8], io::Error) -> Result<(), E> + 'a;
 
 /// Walks `top` as `os.walk(top, followlinks=follow, topdown=True)`: `visit` sees each level
 /// and may prune its `dirs`; `on_error` gets a directory that cannot be listed.
-pub(super) fn walk<E>(
+pub(in crate::modules) fn walk<E>(
     top: &[u8],
     follow: bool,
     visit: &mut dyn FnMut(&mut Level) -> Result<Next, E>,
@@ -82,7 +82,7 @@ pub(super) fn path(bytes: &[u8]) -> &Path {
 }
 
 /// `os.path.join(a, b)` for a relative `b`.
-pub(super) fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
+pub(in crate::modules) fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
     let mut out = a.to_vec();
     if !out.is_empty() && !out.ends_with(b"/") {
         out.push(b'/');

@@ -1,0 +1,21 @@
+//! `file`'s registered results against the oracle (ansible-playbook 2.19): `path` or
+//! `dest`/`src`, the path's owner, group, mode, state and size afterwards, and in diff
+//! mode Ansible's `diff` mapping (state, a link's old and new `src`, the mode a created
+//! directory had before `mode` was applied), for links, directories, touch, absent,
+//! attributes and hard links.
+//!
+//! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
+
+mod util;
+
+#[test]
+fn file_results_are_ansibles() {
+    let dr = util::same_files_as_ansible("file_results", "site.yml", 0);
+    let results = util::outputs(dr.path())["results"].clone();
+    let numbered = results.lines().filter(|l| l.starts_with(char::is_numeric));
+    assert_eq!(numbered.count(), 12, "{results}");
+    assert!(
+        results.contains(r#""path_content": {"directories": ["./w/d/e"], "files": ["./w/d/e/f"]}"#),
+        "{results}"
+    );
+}
