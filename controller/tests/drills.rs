@@ -704,6 +704,21 @@ fn drill_pgbouncer_failover() {
     let killed_at = Instant::now();
     let incident_time = utc_now();
     let incident = format!("incident_time={incident_time}");
+    // The plan shows PgBouncer's [databases] line moving, the apps' .env staying, and
+    // changes nothing.
+    d.dr(&["plan", "playbooks/failover_postgres.yml", "-e", &incident])
+        .code(2)
+        .stdout_has("-akira = host=akira-db-01 port=5432 dbname=akira")
+        .stdout_has("+akira = host=akira-db-02 port=5432 dbname=akira")
+        .stdout_lacks("DATABASE_URL=")
+        .stdout_lacks("akira-app-secret");
+    let planned = pgbouncer_console(&d, bouncer, "SHOW DATABASES");
+    assert!(
+        planned
+            .iter()
+            .any(|r| r[0] == "akira" && r[1] == "akira-db-01"),
+        "the plan moved PgBouncer: {planned:?}"
+    );
     let args = ["apply", "playbooks/failover_postgres.yml", "-e", &incident];
     d.dr(&args)
         .code(0)
@@ -766,7 +781,7 @@ fn drill_pgbouncer_failover() {
     // A second apply changes nothing: promoted already, PgBouncer points there already.
     d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
     println!(
-        "DRILL pgbouncer failover: RTO {:.1} s by the journal ({:.1} s from the kill), \
+        "DRILL pgbouncer failover: RTO {:.1} s by the journal ({:.1} s from the kill, plan included), \
          RPO {rpo:.3} s by the journal (last replayed {replayed}, incident {incident_time}), \
          {} CDR row(s) lost; PgBouncer's servers {servers:?}; drill wall time {:.0} s",
         secs(&report),
