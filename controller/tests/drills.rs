@@ -617,3 +617,176 @@ fn drill_database_lost_restore_from_dump() {
         wall.as_secs_f64(),
     );
 }
+
+/// One row of PgBouncer's admin console (`SHOW DATABASES`, `SHOW SERVERS`), read on the
+/// PgBouncer host with psql as the stats user: each row's columns.
+fn pgbouncer_console(d: &Drill, host: &str, show: &str) -> Vec<Vec<String>> {
+    use dr_testbed::topology::{PGBOUNCER_PORT, db};
+    let out =
+        d.tb.exec(
+            host,
+            &[
+                "env",
+                &format!("PGPASSWORD={}", db::APP_PASSWORD),
+                "psql",
+                "-X",
+                "-qAt",
+                &format!(
+                    "host=127.0.0.1 port={PGBOUNCER_PORT} dbname=pgbouncer user={}",
+                    db::APP_USER
+                ),
+                "-c",
+                show,
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{show} on PgBouncer's admin console: {e}"));
+    out.lines()
+        .map(|l| l.split('|').map(str::to_owned).collect())
+        .collect()
+}
+
+/// PgBouncer's server connections for `akira`, by address (`SHOW SERVERS`), once one
+/// goes to `address` and none elsewhere (new ones are made as the apps ask).
+fn wait_pgbouncer_servers_at(d: &Drill, host: &str, address: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let addrs: Vec<String> = pgbouncer_console(d, host, "SHOW SERVERS")
+            .into_iter()
+            .filter(|r| r.get(2).map(String::as_str) == Some("akira"))
+            .map(|r| r[4].clone())
+            .collect();
+        if !addrs.is_empty() && addrs.iter().all(|a| a == address) {
+            return addrs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "PgBouncer's servers are {addrs:?}, not only {address}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn drill_pgbouncer_failover() {
+    let started = Instant::now();
+    let d = Drill::up();
+    // PgBouncer beside the apps on the management host, from the mirror, by its role.
+    let bouncer = dr_testbed::topology::MGMT_01;
+    std::fs::write(
+        d.path().join("inventory/testbed/pgbouncer.yml"),
+        format!(
+            "# PgBouncer in front of the primary, beside the apps.\n\
+             all:\n  children:\n    {}:\n      hosts:\n        {bouncer}:\n",
+            dr_testbed::topology::PGBOUNCER_GROUP
+        ),
+    )
+    .unwrap();
+    d.dr(&["apply", "playbooks/pgbouncer.yml"])
+        .code(0)
+        .stdout_lacks("akira-app-secret");
+    let via_bouncer = format!(
+        "DATABASE_URL=postgres://app:akira-app-secret@{bouncer}:{}/akira",
+        dr_testbed::topology::PGBOUNCER_PORT
+    );
+    let env_before = d.env_file();
+    assert!(env_before.contains(&via_bouncer), "{env_before}");
+    d.wait_growth("akira-db-01", 5);
+    let db01 = d.tb.host("akira-db-01").unwrap().address.to_string();
+    let db02 = d.tb.host("akira-db-02").unwrap().address.to_string();
+    wait_pgbouncer_servers_at(&d, bouncer, &db01);
+    d.dr(&["apply", "playbooks/pgbouncer.yml"])
+        .code(0)
+        .stdout_has("Applied: 0 change(s).");
+
+    // db-01 dies while cdr-worker writes through PgBouncer. Fail over.
+    let last_on_primary = d.max_id("akira-db-01");
+    d.tb.kill("akira-db-01").expect("kill db-01");
+    let killed_at = Instant::now();
+    let incident_time = utc_now();
+    let incident = format!("incident_time={incident_time}");
+    // The plan shows PgBouncer's [databases] line moving, the apps' .env staying, and
+    // changes nothing.
+    d.dr(&["plan", "playbooks/failover_postgres.yml", "-e", &incident])
+        .code(2)
+        .stdout_has("-akira = host=akira-db-01 port=5432 dbname=akira")
+        .stdout_has("+akira = host=akira-db-02 port=5432 dbname=akira")
+        .stdout_lacks("DATABASE_URL=")
+        .stdout_lacks("akira-app-secret");
+    let planned = pgbouncer_console(&d, bouncer, "SHOW DATABASES");
+    assert!(
+        planned
+            .iter()
+            .any(|r| r[0] == "akira" && r[1] == "akira-db-01"),
+        "the plan moved PgBouncer: {planned:?}"
+    );
+    let args = ["apply", "playbooks/failover_postgres.yml", "-e", &incident];
+    d.dr(&args)
+        .code(0)
+        .stdout_lacks("akira-app-secret")
+        .stdout_has("point PgBouncer at the new primary");
+    let wall = killed_at.elapsed();
+
+    // The outcome in the database and in PgBouncer.
+    assert_eq!(
+        d.tb.sql("akira-db-02", "SELECT pg_is_in_recovery()")
+            .unwrap()
+            .trim(),
+        "f",
+        "db-02 is not primary"
+    );
+    let databases = pgbouncer_console(&d, bouncer, "SHOW DATABASES");
+    let akira = databases
+        .iter()
+        .find(|r| r[0] == "akira")
+        .unwrap_or_else(|| panic!("no `akira` in SHOW DATABASES: {databases:?}"));
+    assert_eq!(akira[1], "akira-db-02", "SHOW DATABASES: {akira:?}");
+    let servers = wait_pgbouncer_servers_at(&d, bouncer, &db02);
+    d.wait_growth("akira-db-02", 10);
+    assert_eq!(
+        d.env_file(),
+        env_before,
+        "the failover changed the apps' .env"
+    );
+    let health = d.tb.backend_health().expect("GET /healthz");
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert!(
+        health.body.contains(&format!("\"address\": \"{db02}\"")),
+        "{}",
+        health.body
+    );
+
+    // RTO and RPO by the journal; the RPO also in rows, as the database tells it.
+    let report = d.latest_report();
+    assert_eq!(report["result"], "success");
+    assert_eq!(report["rto_met"], true);
+    assert_eq!(report["rpo_incident_time"], incident_time.as_str());
+    let rpo = report["rpo_secs"].as_f64().expect("rpo_secs");
+    let replayed = report["rpo_restored_to"].as_str().expect("rpo_restored_to");
+    assert!((0.0..60.0).contains(&rpo), "rpo {rpo}");
+    let rpo_rows = last_on_primary
+        - d.tb
+            .sql(
+                "akira-db-02",
+                &format!("SELECT count(*) FROM cdr WHERE id <= {last_on_primary}"),
+            )
+            .unwrap()
+            .trim()
+            .parse::<i64>()
+            .unwrap();
+    d.dr(&["report"])
+        .code(0)
+        .stdout_has("- Measured RPO: ")
+        .stdout_has("(target 5m: met)");
+
+    // A second apply changes nothing: promoted already, PgBouncer points there already.
+    d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
+    println!(
+        "DRILL pgbouncer failover: RTO {:.1} s by the journal ({:.1} s from the kill, plan included), \
+         RPO {rpo:.3} s by the journal (last replayed {replayed}, incident {incident_time}), \
+         {} CDR row(s) lost; PgBouncer's servers {servers:?}; drill wall time {:.0} s",
+        secs(&report),
+        wall.as_secs_f64(),
+        rpo_rows.max(0),
+        started.elapsed().as_secs_f64()
+    );
+}

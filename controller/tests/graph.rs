@@ -53,7 +53,7 @@ fn limit_management_keeps_only_the_management_stage() {
     );
     assert!(!run.stdout.contains("stage 2:"), "{}", run.stdout);
     run.stdout_has("hosts: akira-mgmt-01").stdout_has(
-        "not run (no hosts after --limit): database primary, database replica, stateful, signaling",
+        "not run (no hosts after --limit): database primary, database replica, stateful, PgBouncer, signaling",
     );
 }
 

@@ -77,7 +77,8 @@ mod tests {
              \x20   signaling:\n      hosts:\n        akira-sig-01:\n\
              \x20         ansible_host: 10.1.2.31\n          ansible_port: 22\n\
              \x20         ansible_user: root\n          ansible_ssh_private_key_file: \"/k/id\"\n\
-             \x20   backup:\n      hosts: {}\n"
+             \x20   backup:\n      hosts: {}\n\
+             \x20   pgbouncer:\n      hosts: {}\n"
         );
     }
 }

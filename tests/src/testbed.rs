@@ -182,7 +182,10 @@ impl Testbed {
         }
     }
 
-    /// `docker run -d` of one host container with its name, address and labels.
+    /// `docker run -d` of one host container with its name, address and labels. Root
+    /// keeps `CAP_SYS_PTRACE`, as on a server: init scripts that find their daemon by
+    /// `start-stop-daemon --exec` (PgBouncer's reload and stop) read another user's
+    /// `/proc/PID/exe`, which Docker's default capabilities forbid.
     fn run_container(
         &self,
         container: &str,
@@ -208,6 +211,8 @@ impl Testbed {
             &format!("{RUN_LABEL}={}", self.run_id),
             "--label",
             &format!("{HOST_LABEL}={name}"),
+            "--cap-add",
+            "SYS_PTRACE",
         ]
         .iter()
         .map(|s| (*s).to_owned())

@@ -81,7 +81,15 @@ pub const HOSTS: &[HostSpec] = &[
 
 /// Inventory groups in recovery order; `stateful` has no host in this topology. The
 /// backup host is restored from nothing: it holds only what later backups write.
-pub const GROUPS: &[&str] = &["database", "stateful", "management", "signaling", "backup"];
+/// `pgbouncer` is empty unless a drill puts PgBouncer in front of the primary.
+pub const GROUPS: &[&str] = &[
+    "database",
+    "stateful",
+    "management",
+    "signaling",
+    "backup",
+    PGBOUNCER_GROUP,
+];
 
 /// The last octet of the apt mirror's address.
 pub const APT_MIRROR_OCTET: u8 = 5;
@@ -122,3 +130,8 @@ pub fn database_url(host: &str) -> String {
         db::DATABASE
     )
 }
+
+/// The inventory group of the PgBouncer hosts (none unless a drill deploys one).
+pub const PGBOUNCER_GROUP: &str = "pgbouncer";
+/// PgBouncer's port (`pgbouncer_port`).
+pub const PGBOUNCER_PORT: u16 = 6432;
