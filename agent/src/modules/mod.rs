@@ -55,6 +55,7 @@ mod postgres_replica;
 mod postgresql_db;
 mod postgresql_ping;
 mod postgresql_query;
+mod postgresql_set;
 mod postgresql_user;
 mod process;
 mod raw;
@@ -125,6 +126,7 @@ pub static ALL: &[&dyn Module] = &[
     &postgresql_db::PostgresqlDb,
     &postgresql_ping::PostgresqlPing,
     &postgresql_query::PostgresqlQuery,
+    &postgresql_set::PostgresqlSet,
     &postgresql_user::PostgresqlUser,
     &set_fact::SetFact,
     &setup::Setup,

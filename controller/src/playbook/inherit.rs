@@ -344,6 +344,7 @@ const USER_SWITCHING: &[&str] = &[
     "postgresql_ping",
     "postgresql_db",
     "postgresql_user",
+    "postgresql_set",
 ];
 
 /// The user a `module` task runs as when it differs from the play's (`become_user` on the
