@@ -345,6 +345,7 @@ const USER_SWITCHING: &[&str] = &[
     "postgresql_db",
     "postgresql_user",
     "postgresql_set",
+    "postgresql_privs",
 ];
 
 /// The user a `module` task runs as when it differs from the play's (`become_user` on the
