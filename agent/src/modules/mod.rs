@@ -53,6 +53,7 @@ mod postgres_promote;
 mod postgres_query;
 mod postgres_replica;
 mod postgresql_db;
+mod postgresql_ext;
 mod postgresql_ping;
 mod postgresql_privs;
 mod postgresql_query;
@@ -125,6 +126,7 @@ pub static ALL: &[&dyn Module] = &[
     &postgres_query::PostgresQuery,
     &postgres_replica::PostgresReplica,
     &postgresql_db::PostgresqlDb,
+    &postgresql_ext::PostgresqlExt,
     &postgresql_ping::PostgresqlPing,
     &postgresql_privs::PostgresqlPrivs,
     &postgresql_query::PostgresqlQuery,

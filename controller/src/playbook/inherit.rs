@@ -346,6 +346,7 @@ const USER_SWITCHING: &[&str] = &[
     "postgresql_user",
     "postgresql_set",
     "postgresql_privs",
+    "postgresql_ext",
 ];
 
 /// The user a `module` task runs as when it differs from the play's (`become_user` on the
