@@ -54,6 +54,7 @@ mod postgres_query;
 mod postgres_replica;
 mod postgresql_db;
 mod postgresql_ext;
+mod postgresql_info;
 mod postgresql_pg_hba;
 mod postgresql_ping;
 mod postgresql_privs;
@@ -128,6 +129,7 @@ pub static ALL: &[&dyn Module] = &[
     &postgres_replica::PostgresReplica,
     &postgresql_db::PostgresqlDb,
     &postgresql_ext::PostgresqlExt,
+    &postgresql_info::PostgresqlInfo,
     &postgresql_pg_hba::PostgresqlPgHba,
     &postgresql_ping::PostgresqlPing,
     &postgresql_privs::PostgresqlPrivs,

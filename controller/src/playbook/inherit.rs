@@ -347,6 +347,7 @@ const USER_SWITCHING: &[&str] = &[
     "postgresql_set",
     "postgresql_privs",
     "postgresql_ext",
+    "postgresql_info",
 ];
 
 /// The user a `module` task runs as when it differs from the play's (`become_user` on the
