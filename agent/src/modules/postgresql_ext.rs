@@ -73,11 +73,11 @@ fn mgmt(e: ClientError) -> ModuleError {
     fail(format!("Management of PostgreSQL extension failed: {e}"))
 }
 
-/// The installed version, the default version and the available versions of `ext`.
-fn versions(
-    s: &mut Session,
-    ext: &str,
-) -> Result<(Option<String>, Option<String>, Vec<String>), ClientError> {
+/// The installed version, the default version and the available versions of an extension.
+type Versions = (Option<String>, Option<String>, Vec<String>);
+
+/// The [`Versions`] of `ext`.
+fn versions(s: &mut Session, ext: &str) -> Result<Versions, ClientError> {
     let one = |s: &mut Session, q: String| -> Result<Option<String>, ClientError> {
         Ok(s.scalar(&q)?.as_str().map(str::to_owned))
     };

@@ -13,7 +13,7 @@
 //! `{type, db, usr, src, method, options}`), `pg_hba_string`, `msgs`, `backup_file`; the
 //! diff is the file's. `keep_comments_at_rules` does nothing, as in the collection.
 //! `rules`/`rules_behavior` and the file attribute arguments (`mode`, `owner`, ...) are not
-//! supported (refused when the playbook is read); neither is the collection 3.x `order`.
+//! supported (refused when the playbook is read); neither is the older `order`.
 
 mod rules;
 

@@ -107,7 +107,7 @@ pub(super) fn sql_value(name: &str, value: &str, server_version: u32) -> String 
     let list = value.contains(',')
         && !name.ends_with("_command")
         && !name.ends_with("_prefix")
-        && !(server_version < 140000 && name == "unix_socket_directories");
+        && (server_version >= 140000 || name != "unix_socket_directories");
     let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
     if list {
         value
