@@ -25,7 +25,7 @@ pub struct PostgresqlInfo;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InfoSpec {
-    #[serde(default, alias = "db", deserialize_with = "opt_text")]
+    #[serde(default, deserialize_with = "opt_text")]
     login_db: Option<String>,
     #[serde(default)]
     filter: Option<Json>,
@@ -39,7 +39,7 @@ fn yes() -> bool {
     true
 }
 
-const OWN_ARGS: &[&str] = &["login_db", "db", "filter", "session_role", "trust_input"];
+const OWN_ARGS: &[&str] = &["login_db", "filter", "session_role", "trust_input"];
 
 static ARG_NAMES: std::sync::LazyLock<Vec<&'static str>> =
     std::sync::LazyLock::new(|| OWN_ARGS.iter().chain(LOGIN_ARGS).copied().collect());

@@ -526,7 +526,6 @@ impl Module for PostgresqlPrivs {
             changed: true,
             msg,
             data: data.clone(),
-            dangerous: !c.present,
             ..Outcome::default()
         };
         Ok(Plan::change(
