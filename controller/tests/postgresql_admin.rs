@@ -47,6 +47,15 @@ fn playbook(c: &Cluster, hba: &str) -> String {
         users: reader
         source: 10.20.0.0/16
         method: scram-sha-256
+    - name: a file of the cluster's user
+      community.postgresql.postgresql_pg_hba:
+        dest: {hba}.new
+        create: true
+        contype: local
+        users: postgres
+        method: peer
+      become: true
+      become_user: postgres
     - name: what the server holds
       community.postgresql.postgresql_info:
         {login}
@@ -108,6 +117,10 @@ fn plan_changes_nothing_apply_converges_and_a_second_apply_changes_nothing() {
         hba_text,
         "the plan wrote pg_hba.conf"
     );
+    assert!(
+        !cwd.join("pg_hba.conf.new").exists(),
+        "the plan created a file"
+    );
 
     run("apply")
         .code(0)
@@ -124,6 +137,21 @@ fn plan_changes_nothing_apply_converges_and_a_second_apply_changes_nothing() {
         std::fs::read_to_string(&hba)
             .unwrap_or_default()
             .contains("host\tshop\treader\t10.20.0.0/16\tscram-sha-256")
+    );
+
+    // Created for `become_user: postgres`, as Ansible would write it.
+    use std::os::unix::fs::MetadataExt;
+    let new = cwd.join("pg_hba.conf.new");
+    let owner = std::fs::metadata(&new).map(|m| m.uid()).unwrap_or(0);
+    let postgres = std::process::Command::new("id")
+        .args(["-u", "postgres"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    assert_eq!(owner.to_string(), postgres);
+    assert_eq!(
+        std::fs::read_to_string(&new).unwrap_or_default(),
+        "local\tall\tpostgres\tpeer"
     );
 
     let json = Dr::new(

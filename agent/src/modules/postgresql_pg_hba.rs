@@ -11,7 +11,9 @@
 //! written whole; `overwrite` replaces every rule; `create` makes a missing file; `backup`
 //! (`backup_file`) copies the old file first. The result has `pg_hba` (the rules as
 //! `{type, db, usr, src, method, options}`), `pg_hba_string`, `msgs`, `backup_file`; the
-//! diff is the file's. `keep_comments_at_rules` does nothing, as in the collection.
+//! diff is the file's. `keep_comments_at_rules` does nothing, as in the collection. The
+//! agent writes the file (keeping its owner and mode); with `become_user` a file it creates
+//! belongs to that user.
 //! `rules`/`rules_behavior` and the file attribute arguments (`mode`, `owner`, ...) are not
 //! supported (refused when the playbook is read); neither is the older `order`.
 
@@ -336,7 +338,21 @@ impl Action for Write {
             data.insert("backup_file".into(), Json::from(file));
         }
         msgs.push("Writing".into());
-        fsutil::write_atomic(&dest, text.as_bytes(), Attrs::default(), 0o644)
+        // A file that exists keeps its owner; a new one belongs to the task's user (its
+        // `become_user`, as Ansible would write it), else the agent's.
+        let attrs = match ctx.become_user.filter(|_| !existed) {
+            Some(u) => {
+                let user = super::accounts::user_named(u)
+                    .ok_or_else(|| fail(format!("become_user `{u}`: no such user on this host")))?;
+                Attrs {
+                    uid: Some(user.uid),
+                    gid: Some(user.gid),
+                    ..Attrs::default()
+                }
+            }
+            None => Attrs::default(),
+        };
+        fsutil::write_atomic(&dest, text.as_bytes(), attrs, 0o644)
             .map_err(|e| fail(format!("Failed to write file:\n{e}")))?;
         data.insert("msgs".into(), Json::from(msgs));
         Ok(Outcome {

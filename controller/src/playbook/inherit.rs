@@ -336,7 +336,8 @@ impl Become {
 /// Modules that can run as another user than the play's: the agent starts their process
 /// through `runuser` (it must run as root for that), or, for the PostgreSQL modules,
 /// connects to the server's socket with that user's identity (what `become_user` gives
-/// them in Ansible: the peer the server authenticates).
+/// them in Ansible: the peer the server authenticates); `postgresql_pg_hba` gives a file it
+/// creates to that user.
 const USER_SWITCHING: &[&str] = &[
     "command",
     "shell",
@@ -348,6 +349,7 @@ const USER_SWITCHING: &[&str] = &[
     "postgresql_privs",
     "postgresql_ext",
     "postgresql_info",
+    "postgresql_pg_hba",
 ];
 
 /// The user a `module` task runs as when it differs from the play's (`become_user` on the

@@ -135,3 +135,31 @@ fn read_only_create_and_errors() {
     let e = h.check_err(&PostgresqlPgHba, args(&hba, json!({})));
     assert!(e.starts_with("Error reading file:\nError in line 1"), "{e}");
 }
+
+#[test]
+fn a_new_file_belongs_to_the_become_user() {
+    assert!(
+        crate::modules::hostcmd::is_root(),
+        "this test gives a file to another user: run it as root (CI does)"
+    );
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let hba = dir.path().join("pg_hba.conf");
+    let h = Harness::new();
+    let mut ctx = h.ctx(false);
+    ctx.become_user = Some("postgres");
+    let a = args(
+        &hba,
+        json!({"contype": "local", "users": "postgres", "method": "peer", "create": true}),
+    );
+    let plan = super::Module::check(&PostgresqlPgHba, &ctx, &a).unwrap_or_else(|e| panic!("{e}"));
+    let o = plan
+        .action
+        .map(|act| act.apply(&ctx))
+        .unwrap_or_else(|| panic!("a change"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(o.changed);
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata(&hba).map(|m| m.uid()).unwrap_or(0);
+    let postgres = crate::modules::accounts::user_named("postgres").map(|u| u.uid);
+    assert_eq!(Some(uid), postgres);
+}
