@@ -75,8 +75,10 @@ struct Param {
     unit: Option<String>,
     boot: String,
     context: String,
-    /// The value `postgresql.auto.conf` holds for it, if it names it.
-    auto_conf: Option<String>,
+    /// The value `postgresql.auto.conf` holds for it, if it names it; `None` when
+    /// `pg_file_settings` cannot be read (a role that is not a superuser nor in
+    /// `pg_read_all_settings`): then the collection's own rules decide.
+    auto_conf: Option<Option<String>>,
 }
 
 fn sql_err(name: &str) -> impl Fn(ClientError) -> ModuleError + '_ {
@@ -110,10 +112,12 @@ fn read_param(session: &mut Session, name: &str, list: bool) -> Result<Param, Mo
              AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno DESC LIMIT 1",
             quote(name)
         ))
-        .map_err(sql_err(name))?
-        .into_iter()
-        .next()
-        .and_then(|r| r.get("setting").and_then(Json::as_str).map(str::to_owned));
+        .ok()
+        .map(|rows| {
+            rows.into_iter()
+                .next()
+                .and_then(|r| r.get("setting").and_then(Json::as_str).map(str::to_owned))
+        });
     let unq = |s: String| if list { units::list_unquote(&s) } else { s };
     let current = match text("current").as_str() {
         "True" => "on".to_owned(),
@@ -126,7 +130,7 @@ fn read_param(session: &mut Session, name: &str, list: bool) -> Result<Param, Mo
         unit: row.get("unit").and_then(Json::as_str).map(str::to_owned),
         boot: text("boot_val"),
         context: text("context"),
-        auto_conf: auto_conf.map(unq),
+        auto_conf: auto_conf.map(|a| a.map(unq)),
     })
 }
 
@@ -186,12 +190,13 @@ impl Module for PostgresqlSet {
         let query = match value.as_deref() {
             Some("default") => p
                 .auto_conf
-                .is_some()
+                .as_ref()
+                .is_none_or(Option::is_some)
                 .then(|| format!("ALTER SYSTEM SET {name} = DEFAULT")),
             Some(v) => {
                 // What the server will run with: the pending value of a restart parameter.
                 let effective = match (&p.auto_conf, restart) {
-                    (Some(pending), true) => pending.as_str(),
+                    (Some(Some(pending)), true) => pending.as_str(),
                     _ => p.current.as_str(),
                 };
                 (!units::same(v, effective)).then(|| {
@@ -203,7 +208,8 @@ impl Module for PostgresqlSet {
             }
             None => {
                 let (boot, _) = units::raw_in_bytes(&p.boot, p.unit.as_deref());
-                (raw != boot && p.auto_conf.is_some()).then(|| format!("ALTER SYSTEM RESET {name}"))
+                let named = p.auto_conf.as_ref().is_none_or(Option::is_some);
+                (raw != boot && named).then(|| format!("ALTER SYSTEM RESET {name}"))
             }
         };
         let mut data = Map::new();

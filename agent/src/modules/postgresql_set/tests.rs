@@ -108,3 +108,27 @@ fn bad_requests_fail_with_the_collections_words() {
         "work_mem: at least one of value or reset param must be specified"
     );
 }
+
+/// A role granted `ALTER SYSTEM` on one parameter cannot read `pg_file_settings`: the
+/// collection's own rules decide then.
+#[test]
+fn a_role_without_pg_file_settings_uses_the_collections_rules() {
+    let c = Cluster::primary();
+    c.sql("CREATE ROLE tuner LOGIN");
+    c.sql("GRANT ALTER SYSTEM ON PARAMETER work_mem TO tuner");
+    c.sql("GRANT EXECUTE ON FUNCTION pg_reload_conf() TO tuner");
+    let h = Harness::new();
+    let mut want = args(&c, json!({"name": "work_mem", "value": "8MB"}));
+    want["login_user"] = json!("tuner");
+    want["login_db"] = json!("postgres");
+    let o = h.apply(&PostgresqlSet, want.clone());
+    assert!(o.changed, "{}", o.msg);
+    assert_eq!(c.sql("SHOW work_mem"), "8MB");
+    assert!(!h.apply(&PostgresqlSet, want).changed);
+    let mut reset = args(&c, json!({"name": "work_mem", "reset": true}));
+    reset["login_user"] = json!("tuner");
+    reset["login_db"] = json!("postgres");
+    assert!(h.apply(&PostgresqlSet, reset.clone()).changed);
+    assert_eq!(c.sql("SHOW work_mem"), "4MB");
+    assert!(!h.apply(&PostgresqlSet, reset).changed);
+}
