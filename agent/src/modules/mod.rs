@@ -54,8 +54,13 @@ mod postgres_promote;
 mod postgres_query;
 mod postgres_replica;
 mod postgresql_db;
+mod postgresql_ext;
+mod postgresql_info;
+mod postgresql_pg_hba;
 mod postgresql_ping;
+mod postgresql_privs;
 mod postgresql_query;
+mod postgresql_set;
 mod postgresql_user;
 mod process;
 mod raw;
@@ -124,8 +129,13 @@ pub static ALL: &[&dyn Module] = &[
     &postgres_query::PostgresQuery,
     &postgres_replica::PostgresReplica,
     &postgresql_db::PostgresqlDb,
+    &postgresql_ext::PostgresqlExt,
+    &postgresql_info::PostgresqlInfo,
+    &postgresql_pg_hba::PostgresqlPgHba,
     &postgresql_ping::PostgresqlPing,
+    &postgresql_privs::PostgresqlPrivs,
     &postgresql_query::PostgresqlQuery,
+    &postgresql_set::PostgresqlSet,
     &postgresql_user::PostgresqlUser,
     &set_fact::SetFact,
     &setup::Setup,
@@ -170,6 +180,13 @@ pub trait Module: Sync {
     /// Whether the module accepts a string instead of a mapping (`command: echo hi`).
     fn free_form(&self) -> bool {
         false
+    }
+
+    /// A literal argument value this build does not run (the argument's name and why),
+    /// refused by the controller where the playbook writes it. Templated values are checked
+    /// again when the module runs.
+    fn refused_value(&self, _args: &Json) -> Option<(&'static str, String)> {
+        None
     }
 
     /// Reads state and returns what would change. Must not change anything on the host.

@@ -166,6 +166,23 @@ impl Login {
     }
 }
 
+/// A session on `db` as the task's login, switched to `session_role` when one is given, with
+/// the collection's messages (`unable to connect to database: ...`, `Could not switch role`).
+pub(super) fn open(
+    login: &Login,
+    db: Option<&str>,
+    session_role: Option<&str>,
+) -> Result<crate::pgclient::Session, ModuleError> {
+    let mut session = crate::pgclient::connect(&login.conn(db))
+        .map_err(|e| ModuleError::Failed(format!("unable to connect to database: {e}")))?;
+    if let Some(role) = session_role.filter(|r| !r.is_empty()) {
+        session
+            .batch(&format!("SET ROLE \"{role}\""))
+            .map_err(|e| ModuleError::Failed(format!("Could not switch role: {e}")))?;
+    }
+    Ok(session)
+}
+
 /// The collection's `check_input` (`module_utils/database.py`), for `trust_input: false`:
 /// a quote followed by `--`, `UNION`/`INTERSECT`/`EXCEPT` followed by `SELECT`, or `;`
 /// followed by a data or schema keyword make an input "potentially dangerous".

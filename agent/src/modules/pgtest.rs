@@ -172,19 +172,15 @@ impl Cluster {
 
     /// Runs `sql` through the socket and returns psql's unaligned output.
     pub fn sql(&self, sql: &str) -> String {
+        self.sql_db("postgres", sql)
+    }
+
+    /// [`Cluster::sql`] in database `db`.
+    pub fn sql_db(&self, db: &str, sql: &str) -> String {
         let mut c = command_as(pg_user(), bin().join("psql"));
-        c.args([
-            "-X",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            "postgres",
-            "-h",
-        ])
-        .arg(&self.sock)
-        .args(["-p", &self.port.to_string(), "-c", sql]);
+        c.args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-h"])
+            .arg(&self.sock)
+            .args(["-p", &self.port.to_string(), "-c", sql]);
         run(&mut c, "psql").trim().to_owned()
     }
 

@@ -336,8 +336,9 @@ impl Become {
 /// Modules that can run as another user than the play's: the agent starts their process
 /// through `runuser` (it must run as root for that), or, for the PostgreSQL modules,
 /// connects to the server's socket with that user's identity (what `become_user` gives
-/// them in Ansible: the peer the server authenticates). The file modules of
-/// [`dr_agent::modules::as_user::IN_PROCESS`] run on a thread that is that user.
+/// them in Ansible: the peer the server authenticates); `postgresql_pg_hba` gives a file it
+/// creates to that user. The file modules of [`dr_agent::modules::as_user::IN_PROCESS`] run
+/// on a thread that is that user.
 const USER_SWITCHING: &[&str] = &[
     "command",
     "shell",
@@ -345,6 +346,11 @@ const USER_SWITCHING: &[&str] = &[
     "postgresql_ping",
     "postgresql_db",
     "postgresql_user",
+    "postgresql_set",
+    "postgresql_privs",
+    "postgresql_ext",
+    "postgresql_info",
+    "postgresql_pg_hba",
 ];
 
 /// The user a `module` task runs as when it differs from the play's (`become_user` on the

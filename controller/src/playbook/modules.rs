@@ -20,7 +20,6 @@ const PREFIXES: &[&str] = &[
 const ALIASES: &[(&str, &str)] = &[
     ("docker_compose_v2", "compose"),
     ("docker_compose", "compose"),
-    ("postgresql_info", "postgres_facts"),
     ("systemd_service", "systemd"),
 ];
 

@@ -250,6 +250,11 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         } => check_arg_names(&written, m, accepted, &args, value).err(),
         _ => None,
     };
+    if unsupported.is_none()
+        && let Known::Module { name: m, .. } = &known
+    {
+        check_arg_values(&written, m, &args, value)?;
+    }
     if name == "meta" {
         check_meta(&args, value)?;
     }
@@ -785,6 +790,35 @@ fn check_arg_names(
         ));
     }
     Ok(())
+}
+
+/// Refuses a literal argument value the native module does not run (`type: language` on
+/// `postgresql_privs`), located at the value; a templated value is the module's to check.
+fn check_arg_values(
+    written: &str,
+    module: &str,
+    args: &Value,
+    node: &Node,
+) -> Result<(), Diagnostic> {
+    let Some(m) = dr_agent::modules::ALL.iter().find(|m| m.name() == module) else {
+        return Ok(());
+    };
+    let Value::Object(map) = args else {
+        return Ok(());
+    };
+    let literal: Map<String, Value> = map
+        .iter()
+        .filter(|(_, v)| !v.as_str().is_some_and(is_template))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let Some((arg, why)) = m.refused_value(&Value::Object(literal)) else {
+        return Ok(());
+    };
+    let loc = node
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(arg)))
+        .map_or(node.loc.clone(), |(_, v)| v.loc.clone());
+    Err(Diagnostic::new(loc, format!("module `{written}`: {why}")))
 }
 
 /// An argument the module does not take is refused before the run, unless the task
