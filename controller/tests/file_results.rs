@@ -2,7 +2,8 @@
 //! `dest`/`src`, the path's owner, group, mode, state and size afterwards, and in diff
 //! mode Ansible's `diff` mapping (state, a link's old and new `src`, the mode a created
 //! directory had before `mode` was applied), for links, directories, touch, absent,
-//! attributes and hard links.
+//! attributes and hard links; a link refused as Ansible refuses it (a missing `src`
+//! without `force`, a file or directory in the way).
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -18,4 +19,16 @@ fn file_results_are_ansibles() {
         results.contains(r#""path_content": {"directories": ["./w/d/e"], "files": ["./w/d/e/f"]}"#),
         "{results}"
     );
+    let failures = util::outputs(dr.path())["failures"].clone();
+    for line in [
+        "True src file does not exist, use 'force=yes' if you really want to create the link: /nonexistent",
+        "True refusing to convert from hard to symlink for ./w/hard.txt",
+        "True src file does not exist, use 'force=yes' if you really want to create the link: ./w/empty/out.txt",
+        "True True",
+    ] {
+        assert!(
+            failures.lines().any(|l| l == line),
+            "no `{line}` in:\n{failures}"
+        );
+    }
 }

@@ -331,23 +331,62 @@ impl Module for File {
                 }
             },
             State::Link => {
-                let Some(src) = &spec.src else {
-                    return Err(ArgsError::new("file", "`state: link` needs `src`").into());
-                };
-                let target = PathBuf::from(src);
                 let current = match kind {
                     Kind::Link => fs::read_link(&path).ok(),
                     _ => None,
                 };
+                // As Ansible: no `src` keeps an existing link as it is.
+                let src = match (&spec.src, &current) {
+                    (Some(src), _) => src.clone(),
+                    (None, Some(c)) => c.display().to_string(),
+                    (None, None) => {
+                        return fail("src is required for creating new symlinks".into());
+                    }
+                };
+                let target = PathBuf::from(&src);
+                let force = spec.force == Some(true);
+                // A relative `src` is relative to the link's directory (to `path` itself
+                // when that is a directory): it must exist unless `force`.
+                let base = if kind == Kind::Directory {
+                    path.as_path()
+                } else {
+                    fsutil::parent(&path)
+                };
+                let absrc = base.join(&target);
+                if !force && !absrc.exists() {
+                    return fail(format!(
+                        "src file does not exist, use 'force=yes' if you really want to create the link: {}",
+                        absrc.display()
+                    ));
+                }
                 match kind {
                     Kind::Link if current.as_deref() == Some(target.as_path()) => {}
-                    Kind::Absent | Kind::Link => {
+                    Kind::Directory if !force => {
+                        return fail(format!(
+                            "refusing to convert from directory to symlink for {shown}"
+                        ));
+                    }
+                    Kind::Directory
+                        if fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some()) =>
+                    {
+                        return fail(format!(
+                            "the directory {shown} is not empty, refusing to convert it"
+                        ));
+                    }
+                    Kind::File if !force => {
+                        return fail(format!(
+                            "refusing to convert from {given_state} to symlink for {shown}"
+                        ));
+                    }
+                    _ => {
                         if let Some(old) = &current {
                             facts.src = Some((old.display().to_string(), src.clone()));
                         }
-                        let before = current
-                            .map(|c| format!("link to {}", c.display()))
-                            .unwrap_or_else(|| "absent".to_owned());
+                        let before = match (&current, kind) {
+                            (Some(c), _) => format!("link to {}", c.display()),
+                            (None, other) => other.name().to_owned(),
+                        };
+                        dangerous |= kind == Kind::File;
                         diffs.push(diff::line(
                             &shown,
                             "state",
@@ -355,22 +394,6 @@ impl Module for File {
                             &format!("link to {src}"),
                         ));
                         changes.push(Change::Link(path.clone(), target));
-                    }
-                    Kind::File if spec.force == Some(true) => {
-                        dangerous = true;
-                        diffs.push(diff::line(
-                            &shown,
-                            "state",
-                            "file",
-                            &format!("link to {src}"),
-                        ));
-                        changes.push(Change::Link(path.clone(), target));
-                    }
-                    other => {
-                        return fail(format!(
-                            "refusing to replace the {} `{shown}` with a link (set `force: true` for a file)",
-                            other.name()
-                        ));
                     }
                 }
             }
@@ -624,6 +647,10 @@ fn replace_with_link(path: &Path, target: &Path) -> Result<(), ModuleError> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.dr-link", std::process::id()));
     let _ = fs::remove_file(&tmp);
+    // An empty directory in the way (`force`) goes first: a rename cannot replace it.
+    if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        fs::remove_dir(path).map_err(|e| ModuleError::io("cannot remove", path.display(), e))?;
+    }
     std::os::unix::fs::symlink(target, &tmp)
         .map_err(|e| ModuleError::io("cannot create link", tmp.display(), e))?;
     fs::rename(&tmp, path).map_err(|e| {

@@ -86,13 +86,13 @@ fn link_is_created_and_retargeted() {
     converge(
         &h,
         dir.path(),
-        json!({"path": p.display().to_string(), "state": "link", "src": "/opt/v1"}),
+        json!({"path": p.display().to_string(), "state": "link", "src": "/opt/v1", "force": true}),
     );
     assert_eq!(fs::read_link(&p).ok(), Some("/opt/v1".into()));
     let diffs = converge(
         &h,
         dir.path(),
-        json!({"path": p.display().to_string(), "state": "link", "src": "/opt/v2"}),
+        json!({"path": p.display().to_string(), "state": "link", "src": "/opt/v2", "force": true}),
     );
     assert_eq!(diffs, vec!["state: link to /opt/v1 -> link to /opt/v2"]);
     assert_eq!(fs::read_link(&p).ok(), Some("/opt/v2".into()));
