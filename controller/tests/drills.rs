@@ -729,3 +729,149 @@ fn drill_restore_test() {
         configure.as_secs_f64(),
     );
 }
+
+/// One number from SQL run on `host`.
+fn sql_number(d: &Drill, host: &str, query: &str) -> i64 {
+    d.tb.sql(host, query)
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{query}: not a number: {e}"))
+}
+
+#[test]
+fn drill_accidental_delete() {
+    let d = Drill::up();
+    let primary = dr_testbed::topology::DB_01;
+    configure_pgbackrest(&d);
+
+    // CDRs written; the target time (just before the incident) noted; writes go on.
+    d.wait_growth(primary, 20);
+    let target = utc_now();
+    d.wait_growth(primary, 5);
+    let by_target = rows_committed_by(&d, primary, &target);
+    let last_id = sql_number(
+        &d,
+        primary,
+        &format!(
+            "SELECT max(id) FROM cdr \
+             WHERE coalesce(pg_xact_commit_timestamp(xmin), '-infinity') <= '{target}'"
+        ),
+    );
+    let even = format!("SELECT count(*) FROM cdr WHERE id % 2 = 0 AND id <= {last_id}");
+    let even_by_target = sql_number(&d, primary, &even);
+
+    // The incident: half the CDRs deleted; the worker keeps writing until isolated.
+    let incident_time = utc_now();
+    let deleted = sql_number(
+        &d,
+        primary,
+        "WITH d AS (DELETE FROM cdr WHERE id % 2 = 0 RETURNING 1) SELECT count(*) FROM d",
+    );
+    assert!(deleted > 0);
+    d.wait_growth(primary, 10);
+    let after_target_seen = sql_number(
+        &d,
+        primary,
+        &format!("SELECT count(*) FROM cdr WHERE id > {last_id}"),
+    );
+
+    let target_arg = format!("target_time={target}");
+    let incident_arg = format!("incident_time={incident_time}");
+    let args = [
+        "apply",
+        "playbooks/recover_accidental_delete.yml",
+        "-e",
+        &target_arg,
+        "-e",
+        &incident_arg,
+        "--yes",
+    ];
+    let started = Instant::now();
+    d.dr(&args)
+        .code(0)
+        .stdout_lacks("akira-app-secret")
+        .stdout_has("recovery point");
+    let wall = started.elapsed();
+
+    // In the database: every row committed by the target is back, the deleted ones too.
+    assert_eq!(
+        sql_number(
+            &d,
+            primary,
+            &format!("SELECT count(*) FROM cdr WHERE id <= {last_id}")
+        ),
+        by_target,
+        "the primary holds every row committed by the target"
+    );
+    assert_eq!(
+        sql_number(&d, primary, &even),
+        even_by_target,
+        "the deleted rows are back"
+    );
+    assert_eq!(
+        d.tb.sql(primary, "SELECT pg_is_in_recovery()")
+            .unwrap()
+            .trim(),
+        "f"
+    );
+    d.wait_growth(primary, 5);
+
+    // Rows lost, as the recovery measured them: committed after the target (kept in the
+    // preserved backup); at least those the drill saw before the recovery began.
+    let lines = d.latest_journal();
+    let lost: i64 = lines
+        .iter()
+        .filter_map(|l| {
+            let text = l["msg"].as_str().or(l["text"].as_str())?;
+            let (head, _) = text.split_once(" row(s) committed after the target lost")?;
+            head.rsplit(' ').next()?.parse().ok()
+        })
+        .next()
+        .expect("the recovery reports the rows lost");
+    assert!(
+        lost >= after_target_seen,
+        "{lost} row(s) lost, {after_target_seen} written after the target before the recovery"
+    );
+    let status_of = |task: &str| {
+        lines
+            .iter()
+            .find(|l| l["event"] == "task_end" && l["task"] == task)
+            .map(|l| l["status"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("no task `{task}` in the journal"))
+    };
+    assert_eq!(status_of("writers are stopped"), "changed");
+    assert_eq!(
+        status_of("a full backup of the damaged state (kept for forensics)"),
+        "changed"
+    );
+
+    // RPO by the journal: the last transaction replayed against the incident.
+    let report = d.latest_report();
+    assert_eq!(report["result"], "success");
+    assert_eq!(report["rto_met"], true);
+    assert_eq!(report["rpo_met"], true);
+    assert_eq!(report["rpo_incident_time"], incident_time.as_str());
+    let restored_to = report["rpo_restored_to"]
+        .as_str()
+        .expect("rpo_restored_to")
+        .to_owned();
+    let rpo = report["rpo_secs"].as_f64().expect("rpo_secs");
+    let window = epoch_secs(&incident_time) - epoch_secs(&target);
+    assert!(
+        rpo >= window - 0.001 && rpo < window + 5.0,
+        "rpo {rpo}: restored to {restored_to}, target {target}, incident {incident_time}"
+    );
+
+    // A second apply with the same target changes nothing.
+    d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
+    println!(
+        "DRILL accidental delete: RTO {:.1} s by the journal ({:.1} s wall), RPO {rpo:.3} s by \
+         the journal (restored to {restored_to}, target {target}, incident {incident_time}); \
+         {deleted} row(s) deleted, all {even_by_target} of them committed by the target back; \
+         {by_target} row(s) restored; {lost} row(s) committed after the target lost (in the \
+         preserved backup)",
+        secs(&report),
+        wall.as_secs_f64(),
+    );
+}
