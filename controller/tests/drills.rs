@@ -655,6 +655,9 @@ fn configure_pgbackrest(d: &Drill) -> Duration {
     d.dr(&["apply", "playbooks/backup_configure.yml"])
         .code(0)
         .stdout_has("Applied: 0 change(s).");
+    d.dr(&["plan", "playbooks/backup_configure.yml"])
+        .code(0)
+        .stdout_has("No changes.");
     took
 }
 
@@ -865,14 +868,42 @@ fn drill_accidental_delete() {
 
     // A second apply with the same target changes nothing.
     d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
+
+    // The replica is left on the old history: rebuilt from the restored primary.
+    let replica = dr_testbed::topology::DB_02;
+    let started = Instant::now();
+    d.dr(&[
+        "apply",
+        "playbooks/rebuild_replica.yml",
+        "-e",
+        "rebuild=akira-db-02",
+        "-e",
+        "source=akira-db-01",
+        "--yes",
+    ])
+    .code(0);
+    let rebuilt = started.elapsed();
+    assert_eq!(
+        d.tb.sql(replica, "SELECT pg_is_in_recovery()")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+    d.wait_growth(replica, 5);
+    assert_eq!(
+        sql_number(&d, replica, &even),
+        even_by_target,
+        "the replica has the rows back"
+    );
     println!(
         "DRILL accidental delete: RTO {:.1} s by the journal ({:.1} s wall), RPO {rpo:.3} s by \
          the journal (restored to {restored_to}, target {target}, incident {incident_time}); \
          {deleted} row(s) deleted, all {even_by_target} of them committed by the target back; \
          {by_target} row(s) restored; {lost} row(s) committed after the target lost (in the \
-         preserved backup)",
+         preserved backup); replica rebuilt in {:.1} s",
         secs(&report),
         wall.as_secs_f64(),
+        rebuilt.as_secs_f64(),
     );
 }
 
