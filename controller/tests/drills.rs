@@ -790,6 +790,18 @@ fn drill_accidental_delete() {
         &incident_arg,
         "--yes",
     ];
+    // The plan first: it shows the restore and changes nothing (the worker still writes).
+    d.dr(&[
+        "plan",
+        "playbooks/recover_accidental_delete.yml",
+        "-e",
+        &target_arg,
+        "-e",
+        &incident_arg,
+    ])
+    .code(2)
+    .stdout_lacks("akira-app-secret");
+    d.wait_growth(primary, 5);
     let started = Instant::now();
     d.dr(&args)
         .code(0)
