@@ -790,3 +790,418 @@ fn drill_pgbouncer_failover() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Rows of `cdr` on `host` committed at or before `at`: what a point-in-time restore to
+/// `at` must hold. Rows committed before commit times were tracked count as before.
+fn rows_committed_by(d: &Drill, host: &str, at: &str) -> i64 {
+    d.tb.sql(
+        host,
+        &format!(
+            "SELECT count(*) FROM cdr \
+             WHERE coalesce(pg_xact_commit_timestamp(xmin), '-infinity') <= '{at}'"
+        ),
+    )
+    .expect("count committed rows")
+    .trim()
+    .parse()
+    .expect("a number")
+}
+
+/// The live primary's identity: system identifier and postmaster start time.
+fn pg_identity(d: &Drill, host: &str) -> String {
+    d.tb.sql(
+        host,
+        "SELECT system_identifier, pg_postmaster_start_time(), pg_is_in_recovery() \
+         FROM pg_control_system()",
+    )
+    .expect("the primary's identity")
+}
+
+/// pgBackRest configured by `backup_configure.yml` (applied twice: the second changes
+/// nothing); returns the first apply's wall time.
+fn configure_pgbackrest(d: &Drill) -> Duration {
+    let started = Instant::now();
+    d.dr(&["apply", "playbooks/backup_configure.yml"])
+        .code(0)
+        .stdout_lacks("akira-app-secret");
+    let took = started.elapsed();
+    d.dr(&["apply", "playbooks/backup_configure.yml"])
+        .code(0)
+        .stdout_has("Applied: 0 change(s).");
+    d.dr(&["plan", "playbooks/backup_configure.yml"])
+        .code(0)
+        .stdout_has("No changes.");
+    took
+}
+
+#[test]
+fn drill_restore_test() {
+    let d = Drill::up();
+    let primary = dr_testbed::topology::DB_01;
+    let backup = dr_testbed::topology::BACKUP_01;
+    let configure = configure_pgbackrest(&d);
+
+    // Rows written, the target time noted, more rows written after it.
+    d.wait_growth(primary, 20);
+    let target = utc_now();
+    d.wait_growth(primary, 20);
+    let live_before = pg_identity(&d, primary);
+    let count_before = d.count(primary);
+
+    let target_arg = format!("target_time={target}");
+    let started = Instant::now();
+    let run = d.dr(&["apply", "playbooks/restore_test.yml", "-e", &target_arg]);
+    let wall = started.elapsed();
+    run.code(0)
+        .stdout_lacks("akira-app-secret")
+        .stdout_has("recovery point");
+
+    // The sandbox holds exactly the rows committed by the target, counted on the primary.
+    let expected = rows_committed_by(&d, primary, &target);
+    let after_target = d.count(primary) - expected;
+    assert!(
+        expected > 0 && after_target >= 20,
+        "{expected} / {after_target}"
+    );
+    run.stdout_has(&format!("the sandbox holds {expected} CDR row(s)"));
+
+    // The live primary untouched: same cluster, not restarted, still primary, growing.
+    assert_eq!(
+        pg_identity(&d, primary),
+        live_before,
+        "the live primary changed"
+    );
+    assert!(d.count(primary) >= count_before);
+    d.wait_growth(primary, 5);
+    // The sandbox is gone.
+    d.tb.exec(
+        backup,
+        &["sh", "-c", "! test -e /var/lib/postgresql/restore-test"],
+    )
+    .expect("the sandbox is removed");
+
+    // RPO by the journal: the last transaction replayed, just before the target.
+    let report = d.latest_report();
+    assert_eq!(report["result"], "success");
+    assert_eq!(report["rto_met"], true);
+    assert_eq!(report["rpo_met"], true);
+    assert_eq!(report["rpo_incident_time"], target.as_str());
+    let restored_to = report["rpo_restored_to"]
+        .as_str()
+        .expect("rpo_restored_to")
+        .to_owned();
+    let rpo = report["rpo_secs"].as_f64().expect("rpo_secs");
+    assert!(
+        (0.0..5.0).contains(&rpo),
+        "rpo {rpo}: restored to {restored_to}, target {target}"
+    );
+    println!(
+        "DRILL restore test: RTO {:.1} s by the journal ({:.1} s wall), RPO {rpo:.3} s by the \
+         journal (target {target}, last transaction replayed {restored_to}), {expected} CDR \
+         row(s) in the sandbox = rows committed by the target on the primary ({after_target} \
+         written after it not restored); backup_configure.yml {:.1} s",
+        secs(&report),
+        wall.as_secs_f64(),
+        configure.as_secs_f64(),
+    );
+}
+
+/// One number from SQL run on `host`.
+fn sql_number(d: &Drill, host: &str, query: &str) -> i64 {
+    d.tb.sql(host, query)
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{query}: not a number: {e}"))
+}
+
+#[test]
+fn drill_accidental_delete() {
+    let d = Drill::up();
+    let primary = dr_testbed::topology::DB_01;
+    configure_pgbackrest(&d);
+
+    // CDRs written; the target time (just before the incident) noted; writes go on.
+    d.wait_growth(primary, 20);
+    let target = utc_now();
+    d.wait_growth(primary, 5);
+    let by_target = rows_committed_by(&d, primary, &target);
+    let last_id = sql_number(
+        &d,
+        primary,
+        &format!(
+            "SELECT max(id) FROM cdr \
+             WHERE coalesce(pg_xact_commit_timestamp(xmin), '-infinity') <= '{target}'"
+        ),
+    );
+    let even = format!("SELECT count(*) FROM cdr WHERE id % 2 = 0 AND id <= {last_id}");
+    let even_by_target = sql_number(&d, primary, &even);
+
+    // The incident: half the CDRs deleted; the worker keeps writing until isolated.
+    let incident_time = utc_now();
+    let deleted = sql_number(
+        &d,
+        primary,
+        "WITH d AS (DELETE FROM cdr WHERE id % 2 = 0 RETURNING 1) SELECT count(*) FROM d",
+    );
+    assert!(deleted > 0);
+    d.wait_growth(primary, 10);
+    let after_target_seen = sql_number(
+        &d,
+        primary,
+        &format!("SELECT count(*) FROM cdr WHERE id > {last_id}"),
+    );
+
+    let target_arg = format!("target_time={target}");
+    let incident_arg = format!("incident_time={incident_time}");
+    let args = [
+        "apply",
+        "playbooks/recover_accidental_delete.yml",
+        "-e",
+        &target_arg,
+        "-e",
+        &incident_arg,
+        "--yes",
+    ];
+    // The plan first: it shows the restore and changes nothing (the worker still writes).
+    d.dr(&[
+        "plan",
+        "playbooks/recover_accidental_delete.yml",
+        "-e",
+        &target_arg,
+        "-e",
+        &incident_arg,
+    ])
+    .code(2)
+    .stdout_lacks("akira-app-secret");
+    d.wait_growth(primary, 5);
+    let started = Instant::now();
+    d.dr(&args)
+        .code(0)
+        .stdout_lacks("akira-app-secret")
+        .stdout_has("recovery point");
+    let wall = started.elapsed();
+
+    // In the database: every row committed by the target is back, the deleted ones too.
+    assert_eq!(
+        sql_number(
+            &d,
+            primary,
+            &format!("SELECT count(*) FROM cdr WHERE id <= {last_id}")
+        ),
+        by_target,
+        "the primary holds every row committed by the target"
+    );
+    assert_eq!(
+        sql_number(&d, primary, &even),
+        even_by_target,
+        "the deleted rows are back"
+    );
+    assert_eq!(
+        d.tb.sql(primary, "SELECT pg_is_in_recovery()")
+            .unwrap()
+            .trim(),
+        "f"
+    );
+    d.wait_growth(primary, 5);
+
+    // Rows lost, as the recovery measured them: committed after the target (kept in the
+    // preserved backup); at least those the drill saw before the recovery began.
+    let lines = d.latest_journal();
+    let lost: i64 = lines
+        .iter()
+        .filter_map(|l| {
+            let text = l["msg"].as_str().or(l["text"].as_str())?;
+            let (head, _) = text.split_once(" row(s) committed after the target lost")?;
+            head.rsplit(' ').next()?.parse().ok()
+        })
+        .next()
+        .expect("the recovery reports the rows lost");
+    assert!(
+        lost >= after_target_seen,
+        "{lost} row(s) lost, {after_target_seen} written after the target before the recovery"
+    );
+    let status_of = |task: &str| {
+        lines
+            .iter()
+            .find(|l| l["event"] == "task_end" && l["task"] == task)
+            .map(|l| l["status"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("no task `{task}` in the journal"))
+    };
+    assert_eq!(status_of("writers are stopped"), "changed");
+    assert_eq!(
+        status_of("a full backup of the damaged state (kept for forensics)"),
+        "changed"
+    );
+
+    // RPO by the journal: the last transaction replayed against the incident.
+    let report = d.latest_report();
+    assert_eq!(report["result"], "success");
+    assert_eq!(report["rto_met"], true);
+    assert_eq!(report["rpo_met"], true);
+    assert_eq!(report["rpo_incident_time"], incident_time.as_str());
+    let restored_to = report["rpo_restored_to"]
+        .as_str()
+        .expect("rpo_restored_to")
+        .to_owned();
+    let rpo = report["rpo_secs"].as_f64().expect("rpo_secs");
+    let window = epoch_secs(&incident_time) - epoch_secs(&target);
+    assert!(
+        rpo >= window - 0.001 && rpo < window + 5.0,
+        "rpo {rpo}: restored to {restored_to}, target {target}, incident {incident_time}"
+    );
+
+    // A second apply with the same target changes nothing.
+    d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
+
+    // The replica is left on the old history: rebuilt from the restored primary.
+    let replica = dr_testbed::topology::DB_02;
+    let started = Instant::now();
+    d.dr(&[
+        "apply",
+        "playbooks/rebuild_replica.yml",
+        "-e",
+        "rebuild=akira-db-02",
+        "-e",
+        "source=akira-db-01",
+        "--yes",
+    ])
+    .code(0);
+    let rebuilt = started.elapsed();
+    assert_eq!(
+        d.tb.sql(replica, "SELECT pg_is_in_recovery()")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+    d.wait_growth(replica, 5);
+    assert_eq!(
+        sql_number(&d, replica, &even),
+        even_by_target,
+        "the replica has the rows back"
+    );
+    println!(
+        "DRILL accidental delete: RTO {:.1} s by the journal ({:.1} s wall), RPO {rpo:.3} s by \
+         the journal (restored to {restored_to}, target {target}, incident {incident_time}); \
+         {deleted} row(s) deleted, all {even_by_target} of them committed by the target back; \
+         {by_target} row(s) restored; {lost} row(s) committed after the target lost (in the \
+         preserved backup); replica rebuilt in {:.1} s",
+        secs(&report),
+        wall.as_secs_f64(),
+        rebuilt.as_secs_f64(),
+    );
+}
+
+/// The operator has checked `host`'s new key (it was replaced by a bare host).
+fn accept_new_host_key(d: &Drill, host: &str) {
+    let kh = d.path().join("known_hosts");
+    let address = format!("{} ", d.tb.host(host).unwrap().address);
+    let mut known: String = std::fs::read_to_string(&kh)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with(&address))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    known.push_str(&d.tb.known_hosts_line(host).expect("the new key"));
+    known.push('\n');
+    std::fs::write(&kh, known).unwrap();
+}
+
+#[test]
+fn drill_pitr_to_new_server() {
+    let d = Drill::up();
+    let primary = dr_testbed::topology::DB_01;
+    let new_server = dr_testbed::topology::DB_02;
+    configure_pgbackrest(&d);
+
+    // CDRs written; the target noted; then the loss: the even CDRs deleted.
+    d.wait_growth(primary, 20);
+    let target = utc_now();
+    d.wait_growth(primary, 5);
+    let last_id = sql_number(
+        &d,
+        primary,
+        &format!(
+            "SELECT max(id) FROM cdr \
+             WHERE coalesce(pg_xact_commit_timestamp(xmin), '-infinity') <= '{target}'"
+        ),
+    );
+    let by_target = rows_committed_by(&d, primary, &target);
+    let even = format!("SELECT count(*) FROM cdr WHERE id % 2 = 0 AND id <= {last_id}");
+    let even_by_target = sql_number(&d, primary, &even);
+    let incident_time = utc_now();
+    sql_number(
+        &d,
+        primary,
+        "WITH d AS (DELETE FROM cdr WHERE id % 2 = 0 RETURNING 1) SELECT count(*) FROM d",
+    );
+    d.wait_growth(primary, 10);
+    let live_before = pg_identity(&d, primary);
+
+    // A new server beside the live one: db-02's host, replaced by a bare one.
+    d.tb.replace_bare(new_server).expect("replace db-02");
+    accept_new_host_key(&d, new_server);
+    let target_arg = format!("target_time={target}");
+    let incident_arg = format!("incident_time={incident_time}");
+    let args = [
+        "apply",
+        "playbooks/pitr_to_new_server.yml",
+        "-e",
+        "new_server=akira-db-02",
+        "-e",
+        &target_arg,
+        "-e",
+        &incident_arg,
+        "-e",
+        "copy_rows_where=id%2=0",
+        "--yes",
+    ];
+    let started = Instant::now();
+    d.dr(&args)
+        .code(0)
+        .stdout_lacks("akira-app-secret")
+        .stdout_has("recovery point")
+        .stdout_has(&format!("copied back: INSERT 0 {even_by_target} "));
+    let wall = started.elapsed();
+
+    // In the databases: the new server holds exactly the rows committed by the target; the
+    // live primary has its deleted rows back, was never restarted, and keeps growing.
+    assert_eq!(
+        sql_number(&d, new_server, "SELECT count(*) FROM cdr"),
+        by_target,
+        "the new server holds the rows committed by the target"
+    );
+    assert_eq!(
+        sql_number(&d, primary, &even),
+        even_by_target,
+        "the deleted rows are back on the live primary"
+    );
+    assert_eq!(
+        pg_identity(&d, primary),
+        live_before,
+        "the live primary was touched"
+    );
+    d.wait_growth(primary, 5);
+
+    let report = d.latest_report();
+    assert_eq!(report["result"], "success");
+    assert_eq!(report["rpo_met"], true);
+    assert_eq!(report["rpo_incident_time"], incident_time.as_str());
+    let rpo = report["rpo_secs"].as_f64().expect("rpo_secs");
+    let restored_to = report["rpo_restored_to"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(rpo > 0.0 && rpo < 30.0, "rpo {rpo}");
+
+    // A second apply changes nothing: the new server holds CDRs, no row is missing.
+    d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
+    println!(
+        "DRILL PITR to a new server: RTO {:.1} s by the journal ({:.1} s wall, pgBackRest set up \
+         on the bare server included), RPO {rpo:.3} s by the journal (restored to {restored_to}, \
+         target {target}, incident {incident_time}); {by_target} row(s) on the new server, \
+         {even_by_target} deleted row(s) copied back into the live primary, never restarted",
+        secs(&report),
+        wall.as_secs_f64(),
+    );
+}
