@@ -78,6 +78,10 @@ pub struct Request {
     pub mode: Mode,
     /// Whether modules should compute and send diffs.
     pub diff: bool,
+    /// Ansible's diff mode (`--diff`; a plan): what `ansible_diff_mode` and the `diff` key of
+    /// a module's result follow. `diff` may be on without it (`--format json` shows diffs).
+    #[serde(default)]
+    pub diff_mode: bool,
     /// The play to run.
     pub play: Play,
     /// Variables for this host, already merged by the controller in Ansible's precedence

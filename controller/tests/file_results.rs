@@ -3,7 +3,8 @@
 //! mode Ansible's `diff` mapping (state, a link's old and new `src`, the mode a created
 //! directory had before `mode` was applied), for links, directories, touch, absent,
 //! attributes and hard links; a link refused as Ansible refuses it (a missing `src`
-//! without `force`, a file or directory in the way).
+//! without `force`, a file or directory in the way); a link's `mode` set on its target; an
+//! unknown owner warned about in check mode.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -14,7 +15,7 @@ fn file_results_are_ansibles() {
     let dr = util::same_files_as_ansible("file_results", "site.yml", 0);
     let results = util::outputs(dr.path())["results"].clone();
     let numbered = results.lines().filter(|l| l.starts_with(char::is_numeric));
-    assert_eq!(numbered.count(), 12, "{results}");
+    assert_eq!(numbered.count(), 13, "{results}");
     assert!(
         results.contains(r#""path_content": {"directories": ["./w/d/e"], "files": ["./w/d/e/f"]}"#),
         "{results}"
@@ -25,6 +26,8 @@ fn file_results_are_ansibles() {
         "True refusing to convert from hard to symlink for ./w/hard.txt",
         "True src file does not exist, use 'force=yes' if you really want to create the link: ./w/empty/out.txt",
         "True True",
+        "link mode True 0604",
+        "check True failed to look up user no-such-user-here. Create user up to this point in real play",
     ] {
         assert!(
             failures.lines().any(|l| l == line),

@@ -329,9 +329,11 @@ impl Runner<'_> {
         }
         let check_mode = task.check_mode.unwrap_or(self.request.mode == Mode::Check);
         let diff = task.diff.unwrap_or(self.request.diff);
+        let diff_mode = task.diff.unwrap_or(self.request.diff_mode);
         let ctx = Context {
             check_mode,
             diff,
+            diff_mode,
             files: &self.request.files,
             scope,
             environment: &environment,

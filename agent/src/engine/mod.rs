@@ -192,7 +192,7 @@ impl<'a> Runner<'a> {
             "ansible_check_mode".into(),
             Json::Bool(request.mode == Mode::Check),
         );
-        vars.insert("ansible_diff_mode".into(), Json::Bool(request.diff));
+        vars.insert("ansible_diff_mode".into(), Json::Bool(request.diff_mode));
         vars.entry("ansible_play_name")
             .or_insert_with(|| Json::from(request.play.name.clone()));
         let lookups =

@@ -119,6 +119,8 @@ enum Change {
     HardLink(PathBuf, PathBuf),
     /// Set mode/owner/group.
     Attrs(PathBuf, Attrs),
+    /// Set a symlink's own owner/group (`lchown`).
+    LinkOwner(PathBuf, Attrs),
 }
 
 impl Module for File {
@@ -151,350 +153,427 @@ impl Module for File {
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: FileSpec = parse_args("file", args)?;
-        // Before anything looks at the path: no state of the disk makes these removable.
-        if spec.state == Some(State::Absent)
-            && let Some(why) = guard::refusal(&spec.path)
-        {
-            return Err(ModuleError::Failed(why));
-        }
-        let mut path = PathBuf::from(&spec.path);
-        let shown = spec.path.clone();
-        if spec.diff_peek.is_some() {
-            return Ok(Plan::done(diff_peek(&shown)));
-        }
-        let mut kind = Kind::of(&path)?;
-        let given_state = result::prev_state(&path);
-        let follow = spec.follow.unwrap_or(true);
-        if kind == Kind::Link
-            && matches!(
-                spec.state,
-                None | Some(State::File | State::Directory | State::Touch)
-            )
-        {
-            // As Ansible: with `follow` (the default) a link stands for its target; without
-            // it, the link's own attributes would change, which dr does not do yet.
-            if follow {
-                if let Ok(target) = fs::canonicalize(&path) {
-                    kind = Kind::of(&target)?;
-                    path = target;
-                }
-            } else if spec.mode.is_some() || spec.owner.is_some() || spec.group.is_some() {
-                return Err(ModuleError::Failed(format!(
-                    "`{shown}` is a symlink and `follow: false` asks to change the link itself, which dr does not do yet"
-                )));
-            }
-        }
-        let state = spec.state.unwrap_or(if kind == Kind::Directory {
-            State::Directory
+        let warnings = if ctx.check_mode && spec.state != Some(State::Absent) {
+            result::unknown_owner_warnings(spec.owner.as_ref(), spec.group.as_ref())
         } else {
-            State::File
-        });
-        let attr_spec = AttrSpec {
-            mode: spec.mode.clone(),
-            owner: spec.owner.clone(),
-            group: spec.group.clone(),
+            Vec::new()
         };
-        if spec.src.is_some() && !matches!(state, State::Link | State::Hard) {
-            return Err(
-                ArgsError::new("file", "`src` is only for `state: link` or `state: hard`").into(),
-            );
+        match plan(ctx, spec, &warnings) {
+            // A failure in check mode keeps the module's warnings (an unknown owner).
+            Err(e) if !warnings.is_empty() => Ok(result::failed(e.to_string(), &[], &warnings)),
+            other => other,
         }
-        if spec.recurse && state != State::Directory {
-            return Err(ArgsError::new("file", "`recurse` is only for `state: directory`").into());
-        }
-        // As Ansible: `touch` sets both times to now unless told otherwise; the other
-        // states keep them unless told.
-        let default = if state == State::Touch {
-            Stamp::Now
-        } else {
-            Stamp::Preserve
-        };
-        let mtime = Stamp::parse(
-            spec.modification_time.as_deref(),
-            &spec.modification_time_format,
-            default,
-        )?;
-        let atime = Stamp::parse(
-            spec.access_time.as_deref(),
-            &spec.access_time_format,
-            default,
-        )?;
-        if matches!(state, State::Link | State::Hard)
-            && (mtime != Stamp::Preserve || atime != Stamp::Preserve)
-        {
-            return Err(ArgsError::new(
-                "file",
-                "`modification_time`/`access_time` on a link are not supported by dr",
-            )
-            .into());
-        }
-        let attributes = spec.attributes.as_deref();
-        if attributes.is_some_and(|a| !a.trim_start_matches(['+', '-']).is_empty())
-            && matches!(state, State::Link | State::Hard)
-        {
-            return Err(
-                ArgsError::new("file", "`attributes` on a link are not supported by dr").into(),
-            );
-        }
-        let mut changes = Vec::new();
-        let mut diffs = Vec::new();
-        let mut facts = result::DiffFacts::default();
-        let mut dangerous = false;
-        let mut note = None;
-        let fail = |m: String| Err(ModuleError::Failed(m));
-        match state {
-            State::File => match kind {
-                Kind::Absent => {
-                    return fail(format!(
-                        "file `{shown}` does not exist (use `state: touch` to create it)"
-                    ));
-                }
-                Kind::Directory => return fail(format!("`{shown}` is a directory, not a file")),
-                Kind::File | Kind::Link => {
-                    attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
-                    times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
-                    chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
-                }
-            },
-            State::Directory => match kind {
-                Kind::Absent => {
-                    diffs.push(diff::line(&shown, "state", "absent", "directory"));
-                    let wanted = attr_spec.resolve("file", Some(0o755), true)?;
-                    // As Ansible: every directory this creates, parents included, gets the
-                    // requested mode and owner, top down.
-                    for dir in missing_ancestors(&path).into_iter().chain([path.clone()]) {
-                        changes.push(Change::CreateDir(dir.clone()));
-                        if attrs::any(&wanted) {
-                            changes.push(Change::Attrs(dir, wanted));
-                        }
-                    }
-                    times::plan(&path, false, mtime, atime, &mut changes, &mut diffs)?;
-                    chattr::plan(&path, false, attributes, &mut changes, &mut diffs)?;
-                }
-                Kind::Directory => {
-                    attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
-                    if spec.recurse {
-                        recurse_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
-                    }
-                    times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
-                    chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
-                }
-                other => {
-                    return fail(format!(
-                        "`{shown}` exists and is a {}, not a directory",
-                        other.name()
-                    ));
-                }
-            },
-            State::Absent => {
-                if kind == Kind::Directory {
-                    let census = tree::Census::of(&path)
-                        .map_err(|e| ModuleError::io("cannot list", &shown, e))?;
-                    if !census.is_empty() {
-                        let what = format!(
-                            "removes directory `{shown}` and everything in it ({})",
-                            census.describe()
-                        );
-                        if !ctx.check_mode && !ctx.consent {
-                            return fail(format!(
-                                "refusing to remove the non-empty directory `{shown}` ({}) without consent: review it with `dr plan`, then run `dr apply --yes` (or answer the prompt on a terminal)",
-                                census.describe()
-                            ));
-                        }
-                        dangerous = true;
-                        note = Some(what);
-                    }
-                }
-                if kind == Kind::Directory {
-                    facts.removed_dir = Some(path.clone());
-                }
-                if kind != Kind::Absent {
-                    diffs.push(diff::line(&shown, "state", kind.name(), "absent"));
-                    changes.push(Change::Remove(path.clone(), kind));
-                }
+    }
+}
+
+/// What a `file` task would change; `warnings` go into its result.
+fn plan(ctx: &Context<'_>, spec: FileSpec, warnings: &[String]) -> Result<Plan, ModuleError> {
+    // Before anything looks at the path: no state of the disk makes these removable.
+    if spec.state == Some(State::Absent)
+        && let Some(why) = guard::refusal(&spec.path)
+    {
+        return Err(ModuleError::Failed(why));
+    }
+    let mut path = PathBuf::from(&spec.path);
+    let shown = spec.path.clone();
+    if spec.diff_peek.is_some() {
+        return Ok(Plan::done(diff_peek(&shown)));
+    }
+    let mut kind = Kind::of(&path)?;
+    let given_state = result::prev_state(&path);
+    let follow = spec.follow.unwrap_or(true);
+    if kind == Kind::Link
+        && matches!(
+            spec.state,
+            None | Some(State::File | State::Directory | State::Touch)
+        )
+    {
+        // As Ansible: with `follow` (the default) a link stands for its target; without
+        // it, the link's own attributes would change, which dr does not do yet.
+        if follow {
+            if let Ok(target) = fs::canonicalize(&path) {
+                kind = Kind::of(&target)?;
+                path = target;
             }
-            State::Touch => match kind {
-                Kind::Absent => {
-                    diffs.push(diff::line(&shown, "state", "absent", "file"));
-                    changes.push(Change::CreateFile(path.clone()));
-                    let wanted = attr_spec.resolve("file", Some(0o644), false)?;
+        } else if spec.mode.is_some() || spec.owner.is_some() || spec.group.is_some() {
+            return Err(ModuleError::Failed(format!(
+                "`{shown}` is a symlink and `follow: false` asks to change the link itself, which dr does not do yet"
+            )));
+        }
+    }
+    let state = spec.state.unwrap_or(if kind == Kind::Directory {
+        State::Directory
+    } else {
+        State::File
+    });
+    let attr_spec = AttrSpec {
+        mode: spec.mode.clone(),
+        owner: spec.owner.clone(),
+        group: spec.group.clone(),
+    };
+    if spec.src.is_some() && !matches!(state, State::Link | State::Hard) {
+        return Err(
+            ArgsError::new("file", "src option requires state to be 'link' or 'hard'").into(),
+        );
+    }
+    if spec.recurse && state != State::Directory {
+        return Err(
+            ArgsError::new("file", "recurse option requires state to be 'directory'").into(),
+        );
+    }
+    // As Ansible: `touch` sets both times to now unless told otherwise; the other
+    // states keep them unless told.
+    let default = if state == State::Touch {
+        Stamp::Now
+    } else {
+        Stamp::Preserve
+    };
+    let mtime = Stamp::parse(
+        spec.modification_time.as_deref(),
+        &spec.modification_time_format,
+        default,
+    )?;
+    let atime = Stamp::parse(
+        spec.access_time.as_deref(),
+        &spec.access_time_format,
+        default,
+    )?;
+    if matches!(state, State::Link | State::Hard)
+        && (mtime != Stamp::Preserve || atime != Stamp::Preserve)
+    {
+        return Err(ArgsError::new(
+            "file",
+            "`modification_time`/`access_time` on a link are not supported by dr",
+        )
+        .into());
+    }
+    let attributes = spec.attributes.as_deref();
+    if attributes.is_some_and(|a| !a.trim_start_matches(['+', '-']).is_empty())
+        && matches!(state, State::Link | State::Hard)
+    {
+        return Err(
+            ArgsError::new("file", "`attributes` on a link are not supported by dr").into(),
+        );
+    }
+    let mut changes = Vec::new();
+    let mut diffs = Vec::new();
+    let mut facts = result::DiffFacts::default();
+    // Where `mode`/`owner`/`group` apply (a link's target for `state: link`).
+    let mut attrs_target = path.clone();
+    let mut dangerous = false;
+    let mut note = None;
+    let fail = |m: String| Err(ModuleError::Failed(m));
+    match state {
+        State::File => match kind {
+            Kind::Absent | Kind::Directory => {
+                let found = kind.name();
+                let at = path.display().to_string();
+                return Ok(result::failed(
+                    format!("file ({at}) is {found}, cannot continue"),
+                    &[("path", at.as_str()), ("state", found)],
+                    warnings,
+                ));
+            }
+            Kind::File | Kind::Link => {
+                attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
+                times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
+                chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
+            }
+        },
+        State::Directory => match kind {
+            Kind::Absent => {
+                diffs.push(diff::line(&shown, "state", "absent", "directory"));
+                let wanted = attr_spec.resolve("file", Some(0o755), true)?;
+                // As Ansible: every directory this creates, parents included, gets the
+                // requested mode and owner, top down.
+                for dir in missing_ancestors(&path).into_iter().chain([path.clone()]) {
+                    changes.push(Change::CreateDir(dir.clone()));
                     if attrs::any(&wanted) {
-                        changes.push(Change::Attrs(path.clone(), wanted));
+                        changes.push(Change::Attrs(dir, wanted));
                     }
-                    times::plan(&path, false, mtime, atime, &mut changes, &mut diffs)?;
-                    chattr::plan(&path, false, attributes, &mut changes, &mut diffs)?;
+                }
+                times::plan(&path, false, mtime, atime, &mut changes, &mut diffs)?;
+                chattr::plan(&path, false, attributes, &mut changes, &mut diffs)?;
+            }
+            Kind::Directory => {
+                attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
+                if spec.recurse {
+                    recurse_changes(
+                        &path,
+                        &attr_spec,
+                        follow,
+                        &mut Vec::new(),
+                        &mut changes,
+                        &mut diffs,
+                    )?;
+                }
+                times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
+                chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
+            }
+            _ => {
+                let at = path.display().to_string();
+                return Ok(result::failed(
+                    format!("{at} already exists as a {}", result::prev_state(&path)),
+                    &[("path", at.as_str())],
+                    warnings,
+                ));
+            }
+        },
+        State::Absent => {
+            if kind == Kind::Directory {
+                let census = tree::Census::of(&path)
+                    .map_err(|e| ModuleError::io("cannot list", &shown, e))?;
+                if !census.is_empty() {
+                    let what = format!(
+                        "removes directory `{shown}` and everything in it ({})",
+                        census.describe()
+                    );
+                    if !ctx.check_mode && !ctx.consent {
+                        return fail(format!(
+                            "refusing to remove the non-empty directory `{shown}` ({}) without consent: review it with `dr plan`, then run `dr apply --yes` (or answer the prompt on a terminal)",
+                            census.describe()
+                        ));
+                    }
+                    dangerous = true;
+                    note = Some(what);
+                }
+            }
+            if kind == Kind::Directory {
+                facts.removed_dir = Some(path.clone());
+            }
+            if kind != Kind::Absent {
+                diffs.push(diff::line(&shown, "state", kind.name(), "absent"));
+                changes.push(Change::Remove(path.clone(), kind));
+            }
+        }
+        State::Touch => match kind {
+            Kind::Absent => {
+                diffs.push(diff::line(&shown, "state", "absent", "file"));
+                changes.push(Change::CreateFile(path.clone()));
+                let wanted = attr_spec.resolve("file", Some(0o644), false)?;
+                if attrs::any(&wanted) {
+                    changes.push(Change::Attrs(path.clone(), wanted));
+                }
+                times::plan(&path, false, mtime, atime, &mut changes, &mut diffs)?;
+                chattr::plan(&path, false, attributes, &mut changes, &mut diffs)?;
+            }
+            _ => {
+                attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
+                times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
+                chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
+            }
+        },
+        State::Link => {
+            let current = match kind {
+                Kind::Link => fs::read_link(&path).ok(),
+                _ => None,
+            };
+            // As Ansible: no `src` keeps an existing link as it is.
+            let src = match (&spec.src, &current) {
+                (Some(src), _) => src.clone(),
+                (None, Some(c)) => c.display().to_string(),
+                (None, None) => {
+                    return fail("src is required for creating new symlinks".into());
+                }
+            };
+            let target = PathBuf::from(&src);
+            let force = spec.force == Some(true);
+            // A relative `src` is relative to the link's directory (to `path` itself
+            // when that is a directory): it must exist unless `force`.
+            let base = if kind == Kind::Directory {
+                path.as_path()
+            } else {
+                fsutil::parent(&path)
+            };
+            let absrc = base.join(&target);
+            if !force && !absrc.exists() {
+                return fail(format!(
+                    "src file does not exist, use 'force=yes' if you really want to create the link: {}",
+                    absrc.display()
+                ));
+            }
+            // The attributes asked for go to what the link points at (`follow`, the
+            // default), once it exists; a Linux symlink has no mode of its own, so
+            // without `follow` a mode changes nothing, as for Ansible there.
+            if follow {
+                if absrc.exists() {
+                    attrs_target = absrc.clone();
+                    attr_changes(&absrc, &attr_spec, &mut changes, &mut diffs)?;
+                }
+            }
+            // Without `follow`, `owner`/`group` are the link's own (`lchown`).
+            let link_owner = if follow {
+                None
+            } else {
+                let owners = AttrSpec {
+                    mode: None,
+                    owner: spec.owner.clone(),
+                    group: spec.group.clone(),
+                };
+                Some(owners.resolve("file", None, false)?)
+            };
+            match kind {
+                Kind::Link if current.as_deref() == Some(target.as_path()) => {}
+                Kind::Directory if !force => {
+                    return fail(format!(
+                        "refusing to convert from directory to symlink for {shown}"
+                    ));
+                }
+                Kind::Directory if fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some()) => {
+                    return fail(format!(
+                        "the directory {shown} is not empty, refusing to convert it"
+                    ));
+                }
+                Kind::File if !force => {
+                    return fail(format!(
+                        "refusing to convert from {given_state} to symlink for {shown}"
+                    ));
                 }
                 _ => {
-                    attr_changes(&path, &attr_spec, &mut changes, &mut diffs)?;
-                    times::plan(&path, true, mtime, atime, &mut changes, &mut diffs)?;
-                    chattr::plan(&path, true, attributes, &mut changes, &mut diffs)?;
-                }
-            },
-            State::Link => {
-                let current = match kind {
-                    Kind::Link => fs::read_link(&path).ok(),
-                    _ => None,
-                };
-                // As Ansible: no `src` keeps an existing link as it is.
-                let src = match (&spec.src, &current) {
-                    (Some(src), _) => src.clone(),
-                    (None, Some(c)) => c.display().to_string(),
-                    (None, None) => {
-                        return fail("src is required for creating new symlinks".into());
+                    if let Some(old) = &current {
+                        facts.src = Some((old.display().to_string(), src.clone()));
                     }
-                };
-                let target = PathBuf::from(&src);
-                let force = spec.force == Some(true);
-                // A relative `src` is relative to the link's directory (to `path` itself
-                // when that is a directory): it must exist unless `force`.
-                let base = if kind == Kind::Directory {
-                    path.as_path()
-                } else {
-                    fsutil::parent(&path)
-                };
-                let absrc = base.join(&target);
-                if !force && !absrc.exists() {
-                    return fail(format!(
-                        "src file does not exist, use 'force=yes' if you really want to create the link: {}",
-                        absrc.display()
+                    let before = match (&current, kind) {
+                        (Some(c), _) => format!("link to {}", c.display()),
+                        (None, other) => other.name().to_owned(),
+                    };
+                    dangerous |= kind == Kind::File;
+                    diffs.push(diff::line(
+                        &shown,
+                        "state",
+                        &before,
+                        &format!("link to {src}"),
                     ));
+                    changes.push(Change::Link(path.clone(), target));
                 }
-                match kind {
-                    Kind::Link if current.as_deref() == Some(target.as_path()) => {}
-                    Kind::Directory if !force => {
-                        return fail(format!(
-                            "refusing to convert from directory to symlink for {shown}"
-                        ));
+            }
+            if let Some(wanted) = link_owner.filter(attrs::any) {
+                let own = match fs::symlink_metadata(&path) {
+                    Ok(m) if m.file_type().is_symlink() && changes.is_empty() => {
+                        use std::os::unix::fs::MetadataExt;
+                        Some((m.uid(), m.gid()))
                     }
-                    Kind::Directory
-                        if fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some()) =>
-                    {
-                        return fail(format!(
-                            "the directory {shown} is not empty, refusing to convert it"
-                        ));
-                    }
-                    Kind::File if !force => {
-                        return fail(format!(
-                            "refusing to convert from {given_state} to symlink for {shown}"
-                        ));
-                    }
-                    _ => {
-                        if let Some(old) = &current {
-                            facts.src = Some((old.display().to_string(), src.clone()));
-                        }
-                        let before = match (&current, kind) {
-                            (Some(c), _) => format!("link to {}", c.display()),
-                            (None, other) => other.name().to_owned(),
-                        };
-                        dangerous |= kind == Kind::File;
-                        diffs.push(diff::line(
-                            &shown,
-                            "state",
-                            &before,
-                            &format!("link to {src}"),
-                        ));
-                        changes.push(Change::Link(path.clone(), target));
+                    _ if ctx.check_mode => None,
+                    // The link this run makes is the agent's until changed.
+                    _ => Some((
+                        rustix::process::geteuid().as_raw(),
+                        rustix::process::getegid().as_raw(),
+                    )),
+                };
+                if let Some((uid, gid)) = own {
+                    let current = fsutil::Current {
+                        mode: 0o777,
+                        uid,
+                        gid,
+                    };
+                    let (differ, d) = attrs::changes(&path, &current, wanted);
+                    if attrs::any(&differ) {
+                        diffs.extend(d);
+                        changes.push(Change::LinkOwner(path.clone(), differ));
                     }
                 }
             }
-            State::Hard => hard::plan(
-                hard::Wanted {
-                    path: &path,
-                    shown: &shown,
-                    kind,
-                    src: spec.src.as_deref(),
-                    force: spec.force == Some(true),
-                    attrs: &attr_spec,
-                },
-                &mut changes,
-                &mut diffs,
-            )?,
         }
-        // Ansible's result: `path` (the followed path) for file, directory and absent,
-        // `dest` for links and touch; then what the path is now.
-        // With no `state`, Ansible keeps what the path is: a symlink stays a link (its
-        // attributes go to the target), reported as one.
-        let implicit_link = spec.state.is_none() && given_state == "link";
-        let (key, reported, prev, wanted) = match state {
-            _ if implicit_link => ("dest", shown.clone(), given_state, "link".to_owned()),
-            State::File | State::Directory => (
-                "path",
-                path.display().to_string(),
-                result::prev_state(&path),
-                state_key(state),
-            ),
-            State::Absent | State::Link | State::Hard | State::Touch => (
-                if state == State::Absent {
-                    "path"
-                } else {
-                    "dest"
-                },
-                shown.clone(),
-                given_state,
-                state_key(state),
-            ),
-        };
-        let mut base = Map::new();
-        base.insert(key.into(), Json::from(reported.clone()));
-        if let Some(src) = &spec.src {
-            base.insert("src".into(), Json::from(src.clone()));
-        } else if implicit_link && let Ok(target) = fs::read_link(&shown) {
-            base.insert("src".into(), Json::from(target.display().to_string()));
-        }
-        if state == State::Absent {
-            base.insert("state".into(), Json::from("absent"));
-        }
-        // Nothing to remove: Ansible's result has no diff.
-        let nothing_removed = state == State::Absent && prev == "absent";
-        if ctx.diff && !nothing_removed {
-            base.insert(
-                "diff".into(),
-                result::diff(
-                    result::Subject {
-                        path: &reported,
-                        attrs_of: &path,
-                        state: &wanted,
-                        prev,
-                    },
-                    &changes,
-                    &facts,
-                    ctx.check_mode,
-                ),
-            );
-        }
-        let info_path = PathBuf::from(&reported);
-        let mut data = base.clone();
-        super::path_info::add(&mut data, &info_path);
-        if changes.is_empty() {
-            let mut outcome = Outcome::ok(format!("`{shown}` is already {}", state_name(state)));
-            outcome.data = data;
-            outcome.ansible_shape = true;
-            return Ok(Plan::done(outcome));
-        }
-        let outcome = Outcome {
-            changed: true,
-            msg: note.unwrap_or_else(|| {
-                diffs
-                    .iter()
-                    .map(|d| d.text.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            }),
-            diffs,
-            data,
-            dangerous,
-            ansible_shape: true,
-            ..Outcome::default()
-        };
-        Ok(Plan::change(
-            outcome,
-            Apply {
-                changes,
-                base,
-                info_path,
+        State::Hard => hard::plan(
+            hard::Wanted {
+                path: &path,
+                shown: &shown,
+                kind,
+                src: spec.src.as_deref(),
+                force: spec.force == Some(true),
+                attrs: &attr_spec,
             },
-        ))
+            &mut changes,
+            &mut diffs,
+        )?,
     }
+    // Ansible's result: `path` (the followed path) for file, directory and absent,
+    // `dest` for links and touch; then what the path is now.
+    // With no `state`, Ansible keeps what the path is: a symlink stays a link (its
+    // attributes go to the target), reported as one.
+    let implicit_link = spec.state.is_none() && given_state == "link";
+    let (key, reported, prev, wanted) = match state {
+        _ if implicit_link => ("dest", shown.clone(), given_state, "link".to_owned()),
+        State::File | State::Directory => (
+            "path",
+            path.display().to_string(),
+            result::prev_state(&path),
+            state_key(state),
+        ),
+        State::Absent | State::Link | State::Hard | State::Touch => (
+            if state == State::Absent {
+                "path"
+            } else {
+                "dest"
+            },
+            shown.clone(),
+            given_state,
+            state_key(state),
+        ),
+    };
+    let mut base = Map::new();
+    base.insert(key.into(), Json::from(reported.clone()));
+    if let Some(src) = &spec.src {
+        base.insert("src".into(), Json::from(src.clone()));
+    } else if implicit_link && let Ok(target) = fs::read_link(&shown) {
+        base.insert("src".into(), Json::from(target.display().to_string()));
+    }
+    if state == State::Absent {
+        base.insert("state".into(), Json::from("absent"));
+    }
+    // Nothing to remove: Ansible's result has no diff.
+    let nothing_removed = state == State::Absent && prev == "absent";
+    if ctx.diff_mode && !nothing_removed {
+        base.insert(
+            "diff".into(),
+            result::diff(
+                result::Subject {
+                    path: &reported,
+                    attrs_of: &attrs_target,
+                    state: &wanted,
+                    prev,
+                },
+                &changes,
+                &facts,
+                ctx.check_mode,
+            ),
+        );
+    }
+    if !warnings.is_empty() {
+        base.insert("warnings".into(), Json::from(warnings.to_vec()));
+    }
+    let info_path = PathBuf::from(&reported);
+    let mut data = base.clone();
+    super::path_info::add(&mut data, &info_path);
+    if changes.is_empty() {
+        let mut outcome = Outcome::ok(format!("`{shown}` is already {}", state_name(state)));
+        outcome.data = data;
+        outcome.ansible_shape = true;
+        return Ok(Plan::done(outcome));
+    }
+    let outcome = Outcome {
+        changed: true,
+        msg: note.unwrap_or_else(|| {
+            diffs
+                .iter()
+                .map(|d| d.text.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        }),
+        diffs,
+        data,
+        dangerous,
+        ansible_shape: true,
+        ..Outcome::default()
+    };
+    Ok(Plan::change(
+        outcome,
+        Apply {
+            changes,
+            base,
+            info_path,
+        },
+    ))
 }
 
 /// `_diff_peek`: whether the file looks binary (a NUL in its first 8 KiB), as Ansible's
@@ -552,12 +631,24 @@ fn attr_changes(
 }
 
 /// Plans attribute changes of everything below `dir` (not following links).
+/// `recurse`: the attributes of everything below `dir`. With `follow` (Ansible's
+/// `recursive_set_attributes`), a symlink's target gets them too, and a linked directory's
+/// content; without it links are left alone (a Linux link has no mode of its own).
 fn recurse_changes(
     dir: &Path,
     spec: &AttrSpec,
+    follow: bool,
+    seen: &mut Vec<PathBuf>,
     changes: &mut Vec<Change>,
     diffs: &mut Vec<Diff>,
 ) -> Result<(), ModuleError> {
+    // A directory reached twice through links (a cycle) is walked once.
+    if let Ok(real) = fs::canonicalize(dir) {
+        if seen.contains(&real) {
+            return Ok(());
+        }
+        seen.push(real);
+    }
     let entries =
         fs::read_dir(dir).map_err(|e| ModuleError::io("cannot list", dir.display(), e))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
@@ -566,9 +657,23 @@ fn recurse_changes(
         match Kind::of(&p)? {
             Kind::Directory => {
                 attr_changes(&p, spec, changes, diffs)?;
-                recurse_changes(&p, spec, changes, diffs)?;
+                recurse_changes(&p, spec, follow, seen, changes, diffs)?;
             }
             Kind::File => attr_changes(&p, spec, changes, diffs)?,
+            Kind::Link if follow => {
+                let Ok(target) = fs::read_link(&p) else {
+                    continue;
+                };
+                let target = fsutil::parent(&p).join(target);
+                match Kind::of(&target) {
+                    Ok(Kind::Directory) => {
+                        recurse_changes(&target, spec, follow, seen, changes, diffs)?;
+                        attr_changes(&target, spec, changes, diffs)?;
+                    }
+                    Ok(Kind::File) => attr_changes(&target, spec, changes, diffs)?,
+                    _ => {}
+                }
+            }
             _ => {}
         }
     }
@@ -597,8 +702,17 @@ struct Apply {
 
 impl Action for Apply {
     fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
-        for change in &self.changes {
-            perform(change)?;
+        for (i, change) in self.changes.iter().enumerate() {
+            if let Err(e) = perform(change) {
+                // As Ansible's `touch`: a file this run created goes when setting its
+                // attributes fails (an owner the user may not give).
+                for done in &self.changes[..i] {
+                    if let Change::CreateFile(p) = done {
+                        let _ = fs::remove_file(p);
+                    }
+                }
+                return Err(e);
+            }
         }
         let mut data = self.base;
         super::path_info::add(&mut data, &self.info_path);
@@ -635,6 +749,8 @@ fn perform(change: &Change) -> Result<(), ModuleError> {
         Change::HardLink(p, src) => hard::replace_with_hard_link(p, src),
         Change::Attrs(p, a) => fsutil::set_attrs(p, *a)
             .map_err(|e| ModuleError::io("cannot set attributes of", p.display(), e)),
+        Change::LinkOwner(p, a) => std::os::unix::fs::lchown(p, a.uid, a.gid)
+            .map_err(|e| ModuleError::io("cannot change the owner of", p.display(), e)),
     }
 }
 

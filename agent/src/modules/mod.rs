@@ -200,6 +200,9 @@ pub struct Context<'a> {
     pub check_mode: bool,
     /// Whether diffs were asked for.
     pub diff: bool,
+    /// Ansible's diff mode for this task (`--diff`, a plan, the task's `diff:`): whether a
+    /// result in Ansible's shape carries its `diff` key.
+    pub diff_mode: bool,
     /// Controller-side files shipped with the request (`copy`/`template` sources).
     pub files: &'a BTreeMap<String, FileContent>,
     /// The task's variables (for `template` and `debug: var=`).

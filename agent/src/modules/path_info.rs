@@ -26,9 +26,10 @@ pub(super) fn add(data: &mut Map<String, Json>, path: &Path) {
         "group".into(),
         Json::from(fsutil::id_name(Db::Group, m.gid())),
     );
+    // `'0%03o'`: `01444` with the sticky bit, where `stat` says `1444`.
     data.insert(
         "mode".into(),
-        Json::from(fsutil::mode_string(link.permissions().mode() & 0o7777)),
+        Json::from(format!("0{:03o}", link.permissions().mode() & 0o7777)),
     );
     let state = if link.file_type().is_symlink() {
         "link"

@@ -47,6 +47,7 @@ impl Harness {
         Context {
             check_mode,
             diff: true,
+            diff_mode: true,
             files: &self.files,
             scope: &self.scope,
             environment: &self.environment,

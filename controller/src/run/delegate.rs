@@ -51,6 +51,7 @@ pub async fn run(
         host: base.host.clone(),
         mode: base.mode,
         diff: base.diff,
+        diff_mode: base.diff_mode,
         play: Play {
             name: base.play.name.clone(),
             tasks: vec![task],

@@ -204,6 +204,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         transport,
         mode: how.mode,
         diff: how.diff || how.mode == Mode::Check || args.format == RunFormat::Json,
+        diff_mode: how.diff,
         callback: args.format == RunFormat::Ansible,
         missing_handler_warns: !ctx.config.error_on_missing_handler()?,
         tags: args.tags.clone(),

@@ -49,6 +49,8 @@ pub struct NodeJob {
     pub mode: Mode,
     /// Compute diffs.
     pub diff: bool,
+    /// Ansible's diff mode (`--diff`, a plan).
+    pub diff_mode: bool,
     /// Ask the agents for what Ansible's stdout callback is given (`--format ansible`).
     pub callback: bool,
     /// Notifying a missing handler only warns (`ANSIBLE_ERROR_ON_MISSING_HANDLER=false`).
@@ -661,6 +663,7 @@ fn build_request(
         host: host.to_owned(),
         mode: job.mode,
         diff: job.diff,
+        diff_mode: job.diff_mode,
         play: Play {
             name: play.name.clone(),
             tasks,

@@ -10,7 +10,22 @@ use std::path::Path;
 use serde_json::{Map, Value as Json, json};
 
 use super::Change;
+use super::times::Stamp;
 use crate::fsutil::{Attrs, Current};
+
+/// A failure as the module's `fail_json` gives it: the message, these keys and the
+/// module's `warnings`.
+pub(super) fn failed(msg: String, keys: &[(&str, &str)], warnings: &[String]) -> super::Plan {
+    let mut outcome = super::Outcome::failed(msg);
+    for (k, v) in keys {
+        outcome.data.insert((*k).into(), json!(v));
+    }
+    if !warnings.is_empty() {
+        outcome.data.insert("warnings".into(), json!(warnings));
+    }
+    outcome.ansible_shape = true;
+    super::Plan::done(outcome)
+}
 
 /// Ansible's `get_state`: what `path` is, with a regular file of several names `hard`.
 pub(super) fn prev_state(path: &Path) -> &'static str {
@@ -77,6 +92,36 @@ pub(super) fn diff(
         after.insert("src".into(), json!(new));
     }
     for change in changes {
+        if let Change::Times(p, mtime, atime) = change
+            && p == target
+        {
+            times(p, *mtime, *atime, &mut before, &mut after);
+            continue;
+        }
+        if let Change::LinkOwner(p, wanted) = change
+            && p.as_os_str() == path
+        {
+            // The link's own owner before: what it had, or the agent's for a new link.
+            let own = match std::fs::symlink_metadata(p) {
+                Ok(m)
+                    if m.file_type().is_symlink()
+                        && !changes.iter().any(|c| matches!(c, Change::Link(..))) =>
+                {
+                    (m.uid(), m.gid())
+                }
+                _ => (
+                    rustix::process::geteuid().as_raw(),
+                    rustix::process::getegid().as_raw(),
+                ),
+            };
+            let current = Current {
+                mode: 0o777,
+                uid: own.0,
+                gid: own.1,
+            };
+            attributes(&current, wanted, &mut before, &mut after);
+            continue;
+        }
         let Change::Attrs(p, wanted) = change else {
             continue;
         };
@@ -129,6 +174,38 @@ fn attributes(
     }
 }
 
+/// `update_timestamp_for_file`: the old and new `mtime`/`atime` (seconds, as floats) that
+/// change; `now` always does.
+fn times(
+    path: &Path,
+    mtime: Stamp,
+    atime: Stamp,
+    before: &mut Map<String, Json>,
+    after: &mut Map<String, Json>,
+) {
+    let secs = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    let now = secs(std::time::SystemTime::now());
+    let meta = std::fs::metadata(path).ok();
+    let had = |modified: bool| {
+        meta.as_ref()
+            .and_then(|m| if modified { m.modified() } else { m.accessed() }.ok())
+            .map_or(now, secs)
+    };
+    for (key, stamp, previous) in [("mtime", mtime, had(true)), ("atime", atime, had(false))] {
+        let wanted = match stamp {
+            Stamp::Preserve => continue,
+            Stamp::Now => now,
+            Stamp::At(t) if secs(t) == previous => continue,
+            Stamp::At(t) => secs(t),
+        };
+        before.insert(key.into(), json!(previous));
+        after.insert(key.into(), json!(wanted));
+    }
+}
+
 /// What a removed directory held, as `os.walk` lists it: `directories` and `files`.
 fn path_content(dir: &Path) -> Json {
     use std::os::unix::ffi::OsStrExt;
@@ -163,4 +240,39 @@ fn umask() -> u32 {
                 .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
         })
         .unwrap_or(0o022)
+}
+
+/// In check mode, as Ansible's `check_owner_exists`/`check_group_exists`: an `owner` or
+/// `group` the host does not know yet is a warning (an earlier task may create it).
+pub(super) fn unknown_owner_warnings(owner: Option<&Json>, group: Option<&Json>) -> Vec<String> {
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut warnings = Vec::new();
+    if let Some(owner) = owner.map(text).filter(|o| !o.is_empty()) {
+        let users = super::super::accounts::users().unwrap_or_default();
+        match owner.parse::<u32>() {
+            Ok(uid) if !users.iter().any(|u| u.uid == uid) => warnings.push(format!(
+                "failed to look up user with uid {uid}. Create user up to this point in real play"
+            )),
+            Err(_) if !users.iter().any(|u| u.name == owner) => warnings.push(format!(
+                "failed to look up user {owner}. Create user up to this point in real play"
+            )),
+            _ => {}
+        }
+    }
+    if let Some(group) = group.map(text).filter(|g| !g.is_empty()) {
+        let groups = super::super::accounts::groups().unwrap_or_default();
+        match group.parse::<u32>() {
+            Ok(gid) if !groups.iter().any(|g| g.gid == gid) => warnings.push(format!(
+                "failed to look up group with gid {gid}. Create group up to this point in real play"
+            )),
+            Err(_) if !groups.iter().any(|g| g.name == group) => warnings.push(format!(
+                "failed to look up group {group}. Create group up to this point in real play"
+            )),
+            _ => {}
+        }
+    }
+    warnings
 }

@@ -4,6 +4,7 @@ use std::os::unix::fs::PermissionsExt;
 use serde_json::json;
 
 use super::File;
+use crate::modules::Module as _;
 use crate::modules::testutil::{Harness, snapshot};
 
 fn mtime(p: &std::path::Path) -> i64 {
@@ -137,13 +138,20 @@ fn touch_creates_then_preserve_is_idempotent() {
 #[test]
 fn state_file_requires_an_existing_file() {
     let h = Harness::new();
-    let err = h.check_err(
-        &File,
-        json!({"path": "/nonexistent/dr-test", "state": "file"}),
-    );
-    assert!(err.contains("does not exist"), "{err}");
-    let err = h.check_err(&File, json!({"path": "/tmp", "state": "file"}));
-    assert!(err.contains("is a directory"), "{err}");
+    for (path, msg) in [
+        (
+            "/nonexistent/dr-test",
+            "file (/nonexistent/dr-test) is absent, cannot continue",
+        ),
+        ("/tmp", "file (/tmp) is directory, cannot continue"),
+    ] {
+        let plan = File
+            .check(&h.ctx(true), &json!({"path": path, "state": "file"}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(plan.outcome.failed, "{path}");
+        assert_eq!(plan.outcome.msg, msg);
+        assert_eq!(plan.outcome.data["path"], json!(path));
+    }
 }
 
 #[test]

@@ -120,6 +120,21 @@ pub(super) fn plan(
 
 /// Sets the times: `now` is the time of this call, `preserve` keeps the current one.
 pub(super) fn set(path: &Path, mtime: Stamp, atime: Stamp) -> std::io::Result<()> {
+    // Both `now`: `utimensat` with UTIME_NOW, which needs only write access to the file,
+    // not its ownership (a `become_user` touching a world-writable file), as Ansible's
+    // `utime(path, None)`.
+    if mtime == Stamp::Now && atime == Stamp::Now {
+        use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, UTIME_NOW, utimensat};
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_NOW,
+        };
+        let both = Timestamps {
+            last_access: now,
+            last_modification: now,
+        };
+        return utimensat(CWD, path, &both, AtFlags::empty()).map_err(std::io::Error::from);
+    }
     let now = SystemTime::now();
     let meta = std::fs::metadata(path)?;
     let pick = |s: Stamp, current: std::io::Result<SystemTime>| match s {
