@@ -395,11 +395,9 @@ fn plan(ctx: &Context<'_>, spec: FileSpec, warnings: &[String]) -> Result<Plan, 
             // The attributes asked for go to what the link points at (`follow`, the
             // default), once it exists; a Linux symlink has no mode of its own, so
             // without `follow` a mode changes nothing, as for Ansible there.
-            if follow {
-                if absrc.exists() {
-                    attrs_target = absrc.clone();
-                    attr_changes(&absrc, &attr_spec, &mut changes, &mut diffs)?;
-                }
+            if follow && absrc.exists() {
+                attrs_target = absrc.clone();
+                attr_changes(&absrc, &attr_spec, &mut changes, &mut diffs)?;
             }
             // Without `follow`, `owner`/`group` are the link's own (`lchown`).
             let link_owner = if follow {
