@@ -63,7 +63,10 @@ const INCIDENT: &str = "incident_time=2026-11-29T10:15:00Z";
 fn apply(cwd: &Path, args: &[&str], code: i32) {
     let mut all = vec!["apply", "-i", "inv.yml"];
     all.extend_from_slice(args);
-    Dr::new(cwd, &all).env("USER", "drill-operator").run().code(code);
+    Dr::new(cwd, &all)
+        .env("USER", "drill-operator")
+        .run()
+        .code(code);
 }
 
 /// The text between `## title` and the next `## ` heading.
@@ -81,7 +84,10 @@ fn section<'a>(md: &'a str, title: &str) -> &'a str {
 fn a_drill_report_has_setup_scenario_timeline_metrics_findings_and_actions() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    write_tree(cwd, &[("inv.yml", INVENTORY), ("restore_test.yml", RESTORE)]);
+    write_tree(
+        cwd,
+        &[("inv.yml", INVENTORY), ("restore_test.yml", RESTORE)],
+    );
     apply(
         cwd,
         &[
@@ -141,8 +147,14 @@ fn a_drill_report_has_setup_scenario_timeline_metrics_findings_and_actions() {
         "{scenario}"
     );
     let timeline = section(md, "Timeline");
-    assert!(timeline.contains("| T+0.000s | run started |"), "{timeline}");
-    assert!(timeline.contains("`h1` · retried step: changed"), "{timeline}");
+    assert!(
+        timeline.contains("| T+0.000s | run started |"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("`h1` · retried step: changed"),
+        "{timeline}"
+    );
 
     let metrics = section(md, "Metrics");
     assert!(
@@ -164,7 +176,10 @@ fn a_drill_report_has_setup_scenario_timeline_metrics_findings_and_actions() {
         "### Tasks that took 1.0 s or more\n\n- `h1` · slow step: 1.",
         "### Waits of 1.0 s or more at sync points\n\nNone.\n",
     ] {
-        assert!(findings.contains(part), "Findings lack {part:?}:\n{findings}");
+        assert!(
+            findings.contains(part),
+            "Findings lack {part:?}:\n{findings}"
+        );
     }
     // Only the slow step is slow.
     assert_eq!(findings.matches("s (changed)").count(), 1, "{findings}");
@@ -228,7 +243,10 @@ fn a_failed_drill_that_missed_its_targets_says_so_and_derives_actions() {
         findings.contains("### Failures\n\n- `too slow` on `h1`: failed: "),
         "{findings}"
     );
-    assert!(findings.contains("### Targets\n\n- ⚠️ RTO 1."), "{findings}");
+    assert!(
+        findings.contains("### Targets\n\n- ⚠️ RTO 1."),
+        "{findings}"
+    );
     assert!(
         findings.contains(" missed the target 1s\n- ⚠️ RPO not recorded (target 5m): no `recovery_point` task reported\n"),
         "{findings}"
@@ -274,7 +292,11 @@ fn journal_directory(cwd: &Path) {
     .code(2);
     apply(cwd, &["backup_dump.yml"], 0);
     apply(cwd, &["drill \"quoted\" \\n name.yml"], 0);
-    apply(cwd, &["restore_test.yml", "-e", INCIDENT, "-e", "fail=true"], 1);
+    apply(
+        cwd,
+        &["restore_test.yml", "-e", INCIDENT, "-e", "fail=true"],
+        1,
+    );
     // Sorted first by their names: a file that is not JSON, and one with no `run_start`.
     write_tree(
         cwd,
@@ -310,9 +332,12 @@ fn history_lists_every_run_oldest_first_and_the_unreadable_with_why() {
         .filter(|l| l.starts_with("| ") && !l.starts_with("| started"))
         .collect();
     assert_eq!(rows.len(), 7, "{}", text.stdout);
-    assert!(text.stdout.starts_with("# Drill history: `.dr/runs`\n\n| started | playbook | mode | RTO | RPO | result |\n"));
+    assert!(text.stdout.starts_with(
+        "# Drill history: `.dr/runs`\n\n| started | playbook | mode | RTO | RPO | result |\n"
+    ));
     assert!(
-        rows[0].starts_with("| - | `20000101T000000-000Z-garbage.jsonl` | - | - | - | unreadable: ")
+        rows[0]
+            .starts_with("| - | `20000101T000000-000Z-garbage.jsonl` | - | - | - | unreadable: ")
             && rows[0].ends_with(":1: not a journal line (expected ident at line 1 column 2) |"),
         "{}",
         rows[0]
@@ -334,11 +359,16 @@ fn history_lists_every_run_oldest_first_and_the_unreadable_with_why() {
         rows[3]
     );
     assert!(
-        rows[4].contains(" | `backup_dump.yml` | apply | ") && rows[4].ends_with(" | - | success |"),
+        rows[4].contains(" | `backup_dump.yml` | apply | ")
+            && rows[4].ends_with(" | - | success |"),
         "{}",
         rows[4]
     );
-    assert!(rows[5].contains("`drill \"quoted\" \\n name.yml`"), "{}", rows[5]);
+    assert!(
+        rows[5].contains("`drill \"quoted\" \\n name.yml`"),
+        "{}",
+        rows[5]
+    );
     // The newest last: the failed drill, which still restored (its RPO is measured).
     assert!(
         rows[6].contains(" | `restore_test.yml` | apply | ")
@@ -363,7 +393,10 @@ fn history_lists_every_run_oldest_first_and_the_unreadable_with_why() {
         runs[1]["error"], "no `run_start` line: not a dr journal",
         "{doc}"
     );
-    let modes: Vec<&str> = runs[2..].iter().map(|r| r["mode"].as_str().unwrap()).collect();
+    let modes: Vec<&str> = runs[2..]
+        .iter()
+        .map(|r| r["mode"].as_str().unwrap())
+        .collect();
     assert_eq!(modes, ["apply", "plan", "apply", "apply", "apply"]);
     let starts: Vec<f64> = runs[2..].iter().map(|r| epoch(&r["started"])).collect();
     assert!(starts.windows(2).all(|w| w[0] < w[1]), "{doc}");
@@ -495,21 +528,30 @@ fn prometheus_metrics_parse_and_say_the_last_run_success_rto_rpo_and_backup_age(
     // A label that needs escaping comes back as it was.
     let quoted = "drill \"quoted\" \\n name.yml";
     assert_eq!(sample(&m, "dr_last_run_success", quoted), Some(1.0), "{m}");
-    assert_eq!(sample(&m, "dr_last_run_success", "backup_dump.yml"), Some(1.0));
+    assert_eq!(
+        sample(&m, "dr_last_run_success", "backup_dump.yml"),
+        Some(1.0)
+    );
     // Backup age: only the backup playbook has one, measured from its end to now.
     let backups = m["dr_backup_age_seconds"]["samples"].as_array().unwrap();
     assert_eq!(backups.len(), 1, "{m}");
     let age = sample(&m, "dr_backup_age_seconds", "backup_dump.yml").unwrap();
     let since_end = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9
         - epoch(&runs[4]["finished"]);
-    assert!(age > 0.0 && age <= since_end, "age {age}, since the end {since_end}");
+    assert!(
+        age > 0.0 && age <= since_end,
+        "age {age}, since the end {since_end}"
+    );
     assert_eq!(
         m["dr_journals_unreadable"]["samples"][0]["value"], 2.0,
         "{m}"
     );
     // Three playbooks were applied; the plan adds none.
     assert_eq!(
-        m["dr_last_run_success"]["samples"].as_array().unwrap().len(),
+        m["dr_last_run_success"]["samples"]
+            .as_array()
+            .unwrap()
+            .len(),
         3
     );
 

@@ -60,7 +60,11 @@ pub(super) fn task_label(e: &Entry) -> String {
         .as_str()
         .map(|i| format!(" ({i})"))
         .unwrap_or_default();
-    format!("`{}` · {}{item}", s(&e.fields["host"]), s(&e.fields["task"]))
+    format!(
+        "`{}` · {}{item}",
+        s(&e.fields["host"]),
+        s(&e.fields["task"])
+    )
 }
 
 /// How a retried task ended: Ansible's `attempts` is the attempt that succeeded, or the

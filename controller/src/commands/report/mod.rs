@@ -68,7 +68,7 @@ pub fn run(args: &ReportArgs) -> Result<i32, Error> {
 }
 
 fn seconds_to_ms(secs: f64) -> Result<u64, Error> {
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !(0.0..=1e9).contains(&secs) {
         return Err(Error::Message(format!(
             "`--slow {secs}`: not a number of seconds (0 or more)"
         )));

@@ -222,13 +222,11 @@ impl<'a> Report<'a> {
     pub fn rpo_line(&self) -> Option<String> {
         let target = self.start.fields["rpo_target"].as_str();
         let Some(rpo) = self.rpo() else {
-            return target
-                .filter(|_| !self.is_plan())
-                .map(|t| {
-                    format!(
-                        "- Measured RPO: not recorded (target {t}; no `recovery_point` task reported)"
-                    )
-                });
+            return target.filter(|_| !self.is_plan()).map(|t| {
+                format!(
+                    "- Measured RPO: not recorded (target {t}; no `recovery_point` task reported)"
+                )
+            });
         };
         let ms = (rpo["rpo_secs"].as_f64().unwrap_or(0.0) * 1000.0).round() as u64;
         let verdict = match (target, self.rpo_met()) {
