@@ -591,3 +591,44 @@ fn report_help_explains_each_option() {
         .stdout_has("prometheus")
         .stdout_has("also `md`");
 }
+
+#[test]
+fn a_long_wait_at_a_sync_point_is_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    write_tree(
+        cwd,
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n    h2:\n      ansible_connection: local\n",
+            ),
+            (
+                "p.yml",
+                "- name: together\n  hosts: all\n  gather_facts: false\n  tasks:\n\
+                 \x20   - name: uneven\n      command: \"sleep {{ '1.2' if inventory_hostname == 'h2' else '0' }}\"\n\
+                 \x20   - name: once\n      command: \"true\"\n      run_once: true\n",
+            ),
+        ],
+    );
+    apply(cwd, &["p.yml"], 0);
+    let report = Dr::new(cwd, &["report", "--slow", "1"]).run();
+    let md = &report.code(0).stdout;
+    let findings = section(md, "Findings");
+    assert!(
+        findings.contains("### Waits of 1.0 s or more at sync points\n\n- `h1` waited 1."),
+        "{findings}"
+    );
+    assert!(findings.contains(" at run_once\n"), "{findings}");
+    assert!(
+        section(md, "Actions").contains("- [ ] Shorten the wait of `h1` at `run_once` (1."),
+        "{md}"
+    );
+    let doc = Dr::new(cwd, &["report", "--format", "json", "--slow", "1"])
+        .run()
+        .json();
+    let waits = doc["findings"]["waits"].as_array().unwrap();
+    assert_eq!(waits.len(), 1, "{doc}");
+    assert_eq!(waits[0]["host"], "h1");
+    assert!(waits[0]["waited_ms"].as_u64().unwrap() >= 1000, "{doc}");
+}
