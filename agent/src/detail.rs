@@ -23,7 +23,12 @@ const RESULT_KEYS: &[&str] = &[
     "stdout",
     // `recovery_point`: the restored-to and incident times, for the journal's RPO.
     "rpo",
+    // `until`/`retries`: how many attempts ran, for the drill report's findings.
+    "attempts",
 ];
+
+/// Keys of the detail kept for the journal and `--format json`, not shown as text.
+const NOT_SHOWN: &[&str] = &["attempts"];
 
 /// Added by the engine (not result fields): the `failed_when` condition as written, and the
 /// values of the variables a failed condition reads.
@@ -73,7 +78,7 @@ pub fn lines(detail: &Map<String, Json>, tail: Option<usize>) -> Vec<String> {
     if let Some(cond) = detail.get(FAILED_WHEN) {
         out.push(format!("failed_when: {}", scalar(cond)));
     }
-    for key in RESULT_KEYS {
+    for key in RESULT_KEYS.iter().filter(|k| !NOT_SHOWN.contains(k)) {
         let Some(value) = detail.get(*key) else {
             continue;
         };

@@ -29,7 +29,9 @@ pub enum Command {
     /// Inspect the inventory.
     #[command(subcommand)]
     Inventory(InventoryCommand),
-    /// Turn a run's journal into a Markdown drill report (timeline, stage durations, RTO).
+    /// Turn a run's journal into a drill report (Setup, Scenario, Timeline, Metrics with RTO
+    /// and RPO against their targets, Findings, Actions); `--history` for every run,
+    /// `--format prometheus` for textfile-collector metrics.
     Report(ReportArgs),
     /// Manage age-encrypted vault files (create, view, edit, rekey, import from ansible-vault;
     /// keygen and migrate for the team key).
@@ -269,9 +271,36 @@ pub enum InventoryCommand {
 /// Arguments of `report`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// A journal file, or a run id prefix; default: the latest run.
+    /// A journal file, or the start of a journal's file name under `.dr/runs/` (its UTC
+    /// start time, e.g. `20261129T101500`); default: the latest run, plan or apply.
+    #[arg(conflicts_with = "history")]
     pub run: Option<String>,
-    /// Output format (text = Markdown).
+    /// Output format: `text` (Markdown, also `md`), `json`, or `prometheus`
+    /// (node_exporter textfile-collector metrics from every journal: last run, last success,
+    /// last RTO and RPO and their targets per playbook, the age of the last backup run).
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: ReportFormat,
+    /// Every run in the journal directory, one row each, oldest first: start, playbook,
+    /// mode, RTO, RPO, result (with `--format json`: an array). A journal that cannot be
+    /// read is listed with the reason.
+    #[arg(long)]
+    pub history: bool,
+    /// The findings list tasks that took, and sync-point waits that lasted, at least this
+    /// many seconds (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    pub slow: Option<f64>,
+}
+
+/// Output format of `dr report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReportFormat {
+    /// Markdown, for people and tickets.
+    #[default]
+    #[value(alias = "md")]
+    Text,
+    /// JSON (one document; with `--history`, an array; see the README for the schema).
+    Json,
+    /// node_exporter textfile-collector metrics (Prometheus exposition format) over every
+    /// journal: write them to `<dir>/dr.prom` from cron.
+    Prometheus,
 }

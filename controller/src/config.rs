@@ -271,7 +271,7 @@ fn untrusted(file: &Path) -> Option<String> {
 
 /// Shortens `path` to be relative to the working directory when it lies below it, so
 /// messages show `inventory/staging.yml` rather than a long absolute path.
-fn relative_to_cwd(path: &Path) -> PathBuf {
+pub(crate) fn relative_to_cwd(path: &Path) -> PathBuf {
     let Ok(cwd) = std::env::current_dir() else {
         return path.to_path_buf();
     };

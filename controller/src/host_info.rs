@@ -10,6 +10,18 @@ pub fn node_name() -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
+/// The OS user running dr: `$USER`, else `$LOGNAME`, else the name of the process's uid
+/// (`uid N` when it has none).
+pub fn os_user() -> String {
+    let uid = rustix::process::getuid().as_raw();
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| user_name(uid))
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
 /// The name `/etc/passwd` gives `uid`.
 pub fn user_name(uid: u32) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;

@@ -145,10 +145,10 @@ fn demo_journal_and_report() {
         .code(0)
         .stdout_has("# Drill report: apply playbooks/demo.yml")
         .stdout_has("- Result: success")
-        .stdout_has("(target 1m: met)")
+        .stdout_has("(target 1m: ✅ met)")
         .stdout_has("| T+0.000s | run started |")
         .stdout_has("`demo app` started on `demo-mgmt-01`")
-        .stdout_has("## Stages");
+        .stdout_has("### Stages");
     // The report's times come from the journal: its total equals run_end - run_start.
     let json = Dr::new(cwd, &["report", "--format", "json"]).run();
     let doc = json.json();

@@ -206,7 +206,7 @@ fn split_brain_guard_then_failover_then_rebuild_the_old_primary() {
     markdown
         .code(0)
         .stdout_has("- Measured RTO: ")
-        .stdout_has("(target 5m: met)")
+        .stdout_has("(target 5m: ✅ met)")
         .stdout_has("`promote the replica` started on `akira-db-02`");
 
     // Drill 3: the old primary is replaced by a bare host; rebuild it as a replica of db-02.
@@ -579,7 +579,7 @@ fn drill_database_lost_restore_from_dump() {
         .code(0)
         .stdout_has("- Measured RPO: ")
         .stdout_has("target 24h: ✅ met")
-        .stdout_has("(target 30m: met)");
+        .stdout_has("(target 30m: ✅ met)");
 
     // A second apply changes nothing: the new server holds CDRs, so nothing is restored.
     d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
@@ -776,7 +776,7 @@ fn drill_pgbouncer_failover() {
     d.dr(&["report"])
         .code(0)
         .stdout_has("- Measured RPO: ")
-        .stdout_has("(target 5m: met)");
+        .stdout_has("(target 5m: ✅ met)");
 
     // A second apply changes nothing: promoted already, PgBouncer points there already.
     d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");

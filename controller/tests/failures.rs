@@ -115,7 +115,7 @@ fn a_failed_command_says_why_in_every_output_with_secrets_masked() {
     let report = Dr::new(d, &["report"]).run();
     report
         .code(0)
-        .stdout_has("## Failures")
+        .stdout_has("### Failures")
         .stdout_has("  rc: 3\n")
         .stdout_has(" rejected for role app\n")
         .stdout_lacks(SECRET);

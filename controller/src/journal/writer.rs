@@ -173,6 +173,10 @@ impl JournalWriter {
                     if let Some(rpo) = detail.get("rpo") {
                         f["rpo"] = rpo.clone();
                     }
+                    // A task that retried (`until`/`retries`): the report's findings.
+                    if let Some(attempts) = detail.get("attempts") {
+                        f["attempts"] = attempts.clone();
+                    }
                     ("task_end", f)
                 }
                 Event::Message { text } => {

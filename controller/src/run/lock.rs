@@ -132,12 +132,7 @@ fn key(inventories: &[PathBuf], playbooks: &[PathBuf]) -> String {
 
 /// Who holds the lock, in one line: what a refused apply prints.
 fn holder_line(inventories: &[PathBuf], playbooks: &[PathBuf]) -> String {
-    let uid = rustix::process::getuid().as_raw();
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .or_else(|| crate::host_info::user_name(uid))
-        .unwrap_or_else(|| format!("uid {uid}"));
+    let user = crate::host_info::os_user();
     let host = crate::host_info::node_name().unwrap_or_else(|| "an unknown host".to_owned());
     let started = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)

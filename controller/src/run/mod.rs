@@ -173,6 +173,12 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             "rpo_target": rpo.as_ref().map(|r| r.text.clone()),
             "rpo_target_secs": rpo.as_ref().map(|r| r.duration.as_secs_f64()),
             "dr_version": env!("CARGO_PKG_VERSION"),
+            // Who ran the drill, from where and against what: the report's Setup. Extra
+            // vars by name only: a value may be a secret.
+            "user": crate::host_info::os_user(),
+            "controller": crate::host_info::node_name(),
+            "inventory": ctx.sources.iter().map(|p| crate::config::relative_to_cwd(p).display().to_string()).collect::<Vec<_>>(),
+            "extra_vars": vars.extra_names(),
         }))
         .map_err(journal_err)?;
     journal.dag(started, &dag).map_err(journal_err)?;

@@ -33,6 +33,8 @@ pub struct RunVars {
     /// The inventory's and extra vars' variables whose values are templates (see
     /// `sync_marks`), read once.
     run_templated: std::sync::OnceLock<Vec<(String, String)>>,
+    /// The names the `-e` arguments set, in order (the journal records names, never values).
+    extra_names: Vec<String>,
 }
 
 impl RunVars {
@@ -55,8 +57,15 @@ impl RunVars {
         for file in vault_files {
             extra.extend(crate::vars_file::load(file, secrets)?);
         }
+        let mut extra_names: Vec<String> = Vec::new();
         for arg in extra_args {
-            extra.extend(parse_extra(arg, secrets)?);
+            let parsed = parse_extra(arg, secrets)?;
+            for name in parsed.keys() {
+                if !extra_names.contains(name) {
+                    extra_names.push(name.clone());
+                }
+            }
+            extra.extend(parsed);
         }
         Ok(RunVars {
             hostvars,
@@ -67,6 +76,7 @@ impl RunVars {
             beside: Mutex::default(),
             hostvars_beside: Mutex::default(),
             run_templated: std::sync::OnceLock::new(),
+            extra_names,
         })
     }
 
@@ -128,6 +138,11 @@ impl RunVars {
             names.extend(["groups".to_owned(), "group_names".to_owned()]);
         }
         names
+    }
+
+    /// The names the `-e` arguments set, in the order given.
+    pub fn extra_names(&self) -> &[String] {
+        &self.extra_names
     }
 
     /// The `-e` vars (and dr.toml's vault files), highest precedence.
