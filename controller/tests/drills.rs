@@ -1334,6 +1334,9 @@ fn drill_pg_auto_failover() {
     d.dr(&["apply", "playbooks/pg_auto_failover.yml"])
         .code(0)
         .stdout_has("Applied: 0 change(s).");
+    d.dr(&["plan", "playbooks/pg_auto_failover.yml"])
+        .code(0)
+        .stdout_has("No changes.");
     let state = wait_pgaf_state(&d, DB_02, &["secondary"]);
     assert!(
         state.iter().any(|(n, c, _)| n == DB_01 && c == "primary"),
