@@ -1205,3 +1205,235 @@ fn drill_pitr_to_new_server() {
         wall.as_secs_f64(),
     );
 }
+
+/// The pg_auto_failover monitor's data directory (`pgaf_monitor_dir`).
+const PGAF_MONITOR_DIR: &str = "/var/lib/postgresql/pgaf/monitor";
+
+/// `pg_autoctl show state --json` on the monitor: (node name, current, assigned state).
+fn pgaf_state(d: &Drill) -> Vec<(String, String, String)> {
+    let out =
+        d.tb.exec(
+            dr_testbed::topology::BACKUP_01,
+            &[
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                "pg_autoctl",
+                "show",
+                "state",
+                "--pgdata",
+                PGAF_MONITOR_DIR,
+                "--json",
+            ],
+        )
+        .expect("pg_autoctl show state on the monitor");
+    let nodes: Vec<serde_json::Value> = serde_json::from_str(&out).expect("the state in JSON");
+    nodes
+        .iter()
+        .map(|n| {
+            let s = |k: &str| n[k].as_str().unwrap_or_default().to_owned();
+            (
+                s("nodename"),
+                s("current_group_state"),
+                s("assigned_group_state"),
+            )
+        })
+        .collect()
+}
+
+/// Waits until the monitor reports `node` in `state` (current and assigned).
+fn wait_pgaf_state(d: &Drill, node: &str, states: &[&str]) -> Vec<(String, String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let state = pgaf_state(d);
+        if state.iter().any(|(n, c, a)| {
+            n == node && states.contains(&c.as_str()) && states.contains(&a.as_str())
+        }) {
+            return state;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the monitor never reported {node} in {states:?}: {state:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// SQL on a pg_auto_failover node's instance (database `postgres`, port `pgaf_port`), as
+/// the `postgres` superuser; psql's unaligned, tuples-only output, trimmed.
+fn pgaf_sql(d: &Drill, host: &str, sql: &str) -> String {
+    let port = dr_testbed::topology::PGAF_PORT.to_string();
+    d.tb.exec(
+        host,
+        &[
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "psql",
+            "-X",
+            "-qAt",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-p",
+            &port,
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        ],
+    )
+    .unwrap_or_else(|e| panic!("SQL on {host}:{port}: {e}"))
+}
+
+/// `n` rows written on `host`'s node, each its own transaction, each acknowledged (the
+/// formation replicates synchronously); their ids.
+fn pgaf_write(d: &Drill, host: &str, n: usize) -> Vec<i64> {
+    (0..n)
+        .map(|_| {
+            pgaf_sql(d, host, "INSERT INTO drill DEFAULT VALUES RETURNING id")
+                .parse()
+                .expect("an id")
+        })
+        .collect()
+}
+
+/// How many of the acknowledged rows `ids` `host`'s node lacks.
+fn pgaf_lost(d: &Drill, host: &str, ids: &[i64]) -> usize {
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let present: usize = pgaf_sql(
+        d,
+        host,
+        &format!("SELECT count(*) FROM drill WHERE id IN ({list})"),
+    )
+    .parse()
+    .expect("a count");
+    ids.len() - present
+}
+
+#[test]
+fn drill_pg_auto_failover() {
+    use dr_testbed::topology::{BACKUP_01, DB_01, DB_02, PGAF_MONITOR_GROUP, PGAF_NODES_GROUP};
+    let started = Instant::now();
+    let d = Drill::up();
+    // The formation: its monitor on the backup host, its nodes beside db-01's and db-02's
+    // own clusters (port 5433), db-01 first (primary at creation).
+    std::fs::write(
+        d.path().join("inventory/testbed/pg_auto_failover.yml"),
+        format!(
+            "# A pg_auto_failover formation: the monitor and two data nodes.\n\
+             all:\n  children:\n    {PGAF_MONITOR_GROUP}:\n      hosts:\n        {BACKUP_01}:\n\
+             \x20   {PGAF_NODES_GROUP}:\n      hosts:\n        {DB_01}:\n        {DB_02}:\n"
+        ),
+    )
+    .unwrap();
+    let build_started = Instant::now();
+    d.dr(&["apply", "playbooks/pg_auto_failover.yml"]).code(0);
+    let build = build_started.elapsed();
+    d.dr(&["apply", "playbooks/pg_auto_failover.yml"])
+        .code(0)
+        .stdout_has("Applied: 0 change(s).");
+    d.dr(&["plan", "playbooks/pg_auto_failover.yml"])
+        .code(0)
+        .stdout_has("No changes.");
+    let state = wait_pgaf_state(&d, DB_02, &["secondary"]);
+    assert!(
+        state.iter().any(|(n, c, _)| n == DB_01 && c == "primary"),
+        "{state:?}"
+    );
+    pgaf_sql(
+        &d,
+        DB_01,
+        "CREATE TABLE drill (id bigserial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())",
+    );
+
+    // (a) The monitor is up. db-01 dies after acknowledged writes: the monitor promotes
+    // db-02, dr waits for it and verifies it.
+    let last = pgaf_write(&d, DB_01, 30);
+    d.tb.kill(DB_01).expect("kill db-01");
+    let killed_at = Instant::now();
+    let incident_time = utc_now();
+    let incident = format!("incident_time={incident_time}");
+    let args = [
+        "apply",
+        "playbooks/failover_pg_auto_failover.yml",
+        "-e",
+        &incident,
+        "--yes",
+    ];
+    d.dr(&args)
+        .code(0)
+        .stdout_has("the monitor promoted akira-db-02");
+    let wall = killed_at.elapsed();
+    let state = wait_pgaf_state(&d, DB_02, &["primary", "wait_primary"]);
+    assert_eq!(pgaf_sql(&d, DB_02, "SELECT pg_is_in_recovery()"), "f");
+    let lost_a = pgaf_lost(&d, DB_02, &last);
+    assert_eq!(lost_a, 0, "acknowledged rows lost");
+    assert_eq!(pgaf_write(&d, DB_02, 5).len(), 5);
+    let report = d.latest_report();
+    assert_eq!(report["result"], "success");
+    assert_eq!(report["rto_met"], true);
+    let rpo_a = report["rpo_secs"].as_f64().expect("rpo_secs");
+    let rto_a = secs(&report);
+    d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
+    println!(
+        "DRILL pg_auto_failover (monitor up): automatic failover; RTO {rto_a:.1} s by the journal \
+         ({:.1} s from the kill), RPO {rpo_a:.3} s by the journal, {lost_a} acknowledged row(s) \
+         lost; the monitor: {state:?}; formation built in {:.1} s",
+        wall.as_secs_f64(),
+        build.as_secs_f64()
+    );
+
+    // db-01 comes back and rejoins as db-02's standby (the formation's playbook starts its
+    // pg_autoctl again).
+    d.tb.start(DB_01).expect("start db-01");
+    d.dr(&["apply", "playbooks/pg_auto_failover.yml"]).code(0);
+    wait_pgaf_state(&d, DB_01, &["secondary"]);
+    let last = pgaf_write(&d, DB_02, 30);
+
+    // (b) The monitor is lost, then the primary (db-02). Without consent dr refuses and
+    // changes nothing; with it, dr promotes db-01 itself.
+    d.tb.kill(BACKUP_01).expect("kill the monitor's host");
+    d.tb.kill(DB_02).expect("kill db-02");
+    let killed_at = Instant::now();
+    let incident_time = utc_now();
+    let incident = format!("incident_time={incident_time}");
+    let mut args = vec![
+        "apply",
+        "playbooks/failover_pg_auto_failover.yml",
+        "-e",
+        &incident,
+        "-e",
+        "old_primary=akira-db-02",
+        "-e",
+        "new_primary=akira-db-01",
+    ];
+    d.dr(&args)
+        .code(1)
+        .stderr_has("promotes without proving the old primary is down");
+    assert_eq!(pgaf_sql(&d, DB_01, "SELECT pg_is_in_recovery()"), "t");
+    d.tb.exec(DB_01, &["/etc/init.d/pg_autoctl", "status"])
+        .expect("the refused apply stopped pg_autoctl");
+    args.push("--yes");
+    d.dr(&args)
+        .code(0)
+        .stdout_has("the monitor is down: manual promotion");
+    let wall_b = killed_at.elapsed();
+    assert_eq!(pgaf_sql(&d, DB_01, "SELECT pg_is_in_recovery()"), "f");
+    let lost_b = pgaf_lost(&d, DB_01, &last);
+    assert_eq!(lost_b, 0, "acknowledged rows lost");
+    assert_eq!(pgaf_write(&d, DB_01, 5).len(), 5);
+    let report = d.latest_report();
+    assert_eq!(report["result"], "success");
+    let rpo_b = report["rpo_secs"].as_f64().expect("rpo_secs");
+    let rto_b = secs(&report);
+    d.dr(&args).code(0).stdout_has("Applied: 0 change(s).");
+    println!(
+        "DRILL pg_auto_failover (monitor down): manual promotion with consent; RTO {rto_b:.1} s \
+         by the journal ({:.1} s from the kill, the refused apply included), RPO {rpo_b:.3} s by \
+         the journal, {lost_b} acknowledged row(s) lost; drill wall time {:.0} s",
+        wall_b.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}

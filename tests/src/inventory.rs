@@ -78,7 +78,9 @@ mod tests {
              \x20         ansible_host: 10.1.2.31\n          ansible_port: 22\n\
              \x20         ansible_user: root\n          ansible_ssh_private_key_file: \"/k/id\"\n\
              \x20   backup:\n      hosts: {}\n\
-             \x20   pgbouncer:\n      hosts: {}\n"
+             \x20   pgbouncer:\n      hosts: {}\n\
+             \x20   pg_auto_failover_monitor:\n      hosts: {}\n\
+             \x20   pg_auto_failover_nodes:\n      hosts: {}\n"
         );
     }
 }

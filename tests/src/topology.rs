@@ -81,7 +81,8 @@ pub const HOSTS: &[HostSpec] = &[
 
 /// Inventory groups in recovery order; `stateful` has no host in this topology. The
 /// backup host is restored from nothing: it holds only what later backups write.
-/// `pgbouncer` is empty unless a drill puts PgBouncer in front of the primary.
+/// `pgbouncer` is empty unless a drill puts PgBouncer in front of the primary; the
+/// `pg_auto_failover_*` groups unless a drill builds a pg_auto_failover formation.
 pub const GROUPS: &[&str] = &[
     "database",
     "stateful",
@@ -89,6 +90,8 @@ pub const GROUPS: &[&str] = &[
     "signaling",
     "backup",
     PGBOUNCER_GROUP,
+    PGAF_MONITOR_GROUP,
+    PGAF_NODES_GROUP,
 ];
 
 /// The last octet of the apt mirror's address.
@@ -135,3 +138,12 @@ pub fn database_url(host: &str) -> String {
 pub const PGBOUNCER_GROUP: &str = "pgbouncer";
 /// PgBouncer's port (`pgbouncer_port`).
 pub const PGBOUNCER_PORT: u16 = 6432;
+/// The inventory group of the pg_auto_failover monitor (none unless a drill builds the
+/// formation).
+pub const PGAF_MONITOR_GROUP: &str = "pg_auto_failover_monitor";
+/// The inventory group of the pg_auto_failover data nodes, the first one primary at
+/// creation (none unless a drill builds the formation).
+pub const PGAF_NODES_GROUP: &str = "pg_auto_failover_nodes";
+/// The port of the formation's PostgreSQL instances, monitor and nodes (`pgaf_port`),
+/// beside the hosts' own clusters on 5432.
+pub const PGAF_PORT: u16 = 5433;
