@@ -108,6 +108,21 @@ impl Drill {
         self.dr(&["report", "--format", "json"]).code(0).json()
     }
 
+    /// The latest report, checked: the run succeeded, RTO and RPO met, the RPO measured
+    /// against `incident`; with the time the data was restored to.
+    fn report_met(&self, incident: &str) -> (serde_json::Value, String) {
+        let report = self.latest_report();
+        assert_eq!(report["result"], "success");
+        assert_eq!(report["rto_met"], true);
+        assert_eq!(report["rpo_met"], true);
+        assert_eq!(report["rpo_incident_time"], incident);
+        let restored_to = report["rpo_restored_to"]
+            .as_str()
+            .expect("rpo_restored_to")
+            .to_owned();
+        (report, restored_to)
+    }
+
     fn journal_dir(&self) -> PathBuf {
         self.path().join(".dr/runs")
     }
@@ -556,15 +571,7 @@ fn drill_database_lost_restore_from_dump() {
             "masked host name in the journal: {l}"
         );
     }
-    let report = d.latest_report();
-    assert_eq!(report["result"], "success");
-    assert_eq!(report["rto_met"], true);
-    assert_eq!(report["rpo_met"], true);
-    assert_eq!(report["rpo_incident_time"], incident_time.as_str());
-    let restored_to = report["rpo_restored_to"]
-        .as_str()
-        .expect("rpo_restored_to")
-        .to_owned();
+    let (report, restored_to) = d.report_met(&incident_time);
     let dumped = epoch_secs(&restored_to);
     assert!(
         dumped >= before_dump.floor() - 1.0 && dumped <= after_dump,
@@ -881,15 +888,7 @@ fn drill_restore_test() {
     .expect("the sandbox is removed");
 
     // RPO by the journal: the last transaction replayed, just before the target.
-    let report = d.latest_report();
-    assert_eq!(report["result"], "success");
-    assert_eq!(report["rto_met"], true);
-    assert_eq!(report["rpo_met"], true);
-    assert_eq!(report["rpo_incident_time"], target.as_str());
-    let restored_to = report["rpo_restored_to"]
-        .as_str()
-        .expect("rpo_restored_to")
-        .to_owned();
+    let (report, restored_to) = d.report_met(&target);
     let rpo = report["rpo_secs"].as_f64().expect("rpo_secs");
     assert!(
         (0.0..5.0).contains(&rpo),
@@ -1035,15 +1034,7 @@ fn drill_accidental_delete() {
     );
 
     // RPO by the journal: the last transaction replayed against the incident.
-    let report = d.latest_report();
-    assert_eq!(report["result"], "success");
-    assert_eq!(report["rto_met"], true);
-    assert_eq!(report["rpo_met"], true);
-    assert_eq!(report["rpo_incident_time"], incident_time.as_str());
-    let restored_to = report["rpo_restored_to"]
-        .as_str()
-        .expect("rpo_restored_to")
-        .to_owned();
+    let (report, restored_to) = d.report_met(&incident_time);
     let rpo = report["rpo_secs"].as_f64().expect("rpo_secs");
     let window = epoch_secs(&incident_time) - epoch_secs(&target);
     assert!(
