@@ -32,7 +32,11 @@ struct Spec {
     state: State,
     #[serde(default)]
     mode: Option<FileMode>,
-    #[serde(default = "yes", alias = "update-cache", deserialize_with = "bool_ish")]
+    #[serde(
+        default = "super::args::yes",
+        alias = "update-cache",
+        deserialize_with = "bool_ish"
+    )]
     update_cache: bool,
     #[serde(default = "five")]
     update_cache_retries: u64,
@@ -51,9 +55,6 @@ struct Spec {
     _codename: Option<String>,
 }
 
-fn yes() -> bool {
-    true
-}
 fn five() -> u64 {
     5
 }

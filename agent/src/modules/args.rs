@@ -179,6 +179,16 @@ pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// `#[serde(default = "...")]` for a flag that is on unless given.
+pub fn yes() -> bool {
+    true
+}
+
+/// A required `name` given as text (a number is read as its text, as Ansible's `str`).
+pub fn required_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    opt_text(d)?.ok_or_else(|| serde::de::Error::custom("`name` must be a string"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@ struct AuthorizedKeySpec {
     key: String,
     #[serde(default, deserialize_with = "opt_text")]
     path: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     manage_dir: bool,
     #[serde(default)]
     state: State,
@@ -42,17 +42,13 @@ struct AuthorizedKeySpec {
     /// Remove every other line of the file.
     #[serde(default, deserialize_with = "bool_ish")]
     exclusive: bool,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     validate_certs: bool,
     #[serde(default, deserialize_with = "opt_text")]
     comment: Option<String>,
     /// Write the file a symlink at the path points to, instead of replacing the link.
     #[serde(default, deserialize_with = "bool_ish")]
     follow: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// How long fetching a key URL may take (Ansible's `fetch_url` default timeout).

@@ -28,14 +28,10 @@ struct FetchSpec {
     dest: String,
     #[serde(default, deserialize_with = "bool_ish")]
     flat: bool,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     fail_on_missing: bool,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     validate_checksum: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Module for Fetch {

@@ -51,7 +51,7 @@ struct GetUrlSpec {
     #[serde(default, deserialize_with = "bool_ish")]
     force_basic_auth: bool,
     timeout: Option<Json>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     validate_certs: bool,
     ca_path: Option<String>,
     client_cert: Option<String>,
@@ -60,10 +60,6 @@ struct GetUrlSpec {
     owner: Option<Json>,
     group: Option<Json>,
     tmp_dest: Option<String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// The resolved task.

@@ -21,12 +21,8 @@ struct PauseSpec {
     minutes: Option<Json>,
     seconds: Option<Json>,
     prompt: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     echo: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Module for Pause {

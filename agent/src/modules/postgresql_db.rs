@@ -34,7 +34,7 @@ enum State {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DbSpec {
-    #[serde(alias = "db", deserialize_with = "required_text")]
+    #[serde(alias = "db", deserialize_with = "super::args::required_name")]
     name: String,
     #[serde(default)]
     state: State,
@@ -54,18 +54,10 @@ struct DbSpec {
     maintenance_db: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     session_role: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     trust_input: bool,
     #[serde(default, deserialize_with = "bool_ish")]
     force: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn required_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    opt_text(d)?.ok_or_else(|| serde::de::Error::custom("`name` must be a string"))
 }
 
 const OWN_ARGS: &[&str] = &[

@@ -38,14 +38,10 @@ struct ExtSpec {
     session_role: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     version: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     trust_input: bool,
     #[serde(default, deserialize_with = "opt_text")]
     comment: Option<String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 const OWN_ARGS: &[&str] = &[

@@ -31,12 +31,8 @@ struct InfoSpec {
     filter: Option<Json>,
     #[serde(default, deserialize_with = "opt_text")]
     session_role: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     trust_input: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 const OWN_ARGS: &[&str] = &["login_db", "filter", "session_role", "trust_input"];

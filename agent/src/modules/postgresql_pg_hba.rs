@@ -62,7 +62,7 @@ struct HbaSpec {
     netmask: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     options: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     #[allow(dead_code)]
     keep_comments_at_rules: bool,
     #[serde(default, deserialize_with = "opt_text")]
@@ -71,12 +71,8 @@ struct HbaSpec {
     users: Option<String>,
     #[serde(default, deserialize_with = "bool_ish")]
     overwrite: bool,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     sort_rules: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 const ARGS: &[&str] = &[

@@ -22,12 +22,8 @@ struct PingSpec {
     db: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     session_role: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     trust_input: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 const OWN_ARGS: &[&str] = &["db", "login_db", "session_role", "trust_input"];

@@ -128,14 +128,10 @@ struct PrivsSpec {
     target_roles: Option<String>,
     #[serde(default, alias = "admin_option", deserialize_with = "opt_bool_ish")]
     grant_option: Option<bool>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     fail_on_role: bool,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     trust_input: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 const OWN_ARGS: &[&str] = &[

@@ -45,16 +45,12 @@ struct QuerySpec {
     autocommit: bool,
     #[serde(default, deserialize_with = "opt_text")]
     encoding: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     trust_input: bool,
     search_path: Option<Vec<String>>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     #[allow(dead_code)]
     as_single_query: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 const OWN_ARGS: &[&str] = &[

@@ -30,7 +30,7 @@ pub struct PostgresqlSet;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SetSpec {
-    #[serde(deserialize_with = "required_text")]
+    #[serde(deserialize_with = "super::args::required_name")]
     name: String,
     #[serde(default, deserialize_with = "opt_text")]
     value: Option<String>,
@@ -40,16 +40,8 @@ struct SetSpec {
     session_role: Option<String>,
     #[serde(default, alias = "db", deserialize_with = "opt_text")]
     login_db: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     trust_input: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn required_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    opt_text(d)?.ok_or_else(|| serde::de::Error::custom("`name` must be a string"))
 }
 
 const OWN_ARGS: &[&str] = &[

@@ -38,7 +38,7 @@ enum State {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserSpec {
-    #[serde(alias = "user", deserialize_with = "required_text")]
+    #[serde(alias = "user", deserialize_with = "super::args::required_name")]
     name: String,
     #[serde(default, deserialize_with = "opt_text")]
     password: Option<String>,
@@ -46,11 +46,15 @@ struct UserSpec {
     state: State,
     #[serde(default, alias = "login_db", deserialize_with = "opt_text")]
     db: Option<String>,
-    #[serde(default = "yes", alias = "fail_on_role", deserialize_with = "bool_ish")]
+    #[serde(
+        default = "super::args::yes",
+        alias = "fail_on_role",
+        deserialize_with = "bool_ish"
+    )]
     fail_on_user: bool,
     #[serde(default, deserialize_with = "opt_text")]
     role_attr_flags: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     encrypted: bool,
     #[serde(default, deserialize_with = "bool_ish")]
     no_password_changes: bool,
@@ -60,16 +64,8 @@ struct UserSpec {
     conn_limit: Option<i64>,
     #[serde(default, deserialize_with = "opt_text")]
     session_role: Option<String>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     trust_input: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn required_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    opt_text(d)?.ok_or_else(|| serde::de::Error::custom("`name` must be a string"))
 }
 
 /// Ansible's `type='int'`: a number or a string of digits.

@@ -30,10 +30,10 @@ struct StatSpec {
     /// Stat the link's target instead of the link.
     #[serde(default, deserialize_with = "bool_ish")]
     follow: bool,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     get_checksum: bool,
     #[serde(
-        default = "yes",
+        default = "super::args::yes",
         deserialize_with = "bool_ish",
         alias = "mime",
         alias = "mime_type",
@@ -41,7 +41,7 @@ struct StatSpec {
     )]
     get_mime: bool,
     #[serde(
-        default = "yes",
+        default = "super::args::yes",
         deserialize_with = "bool_ish",
         alias = "attr",
         alias = "attributes"
@@ -49,10 +49,6 @@ struct StatSpec {
     get_attributes: bool,
     #[serde(default, alias = "checksum", alias = "checksum_algo")]
     checksum_algorithm: Algorithm,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Module for Stat {

@@ -42,7 +42,7 @@ struct SysctlSpec {
     #[serde(default, deserialize_with = "bool_ish")]
     ignoreerrors: bool,
     /// Load the file with `sysctl -p` after a change.
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     reload: bool,
     #[serde(default = "default_file")]
     sysctl_file: String,
@@ -52,10 +52,6 @@ struct SysctlSpec {
     mode: Option<FileMode>,
     owner: Option<Json>,
     group: Option<Json>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_file() -> String {

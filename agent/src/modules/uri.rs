@@ -43,7 +43,7 @@ struct UriSpec {
     #[serde(default)]
     follow_redirects: Redirects,
     /// Verify the server's certificate (https://); Ansible's default is yes.
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     validate_certs: bool,
     /// A PEM file of the CAs to trust instead of the host's store.
     ca_path: Option<String>,
@@ -51,10 +51,6 @@ struct UriSpec {
     client_cert: Option<String>,
     /// A PEM file with the client certificate's key.
     client_key: Option<String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_method() -> String {

@@ -73,7 +73,11 @@ struct UserSpec {
     update_password: UpdatePassword,
     #[serde(default, deserialize_with = "opt_bool_ish")]
     password_lock: Option<bool>,
-    #[serde(default = "yes", deserialize_with = "bool_ish", alias = "createhome")]
+    #[serde(
+        default = "super::args::yes",
+        deserialize_with = "bool_ish",
+        alias = "createhome"
+    )]
     create_home: bool,
     skeleton: Option<String>,
     #[serde(default, deserialize_with = "bool_ish")]
@@ -152,10 +156,6 @@ fn opt_float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
             "expected a number of seconds since the epoch",
         )),
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -47,16 +47,12 @@ pub(super) struct FindSpec {
     /// Kept raw: Ansible refuses anything but a string at run time.
     #[serde(default)]
     pub mode: Option<Json>,
-    #[serde(default = "yes", deserialize_with = "bool_ish")]
+    #[serde(default = "super::super::args::yes", deserialize_with = "bool_ish")]
     pub exact_mode: bool,
     #[serde(default, deserialize_with = "opt_text")]
     pub encoding: Option<String>,
     #[serde(default, deserialize_with = "super::super::args::opt_int")]
     pub limit: Option<i64>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// `file_type`.
