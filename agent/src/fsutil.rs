@@ -333,6 +333,19 @@ pub fn lexical(path: &Path) -> PathBuf {
     out
 }
 
+/// The process umask, from `/proc/self/status` (never set and reset: other threads may be
+/// creating files); 022 where the kernel does not say.
+pub fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,7 +279,7 @@ impl Task {
 
     fn plan(self) -> Result<Plan, ModuleError> {
         let explicit = self.attrs.resolve("unarchive", None, false)?;
-        let handler = archive::detect(&self.source, state::umask()).map_err(|e| match e {
+        let handler = archive::detect(&self.source, crate::fsutil::umask()).map_err(|e| match e {
             ArchiveError::Unsupported(m) => ModuleError::Failed(m),
             other => ModuleError::Failed(format!(
                 "Failed to find handler for \"{}\". Make sure the required command to extract the file is installed.\n{other}",

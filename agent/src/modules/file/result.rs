@@ -139,7 +139,7 @@ pub(super) fn diff(
         let current = match created {
             Some(_) if check_mode => continue,
             Some(full) => Some(Current {
-                mode: full & !umask(),
+                mode: full & !crate::fsutil::umask(),
                 uid: rustix::process::geteuid().as_raw(),
                 gid: rustix::process::getegid().as_raw(),
             }),
@@ -227,19 +227,6 @@ fn path_content(dir: &Path) -> Json {
         &mut |_, _| Ok(()),
     );
     json!({"directories": directories, "files": files})
-}
-
-/// The process's umask, from `/proc/self/status` (reading it with `umask(2)` would change
-/// it for every thread for a moment).
-fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
 }
 
 /// In check mode, as Ansible's `check_owner_exists`/`check_group_exists`: an `owner` or

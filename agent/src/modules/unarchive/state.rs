@@ -62,7 +62,7 @@ impl Rules {
         Rules {
             handler,
             root: run_uid == 0,
-            umask: umask(),
+            umask: crate::fsutil::umask(),
             run_uid,
             run_gid: rustix::process::getegid().as_raw(),
             owner,
@@ -263,19 +263,6 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// The process umask, from `/proc/self/status` (never set and reset: other threads may be
-/// creating files); 022 where the kernel does not say.
-pub fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +280,6 @@ mod tests {
 
     #[test]
     fn the_umask_is_read() {
-        assert!(umask() <= 0o777);
+        assert!(crate::fsutil::umask() <= 0o777);
     }
 }
