@@ -123,6 +123,22 @@ impl Drill {
         (report, restored_to)
     }
 
+    /// How many of the CDR ids up to `last` (the old primary's last row) `host` lacks: the
+    /// rows a failover lost.
+    fn rows_missing_up_to(&self, host: &str, last: i64) -> i64 {
+        let have: i64 = self
+            .tb
+            .sql(
+                host,
+                &format!("SELECT count(*) FROM cdr WHERE id <= {last}"),
+            )
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        last - have
+    }
+
     fn journal_dir(&self) -> PathBuf {
         self.path().join(".dr/runs")
     }
@@ -201,16 +217,7 @@ fn split_brain_guard_then_failover_then_rebuild_the_old_primary() {
     let report = d.latest_report();
     assert_eq!(report["result"], "success");
     assert_eq!(report["rto_met"], true);
-    let rpo_rows = last_on_primary
-        - d.tb
-            .sql(
-                "akira-db-02",
-                &format!("SELECT count(*) FROM cdr WHERE id <= {last_on_primary}"),
-            )
-            .unwrap()
-            .trim()
-            .parse::<i64>()
-            .unwrap();
+    let rpo_rows = d.rows_missing_up_to("akira-db-02", last_on_primary);
     println!(
         "DRILL failover: RTO {:.1} s by the journal ({:.1} s from the kill), RPO {} CDR row(s) lost",
         secs(&report),
@@ -770,16 +777,7 @@ fn drill_pgbouncer_failover() {
     let rpo = report["rpo_secs"].as_f64().expect("rpo_secs");
     let replayed = report["rpo_restored_to"].as_str().expect("rpo_restored_to");
     assert!((0.0..60.0).contains(&rpo), "rpo {rpo}");
-    let rpo_rows = last_on_primary
-        - d.tb
-            .sql(
-                "akira-db-02",
-                &format!("SELECT count(*) FROM cdr WHERE id <= {last_on_primary}"),
-            )
-            .unwrap()
-            .trim()
-            .parse::<i64>()
-            .unwrap();
+    let rpo_rows = d.rows_missing_up_to("akira-db-02", last_on_primary);
     d.dr(&["report"])
         .code(0)
         .stdout_has("- Measured RPO: ")

@@ -189,6 +189,18 @@ pub fn required_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
     opt_text(d)?.ok_or_else(|| serde::de::Error::custom("`name` must be a string"))
 }
 
+/// `state: present|absent` (default `present`) as Ansible's choices check reads it:
+/// whether the state is `present`, or the message naming the value.
+pub fn present(state: Option<&str>) -> Result<bool, String> {
+    match state.unwrap_or("present") {
+        "present" => Ok(true),
+        "absent" => Ok(false),
+        s => Err(format!(
+            "value of state must be one of: absent, present, got: {s}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -123,15 +123,7 @@ impl Module for PostgresqlExt {
             .login_db
             .clone()
             .ok_or_else(|| fail("missing required arguments: login_db"))?;
-        let present = match spec.state.as_deref().unwrap_or("present") {
-            "present" => true,
-            "absent" => false,
-            s => {
-                return Err(fail(format!(
-                    "value of state must be one of: absent, present, got: {s}"
-                )));
-            }
-        };
+        let present = super::args::present(spec.state.as_deref()).map_err(fail)?;
         if !spec.trust_input {
             let values: Vec<&str> = [
                 Some(ext.as_str()),

@@ -102,15 +102,7 @@ fn fail(m: impl Into<String>) -> ModuleError {
 
 /// The task's rules: one per database and user.
 fn wanted(spec: &HbaSpec) -> Result<Vec<(Line, bool)>, ModuleError> {
-    let present = match spec.state.as_deref().unwrap_or("present") {
-        "present" => true,
-        "absent" => false,
-        s => {
-            return Err(fail(format!(
-                "value of state must be one of: absent, present, got: {s}"
-            )));
-        }
-    };
+    let present = super::args::present(spec.state.as_deref()).map_err(fail)?;
     let Some(contype) = spec.contype.as_deref() else {
         return Ok(spec
             .comment
