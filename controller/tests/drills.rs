@@ -214,6 +214,13 @@ fn split_brain_guard_then_failover_then_rebuild_the_old_primary() {
         ".env changed beyond DATABASE_URL"
     );
     d.wait_growth("akira-db-02", 10);
+    // The test bed's management host runs compose v2 (the `docker compose` plugin): it
+    // recreated both services.
+    let versions = compose_versions(&d);
+    assert!(
+        versions.len() == 3 && versions.iter().all(|v| v.starts_with("2.")),
+        "compose v2 drove the stack: {versions:?}"
+    );
     let report = d.latest_report();
     assert_eq!(report["result"], "success");
     assert_eq!(report["rto_met"], true);
@@ -270,6 +277,29 @@ fn split_brain_guard_then_failover_then_rebuild_the_old_primary() {
     assert!(d.journal_dir().read_dir().unwrap().count() >= 4);
 }
 
+/// `-e` installing compose v1 on a bare management host instead of v2.
+const COMPOSE_V1: &str = r#"{"management_packages": ["docker.io", "docker-compose=1.29.2-3"]}"#;
+
+/// On the management host: the compose that answers there (`docker compose` v2, else
+/// `docker-compose` v1), then the compose version that created each container of the
+/// stack (its `com.docker.compose.version` label).
+fn compose_versions(d: &Drill) -> Vec<String> {
+    let out =
+        d.tb.exec(
+            "akira-mgmt-01",
+            &[
+                "sh",
+                "-c",
+                "cd /opt/akira && if docker compose version >/dev/null 2>&1; \
+                 then c='docker compose'; else c=docker-compose; fi; \
+                 $c version --short && $c ps -aq \
+                 | xargs docker inspect --format '{{index .Config.Labels \"com.docker.compose.version\"}}'",
+            ],
+        )
+        .expect("compose versions on mgmt");
+    out.split_whitespace().map(str::to_owned).collect()
+}
+
 #[test]
 fn restore_a_bare_management_host_then_plan_during_an_incident() {
     let d = Drill::up();
@@ -297,15 +327,25 @@ fn restore_a_bare_management_host_then_plan_during_an_incident() {
         "ssh-keygen -R: {}",
         String::from_utf8_lossy(&removed.stderr)
     );
+    // The rebuilt host gets compose v1 (`docker-compose` 1.29, Debian bookworm's) where the
+    // other drills run v2 (the test bed's mgmt image, and bare hosts by default): the
+    // management stack is drilled with both.
     let restore = d.dr(&[
         "apply",
         "playbooks/restore_management.yml",
         "--limit",
         "management",
         "--accept-new-host-keys",
+        "-e",
+        COMPOSE_V1,
     ]);
     restore.code(0).stdout_lacks("akira-app-secret");
     d.wait_growth("akira-db-01", 10);
+    assert_eq!(
+        compose_versions(&d),
+        ["1.29.2", "1.29.2", "1.29.2"],
+        "compose v1 drove the rebuilt stack"
+    );
     println!(
         "DRILL restore management: RTO {:.1} s by the journal",
         secs(&d.latest_report())
@@ -315,6 +355,8 @@ fn restore_a_bare_management_host_then_plan_during_an_incident() {
         "playbooks/restore_management.yml",
         "--limit",
         "management",
+        "-e",
+        COMPOSE_V1,
     ])
     .code(0)
     .stdout_has("Applied: 0 change(s).");
@@ -1197,6 +1239,8 @@ fn drill_pitr_to_new_server() {
 
 /// The pg_auto_failover monitor's data directory (`pgaf_monitor_dir`).
 const PGAF_MONITOR_DIR: &str = "/var/lib/postgresql/pgaf/monitor";
+/// A formation node's data directory (`pgaf_node_dir`).
+const PGAF_NODE_DIR: &str = "/var/lib/postgresql/pgaf/node";
 
 /// `pg_autoctl show state --json` on the monitor: (node name, current, assigned state).
 fn pgaf_state(d: &Drill) -> Vec<(String, String, String)> {
@@ -1229,6 +1273,15 @@ fn pgaf_state(d: &Drill) -> Vec<(String, String, String)> {
             )
         })
         .collect()
+}
+
+/// `pg_autoctl ARGS --pgdata <node dir>` as `postgres` on a formation's node.
+fn pgaf_autoctl(d: &Drill, host: &str, args: &[&str]) {
+    let mut argv = vec!["runuser", "-u", "postgres", "--", "pg_autoctl"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["--pgdata", PGAF_NODE_DIR]);
+    d.tb.exec(host, &argv)
+        .unwrap_or_else(|e| panic!("pg_autoctl {args:?} on {host}: {e}"));
 }
 
 /// Waits until the monitor reports `node` in `state` (current and assigned).
@@ -1337,6 +1390,43 @@ fn drill_pg_auto_failover() {
         "CREATE TABLE drill (id bigserial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())",
     );
 
+    // (c) The monitor is up but refuses: db-02 is in maintenance when db-01 dies, so it is
+    // no candidate. dr reads the refusal at once (it does not wait out the failover
+    // timeout) and its plan is the manual promotion, which needs consent; nothing changes.
+    pgaf_autoctl(&d, DB_02, &["enable", "maintenance"]);
+    wait_pgaf_state(&d, DB_02, &["maintenance"]);
+    d.tb.kill(DB_01).expect("kill db-01");
+    let refused_at = Instant::now();
+    d.dr(&["plan", "playbooks/failover_pg_auto_failover.yml"])
+        .stdout_has("the monitor did not promote akira-db-02: manual promotion")
+        .stdout_has("promote (with consent, the monitor not having decided it)");
+    let verdict = refused_at.elapsed();
+    assert_eq!(pgaf_sql(&d, DB_02, "SELECT pg_is_in_recovery()"), "t");
+    d.tb.exec(DB_02, &["/etc/init.d/pg_autoctl", "status"])
+        .expect("pg_autoctl still runs on db-02 after the plan");
+    let state = pgaf_state(&d);
+    assert!(
+        state
+            .iter()
+            .any(|(n, c, _)| n == DB_02 && c == "maintenance"),
+        "the plan left the formation as it was: {state:?}"
+    );
+    println!(
+        "DRILL pg_auto_failover (monitor refuses): standby in maintenance, primary lost; dr's \
+         plan read the refusal and proposed the consented manual promotion in {:.1} s",
+        verdict.as_secs_f64()
+    );
+    // The formation as it was: db-01 back as primary (its pg_autoctl started by hand: the
+    // formation's playbook would wait for db-02 to leave maintenance), then db-02 out of
+    // maintenance.
+    d.tb.start(DB_01).expect("start db-01");
+    d.tb.exec(DB_01, &["/etc/init.d/pg_autoctl", "start"])
+        .expect("pg_autoctl started on db-01");
+    wait_pgaf_state(&d, DB_01, &["primary", "wait_primary"]);
+    pgaf_autoctl(&d, DB_02, &["disable", "maintenance"]);
+    wait_pgaf_state(&d, DB_02, &["secondary"]);
+    wait_pgaf_state(&d, DB_01, &["primary"]);
+
     // (a) The monitor is up. db-01 dies after acknowledged writes: the monitor promotes
     // db-02, dr waits for it and verifies it.
     let last = pgaf_write(&d, DB_01, 30);
@@ -1403,7 +1493,7 @@ fn drill_pg_auto_failover() {
         .stderr_has("promotes without proving the old primary is down");
     assert_eq!(pgaf_sql(&d, DB_01, "SELECT pg_is_in_recovery()"), "t");
     d.tb.exec(DB_01, &["/etc/init.d/pg_autoctl", "status"])
-        .expect("the refused apply stopped pg_autoctl");
+        .expect("pg_autoctl still runs after the refused apply");
     args.push("--yes");
     d.dr(&args)
         .code(0)

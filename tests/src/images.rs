@@ -7,8 +7,10 @@
 //! from the mirror as a host would from an internal mirror.
 
 use std::fs;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -17,6 +19,7 @@ use crate::command;
 use crate::debian_mirror::debian_mirror;
 use crate::docker::Docker;
 use crate::error::{Error, Result};
+use crate::{http, wait};
 
 /// Label every test bed image carries: its role.
 pub const IMAGE_LABEL: &str = "dr.testbed.image";
@@ -368,6 +371,26 @@ impl Builder<'_> {
             &apt_mirror.reference,
         ])?;
         let address = self.docker.container_ip(&name, &name)?;
+        // The server listens a moment after the container starts: a build started before
+        // that finds no packages at all.
+        let socket: SocketAddr =
+            format!("{address}:80")
+                .parse()
+                .map_err(|_| Error::Unexpected {
+                    command: format!("docker inspect {name}"),
+                    detail: format!("not an IP address: {address:?}"),
+                })?;
+        wait::until(
+            "the apt mirror to serve its index",
+            Duration::from_secs(60),
+            Duration::from_millis(200),
+            || {
+                Ok(http::get(socket, "/Packages")?
+                    .status
+                    .eq(&200)
+                    .then_some(()))
+            },
+        )?;
         let mirror = (name.clone(), name, address);
         self.mirror = Some(mirror.clone());
         Ok(mirror)

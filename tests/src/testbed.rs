@@ -32,7 +32,7 @@ const SSH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How [`Testbed::up`] brings the topology up.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Start the compose stack on the management host (`docker-compose up -d`)
+    /// Start the compose stack on the management host (`docker compose up -d`)
     /// and wait for the backend's health check.
     pub start_app: bool,
     /// The docker program; `None` means `$DR_TESTBED_DOCKER` or `docker`.
@@ -422,11 +422,11 @@ impl Testbed {
             })
     }
 
-    /// Runs `docker-compose ARGS` in `/opt/akira` on the management host.
+    /// Runs `docker compose ARGS` (compose v2) in `/opt/akira` on the management host.
     pub fn compose(&self, args: &[&str]) -> Result<String> {
         let container = &self.host(topology::MGMT_01)?.container;
         let mut argv = vec!["exec", "-w", topology::COMPOSE_DIR, container.as_str()];
-        argv.push("docker-compose");
+        argv.extend(["docker", "compose"]);
         argv.extend_from_slice(args);
         self.docker.run(argv)
     }
