@@ -302,6 +302,11 @@ pub struct Task {
     /// Keep going when the task fails.
     #[serde(default)]
     pub ignore_errors: bool,
+    /// `ignore_errors:` written as a template (`"{{ tolerate }}"`): rendered with the
+    /// task's variables when it starts (Ansible validates the keyword then) and read as
+    /// a boolean; it then decides in place of [`Task::ignore_errors`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_errors_when: Option<String>,
     /// `until:` expression, retried up to `retries` times with `delay` seconds between.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,

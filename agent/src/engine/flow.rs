@@ -305,7 +305,9 @@ impl Runner<'_> {
         if let Some(register) = &task.register {
             self.set_fact(register, Json::Object(shared.register.clone()));
         }
-        if failed && !task.ignore_errors {
+        let ignore = task.ignore_errors
+            || super::task::ignore_errors(task, &self.task_scope(task, None)) == Ok(Some(true));
+        if failed && !ignore {
             self.stats.failed += 1;
             let name = task.name.as_deref().unwrap_or(&task.module);
             let msg = format!(

@@ -24,6 +24,23 @@ impl Runner<'_> {
             name: name.clone(),
             title: self.callback_title(task, &name),
         });
+        let resolved;
+        let task = match ignore_errors(task, &scope) {
+            Ok(None) => task,
+            Ok(Some(ignore)) => {
+                resolved = Task {
+                    ignore_errors: ignore,
+                    ignore_errors_when: None,
+                    ..task.clone()
+                };
+                &resolved
+            }
+            Err(msg) => {
+                let mut result = ItemResult::failed(msg);
+                result.duration_ms = started.elapsed().as_millis() as u64;
+                return self.finish_task(index, handler, task, &name, None, vec![(None, result)]);
+            }
+        };
 
         let items = match self.answering(task, &scope, |r| r.loop_items(task, &scope)) {
             Ok(items) => items,
@@ -479,6 +496,25 @@ impl Runner<'_> {
 /// The loop variable, `index_var` and (with `extended`) `ansible_loop` for item `i` of
 /// `len`.
 /// `loop_control.loop_var` (`item` by default), rendered when it is a template.
+/// A templated `ignore_errors:` rendered and read as Ansible reads a boolean keyword;
+/// `None` when it is written as a plain boolean.
+pub(super) fn ignore_errors(task: &Task, scope: &Scope) -> Result<Option<bool>, String> {
+    let Some(template) = &task.ignore_errors_when else {
+        return Ok(None);
+    };
+    let value = scope
+        .render_value(&Json::String(template.clone()))
+        .map_err(|e| format!("`ignore_errors`: {}", e.in_jinja_words()))?;
+    crate::modules::args::json_bool(&value)
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "`ignore_errors`: the value {} is not a valid boolean",
+                crate::template::pyrepr::repr_json(&value)
+            )
+        })
+}
+
 pub(super) fn loop_var_name(task: &Task, scope: &Scope) -> String {
     match &task.loop_var {
         None => "item".to_owned(),

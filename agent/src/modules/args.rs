@@ -102,14 +102,15 @@ pub fn opt_bool_ish<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::
 pub fn json_bool(v: &Json) -> Option<bool> {
     match v {
         Json::Bool(b) => Some(*b),
-        Json::Number(n) => n.as_i64().and_then(|n| match n {
-            0 => Some(false),
-            1 => Some(true),
+        // Ansible's BOOLEANS_TRUE / BOOLEANS_FALSE: 1 and 1.0, 0 and 0.0.
+        Json::Number(n) => match n.as_f64() {
+            Some(f) if f == 0.0 => Some(false),
+            Some(f) if f == 1.0 => Some(true),
             _ => None,
-        }),
+        },
         Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "yes" | "true" | "on" | "1" | "y" => Some(true),
-            "no" | "false" | "off" | "0" | "n" => Some(false),
+            "yes" | "true" | "on" | "1" | "y" | "t" => Some(true),
+            "no" | "false" | "off" | "0" | "n" | "f" => Some(false),
             _ => None,
         },
         _ => None,
@@ -220,6 +221,9 @@ mod tests {
         assert_eq!(json_bool(&Json::from("off")), Some(false));
         assert_eq!(json_bool(&Json::from(1)), Some(true));
         assert_eq!(json_bool(&Json::from("maybe")), None);
+        assert_eq!(json_bool(&Json::from("T")), Some(true));
+        assert_eq!(json_bool(&Json::from(0.0)), Some(false));
+        assert_eq!(json_bool(&Json::from(2)), None);
     }
 
     #[derive(Debug, Deserialize)]

@@ -40,6 +40,9 @@ pub struct Inherit {
     pub notify: Vec<String>,
     /// Defaults for the task's own keywords.
     pub ignore_errors: Option<bool>,
+    /// `ignore_errors` written as a template (then `ignore_errors` is `None`): each task
+    /// below renders it (`Task::ignore_errors_when`).
+    pub ignore_errors_when: Option<String>,
     /// `check_mode` default.
     pub check_mode: Option<bool>,
     /// `diff` default.
@@ -84,6 +87,11 @@ pub struct RoleRef {
 }
 
 impl Inherit {
+    /// `ignore_errors` as written here: a boolean or a template, at most one of them.
+    fn ignore_errors_pair(&self) -> (Option<bool>, Option<String>) {
+        (self.ignore_errors, self.ignore_errors_when.clone())
+    }
+
     /// `self` with `inner`'s settings layered on top (inner wins where both say something).
     pub fn with(&self, inner: &Inherit) -> Inherit {
         let mut out = self.clone();
@@ -104,7 +112,9 @@ impl Inherit {
         }
         out.environment.extend(inner.environment.clone());
         out.notify.extend(inner.notify.iter().cloned());
-        out.ignore_errors = inner.ignore_errors.or(self.ignore_errors);
+        let inner_sets = inner.ignore_errors.is_some() || inner.ignore_errors_when.is_some();
+        let (b, t) = if inner_sets { inner } else { self }.ignore_errors_pair();
+        (out.ignore_errors, out.ignore_errors_when) = (b, t);
         out.check_mode = inner.check_mode.or(self.check_mode);
         out.diff = inner.diff.or(self.diff);
         out.no_log = inner.no_log.or(self.no_log);
@@ -220,10 +230,13 @@ impl Inherit {
                 task.notify.push(n.clone());
             }
         }
-        if !own.ignore_errors
-            && let Some(b) = self.ignore_errors
-        {
-            task.ignore_errors = b;
+        if !own.ignore_errors {
+            if let Some(b) = self.ignore_errors {
+                task.ignore_errors = b;
+            }
+            if let Some(t) = &self.ignore_errors_when {
+                task.ignore_errors_when = Some(t.clone());
+            }
         }
         if !own.no_log
             && let Some(b) = self.no_log

@@ -28,7 +28,16 @@ impl Level {
             "vars" => inherit.vars.extend(mapping(v, "vars")?),
             "environment" => inherit.environment.extend(environment(v)?),
             "notify" => inherit.notify.extend(string_list(v, "notify")?),
-            "ignore_errors" => inherit.ignore_errors = Some(bool_of(v, k)?),
+            "ignore_errors" => match v.as_str().filter(|s| dr_agent::template::is_template(s)) {
+                // Each task below renders it (`Task::ignore_errors_when`).
+                Some(t) => {
+                    (inherit.ignore_errors, inherit.ignore_errors_when) = (None, Some(t.to_owned()))
+                }
+                None => {
+                    (inherit.ignore_errors, inherit.ignore_errors_when) =
+                        (Some(bool_of(v, k)?), None)
+                }
+            },
             "check_mode" => inherit.check_mode = Some(bool_of(v, k)?),
             "diff" => inherit.diff = Some(bool_of(v, k)?),
             "no_log" => inherit.no_log = Some(bool_of(v, k)?),

@@ -360,7 +360,9 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
         vars: task.vars.clone(),
         environment: task.environment.clone(),
         notify: task.notify.clone(),
-        ignore_errors: explicit.ignore_errors.then_some(task.ignore_errors),
+        ignore_errors: (explicit.ignore_errors && task.ignore_errors_when.is_none())
+            .then_some(task.ignore_errors),
+        ignore_errors_when: task.ignore_errors_when.clone(),
         check_mode: task.check_mode,
         diff: task.diff,
         no_log: explicit.no_log.then_some(task.no_log),
@@ -512,8 +514,12 @@ fn apply_keyword(
         "listen" => task.listen = string_list(v, "listen")?,
         "tags" => task.tags = string_list(v, "tags")?,
         "ignore_errors" => {
-            task.ignore_errors = bool_of(v, "ignore_errors")?;
             explicit.ignore_errors = true;
+            match v.as_str().filter(|s| is_template(s)) {
+                // Rendered by the agent when the task starts (`engine/task.rs`).
+                Some(t) => task.ignore_errors_when = Some(t.to_owned()),
+                None => task.ignore_errors = bool_of(v, "ignore_errors")?,
+            }
         }
         "no_log" => {
             task.no_log = bool_of(v, "no_log")?;
