@@ -43,6 +43,10 @@ from pathlib import Path
 
 VERSION = "2.19.14"
 REPO = Path(__file__).resolve().parents[2]
+PASSLIB_VERSION = "1.7.4"
+# Setup targets whose whole effect the venv already has (see ensure_ansible): a script target
+# needing only these runs; one needing another setup target is skipped.
+SETUP_PROVIDED = {"setup_passlib_controller"}
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 VENV = TARGET_DIR / "ansible-venv"
 SDIST_CACHE = TARGET_DIR / "ansible-core-sdist"
@@ -96,6 +100,10 @@ def ensure_ansible():
         sh([sys.executable, "-m", "venv", VENV])
     if have is None or have.returncode != 0 or have.stdout.strip() != VERSION:
         sh([VENV / "bin" / "pip", "install", "-q", f"ansible-core=={VERSION}"])
+    # What the setup target setup_passlib_controller installs on ansible-test's controller,
+    # installed here beforehand: targets run with no network.
+    if subprocess.run([str(py), "-c", "import passlib"], capture_output=True).returncode != 0:
+        sh([VENV / "bin" / "pip", "install", "-q", f"passlib=={PASSLIB_VERSION}"])
     return VENV / "bin"
 
 
@@ -287,26 +295,26 @@ def classify(name, targets, args, platforms):
     reason = skip_reason()
     if reason:
         return "skip", reason, aliases
-    if not (d / "tasks" / "main.yml").exists():
-        if not (d / "runme.sh").exists():
-            return "skip", "no tasks/main.yml and no runme.sh", aliases
+    # ansible-test runs runme.sh when a target has one, whether or not it has tasks/main.yml.
+    if (d / "runme.sh").exists():
         # A script may run any playbook, role or script in the targets it copies: scan them all.
-        files = [f for t in needed_targets(name, targets) for f in sorted((targets / t).rglob("*"))]
+        files = [f for t in needed_targets(name, targets) if t not in SETUP_PROVIDED
+                 for f in sorted((targets / t).rglob("*"))]
         reason = machine_reason(files, targets, args)
         if reason:
             return "skip", reason, aliases
-        setup = [a for a in aliases if a.startswith("setup/")]
+        setup = [a for a in aliases if a.startswith("setup/") and a.split("/", 2)[2] not in SETUP_PROVIDED]
         if setup:
             return "skip", f"{setup[0]} (setup targets are not run before scripts here)", aliases
         books, simple = script_summary(d / "runme.sh")
         how = "playbooks only" if simple else "checks output"
         return "script", f"script target (runme.sh, {how}): {', '.join(books) or 'no playbook'}", aliases
+    if not (d / "tasks" / "main.yml").exists():
+        return "skip", "no tasks/main.yml and no runme.sh", aliases
     reason = machine_reason(sorted((d / "tasks").rglob("*.y*ml")), d, args)
     if reason:
         return "skip", reason, aliases
-    # ansible-test would run runme.sh when a target has both; we run the role.
-    note = "role (ansible-test runs runme.sh)" if (d / "runme.sh").exists() else "role"
-    return "run", note, aliases
+    return "run", "role", aliases
 
 
 def run(cmd, cwd, env, timeout):
@@ -445,8 +453,7 @@ def script_result(code, out, err, runme, calls):
 
 
 def run_target(name, kind, detail, aliases, targets, args, ansible_bin):
-    script_only = (targets / name / "runme.sh").exists() and not (targets / name / "tasks" / "main.yml").exists()
-    res = {"target": name, "kind": kind, "section": "script" if script_only else "role", "detail": detail,
+    res = {"target": name, "kind": kind, "section": "script" if (targets / name / "runme.sh").exists() else "role", "detail": detail,
            "aliases": aliases, "ansible": None, "dr": None}
     if kind not in ("run", "script"):
         return res
@@ -538,8 +545,7 @@ def table(results, w):
     for r in results:
         ran = r["kind"] in ("run", "script")
         why = (r["dr"]["msg"] if r["dr"] and r["dr"]["status"] != "pass" else "") if ran else r["detail"]
-        star = " *" if "runme.sh" in r["detail"] and r["kind"] == "run" else ""
-        print(f"{r['target'] + star:<{w[0]}} | {cell(r, 'ansible'):<{w[1]}} | {cell(r, 'dr'):<{w[2]}} | {trim(why)}")
+        print(f"{r['target']:<{w[0]}} | {cell(r, 'ansible'):<{w[1]}} | {cell(r, 'dr'):<{w[2]}} | {trim(why)}")
 
 
 def parity(results, what):
@@ -556,8 +562,6 @@ def report(results, ansible_only):
     if roles:
         print("role targets: a play with `roles: [TARGET]`, run by ansible-playbook and by dr apply")
         table(roles, w)
-    if any(r["kind"] == "run" and "runme.sh" in r["detail"] for r in roles):
-        print("* has a runme.sh too, which ansible-test would run instead; this runs tasks/main.yml as a role")
     if scripts:
         print(f"{chr(10) if roles else ''}script targets: ./runme.sh as ansible-test runs it; for dr, "
               f"ansible-playbook is {SHIM.relative_to(REPO)}/ansible-playbook (dr apply --yes)")
