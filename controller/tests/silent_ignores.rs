@@ -216,13 +216,25 @@ fn unsafe_values_are_never_templated() {
     let got = std::fs::read_to_string(dir.path().join("out-h1")).unwrap();
     assert_eq!(got, "{{ nope }} {% x %} keep [!unsafe '1'] as text");
 
-    let block = play("  vars:\n    raw: !unsafe |\n      {{ nope }}\n  tasks: []\n");
+    // A block scalar keeps its text too, line breaks included.
+    let block = play(
+        "  vars:\n    raw: !unsafe |\n      {{ nope }}\n\n      {% x %}\n  tasks:\n    - copy:\n        content: \"{{ raw }}\"\n        dest: block-{{ inventory_hostname }}\n",
+    );
     write_tree(dir.path(), &[("block.yml", &block)]);
-    Dr::new(dir.path(), &["plan", "block.yml", "-i", "inv.yml"])
+    Dr::new(dir.path(), &["apply", "block.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    let got = std::fs::read_to_string(dir.path().join("block-h1")).unwrap();
+    assert_eq!(got, "{{ nope }}\n\n{% x %}\n");
+
+    // On a collection, the tag is refused where it stands.
+    let list = play("  vars:\n    raw: !unsafe ['{{ nope }}']\n  tasks: []\n");
+    write_tree(dir.path(), &[("list.yml", &list)]);
+    Dr::new(dir.path(), &["plan", "list.yml", "-i", "inv.yml"])
         .run()
         .code(1)
-        .stderr_has("`!unsafe` is supported on a one-line scalar only")
-        .stderr_has("block.yml:4:10");
+        .stderr_has("`!unsafe` is supported on a scalar only")
+        .stderr_has("list.yml:4:10");
 }
 
 #[test]

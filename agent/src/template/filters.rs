@@ -13,6 +13,7 @@ pub mod missing_attr;
 pub mod names;
 mod net;
 mod path;
+mod protomatter;
 mod query;
 mod strict;
 mod text;
@@ -57,6 +58,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     query::register(env);
     checks::register(env);
     vault::register(env);
+    protomatter::register(env);
     names::add_qualified(env);
 }
 

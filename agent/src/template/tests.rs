@@ -493,3 +493,31 @@ fn unary_plus_keeps_the_number_and_refuses_text() {
     assert!(s.eval_bool("+ratio > 0").unwrap());
     assert!(s.eval("+name").is_err(), "Python refuses `+'akira'`");
 }
+
+#[test]
+fn groupby_groups_have_attributes_and_finalize_to_lists() {
+    // From ansible-core's filter_core target.
+    let s = scope(json!({"fruits": [
+        {"name": "apple", "enjoy": true},
+        {"name": "orange", "enjoy": false},
+    ]}));
+    assert_eq!(
+        s.render_value(&json!(
+            "{{ fruits | groupby('enjoy') | map('attr', 'grouper') | list }}"
+        ))
+        .unwrap(),
+        json!([false, true])
+    );
+    assert_eq!(
+        s.render_value(&json!("{{ [1, 2] | attr('grouper') is undefined }}"))
+            .unwrap(),
+        json!(true)
+    );
+    assert!(
+        s.eval_bool(
+            "(fruits | groupby('enjoy') | ansible._protomatter.finalize) == \
+             [[false, [fruits[1]]], [true, [fruits[0]]]]"
+        )
+        .unwrap()
+    );
+}

@@ -17,9 +17,9 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
         Err((line, col)) => {
             return Err(Diagnostic::new(
                 Loc::new(name, line, col),
-                "`!unsafe` is supported on a one-line scalar only",
+                "`!unsafe` is supported on a scalar only",
             )
-            .with_help("write the value on one line, or escape it: `{% raw %}...{% endraw %}`"));
+            .with_help("tag each scalar inside, or escape it: `{% raw %}...{% endraw %}`"));
         }
     };
     let text = text.as_ref();

@@ -1,10 +1,10 @@
 //! Ansible's `!unsafe` tag: a value that is never templated.
 //!
 //! The YAML parser drops tags it does not know, and dr must not template a value Ansible
-//! keeps literal. Before parsing, a `!unsafe` scalar written on one line (plain, single- or
-//! double-quoted) is rewritten to the same text inside `{% raw %}...{% endraw %}`, which
-//! renders to exactly that text, once; any other use of the tag (a block scalar, a list,
-//! a mapping) is refused with its location.
+//! keeps literal. Before parsing, a `!unsafe` scalar (plain, single- or double-quoted on
+//! one line, or a `|`/`>` block scalar) is rewritten to the same text inside
+//! `{% raw %}...{% endraw %}`, which renders to exactly that text, once; the tag on a list
+//! or a mapping is refused with its location.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -23,7 +23,18 @@ pub fn rewrite(text: &str) -> Result<Cow<'_, str>, (u32, u32)> {
         return Ok(Cow::Borrowed(text));
     }
     let mut out = String::with_capacity(text.len() + 64);
+    // The lines of a `!unsafe` block scalar being read, and the indentation its content
+    // must exceed.
+    let mut block: Option<(usize, Vec<&str>)> = None;
     for (i, line) in text.split_inclusive('\n').enumerate() {
+        if let Some((parent, body)) = &mut block {
+            if line.trim().is_empty() || indentation(line) > *parent {
+                body.push(line);
+                continue;
+            }
+            out.push_str(&raw_block(body));
+            block = None;
+        }
         let mut rest: &str = line;
         let mut done = String::new();
         while let Some(m) = TAG.captures(rest) {
@@ -39,6 +50,19 @@ pub fn rewrite(text: &str) -> Result<Cow<'_, str>, (u32, u32)> {
             let col = done.chars().count() + rest[..lead.end()].chars().count() + 1;
             let in_flow = lead.as_str().trim_start().starts_with(['[', '{', ',']);
             let after = &rest[whole.end()..];
+            if !in_flow && is_block_header(after) {
+                // The header stays (without the tag); the content lines follow.
+                let parent = if lead.as_str().trim_start().starts_with('-') {
+                    indentation(line)
+                } else {
+                    key_column(line)
+                };
+                done.push_str(&rest[..lead.end()]);
+                done.push_str(after);
+                rest = "";
+                block = Some((parent, Vec::new()));
+                break;
+            }
             let (scalar, tail) = scalar(after, in_flow).ok_or((i as u32 + 1, col as u32))?;
             done.push_str(&rest[..lead.end()]);
             done.push_str(&scalar);
@@ -47,7 +71,59 @@ pub fn rewrite(text: &str) -> Result<Cow<'_, str>, (u32, u32)> {
         out.push_str(&done);
         out.push_str(rest);
     }
+    if let Some((_, body)) = &block {
+        out.push_str(&raw_block(body));
+    }
     Ok(Cow::Owned(out))
+}
+
+/// Leading spaces of `line`.
+fn indentation(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// The column of the key on `line` (`  - key: ...` → 4): block content must be indented
+/// more than that.
+fn key_column(line: &str) -> usize {
+    let mut col = indentation(line);
+    let mut rest = &line[col..];
+    while let Some(after) = rest.strip_prefix('-').filter(|a| a.starts_with(' ')) {
+        let spaces = after.len() - after.trim_start_matches(' ').len();
+        col += 1 + spaces;
+        rest = &after[spaces..];
+    }
+    col
+}
+
+/// Whether `s` (what follows the tag) is a block scalar's header: `|` or `>`, an optional
+/// chomping and indentation indicator, then nothing but a comment.
+fn is_block_header(s: &str) -> bool {
+    static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[|>](?:[-+]?[1-9]?|[1-9][-+])[ \t]*(?:#.*)?\r?\n?$")
+            .expect("static regex is valid")
+    });
+    HEADER.is_match(s)
+}
+
+/// A block scalar's content lines with its text between `{% raw %}` (at the start of the
+/// first non-blank line, after its indentation) and `{% endraw %}` (at the end of the
+/// last one): the value renders to exactly what was written.
+fn raw_block(body: &[&str]) -> String {
+    let first = body.iter().position(|l| !l.trim().is_empty());
+    let last = body.iter().rposition(|l| !l.trim().is_empty());
+    let mut out = String::new();
+    for (i, line) in body.iter().enumerate() {
+        let mut line = (*line).to_owned();
+        if Some(i) == last {
+            let end = line.trim_end_matches(['\n', '\r']).len();
+            line.insert_str(end, CLOSE);
+        }
+        if Some(i) == first {
+            line.insert_str(indentation(&line), OPEN);
+        }
+        out.push_str(&line);
+    }
+    out
 }
 
 /// Whether the end of `before` + `prefix` (one line, from its start) is inside a quoted
@@ -153,8 +229,36 @@ mod tests {
     }
 
     #[test]
-    fn block_scalars_and_collections_are_refused_where_they_are() {
-        assert_eq!(rewrite("a: 1\nb: !unsafe |\n  x\n").unwrap_err(), (2, 4));
-        assert_eq!(rewrite("- !unsafe [a]\n").unwrap_err(), (1, 3));
+    fn collections_are_refused_where_they_are() {
+        assert_eq!(rewrite("a: 1\nb: !unsafe [a]\n").unwrap_err(), (2, 4));
+        assert_eq!(rewrite("- !unsafe {a: 1}\n").unwrap_err(), (1, 3));
+    }
+
+    #[test]
+    fn block_scalars_become_raw_blocks() {
+        let text = "vars:\n  a: !unsafe |\n    ---\n    b: {{ x }}\n\n  c: 1\n";
+        assert_eq!(
+            rewrite(text).unwrap(),
+            "vars:\n  a: |\n    {% raw %}---\n    b: {{ x }}{% endraw %}\n\n  c: 1\n"
+        );
+        // In a list item, up to the next key of the same mapping; at the end of the file.
+        let text = "- k: !unsafe >-\n    {{ y }}\n  z: 2\n- !unsafe |\n  {{ w }}";
+        assert_eq!(
+            rewrite(text).unwrap(),
+            "- k: >-\n    {% raw %}{{ y }}{% endraw %}\n  z: 2\n- |\n  {% raw %}{{ w }}{% endraw %}"
+        );
+    }
+
+    #[test]
+    fn a_block_scalar_reads_back_as_written() {
+        let text =
+            "a: !unsafe |\n  line {{ one }}\n\n  line two\nb: !unsafe >\n  folded\n  {% x %}\n";
+        let rewritten = rewrite(text).unwrap();
+        let raw: serde_json::Value = serde_saphyr::from_str(&rewritten).unwrap();
+        assert_eq!(
+            raw["a"],
+            "{% raw %}line {{ one }}\n\nline two{% endraw %}\n"
+        );
+        assert_eq!(raw["b"], "{% raw %}folded {% x %}{% endraw %}\n");
     }
 }

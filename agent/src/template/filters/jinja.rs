@@ -185,8 +185,10 @@ fn tojson(v: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Err
 /// their items (so the result is undefined).
 fn attr(v: Value, name: String) -> Value {
     match v.kind() {
+        // A list has no attributes; a `groupby` group (Python's namedtuple) has `grouper`
+        // and `list`.
+        ValueKind::Seq => v.get_attr(&name).unwrap_or(Value::UNDEFINED),
         ValueKind::Map
-        | ValueKind::Seq
         | ValueKind::String
         | ValueKind::Number
         | ValueKind::Bool
