@@ -80,6 +80,9 @@ impl Group {
 }
 
 /// Hosts and groups from one or more inventory sources.
+/// The host Ansible adds when a pattern names it and the inventory does not have it.
+pub const IMPLICIT_LOCALHOST: &str = "localhost";
+
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     pub(crate) hosts: IndexMap<String, Host>,
@@ -87,6 +90,9 @@ pub struct Inventory {
     /// The directories whose `group_vars/` and `host_vars/` were read (one per file or
     /// directory source), for the groups and hosts `add_host`/`group_by` create.
     pub(crate) var_bases: Vec<std::path::PathBuf>,
+    /// `host_vars/localhost` beside the inventory when `localhost` is not one of its hosts:
+    /// Ansible's implicit localhost has them too.
+    pub(crate) implicit_localhost_vars: Map<String, Value>,
     /// How hosts and groups link, by position; built on the first query that needs it.
     /// [`Inventory::reindex`] drops it whenever `hosts` or `groups` change (reconciling
     /// does, after loading and after `add_host`/`group_by`).
@@ -274,9 +280,13 @@ impl Inventory {
                 extend(v);
             }
         }
-        if let Some(h) = self.hosts.get(host) {
-            extend(&h.vars);
-            extend(&h.file_vars);
+        match self.hosts.get(host) {
+            Some(h) => {
+                extend(&h.vars);
+                extend(&h.file_vars);
+            }
+            None if host == IMPLICIT_LOCALHOST => extend(&self.implicit_localhost_vars),
+            None => {}
         }
         if let Some(v) = beside(false, host) {
             extend(v);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::model::Inventory;
+use super::model::{IMPLICIT_LOCALHOST, Inventory};
 use super::source::is_yaml;
 use crate::diagnostic::Diagnostic;
 use crate::secrets::Secrets;
@@ -30,6 +30,10 @@ pub fn apply(inv: &mut Inventory, base: &Path, secrets: &Secrets) -> Result<(), 
         if let Some(h) = inv.hosts.get_mut(&name) {
             h.file_vars.extend(vars);
         }
+    }
+    if !inv.hosts.contains_key(IMPLICIT_LOCALHOST) {
+        let vars = read_listed(&dir, IMPLICIT_LOCALHOST, secrets)?;
+        inv.implicit_localhost_vars.extend(vars);
     }
     Ok(())
 }
@@ -66,10 +70,11 @@ pub fn read_beside_playbook(
         }
     }
     let dir = Listing::of(&base.join("host_vars"));
-    for name in inv.hosts.keys() {
+    let implicit = (!inv.hosts.contains_key(IMPLICIT_LOCALHOST)).then_some(IMPLICIT_LOCALHOST);
+    for name in inv.hosts.keys().map(String::as_str).chain(implicit) {
         let vars = read_listed(&dir, name, secrets)?;
         if !vars.is_empty() {
-            out.hosts.insert(name.clone(), vars);
+            out.hosts.insert(name.to_owned(), vars);
         }
     }
     Ok(out)
