@@ -285,7 +285,22 @@ impl Inventory {
                 extend(&h.vars);
                 extend(&h.file_vars);
             }
-            None if host == IMPLICIT_LOCALHOST => extend(&self.implicit_localhost_vars),
+            None if host == IMPLICIT_LOCALHOST => {
+                // As Ansible creates it: the local connection and the controller's Python
+                // (`ansible_playbook_python`) as host variables.
+                static IMPLICIT: std::sync::LazyLock<Map<String, Value>> =
+                    std::sync::LazyLock::new(|| {
+                        let mut m = Map::new();
+                        m.insert("ansible_connection".into(), Value::from("local"));
+                        if let Some(python) = crate::bridge::playbook_python() {
+                            let python = python.display().to_string();
+                            m.insert("ansible_python_interpreter".into(), Value::from(python));
+                        }
+                        m
+                    });
+                extend(&IMPLICIT);
+                extend(&self.implicit_localhost_vars);
+            }
             None => {}
         }
         if let Some(v) = beside(false, host) {
