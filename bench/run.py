@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: dr against ansible-playbook on the same hosts, in one run.
+"""Side-by-side benchmark: dr against ansible-playbook, Ansible with Mitogen and pyinfra on the
+same hosts, in one run.
 
 Starts N OpenSSH sshd instances on 127.0.0.1 (each "host" has its own root directory),
-installs ansible-core from PyPI into a venv, and runs bench/playbook.yml with both tools,
-alternating, several repetitions each: first run (everything changes), converged run
-(nothing changes), and check/plan with diff. Prints median wall time, controller CPU time and
-peak RSS, the dr/ansible ratios, dr's cold (first contact) against warm agent push, and the
-physical floor: N parallel fresh `ssh true` connections. Checks that both tools leave
-byte-identical files.
+installs ansible-core, Mitogen and pyinfra from PyPI into venvs (see bench/peers.py), and runs
+bench/playbook.yml with dr, ansible-playbook and ansible-playbook + Mitogen, and its pyinfra
+rewrite bench/pyinfra_deploy.py with pyinfra, alternating, several repetitions each: first run
+(everything changes), converged run (nothing changes), and check/plan with diff. Prints median
+wall time, controller CPU time and peak RSS, the tool/dr ratios, dr's cold (first contact)
+against warm agent push, and the physical floor: N parallel fresh `ssh true` connections.
+Checks that every tool leaves byte-identical files and reports the changes it made.
 
-Usage: bench/run.py [--hosts 1,10,50] [--reps 3] [--release]
+Usage: bench/run.py [--hosts 1,10,50] [--reps 3 | --reps 3,3,1] [--release] [--dr PATH]
 Needs: openssh-server and openssh-client (apt), python3 with venv, root (sshd as root).
 
-Both tools log in as the user `drbench` (created if missing, login shell /bin/sh, home
+Every tool logs in as the user `drbench` (created if missing, login shell /bin/sh, home
 /var/lib/drbench). Not as root on purpose: Debian's bash sources ~/.bashrc for commands run
 by sshd, and a developer's root .bashrc (pyenv init, ...) adds ~0.25 s to every SSH command,
 which would charge a cost that real hosts don't have to every Ansible task.
@@ -32,6 +34,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import peers  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -109,6 +114,8 @@ class Hosts:
                 f"AuthorizedKeysFile {keys}/authorized_keys\nPidFile {work}/sshd-{i}.pid\n"
                 "StrictModes no\nUsePAM no\nPermitRootLogin yes\nPasswordAuthentication no\n"
                 "MaxStartups 200:30:400\nMaxSessions 200\nLogLevel ERROR\n"
+                # pyinfra uploads files over SFTP; Debian's sshd_config enables it the same way.
+                "Subsystem sftp /usr/lib/openssh/sftp-server\n"
                 f"SetEnv XDG_CACHE_HOME={self.cache(i)}\n"
             )
             self.procs.append(subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)], stderr=subprocess.DEVNULL))
@@ -203,62 +210,84 @@ def ensure_ansible(target):
 
 
 PHASES = ("first", "converged", "plan")
+TOOLS = ("dr", "ansible", "mitogen", "pyinfra")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hosts", default="1,10,50", help="comma-separated host counts (default 1,10,50)")
-    ap.add_argument("--reps", type=int, default=3, help="repetitions per tool and phase (default 3)")
+    ap.add_argument("--reps", default="3",
+                    help="repetitions per tool and phase: one number, or one per host count (3,3,1); default 3")
     ap.add_argument("--release", action="store_true", help="build and use the release binaries")
+    ap.add_argument("--dr", type=Path, help="use this dr binary (its dr-agent next to it) instead of building")
     ap.add_argument("--json", type=Path, help="also write every sample to this file")
     args = ap.parse_args()
+    counts = [int(x) for x in args.hosts.split(",")]
+    reps = [int(x) for x in args.reps.split(",")]
+    if len(reps) == 1:
+        reps *= len(counts)
+    if len(reps) != len(counts) or min(reps) < 1:
+        raise SystemExit(f"--reps {args.reps}: give one count, or one per host count ({args.hosts})")
     profile = "release" if args.release else "debug"
-    cargo = ["cargo", "build", "-q", "-p", "dr", "-p", "dr-agent"] + (["--release"] if args.release else [])
-    sh(cargo, cwd=REPO)
+    # The binaries come from CARGO_TARGET_DIR when it is set, as cargo builds them there.
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    dr = target / profile / "dr"
-    ansible_bin = ensure_ansible(target)
-    version = subprocess.run([str(ansible_bin / "ansible-playbook"), "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    if args.dr:
+        dr, profile = args.dr.resolve(), str(args.dr)
+    else:
+        cargo = ["cargo", "build", "-q", "-p", "dr", "-p", "dr-agent"] + (["--release"] if args.release else [])
+        sh(cargo, cwd=REPO)
+        dr = target / profile / "dr"
+    bins = {"ansible": ensure_ansible(target), "mitogen": peers.ensure_mitogen(target), "pyinfra": peers.ensure_pyinfra(target)}
+    version = subprocess.run([str(bins["ansible"] / "ansible-playbook"), "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    version += f", {peers.MITOGEN.replace('==', ' ')}, {peers.PYINFRA.replace('==', ' ')}"
     work = Path(tempfile.mkdtemp(prefix="dr-bench-"))
     os.chmod(work, 0o755)  # mkdtemp makes it 0700; the login user must reach the hosts' dirs
     load_before = os.getloadavg()
     results = []
     try:
-        for n in [int(x) for x in args.hosts.split(",")]:
+        for n, r in zip(counts, reps):
             hosts = Hosts(n, work / f"n{n}")
             try:
-                results.append(bench_n(n, hosts, work / f"n{n}", dr, ansible_bin, args.reps))
+                results.append(bench_n(n, hosts, work / f"n{n}", dr, bins, r))
                 # A run with N = 50 takes a while (Ansible): show each N as soon as it is done.
                 print(f"N = {n} done: {progress(results[-1])}", file=sys.stderr, flush=True)
             finally:
                 hosts.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report(results, profile, version, args.reps, load_before, os.getloadavg())
+    report(results, profile, version, load_before, os.getloadavg())
     if args.json:
         args.json.write_text(json.dumps([
-            {"n": r["n"], "floor": r["floor"], "floor_samples": r["floor_samples"], "floor_default": r["floor_default"],
-             "cold": r["cold"], "warm": r["warm"],
-             **{f"{t}_{p}": r["samples"][(t, p)] for t in ("dr", "ansible") for p in PHASES}}
+            {"n": r["n"], "reps": r["reps"], "floor": r["floor"], "floor_samples": r["floor_samples"],
+             "floor_default": r["floor_default"], "cold": r["cold"], "warm": r["warm"], "load": r["load"],
+             **{f"{t}_{p}": r["samples"][(t, p)] for t in TOOLS for p in PHASES}}
             for r in results], indent=1))
 
 
-def bench_n(n, hosts, work, dr, ansible_bin, reps):
-    inv = {t: work / f"inv-{t}.yml" for t in ("dr", "ansible")}
-    roots = {t: work / f"roots-{t}" for t in ("dr", "ansible")}
-    for t in ("dr", "ansible"):
+def bench_n(n, hosts, work, dr, bins, reps):
+    inv = {t: work / f"inv-{t}.yml" for t in ("dr", "ansible", "mitogen")}
+    inv["pyinfra"] = work / "inv-pyinfra.py"
+    roots = {t: work / f"roots-{t}" for t in TOOLS}
+    for t in ("dr", "ansible", "mitogen"):
         hosts.inventory(inv[t], t, roots[t])
+    peers.pyinfra_inventory(inv["pyinfra"], hosts, USER, roots["pyinfra"])
     play = str(BENCH / "playbook.yml")
     # The plan/check phase asks for a failover: DATABASE_URL would move to another host, so
-    # both tools compute and print a diff on every host.
-    failover = ["-e", "db_host=akira-db-03"]
-    ap = str(ansible_bin / "ansible-playbook")
+    # every tool computes and prints a diff on every host.
+    failover = ["-e", f"db_host={FAILOVER}"]
+
+    def ansible(t):
+        ap = str(bins[t] / "ansible-playbook")
+        return {
+            "first": [ap, "-i", str(inv[t]), play],
+            "converged": [ap, "-i", str(inv[t]), play],
+            "plan": [ap, "-i", str(inv[t]), play, "--check", "--diff"] + failover,
+        }
+
     cmds = {
-        "ansible": {
-            "first": [ap, "-i", str(inv["ansible"]), play],
-            "converged": [ap, "-i", str(inv["ansible"]), play],
-            "plan": [ap, "-i", str(inv["ansible"]), play, "--check", "--diff"] + failover,
-        },
+        "ansible": ansible("ansible"),
+        "mitogen": ansible("mitogen"),
+        "pyinfra": peers.pyinfra_cmds(bins["pyinfra"], inv["pyinfra"], n, FAILOVER),
         "dr": {
             "first": [str(dr), "apply", play, "-i", str(inv["dr"]), "--forks", str(n)],
             "converged": [str(dr), "apply", play, "-i", str(inv["dr"]), "--forks", str(n)],
@@ -270,11 +299,13 @@ def bench_n(n, hosts, work, dr, ansible_bin, reps):
                    ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s",
                    ANSIBLE_SSH_CONTROL_PATH_DIR=str(work / "cp"), ANSIBLE_FORKS=str(n),
                    ANSIBLE_GATHERING="explicit", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=str(work / "ans-tmp"))
-    env = {"ansible": env_ans, "dr": dict(os.environ, NO_COLOR="1")}
-    expect = {("dr", "first"): (0,), ("dr", "converged"): (0,), ("dr", "plan"): (2,),
-              ("ansible", "first"): (0,), ("ansible", "converged"): (0,), ("ansible", "plan"): (0,)}
-    samples = {(t, p): [] for t in ("dr", "ansible") for p in PHASES}
+    env = {"ansible": env_ans, "mitogen": peers.mitogen_env(env_ans, bins["mitogen"], work),
+           "pyinfra": peers.pyinfra_env(), "dr": dict(os.environ, NO_COLOR="1")}
+    # `dr plan` exits 2 when it finds changes; the others exit 0.
+    expect = {(t, p): (2,) if (t, p) == ("dr", "plan") else (0,) for t in TOOLS for p in PHASES}
+    samples = {(t, p): [] for t in TOOLS for p in PHASES}
     cold, warm = [], []
+    load = [os.getloadavg()[0]]
 
     def run(t, phase):
         wall, cpu, rss, code, out = timed(cmds[t][phase], env=env[t], cwd=work)
@@ -284,7 +315,8 @@ def bench_n(n, hosts, work, dr, ansible_bin, reps):
         return wall, cpu, rss
 
     for rep in range(reps):
-        order = ("dr", "ansible") if rep % 2 == 0 else ("ansible", "dr")
+        # Alternating directions, so that load from outside hits every tool alike.
+        order = TOOLS if rep % 2 == 0 else TOOLS[::-1]
         for t in order:
             shutil.rmtree(roots[t], ignore_errors=True)
             if t == "dr":
@@ -296,20 +328,34 @@ def bench_n(n, hosts, work, dr, ansible_bin, reps):
                 # The same first run again with the agent already cached on every host.
                 shutil.rmtree(roots["dr"])
                 warm.append(run("dr", "first")[0])
-        a, b = tree(roots["dr"]), tree(roots["ansible"])
-        if a != b or len(a) != n * 17:
-            diff = sorted(set(a) ^ set(b)) or sorted(k for k in a if a[k] != b.get(k))
-            raise SystemExit(f"dr and ansible-playbook left different files ({len(a)} vs {len(b)} entries): {diff[:10]}")
+        load.append(os.getloadavg()[0])
+        a = tree(roots["dr"])
+        if len(a) != n * 17:
+            raise SystemExit(f"dr left {len(a)} entries, expected {n * 17}")
+        for t in TOOLS[1:]:
+            b = tree(roots[t])
+            if a != b:
+                diff = sorted(set(a) ^ set(b)) or sorted(k for k in a if a[k] != b.get(k))
+                raise SystemExit(f"dr and {t} left different files ({len(a)} vs {len(b)} entries): {diff[:10]}")
     floors = [hosts.floor("curve25519-sha256") for _ in range(max(reps, 3))]
     default_floors = [hosts.floor() for _ in range(max(reps, 3))]
-    return {"n": n, "samples": samples, "floor": statistics.median(floors), "floor_samples": floors,
-            "floor_default": statistics.median(default_floors), "cold": cold, "warm": warm}
+    return {"n": n, "reps": reps, "samples": samples, "floor": statistics.median(floors), "floor_samples": floors,
+            "floor_default": statistics.median(default_floors), "cold": cold, "warm": warm, "load": load}
+
+
+FAILOVER = "akira-db-03"
 
 
 def check_output(tool, phase, n, out):
-    """Both tools must report what really happened, in their summaries (`changed=K` per host,
-    counted per task by both): every task changed on the first run, nothing on the converged
-    run, only the DATABASE_URL line, with its diff, on the plan."""
+    """Every tool must report what really happened. dr and Ansible (with or without Mitogen)
+    in their summaries (`changed=K` per host, counted per task by both): every task changed on
+    the first run, nothing on the converged run, only the DATABASE_URL line, with its diff, on
+    the plan. pyinfra per operation and host: see peers.check_pyinfra."""
+    if tool == "pyinfra":
+        ok, what = peers.check_pyinfra(phase, n, out, FAILOVER)
+        if not ok:
+            raise SystemExit(f"pyinfra {phase} with {n} hosts did not report {what}:\n{out[-3000:]}")
+        return
     want = {"first": 11, "converged": 0, "plan": 1}[phase]
     changed = [int(c) for c in re.findall(r"^\s*h\d+\s.*?changed=(\d+)", out, re.M)]
     ok = len(changed) == n and all(c == want for c in changed)
@@ -323,22 +369,37 @@ def check_output(tool, phase, n, out):
 
 def progress(r):
     med = lambda t, p: statistics.median(x[0] for x in r["samples"][(t, p)])
-    return ", ".join(f"{p} dr {med('dr', p):.3f} s / ansible {med('ansible', p):.2f} s" for p in PHASES) + \
-        f", floor {r['floor']:.3f} s"
+    return "; ".join(f"{p} " + ", ".join(f"{t} {med(t, p):.3f} s" for t in TOOLS) for p in PHASES) + \
+        f"; floor {r['floor']:.3f} s"
 
 
-def report(results, profile, version, reps, load_before, load_after):
+def ratio(x):
+    return f"{x:.1f}×" if x < 10 else f"{x:.0f}×"
+
+
+def report(results, profile, version, load_before, load_after):
     med = lambda xs, i: statistics.median(x[i] for x in xs)
-    print(f"\ndr ({profile} build) vs {version}; medians of {reps} runs each; wall and CPU in seconds, peak RSS in MiB")
-    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; {os.cpu_count()} CPUs\n")
-    print("| N | phase | dr wall | ansible wall | ansible/dr | dr CPU | ansible CPU | dr RSS | ansible RSS | floor | dr/floor |")
+    reps = ", ".join(f"{r['reps']} at N = {r['n']}" for r in results)
+    print(f"\ndr ({profile} build) vs {version}; medians of {reps}; wall and CPU in seconds, peak RSS in MiB")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; "
+          + "; ".join(f"N = {r['n']}: {min(r['load']):.1f}–{max(r['load']):.1f}" for r in results)
+          + f" (sampled between repetitions); {os.cpu_count()} CPUs\n")
+    print("| N | phase | dr | ansible | mitogen | pyinfra | ansible/dr | mitogen/dr | pyinfra/dr | floor | dr/floor |")
     print("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in results:
         for phase in PHASES:
-            d, a = r["samples"][("dr", phase)], r["samples"][("ansible", phase)]
-            dw, aw = med(d, 0), med(a, 0)
-            print(f"| {r['n']} | {phase} | {dw:.3f} | {aw:.2f} | {aw / dw:.0f}× | {med(d, 1):.3f} | {med(a, 1):.2f} "
-                  f"| {med(d, 2):.1f} | {med(a, 2):.1f} | {r['floor']:.3f} | {dw / r['floor']:.2f}× |")
+            w = {t: med(r["samples"][(t, phase)], 0) for t in TOOLS}
+            ratios = " | ".join(ratio(w[t] / w["dr"]) for t in TOOLS[1:])
+            print(f"| {r['n']} | {phase} | {w['dr']:.3f} | {w['ansible']:.2f} | {w['mitogen']:.2f} | {w['pyinfra']:.2f} "
+                  f"| {ratios} | {r['floor']:.3f} | {w['dr'] / r['floor']:.2f}× |")
+    print("\nController CPU (s) and peak RSS (MiB):\n")
+    print("| N | phase | " + " | ".join(f"{t} CPU" for t in TOOLS) + " | " + " | ".join(f"{t} RSS" for t in TOOLS) + " |")
+    print("|--:|---|" + "--:|" * (2 * len(TOOLS)))
+    for r in results:
+        for phase in PHASES:
+            s = {t: r["samples"][(t, phase)] for t in TOOLS}
+            print(f"| {r['n']} | {phase} | " + " | ".join(f"{med(s[t], 1):.3f}" for t in TOOLS) + " | "
+                  + " | ".join(f"{med(s[t], 2):.1f}" for t in TOOLS) + " |")
     print("\n| N | dr first run, cold agent push | cold/floor | dr first run, agent cached | cached/floor | floor (curve25519) | floor (OpenSSH default kex) |")
     print("|--:|--:|--:|--:|--:|--:|--:|")
     for r in results:
@@ -346,11 +407,12 @@ def report(results, profile, version, reps, load_before, load_after):
         print(f"| {r['n']} | {cold:.3f} | {cold / r['floor']:.2f}× | {warm:.3f} | {warm / r['floor']:.2f}× "
               f"| {r['floor']:.3f} | {r['floor_default']:.3f} |")
     print("\nfirst = empty hosts, every task changes (dr: agent cache removed first, so it includes the push);")
-    print("converged = nothing changes; plan = `dr plan` / `ansible-playbook --check --diff` of a failover")
-    print("(-e db_host=akira-db-03: one DATABASE_URL diff per host). floor = N parallel fresh OpenSSH")
-    print("connections running `true` with the key exchange dr negotiates (curve25519-sha256; OpenSSH's")
-    print("default sntrup761 one is dearer, shown apart). CPU and RSS are the controller's (its process tree; RSS = largest")
-    print("single process). Both tools left byte-identical files (content, mode) in every repetition.")
+    print("converged = nothing changes; plan = `dr plan` / `ansible-playbook --check --diff` (with and without")
+    print("Mitogen) / `pyinfra --dry --diff` of a failover (db_host=akira-db-03: one DATABASE_URL diff per host).")
+    print("floor = N parallel fresh OpenSSH connections running `true` with the key exchange dr negotiates")
+    print("(curve25519-sha256; OpenSSH's default sntrup761 one is dearer, shown apart). CPU and RSS are the")
+    print("controller's (its process tree; RSS = largest single process). All four tools left byte-identical")
+    print("files (content, mode) in every repetition and reported the changes they made.")
 
 
 if __name__ == "__main__":
