@@ -7,6 +7,7 @@ mod event;
 mod fetched;
 mod files;
 pub mod gate;
+mod hostvars;
 mod include_vars;
 mod includes;
 pub mod lock;
@@ -224,6 +225,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         fact_cache,
         reading_hostvars,
         live: Default::default(),
+        hostvars: Default::default(),
     });
     // Every inventory host's cached facts, which other hosts read in `hostvars` (an
     // implicit `localhost`'s are read when a play of its starts).
