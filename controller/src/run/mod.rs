@@ -16,6 +16,7 @@ mod magic;
 mod no_connection;
 mod node;
 mod phases;
+mod render_vars;
 mod run_once;
 mod scheduler;
 mod search_path;

@@ -12,6 +12,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::event::{Outcome, RunEvent, Stamped};
 use super::files;
+use super::render_vars::RenderVars;
 use super::tally::Tally;
 use super::vars::RunVars;
 use crate::dag::Dag;
@@ -612,8 +613,8 @@ fn build_request(
         above_facts,
     } = node_vars(job, play, play_hosts, host, &node.batch)?;
     // The request carries `hostvars` shared; what the controller renders here reads it in
-    // `vars`, as the agent will (a copy for the time the request is built).
-    let full = with_hostvars(&vars, &hostvars);
+    // `vars`, as the agent will.
+    let full = RenderVars::new(&vars, &hostvars);
     let mut tasks = play.tasks.clone();
     super::includes::resolve(play, &mut tasks, &full).map_err(|d| d.to_string())?;
     let mut handlers = play.handlers.clone();
@@ -622,13 +623,20 @@ fn build_request(
         // The batch's other hosts render it too: dr runs it only when they agree.
         let others = |other: &str| {
             let theirs = node_vars(job, play, play_hosts, other, &node.batch).ok()?;
-            let vars = with_hostvars(&theirs.vars, &theirs.hostvars);
+            let vars = RenderVars::new(&theirs.vars, &theirs.hostvars);
             let (mut tasks, mut handlers) = (play.tasks.clone(), play.handlers.clone());
             super::includes::resolve(play, &mut tasks, &vars).ok()?;
             super::includes::resolve(play, &mut handlers, &vars).ok()?;
-            Some(super::run_once::rendered(&tasks, &handlers, &vars))
+            Some(super::run_once::rendered(&tasks, &handlers, vars.get()))
         };
-        super::run_once::resolve(&mut tasks, &mut handlers, &full, host, &node.batch, others)?;
+        super::run_once::resolve(
+            &mut tasks,
+            &mut handlers,
+            full.get(),
+            host,
+            &node.batch,
+            others,
+        )?;
     }
     if job.mode == Mode::Apply && !job.yes {
         // Files named by a templated include were not shown before the run, nor the plays
@@ -819,12 +827,4 @@ fn run_hostvars(
         }
     }
     Ok(SharedVars::new(hostvars))
-}
-
-/// `vars` with `hostvars` in its place: what templates the controller renders for the
-/// host (include names, lookups, `src` paths) read, as the agent will.
-fn with_hostvars(vars: &Map<String, Value>, hostvars: &SharedVars) -> Map<String, Value> {
-    let mut full = vars.clone();
-    full.insert("hostvars".into(), Value::Object(hostvars.map().clone()));
-    full
 }
