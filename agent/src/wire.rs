@@ -18,7 +18,8 @@ use serde_json::Value;
 /// 3: sync points ([`Event::Sync`], answered by [`Control::Answer`]).
 /// 4: settle points after a task (`any_errors_fatal`, `max_fail_percentage`, `end_play`).
 /// 5: controller lookups asked for while the play runs ([`SyncPoint::Lookup`]).
-pub const PROTOCOL_VERSION: u32 = 5;
+/// 6: the run's `hostvars` travel beside `vars` ([`Request::hostvars`]).
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,9 +87,16 @@ pub struct Request {
     pub play: Play,
     /// Variables for this host, already merged by the controller in Ansible's precedence
     /// (inventory < play vars < vars_files < extra vars). Values may still hold templates;
-    /// the agent renders them lazily when used. Magic variables (`hostvars`, `groups`,
-    /// `group_names`, `inventory_hostname`, `playbook_dir`) are included here.
+    /// the agent renders them lazily when used. Magic variables (`groups`, `group_names`,
+    /// `inventory_hostname`, `playbook_dir`) are included here; `hostvars` comes in
+    /// [`Request::hostvars`] (`vars` may hold a null in its place).
     pub vars: serde_json::Map<String, Value>,
+    /// The run's `hostvars` as this host's play starts (every host's inventory and magic
+    /// variables, with the facts and results of the plays before), the same map in every
+    /// request that shares it; the agent puts it in `vars` as `hostvars`. `None` when
+    /// `vars` holds its own (a delegated task's request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostvars: Option<SharedVars>,
     /// The names in `vars` that came from extra vars (`-e`): they beat every other variable,
     /// task vars and facts included, as in Ansible.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -208,8 +216,10 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
 
 mod file_content;
 mod request_line;
+mod shared_vars;
 mod sync;
 pub use file_content::{FileContent, FileMeta, TreeListing};
+pub use shared_vars::SharedVars;
 pub use sync::{
     Active, Answer, Delegation, InventoryChange, LookupCall, Settle, Settled, Shared, SyncPoint,
 };

@@ -176,6 +176,10 @@ struct TaskEnd {
 impl<'a> Runner<'a> {
     fn new(request: &'a Request, emit: &'a mut dyn FnMut(Event)) -> Self {
         let mut vars = request.vars.clone();
+        if let Some(hostvars) = &request.hostvars {
+            // In the place `vars` keeps for it, if any.
+            vars.insert("hostvars".into(), Json::Object(hostvars.map().clone()));
+        }
         vars.entry("inventory_hostname")
             .or_insert_with(|| Json::from(request.host.clone()));
         // As Ansible's connection variables (`PlayContext.update_vars`): the address a

@@ -72,6 +72,8 @@ pub async fn run(
         bridged: base.bridged.clone(),
         lookups: base.lookups.clone(),
         vars: std::mem::take(&mut vars),
+        // The delegating host's variables came with `hostvars` in them.
+        hostvars: None,
         callback: false,
         invocation: false,
         missing_handler_warns: base.missing_handler_warns,

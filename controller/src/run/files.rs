@@ -10,14 +10,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
 use dr_agent::wire::{FileContent, Task};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::render_vars::RenderVars;
 
 /// Finds and reads the `src` files of `tasks` (and handlers). A `src` that is a template is
 /// rendered with `vars` (and each literal loop item) first. Missing files are left out: the
 /// agent then fails that task with a message naming the file.
 pub fn collect(
     tasks: &[&Task],
-    vars: &Map<String, Value>,
+    vars: &RenderVars,
     playbook_dir: &Path,
 ) -> BTreeMap<String, FileContent> {
     let mut files = BTreeMap::new();
@@ -217,14 +219,14 @@ fn source_of(task: &Task) -> Option<String> {
         .next()
 }
 
-fn rendered_srcs(src: &str, task: &Task, vars: &Map<String, Value>) -> Vec<String> {
+fn rendered_srcs(src: &str, task: &Task, vars: &RenderVars) -> Vec<String> {
     if !src.contains("{{") {
         return vec![src.to_owned()];
     }
     // Rendered as the agent will: with the task's vars, and for each loop item, whether
     // the loop is written out or comes from a variable (`loop: "{{ names }}"`).
     let templater = dr_agent::template::Templater::new();
-    let mut base = vars.clone();
+    let mut base = vars.get().clone();
     base.extend(task.vars.clone());
     let loop_var = task.loop_var.clone().unwrap_or_else(|| "item".into());
     let scope = templater.scope(base.clone());

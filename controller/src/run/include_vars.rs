@@ -15,13 +15,14 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::candidates::{pattern_matches, rendered, task_dir};
+use super::render_vars::RenderVars;
 use crate::playbook::PlaySpec;
 use crate::secrets::Secrets;
 
 /// Reads what every `include_vars` of `tasks` may load for a host with `vars`.
 pub fn collect(
     tasks: &[&Task],
-    vars: &Map<String, Value>,
+    vars: &RenderVars,
     play: &PlaySpec,
     secrets: &Secrets,
 ) -> Result<BTreeMap<String, FileContent>, String> {
@@ -38,7 +39,7 @@ pub fn collect(
                 .map(str::to_owned),
         };
         if let Some(template) = file {
-            for name in names(&template, task, vars, &bases) {
+            for name in names(&template, task, vars.get(), &bases) {
                 let key = file_key(&name);
                 if out.contains_key(&key) {
                     continue;
@@ -53,7 +54,7 @@ pub fn collect(
                 }
             }
         } else if let Some(template) = args.get("dir").and_then(Value::as_str) {
-            for name in rendered(template, task, vars).into_iter().flatten() {
+            for name in rendered(template, task, vars.get()).into_iter().flatten() {
                 let key = dir_key(&name, args);
                 let dir = dir_of(&name, task, play);
                 if !dir.is_dir() {

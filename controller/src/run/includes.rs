@@ -11,8 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use dr_agent::wire::{Task, TaskKind};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::render_vars::RenderVars;
 use crate::diagnostic::Diagnostic;
 use crate::playbook::PlaySpec;
 use crate::playbook::tasks::{Builder, DYNAMIC_KEY, DynamicInclude, fails_with};
@@ -20,11 +21,7 @@ use crate::playbook::tasks::{Builder, DYNAMIC_KEY, DynamicInclude, fails_with};
 const MAX_DEPTH: usize = 16;
 
 /// Fills the templated includes of `tasks` (a copy of `play`'s) for a host with `vars`.
-pub fn resolve(
-    play: &PlaySpec,
-    tasks: &mut [Task],
-    vars: &Map<String, Value>,
-) -> Result<(), Diagnostic> {
+pub fn resolve(play: &PlaySpec, tasks: &mut [Task], vars: &RenderVars) -> Result<(), Diagnostic> {
     resolve_in(play, &play.dynamic_includes, tasks, vars, &[])
 }
 
@@ -32,7 +29,7 @@ fn resolve_in(
     play: &PlaySpec,
     dynamic: &[DynamicInclude],
     tasks: &mut [Task],
-    vars: &Map<String, Value>,
+    vars: &RenderVars,
     stack: &[PathBuf],
 ) -> Result<(), Diagnostic> {
     for task in tasks {
@@ -66,7 +63,7 @@ fn choices(
     play: &PlaySpec,
     include: &DynamicInclude,
     node: &Task,
-    vars: &Map<String, Value>,
+    vars: &RenderVars,
     stack: &[PathBuf],
 ) -> Result<Vec<Task>, Diagnostic> {
     let exists = |name: &String| {
@@ -79,7 +76,7 @@ fn choices(
         }
     };
     let mut names: Vec<(String, bool)> = Vec::new();
-    for name in super::candidates::rendered(&include.template, node, vars) {
+    for name in super::candidates::rendered(&include.template, node, vars.get()) {
         // An undefined fact may render as empty text rather than fail: a name that finds
         // no file is read as a pattern too.
         let found = match name {

@@ -23,6 +23,7 @@ use dr_agent::wire::{LookupAnswer, LookupCall, Task, lookup_key};
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::render_vars::RenderVars;
 use super::search_path;
 use crate::secrets::Secrets;
 
@@ -34,7 +35,7 @@ static CALL: LazyLock<Option<Regex>> =
 pub fn resolve(
     tasks: &mut [Task],
     handlers: &mut [Task],
-    vars: &Map<String, Value>,
+    vars: &RenderVars,
     playbook_dir: &Path,
     secrets: &Secrets,
 ) -> BTreeMap<String, LookupAnswer> {
@@ -44,7 +45,7 @@ pub fn resolve(
             .as_deref()
             .is_some_and(|l| CONTROLLER_LOOKUPS.contains(&l))
     });
-    if !loops && !all().any(has_call) && !vars.values().any(value_has_call) {
+    if !loops && !all().any(has_call) && !vars.any_value(value_has_call) {
         return BTreeMap::new();
     }
     let recorder = Arc::new(Recorder {
@@ -59,7 +60,7 @@ pub fn resolve(
         playbook_dir,
     };
     for task in tasks.iter_mut().chain(handlers.iter_mut()) {
-        sim.task(task, vars);
+        sim.task(task, vars.get());
     }
     std::mem::take(&mut *lock(&recorder.answers))
 }

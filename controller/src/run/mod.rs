@@ -7,6 +7,7 @@ mod event;
 mod fetched;
 mod files;
 pub mod gate;
+mod hostvars;
 mod include_vars;
 mod includes;
 pub mod lock;
@@ -15,6 +16,7 @@ mod magic;
 mod no_connection;
 mod node;
 mod phases;
+mod render_vars;
 mod run_once;
 mod scheduler;
 mod search_path;
@@ -224,6 +226,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         fact_cache,
         reading_hostvars,
         live: Default::default(),
+        hostvars: Default::default(),
     });
     // Every inventory host's cached facts, which other hosts read in `hostvars` (an
     // implicit `localhost`'s are read when a play of its starts).

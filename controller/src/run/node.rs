@@ -4,13 +4,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use dr_agent::wire::{
-    Answer, Event, InventoryChange, Mode, PROTOCOL_VERSION, Play, Request, Stats, SyncPoint,
+    Answer, Event, InventoryChange, Mode, PROTOCOL_VERSION, Play, Request, SharedVars, Stats,
+    SyncPoint,
 };
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::event::{Outcome, RunEvent, Stamped};
 use super::files;
+use super::render_vars::RenderVars;
 use super::tally::Tally;
 use super::vars::RunVars;
 use crate::dag::Dag;
@@ -86,6 +88,8 @@ pub struct NodeJob {
     pub sources: Vec<std::path::PathBuf>,
     /// The `add_host`/`group_by` changes made so far (by host), kept over a refresh.
     pub dynamic: Mutex<Vec<(String, InventoryChange)>>,
+    /// The `hostvars` requests carry, built once per change of the facts or inventory.
+    pub hostvars: super::hostvars::HostvarsCache,
 }
 
 impl NodeJob {
@@ -108,7 +112,8 @@ impl NodeJob {
         facts: Map<String, Value>,
         host_facts: Map<String, Value>,
     ) {
-        if !host_facts.is_empty() {
+        let host_facts_empty = host_facts.is_empty();
+        if !host_facts_empty {
             let mut all = self.host_facts.lock().unwrap_or_else(|p| p.into_inner());
             let mine = all.entry(host.to_owned()).or_default();
             let before = self.fact_cache.as_ref().map(|_| mine.clone());
@@ -126,10 +131,15 @@ impl NodeJob {
             }
         }
         if facts.is_empty() {
+            if !host_facts_empty {
+                self.hostvars.changed();
+            }
             return;
         }
         let mut all = self.facts.lock().unwrap_or_else(|p| p.into_inner());
         all.entry(host.to_owned()).or_default().extend(facts);
+        drop(all);
+        self.hostvars.changed();
     }
 
     /// Puts `host`'s cached facts (the first time it is asked for) below the host facts
@@ -146,6 +156,8 @@ impl NodeJob {
         let mut merged = cached;
         merged.extend(std::mem::take(mine));
         *mine = merged;
+        drop(all);
+        self.hostvars.changed();
         Ok(())
     }
 
@@ -169,6 +181,8 @@ impl NodeJob {
                 touched_by(me, other),
             ),
         };
+        // Requests from now on carry `hostvars` as the changed inventory has them.
+        self.hostvars.changed();
         if !matches!(change, InventoryChange::Refresh) {
             self.dynamic
                 .lock()
@@ -593,21 +607,36 @@ fn build_request(
     let host = node.host.as_str();
     // A host added during the run (`add_host`) has its cached facts read now.
     job.load_cached_facts(host).map_err(|e| e.to_string())?;
-    let (vars, above_facts) = node_vars(job, play, play_hosts, host, &node.batch)?;
+    let NodeVars {
+        vars,
+        hostvars,
+        above_facts,
+    } = node_vars(job, play, play_hosts, host, &node.batch)?;
+    // The request carries `hostvars` shared; what the controller renders here reads it in
+    // `vars`, as the agent will.
+    let full = RenderVars::new(&vars, &hostvars);
     let mut tasks = play.tasks.clone();
-    super::includes::resolve(play, &mut tasks, &vars).map_err(|d| d.to_string())?;
+    super::includes::resolve(play, &mut tasks, &full).map_err(|d| d.to_string())?;
     let mut handlers = play.handlers.clone();
-    super::includes::resolve(play, &mut handlers, &vars).map_err(|d| d.to_string())?;
+    super::includes::resolve(play, &mut handlers, &full).map_err(|d| d.to_string())?;
     if super::run_once::templated(&tasks, &handlers) {
         // The batch's other hosts render it too: dr runs it only when they agree.
         let others = |other: &str| {
-            let (vars, _) = node_vars(job, play, play_hosts, other, &node.batch).ok()?;
+            let theirs = node_vars(job, play, play_hosts, other, &node.batch).ok()?;
+            let vars = RenderVars::new(&theirs.vars, &theirs.hostvars);
             let (mut tasks, mut handlers) = (play.tasks.clone(), play.handlers.clone());
             super::includes::resolve(play, &mut tasks, &vars).ok()?;
             super::includes::resolve(play, &mut handlers, &vars).ok()?;
-            Some(super::run_once::rendered(&tasks, &handlers, &vars))
+            Some(super::run_once::rendered(&tasks, &handlers, vars.get()))
         };
-        super::run_once::resolve(&mut tasks, &mut handlers, &vars, host, &node.batch, others)?;
+        super::run_once::resolve(
+            &mut tasks,
+            &mut handlers,
+            full.get(),
+            host,
+            &node.batch,
+            others,
+        )?;
     }
     if job.mode == Mode::Apply && !job.yes {
         // Files named by a templated include were not shown before the run, nor the plays
@@ -639,7 +668,7 @@ fn build_request(
         }
     }
     let lookups =
-        super::lookups::resolve(&mut tasks, &mut handlers, &vars, &play.dir, &job.secrets);
+        super::lookups::resolve(&mut tasks, &mut handlers, &full, &play.dir, &job.secrets);
     let bridge_key = crate::bridge::host_key(host, &vars);
     let mut bridged = crate::bridge::attach(&mut tasks, &bridge_key)?;
     bridged.extend(crate::bridge::attach(&mut handlers, &bridge_key)?);
@@ -648,10 +677,10 @@ fn build_request(
         .chain(handlers.iter())
         .flat_map(dr_agent::wire::Task::walk)
         .collect();
-    let mut files = files::collect(&all_tasks, &vars, &play.dir);
+    let mut files = files::collect(&all_tasks, &full, &play.dir);
     files.extend(super::include_vars::collect(
         &all_tasks,
-        &vars,
+        &full,
         play,
         &job.secrets,
     )?);
@@ -673,6 +702,7 @@ fn build_request(
             max_fail_percentage: play.max_fail_percentage,
         },
         vars,
+        hostvars: Some(hostvars),
         extra_vars: job.vars.extra().keys().cloned().collect(),
         unreachable: None,
         facts: job.facts_of(host),
@@ -697,15 +727,24 @@ fn build_request(
     })
 }
 
-/// The variables of `host`'s request for `play` (the batch's `batch`), and those above
-/// facts.
+/// A host's variables for its request.
+struct NodeVars {
+    /// Its own (`hostvars` a null in its place).
+    vars: Map<String, Value>,
+    /// The `hostvars` its request carries, shared with other hosts' requests.
+    hostvars: SharedVars,
+    /// The names from the play's level or above.
+    above_facts: Vec<String>,
+}
+
+/// The variables of `host`'s request for `play` (the batch's `batch`).
 fn node_vars(
     job: &NodeJob,
     play: &PlaySpec,
     play_hosts: &[String],
     host: &str,
     batch: &[String],
-) -> Result<(Map<String, Value>, Vec<String>), String> {
+) -> Result<NodeVars, String> {
     // The inventory as `add_host`/`group_by` left it, for the plays after them.
     let live = job.live.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = live.as_ref().unwrap_or(&job.inventory);
@@ -717,38 +756,12 @@ fn node_vars(
     vars.insert("ansible_play_batch".into(), batch.to_vec().into());
     if let Some(live) = live.as_ref() {
         vars.insert("groups".into(), live.groups_var());
-        if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
-            for h in live.hosts() {
-                let names = Value::from(live.group_names(&h.name));
-                match hostvars.get_mut(&h.name) {
-                    Some(Value::Object(entry)) => {
-                        entry.insert("group_names".into(), names);
-                    }
-                    _ => {
-                        let mut entry = live.host_vars(&h.name);
-                        entry.insert("inventory_hostname".into(), Value::from(h.name.clone()));
-                        entry.insert("group_names".into(), names);
-                        hostvars.insert(h.name.clone(), Value::Object(entry));
-                    }
-                }
-            }
-        }
     }
+    let dir = std::path::absolute(&play.dir).unwrap_or_else(|_| play.dir.clone());
+    let hostvars = job
+        .hostvars
+        .get_or_build(&dir, || run_hostvars(job, play, inventory, live.as_ref()))?;
     drop(live);
-    // Other hosts' facts (gathered, then set) and registered results from the plays before
-    // this one.
-    if let Some(Value::Object(hostvars)) = vars.get_mut("hostvars") {
-        let gathered = job.host_facts.lock().unwrap_or_else(|p| p.into_inner());
-        let set = job.facts.lock().unwrap_or_else(|p| p.into_inner());
-        for (other, facts) in gathered.iter().chain(set.iter()) {
-            match hostvars.get_mut(other) {
-                Some(Value::Object(entry)) => entry.extend(facts.clone()),
-                _ => {
-                    hostvars.insert(other.clone(), Value::Object(facts.clone()));
-                }
-            }
-        }
-    }
     // The play's `become:` reaches the transport as Ansible's connection vars (which, as in
     // Ansible, win when the inventory sets them).
     if play.become_ {
@@ -761,5 +774,57 @@ fn node_vars(
     for (k, v) in &play.connection_vars {
         vars.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    Ok((vars, above_facts))
+    Ok(NodeVars {
+        vars,
+        hostvars,
+        above_facts,
+    })
+}
+
+/// `hostvars` as of now for `play`: the inventory's (`inventory`, `live` when
+/// `add_host`/`group_by` changed it), with every host's facts gathered and set and results
+/// registered in the plays that ended.
+fn run_hostvars(
+    job: &NodeJob,
+    play: &PlaySpec,
+    inventory: &Inventory,
+    live: Option<&Inventory>,
+) -> Result<SharedVars, String> {
+    let base = job
+        .vars
+        .hostvars_for_play(inventory, play, &job.secrets)
+        .map_err(|d| d.to_string())?;
+    let gathered = job.host_facts.lock().unwrap_or_else(|p| p.into_inner());
+    let set = job.facts.lock().unwrap_or_else(|p| p.into_inner());
+    if live.is_none() && gathered.values().chain(set.values()).all(Map::is_empty) {
+        return Ok(base);
+    }
+    let mut hostvars = base.map().clone();
+    if let Some(live) = live {
+        for h in live.hosts() {
+            let names = Value::from(live.group_names(&h.name));
+            match hostvars.get_mut(&h.name) {
+                Some(Value::Object(entry)) => {
+                    entry.insert("group_names".into(), names);
+                }
+                _ => {
+                    let mut entry = live.host_vars(&h.name);
+                    entry.insert("inventory_hostname".into(), Value::from(h.name.clone()));
+                    entry.insert("group_names".into(), names);
+                    hostvars.insert(h.name.clone(), Value::Object(entry));
+                }
+            }
+        }
+    }
+    // Other hosts' facts (gathered, then set) and registered results from the plays before
+    // this one.
+    for (other, facts) in gathered.iter().chain(set.iter()) {
+        match hostvars.get_mut(other) {
+            Some(Value::Object(entry)) => entry.extend(facts.clone()),
+            _ => {
+                hostvars.insert(other.clone(), Value::Object(facts.clone()));
+            }
+        }
+    }
+    Ok(SharedVars::new(hostvars))
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use dr_agent::wire::SharedVars;
 use serde_json::{Map, Value, json};
 
 use crate::diagnostic::Diagnostic;
@@ -14,12 +15,10 @@ use crate::inventory::vars_dirs::{self, PlaybookVars};
 use crate::playbook::PlaySpec;
 use crate::secrets::Secrets;
 
-/// A variable map shared between nodes.
-type SharedVars = std::sync::Arc<Map<String, Value>>;
-
 /// Variables shared by every node of the run: `hostvars`, `groups`, extra vars.
 pub struct RunVars {
-    hostvars: Map<String, Value>,
+    /// Every inventory host's `hostvars` entry, shared by the requests of the run.
+    hostvars: SharedVars,
     groups: Value,
     extra: Map<String, Value>,
     /// `vars_files` already read this run (each file is read and parsed once).
@@ -68,7 +67,7 @@ impl RunVars {
             extra.extend(parsed);
         }
         Ok(RunVars {
-            hostvars,
+            hostvars: SharedVars::new(hostvars),
             groups: Value::Object(groups),
             extra,
             files: Mutex::default(),
@@ -112,7 +111,7 @@ impl RunVars {
 
     /// `host`'s inventory variables, if it is in the inventory.
     pub fn hostvars_of(&self, host: &str) -> Option<&Map<String, Value>> {
-        self.hostvars.get(host).and_then(Value::as_object)
+        self.hostvars.map().get(host).and_then(Value::as_object)
     }
 
     /// The names among the run's variables (inventory, `vars_files` read so far, extra
@@ -122,7 +121,7 @@ impl RunVars {
         let mut texts = self
             .run_templated
             .get_or_init(|| {
-                let inventory = self.hostvars.values().filter_map(Value::as_object);
+                let inventory = self.hostvars.map().values().filter_map(Value::as_object);
                 super::sync_marks::templated(inventory.chain([&self.extra]))
             })
             .clone();
@@ -150,7 +149,9 @@ impl RunVars {
         &self.extra
     }
 
-    /// The merged vars for `play` on `host`, with magic variables.
+    /// The merged vars for `play` on `host`, with magic variables; `hostvars` is a null
+    /// that keeps its place, the map itself is [`RunVars::hostvars_for_play`] (shared by
+    /// every host's request, not copied into each).
     pub fn for_node(
         &self,
         inv: &Inventory,
@@ -186,8 +187,7 @@ impl RunVars {
         );
         vars.insert("group_names".into(), json!(inv.group_names(host)));
         vars.insert("groups".into(), self.groups.clone());
-        let hostvars = self.hostvars_for(inv, &beside, &play.dir, secrets)?;
-        vars.insert("hostvars".into(), Value::Object((*hostvars).clone()));
+        vars.insert("hostvars".into(), Value::Null);
         vars.insert("playbook_dir".into(), json!(absolute(&play.dir)));
         // Where relative paths resolve; a role's tasks put the role's directory first.
         vars.insert("ansible_search_path".into(), json!([absolute(&play.dir)]));
@@ -265,6 +265,17 @@ impl RunVars {
         hostvars_entry(inv, host, Some(&beside), secrets)
     }
 
+    /// `hostvars` (inventory and magic variables) for `play`, as of `inv`.
+    pub fn hostvars_for_play(
+        &self,
+        inv: &Inventory,
+        play: &PlaySpec,
+        secrets: &Secrets,
+    ) -> Result<SharedVars, Diagnostic> {
+        let beside = self.beside_playbook(inv, &play.dir, secrets)?;
+        self.hostvars_for(inv, &beside, &play.dir, secrets)
+    }
+
     /// `hostvars` for the plays of the playbook in `dir`: with its `group_vars/` and
     /// `host_vars/`, when it has any (built once per directory).
     fn hostvars_for(
@@ -275,7 +286,7 @@ impl RunVars {
         secrets: &Secrets,
     ) -> Result<SharedVars, Diagnostic> {
         if beside.groups.is_empty() && beside.hosts.is_empty() {
-            return Ok(std::sync::Arc::new(self.hostvars.clone()));
+            return Ok(self.hostvars.clone());
         }
         let key = (
             std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
@@ -288,14 +299,14 @@ impl RunVars {
         if let Some(found) = cache.get(&key) {
             return Ok(found.clone());
         }
-        let mut all = self.hostvars.clone();
+        let mut all = self.hostvars.map().clone();
         for h in inv.hosts() {
             all.insert(
                 h.name.clone(),
                 hostvars_entry(inv, &h.name, Some(beside), secrets)?,
             );
         }
-        let all = std::sync::Arc::new(all);
+        let all = SharedVars::new(all);
         cache.insert(key, all.clone());
         Ok(all)
     }

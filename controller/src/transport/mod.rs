@@ -127,6 +127,7 @@ pub fn router_for(
                 .or_else(|| config.private_key_file.clone()),
             accept_new: args.accept_new_host_keys || config.accept_new_host_keys.unwrap_or(false),
             remote_user: config.remote_user.clone(),
+            resolved: Default::default(),
         },
         connect_timeout: std::time::Duration::from_secs(
             args.connect_timeout

@@ -12,6 +12,7 @@ mod host_key;
 mod known_hosts;
 mod live;
 mod request_pieces;
+mod resolved;
 mod session;
 mod target;
 

@@ -44,6 +44,8 @@ pub struct Defaults {
     pub accept_new: bool,
     /// The login user when the inventory sets none (`ansible.cfg` `remote_user`).
     pub remote_user: Option<String>,
+    /// The SSH config's answers so far, by `ssh -G` command line.
+    pub resolved: std::sync::Arc<super::resolved::Resolved<SshConfig>>,
 }
 
 /// Resolves `host` from its merged vars. `address`, `port` and `user` come from
@@ -64,7 +66,7 @@ pub fn resolve(
     }
     let port = text("port").and_then(|p| p.parse::<u16>().ok());
     let user = text("user").or_else(|| defaults.remote_user.clone());
-    let config = SshConfig::resolve(address, port, user.as_deref(), &args);
+    let config = SshConfig::resolve(address, port, user.as_deref(), &args, defaults);
     let explicit_key = text("ssh_private_key_file")
         .or_else(|| text("private_key_file"))
         .map(|p| expand_tilde(&p))
@@ -83,7 +85,7 @@ pub fn resolve_jump(parent: &Target, hop: &str, defaults: &Defaults) -> Target {
     };
     let (address, port) = split_host_port(rest);
     let args = without_jumps(&parent.ssh_args);
-    let config = SshConfig::resolve(address, port, user, &args);
+    let config = SshConfig::resolve(address, port, user, &args, defaults);
     let key = defaults
         .private_key
         .clone()
@@ -219,7 +221,7 @@ fn value_text(v: &Value) -> String {
 
 /// The SSH config's answer for one destination.
 #[derive(Debug, Clone, PartialEq)]
-struct SshConfig {
+pub struct SshConfig {
     hostname: String,
     port: u16,
     user: String,
@@ -230,16 +232,40 @@ struct SshConfig {
 }
 
 impl SshConfig {
-    fn resolve(address: &str, port: Option<u16>, user: Option<&str>, args: &[String]) -> Self {
-        let mut cmd = std::process::Command::new("ssh");
-        cmd.arg("-G").args(args);
+    /// The answer for a destination, resolved once per run for each distinct command line
+    /// (see `resolved.rs`).
+    fn resolve(
+        address: &str,
+        port: Option<u16>,
+        user: Option<&str>,
+        args: &[String],
+        defaults: &Defaults,
+    ) -> Self {
+        let mut line = vec!["-G".to_owned()];
+        line.extend(args.iter().cloned());
         if let Some(p) = port {
-            cmd.arg("-p").arg(p.to_string());
+            line.extend(["-p".to_owned(), p.to_string()]);
         }
         if let Some(u) = user {
-            cmd.arg("-l").arg(u);
+            line.extend(["-l".to_owned(), u.to_owned()]);
         }
-        cmd.arg("--").arg(address);
+        line.extend(["--".to_owned(), address.to_owned()]);
+        defaults
+            .resolved
+            .get_or_resolve(line.clone(), || Self::run(&line, address, port, user, args))
+    }
+
+    /// Runs `ssh` with `line` (`-G ... -- address`), or reads the config file itself when
+    /// that fails.
+    fn run(
+        line: &[String],
+        address: &str,
+        port: Option<u16>,
+        user: Option<&str>,
+        args: &[String],
+    ) -> Self {
+        let mut cmd = std::process::Command::new("ssh");
+        cmd.args(line);
         cmd.stdin(std::process::Stdio::null());
         match cmd.output() {
             Ok(out) if out.status.success() => {
@@ -502,6 +528,40 @@ mod tests {
         assert_eq!(split_host_port("bastion:22"), ("bastion", Some(22)));
         assert_eq!(split_host_port("bastion"), ("bastion", None));
         assert_eq!(split_host_port("[::1]:2222"), ("::1", Some(2222)));
+    }
+
+    /// Hosts whose `ssh -G` command lines are the same share one answer; any difference
+    /// in address, port, user or options is its own.
+    #[test]
+    fn one_ssh_config_answer_per_command_line() {
+        let defaults = Defaults::default();
+        let vars = |port: u16, user: &str| {
+            let mut vars = Map::new();
+            vars.insert("ansible_port".into(), Value::from(port));
+            vars.insert("ansible_user".into(), Value::from(user));
+            vars
+        };
+        let resolve = |host: &str, address: &str, vars: &Map<String, Value>| {
+            resolve(host, address, vars, &defaults).map(|t| (t.address, t.port, t.user))
+        };
+        let a = resolve("h1", "127.0.0.1", &vars(2201, "ops"));
+        let b = resolve("h2", "127.0.0.1", &vars(2201, "ops"));
+        assert_eq!(
+            format!("{:?}", defaults.resolved),
+            "Resolved { command_lines: 1 }"
+        );
+        assert_eq!(a.ok(), Some(("127.0.0.1".into(), 2201, "ops".into())));
+        assert_eq!(b.ok(), Some(("127.0.0.1".into(), 2201, "ops".into())));
+        let c = resolve("h3", "127.0.0.1", &vars(2202, "ops"));
+        let d = resolve("h4", "127.0.0.1", &vars(2201, "app"));
+        let e = resolve("h5", "127.0.0.2", &vars(2201, "ops"));
+        assert_eq!(
+            format!("{:?}", defaults.resolved),
+            "Resolved { command_lines: 4 }"
+        );
+        assert_eq!(c.ok().map(|t| t.1), Some(2202));
+        assert_eq!(d.ok().map(|t| t.2), Some("app".into()));
+        assert_eq!(e.ok().map(|t| t.0), Some("127.0.0.2".into()));
     }
 
     #[test]
