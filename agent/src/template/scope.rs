@@ -298,6 +298,24 @@ impl Scope {
         Ok(())
     }
 
+    /// The value of the single-expression template `cond` with the variables as written,
+    /// templates inside them left unrendered (Ansible's `resolve_to_container`: the
+    /// container a template names, its contents not templated); `None` when `cond` is no
+    /// single expression or does not evaluate.
+    pub fn resolve_unrendered(&self, cond: &str) -> Option<Json> {
+        let expr = single_expression(cond)?;
+        let compiled = self.inner.env.compile_expression(expr).ok()?;
+        let root = Value::from_object(LazyMap {
+            inner: self.inner.clone(),
+            map: self.inner.vars.clone(),
+            path: String::new(),
+            raw: true,
+            ctx: None,
+        });
+        let value = compiled.eval(root).ok()?;
+        serde_json::to_value(&value).ok()
+    }
+
     /// Whether the expression refers to no variable, function or other name at all.
     fn uses_no_names(&self, expr: &str) -> bool {
         self.inner
