@@ -93,6 +93,8 @@ impl Scope {
                 Json::String(_) => return Err(ConditionalError::Untrusted),
                 other => return result(&other, true),
             }
+        } else if self.is_made(&text) {
+            return Err(ConditionalError::Untrusted);
         } else {
             (text, false)
         };

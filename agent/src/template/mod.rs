@@ -10,6 +10,7 @@
 
 mod backslashes;
 pub mod conditional;
+mod const_terms;
 mod emitted;
 mod file_vars;
 pub(crate) mod filters;

@@ -19,6 +19,9 @@ use crate::mask::Masker;
 #[derive(Debug, Clone)]
 pub struct Scope {
     inner: Arc<Inner>,
+    /// Strings a template made (a loop's rendered items): as data they are fine, as a
+    /// conditional they are untrusted (see [`Scope::with_made`]).
+    made: Arc<HashSet<String>>,
 }
 
 #[derive(Debug)]
@@ -61,6 +64,7 @@ impl Scope {
         sensitive: Masker,
     ) -> Self {
         Scope {
+            made: Arc::default(),
             inner: Arc::new(Inner {
                 env,
                 vars: Arc::new(vars),
@@ -106,6 +110,7 @@ impl Scope {
             env.set_syntax(overrides.syntax()?);
         }
         Ok(Scope {
+            made: self.made.clone(),
             inner: Arc::new(Inner {
                 env: Arc::new(env),
                 vars: self.inner.vars.clone(),
@@ -115,6 +120,20 @@ impl Scope {
                 state: Mutex::new(ResolveState::default()),
             }),
         })
+    }
+
+    /// This scope, knowing `made`: the strings its loop item holds that rendering a
+    /// template made. In Ansible a template's result is a new string, untrusted, so one
+    /// of them evaluated as a conditional is an error.
+    pub fn with_made(mut self, made: HashSet<String>) -> Scope {
+        self.made = Arc::new(made);
+        self
+    }
+
+    /// Whether `text` is one of the strings [`Scope::with_made`] noted (stripped, as
+    /// conditionals are).
+    pub fn is_made(&self, text: &str) -> bool {
+        self.made.contains(text.trim())
     }
 
     /// The raw (unrendered) variables.
@@ -463,8 +482,9 @@ impl Inner {
         } else {
             Cow::Borrowed(s)
         };
-        let (mut out, mut printed) =
-            super::emitted::tracking(|| self.env.render_str(&source, self.root(ctx)));
+        let (mut out, mut printed) = super::const_terms::within(&source, || {
+            super::emitted::tracking(|| self.env.render_str(&source, self.root(ctx)))
+        });
         if let Err(e) = &out
             && e.kind() == ErrorKind::SyntaxError
             && let Some(plus) = super::unary_plus::rewrite_template(&source)
@@ -506,8 +526,7 @@ impl Inner {
             other => other,
         }
         .map_err(|e| self.convert_error(e, expr, true))?;
-        let value = compiled
-            .eval(self.root(ctx))
+        let value = super::const_terms::within(&source, || compiled.eval(self.root(ctx)))
             .map_err(|e| self.convert_error(e, expr, true))?;
         if value.is_undefined() {
             return Err(TemplateError::Undefined {
