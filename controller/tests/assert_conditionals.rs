@@ -7,7 +7,12 @@
 //! item of the list); one template naming an expression (`{{ checks[1] }}`) evaluates it;
 //! several templates in one (`{{ 'a' }} == {{ 'a' }}`) are untrusted; `{{ }}` inside a
 //! string constant of one expression leaves it one expression; a list `fail_msg` stays a
-//! list, `quiet` keeps the message, and a template's `assertion` reads back rendered.
+//! list, `quiet` keeps the message, a template's `assertion` reads back rendered, and an
+//! expression's backslashes are read as written (`x == '\\z'`). Templates in a lookup's
+//! string-constant terms render first, in a conditional and in `debug` (not in the lookup's
+//! name: that lookup is not found); a loop item's string that a template made is untrusted
+//! as a conditional, a literal one is an expression; a loop's result has `failed` only when
+//! an item failed ("One or more items failed").
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 

@@ -107,7 +107,8 @@ impl Scope {
         } else {
             expression
         };
-        result(&self.eval(&expression)?, deprecated)
+        // As Ansible: backslashes in the expression as written (`escape_backslashes=False`).
+        result(&self.eval_condition(&expression)?, deprecated)
     }
 }
 
@@ -173,7 +174,7 @@ mod tests {
     use crate::template::Templater;
 
     fn scope() -> Scope {
-        let vars = json!({"a": "one", "checks": ["1 == 1"], "n": 3});
+        let vars = json!({"a": "one", "checks": ["1 == 1"], "n": 3, "bs": "\\z"});
         Templater::new().scope(vars.as_object().unwrap().clone())
     }
 
@@ -189,6 +190,8 @@ mod tests {
         assert_eq!(eval(json!(" a == 'one' ")), Ok(plain(true)));
         assert_eq!(eval(json!("n > 5")), Ok(plain(false)));
         assert_eq!(eval(json!("\"one\" == \"o{{ 'ne' }}\"")), Ok(plain(true)));
+        // Backslashes as written: `'\\z'` is Jinja's `\z`.
+        assert_eq!(eval(json!(r"bs == '\\z'")), Ok(plain(true)));
     }
 
     #[test]

@@ -245,6 +245,17 @@ impl Scope {
         Ok(value.is_true())
     }
 
+    /// The value of a conditional's expression: as [`Scope::eval_bool`] reads it (its
+    /// backslashes as written, an undefined variable it uses an error), not its truth.
+    pub fn eval_condition(&self, expr: &str) -> Result<Json, TemplateError> {
+        self.inner.lock().missing.clear();
+        let r = self.inner.eval_expr(expr, &None, false);
+        let missing = std::mem::take(&mut self.inner.lock().missing);
+        let value = self.inner.finish(r)?;
+        self.inner.used_undefined(expr, missing)?;
+        to_json(&value, expr)
+    }
+
     /// Ansible evaluates the string a `{{ ... }}` conditional renders to as an expression
     /// only when the string is trusted (it came from the playbook's own data); a string
     /// the template makes from constants alone never is, and fails the conditional.
