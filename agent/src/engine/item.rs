@@ -1,6 +1,7 @@
 //! One run of a task's module (one loop item): `when`, the module's check and apply,
 //! `changed_when`, `failed_when`, `until`/`retries`.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
@@ -251,25 +252,6 @@ impl Runner<'_> {
             }
             None => return ItemResult::failed(format!("unknown module `{}`", task.module)),
         };
-        // `assert` evaluates `that` as conditionals; its arguments are rendered first here,
-        // so the check on what a template conditional renders to is made before.
-        if module.name() == "assert"
-            && let Some(that) = task.args.get("that")
-        {
-            let conds = match that {
-                Json::Array(items) => items.iter().collect(),
-                single => vec![single],
-            };
-            for cond in conds {
-                if let Json::String(c) = cond
-                    && let Err(e) = scope
-                        .check_trusted_conditional(c)
-                        .and_then(|()| scope.check_trusted_items(c))
-                {
-                    return ItemResult::failed(located(e.to_string()));
-                }
-            }
-        }
         // `debug: var=` is an expression: marked `!unsafe`, it is untrusted (checked before
         // the arguments are rendered, which drops the mark).
         if module.name() == "debug"
@@ -278,11 +260,21 @@ impl Runner<'_> {
         {
             return ItemResult::failed(located(e.to_string()));
         }
+        // `assert`'s `that` is conditionals, which it evaluates itself: as in Ansible, it
+        // is not rendered with the other arguments (`finalize_task_arg`).
+        let (to_render, that) = match &task.args {
+            Json::Object(map) if module.name() == "assert" && map.contains_key("that") => {
+                let mut rest = map.clone();
+                let that = rest.remove("that").map(|t| assert_that(t, scope));
+                (Cow::Owned(Json::Object(rest)), that)
+            }
+            other => (Cow::Borrowed(other), None),
+        };
         let args = match scope
-            .render_value(&task.args)
+            .render_value(&to_render)
             .map(|a| splat(a, &task.module))
         {
-            Ok(Ok(a)) => without_omitted(a),
+            Ok(Ok(a)) => with_that(without_omitted(a), that),
             Ok(Err(e)) => return ItemResult::failed(located(e)),
             Err(e) => return ItemResult::failed(located(e.to_string())),
         };
@@ -770,6 +762,30 @@ fn splat(args: Json, module: &str) -> Result<Json, String> {
             },
             crate::modules::argspec::type_name(&other)
         )),
+    }
+}
+
+/// `assert`'s `that` as Ansible's action finalizes it: a string that is all template and
+/// names a list becomes that list, its items as the variables hold them (each one a
+/// conditional of its own); anything else stays as written.
+fn assert_that(that: Json, scope: &Scope) -> Json {
+    if let Json::String(s) = &that
+        && crate::template::conditional::is_all_template(s)
+        && let Some(list @ Json::Array(_)) = scope.resolve_unrendered(s)
+    {
+        return list;
+    }
+    that
+}
+
+/// The rendered arguments with `that` put back.
+fn with_that(args: Json, that: Option<Json>) -> Json {
+    match (args, that) {
+        (Json::Object(mut map), Some(that)) => {
+            map.insert("that".into(), that);
+            Json::Object(map)
+        }
+        (args, _) => args,
     }
 }
 

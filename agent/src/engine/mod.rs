@@ -10,6 +10,7 @@ mod callback;
 mod controller_side;
 mod flow;
 mod item;
+mod made;
 mod reads;
 pub mod stop;
 mod sync;

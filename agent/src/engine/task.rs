@@ -73,6 +73,7 @@ impl Runner<'_> {
                 // As Ansible: each item's result is the registered variable from then on,
                 // for the label and for the next item's conditions.
                 let mut previous: Option<Map<String, Json>> = None;
+                let mut made = super::made::per_item(task, &scope, &items).into_iter();
                 for (i, item) in items.iter().cloned().enumerate() {
                     if i > 0
                         && let Some(pause) = task.loop_pause.filter(|p| p.is_finite() && *p > 0.0)
@@ -83,7 +84,9 @@ impl Runner<'_> {
                     if let (Some(register), Some(previous)) = (&task.register, previous.take()) {
                         extra.insert(register.clone(), Json::Object(previous));
                     }
-                    let scope = self.task_scope(task, Some(extra));
+                    let scope = self
+                        .task_scope(task, Some(extra))
+                        .with_made(made.next().unwrap_or_default());
                     let mut result = self.run_one(task, &name, &scope);
                     let shown = match &task.loop_label {
                         Some(l) => self
@@ -165,10 +168,15 @@ impl Runner<'_> {
         if let Some(register) = &task.register {
             let value = if looped {
                 let var = loop_var.unwrap_or_else(|| "item".to_owned());
+                // As Ansible's loop result: the items' deprecations move to it.
+                let mut deprecations = Vec::new();
                 let items: Vec<Json> = results
                     .iter()
                     .map(|(item, r)| {
                         let mut m = r.register.clone();
+                        if let Some(Json::Array(d)) = m.remove("deprecations") {
+                            deprecations.extend(d);
+                        }
                         if let Some(item) = item {
                             m.insert(var.clone(), item.clone());
                         }
@@ -178,12 +186,28 @@ impl Runner<'_> {
                     .collect();
                 let mut m = Map::new();
                 m.insert("changed".into(), Json::Bool(changed));
-                m.insert("failed".into(), Json::Bool(failed));
+                // `failed` only when an item failed, as Ansible's.
+                let msg = if failed {
+                    m.insert("failed".into(), Json::Bool(true));
+                    "One or more items failed"
+                } else {
+                    "All items completed"
+                };
                 if all_skipped {
                     m.insert("skipped".into(), Json::Bool(true));
                 }
-                m.insert("msg".into(), Json::from("All items completed"));
+                m.insert(
+                    "msg".into(),
+                    Json::from(if all_skipped {
+                        "All items skipped"
+                    } else {
+                        msg
+                    }),
+                );
                 m.insert("results".into(), Json::Array(items));
+                if !deprecations.is_empty() {
+                    m.insert("deprecations".into(), Json::Array(deprecations));
+                }
                 Json::Object(m)
             } else {
                 results

@@ -217,6 +217,7 @@ fn call(
     kwargs: &Kwargs,
     force_list: bool,
 ) -> Result<Value, Error> {
+    let terms = &super::const_terms::render(state, terms)?;
     if terms.iter().any(Value::is_undefined) {
         // As in Ansible, an undefined term makes the lookup's value undefined, so
         // `lookup(...) | default(...)` still works.

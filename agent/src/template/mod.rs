@@ -9,6 +9,8 @@
 //! - Ansible's usual filters and tests are available ([`filters`]).
 
 mod backslashes;
+pub mod conditional;
+mod const_terms;
 mod emitted;
 mod file_vars;
 pub(crate) mod filters;
@@ -239,7 +241,11 @@ pub(crate) fn preserve_trailing_newlines(
 pub fn single_expression(s: &str) -> Option<&str> {
     let t = s.trim();
     let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+    // Delimiters inside the expression's string constants (`{{ "{{ x }}" }}`) leave it
+    // one expression; anywhere else they end it (`{{ a }} == {{ b }}`).
+    if (inner.contains("{{") || inner.contains("}}") || inner.contains("{%"))
+        && Environment::new().compile_expression(inner).is_err()
+    {
         return None;
     }
     Some(inner.trim().trim_start_matches('-').trim_end_matches('-'))

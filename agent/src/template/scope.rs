@@ -19,6 +19,9 @@ use crate::mask::Masker;
 #[derive(Debug, Clone)]
 pub struct Scope {
     inner: Arc<Inner>,
+    /// Strings a template made (a loop's rendered items): as data they are fine, as a
+    /// conditional they are untrusted (see [`Scope::with_made`]).
+    made: Arc<HashSet<String>>,
 }
 
 #[derive(Debug)]
@@ -61,6 +64,7 @@ impl Scope {
         sensitive: Masker,
     ) -> Self {
         Scope {
+            made: Arc::default(),
             inner: Arc::new(Inner {
                 env,
                 vars: Arc::new(vars),
@@ -106,6 +110,7 @@ impl Scope {
             env.set_syntax(overrides.syntax()?);
         }
         Ok(Scope {
+            made: self.made.clone(),
             inner: Arc::new(Inner {
                 env: Arc::new(env),
                 vars: self.inner.vars.clone(),
@@ -115,6 +120,20 @@ impl Scope {
                 state: Mutex::new(ResolveState::default()),
             }),
         })
+    }
+
+    /// This scope, knowing `made`: the strings its loop item holds that rendering a
+    /// template made. In Ansible a template's result is a new string, untrusted, so one
+    /// of them evaluated as a conditional is an error.
+    pub fn with_made(mut self, made: HashSet<String>) -> Scope {
+        self.made = Arc::new(made);
+        self
+    }
+
+    /// Whether `text` is one of the strings [`Scope::with_made`] noted (stripped, as
+    /// conditionals are).
+    pub fn is_made(&self, text: &str) -> bool {
+        self.made.contains(text.trim())
     }
 
     /// The raw (unrendered) variables.
@@ -226,6 +245,17 @@ impl Scope {
         Ok(value.is_true())
     }
 
+    /// The value of a conditional's expression: as [`Scope::eval_bool`] reads it (its
+    /// backslashes as written, an undefined variable it uses an error), not its truth.
+    pub fn eval_condition(&self, expr: &str) -> Result<Json, TemplateError> {
+        self.inner.lock().missing.clear();
+        let r = self.inner.eval_expr(expr, &None, false);
+        let missing = std::mem::take(&mut self.inner.lock().missing);
+        let value = self.inner.finish(r)?;
+        self.inner.used_undefined(expr, missing)?;
+        to_json(&value, expr)
+    }
+
     /// Ansible evaluates the string a `{{ ... }}` conditional renders to as an expression
     /// only when the string is trusted (it came from the playbook's own data); a string
     /// the template makes from constants alone never is, and fails the conditional.
@@ -296,6 +326,24 @@ impl Scope {
             });
         }
         Ok(())
+    }
+
+    /// The value of the single-expression template `cond` with the variables as written,
+    /// templates inside them left unrendered (Ansible's `resolve_to_container`: the
+    /// container a template names, its contents not templated); `None` when `cond` is no
+    /// single expression or does not evaluate.
+    pub fn resolve_unrendered(&self, cond: &str) -> Option<Json> {
+        let expr = single_expression(cond)?;
+        let compiled = self.inner.env.compile_expression(expr).ok()?;
+        let root = Value::from_object(LazyMap {
+            inner: self.inner.clone(),
+            map: self.inner.vars.clone(),
+            path: String::new(),
+            raw: true,
+            ctx: None,
+        });
+        let value = compiled.eval(root).ok()?;
+        serde_json::to_value(&value).ok()
     }
 
     /// Whether the expression refers to no variable, function or other name at all.
@@ -445,8 +493,9 @@ impl Inner {
         } else {
             Cow::Borrowed(s)
         };
-        let (mut out, mut printed) =
-            super::emitted::tracking(|| self.env.render_str(&source, self.root(ctx)));
+        let (mut out, mut printed) = super::const_terms::within(&source, || {
+            super::emitted::tracking(|| self.env.render_str(&source, self.root(ctx)))
+        });
         if let Err(e) = &out
             && e.kind() == ErrorKind::SyntaxError
             && let Some(plus) = super::unary_plus::rewrite_template(&source)
@@ -488,8 +537,7 @@ impl Inner {
             other => other,
         }
         .map_err(|e| self.convert_error(e, expr, true))?;
-        let value = compiled
-            .eval(self.root(ctx))
+        let value = super::const_terms::within(&source, || compiled.eval(self.root(ctx)))
             .map_err(|e| self.convert_error(e, expr, true))?;
         if value.is_undefined() {
             return Err(TemplateError::Undefined {

@@ -46,7 +46,8 @@ pub fn answer(
     Ok(LookupAnswer::Templates(files))
 }
 
-/// A lookup dr does not have: a Python plugin of a `lookup_plugins/` directory, or refused.
+/// A lookup dr does not have: a Python plugin of a `lookup_plugins/` directory, or not
+/// found (in Ansible's words; a name made at run time escapes the check before the run).
 fn python(
     name: &str,
     terms: &[Value],
@@ -56,7 +57,7 @@ fn python(
     use dr_agent::template::lookup::{CONTROLLER_LOOKUPS, DATA_LOOKUPS};
     if !crate::bridge::lookups::has(name) {
         return Err(format!(
-            "lookup plugin `{name}` is not supported by dr (it has: {}; and Python plugins in a `lookup_plugins/` beside the playbook or in a role)",
+            "The lookup plugin '{name}' was not found (dr has: {}; and Python plugins in a `lookup_plugins/` beside the playbook or in a role)",
             CONTROLLER_LOOKUPS
                 .iter()
                 .chain(DATA_LOOKUPS)

@@ -1,0 +1,237 @@
+//! One conditional as Ansible 2.19 evaluates it (`TemplateEngine.evaluate_conditional`),
+//! for `assert`'s `that`, whose items keep their YAML types.
+//!
+//! A boolean is its own result. A string is stripped; an empty one (or `null`) is an
+//! error, as is any other type. A string that starts and ends with template delimiters is
+//! rendered first: a string result is the expression to evaluate (indirection, allowed for
+//! trusted text only), anything else is the result itself, with Ansible's deprecation
+//! warning. The expression's result must be a boolean.
+
+use serde_json::Value as Json;
+
+use super::{Scope, TemplateError, is_template, single_expression};
+
+/// Ansible's deprecation for a conditional written as a template (`that: "{{ x }}"`).
+pub const AS_TEMPLATE: &str =
+    "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.";
+
+/// The ansible-core version Ansible names in that deprecation.
+pub const AS_TEMPLATE_REMOVED_IN: &str = "2.23";
+
+/// What one conditional gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    /// Whether it holds.
+    pub holds: bool,
+    /// It was a template whose result was no expression (deprecated in Ansible).
+    pub deprecated: bool,
+}
+
+/// Why a conditional could not be evaluated, in Ansible's words.
+#[derive(Debug, thiserror::Error)]
+pub enum ConditionalError {
+    /// `null`, or a string that is empty once stripped.
+    #[error("Empty conditional expressions are not allowed.")]
+    Empty,
+    /// A number, list or mapping.
+    #[error("Conditional expressions must be strings.")]
+    NotString,
+    /// The expression gave something other than a boolean.
+    #[error(
+        "Conditional result ({truthy}) was derived from value of type '{type_name}' at '<unknown>'. Conditionals must have a boolean result."
+    )]
+    NotBoolean {
+        /// Python's truth of the result (`True`/`False`).
+        truthy: &'static str,
+        /// Python's name of the result's type.
+        type_name: &'static str,
+    },
+    /// Text that is no trusted template or expression (made by a template, or `!unsafe`).
+    #[error("{UNTRUSTED}")]
+    Untrusted,
+    /// Rendering or evaluating failed.
+    #[error(transparent)]
+    Template(TemplateError),
+}
+
+const UNTRUSTED: &str = "Encountered untrusted template or expression.";
+
+impl From<TemplateError> for ConditionalError {
+    fn from(e: TemplateError) -> Self {
+        match e {
+            TemplateError::Render { detail, .. } if detail == UNTRUSTED => {
+                ConditionalError::Untrusted
+            }
+            other => ConditionalError::Template(other),
+        }
+    }
+}
+
+/// Ansible's `is_possibly_all_template`: starts with a Jinja start delimiter and ends with
+/// an end delimiter (or starts with an overrides header).
+pub fn is_all_template(s: &str) -> bool {
+    s.starts_with("#jinja2:")
+        || (["{{", "{%", "{#"].iter().any(|m| s.starts_with(m))
+            && ["}}", "%}", "#}"].iter().any(|m| s.ends_with(m)))
+}
+
+impl Scope {
+    /// Evaluates `cond` as Ansible's `evaluate_conditional` does.
+    pub fn evaluate_conditional(&self, cond: &Json) -> Result<Evaluated, ConditionalError> {
+        let text = match stripped(cond)? {
+            Json::Bool(b) => return Ok(plain(b)),
+            Json::String(s) => s,
+            _ => return Err(ConditionalError::NotString),
+        };
+        let (expression, deprecated) = if is_all_template(&text) {
+            self.check_trusted_conditional(&text)?;
+            self.check_trusted_items(&text)?;
+            match stripped(&self.render_value(&Json::String(text.clone()))?)? {
+                // Indirection: the template names a trusted expression. A template of
+                // several parts (`{{ a }} == {{ b }}`) makes a new string, never trusted.
+                Json::String(expr) if single_expression(&text).is_some() => (expr, false),
+                Json::String(_) => return Err(ConditionalError::Untrusted),
+                other => return result(&other, true),
+            }
+        } else if self.is_made(&text) {
+            return Err(ConditionalError::Untrusted);
+        } else {
+            (text, false)
+        };
+        // Templates inside the expression's string constants are rendered first.
+        let expression = if is_template(&expression) {
+            match self.render_value(&Json::String(expression))? {
+                Json::String(s) => s,
+                other => return result(&other, deprecated),
+            }
+        } else {
+            expression
+        };
+        // As Ansible: backslashes in the expression as written (`escape_backslashes=False`).
+        result(&self.eval_condition(&expression)?, deprecated)
+    }
+}
+
+/// `cond` stripped of surrounding whitespace when it is a string; empty is an error.
+fn stripped(cond: &Json) -> Result<Json, ConditionalError> {
+    match cond {
+        Json::Null => Err(ConditionalError::Empty),
+        Json::String(s) if s.trim().is_empty() => Err(ConditionalError::Empty),
+        Json::String(s) => Ok(Json::String(s.trim().to_owned())),
+        other => Ok(other.clone()),
+    }
+}
+
+fn plain(holds: bool) -> Evaluated {
+    Evaluated {
+        holds,
+        deprecated: false,
+    }
+}
+
+/// The conditional's result: a boolean, or the broken-conditional error.
+fn result(value: &Json, deprecated: bool) -> Result<Evaluated, ConditionalError> {
+    match value {
+        Json::Bool(holds) => Ok(Evaluated {
+            holds: *holds,
+            deprecated,
+        }),
+        other => Err(ConditionalError::NotBoolean {
+            truthy: if python_truth(other) { "True" } else { "False" },
+            type_name: python_type(other),
+        }),
+    }
+}
+
+fn python_truth(v: &Json) -> bool {
+    match v {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Json::String(s) => !s.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(m) => !m.is_empty(),
+    }
+}
+
+fn python_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::template::Templater;
+
+    fn scope() -> Scope {
+        let vars = json!({"a": "one", "checks": ["1 == 1"], "n": 3, "bs": "\\z"});
+        Templater::new().scope(vars.as_object().unwrap().clone())
+    }
+
+    fn eval(cond: Json) -> Result<Evaluated, String> {
+        scope()
+            .evaluate_conditional(&cond)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn booleans_and_expressions() {
+        assert_eq!(eval(json!(true)), Ok(plain(true)));
+        assert_eq!(eval(json!(" a == 'one' ")), Ok(plain(true)));
+        assert_eq!(eval(json!("n > 5")), Ok(plain(false)));
+        assert_eq!(eval(json!("\"one\" == \"o{{ 'ne' }}\"")), Ok(plain(true)));
+        // Backslashes as written: `'\\z'` is Jinja's `\z`.
+        assert_eq!(eval(json!(r"bs == '\\z'")), Ok(plain(true)));
+    }
+
+    #[test]
+    fn empty_and_non_strings_are_errors() {
+        let empty = "Empty conditional expressions are not allowed.";
+        assert_eq!(eval(json!(null)).unwrap_err(), empty);
+        assert_eq!(eval(json!("  ")).unwrap_err(), empty);
+        let not_string = "Conditional expressions must be strings.";
+        assert_eq!(eval(json!(1)).unwrap_err(), not_string);
+        assert_eq!(eval(json!({"a": 1})).unwrap_err(), not_string);
+    }
+
+    #[test]
+    fn a_result_must_be_a_boolean() {
+        assert_eq!(
+            eval(json!("'abc'")).unwrap_err(),
+            "Conditional result (True) was derived from value of type 'str' at '<unknown>'. \
+             Conditionals must have a boolean result."
+        );
+        assert!(eval(json!("n")).unwrap_err().contains("(True)"));
+        assert!(eval(json!("n")).unwrap_err().contains("'int'"));
+    }
+
+    #[test]
+    fn templates_are_deprecated_unless_they_name_an_expression() {
+        let wrapped = Evaluated {
+            holds: true,
+            deprecated: true,
+        };
+        assert_eq!(eval(json!("{{ n == 3 }}")), Ok(wrapped));
+        assert_eq!(eval(json!("{{ checks[0] }}")), Ok(plain(true)));
+        let meta = eval(json!("{{ 'a' }} == {{ 'a' }}")).unwrap_err();
+        assert!(meta.contains("untrusted"), "{meta}");
+    }
+
+    #[test]
+    fn all_template_is_ansibles_test() {
+        assert!(is_all_template("{{ x }}"));
+        assert!(is_all_template("{% if x %}1{% endif %}"));
+        assert!(is_all_template("{{ a }} == {{ b }}"));
+        assert!(!is_all_template("x == '{{ y }}'"));
+    }
+}
