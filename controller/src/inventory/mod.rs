@@ -19,7 +19,7 @@ mod shlex;
 mod source;
 pub mod vars_dirs;
 
-pub use model::{Group, Host, Inventory};
+pub use model::{Group, Host, IMPLICIT_LOCALHOST, Inventory};
 pub use pattern::PatternError;
 pub use source::load;
 

@@ -10,8 +10,8 @@ use dr_agent::wire::SharedVars;
 use serde_json::{Map, Value, json};
 
 use crate::diagnostic::Diagnostic;
-use crate::inventory::Inventory;
 use crate::inventory::vars_dirs::{self, PlaybookVars};
+use crate::inventory::{IMPLICIT_LOCALHOST, Inventory};
 use crate::playbook::PlaySpec;
 use crate::secrets::Secrets;
 
@@ -45,8 +45,8 @@ impl RunVars {
         secrets: &Secrets,
     ) -> Result<RunVars, Diagnostic> {
         let mut hostvars = Map::new();
-        for h in inv.hosts() {
-            hostvars.insert(h.name.clone(), hostvars_entry(inv, &h.name, None, secrets)?);
+        for name in hostvars_names(inv) {
+            hostvars.insert(name.to_owned(), hostvars_entry(inv, name, None, secrets)?);
         }
         let mut groups = Map::new();
         for g in inv.groups() {
@@ -202,6 +202,16 @@ impl RunVars {
     }
 }
 
+/// The hosts `hostvars` has: the inventory's, and the implicit `localhost` when the
+/// inventory does not have one (Ansible answers `hostvars['localhost']` with it).
+fn hostvars_names(inv: &Inventory) -> impl Iterator<Item = &str> {
+    let implicit = inv
+        .host(IMPLICIT_LOCALHOST)
+        .is_none()
+        .then_some(IMPLICIT_LOCALHOST);
+    inv.hosts().map(|h| h.name.as_str()).chain(implicit)
+}
+
 /// `hostvars[host]` as Ansible has it: the host's inventory variables (with the
 /// `group_vars/`/`host_vars/` beside the playbook, when given) and its magic variables.
 pub fn hostvars_entry(
@@ -300,10 +310,10 @@ impl RunVars {
             return Ok(found.clone());
         }
         let mut all = self.hostvars.map().clone();
-        for h in inv.hosts() {
+        for name in hostvars_names(inv) {
             all.insert(
-                h.name.clone(),
-                hostvars_entry(inv, &h.name, Some(beside), secrets)?,
+                name.to_owned(),
+                hostvars_entry(inv, name, Some(beside), secrets)?,
             );
         }
         let all = SharedVars::new(all);
