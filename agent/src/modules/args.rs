@@ -104,8 +104,8 @@ pub fn json_bool(v: &Json) -> Option<bool> {
         Json::Bool(b) => Some(*b),
         // Ansible's BOOLEANS_TRUE / BOOLEANS_FALSE: 1 and 1.0, 0 and 0.0.
         Json::Number(n) => match n.as_f64() {
-            Some(f) if f == 0.0 => Some(false),
-            Some(f) if f == 1.0 => Some(true),
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
             _ => None,
         },
         Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
