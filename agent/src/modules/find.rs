@@ -123,7 +123,7 @@ impl Search {
                 return Err(fail(
                     format!(
                         "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
-                        spec::python_type(other)
+                        super::argspec::type_name(other)
                     ),
                     None,
                 ));

@@ -138,7 +138,7 @@ fn result(value: &Json, deprecated: bool) -> Result<Evaluated, ConditionalError>
         }),
         other => Err(ConditionalError::NotBoolean {
             truthy: if python_truth(other) { "True" } else { "False" },
-            type_name: python_type(other),
+            type_name: crate::modules::argspec::type_name(other),
         }),
     }
 }
@@ -151,18 +151,6 @@ fn python_truth(v: &Json) -> bool {
         Json::String(s) => !s.is_empty(),
         Json::Array(a) => !a.is_empty(),
         Json::Object(m) => !m.is_empty(),
-    }
-}
-
-fn python_type(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "NoneType",
-        Json::Bool(_) => "bool",
-        Json::Number(n) if n.is_f64() => "float",
-        Json::Number(_) => "int",
-        Json::String(_) => "str",
-        Json::Array(_) => "list",
-        Json::Object(_) => "dict",
     }
 }
 

@@ -293,13 +293,7 @@ impl Scope {
         let Ok(compiled) = self.inner.env.compile_expression(expr) else {
             return Ok(());
         };
-        let root = Value::from_object(LazyMap {
-            inner: self.inner.clone(),
-            map: self.inner.vars.clone(),
-            path: String::new(),
-            raw: true,
-            ctx: None,
-        });
+        let root = self.unrendered_root();
         let Ok(value) = compiled.eval(root) else {
             return Ok(());
         };
@@ -328,6 +322,17 @@ impl Scope {
         Ok(())
     }
 
+    /// The variables as written, templates inside them left unrendered.
+    fn unrendered_root(&self) -> Value {
+        Value::from_object(LazyMap {
+            inner: self.inner.clone(),
+            map: self.inner.vars.clone(),
+            path: String::new(),
+            raw: true,
+            ctx: None,
+        })
+    }
+
     /// The value of the single-expression template `cond` with the variables as written,
     /// templates inside them left unrendered (Ansible's `resolve_to_container`: the
     /// container a template names, its contents not templated); `None` when `cond` is no
@@ -335,13 +340,7 @@ impl Scope {
     pub fn resolve_unrendered(&self, cond: &str) -> Option<Json> {
         let expr = single_expression(cond)?;
         let compiled = self.inner.env.compile_expression(expr).ok()?;
-        let root = Value::from_object(LazyMap {
-            inner: self.inner.clone(),
-            map: self.inner.vars.clone(),
-            path: String::new(),
-            raw: true,
-            ctx: None,
-        });
+        let root = self.unrendered_root();
         let value = compiled.eval(root).ok()?;
         serde_json::to_value(&value).ok()
     }

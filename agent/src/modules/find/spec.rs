@@ -132,19 +132,6 @@ pub(super) const SIZE_UNITS: &[(char, i64)] = &[
     ('t', 1 << 40),
 ];
 
-/// The name Python gives a JSON value's type, for Ansible's `mode` type error.
-pub(super) fn python_type(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "NoneType",
-        Json::Bool(_) => "bool",
-        Json::Number(n) if n.is_f64() => "float",
-        Json::Number(_) => "int",
-        Json::String(_) => "str",
-        Json::Array(_) => "list",
-        Json::Object(_) => "dict",
-    }
-}
-
 /// `mode` as Python's `int(mode, 8)` reads it; `None` for a symbolic mode.
 pub(super) fn octal(mode: &str) -> Option<u32> {
     let t = mode.trim();
