@@ -137,20 +137,13 @@ fn result(value: &Json, deprecated: bool) -> Result<Evaluated, ConditionalError>
             deprecated,
         }),
         other => Err(ConditionalError::NotBoolean {
-            truthy: if python_truth(other) { "True" } else { "False" },
+            truthy: if crate::modules::argspec::truthy(other) {
+                "True"
+            } else {
+                "False"
+            },
             type_name: crate::modules::argspec::type_name(other),
         }),
-    }
-}
-
-fn python_truth(v: &Json) -> bool {
-    match v {
-        Json::Null => false,
-        Json::Bool(b) => *b,
-        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Json::String(s) => !s.is_empty(),
-        Json::Array(a) => !a.is_empty(),
-        Json::Object(m) => !m.is_empty(),
     }
 }
 

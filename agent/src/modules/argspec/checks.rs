@@ -46,7 +46,7 @@ pub(super) const BOOLEANS_FALSE: &[Boolean] = &[
 ];
 
 /// Python's truthiness.
-pub(super) fn truthy(v: &Json) -> bool {
+pub(crate) fn truthy(v: &Json) -> bool {
     match v {
         Json::Null => false,
         Json::Bool(b) => *b,

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 
-pub(crate) use checks::type_name;
-use checks::{python_eq, truthy};
+use checks::python_eq;
+pub(crate) use checks::{truthy, type_name};
 
 /// Validates `params` against `spec` (option name → its attributes: `type`, `required`,
 /// `default`, `choices`, `elements`, `aliases`, `options`, ...). Returns the errors,
