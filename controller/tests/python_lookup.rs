@@ -106,3 +106,55 @@ fn ansible_cores_own_lookups_dr_lacks_run_with_ansible_core() {
     assert_eq!(log, util::outputs(ansible.path())["log"]);
     assert_eq!(log, "True xx_one True 1\n");
 }
+
+/// A Python lookup is given the variables where it is used: the same call in two tasks with
+/// different variables (task vars, a fact set during the play) gives two answers, never the
+/// first one again; `with_<plugin>` loops over a Python plugin; Python's regular
+/// expressions (look-around, backreferences) work in filters and tests.
+#[test]
+fn each_use_of_a_python_lookup_sees_its_own_variables() {
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: echo "{{ lookup('varnames', '^zz_') }} {{ lookup('joined', 'v') }}" >> {{ playbook_dir }}/out/log
+      vars:
+        zz_a: 1
+        greeting: first
+    - shell: echo "{{ lookup('varnames', '^zz_') }} {{ lookup('joined', 'v') }}" >> {{ playbook_dir }}/out/log
+      vars:
+        zz_b: 1
+        greeting: second
+    - set_fact:
+        zz_c: 1
+        greeting: fact
+    - shell: echo "{{ lookup('varnames', '^zz_') }} {{ lookup('joined', 'v') }}" >> {{ playbook_dir }}/out/log
+    - shell: echo "{{ item }}" >> {{ playbook_dir }}/out/log
+      with_joined: [p, q]
+    - shell: echo "{{ item }}" >> {{ playbook_dir }}/out/log
+      with_random_choice: [only]
+    - assert:
+        that:
+          - "'ab' is search('a(?=b)')"
+          - "'price 42' | regex_replace('(?<=price )[0-9]+', 'N') == 'price N'"
+          - "'xx' is match('(x)\\\\1')"
+          - "'a1b2' | regex_findall('[a-z](?=[0-9])') == ['a', 'b']"
+"#;
+    let ansible = util::fixture("python_lookup");
+    std::fs::write(ansible.path().join("vars.yml"), play).unwrap();
+    util::ansible_playbook(ansible.path(), &["-i", "inventory.yml", "vars.yml"]);
+    let dr = util::fixture("python_lookup");
+    std::fs::write(dr.path().join("vars.yml"), play).unwrap();
+    Dr::new(
+        dr.path(),
+        &["apply", "vars.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .env("PATH", &path_with_ansible())
+    .run()
+    .code(0);
+    let log = util::outputs(dr.path())["log"].clone();
+    assert_eq!(log, util::outputs(ansible.path())["log"]);
+    assert_eq!(
+        log,
+        "zz_a v,first\nzz_b v,second\nzz_c v,fact\np-q\nfact\nonly\n"
+    );
+}

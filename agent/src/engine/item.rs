@@ -133,6 +133,7 @@ impl Runner<'_> {
     /// fact or a registered result), runs again once the controller answered.
     pub(super) fn run_one(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let mut asked = 0;
+        self.lookups.new_item();
         loop {
             self.lookups.begin();
             let result = self.run_one_once(task, name, scope);

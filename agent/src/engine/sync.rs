@@ -70,8 +70,9 @@ impl Link {
 }
 
 /// How many rounds of controller lookups one render may ask for (each answers every call
-/// it made; a lookup whose terms come from another lookup needs a second round).
-pub(super) const MAX_ASKS: usize = 4;
+/// it made; a lookup whose terms come from another lookup needs a second round, and an
+/// `assert` that stops at its first unanswered item asks once per item).
+pub(super) const MAX_ASKS: usize = 32;
 
 /// What a `run_once` sync point decided for this host.
 pub(super) enum Once {
@@ -245,6 +246,7 @@ impl Runner<'_> {
         scope: &Scope,
         mut f: impl FnMut(&mut Self) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.lookups.new_item();
         for _ in 0..MAX_ASKS {
             self.lookups.begin();
             match f(self) {

@@ -253,7 +253,7 @@ fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<St
     })
 }
 
-fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<std::sync::Arc<regex::Regex>, Error> {
+fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<std::sync::Arc<Regex>, Error> {
     let ignorecase: Option<bool> = kwargs.get("ignorecase")?;
     let multiline: Option<bool> = kwargs.get("multiline")?;
     regex_cached(
@@ -263,7 +263,11 @@ fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<std::sync::Arc<regex::R
     )
 }
 
-type RegexCache = std::collections::HashMap<(String, bool, bool), std::sync::Arc<regex::Regex>>;
+/// Python's regular expressions have look-around and backreferences: fancy-regex has them
+/// (and hands the rest to the regex crate).
+type Regex = fancy_regex::Regex;
+
+type RegexCache = std::collections::HashMap<(String, bool, bool), std::sync::Arc<Regex>>;
 
 /// Compiled regular expressions, so a filter in a loop compiles its pattern once.
 static REGEXES: std::sync::LazyLock<std::sync::Mutex<RegexCache>> =
@@ -274,7 +278,7 @@ fn regex_cached(
     pattern: &str,
     ignorecase: bool,
     multiline: bool,
-) -> Result<std::sync::Arc<regex::Regex>, Error> {
+) -> Result<std::sync::Arc<Regex>, Error> {
     let key = (pattern.to_owned(), ignorecase, multiline);
     if let Ok(cache) = REGEXES.lock()
         && let Some(re) = cache.get(&key)
@@ -282,7 +286,7 @@ fn regex_cached(
         return Ok(re.clone());
     }
     let re = std::sync::Arc::new(
-        regex::RegexBuilder::new(pattern)
+        fancy_regex::RegexBuilder::new(pattern)
             .case_insensitive(ignorecase)
             .multi_line(multiline)
             .build()
@@ -295,6 +299,11 @@ fn regex_cached(
         cache.insert(key, re.clone());
     }
     Ok(re)
+}
+
+/// A match that could not finish (fancy-regex gives up on runaway backtracking).
+fn regex_failed(e: fancy_regex::Error) -> Error {
+    invalid(format!("regular expression: {e}"))
 }
 
 /// Converts a Python replacement string (`\1`, `\g<name>`) to the regex crate's syntax.
@@ -359,7 +368,10 @@ fn regex_replace(
     kwargs.assert_all_used()?;
     let repl = python_replacement(&replacement.unwrap_or_default());
     if mandatory_count > 0 {
-        let found = re.find_iter(&s).count();
+        let found = re
+            .find_iter(&s)
+            .try_fold(0, |n, m| m.map(|_| n + 1))
+            .map_err(regex_failed)?;
         let found = if count > 0 { found.min(count) } else { found };
         if found != mandatory_count {
             return Err(invalid(format!(
@@ -367,7 +379,9 @@ fn regex_replace(
             )));
         }
     }
-    Ok(re.replacen(&s, count, repl.as_str()).into_owned())
+    re.try_replacen(&s, count, repl.as_str())
+        .map(std::borrow::Cow::into_owned)
+        .map_err(regex_failed)
 }
 
 fn regex_search(
@@ -378,7 +392,7 @@ fn regex_search(
 ) -> Result<Value, Error> {
     let s = string_of(&v)?;
     let re = build_regex(&pattern, &kwargs)?;
-    let Some(caps) = re.captures(&s) else {
+    let Some(caps) = re.captures(&s).map_err(regex_failed)? else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
@@ -407,16 +421,19 @@ fn regex_findall(v: Value, pattern: String, kwargs: Kwargs) -> Result<Value, Err
     let groups = re.captures_len() - 1;
     let out: Vec<Value> = re
         .captures_iter(&s)
-        .map(|caps| match groups {
-            0 => Value::from(caps.get(0).map_or("", |m| m.as_str())),
-            1 => Value::from(caps.get(1).map_or("", |m| m.as_str())),
-            n => Value::from(
-                (1..=n)
-                    .map(|i| Value::from(caps.get(i).map_or("", |m| m.as_str())))
-                    .collect::<Vec<_>>(),
-            ),
+        .map(|caps| caps.map_err(regex_failed))
+        .map(|caps| {
+            caps.map(|caps| match groups {
+                0 => Value::from(caps.get(0).map_or("", |m| m.as_str())),
+                1 => Value::from(caps.get(1).map_or("", |m| m.as_str())),
+                n => Value::from(
+                    (1..=n)
+                        .map(|i| Value::from(caps.get(i).map_or("", |m| m.as_str())))
+                        .collect::<Vec<_>>(),
+                ),
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok(Value::from(out))
 }
 

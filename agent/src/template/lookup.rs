@@ -65,6 +65,14 @@ pub fn plugin(name: &str) -> Option<&'static str> {
         .copied()
 }
 
+/// Whether lookup `name` is one the controller runs with Python (a `lookup_plugins/`
+/// plugin, or ansible-core's own code): it is given the task's variables and may read them
+/// (`config`, `varnames`) or answer differently each call (`random_choice`), so its answer
+/// holds for one task item only and is never worked out before the play runs.
+pub fn reads_vars(name: &str) -> bool {
+    plugin(name).is_none() && name != CONTROLLER_FILE
+}
+
 /// Gives the answers of controller lookups.
 pub trait Resolver: Send + Sync + fmt::Debug {
     /// What lookup `name` (a [`CONTROLLER_LOOKUPS`] entry) gives for these terms.
@@ -83,6 +91,9 @@ pub trait Resolver: Send + Sync + fmt::Debug {
 #[derive(Debug, Default)]
 pub struct Table {
     answers: Mutex<BTreeMap<String, LookupAnswer>>,
+    /// The answers of lookups that read the task's variables ([`reads_vars`]), good for
+    /// the task item being run only.
+    item_answers: Mutex<BTreeMap<String, LookupAnswer>>,
     pending: Mutex<Vec<Call>>,
     /// A module acted since [`Table::begin`]: what failed after it may not run again.
     acted: Mutex<bool>,
@@ -113,12 +124,21 @@ impl Table {
     pub fn new(answers: BTreeMap<String, LookupAnswer>) -> Self {
         Table {
             answers: Mutex::new(answers),
+            item_answers: Mutex::default(),
             pending: Mutex::default(),
             acted: Mutex::default(),
         }
     }
 
-    /// A task item starts: no call is pending, no module has acted.
+    /// A new task item (or engine render) starts: the answers of lookups that read the
+    /// variables are forgotten, for its variables may differ.
+    pub fn new_item(&self) {
+        lock(&self.item_answers).clear();
+        lock(&self.pending).clear();
+    }
+
+    /// A task item starts, or starts again once the controller answered: no call is
+    /// pending, no module has acted.
     pub fn begin(&self) {
         lock(&self.pending).clear();
         *lock(&self.acted) = false;
@@ -158,7 +178,12 @@ impl Table {
 
     /// Keeps the controller's answer to `call`.
     pub fn answer(&self, call: &Call, answer: LookupAnswer) {
-        lock(&self.answers).insert(lookup_key(&call.name, &call.terms, &call.kwargs), answer);
+        let key = lookup_key(&call.name, &call.terms, &call.kwargs);
+        if reads_vars(&call.name) {
+            lock(&self.item_answers).insert(key, answer);
+        } else {
+            lock(&self.answers).insert(key, answer);
+        }
     }
 }
 
@@ -168,9 +193,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Resolver for Table {
     fn resolve(&self, name: &str, terms: &[Json], kwargs: &Map<String, Json>) -> LookupAnswer {
-        if let Some(answer) = lock(&self.answers).get(&lookup_key(name, terms, kwargs)) {
+        let key = lookup_key(name, terms, kwargs);
+        let answers = if reads_vars(name) {
+            lock(&self.item_answers)
+        } else {
+            lock(&self.answers)
+        };
+        if let Some(answer) = answers.get(&key) {
             return answer.clone();
         }
+        drop(answers);
         let call = Call {
             name: name.to_owned(),
             terms: terms.to_vec(),

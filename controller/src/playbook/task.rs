@@ -118,7 +118,11 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
             return Err(refused(key, &k));
         }
         if let Some(lookup) = k.strip_prefix("with_") {
-            let Some(plugin) = dr_agent::template::lookup::plugin(lookup) else {
+            let plugin = dr_agent::template::lookup::plugin(lookup).or_else(|| {
+                // A Python plugin the controller runs (asked for when the loop starts).
+                crate::bridge::lookups::has(lookup).then_some(lookup)
+            });
+            let Some(plugin) = plugin else {
                 return Err(Diagnostic::new(
                     key.loc.clone(),
                     format!(

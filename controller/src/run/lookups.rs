@@ -51,6 +51,7 @@ pub fn resolve(
     let recorder = Arc::new(Recorder {
         playbook_dir: playbook_dir.to_path_buf(),
         secrets: secrets.clone(),
+        simulating: true,
         current: Mutex::default(),
         answers: Mutex::default(),
     });
@@ -107,6 +108,7 @@ pub fn direct(playbook_dir: &Path, secrets: &Secrets) -> Arc<dyn Resolver> {
     let recorder = Recorder {
         playbook_dir: playbook_dir.to_path_buf(),
         secrets: secrets.clone(),
+        simulating: false,
         current: Mutex::default(),
         answers: Mutex::default(),
     };
@@ -155,6 +157,9 @@ const READS_FILES: &[&str] = &[
 struct Recorder {
     playbook_dir: PathBuf,
     secrets: Secrets,
+    /// Renders the host's play before it runs (not a template the controller itself
+    /// renders, as a `vars_files` name).
+    simulating: bool,
     /// The task and variables of the render in progress.
     current: Mutex<Option<(Task, Scope)>>,
     answers: Mutex<BTreeMap<String, LookupAnswer>>,
@@ -162,6 +167,11 @@ struct Recorder {
 
 impl Resolver for Recorder {
     fn resolve(&self, name: &str, terms: &[Value], kwargs: &Map<String, Value>) -> LookupAnswer {
+        if dr_agent::template::lookup::reads_vars(name) && self.simulating {
+            // Its answer depends on the variables where it is used, which only the host
+            // has: the host asks when it gets there.
+            return LookupAnswer::Error(format!("lookup `{name}` is asked for at run time"));
+        }
         let key = lookup_key(name, terms, kwargs);
         if let Some(answer) = lock(&self.answers).get(&key) {
             return answer.clone();

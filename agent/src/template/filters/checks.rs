@@ -5,7 +5,7 @@ use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Environment, Error, Value};
 
 use super::version::compare_versions;
-use super::{invalid, regex_cached, string_of};
+use super::{invalid, regex_cached, regex_failed, string_of};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     for name in ["failed", "failure"] {
@@ -163,17 +163,12 @@ fn regex_test(v: Value, pattern: Option<String>, kwargs: Kwargs, how: &str) -> R
     };
     kwargs.assert_all_used()?;
     let pattern = pattern.unwrap_or_default();
-    match how.as_str() {
-        "match" => {
-            let re = regex_cached(&format!("\\A(?:{pattern})"), ignorecase, multiline)?;
-            Ok(re.is_match(&text))
-        }
-        "fullmatch" => {
-            let re = regex_cached(&format!("\\A(?:{pattern})\\z"), ignorecase, multiline)?;
-            Ok(re.is_match(&text))
-        }
-        _ => Ok(regex_cached(&pattern, ignorecase, multiline)?.is_match(&text)),
-    }
+    let re = match how.as_str() {
+        "match" => regex_cached(&format!("\\A(?:{pattern})"), ignorecase, multiline)?,
+        "fullmatch" => regex_cached(&format!("\\A(?:{pattern})\\z"), ignorecase, multiline)?,
+        _ => regex_cached(&pattern, ignorecase, multiline)?,
+    };
+    re.is_match(&text).map_err(regex_failed)
 }
 
 fn truthy(v: Value, kwargs: Kwargs) -> Result<bool, Error> {
