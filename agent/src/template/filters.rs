@@ -6,6 +6,7 @@ use serde_json::Value as Json;
 
 mod checks;
 mod data;
+mod encoding;
 mod hash;
 mod jinja;
 mod math;
@@ -478,7 +479,11 @@ pub(crate) fn merge_hash(
     list_merge: &str,
 ) -> Result<Json, Error> {
     let (Json::Object(xm), Json::Object(ym)) = (x, y) else {
-        return Err(invalid("failed to combine variables, expected dicts"));
+        return Err(invalid(format!(
+            "failed to combine variables, expected dicts but got a '{}' and a '{}'.",
+            crate::modules::argspec::type_name(x),
+            crate::modules::argspec::type_name(y)
+        )));
     };
     if xm.is_empty() || x == y {
         return Ok(y.clone());

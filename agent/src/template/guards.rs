@@ -38,11 +38,147 @@ pub(super) fn unguarded(expr: &str, name: &str) -> bool {
     let mut parts = name.split('.');
     let head = parts.next().unwrap_or(name);
     let attrs: Vec<&str> = parts.collect();
-    let uses: Vec<usize> = occurrences(expr, head)
+    let uses: Vec<(usize, usize)> = occurrences(expr, head)
         .into_iter()
-        .filter_map(|end| attributes_end(expr, end, &attrs))
+        .filter_map(|end| Some((end - head.len(), attributes_end(expr, end, &attrs)?)))
         .collect();
-    !uses.is_empty() && uses.iter().all(|&end| !guarded(&expr[end..]))
+    !uses.is_empty()
+        && uses
+            .iter()
+            .all(|&(start, end)| !guarded(&expr[end..]) && !filter_argument(expr, start, end))
+}
+
+/// Filters that are given undefined arguments (Ansible's `accept_args_markers`): every other
+/// filter given one is not called, and its result is that undefined value.
+const TAKE_UNDEFINED: &[&str] = &["default", "d", "mandatory", "ternary"];
+
+/// Whether the use `expr[start..end]` is a whole argument of a filter call that passes an
+/// undefined argument on as its result (`'k' | extract(nope)`), and what follows that call
+/// (or the parentheses that hold only its chain, `('k' | extract(nope)).a`) is a guard.
+fn filter_argument(expr: &str, start: usize, end: usize) -> bool {
+    let after = expr[end..].trim_start();
+    let before = expr[..start].trim_end();
+    let whole = (after.starts_with(',') || after.starts_with(')'))
+        && (before.ends_with('(') || before.ends_with(',') || keyword_value(before));
+    if !whole {
+        return false;
+    }
+    let opens = open_brackets(expr, start);
+    let Some(&(open, '(')) = opens.last() else {
+        return false;
+    };
+    let Some(filter) = filter_called(&expr[..open]) else {
+        return false;
+    };
+    if TAKE_UNDEFINED.contains(&strip_builtin(filter)) {
+        return false;
+    }
+    let Some(close) = closing(&expr[open..], '(', ')').map(|c| open + c) else {
+        return false;
+    };
+    let rest = &expr[close + 1..];
+    if guarded(rest) {
+        return true;
+    }
+    // `(<value> | f(nope))` then a guard: the parentheses hold the undefined result.
+    if !rest.trim_start().starts_with(')') || opens.len() < 2 {
+        return false;
+    }
+    let (group, kind) = opens[opens.len() - 2];
+    let chain_start = expr[..open].rfind('|').unwrap_or(open);
+    if kind != '('
+        || expr[..group]
+            .trim_end()
+            .ends_with(|c: char| c.is_alphanumeric() || c == '_')
+        || !plain_value(&expr[group + 1..chain_start])
+    {
+        return false;
+    }
+    let Some(group_close) = closing(&expr[group..], '(', ')').map(|c| group + c) else {
+        return false;
+    };
+    guarded(&expr[group_close + 1..])
+}
+
+/// Whether `before` ends with `name=`, a keyword argument's name.
+fn keyword_value(before: &str) -> bool {
+    before.strip_suffix('=').is_some_and(|b| {
+        !b.ends_with(['=', '!', '<', '>'])
+            && b.trim_end()
+                .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// The filter whose call `text` ends with the name of (`... | extract` before its `(`).
+fn filter_called(text: &str) -> Option<&str> {
+    let text = text.trim_end();
+    let name_start = text
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .map_or(0, |i| i + 1);
+    let name = &text[name_start..];
+    (!name.is_empty() && text[..name_start].trim_end().ends_with('|')).then_some(name)
+}
+
+/// The brackets open at byte `at` of `expr`, outermost first (string literals skipped).
+fn open_brackets(expr: &str, at: usize) -> Vec<(usize, char)> {
+    let mut open = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in expr[..at].char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' | '[' | '{' => open.push((i, c)),
+            ')' | ']' | '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open
+}
+
+/// Whether `text` is a value and filters only (no operator, keyword or call outside string
+/// literals and brackets): what a chain of filters starts from.
+fn plain_value(text: &str) -> bool {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut outside = String::new();
+    for c in text.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    let value = !outside.trim().is_empty() || text.trim().starts_with(['\'', '"', '[', '{']);
+    value
+        && !outside.contains(['+', '-', '*', '/', '%', '~', '<', '>', '=', '!'])
+        && !outside
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|w| matches!(w, "and" | "or" | "not" | "in" | "is" | "if" | "else"))
 }
 
 /// Where the attributes `attrs` end when they follow `expr[..at]` in order (`.a`, `['a']`,
@@ -235,6 +371,11 @@ mod tests {
             "'nope' == 'x'",
             "other.nope == 1",
             "nope(1)",
+            "'key' | extract(nope) | default('a') == 'a'",
+            "'key' | extract(nope, 'subkey') | default('a') == 'a'",
+            "('key' | extract(nope)).subkey | default('a') == 'a'",
+            "x | combine(nope, recursive=true) is undefined",
+            "x | regex_replace('a', repl=nope) | default('') == ''",
         ] {
             assert!(!unguarded(expr, "nope"), "{expr}");
         }
@@ -278,6 +419,11 @@ mod tests {
             "nope ~ 'is defined'",
             "nope | upper == ''",
             "nope | replace('|', 'default') == ''",
+            "'key' | extract(nope) == 'a'",
+            "'key' | extract(nope + 1) | default('a')",
+            "'key' | extract(nope) ~ 'x' | default('a')",
+            "(x ~ 'key' | extract(nope)).a | default('a')",
+            "f('key' | extract(nope)) | default('a')",
         ] {
             assert!(unguarded(expr, "nope"), "{expr}");
         }

@@ -6,6 +6,7 @@ use minijinja::value::{Kwargs, Object, ValueKind};
 use minijinja::{Environment, Error, Value};
 use serde_json::Value as Json;
 
+use super::encoding::Codec;
 use super::{invalid, opt_arg, string_of};
 
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -69,25 +70,30 @@ fn b64_engine(urlsafe: bool) -> &'static base64::engine::GeneralPurpose {
     }
 }
 
-fn check_encoding(kwargs: &Kwargs) -> Result<(), Error> {
+/// The `encoding=` of a `b64encode`/`b64decode` (UTF-8 when not given).
+fn codec(kwargs: &Kwargs) -> Result<Codec, Error> {
     match kwargs.get::<Option<String>>("encoding")? {
-        None => Ok(()),
-        Some(e) if ["utf-8", "utf8", "UTF-8"].contains(&e.as_str()) => Ok(()),
-        Some(e) => Err(invalid(format!(
-            "b64: encoding `{e}` is not supported by dr (utf-8 only)"
-        ))),
+        None => Ok(Codec::Utf8),
+        Some(e) => Codec::named(&e).ok_or_else(|| {
+            invalid(format!(
+                "b64: encoding `{e}` is not supported by dr (it has the UTF-8, UTF-16 and UTF-32 codecs, latin-1 and ascii)"
+            ))
+        }),
     }
 }
 
 fn b64encode(v: Value, kwargs: Kwargs) -> Result<String, Error> {
-    check_encoding(&kwargs)?;
+    let codec = codec(&kwargs)?;
     let urlsafe = kwargs.get::<Option<bool>>("urlsafe")?.unwrap_or(false);
     kwargs.assert_all_used()?;
-    Ok(b64_engine(urlsafe).encode(string_of(&v)?))
+    let bytes = codec
+        .encode(&string_of(&v)?)
+        .map_err(|e| invalid(format!("b64encode: {e}")))?;
+    Ok(b64_engine(urlsafe).encode(bytes))
 }
 
 fn b64decode(v: Value, kwargs: Kwargs) -> Result<String, Error> {
-    check_encoding(&kwargs)?;
+    let codec = codec(&kwargs)?;
     let urlsafe = kwargs.get::<Option<bool>>("urlsafe")?.unwrap_or(false);
     kwargs.assert_all_used()?;
     let s = string_of(&v)?;
@@ -107,7 +113,9 @@ fn b64decode(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let bytes = b64_engine(urlsafe)
         .decode(cleaned.as_bytes())
         .map_err(|e| invalid(format!("b64decode: invalid base64: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded data is not UTF-8"))
+    codec
+        .decode(&bytes)
+        .map_err(|e| invalid(format!("b64decode: {e}")))
 }
 
 fn regex_escape(v: Value, re_type: Option<String>) -> Result<String, Error> {
@@ -530,6 +538,14 @@ impl Object for DateTime {
             )),
             _ => Err(Error::from(minijinja::ErrorKind::UnknownMethod)),
         }
+    }
+
+    /// Datetimes compare as points in time, as Python's do (`a < b`, `a == b`).
+    fn custom_cmp(
+        self: &std::sync::Arc<Self>,
+        other: &minijinja::value::DynObject,
+    ) -> Option<std::cmp::Ordering> {
+        Some(self.0.cmp(&other.downcast_ref::<Self>()?.0))
     }
 
     fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
