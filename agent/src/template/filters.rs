@@ -164,11 +164,15 @@ fn string_of(v: &Value) -> Result<String, Error> {
     })
 }
 
+/// `mandatory`'s failure without a message of its own; the scope names the variable
+/// (`Mandatory variable 'x' not defined.`, as Ansible).
+pub(crate) const MANDATORY_UNDEFINED: &str = "Mandatory variable not defined.";
+
 fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
     if v.is_undefined() {
         return Err(Error::new(
-            ErrorKind::UndefinedError,
-            msg.unwrap_or_else(|| "mandatory variable is not defined".to_owned()),
+            ErrorKind::InvalidOperation,
+            msg.unwrap_or_else(|| MANDATORY_UNDEFINED.to_owned()),
         ));
     }
     Ok(v)

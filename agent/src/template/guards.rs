@@ -70,8 +70,11 @@ fn filter_argument(expr: &str, start: usize, end: usize) -> bool {
     let Some(filter) = filter_called(&expr[..open]) else {
         return false;
     };
-    if TAKE_UNDEFINED.contains(&strip_builtin(filter)) {
-        return false;
+    match strip_builtin(filter) {
+        // It reads only the value it chooses, and fails when that one is undefined.
+        "ternary" => return true,
+        f if TAKE_UNDEFINED.contains(&f) => return false,
+        _ => {}
     }
     let Some(close) = closing(&expr[open..], '(', ')').map(|c| open + c) else {
         return false;
@@ -376,6 +379,7 @@ mod tests {
             "('key' | extract(nope)).subkey | default('a') == 'a'",
             "x | combine(nope, recursive=true) is undefined",
             "x | regex_replace('a', repl=nope) | default('') == ''",
+            "(false | ternary(nope, 'seven')) == 'seven'",
         ] {
             assert!(!unguarded(expr, "nope"), "{expr}");
         }

@@ -634,7 +634,12 @@ impl Inner {
             };
         }
         let mut detail = e.kind().to_string();
-        if let Some(d) = e.detail() {
+        if e.detail() == Some(super::filters::MANDATORY_UNDEFINED) {
+            detail = format!(
+                "Mandatory variable '{}' not defined.",
+                self.undefined_name(src, is_expr)
+            );
+        } else if let Some(d) = e.detail() {
             detail.push_str(": ");
             detail.push_str(d);
             // Python's words for it, which playbooks test for.

@@ -208,7 +208,7 @@ fn ansible_filters() {
     );
     assert!(matches!(
         s.render_string("{{ nope | mandatory }}").unwrap_err(),
-        TemplateError::Undefined { .. }
+        TemplateError::Render { detail, .. } if detail == "Mandatory variable 'nope' not defined."
     ));
 }
 
@@ -537,6 +537,7 @@ fn filter_core_cases() {
         "'2020-01-01' | to_datetime('%Y-%m-%d') == '2020-01-01 00:00:00' | to_datetime",
         "'Ansible - \u{304f}' | b64encode(encoding='utf-16-le') == 'QQBuAHMAaQBiAGwAZQAgAC0AIABPMA=='",
         "'QQBuAHMAaQBiAGwAZQAgAC0AIABPMA==' | b64decode(encoding='utf-16-le') == 'Ansible - \u{304f}'",
+        "']]^' | regex_escape(re_type='posix_basic') == '\\\\]\\\\]\\\\^'",
     ] {
         assert!(s.eval_bool(cond).unwrap(), "{cond}");
     }
@@ -546,6 +547,34 @@ fn filter_core_cases() {
             .to_string(),
         "'badcontainer' is undefined"
     );
+    assert!(
+        s.eval_bool("(false | ternary(nope, 'seven')) == (false | ternary(x.nope, 'seven'))")
+            .unwrap()
+    );
+    assert!(s.eval_bool("true | ternary(nope, 'seven') == 1").is_err());
+    for (expr, msg) in [
+        ("hey | mandatory", "Mandatory variable 'hey' not defined."),
+        ("hey | mandatory('a sad wolf')", "a sad wolf"),
+        (
+            "'hey' | password_hash(salt_size=[999])",
+            "salt_size must be an integer",
+        ),
+        (
+            "'hey' | password_hash(rounds=1)",
+            "Could not hash the secret",
+        ),
+        (
+            "'hey' | password_hash('blowfish', rounds=99)",
+            "Could not hash the secret",
+        ),
+        (
+            "'hey' | password_hash('msdcc')",
+            "msdcc is not in the list of supported passlib algorithms",
+        ),
+    ] {
+        let err = s.render_string(&format!("{{{{ {expr} }}}}")).unwrap_err();
+        assert!(err.to_string().contains(msg), "{expr}: {err}");
+    }
     let err = s.render_string("{{ [x, [x]] | combine(x) }}").unwrap_err();
     assert!(
         err.to_string()

@@ -188,7 +188,16 @@ fn ternary(
     if v.is_undefined() {
         return Err(undefined_error());
     }
-    Ok(if v.is_true() { true_val } else { false_val })
+    // As Ansible's, it takes undefined values and reads only the one it chooses; dr fails
+    // when that one is undefined (Ansible passes it on, for a `default` after it).
+    let chosen = if v.is_true() { true_val } else { false_val };
+    if chosen.is_undefined() {
+        return Err(Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            "the value `ternary` chose is undefined",
+        ));
+    }
+    Ok(chosen)
 }
 
 /// Items in first-seen order without repeats (Python's set semantics, stable order).

@@ -140,13 +140,23 @@ fn bcrypt_hash(password: &str, salt: &str, cost: u32, ident: &str) -> Result<Str
         .map_err(|e| invalid(format!("password_hash: {e}")))
 }
 
+/// passlib's refusal of the settings, in Ansible's words.
+fn could_not_hash(why: String) -> Error {
+    invalid(format!("Could not hash the secret: {why}"))
+}
+
 fn password_hash(password: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Error> {
     let pos = |i: usize| args.get(i).cloned().filter(|v| !v.is_none());
     let hashtype = opt_arg::<Value>(pos(0), &kwargs, "hashtype")?
         .map_or_else(|| "sha512".to_owned(), |h| h.to_string());
     let salt = opt_arg::<Value>(pos(1), &kwargs, "salt")?.filter(|s| s.is_true());
     let salt_size = opt_arg::<Value>(pos(2), &kwargs, "salt_size")?
-        .and_then(|s| s.as_i64())
+        .map(|s| {
+            s.as_i64()
+                .filter(|_| s.is_integer())
+                .ok_or_else(|| invalid("password_hash: salt_size must be an integer"))
+        })
+        .transpose()?
         .map(|s| s.max(0) as usize);
     let rounds = opt_arg::<Value>(pos(3), &kwargs, "rounds")?
         .filter(|r| r.is_true())
@@ -165,6 +175,12 @@ fn password_hash(password: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<S
             let sha512 = hashtype.starts_with("sha512");
             let salt = salt.unwrap_or_else(|| random_salt(salt_size.unwrap_or(16)));
             let rounds = rounds.unwrap_or(if sha512 { 656_000 } else { 535_000 });
+            if !(1000..=999_999_999).contains(&rounds) {
+                // passlib refuses what crypt(3) would clamp.
+                return Err(could_not_hash(format!(
+                    "rounds must be between 1000 and 999999999, not {rounds}"
+                )));
+            }
             sha_crypt(&password, &salt, rounds, sha512)
         }
         "blowfish" | "bcrypt" => {
@@ -173,12 +189,13 @@ fn password_hash(password: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<S
                 s.push('.');
                 s
             });
-            bcrypt_hash(
-                &password,
-                &salt,
-                rounds.unwrap_or(12),
-                ident.as_deref().unwrap_or("2b"),
-            )
+            let rounds = rounds.unwrap_or(12);
+            if !(4..=31).contains(&rounds) {
+                return Err(could_not_hash(format!(
+                    "bcrypt rounds must be between 4 and 31, not {rounds}"
+                )));
+            }
+            bcrypt_hash(&password, &salt, rounds, ident.as_deref().unwrap_or("2b"))
         }
         "md5" | "md5_crypt" => Err(invalid(
             "password_hash: md5_crypt is not supported by dr; use sha512_crypt",

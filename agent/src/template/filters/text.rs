@@ -118,8 +118,10 @@ fn b64decode(v: Value, kwargs: Kwargs) -> Result<String, Error> {
         .map_err(|e| invalid(format!("b64decode: {e}")))
 }
 
-fn regex_escape(v: Value, re_type: Option<String>) -> Result<String, Error> {
+fn regex_escape(v: Value, re_type: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
     let s = string_of(&v)?;
+    let re_type = opt_arg(re_type, &kwargs, "re_type")?;
+    kwargs.assert_all_used()?;
     let special: &str = match re_type.as_deref().unwrap_or("python") {
         "python" => "()[]{}?*+-|^$\\.&~# \t\n\r\u{b}\u{c}",
         "posix_basic" => "].[^$*\\",
