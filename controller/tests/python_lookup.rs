@@ -158,3 +158,33 @@ fn each_use_of_a_python_lookup_sees_its_own_variables() {
         "zz_a v,first\nzz_b v,second\nzz_c v,fact\np-q\nfact\nonly\n"
     );
 }
+
+/// A term that is undefined: a plugin that takes undefined values (`accept_args_markers`)
+/// is called with Ansible's marker for it, any other is not called and the lookup's value
+/// is undefined (so `default` replaces it); in a conditional too.
+#[test]
+fn undefined_terms_reach_only_plugins_that_take_them() {
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: echo "{{ lookup('as_given', '{{ nope }}', 42)[1] }} {{ lookup('joined', '{{ nope }}') | default('d') }}" >> {{ playbook_dir }}/out/log
+    - assert:
+        that: lookup('as_given', '{{ nope }}', 42)[1] == 42
+    - shell: echo "{{ lookup('as_given', '{{ nope }}', 42)[0] | default('undefined') }}" >> {{ playbook_dir }}/out/log
+"#;
+    let ansible = util::fixture("python_lookup");
+    std::fs::write(ansible.path().join("undefined.yml"), play).unwrap();
+    util::ansible_playbook(ansible.path(), &["-i", "inventory.yml", "undefined.yml"]);
+    let dr = util::fixture("python_lookup");
+    std::fs::write(dr.path().join("undefined.yml"), play).unwrap();
+    Dr::new(
+        dr.path(),
+        &["apply", "undefined.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .env("PATH", &path_with_ansible())
+    .run()
+    .code(0);
+    let log = util::outputs(dr.path())["log"].clone();
+    assert_eq!(log, util::outputs(ansible.path())["log"]);
+    assert_eq!(log, "42 d\nundefined\n");
+}

@@ -98,11 +98,18 @@ impl Scope {
         } else {
             (text, false)
         };
-        // Templates inside the expression's string constants are rendered first.
+        // Templates inside the expression's string constants are rendered first, except a
+        // lookup's terms: the lookup renders those when it runs, and a plugin may take an
+        // undefined one (Ansible renders each constant where it is used).
         let expression = if is_template(&expression) {
-            match self.render_value(&Json::String(expression))? {
-                Json::String(s) => s,
-                other => return result(&other, deprecated),
+            let (masked, calls) = mask_lookup_calls(&expression);
+            if is_template(&masked) {
+                match self.render_value(&Json::String(masked))? {
+                    Json::String(s) => unmask(s, &calls),
+                    other => return result(&other, deprecated),
+                }
+            } else {
+                expression
             }
         } else {
             expression
@@ -110,6 +117,77 @@ impl Scope {
         // As Ansible: backslashes in the expression as written (`escape_backslashes=False`).
         result(&self.eval_condition(&expression)?, deprecated)
     }
+}
+
+/// Marks a lookup call's span while the expression's other constants are rendered.
+const MASK: char = '\u{1}';
+
+/// `expr` with each `lookup(...)`, `query(...)`, `q(...)` call replaced by a marker, and
+/// the calls, in order.
+fn mask_lookup_calls(expr: &str) -> (String, Vec<String>) {
+    let mut masked = String::with_capacity(expr.len());
+    let mut calls = Vec::new();
+    let mut rest = expr;
+    while let Some(at) = next_call(rest) {
+        let Some(close) = rest[at..].find('(').and_then(|open| {
+            super::guards::closing(&rest[at + open..], '(', ')').map(|c| at + open + c)
+        }) else {
+            break;
+        };
+        masked.push_str(&rest[..at]);
+        masked.push(MASK);
+        masked.push_str(&calls.len().to_string());
+        masked.push(MASK);
+        calls.push(rest[at..=close].to_owned());
+        rest = &rest[close + 1..];
+    }
+    masked.push_str(rest);
+    (masked, calls)
+}
+
+/// Where the next `lookup(`, `query(` or `q(` call starts in `s` (a whole word).
+fn next_call(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
+    let mut i = 0;
+    while i < bytes.len() {
+        if ident(bytes[i]) {
+            let start = i;
+            while i < bytes.len() && ident(bytes[i]) {
+                i += 1;
+            }
+            if matches!(&s[start..i], "lookup" | "query" | "q")
+                && s[i..].trim_start().starts_with('(')
+            {
+                return Some(start);
+            }
+            continue;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The rendered `masked` with the lookup calls put back.
+fn unmask(masked: String, calls: &[String]) -> String {
+    if calls.is_empty() {
+        return masked;
+    }
+    let mut out = String::with_capacity(masked.len());
+    let mut parts = masked.split(MASK);
+    out.push_str(parts.next().unwrap_or_default());
+    while let (Some(index), Some(text)) = (parts.next(), parts.next()) {
+        match index.parse::<usize>().ok().and_then(|i| calls.get(i)) {
+            Some(call) => out.push_str(call),
+            None => {
+                out.push(MASK);
+                out.push_str(index);
+                out.push(MASK);
+            }
+        }
+        out.push_str(text);
+    }
+    out
 }
 
 /// `cond` stripped of surrounding whitespace when it is a string; empty is an error.
@@ -214,5 +292,18 @@ mod tests {
         assert!(is_all_template("{% if x %}1{% endif %}"));
         assert!(is_all_template("{{ a }} == {{ b }}"));
         assert!(!is_all_template("x == '{{ y }}'"));
+    }
+
+    #[test]
+    fn a_lookups_terms_are_left_to_the_lookup() {
+        let expr = "lookup('p', '{{ a }}')[1] == '{{ b }}' and q(\"x\", f('(')) | length";
+        let (masked, calls) = super::mask_lookup_calls(expr);
+        assert_eq!(calls, ["lookup('p', '{{ a }}')", "q(\"x\", f('('))"]);
+        assert!(!masked.contains("{{ a }}") && masked.contains("'{{ b }}'"));
+        assert_eq!(super::unmask(masked, &calls), expr);
+        assert_eq!(
+            super::mask_lookup_calls("x.q(1) == 'q'").1,
+            Vec::<String>::new()
+        );
     }
 }

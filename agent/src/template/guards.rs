@@ -20,7 +20,7 @@ pub(super) fn code_of(s: &str) -> String {
             }
         };
         let body = &after[1..];
-        let Some(end) = body.find(close) else {
+        let Some(end) = block_end(body, close) else {
             code.push_str(body);
             break;
         };
@@ -29,6 +29,31 @@ pub(super) fn code_of(s: &str) -> String {
         rest = &body[end + close.len()..];
     }
     code
+}
+
+/// Where the block `body` starts ends: its first `close` outside string literals (a
+/// template in a string, `lookup('x', '{{ y }}')`, is the string's).
+fn block_end(body: &str, close: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+        } else if body[i..].starts_with(close) {
+            return Some(i);
+        }
+    }
+    body.find(close)
 }
 
 /// Whether `expr` uses `name` as a variable at least once, and never through a guard.
@@ -316,7 +341,7 @@ fn word(s: &str, w: &str) -> bool {
 }
 
 /// The index of the `close` matching the `open` `s` starts with (string literals skipped).
-fn closing(s: &str, open: char, close: char) -> Option<usize> {
+pub(super) fn closing(s: &str, open: char, close: char) -> Option<usize> {
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     let mut escaped = false;
@@ -356,6 +381,14 @@ mod tests {
             " port \n if tls \n endif \n"
         );
         assert!(!unguarded(&code_of("port {{ port | default(1) }}"), "port"));
+        assert_eq!(
+            code_of("{{ lookup('x', '{{ nope }}')[1] }} {{ y }}"),
+            " lookup('x', '{{ nope }}')[1] \n y \n"
+        );
+        assert!(!unguarded(
+            &code_of("{{ lookup('x', '{{ nope }}') }}"),
+            "nope"
+        ));
     }
 
     #[test]

@@ -250,7 +250,8 @@ fn call(
     force_list: bool,
 ) -> Result<Value, Error> {
     let terms = &super::const_terms::render(state, terms)?;
-    if terms.iter().any(Value::is_undefined) {
+    let undefined_terms = terms.iter().any(Value::is_undefined);
+    if undefined_terms && !reads_vars(name) {
         // As in Ansible, an undefined term makes the lookup's value undefined, so
         // `lookup(...) | default(...)` still works.
         return Ok(Value::UNDEFINED);
@@ -268,7 +269,15 @@ fn call(
             }
         }
     }
-    let terms: Vec<Json> = terms.iter().map(to_json).collect::<Result<_, _>>()?;
+    // A Python plugin decides: one that takes undefined values (`accept_args_markers`)
+    // is given Ansible's marker for each, any other makes the lookup's value undefined.
+    let terms: Vec<Json> = terms
+        .iter()
+        .map(|t| match t.is_undefined() {
+            true => Ok(undefined_term()),
+            false => to_json(t),
+        })
+        .collect::<Result<_, _>>()?;
     let answer = run(name, &terms, &options, resolver, &|var| {
         state
             .lookup(var)
@@ -307,9 +316,39 @@ fn call(
             };
         }
     };
-    Ok(Value::from(minijinja::value::Serde(&shape(
-        values, wantlist,
-    ))))
+    if undefined_terms && values == [undefined_term()] {
+        return Ok(Value::UNDEFINED);
+    }
+    Ok(with_undefined(&shape(values, wantlist)))
+}
+
+/// What stands for an undefined term or value between the host, the controller and a
+/// Python lookup plugin (which gets Ansible's undefined marker for it).
+pub const UNDEFINED_TERM: &str = "__dr_undefined__";
+
+/// The JSON that stands for an undefined value ([`UNDEFINED_TERM`]).
+pub fn undefined_term() -> Json {
+    serde_json::json!({ UNDEFINED_TERM: null })
+}
+
+/// `v` as a template value, each [`undefined_term`] in it undefined.
+fn with_undefined(v: &Json) -> Value {
+    fn holds(v: &Json) -> bool {
+        match v {
+            Json::Object(m) => {
+                (m.len() == 1 && m.contains_key(UNDEFINED_TERM)) || m.values().any(holds)
+            }
+            Json::Array(a) => a.iter().any(holds),
+            _ => false,
+        }
+    }
+    match v {
+        _ if !holds(v) => Value::from(minijinja::value::Serde(v)),
+        Json::Object(m) if m.len() == 1 && m.contains_key(UNDEFINED_TERM) => Value::UNDEFINED,
+        Json::Array(a) => a.iter().map(with_undefined).collect(),
+        Json::Object(m) => Value::from_iter(m.iter().map(|(k, v)| (k.clone(), with_undefined(v)))),
+        _ => Value::from(minijinja::value::Serde(v)),
+    }
 }
 
 /// Ansible's shaping of a lookup's list when `wantlist` is false: one element is returned

@@ -4,6 +4,9 @@
 import json
 import sys
 
+# What stands for an undefined term or value (dr's `UNDEFINED_TERM`).
+UNDEFINED = "__dr_undefined__"
+
 
 def main():
     req = json.load(sys.stdin)
@@ -19,11 +22,35 @@ def main():
         plugin = lookup_loader.get(req["name"], loader=loader, templar=templar)
         if plugin is None:
             raise LookupError("lookup plugin %r not found" % req["name"])
-        values = plugin.run(req["terms"], variables=req["vars"], **req["kwargs"])
+        terms = req["terms"]
+        if any(_undefined(t) for t in terms):
+            # As Ansible: a plugin that does not take undefined values is not called, and
+            # its value is the undefined one; one that does gets Ansible's marker.
+            if not getattr(plugin, "accept_args_markers", False):
+                json.dump({"undefined": True}, sys.stdout)
+                return
+            from ansible._internal._templating._engine import TemplateOptions
+            from ansible._internal._templating._jinja_common import UndefinedMarker
+            from ansible._internal._templating._utils import TemplateContext
+
+            # A marker is made inside a templating operation, as Ansible makes it.
+            with TemplateContext(template_value="", templar=templar._engine, options=TemplateOptions.DEFAULT):
+                terms = [UndefinedMarker() if _undefined(t) else t for t in terms]
+        values = plugin.run(terms, variables=req["vars"], **req["kwargs"])
         out = {"values": list(values) if values is not None else []}
     except Exception as e:  # the plugin's failure is the lookup's
         out = {"error": "%s: %s" % (type(e).__name__, e)}
-    json.dump(out, sys.stdout, default=str)
+    json.dump(out, sys.stdout, default=_encode)
+
+
+def _undefined(v):
+    return isinstance(v, dict) and list(v) == [UNDEFINED]
+
+
+def _encode(v):
+    from ansible._internal._templating._jinja_common import Marker
+
+    return {UNDEFINED: None} if isinstance(v, Marker) else str(v)
 
 
 main()

@@ -114,6 +114,9 @@ pub fn run(
             String::from_utf8_lossy(&out.stderr).trim()
         )
     })?;
+    if answer.get("undefined") == Some(&Value::Bool(true)) {
+        return Ok(vec![dr_agent::template::lookup::undefined_term()]);
+    }
     match (answer.get("values"), answer.get("error")) {
         (Some(Value::Array(values)), _) => Ok(values.clone()),
         (_, Some(Value::String(error))) => Err(error.clone()),
