@@ -537,6 +537,7 @@ fn filter_core_cases() {
         "'2020-01-01' | to_datetime('%Y-%m-%d') == '2020-01-01 00:00:00' | to_datetime",
         "'Ansible - \u{304f}' | b64encode(encoding='utf-16-le') == 'QQBuAHMAaQBiAGwAZQAgAC0AIABPMA=='",
         "'QQBuAHMAaQBiAGwAZQAgAC0AIABPMA==' | b64decode(encoding='utf-16-le') == 'Ansible - \u{304f}'",
+        "'boo!' | comment(style='cblock') == '/*\n *\n * boo!\n *\n */'",
         "']]^' | regex_escape(re_type='posix_basic') == '\\\\]\\\\]\\\\^'",
     ] {
         assert!(s.eval_bool(cond).unwrap(), "{cond}");
@@ -553,6 +554,10 @@ fn filter_core_cases() {
     );
     assert!(s.eval_bool("true | ternary(nope, 'seven') == 1").is_err());
     for (expr, msg) in [
+        (
+            "[{'g': ['w'], 'a': [1]}] | subelements(['g', 'a'])",
+            "the key a should point to a dictionary",
+        ),
         ("hey | mandatory", "Mandatory variable 'hey' not defined."),
         ("hey | mandatory('a sad wolf')", "a sad wolf"),
         (

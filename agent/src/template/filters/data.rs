@@ -411,7 +411,10 @@ fn subelements(
     for element in elements {
         let mut values = element.clone();
         for key in &keys {
-            if values.kind() != ValueKind::Map && values.kind() != ValueKind::Seq {
+            // Python indexes a list with integers only: any other key is a TypeError.
+            let indexable = values.kind() == ValueKind::Map
+                || (values.kind() == ValueKind::Seq && key.is_integer());
+            if !indexable {
                 return Err(invalid(format!(
                     "the key {key} should point to a dictionary, got '{values}'"
                 )));

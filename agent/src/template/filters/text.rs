@@ -142,7 +142,7 @@ fn regex_escape(v: Value, re_type: Option<String>, kwargs: Kwargs) -> Result<Str
 
 fn comment(text: Value, style: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
     let text = string_of(&text)?;
-    let style = style.unwrap_or_else(|| "plain".to_owned());
+    let style = opt_arg(style, &kwargs, "style")?.unwrap_or_else(|| "plain".to_owned());
     let (beginning, decoration, end) = match style.as_str() {
         "plain" => ("", "# ", ""),
         "erlang" => ("", "% ", ""),
