@@ -107,6 +107,13 @@ pub struct Request {
     /// unreachable there and ignored, as in Ansible, where every task tries to connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreachable: Option<String>,
+    /// The Python filter and test plugins the play may use (`filter_plugins/`,
+    /// `test_plugins/`): the controller runs them.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::template::python_plugins::PythonPlugins::is_empty"
+    )]
+    pub python_plugins: crate::template::python_plugins::PythonPlugins,
     /// Contents of controller-side files the play refers to (`copy: src=`, `template: src=`),
     /// keyed by the `src` value as the agent will see it after rendering. The controller
     /// renders `src` with the host's vars (and each loop item) before reading the file.

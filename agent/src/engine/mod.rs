@@ -206,7 +206,7 @@ impl<'a> Runner<'a> {
             request,
             emit,
             masker: Masker::new(&request.secrets),
-            templater: Templater::with_lookups(lookups.clone()),
+            templater: Templater::with_plugins(lookups.clone(), &request.python_plugins),
             lookups,
             vars,
             facts: Map::new(),

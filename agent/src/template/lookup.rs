@@ -70,7 +70,9 @@ pub fn plugin(name: &str) -> Option<&'static str> {
 /// (`config`, `varnames`) or answer differently each call (`random_choice`), so its answer
 /// holds for one task item only and is never worked out before the play runs.
 pub fn reads_vars(name: &str) -> bool {
-    plugin(name).is_none() && name != CONTROLLER_FILE
+    plugin(name).is_none()
+        && name != CONTROLLER_FILE
+        && super::python_plugins::split(name).is_none()
 }
 
 /// Gives the answers of controller lookups.

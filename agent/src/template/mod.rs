@@ -23,6 +23,7 @@ pub mod overrides;
 mod overrides_header;
 pub mod pyjson;
 pub mod pyrepr;
+pub mod python_plugins;
 mod scope;
 mod taint;
 mod unary_plus;
@@ -132,6 +133,15 @@ impl Templater {
 
     /// The same environment, with controller lookups answered by `lookups`.
     pub fn with_lookups(lookups: Arc<dyn lookup::Resolver>) -> Self {
+        Self::with_plugins(lookups, &python_plugins::PythonPlugins::default())
+    }
+
+    /// The same environment, with controller lookups and the Python filter and test
+    /// `plugins` answered by `lookups`.
+    pub fn with_plugins(
+        lookups: Arc<dyn lookup::Resolver>,
+        plugins: &python_plugins::PythonPlugins,
+    ) -> Self {
         let mut env = Environment::new();
         if let Ok(syntax) = SyntaxConfig::builder()
             .trim_blocks(true)
@@ -149,6 +159,7 @@ impl Templater {
         filters::register(&mut env);
         env.add_global("omit", OMIT);
         lookup::register(&mut env, lookups.clone());
+        python_plugins::register(&mut env, &lookups, plugins);
         undecryptable::register(&mut env);
         Templater {
             env: Arc::new(env),

@@ -11,6 +11,7 @@
 mod catalog;
 pub mod lookups;
 mod payload;
+pub mod plugins;
 mod python;
 
 use std::collections::{BTreeMap, HashSet};

@@ -56,7 +56,9 @@ pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
     }
     for expr in expressions {
         for (kind, name) in names(expr) {
-            if !is_known(kind, &name) {
+            if !is_known(kind, &name)
+                && !crate::bridge::plugins::has(matches!(kind, Kind::Filter), &name)
+            {
                 return Err(refusal(kind, &name, loc));
             }
         }

@@ -54,6 +54,7 @@ fn load_into(
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     crate::bridge::add_library(&dir.join("library"));
     crate::bridge::lookups::add_dir(&dir.join("lookup_plugins"));
+    crate::bridge::plugins::add_dirs(&dir);
     let items = root.as_seq().ok_or_else(|| {
         Diagnostic::new(
             root.loc.clone(),

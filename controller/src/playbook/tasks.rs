@@ -660,6 +660,7 @@ impl<'a> Builder<'a> {
         }
         crate::bridge::add_library(&path.join("library"));
         crate::bridge::lookups::add_dir(&path.join("lookup_plugins"));
+        crate::bridge::plugins::add_dirs(&path);
         let meta = role::read_meta(&path)?;
         let key = format!(
             "{}|{}|{}|{}",

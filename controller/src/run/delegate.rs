@@ -62,6 +62,7 @@ pub async fn run(
         extra_vars: Vec::new(),
         unreachable: None,
         files: base.files.clone(),
+        python_plugins: base.python_plugins.clone(),
         tags: Vec::new(),
         skip_tags: Vec::new(),
         facts,

@@ -56,7 +56,7 @@ pub fn resolve(
         answers: Mutex::default(),
     });
     let sim = Simulation {
-        templater: Templater::with_lookups(recorder.clone()),
+        templater: Templater::with_plugins(recorder.clone(), &crate::bridge::plugins::names()),
         recorder: recorder.clone(),
         playbook_dir,
     };

@@ -715,6 +715,7 @@ fn build_request(
             .unwrap_or_default(),
         above_facts,
         files,
+        python_plugins: crate::bridge::plugins::names(),
         tags: job.tags.clone(),
         skip_tags: job.skip_tags.clone(),
         secrets: job.secrets.to_vec(),

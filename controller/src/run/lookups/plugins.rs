@@ -32,6 +32,10 @@ pub fn answer(
     options: &Map<String, Value>,
     site: &Site<'_>,
 ) -> Result<LookupAnswer, String> {
+    if let Some((kind, plugin)) = dr_agent::template::python_plugins::split(name) {
+        return crate::bridge::plugins::run(kind, plugin, terms, options)
+            .map(|v| LookupAnswer::Values(vec![v]));
+    }
     if dr_agent::template::lookup::plugin(name).is_none() {
         return python(name, terms, options, site).map(LookupAnswer::Values);
     }
