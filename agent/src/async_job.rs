@@ -150,14 +150,18 @@ pub fn run(spec: &JobSpec) -> Map<String, Json> {
         },
     };
     if outcome.timed_out {
-        // As Ansible's wrapper records a job it killed.
-        let mut record = Map::new();
-        record.insert("msg".into(), Json::from("Timeout exceeded"));
-        record.insert("failed".into(), Json::Bool(true));
-        record.insert("child_pid".into(), Json::from(std::process::id()));
-        return record;
+        return killed();
     }
     crate::engine::registered(&outcome)
+}
+
+/// The record Ansible's wrapper leaves for a job it killed at its time limit.
+pub fn killed() -> Map<String, Json> {
+    let mut record = Map::new();
+    record.insert("msg".into(), Json::from("Timeout exceeded"));
+    record.insert("failed".into(), Json::Bool(true));
+    record.insert("child_pid".into(), Json::from(std::process::id()));
+    record
 }
 
 fn failure(jid: &str, msg: String) -> Map<String, Json> {

@@ -110,6 +110,9 @@ pub(super) fn call(
                     .apply(&limited)
                     .unwrap_or_else(|e| Outcome::failed(e.to_string()));
                 if outcome.timed_out {
+                    // As Ansible's wrapper, which leaves this record of the job it killed
+                    // (its status was last read before, so the result does not show it).
+                    let _ = record_now(ctx, &jid, &path, &async_job::killed());
                     return (timed_out(&jid, &results_file, spec.limit), false);
                 }
                 (outcome, false)
