@@ -85,3 +85,47 @@ fn a_fire_and_forget_job_outlives_the_agent_and_records_its_result() {
     assert_eq!(result["changed"], true);
     assert_eq!(result["failed"], false);
 }
+
+#[test]
+fn a_polled_job_dies_with_the_play_when_the_controller_goes_away() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().display();
+    let request = serde_json::json!({
+        "protocol": PROTOCOL_VERSION,
+        "host": "local",
+        "mode": "apply",
+        "diff": false,
+        "play": {"name": "p", "tasks": [
+            {"name": "polled", "module": "shell",
+             "args": format!("touch {d}/started; sleep 3; touch {d}/marker"),
+             "async": 30, "poll": 5, "location": "p.yml:1:1"}
+        ]},
+        "vars": {"ansible_async_dir": tmp.path().join("jobs").display().to_string()},
+        "files": {}
+    });
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_dr-agent"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start dr-agent: {e}"));
+    let mut stdin = agent.stdin.take().unwrap();
+    writeln!(stdin, "{request}").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !tmp.path().join("started").exists() {
+        assert!(Instant::now() < deadline, "the job never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stopped = Instant::now();
+    drop(stdin);
+    agent.wait().unwrap();
+    assert!(
+        stopped.elapsed() < Duration::from_secs(2),
+        "the agent waited for the job"
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !tmp.path().join("marker").exists(),
+        "the polled job was not killed"
+    );
+}
