@@ -120,3 +120,47 @@ fn async_is_refused_where_dr_does_not_run_it() {
         .stderr_has("`async` on `include_tasks` is not supported by dr")
         .stderr_has("include.yml:5:7");
 }
+
+/// `--format ansible` says `ASYNC OK` / `ASYNC FAILED` once a polled job ended, as
+/// Ansible's default callback (dr does not poll, so it has no `ASYNC POLL` lines).
+#[test]
+fn the_ansible_format_reports_polled_jobs_as_ansible() {
+    util::assert_fresh_agent();
+    let async_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("ASYNC OK") || l.starts_with("ASYNC FAILED"))
+            .map(|l| l.split("jid=").next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let ansible = util::fixture("async_tasks");
+    let out = util::ansible("ansible-playbook")
+        .args(["-i", "inventory.yml", "site.yml"])
+        .current_dir(ansible.path())
+        .output()
+        .expect("ansible-playbook runs");
+    let dr = util::fixture("async_tasks");
+    let run = Dr::new(
+        dr.path(),
+        &[
+            "apply",
+            "site.yml",
+            "-i",
+            "inventory.yml",
+            "--yes",
+            "--format",
+            "ansible",
+        ],
+    )
+    .run();
+    run.code(0);
+    let theirs = async_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        theirs,
+        [
+            "ASYNC OK on h1: ",
+            "ASYNC FAILED on h1: ",
+            "ASYNC FAILED on h1: "
+        ]
+    );
+    assert_eq!(async_lines(&run.stdout), theirs);
+}
