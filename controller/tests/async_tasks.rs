@@ -38,6 +38,11 @@ fn async_results_are_ansibles() {
             .contains("\"msg\": \"async task did not complete within the requested time - 1s\""),
         "{out:?}"
     );
+    // Ansible's last poll after its wrapper killed the job: the wrapper's record.
+    assert!(
+        out["killed.json"].contains("\"msg\": \"Timeout exceeded\""),
+        "{out:?}"
+    );
     // poll 0: started, not finished; `async_status` until finished gives the job's result.
     assert!(out["job.json"].contains("\"finished\": false"), "{out:?}");
     assert!(
@@ -50,7 +55,7 @@ fn async_results_are_ansibles() {
     );
     assert_eq!(
         out["shapes"],
-        "jid 5\nfiles True\nsame True\nunknown True\nerased True\n\
+        "jid 6\nfiles True\nsame True\npid True\nunknown True\nerased True\n\
          finished True True False False True True\n\
          started True True True True True\n"
     );
@@ -60,6 +65,7 @@ fn async_results_are_ansibles() {
     // Killed means killed: its command never gets to write.
     std::thread::sleep(Duration::from_secs(4));
     assert!(!dr.path().join("out/never").exists());
+    assert!(!dr.path().join("out/never_either").exists());
 }
 
 #[test]
@@ -158,6 +164,7 @@ fn the_ansible_format_reports_polled_jobs_as_ansible() {
         theirs,
         [
             "ASYNC OK on h1: ",
+            "ASYNC FAILED on h1: ",
             "ASYNC FAILED on h1: ",
             "ASYNC FAILED on h1: "
         ]

@@ -1,11 +1,14 @@
 //! `async:` / `poll:` on a task, as Ansible's task executor runs them (`command`/`shell`
 //! only; the controller refuses the keyword elsewhere).
 //!
-//! `poll > 0`: the module runs with the async time limit as its deadline and the result is
-//! the module's, plus the job's keys (`ansible_job_id`, `started`, `finished`,
-//! `results_file`); past the limit the process group is killed and the task fails with
-//! Ansible's message. (Ansible checks every `poll` seconds; dr waits for the process
-//! itself, which gives the same result sooner.) A stopped play kills it, as any command.
+//! `poll > 0`: the module runs and the result is the module's, plus the job's keys
+//! (`ansible_job_id`, `started`, `finished`, `results_file`). Ansible reads the job's status
+//! every `poll` seconds until the limit is used up, while its wrapper kills the job at its
+//! first check past the limit; dr waits for the process itself (the same result, sooner)
+//! and kills its process group when the first of the two comes: the task then fails with
+//! Ansible's `async task did not complete within the requested time`, or, when Ansible's
+//! last poll would come after the wrapper recorded the kill, with that record (`Timeout
+//! exceeded`). A stopped play kills it, as any command.
 //!
 //! `poll: 0`: the job starts detached ([`crate::async_job`]) and the task returns at once
 //! with Ansible's "started" result; `async_status` reads the job file later. In check mode
@@ -30,6 +33,24 @@ pub(super) struct AsyncSpec {
     limit: u64,
     /// Seconds between checks; 0 = fire and forget.
     poll: u64,
+}
+
+impl AsyncSpec {
+    /// When Ansible's wrapper kills a job still running: it checks every 5 s (every half
+    /// limit when the limit is 5 s or less) and kills at the first check past the limit.
+    fn wrapper_kill(&self) -> u64 {
+        if self.limit <= 5 {
+            self.limit
+        } else {
+            self.limit.div_ceil(5) * 5
+        }
+    }
+
+    /// When Ansible's executor reads the job's status for the last time: every `poll`
+    /// seconds while the limit is not used up.
+    fn last_poll(&self) -> u64 {
+        self.limit.div_ceil(self.poll) * self.poll
+    }
 }
 
 /// The task's `async`/`poll`, rendered as Ansible's integer fields; `None` when the task
@@ -102,20 +123,26 @@ pub(super) fn call(
             None => (plan.outcome, false),
             Some(_) if ctx.check_mode => (plan.outcome, true),
             Some(action) => {
+                let (kill, last_poll) = (spec.wrapper_kill(), spec.last_poll());
                 let limited = Context {
-                    timeout: Some(std::time::Duration::from_secs(spec.limit)),
+                    timeout: Some(std::time::Duration::from_secs(kill.min(last_poll))),
                     ..*ctx
                 };
                 let outcome = action
                     .apply(&limited)
                     .unwrap_or_else(|e| Outcome::failed(e.to_string()));
-                if outcome.timed_out {
+                if !outcome.timed_out {
+                    (outcome, false)
+                } else if last_poll > kill {
+                    // The last poll came after the wrapper killed the job and recorded it
+                    // (a second after the kill): that record is the result, as in Ansible.
+                    (killed(&jid, &results_file), false)
+                } else {
                     // As Ansible's wrapper, which leaves this record of the job it killed
                     // (its status was last read before, so the result does not show it).
                     let _ = record_now(ctx, &jid, &path, &async_job::killed());
                     return (timed_out(&jid, &results_file, spec.limit), false);
                 }
-                (outcome, false)
             }
         },
     };
@@ -162,6 +189,29 @@ fn started(jid: &str, results_file: &str) -> Outcome {
     data.insert("started".into(), Json::Bool(true));
     data.insert("finished".into(), Json::Bool(false));
     data.insert("results_file".into(), Json::from(results_file));
+    outcome
+}
+
+/// The result of a job the wrapper killed before the executor's last poll: the killed
+/// record as `async_status` reads it (the file is then cleaned up).
+fn killed(jid: &str, results_file: &str) -> Outcome {
+    let mut data = async_job::killed();
+    let msg = data
+        .remove("msg")
+        .and_then(|m| m.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    data.remove("failed");
+    data.insert("ansible_job_id".into(), Json::from(jid));
+    data.insert("finished".into(), Json::Bool(true));
+    data.insert("results_file".into(), Json::from(results_file));
+    data.insert("started".into(), Json::Bool(true));
+    for key in ["stdout", "stderr"] {
+        data.insert(key.into(), Json::from(""));
+        data.insert(format!("{key}_lines"), Json::Array(Vec::new()));
+    }
+    let mut outcome = Outcome::failed(msg);
+    outcome.data = data;
+    outcome.ansible_shape = true;
     outcome
 }
 
