@@ -102,7 +102,8 @@ pub(super) fn call(
                 Some(_) => async_job::launch(&JobSpec {
                     jid: jid.clone(),
                     path: path.clone(),
-                    limit_secs: spec.limit,
+                    // As Ansible's wrapper, which checks the job every 5 s.
+                    limit_secs: spec.wrapper_kill(),
                     module: module.name().to_owned(),
                     args: args.clone(),
                     environment: ctx.environment.to_vec(),
