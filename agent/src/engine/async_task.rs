@@ -235,3 +235,22 @@ fn timed_out(jid: &str, results_file: &str, limit: u64) -> Outcome {
         .insert("async_result".into(), Json::Object(status));
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AsyncSpec;
+
+    #[test]
+    fn kill_and_last_poll_times_are_ansibles() {
+        let at = |limit, poll| {
+            let s = AsyncSpec { limit, poll };
+            (s.wrapper_kill(), s.last_poll())
+        };
+        // The wrapper checks every half limit up to 5 s, then every 5 s.
+        assert_eq!(at(1, 1), (1, 1));
+        assert_eq!(at(2, 4), (2, 4));
+        assert_eq!(at(7, 1), (10, 7));
+        assert_eq!(at(10, 15), (10, 15));
+        assert_eq!(at(45, 15), (45, 45));
+    }
+}
