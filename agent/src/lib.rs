@@ -4,6 +4,7 @@
 //! binary to remote hosts; both run the same engine ([`engine::run`]).
 
 pub mod ansible_vault;
+pub mod async_job;
 pub mod clock;
 pub mod detail;
 pub mod diff;

@@ -18,6 +18,10 @@ use dr_agent::wire::{Control, Event, PROTOCOL_VERSION, Request, SILENCE_LIMIT_SE
 const GONE: i32 = 130;
 
 fn main() -> ExitCode {
+    // An async job (`poll: 0`) this agent started runs as this binary.
+    if let Some(code) = dr_agent::async_job::main_if_job() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     if std::env::args().nth(1).as_deref() == Some("--version") {
         println!(
             "dr-agent {} protocol {PROTOCOL_VERSION}",

@@ -360,6 +360,20 @@ pub struct Task {
     /// `timeout:` in seconds: a command still running then is killed and the task fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
+    /// `async:` in seconds (a number, or a template rendering to one): the command runs as
+    /// a job with this time limit (Ansible's `async_wrapper`); 0 or absent runs it in the
+    /// foreground.
+    #[serde(
+        default,
+        rename = "async",
+        alias = "async_",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub async_: Option<Value>,
+    /// `poll:` seconds between status checks of an async job (Ansible's default 15); 0
+    /// starts the job and moves on, leaving it to `async_status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<Value>,
     /// `environment:` for command-like modules.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub environment: serde_json::Map<String, Value>,

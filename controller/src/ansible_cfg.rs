@@ -227,6 +227,13 @@ fn apply(cfg: &mut AnsibleCfg, e: &Entry, base: &Path) -> Result<(), Refusal> {
                 Some("set `become:`/`become_user:` on the plays instead; dr takes privilege escalation from the playbook and the inventory's `ansible_become*` vars".into()),
             ));
         }
+        ("defaults", "async_dir") if v == dr_agent::async_job::DEFAULT_DIR => {}
+        ("defaults", "async_dir") => {
+            return Err((
+                format!("`{key} = {v}` in ansible.cfg is not supported by dr"),
+                Some("set the `ansible_async_dir` variable (in the inventory, say) instead".into()),
+            ));
+        }
         ("defaults", "hash_behaviour") if v == "replace" => {}
         ("defaults", "gathering") if v == "implicit" => {}
         ("defaults", "error_on_undefined_vars") if boolean(key, v)? => {}

@@ -145,6 +145,21 @@ impl Config {
         }
     }
 
+    /// `ANSIBLE_ASYNC_DIR`: dr takes the async directory from the `ansible_async_dir`
+    /// variable (or Ansible's default), so another directory here is refused, not ignored.
+    pub fn check_async_dir(&self) -> Result<(), Diagnostic> {
+        match std::env::var("ANSIBLE_ASYNC_DIR") {
+            Ok(v) if !v.is_empty() && v != dr_agent::async_job::DEFAULT_DIR => {
+                Err(Diagnostic::new(
+                    crate::diagnostic::Loc::new("ANSIBLE_ASYNC_DIR".into(), 1, 1),
+                    format!("`ANSIBLE_ASYNC_DIR={v}` is not supported by dr"),
+                )
+                .with_help("set the `ansible_async_dir` variable (in the inventory, say) instead"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether notifying a handler that does not exist fails the task (Ansible's
     /// `ERROR_ON_MISSING_HANDLER`: `ANSIBLE_ERROR_ON_MISSING_HANDLER`, else ansible.cfg,
     /// else true) or only warns.

@@ -3,6 +3,10 @@
 use std::io::Write as _;
 
 fn main() {
+    // An async job (`poll: 0`) the in-process engine started runs as this binary.
+    if let Some(code) = dr_agent::async_job::main_if_job() {
+        std::process::exit(code);
+    }
     // Before anything else, so that no signal is lost (see `dr::interrupt`).
     dr::interrupt::install();
     let cli = dr::cli::Cli::parse_or_exit();

@@ -8,7 +8,8 @@
 //! elsewhere, all stripped before anything is shown: `_dr_action` (the module),
 //! `_dr_location` (the task's `file:line:col`),
 //! `_dr_meta` (the `META:` line of a `meta` task), `_dr_include` (the file an
-//! `include_tasks` names).
+//! `include_tasks` names), `_dr_async` (the `ASYNC OK`/`ASYNC FAILED` line of a polled
+//! async task).
 
 use serde_json::{Map, Value as Json};
 
@@ -115,6 +116,9 @@ impl Runner<'_> {
         if task.module == "setup" {
             // Ansible keeps `-v` from showing every fact.
             out.insert("_ansible_verbose_override".into(), Json::Bool(true));
+        }
+        if let Some(line) = async_line(task, result) {
+            out.insert("_dr_async".into(), Json::from(line));
         }
         out.insert("_dr_action".into(), Json::from(task.module.clone()));
         out.insert("_dr_location".into(), Json::from(task.location.clone()));
@@ -231,6 +235,25 @@ impl Runner<'_> {
         out.insert("_dr_meta".into(), Json::from(header));
         out
     }
+}
+
+/// For a polled async task, what Ansible's callback says once polling ended (`OK jid=…`
+/// or `FAILED jid=…`; the printer adds `ASYNC` and the host). A `poll: 0` task's result is
+/// not finished and says nothing.
+fn async_line(task: &Task, result: &ItemResult) -> Option<String> {
+    task.async_.as_ref()?;
+    let r = &result.register;
+    let jid = match r.get("async_result") {
+        Some(status) => status.get("ansible_job_id"),
+        None if r.get("finished") == Some(&Json::Bool(true)) => r.get("ansible_job_id"),
+        None => None,
+    }?;
+    let word = if result.status == Status::Failed {
+        "FAILED"
+    } else {
+        "OK"
+    };
+    Some(format!("{word} jid={}", jid.as_str()?))
 }
 
 /// Whether `name` is the one the controller gives an unnamed include (`include_tasks: file`).

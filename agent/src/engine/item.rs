@@ -356,12 +356,17 @@ impl Runner<'_> {
             (None, None) => 1,
         };
         let retrying = attempts_allowed > 1;
+        let asynchronous = match super::async_task::spec(scope, task) {
+            Ok(a) => a,
+            Err(e) => return ItemResult::failed(located(e)),
+        };
         let delay = Duration::from_secs_f64(delay.clamp(0.0, 86_400.0));
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (outcome, planned_only) = match ctx.become_user {
-                Some(user) if modules::as_user::IN_PROCESS.contains(&module.name()) => {
+            let (outcome, planned_only) = match (&asynchronous, ctx.become_user) {
+                (Some(spec), _) => super::async_task::call(module, &ctx, &args, spec),
+                (None, Some(user)) if modules::as_user::IN_PROCESS.contains(&module.name()) => {
                     modules::as_user::run(user, || call(module, &ctx, &args))
                         .unwrap_or_else(|e| (Outcome::failed(e), false))
                 }
@@ -597,7 +602,11 @@ fn call(module: &dyn Module, ctx: &Context<'_>, args: &Json) -> (Outcome, bool) 
 }
 
 /// A keyword that takes a number (`retries`, `delay`), written as one or as a template.
-fn number_of(scope: &Scope, value: Option<&Json>, what: &str) -> Result<Option<f64>, String> {
+pub(super) fn number_of(
+    scope: &Scope,
+    value: Option<&Json>,
+    what: &str,
+) -> Result<Option<f64>, String> {
     let Some(value) = value else {
         return Ok(None);
     };
@@ -617,10 +626,9 @@ fn number_of(scope: &Scope, value: Option<&Json>, what: &str) -> Result<Option<f
     }
 }
 
-/// The registered form of a module outcome.
 /// What `register:` holds for a command that check mode did not run: Ansible's `command`
 /// module skips itself and says so. (dr still shows it as "would run" in a plan.)
-fn check_mode_skip(module: &str, args: &Json, register: &mut Map<String, Json>) {
+pub(super) fn check_mode_skip(module: &str, args: &Json, register: &mut Map<String, Json>) {
     if !matches!(module, "command" | "shell") {
         return;
     }
@@ -659,7 +667,8 @@ fn guarded(args: &Json) -> bool {
     }
 }
 
-fn register_of(outcome: &Outcome) -> Map<String, Json> {
+/// The registered form of a module outcome (also what an async job's file records).
+pub(crate) fn register_of(outcome: &Outcome) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert("changed".into(), Json::Bool(outcome.changed));
     m.insert("failed".into(), Json::Bool(outcome.failed));

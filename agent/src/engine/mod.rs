@@ -6,6 +6,7 @@
 //! Ansible does), in definition order, and not at all when the play failed, unless the
 //! play forces them.
 
+mod async_task;
 mod callback;
 mod controller_side;
 mod flow;
@@ -27,6 +28,7 @@ use crate::mask::Masker;
 use crate::template::{Scope, Templater};
 use crate::wire::{Event, Mode, Request, Stats, Status, Task, TaskKind};
 pub use controller_side::controller_side;
+pub(crate) use item::register_of as registered;
 pub use stop::Stop;
 pub use sync::Link;
 

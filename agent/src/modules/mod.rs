@@ -13,6 +13,7 @@ mod apt;
 mod apt_repository;
 pub mod as_user;
 mod assert;
+mod async_status;
 mod attrs;
 mod authorized_key;
 mod bin_path;
@@ -99,6 +100,7 @@ use crate::wire::{Diff, FileContent};
 pub static ALL: &[&dyn Module] = &[
     &inventory_change::AddHost,
     &assert::Assert,
+    &async_status::AsyncStatus,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
@@ -261,6 +263,9 @@ pub struct Outcome {
     /// diff mode): the registered result gets no diff of dr's shape, and no `msg` unless
     /// the module failed (dr's `msg` is for the operator).
     pub ansible_shape: bool,
+    /// The process ran past the context's timeout and was killed (an async job past its
+    /// time limit fails with Ansible's own message).
+    pub timed_out: bool,
 }
 
 impl Outcome {

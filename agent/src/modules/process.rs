@@ -383,6 +383,7 @@ impl Action for Run {
             failed: timed_out || rc != 0,
             msg,
             data,
+            timed_out,
             ..Outcome::default()
         })
     }

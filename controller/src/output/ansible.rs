@@ -310,6 +310,11 @@ impl AnsiblePrinter {
                         }
                     }
                 }
+                if let Some((word, jid)) = r.str("_dr_async").and_then(|l| l.split_once(' ')) {
+                    // Ansible's async callback, once polling ended.
+                    self.task_banner(dag, node, r.location(), out);
+                    let _ = writeln!(out, "ASYNC {word} on {}: {jid}", dag.nodes[node].host);
+                }
                 if let Some(meta) = r.str("_dr_meta") {
                     self.task_banner(dag, node, r.location(), out);
                     if self.verbosity > 1 {

@@ -283,7 +283,12 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "timeout",
     "any_errors_fatal",
     "ignore_unreachable",
+    "async",
+    "poll",
 ];
+
+/// The modules whose action runs `async:` (Ansible's `command` action, which `shell` uses).
+pub const ASYNC_MODULES: &[&str] = &["command", "shell"];
 
 /// `loop_control` keys Ansible defines; dr runs them all.
 pub const LOOP_CONTROL: &[&str] = &[
@@ -299,7 +304,6 @@ pub const LOOP_CONTROL: &[&str] = &[
 /// Why dr refuses a keyword Ansible knows, for the error's help line.
 pub fn refusal_help(keyword: &str) -> &'static str {
     match keyword {
-        "async" | "poll" => "run the command in the foreground (dr runs each host's play at once)",
         "throttle" => "lower `--forks` instead",
         "become_exe" | "become_flags" => "dr escalates with `sudo -n`; configure sudo on the host",
         "vars_prompt" => "pass the values with `-e` (an incident run must not wait for input)",

@@ -6,7 +6,9 @@ use dr_agent::wire::Task;
 use serde_json::{Map, Value};
 
 use super::inherit::{Explicit, Inherit};
-use super::keywords::{ANSIBLE_BLOCK, ANSIBLE_TASK, BLOCK_SUPPORTED, LOOP_CONTROL, TASK_SUPPORTED};
+use super::keywords::{
+    ANSIBLE_BLOCK, ANSIBLE_TASK, ASYNC_MODULES, BLOCK_SUPPORTED, LOOP_CONTROL, TASK_SUPPORTED,
+};
 use super::level::{Level, conditions, delegate_to, mapping, number, refused};
 use super::modules::{self, Known};
 use super::scalar::{bool_of, string_list, text_of};
@@ -219,6 +221,19 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
             {
                 return Err(templated_run_once(k, kind));
             }
+            if let Some((k, _)) = entries
+                .iter()
+                .find(|(k, _)| matches!(k.as_str(), Some("async" | "poll")))
+            {
+                return Err(Diagnostic::new(
+                    k.loc.clone(),
+                    format!(
+                        "`{}` on `{kind}` is not supported by dr",
+                        k.as_str().unwrap_or_default()
+                    ),
+                )
+                .with_help("put `async`/`poll` on the `command` or `shell` tasks themselves"));
+            }
             level.inherit = keywords_as_level(&task, &explicit);
             return Ok(Parsed::Statement(Box::new(Statement {
                 kind,
@@ -305,6 +320,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         // As Ansible: `add_host` bypasses the host loop (it runs once, for the first host).
         task.run_once |= task.module == "add_host";
     }
+    check_async(entries, &task, &written)?;
     super::lookup_names::check(&task, &node.loc)?;
     super::filter_names::check(&task, &node.loc)?;
     Ok(Parsed::Task(Box::new(task)))
@@ -343,6 +359,36 @@ fn parse_block<'n>(node: &'n Node, entries: &'n [(Node, Node)]) -> Result<Parsed
         always,
         node,
     })
+}
+
+/// `async:` runs where Ansible's action supports it and dr implements it (`command`,
+/// `shell`), and not as another user (the job file lives in the agent user's home).
+fn check_async(entries: &[(Node, Node)], task: &Task, written: &str) -> Result<(), Diagnostic> {
+    let Some((key, value)) = entries.iter().find(|(k, _)| k.as_str() == Some("async")) else {
+        return Ok(());
+    };
+    // As Ansible: `async: 0` is a task run in the foreground.
+    if value.to_json().as_f64() == Some(0.0) {
+        return Ok(());
+    }
+    if !ASYNC_MODULES.contains(&task.module.as_str()) {
+        return Err(Diagnostic::new(
+            key.loc.clone(),
+            format!("`async` on module `{written}` is not supported by dr"),
+        )
+        .with_help(format!(
+            "dr runs `async` on: {}; run this task in the foreground (drop `async`/`poll`)",
+            ASYNC_MODULES.join(", ")
+        )));
+    }
+    if let Some(user) = &task.become_user {
+        return Err(Diagnostic::new(
+            key.loc.clone(),
+            format!("`async` with `become_user: {user}` is not supported by dr"),
+        )
+        .with_help("run the task as the play's user, or in the foreground"));
+    }
+    Ok(())
 }
 
 /// A templated `run_once` where dr renders it only on a task or handler: on `place` (an
@@ -549,6 +595,8 @@ fn apply_keyword(
             }
         }
         "timeout" => task.timeout = Some(number(v, "timeout")?),
+        "async" => task.async_ = Some(number_or_template(v, "async")?),
+        "poll" => task.poll = Some(number_or_template(v, "poll")?),
         "ignore_unreachable" => {
             task.ignore_unreachable = bool_of(v, k)?;
             explicit.ignore_unreachable = true;

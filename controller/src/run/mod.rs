@@ -189,6 +189,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let reading_hostvars = plays.iter().map(|p| vars.reading_hostvars(p)).collect();
     let vars_extra = vars.extra().clone();
     let mismatch = ctx.config.pattern_mismatch()?;
+    ctx.config.check_async_dir()?;
     // Play names as Ansible shows them: templated with the play's and the `-e` vars.
     let play_names: Vec<String> = plays
         .iter()

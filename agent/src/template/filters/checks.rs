@@ -30,11 +30,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     }
     env.add_test("timedout", timedout);
     for name in ["started", "finished"] {
-        env.add_test(name, move |_: Value| -> Result<bool, Error> {
-            Err(invalid(format!(
-                "the `{name}` test is for async tasks, which dr does not support"
-            )))
-        });
+        env.add_test(name, move |v: Value| async_flag(&v, name));
     }
     env.add_test("match", |v: Value, p: Option<String>, k: Kwargs| {
         regex_test(v, p, k, "match")
@@ -121,6 +117,14 @@ fn flag(v: &Value, key: &str) -> bool {
 fn result_flag(v: &Value, key: &str, test: &str) -> Result<bool, Error> {
     mapping(v, test)?;
     Ok(flag(v, key))
+}
+
+/// `started`/`finished` as Ansible's tests: the async result's flag; a result without it
+/// (a task that was not async) counts as started and finished.
+fn async_flag(v: &Value, key: &str) -> Result<bool, Error> {
+    mapping(v, key)?;
+    let f = v.get_item(&Value::from(key)).unwrap_or(Value::UNDEFINED);
+    Ok(f.is_undefined() || f.is_true())
 }
 
 fn changed(v: Value) -> Result<bool, Error> {
