@@ -402,9 +402,10 @@ pub struct Task {
     /// result. The controller ships one child block per file name it could resolve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_file: Option<String>,
-    /// `ignore_unreachable`: for the controller, which connects once per play and host, so
-    /// it honours this only when every task of the play has it (the agent never sees an
-    /// unreachable host).
+    /// `ignore_unreachable`: the controller connects once per play and host, so it honours
+    /// this for the host only when every task of the play has it; a delegated task connects
+    /// on its own, and its unreachable result is ignored when it has it (else the host
+    /// stops, whatever `ignore_errors` says).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_unreachable: bool,
     /// A handler of a role an `include_role` loads: that include's location. As in

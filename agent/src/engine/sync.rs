@@ -295,7 +295,8 @@ impl Runner<'_> {
         match self.sync(point) {
             Some(Answer::Delegated { result }) => {
                 let mut item = ItemResult::from_shared(result);
-                if !item.register.contains_key("failed") {
+                // An unreachable result has no `failed` (as Ansible's).
+                if !item.register.contains_key("failed") && !item.is_unreachable() {
                     item.register
                         .insert("failed".into(), Json::Bool(item.status == Status::Failed));
                 }

@@ -222,7 +222,14 @@ impl Runner<'_> {
         let unreachable = results
             .iter()
             .all(|(_, r)| r.status != Status::Failed || r.is_unreachable());
-        let fatal = if failed && !task.ignore_errors && !unreachable {
+        // An unreachable host is not a failure `ignore_errors` covers: only
+        // `ignore_unreachable` lets the host go on (as in Ansible).
+        let ignored = if unreachable {
+            task.ignore_unreachable || self.request.unreachable.is_some()
+        } else {
+            task.ignore_errors
+        };
+        let fatal = if failed && !ignored {
             let (msg, result) = results
                 .iter()
                 .find(|(_, r)| r.status == Status::Failed)
@@ -306,7 +313,11 @@ impl Runner<'_> {
             diffs,
             detail,
             ignored: result.status == Status::Failed
-                && (task.ignore_errors || result.is_unreachable()),
+                && if result.is_unreachable() {
+                    task.ignore_unreachable || self.request.unreachable.is_some()
+                } else {
+                    task.ignore_errors
+                },
             dangerous: result.dangerous,
             duration_ms: result.duration_ms,
             on: result.on.clone(),

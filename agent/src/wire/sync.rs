@@ -218,6 +218,17 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The host `on` could not be reached (a delegated task's connection failed):
+    /// Ansible's unreachable result.
+    pub fn unreachable(on: &str, msg: String) -> Self {
+        let mut shared = Shared::failed(on, msg);
+        shared.register.remove("failed");
+        shared
+            .register
+            .insert("unreachable".into(), Value::Bool(true));
+        shared
+    }
+
     /// A failure that happened on (or for) host `on`, with `msg`, as every host takes it.
     pub fn failed(on: &str, msg: String) -> Self {
         let mut register = Map::new();

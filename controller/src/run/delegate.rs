@@ -155,8 +155,14 @@ pub async fn run(
         (result, end)
     };
     let (outcome, (result, end)) = tokio::join!(ran, collect);
-    if let Err(e) = outcome {
-        return Shared::failed(&to, format!("`delegate_to: {to}`: {e}"));
+    match outcome {
+        // As Ansible: the task is unreachable (not failed), which only `ignore_unreachable`
+        // lets the host go on from.
+        Err(crate::transport::TransportError::Unreachable(why)) => {
+            return Shared::unreachable(&to, format!("`delegate_to: {to}`: unreachable: {why}"));
+        }
+        Err(e) => return Shared::failed(&to, format!("`delegate_to: {to}`: {e}")),
+        Ok(()) => {}
     }
     let (Some(mut result), Some((error, mut after, gathered))) = (result, end) else {
         return Shared::failed(
