@@ -6,13 +6,16 @@ use serde_json::Value as Json;
 
 /// The arguments do not fit the module.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid arguments for module `{module}`: {detail}")]
+#[error("{}", self.message())]
 pub struct ArgsError {
     /// The module.
     pub module: &'static str,
     /// What is wrong (serde's message names the key).
     pub detail: String,
 }
+
+/// How Ansible words a required argument that is missing.
+const MISSING: &str = "missing required arguments: ";
 
 impl ArgsError {
     /// An error for `module` saying `detail`.
@@ -21,6 +24,29 @@ impl ArgsError {
             module,
             detail: detail.into(),
         }
+    }
+
+    /// A required argument is missing: Ansible's words, which playbooks test for.
+    fn message(&self) -> String {
+        if self.detail.starts_with(MISSING) {
+            self.detail.clone()
+        } else {
+            format!(
+                "invalid arguments for module `{}`: {}",
+                self.module, self.detail
+            )
+        }
+    }
+}
+
+/// serde's `missing field `x`` in Ansible's words.
+fn ansible_words(detail: String) -> String {
+    match detail
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split_once('`'))
+    {
+        Some((field, "")) => format!("{MISSING}{field}"),
+        _ => detail,
     }
 }
 
@@ -42,7 +68,7 @@ pub fn parse_args<T: DeserializeOwned>(module: &'static str, args: &Json) -> Res
             ));
         }
     };
-    serde_json::from_value(value).map_err(|e| ArgsError::new(module, e.to_string()))
+    serde_json::from_value(value).map_err(|e| ArgsError::new(module, ansible_words(e.to_string())))
 }
 
 /// Ansible's `type='str'` (and `path`): a scalar, as Python's `str()` writes it.

@@ -472,6 +472,22 @@ fn plan(ctx: &Context<'_>, spec: FileSpec, warnings: &[String]) -> Result<Plan, 
                 }
             }
         }
+        State::Hard
+            if spec
+                .src
+                .as_deref()
+                .is_some_and(|src| std::fs::metadata(src).is_err()) =>
+        {
+            let at = path.display().to_string();
+            return Ok(result::failed(
+                "src does not exist".to_owned(),
+                &[
+                    ("dest", at.as_str()),
+                    ("src", spec.src.as_deref().unwrap_or_default()),
+                ],
+                warnings,
+            ));
+        }
         State::Hard => hard::plan(
             hard::Wanted {
                 path: &path,

@@ -101,10 +101,7 @@ mod tests {
         let plan = h.check(&Slurp, json!({"src": missing}));
         assert_eq!(plan.outcome.msg, format!("File not found: {missing}"));
         let e = h.check_err(&Slurp, json!({}));
-        assert_eq!(
-            e,
-            "invalid arguments for module `slurp`: missing field `src`"
-        );
+        assert_eq!(e, "missing required arguments: src");
         let e = h.check_err(&Slurp, json!({"src": "/x", "encoding": "utf8"}));
         assert!(
             e.starts_with("invalid arguments for module `slurp`: unknown field `encoding`"),

@@ -38,6 +38,7 @@ pub(super) fn plan(
         return fail("src is required for creating new hardlinks".to_owned());
     };
     let Ok(src_meta) = fs::metadata(src) else {
+        // Checked before (Ansible's result, with `dest` and `src`); it went away since.
         return fail(format!("src does not exist: `{src}`"));
     };
     let same_file =

@@ -325,7 +325,11 @@ fn hard_link_is_created_once_and_a_different_file_needs_force() {
 
     let missing = json!({"src": dir.path().join("nope").display().to_string(),
                          "path": dest.display().to_string(), "state": "hard"});
-    assert!(h.check_err(&File, missing).contains("src does not exist"));
+    let plan = h.check(&File, missing);
+    assert!(plan.outcome.failed);
+    // Ansible's result: its message, with `dest` and `src`.
+    assert_eq!(plan.outcome.msg, "src does not exist");
+    assert_eq!(plan.outcome.data["dest"], json!(dest.display().to_string()));
 }
 
 #[test]

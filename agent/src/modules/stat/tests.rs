@@ -150,7 +150,7 @@ fn errors_name_the_module_or_the_path() {
         "{e}"
     );
     let e = h.check_err(&Stat, json!({"follow": true}));
-    assert!(e.contains("missing field `path`"), "{e}");
+    assert!(e.contains("missing required arguments: path"), "{e}");
     let e = h.check_err(&Stat, json!({"path": "/etc", "get_mime": "perhaps"}));
     assert!(e.contains("expected a boolean"), "{e}");
     let plan = h.check(&Stat, json!({"path": "/etc/passwd/x"}));
