@@ -28,7 +28,7 @@ fn included_imported_and_extended_templates_render_as_in_ansible() {
     // Was "one registered" twice: the lookup's answer was kept for the first item.
     assert_eq!(
         out["lookups"],
-        "one registered\ntwo registered\nHello there! True\n"
+        "one registered\ntwo registered\nHello there! True\ndict bar list str\n"
     );
 }
 

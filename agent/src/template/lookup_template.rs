@@ -53,10 +53,17 @@ pub(super) fn render(
     for (k, v) in added.into_iter().chain(extra) {
         ctx.insert(k, Value::from(minijinja::value::Serde(&v)));
     }
-    let (out, printed) = super::emitted::tracking(|| template.render(&ctx));
+    let (out, printed, value) = super::emitted::tracking_values(|| template.render(&ctx));
     let out = out?;
     if out.is_empty() && !printed {
         return Ok(Value::from(()));
+    }
+    // As Ansible 2.19: a template whose output is one value that is not a string (`{{ [1] }}`,
+    // or a macro whose body is that) gives the value itself.
+    if let Some(value) = value
+        && out.trim_end_matches(['\n', '\r']) == super::pyrepr::python_str(&value)
+    {
+        return Ok(value);
     }
     Ok(Value::from(super::preserve_trailing_newlines(
         &source,

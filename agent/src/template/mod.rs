@@ -218,7 +218,7 @@ fn format_value(
     state: &mut minijinja::State,
     value: &Value,
 ) -> Result<(), Error> {
-    emitted::printed();
+    emitted::printed(value);
     if value.is_undefined() {
         return Err(Error::new(
             ErrorKind::UndefinedError,
