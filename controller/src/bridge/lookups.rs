@@ -2,20 +2,15 @@
 //! them: a `lookup_plugins/` directory beside a playbook or in a role (Ansible adds both to
 //! its lookup path) holds Python plugins, and ansible-core's own lookups that dr does not
 //! implement ([`BUILTIN`]) are ansible-core's code; both run with the operator's
-//! ansible-core, one Python process per call.
+//! ansible-core, in the run's Python process (see `worker`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
 /// The `lookup_plugins/` directories beside the playbooks and in the roles read so far.
 static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// The script that runs one plugin.
-const SCRIPT: &str = include_str!("lookup.py");
 
 /// Adds `dir` (a playbook's or role's `lookup_plugins/`) to the lookup path, if it exists.
 pub fn add_dir(dir: &Path) {
@@ -29,7 +24,7 @@ pub fn add_dir(dir: &Path) {
     }
 }
 
-fn dirs() -> Vec<PathBuf> {
+pub(super) fn dirs() -> Vec<PathBuf> {
     DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
@@ -72,48 +67,16 @@ pub fn run(
     vars: &Map<String, Value>,
     basedir: &Path,
 ) -> Result<Vec<Value>, String> {
-    let python = super::playbook_python().ok_or_else(|| {
-        format!(
-            "lookup plugin `{name}` is Python and needs ansible-core on the controller (dr looked at {})",
-            super::SEARCHED
-        )
-    })?;
-    let mut cmd = std::process::Command::new(&python);
-    cmd.arg("-c").arg(SCRIPT);
-    let mut path = dirs();
-    path.extend(std::env::var_os("ANSIBLE_LOOKUP_PLUGINS").map(PathBuf::from));
-    cmd.env(
-        "ANSIBLE_LOOKUP_PLUGINS",
-        std::env::join_paths(path).unwrap_or_default(),
-    );
-    super::collections_env(&mut cmd);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run `{}`: {e}", python.display()))?;
     let request = json!({
+        "op": "lookup",
         "name": name,
         "terms": terms,
         "kwargs": options,
         "vars": vars,
         "basedir": basedir,
     });
-    if let Some(mut stdin) = child.stdin.take() {
-        // A plugin that fails early closes its stdin; its answer says why.
-        let _ = stdin.write_all(request.to_string().as_bytes());
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("lookup plugin `{name}`: {e}"))?;
-    let answer: Value = serde_json::from_slice(&out.stdout).map_err(|_| {
-        format!(
-            "lookup plugin `{name}` gave no answer ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-    })?;
+    let answer =
+        super::worker::call(&request).map_err(|e| format!("lookup plugin `{name}`: {e}"))?;
     if answer.get("undefined") == Some(&Value::Bool(true)) {
         return Ok(vec![dr_agent::template::lookup::undefined_term()]);
     }

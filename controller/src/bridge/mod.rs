@@ -13,6 +13,7 @@ pub mod lookups;
 mod payload;
 pub mod plugins;
 mod python;
+mod worker;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -91,14 +92,19 @@ fn helper(python: &std::path::Path, args: &[&str]) -> std::process::Command {
 
 /// Makes `c` see the collection roots `ansible.cfg` adds.
 fn collections_env(c: &mut std::process::Command) {
-    let mut roots = COLLECTIONS.get().cloned().unwrap_or_default();
-    if !roots.is_empty() {
-        roots.extend(std::env::var_os("ANSIBLE_COLLECTIONS_PATH").map(PathBuf::from));
-        c.env(
-            "ANSIBLE_COLLECTIONS_PATH",
-            std::env::join_paths(roots).unwrap_or_default(),
-        );
+    if let Some(path) = collections_path() {
+        c.env("ANSIBLE_COLLECTIONS_PATH", path);
     }
+}
+
+/// `ANSIBLE_COLLECTIONS_PATH` with the collection roots `ansible.cfg` adds, when it adds any.
+fn collections_path() -> Option<std::ffi::OsString> {
+    let mut roots = COLLECTIONS.get().cloned().unwrap_or_default();
+    if roots.is_empty() {
+        return None;
+    }
+    roots.extend(std::env::var_os("ANSIBLE_COLLECTIONS_PATH").map(PathBuf::from));
+    Some(std::env::join_paths(roots).unwrap_or_default())
 }
 
 /// The installed ansible-core's catalog (listed on first use), or why there is none.

@@ -1,35 +1,26 @@
 # Lists or runs the Python filter and test plugins of a playbook's `filter_plugins/` and
 # `test_plugins/` directories (given in ANSIBLE_FILTER_PLUGINS / ANSIBLE_TEST_PLUGINS) for dr,
-# with the operator's ansible-core. The request (JSON on stdin) is {"list": true}, answered
+# with the operator's ansible-core. The request is {"list": true}, answered
 # {"filters": [...], "tests": [...]}, or {"kind", "name", "args", "kwargs"}, answered
-# {"values": [result]} or {"error": "..."}.
-import json
-import sys
+# {"values": [result]}.
 
 
-def main():
-    req = json.load(sys.stdin)
+def plugin_answer(req):
+    from ansible.plugins.loader import filter_loader, init_plugin_loader, test_loader
+
+    init_plugin_loader()
+    if req.get("list"):
+        return {"filters": _names("ANSIBLE_FILTER_PLUGINS", "FilterModule", "filters"),
+                "tests": _names("ANSIBLE_TEST_PLUGINS", "TestModule", "tests")}
+    kind, name = req["kind"], req["name"]
+    loader = filter_loader if kind == "filter" else test_loader
     try:
-        from ansible.plugins.loader import filter_loader, init_plugin_loader, test_loader
-
-        init_plugin_loader()
-        if req.get("list"):
-            out = {"filters": _names("ANSIBLE_FILTER_PLUGINS", "FilterModule", "filters"),
-                   "tests": _names("ANSIBLE_TEST_PLUGINS", "TestModule", "tests")}
-        else:
-            kind, name = req["kind"], req["name"]
-            loader = filter_loader if kind == "filter" else test_loader
-            try:
-                plugin = loader.get(name)
-            except Exception as e:
-                raise RuntimeError("%s plugin %r failed to load: %s" % (kind, name, e)) from None
-            if plugin is None:
-                raise RuntimeError("No %s named %r." % (kind, name))
-            out = {"values": [plugin.j2_function(*req["args"], **req["kwargs"])]}
-    except Exception as e:  # the plugin's failure is the template's
-        out = {"error": "%s: %s" % (type(e).__name__, e)}
-    json.dump(out, sys.stdout, default=str)
-
+        plugin = loader.get(name)
+    except Exception as e:
+        raise RuntimeError("%s plugin %r failed to load: %s" % (kind, name, e)) from None
+    if plugin is None:
+        raise RuntimeError("No %s named %r." % (kind, name))
+    return {"values": [plugin.j2_function(*req["args"], **req["kwargs"])]}
 
 
 def _names(var, cls, method):
@@ -51,6 +42,3 @@ def _names(var, cls, method):
             except Exception:
                 continue
     return sorted(names)
-
-
-main()

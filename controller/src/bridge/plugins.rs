@@ -2,20 +2,15 @@
 //! `filter_plugins/` or `test_plugins/` directory beside a playbook or in a role holds them
 //! (Ansible adds both to its plugin path). Their names are listed when the playbook is read
 //! (one Python process per directory), so a template that uses one passes the parse-time
-//! check; each call runs the plugin with the operator's ansible-core, one Python process
-//! per distinct call.
+//! check; each call runs the plugin with the operator's ansible-core, in the run's Python
+//! process (see `worker`).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Mutex;
 
 use dr_agent::template::python_plugins::PythonPlugins;
 use serde_json::{Map, Value, json};
-
-/// The script that lists and runs plugins.
-const SCRIPT: &str = include_str!("plugins.py");
 
 /// The plugin directories read so far and what each holds.
 static DIRS: Mutex<BTreeMap<PathBuf, PythonPlugins>> = Mutex::new(BTreeMap::new());
@@ -71,8 +66,8 @@ pub fn has(filter: bool, name: &str) -> bool {
     list.iter().any(|n| n == short)
 }
 
-/// The directories of one kind, for Ansible's plugin path.
-fn paths(filters: bool) -> Vec<PathBuf> {
+/// The directories of one kind (`filters` or tests), for Ansible's plugin path.
+pub(super) fn paths(filters: bool) -> Vec<PathBuf> {
     lock()
         .keys()
         .filter(|p| {
@@ -86,65 +81,18 @@ fn paths(filters: bool) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Runs the script with `request`; its JSON answer.
-fn ask(request: &Value) -> Result<Value, String> {
-    let python = super::playbook_python().ok_or_else(|| {
-        format!(
-            "Python filter and test plugins need ansible-core on the controller (dr looked at {})",
-            super::SEARCHED
-        )
-    })?;
-    let mut cmd = std::process::Command::new(&python);
-    cmd.arg("-c").arg(SCRIPT);
-    for (var, filters) in [
-        ("ANSIBLE_FILTER_PLUGINS", true),
-        ("ANSIBLE_TEST_PLUGINS", false),
-    ] {
-        let mut path = paths(filters);
-        path.extend(std::env::var_os(var).map(PathBuf::from));
-        cmd.env(var, std::env::join_paths(path).unwrap_or_default());
-    }
-    super::collections_env(&mut cmd);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run `{}`: {e}", python.display()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(request.to_string().as_bytes());
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    serde_json::from_slice(&out.stdout).map_err(|_| {
-        format!(
-            "the plugin runner gave no answer ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-    })
-}
-
-/// The plugins of one directory (`path` not yet in [`DIRS`]: it is given alone).
+/// The plugins of one directory, listed in a process of its own with only that directory.
 fn list(path: &Path, filters: bool) -> Result<PythonPlugins, String> {
-    let python = super::playbook_python().ok_or("no ansible-core")?;
     let var = if filters {
         "ANSIBLE_FILTER_PLUGINS"
     } else {
         "ANSIBLE_TEST_PLUGINS"
     };
-    let mut cmd = std::process::Command::new(&python);
-    cmd.arg("-c")
-        .arg(SCRIPT)
-        .env(var, path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().map_err(|e| e.to_string())?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(br#"{"list": true}"#);
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+    let answer = super::worker::call_once(
+        vec![(var, path.as_os_str().to_owned())],
+        &json!({"op": "plugin", "list": true}),
+    )?;
+    serde_json::from_value(answer).map_err(|e| e.to_string())
 }
 
 /// Runs filter (`kind` "filter") or test plugin `name` on `args` (the value first) and
@@ -155,7 +103,9 @@ pub fn run(
     args: &[Value],
     kwargs: &Map<String, Value>,
 ) -> Result<Value, String> {
-    let answer = ask(&json!({"kind": kind, "name": name, "args": args, "kwargs": kwargs}))?;
+    let answer = super::worker::call(
+        &json!({"op": "plugin", "kind": kind, "name": name, "args": args, "kwargs": kwargs}),
+    )?;
     match (answer.get("values"), answer.get("error")) {
         (Some(Value::Array(values)), _) if values.len() == 1 => Ok(values[0].clone()),
         (_, Some(Value::String(error))) => Err(error.clone()),
