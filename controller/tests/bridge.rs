@@ -13,19 +13,10 @@ use std::path::{Path, PathBuf};
 use dr_testbed::sshd::{KeyPair, Sshd};
 use util::{Dr, Run, write_tree};
 
-/// `PATH` with the oracle's venv first, so dr finds ansible-core through `ansible-playbook`.
-fn path_with_ansible() -> String {
-    format!(
-        "{}:{}",
-        util::ansible_bin().display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
 /// Runs dr in `dir` with ansible-core on PATH and the module cache under `dir/cache`.
 fn dr(dir: &Path, args: &[&str]) -> Run {
     Dr::new(dir, args)
-        .env("PATH", &path_with_ansible())
+        .env("PATH", &util::path_with_ansible())
         .env("XDG_CACHE_HOME", &dir.join("cache").display().to_string())
         .run()
 }
@@ -411,7 +402,7 @@ impl Fleet {
 
     fn dr(&self, args: &[&str]) -> Run {
         Dr::new(self.path(), args)
-            .env("PATH", &path_with_ansible())
+            .env("PATH", &util::path_with_ansible())
             .env("SSH_AUTH_SOCK", "")
             .env("DR_AGENT", &agent_binary())
             .run()

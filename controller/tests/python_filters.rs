@@ -8,15 +8,6 @@ mod util;
 
 use util::Dr;
 
-/// `PATH` with the oracle's venv first, so dr finds ansible-core through `ansible-playbook`.
-fn path_with_ansible() -> String {
-    format!(
-        "{}:{}",
-        util::ansible_bin().display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
 #[test]
 fn python_filters_and_tests_give_what_ansible_gives() {
     let ansible = util::fixture("python_filters");
@@ -26,7 +17,7 @@ fn python_filters_and_tests_give_what_ansible_gives() {
         dr.path(),
         &["apply", "site.yml", "-i", "inventory.yml", "--yes"],
     )
-    .env("PATH", &path_with_ansible())
+    .env("PATH", &util::path_with_ansible())
     .run()
     .code(0);
     let out = util::outputs(dr.path());
@@ -53,7 +44,7 @@ fn a_filter_no_plugin_directory_has_is_still_refused_before_the_run() {
         dir.path(),
         &["apply", "unknown.yml", "-i", "inventory.yml", "--yes"],
     )
-    .env("PATH", &path_with_ansible())
+    .env("PATH", &util::path_with_ansible())
     .run()
     .code(1)
     .stderr_has("filter `doubel` is not supported by dr");

@@ -8,15 +8,6 @@ mod util;
 
 use util::Dr;
 
-/// `PATH` with the oracle's venv first, so dr finds ansible-core through `ansible-playbook`.
-fn path_with_ansible() -> String {
-    format!(
-        "{}:{}",
-        util::ansible_bin().display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
 #[test]
 fn python_lookup_plugins_give_what_ansible_gives() {
     let ansible = util::fixture("python_lookup");
@@ -26,7 +17,7 @@ fn python_lookup_plugins_give_what_ansible_gives() {
         dr.path(),
         &["apply", "site.yml", "-i", "inventory.yml", "--yes"],
     )
-    .env("PATH", &path_with_ansible())
+    .env("PATH", &util::path_with_ansible())
     .run()
     .code(0);
     let out = util::outputs(dr.path());
@@ -53,7 +44,7 @@ fn a_failing_plugin_fails_the_task_with_its_message() {
         dir.path(),
         &["apply", "fail.yml", "-i", "inventory.yml", "--yes"],
     )
-    .env("PATH", &path_with_ansible())
+    .env("PATH", &util::path_with_ansible())
     .run()
     .code(1)
     .stdout_has("boom was asked for");
@@ -98,7 +89,7 @@ fn ansible_cores_own_lookups_dr_lacks_run_with_ansible_core() {
         dr.path(),
         &["apply", "core.yml", "-i", "inventory.yml", "--yes"],
     )
-    .env("PATH", &path_with_ansible())
+    .env("PATH", &util::path_with_ansible())
     .env("ANSIBLE_PRIVATE_ROLE_VARS", "1")
     .run()
     .code(0);
@@ -148,7 +139,7 @@ fn each_use_of_a_python_lookup_sees_its_own_variables() {
         dr.path(),
         &["apply", "vars.yml", "-i", "inventory.yml", "--yes"],
     )
-    .env("PATH", &path_with_ansible())
+    .env("PATH", &util::path_with_ansible())
     .run()
     .code(0);
     let log = util::outputs(dr.path())["log"].clone();
@@ -181,7 +172,7 @@ fn undefined_terms_reach_only_plugins_that_take_them() {
         dr.path(),
         &["apply", "undefined.yml", "-i", "inventory.yml", "--yes"],
     )
-    .env("PATH", &path_with_ansible())
+    .env("PATH", &util::path_with_ansible())
     .run()
     .code(0);
     let log = util::outputs(dr.path())["log"].clone();

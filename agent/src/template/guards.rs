@@ -34,9 +34,18 @@ pub(super) fn code_of(s: &str) -> String {
 /// Where the block `body` starts ends: its first `close` outside string literals (a
 /// template in a string, `lookup('x', '{{ y }}')`, is the string's).
 fn block_end(body: &str, close: &str) -> Option<usize> {
+    code_chars(body)
+        .map(|(i, _)| i)
+        .find(|&i| body[i..].starts_with(close))
+        .or_else(|| body.find(close))
+}
+
+/// The characters of `s` outside string literals (their quotes are the literal's), with
+/// their byte offsets.
+fn code_chars(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for (i, c) in body.char_indices() {
+    s.char_indices().filter(move |&(_, c)| {
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -45,15 +54,14 @@ fn block_end(body: &str, close: &str) -> Option<usize> {
             } else if c == q {
                 quote = None;
             }
-            continue;
+            return false;
         }
         if c == '\'' || c == '"' {
             quote = Some(c);
-        } else if body[i..].starts_with(close) {
-            return Some(i);
+            return false;
         }
-    }
-    body.find(close)
+        true
+    })
 }
 
 /// Whether `expr` uses `name` as a variable at least once, and never through a guard.
@@ -150,21 +158,8 @@ fn filter_called(text: &str) -> Option<&str> {
 /// The brackets open at byte `at` of `expr`, outermost first (string literals skipped).
 fn open_brackets(expr: &str, at: usize) -> Vec<(usize, char)> {
     let mut open = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in expr[..at].char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for (i, c) in code_chars(&expr[..at]) {
         match c {
-            '\'' | '"' => quote = Some(c),
             '(' | '[' | '{' => open.push((i, c)),
             ')' | ']' | '}' => {
                 open.pop();
@@ -179,22 +174,9 @@ fn open_brackets(expr: &str, at: usize) -> Vec<(usize, char)> {
 /// literals and brackets): what a chain of filters starts from.
 fn plain_value(text: &str) -> bool {
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
     let mut outside = String::new();
-    for c in text.chars() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for (_, c) in code_chars(text) {
         match c {
-            '\'' | '"' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ if depth == 0 => outside.push(c),
@@ -343,22 +325,8 @@ fn word(s: &str, w: &str) -> bool {
 /// The index of the `close` matching the `open` `s` starts with (string literals skipped).
 pub(super) fn closing(s: &str, open: char, close: char) -> Option<usize> {
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        if c == '\'' || c == '"' {
-            quote = Some(c);
-        } else if c == open {
+    for (i, c) in code_chars(s) {
+        if c == open {
             depth += 1;
         } else if c == close {
             depth = depth.saturating_sub(1);

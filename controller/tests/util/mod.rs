@@ -215,6 +215,16 @@ pub fn assert_fresh_agent() {
     }
 }
 
+/// `PATH` with the oracle's venv first, so dr finds ansible-core through `ansible-playbook`.
+#[allow(dead_code)]
+pub fn path_with_ansible() -> String {
+    format!(
+        "{}:{}",
+        ansible_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// The directory holding `ansible-inventory` and `ansible-playbook`. Missing = failure.
 #[allow(dead_code)]
 pub fn ansible_bin() -> PathBuf {
