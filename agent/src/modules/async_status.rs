@@ -1,6 +1,7 @@
 //! `async_status`: the state of an async job (`poll: 0`) from its job file, or
 //! `mode: cleanup` to erase that file; Ansible's action and module of the same name.
 
+use crate::modules::argspec::truthy;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
@@ -130,18 +131,6 @@ fn outcome(mut data: Map<String, Json>, failure: &str) -> Outcome {
         },
         ansible_shape: true,
         ..Outcome::default()
-    }
-}
-
-/// Python's truthiness of a JSON value.
-fn truthy(v: &Json) -> bool {
-    match v {
-        Json::Null => false,
-        Json::Bool(b) => *b,
-        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Json::String(s) => !s.is_empty(),
-        Json::Array(a) => !a.is_empty(),
-        Json::Object(o) => !o.is_empty(),
     }
 }
 
