@@ -27,6 +27,7 @@ pub mod python_plugins;
 mod scope;
 mod taint;
 mod unary_plus;
+mod undef;
 pub mod undecryptable;
 mod yaml;
 
@@ -51,12 +52,14 @@ pub const MAX_DEPTH: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// A variable (or attribute of one) that does not exist was used.
-    #[error("{} is undefined{}", quoted_name(name), at_line(*line))]
+    #[error("{}{}", undefined_message(name, hint.as_deref()), at_line(*line))]
     Undefined {
         /// The variable, dotted when it is an attribute (`db.host`).
         name: String,
         /// Line in a multi-line template (template files).
         line: Option<usize>,
+        /// What `undef(hint)` said about the value, when it came from there.
+        hint: Option<String>,
     },
     /// Variables refer to each other in a loop (or nest deeper than [`MAX_DEPTH`]).
     #[error("recursive loop detected while rendering `{name}`")]
@@ -82,12 +85,23 @@ impl TemplateError {
     /// type 'dict' has no attribute 'y'`; other errors as they are.
     pub fn in_jinja_words(&self) -> String {
         match self {
+            TemplateError::Undefined {
+                hint: Some(hint), ..
+            } => hint.clone(),
             TemplateError::Undefined { name, .. } => match name.rsplit_once('.') {
                 Some((_, attr)) => format!("object of type 'dict' has no attribute '{attr}'"),
                 None => format!("'{name}' is undefined"),
             },
             other => other.to_string(),
         }
+    }
+}
+
+/// `'x' is undefined`, or the hint of the `undef()` the value came from.
+fn undefined_message(name: &str, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => hint.to_owned(),
+        None => format!("{} is undefined", quoted_name(name)),
     }
 }
 
@@ -161,6 +175,7 @@ impl Templater {
         lookup::register(&mut env, lookups.clone());
         python_plugins::register(&mut env, &lookups, plugins);
         undecryptable::register(&mut env);
+        undef::register(&mut env);
         Templater {
             env: Arc::new(env),
             lookups,

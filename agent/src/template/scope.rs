@@ -237,23 +237,27 @@ impl Scope {
         }
         self.check_trusted_conditional(trimmed)?;
         let expr = single_expression(trimmed).unwrap_or(trimmed);
-        self.inner.lock().missing.clear();
-        let r = self.inner.eval_expr(expr, &None, false);
-        let missing = std::mem::take(&mut self.inner.lock().missing);
-        let value = self.inner.finish(r)?;
-        self.inner.used_undefined(expr, missing)?;
-        Ok(value.is_true())
+        super::undef::tracking(|| {
+            self.inner.lock().missing.clear();
+            let r = self.inner.eval_expr(expr, &None, false);
+            let missing = std::mem::take(&mut self.inner.lock().missing);
+            let value = self.inner.finish(r)?;
+            self.inner.used_undefined(expr, missing)?;
+            Ok(value.is_true())
+        })
     }
 
     /// The value of a conditional's expression: as [`Scope::eval_bool`] reads it (its
     /// backslashes as written, an undefined variable it uses an error), not its truth.
     pub fn eval_condition(&self, expr: &str) -> Result<Json, TemplateError> {
-        self.inner.lock().missing.clear();
-        let r = self.inner.eval_expr(expr, &None, false);
-        let missing = std::mem::take(&mut self.inner.lock().missing);
-        let value = self.inner.finish(r)?;
-        self.inner.used_undefined(expr, missing)?;
-        to_json(&value, expr)
+        super::undef::tracking(|| {
+            self.inner.lock().missing.clear();
+            let r = self.inner.eval_expr(expr, &None, false);
+            let missing = std::mem::take(&mut self.inner.lock().missing);
+            let value = self.inner.finish(r)?;
+            self.inner.used_undefined(expr, missing)?;
+            to_json(&value, expr)
+        })
     }
 
     /// Ansible evaluates the string a `{{ ... }}` conditional renders to as an expression
@@ -399,7 +403,11 @@ impl Inner {
             .into_iter()
             .find(|n| !globals.contains(&n.as_str()) && super::guards::unguarded(code, n))
         {
-            Some(name) => Err(TemplateError::Undefined { name, line: None }),
+            Some(name) => Err(TemplateError::Undefined {
+                name,
+                line: None,
+                hint: super::undef::hint(),
+            }),
             None => Ok(()),
         }
     }
@@ -408,6 +416,16 @@ impl Inner {
     /// done again with decoys, and what differs is added to the sensitive set. Costs one
     /// flag check per value read when the run has no secrets.
     fn tracked<T>(
+        self: &Arc<Self>,
+        src: &str,
+        code: &str,
+        render: impl Fn(&Arc<Self>, &str) -> Result<T, TemplateError>,
+        compare: impl FnOnce(&T, Option<&T>, &mut Vec<String>),
+    ) -> Result<T, TemplateError> {
+        super::undef::tracking(|| self.tracked_once(src, code, render, compare))
+    }
+
+    fn tracked_once<T>(
         self: &Arc<Self>,
         src: &str,
         code: &str,
@@ -542,6 +560,7 @@ impl Inner {
             return Err(TemplateError::Undefined {
                 name: self.undefined_name(expr, true),
                 line: None,
+                hint: super::undef::hint(),
             });
         }
         Ok(value)
@@ -631,6 +650,7 @@ impl Inner {
             return TemplateError::Undefined {
                 name: self.undefined_name(src, is_expr),
                 line,
+                hint: super::undef::hint(),
             };
         }
         let mut detail = e.kind().to_string();
@@ -788,6 +808,7 @@ fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
         return Err(TemplateError::Undefined {
             name: format!("a variable in `{}`", shorten(src)),
             line: None,
+            hint: super::undef::hint(),
         });
     }
     serde_json::to_value(value).map_err(|e| TemplateError::Render {

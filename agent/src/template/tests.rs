@@ -47,14 +47,16 @@ fn undefined_printed_names_variable() {
         s.render_string("host={{ db_host }}").unwrap_err(),
         TemplateError::Undefined {
             name: "db_host".into(),
-            line: None
+            line: None,
+            hint: None
         }
     );
     assert_eq!(
         s.render_string("{{ db.host }}").unwrap_err(),
         TemplateError::Undefined {
             name: "db.host".into(),
-            line: None
+            line: None,
+            hint: None
         }
     );
 }
@@ -66,7 +68,8 @@ fn undefined_in_nested_variable_names_the_root_cause() {
         s.render_string("{{ url }}").unwrap_err(),
         TemplateError::Undefined {
             name: "db_host".into(),
-            line: None
+            line: None,
+            hint: None
         }
     );
 }
@@ -110,7 +113,8 @@ fn eval_bool_conditions() {
         s.eval_bool("nope").unwrap_err(),
         TemplateError::Undefined {
             name: "nope".into(),
-            line: None
+            line: None,
+            hint: None
         }
     );
 }
@@ -585,5 +589,34 @@ fn filter_core_cases() {
         err.to_string()
             .contains("expected dicts but got a 'list' and a 'dict'."),
         "{err}"
+    );
+}
+
+/// Ansible 2.19's `undef(hint)`: an undefined value (so `default` and `is defined` see
+/// one), whose use fails with its hint.
+#[test]
+fn undef_is_undefined_and_fails_with_its_hint() {
+    let s = scope(json!({
+        "port": "{{ undef(hint='set the port') }}",
+        "plain": "{{ undef() }}",
+    }));
+    assert_eq!(
+        s.render_string("{{ port }}").unwrap_err().to_string(),
+        "set the port"
+    );
+    assert_eq!(
+        s.render_string("{{ plain }}").unwrap_err().to_string(),
+        "Mandatory variable has not been overridden"
+    );
+    assert_eq!(s.render_string("{{ port | default(5432) }}").unwrap(), "5432");
+    assert!(!s.eval_bool("port is defined").unwrap());
+    assert_eq!(
+        s.eval_bool("port == 1").unwrap_err().to_string(),
+        "set the port"
+    );
+    // Another render afterwards does not inherit the hint.
+    assert_eq!(
+        s.render_string("{{ nope }}").unwrap_err().to_string(),
+        "'nope' is undefined"
     );
 }
