@@ -27,8 +27,8 @@ pub mod python_plugins;
 mod scope;
 mod taint;
 mod unary_plus;
-mod undef;
 pub mod undecryptable;
+mod undef;
 mod yaml;
 
 use std::sync::Arc;

@@ -51,8 +51,10 @@ struct ResolveState {
     /// Secrets read now give their decoys (the second render of `Inner::tracked`).
     decoys: bool,
     /// Top-level names looked up and not found (globals and functions included: they are
-    /// found after), in the order they were asked for.
+    /// found after), in the order they were asked for; and variables whose template failed.
     missing: Vec<String>,
+    /// Why each variable in `missing` whose template failed did (`x: "{{ nope }}"`).
+    causes: Vec<(String, TemplateError)>,
 }
 
 impl Scope {
@@ -238,7 +240,7 @@ impl Scope {
         self.check_trusted_conditional(trimmed)?;
         let expr = single_expression(trimmed).unwrap_or(trimmed);
         super::undef::tracking(|| {
-            self.inner.lock().missing.clear();
+            self.inner.clear_missing();
             let r = self.inner.eval_expr(expr, &None, false);
             let missing = std::mem::take(&mut self.inner.lock().missing);
             let value = self.inner.finish(r)?;
@@ -251,7 +253,7 @@ impl Scope {
     /// backslashes as written, an undefined variable it uses an error), not its truth.
     pub fn eval_condition(&self, expr: &str) -> Result<Json, TemplateError> {
         super::undef::tracking(|| {
-            self.inner.lock().missing.clear();
+            self.inner.clear_missing();
             let r = self.inner.eval_expr(expr, &None, false);
             let missing = std::mem::take(&mut self.inner.lock().missing);
             let value = self.inner.finish(r)?;
@@ -363,6 +365,13 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A top-level evaluation starts: no name is missing yet.
+    fn clear_missing(&self) {
+        let mut state = self.lock();
+        state.missing.clear();
+        state.causes.clear();
+    }
+
     /// The context object: the variables (or another host's, see [`Ctx`]), rendered on
     /// lookup.
     fn root(self: &Arc<Self>, ctx: &Ctx) -> Value {
@@ -403,11 +412,20 @@ impl Inner {
             .into_iter()
             .find(|n| !globals.contains(&n.as_str()) && super::guards::unguarded(code, n))
         {
-            Some(name) => Err(TemplateError::Undefined {
-                name,
-                line: None,
-                hint: super::undef::hint(),
-            }),
+            Some(name) => {
+                // A variable whose own template failed: that failure, as Ansible reports it.
+                let cause = self
+                    .lock()
+                    .causes
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, e)| e.clone());
+                Err(cause.unwrap_or(TemplateError::Undefined {
+                    name,
+                    line: None,
+                    hint: super::undef::hint(),
+                }))
+            }
             None => Ok(()),
         }
     }
@@ -436,6 +454,7 @@ impl Inner {
             let mut state = self.lock();
             state.touched = false;
             state.missing.clear();
+            state.causes.clear();
         }
         let r = render(self, src);
         let (touched, missing) = {
@@ -598,7 +617,7 @@ impl Inner {
                         state.error = Some(TemplateError::Recursion { name });
                         return Value::UNDEFINED;
                     }
-                    state.stack.push(name);
+                    state.stack.push(name.clone());
                 }
                 let r = self.render_native(&self.taint(s), ctx);
                 let mut state = self.lock();
@@ -606,6 +625,12 @@ impl Inner {
                 match r {
                     Ok(v) => v,
                     Err(e) => {
+                        // Used unguarded (`x == 1`), a variable whose template failed fails
+                        // the condition too, as in Ansible (not a false comparison).
+                        if ctx.is_none() && (!name.contains('.') || is_dotted_path(&name)) {
+                            state.missing.push(name.clone());
+                            state.causes.push((name, e.clone()));
+                        }
                         if state.error.is_none() {
                             state.error = Some(e);
                         }

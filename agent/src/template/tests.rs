@@ -608,12 +608,28 @@ fn undef_is_undefined_and_fails_with_its_hint() {
         s.render_string("{{ plain }}").unwrap_err().to_string(),
         "Mandatory variable has not been overridden"
     );
-    assert_eq!(s.render_string("{{ port | default(5432) }}").unwrap(), "5432");
+    assert_eq!(
+        s.render_string("{{ port | default(5432) }}").unwrap(),
+        "5432"
+    );
     assert!(!s.eval_bool("port is defined").unwrap());
     assert_eq!(
         s.eval_bool("port == 1").unwrap_err().to_string(),
         "set the port"
     );
+    // A variable whose template fails is not a false comparison (found with `undef`; the
+    // same for any undefined variable inside it), as in Ansible.
+    let s2 = scope(json!({"x": "{{ nope }}", "d": {"k": "{{ nope }}"}}));
+    assert_eq!(
+        s2.eval_bool("x == 1").unwrap_err().to_string(),
+        "'nope' is undefined"
+    );
+    assert_eq!(
+        s2.eval_bool("d.k == 1").unwrap_err().to_string(),
+        "'nope' is undefined"
+    );
+    assert!(s2.eval_bool("x | default(1) == 1").unwrap());
+    assert!(!s2.eval_bool("x is defined").unwrap());
     // Another render afterwards does not inherit the hint.
     assert_eq!(
         s.render_string("{{ nope }}").unwrap_err().to_string(),

@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 
+use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, ErrorKind, Value};
 
 /// Ansible's hint when none is given.
@@ -21,7 +22,12 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_function("undef", undef);
 }
 
-fn undef(hint: Option<Value>) -> Result<Value, Error> {
+fn undef(hint: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let hint = match hint {
+        Some(h) => Some(h),
+        None => kwargs.get::<Option<Value>>("hint")?,
+    };
+    kwargs.assert_all_used()?;
     let hint = match &hint {
         None => DEFAULT_HINT.to_owned(),
         Some(v) if v.is_none() => DEFAULT_HINT.to_owned(),
