@@ -166,6 +166,10 @@ pub struct Request {
     /// `ERROR_ON_MISSING_HANDLER = false`); by default it fails the task.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub missing_handler_warns: bool,
+    /// Ansible's `ALLOW_BROKEN_CONDITIONALS`: a conditional whose result is not a boolean is
+    /// its truthiness, with a deprecation (by default it is an error).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_broken_conditionals: bool,
 }
 
 /// What a controller-side lookup gave.

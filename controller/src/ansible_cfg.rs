@@ -40,6 +40,8 @@ pub struct AnsibleCfg {
     pub error_on_missing_handler: Option<bool>,
     /// `[defaults] private_role_vars`.
     pub private_role_vars: Option<bool>,
+    /// `[defaults] allow_broken_conditionals`.
+    pub allow_broken_conditionals: Option<bool>,
     /// `[defaults] fact_caching*`: the fact cache.
     pub fact_caching: FactCaching,
 }
@@ -198,6 +200,9 @@ fn apply(cfg: &mut AnsibleCfg, e: &Entry, base: &Path) -> Result<(), Refusal> {
             cfg.error_on_missing_handler = Some(boolean(key, v)?)
         }
         ("defaults", "private_role_vars") => cfg.private_role_vars = Some(boolean(key, v)?),
+        ("defaults", "allow_broken_conditionals") => {
+            cfg.allow_broken_conditionals = Some(boolean(key, v)?);
+        }
         ("defaults", "fact_caching") => cfg.fact_caching.plugin = Some((v.to_owned(), e.line)),
         ("defaults", "fact_caching_connection") => {
             cfg.fact_caching.connection = Some((resolve(v, base), e.line));

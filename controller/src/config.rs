@@ -67,6 +67,9 @@ pub struct Config {
     /// `ansible.cfg`'s `[defaults] private_role_vars`.
     #[serde(skip)]
     pub private_role_vars: Option<bool>,
+    /// `ansible.cfg`'s `[defaults] allow_broken_conditionals`.
+    #[serde(skip)]
+    pub allow_broken_conditionals: Option<bool>,
     /// `ansible.cfg`'s `[defaults] fact_caching*` (read by `crate::fact_cache`).
     #[serde(skip)]
     pub fact_caching: crate::ansible_cfg::FactCaching,
@@ -127,6 +130,7 @@ impl Config {
         self.host_pattern_mismatch = cfg.host_pattern_mismatch;
         self.error_on_missing_handler = cfg.error_on_missing_handler;
         self.private_role_vars = cfg.private_role_vars;
+        self.allow_broken_conditionals = cfg.allow_broken_conditionals;
         self.fact_caching = cfg.fact_caching;
         self.ansible_cfg = Some(cfg.path);
     }
@@ -158,6 +162,15 @@ impl Config {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Ansible's `ALLOW_BROKEN_CONDITIONALS` (`ANSIBLE_ALLOW_BROKEN_CONDITIONALS`, else
+    /// ansible.cfg's `allow_broken_conditionals`, else false): a conditional whose result is
+    /// not a boolean is its truthiness, with a deprecation, rather than an error.
+    pub fn allow_broken_conditionals(&self) -> Result<bool, Diagnostic> {
+        Ok(env_bool("ANSIBLE_ALLOW_BROKEN_CONDITIONALS")?
+            .or(self.allow_broken_conditionals)
+            .unwrap_or(false))
     }
 
     /// Whether notifying a handler that does not exist fails the task (Ansible's

@@ -208,7 +208,8 @@ impl<'a> Runner<'a> {
             request,
             emit,
             masker: Masker::new(&request.secrets),
-            templater: Templater::with_plugins(lookups.clone(), &request.python_plugins),
+            templater: Templater::with_plugins(lookups.clone(), &request.python_plugins)
+                .allowing_broken_conditionals(request.allow_broken_conditionals),
             lookups,
             vars,
             facts: Map::new(),

@@ -44,6 +44,14 @@ impl Module for Assert {
                     "version": AS_TEMPLATE_REMOVED_IN,
                 }));
             }
+            if let Some(msg) = &evaluated.broken {
+                deprecations.push(json!({
+                    "collection_name": "ansible.builtin",
+                    "deprecator": {"resolved_name": "ansible.builtin", "type": null},
+                    "msg": msg,
+                    "version": AS_TEMPLATE_REMOVED_IN,
+                }));
+            }
             if !evaluated.holds {
                 failed = Some(cond);
                 break;

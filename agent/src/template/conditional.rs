@@ -25,6 +25,9 @@ pub struct Evaluated {
     pub holds: bool,
     /// It was a template whose result was no expression (deprecated in Ansible).
     pub deprecated: bool,
+    /// Its result was no boolean, allowed by `ALLOW_BROKEN_CONDITIONALS`: Ansible's
+    /// deprecation message.
+    pub broken: Option<String>,
 }
 
 /// Why a conditional could not be evaluated, in Ansible's words.
@@ -75,9 +78,33 @@ pub fn is_all_template(s: &str) -> bool {
             && ["}}", "%}", "#}"].iter().any(|m| s.ends_with(m)))
 }
 
+/// The global that says Ansible's `ALLOW_BROKEN_CONDITIONALS` is on.
+pub(super) const ALLOW_BROKEN: &str = "__dr_allow_broken_conditionals";
+
 impl Scope {
     /// Evaluates `cond` as Ansible's `evaluate_conditional` does.
     pub fn evaluate_conditional(&self, cond: &Json) -> Result<Evaluated, ConditionalError> {
+        match self.evaluate_strictly(cond) {
+            // `ALLOW_BROKEN_CONDITIONALS`: a non-boolean result is its truthiness, and an
+            // empty conditional is true, each with a deprecation (Ansible's legacy rule).
+            Err(ConditionalError::NotBoolean { truthy, type_name }) if self.allows_broken() => {
+                let message = ConditionalError::NotBoolean { truthy, type_name }.to_string();
+                Ok(Evaluated {
+                    holds: truthy == "True",
+                    deprecated: false,
+                    broken: Some(message),
+                })
+            }
+            Err(ConditionalError::Empty) if self.allows_broken() => Ok(Evaluated {
+                holds: true,
+                deprecated: false,
+                broken: Some("Empty conditional expression was evaluated as True.".into()),
+            }),
+            other => other,
+        }
+    }
+
+    fn evaluate_strictly(&self, cond: &Json) -> Result<Evaluated, ConditionalError> {
         let text = match stripped(cond)? {
             Json::Bool(b) => return Ok(plain(b)),
             Json::String(s) => s,
@@ -204,6 +231,7 @@ fn plain(holds: bool) -> Evaluated {
     Evaluated {
         holds,
         deprecated: false,
+        broken: None,
     }
 }
 
@@ -213,6 +241,7 @@ fn result(value: &Json, deprecated: bool) -> Result<Evaluated, ConditionalError>
         Json::Bool(holds) => Ok(Evaluated {
             holds: *holds,
             deprecated,
+            broken: None,
         }),
         other => Err(ConditionalError::NotBoolean {
             truthy: if crate::modules::argspec::truthy(other) {
@@ -279,6 +308,7 @@ mod tests {
         let wrapped = Evaluated {
             holds: true,
             deprecated: true,
+            broken: None,
         };
         assert_eq!(eval(json!("{{ n == 3 }}")), Ok(wrapped));
         assert_eq!(eval(json!("{{ checks[0] }}")), Ok(plain(true)));
@@ -304,6 +334,37 @@ mod tests {
         assert_eq!(
             super::mask_lookup_calls("x.q(1) == 'q'").1,
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn allow_broken_conditionals_takes_the_truthiness_with_a_deprecation() {
+        let strict = Templater::new().scope(serde_json::Map::new());
+        assert!(matches!(
+            strict.evaluate_conditional(&json!("'broken static'")),
+            Err(ConditionalError::NotBoolean { .. })
+        ));
+        let allowed = Templater::new()
+            .allowing_broken_conditionals(true)
+            .scope(serde_json::Map::new());
+        let e = allowed
+            .evaluate_conditional(&json!("'broken static'"))
+            .unwrap();
+        assert!(e.holds);
+        assert_eq!(
+            e.broken.as_deref(),
+            Some(
+                "Conditional result (True) was derived from value of type 'str' at '<unknown>'. Conditionals must have a boolean result."
+            )
+        );
+        assert!(!allowed.evaluate_conditional(&json!("''")).unwrap().holds);
+        assert!(allowed.evaluate_conditional(&json!("")).unwrap().holds);
+        assert!(
+            allowed
+                .evaluate_conditional(&json!("1 == 1"))
+                .unwrap()
+                .broken
+                .is_none()
         );
     }
 }

@@ -183,6 +183,17 @@ impl Templater {
         }
     }
 
+    /// This environment, with Ansible's `ALLOW_BROKEN_CONDITIONALS` (a conditional whose
+    /// result is not a boolean is its truthiness, with a deprecation) when `allow`.
+    pub fn allowing_broken_conditionals(mut self, allow: bool) -> Self {
+        if allow {
+            let mut env = (*self.env).clone();
+            env.add_global(conditional::ALLOW_BROKEN, true);
+            self.env = Arc::new(env);
+        }
+        self
+    }
+
     /// This environment, telling secrets by `sensitive` and adding to it what renders
     /// derive from them, so the derived text is masked wherever it is shown later.
     pub fn tracking(mut self, sensitive: crate::mask::Masker) -> Self {

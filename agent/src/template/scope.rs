@@ -132,6 +132,15 @@ impl Scope {
         self
     }
 
+    /// Whether Ansible's `ALLOW_BROKEN_CONDITIONALS` is on (see
+    /// [`super::Templater::allowing_broken_conditionals`]).
+    pub(super) fn allows_broken(&self) -> bool {
+        self.inner
+            .env
+            .globals()
+            .any(|(k, _)| k == super::conditional::ALLOW_BROKEN)
+    }
+
     /// Whether `text` is one of the strings [`Scope::with_made`] noted (stripped, as
     /// conditionals are).
     pub fn is_made(&self, text: &str) -> bool {

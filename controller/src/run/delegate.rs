@@ -78,6 +78,7 @@ pub async fn run(
         callback: false,
         invocation: false,
         missing_handler_warns: base.missing_handler_warns,
+        allow_broken_conditionals: base.allow_broken_conditionals,
     };
     // The delegated host's variables: from the inventory as `add_host` left it, if it did.
     let live = job

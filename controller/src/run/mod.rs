@@ -216,6 +216,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         diff_mode: how.diff,
         callback: args.format == RunFormat::Ansible,
         missing_handler_warns: !ctx.config.error_on_missing_handler()?,
+        allow_broken_conditionals: ctx.config.allow_broken_conditionals()?,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,

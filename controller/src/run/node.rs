@@ -57,6 +57,8 @@ pub struct NodeJob {
     pub callback: bool,
     /// Notifying a missing handler only warns (`ANSIBLE_ERROR_ON_MISSING_HANDLER=false`).
     pub missing_handler_warns: bool,
+    /// Ansible's `ALLOW_BROKEN_CONDITIONALS` (see `Request::allow_broken_conditionals`).
+    pub allow_broken_conditionals: bool,
     /// `--tags`.
     pub tags: Vec<String>,
     /// `--skip-tags`.
@@ -725,6 +727,7 @@ fn build_request(
         callback: job.callback,
         invocation: job.callback && crate::output::verbosity() >= 3,
         missing_handler_warns: job.missing_handler_warns,
+        allow_broken_conditionals: job.allow_broken_conditionals,
     })
 }
 
