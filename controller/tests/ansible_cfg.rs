@@ -166,3 +166,36 @@ fn collections_path_from_ansible_cfg_finds_collection_roles() {
     );
     Dr::new(dir.path(), &["graph", "site.yml"]).run().code(0);
 }
+
+/// Ansible's `ALLOW_BROKEN_CONDITIONALS`, from the environment or ansible.cfg: a
+/// conditional whose result is not a boolean is its truthiness (by default an error).
+#[test]
+fn allow_broken_conditionals_from_the_environment_or_ansible_cfg() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_tree(
+        d,
+        &[
+            ("hosts.ini", "h1 ansible_connection=local\n"),
+            (
+                "site.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - assert:\n        that: \"'broken static'\"\n",
+            ),
+        ],
+    );
+    let run = || Dr::new(d, &["apply", "site.yml", "-i", "hosts.ini", "--yes"]);
+    run()
+        .run()
+        .code(1)
+        .stdout_has("Conditionals must have a boolean result");
+    run()
+        .env("ANSIBLE_ALLOW_BROKEN_CONDITIONALS", "1")
+        .run()
+        .code(0);
+    std::fs::write(
+        d.join("ansible.cfg"),
+        "[defaults]\nallow_broken_conditionals = True\n",
+    )
+    .unwrap();
+    run().run().code(0);
+}
