@@ -426,11 +426,12 @@ pub fn loop_items(
     }
 }
 
-fn to_json(v: &Value) -> Result<Json, Error> {
+/// A template value as data (a lookup's term or a plugin's argument).
+pub(super) fn to_json(v: &Value) -> Result<Json, Error> {
     serde_json::to_value(v).map_err(|e| {
         Error::new(
             ErrorKind::InvalidOperation,
-            format!("a lookup term cannot be converted to data: {e}"),
+            format!("a lookup term or plugin argument cannot be converted to data: {e}"),
         )
     })
 }

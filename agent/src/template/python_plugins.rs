@@ -10,9 +10,9 @@ use std::sync::Arc;
 use minijinja::value::{Rest, ValueOrKwargs};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value as Json};
+use serde_json::Map;
 
-use super::lookup::Resolver;
+use super::lookup::{Resolver, to_json};
 use crate::wire::LookupAnswer;
 
 /// How a filter call is named among the controller's answers.
@@ -100,13 +100,4 @@ fn call(resolver: &dyn Resolver, key: &str, args: Rest<ValueOrKwargs>) -> Result
             format!("the controller answered `{key}` with {other:?}"),
         )),
     }
-}
-
-fn to_json(v: &Value) -> Result<Json, Error> {
-    serde_json::to_value(v).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("a plugin's argument cannot be converted to data: {e}"),
-        )
-    })
 }

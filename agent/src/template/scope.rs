@@ -248,27 +248,26 @@ impl Scope {
         }
         self.check_trusted_conditional(trimmed)?;
         let expr = single_expression(trimmed).unwrap_or(trimmed);
+        self.eval_checked(expr).map(|v| v.is_true())
+    }
+
+    /// One top-level evaluation of the expression `expr`: a recursion or a nested
+    /// variable's failure wins, and an undefined variable it uses unguarded is an error.
+    fn eval_checked(&self, expr: &str) -> Result<Value, TemplateError> {
         super::undef::tracking(|| {
             self.inner.clear_missing();
             let r = self.inner.eval_expr(expr, &None, false);
             let missing = std::mem::take(&mut self.inner.lock().missing);
             let value = self.inner.finish(r)?;
             self.inner.used_undefined(expr, missing)?;
-            Ok(value.is_true())
+            Ok(value)
         })
     }
 
     /// The value of a conditional's expression: as [`Scope::eval_bool`] reads it (its
     /// backslashes as written, an undefined variable it uses an error), not its truth.
     pub fn eval_condition(&self, expr: &str) -> Result<Json, TemplateError> {
-        super::undef::tracking(|| {
-            self.inner.clear_missing();
-            let r = self.inner.eval_expr(expr, &None, false);
-            let missing = std::mem::take(&mut self.inner.lock().missing);
-            let value = self.inner.finish(r)?;
-            self.inner.used_undefined(expr, missing)?;
-            to_json(&value, expr)
-        })
+        to_json(&self.eval_checked(expr)?, expr)
     }
 
     /// Ansible evaluates the string a `{{ ... }}` conditional renders to as an expression
