@@ -572,7 +572,8 @@ impl Runner<'_> {
             vars.insert(name.clone(), Json::Object(result.clone()));
             raw.insert(name.clone());
         }
-        self.templater.scope_with_raw(vars, raw)
+        self.templater
+            .scope_sharing(vars, scope.hostvars().cloned(), raw)
     }
 }
 

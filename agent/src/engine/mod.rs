@@ -107,8 +107,12 @@ struct Runner<'a> {
     templater: Templater,
     /// The controller lookups the templater answers (shipped, or asked for while running).
     lookups: std::sync::Arc<crate::template::lookup::Table>,
-    /// The request's variables with the engine's magic variables.
+    /// The request's variables with the engine's magic variables, without `hostvars`.
     vars: Map<String, Json>,
+    /// The run's `hostvars` (every host's variables), shared with every scope the host's
+    /// tasks render with: copied only when this host's own entry changes while a scope
+    /// still holds it.
+    hostvars: Option<std::sync::Arc<Map<String, Json>>>,
     /// Facts and registered results: above task vars, below include params and extra vars
     /// (Ansible's precedence).
     facts: Map<String, Json>,
@@ -179,10 +183,16 @@ struct TaskEnd {
 impl<'a> Runner<'a> {
     fn new(request: &'a Request, emit: &'a mut dyn FnMut(Event)) -> Self {
         let mut vars = request.vars.clone();
-        if let Some(hostvars) = &request.hostvars {
-            // In the place `vars` keeps for it, if any.
-            vars.insert("hostvars".into(), Json::Object(hostvars.map().clone()));
-        }
+        // `vars` may keep a place for it; a request made by hand may hold it there.
+        let hostvars = match (&request.hostvars, vars.shift_remove("hostvars")) {
+            (Some(shared), _) => Some(shared.shared_map()),
+            (None, Some(Json::Object(map))) => Some(std::sync::Arc::new(map)),
+            (None, Some(other)) => {
+                vars.insert("hostvars".into(), other);
+                None
+            }
+            (None, None) => None,
+        };
         vars.entry("inventory_hostname")
             .or_insert_with(|| Json::from(request.host.clone()));
         // As Ansible's connection variables (`PlayContext.update_vars`): the address a
@@ -212,6 +222,7 @@ impl<'a> Runner<'a> {
                 .allowing_broken_conditionals(request.allow_broken_conditionals),
             lookups,
             vars,
+            hostvars,
             facts: Map::new(),
             host_facts: Map::new(),
             above_facts: request
@@ -283,8 +294,7 @@ impl<'a> Runner<'a> {
     /// `set_fact` gave the same name still wins.
     fn set_host_fact(&mut self, name: &str, value: Json) {
         if !self.facts.contains_key(name)
-            && let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars")
-            && let Some(Json::Object(own)) = hostvars.get_mut(&self.request.host)
+            && let Some(own) = self.own_hostvars()
         {
             own.insert(name.to_owned(), value.clone());
         }
@@ -295,13 +305,21 @@ impl<'a> Runner<'a> {
     /// Sets a fact (or registered result) for the rest of the run on this host, visible
     /// as itself and in `hostvars[inventory_hostname]`.
     fn set_fact(&mut self, name: &str, value: Json) {
-        if let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars")
-            && let Some(Json::Object(own)) = hostvars.get_mut(&self.request.host)
-        {
+        if let Some(own) = self.own_hostvars() {
             own.insert(name.to_owned(), value.clone());
         }
         self.facts.insert(name.to_owned(), value);
         self.raw.insert(name.to_owned());
+    }
+
+    /// This host's entry in `hostvars`, to change (the shared map is copied first when a
+    /// scope still reads it).
+    fn own_hostvars(&mut self) -> Option<&mut Map<String, Json>> {
+        let hostvars = std::sync::Arc::make_mut(self.hostvars.as_mut()?);
+        match hostvars.get_mut(&self.request.host)? {
+            Json::Object(own) => Some(own),
+            _ => None,
+        }
     }
 
     fn run_play(&mut self) -> Result<(), String> {
@@ -467,7 +485,8 @@ impl<'a> Runner<'a> {
                 raw.remove(name);
             }
         }
-        self.templater.scope_with_raw(vars, raw)
+        self.templater
+            .scope_sharing(vars, self.hostvars.clone(), raw)
     }
 
     /// Whether the play must end here because it was stopped from outside (noted, so the

@@ -223,7 +223,7 @@ impl Runner<'_> {
                 terms: call.terms.clone(),
                 kwargs: call.kwargs.clone(),
                 task: shallow.clone(),
-                vars: scope.vars().clone(),
+                vars: scope.all_vars(),
             }));
             match self.sync(point) {
                 Some(Answer::Looked { gave }) => self.lookups.answer(&call, gave),
@@ -289,7 +289,7 @@ impl Runner<'_> {
         let point = SyncPoint::Delegate(Box::new(Delegation {
             to: to.to_owned(),
             task,
-            vars: scope.vars().clone(),
+            vars: scope.all_vars(),
             raw,
         }));
         match self.sync(point) {
@@ -330,13 +330,15 @@ impl Runner<'_> {
                 hosts,
                 vars,
             }) => {
-                self.vars.extend(vars);
+                // `hostvars` is kept apart (the hosts' entries below).
+                self.vars
+                    .extend(vars.into_iter().filter(|(k, _)| k != "hostvars"));
                 self.vars.insert("groups".into(), groups);
                 let me = self.request.host.clone();
                 if let Some(names) = hosts.get(&me).and_then(|h| h.get("group_names")).cloned() {
                     self.vars.insert("group_names".into(), names);
                 }
-                if let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars") {
+                if let Some(hostvars) = self.hostvars.as_mut().map(std::sync::Arc::make_mut) {
                     for (host, vars) in hosts {
                         if let (Some(Json::Object(entry)), Json::Object(vars)) =
                             (hostvars.get_mut(&host), &vars)
@@ -391,7 +393,7 @@ impl Runner<'_> {
             self.vars.insert("groups".into(), groups);
         }
         let me = self.request.host.clone();
-        let Some(Json::Object(hostvars)) = self.vars.get_mut("hostvars") else {
+        let Some(hostvars) = self.hostvars.as_mut().map(std::sync::Arc::make_mut) else {
             return;
         };
         for (host, facts) in hosts {

@@ -473,7 +473,8 @@ impl Runner<'_> {
         }
         // `ansible_check_mode` is the run's (`--check`/`dr plan`), whatever the task's
         // `check_mode` says, as in Ansible.
-        self.templater.scope_with_raw(vars, raw)
+        self.templater
+            .scope_sharing(vars, self.hostvars.clone(), raw)
     }
 
     /// The rendered, masked name shown for the task.

@@ -236,6 +236,23 @@ impl Templater {
     ) -> Scope {
         Scope::new(self.env.clone(), vars, raw, self.sensitive.clone())
     }
+
+    /// [`Templater::scope_with_raw`] that also reads the shared `hostvars` (never copied
+    /// into `vars`: at thousands of hosts a copy per task was most of a run's time).
+    pub fn scope_sharing(
+        &self,
+        vars: serde_json::Map<String, serde_json::Value>,
+        hostvars: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
+        raw: std::collections::HashSet<String>,
+    ) -> Scope {
+        Scope::sharing(
+            self.env.clone(),
+            vars,
+            hostvars,
+            raw,
+            self.sensitive.clone(),
+        )
+    }
 }
 
 /// Prints values as Jinja2 does under Ansible, and refuses to print undefined ones.

@@ -28,6 +28,10 @@ pub struct Scope {
 struct Inner {
     env: Arc<Environment<'static>>,
     vars: Arc<Map<String, Json>>,
+    /// The run's `hostvars`, shared by every scope of the host (thousands of hosts'
+    /// variables: never copied into `vars`); read as the variable `hostvars` when `vars`
+    /// has none.
+    hostvars: Option<Arc<Map<String, Json>>>,
     /// Top-level variables whose strings are data, never templates (registered results,
     /// loop items: Ansible's "unsafe" values).
     raw: HashSet<String>,
@@ -65,11 +69,23 @@ impl Scope {
         raw: HashSet<String>,
         sensitive: Masker,
     ) -> Self {
+        Scope::sharing(env, vars, None, raw, sensitive)
+    }
+
+    /// A scope over `vars` and the shared `hostvars`.
+    pub(super) fn sharing(
+        env: Arc<Environment<'static>>,
+        vars: Map<String, Json>,
+        hostvars: Option<Arc<Map<String, Json>>>,
+        raw: HashSet<String>,
+        sensitive: Masker,
+    ) -> Self {
         Scope {
             made: Arc::default(),
             inner: Arc::new(Inner {
                 env,
                 vars: Arc::new(vars),
+                hostvars,
                 raw,
                 sensitive,
                 newline: "\n",
@@ -85,9 +101,10 @@ impl Scope {
         let mut raw = self.inner.raw.clone();
         raw.extend(data.keys().cloned());
         vars.extend(data);
-        Scope::new(
+        Scope::sharing(
             self.inner.env.clone(),
             vars,
+            self.inner.hostvars.clone(),
             raw,
             self.inner.sensitive.clone(),
         )
@@ -116,6 +133,7 @@ impl Scope {
             inner: Arc::new(Inner {
                 env: Arc::new(env),
                 vars: self.inner.vars.clone(),
+                hostvars: self.inner.hostvars.clone(),
                 raw: self.inner.raw.clone(),
                 sensitive: self.inner.sensitive.clone(),
                 newline: overrides.newline(),
@@ -147,9 +165,27 @@ impl Scope {
         self.made.contains(text.trim())
     }
 
-    /// The raw (unrendered) variables.
+    /// The raw (unrendered) variables, without the shared `hostvars` (see
+    /// [`Scope::hostvars`]).
     pub fn vars(&self) -> &Map<String, Json> {
         &self.inner.vars
+    }
+
+    /// The shared `hostvars` the scope reads, when `vars` has none.
+    pub fn hostvars(&self) -> Option<&Arc<Map<String, Json>>> {
+        self.inner.hostvars.as_ref()
+    }
+
+    /// Every variable, `hostvars` included, as one map (a copy: for what leaves the
+    /// host, such as a sync point's variables).
+    pub fn all_vars(&self) -> Map<String, Json> {
+        let mut vars = (*self.inner.vars).clone();
+        if let Some(hostvars) = &self.inner.hostvars
+            && !vars.contains_key("hostvars")
+        {
+            vars.insert("hostvars".into(), Json::Object((**hostvars).clone()));
+        }
+        vars
     }
 
     /// The names of the variables that are data, never rendered.
@@ -903,6 +939,15 @@ impl Object for LazyMap {
                 ctx: self.ctx.clone(),
             }));
         }
+        if let Some(hostvars) = self.shared_hostvars(k) {
+            return Some(Value::from_object(LazyMap {
+                inner: self.inner.clone(),
+                map: hostvars.clone(),
+                path: k.to_owned(),
+                raw: self.raw || self.inner.raw.contains(k),
+                ctx: None,
+            }));
+        }
         let Some(v) = self.map.get(k) else {
             if self.ctx.is_none() {
                 if self.path.is_empty() {
@@ -933,12 +978,26 @@ impl Object for LazyMap {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let keys: Vec<Value> = self.map.keys().map(|k| Value::from(k.as_str())).collect();
+        let mut keys: Vec<Value> = self.map.keys().map(|k| Value::from(k.as_str())).collect();
+        if self.shared_hostvars("hostvars").is_some() {
+            keys.push(Value::from("hostvars"));
+        }
         Enumerator::Values(keys)
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(self.map.len())
+        Some(self.map.len() + usize::from(self.shared_hostvars("hostvars").is_some()))
+    }
+}
+
+impl LazyMap {
+    /// The scope's shared `hostvars` when `key` names it here: at the root of the scope's
+    /// own variables, which hold none of their own.
+    fn shared_hostvars(&self, key: &str) -> Option<&Arc<Map<String, Json>>> {
+        match (key, self.path.is_empty(), &self.ctx) {
+            ("hostvars", true, None) if !self.map.contains_key(key) => self.inner.hostvars.as_ref(),
+            _ => None,
+        }
     }
 }
 

@@ -636,3 +636,29 @@ fn undef_is_undefined_and_fails_with_its_hint() {
         "'nope' is undefined"
     );
 }
+
+#[test]
+fn shared_hostvars_read_as_the_variable_and_inside_vars() {
+    let Json::Object(hostvars) = json!({"h1": {"x": "{{ y }}", "y": 1}, "h2": {"x": 2}}) else {
+        unreachable!()
+    };
+    let Json::Object(vars) = json!({"inventory_hostname": "h1"}) else {
+        unreachable!()
+    };
+    let s = Templater::new().scope_sharing(
+        vars,
+        Some(std::sync::Arc::new(hostvars)),
+        Default::default(),
+    );
+    assert_eq!(
+        s.render_string(
+            "{{ hostvars.h2.x }} {{ hostvars[inventory_hostname].x }} \
+             {{ 'hostvars' in vars }} {{ vars.hostvars.h2.x }} {{ hostvars | length }}"
+        )
+        .unwrap(),
+        "2 1 True 2 2"
+    );
+    // What leaves the host (a sync point's variables) holds it; the scope's own map not.
+    assert_eq!(s.all_vars()["hostvars"]["h2"], json!({"x": 2}));
+    assert!(!s.vars().contains_key("hostvars"));
+}

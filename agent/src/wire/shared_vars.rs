@@ -15,7 +15,7 @@ pub struct SharedVars(Arc<Inner>);
 
 #[derive(Default)]
 struct Inner {
-    map: Map<String, Value>,
+    map: Arc<Map<String, Value>>,
     /// Its JSON, made the first time a request carrying it is encoded.
     encoded: OnceLock<Result<Box<RawValue>, String>>,
 }
@@ -24,7 +24,7 @@ impl SharedVars {
     /// Shares `map`.
     pub fn new(map: Map<String, Value>) -> Self {
         SharedVars(Arc::new(Inner {
-            map,
+            map: Arc::new(map),
             encoded: OnceLock::new(),
         }))
     }
@@ -32,6 +32,11 @@ impl SharedVars {
     /// The variables.
     pub fn map(&self) -> &Map<String, Value> {
         &self.0.map
+    }
+
+    /// The variables, shared: the agent's templates read them without a copy.
+    pub fn shared_map(&self) -> Arc<Map<String, Value>> {
+        self.0.map.clone()
     }
 
     /// Whether `self` and `other` are the same shared map (not merely equal).
@@ -50,7 +55,7 @@ impl std::fmt::Debug for SharedVars {
 impl Serialize for SharedVars {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let encoded = self.0.encoded.get_or_init(|| {
-            serde_json::value::to_raw_value(&self.0.map).map_err(|e| e.to_string())
+            serde_json::value::to_raw_value(&*self.0.map).map_err(|e| e.to_string())
         });
         match encoded {
             Ok(raw) => raw.serialize(s),

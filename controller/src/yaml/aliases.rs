@@ -7,19 +7,19 @@ use std::collections::HashMap;
 
 use super::node::{Node, NodeValue};
 
-/// The source token starting at (`line`, `col`), 1-based, up to a space or `,]}#`.
-pub(super) fn token_at(lines: &[&str], line: u32, col: u32) -> String {
-    lines
-        .get((line as usize).saturating_sub(1))
-        .map(|l| {
-            let start: String = l.chars().skip(col.saturating_sub(1) as usize).collect();
-            start
-                .split(|c: char| c.is_whitespace() || ",]}#".contains(c))
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .unwrap_or_default()
+/// The source token starting at (`line`, `col`), 1-based (`col` counts characters), up to
+/// a space or `,]}#`; empty past the end. Borrowed: it is read for every scalar of a file.
+pub(super) fn token_at<'a>(lines: &[&'a str], line: u32, col: u32) -> &'a str {
+    let Some(l) = lines.get((line as usize).saturating_sub(1)) else {
+        return "";
+    };
+    let skip = col.saturating_sub(1) as usize;
+    let start = l.char_indices().nth(skip).map_or(l.len(), |(at, _)| at);
+    let rest = &l[start..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || ",]}#".contains(c))
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// Whether `node` starts at an alias in the source.
