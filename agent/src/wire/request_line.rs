@@ -1,22 +1,34 @@
 //! The request line written as it is encoded: byte for byte what [`Request::to_line`]
 //! returns, never held whole. A controller file (a `copy` source can be hundreds of
-//! megabytes, base64 on the wire) is encoded a slice at a time straight into the writer;
-//! only the rest of the request, its layout, is encoded in memory first, with each file's
-//! `data` left empty and its place noted.
+//! megabytes, base64 on the wire) is encoded a slice at a time straight into the writer,
+//! and the run's shared `hostvars` ([`SharedVars`], encoded once for every request) is
+//! written from its one encoding; only the rest of the request, its layout, is encoded in
+//! memory first, with each file's `data` left empty and the shared map's place noted.
 
 use std::cell::RefCell;
 use std::io::Write;
 
-use super::{FileContent, Request};
+use super::{FileContent, Request, SharedVars};
 
 /// What every file's wire form starts with, up to the inside of its `data` string.
 const DATA_OPENS: &[u8] = br#"{"data":""#;
 
-/// The layout being encoded on this thread: its bytes so far, and for each file met, where
-/// its wire form starts.
+/// What stands in the layout where a shared map goes.
+const SHARED_MARK: u8 = b'0';
+
+/// A place in the layout that is filled when the line is written.
+enum Hole {
+    /// A file's wire form starts here; its `data` is written a slice at a time.
+    File(FileContent),
+    /// [`SHARED_MARK`] stands here for the shared map's encoding.
+    Shared(SharedVars),
+}
+
+/// The layout being encoded on this thread: its bytes so far, and for each file or shared
+/// map met, where it goes.
 struct Layout {
     bytes: Vec<u8>,
-    holes: Vec<(usize, FileContent)>,
+    holes: Vec<(usize, Hole)>,
 }
 
 thread_local! {
@@ -24,17 +36,34 @@ thread_local! {
     static LAYOUT: RefCell<Option<Layout>> = const { RefCell::new(None) };
 }
 
-/// Called by a file about to be serialised: while a layout is encoded, notes where the
-/// file goes and returns true (the file then serialises its `data` empty).
-pub(super) fn leave_hole(file: &FileContent) -> bool {
+/// Notes `hole` at the layout's end while a layout is encoded on this thread (the caller
+/// then serialises its stand-in); false otherwise.
+fn note_hole(hole: impl FnOnce() -> Hole) -> bool {
     LAYOUT.with(|layout| match layout.borrow_mut().as_mut() {
         Some(layout) => {
             let at = layout.bytes.len();
-            layout.holes.push((at, file.clone()));
+            layout.holes.push((at, hole()));
             true
         }
         None => false,
     })
+}
+
+/// Called by a file about to be serialised: while a layout is encoded, notes where the
+/// file goes and returns true (the file then serialises its `data` empty).
+pub(super) fn leave_hole(file: &FileContent) -> bool {
+    note_hole(|| Hole::File(file.clone()))
+}
+
+/// Called by a shared map about to be serialised: while a layout is encoded, notes where
+/// it goes and returns true (the map then serialises as [`SHARED_MARK`]).
+pub(super) fn leave_shared_hole(shared: &SharedVars) -> bool {
+    note_hole(|| Hole::Shared(shared.clone()))
+}
+
+/// The stand-in a shared map serialises as in a layout.
+pub(super) fn shared_mark() -> u8 {
+    SHARED_MARK - b'0'
 }
 
 /// The writer the layout is encoded into (serde_json writes each token as it goes, so the
@@ -90,18 +119,36 @@ impl Request {
             (layout.bytes, layout.holes)
         };
         let mut done = 0;
-        for (at, file) in &holes {
-            let inside = at + DATA_OPENS.len();
-            if bytes.get(*at..inside) != Some(DATA_OPENS) || bytes.get(inside) != Some(&b'"') {
-                return Err(serde::ser::Error::custom(format!(
-                    "`{}` is not where its request line has it",
-                    file.origin
-                )));
+        for (at, hole) in &holes {
+            match hole {
+                Hole::File(file) => {
+                    let inside = at + DATA_OPENS.len();
+                    if bytes.get(*at..inside) != Some(DATA_OPENS)
+                        || bytes.get(inside) != Some(&b'"')
+                    {
+                        return Err(serde::ser::Error::custom(format!(
+                            "`{}` is not where its request line has it",
+                            file.origin
+                        )));
+                    }
+                    out.write_all(&bytes[done..inside])
+                        .map_err(serde_json::Error::io)?;
+                    file.write_data(out)?;
+                    done = inside;
+                }
+                Hole::Shared(shared) => {
+                    if bytes.get(*at) != Some(&SHARED_MARK) {
+                        return Err(serde::ser::Error::custom(
+                            "the shared variables are not where the request line has them",
+                        ));
+                    }
+                    out.write_all(&bytes[done..*at])
+                        .map_err(serde_json::Error::io)?;
+                    out.write_all(shared.encoded()?.get().as_bytes())
+                        .map_err(serde_json::Error::io)?;
+                    done = at + 1;
+                }
             }
-            out.write_all(&bytes[done..inside])
-                .map_err(serde_json::Error::io)?;
-            file.write_data(out)?;
-            done = inside;
         }
         out.write_all(&bytes[done..])
             .map_err(serde_json::Error::io)?;
@@ -183,6 +230,29 @@ mod tests {
             serde_json::to_string(&file).unwrap_or_default(),
             r#"{"data":"abc","base64":false,"origin":"files/a"}"#
         );
+    }
+
+    #[test]
+    fn the_shared_hostvars_are_written_from_their_one_encoding() {
+        let Ok(serde_json::Value::Object(map)) =
+            serde_json::from_str(r#"{"h1": {"a": "é\"0"}, "h2": {"files": {"data": ""}, "n": 0}}"#)
+        else {
+            panic!("test map")
+        };
+        let shared = SharedVars::new(map);
+        let mut files = BTreeMap::new();
+        files.insert("f".into(), FileContent::new(b"0".to_vec(), "files/f"));
+        for files in [BTreeMap::new(), files] {
+            let mut request = request(files);
+            request.hostvars = Some(shared.clone());
+            let line = request.to_line().unwrap_or_else(|e| panic!("{e}"));
+            assert!(written(&request) == line, "the lines differ");
+            let back: Request = serde_json::from_slice(&line).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                back.hostvars.map(|h| h.map().clone()),
+                Some(shared.map().clone())
+            );
+        }
     }
 
     #[test]

@@ -52,15 +52,28 @@ impl std::fmt::Debug for SharedVars {
     }
 }
 
-impl Serialize for SharedVars {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl SharedVars {
+    /// Its JSON, encoded the first time it is asked for.
+    pub(super) fn encoded<E: serde::ser::Error>(&self) -> Result<&RawValue, E> {
         let encoded = self.0.encoded.get_or_init(|| {
             serde_json::value::to_raw_value(&*self.0.map).map_err(|e| e.to_string())
         });
         match encoded {
-            Ok(raw) => raw.serialize(s),
-            Err(e) => Err(serde::ser::Error::custom(e)),
+            Ok(raw) => Ok(raw),
+            Err(e) => Err(E::custom(e)),
         }
+    }
+}
+
+impl Serialize for SharedVars {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Encoded once: a request line being written gets it from there (see
+        // `request_line`), never a copy in each request's layout.
+        let raw = self.encoded::<S::Error>()?;
+        if super::request_line::leave_shared_hole(self) {
+            return s.serialize_u8(super::request_line::shared_mark());
+        }
+        raw.serialize(s)
     }
 }
 

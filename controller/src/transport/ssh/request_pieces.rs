@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::super::TransportError;
 
 /// The size of a piece.
-pub const PIECE: usize = 256 * 1024;
+pub const PIECE: usize = 64 * 1024;
 
 /// How many pieces wait for the writer at most (one more is being filled).
 const WAITING: usize = 3;
