@@ -24,9 +24,17 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
     };
     let text = text.as_ref();
     // Merge keys are kept as written and expanded afterwards, in PyYAML's order.
+    // The reader's default budget (250,000 nodes, 1,000,000 events) refuses a 100,000-host
+    // inventory. Nodes and events are bounded by the file's size without aliases, and
+    // alias expansion keeps its own caps (anchors, aliases, replayed events), so the
+    // budget grows with the file instead.
     let options = serde_saphyr::options! {
         legacy_octal_numbers: true,
         merge_keys: serde_saphyr::options::MergeKeyPolicy::AsOrdinary,
+        budget: serde_saphyr::budget! {
+            max_nodes: text.len().max(250_000),
+            max_events: text.len().saturating_mul(2).max(1_000_000),
+        },
     };
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(mut node) => {
@@ -127,6 +135,27 @@ mod tests {
             node.to_json(),
             serde_json::json!({"a": true, "b": 420, "c": false})
         );
+    }
+
+    #[test]
+    fn a_file_of_many_nodes_is_read_and_an_alias_bomb_is_not() {
+        // 300,000 nodes: over the reader's default budget, as a 100,000-host inventory is.
+        let mut text = String::from("hosts:\n");
+        for i in 0..100_000 {
+            text.push_str(&format!("  h{i}: {{a: {i}}}\n"));
+        }
+        let node = parse_str(Path::new("inv.yml"), &text).unwrap();
+        assert_eq!(node.to_json()["hosts"]["h99999"]["a"], 99_999);
+        // Billion laughs: each level doubles ten times over; refused, not expanded.
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let refs = vec![format!("*{prev}"); 10].join(", ");
+            bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        assert!(parse_str(Path::new("bomb.yml"), &bomb).is_err());
     }
 
     #[test]
