@@ -38,7 +38,11 @@ fn python_repr(v: &Value) -> String {
                 .try_iter()
                 .map(|it| it.map(|i| python_repr(&i)).collect())
                 .unwrap_or_default();
-            format!("[{}]", items.join(", "))
+            match items.as_slice() {
+                [one] if v.is_tuple() => format!("({one},)"),
+                _ if v.is_tuple() => format!("({})", items.join(", ")),
+                _ => format!("[{}]", items.join(", ")),
+            }
         }
         ValueKind::Map => {
             let items: Vec<String> = v

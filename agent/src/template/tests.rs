@@ -125,6 +125,19 @@ fn prints_like_jinja2() {
     assert_eq!(s.render_string("{{ t }} [{{ n }}]").unwrap(), "True []");
 }
 
+/// Ansible's `subelements` filter yields Python tuples: equal to tuple literals, not to
+/// lists, and printed with parentheses.
+#[test]
+fn subelements_yields_tuples() {
+    let s = scope(json!({"d": [{"n": "a", "g": ["w"]}]}));
+    assert!(s.eval_bool("d | subelements('g') == [(d[0], 'w')]").unwrap());
+    assert!(!s.eval_bool("d | subelements('g') == [[d[0], 'w']]").unwrap());
+    assert_eq!(
+        s.render_string("{{ d | subelements('g') }} {{ (1,) }}").unwrap(),
+        "[({'n': 'a', 'g': ['w']}, 'w')] (1,)"
+    );
+}
+
 /// Expected outputs rendered by Jinja2 3.1 with Ansible's template settings
 /// (`trim_blocks`, `finalize` turning `None` into nothing), with the trailing newlines
 /// Ansible adds back after rendering (checked against ansible-playbook 2.19).

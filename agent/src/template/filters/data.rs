@@ -2,7 +2,7 @@
 //! `subelements`, `rekey_on_member`, `extract`, and the Jinja builtins whose Ansible
 //! behaviour differs from minijinja's (`default`, `join`).
 
-use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs};
+use minijinja::value::{Kwargs, Rest, Tuple, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
 use super::{invalid, opt_arg, undefined_error};
@@ -438,8 +438,9 @@ fn subelements(
                 keys.last().map(Value::to_string).unwrap_or_default()
             )));
         }
+        // Ansible yields Python tuples: `== [(item, 'x')]` holds, `== [[item, 'x']]` does not.
         for v in values.try_iter()? {
-            out.push(Value::from(vec![element.clone(), v]));
+            out.push(Value::from(Tuple::from([element.clone(), v])));
         }
     }
     Ok(Value::from(out))
