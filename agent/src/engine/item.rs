@@ -12,7 +12,7 @@ use super::{Runner, reads};
 use crate::detail;
 use crate::modules::{self, Context, Module, Outcome, PLANNED};
 use crate::template::Scope;
-use crate::wire::{Diff, Mode, Status, Task};
+use crate::wire::{Condition, Diff, Mode, Status, Task};
 
 /// The result of one item, already masked for display (`register` keeps raw values).
 #[derive(Debug, Clone)]
@@ -187,7 +187,7 @@ impl Runner<'_> {
         };
         let started = Instant::now();
         for cond in &task.when {
-            match scope.eval_bool(cond) {
+            match scope.eval_bool(cond.as_str()) {
                 Ok(true) => {}
                 Ok(false) => return skipped(cond),
                 // The module run reports the condition's error with its location.
@@ -232,7 +232,7 @@ impl Runner<'_> {
         let mask = |s: &str| self.masker.mask(s).into_owned();
         let located = |e: String| mask(&format!("{e} (in task `{name}` at {})", task.location));
         for cond in &task.when {
-            match scope.eval_bool(cond) {
+            match scope.eval_bool(cond.as_str()) {
                 Ok(true) => {}
                 Ok(false) => return skipped(cond),
                 Err(e) => return ItemResult::failed(located(format!("`when`: {e}"))),
@@ -696,7 +696,7 @@ pub(crate) fn register_of(outcome: &Outcome) -> Map<String, Json> {
 
 /// A loop over no items, as Ansible reports it: skipped, with an empty `results`.
 pub(super) fn no_items() -> ItemResult {
-    let mut result = skipped("");
+    let mut result = skipped(&Condition::Literal(false));
     result.msg = "No items in the list".to_owned();
     result.register = Map::new();
     result.register.insert("changed".into(), Json::Bool(false));
@@ -710,16 +710,17 @@ pub(super) fn no_items() -> ItemResult {
     result
 }
 
-pub(super) fn skipped(cond: &str) -> ItemResult {
+/// A task skipped because `cond` (one of its `when:` items) is false: Ansible's result has
+/// no `failed`, in a loop item too.
+pub(super) fn skipped(cond: &Condition) -> ItemResult {
     let mut register = Map::new();
     register.insert("changed".into(), Json::Bool(false));
-    register.insert("failed".into(), Json::Bool(false));
     register.insert("skipped".into(), Json::Bool(true));
     register.insert(
         "skip_reason".into(),
         Json::from("Conditional result was False"),
     );
-    register.insert("false_condition".into(), Json::from(cond));
+    register.insert("false_condition".into(), cond.to_json());
     ItemResult {
         status: Status::Skipped,
         msg: format!("conditional result was false: `{cond}`"),

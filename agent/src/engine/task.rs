@@ -50,7 +50,7 @@ impl Runner<'_> {
                 let unmet = task
                     .when
                     .iter()
-                    .find(|c| matches!(scope.eval_bool(c), Ok(false)));
+                    .find(|c| matches!(scope.eval_bool(c.as_str()), Ok(false)));
                 let mut result = match unmet {
                     Some(cond) => super::item::skipped(cond),
                     None => ItemResult::failed(msg),
@@ -184,18 +184,21 @@ impl Runner<'_> {
                         Json::Object(m)
                     })
                     .collect();
+                // Keys in the order Ansible's `TaskExecutor.run` sets them (`to_json`
+                // shows it): `skipped` always, `failed` only when an item failed, an
+                // unchanged loop's `changed` last.
                 let mut m = Map::new();
-                m.insert("changed".into(), Json::Bool(changed));
-                // `failed` only when an item failed, as Ansible's.
+                m.insert("results".into(), Json::Array(items));
+                m.insert("skipped".into(), Json::Bool(all_skipped));
+                if changed {
+                    m.insert("changed".into(), Json::Bool(true));
+                }
                 let msg = if failed {
                     m.insert("failed".into(), Json::Bool(true));
                     "One or more items failed"
                 } else {
                     "All items completed"
                 };
-                if all_skipped {
-                    m.insert("skipped".into(), Json::Bool(true));
-                }
                 m.insert(
                     "msg".into(),
                     Json::from(if all_skipped {
@@ -204,9 +207,11 @@ impl Runner<'_> {
                         msg
                     }),
                 );
-                m.insert("results".into(), Json::Array(items));
                 if !deprecations.is_empty() {
                     m.insert("deprecations".into(), Json::Array(deprecations));
+                }
+                if !changed {
+                    m.insert("changed".into(), Json::Bool(false));
                 }
                 Json::Object(m)
             } else {

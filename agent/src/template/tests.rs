@@ -130,10 +130,17 @@ fn prints_like_jinja2() {
 #[test]
 fn subelements_yields_tuples() {
     let s = scope(json!({"d": [{"n": "a", "g": ["w"]}]}));
-    assert!(s.eval_bool("d | subelements('g') == [(d[0], 'w')]").unwrap());
-    assert!(!s.eval_bool("d | subelements('g') == [[d[0], 'w']]").unwrap());
+    assert!(
+        s.eval_bool("d | subelements('g') == [(d[0], 'w')]")
+            .unwrap()
+    );
+    assert!(
+        !s.eval_bool("d | subelements('g') == [[d[0], 'w']]")
+            .unwrap()
+    );
     assert_eq!(
-        s.render_string("{{ d | subelements('g') }} {{ (1,) }}").unwrap(),
+        s.render_string("{{ d | subelements('g') }} {{ (1,) }}")
+            .unwrap(),
         "[({'n': 'a', 'g': ['w']}, 'w')] (1,)"
     );
 }
