@@ -8,6 +8,7 @@ mod checks;
 mod data;
 mod encoding;
 mod hash;
+mod items;
 mod jinja;
 mod math;
 pub mod missing_attr;
@@ -38,8 +39,6 @@ pub(super) fn register(env: &mut Environment<'static>) {
     strict::add(env, "basename", basename);
     strict::add(env, "dirname", dirname);
     strict::add(env, "combine", combine);
-    strict::add(env, "dict2items", dict2items);
-    strict::add(env, "items2dict", items2dict);
     strict::add(env, "quote", quote);
     env.add_test("succeeded", |v: Value| !flag(&v, "failed"));
     env.add_test("success", |v: Value| !flag(&v, "failed"));
@@ -54,6 +53,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     text::register(env);
     path::register(env);
     hash::register(env);
+    items::register(env);
     jinja::register(env);
     net::register(env);
     query::register(env);
@@ -81,9 +81,15 @@ fn undefined_error() -> Error {
     )
 }
 
+/// `type(v)` as Python prints it: `<class 'bool'>`.
+fn python_class(v: &Value) -> String {
+    format!("<class '{}'>", type_name(v))
+}
+
 /// The Python type name of a value, as Ansible's `type_debug` reports it.
 fn type_name(v: &Value) -> &'static str {
     match v.kind() {
+        ValueKind::Seq if v.is_tuple() => "tuple",
         ValueKind::Undefined => "Undefined",
         ValueKind::None => "NoneType",
         ValueKind::Bool => "bool",
@@ -552,54 +558,6 @@ fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
         result = merge_hash(&lower, &result, recursive, &list_merge)?;
     }
     Ok(Value::from(minijinja::value::Serde(&result)))
-}
-
-fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name: Option<String> = kwargs.get("key_name")?;
-    let value_name: Option<String> = kwargs.get("value_name")?;
-    kwargs.assert_all_used()?;
-    let (kn, vn) = (
-        key_name.unwrap_or_else(|| "key".to_owned()),
-        value_name.unwrap_or_else(|| "value".to_owned()),
-    );
-    let Json::Object(map) = json_of(&v)? else {
-        return Err(invalid("dict2items: expects a mapping"));
-    };
-    let items: Vec<Json> = map
-        .into_iter()
-        .map(|(k, v)| {
-            let mut item = serde_json::Map::new();
-            item.insert(kn.clone(), Json::String(k));
-            item.insert(vn.clone(), v);
-            Json::Object(item)
-        })
-        .collect();
-    Ok(Value::from(minijinja::value::Serde(&items)))
-}
-
-fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name: Option<String> = kwargs.get("key_name")?;
-    let value_name: Option<String> = kwargs.get("value_name")?;
-    kwargs.assert_all_used()?;
-    let (kn, vn) = (
-        key_name.unwrap_or_else(|| "key".to_owned()),
-        value_name.unwrap_or_else(|| "value".to_owned()),
-    );
-    let Json::Array(items) = json_of(&v)? else {
-        return Err(invalid("items2dict: expects a list"));
-    };
-    let mut out = serde_json::Map::new();
-    for item in items {
-        let key = item
-            .get(&kn)
-            .ok_or_else(|| invalid(format!("items2dict: an item has no `{kn}`")))?;
-        let key = match key {
-            Json::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        out.insert(key, item.get(&vn).cloned().unwrap_or(Json::Null));
-    }
-    Ok(Value::from(minijinja::value::Serde(&out)))
 }
 
 /// Quotes a word for a POSIX shell, as Python's `shlex.quote` does.

@@ -20,7 +20,7 @@ pub fn repr_json(v: &serde_json::Value) -> String {
 }
 
 /// Python's `repr()` of a value.
-fn python_repr(v: &Value) -> String {
+pub(super) fn python_repr(v: &Value) -> String {
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => "None".to_owned(),
         ValueKind::Bool if v.is_true() => "True".to_owned(),

@@ -56,7 +56,7 @@ fn map(
 }
 
 /// The key Python's hashing gives a value: `True`, `1` and `1.0` are the same key.
-fn py_key(v: &Value) -> Value {
+pub(super) fn py_key(v: &Value) -> Value {
     match v.kind() {
         ValueKind::Bool => Value::from(i64::from(v.is_true())),
         ValueKind::Number if !v.is_integer() => match f64::try_from(v.clone()) {
