@@ -21,6 +21,7 @@ mod strict;
 mod text;
 pub mod vault;
 mod version;
+mod yaml_style;
 
 pub(crate) use math::human_to_bytes_text;
 
@@ -222,7 +223,8 @@ fn to_nice_yaml(v: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<Strin
 }
 
 /// PyYAML's dump with the options dr can honour: `indent`, `default_flow_style` (none or
-/// false), `explicit_start`, `sort_keys=True`, `allow_unicode=True`.
+/// false), `explicit_start`, `sort_keys=True`, `allow_unicode=True`, and `canonical=True`
+/// and `default_style='|'` for a scalar alone.
 fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<String, Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(indent);
     let flow = match kwargs.get::<Option<Value>>("default_flow_style")? {
@@ -249,10 +251,32 @@ fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<St
             )));
         }
     }
+    let canonical = kwargs.get::<Option<bool>>("canonical")?.unwrap_or(false);
+    let default_style = kwargs.get::<Option<Value>>("default_style")?;
     kwargs.assert_all_used().map_err(|_| {
-        invalid("to_yaml: dr supports indent, default_flow_style, explicit_start, sort_keys and allow_unicode")
+        invalid("to_yaml: dr supports indent, default_flow_style, explicit_start, sort_keys, allow_unicode, canonical and default_style")
     })?;
     let json = json_of(v)?;
+    if canonical {
+        return yaml_style::canonical_document(&json).ok_or_else(|| {
+            invalid("to_yaml: dr writes canonical=True for a string, an integer, a boolean or null alone, not for this value")
+        });
+    }
+    match (default_style.as_ref().and_then(Value::as_str), &json) {
+        (None, _) if default_style.as_ref().is_none_or(Value::is_none) => {}
+        (Some("|"), Json::String(s)) => {
+            // PyYAML's best indent: 2 unless 1 < indent < 10.
+            let indent = if (2..10).contains(&indent) { indent } else { 2 };
+            return yaml_style::literal_document(s, indent, explicit_start).ok_or_else(|| {
+                invalid("to_yaml: dr writes default_style='|' for a string PyYAML keeps in block style, not for this one")
+            });
+        }
+        _ => {
+            return Err(invalid(
+                "to_yaml: dr supports default_style='|' for a string alone, not this style or value",
+            ));
+        }
+    }
     let body = super::yaml::emit(&json, indent, flow);
     Ok(if !explicit_start {
         body
