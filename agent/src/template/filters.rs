@@ -20,6 +20,7 @@ mod query;
 mod strict;
 mod text;
 pub mod vault;
+pub(super) mod vault_encrypted;
 mod version;
 mod yaml_style;
 
@@ -59,6 +60,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     net::register(env);
     query::register(env);
     checks::register(env);
+    vault_encrypted::register(env);
     vault::register(env);
     protomatter::register(env);
     names::add_qualified(env);

@@ -51,9 +51,6 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
     env.add_test("truthy", |v: Value, k: Kwargs| truthy(v, k));
     env.add_test("falsy", |v: Value, k: Kwargs| truthy(v, k).map(|t| !t));
-    // Ansible answers true only for values still tagged as vaulted; plain strings (even
-    // ones that look like a vault) are not, and dr hands templates decrypted values.
-    env.add_test("vault_encrypted", |_: Value| false);
     // Jinja2's `sequence`: anything with a length and items (strings and mappings too).
     env.add_test("sequence", |v: Value| {
         matches!(
