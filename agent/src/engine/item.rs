@@ -372,6 +372,12 @@ impl Runner<'_> {
                 }
                 _ => call(module, &ctx, &args),
             };
+            if outcome.timed_out
+                && asynchronous.is_none()
+                && let Some(limit) = ctx.timeout
+            {
+                return super::task_timeout::result(limit.as_secs());
+            }
             if !outcome.failed {
                 self.lookups.acted();
             }

@@ -17,6 +17,7 @@ pub mod stop;
 mod sync;
 pub mod tags;
 mod task;
+mod task_timeout;
 mod verdict;
 
 use std::collections::HashSet;
