@@ -38,11 +38,9 @@ pub(super) fn python_repr(v: &Value) -> String {
                 .try_iter()
                 .map(|it| it.map(|i| python_repr(&i)).collect())
                 .unwrap_or_default();
-            match items.as_slice() {
-                [one] if v.is_tuple() => format!("({one},)"),
-                _ if v.is_tuple() => format!("({})", items.join(", ")),
-                _ => format!("[{}]", items.join(", ")),
-            }
+            // A tuple too: Ansible's finalize turns tuples into lists before printing
+            // (`| string` and `~` still show a tuple as Python does: minijinja's own).
+            format!("[{}]", items.join(", "))
         }
         ValueKind::Map => {
             let items: Vec<String> = v

@@ -126,7 +126,8 @@ fn prints_like_jinja2() {
 }
 
 /// Ansible's `subelements` filter yields Python tuples: equal to tuple literals, not to
-/// lists, and printed with parentheses.
+/// lists. Printed, a tuple is a list (Ansible's finalize converts it), but `string` and
+/// `~` show Python's tuple (checked against ansible-playbook 2.19).
 #[test]
 fn subelements_yields_tuples() {
     let s = scope(json!({"d": [{"n": "a", "g": ["w"]}]}));
@@ -139,9 +140,14 @@ fn subelements_yields_tuples() {
             .unwrap()
     );
     assert_eq!(
-        s.render_string("{{ d | subelements('g') }} {{ (1,) }}")
+        s.render_string("{{ d | subelements('g') }} {{ (1,) }} {{ {'k': (1, 2)} }}")
             .unwrap(),
-        "[({'n': 'a', 'g': ['w']}, 'w')] (1,)"
+        "[[{'n': 'a', 'g': ['w']}, 'w']] [1] {'k': [1, 2]}"
+    );
+    assert_eq!(
+        s.render_string("{{ (1, 2) | string }} {{ (1, 2) ~ 'x' }} {{ (1, 2) | to_json }}")
+            .unwrap(),
+        "(1, 2) (1, 2)x [1, 2]"
     );
 }
 
