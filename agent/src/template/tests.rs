@@ -151,6 +151,23 @@ fn subelements_yields_tuples() {
     );
 }
 
+/// `zip`, `zip_longest`, `product`, `permutations` and `combinations` yield tuples as
+/// Python's do (each condition holds under ansible-playbook 2.19).
+#[test]
+fn combinatoric_filters_yield_tuples() {
+    let s = scope(json!({}));
+    for cond in [
+        "[1,2] | zip(['a','b']) | list == [(1,'a'),(2,'b')]",
+        "[1,2] | zip_longest(['a']) | list == [(1,'a'),(2,None)]",
+        "[1,2] | product(['a']) | list == [(1,'a'),(2,'a')]",
+        "[1,2] | permutations | list == [(1,2),(2,1)]",
+        "[1,2] | combinations(2) | list == [(1,2)]",
+        "[1,2] | zip(['a','b']) | first == (1, 'a')",
+    ] {
+        assert!(s.eval_bool(cond).unwrap(), "{cond}");
+    }
+}
+
 /// Expected outputs rendered by Jinja2 3.1 with Ansible's template settings
 /// (`trim_blocks`, `finalize` turning `None` into nothing), with the trailing newlines
 /// Ansible adds back after rendering (checked against ansible-playbook 2.19).
