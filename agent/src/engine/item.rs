@@ -134,14 +134,17 @@ impl Runner<'_> {
     pub(super) fn run_one(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let mut asked = 0;
         self.lookups.new_item();
+        // What templates warned about before this item is not its to report.
+        drop(crate::template::warnings::take());
         loop {
             self.lookups.begin();
-            let result = self.run_one_once(task, name, scope);
+            let mut result = self.run_one_once(task, name, scope);
             if result.status != Status::Failed
                 || asked == MAX_ASKS
                 || !self.lookups.may_rerun()
                 || !self.ask_lookups(task, scope)
             {
+                with_template_warnings(&mut result.register);
                 return result;
             }
             asked += 1;
@@ -749,6 +752,26 @@ pub(super) fn skipped(cond: &Condition) -> ItemResult {
 
 /// As Ansible registers a failed result: with `exception`, which shows this text unless
 /// tracebacks are asked for (dr has none to show).
+/// The warnings templates gave while the item ran, before the module's own, last in the
+/// result (as Ansible's `_execute` sets them), each once.
+fn with_template_warnings(register: &mut Map<String, Json>) {
+    let mut warnings: Vec<Json> = crate::template::warnings::take()
+        .into_iter()
+        .map(Json::from)
+        .collect();
+    if warnings.is_empty() {
+        return;
+    }
+    if let Some(Json::Array(own)) = register.remove("warnings") {
+        for w in own {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    register.insert("warnings".into(), Json::Array(warnings));
+}
+
 fn no_traceback(register: &mut Map<String, Json>) {
     register
         .entry("exception")

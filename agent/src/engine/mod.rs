@@ -11,6 +11,7 @@ mod callback;
 mod controller_side;
 mod flow;
 mod item;
+mod loop_result;
 mod made;
 mod reads;
 pub mod stop;

@@ -168,52 +168,12 @@ impl Runner<'_> {
         if let Some(register) = &task.register {
             let value = if looped {
                 let var = loop_var.unwrap_or_else(|| "item".to_owned());
-                // As Ansible's loop result: the items' deprecations move to it.
-                let mut deprecations = Vec::new();
-                let items: Vec<Json> = results
-                    .iter()
-                    .map(|(item, r)| {
-                        let mut m = r.register.clone();
-                        if let Some(Json::Array(d)) = m.remove("deprecations") {
-                            deprecations.extend(d);
-                        }
-                        if let Some(item) = item {
-                            m.insert(var.clone(), item.clone());
-                        }
-                        m.insert("ansible_loop_var".into(), Json::from(var.clone()));
-                        Json::Object(m)
-                    })
-                    .collect();
-                // Keys in the order Ansible's `TaskExecutor.run` sets them (`to_json`
-                // shows it): `skipped` always, `failed` only when an item failed, an
-                // unchanged loop's `changed` last.
-                let mut m = Map::new();
-                m.insert("results".into(), Json::Array(items));
-                m.insert("skipped".into(), Json::Bool(all_skipped));
-                if changed {
-                    m.insert("changed".into(), Json::Bool(true));
-                }
-                let msg = if failed {
-                    m.insert("failed".into(), Json::Bool(true));
-                    "One or more items failed"
-                } else {
-                    "All items completed"
+                let summary = super::loop_result::Summary {
+                    changed,
+                    failed,
+                    all_skipped,
                 };
-                m.insert(
-                    "msg".into(),
-                    Json::from(if all_skipped {
-                        "All items skipped"
-                    } else {
-                        msg
-                    }),
-                );
-                if !deprecations.is_empty() {
-                    m.insert("deprecations".into(), Json::Array(deprecations));
-                }
-                if !changed {
-                    m.insert("changed".into(), Json::Bool(false));
-                }
-                Json::Object(m)
+                super::loop_result::loop_result(&results, &var, &summary)
             } else {
                 results
                     .first()
