@@ -135,6 +135,11 @@ impl Masker {
         self.read().derived.clone()
     }
 
+    /// Whether `s` is, whole, one of the secrets (not merely text holding one).
+    pub fn is_secret(&self, s: &str) -> bool {
+        !self.is_empty() && self.read().known.contains(s)
+    }
+
     /// Whether no secret is known (URL passwords are still masked).
     pub fn is_empty(&self) -> bool {
         !self.shared.any.load(Ordering::Relaxed)

@@ -19,7 +19,8 @@ use serde_json::Value;
 /// 4: settle points after a task (`any_errors_fatal`, `max_fail_percentage`, `end_play`).
 /// 5: controller lookups asked for while the play runs ([`SyncPoint::Lookup`]).
 /// 6: the run's `hostvars` travel beside `vars` ([`Request::hostvars`]).
-pub const PROTOCOL_VERSION: u32 = 6;
+/// 7: a `when` item may be a YAML boolean ([`Condition`]).
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,10 +226,12 @@ pub fn lookup_key(name: &str, terms: &[Value], kwargs: &serde_json::Map<String, 
     canonical(&key).to_string()
 }
 
+mod condition;
 mod file_content;
 mod request_line;
 mod shared_vars;
 mod sync;
+pub use condition::Condition;
 pub use file_content::{FileContent, FileMeta, TreeListing};
 pub use shared_vars::SharedVars;
 pub use sync::{
@@ -287,9 +290,10 @@ pub struct Task {
     pub args: Value,
     /// Where the task is defined, `file:line:col`, for messages.
     pub location: String,
-    /// Conditions, all of which must hold (Jinja expressions without braces).
+    /// Conditions, all of which must hold (Jinja expressions without braces, or YAML
+    /// booleans).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub when: Vec<String>,
+    pub when: Vec<Condition>,
     /// `loop:` / `with_items:` value (a list or a template producing one).
     #[serde(default, alias = "loop", skip_serializing_if = "Option::is_none")]
     pub loop_: Option<Value>,

@@ -447,7 +447,7 @@ impl Runner<'_> {
                 .map(|i| self.masker.mask(&super::task::label(i)).into_owned());
             let mut skipped = None;
             for cond in &include.when {
-                match self.answering(include, &scope, |_| scope.eval_bool(cond)) {
+                match self.answering(include, &scope, |_| scope.eval_bool(cond.as_str())) {
                     Ok(true) => {}
                     Ok(false) => {
                         skipped = Some(format!("conditional result was false: `{cond}`"));

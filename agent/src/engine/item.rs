@@ -12,7 +12,7 @@ use super::{Runner, reads};
 use crate::detail;
 use crate::modules::{self, Context, Module, Outcome, PLANNED};
 use crate::template::Scope;
-use crate::wire::{Diff, Mode, Status, Task};
+use crate::wire::{Condition, Diff, Mode, Status, Task};
 
 /// The result of one item, already masked for display (`register` keeps raw values).
 #[derive(Debug, Clone)]
@@ -134,14 +134,17 @@ impl Runner<'_> {
     pub(super) fn run_one(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let mut asked = 0;
         self.lookups.new_item();
+        // What templates warned about before this item is not its to report.
+        drop(crate::template::warnings::take());
         loop {
             self.lookups.begin();
-            let result = self.run_one_once(task, name, scope);
+            let mut result = self.run_one_once(task, name, scope);
             if result.status != Status::Failed
                 || asked == MAX_ASKS
                 || !self.lookups.may_rerun()
                 || !self.ask_lookups(task, scope)
             {
+                with_template_warnings(&mut result.register);
                 return result;
             }
             asked += 1;
@@ -187,7 +190,7 @@ impl Runner<'_> {
         };
         let started = Instant::now();
         for cond in &task.when {
-            match scope.eval_bool(cond) {
+            match scope.eval_bool(cond.as_str()) {
                 Ok(true) => {}
                 Ok(false) => return skipped(cond),
                 // The module run reports the condition's error with its location.
@@ -232,7 +235,7 @@ impl Runner<'_> {
         let mask = |s: &str| self.masker.mask(s).into_owned();
         let located = |e: String| mask(&format!("{e} (in task `{name}` at {})", task.location));
         for cond in &task.when {
-            match scope.eval_bool(cond) {
+            match scope.eval_bool(cond.as_str()) {
                 Ok(true) => {}
                 Ok(false) => return skipped(cond),
                 Err(e) => return ItemResult::failed(located(format!("`when`: {e}"))),
@@ -372,6 +375,12 @@ impl Runner<'_> {
                 }
                 _ => call(module, &ctx, &args),
             };
+            if outcome.timed_out
+                && asynchronous.is_none()
+                && let Some(limit) = ctx.timeout
+            {
+                return super::task_timeout::result(limit.as_secs());
+            }
             if !outcome.failed {
                 self.lookups.acted();
             }
@@ -697,7 +706,7 @@ pub(crate) fn register_of(outcome: &Outcome) -> Map<String, Json> {
 
 /// A loop over no items, as Ansible reports it: skipped, with an empty `results`.
 pub(super) fn no_items() -> ItemResult {
-    let mut result = skipped("");
+    let mut result = skipped(&Condition::Literal(false));
     result.msg = "No items in the list".to_owned();
     result.register = Map::new();
     result.register.insert("changed".into(), Json::Bool(false));
@@ -711,16 +720,17 @@ pub(super) fn no_items() -> ItemResult {
     result
 }
 
-pub(super) fn skipped(cond: &str) -> ItemResult {
+/// A task skipped because `cond` (one of its `when:` items) is false: Ansible's result has
+/// no `failed`, in a loop item too.
+pub(super) fn skipped(cond: &Condition) -> ItemResult {
     let mut register = Map::new();
     register.insert("changed".into(), Json::Bool(false));
-    register.insert("failed".into(), Json::Bool(false));
     register.insert("skipped".into(), Json::Bool(true));
     register.insert(
         "skip_reason".into(),
         Json::from("Conditional result was False"),
     );
-    register.insert("false_condition".into(), Json::from(cond));
+    register.insert("false_condition".into(), cond.to_json());
     ItemResult {
         status: Status::Skipped,
         msg: format!("conditional result was false: `{cond}`"),
@@ -743,6 +753,26 @@ pub(super) fn skipped(cond: &str) -> ItemResult {
 
 /// As Ansible registers a failed result: with `exception`, which shows this text unless
 /// tracebacks are asked for (dr has none to show).
+/// The warnings templates gave while the item ran, before the module's own, last in the
+/// result (as Ansible's `_execute` sets them), each once.
+fn with_template_warnings(register: &mut Map<String, Json>) {
+    let mut warnings: Vec<Json> = crate::template::warnings::take()
+        .into_iter()
+        .map(Json::from)
+        .collect();
+    if warnings.is_empty() {
+        return;
+    }
+    if let Some(Json::Array(own)) = register.remove("warnings") {
+        for w in own {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    register.insert("warnings".into(), Json::Array(warnings));
+}
+
 fn no_traceback(register: &mut Map<String, Json>) {
     register
         .entry("exception")

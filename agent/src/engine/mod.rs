@@ -11,12 +11,14 @@ mod callback;
 mod controller_side;
 mod flow;
 mod item;
+mod loop_result;
 mod made;
 mod reads;
 pub mod stop;
 mod sync;
 pub mod tags;
 mod task;
+mod task_timeout;
 mod verdict;
 
 use std::collections::HashSet;

@@ -50,7 +50,7 @@ impl Runner<'_> {
                 let unmet = task
                     .when
                     .iter()
-                    .find(|c| matches!(scope.eval_bool(c), Ok(false)));
+                    .find(|c| matches!(scope.eval_bool(c.as_str()), Ok(false)));
                 let mut result = match unmet {
                     Some(cond) => super::item::skipped(cond),
                     None => ItemResult::failed(msg),
@@ -168,47 +168,12 @@ impl Runner<'_> {
         if let Some(register) = &task.register {
             let value = if looped {
                 let var = loop_var.unwrap_or_else(|| "item".to_owned());
-                // As Ansible's loop result: the items' deprecations move to it.
-                let mut deprecations = Vec::new();
-                let items: Vec<Json> = results
-                    .iter()
-                    .map(|(item, r)| {
-                        let mut m = r.register.clone();
-                        if let Some(Json::Array(d)) = m.remove("deprecations") {
-                            deprecations.extend(d);
-                        }
-                        if let Some(item) = item {
-                            m.insert(var.clone(), item.clone());
-                        }
-                        m.insert("ansible_loop_var".into(), Json::from(var.clone()));
-                        Json::Object(m)
-                    })
-                    .collect();
-                let mut m = Map::new();
-                m.insert("changed".into(), Json::Bool(changed));
-                // `failed` only when an item failed, as Ansible's.
-                let msg = if failed {
-                    m.insert("failed".into(), Json::Bool(true));
-                    "One or more items failed"
-                } else {
-                    "All items completed"
+                let summary = super::loop_result::Summary {
+                    changed,
+                    failed,
+                    all_skipped,
                 };
-                if all_skipped {
-                    m.insert("skipped".into(), Json::Bool(true));
-                }
-                m.insert(
-                    "msg".into(),
-                    Json::from(if all_skipped {
-                        "All items skipped"
-                    } else {
-                        msg
-                    }),
-                );
-                m.insert("results".into(), Json::Array(items));
-                if !deprecations.is_empty() {
-                    m.insert("deprecations".into(), Json::Array(deprecations));
-                }
-                Json::Object(m)
+                super::loop_result::loop_result(&results, &var, &summary)
             } else {
                 results
                     .first()

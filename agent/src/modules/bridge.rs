@@ -180,10 +180,13 @@ fn run(ctx: &Context<'_>, call: &Call, args: Map<String, Json>) -> Result<Outcom
         .map_err(|e| ModuleError::io("cannot wait for", python.display(), e))?;
     if waited.timed_out {
         let secs = ctx.timeout.map_or(0.0, |t| t.as_secs_f64());
-        return Ok(Outcome::failed(format!(
-            "the task's timeout ({secs} s) ended module `{}`",
-            call.name
-        )));
+        return Ok(Outcome {
+            timed_out: true,
+            ..Outcome::failed(format!(
+                "the task's timeout ({secs} s) ended module `{}`",
+                call.name
+            ))
+        });
     }
     let current_facts = ctx.scope.vars().get("ansible_facts");
     Ok(result::outcome(&call.name, &waited.output, current_facts))

@@ -263,8 +263,9 @@ pub struct Outcome {
     /// diff mode): the registered result gets no diff of dr's shape, and no `msg` unless
     /// the module failed (dr's `msg` is for the operator).
     pub ansible_shape: bool,
-    /// The process ran past the context's timeout and was killed (an async job past its
-    /// time limit fails with Ansible's own message).
+    /// The process ran past the context's timeout and was killed: the task fails as
+    /// Ansible's does past its `timeout:` (`engine/task_timeout.rs`), an async job past its
+    /// time limit with Ansible's own message.
     pub timed_out: bool,
 }
 

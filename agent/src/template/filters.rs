@@ -8,6 +8,7 @@ mod checks;
 mod data;
 mod encoding;
 mod hash;
+mod items;
 mod jinja;
 mod math;
 pub mod missing_attr;
@@ -19,7 +20,9 @@ mod query;
 mod strict;
 mod text;
 pub mod vault;
+pub(super) mod vault_encrypted;
 mod version;
+mod yaml_style;
 
 pub(crate) use math::human_to_bytes_text;
 
@@ -38,8 +41,6 @@ pub(super) fn register(env: &mut Environment<'static>) {
     strict::add(env, "basename", basename);
     strict::add(env, "dirname", dirname);
     strict::add(env, "combine", combine);
-    strict::add(env, "dict2items", dict2items);
-    strict::add(env, "items2dict", items2dict);
     strict::add(env, "quote", quote);
     env.add_test("succeeded", |v: Value| !flag(&v, "failed"));
     env.add_test("success", |v: Value| !flag(&v, "failed"));
@@ -54,10 +55,12 @@ pub(super) fn register(env: &mut Environment<'static>) {
     text::register(env);
     path::register(env);
     hash::register(env);
+    items::register(env);
     jinja::register(env);
     net::register(env);
     query::register(env);
     checks::register(env);
+    vault_encrypted::register(env);
     vault::register(env);
     protomatter::register(env);
     names::add_qualified(env);
@@ -81,9 +84,15 @@ fn undefined_error() -> Error {
     )
 }
 
+/// `type(v)` as Python prints it: `<class 'bool'>`.
+fn python_class(v: &Value) -> String {
+    format!("<class '{}'>", type_name(v))
+}
+
 /// The Python type name of a value, as Ansible's `type_debug` reports it.
 fn type_name(v: &Value) -> &'static str {
     match v.kind() {
+        ValueKind::Seq if v.is_tuple() => "tuple",
         ValueKind::Undefined => "Undefined",
         ValueKind::None => "NoneType",
         ValueKind::Bool => "bool",
@@ -216,7 +225,8 @@ fn to_nice_yaml(v: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<Strin
 }
 
 /// PyYAML's dump with the options dr can honour: `indent`, `default_flow_style` (none or
-/// false), `explicit_start`, `sort_keys=True`, `allow_unicode=True`.
+/// false), `explicit_start`, `sort_keys=True`, `allow_unicode=True`, and `canonical=True`
+/// and `default_style='|'` for a scalar alone.
 fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<String, Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(indent);
     let flow = match kwargs.get::<Option<Value>>("default_flow_style")? {
@@ -243,10 +253,32 @@ fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<St
             )));
         }
     }
+    let canonical = kwargs.get::<Option<bool>>("canonical")?.unwrap_or(false);
+    let default_style = kwargs.get::<Option<Value>>("default_style")?;
     kwargs.assert_all_used().map_err(|_| {
-        invalid("to_yaml: dr supports indent, default_flow_style, explicit_start, sort_keys and allow_unicode")
+        invalid("to_yaml: dr supports indent, default_flow_style, explicit_start, sort_keys, allow_unicode, canonical and default_style")
     })?;
     let json = json_of(v)?;
+    if canonical {
+        return yaml_style::canonical_document(&json).ok_or_else(|| {
+            invalid("to_yaml: dr writes canonical=True for a string, an integer, a boolean or null alone, not for this value")
+        });
+    }
+    match (default_style.as_ref().and_then(Value::as_str), &json) {
+        (None, _) if default_style.as_ref().is_none_or(Value::is_none) => {}
+        (Some("|"), Json::String(s)) => {
+            // PyYAML's best indent: 2 unless 1 < indent < 10.
+            let indent = if (2..10).contains(&indent) { indent } else { 2 };
+            return yaml_style::literal_document(s, indent, explicit_start).ok_or_else(|| {
+                invalid("to_yaml: dr writes default_style='|' for a string PyYAML keeps in block style, not for this one")
+            });
+        }
+        _ => {
+            return Err(invalid(
+                "to_yaml: dr supports default_style='|' for a string alone, not this style or value",
+            ));
+        }
+    }
     let body = super::yaml::emit(&json, indent, flow);
     Ok(if !explicit_start {
         body
@@ -552,54 +584,6 @@ fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
         result = merge_hash(&lower, &result, recursive, &list_merge)?;
     }
     Ok(Value::from(minijinja::value::Serde(&result)))
-}
-
-fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name: Option<String> = kwargs.get("key_name")?;
-    let value_name: Option<String> = kwargs.get("value_name")?;
-    kwargs.assert_all_used()?;
-    let (kn, vn) = (
-        key_name.unwrap_or_else(|| "key".to_owned()),
-        value_name.unwrap_or_else(|| "value".to_owned()),
-    );
-    let Json::Object(map) = json_of(&v)? else {
-        return Err(invalid("dict2items: expects a mapping"));
-    };
-    let items: Vec<Json> = map
-        .into_iter()
-        .map(|(k, v)| {
-            let mut item = serde_json::Map::new();
-            item.insert(kn.clone(), Json::String(k));
-            item.insert(vn.clone(), v);
-            Json::Object(item)
-        })
-        .collect();
-    Ok(Value::from(minijinja::value::Serde(&items)))
-}
-
-fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name: Option<String> = kwargs.get("key_name")?;
-    let value_name: Option<String> = kwargs.get("value_name")?;
-    kwargs.assert_all_used()?;
-    let (kn, vn) = (
-        key_name.unwrap_or_else(|| "key".to_owned()),
-        value_name.unwrap_or_else(|| "value".to_owned()),
-    );
-    let Json::Array(items) = json_of(&v)? else {
-        return Err(invalid("items2dict: expects a list"));
-    };
-    let mut out = serde_json::Map::new();
-    for item in items {
-        let key = item
-            .get(&kn)
-            .ok_or_else(|| invalid(format!("items2dict: an item has no `{kn}`")))?;
-        let key = match key {
-            Json::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        out.insert(key, item.get(&vn).cloned().unwrap_or(Json::Null));
-    }
-    Ok(Value::from(minijinja::value::Serde(&out)))
 }
 
 /// Quotes a word for a POSIX shell, as Python's `shlex.quote` does.

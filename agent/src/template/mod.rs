@@ -29,6 +29,7 @@ mod taint;
 mod unary_plus;
 pub mod undecryptable;
 mod undef;
+pub mod warnings;
 mod yaml;
 
 use std::sync::Arc;

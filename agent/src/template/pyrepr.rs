@@ -20,7 +20,7 @@ pub fn repr_json(v: &serde_json::Value) -> String {
 }
 
 /// Python's `repr()` of a value.
-fn python_repr(v: &Value) -> String {
+pub(super) fn python_repr(v: &Value) -> String {
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => "None".to_owned(),
         ValueKind::Bool if v.is_true() => "True".to_owned(),
@@ -38,6 +38,8 @@ fn python_repr(v: &Value) -> String {
                 .try_iter()
                 .map(|it| it.map(|i| python_repr(&i)).collect())
                 .unwrap_or_default();
+            // A tuple too: Ansible's finalize turns tuples into lists before printing
+            // (`| string` and `~` still show a tuple as Python does: minijinja's own).
             format!("[{}]", items.join(", "))
         }
         ValueKind::Map => {

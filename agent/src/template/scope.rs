@@ -344,7 +344,9 @@ impl Scope {
             return Ok(());
         };
         let root = self.unrendered_root();
-        let Ok(value) = compiled.eval(root) else {
+        let evaluated =
+            super::filters::vault_encrypted::within(&self.inner.sensitive, || compiled.eval(root));
+        let Ok(value) = evaluated else {
             return Ok(());
         };
         if value.kind() != ValueKind::Seq {
@@ -391,7 +393,9 @@ impl Scope {
         let expr = single_expression(cond)?;
         let compiled = self.inner.env.compile_expression(expr).ok()?;
         let root = self.unrendered_root();
-        let value = compiled.eval(root).ok()?;
+        let value =
+            super::filters::vault_encrypted::within(&self.inner.sensitive, || compiled.eval(root))
+                .ok()?;
         serde_json::to_value(&value).ok()
     }
 
@@ -573,15 +577,17 @@ impl Inner {
         } else {
             Cow::Borrowed(s)
         };
-        let (mut out, mut printed) = super::const_terms::within(&source, || {
-            super::emitted::tracking(|| self.env.render_str(&source, self.root(ctx)))
-        });
+        let render = |text: &str| {
+            super::filters::vault_encrypted::within(&self.sensitive, || {
+                super::emitted::tracking(|| self.env.render_str(text, self.root(ctx)))
+            })
+        };
+        let (mut out, mut printed) = super::const_terms::within(&source, || render(&source));
         if let Err(e) = &out
             && e.kind() == ErrorKind::SyntaxError
             && let Some(plus) = super::unary_plus::rewrite_template(&source)
         {
-            (out, printed) =
-                super::emitted::tracking(|| self.env.render_str(&plus, self.root(ctx)));
+            (out, printed) = render(&plus);
         }
         let out = out.map_err(|e| self.convert_error(e, s, false))?;
         if out.is_empty() && !printed {
@@ -617,8 +623,12 @@ impl Inner {
             other => other,
         }
         .map_err(|e| self.convert_error(e, expr, true))?;
-        let value = super::const_terms::within(&source, || compiled.eval(self.root(ctx)))
-            .map_err(|e| self.convert_error(e, expr, true))?;
+        let value = super::const_terms::within(&source, || {
+            super::filters::vault_encrypted::within(&self.sensitive, || {
+                compiled.eval(self.root(ctx))
+            })
+        })
+        .map_err(|e| self.convert_error(e, expr, true))?;
         if value.is_undefined() {
             return Err(TemplateError::Undefined {
                 name: self.undefined_name(expr, true),

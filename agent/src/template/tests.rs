@@ -125,6 +125,49 @@ fn prints_like_jinja2() {
     assert_eq!(s.render_string("{{ t }} [{{ n }}]").unwrap(), "True []");
 }
 
+/// Ansible's `subelements` filter yields Python tuples: equal to tuple literals, not to
+/// lists. Printed, a tuple is a list (Ansible's finalize converts it), but `string` and
+/// `~` show Python's tuple (checked against ansible-playbook 2.19).
+#[test]
+fn subelements_yields_tuples() {
+    let s = scope(json!({"d": [{"n": "a", "g": ["w"]}]}));
+    assert!(
+        s.eval_bool("d | subelements('g') == [(d[0], 'w')]")
+            .unwrap()
+    );
+    assert!(
+        !s.eval_bool("d | subelements('g') == [[d[0], 'w']]")
+            .unwrap()
+    );
+    assert_eq!(
+        s.render_string("{{ d | subelements('g') }} {{ (1,) }} {{ {'k': (1, 2)} }}")
+            .unwrap(),
+        "[[{'n': 'a', 'g': ['w']}, 'w']] [1] {'k': [1, 2]}"
+    );
+    assert_eq!(
+        s.render_string("{{ (1, 2) | string }} {{ (1, 2) ~ 'x' }} {{ (1, 2) | to_json }}")
+            .unwrap(),
+        "(1, 2) (1, 2)x [1, 2]"
+    );
+}
+
+/// `zip`, `zip_longest`, `product`, `permutations` and `combinations` yield tuples as
+/// Python's do (each condition holds under ansible-playbook 2.19).
+#[test]
+fn combinatoric_filters_yield_tuples() {
+    let s = scope(json!({}));
+    for cond in [
+        "[1,2] | zip(['a','b']) | list == [(1,'a'),(2,'b')]",
+        "[1,2] | zip_longest(['a']) | list == [(1,'a'),(2,None)]",
+        "[1,2] | product(['a']) | list == [(1,'a'),(2,'a')]",
+        "[1,2] | permutations | list == [(1,2),(2,1)]",
+        "[1,2] | combinations(2) | list == [(1,2)]",
+        "[1,2] | zip(['a','b']) | first == (1, 'a')",
+    ] {
+        assert!(s.eval_bool(cond).unwrap(), "{cond}");
+    }
+}
+
 /// Expected outputs rendered by Jinja2 3.1 with Ansible's template settings
 /// (`trim_blocks`, `finalize` turning `None` into nothing), with the trailing newlines
 /// Ansible adds back after rendering (checked against ansible-playbook 2.19).

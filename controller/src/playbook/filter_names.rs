@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use dr_agent::template::filter_names::{Kind, is_known, suggest};
-use dr_agent::wire::Task;
+use dr_agent::wire::{Condition, Task};
 use regex::Regex;
 use serde_json::Value;
 
@@ -42,10 +42,14 @@ pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
     let conditions = task
         .when
         .iter()
-        .chain(&task.changed_when)
-        .chain(&task.failed_when)
-        .chain(&task.until)
-        .map(String::as_str)
+        .map(Condition::as_str)
+        .chain(
+            task.changed_when
+                .iter()
+                .chain(&task.failed_when)
+                .chain(&task.until)
+                .map(String::as_str),
+        )
         .chain(bare);
     for c in conditions {
         if c.contains("{{") || c.contains("{%") {

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use dr_agent::wire::Task;
+use dr_agent::wire::{Condition, Task};
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, Loc};
@@ -16,7 +16,7 @@ use crate::diagnostic::{Diagnostic, Loc};
 #[derive(Debug, Clone, Default)]
 pub struct Inherit {
     /// Conditions evaluated before the task's own.
-    pub when: Vec<String>,
+    pub when: Vec<Condition>,
     /// Tags added to the task's own.
     pub tags: Vec<String>,
     /// Vars below the task's own (block vars, role params, import vars).

@@ -1,13 +1,14 @@
 //! The keywords every level shares (play, role entry, block, import/include statement),
 //! read into what the level passes down to its tasks.
 
+use dr_agent::wire::Condition;
 use serde_json::{Map, Value};
 
 use super::inherit::{Become, Inherit};
 use super::keywords::refusal_help;
 use super::scalar::{bool_of, string_list, text_of};
 use crate::diagnostic::Diagnostic;
-use crate::yaml::Node;
+use crate::yaml::{Node, NodeValue};
 
 /// One level's own keywords.
 #[derive(Debug, Clone, Default)]
@@ -23,7 +24,7 @@ impl Level {
     pub fn read(&mut self, key: &Node, k: &str, v: &Node) -> Result<bool, Diagnostic> {
         let inherit = &mut self.inherit;
         match k {
-            "when" => inherit.when.extend(conditions(v)?),
+            "when" => inherit.when.extend(when_conditions(v)?),
             "tags" => inherit.tags.extend(string_list(v, "tags")?),
             "vars" => inherit.vars.extend(mapping(v, "vars")?),
             "environment" => inherit.environment.extend(environment(v)?),
@@ -80,6 +81,19 @@ pub fn conditions(v: &Node) -> Result<Vec<String>, Diagnostic> {
     match v.as_seq() {
         Some(items) => items.iter().map(|i| text_of(i, "condition")).collect(),
         None => Ok(vec![text_of(v, "condition")?]),
+    }
+}
+
+/// `when:` items: as [`conditions`], but a YAML boolean stays a boolean, as Ansible keeps it
+/// (a skipped result's `false_condition` is the item itself).
+pub fn when_conditions(v: &Node) -> Result<Vec<Condition>, Diagnostic> {
+    let one = |i: &Node| match i.value {
+        NodeValue::Bool(b) => Ok(Condition::Literal(b)),
+        _ => text_of(i, "condition").map(Condition::Expr),
+    };
+    match v.as_seq() {
+        Some(items) => items.iter().map(one).collect(),
+        None => Ok(vec![one(v)?]),
     }
 }
 

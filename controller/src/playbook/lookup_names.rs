@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use dr_agent::template::lookup;
-use dr_agent::wire::Task;
+use dr_agent::wire::{Condition, Task};
 use regex::Regex;
 
 use crate::diagnostic::{Diagnostic, Loc};
@@ -16,7 +16,7 @@ static CALL: LazyLock<Option<Regex>> =
 /// Refuses a lookup plugin dr does not have, anywhere in `task`'s templates.
 pub fn check(task: &Task, loc: &Loc) -> Result<(), Diagnostic> {
     let mut texts = super::task_text::templated(task);
-    texts.extend(task.when.iter().map(String::as_str));
+    texts.extend(task.when.iter().map(Condition::as_str));
     texts.extend(task.changed_when.iter().map(String::as_str));
     texts.extend(task.failed_when.iter().map(String::as_str));
     texts.extend(task.until.as_deref());

@@ -103,7 +103,7 @@ fn import(entries: &[(Node, Node)], outer: &Imported) -> Result<(String, Importe
                 file = Some(name);
             }
             "name" => {}
-            "when" => inner.when.extend(super::level::conditions(v)?),
+            "when" => inner.when.extend(super::level::when_conditions(v)?),
             "tags" => inner.tags.extend(string_list(v, "tags")?),
             "vars" => {
                 // The import's vars sit below each imported play's own.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use dr_agent::wire::Task;
+use dr_agent::wire::{Condition, Task};
 use serde_json::{Map, Value};
 
 use super::inherit::Inherit;
@@ -19,7 +19,7 @@ use crate::yaml::Node;
 #[derive(Debug, Clone, Default)]
 pub struct Imported {
     /// `when:` of the imports, outermost first: every task of the plays inherits them.
-    pub when: Vec<String>,
+    pub when: Vec<Condition>,
     /// `tags:` of the imports.
     pub tags: Vec<String>,
     /// `vars:` of the imports (below the play's own vars).

@@ -9,7 +9,7 @@ use super::inherit::{Explicit, Inherit};
 use super::keywords::{
     ANSIBLE_BLOCK, ANSIBLE_TASK, ASYNC_MODULES, BLOCK_SUPPORTED, LOOP_CONTROL, TASK_SUPPORTED,
 };
-use super::level::{Level, conditions, delegate_to, mapping, number, refused};
+use super::level::{Level, conditions, delegate_to, mapping, number, refused, when_conditions};
 use super::modules::{self, Known};
 use super::scalar::{bool_of, string_list, text_of};
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -542,7 +542,7 @@ fn apply_keyword(
 ) -> Result<(), Diagnostic> {
     match k {
         "name" => task.name = Some(text_of(v, "name")?),
-        "when" => task.when.extend(conditions(v)?),
+        "when" => task.when.extend(when_conditions(v)?),
         "changed_when" => task.changed_when = conditions(v)?,
         "failed_when" => task.failed_when = conditions(v)?,
         "until" => task.until = Some(text_of(v, "until")?),

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use dr_agent::wire::{Task, TaskKind};
+use dr_agent::wire::{Condition, Task, TaskKind};
 use serde_json::{Map, Value};
 
 use super::inherit::{Inherit, RoleRef};
@@ -667,7 +667,12 @@ impl<'a> Builder<'a> {
             path.display(),
             Value::Object(params),
             from.tasks,
-            inherit.when.join(" and ")
+            inherit
+                .when
+                .iter()
+                .map(Condition::as_str)
+                .collect::<Vec<_>>()
+                .join(" and ")
         );
         let specs = if from.validate {
             role::argument_specs(&path, &meta).inspect_err(|_| self.depth -= 1)?
@@ -897,7 +902,7 @@ fn include_node(st: &Statement<'_>, inherit: &Inherit, tasks: Vec<Task>) -> Task
     let run_once = st.level.inherit.run_once.or(inherit.run_once) == Some(true);
     node.run_once = false;
     if run_once {
-        node.when.insert(0, super::task::RUN_ONCE.to_owned());
+        node.when.insert(0, super::task::RUN_ONCE.into());
     }
     if node.name.is_none() {
         let args = st.value.to_json();

@@ -118,7 +118,7 @@ pub fn direct(playbook_dir: &Path, secrets: &Secrets) -> Arc<dyn Resolver> {
 
 fn has_call(task: &Task) -> bool {
     value_has_call(&task.args)
-        || task.when.iter().any(|w| text_has_call(w))
+        || task.when.iter().any(|w| text_has_call(w.as_str()))
         || task.loop_.as_ref().is_some_and(value_has_call)
         || task.name.as_deref().is_some_and(text_has_call)
         || task.vars.values().any(value_has_call)
@@ -214,7 +214,7 @@ impl Simulation<'_> {
         if task
             .when
             .iter()
-            .any(|w| matches!(scope.eval_bool(w), Ok(false)))
+            .any(|w| matches!(scope.eval_bool(w.as_str()), Ok(false)))
             && task.loop_.is_none()
         {
             return;
@@ -278,7 +278,7 @@ impl Simulation<'_> {
         if task
             .when
             .iter()
-            .any(|w| matches!(scope.eval_bool(w), Ok(false)))
+            .any(|w| matches!(scope.eval_bool(w.as_str()), Ok(false)))
         {
             return;
         }

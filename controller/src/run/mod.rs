@@ -10,6 +10,7 @@ pub mod gate;
 mod hostvars;
 mod include_vars;
 mod includes;
+mod inline_vault;
 pub mod lock;
 mod lookups;
 mod magic;

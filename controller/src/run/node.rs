@@ -621,6 +621,8 @@ fn build_request(
     super::includes::resolve(play, &mut tasks, &full).map_err(|d| d.to_string())?;
     let mut handlers = play.handlers.clone();
     super::includes::resolve(play, &mut handlers, &full).map_err(|d| d.to_string())?;
+    super::inline_vault::open(&mut tasks, &job.secrets);
+    super::inline_vault::open(&mut handlers, &job.secrets);
     if super::run_once::templated(&tasks, &handlers) {
         // The batch's other hosts render it too: dr runs it only when they agree.
         let others = |other: &str| {

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use dr_agent::wire::{FileContent, Task, TaskKind};
+use dr_agent::wire::{Condition, FileContent, Task, TaskKind};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -117,18 +117,18 @@ fn own_text(task: &Task, out: &mut String) {
         strings(v, &mut rest);
     }
     push(&rest);
-    for s in task
-        .when
-        .iter()
-        .chain(&task.changed_when)
-        .chain(&task.failed_when)
-        .chain(&task.break_when)
-        .chain(task.until.iter())
-        .chain(task.name.iter())
-        .chain(task.loop_label.iter())
-        .chain(task.include_file.iter())
-        .chain(task.delegate_to.iter())
-    {
+    for s in task.when.iter().map(Condition::as_str).chain(
+        task.changed_when
+            .iter()
+            .chain(&task.failed_when)
+            .chain(&task.break_when)
+            .chain(task.until.iter())
+            .chain(task.name.iter())
+            .chain(task.loop_label.iter())
+            .chain(task.include_file.iter())
+            .chain(task.delegate_to.iter())
+            .map(String::as_str),
+    ) {
         push(s);
     }
 }

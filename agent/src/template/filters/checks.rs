@@ -51,9 +51,6 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
     env.add_test("truthy", |v: Value, k: Kwargs| truthy(v, k));
     env.add_test("falsy", |v: Value, k: Kwargs| truthy(v, k).map(|t| !t));
-    // Ansible answers true only for values still tagged as vaulted; plain strings (even
-    // ones that look like a vault) are not, and dr hands templates decrypted values.
-    env.add_test("vault_encrypted", |_: Value| false);
     // Jinja2's `sequence`: anything with a length and items (strings and mappings too).
     env.add_test("sequence", |v: Value| {
         matches!(
@@ -121,10 +118,18 @@ fn result_flag(v: &Value, key: &str, test: &str) -> Result<bool, Error> {
 
 /// `started`/`finished` as Ansible's tests: the async result's flag; a result without it
 /// (a task that was not async) counts as started and finished.
+/// Ansible's `started` and `finished`: a result of no async task counts as both, with a
+/// warning.
 fn async_flag(v: &Value, key: &str) -> Result<bool, Error> {
     mapping(v, key)?;
     let f = v.get_item(&Value::from(key)).unwrap_or(Value::UNDEFINED);
-    Ok(f.is_undefined() || f.is_true())
+    if f.is_undefined() {
+        crate::template::warnings::warn(format!(
+            "The '{key}' test expects an async task, but a non-async task was tested"
+        ));
+        return Ok(true);
+    }
+    Ok(f.is_true())
 }
 
 fn changed(v: Value) -> Result<bool, Error> {

@@ -2,7 +2,7 @@
 //! `subelements`, `rekey_on_member`, `extract`, and the Jinja builtins whose Ansible
 //! behaviour differs from minijinja's (`default`, `join`).
 
-use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs};
+use minijinja::value::{Kwargs, Rest, Tuple, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
 use super::{invalid, opt_arg, undefined_error};
@@ -56,7 +56,7 @@ fn map(
 }
 
 /// The key Python's hashing gives a value: `True`, `1` and `1.0` are the same key.
-fn py_key(v: &Value) -> Value {
+pub(super) fn py_key(v: &Value) -> Value {
     match v.kind() {
         ValueKind::Bool => Value::from(i64::from(v.is_true())),
         ValueKind::Number if !v.is_integer() => match f64::try_from(v.clone()) {
@@ -247,6 +247,12 @@ fn too_many(filter: &str) -> Error {
     ))
 }
 
+/// A Python tuple: what `zip`, `itertools` and `subelements` yield in Ansible, equal to a
+/// tuple literal (`(1, 'a')`) and not to a list.
+fn tuple(items: Vec<Value>) -> Value {
+    Value::from(Tuple::from(items))
+}
+
 fn product(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let repeat: usize = kwargs.get::<Option<usize>>("repeat")?.unwrap_or(1);
     kwargs.assert_all_used()?;
@@ -272,7 +278,7 @@ fn product(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error
             .collect();
     }
     Ok(Value::from(
-        result.into_iter().map(Value::from).collect::<Vec<_>>(),
+        result.into_iter().map(tuple).collect::<Vec<_>>(),
     ))
 }
 
@@ -299,7 +305,7 @@ fn permute(
         if out.len() >= MAX_COMBINATIONS {
             return Err(too_many("permutations"));
         }
-        out.push(Value::from(current.clone()));
+        out.push(tuple(current.clone()));
         return Ok(());
     }
     for i in 0..pool.len() {
@@ -333,7 +339,7 @@ fn combine_from(
         if out.len() >= MAX_COMBINATIONS {
             return Err(too_many("combinations"));
         }
-        out.push(Value::from(current.clone()));
+        out.push(tuple(current.clone()));
         return Ok(());
     }
     for i in start..pool.len() {
@@ -357,7 +363,7 @@ fn zip(v: Value, others: Rest<Value>) -> Result<Value, Error> {
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
     Ok(Value::from(
         (0..n)
-            .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+            .map(|i| tuple(lists.iter().map(|l| l[i].clone()).collect()))
             .collect::<Vec<_>>(),
     ))
 }
@@ -372,11 +378,11 @@ fn zip_longest(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
     Ok(Value::from(
         (0..n)
             .map(|i| {
-                Value::from(
+                tuple(
                     lists
                         .iter()
                         .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
-                        .collect::<Vec<_>>(),
+                        .collect(),
                 )
             })
             .collect::<Vec<_>>(),
@@ -438,8 +444,9 @@ fn subelements(
                 keys.last().map(Value::to_string).unwrap_or_default()
             )));
         }
+        // Ansible yields Python tuples: `== [(item, 'x')]` holds, `== [[item, 'x']]` does not.
         for v in values.try_iter()? {
-            out.push(Value::from(vec![element.clone(), v]));
+            out.push(tuple(vec![element.clone(), v]));
         }
     }
     Ok(Value::from(out))
