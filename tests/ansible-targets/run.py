@@ -240,6 +240,20 @@ def machine_reason(files, base, args):
     return None
 
 
+def meta_dependencies(role):
+    """The roles `role`'s meta/main.yml depends on, by name (`x`, `role: x`, `name: x`):
+    ansible-test's copy holds every target, so a dependency on another target resolves."""
+    meta = next((role / "meta" / f for f in ("main.yml", "main.yaml") if (role / "meta" / f).exists()), None)
+    if meta is None:
+        return []
+    names = []
+    for line in meta.read_text().splitlines():
+        m = re.match(r"\s*-\s*(?:\{\s*)?(?:(?:role|name):\s*)?([A-Za-z0-9_./-]+)", line)
+        if m and not line.lstrip().startswith("#"):
+            names.append(m.group(1).rstrip(",").split("/")[-1])
+    return names
+
+
 def needed_targets(name, targets):
     """NAME and the targets it needs, as ansible-test copies them: `needs/target/` and `setup/`
     aliases, transitively, and targets its symlinks point into."""
@@ -253,6 +267,7 @@ def needed_targets(name, targets):
         for a in alias_file.read_text().split() if alias_file.exists() else []:
             if a.startswith(("needs/target/", "setup/always/", "setup/once/")):
                 need.append(a.split("/", 2)[2])
+        need.extend(meta_dependencies(targets / t))
         for f in (targets / t).rglob("*"):
             if f.is_symlink():
                 real = Path(os.path.realpath(f))
