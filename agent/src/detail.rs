@@ -25,10 +25,13 @@ const RESULT_KEYS: &[&str] = &[
     "rpo",
     // `until`/`retries`: how many attempts ran, for the drill report's findings.
     "attempts",
+    // What the module or a test warned about: shown under the task's line.
+    "warnings",
 ];
 
-/// Keys of the detail kept for the journal and `--format json`, not shown as text.
-const NOT_SHOWN: &[&str] = &["attempts"];
+/// Keys of the detail kept for the journal and `--format json`, not shown as text by
+/// [`lines`] (warnings are shown apart, whatever the verbosity).
+const NOT_SHOWN: &[&str] = &["attempts", "warnings"];
 
 /// Added by the engine (not result fields): the `failed_when` condition as written, and the
 /// values of the variables a failed condition reads.

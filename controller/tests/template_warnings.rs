@@ -15,3 +15,63 @@ fn a_tests_warning_is_in_the_tasks_result() {
         "{log}"
     );
 }
+
+/// A result's warnings are printed as ansible-playbook prints them (`[WARNING]: ...` on
+/// stderr, each text once per run) under `--format ansible`, and under each task's line in
+/// dr's own output; a copy into a missing directory fails with Ansible's words.
+#[test]
+fn warnings_are_printed_as_ansible_prints_them() {
+    let dir = util::fixture("template_warnings");
+    std::fs::remove_dir_all(dir.path().join("out")).expect("out/ removed");
+    let warning_lines = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("[WARNING]"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let ansible = util::ansible("ansible-playbook")
+        .args(["-i", "inventory.yml", "site.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("ansible-playbook runs");
+    let ansible_stdout = String::from_utf8_lossy(&ansible.stdout).into_owned();
+    let dr = util::Dr::new(
+        dir.path(),
+        &[
+            "apply",
+            "--format",
+            "ansible",
+            "-i",
+            "inventory.yml",
+            "site.yml",
+        ],
+    )
+    .run();
+    let expected = warning_lines(&String::from_utf8_lossy(&ansible.stderr));
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert_eq!(warning_lines(&dr.stderr), expected, "{}", dr.stderr);
+    let failure = "Destination directory out does not exist";
+    assert!(ansible_stdout.contains(failure), "{ansible_stdout}");
+    dr.code(1).stdout_has(failure);
+
+    // As `ansible-playbook --check`, a plan reports the copy (its directory may come from
+    // an earlier task) instead of failing it.
+    util::Dr::new(dir.path(), &["plan", "-i", "inventory.yml", "site.yml"])
+        .run()
+        .code(2)
+        .stdout_lacks(failure);
+
+    let own = util::Dr::new(dir.path(), &["apply", "-i", "inventory.yml", "site.yml"]).run();
+    own.code(1);
+    let lines: Vec<&str> = own.stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("h1  assert ("))
+        .expect("the assert's line");
+    assert!(
+        lines[at + 1].starts_with("      warning: The 'finished' test expects an async task"),
+        "{}",
+        own.stdout
+    );
+}

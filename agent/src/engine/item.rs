@@ -145,6 +145,11 @@ impl Runner<'_> {
                 || !self.ask_lookups(task, scope)
             {
                 with_template_warnings(&mut result.register);
+                if let Some(warnings) = result.register.get("warnings") {
+                    // Shown under the task's line (see `detail`).
+                    let warnings = self.masker.mask_value(warnings);
+                    result.detail.insert("warnings".into(), warnings);
+                }
                 return result;
             }
             asked += 1;

@@ -107,6 +107,13 @@ impl Module for Copy {
         let dest = destination("copy", &spec.dest, src_name)?;
         // Compared in chunks, never read whole: a converged copy costs no memory per host.
         let before = compare_current("copy", &dest, &bytes)?;
+        // In check mode Ansible's action reports the copy without running the module, so
+        // a directory an earlier task would make is no failure there.
+        if !ctx.check_mode
+            && let Some(failed) = missing_directory(&spec.dest, &dest, before.is_none(), &bytes)
+        {
+            return Ok(Plan::done(failed));
+        }
         if before.is_some() && spec.force == Some(false) {
             let mut outcome =
                 Outcome::ok(format!("`{}` exists and `force` is false", dest.display()));
@@ -147,6 +154,26 @@ impl Module for Copy {
         }
         .plan()
     }
+}
+
+/// Ansible's failure when `dest` (as written: `given`) is missing and so is its directory;
+/// a `dest` ending in `/` is a directory the copy makes instead.
+fn missing_directory(given: &str, dest: &Path, missing: bool, bytes: &[u8]) -> Option<Outcome> {
+    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty())?;
+    if !missing || given.ends_with('/') {
+        return None;
+    }
+    let why = match std::fs::metadata(parent) {
+        Ok(_) => return None,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => "is not accessible",
+        Err(_) => "does not exist",
+    };
+    let mut failed = Outcome::failed(format!("Destination directory {} {why}", parent.display()));
+    failed.data.insert(
+        "checksum".into(),
+        Json::from(super::content::checksum(bytes)),
+    );
+    Some(failed)
 }
 
 /// A controller file shipped with the request, or, for one the controller could not know

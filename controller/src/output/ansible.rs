@@ -90,6 +90,8 @@ pub struct AnsiblePrinter {
     announced_books: HashSet<usize>,
     /// Plays whose banner was printed.
     announced_plays: HashSet<usize>,
+    /// The warnings printed so far: Ansible prints each text once per run.
+    warned: HashSet<String>,
     last_play: Option<usize>,
     last_banner: Option<BannerKey>,
     nodes: HashMap<usize, NodeState>,
@@ -125,6 +127,7 @@ impl AnsiblePrinter {
             play_names,
             announced_books: HashSet::new(),
             announced_plays: HashSet::new(),
+            warned: HashSet::new(),
             last_play: None,
             last_banner: None,
             nodes: HashMap::new(),
@@ -299,6 +302,13 @@ impl AnsiblePrinter {
                     host: label,
                     result,
                 };
+                // A result's warnings go to stderr before it, each text once per run, as
+                // Ansible's callback shows them (`_handle_warnings`).
+                for warning in r.warnings() {
+                    if self.warned.insert(warning.to_owned()) {
+                        let _ = writeln!(shown.err, "[WARNING]: {warning}");
+                    }
+                }
                 let out = &mut shown.out;
                 if self.diff && *status == Status::Changed {
                     let location = r.location().map(str::to_owned);
@@ -650,6 +660,16 @@ struct Res {
 impl Res {
     fn str(&self, key: &str) -> Option<&str> {
         self.result.get(key).and_then(Value::as_str)
+    }
+
+    /// The result's `warnings`, as text.
+    fn warnings(&self) -> impl Iterator<Item = &str> {
+        self.result
+            .get("warnings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
     }
 
     fn action(&self) -> &str {

@@ -222,6 +222,12 @@ impl TextPrinter {
                         let _ = writeln!(out, "      {line}");
                     }
                 }
+                // What the module or a test warned about, at every verbosity.
+                let warnings = detail.get("warnings").and_then(serde_json::Value::as_array);
+                for warning in warnings.into_iter().flatten().filter_map(|w| w.as_str()) {
+                    let text = format!("warning: {}", self.masker.mask(warning));
+                    let _ = writeln!(out, "      {}", self.paint.changed(&text));
+                }
                 if self.verbose {
                     // A failure's message already says why, with the output's tail; `-v`
                     // adds what it left out.
