@@ -527,3 +527,33 @@ fn error_on_missing_handler_false_makes_a_missing_handler_a_warning() {
         .run()
         .code(0);
 }
+
+#[test]
+fn become_vars_of_a_task_or_block_are_refused_where_written() {
+    // Ansible runs such a task as that user; dr's agent would have run it as the play's.
+    for (body, at) in [
+        (
+            "  tasks:\n    - command: whoami\n      vars:\n        ansible_become: true\n        ansible_become_user: nobody\n",
+            "p.yml:6:9",
+        ),
+        (
+            "  tasks:\n    - block:\n        - command: whoami\n      vars: {ansible_become_user: nobody}\n",
+            "p.yml:6:14",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &play(body))]);
+        Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+            .run()
+            .code(1)
+            .stderr_has(at)
+            .stderr_has("in a task's or block's `vars` is not supported by dr");
+    }
+    // In the play's `vars` they are the play's escalation, as the inventory's are.
+    let dir = tempfile::tempdir().unwrap();
+    let p = "- hosts: all\n  gather_facts: false\n  vars: {ansible_become_user: root}\n  tasks:\n    - command: whoami\n";
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", p)]);
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(2);
+}

@@ -124,6 +124,28 @@ pub fn mapping(v: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
     }
 }
 
+/// Refuses `ansible_become*` set in a task's, block's or include's `vars:` (`v`): Ansible
+/// escalates that task with them, and dr's agent runs as the user the play, the inventory or
+/// the task's `become` keywords give (in a play's `vars:` they are honoured).
+pub fn refuse_become_vars(v: &Node) -> Result<(), Diagnostic> {
+    let Some(entries) = v.as_map() else {
+        return Ok(());
+    };
+    for (key, _) in entries {
+        let k = key.scalar_text().unwrap_or_default();
+        if k.starts_with("ansible_become") {
+            return Err(Diagnostic::new(
+                key.loc.clone(),
+                format!("`{k}` in a task's or block's `vars` is not supported by dr"),
+            )
+            .with_help(
+                "use the task's `become`/`become_user` keywords, or set it in the play's `vars` or the inventory",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `environment:` is a mapping, or a list of them, or a template giving one (rendered when
 /// the task runs, as Ansible does).
 pub fn environment(v: &Node) -> Result<Map<String, Value>, Diagnostic> {

@@ -21,6 +21,8 @@ const ALIASES: &[(&str, &str)] = &[
     ("docker_compose_v2", "compose"),
     ("docker_compose", "compose"),
     ("systemd_service", "systemd"),
+    // Ansible's `gather_facts` action runs the facts module, `setup`, with its arguments.
+    ("gather_facts", "setup"),
 ];
 
 /// Task keywords that expand at parse time rather than run as modules.

@@ -94,20 +94,19 @@ impl RoleSearch {
                 tried.push(candidate);
             }
         } else {
+            // Ansible's order (`RoleDefinition._load_role_path`): `roles/` beside the
+            // playbook, the roles path, the depending role's directory, the playbook's
+            // directory; the first that exists is the role, whatever it holds (a role may
+            // have no tasks).
             let mut bases = vec![playbook_dir.join("roles")];
             bases.extend(self.roles_path.iter().cloned());
-            bases.push(playbook_dir.to_path_buf());
             if let Some(siblings) = parent.and_then(Path::parent) {
                 bases.push(siblings.to_path_buf());
             }
+            bases.push(playbook_dir.to_path_buf());
             for base in bases {
                 let candidate = base.join(name);
-                if candidate.join("tasks").is_dir()
-                    || candidate.join("meta").is_dir()
-                    || candidate.join("handlers").is_dir()
-                    || candidate.join("defaults").is_dir()
-                    || candidate.join("vars").is_dir()
-                {
+                if candidate.is_dir() {
                     return Ok(candidate);
                 }
                 tried.push(candidate);

@@ -336,6 +336,10 @@ fn parse_block<'n>(node: &'n Node, entries: &'n [(Node, Node)]) -> Result<Parsed
             "block" => block = Some(v),
             "rescue" => rescue = Some(v),
             "always" => always = Some(v),
+            "vars" => {
+                super::level::refuse_become_vars(v)?;
+                level.read(key, &k, v)?;
+            }
             _ if BLOCK_SUPPORTED.contains(&k.as_str()) && level.read(key, &k, v)? => {}
             _ if ANSIBLE_BLOCK.contains(&k.as_str()) => return Err(refused(key, &k)),
             _ => {
@@ -579,7 +583,10 @@ fn apply_keyword(
         "diff" => task.diff = Some(bool_of(v, "diff")?),
         "retries" => task.retries = Some(number_or_template(v, "retries")?),
         "delay" => task.delay = Some(number_or_template(v, "delay")?),
-        "vars" => task.vars = mapping(v, "vars")?,
+        "vars" => {
+            super::level::refuse_become_vars(v)?;
+            task.vars = mapping(v, "vars")?;
+        }
         "environment" => task.environment = super::level::environment(v)?,
         "delegate_to" => task.delegate_to = Some(delegate_to(v)?),
         "delegate_facts" => {

@@ -461,6 +461,9 @@ impl<'a> Builder<'a> {
         let mut level = Level::default();
         for (key, v) in entries {
             let k = key.scalar_text().unwrap_or_default();
+            if k == "vars" {
+                super::level::refuse_become_vars(v)?;
+            }
             if !(BLOCK_SUPPORTED.contains(&k.as_str()) && level.read(key, &k, v)?) {
                 return Err(refused(key, &k));
             }
