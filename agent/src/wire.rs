@@ -285,6 +285,10 @@ pub struct Task {
     pub name: Option<String>,
     /// Module name, short form (`copy`, not `ansible.builtin.copy`).
     pub module: String,
+    /// The module as the task names it, when that is not `module` (`ansible.builtin.copy`,
+    /// `gather_facts`): what Ansible shows for a task without a name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     /// Module arguments: a mapping, or a string for free-form modules (`command: echo hi`).
     #[serde(default)]
     pub args: Value,

@@ -39,7 +39,8 @@ impl Runner<'_> {
                 }
             }
             Some(_) => name.to_owned(),
-            None => task.module.clone(),
+            // The module as the task names it (`ansible.builtin.copy`, `gather_facts`).
+            None => task.action.clone().unwrap_or_else(|| task.module.clone()),
         };
         Some(match task.vars.get("role_name").and_then(Json::as_str) {
             Some(role) => format!("{role} : {title}"),

@@ -452,11 +452,12 @@ impl Runner<'_> {
                     Json::String(s) => s.clone(),
                     _ => String::new(),
                 };
+                let module = task.action.as_deref().unwrap_or(&task.module);
                 if summary.is_empty() {
-                    task.module.clone()
+                    module.to_owned()
                 } else {
                     let short: String = summary.chars().take(60).collect();
-                    format!("{}: {short}", task.module)
+                    format!("{module}: {short}")
                 }
             }
         };

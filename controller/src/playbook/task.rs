@@ -286,6 +286,9 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         }
         _ => name.to_owned(),
     };
+    if written != task.module {
+        task.action = Some(written.clone());
+    }
     task.args = args;
     inherit.apply(&mut task, &explicit);
     if task.module == "meta" && task.meta_action() == Some("end_role") {
