@@ -557,3 +557,25 @@ fn become_vars_of_a_task_or_block_are_refused_where_written() {
         .run()
         .code(2);
 }
+
+#[test]
+fn an_inventory_become_user_over_a_tasks_become_user_is_refused() {
+    // ansible-playbook runs the task as the inventory's `ansible_become_user` (variables
+    // win over the task's keyword); dr ran it as the keyword's user. Now it refuses.
+    let dir = tempfile::tempdir().unwrap();
+    let inv = "all:\n  hosts:\n    h1: {ansible_connection: local, ansible_become_user: root}\n";
+    let p =
+        play("  tasks:\n    - command: whoami\n      become: true\n      become_user: nobody\n");
+    write_tree(dir.path(), &[("inv.yml", inv), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stdout_has("`ansible_become_user` is set for `h1`")
+        .stdout_has("override the `become_user` of the task at p.yml:4:7");
+    // Without the variable the task's keyword is the user, as in Ansible.
+    let inv = "all:\n  hosts:\n    h1: {ansible_connection: local}\n";
+    write_tree(dir.path(), &[("inv.yml", inv)]);
+    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(2);
+}

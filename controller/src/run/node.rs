@@ -768,6 +768,7 @@ fn node_vars(
         .hostvars
         .get_or_build(&dir, || run_hostvars(job, play, inventory, live.as_ref()))?;
     drop(live);
+    become_vars_over_task_keywords(&vars, play, host)?;
     // The play's `become:` reaches the transport as Ansible's connection vars (which, as in
     // Ansible, win when the inventory sets them).
     if play.become_ {
@@ -785,6 +786,52 @@ fn node_vars(
         hostvars,
         above_facts,
     })
+}
+
+/// Refuses a host whose variables (inventory, play `vars`, `-e`) set `ansible_become_user`,
+/// or an `ansible_become` that may be false, in a play with a task whose `become_user`
+/// keyword differs from the play's: in Ansible the variable wins over the task's keyword
+/// (the task runs as the variable says), where dr would switch to the keyword's user.
+fn become_vars_over_task_keywords(
+    vars: &Map<String, Value>,
+    play: &PlaySpec,
+    host: &str,
+) -> Result<(), String> {
+    // Ansible's true words; anything else (false, a template) may turn become off.
+    let surely_true = |v: &Value| match v {
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() == Some(1.0),
+        Value::String(s) => matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "yes" | "true" | "on" | "1" | "y" | "t"
+        ),
+        _ => false,
+    };
+    let set = match (vars.get("ansible_become_user"), vars.get("ansible_become")) {
+        (Some(_), _) => "ansible_become_user",
+        (None, None) => return Ok(()),
+        (None, Some(v)) if surely_true(v) => return Ok(()),
+        (None, Some(_)) => "ansible_become",
+    };
+    fn switching(tasks: &[dr_agent::wire::Task]) -> Option<&dr_agent::wire::Task> {
+        tasks.iter().find_map(|t| {
+            t.become_user
+                .as_ref()
+                .map(|_| t)
+                .or_else(|| switching(&t.block))
+                .or_else(|| switching(&t.rescue))
+                .or_else(|| switching(&t.always))
+        })
+    }
+    match switching(&play.tasks).or_else(|| switching(&play.handlers)) {
+        Some(task) => Err(format!(
+            "`{set}` is set for `{host}` (inventory, play `vars` or `-e`), and Ansible lets it \
+             override the `become_user` of the task at {}: refused rather than run that task \
+             as another user than Ansible would; keep one of them",
+            task.location
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `hostvars` as of now for `play`: the inventory's (`inventory`, `live` when
