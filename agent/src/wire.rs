@@ -492,6 +492,11 @@ fn is_module(kind: &TaskKind) -> bool {
 }
 
 impl Task {
+    /// The module as the task names it: what Ansible shows for a task without a name.
+    pub fn written_module(&self) -> &str {
+        self.action.as_deref().unwrap_or(&self.module)
+    }
+
     /// The action of a `meta` task (`end_play`, `clear_host_errors`, ...), free-form or as
     /// `_raw_params`; `None` for any other module.
     pub fn meta_action(&self) -> Option<&str> {

@@ -40,7 +40,7 @@ impl Runner<'_> {
             }
             Some(_) => name.to_owned(),
             // The module as the task names it (`ansible.builtin.copy`, `gather_facts`).
-            None => task.action.clone().unwrap_or_else(|| task.module.clone()),
+            None => task.written_module().to_owned(),
         };
         Some(match task.vars.get("role_name").and_then(Json::as_str) {
             Some(role) => format!("{role} : {title}"),

@@ -38,6 +38,7 @@ impl Runner<'_> {
             Err(msg) => {
                 let mut result = ItemResult::failed(msg);
                 result.duration_ms = started.elapsed().as_millis() as u64;
+                drop(scope);
                 return self.finish_task(index, handler, task, &name, None, vec![(None, result)]);
             }
         };
@@ -56,6 +57,7 @@ impl Runner<'_> {
                     None => ItemResult::failed(msg),
                 };
                 result.duration_ms = started.elapsed().as_millis() as u64;
+                drop(scope);
                 return self.finish_task(index, handler, task, &name, None, vec![(None, result)]);
             }
         };
@@ -127,6 +129,9 @@ impl Runner<'_> {
                 }
             }
         }
+        // The task's scope goes before its result is registered: while a scope reads the
+        // shared `hostvars`, changing this host's entry would copy every host's.
+        drop(scope);
         self.finish_task(index, handler, task, &name, Some(loop_var), results)
     }
 
@@ -452,7 +457,7 @@ impl Runner<'_> {
                     Json::String(s) => s.clone(),
                     _ => String::new(),
                 };
-                let module = task.action.as_deref().unwrap_or(&task.module);
+                let module = task.written_module();
                 if summary.is_empty() {
                     module.to_owned()
                 } else {

@@ -13,7 +13,8 @@ use super::{FileContent, Request, SharedVars};
 /// What every file's wire form starts with, up to the inside of its `data` string.
 const DATA_OPENS: &[u8] = br#"{"data":""#;
 
-/// What stands in the layout where a shared map goes.
+/// What stands in the layout where a shared map goes: it serialises as the number 0, the
+/// one byte `0`.
 const SHARED_MARK: u8 = b'0';
 
 /// A place in the layout that is filled when the line is written.
@@ -56,14 +57,9 @@ pub(super) fn leave_hole(file: &FileContent) -> bool {
 }
 
 /// Called by a shared map about to be serialised: while a layout is encoded, notes where
-/// it goes and returns true (the map then serialises as [`SHARED_MARK`]).
+/// it goes and returns true (the map then serialises as the number 0: [`SHARED_MARK`]).
 pub(super) fn leave_shared_hole(shared: &SharedVars) -> bool {
     note_hole(|| Hole::Shared(shared.clone()))
-}
-
-/// The stand-in a shared map serialises as in a layout.
-pub(super) fn shared_mark() -> u8 {
-    SHARED_MARK - b'0'
 }
 
 /// The writer the layout is encoded into (serde_json writes each token as it goes, so the

@@ -71,7 +71,7 @@ impl Serialize for SharedVars {
         // `request_line`), never a copy in each request's layout.
         let raw = self.encoded::<S::Error>()?;
         if super::request_line::leave_shared_hole(self) {
-            return s.serialize_u8(super::request_line::shared_mark());
+            return s.serialize_u8(0);
         }
         raw.serialize(s)
     }

@@ -798,15 +798,7 @@ fn become_vars_over_task_keywords(
     host: &str,
 ) -> Result<(), String> {
     // Ansible's true words; anything else (false, a template) may turn become off.
-    let surely_true = |v: &Value| match v {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() == Some(1.0),
-        Value::String(s) => matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "yes" | "true" | "on" | "1" | "y" | "t"
-        ),
-        _ => false,
-    };
+    let surely_true = |v: &Value| dr_agent::modules::json_bool(v) == Some(true);
     let set = match (vars.get("ansible_become_user"), vars.get("ansible_become")) {
         (Some(_), _) => "ansible_become_user",
         (None, None) => return Ok(()),
