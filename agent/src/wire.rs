@@ -20,7 +20,9 @@ use serde_json::Value;
 /// 5: controller lookups asked for while the play runs ([`SyncPoint::Lookup`]).
 /// 6: the run's `hostvars` travel beside `vars` ([`Request::hostvars`]).
 /// 7: a `when` item may be a YAML boolean ([`Condition`]).
-pub const PROTOCOL_VERSION: u32 = 7;
+/// 8: privilege escalation is decided per task by the agent ([`Task::become_`],
+///    [`Play::become_`], [`Request::agent_user`]).
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,6 +173,10 @@ pub struct Request {
     /// its truthiness, with a deprecation (by default it is an error).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_broken_conditionals: bool,
+    /// The user the transport started the agent as through `sudo` (`None`: the login user,
+    /// and always so on the local connection). Set by the transport, which alone knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_user: Option<String>,
 }
 
 /// What a controller-side lookup gave.
@@ -257,6 +263,10 @@ pub struct Play {
     /// fails, as in Ansible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_fail_percentage: Option<f64>,
+    /// The user the play's `become`/`become_user` keywords escalate to (`None` without
+    /// `become`): with the host's `ansible_become*` variables, who the agent is started as.
+    #[serde(default, rename = "become", skip_serializing_if = "Option::is_none")]
+    pub become_: Option<String>,
 }
 
 /// What a node of the task tree is.
@@ -389,11 +399,12 @@ pub struct Task {
     /// `environment:` for command-like modules.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub environment: serde_json::Map<String, Value>,
-    /// The user this task's process runs as when it differs from the play's
-    /// (`become_user` on a `command`/`shell` task, its block or role): started through
-    /// `runuser`, so the agent must run as root.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub become_user: Option<String>,
+    /// The user this task's `become`/`become_user` keywords (its own, its block's, role's
+    /// or play's) escalate to; `None` without `become`. The host's `ansible_become*`
+    /// variables override them when the task runs, as in Ansible ([`crate::engine`]'s
+    /// `become_` decides who the task runs as).
+    #[serde(default, rename = "become", skip_serializing_if = "Option::is_none")]
+    pub become_: Option<String>,
     /// `diff:` for this task; `None` follows the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<bool>,

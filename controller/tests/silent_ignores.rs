@@ -529,15 +529,16 @@ fn error_on_missing_handler_false_makes_a_missing_handler_a_warning() {
 }
 
 #[test]
-fn become_vars_of_a_task_or_block_are_refused_where_written() {
-    // Ansible runs such a task as that user; dr's agent would have run it as the play's.
+fn become_mechanism_vars_of_a_task_or_block_are_refused_where_written() {
+    // `ansible_become`/`_user` there are honoured (`become_vars.rs`); another method than
+    // sudo, or sudo's own flags, dr would not use.
     for (body, at) in [
         (
-            "  tasks:\n    - command: whoami\n      vars:\n        ansible_become: true\n        ansible_become_user: nobody\n",
-            "p.yml:6:9",
+            "  tasks:\n    - command: whoami\n      vars:\n        ansible_become: true\n        ansible_become_method: su\n",
+            "p.yml:7:32",
         ),
         (
-            "  tasks:\n    - block:\n        - command: whoami\n      vars: {ansible_become_user: nobody}\n",
+            "  tasks:\n    - block:\n        - command: whoami\n      vars: {ansible_become_flags: -i}\n",
             "p.yml:6:14",
         ),
     ] {
@@ -547,35 +548,6 @@ fn become_vars_of_a_task_or_block_are_refused_where_written() {
             .run()
             .code(1)
             .stderr_has(at)
-            .stderr_has("in a task's or block's `vars` is not supported by dr");
+            .stderr_has("is not supported by dr");
     }
-    // In the play's `vars` they are the play's escalation, as the inventory's are.
-    let dir = tempfile::tempdir().unwrap();
-    let p = "- hosts: all\n  gather_facts: false\n  vars: {ansible_become_user: root}\n  tasks:\n    - command: whoami\n";
-    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", p)]);
-    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
-        .run()
-        .code(2);
-}
-
-#[test]
-fn an_inventory_become_user_over_a_tasks_become_user_is_refused() {
-    // ansible-playbook runs the task as the inventory's `ansible_become_user` (variables
-    // win over the task's keyword); dr ran it as the keyword's user. Now it refuses.
-    let dir = tempfile::tempdir().unwrap();
-    let inv = "all:\n  hosts:\n    h1: {ansible_connection: local, ansible_become_user: root}\n";
-    let p =
-        play("  tasks:\n    - command: whoami\n      become: true\n      become_user: nobody\n");
-    write_tree(dir.path(), &[("inv.yml", inv), ("p.yml", &p)]);
-    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
-        .run()
-        .code(1)
-        .stdout_has("`ansible_become_user` is set for `h1`")
-        .stdout_has("override the `become_user` of the task at p.yml:4:7");
-    // Without the variable the task's keyword is the user, as in Ansible.
-    let inv = "all:\n  hosts:\n    h1: {ansible_connection: local}\n";
-    write_tree(dir.path(), &[("inv.yml", inv)]);
-    Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
-        .run()
-        .code(2);
 }

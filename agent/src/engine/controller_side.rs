@@ -20,6 +20,11 @@ const CONTROLLER_SIDE: &[&str] = &[
     "validate_argument_spec",
 ];
 
+/// Whether `module`'s Ansible action runs on the controller alone.
+pub(super) fn module_is(module: &str) -> bool {
+    CONTROLLER_SIDE.contains(&module)
+}
+
 /// Whether `task` runs without its host: a block or include (its tasks decide), a
 /// controller-side module (`meta: reset_connection` excepted), or a task delegated to the
 /// controller.

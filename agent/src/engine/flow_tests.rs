@@ -284,7 +284,7 @@ fn a_command_runs_as_its_become_user() {
     let whoami = task(
         "command",
         json!("id -un"),
-        json!({"register": "r", "become_user": "nobody", "ignore_errors": true}),
+        json!({"register": "r", "become": "nobody", "ignore_errors": true}),
     );
     let ev = events(&request(
         json!([whoami, debug("{{ r.stdout | default(r.msg) }}")]),
@@ -295,11 +295,80 @@ fn a_command_runs_as_its_become_user() {
     if rustix::process::geteuid().is_root() {
         assert_eq!(said, ["nobody"]);
     } else {
-        assert!(
-            said[0].contains("needs the agent to run as root"),
-            "{said:?}"
-        );
+        assert!(said[0].contains("cannot switch users"), "{said:?}");
     }
+}
+
+/// Runs `tasks` with `vars` and gives what each `debug` said.
+fn said(tasks: Json, vars: Json) -> Vec<String> {
+    messages(&events(&request(tasks, json!([]), vars)))
+}
+
+#[test]
+fn become_variables_override_the_keywords_when_the_task_runs() {
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let whoami = |extra: Json| {
+        let mut keywords = json!({"register": "r", "ignore_errors": true});
+        keywords
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        task("command", json!("id -un"), keywords)
+    };
+    let show = debug("{{ r.stdout | default(r.msg) }}");
+    // Task `vars` escalate a task whose keywords do not.
+    let vars = json!({"vars": {"ansible_become": true, "ansible_become_user": "nobody"}});
+    assert_eq!(
+        said(json!([whoami(vars), show.clone()]), json!({})),
+        ["nobody"]
+    );
+    // The variable beats the keyword, wherever it was set (here the host's).
+    let keyword = json!({"become": "nobody"});
+    let host = json!({"ansible_become_user": "root"});
+    assert_eq!(said(json!([whoami(keyword), show.clone()]), host), ["root"]);
+    // `ansible_become: false` turns the keyword's escalation off.
+    let off = json!({"become": "nobody", "vars": {"ansible_become": false}});
+    assert_eq!(
+        said(json!([whoami(off), show.clone()]), json!({})),
+        ["root"]
+    );
+    // `set_fact` changes who the next tasks run as.
+    let fact = task(
+        "set_fact",
+        json!({"ansible_become": true, "ansible_become_user": "nobody"}),
+        json!({}),
+    );
+    assert_eq!(
+        said(json!([fact, whoami(json!({})), show.clone()]), json!({})),
+        ["nobody"]
+    );
+    // `dr_become_user` comes before `ansible_become_user`.
+    let both =
+        json!({"ansible_become": true, "ansible_become_user": "root", "dr_become_user": "nobody"});
+    assert_eq!(said(json!([whoami(json!({})), show]), both), ["nobody"]);
+}
+
+#[test]
+fn a_task_that_cannot_run_as_its_become_user_fails_saying_why() {
+    let stat = task(
+        "ping",
+        json!({}),
+        json!({"register": "r", "ignore_errors": true, "vars": {"ansible_become": true, "ansible_become_user": "nobody"}}),
+    );
+    let got = said(json!([stat, debug("{{ r.msg }}")]), json!({}));
+    assert!(got[0].contains("must run as `nobody`"), "{got:?}");
+    let bad = task(
+        "command",
+        json!("true"),
+        json!({"register": "r", "ignore_errors": true, "vars": {"ansible_become": "maybe"}}),
+    );
+    let got = said(json!([bad, debug("{{ r.msg }}")]), json!({}));
+    assert!(
+        got[0].contains("`ansible_become` must be a boolean, got `maybe`"),
+        "{got:?}"
+    );
 }
 
 #[test]

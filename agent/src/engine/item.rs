@@ -328,6 +328,14 @@ impl Runner<'_> {
                 Err(e) => return ItemResult::failed(located(format!("`environment`: {e}"))),
             }
         }
+        let become_user = if super::controller_side::module_is(module.name()) {
+            None
+        } else {
+            match super::become_::switch_to(self.request, task, scope) {
+                Ok(user) => user,
+                Err(e) => return ItemResult::failed(located(e)),
+            }
+        };
         let check_mode = task.check_mode.unwrap_or(self.request.mode == Mode::Check);
         let diff = task.diff.unwrap_or(self.request.diff);
         let diff_mode = task.diff.unwrap_or(self.request.diff_mode);
@@ -338,7 +346,7 @@ impl Runner<'_> {
             files: &self.request.files,
             scope,
             environment: &environment,
-            become_user: task.become_user.as_deref(),
+            become_user: become_user.as_deref(),
             consent: self.request.consent,
             bridged: &self.request.bridged,
             controller: Some(&self.lookups),
@@ -368,6 +376,11 @@ impl Runner<'_> {
             Ok(a) => a,
             Err(e) => return ItemResult::failed(located(e)),
         };
+        if let (Some(_), Some(user)) = (&asynchronous, ctx.become_user) {
+            return ItemResult::failed(located(format!(
+                "`async` on a task that runs as `{user}` (`become`) is not supported by dr: run it in the foreground"
+            )));
+        }
         let delay = Duration::from_secs_f64(delay.clamp(0.0, 86_400.0));
         let mut attempt = 0;
         loop {

@@ -7,6 +7,7 @@
 //! play forces them.
 
 mod async_task;
+mod become_;
 mod callback;
 mod controller_side;
 mod flow;

@@ -30,6 +30,44 @@ pub const IN_PROCESS: &[&str] = &[
     "unarchive",
 ];
 
+/// The modules that run as `become_user` by starting their process as that user
+/// (`runuser`), or, for the PostgreSQL modules, by connecting to the server's socket with
+/// that user's identity (the peer the server authenticates, what `become_user` gives them
+/// in Ansible); `postgresql_pg_hba` gives a file it creates to that user.
+pub const BY_PROCESS: &[&str] = &[
+    "command",
+    "shell",
+    "postgresql_query",
+    "postgresql_ping",
+    "postgresql_db",
+    "postgresql_user",
+    "postgresql_set",
+    "postgresql_privs",
+    "postgresql_ext",
+    "postgresql_info",
+    "postgresql_pg_hba",
+];
+
+/// Whether a task of `module` can run as another user than the agent's.
+pub fn can_switch(module: &str) -> bool {
+    IN_PROCESS.contains(&module) || BY_PROCESS.contains(&module)
+}
+
+/// The modules [`can_switch`] names, for messages.
+pub fn switching_modules() -> String {
+    BY_PROCESS
+        .iter()
+        .chain(IN_PROCESS)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether the agent already is `user` (its effective uid is that user's).
+pub fn is_current(user: &str) -> bool {
+    accounts::user_named(user).is_some_and(|a| a.uid == geteuid().as_raw())
+}
+
 /// Runs `f` on a thread that is `user` (uid, gid, groups) from start to end.
 pub fn run<T: Send>(user: &str, f: impl FnOnce() -> T + Send) -> Result<T, String> {
     if !geteuid().is_root() {

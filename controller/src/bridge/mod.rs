@@ -225,20 +225,14 @@ pub fn delivered<'a>(host_key: &str, payloads: impl IntoIterator<Item = &'a Stri
     }
 }
 
-/// Which cache a request's agent uses: the host, the login user and the become user.
-pub fn host_key(host: &str, vars: &Map<String, Value>) -> String {
+/// Which cache a request's agent uses: the host, the login user and the become user
+/// (`play_become`: the user the play's keywords escalate to).
+pub fn host_key(host: &str, vars: &Map<String, Value>, play_become: Option<&str>) -> String {
     let text = |k: &str| vars.get(k).map(Value::to_string).unwrap_or_default();
-    let become_ = vars
-        .get("ansible_become")
-        .is_some_and(|b| b == &Value::Bool(true));
     format!(
         "{host}|{}|{}",
         text("ansible_user"),
-        if become_ {
-            text("ansible_become_user")
-        } else {
-            String::new()
-        }
+        crate::inventory::escalation(vars, play_become).unwrap_or_default()
     )
 }
 

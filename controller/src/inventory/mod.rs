@@ -47,6 +47,21 @@ pub fn connection_var<'a>(vars: &'a Map<String, Value>, name: &str) -> Option<&'
         .or_else(|| vars.get(&format!("ansible_{name}")))
 }
 
+/// The user a host's agent is started as through `sudo` (`None`: the login user): the
+/// host's `ansible_become`/`ansible_become_user` variables (`dr_*` first) over the play's
+/// keywords (`keyword`: the user its `become` escalates to), as in Ansible. A templated
+/// `ansible_become` is not escalated here; the agent renders it for each task.
+pub fn escalation(vars: &Map<String, Value>, keyword: Option<&str>) -> Option<String> {
+    let on = match connection_var(vars, "become") {
+        Some(v) => dr_agent::modules::json_bool(v) == Some(true),
+        None => keyword.is_some(),
+    };
+    on.then(|| match connection_var(vars, "become_user") {
+        Some(Value::String(u)) => u.clone(),
+        _ => keyword.unwrap_or("root").to_owned(),
+    })
+}
+
 /// How to reach `host`, from its merged vars. `localhost` without vars is local, as in Ansible.
 pub fn connection_of(host: &str, vars: &Map<String, Value>) -> Connection {
     let text = |name: &str| {

@@ -346,35 +346,16 @@ impl Become {
     }
 }
 
-/// Modules that can run as another user than the play's: the agent starts their process
-/// through `runuser` (it must run as root for that), or, for the PostgreSQL modules,
-/// connects to the server's socket with that user's identity (what `become_user` gives
-/// them in Ansible: the peer the server authenticates); `postgresql_pg_hba` gives a file it
-/// creates to that user. The file modules of [`dr_agent::modules::as_user::IN_PROCESS`] run
-/// on a thread that is that user.
-const USER_SWITCHING: &[&str] = &[
-    "command",
-    "shell",
-    "postgresql_query",
-    "postgresql_ping",
-    "postgresql_db",
-    "postgresql_user",
-    "postgresql_set",
-    "postgresql_privs",
-    "postgresql_ext",
-    "postgresql_info",
-    "postgresql_pg_hba",
-];
-
-/// The user a `module` task runs as when it differs from the play's (`become_user` on the
-/// task, its block or role); refused for modules that cannot switch users.
+/// The user a `module` task's keywords make it run as when that differs from the play's
+/// (`become_user` on the task, its block or role); refused for modules that cannot switch
+/// users ([`dr_agent::modules::as_user::can_switch`]). The agent decides again when the
+/// task runs, with the host's `ansible_become*` variables.
 pub fn task_user(inherit: &Inherit, module: &str) -> Result<Option<String>, Diagnostic> {
     if inherit.become_now == inherit.play_become {
         return Ok(None);
     }
     if let Some(user) = &inherit.become_now
-        && (USER_SWITCHING.contains(&module)
-            || dr_agent::modules::as_user::IN_PROCESS.contains(&module))
+        && dr_agent::modules::as_user::can_switch(module)
     {
         return Ok(Some(user.clone()));
     }
@@ -392,12 +373,7 @@ pub fn task_user(inherit: &Inherit, module: &str) -> Result<Option<String>, Diag
             "this asks to run `{module}` {}, but the play runs {}; dr switches users only for {}",
             runs(&inherit.become_now),
             runs(&inherit.play_become),
-            USER_SWITCHING
-                .iter()
-                .chain(dr_agent::modules::as_user::IN_PROCESS)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ")
+            dr_agent::modules::as_user::switching_modules()
         ),
     )
     .with_help(

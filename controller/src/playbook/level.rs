@@ -124,23 +124,34 @@ pub fn mapping(v: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
     }
 }
 
-/// Refuses `ansible_become*` set in a task's, block's or include's `vars:` (`v`): Ansible
-/// escalates that task with them, and dr's agent runs as the user the play, the inventory or
-/// the task's `become` keywords give (in a play's `vars:` they are honoured).
+/// Checks the `ansible_become*` variables set in a task's, block's or include's `vars:`
+/// (`v`) as the keywords are checked: `ansible_become` and `ansible_become_user` decide who
+/// the task runs as when it runs (the agent's `become_`), a password is never needed (dr
+/// escalates with `sudo -n`, and switches users only as root), and the mechanism is sudo's
+/// alone: another `ansible_become_method`, or `ansible_become_exe`/`_flags`, is refused.
 pub fn refuse_become_vars(v: &Node) -> Result<(), Diagnostic> {
     let Some(entries) = v.as_map() else {
         return Ok(());
     };
-    for (key, _) in entries {
+    for (key, value) in entries {
         let k = key.scalar_text().unwrap_or_default();
-        if k.starts_with("ansible_become") {
-            return Err(Diagnostic::new(
-                key.loc.clone(),
-                format!("`{k}` in a task's or block's `vars` is not supported by dr"),
-            )
-            .with_help(
-                "use the task's `become`/`become_user` keywords, or set it in the play's `vars` or the inventory",
-            ));
+        match k.as_str() {
+            "ansible_become_method" | "dr_become_method"
+                if !value.as_str().is_some_and(|m| m.contains("{{")) =>
+            {
+                become_method(value)?
+            }
+            "ansible_become_method"
+            | "dr_become_method"
+            | "ansible_become_exe"
+            | "ansible_become_flags" => {
+                return Err(Diagnostic::new(
+                    key.loc.clone(),
+                    format!("`{k}` in a task's or block's `vars` is not supported by dr"),
+                )
+                .with_help("dr escalates with `sudo -n`; configure sudo on the host"));
+            }
+            _ => {}
         }
     }
     Ok(())

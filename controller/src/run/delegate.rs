@@ -58,6 +58,7 @@ pub async fn run(
             handlers: Vec::new(),
             force_handlers: false,
             max_fail_percentage: None,
+            become_: base.play.become_.clone(),
         },
         extra_vars: Vec::new(),
         unreachable: None,
@@ -79,6 +80,7 @@ pub async fn run(
         invocation: false,
         missing_handler_warns: base.missing_handler_warns,
         allow_broken_conditionals: base.allow_broken_conditionals,
+        agent_user: None,
     };
     // The delegated host's variables: from the inventory as `add_host` left it, if it did.
     let live = job

@@ -409,7 +409,7 @@ async fn attempt(
         })
     };
     let payloads: Vec<String> = request.bridged.keys().cloned().collect();
-    let bridge_key = crate::bridge::host_key(host, &request.vars);
+    let bridge_key = crate::bridge::host_key(host, &request.vars, request.play.become_.as_deref());
     let run = job
         .transport
         .run(host, conn, request, tx, answers, stop.clone());
@@ -673,7 +673,10 @@ fn build_request(
     }
     let lookups =
         super::lookups::resolve(&mut tasks, &mut handlers, &full, &play.dir, &job.secrets);
-    let bridge_key = crate::bridge::host_key(host, &vars);
+    let play_become = play
+        .become_
+        .then(|| play.become_user.clone().unwrap_or_else(|| "root".into()));
+    let bridge_key = crate::bridge::host_key(host, &vars, play_become.as_deref());
     let mut bridged = crate::bridge::attach(&mut tasks, &bridge_key)?;
     bridged.extend(crate::bridge::attach(&mut handlers, &bridge_key)?);
     let all_tasks: Vec<_> = tasks
@@ -704,6 +707,7 @@ fn build_request(
             // As Ansible: the play's keyword, else the command line's.
             force_handlers: play.force_handlers.unwrap_or(job.force_handlers),
             max_fail_percentage: play.max_fail_percentage,
+            become_: play_become,
         },
         vars,
         hostvars: Some(hostvars),
@@ -730,6 +734,8 @@ fn build_request(
         invocation: job.callback && crate::output::verbosity() >= 3,
         missing_handler_warns: job.missing_handler_warns,
         allow_broken_conditionals: job.allow_broken_conditionals,
+        // The transport says whom it started the agent as.
+        agent_user: None,
     })
 }
 
@@ -768,16 +774,6 @@ fn node_vars(
         .hostvars
         .get_or_build(&dir, || run_hostvars(job, play, inventory, live.as_ref()))?;
     drop(live);
-    become_vars_over_task_keywords(&vars, play, host)?;
-    // The play's `become:` reaches the transport as Ansible's connection vars (which, as in
-    // Ansible, win when the inventory sets them).
-    if play.become_ {
-        vars.entry("ansible_become").or_insert(true.into());
-    }
-    if let Some(user) = &play.become_user {
-        vars.entry("ansible_become_user")
-            .or_insert(user.as_str().into());
-    }
     for (k, v) in &play.connection_vars {
         vars.entry(k.clone()).or_insert_with(|| v.clone());
     }
@@ -786,44 +782,6 @@ fn node_vars(
         hostvars,
         above_facts,
     })
-}
-
-/// Refuses a host whose variables (inventory, play `vars`, `-e`) set `ansible_become_user`,
-/// or an `ansible_become` that may be false, in a play with a task whose `become_user`
-/// keyword differs from the play's: in Ansible the variable wins over the task's keyword
-/// (the task runs as the variable says), where dr would switch to the keyword's user.
-fn become_vars_over_task_keywords(
-    vars: &Map<String, Value>,
-    play: &PlaySpec,
-    host: &str,
-) -> Result<(), String> {
-    // Ansible's true words; anything else (false, a template) may turn become off.
-    let surely_true = |v: &Value| dr_agent::modules::json_bool(v) == Some(true);
-    let set = match (vars.get("ansible_become_user"), vars.get("ansible_become")) {
-        (Some(_), _) => "ansible_become_user",
-        (None, None) => return Ok(()),
-        (None, Some(v)) if surely_true(v) => return Ok(()),
-        (None, Some(_)) => "ansible_become",
-    };
-    fn switching(tasks: &[dr_agent::wire::Task]) -> Option<&dr_agent::wire::Task> {
-        tasks.iter().find_map(|t| {
-            t.become_user
-                .as_ref()
-                .map(|_| t)
-                .or_else(|| switching(&t.block))
-                .or_else(|| switching(&t.rescue))
-                .or_else(|| switching(&t.always))
-        })
-    }
-    match switching(&play.tasks).or_else(|| switching(&play.handlers)) {
-        Some(task) => Err(format!(
-            "`{set}` is set for `{host}` (inventory, play `vars` or `-e`), and Ansible lets it \
-             override the `become_user` of the task at {}: refused rather than run that task \
-             as another user than Ansible would; keep one of them",
-            task.location
-        )),
-        None => Ok(()),
-    }
 }
 
 /// `hostvars` as of now for `play`: the inventory's (`inventory`, `live` when

@@ -21,12 +21,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dr_agent::wire::{Event, Request};
-use serde_json::Value;
+
 use tokio::sync::OnceCell;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Answers, BoxFuture, StopLevel, StopWatch, Transport, TransportError};
-use crate::inventory::{Connection, connection_var};
+use crate::inventory::Connection;
 use agents::Agents;
 use session::Session;
 pub use target::Defaults;
@@ -128,7 +128,9 @@ impl Ssh {
         let agents = self.agents().await?;
         let slot = self.slot(host);
         let session = self.session(&slot, host, address, &request).await?;
-        let command = agents.run_command(become_user(&request).as_deref());
+        let mut request = request;
+        request.agent_user = become_user(&request);
+        let command = agents.run_command(request.agent_user.as_deref());
         // Kept for a second attempt, encoded again then: its files are shared buffers, so
         // keeping it costs nothing, while its encoding can be far larger than the files.
         let request = Arc::new(request);
@@ -241,20 +243,9 @@ fn judge(
     Err(TransportError::Agent(msg))
 }
 
-/// `ansible_become` / `dr_become` (with `*_become_user`, default root) → the sudo target.
+/// The user the agent is started as through `sudo` (see [`crate::inventory::escalation`]).
 fn become_user(request: &Request) -> Option<String> {
-    let on = match connection_var(&request.vars, "become") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => {
-            matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "1" | "on")
-        }
-        Some(Value::Number(n)) => n.as_u64() == Some(1),
-        _ => false,
-    };
-    on.then(|| match connection_var(&request.vars, "become_user") {
-        Some(Value::String(u)) => u.clone(),
-        _ => "root".into(),
-    })
+    crate::inventory::escalation(&request.vars, request.play.become_.as_deref())
 }
 
 impl Transport for Ssh {
@@ -330,5 +321,15 @@ mod tests {
             .vars
             .insert("dr_become_user".into(), "postgres".into());
         assert_eq!(become_user(&request).as_deref(), Some("postgres"));
+        request.vars.clear();
+        request.play.become_ = Some("app".into());
+        assert_eq!(become_user(&request).as_deref(), Some("app"));
+        request.vars.insert("ansible_become".into(), false.into());
+        assert_eq!(become_user(&request), None);
+        request.vars.insert("ansible_become".into(), true.into());
+        request
+            .vars
+            .insert("ansible_become_user".into(), "pg".into());
+        assert_eq!(become_user(&request).as_deref(), Some("pg"));
     }
 }
