@@ -50,9 +50,15 @@ pub(super) fn switch_to(
     if !as_user::can_switch(&task.module) {
         return Err(format!(
             "this task must run as `{user}` (`become`), but dr runs this host's agent as {}, and \
-             switches users for one task only in {}",
+             switches users for one task only in {}{}",
             agent_name(request),
-            as_user::switching_modules()
+            as_user::switching_modules(),
+            if request.agent_user.is_none() {
+                " (over SSH, the play's or host's `become` starts the agent as that user; the \
+                 local connection runs it as dr's own user)"
+            } else {
+                ""
+            }
         ));
     }
     if !rustix::process::geteuid().is_root() {

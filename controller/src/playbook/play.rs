@@ -286,6 +286,7 @@ pub fn parse(
         ..Task::default()
     };
     inherit.apply(&mut facts, &Default::default());
+    facts.become_ = inherit.become_now.clone();
     facts.tags.retain(|t| t == "always");
     // Ansible flushes handlers after `pre_tasks`, after roles and `tasks`, and after
     // `post_tasks`.
