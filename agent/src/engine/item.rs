@@ -331,7 +331,11 @@ impl Runner<'_> {
         let become_user = if super::controller_side::module_is(module.name()) {
             None
         } else {
-            match super::become_::switch_to(self.request, task, scope) {
+            let user = self
+                .connection
+                .changed_in(scope)
+                .and_then(|()| super::become_::switch_to(self.request, task, scope));
+            match user {
                 Ok(user) => user,
                 Err(e) => return ItemResult::failed(located(e)),
             }

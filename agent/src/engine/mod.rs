@@ -9,6 +9,7 @@
 mod async_task;
 mod become_;
 mod callback;
+mod connection_vars;
 mod controller_side;
 mod flow;
 mod item;
@@ -162,6 +163,8 @@ struct Runner<'a> {
     /// `meta: end_role` ran: the role expansion (`Task::role_run`) whose remaining tasks
     /// are skipped up to its end.
     ending_role: Option<u32>,
+    /// The connection variables as the play started: a task may not change them.
+    connection: connection_vars::Baseline,
 }
 
 /// How a task ended, for the play.
@@ -217,6 +220,7 @@ impl<'a> Runner<'a> {
             .or_insert_with(|| Json::from(request.play.name.clone()));
         let lookups =
             std::sync::Arc::new(crate::template::lookup::Table::new(request.lookups.clone()));
+        let connection = connection_vars::Baseline::of(&vars);
         let mut runner = Runner {
             request,
             emit,
@@ -249,6 +253,7 @@ impl<'a> Runner<'a> {
             roles_run: HashSet::new(),
             roles_completed: HashSet::new(),
             ending_role: None,
+            connection,
         };
         runner.templater = runner.templater.clone().tracking(runner.masker.clone());
         for (k, v) in &request.facts {
