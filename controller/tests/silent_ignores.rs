@@ -108,7 +108,7 @@ fn play_connection_and_remote_user_are_honoured() {
 }
 
 #[test]
-fn become_user_switches_commands_and_is_refused_for_other_modules() {
+fn become_user_switches_commands_and_fails_other_modules() {
     let dir = tempfile::tempdir().unwrap();
     let p = play(
         "  tasks:\n    - command: id -un\n      become: true\n      become_user: nobody\n      register: who\n    - copy:\n        content: \"{{ who.stdout }}\"\n        dest: who-{{ inventory_hostname }}\n",
@@ -126,11 +126,14 @@ fn become_user_switches_commands_and_is_refused_for_other_modules() {
         "  tasks:\n    - block:\n        - apt: {name: curl}\n      become: true\n      become_user: postgres\n",
     );
     write_tree(dir.path(), &[("bad.yml", &bad)]);
-    Dr::new(dir.path(), &["apply", "bad.yml", "-i", "inv.yml"])
-        .run()
-        .code(1)
-        .stderr_has("bad.yml:6:7")
-        .stderr_has("dr switches users only for command, shell, postgresql_query");
+    // A module that cannot switch users fails when it would run, in a plan too.
+    for cmd in ["plan", "apply"] {
+        Dr::new(dir.path(), &[cmd, "bad.yml", "-i", "inv.yml"])
+            .run()
+            .code(1)
+            .stdout_has("this task must run as `postgres` (`become`)")
+            .stdout_has("switches users for one task only in command, shell, postgresql_query");
+    }
 }
 
 #[test]

@@ -440,18 +440,27 @@ fn a_task_that_changes_its_connection_fails_naming_the_variable() {
         let mut tasks = before;
         tasks.push(task("command", json!("true"), keywords));
         tasks.push(debug("{{ r.msg if r is failed else 'ran' }}"));
-        said(Json::Array(tasks), json!({"ansible_host": "10.0.0.1", "target": "10.0.0.1"}))
+        said(
+            Json::Array(tasks),
+            json!({"ansible_host": "10.0.0.1", "target": "10.0.0.1"}),
+        )
     };
     let own = json!({"register": "r", "ignore_errors": true, "vars": {"ansible_host": "10.0.0.2"}});
     let got = run(own, vec![]);
-    assert!(got[0].contains("`ansible_host` is set for this task"), "{got:?}");
+    assert!(
+        got[0].contains("`ansible_host` is set for this task"),
+        "{got:?}"
+    );
     // The same address, written as a template, is no change.
     let same = json!({"register": "r", "vars": {"ansible_host": "{{ target }}"}});
     assert_eq!(run(same, vec![]), ["ran"]);
     // A fact set earlier counts, and so does a variable the play did not have.
     let fact = task("set_fact", json!({"ansible_user": "app"}), json!({}));
     let got = run(json!({"register": "r", "ignore_errors": true}), vec![fact]);
-    assert!(got[0].contains("`ansible_user` is set for this task"), "{got:?}");
+    assert!(
+        got[0].contains("`ansible_user` is set for this task"),
+        "{got:?}"
+    );
     // Tasks that never reach the host are not concerned.
     let fact = task("set_fact", json!({"ansible_port": 2222}), json!({}));
     assert_eq!(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use dr_agent::wire::{Condition, Task};
 use serde_json::{Map, Value};
 
-use crate::diagnostic::{Diagnostic, Loc};
+use crate::diagnostic::Loc;
 
 /// What the enclosing levels say, innermost last applied.
 #[derive(Debug, Clone, Default)]
@@ -344,39 +344,4 @@ impl Become {
             .or_else(|| parent.become_loc.clone());
         (on.then_some(user), loc)
     }
-}
-
-/// The user a `module` task's keywords make it run as when that differs from the play's
-/// (`become_user` on the task, its block or role); refused for modules that cannot switch
-/// users ([`dr_agent::modules::as_user::can_switch`]). The agent decides again when the
-/// task runs, with the host's `ansible_become*` variables.
-pub fn task_user(inherit: &Inherit, module: &str) -> Result<Option<String>, Diagnostic> {
-    if inherit.become_now == inherit.play_become {
-        return Ok(None);
-    }
-    if let Some(user) = &inherit.become_now
-        && dr_agent::modules::as_user::can_switch(module)
-    {
-        return Ok(Some(user.clone()));
-    }
-    let runs = |b: &Option<String>| match b {
-        Some(u) => format!("as `{u}` (become)"),
-        None => "as the login user (no become)".to_owned(),
-    };
-    let loc = inherit
-        .become_loc
-        .clone()
-        .unwrap_or_else(|| Loc::new("".into(), 0, 0));
-    Err(Diagnostic::new(
-        loc,
-        format!(
-            "this asks to run `{module}` {}, but the play runs {}; dr switches users only for {}",
-            runs(&inherit.become_now),
-            runs(&inherit.play_become),
-            dr_agent::modules::as_user::switching_modules()
-        ),
-    )
-    .with_help(
-        "set `become`/`become_user` on the play, or move these tasks to a play of their own",
-    ))
 }

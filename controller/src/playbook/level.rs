@@ -51,6 +51,9 @@ impl Level {
             "run_once" => inherit.run_once = Some(bool_of(v, k)?),
             "timeout" => inherit.timeout = Some(number(v, k)?),
             "ignore_unreachable" => inherit.ignore_unreachable = Some(bool_of(v, k)?),
+            // As Ansible: a keyword that is `{{ omit }}` is not set (inherited).
+            "become" | "become_user"
+                if v.as_str().and_then(dr_agent::template::single_expression) == Some("omit") => {}
             "become" => self.become_.on = Some((bool_of(v, k)?, key.loc.clone())),
             "become_user" => self.become_.user = Some((text_of(v, k)?, key.loc.clone())),
             "become_method" => become_method(v)?,

@@ -253,9 +253,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     };
     let written = key.scalar_text().unwrap_or_default();
     let name = modules::canonical(&written);
-    let entered = level.enter(inherit)?;
-    let switched = super::inherit::task_user(&entered, name)?;
-    task.become_ = entered.become_now;
+    task.become_ = level.enter(inherit)?.become_now;
     let known =
         modules::resolve(&written).map_err(|why| modules::not_run(key, &written, why, KEYWORDS))?;
     let mut args = module_args(&known, value)?;
@@ -325,7 +323,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         // As Ansible: `add_host` bypasses the host loop (it runs once, for the first host).
         task.run_once |= task.module == "add_host";
     }
-    check_async(entries, &task, &written, switched.as_deref())?;
+    check_async(entries, &task, &written)?;
     super::lookup_names::check(&task, &node.loc)?;
     super::filter_names::check(&task, &node.loc)?;
     Ok(Parsed::Task(Box::new(task)))
@@ -372,12 +370,7 @@ fn parse_block<'n>(node: &'n Node, entries: &'n [(Node, Node)]) -> Result<Parsed
 
 /// `async:` runs where Ansible's action supports it and dr implements it (`command`,
 /// `shell`), and not as another user (the job file lives in the agent user's home).
-fn check_async(
-    entries: &[(Node, Node)],
-    task: &Task,
-    written: &str,
-    switched: Option<&str>,
-) -> Result<(), Diagnostic> {
+fn check_async(entries: &[(Node, Node)], task: &Task, written: &str) -> Result<(), Diagnostic> {
     let Some((key, value)) = entries.iter().find(|(k, _)| k.as_str() == Some("async")) else {
         return Ok(());
     };
@@ -394,13 +387,6 @@ fn check_async(
             "dr runs `async` on: {}; run this task in the foreground (drop `async`/`poll`)",
             ASYNC_MODULES.join(", ")
         )));
-    }
-    if let Some(user) = switched {
-        return Err(Diagnostic::new(
-            key.loc.clone(),
-            format!("`async` with `become_user: {user}` is not supported by dr"),
-        )
-        .with_help("run the task as the play's user, or in the foreground"));
     }
     Ok(())
 }
