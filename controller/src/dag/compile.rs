@@ -34,6 +34,8 @@ pub struct PlayInfo {
     /// Its hosts are chosen when the run gets to it: it comes after a play that changes
     /// the inventory (`add_host`, `group_by`).
     pub deferred: bool,
+    /// `serial:`, rendered when it was a template (`None`: unset, or `{{ omit }}`).
+    pub serial: Option<Value>,
 }
 
 /// One unit of work: one play on one host.
@@ -118,6 +120,17 @@ pub fn compile_until(
             crate::playbook::check_strategy(&rendered, loc)?;
         }
         let later = deferred.is_some_and(|d| i >= d);
+        let serial = match &play.serial {
+            Some(Value::String(t)) if t.contains("{{") => {
+                let rendered = super::hosts_template::render_keyword(
+                    "serial", t, &play.loc, play, inv, extra,
+                )?;
+                (rendered != dr_agent::template::OMIT).then(|| {
+                    serde_json::from_str::<Value>(&rendered).unwrap_or(Value::String(rendered))
+                })
+            }
+            other => other.clone(),
+        };
         plays.push(PlayInfo {
             book: *book,
             name: play.name.clone(),
@@ -131,6 +144,7 @@ pub fn compile_until(
             },
             sync_points: Vec::new(),
             deferred: later,
+            serial,
         });
     }
     check_cycles(&plays)?;
@@ -263,7 +277,7 @@ fn build(plays: Vec<PlayInfo>, all: &[(usize, &PlaySpec)]) -> Result<Dag, Diagno
             .collect();
     }
     for (i, (_, spec)) in all.iter().enumerate() {
-        if let Some(serial) = &spec.serial {
+        if let Some(serial) = &plays[i].serial {
             let sizes = serial_sizes(serial, plays[i].hosts.len())
                 .map_err(|why| Diagnostic::new(spec.loc.clone(), why))?;
             chain_batches(&mut nodes, first_node[i], plays[i].hosts.len(), &sizes);

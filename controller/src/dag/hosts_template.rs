@@ -39,6 +39,8 @@ pub fn render_keyword(
     vars.extend(extra.clone());
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // `{{ x | default(omit) }}`: the keyword is then unset, as in Ansible.
+    env.add_global("omit", dr_agent::template::OMIT);
     let ctx = minijinja::Value::from(minijinja::value::Serde(&vars));
     let mut text = pattern.to_owned();
     // Values may themselves be templates (`new_primary: "{{ akira_replica_host }}"`).

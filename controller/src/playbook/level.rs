@@ -24,6 +24,12 @@ impl Level {
     pub fn read(&mut self, key: &Node, k: &str, v: &Node) -> Result<bool, Diagnostic> {
         let inherit = &mut self.inherit;
         match k {
+            // As Ansible: a keyword that is `{{ omit }}` is not set (inherited).
+            "when" | "tags" | "environment" | "notify" | "ignore_errors" | "check_mode"
+            | "diff" | "no_log" | "run_once" | "timeout" | "ignore_unreachable" | "become"
+            | "become_user" | "become_method" | "delegate_to" | "delegate_facts"
+            | "any_errors_fatal"
+                if is_omit(v) => {}
             "when" => inherit.when.extend(when_conditions(v)?),
             "tags" => inherit.tags.extend(string_list(v, "tags")?),
             "vars" => inherit.vars.extend(mapping(v, "vars")?),
@@ -51,9 +57,6 @@ impl Level {
             "run_once" => inherit.run_once = Some(bool_of(v, k)?),
             "timeout" => inherit.timeout = Some(number(v, k)?),
             "ignore_unreachable" => inherit.ignore_unreachable = Some(bool_of(v, k)?),
-            // As Ansible: a keyword that is `{{ omit }}` is not set (inherited).
-            "become" | "become_user"
-                if v.as_str().and_then(dr_agent::template::single_expression) == Some("omit") => {}
             "become" => self.become_.on = Some((bool_of(v, k)?, key.loc.clone())),
             "become_user" => self.become_.user = Some((text_of(v, k)?, key.loc.clone())),
             "become_method" => become_method(v)?,
@@ -201,6 +204,11 @@ fn become_method(v: &Node) -> Result<(), Diagnostic> {
         )
         .with_help("dr escalates with `sudo -n`")),
     }
+}
+
+/// Whether `v` is the template `{{ omit }}`.
+pub fn is_omit(v: &Node) -> bool {
+    v.as_str().and_then(dr_agent::template::single_expression) == Some("omit")
 }
 
 /// `delegate_to:` a host name or a template rendering to one (`docs/cross-host.md`).

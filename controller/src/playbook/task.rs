@@ -104,6 +104,8 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         }
         if KEYWORDS.contains(&k.as_str()) {
             match k.as_str() {
+                // As Ansible: a keyword that is `{{ omit }}` is not set (inherited).
+                _ if super::level::is_omit(value) => {}
                 "args" => extra_args = Some(value),
                 "become" | "become_user" | "become_method" => {
                     level.read(key, &k, value)?;

@@ -528,6 +528,7 @@ mod tests {
                 hosts: batch.clone(),
                 sync_points: Vec::new(),
                 deferred: false,
+                serial: None,
             }],
             nodes: batch
                 .iter()

@@ -1,0 +1,15 @@
+//! A keyword written as `{{ omit }}` is not set (the level above decides), and a templated
+//! `serial` is rendered with the play's vars, `{{ x | default(omit) }}` leaving it unset:
+//! against the oracle (ansible-playbook 2.19). dr refused both.
+
+mod util;
+
+#[test]
+fn omitted_keywords_and_a_templated_serial_behave_as_in_ansible() {
+    let dir = util::same_files_as_ansible("omit_keywords", "site.yml", 0);
+    let out = util::outputs(dir.path());
+    assert_eq!(out["omitted-h1"], "h1,h2\n");
+    assert_eq!(out["templated-h2"], "h2\n");
+    assert!(!out.contains_key("never"), "{out:?}");
+    assert!(!out["who"].trim().is_empty(), "{out:?}");
+}
