@@ -484,7 +484,7 @@ impl Runner<'_> {
                 .map_err(|e| format!("`with_{lookup}`: {}", self.masker.mask(&e.to_string())))?;
             return self
                 .templater
-                .loop_lookup(lookup, terms, scope)
+                .loop_lookup(lookup, terms, task.written_module(), scope)
                 .map(Some)
                 .map_err(|e| self.masker.mask(&e).into_owned());
         }

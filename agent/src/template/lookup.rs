@@ -403,6 +403,7 @@ pub fn run(
 pub fn loop_items(
     name: &str,
     terms: Json,
+    action: &str,
     resolver: &dyn Resolver,
     vars: &VarReader<'_>,
 ) -> Result<Vec<Json>, String> {
@@ -412,9 +413,18 @@ pub fn loop_items(
     };
     let mut options = Map::new();
     if plugin(name) == Some("first_found") {
-        // `with_first_found` searches the task's `files/` (or `templates/`, `vars/`), the
-        // function form does not: the controller needs to know which one it answers.
-        options.insert(WITH_MARKER.into(), Json::Bool(true));
+        // `with_first_found` searches the subdirectory the task's action names, as Ansible
+        // does (`templates/` for an action with "template" in its name, else `vars/` for
+        // "var", else `files/`); the function form does not: the controller answers for it.
+        let subdir = ["template", "var", "file"]
+            .into_iter()
+            .find(|s| action.contains(s))
+            .map_or("files", |s| match s {
+                "template" => "templates",
+                "var" => "vars",
+                _ => "files",
+            });
+        options.insert(WITH_MARKER.into(), Json::from(subdir));
     }
     match run(name, &terms, &options, resolver, vars) {
         Ok(LookupAnswer::Values(values)) => Ok(values),

@@ -202,14 +202,16 @@ impl Templater {
         self
     }
 
-    /// The items of a `with_<name>` loop over rendered `terms`.
+    /// The items of a `with_<name>` loop over rendered `terms`, in a task whose action is
+    /// `action` (as the task names it).
     pub fn loop_lookup(
         &self,
         name: &str,
         terms: serde_json::Value,
+        action: &str,
         scope: &Scope,
     ) -> Result<Vec<serde_json::Value>, String> {
-        lookup::loop_items(name, terms, &*self.lookups, &|var| {
+        lookup::loop_items(name, terms, action, &*self.lookups, &|var| {
             Ok(scope
                 .vars()
                 .contains_key(var)

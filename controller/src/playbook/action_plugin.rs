@@ -1,6 +1,8 @@
 //! A project's own action plugins: `action_plugins/NAME.py` beside a playbook or in a role.
 //! Ansible runs them (Python) on the controller; dr cannot, and says so by name instead of
-//! calling the task's module unknown.
+//! calling the task's module unknown. One kind it does run: a plugin that is only one of
+//! Ansible's own actions under another name (`from ansible.plugins.action.debug import
+//! ActionModule`), which runs as that action.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +32,40 @@ pub fn find_beside(task_file: &str, name: &str) -> Option<PathBuf> {
     })
 }
 
+/// The builtin action (`debug`) that the `action_plugins/<name>.py` found for a task in
+/// `task_file` only re-exports, when that is all the file does.
+pub fn builtin_alias(task_file: &str, name: &str) -> Option<String> {
+    let path = find_beside(task_file, name)?;
+    alias_of(&std::fs::read_to_string(path).ok()?)
+}
+
+/// The builtin action a plugin's source only re-exports: besides comments, blank lines,
+/// `from __future__ import ...` and `assert ActionModule`, one line
+/// `from ansible.plugins.action.<name> import ActionModule`.
+fn alias_of(source: &str) -> Option<String> {
+    let mut action = None;
+    for line in source.lines().map(str::trim) {
+        if line.is_empty()
+            || line.starts_with('#')
+            || line.starts_with("from __future__ import ")
+            || line == "assert ActionModule"
+        {
+            continue;
+        }
+        let name = line
+            .strip_prefix("from ansible.plugins.action.")?
+            .strip_suffix(" import ActionModule")?;
+        if action.is_some()
+            || name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return None;
+        }
+        action = Some(name.to_owned());
+    }
+    action
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +85,16 @@ mod tests {
             None
         );
         assert_eq!(find_beside(task_file.to_str().unwrap(), "../x"), None);
+    }
+
+    #[test]
+    fn an_alias_of_a_builtin_action_is_recognised_and_nothing_else() {
+        let alias = "# c\nfrom __future__ import annotations\n\nfrom ansible.plugins.action.debug import ActionModule\n\nassert ActionModule\n";
+        assert_eq!(alias_of(alias).as_deref(), Some("debug"));
+        let more = format!("{alias}\nclass X:\n    pass\n");
+        assert_eq!(alias_of(&more), None);
+        let own = "from ansible.plugins.action import ActionBase\nclass ActionModule(ActionBase):\n    pass\n";
+        assert_eq!(alias_of(own), None);
+        assert_eq!(alias_of(""), None);
     }
 }

@@ -89,6 +89,18 @@ pub fn lookup(name: &str) -> Option<Known> {
         .map(|p| Known::Planned(p))
 }
 
+/// The name a task's module key `written` (in `task_file`) runs as: itself, or the builtin
+/// action that a project's action plugin of that name only re-exports.
+pub fn runs_as(written: &str, task_file: &str) -> String {
+    if lookup(canonical(written)).is_none()
+        && let Some(alias) = super::action_plugin::builtin_alias(task_file, written)
+        && lookup(&alias).is_some()
+    {
+        return alias;
+    }
+    written.to_owned()
+}
+
 /// What a module name as written resolves to: a native module, else a module of the
 /// installed ansible-core or collections run through the bridge.
 pub fn resolve(written: &str) -> Result<Known, NotRun> {

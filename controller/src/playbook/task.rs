@@ -144,7 +144,8 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         }
         let canon = modules::canonical(&k);
         if !modules::IMPORTS.contains(&canon) {
-            modules::resolve(&k).map_err(|why| modules::not_run(key, &k, why, KEYWORDS))?;
+            modules::resolve(&modules::runs_as(&k, &key.loc.file))
+                .map_err(|why| modules::not_run(key, &k, why, KEYWORDS))?;
         }
         if let Some((first, _)) = module {
             return Err(Diagnostic::new(
@@ -194,7 +195,8 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
             ));
         }
         let written = key.as_str().unwrap_or_default();
-        modules::resolve(written).map_err(|why| modules::not_run(key, written, why, KEYWORDS))?;
+        modules::resolve(&modules::runs_as(written, &key.loc.file))
+            .map_err(|why| modules::not_run(key, written, why, KEYWORDS))?;
     }
     if let Some((key, value)) = module {
         let name = modules::canonical(key.as_str().unwrap_or_default());
@@ -254,10 +256,11 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         );
     };
     let written = key.scalar_text().unwrap_or_default();
-    let name = modules::canonical(&written);
+    let resolved = modules::runs_as(&written, &key.loc.file);
+    let name = modules::canonical(&resolved);
     task.become_ = level.enter(inherit)?.become_now;
-    let known =
-        modules::resolve(&written).map_err(|why| modules::not_run(key, &written, why, KEYWORDS))?;
+    let known = modules::resolve(&resolved)
+        .map_err(|why| modules::not_run(key, &written, why, KEYWORDS))?;
     let mut args = module_args(&known, value)?;
     if let Some(extra) = extra_args {
         merge_args(&mut args, extra)?;

@@ -25,6 +25,7 @@ const MAX_DEPTH: usize = 32;
 /// Arguments `include_role`/`import_role` accept.
 const ROLE_ARGS: &[&str] = &[
     "name",
+    "role",
     "tasks_from",
     "vars_from",
     "defaults_from",
@@ -1000,6 +1001,12 @@ fn role_args(st: &Statement<'_>) -> Result<(String, From, Option<Node>), Diagnos
         };
         match k.as_str() {
             "name" | "_raw_params" => name = Some(text()?),
+            // As Ansible: `role` is read when `name` is not given.
+            "role" => {
+                if !args.contains_key("name") {
+                    name = Some(text()?)
+                }
+            }
             "tasks_from" => from.tasks = strip_ext(&text()?),
             "vars_from" => from.vars = strip_ext(&text()?),
             "defaults_from" => from.defaults = strip_ext(&text()?),

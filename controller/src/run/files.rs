@@ -234,7 +234,11 @@ fn rendered_srcs(src: &str, task: &Task, vars: &RenderVars) -> Vec<String> {
         (Some(raw), Some(lookup)) => scope
             .render_value(raw)
             .ok()
-            .and_then(|terms| templater.loop_lookup(lookup, terms, &scope).ok())
+            .and_then(|terms| {
+                templater
+                    .loop_lookup(lookup, terms, task.written_module(), &scope)
+                    .ok()
+            })
             .unwrap_or_default(),
         (Some(raw), None) => match scope.render_value(raw) {
             Ok(Value::Array(items)) => items,

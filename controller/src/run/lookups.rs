@@ -263,7 +263,10 @@ impl Simulation<'_> {
         let raw = task.loop_.as_ref()?;
         let rendered = scope.render_value(raw).ok()?;
         if let Some(lookup) = &task.loop_with {
-            return self.templater.loop_lookup(lookup, rendered, scope).ok();
+            return self
+                .templater
+                .loop_lookup(lookup, rendered, task.written_module(), scope)
+                .ok();
         }
         match rendered {
             Value::Array(items) => Some(items),

@@ -322,21 +322,12 @@ fn first_found(
     options: &Map<String, Value>,
     site: &Site<'_>,
 ) -> Result<Vec<Value>, String> {
-    // As `with_first_found`, Ansible searches the subdirectory the task's module suggests;
-    // as a function, only the search path itself.
-    let subdir = if options.contains_key(WITH_MARKER) {
-        let module = site.task.module.as_str();
-        ["template", "var", "file"]
-            .into_iter()
-            .find(|s| module.contains(s))
-            .map_or("files", |s| match s {
-                "template" => "templates",
-                "var" => "vars",
-                _ => "files",
-            })
-    } else {
-        ""
-    };
+    // As `with_first_found`, Ansible searches the subdirectory the task's action names (the
+    // agent says which); as a function, only the search path itself.
+    let subdir = options
+        .get(WITH_MARKER)
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let mut skip = truthy(options.get("skip"), false);
     let base_paths = options
         .get("paths")
@@ -348,7 +339,7 @@ fn first_found(
     } else {
         terms.to_vec()
     };
-    collect_names(&terms, &base_paths, &mut names, &mut skip);
+    collect_names(&terms, &base_paths, &mut names, &mut skip)?;
     for name in &names {
         if let Some(found) = search_path::find(name, subdir, site.task, site.playbook_dir) {
             return Ok(vec![Value::from(found.display().to_string())]);
@@ -358,16 +349,34 @@ fn first_found(
         return Ok(Vec::new());
     }
     Err(format!(
-        "no file was found when using first_found (looked for: {})",
+        "No file was found when using first_found (looked for: {})",
         names.join(", ")
     ))
 }
 
-fn collect_names(terms: &[Value], paths: &[String], names: &mut Vec<String>, skip: &mut bool) {
+/// Python's name for the type of a JSON value.
+fn python_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+fn collect_names(
+    terms: &[Value],
+    paths: &[String],
+    names: &mut Vec<String>,
+    skip: &mut bool,
+) -> Result<(), String> {
     for term in terms {
         let (files, paths) = match term {
             Value::Array(list) => {
-                collect_names(list, paths, names, skip);
+                collect_names(list, paths, names, skip)?;
                 continue;
             }
             Value::Object(spec) => {
@@ -380,7 +389,13 @@ fn collect_names(terms: &[Value], paths: &[String], names: &mut Vec<String>, ski
                     own.unwrap_or_else(|| paths.to_vec()),
                 )
             }
-            other => (split_list(other, ",;"), paths.to_vec()),
+            Value::String(_) => (split_list(term, ",;"), paths.to_vec()),
+            other => {
+                return Err(format!(
+                    "Invalid term supplied. A string, dict or list is required, not '{}').",
+                    python_type(other)
+                ));
+            }
         };
         for f in files {
             if paths.is_empty() {
@@ -394,4 +409,5 @@ fn collect_names(terms: &[Value], paths: &[String], names: &mut Vec<String>, ski
             }
         }
     }
+    Ok(())
 }
