@@ -2,8 +2,8 @@
 //! as root): the `become` keywords of the task, its block and its play, overridden by the
 //! `ansible_become*` variables wherever they are set (task and block `vars`, the
 //! inventory, `set_fact`, `include_vars` of templates) in Ansible's precedence, when the
-//! task runs. dr ran such tasks as root (variables set below the play, and a play's
-//! `become_user` on the local connection, were ignored).
+//! task runs; facts are gathered as the become user. dr ran such tasks as root (variables
+//! set below the play, and a play's `become_user` on the local connection, were ignored).
 //!
 //! Needs root (the agent switches to `nobody`) and ansible-core: `tests/run` has both.
 
@@ -85,16 +85,17 @@ fn become_variables_override_the_keywords_as_in_ansible() {
     assert_eq!(all["play"], "play keywords nobody\n");
     assert_eq!(all["host"], "host var root\n");
     assert_eq!(all["include_vars"], "after include_vars nobody\n");
+    assert_eq!(all["facts"], "nobody 65534 /nonexistent nobody nobody\n");
 }
 
 #[test]
 fn a_task_that_cannot_run_as_its_become_user_fails_and_a_plan_says_so() {
-    // `setup` cannot switch users in dr: the task fails naming the user and why, in a plan
-    // too, rather than gather facts as root.
+    // `apt` cannot switch users in dr: the task fails naming the user and why, in a plan
+    // too, rather than run as root.
     let dir = fixture();
     std::fs::write(
         dir.path().join("p.yml"),
-        "- hosts: h1\n  gather_facts: false\n  tasks:\n    - setup:\n      vars: {ansible_become: true, ansible_become_user: nobody}\n",
+        "- hosts: h1\n  gather_facts: false\n  tasks:\n    - apt: {name: curl}\n      vars: {ansible_become: true, ansible_become_user: nobody}\n",
     )
     .unwrap();
     for cmd in ["plan", "apply"] {

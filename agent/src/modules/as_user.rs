@@ -24,6 +24,7 @@ pub const IN_PROCESS: &[&str] = &[
     "get_url",
     "lineinfile",
     "replace",
+    "setup",
     "slurp",
     "stat",
     "template",

@@ -154,14 +154,15 @@ fn gather() -> BTreeMap<String, Json> {
     for (k, v) in distribution(&fs::read_to_string("/etc/os-release").unwrap_or_default()) {
         f.insert(k.into(), Json::from(v));
     }
-    let uid = fs::metadata("/proc/self").map(|m| {
+    // The calling thread's user: the `become_user` the module runs as (`as_user`), which
+    // may not be the agent process's.
+    let uid = rustix::process::geteuid().as_raw();
+    f.insert("user_uid".into(), Json::from(uid));
+    f.insert("user_id".into(), Json::from(fsutil::id_name(Db::User, uid)));
+    let process_uid = fs::metadata("/proc/self").map(|m| {
         use std::os::unix::fs::MetadataExt;
         m.uid()
     });
-    if let Ok(uid) = uid {
-        f.insert("user_uid".into(), Json::from(uid));
-        f.insert("user_id".into(), Json::from(fsutil::id_name(Db::User, uid)));
-    }
     if let Ok(n) = std::thread::available_parallelism() {
         f.insert("processor_vcpus".into(), Json::from(n.get()));
     }
@@ -173,7 +174,18 @@ fn gather() -> BTreeMap<String, Json> {
         m.insert("address".into(), Json::from(addr));
         f.insert("default_ipv4".into(), Json::Object(m));
     }
-    let env: Map<String, Json> = std::env::vars().map(|(k, v)| (k, Json::from(v))).collect();
+    let mut env: Map<String, Json> = std::env::vars().map(|(k, v)| (k, Json::from(v))).collect();
+    // Run as another user (`become_user`), the process Ansible gathers in was started by
+    // `sudo -H`: that user's home and names.
+    if process_uid.is_ok_and(|p| p != uid)
+        && let Some(user) = super::accounts::users()
+            .ok()
+            .and_then(|all| all.into_iter().find(|u| u.uid == uid))
+    {
+        env.insert("HOME".into(), Json::from(user.home));
+        env.insert("USER".into(), Json::from(user.name.clone()));
+        env.insert("LOGNAME".into(), Json::from(user.name));
+    }
     f.insert("env".into(), Json::Object(env));
     f
 }
