@@ -359,6 +359,10 @@ pub struct Task {
     /// Output of this task is censored everywhere.
     #[serde(default)]
     pub no_log: bool,
+    /// `no_log:` written as a template: the agent renders it when the task starts and reads
+    /// a boolean; it then decides in place of [`Task::no_log`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_log_when: Option<String>,
     /// Tags for `--tags` / `--skip-tags`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,

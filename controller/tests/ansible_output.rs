@@ -542,3 +542,37 @@ fn ansible_debug_prints_ansibles_line_for_each_implicit_flush_that_runs_handlers
     // Without it, nothing of the kind.
     assert_eq!(meta(&dr(dir.path(), &[]).stdout), 0);
 }
+
+#[test]
+fn a_templated_no_log_hides_or_shows_as_in_ansible() {
+    // As roles write it (`no_log: "{{ postgres_users_no_log }}"`): rendered when the task
+    // runs, on a task or a block; dr refused it.
+    let playbook = "\
+- hosts: localhost
+  gather_facts: false
+  vars:
+    hide: true
+    show: false
+  tasks:
+    - command: echo secret-looking-output
+      no_log: \"{{ hide }}\"
+    - command: echo plain-output
+      no_log: \"{{ show }}\"
+    - block:
+        - debug: msg=in-block
+      no_log: \"{{ hide }}\"
+";
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), playbook);
+    let (ansible, code) = ansible_playbook(dir.path(), &["-v"]);
+    assert_eq!(code, 0, "{ansible}");
+    let ours = dr(dir.path(), &["-v"]);
+    ours.code(0);
+    compare(&ansible, &ours.stdout);
+    assert!(
+        !ours.stdout.contains("secret-looking-output"),
+        "{}",
+        ours.stdout
+    );
+    assert!(ours.stdout.contains("plain-output"), "{}", ours.stdout);
+}

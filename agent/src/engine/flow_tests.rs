@@ -468,3 +468,25 @@ fn a_task_that_changes_its_connection_fails_naming_the_variable() {
         ["2222"]
     );
 }
+
+#[test]
+fn a_templated_no_log_is_rendered_when_the_task_starts() {
+    let shown = |hide: Json| {
+        let t = task(
+            "command",
+            json!("echo visible-output"),
+            json!({"no_log": false, "no_log_when": "{{ hide }}"}),
+        );
+        let ev = events(&request(json!([t]), json!([]), json!({"hide": hide})));
+        results(&ev).into_iter().map(|r| r.3).collect::<Vec<_>>()
+    };
+    let hidden = shown(json!(true));
+    assert!(hidden[0].contains("hidden"), "{hidden:?}");
+    let visible = shown(json!(false));
+    assert!(!visible[0].contains("hidden"), "{visible:?}");
+    let bad = shown(json!("maybe"));
+    assert!(
+        bad[0].contains("`no_log`: the value 'maybe' is not a valid boolean"),
+        "{bad:?}"
+    );
+}

@@ -25,12 +25,19 @@ impl Runner<'_> {
             title: self.callback_title(task, &name),
         });
         let resolved;
-        let task = match ignore_errors(task, &scope) {
-            Ok(None) => task,
-            Ok(Some(ignore)) => {
+        let task = match ignore_errors(task, &scope).and_then(|i| {
+            Ok((
+                i,
+                templated_bool("no_log", task.no_log_when.as_ref(), &scope)?,
+            ))
+        }) {
+            Ok((None, None)) => task,
+            Ok((ignore, no_log)) => {
                 resolved = Task {
-                    ignore_errors: ignore,
+                    ignore_errors: ignore.unwrap_or(task.ignore_errors),
                     ignore_errors_when: None,
+                    no_log: no_log.unwrap_or(task.no_log),
+                    no_log_when: None,
                     ..task.clone()
                 };
                 &resolved
@@ -506,17 +513,27 @@ impl Runner<'_> {
 /// A templated `ignore_errors:` rendered and read as Ansible reads a boolean keyword;
 /// `None` when it is written as a plain boolean.
 pub(super) fn ignore_errors(task: &Task, scope: &Scope) -> Result<Option<bool>, String> {
-    let Some(template) = &task.ignore_errors_when else {
+    templated_bool("ignore_errors", task.ignore_errors_when.as_ref(), scope)
+}
+
+/// A boolean keyword written as a template (`template`), rendered and read as Ansible
+/// reads a boolean keyword; `None` when it is written as a plain boolean.
+fn templated_bool(
+    keyword: &str,
+    template: Option<&String>,
+    scope: &Scope,
+) -> Result<Option<bool>, String> {
+    let Some(template) = template else {
         return Ok(None);
     };
     let value = scope
         .render_value(&Json::String(template.clone()))
-        .map_err(|e| format!("`ignore_errors`: {}", e.in_jinja_words()))?;
+        .map_err(|e| format!("`{keyword}`: {}", e.in_jinja_words()))?;
     crate::modules::args::json_bool(&value)
         .map(Some)
         .ok_or_else(|| {
             format!(
-                "`ignore_errors`: the value {} is not a valid boolean",
+                "`{keyword}`: the value {} is not a valid boolean",
                 crate::template::pyrepr::repr_json(&value)
             )
         })

@@ -49,6 +49,9 @@ pub struct Inherit {
     pub diff: Option<bool>,
     /// `no_log` default.
     pub no_log: Option<bool>,
+    /// `no_log` written as a template (then `no_log` is `None`): each task below renders it
+    /// (`Task::no_log_when`).
+    pub no_log_when: Option<String>,
     /// `run_once` default.
     pub run_once: Option<bool>,
     /// `delegate_to` default (a template).
@@ -117,7 +120,9 @@ impl Inherit {
         (out.ignore_errors, out.ignore_errors_when) = (b, t);
         out.check_mode = inner.check_mode.or(self.check_mode);
         out.diff = inner.diff.or(self.diff);
-        out.no_log = inner.no_log.or(self.no_log);
+        let inner_sets = inner.no_log.is_some() || inner.no_log_when.is_some();
+        let outer = if inner_sets { inner } else { self };
+        (out.no_log, out.no_log_when) = (outer.no_log, outer.no_log_when.clone());
         out.run_once = inner.run_once.or(self.run_once);
         out.delegate_to = inner
             .delegate_to
@@ -238,10 +243,13 @@ impl Inherit {
                 task.ignore_errors_when = Some(t.clone());
             }
         }
-        if !own.no_log
-            && let Some(b) = self.no_log
-        {
-            task.no_log = b;
+        if !own.no_log {
+            if let Some(b) = self.no_log {
+                task.no_log = b;
+            }
+            if let Some(t) = &self.no_log_when {
+                task.no_log_when = Some(t.clone());
+            }
         }
         if task.check_mode.is_none() {
             task.check_mode = self.check_mode;

@@ -47,7 +47,11 @@ impl Level {
             },
             "check_mode" => inherit.check_mode = Some(bool_of(v, k)?),
             "diff" => inherit.diff = Some(bool_of(v, k)?),
-            "no_log" => inherit.no_log = Some(bool_of(v, k)?),
+            "no_log" => match v.as_str().filter(|s| dr_agent::template::is_template(s)) {
+                // Each task below renders it (`Task::no_log_when`).
+                Some(t) => (inherit.no_log, inherit.no_log_when) = (None, Some(t.to_owned())),
+                None => (inherit.no_log, inherit.no_log_when) = (Some(bool_of(v, k)?), None),
+            },
             "run_once" if v.as_str().is_some_and(dr_agent::template::is_template) => {
                 return Err(super::task::templated_run_once(
                     key,

@@ -420,7 +420,8 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
         ignore_errors_when: task.ignore_errors_when.clone(),
         check_mode: task.check_mode,
         diff: task.diff,
-        no_log: explicit.no_log.then_some(task.no_log),
+        no_log: (explicit.no_log && task.no_log_when.is_none()).then_some(task.no_log),
+        no_log_when: task.no_log_when.clone(),
         run_once: explicit.run_once.then_some(task.run_once),
         delegate_to: task.delegate_to.clone(),
         delegate_facts: explicit.delegate_facts.then_some(task.delegate_facts),
@@ -577,8 +578,12 @@ fn apply_keyword(
             }
         }
         "no_log" => {
-            task.no_log = bool_of(v, "no_log")?;
             explicit.no_log = true;
+            match v.as_str().filter(|s| is_template(s)) {
+                // Rendered by the agent when the task starts (`engine/task.rs`).
+                Some(t) => task.no_log_when = Some(t.to_owned()),
+                None => task.no_log = bool_of(v, "no_log")?,
+            }
         }
         "check_mode" => task.check_mode = Some(bool_of(v, "check_mode")?),
         "diff" => task.diff = Some(bool_of(v, "diff")?),
