@@ -101,6 +101,20 @@ pub fn runs_as(written: &str, task_file: &str) -> String {
     written.to_owned()
 }
 
+/// `apt` for a `package` task whose arguments dr's `package` does not take and `apt` does
+/// (`allow_downgrade`, `default_release`, ...): Ansible runs `package` as `apt` on Debian.
+pub fn package_as_apt(name: &str, args: &serde_json::Value) -> Option<Known> {
+    let (Some(Known::Module { args: own, .. }), Some(apt @ Known::Module { args: apt_args, .. })) =
+        (lookup(name).filter(|_| name == "package"), lookup("apt"))
+    else {
+        return None;
+    };
+    let keys: Vec<&String> = args.as_object()?.keys().filter(|k| !k.starts_with('_')).collect();
+    let needs_apt = keys.iter().any(|k| !own.contains(&k.as_str()));
+    let apt_takes_all = keys.iter().all(|k| apt_args.contains(&k.as_str()));
+    (needs_apt && apt_takes_all).then_some(apt)
+}
+
 /// What a module name as written resolves to: a native module, else a module of the
 /// installed ansible-core or collections run through the bridge.
 pub fn resolve(written: &str) -> Result<Known, NotRun> {

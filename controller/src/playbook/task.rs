@@ -265,6 +265,12 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     if let Some(extra) = extra_args {
         merge_args(&mut args, extra)?;
     }
+    // Ansible's `package` is the host's package module, with all its arguments: on the
+    // Debian hosts dr's `package` serves, `apt`. dr's `package` takes the common ones.
+    let (name, known) = match modules::package_as_apt(name, &args) {
+        Some(apt) => ("apt", apt),
+        None => (name, known),
+    };
     check_reserved_args(&written, name, &args, value)?;
     let unsupported = match &known {
         Known::Module {
