@@ -4,6 +4,8 @@
 //! machine's sources are never read. Packages go into the real dpkg database under names
 //! no distribution uses (`dr-test-apt-...`) and are purged at the end.
 //!
+//! `package` with an argument only `apt` takes runs as `apt`, as Ansible's does on Debian.
+//!
 //! Needs root, dpkg-dev and ansible-core with python3-apt (`tests/run` installs them).
 
 mod util;
@@ -145,7 +147,7 @@ const PLAYBOOK: &str = r#"- hosts: h
       register: r06
     - apt: {name: dr-test-apt-a, state: latest}
       register: r07
-    - apt: {name: "dr-test-apt-a=1.0", allow_downgrade: true}
+    - package: {name: "dr-test-apt-a=1.0", allow_downgrade: true}
       register: r08
     - apt: {name: "dr-test-apt-a=1.*"}
       register: r09
