@@ -316,3 +316,112 @@ fn deb822_repository_writes_what_ansibles_writes() {
         dr[5]["text"]
     );
 }
+
+const KEY: &str =
+    "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBGexample\n-----END PGP PUBLIC KEY BLOCK-----\n";
+
+/// An HTTP server on 127.0.0.1 answering every request with [`KEY`]; its base URL.
+fn key_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{KEY}",
+                KEY.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    base
+}
+
+const SIGNED_BY_URL_PLAYBOOK: &str = r#"- hosts: h
+  gather_facts: false
+  tasks:
+    - deb822_repository: &repo
+        name: dr-test-deb822-key
+        uris: http://deb.example.invalid/debian
+        suites: bookworm
+        components: main
+        enabled: false
+        signed_by: "{{ key_url }}"
+      check_mode: true
+      register: r01
+    - stat: {path: /etc/apt/keyrings/dr-test-deb822-key.asc}
+      register: s01
+    - deb822_repository: *repo
+      register: r02
+    - deb822_repository: *repo
+      register: r03
+    - command: cat /etc/apt/sources.list.d/dr-test-deb822-key.sources
+      register: c01
+    - stat: {path: /etc/apt/keyrings/dr-test-deb822-key.asc}
+      register: s02
+    - deb822_repository: {name: dr-test-deb822-key, state: absent}
+      register: r04
+    - copy:
+        content: "{{ [r01, r02, r03, r04, {'text': c01.stdout, 'before': s01.stat.exists, 'mode': s02.stat.mode}] | to_json }}"
+        dest: "{{ playbook_dir }}/{{ out }}"
+"#;
+
+#[test]
+fn deb822_repository_fetches_a_signed_by_url_as_ansible_does() {
+    // As popular roles install Docker's repository (`signed_by: https://.../gpg`): the key
+    // is fetched and kept under /etc/apt/keyrings; dr refused the URL.
+    util::assert_fresh_agent();
+    let gone = || {
+        let _ = std::fs::remove_file("/etc/apt/sources.list.d/dr-test-deb822-key.sources");
+        let _ = std::fs::remove_file("/etc/apt/keyrings/dr-test-deb822-key.asc");
+    };
+    let url = format!("key_url={}/gpg", key_server());
+    let run = |tool: &str| {
+        gone();
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(
+            dir.path(),
+            &[("inv.yml", INVENTORY), ("site.yml", SIGNED_BY_URL_PLAYBOOK)],
+        );
+        let args = ["-i", "inv.yml", "site.yml", "-e", url.as_str()];
+        let out = if tool == "ansible" {
+            util::ansible_playbook_out(dir.path(), &args);
+            "ansible.json"
+        } else {
+            util::dr_apply_out(dir.path(), &args);
+            "dr.json"
+        };
+        let text = std::fs::read_to_string(dir.path().join(out)).unwrap();
+        match serde_json::from_str(&text) {
+            Ok(Json::Array(items)) => items,
+            other => panic!("{out}: not a list: {other:?}"),
+        }
+    };
+    let ansible = run("ansible");
+    let dr = run("dr");
+    gone();
+    let differences = util::result_differences(
+        &ansible,
+        &dr,
+        &["invocation", "diff", "warnings"],
+        &["diff"],
+    );
+    assert!(
+        differences.is_empty(),
+        "dr's deb822_repository differs from ansible's:\n{}\nansible: {ansible:#?}\ndr: {dr:#?}",
+        differences.join("\n")
+    );
+    let changed: Vec<bool> = dr[..4].iter().map(|r| r["changed"] == true).collect();
+    assert_eq!(changed, [true, true, false, true]);
+    assert_eq!(dr[4]["before"], false, "check mode wrote the key");
+    assert_eq!(dr[4]["mode"], "0644");
+    assert!(
+        dr[4]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Signed-By: /etc/apt/keyrings/dr-test-deb822-key.asc")),
+        "{}",
+        dr[4]["text"]
+    );
+}

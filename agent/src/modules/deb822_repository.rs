@@ -2,7 +2,10 @@
 //! written as Ansible's `deb822_repository` writes it: fields in the order of the
 //! argument names, lists space-separated, booleans `yes`/`no`, a multi-line value (an
 //! inline `signed_by` key) indented on the lines after its field. `signed_by` naming a
-//! file is written as that path; a key URL is refused (fetch it with `get_url`).
+//! file is written as that path; a key URL is fetched and kept under `/etc/apt/keyrings`
+//! (`signed_by.rs`).
+
+mod signed_by;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -143,8 +146,12 @@ fn multiline(v: &str) -> String {
     format!("\n{}", lines.join("\n"))
 }
 
-/// The file's text and the key file `signed_by` names (when it is a file).
-fn render(spec: &Spec) -> Result<(String, Option<String>), ModuleError> {
+/// The file's text and the key file `signed_by` names (when it is a file), with the key
+/// fetched from a `signed_by` URL (`url_key`: the file it is kept in).
+fn render(
+    spec: &Spec,
+    url_key: Option<&signed_by::Key>,
+) -> Result<(String, Option<String>), ModuleError> {
     let yes_no = |b: Option<bool>| b.map(|b| if b { "yes" } else { "no" }.to_owned());
     let joined = |k: &str, v: &Json| list(k, v).map(|l| l.map(|l| l.join(" ")));
     let types = list("types", &spec.types)?.unwrap_or_else(|| vec!["deb".into()]);
@@ -160,12 +167,10 @@ fn render(spec: &Spec) -> Result<(String, Option<String>), ModuleError> {
     }
     let mut key_file = None;
     let signed_by = match &spec.signed_by {
-        Some(v) if v.contains("://") => {
-            return Err(ArgsError::new(
-                "deb822_repository",
-                "a `signed_by` URL is not supported by dr: fetch the key with `get_url` and give its path",
-            )
-            .into());
+        Some(_) if url_key.is_some() => {
+            let path = url_key.map(|k| k.path.clone());
+            key_file = path.clone();
+            path
         }
         Some(v) if Path::new(v).is_file() => {
             key_file = Some(v.clone());
@@ -291,7 +296,14 @@ impl Module for Deb822Repository {
             }
             return Ok(Plan::change(outcome.clone(), Remove { gone, outcome }));
         }
-        let (text, key_file) = render(&spec)?;
+        let url_key = match spec.signed_by.as_deref() {
+            Some(url) if !Path::new(url).is_file() && signed_by::is_url(url) => {
+                signed_by::fetch(url, &slug, Path::new(KEYRINGS_DIR))
+                    .map_err(ModuleError::Failed)?
+            }
+            _ => None,
+        };
+        let (text, key_file) = render(&spec, url_key.as_ref())?;
         data.insert("repo".into(), Json::from(text.clone()));
         data.insert(
             "key_filename".into(),
@@ -310,6 +322,22 @@ impl Module for Deb822Repository {
         let write = current.as_deref() != Some(text.as_bytes());
         let chmod = current_mode.is_some_and(|m| m != mode);
         let mut diffs = Vec::new();
+        if let Some(key) = &url_key {
+            if key.write.is_some() {
+                diffs.push(crate::wire::Diff {
+                    target: key.path.clone(),
+                    text: "the key fetched from `signed_by`".into(),
+                });
+            } else if key.chmod {
+                diffs.push(crate::wire::Diff {
+                    target: key.path.clone(),
+                    text: "mode -> 0644".into(),
+                });
+            }
+        }
+        let key_changes = url_key
+            .as_ref()
+            .is_some_and(|k| k.write.is_some() || k.chmod);
         if write {
             let before = current
                 .as_deref()
@@ -324,7 +352,7 @@ impl Module for Deb822Repository {
             });
         }
         let outcome = Outcome {
-            changed: write || chmod,
+            changed: write || chmod || key_changes,
             data,
             diffs,
             ..Outcome::default()
@@ -340,6 +368,7 @@ impl Module for Deb822Repository {
                 dest,
                 text: write.then_some(text),
                 mode,
+                key: url_key.filter(|_| key_changes),
                 outcome,
             },
         ))
@@ -351,11 +380,31 @@ struct Write {
     dest: String,
     text: Option<String>,
     mode: u32,
+    /// The key fetched from a `signed_by` URL, when its file changes.
+    key: Option<signed_by::Key>,
     outcome: Outcome,
 }
 
 impl Action for Write {
     fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        if let Some(key) = &self.key {
+            let key_path = Path::new(&key.path);
+            if let Some(dir) = key_path.parent()
+                && !dir.is_dir()
+            {
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| {
+                        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+                    })
+                    .map_err(|e| ModuleError::io("cannot create", &dir.display().to_string(), e))?;
+            }
+            if let Some(bytes) = &key.write {
+                fsutil::write_atomic(key_path, bytes, Attrs::default(), 0o644)
+                    .map_err(|e| ModuleError::io("cannot write", &key.path, e))?;
+            }
+            std::fs::set_permissions(key_path, std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| ModuleError::io("cannot set the mode of", &key.path, e))?;
+        }
         let path = Path::new(&self.dest);
         if let Some(text) = &self.text {
             fsutil::write_atomic(path, text.as_bytes(), Attrs::default(), 0o644)
@@ -408,12 +457,29 @@ mod tests {
             }),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let (text, key) = render(&spec).unwrap_or_else(|e| panic!("{e}"));
+        let (text, key) = render(&spec, None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             text,
             "Components: main contrib\nEnabled: no\nX-Repolib-Name: example\nSigned-By:\n    -----BEGIN PGP PUBLIC KEY BLOCK-----\n    .\n    abc\n    -----END PGP PUBLIC KEY BLOCK-----\nSuites: stable\nTypes: deb\nURIs: http://deb.example.com/debian\n"
         );
         assert_eq!(key, None);
+        // A key fetched from a URL: its file is the field's value.
+        let spec: Spec = parse_args(
+            "deb822_repository",
+            &serde_json::json!({"name": "docker", "uris": "https://x", "signed_by": "https://x/gpg"}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let fetched = signed_by::Key {
+            path: "/etc/apt/keyrings/docker.asc".into(),
+            write: None,
+            chmod: false,
+        };
+        let (text, key) = render(&spec, Some(&fetched)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            text.contains("Signed-By: /etc/apt/keyrings/docker.asc\n"),
+            "{text}"
+        );
+        assert_eq!(key.as_deref(), Some("/etc/apt/keyrings/docker.asc"));
     }
 }
 

@@ -109,7 +109,11 @@ pub fn package_as_apt(name: &str, args: &serde_json::Value) -> Option<Known> {
     else {
         return None;
     };
-    let keys: Vec<&String> = args.as_object()?.keys().filter(|k| !k.starts_with('_')).collect();
+    let keys: Vec<&String> = args
+        .as_object()?
+        .keys()
+        .filter(|k| !k.starts_with('_'))
+        .collect();
     let needs_apt = keys.iter().any(|k| !own.contains(&k.as_str()));
     let apt_takes_all = keys.iter().all(|k| apt_args.contains(&k.as_str()));
     (needs_apt && apt_takes_all).then_some(apt)
