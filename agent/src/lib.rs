@@ -11,6 +11,7 @@ pub mod diff;
 pub mod engine;
 pub mod fsutil;
 pub mod mask;
+pub mod pybytes;
 pub mod modules;
 pub(crate) mod pgclient;
 pub mod template;

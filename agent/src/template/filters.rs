@@ -91,6 +91,9 @@ fn python_class(v: &Value) -> String {
 
 /// The Python type name of a value, as Ansible's `type_debug` reports it.
 fn type_name(v: &Value) -> &'static str {
+    if super::bytes::of(v).is_some() {
+        return "bytes";
+    }
     match v.kind() {
         ValueKind::Seq if v.is_tuple() => "tuple",
         ValueKind::Undefined => "Undefined",
@@ -155,6 +158,12 @@ fn json_of(v: &Value) -> Result<Json, Error> {
         return Err(Error::new(
             ErrorKind::UndefinedError,
             "undefined value passed to a filter",
+        ));
+    }
+    if super::bytes::holds(v) {
+        // Ansible's words for `to_json`; dr's YAML writer has no `!!binary` either.
+        return Err(invalid(
+            "Object of type '_AnsibleTaggedBytes' is not JSON serializable by the 'tagless' profile.",
         ));
     }
     serde_json::to_value(v).map_err(|e| invalid(format!("cannot convert value to data: {e}")))
@@ -258,6 +267,11 @@ fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<St
     kwargs.assert_all_used().map_err(|_| {
         invalid("to_yaml: dr supports indent, default_flow_style, explicit_start, sort_keys, allow_unicode, canonical and default_style")
     })?;
+    if super::bytes::holds(v) {
+        return Err(invalid(
+            "to_yaml: bytes (a `!!binary` value) are not supported by dr",
+        ));
+    }
     let json = json_of(v)?;
     if canonical {
         return yaml_style::canonical_document(&json).ok_or_else(|| {

@@ -8,7 +8,7 @@
 
 use minijinja::functions::Function;
 use minijinja::value::{FunctionArgs, FunctionResult, Rest, ValueOrKwargs};
-use minijinja::{Environment, Error, State, Value};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
 
 /// Registers filter `f` as `name`, passing undefined arguments through as its result.
 pub(crate) fn add<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
@@ -20,6 +20,33 @@ where
     add_value(env, name, Value::from_function(f));
 }
 
+/// The filters that take a bytes value (`!!binary`) as Ansible does: as numbers, by their
+/// `str()` (Jinja's text filters), or as the bytes they are (hashes, `b64encode`). The
+/// others (Ansible's own decode bytes as UTF-8 text first) refuse it.
+const TAKE_BYTES: &[&str] = &[
+    "length",
+    "count",
+    "list",
+    "first",
+    "last",
+    "string",
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "replace",
+    "trim",
+    "b64encode",
+    "hash",
+    "checksum",
+    "sha1",
+    "md5",
+    "to_json",
+    "to_nice_json",
+    "to_yaml",
+    "to_nice_yaml",
+];
+
 fn add_value(env: &mut Environment<'static>, name: &'static str, inner: Value) {
     env.add_filter(
         name,
@@ -27,6 +54,14 @@ fn add_value(env: &mut Environment<'static>, name: &'static str, inner: Value) {
             let args = args.into_values();
             if let Some(undefined) = first_undefined(&args) {
                 return Ok(undefined);
+            }
+            if !TAKE_BYTES.contains(&name)
+                && args.iter().any(|a| crate::template::bytes::of(a).is_some())
+            {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("filter `{name}` does not take bytes (a `!!binary` value) in dr"),
+                ));
             }
             inner.call(state, &args)
         },
@@ -81,7 +116,13 @@ pub(super) fn builtins(env: &mut Environment<'static>) {
     add(env, "max", f::max);
     add(env, "sort", f::sort);
     add(env, "list", f::list);
-    add(env, "string", f::string);
+    add(env, "string", |state: &State, v: Value| {
+        match crate::template::bytes::of(&v) {
+            // Python's `str()` of bytes is their `repr()`.
+            Some(bytes) => Ok(Value::from(crate::pybytes::repr(bytes))),
+            None => f::string(state, &v),
+        }
+    });
     add(env, "bool", f::bool);
     add(env, "batch", f::batch);
     add(env, "slice", f::slice);

@@ -1,0 +1,139 @@
+//! Bytes values (YAML `!!binary`, see [`crate::pybytes`]) between dr's JSON data and
+//! template values: the JSON string that stands for bytes is a [`PyBytes`] in a template,
+//! and a bytes value in a result is that string again.
+
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value, ValueKind};
+use minijinja::{Error, ErrorKind};
+use serde_json::{Map, Value as Json};
+
+use crate::pybytes;
+
+/// A Python `bytes` in a template. minijinja's own bytes print lossily (`\u{fffd}` for
+/// what is not UTF-8); this one behaves as Python's: a sequence of numbers (`b[0]`,
+/// `length`, `list`, `first`) whose `str()` is its `repr()` (`b ~ 'x'` is `b'hel\xff'x`,
+/// `upper` is `B'HEL\XFF'`), false when empty.
+#[derive(Debug)]
+pub(crate) struct PyBytes(pub(crate) Vec<u8>);
+
+impl Object for PyBytes {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = key.as_i64()?;
+        let i = if i < 0 { i + self.0.len() as i64 } else { i };
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|b| Value::from(*b))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.0.len())
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&pybytes::repr(&self.0))
+    }
+}
+
+/// The bytes of a template value, when it is bytes.
+pub(crate) fn of(value: &Value) -> Option<&[u8]> {
+    if value.kind() == ValueKind::Bytes {
+        return value.as_bytes();
+    }
+    value
+        .downcast_object_ref::<PyBytes>()
+        .map(|b| b.0.as_slice())
+}
+
+/// The template value of `bytes`.
+pub(crate) fn value(bytes: Vec<u8>) -> Value {
+    Value::from_object(PyBytes(bytes))
+}
+
+/// The template value of JSON data `v`, its bytes values as bytes.
+pub(crate) fn to_value(v: &Json) -> Value {
+    if !pybytes::holds(v) {
+        return Value::from(minijinja::value::Serde(v));
+    }
+    match v {
+        Json::String(s) => match pybytes::decode(s) {
+            Some(bytes) => value(bytes),
+            None => Value::from(s.as_str()),
+        },
+        Json::Array(items) => Value::from(items.iter().map(to_value).collect::<Vec<_>>()),
+        Json::Object(map) => Value::from_iter(map.iter().map(|(k, v)| (k.as_str(), to_value(v)))),
+        other => Value::from(minijinja::value::Serde(other)),
+    }
+}
+
+/// Whether a bytes value is anywhere inside `value`.
+pub(crate) fn holds(value: &Value) -> bool {
+    if of(value).is_some() {
+        return true;
+    }
+    match value.kind() {
+        ValueKind::Seq | ValueKind::Map => value.try_iter().is_ok_and(|items| {
+            items.into_iter().any(|k| {
+                let v = if value.kind() == ValueKind::Map {
+                    value.get_item(&k).unwrap_or(Value::UNDEFINED)
+                } else {
+                    k
+                };
+                holds(&v)
+            })
+        }),
+        _ => false,
+    }
+}
+
+/// JSON data of a rendered `value` that holds bytes: each bytes value as the string that
+/// stands for it, the rest as serde would write it.
+pub(super) fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
+    if let Some(bytes) = of(value) {
+        return Ok(Json::String(pybytes::encode(bytes)));
+    }
+    match value.kind() {
+        ValueKind::Seq if holds(value) => value
+            .try_iter()
+            .map_err(serde::ser::Error::custom)?
+            .map(|item| to_json(&item))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Json::Array),
+        ValueKind::Map if holds(value) => {
+            let mut out = Map::new();
+            for k in value.try_iter().map_err(serde::ser::Error::custom)? {
+                let v = value.get_item(&k).unwrap_or(Value::UNDEFINED);
+                let key = match k.as_str() {
+                    Some(s) => s.to_owned(),
+                    None => super::pyrepr::python_str(&k),
+                };
+                out.insert(key, to_json(&v)?);
+            }
+            Ok(Json::Object(out))
+        }
+        _ => serde_json::to_value(value),
+    }
+}
+
+/// The text a bytes value prints as inside a string: its text when it is UTF-8, as in
+/// Ansible; otherwise an error, since Ansible's result there (a string of escaped bytes)
+/// is not text dr can hold.
+pub(super) fn printed(bytes: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            "bytes that are not UTF-8 text (a `!!binary` value) cannot be printed into a \
+             string",
+        )
+    })
+}
