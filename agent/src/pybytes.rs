@@ -210,7 +210,8 @@ mod tests {
         assert_eq!(display(b"\xff\xfe\xfd"), "?");
         assert_eq!(display(b"hel\xff\xfflo"), "hel?lo");
         assert_eq!(display("h\u{e9}".as_bytes()), "h\u{e9}");
-        let (shown, replaced) = for_display(&json!({"b": encode(b"a\xffb"), "n": 1}));
+        let data = json!({"b": encode(b"a\xffb"), "n": 1});
+        let (shown, replaced) = for_display(&data);
         assert_eq!(*shown, json!({"b": "a?b", "n": 1}));
         assert!(replaced);
     }

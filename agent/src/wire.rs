@@ -20,7 +20,8 @@ use serde_json::Value;
 /// 5: controller lookups asked for while the play runs ([`SyncPoint::Lookup`]).
 /// 6: the run's `hostvars` travel beside `vars` ([`Request::hostvars`]).
 /// 7: a `when` item may be a YAML boolean ([`Condition`]).
-pub const PROTOCOL_VERSION: u32 = 7;
+/// 8: a string value may stand for bytes (`!!binary`, [`crate::pybytes`]).
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -120,11 +120,15 @@ impl Module for Debug {
 
 /// Ansible's warning when its display shows bytes that are not UTF-8.
 fn warn_replaced(outcome: &mut Outcome) {
-    let warning = Json::from("Non UTF-8 encoded data replaced with \"?\" while displaying text to stdout/stderr.");
+    let warning = Json::from(
+        "Non UTF-8 encoded data replaced with \"?\" while displaying text to stdout/stderr.",
+    );
     match outcome.data.get_mut("warnings") {
         Some(Json::Array(warnings)) => warnings.push(warning),
         _ => {
-            outcome.data.insert("warnings".into(), Json::from(vec![warning]));
+            outcome
+                .data
+                .insert("warnings".into(), Json::from(vec![warning]));
         }
     }
 }
@@ -165,5 +169,24 @@ mod tests {
             out.data["warnings"],
             json!(["Encountered 1 template error.\nerror 1 - 'nowhere' is undefined"])
         );
+    }
+
+    #[test]
+    fn bytes_show_as_ansibles_display_shows_them() {
+        let h = Harness::new();
+        let out = h.apply(
+            &Debug,
+            json!({"msg": crate::pybytes::encode(b"hel\xff\xfflo")}),
+        );
+        assert_eq!(out.data["msg"], json!("hel?lo"));
+        assert_eq!(
+            out.data["warnings"],
+            json!([
+                "Non UTF-8 encoded data replaced with \"?\" while displaying text to stdout/stderr."
+            ])
+        );
+        let out = h.apply(&Debug, json!({"msg": crate::pybytes::encode(b"hello")}));
+        assert_eq!(out.data["msg"], json!("hello"));
+        assert!(!out.data.contains_key("warnings"));
     }
 }

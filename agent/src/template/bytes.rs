@@ -137,3 +137,70 @@ pub(super) fn printed(bytes: &[u8]) -> Result<&str, Error> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::pybytes::encode;
+    use crate::template::Templater;
+
+    fn scope() -> crate::template::Scope {
+        let vars = json!({"mixed": encode(b"hel\xff\xfflo"), "word": encode(b"hello")});
+        Templater::new().scope(vars.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn templates_see_bytes_as_ansible_does() {
+        // Checked against ansible-playbook 2.19.
+        let s = scope();
+        let render = |t: &str| s.render_string(t).map_err(|e| e.to_string());
+        assert_eq!(
+            render(
+                "{{ mixed | type_debug }} {{ mixed | length }} {{ mixed[0] }} {{ mixed | list }}"
+            )
+            .unwrap(),
+            "bytes 7 104 [104, 101, 108, 255, 255, 108, 111]"
+        );
+        assert_eq!(
+            render("{{ mixed | b64encode }} {{ mixed | hash('sha1') }} {{ mixed | string }}")
+                .unwrap(),
+            r"aGVs//9sbw== 685cad5c30626fd4986aa5d0d7edde317623380c b'hel\xff\xfflo'"
+        );
+        assert_eq!(
+            render(
+                "{{ word ~ '!' }} {{ word | upper }} {{ [word] }} x{{ word }} {{ word == 'hello' }}"
+            )
+            .unwrap(),
+            "b'hello'! B'HELLO' [b'hello'] xhello False"
+        );
+        assert_eq!(
+            render("{{ mixed is string }} {{ mixed is sequence }} {{ mixed == mixed }}").unwrap(),
+            "False True True"
+        );
+    }
+
+    #[test]
+    fn bytes_survive_rendering_and_what_cannot_take_them_says_so() {
+        let s = scope();
+        // `set_fact: {kept: "{{ mixed }}"}` keeps the bytes.
+        assert_eq!(
+            s.render_value(&json!({"kept": "{{ mixed }}", "in": ["{{ word }}"]}))
+                .unwrap(),
+            json!({"kept": encode(b"hel\xff\xfflo"), "in": [encode(b"hello")]})
+        );
+        let fails = |t: &str| s.render_string(t).unwrap_err().to_string();
+        assert!(
+            fails("x{{ mixed }}").contains("not UTF-8"),
+            "{}",
+            fails("x{{ mixed }}")
+        );
+        assert!(
+            fails("{{ word | regex_replace('l', 'L') }}").contains("does not take bytes"),
+            "{}",
+            fails("{{ word | regex_replace('l', 'L') }}")
+        );
+        assert!(fails("{{ mixed | to_json }}").contains("not JSON serializable"));
+        assert!(fails("{{ mixed | to_nice_yaml }}").contains("to_yaml: bytes"));
+    }
+}

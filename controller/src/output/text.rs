@@ -233,10 +233,8 @@ impl TextPrinter {
                     // adds what it left out.
                     // Bytes (`!!binary`) as Ansible's display shows them.
                     let detail = self.masker.mask_value(
-                        &dr_agent::pybytes::for_display(&serde_json::Value::Object(
-                            detail.clone(),
-                        ))
-                        .0,
+                        &dr_agent::pybytes::for_display(&serde_json::Value::Object(detail.clone()))
+                            .0,
                     );
                     let shown = match detail {
                         serde_json::Value::Object(d) if *status == Status::Failed => {

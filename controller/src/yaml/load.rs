@@ -179,7 +179,11 @@ mod tests {
         );
         let err = parse_str(Path::new("p.yml"), "a: 1\nb: !!binary '//7'\n").unwrap_err();
         assert_eq!(err.loc.to_string(), "p.yml:2:13");
-        assert!(err.message.starts_with("invalid `!!binary` data"), "{}", err.message);
+        assert!(
+            err.message.starts_with("invalid `!!binary` data"),
+            "{}",
+            err.message
+        );
         let err = parse_str(Path::new("p.yml"), "a: !binary //79\n").unwrap_err();
         assert_eq!(err.loc.to_string(), "p.yml:1:12");
         let err = parse_str(Path::new("p.yml"), "? !!binary //79\n: 1\n").unwrap_err();
