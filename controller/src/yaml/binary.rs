@@ -64,6 +64,8 @@ pub(super) fn find(text: &str) -> Result<HashSet<(u32, u32)>, (u32, u32, String)
 
 /// Turns the string nodes of `node` that start at `at` (their base64, as written) into the
 /// bytes they hold; a `!!binary` mapping key, or base64 that does not decode, is refused.
+/// A `!!binary` scalar whose node was not found is refused too, rather than left as its
+/// base64 text.
 pub(super) fn decode(
     node: &mut Node,
     at: &HashSet<(u32, u32)>,
@@ -72,37 +74,55 @@ pub(super) fn decode(
     if at.is_empty() {
         return Ok(());
     }
-    let here = |n: &Node| at.contains(&(n.loc.line, n.loc.col));
+    let mut found = HashSet::new();
+    walk(node, at, file, &mut found)?;
+    match at.iter().filter(|p| !found.contains(*p)).min() {
+        None => Ok(()),
+        Some(&(line, col)) => Err(Diagnostic::new(
+            Loc::new(file.clone(), line, col),
+            "dr could not read this `!!binary` value (a bug in dr)",
+        )),
+    }
+}
+
+fn walk(
+    node: &mut Node,
+    at: &HashSet<(u32, u32)>,
+    file: &Arc<str>,
+    found: &mut HashSet<(u32, u32)>,
+) -> Result<(), Diagnostic> {
+    let pos = |n: &Node| (n.loc.line, n.loc.col);
     let located = |n: &Node, message: String| {
         Diagnostic::new(Loc::new(file.clone(), n.loc.line, n.loc.col), message)
     };
     if let NodeValue::Str(s) = &node.value
-        && here(node)
+        && at.contains(&pos(node))
     {
         use base64::Engine as _;
         let base64: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(base64)
             .map_err(|e| located(node, format!("invalid `!!binary` data: {e}")))?;
+        found.insert(pos(node));
         node.value = NodeValue::Str(dr_agent::pybytes::encode(&bytes));
         return Ok(());
     }
     match &mut node.value {
         NodeValue::Seq(items) => {
             for item in items {
-                decode(item, at, file)?;
+                walk(item, at, file, found)?;
             }
         }
         NodeValue::Map(entries) => {
             for (k, v) in entries {
-                if here(k) {
+                if at.contains(&pos(k)) {
                     return Err(located(
                         k,
                         "a `!!binary` mapping key is not supported by dr: keys are text".to_owned(),
                     ));
                 }
-                decode(k, at, file)?;
-                decode(v, at, file)?;
+                walk(k, at, file, found)?;
+                walk(v, at, file, found)?;
             }
         }
         _ => {}

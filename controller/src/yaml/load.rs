@@ -177,6 +177,17 @@ mod tests {
                 "e": bytes(b"\xff\xfe\xfd"), "f": bytes(b"\xff\xfe\xfd"), "g": "binary"
             })
         );
+        // Quoted, on the next line, empty, with the long tag, through aliases.
+        let text = "a: !!binary \"aGVs\n  bG8=\"\nb: !!binary\n  aGVsbG8=\nc: !!binary\n\
+                    d: !<tag:yaml.org,2002:binary> aGVsbG8=\ne: &s !!binary aGVsbG8=\n\
+                    f: [*s, {g: *s}]\n";
+        let node = parse_str(Path::new("p.yml"), text).unwrap();
+        let hello = bytes(b"hello");
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"a": hello, "b": hello, "c": bytes(b""), "d": hello,
+                               "e": hello, "f": [hello, {"g": hello}]})
+        );
         let err = parse_str(Path::new("p.yml"), "a: 1\nb: !!binary '//7'\n").unwrap_err();
         assert_eq!(err.loc.to_string(), "p.yml:2:13");
         assert!(
