@@ -2,6 +2,7 @@
 //! template values: the JSON string that stands for bytes is a [`PyBytes`] in a template,
 //! and a bytes value in a result is that string again.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ impl Object for PyBytes {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
+        ENUMERATED.set(true);
         Enumerator::Seq(self.0.len())
     }
 
@@ -76,40 +78,45 @@ pub(crate) fn to_value(v: &Json) -> Value {
     }
 }
 
-/// Whether a bytes value is anywhere inside `value`.
-pub(crate) fn holds(value: &Value) -> bool {
+thread_local! {
+    /// Set when a bytes value is enumerated, as serde does to write it (as its numbers).
+    static ENUMERATED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `serde_json::to_value(value)`, or `None` when a bytes value was met inside (serde
+/// writes one as its numbers). Values without bytes pay nothing more than serde.
+pub(crate) fn serialize(value: &Value) -> Option<Result<Json, serde_json::Error>> {
     if of(value).is_some() {
-        return true;
+        return None;
     }
-    match value.kind() {
-        ValueKind::Seq | ValueKind::Map => value.try_iter().is_ok_and(|items| {
-            items.into_iter().any(|k| {
-                let v = if value.kind() == ValueKind::Map {
-                    value.get_item(&k).unwrap_or(Value::UNDEFINED)
-                } else {
-                    k
-                };
-                holds(&v)
-            })
-        }),
-        _ => false,
+    let outer = ENUMERATED.replace(false);
+    let out = serde_json::to_value(value);
+    let met = ENUMERATED.replace(outer);
+    (!met).then_some(out)
+}
+
+/// JSON data of a rendered `value`: each bytes value inside as the string that stands for
+/// it, the rest as serde writes it.
+pub(super) fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
+    match serialize(value) {
+        Some(out) => out,
+        None => walk(value),
     }
 }
 
-/// JSON data of a rendered `value` that holds bytes: each bytes value as the string that
-/// stands for it, the rest as serde would write it.
-pub(super) fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
+/// [`to_json`] of a value that holds bytes.
+fn walk(value: &Value) -> Result<Json, serde_json::Error> {
     if let Some(bytes) = of(value) {
         return Ok(Json::String(pybytes::encode(bytes)));
     }
     match value.kind() {
-        ValueKind::Seq if holds(value) => value
+        ValueKind::Seq => value
             .try_iter()
             .map_err(serde::ser::Error::custom)?
-            .map(|item| to_json(&item))
+            .map(|item| walk(&item))
             .collect::<Result<Vec<_>, _>>()
             .map(Json::Array),
-        ValueKind::Map if holds(value) => {
+        ValueKind::Map => {
             let mut out = Map::new();
             for k in value.try_iter().map_err(serde::ser::Error::custom)? {
                 let v = value.get_item(&k).unwrap_or(Value::UNDEFINED);
@@ -117,7 +124,7 @@ pub(super) fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
                     Some(s) => s.to_owned(),
                     None => super::pyrepr::python_str(&k),
                 };
-                out.insert(key, to_json(&v)?);
+                out.insert(key, walk(&v)?);
             }
             Ok(Json::Object(out))
         }
@@ -188,6 +195,11 @@ mod tests {
             s.render_value(&json!({"kept": "{{ mixed }}", "in": ["{{ word }}"]}))
                 .unwrap(),
             json!({"kept": encode(b"hel\xff\xfflo"), "in": [encode(b"hello")]})
+        );
+        // Met while serde writes a lazily rendered mapping, too.
+        assert_eq!(
+            s.eval("vars").unwrap()["mixed"],
+            json!(encode(b"hel\xff\xfflo"))
         );
         let fails = |t: &str| s.render_string(t).unwrap_err().to_string();
         assert!(

@@ -160,13 +160,14 @@ fn json_of(v: &Value) -> Result<Json, Error> {
             "undefined value passed to a filter",
         ));
     }
-    if super::bytes::holds(v) {
-        // Ansible's words for `to_json`; dr's YAML writer has no `!!binary` either.
-        return Err(invalid(
-            "Object of type '_AnsibleTaggedBytes' is not JSON serializable by the 'tagless' profile.",
-        ));
-    }
-    serde_json::to_value(v).map_err(|e| invalid(format!("cannot convert value to data: {e}")))
+    // Bytes (`!!binary`) inside: Ansible's words for `to_json`.
+    super::bytes::serialize(v)
+        .ok_or_else(|| {
+            invalid(
+                "Object of type '_AnsibleTaggedBytes' is not JSON serializable by the 'tagless' profile.",
+            )
+        })?
+        .map_err(|e| invalid(format!("cannot convert value to data: {e}")))
 }
 
 fn string_of(v: &Value) -> Result<String, Error> {
@@ -267,12 +268,16 @@ fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<St
     kwargs.assert_all_used().map_err(|_| {
         invalid("to_yaml: dr supports indent, default_flow_style, explicit_start, sort_keys, allow_unicode, canonical and default_style")
     })?;
-    if super::bytes::holds(v) {
-        return Err(invalid(
-            "to_yaml: bytes (a `!!binary` value) are not supported by dr",
-        ));
-    }
-    let json = json_of(v)?;
+    // Ansible writes bytes (`!!binary`) as `!!binary`; dr's writer cannot.
+    let json = json_of(v).map_err(|e| {
+        if e.detail()
+            .is_some_and(|d| d.contains("_AnsibleTaggedBytes"))
+        {
+            invalid("to_yaml: bytes (a `!!binary` value) are not supported by dr")
+        } else {
+            e
+        }
+    })?;
     if canonical {
         return yaml_style::canonical_document(&json).ok_or_else(|| {
             invalid("to_yaml: dr writes canonical=True for a string, an integer, a boolean or null alone, not for this value")
