@@ -4,15 +4,17 @@
 //! which has no bytes type, so a bytes value is the string [`PREFIX`] followed by the
 //! standard base64 of the bytes. The YAML loader is the only producer; these read it:
 //!
-//! - templates see real bytes (`type_debug` is `bytes`, `length` counts bytes, `b64encode`
-//!   encodes them), and a rendered bytes value turns back into this string, so it survives
-//!   `set_fact` and `register` ([`crate::template`]);
+//! - templates see Python bytes (`crate::template::bytes`): `type_debug` is `bytes`,
+//!   `length` and `b[0]` count and index bytes, `str()` is `b'...'`, `b64encode` and the
+//!   hashes take the bytes themselves, Ansible's text filters (`regex_replace`, ...) their
+//!   UTF-8 text, other filters refuse them; a rendered bytes value turns back into this
+//!   string, so it survives `set_fact` and `register`;
 //! - argument specs name its type `bytes` and give Ansible's messages for it
 //!   (`modules::argspec`);
 //! - module arguments get its text when it is UTF-8, as Ansible's `str` options convert
 //!   bytes; otherwise the task fails naming the argument ([`args_as_text`]);
-//! - printed results show it as Ansible's display does: its text, with each run of bytes
-//!   that are not UTF-8 shown as `?` ([`for_display`]).
+//! - `debug`, `fail` and printed results show it as Ansible's display does: its text, with
+//!   each run of bytes that are not UTF-8 shown as `?` ([`for_display`]).
 //!
 //! Text printed around it (`"x{{ b }}"`) is its text when it is UTF-8; otherwise the
 //! template fails: Ansible makes a string of escaped bytes there, which dr's UTF-8 strings
