@@ -1,8 +1,8 @@
 //! YAML `!!binary` values against the oracle (ansible-playbook 2.19), which reads them as
 //! Python bytes, UTF-8 or not: role argument specs name their type `bytes` with Ansible's
 //! message for every type, templates see bytes (`type_debug`, `length`, items, `str()` as
-//! `repr()`, hashes of the bytes), `set_fact` keeps them, modules get their text, and
-//! printed results show what is not UTF-8 as `?`.
+//! `repr()`, hashes of the bytes), `set_fact` keeps them, modules get their text,
+//! printed results show what is not UTF-8 as `?`, and a loop item is labelled `b'...'`.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -34,7 +34,8 @@ fn printed_bytes_show_what_is_not_utf8_as_ansible_does() {
             (
                 "p.yml",
                 "- hosts: localhost\n  gather_facts: false\n  vars:\n    mixed: !!binary aGVs//9sbw==\n  \
-                 tasks:\n    - debug: var=mixed\n    - debug: msg=\"{{ mixed }}\"\n",
+                 tasks:\n    - debug: var=mixed\n    - debug: msg=\"{{ mixed }}\"\n    \
+                 - debug: msg=x\n      loop: [\"{{ mixed }}\"]\n",
             ),
             (
                 "inv.yml",
@@ -61,7 +62,11 @@ fn printed_bytes_show_what_is_not_utf8_as_ansible_does() {
     )
     .run();
     dr.code(0);
-    for line in ["    \"mixed\": \"hel?lo\"", "    \"msg\": \"hel?lo\""] {
+    for line in [
+        "    \"mixed\": \"hel?lo\"",
+        "    \"msg\": \"hel?lo\"",
+        r"ok: [localhost] => (item=b'hel\xff\xfflo') => {",
+    ] {
         assert!(
             ansible.contains(line),
             "the oracle lacks {line:?}:\n{ansible}"
