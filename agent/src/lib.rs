@@ -13,5 +13,6 @@ pub mod fsutil;
 pub mod mask;
 pub mod modules;
 pub(crate) mod pgclient;
+pub mod pybytes;
 pub mod template;
 pub mod wire;

@@ -22,7 +22,8 @@ use serde_json::Value;
 /// 7: a `when` item may be a YAML boolean ([`Condition`]).
 /// 8: privilege escalation is decided per task by the agent ([`Task::become_`],
 ///    [`Play::become_`], [`Request::agent_user`]).
-pub const PROTOCOL_VERSION: u32 = 8;
+/// 9: a string value may stand for bytes (`!!binary`, [`crate::pybytes`]).
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -593,9 +593,13 @@ pub(super) fn loop_vars(task: &Task, var: &str, items: &[Json], i: usize) -> Map
     m
 }
 
-/// How an item is shown: strings as they are, the rest as JSON.
+/// How an item is shown: strings as they are, bytes (`!!binary`) as Python's `str()`
+/// shows them (`b'...'`), the rest as JSON.
 pub(super) fn label(item: &Json) -> String {
     match item {
+        Json::String(s) if let Some(bytes) = crate::pybytes::decode(s) => {
+            crate::pybytes::repr(&bytes)
+        }
         Json::String(s) => s.clone(),
         other => other.to_string(),
     }

@@ -50,8 +50,28 @@ fn ansible_words(detail: String) -> String {
     }
 }
 
-/// Deserialises `args` (a mapping; `null` counts as empty) into the module's spec.
+/// Deserialises `args` (a mapping; `null` counts as empty) into the module's spec. Bytes
+/// values (`!!binary`) inside are their text, as Ansible's `str` options convert bytes;
+/// one that is not UTF-8 is refused, naming the argument.
 pub fn parse_args<T: DeserializeOwned>(module: &'static str, args: &Json) -> Result<T, ArgsError> {
+    parse_data_args(module, &*text_args(module, args)?)
+}
+
+/// `args` with their bytes values (`!!binary`) as text, for a module that reads its
+/// arguments itself (a free-form command line); refused when one is not UTF-8.
+pub fn text_args<'a>(
+    module: &'static str,
+    args: &'a Json,
+) -> Result<std::borrow::Cow<'a, Json>, ArgsError> {
+    crate::pybytes::args_as_text(args).map_err(|e| ArgsError::new(module, e.to_string()))
+}
+
+/// [`parse_args`] for a module whose arguments are data it hands on (argument specs'
+/// values): bytes values stay bytes.
+pub fn parse_data_args<T: DeserializeOwned>(
+    module: &'static str,
+    args: &Json,
+) -> Result<T, ArgsError> {
     let value = match args {
         Json::Null => Json::Object(serde_json::Map::new()),
         Json::Object(_) => args.clone(),

@@ -138,9 +138,11 @@ fn validated(args: &Json) -> Result<Map<String, Json>, ModuleError> {
 
 /// `fail_msg`/`success_msg`: a string or a list of strings (Ansible's `str_or_list_of_str`).
 fn str_or_list_of_str(args: &Map<String, Json>, key: &str) -> Result<Json, ModuleError> {
+    // Bytes (`!!binary`) are not strings here, as in Ansible.
+    let text = |v: &Json| v.is_string() && crate::pybytes::of_json(v).is_none();
     match &args[key] {
-        v @ Json::String(_) => Ok(v.clone()),
-        Json::Array(items) if items.iter().all(Json::is_string) => Ok(Json::Array(items.clone())),
+        v if text(v) => Ok(v.clone()),
+        Json::Array(items) if items.iter().all(text) => Ok(Json::Array(items.clone())),
         other => Err(ModuleError::Failed(format!(
             "argument '{key}' is of type {} and we were unable to convert to str_or_list_of_str: a string or list of strings is required",
             argspec::type_name(other)

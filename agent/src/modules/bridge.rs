@@ -111,6 +111,8 @@ impl Action for Apply {
 
 /// The task's arguments without the [`Call`], and the call.
 fn split(args: &Json) -> Result<(Call, Map<String, Json>), ModuleError> {
+    // Bytes values (`!!binary`) reach the Python module as their text.
+    let args = &*super::text_args("bridge", args)?;
     let Json::Object(map) = args else {
         return Err(ModuleError::Failed(format!(
             "a bridged module takes a mapping of arguments, found `{args}`"

@@ -41,7 +41,10 @@ impl Module for Debug {
                 crate::template::pyrepr::repr_json(var)
             )));
         }
-        let spec: DebugSpec = parse_args("debug", args)?;
+        // Bytes (`!!binary`) are shown as Ansible's display shows them: their text, with
+        // `?` for what is not UTF-8; the result holds what was shown.
+        let (args, replaced) = crate::pybytes::for_display(args);
+        let spec: DebugSpec = parse_args("debug", &args)?;
         let level = |v: Option<&Json>| match v {
             Some(Json::Number(n)) => n.as_u64().unwrap_or(0),
             Some(Json::String(s)) => s.trim().parse().unwrap_or(0),
@@ -92,10 +95,18 @@ impl Module for Debug {
                 } else {
                     value
                 };
+                let (value, replaced_here) = crate::pybytes::for_display(&value);
+                let value = value.into_owned();
+                if replaced || replaced_here {
+                    warn_replaced(&mut outcome);
+                }
                 outcome.data.insert(var.clone(), value.clone());
                 format!("{var}: {}", display(&value))
             }
             (None, Some(msg)) => {
+                if replaced {
+                    warn_replaced(&mut outcome);
+                }
                 outcome.data.insert("msg".into(), msg.clone());
                 display(msg)
             }
@@ -104,6 +115,21 @@ impl Module for Debug {
         outcome.msg = text.clone();
         outcome.messages.push(text);
         Ok(Plan::done(outcome))
+    }
+}
+
+/// Ansible's warning when its display shows bytes that are not UTF-8.
+fn warn_replaced(outcome: &mut Outcome) {
+    let warning = Json::from(
+        "Non UTF-8 encoded data replaced with \"?\" while displaying text to stdout/stderr.",
+    );
+    match outcome.data.get_mut("warnings") {
+        Some(Json::Array(warnings)) => warnings.push(warning),
+        _ => {
+            outcome
+                .data
+                .insert("warnings".into(), Json::from(vec![warning]));
+        }
     }
 }
 
@@ -143,5 +169,24 @@ mod tests {
             out.data["warnings"],
             json!(["Encountered 1 template error.\nerror 1 - 'nowhere' is undefined"])
         );
+    }
+
+    #[test]
+    fn bytes_show_as_ansibles_display_shows_them() {
+        let h = Harness::new();
+        let out = h.apply(
+            &Debug,
+            json!({"msg": crate::pybytes::encode(b"hel\xff\xfflo")}),
+        );
+        assert_eq!(out.data["msg"], json!("hel?lo"));
+        assert_eq!(
+            out.data["warnings"],
+            json!([
+                "Non UTF-8 encoded data replaced with \"?\" while displaying text to stdout/stderr."
+            ])
+        );
+        let out = h.apply(&Debug, json!({"msg": crate::pybytes::encode(b"hello")}));
+        assert_eq!(out.data["msg"], json!("hello"));
+        assert!(!out.data.contains_key("warnings"));
     }
 }

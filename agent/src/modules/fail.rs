@@ -24,7 +24,8 @@ impl Module for Fail {
     }
 
     fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let spec: FailSpec = parse_args("fail", args)?;
+        // Bytes (`!!binary`) in the message are shown as Ansible's display shows them.
+        let spec: FailSpec = parse_args("fail", &crate::pybytes::for_display(args).0)?;
         let msg = match spec.msg {
             None => "Failed as requested from task".to_owned(),
             Some(Json::String(s)) => s,

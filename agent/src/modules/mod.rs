@@ -90,7 +90,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 
-pub use args::{ArgsError, parse_args};
+pub use args::{ArgsError, parse_args, parse_data_args, text_args};
 pub use meta::SUPPORTED as META_ACTIONS;
 
 use crate::template::Scope;

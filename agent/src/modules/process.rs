@@ -88,7 +88,7 @@ impl Invocation {
 
 /// Reads the spec from a free-form string or a mapping.
 pub(super) fn parse_spec(module: &'static str, args: &Json) -> Result<ProcessSpec, ArgsError> {
-    match args {
+    match &*super::text_args(module, args)? {
         Json::String(line) => {
             let mut spec = ProcessSpec::default();
             spec.cmd = Some(extract_inline(line, &mut spec)?);

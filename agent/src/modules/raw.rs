@@ -24,7 +24,7 @@ impl Module for Raw {
     }
 
     fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let (line, executable) = match args {
+        let (line, executable) = match &*super::text_args("raw", args)? {
             Json::String(line) => (line.clone(), None),
             Json::Object(m) => (
                 m.get("_raw_params")

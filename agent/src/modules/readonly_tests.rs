@@ -48,3 +48,25 @@ fn shell_with_creates_runs_once() {
         "a second run plans nothing"
     );
 }
+
+/// Bytes (`!!binary`) in a message: `fail` shows them as Ansible's display does; `assert`
+/// refuses them as Ansible's `str_or_list_of_str` does.
+#[test]
+fn bytes_in_messages_as_ansible() {
+    let h = Harness::new();
+    let mixed = crate::pybytes::encode(b"hel\xff\xfflo");
+    let plan = super::fail::Fail
+        .check(&h.ctx(false), &json!({"msg": mixed}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.outcome.msg, "hel?lo");
+    let err = super::assert::Assert
+        .check(&h.ctx(false), &json!({"that": [false], "msg": mixed}))
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some(
+            "argument 'fail_msg' is of type bytes and we were unable to convert to str_or_list_of_str: a string or list of strings is required"
+        )
+    );
+}

@@ -31,6 +31,7 @@ impl Module for Script {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let args = &*super::text_args("script", args)?;
         let text = |k: &str| match args {
             Json::Object(m) => m.get(k).and_then(Json::as_str).map(str::to_owned),
             _ => None,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::argspec;
-use super::{Context, Module, ModuleError, Outcome, Plan, parse_args};
+use super::{Context, Module, ModuleError, Outcome, Plan, parse_data_args};
 
 /// The `validate_argument_spec` module.
 pub struct ValidateArgumentSpec;
@@ -35,7 +35,7 @@ impl Module for ValidateArgumentSpec {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let spec: Spec = parse_args("validate_argument_spec", args)?;
+        let spec: Spec = parse_data_args("validate_argument_spec", args)?;
         let context = spec
             .validate_args_context
             .unwrap_or_else(|| Json::Object(Map::new()));

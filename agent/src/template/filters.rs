@@ -91,6 +91,9 @@ fn python_class(v: &Value) -> String {
 
 /// The Python type name of a value, as Ansible's `type_debug` reports it.
 fn type_name(v: &Value) -> &'static str {
+    if super::bytes::of(v).is_some() {
+        return "bytes";
+    }
     match v.kind() {
         ValueKind::Seq if v.is_tuple() => "tuple",
         ValueKind::Undefined => "Undefined",
@@ -157,7 +160,14 @@ fn json_of(v: &Value) -> Result<Json, Error> {
             "undefined value passed to a filter",
         ));
     }
-    serde_json::to_value(v).map_err(|e| invalid(format!("cannot convert value to data: {e}")))
+    // Bytes (`!!binary`) inside: Ansible's words for `to_json`.
+    super::bytes::serialize(v)
+        .ok_or_else(|| {
+            invalid(
+                "Object of type '_AnsibleTaggedBytes' is not JSON serializable by the 'tagless' profile.",
+            )
+        })?
+        .map_err(|e| invalid(format!("cannot convert value to data: {e}")))
 }
 
 fn string_of(v: &Value) -> Result<String, Error> {
@@ -258,7 +268,16 @@ fn yaml_with(v: &Value, indent: usize, flow: bool, kwargs: &Kwargs) -> Result<St
     kwargs.assert_all_used().map_err(|_| {
         invalid("to_yaml: dr supports indent, default_flow_style, explicit_start, sort_keys, allow_unicode, canonical and default_style")
     })?;
-    let json = json_of(v)?;
+    // Ansible writes bytes (`!!binary`) as `!!binary`; dr's writer cannot.
+    let json = json_of(v).map_err(|e| {
+        if e.detail()
+            .is_some_and(|d| d.contains("_AnsibleTaggedBytes"))
+        {
+            invalid("to_yaml: bytes (a `!!binary` value) are not supported by dr")
+        } else {
+            e
+        }
+    })?;
     if canonical {
         return yaml_style::canonical_document(&json).ok_or_else(|| {
             invalid("to_yaml: dr writes canonical=True for a string, an integer, a boolean or null alone, not for this value")

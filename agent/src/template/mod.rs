@@ -9,6 +9,7 @@
 //! - Ansible's usual filters and tests are available ([`filters`]).
 
 mod backslashes;
+pub(crate) mod bytes;
 pub mod conditional;
 mod const_terms;
 mod emitted;
@@ -273,6 +274,9 @@ fn format_value(
     }
     match value.kind() {
         ValueKind::String => minijinja::escape_formatter(out, state, value),
+        _ if let Some(b) = bytes::of(value) => {
+            out.write_str(bytes::printed(b)?).map_err(Error::from)
+        }
         _ => out
             .write_str(&pyrepr::python_str(value))
             .map_err(Error::from),

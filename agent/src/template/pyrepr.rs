@@ -16,11 +16,14 @@ pub(super) fn python_str(v: &Value) -> String {
 
 /// Python's `repr()` of JSON data (for messages that quote a value as Ansible does).
 pub fn repr_json(v: &serde_json::Value) -> String {
-    python_repr(&Value::from(minijinja::value::Serde(v)))
+    python_repr(&super::bytes::to_value(v))
 }
 
 /// Python's `repr()` of a value.
 pub(super) fn python_repr(v: &Value) -> String {
+    if let Some(bytes) = super::bytes::of(v) {
+        return crate::pybytes::repr(bytes);
+    }
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => "None".to_owned(),
         ValueKind::Bool if v.is_true() => "True".to_owned(),

@@ -664,6 +664,10 @@ impl Inner {
     /// Turns a variable's raw value into a template value, rendering templated strings.
     fn resolve(self: &Arc<Self>, v: &Json, name: String, raw: bool, ctx: &Ctx) -> Value {
         match v {
+            // A bytes value (`!!binary`), never a template.
+            Json::String(s) if let Some(bytes) = crate::pybytes::decode(s) => {
+                super::bytes::value(bytes)
+            }
             Json::String(s) if !raw && is_template(s) => {
                 {
                     let mut state = self.lock();
@@ -890,7 +894,7 @@ fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
             hint: super::undef::hint(),
         });
     }
-    serde_json::to_value(value).map_err(|e| TemplateError::Render {
+    super::bytes::to_json(value).map_err(|e| TemplateError::Render {
         line: None,
         source_text: shorten(src),
         detail: format!("cannot convert the result to data: {e}"),

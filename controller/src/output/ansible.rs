@@ -614,7 +614,11 @@ impl AnsiblePrinter {
                 }
             }
         }
-        dumps(&Value::Object(shown), indent)
+        // Bytes (`!!binary`) as Ansible's display shows them.
+        dumps(
+            &dr_agent::pybytes::for_display(&Value::Object(shown)).0,
+            indent,
+        )
     }
 
     /// Ansible 2.19's `[ERROR]: Task failed: ...` block before a failure, with the task's

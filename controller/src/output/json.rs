@@ -71,7 +71,10 @@ impl JsonCollector {
                     "msg": self.masker.mask(msg),
                     "dangerous": dangerous,
                     "diffs": diffs.iter().map(|d| json!({"target": self.masker.mask(&d.target), "text": self.masker.mask(&d.text)})).collect::<Vec<_>>(),
-                    "result": self.masker.mask_value(&Value::Object(detail.clone())),
+                    // Bytes (`!!binary`) as Ansible's display shows them.
+                    "result": self.masker.mask_value(
+                        &dr_agent::pybytes::for_display(&Value::Object(detail.clone())).0
+                    ),
                     "duration_ms": duration_ms,
                 });
                 if let Some(Value::Array(tasks)) = self.nodes[*node].get_mut("tasks") {

@@ -65,6 +65,10 @@ fn write(value: &Value, indent: Option<usize>, depth: usize, out: &mut String) {
 /// (`{'b': 1}`, `['a', 'b']`), `True`, `False`, `None`.
 pub fn py_str(value: &Value) -> String {
     match value {
+        // Python's `str()` of bytes (`!!binary`) is their `repr()`.
+        Value::String(s) if let Some(bytes) = dr_agent::pybytes::decode(s) => {
+            dr_agent::pybytes::repr(&bytes)
+        }
         Value::String(s) => s.clone(),
         other => py_repr(other),
     }
@@ -76,6 +80,9 @@ fn py_repr(value: &Value) -> String {
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Number(n) => n.to_string(),
+        Value::String(s) if let Some(bytes) = dr_agent::pybytes::decode(s) => {
+            dr_agent::pybytes::repr(&bytes)
+        }
         Value::String(s) => repr_str(s),
         Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => format!(
@@ -114,5 +121,9 @@ mod tests {
             r#"{'b': 1, 'c': "it's"}"#
         );
         assert_eq!(py_str(&json!([true, null, 1.5])), "[True, None, 1.5]");
+        // Bytes (`!!binary`), as ansible-playbook labels an item.
+        let bytes = dr_agent::pybytes::encode(b"hel\xff");
+        assert_eq!(py_str(&json!(bytes)), r"b'hel\xff'");
+        assert_eq!(py_str(&json!([bytes])), r"[b'hel\xff']");
     }
 }

@@ -231,9 +231,11 @@ impl TextPrinter {
                 if self.verbose {
                     // A failure's message already says why, with the output's tail; `-v`
                     // adds what it left out.
-                    let detail = self
-                        .masker
-                        .mask_value(&serde_json::Value::Object(detail.clone()));
+                    // Bytes (`!!binary`) as Ansible's display shows them.
+                    let detail = self.masker.mask_value(
+                        &dr_agent::pybytes::for_display(&serde_json::Value::Object(detail.clone()))
+                            .0,
+                    );
                     let shown = match detail {
                         serde_json::Value::Object(d) if *status == Status::Failed => {
                             full_output(&d)

@@ -23,6 +23,9 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
         }
     };
     let text = text.as_ref();
+    let binary = super::binary::find(text).map_err(|(line, col, message)| {
+        Diagnostic::new(Loc::new(name.clone(), line, col), message)
+    })?;
     // Merge keys are kept as written and expanded afterwards, in PyYAML's order.
     // The reader's default budget (250,000 nodes, 1,000,000 events) refuses a 100,000-host
     // inventory. Nodes and events are bounded by the file's size without aliases, and
@@ -30,6 +33,8 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
     // budget grows with the file instead.
     let options = serde_saphyr::options! {
         legacy_octal_numbers: true,
+        // `!!binary` scalars come as their base64, decoded by `binary::decode`.
+        ignore_binary_tag_for_string: true,
         merge_keys: serde_saphyr::options::MergeKeyPolicy::AsOrdinary,
         budget: serde_saphyr::budget! {
             max_nodes: text.len().max(250_000),
@@ -39,6 +44,7 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(mut node) => {
             node.set_file(&name);
+            super::binary::decode(&mut node, &binary, &name)?;
             let lines: Vec<&str> = text.lines().collect();
             pyyaml_booleans(&mut node, &lines);
             super::aliases::resolve(&mut node, &lines);
@@ -50,14 +56,6 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
                 (l.line().max(1) as u32, l.column().max(1) as u32)
             });
             let message = strip_position(&err.without_snippet().to_string());
-            if message.contains("!!binary") {
-                // Ansible loads such a value as bytes; dr's values are text.
-                return Err(Diagnostic::new(
-                    Loc::new(name, line, col),
-                    "`!!binary` data that is not UTF-8 text is not supported by dr: its values are text",
-                )
-                .with_help("store the data base64-encoded as a plain string and decode it where it is used (`b64decode`)"));
-            }
             Err(Diagnostic::new(
                 Loc::new(name, line, col),
                 format!("invalid YAML: {message}"),
@@ -166,12 +164,41 @@ mod tests {
     }
 
     #[test]
-    fn binary_data_is_text_or_a_clear_refusal() {
-        let node = parse_str(Path::new("p.yml"), "a: !!binary aGVsbG8=\n").unwrap();
-        assert_eq!(node.to_json(), serde_json::json!({"a": "hello"}));
-        let err = parse_str(Path::new("p.yml"), "a: !!binary //79\n").unwrap_err();
-        assert_eq!(err.loc.to_string(), "p.yml:1:13");
-        assert!(err.message.contains("not UTF-8 text"), "{}", err.message);
+    fn binary_data_is_bytes_as_in_ansible() {
+        let bytes = dr_agent::pybytes::encode;
+        let text = "a: !!binary aGVsbG8=\nb: !!binary //79\nc: [!!binary aGVs//9sbw==]\n\
+                    d: !!binary |\n  R0lG\n  ODlh\ne: &x !!binary //79\nf: *x\ng: binary\n";
+        let node = parse_str(Path::new("p.yml"), text).unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({
+                "a": bytes(b"hello"), "b": bytes(b"\xff\xfe\xfd"),
+                "c": [bytes(b"hel\xff\xfflo")], "d": bytes(b"GIF89a"),
+                "e": bytes(b"\xff\xfe\xfd"), "f": bytes(b"\xff\xfe\xfd"), "g": "binary"
+            })
+        );
+        // Quoted, on the next line, empty, with the long tag, through aliases.
+        let text = "a: !!binary \"aGVs\n  bG8=\"\nb: !!binary\n  aGVsbG8=\nc: !!binary\n\
+                    d: !<tag:yaml.org,2002:binary> aGVsbG8=\ne: &s !!binary aGVsbG8=\n\
+                    f: [*s, {g: *s}]\n";
+        let node = parse_str(Path::new("p.yml"), text).unwrap();
+        let hello = bytes(b"hello");
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"a": hello, "b": hello, "c": bytes(b""), "d": hello,
+                               "e": hello, "f": [hello, {"g": hello}]})
+        );
+        let err = parse_str(Path::new("p.yml"), "a: 1\nb: !!binary '//7'\n").unwrap_err();
+        assert_eq!(err.loc.to_string(), "p.yml:2:13");
+        assert!(
+            err.message.starts_with("invalid `!!binary` data"),
+            "{}",
+            err.message
+        );
+        let err = parse_str(Path::new("p.yml"), "a: !binary //79\n").unwrap_err();
+        assert_eq!(err.loc.to_string(), "p.yml:1:12");
+        let err = parse_str(Path::new("p.yml"), "? !!binary //79\n: 1\n").unwrap_err();
+        assert!(err.message.contains("mapping key"), "{}", err.message);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! YAML with locations.
 
 mod aliases;
+mod binary;
 mod load;
 mod merge;
 mod node;

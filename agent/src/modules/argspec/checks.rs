@@ -51,16 +51,17 @@ pub(crate) fn truthy(v: &Json) -> bool {
         Json::Null => false,
         Json::Bool(b) => *b,
         Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Json::String(s) => !s.is_empty(),
+        // An empty bytes value is false too.
+        Json::String(s) => !s.is_empty() && s != crate::pybytes::PREFIX,
         Json::Array(a) => !a.is_empty(),
         Json::Object(m) => !m.is_empty(),
     }
 }
 
-/// Python's `str()`.
+/// Python's `str()` (of bytes, their `repr()`).
 pub(super) fn py_str(v: &Json) -> String {
     match v {
-        Json::String(s) => s.clone(),
+        Json::String(s) if !s.starts_with(crate::pybytes::PREFIX) => s.clone(),
         other => repr_json(other),
     }
 }
@@ -95,6 +96,7 @@ pub(crate) fn type_name(v: &Json) -> &'static str {
         Json::Bool(_) => "bool",
         Json::Number(n) if n.is_f64() => "float",
         Json::Number(_) => "int",
+        Json::String(_) if crate::pybytes::of_json(v).is_some() => "bytes",
         Json::String(_) => "str",
         Json::Array(_) => "list",
         Json::Object(_) => "dict",
@@ -111,6 +113,7 @@ pub(super) fn class_name(v: &Json) -> String {
         Json::Bool(_) => "<class 'bool'>".to_owned(),
         Json::Number(n) if n.is_f64() => tagged("Float"),
         Json::Number(_) => tagged("Int"),
+        Json::String(_) if crate::pybytes::of_json(v).is_some() => tagged("Bytes"),
         Json::String(_) => tagged("Str"),
         Json::Array(_) => tagged("List"),
         Json::Object(_) => tagged("Dict"),

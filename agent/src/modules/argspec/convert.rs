@@ -78,6 +78,10 @@ fn wanted_name(t: Option<&Json>) -> String {
 fn iterate(v: &Json) -> Result<Vec<Json>, String> {
     match v {
         Json::Object(m) => Ok(m.keys().map(|k| Json::from(k.as_str())).collect()),
+        // Python iterates bytes as numbers.
+        Json::String(_) if let Some(bytes) = crate::pybytes::of_json(v) => {
+            Ok(bytes.into_iter().map(Json::from).collect())
+        }
         Json::String(s) => Ok(s.chars().map(|c| Json::from(c.to_string())).collect()),
         other => Err(format!("'{}' object is not iterable", type_name(other))),
     }
@@ -113,6 +117,9 @@ fn check_elements(
 
 /// `value` as type `wanted`, or why it cannot be (Ansible's `check_type_*`).
 pub(super) fn convert(wanted: &str, value: &Json) -> Result<Json, String> {
+    if let Some(bytes) = crate::pybytes::of_json(value) {
+        return convert_bytes(wanted, value, &bytes);
+    }
     match wanted {
         "str" | "path" => Ok(match value {
             Json::String(_) => value.clone(),
@@ -146,6 +153,27 @@ pub(super) fn convert(wanted: &str, value: &Json) -> Result<Json, String> {
                     )
                 })
         }
+        _ => Err("'NoneType' object is not callable".to_owned()),
+    }
+}
+
+/// A bytes value (`!!binary`) as type `wanted`, as Ansible's `check_type_*` treat
+/// `bytes`: the text types keep it; the others cannot convert it (a number is not read
+/// from bytes, even `b'5'`).
+fn convert_bytes(wanted: &str, value: &Json, bytes: &[u8]) -> Result<Json, String> {
+    let cannot = |what: &str| format!("{} cannot be converted to {what}", class_name(value));
+    match wanted {
+        "str" | "path" | "raw" | "json" | "jsonarg" => Ok(value.clone()),
+        "int" => Err(format!(
+            "\"{}\" cannot be converted to an int",
+            crate::pybytes::repr(bytes)
+        )),
+        "list" => Err(cannot("a list")),
+        "dict" => Err(cannot("a dict")),
+        "bool" => Err(cannot("a bool")),
+        "float" => Err(cannot("a float")),
+        "bytes" => Err(cannot("a Byte value")),
+        "bits" => Err(cannot("a Bit value")),
         _ => Err("'NoneType' object is not callable".to_owned()),
     }
 }

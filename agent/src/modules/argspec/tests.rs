@@ -105,3 +105,41 @@ fn sub_option_relations_name_where_they_were_found() {
         ]
     );
 }
+
+#[test]
+fn bytes_get_ansibles_message_for_every_type() {
+    // Checked against ansible-playbook 2.19 (a `!!binary` GIF as each type of option).
+    let gif = json!(crate::pybytes::encode(b"GIF89a\xff\x00"));
+    let s = spec(json!({
+        "a_str": {"type": "str"}, "a_path": {"type": "path"}, "a_raw": {"type": "raw"},
+        "a_json": {"type": "json"}, "a_jsonarg": {"type": "jsonarg"}, "a_default": {},
+        "a_list": {"type": "list"}, "a_dict": {"type": "dict"}, "a_bool": {"type": "bool"},
+        "a_int": {"type": "int"}, "a_float": {"type": "float"}, "a_bytes": {"type": "bytes"},
+        "a_bits": {"type": "bits"}, "a_elements": {"type": "list", "elements": "str"},
+        "a_choice": {"type": "raw", "choices": ["a", "b"]},
+    }));
+    let mut given = Map::new();
+    for name in s.keys() {
+        given.insert(name.clone(), gif.clone());
+    }
+    given.insert("a_elements".into(), json!([gif]));
+    let class = "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedBytes'>";
+    let cannot = |name: &str, to: &str, what: &str| {
+        format!(
+            "argument '{name}' is of type bytes and we were unable to convert to {to}: {class} cannot be converted to {what}"
+        )
+    };
+    assert_eq!(
+        validate(&s, given),
+        vec![
+            cannot("a_list", "list", "a list"),
+            cannot("a_dict", "dict", "a dict"),
+            cannot("a_bool", "bool", "a bool"),
+            "argument 'a_int' is of type bytes and we were unable to convert to int: \"b'GIF89a\\xff\\x00'\" cannot be converted to an int".to_owned(),
+            cannot("a_float", "float", "a float"),
+            cannot("a_bytes", "bytes", "a Byte value"),
+            cannot("a_bits", "bits", "a Bit value"),
+            "value of a_choice must be one of: a, b, got: b'GIF89a\\xff\\x00'".to_owned(),
+        ]
+    );
+}

@@ -26,8 +26,15 @@ fn hex(bytes: &[u8]) -> String {
 
 fn digest_of(v: &Value, algorithm: &str) -> Result<String, Error> {
     use sha2::Digest as _;
-    let data = string_of(v)?;
-    let data = data.as_bytes();
+    // Bytes (`!!binary`) are hashed as they are, as in Ansible.
+    let text;
+    let data = match crate::template::bytes::of(v) {
+        Some(bytes) => bytes,
+        _ => {
+            text = string_of(v)?;
+            text.as_bytes()
+        }
+    };
     Ok(match algorithm {
         "md5" => hex(&md5::Md5::digest(data)),
         "sha1" => hex(&sha1::Sha1::digest(data)),

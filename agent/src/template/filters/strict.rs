@@ -8,7 +8,7 @@
 
 use minijinja::functions::Function;
 use minijinja::value::{FunctionArgs, FunctionResult, Rest, ValueOrKwargs};
-use minijinja::{Environment, Error, State, Value};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
 
 /// Registers filter `f` as `name`, passing undefined arguments through as its result.
 pub(crate) fn add<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
@@ -20,17 +20,96 @@ where
     add_value(env, name, Value::from_function(f));
 }
 
+/// The filters that take a bytes value (`!!binary`) as it is, as Ansible's do: as numbers,
+/// by their `str()` (Jinja's text filters), or as the bytes they are (hashes, `b64encode`).
+const TAKE_BYTES: &[&str] = &[
+    "length",
+    "count",
+    "list",
+    "first",
+    "last",
+    "string",
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "replace",
+    "trim",
+    "b64encode",
+    "hash",
+    "checksum",
+    "sha1",
+    "md5",
+    "to_json",
+    "to_nice_json",
+    "to_yaml",
+    "to_nice_yaml",
+];
+
+/// Ansible's text filters, which decode bytes as UTF-8 text first (`to_text`). Any other
+/// filter refuses bytes rather than take minijinja's view of them.
+const DECODE_BYTES: &[&str] = &[
+    "b64decode",
+    "to_uuid",
+    "from_json",
+    "from_yaml",
+    "from_yaml_all",
+    "basename",
+    "dirname",
+    "expanduser",
+    "expandvars",
+    "realpath",
+    "relpath",
+    "splitext",
+    "win_basename",
+    "win_dirname",
+    "win_splitdrive",
+    "quote",
+    "regex_replace",
+    "regex_escape",
+    "regex_search",
+    "regex_findall",
+    "comment",
+    "urldecode",
+    "urlsplit",
+    "human_to_bytes",
+];
+
 fn add_value(env: &mut Environment<'static>, name: &'static str, inner: Value) {
     env.add_filter(
         name,
         move |state: &mut State, args: Rest<ValueOrKwargs>| -> Result<Value, Error> {
-            let args = args.into_values();
+            let mut args = args.into_values();
             if let Some(undefined) = first_undefined(&args) {
                 return Ok(undefined);
+            }
+            if !TAKE_BYTES.contains(&name) {
+                for arg in &mut args {
+                    if let Some(bytes) = crate::template::bytes::of(arg) {
+                        *arg = bytes_as_text(name, bytes)?;
+                    }
+                }
             }
             inner.call(state, &args)
         },
     );
+}
+
+/// A bytes argument of filter `name` (not in [`TAKE_BYTES`]) as the text Ansible's text
+/// filters decode it to; refused elsewhere.
+fn bytes_as_text(name: &str, bytes: &[u8]) -> Result<Value, Error> {
+    let refused = |what: &str| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("filter `{name}` does not take bytes{what} (a `!!binary` value) in dr"),
+        )
+    };
+    if !DECODE_BYTES.contains(&name) {
+        return Err(refused(""));
+    }
+    std::str::from_utf8(bytes)
+        .map(Value::from)
+        .map_err(|_| refused(" that are not UTF-8 text"))
 }
 
 /// The first undefined argument, keyword arguments' values included.
@@ -81,7 +160,13 @@ pub(super) fn builtins(env: &mut Environment<'static>) {
     add(env, "max", f::max);
     add(env, "sort", f::sort);
     add(env, "list", f::list);
-    add(env, "string", f::string);
+    add(env, "string", |state: &State, v: Value| {
+        match crate::template::bytes::of(&v) {
+            // Python's `str()` of bytes is their `repr()`.
+            Some(bytes) => Ok(Value::from(crate::pybytes::repr(bytes))),
+            None => f::string(state, &v),
+        }
+    });
     add(env, "bool", f::bool);
     add(env, "batch", f::batch);
     add(env, "slice", f::slice);

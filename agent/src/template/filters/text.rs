@@ -86,9 +86,13 @@ fn b64encode(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let codec = codec(&kwargs)?;
     let urlsafe = kwargs.get::<Option<bool>>("urlsafe")?.unwrap_or(false);
     kwargs.assert_all_used()?;
-    let bytes = codec
-        .encode(&string_of(&v)?)
-        .map_err(|e| invalid(format!("b64encode: {e}")))?;
+    let bytes = match crate::template::bytes::of(&v) {
+        // Bytes (`!!binary`) are encoded as they are, as in Ansible.
+        Some(bytes) => bytes.to_vec(),
+        _ => codec
+            .encode(&string_of(&v)?)
+            .map_err(|e| invalid(format!("b64encode: {e}")))?,
+    };
     Ok(b64_engine(urlsafe).encode(bytes))
 }
 
