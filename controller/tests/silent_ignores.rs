@@ -554,3 +554,29 @@ fn become_mechanism_vars_of_a_task_or_block_are_refused_where_written() {
             .stderr_has("is not supported by dr");
     }
 }
+
+#[test]
+fn a_package_task_for_other_package_managers_fails_only_where_it_runs() {
+    // `package: {enablerepo: epel}` is a RedHat host's: Ansible fails it on Debian only
+    // when it runs (`apt` does not take the argument); dr refused the whole playbook.
+    let dir = tempfile::tempdir().unwrap();
+    let p = play(concat!(
+        "  tasks:\n",
+        "    - package: {name: fail2ban, enablerepo: epel}\n      when: false\n",
+        "    - command: touch ran-{{ inventory_hostname }}\n",
+        "    - package: {name: fail2ban, enablerepo: epel}\n      when: inventory_hostname == 'h1'\n",
+    ));
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stdout_has("Unsupported parameters for (package) module: enablerepo");
+    assert!(dir.path().join("ran-h1").exists() && dir.path().join("ran-h2").exists());
+    // An argument no package manager has is still refused where it is written.
+    let bad = play("  tasks:\n    - package: {name: curl, no_such_arg: 1}\n");
+    write_tree(dir.path(), &[("bad.yml", &bad)]);
+    Dr::new(dir.path(), &["plan", "bad.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stderr_has("bad.yml:4:29");
+}

@@ -119,6 +119,50 @@ pub fn package_as_apt(name: &str, args: &serde_json::Value) -> Option<Known> {
     (needs_apt && apt_takes_all).then_some(apt)
 }
 
+/// Whether every argument of a `package` task that `apt` does not take is one of another
+/// package manager's (`dnf`, `yum`: `enablerepo`, `disable_gpg_check`, ...): a task meant
+/// for other hosts, which Ansible fails only when it runs on a Debian one.
+pub fn for_other_package_managers(args: &serde_json::Value) -> bool {
+    const OTHERS: &[&str] = &[
+        "allowerasing",
+        "autoremove",
+        "best",
+        "bugfix",
+        "cacheonly",
+        "conf_file",
+        "disable_excludes",
+        "disable_gpg_check",
+        "disable_plugin",
+        "disablerepo",
+        "download_dir",
+        "download_only",
+        "enable_plugin",
+        "enablerepo",
+        "exclude",
+        "install_repoquery",
+        "install_weak_deps",
+        "installroot",
+        "list",
+        "nobest",
+        "releasever",
+        "security",
+        "skip_broken",
+        "sslverify",
+        "update_only",
+        "use",
+        "use_backend",
+        "validate_certs",
+    ];
+    let Some(Known::Module { args: apt, .. }) = lookup("apt") else {
+        return false;
+    };
+    args.as_object().is_some_and(|map| {
+        map.keys()
+            .filter(|k| !k.starts_with('_') && !apt.contains(&k.as_str()))
+            .all(|k| OTHERS.contains(&k.as_str()))
+    })
+}
+
 /// What a module name as written resolves to: a native module, else a module of the
 /// installed ansible-core or collections run through the bridge.
 pub fn resolve(written: &str) -> Result<Known, NotRun> {
