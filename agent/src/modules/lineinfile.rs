@@ -124,7 +124,7 @@ impl Module for LineInFile {
                 };
                 if before.is_none() && !spec.create {
                     return Err(ModuleError::Failed(format!(
-                        "destination `{}` does not exist (set `create: true` to create it)",
+                        "Destination {} does not exist !",
                         spec.path
                     )));
                 }
