@@ -396,7 +396,7 @@ impl Action for Write {
                     .and_then(|()| {
                         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
                     })
-                    .map_err(|e| ModuleError::io("cannot create", &dir.display().to_string(), e))?;
+                    .map_err(|e| ModuleError::io("cannot create", dir.display(), e))?;
             }
             if let Some(bytes) = &key.write {
                 fsutil::write_atomic(key_path, bytes, Attrs::default(), 0o644)

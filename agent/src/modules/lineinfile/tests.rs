@@ -206,5 +206,8 @@ fn a_missing_destination_fails_with_ansibles_words() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nope");
     let err = Harness::new().check_err(&LineInFile, json!({"path": path, "line": "x"}));
-    assert_eq!(err, format!("Destination {} does not exist !", path.display()));
+    assert_eq!(
+        err,
+        format!("Destination {} does not exist !", path.display())
+    );
 }
