@@ -560,7 +560,7 @@ fn apply_keyword(
         "when" => task.when.extend(when_conditions(v)?),
         "changed_when" => task.changed_when = conditions(v)?,
         "failed_when" => task.failed_when = conditions(v)?,
-        "until" => task.until = Some(text_of(v, "until")?),
+        "until" => task.until = Some(until(v)?),
         "loop" | "with_items" | "with_list" => {
             if task.loop_.is_some() {
                 return Err(one_loop(key));
@@ -929,6 +929,28 @@ fn fails_when_run(
     task.module = "fail".into();
     task.args = Value::Object(args);
     Ok(())
+}
+
+/// `until:` as one expression: a list of conditions (Ansible's `until` is a list, like
+/// `when`) holds when each one does.
+fn until(v: &Node) -> Result<String, Diagnostic> {
+    use dr_agent::wire::Condition;
+    let conditions = super::level::when_conditions(v)?;
+    let texts: Vec<String> = conditions
+        .iter()
+        .map(|c| match c {
+            Condition::Literal(b) => if *b { "True" } else { "False" }.to_owned(),
+            Condition::Expr(e) => e.clone(),
+        })
+        .collect();
+    Ok(match texts.as_slice() {
+        [one] => one.clone(),
+        _ => texts
+            .iter()
+            .map(|t| format!("({t})"))
+            .collect::<Vec<_>>()
+            .join(" and "),
+    })
 }
 
 /// Ansible refuses a task with two loops (`loop` and `with_<lookup>`, or two `with_`).
