@@ -145,9 +145,50 @@ fn write_atomic_from(
     fill(tmp.as_file_mut())?;
     finish_temp(&tmp, existing, attrs, default_mode)?;
     validate(tmp.path()).map_err(WriteError::Invalid)?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    replace_with(tmp, path)?;
     sync_dir(dir)?;
     Ok(())
+}
+
+thread_local! {
+    /// The running task asked for `unsafe_writes` (see [`with_unsafe_writes`]).
+    static UNSAFE_WRITES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with Ansible's `unsafe_writes` as `on`: when the atomic rename over a file
+/// fails with EBUSY (a file bind-mounted into a container, such as `/etc/resolv.conf`), its
+/// content is written in place instead, as Ansible's `atomic_move` does.
+pub fn with_unsafe_writes<T>(on: bool, f: impl FnOnce() -> T) -> T {
+    let before = UNSAFE_WRITES.with(|u| u.replace(on));
+    let out = f();
+    UNSAFE_WRITES.with(|u| u.set(before));
+    out
+}
+
+/// Whether the running task allows unsafe writes (to carry it onto another thread).
+pub fn unsafe_writes() -> bool {
+    UNSAFE_WRITES.with(std::cell::Cell::get)
+}
+
+/// Renames the finished `tmp` over `path`; with `unsafe_writes` and EBUSY, copies it there
+/// in place instead.
+fn replace_with(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
+    match tmp.persist(path) {
+        Ok(_) => Ok(()),
+        Err(e)
+            if unsafe_writes()
+                && e.error.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error()) =>
+        {
+            let mut from = File::open(e.file.path())?;
+            let mut to = fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)?;
+            io::copy(&mut from, &mut to)?;
+            to.sync_all()
+        }
+        Err(e) => Err(e.error),
+    }
 }
 
 /// A new temporary file in `path`'s directory, named after it, removed when dropped.
@@ -197,7 +238,7 @@ pub fn persist_temp(
         Err(e) => return Err(e),
     };
     finish_temp(&tmp, existing, attrs, default_mode)?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    replace_with(tmp, path)?;
     sync_dir(parent(path))
 }
 
@@ -383,5 +424,54 @@ mod tests {
         assert_eq!(lookup_id(text, "nobody"), None);
         assert_eq!(resolve_id(Db::User, "42"), Ok(42));
         assert_eq!(resolve_id(Db::User, "root"), Ok(0));
+    }
+}
+
+#[cfg(test)]
+mod unsafe_writes_tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::{Attrs, with_unsafe_writes, write_atomic};
+
+    /// Unmounts the bind mount at `0` when dropped.
+    struct Bound<'a>(&'a Path);
+
+    impl Drop for Bound<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+
+    #[test]
+    fn a_bind_mounted_file_is_written_in_place_only_with_unsafe_writes() {
+        assert!(
+            rustix::process::geteuid().is_root(),
+            "this test bind-mounts a file: run it as root (tests/run does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (source, target) = (dir.path().join("source"), dir.path().join("target"));
+        std::fs::write(&source, "old\n").unwrap();
+        std::fs::write(&target, "").unwrap();
+        let status = Command::new("mount")
+            .arg("--bind")
+            .arg(&source)
+            .arg(&target)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount --bind failed");
+        let _bound = Bound(&target);
+        // As a container's /etc/resolv.conf: the rename over it fails with EBUSY.
+        let err = write_atomic(&target, b"new\n", Attrs::default(), 0o644).unwrap_err();
+        assert_eq!(
+            err.raw_os_error(),
+            Some(rustix::io::Errno::BUSY.raw_os_error())
+        );
+        with_unsafe_writes(true, || {
+            write_atomic(&target, b"new\n", Attrs::default(), 0o644).unwrap()
+        });
+        assert_eq!(std::fs::read_to_string(&source).unwrap(), "new\n");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 2, "a temporary file was left behind");
     }
 }

@@ -580,3 +580,21 @@ fn a_package_task_for_other_package_managers_fails_only_where_it_runs() {
         .code(1)
         .stderr_has("bad.yml:4:29");
 }
+
+#[test]
+fn unsafe_writes_is_taken_by_the_file_modules() {
+    // Ansible's common file argument (writes fall back to in place when a rename over a
+    // bind-mounted file fails; `fsutil` tests that): dr refused it.
+    let dir = tempfile::tempdir().unwrap();
+    let p = play(
+        "  tasks:\n    - lineinfile: {path: \"{{ playbook_dir }}/f-{{ inventory_hostname }}\", line: a=1, create: true, unsafe_writes: true}\n",
+    );
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("f-h1")).unwrap(),
+        "a=1\n"
+    );
+}

@@ -287,6 +287,9 @@ impl Runner<'_> {
             Ok(Err(e)) => return ItemResult::failed(located(e)),
             Err(e) => return ItemResult::failed(located(e.to_string())),
         };
+        // Ansible's `unsafe_writes` (a file-writing module's common argument): taken here,
+        // it lets the module's writes fall back to in place (`fsutil::with_unsafe_writes`).
+        let (args, unsafe_writes) = take_unsafe_writes(args, module);
         let mut environment: Vec<(String, String)> = Vec::new();
         for (k, v) in &task.environment {
             if k.starts_with(crate::wire::ENV_TEMPLATE_KEY) {
@@ -389,14 +392,19 @@ impl Runner<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (outcome, planned_only) = match (&asynchronous, ctx.become_user) {
-                (Some(spec), _) => super::async_task::call(module, &ctx, &args, spec),
-                (None, Some(user)) if modules::as_user::IN_PROCESS.contains(&module.name()) => {
-                    modules::as_user::run(user, || call(module, &ctx, &args))
-                        .unwrap_or_else(|e| (Outcome::failed(e), false))
-                }
-                _ => call(module, &ctx, &args),
-            };
+            let (outcome, planned_only) =
+                crate::fsutil::with_unsafe_writes(unsafe_writes, || {
+                    match (&asynchronous, ctx.become_user) {
+                        (Some(spec), _) => super::async_task::call(module, &ctx, &args, spec),
+                        (None, Some(user))
+                            if modules::as_user::IN_PROCESS.contains(&module.name()) =>
+                        {
+                            modules::as_user::run(user, || call(module, &ctx, &args))
+                                .unwrap_or_else(|e| (Outcome::failed(e), false))
+                        }
+                        _ => call(module, &ctx, &args),
+                    }
+                });
             if outcome.timed_out
                 && asynchronous.is_none()
                 && let Some(limit) = ctx.timeout
@@ -853,6 +861,20 @@ fn with_that(args: Json, that: Option<Json>) -> Json {
 }
 
 /// Drops arguments that rendered to `omit` (`mode: "{{ m | default(omit) }}"`).
+/// `args` without `unsafe_writes` for a module that takes it, and its value.
+fn take_unsafe_writes(args: Json, module: &dyn Module) -> (Json, bool) {
+    match args {
+        Json::Object(mut map) if module.arg_names().contains(&"unsafe_writes") => {
+            let on = map
+                .remove("unsafe_writes")
+                .and_then(|v| modules::json_bool(&v))
+                .unwrap_or(false);
+            (Json::Object(map), on)
+        }
+        other => (other, false),
+    }
+}
+
 fn without_omitted(args: Json) -> Json {
     match args {
         Json::Object(map) => Json::Object(

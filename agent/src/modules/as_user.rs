@@ -87,8 +87,10 @@ pub fn run<T: Send>(user: &str, f: impl FnOnce() -> T + Send) -> Result<T, Strin
         }
     }
     let (uid, gid) = (Uid::from_raw(account.uid), Gid::from_raw(account.gid));
+    let unsafe_writes = crate::fsutil::unsafe_writes();
     std::thread::scope(|s| {
         s.spawn(move || {
+            let f = || crate::fsutil::with_unsafe_writes(unsafe_writes, f);
             // Groups and gid first: once the uid is not root, they can no longer change.
             set_thread_groups(&gids)
                 .and_then(|()| set_thread_res_gid(gid, gid, gid))

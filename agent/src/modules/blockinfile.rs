@@ -59,6 +59,7 @@ impl Module for BlockInFile {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
+            "unsafe_writes",
             "path",
             "dest",
             "destfile",

@@ -50,6 +50,7 @@ impl Module for Copy {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
+            "unsafe_writes",
             "content",
             "src",
             "dest",

@@ -130,6 +130,7 @@ impl Module for File {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
+            "unsafe_writes",
             "path",
             "dest",
             "name",

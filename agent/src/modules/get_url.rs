@@ -83,6 +83,7 @@ impl Module for GetUrl {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
+            "unsafe_writes",
             "url",
             "dest",
             "force",

@@ -60,6 +60,7 @@ impl Module for LineInFile {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
+            "unsafe_writes",
             "path",
             "dest",
             "destfile",

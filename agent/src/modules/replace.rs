@@ -47,8 +47,21 @@ impl Module for Replace {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
-            "path", "dest", "destfile", "name", "regexp", "replace", "after", "before", "backup",
-            "validate", "encoding", "mode", "owner", "group",
+            "unsafe_writes",
+            "path",
+            "dest",
+            "destfile",
+            "name",
+            "regexp",
+            "replace",
+            "after",
+            "before",
+            "backup",
+            "validate",
+            "encoding",
+            "mode",
+            "owner",
+            "group",
         ]
     }
 

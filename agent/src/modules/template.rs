@@ -41,6 +41,7 @@ impl Module for Template {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
+            "unsafe_writes",
             "src",
             "dest",
             "mode",

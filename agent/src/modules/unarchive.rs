@@ -96,6 +96,7 @@ impl Module for Unarchive {
 
     fn arg_names(&self) -> &'static [&'static str] {
         &[
+            "unsafe_writes",
             "src",
             "dest",
             "remote_src",
