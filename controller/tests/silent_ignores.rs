@@ -598,3 +598,25 @@ fn unsafe_writes_is_taken_by_the_file_modules() {
         "a=1\n"
     );
 }
+
+#[test]
+fn a_task_for_another_kind_of_host_fails_only_where_it_runs() {
+    // Roles for several systems pick their tasks with `when` (`dnf` on RedHat, `apt` on
+    // Debian): Ansible fails the `dnf` task on a Debian host only when it runs; dr refused
+    // the whole playbook.
+    let dir = tempfile::tempdir().unwrap();
+    let p = play(concat!(
+        "  tasks:\n",
+        "    - ansible.builtin.dnf: {name: httpd}\n      when: ansible_os_family | default('Debian') == 'RedHat'\n",
+        "    - win_file: {path: 'C:\\\\x', state: absent}\n      when: false\n",
+        "    - command: touch ran-{{ inventory_hostname }}\n",
+        "    - yum: {name: httpd}\n      when: inventory_hostname == 'h1'\n",
+    ));
+    write_tree(dir.path(), &[("inv.yml", INV), ("p.yml", &p)]);
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(1)
+        .stdout_has("`yum` is for another kind of host")
+        .stdout_has("p.yml:9:7");
+    assert!(dir.path().join("ran-h1").exists() && dir.path().join("ran-h2").exists());
+}

@@ -163,6 +163,49 @@ pub fn for_other_package_managers(args: &serde_json::Value) -> bool {
     })
 }
 
+/// Whether `written` names a module for another kind of host than dr's Linux ones (another
+/// distribution's package manager, Windows): Ansible fails such a task on a Debian host
+/// only when it runs, so a role for several systems, whose `when` picks the tasks, runs.
+pub fn is_foreign(written: &str) -> bool {
+    const FOREIGN: &[&str] = &[
+        "dnf",
+        "dnf5",
+        "yum",
+        "zypper",
+        "zypper_repository",
+        "pacman",
+        "apk",
+        "pkgng",
+        "openbsd_pkg",
+        "homebrew",
+        "homebrew_cask",
+        "homebrew_tap",
+        "macports",
+        "portage",
+        "rpm_key",
+        "slackpkg",
+        "swdepot",
+        "pkgutil",
+        "sorcery",
+        "xbps",
+        "urpmi",
+        "pkg5",
+        "opkg",
+    ];
+    let short = written.rsplit('.').next().unwrap_or(written);
+    let collection = written.rsplitn(2, '.').nth(1);
+    let ours = matches!(
+        collection,
+        None | Some("ansible.builtin" | "ansible.legacy" | "community.general")
+    );
+    (ours && FOREIGN.contains(&short))
+        || (short.starts_with("win_")
+            && matches!(
+                collection,
+                None | Some("ansible.windows" | "community.windows" | "ansible.builtin")
+            ))
+}
+
 /// What a module name as written resolves to: a native module, else a module of the
 /// installed ansible-core or collections run through the bridge.
 pub fn resolve(written: &str) -> Result<Known, NotRun> {

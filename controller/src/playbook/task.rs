@@ -143,7 +143,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
             continue;
         }
         let canon = modules::canonical(&k);
-        if !modules::IMPORTS.contains(&canon) {
+        if !modules::IMPORTS.contains(&canon) && !modules::is_foreign(&k) {
             modules::resolve(&modules::runs_as(&k, &key.loc.file))
                 .map_err(|why| modules::not_run(key, &k, why, KEYWORDS))?;
         }
@@ -195,8 +195,10 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
             ));
         }
         let written = key.as_str().unwrap_or_default();
-        modules::resolve(&modules::runs_as(written, &key.loc.file))
-            .map_err(|why| modules::not_run(key, written, why, KEYWORDS))?;
+        if !modules::is_foreign(written) {
+            modules::resolve(&modules::runs_as(written, &key.loc.file))
+                .map_err(|why| modules::not_run(key, written, why, KEYWORDS))?;
+        }
     }
     if let Some((key, value)) = module {
         let name = modules::canonical(key.as_str().unwrap_or_default());
@@ -259,6 +261,11 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     let resolved = modules::runs_as(&written, &key.loc.file);
     let name = modules::canonical(&resolved);
     task.become_ = level.enter(inherit)?.become_now;
+    if modules::is_foreign(&written) && modules::resolve(&resolved).is_err() {
+        return Ok(Parsed::Task(Box::new(foreign_task(
+            task, key, &written, inherit, &explicit,
+        ))));
+    }
     let known = modules::resolve(&resolved)
         .map_err(|why| modules::not_run(key, &written, why, KEYWORDS))?;
     let mut args = module_args(&known, value)?;
@@ -929,6 +936,35 @@ fn fails_when_run(
     task.module = "fail".into();
     task.args = Value::Object(args);
     Ok(())
+}
+
+/// A task of a module for another kind of host ([`modules::is_foreign`]): it fails when it
+/// runs, as Ansible's would on dr's hosts, and is skipped like any task when its `when`
+/// says so.
+fn foreign_task(
+    mut task: Task,
+    key: &Node,
+    written: &str,
+    inherit: &Inherit,
+    explicit: &Explicit,
+) -> Task {
+    tracing::warn!(
+        "the task at {} fails on every host that reaches it: `{written}` is for another kind of host than dr's",
+        key.loc
+    );
+    let mut args = Map::new();
+    args.insert(
+        "msg".into(),
+        Value::from(format!(
+            "`{written}` is for another kind of host: dr runs on Linux hosts with apt (Debian, Ubuntu); this task's `when` should skip it here ({})",
+            key.loc
+        )),
+    );
+    task.module = "fail".into();
+    task.action = Some(written.to_owned());
+    task.args = Value::Object(args);
+    inherit.apply(&mut task, explicit);
+    task
 }
 
 /// `until:` as one expression: a list of conditions (Ansible's `until` is a list, like
