@@ -215,7 +215,7 @@ fn an_include_that_cannot_load_fails_only_where_it_runs_and_handlers_may_include
         dir.path(),
         &[
             ("cleanup.yml", "- debug: {msg: cleanup ran}\n"),
-            ("win.yml", "- win_file: {path: x, state: absent}\n"),
+            ("win.yml", "- made_up_module: {path: x, state: absent}\n"),
             (
                 "p.yml",
                 "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      notify: [cleanup, windows]\n    - include_tasks: win.yml\n      when: on_windows | default(false)\n  handlers:\n    - name: cleanup\n      include_tasks: cleanup.yml\n    - name: windows\n      include_tasks: win.yml\n      when: false\n",
@@ -227,7 +227,7 @@ fn an_include_that_cannot_load_fails_only_where_it_runs_and_handlers_may_include
         .run()
         .code(0)
         .stdout_has("cleanup ran")
-        .stderr_has("fails on every host that reaches it: unknown module or keyword `win_file` (win.yml:1:3)");
+        .stderr_has("fails on every host that reaches it: unknown module or keyword `made_up_module` (win.yml:1:3)");
     Dr::new(
         dir.path(),
         &[
@@ -241,7 +241,7 @@ fn an_include_that_cannot_load_fails_only_where_it_runs_and_handlers_may_include
     )
     .run()
     .code(1)
-    .stdout_has("unknown module or keyword `win_file` (win.yml:1:3)");
+    .stdout_has("unknown module or keyword `made_up_module` (win.yml:1:3)");
 }
 
 #[test]
