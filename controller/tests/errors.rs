@@ -227,7 +227,8 @@ fn an_include_that_cannot_load_fails_only_where_it_runs_and_handlers_may_include
         .run()
         .code(0)
         .stdout_has("cleanup ran")
-        .stderr_has("fails on every host that reaches it: unknown module or keyword `made_up_module` (win.yml:1:3)");
+        .stderr_has("fails on every host that reaches it: ")
+        .stderr_has("`made_up_module`");
     Dr::new(
         dir.path(),
         &[
@@ -241,7 +242,8 @@ fn an_include_that_cannot_load_fails_only_where_it_runs_and_handlers_may_include
     )
     .run()
     .code(1)
-    .stdout_has("unknown module or keyword `made_up_module` (win.yml:1:3)");
+    .stdout_has("`made_up_module`")
+    .stdout_has("(win.yml:1:3)");
 }
 
 #[test]
