@@ -14,4 +14,9 @@ fn roles_are_found_where_ansible_finds_them() {
         util::outputs(dr.path())["picked"],
         "beside the depending role\n"
     );
+    // A name with a slash, under `roles/` (dr looked only beside the playbook).
+    assert_eq!(
+        util::outputs(dr.path())["nested"],
+        "group/disable found under roles/\n"
+    );
 }

@@ -72,13 +72,12 @@ impl RoleSearch {
     ) -> Result<PathBuf, Diagnostic> {
         let mut tried: Vec<PathBuf> = Vec::new();
         let as_path = Path::new(name);
-        if name.contains('/') || as_path.is_absolute() {
-            let candidate = playbook_dir.join(as_path);
-            if candidate.is_dir() {
-                return Ok(candidate);
+        if as_path.is_absolute() {
+            if as_path.is_dir() {
+                return Ok(as_path.to_path_buf());
             }
-            tried.push(candidate);
-        } else if let Some((ns, coll, role)) = fqcn(name) {
+            tried.push(as_path.to_path_buf());
+        } else if let Some((ns, coll, role)) = fqcn(name).filter(|_| !name.contains('/')) {
             let mut roots = vec![playbook_dir.join("collections")];
             roots.extend(self.collections_path.iter().cloned());
             for root in roots {
@@ -110,6 +109,10 @@ impl RoleSearch {
                     return Ok(candidate);
                 }
                 tried.push(candidate);
+            }
+            // Then the name as a path of its own (`roles/x` from the working directory).
+            if as_path.is_dir() {
+                return Ok(as_path.to_path_buf());
             }
         }
         let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
