@@ -6,7 +6,8 @@
 //! `ansible_distribution_version`, `ansible_distribution_major_version`,
 //! `ansible_distribution_release`, `ansible_os_family`, `ansible_user_id`,
 //! `ansible_user_uid`, `ansible_processor_vcpus`, `ansible_memtotal_mb`,
-//! `ansible_default_ipv4.address`, `ansible_env`, and `ansible_facts` holding them all
+//! `ansible_default_ipv4.address`, `ansible_env`, `ansible_fips`, `ansible_service_mgr`,
+//! `ansible_pkg_mgr`, and `ansible_facts` holding them all
 //! without the `ansible_` prefix.
 
 use std::collections::BTreeMap;
@@ -174,6 +175,7 @@ fn gather() -> BTreeMap<String, Json> {
         m.insert("address".into(), Json::from(addr));
         f.insert("default_ipv4".into(), Json::Object(m));
     }
+    system::add(&mut f);
     let mut env: Map<String, Json> = std::env::vars().map(|(k, v)| (k, Json::from(v))).collect();
     // Run as another user (`become_user`), the process Ansible gathers in was started by
     // `sudo -H`: that user's home and names.
@@ -274,6 +276,8 @@ fn glob(pattern: &str, s: &str) -> bool {
         }
     }
 }
+
+mod system;
 
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,10 @@ pub struct Catalog {
     /// Every action plugin: fully qualified name → `normal` when it is only Ansible's
     /// generic one, `own` when it does work on the controller.
     actions: BTreeMap<String, String>,
+    /// ansible-core's routing of `ansible.builtin` names that moved to collections
+    /// (`ansible.builtin.locale_gen` → `community.general.locale_gen`).
+    #[serde(default)]
+    redirects: BTreeMap<String, String>,
 }
 
 /// What a module name resolves to.
@@ -79,9 +83,16 @@ impl Catalog {
     /// Resolves a module name as written: short (`replace`), `ansible.builtin.*`,
     /// `ansible.legacy.*` or a collection's (`community.general.ini_file`).
     pub fn resolve(&self, written: &str) -> Resolved {
-        let fqcn = qualified(written);
+        let mut fqcn = qualified(written);
         if EXECUTOR.contains(&fqcn.as_str()) {
             return Resolved::Executor(fqcn);
+        }
+        // As Ansible's plugin loader: a moved module is found where it went, when installed.
+        for _ in 0..4 {
+            match self.redirects.get(&fqcn) {
+                Some(to) if !self.modules.contains_key(&fqcn) => fqcn = to.clone(),
+                _ => break,
+            }
         }
         if !self.modules.contains_key(&fqcn) {
             return Resolved::Unknown;
@@ -124,9 +135,14 @@ mod tests {
                 "ansible.builtin.fetch": "/a/modules/fetch.py",
                 "ansible.builtin.import_playbook": "/a/modules/import_playbook.py",
                 "community.general.ini_file": "/c/ini_file.py",
+                "community.general.locale_gen": "/c/locale_gen.py",
                 "my.coll.thing": "/c/thing.py",
             },
             "actions": {"ansible.builtin.fetch": "own", "my.coll.thing": "normal"},
+            "redirects": {
+                "ansible.builtin.locale_gen": "community.general.locale_gen",
+                "ansible.builtin.gone": "community.general.gone",
+            },
         }))
         .unwrap()
     }
@@ -149,6 +165,12 @@ mod tests {
             bridged("community.general.ini_file")
         );
         assert_eq!(c.resolve("ini_file"), Resolved::Unknown);
+        // ansible-core's routing of a module that moved to a collection, when installed.
+        assert_eq!(
+            c.resolve("locale_gen"),
+            bridged("community.general.locale_gen")
+        );
+        assert_eq!(c.resolve("gone"), Resolved::Unknown);
         assert_eq!(
             c.resolve("fetch"),
             Resolved::NeedsAction("ansible.builtin.fetch".into())
@@ -164,6 +186,7 @@ mod tests {
             [
                 "ansible.builtin.replace",
                 "community.general.ini_file",
+                "community.general.locale_gen",
                 "my.coll.thing"
             ]
         );

@@ -2,7 +2,9 @@
 # ansible-core, and uses ansible-core's own plugin loader and AnsiballZ dependency finder.
 #
 #   catalog          -> {"version", "python", "ansible", "modules": {fqcn: path},
-#                        "actions": {fqcn: "normal" | "own"}}
+#                        "actions": {fqcn: "normal" | "own"},
+#                        "redirects": {fqcn: fqcn}}  (ansible.builtin's routing of
+#                        modules that moved to collections: `locale_gen`)
 #   build FQCN...    -> {fqcn: {"python_name", "profile", "zip" (base64)} | {"error"}}
 #
 # Prints one JSON document on stdout.
@@ -76,6 +78,25 @@ def catalog():
         "ansible": os.path.dirname(ansible.__file__),
         "modules": modules,
         "actions": actions,
+        "redirects": _builtin_redirects(ansible),
+    }
+
+
+def _builtin_redirects(ansible):
+    # ansible-core's own routing table: a short module name that moved to a collection
+    # (`locale_gen` -> `community.general.locale_gen`) still resolves when it is installed.
+    import yaml
+
+    path = os.path.join(os.path.dirname(ansible.__file__), "config", "ansible_builtin_runtime.yml")
+    try:
+        with open(path, encoding="utf-8") as f:
+            routing = (yaml.safe_load(f) or {}).get("plugin_routing", {}).get("modules", {})
+    except (OSError, yaml.YAMLError):
+        return {}
+    return {
+        "ansible.builtin." + name: entry["redirect"]
+        for name, entry in routing.items()
+        if isinstance(entry, dict) and isinstance(entry.get("redirect"), str)
     }
 
 
