@@ -12,6 +12,7 @@ mod backslashes;
 pub mod conditional;
 mod const_terms;
 mod emitted;
+mod failed_lookup;
 mod file_vars;
 pub(crate) mod filters;
 mod guards;

@@ -465,6 +465,28 @@ fn an_undefined_name_is_the_first_one_used_in_jinja_words() {
 }
 
 #[test]
+fn a_lookup_that_gives_nothing_is_named_in_ansibles_words() {
+    let s = scope(json!({"foo": [], "bar": "{{ foo[0] }}", "d": {"a": [1]}}));
+    let lazy = "ansible._internal._templating._lazy_containers._AnsibleLazyTemplateList";
+    for (src, want) in [
+        ("{{ foo[0] }}", format!("{lazy} object has no element 0")),
+        ("echo {{ bar }}", format!("{lazy} object has no element 0")),
+        (
+            "{{ d.a[3] }}",
+            "object of type 'list' has no attribute 3".to_owned(),
+        ),
+        ("{{ [][0] }}", "list object has no element 0".to_owned()),
+    ] {
+        let err = s.render_value(&json!(src)).expect_err(src);
+        assert_eq!(err.to_string(), want, "{src}");
+        assert_eq!(err.in_jinja_words(), want, "{src}");
+    }
+    // A missing variable is still named as such.
+    let err = s.render_value(&json!("{{ nope[0] }}")).expect_err("nope");
+    assert_eq!(err.to_string(), "'nope' is undefined");
+}
+
+#[test]
 fn a_division_by_zero_says_so_in_pythons_words() {
     let err = scope(json!({}))
         .render_string("{{ 5 / 0 }}")
