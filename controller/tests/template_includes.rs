@@ -22,6 +22,11 @@ fn included_imported_and_extended_templates_render_as_in_ansible() {
         out["page.txt"]
     );
     assert_eq!(out["looped-b.txt"], "item b\n");
+    // An include inside a macro sees the template's import and set, as in Jinja2.
+    assert_eq!(
+        out["macro-include.txt"],
+        "hello I'm test variable 5432\n[hello I'm test variable 5432]\n"
+    );
     // Was "ssh-ed25519 AAAA\n\n": the template's own newline kept as well as the value's.
     assert_eq!(out["key.txt"], "ssh-ed25519 AAAA\n");
     assert_eq!(out["key-content.txt"], "ssh-ed25519 AAAA\n");

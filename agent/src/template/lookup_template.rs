@@ -25,9 +25,9 @@ pub(super) fn render(
     let mut env = state.env().clone();
     env.set_syntax(overrides.syntax().map_err(invalid)?);
     if !file.templates.is_empty() {
-        super::includes::set_loader(&mut env, Arc::new(file.templates.clone()));
+        super::includes::set_loader(&mut env, Arc::new(file.templates.clone()), &overrides);
     }
-    let source = overrides.normalise_newlines(body);
+    let source = overrides.prepare(body);
     let template = env.template_from_str(&source)?;
     let mut names = template.undeclared_variables(false);
     for name in file.templates.keys() {

@@ -20,6 +20,7 @@ pub mod includes;
 pub mod lookup;
 mod lookup_data;
 mod lookup_template;
+mod macro_includes;
 pub mod overrides;
 mod overrides_header;
 pub mod pyjson;

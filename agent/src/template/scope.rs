@@ -123,7 +123,7 @@ impl Scope {
         }
         let mut env = (*self.inner.env).clone();
         if let Some(templates) = templates {
-            super::includes::set_loader(&mut env, templates);
+            super::includes::set_loader(&mut env, templates, overrides);
         }
         if !overrides.is_default() {
             env.set_syntax(overrides.syntax()?);
