@@ -21,6 +21,7 @@ pub mod lookup;
 mod lookup_data;
 mod lookup_template;
 mod macro_includes;
+mod nested_undefined;
 pub mod overrides;
 mod overrides_header;
 pub mod pyjson;

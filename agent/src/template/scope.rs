@@ -730,6 +730,16 @@ impl Inner {
         if e.kind() == ErrorKind::UndefinedError {
             return self.undefined_error(src, is_expr, line, ctx);
         }
+        // An include or import that failed on an undefined variable names it.
+        let vars = ctx.as_ref().unwrap_or(&self.vars);
+        let defined = |n: &str| vars.contains_key(n) || n == "vars" || n == "hostvars";
+        if let Some(name) = super::nested_undefined::name(&self.env, &e, src, defined) {
+            return TemplateError::Undefined {
+                name,
+                line,
+                hint: None,
+            };
+        }
         let mut detail = e.kind().to_string();
         if e.detail() == Some(super::filters::MANDATORY_UNDEFINED) {
             detail = format!(

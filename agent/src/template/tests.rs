@@ -727,3 +727,25 @@ fn shared_hostvars_read_as_the_variable_and_inside_vars() {
     assert_eq!(s.all_vars()["hostvars"]["h2"], json!({"x": 2}));
     assert!(!s.vars().contains_key("hostvars"));
 }
+
+#[test]
+fn an_undefined_variable_in_an_included_template_is_named() {
+    let mut t = std::collections::BTreeMap::new();
+    t.insert(
+        "direct.j2".to_owned(),
+        "{{ known }} {{ nope_var }}\n".to_owned(),
+    );
+    let s = scope(json!({"known": 1}))
+        .for_template(
+            Some(std::sync::Arc::new(t)),
+            &crate::template::overrides::Overrides::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    for src in [
+        "{% include 'direct.j2' %}",
+        "{% import 'direct.j2' as d %}{{ d }}",
+    ] {
+        let err = s.render_file(src).expect_err(src);
+        assert_eq!(err.to_string(), "'nope_var' is undefined", "{src}");
+    }
+}
