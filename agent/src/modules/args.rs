@@ -127,6 +127,28 @@ where
     }
 }
 
+/// Ansible's `type='list', elements='str'`: a list, or a string split at its commas (as
+/// written: Ansible trims nothing); scalars are read as their text.
+pub fn opt_str_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let text = |v: Json| match v {
+        Json::String(s) => Ok(s),
+        Json::Bool(b) => Ok(if b { "True" } else { "False" }.to_owned()),
+        v @ Json::Number(_) => Ok(v.to_string()),
+        v => Err(de::Error::custom(format!("expected a string, found `{v}`"))),
+    };
+    match Json::deserialize(d)? {
+        Json::Null => Ok(None),
+        Json::String(s) => Ok(Some(s.split(',').map(str::to_owned).collect())),
+        Json::Array(items) => items
+            .into_iter()
+            .map(text)
+            .collect::<Result<_, _>>()
+            .map(Some),
+        v @ (Json::Number(_) | Json::Bool(_)) => Ok(Some(vec![text(v)?])),
+        v => Err(de::Error::custom(format!("expected a list, found `{v}`"))),
+    }
+}
+
 /// Ansible's booleans: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case.
 pub fn bool_ish<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = Json::deserialize(d)?;

@@ -222,7 +222,7 @@ pub(super) fn stat_keys(out: &mut Map<String, Json>, m: &Metadata, names: bool) 
 }
 
 /// The message of an OS error without Rust's `(os error N)` suffix, as Python's `strerror`.
-fn strerror(e: &io::Error) -> String {
+pub(super) fn strerror(e: &io::Error) -> String {
     let text = e.to_string();
     match text.rfind(" (os error ") {
         Some(i) => text[..i].to_owned(),

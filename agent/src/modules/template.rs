@@ -96,7 +96,7 @@ impl Module for Template {
         let rendered = with_vars
             .for_template(file.templates.clone(), &overrides)
             .map_err(failed)?
-            .render_file(&overrides.normalise_newlines(source))
+            .render_file(&overrides.prepare(source))
             .map_err(|e| failed(e.to_string()))?;
         let dest = super::copy::destination("template", &spec.dest, Some(&spec.src))?;
         let encoding = spec.output_encoding.as_deref().unwrap_or_default();

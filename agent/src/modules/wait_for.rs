@@ -1,16 +1,23 @@
-//! `wait_for`: wait until a TCP port opens or closes, or a path appears, disappears or
-//! contains a pattern. Reads only, so it runs the same in check mode and never changes.
+//! `wait_for`: Ansible's module of that name. Sleeps `timeout` seconds, or waits until a
+//! TCP port opens (`started`), refuses connections (`stopped`) or has no active
+//! connection left (`drained`), or a path exists (holding `search_regex`) or is gone
+//! (`absent`). Results and messages are Ansible's, which playbooks assert on; as
+//! Ansible's module does not support check mode, check mode skips it.
 
 use std::io::Read;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use regex::Regex;
+use regex::bytes::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
+use super::args::{opt_int, opt_str_list, opt_text};
+use super::replace::pyre;
+use super::stat::strerror;
+use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args, path_arg};
+
+mod drained;
 
 /// The `wait_for` module.
 pub struct WaitFor;
@@ -18,72 +25,75 @@ pub struct WaitFor;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WaitForSpec {
-    #[serde(default = "default_host")]
-    host: String,
+    #[serde(default, deserialize_with = "opt_text")]
+    host: Option<String>,
+    #[serde(default, deserialize_with = "opt_int")]
+    timeout: Option<u64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    connect_timeout: Option<u64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    delay: Option<u64>,
+    #[serde(default, deserialize_with = "opt_int")]
     port: Option<u16>,
+    #[serde(default, deserialize_with = "opt_str_list")]
+    active_connection_states: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_text")]
     path: Option<String>,
-    #[serde(default)]
-    state: WaitState,
+    #[serde(default, deserialize_with = "opt_text")]
     search_regex: Option<String>,
-    #[serde(default = "default_timeout")]
-    timeout: f64,
-    #[serde(default)]
-    delay: f64,
-    #[serde(default = "default_sleep")]
-    sleep: f64,
-    #[serde(default = "default_connect_timeout")]
-    connect_timeout: f64,
+    #[serde(default, deserialize_with = "opt_text")]
+    state: Option<String>,
+    #[serde(default, deserialize_with = "opt_str_list")]
+    exclude_hosts: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_int")]
+    sleep: Option<u64>,
+    #[serde(default, deserialize_with = "opt_text")]
     msg: Option<String>,
 }
 
-fn default_host() -> String {
-    "127.0.0.1".into()
-}
-fn default_timeout() -> f64 {
-    300.0
-}
-fn default_sleep() -> f64 {
-    1.0
-}
-fn default_connect_timeout() -> f64 {
-    5.0
-}
-
 /// What to wait for.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WaitState {
-    /// The port answers / the path exists (and matches `search_regex`).
-    #[default]
+    /// The port answers / the path exists (and holds `search_regex`).
     Started,
     /// Same as `started`.
     Present,
     /// The port refuses connections.
     Stopped,
-    /// The path does not exist (or no longer matches `search_regex`).
+    /// The path does not exist.
     Absent,
+    /// The port has no active connection.
+    Drained,
 }
 
 impl WaitState {
-    fn wants_up(self) -> bool {
-        matches!(self, WaitState::Started | WaitState::Present)
+    fn parse(s: &str) -> Result<WaitState, ArgsError> {
+        Ok(match s {
+            "started" => WaitState::Started,
+            "present" => WaitState::Present,
+            "stopped" => WaitState::Stopped,
+            "absent" => WaitState::Absent,
+            "drained" => WaitState::Drained,
+            other => {
+                return Err(ArgsError::new(
+                    "wait_for",
+                    format!(
+                        "value of state must be one of: absent, drained, present, started, stopped, got: {other}"
+                    ),
+                ));
+            }
+        })
     }
+
     fn name(self) -> &'static str {
         match self {
             WaitState::Started => "started",
             WaitState::Present => "present",
             WaitState::Stopped => "stopped",
             WaitState::Absent => "absent",
+            WaitState::Drained => "drained",
         }
     }
-}
-
-/// What is being watched.
-enum Target<'a> {
-    Port(&'a str, u16),
-    Path(&'a Path),
-    /// Neither: just sleep `timeout` seconds, as Ansible does.
-    Nothing,
 }
 
 impl Module for WaitFor {
@@ -94,172 +104,300 @@ impl Module for WaitFor {
     fn arg_names(&self) -> &'static [&'static str] {
         &[
             "host",
-            "port",
-            "path",
-            "state",
-            "search_regex",
             "timeout",
-            "delay",
-            "sleep",
             "connect_timeout",
+            "delay",
+            "port",
+            "active_connection_states",
+            "path",
+            "search_regex",
+            "state",
+            "exclude_hosts",
+            "sleep",
             "msg",
         ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+    /// Reads the arguments only: the waiting is the apply half, which check mode skips as
+    /// Ansible skips a module without check mode support.
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let spec: WaitForSpec = parse_args("wait_for", args)?;
-        let target = match (spec.port, &spec.path) {
-            (Some(_), Some(_)) => {
-                return Err(
-                    ArgsError::new("wait_for", "give either `port` or `path`, not both").into(),
-                );
-            }
-            (Some(port), None) => Target::Port(&spec.host, port),
-            (None, Some(p)) => Target::Path(Path::new(p)),
-            (None, None) => Target::Nothing,
+        let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
+        let wait = Wait {
+            host: spec.host.unwrap_or_else(|| "127.0.0.1".into()),
+            timeout: secs(spec.timeout, 300),
+            connect_timeout: secs(spec.connect_timeout, 5),
+            delay: secs(spec.delay, 0),
+            sleep: secs(spec.sleep, 1),
+            // Ansible tests both for truth: port 0 and an empty path are not given.
+            port: spec.port.filter(|p| *p != 0),
+            path: spec
+                .path
+                .filter(|p| !p.is_empty())
+                .map(|p| path_arg::expand(&p, ctx.environment)),
+            search_regex: spec.search_regex,
+            state: WaitState::parse(spec.state.as_deref().unwrap_or("started"))?,
+            active_states: spec.active_connection_states.unwrap_or_else(|| {
+                drained::DEFAULT_STATES
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            }),
+            exclude_hosts: spec.exclude_hosts,
+            msg: spec.msg.filter(|m| !m.is_empty()),
         };
-        let secs = |v: f64, key: &str| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(Duration::from_secs_f64(v))
-            } else {
-                Err(ArgsError::new(
-                    "wait_for",
-                    format!("`{key}` must be a number of seconds >= 0"),
-                ))
-            }
-        };
-        let timeout = secs(spec.timeout, "timeout")?;
-        let delay = secs(spec.delay, "delay")?;
-        let sleep = secs(spec.sleep, "sleep")?.max(Duration::from_millis(50));
-        let connect = secs(spec.connect_timeout, "connect_timeout")?;
-        let regex = match &spec.search_regex {
-            Some(r) => Some(Regex::new(r).map_err(|e| {
-                ArgsError::new(
-                    "wait_for",
-                    format!("`search_regex` is not a valid regex: {e}"),
-                )
-            })?),
-            None => None,
-        };
-        if regex.is_some() && !spec.state.wants_up() && matches!(target, Target::Port(..)) {
-            return Err(ArgsError::new(
-                "wait_for",
-                "`search_regex` on a port needs state `started`",
-            )
-            .into());
-        }
-
-        let start = Instant::now();
-        std::thread::sleep(delay);
-        let deadline = Instant::now() + timeout;
-        let what = describe(&target, spec.state, spec.search_regex.as_deref());
         let mut data = Map::new();
-        data.insert("state".into(), Json::from(spec.state.name()));
-        if let Some(p) = spec.port {
-            data.insert("port".into(), Json::from(p));
-        }
-        if let Some(p) = &spec.path {
-            data.insert("path".into(), Json::from(p.clone()));
-        }
-        if let Some(r) = &spec.search_regex {
-            data.insert("search_regex".into(), Json::from(r.clone()));
-        }
-        if matches!(target, Target::Nothing) {
-            std::thread::sleep(timeout);
-            data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
-            let mut outcome = Outcome::ok(format!("waited {}s", spec.timeout));
-            outcome.data = data;
-            return Ok(Plan::done(outcome));
-        }
-        loop {
-            let found = probe(&target, spec.state, regex.as_ref(), connect, deadline)?;
-            if let Some(groups) = found {
-                data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
-                if let Some((list, named)) = groups {
-                    data.insert("match_groups".into(), Json::from(list));
-                    data.insert("match_groupdict".into(), Json::Object(named));
-                }
-                let mut outcome = Outcome::ok(format!("{what}: done"));
-                outcome.data = data;
-                return Ok(Plan::done(outcome));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
-                let msg = spec.msg.clone().unwrap_or_else(|| {
-                    format!("timeout after {}s waiting for {what}", spec.timeout)
-                });
-                let mut outcome = Outcome::failed(msg);
-                outcome.data = data;
-                return Ok(Plan::done(outcome));
-            }
-            std::thread::sleep(sleep.min(deadline - now));
-        }
+        data.insert("skipped".into(), Json::Bool(true));
+        let msg = "remote module (wait_for) does not support check mode";
+        data.insert("msg".into(), Json::from(msg));
+        let outcome = Outcome {
+            skipped: true,
+            msg: msg.into(),
+            data,
+            ansible_shape: true,
+            ..Outcome::default()
+        };
+        Ok(Plan::change(outcome, wait))
     }
 }
 
-/// `port 5432 on db-01 to be started`, for messages.
-fn describe(target: &Target<'_>, state: WaitState, regex: Option<&str>) -> String {
-    let what = match target {
-        Target::Port(host, port) => format!("port {port} on `{host}`"),
-        Target::Path(p) => format!("`{}`", p.display()),
-        Target::Nothing => "nothing".into(),
-    };
-    match regex {
-        Some(r) if state.wants_up() => format!("{what} to match `{r}`"),
-        Some(r) => format!("{what} to stop matching `{r}`"),
-        None => format!("{what} to be {}", state.name()),
-    }
-}
-
-/// Regex captures: the list, and the named ones.
-type Groups = (Vec<Json>, Map<String, Json>);
-
-/// One look: `Some` when the wanted state holds (with regex captures when one matched).
-fn probe(
-    target: &Target<'_>,
+/// The resolved arguments, and the waiting they ask for.
+#[derive(Debug)]
+struct Wait {
+    host: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    delay: Duration,
+    sleep: Duration,
+    port: Option<u16>,
+    /// Expanded as Ansible's `type='path'`.
+    path: Option<String>,
+    search_regex: Option<String>,
     state: WaitState,
-    regex: Option<&Regex>,
-    connect: Duration,
-    deadline: Instant,
-) -> Result<Option<Option<Groups>>, ModuleError> {
-    match target {
-        Target::Nothing => Ok(Some(None)),
-        Target::Port(host, port) => {
-            let stream = connect_any(host, *port, connect);
-            match (state.wants_up(), stream) {
-                (true, Some(mut s)) => match regex {
-                    None => Ok(Some(None)),
-                    Some(re) => Ok(read_until_match(&mut s, re, deadline).map(Some)),
-                },
-                (false, None) => Ok(Some(None)),
-                _ => Ok(None),
-            }
-        }
-        Target::Path(p) => {
-            let exists = p.exists();
-            match (state.wants_up(), regex) {
-                (true, None) => Ok(exists.then_some(None)),
-                (false, None) => Ok((!exists).then_some(None)),
-                (up, Some(re)) => {
-                    let text = if exists {
-                        match std::fs::read(p) {
-                            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-                            Err(e) => return Err(ModuleError::io("cannot read", p.display(), e)),
-                        }
-                    } else {
-                        String::new()
-                    };
-                    let caps = exists.then(|| captures(re, &text)).flatten();
-                    Ok(match (up, caps) {
-                        (true, Some(g)) => Some(Some(g)),
-                        (false, None) => Some(None),
-                        _ => None,
-                    })
+    active_states: Vec<String>,
+    exclude_hosts: Option<Vec<String>>,
+    /// The operator's message for a timeout (an empty one is Ansible's default).
+    msg: Option<String>,
+}
+
+/// Why waiting stopped short of success: a timeout, or an error found while polling.
+type Failure = (String, Option<u64>);
+
+impl Action for Wait {
+    fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+        let start = Instant::now();
+        Ok(match self.wait(start) {
+            Ok(groups) => self.done(start, groups),
+            Err((msg, elapsed)) => {
+                let mut outcome = Outcome::failed(msg);
+                if let Some(e) = elapsed {
+                    outcome.data.insert("elapsed".into(), Json::from(e));
                 }
+                outcome.ansible_shape = true;
+                outcome
+            }
+        })
+    }
+}
+
+impl Wait {
+    /// Waits as Ansible's module does: the checks of arguments it makes itself, `delay`,
+    /// then polling every `sleep` seconds until `timeout` seconds after `start` (the delay
+    /// counts). Gives the regex captures of a path's content that matched.
+    fn wait(&self, start: Instant) -> Result<Option<Groups>, Failure> {
+        let regex = self
+            .search_regex
+            .as_deref()
+            .map(compile)
+            .transpose()
+            .map_err(|e| (e, None))?;
+        let refuse = |msg: String| Err((msg, Some(0)));
+        let (port, path) = (self.port, self.path.as_deref());
+        if port.is_some() && path.is_some() {
+            return refuse("port and path parameter can not both be passed to wait_for".into());
+        }
+        if path.is_some() && matches!(self.state, WaitState::Stopped | WaitState::Drained) {
+            return refuse(format!(
+                "state={} should only be used for checking a port in the wait_for module",
+                self.state.name()
+            ));
+        }
+        if self.exclude_hosts.is_some() && self.state != WaitState::Drained {
+            return refuse("exclude_hosts should only be with state=drained".into());
+        }
+        if let Some(bad) = self
+            .active_states
+            .iter()
+            .find(|s| drained::state_id(s).is_none())
+        {
+            return refuse(format!("unknown active_connection_state ({bad}) defined"));
+        }
+
+        std::thread::sleep(self.delay);
+        let end = start + self.timeout;
+        let timed_out = |default: String| {
+            let msg = self.msg.clone().unwrap_or(default);
+            Err((msg, Some(start.elapsed().as_secs())))
+        };
+        let host = &self.host;
+        match (self.state, port, path) {
+            (WaitState::Drained, None, _) => {
+                Err(("`port` is required for state=drained".into(), None))
+            }
+            (_, None, None) => {
+                std::thread::sleep(self.timeout);
+                Ok(None)
+            }
+            (WaitState::Absent | WaitState::Stopped, _, _) => {
+                let gone = || match (port, path) {
+                    (_, Some(p)) => std::fs::metadata(p).is_err(),
+                    (Some(n), None) => connect_any(host, n, self.connect_timeout).is_none(),
+                    (None, None) => true,
+                };
+                if self.poll(end, || Ok(gone().then_some(())))?.is_some() {
+                    return Ok(None);
+                }
+                match path {
+                    Some(p) => timed_out(format!("Timeout when waiting for {p} to be absent.")),
+                    None => timed_out(format!(
+                        "Timeout when waiting for {host}:{} to stop.",
+                        port.unwrap_or_default()
+                    )),
+                }
+            }
+            (WaitState::Started | WaitState::Present, Some(port), _) => {
+                let up = || port_answers(host, port, self.connect_timeout, regex.as_ref(), end);
+                if self.poll(end, || Ok(up().then_some(())))?.is_some() {
+                    return Ok(None);
+                }
+                timed_out(match &self.search_regex {
+                    Some(r) => {
+                        format!("Timeout when waiting for search string {r} in {host}:{port}")
+                    }
+                    None => format!("Timeout when waiting for {host}:{port}"),
+                })
+            }
+            (WaitState::Started | WaitState::Present, None, Some(p)) => {
+                let found = || match std::fs::metadata(p) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err((
+                        self.msg
+                            .clone()
+                            .unwrap_or_else(|| format!("Failed to stat {p}, {}", strerror(&e))),
+                        Some(start.elapsed().as_secs()),
+                    )),
+                    Ok(_) => Ok(match &regex {
+                        None => Some(None),
+                        // A file that cannot be read is waited for, as Ansible does.
+                        Some(re) => std::fs::read(p)
+                            .ok()
+                            .and_then(|text| captures(re, &text))
+                            .map(Some),
+                    }),
+                };
+                if let Some(groups) = self.poll(end, found)? {
+                    return Ok(groups);
+                }
+                timed_out(match &self.search_regex {
+                    Some(r) => format!("Timeout when waiting for search string {r} in {p}"),
+                    None => format!("Timeout when waiting for file {p}"),
+                })
+            }
+            (WaitState::Drained, Some(port), _) => {
+                let states = &self.active_states;
+                let exclude = self.exclude_hosts.as_deref().unwrap_or_default();
+                let drain = drained::Drain::new(host, port, states, exclude)
+                    .map_err(|e| (e, Some(start.elapsed().as_secs())))?;
+                if self
+                    .poll(end, || Ok((drain.active() == 0).then_some(())))?
+                    .is_some()
+                {
+                    return Ok(None);
+                }
+                timed_out(format!("Timeout when waiting for {host}:{port} to drain"))
             }
         }
     }
+
+    /// Ansible's loop: look, and if not yet, sleep the full `sleep` (past `end` too); a
+    /// look after `end` is never made. `None` when time ran out.
+    fn poll<T>(
+        &self,
+        end: Instant,
+        mut look: impl FnMut() -> Result<Option<T>, Failure>,
+    ) -> Result<Option<T>, Failure> {
+        while Instant::now() < end {
+            if let Some(found) = look()? {
+                return Ok(Some(found));
+            }
+            std::thread::sleep(self.sleep);
+        }
+        Ok(None)
+    }
+
+    /// The result of a wait that succeeded, in Ansible's shape.
+    fn done(&self, start: Instant, groups: Option<Groups>) -> Outcome {
+        let elapsed = start.elapsed().as_secs();
+        let (list, named) = groups.unwrap_or_default();
+        let mut data = Map::new();
+        data.insert("state".into(), Json::from(self.state.name()));
+        data.insert("port".into(), self.port.map_or(Json::Null, Json::from));
+        data.insert(
+            "search_regex".into(),
+            self.search_regex.clone().map_or(Json::Null, Json::from),
+        );
+        data.insert("match_groups".into(), Json::Array(list));
+        data.insert("match_groupdict".into(), Json::Object(named));
+        data.insert(
+            "path".into(),
+            self.path.clone().map_or(Json::Null, Json::from),
+        );
+        data.insert("elapsed".into(), Json::from(elapsed));
+        // Ansible's `exit_json` describes a result's existing `path` (its `state` too).
+        if let Some(p) = &self.path {
+            super::path_info::add(&mut data, std::path::Path::new(p));
+        }
+        let what = match (&self.path, self.port) {
+            (Some(p), _) => format!("`{p}` {}", self.state.name()),
+            (None, Some(n)) => format!("{}:{n} {}", self.host, self.state.name()),
+            (None, None) => "waited".into(),
+        };
+        Outcome {
+            msg: format!("{what} after {elapsed}s"),
+            data,
+            ansible_shape: true,
+            ..Outcome::default()
+        }
+    }
+}
+
+/// `search_regex` as Ansible compiles it: Python's `re` with MULTILINE, on bytes.
+fn compile(pattern: &str) -> Result<Regex, String> {
+    let translated = pyre::translate(pattern, true)?;
+    Regex::new(&format!("(?m){translated}")).map_err(|e| format!("Invalid regular expression: {e}"))
+}
+
+/// Whether `host:port` accepts a connection (within `connect_timeout`, and no later than
+/// `end`) and, with a regex, sends text matching it before `end` or closing.
+fn port_answers(
+    host: &str,
+    port: u16,
+    connect_timeout: Duration,
+    regex: Option<&Regex>,
+    end: Instant,
+) -> bool {
+    // Ansible rounds the time left up to whole seconds.
+    let left = end.saturating_duration_since(Instant::now());
+    let left = Duration::from_secs(left.as_secs() + u64::from(left.subsec_nanos() > 0));
+    let Some(mut stream) = connect_any(host, port, connect_timeout.min(left)) else {
+        return false;
+    };
+    let up = match regex {
+        None => true,
+        Some(re) => read_until_match(&mut stream, re, end),
+    };
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    up
 }
 
 /// A connection to any address `host` resolves to; `None` when none answers.
@@ -270,41 +408,43 @@ pub(super) fn connect_any(host: &str, port: u16, timeout: Duration) -> Option<Tc
         .find_map(|a| TcpStream::connect_timeout(&a, timeout.max(Duration::from_millis(10))).ok())
 }
 
-/// Reads from `s` until `re` matches what was received, the peer closes, or `deadline`.
-fn read_until_match(s: &mut TcpStream, re: &Regex, deadline: Instant) -> Option<Groups> {
+/// Reads from `s` until `re` matches all that was received, the peer closes, or `end`.
+fn read_until_match(s: &mut TcpStream, re: &Regex, end: Instant) -> bool {
     let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; 1024];
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
-            return None;
+            return false;
         }
         match s.read(&mut buf) {
-            Ok(0) | Err(_) => return captures(re, &String::from_utf8_lossy(&got)),
+            Ok(0) | Err(_) => return false,
             Ok(n) => {
                 got.extend_from_slice(&buf[..n]);
-                if let Some(g) = captures(re, &String::from_utf8_lossy(&got)) {
-                    return Some(g);
+                if re.is_match(&got) {
+                    return true;
                 }
             }
         }
     }
 }
 
-fn captures(re: &Regex, text: &str) -> Option<Groups> {
+/// Regex captures: the list, and the named ones.
+type Groups = (Vec<Json>, Map<String, Json>);
+
+/// The captures of `re`'s first match in `text`, as Python's `groups()` and `groupdict()`.
+fn captures(re: &Regex, text: &[u8]) -> Option<Groups> {
     let caps = re.captures(text)?;
-    let list = caps
-        .iter()
-        .skip(1)
-        .map(|m| m.map_or(Json::Null, |m| Json::from(m.as_str())))
-        .collect();
+    let text_of = |m: Option<regex::bytes::Match<'_>>| {
+        m.map_or(Json::Null, |m| {
+            Json::from(String::from_utf8_lossy(m.as_bytes()).into_owned())
+        })
+    };
+    let list = caps.iter().skip(1).map(text_of).collect();
     let named = re
         .capture_names()
         .flatten()
-        .map(|n| {
-            let v = caps.name(n).map_or(Json::Null, |m| Json::from(m.as_str()));
-            (n.to_owned(), v)
-        })
+        .map(|n| (n.to_owned(), text_of(caps.name(n))))
         .collect();
     Some((list, named))
 }

@@ -90,7 +90,7 @@ fn python_class(v: &Value) -> String {
 }
 
 /// The Python type name of a value, as Ansible's `type_debug` reports it.
-fn type_name(v: &Value) -> &'static str {
+pub(super) fn type_name(v: &Value) -> &'static str {
     if super::bytes::of(v).is_some() {
         return "bytes";
     }

@@ -61,12 +61,19 @@ fn string_constants(expr: &str) -> Vec<String> {
     out
 }
 
-/// Makes `templates` what `env`'s include, import and extends load.
+/// Makes `templates` what `env`'s include, import and extends load, prepared for a
+/// template with `overrides`.
 pub(super) fn set_loader(
     env: &mut minijinja::Environment<'_>,
     templates: Arc<BTreeMap<String, String>>,
+    overrides: &super::overrides::Overrides,
 ) {
-    env.set_loader(move |name| Ok(templates.get(name).cloned()));
+    let overrides = overrides.clone();
+    env.set_loader(move |name| {
+        Ok(templates
+            .get(name)
+            .map(|t| overrides.prepare_loaded(t.clone())))
+    });
 }
 
 #[cfg(test)]

@@ -25,9 +25,9 @@ pub(super) fn render(
     let mut env = state.env().clone();
     env.set_syntax(overrides.syntax().map_err(invalid)?);
     if !file.templates.is_empty() {
-        super::includes::set_loader(&mut env, Arc::new(file.templates.clone()));
+        super::includes::set_loader(&mut env, Arc::new(file.templates.clone()), &overrides);
     }
-    let source = overrides.normalise_newlines(body);
+    let source = overrides.prepare(body);
     let template = env.template_from_str(&source)?;
     let mut names = template.undeclared_variables(false);
     for name in file.templates.keys() {
@@ -54,7 +54,17 @@ pub(super) fn render(
         ctx.insert(k, Value::from(minijinja::value::Serde(&v)));
     }
     let (out, printed, value) = super::emitted::tracking_values(|| template.render(&ctx));
-    let out = out?;
+    // An undefined variable in it (or in what it includes) is named for the caller.
+    let out = out.map_err(|e| {
+        match super::nested_undefined::name(&env, &e, &source, |n| ctx.contains_key(n)) {
+            Some(name) => {
+                let msg = format!("'{name}' is undefined");
+                super::undef::explain(msg.clone());
+                Error::new(ErrorKind::UndefinedError, msg)
+            }
+            None => e,
+        }
+    })?;
     if out.is_empty() && !printed {
         return Ok(Value::from(()));
     }

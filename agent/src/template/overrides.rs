@@ -130,6 +130,45 @@ impl Overrides {
             .map_err(|e| e.to_string())
     }
 
+    /// Whether the delimiters are Jinja's own.
+    fn default_delimiters(&self) -> bool {
+        [
+            &self.block_start_string,
+            &self.block_end_string,
+            &self.variable_start_string,
+            &self.variable_end_string,
+            &self.comment_start_string,
+            &self.comment_end_string,
+        ]
+        .iter()
+        .all(|d| d.is_none())
+    }
+
+    /// A template file's text as it is parsed: newlines as the output's, and what an
+    /// include inside a macro sees as in Jinja2 (see [`Overrides::prepare_loaded`]).
+    pub fn prepare<'a>(&self, source: &'a str) -> std::borrow::Cow<'a, str> {
+        let normalised = self.normalise_newlines(source);
+        match self.enclose(&normalised) {
+            Some(enclosed) => enclosed.into(),
+            None => normalised,
+        }
+    }
+
+    /// A template that an include, import or extends loads, as it is parsed: an include
+    /// inside one of its macros sees the names the template assigns, as in Jinja2
+    /// (`super::macro_includes`).
+    pub(super) fn prepare_loaded(&self, source: String) -> String {
+        self.enclose(&source).unwrap_or(source)
+    }
+
+    fn enclose(&self, source: &str) -> Option<String> {
+        if self.default_delimiters() {
+            super::macro_includes::enclose(source)
+        } else {
+            None
+        }
+    }
+
     /// `source` with its newlines as the output's (Jinja's lexer normalises them).
     pub fn normalise_newlines<'a>(&self, source: &'a str) -> std::borrow::Cow<'a, str> {
         let seq = self.newline();

@@ -123,7 +123,7 @@ impl Scope {
         }
         let mut env = (*self.inner.env).clone();
         if let Some(templates) = templates {
-            super::includes::set_loader(&mut env, templates);
+            super::includes::set_loader(&mut env, templates, overrides);
         }
         if !overrides.is_default() {
             env.set_syntax(overrides.syntax()?);
@@ -589,7 +589,7 @@ impl Inner {
         {
             (out, printed) = render(&plus);
         }
-        let out = out.map_err(|e| self.convert_error(e, s, false))?;
+        let out = out.map_err(|e| self.convert_error(e, s, false, ctx))?;
         if out.is_empty() && !printed {
             return Ok(None);
         }
@@ -622,19 +622,15 @@ impl Inner {
             }
             other => other,
         }
-        .map_err(|e| self.convert_error(e, expr, true))?;
+        .map_err(|e| self.convert_error(e, expr, true, ctx))?;
         let value = super::const_terms::within(&source, || {
             super::filters::vault_encrypted::within(&self.sensitive, || {
                 compiled.eval(self.root(ctx))
             })
         })
-        .map_err(|e| self.convert_error(e, expr, true))?;
+        .map_err(|e| self.convert_error(e, expr, true, ctx))?;
         if value.is_undefined() {
-            return Err(TemplateError::Undefined {
-                name: self.undefined_name(expr, true),
-                line: None,
-                hint: super::undef::hint(),
-            });
+            return Err(self.undefined_error(expr, true, None, ctx));
         }
         Ok(value)
     }
@@ -726,14 +722,26 @@ impl Inner {
         }
     }
 
-    fn convert_error(&self, e: minijinja::Error, src: &str, is_expr: bool) -> TemplateError {
+    fn convert_error(
+        self: &Arc<Self>,
+        e: minijinja::Error,
+        src: &str,
+        is_expr: bool,
+        ctx: &Ctx,
+    ) -> TemplateError {
         // Lines only help in multi-line templates (files); inline strings are shown whole.
         let line = e.line().filter(|_| src.contains('\n'));
         if e.kind() == ErrorKind::UndefinedError {
+            return self.undefined_error(src, is_expr, line, ctx);
+        }
+        // An include or import that failed on an undefined variable names it.
+        let vars = ctx.as_ref().unwrap_or(&self.vars);
+        let defined = |n: &str| vars.contains_key(n) || n == "vars" || n == "hostvars";
+        if let Some(name) = super::nested_undefined::name(&self.env, &e, src, defined) {
             return TemplateError::Undefined {
-                name: self.undefined_name(src, is_expr),
+                name,
                 line,
-                hint: super::undef::hint(),
+                hint: None,
             };
         }
         let mut detail = e.kind().to_string();
@@ -757,6 +765,51 @@ impl Inner {
             source_text: super::undecryptable::source_text(src).unwrap_or_else(|| shorten(src)),
             detail,
         }
+    }
+
+    /// `src` gave an undefined value: the first missing variable it uses, or else the
+    /// lookup that gave nothing in Ansible's words (`list object has no element 0`),
+    /// unless an `undef()` said why.
+    fn undefined_error(
+        self: &Arc<Self>,
+        src: &str,
+        is_expr: bool,
+        line: Option<usize>,
+        ctx: &Ctx,
+    ) -> TemplateError {
+        let name = self.undefined_name(src, is_expr);
+        let hint = super::undef::hint().or_else(|| {
+            if name.starts_with("a variable in ") {
+                self.failed_lookup(src, is_expr, ctx)
+            } else {
+                None
+            }
+        });
+        TemplateError::Undefined { name, line, hint }
+    }
+
+    /// [`super::failed_lookup::explain`] over these variables. Its evaluations leave no
+    /// trace: what they look up and fail on is not this render's.
+    fn failed_lookup(self: &Arc<Self>, src: &str, is_expr: bool, ctx: &Ctx) -> Option<String> {
+        let saved = std::mem::take(&mut *self.lock());
+        let root = self.root(ctx);
+        let explained = super::failed_lookup::explain(
+            src,
+            is_expr,
+            |expr| {
+                self.env
+                    .compile_expression(expr)
+                    .ok()?
+                    .eval(root.clone())
+                    .ok()
+            },
+            |v| {
+                v.downcast_object_ref::<LazySeq>().is_some()
+                    || v.downcast_object_ref::<LazyMap>().is_some()
+            },
+        );
+        *self.lock() = saved;
+        explained
     }
 
     /// The first variable path used in `src` that does not exist.

@@ -465,6 +465,28 @@ fn an_undefined_name_is_the_first_one_used_in_jinja_words() {
 }
 
 #[test]
+fn a_lookup_that_gives_nothing_is_named_in_ansibles_words() {
+    let s = scope(json!({"foo": [], "bar": "{{ foo[0] }}", "d": {"a": [1]}}));
+    let lazy = "ansible._internal._templating._lazy_containers._AnsibleLazyTemplateList";
+    for (src, want) in [
+        ("{{ foo[0] }}", format!("{lazy} object has no element 0")),
+        ("echo {{ bar }}", format!("{lazy} object has no element 0")),
+        (
+            "{{ d.a[3] }}",
+            "object of type 'list' has no attribute 3".to_owned(),
+        ),
+        ("{{ [][0] }}", "list object has no element 0".to_owned()),
+    ] {
+        let err = s.render_value(&json!(src)).expect_err(src);
+        assert_eq!(err.to_string(), want, "{src}");
+        assert_eq!(err.in_jinja_words(), want, "{src}");
+    }
+    // A missing variable is still named as such.
+    let err = s.render_value(&json!("{{ nope[0] }}")).expect_err("nope");
+    assert_eq!(err.to_string(), "'nope' is undefined");
+}
+
+#[test]
 fn a_division_by_zero_says_so_in_pythons_words() {
     let err = scope(json!({}))
         .render_string("{{ 5 / 0 }}")
@@ -704,4 +726,26 @@ fn shared_hostvars_read_as_the_variable_and_inside_vars() {
     // What leaves the host (a sync point's variables) holds it; the scope's own map not.
     assert_eq!(s.all_vars()["hostvars"]["h2"], json!({"x": 2}));
     assert!(!s.vars().contains_key("hostvars"));
+}
+
+#[test]
+fn an_undefined_variable_in_an_included_template_is_named() {
+    let mut t = std::collections::BTreeMap::new();
+    t.insert(
+        "direct.j2".to_owned(),
+        "{{ known }} {{ nope_var }}\n".to_owned(),
+    );
+    let s = scope(json!({"known": 1}))
+        .for_template(
+            Some(std::sync::Arc::new(t)),
+            &crate::template::overrides::Overrides::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    for src in [
+        "{% include 'direct.j2' %}",
+        "{% import 'direct.j2' as d %}{{ d }}",
+    ] {
+        let err = s.render_file(src).expect_err(src);
+        assert_eq!(err.to_string(), "'nope_var' is undefined", "{src}");
+    }
 }

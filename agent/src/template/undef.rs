@@ -50,6 +50,16 @@ fn undef(hint: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(Value::UNDEFINED)
 }
 
+/// Records `hint` as why the value is undefined for every render in progress, as `undef()`
+/// does: a template the `template` lookup rendered names its undefined variable so.
+pub(super) fn explain(hint: String) {
+    HINTS.with(|h| {
+        for slot in h.borrow_mut().iter_mut() {
+            *slot = Some(hint.clone());
+        }
+    });
+}
+
 /// Runs `render` (a top-level render and what it renders within).
 pub(super) fn tracking<T>(render: impl FnOnce() -> T) -> T {
     HINTS.with(|h| h.borrow_mut().push(None));

@@ -25,29 +25,62 @@ fn free_port() -> u16 {
 fn port_started_and_stopped_against_a_real_listener() {
     let (l, port) = listener();
     let h = Harness::new();
-    let up = json!({"port": port, "timeout": 2});
-    let plan = h.check(&WaitFor, up.clone());
-    assert!(
-        !plan.outcome.changed && !plan.outcome.failed,
-        "{}",
-        plan.outcome.msg
+    let out = h.apply(&WaitFor, json!({"port": port, "timeout": 2}));
+    assert!(!out.changed && !out.failed, "{}", out.msg);
+    assert_eq!(
+        serde_json::Value::Object(out.data),
+        json!({"state": "started", "port": port, "search_regex": null, "match_groups": [],
+               "match_groupdict": {}, "path": null, "elapsed": 0})
     );
-    assert!(plan.action.is_none());
-    assert_eq!(plan.outcome.data["port"], json!(port));
-    // Applying twice changes nothing either.
-    assert!(!h.apply(&WaitFor, up.clone()).changed);
 
-    let down = json!({"port": port, "state": "stopped", "timeout": 0.5, "sleep": 0.1});
+    let down = json!({"port": port, "state": "stopped", "timeout": 1});
     let out = h.apply(&WaitFor, down.clone());
     assert!(out.failed, "port is still open: must time out");
-    assert!(
-        out.msg.contains(&format!("port {port}")) && out.msg.contains("stopped"),
-        "{}",
-        out.msg
+    assert_eq!(
+        out.msg,
+        format!("Timeout when waiting for 127.0.0.1:{port} to stop.")
     );
+    assert_eq!(out.data["elapsed"], json!(1));
     drop(l);
     let out = h.apply(&WaitFor, down);
     assert!(!out.failed && !out.changed, "{}", out.msg);
+    assert_eq!(out.data["state"], json!("stopped"));
+}
+
+#[test]
+fn check_mode_skips_as_ansible_does() {
+    let h = Harness::new();
+    // A port nothing listens on would take the whole timeout if it were waited for.
+    let plan = h.check(&WaitFor, json!({"port": free_port(), "timeout": 30}));
+    assert!(plan.outcome.skipped && !plan.outcome.changed);
+    assert_eq!(
+        plan.outcome.msg,
+        "remote module (wait_for) does not support check mode"
+    );
+    assert!(plan.action.is_some());
+}
+
+#[test]
+fn port_timeout_in_ansibles_words_and_seconds() {
+    let h = Harness::new();
+    let port = free_port();
+    let t = Instant::now();
+    let out = h.apply(&WaitFor, json!({"port": port, "timeout": 1}));
+    assert!(out.failed);
+    assert_eq!(
+        out.msg,
+        format!("Timeout when waiting for 127.0.0.1:{port}")
+    );
+    assert_eq!(serde_json::Value::Object(out.data), json!({"elapsed": 1}));
+    assert!(t.elapsed() >= Duration::from_secs(1));
+    let out = h.apply(
+        &WaitFor,
+        json!({"port": port, "timeout": 1, "search_regex": "ready"}),
+    );
+    assert_eq!(
+        out.msg,
+        format!("Timeout when waiting for search string ready in 127.0.0.1:{port}")
+    );
 }
 
 #[test]
@@ -61,9 +94,10 @@ fn port_that_opens_later_is_waited_for() {
     });
     let h = Harness::new();
     let t = Instant::now();
-    let out = h.apply(&WaitFor, json!({"port": port, "timeout": 5, "sleep": 0.1}));
+    let out = h.apply(&WaitFor, json!({"port": port, "timeout": 5}));
     assert!(!out.failed, "{}", out.msg);
     assert!(t.elapsed() >= Duration::from_millis(350));
+    assert_eq!(out.data["elapsed"], json!(1));
     let _ = opener.join();
 }
 
@@ -81,8 +115,9 @@ fn search_regex_on_a_port_reads_the_banner() {
         json!({"port": port, "search_regex": "OpenSSH_(?P<ver>[0-9.]+)", "timeout": 3}),
     );
     assert!(!out.failed, "{}", out.msg);
-    assert_eq!(out.data["match_groups"], json!(["9.2"]));
-    assert_eq!(out.data["match_groupdict"], json!({"ver": "9.2"}));
+    // As Ansible: captures are only given for a path.
+    assert_eq!(out.data["match_groups"], json!([]));
+    assert_eq!(out.data["search_regex"], json!("OpenSSH_(?P<ver>[0-9.]+)"));
     let _ = server.join();
 }
 
@@ -93,22 +128,15 @@ fn paths_present_absent_and_regex() {
     let path = p.display().to_string();
     let h = Harness::new();
     let before = snapshot(dir.path());
+    let out = h.apply(&WaitFor, json!({"path": path, "timeout": 1}));
+    assert_eq!(out.msg, format!("Timeout when waiting for file {path}"));
     let out = h.apply(
         &WaitFor,
-        json!({"path": path, "timeout": 0.3, "sleep": 0.1}),
+        json!({"path": path, "state": "absent", "timeout": 1}),
     );
-    assert!(
-        out.failed && out.msg.contains("to be started"),
-        "{}",
-        out.msg
-    );
-    assert!(
-        !h.apply(
-            &WaitFor,
-            json!({"path": path, "state": "absent", "timeout": 1})
-        )
-        .failed
-    );
+    assert!(!out.failed, "{}", out.msg);
+    assert_eq!(out.data["path"], json!(path));
+    assert_eq!(out.data["state"], json!("absent"));
     assert_eq!(
         snapshot(dir.path()),
         before,
@@ -116,38 +144,137 @@ fn paths_present_absent_and_regex() {
     );
 
     std::fs::write(&p, "booting\n").unwrap_or_else(|e| panic!("{e}"));
-    let re =
-        json!({"path": path, "search_regex": "ready on port (\\d+)", "timeout": 0.3, "sleep": 0.1});
+    let out = h.apply(
+        &WaitFor,
+        json!({"path": path, "state": "absent", "timeout": 1}),
+    );
+    assert_eq!(
+        out.msg,
+        format!("Timeout when waiting for {path} to be absent.")
+    );
+    let re = json!({"path": path, "search_regex": "^ready on port (\\d+)$", "timeout": 1});
     let out = h.apply(&WaitFor, re.clone());
-    assert!(out.failed && out.msg.contains("to match"), "{}", out.msg);
-    std::fs::write(&p, "booting\nready on port 8080\n").unwrap_or_else(|e| panic!("{e}"));
-    let plan = h.check(&WaitFor, re);
-    assert!(!plan.outcome.failed && !plan.outcome.changed);
-    assert_eq!(plan.outcome.data["match_groups"], json!(["8080"]));
+    assert_eq!(
+        out.msg,
+        format!("Timeout when waiting for search string ^ready on port (\\d+)$ in {path}")
+    );
+    // MULTILINE, as Ansible compiles it; the text need not be UTF-8.
+    std::fs::write(&p, b"\xff\xfebooting\nready on port 8080\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = h.apply(&WaitFor, re);
+    assert!(!out.failed, "{}", out.msg);
+    assert_eq!(out.data["match_groups"], json!(["8080"]));
+    assert_eq!(out.data["match_groupdict"], json!({}));
+    // Ansible's `exit_json` describes the path found, its `state` included.
+    assert_eq!(out.data["state"], json!("file"));
+    assert_eq!(out.data["size"], json!(29));
 }
 
 #[test]
-fn custom_msg_and_bad_arguments() {
+fn path_is_expanded_as_ansibles_type_path() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("f"), "x").unwrap_or_else(|e| panic!("{e}"));
+    let mut h = Harness::new();
+    h.environment = vec![("HOME".into(), dir.path().display().to_string())];
+    let out = h.apply(&WaitFor, json!({"path": "~/f", "timeout": 1}));
+    assert!(!out.failed, "{}", out.msg);
+    assert_eq!(
+        out.data["path"],
+        json!(format!("{}/f", dir.path().display()))
+    );
+}
+
+#[test]
+fn delay_counts_in_the_timeout_and_a_bare_timeout_sleeps() {
+    let h = Harness::new();
+    let out = h.apply(&WaitFor, json!({"timeout": 1, "delay": 1}));
+    assert!(!out.failed, "{}", out.msg);
+    assert_eq!(out.data["elapsed"], json!(2));
+    // With a port, `delay` is part of `timeout`: no look is left after it.
+    let port = free_port();
+    let out = h.apply(&WaitFor, json!({"port": port, "timeout": 1, "delay": 1}));
+    assert!(out.failed);
+    assert_eq!(out.data["elapsed"], json!(1));
+}
+
+#[test]
+fn custom_msg_and_ansibles_refusals() {
     let h = Harness::new();
     let out = h.apply(
         &WaitFor,
-        json!({"port": free_port(), "timeout": 0.2, "sleep": 0.1, "msg": "db-01 never came up"}),
+        json!({"port": free_port(), "timeout": 1, "msg": "db-01 never came up"}),
     );
     assert_eq!(out.msg, "db-01 never came up");
-    assert!(
-        h.check_err(&WaitFor, json!({"port": 1, "path": "/x"}))
-            .contains("not both")
-    );
+    assert_eq!(out.data["elapsed"], json!(1));
+    for (args, msg) in [
+        (
+            json!({"port": 1, "path": "/x"}),
+            "port and path parameter can not both be passed to wait_for",
+        ),
+        (
+            json!({"path": "/x", "state": "stopped"}),
+            "state=stopped should only be used for checking a port in the wait_for module",
+        ),
+        (
+            json!({"path": "/x", "state": "drained"}),
+            "state=drained should only be used for checking a port in the wait_for module",
+        ),
+        (
+            json!({"port": 1, "exclude_hosts": "10.0.0.1"}),
+            "exclude_hosts should only be with state=drained",
+        ),
+        (
+            json!({"port": 1, "state": "drained", "active_connection_states": ["LISTEN"]}),
+            "unknown active_connection_state (LISTEN) defined",
+        ),
+    ] {
+        let out = h.apply(&WaitFor, args);
+        assert!(out.failed);
+        assert_eq!(out.msg, msg);
+        assert_eq!(out.data["elapsed"], json!(0));
+    }
     assert!(
         h.check_err(&WaitFor, json!({"prot": 1}))
             .contains("unknown field `prot`")
     );
+    let out = h.apply(&WaitFor, json!({"path": "/x", "search_regex": "("}));
     assert!(
-        h.check_err(&WaitFor, json!({"path": "/x", "search_regex": "("}))
-            .contains("not a valid regex")
+        out.failed && out.msg.starts_with("Invalid regular expression: "),
+        "{}",
+        out.msg
     );
     assert!(
         h.check_err(&WaitFor, json!({"port": 1, "state": "up"}))
-            .contains("unknown variant")
+            .contains(
+                "value of state must be one of: absent, drained, present, started, stopped, got: up"
+            )
     );
+    assert!(
+        h.check_err(&WaitFor, json!({"port": 1, "timeout": 0.5}))
+            .contains("cannot be converted to an int")
+    );
+}
+
+#[test]
+fn drained_waits_for_active_connections_to_close() {
+    let (l, port) = listener();
+    let h = Harness::new();
+    // A listener alone is no active connection.
+    let out = h.apply(
+        &WaitFor,
+        json!({"port": port, "state": "drained", "timeout": 2}),
+    );
+    assert!(!out.failed, "{}", out.msg);
+    assert_eq!(out.data["state"], json!("drained"));
+    let client =
+        std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+    let out = h.apply(
+        &WaitFor,
+        json!({"port": port, "state": "drained", "timeout": 1}),
+    );
+    assert_eq!(
+        out.msg,
+        format!("Timeout when waiting for 127.0.0.1:{port} to drain")
+    );
+    drop(client);
+    drop(l);
 }
