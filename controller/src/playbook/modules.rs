@@ -193,7 +193,7 @@ pub fn is_foreign(written: &str) -> bool {
         "opkg",
     ];
     let short = written.rsplit('.').next().unwrap_or(written);
-    let collection = written.rsplitn(2, '.').nth(1);
+    let collection = written.rsplit_once('.').map(|(c, _)| c);
     let ours = matches!(
         collection,
         None | Some("ansible.builtin" | "ansible.legacy" | "community.general")

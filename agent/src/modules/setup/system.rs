@@ -107,8 +107,8 @@ fn pkg_mgr(family: &str) -> String {
     }
     PKG_MGRS
         .iter()
-        .filter(|(path, _)| Path::new(path).exists())
-        .last()
+        .rev()
+        .find(|(path, _)| Path::new(path).exists())
         .map_or("unknown", |(_, name)| name)
         .to_owned()
 }
