@@ -28,7 +28,11 @@ fn async_results_are_ansibles() {
     .run()
     .code(0);
     let out = util::outputs(dr.path());
-    assert_eq!(out, util::outputs(ansible.path()), "dr's results differ");
+    // Whether Ansible's watchdog killed a job before its command wrote depends on how loaded
+    // the machine is (seen: `never` written under a full test run); dr's side is checked below.
+    let mut theirs = util::outputs(ansible.path());
+    theirs.retain(|name, _| !name.starts_with("never"));
+    assert_eq!(out, theirs, "dr's results differ");
     // poll > 0: the module's result plus the job's keys.
     assert!(out["done.json"].contains("\"stdout\": \"hi\""), "{out:?}");
     assert!(out["done.json"].contains("\"finished\": true"), "{out:?}");
