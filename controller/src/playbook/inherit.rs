@@ -10,8 +10,6 @@ use std::path::PathBuf;
 use dr_agent::wire::{Condition, Task};
 use serde_json::{Map, Value};
 
-use crate::diagnostic::Loc;
-
 /// What the enclosing levels say, innermost last applied.
 #[derive(Debug, Clone, Default)]
 pub struct Inherit {
@@ -69,8 +67,6 @@ pub struct Inherit {
     /// The same for the play: the user the node's agent runs as (under `sudo -n -u USER`,
     /// or the login user).
     pub play_become: Option<String>,
-    /// Where the level that set `become_now` asked for it.
-    pub become_loc: Option<Loc>,
     /// The role the tasks belong to.
     pub role: Option<RoleRef>,
 }
@@ -133,7 +129,6 @@ impl Inherit {
         out.ignore_unreachable = inner.ignore_unreachable.or(self.ignore_unreachable);
         out.any_errors_fatal = inner.any_errors_fatal.or(self.any_errors_fatal);
         out.become_now = inner.become_now.clone();
-        out.become_loc = inner.become_loc.clone().or_else(|| self.become_loc.clone());
         if inner.role.is_some() {
             out.role = inner.role.clone();
         }
@@ -323,33 +318,23 @@ pub struct Explicit {
 /// A level's own privilege keywords (`become`, `become_user`, `become_method`).
 #[derive(Debug, Clone, Default)]
 pub struct Become {
-    /// `become:` as written, with where.
-    pub on: Option<(bool, Loc)>,
-    /// `become_user:` as written, with where.
-    pub user: Option<(String, Loc)>,
+    /// `become:` as written.
+    pub on: Option<bool>,
+    /// `become_user:` as written.
+    pub user: Option<String>,
 }
 
 impl Become {
-    /// The effective escalation inside a level with these keywords, below `parent`, and
-    /// where it was asked for.
-    pub fn resolve(&self, parent: &Inherit) -> (Option<String>, Option<Loc>) {
-        let on = match &self.on {
-            Some((b, _)) => *b,
-            None => parent.become_now.is_some(),
-        };
-        let user = match &self.user {
-            Some((u, _)) => u.clone(),
-            None => parent
-                .become_now
-                .clone()
-                .unwrap_or_else(|| "root".to_owned()),
-        };
-        let loc = self
-            .on
-            .as_ref()
-            .map(|(_, l)| l.clone())
-            .or(self.user.as_ref().map(|(_, l)| l.clone()))
-            .or_else(|| parent.become_loc.clone());
-        (on.then_some(user), loc)
+    /// The effective escalation inside a level with these keywords, below `parent`.
+    pub fn resolve(&self, parent: &Inherit) -> Option<String> {
+        let on = self.on.unwrap_or(parent.become_now.is_some());
+        on.then(|| {
+            self.user.clone().unwrap_or_else(|| {
+                parent
+                    .become_now
+                    .clone()
+                    .unwrap_or_else(|| "root".to_owned())
+            })
+        })
     }
 }

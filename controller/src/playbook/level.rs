@@ -61,8 +61,8 @@ impl Level {
             "run_once" => inherit.run_once = Some(bool_of(v, k)?),
             "timeout" => inherit.timeout = Some(number(v, k)?),
             "ignore_unreachable" => inherit.ignore_unreachable = Some(bool_of(v, k)?),
-            "become" => self.become_.on = Some((bool_of(v, k)?, key.loc.clone())),
-            "become_user" => self.become_.user = Some((text_of(v, k)?, key.loc.clone())),
+            "become" => self.become_.on = Some(bool_of(v, k)?),
+            "become_user" => self.become_.user = Some(text_of(v, k)?),
             "become_method" => become_method(v)?,
             "delegate_to" => inherit.delegate_to = Some(delegate_to(v)?),
             "delegate_facts" => inherit.delegate_facts = Some(bool_of(v, k)?),
@@ -75,7 +75,7 @@ impl Level {
     /// Enters this level below `parent`: the inherited settings inside it.
     pub fn enter(&self, parent: &Inherit) -> Result<Inherit, Diagnostic> {
         let mut inner = parent.with(&self.inherit);
-        (inner.become_now, inner.become_loc) = self.become_.resolve(parent);
+        inner.become_now = self.become_.resolve(parent);
         Ok(inner)
     }
 }
