@@ -190,6 +190,20 @@ pub(super) fn open_following(
     }
 }
 
+/// A plain `GET` of `url` (no headers, no body), following redirects; the response's body
+/// unread.
+pub(super) fn get(url: &Url, tls: &TlsOptions, timeout: Duration) -> Result<Exchange, HttpError> {
+    let req = Request {
+        method: "GET",
+        url,
+        headers: &[],
+        body: None,
+        timeout,
+        tls,
+    };
+    open_following(&req, &|m, _| m == "GET").map(|(exchange, _)| exchange)
+}
+
 /// Sends one request and returns once the response's headers are read.
 pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
     let addr = req.url.addr();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::modules::http::{self, Request, TlsOptions, Url};
+use crate::modules::http::{self, TlsOptions, Url};
 
 /// How long the download may stall (Ansible's `open_url` default).
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,17 +38,8 @@ pub(super) fn is_url(signed_by: &str) -> bool {
 pub(super) fn fetch(url: &str, slug: &str, keyrings: &Path) -> Result<Option<Key>, String> {
     let failure = |why: String| format!("Could not fetch signed_by key: {why}");
     let parsed = Url::parse(url).map_err(|e| failure(e.to_string()))?;
-    let tls = TlsOptions::default();
-    let req = Request {
-        method: "GET",
-        url: &parsed,
-        headers: &[],
-        body: None,
-        timeout: TIMEOUT,
-        tls: &tls,
-    };
-    let (exchange, _) =
-        http::open_following(&req, &|m, _| m == "GET").map_err(|e| failure(e.to_string()))?;
+    let exchange =
+        http::get(&parsed, &TlsOptions::default(), TIMEOUT).map_err(|e| failure(e.to_string()))?;
     if exchange.status >= 400 {
         return Err(failure(format!(
             "HTTP Error {}: {}",

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::modules::http::{self, Request, TlsOptions, Url, mask_url};
+use crate::modules::http::{self, TlsOptions, Url, mask_url};
 
 /// How long a download may stall (Ansible's `fetch_file` default).
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -18,16 +18,7 @@ pub fn fetch(url: &str, validate_certs: bool) -> Result<tempfile::NamedTempFile,
         validate_certs,
         ..TlsOptions::default()
     };
-    let req = Request {
-        method: "GET",
-        url: &parsed,
-        headers: &[],
-        body: None,
-        timeout: TIMEOUT,
-        tls: &tls,
-    };
-    let (exchange, _) =
-        http::open_following(&req, &|m, _| m == "GET").map_err(|e| failure(e.to_string()))?;
+    let exchange = http::get(&parsed, &tls, TIMEOUT).map_err(|e| failure(e.to_string()))?;
     if exchange.status != 200 {
         return Err(failure(format!(
             "HTTP Error {}: {}",
