@@ -49,9 +49,10 @@ pub const BY_PROCESS: &[&str] = &[
     "postgresql_pg_hba",
 ];
 
-/// Whether a task of `module` can run as another user than the agent's.
+/// Whether a task of `module` can run as another user than the agent's. A bridged module
+/// (Ansible's own code) runs as that user too: its process is started as the user.
 pub fn can_switch(module: &str) -> bool {
-    IN_PROCESS.contains(&module) || BY_PROCESS.contains(&module)
+    IN_PROCESS.contains(&module) || BY_PROCESS.contains(&module) || super::bridge::handles(module)
 }
 
 /// The modules [`can_switch`] names, for messages.
@@ -60,6 +61,7 @@ pub fn switching_modules() -> String {
         .iter()
         .chain(IN_PROCESS)
         .copied()
+        .chain(["and the modules run with Ansible's own code"])
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -8,12 +8,13 @@
 //! [`Request::bridged`](crate::wire::Request::bridged) the first time a run needs them on a
 //! host, and are cached there by their SHA-256 (see `bridge/payload.rs`).
 
+mod as_user;
 pub(super) mod interpreter;
 mod payload;
 mod result;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
@@ -133,14 +134,8 @@ fn split(args: &Json) -> Result<(Call, Map<String, Json>), ModuleError> {
 
 /// Runs the module once with the task's check and diff modes.
 fn run(ctx: &Context<'_>, call: &Call, args: Map<String, Json>) -> Result<Outcome, ModuleError> {
-    if ctx.become_user.is_some() {
-        return Err(ModuleError::Failed(format!(
-            "`{}` cannot run as another user than the play's (a bridged module)",
-            call.name
-        )));
-    }
     let python = interpreter::find(ctx.scope, &call.name)?;
-    let zip = payload::materialize(ctx.bridged, &call.sha256)?;
+    let cached = payload::materialize(ctx.bridged, &call.sha256)?;
     let tmp = tempfile::Builder::new()
         .prefix("dr-module-")
         .tempdir()
@@ -151,8 +146,14 @@ fn run(ctx: &Context<'_>, call: &Call, args: Map<String, Json>) -> Result<Outcom
                 e,
             )
         })?;
+    // As another user (`become_user`), the module's process is that user's: its payload
+    // and temporary directory are given to it (the cache is the agent's user's alone).
+    let zip = match ctx.become_user {
+        Some(user) => as_user::hand_over(user, &cached, tmp.path())?,
+        None => cached,
+    };
     let params = json!({ "ANSIBLE_MODULE_ARGS": with_internal_args(ctx, call, args, &tmp.path().to_string_lossy()) });
-    let mut command = Command::new(&python);
+    let mut command = super::hostcmd::command_as(ctx.become_user, &python);
     command
         .arg("-c")
         .arg(RUNNER)
