@@ -12,6 +12,7 @@ mod as_user;
 pub(super) mod interpreter;
 mod payload;
 mod result;
+pub mod synchronize;
 
 use std::io::Write;
 use std::process::Stdio;
@@ -133,7 +134,14 @@ fn split(args: &Json) -> Result<(Call, Map<String, Json>), ModuleError> {
 }
 
 /// Runs the module once with the task's check and diff modes.
-fn run(ctx: &Context<'_>, call: &Call, args: Map<String, Json>) -> Result<Outcome, ModuleError> {
+fn run(
+    ctx: &Context<'_>,
+    call: &Call,
+    mut args: Map<String, Json>,
+) -> Result<Outcome, ModuleError> {
+    if synchronize::is(&call.python_name) {
+        synchronize::action_args(ctx.scope, &mut args)?;
+    }
     let python = interpreter::find(ctx.scope, &call.name)?;
     let cached = payload::materialize(ctx.bridged, &call.sha256)?;
     let tmp = tempfile::Builder::new()

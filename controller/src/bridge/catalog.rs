@@ -14,7 +14,11 @@ pub(super) const HELPER: &str = include_str!("helper.py");
 const EXECUTOR: &[&str] = &[
     "ansible.builtin.async_wrapper",
     "ansible.builtin.import_playbook",
+    "ansible.builtin.import_role",
+    "ansible.builtin.import_tasks",
     "ansible.builtin.include",
+    "ansible.builtin.include_role",
+    "ansible.builtin.include_tasks",
 ];
 
 /// The modules and action plugins of the installed ansible-core and collections.
@@ -108,7 +112,11 @@ impl Catalog {
         self.modules
             .keys()
             .map(String::as_str)
-            .filter(|m| matches!(self.resolve(m), Resolved::Bridged(_)))
+            .filter(|m| match self.resolve(m) {
+                Resolved::Bridged(_) => true,
+                Resolved::NeedsAction(fqcn) => super::synchronize::bridges(&fqcn),
+                _ => false,
+            })
     }
 }
 

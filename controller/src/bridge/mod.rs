@@ -13,6 +13,7 @@ pub mod lookups;
 mod payload;
 pub mod plugins;
 mod python;
+pub mod synchronize;
 mod worker;
 
 use std::collections::{BTreeMap, HashSet};

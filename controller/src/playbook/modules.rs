@@ -218,6 +218,9 @@ pub fn resolve(written: &str) -> Result<Known, NotRun> {
     }
     match catalog.resolve(written) {
         Resolved::Bridged(fqcn) => Ok(Known::Bridged(fqcn)),
+        Resolved::NeedsAction(fqcn) if bridge::synchronize::bridges(&fqcn) => {
+            Ok(Known::Bridged(fqcn))
+        }
         Resolved::NeedsAction(fqcn) => Err(NotRun::NeedsAction(fqcn)),
         Resolved::Executor(fqcn) => Err(NotRun::Executor(fqcn)),
         Resolved::Unknown => Err(NotRun::Unknown),

@@ -309,6 +309,9 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     }
     task.args = args;
     inherit.apply(&mut task, &explicit);
+    if crate::bridge::synchronize::bridges(&task.module) {
+        crate::bridge::synchronize::prepare(&mut task, &key.loc)?;
+    }
     if task.module == "meta" && task.meta_action() == Some("end_role") {
         task.role_run = match (&inherit.role, inherit.handler) {
             (_, true) => {
