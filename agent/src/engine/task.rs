@@ -194,6 +194,9 @@ impl Runner<'_> {
             };
             self.set_fact(register, value);
             self.stronger.insert(register.clone());
+            if !looped && !failed && trusted_result(task) {
+                self.raw.remove(register);
+            }
         }
 
         let unreachable = results
@@ -359,6 +362,11 @@ impl Runner<'_> {
                 self.raw.remove(k);
             } else {
                 self.stronger.insert(k.clone());
+                // A value written with no template stays as trusted as the playbook that
+                // wrote it, as in Ansible (only a template's result is data).
+                if task.module == "set_fact" && task.args.get(k).is_some_and(|a| !has_template(a)) {
+                    self.raw.remove(k);
+                }
             }
         }
     }
@@ -602,5 +610,28 @@ pub(super) fn label(item: &Json) -> String {
         }
         Json::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// Whether a registered result of `task` holds only what a trusted source wrote: an
+/// `include_vars` result's `ansible_facts` are the file's values (templates rendered when
+/// used, as through the variables it set), and a `set_fact` that rendered no template
+/// returns what the playbook wrote. Any other result is data, never a template, as in
+/// Ansible (a template's result, a module's output).
+fn trusted_result(task: &Task) -> bool {
+    match task.module.as_str() {
+        "include_vars" => true,
+        "set_fact" => !has_template(&task.args),
+        _ => false,
+    }
+}
+
+/// Whether any string in `v` is a template.
+fn has_template(v: &Json) -> bool {
+    match v {
+        Json::String(s) => crate::template::is_template(s),
+        Json::Array(items) => items.iter().any(has_template),
+        Json::Object(map) => map.values().any(has_template),
+        _ => false,
     }
 }

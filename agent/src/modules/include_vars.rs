@@ -139,14 +139,21 @@ impl Module for IncludeVars {
                 }
             },
             (None, Some(dir)) => {
-                let shipped = ctx.files.get(&dir_key(&dir, raw_args)).ok_or_else(|| {
-                    ModuleError::Failed(format!("{dir} directory does not exist"))
-                })?;
-                let text = shipped.text().map_err(ModuleError::Failed)?;
-                if let Ok(Json::String(error)) = serde_json::from_str::<Json>(text) {
+                let read = match ctx.files.get(&dir_key(&dir, raw_args)) {
+                    Some(shipped) => {
+                        serde_json::from_str::<Json>(shipped.text().map_err(ModuleError::Failed)?)
+                            .map_err(|e| {
+                            ModuleError::Failed(format!("bug in dr: shipped `{dir}`: {e}"))
+                        })?
+                    }
+                    // Not there before the run (made by an earlier task): the controller
+                    // reads it now.
+                    None => asked_dir(ctx, &dir)?,
+                };
+                if let Json::String(error) = read {
                     return Ok(Plan::done(failed(error)));
                 }
-                let files: Vec<(String, Json)> = serde_json::from_str(text)
+                let files: Vec<(String, Json)> = serde_json::from_value(read)
                     .map_err(|e| ModuleError::Failed(format!("bug in dr: shipped `{dir}`: {e}")))?;
                 for (path, value) in files {
                     if let Json::Object(m) = value {
@@ -237,6 +244,21 @@ fn asked(ctx: &Context<'_>, file: &str) -> Result<(Map<String, Json>, String), M
         },
         Err(NoFile::Pending(msg)) => Err(ModuleError::Failed(format!(
             "Could not find or access '{file}' ({msg})"
+        ))),
+        Err(NoFile::Failed(msg)) => Err(ModuleError::Failed(msg)),
+    }
+}
+
+/// What `include_vars: dir=` loads from `dir`, asked of the controller while the play runs.
+fn asked_dir(ctx: &Context<'_>, dir: &str) -> Result<Json, ModuleError> {
+    use crate::template::lookup::NoFile;
+    let missing = || ModuleError::Failed(format!("{dir} directory does not exist"));
+    let table = ctx.controller.ok_or_else(missing)?;
+    match table.controller_file("vars_dir", dir) {
+        Ok(mut values) if values.len() == 1 => Ok(values.remove(0)),
+        Ok(_) => Err(missing()),
+        Err(NoFile::Pending(msg)) => Err(ModuleError::Failed(format!(
+            "{dir} directory does not exist ({msg})"
         ))),
         Err(NoFile::Failed(msg)) => Err(ModuleError::Failed(msg)),
     }

@@ -15,7 +15,7 @@ pub mod missing_attr;
 pub mod names;
 mod net;
 mod path;
-mod protomatter;
+pub(super) mod protomatter;
 mod query;
 mod strict;
 mod text;

@@ -579,7 +579,9 @@ impl Inner {
         };
         let render = |text: &str| {
             super::filters::vault_encrypted::within(&self.sensitive, || {
-                super::emitted::tracking(|| self.env.render_str(text, self.root(ctx)))
+                super::filters::protomatter::tracking(text, || {
+                    super::emitted::tracking(|| self.env.render_str(text, self.root(ctx)))
+                })
             })
         };
         let (mut out, mut printed) = super::const_terms::within(&source, || render(&source));
@@ -625,7 +627,7 @@ impl Inner {
         .map_err(|e| self.convert_error(e, expr, true, ctx))?;
         let value = super::const_terms::within(&source, || {
             super::filters::vault_encrypted::within(&self.sensitive, || {
-                compiled.eval(self.root(ctx))
+                super::filters::protomatter::tracking(&source, || compiled.eval(self.root(ctx)))
             })
         })
         .map_err(|e| self.convert_error(e, expr, true, ctx))?;
@@ -692,7 +694,8 @@ impl Inner {
                     }
                 }
             }
-            Json::String(s) => Value::from(self.taint(s).as_ref()),
+            Json::String(s) if raw => Value::from(self.taint(s).as_ref()),
+            Json::String(s) => super::filters::protomatter::mark_trusted(&self.taint(s)),
             Json::Number(n) if !self.sensitive.is_empty() => {
                 let text = n.to_string();
                 match self.taint(&text) {

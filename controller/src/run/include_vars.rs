@@ -56,30 +56,12 @@ pub fn collect(
         } else if let Some(template) = args.get("dir").and_then(Value::as_str) {
             for name in rendered(template, task, vars.get()).into_iter().flatten() {
                 let key = dir_key(&name, args);
-                let dir = dir_of(&name, task, play);
+                let dir = dir_of(&name, task, &play.dir);
+                // A directory an earlier task creates is read when the host asks for it.
                 if !dir.is_dir() {
                     continue;
                 }
-                // What cannot be read fails the task when it runs, as in Ansible (where
-                // `ignore_errors` may let the play go on).
-                let loaded = dir_files(&dir, args).and_then(|files| {
-                    files
-                        .into_iter()
-                        .map(|path| {
-                            let map = crate::vars_file::load(&path, secrets)
-                                .map_err(|d| d.to_string())?;
-                            Ok(Value::Array(vec![
-                                Value::from(path.display().to_string()),
-                                Value::Object(map),
-                            ]))
-                        })
-                        .collect::<Result<Vec<_>, String>>()
-                });
-                let value = match loaded {
-                    Ok(loaded) => Value::Array(loaded),
-                    Err(error) => Value::String(error),
-                };
-                out.insert(key, shipped(&value, &dir));
+                out.insert(key, shipped(&load_dir(&dir, args, secrets), &dir));
             }
         }
     }
@@ -138,7 +120,44 @@ fn search_bases(task: &Task, playbook_dir: &Path) -> Vec<PathBuf> {
 
 /// Where `dir:` is, as Ansible's action resolves it: in a role, under its `vars/` (a name
 /// starting with `vars/` is under the role itself); elsewhere beside the task's file.
-fn dir_of(name: &str, task: &Task, play: &PlaySpec) -> PathBuf {
+/// What `include_vars: dir=` loads from `dir`: `[path, mapping]` for each file, or why it
+/// cannot (which fails the task when it runs, as in Ansible, where `ignore_errors` may
+/// let the play go on).
+fn load_dir(dir: &Path, args: &Value, secrets: &Secrets) -> Value {
+    let loaded = dir_files(dir, args).and_then(|files| {
+        files
+            .into_iter()
+            .map(|path| {
+                let map = crate::vars_file::load(&path, secrets).map_err(|d| d.to_string())?;
+                Ok(Value::Array(vec![
+                    Value::from(path.display().to_string()),
+                    Value::Object(map),
+                ]))
+            })
+            .collect::<Result<Vec<_>, String>>()
+    });
+    match loaded {
+        Ok(loaded) => Value::Array(loaded),
+        Err(error) => Value::String(error),
+    }
+}
+
+/// What `include_vars: dir=` loads from `name` for `task`, read while the play runs (a
+/// directory an earlier task made, unknown before the run).
+pub fn read_dir_now(
+    name: &str,
+    task: &Task,
+    playbook_dir: &Path,
+    secrets: &Secrets,
+) -> Result<Vec<Value>, String> {
+    let dir = dir_of(name, task, playbook_dir);
+    if !dir.is_dir() {
+        return Err(format!("{name} directory does not exist"));
+    }
+    Ok(vec![load_dir(&dir, &task.args, secrets)])
+}
+
+fn dir_of(name: &str, task: &Task, playbook_dir: &Path) -> PathBuf {
     if Path::new(name).is_absolute() {
         return PathBuf::from(name);
     }
@@ -151,7 +170,7 @@ fn dir_of(name: &str, task: &Task, play: &PlaySpec) -> PathBuf {
         };
     }
     task_dir(task)
-        .unwrap_or_else(|| play.dir.clone())
+        .unwrap_or_else(|| playbook_dir.to_path_buf())
         .join(name)
 }
 

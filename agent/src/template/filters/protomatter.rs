@@ -1,9 +1,21 @@
 //! Filters and tests of Ansible's internal `ansible._protomatter` collection that have a
 //! meaning for dr's values. `finalize` turns what a template produced into plain data (a
 //! group of `groupby` into a list, ...), as Ansible finalizes a template's result: dr's
-//! values are plain data already, except such objects. `tagged_with` answers only what
-//! dr can know without Ansible's tags on values: a value that is not a string is never
-//! `TrustedAsTemplate` (Ansible trusts strings only); any other question fails saying so.
+//! values are plain data already, except such objects.
+//!
+//! `tagged_with('TrustedAsTemplate')` answers as Ansible's tags would: a string is trusted
+//! when it is a variable's value as a trusted source wrote it (play, inventory and role
+//! variables, vars files, `-e`, a `set_fact` or `include_vars` result that rendered no
+//! template), reached by lookups and attribute access only; a string a template or filter
+//! made, a module's or loop's result, and anything not a string are not. dr keeps trust per
+//! variable (see `Scope`), and while a render that asks is in progress the strings it
+//! reads from trusted variables are marked ([`mark_trusted`]): as Ansible's tags, a mark
+//! stays on the value itself and is gone from any new string made from it. Other tags are
+//! answered where dr can know them (never on a value that is not a string; `VaultedValue`
+//! never on text no vault opened) and refused otherwise.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
 
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, ErrorKind, Value};
@@ -17,6 +29,66 @@ const TAGS: [&str; 6] = [
     "VaultedValue",
     "_JinjaConstTemplate",
 ];
+
+/// What a render asking for tags needs: whether one is in progress, and the strings read
+/// from trusted variables (kept alive, so an address is never reused while it is asked).
+#[derive(Default)]
+struct Marks {
+    depth: usize,
+    trusted: HashSet<usize>,
+    held: Vec<Value>,
+}
+
+thread_local! {
+    static MARKS: RefCell<Marks> = RefCell::default();
+}
+
+/// Runs `render` of `source`, marking trusted strings when `source` asks about tags (or
+/// an enclosing render does).
+pub(in crate::template) fn tracking<T>(source: &str, render: impl FnOnce() -> T) -> T {
+    let asks = source.contains("tagged_with");
+    let active = MARKS.with(|m| m.borrow().depth > 0);
+    if !asks && !active {
+        return render();
+    }
+    MARKS.with(|m| m.borrow_mut().depth += 1);
+    let out = render();
+    MARKS.with(|m| {
+        let mut m = m.borrow_mut();
+        m.depth -= 1;
+        if m.depth == 0 {
+            *m = Marks::default();
+        }
+    });
+    out
+}
+
+/// `text`, a trusted variable's string, as a template value: marked as trusted while a
+/// render that asks about tags is in progress, a plain string otherwise.
+pub(in crate::template) fn mark_trusted(text: &str) -> Value {
+    MARKS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.depth == 0 {
+            return Value::from(text);
+        }
+        // A safe string always owns its text (no inline small-string form), so its address
+        // identifies this value and its clones; dr never autoescapes, so the flag is unused.
+        let v = Value::from_safe_string(text.to_owned());
+        if let Some(s) = v.as_str() {
+            m.trusted.insert(s.as_ptr() as usize);
+        }
+        m.held.push(v.clone());
+        v
+    })
+}
+
+fn is_marked_trusted(v: &Value) -> bool {
+    v.is_safe()
+        && v.as_str().is_some_and(|s| {
+            let at = s.as_ptr() as usize;
+            MARKS.with(|m| m.borrow().trusted.contains(&at))
+        })
+}
 
 pub(super) fn register(env: &mut Environment<'static>) {
     super::strict::add(env, "ansible._protomatter.finalize", finalize);
@@ -44,13 +116,13 @@ fn tagged_with(value: Value, tag: String) -> Result<bool, Error> {
             "undefined value passed to a test",
         ));
     }
-    if tag == "TrustedAsTemplate" && value.kind() != ValueKind::String {
-        return Ok(false);
+    if tag == "TrustedAsTemplate" {
+        return Ok(value.kind() == ValueKind::String && is_marked_trusted(&value));
     }
     Err(Error::new(
         ErrorKind::InvalidOperation,
         format!(
-            "dr keeps no tags on values: whether this {} is tagged `{tag}` is not known (`ansible._protomatter.tagged_with` answers only whether a value that is not a string is `TrustedAsTemplate`: it never is)",
+            "dr keeps no `{tag}` tag on values: whether this {} has it is not known (`ansible._protomatter.tagged_with` answers `TrustedAsTemplate` only)",
             if value.kind() == ValueKind::String {
                 "string"
             } else {
@@ -66,29 +138,40 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn tagged_with_answers_only_what_dr_knows() {
-        let s = Templater::new().scope(
-            json!({"l": ["unsafe"], "d": {"k": "v"}, "s": "text"})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-        );
-        let is = |expr: &str| s.render_value(&json!(format!("{{{{ {expr} }}}}")));
-        for v in ["l", "d", "1", "none"] {
-            assert_eq!(
-                is(&format!(
-                    "{v} is ansible._protomatter.tagged_with('TrustedAsTemplate')"
-                ))
-                .unwrap_or_else(|e| panic!("{v}: {e}")),
-                json!(false),
-                "{v}"
-            );
+    fn tagged_with_trusts_only_a_variables_own_string() {
+        let mut vars = json!({"l": ["x"], "d": {"k": "v"}, "s": "text", "t": "{{ s }}"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        vars.insert("r".into(), json!("raw text"));
+        let s = Templater::new().scope_with_raw(vars, ["r".to_owned()].into_iter().collect());
+        let is = |expr: &str| {
+            s.render_value(&json!(format!(
+                "{{{{ ({expr}) is ansible._protomatter.tagged_with('TrustedAsTemplate') }}}}"
+            )))
+            .unwrap_or_else(|e| panic!("{expr}: {e}"))
+        };
+        // `t` is `{{ s }}`: a template that is one expression gives that value itself,
+        // as Ansible's does (its tags with it).
+        for expr in ["s", "t", "d.k", "l[0]", "d['k']", "s | default('x')"] {
+            assert_eq!(is(expr), json!(true), "{expr}");
         }
-        let err = is("s is ansible._protomatter.tagged_with('TrustedAsTemplate')")
-            .expect_err("a string's trust is not known")
+        for expr in ["r", "s | upper", "s ~ ''", "'text'", "l", "d", "1", "none"] {
+            assert_eq!(is(expr), json!(false), "{expr}");
+        }
+        // Outside a render that asks, strings are plain (nothing is marked).
+        assert_eq!(s.render_value(&json!("{{ s }}")).unwrap(), json!("text"));
+        let err = s
+            .render_value(&json!(
+                "{{ s is ansible._protomatter.tagged_with('Origin') }}"
+            ))
+            .expect_err("an origin is not known")
             .to_string();
-        assert!(err.contains("dr keeps no tags on values"), "{err}");
-        let err = is("l is ansible._protomatter.tagged_with('Nope')")
+        assert!(err.contains("dr keeps no `Origin` tag on values"), "{err}");
+        let err = s
+            .render_value(&json!(
+                "{{ l is ansible._protomatter.tagged_with('Nope') }}"
+            ))
             .expect_err("unknown tag")
             .to_string();
         assert!(err.contains("Unknown tag name 'Nope'."), "{err}");
