@@ -59,6 +59,8 @@ fn lookups_and_with_loops_give_what_ansible_gives() {
         "motd [motd line]",
         "env set dflt",
         "envdef []",
+        "origin <environment variable 'DR_LOOKUP_TEST'>",
+        "kwarg True",
         "pipe 7 x+y",
         "tmpl hello 3",
         "glob b.conf",

@@ -279,13 +279,10 @@ impl Runner<'_> {
             }
             other => (Cow::Borrowed(other), None),
         };
-        let args = match scope
-            .render_value(&to_render)
-            .map(|a| splat(a, &task.module))
-        {
+        let args = match render_args(scope, &to_render).map(|a| splat(a, &task.module)) {
             Ok(Ok(a)) => with_that(without_omitted(a), that),
             Ok(Err(e)) => return ItemResult::failed(located(e)),
-            Err(e) => return ItemResult::failed(located(e.to_string())),
+            Err(e) => return ItemResult::failed(located(e)),
         };
         // Ansible's `unsafe_writes` (a file-writing module's common argument): taken here,
         // it lets the module's writes fall back to in place (`fsutil::with_unsafe_writes`).
@@ -811,6 +808,23 @@ fn no_traceback(register: &mut Map<String, Json>) {
 
 /// Arguments given as one template (`assert: "{{ item }}"`): the mapping it rendered to,
 /// with the task's other `args:` over it (`omit`: none), or Ansible's failure for `module`.
+/// A task's arguments rendered; a failure names the argument whose value failed, as
+/// Ansible does ("Error while resolving value for 'msg': 'x' is undefined").
+fn render_args(scope: &Scope, args: &Json) -> Result<Json, String> {
+    let Json::Object(map) = args else {
+        return scope.render_value(args).map_err(|e| e.to_string());
+    };
+    let mut out = Map::new();
+    for (k, v) in map {
+        let key = scope.render_string(k).map_err(|e| e.to_string())?;
+        let value = scope
+            .render_value(v)
+            .map_err(|e| format!("Error while resolving value for '{k}': {e}"))?;
+        out.insert(key, value);
+    }
+    Ok(Json::Object(out))
+}
+
 fn splat(args: Json, module: &str) -> Result<Json, String> {
     let Json::Object(mut map) = args else {
         return Ok(args);

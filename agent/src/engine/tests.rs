@@ -433,11 +433,13 @@ fn undefined_variable_names_variable_and_location() {
     let ev = events(&req);
     assert_eq!(
         finished(&ev).1.as_deref(),
-        Some("'db_host' is undefined (in task `write env` at playbooks/demo.yml:12:7)")
+        Some(
+            "Error while resolving value for 'msg': 'db_host' is undefined (in task `write env` at playbooks/demo.yml:12:7)"
+        )
     );
     assert_eq!(
         results(&ev)[0].3,
-        "'db_host' is undefined (in task `write env` at playbooks/demo.yml:12:7)"
+        "Error while resolving value for 'msg': 'db_host' is undefined (in task `write env` at playbooks/demo.yml:12:7)"
     );
 }
 

@@ -263,6 +263,11 @@ fn call(
     let mut errors = String::from("strict");
     for key in kwargs.args() {
         let value: Value = kwargs.get(key)?;
+        // As an undefined term: the lookup's value is undefined (the variable is named when
+        // it is used). `env` takes an undefined `default`, as Ansible's plugin does.
+        if value.is_undefined() && !(plugin(name) == Some("env") && key == "default") {
+            return Ok(Value::UNDEFINED);
+        }
         match key {
             "wantlist" => wantlist = wantlist || value.is_true(),
             "errors" => errors = value.to_string(),
@@ -320,6 +325,16 @@ fn call(
     };
     if undefined_terms && values == [undefined_term()] {
         return Ok(Value::UNDEFINED);
+    }
+    // The value carries its origin, as Ansible's `env` lookup tags it.
+    if plugin(name) == Some("env")
+        && !wantlist
+        && let ([Json::String(value)], [Json::String(var)]) = (values.as_slice(), terms.as_slice())
+    {
+        return Ok(super::filters::protomatter::mark_origin(
+            value,
+            format!("<environment variable {}>", super::pyrepr::repr_str(var)),
+        ));
     }
     Ok(with_undefined(&shape(values, wantlist)))
 }

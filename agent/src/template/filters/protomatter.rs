@@ -15,7 +15,7 @@
 //! never on text no vault opened) and refused otherwise.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, ErrorKind, Value};
@@ -30,13 +30,21 @@ const TAGS: [&str; 6] = [
     "_JinjaConstTemplate",
 ];
 
-/// What a render asking for tags needs: whether one is in progress, and the strings read
-/// from trusted variables (kept alive, so an address is never reused while it is asked).
+/// What a render asking for tags needs: whether one is in progress, and the marked
+/// strings by address (kept alive, so an address is never reused while it is asked).
 #[derive(Default)]
 struct Marks {
     depth: usize,
-    trusted: HashSet<usize>,
+    marks: HashMap<usize, Mark>,
     held: Vec<Value>,
+}
+
+/// The tags dr knows on one string.
+#[derive(Default)]
+struct Mark {
+    trusted: bool,
+    /// Ansible's `Origin`, as its filter shows it.
+    origin: Option<String>,
 }
 
 thread_local! {
@@ -46,7 +54,7 @@ thread_local! {
 /// Runs `render` of `source`, marking trusted strings when `source` asks about tags (or
 /// an enclosing render does).
 pub(in crate::template) fn tracking<T>(source: &str, render: impl FnOnce() -> T) -> T {
-    let asks = source.contains("tagged_with");
+    let asks = source.contains("tagged_with") || source.contains("_protomatter.origin");
     let active = MARKS.with(|m| m.borrow().depth > 0);
     if !asks && !active {
         return render();
@@ -66,6 +74,28 @@ pub(in crate::template) fn tracking<T>(source: &str, render: impl FnOnce() -> T)
 /// `text`, a trusted variable's string, as a template value: marked as trusted while a
 /// render that asks about tags is in progress, a plain string otherwise.
 pub(in crate::template) fn mark_trusted(text: &str) -> Value {
+    marked(
+        text,
+        Mark {
+            trusted: true,
+            origin: None,
+        },
+    )
+}
+
+/// `text`, a value that came from `origin` (Ansible's words: `<environment variable 'X'>`),
+/// marked so while a render that asks about tags is in progress.
+pub(in crate::template) fn mark_origin(text: &str, origin: String) -> Value {
+    marked(
+        text,
+        Mark {
+            trusted: false,
+            origin: Some(origin),
+        },
+    )
+}
+
+fn marked(text: &str, mark: Mark) -> Value {
     MARKS.with(|m| {
         let mut m = m.borrow_mut();
         if m.depth == 0 {
@@ -75,24 +105,37 @@ pub(in crate::template) fn mark_trusted(text: &str) -> Value {
         // identifies this value and its clones; dr never autoescapes, so the flag is unused.
         let v = Value::from_safe_string(text.to_owned());
         if let Some(s) = v.as_str() {
-            m.trusted.insert(s.as_ptr() as usize);
+            m.marks.insert(s.as_ptr() as usize, mark);
         }
         m.held.push(v.clone());
         v
     })
 }
 
-fn is_marked_trusted(v: &Value) -> bool {
-    v.is_safe()
-        && v.as_str().is_some_and(|s| {
-            let at = s.as_ptr() as usize;
-            MARKS.with(|m| m.borrow().trusted.contains(&at))
-        })
+/// What `f` says of the mark on `v` (`None`: `v` carries none).
+fn with_mark<T>(v: &Value, f: impl FnOnce(&Mark) -> T) -> Option<T> {
+    if !v.is_safe() {
+        return None;
+    }
+    let at = v.as_str()?.as_ptr() as usize;
+    MARKS.with(|m| m.borrow().marks.get(&at).map(f))
 }
 
 pub(super) fn register(env: &mut Environment<'static>) {
     super::strict::add(env, "ansible._protomatter.finalize", finalize);
     env.add_test("ansible._protomatter.tagged_with", tagged_with);
+    super::strict::add(env, "ansible._protomatter.origin", origin);
+}
+
+/// Ansible's `origin` filter, for the values whose origin dr knows (an `env` lookup's).
+fn origin(value: Value) -> Result<Value, Error> {
+    match with_mark(&value, |m| m.origin.clone()).flatten() {
+        Some(origin) => Ok(Value::from(origin)),
+        None => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "dr keeps no `Origin` tag on this value (`ansible._protomatter.origin` knows the origin of an `env` lookup's value only)",
+        )),
+    }
 }
 
 fn finalize(value: Value) -> Result<Value, Error> {
@@ -117,7 +160,9 @@ fn tagged_with(value: Value, tag: String) -> Result<bool, Error> {
         ));
     }
     if tag == "TrustedAsTemplate" {
-        return Ok(value.kind() == ValueKind::String && is_marked_trusted(&value));
+        return Ok(
+            value.kind() == ValueKind::String && with_mark(&value, |m| m.trusted) == Some(true)
+        );
     }
     Err(Error::new(
         ErrorKind::InvalidOperation,
