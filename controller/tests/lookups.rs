@@ -61,6 +61,8 @@ fn lookups_and_with_loops_give_what_ansible_gives() {
         "envdef []",
         "origin <environment variable 'DR_LOOKUP_TEST'>",
         "kwarg True",
+        "ff motd.txt",
+        "ffzip motd.txt",
         "pipe 7 x+y",
         "tmpl hello 3",
         "glob b.conf",

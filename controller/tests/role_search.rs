@@ -20,3 +20,12 @@ fn roles_are_found_where_ansible_finds_them() {
         "group/disable found under roles/\n"
     );
 }
+
+#[test]
+fn an_include_role_named_from_role_path_is_found_as_in_ansible() {
+    let dr = util::same_files_as_ansible("include_role_path", "site.yml", 0);
+    assert_eq!(
+        util::outputs(dr.path())["log"],
+        "outer outer outer\ninner inner inner\n"
+    );
+}

@@ -494,8 +494,12 @@ impl Runner<'_> {
             return Ok(None);
         };
         if let Some(lookup) = &task.loop_with {
-            let terms = scope
-                .render_value(raw)
+            let rendered = if crate::template::lookup::plugin(lookup) == Some("first_found") {
+                lenient_terms(scope, raw)
+            } else {
+                scope.render_value(raw)
+            };
+            let terms = rendered
                 .map_err(|e| format!("`with_{lookup}`: {}", self.masker.mask(&e.to_string())))?;
             return self
                 .templater
@@ -634,4 +638,43 @@ fn has_template(v: &Json) -> bool {
         Json::Object(map) => map.values().any(has_template),
         _ => false,
     }
+}
+
+/// `first_found`'s terms rendered as Ansible's plugin takes them: an entry whose template
+/// is undefined (`"{{ missing }}.yml"`, in a list or under `files`, also inside a variable
+/// the term names) is kept as undefined, and the plugin skips it.
+fn lenient_terms(
+    scope: &crate::template::Scope,
+    v: &Json,
+) -> Result<Json, crate::template::TemplateError> {
+    use crate::template::TemplateError;
+    match v {
+        Json::Array(items) => items.iter().map(|i| lenient_terms(scope, i)).collect(),
+        Json::Object(map) => map
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), lenient_terms(scope, v)?)))
+            .collect::<Result<Map<String, Json>, _>>()
+            .map(Json::Object),
+        Json::String(s) => match scope.render_marking_undefined(v) {
+            Err(TemplateError::Undefined { .. }) => {
+                // A term that is one variable holding a list or mapping (`"{{ files }}"`):
+                // its entries, each on its own.
+                match named_variable(s).and_then(|name| scope.vars().get(name)) {
+                    Some(held @ (Json::Array(_) | Json::Object(_))) => lenient_terms(scope, held),
+                    _ => Ok(crate::template::lookup::undefined_term()),
+                }
+            }
+            other => other,
+        },
+        other => Ok(other.clone()),
+    }
+}
+
+/// `name` when `s` is the template `{{ name }}`.
+fn named_variable(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    inner
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .then_some(inner)
 }

@@ -258,6 +258,16 @@ impl Scope {
         }
     }
 
+    /// [`Scope::render_value`] for a lookup plugin that takes undefined values (Ansible's
+    /// `accept_args_markers`, `first_found`): an undefined value inside a list or mapping
+    /// the template makes is the lookups' undefined marker instead of an error.
+    pub fn render_marking_undefined(&self, v: &Json) -> Result<Json, TemplateError> {
+        let before = MARKING_UNDEFINED.with(|m| m.replace(true));
+        let out = self.render_value(v);
+        MARKING_UNDEFINED.with(|m| m.set(before));
+        out
+    }
+
     /// Evaluates a bare Jinja expression (`when:`, `debug: var=`); an undefined result is
     /// an error naming the variable.
     pub fn eval(&self, expr: &str) -> Result<Json, TemplateError> {
@@ -452,7 +462,7 @@ impl Inner {
     /// (`flag and nope`), or that only a `defined` test or a `default` filter read, does not.
     /// `missing`: the top-level names the render looked up and did not find.
     fn used_undefined(&self, code: &str, missing: Vec<String>) -> Result<(), TemplateError> {
-        if missing.is_empty() {
+        if missing.is_empty() || MARKING_UNDEFINED.with(std::cell::Cell::get) {
             return Ok(());
         }
         let globals: Vec<&str> = self.env.globals().map(|(k, _)| k).collect();
@@ -754,13 +764,17 @@ impl Inner {
                 self.undefined_name(src, is_expr)
             );
         } else if let Some(d) = e.detail() {
-            detail.push_str(": ");
-            detail.push_str(d);
-            // Python's words for it, which playbooks test for.
-            if d.starts_with("unable to calculate")
-                && (d.ends_with("/ 0") || d.ends_with("// 0") || d.ends_with("% 0"))
-            {
-                detail.push_str(" (division by zero)");
+            // A division by zero in Python's words, as Ansible shows it (playbooks test for
+            // them): `/` and the integer `//`, `%` say it differently.
+            let by_zero =
+                d.starts_with("unable to calculate") && (d.ends_with("/ 0") || d.ends_with("% 0"));
+            if by_zero && (d.ends_with("// 0") || d.ends_with("% 0")) {
+                detail = "Error rendering template: integer division or modulo by zero".into();
+            } else if by_zero {
+                detail = "Error rendering template: division by zero".into();
+            } else {
+                detail.push_str(": ");
+                detail.push_str(d);
             }
         }
         TemplateError::Render {
@@ -942,7 +956,11 @@ fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
     }
     // A value inside that failed to render (undefined, or an inline vault value the run
     // cannot open) fails the result, as in Ansible, rather than becoming null; the
-    // caller's `finish` puts the nested cause in its place.
+    // caller's `finish` puts the nested cause in its place. A plugin that takes undefined
+    // values is given a marker for each instead (see `Scope::render_marking_undefined`).
+    if holds_undefined(value) && MARKING_UNDEFINED.with(std::cell::Cell::get) {
+        return Ok(marking_undefined(value));
+    }
     if holds_undefined(value) {
         return Err(TemplateError::Undefined {
             name: format!("a variable in `{}`", shorten(src)),
@@ -955,6 +973,40 @@ fn to_json(value: &Value, src: &str) -> Result<Json, TemplateError> {
         source_text: shorten(src),
         detail: format!("cannot convert the result to data: {e}"),
     })
+}
+
+thread_local! {
+    /// A render whose undefined values inside its result become markers.
+    static MARKING_UNDEFINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `value` as data, each undefined value inside it the lookups' undefined marker.
+fn marking_undefined(value: &Value) -> Json {
+    if value.is_undefined() {
+        return super::lookup::undefined_term();
+    }
+    match value.kind() {
+        ValueKind::Seq => Json::Array(
+            value
+                .try_iter()
+                .into_iter()
+                .flatten()
+                .map(|v| marking_undefined(&v))
+                .collect(),
+        ),
+        ValueKind::Map => Json::Object(
+            value
+                .try_iter()
+                .into_iter()
+                .flatten()
+                .map(|k| {
+                    let v = value.get_item(&k).unwrap_or(Value::UNDEFINED);
+                    (k.to_string(), marking_undefined(&v))
+                })
+                .collect(),
+        ),
+        _ => super::bytes::to_json(value).unwrap_or(Json::Null),
+    }
 }
 
 /// Whether an undefined value is nested in a list or mapping `value`.

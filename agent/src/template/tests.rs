@@ -488,11 +488,19 @@ fn a_lookup_that_gives_nothing_is_named_in_ansibles_words() {
 
 #[test]
 fn a_division_by_zero_says_so_in_pythons_words() {
-    let err = scope(json!({}))
-        .render_string("{{ 5 / 0 }}")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("division by zero"), "{err}");
+    let err = |t: &str| scope(json!({})).render_string(t).unwrap_err().to_string();
+    let e = err("{{ 5 / 0 }}");
+    assert!(
+        e.ends_with(": Error rendering template: division by zero"),
+        "{e}"
+    );
+    for t in ["{{ 5 // 0 }}", "{{ 5 % 0 }}"] {
+        let e = err(t);
+        assert!(
+            e.ends_with(": Error rendering template: integer division or modulo by zero"),
+            "{e}"
+        );
+    }
 }
 
 #[test]

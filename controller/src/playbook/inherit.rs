@@ -161,6 +161,29 @@ impl Inherit {
         }
     }
 
+    /// Gives an include in a role that role's `role_name` and `role_path`, for its own
+    /// templated arguments (`include_role: role: "{{ role_path }}/roles/a"`), as Ansible
+    /// renders them with the including role's variables. They sit with the role's defaults
+    /// (what the include's own scope reads, below anything set), not in its `vars`, which
+    /// the included tasks see over their own.
+    pub fn apply_role_names(&self, node: &mut Task) {
+        if let Some(role) = &self.role {
+            let path = std::path::absolute(&role.path)
+                .unwrap_or_else(|_| role.path.clone())
+                .display()
+                .to_string();
+            for (k, v) in [
+                ("role_name", role.name.clone()),
+                ("ansible_role_name", role.name.clone()),
+                ("role_path", path),
+            ] {
+                node.role_defaults
+                    .entry(k)
+                    .or_insert_with(|| Value::from(v));
+            }
+        }
+    }
+
     /// Applies the inherited keywords to a parsed task whose own keywords are in `own`
     /// (the keywords the task set explicitly win).
     pub fn apply(&self, task: &mut Task, own: &Explicit) {

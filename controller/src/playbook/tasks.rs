@@ -902,6 +902,7 @@ fn include_node(st: &Statement<'_>, inherit: &Inherit, tasks: Vec<Task>) -> Task
     node.module = st.kind.to_owned();
     inherit.apply_when_and_tags(&mut node);
     inherit.apply_block_vars(&mut node);
+    inherit.apply_role_names(&mut node);
     // As in Ansible, only the first host includes the file: its tasks run there only.
     let run_once = st.level.inherit.run_once.or(inherit.run_once) == Some(true);
     node.run_once = false;

@@ -23,6 +23,10 @@ pub fn rendered(template: &str, task: &Task, vars: &Map<String, Value>) -> Vec<O
         .into_iter()
         .map(|item| {
             let mut scope = vars.clone();
+            // The role's defaults (and an include's `role_path`) where nothing else is set.
+            for (k, v) in &task.role_defaults {
+                scope.entry(k.clone()).or_insert_with(|| v.clone());
+            }
             scope.extend(task.vars.clone());
             if let Some(item) = item {
                 scope.insert(loop_var.clone(), item);

@@ -302,6 +302,8 @@ fn fileglob(pattern: &str, site: &Site<'_>) -> Vec<Value> {
 
 fn split_list(v: &Value, separators: &str) -> Vec<String> {
     match v {
+        // An undefined entry is left out, as Ansible's `first_found` ignores it.
+        _ if is_undefined(v) => Vec::new(),
         Value::Array(items) => items
             .iter()
             .flat_map(|i| split_list(i, separators))
@@ -354,6 +356,12 @@ fn first_found(
     ))
 }
 
+/// Whether `v` stands for an undefined value (the agent sends such terms to `first_found`,
+/// which skips them).
+fn is_undefined(v: &Value) -> bool {
+    *v == dr_agent::template::lookup::undefined_term()
+}
+
 /// Python's name for the type of a JSON value.
 fn python_type(v: &Value) -> &'static str {
     match v {
@@ -375,6 +383,7 @@ fn collect_names(
 ) -> Result<(), String> {
     for term in terms {
         let (files, paths) = match term {
+            _ if is_undefined(term) => continue,
             Value::Array(list) => {
                 collect_names(list, paths, names, skip)?;
                 continue;
