@@ -76,6 +76,8 @@ struct Set {
     stale: bool,
     /// Strings added after construction ([`Masker::add`]), in order.
     derived: Vec<String>,
+    /// The secrets that are inline `!vault` values' plaintexts ([`Masker::with_vaulted`]).
+    vaulted: HashSet<String>,
 }
 
 impl Masker {
@@ -90,6 +92,24 @@ impl Masker {
         }
         masker.refresh_empty();
         masker
+    }
+
+    /// This masker, knowing which of its secrets are inline `!vault` values' plaintexts.
+    pub fn with_vaulted(self, vaulted: &[String]) -> Self {
+        {
+            let mut set = self.write();
+            for v in vaulted {
+                set.insert(v);
+                set.vaulted.insert(v.clone());
+            }
+        }
+        self.refresh_empty();
+        self
+    }
+
+    /// Whether `s` is an inline `!vault` value's plaintext.
+    pub fn is_vaulted(&self, s: &str) -> bool {
+        !self.is_empty() && self.read().vaulted.contains(s)
     }
 
     /// Adds a sensitive string found during the run (text derived from a secret); every

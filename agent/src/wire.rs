@@ -23,7 +23,7 @@ use serde_json::Value;
 /// 8: privilege escalation is decided per task by the agent ([`Task::become_`],
 ///    [`Play::become_`], [`Request::agent_user`]).
 /// 9: a string value may stand for bytes (`!!binary`, [`crate::pybytes`]).
-pub const PROTOCOL_VERSION: u32 = 9;
+pub const PROTOCOL_VERSION: u32 = 10;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,6 +144,10 @@ pub struct Request {
     /// every message, diff and registered output is masked before it is sent.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// The plaintexts of the inline `!vault` values among `secrets` (Ansible's
+    /// `VaultedValue`s): a variable holding one is data, never a template, as in Ansible.
+    #[serde(default)]
+    pub vaulted: Vec<String>,
     /// The operator agreed to the run's destructive steps (`--yes`, or a confirmed prompt).
     /// Without it the agent refuses a destructive change it finds only on the host
     /// (removing a non-empty directory), naming what it would have destroyed.

@@ -25,6 +25,9 @@ pub trait VaultReader: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Secrets {
     values: Arc<Mutex<BTreeSet<String>>>,
+    /// The plaintexts of inline `!vault` values opened (Ansible's `VaultedValue`s): data,
+    /// never templates.
+    vaulted: Arc<Mutex<BTreeSet<String>>>,
     /// Masks every value in `values` (and their lines); shared by every printer.
     masker: Masker,
     vault: Option<Arc<dyn VaultReader>>,
@@ -41,6 +44,7 @@ impl Secrets {
     pub fn with_vault(vault: Arc<dyn VaultReader>) -> Self {
         Secrets {
             values: Arc::default(),
+            vaulted: Arc::default(),
             masker: Masker::default(),
             vault: Some(vault),
         }
@@ -74,6 +78,16 @@ impl Secrets {
         self.lock().iter().cloned().collect()
     }
 
+    /// The plaintexts of the inline `!vault` values opened so far.
+    pub fn vaulted(&self) -> Vec<String> {
+        self.vaulted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
     /// Decrypts `bytes` when they are a vault file.
     pub fn decrypt_if_vault(
         &self,
@@ -100,6 +114,10 @@ impl Secrets {
                 *s = match opened {
                     Ok(plain) => {
                         self.add(&plain);
+                        self.vaulted
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(plain.clone());
                         plain
                     }
                     Err(e) => dr_agent::template::undecryptable::marker(what, &e),

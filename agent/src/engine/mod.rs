@@ -224,7 +224,7 @@ impl<'a> Runner<'a> {
         let mut runner = Runner {
             request,
             emit,
-            masker: Masker::new(&request.secrets),
+            masker: Masker::new(&request.secrets).with_vaulted(&request.vaulted),
             templater: Templater::with_plugins(lookups.clone(), &request.python_plugins)
                 .allowing_broken_conditionals(request.allow_broken_conditionals),
             lookups,

@@ -354,8 +354,7 @@ impl Scope {
             return Ok(());
         };
         let root = self.unrendered_root();
-        let evaluated =
-            super::filters::vault_encrypted::within(&self.inner.sensitive, || compiled.eval(root));
+        let evaluated = compiled.eval(root);
         let Ok(value) = evaluated else {
             return Ok(());
         };
@@ -403,9 +402,7 @@ impl Scope {
         let expr = single_expression(cond)?;
         let compiled = self.inner.env.compile_expression(expr).ok()?;
         let root = self.unrendered_root();
-        let value =
-            super::filters::vault_encrypted::within(&self.inner.sensitive, || compiled.eval(root))
-                .ok()?;
+        let value = compiled.eval(root).ok()?;
         serde_json::to_value(&value).ok()
     }
 
@@ -588,10 +585,8 @@ impl Inner {
             Cow::Borrowed(s)
         };
         let render = |text: &str| {
-            super::filters::vault_encrypted::within(&self.sensitive, || {
-                super::filters::protomatter::tracking(text, || {
-                    super::emitted::tracking(|| self.env.render_str(text, self.root(ctx)))
-                })
+            super::filters::protomatter::tracking(text, || {
+                super::emitted::tracking(|| self.env.render_str(text, self.root(ctx)))
             })
         };
         let (mut out, mut printed) = super::const_terms::within(&source, || render(&source));
@@ -636,9 +631,7 @@ impl Inner {
         }
         .map_err(|e| self.convert_error(e, expr, true, ctx))?;
         let value = super::const_terms::within(&source, || {
-            super::filters::vault_encrypted::within(&self.sensitive, || {
-                super::filters::protomatter::tracking(&source, || compiled.eval(self.root(ctx)))
-            })
+            super::filters::protomatter::tracking(&source, || compiled.eval(self.root(ctx)))
         })
         .map_err(|e| self.convert_error(e, expr, true, ctx))?;
         if value.is_undefined() {
@@ -675,6 +668,10 @@ impl Inner {
             // A bytes value (`!!binary`), never a template.
             Json::String(s) if let Some(bytes) = crate::pybytes::decode(s) => {
                 super::bytes::value(bytes)
+            }
+            // An inline vault value's plaintext is data, never a template, as in Ansible.
+            Json::String(s) if self.sensitive.is_vaulted(s) => {
+                super::filters::protomatter::mark_vaulted(&self.taint(s), !raw)
             }
             Json::String(s) if !raw && is_template(s) => {
                 {

@@ -70,6 +70,7 @@ pub async fn run(
         host_facts: Map::new(),
         above_facts: Vec::new(),
         secrets: base.secrets.clone(),
+        vaulted: base.vaulted.clone(),
         consent: base.consent,
         bridged: base.bridged.clone(),
         lookups: base.lookups.clone(),

@@ -727,6 +727,7 @@ fn build_request(
         tags: job.tags.clone(),
         skip_tags: job.skip_tags.clone(),
         secrets: job.secrets.to_vec(),
+        vaulted: job.secrets.vaulted(),
         consent: job.consent,
         lookups,
         bridged,

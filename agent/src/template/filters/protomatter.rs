@@ -45,6 +45,10 @@ struct Mark {
     trusted: bool,
     /// Ansible's `Origin`, as its filter shows it.
     origin: Option<String>,
+    /// An inline `!vault` value's plaintext (`VaultedValue`): `Some(true)` read from a
+    /// variable as written; `Some(false)` the same text read from a result (a template may
+    /// have made it, which Ansible would not tag: not known).
+    vaulted: Option<bool>,
 }
 
 thread_local! {
@@ -54,7 +58,9 @@ thread_local! {
 /// Runs `render` of `source`, marking trusted strings when `source` asks about tags (or
 /// an enclosing render does).
 pub(in crate::template) fn tracking<T>(source: &str, render: impl FnOnce() -> T) -> T {
-    let asks = source.contains("tagged_with") || source.contains("_protomatter.origin");
+    let asks = source.contains("tagged_with")
+        || source.contains("_protomatter.origin")
+        || source.contains("vault_encrypted");
     let active = MARKS.with(|m| m.borrow().depth > 0);
     if !asks && !active {
         return render();
@@ -78,9 +84,28 @@ pub(in crate::template) fn mark_trusted(text: &str) -> Value {
         text,
         Mark {
             trusted: true,
-            origin: None,
+            ..Mark::default()
         },
     )
+}
+
+/// `text`, an inline `!vault` value's plaintext read from a variable (`as_written`: one a
+/// trusted source wrote, not a result), marked so while a render that asks about tags is
+/// in progress. Never trusted as a template, as in Ansible.
+pub(in crate::template) fn mark_vaulted(text: &str, as_written: bool) -> Value {
+    marked(
+        text,
+        Mark {
+            vaulted: Some(as_written),
+            ..Mark::default()
+        },
+    )
+}
+
+/// Whether `v` is an inline `!vault` value itself: `Some(true)` it is, `None` it is not
+/// (no vault opened it, or it is text made from one), `Some(false)` not known.
+pub(in crate::template) fn vaulted(v: &Value) -> Option<bool> {
+    with_mark(v, |m| m.vaulted).flatten()
 }
 
 /// `text`, a value that came from `origin` (Ansible's words: `<environment variable 'X'>`),
@@ -89,8 +114,8 @@ pub(in crate::template) fn mark_origin(text: &str, origin: String) -> Value {
     marked(
         text,
         Mark {
-            trusted: false,
             origin: Some(origin),
+            ..Mark::default()
         },
     )
 }
@@ -164,10 +189,17 @@ fn tagged_with(value: Value, tag: String) -> Result<bool, Error> {
             value.kind() == ValueKind::String && with_mark(&value, |m| m.trusted) == Some(true)
         );
     }
+    if tag == "VaultedValue" {
+        return match vaulted(&value) {
+            Some(true) => Ok(true),
+            None => Ok(false),
+            Some(false) => Err(super::vault_encrypted::not_known()),
+        };
+    }
     Err(Error::new(
         ErrorKind::InvalidOperation,
         format!(
-            "dr keeps no `{tag}` tag on values: whether this {} has it is not known (`ansible._protomatter.tagged_with` answers `TrustedAsTemplate` only)",
+            "dr keeps no `{tag}` tag on values: whether this {} has it is not known (`ansible._protomatter.tagged_with` answers `TrustedAsTemplate` and `VaultedValue` only)",
             if value.kind() == ValueKind::String {
                 "string"
             } else {

@@ -1,46 +1,32 @@
-//! Ansible's `vault_encrypted` test. Ansible answers true for a value that is still the
-//! vaulted one (an inline `!vault` value, or its plaintext carrying Ansible's `VaultedValue`
-//! data tag) and false for anything else, text derived from it included. dr opens vaulted
-//! values when it loads them and keeps no such tag, so it answers only what it can know: a
-//! value that is no secret of the run was never vaulted (false); for one that is, it cannot
-//! tell whether Ansible's tag would still be on it, and refuses.
-
-use std::cell::RefCell;
+//! Ansible's `vault_encrypted` test: true for an inline `!vault` value itself (its
+//! plaintext carrying Ansible's `VaultedValue` tag), false for anything else, text derived
+//! from it included (`v | trim` is false even when nothing changed). dr marks the vaulted
+//! values a render reads from variables (`protomatter::mark_vaulted`); the same text read
+//! from a registered result or a fact may be a template's copy, which Ansible would not
+//! tag, so there the question is refused rather than guessed.
 
 use minijinja::{Environment, Error, ErrorKind, Value};
-
-use crate::mask::Masker;
-
-thread_local! {
-    /// The secrets of the scope rendering on this thread.
-    static SECRETS: RefCell<Option<Masker>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` (one render or evaluation) with `secrets` as the run's secrets.
-pub(in crate::template) fn within<T>(secrets: &Masker, f: impl FnOnce() -> T) -> T {
-    let outer = SECRETS.with(|s| s.replace(Some(secrets.clone())));
-    let out = f();
-    SECRETS.with(|s| *s.borrow_mut() = outer);
-    out
-}
 
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_test("vault_encrypted", vault_encrypted);
 }
 
 fn vault_encrypted(v: Value) -> Result<bool, Error> {
-    let secret = v
-        .as_str()
-        .is_some_and(|s| SECRETS.with(|m| m.borrow().as_ref().is_some_and(|m| m.is_secret(s))));
-    if secret {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            "`vault_encrypted` is not supported by dr for a value the run opened from a vault: \
-             dr keeps no mark of Ansible's that tells the vaulted value itself (true) from \
-             text derived from it (false)",
-        ));
+    match super::protomatter::vaulted(&v) {
+        Some(true) => Ok(true),
+        None => Ok(false),
+        Some(false) => Err(not_known()),
     }
-    Ok(false)
+}
+
+/// The refusal for a vaulted value's text read from a result.
+pub(super) fn not_known() -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        "whether this is the inline vault value itself is not known to dr: its text was read \
+         from a result or fact, which holds it unchanged or a template's copy of it (Ansible \
+         tells them apart by a mark dr does not keep there)",
+    )
 }
 
 #[cfg(test)]
@@ -51,29 +37,39 @@ mod tests {
     use crate::template::Templater;
 
     #[test]
-    fn false_for_what_was_never_vaulted_refused_for_a_vault_secret() {
-        let masker = Masker::new(&["opened-plaintext".to_owned()]);
-        let serde_json::Value::Object(vars) =
-            json!({"vaulted": "opened-plaintext", "plain": "localhost"})
-        else {
+    fn true_for_the_vaulted_value_itself_only() {
+        let masker = Masker::new(&["file secret".to_owned()])
+            .with_vaulted(&["opened {{ plaintext }}".to_owned()]);
+        let serde_json::Value::Object(vars) = json!({
+            "vaulted": "opened {{ plaintext }}",
+            "via": "{{ vaulted }}",
+            "from_file": "file secret",
+            "plain": "localhost",
+            "result": {"v": "opened {{ plaintext }}"},
+        }) else {
             unreachable!()
         };
-        let scope = Templater::new().tracking(masker).scope(vars);
-        assert!(!scope.eval_bool("plain is vault_encrypted").unwrap());
-        assert!(scope.eval_bool("plain is not vault_encrypted").unwrap());
-        let err = scope.eval_bool("vaulted is vault_encrypted").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("`vault_encrypted` is not supported by dr"),
-            "{err}"
-        );
-        let err = scope
-            .render_string("{{ vaulted is vault_encrypted }}")
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("`vault_encrypted` is not supported by dr"),
-            "{err}"
+        let scope = Templater::new()
+            .tracking(masker)
+            .scope_with_raw(vars, ["result".to_owned()].into_iter().collect());
+        let is = |expr: &str| scope.eval_bool(expr).map_err(|e| e.to_string());
+        for yes in ["vaulted is vault_encrypted", "via is vault_encrypted"] {
+            assert_eq!(is(yes), Ok(true), "{yes}");
+        }
+        for no in [
+            "plain is vault_encrypted",
+            "from_file is vault_encrypted",
+            "(vaulted | trim) is vault_encrypted",
+            "(vaulted ~ '') is vault_encrypted",
+        ] {
+            assert_eq!(is(no), Ok(false), "{no}");
+        }
+        let err = is("result.v is vault_encrypted").unwrap_err();
+        assert!(err.contains("not known to dr"), "{err}");
+        // A vaulted value is data: its braces are not a template.
+        assert_eq!(
+            scope.render_string("{{ vaulted }}").unwrap(),
+            "opened {{ plaintext }}"
         );
     }
 }
