@@ -1,6 +1,7 @@
 //! An unknown filter or test in a task is refused when the playbook is read, with the
 //! task's location and the closest known name; known ones (short, FQCN, collection filters
-//! dr has) pass.
+//! dr has) pass. A task whose failure the playbook ignores fails when it runs instead, with
+//! Ansible's message, and the play goes on (as in Ansible).
 
 mod util;
 
@@ -92,4 +93,27 @@ fn known_filters_and_tests_pass_and_render() {
         std::fs::read_to_string(dir.path().join("out")).unwrap(),
         "[1, 2] 1 10.0.0.0 a-b True"
     );
+}
+
+#[test]
+fn an_unknown_name_in_a_task_whose_failure_is_ignored_fails_when_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    playbook(
+        dir.path(),
+        "    - raw: echo {{ '' | nope }}\n      ignore_errors: true\n      register: f\n\
+         \x20   - raw: echo {{ '' is nope }}\n      ignore_errors: true\n      register: t\n\
+         \x20   - raw: echo {{ lookup('nope') }}\n      ignore_errors: true\n      register: l\n\
+         \x20   - copy:\n        dest: \"{{ playbook_dir }}/msgs\"\n        content: \"{{ [f.msg, t.msg, l.msg] | join('\\n') }}\"\n",
+    );
+    Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml", "--yes"])
+        .run()
+        .code(0);
+    let msgs = std::fs::read_to_string(dir.path().join("msgs")).unwrap();
+    for text in [
+        "No filter named 'nope'.",
+        "No test named 'nope'.",
+        "The lookup plugin 'nope' was not found",
+    ] {
+        assert!(msgs.contains(text), "no `{text}` in:\n{msgs}");
+    }
 }

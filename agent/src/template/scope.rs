@@ -755,7 +755,21 @@ impl Inner {
             };
         }
         let mut detail = e.kind().to_string();
-        if e.detail() == Some(super::filters::MANDATORY_UNDEFINED) {
+        // A filter or test no plugin has, in Ansible's words (the task fails when it runs
+        // only when its failure is ignored; otherwise it is refused when the playbook is read).
+        let unknown = match e.kind() {
+            ErrorKind::UnknownFilter => Some("filter"),
+            ErrorKind::UnknownTest => Some("test"),
+            _ => None,
+        };
+        if let Some(what) = unknown
+            && let Some(name) = e
+                .detail()
+                .and_then(|d| d.strip_prefix(what))
+                .and_then(|d| d.strip_suffix("is unknown"))
+        {
+            detail = format!("No {what} named '{}'.", name.trim());
+        } else if e.detail() == Some(super::filters::MANDATORY_UNDEFINED) {
             detail = format!(
                 "Mandatory variable '{}' not defined.",
                 self.undefined_name(src, is_expr)

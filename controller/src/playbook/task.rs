@@ -348,8 +348,20 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         task.run_once |= task.module == "add_host";
     }
     check_async(entries, &task, &written)?;
-    super::lookup_names::check(&task, &node.loc)?;
-    super::filter_names::check(&task, &node.loc)?;
+    let names = super::lookup_names::check(&task, &node.loc)
+        .and_then(|()| super::filter_names::check(&task, &node.loc));
+    if let Err(refusal) = names {
+        // A task whose failure the playbook ignores fails when it runs, as in Ansible (its
+        // play goes on); any other is refused before anything runs.
+        if !task.ignore_errors {
+            return Err(refusal);
+        }
+        tracing::warn!(
+            "the task at {} fails on every host that reaches it: {}",
+            refusal.loc,
+            refusal.message
+        );
+    }
     Ok(Parsed::Task(Box::new(task)))
 }
 
