@@ -10,6 +10,7 @@
 
 mod backslashes;
 pub(crate) mod bytes;
+mod code_blocks;
 pub mod conditional;
 mod const_terms;
 mod emitted;
@@ -25,6 +26,7 @@ mod macro_includes;
 mod nested_undefined;
 pub mod overrides;
 mod overrides_header;
+mod percent;
 pub mod pyjson;
 pub mod pyrepr;
 pub mod python_plugins;

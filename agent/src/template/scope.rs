@@ -596,6 +596,12 @@ impl Inner {
         {
             (out, printed) = render(&plus);
         }
+        if let Err(e) = &out
+            && super::percent::is_refused(e)
+            && let Some(formatted) = super::percent::rewrite_template(&source)
+        {
+            (out, printed) = render(&formatted);
+        }
         let out = out.map_err(|e| self.convert_error(e, s, false, ctx))?;
         if out.is_empty() && !printed {
             return Ok(None);
@@ -630,10 +636,20 @@ impl Inner {
             other => other,
         }
         .map_err(|e| self.convert_error(e, expr, true, ctx))?;
-        let value = super::const_terms::within(&source, || {
-            super::filters::protomatter::tracking(&source, || compiled.eval(self.root(ctx)))
-        })
-        .map_err(|e| self.convert_error(e, expr, true, ctx))?;
+        let eval = |compiled: &minijinja::Expression<'_, '_>| {
+            super::const_terms::within(&source, || {
+                super::filters::protomatter::tracking(&source, || compiled.eval(self.root(ctx)))
+            })
+        };
+        let mut value = eval(&compiled);
+        if let Err(e) = &value
+            && super::percent::is_refused(e)
+            && let Some(formatted) = super::percent::rewrite_expression(&source)
+            && let Ok(again) = self.env.compile_expression_owned(formatted)
+        {
+            value = eval(&again);
+        }
+        let value = value.map_err(|e| self.convert_error(e, expr, true, ctx))?;
         if value.is_undefined() {
             return Err(self.undefined_error(expr, true, None, ctx));
         }

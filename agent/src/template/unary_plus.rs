@@ -3,47 +3,12 @@
 //! negation (`- -2.5`): the same number for ints and floats, and an error for what Python's
 //! `+` refuses too (strings, lists). Templates that parse are never rewritten.
 
-use super::backslashes::{expression_end, statement_end, string_end};
+use super::backslashes::string_end;
 
 /// `src` (a template) with the unary pluses of its `{{ }}` and `{% %}` blocks rewritten;
 /// `None` when it has none.
 pub(super) fn rewrite_template(src: &str) -> Option<String> {
-    let mut out = String::with_capacity(src.len() + 8);
-    let mut changed = false;
-    let mut rest = src;
-    while let Some(at) = rest.find('{') {
-        let (text, tail) = rest.split_at(at);
-        out.push_str(text);
-        rest = tail;
-        let (open, end) = if let Some(after) = rest.strip_prefix("{{") {
-            (2, expression_end(after).map_or(rest.len(), |e| e + 2))
-        } else if rest.starts_with("{%") {
-            let end = statement_end(rest);
-            let body = rest[..end].strip_suffix("%}").unwrap_or(&rest[..end]);
-            (2, body.len())
-        } else {
-            out.push('{');
-            rest = &rest[1..];
-            continue;
-        };
-        // Whitespace-control markers right after the opening are not operators.
-        let code_start =
-            open + rest[open..].len() - rest[open..].trim_start_matches(['-', '+']).len();
-        out.push_str(&rest[..code_start]);
-        let code = &rest[code_start..end];
-        // A `{% raw %}` section is text.
-        if rest.starts_with("{%") && code.trim_start().starts_with("raw") {
-            out.push_str(code);
-        } else if let Some(new) = rewrite_expression(code) {
-            out.push_str(&new);
-            changed = true;
-        } else {
-            out.push_str(code);
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    changed.then_some(out)
+    super::code_blocks::rewrite(src, rewrite_expression)
 }
 
 /// `expr` with each unary `+` (one that follows no operand) written as `- -`; `None` when
