@@ -35,3 +35,44 @@ fn file_results_are_ansibles() {
         );
     }
 }
+
+#[test]
+fn a_directory_for_an_owner_an_earlier_task_creates_plans_as_in_ansible() {
+    // Check mode, as Ansible's: the owner does not exist yet (an earlier task of the play
+    // would create it), so the new directory is a change with a warning, not a failure.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("data");
+    util::write_tree(
+        dir.path(),
+        &[
+            (
+                "inv.yml",
+                "all:\n  hosts:\n    h1:\n      ansible_connection: local\n      ansible_python_interpreter: /usr/bin/python3\n",
+            ),
+            (
+                "p.yml",
+                &format!(
+                    "- hosts: all\n  gather_facts: false\n  tasks:\n    - file:\n        path: {}\n        state: directory\n        owner: dr_no_such_user\n        mode: \"0700\"\n",
+                    target.display()
+                ),
+            ),
+        ],
+    );
+    let out = util::ansible("ansible-playbook")
+        .args(["-i", "inv.yml", "p.yml", "--check"])
+        .current_dir(dir.path())
+        .output()
+        .expect("ansible-playbook runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("changed=1") && text.contains("failed=0"),
+        "{text}"
+    );
+    util::Dr::new(dir.path(), &["plan", "p.yml", "-i", "inv.yml"])
+        .run()
+        .code(2)
+        .stdout_has(
+            "failed to look up user dr_no_such_user. Create user up to this point in real play",
+        );
+    assert!(!target.exists());
+}

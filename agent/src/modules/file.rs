@@ -284,12 +284,18 @@ fn plan(ctx: &Context<'_>, spec: FileSpec, warnings: &[String]) -> Result<Plan, 
         State::Directory => match kind {
             Kind::Absent => {
                 diffs.push(diff::line(&shown, "state", "absent", "directory"));
-                let wanted = attr_spec.resolve("file", Some(0o755), true)?;
+                let wanted = match attr_spec.resolve("file", Some(0o755), true) {
+                    Ok(wanted) => Some(wanted),
+                    // As Ansible's check mode: an owner or group an earlier task of the
+                    // play would create is a warning (above), and the directory a change.
+                    Err(_) if ctx.check_mode && !warnings.is_empty() => None,
+                    Err(e) => return Err(e),
+                };
                 // As Ansible: every directory this creates, parents included, gets the
                 // requested mode and owner, top down.
                 for dir in missing_ancestors(&path).into_iter().chain([path.clone()]) {
                     changes.push(Change::CreateDir(dir.clone()));
-                    if attrs::any(&wanted) {
+                    if let Some(wanted) = wanted.filter(attrs::any) {
                         changes.push(Change::Attrs(dir, wanted));
                     }
                 }
