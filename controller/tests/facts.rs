@@ -1,6 +1,7 @@
 //! Facts that roles read, gathered as Ansible gathers them, against the oracle
 //! (ansible-playbook 2.19 on the local connection): `ansible_fips`, `ansible_service_mgr`,
-//! `ansible_pkg_mgr` (dr lacked them; a template reading `ansible_fips` failed).
+//! `ansible_pkg_mgr`, `ansible_virtualization_*` (dr lacked them; a template reading
+//! `ansible_fips` or `ansible_virtualization_type` failed).
 
 mod util;
 
@@ -10,4 +11,5 @@ fn facts_roles_read_are_ansibles() {
     let facts = &util::outputs(dir.path())["facts"];
     assert!(facts.contains("pkg_mgr apt\n"), "{facts}");
     assert!(facts.contains("fips False False\n"), "{facts}");
+    assert!(facts.contains("\nvirtualization "), "{facts}");
 }
