@@ -253,9 +253,9 @@ fn cpuinfo(v: &mut Found) {
     for line in text.lines() {
         let tech = if line.starts_with("model name") && line.contains("QEMU Virtual CPU") {
             "kvm"
-        } else if line.starts_with("vendor_id") && line.contains("User Mode Linux") {
-            "uml"
-        } else if line.starts_with("model name") && line.contains("UML") {
+        } else if (line.starts_with("vendor_id") && line.contains("User Mode Linux"))
+            || (line.starts_with("model name") && line.contains("UML"))
+        {
             "uml"
         } else if line.starts_with("machine")
             && line.contains("CHRP IBM pSeries")
