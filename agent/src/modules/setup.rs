@@ -7,7 +7,8 @@
 //! `ansible_distribution_release`, `ansible_os_family`, `ansible_user_id`,
 //! `ansible_user_uid`, `ansible_processor_vcpus`, `ansible_memtotal_mb`,
 //! `ansible_default_ipv4.address`, `ansible_env`, `ansible_fips`, `ansible_service_mgr`,
-//! `ansible_pkg_mgr`, `ansible_virtualization_{type,role,tech_guest,tech_host}`, and
+//! `ansible_pkg_mgr`, `ansible_virtualization_{type,role,tech_guest,tech_host}`,
+//! `ansible_date_time`, and
 //! `ansible_facts` holding them all
 //! without the `ansible_` prefix.
 
@@ -178,6 +179,7 @@ fn gather() -> BTreeMap<String, Json> {
     }
     system::add(&mut f);
     virtual_::add(&mut f);
+    date_time::add(&mut f);
     let mut env: Map<String, Json> = std::env::vars().map(|(k, v)| (k, Json::from(v))).collect();
     // Run as another user (`become_user`), the process Ansible gathers in was started by
     // `sudo -H`: that user's home and names.
@@ -279,6 +281,7 @@ fn glob(pattern: &str, s: &str) -> bool {
     }
 }
 
+mod date_time;
 mod system;
 mod virtual_;
 
