@@ -106,7 +106,12 @@ impl Secrets {
     /// template that fails when rendered, naming the variable and why.
     pub fn decrypt_inline(&self, what: &str, value: &mut Value) {
         match value {
-            Value::String(s) if s.trim_start().starts_with("$ANSIBLE_VAULT;") => {
+            // A plain string holding vault text is a string, as in Ansible (only `!vault`
+            // values are opened).
+            Value::String(s)
+                if s.trim_start().starts_with("$ANSIBLE_VAULT;")
+                    && !crate::yaml::vault_tag::is_plain(s) =>
+            {
                 let opened = match &self.vault {
                     Some(vault) => vault.decrypt_inline(s),
                     None => Err("no vault key was given".to_owned()),

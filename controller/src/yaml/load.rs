@@ -45,6 +45,7 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
         Ok(mut node) => {
             node.set_file(&name);
             super::binary::decode(&mut node, &binary, &name)?;
+            super::vault_tag::record_plain(text, &node);
             let lines: Vec<&str> = text.lines().collect();
             pyyaml_booleans(&mut node, &lines);
             super::aliases::resolve(&mut node, &lines);

@@ -6,6 +6,7 @@ mod load;
 mod merge;
 mod node;
 mod unsafe_tag;
+pub mod vault_tag;
 
 pub use load::{load_file, parse_str};
 pub use node::{Node, NodeValue};
