@@ -143,7 +143,7 @@ fn write_atomic_from(
     };
     let mut tmp = temp_beside(path)?;
     fill(tmp.as_file_mut())?;
-    finish_temp(&tmp, existing, attrs, default_mode)?;
+    finish_temp(&tmp, existing, path, attrs, default_mode)?;
     validate(tmp.path()).map_err(WriteError::Invalid)?;
     replace_with(tmp, path)?;
     sync_dir(dir)?;
@@ -203,11 +203,13 @@ pub fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
         .tempfile_in(parent(path))
 }
 
-/// Gives a finished temporary file its owner and mode (those of `existing`, the file it
-/// will replace, unless `attrs` sets them; `default_mode` for a new file) and fsyncs it.
+/// Gives a finished temporary file its owner, extended attributes and mode (those of
+/// `existing`, the file at `path` it will replace, unless `attrs` sets them; `default_mode`
+/// for a new file) and fsyncs it.
 fn finish_temp(
     tmp: &tempfile::NamedTempFile,
     existing: Option<Current>,
+    path: &Path,
     attrs: Attrs,
     default_mode: u32,
 ) -> io::Result<()> {
@@ -218,6 +220,11 @@ fn finish_temp(
     let uid = attrs.uid.or(existing.map(|c| c.uid));
     let gid = attrs.gid.or(existing.map(|c| c.gid));
     chown_fd(tmp.as_file(), uid, gid)?;
+    // After chown, which clears file capabilities; before chmod, which an ACL's mask
+    // follows (Ansible's order: chown, then `shutil.copystat`).
+    if existing.is_some() {
+        crate::fsutil_xattr::copy(path, tmp.as_file())?;
+    }
     // After chown: changing the owner clears setuid/setgid bits.
     tmp.as_file()
         .set_permissions(Permissions::from_mode(mode))?;
@@ -237,7 +244,7 @@ pub fn persist_temp(
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    finish_temp(&tmp, existing, attrs, default_mode)?;
+    finish_temp(&tmp, existing, path, attrs, default_mode)?;
     replace_with(tmp, path)?;
     sync_dir(parent(path))
 }

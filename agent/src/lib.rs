@@ -10,6 +10,7 @@ pub mod detail;
 pub mod diff;
 pub mod engine;
 pub mod fsutil;
+mod fsutil_xattr;
 pub mod mask;
 pub mod modules;
 pub(crate) mod pgclient;
