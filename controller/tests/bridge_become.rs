@@ -33,16 +33,7 @@ fn a_bridged_module_runs_as_the_become_user_as_in_ansible() {
         "this test needs root: the module runs as `nobody`"
     );
     let ansible = fixture();
-    let out = util::ansible("ansible-playbook")
-        .args(["-i", "inventory.yml", "site.yml"])
-        .current_dir(ansible.path())
-        .output()
-        .expect("ansible-playbook runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    util::ansible_playbook(ansible.path(), &["-i", "inventory.yml", "site.yml"]);
 
     let dr = fixture();
     let run = |args: &[&str]| {

@@ -68,16 +68,10 @@ fn synchronize_on_the_host_matches_ansible() {
         "this test needs root: a task runs as `nobody`"
     );
     let ansible = fixture();
-    let out = util::ansible("ansible-playbook")
-        .args(["-i", "inventory.yml", "site.yml"])
-        .env("ANSIBLE_COLLECTIONS_PATH", collections())
-        .current_dir(ansible.path())
-        .output()
-        .expect("ansible-playbook runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    util::ansible_playbook_with(
+        ansible.path(),
+        &["-i", "inventory.yml", "site.yml"],
+        &[("ANSIBLE_COLLECTIONS_PATH", &collections())],
     );
 
     let mine = fixture();

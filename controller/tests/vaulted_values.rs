@@ -15,21 +15,15 @@ use util::Dr;
 #[test]
 fn inline_vault_values_are_data_and_vault_encrypted_as_in_ansible() {
     let ansible = util::fixture("vaulted_values");
-    let out = util::ansible("ansible-playbook")
-        .args([
+    util::ansible_playbook(
+        ansible.path(),
+        &[
             "-i",
             "inventory.yml",
             "site.yml",
             "--vault-password-file",
             "vault-password",
-        ])
-        .current_dir(ansible.path())
-        .output()
-        .expect("ansible-playbook runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        ],
     );
     let dr = util::fixture("vaulted_values");
     Dr::new(

@@ -79,6 +79,31 @@ pub(super) fn string_end(bytes: &[u8], start: usize, q: u8) -> usize {
     bytes.len()
 }
 
+/// The index just past the bracket that closes the one at `open` (string constants
+/// skipped); `None` when it is never closed.
+pub(super) fn bracket_end(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' => {
+                i = string_end(bytes, i, bytes[i]);
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The end of the statement (or `{% raw %}` section) that starts `s`.
 pub(super) fn statement_end(s: &str) -> usize {
     let inner = s[2..].trim_start_matches(['-', '+']).trim_start();

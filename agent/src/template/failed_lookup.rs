@@ -144,28 +144,6 @@ fn is_ident(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
-/// The index just past the bracket that closes the one at `open` (string literals
-/// skipped); `None` when it is never closed.
-fn matching(b: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => i = string_end(b, i)? - 1,
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 /// The index just past the string literal starting at `start`.
 fn string_end(b: &[u8], start: usize) -> Option<usize> {
     let quote = b[start];
@@ -192,7 +170,7 @@ fn has_top_level_colon(expr: &str) -> bool {
                 Some(end) => i = end - 1,
                 None => return false,
             },
-            b'(' | b'[' | b'{' => match matching(b, i) {
+            b'(' | b'[' | b'{' => match super::backslashes::bracket_end(b, i) {
                 Some(end) => i = end - 1,
                 None => return false,
             },
@@ -220,7 +198,7 @@ fn chains(expr: &str) -> Vec<(&str, Vec<Step<'_>>)> {
         } else if (c == b'(' || c == b'[')
             && !before.is_some_and(|p| is_ident(p) || p == b')' || p == b']')
         {
-            matching(b, i)
+            super::backslashes::bracket_end(b, i)
         } else {
             None
         };
@@ -267,7 +245,9 @@ fn steps(expr: &str, mut at: usize) -> Vec<Step<'_>> {
                 at = end;
             }
             b'[' => {
-                let Some(end) = matching(b, at) else { break };
+                let Some(end) = super::backslashes::bracket_end(b, at) else {
+                    break;
+                };
                 out.push(Step {
                     text: &expr[at..end],
                     key: Key::Item(&expr[at + 1..end - 1]),

@@ -5,7 +5,7 @@
 //! items — and `format` is the same printf-style formatting. Templates that run are never
 //! rewritten.
 
-use super::backslashes::string_end;
+use super::backslashes::{bracket_end, string_end};
 
 /// Whether `e` is minijinja's refusal of `%` on a string.
 pub(super) fn is_refused(e: &minijinja::Error) -> bool {
@@ -66,7 +66,7 @@ fn operand_len(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
     let first = *bytes.first()?;
     let mut i = match first {
-        b'(' | b'[' => closing(bytes, 0)?,
+        b'(' | b'[' => bracket_end(bytes, 0)?,
         b'\'' | b'"' => string_end(bytes, 0, first).min(bytes.len()),
         c if c.is_ascii_alphanumeric() || c == b'_' => {
             let mut j = 0;
@@ -82,7 +82,7 @@ fn operand_len(s: &str) -> Option<usize> {
     // Trailing subscripts, calls and attributes (`x[0]`, `f(a)`, `a.b`).
     while i < bytes.len() {
         match bytes[i] {
-            b'[' | b'(' => i = closing(bytes, i)?,
+            b'[' | b'(' => i = bracket_end(bytes, i)?,
             b'.' => {
                 i += 1;
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -93,30 +93,6 @@ fn operand_len(s: &str) -> Option<usize> {
         }
     }
     Some(i)
-}
-
-/// The index after the bracket that closes the one at `open`.
-fn closing(bytes: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' | b'"' => {
-                i = string_end(bytes, i, bytes[i]);
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 /// Whether `s` has a comma outside brackets and strings (a tuple's items).

@@ -6,10 +6,8 @@
 //! parser's events finds where the `!!binary` scalars are (and the aliases to them), and
 //! their nodes are decoded afterwards.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
-
-use granit_parser::{Event, Parser};
 
 use super::node::{Node, NodeValue};
 use crate::diagnostic::{Diagnostic, Loc};
@@ -17,49 +15,17 @@ use crate::diagnostic::{Diagnostic, Loc};
 /// Where `!!binary` scalars start (line, column; both from 1), as node locations give
 /// them; or the place and message of a binary tag Ansible refuses.
 pub(super) fn find(text: &str) -> Result<HashSet<(u32, u32)>, (u32, u32, String)> {
-    let mut at = HashSet::new();
     if !text.contains("binary") {
-        return Ok(at);
+        return Ok(HashSet::new());
     }
-    let mut binary_anchors: HashMap<usize, bool> = HashMap::new();
-    for event in Parser::new_from_str(text) {
-        // A syntax error is the reader's to report, with its own message.
-        let Ok((event, span)) = event else { break };
-        let pos = (
-            u32::try_from(span.start.line()).unwrap_or(u32::MAX),
-            u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
-        );
-        match event {
-            Event::Scalar(_, _, anchor, tag) => {
-                if let Some(t) = tag.as_deref()
-                    && t.handle() == "!"
-                    && t.suffix() == "binary"
-                {
-                    // PyYAML knows `!!binary` only; `!binary` is a local tag it refuses.
-                    return Err((
-                        pos.0,
-                        pos.1,
-                        "could not determine a constructor for the tag '!binary'".to_owned(),
-                    ));
-                }
-                let binary = tag
-                    .as_deref()
-                    .and_then(|t| t.suffix_in_namespace("tag:yaml.org,2002:"))
-                    .is_some_and(|name| name == "binary");
-                if anchor != 0 {
-                    binary_anchors.insert(anchor, binary);
-                }
-                if binary {
-                    at.insert(pos);
-                }
-            }
-            Event::Alias(anchor) if binary_anchors.get(&anchor) == Some(&true) => {
-                at.insert(pos);
-            }
-            _ => {}
+    super::tag_scan::scalars(text, |t| {
+        // PyYAML knows `!!binary` only; `!binary` is a local tag it refuses.
+        if t.handle() == "!" && t.suffix() == "binary" {
+            return Err("could not determine a constructor for the tag '!binary'".to_owned());
         }
-    }
-    Ok(at)
+        Ok(t.suffix_in_namespace("tag:yaml.org,2002:")
+            .is_some_and(|name| name == "binary"))
+    })
 }
 
 /// Turns the string nodes of `node` that start at `at` (their base64, as written) into the

@@ -4,10 +4,8 @@
 //! pass over the parser's events finds the `!vault` scalars; a string with vault text that
 //! is not one is recorded as plain ([`is_plain`]), and the vault code leaves it alone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
-
-use granit_parser::{Event, Parser};
 
 use super::node::{Node, NodeValue};
 
@@ -46,33 +44,8 @@ pub(super) fn record_plain(text: &str, node: &Node) {
 
 /// Where `!vault` scalars (and aliases to them) start: line and column, from 1.
 fn tagged(text: &str) -> HashSet<(u32, u32)> {
-    let mut at = HashSet::new();
-    let mut anchors: HashMap<usize, bool> = HashMap::new();
-    for event in Parser::new_from_str(text) {
-        let Ok((event, span)) = event else { break };
-        let pos = (
-            u32::try_from(span.start.line()).unwrap_or(u32::MAX),
-            u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
-        );
-        match event {
-            Event::Scalar(_, _, anchor, tag) => {
-                let vault = tag
-                    .as_deref()
-                    .is_some_and(|t| t.handle() == "!" && t.suffix() == "vault");
-                if anchor != 0 {
-                    anchors.insert(anchor, vault);
-                }
-                if vault {
-                    at.insert(pos);
-                }
-            }
-            Event::Alias(anchor) if anchors.get(&anchor) == Some(&true) => {
-                at.insert(pos);
-            }
-            _ => {}
-        }
-    }
-    at
+    super::tag_scan::scalars(text, |t| Ok(t.handle() == "!" && t.suffix() == "vault"))
+        .unwrap_or_default()
 }
 
 fn walk(

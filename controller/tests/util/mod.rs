@@ -253,8 +253,14 @@ pub fn ansible(tool: &str) -> Command {
 /// Runs the oracle's `ansible-playbook` with `args` in `dir`; a failure fails the test
 /// with its output.
 pub fn ansible_playbook(dir: &Path, args: &[&str]) {
+    ansible_playbook_with(dir, args, &[]);
+}
+
+/// [`ansible_playbook`] with `env` set for it.
+pub fn ansible_playbook_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) {
     let out = ansible("ansible-playbook")
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .output()
         .expect("ansible-playbook runs");
