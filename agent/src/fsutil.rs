@@ -288,11 +288,12 @@ pub fn parent(path: &Path) -> &Path {
     }
 }
 
-/// Copies `path` to `path.<YYYY-MM-DD@HH:MM:SS>~` (Ansible's backup name) and returns it.
+/// Copies `path` to `path.<PID>.<YYYY-MM-DD@HH:MM:SS>~` (Ansible's backup name) and returns it.
 pub fn backup(path: &Path) -> io::Result<String> {
     let stamp = crate::clock::backup_stamp(std::time::SystemTime::now());
     let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{stamp}~"));
+    // Ansible's `backup_local`: `NAME.PID.YYYY-MM-DD@HH:MM:SS~`.
+    name.push(format!(".{}.{stamp}~", std::process::id()));
     let dest = Path::new(&name);
     let mut source = File::open(path)?;
     let current = Current::of(path)?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::attrs::{self, AttrSpec};
-use super::{Action, ArgsError, Context, ModuleError, Outcome, Plan};
+use super::{Action, Context, ModuleError, Outcome, Plan};
 use crate::diff;
 use crate::fsutil::{self, Attrs, Current};
 
@@ -116,14 +116,12 @@ fn refuse_dir(module: &'static str, path: &Path) -> Result<(), ModuleError> {
     Ok(())
 }
 
-/// Checks a `validate:` command: it must name the file with `%s`.
-pub fn check_validate(module: &'static str, cmd: Option<&str>) -> Result<(), ModuleError> {
+/// Checks a `validate:` command: it must name the file with `%s` (Ansible's message).
+pub fn check_validate(cmd: Option<&str>) -> Result<(), ModuleError> {
     match cmd {
-        Some(c) if !c.contains("%s") => Err(ArgsError::new(
-            module,
-            format!("`validate` must contain `%s` (the file to check), found `{c}`"),
-        )
-        .into()),
+        Some(c) if !c.contains("%s") => Err(ModuleError::Failed(format!(
+            "validate must contain %s: {c}"
+        ))),
         _ => Ok(()),
     }
 }
@@ -163,7 +161,7 @@ fn run_validate(cmd: &str, tmp: &Path) -> Result<(), String> {
 impl FileWrite {
     /// Compares with the disk and returns the plan.
     pub fn plan(mut self) -> Result<Plan, ModuleError> {
-        check_validate(self.module, self.validate.as_deref())?;
+        check_validate(self.validate.as_deref())?;
         let replaces_link = self.resolve_link();
         let shown = self.path.display().to_string();
         let current = match &self.before {
@@ -273,7 +271,13 @@ impl Action for Write {
             if f.backup && f.before.is_some() {
                 let b = fsutil::backup(&f.path)
                     .map_err(|e| ModuleError::io("cannot back up", &shown, e))?;
-                data.insert("backup_file".into(), Json::from(b));
+                // `lineinfile` names it `backup`; Ansible's other modules `backup_file`.
+                let key = if f.module == "lineinfile" {
+                    "backup"
+                } else {
+                    "backup_file"
+                };
+                data.insert(key.into(), Json::from(b));
             }
             let validate = |tmp: &Path| match &f.validate {
                 Some(cmd) => run_validate(cmd, tmp),

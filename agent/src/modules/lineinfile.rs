@@ -167,6 +167,8 @@ impl Module for LineInFile {
         };
         let after_bytes: Vec<u8> = after.concat();
         let mut data = Map::new();
+        // As Ansible's: `backup` is always there, empty when no backup was made.
+        data.insert("backup".into(), Json::from(""));
         data.insert("path".into(), Json::from(spec.path.clone()));
         let new_file = before.is_none();
         if after_bytes.is_empty() && new_file {

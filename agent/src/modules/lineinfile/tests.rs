@@ -211,3 +211,25 @@ fn a_missing_destination_fails_with_ansibles_words() {
         format!("Destination {} does not exist !", path.display())
     );
 }
+
+#[test]
+fn the_backup_is_named_in_backup_as_ansible_names_it() {
+    // Ansible's `lineinfile` returns `backup` (empty without one), named
+    // `PATH.PID.YYYY-MM-DD@HH:MM:SS~`; its other modules say `backup_file`.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    fs::write(&path, "a\n").unwrap();
+    let h = Harness::new();
+    let p = path.display().to_string();
+    let plain = h.apply(&LineInFile, json!({"path": p, "line": "b"}));
+    assert_eq!(plain.data["backup"], json!(""));
+    let backed = h.apply(&LineInFile, json!({"path": p, "line": "c", "backup": true}));
+    let name = backed.data["backup"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let prefix = format!("{p}.{}.", std::process::id());
+    assert!(name.starts_with(&prefix) && name.ends_with('~'), "{name}");
+    assert_eq!(fs::read_to_string(&name).unwrap(), "a\nb\n");
+    assert!(!backed.data.contains_key("backup_file"));
+}
