@@ -421,7 +421,9 @@ mod tests {
         let p = dir.path().join("f");
         fs::write(&p, "old").unwrap_or_else(|e| panic!("{e}"));
         let b = backup(&p).unwrap_or_else(|e| panic!("{e}"));
-        assert!(b.ends_with('~') && b.contains("/f.20"), "{b}");
+        // Ansible's name: `PATH.PID.YYYY-MM-DD@HH:MM:SS~`.
+        let prefix = format!("/f.{}.20", std::process::id());
+        assert!(b.ends_with('~') && b.contains(&prefix), "{b}");
         assert_eq!(fs::read_to_string(&b).ok().as_deref(), Some("old"));
     }
 
