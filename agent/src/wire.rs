@@ -23,7 +23,10 @@ use serde_json::Value;
 /// 8: privilege escalation is decided per task by the agent ([`Task::become_`],
 ///    [`Play::become_`], [`Request::agent_user`]).
 /// 9: a string value may stand for bytes (`!!binary`, [`crate::pybytes`]).
-pub const PROTOCOL_VERSION: u32 = 10;
+/// 10: inline-vaulted values travel marked ([`Request::vaulted`]).
+/// 11: a task's `remote_user`/`port`/`connection` are checked against the connection the
+///     agent was reached by ([`Task::connection`], [`Request::login`]).
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,6 +185,30 @@ pub struct Request {
     /// and always so on the local connection). Set by the transport, which alone knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_user: Option<String>,
+    /// How the agent was reached; set by the transport. A task's connection keywords
+    /// ([`Task::connection`]) must name the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<Login>,
+    /// The connection variables `vars` holds only because the play's keywords
+    /// (`remote_user`, `port`, `connection`) set them: a task's keyword wins over those,
+    /// while a variable set anywhere else wins over the task's keyword, as in Ansible.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyword_connection: Vec<String>,
+}
+
+/// How a host's agent was reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "connection", rename_all = "snake_case")]
+pub enum Login {
+    /// On the controller itself (`ansible_connection: local`).
+    Local,
+    /// Over SSH, as `user` on `port`.
+    Ssh {
+        /// The login user.
+        user: String,
+        /// The port.
+        port: u16,
+    },
 }
 
 /// What a controller-side lookup gave.
@@ -414,6 +441,11 @@ pub struct Task {
     /// `become_` decides who the task runs as).
     #[serde(default, rename = "become", skip_serializing_if = "Option::is_none")]
     pub become_: Option<String>,
+    /// `remote_user`, `port` and `connection` of the task (its own, its block's or role's;
+    /// the play's are variables), keyword to value as written. dr reaches a host once per
+    /// play, so the agent runs the task only when they name how it was reached.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub connection: serde_json::Map<String, Value>,
     /// `diff:` for this task; `None` follows the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<bool>,

@@ -678,3 +678,58 @@ fn a_host_whose_machine_has_no_agent_is_refused_naming_it() {
         "nothing was pushed"
     );
 }
+
+#[test]
+fn a_task_s_remote_user_or_port_must_name_the_login_it_was_reached_by() {
+    // No `ansible_user` variable: the play's `remote_user` logs in, and a task's keyword
+    // wins over it (as in Ansible). The same user and port run; another user fails the
+    // task, which Ansible would run over a second connection.
+    let fleet = Fleet::start(1);
+    fleet.trust_all();
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    let inventory = std::fs::read_to_string(fleet.path().join("inventory.yml")).unwrap();
+    let without_user: String = inventory
+        .lines()
+        .filter(|l| !l.contains("ansible_user:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let port = fleet.hosts[0].port;
+    write_tree(
+        fleet.path(),
+        &[
+            ("inventory.yml", &without_user),
+            (
+                "p.yml",
+                &format!(
+                    "\
+- hosts: web
+  remote_user: {user}
+  gather_facts: false
+  tasks:
+    - command: mkdir -p {{{{ root_dir }}}}
+    - block:
+        - command: touch {{{{ root_dir }}}}/same
+      remote_user: \"{{{{ '{user}' }}}}\"
+      port: {port}
+    - command: touch {{{{ root_dir }}}}/other
+      remote_user: nobody
+      ignore_errors: true
+    - command: touch {{{{ root_dir }}}}/after
+"
+                ),
+            ),
+        ],
+    );
+    fleet.dr(&["apply", "p.yml"]).code(0).stdout_has(&format!(
+        "`remote_user: nobody` on this task names another connection than this host's play reached it by (`{user}`)"
+    ));
+    assert!(
+        fleet.root(0).join("same").is_file(),
+        "the same login did not run"
+    );
+    assert!(
+        !fleet.root(0).join("other").exists(),
+        "another user's task ran"
+    );
+    assert!(fleet.root(0).join("after").is_file());
+}

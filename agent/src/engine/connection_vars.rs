@@ -69,3 +69,79 @@ impl Baseline {
         Ok(())
     }
 }
+
+/// The variables that set what each connection keyword does, which win over it.
+fn variables_of(keyword: &str) -> &'static [&'static str] {
+    match keyword {
+        "remote_user" => &["ansible_user", "ansible_ssh_user", "dr_user", "dr_ssh_user"],
+        "port" => &["ansible_port", "ansible_ssh_port", "dr_port", "dr_ssh_port"],
+        _ => &["ansible_connection", "dr_connection"],
+    }
+}
+
+/// Checks a task's `remote_user`, `port` and `connection` keywords against how the agent
+/// was reached (`login`). As in Ansible, a connection variable of the host (inventory,
+/// play or task `vars`, ...) wins over the keyword, the keyword wins over the play's, and
+/// the local connection ignores the user and the port. A keyword that names another
+/// connection fails the task: Ansible would connect again for it, dr reaches a host once
+/// per play.
+pub(super) fn keywords_hold(
+    task: &crate::wire::Task,
+    request: &crate::wire::Request,
+    scope: &Scope,
+) -> Result<(), String> {
+    use crate::wire::Login;
+    for (keyword, value) in &task.connection {
+        let set_by_variable = variables_of(keyword).iter().any(|name| {
+            scope.vars().contains_key(*name)
+                && !request.keyword_connection.iter().any(|k| k == name)
+        });
+        if set_by_variable {
+            continue;
+        }
+        let value = scope
+            .render_value(value)
+            .map_err(|e| format!("`{keyword}`: {e}"))?;
+        let wanted = match &value {
+            Json::String(s) => s.trim().to_owned(),
+            Json::Number(n) => n.to_string(),
+            other => other.to_string(),
+        };
+        let login = request.login.as_ref();
+        let (same, reached) = match (keyword.as_str(), login) {
+            ("connection", Some(Login::Local)) => {
+                (is_local(&wanted), "the local connection".to_owned())
+            }
+            ("connection", Some(Login::Ssh { .. })) => (is_ssh(&wanted), "SSH".to_owned()),
+            (_, Some(Login::Local)) => continue,
+            ("remote_user", Some(Login::Ssh { user, .. })) => {
+                (wanted == *user, format!("`{user}`"))
+            }
+            ("port", Some(Login::Ssh { port, .. })) => {
+                (wanted == port.to_string(), format!("port {port}"))
+            }
+            (_, None) => (false, "a connection the agent was not told of".to_owned()),
+            _ => continue,
+        };
+        if !same {
+            return Err(format!(
+                "`{keyword}: {wanted}` on this task names another connection than this host's \
+                 play reached it by ({reached}): Ansible would connect to the host again for \
+                 it, dr reaches a host once per play; set it on the play (or as a connection \
+                 variable of the host), or move these tasks to a play of their own"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_local(connection: &str) -> bool {
+    matches!(connection, "local" | "ansible.builtin.local")
+}
+
+fn is_ssh(connection: &str) -> bool {
+    matches!(
+        connection,
+        "ssh" | "smart" | "paramiko" | "ansible.builtin.ssh" | "ansible.builtin.paramiko_ssh"
+    )
+}

@@ -334,6 +334,7 @@ impl Runner<'_> {
             let user = self
                 .connection
                 .changed_in(scope)
+                .and_then(|()| super::connection_vars::keywords_hold(task, self.request, scope))
                 .and_then(|()| super::become_::switch_to(self.request, task, scope));
             match user {
                 Ok(user) => user,

@@ -62,6 +62,8 @@ pub struct Inherit {
     pub ignore_unreachable: Option<bool>,
     /// `any_errors_fatal` default.
     pub any_errors_fatal: Option<bool>,
+    /// `remote_user`, `port`, `connection` below the play (keyword to value).
+    pub connection: Map<String, Value>,
     /// The user tasks run as after escalation at this level (`None` = no `become`).
     pub become_now: Option<String>,
     /// The same for the play: the user the node's agent runs as (under `sudo -n -u USER`,
@@ -126,6 +128,7 @@ impl Inherit {
             .or_else(|| self.delegate_to.clone());
         out.delegate_facts = inner.delegate_facts.or(self.delegate_facts);
         out.timeout = inner.timeout.or(self.timeout);
+        out.connection.extend(inner.connection.clone());
         out.ignore_unreachable = inner.ignore_unreachable.or(self.ignore_unreachable);
         out.any_errors_fatal = inner.any_errors_fatal.or(self.any_errors_fatal);
         out.become_now = inner.become_now.clone();
@@ -277,6 +280,11 @@ impl Inherit {
         }
         if task.timeout.is_none() {
             task.timeout = self.timeout;
+        }
+        for (k, v) in &self.connection {
+            task.connection
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
         if !own.ignore_unreachable
             && let Some(b) = self.ignore_unreachable

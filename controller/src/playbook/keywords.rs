@@ -140,6 +140,9 @@ pub const ROLE_SUPPORTED: &[&str] = &[
     "delegate_facts",
     "any_errors_fatal",
     "ignore_unreachable",
+    "remote_user",
+    "port",
+    "connection",
 ];
 
 /// Every keyword of a block.
@@ -201,6 +204,9 @@ pub const BLOCK_SUPPORTED: &[&str] = &[
     "delegate_facts",
     "any_errors_fatal",
     "ignore_unreachable",
+    "remote_user",
+    "port",
+    "connection",
 ];
 
 /// Every keyword of a task (besides the module and `with_<lookup>` loops).
@@ -285,6 +291,9 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "ignore_unreachable",
     "async",
     "poll",
+    "remote_user",
+    "port",
+    "connection",
 ];
 
 /// The modules whose action runs `async:` (Ansible's `command` action, which `shell` uses).

@@ -28,7 +28,7 @@ impl Level {
             "when" | "tags" | "environment" | "notify" | "ignore_errors" | "check_mode"
             | "diff" | "no_log" | "run_once" | "timeout" | "ignore_unreachable" | "become"
             | "become_user" | "become_method" | "delegate_to" | "delegate_facts"
-            | "any_errors_fatal"
+            | "any_errors_fatal" | "remote_user" | "port" | "connection"
                 if is_omit(v) => {}
             "when" => inherit.when.extend(when_conditions(v)?),
             "tags" => inherit.tags.extend(string_list(v, "tags")?),
@@ -67,6 +67,11 @@ impl Level {
             "delegate_to" => inherit.delegate_to = Some(delegate_to(v)?),
             "delegate_facts" => inherit.delegate_facts = Some(bool_of(v, k)?),
             "any_errors_fatal" => inherit.any_errors_fatal = Some(bool_of(v, k)?),
+            "remote_user" | "port" | "connection" => {
+                inherit
+                    .connection
+                    .insert(k.to_owned(), connection_keyword(v, k)?);
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -196,6 +201,47 @@ pub fn environment(v: &Node) -> Result<Map<String, Value>, Diagnostic> {
         return Ok(out);
     }
     mapping(v, "environment")
+}
+
+/// A `remote_user`, `port` or `connection` below the play, as the agent checks it: a
+/// template is rendered when the task runs; a literal is checked here.
+pub fn connection_keyword(v: &Node, k: &str) -> Result<Value, Diagnostic> {
+    if let Some(s) = v.as_str()
+        && dr_agent::template::is_template(s)
+    {
+        return Ok(Value::from(s));
+    }
+    match k {
+        "port" => match v.to_json() {
+            Value::Number(n) if n.as_u64().is_some_and(|p| p <= 65535) => Ok(Value::Number(n)),
+            Value::String(s) if s.trim().parse::<u16>().is_ok() => Ok(Value::from(s.trim())),
+            _ => Err(Diagnostic::new(
+                v.loc.clone(),
+                format!("`port` must be a port number, found {}", v.kind()),
+            )),
+        },
+        "connection" => {
+            let kind = text_of(v, k)?;
+            connection_kind(&kind, v)?;
+            Ok(Value::from(kind))
+        }
+        _ => Ok(Value::from(text_of(v, k)?)),
+    }
+}
+
+/// What dr calls a `connection:` value (`local` or `ssh`), or the refusal of one it lacks.
+pub fn connection_kind(kind: &str, v: &Node) -> Result<&'static str, Diagnostic> {
+    match kind {
+        "local" | "ansible.builtin.local" => Ok("local"),
+        "ssh" | "smart" | "paramiko" | "ansible.builtin.ssh" | "ansible.builtin.paramiko_ssh" => {
+            Ok("ssh")
+        }
+        other => Err(Diagnostic::new(
+            v.loc.clone(),
+            format!("`connection: {other}` is not supported by dr"),
+        )
+        .with_help("dr connects with `ssh` or `local`")),
+    }
 }
 
 fn become_method(v: &Node) -> Result<(), Diagnostic> {

@@ -175,18 +175,7 @@ pub fn parse(
                     .insert("ansible_port".into(), v.to_json());
             }
             "connection" => {
-                let kind = text_of(v, &k)?;
-                let kind = match kind.as_str() {
-                    "local" | "ansible.builtin.local" => "local",
-                    "ssh" | "smart" | "paramiko" | "ansible.builtin.ssh" => "ssh",
-                    other => {
-                        return Err(Diagnostic::new(
-                            v.loc.clone(),
-                            format!("`connection: {other}` is not supported by dr"),
-                        )
-                        .with_help("dr connects with `ssh` or `local`"));
-                    }
-                };
+                let kind = super::level::connection_kind(&text_of(v, &k)?, v)?;
                 play.connection_vars
                     .insert("ansible_connection".into(), Value::from(kind));
             }

@@ -461,6 +461,7 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
             .ignore_unreachable
             .then_some(task.ignore_unreachable),
         any_errors_fatal: explicit.any_errors_fatal.then_some(task.any_errors_fatal),
+        connection: task.connection.clone(),
         ..Inherit::default()
     }
 }
@@ -639,6 +640,10 @@ fn apply_keyword(
             }
         }
         "timeout" => task.timeout = Some(number(v, "timeout")?),
+        "remote_user" | "port" | "connection" => {
+            task.connection
+                .insert(k.to_owned(), super::level::connection_keyword(v, k)?);
+        }
         "async" => task.async_ = Some(number_or_template(v, "async")?),
         "poll" => task.poll = Some(number_or_template(v, "poll")?),
         "ignore_unreachable" => {

@@ -82,6 +82,9 @@ pub async fn run(
         missing_handler_warns: base.missing_handler_warns,
         allow_broken_conditionals: base.allow_broken_conditionals,
         agent_user: None,
+        // The transport sets it; every connection variable here is the delegated host's.
+        login: None,
+        keyword_connection: Vec::new(),
     };
     // The delegated host's variables: from the inventory as `add_host` left it, if it did.
     let live = job

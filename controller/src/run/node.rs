@@ -613,6 +613,7 @@ fn build_request(
         vars,
         hostvars,
         above_facts,
+        keyword_connection,
     } = node_vars(job, play, play_hosts, host, &node.batch)?;
     // The request carries `hostvars` shared; what the controller renders here reads it in
     // `vars`, as the agent will.
@@ -735,8 +736,10 @@ fn build_request(
         invocation: job.callback && crate::output::verbosity() >= 3,
         missing_handler_warns: job.missing_handler_warns,
         allow_broken_conditionals: job.allow_broken_conditionals,
-        // The transport says whom it started the agent as.
+        // The transport says whom it started the agent as, and how it reached the host.
         agent_user: None,
+        login: None,
+        keyword_connection,
     })
 }
 
@@ -748,6 +751,8 @@ struct NodeVars {
     hostvars: SharedVars,
     /// The names from the play's level or above.
     above_facts: Vec<String>,
+    /// The connection variables only the play's keywords set.
+    keyword_connection: Vec<String>,
 }
 
 /// The variables of `host`'s request for `play` (the batch's `batch`).
@@ -775,13 +780,18 @@ fn node_vars(
         .hostvars
         .get_or_build(&dir, || run_hostvars(job, play, inventory, live.as_ref()))?;
     drop(live);
+    let mut keyword_connection = Vec::new();
     for (k, v) in &play.connection_vars {
-        vars.entry(k.clone()).or_insert_with(|| v.clone());
+        if !vars.contains_key(k) {
+            vars.insert(k.clone(), v.clone());
+            keyword_connection.push(k.clone());
+        }
     }
     Ok(NodeVars {
         vars,
         hostvars,
         above_facts,
+        keyword_connection,
     })
 }
 

@@ -26,6 +26,7 @@ impl Transport for Local {
         // another user switches to it, or fails saying why.
         let mut request = request;
         request.agent_user = None;
+        request.login = Some(dr_agent::wire::Login::Local);
         Box::pin(async move {
             let switch = Stop::new();
             let link = Link::connected();

@@ -130,6 +130,7 @@ impl Ssh {
         let session = self.session(&slot, host, address, &request).await?;
         let mut request = request;
         request.agent_user = become_user(&request);
+        request.login = Some(session.login.clone());
         let command = agents.run_command(request.agent_user.as_deref());
         // Kept for a second attempt, encoded again then: its files are shared buffers, so
         // keeping it costs nothing, while its encoding can be far larger than the files.

@@ -25,6 +25,8 @@ pub struct Session {
     pub handle: Handle<Handler>,
     /// ProxyJump connections, which must outlive `handle`.
     _jumps: Vec<Handle<Handler>>,
+    /// Who logged in, on which port.
+    pub login: dr_agent::wire::Login,
 }
 
 impl Session {
@@ -59,6 +61,10 @@ pub async fn open(
         Ok(Session {
             handle,
             _jumps: jumps,
+            login: dr_agent::wire::Login::Ssh {
+                user: target.user.clone(),
+                port: target.port,
+            },
         })
     };
     let session = tokio::time::timeout(timeout, work).await.map_err(|_| {
