@@ -9,6 +9,7 @@ pub mod clock;
 pub mod detail;
 pub mod diff;
 pub mod engine;
+pub mod escalation;
 pub mod fsutil;
 mod fsutil_xattr;
 pub mod mask;

@@ -299,6 +299,10 @@ pub struct Play {
     /// `become`): with the host's `ansible_become*` variables, who the agent is started as.
     #[serde(default, rename = "become", skip_serializing_if = "Option::is_none")]
     pub become_: Option<String>,
+    /// The play's `become_method` as written (`None`: sudo); the host's
+    /// `ansible_become_method` overrides it when the agent is started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_method: Option<String>,
 }
 
 /// What a node of the task tree is.
@@ -441,6 +445,10 @@ pub struct Task {
     /// `become_` decides who the task runs as).
     #[serde(default, rename = "become", skip_serializing_if = "Option::is_none")]
     pub become_: Option<String>,
+    /// `become_method` as written (its own, its block's, role's or play's); `None` is
+    /// sudo. The host's `ansible_become_method` overrides it when the task runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_method: Option<String>,
     /// `remote_user`, `port` and `connection` of the task (its own, its block's or role's;
     /// the play's are variables), keyword to value as written. dr reaches a host once per
     /// play, so the agent runs the task only when they name how it was reached.

@@ -533,16 +533,21 @@ fn error_on_missing_handler_false_makes_a_missing_handler_a_warning() {
 
 #[test]
 fn become_mechanism_vars_of_a_task_or_block_are_refused_where_written() {
-    // `ansible_become`/`_user` there are honoured (`become_vars.rs`); another method than
-    // sudo, or sudo's own flags, dr would not use.
+    // `ansible_become`/`_user` there are honoured (`become_vars.rs`), sudo and su with the
+    // flags dr's escalation is the same as (`escalation.rs`); another method, or flags
+    // that would change what the task sees, dr would not use.
     for (body, at) in [
         (
-            "  tasks:\n    - command: whoami\n      vars:\n        ansible_become: true\n        ansible_become_method: su\n",
+            "  tasks:\n    - command: whoami\n      vars:\n        ansible_become: true\n        ansible_become_method: doas\n",
             "p.yml:7:32",
         ),
         (
             "  tasks:\n    - block:\n        - command: whoami\n      vars: {ansible_become_flags: -i}\n",
-            "p.yml:6:14",
+            "p.yml:6:36",
+        ),
+        (
+            "  tasks:\n    - command: whoami\n      become: true\n      become_flags: -E\n",
+            "p.yml:6:21",
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();

@@ -733,3 +733,38 @@ fn a_task_s_remote_user_or_port_must_name_the_login_it_was_reached_by() {
     );
     assert!(fleet.root(0).join("after").is_file());
 }
+
+#[test]
+fn become_method_su_from_a_root_login_runs_the_agent_without_sudo() {
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    assert_eq!(user, "root", "this test logs in as root: run it as root");
+    let fleet = Fleet::start(1);
+    fleet.trust_all();
+    write_tree(
+        fleet.path(),
+        &[
+            (
+                "su.yml",
+                "\
+- hosts: web
+  become: true
+  become_method: su
+  tasks:
+    - shell: mkdir -p {{ root_dir }} && echo \"$(id -un) sudo_user=$SUDO_USER\" > {{ root_dir }}/who
+",
+            ),
+            (
+                "nobody.yml",
+                "- hosts: web\n  become: true\n  become_method: su\n  become_user: nobody\n  gather_facts: false\n  tasks:\n    - command: id\n",
+            ),
+        ],
+    );
+    fleet.dr(&["apply", "su.yml"]).code(0);
+    let who = std::fs::read_to_string(fleet.root(0).join("who")).expect("who written");
+    assert_eq!(who.trim(), "root sudo_user=", "the agent ran through sudo");
+    // As Ansible's `su`: the user's login shell runs the agent, and `nobody`'s refuses.
+    fleet
+        .dr(&["apply", "nobody.yml"])
+        .code(1)
+        .stdout_has("This account is currently not available");
+}

@@ -8,6 +8,7 @@
 
 use serde_json::Value as Json;
 
+use crate::escalation::{self, Method};
 use crate::modules::{as_user, json_bool};
 use crate::template::Scope;
 use crate::wire::{Request, Task};
@@ -34,6 +35,7 @@ pub(super) fn switch_to(
             )),
         };
     }
+    let method = mechanism(task, scope)?;
     let user = match variable(scope, "become_user")? {
         Some((_, Json::String(u))) => u,
         Some((name, other)) => {
@@ -61,6 +63,15 @@ pub(super) fn switch_to(
             }
         ));
     }
+    if method == Method::Su
+        && let Some(shell) = as_user::login_shell(&user)
+        && !escalation::su_can_run_as(&shell)
+    {
+        return Err(format!(
+            "`become_method: su` cannot run a command as `{user}`: its login shell is `{shell}`, \
+             which refuses (Ansible's `su` fails there too); use `become_method: sudo`"
+        ));
+    }
     if !rustix::process::geteuid().is_root() {
         return Err(format!(
             "this task must run as `{user}` (`become`), but dr runs this host's agent as {}, not \
@@ -74,6 +85,24 @@ pub(super) fn switch_to(
         ));
     }
     Ok(Some(user))
+}
+
+/// The escalation mechanism of a task that escalates: the host's `ansible_become_method`
+/// over the keyword, with `ansible_become_flags` checked ([`escalation`]).
+fn mechanism(task: &Task, scope: &Scope) -> Result<Method, String> {
+    if let Some((name, flags)) = variable(scope, "become_flags")? {
+        escalation::check_flags(&shown(&flags)).map_err(|e| format!("`{name}`: {e}"))?;
+    }
+    if let Some((name, _)) = variable(scope, "become_exe")? {
+        return Err(format!(
+            "`{name}` is not supported by dr: it escalates with `sudo` or `su` as found on the \
+             host's PATH"
+        ));
+    }
+    match variable(scope, "become_method")? {
+        Some((_, method)) => Method::named(&shown(&method)),
+        None => Method::named(task.become_method.as_deref().unwrap_or("sudo")),
+    }
 }
 
 /// The agent's user, as a message names it.

@@ -71,6 +71,11 @@ pub fn is_current(user: &str) -> bool {
     accounts::user_named(user).is_some_and(|a| a.uid == geteuid().as_raw())
 }
 
+/// `user`'s login shell (`/etc/passwd`), if the user exists.
+pub fn login_shell(user: &str) -> Option<String> {
+    accounts::user_named(user).map(|a| a.shell)
+}
+
 /// Runs `f` on a thread that is `user` (uid, gid, groups) from start to end.
 pub fn run<T: Send>(user: &str, f: impl FnOnce() -> T + Send) -> Result<T, String> {
     if !geteuid().is_root() {

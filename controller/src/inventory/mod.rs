@@ -62,6 +62,30 @@ pub fn escalation(vars: &Map<String, Value>, keyword: Option<&str>) -> Option<St
     })
 }
 
+/// How a host's agent is started when it escalates: the host's `ansible_become_method`
+/// (`dr_*` first) over the play's keyword (`keyword`, as written), sudo by default; a
+/// method or `ansible_become_flags` dr does not run, or `ansible_become_exe`, is refused.
+/// A templated one is left to the agent, which renders it for each task.
+pub fn escalation_method(
+    vars: &Map<String, Value>,
+    keyword: Option<&str>,
+) -> Result<dr_agent::escalation::Method, String> {
+    let literal = |name: &str| {
+        connection_var(vars, name)
+            .and_then(Value::as_str)
+            .filter(|s| !dr_agent::template::is_template(s))
+    };
+    if let Some(flags) = literal("become_flags") {
+        dr_agent::escalation::check_flags(flags).map_err(|e| format!("the host's {e}"))?;
+    }
+    if connection_var(vars, "become_exe").is_some() {
+        return Err("the host's `ansible_become_exe` is not supported by dr: it escalates with                     `sudo` or `su` as found on the host's PATH"
+            .into());
+    }
+    let name = literal("become_method").or(keyword).unwrap_or("sudo");
+    dr_agent::escalation::Method::named(name)
+}
+
 /// How to reach `host`, from its merged vars. `localhost` without vars is local, as in Ansible.
 pub fn connection_of(host: &str, vars: &Map<String, Value>) -> Connection {
     let text = |name: &str| {

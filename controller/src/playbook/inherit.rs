@@ -62,6 +62,8 @@ pub struct Inherit {
     pub ignore_unreachable: Option<bool>,
     /// `any_errors_fatal` default.
     pub any_errors_fatal: Option<bool>,
+    /// `become_method` as written; `None`: sudo, unless a level above says otherwise.
+    pub become_method: Option<String>,
     /// `remote_user`, `port`, `connection` below the play (keyword to value).
     pub connection: Map<String, Value>,
     /// The user tasks run as after escalation at this level (`None` = no `become`).
@@ -129,6 +131,10 @@ impl Inherit {
         out.delegate_facts = inner.delegate_facts.or(self.delegate_facts);
         out.timeout = inner.timeout.or(self.timeout);
         out.connection.extend(inner.connection.clone());
+        out.become_method = inner
+            .become_method
+            .clone()
+            .or_else(|| self.become_method.clone());
         out.ignore_unreachable = inner.ignore_unreachable.or(self.ignore_unreachable);
         out.any_errors_fatal = inner.any_errors_fatal.or(self.any_errors_fatal);
         out.become_now = inner.become_now.clone();

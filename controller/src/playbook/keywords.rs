@@ -85,6 +85,7 @@ pub const PLAY_SUPPORTED: &[&str] = &[
     "after",
     "rto_target",
     "rpo_target",
+    "become_flags",
 ];
 
 /// Every keyword of a role entry (`roles:` items, and the keywords of `import_role`).
@@ -143,6 +144,7 @@ pub const ROLE_SUPPORTED: &[&str] = &[
     "remote_user",
     "port",
     "connection",
+    "become_flags",
 ];
 
 /// Every keyword of a block.
@@ -207,6 +209,7 @@ pub const BLOCK_SUPPORTED: &[&str] = &[
     "remote_user",
     "port",
     "connection",
+    "become_flags",
 ];
 
 /// Every keyword of a task (besides the module and `with_<lookup>` loops).
@@ -294,6 +297,7 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "remote_user",
     "port",
     "connection",
+    "become_flags",
 ];
 
 /// The modules whose action runs `async:` (Ansible's `command` action, which `shell` uses).
@@ -314,7 +318,7 @@ pub const LOOP_CONTROL: &[&str] = &[
 pub fn refusal_help(keyword: &str) -> &'static str {
     match keyword {
         "throttle" => "lower `--forks` instead",
-        "become_exe" | "become_flags" => "dr escalates with `sudo -n`; configure sudo on the host",
+        "become_exe" => "dr escalates with `sudo` or `su` as found on the host's PATH",
         "vars_prompt" => "pass the values with `-e` (an incident run must not wait for input)",
         "gather_subset" | "gather_timeout" | "fact_path" => {
             "dr gathers one fixed set of facts; remove the keyword"

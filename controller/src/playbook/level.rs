@@ -27,8 +27,8 @@ impl Level {
             // As Ansible: a keyword that is `{{ omit }}` is not set (inherited).
             "when" | "tags" | "environment" | "notify" | "ignore_errors" | "check_mode"
             | "diff" | "no_log" | "run_once" | "timeout" | "ignore_unreachable" | "become"
-            | "become_user" | "become_method" | "delegate_to" | "delegate_facts"
-            | "any_errors_fatal" | "remote_user" | "port" | "connection"
+            | "become_user" | "become_method" | "become_flags" | "delegate_to"
+            | "delegate_facts" | "any_errors_fatal" | "remote_user" | "port" | "connection"
                 if is_omit(v) => {}
             "when" => inherit.when.extend(when_conditions(v)?),
             "tags" => inherit.tags.extend(string_list(v, "tags")?),
@@ -63,7 +63,8 @@ impl Level {
             "ignore_unreachable" => inherit.ignore_unreachable = Some(bool_of(v, k)?),
             "become" => self.become_.on = Some(bool_of(v, k)?),
             "become_user" => self.become_.user = Some(text_of(v, k)?),
-            "become_method" => become_method(v)?,
+            "become_method" => inherit.become_method = become_method(v)?,
+            "become_flags" => become_flags(v)?,
             "delegate_to" => inherit.delegate_to = Some(delegate_to(v)?),
             "delegate_facts" => inherit.delegate_facts = Some(bool_of(v, k)?),
             "any_errors_fatal" => inherit.any_errors_fatal = Some(bool_of(v, k)?),
@@ -142,29 +143,30 @@ pub fn mapping(v: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
 /// Checks the `ansible_become*` variables set in a task's, block's or include's `vars:`
 /// (`v`) as the keywords are checked: `ansible_become` and `ansible_become_user` decide who
 /// the task runs as when it runs (the agent's `become_`), a password is never needed (dr
-/// escalates with `sudo -n`, and switches users only as root), and the mechanism is sudo's
-/// alone: another `ansible_become_method`, or `ansible_become_exe`/`_flags`, is refused.
+/// escalates with `sudo -n`, and switches users only as root), and the mechanism is sudo or
+/// su with the flags dr's escalation is the same as ([`dr_agent::escalation`]);
+/// `ansible_become_exe` is refused.
 pub fn refuse_become_vars(v: &Node) -> Result<(), Diagnostic> {
     let Some(entries) = v.as_map() else {
         return Ok(());
     };
     for (key, value) in entries {
         let k = key.scalar_text().unwrap_or_default();
+        // A template is checked by the agent when the task runs.
+        if value.as_str().is_some_and(dr_agent::template::is_template) {
+            continue;
+        }
         match k.as_str() {
-            "ansible_become_method" | "dr_become_method"
-                if !value.as_str().is_some_and(|m| m.contains("{{")) =>
-            {
-                become_method(value)?
+            "ansible_become_method" | "dr_become_method" => {
+                become_method(value)?;
             }
-            "ansible_become_method"
-            | "dr_become_method"
-            | "ansible_become_exe"
-            | "ansible_become_flags" => {
+            "ansible_become_flags" | "dr_become_flags" => become_flags(value)?,
+            "ansible_become_exe" | "dr_become_exe" => {
                 return Err(Diagnostic::new(
                     key.loc.clone(),
                     format!("`{k}` in a task's or block's `vars` is not supported by dr"),
                 )
-                .with_help("dr escalates with `sudo -n`; configure sudo on the host"));
+                .with_help("dr escalates with `sudo` or `su` as found on the host's PATH"));
             }
             _ => {}
         }
@@ -244,16 +246,27 @@ pub fn connection_kind(kind: &str, v: &Node) -> Result<&'static str, Diagnostic>
     }
 }
 
-fn become_method(v: &Node) -> Result<(), Diagnostic> {
+/// `become_method` as written, once checked.
+fn become_method(v: &Node) -> Result<Option<String>, Diagnostic> {
     let method = text_of(v, "become_method")?;
-    match method.as_str() {
-        "sudo" | "ansible.builtin.sudo" => Ok(()),
-        other => Err(Diagnostic::new(
-            v.loc.clone(),
-            format!("`become_method: {other}` is not supported by dr yet"),
-        )
-        .with_help("dr escalates with `sudo -n`")),
+    match dr_agent::escalation::Method::named(&method) {
+        Ok(_) => Ok(Some(method)),
+        Err(why) => Err(Diagnostic::new(v.loc.clone(), why)
+            .with_help("dr escalates with `sudo -n`, or `su` from a root login")),
     }
+}
+
+/// `become_flags`: only those dr's escalation is the same as.
+fn become_flags(v: &Node) -> Result<(), Diagnostic> {
+    let flags = if v.is_null() {
+        String::new()
+    } else {
+        text_of(v, "become_flags")?
+    };
+    dr_agent::escalation::check_flags(&flags).map_err(|why| {
+        Diagnostic::new(v.loc.clone(), why)
+            .with_help("remove them, or configure what they change on the host (sudoers)")
+    })
 }
 
 /// Whether `v` is the template `{{ omit }}`.

@@ -68,6 +68,7 @@ pub fn parse(
         gather_facts: true,
         become_: false,
         become_user: None,
+        become_method: None,
         connection_vars: Map::new(),
         role_defaults: Map::new(),
         role_vars: Map::new(),
@@ -251,6 +252,7 @@ pub fn parse(
         ..root
     };
     let inherit = level.enter(&root)?;
+    play.become_method = inherit.become_method.clone();
     let mut builder = Builder::new(search, dir);
     let section = |b: &mut Builder<'_>, i: usize| -> Result<Vec<Task>, Diagnostic> {
         match sections[i] {

@@ -61,6 +61,8 @@ pub struct PlaySpec {
     pub become_: bool,
     /// `become_user:`.
     pub become_user: Option<String>,
+    /// `become_method:` as written (`None`: sudo).
+    pub become_method: Option<String>,
     /// Connection keywords (`remote_user`, `connection`, `port`) as the Ansible variables
     /// they set (`ansible_user`...); inventory variables win over them, as in Ansible.
     pub connection_vars: Map<String, Value>,

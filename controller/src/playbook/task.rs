@@ -107,7 +107,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
                 // As Ansible: a keyword that is `{{ omit }}` is not set (inherited).
                 _ if super::level::is_omit(value) => {}
                 "args" => extra_args = Some(value),
-                "become" | "become_user" | "become_method" => {
+                "become" | "become_user" | "become_method" | "become_flags" => {
                     level.read(key, &k, value)?;
                 }
                 "any_errors_fatal" => {
@@ -260,7 +260,8 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     let written = key.scalar_text().unwrap_or_default();
     let resolved = modules::runs_as(&written, &key.loc.file);
     let name = modules::canonical(&resolved);
-    task.become_ = level.enter(inherit)?.become_now;
+    let entered = level.enter(inherit)?;
+    (task.become_, task.become_method) = (entered.become_now, entered.become_method);
     if modules::is_foreign(&written) && modules::resolve(&resolved).is_err() {
         return Ok(Parsed::Task(Box::new(foreign_task(
             task, key, &written, inherit, &explicit,

@@ -59,6 +59,7 @@ pub async fn run(
             force_handlers: false,
             max_fail_percentage: None,
             become_: base.play.become_.clone(),
+            become_method: base.play.become_method.clone(),
         },
         extra_vars: Vec::new(),
         unreachable: None,

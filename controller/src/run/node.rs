@@ -709,6 +709,7 @@ fn build_request(
             force_handlers: play.force_handlers.unwrap_or(job.force_handlers),
             max_fail_percentage: play.max_fail_percentage,
             become_: play_become,
+            become_method: play.become_method.clone(),
         },
         vars,
         hostvars: Some(hostvars),

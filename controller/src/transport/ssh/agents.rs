@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use dr_agent::escalation::Method;
+
 use super::TransportError;
 use super::agent::{AgentBinary, MISSING, shell_quote};
 use super::arch;
@@ -67,13 +69,25 @@ impl Agents {
 
     /// The warm path, one exec: learn the machine (`uname -m`), run the cached agent built
     /// for it if present (request on stdin), else say the machine ([`arch::PROBE_MARK`]) and
-    /// the unpackers it has ([`encoding::UNPACKERS_MARK`]) on stderr and exit [`MISSING`]. `become_user` runs it through `sudo -n`
-    /// (never prompts).
-    pub fn run_command(&self, become_user: Option<&str>) -> String {
-        let prefix = match become_user {
-            None => String::new(),
-            Some("root") => "sudo -n ".to_owned(),
-            Some(user) => format!("sudo -n -u {} ", shell_quote(user)),
+    /// the unpackers it has ([`encoding::UNPACKERS_MARK`]) on stderr and exit [`MISSING`].
+    /// `become_user` runs it through `sudo -n` (never prompts), or with `su` from a root
+    /// login (from another, `su` would ask for a password: [`SU_NEEDS_ROOT`] instead).
+    pub fn run_command(&self, become_user: Option<&str>, method: Method) -> String {
+        let launch = match (become_user, method) {
+            (None, _) => "exec \"$f\"".to_owned(),
+            (Some("root"), Method::Sudo) => "exec sudo -n \"$f\"".to_owned(),
+            (Some(user), Method::Sudo) => format!("exec sudo -n -u {} \"$f\"", shell_quote(user)),
+            (Some(user), Method::Su) => {
+                let run = if user == "root" {
+                    "exec \"$f\"".to_owned()
+                } else {
+                    // As Ansible's `su`: the command runs through the user's shell.
+                    format!("exec su {} -c \"exec '$f'\"", shell_quote(user))
+                };
+                format!(
+                    "if [ \"$(id -u)\" = 0 ]; then {run}; fi; echo {SU_NEEDS_ROOT} >&2; exit 126"
+                )
+            }
         };
         let cases: String = self
             .by_arch
@@ -89,7 +103,7 @@ impl Agents {
         format!(
             "m=$(uname -m 2>/dev/null); s=; case \"$m\" in {cases}esac; \
              f=\"${{XDG_CACHE_HOME:-$HOME/.cache}}/dr/dr-agent-$s\"; \
-             if [ -n \"$s\" ] && [ -x \"$f\" ]; then exec {prefix}\"$f\"; fi; \
+             if [ -n \"$s\" ] && [ -x \"$f\" ]; then {launch}; fi; \
              echo \"{mark}$m\" >&2; {unpackers}; exit {MISSING}",
             mark = arch::PROBE_MARK,
             unpackers = encoding::probe_snippet()
@@ -125,6 +139,9 @@ impl Agents {
         })
     }
 }
+
+/// What the warm path prints on stderr when `su` would have to ask for a password.
+pub const SU_NEEDS_ROOT: &str = "dr-su-needs-a-root-login";
 
 /// The agent files for each machine: `dr-agent-<arch>` in `dir` (the canonical spelling wins
 /// over an alias such as `arm64`), and for the controller's own machine `own`, `explicit`
@@ -262,7 +279,7 @@ mod tests {
             &set.by_arch["aarch64"].sha256,
             &set.by_arch["x86_64"].sha256,
         );
-        let run = set.run_command(None);
+        let run = set.run_command(None, Method::Sudo);
         assert!(
             run.contains(&format!(
                 "aarch64|arm64) s={arm};; x86_64|amd64) s={x86};; esac"
@@ -271,12 +288,22 @@ mod tests {
             "{run}"
         );
         assert!(
-            set.run_command(Some("root"))
+            set.run_command(Some("root"), Method::Sudo)
                 .contains("exec sudo -n \"$f\"")
         );
         assert!(
-            set.run_command(Some("o'k"))
+            set.run_command(Some("o'k"), Method::Sudo)
                 .contains("sudo -n -u 'o'\\''k'")
+        );
+        // `su` only from root; from another login it would ask for a password.
+        let su = set.run_command(Some("app"), Method::Su);
+        assert!(
+            su.contains("if [ \"$(id -u)\" = 0 ]; then exec su 'app' -c \"exec '$f'\"; fi; echo dr-su-needs-a-root-login >&2; exit 126"),
+            "{su}"
+        );
+        assert!(
+            set.run_command(Some("root"), Method::Su)
+                .contains("then exec \"$f\"; fi; echo dr-su")
         );
     }
 
@@ -294,7 +321,7 @@ mod tests {
                 .output()
                 .expect("sh runs")
         };
-        let out = sh(&set.run_command(None));
+        let out = sh(&set.run_command(None, Method::Sudo));
         assert_eq!(out.status.code(), Some(97));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
@@ -309,7 +336,7 @@ mod tests {
         std::fs::write(&cached, "#!/bin/sh\necho ran cached agent\n").expect("write");
         std::fs::set_permissions(&cached, std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .expect("chmod");
-        let out = sh(&set.run_command(None));
+        let out = sh(&set.run_command(None, Method::Sudo));
         assert_eq!(
             (
                 out.status.code(),

@@ -131,7 +131,12 @@ impl Ssh {
         let mut request = request;
         request.agent_user = become_user(&request);
         request.login = Some(session.login.clone());
-        let command = agents.run_command(request.agent_user.as_deref());
+        let method = crate::inventory::escalation_method(
+            &request.vars,
+            request.play.become_method.as_deref(),
+        )
+        .map_err(TransportError::Agent)?;
+        let command = agents.run_command(request.agent_user.as_deref(), method);
         // Kept for a second attempt, encoded again then: its files are shared buffers, so
         // keeping it costs nothing, while its encoding can be far larger than the files.
         let request = Arc::new(request);
@@ -222,6 +227,13 @@ fn judge(
         return Err(TransportError::Agent(format!(
             "`become` on `{host}` needs a password, but dr runs `sudo -n` (never prompts): allow \
              passwordless sudo for the login user, or log in as the target user"
+        )));
+    }
+    if exit.stderr.contains(agents::SU_NEEDS_ROOT) {
+        return Err(TransportError::Agent(format!(
+            "`become_method: su` on `{host}` needs the target user's password, as the login \
+             user is not root, and dr never prompts for one: log in as root, or escalate with \
+             sudo"
         )));
     }
     if exit.stderr.contains("sudo: not found") || exit.stderr.contains("sudo: command not found") {
