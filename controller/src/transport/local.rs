@@ -22,11 +22,26 @@ impl Transport for Local {
         mut answers: Answers,
         mut stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
-        // The engine runs as this process: it escalates nothing, so a task that must run as
-        // another user switches to it, or fails saying why.
+        // The engine runs as this process, which as root switches users for a task that
+        // must run as another; not as root, a play that escalates runs its agent through
+        // `sudo`, as Ansible's local connection does.
         let mut request = request;
         request.agent_user = None;
         request.login = Some(dr_agent::wire::Login::Local);
+        let escalate = crate::inventory::escalation(&request.vars, request.play.become_.as_deref())
+            .filter(|_| !rustix::process::geteuid().is_root());
+        if let Some(user) = escalate {
+            return Box::pin(async move {
+                let method = crate::inventory::escalation_method(
+                    &request.vars,
+                    request.play.become_method.as_deref(),
+                )
+                .map_err(TransportError::Agent)?;
+                let agent = super::ssh::own_agent()?;
+                request.agent_user = Some(user.clone());
+                super::local_sudo::run(&agent, &user, method, request, events, answers, stop).await
+            });
+        }
         Box::pin(async move {
             let switch = Stop::new();
             let link = Link::connected();

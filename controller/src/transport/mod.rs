@@ -2,6 +2,7 @@
 //! same agent engine; the scheduler sees only this trait.
 
 mod local;
+mod local_sudo;
 mod ssh;
 mod stop;
 

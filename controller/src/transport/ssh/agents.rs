@@ -28,36 +28,7 @@ impl Agents {
     /// Finds and hashes the agents from the environment (`DR_AGENT_DIR`, `DR_AGENT`; an
     /// empty variable counts as unset).
     pub fn locate() -> Result<Agents, TransportError> {
-        let env_path = |name: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let (dir, dir_named) = match env_path("DR_AGENT_DIR") {
-            Some(dir) => (dir, true),
-            None => {
-                let exe = std::env::current_exe().map_err(|e| {
-                    TransportError::Agent(format!("cannot find the running `dr` executable: {e}"))
-                })?;
-                let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-                (dir, false)
-            }
-        };
-        if dir_named && !dir.is_dir() {
-            return Err(TransportError::Agent(format!(
-                "DR_AGENT_DIR names `{}`, which is not a directory",
-                dir.display()
-            )));
-        }
-        let explicit = env_path("DR_AGENT");
-        let paths = candidates(&dir, explicit.as_deref(), arch::controller());
-        if paths.is_empty() {
-            return Err(TransportError::Agent(format!(
-                "no agent binary in `{}` (looked for `dr-agent` and `dr-agent-<arch>`): build it \
-                 (`cargo build -p dr-agent`), install it beside `dr`, or set DR_AGENT_DIR or DR_AGENT",
-                dir.display()
-            )));
-        }
+        let (dir, paths) = found()?;
         let mut by_arch = BTreeMap::new();
         for (arch, path) in paths {
             let binary = AgentBinary::open(path)?;
@@ -138,6 +109,55 @@ impl Agents {
             ))
         })
     }
+}
+
+/// The agent for the controller's own machine (to run it here), as [`Agents::locate`]
+/// finds it.
+pub fn own() -> Result<PathBuf, TransportError> {
+    let (dir, mut paths) = found()?;
+    paths.remove(arch::controller()).ok_or_else(|| {
+        TransportError::Agent(format!(
+            "no agent for this machine in `{}`: build it (`cargo build -p dr-agent`), install \
+             it beside `dr`, or set DR_AGENT_DIR or DR_AGENT",
+            dir.display()
+        ))
+    })
+}
+
+/// The agent files the environment names (`DR_AGENT_DIR`, `DR_AGENT`; an empty variable
+/// counts as unset), by machine, with the directory they were looked for in.
+fn found() -> Result<(PathBuf, BTreeMap<String, PathBuf>), TransportError> {
+    let env_path = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let (dir, dir_named) = match env_path("DR_AGENT_DIR") {
+        Some(dir) => (dir, true),
+        None => {
+            let exe = std::env::current_exe().map_err(|e| {
+                TransportError::Agent(format!("cannot find the running `dr` executable: {e}"))
+            })?;
+            let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+            (dir, false)
+        }
+    };
+    if dir_named && !dir.is_dir() {
+        return Err(TransportError::Agent(format!(
+            "DR_AGENT_DIR names `{}`, which is not a directory",
+            dir.display()
+        )));
+    }
+    let explicit = env_path("DR_AGENT");
+    let paths = candidates(&dir, explicit.as_deref(), arch::controller());
+    if paths.is_empty() {
+        return Err(TransportError::Agent(format!(
+            "no agent binary in `{}` (looked for `dr-agent` and `dr-agent-<arch>`): build it \
+             (`cargo build -p dr-agent`), install it beside `dr`, or set DR_AGENT_DIR or DR_AGENT",
+            dir.display()
+        )));
+    }
+    Ok((dir, paths))
 }
 
 /// What the warm path prints on stderr when `su` would have to ask for a password.

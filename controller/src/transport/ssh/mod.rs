@@ -257,6 +257,12 @@ fn judge(
 }
 
 /// The user the agent is started as through `sudo` (see [`crate::inventory::escalation`]).
+/// The agent for the controller's own machine, to run it here (the local connection
+/// escalating).
+pub(super) fn own_agent() -> Result<std::path::PathBuf, TransportError> {
+    agents::own()
+}
+
 fn become_user(request: &Request) -> Option<String> {
     crate::inventory::escalation(&request.vars, request.play.become_.as_deref())
 }
