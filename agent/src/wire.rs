@@ -23,7 +23,9 @@ use serde_json::Value;
 /// 8: privilege escalation is decided per task by the agent ([`Task::become_`],
 ///    [`Play::become_`], [`Request::agent_user`]).
 /// 9: a string value may stand for bytes (`!!binary`, [`crate::pybytes`]).
-pub const PROTOCOL_VERSION: u32 = 10;
+/// 10: the request names the inline vault plaintexts ([`Request::vaulted`]).
+/// 11: `throttle` ([`Task::throttle`], [`SyncPoint::Throttle`], [`SyncPoint::Release`]).
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -242,12 +244,14 @@ mod file_content;
 mod request_line;
 mod shared_vars;
 mod sync;
+mod throttle;
 pub use condition::Condition;
 pub use file_content::{FileContent, FileMeta, TreeListing};
 pub use shared_vars::SharedVars;
 pub use sync::{
     Active, Answer, Delegation, InventoryChange, LookupCall, Settle, Settled, Shared, SyncPoint,
 };
+pub use throttle::{Throttle, ThrottleError};
 
 /// A play as the agent runs it: tasks then notified handlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -480,6 +484,12 @@ pub struct Task {
     /// from it, so it never crosses the wire.
     #[serde(skip)]
     pub run_once_template: Option<String>,
+    /// `throttle:` (its own, or its block's, role's or play's): at most this many hosts of
+    /// the batch run the task at once; each host takes a slot from the controller before
+    /// the task and gives it back after it ([`SyncPoint::Throttle`]). Not honoured on a
+    /// `run_once` task or a `meta` task, as in Ansible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<Throttle>,
     /// Reads other hosts' variables (`hostvars`): the host waits for the batch to come
     /// this far first ([`SyncPoint::Barrier`]). Set by the controller.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

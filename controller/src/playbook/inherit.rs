@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use dr_agent::wire::{Condition, Task};
+use dr_agent::wire::{Condition, Task, Throttle};
 use serde_json::{Map, Value};
 
 /// What the enclosing levels say, innermost last applied.
@@ -62,6 +62,8 @@ pub struct Inherit {
     pub ignore_unreachable: Option<bool>,
     /// `any_errors_fatal` default.
     pub any_errors_fatal: Option<bool>,
+    /// `throttle` default.
+    pub throttle: Option<Throttle>,
     /// The user tasks run as after escalation at this level (`None` = no `become`).
     pub become_now: Option<String>,
     /// The same for the play: the user the node's agent runs as (under `sudo -n -u USER`,
@@ -128,6 +130,7 @@ impl Inherit {
         out.timeout = inner.timeout.or(self.timeout);
         out.ignore_unreachable = inner.ignore_unreachable.or(self.ignore_unreachable);
         out.any_errors_fatal = inner.any_errors_fatal.or(self.any_errors_fatal);
+        out.throttle = inner.throttle.clone().or_else(|| self.throttle.clone());
         out.become_now = inner.become_now.clone();
         if inner.role.is_some() {
             out.role = inner.role.clone();
@@ -297,6 +300,9 @@ impl Inherit {
         task.any_errors_fatal &= !task.ignore_errors;
         if task.delegate_to.is_none() {
             task.delegate_to = self.delegate_to.clone();
+        }
+        if task.throttle.is_none() {
+            task.throttle = self.throttle.clone();
         }
         if !own.delegate_facts
             && let Some(b) = self.delegate_facts

@@ -82,6 +82,7 @@ pub const PLAY_SUPPORTED: &[&str] = &[
     "run_once",
     "timeout",
     "ignore_unreachable",
+    "throttle",
     "after",
     "rto_target",
     "rpo_target",
@@ -140,6 +141,7 @@ pub const ROLE_SUPPORTED: &[&str] = &[
     "delegate_facts",
     "any_errors_fatal",
     "ignore_unreachable",
+    "throttle",
 ];
 
 /// Every keyword of a block.
@@ -201,6 +203,7 @@ pub const BLOCK_SUPPORTED: &[&str] = &[
     "delegate_facts",
     "any_errors_fatal",
     "ignore_unreachable",
+    "throttle",
 ];
 
 /// Every keyword of a task (besides the module and `with_<lookup>` loops).
@@ -285,6 +288,7 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "ignore_unreachable",
     "async",
     "poll",
+    "throttle",
 ];
 
 /// The modules whose action runs `async:` (Ansible's `command` action, which `shell` uses).
@@ -304,7 +308,6 @@ pub const LOOP_CONTROL: &[&str] = &[
 /// Why dr refuses a keyword Ansible knows, for the error's help line.
 pub fn refusal_help(keyword: &str) -> &'static str {
     match keyword {
-        "throttle" => "lower `--forks` instead",
         "become_exe" | "become_flags" => "dr escalates with `sudo -n`; configure sudo on the host",
         "vars_prompt" => "pass the values with `-e` (an incident run must not wait for input)",
         "gather_subset" | "gather_timeout" | "fact_path" => {
