@@ -24,7 +24,8 @@ use serde_json::Value;
 ///    [`Play::become_`], [`Request::agent_user`]).
 /// 9: a string value may stand for bytes (`!!binary`, [`crate::pybytes`]).
 /// 10: inline-vaulted values travel marked ([`Request::vaulted`]).
-/// 11: a task's `remote_user`/`port`/`connection` are checked against the connection the
+/// 11: `throttle` ([`Task::throttle`], [`SyncPoint::Throttle`], [`SyncPoint::Release`]);
+///     a task's `remote_user`/`port`/`connection` are checked against the connection the
 ///     agent was reached by ([`Task::connection`], [`Request::login`]).
 pub const PROTOCOL_VERSION: u32 = 11;
 
@@ -269,12 +270,14 @@ mod file_content;
 mod request_line;
 mod shared_vars;
 mod sync;
+mod throttle;
 pub use condition::Condition;
 pub use file_content::{FileContent, FileMeta, TreeListing};
 pub use shared_vars::SharedVars;
 pub use sync::{
     Active, Answer, Delegation, InventoryChange, LookupCall, Settle, Settled, Shared, SyncPoint,
 };
+pub use throttle::{Throttle, ThrottleError};
 
 /// A play as the agent runs it: tasks then notified handlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -520,6 +523,12 @@ pub struct Task {
     /// from it, so it never crosses the wire.
     #[serde(skip)]
     pub run_once_template: Option<String>,
+    /// `throttle:` (its own, or its block's, role's or play's): at most this many hosts of
+    /// the batch run the task at once; each host takes a slot from the controller before
+    /// the task and gives it back after it ([`SyncPoint::Throttle`]). Not honoured on a
+    /// `run_once` task or a `meta` task, as in Ansible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<Throttle>,
     /// Reads other hosts' variables (`hostvars`): the host waits for the batch to come
     /// this far first ([`SyncPoint::Barrier`]). Set by the controller.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -134,7 +134,11 @@ impl Runner<'_> {
     /// Runs one module task (or handler) and what follows from it: notifications, a
     /// handler flush, the end of the host's play.
     pub(super) fn run_module_task(&mut self, index: usize, handler: bool, task: &Task) -> Flow {
-        let end = self.run_task(index, handler, task);
+        // The slot is given back before the batch settles the task: a host waiting for it
+        // must be able to finish the task too.
+        let Some(end) = self.run_throttled(index, handler, task) else {
+            return Flow::EndHost;
+        };
         let ran = end.status != Status::Skipped;
         if !end.unreachable {
             self.note_role_ran(task, end.status);

@@ -21,6 +21,7 @@ mod sync;
 pub mod tags;
 mod task;
 mod task_timeout;
+mod throttle;
 mod verdict;
 
 use std::collections::HashSet;

@@ -1,7 +1,8 @@
 //! The engine's side of sync points (`docs/cross-host.md`): a task that reads other hosts'
 //! variables waits for the batch, a `run_once` task runs on one host for all, a delegated
-//! item runs on another host. The play sends [`Event::Sync`] and waits for the
-//! controller's [`Answer`], delivered through its [`Link`].
+//! item runs on another host, a throttled task waits for a free slot. The play sends
+//! [`Event::Sync`] and waits for the controller's [`Answer`], delivered through its
+//! [`Link`].
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
@@ -129,6 +130,29 @@ impl Runner<'_> {
                 Once::Taken(Box::new(result))
             }
             _ => Once::Stop,
+        }
+    }
+
+    /// Waits for one of the `limit` slots of the throttled task at `index` (a handler's
+    /// position when `handler`). `false` when the run is stopping.
+    pub(super) fn take_slot(&mut self, index: usize, handler: bool, limit: u32) -> bool {
+        if self.link.inner.is_none() {
+            return true;
+        }
+        let point = SyncPoint::Throttle {
+            index,
+            handler,
+            limit,
+        };
+        matches!(self.sync(point), Some(Answer::Go))
+    }
+
+    /// Gives back the slot [`Runner::take_slot`] took (no answer).
+    pub(super) fn free_slot(&mut self, index: usize, handler: bool) {
+        if self.link.inner.is_some() {
+            self.emit(Event::Sync {
+                point: Box::new(SyncPoint::Release { index, handler }),
+            });
         }
     }
 
@@ -284,6 +308,8 @@ impl Runner<'_> {
         task.delegate_to = None;
         task.run_once = false;
         task.sync = false;
+        // This host holds the task's slot: the delegated run takes none.
+        task.throttle = None;
         task.notify.clear();
         let raw = scope.raw_names().iter().cloned().collect();
         let point = SyncPoint::Delegate(Box::new(Delegation {

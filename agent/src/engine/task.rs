@@ -142,6 +142,38 @@ impl Runner<'_> {
         self.finish_task(index, handler, task, &name, Some(loop_var), results)
     }
 
+    /// Shows `task` started and failed with `msg` before any of it ran (a keyword that
+    /// cannot be read, as `throttle`). `ignorable`: its `ignore_errors` covers the failure
+    /// (not where Ansible stops the whole run instead).
+    pub(super) fn refuse_task(
+        &mut self,
+        index: usize,
+        handler: bool,
+        task: &Task,
+        msg: &str,
+        ignorable: bool,
+    ) -> TaskEnd {
+        let handler = handler || self.in_handler;
+        let scope = self.task_scope(task, None);
+        let name = self.display_name(task, &scope);
+        let ignored =
+            ignorable && (task.ignore_errors || ignore_errors(task, &scope) == Ok(Some(true)));
+        drop(scope);
+        self.emit(Event::TaskStart {
+            index,
+            handler,
+            name: name.clone(),
+            title: self.callback_title(task, &name),
+        });
+        let result = ItemResult::failed(self.masker.mask(msg).into_owned());
+        let task = Task {
+            ignore_errors: ignored,
+            ignore_errors_when: None,
+            ..task.clone()
+        };
+        self.finish_task(index, handler, &task, &name, None, vec![(None, result)])
+    }
+
     /// Registers, counts and (for a task without loop) emits the result.
     fn finish_task(
         &mut self,

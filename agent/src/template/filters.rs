@@ -11,6 +11,7 @@ mod hash;
 mod items;
 mod jinja;
 mod math;
+pub(crate) use math::python_int;
 pub mod missing_attr;
 pub mod names;
 mod net;

@@ -2,9 +2,9 @@
 //!
 //! A play still costs one connection and one exec per host. Where a task needs data the
 //! other hosts of the same play produce (`hostvars[...]`, a `run_once` result) or must run
-//! on another host (`delegate_to`), the agent sends an [`Event::Sync`](super::Event) and
-//! waits, with the play's state intact, for the controller's [`Answer`] on the control
-//! channel. See `docs/cross-host.md`.
+//! on another host (`delegate_to`), or may run only while few others do (`throttle`), the
+//! agent sends an [`Event::Sync`](super::Event) and waits, with the play's state intact,
+//! for the controller's [`Answer`] on the control channel. See `docs/cross-host.md`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -76,6 +76,29 @@ pub enum SyncPoint {
     Inventory {
         /// The change.
         change: InventoryChange,
+    },
+    /// The host is about to run the task at `index`, which at most `limit` hosts of the
+    /// batch run at once (`throttle`): answered by [`Answer::Go`] once the host holds one
+    /// of the task's slots (first come, first served). The host gives it back with
+    /// [`SyncPoint::Release`] after the task, whatever its outcome; the controller takes
+    /// it back too when the host's play ends.
+    Throttle {
+        /// Depth-first index of the task in the play, or a handler's position among the
+        /// play's handlers (as in [`super::Event::TaskStart`]).
+        index: usize,
+        /// The task is a handler (or a task a handler includes).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        handler: bool,
+        /// How many hosts may hold a slot at once (at least 1).
+        limit: u32,
+    },
+    /// The throttled task at `index` finished here: its slot is free (no answer).
+    Release {
+        /// As in [`SyncPoint::Throttle`].
+        index: usize,
+        /// As in [`SyncPoint::Throttle`].
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        handler: bool,
     },
 }
 
@@ -315,6 +338,8 @@ pub enum Answer {
         /// What every host does next.
         then: Settled,
     },
+    /// Run the throttled task now: the host holds one of its slots ([`SyncPoint::Throttle`]).
+    Go,
     /// The controller could not do what the sync point asked (the task fails with this).
     Failed {
         /// Why.

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use dr_agent::wire::{Task, TaskKind};
+use dr_agent::wire::{Task, TaskKind, Throttle};
 
 use super::Dag;
 use crate::playbook::PlaySpec;
@@ -13,7 +13,8 @@ use crate::playbook::PlaySpec;
 pub struct SyncPointInfo {
     /// The task's location (`file:line:col`).
     pub at: String,
-    /// What it waits for: `reads other hosts' data`, `run_once`, `delegate_to <host>`.
+    /// What it waits for: `reads other hosts' data`, `run_once`, `delegate_to <host>`,
+    /// `throttle 2`.
     pub what: String,
 }
 
@@ -58,6 +59,13 @@ fn collect(tasks: &[Task], out: &mut Vec<SyncPointInfo>) {
         }
         if let Some(to) = &task.delegate_to {
             add(format!("delegate_to {to}"));
+        }
+        let throttled =
+            task.kind == TaskKind::Module && !task.run_once && task.meta_action().is_none();
+        match &task.throttle {
+            Some(Throttle::Limit(n)) if throttled && *n > 0 => add(format!("throttle {n}")),
+            Some(Throttle::Template(t)) if throttled => add(format!("throttle `{t}`")),
+            _ => {}
         }
         if task.kind == TaskKind::Module && task.any_errors_fatal {
             add("any_errors_fatal".into());

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use dr_agent::wire::{Condition, Task};
+use dr_agent::wire::{Condition, Task, Throttle};
 use serde_json::{Map, Value};
 
 /// What the enclosing levels say, innermost last applied.
@@ -66,6 +66,8 @@ pub struct Inherit {
     pub become_method: Option<String>,
     /// `remote_user`, `port`, `connection` below the play (keyword to value).
     pub connection: Map<String, Value>,
+    /// `throttle` default.
+    pub throttle: Option<Throttle>,
     /// The user tasks run as after escalation at this level (`None` = no `become`).
     pub become_now: Option<String>,
     /// The same for the play: the user the node's agent runs as (under `sudo -n -u USER`,
@@ -137,6 +139,7 @@ impl Inherit {
             .or_else(|| self.become_method.clone());
         out.ignore_unreachable = inner.ignore_unreachable.or(self.ignore_unreachable);
         out.any_errors_fatal = inner.any_errors_fatal.or(self.any_errors_fatal);
+        out.throttle = inner.throttle.clone().or_else(|| self.throttle.clone());
         out.become_now = inner.become_now.clone();
         if inner.role.is_some() {
             out.role = inner.role.clone();
@@ -311,6 +314,9 @@ impl Inherit {
         task.any_errors_fatal &= !task.ignore_errors;
         if task.delegate_to.is_none() {
             task.delegate_to = self.delegate_to.clone();
+        }
+        if task.throttle.is_none() {
+            task.throttle = self.throttle.clone();
         }
         if !own.delegate_facts
             && let Some(b) = self.delegate_facts

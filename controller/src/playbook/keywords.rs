@@ -82,6 +82,7 @@ pub const PLAY_SUPPORTED: &[&str] = &[
     "run_once",
     "timeout",
     "ignore_unreachable",
+    "throttle",
     "after",
     "rto_target",
     "rpo_target",
@@ -145,6 +146,7 @@ pub const ROLE_SUPPORTED: &[&str] = &[
     "port",
     "connection",
     "become_flags",
+    "throttle",
 ];
 
 /// Every keyword of a block.
@@ -210,6 +212,7 @@ pub const BLOCK_SUPPORTED: &[&str] = &[
     "port",
     "connection",
     "become_flags",
+    "throttle",
 ];
 
 /// Every keyword of a task (besides the module and `with_<lookup>` loops).
@@ -298,6 +301,7 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "port",
     "connection",
     "become_flags",
+    "throttle",
 ];
 
 /// The modules whose action runs `async:` (Ansible's `command` action, which `shell` uses).
@@ -317,7 +321,6 @@ pub const LOOP_CONTROL: &[&str] = &[
 /// Why dr refuses a keyword Ansible knows, for the error's help line.
 pub fn refusal_help(keyword: &str) -> &'static str {
     match keyword {
-        "throttle" => "lower `--forks` instead",
         "become_exe" => "dr escalates with `sudo` or `su` as found on the host's PATH",
         "vars_prompt" => "pass the values with `-e` (an incident run must not wait for input)",
         "gather_subset" | "gather_timeout" | "fact_path" => {

@@ -1,7 +1,7 @@
 //! The keywords every level shares (play, role entry, block, import/include statement),
 //! read into what the level passes down to its tasks.
 
-use dr_agent::wire::Condition;
+use dr_agent::wire::{Condition, Throttle};
 use serde_json::{Map, Value};
 
 use super::inherit::{Become, Inherit};
@@ -29,6 +29,7 @@ impl Level {
             | "diff" | "no_log" | "run_once" | "timeout" | "ignore_unreachable" | "become"
             | "become_user" | "become_method" | "become_flags" | "delegate_to"
             | "delegate_facts" | "any_errors_fatal" | "remote_user" | "port" | "connection"
+            | "throttle"
                 if is_omit(v) => {}
             "when" => inherit.when.extend(when_conditions(v)?),
             "tags" => inherit.tags.extend(string_list(v, "tags")?),
@@ -73,6 +74,7 @@ impl Level {
                     .connection
                     .insert(k.to_owned(), connection_keyword(v, k)?);
             }
+            "throttle" => inherit.throttle = Some(throttle(v)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -126,6 +128,23 @@ pub fn number(v: &Node, what: &str) -> Result<f64, Diagnostic> {
             format!("`{what}` must be a non-negative number, found {}", v.kind()),
         )
     })
+}
+
+/// `throttle:` a whole number, or a template the agent renders when the task is about to
+/// run. A value Ansible's strategy would refuse when it gets there is refused here.
+pub fn throttle(v: &Node) -> Result<Throttle, Diagnostic> {
+    if let Some(s) = v.as_str()
+        && dr_agent::template::is_template(s)
+    {
+        return Ok(Throttle::Template(s.to_owned()));
+    }
+    Throttle::limit_of(&v.to_json())
+        .map(Throttle::Limit)
+        .map_err(|e| {
+            Diagnostic::new(v.loc.clone(), e.to_string()).with_help(
+                "`throttle` takes a whole number of hosts (0: no limit), or a template giving one",
+            )
+        })
 }
 
 /// A mapping (`null` is empty).

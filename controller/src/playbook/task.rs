@@ -9,7 +9,9 @@ use super::inherit::{Explicit, Inherit};
 use super::keywords::{
     ANSIBLE_BLOCK, ANSIBLE_TASK, ASYNC_MODULES, BLOCK_SUPPORTED, LOOP_CONTROL, TASK_SUPPORTED,
 };
-use super::level::{Level, conditions, delegate_to, mapping, number, refused, when_conditions};
+use super::level::{
+    Level, conditions, delegate_to, mapping, number, refused, throttle, when_conditions,
+};
 use super::modules::{self, Known};
 use super::scalar::{bool_of, string_list, text_of};
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -204,9 +206,12 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
         let name = modules::canonical(key.as_str().unwrap_or_default());
         if let Some(kind) = modules::IMPORTS.iter().find(|i| **i == name) {
             if kind.starts_with("include_")
-                && let Some((k, _)) = entries
-                    .iter()
-                    .find(|(k, _)| matches!(k.as_str(), Some("delegate_to" | "delegate_facts")))
+                && let Some((k, _)) = entries.iter().find(|(k, _)| {
+                    matches!(
+                        k.as_str(),
+                        Some("delegate_to" | "delegate_facts" | "throttle")
+                    )
+                })
             {
                 // As Ansible: not an attribute of a dynamic include.
                 return Err(Diagnostic::new(
@@ -463,6 +468,7 @@ fn keywords_as_level(task: &Task, explicit: &Explicit) -> Inherit {
             .then_some(task.ignore_unreachable),
         any_errors_fatal: explicit.any_errors_fatal.then_some(task.any_errors_fatal),
         connection: task.connection.clone(),
+        throttle: task.throttle.clone(),
         ..Inherit::default()
     }
 }
@@ -645,6 +651,7 @@ fn apply_keyword(
             task.connection
                 .insert(k.to_owned(), super::level::connection_keyword(v, k)?);
         }
+        "throttle" => task.throttle = Some(throttle(v)?),
         "async" => task.async_ = Some(number_or_template(v, "async")?),
         "poll" => task.poll = Some(number_or_template(v, "poll")?),
         "ignore_unreachable" => {

@@ -91,9 +91,10 @@ pub enum RunEvent {
     Synced {
         /// Node index.
         node: usize,
-        /// `barrier`, `run_once` or `delegate_to <host>`.
+        /// `barrier`, `run_once`, `throttle`, `delegate_to <host>`, ...
         what: String,
-        /// Depth-first index of the task (for a barrier or `run_once`).
+        /// Depth-first index of the task (for a barrier, `run_once`, `throttle`; a
+        /// handler's position for a handler's).
         index: Option<usize>,
         /// Milliseconds from the host's arrival to the answer.
         waited_ms: u64,

@@ -26,6 +26,7 @@ mod sync;
 mod sync_marks;
 mod tally;
 pub(crate) mod template_includes;
+mod throttle;
 mod vars;
 
 use std::sync::Arc;

@@ -508,6 +508,9 @@ async fn sync_point(
         SyncPoint::Settle { index, .. } => ("settle".to_owned(), Some(*index)),
         SyncPoint::Fetch { dest, .. } => (format!("fetch to {dest}"), None),
         SyncPoint::Lookup(call) => (format!("lookup {}", call.name), None),
+        SyncPoint::Throttle { index, .. } | SyncPoint::Release { index, .. } => {
+            ("throttle".to_owned(), Some(*index))
+        }
     };
     let mut answer = answer_point(job, i, point, base, sink, stop).await;
     // Hosts that wait see the inventory `add_host`/`group_by` left.
@@ -560,6 +563,20 @@ async fn answer_point(
             return None;
         }
         SyncPoint::Settle { index, here } => job.phase().hub.settle(i, index, here, stop).await,
+        SyncPoint::Throttle {
+            index,
+            handler,
+            limit,
+        } => {
+            job.phase()
+                .hub
+                .throttle(i, (index, handler), limit, stop)
+                .await
+        }
+        SyncPoint::Release { index, handler } => {
+            job.phase().hub.release(i, (index, handler));
+            return None;
+        }
         SyncPoint::Inventory { change } => job.change_inventory(i, change),
         SyncPoint::Fetch { dest, content } => super::fetched::write(&dest, &content),
         SyncPoint::Lookup(call) => {

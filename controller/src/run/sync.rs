@@ -2,7 +2,8 @@
 //! a host waiting at a barrier or a `run_once` task goes on once every other host of its
 //! batch has come as far (or ended its play), as with Ansible's linear strategy, and is
 //! answered with the batch's facts; a `run_once` task runs on the first host of the batch
-//! that reached it, and the others take its result.
+//! that reached it, and the others take its result; a throttled task runs on as many hosts
+//! at once as its `throttle` says.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,6 +12,7 @@ use dr_agent::wire::{Active, Answer, Settle, Settled, Shared};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
+use super::throttle::{Slots, ThrottleAt};
 use crate::dag::Dag;
 use crate::transport::{StopLevel, StopWatch};
 
@@ -55,6 +57,8 @@ struct State {
     cleared: Vec<bool>,
     /// Batches (their first node) that `meta: end_play` ended.
     ended: Vec<usize>,
+    /// The slots of throttled tasks.
+    throttles: Slots,
 }
 
 /// What the hosts of a batch reported at one settle point, by node.
@@ -147,6 +151,8 @@ impl Hub {
             *f = true;
         }
         state.waiting.remove(&i);
+        // Whatever it held: a host that ended (failed, stopped, cut off) holds no slot.
+        state.throttles.release_node(i);
         if let Some(facts) = facts {
             state.facts.insert(i, facts);
         }
@@ -405,6 +411,58 @@ impl Hub {
         self.bump();
     }
 
+    /// Node `i` is about to run the throttled task at `at`, which at most `limit` hosts of
+    /// its batch run at once: answers [`Answer::Go`] once it holds a slot (`Answer::Stop`
+    /// if the run stops first). It waits holding no fork.
+    pub async fn throttle(
+        &self,
+        i: usize,
+        at: ThrottleAt,
+        limit: u32,
+        mut stop: StopWatch,
+    ) -> Answer {
+        let key = (self.batch(i).first().copied().unwrap_or(i), at);
+        let mut changed = self.watch();
+        {
+            let mut state = self.lock();
+            if state.throttles.ask(key, i, limit) {
+                return Answer::Go;
+            }
+            state.waiting.insert(i, at.0);
+        }
+        self.bump();
+        loop {
+            {
+                let mut state = self.lock();
+                if state.throttles.holds(key, i) {
+                    state.waiting.remove(&i);
+                    drop(state);
+                    self.bump();
+                    return Answer::Go;
+                }
+            }
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { return Answer::Stop },
+                r = stop.wait_for(|l| *l != StopLevel::Run) => {
+                    let _ = r;
+                    let mut state = self.lock();
+                    state.throttles.release(key, i);
+                    state.waiting.remove(&i);
+                    drop(state);
+                    self.bump();
+                    return Answer::Stop;
+                }
+            }
+        }
+    }
+
+    /// Node `i` finished the throttled task at `at`: its slot goes to the next host.
+    pub fn release(&self, i: usize, at: ThrottleAt) {
+        let key = (self.batch(i).first().copied().unwrap_or(i), at);
+        self.lock().throttles.release(key, i);
+        self.bump();
+    }
+
     /// Records node `i` at position `at` ([`before`]/[`after`] a task) and waits until
     /// every other node of its batch reached it (or a later one) or ended. `facts` are
     /// node `i`'s facts now, where the sync point sends them. `false` if the run stops
@@ -593,6 +651,38 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiting.is_finished(), "`c` has not come yet");
+        stop_tx.send(StopLevel::AfterTask).unwrap();
+        assert_eq!(waiting.await.unwrap(), Answer::Stop);
+        assert_eq!(hub.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_host_waits_for_a_slot_and_an_ended_holder_frees_its_own() {
+        let hub = std::sync::Arc::new(hub(&["a", "b", "c"]));
+        let (stop_tx, stop) = watch::channel(StopLevel::Run);
+        let at = (2, false);
+        assert_eq!(hub.throttle(0, at, 1, stop.clone()).await, Answer::Go);
+        let ask = |i: usize, at: ThrottleAt| {
+            let (hub, stop) = (hub.clone(), stop.clone());
+            tokio::spawn(async move { hub.throttle(i, at, 1, stop).await })
+        };
+        let b = ask(1, at);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let c = ask(2, at);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!b.is_finished() && !c.is_finished(), "a second host ran");
+        assert_eq!(hub.waiting(), 2, "a waiting host holds no fork");
+        hub.release(0, at);
+        assert_eq!(b.await.unwrap(), Answer::Go, "`b` asked first");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!c.is_finished(), "`c` ran beside `b`");
+        // `b`'s play ends (it failed, or its connection was cut) while it holds the slot.
+        hub.done(1, None, true);
+        assert_eq!(c.await.unwrap(), Answer::Go);
+        assert_eq!(hub.waiting(), 0);
+        // A stop ends a wait, and the stopped host leaves the queue.
+        let waiting = ask(0, at);
+        tokio::time::sleep(Duration::from_millis(50)).await;
         stop_tx.send(StopLevel::AfterTask).unwrap();
         assert_eq!(waiting.await.unwrap(), Answer::Stop);
         assert_eq!(hub.waiting(), 0);

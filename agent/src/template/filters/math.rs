@@ -30,7 +30,7 @@ fn number(v: &Value, filter: &str) -> Result<f64, Error> {
 
 /// Python's `int(text, base)`: surrounding whitespace, a sign, `_` between digits, and the
 /// base's prefix (`0x`, `0o`, `0b`; any of them with base 0).
-fn python_int(text: &str, base: u32) -> Option<i128> {
+pub(crate) fn python_int(text: &str, base: u32) -> Option<i128> {
     let t = text.trim();
     let (neg, t) = match t.strip_prefix('-') {
         Some(r) => (true, r),
