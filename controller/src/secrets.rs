@@ -125,7 +125,7 @@ impl Secrets {
                             .insert(plain.clone());
                         plain
                     }
-                    Err(e) => dr_agent::template::undecryptable::marker(what, &e),
+                    Err(e) => dr_agent::template::undecryptable::marker(what, &e, s),
                 };
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.decrypt_inline(what, v)),

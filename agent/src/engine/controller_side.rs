@@ -9,6 +9,7 @@ use crate::wire::{Task, TaskKind};
 /// Modules whose Ansible action runs on the controller alone.
 const CONTROLLER_SIDE: &[&str] = &[
     "debug",
+    crate::modules::protomatter_debug::NAME,
     "assert",
     "fail",
     "set_fact",

@@ -269,13 +269,25 @@ impl Runner<'_> {
         {
             return ItemResult::failed(located(e.to_string()));
         }
-        // `assert`'s `that` is conditionals, which it evaluates itself: as in Ansible, it
-        // is not rendered with the other arguments (`finalize_task_arg`).
+        // `assert`'s `that` is conditionals, and `ansible._protomatter.debug`'s `expression`
+        // expressions, which the module evaluates itself: as in Ansible, they are not
+        // rendered with the other arguments (`finalize_task_arg`).
+        let unrendered = match module.name() {
+            "assert" => "that",
+            crate::modules::protomatter_debug::NAME => "expression",
+            _ => "",
+        };
         let (to_render, that) = match &task.args {
-            Json::Object(map) if module.name() == "assert" && map.contains_key("that") => {
+            Json::Object(map) if map.contains_key(unrendered) => {
                 let mut rest = map.clone();
-                let that = rest.remove("that").map(|t| assert_that(t, scope));
-                (Cow::Owned(Json::Object(rest)), that)
+                let kept = rest.remove(unrendered).map(|t| match unrendered {
+                    "that" => assert_that(t, scope),
+                    _ => t,
+                });
+                (
+                    Cow::Owned(Json::Object(rest)),
+                    kept.map(|k| (unrendered, k)),
+                )
             }
             other => (Cow::Borrowed(other), None),
         };
@@ -864,11 +876,11 @@ fn assert_that(that: Json, scope: &Scope) -> Json {
     that
 }
 
-/// The rendered arguments with `that` put back.
-fn with_that(args: Json, that: Option<Json>) -> Json {
+/// The rendered arguments with the unrendered one (`assert`'s `that`) put back.
+fn with_that(args: Json, that: Option<(&str, Json)>) -> Json {
     match (args, that) {
-        (Json::Object(mut map), Some(that)) => {
-            map.insert("that".into(), that);
+        (Json::Object(mut map), Some((key, that))) => {
+            map.insert(key.into(), that);
             Json::Object(map)
         }
         (args, _) => args,

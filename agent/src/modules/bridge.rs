@@ -57,7 +57,7 @@ pub struct Call {
 /// Whether `module` (as the wire names it) runs through the bridge: bridged modules travel
 /// under their fully qualified name (`ansible.builtin.replace`), native ones never do.
 pub fn handles(module: &str) -> bool {
-    module.contains('.')
+    module.contains('.') && !super::ALL.iter().any(|m| m.name() == module)
 }
 
 /// Caches the request's payloads on the host before the play runs, so a later request of

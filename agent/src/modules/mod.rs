@@ -64,6 +64,7 @@ mod postgresql_query;
 mod postgresql_set;
 mod postgresql_user;
 mod process;
+pub mod protomatter_debug;
 mod raw;
 mod recovery_point;
 mod replace;
@@ -108,6 +109,7 @@ pub static ALL: &[&dyn Module] = &[
     &copy::Copy,
     &deb822_repository::Deb822Repository,
     &debug::Debug,
+    &protomatter_debug::ProtomatterDebug,
     &env_file::EnvFile,
     &fail::Fail,
     &ping::Ping,

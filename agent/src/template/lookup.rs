@@ -268,6 +268,12 @@ fn call(
         if value.is_undefined() && !(plugin(name) == Some("env") && key == "default") {
             return Ok(Value::UNDEFINED);
         }
+        if value.is_undefined() {
+            // `env`'s undefined `default`: given back as the lookup's undefined marker when
+            // the variable is not set.
+            options.insert(key.to_owned(), undefined_term());
+            continue;
+        }
         match key {
             "wantlist" => wantlist = wantlist || value.is_true(),
             "errors" => errors = value.to_string(),
@@ -324,6 +330,20 @@ fn call(
         }
     };
     if undefined_terms && values == [undefined_term()] {
+        return Ok(Value::UNDEFINED);
+    }
+    // As Ansible's `env`: an unset variable whose `default` is `undef()` without a hint is
+    // undefined for that reason; another undefined default keeps its own.
+    if plugin(name) == Some("env") && values == [undefined_term()] {
+        if super::undef::last_is_default()
+            && let [Json::String(term)] = terms.as_slice()
+        {
+            let var = term.split_whitespace().next().unwrap_or_default();
+            super::undef::explain(format!(
+                "The environment variable {} is not set.",
+                super::pyrepr::repr_str(var)
+            ));
+        }
         return Ok(Value::UNDEFINED);
     }
     // The value carries its origin, as Ansible's `env` lookup tags it.

@@ -300,13 +300,15 @@ impl Scope {
     /// One top-level evaluation of the expression `expr`: a recursion or a nested
     /// variable's failure wins, and an undefined variable it uses unguarded is an error.
     fn eval_checked(&self, expr: &str) -> Result<Value, TemplateError> {
-        super::undef::tracking(|| {
-            self.inner.clear_missing();
-            let r = self.inner.eval_expr(expr, &None, false);
-            let missing = std::mem::take(&mut self.inner.lock().missing);
-            let value = self.inner.finish(r)?;
-            self.inner.used_undefined(expr, missing)?;
-            Ok(value)
+        super::undecryptable::tracking(|| {
+            super::undef::tracking(|| {
+                self.inner.clear_missing();
+                let r = self.inner.eval_expr(expr, &None, false);
+                let missing = std::mem::take(&mut self.inner.lock().missing);
+                let value = self.inner.finish(r)?;
+                self.inner.used_undefined(expr, missing)?;
+                Ok(value)
+            })
         })
     }
 
@@ -495,7 +497,9 @@ impl Inner {
         render: impl Fn(&Arc<Self>, &str) -> Result<T, TemplateError>,
         compare: impl FnOnce(&T, Option<&T>, &mut Vec<String>),
     ) -> Result<T, TemplateError> {
-        super::undef::tracking(|| self.tracked_once(src, code, render, compare))
+        super::undecryptable::tracking(|| {
+            super::undef::tracking(|| self.tracked_once(src, code, render, compare))
+        })
     }
 
     fn tracked_once<T>(
@@ -602,6 +606,13 @@ impl Inner {
         {
             (out, printed) = render(&formatted);
         }
+        if out.is_err()
+            && let Some(held) = super::undecryptable::hold_for_unvault(&source)
+            && self.failed_on_undecryptable()
+        {
+            (out, printed) = render(&held);
+            super::undecryptable::release();
+        }
         let out = out.map_err(|e| self.convert_error(e, s, false, ctx))?;
         if out.is_empty() && !printed {
             return Ok(None);
@@ -649,6 +660,14 @@ impl Inner {
         {
             value = eval(&again);
         }
+        if value.is_err()
+            && let Some(held) = super::undecryptable::hold_for_unvault(&source)
+            && let Ok(again) = self.env.compile_expression_owned(held)
+            && self.failed_on_undecryptable()
+        {
+            value = eval(&again);
+            super::undecryptable::release();
+        }
         let value = value.map_err(|e| self.convert_error(e, expr, true, ctx))?;
         if value.is_undefined() {
             return Err(self.undefined_error(expr, true, None, ctx));
@@ -678,6 +697,23 @@ impl Inner {
         }
     }
 
+    /// Whether the render that just failed failed on an inline vault value the run could
+    /// not open; if so, what it recorded is forgotten, for a retry.
+    fn failed_on_undecryptable(&self) -> bool {
+        let mut state = self.lock();
+        let failed = state
+            .error
+            .as_ref()
+            .is_some_and(|e| super::undecryptable::names_one(&e.to_string()));
+        if failed {
+            state.error = None;
+            state.stack.clear();
+            state.missing.clear();
+            state.causes.clear();
+        }
+        failed
+    }
+
     /// Turns a variable's raw value into a template value, rendering templated strings.
     fn resolve(self: &Arc<Self>, v: &Json, name: String, raw: bool, ctx: &Ctx) -> Value {
         match v {
@@ -690,6 +726,9 @@ impl Inner {
                 super::filters::protomatter::mark_vaulted(&self.taint(s), !raw)
             }
             Json::String(s) if !raw && is_template(s) => {
+                if let Some(vault) = super::undecryptable::held_vault(&name, s) {
+                    return Value::from(vault);
+                }
                 {
                     let mut state = self.lock();
                     if state.stack.len() >= MAX_DEPTH || state.stack.contains(&name) {
@@ -710,6 +749,7 @@ impl Inner {
                             state.missing.push(name.clone());
                             state.causes.push((name, e.clone()));
                         }
+                        super::undecryptable::record(&e.to_string());
                         if state.error.is_none() {
                             state.error = Some(e);
                         }

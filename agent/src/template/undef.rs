@@ -68,6 +68,12 @@ pub(super) fn tracking<T>(render: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Whether the last `undef()` made within the innermost render in progress had no hint
+/// (Ansible's default undefined, which the `env` lookup replaces with its own reason).
+pub(super) fn last_is_default() -> bool {
+    hint().as_deref() == Some(DEFAULT_HINT)
+}
+
 /// The hint of the last `undef()` made within the innermost render in progress.
 pub(super) fn hint() -> Option<String> {
     HINTS.with(|h| h.borrow().last().cloned().flatten())

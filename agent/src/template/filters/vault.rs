@@ -58,7 +58,7 @@ fn vault(
     salt: Option<Value>,
     id: Option<Value>,
     kwargs: Kwargs,
-) -> Result<String, Error> {
+) -> Result<Value, Error> {
     let secret = text(&secret, "Secret passed is required to be a string")?;
     let data = text(&data, "Can only vault strings")?;
     let salt = match salt {
@@ -66,12 +66,9 @@ fn vault(
         None => kwargs.get::<Option<Value>>("salt")?,
     };
     let id = vault_id(id, &kwargs)?;
-    if kwargs.get::<Option<bool>>("wrap_object")? == Some(true) {
-        return Err(invalid(
-            "`vault` with `wrap_object=True` is not supported by dr: it returns Ansible's tagged \
-             vaulted-value object, which dr's values do not carry; use the string it returns without it",
-        ));
-    }
+    // As Ansible 2.19's filter, `wrap_object=True` gives the secret itself, tagged
+    // `VaultedValue` (with the vault as its ciphertext), not the vault.
+    let wrap = kwargs.get::<Option<bool>>("wrap_object")? == Some(true);
     kwargs.assert_all_used()?;
     let salt = match salt.filter(|s| !s.is_none() && !s.is_undefined()) {
         Some(s) if s.kind() == ValueKind::String && s.as_str() == Some("") => {
@@ -82,12 +79,11 @@ fn vault(
         Some(s) => s.to_string().into_bytes(),
         None => random_salt()?,
     };
-    Ok(ansible_vault::encrypt(
-        data.as_bytes(),
-        secret.as_bytes(),
-        &salt,
-        Some(&id),
-    ))
+    let sealed = ansible_vault::encrypt(data.as_bytes(), secret.as_bytes(), &salt, Some(&id));
+    Ok(match wrap {
+        true => super::protomatter::mark_vaulted(secret, true),
+        false => Value::from(sealed),
+    })
 }
 
 fn unvault(data: Value, secret: Value, id: Option<Value>, kwargs: Kwargs) -> Result<String, Error> {
@@ -160,7 +156,10 @@ mod tests {
             err.contains("Secret passed is required to be a string, instead we got <class 'int'>."),
             "{err}"
         );
-        let err = render("{{ plain | vault(pw, wrap_object=True) }}").expect_err("wrap");
-        assert!(err.contains("not supported by dr"), "{err}");
+        // As Ansible 2.19's filter: the secret, tagged (`protomatter_debug.rs` checks the tag).
+        assert_eq!(
+            render("{{ plain | vault(pw, wrap_object=True) }}").as_deref(),
+            render("{{ pw }}").as_deref()
+        );
     }
 }
