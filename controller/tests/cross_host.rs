@@ -18,22 +18,6 @@ fn same_as_ansible(playbook: &str, dr_code: i32) -> tempfile::TempDir {
     util::same_files_as_ansible("cross_host", playbook, dr_code)
 }
 
-/// The journal's lines of `kind`.
-fn journal(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
-    let runs = dir.join(".dr/runs");
-    let file = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .expect("a journal");
-    std::fs::read_to_string(file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|l| l["event"] == kind)
-        .collect()
-}
-
 #[test]
 fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
     let dr = same_as_ansible("site.yml", 0);
@@ -52,7 +36,7 @@ fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
     );
     // Each wait is in the journal: the barriers before the tasks that read other hosts,
     // the run_once tasks, the delegated runs.
-    let syncs = journal(dr.path(), "sync");
+    let syncs = util::journal_events(dr.path(), "sync");
     let count = |what: &str| syncs.iter().filter(|s| s["what"] == what).count();
     assert_eq!(count("barrier"), 2 * 2 + 1, "{syncs:#?}");
     assert_eq!(count("run_once"), 2 * 3, "{syncs:#?}");
@@ -67,7 +51,7 @@ fn other_hosts_data_run_once_and_delegation_give_what_ansible_gives() {
             syncs.len()
         ));
     // Where a delegated task ran is recorded with its result.
-    let ends = journal(dr.path(), "task_end");
+    let ends = util::journal_events(dr.path(), "task_end");
     assert!(
         ends.iter()
             .any(|t| t["host"] == "db2" && t["on"] == "lb1" && t["status"] == "changed"),
@@ -97,7 +81,7 @@ fn a_failed_host_does_not_hold_the_others_and_leaves_the_play_hosts() {
 fn a_failed_run_once_task_fails_the_whole_batch() {
     let dr = same_as_ansible("once_fails.yml", 1);
     assert!(outputs(dr.path()).is_empty());
-    let ends = journal(dr.path(), "node_end");
+    let ends = util::journal_events(dr.path(), "node_end");
     assert_eq!(ends.len(), 3);
     assert!(ends.iter().all(|n| n["outcome"] == "failed"), "{ends:#?}");
 }
@@ -165,7 +149,10 @@ fn a_play_without_cross_host_data_has_no_sync_point() {
     Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"])
         .run()
         .code(0);
-    assert_eq!(journal(dir.path(), "sync"), Vec::<serde_json::Value>::new());
+    assert_eq!(
+        util::journal_events(dir.path(), "sync"),
+        Vec::<serde_json::Value>::new()
+    );
 }
 
 #[test]
@@ -207,7 +194,7 @@ fn add_host_and_group_by_change_the_inventory_for_later_plays() {
     // `changed_when` reads the result of the inventory change.
     assert_eq!(out["lb1.quiet"], "False ['db1', 'db2', 'lb1']\n");
     // The journal records the DAG again once the later plays have their hosts.
-    let dags = journal(dr.path(), "dag");
+    let dags = util::journal_events(dr.path(), "dag");
     assert!(dags.len() >= 2, "{dags:#?}");
     assert_eq!(dags[0]["nodes"].as_array().unwrap().len(), 3);
     assert_eq!(
@@ -233,7 +220,7 @@ fn a_plan_changes_the_inventory_in_memory_as_ansible_check_mode_does() {
     .run()
     .code(2)
     .stdout_has("▸ db3 the new group\n");
-    let dags = journal(dir.path(), "dag");
+    let dags = util::journal_events(dir.path(), "dag");
     assert_eq!(
         dags.last().unwrap()["nodes"].as_array().unwrap().len(),
         3 + 2 + 3

@@ -64,25 +64,9 @@ fn assert_one_at_a_time(log: &str, hosts: &[&str], who: &str) {
     assert_eq!(started, hosts, "{who}: {log}");
 }
 
-/// The journal's lines of `kind`.
-fn journal(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
-    let runs = dir.join(".dr/runs");
-    let file = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .expect("a journal");
-    std::fs::read_to_string(file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|l| l["event"] == kind)
-        .collect()
-}
-
 /// The journal's `throttle` sync points.
 fn throttle_waits(dir: &Path) -> Vec<serde_json::Value> {
-    journal(dir, "sync")
+    util::journal_events(dir, "sync")
         .into_iter()
         .filter(|s| s["what"] == "throttle")
         .collect()
@@ -218,7 +202,7 @@ fn run_once_ignores_throttle() {
     assert_eq!(log(dr.path()), log(ansible.path()));
     assert!(throttle_waits(dr.path()).is_empty());
     assert_eq!(
-        journal(dr.path(), "sync").len(),
+        util::journal_events(dr.path(), "sync").len(),
         3,
         "each host meets at run_once"
     );

@@ -438,3 +438,19 @@ impl Drop for PyServer {
         let _ = self.child.wait();
     }
 }
+
+/// The lines of the (first) run journal under `dir` whose event is `kind`.
+pub fn journal_events(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
+    let runs = dir.join(".dr/runs");
+    let file = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a journal");
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["event"] == kind)
+        .collect()
+}
