@@ -8,8 +8,6 @@
 
 mod util;
 
-use std::path::Path;
-
 use util::{Dr, outputs};
 
 /// Runs `playbook` with ansible-playbook and with dr (`dr_code` expected); returns dr's
