@@ -5,13 +5,14 @@
 
 use std::path::PathBuf;
 
-use regex::bytes::{Captures, Regex};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::args::bool_ish;
 use super::attrs::{AttrSpec, FileMode};
 use super::content::{Before, FileWrite, read_current};
+use super::path_arg;
+use super::pyregex::{Hit, LineRegex, PyRegexError};
 use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
 
 /// The `lineinfile` module.
@@ -84,8 +85,10 @@ impl Module for LineInFile {
         ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let spec: LineInFileSpec = parse_args("lineinfile", args)?;
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let mut spec: LineInFileSpec = parse_args("lineinfile", args)?;
+        // `type='path'` in Ansible's module: `~` and `$VAR` expanded before any use.
+        spec.path = path_arg::expand(&spec.path, ctx.environment);
         let bad = |m: &str| ModuleError::from(ArgsError::new("lineinfile", m));
         if spec.regexp.is_some() && spec.search_string.is_some() {
             return Err(bad("`regexp` and `search_string` are mutually exclusive"));
@@ -103,12 +106,21 @@ impl Module for LineInFile {
             Some(Json::String(s)) => Some(s.clone()),
             Some(other) => Some(other.to_string()),
         };
-        let compile = |p: &str| {
-            Regex::new(p).map_err(|e| bad(&format!("invalid regular expression `{p}`: {e}")))
+        let warning = empty_pattern_warning(&spec);
+        let done = |msg: &str| {
+            let mut out = Outcome::ok(msg);
+            out.data.extend(warning.clone());
+            Ok(Plan::done(out))
         };
+        let compile = |p: &str| LineRegex::line(p).map_err(|e| bad(&e.to_string()));
         let regexp = spec.regexp.as_deref().map(compile).transpose()?;
         let path = PathBuf::from(&spec.path);
         let before = read_current("lineinfile", &path)?;
+        if let Some(bytes) = &before
+            && let Some(re) = &regexp
+        {
+            re.check_utf8(bytes).map_err(|e| not_utf8(&spec.path, e))?;
+        }
         let lines: Vec<Vec<u8>> = before
             .as_deref()
             .map(|b| {
@@ -134,6 +146,11 @@ impl Module for LineInFile {
                     (None, Some(b)) if b != "BOF" => Some(compile(b)?),
                     _ => None,
                 };
+                if let Some(bytes) = &before
+                    && let Some(re) = &anchor
+                {
+                    re.check_utf8(bytes).map_err(|e| not_utf8(&spec.path, e))?;
+                }
                 present(
                     lines,
                     &Params {
@@ -147,10 +164,11 @@ impl Module for LineInFile {
                         firstmatch: spec.firstmatch,
                     },
                 )
+                .map_err(failed)?
             }
             State::Absent => {
                 if before.is_none() {
-                    return Ok(Plan::done(Outcome::ok("file not present")));
+                    return done("file not present");
                 }
                 if regexp.is_none() && spec.search_string.is_none() && line.is_none() {
                     return Err(bad(
@@ -163,17 +181,18 @@ impl Module for LineInFile {
                     spec.search_string.as_deref(),
                     line.as_deref(),
                 )
+                .map_err(failed)?
             }
         };
         let after_bytes: Vec<u8> = after.concat();
-        let mut data = Map::new();
+        let mut data: Map<String, Json> = warning.clone().into_iter().collect();
         // As Ansible's: `backup` is always there, empty when no backup was made.
         data.insert("backup".into(), Json::from(""));
         data.insert("path".into(), Json::from(spec.path.clone()));
         let new_file = before.is_none();
         if after_bytes.is_empty() && new_file {
             // Nothing to write and no file: nothing changes (as Ansible with backrefs).
-            return Ok(Plan::done(Outcome::ok(msg)));
+            return done(&msg);
         }
         let msg_is_change = !msg.is_empty();
         FileWrite {
@@ -198,14 +217,43 @@ impl Module for LineInFile {
     }
 }
 
+/// Ansible's warning (`warnings` of the result) for an empty `regexp` or `search_string`,
+/// which matches every line.
+fn empty_pattern_warning(spec: &LineInFileSpec) -> Option<(String, Json)> {
+    let what = match (spec.regexp.as_deref(), spec.search_string.as_deref()) {
+        (Some(""), _) => "regular expression",
+        (_, Some("")) => "search string",
+        _ => return None,
+    };
+    let mut msg = format!(
+        "The {what} is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending."
+    );
+    if what == "regular expression" {
+        msg.push_str(
+            " If this is desired, use '^' to match every line in the file and avoid this warning.",
+        );
+    }
+    Some(("warnings".to_owned(), Json::from(vec![msg])))
+}
+
+/// A pattern that could not be searched or expanded fails the task.
+fn failed(e: PyRegexError) -> ModuleError {
+    ModuleError::Failed(e.to_string())
+}
+
+/// A pattern that needs fancy-regex and a file that is not utf-8: the task fails.
+fn not_utf8(path: &str, e: PyRegexError) -> ModuleError {
+    ModuleError::Failed(format!("`{path}` is not valid utf-8: {e}"))
+}
+
 /// What `present` works with.
 struct Params<'a> {
-    regexp: Option<&'a Regex>,
+    regexp: Option<&'a LineRegex>,
     search_string: Option<&'a str>,
     line: &'a [u8],
     insertafter: Option<&'a str>,
     insertbefore: Option<&'a str>,
-    anchor: Option<&'a Regex>,
+    anchor: Option<&'a LineRegex>,
     backrefs: bool,
     firstmatch: bool,
 }
@@ -222,8 +270,8 @@ fn rstrip(l: &[u8]) -> &[u8] {
 /// Python's `re.search` on a line from `readlines()`: `$` also matches before the final
 /// newline, which the regex crate's `$` does not; searching without that newline is the
 /// same for every pattern that does not spell out `\n`.
-fn search<'h>(re: &Regex, l: &'h [u8]) -> Option<Captures<'h>> {
-    re.captures(l.strip_suffix(b"\n").unwrap_or(l))
+fn search<'r, 'h>(re: &'r LineRegex, l: &'h [u8]) -> Result<Option<Hit<'r, 'h>>, PyRegexError> {
+    re.search(l.strip_suffix(b"\n").unwrap_or(l))
 }
 
 fn ends_with_newline(l: &[u8]) -> bool {
@@ -237,21 +285,23 @@ fn with_sep(l: &[u8]) -> Vec<u8> {
 }
 
 /// Ansible's `present()`; returns the new lines and the message (empty = unchanged).
-fn present(mut lines: Vec<Vec<u8>>, p: &Params<'_>) -> (Vec<Vec<u8>>, String) {
+fn present(
+    mut lines: Vec<Vec<u8>>,
+    p: &Params<'_>,
+) -> Result<(Vec<Vec<u8>>, String), PyRegexError> {
     let mut index: [isize; 2] = [-1, -1];
     let mut matched: Option<Vec<u8>> = None;
 
     if let Some(re) = p.regexp {
         for (n, l) in lines.iter().enumerate() {
-            if let Some(caps) = search(re, l) {
+            if let Some(hit) = search(re, l)? {
                 index[0] = n as isize;
-                let mut expanded = Vec::new();
-                caps.expand(
-                    crate::template::python_replacement(&String::from_utf8_lossy(p.line))
-                        .as_bytes(),
-                    &mut expanded,
-                );
-                matched = Some(expanded);
+                // Only `backrefs` expands (Python's `match.expand`, which may refuse `line`).
+                matched = Some(if p.backrefs {
+                    hit.expand(&String::from_utf8_lossy(p.line))?
+                } else {
+                    p.line.to_vec()
+                });
                 if p.firstmatch {
                     break;
                 }
@@ -273,7 +323,9 @@ fn present(mut lines: Vec<Vec<u8>>, p: &Params<'_>) -> (Vec<Vec<u8>>, String) {
         for (n, l) in lines.iter().enumerate() {
             if p.line == rstrip(l) {
                 index[0] = n as isize;
-            } else if p.anchor.is_some_and(|re| search(re, l).is_some()) {
+            } else if let Some(re) = p.anchor
+                && search(re, l)?.is_some()
+            {
                 if p.insertafter.is_some() {
                     index[1] = n as isize + 1;
                     if p.firstmatch {
@@ -302,17 +354,17 @@ fn present(mut lines: Vec<Vec<u8>>, p: &Params<'_>) -> (Vec<Vec<u8>>, String) {
         let i = index[0] as usize;
         if lines[i] != new_line {
             lines[i] = new_line;
-            return (lines, "line replaced".to_owned());
+            return Ok((lines, "line replaced".to_owned()));
         }
-        return (lines, String::new());
+        return Ok((lines, String::new()));
     }
     if p.backrefs {
         // Without a match there is nothing to fill the backreferences with.
-        return (lines, String::new());
+        return Ok((lines, String::new()));
     }
     if p.insertbefore == Some("BOF") || p.insertafter == Some("BOF") {
         lines.insert(0, with_sep(p.line));
-        return (lines, added);
+        return Ok((lines, added));
     }
     if p.insertafter == Some("EOF") || index[1] == -1 {
         if let Some(last) = lines.last()
@@ -321,23 +373,23 @@ fn present(mut lines: Vec<Vec<u8>>, p: &Params<'_>) -> (Vec<Vec<u8>>, String) {
             lines.push(b"\n".to_vec());
         }
         lines.push(with_sep(p.line));
-        return (lines, added);
+        return Ok((lines, added));
     }
     let at = index[1] as usize;
     if p.insertafter.is_some() {
         if lines.len() == at {
             if rstrip(&lines[at - 1]) != p.line {
                 lines.push(with_sep(p.line));
-                return (lines, added);
+                return Ok((lines, added));
             }
         } else if p.line != rstrip(&lines[at]) {
             lines.insert(at, with_sep(p.line));
-            return (lines, added);
+            return Ok((lines, added));
         }
-        return (lines, String::new());
+        return Ok((lines, String::new()));
     }
     lines.insert(at, with_sep(p.line));
-    (lines, added)
+    Ok((lines, added))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -347,29 +399,29 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// Ansible's `absent()`.
 fn absent(
     lines: Vec<Vec<u8>>,
-    regexp: Option<&Regex>,
+    regexp: Option<&LineRegex>,
     search_string: Option<&str>,
     line: Option<&str>,
-) -> (Vec<Vec<u8>>, String) {
+) -> Result<(Vec<Vec<u8>>, String), PyRegexError> {
     let before = lines.len();
-    let kept: Vec<Vec<u8>> = lines
-        .into_iter()
-        .filter(|l| {
-            let found = match (regexp, search_string) {
-                (Some(re), _) => search(re, l).is_some(),
-                (None, Some(s)) => contains(l, s.as_bytes()),
-                (None, None) => line.is_some_and(|x| x.as_bytes() == rstrip(l)),
-            };
-            !found
-        })
-        .collect();
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(before);
+    for l in lines {
+        let found = match (regexp, search_string) {
+            (Some(re), _) => search(re, &l)?.is_some(),
+            (None, Some(s)) => contains(&l, s.as_bytes()),
+            (None, None) => line.is_some_and(|x| x.as_bytes() == rstrip(&l)),
+        };
+        if !found {
+            kept.push(l);
+        }
+    }
     let removed = before - kept.len();
     let msg = if removed > 0 {
         format!("{removed} line(s) removed")
     } else {
         String::new()
     };
-    (kept, msg)
+    Ok((kept, msg))
 }
 
 #[cfg(test)]

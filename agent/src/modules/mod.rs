@@ -64,6 +64,7 @@ mod postgresql_query;
 mod postgresql_set;
 mod postgresql_user;
 mod process;
+mod pyregex;
 pub mod protomatter_debug;
 mod raw;
 mod recovery_point;

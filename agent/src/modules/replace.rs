@@ -9,13 +9,14 @@ pub(super) use message::ansible_message;
 
 use std::path::PathBuf;
 
-use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::args::bool_ish;
 use super::attrs::{AttrSpec, FileMode};
 use super::content::{Before, FileWrite, read_current};
+use super::path_arg;
+use super::pyregex::{Flags, TextRegex};
 use super::{ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args};
 
 /// The `replace` module.
@@ -65,8 +66,10 @@ impl Module for Replace {
         ]
     }
 
-    fn check(&self, _ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let spec: ReplaceSpec = parse_args("replace", args)?;
+    fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let mut spec: ReplaceSpec = parse_args("replace", args)?;
+        // `type='path'` in Ansible's module: `~` and `$VAR` expanded before any use.
+        spec.path = path_arg::expand(&spec.path, ctx.environment);
         let bad = |m: String| ModuleError::from(ArgsError::new("replace", m));
         if let Some(enc) = &spec.encoding
             && !matches!(
@@ -83,14 +86,9 @@ impl Module for Replace {
             Some(Json::String(s)) => s.clone(),
             Some(other) => other.to_string(),
         };
-        let compile = |p: String, shown: &str| {
-            Regex::new(&p).map_err(|e| bad(format!("invalid regular expression `{shown}`: {e}")))
-        };
-        let mre = compile(
-            format!("(?m){}", pyre::translate(&spec.regexp, true).map_err(&bad)?),
-            &spec.regexp,
-        )?;
-        let template = pyre::Template::parse(&replace, &mre).map_err(|e| {
+        let compile = |p: &str, flags| TextRegex::text(p, flags).map_err(|e| bad(e.to_string()));
+        let mre = compile(&spec.regexp, Flags::Multiline)?;
+        let template = mre.template(&replace).map_err(|e| {
             ModuleError::Failed(format!("Unable to process replace due to error: {e}"))
         })?;
         let section_pattern = match (nonempty(&spec.after), nonempty(&spec.before)) {
@@ -123,14 +121,13 @@ impl Module for Replace {
         let (start, end) = match &section_pattern {
             None => (0, contents.len()),
             Some(p) => {
-                let re = compile(
-                    format!("(?s){}", pyre::translate(p, false).map_err(&bad)?),
-                    p,
-                )?;
+                let re = compile(p, Flags::DotAll)?;
                 let found = re
-                    .captures(&contents)
-                    .and_then(|c| c.name("subsection"))
-                    .map(|m| (m.start(), m.end()));
+                    .captures_at(&contents, 0)
+                    .map_err(failed)?
+                    .zip(re.group_index("subsection"))
+                    .and_then(|(groups, i)| groups.get(i))
+                    .map(|r| (r.start, r.end));
                 match found {
                     Some(range) => range,
                     None => {
@@ -144,7 +141,7 @@ impl Module for Replace {
             }
         };
         let section = &contents[start..end];
-        let (replaced, count) = pyre::subn(&mre, &template, section);
+        let (replaced, count) = mre.subn(&template, section).map_err(failed)?;
         let content_changes = count > 0 && replaced != section;
         let after = if content_changes {
             format!("{}{replaced}{}", &contents[..start], &contents[end..])
@@ -177,6 +174,11 @@ impl Module for Replace {
             content_changes.then(|| format!("{count} replacements made")),
         ))
     }
+}
+
+/// A pattern that could not finish matching fails the task.
+fn failed(e: super::pyregex::PyRegexError) -> ModuleError {
+    ModuleError::Failed(e.to_string())
 }
 
 /// Ansible tests `after`/`before` for truth: an empty string is absent.

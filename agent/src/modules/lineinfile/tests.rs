@@ -139,6 +139,143 @@ fn missing_file_without_create_fails() {
     assert!(err.contains("does not exist"), "{err}");
 }
 
+#[test]
+fn a_backreference_in_regexp_matches_as_in_python() {
+    // Ansible's own `lineinfile` target: `^(REF) .* \1$` finds `REF ... REF`.
+    let args = json!({"regexp": "^(REF) .* \\1$", "line": "This is line 3", "backrefs": true});
+    let initial = "This is line 1\nThis is line 2\nREF this is a line for backrefs REF\n";
+    let once = run(Some(initial), args.clone());
+    assert_eq!(
+        once.as_deref(),
+        Some("This is line 1\nThis is line 2\nThis is line 3\n")
+    );
+    assert_eq!(run(once.as_deref(), args).as_deref(), once.as_deref());
+    // Not a match: `REF ... REX`.
+    assert_eq!(
+        run(
+            Some("REF a REX\n"),
+            json!({"regexp": "^(REF) .* \\1$", "line": "x", "backrefs": true})
+        )
+        .as_deref(),
+        Some("REF a REX\n")
+    );
+}
+
+#[test]
+fn backrefs_expand_groups_of_a_backtracking_pattern() {
+    assert_eq!(
+        run(
+            Some("key=key\nk=v\n"),
+            json!({"regexp": "^(?P<k>\\w+)=(?P=k)$", "line": "\\g<k> twice", "backrefs": true})
+        )
+        .as_deref(),
+        Some("key twice\nk=v\n")
+    );
+    // `state: absent` with a lookahead: only the line whose value follows.
+    assert_eq!(
+        run(
+            Some("a=1\nb=\nc=3\n"),
+            json!({"regexp": "^\\w+=(?=\\d)", "state": "absent"})
+        )
+        .as_deref(),
+        Some("b=\n")
+    );
+}
+
+#[test]
+fn a_template_python_refuses_fails_the_task_naming_it() {
+    let h = Harness::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    fs::write(&path, "aa\n").unwrap();
+    let e = h.check_err(
+        &LineInFile,
+        json!({"path": path, "regexp": "^(a)\\1$", "line": "\\2", "backrefs": true}),
+    );
+    assert_eq!(
+        e,
+        "cannot expand `\\2` with the groups of `^(a)\\1$`: invalid group reference 2 at position 1"
+    );
+}
+
+#[test]
+fn a_backtracking_pattern_refuses_a_file_that_is_not_utf8() {
+    let h = Harness::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1");
+    fs::write(&path, b"caf\xe9\nREF a REF\n").unwrap();
+    let e = h.check_err(
+        &LineInFile,
+        json!({"path": path, "regexp": "^(REF) .* \\1$", "line": "x"}),
+    );
+    assert_eq!(
+        e,
+        format!(
+            "`{}` is not valid utf-8: the regular expression `^(REF) .* \\1$` uses a backreference, which dr matches in utf-8 text only (Python's `re` matches bytes)",
+            path.display()
+        )
+    );
+    // A pattern the `regex` crate runs still edits it.
+    let plan = h.check(
+        &LineInFile,
+        json!({"path": path, "regexp": "^REF", "line": "x"}),
+    );
+    assert!(plan.outcome.changed && plan.action.is_some());
+}
+
+#[test]
+fn an_empty_regexp_or_search_string_warns_as_ansible_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    fs::write(&path, "a\nb\n").unwrap();
+    let h = Harness::new();
+    let out = h.apply(
+        &LineInFile,
+        json!({"path": path, "regexp": "", "line": "c"}),
+    );
+    assert!(out.changed);
+    assert_eq!(fs::read_to_string(&path).unwrap(), "a\nc\n");
+    assert_eq!(
+        out.data["warnings"],
+        json!([
+            "The regular expression is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending. If this is desired, use '^' to match every line in the file and avoid this warning."
+        ])
+    );
+    let out = h.apply(
+        &LineInFile,
+        json!({"path": path, "search_string": "", "line": "c"}),
+    );
+    assert!(!out.changed);
+    assert_eq!(
+        out.data["warnings"],
+        json!([
+            "The search string is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending."
+        ])
+    );
+    let out = h.apply(
+        &LineInFile,
+        json!({"path": path, "regexp": "^c", "line": "c"}),
+    );
+    assert!(!out.data.contains_key("warnings"));
+}
+
+#[test]
+fn a_path_under_home_is_expanded_as_ansible_expands_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("f"), "TEST").unwrap();
+    let mut h = Harness::new();
+    h.environment = vec![("HOME".into(), dir.path().display().to_string())];
+    let out = h.apply(
+        &LineInFile,
+        json!({"path": "~/f", "regexp": "TEST", "line": "UPDATE"}),
+    );
+    assert!(out.changed, "{out:?}");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("f")).unwrap(),
+        "UPDATE\n"
+    );
+}
+
 /// Expected outputs computed by running Ansible's own `present()`/`absent()` algorithm
 /// (ansible-core `lib/ansible/modules/lineinfile.py`) over every file × parameter pair:
 /// `[initial content, parameters, resulting content]`.
@@ -158,7 +295,7 @@ fn matches_ansible_byte_for_byte() {
         let s = |k: &str| params.get(k).and_then(Json::as_str).map(str::to_owned);
         let b = |k: &str| params.get(k).and_then(Json::as_bool).unwrap_or(false);
         let compile = |p: Option<String>| {
-            p.map(|p| regex::bytes::Regex::new(&p).unwrap_or_else(|e| panic!("{e}")))
+            p.map(|p| super::LineRegex::line(&p).unwrap_or_else(|e| panic!("{e}")))
         };
         let regexp = compile(s("regexp"));
         let line = s("line");
@@ -169,6 +306,7 @@ fn matches_ansible_byte_for_byte() {
                 s("search_string").as_deref(),
                 line.as_deref(),
             )
+            .unwrap_or_else(|e| panic!("{e}"))
             .0
         } else {
             let (after, before) = (s("insertafter"), s("insertbefore"));
@@ -191,6 +329,7 @@ fn matches_ansible_byte_for_byte() {
                     firstmatch: b("firstmatch"),
                 },
             )
+            .unwrap_or_else(|e| panic!("{e}"))
             .0
         };
         assert_eq!(

@@ -1,19 +1,60 @@
-//! Python `re` patterns and `re.sub` templates on the `regex` crate.
+//! Python `re` patterns and `re.sub` templates on the `regex` crate and on fancy-regex.
 //!
 //! Playbooks are written for Python's `re`; most patterns mean the same to the `regex`
 //! crate once a few spellings are translated (`\Z`, literal braces, `[` inside a class,
 //! `{,n}`). Constructs only a backtracking engine has (lookarounds, backreferences,
-//! conditionals, atomic groups) are refused with their name instead of misbehaving.
+//! conditionals, atomic groups) are refused with their name by [`translate`], and spelled
+//! for fancy-regex by [`translate_backtracking`].
 
-use regex::Captures;
+use std::ops::Range;
 
 /// Translates a Python pattern. `dollar_ok` is false where Python's `$` would match
 /// before a final newline without MULTILINE, which the `regex` crate's `$` does not.
 pub fn translate(pattern: &str, dollar_ok: bool) -> Result<String, String> {
-    let unsupported = |what: &str| {
-        Err(format!(
-            "the regular expression `{pattern}` uses {what}, which only Python's `re` supports"
-        ))
+    convert(pattern, dollar_ok, false).map(|(source, _)| source)
+}
+
+/// A Python pattern spelled for fancy-regex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backtracking {
+    /// The pattern in fancy-regex's syntax.
+    pub source: String,
+    /// The first construct only a backtracking engine has, as [`translate`] names it
+    /// ("a backreference").
+    pub uses: &'static str,
+}
+
+/// Translates a Python pattern for fancy-regex, as [`translate`] does for the `regex`
+/// crate but keeping lookarounds, backreferences, conditionals, atomic groups and
+/// possessive quantifiers. `None` when the pattern uses none of them: it needs no
+/// backtracking engine.
+pub fn translate_backtracking(
+    pattern: &str,
+    dollar_ok: bool,
+) -> Result<Option<Backtracking>, String> {
+    let (source, uses) = convert(pattern, dollar_ok, true)?;
+    Ok(uses.map(|uses| Backtracking { source, uses }))
+}
+
+/// [`translate`] (`backtracking` false: constructs only a backtracking engine has are
+/// refused) or [`translate_backtracking`] (they are kept, the first one named).
+fn convert(
+    pattern: &str,
+    dollar_ok: bool,
+    backtracking: bool,
+) -> Result<(String, Option<&'static str>), String> {
+    let refuse = |what: &str| {
+        format!("the regular expression `{pattern}` uses {what}, which only Python's `re` supports")
+    };
+    let mut uses: Option<&'static str> = None;
+    // A construct only a backtracking engine has: refused, or noted and kept.
+    let mut needs = |what: &'static str| {
+        if backtracking {
+            uses.get_or_insert(what);
+            Ok(())
+        } else {
+            Err(refuse(what))
+        }
     };
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() + 8);
@@ -29,7 +70,21 @@ pub fn translate(pattern: &str, dollar_ok: bool) -> Result<String, String> {
                     ));
                 };
                 match n {
-                    '1'..='9' if !in_class => return unsupported("a backreference"),
+                    '1'..='9' if !in_class && backtracking => {
+                        let (len, text, is_group) =
+                            numeric_escape(&chars[i + 1..]).ok_or_else(|| {
+                                format!(
+                                    "invalid regular expression `{pattern}`: octal escape value outside of range 0-0o377"
+                                )
+                            })?;
+                        if is_group {
+                            needs("a backreference")?;
+                        }
+                        out.push_str(&text);
+                        i += 1 + len;
+                        continue;
+                    }
+                    '1'..='9' if !in_class => return Err(refuse("a backreference")),
                     'Z' if !in_class => out.push_str("\\z"),
                     'b' if in_class => out.push_str("\\x08"),
                     _ => {
@@ -65,21 +120,16 @@ pub fn translate(pattern: &str, dollar_ok: bool) -> Result<String, String> {
             '(' if !in_class && chars.get(i + 1) == Some(&'?') => {
                 let rest: String = chars[i + 2..].iter().take(3).collect();
                 if rest.starts_with('=') || rest.starts_with('!') {
-                    return unsupported("a lookahead");
-                }
-                if rest.starts_with("<=") || rest.starts_with("<!") {
-                    return unsupported("a lookbehind");
-                }
-                if rest.starts_with("P=") {
-                    return unsupported("a named backreference");
-                }
-                if rest.starts_with('(') {
-                    return unsupported("a conditional group");
-                }
-                if rest.starts_with('>') {
-                    return unsupported("an atomic group");
-                }
-                if rest.starts_with('#') {
+                    needs("a lookahead")?;
+                } else if rest.starts_with("<=") || rest.starts_with("<!") {
+                    needs("a lookbehind")?;
+                } else if rest.starts_with("P=") {
+                    needs("a named backreference")?;
+                } else if rest.starts_with('(') {
+                    needs("a conditional group")?;
+                } else if rest.starts_with('>') {
+                    needs("an atomic group")?;
+                } else if rest.starts_with('#') {
                     // A comment group: dropped.
                     while i < chars.len() && chars[i] != ')' {
                         i += 1;
@@ -94,7 +144,9 @@ pub fn translate(pattern: &str, dollar_ok: bool) -> Result<String, String> {
                     out.push_str(&text);
                     i += len;
                     if matches!(chars.get(i), Some('+')) {
-                        return unsupported("a possessive quantifier");
+                        needs("a possessive quantifier")?;
+                        out.push('+');
+                        i += 1;
                     }
                     continue;
                 }
@@ -102,18 +154,44 @@ pub fn translate(pattern: &str, dollar_ok: bool) -> Result<String, String> {
             },
             '}' if !in_class => out.push_str("\\}"),
             '$' if !in_class && !dollar_ok => {
-                return unsupported(
+                return Err(refuse(
                     "`$` outside MULTILINE mode (it matches before a final newline)",
-                );
+                ));
             }
             '*' | '+' | '?' if !in_class && matches!(chars.get(i + 1), Some('+')) => {
-                return unsupported("a possessive quantifier");
+                needs("a possessive quantifier")?;
+                out.push(c);
+                out.push('+');
+                i += 2;
+                continue;
             }
             _ => out.push(c),
         }
         i += 1;
     }
-    Ok(out)
+    Ok((out, uses))
+}
+
+/// Python's reading of the digits after a `\` outside a class (`chars` starts at the
+/// first digit, 1-9): three octal digits are a character, else one or two digits are a
+/// group. Returns how many characters were read, the fancy-regex spelling, and whether it
+/// is a backreference; `None` for an octal value Python refuses (over 0o377).
+fn numeric_escape(chars: &[char]) -> Option<(usize, String, bool)> {
+    let octal = |k: usize| chars.get(k).is_some_and(|c| c.is_digit(8));
+    if octal(0) && octal(1) && octal(2) {
+        let v = chars[..3]
+            .iter()
+            .fold(0, |a, d| a * 8 + d.to_digit(8).unwrap_or(0));
+        return (v <= 0o377).then(|| (3, format!("\\x{{{v:x}}}"), false));
+    }
+    let len = if chars.get(1).is_some_and(char::is_ascii_digit) {
+        2
+    } else {
+        1
+    };
+    let group: String = chars[..len].iter().collect();
+    // Delimited, so a digit after it stays a literal digit, as in Python.
+    Some((len, format!("\\k<{group}>"), true))
 }
 
 /// A `{m}`, `{m,}`, `{,n}`, `{m,n}` or `{,}` quantifier at the start of `chars`: its
@@ -156,15 +234,37 @@ enum Piece {
     Group(usize),
 }
 
+/// Where one match's groups are, whichever engine found it: group `n`'s byte range in the
+/// text searched, `None` when it took no part (group 0 is the whole match).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Groups(pub Vec<Option<Range<usize>>>);
+
+impl Groups {
+    /// Group `n`'s range.
+    pub fn get(&self, n: usize) -> Option<Range<usize>> {
+        self.0.get(n).cloned().flatten()
+    }
+}
+
+impl From<&regex::Captures<'_>> for Groups {
+    fn from(caps: &regex::Captures<'_>) -> Self {
+        Groups(caps.iter().map(|m| m.map(|m| m.range())).collect())
+    }
+}
+
 /// A parsed Python replacement template (`\1`, `\g<name>`, `\n`, ...).
 #[derive(Debug, Clone)]
 pub struct Template(Vec<Piece>);
 
 impl Template {
-    /// Parses `repl` as Python's `re` does for `re`, naming errors like Python
+    /// Parses `repl` as Python's `re` does for a pattern with `groups` groups (the whole
+    /// match counted) whose named ones `index_of` finds, naming errors like Python
     /// (`invalid group reference 2 at position 1`).
-    pub fn parse(repl: &str, re: &regex::Regex) -> Result<Template, String> {
-        let groups = re.captures_len();
+    pub fn parse(
+        repl: &str,
+        groups: usize,
+        index_of: impl Fn(&str) -> Option<usize>,
+    ) -> Result<Template, String> {
         let group = |n: usize, at: usize| {
             if n < groups {
                 Ok(Piece::Group(n))
@@ -205,9 +305,7 @@ impl Template {
                     if let Ok(num) = name.parse::<usize>() {
                         group(num, start)?
                     } else {
-                        let idx = re
-                            .capture_names()
-                            .position(|n| n == Some(name.as_str()))
+                        let idx = index_of(&name)
                             .ok_or_else(|| format!("unknown group name '{name}'"))?;
                         Piece::Group(idx)
                     }
@@ -277,13 +375,25 @@ impl Template {
         Ok(Template(pieces))
     }
 
-    /// The replacement for one match; a group that did not take part is empty, as in
-    /// Python 3.5+.
-    fn expand(&self, caps: &Captures<'_>, out: &mut String) {
+    /// The replacement for one match of `groups` in `hay`; a group that did not take part
+    /// is empty, as in Python 3.5+.
+    fn expand(&self, groups: &Groups, hay: &str, out: &mut String) {
         for p in &self.0 {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Group(n) => out.push_str(caps.get(*n).map_or("", |m| m.as_str())),
+                Piece::Group(n) => out.push_str(groups.get(*n).map_or("", |r| &hay[r])),
+            }
+        }
+    }
+
+    /// [`Template::expand`] on bytes: Python's `match.expand` for a bytes pattern.
+    pub fn expand_bytes(&self, groups: &Groups, hay: &[u8], out: &mut Vec<u8>) {
+        for p in &self.0 {
+            match p {
+                Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
+                Piece::Group(n) => {
+                    out.extend_from_slice(groups.get(*n).map_or(&[][..], |r| &hay[r]))
+                }
             }
         }
     }
@@ -291,18 +401,24 @@ impl Template {
 
 /// Python's `re.subn`: every match replaced, with Python's rule for empty matches (one
 /// right after a non-empty match counts; one where an empty match just was does not).
-pub fn subn(re: &regex::Regex, template: &Template, hay: &str) -> (String, usize) {
+/// `find(pos)` is the first match in `hay` at or after `pos` (seeing all of `hay`, for
+/// anchors and lookbehinds).
+pub fn subn<E>(
+    mut find: impl FnMut(usize) -> Result<Option<Groups>, E>,
+    template: &Template,
+    hay: &str,
+) -> Result<(String, usize), E> {
     let mut out = String::with_capacity(hay.len());
     let mut last = 0;
     let mut pos = 0;
     let mut count = 0;
     let mut must_advance = false;
     while pos <= hay.len() {
-        let Some(caps) = re.captures_at(hay, pos) else {
+        let Some(groups) = find(pos)? else {
             break;
         };
-        let Some(m) = caps.get(0) else { break };
-        if must_advance && m.is_empty() && m.start() == pos {
+        let Some(m) = groups.get(0) else { break };
+        if must_advance && m.is_empty() && m.start == pos {
             match hay[pos..].chars().next() {
                 Some(c) => pos += c.len_utf8(),
                 None => break,
@@ -310,25 +426,33 @@ pub fn subn(re: &regex::Regex, template: &Template, hay: &str) -> (String, usize
             must_advance = false;
             continue;
         }
-        out.push_str(&hay[last..m.start()]);
-        template.expand(&caps, &mut out);
-        last = m.end();
+        out.push_str(&hay[last..m.start]);
+        template.expand(&groups, hay, &mut out);
+        last = m.end;
         count += 1;
         must_advance = m.is_empty();
-        pos = m.end();
+        pos = m.end;
     }
     out.push_str(&hay[last..]);
-    (out, count)
+    Ok((out, count))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `Template::parse` for the `regex` crate's `re`.
+    fn parse(r: &str, re: &regex::Regex) -> Result<Template, String> {
+        Template::parse(r, re.captures_len(), |name| {
+            re.capture_names().position(|n| n == Some(name))
+        })
+    }
+
     fn sub(p: &str, r: &str, h: &str) -> (String, usize) {
         let re = regex::Regex::new(&format!("(?m){}", translate(p, true).unwrap())).unwrap();
-        let t = Template::parse(r, &re).unwrap();
-        subn(&re, &t, h)
+        let t = parse(r, &re).unwrap();
+        let found = |pos| Ok::<_, ()>(re.captures_at(h, pos).map(|c| Groups::from(&c)));
+        subn(found, &t, h).unwrap()
     }
 
     #[test]
@@ -347,13 +471,42 @@ mod tests {
         assert_eq!(sub("a", r"\101\\\.", "a").0, "A\\\\.");
         let re = regex::Regex::new("(a)").unwrap();
         assert_eq!(
-            Template::parse(r"\2", &re).unwrap_err(),
+            parse(r"\2", &re).unwrap_err(),
             "invalid group reference 2 at position 1"
         );
         assert_eq!(
-            Template::parse(r"\q", &re).unwrap_err(),
+            parse(r"\q", &re).unwrap_err(),
             "bad escape \\q at position 0"
         );
+    }
+
+    #[test]
+    fn backtracking_constructs_are_spelled_for_fancy_regex() {
+        let spell = |p: &str| {
+            translate_backtracking(p, true)
+                .unwrap()
+                .map(|b| (b.source, b.uses))
+        };
+        assert_eq!(
+            spell(r"^(REF) .* \1\Z"),
+            Some((r"^(REF) .* \k<1>\z".into(), "a backreference"))
+        );
+        // Two digits are one group; three octal digits are a character, as in Python.
+        assert_eq!(
+            spell(r"(a)\12(?=b)\101{2}"),
+            Some((r"(a)\k<12>(?=b)\x{41}{2}".into(), "a backreference"))
+        );
+        assert_eq!(
+            spell(r"(?P<q>')x(?P=q)"),
+            Some((r"(?P<q>')x(?P=q)".into(), "a named backreference"))
+        );
+        assert_eq!(
+            spell("a{,2}+"),
+            Some(("a{0,2}+".into(), "a possessive quantifier"))
+        );
+        // Nothing that needs backtracking: no spelling, the `regex` crate's refusal stands.
+        assert_eq!(spell(r"[\1](a)\101"), None);
+        assert!(translate_backtracking(r"(?=a)$", false).is_err());
     }
 
     #[test]

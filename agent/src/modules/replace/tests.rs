@@ -61,8 +61,9 @@ fn refuses_what_it_cannot_translate() {
     let path = dir.path().join("f");
     fs::write(&path, "a\n").unwrap_or_else(|e| panic!("{e}"));
     let p = path.display().to_string();
-    let e = h.check_err(&Replace, json!({"path": p, "regexp": "a(?=b)"}));
-    assert!(e.contains("lookahead"), "{e}");
+    // A backreference to no group: neither engine takes it.
+    let e = h.check_err(&Replace, json!({"path": p, "regexp": "(a)\\2"}));
+    assert!(e.contains("uses a backreference"), "{e}");
     let e = h.check_err(
         &Replace,
         json!({"path": p, "regexp": "a", "encoding": "latin-1"}),
@@ -90,4 +91,54 @@ fn attribute_changes_are_named_as_ansible_names_them() {
     let (got, msg) = run("a\n", json!({"regexp": "zzz", "mode": "0640"}));
     assert_eq!(got, "a\n");
     assert_eq!(msg, "ownership, perms or SE linux context changed");
+}
+
+#[test]
+fn lookarounds_and_backreferences_replace_as_python_does() {
+    // re.subn(r'^(\w+) = (?=\S)', r'\1=', ..., flags=re.M): only lines with a value.
+    let (got, msg) = run(
+        "a = 1\nb = \nc = 3\n",
+        json!({"regexp": "^(\\w+) = (?=\\S)", "replace": "\\1="}),
+    );
+    assert_eq!(got, "a=1\nb = \nc=3\n");
+    assert_eq!(msg, "2 replacements made");
+    // A doubled word, found by a backreference, made single.
+    let (got, msg) = run(
+        "the the cat\nsat sat\n",
+        json!({"regexp": "\\b(\\w+) \\1\\b", "replace": "\\g<1>"}),
+    );
+    assert_eq!(
+        (got.as_str(), msg.as_str()),
+        ("the cat\nsat\n", "2 replacements made")
+    );
+    // Applied again: nothing left to replace.
+    let (got, msg) = run(
+        "the cat\nsat\n",
+        json!({"regexp": "\\b(\\w+) \\1\\b", "replace": "\\g<1>"}),
+    );
+    assert_eq!((got.as_str(), msg.as_str()), ("the cat\nsat\n", ""));
+}
+
+#[test]
+fn after_and_before_may_look_around() {
+    let (got, _) = run(
+        "x=1\n[s]\nx=1\n[t]\nx=1\n",
+        json!({"regexp": "x=1", "replace": "x=2", "after": "(?<=\\[s\\])", "before": "(?=\\[t\\])"}),
+    );
+    assert_eq!(got, "x=1\n[s]\nx=2\n[t]\nx=1\n");
+}
+
+#[test]
+fn a_path_under_home_is_expanded_as_ansible_expands_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fs::write(dir.path().join("f"), "a\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut h = Harness::new();
+    h.environment = vec![("HOME".into(), dir.path().display().to_string())];
+    let out = h.apply(
+        &Replace,
+        json!({"path": "~/f", "regexp": "a", "replace": "b"}),
+    );
+    assert_eq!(out.msg, "1 replacements made");
+    let got = fs::read_to_string(dir.path().join("f")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got, "b\n");
 }
