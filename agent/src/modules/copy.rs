@@ -68,6 +68,7 @@ impl Module for Copy {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let args = &expand_paths(ctx, args);
         if let Some(listing) = controller_directory(ctx, args) {
             return copy_tree(ctx, args, listing);
         }
@@ -155,6 +156,27 @@ impl Module for Copy {
         }
         .plan()
     }
+}
+
+/// `args` with `dest` (and a `remote_src` source) as Ansible's module gets them
+/// (`type='path'`: `~` and `$VAR` expanded); the controller's `src` stays as written.
+fn expand_paths(ctx: &Context<'_>, args: &Json) -> Json {
+    let mut args = args.clone();
+    let remote = args
+        .get("remote_src")
+        .and_then(super::json_bool)
+        .unwrap_or(false);
+    if let Json::Object(map) = &mut args {
+        for key in ["dest", "src"] {
+            if key == "src" && !remote {
+                continue;
+            }
+            if let Some(Json::String(path)) = map.get_mut(key) {
+                *path = super::path_arg::expand(path, ctx.environment);
+            }
+        }
+    }
+    args
 }
 
 /// Ansible's failure when `dest` (as written: `given`) is missing and so is its directory;

@@ -98,7 +98,9 @@ impl Module for Template {
             .map_err(failed)?
             .render_file(&overrides.prepare(source))
             .map_err(|e| failed(e.to_string()))?;
-        let dest = super::copy::destination("template", &spec.dest, Some(&spec.src))?;
+        // `type='path'` in Ansible's module: `~` and `$VAR` expanded.
+        let dest = super::path_arg::expand(&spec.dest, ctx.environment);
+        let dest = super::copy::destination("template", &dest, Some(&spec.src))?;
         let encoding = spec.output_encoding.as_deref().unwrap_or_default();
         let after: std::sync::Arc<[u8]> = super::output_encoding::encode(encoding, &rendered)
             .map_err(failed)?
