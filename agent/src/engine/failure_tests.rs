@@ -80,6 +80,35 @@ fn secrets_in_the_output_are_masked_and_no_log_shows_nothing() {
 }
 
 #[test]
+fn a_no_log_task_s_output_stays_secret_but_not_a_file_s_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("made");
+    let req = request(
+        json!([
+            task(
+                "file",
+                json!({"path": path.display().to_string(), "state": "directory"}),
+                json!({"no_log": true})
+            ),
+            task(
+                "command",
+                json!({"argv": ["echo", "Generated-Token-42"]}),
+                json!({"no_log": true})
+            ),
+            task(
+                "debug",
+                json!({"msg": "a directory, and Generated-Token-42"}),
+                json!({})
+            ),
+        ]),
+        json!([]),
+        json!({}),
+    );
+    let results = shown(&events(&req));
+    assert_eq!(results[2].1, "a directory, and ********", "{results:?}");
+}
+
+#[test]
 fn failed_when_shows_the_condition_and_what_it_read() {
     let req = request(
         json!([task(

@@ -338,8 +338,9 @@ impl Runner<'_> {
     }
 
     /// What a `no_log` task produced (its registered output and facts, not the
-    /// bookkeeping every result has) is a secret from now on: later tasks that show it
-    /// show it masked.
+    /// bookkeeping every result has, nor a file's metadata) is a secret from now on: later
+    /// tasks that show it show it masked. (A file's `state: directory` or its owner made
+    /// secret would mask those words in every later message.)
     fn no_log_output(&self, result: &ItemResult) {
         const BOOKKEEPING: &[&str] = &[
             "changed",
@@ -355,6 +356,19 @@ impl Runner<'_> {
             "skip_reason",
             "false_condition",
             "ansible_loop_var",
+            "state",
+            "path",
+            "dest",
+            "src",
+            "mode",
+            "owner",
+            "group",
+            "uid",
+            "gid",
+            "size",
+            "checksum",
+            "md5sum",
+            "secontext",
         ];
         for (k, v) in &result.register {
             if !BOOKKEEPING.contains(&k.as_str()) {
