@@ -41,6 +41,10 @@ struct CopySpec {
     /// Follow symlinks in a source directory (Ansible's default, what dr does).
     #[serde(default, deserialize_with = "opt_bool_ish")]
     local_follow: Option<bool>,
+    /// Whether a vault-encrypted source is decrypted: the controller does it when it
+    /// ships the file (`run/files.rs`), as Ansible's action plugin does.
+    #[serde(default, rename = "decrypt")]
+    decrypt: Option<Json>,
 }
 
 impl Module for Copy {
@@ -64,6 +68,7 @@ impl Module for Copy {
             "remote_src",
             "directory_mode",
             "local_follow",
+            "decrypt",
         ]
     }
 
@@ -103,8 +108,18 @@ impl Module for Copy {
                     std::fs::read(src).map_err(|e| ModuleError::io("cannot read", src, e))?;
                 (Arc::from(bytes), Some(src.as_str()))
             }
-            // The request's buffer itself: no copy per host.
-            (None, Some(src)) => (shipped("copy", ctx, src)?.shared(), Some(src.as_str())),
+            // The request's buffer itself: no copy per host. `decrypt: false` takes the
+            // source as written (a vault file still encrypted).
+            (None, Some(src)) => {
+                let as_written = (spec.decrypt.as_ref().and_then(super::json_bool) == Some(false))
+                    .then(|| ctx.files.get(&crate::wire::as_written_key(src)))
+                    .flatten();
+                let bytes = match as_written {
+                    Some(file) => file.shared(),
+                    None => shipped("copy", ctx, src)?.shared(),
+                };
+                (bytes, Some(src.as_str()))
+            }
         };
         let dest = destination("copy", &spec.dest, src_name)?;
         // Compared in chunks, never read whole: a converged copy costs no memory per host.

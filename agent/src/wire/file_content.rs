@@ -12,6 +12,13 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Where the request holds the controller file `src` as written, for a task that keeps a
+/// vault-encrypted source encrypted (`copy: decrypt: false`); under `src` itself it is
+/// decrypted, as Ansible's action plugins ship it.
+pub fn as_written_key(src: &str) -> String {
+    format!("{src}\u{0}as-written")
+}
+
 /// A file shipped with the request.
 #[derive(Debug, Clone)]
 pub struct FileContent {

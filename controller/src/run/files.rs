@@ -13,15 +13,19 @@ use dr_agent::wire::{FileContent, Task};
 use serde_json::Value;
 
 use super::render_vars::RenderVars;
+use crate::secrets::Secrets;
 
 /// Finds and reads the `src` files of `tasks` (and handlers). A `src` that is a template is
 /// rendered with `vars` (and each literal loop item) first. Missing files are left out: the
-/// agent then fails that task with a message naming the file.
+/// agent then fails that task with a message naming the file. A vault-encrypted source is
+/// shipped decrypted, as Ansible's action plugins do (`copy`'s and `script`'s unless
+/// `decrypt: false`); its plaintext is a secret. One the run cannot open is an error.
 pub fn collect(
     tasks: &[&Task],
     vars: &RenderVars,
     playbook_dir: &Path,
-) -> BTreeMap<String, FileContent> {
+    secrets: &Secrets,
+) -> Result<BTreeMap<String, FileContent>, String> {
     let mut files = BTreeMap::new();
     for task in tasks {
         let sub = match task.module.as_str() {
@@ -36,22 +40,64 @@ pub fn collect(
         };
         let src = src.as_str();
         for candidate in rendered_srcs(src, task, vars) {
-            if files.contains_key(&candidate) {
+            let key = match keeps_vault(task) {
+                true => dr_agent::wire::as_written_key(&candidate),
+                false => candidate.clone(),
+            };
+            if files.contains_key(&key) {
                 continue;
             }
             let Some(path) = find(&candidate, sub, task, playbook_dir) else {
                 continue;
             };
             if path.is_dir() {
-                if task.module == "copy" {
-                    ship_tree(&mut files, &candidate, &path, task, playbook_dir);
+                if task.module == "copy" && !files.contains_key(&candidate) {
+                    ship_tree(&mut files, &candidate, &path, task, playbook_dir, secrets)?;
                 }
             } else if let Some(bytes) = read_shared(&path) {
-                files.insert(candidate, shipped(bytes, &path, sub, task, playbook_dir));
+                let bytes = opened(bytes, &path, task, secrets)?;
+                files.insert(key, shipped(bytes, &path, sub, task, playbook_dir));
             }
         }
     }
-    files
+    Ok(files)
+}
+
+/// Whether `task` keeps a vault-encrypted source as written (`decrypt: false`).
+fn keeps_vault(task: &Task) -> bool {
+    task.args
+        .get("decrypt")
+        .and_then(dr_agent::modules::json_bool)
+        == Some(false)
+}
+
+/// `bytes` (read from `path` for `task`) as the module gets them: a vault file decrypted
+/// (its plaintext a secret from then on), unless the task says `decrypt: false`.
+/// `unarchive` refuses a vault-encrypted archive itself.
+fn opened(
+    bytes: Arc<[u8]>,
+    path: &Path,
+    task: &Task,
+    secrets: &Secrets,
+) -> Result<Arc<[u8]>, String> {
+    let keep = task.module == "unarchive" || keeps_vault(task);
+    if keep || !bytes.starts_with(b"$ANSIBLE_VAULT;") {
+        return Ok(bytes);
+    }
+    match secrets.decrypt_if_vault(path, &bytes) {
+        Ok(Some(plain)) => {
+            secrets.add(&plain);
+            Ok(Arc::from(plain.into_bytes()))
+        }
+        Ok(None) => Ok(bytes),
+        Err(e) => Err(format!(
+            "`{}` ({}): cannot decrypt its source `{}`: {}",
+            task.module,
+            task.location,
+            path.display(),
+            e.message
+        )),
+    }
 }
 
 /// The `copy` (`sub` = `files`) or `template` (`templates`) source `src` of `task`, read
@@ -62,11 +108,13 @@ pub fn read_now(
     sub: &str,
     task: &Task,
     playbook_dir: &Path,
+    secrets: &Secrets,
 ) -> Result<Vec<Value>, String> {
     let path = find(src, sub, task, playbook_dir).ok_or_else(|| {
         format!("no such file on the controller (looked in `{sub}/` and beside the play)")
     })?;
     let bytes = read_shared(&path).ok_or_else(|| format!("cannot read `{}`", path.display()))?;
+    let bytes = opened(bytes, &path, task, secrets)?;
     let file = shipped(bytes, &path, sub, task, playbook_dir);
     let value = serde_json::to_value(&file).map_err(|e| e.to_string())?;
     Ok(vec![value])
@@ -81,19 +129,22 @@ fn ship_tree(
     dir: &Path,
     task: &Task,
     playbook_dir: &Path,
-) {
+    secrets: &Secrets,
+) -> Result<(), String> {
     let mut listing = dr_agent::wire::TreeListing::default();
     walk(dir, "", &mut listing, &mut Vec::new());
     let prefix = src.trim_end_matches('/');
     for rel in &listing.files {
         let path = dir.join(rel);
         if let Some(bytes) = read_shared(&path) {
+            let bytes = opened(bytes, &path, task, secrets)?;
             let key = format!("{prefix}/{rel}");
             files.insert(key, shipped(bytes, &path, "files", task, playbook_dir));
         }
     }
     let origin = dir.display().to_string();
     files.insert(src.to_owned(), FileContent::tree(&listing, origin));
+    Ok(())
 }
 
 /// Lists `dir` into `listing` (paths relative to the top, under `rel`), parents first;

@@ -88,6 +88,7 @@ pub fn answer(call: LookupCall, playbook_dir: &Path, secrets: &Secrets) -> Looku
                 kind.as_str().unwrap_or_default(),
                 &call.task,
                 playbook_dir,
+                secrets,
             )
         }
         (CONTROLLER_FILE, _) => Err(format!(
