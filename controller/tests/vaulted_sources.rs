@@ -1,7 +1,7 @@
 //! A vault-encrypted `copy`/`template` source, against the oracle (ansible-playbook 2.19):
 //! shipped decrypted (a TLS key kept with `ansible-vault encrypt` lands as the key, not as
-//! its ciphertext), as-is with `decrypt: false`; without the vault password the play is
-//! refused before it runs, naming the file, and the plaintext never reaches the output.
+//! its ciphertext), as-is with `decrypt: false`; without the vault password the task fails
+//! with Ansible's message naming the file; the plaintext never reaches the output.
 
 mod util;
 
@@ -127,12 +127,15 @@ fn a_vaulted_source_is_shipped_decrypted_as_in_ansible() {
 }
 
 #[test]
-fn without_the_password_the_play_is_refused_naming_the_file() {
+fn without_the_password_the_task_fails_naming_the_file() {
     let dir = project();
     let run = Dr::new(dir.path(), &["apply", "p.yml", "-i", "inv.yml"]).run();
     run.code(1);
     assert!(
-        format!("{}{}", run.stdout, run.stderr).contains("cannot decrypt its source"),
+        format!("{}{}", run.stdout, run.stderr).contains(&format!(
+            "A vault password or secret must be specified to decrypt {}",
+            dir.path().join("files/key.pem").display()
+        )),
         "{}{}",
         run.stdout,
         run.stderr

@@ -19,13 +19,13 @@ use crate::secrets::Secrets;
 /// rendered with `vars` (and each literal loop item) first. Missing files are left out: the
 /// agent then fails that task with a message naming the file. A vault-encrypted source is
 /// shipped decrypted, as Ansible's action plugins do (`copy`'s and `script`'s unless
-/// `decrypt: false`); its plaintext is a secret. One the run cannot open is an error.
+/// `decrypt: false`); its plaintext is a secret.
 pub fn collect(
     tasks: &[&Task],
     vars: &RenderVars,
     playbook_dir: &Path,
     secrets: &Secrets,
-) -> Result<BTreeMap<String, FileContent>, String> {
+) -> BTreeMap<String, FileContent> {
     let mut files = BTreeMap::new();
     for task in tasks {
         let sub = match task.module.as_str() {
@@ -50,17 +50,20 @@ pub fn collect(
             let Some(path) = find(&candidate, sub, task, playbook_dir) else {
                 continue;
             };
+            // A source the run cannot decrypt is left out: the task asks for it when it
+            // runs (`read_now`) and fails with why, as Ansible's task fails.
             if path.is_dir() {
                 if task.module == "copy" && !files.contains_key(&candidate) {
-                    ship_tree(&mut files, &candidate, &path, task, playbook_dir, secrets)?;
+                    let _ = ship_tree(&mut files, &candidate, &path, task, playbook_dir, secrets);
                 }
-            } else if let Some(bytes) = read_shared(&path) {
-                let bytes = opened(bytes, &path, task, secrets)?;
+            } else if let Some(bytes) = read_shared(&path)
+                && let Ok(bytes) = opened(bytes, &path, task, secrets)
+            {
                 files.insert(key, shipped(bytes, &path, sub, task, playbook_dir));
             }
         }
     }
-    Ok(files)
+    files
 }
 
 /// Whether `task` keeps a vault-encrypted source as written (`decrypt: false`).
@@ -90,10 +93,15 @@ fn opened(
             Ok(Arc::from(plain.into_bytes()))
         }
         Ok(None) => Ok(bytes),
+        // Ansible's words when no password was given.
+        Err(e) if e.message.contains("no vault key") => Err(format!(
+            "A vault password or secret must be specified to decrypt {}",
+            std::path::absolute(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+        )),
         Err(e) => Err(format!(
-            "`{}` ({}): cannot decrypt its source `{}`: {}",
-            task.module,
-            task.location,
+            "cannot decrypt `{}`: {}",
             path.display(),
             e.message
         )),
@@ -113,6 +121,12 @@ pub fn read_now(
     let path = find(src, sub, task, playbook_dir).ok_or_else(|| {
         format!("no such file on the controller (looked in `{sub}/` and beside the play)")
     })?;
+    if path.is_dir() {
+        // Shipped with the request unless a file inside could not be decrypted: say which.
+        let mut scratch = BTreeMap::new();
+        ship_tree(&mut scratch, src, &path, task, playbook_dir, secrets)?;
+        return Err(format!("`{}` is a directory", path.display()));
+    }
     let bytes = read_shared(&path).ok_or_else(|| format!("cannot read `{}`", path.display()))?;
     let bytes = opened(bytes, &path, task, secrets)?;
     let file = shipped(bytes, &path, sub, task, playbook_dir);
@@ -134,14 +148,16 @@ fn ship_tree(
     let mut listing = dr_agent::wire::TreeListing::default();
     walk(dir, "", &mut listing, &mut Vec::new());
     let prefix = src.trim_end_matches('/');
+    let mut tree = Vec::with_capacity(listing.files.len());
     for rel in &listing.files {
         let path = dir.join(rel);
         if let Some(bytes) = read_shared(&path) {
             let bytes = opened(bytes, &path, task, secrets)?;
             let key = format!("{prefix}/{rel}");
-            files.insert(key, shipped(bytes, &path, "files", task, playbook_dir));
+            tree.push((key, shipped(bytes, &path, "files", task, playbook_dir)));
         }
     }
+    files.extend(tree);
     let origin = dir.display().to_string();
     files.insert(src.to_owned(), FileContent::tree(&listing, origin));
     Ok(())

@@ -702,7 +702,7 @@ fn build_request(
         .chain(handlers.iter())
         .flat_map(dr_agent::wire::Task::walk)
         .collect();
-    let mut files = files::collect(&all_tasks, &full, &play.dir, &job.secrets)?;
+    let mut files = files::collect(&all_tasks, &full, &play.dir, &job.secrets);
     files.extend(super::include_vars::collect(
         &all_tasks,
         &full,
