@@ -74,6 +74,9 @@ impl Module for Copy {
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
         let args = &expand_paths(ctx, args);
+        if let Some(msg) = missing_or_clashing(args) {
+            return Err(ModuleError::Failed(msg.to_owned()));
+        }
         if let Some(listing) = controller_directory(ctx, args) {
             return copy_tree(ctx, args, listing);
         }
@@ -170,6 +173,36 @@ impl Module for Copy {
             follow: spec.follow,
         }
         .plan()
+    }
+}
+
+/// Ansible's action checks of `src`, `content` and `dest`, in its order and words.
+fn missing_or_clashing(args: &Json) -> Option<&'static str> {
+    let given = |key: &str| match args.get(key) {
+        None | Some(Json::Null) => None,
+        Some(v) => Some(v),
+    };
+    let truthy = |v: Option<&Json>| match v {
+        None => false,
+        Some(Json::String(s)) => !s.is_empty(),
+        Some(Json::Bool(b)) => *b,
+        Some(_) => true,
+    };
+    let (src, content, dest) = (given("src"), given("content"), given("dest"));
+    if !truthy(src) && content.is_none() {
+        Some("src (or content) is required")
+    } else if !truthy(dest) {
+        Some("dest is required")
+    } else if truthy(src) && content.is_some() {
+        Some("src and content are mutually exclusive")
+    } else if content.is_some()
+        && dest
+            .and_then(Json::as_str)
+            .is_some_and(|d| d.ends_with('/'))
+    {
+        Some("can not use content with a dir as dest")
+    } else {
+        None
     }
 }
 

@@ -101,10 +101,25 @@ fn force_false_leaves_an_existing_file() {
 #[test]
 fn errors_name_the_problem() {
     let h = Harness::new();
-    assert!(
-        h.check_err(&Copy, json!({"dest": "/tmp/x"}))
-            .contains("one of `content` or `src`")
-    );
+    // Ansible's action checks, in its order and words.
+    for (args, msg) in [
+        (json!({"dest": "/tmp/x"}), "src (or content) is required"),
+        (
+            json!({"src": "", "dest": "/tmp/x"}),
+            "src (or content) is required",
+        ),
+        (json!({"content": "a"}), "dest is required"),
+        (
+            json!({"src": "a", "content": "a", "dest": "/tmp/x"}),
+            "src and content are mutually exclusive",
+        ),
+        (
+            json!({"content": "a", "dest": "/tmp/x/"}),
+            "can not use content with a dir as dest",
+        ),
+    ] {
+        assert_eq!(h.check_err(&Copy, args), msg);
+    }
     assert!(
         h.check_err(&Copy, json!({"src": "nope", "dest": "/tmp/x"}))
             .contains("could not find or access `nope`")
