@@ -348,11 +348,10 @@ pub(super) fn destination(
     if !into_dir {
         return Ok(PathBuf::from(dest));
     }
-    let name = src.and_then(|s| Path::new(s).file_name()).ok_or_else(|| {
-        ModuleError::Failed(format!(
-            "{module}: `{dest}` is a directory; `content` needs a file path as `dest`"
-        ))
-    })?;
+    // Ansible's words (its action finds the directory on the host).
+    let name = src
+        .and_then(|s| Path::new(s).file_name())
+        .ok_or_else(|| ModuleError::Failed("can not use content with a dir as dest".into()))?;
     Ok(Path::new(dest).join(name))
 }
 
