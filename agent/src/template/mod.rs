@@ -282,10 +282,13 @@ fn format_value(
         _ if let Some(b) = bytes::of(value) => {
             out.write_str(bytes::printed(b)?).map_err(Error::from)
         }
-        _ if let Some(e) = undecryptable::shown_inside(value) => Err(e),
-        _ => out
-            .write_str(&pyrepr::python_str(value))
-            .map_err(Error::from),
+        _ => {
+            let text = pyrepr::python_str(value);
+            if let Some(e) = undecryptable::shown_inside(value) {
+                return Err(e);
+            }
+            out.write_str(&text).map_err(Error::from)
+        }
     }
 }
 

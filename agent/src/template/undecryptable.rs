@@ -84,14 +84,11 @@ pub(super) fn record(message: &str) {
 }
 
 /// Why showing `v` fails: it holds a value left undefined by an undecryptable one the
-/// render used ([`record`]).
+/// render used ([`record`]). Asked after `v` was shown (which renders what it holds, so
+/// records such a value), it costs nothing unless the render met one.
 pub(crate) fn shown_inside(v: &minijinja::Value) -> Option<Error> {
-    // The walk renders what it reaches, which records an undecryptable value it meets.
-    if !super::scope::holds_undefined(v) {
-        return None;
-    }
     let used = USED.with(|u| u.borrow().last().cloned().flatten())?;
-    Some(Error::new(ErrorKind::InvalidOperation, used))
+    super::scope::holds_undefined(v).then(|| Error::new(ErrorKind::InvalidOperation, used))
 }
 
 /// Whether an error's message is that of an undecryptable value used.

@@ -164,9 +164,14 @@ pub(super) fn builtins(env: &mut Environment<'static>) {
         match crate::template::bytes::of(&v) {
             // Python's `str()` of bytes is their `repr()`.
             Some(bytes) => Ok(Value::from(crate::pybytes::repr(bytes))),
-            // An inline vault value the run cannot open, inside: it fails, as in Ansible.
-            None if let Some(e) = crate::template::undecryptable::shown_inside(&v) => Err(e),
-            None => f::string(state, &v),
+            None => {
+                let text = f::string(state, &v)?;
+                // An inline vault value the run cannot open, inside: it fails, as in Ansible.
+                match crate::template::undecryptable::shown_inside(&v) {
+                    Some(e) => Err(e),
+                    None => Ok(text),
+                }
+            }
         }
     });
     add(env, "bool", f::bool);
