@@ -44,39 +44,27 @@ fn repo() -> tempfile::TempDir {
     let mut perms = std::fs::metadata(d.join("pw.sh")).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(d.join("pw.sh"), perms).unwrap();
-    let run = util::ansible("ansible-vault")
-        .args([
+    util::ansible_vault(
+        d,
+        &[
             "encrypt",
             "--vault-password-file",
             "pw",
             "group_vars/all/vault.yml",
-        ])
-        .current_dir(d)
-        .output()
-        .expect("ansible-vault runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+        ],
     );
-    let run = util::ansible("ansible-vault")
-        .args([
+    let inline = util::ansible_vault(
+        d,
+        &[
             "encrypt_string",
             "--vault-password-file",
             "pw",
             INLINE,
             "--name",
             "api_token",
-        ])
-        .current_dir(d)
-        .output()
-        .expect("ansible-vault runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+        ],
     );
-    std::fs::write(d.join("group_vars/all/main.yml"), &run.stdout).unwrap();
+    std::fs::write(d.join("group_vars/all/main.yml"), inline).unwrap();
     dir
 }
 

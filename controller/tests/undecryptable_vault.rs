@@ -44,18 +44,10 @@ fn playbook(vault: &str) -> String {
 fn an_unopened_vault_fails_where_shown_and_unvault_opens_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), "test\n").unwrap();
-    let out = util::ansible("ansible-vault")
-        .args(["encrypt_string", "--vault-password-file"])
-        .arg(dir.path().join("pw"))
-        .arg("secret")
-        .output()
-        .expect("ansible-vault runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = util::ansible_vault(
+        dir.path(),
+        &["encrypt_string", "--vault-password-file", "pw", "secret"],
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     let vault = text
         .split_once('|')
         .map(|(_, v)| v.trim().to_owned())

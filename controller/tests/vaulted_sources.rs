@@ -44,15 +44,9 @@ fn project() -> tempfile::TempDir {
         "files/tree/inner.txt",
         "templates/app.conf.j2",
     ] {
-        let run = util::ansible("ansible-vault")
-            .args(["encrypt", "--vault-password-file", "pw", file])
-            .current_dir(dir.path())
-            .output()
-            .expect("ansible-vault runs");
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
+        util::ansible_vault(
+            dir.path(),
+            &["encrypt", "--vault-password-file", "pw", file],
         );
     }
     dir

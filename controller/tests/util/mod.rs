@@ -454,3 +454,19 @@ pub fn journal_events(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
         .filter(|l| l["event"] == kind)
         .collect()
 }
+
+/// Runs the oracle's `ansible-vault` with `args` in `dir`; its stdout, the test failing
+/// with its stderr when it fails.
+pub fn ansible_vault(dir: &Path, args: &[&str]) -> String {
+    let out = ansible("ansible-vault")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("ansible-vault runs");
+    assert!(
+        out.status.success(),
+        "ansible-vault {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("ansible-vault prints text")
+}
