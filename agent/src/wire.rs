@@ -27,7 +27,8 @@ use serde_json::Value;
 /// 11: `throttle` ([`Task::throttle`], [`SyncPoint::Throttle`], [`SyncPoint::Release`]);
 ///     a task's `remote_user`/`port`/`connection` are checked against the connection the
 ///     agent was reached by ([`Task::connection`], [`Request::login`]).
-pub const PROTOCOL_VERSION: u32 = 11;
+/// 12: a module name written as a fact's template ([`Task::module_template`]).
+pub const PROTOCOL_VERSION: u32 = 12;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -338,6 +339,11 @@ pub struct Task {
     /// `gather_facts`): what Ansible shows for a task without a name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// The module name as written when it is a template of a fact that names a module
+    /// (`action: "{{ ansible_facts.pkg_mgr }}"`): [`Task::module`] is what it renders to on
+    /// the hosts dr serves, and the agent fails the task when it renders to another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_template: Option<String>,
     /// Module arguments: a mapping, or a string for free-form modules (`command: echo hi`).
     #[serde(default)]
     pub args: Value,

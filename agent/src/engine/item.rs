@@ -340,6 +340,9 @@ impl Runner<'_> {
                 Err(e) => return ItemResult::failed(located(format!("`environment`: {e}"))),
             }
         }
+        if let Err(e) = super::module_template::holds(task, scope) {
+            return ItemResult::failed(located(e));
+        }
         let become_user = if super::controller_side::module_is(module.name()) {
             None
         } else {

@@ -15,6 +15,7 @@ mod flow;
 mod item;
 mod loop_result;
 mod made;
+mod module_template;
 mod reads;
 pub mod stop;
 mod sync;

@@ -7,6 +7,7 @@ pub mod keywords;
 pub mod kv;
 mod level;
 mod lookup_names;
+mod module_template;
 pub mod modules;
 mod parse;
 mod play;

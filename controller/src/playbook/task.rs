@@ -87,6 +87,7 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     let mut module: Option<(&Node, &Node)> = None;
     let mut extra_args: Option<&Node> = None;
     let mut action: Option<(Node, Node)> = None;
+    let mut module_template: Option<String> = None;
     for (key, value) in entries {
         let k = key.scalar_text().unwrap_or_default();
         if k == "action" || k == "local_action" {
@@ -97,7 +98,9 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
                 )
                 .with_related(first.loc.clone(), "first here"));
             }
-            action = Some(action_form(key, value)?);
+            let (name, args, template) = action_form(key, value)?;
+            action = Some((name, args));
+            module_template = template;
             // As Ansible: `local_action` is `action` delegated to localhost.
             if k == "local_action" {
                 task.delegate_to = Some("localhost".into());
@@ -313,6 +316,11 @@ pub fn parse<'n>(node: &'n Node, inherit: &Inherit) -> Result<Parsed<'n>, Diagno
     if written != task.module {
         task.action = Some(written.clone());
     }
+    if let Some(template) = &module_template {
+        // As Ansible's task banner: the name as written.
+        task.action = Some(template.clone());
+    }
+    task.module_template = module_template;
     task.args = args;
     inherit.apply(&mut task, &explicit);
     if crate::bridge::synchronize::bridges(&task.module) {
@@ -480,8 +488,9 @@ fn is_templated(text: &str) -> bool {
 }
 
 /// `action: copy src=a dest=b` or `action: {module: copy, src: a}`: the module key and
-/// its arguments, as if written `copy: ...`.
-fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
+/// its arguments, as if written `copy: ...`, and the module name as written when it is a
+/// fact's template ([`super::module_template`]).
+fn action_form(key: &Node, v: &Node) -> Result<(Node, Node, Option<String>), Diagnostic> {
     let node = |value: NodeValue| Node {
         value,
         loc: v.loc.clone(),
@@ -498,7 +507,14 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
     if let Some(text) = v.as_str() {
         let text = text.trim();
         if is_templated(text) {
-            return Err(templated(text));
+            return match super::module_template::module_of(text) {
+                Some(module) => Ok((
+                    node(NodeValue::Str(module.to_owned())),
+                    node(NodeValue::Null),
+                    Some(text.to_owned()),
+                )),
+                None => Err(templated(text)),
+            };
         }
         let (name, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
         let args = if rest.trim().is_empty() {
@@ -506,7 +522,7 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
         } else {
             NodeValue::Str(rest.trim().to_owned())
         };
-        return Ok((node(NodeValue::Str(name.to_owned())), node(args)));
+        return Ok((node(NodeValue::Str(name.to_owned())), node(args), None));
     }
     if let Some(entries) = v.as_map() {
         let mut name = None;
@@ -520,15 +536,21 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
                 _ => args.push((k.clone(), value.clone())),
             }
         }
-        let Some(name) = name else {
+        let Some(mut name) = name else {
             return Err(Diagnostic::new(
                 key.loc.clone(),
                 "`action` takes `module args` or a mapping with `module:`",
             ));
         };
-        if is_templated(&name) {
-            return Err(templated(name.trim()));
-        }
+        let template = if is_templated(&name) {
+            let module =
+                super::module_template::module_of(&name).ok_or_else(|| templated(name.trim()))?;
+            let template = name.trim().to_owned();
+            name = module.to_owned();
+            Some(template)
+        } else {
+            None
+        };
         // `module: copy src=a`: the words after the name are `key=value` arguments.
         let (name, words) = name
             .trim()
@@ -557,7 +579,11 @@ fn action_form(key: &Node, v: &Node) -> Result<(Node, Node), Diagnostic> {
                 }
             }
         }
-        return Ok((node(NodeValue::Str(name)), node(NodeValue::Map(args))));
+        return Ok((
+            node(NodeValue::Str(name)),
+            node(NodeValue::Map(args)),
+            template,
+        ));
     }
     Err(Diagnostic::new(
         key.loc.clone(),
