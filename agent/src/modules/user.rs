@@ -109,6 +109,10 @@ struct UserSpec {
     password_expire_min: Option<i64>,
     #[serde(default, deserialize_with = "opt_int")]
     password_expire_warn: Option<i64>,
+    /// Days after the password expires until the account is disabled (`useradd`/`usermod
+    /// -f`, the shadow entry's inactive field).
+    #[serde(default, deserialize_with = "opt_int")]
+    password_expire_account_disable: Option<i64>,
     #[serde(default, deserialize_with = "opt_bool_ish")]
     generate_ssh_key: Option<bool>,
     #[serde(default, deserialize_with = "opt_int")]
@@ -266,6 +270,7 @@ impl Module for User {
             "password_expire_max",
             "password_expire_min",
             "password_expire_warn",
+            "password_expire_account_disable",
             "generate_ssh_key",
             "ssh_key_bits",
             "ssh_key_type",

@@ -55,6 +55,9 @@ pub(super) fn useradd(spec: &UserSpec) -> Result<Command, ModuleError> {
     if let Some(expires) = spec.expires {
         cmd.arg("-e").arg(super::expiry::date_arg(expires));
     }
+    if let Some(days) = spec.password_expire_account_disable {
+        cmd.arg("-f").arg(days.to_string());
+    }
     if spec.create_home {
         cmd.arg("-m");
         if let Some(k) = &spec.skeleton {
@@ -123,6 +126,9 @@ pub(super) fn usermod(spec: &UserSpec, fields: &[Field]) -> Result<Command, Modu
             }
             Field::Expires(_, date) => {
                 cmd.arg("-e").arg(date);
+            }
+            Field::Inactive(_, days) => {
+                cmd.arg("-f").arg(days.to_string());
             }
         }
     }

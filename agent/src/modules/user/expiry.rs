@@ -10,6 +10,7 @@ use crate::modules::{ModuleError, accounts};
 const SP_MIN: usize = 3;
 const SP_MAX: usize = 4;
 const SP_WARN: usize = 5;
+const SP_INACT: usize = 6;
 const SP_EXPIRE: usize = 7;
 
 /// A shadow number as Python's `spwd` gives it: an empty field is -1.
@@ -41,6 +42,13 @@ pub(super) fn current_expires(name: &str) -> Result<Option<i64>, ModuleError> {
     let fields = accounts::shadow_fields(name)
         .map_err(|e| ModuleError::io("cannot read", "/etc/shadow", e))?;
     Ok(fields.map(|f| number(&f, SP_EXPIRE)))
+}
+
+/// The shadow entry's inactive days (`-1`: never), or `None` for a user without an entry.
+pub(super) fn current_inactive(name: &str) -> Result<Option<i64>, ModuleError> {
+    let fields = accounts::shadow_fields(name)
+        .map_err(|e| ModuleError::io("cannot read", "/etc/shadow", e))?;
+    Ok(fields.map(|f| number(&f, SP_INACT)))
 }
 
 /// Whether `usermod -e` must run: a time before the epoch removes an expiry that is set;

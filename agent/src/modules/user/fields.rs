@@ -23,6 +23,8 @@ pub(super) enum Field {
     Password,
     /// The account's expiry: the current day (`-1`: never), and `usermod -e`'s argument.
     Expires(i64, String),
+    /// Days from password expiry to the account's disabling (`-1`: never), now and wanted.
+    Inactive(i64, i64),
 }
 
 impl Field {
@@ -56,6 +58,7 @@ impl Field {
                 super::expiry::show_day(*a),
                 if b.is_empty() { "never" } else { b }
             ),
+            Field::Inactive(a, b) => format!("password_expire_account_disable {a} -> {b}"),
         }
     }
 
@@ -72,6 +75,7 @@ impl Field {
             Field::Unlock => "unlock",
             Field::Password => "password",
             Field::Expires(..) => "expires",
+            Field::Inactive(..) => "password_expire_account_disable",
         }
     }
 }
@@ -166,6 +170,15 @@ pub(super) fn changes(spec: &UserSpec, user: &accounts::User) -> Result<Vec<Fiel
         let current = super::expiry::current_expires(&user.name)?.unwrap_or(0);
         if super::expiry::expires_differs(current, wanted) {
             out.push(Field::Expires(current, super::expiry::date_arg(wanted)));
+        }
+    }
+    // Ansible's module gives `usermod -f` whenever the argument is set, so it reports a
+    // change on every run; dr runs it only when the shadow entry holds another value, so a
+    // second run changes nothing.
+    if let Some(wanted) = spec.password_expire_account_disable {
+        let current = super::expiry::current_inactive(&user.name)?;
+        if current != Some(wanted) {
+            out.push(Field::Inactive(current.unwrap_or(-1), wanted));
         }
     }
     Ok(out)

@@ -399,3 +399,23 @@ fn expiry_and_an_ssh_key_are_set_once() {
     assert!(!again.outcome.changed && again.action.is_none());
     assert_eq!(again.outcome.data["ssh_public_key"], json!(public));
 }
+
+#[test]
+fn password_expire_account_disable_is_set_on_creation_and_changed_once() {
+    let mut doomed = Doomed::new();
+    let name = doomed.user();
+    let h = Harness::new();
+    let args = json!({"name": name, "create_home": false, "password_expire_account_disable": 15});
+    assert!(check(&h, &args).outcome.changed);
+    apply(&h, &args);
+    assert_eq!(shadow(&name)[6], "15");
+    settled(&h, &args);
+
+    let ten = json!({"name": name, "create_home": false, "password_expire_account_disable": 10});
+    let plan = check(&h, &ten);
+    let texts: Vec<&str> = plan.outcome.diffs.iter().map(|d| d.text.as_str()).collect();
+    assert_eq!(texts, ["password_expire_account_disable 15 -> 10"]);
+    apply(&h, &ten);
+    assert_eq!(shadow(&name)[6], "10");
+    settled(&h, &ten);
+}
