@@ -316,19 +316,10 @@ impl Module for User {
         if change.is_none() && !post.is_empty() {
             change = Some(Change::Modify(Vec::new(), None));
         }
-        let mut warning = String::new();
-        if let Some(pw) = &spec.password
-            && !looks_hashed(pw)
-        {
-            warning = " (the `password` given does not look like a crypt hash: it is stored as given, as Ansible does; hash it with the `password_hash` filter)".into();
-        }
         let Some(change) = change else {
-            let mut o = Outcome::ok(format!(
-                "user `{}` is {}{warning}",
-                spec.name,
-                spec.state.name()
-            ));
+            let mut o = Outcome::ok(format!("user `{}` is {}", spec.name, spec.state.name()));
             o.data = base_keys(&spec);
+            add_warnings(&mut o.data, password_warnings(&spec));
             if let Some(user) = &current {
                 o.data.insert("append".into(), Json::Bool(spec.append));
                 o.data
@@ -369,8 +360,11 @@ impl Module for User {
         // As Ansible, check mode reports only the change for a user it would create or
         // remove, and the current account for one it would modify.
         let mut data = Map::new();
+        add_warnings(&mut data, password_warnings(&spec));
         if let (Change::Modify(..), Some(user)) = (&change, &current) {
+            let warnings = data.remove("warnings");
             data = base_keys(&spec);
+            data.extend(warnings.map(|w| ("warnings".to_owned(), w)));
             data.insert("append".into(), Json::Bool(spec.append));
             data.insert("move_home".into(), Json::Bool(spec.move_home));
             account_keys(&mut data, &spec, user);
@@ -382,7 +376,7 @@ impl Module for User {
         let outcome = Outcome {
             changed: true,
             msg: format!(
-                "would {}{note}{warning}",
+                "would {}{note}",
                 change.describe(&spec.name, false, &post.labels())
             ),
             diffs,
@@ -439,6 +433,18 @@ fn validate(spec: &UserSpec) -> Result<(), ArgsError> {
 }
 
 /// Whether a `password` looks like a crypt hash (Ansible warns otherwise).
+/// Ansible's warning for a `password` that does not look like a crypt hash (it is stored as
+/// given, as Ansible stores it).
+fn password_warnings(spec: &UserSpec) -> Vec<String> {
+    match &spec.password {
+        Some(pw) if !pw.is_empty() && !looks_hashed(pw) => vec![
+            "The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.".to_owned(),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `pw` looks like a crypt hash, as Ansible's `check_password_encrypted` decides.
 fn looks_hashed(pw: &str) -> bool {
     if ["*", "!", "*************"].contains(&pw) {
         return true;
@@ -452,7 +458,7 @@ fn looks_hashed(pw: &str) -> bool {
     };
     let ok_chars = last
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/');
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '='));
     let len_ok = match fields[1] {
         "1" => last.len() == 22,
         "5" | "y" => last.len() == 43,
@@ -653,6 +659,7 @@ impl Action for Apply {
         let mut diffs = diffs(&spec, &change);
         diffs.extend(post.diffs(&spec.name));
         let mut data = base_keys(&spec);
+        add_warnings(&mut data, password_warnings(&spec));
         let mut made_parents = None;
         if change == Change::Create {
             wanted_group(&spec)?;
