@@ -101,8 +101,14 @@ pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
             n.as_f64().unwrap_or_default(),
         ))),
         v @ Json::Number(_) => Ok(Some(v.to_string())),
-        v => Err(de::Error::custom(format!("expected a string, found `{v}`"))),
+        // As Ansible's `check_type_str` converts it: `str()` of the list or mapping.
+        v => Ok(Some(crate::template::pyrepr::repr_json(&v))),
     }
+}
+
+/// [`opt_text`] for a required argument.
+pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    opt_text(d)?.ok_or_else(|| de::Error::custom("expected a string, found `null`"))
 }
 
 /// Ansible's `type='int'`: a whole number, or a string holding one (`"5"`).
@@ -273,6 +279,28 @@ pub fn present(state: Option<&str>) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_str_argument_takes_any_value_as_python_s_str_writes_it() {
+        #[derive(Deserialize)]
+        struct S {
+            #[serde(deserialize_with = "text")]
+            path: String,
+        }
+        let of = |v: Json| -> String {
+            serde_json::from_value::<S>(serde_json::json!({"path": v}))
+                .map(|s| s.path)
+                .unwrap_or_else(|e| e.to_string())
+        };
+        assert_eq!(of(serde_json::json!("/a")), "/a");
+        assert_eq!(of(serde_json::json!(true)), "True");
+        assert_eq!(of(serde_json::json!(1.5)), "1.5");
+        assert_eq!(
+            of(serde_json::json!({"path": "/tmp/x", "isdir": false})),
+            "{'path': '/tmp/x', 'isdir': False}"
+        );
+        assert_eq!(of(serde_json::json!(["a", 1])), "['a', 1]");
+    }
 
     #[test]
     fn splits_like_a_shell() {

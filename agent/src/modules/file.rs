@@ -31,7 +31,7 @@ pub struct File;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSpec {
-    #[serde(alias = "dest", alias = "name")]
+    #[serde(alias = "dest", alias = "name", deserialize_with = "super::args::text")]
     path: String,
     state: Option<State>,
     src: Option<String>,
