@@ -9,7 +9,7 @@
 //! and never when it is `/`. After the account come `generate_ssh_key` (through
 //! `ssh-keygen`, [`ssh_key`]) and the `password_expire_*` family (through `chage`,
 //! [`expiry`]); `expires` goes to `useradd`/`usermod -e`. Refused by name:
-//! `ssh_key_passphrase`, `local: true`, `seuser`, `login_class`; the options of other
+//! `local: true`, `seuser`, `login_class`; the options of other
 //! platforms (`hidden`, `profile`, ...) are not accepted.
 
 mod commands;
@@ -123,7 +123,7 @@ struct UserSpec {
     ssh_key_file: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     ssh_key_comment: Option<String>,
-    /// Refused: Ansible types it into ssh-keygen's prompt through a terminal.
+    /// The new key's passphrase (see [`ssh_key::KeySpec::passphrase`]).
     #[serde(default, deserialize_with = "opt_text")]
     ssh_key_passphrase: Option<String>,
     /// Refused (SELinux user mapping).
@@ -414,9 +414,6 @@ fn validate(spec: &UserSpec) -> Result<(), ArgsError> {
     if spec.login_class.is_some() {
         return bad("`login_class` applies to BSD login classes, which Linux accounts do not have; dr manages Linux accounts".into());
     }
-    if spec.ssh_key_passphrase.is_some() {
-        return bad("`ssh_key_passphrase` is not supported by dr (Ansible types it into ssh-keygen's prompt through a terminal); generate the key without a passphrase".into());
-    }
     if spec.non_unique && spec.uid.is_none() {
         return bad("`non_unique: true` needs `uid`".into());
     }
@@ -569,6 +566,7 @@ fn key_spec(spec: &UserSpec) -> Option<KeySpec> {
                 .clone()
                 .unwrap_or_else(ssh_key::default_comment),
             force: spec.force,
+            passphrase: spec.ssh_key_passphrase.clone(),
         }
     })
 }

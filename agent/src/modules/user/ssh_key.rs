@@ -22,6 +22,9 @@ pub(super) struct KeySpec {
     pub file: String,
     /// Replace an existing key.
     pub force: bool,
+    /// `ssh_key_passphrase`: handed to `ssh-keygen` through `SSH_ASKPASS` (a script that
+    /// prints it from the environment), never on a command line.
+    pub passphrase: Option<String>,
 }
 
 /// The default comment: `ansible-generated on HOSTNAME`.
@@ -111,12 +114,15 @@ impl KeySpec {
         if self.bits > 0 {
             cmd.arg("-b").arg(self.bits.to_string());
         }
-        cmd.arg("-C")
-            .arg(&self.comment)
-            .arg("-f")
-            .arg(&key)
-            .arg("-N")
-            .arg("");
+        cmd.arg("-C").arg(&self.comment).arg("-f").arg(&key);
+        // Kept until ssh-keygen is done: the askpass script lives in it.
+        let _askpass = match &self.passphrase {
+            Some(passphrase) => Some(askpass(&mut cmd, passphrase)?),
+            None => {
+                cmd.arg("-N").arg("");
+                None
+            }
+        };
         let ran = hostcmd::run(&mut cmd, "`ssh-keygen`").map_err(|e| e.to_string())?;
         if !ran.ok() {
             return Err(ran.stderr);
@@ -150,6 +156,33 @@ impl KeySpec {
         data.insert("ssh_key_file".into(), Json::from(key.display().to_string()));
         data.insert("ssh_public_key".into(), public);
     }
+}
+
+/// Makes `cmd` (ssh-keygen without `-N`) read its new passphrase from an askpass script
+/// that prints it from the environment: ssh-keygen asks the `SSH_ASKPASS` program when its
+/// stdin is not a terminal (`SSH_ASKPASS_REQUIRE=force`; `DISPLAY` for OpenSSH before 8.4),
+/// so the passphrase is on no command line and in no file. Returns the script's directory.
+fn askpass(cmd: &mut std::process::Command, passphrase: &str) -> Result<tempfile::TempDir, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("dr-askpass")
+        .tempdir()
+        .map_err(|e| format!("cannot make a directory for ssh-keygen's askpass: {e}"))?;
+    let script = dir.path().join("askpass");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '%s\\n' \"$DR_SSH_KEY_PASSPHRASE\"\n",
+    )
+    .and_then(|()| std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)))
+    .map_err(|e| format!("cannot write ssh-keygen's askpass: {e}"))?;
+    cmd.env("DR_SSH_KEY_PASSPHRASE", passphrase)
+        .env("SSH_ASKPASS", &script)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .stdin(std::process::Stdio::null());
+    if std::env::var_os("DISPLAY").is_none() {
+        cmd.env("DISPLAY", ":0");
+    }
+    Ok(dir)
 }
 
 fn public_path(key: &Path) -> PathBuf {

@@ -267,11 +267,6 @@ fn arguments_and_groups_it_cannot_honour_are_refused() {
     assert!(e.contains("`seuser`") && e.contains("not supported"), "{e}");
     let e = h.check_err(&User, json!({"name": name, "login_class": "staff"}));
     assert!(e.contains("`login_class` applies to BSD"), "{e}");
-    let e = h.check_err(
-        &User,
-        json!({"name": name, "generate_ssh_key": true, "ssh_key_passphrase": "x"}),
-    );
-    assert!(e.contains("`ssh_key_passphrase` is not supported"), "{e}");
     let e = h.check_err(&User, json!({"name": name, "hidden": true}));
     assert!(e.contains("unknown field `hidden`"), "{e}");
     let e = h.check_err(&User, json!({"name": name, "password": "a:b"}));
@@ -429,4 +424,43 @@ fn password_expire_account_disable_is_set_on_creation_and_changed_once() {
     apply(&h, &ten);
     assert_eq!(shadow(&name)[6], "10");
     settled(&h, &ten);
+}
+
+#[test]
+fn a_key_with_a_passphrase_opens_with_it_alone() {
+    let mut doomed = Doomed::new();
+    let name = doomed.user();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = dir.path().join(&name);
+    let h = Harness::new();
+    let passphrase = "drtest pass'phrase $x";
+    let args = json!({"name": name, "home": home.display().to_string(),
+                      "generate_ssh_key": true, "ssh_key_type": "ed25519",
+                      "ssh_key_passphrase": passphrase});
+    let out = apply(&h, &args);
+    assert!(!shown(&out).contains(passphrase), "{}", shown(&out));
+    let key = home.join(".ssh/id_ed25519");
+    let opened = std::process::Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(&key)
+        .arg("-P")
+        .arg(passphrase)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(opened.status.success(), "{opened:?}");
+    let public = std::fs::read_to_string(home.join(".ssh/id_ed25519.pub")).unwrap_or_default();
+    let opened = String::from_utf8_lossy(&opened.stdout).into_owned();
+    assert!(public.starts_with(opened.trim()), "{public} / {opened}");
+    // Without it, the key does not open.
+    let wrong = std::process::Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(&key)
+        .arg("-P")
+        .arg("")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!wrong.status.success());
+    settled(&h, &args);
 }
