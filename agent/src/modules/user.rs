@@ -8,8 +8,8 @@
 //! a non-empty one is removed only with the operator's consent (the request's `consent`),
 //! and never when it is `/`. After the account come `generate_ssh_key` (through
 //! `ssh-keygen`, [`ssh_key`]) and the `password_expire_*` family (through `chage`,
-//! [`expiry`]); `expires` goes to `useradd`/`usermod -e`. Refused by name:
-//! `local: true`, `seuser`, `login_class`; the options of other
+//! [`expiry`]); `expires` goes to `useradd`/`usermod -e`. `local: true` runs libuser's
+//! tools instead ([`commands`]). Refused by name: `seuser`, `login_class`; the options of other
 //! platforms (`hidden`, `profile`, ...) are not accepted.
 
 mod commands;
@@ -319,7 +319,7 @@ impl Module for User {
         let Some(change) = change else {
             let mut o = Outcome::ok(format!("user `{}` is {}", spec.name, spec.state.name()));
             o.data = base_keys(&spec);
-            add_warnings(&mut o.data, password_warnings(&spec));
+            add_warnings(&mut o.data, spec_warnings(&spec));
             if let Some(user) = &current {
                 o.data.insert("append".into(), Json::Bool(spec.append));
                 o.data
@@ -360,7 +360,7 @@ impl Module for User {
         // As Ansible, check mode reports only the change for a user it would create or
         // remove, and the current account for one it would modify.
         let mut data = Map::new();
-        add_warnings(&mut data, password_warnings(&spec));
+        add_warnings(&mut data, spec_warnings(&spec));
         if let (Change::Modify(..), Some(user)) = (&change, &current) {
             let warnings = data.remove("warnings");
             data = base_keys(&spec);
@@ -384,18 +384,17 @@ impl Module for User {
             dangerous: !note.is_empty(),
             ..Outcome::default()
         };
-        let command = match &change {
-            Change::Create => Some(useradd(&spec)?),
-            Change::Remove => Some(userdel(&spec)?),
-            Change::Modify(fields, _) if fields.is_empty() => None,
-            Change::Modify(fields, _) => Some(usermod(&spec, fields)?),
+        let commands = match &change {
+            Change::Create => useradd(&spec)?,
+            Change::Remove => vec![userdel(&spec)?],
+            Change::Modify(fields, _) => usermod(&spec, fields)?,
         };
         Ok(Plan::change(
             outcome,
             Apply {
                 spec,
                 change,
-                command,
+                commands,
                 post,
             },
         ))
@@ -406,7 +405,15 @@ impl Module for User {
 fn validate(spec: &UserSpec) -> Result<(), ArgsError> {
     let bad = |detail: String| Err(ArgsError::new("user", detail));
     if spec.local == Some(true) {
-        return bad("`local: true` (libuser's `luseradd`) is not supported by dr; it manages users with useradd/usermod/userdel".into());
+        for (set, name) in [
+            (spec.umask.is_some(), "umask"),
+            (spec.uid_min.is_some(), "uid_min"),
+            (spec.uid_max.is_some(), "uid_max"),
+        ] {
+            if set {
+                return bad(format!("'{name}' can not be used with 'local'"));
+            }
+        }
     }
     if spec.seuser.is_some() {
         return bad("`seuser` (the SELinux user, `useradd -Z`) is not supported by dr".into());
@@ -430,15 +437,22 @@ fn validate(spec: &UserSpec) -> Result<(), ArgsError> {
 }
 
 /// Whether a `password` looks like a crypt hash (Ansible warns otherwise).
-/// Ansible's warning for a `password` that does not look like a crypt hash (it is stored as
-/// given, as Ansible stores it).
-fn password_warnings(spec: &UserSpec) -> Vec<String> {
-    match &spec.password {
-        Some(pw) if !pw.is_empty() && !looks_hashed(pw) => vec![
-            "The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.".to_owned(),
-        ],
-        _ => Vec::new(),
+/// The module's warnings about its arguments, in Ansible's order: `append` without
+/// `groups`, then a `password` that does not look like a crypt hash (it is stored as given,
+/// as Ansible stores it).
+fn spec_warnings(spec: &UserSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    if spec.append && spec.groups.is_none() {
+        out.push("'append' is set, but no 'groups' are specified. Use 'groups' for appending new groups.This will change to an error in Ansible 2.14.".to_owned());
     }
+    if spec
+        .password
+        .as_ref()
+        .is_some_and(|pw| !pw.is_empty() && !looks_hashed(pw))
+    {
+        out.push("The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.".to_owned());
+    }
+    out
 }
 
 /// Whether `pw` looks like a crypt hash, as Ansible's `check_password_encrypted` decides.
@@ -636,12 +650,12 @@ impl Post {
     }
 }
 
-/// The apply half: the planned command, then the missing home directory, the SSH key and
+/// The apply half: the planned commands, then the missing home directory, the SSH key and
 /// the password's expiry.
 struct Apply {
     spec: UserSpec,
     change: Change,
-    command: Option<Command>,
+    commands: Vec<Command>,
     /// Planned on an existing user (a new one's is decided once it exists).
     post: Post,
 }
@@ -651,13 +665,13 @@ impl Action for Apply {
         let Apply {
             spec,
             change,
-            command,
+            commands,
             post,
         } = *self;
         let mut diffs = diffs(&spec, &change);
         diffs.extend(post.diffs(&spec.name));
         let mut data = base_keys(&spec);
-        add_warnings(&mut data, password_warnings(&spec));
+        add_warnings(&mut data, spec_warnings(&spec));
         let mut made_parents = None;
         if change == Change::Create {
             wanted_group(&spec)?;
@@ -672,7 +686,7 @@ impl Action for Apply {
                 made_parents = Some(h.clone());
             }
         }
-        if let Some(mut cmd) = command {
+        for mut cmd in commands {
             // Never the arguments: they may hold the password hash.
             let label = format!("`{}` for user `{}`", program(&cmd), spec.name);
             let ran = hostcmd::run(&mut cmd, &label)?;

@@ -256,11 +256,6 @@ fn arguments_and_groups_it_cannot_honour_are_refused() {
     let mut doomed = Doomed::new();
     let name = doomed.user();
     let h = Harness::new();
-    let e = h.check_err(&User, json!({"name": name, "local": true}));
-    assert!(
-        e.starts_with("invalid arguments for module `user`: `local: true`"),
-        "{e}"
-    );
     let e = h.check_err(&User, json!({"name": name, "non_unique": true}));
     assert!(e.contains("`non_unique: true` needs `uid`"), "{e}");
     let e = h.check_err(&User, json!({"name": name, "seuser": "staff_u"}));
@@ -463,4 +458,65 @@ fn a_key_with_a_passphrase_opens_with_it_alone() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!wrong.status.success());
     settled(&h, &args);
+}
+
+#[test]
+fn local_users_are_managed_with_libuser_s_tools_as_ansible_does() {
+    let mut doomed = Doomed::new();
+    let name = doomed.user();
+    let (g1, g2, g3) = (doomed.group(), doomed.group(), doomed.group());
+    let h = Harness::new();
+    for g in [&g1, &g2, &g3] {
+        apply_group(&h, g);
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = dir.path().join(&name);
+    // 2050-03-03: day 29281, given by `lchage -E` after `luseradd`.
+    let args = json!({"name": name, "local": true, "home": home.display().to_string(),
+                      "groups": [g1.clone(), g2.clone()], "expires": 2_529_881_062_u64});
+    assert!(check(&h, &args).outcome.changed);
+    apply(&h, &args);
+    assert!(accounts::user_named(&name).is_some());
+    assert_eq!(shadow(&name)[7], "29281");
+    let mut now = members(&name);
+    now.sort();
+    assert_eq!(now, [g1.clone(), g2.clone()]);
+    settled(&h, &args);
+
+    // `append` adds with `lgroupmod -M`; without it the others go with `-m`.
+    let append = json!({"name": name, "local": true, "groups": [g3.clone()], "append": true});
+    apply(&h, &append);
+    assert_eq!(members(&name).len(), 3);
+    settled(&h, &append);
+    let only = json!({"name": name, "local": true, "groups": [g3.clone()]});
+    apply(&h, &only);
+    assert_eq!(members(&name), [g3.clone()]);
+    settled(&h, &only);
+
+    let e = h.check_err(&User, json!({"name": name, "local": true, "umask": "077"}));
+    assert!(e.contains("'umask' can not be used with 'local'"), "{e}");
+
+    let gone = json!({"name": name, "local": true, "state": "absent", "remove": true});
+    apply(&h, &gone);
+    assert!(accounts::user_named(&name).is_none());
+    settled(&h, &gone);
+}
+
+#[test]
+fn append_without_groups_gives_ansible_s_warning() {
+    let mut doomed = Doomed::new();
+    let name = doomed.user();
+    let h = Harness::new();
+    let plan = check(&h, &json!({"name": name, "append": true}));
+    assert_eq!(
+        plan.outcome.data["warnings"],
+        json!([
+            "'append' is set, but no 'groups' are specified. Use 'groups' for appending new groups.This will change to an error in Ansible 2.14."
+        ])
+    );
+}
+
+fn apply_group(h: &Harness, name: &str) {
+    let out = h.apply(&Group, json!({"name": name}));
+    assert!(!out.failed, "{}", out.msg);
 }
