@@ -273,7 +273,7 @@ mod shared_vars;
 mod sync;
 mod throttle;
 pub use condition::Condition;
-pub use file_content::{FileContent, FileMeta, TreeListing, as_written_key};
+pub use file_content::{FileContent, FileMeta, TreeLink, TreeListing, as_written_key};
 pub use shared_vars::SharedVars;
 pub use sync::{
     Active, Answer, Delegation, InventoryChange, LookupCall, Settle, Settled, Shared, SyncPoint,

@@ -301,13 +301,17 @@ fn copy_tree(
         map.remove("mode");
     }
     let spec: CopySpec = parse_args("copy", &args)?;
-    if spec.local_follow == Some(false) {
-        return Err(ArgsError::new(
-            "copy",
-            "`local_follow: false` (recreating the source's symlinks) is not supported by dr",
-        )
-        .into());
-    }
+    // Without `local_follow` every symlink of the source is recreated as a link.
+    let listing = match (spec.local_follow, listing) {
+        (
+            Some(false),
+            crate::wire::TreeListing {
+                no_follow: Some(own),
+                ..
+            },
+        ) => *own,
+        (_, listing) => listing,
+    };
     tree::TreeCopy {
         src: spec.src.as_deref().unwrap_or_default(),
         dest: &spec.dest,

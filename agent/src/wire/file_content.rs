@@ -36,14 +36,33 @@ pub struct FileContent {
     pub tree: bool,
 }
 
-/// What a controller directory holds, relative to it: every subdirectory (parents first)
-/// and every file (symlinks followed, as Ansible's `local_follow` default).
+/// What a controller directory holds, relative to it, as Ansible's copy action walks it
+/// with `local_follow` (the default): every subdirectory (parents first), every file
+/// (symlinks to files and directories followed), and the symlinks it keeps as links (one
+/// that points nowhere, or back to a directory being copied).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TreeListing {
     /// Subdirectories.
     pub dirs: Vec<String>,
     /// Files.
     pub files: Vec<String>,
+    /// Symlinks recreated as symlinks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<TreeLink>,
+    /// The walk without following any symlink (`local_follow: false`), when the directory
+    /// holds one; its files are shipped under the same names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_follow: Option<Box<TreeListing>>,
+}
+
+/// A symlink in a controller directory: where it is (relative) and what it points at, as
+/// `readlink` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeLink {
+    /// Where the link is, relative to the directory.
+    pub path: String,
+    /// Its target, as written in the link.
+    pub target: String,
 }
 
 /// A controller file's host, owner and modification time.

@@ -134,9 +134,10 @@ pub fn read_now(
     Ok(vec![value])
 }
 
-/// A `copy` source directory: its listing under `src`, each file under `src/RELATIVE`.
-/// Symlinks are followed, as Ansible's `local_follow` default; a link back to a directory
-/// being copied is left out (Ansible would recreate it as a link, which dr does not).
+/// A `copy` source directory: its listing under `src`, each file under `src/RELATIVE`,
+/// walked as Ansible's copy action walks it with `local_follow` (the default) and, when it
+/// holds symlinks, without (`local_follow: false`, [`TreeListing::no_follow`]); the agent
+/// picks one when it renders the task's arguments.
 fn ship_tree(
     files: &mut BTreeMap<String, FileContent>,
     src: &str,
@@ -146,7 +147,12 @@ fn ship_tree(
     secrets: &Secrets,
 ) -> Result<(), String> {
     let mut listing = dr_agent::wire::TreeListing::default();
-    walk(dir, "", &mut listing, &mut Vec::new());
+    let links = walk(dir, "", &mut listing, &mut Vec::new(), true);
+    if links {
+        let mut own = dr_agent::wire::TreeListing::default();
+        walk(dir, "", &mut own, &mut Vec::new(), false);
+        listing.no_follow = Some(Box::new(own));
+    }
     let prefix = src.trim_end_matches('/');
     let mut tree = Vec::with_capacity(listing.files.len());
     for rel in &listing.files {
@@ -163,26 +169,32 @@ fn ship_tree(
     Ok(())
 }
 
-/// Lists `dir` into `listing` (paths relative to the top, under `rel`), parents first;
-/// `parents` are the directories being walked (a link back to one is a cycle).
+/// Lists `dir` into `listing` (paths relative to the top, under `rel`), parents first, as
+/// Ansible's `_walk_dirs`: with `follow`, a symlink to a file is that file and one to a
+/// directory is walked, unless it points back to a directory being walked (`parents`);
+/// without, every symlink is kept as a link. A link that points nowhere is kept either way.
+/// Returns whether it met a symlink.
 fn walk(
     dir: &Path,
     rel: &str,
     listing: &mut dr_agent::wire::TreeListing,
     parents: &mut Vec<(u64, u64)>,
-) {
+    follow: bool,
+) -> bool {
     use std::os::unix::fs::MetadataExt as _;
     let Ok(meta) = std::fs::metadata(dir) else {
-        return;
+        return false;
     };
     let id = (meta.dev(), meta.ino());
     if parents.contains(&id) {
-        return;
+        return false;
     }
     parents.push(id);
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+        parents.pop();
+        return false;
     };
+    let mut met_link = false;
     let mut names: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.file_name())
@@ -196,16 +208,30 @@ fn walk(
         } else {
             format!("{rel}/{name}")
         };
+        let is_link = std::fs::symlink_metadata(&child).is_ok_and(|m| m.is_symlink());
+        met_link |= is_link;
+        let keep_link = |listing: &mut dr_agent::wire::TreeListing| {
+            if let Ok(target) = std::fs::read_link(&child) {
+                listing.links.push(dr_agent::wire::TreeLink {
+                    path: child_rel.clone(),
+                    target: target.to_string_lossy().into_owned(),
+                });
+            }
+        };
         match std::fs::metadata(&child) {
-            Ok(m) if m.is_dir() && !parents.contains(&(m.dev(), m.ino())) => {
+            _ if is_link && !follow => keep_link(listing),
+            Ok(m) if m.is_dir() && parents.contains(&(m.dev(), m.ino())) => keep_link(listing),
+            Ok(m) if m.is_dir() => {
                 listing.dirs.push(child_rel.clone());
-                walk(&child, &child_rel, listing, parents);
+                met_link |= walk(&child, &child_rel, listing, parents, follow);
             }
             Ok(m) if m.is_file() => listing.files.push(child_rel),
+            Err(_) if is_link => keep_link(listing),
             _ => {}
         }
     }
     parents.pop();
+    met_link
 }
 
 /// The controller file at `path` as the agent gets it: with its metadata (owner, mtime and

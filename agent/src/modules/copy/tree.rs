@@ -1,7 +1,9 @@
 //! `copy` of a controller directory, as Ansible's copy action does it: `src: dir/` copies
 //! what the directory holds into `dest`, `src: dir` the directory itself (`dest/dir/...`);
 //! every file as a single `copy` (same comparison, mode, owner, backup, validate), every
-//! directory created when missing, with `directory_mode` and the task's owner and group.
+//! directory created when missing, with `directory_mode` and the task's owner and group,
+//! then every symlink the source keeps as a link as Ansible's action makes it: the `file`
+//! module with `state: link`, `force`, `follow: false` and the task's owner and group.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -45,7 +47,8 @@ impl TreeCopy<'_> {
         // Directories the files need (`dest` itself and up) are created when missing and
         // left as they are otherwise; those the source holds also get the attributes.
         let mut needed: BTreeSet<PathBuf> = BTreeSet::new();
-        for rel in &self.listing.files {
+        let links = self.listing.links.iter().map(|l| &l.path);
+        for rel in self.listing.files.iter().chain(links) {
             let mut p = base.join(rel);
             while p.pop() && p.starts_with(self.dest) && p != Path::new(self.dest) {
                 needed.insert(p.clone());
@@ -91,6 +94,29 @@ impl TreeCopy<'_> {
                 follow: false,
             }
             .plan()?;
+            diffs.extend(plan.outcome.diffs);
+            files.extend(plan.action);
+        }
+        for link in &self.listing.links {
+            let mut args = Map::new();
+            args.insert(
+                "path".into(),
+                Json::from(base.join(&link.path).display().to_string()),
+            );
+            args.insert("src".into(), Json::from(link.target.clone()));
+            args.insert("state".into(), Json::from("link"));
+            args.insert("force".into(), Json::Bool(true));
+            args.insert("follow".into(), Json::Bool(false));
+            for (key, value) in [("owner", &self.owner), ("group", &self.group)] {
+                if let Some(v) = value {
+                    args.insert(key.into(), v.clone());
+                }
+            }
+            let plan =
+                super::super::Module::check(&super::super::file::File, ctx, &Json::Object(args))?;
+            if plan.outcome.failed {
+                return Ok(Plan::done(plan.outcome));
+            }
             diffs.extend(plan.outcome.diffs);
             files.extend(plan.action);
         }

@@ -1,0 +1,115 @@
+//! `copy` of a controller directory holding symlinks, against the oracle (ansible-playbook
+//! 2.19, local connection): with `local_follow: false` every symlink is recreated as a
+//! link; with the default, links to files and directories are followed and a link that
+//! points nowhere or back into the copy stays a link. The trees left are the same (kind,
+//! link target, mode, content), `dr plan` changes nothing, and a second apply changes
+//! nothing.
+//!
+//! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
+
+mod util;
+
+use std::path::Path;
+
+use util::{Dr, write_tree};
+
+const INV: &str = "all:\n  hosts:\n    h:\n      ansible_connection: local\n      ansible_python_interpreter: /usr/bin/python3\n";
+
+const PLAYBOOK: &str = "\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: {src: subdir, dest: \"{{ playbook_dir }}/{{ out }}/own\", local_follow: false}
+    - copy: {src: subdir/, dest: \"{{ playbook_dir }}/{{ out }}/followed/\", directory_mode: \"0700\"}
+";
+
+/// The source tree: files, links to a file and a directory inside the copy and outside
+/// it, a link to itself, one to nothing, and one back to a parent.
+fn source(dir: &Path, outside: &Path) {
+    write_tree(
+        dir,
+        &[
+            ("inv.yml", INV),
+            ("p.yml", PLAYBOOK),
+            ("files/subdir/bar.txt", "bar\n"),
+            ("files/subdir/sub2/sub3/baz.txt", "baz\n"),
+        ],
+    );
+    write_tree(outside, &[("file", "outside\n"), ("dir/x", "x\n")]);
+    let link = |target: &str, at: &str| {
+        std::os::unix::fs::symlink(target, dir.join("files/subdir").join(at)).unwrap();
+    };
+    std::fs::create_dir(dir.join("files/subdir/sub1")).unwrap();
+    link("../bar.txt", "sub1/bar.txt");
+    link("invalid", "sub1/invalid");
+    link("../invalid", "sub1/invalid2");
+    link("../sub2/sub3", "sub1/sub3");
+    link("..", "sub2/up");
+    link(&outside.join("file").display().to_string(), "sub1/abs-file");
+    link(&outside.join("dir").display().to_string(), "sub1/abs-dir");
+}
+
+/// Every entry under `dir`: relative path, kind, link target, mode and content.
+fn tree(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let line = if meta.is_symlink() {
+                format!("{rel} -> {}", std::fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                todo.push(path.clone());
+                format!("{rel}/ {:o}", meta.permissions().mode() & 0o7777)
+            } else {
+                format!(
+                    "{rel} {:o} {:?}",
+                    meta.permissions().mode() & 0o7777,
+                    std::fs::read_to_string(&path).unwrap()
+                )
+            };
+            out.push(line);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn symlinks_of_a_copied_directory_are_kept_or_followed_as_ansible_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    source(dir.path(), outside.path());
+    util::ansible_playbook(dir.path(), &["-i", "inv.yml", "p.yml", "-e", "out=ansible"]);
+    let expected = tree(&dir.path().join("ansible"));
+    assert!(
+        expected.contains(&"own/subdir/sub1/sub3 -> ../sub2/sub3".to_owned())
+            && expected.contains(&"followed/sub2/up -> ..".to_owned()),
+        "{expected:#?}"
+    );
+
+    Dr::new(
+        dir.path(),
+        &["plan", "-i", "inv.yml", "p.yml", "-e", "out=dr"],
+    )
+    .run()
+    .code(2);
+    assert!(!dir.path().join("dr").exists(), "plan made the tree");
+    Dr::new(
+        dir.path(),
+        &["apply", "-i", "inv.yml", "p.yml", "-e", "out=dr"],
+    )
+    .run()
+    .code(0);
+    assert_eq!(tree(&dir.path().join("dr")), expected);
+    Dr::new(
+        dir.path(),
+        &["apply", "-i", "inv.yml", "p.yml", "-e", "out=dr"],
+    )
+    .run()
+    .code(0)
+    .stdout_has("Applied: 0 change(s).");
+}
