@@ -490,7 +490,7 @@ fn local_users_are_managed_with_libuser_s_tools_as_ansible_does() {
     settled(&h, &append);
     let only = json!({"name": name, "local": true, "groups": [g3.clone()]});
     apply(&h, &only);
-    assert_eq!(members(&name), [g3.clone()]);
+    assert_eq!(members(&name), std::slice::from_ref(&g3));
     settled(&h, &only);
 
     let e = h.check_err(&User, json!({"name": name, "local": true, "umask": "077"}));
