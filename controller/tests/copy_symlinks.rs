@@ -3,7 +3,8 @@
 //! link; with the default, links to files and directories are followed and a link that
 //! points nowhere or back into the copy stays a link. The trees left are the same (kind,
 //! link target, mode, content), `dr plan` changes nothing, and a second apply changes
-//! nothing.
+//! nothing. The directory is read when the task runs, as Ansible's action reads it: a file
+//! an earlier task wrote into it on the controller is copied too.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -19,6 +20,8 @@ const PLAYBOOK: &str = "\
 - hosts: all
   gather_facts: false
   tasks:
+    - copy: {content: \"late\\n\", dest: \"{{ playbook_dir }}/files/subdir/sub2/late.txt\"}
+      delegate_to: localhost
     - copy: {src: subdir, dest: \"{{ playbook_dir }}/{{ out }}/own\", local_follow: false}
     - copy: {src: subdir/, dest: \"{{ playbook_dir }}/{{ out }}/followed/\", directory_mode: \"0700\"}
 ";
@@ -80,34 +83,37 @@ fn tree(dir: &Path) -> Vec<String> {
 
 #[test]
 fn symlinks_of_a_copied_directory_are_kept_or_followed_as_ansible_does() {
-    let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
-    source(dir.path(), outside.path());
-    util::ansible_playbook(dir.path(), &["-i", "inv.yml", "p.yml", "-e", "out=ansible"]);
-    let expected = tree(&dir.path().join("ansible"));
+    let ansible = tempfile::tempdir().unwrap();
+    source(ansible.path(), outside.path());
+    util::ansible_playbook(ansible.path(), &["-i", "inv.yml", "p.yml", "-e", "out=out"]);
+    let expected = tree(&ansible.path().join("out"));
     assert!(
         expected.contains(&"own/subdir/sub1/sub3 -> ../sub2/sub3".to_owned())
-            && expected.contains(&"followed/sub2/up -> ..".to_owned()),
+            && expected.contains(&"followed/sub2/up -> ..".to_owned())
+            && expected.contains(&"own/subdir/sub2/late.txt 644 \"late\\n\"".to_owned()),
         "{expected:#?}"
     );
 
+    let dr = tempfile::tempdir().unwrap();
+    source(dr.path(), outside.path());
     Dr::new(
-        dir.path(),
-        &["plan", "-i", "inv.yml", "p.yml", "-e", "out=dr"],
+        dr.path(),
+        &["plan", "-i", "inv.yml", "p.yml", "-e", "out=out"],
     )
     .run()
     .code(2);
-    assert!(!dir.path().join("dr").exists(), "plan made the tree");
+    assert!(!dr.path().join("out").exists(), "plan made the tree");
     Dr::new(
-        dir.path(),
-        &["apply", "-i", "inv.yml", "p.yml", "-e", "out=dr"],
+        dr.path(),
+        &["apply", "-i", "inv.yml", "p.yml", "-e", "out=out"],
     )
     .run()
     .code(0);
-    assert_eq!(tree(&dir.path().join("dr")), expected);
+    assert_eq!(tree(&dr.path().join("out")), expected);
     Dr::new(
-        dir.path(),
-        &["apply", "-i", "inv.yml", "p.yml", "-e", "out=dr"],
+        dr.path(),
+        &["apply", "-i", "inv.yml", "p.yml", "-e", "out=out"],
     )
     .run()
     .code(0)

@@ -1,6 +1,7 @@
 //! `copy`: put a controller file (or inline `content`) on the host, or copy a file or
 //! directory already there (`remote_src`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -77,8 +78,8 @@ impl Module for Copy {
         if let Some(msg) = missing_or_clashing(args) {
             return Err(ModuleError::Failed(msg.to_owned()));
         }
-        if let Some(listing) = controller_directory(ctx, args) {
-            return copy_tree(ctx, args, listing);
+        if let Some((listing, files)) = controller_directory(ctx, args)? {
+            return copy_tree(ctx, args, listing, files);
         }
         let args = super::attrs::preserve_mode("copy", args, || source_mode(ctx, args))?;
         let spec: CopySpec = parse_args("copy", &args)?;
@@ -279,14 +280,51 @@ pub(super) fn shipped<'a>(
     }
 }
 
-/// The listing of `src` when it is a controller directory (copied recursively).
-fn controller_directory(ctx: &Context<'_>, args: &Json) -> Option<crate::wire::TreeListing> {
+/// What a controller directory holds, and its files by the key they are known by.
+type Tree = (crate::wire::TreeListing, BTreeMap<String, FileContent>);
+
+/// The listing and files of `src` when it is a controller directory (copied recursively),
+/// read by the controller when the task runs, as Ansible's copy action reads it. A file
+/// `src` is shipped with the request, so only a source the request lacks is asked for.
+fn controller_directory(ctx: &Context<'_>, args: &Json) -> Result<Option<Tree>, ModuleError> {
     let remote = args.get("remote_src").and_then(super::args::json_bool) == Some(true);
     if remote || args.get("content").is_some_and(|c| !c.is_null()) {
-        return None;
+        return Ok(None);
     }
-    let src = args.get("src")?.as_str()?;
-    ctx.files.get(src)?.listing()
+    let Some(src) = args.get("src").and_then(Json::as_str) else {
+        return Ok(None);
+    };
+    let (Some(table), None) = (ctx.controller, ctx.files.get(src)) else {
+        return Ok(None);
+    };
+    use crate::template::lookup::NoFile;
+    let values = table.controller_file("tree", src).map_err(|e| match e {
+        NoFile::Pending(msg) | NoFile::Failed(msg) => {
+            ModuleError::Failed(format!("copy: could not find or access `{src}`: {msg}"))
+        }
+    })?;
+    let mut values = values.into_iter();
+    let Some(listing) = values.next() else {
+        return Ok(None);
+    };
+    let bad = |e: serde_json::Error| ModuleError::Failed(format!("copy: `{src}`: {e}"));
+    let listing = serde_json::from_value::<FileContent>(listing).map_err(bad)?;
+    let Some(listing) = listing.listing() else {
+        return Ok(None);
+    };
+    let mut files = BTreeMap::new();
+    for value in values {
+        let key = value
+            .get("key")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        files.insert(
+            key,
+            serde_json::from_value::<FileContent>(value).map_err(bad)?,
+        );
+    }
+    Ok(Some((listing, files)))
 }
 
 /// `copy` of a controller directory (see [`tree`]).
@@ -294,6 +332,7 @@ fn copy_tree(
     ctx: &Context<'_>,
     args: &Json,
     listing: crate::wire::TreeListing,
+    files: BTreeMap<String, FileContent>,
 ) -> Result<Plan, ModuleError> {
     let mut args = args.clone();
     let preserve = args.get("mode").and_then(Json::as_str) == Some("preserve");
@@ -316,6 +355,7 @@ fn copy_tree(
         src: spec.src.as_deref().unwrap_or_default(),
         dest: &spec.dest,
         listing,
+        files,
         mode: spec.mode.as_ref(),
         preserve,
         directory_mode: spec.directory_mode.clone(),

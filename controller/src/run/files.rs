@@ -51,11 +51,11 @@ pub fn collect(
                 continue;
             };
             // A source the run cannot decrypt is left out: the task asks for it when it
-            // runs (`read_now`) and fails with why, as Ansible's task fails.
+            // runs (`read_now`) and fails with why, as Ansible's task fails. A directory
+            // is read when the task runs (`read_tree_now`), as Ansible's copy action reads
+            // it: an earlier task may change it on the controller.
             if path.is_dir() {
-                if task.module == "copy" && !files.contains_key(&candidate) {
-                    let _ = ship_tree(&mut files, &candidate, &path, task, playbook_dir, secrets);
-                }
+                continue;
             } else if let Some(bytes) = read_shared(&path)
                 && let Ok(bytes) = opened(bytes, &path, task, secrets)
             {
@@ -132,6 +132,34 @@ pub fn read_now(
     let file = shipped(bytes, &path, sub, task, playbook_dir);
     let value = serde_json::to_value(&file).map_err(|e| e.to_string())?;
     Ok(vec![value])
+}
+
+/// The `copy` source `src` of `task` when it is a controller directory, read while the
+/// play runs: its listing (a [`FileContent::tree`]), then each of its files with the key
+/// it is known by (`src/RELATIVE`) under `key`. Nothing when `src` is no directory.
+pub fn read_tree_now(
+    src: &str,
+    task: &Task,
+    playbook_dir: &Path,
+    secrets: &Secrets,
+) -> Result<Vec<Value>, String> {
+    let Some(path) = find(src, "files", task, playbook_dir).filter(|p| p.is_dir()) else {
+        return Ok(Vec::new());
+    };
+    let mut files = BTreeMap::new();
+    ship_tree(&mut files, src, &path, task, playbook_dir, secrets)?;
+    let listing = files
+        .remove(src)
+        .ok_or_else(|| format!("`{}` has no listing", path.display()))?;
+    let mut out = vec![serde_json::to_value(&listing).map_err(|e| e.to_string())?];
+    for (key, file) in files {
+        let mut value = serde_json::to_value(&file).map_err(|e| e.to_string())?;
+        if let Value::Object(map) = &mut value {
+            map.insert("key".into(), Value::String(key));
+        }
+        out.push(value);
+    }
+    Ok(out)
 }
 
 /// A `copy` source directory: its listing under `src`, each file under `src/RELATIVE`,

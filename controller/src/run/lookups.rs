@@ -82,6 +82,9 @@ pub fn answer(call: LookupCall, playbook_dir: &Path, secrets: &Secrets) -> Looku
         (CONTROLLER_FILE, [kind, Value::String(name)]) if kind == "vars_dir" => {
             super::include_vars::read_dir_now(name, &call.task, playbook_dir, secrets)
         }
+        (CONTROLLER_FILE, [kind, Value::String(src)]) if kind == "tree" => {
+            super::files::read_tree_now(src, &call.task, playbook_dir, secrets)
+        }
         (CONTROLLER_FILE, [kind, Value::String(src)]) if kind == "files" || kind == "templates" => {
             super::files::read_now(
                 src,

@@ -5,7 +5,7 @@
 //! then every symlink the source keeps as a link as Ansible's action makes it: the `file`
 //! module with `state: link`, `force`, `follow: false` and the task's owner and group.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json};
@@ -22,6 +22,8 @@ pub(super) struct TreeCopy<'a> {
     pub src: &'a str,
     pub dest: &'a str,
     pub listing: TreeListing,
+    /// The files of the listing, by `SRC/RELATIVE`.
+    pub files: BTreeMap<String, FileContent>,
     pub mode: Option<&'a FileMode>,
     pub preserve: bool,
     pub directory_mode: Option<FileMode>,
@@ -64,7 +66,7 @@ impl TreeCopy<'_> {
         let mut diffs = std::mem::take(&mut dirs.diffs);
         for rel in &self.listing.files {
             let key = format!("{trimmed}/{rel}");
-            let file: &FileContent = ctx.files.get(&key).ok_or_else(|| {
+            let file: &FileContent = self.files.get(&key).ok_or_else(|| {
                 ModuleError::Failed(format!("copy: could not find or access `{key}`"))
             })?;
             let mode = match (self.preserve, self.mode) {
