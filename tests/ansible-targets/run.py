@@ -594,6 +594,31 @@ def report(results, ansible_only):
         parity(scripts, "script targets")
 
 
+class SshHome:
+    """What ansible-test's test environment has and some destructive targets read (`copy`
+    copies `$HOME/.ssh/authorized_keys` to a user it creates): an authorized_keys file for
+    the user running the targets. Made empty for the run when missing, removed afterwards."""
+
+    def __init__(self, enabled):
+        self.keys = Path.home() / ".ssh" / "authorized_keys"
+        self.made = [] if not enabled else [p for p in (self.keys.parent, self.keys) if not p.exists()]
+
+    def __enter__(self):
+        for p in self.made:
+            if p == self.keys:
+                p.touch(mode=0o600)
+            else:
+                p.mkdir(mode=0o700)
+        return self
+
+    def __exit__(self, *exc):
+        for p in reversed(self.made):
+            if p == self.keys:
+                p.unlink(missing_ok=True)
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("targets", nargs="*", help="target names (default: the issue's list plus role-related targets)")
@@ -635,7 +660,7 @@ def main():
     plan = [(n, *classify(n, targets, args, platforms)) for n in names]
 
     start = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+    with SshHome(args.allow_destructive), concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = [pool.submit(run_target, *p, targets, args, ansible_bin) for p in plan]
         for p, f in zip(plan, futures):
             if p[1] in ("run", "script"):
