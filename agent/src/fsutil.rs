@@ -219,11 +219,23 @@ fn finish_temp(
         .unwrap_or(default_mode);
     let uid = attrs.uid.or(existing.map(|c| c.uid));
     let gid = attrs.gid.or(existing.map(|c| c.gid));
-    chown_fd(tmp.as_file(), uid, gid)?;
+    // As Ansible's `atomic_move`: the replaced file's owner and extended attributes are
+    // kept when the user may give them (a user other than root replacing root's file in a
+    // world-writable directory may not); an owner the task asks for must be given.
+    let kept_only = attrs.uid.is_none() && attrs.gid.is_none();
+    let not_allowed =
+        |e: &io::Error| e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error());
+    match chown_fd(tmp.as_file(), uid, gid) {
+        Err(e) if kept_only && not_allowed(&e) => {}
+        other => other?,
+    }
     // After chown, which clears file capabilities; before chmod, which an ACL's mask
     // follows (Ansible's order: chown, then `shutil.copystat`).
     if existing.is_some() {
-        crate::fsutil_xattr::copy(path, tmp.as_file())?;
+        match crate::fsutil_xattr::copy(path, tmp.as_file()) {
+            Err(e) if not_allowed(&e) => {}
+            other => other?,
+        }
     }
     // After chown: changing the owner clears setuid/setgid bits.
     tmp.as_file()
