@@ -663,8 +663,9 @@ def main():
                     help="seconds per run of one tool on one script target, all its calls (default 900)")
     ap.add_argument("--json", type=Path, help="write the raw results here")
     ap.add_argument("--allow-destructive", action="store_true",
-                    help="also run targets that change the machine (`destructive`, or adding users/groups); "
-                    "only in a throwaway machine or container")
+                    help="also run targets that change the machine (`destructive`, or adding users/groups), "
+                    "and install socat for `needs/httptester` targets when missing; only in a throwaway "
+                    "machine or container")
     ap.add_argument("--try-outside", action="store_true",
                     help="also run targets whose files name network, package or init-system modules or "
                     "commands (often only on other distributions, or for packages already installed); "

@@ -60,6 +60,8 @@ struct GetUrlSpec {
     owner: Option<Json>,
     group: Option<Json>,
     tmp_dest: Option<String>,
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
+    decompress: bool,
 }
 
 /// The resolved task.
@@ -74,6 +76,8 @@ struct Task {
     checksum: Option<Checksum>,
     attrs: AttrSpec,
     tmp_dest: Option<PathBuf>,
+    /// Decode a `Content-Encoding: gzip` body before writing it (Ansible's default).
+    decompress: bool,
 }
 
 impl Module for GetUrl {
@@ -104,6 +108,7 @@ impl Module for GetUrl {
             "owner",
             "group",
             "tmp_dest",
+            "decompress",
         ]
     }
 
@@ -221,6 +226,7 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
             group: spec.group,
         },
         tmp_dest: spec.tmp_dest.as_deref().map(expand),
+        decompress: spec.decompress,
     })
 }
 

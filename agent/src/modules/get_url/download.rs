@@ -194,7 +194,21 @@ impl Action for Download {
             expected: self.expected.as_ref().map(|(a, _)| a.hasher()),
             len: 0,
         };
-        if let Err(e) = ex.copy_body(&mut sink) {
+        // As Ansible's `Request.open`: a gzip-encoded body is decoded unless `decompress: false`.
+        let gzip = self.task.decompress
+            && ex
+                .header("content-encoding")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+        let copied = if gzip {
+            let mut decoder = flate2::write::GzDecoder::new(&mut sink);
+            ex.copy_body(&mut decoder)
+                .map_err(|e| e.to_string())
+                .and_then(|_| decoder.finish().map_err(|e| e.to_string()))
+                .map(drop)
+        } else {
+            ex.copy_body(&mut sink).map(drop).map_err(|e| e.to_string())
+        };
+        if let Err(e) = copied {
             data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
             return Ok(failed(
                 format!("failed to create temporary content file: {e}"),
@@ -209,7 +223,8 @@ impl Action for Download {
             len,
             ..
         } = sink;
-        if let Some(cl) = content_length.filter(|cl| *cl != len) {
+        // A decoded body's length is not the Content-Length, so Ansible checks only the others.
+        if let Some(cl) = content_length.filter(|cl| !gzip && *cl != len) {
             return Ok(failed(
                 format!(
                     "Incomplete read, (Content-Length {cl}, read {len}) failed to read remaining {} bytes",
