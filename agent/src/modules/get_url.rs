@@ -62,6 +62,7 @@ struct GetUrlSpec {
     tmp_dest: Option<String>,
     #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     decompress: bool,
+    ciphers: Option<Json>,
 }
 
 /// The resolved task.
@@ -109,6 +110,7 @@ impl Module for GetUrl {
             "group",
             "tmp_dest",
             "decompress",
+            "ciphers",
         ]
     }
 
@@ -214,6 +216,7 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
                 client_cert: spec.client_cert.map(|p| path_arg::expand(&p, environment)),
                 client_key: spec.client_key.map(|p| path_arg::expand(&p, environment)),
                 env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
+                ciphers: super::http::ciphers::names(spec.ciphers.as_ref()).map_err(bad)?,
             },
         },
         dest: expand(&spec.dest),

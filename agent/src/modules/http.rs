@@ -2,6 +2,7 @@
 //! request, redirects followed here so each module decides which ones. TLS trusts the
 //! host's CA store unless the task says otherwise ([`TlsOptions`]).
 
+pub(super) mod ciphers;
 #[cfg(test)]
 pub(super) mod testserver;
 mod tls;

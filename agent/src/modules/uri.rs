@@ -51,6 +51,8 @@ struct UriSpec {
     client_cert: Option<String>,
     /// A PEM file with the client certificate's key.
     client_key: Option<String>,
+    /// The TLS 1.2 suites offered (OpenSSL names).
+    ciphers: Option<Json>,
 }
 
 fn default_method() -> String {
@@ -116,6 +118,7 @@ impl Module for Uri {
             "ca_path",
             "client_cert",
             "client_key",
+            "ciphers",
         ]
     }
 
@@ -212,6 +215,8 @@ fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, Modu
             client_cert: spec.client_cert.map(|p| path_arg::expand(&p, environment)),
             client_key: spec.client_key.map(|p| path_arg::expand(&p, environment)),
             env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
+            ciphers: http::ciphers::names(spec.ciphers.as_ref())
+                .map_err(|m| ArgsError::new("uri", m))?,
         },
     })
 }
