@@ -63,6 +63,8 @@ struct GetUrlSpec {
     #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     decompress: bool,
     ciphers: Option<Json>,
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
+    use_netrc: bool,
 }
 
 /// The resolved task.
@@ -111,6 +113,7 @@ impl Module for GetUrl {
             "tmp_dest",
             "decompress",
             "ciphers",
+            "use_netrc",
         ]
     }
 
@@ -186,11 +189,23 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
         headers.push((k.clone(), v));
     }
     // As Ansible: `url_password` counts only with `url_username`; else the URL's own.
-    let credentials = match (&spec.url_username, &spec.url_password, &url.userinfo) {
+    let mut credentials = match (&spec.url_username, &spec.url_password, &url.userinfo) {
         (Some(u), p, _) => Some(format!("{u}:{}", p.as_deref().unwrap_or(""))),
         (None, _, Some(info)) => Some(info.clone()),
         _ => None,
     };
+    // Without credentials, netrc's are sent at once and replace a task's Authorization
+    // header, as Ansible's `_configure_auth` (its header overrides the task's).
+    let mut force_basic_auth = spec.force_basic_auth;
+    if credentials.is_none()
+        && spec.use_netrc
+        && let Some((login, password)) =
+            super::http::netrc::credentials(environment, &url.host.to_ascii_lowercase())
+    {
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+        credentials = Some(format!("{login}:{password}"));
+        force_basic_auth = true;
+    }
     let authorization = credentials.map(|c| {
         format!(
             "Basic {}",
@@ -208,7 +223,7 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
             url,
             headers,
             authorization,
-            force_basic_auth: spec.force_basic_auth,
+            force_basic_auth,
             timeout: Duration::from_secs_f64(timeout),
             tls: TlsOptions {
                 validate_certs: spec.validate_certs,

@@ -3,6 +3,7 @@
 //! host's CA store unless the task says otherwise ([`TlsOptions`]).
 
 pub(super) mod ciphers;
+pub(super) mod netrc;
 #[cfg(test)]
 pub(super) mod testserver;
 mod tls;

@@ -53,6 +53,9 @@ struct UriSpec {
     client_key: Option<String>,
     /// The TLS 1.2 suites offered (OpenSSL names).
     ciphers: Option<Json>,
+    /// Take credentials from a netrc file when the task gives none.
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
+    use_netrc: bool,
 }
 
 fn default_method() -> String {
@@ -119,6 +122,7 @@ impl Module for Uri {
             "client_cert",
             "client_key",
             "ciphers",
+            "use_netrc",
         ]
     }
 
@@ -188,11 +192,22 @@ fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, Modu
         (None, _, Some(info)) => Some(info.clone()),
         _ => None,
     };
-    if let Some(cred) = credentials
+    if let Some(cred) = &credentials
         && !has(&headers, "authorization")
         && spec.force_basic_auth != Some(false)
     {
         let token = base64::engine::general_purpose::STANDARD.encode(cred);
+        headers.push(("Authorization".into(), format!("Basic {token}")));
+    }
+    // Without credentials, netrc's replace a task's Authorization header, as Ansible's
+    // `_configure_auth` (its header overrides the task's).
+    if credentials.is_none()
+        && spec.use_netrc
+        && let Some((login, password)) =
+            http::netrc::credentials(environment, &url.host.to_ascii_lowercase())
+    {
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
     }
     if !(spec.timeout.is_finite() && spec.timeout > 0.0) {
