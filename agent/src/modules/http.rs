@@ -60,6 +60,16 @@ pub(super) enum HttpError {
     /// The TLS options could not be set up (a CA or client certificate file).
     #[error(transparent)]
     TlsSetup(#[from] TlsSetupError),
+    /// A `file://` URL's file cannot be read: urllib's `URLError` as Ansible shows it.
+    #[error("Request failed: <urlopen error [Errno {errno}] {why}: '{path}'>")]
+    File {
+        /// The local path.
+        path: String,
+        /// The OS error number.
+        errno: i32,
+        /// The OS error's text (`No such file or directory`).
+        why: String,
+    },
     /// The exchange broke off or the response is not HTTP.
     #[error("request to `{addr}` failed: {why}")]
     Exchange {
@@ -208,6 +218,9 @@ pub(super) fn get(url: &Url, tls: &TlsOptions, timeout: Duration) -> Result<Exch
 
 /// Sends one request and returns once the response's headers are read.
 pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
+    if req.url.scheme == Scheme::File {
+        return open_file(req.url);
+    }
     let addr = req.url.addr();
     let exchange_err = |why: String| HttpError::Exchange {
         addr: addr.clone(),
@@ -216,7 +229,7 @@ pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
     let tls = match req.url.scheme {
         Scheme::Https => req.tls.config()?,
         // Never used for http://, but ureq's default (bundled roots) must not be chosen.
-        Scheme::Http => TlsOptions {
+        Scheme::Http | Scheme::File => TlsOptions {
             validate_certs: false,
             ..TlsOptions::default()
         }
@@ -273,6 +286,40 @@ pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
         headers,
         url: req.url.clone(),
         body: response.into_body(),
+    })
+}
+
+/// A `file://` URL answered as urllib's `FileHandler` answers it: the file as the body,
+/// its length and mtime as `Content-Length` and `Last-Modified`; any method.
+fn open_file(url: &Url) -> Result<Exchange, HttpError> {
+    let path = url.file_path();
+    let fail = |e: std::io::Error| {
+        let text = e.to_string();
+        HttpError::File {
+            path: path.clone(),
+            errno: e.raw_os_error().unwrap_or(0),
+            why: text.split(" (os error").next().unwrap_or(&text).to_owned(),
+        }
+    };
+    let file = std::fs::File::open(&path).map_err(fail)?;
+    let meta = file.metadata().map_err(fail)?;
+    if meta.is_dir() {
+        return Err(fail(std::io::Error::from_raw_os_error(21)));
+    }
+    let mut headers = vec![("content-length".to_owned(), meta.len().to_string())];
+    if let Ok(t) = meta.modified() {
+        let t = chrono::DateTime::<chrono::Utc>::from(t);
+        headers.push((
+            "last-modified".to_owned(),
+            t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        ));
+    }
+    Ok(Exchange {
+        status: 200,
+        reason: "OK".into(),
+        headers,
+        url: url.clone(),
+        body: ureq::Body::builder().reader(file),
     })
 }
 

@@ -39,12 +39,13 @@ impl Checksum {
         })?;
         let scheme = rest.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         let source = match scheme.as_deref() {
-            Some("http" | "https") => {
+            Some("http" | "https" | "file") => {
                 Source::File(Url::parse(rest).map_err(|e| format!("`checksum`: {e}"))?)
             }
-            Some("ftp" | "file") => {
+            Some("ftp") => {
                 return Err(
-                    "`checksum`: checksum files are fetched over http:// and https:// only".into(),
+                    "`checksum`: checksum files are fetched over http://, https:// and file:// only"
+                        .into(),
                 );
             }
             _ => Source::Hex(normalise(rest)?),

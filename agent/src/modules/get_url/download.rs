@@ -12,7 +12,7 @@ use super::request::{self, Fetched};
 use super::{Task, failed};
 use crate::fsutil::{self, Current};
 use crate::modules::digest::{self, Algorithm, Hasher};
-use crate::modules::http::Exchange;
+use crate::modules::http::{Exchange, Scheme};
 use crate::modules::{Action, Context, ModuleError, Outcome, Plan, attrs, path_info};
 
 /// A planned download.
@@ -48,8 +48,18 @@ impl Download {
         data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
         let dest = self.final_dest(&ex);
         data.insert("dest".into(), Json::from(dest.display().to_string()));
-        let empty = Algorithm::Sha1.hasher().hex();
-        data.insert("checksum_src".into(), Json::from(empty.clone()));
+        let msg = request::ok_msg(&ex);
+        // What a HEAD brings: nothing, but urllib's FileHandler ignores the method and
+        // Ansible hashes the whole file.
+        let mut hasher = Algorithm::Sha1.hasher();
+        if ex.url.scheme == Scheme::File {
+            match ex.read_body() {
+                Ok(r) => hasher.update(&r.body),
+                Err(e) => return Plan::done(failed(e.to_string(), data)),
+            }
+        }
+        let head_sum = hasher.hex();
+        data.insert("checksum_src".into(), Json::from(head_sum.clone()));
         let checksum_dest = if dest.exists() {
             match digest::of_file(&dest, Algorithm::Sha1) {
                 Ok(d) => Some(d),
@@ -71,10 +81,10 @@ impl Download {
         if let Some(d) = &checksum_dest {
             data.insert("checksum_dest".into(), Json::from(d.clone()));
         }
-        let changed = checksum_dest.is_none_or(|d| d != empty);
+        let changed = checksum_dest.is_none_or(|d| d != head_sum);
         let outcome = Outcome {
             changed,
-            msg: request::ok_msg(&ex),
+            msg,
             data,
             ..Outcome::default()
         };
@@ -284,6 +294,8 @@ impl Action for Download {
             }
         }
         data.insert("md5sum".into(), Json::from(md5.hex()));
+        // urllib gives a file:// answer no status: Ansible's `status_code` is null.
+        let status = (self.task.fetcher.url.scheme != Scheme::File).then_some(status);
         data.insert("status_code".into(), Json::from(status));
         path_info::add(&mut data, &dest);
         Ok(Outcome {
