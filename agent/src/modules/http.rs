@@ -387,12 +387,22 @@ fn certificate_reason(e: &rustls::CertificateError) -> String {
         C::UnknownIssuer => "unable to get local issuer certificate".into(),
         C::Expired | C::ExpiredContext { .. } => "certificate has expired".into(),
         C::NotValidYet | C::NotValidYetContext { .. } => "certificate is not yet valid".into(),
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
+        // OpenSSL's words as Python's `ssl` gives them, then the names the certificate has.
+        C::NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let what = match expected {
+                rustls::pki_types::ServerName::IpAddress(_) => "IP address",
+                _ => "Hostname",
+            };
             format!(
-                "hostname mismatch ({})",
-                rustls::Error::InvalidCertificate(e.clone())
+                "{what} mismatch, certificate is not valid for '{}'. (it is for: {})",
+                expected.to_str(),
+                presented.join(", ")
             )
         }
+        C::NotValidForName => "Hostname mismatch".into(),
         C::Revoked => "certificate revoked".into(),
         other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
     }
