@@ -15,8 +15,9 @@ use std::time::Duration;
 pub(super) use tls::{TlsOptions, TlsSetupError};
 pub(super) use url::{Scheme, Url, mask_url};
 
-/// How many redirects are followed before the last 3xx response is returned.
-const MAX_REDIRECTS: usize = 5;
+/// How many redirects are followed before the last 3xx response is returned: urllib's
+/// `HTTPRedirectHandler.max_redirections`, which Ansible's modules go through.
+const MAX_REDIRECTS: usize = 10;
 
 /// Why a request got no HTTP response.
 #[derive(Debug, thiserror::Error)]

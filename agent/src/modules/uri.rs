@@ -288,13 +288,19 @@ impl Call {
                     Redirects::All => true,
                 }
         };
+        // After redirects, `url` is where the answer came from (urllib's `geturl()`).
         let result = http::open_following(&req, &follow)
-            .and_then(|(exchange, redirected)| Ok((exchange.read_body()?, redirected)))
+            .and_then(|(exchange, redirected)| {
+                let landed = redirected.then(|| exchange.url.request_uri());
+                Ok((exchange.read_body()?, landed))
+            })
             .map_err(|e| e.to_string());
-        let redirected = result.as_ref().is_ok_and(|(_, r)| *r);
+        let landed = result.as_ref().ok().and_then(|(_, l)| l.clone());
+        let redirected = landed.is_some();
         let result = result.map(|(resp, _)| resp);
         let mut data = Map::new();
-        data.insert("url".into(), Json::from(self.shown_url.clone()));
+        let url = landed.unwrap_or_else(|| self.shown_url.clone());
+        data.insert("url".into(), Json::from(url));
         data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
         data.insert("redirected".into(), Json::from(redirected));
         let resp = match result {
