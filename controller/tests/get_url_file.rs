@@ -1,6 +1,7 @@
 //! `get_url` of `file://` URLs against the oracle (as ansible-core's `get_url` target starts):
 //! a download of a local file, the second run (no change), a missing file (urllib's error),
-//! a checksum file given as `file://`, and check mode. Results must be Ansible's, `status_code`
+//! a checksum file given as `file://`, check mode, and SHA-3 checksums (hashlib's
+//! `sha3_256`, as the target's hashlib.yml), one matching, one not. Results must be Ansible's, `status_code`
 //! (null: urllib gives a file no status) included.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
@@ -16,6 +17,8 @@ const INVENTORY: &str = "all:\n  hosts:\n    h:\n      ansible_connection: local
 
 const PLAYBOOK: &str = r#"- hosts: h
   gather_facts: false
+  vars:
+    tmp_re: 'for \S+ did'
   tasks:
     - get_url: {url: "file://{{ src }}/file.txt", dest: "{{ work }}/a.txt"}
       register: r1
@@ -30,8 +33,15 @@ const PLAYBOOK: &str = r#"- hosts: h
     - get_url: {url: "file://{{ src }}/file.txt", dest: "{{ work }}/c.txt"}
       check_mode: true
       register: r5
+    - get_url: {url: "file://{{ src }}/file.txt", dest: "{{ work }}/d.txt",
+                checksum: "sha3_256:09234807e4af85f17c66b48ee3bca89dffd1f1233659f9f940a2b17b0b8c6bc5"}
+      register: r6
+    - get_url: {url: "file://{{ src }}/file.txt", dest: "{{ work }}/e.txt", checksum: "sha3_512:{{ '0' * 128 }}"}
+      register: r7
+      ignore_errors: true
     - copy:
-        content: "{{ [r1, r2, r3, r4, r5] | to_json }}"
+        content: "{{ [r1, r2, r3, r4, r5, r6, r7 | combine({'msg': r7.msg | regex_replace(tmp_re, 'for TMP did')})]
+                     | to_json }}"
         dest: "{{ out }}"
 "#;
 
@@ -82,4 +92,6 @@ fn get_url_reads_file_urls_as_ansible() {
     assert_eq!(ansible[1]["changed"], false);
     assert_eq!(ansible[2]["failed"], true);
     assert_eq!(ansible[3]["changed"], true);
+    assert_eq!(ansible[5]["changed"], true);
+    assert_eq!(ansible[6]["failed"], true);
 }

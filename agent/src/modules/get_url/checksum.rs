@@ -34,7 +34,7 @@ impl Checksum {
         let algorithm = Algorithm::named(name.trim()).ok_or_else(|| {
             format!(
                 "unsupported checksum algorithm `{name}`; available: md5, sha1, sha224, \
-                 sha256, sha384, sha512"
+                 sha256, sha384, sha512, sha3_224, sha3_256, sha3_384, sha3_512"
             )
         })?;
         let scheme = rest.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
