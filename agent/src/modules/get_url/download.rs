@@ -220,10 +220,13 @@ impl Action for Download {
         };
         if let Err(e) = copied {
             data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
-            return Ok(failed(
-                format!("failed to create temporary content file: {e}"),
-                data,
-            ));
+            // A body cut short of its Content-Length: Python's client reads what came and
+            // Ansible's length check names it.
+            let msg = match content_length.filter(|cl| !gzip && sink.len < *cl) {
+                Some(cl) => incomplete_read(cl, sink.len),
+                None => format!("failed to create temporary content file: {e}"),
+            };
+            return Ok(failed(msg, data));
         }
         data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
         let Hashing {
@@ -235,13 +238,7 @@ impl Action for Download {
         } = sink;
         // A decoded body's length is not the Content-Length, so Ansible checks only the others.
         if let Some(cl) = content_length.filter(|cl| !gzip && *cl != len) {
-            return Ok(failed(
-                format!(
-                    "Incomplete read, (Content-Length {cl}, read {len}) failed to read remaining {} bytes",
-                    cl.saturating_sub(len)
-                ),
-                data,
-            ));
+            return Ok(failed(incomplete_read(cl, len), data));
         }
         let checksum_src = sha1.hex();
         data.insert("checksum_src".into(), Json::from(checksum_src.clone()));
@@ -305,6 +302,14 @@ impl Action for Download {
             ..Outcome::default()
         })
     }
+}
+
+/// Ansible's message for a body of `len` bytes when `Content-Length` said `cl`.
+fn incomplete_read(cl: u64, len: u64) -> String {
+    let left = cl.saturating_sub(len);
+    format!(
+        "Incomplete read, (rsp.length={left}, cl={cl}, st.st_size={len}) failed to read remaining {left} bytes"
+    )
 }
 
 /// A copy of `src` in a temporary file beside `dest` (a `tmp_dest` on another file
