@@ -65,6 +65,8 @@ struct GetUrlSpec {
     ciphers: Option<Json>,
     #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     use_netrc: bool,
+    #[serde(default)]
+    unredirected_headers: Vec<String>,
 }
 
 /// The resolved task.
@@ -114,6 +116,7 @@ impl Module for GetUrl {
             "decompress",
             "ciphers",
             "use_netrc",
+            "unredirected_headers",
         ]
     }
 
@@ -222,6 +225,7 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
             shown_url: mask_url(&spec.url),
             url,
             headers,
+            unredirected: spec.unredirected_headers,
             authorization,
             force_basic_auth,
             timeout: Duration::from_secs_f64(timeout),

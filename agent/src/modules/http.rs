@@ -89,6 +89,9 @@ pub(super) struct Request<'a> {
     pub url: &'a Url,
     /// Extra headers (Host and Content-Length are set here).
     pub headers: &'a [(String, String)],
+    /// Names (any case) of `headers` sent with the first request only, not after a
+    /// redirect (Ansible's `unredirected_headers`).
+    pub unredirected: &'a [String],
     /// The body, if any.
     pub body: Option<&'a [u8]>,
     /// Connect, read and write timeout.
@@ -179,10 +182,21 @@ pub(super) fn open_following(
     let mut method = req.method.to_owned();
     let mut redirected = false;
     let mut hops = 0;
+    let redirected_headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| !req.unredirected.iter().any(|u| u.eq_ignore_ascii_case(k)))
+        .cloned()
+        .collect();
     loop {
         let this = Request {
             method: &method,
             url: &url,
+            headers: if redirected {
+                &redirected_headers
+            } else {
+                req.headers
+            },
             body: req.body.filter(|_| method == req.method),
             ..*req
         };
@@ -210,6 +224,7 @@ pub(super) fn get(url: &Url, tls: &TlsOptions, timeout: Duration) -> Result<Exch
         method: "GET",
         url,
         headers: &[],
+        unredirected: &[],
         body: None,
         timeout,
         tls,

@@ -56,6 +56,9 @@ struct UriSpec {
     /// Take credentials from a netrc file when the task gives none.
     #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     use_netrc: bool,
+    /// Header names sent with the first request only, not after a redirect.
+    #[serde(default)]
+    unredirected_headers: Vec<String>,
 }
 
 fn default_method() -> String {
@@ -96,6 +99,7 @@ struct Call {
     timeout: Duration,
     redirects: Redirects,
     tls: TlsOptions,
+    unredirected: Vec<String>,
 }
 
 impl Module for Uri {
@@ -123,6 +127,7 @@ impl Module for Uri {
             "client_key",
             "ciphers",
             "use_netrc",
+            "unredirected_headers",
         ]
     }
 
@@ -223,6 +228,7 @@ fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, Modu
         return_content: spec.return_content,
         timeout: Duration::from_secs_f64(spec.timeout),
         redirects: spec.follow_redirects,
+        unredirected: spec.unredirected_headers,
         tls: TlsOptions {
             validate_certs: spec.validate_certs,
             // Ansible's `type='path'`: `~` and `$VARS` expanded.
@@ -275,6 +281,7 @@ impl Call {
             method: &self.method,
             url: &self.url,
             headers: &self.headers,
+            unredirected: &self.unredirected,
             body: self.body.as_deref(),
             timeout: self.timeout,
             tls: &self.tls,
