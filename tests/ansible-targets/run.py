@@ -15,6 +15,17 @@ namespace with loopback only (unshare -n, where allowed). Targets that change th
 need the network, systemd, ssh, a container runtime, Windows or a cloud are skipped, each with
 its reason.
 
+Targets with `needs/httptester` (get_url, uri) run against httptester.py, a local stand-in for
+ansible-test's httptester container: httpbin over HTTP and HTTPS under the container's names
+(ansible.http.tests, sni1., fail., self-signed.), with its CAs and client certificate. The run
+gets a mount namespace too (unshare -n -m, so root is needed): /etc/hosts and the trust store
+(/etc/ssl/certs, /usr/local/share/ca-certificates) are copies there, so the CA that
+prepare_http_tests installs with update-ca-certificates never reaches the machine's. httpbin is
+installed, pinned, into its own venv target/httptester-venv. With --allow-destructive the runner
+installs socat with apt-get if it is missing (uri's unix-socket tasks install it with `package`,
+which cannot reach a package repository from the run's loopback-only network). The Kerberos parts
+stay off: they run only when KRB5_PASSWORD is set.
+
 Targets driven only by runme.sh (a shell script calling ansible-playbook, often grepping its
 output) run as ansible-test runs them: `./runme.sh` in a fresh copy of the target (and the targets
 it needs) under the run's work dir, with ansible-test's environment. For dr the same script runs
@@ -47,9 +58,17 @@ PASSLIB_VERSION = "1.7.4"
 # Setup targets whose whole effect the venv already has (see ensure_ansible): a script target
 # needing only these runs; one needing another setup target is skipped.
 SETUP_PROVIDED = {"setup_passlib_controller"}
+# httpbin and what it pulls in, for httptester.py; in a venv of their own so ansible-core's
+# dependencies (Jinja2, MarkupSafe) stay exactly what ansible-core chose.
+HTTPTESTER_REQUIREMENTS = ["httpbin==0.10.4", "Flask==3.1.3", "Werkzeug==3.1.9", "Jinja2==3.1.6",
+                           "MarkupSafe==3.0.4", "blinker==1.9.0", "brotlicffi==1.2.1.0", "cffi==2.1.1",
+                           "click==8.5.1", "decorator==5.3.1", "greenlet==2.0.2", "itsdangerous==2.2.0",
+                           "pycparser==3.12", "six==1.17.0"]
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 VENV = TARGET_DIR / "ansible-venv"
 SDIST_CACHE = TARGET_DIR / "ansible-core-sdist"
+HTTPTESTER = Path(__file__).resolve().parent / "httptester.py"
+HTTPTESTER_VENV = TARGET_DIR / "httptester-venv"
 
 # The issue's list. Role-related targets (roles*, role_*, include_role*, import_role*) are
 # added after `roles` from whatever the sdist holds.
@@ -108,8 +127,10 @@ def ensure_ansible():
 
 
 def ensure_targets():
-    """test/integration/targets/ from the sdist, unpacked once into the cache."""
-    targets = SDIST_CACHE / "targets"
+    """test/integration/targets/ from the sdist, unpacked once into the cache as
+    test/integration/targets/ beside test/lib/ansible_test/_data/requirements/ (what
+    setup_remote_constraints copies from `{{ role_path }}/../../../lib/...`); `targets` links to it."""
+    targets = SDIST_CACHE / "test" / "integration" / "targets"
     if targets.is_dir():
         return targets
     SDIST_CACHE.mkdir(parents=True, exist_ok=True)
@@ -117,15 +138,20 @@ def ensure_targets():
     if not tarball.exists():
         sh([VENV / "bin" / "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
             f"ansible-core=={VERSION}", "-d", SDIST_CACHE])
-    prefix = f"ansible_core-{VERSION}/test/integration/targets/"
+    prefix = f"ansible_core-{VERSION}/test/"
+    wanted = ("integration/targets/", "lib/ansible_test/_data/requirements/")
     # Unpack beside the final name and rename, so an interrupted unpack is never mistaken for done.
     scratch = Path(tempfile.mkdtemp(dir=SDIST_CACHE))
     with tarfile.open(tarball) as tar:
         members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
         for m in members:
             m.name = m.name[len(prefix):]
-        tar.extractall(scratch, members=[m for m in members if m.name], filter="data")
-    scratch.rename(targets)
+        tar.extractall(scratch, members=[m for m in members if m.name.startswith(wanted)], filter="data")
+    shutil.rmtree(SDIST_CACHE / "test", ignore_errors=True)
+    scratch.rename(SDIST_CACHE / "test")
+    # The old layout's place, for people reading targets: a link unless an old unpack is there.
+    if not os.path.lexists(SDIST_CACHE / "targets"):
+        (SDIST_CACHE / "targets").symlink_to(Path("test") / "integration" / "targets", target_is_directory=True)
     return targets
 
 
@@ -142,6 +168,32 @@ def ensure_locale():
     if (locpath / "en_US.UTF-8").is_dir():
         return {"LC_ALL": "en_US.UTF-8", "LOCPATH": str(locpath)}
     return {"LC_ALL": "C.UTF-8"}
+
+
+def httptester_possible():
+    """Whether a run can have its own network and mount namespaces, as httptester.py needs."""
+    return os.geteuid() == 0 and bool(shutil.which("unshare")) and \
+        subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True).returncode == 0
+
+
+def ensure_httptester(args):
+    """What httptester.py needs: httpbin in its venv, the certificates, and (only with
+    --allow-destructive) socat."""
+    py = HTTPTESTER_VENV / "bin" / "python"
+    if not py.exists():
+        sh([sys.executable, "-m", "venv", HTTPTESTER_VENV])
+    if subprocess.run([str(py), "-c", "import httpbin, werkzeug"], capture_output=True).returncode != 0:
+        sh([HTTPTESTER_VENV / "bin" / "pip", "install", "-q", *HTTPTESTER_REQUIREMENTS])
+    import httptester
+    httptester.ensure_certs(TARGET_DIR / "httptester" / "certs")
+    if args.allow_destructive and not shutil.which("socat"):
+        sh(["apt-get", "install", "-y", "-q", "socat"], stdout=subprocess.DEVNULL)
+
+
+def httptester_jail(state):
+    """The prefix for a `needs/httptester` target: network and mount namespaces, the sites up."""
+    return ["unshare", "-n", "-m", HTTPTESTER_VENV / "bin" / "python", HTTPTESTER, "--certs",
+            TARGET_DIR / "httptester" / "certs", "--state", state, "--"]
 
 
 def network_jail():
@@ -293,7 +345,9 @@ def classify(name, targets, args, platforms):
                 return "hidden (a support target, run by others)"
             if a == "needs/root" and os.geteuid() != 0:
                 return "needs root"
-            if a in ("needs/httptester", "needs/ssh", "needs/privileged", "non_local") or a.startswith("cloud/"):
+            if a == "needs/httptester" and not args.httptester:
+                return f"{a} (its stand-in, httptester.py, needs root and `unshare -n -m`)"
+            if a in ("needs/ssh", "needs/privileged", "non_local") or a.startswith("cloud/"):
                 return a
             if a == "destructive" and not args.allow_destructive:
                 return "destructive (changes the machine)"
@@ -521,7 +575,12 @@ def run_target(name, kind, detail, aliases, targets, args, ansible_bin):
             # ansible-test exports them: targets read them (template writes to "{{ OUTPUT_DIR }}/x",
             # which is /x when it is unset).
             run_env.update(TMPDIR=str(d / "tmp"), OUTPUT_DIR=str(d / "output"))
-            code, out, err = run(args.jail + cmd, cwd, run_env, timeout)
+            jail = args.jail
+            if "needs/httptester" in aliases:
+                # What ansible-test sets when it links its httptester container.
+                run_env.update(HTTPTESTER="1")
+                jail = httptester_jail(d / "httptester")
+            code, out, err = run(jail + cmd, cwd, run_env, timeout)
             (d / "log.txt").write_text(out + "\n--- stderr ---\n" + err)
             if kind == "script":
                 shim_log = d / "shim.jsonl"
@@ -659,8 +718,9 @@ def main():
                     help="seconds per run of one tool on one script target, all its calls (default 900)")
     ap.add_argument("--json", type=Path, help="write the raw results here")
     ap.add_argument("--allow-destructive", action="store_true",
-                    help="also run targets that change the machine (`destructive`, or adding users/groups); "
-                    "only in a throwaway machine or container")
+                    help="also run targets that change the machine (`destructive`, or adding users/groups), "
+                    "and install socat for `needs/httptester` targets when missing; only in a throwaway "
+                    "machine or container")
     ap.add_argument("--try-outside", action="store_true",
                     help="also run targets whose files name network, package or init-system modules or "
                     "commands (often only on other distributions, or for packages already installed); "
@@ -680,6 +740,7 @@ def main():
     targets = ensure_targets()
     args.locale_env = ensure_locale()
     args.jail = network_jail()
+    args.httptester = httptester_possible()
 
     names = args.targets
     if not names:
@@ -688,6 +749,8 @@ def main():
         names = list(dict.fromkeys(DEFAULT_TARGETS[:i] + extra + DEFAULT_TARGETS[i:]))
     platforms = host_platforms()
     plan = [(n, *classify(n, targets, args, platforms)) for n in names]
+    if any(kind in ("run", "script") and "needs/httptester" in aliases for _, kind, _, aliases in plan):
+        ensure_httptester(args)
 
     start = time.monotonic()
     speed_cron = args.allow_destructive and "cron" in names

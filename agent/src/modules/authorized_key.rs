@@ -68,6 +68,7 @@ fn fetch_keys(url: &str, validate_certs: bool, ctx: &Context<'_>) -> Result<Stri
         method: "GET",
         url: &parsed,
         headers: &[],
+        unredirected: &[],
         body: None,
         timeout: FETCH_TIMEOUT,
         tls: &tls,

@@ -25,6 +25,18 @@ pub(super) enum Algorithm {
     Sha384,
     /// SHA-512.
     Sha512,
+    /// SHA3-224 (a `checksum` algorithm of `get_url`, not of `stat`).
+    #[serde(skip)]
+    Sha3_224,
+    /// SHA3-256.
+    #[serde(skip)]
+    Sha3_256,
+    /// SHA3-384.
+    #[serde(skip)]
+    Sha3_384,
+    /// SHA3-512.
+    #[serde(skip)]
+    Sha3_512,
 }
 
 impl Algorithm {
@@ -37,6 +49,10 @@ impl Algorithm {
             "sha256" => Algorithm::Sha256,
             "sha384" => Algorithm::Sha384,
             "sha512" => Algorithm::Sha512,
+            "sha3_224" => Algorithm::Sha3_224,
+            "sha3_256" => Algorithm::Sha3_256,
+            "sha3_384" => Algorithm::Sha3_384,
+            "sha3_512" => Algorithm::Sha3_512,
             _ => return None,
         })
     }
@@ -50,6 +66,10 @@ impl Algorithm {
             Algorithm::Sha256 => Inner::Sha256(sha2::Sha256::new()),
             Algorithm::Sha384 => Inner::Sha384(sha2::Sha384::new()),
             Algorithm::Sha512 => Inner::Sha512(sha2::Sha512::new()),
+            Algorithm::Sha3_224 => Inner::Sha3_224(sha3::Sha3_224::new()),
+            Algorithm::Sha3_256 => Inner::Sha3_256(sha3::Sha3_256::new()),
+            Algorithm::Sha3_384 => Inner::Sha3_384(sha3::Sha3_384::new()),
+            Algorithm::Sha3_512 => Inner::Sha3_512(sha3::Sha3_512::new()),
         })
     }
 }
@@ -64,6 +84,10 @@ enum Inner {
     Sha256(sha2::Sha256),
     Sha384(sha2::Sha384),
     Sha512(sha2::Sha512),
+    Sha3_224(sha3::Sha3_224),
+    Sha3_256(sha3::Sha3_256),
+    Sha3_384(sha3::Sha3_384),
+    Sha3_512(sha3::Sha3_512),
 }
 
 impl Hasher {
@@ -76,6 +100,10 @@ impl Hasher {
             Inner::Sha256(h) => h.update(bytes),
             Inner::Sha384(h) => h.update(bytes),
             Inner::Sha512(h) => h.update(bytes),
+            Inner::Sha3_224(h) => h.update(bytes),
+            Inner::Sha3_256(h) => h.update(bytes),
+            Inner::Sha3_384(h) => h.update(bytes),
+            Inner::Sha3_512(h) => h.update(bytes),
         }
     }
 
@@ -91,6 +119,10 @@ impl Hasher {
             Inner::Sha256(h) => hex(&h.finalize()),
             Inner::Sha384(h) => hex(&h.finalize()),
             Inner::Sha512(h) => hex(&h.finalize()),
+            Inner::Sha3_224(h) => hex(&h.finalize()),
+            Inner::Sha3_256(h) => hex(&h.finalize()),
+            Inner::Sha3_384(h) => hex(&h.finalize()),
+            Inner::Sha3_512(h) => hex(&h.finalize()),
         }
     }
 }

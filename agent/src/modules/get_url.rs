@@ -60,6 +60,13 @@ struct GetUrlSpec {
     owner: Option<Json>,
     group: Option<Json>,
     tmp_dest: Option<String>,
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
+    decompress: bool,
+    ciphers: Option<Json>,
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
+    use_netrc: bool,
+    #[serde(default)]
+    unredirected_headers: Vec<String>,
 }
 
 /// The resolved task.
@@ -74,6 +81,8 @@ struct Task {
     checksum: Option<Checksum>,
     attrs: AttrSpec,
     tmp_dest: Option<PathBuf>,
+    /// Decode a `Content-Encoding: gzip` body before writing it (Ansible's default).
+    decompress: bool,
 }
 
 impl Module for GetUrl {
@@ -104,6 +113,10 @@ impl Module for GetUrl {
             "owner",
             "group",
             "tmp_dest",
+            "decompress",
+            "ciphers",
+            "use_netrc",
+            "unredirected_headers",
         ]
     }
 
@@ -179,11 +192,23 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
         headers.push((k.clone(), v));
     }
     // As Ansible: `url_password` counts only with `url_username`; else the URL's own.
-    let credentials = match (&spec.url_username, &spec.url_password, &url.userinfo) {
+    let mut credentials = match (&spec.url_username, &spec.url_password, &url.userinfo) {
         (Some(u), p, _) => Some(format!("{u}:{}", p.as_deref().unwrap_or(""))),
         (None, _, Some(info)) => Some(info.clone()),
         _ => None,
     };
+    // Without credentials, netrc's are sent at once and replace a task's Authorization
+    // header, as Ansible's `_configure_auth` (its header overrides the task's).
+    let mut force_basic_auth = spec.force_basic_auth;
+    if credentials.is_none()
+        && spec.use_netrc
+        && let Some((login, password)) =
+            super::http::netrc::credentials(environment, &url.host.to_ascii_lowercase())
+    {
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+        credentials = Some(format!("{login}:{password}"));
+        force_basic_auth = true;
+    }
     let authorization = credentials.map(|c| {
         format!(
             "Basic {}",
@@ -200,8 +225,9 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
             shown_url: mask_url(&spec.url),
             url,
             headers,
+            unredirected: spec.unredirected_headers,
             authorization,
-            force_basic_auth: spec.force_basic_auth,
+            force_basic_auth,
             timeout: Duration::from_secs_f64(timeout),
             tls: TlsOptions {
                 validate_certs: spec.validate_certs,
@@ -209,6 +235,7 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
                 client_cert: spec.client_cert.map(|p| path_arg::expand(&p, environment)),
                 client_key: spec.client_key.map(|p| path_arg::expand(&p, environment)),
                 env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
+                ciphers: super::http::ciphers::names(spec.ciphers.as_ref()).map_err(bad)?,
             },
         },
         dest: expand(&spec.dest),
@@ -221,6 +248,7 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
             group: spec.group,
         },
         tmp_dest: spec.tmp_dest.as_deref().map(expand),
+        decompress: spec.decompress,
     })
 }
 

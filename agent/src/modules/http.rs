@@ -2,6 +2,8 @@
 //! request, redirects followed here so each module decides which ones. TLS trusts the
 //! host's CA store unless the task says otherwise ([`TlsOptions`]).
 
+pub(super) mod ciphers;
+pub(super) mod netrc;
 #[cfg(test)]
 pub(super) mod testserver;
 mod tls;
@@ -13,8 +15,9 @@ use std::time::Duration;
 pub(super) use tls::{TlsOptions, TlsSetupError};
 pub(super) use url::{Scheme, Url, mask_url};
 
-/// How many redirects are followed before the last 3xx response is returned.
-const MAX_REDIRECTS: usize = 5;
+/// How many redirects are followed before the last 3xx response is returned: urllib's
+/// `HTTPRedirectHandler.max_redirections`, which Ansible's modules go through.
+const MAX_REDIRECTS: usize = 10;
 
 /// Why a request got no HTTP response.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,16 @@ pub(super) enum HttpError {
     /// The TLS options could not be set up (a CA or client certificate file).
     #[error(transparent)]
     TlsSetup(#[from] TlsSetupError),
+    /// A `file://` URL's file cannot be read: urllib's `URLError` as Ansible shows it.
+    #[error("Request failed: <urlopen error [Errno {errno}] {why}: '{path}'>")]
+    File {
+        /// The local path.
+        path: String,
+        /// The OS error number.
+        errno: i32,
+        /// The OS error's text (`No such file or directory`).
+        why: String,
+    },
     /// The exchange broke off or the response is not HTTP.
     #[error("request to `{addr}` failed: {why}")]
     Exchange {
@@ -76,6 +89,9 @@ pub(super) struct Request<'a> {
     pub url: &'a Url,
     /// Extra headers (Host and Content-Length are set here).
     pub headers: &'a [(String, String)],
+    /// Names (any case) of `headers` sent with the first request only, not after a
+    /// redirect (Ansible's `unredirected_headers`).
+    pub unredirected: &'a [String],
     /// The body, if any.
     pub body: Option<&'a [u8]>,
     /// Connect, read and write timeout.
@@ -166,10 +182,21 @@ pub(super) fn open_following(
     let mut method = req.method.to_owned();
     let mut redirected = false;
     let mut hops = 0;
+    let redirected_headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| !req.unredirected.iter().any(|u| u.eq_ignore_ascii_case(k)))
+        .cloned()
+        .collect();
     loop {
         let this = Request {
             method: &method,
             url: &url,
+            headers: if redirected {
+                &redirected_headers
+            } else {
+                req.headers
+            },
             body: req.body.filter(|_| method == req.method),
             ..*req
         };
@@ -197,6 +224,7 @@ pub(super) fn get(url: &Url, tls: &TlsOptions, timeout: Duration) -> Result<Exch
         method: "GET",
         url,
         headers: &[],
+        unredirected: &[],
         body: None,
         timeout,
         tls,
@@ -206,6 +234,9 @@ pub(super) fn get(url: &Url, tls: &TlsOptions, timeout: Duration) -> Result<Exch
 
 /// Sends one request and returns once the response's headers are read.
 pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
+    if req.url.scheme == Scheme::File {
+        return open_file(req.url);
+    }
     let addr = req.url.addr();
     let exchange_err = |why: String| HttpError::Exchange {
         addr: addr.clone(),
@@ -214,7 +245,7 @@ pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
     let tls = match req.url.scheme {
         Scheme::Https => req.tls.config()?,
         // Never used for http://, but ureq's default (bundled roots) must not be chosen.
-        Scheme::Http => TlsOptions {
+        Scheme::Http | Scheme::File => TlsOptions {
             validate_certs: false,
             ..TlsOptions::default()
         }
@@ -271,6 +302,40 @@ pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
         headers,
         url: req.url.clone(),
         body: response.into_body(),
+    })
+}
+
+/// A `file://` URL answered as urllib's `FileHandler` answers it: the file as the body,
+/// its length and mtime as `Content-Length` and `Last-Modified`; any method.
+fn open_file(url: &Url) -> Result<Exchange, HttpError> {
+    let path = url.file_path();
+    let fail = |e: std::io::Error| {
+        let text = e.to_string();
+        HttpError::File {
+            path: path.clone(),
+            errno: e.raw_os_error().unwrap_or(0),
+            why: text.split(" (os error").next().unwrap_or(&text).to_owned(),
+        }
+    };
+    let file = std::fs::File::open(&path).map_err(fail)?;
+    let meta = file.metadata().map_err(fail)?;
+    if meta.is_dir() {
+        return Err(fail(std::io::Error::from_raw_os_error(21)));
+    }
+    let mut headers = vec![("content-length".to_owned(), meta.len().to_string())];
+    if let Ok(t) = meta.modified() {
+        let t = chrono::DateTime::<chrono::Utc>::from(t);
+        headers.push((
+            "last-modified".to_owned(),
+            t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        ));
+    }
+    Ok(Exchange {
+        status: 200,
+        reason: "OK".into(),
+        headers,
+        url: url.clone(),
+        body: ureq::Body::builder().reader(file),
     })
 }
 
@@ -338,12 +403,22 @@ fn certificate_reason(e: &rustls::CertificateError) -> String {
         C::UnknownIssuer => "unable to get local issuer certificate".into(),
         C::Expired | C::ExpiredContext { .. } => "certificate has expired".into(),
         C::NotValidYet | C::NotValidYetContext { .. } => "certificate is not yet valid".into(),
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
+        // OpenSSL's words as Python's `ssl` gives them, then the names the certificate has.
+        C::NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let what = match expected {
+                rustls::pki_types::ServerName::IpAddress(_) => "IP address",
+                _ => "Hostname",
+            };
             format!(
-                "hostname mismatch ({})",
-                rustls::Error::InvalidCertificate(e.clone())
+                "{what} mismatch, certificate is not valid for '{}'. (it is for: {})",
+                expected.to_str(),
+                presented.join(", ")
             )
         }
+        C::NotValidForName => "Hostname mismatch".into(),
         C::Revoked => "certificate revoked".into(),
         other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
     }

@@ -51,6 +51,14 @@ struct UriSpec {
     client_cert: Option<String>,
     /// A PEM file with the client certificate's key.
     client_key: Option<String>,
+    /// The TLS 1.2 suites offered (OpenSSL names).
+    ciphers: Option<Json>,
+    /// Take credentials from a netrc file when the task gives none.
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
+    use_netrc: bool,
+    /// Header names sent with the first request only, not after a redirect.
+    #[serde(default)]
+    unredirected_headers: Vec<String>,
 }
 
 fn default_method() -> String {
@@ -91,6 +99,7 @@ struct Call {
     timeout: Duration,
     redirects: Redirects,
     tls: TlsOptions,
+    unredirected: Vec<String>,
 }
 
 impl Module for Uri {
@@ -116,6 +125,9 @@ impl Module for Uri {
             "ca_path",
             "client_cert",
             "client_key",
+            "ciphers",
+            "use_netrc",
+            "unredirected_headers",
         ]
     }
 
@@ -185,11 +197,22 @@ fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, Modu
         (None, _, Some(info)) => Some(info.clone()),
         _ => None,
     };
-    if let Some(cred) = credentials
+    if let Some(cred) = &credentials
         && !has(&headers, "authorization")
         && spec.force_basic_auth != Some(false)
     {
         let token = base64::engine::general_purpose::STANDARD.encode(cred);
+        headers.push(("Authorization".into(), format!("Basic {token}")));
+    }
+    // Without credentials, netrc's replace a task's Authorization header, as Ansible's
+    // `_configure_auth` (its header overrides the task's).
+    if credentials.is_none()
+        && spec.use_netrc
+        && let Some((login, password)) =
+            http::netrc::credentials(environment, &url.host.to_ascii_lowercase())
+    {
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
     }
     if !(spec.timeout.is_finite() && spec.timeout > 0.0) {
@@ -205,6 +228,7 @@ fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, Modu
         return_content: spec.return_content,
         timeout: Duration::from_secs_f64(spec.timeout),
         redirects: spec.follow_redirects,
+        unredirected: spec.unredirected_headers,
         tls: TlsOptions {
             validate_certs: spec.validate_certs,
             // Ansible's `type='path'`: `~` and `$VARS` expanded.
@@ -212,6 +236,8 @@ fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, Modu
             client_cert: spec.client_cert.map(|p| path_arg::expand(&p, environment)),
             client_key: spec.client_key.map(|p| path_arg::expand(&p, environment)),
             env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
+            ciphers: http::ciphers::names(spec.ciphers.as_ref())
+                .map_err(|m| ArgsError::new("uri", m))?,
         },
     })
 }
@@ -255,6 +281,7 @@ impl Call {
             method: &self.method,
             url: &self.url,
             headers: &self.headers,
+            unredirected: &self.unredirected,
             body: self.body.as_deref(),
             timeout: self.timeout,
             tls: &self.tls,
@@ -268,13 +295,19 @@ impl Call {
                     Redirects::All => true,
                 }
         };
+        // After redirects, `url` is where the answer came from (urllib's `geturl()`).
         let result = http::open_following(&req, &follow)
-            .and_then(|(exchange, redirected)| Ok((exchange.read_body()?, redirected)))
+            .and_then(|(exchange, redirected)| {
+                let landed = redirected.then(|| exchange.url.request_uri());
+                Ok((exchange.read_body()?, landed))
+            })
             .map_err(|e| e.to_string());
-        let redirected = result.as_ref().is_ok_and(|(_, r)| *r);
+        let landed = result.as_ref().ok().and_then(|(_, l)| l.clone());
+        let redirected = landed.is_some();
         let result = result.map(|(resp, _)| resp);
         let mut data = Map::new();
-        data.insert("url".into(), Json::from(self.shown_url.clone()));
+        let url = landed.unwrap_or_else(|| self.shown_url.clone());
+        data.insert("url".into(), Json::from(url));
         data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
         data.insert("redirected".into(), Json::from(redirected));
         let resp = match result {

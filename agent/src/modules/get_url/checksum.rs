@@ -34,17 +34,18 @@ impl Checksum {
         let algorithm = Algorithm::named(name.trim()).ok_or_else(|| {
             format!(
                 "unsupported checksum algorithm `{name}`; available: md5, sha1, sha224, \
-                 sha256, sha384, sha512"
+                 sha256, sha384, sha512, sha3_224, sha3_256, sha3_384, sha3_512"
             )
         })?;
         let scheme = rest.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         let source = match scheme.as_deref() {
-            Some("http" | "https") => {
+            Some("http" | "https" | "file") => {
                 Source::File(Url::parse(rest).map_err(|e| format!("`checksum`: {e}"))?)
             }
-            Some("ftp" | "file") => {
+            Some("ftp") => {
                 return Err(
-                    "`checksum`: checksum files are fetched over http:// and https:// only".into(),
+                    "`checksum`: checksum files are fetched over http://, https:// and file:// only"
+                        .into(),
                 );
             }
             _ => Source::Hex(normalise(rest)?),

@@ -12,7 +12,7 @@ use super::request::{self, Fetched};
 use super::{Task, failed};
 use crate::fsutil::{self, Current};
 use crate::modules::digest::{self, Algorithm, Hasher};
-use crate::modules::http::Exchange;
+use crate::modules::http::{Exchange, Scheme};
 use crate::modules::{Action, Context, ModuleError, Outcome, Plan, attrs, path_info};
 
 /// A planned download.
@@ -48,8 +48,18 @@ impl Download {
         data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
         let dest = self.final_dest(&ex);
         data.insert("dest".into(), Json::from(dest.display().to_string()));
-        let empty = Algorithm::Sha1.hasher().hex();
-        data.insert("checksum_src".into(), Json::from(empty.clone()));
+        let msg = request::ok_msg(&ex);
+        // What a HEAD brings: nothing, but urllib's FileHandler ignores the method and
+        // Ansible hashes the whole file.
+        let mut hasher = Algorithm::Sha1.hasher();
+        if ex.url.scheme == Scheme::File {
+            match ex.read_body() {
+                Ok(r) => hasher.update(&r.body),
+                Err(e) => return Plan::done(failed(e.to_string(), data)),
+            }
+        }
+        let head_sum = hasher.hex();
+        data.insert("checksum_src".into(), Json::from(head_sum.clone()));
         let checksum_dest = if dest.exists() {
             match digest::of_file(&dest, Algorithm::Sha1) {
                 Ok(d) => Some(d),
@@ -71,10 +81,10 @@ impl Download {
         if let Some(d) = &checksum_dest {
             data.insert("checksum_dest".into(), Json::from(d.clone()));
         }
-        let changed = checksum_dest.is_none_or(|d| d != empty);
+        let changed = checksum_dest.is_none_or(|d| d != head_sum);
         let outcome = Outcome {
             changed,
-            msg: request::ok_msg(&ex),
+            msg,
             data,
             ..Outcome::default()
         };
@@ -194,12 +204,29 @@ impl Action for Download {
             expected: self.expected.as_ref().map(|(a, _)| a.hasher()),
             len: 0,
         };
-        if let Err(e) = ex.copy_body(&mut sink) {
+        // As Ansible's `Request.open`: a gzip-encoded body is decoded unless `decompress: false`.
+        let gzip = self.task.decompress
+            && ex
+                .header("content-encoding")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+        let copied = if gzip {
+            let mut decoder = flate2::write::GzDecoder::new(&mut sink);
+            ex.copy_body(&mut decoder)
+                .map_err(|e| e.to_string())
+                .and_then(|_| decoder.finish().map_err(|e| e.to_string()))
+                .map(drop)
+        } else {
+            ex.copy_body(&mut sink).map(drop).map_err(|e| e.to_string())
+        };
+        if let Err(e) = copied {
             data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
-            return Ok(failed(
-                format!("failed to create temporary content file: {e}"),
-                data,
-            ));
+            // A body cut short of its Content-Length: Python's client reads what came and
+            // Ansible's length check names it.
+            let msg = match content_length.filter(|cl| !gzip && sink.len < *cl) {
+                Some(cl) => incomplete_read(cl, sink.len),
+                None => format!("failed to create temporary content file: {e}"),
+            };
+            return Ok(failed(msg, data));
         }
         data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
         let Hashing {
@@ -209,14 +236,9 @@ impl Action for Download {
             len,
             ..
         } = sink;
-        if let Some(cl) = content_length.filter(|cl| *cl != len) {
-            return Ok(failed(
-                format!(
-                    "Incomplete read, (Content-Length {cl}, read {len}) failed to read remaining {} bytes",
-                    cl.saturating_sub(len)
-                ),
-                data,
-            ));
+        // A decoded body's length is not the Content-Length, so Ansible checks only the others.
+        if let Some(cl) = content_length.filter(|cl| !gzip && *cl != len) {
+            return Ok(failed(incomplete_read(cl, len), data));
         }
         let checksum_src = sha1.hex();
         data.insert("checksum_src".into(), Json::from(checksum_src.clone()));
@@ -269,6 +291,8 @@ impl Action for Download {
             }
         }
         data.insert("md5sum".into(), Json::from(md5.hex()));
+        // urllib gives a file:// answer no status: Ansible's `status_code` is null.
+        let status = (self.task.fetcher.url.scheme != Scheme::File).then_some(status);
         data.insert("status_code".into(), Json::from(status));
         path_info::add(&mut data, &dest);
         Ok(Outcome {
@@ -278,6 +302,14 @@ impl Action for Download {
             ..Outcome::default()
         })
     }
+}
+
+/// Ansible's message for a body of `len` bytes when `Content-Length` said `cl`.
+fn incomplete_read(cl: u64, len: u64) -> String {
+    let left = cl.saturating_sub(len);
+    format!(
+        "Incomplete read, (rsp.length={left}, cl={cl}, st.st_size={len}) failed to read remaining {left} bytes"
+    )
 }
 
 /// A copy of `src` in a temporary file beside `dest` (a `tmp_dest` on another file

@@ -14,6 +14,8 @@ pub(super) struct Fetcher {
     pub shown_url: String,
     /// The task's `headers`.
     pub headers: Vec<(String, String)>,
+    /// `unredirected_headers`: names sent with the first request only.
+    pub unredirected: Vec<String>,
     /// `Authorization: Basic ...` from `url_username`/`url_password` or the URL.
     pub authorization: Option<String>,
     /// Send the credentials with the first request rather than after a 401.
@@ -114,6 +116,7 @@ impl Fetcher {
             method,
             url,
             headers,
+            unredirected: &self.unredirected,
             body: None,
             timeout: self.timeout,
             tls: &self.tls,

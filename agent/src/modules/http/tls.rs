@@ -21,6 +21,9 @@ pub(in crate::modules) struct TlsOptions {
     /// `SSL_CERT_FILE` of the task's `environment:`: trusted besides the host's store, as
     /// Python's `ssl` (and so Ansible's modules) trusts it.
     pub env_cert_file: Option<String>,
+    /// `ciphers`: the only TLS 1.2 suites offered (OpenSSL names, checked by
+    /// [`super::ciphers::names`]); `None` offers all.
+    pub ciphers: Option<Vec<String>>,
 }
 
 impl Default for TlsOptions {
@@ -31,6 +34,7 @@ impl Default for TlsOptions {
             client_cert: None,
             client_key: None,
             env_cert_file: None,
+            ciphers: None,
         }
     }
 }
@@ -70,7 +74,11 @@ impl TlsOptions {
     /// The ureq TLS configuration for these options: reads `ca_path`, the client
     /// certificate and key, or the host's CA store.
     pub fn config(&self) -> Result<TlsConfig, TlsSetupError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = rustls::crypto::ring::default_provider();
+        let provider = Arc::new(match &self.ciphers {
+            Some(names) => super::ciphers::restrict(provider, names),
+            None => provider,
+        });
         let mut builder = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
             .unversioned_rustls_crypto_provider(provider);

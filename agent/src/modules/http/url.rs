@@ -1,5 +1,6 @@
 //! URLs as `uri` and `get_url` take them: `http://` or `https://`, with an optional
-//! `user:password@` that becomes basic auth and never appears in output.
+//! `user:password@` that becomes basic auth and never appears in output, or `file://` (a
+//! file on the host, as urllib's `FileHandler` reads it).
 
 use super::HttpError;
 
@@ -10,6 +11,8 @@ pub(in crate::modules) enum Scheme {
     Http,
     /// HTTP over TLS.
     Https,
+    /// A local file (`file:///path`): no host, no port.
+    File,
 }
 
 impl Scheme {
@@ -17,6 +20,7 @@ impl Scheme {
         match self {
             Scheme::Http => "http",
             Scheme::Https => "https",
+            Scheme::File => "file",
         }
     }
 
@@ -24,6 +28,7 @@ impl Scheme {
         match self {
             Scheme::Http => 80,
             Scheme::Https => 443,
+            Scheme::File => 0,
         }
     }
 }
@@ -55,8 +60,12 @@ impl Url {
             (Scheme::Http, &url[7..])
         } else if lower.starts_with("https://") {
             (Scheme::Https, &url[8..])
+        } else if lower.starts_with("file://") {
+            return Url::parse_file(&url[7..]).ok_or_else(|| {
+                bad("a file:// URL names a local path (`file:///path` or `file://localhost/path`)")
+            });
         } else {
-            return Err(bad("only http:// and https:// URLs are supported"));
+            return Err(bad("only http://, https:// and file:// URLs are supported"));
         };
         let rest = rest.split('#').next().unwrap_or("");
         let (authority, target) = match rest.find(['/', '?']) {
@@ -98,6 +107,46 @@ impl Url {
             target,
             userinfo,
         })
+    }
+
+    /// `file://` + `rest`: an empty host or `localhost`, then an absolute path.
+    fn parse_file(rest: &str) -> Option<Url> {
+        let rest = rest.split('#').next().unwrap_or("");
+        let slash = rest.find('/')?;
+        if !matches!(&rest[..slash].to_ascii_lowercase()[..], "" | "localhost") {
+            return None;
+        }
+        Some(Url {
+            scheme: Scheme::File,
+            host: String::new(),
+            port: Scheme::File.default_port(),
+            target: rest[slash..].to_owned(),
+            userinfo: None,
+        })
+    }
+
+    /// The local path of a `file://` URL, percent-decoded (urllib's `url2pathname`).
+    pub fn file_path(&self) -> String {
+        let bytes = self.target.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[i], hex) {
+                (b'%', Some(b)) => {
+                    out.push(b);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// `host:port` (IPv6 in brackets), for messages and connections.
@@ -207,10 +256,18 @@ mod tests {
             .map(|e| e.to_string());
         let e = e.unwrap_or_default();
         assert!(
-            e.contains("only http:// and https://") && !e.contains("pw@"),
+            e.contains("only http://, https:// and file://") && !e.contains("pw@"),
             "{e}"
         );
         assert!(Url::parse("http://h/a b").is_err());
+        let f = parse("file:///tmp/a%20b.txt");
+        assert_eq!(
+            (f.scheme, f.file_path()),
+            (Scheme::File, "/tmp/a b.txt".to_owned())
+        );
+        assert_eq!(f.request_uri(), "file:///tmp/a%20b.txt");
+        assert_eq!(parse("FILE://localhost/x").file_path(), "/x");
+        assert!(Url::parse("file://otherhost/x").is_err());
     }
 
     #[test]

@@ -151,7 +151,7 @@ fn connection_refused_is_a_failed_result_for_until_and_other_schemes_are_refused
     assert!(!o.data["url"].to_string().contains("hunter2"));
     let e = h.check_err(&Uri, json!({"url": "ftp://u:pw@example.com/"}));
     assert!(
-        e.contains("only http:// and https://") && !e.contains("pw@"),
+        e.contains("only http://, https:// and file://") && !e.contains("pw@"),
         "{e}"
     );
     assert!(
