@@ -21,7 +21,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::bool_ish;
 use super::attrs::{self, AttrSpec, FileMode};
-use super::http::{TlsOptions, Url, mask_url};
+use super::http::{TlsOptions, Url};
 use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args, path_arg};
 use crate::fsutil::{self, Current};
 use checksum::Checksum;
@@ -222,7 +222,7 @@ fn resolve(spec: GetUrlSpec, environment: &[(String, String)]) -> Result<Task, M
     let expand = |p: &str| PathBuf::from(path_arg::expand(p, environment));
     Ok(Task {
         fetcher: Fetcher {
-            shown_url: mask_url(&spec.url),
+            shown_url: super::http::result_url(&spec.url),
             url,
             headers,
             unredirected: spec.unredirected_headers,

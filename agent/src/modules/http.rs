@@ -13,7 +13,7 @@ use std::io::Write;
 use std::time::Duration;
 
 pub(super) use tls::{TlsOptions, TlsSetupError};
-pub(super) use url::{Scheme, Url, mask_url};
+pub(super) use url::{Scheme, Url, mask_url, result_url};
 
 /// How many redirects are followed before the last 3xx response is returned: urllib's
 /// `HTTPRedirectHandler.max_redirections`, which Ansible's modules go through.

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::args::{bool_ish, opt_bool_ish};
-use super::http::{self, Request, TlsOptions, Url, mask_url};
+use super::http::{self, Request, TlsOptions, Url};
 use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args, path_arg};
 
 /// The `uri` module.
@@ -220,7 +220,7 @@ fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, Modu
     }
     Ok(Call {
         method,
-        shown_url: mask_url(&spec.url),
+        shown_url: http::result_url(&spec.url),
         url,
         headers,
         body,

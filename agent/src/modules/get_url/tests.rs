@@ -307,7 +307,12 @@ fn basic_auth_never_shows_the_password() {
     );
     assert!(o.changed && !o.failed, "{}", o.msg);
     assert!(!shown(&o).contains("hunter2"), "{}", shown(&o));
-    assert!(o.data["url"].as_str().unwrap_or("").contains("u:********@"));
+    assert!(
+        o.data["url"]
+            .as_str()
+            .unwrap_or("")
+            .contains("//****:****@")
+    );
 }
 
 #[test]

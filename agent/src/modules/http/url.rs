@@ -209,6 +209,27 @@ impl Url {
     }
 }
 
+/// The URL as `get_url` and `uri` return it, as Ansible's `module_utils.urls.mask_url`:
+/// `user:password@` shown as `****:****@`, a lone `user@` as `****@`.
+pub(in crate::modules) fn result_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..auth_end].rfind('@') {
+        Some(at) => {
+            let mask = if rest[..at].contains(':') {
+                "****:****"
+            } else {
+                "****"
+            };
+            format!("{}{mask}{}", &url[..scheme_end + 3], &rest[at..])
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// The URL with any password replaced by `********`.
 pub(in crate::modules) fn mask_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
@@ -231,6 +252,16 @@ mod tests {
 
     fn parse(s: &str) -> Url {
         Url::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn result_urls_hide_user_and_password_as_ansible() {
+        assert_eq!(
+            result_url("https://u:p@h/x?a=b@c"),
+            "https://****:****@h/x?a=b@c"
+        );
+        assert_eq!(result_url("https://u@h:8443/"), "https://****@h:8443/");
+        assert_eq!(result_url("https://h/x"), "https://h/x");
     }
 
     #[test]
