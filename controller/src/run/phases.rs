@@ -78,6 +78,8 @@ pub async fn run_all(
             sink.clone(),
             stop.clone(),
             outcomes,
+            // No later phase gives a host more nodes: its connection goes when it is done.
+            pass.is_none(),
         )
         .await;
         let Some((k, first)) = pass else { break };
