@@ -27,7 +27,8 @@ use serde_json::Value;
 /// 11: `throttle` ([`Task::throttle`], [`SyncPoint::Throttle`], [`SyncPoint::Release`]);
 ///     a task's `remote_user`/`port`/`connection` are checked against the connection the
 ///     agent was reached by ([`Task::connection`], [`Request::login`]).
-/// 12: a module name written as a fact's template ([`Task::module_template`]).
+/// 12: a module name written as a fact's template ([`Task::module_template`]); the shared
+///     `hostvars` travel packed: gzip in base64 ([`SharedVars`]).
 pub const PROTOCOL_VERSION: u32 = 12;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.

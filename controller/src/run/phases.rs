@@ -70,14 +70,16 @@ pub async fn run_all(
         .map(Some)
         .chain([None]);
     for pass in passes {
-        let dag = job.phase().dag.clone();
+        let phase = job.phase();
         outcomes = scheduler::execute(
-            &dag,
+            &phase.dag,
             job.clone(),
             forks,
             sink.clone(),
             stop.clone(),
             outcomes,
+            // No later phase gives a host more nodes: its connection goes when it is done.
+            pass.is_none(),
         )
         .await;
         let Some((k, first)) = pass else { break };
@@ -91,7 +93,9 @@ pub async fn run_all(
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .unwrap_or_else(|| job.inventory.clone());
-        let mut dag = dag;
+        // The next phase's DAG: this one extended (the only copy made).
+        let mut dag = phase.dag.clone();
+        drop(phase);
         let how = dag::HostSelection {
             limit: ext.limit,
             extra: &ext.extra,

@@ -3,6 +3,7 @@
 //! (any [`StopLevel`] past `Run`) nothing new starts; the running nodes see the same level
 //! and end after their running task, or at once on a kill.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -13,7 +14,7 @@ use super::gate::{Gate, Past, gate};
 use super::node::{NodeJob, run_node};
 use super::sync::Hub;
 use crate::dag::Dag;
-use crate::transport::{StopLevel, StopWatch, reached};
+use crate::transport::{StopLevel, StopWatch, Transport, reached};
 
 #[derive(Debug, Clone, PartialEq)]
 enum State {
@@ -24,7 +25,8 @@ enum State {
 
 /// Runs every node of `dag` but the first ones, which ended before (`done`: their
 /// outcomes, from an earlier phase of the run); returns each node's outcome (index = node
-/// index).
+/// index). With `release` (the run's last phase), a host whose nodes have all ended is
+/// released from the transport at once, not at the run's end.
 pub async fn execute(
     dag: &Dag,
     job: Arc<NodeJob>,
@@ -32,6 +34,7 @@ pub async fn execute(
     sink: UnboundedSender<Stamped>,
     stop: StopWatch,
     done: Vec<Outcome>,
+    release: bool,
 ) -> Vec<Outcome> {
     let forks = forks.max(1);
     let mut states = vec![State::Pending; dag.nodes.len()];
@@ -48,10 +51,12 @@ pub async fn execute(
         }
     }
     let mut syncs = hub.watch();
+    let mut left = Left::new(dag, &states);
     loop {
         let interrupted = *stop.borrow() != StopLevel::Run;
         for i in skip_blocked(dag, &mut states, hub, &sink) {
             hub.skipped(i);
+            left.ended(dag, i, release, &*job.transport);
         }
         if !interrupted {
             for i in 0..dag.nodes.len() {
@@ -90,6 +95,7 @@ pub async fn execute(
                         let _ = sink.send(Stamped::now(RunEvent::NodeFinished { node: i, outcome: outcome.clone() }));
                         hub.done(i, None, !outcome.succeeded());
                         states[i] = State::Done(outcome);
+                        left.ended(dag, i, release, &*job.transport);
                     }
                 }
             }
@@ -113,6 +119,36 @@ pub async fn execute(
             }
         })
         .collect()
+}
+
+/// Per host, its nodes that have not ended yet.
+struct Left<'a>(HashMap<&'a str, usize>);
+
+impl<'a> Left<'a> {
+    fn new(dag: &'a Dag, states: &[State]) -> Self {
+        let mut left = HashMap::new();
+        for (node, state) in dag.nodes.iter().zip(states) {
+            if !matches!(state, State::Done(_)) {
+                *left.entry(node.host.as_str()).or_insert(0) += 1;
+            }
+        }
+        Left(left)
+    }
+
+    /// Node `i` ended; when it was its host's last, the transport may let the host go
+    /// (`release`).
+    fn ended(&mut self, dag: &Dag, i: usize, release: bool, transport: &dyn Transport) {
+        let host = dag.nodes[i].host.as_str();
+        if let Some(n) = self.0.get_mut(host) {
+            *n -= 1;
+            if *n == 0 {
+                self.0.remove(host);
+                if release {
+                    transport.release(host);
+                }
+            }
+        }
+    }
 }
 
 /// Marks pending nodes whose gate says they do not run as skipped (or interrupted), with

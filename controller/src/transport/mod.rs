@@ -64,6 +64,13 @@ pub trait Transport: Send + Sync {
         answers: Answers,
         stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
+
+    /// The run has nothing more for `host` (no node of it waits or runs): what the
+    /// transport holds for it (a connection, its buffers) may go. A later `run` on the
+    /// host (a delegated task) must still work, at the cost of what was let go.
+    fn release(&self, host: &str) {
+        let _ = host;
+    }
 }
 
 /// Routes each node to the transport for its connection kind.
@@ -110,6 +117,12 @@ impl Transport for Router {
                     "`{host}` needs an SSH connection, which this build of dr does not have yet; use `ansible_connection: local`"
                 )))
             }),
+        }
+    }
+
+    fn release(&self, host: &str) {
+        if let Some(ssh) = &self.ssh {
+            ssh.release(host);
         }
     }
 }

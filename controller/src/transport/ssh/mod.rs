@@ -137,18 +137,23 @@ impl Ssh {
         )
         .map_err(TransportError::Agent)?;
         let command = agents.run_command(request.agent_user.as_deref(), method);
-        // Kept for a second attempt, encoded again then: its files are shared buffers, so
-        // keeping it costs nothing, while its encoding can be far larger than the files.
-        let request = Arc::new(request);
+        // Kept for a second attempt (no agent cached yet), encoded again then: its files
+        // are shared buffers, so keeping it costs little, while its encoding can be far
+        // larger than the files. Dropped at the agent's first event, when no second
+        // attempt can come: the play may run long, and hundreds of hosts' variables would
+        // stay for nothing.
+        let mut kept = Some(Arc::new(request));
         for attempt in 0..2 {
             let mut seen = 0usize;
             let mut garbage: Option<String> = None;
             if *stop.borrow() != StopLevel::Run {
                 return Err(TransportError::Interrupted);
             }
+            let Some(request) = kept.as_ref().map(Arc::clone) else {
+                break;
+            };
             tracing::debug!("exec dr-agent on `{host}`");
-            let request_pieces::Pieces { pieces, encoded } =
-                request_pieces::encode(Arc::clone(&request));
+            let request_pieces::Pieces { pieces, encoded } = request_pieces::encode(request);
             let ended = live::run(
                 &session.handle,
                 &command,
@@ -160,6 +165,7 @@ impl Ssh {
                     Ok(_) if *stop.borrow() == StopLevel::Now => {}
                     Ok(event) => {
                         seen += 1;
+                        kept = None;
                         let _ = events.send(event);
                     }
                     Err(_) if line.is_empty() => {}
@@ -288,6 +294,25 @@ impl Transport for Ssh {
                 ))),
             }
         })
+    }
+
+    /// Closes the host's connection once its last node has ended: at hundreds of hosts
+    /// each connection's russh state and write buffer (which keeps the size of the
+    /// largest request it sent) would otherwise live until the run's end. A connection
+    /// that failed stays failed (every later node fails at once with the same reason),
+    /// and the agent push is remembered; a later node (a delegated task) connects again.
+    fn release(&self, host: &str) {
+        let slot = {
+            let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            hosts.get(host).cloned()
+        };
+        // Locked only while a node connects, and then the host is not done.
+        if let Some(slot) = slot
+            && let Ok(mut session) = slot.session.try_lock()
+            && matches!(&*session, Some(Ok(_)))
+        {
+            *session = None;
+        }
     }
 }
 

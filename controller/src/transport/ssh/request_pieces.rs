@@ -35,7 +35,7 @@ pub fn encode(request: Arc<Request>) -> Pieces {
     let encoded = tokio::task::spawn_blocking(move || {
         let mut out = PieceWriter {
             tx,
-            piece: Vec::with_capacity(PIECE),
+            piece: Vec::new(),
             sent: 0,
         };
         // The request carries secrets: it is encoded for the wire only, never logged.
@@ -78,7 +78,10 @@ struct PieceWriter {
 
 impl PieceWriter {
     fn send(&mut self) -> std::io::Result<()> {
-        let piece = std::mem::replace(&mut self.piece, Vec::with_capacity(PIECE));
+        let mut piece = std::mem::take(&mut self.piece);
+        // A request smaller than a piece (most are, its `hostvars` packed) is held by
+        // russh's queue at its own size, not a piece's.
+        piece.shrink_to_fit();
         self.sent += piece.len() as u64;
         self.tx
             .blocking_send(Bytes::from(piece))
@@ -88,6 +91,9 @@ impl PieceWriter {
 
 impl Write for PieceWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.piece.capacity() == 0 {
+            self.piece.reserve_exact(PIECE);
+        }
         let n = buf.len().min(PIECE - self.piece.len());
         self.piece.extend_from_slice(&buf[..n]);
         if self.piece.len() == PIECE {
