@@ -1,5 +1,11 @@
 //! The modules: one file each, one trait, one registry list ([`ALL`]).
 //!
+//! Modules are grouped by domain, one folder each: `files`, `commands`, `packages`,
+//! `system`, `net`, `postgres`, `docker`, `control`. The plumbing they share
+//! (processes, HTTP, the PostgreSQL connection, file attributes and contents, argument
+//! parsing) stays here, beside the groups. Adding a module is its file in a group, its
+//! `mod` line in the group's file, and its entry in [`ALL`].
+//!
 //! A module is called in two steps (STYLE.md "Check, then apply"): [`Module::check`] reads
 //! the host's state and returns a [`Plan`] — "no change" with a reason, or the changes it
 //! would make plus an [`Action`] that performs exactly those. In check mode the engine
@@ -9,84 +15,24 @@ mod accounts;
 pub(crate) mod args;
 pub(crate) mod argspec;
 pub use args::{json_bool, shell_split};
-mod apt;
-mod apt_repository;
 pub mod as_user;
-mod assert;
-mod async_status;
 mod attrs;
-mod authorized_key;
 mod bin_path;
-mod blockinfile;
 pub mod bridge;
-mod command;
-mod compose;
 mod compose_cli;
 mod content;
-mod copy;
-mod cron;
-mod deb822_repository;
-mod debug;
 mod digest;
-mod env_file;
-mod fail;
-pub mod fetch;
-mod file;
-mod find;
-mod get_url;
-mod group;
 mod hostcmd;
-mod hostname;
 mod http;
-pub mod include_vars;
-mod inventory_change;
-mod lineinfile;
-mod meta;
 mod output_encoding;
-mod package;
 mod path_arg;
 mod path_info;
-mod pause;
 mod pg;
 mod pg_login;
-mod ping;
-mod postgres_facts;
-mod postgres_promote;
-mod postgres_query;
-mod postgres_replica;
-mod postgresql_db;
-mod postgresql_ext;
-mod postgresql_info;
-mod postgresql_pg_hba;
-mod postgresql_ping;
-mod postgresql_privs;
-mod postgresql_query;
-mod postgresql_set;
-mod postgresql_user;
 mod process;
-pub mod protomatter_debug;
 mod pyregex;
-mod raw;
-mod recovery_point;
-mod replace;
-mod script;
-mod service;
-mod set_fact;
-mod setup;
-mod shell;
-mod slurp;
-mod stat;
-mod sysctl;
 mod systemctl;
-mod systemd;
-mod template;
 mod timeout;
-mod unarchive;
-mod uri;
-mod user;
-mod validate_argument_spec;
-mod wait_for;
-mod wait_for_connection;
 
 use std::collections::BTreeMap;
 
@@ -356,9 +302,28 @@ impl ModuleError {
     }
 }
 
+mod commands;
+pub mod control;
+mod docker;
+pub mod files;
+mod net;
+mod packages;
 #[cfg(test)]
 pub(crate) mod pgtest;
+mod postgres;
 #[cfg(test)]
 mod readonly_tests;
+mod system;
 #[cfg(test)]
 pub(crate) mod testutil;
+use commands::*;
+pub use control::include_vars;
+pub use control::protomatter_debug;
+use control::*;
+use docker::*;
+pub use files::fetch;
+use files::*;
+use net::*;
+use packages::*;
+use postgres::*;
+use system::*;

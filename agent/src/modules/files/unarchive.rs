@@ -13,7 +13,7 @@ mod archive;
 mod download;
 mod extract;
 mod paths;
-pub(super) mod select;
+pub(in crate::modules) mod select;
 mod state;
 
 use std::collections::BTreeSet;

@@ -250,7 +250,7 @@ fn missing_directory(given: &str, dest: &Path, missing: bool, bytes: &[u8]) -> O
 
 /// A controller file shipped with the request, or, for one the controller could not know
 /// before the run (written by an earlier task), read by the controller now.
-pub(super) fn shipped<'a>(
+pub(in crate::modules) fn shipped<'a>(
     module: &'static str,
     ctx: &Context<'a>,
     src: &str,
@@ -380,7 +380,7 @@ fn source_mode(ctx: &Context<'_>, args: &Json) -> Option<u32> {
 }
 
 /// `dest`, or `dest/<basename of src>` when `dest` is a directory (or ends in `/`).
-pub(super) fn destination(
+pub(in crate::modules) fn destination(
     module: &'static str,
     dest: &str,
     src: Option<&str>,

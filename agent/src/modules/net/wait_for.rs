@@ -401,7 +401,11 @@ fn port_answers(
 }
 
 /// A connection to any address `host` resolves to; `None` when none answers.
-pub(super) fn connect_any(host: &str, port: u16, timeout: Duration) -> Option<TcpStream> {
+pub(in crate::modules) fn connect_any(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Option<TcpStream> {
     let addrs = (host, port).to_socket_addrs().ok()?;
     addrs
         .into_iter()

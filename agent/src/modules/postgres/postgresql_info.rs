@@ -41,7 +41,7 @@ static ARG_NAMES: std::sync::LazyLock<Vec<&'static str>> =
     std::sync::LazyLock::new(|| OWN_ARGS.iter().chain(LOGIN_ARGS).copied().collect());
 
 /// The subsets, in the collection's order.
-pub(super) const SUBSETS: &[&str] = &[
+pub(in crate::modules) const SUBSETS: &[&str] = &[
     "version",
     "in_recovery",
     "tablespaces",
@@ -73,7 +73,7 @@ fn filter_list(v: Option<&Json>) -> Result<Vec<String>, ModuleError> {
 }
 
 /// The subsets `filter` selects, as the collection's `collect` selects them.
-pub(super) fn selected(filter: &[String]) -> Vec<&'static str> {
+pub(in crate::modules) fn selected(filter: &[String]) -> Vec<&'static str> {
     if filter.is_empty() {
         return SUBSETS.to_vec();
     }

@@ -47,14 +47,14 @@ struct GroupSpec {
 /// `state` of `group` and `user`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum State {
+pub(in crate::modules) enum State {
     #[default]
     Present,
     Absent,
 }
 
 impl State {
-    pub(super) fn name(self) -> &'static str {
+    pub(in crate::modules) fn name(self) -> &'static str {
         match self {
             State::Present => "present",
             State::Absent => "absent",
@@ -276,7 +276,7 @@ impl Action for Apply {
 
 /// `stdout` and `stderr` when the tool printed something, and split into lines, as
 /// Ansible reports them.
-pub(super) fn output_keys(data: &mut Map<String, Json>, ran: &hostcmd::Ran) {
+pub(in crate::modules) fn output_keys(data: &mut Map<String, Json>, ran: &hostcmd::Ran) {
     for (key, text) in [("stdout", &ran.stdout), ("stderr", &ran.stderr)] {
         if !text.is_empty() {
             let lines: Vec<Json> = text.lines().map(Json::from).collect();
@@ -287,7 +287,7 @@ pub(super) fn output_keys(data: &mut Map<String, Json>, ran: &hostcmd::Ran) {
 }
 
 /// The program's file name, for messages.
-pub(super) fn program(cmd: &Command) -> String {
+pub(in crate::modules) fn program(cmd: &Command) -> String {
     std::path::Path::new(cmd.get_program())
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())

@@ -177,7 +177,7 @@ fn format(path: &str, m: &Metadata) -> Map<String, Json> {
 /// The keys `stat` and `find` (its `statinfo`) both build from a stat structure, in their
 /// order: type and mode, ids, size, inode, times, with `names` the owner's and group's names
 /// (where `find` has them), then the permission bits.
-pub(super) fn stat_keys(out: &mut Map<String, Json>, m: &Metadata, names: bool) {
+pub(in crate::modules) fn stat_keys(out: &mut Map<String, Json>, m: &Metadata, names: bool) {
     let mode = m.mode();
     let ft = m.file_type();
     let time = |sec: i64, nsec: i64| Json::from(sec as f64 + nsec as f64 * 1e-9);
@@ -222,7 +222,7 @@ pub(super) fn stat_keys(out: &mut Map<String, Json>, m: &Metadata, names: bool) 
 }
 
 /// The message of an OS error without Rust's `(os error N)` suffix, as Python's `strerror`.
-pub(super) fn strerror(e: &io::Error) -> String {
+pub(in crate::modules) fn strerror(e: &io::Error) -> String {
     let text = e.to_string();
     match text.rfind(" (os error ") {
         Some(i) => text[..i].to_owned(),

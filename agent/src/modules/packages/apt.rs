@@ -7,7 +7,7 @@
 
 mod deb;
 mod flow;
-pub(super) mod host;
+pub(in crate::modules) mod host;
 mod policy_rc_d;
 mod select;
 mod spec;
@@ -301,7 +301,7 @@ impl AptAction {
 
 /// `apt-get update`, tried `tries` times with Ansible's exponential backoff (capped at
 /// `max_delay` seconds); the failure as Ansible words it.
-pub(super) fn update_cache(
+pub(in crate::modules) fn update_cache(
     host: &Host<'_>,
     tries: u64,
     max_delay: u64,

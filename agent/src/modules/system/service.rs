@@ -56,7 +56,7 @@ struct ServiceSpec {
 /// The `state` of `service` and `systemd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum State {
+pub(in crate::modules) enum State {
     Started,
     Stopped,
     Restarted,
@@ -66,7 +66,7 @@ pub(super) enum State {
 impl State {
     /// The verb that reaches this state from `running` (a stopped service is started, not
     /// restarted or reloaded), or `None` when it holds already.
-    pub(super) fn verb(self, running: bool) -> Option<&'static str> {
+    pub(in crate::modules) fn verb(self, running: bool) -> Option<&'static str> {
         match (self, running) {
             (State::Started, false) => Some("start"),
             (State::Stopped, true) => Some("stop"),

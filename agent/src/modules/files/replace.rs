@@ -3,9 +3,9 @@
 //! section with a DOTALL pattern).
 
 mod message;
-pub(super) mod pyre;
+pub(in crate::modules) mod pyre;
 
-pub(super) use message::ansible_message;
+pub(in crate::modules) use message::ansible_message;
 
 use std::path::PathBuf;
 

@@ -8,7 +8,7 @@
 
 mod filters;
 mod spec;
-pub(super) mod walk;
+pub(in crate::modules) mod walk;
 
 use std::fs;
 use std::io;
