@@ -7,11 +7,6 @@
 
 mod util;
 
-use std::path::Path;
-
-use serde_json::Value as Json;
-use util::write_tree;
-
 const INVENTORY: &str = "all:\n  hosts:\n    h:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n";
 
 /// Promises 100 bytes, sends 4, closes (HTTP/1.0); says its port first.
@@ -42,34 +37,18 @@ const PLAYBOOK: &str = r#"- hosts: h
         dest: "{{ out }}"
 "#;
 
-fn results(dir: &Path, out: &str) -> Json {
-    let text = std::fs::read_to_string(dir.join(out)).unwrap_or_else(|e| panic!("{out}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{out}: {e}\n{text}"))
-}
+use util::server_oracle::results;
 
 #[test]
 fn a_body_cut_short_fails_as_an_incomplete_read() {
-    let dir = tempfile::tempdir().unwrap();
-    write_tree(
-        dir.path(),
+    let dir = util::server_oracle::run_both(
         &[
             ("inv.yml", INVENTORY),
             ("site.yml", PLAYBOOK),
             ("server.py", SERVER),
-            ("work-ansible/.keep", ""),
-            ("work-dr/.keep", ""),
         ],
+        |_| Vec::new(),
     );
-    let server = util::PyServer::start(&["-u".as_ref(), dir.path().join("server.py").as_os_str()]);
-    let base = format!("base=http://127.0.0.1:{}", server.port);
-    let args = |work: &str| {
-        let w = format!("work={}", dir.path().join(work).display());
-        ["-i", "inv.yml", "site.yml", "-e", &base, "-e", &w].map(str::to_owned)
-    };
-    let a = args("work-ansible");
-    util::ansible_playbook_out(dir.path(), &a.each_ref().map(String::as_str));
-    let d = args("work-dr");
-    util::dr_apply_out(dir.path(), &d.each_ref().map(String::as_str));
     let ansible = results(dir.path(), "ansible.json");
     let dr = results(dir.path(), "dr.json");
     assert_eq!(dr, ansible, "dr differs from ansible");
