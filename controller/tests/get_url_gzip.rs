@@ -10,7 +10,6 @@ mod util;
 use std::path::Path;
 
 use serde_json::Value as Json;
-use util::write_tree;
 
 const INVENTORY: &str = "all:\n  hosts:\n    h:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n";
 
@@ -56,28 +55,14 @@ fn results(dir: &Path, out: &str, work: &Path) -> Vec<Json> {
 
 #[test]
 fn get_url_decodes_gzip_unless_decompress_is_false_as_ansible() {
-    let dir = tempfile::tempdir().unwrap();
-    write_tree(
-        dir.path(),
+    let dir = util::server_oracle::run_both(
         &[
             ("inv.yml", INVENTORY),
             ("site.yml", PLAYBOOK),
             ("server.py", SERVER),
-            ("work-ansible/.keep", ""),
-            ("work-dr/.keep", ""),
         ],
+        |_| Vec::new(),
     );
-    let server = util::PyServer::start(&["-u".as_ref(), dir.path().join("server.py").as_os_str()]);
-    let base = format!("base=http://127.0.0.1:{}", server.port);
-    let args = |work: &str| {
-        let w = format!("work={}", dir.path().join(work).display());
-        ["-i", "inv.yml", "site.yml", "-e", &base, "-e", &w].map(str::to_owned)
-    };
-    let ansible_args = args("work-ansible");
-    util::ansible_playbook_out(dir.path(), &ansible_args.each_ref().map(String::as_str));
-    let dr_args = args("work-dr");
-    util::dr_apply_out(dir.path(), &dr_args.each_ref().map(String::as_str));
-
     let ansible = results(dir.path(), "ansible.json", &dir.path().join("work-ansible"));
     let dr = results(dir.path(), "dr.json", &dir.path().join("work-dr"));
     let differences =
