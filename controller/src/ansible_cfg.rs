@@ -2,8 +2,8 @@
 //! `~/.ansible.cfg`, `/etc/ansible/ansible.cfg`; never from a world-writable working
 //! directory): the settings dr shares with Ansible fill what `dr.toml` leaves unset.
 //!
-//! Settings that change what a play does and that dr does not implement (`become` as a
-//! default, `hash_behaviour = merge`, `gathering = explicit`, ...) are refused with their
+//! Settings that change what a play does and that dr does not implement (`become_method`
+//! other than sudo, `hash_behaviour = merge`, `gathering = explicit`, ...) are refused with their
 //! location, never ignored. Display and connection-tuning settings (callbacks, retry
 //! files, pipelining, SSH arguments) do not change what runs and are left to Ansible.
 
@@ -44,6 +44,10 @@ pub struct AnsibleCfg {
     pub allow_broken_conditionals: Option<bool>,
     /// `[defaults] fact_caching*`: the fact cache.
     pub fact_caching: FactCaching,
+    /// `[privilege_escalation] become`.
+    pub become_: Option<bool>,
+    /// `[privilege_escalation] become_user`.
+    pub become_user: Option<String>,
 }
 
 /// `[defaults] fact_caching`, `fact_caching_connection`, `fact_caching_prefix` and
@@ -223,13 +227,14 @@ fn apply(cfg: &mut AnsibleCfg, e: &Entry, base: &Path) -> Result<(), Refusal> {
                 )
             })?);
         }
-        ("privilege_escalation", "become" | "become_ask_pass") if !boolean(key, v)? => {}
-        ("privilege_escalation", "become_user") if v == "root" => {}
+        ("privilege_escalation", "become") => cfg.become_ = Some(boolean(key, v)?),
+        ("privilege_escalation", "become_ask_pass") if !boolean(key, v)? => {}
+        ("privilege_escalation", "become_user") => cfg.become_user = Some(v.to_owned()),
         ("privilege_escalation", "become_method") if v == "sudo" => {}
         ("privilege_escalation", _) => {
             return Err((
                 format!("`{key} = {v}` in ansible.cfg is not supported by dr yet"),
-                Some("set `become:`/`become_user:` on the plays instead; dr takes privilege escalation from the playbook and the inventory's `ansible_become*` vars".into()),
+                Some("set `become_method:` on the plays instead; dr takes privilege escalation from the playbook and the inventory's `ansible_become*` vars".into()),
             ));
         }
         ("defaults", "async_dir") if v == dr_agent::async_job::DEFAULT_DIR => {}
@@ -386,8 +391,15 @@ mod tests {
             "{}",
             err.message
         );
-        let err = parse("[privilege_escalation]\nbecome = True\n").unwrap_err();
-        assert!(err.message.contains("become = True"), "{}", err.message);
+        let err = parse("[privilege_escalation]\nbecome_method = doas\n").unwrap_err();
+        assert!(
+            err.message.contains("become_method = doas"),
+            "{}",
+            err.message
+        );
+        let cfg = parse("[privilege_escalation]\nbecome = True\nbecome_user = postgres\n").unwrap();
+        assert_eq!(cfg.become_, Some(true));
+        assert_eq!(cfg.become_user.as_deref(), Some("postgres"));
         // Ansible's defaults, written out, are fine.
         parse("[privilege_escalation]\nbecome = False\nbecome_method = sudo\n[defaults]\ngathering = implicit\n").unwrap();
     }

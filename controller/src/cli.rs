@@ -188,6 +188,14 @@ pub struct RunArgs {
     /// `connection:`), as ansible-playbook's -c: `ssh` (the default) or `local`.
     #[arg(short = 'c', long, value_name = "TYPE", value_parser = ["ssh", "local"])]
     pub connection: Option<String>,
+    /// Escalate (sudo) in every play that does not say `become: false`, as
+    /// ansible-playbook's -b; also `ANSIBLE_BECOME` or ansible.cfg's `become = True`.
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// The user `become` escalates to where the playbook names none (default root), as
+    /// ansible-playbook's --become-user.
+    #[arg(long, value_name = "USER")]
+    pub become_user: Option<String>,
     /// Clear the fact cache of every inventory host (and `localhost`) before running, as
     /// ansible-playbook's --flush-cache (with `ANSIBLE_CACHE_PLUGIN=jsonfile` or
     /// ansible.cfg's `fact_caching = jsonfile`; without a cache there is nothing to clear).

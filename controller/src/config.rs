@@ -73,6 +73,12 @@ pub struct Config {
     /// `ansible.cfg`'s `[defaults] fact_caching*` (read by `crate::fact_cache`).
     #[serde(skip)]
     pub fact_caching: crate::ansible_cfg::FactCaching,
+    /// `ansible.cfg`'s `[privilege_escalation] become`.
+    #[serde(skip)]
+    pub become_: Option<bool>,
+    /// `ansible.cfg`'s `[privilege_escalation] become_user`.
+    #[serde(skip)]
+    pub become_user: Option<String>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
@@ -132,6 +138,8 @@ impl Config {
         self.private_role_vars = cfg.private_role_vars;
         self.allow_broken_conditionals = cfg.allow_broken_conditionals;
         self.fact_caching = cfg.fact_caching;
+        self.become_ = cfg.become_;
+        self.become_user = cfg.become_user;
         self.ansible_cfg = Some(cfg.path);
     }
 
@@ -188,6 +196,30 @@ impl Config {
     /// roles do not.
     pub fn private_role_vars(&self) -> Result<Option<bool>, Diagnostic> {
         Ok(env_bool("ANSIBLE_PRIVATE_ROLE_VARS")?.or(self.private_role_vars))
+    }
+
+    /// What plays escalate to when they do not say, as Ansible's `DEFAULT_BECOME` and
+    /// `DEFAULT_BECOME_USER`: `-b` (`cli_on`) or `ANSIBLE_BECOME` or ansible.cfg's
+    /// `become`; `--become-user` (`cli_user`), else `ANSIBLE_BECOME_USER`, else
+    /// ansible.cfg's `become_user`.
+    pub fn become_defaults(
+        &self,
+        cli_on: bool,
+        cli_user: Option<&str>,
+    ) -> Result<crate::playbook::BecomeDefaults, Diagnostic> {
+        let on = cli_on
+            || env_bool("ANSIBLE_BECOME")?
+                .or(self.become_)
+                .unwrap_or(false);
+        let user = cli_user
+            .map(str::to_owned)
+            .or_else(|| {
+                std::env::var("ANSIBLE_BECOME_USER")
+                    .ok()
+                    .filter(|u| !u.is_empty())
+            })
+            .or_else(|| self.become_user.clone());
+        Ok(crate::playbook::BecomeDefaults { on, user })
     }
 
     /// `ANSIBLE_DEBUG`: with `--format ansible`, the debug lines Ansible prints about what

@@ -49,8 +49,13 @@ impl Context {
     }
 
     /// Parses playbooks in order, finding roles through dr.toml's `roles_path` and
-    /// Ansible's search path.
-    pub fn playbooks(&self, paths: &[PathBuf]) -> Result<Vec<Playbook>, Error> {
+    /// Ansible's search path; `escalation` is `-b` and `--become-user` (see
+    /// `Config::become_defaults`).
+    pub fn playbooks(
+        &self,
+        paths: &[PathBuf],
+        escalation: (bool, Option<&str>),
+    ) -> Result<Vec<Playbook>, Error> {
         crate::bridge::configure(
             self.config.ansible_python.clone(),
             &self.config.collections_path,
@@ -58,6 +63,7 @@ impl Context {
         let mut search =
             playbook::RoleSearch::new(&self.config.roles_path, &self.config.collections_path);
         search.private_role_vars = self.config.private_role_vars()?;
+        search.become_defaults = self.config.become_defaults(escalation.0, escalation.1)?;
         paths
             .iter()
             .map(|p| playbook::load(p, &search).map_err(Error::from))

@@ -10,7 +10,7 @@ use super::Context;
 pub fn run(args: &GraphArgs) -> Result<i32, Error> {
     let secrets = crate::vault_glue::secrets_without_vault();
     let ctx = Context::load(&args.inventory, secrets.clone())?;
-    let books = ctx.playbooks(&args.playbooks)?;
+    let books = ctx.playbooks(&args.playbooks, (false, None))?;
     let vars = crate::run::RunVars::new(&ctx.inventory, &args.extra_vars, &[], &secrets)?;
     let plays: Vec<_> = books.iter().flat_map(|b| b.plays.iter().cloned()).collect();
     let mut dag = dag::compile_until(

@@ -75,6 +75,8 @@ pub struct Inherit {
     pub play_become: Option<String>,
     /// The role the tasks belong to.
     pub role: Option<RoleRef>,
+    /// The user `become` escalates to when no level names one (`--become-user`; else root).
+    pub default_become_user: Option<String>,
 }
 
 /// The role a task comes from: `role_name` and `role_path`, and where to look for its files.
@@ -376,6 +378,7 @@ impl Become {
                 parent
                     .become_now
                     .clone()
+                    .or_else(|| parent.default_become_user.clone())
                     .unwrap_or_else(|| "root".to_owned())
             })
         })

@@ -23,6 +23,6 @@ pub mod tasks;
 
 pub use parse::load;
 pub use play::check_strategy;
-pub use role::RoleSearch;
+pub use role::{BecomeDefaults, RoleSearch};
 pub use spec::{HostOrder, PlaySpec, Playbook, RtoTarget, VarsFile, parse_duration};
 pub use task::KEYWORDS as TASK_KEYWORDS;

@@ -66,7 +66,7 @@ pub fn parse(
         vars: imported.vars.clone(),
         vars_files: Vec::new(),
         gather_facts: true,
-        become_: false,
+        become_: search.become_defaults.on,
         become_user: None,
         become_method: None,
         connection_vars: Map::new(),
@@ -241,7 +241,11 @@ pub fn parse(
             level.inherit.tags.push(t.clone());
         }
     }
+    if play.become_user.is_none() {
+        play.become_user = search.become_defaults.user.clone();
+    }
     let root = Inherit {
+        default_become_user: search.become_defaults.user.clone(),
         play_become: play
             .become_
             .then(|| play.become_user.clone().unwrap_or_else(|| "root".into())),

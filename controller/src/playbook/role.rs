@@ -17,6 +17,19 @@ pub struct RoleSearch {
     pub collections_path: Vec<PathBuf>,
     /// Ansible's `DEFAULT_PRIVATE_ROLE_VARS` when set (see `Config::private_role_vars`).
     pub private_role_vars: Option<bool>,
+    /// Ansible's `DEFAULT_BECOME`/`DEFAULT_BECOME_USER` (`-b`, `--become-user`, their
+    /// variables and ansible.cfg): what a play that does not say escalates to.
+    pub become_defaults: BecomeDefaults,
+}
+
+/// The run's escalation defaults, what Ansible's `become` and `become_user` keywords fall
+/// back to when no play, block or task writes them.
+#[derive(Debug, Clone, Default)]
+pub struct BecomeDefaults {
+    /// `-b`/`--become`: plays escalate unless they say `become: false`.
+    pub on: bool,
+    /// `--become-user`: the user `become` escalates to when nothing names one (else root).
+    pub user: Option<String>,
 }
 
 impl RoleSearch {
@@ -58,6 +71,7 @@ impl RoleSearch {
             roles_path,
             collections_path,
             private_role_vars: None,
+            become_defaults: BecomeDefaults::default(),
         }
     }
 

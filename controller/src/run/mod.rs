@@ -77,7 +77,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
     let _recording = crate::interrupt::record();
     let secrets = crate::interrupt::prompting(|| crate::vault_glue::secrets_for(&args.vault))?;
     let ctx = Context::load(&args.inventory, secrets.clone())?;
-    let mut books = ctx.playbooks(&args.playbooks)?;
+    let mut books = ctx.playbooks(&args.playbooks, (args.become_, args.become_user.as_deref()))?;
     if let Some(start) = &args.start_at_task {
         crate::playbook::start_at::apply(&mut books, start)
             .map_err(|e| Error::Message(e.to_string()))?;
