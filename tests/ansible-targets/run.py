@@ -52,6 +52,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import sshloop
+
 VERSION = "2.19.14"
 REPO = Path(__file__).resolve().parents[2]
 PASSLIB_VERSION = "1.7.4"
@@ -69,6 +71,7 @@ VENV = TARGET_DIR / "ansible-venv"
 SDIST_CACHE = TARGET_DIR / "ansible-core-sdist"
 HTTPTESTER = Path(__file__).resolve().parent / "httptester.py"
 HTTPTESTER_VENV = TARGET_DIR / "httptester-venv"
+SSH_DIR = TARGET_DIR / "ansible-ssh"
 
 # The issue's list. Role-related targets (roles*, role_*, include_role*, import_role*) are
 # added after `roles` from whatever the sdist holds.
@@ -347,7 +350,9 @@ def classify(name, targets, args, platforms):
                 return "needs root"
             if a == "needs/httptester" and not args.httptester:
                 return f"{a} (its stand-in, httptester.py, needs root and `unshare -n -m`)"
-            if a in ("needs/ssh", "needs/privileged", "non_local") or a.startswith("cloud/"):
+            if a == "needs/ssh" and not args.sshloop:
+                return f"{a} (its sshd in the run's network namespace needs root, `unshare -n` and --allow-destructive)"
+            if a in ("needs/privileged", "non_local") or a.startswith("cloud/"):
                 return a
             if a == "destructive" and not args.allow_destructive:
                 return "destructive (changes the machine)"
@@ -399,18 +404,21 @@ def run(cmd, cwd, env, timeout):
         return None, out, err
 
 
-def write_inventories(d, python):
+def write_inventories(d, python, ssh=None):
     """ansible-test's inventory, testhost in testgroup, as INI `inventory` (what scripts pass as
     ../../inventory or $INVENTORY_PATH) and its YAML twin `inventory.yml` (dr reads only YAML;
-    JSON is YAML)."""
-    host = {"ansible_connection": "local", "ansible_pipelining": True, "ansible_python_interpreter": str(python)}
+    JSON is YAML). `ssh`: testhost's connection variables for a `needs/ssh` target (else the
+    local connection)."""
+    host = dict(ssh or {"ansible_connection": "local"}, ansible_pipelining=True,
+                ansible_python_interpreter=str(python))
     inventory = {"all": {"children": {"testgroup": {"hosts": {"testhost": host}}}}}
     (d / "inventory.yml").write_text(json.dumps(inventory, indent=2) + "\n")
-    (d / "inventory").write_text(f"[testgroup]\ntesthost ansible_connection=local ansible_pipelining=yes "
-                                 f"ansible_python_interpreter={python}\n")
+    ini = " ".join(f"{k}={'yes' if v is True else json.dumps(v) if isinstance(v, str) and ' ' in v else v}"
+                   for k, v in host.items())
+    (d / "inventory").write_text(f"[testgroup]\ntesthost {ini}\n")
 
 
-def script_workdir(root, tool, name, targets, python):
+def script_workdir(root, tool, name, targets, python, ssh=None):
     """ansible-test's layout for a script target: integration/{inventory,integration.cfg} and
     integration/targets/ holding copies of the target and those it needs, so `../../inventory`
     and `../setup_x` resolve and whatever the script writes stays in the work dir.
@@ -421,20 +429,20 @@ def script_workdir(root, tool, name, targets, python):
         shutil.copytree(targets / t, integration / "targets" / t, symlinks=True)
     (d / "output").mkdir()
     (d / "tmp").mkdir()
-    write_inventories(integration, python)
+    write_inventories(integration, python, ssh)
     # ansible-test points ANSIBLE_CONFIG at an empty file: an ansible.cfg in the target's
     # directory is read only when the script sets ANSIBLE_CONFIG itself.
     (integration / "integration.cfg").write_text("")
     return d, integration / "targets" / name
 
 
-def workdir(root, tool, name, aliases, targets, python):
+def workdir(root, tool, name, aliases, targets, python, ssh=None):
     """A fresh directory with the inventory, the playbook, dr.toml and roles/ for one tool."""
     d = root / tool
     (d / "output").mkdir(parents=True)
     (d / "remote_tmp").mkdir()
     (d / "tmp").mkdir()
-    write_inventories(d, python)
+    write_inventories(d, python, ssh)
     setup = [a.split("/", 2)[2] for a in aliases if a.startswith(("setup/once/", "setup/always/"))]
     # Play vars, as ansible-test sets output_dir. Not -e: extra vars beat `register`, so
     # `-e remote_tmp_dir=...` breaks setup_remote_tmp_dir (`remote_tmp_dir.path` on a string).
@@ -537,13 +545,14 @@ def run_target(name, kind, detail, aliases, targets, args, ansible_bin):
                PATH=f"{ansible_bin}{os.pathsep}{os.environ.get('PATH', '')}")
     env.update({a.split("/")[2]: a.split("/", 3)[3] for a in aliases if a.startswith("env/set/")})
     python = args.python or ansible_bin / "python"
+    ssh = sshloop.host_vars(SSH_DIR) if "needs/ssh" in aliases else None
     try:
         for tool in ("ansible", "dr"):
             if tool == "dr" and args.ansible_only:
                 continue
             start = time.monotonic()
             if kind == "script":
-                d, cwd = script_workdir(root, tool, name, targets, python)
+                d, cwd = script_workdir(root, tool, name, targets, python, ssh)
                 cmd, timeout = ["./runme.sh"], args.script_timeout
                 # The rest of ansible-test's environment for scripts: no inventory, config or
                 # module path unless the script gives one; the interpreter from the inventory.
@@ -562,7 +571,7 @@ def run_target(name, kind, detail, aliases, targets, args, ansible_bin):
                                    DR_SHIM_YAML_INVENTORY=str(d / "integration" / "inventory.yml"),
                                    DR_SHIM_LOG=str(d / "shim.jsonl"))
             else:
-                d = cwd = workdir(root, tool, name, aliases, targets, python)
+                d = cwd = workdir(root, tool, name, aliases, targets, python, ssh)
                 timeout = args.timeout
                 if tool == "ansible":
                     cmd = [ansible_bin / "ansible-playbook", "playbook.yml", "-i", "inventory.yml"]
@@ -580,6 +589,8 @@ def run_target(name, kind, detail, aliases, targets, args, ansible_bin):
                 # What ansible-test sets when it links its httptester container.
                 run_env.update(HTTPTESTER="1")
                 jail = httptester_jail(d / "httptester")
+            elif ssh:
+                jail = sshloop.jail(SSH_DIR, d / "sshd.log")
             code, out, err = run(jail + cmd, cwd, run_env, timeout)
             (d / "log.txt").write_text(out + "\n--- stderr ---\n" + err)
             if kind == "script":
@@ -741,6 +752,7 @@ def main():
     args.locale_env = ensure_locale()
     args.jail = network_jail()
     args.httptester = httptester_possible()
+    args.sshloop = args.allow_destructive and sshloop.possible()
 
     names = args.targets
     if not names:
@@ -752,9 +764,13 @@ def main():
     if any(kind in ("run", "script") and "needs/httptester" in aliases for _, kind, _, aliases in plan):
         ensure_httptester(args)
 
+    needs_ssh = any(kind in ("run", "script") and "needs/ssh" in aliases for _, kind, _, aliases in plan)
+    if needs_ssh:
+        sshloop.ensure(SSH_DIR)
+
     start = time.monotonic()
     speed_cron = args.allow_destructive and "cron" in names
-    with SshHome(args.allow_destructive), CronFaketime(speed_cron), \
+    with SshHome(args.allow_destructive), sshloop.Authorized(SSH_DIR, needs_ssh), CronFaketime(speed_cron), \
             concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = [pool.submit(run_target, *p, targets, args, ansible_bin) for p in plan]
         for p, f in zip(plan, futures):

@@ -290,6 +290,9 @@ impl<'a> Runner<'a> {
         for (k, v) in &self.facts {
             vars.insert(k.clone(), v.clone());
         }
+        // Ansible's `ansible_facts` is always there: empty before any fact is known.
+        vars.entry("ansible_facts")
+            .or_insert_with(|| Json::Object(Map::new()));
     }
 
     /// This host's facts as other hosts see them in `hostvars`: those gathered from it,
