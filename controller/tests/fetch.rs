@@ -41,3 +41,25 @@ fn fetch_writes_what_ansible_writes_once_and_plans_nothing() {
         "the plan fetched files"
     );
 }
+
+#[test]
+fn fetch_fails_in_ansibles_words_and_normalizes_a_relative_src() {
+    assert!(
+        util::pg::is_root(),
+        "this test needs root: a task reads as `nobody`"
+    );
+    let dr = same_files_as_ansible("fetch_failures", "site.yml", 0);
+    let results = &outputs(dr.path())["results"];
+    for msg in [
+        "True False src and dest are required",
+        "True False Invalid type supplied for source option, it must be a string",
+        "True False dest is an existing directory, use a trailing slash",
+        "True False calculated dest '/calc/secret.conf' is an existing directory",
+        "True False File is not readable: /secret.conf",
+        "False False -",
+        // tree/h1/../<the playbook's directory>/secret.conf
+        "/tree/PB/secret.conf",
+    ] {
+        assert!(results.contains(msg), "{msg:?} not in:\n{results}");
+    }
+}

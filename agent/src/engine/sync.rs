@@ -193,6 +193,10 @@ impl Runner<'_> {
         let point = SyncPoint::Fetch {
             dest: text("dest"),
             content: text("content"),
+            dir_msg: handoff
+                .get("dir_msg")
+                .and_then(Json::as_str)
+                .map(str::to_owned),
         };
         let answer = if self.link.inner.is_none() {
             Some(Answer::Failed {

@@ -66,6 +66,10 @@ pub enum SyncPoint {
         dest: String,
         /// The file, base64.
         content: String,
+        /// The failure when `dest` is an existing directory, as Ansible words it for the
+        /// way `dest` was written (`flat`, with or without a trailing `/`); absent: dr's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dir_msg: Option<String>,
     },
     /// Run a controller lookup the request holds no answer for (its terms depend on what
     /// only the host knew, a fact or a registered result); answered by

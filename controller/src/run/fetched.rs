@@ -12,7 +12,14 @@ use dr_agent::wire::Answer;
 use md5::Digest as _;
 
 /// Writes `content` (base64) to `dest`; the answer says whether it changed the file.
-pub fn write(dest: &str, content: &str) -> Answer {
+/// `dir_msg` is the failure when `dest` is an existing directory (Ansible's words for a
+/// `flat` destination).
+pub fn write(dest: &str, content: &str, dir_msg: Option<&str>) -> Answer {
+    if let Some(msg) = dir_msg.filter(|_| Path::new(dest).is_dir()) {
+        return Answer::Failed {
+            msg: msg.to_owned(),
+        };
+    }
     match try_write(Path::new(dest), content) {
         Ok(answer) => answer,
         Err(msg) => Answer::Failed {
@@ -65,16 +72,16 @@ mod tests {
         let dest = dir.path().join("h1/etc/app.conf");
         let dest = dest.to_str().unwrap();
         let content = base64::engine::general_purpose::STANDARD.encode("x=1\n");
-        match write(dest, &content) {
+        match write(dest, &content, None) {
             Answer::Fetched { changed, .. } => assert!(changed),
             other => panic!("{other:?}"),
         }
         assert_eq!(std::fs::read_to_string(dest).unwrap(), "x=1\n");
-        match write(dest, &content) {
+        match write(dest, &content, None) {
             Answer::Fetched { changed, .. } => assert!(!changed),
             other => panic!("{other:?}"),
         }
         let out = format!("{}/../x", dir.path().display());
-        assert!(matches!(write(&out, &content), Answer::Failed { .. }));
+        assert!(matches!(write(&out, &content, None), Answer::Failed { .. }));
     }
 }

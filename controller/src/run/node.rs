@@ -578,7 +578,11 @@ async fn answer_point(
             return None;
         }
         SyncPoint::Inventory { change } => job.change_inventory(i, change),
-        SyncPoint::Fetch { dest, content } => super::fetched::write(&dest, &content),
+        SyncPoint::Fetch {
+            dest,
+            content,
+            dir_msg,
+        } => super::fetched::write(&dest, &content, dir_msg.as_deref()),
         SyncPoint::Lookup(call) => {
             let play = &job.plays[job.phase().dag.nodes[i].play];
             let (dir, secrets) = (play.dir.clone(), job.secrets.clone());

@@ -50,6 +50,9 @@ impl Module for Fetch {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        if !ctx.check_mode {
+            validate(args)?;
+        }
         let spec: FetchSpec = parse_args("fetch", args)?;
         let var = |name: &str| {
             ctx.scope
@@ -65,8 +68,59 @@ impl Module for Fetch {
             msg: "check mode not (yet) supported for this module".into(),
             ..Outcome::default()
         };
-        Ok(Plan::change(outcome, Run { spec, dest }))
+        let escalated = ctx.become_user.is_some();
+        Ok(Plan::change(
+            outcome,
+            Run {
+                spec,
+                dest,
+                escalated,
+            },
+        ))
     }
+}
+
+/// Ansible's action checks `src` and `dest` before the module's own: each must be a
+/// string, and both are required (the last failing check names the failure).
+fn validate(args: &Json) -> Result<(), ModuleError> {
+    let arg = |k: &str| args.get(k).filter(|v| !v.is_null());
+    let mut msg = None;
+    if arg("src").is_some_and(|v| !v.is_string()) {
+        msg = Some("Invalid type supplied for source option, it must be a string");
+    }
+    if arg("dest").is_some_and(|v| !v.is_string()) {
+        msg = Some("Invalid type supplied for dest option, it must be a string");
+    }
+    if arg("src").is_none() || arg("dest").is_none() {
+        msg = Some("src and dest are required");
+    }
+    match msg {
+        Some(m) => Err(ModuleError::Failed(m.into())),
+        None => Ok(()),
+    }
+}
+
+/// What a `flat` destination that is an existing directory on the controller fails with,
+/// in Ansible's words (`dest` as written, or the file name added to it).
+fn directory_message(spec: &FetchSpec, dest: &Path) -> Option<String> {
+    if !spec.flat {
+        return None;
+    }
+    if !spec.dest.ends_with('/') {
+        return Some(
+            "dest is an existing directory, use a trailing slash if you want to fetch src into that directory"
+                .into(),
+        );
+    }
+    let calculated = if spec.dest.starts_with('/') {
+        dest.display().to_string()
+    } else {
+        let name = Path::new(&spec.src).file_name().unwrap_or_default();
+        format!("{}{}", spec.dest, name.to_string_lossy())
+    };
+    Some(format!(
+        "calculated dest '{calculated}' is an existing directory, use another path that does not point to an existing directory"
+    ))
 }
 
 /// The file's path on the controller, as Ansible's `fetch` computes it.
@@ -89,8 +143,10 @@ fn destination(spec: &FetchSpec, host: &str, playbook_dir: &str) -> Result<PathB
         let src = spec.src.trim_start_matches('/');
         base(&spec.dest).join(host).join(src)
     };
-    // As Ansible: the file stays inside `dest` (no `..` out of it).
-    if dest.components().any(|c| c == Component::ParentDir) {
+    // Ansible normalizes the path (`src: ../x` lands beside the host's directory); dr
+    // also keeps a `src` with `..` from leading out of `dest` altogether.
+    let dest = normalize(&dest);
+    if !spec.flat && !dest.starts_with(normalize(&base(&spec.dest))) {
         return Err(ModuleError::Failed(format!(
             "Detected directory traversal, expected to be contained in '{}' but got '{}'",
             spec.dest,
@@ -100,14 +156,37 @@ fn destination(spec: &FetchSpec, host: &str, playbook_dir: &str) -> Result<PathB
     Ok(dest)
 }
 
+/// `path` without `.` and `..` (each `..` takes the component before it away), as
+/// Python's `os.path.normpath` for an absolute path.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 struct Run {
     spec: FetchSpec,
     dest: PathBuf,
+    /// Ansible reads the file with `slurp` under `become` and asks `stat` first
+    /// otherwise: the failures are worded by whichever ran.
+    escalated: bool,
 }
 
 impl Action for Run {
     fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
-        let Run { spec, dest } = *self;
+        let Run {
+            spec,
+            dest,
+            escalated,
+        } = *self;
         let src = Path::new(&spec.src);
         let mut data = Map::new();
         data.insert("file".into(), Json::from(spec.src.clone()));
@@ -125,10 +204,42 @@ impl Action for Run {
         if src.is_dir() {
             return missing("remote file is a directory, fetch cannot work on directories");
         }
+        let denied = |e: &std::io::Error| e.kind() == std::io::ErrorKind::PermissionDenied;
+        // Without `become`, Ansible's `stat` fails first when the path cannot be reached.
+        if !escalated
+            && let Err(e) = std::fs::metadata(src)
+            && denied(&e)
+        {
+            let msg = format!(
+                "Failed to get information on remote file ({}): Permission denied",
+                spec.src
+            );
+            if spec.fail_on_missing {
+                return Err(ModuleError::Failed(msg));
+            }
+            return Ok(Outcome {
+                msg: format!("{msg}, ignored"),
+                data,
+                ..Outcome::default()
+            });
+        }
         let bytes = match std::fs::read(src) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return missing("the remote file does not exist");
+            }
+            // `slurp`'s failure; without `fail_on_missing` Ansible reports nothing of it.
+            Err(e) if denied(&e) => {
+                if spec.fail_on_missing {
+                    return Err(ModuleError::Failed(format!(
+                        "File is not readable: {}",
+                        spec.src
+                    )));
+                }
+                return Ok(Outcome {
+                    data,
+                    ..Outcome::default()
+                });
             }
             Err(e) => {
                 return Err(ModuleError::Failed(format!(
@@ -152,6 +263,9 @@ impl Action for Run {
             "validate_checksum".into(),
             Json::Bool(spec.validate_checksum),
         );
+        if let Some(msg) = directory_message(&spec, &dest) {
+            handoff.insert("dir_msg".into(), Json::from(msg));
+        }
         data.insert(HANDOFF.into(), Json::Object(handoff));
         data.insert("dest".into(), Json::from(dest.display().to_string()));
         data.insert("remote_checksum".into(), Json::from(checksum));
@@ -184,6 +298,12 @@ mod tests {
         assert_eq!(d(spec("/tmp/f", false)), "/tmp/f/db1/etc/app/app.conf");
         assert_eq!(d(spec("out/", true)), "/pb/out/app.conf");
         assert_eq!(d(spec("out/x.conf", true)), "/pb/out/x.conf");
-        assert!(destination(&spec("out/../../etc/x", true), "db1", "/pb").is_err());
+        assert_eq!(d(spec("out/../x.conf", true)), "/pb/x.conf");
+        let relative = |src: &str| FetchSpec {
+            src: src.into(),
+            ..spec("/out", false)
+        };
+        assert_eq!(d(relative("../in/here.txt")), "/out/in/here.txt");
+        assert!(destination(&relative("../../etc/x"), "db1", "/pb").is_err());
     }
 }
