@@ -1,9 +1,11 @@
-//! The connection variables a task cannot change. dr reaches a host once per play, with the
+//! The connection variables a task changes. dr reaches a host once per play, with the
 //! connection its variables named when the play started (`ansible_host`, `ansible_user`,
 //! ...). Ansible reads them again for each task, so a task's `vars`, a `set_fact` or an
 //! `include_vars` that sets one sends that task elsewhere (another address, user, port or
-//! connection). dr cannot, so such a task fails naming the variable, rather than run where
-//! the playbook did not say. (`ansible_become*` are honoured per task: `become_.rs`.)
+//! connection). dr hands such a task to the controller, which runs it over a connection
+//! of its own made with them (`Runner::reconnect`); without the controller it fails naming
+//! the variable, rather than run where the playbook did not say. (`ansible_become*` are
+//! honoured per task: `become_.rs`.)
 
 use serde_json::Value as Json;
 
@@ -26,6 +28,20 @@ const CONNECTION: &[&str] = &[
     "ssh_extra_args",
 ];
 
+/// Every connection variable's name (`ansible_` and `dr_` forms).
+pub(super) fn names() -> impl Iterator<Item = String> {
+    CONNECTION
+        .iter()
+        .flat_map(|n| [format!("ansible_{n}"), format!("dr_{n}")])
+}
+
+/// Whether `name` is a connection variable (a task that sets one connects on its own).
+pub fn is_connection_var(name: &str) -> bool {
+    name.strip_prefix("ansible_")
+        .or_else(|| name.strip_prefix("dr_"))
+        .is_some_and(|rest| CONNECTION.contains(&rest))
+}
+
 /// The connection variables as the play started (absent ones too).
 #[derive(Debug, Default)]
 pub(super) struct Baseline(Vec<(String, Option<Json>)>);
@@ -33,11 +49,8 @@ pub(super) struct Baseline(Vec<(String, Option<Json>)>);
 impl Baseline {
     /// Records the connection variables of `vars`, the host's as the play starts.
     pub(super) fn of(vars: &serde_json::Map<String, Json>) -> Self {
-        let names = CONNECTION
-            .iter()
-            .flat_map(|n| [format!("ansible_{n}"), format!("dr_{n}")]);
         Baseline(
-            names
+            names()
                 .map(|n| {
                     let v = vars.get(&n).cloned();
                     (n, v)

@@ -160,7 +160,7 @@ impl Runner<'_> {
     /// is this host's, as in Ansible).
     fn run_one_once(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let Some(to) = &task.delegate_to else {
-            let mut result = self.run_item(task, name, scope);
+            let mut result = self.run_here(task, name, scope);
             if let Some(Json::Object(handoff)) =
                 result.register.remove(crate::modules::fetch::HANDOFF)
             {
@@ -221,9 +221,30 @@ impl Runner<'_> {
             .and_then(Json::as_str)
             .unwrap_or(&self.request.host);
         if to.is_empty() || to == me {
-            return self.run_item(task, name, scope);
+            return self.run_here(task, name, scope);
         }
         let mut result = self.delegate(task, &to, scope);
+        result.duration_ms = started.elapsed().as_millis() as u64;
+        result
+    }
+
+    /// Runs the module of `task` once with `scope` on this host: here, or over a connection
+    /// of its own when its connection variables are not the play's (Ansible connects again
+    /// for such a task) and its `when` holds.
+    fn run_here(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
+        let reconnect = self.link.is_connected()
+            && !super::controller_side(task)
+            && self.request.unreachable.is_none()
+            && self.connection.changed_in(scope).is_err()
+            && task
+                .when
+                .iter()
+                .all(|c| matches!(scope.eval_bool(c.as_str()), Ok(true)));
+        if !reconnect {
+            return self.run_item(task, name, scope);
+        }
+        let started = Instant::now();
+        let mut result = self.reconnect(task, scope);
         result.duration_ms = started.elapsed().as_millis() as u64;
         result
     }

@@ -9,7 +9,7 @@
 mod async_task;
 mod become_;
 mod callback;
-mod connection_vars;
+pub mod connection_vars;
 mod controller_side;
 mod flow;
 mod item;

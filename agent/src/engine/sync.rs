@@ -39,6 +39,11 @@ impl Link {
         Link { inner: None }
     }
 
+    /// Whether a controller answers.
+    pub fn is_connected(&self) -> bool {
+        self.inner.is_some()
+    }
+
     /// Hands the controller's answer to the waiting play.
     pub fn deliver(&self, answer: Answer) {
         if let Some(inner) = &self.inner {
@@ -298,8 +303,19 @@ impl Runner<'_> {
         }
     }
 
+    /// Runs one item of `task` on this host over a connection of its own, made with the
+    /// connection variables `scope` changed (as Ansible connects again for such a task).
+    pub(super) fn reconnect(&mut self, task: &Task, scope: &Scope) -> ItemResult {
+        let me = self.request.host.clone();
+        self.hand_over(task, &me, scope, true)
+    }
+
     /// Runs one item of `task` on host `to` with this item's variables (`scope`).
     pub(super) fn delegate(&mut self, task: &Task, to: &str, scope: &Scope) -> ItemResult {
+        self.hand_over(task, to, scope, false)
+    }
+
+    fn hand_over(&mut self, task: &Task, to: &str, scope: &Scope, reconnect: bool) -> ItemResult {
         if self.link.inner.is_none() {
             return ItemResult::failed(format!(
                 "`delegate_to: {to}` needs the controller, which runs the task on `{to}`"
@@ -315,12 +331,25 @@ impl Runner<'_> {
         // This host holds the task's slot: the delegated run takes none.
         task.throttle = None;
         task.notify.clear();
-        let raw = scope.raw_names().iter().cloned().collect();
+        let raw: Vec<String> = scope.raw_names().iter().cloned().collect();
+        let mut vars = scope.all_vars();
+        if reconnect {
+            // The controller connects with them: rendered here, where they are known (and
+            // kept among the variables, where the transport reads them).
+            for name in super::connection_vars::names() {
+                if let Some(v) = vars.get(&name).cloned()
+                    && let Ok(rendered) = scope.render_value(&v)
+                {
+                    vars.insert(name, rendered);
+                }
+            }
+        }
         let point = SyncPoint::Delegate(Box::new(Delegation {
             to: to.to_owned(),
             task,
-            vars: scope.all_vars(),
+            vars,
             raw,
+            reconnect,
         }));
         match self.sync(point) {
             Some(Answer::Delegated { result }) => {

@@ -210,6 +210,11 @@ pub struct Delegation {
     /// The names in `vars` that hold data (facts, registered results, loop items): never
     /// rendered again.
     pub raw: Vec<String>,
+    /// The task runs on this same host over a connection of its own, made with the
+    /// connection variables in `vars` (its `vars` or a `set_fact` changed them: Ansible
+    /// connects again for it); else with the delegated host's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconnect: bool,
 }
 
 /// A task's result as another host takes it: the shown outcome and the raw data.

@@ -317,7 +317,8 @@ pub fn parse(
 
 /// dr connects once per play and host, so `ignore_unreachable` is honoured for a whole
 /// node: every task of the play that runs on the host must have it (set on the play, or on
-/// each task); a delegated task's is honoured for that task.
+/// each task); a delegated task's, or that of a task whose own `vars` set a connection
+/// variable, is honoured for that task.
 fn whole_play_ignores_unreachable(play: &PlaySpec, node: &Node) -> Result<bool, Diagnostic> {
     let tasks: Vec<&Task> = play
         .tasks
@@ -325,8 +326,14 @@ fn whole_play_ignores_unreachable(play: &PlaySpec, node: &Node) -> Result<bool, 
         .chain(&play.handlers)
         .flat_map(Task::walk)
         .filter(|t| t.kind == dr_agent::wire::TaskKind::Module && !t.implicit)
-        // A delegated task connects on its own: its `ignore_unreachable` is its own.
+        // A delegated task, or one whose `vars` name a connection variable, connects on
+        // its own: its `ignore_unreachable` is its own.
         .filter(|t| t.delegate_to.is_none())
+        .filter(|t| {
+            !t.vars
+                .keys()
+                .any(|k| dr_agent::engine::connection_vars::is_connection_var(k))
+        })
         .collect();
     let ignoring = tasks.iter().filter(|t| t.ignore_unreachable).count();
     if ignoring == 0 {

@@ -36,7 +36,16 @@ pub async fn run(
         mut task,
         vars,
         raw,
+        reconnect,
     } = delegation;
+    // How messages name where the task went.
+    let place = if reconnect {
+        format!("`{to}` with this task's connection variables")
+    } else {
+        format!("`delegate_to: {to}`")
+    };
+    // A reconnecting task's connection: the same host, with the variables the task set.
+    let own = reconnect.then(|| inventory::connection_of(&to, &vars));
     let delegate_facts = task.delegate_facts;
     let register = task.register.get_or_insert_with(|| REGISTER.into()).clone();
     let (mut vars, mut facts) = (vars, Map::new());
@@ -100,18 +109,22 @@ pub async fn run(
         .as_ref()
         .or_else(|| job.vars.hostvars_of(&to))
         .unwrap_or(&empty);
-    let conn = inventory::connection_of(&to, theirs);
-    // The connection is the delegated host's (its address, user, keys, interpreter), as
-    // in Ansible; everything else stays the delegating host's.
     let mut request = request;
-    request
-        .vars
-        .retain(|k, _| !is_connection_var(k) || theirs.contains_key(k));
-    for (k, v) in theirs {
-        if is_connection_var(k) {
-            request.vars.insert(k.clone(), v.clone());
+    let conn = if let Some(own) = own {
+        own
+    } else {
+        // The connection is the delegated host's (its address, user, keys, interpreter),
+        // as in Ansible; everything else stays the delegating host's.
+        request
+            .vars
+            .retain(|k, _| !is_connection_var(k) || theirs.contains_key(k));
+        for (k, v) in theirs {
+            if is_connection_var(k) {
+                request.vars.insert(k.clone(), v.clone());
+            }
         }
-    }
+        inventory::connection_of(&to, theirs)
+    };
     let (tx, mut rx) = unbounded_channel::<Event>();
     // A delegated task has no sync points of its own; should one come, it is told to stop
     // rather than left waiting.
@@ -167,16 +180,13 @@ pub async fn run(
         // As Ansible: the task is unreachable (not failed), which only `ignore_unreachable`
         // lets the host go on from.
         Err(crate::transport::TransportError::Unreachable(why)) => {
-            return Shared::unreachable(&to, format!("`delegate_to: {to}`: unreachable: {why}"));
+            return Shared::unreachable(&to, format!("{place}: unreachable: {why}"));
         }
-        Err(e) => return Shared::failed(&to, format!("`delegate_to: {to}`: {e}")),
+        Err(e) => return Shared::failed(&to, format!("{place}: {e}")),
         Ok(()) => {}
     }
     let (Some(mut result), Some((error, mut after, gathered))) = (result, end) else {
-        return Shared::failed(
-            &to,
-            format!("`delegate_to: {to}`: the task did not run there"),
-        );
+        return Shared::failed(&to, format!("{place}: the task did not run there"));
     };
     if let Some(Value::Object(registered)) = after.remove(&register) {
         result.register = registered;

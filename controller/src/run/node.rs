@@ -341,6 +341,18 @@ pub async fn run_node(
     }
 }
 
+/// Whether `task` may change a connection variable for itself or later tasks (its `vars`,
+/// a `set_fact` of one, `include_vars`), after which the agent asks for a connection of
+/// the task's own.
+fn may_reconnect(task: &dr_agent::wire::Task) -> bool {
+    use dr_agent::engine::connection_vars::is_connection_var;
+    let sets =
+        |m: &serde_json::Map<String, serde_json::Value>| m.keys().any(|k| is_connection_var(k));
+    sets(&task.vars)
+        || task.module == "include_vars"
+        || (task.module == "set_fact" && task.args.as_object().is_some_and(sets))
+}
+
 /// One try at running `request` on `host` over `conn`: the transport's result, the agent's
 /// `Finished` report and the tally of what it reported.
 async fn attempt(
@@ -354,14 +366,15 @@ async fn attempt(
 ) -> (Result<(), TransportError>, Option<Finished>, Tally) {
     let (tx, mut rx) = unbounded_channel::<Event>();
     let (answer, answers) = unbounded_channel::<Answer>();
-    // Delegated tasks run with what this request carries (files, lookups, secrets).
+    // Delegated tasks, and tasks that connect again with connection variables of their
+    // own, run with what this request carries (files, lookups, secrets).
     let base = request
         .play
         .tasks
         .iter()
         .chain(&request.play.handlers)
         .flat_map(dr_agent::wire::Task::walk)
-        .any(|t| t.delegate_to.is_some())
+        .any(|t| t.delegate_to.is_some() || may_reconnect(t))
         .then(|| Arc::new(request.clone()));
     let relay = {
         let sink = sink.clone();
