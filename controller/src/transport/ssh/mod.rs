@@ -54,7 +54,9 @@ struct HostSlot {
 pub struct Ssh {
     options: Options,
     agents: OnceCell<Result<Arc<Agents>, TransportError>>,
-    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
+    /// Each host's slots, by how it is reached (`address`, `port`, `user`): one, unless a
+    /// task connects with connection variables of its own.
+    hosts: Mutex<HashMap<String, Vec<(String, Arc<HostSlot>)>>>,
 }
 
 impl Ssh {
@@ -67,9 +69,19 @@ impl Ssh {
         }
     }
 
-    fn slot(&self, host: &str) -> Arc<HostSlot> {
+    /// The slot of `host` reached at `address`:`port` as `user`: a task that connects
+    /// with connection variables of its own (another user, say) gets a connection and an
+    /// agent cache of its own.
+    fn slot(&self, host: &str, address: &str, port: u16, user: Option<&str>) -> Arc<HostSlot> {
+        let key = format!("{address}\0{port}\0{}", user.unwrap_or_default());
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        hosts.entry(host.to_owned()).or_default().clone()
+        let slots = hosts.entry(host.to_owned()).or_default();
+        if let Some((_, slot)) = slots.iter().find(|(k, _)| *k == key) {
+            return slot.clone();
+        }
+        let slot = Arc::new(HostSlot::default());
+        slots.push((key, slot.clone()));
+        slot
     }
 
     async fn agents(&self) -> Result<Arc<Agents>, TransportError> {
@@ -119,14 +131,14 @@ impl Ssh {
     async fn run_node(
         &self,
         host: &str,
-        address: &str,
+        (address, port, user): (&str, u16, Option<&str>),
         request: Request,
         events: UnboundedSender<Event>,
         mut answers: Answers,
         stop: StopWatch,
     ) -> Result<(), TransportError> {
         let agents = self.agents().await?;
-        let slot = self.slot(host);
+        let slot = self.slot(host, address, port, user);
         let session = self.session(&slot, host, address, &request).await?;
         let mut request = request;
         request.agent_user = become_user(&request);
@@ -285,8 +297,13 @@ impl Transport for Ssh {
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(async move {
             match conn {
-                Connection::Ssh { address, .. } => {
-                    self.run_node(host, address, request, events, answers, stop)
+                Connection::Ssh {
+                    address,
+                    port,
+                    user,
+                } => {
+                    let at = (address.as_str(), *port, user.as_deref());
+                    self.run_node(host, at, request, events, answers, stop)
                         .await
                 }
                 Connection::Local => Err(TransportError::Unsupported(format!(
@@ -302,16 +319,20 @@ impl Transport for Ssh {
     /// that failed stays failed (every later node fails at once with the same reason),
     /// and the agent push is remembered; a later node (a delegated task) connects again.
     fn release(&self, host: &str) {
-        let slot = {
+        let slots: Vec<Arc<HostSlot>> = {
             let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            hosts.get(host).cloned()
+            hosts
+                .get(host)
+                .map(|s| s.iter().map(|(_, slot)| slot.clone()).collect())
+                .unwrap_or_default()
         };
         // Locked only while a node connects, and then the host is not done.
-        if let Some(slot) = slot
-            && let Ok(mut session) = slot.session.try_lock()
-            && matches!(&*session, Some(Ok(_)))
-        {
-            *session = None;
+        for slot in slots {
+            if let Ok(mut session) = slot.session.try_lock()
+                && matches!(&*session, Some(Ok(_)))
+            {
+                *session = None;
+            }
         }
     }
 }
