@@ -50,13 +50,16 @@ struct HostSlot {
     pushed: OnceCell<Result<(), TransportError>>,
 }
 
+/// A host's slots, each with how it is reached.
+type Slots = Vec<(String, Arc<HostSlot>)>;
+
 /// The SSH transport.
 pub struct Ssh {
     options: Options,
     agents: OnceCell<Result<Arc<Agents>, TransportError>>,
     /// Each host's slots, by how it is reached (`address`, `port`, `user`): one, unless a
     /// task connects with connection variables of its own.
-    hosts: Mutex<HashMap<String, Vec<(String, Arc<HostSlot>)>>>,
+    hosts: Mutex<HashMap<String, Slots>>,
 }
 
 impl Ssh {
