@@ -12,6 +12,7 @@ pub mod engine;
 pub mod escalation;
 pub mod fsutil;
 mod fsutil_xattr;
+pub mod home;
 pub mod mask;
 pub mod modules;
 pub(crate) mod pgclient;

@@ -202,28 +202,7 @@ fn expand(arg: &str, env: &HashMap<String, String>) -> String {
         let name = c[1].trim_start_matches('{').trim_end_matches('}');
         env.get(name).cloned().unwrap_or_else(|| c[0].to_owned())
     });
-    let Some(rest) = vars.strip_prefix('~') else {
-        return vars.into_owned();
-    };
-    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let home = if user.is_empty() {
-        env.get("HOME").cloned()
-    } else {
-        home_of(user)
-    };
-    match home {
-        Some(home) => format!("{}{tail}", home.trim_end_matches('/')),
-        None => vars.into_owned(),
-    }
-}
-
-/// A user's home directory from the password database.
-fn home_of(user: &str) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split(':').collect();
-        (fields.first() == Some(&user) && fields.len() > 5).then(|| fields[5].to_owned())
-    })
+    crate::home::expanduser(&vars, || env.get("HOME").cloned())
 }
 
 /// Runs the process.

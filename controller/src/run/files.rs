@@ -388,6 +388,13 @@ fn rendered_srcs(src: &str, task: &Task, vars: &RenderVars) -> Vec<String> {
 fn find(src: &str, sub: &str, task: &Task, playbook_dir: &Path) -> Option<PathBuf> {
     // `copy` takes a directory too (copied recursively).
     let found = |p: &Path| p.is_file() || (task.module == "copy" && p.is_dir());
+    // As Ansible's loader: `~` and `~user` are the controller user's and that user's home.
+    if src.starts_with('~') {
+        let path = PathBuf::from(dr_agent::home::expanduser(src, || {
+            std::env::var("HOME").ok()
+        }));
+        return found(&path).then_some(path);
+    }
     let path = Path::new(src);
     if path.is_absolute() {
         return found(path).then(|| path.to_path_buf());

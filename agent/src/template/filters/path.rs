@@ -27,40 +27,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
 
 fn expanduser(v: Value) -> Result<String, Error> {
     let s = string_of(&v)?;
-    let Some(rest) = s.strip_prefix('~') else {
-        return Ok(s);
-    };
-    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let home = if user.is_empty() {
-        std::env::var("HOME").ok()
-    } else {
-        home_of(user)
-    };
-    Ok(match home {
-        Some(h) => {
-            let h = if h == "/" {
-                ""
-            } else {
-                h.trim_end_matches('/')
-            };
-            let joined = format!("{h}{tail}");
-            if joined.is_empty() {
-                "/".to_owned()
-            } else {
-                joined
-            }
-        }
-        None => s,
-    })
-}
-
-/// A user's home directory from the passwd file.
-fn home_of(user: &str) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let f: Vec<&str> = line.split(':').collect();
-        (f.first() == Some(&user) && f.len() > 5).then(|| f[5].to_owned())
-    })
+    Ok(crate::home::expanduser(&s, || std::env::var("HOME").ok()))
 }
 
 /// `$NAME` and `${NAME}` replaced by environment variables; unknown ones stay as they are.
