@@ -136,6 +136,7 @@ pub fn run(spec: &JobSpec) -> Map<String, Json> {
         environment: &spec.environment,
         timeout: (spec.limit_secs > 0).then(|| Duration::from_secs(spec.limit_secs)),
         become_user: None,
+        escalated: false,
         consent: false,
         bridged: &bridged,
         controller: None,

@@ -63,3 +63,26 @@ fn fetch_fails_in_ansibles_words_and_normalizes_a_relative_src() {
         assert!(results.contains(msg), "{msg:?} not in:\n{results}");
     }
 }
+
+#[test]
+fn under_become_fetch_reads_with_the_plays_own_slurp() {
+    let ansible = util::fixture("fetch_library_slurp");
+    util::ansible_playbook(ansible.path(), &["-i", "inventory.yml", "site.yml"]);
+    let dr = util::fixture("fetch_library_slurp");
+    // The play's `slurp` runs through the bridge, which finds ansible-core on PATH.
+    Dr::new(
+        dr.path(),
+        &["apply", "site.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .env("PATH", &util::path_with_ansible())
+    .run()
+    .code(0);
+    assert_eq!(outputs(dr.path()), outputs(ansible.path()));
+    let out = outputs(dr.path());
+    assert_eq!(out["escalated.txt"], "slurped\n");
+    assert_eq!(out["plain.txt"], "on disk\n");
+    assert_eq!(
+        out["results"],
+        "True /out/escalated.txt\nTrue /out/plain.txt\n"
+    );
+}

@@ -15,6 +15,14 @@ use crate::wire::{Request, Task};
 
 /// The user `task` must switch to from the agent's (`None`: it runs as the agent), or why
 /// it cannot run as the playbook says.
+/// Whether `task` runs under `become` here (its keywords, or `ansible_become`).
+pub(super) fn is_on(task: &Task, scope: &Scope) -> bool {
+    match variable(scope, "become") {
+        Ok(Some((_, v))) => json_bool(&v) == Some(true),
+        _ => task.become_.is_some(),
+    }
+}
+
 pub(super) fn switch_to(
     request: &Request,
     task: &Task,

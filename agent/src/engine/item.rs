@@ -388,6 +388,7 @@ impl Runner<'_> {
             scope,
             environment: &environment,
             become_user: become_user.as_deref(),
+            escalated: super::become_::is_on(task, scope),
             consent: self.request.consent,
             bridged: &self.request.bridged,
             controller: Some(&self.lookups),

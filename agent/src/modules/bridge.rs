@@ -133,8 +133,9 @@ fn split(args: &Json) -> Result<(Call, Map<String, Json>), ModuleError> {
     Ok((call, map))
 }
 
-/// Runs the module once with the task's check and diff modes.
-fn run(
+/// Runs the module once with the task's check and diff modes (also for an action that
+/// calls a module of its own, as `fetch` calls `slurp`).
+pub(in crate::modules) fn run(
     ctx: &Context<'_>,
     call: &Call,
     mut args: Map<String, Json>,

@@ -164,6 +164,9 @@ pub struct Context<'a> {
     pub timeout: Option<std::time::Duration>,
     /// The user the task's process runs as, when it is not the agent's (`become_user`).
     pub become_user: Option<&'a str>,
+    /// The task runs under `become` (whoever it runs as): Ansible's actions read files
+    /// differently then (`fetch` through `slurp`).
+    pub escalated: bool,
     /// The operator agreed to destructive steps (the request's `consent`): without it a
     /// module refuses to destroy data it found on the host.
     pub consent: bool,

@@ -53,6 +53,7 @@ impl Harness {
             environment: &self.environment,
             timeout: None,
             become_user: None,
+            escalated: false,
             consent: self.consent,
             bridged: &NO_PAYLOADS,
             controller: None,

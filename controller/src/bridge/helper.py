@@ -112,10 +112,12 @@ def build_one(name, mc, module_loader, ext):
     if mc.REPLACER in data:
         data = data.replace(mc.REPLACER, b"from ansible.module_utils.basic import *")
     elif not mc.NEW_STYLE_PYTHON_MODULE_RE.search(data):
-        return {
-            "error": "`%s` is not a Python module built on AnsibleModule (%s); dr bridges only those"
-            % (name, path)
-        }
+        if mc.REPLACER_WINDOWS in data or mc.REPLACER_JSONARGS in data:
+            return {
+                "error": "`%s` is not a Python module built on AnsibleModule (%s); dr bridges only "
+                "those and old-style modules" % (name, path)
+            }
+        return build_old_style(data)
     try:
         python_name = mc._get_ansible_module_fqn(path)
     except ValueError:
@@ -132,6 +134,21 @@ def build_one(name, mc, module_loader, ext):
     return {
         "python_name": python_name,
         "profile": getattr(metadata, "serialization_profile", "legacy"),
+        "zip": base64.b64encode(out.getvalue()).decode(),
+    }
+
+
+def build_old_style(data):
+    # An old-style module (no module_utils: it reads its arguments from the file named by
+    # its first argument, key=value pairs, or JSON when it says WANT_JSON, and prints its
+    # result): the zip holds it alone, run.py runs it as Ansible does.
+    out = io.BytesIO()
+    when = (1980, 1, 1, 0, 0, 0)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("module", date_time=when), data)
+    return {
+        "python_name": "module",
+        "profile": "want_json" if b"WANT_JSON" in data else "old",
         "zip": base64.b64encode(out.getvalue()).decode(),
     }
 

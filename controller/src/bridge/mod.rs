@@ -156,9 +156,17 @@ pub fn mark(args: &mut Map<String, Value>, written: &str) {
 /// run. Fails naming the module when a payload cannot be built.
 pub fn attach(tasks: &mut [Task], host_key: &str) -> Result<BTreeMap<String, String>, String> {
     let mut names = Vec::new();
+    // A `slurp` in a play's `library/` is what `fetch` reads with under `become`, as
+    // Ansible's action calls `ansible.legacy.slurp`.
+    let slurp = library_module("slurp");
     visit(tasks, &mut |t| {
-        if handles(&t.module) && !names.contains(&t.module) {
-            names.push(t.module.clone());
+        let name = match &slurp {
+            Some(s) if t.module == "fetch" => s,
+            _ if handles(&t.module) => &t.module,
+            _ => return,
+        };
+        if !names.contains(name) {
+            names.push(name.clone());
         }
     });
     if names.is_empty() {
@@ -172,7 +180,11 @@ pub fn attach(tasks: &mut [Task], host_key: &str) -> Result<BTreeMap<String, Str
     let mut error = None;
     let mut used = BTreeMap::new();
     visit(tasks, &mut |t| {
-        let Some(payload) = built.get(&t.module) else {
+        let (name, key) = match &slurp {
+            Some(s) if t.module == "fetch" => (s, dr_agent::modules::fetch::SLURP_KEY),
+            _ => (&t.module, CALL_KEY),
+        };
+        let Some(payload) = built.get(name) else {
             return;
         };
         let payload = match payload.as_ref() {
@@ -188,16 +200,19 @@ pub fn attach(tasks: &mut [Task], host_key: &str) -> Result<BTreeMap<String, Str
             return;
         };
         let mut call: Call = args
-            .get(CALL_KEY)
+            .get(key)
             .and_then(|c| serde_json::from_value(c.clone()).ok())
-            .unwrap_or_default();
+            .unwrap_or_else(|| Call {
+                name: name.clone(),
+                ..Call::default()
+            });
         call.python_name = payload.python_name.clone();
         call.sha256 = payload.sha256.clone();
         call.profile = payload.profile.clone();
         call.version = catalog.version.clone();
         call.no_log = t.no_log;
         if let Ok(v) = serde_json::to_value(&call) {
-            args.insert(CALL_KEY.into(), v);
+            args.insert(key.into(), v);
         }
         used.insert(payload.sha256.clone(), payload.zip.clone());
     });

@@ -18,6 +18,11 @@ use super::{Action, Context, Module, ModuleError, Outcome, Plan, parse_args};
 /// Where the engine finds what to hand to the controller, in the module's result.
 pub const HANDOFF: &str = "_dr_fetch";
 
+/// The key, in a `fetch` task's arguments, holding the bridged `slurp` that a `library/`
+/// of the play provides ([`super::bridge::Call`]): under `become` Ansible's action reads
+/// the file with `ansible.legacy.slurp`, which such a module replaces.
+pub const SLURP_KEY: &str = "_dr_slurp";
+
 /// The `fetch` module.
 pub struct Fetch;
 
@@ -50,6 +55,12 @@ impl Module for Fetch {
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
+        let mut args = args.clone();
+        let slurp = args
+            .as_object_mut()
+            .and_then(|m| m.remove(SLURP_KEY))
+            .and_then(|c| serde_json::from_value::<super::bridge::Call>(c).ok());
+        let args = &args;
         if !ctx.check_mode {
             validate(args)?;
         }
@@ -68,13 +79,13 @@ impl Module for Fetch {
             msg: "check mode not (yet) supported for this module".into(),
             ..Outcome::default()
         };
-        let escalated = ctx.become_user.is_some();
         Ok(Plan::change(
             outcome,
             Run {
                 spec,
                 dest,
-                escalated,
+                escalated: ctx.escalated,
+                slurp,
             },
         ))
     }
@@ -178,18 +189,61 @@ struct Run {
     /// Ansible reads the file with `slurp` under `become` and asks `stat` first
     /// otherwise: the failures are worded by whichever ran.
     escalated: bool,
+    /// The play's own `slurp` module, run under `become` instead of reading the file here.
+    slurp: Option<super::bridge::Call>,
+}
+
+/// The file as the play's own `slurp` module gives it (Ansible's action runs it under
+/// `become`): its bytes, or the result the task ends with.
+fn slurped(
+    ctx: &Context<'_>,
+    call: &super::bridge::Call,
+    spec: &FetchSpec,
+    data: &Map<String, Json>,
+) -> Result<Result<Vec<u8>, Outcome>, ModuleError> {
+    let mut args = Map::new();
+    args.insert("src".into(), Json::from(spec.src.clone()));
+    let got = super::bridge::run(ctx, call, args)?;
+    if got.failed {
+        let msg = if got.msg.contains("not found") {
+            "the remote file does not exist, not transferring, ignored".to_owned()
+        } else if got.msg.to_lowercase().starts_with("source is a directory") {
+            "remote file is a directory, fetch cannot work on directories".to_owned()
+        } else {
+            got.msg.clone()
+        };
+        if spec.fail_on_missing {
+            return Err(ModuleError::Failed(msg));
+        }
+        return Ok(Err(Outcome {
+            data: data.clone(),
+            ..Outcome::default()
+        }));
+    }
+    let content = got.data.get("content").and_then(Json::as_str).unwrap_or("");
+    base64::engine::general_purpose::STANDARD
+        .decode(content)
+        .map(Ok)
+        .map_err(|e| ModuleError::Failed(format!("`slurp` gave no base64 content: {e}")))
 }
 
 impl Action for Run {
-    fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
+    fn apply(self: Box<Self>, ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
         let Run {
             spec,
             dest,
             escalated,
+            slurp,
         } = *self;
         let src = Path::new(&spec.src);
         let mut data = Map::new();
         data.insert("file".into(), Json::from(spec.src.clone()));
+        if escalated && let Some(call) = &slurp {
+            return match slurped(ctx, call, &spec, &data)? {
+                Ok(bytes) => Ok(handed_off(&spec, &dest, &bytes, data)),
+                Err(outcome) => Ok(outcome),
+            };
+        }
         let missing = |msg: &str| {
             if spec.fail_on_missing {
                 Err(ModuleError::Failed(msg.to_owned()))
@@ -248,32 +302,37 @@ impl Action for Run {
                 )));
             }
         };
-        let checksum: String = sha1::Sha1::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let mut handoff = Map::new();
-        handoff.insert("dest".into(), Json::from(dest.display().to_string()));
-        handoff.insert(
-            "content".into(),
-            Json::from(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-        );
-        handoff.insert("checksum".into(), Json::from(checksum.clone()));
-        handoff.insert(
-            "validate_checksum".into(),
-            Json::Bool(spec.validate_checksum),
-        );
-        if let Some(msg) = directory_message(&spec, &dest) {
-            handoff.insert("dir_msg".into(), Json::from(msg));
-        }
-        data.insert(HANDOFF.into(), Json::Object(handoff));
-        data.insert("dest".into(), Json::from(dest.display().to_string()));
-        data.insert("remote_checksum".into(), Json::from(checksum));
-        data.insert("remote_md5sum".into(), Json::Null);
-        Ok(Outcome {
-            data,
-            ..Outcome::default()
-        })
+        Ok(handed_off(&spec, &dest, &bytes, data))
+    }
+}
+
+/// The result that hands `bytes` to the controller to write at `dest`.
+fn handed_off(spec: &FetchSpec, dest: &Path, bytes: &[u8], mut data: Map<String, Json>) -> Outcome {
+    let checksum: String = sha1::Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut handoff = Map::new();
+    handoff.insert("dest".into(), Json::from(dest.display().to_string()));
+    handoff.insert(
+        "content".into(),
+        Json::from(base64::engine::general_purpose::STANDARD.encode(bytes)),
+    );
+    handoff.insert("checksum".into(), Json::from(checksum.clone()));
+    handoff.insert(
+        "validate_checksum".into(),
+        Json::Bool(spec.validate_checksum),
+    );
+    if let Some(msg) = directory_message(spec, dest) {
+        handoff.insert("dir_msg".into(), Json::from(msg));
+    }
+    data.insert(HANDOFF.into(), Json::Object(handoff));
+    data.insert("dest".into(), Json::from(dest.display().to_string()));
+    data.insert("remote_checksum".into(), Json::from(checksum));
+    data.insert("remote_md5sum".into(), Json::Null);
+    Outcome {
+        data,
+        ..Outcome::default()
     }
 }
 
