@@ -56,10 +56,16 @@ def host_vars(d):
 def jail(d, log):
     """A prefix running a command in its own network namespace with the sshd up on loopback;
     the sshd stops when the command ends. sshd's messages go to `log`."""
+    # When the command ends, every process left in the namespace goes too: sshd's session
+    # processes, which ControlPersist masters of ansible-playbook's ssh would keep a minute.
     script = ('ip link set lo up 2>/dev/null\n'
               f'{SSHD} -D -e -f {d / "sshd_config"} 2>>{log} & sshd=$!\n'
               'for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && break; sleep 0.05; done\n'
-              '"$@"; rc=$?\nkill $sshd\nexit $rc\n')
+              '"$@"; rc=$?\nkill $sshd\n'
+              'ns=$(readlink /proc/$$/ns/net)\n'
+              'for p in /proc/[0-9]*; do pid=${p#/proc/}\n'
+              '  [ "$pid" != $$ ] && [ "$(readlink $p/ns/net 2>/dev/null)" = "$ns" ] && kill $pid 2>/dev/null\n'
+              'done\nexit $rc\n')
     return ["unshare", "-n", "bash", "-c", script, "bash"]
 
 
