@@ -89,3 +89,55 @@ fn library_modules_of_playbooks_and_roles_run_as_in_ansible() {
         ("PLAY playbook False\n".into(), "ROLE role\n".into())
     );
 }
+
+/// An old-style module: its arguments in the file its first argument names, as key=value
+/// pairs (`shlex` quoting), or as JSON when its source says WANT_JSON.
+const OLD_STYLE: &str = r#"#!/usr/bin/python
+import json, shlex, sys
+text = open(sys.argv[1]).read()
+STYLE
+print(json.dumps(dict(changed=True, word=args["word"], internal=sorted(k for k in args if k.startswith("_ansible_check")))))
+"#;
+
+#[test]
+fn old_style_library_modules_take_their_arguments_from_a_file() {
+    let run = |dr: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let kv = "args = dict(p.split('=', 1) for p in shlex.split(text))";
+        let json = "# WANT_JSON\nargs = json.loads(text)";
+        write_tree(
+            dir.path(),
+            &[
+                (
+                    "inv.yml",
+                    "all:\n  hosts:\n    h1:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n",
+                ),
+                ("library/kv.py", &OLD_STYLE.replace("STYLE", kv)),
+                ("library/js.py", &OLD_STYLE.replace("STYLE", json)),
+                (
+                    "site.yml",
+                    "- hosts: all\n  gather_facts: false\n  tasks:\n    - kv: {word: \"two words\"}\n      register: a\n    - js: {word: [1, 2]}\n      register: b\n    - copy:\n        dest: \"{{ playbook_dir }}/out\"\n        content: \"{{ a.word }} {{ a.internal }} {{ a.changed }} / {{ b.word }} {{ b.internal }}\\n\"\n",
+                ),
+            ],
+        );
+        if dr {
+            Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
+                .env("PATH", &util::path_with_ansible())
+                .env(
+                    "XDG_CACHE_HOME",
+                    &dir.path().join("cache").display().to_string(),
+                )
+                .run()
+                .code(0);
+        } else {
+            util::ansible_playbook(dir.path(), &["site.yml", "-i", "inv.yml"]);
+        }
+        std::fs::read_to_string(dir.path().join("out")).unwrap_or_default()
+    };
+    let ansible = run(false);
+    assert_eq!(run(true), ansible);
+    assert_eq!(
+        ansible,
+        "two words ['_ansible_check_mode'] True / [1, 2] ['_ansible_check_mode']\n"
+    );
+}
