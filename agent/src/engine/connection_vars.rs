@@ -92,18 +92,18 @@ fn variables_of(keyword: &str) -> &'static [&'static str] {
     }
 }
 
-/// Checks a task's `remote_user`, `port` and `connection` keywords against how the agent
-/// was reached (`login`). As in Ansible, a connection variable of the host (inventory,
-/// play or task `vars`, ...) wins over the keyword, the keyword wins over the play's, and
-/// the local connection ignores the user and the port. A keyword that names another
-/// connection fails the task: Ansible would connect again for it, dr reaches a host once
-/// per play.
-pub(super) fn keywords_hold(
+/// A task's `remote_user`, `port` and `connection` keywords that name another connection
+/// than the agent was reached by (`login`): each keyword, its rendered value and how the
+/// host was reached. As in Ansible, a connection variable of the host (inventory, play or
+/// task `vars`, ...) wins over the keyword, the keyword wins over the play's, and the local
+/// connection ignores the user and the port.
+fn other_connection(
     task: &crate::wire::Task,
     request: &crate::wire::Request,
     scope: &Scope,
-) -> Result<(), String> {
+) -> Result<Vec<(String, Json, String)>, String> {
     use crate::wire::Login;
+    let mut other = Vec::new();
     for (keyword, value) in &task.connection {
         let set_by_variable = variables_of(keyword).iter().any(|name| {
             scope.vars().contains_key(*name)
@@ -115,11 +115,7 @@ pub(super) fn keywords_hold(
         let value = scope
             .render_value(value)
             .map_err(|e| format!("`{keyword}`: {e}"))?;
-        let wanted = match &value {
-            Json::String(s) => s.trim().to_owned(),
-            Json::Number(n) => n.to_string(),
-            other => other.to_string(),
-        };
+        let wanted = shown(&value);
         let login = request.login.as_ref();
         let (same, reached) = match (keyword.as_str(), login) {
             ("connection", Some(Login::Local)) => {
@@ -137,15 +133,60 @@ pub(super) fn keywords_hold(
             _ => continue,
         };
         if !same {
-            return Err(format!(
-                "`{keyword}: {wanted}` on this task names another connection than this host's \
-                 play reached it by ({reached}): Ansible would connect to the host again for \
-                 it, dr reaches a host once per play; set it on the play (or as a connection \
-                 variable of the host), or move these tasks to a play of their own"
-            ));
+            other.push((keyword.clone(), value, reached));
         }
     }
+    Ok(other)
+}
+
+fn shown(value: &Json) -> String {
+    match value {
+        Json::String(s) => s.trim().to_owned(),
+        Json::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks a task's `remote_user`, `port` and `connection` keywords against how the agent
+/// was reached: one that names another connection fails the task (without the controller,
+/// which would connect again for it: see [`keyword_vars`]).
+pub(super) fn keywords_hold(
+    task: &crate::wire::Task,
+    request: &crate::wire::Request,
+    scope: &Scope,
+) -> Result<(), String> {
+    if let Some((keyword, value, reached)) = other_connection(task, request, scope)?.first() {
+        let wanted = shown(value);
+        return Err(format!(
+            "`{keyword}: {wanted}` on this task names another connection than this host's \
+             play reached it by ({reached}): Ansible would connect to the host again for \
+             it, dr reaches a host once per play without the controller; set it on the play \
+             (or as a connection variable of the host), or move these tasks to a play of \
+             their own"
+        ));
+    }
     Ok(())
+}
+
+/// The connection variables a task's keywords stand for when they name another connection
+/// than the agent was reached by (`remote_user` → `ansible_user`, ...): the task connects
+/// again with them, as in Ansible. Empty when they name the same one (or do not render:
+/// the task then fails with the error).
+pub(super) fn keyword_vars(
+    task: &crate::wire::Task,
+    request: &crate::wire::Request,
+    scope: &Scope,
+) -> serde_json::Map<String, Json> {
+    let variable = |keyword: &str| match keyword {
+        "remote_user" => "ansible_user",
+        "port" => "ansible_port",
+        _ => "ansible_connection",
+    };
+    other_connection(task, request, scope)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(keyword, value, _)| (variable(&keyword).to_owned(), value))
+        .collect()
 }
 
 fn is_local(connection: &str) -> bool {

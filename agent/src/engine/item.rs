@@ -229,13 +229,14 @@ impl Runner<'_> {
     }
 
     /// Runs the module of `task` once with `scope` on this host: here, or over a connection
-    /// of its own when its connection variables are not the play's (Ansible connects again
-    /// for such a task) and its `when` holds.
+    /// of its own when its connection variables or keywords are not the play's (Ansible
+    /// connects again for such a task) and its `when` holds.
     fn run_here(&mut self, task: &Task, name: &str, scope: &Scope) -> ItemResult {
         let reconnect = self.link.is_connected()
             && !super::controller_side(task)
             && self.request.unreachable.is_none()
-            && self.connection.changed_in(scope).is_err()
+            && (self.connection.changed_in(scope).is_err()
+                || !super::connection_vars::keyword_vars(task, self.request, scope).is_empty())
             && task
                 .when
                 .iter()

@@ -310,6 +310,25 @@ impl Runner<'_> {
         self.hand_over(task, &me, scope, true)
     }
 
+    /// The item's variables for a reconnection: its connection variables rendered (the
+    /// controller connects with them), and those its connection keywords stand for.
+    fn reconnect_vars(&self, task: &Task, scope: &Scope) -> Map<String, Json> {
+        let mut vars = scope.all_vars();
+        for name in super::connection_vars::names() {
+            if let Some(v) = vars.get(&name).cloned()
+                && let Ok(rendered) = scope.render_value(&v)
+            {
+                vars.insert(name, rendered);
+            }
+        }
+        vars.extend(super::connection_vars::keyword_vars(
+            task,
+            self.request,
+            scope,
+        ));
+        vars
+    }
+
     /// Runs one item of `task` on host `to` with this item's variables (`scope`).
     pub(super) fn delegate(&mut self, task: &Task, to: &str, scope: &Scope) -> ItemResult {
         self.hand_over(task, to, scope, false)
@@ -332,18 +351,11 @@ impl Runner<'_> {
         task.throttle = None;
         task.notify.clear();
         let raw: Vec<String> = scope.raw_names().iter().cloned().collect();
-        let mut vars = scope.all_vars();
-        if reconnect {
-            // The controller connects with them: rendered here, where they are known (and
-            // kept among the variables, where the transport reads them).
-            for name in super::connection_vars::names() {
-                if let Some(v) = vars.get(&name).cloned()
-                    && let Ok(rendered) = scope.render_value(&v)
-                {
-                    vars.insert(name, rendered);
-                }
-            }
-        }
+        let vars = if reconnect {
+            self.reconnect_vars(&task, scope)
+        } else {
+            scope.all_vars()
+        };
         let point = SyncPoint::Delegate(Box::new(Delegation {
             to: to.to_owned(),
             task,

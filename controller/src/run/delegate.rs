@@ -40,7 +40,7 @@ pub async fn run(
     } = delegation;
     // How messages name where the task went.
     let place = if reconnect {
-        format!("`{to}` with this task's connection variables")
+        format!("`{to}` over this task's own connection")
     } else {
         format!("`delegate_to: {to}`")
     };

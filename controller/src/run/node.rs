@@ -342,13 +342,14 @@ pub async fn run_node(
 }
 
 /// Whether `task` may change a connection variable for itself or later tasks (its `vars`,
-/// a `set_fact` of one, `include_vars`), after which the agent asks for a connection of
-/// the task's own.
+/// its connection keywords, a `set_fact` of one, `include_vars`), after which the agent
+/// asks for a connection of the task's own.
 fn may_reconnect(task: &dr_agent::wire::Task) -> bool {
     use dr_agent::engine::connection_vars::is_connection_var;
     let sets =
         |m: &serde_json::Map<String, serde_json::Value>| m.keys().any(|k| is_connection_var(k));
     sets(&task.vars)
+        || !task.connection.is_empty()
         || task.module == "include_vars"
         || (task.module == "set_fact" && task.args.as_object().is_some_and(sets))
 }
