@@ -680,10 +680,10 @@ fn a_host_whose_machine_has_no_agent_is_refused_naming_it() {
 }
 
 #[test]
-fn a_task_s_remote_user_or_port_must_name_the_login_it_was_reached_by() {
+fn a_task_s_remote_user_names_the_login_its_own_connection_uses() {
     // No `ansible_user` variable: the play's `remote_user` logs in, and a task's keyword
-    // wins over it (as in Ansible). The same user and port run; another user fails the
-    // task, which Ansible would run over a second connection.
+    // wins over it (as in Ansible). The same user and port run; another user's task runs
+    // over a second connection, as Ansible's, here as `nobody`, whose shell refuses.
     let fleet = Fleet::start(1);
     fleet.trust_all();
     let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
@@ -720,9 +720,11 @@ fn a_task_s_remote_user_or_port_must_name_the_login_it_was_reached_by() {
             ),
         ],
     );
-    fleet.dr(&["apply", "p.yml"]).code(0).stdout_has(&format!(
-        "`remote_user: nobody` on this task names another connection than this host's play reached it by (`{user}`)"
-    ));
+    fleet
+        .dr(&["apply", "p.yml"])
+        .code(0)
+        .stdout_has("`h01` over this task's own connection: agent failed")
+        .stdout_has("This account is currently not available.");
     assert!(
         fleet.root(0).join("same").is_file(),
         "the same login did not run"
