@@ -370,6 +370,11 @@ fn copy_tree(
 /// The permission bits of `src`: on the host with `remote_src`, else the controller file's.
 fn source_mode(ctx: &Context<'_>, args: &Json) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt as _;
+    // Ansible's action writes `content` to a temporary file (`mkstemp`: 0600) and copies
+    // that: its mode is what `preserve` keeps.
+    if args.get("content").is_some_and(|c| !c.is_null()) {
+        return Some(0o600);
+    }
     let src = args.get("src")?.as_str()?;
     if args.get("remote_src").and_then(super::args::json_bool) == Some(true) {
         return std::fs::metadata(src)
