@@ -12,7 +12,7 @@ and pinned to ansible-core 2.19.14), the sdist and its unpacked targets in
 target/ansible-core-sdist/. Only localhost is ever touched: each run has its own network
 namespace with loopback only (unshare -n, where allowed). Targets that change the machine
 (`destructive`, or adding users and groups) run only with --allow-destructive; targets that
-need the network, systemd, ssh, a container runtime, Windows or a cloud are skipped, each with
+need the network, systemd, a container runtime, Windows or a cloud are skipped, each with
 its reason.
 
 Targets with `needs/httptester` (get_url, uri) run against httptester.py, a local stand-in for
@@ -25,6 +25,11 @@ installed, pinned, into its own venv target/httptester-venv. With --allow-destru
 installs socat with apt-get if it is missing (uri's unix-socket tasks install it with `package`,
 which cannot reach a package repository from the run's loopback-only network). The Kerberos parts
 stay off: they run only when KRB5_PASSWORD is set.
+
+Targets with `needs/ssh` (fetch) reach testhost over SSH as ansible-test gives them: an sshd on
+port 22 in the run's own network namespace (sshloop.py), root logging in with a key made for it
+(authorized for root while the targets run: --allow-destructive only), the host key in a
+known_hosts file the inventory names.
 
 Targets driven only by runme.sh (a shell script calling ansible-playbook, often grepping its
 output) run as ansible-test runs them: `./runme.sh` in a fresh copy of the target (and the targets
