@@ -35,6 +35,20 @@ const PLAY: &str = r#"- hosts: all
         content: "{{ r.echoed }} {{ r.origin }} {{ r.changed }}\n"
 "#;
 
+/// Applies `site.yml` in `dir` with dr (ansible-core found on `PATH`, an agent cache of
+/// its own) or with ansible-playbook.
+fn apply(dir: &std::path::Path, dr: bool) {
+    if dr {
+        Dr::new(dir, &["apply", "site.yml", "-i", "inv.yml"])
+            .env("PATH", &util::path_with_ansible())
+            .env("XDG_CACHE_HOME", &dir.join("cache").display().to_string())
+            .run()
+            .code(0);
+    } else {
+        util::ansible_playbook(dir, &["site.yml", "-i", "inv.yml"]);
+    }
+}
+
 fn run(dr: bool) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     write_tree(
@@ -59,23 +73,7 @@ fn run(dr: bool) -> (String, String) {
             ),
         ],
     );
-    if dr {
-        let path = format!(
-            "{}:{}",
-            util::ansible_bin().display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
-            .env("PATH", &path)
-            .env(
-                "XDG_CACHE_HOME",
-                &dir.path().join("cache").display().to_string(),
-            )
-            .run()
-            .code(0);
-    } else {
-        util::ansible_playbook(dir.path(), &["site.yml", "-i", "inv.yml"]);
-    }
+    apply(dir.path(), dr);
     let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
     (read("out-play"), read("out-role"))
 }
@@ -120,18 +118,7 @@ fn old_style_library_modules_take_their_arguments_from_a_file() {
                 ),
             ],
         );
-        if dr {
-            Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
-                .env("PATH", &util::path_with_ansible())
-                .env(
-                    "XDG_CACHE_HOME",
-                    &dir.path().join("cache").display().to_string(),
-                )
-                .run()
-                .code(0);
-        } else {
-            util::ansible_playbook(dir.path(), &["site.yml", "-i", "inv.yml"]);
-        }
+        apply(dir.path(), dr);
         std::fs::read_to_string(dir.path().join("out")).unwrap_or_default()
     };
     let ansible = run(false);

@@ -66,19 +66,8 @@ fn fetch_fails_in_ansibles_words_and_normalizes_a_relative_src() {
 
 #[test]
 fn under_become_fetch_reads_with_the_plays_own_slurp() {
-    let ansible = util::fixture("fetch_library_slurp");
-    util::ansible_playbook(ansible.path(), &["-i", "inventory.yml", "site.yml"]);
-    let dr = util::fixture("fetch_library_slurp");
-    // The play's `slurp` runs through the bridge, which finds ansible-core on PATH.
-    Dr::new(
-        dr.path(),
-        &["apply", "site.yml", "-i", "inventory.yml", "--yes"],
-    )
-    .env("PATH", &util::path_with_ansible())
-    .run()
-    .code(0);
-    assert_eq!(outputs(dr.path()), outputs(ansible.path()));
-    let out = outputs(dr.path());
+    // The play's `slurp` runs through the bridge.
+    let out = util::same_files_as_ansible_bridged("fetch_library_slurp");
     assert_eq!(out["escalated.txt"], "slurped\n");
     assert_eq!(out["plain.txt"], "on disk\n");
     assert_eq!(

@@ -10,22 +10,7 @@ use util::Dr;
 
 #[test]
 fn python_filters_and_tests_give_what_ansible_gives() {
-    let ansible = util::fixture("python_filters");
-    util::ansible_playbook(ansible.path(), &["-i", "inventory.yml", "site.yml"]);
-    let dr = util::fixture("python_filters");
-    Dr::new(
-        dr.path(),
-        &["apply", "site.yml", "-i", "inventory.yml", "--yes"],
-    )
-    .env("PATH", &util::path_with_ansible())
-    .run()
-    .code(0);
-    let out = util::outputs(dr.path());
-    assert_eq!(
-        out,
-        util::outputs(ansible.path()),
-        "dr's log differs from Ansible's"
-    );
+    let out = util::same_files_as_ansible_bridged("python_filters");
     assert_eq!(
         out["log"], "<role> 42\nababab True False [2] [2, 4]\nSEVEN!\nA!\nB!\nd\nTrue True\n",
         "a role's filter, arguments, tests, select/map by name, a registered value, loop items, an undefined value, a failing filter"

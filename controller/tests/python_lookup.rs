@@ -10,22 +10,7 @@ use util::Dr;
 
 #[test]
 fn python_lookup_plugins_give_what_ansible_gives() {
-    let ansible = util::fixture("python_lookup");
-    util::ansible_playbook(ansible.path(), &["-i", "inventory.yml", "site.yml"]);
-    let dr = util::fixture("python_lookup");
-    Dr::new(
-        dr.path(),
-        &["apply", "site.yml", "-i", "inventory.yml", "--yes"],
-    )
-    .env("PATH", &util::path_with_ansible())
-    .run()
-    .code(0);
-    let out = util::outputs(dr.path());
-    assert_eq!(
-        out,
-        util::outputs(ansible.path()),
-        "dr's log differs from Ansible's"
-    );
+    let out = util::same_files_as_ansible_bridged("python_lookup");
     assert_eq!(
         out["log"], "ABC,DE\na+1,hello\n2 x\n2 y\n\n",
         "the role's plugin, options and variables, a query per item, an ignored failure"

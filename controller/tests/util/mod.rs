@@ -390,6 +390,30 @@ pub fn same_files_as_ansible_with(
     dr
 }
 
+/// [`same_files_as_ansible`] (inventory `inventory.yml`, dr expected to succeed) with the
+/// oracle's venv first on dr's `PATH`, for playbooks whose plugins or modules run through
+/// the bridge (which finds ansible-core through `ansible-playbook`); returns dr's files.
+#[allow(dead_code)]
+pub fn same_files_as_ansible_bridged(name: &str) -> std::collections::BTreeMap<String, String> {
+    let ansible = fixture(name);
+    ansible_playbook(ansible.path(), &["-i", "inventory.yml", "site.yml"]);
+    let dr = fixture(name);
+    Dr::new(
+        dr.path(),
+        &["apply", "site.yml", "-i", "inventory.yml", "--yes"],
+    )
+    .env("PATH", &path_with_ansible())
+    .run()
+    .code(0);
+    let out = outputs(dr.path());
+    assert_eq!(
+        out,
+        outputs(ansible.path()),
+        "dr's files differ from Ansible's ({name})"
+    );
+    out
+}
+
 /// Encrypts `file` in `dir` in place with the passphrase in `dir/pw` (a cheap work factor:
 /// tests need the format, not the strength).
 pub fn vault_encrypt(dir: &Path, file: &str) {
