@@ -1,0 +1,202 @@
+//! How a request reaches its server, below HTTP: ureq's own connectors (CONNECT proxy, TCP,
+//! rustls) with two of ours around them. A Unix socket replaces the TCP connection when a
+//! task names one (Ansible's `unix_socket`: the URL's host still names the TLS peer), and
+//! every connection's status line is kept, because ureq drops the reason phrase the server
+//! sent and Ansible shows it (`HTTP Error 405: METHOD NOT ALLOWED`).
+
+use std::fmt;
+use std::io::{Read as _, Write as _};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ureq::unversioned::transport::{
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, LazyBuffers, NextTimeout,
+    RustlsConnector, TcpConnector, Transport,
+};
+
+/// The status line of the last response read on a connection (`HTTP/1.1 405 METHOD NOT
+/// ALLOWED`), shared between the connector and the caller.
+#[derive(Debug, Clone, Default)]
+pub(super) struct StatusLine(Arc<Mutex<Option<String>>>);
+
+impl StatusLine {
+    /// The reason phrase the server sent, if a status line was read.
+    pub fn reason(&self) -> Option<String> {
+        let line = self.0.lock().ok()?.clone()?;
+        let mut parts = line.splitn(3, ' ');
+        parts.next()?;
+        parts.next()?;
+        Some(parts.next().unwrap_or("").trim().to_owned())
+    }
+
+    fn record(&self, input: &[u8]) {
+        if !input.starts_with(b"HTTP/") {
+            return;
+        }
+        let Some(end) = input.windows(2).position(|w| w == b"\r\n") else {
+            return;
+        };
+        let line = String::from_utf8_lossy(&input[..end]).into_owned();
+        // A `100 Continue` is followed by the real answer.
+        let informational = line.split(' ').nth(1).is_some_and(|c| c.starts_with('1'));
+        if let Ok(mut slot) = self.0.lock()
+            && (slot.is_none() || !informational)
+        {
+            *slot = Some(line);
+        }
+    }
+}
+
+/// The connector chain for one request: through `unix_socket` when given, else ureq's.
+pub(super) fn connector(
+    unix_socket: Option<PathBuf>,
+    timeout: Duration,
+    status: StatusLine,
+) -> impl Connector {
+    ().chain(UnixConnector {
+        path: unix_socket,
+        timeout,
+    })
+    .chain(ConnectProxyConnector::default())
+    .chain(TcpConnector::default())
+    .chain(RustlsConnector::default())
+    .chain(Recorder { status })
+}
+
+/// Connects to a Unix socket instead of the URL's host and port.
+#[derive(Debug)]
+struct UnixConnector {
+    path: Option<PathBuf>,
+    timeout: Duration,
+}
+
+impl Connector<()> for UnixConnector {
+    type Out = UnixTransport;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let Some(path) = &self.path else {
+            return Ok(None);
+        };
+        let stream = UnixStream::connect(path)?;
+        stream.set_read_timeout(Some(self.timeout))?;
+        stream.set_write_timeout(Some(self.timeout))?;
+        let config = details.config;
+        Ok(Some(UnixTransport {
+            stream,
+            buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+        }))
+    }
+}
+
+struct UnixTransport {
+    stream: UnixStream,
+    buffers: LazyBuffers,
+}
+
+impl fmt::Debug for UnixTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixTransport").finish()
+    }
+}
+
+impl Transport for UnixTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, _timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let output = &self.buffers.output()[..amount];
+        self.stream.write_all(output)?;
+        Ok(())
+    }
+
+    fn await_input(&mut self, _timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let input = self.buffers.input_append_buf();
+        let amount = loop {
+            match self.stream.read(input) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        false
+    }
+}
+
+/// Keeps the status line of what the connection reads.
+#[derive(Debug)]
+struct Recorder {
+    status: StatusLine,
+}
+
+impl<In: Transport> Connector<In> for Recorder {
+    type Out = Recorded<In>;
+
+    fn connect(
+        &self,
+        _details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|inner| Recorded {
+            inner,
+            status: self.status.clone(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Recorded<T> {
+    inner: T,
+    status: StatusLine,
+}
+
+impl<T: Transport> Transport for Recorded<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.inner.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let more = self.inner.await_input(timeout)?;
+        self.status.record(self.inner.buffers().input());
+        Ok(more)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_final_status_lines_reason() {
+        let s = StatusLine::default();
+        s.record(b"HTTP/1.1 100 Continue\r\n\r\n");
+        s.record(b"HTTP/1.1 405 METHOD NOT ALLOWED\r\nAllow: GET\r\n");
+        s.record(b"HTTP/ body bytes that are no status line");
+        assert_eq!(s.reason().as_deref(), Some("METHOD NOT ALLOWED"));
+        let none = StatusLine::default();
+        none.record(b"HTTP/1.1 200");
+        assert_eq!(none.reason(), None);
+    }
+}
