@@ -96,7 +96,8 @@ pub(super) fn send(out: &Outgoing) -> Result<Answer, HttpError> {
     let mut headers = out.headers.clone();
     let mut body = out.body.clone();
     let mut cookies: Vec<(String, String)> = Vec::new();
-    for hop in 0.. {
+    let mut hop = 0;
+    loop {
         let mut sent = headers.clone();
         if !cookies.is_empty() && !has(&sent, "cookie") {
             let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -135,11 +136,11 @@ pub(super) fn send(out: &Outgoing) -> Result<Answer, HttpError> {
                 }
                 method = next_method;
                 url = next;
+                hop += 1;
             }
             _ => return Ok(Answer { exchange, cookies }),
         }
     }
-    unreachable!("the redirect loop returns")
 }
 
 fn open(

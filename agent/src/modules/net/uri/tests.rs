@@ -301,3 +301,5 @@ mod https {
         );
     }
 }
+
+mod exchange;
