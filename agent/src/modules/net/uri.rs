@@ -11,6 +11,7 @@ mod dest;
 mod multipart;
 mod response;
 mod send;
+mod urljoin;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -537,10 +538,7 @@ impl Call {
         }
         let mut result = response::underscored(result);
         if let Some(loc) = result.get("location").and_then(Json::as_str) {
-            let joined = Url::parse(&self.shown_url)
-                .ok()
-                .and_then(|u| u.join(loc))
-                .map_or_else(|| loc.to_owned(), |u| u.request_uri());
+            let joined = urljoin::urljoin(&self.shown_url, loc);
             result.insert("location".into(), Json::from(joined));
         }
         let maybe_json = response::maybe_json(&media);

@@ -117,7 +117,7 @@ pub(super) fn send(out: &Outgoing) -> Result<Answer, HttpError> {
         let next = exchange
             .header("location")
             .map(|l| l.replace(' ', "%20"))
-            .and_then(|l| url.join(&l));
+            .and_then(|l| Url::parse(&super::urljoin::urljoin(&url.request_uri(), &l)).ok());
         let follow = out.redirects.next(&method, exchange.status);
         match (is_redirect, next, follow) {
             (true, Some(next), Some((next_method, keep_body))) if hop < MAX_REDIRECTS => {
