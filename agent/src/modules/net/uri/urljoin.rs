@@ -9,8 +9,10 @@ pub(super) fn urljoin(base: &str, location: &str) -> String {
     if location.is_empty() {
         return base.to_owned();
     }
-    // `https:path` with the base's own scheme is relative, as in Python.
+    // `https:path` with the base's own scheme is relative, as in Python, and so is
+    // `https:///path` (no host: the base's).
     let location = match strip_prefix_ci(location, &format!("{scheme}:")) {
+        Some(r) if r.starts_with("///") => &r[2..],
         Some(r) if !r.starts_with("//") => r,
         _ => location,
     };
@@ -100,6 +102,7 @@ mod tests {
             "/status/302",
             "//h/status/302",
             "https:status/302",
+            "https:///status/302",
         ] {
             assert_eq!(urljoin(base, loc), "https://h/status/302", "{loc}");
         }
