@@ -535,6 +535,7 @@ impl Call {
                 changed = true;
             }
             result.insert("path".into(), Json::from(d.display().to_string()));
+            super::path_info::add(&mut result, d);
         }
         let mut result = response::underscored(result);
         if let Some(loc) = result.get("location").and_then(Json::as_str) {
