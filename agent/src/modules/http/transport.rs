@@ -83,7 +83,7 @@ impl Connector<()> for UnixConnector {
         let Some(path) = &self.path else {
             return Ok(None);
         };
-        let stream = UnixStream::connect(path)?;
+        let stream = connect_unix(path)?;
         stream.set_read_timeout(Some(self.timeout))?;
         stream.set_write_timeout(Some(self.timeout))?;
         let config = details.config;
@@ -91,6 +91,29 @@ impl Connector<()> for UnixConnector {
             stream,
             buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
         }))
+    }
+}
+
+/// How long a Unix socket that is not there yet (or not listening yet) is waited for.
+const UNIX_SETTLE: Duration = Duration::from_secs(1);
+
+/// Connects to the socket at `path`. A socket missing or refusing is tried again for up to
+/// [`UNIX_SETTLE`]: a listener started by the task before (`socat` with `async`) may not
+/// have bound it yet, where Ansible's own start-up time per task gives it that moment.
+fn connect_unix(path: &std::path::Path) -> std::io::Result<UnixStream> {
+    let start = std::time::Instant::now();
+    loop {
+        match UnixStream::connect(path) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) && start.elapsed() < UNIX_SETTLE =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -187,6 +210,23 @@ impl<T: Transport> Transport for Recorded<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unix_socket_bound_a_moment_later_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("late.sock");
+        let bind = path.clone();
+        let listener = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            std::os::unix::net::UnixListener::bind(bind).map(|l| l.accept().is_ok())
+        });
+        assert!(connect_unix(&path).is_ok());
+        assert!(matches!(listener.join(), Ok(Ok(true))));
+        let never = dir.path().join("never.sock");
+        let start = std::time::Instant::now();
+        assert!(connect_unix(&never).is_err());
+        assert!(start.elapsed() >= UNIX_SETTLE);
+    }
 
     #[test]
     fn keeps_the_final_status_lines_reason() {
