@@ -157,4 +157,18 @@ fn src_is_the_controller_file_or_the_hosts_and_the_password_is_masked() {
     let sent = s.requests();
     let last = sent.last().map(|r| r.body.clone()).unwrap_or_default();
     assert_eq!(last, "a=b+c");
+    let agent = |s: &Server| {
+        s.requests()
+            .last()
+            .and_then(|r| r.header("user-agent").map(str::to_owned))
+    };
+    h.apply(&Uri, json!({"url": url}));
+    assert_eq!(agent(&s).as_deref(), Some("ansible-httpget"));
+    h.apply(&Uri, json!({"url": url, "http_agent": "probe/1"}));
+    assert_eq!(agent(&s).as_deref(), Some("probe/1"));
+    h.apply(
+        &Uri,
+        json!({"url": url, "http_agent": "probe/1", "headers": {"User-Agent": "mine"}}),
+    );
+    assert_eq!(agent(&s).as_deref(), Some("mine"));
 }
