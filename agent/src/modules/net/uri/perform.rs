@@ -19,6 +19,8 @@ impl Call {
         let mut media = "application/octet-stream".to_owned();
         let mut final_dest = self.dest.clone();
         let status;
+        // urllib raised an `HTTPError` (no 2xx): its body is kept as `body` unless read.
+        let mut http_error = false;
         match answer {
             Err(e) => {
                 keys.insert("url".into(), Json::from(self.shown_url.clone()));
@@ -31,6 +33,7 @@ impl Call {
                 let redirected = ex.url.request_uri() != self.out.url.request_uri();
                 let info = response::info(&ex, &self.shown_url, redirected, &answer.cookies);
                 keys = info.keys;
+                http_error = !info.success;
                 status = Some(ex.status);
                 media = response::content_type(ex.header("content-type")).0;
                 if let Some(d) = final_dest.as_deref().filter(|d| d.is_dir()) {
@@ -105,6 +108,15 @@ impl Call {
             .as_ref()
             .filter(|_| maybe_output)
             .map(|b| String::from_utf8_lossy(b).into_owned());
+        if http_error
+            && !maybe_output
+            && let Some(bytes) = &content
+        {
+            result.insert(
+                "body".into(),
+                Json::from(String::from_utf8_lossy(bytes).into_owned()),
+            );
+        }
         if maybe_json
             && let Some(t) = &text
             && let Ok(v) = serde_json::from_str::<Json>(t)

@@ -108,6 +108,14 @@ fn cookies_reasons_and_digest_challenges() {
         o.msg,
         "Status code was 405 and not [200]: HTTP Error 405: METHOD NOT ALLOWED"
     );
+    // An error status the task expects keeps its body as `body`, as urllib's `HTTPError`.
+    let o = h.apply(
+        &Uri,
+        json!({"url": format!("{}/nope", s.base), "status_code": 405}),
+    );
+    assert!(!o.failed && o.data["body"] == json!(""), "{:?}", o.data);
+    let o = h.apply(&Uri, json!({"url": format!("{}/cookies", s.base)}));
+    assert!(o.data.get("body").is_none());
     let o = h.apply(
         &Uri,
         json!({"url": format!("{}/digest", s.base), "user": "user", "password": "passwd"}),
