@@ -263,6 +263,16 @@ pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
             why: format!("proxy `{}`: {e}", mask_url(p)),
         })?),
     };
+    // `http://` through a proxy: the request goes to the proxy in absolute form, as
+    // urllib sends it; `https://` is tunnelled with CONNECT by ureq.
+    let (proxy, forward) = match proxy {
+        Some(p) if req.url.scheme == Scheme::Http => {
+            let prefix = req.url.request_uri();
+            let prefix = prefix[..prefix.len() - req.url.target.len()].to_owned();
+            (None, Some((p.uri().clone(), prefix)))
+        }
+        other => (other, None),
+    };
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -281,8 +291,9 @@ pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
             req.route.unix_socket.clone(),
             req.timeout,
             status_line.clone(),
+            forward.as_ref().map(|(_, prefix)| prefix.clone()),
         ),
-        ureq::unversioned::resolver::DefaultResolver::default(),
+        transport::ProxyResolver::new(forward.map(|(uri, _)| uri)),
     );
     let mut builder = ureq::http::Request::builder()
         .method(req.method)

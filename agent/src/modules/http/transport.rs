@@ -2,7 +2,8 @@
 //! rustls) with two of ours around them. A Unix socket replaces the TCP connection when a
 //! task names one (Ansible's `unix_socket`: the URL's host still names the TLS peer), and
 //! every connection's status line is kept, because ureq drops the reason phrase the server
-//! sent and Ansible shows it (`HTTP Error 405: METHOD NOT ALLOWED`).
+//! sent and Ansible shows it (`HTTP Error 405: METHOD NOT ALLOWED`). An `http://` URL goes
+//! through a proxy as urllib sends it, the request in absolute form to the proxy; ureq would tunnel it with CONNECT, which proxies refuse for port 80.
 
 use std::fmt;
 use std::io::{Read as _, Write as _};
@@ -11,6 +12,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, LazyBuffers, NextTimeout,
     RustlsConnector, TcpConnector, Transport,
@@ -49,11 +52,13 @@ impl StatusLine {
     }
 }
 
-/// The connector chain for one request: through `unix_socket` when given, else ureq's.
+/// The connector chain for one request: through `unix_socket` when given, else ureq's;
+/// with `forward`, the request line names the whole URL (`http://host:port`, its prefix).
 pub(super) fn connector(
     unix_socket: Option<PathBuf>,
     timeout: Duration,
     status: StatusLine,
+    forward: Option<String>,
 ) -> impl Connector {
     ().chain(UnixConnector {
         path: unix_socket,
@@ -62,7 +67,38 @@ pub(super) fn connector(
     .chain(ConnectProxyConnector::default())
     .chain(TcpConnector::default())
     .chain(RustlsConnector::default())
-    .chain(Recorder { status })
+    .chain(Recorder { status, forward })
+}
+
+/// Resolves the forwarding proxy's name instead of the URL's when a request goes through
+/// one: the connection is to the proxy.
+#[derive(Debug, Default)]
+pub(super) struct ProxyResolver {
+    /// The proxy (`http://proxy:3128`), when forwarding.
+    proxy: Option<Uri>,
+    inner: DefaultResolver,
+}
+
+impl ProxyResolver {
+    /// Resolves `proxy` rather than the request's host, when given.
+    pub fn new(proxy: Option<Uri>) -> ProxyResolver {
+        ProxyResolver {
+            proxy,
+            inner: DefaultResolver::default(),
+        }
+    }
+}
+
+impl Resolver for ProxyResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.inner
+            .resolve(self.proxy.as_ref().unwrap_or(uri), config, timeout)
+    }
 }
 
 /// Connects to a Unix socket instead of the URL's host and port.
@@ -156,10 +192,12 @@ impl Transport for UnixTransport {
     }
 }
 
-/// Keeps the status line of what the connection reads.
+/// Keeps the status line of what the connection reads, and with `forward` writes the
+/// request line in absolute form (`GET http://host/path HTTP/1.1`).
 #[derive(Debug)]
 struct Recorder {
     status: StatusLine,
+    forward: Option<String>,
 }
 
 impl<In: Transport> Connector<In> for Recorder {
@@ -173,6 +211,7 @@ impl<In: Transport> Connector<In> for Recorder {
         Ok(chained.map(|inner| Recorded {
             inner,
             status: self.status.clone(),
+            forward: self.forward.clone(),
         }))
     }
 }
@@ -181,6 +220,8 @@ impl<In: Transport> Connector<In> for Recorder {
 struct Recorded<T> {
     inner: T,
     status: StatusLine,
+    /// The absolute form's prefix, until the request line is sent.
+    forward: Option<String>,
 }
 
 impl<T: Transport> Transport for Recorded<T> {
@@ -189,6 +230,10 @@ impl<T: Transport> Transport for Recorded<T> {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let amount = match self.forward.take() {
+            Some(prefix) => absolute_form(self.inner.buffers().output(), amount, &prefix)?,
+            None => amount,
+        };
         self.inner.transmit_output(amount, timeout)
     }
 
@@ -205,6 +250,25 @@ impl<T: Transport> Transport for Recorded<T> {
     fn is_tls(&self) -> bool {
         self.inner.is_tls()
     }
+}
+
+/// Rewrites the request line at the start of `buf[..amount]` from `GET /path` to
+/// `GET PREFIX/path` in place; the new length.
+fn absolute_form(buf: &mut [u8], amount: usize, prefix: &str) -> Result<usize, ureq::Error> {
+    let too_long = || ureq::Error::Io(std::io::Error::other("request head too long for a proxy"));
+    let at = buf[..amount]
+        .iter()
+        .position(|b| *b == b' ')
+        .map(|i| i + 1)
+        .filter(|i| buf.get(*i) == Some(&b'/'))
+        .ok_or_else(too_long)?;
+    let extra = prefix.len();
+    if amount + extra > buf.len() {
+        return Err(too_long());
+    }
+    buf.copy_within(at..amount, at + extra);
+    buf[at..at + extra].copy_from_slice(prefix.as_bytes());
+    Ok(amount + extra)
 }
 
 #[cfg(test)]
@@ -226,6 +290,16 @@ mod tests {
         let start = std::time::Instant::now();
         assert!(connect_unix(&never).is_err());
         assert!(start.elapsed() >= UNIX_SETTLE);
+    }
+
+    #[test]
+    fn request_lines_in_absolute_form() {
+        let mut buf = [0_u8; 64];
+        let head = b"GET /x?y=1 HTTP/1.1\r\nHost: o\r\n\r\n";
+        buf[..head.len()].copy_from_slice(head);
+        let n = absolute_form(&mut buf, head.len(), "http://o").expect("room");
+        assert_eq!(&buf[..n], b"GET http://o/x?y=1 HTTP/1.1\r\nHost: o\r\n\r\n");
+        assert!(absolute_form(&mut buf[..n], n, "http://o").is_err());
     }
 
     #[test]

@@ -180,3 +180,25 @@ fn src_is_the_controller_file_or_the_hosts_and_the_password_is_masked() {
     );
     assert_eq!(agent(&s).as_deref(), Some("mine"));
 }
+
+#[test]
+fn the_environments_proxy_is_used_unless_use_proxy_is_false() {
+    let proxy = Server::http(Arc::new(|_: &Seen| {
+        b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nproxied".to_vec()
+    }));
+    let mut h = Harness::new();
+    h.environment
+        .push(("http_proxy".into(), proxy.base.clone()));
+    h.environment.push(("no_proxy".into(), "".into()));
+    let url = "http://origin.invalid/x?y=1";
+    let o = h.apply(&Uri, json!({"url": url, "return_content": true}));
+    assert_eq!(o.data["content"], json!("proxied"), "{}", o.msg);
+    let seen = proxy.requests();
+    assert_eq!(
+        seen.first().map(|s| s.line.as_str()),
+        Some("GET http://origin.invalid/x?y=1 HTTP/1.1")
+    );
+    let o = h.apply(&Uri, json!({"url": url, "use_proxy": false, "timeout": 2}));
+    assert!(o.failed && o.data["status"] == json!(-1), "{}", o.msg);
+    assert_eq!(proxy.requests().len(), 1);
+}
