@@ -92,6 +92,10 @@ struct UriSpec {
     /// The `User-Agent` sent (a task's own header wins).
     #[serde(default = "default_agent")]
     http_agent: String,
+    /// `dest`'s wanted mode, owner and group.
+    mode: Option<super::attrs::FileMode>,
+    owner: Option<Json>,
+    group: Option<Json>,
     /// Send nothing when this path exists.
     creates: Option<String>,
     /// Send nothing unless this path exists.
@@ -119,6 +123,8 @@ struct Call {
     expect: Vec<u16>,
     return_content: bool,
     dest: Option<PathBuf>,
+    /// `dest`'s wanted mode, owner and group.
+    attrs: super::attrs::AttrSpec,
     decompress: bool,
     /// The password, masked in the result as Ansible masks `no_log` values.
     secret: Option<String>,
@@ -160,6 +166,9 @@ impl Module for Uri {
             "unix_socket",
             "use_proxy",
             "http_agent",
+            "mode",
+            "owner",
+            "group",
             "creates",
             "removes",
         ]

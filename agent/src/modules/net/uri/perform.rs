@@ -85,7 +85,7 @@ impl Call {
         let mut changed = false;
         if let (Some(s), Some(d), Some(bytes)) = (status, final_dest.as_deref(), &content) {
             if expected && s != 304 {
-                if let Err(msg) = dest::write(d, bytes) {
+                if let Err(msg) = dest::write(d, bytes, &self.attrs) {
                     let info_msg = result
                         .remove("msg")
                         .and_then(|m| m.as_str().map(str::to_owned))

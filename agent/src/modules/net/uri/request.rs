@@ -192,6 +192,11 @@ pub(super) fn resolve(spec: UriSpec, ctx: &Context<'_>) -> Result<Call, Refused>
         expect,
         return_content: spec.return_content,
         dest,
+        attrs: crate::modules::attrs::AttrSpec {
+            mode: spec.mode,
+            owner: spec.owner,
+            group: spec.group,
+        },
         decompress: spec.decompress,
         secret: spec.url_password.filter(|p| !p.is_empty()),
     })

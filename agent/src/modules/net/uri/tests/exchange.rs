@@ -73,6 +73,18 @@ fn dest_is_written_unless_not_modified_and_force_asks_again() {
         seen.last().and_then(|r| r.header("cache-control")),
         Some("no-cache")
     );
+    // `mode` on the written file, and on a file whose content is already the answer.
+    let o = h.apply(
+        &Uri,
+        json!({"url": format!("{}/cache", s.base), "dest": file, "force": true, "mode": "0600"}),
+    );
+    assert!(o.changed && !o.failed, "{}", o.msg);
+    assert_eq!(o.data["mode"], json!("0600"));
+    let o = h.apply(
+        &Uri,
+        json!({"url": format!("{}/cache", s.base), "dest": file, "force": true, "mode": "u=rw,g=r"}),
+    );
+    assert_eq!(o.data["mode"], json!("0640"), "{}", o.msg);
     // Into a directory: the name the server gives.
     let o = h.apply(
         &Uri,
