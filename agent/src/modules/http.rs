@@ -3,13 +3,18 @@
 //! host's CA store unless the task says otherwise ([`TlsOptions`]).
 
 pub(super) mod ciphers;
+pub(super) mod digest_auth;
+pub(super) mod disposition;
 pub(super) mod netrc;
+pub(super) mod proxy;
 #[cfg(test)]
 pub(super) mod testserver;
 mod tls;
+mod transport;
 mod url;
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub(super) use tls::{TlsOptions, TlsSetupError};
@@ -98,7 +103,24 @@ pub(super) struct Request<'a> {
     pub timeout: Duration,
     /// Certificate verification and client certificate.
     pub tls: &'a TlsOptions,
+    /// A proxy or a Unix socket to go through.
+    pub route: &'a Route,
 }
+
+/// How a request reaches the server: straight to it by default.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Route {
+    /// The proxy's URL (`http://proxy:3128`), chosen from the environment ([`proxy`]).
+    pub proxy: Option<String>,
+    /// A Unix socket to talk HTTP over instead of TCP (Ansible's `unix_socket`).
+    pub unix_socket: Option<PathBuf>,
+}
+
+/// No proxy, no socket.
+pub(super) static DIRECT: Route = Route {
+    proxy: None,
+    unix_socket: None,
+};
 
 /// A response whose body has not been read yet.
 pub(super) struct Exchange {
@@ -113,24 +135,11 @@ pub(super) struct Exchange {
     body: ureq::Body,
 }
 
-/// A response read whole.
+/// A response's body, read whole.
 #[derive(Debug, Clone)]
 pub(super) struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Reason phrase.
-    pub reason: String,
-    /// Headers in order, names lower-cased.
-    pub headers: Vec<(String, String)>,
     /// The body, de-chunked.
     pub body: Vec<u8>,
-}
-
-impl Response {
-    /// The first header called `name` (lower case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        first(&self.headers, name)
-    }
 }
 
 impl Exchange {
@@ -148,12 +157,7 @@ impl Exchange {
             .limit(u64::MAX)
             .read_to_vec()
             .map_err(|e| classify(e, &addr))?;
-        Ok(Response {
-            status: self.status,
-            reason: self.reason,
-            headers: self.headers,
-            body,
-        })
+        Ok(Response { body })
     }
 
     /// Streams the body into `out` and returns its length.
@@ -228,6 +232,7 @@ pub(super) fn get(url: &Url, tls: &TlsOptions, timeout: Duration) -> Result<Exch
         body: None,
         timeout,
         tls,
+        route: &DIRECT,
     };
     open_following(&req, &|m, _| m == "GET").map(|(exchange, _)| exchange)
 }
@@ -251,18 +256,45 @@ pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
         }
         .config()?,
     };
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let proxy = match &req.route.proxy {
+        None => None,
+        Some(p) => Some(ureq::Proxy::new(p).map_err(|e| HttpError::Connect {
+            addr: addr.clone(),
+            why: format!("proxy `{}`: {e}", mask_url(p)),
+        })?),
+    };
+    // `http://` through a proxy: the request goes to the proxy in absolute form, as
+    // urllib sends it; `https://` is tunnelled with CONNECT by ureq.
+    let (proxy, forward) = match proxy {
+        Some(p) if req.url.scheme == Scheme::Http => {
+            let prefix = req.url.request_uri();
+            let prefix = prefix[..prefix.len() - req.url.target.len()].to_owned();
+            (None, Some((p.uri().clone(), prefix)))
+        }
+        other => (other, None),
+    };
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .allow_non_standard_methods(true)
         .user_agent("dr-agent")
-        .proxy(None)
+        .proxy(proxy)
         .timeout_connect(Some(req.timeout))
         .timeout_per_read(Some(req.timeout))
         .timeout_per_write(Some(req.timeout))
         .tls_config(tls)
-        .build()
-        .into();
+        .build();
+    let status_line = transport::StatusLine::default();
+    let agent = ureq::Agent::with_parts(
+        config,
+        transport::connector(
+            req.route.unix_socket.clone(),
+            req.timeout,
+            status_line.clone(),
+            forward.as_ref().map(|(_, prefix)| prefix.clone()),
+        ),
+        transport::ProxyResolver::new(forward.map(|(uri, _)| uri)),
+    );
     let mut builder = ureq::http::Request::builder()
         .method(req.method)
         .uri(req.url.request_uri());
@@ -298,7 +330,9 @@ pub(super) fn open(req: &Request<'_>) -> Result<Exchange, HttpError> {
         .collect();
     Ok(Exchange {
         status: status.as_u16(),
-        reason: status.canonical_reason().unwrap_or("").to_owned(),
+        reason: status_line
+            .reason()
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned()),
         headers,
         url: req.url.clone(),
         body: response.into_body(),

@@ -33,13 +33,18 @@ pub fn collect(
             "template" => "templates",
             "unarchive" if !unarchive_ships_src(task) => continue,
             "unarchive" => "files",
+            "uri" if uri_remote_src(task) => continue,
+            "uri" => "files",
             _ => continue,
         };
-        let Some(src) = source_of(task) else {
-            continue;
+        let sources = match task.module.as_str() {
+            "uri" => uri_sources(task),
+            _ => source_of(task).into_iter().collect(),
         };
-        let src = src.as_str();
-        for candidate in rendered_srcs(src, task, vars) {
+        let candidates = sources
+            .iter()
+            .flat_map(|src| rendered_srcs(src, task, vars));
+        for candidate in candidates {
             let key = match keeps_vault(task) {
                 true => dr_agent::wire::as_written_key(&candidate),
                 false => candidate.clone(),
@@ -315,6 +320,33 @@ fn unarchive_ships_src(task: &Task) -> bool {
         .and_then(Value::as_str)
         .is_some_and(|s| s.contains("://"));
     !remote && !url
+}
+
+/// Whether a `uri` task's files are on the host (`remote_src: true`).
+fn uri_remote_src(task: &Task) -> bool {
+    task.args
+        .get("remote_src")
+        .and_then(dr_agent::modules::json_bool)
+        == Some(true)
+}
+
+/// The controller files a `uri` task sends, as its action plugin finds them: `src`, or
+/// with `body_format: form-multipart` each field's `filename` that has no `content`.
+fn uri_sources(task: &Task) -> Vec<String> {
+    if let Some(src) = task.args.get("src").and_then(Value::as_str) {
+        return vec![src.to_owned()];
+    }
+    let multipart = task.args.get("body_format").and_then(Value::as_str) == Some("form-multipart");
+    let Some(Value::Object(fields)) = task.args.get("body").filter(|_| multipart) else {
+        return Vec::new();
+    };
+    fields
+        .values()
+        .filter_map(Value::as_object)
+        .filter(|f| f.get("content").is_none_or(|c| c.is_null() || c == ""))
+        .filter_map(|f| f.get("filename").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The controller file a task reads: `src`, or for `script` the first word of its line.

@@ -1,20 +1,30 @@
-//! `uri`: an HTTP request, for health checks and simple APIs.
+//! `uri`: an HTTP request, as Ansible's `uri` module (and its action plugin) sends it.
 //!
-//! GET and HEAD change nothing, so they are sent in check mode too and report
-//! `changed: false`. Every other method (OPTIONS included: a server may act on anything it
-//! receives) is a change: check mode says what would be sent and sends nothing, unless the
-//! task says `check_mode: false`; apply sends it and reports `changed: true`. Retries are the
-//! task's `until`/`retries`.
+//! Ansible's `uri` does not support check mode: in check mode the task is skipped, and
+//! nothing is sent or written. Otherwise the request is sent when the task runs; it
+//! reports `changed` only when it wrote `dest`. A `src` (or a `form-multipart` field's
+//! `filename`) is a controller file shipped with the request, unless `remote_src` says
+//! it is on the host. Retries are the task's `until`/`retries`.
 
-use std::time::{Duration, Instant};
+mod body;
+mod dest;
+mod multipart;
+mod perform;
+mod request;
+mod response;
+mod send;
+mod urljoin;
 
-use base64::Engine as _;
+use std::path::{Path, PathBuf};
+
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::args::{bool_ish, opt_bool_ish};
-use super::http::{self, Request, TlsOptions, Url};
+use super::http::Url;
 use super::{Action, ArgsError, Context, Module, ModuleError, Outcome, Plan, parse_args, path_arg};
+use body::BodyFormat;
+use send::Outgoing;
 
 /// The `uri` module.
 pub struct Uri;
@@ -28,6 +38,12 @@ struct UriSpec {
     body: Option<Json>,
     #[serde(default)]
     body_format: BodyFormat,
+    /// A file whose bytes are the body (a controller file unless `remote_src`).
+    src: Option<String>,
+    #[serde(default, deserialize_with = "bool_ish")]
+    remote_src: bool,
+    /// Where to write the response's body (a directory: a file named by the response).
+    dest: Option<String>,
     #[serde(default)]
     headers: Map<String, Json>,
     #[serde(default)]
@@ -36,12 +52,14 @@ struct UriSpec {
     return_content: bool,
     #[serde(default = "default_timeout")]
     timeout: f64,
+    #[serde(alias = "user")]
     url_username: Option<String>,
+    #[serde(alias = "password")]
     url_password: Option<String>,
     #[serde(default, deserialize_with = "opt_bool_ish")]
     force_basic_auth: Option<bool>,
-    #[serde(default)]
-    follow_redirects: Redirects,
+    #[serde(default = "default_redirects")]
+    follow_redirects: String,
     /// Verify the server's certificate (https://); Ansible's default is yes.
     #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
     validate_certs: bool,
@@ -59,6 +77,29 @@ struct UriSpec {
     /// Header names sent with the first request only, not after a redirect.
     #[serde(default)]
     unredirected_headers: Vec<String>,
+    /// Ask caches for a fresh answer (`Cache-Control: no-cache`) instead of sending
+    /// `If-Modified-Since` for an existing `dest`.
+    #[serde(default, deserialize_with = "bool_ish")]
+    force: bool,
+    /// Decode a `Content-Encoding: gzip` body.
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
+    decompress: bool,
+    /// Talk HTTP over this Unix socket instead of TCP.
+    unix_socket: Option<String>,
+    /// Go through the proxy the environment names (`https_proxy`...).
+    #[serde(default = "super::args::yes", deserialize_with = "bool_ish")]
+    use_proxy: bool,
+    /// The `User-Agent` sent (a task's own header wins).
+    #[serde(default = "default_agent")]
+    http_agent: String,
+    /// `dest`'s wanted mode, owner and group.
+    mode: Option<super::attrs::FileMode>,
+    owner: Option<Json>,
+    group: Option<Json>,
+    /// Send nothing when this path exists.
+    creates: Option<String>,
+    /// Send nothing unless this path exists.
+    removes: Option<String>,
 }
 
 fn default_method() -> String {
@@ -67,39 +108,26 @@ fn default_method() -> String {
 fn default_timeout() -> f64 {
     30.0
 }
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum BodyFormat {
-    #[default]
-    Raw,
-    Json,
+fn default_agent() -> String {
+    "ansible-httpget".into()
+}
+fn default_redirects() -> String {
+    "safe".into()
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Redirects {
-    /// Follow redirects of GET and HEAD only.
-    #[default]
-    Safe,
-    All,
-    None,
-}
-
-/// The resolved request.
+/// The resolved task.
 #[derive(Debug)]
 struct Call {
-    method: String,
-    url: Url,
+    out: Outgoing,
     shown_url: String,
-    headers: Vec<(String, String)>,
-    body: Option<Vec<u8>>,
     expect: Vec<u16>,
     return_content: bool,
-    timeout: Duration,
-    redirects: Redirects,
-    tls: TlsOptions,
-    unredirected: Vec<String>,
+    dest: Option<PathBuf>,
+    /// `dest`'s wanted mode, owner and group.
+    attrs: super::attrs::AttrSpec,
+    decompress: bool,
+    /// The password, masked in the result as Ansible masks `no_log` values.
+    secret: Option<String>,
 }
 
 impl Module for Uri {
@@ -113,12 +141,17 @@ impl Module for Uri {
             "method",
             "body",
             "body_format",
+            "src",
+            "remote_src",
+            "dest",
             "headers",
             "status_code",
             "return_content",
             "timeout",
             "url_username",
+            "user",
             "url_password",
+            "password",
             "force_basic_auth",
             "follow_redirects",
             "validate_certs",
@@ -128,233 +161,94 @@ impl Module for Uri {
             "ciphers",
             "use_netrc",
             "unredirected_headers",
+            "force",
+            "decompress",
+            "unix_socket",
+            "use_proxy",
+            "http_agent",
+            "mode",
+            "owner",
+            "group",
+            "creates",
+            "removes",
         ]
     }
 
     fn check(&self, ctx: &Context<'_>, args: &Json) -> Result<Plan, ModuleError> {
-        let call = resolve(parse_args("uri", args)?, ctx.environment)?;
-        let safe = matches!(call.method.as_str(), "GET" | "HEAD");
-        if safe {
-            return Ok(Plan::done(call.perform()));
+        let spec: UriSpec = parse_args("uri", args)?;
+        // A URL dr cannot send is refused even where the task would be skipped.
+        Url::parse(&spec.url).map_err(|e| ArgsError::new("uri", e.to_string()))?;
+        if ctx.check_mode {
+            let msg = "This action (uri) does not support check mode.";
+            let mut data = Map::new();
+            data.insert("skipped".into(), Json::Bool(true));
+            data.insert("msg".into(), Json::from(msg));
+            return Ok(Plan::done(Outcome {
+                skipped: true,
+                msg: msg.into(),
+                data,
+                ansible_shape: true,
+                ..Outcome::default()
+            }));
         }
-        let mut outcome = Outcome {
-            changed: true,
-            msg: format!("would send {} to {}", call.method, call.shown_url),
-            ..Outcome::default()
+        let expand = |p: &str| path_arg::expand(p, ctx.environment);
+        if let Some(c) = spec.creates.as_deref().map(expand)
+            && Path::new(&c).exists()
+        {
+            return Ok(Plan::done(guarded(format!("skipped, since '{c}' exists"))));
+        }
+        if let Some(r) = spec.removes.as_deref().map(expand)
+            && !Path::new(&r).exists()
+        {
+            return Ok(Plan::done(guarded(format!(
+                "skipped, since '{r}' does not exist"
+            ))));
+        }
+        let call = match request::resolve(spec, ctx) {
+            Ok(call) => call,
+            Err(Refused::Failed(msg)) => return Ok(Plan::done(fail(msg, Map::new()))),
+            Err(Refused::Args(e)) => return Err(e.into()),
         };
-        outcome
-            .data
-            .insert("url".into(), Json::from(call.shown_url.clone()));
-        Ok(Plan::change(outcome, call))
+        Ok(Plan::change(Outcome::default(), call))
+    }
+}
+
+/// The result of a `creates`/`removes` guard that held.
+fn guarded(stdout: String) -> Outcome {
+    let mut data = Map::new();
+    data.insert("stdout".into(), Json::from(stdout.clone()));
+    Outcome {
+        msg: stdout,
+        data,
+        ansible_shape: true,
+        ..Outcome::default()
+    }
+}
+
+/// A failed result with Ansible's `msg` and `data`.
+fn fail(msg: String, mut data: Map<String, Json>) -> Outcome {
+    data.insert("msg".into(), Json::from(msg.clone()));
+    let mut o = Outcome::failed(msg);
+    o.data = data;
+    o.ansible_shape = true;
+    o
+}
+
+/// Why a task cannot be sent: bad arguments, or the module's own failure.
+enum Refused {
+    Args(ArgsError),
+    Failed(String),
+}
+
+impl From<ArgsError> for Refused {
+    fn from(e: ArgsError) -> Self {
+        Refused::Args(e)
     }
 }
 
 impl Action for Call {
     fn apply(self: Box<Self>, _ctx: &Context<'_>) -> Result<Outcome, ModuleError> {
-        let mut outcome = self.perform();
-        outcome.changed = !outcome.failed;
-        Ok(outcome)
-    }
-}
-
-fn resolve(spec: UriSpec, environment: &[(String, String)]) -> Result<Call, ModuleError> {
-    let url = Url::parse(&spec.url).map_err(|e| ArgsError::new("uri", e.to_string()))?;
-    let method = spec.method.trim().to_ascii_uppercase();
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(
-            ArgsError::new("uri", format!("`{}` is not an HTTP method", spec.method)).into(),
-        );
-    }
-    let expect = status_codes(spec.status_code.as_ref())?;
-    let mut headers: Vec<(String, String)> = spec
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    let has = |h: &[(String, String)], n: &str| h.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
-    let body = match (&spec.body, spec.body_format) {
-        (None, _) => None,
-        (Some(b), BodyFormat::Json) => {
-            if !has(&headers, "content-type") {
-                headers.push(("Content-Type".into(), "application/json".into()));
-            }
-            Some(match b {
-                Json::String(s) => s.clone().into_bytes(),
-                other => other.to_string().into_bytes(),
-            })
-        }
-        (Some(Json::String(s)), BodyFormat::Raw) => Some(s.clone().into_bytes()),
-        (Some(other), BodyFormat::Raw) => Some(other.to_string().into_bytes()),
-    };
-    let credentials = match (&spec.url_username, &spec.url_password, &url.userinfo) {
-        (Some(u), p, _) => Some(format!("{u}:{}", p.as_deref().unwrap_or(""))),
-        (None, _, Some(info)) => Some(info.clone()),
-        _ => None,
-    };
-    if let Some(cred) = &credentials
-        && !has(&headers, "authorization")
-        && spec.force_basic_auth != Some(false)
-    {
-        let token = base64::engine::general_purpose::STANDARD.encode(cred);
-        headers.push(("Authorization".into(), format!("Basic {token}")));
-    }
-    // Without credentials, netrc's replace a task's Authorization header, as Ansible's
-    // `_configure_auth` (its header overrides the task's).
-    if credentials.is_none()
-        && spec.use_netrc
-        && let Some((login, password)) =
-            http::netrc::credentials(environment, &url.host.to_ascii_lowercase())
-    {
-        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
-        headers.push(("Authorization".into(), format!("Basic {token}")));
-    }
-    if !(spec.timeout.is_finite() && spec.timeout > 0.0) {
-        return Err(ArgsError::new("uri", "`timeout` must be a number of seconds > 0").into());
-    }
-    Ok(Call {
-        method,
-        shown_url: http::result_url(&spec.url),
-        url,
-        headers,
-        body,
-        expect,
-        return_content: spec.return_content,
-        timeout: Duration::from_secs_f64(spec.timeout),
-        redirects: spec.follow_redirects,
-        unredirected: spec.unredirected_headers,
-        tls: TlsOptions {
-            validate_certs: spec.validate_certs,
-            // Ansible's `type='path'`: `~` and `$VARS` expanded.
-            ca_path: spec.ca_path.map(|p| path_arg::expand(&p, environment)),
-            client_cert: spec.client_cert.map(|p| path_arg::expand(&p, environment)),
-            client_key: spec.client_key.map(|p| path_arg::expand(&p, environment)),
-            env_cert_file: path_arg::env_var(environment, "SSL_CERT_FILE"),
-            ciphers: http::ciphers::names(spec.ciphers.as_ref())
-                .map_err(|m| ArgsError::new("uri", m))?,
-        },
-    })
-}
-
-/// `status_code`: one code, a list, or a comma-separated string; 200 by default.
-fn status_codes(v: Option<&Json>) -> Result<Vec<u16>, ArgsError> {
-    let bad =
-        |v: &Json| ArgsError::new("uri", format!("`status_code`: `{v}` is not an HTTP status"));
-    let one = |v: &Json| -> Result<Vec<u16>, ArgsError> {
-        match v {
-            Json::Number(n) => n
-                .as_u64()
-                .and_then(|n| u16::try_from(n).ok())
-                .map(|n| vec![n])
-                .ok_or_else(|| bad(v)),
-            Json::String(s) => s
-                .split(',')
-                .map(|p| p.trim().parse::<u16>().map_err(|_| bad(v)))
-                .collect(),
-            _ => Err(bad(v)),
-        }
-    };
-    match v {
-        None | Some(Json::Null) => Ok(vec![200]),
-        Some(Json::Array(items)) => {
-            let mut out = Vec::new();
-            for i in items {
-                out.extend(one(i)?);
-            }
-            Ok(out)
-        }
-        Some(other) => one(other),
-    }
-}
-
-impl Call {
-    /// Sends the request (following redirects as asked) and builds the outcome.
-    fn perform(&self) -> Outcome {
-        let start = Instant::now();
-        let req = Request {
-            method: &self.method,
-            url: &self.url,
-            headers: &self.headers,
-            unredirected: &self.unredirected,
-            body: self.body.as_deref(),
-            timeout: self.timeout,
-            tls: &self.tls,
-        };
-        // A status the task expects is an answer, not a redirect to follow.
-        let follow = |method: &str, status: u16| {
-            !self.expect.contains(&status)
-                && match self.redirects {
-                    Redirects::None => false,
-                    Redirects::Safe => matches!(method, "GET" | "HEAD"),
-                    Redirects::All => true,
-                }
-        };
-        // After redirects, `url` is where the answer came from (urllib's `geturl()`).
-        let result = http::open_following(&req, &follow)
-            .and_then(|(exchange, redirected)| {
-                let landed = redirected.then(|| exchange.url.request_uri());
-                Ok((exchange.read_body()?, landed))
-            })
-            .map_err(|e| e.to_string());
-        let landed = result.as_ref().ok().and_then(|(_, l)| l.clone());
-        let redirected = landed.is_some();
-        let result = result.map(|(resp, _)| resp);
-        let mut data = Map::new();
-        let url = landed.unwrap_or_else(|| self.shown_url.clone());
-        data.insert("url".into(), Json::from(url));
-        data.insert("elapsed".into(), Json::from(start.elapsed().as_secs()));
-        data.insert("redirected".into(), Json::from(redirected));
-        let resp = match result {
-            Err(why) => {
-                data.insert("status".into(), Json::from(-1));
-                let mut o = Outcome::failed(format!(
-                    "Status code was -1 and not {:?}: {why}",
-                    self.expect
-                ));
-                o.data = data;
-                return o;
-            }
-            Ok(resp) => resp,
-        };
-        data.insert("status".into(), Json::from(resp.status));
-        let mut headers = Map::new();
-        for (k, v) in &resp.headers {
-            headers.insert(k.clone(), Json::from(v.clone()));
-        }
-        let content_type = resp.header("content-type").unwrap_or("").to_owned();
-        data.insert("content_type".into(), Json::from(content_type.clone()));
-        data.insert("content_length".into(), Json::from(resp.body.len()));
-        data.insert("headers".into(), Json::Object(headers));
-        let text = String::from_utf8_lossy(&resp.body).into_owned();
-        if content_type.contains("json")
-            && let Ok(v) = serde_json::from_str::<Json>(&text)
-        {
-            data.insert("json".into(), v);
-        }
-        if self.return_content {
-            data.insert("content".into(), Json::from(text));
-        }
-        let ok = self.expect.contains(&resp.status);
-        let msg = if ok {
-            format!("OK ({} bytes)", resp.body.len())
-        } else {
-            format!(
-                "Status code was {} and not {:?}: HTTP Error {}: {}",
-                resp.status, self.expect, resp.status, resp.reason
-            )
-        };
-        Outcome {
-            failed: !ok,
-            msg,
-            data,
-            ..Outcome::default()
-        }
+        Ok(self.perform())
     }
 }
 

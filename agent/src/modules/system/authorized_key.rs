@@ -72,6 +72,7 @@ fn fetch_keys(url: &str, validate_certs: bool, ctx: &Context<'_>) -> Result<Stri
         body: None,
         timeout: FETCH_TIMEOUT,
         tls: &tls,
+        route: &http::DIRECT,
     };
     let (exchange, _) = http::open_following(&req, &|_, _| true).map_err(|_| fail())?;
     if exchange.status != 200 {

@@ -47,6 +47,9 @@ impl Module for Setup {
         let spec: SetupSpec = parse_args("setup", args)?;
         let mut facts = gather();
         if let Some(python) = python(ctx) {
+            if let Some(version) = python_version(&python) {
+                facts.insert("python_version".into(), Json::from(version));
+            }
             facts.insert("python".into(), python);
         }
         // The environment a module process would see: the agent's, with the task's
@@ -100,6 +103,19 @@ print(json.dumps({'executable': sys.executable, 'has_sslcontext': ctx, 'type': s
         return None;
     }
     serde_json::from_slice(&out.stdout).ok()
+}
+
+/// `ansible_python_version` (`3.11.2`, Python's `platform.python_version()`) from the
+/// `ansible_python` fact.
+fn python_version(python: &Json) -> Option<String> {
+    let v = python.get("version")?;
+    let part = |k: &str| v.get(k).and_then(Json::as_u64);
+    Some(format!(
+        "{}.{}.{}",
+        part("major")?,
+        part("minor")?,
+        part("micro")?
+    ))
 }
 
 /// The `postgres` facts (running, in_recovery, replay lag, timeline...) of the host's

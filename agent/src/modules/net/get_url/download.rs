@@ -121,7 +121,7 @@ impl Download {
         }
         let name = ex
             .header("content-disposition")
-            .and_then(request::disposition_file_name)
+            .and_then(crate::modules::http::disposition::file_name)
             .unwrap_or_else(|| ex.url.file_name());
         self.task.dest.join(name)
     }

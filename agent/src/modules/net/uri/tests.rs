@@ -26,20 +26,19 @@ fn server() -> (String, Server) {
 }
 
 #[test]
-fn get_runs_in_check_mode_and_never_changes() {
+fn get_never_changes() {
     let (base, seen) = server();
     let h = Harness::new();
     let args = json!({"url": format!("{base}/healthz"), "return_content": true});
-    let plan = h.check(&Uri, args.clone());
-    assert!(plan.action.is_none());
-    let o = plan.outcome;
+    let o = h.apply(&Uri, args);
     assert!(!o.changed && !o.failed, "{}", o.msg);
     assert_eq!(o.data["status"], json!(200));
     assert_eq!(o.data["json"], json!({"status": "ok"}));
     assert_eq!(o.data["content"], json!("{\"status\":\"ok\"}"));
-    let again = h.apply(&Uri, args);
-    assert!(!again.changed && !again.failed);
-    assert_eq!(seen.requests().len(), 2);
+    assert_eq!(o.data["msg"], json!("OK (15 bytes)"));
+    assert_eq!(o.data["content_type"], json!("application/json"));
+    assert_eq!(o.data["content_length"], json!("15"));
+    assert_eq!(seen.requests().len(), 1);
 }
 
 #[test]
@@ -62,19 +61,16 @@ fn unexpected_status_fails_with_ansibles_message() {
 }
 
 #[test]
-fn post_is_a_change_planned_in_check_mode_and_sent_in_apply() {
+fn post_sends_json_and_changes_nothing() {
     let (base, seen) = server();
     let h = Harness::new();
     let args = json!({
         "url": format!("{base}/api"), "method": "post", "body_format": "json",
-        "body": {"n": 1}, "status_code": "201", "url_username": "u", "url_password": "p",
+        "body": {"n": 1}, "status_code": "201", "user": "u", "password": "p",
+        "force_basic_auth": true,
     });
-    let plan = h.check(&Uri, args.clone());
-    assert!(plan.outcome.changed && plan.action.is_some());
-    assert_eq!(plan.outcome.msg, format!("would send POST to {base}/api"));
-    assert_eq!(seen.requests().len(), 0, "check mode sent a POST");
     let o = h.apply(&Uri, args);
-    assert!(o.changed && !o.failed, "{}", o.msg);
+    assert!(!o.changed && !o.failed, "{}", o.msg);
     let seen = seen.requests();
     let Seen {
         line,
@@ -83,38 +79,35 @@ fn post_is_a_change_planned_in_check_mode_and_sent_in_apply() {
         ..
     } = &seen[0];
     assert_eq!(line, "POST /api HTTP/1.1");
-    assert_eq!(body, "{\"n\":1}");
+    assert_eq!(body, "{\"n\": 1}");
     let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     assert_eq!(header("content-type").as_deref(), Some("application/json"));
     assert_eq!(header("authorization").as_deref(), Some("Basic dTpw"));
 }
 
 #[test]
-fn check_mode_sends_only_get_and_head() {
+fn check_mode_skips_the_task_and_sends_nothing() {
     let (base, seen) = server();
     let h = Harness::new();
-    for method in ["OPTIONS", "DELETE", "PUT", "PATCH", "PURGE"] {
+    for method in ["GET", "HEAD", "POST"] {
         let plan = h.check(
             &Uri,
-            json!({"url": format!("{base}/api"), "method": method, "status_code": 201}),
+            json!({"url": format!("{base}/api"), "method": method}),
         );
-        assert!(plan.outcome.changed && plan.action.is_some(), "{method}");
+        assert!(plan.action.is_none() && plan.outcome.skipped, "{method}");
         assert_eq!(
             plan.outcome.msg,
-            format!("would send {method} to {base}/api")
+            "This action (uri) does not support check mode."
         );
     }
-    let head = h.check(
+    let dest = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dest.path().join("out");
+    let plan = h.check(
         &Uri,
-        json!({"url": format!("{base}/healthz"), "method": "HEAD"}),
+        json!({"url": format!("{base}/healthz"), "dest": file}),
     );
-    assert!(
-        head.action.is_none() && !head.outcome.failed,
-        "{}",
-        head.outcome.msg
-    );
-    let sent: Vec<String> = seen.requests().into_iter().map(|s| s.line).collect();
-    assert_eq!(sent, ["HEAD /healthz HTTP/1.1"]);
+    assert!(plan.outcome.skipped && !file.exists());
+    assert!(seen.requests().is_empty());
 }
 
 #[test]
@@ -191,8 +184,7 @@ mod https {
         let (_dir, pki, server) = setup(false);
         let h = Harness::new();
         let args = json!({"url": format!("{}/healthz", server.base), "ca_path": pki.ca});
-        let plan = h.check(&Uri, args.clone());
-        let o = plan.outcome;
+        let o = h.apply(&Uri, args);
         assert!(!o.failed && !o.changed, "{}", o.msg);
         assert_eq!(o.data["status"], json!(200));
         assert_eq!(o.data["json"], json!({"status": "ok"}));
@@ -309,3 +301,5 @@ mod https {
         );
     }
 }
+
+mod exchange;

@@ -76,4 +76,9 @@ fn ansible_python_is_the_interpreter_modules_would_run_with() {
     assert_eq!(python["version"]["major"], json!(3));
     assert_eq!(python["type"], json!("cpython"));
     assert_eq!(python["version_info"][0], json!(3));
+    let v = &python["version"];
+    assert_eq!(
+        out.facts["ansible_python_version"],
+        json!(format!("{}.{}.{}", v["major"], v["minor"], v["micro"]))
+    );
 }
