@@ -39,7 +39,8 @@ struct CopySpec {
     remote_src: bool,
     /// Mode of the directories a recursive copy creates.
     directory_mode: Option<FileMode>,
-    /// Follow symlinks in a source directory (Ansible's default, what dr does).
+    /// Follow symlinks in a source directory: the controller's directory copy does by
+    /// default; a host directory copy (`remote_src`) treats an unset one apart.
     #[serde(default, deserialize_with = "opt_bool_ish")]
     local_follow: Option<bool>,
     /// Whether a vault-encrypted source is decrypted: the controller does it when it
@@ -104,6 +105,7 @@ impl Module for Copy {
                     group: spec.group.clone(),
                     force: spec.force.unwrap_or(true),
                     follow: spec.follow,
+                    local_follow: spec.local_follow,
                 }
                 .plan(ctx);
             }
@@ -420,6 +422,7 @@ fn content_text(content: &Json) -> String {
 }
 
 mod dircmp;
+mod host_fs;
 mod host_tree;
 #[cfg(test)]
 mod tests;

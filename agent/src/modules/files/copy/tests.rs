@@ -409,13 +409,21 @@ fn a_host_directory_with_remote_src_is_copied_and_check_mode_touches_nothing() {
 }
 
 #[test]
-fn a_host_directory_holding_a_symlink_is_refused() {
+fn a_host_directory_holding_a_special_file_is_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::os::unix::fs::symlink("/etc", dir.path().join("l")).unwrap_or_else(|e| panic!("{e}"));
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        dir.path().join("pipe"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let h = Harness::new();
     let err = h.check_err(
         &Copy,
         json!({"src": dir.path().display().to_string(), "dest": "/nonexistent/x/", "remote_src": true}),
     );
-    assert!(err.contains("is a symlink or special file"), "{err}");
+    assert!(err.contains("pipe` is a special file"), "{err}");
 }
