@@ -201,7 +201,9 @@ fn ship_tree(
 /// Ansible's `_walk_dirs`: with `follow`, a symlink to a file is that file and one to a
 /// directory is walked, unless it points back to a directory being walked (`parents`);
 /// without, every symlink is kept as a link. A link that points nowhere is kept either way.
-/// Returns whether it met a symlink.
+/// Files come in Ansible's order (`os.walk`): a directory's own first, then those under
+/// the directories its links lead to, then those of its subdirectories; names sorted
+/// within each. Returns whether it met a symlink.
 fn walk(
     dir: &Path,
     rel: &str,
@@ -228,6 +230,8 @@ fn walk(
         .map(|e| e.file_name())
         .collect();
     names.sort();
+    // Directories to walk once this one's files are listed: linked ones first.
+    let (mut linked, mut plain) = (Vec::new(), Vec::new());
     for name in names {
         let name = name.to_string_lossy();
         let child = dir.join(name.as_ref());
@@ -251,12 +255,15 @@ fn walk(
             Ok(m) if m.is_dir() && parents.contains(&(m.dev(), m.ino())) => keep_link(listing),
             Ok(m) if m.is_dir() => {
                 listing.dirs.push(child_rel.clone());
-                met_link |= walk(&child, &child_rel, listing, parents, follow);
+                if is_link { &mut linked } else { &mut plain }.push((child, child_rel));
             }
             Ok(m) if m.is_file() => listing.files.push(child_rel),
             Err(_) if is_link => keep_link(listing),
             _ => {}
         }
+    }
+    for (child, child_rel) in linked.into_iter().chain(plain) {
+        met_link |= walk(&child, &child_rel, listing, parents, follow);
     }
     parents.pop();
     met_link

@@ -109,11 +109,10 @@ impl Module for Copy {
                 }
                 .plan(ctx);
             }
-            (None, Some(src)) if spec.remote_src => {
-                let bytes =
-                    std::fs::read(src).map_err(|e| ModuleError::io("cannot read", src, e))?;
-                (Arc::from(bytes), Some(src.as_str()))
-            }
+            (None, Some(src)) if spec.remote_src => match host_file(src) {
+                Ok(bytes) => (Arc::from(bytes), Some(src.as_str())),
+                Err(failed) => return Ok(Plan::done(Outcome::failed(failed))),
+            },
             // The request's buffer itself: no copy per host. `decrypt: false` takes the
             // source as written (a vault file still encrypted).
             (None, Some(src)) => {
@@ -177,6 +176,21 @@ impl Module for Copy {
         }
         .plan()
     }
+}
+
+/// The content of a `remote_src` file, or Ansible's module failure message when `src` is
+/// missing or is no regular file (`/dev/null`, a pipe).
+fn host_file(src: &str) -> Result<Vec<u8>, String> {
+    match std::fs::metadata(src) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("Source {src} not found"));
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(format!("Cannot copy invalid source '{src}': not a file"));
+        }
+        _ => {}
+    }
+    std::fs::read(src).map_err(|_| format!("Source {src} not readable"))
 }
 
 /// Ansible's action checks of `src`, `content` and `dest`, in its order and words.

@@ -427,3 +427,25 @@ fn a_host_directory_holding_a_special_file_is_refused() {
     );
     assert!(err.contains("pipe` is a special file"), "{err}");
 }
+
+#[test]
+fn a_host_source_that_is_no_file_fails_as_ansible_fails() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("whocares").display().to_string();
+    let h = Harness::new();
+    for (src, msg) in [
+        (
+            "/dev/null",
+            "Cannot copy invalid source '/dev/null': not a file".to_owned(),
+        ),
+        (
+            "/nonexistent/x",
+            "Source /nonexistent/x not found".to_owned(),
+        ),
+    ] {
+        let plan = h.check(&Copy, json!({"src": src, "dest": dest, "remote_src": true}));
+        assert!(plan.outcome.failed, "{src}");
+        assert_eq!(plan.outcome.msg, msg);
+    }
+    assert!(!dir.path().join("whocares").exists());
+}
