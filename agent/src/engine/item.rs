@@ -731,7 +731,8 @@ pub(crate) fn register_of(outcome: &Outcome) -> Map<String, Json> {
     for (k, v) in &outcome.data {
         m.insert(k.clone(), v.clone());
     }
-    if !outcome.diffs.is_empty() && !outcome.ansible_shape {
+    // A module that gives Ansible's own `diff` entries keeps them.
+    if !outcome.diffs.is_empty() && !outcome.ansible_shape && !m.contains_key("diff") {
         let diffs: Vec<Json> = outcome
             .diffs
             .iter()

@@ -278,10 +278,13 @@ fn shipped(
     task: &Task,
     playbook_dir: &Path,
 ) -> FileContent {
-    let file = FileContent::new(bytes, path.display().to_string());
     if sub == "templates" {
+        let file = FileContent::new(bytes, path.display().to_string());
         return as_template(file, path, task, playbook_dir);
     }
+    // Absolute, as Ansible names the file it found (a `copy` diff's `after_header`).
+    let origin = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let file = FileContent::new(bytes, origin.display().to_string());
     match crate::host_info::file_meta(path) {
         Some(meta) => file.with_meta(meta),
         None => file,

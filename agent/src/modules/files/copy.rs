@@ -154,6 +154,26 @@ impl Module for Copy {
             Json::from(super::content::checksum(&bytes)),
         );
         data.insert("md5sum".into(), Json::from(super::content::md5sum(&bytes)));
+        // Ansible's action adds it for a controller file or `content` that changes; the
+        // module run for `remote_src` has none.
+        let differs = match &before {
+            None => true,
+            Some(super::content::Before::Bytes(b)) => **b != *bytes,
+            Some(super::content::Before::Compared { same, .. }) => !same,
+        };
+        if ctx.diff_mode && differs && !spec.remote_src {
+            let header = match src_name {
+                Some(src) => ctx
+                    .files
+                    .get(src)
+                    .map_or_else(|| src.to_owned(), |f| f.origin.clone()),
+                None => dest.display().to_string(),
+            };
+            let entry = ansible_diff::entry(&dest, &bytes, &header);
+            data.insert("diff".into(), Json::Array(vec![entry]));
+        } else if ctx.diff_mode && !spec.remote_src {
+            data.insert("diff".into(), ansible_diff::unchanged(&dest));
+        }
         FileWrite {
             module: "copy",
             path: dest,
@@ -435,6 +455,7 @@ fn content_text(content: &Json) -> String {
     }
 }
 
+mod ansible_diff;
 mod dircmp;
 mod host_fs;
 mod host_tree;
