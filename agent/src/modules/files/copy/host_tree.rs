@@ -236,7 +236,7 @@ impl Walk {
         }
         let mut changed = self.copy_diff_files(from, to)?;
         changed |= self.copy_left_only(from, to)?;
-        changed |= self.copy_common_dirs(from, to, &mut Vec::new())?;
+        changed |= self.copy_common_dirs(from, to)?;
         changed |= chown_recursive(to, self.ids, self.perform)?;
         Ok(changed)
     }
@@ -282,33 +282,16 @@ impl Walk {
     }
 
     /// `copy_common_dirs`: the same in every directory both hold (links followed),
-    /// recursively. A directory reached again through a link is an error, where Python
-    /// would recurse until a path is too long.
-    fn copy_common_dirs(
-        self,
-        from: &Path,
-        to: &Path,
-        ancestors: &mut Vec<(u64, u64)>,
-    ) -> Result<bool, ModuleError> {
-        use std::os::unix::fs::MetadataExt;
+    /// recursively. A link back to a parent is followed too, as in Python, until the path
+    /// holds too many links to resolve (ELOOP): then it is no directory to compare.
+    fn copy_common_dirs(self, from: &Path, to: &Path) -> Result<bool, ModuleError> {
         let cmp = compare(from, to)?;
         let mut changed = false;
         for name in &cmp.common_dirs {
             let (s, d) = (from.join(name), to.join(name));
-            let meta =
-                fs::metadata(&s).map_err(|e| ModuleError::io("cannot stat", s.display(), e))?;
-            let id = (meta.dev(), meta.ino());
-            if ancestors.contains(&id) {
-                return Err(ModuleError::Failed(format!(
-                    "copy: `{}` leads back into a directory being copied (a symlink loop)",
-                    s.display()
-                )));
-            }
             changed |= self.copy_diff_files(&s, &d)?;
             changed |= self.copy_left_only(&s, &d)?;
-            ancestors.push(id);
-            changed |= self.copy_common_dirs(&s, &d, ancestors)?;
-            ancestors.pop();
+            changed |= self.copy_common_dirs(&s, &d)?;
         }
         Ok(changed)
     }

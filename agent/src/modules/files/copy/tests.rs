@@ -449,3 +449,28 @@ fn a_host_source_that_is_no_file_fails_as_ansible_fails() {
     }
     assert!(!dir.path().join("whocares").exists());
 }
+
+#[test]
+fn a_host_directory_linking_to_its_parent_is_compared_as_python_compares_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = dir.path().join("src");
+    fs::create_dir_all(src.join("sub")).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(src.join("a"), "a\n").unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("../", src.join("sub/up")).unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("dest");
+    let h = Harness::new();
+    let args = json!({"src": format!("{}/", src.display()), "dest": dest.display().to_string(), "remote_src": true});
+    assert!(h.apply(&Copy, args.clone()).changed);
+    assert_eq!(
+        fs::read_link(dest.join("sub/up")).unwrap_or_default(),
+        std::path::PathBuf::from("../")
+    );
+    // The links make the comparison go round until the path cannot be resolved; then it
+    // stops, with nothing to do.
+    let again = h.check(&Copy, args);
+    assert!(
+        !again.outcome.failed && !again.outcome.changed,
+        "{}",
+        again.outcome.msg
+    );
+}
