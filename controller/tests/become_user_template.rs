@@ -1,6 +1,7 @@
 //! A templated `become_user` (a task's or its block's, `"{{ var }}"`) is rendered when the
 //! task runs, as Ansible renders it, against the oracle (ansible-playbook 2.19, local
-//! connection): the file module and the command run as the rendered user.
+//! connection): the file module and the command run as the rendered user, and `~` in a
+//! path is that user's home (Ansible's `sudo -H`).
 //!
 //! Needs root (to switch users) and ansible-core: `tests/run` has both and sets
 //! DR_TEST_ANSIBLE_BIN.
@@ -29,7 +30,13 @@ const PLAYBOOK: &str = "\
     - copy: {content: \"y\\n\", dest: \"{{ playbook_dir }}/out/by-task\"}
       become: true
       become_user: \"{{ who }}\"
+    - copy: {content: \"z\", dest: \"~/dr-home-test\"}
+      become: true
+      become_user: \"{{ who }}\"
+      register: home
+      ignore_errors: true
     - copy: {content: \"{{ block_user.stdout }}\", dest: \"{{ playbook_dir }}/out/user\"}
+    - copy: {content: \"{{ home.msg }}\", dest: \"{{ playbook_dir }}/out/home\"}
 ";
 
 fn project(dir: &Path) {
@@ -47,6 +54,7 @@ fn outcome(dir: &Path) -> Vec<String> {
         format!("by-block {}", owner("by-block")),
         format!("by-task {}", owner("by-task")),
         std::fs::read_to_string(dir.join("out/user")).unwrap(),
+        std::fs::read_to_string(dir.join("out/home")).unwrap(),
     ]
 }
 

@@ -356,6 +356,11 @@ impl Runner<'_> {
                 Err(e) => return ItemResult::failed(located(e)),
             }
         };
+        // As Ansible's `sudo -H`: a task run as another user has that user's `HOME` (`~` in
+        // a path argument is that user's home), unless its `environment:` sets one.
+        if let Some(home) = become_user.as_deref().and_then(modules::as_user::home) {
+            environment.insert(0, ("HOME".to_owned(), home));
+        }
         let check_mode = task.check_mode.unwrap_or(self.request.mode == Mode::Check);
         let diff = task.diff.unwrap_or(self.request.diff);
         let diff_mode = task.diff.unwrap_or(self.request.diff_mode);
