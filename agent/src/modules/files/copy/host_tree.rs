@@ -2,7 +2,8 @@
 //! it: `src/` copies what the directory holds into `dest`, `src` the directory itself into
 //! `dest/<basename>`. A missing target is copied whole (modes and times kept); an existing
 //! one gets the files that differ and those only in `src` (with their modes), recursively.
-//! `owner`/`group` apply to the whole target; `mode` to `dest` itself.
+//! `owner`/`group` apply to the whole target; `mode` to `dest` itself. Symlinks in `src`
+//! are kept, followed or left out as `local_follow` says (see [`Walk`]).
 
 use std::fs;
 use std::path::Path;
