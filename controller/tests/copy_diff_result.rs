@@ -1,7 +1,7 @@
 //! The `diff` of a `copy` result in diff mode, against the oracle (ansible-playbook 2.19,
 //! local connection): Ansible's entries (`before`, `after` and their headers, or a marker
-//! for a binary side), for `content` and a controller file, new or replaced; none when
-//! nothing changes.
+//! for a binary side), for `content` and a controller file, new or replaced; the `file` module's
+//! when only the attributes change, or nothing.
 //!
 //! Needs ansible-core: `tests/run` installs it into a venv and sets DR_TEST_ANSIBLE_BIN.
 
@@ -28,9 +28,11 @@ const PLAYBOOK: &str = "\
       register: r4
     - copy: {src: f.txt, dest: \"{{ playbook_dir }}/out/b\"}
       register: r5
+    - copy: {src: f.txt, dest: \"{{ playbook_dir }}/out/b\", mode: \"0600\"}
+      register: r6
     - copy:
         dest: \"{{ playbook_dir }}/result.json\"
-        content: \"{{ [r1.diff, r2.diff, r3.diff, r4.diff, r5.diff | default('none')] | to_json }}\"
+        content: \"{{ [r1.diff, r2.diff, r3.diff, r4.diff, r5.diff | default('none'), r6.diff | default('none')] | to_json }}\"
       diff: false
 ";
 

@@ -172,7 +172,12 @@ impl Module for Copy {
             let entry = ansible_diff::entry(&dest, &bytes, &header);
             data.insert("diff".into(), Json::Array(vec![entry]));
         } else if ctx.diff_mode && !spec.remote_src {
-            data.insert("diff".into(), ansible_diff::unchanged(&dest));
+            let spec = AttrSpec {
+                mode: spec.mode.clone(),
+                owner: spec.owner.clone(),
+                group: spec.group.clone(),
+            };
+            data.insert("diff".into(), ansible_diff::unchanged(&dest, &spec)?);
         }
         FileWrite {
             module: "copy",

@@ -8,6 +8,10 @@ use std::path::Path;
 
 use serde_json::{Map, Value as Json};
 
+use super::super::ModuleError;
+use super::super::attrs::{self, AttrSpec};
+use crate::fsutil::Current;
+
 /// Ansible's default `MAX_FILE_SIZE_FOR_DIFF` (bytes).
 const MAX_FILE_SIZE_FOR_DIFF: u64 = 104_448;
 
@@ -64,15 +68,33 @@ fn before(diff: &mut Map<String, Json>, dest: &Path) {
 }
 
 /// The `diff` when the content is already there: Ansible's action then runs the `file`
-/// module for the attributes, and its result (a mapping, not a list) is the task's.
-pub(super) fn unchanged(dest: &Path) -> Json {
+/// module for the attributes, and its result (a mapping, not a list) is the task's: the
+/// path on both sides, with the owner and group ids and the mode that change.
+pub(super) fn unchanged(dest: &Path, spec: &AttrSpec) -> Result<Json, ModuleError> {
     let path = || {
         let mut side = Map::new();
         side.insert("path".into(), Json::from(dest.display().to_string()));
-        Json::Object(side)
+        side
     };
+    let (mut before, mut after) = (path(), path());
+    if let Ok(current) = Current::of(dest) {
+        let wanted = spec.resolve("copy", Some(current.mode), false)?;
+        let (delta, _) = attrs::changes(dest, &current, wanted);
+        if let Some(uid) = delta.uid {
+            before.insert("owner".into(), Json::from(current.uid));
+            after.insert("owner".into(), Json::from(uid));
+        }
+        if let Some(gid) = delta.gid {
+            before.insert("group".into(), Json::from(current.gid));
+            after.insert("group".into(), Json::from(gid));
+        }
+        if let Some(mode) = delta.mode {
+            before.insert("mode".into(), Json::from(format!("0{:03o}", current.mode)));
+            after.insert("mode".into(), Json::from(format!("0{mode:03o}")));
+        }
+    }
     let mut diff = Map::new();
-    diff.insert("before".into(), path());
-    diff.insert("after".into(), path());
-    Json::Object(diff)
+    diff.insert("before".into(), Json::Object(before));
+    diff.insert("after".into(), Json::Object(after));
+    Ok(Json::Object(diff))
 }
