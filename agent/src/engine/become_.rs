@@ -52,7 +52,22 @@ pub(super) fn switch_to(
                 shown(&other)
             ));
         }
-        None => task.become_.clone().unwrap_or_else(|| "root".to_owned()),
+        None => match &task.become_ {
+            // The keyword as written: a template renders when the task runs, as in Ansible.
+            Some(written) => match scope
+                .render_value(&Json::String(written.clone()))
+                .map_err(|e| format!("`become_user`: {e}"))?
+            {
+                Json::String(u) => u,
+                other => {
+                    return Err(format!(
+                        "`become_user` must be a user name, got `{}`",
+                        shown(&other)
+                    ));
+                }
+            },
+            None => "root".to_owned(),
+        },
     };
     if request.agent_user.as_deref() == Some(user.as_str()) || as_user::is_current(&user) {
         return Ok(None);

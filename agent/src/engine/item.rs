@@ -378,6 +378,11 @@ impl Runner<'_> {
                 Err(e) => return ItemResult::failed(located(e)),
             }
         };
+        // As Ansible's `sudo -H`: a task run as another user has that user's `HOME` (`~` in
+        // a path argument is that user's home), unless its `environment:` sets one.
+        if let Some(home) = become_user.as_deref().and_then(modules::as_user::home) {
+            environment.insert(0, ("HOME".to_owned(), home));
+        }
         let check_mode = task.check_mode.unwrap_or(self.request.mode == Mode::Check);
         let diff = task.diff.unwrap_or(self.request.diff);
         let diff_mode = task.diff.unwrap_or(self.request.diff_mode);
@@ -754,7 +759,8 @@ pub(crate) fn register_of(outcome: &Outcome) -> Map<String, Json> {
     for (k, v) in &outcome.data {
         m.insert(k.clone(), v.clone());
     }
-    if !outcome.diffs.is_empty() && !outcome.ansible_shape {
+    // A module that gives Ansible's own `diff` entries keeps them.
+    if !outcome.diffs.is_empty() && !outcome.ansible_shape && !m.contains_key("diff") {
         let diffs: Vec<Json> = outcome
             .diffs
             .iter()

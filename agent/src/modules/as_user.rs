@@ -71,6 +71,11 @@ pub fn is_current(user: &str) -> bool {
     accounts::user_named(user).is_some_and(|a| a.uid == geteuid().as_raw())
 }
 
+/// `user`'s home directory (`/etc/passwd`), if the user exists.
+pub fn home(user: &str) -> Option<String> {
+    accounts::user_named(user).map(|a| a.home)
+}
+
 /// `user`'s login shell (`/etc/passwd`), if the user exists.
 pub fn login_shell(user: &str) -> Option<String> {
     accounts::user_named(user).map(|a| a.shell)

@@ -206,7 +206,9 @@ fn ship_tree(
 /// Ansible's `_walk_dirs`: with `follow`, a symlink to a file is that file and one to a
 /// directory is walked, unless it points back to a directory being walked (`parents`);
 /// without, every symlink is kept as a link. A link that points nowhere is kept either way.
-/// Returns whether it met a symlink.
+/// Files come in Ansible's order (`os.walk`): a directory's own first, then those under
+/// the directories its links lead to, then those of its subdirectories; names sorted
+/// within each. Returns whether it met a symlink.
 fn walk(
     dir: &Path,
     rel: &str,
@@ -233,6 +235,8 @@ fn walk(
         .map(|e| e.file_name())
         .collect();
     names.sort();
+    // Directories to walk once this one's files are listed: linked ones first.
+    let (mut linked, mut plain) = (Vec::new(), Vec::new());
     for name in names {
         let name = name.to_string_lossy();
         let child = dir.join(name.as_ref());
@@ -256,12 +260,15 @@ fn walk(
             Ok(m) if m.is_dir() && parents.contains(&(m.dev(), m.ino())) => keep_link(listing),
             Ok(m) if m.is_dir() => {
                 listing.dirs.push(child_rel.clone());
-                met_link |= walk(&child, &child_rel, listing, parents, follow);
+                if is_link { &mut linked } else { &mut plain }.push((child, child_rel));
             }
             Ok(m) if m.is_file() => listing.files.push(child_rel),
             Err(_) if is_link => keep_link(listing),
             _ => {}
         }
+    }
+    for (child, child_rel) in linked.into_iter().chain(plain) {
+        met_link |= walk(&child, &child_rel, listing, parents, follow);
     }
     parents.pop();
     met_link
@@ -276,10 +283,13 @@ fn shipped(
     task: &Task,
     playbook_dir: &Path,
 ) -> FileContent {
-    let file = FileContent::new(bytes, path.display().to_string());
     if sub == "templates" {
+        let file = FileContent::new(bytes, path.display().to_string());
         return as_template(file, path, task, playbook_dir);
     }
+    // Absolute, as Ansible names the file it found (a `copy` diff's `after_header`).
+    let origin = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let file = FileContent::new(bytes, origin.display().to_string());
     match crate::host_info::file_meta(path) {
         Some(meta) => file.with_meta(meta),
         None => file,

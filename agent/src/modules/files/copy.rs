@@ -39,7 +39,8 @@ struct CopySpec {
     remote_src: bool,
     /// Mode of the directories a recursive copy creates.
     directory_mode: Option<FileMode>,
-    /// Follow symlinks in a source directory (Ansible's default, what dr does).
+    /// Follow symlinks in a source directory: the controller's directory copy does by
+    /// default; a host directory copy (`remote_src`) treats an unset one apart.
     #[serde(default, deserialize_with = "opt_bool_ish")]
     local_follow: Option<bool>,
     /// Whether a vault-encrypted source is decrypted: the controller does it when it
@@ -104,14 +105,14 @@ impl Module for Copy {
                     group: spec.group.clone(),
                     force: spec.force.unwrap_or(true),
                     follow: spec.follow,
+                    local_follow: spec.local_follow,
                 }
                 .plan(ctx);
             }
-            (None, Some(src)) if spec.remote_src => {
-                let bytes =
-                    std::fs::read(src).map_err(|e| ModuleError::io("cannot read", src, e))?;
-                (Arc::from(bytes), Some(src.as_str()))
-            }
+            (None, Some(src)) if spec.remote_src => match host_file(src) {
+                Ok(bytes) => (Arc::from(bytes), Some(src.as_str())),
+                Err(failed) => return Ok(Plan::done(Outcome::failed(failed))),
+            },
             // The request's buffer itself: no copy per host. `decrypt: false` takes the
             // source as written (a vault file still encrypted).
             (None, Some(src)) => {
@@ -153,6 +154,31 @@ impl Module for Copy {
             Json::from(super::content::checksum(&bytes)),
         );
         data.insert("md5sum".into(), Json::from(super::content::md5sum(&bytes)));
+        // Ansible's action adds it for a controller file or `content` that changes; the
+        // module run for `remote_src` has none.
+        let differs = match &before {
+            None => true,
+            Some(super::content::Before::Bytes(b)) => **b != *bytes,
+            Some(super::content::Before::Compared { same, .. }) => !same,
+        };
+        if ctx.diff_mode && differs && !spec.remote_src {
+            let header = match src_name {
+                Some(src) => ctx
+                    .files
+                    .get(src)
+                    .map_or_else(|| src.to_owned(), |f| f.origin.clone()),
+                None => dest.display().to_string(),
+            };
+            let entry = ansible_diff::entry(&dest, &bytes, &header);
+            data.insert("diff".into(), Json::Array(vec![entry]));
+        } else if ctx.diff_mode && !spec.remote_src {
+            let spec = AttrSpec {
+                mode: spec.mode.clone(),
+                owner: spec.owner.clone(),
+                group: spec.group.clone(),
+            };
+            data.insert("diff".into(), ansible_diff::unchanged(&dest, &spec)?);
+        }
         FileWrite {
             module: "copy",
             path: dest,
@@ -175,6 +201,21 @@ impl Module for Copy {
         }
         .plan()
     }
+}
+
+/// The content of a `remote_src` file, or Ansible's module failure message when `src` is
+/// missing or is no regular file (`/dev/null`, a pipe).
+fn host_file(src: &str) -> Result<Vec<u8>, String> {
+    match std::fs::metadata(src) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("Source {src} not found"));
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(format!("Cannot copy invalid source '{src}': not a file"));
+        }
+        _ => {}
+    }
+    std::fs::read(src).map_err(|_| format!("Source {src} not readable"))
 }
 
 /// Ansible's action checks of `src`, `content` and `dest`, in its order and words.
@@ -424,7 +465,9 @@ fn content_text(content: &Json) -> String {
     }
 }
 
+mod ansible_diff;
 mod dircmp;
+mod host_fs;
 mod host_tree;
 #[cfg(test)]
 mod tests;

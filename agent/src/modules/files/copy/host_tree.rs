@@ -2,10 +2,10 @@
 //! it: `src/` copies what the directory holds into `dest`, `src` the directory itself into
 //! `dest/<basename>`. A missing target is copied whole (modes and times kept); an existing
 //! one gets the files that differ and those only in `src` (with their modes), recursively.
-//! `owner`/`group` apply to the whole target; `mode` to `dest` itself.
+//! `owner`/`group` apply to the whole target; `mode` to `dest` itself. Symlinks in `src`
+//! are kept, followed or left out as `local_follow` says (see [`Walk`]).
 
-use std::fs::{self, FileTimes};
-use std::os::unix::fs::PermissionsExt;
+use std::fs;
 use std::path::Path;
 
 use serde_json::{Map, Value as Json};
@@ -13,6 +13,7 @@ use serde_json::{Map, Value as Json};
 use super::super::attrs::{self, AttrSpec, FileMode};
 use super::super::{Action, Context, ModuleError, Outcome, Plan};
 use super::dircmp::dircmp;
+use super::host_fs::{CopiedMode, chown_recursive, copy_file, copytree, symlink_as};
 use crate::fsutil::{Attrs, Current};
 
 /// What a host directory copy is asked for.
@@ -26,6 +27,8 @@ pub(super) struct HostTree {
     pub group: Option<Json>,
     pub force: bool,
     pub follow: bool,
+    /// Ansible's `local_follow` as given: `None` when the task leaves it out.
+    pub local_follow: Option<bool>,
 }
 
 impl HostTree {
@@ -107,7 +110,12 @@ impl HostTree {
                     py_join(&self.dest, py_basename(&self.src)),
                 )
             };
-            changed |= copy_directory(Path::new(&from), Path::new(&to), ids, perform)?;
+            let walk = Walk {
+                ids,
+                local_follow: self.local_follow,
+                perform,
+            };
+            changed |= walk.copy_directory(Path::new(&from), Path::new(&to))?;
         }
         changed |= self.dest_attrs(Path::new(&dest), perform)?;
         data.insert("dest".into(), Json::from(dest));
@@ -180,7 +188,8 @@ impl Action for Apply {
     }
 }
 
-/// Refuses what dr does not copy as Ansible would: symlinks and special files inside `src`.
+/// Refuses what dr does not copy as Ansible would: special files (named pipes, sockets,
+/// devices) inside `src`. Symlinks are not followed here.
 fn supported_source(dir: &Path) -> Result<(), ModuleError> {
     let entries =
         fs::read_dir(dir).map_err(|e| ModuleError::io("cannot read", dir.display(), e))?;
@@ -192,9 +201,9 @@ fn supported_source(dir: &Path) -> Result<(), ModuleError> {
             .map_err(|e| ModuleError::io("cannot stat", path.display(), e))?;
         if kind.is_dir() {
             supported_source(&path)?;
-        } else if !kind.is_file() {
+        } else if !kind.is_file() && !kind.is_symlink() {
             return Err(ModuleError::Failed(format!(
-                "copy: `{}` is a symlink or special file; copying a host directory holding one with `remote_src` is not supported by dr",
+                "copy: `{}` is a special file; copying a host directory holding one with `remote_src` is not supported by dr",
                 path.display()
             )));
         }
@@ -202,129 +211,96 @@ fn supported_source(dir: &Path) -> Result<(), ModuleError> {
     Ok(())
 }
 
-/// `copy_directory`: the whole tree when `to` is missing, else what differs.
-fn copy_directory(from: &Path, to: &Path, ids: Attrs, perform: bool) -> Result<bool, ModuleError> {
-    if !to.exists() {
-        if perform {
-            copytree(from, to)?;
-            chown_recursive(to, ids, true)?;
-        }
-        return Ok(true);
-    }
-    let mut changed = copy_differences(from, to, ids, perform)?;
-    changed |= copy_common_dirs(from, to, ids, perform)?;
-    changed |= chown_recursive(to, ids, perform)?;
-    Ok(changed)
+/// How a directory copy treats the source's symlinks: Ansible's `local_follow`, which
+/// its module leaves unset (neither true nor false) unless the task gives it.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    ids: Attrs,
+    local_follow: Option<bool>,
+    perform: bool,
 }
 
-/// The files that differ and the entries only in `from`, one level deep.
-fn copy_differences(
-    from: &Path,
-    to: &Path,
-    ids: Attrs,
-    perform: bool,
-) -> Result<bool, ModuleError> {
-    let cmp = dircmp(from, to).map_err(|e| ModuleError::io("cannot compare", from.display(), e))?;
-    if perform {
-        for name in cmp.diff_files.iter().chain(&cmp.left_only) {
-            let (s, d) = (from.join(name), to.join(name));
-            if s.is_dir() {
-                copytree(&s, &d)?;
-                chown_recursive(&d, ids, true)?;
-            } else {
-                fs::copy(&s, &d).map_err(|e| ModuleError::io("cannot copy to", d.display(), e))?;
-                chown_recursive(&d, ids, true)?;
+impl Walk {
+    /// `copytree`'s `symlinks=not local_follow`: links kept unless `local_follow` is true.
+    fn keep_links(self) -> bool {
+        self.local_follow != Some(true)
+    }
+
+    /// `copy_directory`: the whole tree when `to` is missing, else what differs.
+    fn copy_directory(self, from: &Path, to: &Path) -> Result<bool, ModuleError> {
+        if !to.exists() {
+            if self.perform {
+                copytree(from, to, self.keep_links())?;
+                chown_recursive(to, self.ids, true)?;
+            }
+            return Ok(true);
+        }
+        let mut changed = self.copy_diff_files(from, to)?;
+        changed |= self.copy_left_only(from, to)?;
+        changed |= self.copy_common_dirs(from, to)?;
+        changed |= chown_recursive(to, self.ids, self.perform)?;
+        Ok(changed)
+    }
+
+    /// `copy_diff_files`: regular files (links followed) in both that differ get the
+    /// source's content and mode; with `local_follow: false` a source link is linked
+    /// again, which fails as Ansible's `os.symlink` does, the name being taken.
+    fn copy_diff_files(self, from: &Path, to: &Path) -> Result<bool, ModuleError> {
+        let cmp = compare(from, to)?;
+        if self.perform {
+            for name in &cmp.diff_files {
+                let (s, d) = (from.join(name), to.join(name));
+                if s.is_symlink() && self.local_follow == Some(false) {
+                    symlink_as(&s, &d)?;
+                } else {
+                    copy_file(&s, &d, CopiedMode::Source, false)?;
+                }
             }
         }
+        Ok(!cmp.diff_files.is_empty())
     }
-    Ok(!cmp.diff_files.is_empty() || !cmp.left_only.is_empty())
-}
 
-/// The same, in every directory both trees hold.
-fn copy_common_dirs(
-    from: &Path,
-    to: &Path,
-    ids: Attrs,
-    perform: bool,
-) -> Result<bool, ModuleError> {
-    let cmp = dircmp(from, to).map_err(|e| ModuleError::io("cannot compare", from.display(), e))?;
-    let mut changed = false;
-    for name in &cmp.common_dirs {
-        let (s, d) = (from.join(name), to.join(name));
-        changed |= copy_differences(&s, &d, ids, perform)?;
-        changed |= copy_common_dirs(&s, &d, ids, perform)?;
-    }
-    Ok(changed)
-}
-
-/// Python's `shutil.copytree`: directories and files with their modes and times.
-fn copytree(from: &Path, to: &Path) -> Result<(), ModuleError> {
-    fs::create_dir_all(to)
-        .map_err(|e| ModuleError::io("cannot create directory", to.display(), e))?;
-    let entries =
-        fs::read_dir(from).map_err(|e| ModuleError::io("cannot read", from.display(), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| ModuleError::io("cannot read", from.display(), e))?;
-        let (s, d) = (entry.path(), to.join(entry.file_name()));
-        if s.is_dir() {
-            copytree(&s, &d)?;
-        } else {
-            fs::copy(&s, &d).map_err(|e| ModuleError::io("cannot copy to", d.display(), e))?;
-            copy_times(&s, &d)?;
+    /// `copy_left_only`: what only `from` holds. A link is followed with `local_follow:
+    /// true`, linked again with `false`, and left out without it, as is a link pointing
+    /// nowhere and a special file; each still counts as a change, as in Ansible.
+    fn copy_left_only(self, from: &Path, to: &Path) -> Result<bool, ModuleError> {
+        let cmp = compare(from, to)?;
+        if self.perform {
+            for name in &cmp.left_only {
+                let (s, d) = (from.join(name), to.join(name));
+                let (link, dir, file) = (s.is_symlink(), s.is_dir(), s.is_file());
+                match (link, self.local_follow) {
+                    (true, Some(true)) if dir => copytree(&s, &d, false)?,
+                    (true, Some(true)) if file => copy_file(&s, &d, CopiedMode::Kept, false)?,
+                    (true, Some(false)) if dir || file => symlink_as(&s, &d)?,
+                    (false, _) if file => copy_file(&s, &d, CopiedMode::Source, false)?,
+                    (false, _) if dir => copytree(&s, &d, self.keep_links())?,
+                    _ => {}
+                }
+            }
         }
+        Ok(!cmp.left_only.is_empty())
     }
-    let mode = fs::metadata(from)
-        .map_err(|e| ModuleError::io("cannot stat", from.display(), e))?
-        .permissions()
-        .mode();
-    fs::set_permissions(to, fs::Permissions::from_mode(mode & 0o7777))
-        .map_err(|e| ModuleError::io("cannot set the mode of", to.display(), e))?;
-    copy_times(from, to)
-}
 
-/// Gives `to` the access and modification times of `from`.
-fn copy_times(from: &Path, to: &Path) -> Result<(), ModuleError> {
-    let meta = fs::metadata(from).map_err(|e| ModuleError::io("cannot stat", from.display(), e))?;
-    let times = FileTimes::new()
-        .set_accessed(
-            meta.accessed()
-                .map_err(|e| ModuleError::io("cannot stat", from.display(), e))?,
-        )
-        .set_modified(
-            meta.modified()
-                .map_err(|e| ModuleError::io("cannot stat", from.display(), e))?,
-        );
-    let file = if to.is_dir() {
-        fs::File::open(to)
-    } else {
-        fs::OpenOptions::new().write(true).open(to)
-    };
-    file.and_then(|f| f.set_times(times))
-        .map_err(|e| ModuleError::io("cannot set the times of", to.display(), e))
-}
-
-/// Gives `owner`/`group` to `path` and everything under it; whether any differed.
-fn chown_recursive(path: &Path, ids: Attrs, perform: bool) -> Result<bool, ModuleError> {
-    if ids.uid.is_none() && ids.gid.is_none() {
-        return Ok(false);
-    }
-    let current =
-        Current::of(path).map_err(|e| ModuleError::io("cannot stat", path.display(), e))?;
-    let (delta, _) = attrs::changes(path, &current, ids);
-    let mut changed = attrs::any(&delta);
-    if perform {
-        set(path, delta)?;
-    }
-    let is_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
-    if is_dir {
-        let entries =
-            fs::read_dir(path).map_err(|e| ModuleError::io("cannot read", path.display(), e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| ModuleError::io("cannot read", path.display(), e))?;
-            changed |= chown_recursive(&entry.path(), ids, perform)?;
+    /// `copy_common_dirs`: the same in every directory both hold (links followed),
+    /// recursively. A link back to a parent is followed too, as in Python, until the path
+    /// holds too many links to resolve (ELOOP): then it is no directory to compare.
+    fn copy_common_dirs(self, from: &Path, to: &Path) -> Result<bool, ModuleError> {
+        let cmp = compare(from, to)?;
+        let mut changed = false;
+        for name in &cmp.common_dirs {
+            let (s, d) = (from.join(name), to.join(name));
+            changed |= self.copy_diff_files(&s, &d)?;
+            changed |= self.copy_left_only(&s, &d)?;
+            changed |= self.copy_common_dirs(&s, &d)?;
         }
+        Ok(changed)
     }
-    Ok(changed)
+}
+
+/// [`dircmp`], its failure naming `from`.
+fn compare(from: &Path, to: &Path) -> Result<super::dircmp::DirCmp, ModuleError> {
+    dircmp(from, to).map_err(|e| ModuleError::io("cannot compare", from.display(), e))
 }
 
 /// Sets the attributes in `delta` (nothing when empty).

@@ -409,13 +409,68 @@ fn a_host_directory_with_remote_src_is_copied_and_check_mode_touches_nothing() {
 }
 
 #[test]
-fn a_host_directory_holding_a_symlink_is_refused() {
+fn a_host_directory_holding_a_special_file_is_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::os::unix::fs::symlink("/etc", dir.path().join("l")).unwrap_or_else(|e| panic!("{e}"));
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        dir.path().join("pipe"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let h = Harness::new();
     let err = h.check_err(
         &Copy,
         json!({"src": dir.path().display().to_string(), "dest": "/nonexistent/x/", "remote_src": true}),
     );
-    assert!(err.contains("is a symlink or special file"), "{err}");
+    assert!(err.contains("pipe` is a special file"), "{err}");
+}
+
+#[test]
+fn a_host_source_that_is_no_file_fails_as_ansible_fails() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("whocares").display().to_string();
+    let h = Harness::new();
+    for (src, msg) in [
+        (
+            "/dev/null",
+            "Cannot copy invalid source '/dev/null': not a file".to_owned(),
+        ),
+        (
+            "/nonexistent/x",
+            "Source /nonexistent/x not found".to_owned(),
+        ),
+    ] {
+        let plan = h.check(&Copy, json!({"src": src, "dest": dest, "remote_src": true}));
+        assert!(plan.outcome.failed, "{src}");
+        assert_eq!(plan.outcome.msg, msg);
+    }
+    assert!(!dir.path().join("whocares").exists());
+}
+
+#[test]
+fn a_host_directory_linking_to_its_parent_is_compared_as_python_compares_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = dir.path().join("src");
+    fs::create_dir_all(src.join("sub")).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(src.join("a"), "a\n").unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("../", src.join("sub/up")).unwrap_or_else(|e| panic!("{e}"));
+    let dest = dir.path().join("dest");
+    let h = Harness::new();
+    let args = json!({"src": format!("{}/", src.display()), "dest": dest.display().to_string(), "remote_src": true});
+    assert!(h.apply(&Copy, args.clone()).changed);
+    assert_eq!(
+        fs::read_link(dest.join("sub/up")).unwrap_or_default(),
+        std::path::PathBuf::from("../")
+    );
+    // The links make the comparison go round until the path cannot be resolved; then it
+    // stops, with nothing to do.
+    let again = h.check(&Copy, args);
+    assert!(
+        !again.outcome.failed && !again.outcome.changed,
+        "{}",
+        again.outcome.msg
+    );
 }
