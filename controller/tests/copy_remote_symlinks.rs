@@ -71,35 +71,6 @@ fn source(dir: &Path, outside: &Path) {
     link("nowhere", "dangling/nothing");
 }
 
-/// Every entry under `dir`: relative path, kind, link target, mode and content.
-fn tree(dir: &Path) -> Vec<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(dir).unwrap().display().to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let line = if meta.is_symlink() {
-                format!("{rel} -> {}", std::fs::read_link(&path).unwrap().display())
-            } else if meta.is_dir() {
-                todo.push(path.clone());
-                format!("{rel}/ {:o}", meta.permissions().mode() & 0o7777)
-            } else {
-                format!(
-                    "{rel} {:o} {:?}",
-                    meta.permissions().mode() & 0o7777,
-                    std::fs::read_to_string(&path).unwrap()
-                )
-            };
-            out.push(line);
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The `changed=N` of ansible-playbook's recap.
 fn ansible_changes(dir: &Path) -> u64 {
     let out = util::ansible("ansible-playbook")
@@ -121,7 +92,7 @@ fn symlinks_of_a_host_directory_are_copied_as_ansible_copies_them() {
     let ansible = tempfile::tempdir().unwrap();
     source(ansible.path(), outside.path());
     ansible_changes(ansible.path());
-    let expected = tree(&ansible.path().join("out"));
+    let expected = util::tree(&ansible.path().join("out"));
     let again = ansible_changes(ansible.path());
     assert!(
         expected.contains(&"kept/link_sub -> sub".to_owned())
@@ -140,15 +111,15 @@ fn symlinks_of_a_host_directory_are_copied_as_ansible_copies_them() {
     .run()
     .code(2);
     assert_eq!(
-        tree(&dr.path().join("out")),
+        util::tree(&dr.path().join("out")),
         Vec::<String>::new(),
         "plan wrote"
     );
     Dr::new(dr.path(), &args).run().code(0);
-    assert_eq!(tree(&dr.path().join("out")), expected);
+    assert_eq!(util::tree(&dr.path().join("out")), expected);
     Dr::new(dr.path(), &args)
         .run()
         .code(0)
         .stdout_has(&format!("Applied: {again} change(s)."));
-    assert_eq!(tree(&dr.path().join("out")), expected);
+    assert_eq!(util::tree(&dr.path().join("out")), expected);
 }

@@ -52,42 +52,13 @@ fn source(dir: &Path, outside: &Path) {
     link(&outside.join("dir").display().to_string(), "sub1/abs-dir");
 }
 
-/// Every entry under `dir`: relative path, kind, link target, mode and content.
-fn tree(dir: &Path) -> Vec<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(dir).unwrap().display().to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let line = if meta.is_symlink() {
-                format!("{rel} -> {}", std::fs::read_link(&path).unwrap().display())
-            } else if meta.is_dir() {
-                todo.push(path.clone());
-                format!("{rel}/ {:o}", meta.permissions().mode() & 0o7777)
-            } else {
-                format!(
-                    "{rel} {:o} {:?}",
-                    meta.permissions().mode() & 0o7777,
-                    std::fs::read_to_string(&path).unwrap()
-                )
-            };
-            out.push(line);
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn symlinks_of_a_copied_directory_are_kept_or_followed_as_ansible_does() {
     let outside = tempfile::tempdir().unwrap();
     let ansible = tempfile::tempdir().unwrap();
     source(ansible.path(), outside.path());
     util::ansible_playbook(ansible.path(), &["-i", "inv.yml", "p.yml", "-e", "out=out"]);
-    let expected = tree(&ansible.path().join("out"));
+    let expected = util::tree(&ansible.path().join("out"));
     assert!(
         expected.contains(&"own/subdir/sub1/sub3 -> ../sub2/sub3".to_owned())
             && expected.contains(&"followed/sub2/up -> ..".to_owned())
@@ -110,7 +81,7 @@ fn symlinks_of_a_copied_directory_are_kept_or_followed_as_ansible_does() {
     )
     .run()
     .code(0);
-    assert_eq!(tree(&dr.path().join("out")), expected);
+    assert_eq!(util::tree(&dr.path().join("out")), expected);
     Dr::new(
         dr.path(),
         &["apply", "-i", "inv.yml", "p.yml", "-e", "out=out"],

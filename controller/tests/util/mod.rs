@@ -414,6 +414,36 @@ pub fn same_files_as_ansible_bridged(name: &str) -> std::collections::BTreeMap<S
     out
 }
 
+/// Every entry under `dir`: relative path, kind, link target, mode and content.
+#[allow(dead_code)]
+pub fn tree(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let line = if meta.is_symlink() {
+                format!("{rel} -> {}", std::fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                todo.push(path.clone());
+                format!("{rel}/ {:o}", meta.permissions().mode() & 0o7777)
+            } else {
+                format!(
+                    "{rel} {:o} {:?}",
+                    meta.permissions().mode() & 0o7777,
+                    std::fs::read_to_string(&path).unwrap()
+                )
+            };
+            out.push(line);
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Encrypts `file` in `dir` in place with the passphrase in `dir/pw` (a cheap work factor:
 /// tests need the format, not the strength).
 pub fn vault_encrypt(dir: &Path, file: &str) {

@@ -26,6 +26,8 @@ pub(in crate::modules) fn file_name(header: &str) -> Option<String> {
     (!base.is_empty() && base != "." && base != "..").then_some(base)
 }
 
+/// `s` with each `%XX` replaced by its byte (urllib's `unquote`, lossy UTF-8): a file
+/// URL's path, a `Content-Disposition` name.
 pub(in crate::modules) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

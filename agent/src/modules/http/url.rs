@@ -127,26 +127,7 @@ impl Url {
 
     /// The local path of a `file://` URL, percent-decoded (urllib's `url2pathname`).
     pub fn file_path(&self) -> String {
-        let bytes = self.target.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match (bytes[i], hex) {
-                (b'%', Some(b)) => {
-                    out.push(b);
-                    i += 3;
-                }
-                (b, _) => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        super::disposition::percent_decode(&self.target)
     }
 
     /// `host:port` (IPv6 in brackets), for messages and connections.
