@@ -29,7 +29,9 @@ use serde_json::Value;
 ///     agent was reached by ([`Task::connection`], [`Request::login`]).
 /// 12: a module name written as a fact's template ([`Task::module_template`]); the shared
 ///     `hostvars` travel packed: gzip in base64 ([`SharedVars`]).
-pub const PROTOCOL_VERSION: u32 = 12;
+/// 13: `groups` and the play's host lists travel shared by a batch's requests
+///     ([`Request::play_vars`]).
+pub const PROTOCOL_VERSION: u32 = 13;
 
 /// What the controller sends on the agent's stdin after the request, one JSON line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +109,13 @@ pub struct Request {
     /// `vars` holds its own (a delegated task's request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostvars: Option<SharedVars>,
+    /// The variables every host of the play's batch has alike: `groups`,
+    /// `ansible_play_hosts`, `ansible_play_hosts_all`, `ansible_play_batch` (lists of host
+    /// names), the same map in every request of the batch; the agent puts each in `vars`,
+    /// in the place a null keeps there. They beat every other variable, extra vars
+    /// included, as Ansible's magic variables do. `None`: `vars` holds its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub play_vars: Option<SharedVars>,
     /// The names in `vars` that came from extra vars (`-e`): they beat every other variable,
     /// task vars and facts included, as in Ansible.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -288,10 +297,13 @@ pub struct Play {
     pub name: String,
     /// Tasks in order: roles, imports and static includes already flattened by the
     /// controller; blocks and dynamic includes stay nodes of the tree (see [`Task::kind`]).
-    pub tasks: Vec<Task>,
-    /// Handlers in definition order (role handlers included).
-    #[serde(default)]
-    pub handlers: Vec<Task>,
+    /// Shared by the requests of the hosts whose tasks are the same (the controller renders
+    /// some things per host first, see `shared_tasks` there).
+    #[serde(with = "shared_list")]
+    pub tasks: std::sync::Arc<Vec<Task>>,
+    /// Handlers in definition order (role handlers included); shared as `tasks` are.
+    #[serde(default, with = "shared_list")]
+    pub handlers: std::sync::Arc<Vec<Task>>,
     /// `force_handlers`: notified handlers still run on a host whose play failed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_handlers: bool,
@@ -757,6 +769,26 @@ pub enum Event {
     },
 }
 
+/// A shared list on the wire: the list itself.
+mod shared_list {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        list: &Arc<Vec<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        list.as_slice().serialize(s)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<Vec<T>>, D::Error> {
+        Vec::deserialize(d).map(Arc::new)
+    }
+}
+
 impl Request {
     /// Encodes the request as one JSON document (what goes on the agent's stdin).
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
@@ -769,6 +801,15 @@ impl Request {
         let mut line = serde_json::to_vec(self)?;
         line.push(b'\n');
         Ok(line)
+    }
+
+    /// The request's variable `name` as the play starts: from [`Request::play_vars`] when
+    /// it is one of those, else from [`Request::vars`].
+    pub fn var(&self, name: &str) -> Option<&Value> {
+        self.play_vars
+            .as_ref()
+            .and_then(|shared| shared.map().get(name))
+            .or_else(|| self.vars.get(name))
     }
 }
 

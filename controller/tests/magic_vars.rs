@@ -173,3 +173,32 @@ fn ansible_host_is_the_hosts_address_or_its_name_as_in_ansible() {
     )]);
     assert!(out.contains("h1.example.com h1.example.com"), "{out}");
 }
+
+/// `groups` and the play's host lists travel shared by a batch's requests, not in each
+/// host's variables: every way of reading them (a template, `vars`, the `vars` lookup, a
+/// dynamic include's name the controller renders) sees Ansible's values, per `serial`
+/// batch and after `group_by` changed the groups. (`groups['all']` is compared sorted:
+/// after a `group_by`, dr lists a host that the inventory put directly under `all` after
+/// the other groups' hosts, where Ansible keeps the inventory's order.)
+#[test]
+fn the_batch_lists_and_groups_are_ansibles_per_batch_and_after_group_by() {
+    let line = "{{ inventory_hostname }} b={{ ansible_play_batch }} h={{ ansible_play_hosts }} a={{ ansible_play_hosts_all }} g={{ groups | dict2items | map(attribute='key') | sort }} v={{ vars['ansible_play_batch'] }} l={{ lookup('vars', 'groups')['all'] | sort }}";
+    let site = format!(
+        "- hosts: all\n  gather_facts: false\n  serial: 1\n  vars: {{ansible_python_interpreter: \"{{{{ ansible_playbook_python }}}}\"}}\n  tasks:\n    - shell: echo \"{line}\" >> {{{{ playbook_dir }}}}/out\n    - include_tasks: \"t{{{{ ansible_play_batch | length }}}}.yml\"\n    - group_by: {{key: \"made_{{{{ inventory_hostname_short }}}}\"}}\n- hosts: all\n  gather_facts: false\n  serial: 2\n  vars: {{ansible_python_interpreter: \"{{{{ ansible_playbook_python }}}}\"}}\n  tasks:\n    - shell: echo \"{line}\" >> {{{{ playbook_dir }}}}/out\n      run_once: true\n"
+    );
+    let out = same_out(&[
+        ("site.yml", &site),
+        (
+            "t1.yml",
+            "- shell: echo \"included {{ groups['all'] | length }}\" >> {{ playbook_dir }}/out\n",
+        ),
+    ]);
+    for want in [
+        "h1.example.com b=['h1.example.com'] h=['h1.example.com', 'h2'] a=['h1.example.com', 'h2'] g=['all', 'ungrouped']",
+        "h2 b=['h2']",
+        "included 2",
+        "b=['h1.example.com', 'h2'] h=['h1.example.com', 'h2'] a=['h1.example.com', 'h2'] g=['all', 'made_h1', 'made_h2', 'ungrouped'] v=['h1.example.com', 'h2'] l=['h1.example.com', 'h2']",
+    ] {
+        assert!(out.contains(want), "`{want}` not in:\n{out}");
+    }
+}

@@ -201,6 +201,13 @@ impl<'a> Runner<'a> {
             }
             (None, None) => None,
         };
+        // `groups` and the play's host lists, shared with the batch's other requests, in
+        // the places their nulls keep.
+        if let Some(shared) = &request.play_vars {
+            for (k, v) in shared.map() {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
         vars.entry("inventory_hostname")
             .or_insert_with(|| Json::from(request.host.clone()));
         // As Ansible's connection variables (`PlayContext.update_vars`): the address a
@@ -493,7 +500,7 @@ impl<'a> Runner<'a> {
         let mut raw = self.raw.clone();
         self.add_facts(&mut vars, &mut raw, None);
         for name in &self.request.extra_vars {
-            if let Some(v) = self.request.vars.get(name) {
+            if let Some(v) = self.request.var(name) {
                 vars.insert(name.clone(), v.clone());
                 raw.remove(name);
             }

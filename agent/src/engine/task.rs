@@ -492,7 +492,7 @@ impl Runner<'_> {
             }
         }
         for name in &self.request.extra_vars {
-            if let Some(v) = self.request.vars.get(name) {
+            if let Some(v) = self.request.var(name) {
                 vars.insert(name.clone(), v.clone());
                 raw.remove(name);
             }

@@ -48,8 +48,9 @@ pub struct DagNode {
     /// Nodes that must succeed first.
     pub deps: Vec<usize>,
     /// The hosts of this node's `serial:` batch (all the play's hosts without `serial`):
-    /// `ansible_play_batch`, and where `run_once` runs (its first host).
-    pub batch: Vec<String>,
+    /// `ansible_play_batch`, and where `run_once` runs (its first host). One list shared
+    /// by every node of the batch, not a copy in each.
+    pub batch: std::sync::Arc<[String]>,
 }
 
 /// The compiled run.
@@ -261,12 +262,13 @@ fn build(plays: Vec<PlayInfo>, all: &[(usize, &PlaySpec)]) -> Result<Dag, Diagno
     let mut first_node = vec![0; plays.len()];
     for (i, play) in plays.iter().enumerate() {
         first_node[i] = nodes.len();
+        let batch: std::sync::Arc<[String]> = play.hosts.clone().into();
         for host in &play.hosts {
             nodes.push(DagNode {
                 play: i,
                 host: host.clone(),
                 deps: Vec::new(),
-                batch: play.hosts.clone(),
+                batch: batch.clone(),
             });
         }
     }
@@ -335,7 +337,8 @@ fn chain_batches(nodes: &mut [DagNode], first: usize, count: usize, sizes: &[usi
     while start < count {
         let size = sizes[k.min(sizes.len() - 1)].max(1);
         let batch = first + start..first + (start + size).min(count);
-        let hosts: Vec<String> = batch.clone().map(|n| nodes[n].host.clone()).collect();
+        let hosts: std::sync::Arc<[String]> =
+            batch.clone().map(|n| nodes[n].host.clone()).collect();
         for n in batch.clone() {
             nodes[n].batch = hosts.clone();
             if let Some(prev) = &previous {

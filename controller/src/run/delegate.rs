@@ -63,8 +63,8 @@ pub async fn run(
         diff_mode: base.diff_mode,
         play: Play {
             name: base.play.name.clone(),
-            tasks: vec![task],
-            handlers: Vec::new(),
+            tasks: Arc::new(vec![task]),
+            handlers: Default::default(),
             force_handlers: false,
             max_fail_percentage: None,
             become_: base.play.become_.clone(),
@@ -85,8 +85,10 @@ pub async fn run(
         bridged: base.bridged.clone(),
         lookups: base.lookups.clone(),
         vars: std::mem::take(&mut vars),
-        // The delegating host's variables came with `hostvars` in them.
+        // The delegating host's variables came with `hostvars`, `groups` and the play's
+        // host lists in them.
         hostvars: None,
+        play_vars: None,
         callback: false,
         invocation: false,
         missing_handler_warns: base.missing_handler_warns,
@@ -125,7 +127,7 @@ pub async fn run(
         }
         inventory::connection_of(&to, theirs)
     };
-    let (tx, mut rx) = unbounded_channel::<Event>();
+    let (tx, mut rx) = unbounded_channel::<Box<Event>>();
     // A delegated task has no sync points of its own; should one come, it is told to stop
     // rather than left waiting.
     let (answer, answers) = unbounded_channel();
@@ -134,7 +136,7 @@ pub async fn run(
         let mut result: Option<Shared> = None;
         let mut end: Option<End> = None;
         while let Some(event) = rx.recv().await {
-            match event {
+            match *event {
                 Event::TaskResult {
                     status,
                     msg,
@@ -168,7 +170,7 @@ pub async fn run(
                     ..
                 } => end = Some((error, facts, host_facts)),
                 Event::Sync { .. } => {
-                    let _ = answer.send(dr_agent::wire::Answer::Stop);
+                    let _ = answer.send(Box::new(dr_agent::wire::Answer::Stop));
                 }
                 Event::TaskStart { .. } | Event::Flushing => {}
             }

@@ -97,9 +97,11 @@ pub fn host_level(inv: &Inventory, host: &str) -> Map<String, Value> {
     m
 }
 
-/// Variables of a play: every host it targets and the roles it runs, as Ansible names
-/// them: those the play names itself, those loaded as dependencies, and all of them.
-pub fn play_level(play: &PlaySpec, play_hosts: &[String]) -> Map<String, Value> {
+/// Variables of a play: every host it targets (`ansible_play_hosts_all`, a null keeping
+/// its place: the request carries it shared, see `play_vars`) and the roles it runs, as
+/// Ansible names them: those the play names itself, those loaded as dependencies, and all
+/// of them.
+pub fn play_level(play: &PlaySpec) -> Map<String, Value> {
     let mut all: Vec<&String> = play.play_roles.iter().collect();
     for dep in &play.dependent_roles {
         if !all.contains(&dep) {
@@ -107,7 +109,7 @@ pub fn play_level(play: &PlaySpec, play_hosts: &[String]) -> Map<String, Value> 
         }
     }
     let mut m = Map::new();
-    m.insert("ansible_play_hosts_all".into(), json!(play_hosts));
+    m.insert("ansible_play_hosts_all".into(), Value::Null);
     m.insert("ansible_role_names".into(), json!(all));
     m.insert("ansible_play_role_names".into(), json!(play.play_roles));
     m.insert("role_names".into(), json!(play.play_roles));

@@ -17,10 +17,12 @@ mod magic;
 mod no_connection;
 mod node;
 mod phases;
+mod play_vars;
 mod render_vars;
 mod run_once;
 mod scheduler;
 mod search_path;
+mod shared_tasks;
 mod stop;
 mod sync;
 mod sync_marks;
@@ -200,6 +202,7 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
                 .unwrap_or_else(|_| p.name.clone())
         })
         .collect();
+    let shared_tasks = shared_tasks::SharedTasks::new(plays.len());
     let job = Arc::new(NodeJob {
         // The run's one copy of the DAG (a node holds its batch's host names: at hundreds
         // of hosts each copy costs megabytes).
@@ -233,6 +236,8 @@ pub fn run(args: &RunArgs, how: RunMode) -> Result<i32, Error> {
         reading_hostvars,
         live: Default::default(),
         hostvars: Default::default(),
+        play_vars: Default::default(),
+        shared_tasks,
     });
     // Every inventory host's cached facts, which other hosts read in `hostvars` (an
     // implicit `localhost`'s are read when a play of its starts).

@@ -92,6 +92,10 @@ pub struct NodeJob {
     pub dynamic: Mutex<Vec<(String, InventoryChange)>>,
     /// The `hostvars` requests carry, built once per change of the facts or inventory.
     pub hostvars: super::hostvars::HostvarsCache,
+    /// `groups` and the play's host lists requests carry, built once per batch.
+    pub play_vars: super::play_vars::PlayVarsCache,
+    /// The plays' tasks, shared by the requests that carry them unchanged.
+    pub shared_tasks: super::shared_tasks::SharedTasks,
 }
 
 impl NodeJob {
@@ -183,8 +187,10 @@ impl NodeJob {
                 touched_by(me, other),
             ),
         };
-        // Requests from now on carry `hostvars` as the changed inventory has them.
+        // Requests from now on carry `hostvars` and `groups` as the changed inventory has
+        // them.
         self.hostvars.changed();
+        self.play_vars.changed();
         if !matches!(change, InventoryChange::Refresh) {
             self.dynamic
                 .lock()
@@ -199,11 +205,9 @@ impl NodeJob {
         // merged at their precedence as for a new request.
         let node = &phase.dag.nodes[i];
         let play = &self.plays[node.play];
-        let play_hosts = &phase.dag.plays[node.play].hosts;
         let vars = match (
-            self.vars
-                .for_node(&before, play, play_hosts, me, &self.secrets),
-            self.vars.for_node(inv, play, play_hosts, me, &self.secrets),
+            self.vars.for_node(&before, play, me, &self.secrets),
+            self.vars.for_node(inv, play, me, &self.secrets),
         ) {
             (Ok(old), Ok(new)) => new
                 .into_iter()
@@ -365,15 +369,15 @@ async fn attempt(
     sink: &UnboundedSender<Stamped>,
     stop: StopWatch,
 ) -> (Result<(), TransportError>, Option<Finished>, Tally) {
-    let (tx, mut rx) = unbounded_channel::<Event>();
-    let (answer, answers) = unbounded_channel::<Answer>();
+    let (tx, mut rx) = unbounded_channel::<Box<Event>>();
+    let (answer, answers) = unbounded_channel::<Box<Answer>>();
     // Delegated tasks, and tasks that connect again with connection variables of their
     // own, run with what this request carries (files, lookups, secrets).
     let base = request
         .play
         .tasks
         .iter()
-        .chain(&request.play.handlers)
+        .chain(request.play.handlers.iter())
         .flat_map(dr_agent::wire::Task::walk)
         .any(|t| t.delegate_to.is_some() || may_reconnect(t))
         .then(|| Arc::new(request.clone()));
@@ -385,11 +389,12 @@ async fn attempt(
         tokio::spawn(async move {
             let mut tally = Tally::default();
             let mut last: Option<Finished> = None;
-            while let Some(mut event) = rx.recv().await {
+            while let Some(event) = rx.recv().await {
+                let mut event = *event;
                 if let Event::Sync { point } = event {
                     let reply = sync_point(&job, i, *point, base.as_deref(), &sink, &stop).await;
                     if let Some(reply) = reply {
-                        let _ = answer.send(reply);
+                        let _ = answer.send(Box::new(reply));
                     }
                     continue;
                 }
@@ -456,7 +461,7 @@ fn reset_over_ssh(request: &Request, conn: &inventory::Connection) -> Option<Str
         .play
         .tasks
         .iter()
-        .chain(&request.play.handlers)
+        .chain(request.play.handlers.iter())
         .flat_map(dr_agent::wire::Task::walk)
         .find(|t| t.meta_action() == Some("reset_connection"))?;
     Some(format!(
@@ -647,12 +652,13 @@ fn build_request(
     let NodeVars {
         vars,
         hostvars,
+        play_vars,
         above_facts,
         keyword_connection,
-    } = node_vars(job, play, play_hosts, host, &node.batch)?;
-    // The request carries `hostvars` shared; what the controller renders here reads it in
-    // `vars`, as the agent will.
-    let full = RenderVars::new(&vars, &hostvars);
+    } = node_vars(job, play, play_hosts, node, host)?;
+    // The request carries `hostvars` and the batch's lists shared; what the controller
+    // renders here reads them in `vars`, as the agent will.
+    let full = RenderVars::new(&vars, &hostvars, &play_vars);
     let mut tasks = play.tasks.clone();
     super::includes::resolve(play, &mut tasks, &full).map_err(|d| d.to_string())?;
     let mut handlers = play.handlers.clone();
@@ -662,8 +668,8 @@ fn build_request(
     if super::run_once::templated(&tasks, &handlers) {
         // The batch's other hosts render it too: dr runs it only when they agree.
         let others = |other: &str| {
-            let theirs = node_vars(job, play, play_hosts, other, &node.batch).ok()?;
-            let vars = RenderVars::new(&theirs.vars, &theirs.hostvars);
+            let theirs = node_vars(job, play, play_hosts, node, other).ok()?;
+            let vars = RenderVars::new(&theirs.vars, &theirs.hostvars, &theirs.play_vars);
             let (mut tasks, mut handlers) = (play.tasks.clone(), play.handlers.clone());
             super::includes::resolve(play, &mut tasks, &vars).ok()?;
             super::includes::resolve(play, &mut handlers, &vars).ok()?;
@@ -730,6 +736,9 @@ fn build_request(
     if let Some(names) = job.reading_hostvars.get(node.play) {
         super::sync_marks::mark(&mut tasks, names, &files);
     }
+    let (tasks, handlers) =
+        job.shared_tasks
+            .share(node.play, (&play.tasks, &play.handlers), (tasks, handlers));
     Ok(Request {
         protocol: PROTOCOL_VERSION,
         host: host.to_owned(),
@@ -748,6 +757,7 @@ fn build_request(
         },
         vars,
         hostvars: Some(hostvars),
+        play_vars: Some(play_vars),
         extra_vars: job.vars.extra().keys().cloned().collect(),
         unreachable: None,
         facts: job.facts_of(host),
@@ -785,32 +795,41 @@ struct NodeVars {
     vars: Map<String, Value>,
     /// The `hostvars` its request carries, shared with other hosts' requests.
     hostvars: SharedVars,
+    /// `groups` and the play's host lists, shared with its batch's other requests.
+    play_vars: SharedVars,
     /// The names from the play's level or above.
     above_facts: Vec<String>,
     /// The connection variables only the play's keywords set.
     keyword_connection: Vec<String>,
 }
 
-/// The variables of `host`'s request for `play` (the batch's `batch`).
+/// The variables of `host`'s request for `play` (`node`'s play; `host` is `node`'s host or
+/// another of its batch).
 fn node_vars(
     job: &NodeJob,
     play: &PlaySpec,
     play_hosts: &[String],
+    node: &crate::dag::DagNode,
     host: &str,
-    batch: &[String],
 ) -> Result<NodeVars, String> {
     // The inventory as `add_host`/`group_by` left it, for the plays after them.
     let live = job.live.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = live.as_ref().unwrap_or(&job.inventory);
     let mut vars = job
         .vars
-        .for_node(inventory, play, play_hosts, host, &job.secrets)
+        .for_node(inventory, play, host, &job.secrets)
         .map_err(|d| d.to_string())?;
-    let above_facts = job.vars.above_facts(play, &vars, &job.secrets);
-    vars.insert("ansible_play_batch".into(), batch.to_vec().into());
-    if let Some(live) = live.as_ref() {
-        vars.insert("groups".into(), live.groups_var());
+    let play_vars = job
+        .play_vars
+        .get_or_build(node.play, play_hosts, &node.batch, || match live.as_ref() {
+            Some(live) => live.groups_var(),
+            None => job.vars.groups().clone(),
+        });
+    // Their places (as in Ansible, they beat extra vars: `-e` cannot set them).
+    for name in super::play_vars::NAMES {
+        vars.insert(name.into(), Value::Null);
     }
+    let above_facts = job.vars.above_facts(play, &vars, &job.secrets);
     let dir = std::path::absolute(&play.dir).unwrap_or_else(|_| play.dir.clone());
     let hostvars = job
         .hostvars
@@ -826,6 +845,7 @@ fn node_vars(
     Ok(NodeVars {
         vars,
         hostvars,
+        play_vars,
         above_facts,
         keyword_connection,
     })

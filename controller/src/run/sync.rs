@@ -594,7 +594,7 @@ mod tests {
                     play: 0,
                     host: h.clone(),
                     deps: Vec::new(),
-                    batch: batch.clone(),
+                    batch: batch.clone().into(),
                 })
                 .collect(),
             stages: vec![(0..hosts.len()).collect()],

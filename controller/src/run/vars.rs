@@ -139,6 +139,11 @@ impl RunVars {
         names
     }
 
+    /// `groups` as the inventory the run started with has them.
+    pub fn groups(&self) -> &Value {
+        &self.groups
+    }
+
     /// The names the `-e` arguments set, in the order given.
     pub fn extra_names(&self) -> &[String] {
         &self.extra_names
@@ -156,7 +161,6 @@ impl RunVars {
         &self,
         inv: &Inventory,
         play: &PlaySpec,
-        play_hosts: &[String],
         host: &str,
         secrets: &Secrets,
     ) -> Result<Map<String, Value>, Diagnostic> {
@@ -186,15 +190,17 @@ impl RunVars {
             json!(host.split('.').next().unwrap_or(host)),
         );
         vars.insert("group_names".into(), json!(inv.group_names(host)));
-        vars.insert("groups".into(), self.groups.clone());
+        // `groups` and the play's host lists hold a null: the request carries them shared
+        // with the batch's other hosts (see `play_vars`).
+        vars.insert("groups".into(), Value::Null);
         vars.insert("hostvars".into(), Value::Null);
         vars.insert("playbook_dir".into(), json!(absolute(&play.dir)));
         // Where relative paths resolve; a role's tasks put the role's directory first.
         vars.insert("ansible_search_path".into(), json!([absolute(&play.dir)]));
         vars.insert("ansible_play_name".into(), json!(play.name));
-        vars.insert("ansible_play_hosts".into(), json!(play_hosts));
+        vars.insert("ansible_play_hosts".into(), Value::Null);
         vars.extend(self.magic.clone());
-        vars.extend(super::magic::play_level(play, play_hosts));
+        vars.extend(super::magic::play_level(play));
         for (name, value) in vars.iter_mut() {
             secrets.decrypt_inline(name, value);
         }

@@ -3,8 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use dr_agent::engine::{Link, Stop};
-use dr_agent::wire::{Event, Request};
-use tokio::sync::mpsc::UnboundedSender;
+use dr_agent::wire::Request;
 
 use super::{Answers, BoxFuture, StopLevel, StopWatch, Transport, TransportError, reached};
 use crate::inventory::Connection;
@@ -18,7 +17,7 @@ impl Transport for Local {
         _host: &'a str,
         _conn: &'a Connection,
         request: Request,
-        events: UnboundedSender<Event>,
+        events: super::Events,
         mut answers: Answers,
         mut stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
@@ -49,7 +48,7 @@ impl Transport for Local {
                 let link = link.clone();
                 tokio::spawn(async move {
                     while let Some(answer) = answers.recv().await {
-                        link.deliver(answer);
+                        link.deliver(*answer);
                     }
                 })
             };
@@ -66,7 +65,7 @@ impl Transport for Local {
                             && !switch.killed()
                         {
                             // The receiver only goes away when the run is torn down.
-                            let _ = tx.send(event);
+                            let _ = tx.send(Box::new(event));
                         }
                     });
                 })

@@ -10,7 +10,6 @@ use std::time::Duration;
 use dr_agent::escalation::Method;
 use dr_agent::wire::{Control, Event, PING_EVERY_SECS, Request};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Answers, StopLevel, StopWatch, TransportError, reached};
 
@@ -20,7 +19,7 @@ pub async fn run(
     user: &str,
     method: Method,
     request: Request,
-    events: UnboundedSender<Event>,
+    events: super::Events,
     mut answers: Answers,
     mut stop: StopWatch,
 ) -> Result<(), TransportError> {
@@ -56,7 +55,7 @@ pub async fn run(
         while let Ok(Some(line)) = lines.next_line().await {
             if let Ok(event) = serde_json::from_str::<Event>(&line) {
                 seen += 1;
-                let _ = events.send(event);
+                let _ = events.send(Box::new(event));
             }
         }
         let mut text = String::new();
@@ -78,7 +77,7 @@ pub async fn run(
             tokio::select! {
                 _ = ping.tick() => stdin.write_all(Control::Ping.to_line().as_bytes()).await?,
                 Some(answer) = answers.recv() => {
-                    let line = Control::Answer { answer: Box::new(answer) }.to_line();
+                    let line = Control::Answer { answer }.to_line();
                     stdin.write_all(line.as_bytes()).await?;
                 }
                 () = reached(&mut stop, StopLevel::AfterTask), if !told => {

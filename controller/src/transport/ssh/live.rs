@@ -58,7 +58,7 @@ pub async fn run(
             tokio::select! {
                 _ = ping.tick() => write.data_bytes(Control::Ping.to_line()).await?,
                 Some(answer) = answers.recv() => {
-                    let line = Control::Answer { answer: Box::new(answer) }.to_line();
+                    let line = Control::Answer { answer }.to_line();
                     write.data_bytes(bytes::Bytes::from(line)).await?;
                 }
                 () = reached(&mut stop, StopLevel::AfterTask), if !told => {

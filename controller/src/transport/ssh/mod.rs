@@ -20,10 +20,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dr_agent::wire::{Event, Request};
+use dr_agent::wire::Request;
 
 use tokio::sync::OnceCell;
-use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Answers, BoxFuture, StopLevel, StopWatch, Transport, TransportError};
 use crate::inventory::Connection;
@@ -136,7 +135,7 @@ impl Ssh {
         host: &str,
         (address, port, user): (&str, u16, Option<&str>),
         request: Request,
-        events: UnboundedSender<Event>,
+        events: super::Events,
         mut answers: Answers,
         stop: StopWatch,
     ) -> Result<(), TransportError> {
@@ -175,13 +174,13 @@ impl Ssh {
                 pieces,
                 &mut answers,
                 stop.clone(),
-                |line| match serde_json::from_slice::<Event>(line) {
+                |line| match serde_json::from_slice::<dr_agent::wire::Event>(line) {
                     // After a kill nothing more is relayed: the node is over.
                     Ok(_) if *stop.borrow() == StopLevel::Now => {}
                     Ok(event) => {
                         seen += 1;
                         kept = None;
-                        let _ = events.send(event);
+                        let _ = events.send(Box::new(event));
                     }
                     Err(_) if line.is_empty() => {}
                     Err(_) => {
@@ -294,7 +293,7 @@ impl Transport for Ssh {
         host: &'a str,
         conn: &'a Connection,
         request: Request,
-        events: UnboundedSender<Event>,
+        events: super::Events,
         answers: Answers,
         stop: StopWatch,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
