@@ -392,7 +392,10 @@ async fn attempt(
             while let Some(event) = rx.recv().await {
                 let mut event = *event;
                 if let Event::Sync { point } = event {
-                    let reply = sync_point(&job, i, *point, base.as_deref(), &sink, &stop).await;
+                    // Boxed: the relay waits for events with this future's state (kilobytes)
+                    // allocated only while a sync point is being answered.
+                    let reply =
+                        Box::pin(sync_point(&job, i, *point, base.as_deref(), &sink, &stop)).await;
                     if let Some(reply) = reply {
                         let _ = answer.send(Box::new(reply));
                     }
@@ -736,9 +739,7 @@ fn build_request(
     if let Some(names) = job.reading_hostvars.get(node.play) {
         super::sync_marks::mark(&mut tasks, names, &files);
     }
-    let (tasks, handlers) =
-        job.shared_tasks
-            .share(node.play, (&play.tasks, &play.handlers), (tasks, handlers));
+    let (tasks, handlers) = job.shared_tasks.share(node.play, (tasks, handlers));
     Ok(Request {
         protocol: PROTOCOL_VERSION,
         host: host.to_owned(),

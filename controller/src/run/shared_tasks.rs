@@ -1,12 +1,12 @@
 //! A play's tasks as its requests carry them. The controller starts each host's request
 //! from a copy of the play's tasks and renders into it what it must (dynamic include
 //! names, controller lookups, inline vault values, bridged modules, sync marks); most
-//! hosts' copies come out the same as the play's, and those requests share one list
-//! instead of each holding its own (~23 KB a host in the benchmark's play, all of them
-//! alive at once while hundreds of connections open).
+//! hosts' copies come out the same as the first host's, and those requests share its
+//! list instead of each holding its own (~23 KB a host in the benchmark's play, all of
+//! them alive at once while hundreds of connections open).
 //!
-//! "The same" is exact: the copy encodes, byte for byte, as the play's list does, which
-//! is all the agent receives of it.
+//! "The same" is exact: the copy encodes, byte for byte, as the first one does, which is
+//! all the agent receives of it.
 
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
@@ -31,10 +31,10 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(list: &[Task]) -> Self {
+    fn new(list: Vec<Task>) -> Self {
         Shared {
-            list: Arc::new(list.to_vec()),
-            encoded: serde_json::to_vec(list).ok(),
+            encoded: serde_json::to_vec(&list).ok(),
+            list: Arc::new(list),
         }
     }
 
@@ -56,22 +56,29 @@ impl SharedTasks {
     }
 
     /// The tasks and handlers of a request for play number `index` (`tasks` and
-    /// `handlers` its own), made from `play_tasks` and `play_handlers` (the play's): each
-    /// list is the play's shared one when the host's is the same.
+    /// `handlers` its host's copies): each list is the first request's when the copy is
+    /// the same.
     pub fn share(
         &self,
         index: usize,
-        (play_tasks, play_handlers): (&[Task], &[Task]),
         (tasks, handlers): (Vec<Task>, Vec<Task>),
     ) -> (Arc<Vec<Task>>, Arc<Vec<Task>>) {
         let Some(slot) = self.plays.get(index) else {
             return (Arc::new(tasks), Arc::new(handlers));
         };
-        let play = slot.get_or_init(|| Play {
-            tasks: Shared::new(play_tasks),
-            handlers: Shared::new(play_handlers),
+        let mut given = Some((tasks, handlers));
+        let play = slot.get_or_init(|| {
+            let (tasks, handlers) = given.take().unwrap_or_default();
+            Play {
+                tasks: Shared::new(tasks),
+                handlers: Shared::new(handlers),
+            }
         });
-        (play.tasks.share(tasks), play.handlers.share(handlers))
+        match given {
+            Some((tasks, handlers)) => (play.tasks.share(tasks), play.handlers.share(handlers)),
+            // The first request's copies are the shared ones.
+            None => (play.tasks.list.clone(), play.handlers.list.clone()),
+        }
     }
 }
 
@@ -116,12 +123,11 @@ mod tests {
     }
 
     #[test]
-    fn a_copy_like_the_plays_is_shared_and_a_changed_one_is_its_own() {
+    fn a_copy_like_the_first_is_shared_and_a_changed_one_is_its_own() {
         let shared = SharedTasks::new(2);
         let play = (vec![task("a"), task("b")], vec![task("h")]);
-        let get = |index, tasks: Vec<Task>, handlers: Vec<Task>| {
-            shared.share(index, (&play.0, &play.1), (tasks, handlers))
-        };
+        let get =
+            |index, tasks: Vec<Task>, handlers: Vec<Task>| shared.share(index, (tasks, handlers));
         let (one, h1) = get(0, play.0.clone(), play.1.clone());
         let (two, h2) = get(0, play.0.clone(), play.1.clone());
         assert!(Arc::ptr_eq(&one, &two));
