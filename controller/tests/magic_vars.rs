@@ -123,9 +123,14 @@ fn magic_variables_are_what_ansible_sets() {
 /// What `site.yml` among `files` (with the inventory) writes to `out`, run by
 /// ansible-playbook and by dr: the same text from both.
 fn same_out(files: &[(&str, &str)]) -> String {
+    same_out_with(INVENTORY, files)
+}
+
+/// [`same_out`] with another inventory.
+fn same_out_with(inventory: &str, files: &[(&str, &str)]) -> String {
     let run = |dr: bool| {
         let dir = tempfile::tempdir().unwrap();
-        write_tree(dir.path(), &[("inv.yml", INVENTORY)]);
+        write_tree(dir.path(), &[("inv.yml", inventory)]);
         write_tree(dir.path(), files);
         if dr {
             Dr::new(dir.path(), &["apply", "site.yml", "-i", "inv.yml"])
@@ -177,12 +182,10 @@ fn ansible_host_is_the_hosts_address_or_its_name_as_in_ansible() {
 /// `groups` and the play's host lists travel shared by a batch's requests, not in each
 /// host's variables: every way of reading them (a template, `vars`, the `vars` lookup, a
 /// dynamic include's name the controller renders) sees Ansible's values, per `serial`
-/// batch and after `group_by` changed the groups. (`groups['all']` is compared sorted:
-/// after a `group_by`, dr lists a host that the inventory put directly under `all` after
-/// the other groups' hosts, where Ansible keeps the inventory's order.)
+/// batch and after `group_by` changed the groups.
 #[test]
 fn the_batch_lists_and_groups_are_ansibles_per_batch_and_after_group_by() {
-    let line = "{{ inventory_hostname }} b={{ ansible_play_batch }} h={{ ansible_play_hosts }} a={{ ansible_play_hosts_all }} g={{ groups | dict2items | map(attribute='key') | sort }} v={{ vars['ansible_play_batch'] }} l={{ lookup('vars', 'groups')['all'] | sort }}";
+    let line = "{{ inventory_hostname }} b={{ ansible_play_batch }} h={{ ansible_play_hosts }} a={{ ansible_play_hosts_all }} g={{ groups | dict2items | map(attribute='key') | sort }} v={{ vars['ansible_play_batch'] }} l={{ lookup('vars', 'groups')['all'] }}";
     let site = format!(
         "- hosts: all\n  gather_facts: false\n  serial: 1\n  vars: {{ansible_python_interpreter: \"{{{{ ansible_playbook_python }}}}\"}}\n  tasks:\n    - shell: echo \"{line}\" >> {{{{ playbook_dir }}}}/out\n    - include_tasks: \"t{{{{ ansible_play_batch | length }}}}.yml\"\n    - group_by: {{key: \"made_{{{{ inventory_hostname_short }}}}\"}}\n- hosts: all\n  gather_facts: false\n  serial: 2\n  vars: {{ansible_python_interpreter: \"{{{{ ansible_playbook_python }}}}\"}}\n  tasks:\n    - shell: echo \"{line}\" >> {{{{ playbook_dir }}}}/out\n      run_once: true\n"
     );
@@ -201,4 +204,19 @@ fn the_batch_lists_and_groups_are_ansibles_per_batch_and_after_group_by() {
     ] {
         assert!(out.contains(want), "`{want}` not in:\n{out}");
     }
+}
+
+/// A host the inventory lists directly under `all` stays first in `groups['all']` (and in
+/// a play on `all`) after `group_by` gives it a group created after the others, and a host
+/// `add_host` adds is `all`'s own too, listed with it: Ansible's `Group.get_hosts` lists a
+/// group's own hosts before its children's.
+#[test]
+fn hosts_of_all_itself_come_first_after_group_by_and_add_host() {
+    let inventory = "all:\n  hosts:\n    solo: {ansible_connection: local}\n  children:\n    web:\n      hosts:\n        w1: {ansible_connection: local}\n        w2: {ansible_connection: local}\n";
+    let site = "- hosts: all\n  gather_facts: false\n  tasks:\n    - group_by: {key: \"made_{{ inventory_hostname }}\"}\n    - add_host: {name: new1, groups: [web], ansible_connection: local}\n      run_once: true\n- hosts: all\n  gather_facts: false\n  vars: {ansible_python_interpreter: \"{{ ansible_playbook_python }}\"}\n  tasks:\n    - shell: echo \"{{ inventory_hostname }} all={{ groups['all'] }} play={{ ansible_play_hosts_all }} ungrouped={{ groups['ungrouped'] }} web={{ groups['web'] }}\" >> {{ playbook_dir }}/out\n      run_once: true\n";
+    let out = same_out_with(inventory, &[("site.yml", site)]);
+    assert_eq!(
+        out,
+        "solo all=['solo', 'new1', 'w1', 'w2'] play=['solo', 'new1', 'w1', 'w2'] ungrouped=[] web=['w1', 'w2', 'new1']\n"
+    );
 }

@@ -68,8 +68,9 @@ pub fn list_json(inv: &Inventory, hosts: &[String], secrets: &Secrets) -> Value 
     let listed: std::collections::HashSet<&String> = hosts.iter().collect();
     for g in inv.groups() {
         let mut entry = Map::new();
+        // As `ansible-inventory --list`: `all`'s own hosts are not listed (every host is).
         let members: Vec<&String> = g.hosts.iter().filter(|h| listed.contains(h)).collect();
-        if !members.is_empty() {
+        if !members.is_empty() && g.name != "all" {
             entry.insert("hosts".into(), json!(members));
         }
         if !g.children.is_empty() {
@@ -115,7 +116,8 @@ fn draw(inv: &Inventory, group: &str, depth: usize, out: &mut String) {
         }
         draw(inv, child, depth + 1, out);
     }
-    let mut hosts: Vec<&String> = g.hosts.iter().collect();
+    // `ansible-inventory --graph` draws no hosts directly under `all`.
+    let mut hosts: Vec<&String> = g.hosts.iter().filter(|_| group != "all").collect();
     hosts.sort();
     for h in hosts {
         out.push_str(&format!("{}--{h}\n", "  |".repeat(depth + 1)));

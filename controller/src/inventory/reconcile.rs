@@ -90,9 +90,10 @@ pub(super) fn reconcile(inv: &mut Inventory) {
         inv.groups[ungrouped].hosts.retain(|h| !leave.contains(h));
     }
     if let Some(all) = all {
-        // Ansible lists no hosts under `all`; `ungrouped` comes first among its children.
+        // A host a source lists under `all` stays `all`'s own (first in `groups['all']`, as
+        // Ansible's `Group.get_hosts` lists a group's own hosts before its children's);
+        // `ungrouped` comes first among its children.
         let all = &mut inv.groups[all];
-        all.hosts.clear();
         let mut children = IndexSet::new();
         children.insert("ungrouped".to_owned());
         children.extend(all.children.iter().filter(|c| *c != "ungrouped").cloned());
@@ -166,8 +167,10 @@ mod tests {
         reconcile(&mut inv);
         let all = inv.group("all").unwrap();
         assert_eq!(list(&all.children), ["ungrouped", "prod"]);
-        assert!(all.hosts.is_empty());
+        assert_eq!(list(&all.hosts), ["a"]);
         assert_eq!(list(&inv.group("ungrouped").unwrap().hosts), ["b", "a"]);
+        // `all`'s own hosts first, then its children's, as Ansible lists them.
+        assert_eq!(inv.group_hosts("all"), ["a", "b", "c"]);
     }
 
     #[test]

@@ -31,6 +31,11 @@ impl Inventory {
                     loc: None,
                 },
             );
+            // As Ansible's `add_dynamic_host`: a new host is `all`'s own, listed with the
+            // hosts a source put under `all`, before its children's, in `groups['all']`.
+            if let Some(all) = self.groups.get_mut("all") {
+                all.hosts.insert(name.to_owned());
+            }
             changed = true;
         }
         if let Some(host) = self.hosts.get_mut(name) {
@@ -165,7 +170,8 @@ mod tests {
         );
         assert_eq!(inv.group_hosts("db"), ["db1", "db2", "db3"]);
         assert_eq!(inv.group_hosts("new"), ["db3"]);
-        assert_eq!(inv.group_hosts("all"), ["db1", "db2", "db3"]);
+        // An added host is `all`'s own, listed before `all`'s children's (as in Ansible).
+        assert_eq!(inv.group_hosts("all"), ["db3", "db1", "db2"]);
         assert_eq!(inv.host_vars("db3")["ansible_host"], "10.0.0.3");
         assert_eq!(inv.host_vars("db3")["rack"], "r3", "its host_vars/ file");
         assert!(
