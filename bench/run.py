@@ -11,7 +11,7 @@ wall time, controller CPU time and peak RSS, the tool/dr ratios, dr's cold (firs
 against warm agent push, and the physical floor: N parallel fresh `ssh true` connections.
 Checks that every tool leaves byte-identical files and reports the changes it made.
 
-Usage: bench/run.py [--hosts 1,10,50] [--reps 3 | --reps 3,3,1] [--release] [--dr PATH]
+Usage: bench/run.py [--hosts 1,10,50] [--reps 3 | --reps 3,3,1] [--release] [--dr PATH] [--agent PATH]
 Needs: openssh-server and openssh-client (apt), python3 with venv, root (sshd as root).
 
 Every tool logs in as the user `drbench` (created if missing, login shell /bin/sh, home
@@ -220,8 +220,12 @@ def main():
                     help="repetitions per tool and phase: one number, or one per host count (3,3,1); default 3")
     ap.add_argument("--release", action="store_true", help="build and use the release binaries")
     ap.add_argument("--dr", type=Path, help="use this dr binary (its dr-agent next to it) instead of building")
+    ap.add_argument("--agent", type=Path,
+                    help="the agent binary dr pushes (default: the dr-agent beside dr); a .zst beside it is sent as it is")
     ap.add_argument("--json", type=Path, help="also write every sample to this file")
     args = ap.parse_args()
+    if args.agent:
+        os.environ["DR_AGENT"] = str(args.agent.resolve())
     counts = [int(x) for x in args.hosts.split(",")]
     reps = [int(x) for x in args.reps.split(",")]
     if len(reps) == 1:
@@ -381,6 +385,11 @@ def report(results, profile, version, load_before, load_after):
     med = lambda xs, i: statistics.median(x[i] for x in xs)
     reps = ", ".join(f"{r['reps']} at N = {r['n']}" for r in results)
     print(f"\ndr ({profile} build) vs {version}; medians of {reps}; wall and CPU in seconds, peak RSS in MiB")
+    if os.environ.get("DR_AGENT"):
+        agent = Path(os.environ["DR_AGENT"])
+        zst = agent.with_name(agent.name + ".zst")
+        sent = f"{zst.stat().st_size / 1e6:.1f} MB as its zstd -19 copy" if zst.is_file() else "compressed per run"
+        print(f"agent pushed: {agent.name}, {agent.stat().st_size / 1e6:.1f} MB, sent {sent}")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; "
           + "; ".join(f"N = {r['n']}: {min(r['load']):.1f}–{max(r['load']):.1f}" for r in results)
           + f" (sampled between repetitions); {os.cpu_count()} CPUs\n")

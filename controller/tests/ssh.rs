@@ -646,6 +646,58 @@ fn the_agent_is_chosen_by_the_hosts_machine() {
     );
 }
 
+/// The zstd copy made when the agent was built (`dr-agent-<arch>.zst` beside it) is what a
+/// host with `zstd` gets, byte for byte; a stale copy (another build's) is passed over with
+/// a warning naming it, and the host gets the agent compressed by dr, which runs the play.
+#[test]
+fn a_zstd_copy_beside_the_agent_is_sent_as_it_is_unless_it_is_stale() {
+    let agents = tempfile::tempdir().expect("agents dir");
+    let agent = agents.path().join(format!("dr-agent-{}", machine()));
+    std::fs::copy(agent_binary(), &agent).expect("copy the agent");
+    let zst = agents.path().join(format!("dr-agent-{}.zst", machine()));
+    let compress = |from: &Path| {
+        let status = std::process::Command::new("zstd")
+            .args(["-q", "-f", "-1", "--check", "-o"])
+            .arg(&zst)
+            .arg(from)
+            .status()
+            .expect("this test needs `zstd` (apt-get install -y zstd)");
+        assert!(status.success());
+    };
+    let dir = agents.path().display().to_string();
+    let env = [("DR_AGENT", ""), ("DR_AGENT_DIR", dir.as_str())];
+    let cold_run = || {
+        let fleet = Fleet::start(1);
+        fleet.trust_all();
+        write_tree(fleet.path(), &[("touch.yml", TOUCH)]);
+        let run = fleet.dr_with(&["apply", "touch.yml", "-v"], &env);
+        run.code(0).stdout_has("changed=1 ");
+        run.stderr.clone()
+    };
+
+    compress(&agent);
+    let size = std::fs::metadata(&zst).expect("the copy").len();
+    let stderr = cold_run();
+    assert!(
+        stderr.contains(&format!("pushed dr-agent to `h01`: {size} bytes (zstd)")),
+        "{stderr}"
+    );
+
+    let older = agents.path().join("older-build");
+    std::fs::write(&older, b"another build of the agent").expect("write");
+    compress(&older);
+    let stderr = cold_run();
+    assert!(
+        stderr.contains("is not a checksummed zstd copy of")
+            && stderr.contains("bytes (zstd)")
+            && !stderr.contains(&format!(
+                ": {} bytes (zstd)",
+                std::fs::metadata(&zst).expect("the copy").len()
+            )),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_host_whose_machine_has_no_agent_is_refused_naming_it() {
     let fleet = Fleet::start(1);

@@ -204,9 +204,7 @@ impl<'a> Runner<'a> {
         // `groups` and the play's host lists, shared with the batch's other requests, in
         // the places their nulls keep.
         if let Some(shared) = &request.play_vars {
-            for (k, v) in shared.map() {
-                vars.insert(k.clone(), v.clone());
-            }
+            shared.join_into(&mut vars);
         }
         vars.entry("inventory_hostname")
             .or_insert_with(|| Json::from(request.host.clone()));

@@ -44,6 +44,15 @@ impl SharedVars {
         self.0.map.clone()
     }
 
+    /// Puts the variables in `vars`, each in place of the null that keeps its place (a
+    /// name without one goes at the end): how a host's variables get `groups` and the
+    /// play's host lists, on the agent and for what the controller renders itself.
+    pub fn join_into(&self, vars: &mut Map<String, Value>) {
+        for (k, v) in self.map() {
+            vars.insert(k.clone(), v.clone());
+        }
+    }
+
     /// Whether `self` and `other` are the same shared map (not merely equal).
     pub fn same(&self, other: &SharedVars) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dr_agent::wire::SharedVars;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The names a batch's requests share; a host's own variables keep a null in their place.
 pub const NAMES: [&str; 4] = [
@@ -62,12 +62,13 @@ impl PlayVarsCache {
         {
             return b.vars.clone();
         }
-        let mut vars = Map::new();
-        vars.insert("groups".into(), groups());
-        vars.insert("ansible_play_hosts".into(), play_hosts.into());
-        vars.insert("ansible_play_hosts_all".into(), play_hosts.into());
-        vars.insert("ansible_play_batch".into(), batch.to_vec().into());
-        let vars = SharedVars::new(vars);
+        let values = [
+            groups(),
+            play_hosts.into(),
+            play_hosts.into(),
+            batch.to_vec().into(),
+        ];
+        let vars = SharedVars::new(NAMES.into_iter().map(String::from).zip(values).collect());
         built.push(Built {
             generation,
             play,
@@ -75,14 +76,6 @@ impl PlayVarsCache {
             vars: vars.clone(),
         });
         vars
-    }
-}
-
-/// Puts `shared`'s variables in `vars` in place of their nulls, for what the controller
-/// renders itself; `vars` without a place for one gets it at the end.
-pub fn join(vars: &mut Map<String, Value>, shared: &SharedVars) {
-    for (k, v) in shared.map() {
-        vars.insert(k.clone(), v.clone());
     }
 }
 
@@ -136,7 +129,7 @@ mod tests {
             &names(&["h"]),
             || json!({"all": ["h"]}),
         );
-        join(&mut vars, &shared);
+        shared.join_into(&mut vars);
         let keys: Vec<&str> = vars.keys().map(String::as_str).collect();
         assert_eq!(
             keys,

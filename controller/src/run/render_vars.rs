@@ -41,7 +41,7 @@ impl<'a> RenderVars<'a> {
                 "hostvars".into(),
                 Value::Object(self.hostvars.map().clone()),
             );
-            super::play_vars::join(&mut joined, self.play_vars);
+            self.play_vars.join_into(&mut joined);
             joined
         })
     }

@@ -4,7 +4,10 @@
 //!
 //! Only the hash is computed up front (streamed, nothing kept). The bytes are read on the
 //! first push and sent compressed as the host can unpack them (see `encoding.rs`: zstd,
-//! else gzip, else plain), one shared buffer per encoding for every host.
+//! else gzip, else plain), one shared buffer per encoding for every host. A zstd copy made
+//! when the agent was built (`dr-agent-<arch>.zst` beside it, `tests/build-agent`: level 19,
+//! a fifth fewer bytes than level 3, too slow to make per run) is sent as it is, once it
+//! is checked to unpack to the very binary hashed.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -121,6 +124,15 @@ impl AgentBinary {
         let started = std::time::Instant::now();
         let failed =
             |e: std::io::Error| TransportError::Agent(format!("cannot compress the agent: {e}"));
+        if encoding == Encoding::Zstd
+            && let Some(built) = self.prebuilt_zstd()
+        {
+            tracing::debug!(
+                "agent: sending the zstd copy made at build time ({} bytes)",
+                built.len()
+            );
+            return Ok(built);
+        }
         let (len, mut out) = match encoding {
             Encoding::Plain => return self.plain_bytes(),
             Encoding::Gzip => {
@@ -143,6 +155,46 @@ impl AgentBinary {
             started.elapsed().as_millis()
         );
         Ok(Bytes::from(out))
+    }
+
+    /// The zstd copy made when the agent was built, `<agent>.zst`, if there is one that
+    /// unpacks to the binary hashed at the start of the run and carries zstd's content
+    /// checksum (which the host's `zstd -d` checks). One that does not (stale after a
+    /// rebuild, cut, or without the checksum) is passed over, with a warning: the push then
+    /// compresses the binary itself.
+    fn prebuilt_zstd(&self) -> Option<Bytes> {
+        let mut name = self.path.clone().into_os_string();
+        name.push(".zst");
+        let path = PathBuf::from(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read `{}` ({e}): compressing the agent",
+                    path.display()
+                );
+                return None;
+            }
+        };
+        let unpacks_to_binary = zstd_has_checksum(&bytes)
+            && zstd::stream::read::Decoder::new(&bytes[..])
+                .and_then(|mut decoder| {
+                    let mut hashed = HashingSink::default();
+                    std::io::copy(&mut decoder, &mut hashed)?;
+                    Ok(hashed.finish())
+                })
+                .is_ok_and(|sha256| sha256 == self.sha256);
+        if !unpacks_to_binary {
+            tracing::warn!(
+                "`{}` is not a checksummed zstd copy of `{}` (made from another build?): \
+                 compressing the agent instead; run tests/build-agent again to renew it",
+                path.display(),
+                self.path.display()
+            );
+            return None;
+        }
+        Some(Bytes::from(bytes))
     }
 
     /// The binary as it is.
@@ -253,6 +305,33 @@ fn stream_file(path: &Path, sink: &mut impl Write) -> std::io::Result<(String, u
     Ok((hex::encode(hasher.finalize()), len))
 }
 
+/// Whether the zstd frame at the start of `bytes` carries a content checksum (bit 2 of the
+/// frame header descriptor, after the 4-byte magic number).
+fn zstd_has_checksum(bytes: &[u8]) -> bool {
+    bytes.len() > 4 && bytes[..4] == [0x28, 0xb5, 0x2f, 0xfd] && bytes[4] & 0b100 != 0
+}
+
+/// A writer that only hashes what it is given (SHA-256, lowercase hex at the end).
+#[derive(Default)]
+struct HashingSink(Sha256);
+
+impl HashingSink {
+    fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+impl Write for HashingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// `s` as one single-quoted shell word.
 pub(super) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -326,6 +405,49 @@ mod tests {
                 .expect_err("a changed binary is refused");
             assert!(err.to_string().contains("changed during the run"), "{err}");
         }
+    }
+
+    /// The zstd copy beside the agent (made by the zstd tool, as tests/build-agent makes
+    /// it) is sent as it is when it unpacks to the binary hashed and has its checksum;
+    /// a stale one, or one without the checksum, is passed over for a fresh compression.
+    #[test]
+    fn a_zstd_copy_made_at_build_time_is_sent_only_if_it_is_this_binarys() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dr-agent-x86_64");
+        let zst = dir.path().join("dr-agent-x86_64.zst");
+        let body = sample_body();
+        std::fs::write(&path, &body).expect("write");
+        let make_zst = |from: &Path, flags: &[&str]| {
+            let status = std::process::Command::new("zstd")
+                .args(["-q", "-f", "-19"])
+                .args(flags)
+                .arg("-o")
+                .arg(&zst)
+                .arg(from)
+                .status()
+                .expect("this test needs `zstd` (apt-get install -y zstd)");
+            assert!(status.success());
+        };
+        let sent = || {
+            let agent = agent_at(path.clone(), &body);
+            let bytes = agent.encoded_bytes(Encoding::Zstd).expect("zstd");
+            assert_eq!(zstd::decode_all(&bytes[..]).expect("unzstd"), body);
+            bytes
+        };
+
+        make_zst(&path, &[]);
+        assert_eq!(&sent()[..], &std::fs::read(&zst).expect("read")[..]);
+
+        make_zst(&path, &["--no-check"]);
+        assert_ne!(&sent()[..], &std::fs::read(&zst).expect("read")[..]);
+
+        let other = dir.path().join("older-build");
+        std::fs::write(&other, &body[..body.len() - 1]).expect("write");
+        make_zst(&other, &[]);
+        assert_ne!(&sent()[..], &std::fs::read(&zst).expect("read")[..]);
+
+        std::fs::write(&zst, b"not zstd at all").expect("write");
+        sent();
     }
 
     fn sample_body() -> Vec<u8> {

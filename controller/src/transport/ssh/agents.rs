@@ -210,6 +210,7 @@ mod tests {
         let plain = touch(d, "dr-agent", b"plain");
         touch(d, "dr-agent.d", b"cargo's dep-info, not an agent");
         touch(d, "dr-agent-x86_64.sha256", b"not an agent");
+        touch(d, "dr-agent-x86_64.zst", b"its zstd copy, not an agent");
         let arm = touch(d, "dr-agent-arm64", b"arm");
         std::fs::create_dir(d.join("dr-agent-riscv64")).expect("a directory is no agent");
 
