@@ -6,19 +6,32 @@
 # (bench/first_contact.py), inventory size (bench/inventory.py), vault files
 # (bench/vault.py). Each prints its tables; the load average is printed between them.
 #
-# Usage: bench/all.sh [--quick]
-#   --quick  N = 1 and 10 only, fewer repetitions (~10 min instead of ~1 h on 2 cores)
+# Usage: bench/all.sh [--quick] [--from SECTION]
+#   --quick         N = 1 and 10 only, fewer repetitions (~10 min instead of ~1 h on 2 cores)
+#   --from SECTION  start at SECTION (tools, first, per-host, inventory, vault; the agent's
+#                   size is always printed), to finish a run that stopped part way
 # Needs what the scripts need: root, openssh-server, openssh-client, zstd, xz-utils,
 # python3 with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=false
-case "${1:-}" in
-  --quick) quick=true ;;
-  "") ;;
-  *) echo "bench/all.sh: unknown argument \`$1\` (see the usage at the top of this file)" >&2; exit 2 ;;
+from=tools
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=true; shift ;;
+    --from) from=${2:-}; shift 2 ;;
+    *) echo "bench/all.sh: unknown argument \`$1\` (see the usage at the top of this file)" >&2; exit 2 ;;
+  esac
+done
+sections=(tools first per-host inventory vault)
+case " ${sections[*]} " in
+  *" $from "*) ;;
+  *) echo "bench/all.sh: --from \`$from\`: one of ${sections[*]}" >&2; exit 2 ;;
 esac
+# Whether section $1 runs: it is --from's or comes after it.
+started=false
+run() { [ "$1" = "$from" ] && started=true; $started; }
 
 target="${CARGO_TARGET_DIR:-target}"
 cargo build -q --release -p dr -p dr-agent
@@ -37,27 +50,47 @@ echo "|---|--:|--:|--:|--:|--:|---|"
 glibc=$(objdump -T "$agent" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 echo "| $(basename "$agent") | $(size "$raw") | $(size "$(gzip -1 -c "$agent" | wc -c)") | $(size "$(zstd -3 -c "$agent" | wc -c)") | $(size "$(stat -c %s "$agent.zst")") | $(size "$(xz -9 -c "$agent" | wc -c)") | $glibc |"
 
-if $quick; then
-  section "Four tools (bench/run.py, N = 1, 10)"
-  bench/run.py --dr "$dr" --agent "$agent" --hosts 1,10 --reps 1
-  section "First contact (bench/first_contact.py, N = 10)"
-  bench/first_contact.py --dr "$dr" --agent "$agent" --hosts 10 --reps 3
-  section "Controller cost per host (30 hosts on 10 sshds)"
-  bench/first_contact.py --dr "$dr" --agent "$agent" --per-host 30 --ports 10 --reps 1
+if run tools; then
+  if $quick; then
+    section "Four tools (bench/run.py, N = 1, 10)"
+    bench/run.py --dr "$dr" --agent "$agent" --hosts 1,10 --reps 1
+  else
+    section "Four tools (bench/run.py, N = 1, 10, 50)"
+    bench/run.py --dr "$dr" --agent "$agent" --reps 3,3,1
+  fi
+fi
+if run first; then
+  if $quick; then
+    section "First contact (bench/first_contact.py, N = 10)"
+    bench/first_contact.py --dr "$dr" --agent "$agent" --hosts 10 --reps 3
+  else
+    section "First contact (bench/first_contact.py, N = 10, 50)"
+    bench/first_contact.py --dr "$dr" --agent "$agent"
+  fi
+fi
+if run per-host; then
+  if $quick; then
+    section "Controller cost per host (30 hosts on 10 sshds)"
+    bench/first_contact.py --dr "$dr" --agent "$agent" --per-host 30 --ports 10 --reps 1
+  else
+    section "Controller cost per host (300 hosts on 10 sshds)"
+    bench/first_contact.py --dr "$dr" --agent "$agent" --per-host 300 --ports 10 --reps 3
+  fi
+fi
+if run inventory; then
   section "Inventory size"
-  bench/inventory.py --dr "$dr" --sizes 1000,10000 --plan-sizes 10000 --reps 1
+  if $quick; then
+    bench/inventory.py --dr "$dr" --sizes 1000,10000 --plan-sizes 10000 --reps 1
+  else
+    bench/inventory.py --dr "$dr"
+  fi
+fi
+if run vault; then
   section "Vault files"
-  bench/vault.py --dr "$dr" --reps 1
-else
-  section "Four tools (bench/run.py, N = 1, 10, 50)"
-  bench/run.py --dr "$dr" --agent "$agent" --reps 3,3,1
-  section "First contact (bench/first_contact.py, N = 10, 50)"
-  bench/first_contact.py --dr "$dr" --agent "$agent"
-  section "Controller cost per host (300 hosts on 10 sshds)"
-  bench/first_contact.py --dr "$dr" --agent "$agent" --per-host 300 --ports 10 --reps 3
-  section "Inventory size"
-  bench/inventory.py --dr "$dr"
-  section "Vault files"
-  bench/vault.py --dr "$dr"
+  if $quick; then
+    bench/vault.py --dr "$dr" --reps 1
+  else
+    bench/vault.py --dr "$dr"
+  fi
 fi
 section "Done"
