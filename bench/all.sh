@@ -7,10 +7,10 @@
 # (bench/vault.py). Each prints its tables; the load average is printed between them.
 #
 # Usage: bench/all.sh [--quick] [--from SECTION]
-#   --quick         N = 1 and 10 only, fewer repetitions (~10 min instead of ~1 h on 2 cores)
+#   --quick         N = 1 and 10 only, fewer repetitions (~10 min instead of ~45 on 2 cores)
 #   --from SECTION  start at SECTION (tools, first, per-host, inventory, vault; the agent's
 #                   size is always printed), to finish a run that stopped part way
-# Needs what the scripts need: root, openssh-server, openssh-client, zstd, xz-utils,
+# Needs what the scripts need: root, openssh-server, openssh-client, zstd, xz-utils, binutils,
 # python3 with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
