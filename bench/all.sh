@@ -7,7 +7,7 @@
 # (bench/vault.py). Each prints its tables; the load average is printed between them.
 #
 # Usage: bench/all.sh [--quick] [--from SECTION]
-#   --quick         N = 1 and 10 only, fewer repetitions (~10 min instead of ~45 on 2 cores)
+#   --quick         N = 1 and 10 only, fewer repetitions (~6 min instead of ~45 on 2 cores)
 #   --from SECTION  start at SECTION (tools, first, per-host, inventory, vault; the agent's
 #                   size is always printed), to finish a run that stopped part way
 # Needs what the scripts need: root, openssh-server, openssh-client, zstd, xz-utils, binutils,
