@@ -117,7 +117,10 @@ fn draw(inv: &Inventory, group: &str, depth: usize, out: &mut String) {
         draw(inv, child, depth + 1, out);
     }
     // `ansible-inventory --graph` draws no hosts directly under `all`.
-    let mut hosts: Vec<&String> = g.hosts.iter().filter(|_| group != "all").collect();
+    if group == "all" {
+        return;
+    }
+    let mut hosts: Vec<&String> = g.hosts.iter().collect();
     hosts.sort();
     for h in hosts {
         out.push_str(&format!("{}--{h}\n", "  |".repeat(depth + 1)));

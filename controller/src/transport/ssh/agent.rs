@@ -179,12 +179,8 @@ impl AgentBinary {
         };
         let unpacks_to_binary = zstd_has_checksum(&bytes)
             && zstd::stream::read::Decoder::new(&bytes[..])
-                .and_then(|mut decoder| {
-                    let mut hashed = HashingSink::default();
-                    std::io::copy(&mut decoder, &mut hashed)?;
-                    Ok(hashed.finish())
-                })
-                .is_ok_and(|sha256| sha256 == self.sha256);
+                .and_then(|mut decoder| stream(&mut decoder, &mut std::io::sink()))
+                .is_ok_and(|(sha256, _)| sha256 == self.sha256);
         if !unpacks_to_binary {
             tracing::warn!(
                 "`{}` is not a checksummed zstd copy of `{}` (made from another build?): \
@@ -287,12 +283,17 @@ impl AgentBinary {
 /// Streams the file at `path` into `sink` in 64 KiB pieces; returns its SHA-256 (lowercase
 /// hex) and length.
 fn stream_file(path: &Path, sink: &mut impl Write) -> std::io::Result<(String, u64)> {
-    let mut file = std::fs::File::open(path)?;
+    stream(&mut std::fs::File::open(path)?, sink)
+}
+
+/// Streams `source` into `sink` in 64 KiB pieces; returns the SHA-256 (lowercase hex) and
+/// length of what it read.
+fn stream(source: &mut impl Read, sink: &mut impl Write) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut len = 0u64;
     loop {
-        let n = match file.read(&mut buf) {
+        let n = match source.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -309,27 +310,6 @@ fn stream_file(path: &Path, sink: &mut impl Write) -> std::io::Result<(String, u
 /// frame header descriptor, after the 4-byte magic number).
 fn zstd_has_checksum(bytes: &[u8]) -> bool {
     bytes.len() > 4 && bytes[..4] == [0x28, 0xb5, 0x2f, 0xfd] && bytes[4] & 0b100 != 0
-}
-
-/// A writer that only hashes what it is given (SHA-256, lowercase hex at the end).
-#[derive(Default)]
-struct HashingSink(Sha256);
-
-impl HashingSink {
-    fn finish(self) -> String {
-        hex::encode(self.0.finalize())
-    }
-}
-
-impl Write for HashingSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// `s` as one single-quoted shell word.
