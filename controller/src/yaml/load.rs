@@ -36,20 +36,44 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Node, Diagnostic> {
         // `!!binary` scalars come as their base64, decoded by `binary::decode`.
         ignore_binary_tag_for_string: true,
         merge_keys: serde_saphyr::options::MergeKeyPolicy::AsOrdinary,
+        // Duplicate keys are refused by the tree's own reader (`node.rs`), which names the
+        // first one; the parser's check would capture and replay every key of every mapping.
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::PassThrough,
         budget: serde_saphyr::budget! {
             max_nodes: text.len().max(250_000),
             max_events: text.len().saturating_mul(2).max(1_000_000),
         },
     };
-    match serde_saphyr::from_str_with_options::<Node>(text, options) {
+    let (read, repeated) = super::node::reading(&name, || {
+        serde_saphyr::from_str_with_options::<Node>(text, options)
+    });
+    if let (Ok(_), Some((key, first))) = (&read, repeated) {
+        return Err(Diagnostic::new(
+            key.loc.clone(),
+            format!(
+                "invalid YAML: duplicate mapping key `{}` (first at line {}, column {})",
+                key.scalar_text().unwrap_or_default(),
+                first.line,
+                first.col
+            ),
+        )
+        .with_help("give each key once: the later value would silently replace the earlier"));
+    }
+    match read {
         Ok(mut node) => {
-            node.set_file(&name);
             super::binary::decode(&mut node, &binary, &name)?;
             super::vault_tag::record_plain(text, &node);
             let lines: Vec<&str> = text.lines().collect();
-            pyyaml_booleans(&mut node, &lines);
-            super::aliases::resolve(&mut node, &lines);
-            super::merge::expand(&mut node)?;
+            // An alias is written `*name` and a merge key `<<`: a file without either
+            // (most inventories, every generated one) skips the walks that look for them.
+            let aliases = text.contains('*');
+            pyyaml_booleans(&mut node, &lines, aliases);
+            if aliases {
+                super::aliases::resolve(&mut node, &lines);
+            }
+            if text.contains("<<") {
+                super::merge::expand(&mut node)?;
+            }
             Ok(node)
         }
         Err(err) => {
@@ -79,9 +103,9 @@ const PYYAML_BOOLEANS: &[&str] = &[
 ];
 
 /// Turns booleans whose source spelling PyYAML would keep as a string back into strings.
-fn pyyaml_booleans(node: &mut Node, lines: &[&str]) {
+fn pyyaml_booleans(node: &mut Node, lines: &[&str], aliases: bool) {
     // An alias copy starts at the alias: its anchored node is fixed where it stands.
-    if super::aliases::is_alias(node, lines) {
+    if aliases && super::aliases::is_alias(node, lines) {
         return;
     }
     match &mut node.value {
@@ -92,10 +116,12 @@ fn pyyaml_booleans(node: &mut Node, lines: &[&str]) {
                 node.value = NodeValue::Str(token.to_owned());
             }
         }
-        NodeValue::Seq(items) => items.iter_mut().for_each(|n| pyyaml_booleans(n, lines)),
+        NodeValue::Seq(items) => items
+            .iter_mut()
+            .for_each(|n| pyyaml_booleans(n, lines, aliases)),
         NodeValue::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            pyyaml_booleans(k, lines);
-            pyyaml_booleans(v, lines);
+            pyyaml_booleans(k, lines, aliases);
+            pyyaml_booleans(v, lines, aliases);
         }),
         _ => {}
     }
@@ -200,6 +226,39 @@ mod tests {
         assert_eq!(err.loc.to_string(), "p.yml:1:12");
         let err = parse_str(Path::new("p.yml"), "? !!binary //79\n: 1\n").unwrap_err();
         assert!(err.message.contains("mapping key"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_where_it_repeats() {
+        let err = parse_str(Path::new("p.yml"), "a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid YAML: duplicate mapping key `a` (first at line 1, column 1)"
+        );
+        assert_eq!(err.loc.to_string(), "p.yml:3:1");
+        // Past the size where keys are indexed instead of scanned, and nested.
+        let mut text = String::from("all:\n  hosts:\n");
+        for i in 0..40 {
+            text.push_str(&format!("    h{i}:\n"));
+        }
+        text.push_str("    h7: {x: 1}\n");
+        let err = parse_str(Path::new("inv.yml"), &text).unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid YAML: duplicate mapping key `h7` (first at line 10, column 5)"
+        );
+        assert_eq!(err.loc.to_string(), "inv.yml:43:5");
+        // Keys equal as values are the same key; merge keys may repeat.
+        assert!(parse_str(Path::new("p.yml"), "11: a\n0xB: b\n").is_err());
+        let node = parse_str(
+            Path::new("p.yml"),
+            "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n  '1': s\n  1: i\n",
+        )
+        .unwrap();
+        assert_eq!(
+            node.to_json()["c"],
+            serde_json::json!({"x": 1, "y": 2, "1": "i"})
+        );
     }
 
     #[test]

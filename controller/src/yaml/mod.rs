@@ -5,6 +5,7 @@ mod binary;
 mod load;
 mod merge;
 mod node;
+mod seen_keys;
 mod tag_scan;
 mod unsafe_tag;
 pub mod vault_tag;

@@ -3,12 +3,12 @@
 //! Playbooks and inventories are parsed into this tree first, so every later error (unknown
 //! keyword, unknown host, cycle) can point at `file:line:col`.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
-use serde_saphyr::Spanned;
 
 use crate::diagnostic::Loc;
 
@@ -40,21 +40,25 @@ pub enum NodeValue {
     Map(Vec<(Node, Node)>),
 }
 
-impl Node {
-    /// Gives every location in this tree the file name `file` (the deserializer knows lines
-    /// and columns only).
-    pub(crate) fn set_file(&mut self, file: &Arc<str>) {
-        self.loc.file = file.clone();
-        match &mut self.value {
-            NodeValue::Seq(items) => items.iter_mut().for_each(|n| n.set_file(file)),
-            NodeValue::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-                k.set_file(file);
-                v.set_file(file);
-            }),
-            _ => {}
-        }
-    }
+thread_local! {
+    /// The file the reader on this thread is reading: each node's location names it as the
+    /// node is made (one shared name, no walk over the tree afterwards).
+    static READING: RefCell<Arc<str>> = RefCell::new(Arc::from(""));
+    /// The first repeated mapping key the reader met: where it repeats, where it was first.
+    static REPEATED: RefCell<Option<(Node, Loc)>> = const { RefCell::new(None) };
+}
 
+/// Runs `read` with every [`Node`] it deserializes located in `file`; gives what `read`
+/// returned and the first repeated mapping key it met (the key, where it was first given).
+pub(crate) fn reading<T>(file: &Arc<str>, read: impl FnOnce() -> T) -> (T, Option<(Node, Loc)>) {
+    let previous = READING.replace(file.clone());
+    REPEATED.take();
+    let out = read();
+    READING.set(previous);
+    (out, REPEATED.take())
+}
+
+impl Node {
     /// The string, if this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
@@ -129,14 +133,98 @@ impl Node {
     }
 }
 
+// A node is read through the YAML reader's span-aware newtype (what its `Spanned<T>` asks
+// for), read leanly: the reader yields a map of its marker, `value`, `referenced` and
+// `defined`, in that order, and a location as `line`, `column`, `span`, `source_id`. Only
+// the value and where it is referenced (an alias copy's location is the alias's) are read;
+// `Spanned<T>` itself allocates its marker key and reads both locations whole, for every
+// node of a file.
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<NodeValue>::deserialize(deserializer)?;
-        let at = spanned.referenced;
+        deserializer.deserialize_newtype_struct(SPANNED, SpannedNode)
+    }
+}
+
+const SPANNED: &str = "__yaml_spanned";
+
+struct SpannedNode;
+
+impl<'de> Visitor<'de> for SpannedNode {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a YAML node with its location")
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        map.next_key_seed(Key("__serde_saphyr_private_spanned"))?;
+        map.next_value::<de::IgnoredAny>()?;
+        map.next_key_seed(Key("value"))?;
+        let value = map.next_value::<NodeValue>()?;
+        map.next_key_seed(Key("referenced"))?;
+        let (line, col) = map.next_value::<Position>()?.0;
+        let file = READING.with_borrow(Arc::clone);
         Ok(Node {
-            value: spanned.value,
-            loc: Loc::new(Arc::from(""), at.line() as u32, at.column() as u32),
+            value,
+            loc: Loc::new(file, line, col),
         })
+    }
+}
+
+/// A key of the reader's span-aware map, checked to be the one expected next.
+struct Key(&'static str);
+
+impl<'de> de::DeserializeSeed<'de> for Key {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "the key `{}`", self.0)
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
+        if key == self.0 {
+            Ok(())
+        } else {
+            Err(E::custom(format!(
+                "the YAML reader gave `{key}` where `{}` was expected (a bug in dr)",
+                self.0
+            )))
+        }
+    }
+}
+
+/// The line and column of a reader location (its span and source are not read).
+struct Position((u32, u32));
+
+impl<'de> Deserialize<'de> for Position {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_struct("Location", &["line", "column"], PositionVisitor)
+    }
+}
+
+struct PositionVisitor;
+
+impl<'de> Visitor<'de> for PositionVisitor {
+    type Value = Position;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a YAML location")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Position, A::Error> {
+        map.next_key_seed(Key("line"))?;
+        let line = map.next_value::<u32>()?;
+        map.next_key_seed(Key("column"))?;
+        let col = map.next_value::<u32>()?;
+        Ok(Position((line, col)))
     }
 }
 
@@ -189,9 +277,20 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(NodeValue::Seq(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(entry) = map.next_entry()? {
-            entries.push(entry);
+        let mut entries: Vec<(Node, Node)> = Vec::new();
+        let mut seen = super::seen_keys::SeenKeys::default();
+        while let Some((key, value)) = map.next_entry::<Node, Node>()? {
+            // Kept out of the tree and reported once the file is read, where it repeats
+            // (an error from here would be located where the parser stands).
+            if let Some(first) = seen.first_of(&key, &entries) {
+                let first = first.clone();
+                REPEATED.with_borrow_mut(|r| {
+                    r.get_or_insert((key, first));
+                });
+                continue;
+            }
+            seen.add(&key, &entries);
+            entries.push((key, value));
         }
         Ok(NodeValue::Map(entries))
     }
