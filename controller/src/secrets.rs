@@ -105,6 +105,12 @@ impl Secrets {
     /// another password) fails only where it is used, as in Ansible: it is replaced by a
     /// template that fails when rendered, naming the variable and why.
     pub fn decrypt_inline(&self, what: &str, value: &mut Value) {
+        self.open_inline(&|| what.to_owned(), value);
+    }
+
+    /// [`Secrets::decrypt_inline`], the variable's name built only for a value that cannot
+    /// be opened (it is walked for every variable of every host).
+    pub fn open_inline(&self, what: &dyn Fn() -> String, value: &mut Value) {
         match value {
             // A plain string holding vault text is a string, as in Ansible (only `!vault`
             // values are opened).
@@ -125,13 +131,13 @@ impl Secrets {
                             .insert(plain.clone());
                         plain
                     }
-                    Err(e) => dr_agent::template::undecryptable::marker(what, &e, s),
+                    Err(e) => dr_agent::template::undecryptable::marker(&what(), &e, s),
                 };
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.decrypt_inline(what, v)),
-            Value::Object(map) => map
-                .iter_mut()
-                .for_each(|(k, v)| self.decrypt_inline(&format!("{what}.{k}"), v)),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.open_inline(what, v)),
+            Value::Object(map) => map.iter_mut().for_each(|(k, v)| {
+                self.open_inline(&|| format!("{}.{k}", what()), v);
+            }),
             _ => {}
         }
     }

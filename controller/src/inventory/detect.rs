@@ -179,15 +179,16 @@ fn read_yaml(
     let node = yaml::parse_str(path, text).map_err(YamlFailure::NotMapping)?;
     if !node.is_null() && node.as_map().is_none() {
         // Say what the YAML reader would say about a non-mapping.
-        let err = source::read_root(&mut Inventory::default(), &node)
+        let loc = node.loc.clone();
+        let err = source::read_root(&mut Inventory::default(), node)
             .err()
-            .unwrap_or_else(|| Diagnostic::new(node.loc.clone(), "not a YAML inventory"));
+            .unwrap_or_else(|| Diagnostic::new(loc, "not a YAML inventory"));
         return Err(YamlFailure::NotMapping(err));
     }
     if vaulted {
         secrets.add_leaves(&node.to_json());
     }
-    source::read_root(inv, &node).map_err(YamlFailure::Fatal)
+    source::read_root(inv, node).map_err(YamlFailure::Fatal)
 }
 
 fn looks_encrypted(bytes: &[u8]) -> bool {

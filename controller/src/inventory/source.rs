@@ -8,7 +8,7 @@ use super::model::{Group, Host, Inventory};
 use super::{detect, host_list, range, reconcile, vars_dirs};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::secrets::Secrets;
-use crate::yaml::Node;
+use crate::yaml::{Node, NodeValue};
 
 const GROUP_KEYS: &[&str] = &["hosts", "children", "vars"];
 
@@ -63,23 +63,28 @@ pub(crate) fn is_yaml(path: &Path) -> bool {
     )
 }
 
-/// The entries of a mapping node. Null (a key with nothing after it) has none; anything
-/// else is an error saying `what` (a phrase ending in the expected shape) and what was found.
-fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Diagnostic> {
-    if node.is_null() {
-        return Ok(&[]);
+/// The entries of a mapping node, taken from it. Null (a key with nothing after it) has
+/// none; anything else is an error saying `what` (a phrase ending in the expected shape,
+/// built only then) and what was found.
+fn entries(node: Node, what: impl FnOnce() -> String) -> Result<Vec<(Node, Node)>, Diagnostic> {
+    match node.value {
+        NodeValue::Null => Ok(Vec::new()),
+        NodeValue::Map(entries) => Ok(entries),
+        _ => Err(Diagnostic::new(
+            node.loc.clone(),
+            format!("{}, found {}", what(), node.kind()),
+        )),
     }
-    node.as_map()
-        .ok_or_else(|| Diagnostic::new(node.loc.clone(), format!("{what}, found {}", node.kind())))
 }
 
-/// Reads a YAML inventory document.
-pub(super) fn read_root(inv: &mut Inventory, node: &Node) -> Result<(), Diagnostic> {
-    let entries = entries(node, "an inventory must be a mapping of groups")
+/// Reads a YAML inventory document. The tree is taken apart as it is read: its strings
+/// become the inventory's without a copy.
+pub(super) fn read_root(inv: &mut Inventory, node: Node) -> Result<(), Diagnostic> {
+    let entries = entries(node, || "an inventory must be a mapping of groups".into())
         .map_err(|d| d.with_help("start with `all:` and put groups under `children:`"))?;
     for (key, value) in entries {
-        let name = group_name(key)?;
-        read_group(inv, &name, key, value, 0)?;
+        let name = group_name(&key)?;
+        read_group(inv, &name, &key, value, 0)?;
         if name != "all" {
             add_child(inv, "all", &name);
         }
@@ -97,7 +102,7 @@ fn read_group(
     inv: &mut Inventory,
     name: &str,
     key: &Node,
-    body: &Node,
+    body: Node,
     depth: usize,
 ) -> Result<(), Diagnostic> {
     if depth > 64 {
@@ -109,21 +114,21 @@ fn read_group(
     inv.groups
         .entry(name.to_owned())
         .or_insert_with(|| Group::new(name, Some(key.loc.clone())));
-    let entries = entries(
-        body,
-        &format!("group `{name}` must be a mapping with `hosts`, `children` or `vars`"),
-    )?;
+    let entries = entries(body, || {
+        format!("group `{name}` must be a mapping with `hosts`, `children` or `vars`")
+    })?;
     for (k, v) in entries {
         let keyword = k.scalar_text().unwrap_or_default();
         match keyword.as_str() {
             "hosts" => read_hosts(inv, name, v)?,
             "children" => read_children(inv, name, v, depth)?,
             "vars" => {
-                let vars = mapping(v, &format!("the vars of group `{name}`"))?;
+                let loc = v.loc.clone();
+                let vars = mapping(v, || format!("the vars of group `{name}`"))?;
                 if let Some(g) = inv.groups.get_mut(name) {
                     for (key, value) in vars {
                         g.set_var(key, value)
-                            .map_err(|m| Diagnostic::new(v.loc.clone(), m))?;
+                            .map_err(|m| Diagnostic::new(loc.clone(), m))?;
                     }
                 }
             }
@@ -142,11 +147,10 @@ fn read_group(
     Ok(())
 }
 
-fn read_hosts(inv: &mut Inventory, group: &str, node: &Node) -> Result<(), Diagnostic> {
-    let entries = entries(
-        node,
-        &format!("`hosts` of group `{group}` must be a mapping of host names"),
-    )
+fn read_hosts(inv: &mut Inventory, group: &str, node: Node) -> Result<(), Diagnostic> {
+    let entries = entries(node, || {
+        format!("`hosts` of group `{group}` must be a mapping of host names")
+    })
     .map_err(|d| {
         d.with_help(
             "write each host as a key: `hosts: {akira-db-01: {}}` or one per line ending in `:`",
@@ -160,19 +164,27 @@ fn read_hosts(inv: &mut Inventory, group: &str, node: &Node) -> Result<(), Diagn
         let vars = if vars.is_null() {
             Map::new()
         } else {
-            mapping(vars, &format!("the vars of host `{pattern}`"))?
+            mapping(vars, || format!("the vars of host `{pattern}`"))?
         };
-        for name in names {
-            let host = inv.hosts.entry(name.clone()).or_insert_with(|| Host {
+        let last = names.len().saturating_sub(1);
+        let mut vars = Some(vars);
+        for (i, name) in names.into_iter().enumerate() {
+            // The last host of a range takes the vars, the others a copy.
+            let these = if i == last {
+                vars.take().unwrap_or_default()
+            } else {
+                vars.clone().unwrap_or_default()
+            };
+            if let Some(g) = inv.groups.get_mut(group) {
+                g.hosts.insert(name.clone());
+            }
+            let host = inv.hosts.entry(name).or_insert_with_key(|name| Host {
                 name: name.clone(),
                 vars: Map::new(),
                 file_vars: Map::new(),
                 loc: Some(key.loc.clone()),
             });
-            host.vars.extend(vars.clone());
-            if let Some(g) = inv.groups.get_mut(group) {
-                g.hosts.insert(name);
-            }
+            host.vars.extend(these);
         }
     }
     Ok(())
@@ -181,22 +193,21 @@ fn read_hosts(inv: &mut Inventory, group: &str, node: &Node) -> Result<(), Diagn
 fn read_children(
     inv: &mut Inventory,
     parent: &str,
-    node: &Node,
+    node: Node,
     depth: usize,
 ) -> Result<(), Diagnostic> {
-    let entries = entries(
-        node,
-        &format!("`children` of group `{parent}` must be a mapping of groups"),
-    )?;
+    let entries = entries(node, || {
+        format!("`children` of group `{parent}` must be a mapping of groups")
+    })?;
     for (key, body) in entries {
-        let name = group_name(key)?;
+        let name = group_name(&key)?;
         if name == parent {
             return Err(Diagnostic::new(
                 key.loc.clone(),
                 format!("group `{name}` cannot be its own child"),
             ));
         }
-        read_group(inv, &name, key, body, depth + 1)?;
+        read_group(inv, &name, &key, body, depth + 1)?;
         add_child(inv, parent, &name);
     }
     Ok(())
@@ -208,13 +219,16 @@ fn add_child(inv: &mut Inventory, parent: &str, child: &str) {
     }
 }
 
-fn mapping(node: &Node, what: &str) -> Result<Map<String, Value>, Diagnostic> {
-    match node.to_json() {
-        Value::Object(map) => Ok(map),
-        Value::Null => Ok(Map::new()),
+fn mapping(node: Node, what: impl FnOnce() -> String) -> Result<Map<String, Value>, Diagnostic> {
+    match node.value {
+        NodeValue::Map(_) => match node.into_json() {
+            Value::Object(map) => Ok(map),
+            _ => Ok(Map::new()),
+        },
+        NodeValue::Null => Ok(Map::new()),
         _ => Err(Diagnostic::new(
             node.loc.clone(),
-            format!("{what} must be a mapping, found {}", node.kind()),
+            format!("{} must be a mapping, found {}", what(), node.kind()),
         )),
     }
 }

@@ -227,7 +227,7 @@ pub fn hostvars_entry(
     secrets: &Secrets,
 ) -> Result<Value, Diagnostic> {
     let mut vars = Value::Object(inv.host_vars_with(host, beside));
-    secrets.decrypt_inline(&format!("hostvars['{host}']"), &mut vars);
+    secrets.open_inline(&|| format!("hostvars['{host}']"), &mut vars);
     if let Value::Object(m) = &mut vars {
         let mut magic = super::magic::host_level(inv, host);
         magic.insert("inventory_hostname".into(), json!(host));

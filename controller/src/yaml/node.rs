@@ -112,6 +112,29 @@ impl Node {
         }
     }
 
+    /// [`Node::to_json`], moving the strings out instead of copying them.
+    pub fn into_json(self) -> Json {
+        match self.value {
+            NodeValue::Str(s) => Json::String(s),
+            NodeValue::Seq(items) => Json::Array(items.into_iter().map(Node::into_json).collect()),
+            NodeValue::Map(entries) => Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_text().unwrap_or_default(), v.into_json()))
+                    .collect(),
+            ),
+            _ => self.to_json(),
+        }
+    }
+
+    /// [`Node::scalar_text`], moving a string out.
+    pub fn into_text(self) -> Option<String> {
+        match self.value {
+            NodeValue::Str(s) => Some(s),
+            _ => self.scalar_text(),
+        }
+    }
+
     /// Converts to JSON (locations dropped). Mapping keys become strings.
     pub fn to_json(&self) -> Json {
         match &self.value {
