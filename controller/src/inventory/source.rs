@@ -161,19 +161,14 @@ fn read_hosts(inv: &mut Inventory, group: &str, node: Node) -> Result<(), Diagno
             .scalar_text()
             .ok_or_else(|| Diagnostic::new(key.loc.clone(), "a host name must be a string"))?;
         let names = range::expand(&pattern).map_err(|m| Diagnostic::new(key.loc.clone(), m))?;
-        let vars = if vars.is_null() {
-            Map::new()
-        } else {
-            mapping(vars, || format!("the vars of host `{pattern}`"))?
-        };
-        let last = names.len().saturating_sub(1);
-        let mut vars = Some(vars);
-        for (i, name) in names.into_iter().enumerate() {
+        let mut vars = mapping(vars, || format!("the vars of host `{pattern}`"))?;
+        let mut names = names.into_iter().peekable();
+        while let Some(name) = names.next() {
             // The last host of a range takes the vars, the others a copy.
-            let these = if i == last {
-                vars.take().unwrap_or_default()
+            let these = if names.peek().is_some() {
+                vars.clone()
             } else {
-                vars.clone().unwrap_or_default()
+                std::mem::take(&mut vars)
             };
             if let Some(g) = inv.groups.get_mut(group) {
                 g.hosts.insert(name.clone());
@@ -230,5 +225,26 @@ fn mapping(node: Node, what: impl FnOnce() -> String) -> Result<Map<String, Valu
             node.loc.clone(),
             format!("{} must be a mapping, found {}", what(), node.kind()),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_host_of_a_range_gets_its_vars_and_groups() {
+        let text = "all:\n  children:\n    web:\n      hosts:\n        web[1:3]: {port: 80}\n        \
+                    solo:\n        web2: {tls: true}\n";
+        let node = crate::yaml::parse_str(Path::new("inv.yml"), text).unwrap();
+        let mut inv = Inventory::default();
+        read_root(&mut inv, node).unwrap();
+        let vars = |h: &str| Value::Object(inv.host(h).unwrap().vars.clone());
+        assert_eq!(vars("web1"), serde_json::json!({"port": 80}));
+        assert_eq!(vars("web2"), serde_json::json!({"port": 80, "tls": true}));
+        assert_eq!(vars("web3"), serde_json::json!({"port": 80}));
+        assert_eq!(vars("solo"), serde_json::json!({}));
+        let web: Vec<&String> = inv.groups["web"].hosts.iter().collect();
+        assert_eq!(web, ["web1", "web2", "web3", "solo"]);
     }
 }
