@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
@@ -323,7 +324,7 @@ impl Action for Apply {
                 )));
             }
         }
-        let running = self.backend.running(&self.name)?;
+        let running = self.settled(self.steps.iter().rev().find_map(|v| wanted(v)))?;
         let mut data = Map::new();
         data.insert("name".into(), Json::from(self.name.clone()));
         data.insert("manager".into(), Json::from(self.backend.label()));
@@ -337,6 +338,38 @@ impl Action for Apply {
             data,
             ..Outcome::default()
         })
+    }
+}
+
+/// Whether the service runs once `verb` has done its work: `None` for `enable`/`disable`.
+fn wanted(verb: &str) -> Option<bool> {
+    match verb {
+        "start" | "restart" | "reload" => Some(true),
+        "stop" => Some(false),
+        _ => None,
+    }
+}
+
+/// How long an init script's daemon gets to report the state its script returned for.
+const SETTLE: Duration = Duration::from_secs(5);
+
+impl Apply {
+    /// Whether the service runs, once its init script's `status` agrees with `want` or
+    /// [`SETTLE`] has passed. An init script may return as soon as its daemon forks, before
+    /// the daemon writes its pid file (Debian's PgBouncer does), so `status` right after
+    /// `start` can say "not running" and the next task would start it a second time. The
+    /// state reported is the one seen last; a daemon that dies at once is not an error
+    /// here, as in Ansible.
+    fn settled(&self, want: Option<bool>) -> Result<bool, ModuleError> {
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let running = self.backend.running(&self.name)?;
+            let waits = matches!(self.backend, Backend::Init(_)) && want.is_some();
+            if !waits || Some(running) == want || Instant::now() >= deadline {
+                return Ok(running);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

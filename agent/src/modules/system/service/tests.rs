@@ -11,14 +11,28 @@ use crate::modules::testutil::Harness;
 
 /// An init script for a `sleep` daemon with a pid file in `dir`.
 fn script(dir: &Path) -> String {
+    script_writing_its_pid_after(dir, 0)
+}
+
+/// As [`script`], with a daemon that writes its pid file `ms` milliseconds after the
+/// script has returned (as a forking daemon does once it has detached).
+fn script_writing_its_pid_after(dir: &Path, ms: u32) -> String {
     let pid = dir.join("demo.pid");
     let path = dir.join("demo");
+    let start = if ms == 0 {
+        r#"setsid sleep 1000 >/dev/null 2>&1 & echo $! > "$PIDFILE";"#.to_owned()
+    } else {
+        let delay = f64::from(ms) / 1000.0;
+        format!(
+            r#"setsid sh -c 'sleep {delay}; echo $$ > "$1"; exec sleep 1000' sh "$PIDFILE" >/dev/null 2>&1 &"#
+        )
+    };
     let text = format!(
         r#"#!/bin/sh
 PIDFILE={pid}
 running() {{ [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }}
 case "$1" in
-  start) running || {{ setsid sleep 1000 >/dev/null 2>&1 & echo $! > "$PIDFILE"; }} ;;
+  start) running || {{ {start} }} ;;
   stop) running && kill "$(cat "$PIDFILE")"; rm -f "$PIDFILE" ;;
   restart) "$0" stop; "$0" start ;;
   reload) running && echo reloaded >> {dir}/reloads ;;
@@ -101,6 +115,34 @@ fn init_script_start_stop_restart_are_planned_and_idempotent() {
     );
     assert_eq!(pid(dir.path()), None);
     assert!(!h.check(&Service, stopped).outcome.changed);
+}
+
+#[test]
+fn a_daemon_that_writes_its_pid_file_late_is_started_once() {
+    // Debian's PgBouncer script returns when the daemon forks; its pid file comes after.
+    // Read too early, `status` says "stopped": the outcome said so, and a handler's
+    // `reloaded` right after started it a second time, which failed on the busy port.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = script_writing_its_pid_after(dir.path(), 400);
+    let _guard = Stop(s.clone());
+    let h = Harness::new();
+    let out = h.apply(
+        &Service,
+        json!({"name": "demo", "state": "started", "init_script": s}),
+    );
+    assert!(out.changed && !out.failed, "{}", out.msg);
+    assert_eq!(out.data["state"], json!("started"), "{}", out.msg);
+    let first = pid(dir.path());
+    assert!(first.is_some(), "no pid file once `started` returned");
+    let reload = h.check(
+        &Service,
+        json!({"name": "demo", "state": "reloaded", "init_script": s}),
+    );
+    assert!(
+        reload.outcome.msg.starts_with("would reload"),
+        "{}",
+        reload.outcome.msg
+    );
 }
 
 #[test]
