@@ -32,7 +32,20 @@ fn async_results_are_ansibles() {
     // the machine is (seen: `never` written under a full test run); dr's side is checked below.
     let mut theirs = util::outputs(ansible.path());
     theirs.retain(|name, _| !name.starts_with("never"));
-    assert_eq!(out, theirs, "dr's results differ");
+    // Ansible's last poll of the job past its limit (`async: 1`, `poll: 1`) races its own
+    // watchdog, which records "Timeout exceeded" a second after killing the job: a poll
+    // that reads the record first sees a finished job (seen under a full test run). That
+    // job's results, and whether its job file is left, are then not comparable; dr's are
+    // checked below.
+    let watchdog_first = theirs["late.json"].contains("Timeout exceeded");
+    let mut ours = out.clone();
+    if watchdog_first {
+        for late in ["late.json", "late_status.json"] {
+            ours.remove(late);
+            theirs.remove(late);
+        }
+    }
+    assert_eq!(ours, theirs, "dr's results differ");
     // poll > 0: the module's result plus the job's keys.
     assert!(out["done.json"].contains("\"stdout\": \"hi\""), "{out:?}");
     assert!(out["done.json"].contains("\"finished\": true"), "{out:?}");
@@ -64,7 +77,9 @@ fn async_results_are_ansibles() {
          started True True True True True\n"
     );
     // The job killed at its limit left Ansible's record; the cleaned-up one is gone.
-    assert_eq!(job_files(dr.path()), job_files(ansible.path()));
+    if !watchdog_first {
+        assert_eq!(job_files(dr.path()), job_files(ansible.path()));
+    }
     assert_eq!(job_files(dr.path()), 1);
     // Killed means killed: its command never gets to write.
     std::thread::sleep(Duration::from_secs(4));
