@@ -361,11 +361,11 @@ impl Apply {
     /// state reported is the one seen last; a daemon that dies at once is not an error
     /// here, as in Ansible.
     fn settled(&self, want: Option<bool>) -> Result<bool, ModuleError> {
+        let want = want.filter(|_| matches!(self.backend, Backend::Init(_)));
         let deadline = Instant::now() + SETTLE;
         loop {
             let running = self.backend.running(&self.name)?;
-            let waits = matches!(self.backend, Backend::Init(_)) && want.is_some();
-            if !waits || Some(running) == want || Instant::now() >= deadline {
+            if want.is_none_or(|w| w == running) || Instant::now() >= deadline {
                 return Ok(running);
             }
             std::thread::sleep(Duration::from_millis(50));

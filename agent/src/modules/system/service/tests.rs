@@ -132,8 +132,10 @@ fn a_daemon_that_writes_its_pid_file_late_is_started_once() {
     );
     assert!(out.changed && !out.failed, "{}", out.msg);
     assert_eq!(out.data["state"], json!("started"), "{}", out.msg);
-    let first = pid(dir.path());
-    assert!(first.is_some(), "no pid file once `started` returned");
+    assert!(
+        pid(dir.path()).is_some(),
+        "no pid file once `started` returned"
+    );
     let reload = h.check(
         &Service,
         json!({"name": "demo", "state": "reloaded", "init_script": s}),
