@@ -78,16 +78,17 @@ impl Docker {
             .is_ok_and(|s| s.success())
     }
 
-    /// The names of containers carrying `label` (`key=value`), running or not.
-    pub fn containers_with_label(&self, label: &str) -> Result<Vec<String>> {
-        let out = self.run([
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label={label}"),
-            "--format",
-            "{{.Names}}",
-        ])?;
+    /// The names of containers carrying every one of `labels` (`key=value`), running or
+    /// not. One `docker ps` (its label filters are ANDed): a container of another test bed
+    /// removed meanwhile cannot fail a later per-container query.
+    pub fn containers_with_labels(&self, labels: &[&str]) -> Result<Vec<String>> {
+        let mut args = vec!["ps".to_owned(), "-a".to_owned()];
+        for label in labels {
+            args.push("--filter".to_owned());
+            args.push(format!("label={label}"));
+        }
+        args.extend(["--format".to_owned(), "{{.Names}}".to_owned()]);
+        let out = self.run(args)?;
         Ok(out.lines().map(str::to_owned).collect())
     }
 

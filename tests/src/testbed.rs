@@ -279,23 +279,14 @@ impl Testbed {
     fn containers_of(&self, name: &str) -> Result<Vec<String>> {
         let host = self.host(name)?;
         let mut containers = vec![host.container.clone()];
-        for c in self
-            .docker
-            .containers_with_label(&format!("{HOST_LABEL}={name}"))?
-        {
-            if c != host.container && self.belongs_to_run(&c)? {
+        let run = format!("{RUN_LABEL}={}", self.run_id);
+        let of_host = format!("{HOST_LABEL}={name}");
+        for c in self.docker.containers_with_labels(&[&run, &of_host])? {
+            if c != host.container {
                 containers.push(c);
             }
         }
         Ok(containers)
-    }
-
-    fn belongs_to_run(&self, container: &str) -> Result<bool> {
-        let format = format!("{{{{index .Config.Labels \"{RUN_LABEL}\"}}}}");
-        Ok(self
-            .docker
-            .run(["inspect", "--format", &format, container])?
-            == self.run_id)
     }
 
     /// Host lost: `docker kill` (SIGKILL, no shutdown) of the host and what it runs.
@@ -518,7 +509,7 @@ impl Testbed {
         }
         let containers = self
             .docker
-            .containers_with_label(&format!("{RUN_LABEL}={}", self.run_id))?;
+            .containers_with_labels(&[&format!("{RUN_LABEL}={}", self.run_id)])?;
         self.docker.remove_containers(&containers)?;
         self.docker.run(["network", "rm", &self.network])?;
         self.network.clear();
