@@ -54,14 +54,21 @@ def free_port():
 
 def timed(cmd, env=None, cwd=None):
     """Runs cmd; returns (wall seconds, controller CPU seconds, peak RSS MiB, exit code, stdout)."""
+    wall, user, system, rss, code, out = timed_split(cmd, env, cwd)
+    return wall, user + system, rss, code, out
+
+
+def timed_split(cmd, env=None, cwd=None):
+    """Runs cmd; returns (wall seconds, user CPU seconds, system CPU seconds, peak RSS MiB,
+    exit code, stdout)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
-    return wall, cpu, usage.ru_maxrss / 1024.0, code, out.decode(errors="replace")
+    return (wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024.0, code,
+            out.decode(errors="replace"))
 
 
 USER = "drbench"
