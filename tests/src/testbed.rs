@@ -208,7 +208,7 @@ impl Testbed {
             "--network-alias",
             name,
             "--label",
-            &format!("{RUN_LABEL}={}", self.run_id),
+            &self.run_label(),
             "--label",
             &format!("{HOST_LABEL}={name}"),
             "--cap-add",
@@ -276,12 +276,19 @@ impl Testbed {
 
     /// The containers that go down with host `name`: its own, and for the
     /// management host the compose services it runs.
+    /// The label (`key=value`) every container of this run carries.
+    fn run_label(&self) -> String {
+        format!("{RUN_LABEL}={}", self.run_id)
+    }
+
     fn containers_of(&self, name: &str) -> Result<Vec<String>> {
         let host = self.host(name)?;
         let mut containers = vec![host.container.clone()];
-        let run = format!("{RUN_LABEL}={}", self.run_id);
         let of_host = format!("{HOST_LABEL}={name}");
-        for c in self.docker.containers_with_labels(&[&run, &of_host])? {
+        for c in self
+            .docker
+            .containers_with_labels(&[&self.run_label(), &of_host])?
+        {
             if c != host.container {
                 containers.push(c);
             }
@@ -427,7 +434,7 @@ impl Testbed {
         let containers = self.docker.run([
             "ps",
             "--filter",
-            &format!("label={RUN_LABEL}={}", self.run_id),
+            &format!("label={}", self.run_label()),
             "--filter",
             "label=com.docker.compose.service=backend",
             "--format",
@@ -507,9 +514,7 @@ impl Testbed {
         if self.network.is_empty() {
             return Ok(());
         }
-        let containers = self
-            .docker
-            .containers_with_labels(&[&format!("{RUN_LABEL}={}", self.run_id)])?;
+        let containers = self.docker.containers_with_labels(&[&self.run_label()])?;
         self.docker.remove_containers(&containers)?;
         self.docker.run(["network", "rm", &self.network])?;
         self.network.clear();
