@@ -243,6 +243,7 @@ impl AgentBinary {
                 &session.handle,
                 &self.push_command(encoding),
                 payload,
+                (&session.flow, session.rtt),
                 |_| {},
             )
             .await

@@ -5,6 +5,7 @@
 use russh::client::Handle;
 use russh::{ChannelMsg, ChannelReadHalf};
 
+use super::flow::Flow;
 use super::host_key::Handler;
 
 /// Keep at most this much stderr for messages.
@@ -21,22 +22,47 @@ pub struct Exit {
     pub stderr: String,
 }
 
+/// Pieces a paced upload is handed to russh in (two packets of OpenSSH's maximum size).
+const PACED_PIECE: usize = 64 * 1024;
+
 /// Runs `command`, writes `stdin` then EOF, and calls `on_line` for each stdout line.
-/// An error means the channel could not be used at all (the connection is gone).
+/// `stdin` is paced to what the host consumes when `flow` says so for a connection whose
+/// round trip is `rtt` (see `flow.rs`). An error means the channel could not be used at all
+/// (the connection is gone).
 pub async fn run(
     handle: &Handle<Handler>,
     command: &str,
     stdin: bytes::Bytes,
+    (flow, rtt): (&Flow, Option<std::time::Duration>),
     on_line: impl FnMut(&[u8]),
 ) -> Result<Exit, russh::Error> {
     let channel = handle.channel_open_session().await?;
     channel.exec(true, command).await?;
+    let id = channel.id().number();
     let (read, write) = channel.split();
     let writer = async {
         // Owned bytes go out in packets of the peer's maximum size; `data(&[u8])` would copy
         // through an 8 KiB buffer, four times the packets, which made the agent push slow.
         // `Bytes` is shared: pushing the agent to 50 hosts does not copy it 50 times.
-        write.data_bytes(stdin).await?;
+        let Some(limit) = flow.limit(id, rtt).await else {
+            write.data_bytes(stdin).await?;
+            return write.eof().await;
+        };
+        let mut at = 0;
+        while at < stdin.len() {
+            if !flow.until_consumed(id, limit).await {
+                tracing::debug!(
+                    "no window adjustment for {:?}: sending the rest unpaced",
+                    super::flow::STALL
+                );
+                write.data_bytes(stdin.slice(at..)).await?;
+                break;
+            }
+            let end = stdin.len().min(at + PACED_PIECE);
+            write.data_bytes(stdin.slice(at..end)).await?;
+            flow.sent(id, end - at);
+            at = end;
+        }
         write.eof().await
     };
     let reader = collect(read, on_line);

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use russh::keys::PublicKeyOrCertificate;
 use russh::keys::ssh_key::{Algorithm, HashAlg, PublicKey};
 
+use super::flow::Flow;
 use super::known_hosts::{self, KnownKey};
 
 /// Where trust comes from for one host.
@@ -155,12 +156,15 @@ pub fn fingerprint(key: &PublicKey) -> String {
     format!("{} {}", key.algorithm(), key.fingerprint(HashAlg::Sha256))
 }
 
-/// The russh client handler: runs the check and keeps the refusal for the error message.
+/// The russh client handler: runs the check and keeps the refusal for the error message;
+/// passes the channels' windows on to the connection's [`Flow`].
 pub struct Handler {
     /// The check to run.
     pub check: HostKeyCheck,
     /// Why the key was refused, when it was.
     pub refusal: Arc<Mutex<Option<String>>>,
+    /// The channels' windows, for pacing the agent push.
+    pub flow: Arc<Flow>,
 }
 
 impl russh::client::Handler for Handler {
@@ -184,6 +188,37 @@ impl russh::client::Handler for Handler {
                 Ok(false)
             }
         }
+    }
+
+    async fn channel_open_confirmation(
+        &mut self,
+        id: russh::ChannelId,
+        _max_packet_size: u32,
+        window_size: u32,
+        session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        let openssh = session.remote_sshid().starts_with(b"SSH-2.0-OpenSSH_");
+        self.flow.opened(id.number(), window_size, openssh);
+        Ok(())
+    }
+
+    async fn window_adjusted(
+        &mut self,
+        id: russh::ChannelId,
+        new_size: u32,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        self.flow.adjusted(id.number(), new_size);
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        id: russh::ChannelId,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        self.flow.closed(id.number());
+        Ok(())
     }
 }
 

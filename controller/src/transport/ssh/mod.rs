@@ -8,6 +8,7 @@ mod arch;
 mod auth;
 mod encoding;
 mod exec;
+mod flow;
 mod host_key;
 mod known_hosts;
 mod live;

@@ -9,6 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::TransportError;
 use super::auth;
+use super::flow::{self, Flow};
 use super::host_key::{Handler, HostKeyCheck};
 use super::known_hosts::lookup_name;
 use super::target::{Defaults, Target, resolve_jump};
@@ -25,6 +26,10 @@ pub struct Session {
     pub handle: Handle<Handler>,
     /// ProxyJump connections, which must outlive `handle`.
     _jumps: Vec<Handle<Handler>>,
+    /// The windows of `handle`'s channels, for pacing the agent push.
+    pub flow: Arc<Flow>,
+    /// The round trip to the host, when the connection is direct (the kernel's measure).
+    pub rtt: Option<std::time::Duration>,
     /// Who logged in, on which port.
     pub login: dr_agent::wire::Login,
 }
@@ -48,19 +53,21 @@ pub async fn open(
         let mut jumps: Vec<Handle<Handler>> = Vec::new();
         for hop in &target.proxy_jump {
             let jump = resolve_jump(target, hop, defaults);
-            let handle = match jumps.last() {
+            let link = match jumps.last() {
                 None => direct(&jump).await?,
                 Some(prev) => tunnelled(prev, &jump).await?,
             };
-            jumps.push(handle);
+            jumps.push(link.handle);
         }
-        let handle = match jumps.last() {
+        let link = match jumps.last() {
             None => direct(target).await?,
             Some(prev) => tunnelled(prev, target).await?,
         };
         Ok(Session {
-            handle,
+            handle: link.handle,
             _jumps: jumps,
+            flow: link.flow,
+            rtt: link.rtt,
             login: dr_agent::wire::Login::Ssh {
                 user: target.user.clone(),
                 port: target.port,
@@ -92,7 +99,15 @@ pub async fn open(
     Ok(session)
 }
 
-async fn direct(target: &Target) -> Result<Handle<Handler>, TransportError> {
+/// A connection as it was made: its handle, its channels' windows and, when direct, the
+/// round trip.
+struct Link {
+    handle: Handle<Handler>,
+    flow: Arc<Flow>,
+    rtt: Option<Duration>,
+}
+
+async fn direct(target: &Target) -> Result<Link, TransportError> {
     let socket = tokio::net::TcpStream::connect((target.address.as_str(), target.port))
         .await
         .map_err(|e| {
@@ -102,13 +117,12 @@ async fn direct(target: &Target) -> Result<Handle<Handler>, TransportError> {
             ))
         })?;
     let _ = socket.set_nodelay(true);
-    handshake(socket, target).await
+    let rtt = flow::min_rtt(&socket);
+    let (handle, flow) = handshake(socket, target).await?;
+    Ok(Link { handle, flow, rtt })
 }
 
-async fn tunnelled(
-    through: &Handle<Handler>,
-    target: &Target,
-) -> Result<Handle<Handler>, TransportError> {
+async fn tunnelled(through: &Handle<Handler>, target: &Target) -> Result<Link, TransportError> {
     let channel = through
         .channel_open_direct_tcpip(
             target.address.clone(),
@@ -123,10 +137,19 @@ async fn tunnelled(
                 target.host, target.address, target.port
             ))
         })?;
-    handshake(channel.into_stream(), target).await
+    let (handle, flow) = handshake(channel.into_stream(), target).await?;
+    // No socket of its own: the round trip is not known, and the push is not paced.
+    Ok(Link {
+        handle,
+        flow,
+        rtt: None,
+    })
 }
 
-async fn handshake<S>(stream: S, target: &Target) -> Result<Handle<Handler>, TransportError>
+async fn handshake<S>(
+    stream: S,
+    target: &Target,
+) -> Result<(Handle<Handler>, Arc<Flow>), TransportError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -149,9 +172,11 @@ where
         ..Default::default()
     };
     let refusal = Arc::new(Mutex::new(None));
+    let flow = Arc::new(Flow::default());
     let handler = Handler {
         check,
         refusal: refusal.clone(),
+        flow: flow.clone(),
     };
     let result = client::connect_stream(Arc::new(config), stream, handler).await;
     let mut handle = match result {
@@ -171,5 +196,5 @@ where
         .await
         .map_err(|why| TransportError::Unreachable(format!("`{}`: {why}", target.host)))?;
     tracing::debug!("authenticated to `{}` with {how}", target.host);
-    Ok(handle)
+    Ok((handle, flow))
 }
