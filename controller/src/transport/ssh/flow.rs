@@ -202,14 +202,25 @@ mod tests {
         flow.opened(2, 2 * MIB, false);
         flow.opened(3, 64 * 1024, true);
         let started = tokio::time::Instant::now();
-        assert_eq!(flow.limit(1, Some(Duration::ZERO)).await, None, "no window granted");
+        assert_eq!(
+            flow.limit(1, Some(Duration::ZERO)).await,
+            None,
+            "no window granted"
+        );
         assert_eq!(started.elapsed(), STALL);
         flow.adjusted(1, 2 * MIB);
         let loopback = Some(Duration::from_micros(20));
-        assert_eq!(flow.limit(1, loopback).await, Some(BASE + RATE * 20 / 1_000_000));
+        assert_eq!(
+            flow.limit(1, loopback).await,
+            Some(BASE + RATE * 20 / 1_000_000)
+        );
         assert_eq!(flow.limit(1, None).await, None, "round trip unknown");
         assert_eq!(flow.limit(2, loopback).await, None, "not OpenSSH");
-        assert_eq!(flow.limit(3, loopback).await, None, "window below the limit");
+        assert_eq!(
+            flow.limit(3, loopback).await,
+            None,
+            "window below the limit"
+        );
         assert_eq!(flow.limit(9, loopback).await, None, "channel unknown");
         // A distant host: the limit covers the round trip at RATE, here past the window.
         let far = Some(Duration::from_millis(20));
