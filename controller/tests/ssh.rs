@@ -424,6 +424,13 @@ fn cold_host_gets_the_agent_as(commands: &[&str], form: &str) {
         "no fallback needed\n{}",
         first.stderr
     );
+    // A direct connection to OpenSSH on loopback: the push is paced to what sshd consumed.
+    assert_eq!(
+        count(&first.stderr, " ms, paced to "),
+        1,
+        "{}",
+        first.stderr
+    );
     let cache = fleet.path().join("hosts/h01/cache/dr");
     let files: Vec<_> = std::fs::read_dir(&cache)
         .expect("agent cache dir")
@@ -507,6 +514,14 @@ fn proxy_jump_tunnels_through_another_sshd() {
         run.stderr
     );
     assert!(fleet.root(1).join("marker").is_file());
+    // Through the jump host the round trip is not known: the push goes unpaced.
+    assert_eq!(
+        count(&run.stderr, "pushed dr-agent to `h02`"),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(count(&run.stderr, "paced to"), 0, "{}", run.stderr);
 
     // With the jump host down, the target is unreachable, and the message says why.
     fleet.hosts[0].stop();

@@ -272,8 +272,11 @@ impl AgentBinary {
                 exit.stderr
             )));
         }
+        let paced = exit.paced.map_or_else(String::new, |limit| {
+            format!(", paced to {} KiB unconsumed", limit.div_ceil(1024))
+        });
         tracing::info!(
-            "pushed dr-agent to `{host}`: {sent} bytes ({}) in {} ms",
+            "pushed dr-agent to `{host}`: {sent} bytes ({}) in {} ms{paced}",
             encoding.label(),
             started.elapsed().as_millis()
         );

@@ -20,6 +20,8 @@ pub struct Exit {
     pub signal: Option<String>,
     /// The start of what it wrote on stderr.
     pub stderr: String,
+    /// The unconsumed bytes its stdin was paced to, when it was (see `flow.rs`).
+    pub paced: Option<u64>,
 }
 
 /// Pieces a paced upload is handed to russh in (two packets of OpenSSH's maximum size).
@@ -40,6 +42,8 @@ pub async fn run(
     channel.exec(true, command).await?;
     let id = channel.id().number();
     let (read, write) = channel.split();
+    // The pacing limit, 0 when unpaced (a limit is never 0).
+    let paced = std::sync::atomic::AtomicU64::new(0);
     let writer = async {
         // Owned bytes go out in packets of the peer's maximum size; `data(&[u8])` would copy
         // through an 8 KiB buffer, four times the packets, which made the agent push slow.
@@ -48,6 +52,7 @@ pub async fn run(
             write.data_bytes(stdin).await?;
             return write.eof().await;
         };
+        paced.store(limit, std::sync::atomic::Ordering::Relaxed);
         let mut at = 0;
         while at < stdin.len() {
             if !flow.until_consumed(id, limit).await {
@@ -83,7 +88,10 @@ pub async fn run(
     {
         return Err(e);
     }
-    Ok(exit)
+    Ok(Exit {
+        paced: Some(paced.load(std::sync::atomic::Ordering::Relaxed)).filter(|&l| l > 0),
+        ..exit
+    })
 }
 
 /// Reads the channel until it is gone: stdout to `on_line` line by line, stderr kept

@@ -349,6 +349,7 @@ mod tests {
             status: Some(status),
             signal: None,
             stderr: stderr.into(),
+            paced: None,
         }
     }
 
