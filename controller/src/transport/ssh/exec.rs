@@ -42,17 +42,17 @@ pub async fn run(
     channel.exec(true, command).await?;
     let id = channel.id().number();
     let (read, write) = channel.split();
-    // The pacing limit, 0 when unpaced (a limit is never 0).
-    let paced = std::sync::atomic::AtomicU64::new(0);
+    // sshd grants the window as the command starts, before it can exit: waiting for it here
+    // costs nothing.
+    let paced = flow.limit(id, rtt).await;
     let writer = async {
         // Owned bytes go out in packets of the peer's maximum size; `data(&[u8])` would copy
         // through an 8 KiB buffer, four times the packets, which made the agent push slow.
         // `Bytes` is shared: pushing the agent to 50 hosts does not copy it 50 times.
-        let Some(limit) = flow.limit(id, rtt).await else {
+        let Some(limit) = paced else {
             write.data_bytes(stdin).await?;
             return write.eof().await;
         };
-        paced.store(limit, std::sync::atomic::Ordering::Relaxed);
         let mut at = 0;
         while at < stdin.len() {
             if !flow.until_consumed(id, limit).await {
@@ -88,10 +88,7 @@ pub async fn run(
     {
         return Err(e);
     }
-    Ok(Exit {
-        paced: Some(paced.load(std::sync::atomic::Ordering::Relaxed)).filter(|&l| l > 0),
-        ..exit
-    })
+    Ok(Exit { paced, ..exit })
 }
 
 /// Reads the channel until it is gone: stdout to `on_line` line by line, stderr kept
