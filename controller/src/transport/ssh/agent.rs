@@ -6,8 +6,8 @@
 //! first push and sent compressed as the host can unpack them (see `encoding.rs`: zstd,
 //! else gzip, else plain), one shared buffer per encoding for every host. A zstd copy made
 //! when the agent was built (`dr-agent-<arch>.zst` beside it, `tests/build-agent`: level 19,
-//! a fifth fewer bytes than level 3, too slow to make per run) is sent as it is, once it
-//! is checked to unpack to the very binary hashed.
+//! a fifth fewer bytes than level 3, too slow to make per run) is sent as it is, once its
+//! frame is checked to declare the very binary hashed (its length and zstd's checksum of it).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ use super::TransportError;
 use super::encoding::Encoding;
 use super::exec;
 use super::session::Session;
+use super::zstd_frame::{self, ContentChecksum};
 
 /// The remote command exits with this when the cached agent is missing.
 pub const MISSING: u32 = 97;
@@ -157,11 +158,13 @@ impl AgentBinary {
         Ok(Bytes::from(out))
     }
 
-    /// The zstd copy made when the agent was built, `<agent>.zst`, if there is one that
-    /// unpacks to the binary hashed at the start of the run and carries zstd's content
-    /// checksum (which the host's `zstd -d` checks). One that does not (stale after a
-    /// rebuild, cut, or without the checksum) is passed over, with a warning: the push then
-    /// compresses the binary itself.
+    /// The zstd copy made when the agent was built, `<agent>.zst`, if it is this binary's:
+    /// one checksummed frame whose recorded content size and checksum (the one the host's
+    /// `zstd -d` checks) are this binary's, read while the binary is checked to be the one
+    /// hashed at the start of the run. Checked without unpacking it (the first cold host
+    /// waits for this): a copy of another build matches both only by a 1 in 2^32 accident.
+    /// One that does not match (stale after a rebuild, cut, without the checksum) is passed
+    /// over, with a warning: the push then compresses the binary itself.
     fn prebuilt_zstd(&self) -> Option<Bytes> {
         let mut name = self.path.clone().into_os_string();
         name.push(".zst");
@@ -177,11 +180,12 @@ impl AgentBinary {
                 return None;
             }
         };
-        let unpacks_to_binary = zstd_has_checksum(&bytes)
-            && zstd::stream::read::Decoder::new(&bytes[..])
-                .and_then(|mut decoder| stream(&mut decoder, &mut std::io::sink()))
-                .is_ok_and(|(sha256, _)| sha256 == self.sha256);
-        if !unpacks_to_binary {
+        let is_this_binarys = zstd_frame::declared(&bytes).is_some_and(|declared| {
+            let mut checksum = ContentChecksum::default();
+            self.read_checked(&mut checksum)
+                .is_ok_and(|len| len == declared.size && checksum.value() == declared.checksum)
+        });
+        if !is_this_binarys {
             tracing::warn!(
                 "`{}` is not a checksummed zstd copy of `{}` (made from another build?): \
                  compressing the agent instead; run tests/build-agent again to renew it",
@@ -310,12 +314,6 @@ fn stream(source: &mut impl Read, sink: &mut impl Write) -> std::io::Result<(Str
     Ok((hex::encode(hasher.finalize()), len))
 }
 
-/// Whether the zstd frame at the start of `bytes` carries a content checksum (bit 2 of the
-/// frame header descriptor, after the 4-byte magic number).
-fn zstd_has_checksum(bytes: &[u8]) -> bool {
-    bytes.len() > 4 && bytes[..4] == [0x28, 0xb5, 0x2f, 0xfd] && bytes[4] & 0b100 != 0
-}
-
 /// `s` as one single-quoted shell word.
 pub(super) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -427,6 +425,12 @@ mod tests {
 
         let other = dir.path().join("older-build");
         std::fs::write(&other, &body[..body.len() - 1]).expect("write");
+        make_zst(&other, &[]);
+        assert_ne!(&sent()[..], &std::fs::read(&zst).expect("read")[..]);
+        // Same length, one byte different: told apart by the checksum.
+        let mut changed = body.clone();
+        changed[body.len() / 3] ^= 1;
+        std::fs::write(&other, &changed).expect("write");
         make_zst(&other, &[]);
         assert_ne!(&sent()[..], &std::fs::read(&zst).expect("read")[..]);
 

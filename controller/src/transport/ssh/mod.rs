@@ -16,6 +16,7 @@ mod request_pieces;
 mod resolved;
 mod session;
 mod target;
+mod zstd_frame;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
