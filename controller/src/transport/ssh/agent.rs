@@ -291,12 +291,7 @@ impl AgentBinary {
 /// Streams the file at `path` into `sink` in 64 KiB pieces; returns its SHA-256 (lowercase
 /// hex) and length.
 fn stream_file(path: &Path, sink: &mut impl Write) -> std::io::Result<(String, u64)> {
-    stream(&mut std::fs::File::open(path)?, sink)
-}
-
-/// Streams `source` into `sink` in 64 KiB pieces; returns the SHA-256 (lowercase hex) and
-/// length of what it read.
-fn stream(source: &mut impl Read, sink: &mut impl Write) -> std::io::Result<(String, u64)> {
+    let mut source = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut len = 0u64;
