@@ -276,11 +276,9 @@ impl AgentBinary {
                 exit.stderr
             )));
         }
-        let paced = match (exit.paced, exit.round_trip) {
-            (Some(limit), _) => format!(", paced to {} KiB unconsumed", limit.div_ceil(1024)),
-            (None, Some(rtt)) => format!(", unpaced (round trip {} ms)", rtt.as_millis()),
-            (None, None) => String::new(),
-        };
+        let paced = exit.paced.map_or_else(String::new, |limit| {
+            format!(", paced to {} KiB unconsumed", limit.div_ceil(1024))
+        });
         tracing::info!(
             "pushed dr-agent to `{host}`: {sent} bytes ({}) in {} ms{paced}",
             encoding.label(),

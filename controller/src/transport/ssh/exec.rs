@@ -22,21 +22,15 @@ pub struct Exit {
     pub stderr: String,
     /// The unconsumed bytes its stdin was paced to, when it was (see `flow.rs`).
     pub paced: Option<u64>,
-    /// The round trip its stdin was paced for, or found too long to pace (see `flow.rs`).
-    pub round_trip: Option<std::time::Duration>,
 }
 
 /// Pieces a paced upload is handed to russh in (two packets of OpenSSH's maximum size).
 const PACED_PIECE: usize = 64 * 1024;
 
-/// Pings sent to measure the server's round trip; the quickest answer counts.
-const PINGS: usize = 2;
-
 /// Runs `command`, writes `stdin` then EOF, and calls `on_line` for each stdout line.
 /// `stdin` is paced to what the host consumes when `flow` says so for a connection whose
-/// round trip is `rtt` (the kernel's; see `flow.rs`), unless the server's answer to a ping,
-/// asked for while the command starts, says it is distant. An error means the channel could
-/// not be used at all (the connection is gone).
+/// round trip is `rtt` (see `flow.rs`). An error means the channel could not be used at all
+/// (the connection is gone).
 pub async fn run(
     handle: &Handle<Handler>,
     command: &str,
@@ -44,23 +38,8 @@ pub async fn run(
     (flow, rtt): (&Flow, Option<std::time::Duration>),
     on_line: impl FnMut(&[u8]),
 ) -> Result<Exit, russh::Error> {
-    // Only OpenSSH uploads are paced, and OpenSSH answers pings (it refuses the request).
-    let pinged = async {
-        if rtt.is_some() && flow.openssh() {
-            ping(handle).await
-        } else {
-            None
-        }
-    };
-    let started = async {
-        let channel = handle.channel_open_session().await?;
-        channel.exec(true, command).await?;
-        Ok::<_, russh::Error>(channel)
-    };
-    let (pinged, channel) = tokio::join!(pinged, started);
-    let channel = channel?;
-    tracing::debug!("round trip: kernel {rtt:?}, ping {pinged:?}");
-    let rtt = super::flow::round_trip(rtt, pinged);
+    let channel = handle.channel_open_session().await?;
+    channel.exec(true, command).await?;
     let id = channel.id().number();
     let (read, write) = channel.split();
     // sshd grants the window as the command starts, before it can exit: waiting for it here
@@ -109,29 +88,7 @@ pub async fn run(
     {
         return Err(e);
     }
-    Ok(Exit {
-        paced,
-        round_trip: rtt,
-        ..exit
-    })
-}
-
-/// The server's quickest answer to [`PINGS`] pings, each waited for [`STALL`] at most
-/// (`None`: no answer, or the connection is gone).
-///
-/// [`STALL`]: super::flow::STALL
-async fn ping(handle: &Handle<Handler>) -> Option<std::time::Duration> {
-    let mut quickest: Option<std::time::Duration> = None;
-    for _ in 0..PINGS {
-        let sent = std::time::Instant::now();
-        tokio::time::timeout(super::flow::STALL, handle.send_ping())
-            .await
-            .ok()?
-            .ok()?;
-        let took = sent.elapsed();
-        quickest = Some(quickest.map_or(took, |q| q.min(took)));
-    }
-    quickest
+    Ok(Exit { paced, ..exit })
 }
 
 /// Reads the channel until it is gone: stdout to `on_line` line by line, stderr kept

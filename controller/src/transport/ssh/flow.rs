@@ -16,14 +16,9 @@
 //! three packets are unconsumed) guarantees an adjustment while the limit holds data back;
 //! a server that adjusts only when half its window is used would never answer. Should no
 //! adjustment come for [`STALL`] anyway, the upload goes on unpaced.
-//!
-//! The round trip is the kernel's, measured on dr's own socket; but that socket may reach
-//! only a TCP forwarder (`ssh -L`, a cloud tunnel) in front of a distant sshd, so the server's
-//! own answer to a ping is asked for as well ([`round_trip`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -38,22 +33,12 @@ const RATE: u64 = 256 * 1024 * 1024;
 /// Waiting this long for an adjustment ends pacing for that upload.
 pub const STALL: Duration = Duration::from_secs(1);
 
-/// A server whose answer to a ping takes at least this long is distant, whatever the
-/// kernel measured to the other end of the socket: pacing would hold its upload to 256 KiB
-/// per round trip, 25 MB/s or less, about what sshd's copying leaves an unpaced upload on
-/// loopback, so it is not paced. A quicker answer's excess over the kernel's round trip is
-/// taken for the server's and dr's own scheduling on a busy machine, where pacing helps
-/// most, and the kernel's measure stands.
-pub const DISTANT: Duration = Duration::from_millis(10);
-
 /// The window state of a connection's channels (by channel number), fed by the
 /// connection's handler.
 #[derive(Default)]
 pub struct Flow {
     channels: Mutex<HashMap<u32, Window>>,
     adjusted: Notify,
-    /// Whether a channel has been confirmed by OpenSSH on this connection.
-    openssh: AtomicBool,
 }
 
 /// What is known of one channel's window.
@@ -72,9 +57,6 @@ struct Window {
 impl Flow {
     /// The server confirmed channel `id` with `window` bytes of window.
     pub fn opened(&self, id: u32, window: u32, openssh: bool) {
-        if openssh {
-            self.openssh.store(true, Ordering::Relaxed);
-        }
         self.lock().insert(
             id,
             Window {
@@ -118,11 +100,6 @@ impl Flow {
         (window.openssh && limit < u64::from(window.window)).then_some(limit)
     }
 
-    /// Whether the server has shown itself to be OpenSSH (on any channel so far).
-    pub fn openssh(&self) -> bool {
-        self.openssh.load(Ordering::Relaxed)
-    }
-
     /// Notes `n` more bytes handed to russh for channel `id`.
     pub fn sent(&self, id: u32, n: usize) {
         if let Some(w) = self.lock().get_mut(&id) {
@@ -151,17 +128,6 @@ impl Flow {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Window>> {
         self.channels.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// The round trip an upload is paced for: the kernel's (`kernel`, `None` when the connection
-/// has no socket of dr's own), or the server's answer to a ping (`pinged`, through whatever
-/// forwards the connection) when that says the server is [`DISTANT`].
-pub fn round_trip(kernel: Option<Duration>, pinged: Option<Duration>) -> Option<Duration> {
-    let kernel = kernel?;
-    Some(match pinged {
-        Some(pinged) if pinged >= DISTANT => pinged.max(kernel),
-        _ => kernel,
-    })
 }
 
 /// The smallest round trip the kernel has measured on `socket` (its SYN and SYN-ACK, right
@@ -261,31 +227,6 @@ mod tests {
         assert_eq!(flow.limit(1, far).await, None);
         let near = Some(Duration::from_millis(1));
         assert_eq!(flow.limit(1, near).await, Some(BASE + RATE / 1000));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_server_slow_to_answer_a_ping_is_distant_whatever_the_socket_says() {
-        let flow = Flow::default();
-        assert!(!flow.openssh());
-        flow.opened(1, 0, true);
-        assert!(flow.openssh(), "known once a channel is confirmed");
-        flow.adjusted(1, 2 * MIB);
-        let loopback = Some(Duration::from_micros(40));
-        // A quick answer: the kernel's round trip stands, the push is paced.
-        let busy = Some(Duration::from_millis(4));
-        assert_eq!(round_trip(loopback, busy), loopback);
-        assert_eq!(
-            round_trip(loopback, None),
-            loopback,
-            "no answer to the ping"
-        );
-        assert!(flow.limit(1, round_trip(loopback, busy)).await.is_some());
-        // A forwarder on loopback in front of a server 40 ms away: not paced.
-        let far = Some(Duration::from_millis(40));
-        assert_eq!(round_trip(loopback, far), far);
-        assert_eq!(flow.limit(1, round_trip(loopback, far)).await, None);
-        // No socket of dr's own (a jump host): unknown, whatever the ping.
-        assert_eq!(round_trip(None, far), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -350,7 +350,7 @@ mod tests {
             status: Some(status),
             signal: None,
             stderr: stderr.into(),
-            ..exec::Exit::default()
+            paced: None,
         }
     }
 
