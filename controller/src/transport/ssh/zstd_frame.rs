@@ -17,47 +17,26 @@ const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// What `bytes` declares, if it is exactly one zstd frame (nothing after it) that records
 /// its content size and carries a content checksum and needs no dictionary; `None` for
 /// anything else (another format, a cut file, several frames, a frame without the size or
-/// the checksum).
+/// the checksum). The frame's extent and size are zstd's own reading of it (the library
+/// `zstd -d` is built from); the flags are the frame header descriptor's bits.
 pub fn declared(bytes: &[u8]) -> Option<Declared> {
-    let mut at = Reader { bytes, at: 0 };
-    if at.take(4)? != MAGIC {
-        return None;
+    use zstd::zstd_safe;
+    if bytes.get(..4)? != MAGIC {
+        return None; // another format, or a skippable frame
     }
-    let descriptor = at.take(1)?[0];
-    let size_flag = descriptor >> 6;
-    let single_segment = descriptor & 0b10_0000 != 0;
-    let reserved = descriptor & 0b1000 != 0;
+    let descriptor = *bytes.get(4)?;
     let has_checksum = descriptor & 0b100 != 0;
     let dictionary = descriptor & 0b11 != 0;
-    if reserved || dictionary || !has_checksum {
+    if dictionary || !has_checksum {
         return None;
     }
-    if !single_segment {
-        at.take(1)?; // Window_Descriptor
+    if zstd_safe::find_frame_compressed_size(bytes).ok()? != bytes.len() {
+        return None; // cut, or followed by anything
     }
-    let size = match (size_flag, single_segment) {
-        (0, false) => return None, // the size is not recorded
-        (0, true) => u64::from(at.take(1)?[0]),
-        (1, _) => u64::from(u16::from_le_bytes(at.take(2)?.try_into().ok()?)) + 256,
-        (2, _) => u64::from(u32::from_le_bytes(at.take(4)?.try_into().ok()?)),
-        _ => u64::from_le_bytes(at.take(8)?.try_into().ok()?),
-    };
-    loop {
-        let header = at.take(3)?;
-        let header = u32::from(header[0]) | u32::from(header[1]) << 8 | u32::from(header[2]) << 16;
-        let last = header & 1 != 0;
-        let block_size = (header >> 3) as usize;
-        match (header >> 1) & 0b11 {
-            0 | 2 => at.take(block_size)?, // raw, compressed: the block's bytes
-            1 => at.take(1)?,              // RLE: the one byte repeated
-            _ => return None,              // reserved
-        };
-        if last {
-            break;
-        }
-    }
-    let checksum = u32::from_le_bytes(at.take(4)?.try_into().ok()?);
-    (at.at == bytes.len()).then_some(Declared { size, checksum })
+    let size = zstd_safe::get_frame_content_size(bytes).ok()??;
+    // With the flag set, the frame ends with the checksum.
+    let checksum = u32::from_le_bytes(bytes.get(bytes.len().checked_sub(4)?..)?.try_into().ok()?);
+    Some(Declared { size, checksum })
 }
 
 /// The checksum zstd records of the content written into it: the low 32 bits of its XXH64.
@@ -85,22 +64,6 @@ impl std::io::Write for ContentChecksum {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// A cursor over the file's bytes.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    /// The next `n` bytes, or `None` past the end.
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.at.checked_add(n)?;
-        let piece = self.bytes.get(self.at..end)?;
-        self.at = end;
-        Some(piece)
     }
 }
 
