@@ -20,7 +20,7 @@ pub struct Exit {
     pub signal: Option<String>,
     /// The start of what it wrote on stderr.
     pub stderr: String,
-    /// The unconsumed bytes its stdin was paced to, when it was (see `flow.rs`).
+    /// The unconsumed bytes its stdin was last allowed, when it was paced (see `flow.rs`).
     pub paced: Option<u64>,
 }
 
@@ -44,18 +44,20 @@ pub async fn run(
     let (read, write) = channel.split();
     // sshd grants the window as the command starts, before it can exit: waiting for it here
     // costs nothing.
-    let paced = flow.limit(id, rtt).await;
+    let paced = flow.pace(id, rtt).await;
     let writer = async {
         // Owned bytes go out in packets of the peer's maximum size; `data(&[u8])` would copy
         // through an 8 KiB buffer, four times the packets, which made the agent push slow.
         // `Bytes` is shared: pushing the agent to 50 hosts does not copy it 50 times.
-        let Some(limit) = paced else {
+        // Ends with the allowance last seen, for the log (the channel's state goes with it).
+        if !paced {
             write.data_bytes(stdin).await?;
-            return write.eof().await;
-        };
+            return write.eof().await.map(|()| None);
+        }
+        let mut allowed = None;
         let mut at = 0;
         while at < stdin.len() {
-            if !flow.until_consumed(id, limit).await {
+            if !flow.until_consumed(id).await {
                 tracing::debug!(
                     "no window adjustment for {:?}: sending the rest unpaced",
                     super::flow::STALL
@@ -67,8 +69,9 @@ pub async fn run(
             write.data_bytes(stdin.slice(at..end)).await?;
             flow.sent(id, end - at);
             at = end;
+            allowed = flow.allowance(id).or(allowed);
         }
-        write.eof().await
+        write.eof().await.map(|()| allowed)
     };
     let reader = collect(read, on_line);
     // The channel's end decides. A command that exits without reading all its stdin (a
@@ -82,13 +85,11 @@ pub async fn run(
             exit = &mut reader => break exit,
         }
     };
-    if let Some(Err(e)) = written
-        && exit.status.is_none()
-        && exit.signal.is_none()
-    {
-        return Err(e);
+    match written {
+        Some(Err(e)) if exit.status.is_none() && exit.signal.is_none() => Err(e),
+        Some(Ok(paced)) => Ok(Exit { paced, ..exit }),
+        _ => Ok(exit),
     }
-    Ok(Exit { paced, ..exit })
 }
 
 /// Reads the channel until it is gone: stdout to `on_line` line by line, stderr kept

@@ -12,23 +12,47 @@
 //! What the host has consumed is read from its window adjustments: after one, the window
 //! left (`new_size`, as russh reports it) is the channel's full window less what was sent
 //! and not yet consumed. The full window is the largest seen: sshd confirms a session
-//! channel with none and grants its 2 MiB when the command starts, before any data. Pacing is used only with OpenSSH, whose rule (adjust once more than
-//! three packets are unconsumed) guarantees an adjustment while the limit holds data back;
-//! a server that adjusts only when half its window is used would never answer. Should no
-//! adjustment come for [`STALL`] anyway, the upload goes on unpaced.
+//! channel with none and grants its 2 MiB when the command starts, before any data. Pacing
+//! is used only with OpenSSH, whose rule (adjust once more than three packets are
+//! unconsumed) guarantees an adjustment while the limit holds data back; a server that
+//! adjusts only when half its window is used would never answer. Should no adjustment come
+//! for [`STALL`] anyway, the upload goes on unpaced.
+//!
+//! The allowance is probed, because the kernel's round trip is the nearest hop's: behind a
+//! TCP forwarder on dr's machine (`ssh -L`, a cloud tunnel) a distant sshd looks near, and
+//! 256 KiB per real round trip would take seconds for the agent. The upload goes in rounds,
+//! each ending when the bytes allowed at its start are consumed; after a first round (the
+//! command starting), the allowance doubles while a round's delivery rate beats the best
+//! before it by 60% (limited by the round trip, a doubled allowance doubles the rate), and
+//! probing ends after two rounds in a row without that (limited by the host: more allowed
+//! only fills sshd's buffer), going back to the allowance of the best round. A busy near
+//! host fakes a faster round now and then, so a few near hosts end up allowed more, which
+//! is harmless up to ~512 KiB; a distant host may take a second round trip to carry a
+//! doubled allowance once (its TCP sender growing into it), which one flat round allows.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
-/// Unconsumed bytes allowed on a connection with no round trip to speak of (loopback).
+/// Unconsumed bytes allowed on a connection with no round trip to speak of (loopback), to
+/// begin with.
 const BASE: u64 = 256 * 1024;
 
 /// On top of [`BASE`], what a round trip needs to keep this rate (bytes per second):
 /// ~2 Gbit/s, so that a distant host is not paced below what its link carries.
 const RATE: u64 = 256 * 1024 * 1024;
+
+/// A round whose delivery rate beats the best before it by this factor doubles the
+/// allowance. 1.25 let too many busy near hosts through to the whole window (300 cold
+/// hosts took 10% longer); a path limited by its round trip doubles its rate.
+const GROWTH: f64 = 1.6;
+
+/// Probing ends after this many rounds in a row that did not beat the best: one may be
+/// the path settling after a doubling (a TCP sender's congestion window growing into it).
+const FLAT: u32 = 2;
 
 /// Waiting this long for an adjustment ends pacing for that upload.
 pub const STALL: Duration = Duration::from_secs(1);
@@ -52,6 +76,79 @@ struct Window {
     sent: u64,
     /// Bytes the server has consumed, as of its last adjustment.
     consumed: u64,
+    /// The allowance and its probing, once the channel is paced.
+    probe: Option<Probe>,
+}
+
+/// The unconsumed bytes allowed on a paced channel, and the round measuring them.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    allowance: u64,
+    /// When the current round began, and what was consumed then.
+    began: Instant,
+    from: u64,
+    /// The round ends when this much is consumed (what was allowed at its start).
+    until: u64,
+    /// Rounds ended so far.
+    rounds: u32,
+    /// The best delivery rate of a round (bytes per second), and the allowance it had.
+    best: f64,
+    best_allowance: u64,
+    /// Rounds in a row that did not beat the best.
+    flat: u32,
+    /// Probing has ended: the allowance stays.
+    settled: bool,
+}
+
+impl Probe {
+    fn new(allowance: u64, consumed: u64) -> Probe {
+        Probe {
+            allowance,
+            began: Instant::now(),
+            from: consumed,
+            until: consumed + allowance,
+            rounds: 0,
+            best: 0.0,
+            best_allowance: allowance,
+            flat: 0,
+            settled: false,
+        }
+    }
+
+    /// `consumed` bytes are consumed now: ends the round when they reach its end, and
+    /// decides the allowance of the next, up to the channel's `window` (where probing ends:
+    /// nothing is held back any more).
+    fn consumed(&mut self, consumed: u64, window: u64) {
+        if consumed < self.until {
+            return;
+        }
+        let now = Instant::now();
+        let seconds = now.duration_since(self.began).as_secs_f64().max(1e-6);
+        let rate = (consumed - self.from) as f64 / seconds;
+        self.rounds += 1;
+        // The first round holds the command's start: not a measure of the path.
+        if self.rounds > 1 && !self.settled {
+            if rate >= self.best * GROWTH {
+                self.best = rate;
+                self.best_allowance = self.allowance;
+                self.allowance = window.min(self.allowance * 2);
+                self.settled = self.allowance == window;
+                self.flat = 0;
+            } else {
+                self.flat += 1;
+                if self.flat == FLAT {
+                    self.settled = true;
+                    self.allowance = self.best_allowance;
+                }
+            }
+        }
+        *self = Probe {
+            began: now,
+            from: consumed,
+            until: consumed + self.allowance,
+            ..*self
+        };
+    }
 }
 
 impl Flow {
@@ -73,6 +170,9 @@ impl Flow {
             w.window = w.window.max(left);
             let consumed = (w.sent + u64::from(left)).saturating_sub(u64::from(w.window));
             w.consumed = w.consumed.max(consumed);
+            if let Some(probe) = &mut w.probe {
+                probe.consumed(w.consumed, u64::from(w.window));
+            }
         }
         self.adjusted.notify_waiters();
     }
@@ -82,22 +182,42 @@ impl Flow {
         self.lock().remove(&id);
     }
 
-    /// The unconsumed bytes allowed on channel `id` of a connection whose round trip is
-    /// `rtt`, or `None` when it is not paced (not OpenSSH, round trip unknown, or a window
-    /// smaller than the limit anyway). Waits for the server to grant the channel its window
-    /// (no data could go before that anyway), for [`STALL`] at most.
-    pub async fn limit(&self, id: u32, rtt: Option<Duration>) -> Option<u64> {
-        let rtt = rtt?;
-        let limit = BASE + u64::try_from(rtt.as_micros() * u128::from(RATE) / 1_000_000).ok()?;
-        let window = loop {
+    /// Whether channel `id` of a connection whose round trip is `rtt` is paced (OpenSSH,
+    /// round trip known, a window larger than the first allowance), and if so starts
+    /// probing its allowance. Waits for the server to grant the channel its window (no data
+    /// could go before that anyway), for [`STALL`] at most.
+    pub async fn pace(&self, id: u32, rtt: Option<Duration>) -> bool {
+        let Some(limit) =
+            rtt.and_then(|rtt| u64::try_from(rtt.as_micros() * u128::from(RATE) / 1_000_000).ok())
+        else {
+            return false;
+        };
+        self.start(id, BASE + limit).await.unwrap_or(false)
+    }
+
+    /// [`Flow::pace`] once the first allowance is known; `None` when the channel is gone or
+    /// no window came.
+    async fn start(&self, id: u32, limit: u64) -> Option<bool> {
+        loop {
             let adjusted = self.adjusted.notified();
-            let w = *self.lock().get(&id)?;
-            if w.window > 0 {
-                break w;
+            {
+                let mut channels = self.lock();
+                let w = channels.get_mut(&id)?;
+                if w.window > 0 {
+                    let paced = w.openssh && limit < u64::from(w.window);
+                    if paced {
+                        w.probe = Some(Probe::new(limit, w.consumed));
+                    }
+                    return Some(paced);
+                }
             }
             tokio::time::timeout(STALL, adjusted).await.ok()?;
-        };
-        (window.openssh && limit < u64::from(window.window)).then_some(limit)
+        }
+    }
+
+    /// The unconsumed bytes channel `id` is allowed now, when it is paced.
+    pub fn allowance(&self, id: u32) -> Option<u64> {
+        Some(self.lock().get(&id)?.probe?.allowance)
     }
 
     /// Notes `n` more bytes handed to russh for channel `id`.
@@ -107,16 +227,20 @@ impl Flow {
         }
     }
 
-    /// Waits until at most `limit` bytes sent on channel `id` are unconsumed. `false` when no
-    /// adjustment came for [`STALL`] (the caller stops pacing).
-    pub async fn until_consumed(&self, id: u32, limit: u64) -> bool {
+    /// Waits until what is unconsumed on channel `id` is within its allowance. `false` when
+    /// no adjustment came for [`STALL`] (the caller stops pacing).
+    pub async fn until_consumed(&self, id: u32) -> bool {
         loop {
             let adjusted = self.adjusted.notified();
-            let unconsumed = match self.lock().get(&id) {
-                Some(w) => w.sent.saturating_sub(w.consumed),
+            let within = match self.lock().get(&id) {
+                Some(w) => {
+                    let allowance = w.probe.map_or(u64::MAX, |p| p.allowance);
+                    w.sent.saturating_sub(w.consumed) <= allowance
+                        || allowance >= u64::from(w.window)
+                }
                 None => return false,
             };
-            if unconsumed <= limit {
+            if within {
                 return true;
             }
             if tokio::time::timeout(STALL, adjusted).await.is_err() {
@@ -173,6 +297,7 @@ mod tests {
     use super::*;
 
     const MIB: u32 = 1024 * 1024;
+    const KIB: u64 = 1024;
 
     #[test]
     fn consumed_is_read_from_the_window_left() {
@@ -201,56 +326,54 @@ mod tests {
         flow.opened(1, 0, true);
         flow.opened(2, 2 * MIB, false);
         flow.opened(3, 64 * 1024, true);
-        let started = tokio::time::Instant::now();
-        assert_eq!(
-            flow.limit(1, Some(Duration::ZERO)).await,
-            None,
+        let started = Instant::now();
+        assert!(
+            !flow.pace(1, Some(Duration::ZERO)).await,
             "no window granted"
         );
         assert_eq!(started.elapsed(), STALL);
         flow.adjusted(1, 2 * MIB);
-        let loopback = Some(Duration::from_micros(20));
-        assert_eq!(
-            flow.limit(1, loopback).await,
-            Some(BASE + RATE * 20 / 1_000_000)
-        );
-        assert_eq!(flow.limit(1, None).await, None, "round trip unknown");
-        assert_eq!(flow.limit(2, loopback).await, None, "not OpenSSH");
-        assert_eq!(
-            flow.limit(3, loopback).await,
-            None,
+        assert!(!flow.pace(1, None).await, "round trip unknown");
+        assert_eq!(flow.allowance(1), None);
+        assert!(!flow.pace(2, Some(Duration::ZERO)).await, "not OpenSSH");
+        assert!(
+            !flow.pace(3, Some(Duration::ZERO)).await,
             "window below the limit"
         );
-        assert_eq!(flow.limit(9, loopback).await, None, "channel unknown");
-        // A distant host: the limit covers the round trip at RATE, here past the window.
-        let far = Some(Duration::from_millis(20));
-        assert_eq!(flow.limit(1, far).await, None);
-        let near = Some(Duration::from_millis(1));
-        assert_eq!(flow.limit(1, near).await, Some(BASE + RATE / 1000));
+        assert!(!flow.pace(9, Some(Duration::ZERO)).await, "channel unknown");
+        // A distant host: the first allowance covers the round trip at RATE, here past the
+        // window.
+        assert!(!flow.pace(1, Some(Duration::from_millis(20))).await);
+        assert!(flow.pace(1, Some(Duration::from_millis(1))).await);
+        assert_eq!(flow.allowance(1), Some(BASE + RATE / 1000));
+        assert!(flow.pace(1, Some(Duration::from_micros(20))).await);
+        assert_eq!(flow.allowance(1), Some(BASE + RATE * 20 / 1_000_000));
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_window_granted_after_the_confirmation_is_waited_for() {
         let flow = std::sync::Arc::new(Flow::default());
         flow.opened(0, 0, true);
-        let limit = tokio::spawn({
+        let paced = tokio::spawn({
             let flow = flow.clone();
-            async move { flow.limit(0, Some(Duration::from_micros(20))).await }
+            async move { flow.pace(0, Some(Duration::ZERO)).await }
         });
         tokio::task::yield_now().await;
         flow.adjusted(0, 2 * MIB);
-        assert!(limit.await.unwrap().is_some());
+        assert!(paced.await.unwrap());
     }
 
     #[tokio::test(start_paused = true)]
     async fn waits_for_an_adjustment_and_gives_up_after_a_stall() {
         let flow = std::sync::Arc::new(Flow::default());
         flow.opened(0, 2 * MIB, true);
-        flow.sent(0, 300 * 1024);
-        assert!(flow.until_consumed(0, 300 * 1024).await, "within the limit");
+        assert!(flow.pace(0, Some(Duration::ZERO)).await);
+        flow.sent(0, 256 * 1024);
+        assert!(flow.until_consumed(0).await, "within the allowance");
+        flow.sent(0, 44 * 1024);
         let waiting = tokio::spawn({
             let flow = flow.clone();
-            async move { flow.until_consumed(0, 256 * 1024).await }
+            async move { flow.until_consumed(0).await }
         });
         tokio::task::yield_now().await;
         // 64 KiB consumed: 236 KiB unconsumed.
@@ -258,8 +381,68 @@ mod tests {
         assert!(waiting.await.unwrap());
         // Nothing more consumed: after STALL the caller is told to stop pacing.
         flow.sent(0, 300 * 1024);
-        let started = tokio::time::Instant::now();
-        assert!(!flow.until_consumed(0, 256 * 1024).await);
+        let started = Instant::now();
+        assert!(!flow.until_consumed(0).await);
         assert_eq!(started.elapsed(), STALL);
+    }
+
+    /// One round on channel 0 of a 2 MiB window: sends what the allowance (and the window)
+    /// let through, lets `took` pass, has it all consumed, and returns the allowance then.
+    async fn round(flow: &Flow, took: impl Fn(u64) -> Duration) -> u64 {
+        let w = flow.lock()[&0];
+        let allowance = flow.allowance(0).expect("paced");
+        let in_flight = allowance.min(u64::from(w.window));
+        flow.sent(0, (w.consumed + in_flight - w.sent) as usize);
+        tokio::time::advance(took(in_flight)).await;
+        // All of it consumed: the whole window is left.
+        flow.adjusted(0, w.window);
+        flow.allowance(0).expect("paced")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_allowance_grows_while_the_round_trip_limits_and_settles_when_the_host_does() {
+        // Far away: each round takes the round trip, whatever it carries. The allowance
+        // doubles up to the window, and nothing is held back from then on.
+        let flow = Flow::default();
+        flow.opened(0, 2 * MIB, true);
+        assert!(flow.pace(0, Some(Duration::ZERO)).await);
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            seen.push(round(&flow, |_| Duration::from_millis(40)).await / KIB);
+        }
+        assert_eq!(seen, [256, 512, 1024, 2048, 2048, 2048]);
+        flow.sent(0, 3 * MIB as usize);
+        assert!(
+            flow.until_consumed(0).await,
+            "the window is all that limits"
+        );
+
+        // The same, when the first round at 1 MiB takes two round trips.
+        let flow = Flow::default();
+        flow.opened(0, 2 * MIB, true);
+        assert!(flow.pace(0, Some(Duration::ZERO)).await);
+        let slow_once = std::cell::Cell::new(true);
+        let far = |bytes: u64| match bytes == u64::from(MIB) && slow_once.replace(false) {
+            true => Duration::from_millis(80),
+            false => Duration::from_millis(40),
+        };
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            seen.push(round(&flow, far).await / KIB);
+        }
+        assert_eq!(seen, [256, 512, 1024, 1024, 2048, 2048]);
+
+        // Near but slow: each round takes what the host needs for its bytes (100 MB/s).
+        // The first measured round doubles the allowance, the next two find no gain, and it
+        // goes back.
+        let flow = Flow::default();
+        flow.opened(0, 2 * MIB, true);
+        assert!(flow.pace(0, Some(Duration::ZERO)).await);
+        let host = |bytes: u64| Duration::from_micros(bytes / 100);
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            seen.push(round(&flow, host).await / KIB);
+        }
+        assert_eq!(seen, [256, 512, 512, 256, 256, 256]);
     }
 }
