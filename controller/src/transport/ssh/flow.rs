@@ -89,8 +89,8 @@ struct Probe {
     from: u64,
     /// The round ends when this much is consumed (what was allowed at its start).
     until: u64,
-    /// Rounds ended so far.
-    rounds: u32,
+    /// The first round (the command starting, not a measure of the path) has ended.
+    measuring: bool,
     /// The best delivery rate of a round (bytes per second), and the allowance it had.
     best: f64,
     best_allowance: u64,
@@ -107,7 +107,7 @@ impl Probe {
             began: Instant::now(),
             from: consumed,
             until: consumed + allowance,
-            rounds: 0,
+            measuring: false,
             best: 0.0,
             best_allowance: allowance,
             flat: 0,
@@ -125,9 +125,7 @@ impl Probe {
         let now = Instant::now();
         let seconds = now.duration_since(self.began).as_secs_f64().max(1e-6);
         let rate = (consumed - self.from) as f64 / seconds;
-        self.rounds += 1;
-        // The first round holds the command's start: not a measure of the path.
-        if self.rounds > 1 && !self.settled {
+        if self.measuring && !self.settled {
             if rate >= self.best * GROWTH {
                 self.best = rate;
                 self.best_allowance = self.allowance;
@@ -143,6 +141,7 @@ impl Probe {
             }
         }
         *self = Probe {
+            measuring: true,
             began: now,
             from: consumed,
             until: consumed + self.allowance,
