@@ -3,15 +3,16 @@
 # release `dr` and the portable agent (tests/build-agent) with its zstd copy, as a user
 # installs them. In order: the agent's size and glibc floor, the four-tool run
 # (bench/run.py), first contact at 10 and 50 hosts and the controller's cost per host at 300
-# (bench/first_contact.py), inventory size (bench/inventory.py), vault files
-# (bench/vault.py). Each prints its tables; the load average is printed between them.
+# (bench/first_contact.py, each with one more run under `perf record`: where the CPU goes),
+# inventory size (bench/inventory.py), vault files (bench/vault.py). Each prints its tables;
+# the load average is printed between them.
 #
 # Usage: bench/all.sh [--quick] [--from SECTION]
 #   --quick         N = 1 and 10 only, fewer repetitions (~6 min instead of ~45 on 2 cores)
 #   --from SECTION  start at SECTION (tools, first, per-host, inventory, vault; the agent's
 #                   size is always printed), to finish a run that stopped part way
 # Needs what the scripts need: root, openssh-server, openssh-client, zstd, xz-utils, binutils,
-# python3 with venv.
+# linux-perf, python3 with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,19 +63,19 @@ fi
 if run first; then
   if $quick; then
     section "First contact (bench/first_contact.py, N = 10)"
-    bench/first_contact.py --dr "$dr" --agent "$agent" --hosts 10 --reps 3
+    bench/first_contact.py --dr "$dr" --agent "$agent" --hosts 10 --reps 3 --profile
   else
     section "First contact (bench/first_contact.py, N = 10, 50)"
-    bench/first_contact.py --dr "$dr" --agent "$agent"
+    bench/first_contact.py --dr "$dr" --agent "$agent" --profile
   fi
 fi
 if run per-host; then
   if $quick; then
     section "Controller cost per host (30 hosts on 10 sshds)"
-    bench/first_contact.py --dr "$dr" --agent "$agent" --per-host 30 --ports 10 --reps 1
+    bench/first_contact.py --dr "$dr" --agent "$agent" --per-host 30 --ports 10 --reps 1 --profile
   else
     section "Controller cost per host (300 hosts on 10 sshds)"
-    bench/first_contact.py --dr "$dr" --agent "$agent" --per-host 300 --ports 10 --reps 3
+    bench/first_contact.py --dr "$dr" --agent "$agent" --per-host 300 --ports 10 --reps 3 --profile
   fi
 fi
 if run inventory; then

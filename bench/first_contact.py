@@ -20,8 +20,13 @@ root directory; hosts on one sshd share its agent cache), a converged run and a 
 (cold caches), controller CPU (user + system, its whole process tree) and peak RSS, each
 divided by N, and the marginal cost per host between N/10 and N hosts.
 
-Usage: bench/first_contact.py [--hosts 10,50] [--reps 5] [--release] [--agent PATH] [--dr PATH]
-       bench/first_contact.py --per-host 300 --ports 10 [--reps 3] [--release]
+`--profile` adds one more cold run under `perf record` (bench/cpu_profile.py), not counted in
+the medians: for each N, the whole machine's CPU by process (the controller, the hosts' sshd,
+unpacker, agent, shell); with --per-host, dr's own CPU by what it was doing (the cipher,
+copying, the allocator, the kernel).
+
+Usage: bench/first_contact.py [--hosts 10,50] [--reps 5] [--release] [--agent PATH] [--dr PATH] [--profile]
+       bench/first_contact.py --per-host 300 --ports 10 [--reps 3] [--release] [--profile]
 Needs what bench/run.py needs (root, openssh-server, openssh-client).
 """
 
@@ -36,6 +41,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cpu_profile as perf  # noqa: E402  (bench/cpu_profile.py: where the CPU goes)
 import run as bench  # noqa: E402  (bench/run.py: Hosts, timed, check_output)
 
 REPO = bench.REPO
@@ -66,12 +72,21 @@ class SharedHosts(bench.Hosts):
 
 
 AGENT_ENV = {}
+# Whether to profile one more cold run per N (`--profile`), and the profiles taken.
+PROFILE = {"on": False, "printed": []}
+
+
+def dr_command(dr, inv, forks, extra=()):
+    return [str(dr), "apply", PLAY, "-i", str(inv), "--forks", str(forks), *extra]
+
+
+def dr_env():
+    return dict(os.environ, NO_COLOR="1", **AGENT_ENV)
 
 
 def dr_run(dr, inv, forks, work, n, want="first", extra=()):
-    cmd = [str(dr), "apply", PLAY, "-i", str(inv), "--forks", str(forks), *extra]
-    wall, user, system, rss, code, out = bench.timed_split(
-        cmd, env=dict(os.environ, NO_COLOR="1", **AGENT_ENV), cwd=work)
+    cmd = dr_command(dr, inv, forks, extra)
+    wall, user, system, rss, code, out = bench.timed_split(cmd, env=dr_env(), cwd=work)
     if code != 0:
         raise SystemExit(f"dr apply on {n} hosts: exit {code}:\n{out[-3000:]}")
     bench.check_output("dr", want, n, out)
@@ -114,6 +129,19 @@ def first_contact(n, reps, dr, work, payload):
             cold.append(dr_run(dr, inv, n, work, n))
             shutil.rmtree(roots)
             warm.append(dr_run(dr, inv, n, work, n))
+        if PROFILE["on"]:
+            runs = []
+            for name, want in (("cold", "first"), ("warm", "first")):
+                shutil.rmtree(roots)
+                if name == "cold":
+                    hosts.clear_caches()
+                code, out, seconds, idle = perf.machine(dr_command(dr, inv, n), env=dr_env(), cwd=work)
+                if code != 0:
+                    raise SystemExit(f"dr apply on {n} hosts under perf: exit {code}:\n{out[-3000:]}")
+                bench.check_output("dr", want, n, out)
+                runs.append((name, seconds, idle))
+            PROFILE["printed"].append(lambda n=n, runs=runs: perf.print_machine(
+                f"Where the CPU goes, one more first run on {n} hosts, cold and warm", runs))
         return {"n": n, "floor": floor, "upload": upload, "cold": cold, "warm": warm}
     finally:
         hosts.stop()
@@ -139,6 +167,8 @@ def report_first(results, reps):
     print("fresh OpenSSH connections each sending the agent as dr sends it (zstd) into `zstd -d` writing a")
     print("file on the host: the push alone, with OpenSSH at both ends. Ratios are the median of each")
     print("repetition's figure over the floor measured just before it.")
+    for printed in PROFILE["printed"]:
+        printed()
 
 
 def per_host(n, ports, reps, dr, work):
@@ -158,6 +188,15 @@ def per_host(n, ports, reps, dr, work):
                 cold.append(dr_run(dr, inv, size, work, size, extra=slow))
                 conv.append(dr_run(dr, inv, size, work, size, "converged", extra=slow))
             rows.append((size, cold, conv))
+            if PROFILE["on"] and size == n:
+                hosts.clear_caches()
+                shutil.rmtree(roots, ignore_errors=True)
+                code, out, seconds = perf.controller(dr_command(dr, inv, size, slow), env=dr_env(), cwd=work)
+                if code != 0:
+                    raise SystemExit(f"dr apply on {size} hosts under perf: exit {code}:\n{out[-3000:]}")
+                bench.check_output("dr", "first", size, out)
+                PROFILE["printed"].append(lambda n=size, s=seconds: perf.print_controller(
+                    f"Where dr's CPU goes, one more cold first run on {n} hosts", s, n))
         finally:
             hosts.stop()
     print(f"\ndr controller cost per host, {n} hosts over {ports} sshd ports; medians of {reps}")
@@ -175,6 +214,8 @@ def per_host(n, ports, reps, dr, work):
         cpu = (med(b, 1) - med(a, 1)) * 1000 / (s2 - s1)
         rss = (med(b, 2) - med(a, 2)) * 1024 / (s2 - s1)
         print(f"  {name}: {cpu:.2f} ms CPU and {rss:.0f} KiB RSS per host")
+    for printed in PROFILE["printed"]:
+        printed()
 
 
 def main():
@@ -186,7 +227,14 @@ def main():
     ap.add_argument("--ports", type=int, default=10, help="sshd instances for --per-host (default 10)")
     ap.add_argument("--dr", type=Path, help="the dr binary to run (default: build it); its agent is the dr-agent beside it")
     ap.add_argument("--agent", type=Path, help="the agent binary to push (default: the dr-agent built beside dr)")
+    ap.add_argument("--profile", action="store_true",
+                    help="one more cold run per N under `perf record` (bench/cpu_profile.py): where the machine's CPU "
+                         "goes (first contact) or dr's (--per-host); needs perf")
     args = ap.parse_args()
+    if args.profile:
+        if not perf.available():
+            raise SystemExit("--profile needs `perf` (Debian: apt-get install linux-perf)")
+        PROFILE["on"] = True
     if args.agent:
         AGENT_ENV["DR_AGENT"] = str(args.agent.resolve())
     if args.dr:
