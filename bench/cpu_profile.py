@@ -34,7 +34,6 @@ MACHINE_GROUPS = (
     "shell and utilities (hosts: sh, mkdir, chmod, mv, uname, ...)",
     "rest of the machine (perf, other processes)",
 )
-IDLE = "idle"
 UNPACKERS = {"zstd", "unzstd", "gzip", "gunzip"}
 SHELL = {"sh", "dash", "bash", "mkdir", "chmod", "mv", "uname", "rm", "cat", "mktemp", "sha256sum"}
 
@@ -79,6 +78,9 @@ def _kernel(line):
     return "[kernel." in line or ("([unknown])" in line and " ffffffff" in line)
 
 
+MACHINE_LINE = re.compile(r"^\s*(.*?)\s+(\d+)\s+[0-9a-f]+\s+\(.*\)\s*$")
+
+
 def machine(cmd, env=None, cwd=None):
     """CPU seconds by process group over the whole machine while `cmd` runs: returns
     (exit code, output, {group: (user s, kernel s)}, idle s)."""
@@ -87,11 +89,12 @@ def machine(cmd, env=None, cwd=None):
         groups = defaultdict(lambda: [0, 0])
         idle = 0
         for line in _samples(data, "comm,pid,ip,dso"):
-            # "<comm> <pid> <ip> (<dso>)"; comm may hold spaces.
-            head = line.rsplit("(", 1)[0].split()
-            if len(head) < 3:
+            # "<comm> <pid> <ip> (<dso>)": comm may hold spaces, the dso parentheses (a
+            # binary replaced while it runs is "(/path (deleted))").
+            m = MACHINE_LINE.match(line)
+            if not m:
                 continue
-            comm, p = " ".join(head[:-2]), int(head[-2])
+            comm, p = m.group(1), int(m.group(2))
             if p == 0:
                 idle += 1
                 continue
@@ -114,6 +117,7 @@ def machine(cmd, env=None, cwd=None):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+CONTROLLER_LINE = re.compile(r"^\s*\d+\s+[0-9a-f]+\s+(.*?)\s+\(.*\)\s*$")
 CIPHER_SYMBOL = re.compile(r"chacha|poly1305|aes_|gcm_|ghash", re.I)
 COPY_SYMBOL = re.compile(r"memmove|memcpy")
 ALLOC_SYMBOL = re.compile(r"^(__libc_|_int_)?(malloc|free|realloc|calloc)\b|^cfree|malloc_consolidate|^tcache|^unlink_chunk")
@@ -122,9 +126,9 @@ ALLOC_SYMBOL = re.compile(r"^(__libc_|_int_)?(malloc|free|realloc|calloc)\b|^cfr
 def _controller_group(line):
     if _kernel(line):
         return KERNEL
-    # "<pid> <ip> <symbol>+<offset> (<dso>)"
-    parts = line.rsplit("(", 1)[0].split(None, 2)
-    symbol = parts[2].strip() if len(parts) == 3 else ""
+    # "<pid> <ip> <symbol> (<dso>)"
+    m = CONTROLLER_LINE.match(line)
+    symbol = m.group(1) if m else ""
     if CIPHER_SYMBOL.search(symbol):
         return CIPHER
     if COPY_SYMBOL.search(symbol):
