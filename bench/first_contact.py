@@ -20,10 +20,10 @@ root directory; hosts on one sshd share its agent cache), a converged run and a 
 (cold caches), controller CPU (user + system, its whole process tree) and peak RSS, each
 divided by N, and the marginal cost per host between N/10 and N hosts.
 
-`--profile` adds one more cold run under `perf record` (bench/cpu_profile.py), not counted in
-the medians: for each N, the whole machine's CPU by process (the controller, the hosts' sshd,
-unpacker, agent, shell); with --per-host, dr's own CPU by what it was doing (the cipher,
-copying, the allocator, the kernel).
+`--profile` adds runs under `perf record` (bench/cpu_profile.py), not counted in the medians:
+for each N, one more cold and one more warm first run, the whole machine's CPU by process (the
+controller, the hosts' sshd, unpacker, agent, shell); with --per-host, one more cold run at N
+hosts, dr's own CPU by what it was doing (the cipher, copying, the allocator, the kernel).
 
 Usage: bench/first_contact.py [--hosts 10,50] [--reps 5] [--release] [--agent PATH] [--dr PATH] [--profile]
        bench/first_contact.py --per-host 300 --ports 10 [--reps 3] [--release] [--profile]
@@ -72,7 +72,7 @@ class SharedHosts(bench.Hosts):
 
 
 AGENT_ENV = {}
-# Whether to profile one more cold run per N (`--profile`), and the profiles taken.
+# Whether to profile more runs (`--profile`), and how to print the profiles taken.
 PROFILE = {"on": False, "printed": []}
 
 
@@ -131,14 +131,14 @@ def first_contact(n, reps, dr, work, payload):
             warm.append(dr_run(dr, inv, n, work, n))
         if PROFILE["on"]:
             runs = []
-            for name, want in (("cold", "first"), ("warm", "first")):
+            for name in ("cold", "warm"):
                 shutil.rmtree(roots)
                 if name == "cold":
                     hosts.clear_caches()
                 code, out, seconds, idle = perf.machine(dr_command(dr, inv, n), env=dr_env(), cwd=work)
                 if code != 0:
                     raise SystemExit(f"dr apply on {n} hosts under perf: exit {code}:\n{out[-3000:]}")
-                bench.check_output("dr", want, n, out)
+                bench.check_output("dr", "first", n, out)
                 runs.append((name, seconds, idle))
             PROFILE["printed"].append(lambda n=n, runs=runs: perf.print_machine(
                 f"Where the CPU goes, one more first run on {n} hosts, cold and warm", runs))
@@ -228,8 +228,8 @@ def main():
     ap.add_argument("--dr", type=Path, help="the dr binary to run (default: build it); its agent is the dr-agent beside it")
     ap.add_argument("--agent", type=Path, help="the agent binary to push (default: the dr-agent built beside dr)")
     ap.add_argument("--profile", action="store_true",
-                    help="one more cold run per N under `perf record` (bench/cpu_profile.py): where the machine's CPU "
-                         "goes (first contact) or dr's (--per-host); needs perf")
+                    help="more runs under `perf record` (bench/cpu_profile.py): where the machine's CPU goes in a cold "
+                         "and a warm first run per N, or dr's in a cold run (--per-host); needs perf")
     args = ap.parse_args()
     if args.profile:
         if not perf.available():
