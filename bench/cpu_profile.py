@@ -26,18 +26,16 @@ FREQ = 999
 
 # Groups of `machine`, in the order printed.
 CONTROLLER = "dr (the controller)"
-MACHINE_GROUPS = (
-    CONTROLLER,
-    "sshd (hosts)",
-    "unpacking the agent (hosts: zstd, gzip)",
-    "the agent running the play (hosts)",
-    "shell and utilities (hosts: sh, mkdir, chmod, mv, uname, ...)",
-    "rest of the machine (perf, other processes)",
-)
+SSHD = "sshd (hosts)"
+UNPACKING = "unpacking the agent (hosts: zstd, gzip)"
+AGENT = "the agent running the play (hosts)"
+SHELL_GROUP = "shell and utilities (hosts: sh, mkdir, chmod, mv, uname, ...)"
+ELSEWHERE = "rest of the machine (perf, other processes)"
+MACHINE_GROUPS = (CONTROLLER, SSHD, UNPACKING, AGENT, SHELL_GROUP, ELSEWHERE)
 UNPACKERS = {"zstd", "unzstd", "gzip", "gunzip"}
 SHELL = {"sh", "dash", "bash", "mkdir", "chmod", "mv", "uname", "rm", "cat", "mktemp", "sha256sum"}
 
-# Groups of `controller`, in the order printed; the first whose test matches a sample wins.
+# Groups of `controller`, in the order printed (`_controller_group` tells a sample's).
 CIPHER = "SSH cipher (ChaCha20-Poly1305, AES)"
 COPYING = "copying (memmove, memcpy)"
 ALLOCATOR = "allocator (malloc, free, realloc)"
@@ -81,6 +79,20 @@ def _kernel(line):
 MACHINE_LINE = re.compile(r"^\s*(.*?)\s+(\d+)\s+[0-9a-f]+\s+\(.*\)\s*$")
 
 
+def _machine_group(comm, is_controller):
+    if is_controller:
+        return CONTROLLER
+    if comm.startswith("sshd"):
+        return SSHD
+    if comm in UNPACKERS:
+        return UNPACKING
+    if comm.startswith("dr-agent"):
+        return AGENT
+    if comm in SHELL:
+        return SHELL_GROUP
+    return ELSEWHERE
+
+
 def machine(cmd, env=None, cwd=None):
     """CPU seconds by process group over the whole machine while `cmd` runs: returns
     (exit code, output, {group: (user s, kernel s)}, idle s)."""
@@ -98,19 +110,7 @@ def machine(cmd, env=None, cwd=None):
             if p == 0:
                 idle += 1
                 continue
-            if p == pid:
-                group = CONTROLLER
-            elif comm.startswith("sshd"):
-                group = MACHINE_GROUPS[1]
-            elif comm in UNPACKERS:
-                group = MACHINE_GROUPS[2]
-            elif comm.startswith("dr-agent"):
-                group = MACHINE_GROUPS[3]
-            elif comm in SHELL:
-                group = MACHINE_GROUPS[4]
-            else:
-                group = MACHINE_GROUPS[5]
-            groups[group][1 if _kernel(line) else 0] += 1
+            groups[_machine_group(comm, p == pid)][1 if _kernel(line) else 0] += 1
         seconds = {g: (u / FREQ, k / FREQ) for g, (u, k) in groups.items()}
         return code, out, seconds, idle / FREQ
     finally:

@@ -84,12 +84,17 @@ def dr_env():
     return dict(os.environ, NO_COLOR="1", **AGENT_ENV)
 
 
+def check_dr(code, out, n, want, how=""):
+    """Stops the benchmark unless `dr apply` on `n` hosts exited 0 and reported `want`."""
+    if code != 0:
+        raise SystemExit(f"dr apply on {n} hosts{how}: exit {code}:\n{out[-3000:]}")
+    bench.check_output("dr", want, n, out)
+
+
 def dr_run(dr, inv, forks, work, n, want="first", extra=()):
     cmd = dr_command(dr, inv, forks, extra)
     wall, user, system, rss, code, out = bench.timed_split(cmd, env=dr_env(), cwd=work)
-    if code != 0:
-        raise SystemExit(f"dr apply on {n} hosts: exit {code}:\n{out[-3000:]}")
-    bench.check_output("dr", want, n, out)
+    check_dr(code, out, n, want)
     # CPU is user + system; the system part (the kernel's TCP work on dr's behalf, which on
     # loopback includes the receiving side's protocol processing) is reported on its own too.
     return wall, user + system, rss, system
@@ -136,9 +141,7 @@ def first_contact(n, reps, dr, work, payload):
                 if name == "cold":
                     hosts.clear_caches()
                 code, out, seconds, idle = perf.machine(dr_command(dr, inv, n), env=dr_env(), cwd=work)
-                if code != 0:
-                    raise SystemExit(f"dr apply on {n} hosts under perf: exit {code}:\n{out[-3000:]}")
-                bench.check_output("dr", "first", n, out)
+                check_dr(code, out, n, "first", " under perf")
                 runs.append((name, seconds, idle))
             PROFILE["printed"].append(lambda n=n, runs=runs: perf.print_machine(
                 f"Where the CPU goes, one more first run on {n} hosts, cold and warm", runs))
@@ -192,9 +195,7 @@ def per_host(n, ports, reps, dr, work):
                 hosts.clear_caches()
                 shutil.rmtree(roots, ignore_errors=True)
                 code, out, seconds = perf.controller(dr_command(dr, inv, size, slow), env=dr_env(), cwd=work)
-                if code != 0:
-                    raise SystemExit(f"dr apply on {size} hosts under perf: exit {code}:\n{out[-3000:]}")
-                bench.check_output("dr", "first", size, out)
+                check_dr(code, out, size, "first", " under perf")
                 PROFILE["printed"].append(lambda n=size, s=seconds: perf.print_controller(
                     f"Where dr's CPU goes, one more cold first run on {n} hosts", s, n))
         finally:
